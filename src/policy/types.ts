@@ -1,0 +1,103 @@
+// The policy engine's plain data: what goes in (documents, requests) and what comes out
+// (findings, decisions). Nothing here knows about HTTP, Redis or tokens.
+
+/** A JSON value as it appears in a policy document before validation. */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+
+/** Severity of a validation finding, as IAM Access Analyzer's policy checks grade them. */
+export type Severity = 'error' | 'warning' | 'security' | 'suggestion';
+
+/** One problem found in a policy document (or directory / route file), located by JSON path. */
+export interface Finding {
+  readonly severity: Severity;
+  /** Stable, machine-readable code, e.g. `UNKNOWN_CONDITION_OPERATOR`. */
+  readonly code: string;
+  /** JSON path inside the document, e.g. `Statement[2].Condition.NumericLessThan.aws:x`. */
+  readonly path: string;
+  readonly message: string;
+  /** The file the document came from, when it came from a file. */
+  readonly file?: string;
+}
+
+export type Effect = 'Allow' | 'Deny';
+
+export type PolicyVersion = '2012-10-17' | '2008-10-17';
+
+/** A single scalar a request context key can hold. */
+export type ContextScalar = string | number | boolean;
+
+/** A context value: a scalar, or a set of scalars for multivalued keys (an empty array is a present, empty set). */
+export type ContextValue = ContextScalar | readonly ContextScalar[];
+
+/**
+ * Request context with key names lower-cased (IAM condition key names are case-insensitive).
+ * Build it with `createContext` so every lookup can use the lower-case name.
+ */
+export type RequestContext = ReadonlyMap<string, ContextValue>;
+
+/** The request an authorization decision is about. */
+export interface AuthzRequest {
+  /** ARN of the calling principal, e.g. `arn:aws:iam::111122223333:user/alice`. */
+  readonly principal: string;
+  /** `service:Action`, matched case-insensitively. */
+  readonly action: string;
+  /** ARN of the resource (or `*`), matched case-sensitively. */
+  readonly resource: string;
+  readonly context: RequestContext;
+}
+
+/** Where a policy sits in AWS's evaluation logic. */
+export type PolicyKind = 'identity' | 'resource' | 'boundary' | 'scp' | 'session';
+
+/** The result of an evaluation, as a value (never an exception). */
+export type DecisionKind = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+
+/** Identifies one statement of one policy. */
+export interface StatementRef {
+  /** The policy's name: a managed policy name, or a positional label such as `identity[0]`. */
+  readonly policy: string;
+  readonly kind: PolicyKind;
+  /** Index in the policy's Statement array (0 when Statement was a single object). */
+  readonly index: number;
+  readonly sid?: string;
+  readonly effect: Effect;
+}
+
+/**
+ * Why a request was implicitly denied: which policy type had no allow.
+ * `no_identity_allow` also covers "no resource policy allow" for cross-account requests.
+ */
+export type ImplicitDenyReason =
+  | 'no_identity_allow'
+  | 'no_resource_allow'
+  | 'scp_no_allow'
+  | 'boundary_no_allow'
+  | 'session_no_allow'
+  | 'trust_policy_no_allow';
+
+/** A condition that stopped a statement from applying, for explanations. */
+export interface ConditionFailure {
+  /** `Statement[1].Condition.Bool.aws:MultiFactorAuthPresent` style path. */
+  readonly path: string;
+  readonly operator: string;
+  /** The condition key as written in the policy. */
+  readonly key: string;
+  /** `missing` when the key was absent from the context, else `mismatch`. */
+  readonly why: 'missing' | 'mismatch';
+}
+
+/** A statement that matched action and resource but whose conditions failed: what came closest. */
+export interface NearMiss {
+  readonly statement: StatementRef;
+  readonly failed: readonly ConditionFailure[];
+}
+
+export interface Decision {
+  readonly decision: DecisionKind;
+  /** Statements that decided: the matching Deny statements, or the Allow statements that granted. */
+  readonly matched: readonly StatementRef[];
+  /** For an implicit deny, which required policy type gave no allow. */
+  readonly implicitReason?: ImplicitDenyReason;
+  /** For a deny: Allow statements that matched action and resource but failed on conditions. */
+  readonly nearMisses?: readonly NearMiss[];
+}

@@ -1,0 +1,120 @@
+// Starts a private redis-server on a free loopback port for one test suite, so the suite can stop,
+// pause (SIGSTOP) and restart it to test outages. With REDIS_URL set, that server is used instead
+// and the outage controls are unavailable.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestRedis {
+  readonly url: string;
+  readonly port: number;
+  /** True when this suite owns the server (and so may stop or pause it). */
+  readonly owned: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/** Asks the kernel for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Starts a redis-server for this suite (or wraps REDIS_URL when set). */
+export async function startRedis(): Promise<TestRedis> {
+  const external = process.env['REDIS_URL'];
+  if (external) {
+    const port = Number(new URL(external).port || 6379);
+    const unsupported = async (): Promise<void> => {
+      throw new Error('outage controls need a suite-owned redis-server (unset REDIS_URL)');
+    };
+    return {
+      url: external,
+      port,
+      owned: false,
+      stop: unsupported,
+      start: unsupported,
+      pause: () => {
+        throw new Error('outage controls need a suite-owned redis-server');
+      },
+      resume: () => undefined,
+      close: async () => undefined,
+    };
+  }
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'iamgate-redis-'));
+  let child: ChildProcess | undefined;
+  let paused = false;
+
+  const start = async (): Promise<void> => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    );
+    await waitForPort(port, 10_000);
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    if (paused) c.kill('SIGCONT');
+    paused = false;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    owned: true,
+    start,
+    stop,
+    pause: () => {
+      paused = true;
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      paused = false;
+      child?.kill('SIGCONT');
+    },
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
