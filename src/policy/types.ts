@@ -101,3 +101,46 @@ export interface Decision {
   /** For a deny: Allow statements that matched action and resource but failed on conditions. */
   readonly nearMisses?: readonly NearMiss[];
 }
+
+/** `Principal` / `NotPrincipal` after parsing: `*`, or lists per principal type. */
+export type PrincipalSpec =
+  | '*'
+  | {
+      readonly AWS?: readonly string[];
+      readonly Service?: readonly string[];
+      readonly Federated?: readonly string[];
+      readonly CanonicalUser?: readonly string[];
+    };
+
+/** One condition test: operator, key, and the values (OR'ed), as written. */
+export interface ParsedCondition {
+  /** Operator name as written, e.g. `ForAnyValue:StringLikeIfExists`. */
+  readonly operator: string;
+  /** Condition key as written, e.g. `aws:PrincipalTag/team`. */
+  readonly key: string;
+  readonly values: readonly ContextScalar[];
+  /** JSON path of this key inside the document, e.g. `Statement[0].Condition.StringEquals.aws:username`. */
+  readonly path: string;
+}
+
+/** A validated statement; every list is normalised from "string or array". */
+export interface ParsedStatement {
+  readonly index: number;
+  readonly sid?: string;
+  readonly effect: Effect;
+  readonly action?: readonly string[];
+  readonly notAction?: readonly string[];
+  readonly resource?: readonly string[];
+  readonly notResource?: readonly string[];
+  readonly principal?: PrincipalSpec;
+  readonly notPrincipal?: PrincipalSpec;
+  /** All condition tests of the statement (AND'ed), in document order. */
+  readonly conditions: readonly ParsedCondition[];
+}
+
+/** A validated policy document. A missing `Version` parses as 2008-10-17, as in AWS (no policy variables). */
+export interface ParsedPolicy {
+  readonly version: PolicyVersion;
+  readonly id?: string;
+  readonly statements: readonly ParsedStatement[];
+}
