@@ -1,0 +1,111 @@
+// Policy engine benchmark: decisions per second and per-decision latency on a small and a large
+// policy set, plus compile time and memory. Method and figures: docs/benchmarks.md.
+import { compilePolicy, createContext, evaluate, parsePolicy, type PolicySet } from '../src/policy/index.js';
+import type { AuthzRequest } from '../src/policy/types.js';
+import { percentile, report, type BenchResult } from './report.js';
+
+const ACCOUNT = '111122223333';
+
+function compileDoc(doc: unknown, name: string, kind: 'identity' | 'boundary' = 'identity') {
+  const { policy, findings } = parsePolicy(doc);
+  if (!policy) throw new Error(`${name}: ${JSON.stringify(findings)}`);
+  return compilePolicy(policy, name, kind);
+}
+
+/** One principal, 5 policies, 15 statements: what a typical service's caller carries. */
+export function smallSet(): { set: PolicySet; requests: AuthzRequest[] } {
+  const docs = [0, 1, 2, 3, 4].map((p) => ({
+    Version: '2012-10-17',
+    Statement: [0, 1, 2].map((s) => ({
+      Sid: `P${p}S${s}`,
+      Effect: s === 2 && p === 4 ? 'Deny' : 'Allow',
+      Action: [`orders:${['Get', 'List', 'Create'][s]}Order*`, `svc${p}:Action${s}`],
+      Resource: `arn:aws:orders:us-east-1:${ACCOUNT}:order/${s === 1 ? '*' : '${aws:username}/*'}`,
+      ...(s === 0 ? { Condition: { Bool: { 'aws:SecureTransport': 'true' } } } : {}),
+    })),
+  }));
+  const set: PolicySet = { identity: docs.map((d, i) => compileDoc(d, `p${i}`)) };
+  const context = createContext({ 'aws:username': 'alice', 'aws:SecureTransport': true, 'aws:SourceIp': '10.0.0.1' });
+  const requests: AuthzRequest[] = ['GetOrder', 'ListOrders', 'CreateOrder', 'DeleteOrder'].map((a) => ({
+    principal: `arn:aws:iam::${ACCOUNT}:user/alice`,
+    action: `orders:${a}`,
+    resource: `arn:aws:orders:us-east-1:${ACCOUNT}:order/alice/42`,
+    context,
+  }));
+  return { set, requests };
+}
+
+/** 10,000 statements over 200 services; 20 apply to the benchmarked request, a third carry conditions. */
+export function largeSet(): { set: PolicySet; requests: AuthzRequest[]; compileMs: number; heapMb: number } {
+  const docs: unknown[] = [];
+  for (let p = 0; p < 100; p++) {
+    docs.push({
+      Version: '2012-10-17',
+      Statement: Array.from({ length: 100 }, (_, s) => {
+        const n = p * 100 + s;
+        const service = `svc${n % 200}`;
+        // Service 0 gets 50 statements; 20 of them name the benchmarked action.
+        const action = n % 200 === 0 && (n / 200) % 5 < 2 ? `${service}:GetThing` : `${service}:Op${n % 37}*`;
+        return {
+          Sid: `S${n}`,
+          Effect: n % 97 === 0 ? 'Deny' : 'Allow',
+          Action: action,
+          Resource: `arn:aws:${service}:us-east-1:${ACCOUNT}:thing/${n % 3 === 0 ? '*' : `team${n % 7}/*`}`,
+          ...(n % 3 === 1
+            ? { Condition: { StringEquals: { 'aws:PrincipalTag/team': `team${n % 7}` }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }
+            : {}),
+        };
+      }),
+    });
+  }
+  const heapBefore = process.memoryUsage().heapUsed;
+  const started = process.hrtime.bigint();
+  const identity = docs.map((d, i) => compileDoc(d, `large${i}`));
+  const compileMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+  const context = createContext({ 'aws:PrincipalTag/team': 'team3', 'aws:SourceIp': '10.1.2.3' });
+  const requests: AuthzRequest[] = ['GetThing', 'Op5Thing'].map((a) => ({
+    principal: `arn:aws:iam::${ACCOUNT}:user/alice`,
+    action: `svc0:${a}`,
+    resource: `arn:aws:svc0:us-east-1:${ACCOUNT}:thing/team3/x`,
+    context,
+  }));
+  return { set: { identity }, requests, compileMs, heapMb };
+}
+
+function measure(name: string, set: PolicySet, requests: AuthzRequest[]): BenchResult {
+  const n = requests.length;
+  // Warm up so the JIT has compiled the hot path.
+  for (let i = 0; i < 200_000; i++) evaluate(set, requests[i % n] as AuthzRequest);
+  const iterations = 2_000_000;
+  const started = process.hrtime.bigint();
+  let allows = 0;
+  for (let i = 0; i < iterations; i++) {
+    if (evaluate(set, requests[i % n] as AuthzRequest).decision === 'Allow') allows++;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // Latency per decision, timed one by one (includes ~30-50 ns of timer overhead).
+  const samples = new Float64Array(200_000);
+  for (let i = 0; i < samples.length; i++) {
+    const t = process.hrtime.bigint();
+    evaluate(set, requests[i % n] as AuthzRequest);
+    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  samples.sort();
+  return {
+    name,
+    opsPerSec: iterations / seconds,
+    p50us: percentile(samples, 0.5),
+    p99us: percentile(samples, 0.99),
+    note: `${allows} allows`,
+  };
+}
+
+/** Runs the policy engine benchmarks and prints a table. */
+export function runPolicyBench(): void {
+  const small = smallSet();
+  const large = largeSet();
+  report('policy engine', [measure('small set (5 policies, 15 statements)', small.set, small.requests),
+    measure('large set (10,000 statements, 200 services)', large.set, large.requests)]);
+  console.log(`large set: compile ${large.compileMs.toFixed(0)} ms, heap +${large.heapMb.toFixed(1)} MiB`);
+}

@@ -1,0 +1,11 @@
+// `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`).
+import { runPolicyBench } from './policy.js';
+
+const groups: Record<string, () => void | Promise<void>> = {
+  policy: runPolicyBench,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(groups)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run();
+}

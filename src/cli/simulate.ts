@@ -1,0 +1,149 @@
+// `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
+// one JSON line per case, per the contract in DESIGN.md.
+import { readFile } from 'node:fs/promises';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import { evaluate, type PolicySet } from '../policy/evaluate.js';
+import { createContext } from '../policy/context.js';
+import { explainDecision, statementLabel } from '../policy/explain.js';
+import { parsePolicy } from '../policy/parse.js';
+import type { ContextValue, Finding, PolicyKind } from '../policy/types.js';
+import type { CliIo } from './io.js';
+
+interface SimulationCase {
+  readonly name: string;
+  readonly policies: {
+    readonly identity?: unknown[];
+    readonly boundary?: unknown;
+    readonly resource?: unknown;
+    readonly scp?: unknown[];
+    readonly session?: unknown[];
+  };
+  readonly request: {
+    readonly principal: string;
+    readonly action: string;
+    readonly resource: string;
+    readonly context?: Record<string, ContextValue>;
+  };
+  readonly expect?: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+}
+
+class CaseFormatError extends Error {
+  readonly code = 'ERR_SIMULATE_CASE_FORMAT';
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkCase(raw: unknown, i: number): SimulationCase {
+  const where = `case [${i}]`;
+  if (!isRecord(raw)) throw new CaseFormatError(`${where}: not an object`);
+  const { name, policies, request, expect } = raw;
+  if (typeof name !== 'string') throw new CaseFormatError(`${where}: "name" must be a string`);
+  if (!isRecord(policies)) throw new CaseFormatError(`${where} (${name}): "policies" must be an object`);
+  for (const key of ['identity', 'scp', 'session']) {
+    if (policies[key] !== undefined && !Array.isArray(policies[key])) {
+      throw new CaseFormatError(`${where} (${name}): "policies.${key}" must be an array`);
+    }
+  }
+  if (!isRecord(request)) throw new CaseFormatError(`${where} (${name}): "request" must be an object`);
+  for (const key of ['principal', 'action', 'resource']) {
+    if (typeof request[key] !== 'string') throw new CaseFormatError(`${where} (${name}): "request.${key}" must be a string`);
+  }
+  if (request['context'] !== undefined && !isRecord(request['context'])) {
+    throw new CaseFormatError(`${where} (${name}): "request.context" must be an object`);
+  }
+  if (expect !== undefined && expect !== 'Allow' && expect !== 'ExplicitDeny' && expect !== 'ImplicitDeny') {
+    throw new CaseFormatError(`${where} (${name}): "expect" must be Allow, ExplicitDeny or ImplicitDeny`);
+  }
+  return raw as unknown as SimulationCase;
+}
+
+/** Parses and compiles one case's policies, collecting findings labelled by policy position. */
+function buildSet(c: SimulationCase): { set?: PolicySet; errors: Finding[] } {
+  const errors: Finding[] = [];
+  const one = (doc: unknown, name: string, kind: PolicyKind): CompiledPolicy | undefined => {
+    const { policy, findings } = parsePolicy(doc, { file: name, kind });
+    errors.push(...findings.filter((f) => f.severity === 'error'));
+    return policy && compilePolicy(policy, name, kind);
+  };
+  const many = (docs: unknown[] | undefined, label: string, kind: PolicyKind): CompiledPolicy[] =>
+    (docs ?? []).flatMap((d, i) => one(d, `${label}[${i}]`, kind) ?? []);
+  const p = c.policies;
+  const identity = many(p.identity, 'identity', 'identity');
+  const scp = many(p.scp, 'scp', 'scp');
+  const session = many(p.session, 'session', 'session');
+  const boundary = p.boundary === undefined ? undefined : one(p.boundary, 'boundary', 'boundary');
+  const resource = p.resource === undefined ? undefined : one(p.resource, 'resource', 'resource');
+  if (errors.length > 0) return { errors };
+  return {
+    set: {
+      identity,
+      ...(boundary ? { boundary } : {}),
+      ...(resource ? { resource } : {}),
+      ...(p.scp ? { scp } : {}),
+      ...(p.session ? { session } : {}),
+    },
+    errors,
+  };
+}
+
+const USAGE = 'usage: iamgate simulate --cases FILE.json [--explain]';
+
+/** Runs the simulate command; returns the process exit code. */
+export async function runSimulate(argv: readonly string[], io: CliIo): Promise<number> {
+  let file: string | undefined;
+  let explain = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--cases') file = argv[++i];
+    else if (arg === '--explain') explain = true;
+    else {
+      io.stderr(`unknown argument: ${arg}\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (!file) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  let cases: SimulationCase[];
+  try {
+    const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (!Array.isArray(raw)) throw new CaseFormatError('the file must hold a JSON array of cases');
+    cases = raw.map(checkCase);
+  } catch (err) {
+    io.stderr(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  let expected = 0;
+  let withExpect = 0;
+  for (const c of cases) {
+    const { set, errors } = buildSet(c);
+    if (!set) {
+      io.stdout(JSON.stringify({ name: c.name, decision: 'Error', matched: [], errors }));
+      if (c.expect) withExpect++;
+      continue;
+    }
+    const decision = evaluate(set, {
+      principal: c.request.principal,
+      action: c.request.action,
+      resource: c.request.resource,
+      context: createContext(c.request.context ?? {}),
+    });
+    const line: Record<string, unknown> = {
+      name: c.name,
+      decision: decision.decision,
+      matched: decision.matched.map(statementLabel),
+    };
+    if (explain) line['explain'] = explainDecision(decision);
+    if (c.expect) {
+      withExpect++;
+      if (c.expect === decision.decision) expected++;
+      else line['expected'] = c.expect;
+    }
+    io.stdout(JSON.stringify(line));
+  }
+  if (withExpect > 0) io.stdout(`${withExpect} cases, ${expected} as expected`);
+  return expected === withExpect ? 0 : 1;
+}

@@ -1,0 +1,165 @@
+// Compiles a parsed policy into matchers indexed by action, once, so that a decision visits only
+// the statements that can match its action and parses nothing.
+import { compileConditions, type CompiledConditions } from './conditions/compile.js';
+import { compilePrincipal, type PrincipalMatcher } from './principal.js';
+import { compileResourcePattern } from './variables.js';
+import { compileWildcard } from './wildcard.js';
+import type { ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
+
+export interface CompiledStatement {
+  readonly ref: StatementRef;
+  readonly deny: boolean;
+  /** Full action test on a lower-cased action (Action or NotAction). */
+  readonly matchesAction: (actionLower: string) => boolean;
+  readonly matchesResource: (resource: string, ctx: RequestContext) => boolean;
+  /** Principal / NotPrincipal of a resource policy; undefined elsewhere (and for trust-less statements). */
+  readonly principal: PrincipalMatcher | undefined;
+  readonly notPrincipal: boolean;
+  readonly conditions: CompiledConditions | undefined;
+}
+
+/** Statements of one service: those naming an exact action, and those with wildcards in the action name. */
+interface ServiceBucket {
+  readonly exact: Map<string, CompiledStatement[]>;
+  readonly wild: CompiledStatement[];
+}
+
+export interface CompiledPolicy {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  /** Lower-case context keys this policy can read (conditions and variables). */
+  readonly keys: readonly string[];
+  readonly statements: readonly CompiledStatement[];
+  /** @internal action index: lower-case service prefix → bucket. */
+  readonly byService: ReadonlyMap<string, ServiceBucket>;
+  /** @internal statements that may match any service (`*`, wildcard service, NotAction). */
+  readonly anyService: readonly CompiledStatement[];
+}
+
+const ALWAYS = (): boolean => true;
+const NEVER = (): boolean => false;
+
+function compileActions(patterns: readonly string[], negate: boolean): (actionLower: string) => boolean {
+  const lower = patterns.map((p) => p.toLowerCase());
+  if (lower.includes('*')) return negate ? NEVER : ALWAYS;
+  const exact = new Set(lower.filter((p) => !/[*?]/.test(p)));
+  const wild = lower.filter((p) => /[*?]/.test(p)).map((p) => compileWildcard(p, false));
+  const test = (a: string): boolean => {
+    if (exact.has(a)) return true;
+    for (const m of wild) if (m(a)) return true;
+    return false;
+  };
+  return negate ? (a) => !test(a) : test;
+}
+
+function compileResources(
+  statement: ParsedStatement,
+  version: ParsedPolicy['version'],
+): { test: (resource: string, ctx: RequestContext) => boolean; keys: readonly string[] } {
+  const patterns = statement.resource ?? statement.notResource;
+  // Trust policies carry no Resource element: the statement applies to the role it is attached to.
+  if (!patterns) return { test: ALWAYS, keys: [] };
+  const negate = statement.resource === undefined;
+  if (patterns.includes('*')) return { test: negate ? NEVER : ALWAYS, keys: [] };
+  const compiled = patterns.map((p) => compileResourcePattern(p, version));
+  const keys = compiled.flatMap((c) => c.keys);
+  const any = (resource: string, ctx: RequestContext): boolean => {
+    for (const c of compiled) if (c.test(resource, ctx)) return true;
+    return false;
+  };
+  return { test: negate ? (r, ctx) => !any(r, ctx) : any, keys };
+}
+
+function compileStatement(
+  statement: ParsedStatement,
+  policy: ParsedPolicy,
+  name: string,
+  kind: PolicyKind,
+): { compiled: CompiledStatement; keys: readonly string[] } {
+  const ref: StatementRef =
+    statement.sid === undefined
+      ? { policy: name, kind, index: statement.index, effect: statement.effect }
+      : { policy: name, kind, index: statement.index, sid: statement.sid, effect: statement.effect };
+  const actions = statement.action ?? statement.notAction ?? [];
+  const resources = compileResources(statement, policy.version);
+  const conditions =
+    statement.conditions.length > 0
+      ? compileConditions(statement.conditions, policy.version, statement.effect)
+      : undefined;
+  // Only resource-based (and trust) policies name principals; elsewhere the element is invalid
+  // and ignored here (the validator reports it).
+  const principalSpec = kind === 'resource' ? (statement.principal ?? statement.notPrincipal) : undefined;
+  const compiled: CompiledStatement = {
+    ref,
+    deny: statement.effect === 'Deny',
+    matchesAction: compileActions(actions, statement.action === undefined),
+    matchesResource: resources.test,
+    principal: principalSpec === undefined ? undefined : compilePrincipal(principalSpec),
+    notPrincipal: kind === 'resource' && statement.principal === undefined && statement.notPrincipal !== undefined,
+    conditions,
+  };
+  return { compiled, keys: [...resources.keys, ...(conditions?.keys ?? [])] };
+}
+
+function serviceOf(patternLower: string): string | undefined {
+  const colon = patternLower.indexOf(':');
+  if (colon <= 0) return undefined;
+  const service = patternLower.slice(0, colon);
+  return /[*?]/.test(service) ? undefined : service;
+}
+
+function bucketFor(index: Map<string, ServiceBucket>, service: string): ServiceBucket {
+  let bucket = index.get(service);
+  if (!bucket) {
+    bucket = { exact: new Map(), wild: [] };
+    index.set(service, bucket);
+  }
+  return bucket;
+}
+
+/** Places a statement in the action index so that a lookup visits it at most once. */
+function indexStatement(
+  statement: ParsedStatement,
+  compiled: CompiledStatement,
+  index: Map<string, ServiceBucket>,
+  anyService: CompiledStatement[],
+): void {
+  const actions = (statement.action ?? []).map((a) => a.toLowerCase());
+  const services = actions.map(serviceOf);
+  if (statement.action === undefined || services.includes(undefined)) {
+    anyService.push(compiled);
+    return;
+  }
+  const byService = new Map<string, string[]>();
+  actions.forEach((a, i) => {
+    const service = services[i] as string;
+    byService.set(service, [...(byService.get(service) ?? []), a]);
+  });
+  for (const [service, names] of byService) {
+    const bucket = bucketFor(index, service);
+    if (names.some((n) => /[*?]/.test(n))) {
+      bucket.wild.push(compiled);
+      continue;
+    }
+    for (const n of new Set(names)) {
+      const list = bucket.exact.get(n);
+      if (list) list.push(compiled);
+      else bucket.exact.set(n, [compiled]);
+    }
+  }
+}
+
+/** Compiles a validated policy document, named for explanations (`identity[0]`, a managed policy's name). */
+export function compilePolicy(policy: ParsedPolicy, name: string, kind: PolicyKind): CompiledPolicy {
+  const byService = new Map<string, ServiceBucket>();
+  const anyService: CompiledStatement[] = [];
+  const statements: CompiledStatement[] = [];
+  const keys = new Set<string>();
+  for (const statement of policy.statements) {
+    const { compiled, keys: statementKeys } = compileStatement(statement, policy, name, kind);
+    statements.push(compiled);
+    for (const k of statementKeys) keys.add(k);
+    indexStatement(statement, compiled, byService, anyService);
+  }
+  return { name, kind, keys: [...keys].sort(), statements, byService, anyService };
+}

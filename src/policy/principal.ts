@@ -1,0 +1,74 @@
+// Matching a request's principal against a resource policy's `Principal` / `NotPrincipal` element.
+// The match level matters: AWS lets a same-account resource policy that names the principal itself
+// grant access on its own, while one that names the account only delegates to identity policies.
+import { parseArn } from './arn.js';
+import type { PrincipalSpec } from './types.js';
+
+/** How a Principal element matched: not at all, through the account, through the role, or directly. */
+export const MatchLevel = { None: 0, Account: 1, Role: 2, Direct: 3 } as const;
+export type MatchLevel = (typeof MatchLevel)[keyof typeof MatchLevel];
+
+/** What a principal ARN says about the caller, derived once per request where needed. */
+export interface PrincipalInfo {
+  readonly arn: string;
+  /** Account id from the ARN ('' when the principal is not an ARN, e.g. a federated provider URL). */
+  readonly account: string;
+  /** For `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, the role's name. */
+  readonly roleName?: string;
+}
+
+/** Reads account and (for role sessions) the role name out of a principal ARN. */
+export function describePrincipal(arn: string): PrincipalInfo {
+  const parsed = parseArn(arn);
+  if (!parsed) return { arn, account: '' };
+  if (parsed.service === 'sts' && parsed.resource.startsWith('assumed-role/')) {
+    const parts = parsed.resource.split('/');
+    const roleName = parts[1];
+    if (roleName) return { arn, account: parsed.account, roleName };
+  }
+  return { arn, account: parsed.account };
+}
+
+/** A compiled Principal element: answers how strongly a principal matches it. */
+export type PrincipalMatcher = (p: PrincipalInfo) => MatchLevel;
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** Compiles a Principal / NotPrincipal element. Wildcards other than a lone `*` are not supported, as in AWS. */
+export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
+  if (spec === '*') return () => MatchLevel.Direct;
+  const direct = new Set<string>();
+  const accounts = new Set<string>();
+  // Role ARNs keyed by `account/roleName`: a session ARN carries no role path, so match by name.
+  const roles = new Set<string>();
+  let anyone = false;
+  for (const value of spec.AWS ?? []) {
+    if (value === '*') {
+      anyone = true;
+      continue;
+    }
+    if (ACCOUNT_ID.test(value)) {
+      accounts.add(value);
+      continue;
+    }
+    const arn = parseArn(value);
+    if (arn && arn.service === 'iam' && arn.resource === 'root') {
+      accounts.add(arn.account);
+      continue;
+    }
+    if (arn && arn.service === 'iam' && arn.resource.startsWith('role/')) {
+      const name = arn.resource.slice(arn.resource.lastIndexOf('/') + 1);
+      roles.add(`${arn.account}/${name}`);
+    }
+    direct.add(value);
+  }
+  for (const value of [...(spec.Federated ?? []), ...(spec.Service ?? []), ...(spec.CanonicalUser ?? [])]) {
+    direct.add(value);
+  }
+  return (p) => {
+    if (anyone || direct.has(p.arn)) return MatchLevel.Direct;
+    if (p.roleName !== undefined && roles.has(`${p.account}/${p.roleName}`)) return MatchLevel.Role;
+    if (p.account !== '' && accounts.has(p.account)) return MatchLevel.Account;
+    return MatchLevel.None;
+  };
+}
