@@ -1,0 +1,101 @@
+// Amazon Resource Names: `arn:partition:service:region:account:resource`, where the resource part
+// may itself hold colons and slashes. Patterns are matched the way IAM matches Resource elements
+// and ArnLike/ArnEquals values: the six colon-delimited components are compared one by one,
+// case-sensitively, each with its own `*`/`?` wildcards (a wildcard never spans a component
+// boundary, except inside the resource part, which runs to the end). `*` alone matches anything.
+
+import { compileUnits, splitUnitsAtColons, wildcardUnits, type PatternUnits, type RangeMatcher } from './wildcard.js';
+
+export interface Arn {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+/** Number of colon-delimited components in an ARN. */
+export const ARN_COMPONENTS = 6;
+
+/** Parses an ARN, or returns undefined when `s` is not one (partition, service and resource are required). */
+export function parseArn(s: string): Arn | undefined {
+  if (!s.startsWith('arn:')) return undefined;
+  const parts = s.split(':');
+  if (parts.length < ARN_COMPONENTS) return undefined;
+  const [, partition = '', service = '', region = '', account = ''] = parts;
+  const resource = parts.slice(5).join(':');
+  if (!partition || !service || !resource) return undefined;
+  return { partition, service, region, account, resource };
+}
+
+/**
+ * Says what is wrong with a Resource / ArnLike pattern, or undefined when it is fine. `*` is fine;
+ * anything else needs the six components with a non-empty partition, service and resource.
+ * Colons inside policy variables (`${aws:username}`) do not count as separators.
+ */
+export function checkArnPattern(s: string): string | undefined {
+  if (s === '*') return undefined;
+  if (!s.startsWith('arn:')) return `"${s}" must be "*" or an ARN starting with "arn:"`;
+  const parts = splitOutsideVariables(s);
+  if (parts.length < ARN_COMPONENTS) {
+    return `"${s}" must have six colon-separated parts: arn:partition:service:region:account:resource`;
+  }
+  const [, partition, service] = parts;
+  if (!partition) return `"${s}" has an empty partition`;
+  if (!service) return `"${s}" has an empty service`;
+  if (!parts.slice(5).join(':')) return `"${s}" has an empty resource part`;
+  return undefined;
+}
+
+/** Splits at colons that are not inside `${...}`. */
+function splitOutsideVariables(s: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '$' && s[i + 1] === '{') {
+      depth++;
+      i++;
+    } else if (c === '}' && depth > 0) depth--;
+    else if (c === ':' && depth === 0) {
+      parts.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(s.slice(start));
+  return parts;
+}
+
+/** Matches one ARN component range by range; the last matcher takes the rest of the string. */
+export function matchComponents(matchers: readonly RangeMatcher[], arn: string): boolean {
+  const last = matchers.length - 1;
+  let start = 0;
+  for (let i = 0; i < last; i++) {
+    const colon = arn.indexOf(':', start);
+    if (colon < 0) return false;
+    if (!(matchers[i] as RangeMatcher)(arn, start, colon)) return false;
+    start = colon + 1;
+  }
+  return (matchers[last] as RangeMatcher)(arn, start, arn.length);
+}
+
+/**
+ * Compiles ARN pattern units (already split into components) into a matcher. Fewer than six
+ * components is a malformed pattern (the validator reports it) and matches nothing.
+ */
+export function compileArnComponents(components: readonly PatternUnits[]): (arn: string) => boolean {
+  if (components.length < ARN_COMPONENTS) return () => false;
+  const matchers = components.map((units) => compileUnits(units, false));
+  return (arn) => matchComponents(matchers, arn);
+}
+
+/** Compiles a Resource / ArnLike / ArnEquals pattern into a case-sensitive, component-wise matcher. */
+export function compileArnMatcher(pattern: string): (arn: string) => boolean {
+  if (pattern === '*') return () => true;
+  // Without wildcards, comparing component by component is comparing the whole string.
+  if (!pattern.includes('*') && !pattern.includes('?')) {
+    return pattern.split(':').length >= ARN_COMPONENTS ? (arn) => arn === pattern : () => false;
+  }
+  return compileArnComponents(splitUnitsAtColons(wildcardUnits(pattern), ARN_COMPONENTS));
+}

@@ -1,0 +1,40 @@
+// The request context: condition keys and their values, with key names lower-cased once so that
+// every lookup during evaluation is a plain map read (IAM condition key names are case-insensitive).
+
+import type { ContextValue, RequestContext } from './types.js';
+
+/**
+ * Keys whose values change from one request to the next by the clock alone. A decision that reads
+ * one of them must not be reused for a later request.
+ */
+export const TIME_VARYING_KEYS: ReadonlySet<string> = new Set([
+  'aws:currenttime',
+  'aws:epochtime',
+  'aws:multifactorauthage',
+  'aws:tokenissuetime',
+]);
+
+/**
+ * Builds a request context from a record or from key/value pairs, lower-casing key names so that
+ * `aws:SourceIp` and `AWS:SOURCEIP` are the same key. When two names differ only by case, the
+ * later one wins. Arrays are copied and frozen (an empty array stays a present, empty set);
+ * entries whose value is `undefined` (possible from untyped callers) are left out, so the key is
+ * missing.
+ */
+export function createContext(
+  entries: Record<string, ContextValue> | Iterable<readonly [string, ContextValue]>,
+): RequestContext {
+  const pairs: Iterable<readonly [string, ContextValue]> = isIterable(entries) ? entries : Object.entries(entries);
+  const context = new Map<string, ContextValue>();
+  for (const [key, value] of pairs) {
+    if (value === undefined) continue;
+    context.set(key.toLowerCase(), Array.isArray(value) ? Object.freeze([...value]) : value);
+  }
+  return context;
+}
+
+function isIterable(
+  value: Record<string, ContextValue> | Iterable<readonly [string, ContextValue]>,
+): value is Iterable<readonly [string, ContextValue]> {
+  return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}

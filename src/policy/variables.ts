@@ -1,0 +1,243 @@
+// Policy variables: `${key}` stands for the value of any request context key (`${aws:username}`,
+// `${aws:PrincipalTag/team}`), `${key, 'default'}` supplies a value when the key has none, and
+// `${*}`, `${?}`, `${$}` write a literal `*`, `?`, `$`. Variables exist only under Version
+// 2012-10-17; under 2008-10-17 (or with no Version) the same text is literal.
+//
+// Substituted values are literal text: a `*` that comes from a context value or from an escape
+// never acts as a wildcard. A variable that cannot be given a value makes the pattern match
+// nothing. A multivalued context value (an array) cannot stand in a variable, as IAM documents:
+// it counts as no value, so the default is used when there is one, else nothing matches.
+//
+// Key names in variables are case-insensitive, like condition keys; defaults are case-sensitive.
+// Whitespace around the key name and around the quoted default is ignored; a quote inside a
+// default is written twice (`''`).
+
+import { ARN_COMPONENTS, compileArnComponents, compileArnMatcher, matchComponents } from './arn.js';
+import type { PolicyVersion, RequestContext } from './types.js';
+import {
+  ANY_ONE,
+  ANY_RUN,
+  compileUnits,
+  literalUnits,
+  splitUnitsAtColons,
+  wildcardUnits,
+  type RangeMatcher,
+} from './wildcard.js';
+
+/** A compiled pattern that may read the request context through policy variables. */
+export interface CompiledPattern {
+  /** Lower-case context keys the pattern's variables read. */
+  readonly keys: readonly string[];
+  test(value: string, ctx: RequestContext): boolean;
+}
+
+/** One `${key}` or `${key, 'default'}` occurrence. */
+export interface VariableRef {
+  /** Lower-case context key. */
+  readonly key: string;
+  readonly fallback: string | undefined;
+}
+
+/** Pattern units (see wildcard.ts) interleaved with variables. */
+type TemplatePart = number | VariableRef;
+
+/** A parsed piece of policy text. */
+export interface Template {
+  readonly keys: readonly string[];
+  /** Units for wildcard use: text `*`/`?` are wildcards, escapes are literal code points. */
+  readonly parts: readonly TemplatePart[];
+  /** Text pieces (escapes resolved, `*`/`?` as plain characters) and variables, for equality. */
+  readonly pieces: readonly (string | VariableRef)[];
+  /** Why the text is not valid variable syntax, when it is not. */
+  readonly malformed?: string;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { '*': '*', '?': '?', $: '$' };
+
+type Parsed = { end: number; ref: VariableRef } | { end: number; escape: string } | { error: string };
+
+/** Reads one `${...}` whose body starts at `start`. */
+function parseVariable(text: string, start: number): Parsed {
+  const escape = ESCAPES[text[start] ?? ''];
+  if (escape !== undefined && text[start + 1] === '}') return { end: start + 2, escape };
+  let j = start;
+  while (j < text.length && text[j] !== ',' && text[j] !== '}') j++;
+  if (j >= text.length) return { error: `unterminated policy variable in "${text}"` };
+  const name = text.slice(start, j).trim();
+  if (!name || /[${}']/.test(name)) return { error: `invalid policy variable name "${name}" in "${text}"` };
+  const key = name.toLowerCase();
+  if (text[j] === '}') return { end: j + 1, ref: { key, fallback: undefined } };
+  j++;
+  while (text[j] === ' ') j++;
+  if (text[j] !== "'") return { error: `a policy variable default must be in single quotes in "${text}"` };
+  let fallback = '';
+  for (j++; ; j++) {
+    if (j >= text.length) return { error: `unterminated default value in "${text}"` };
+    if (text[j] === "'") {
+      if (text[j + 1] !== "'") break;
+      j++;
+    }
+    fallback += text[j];
+  }
+  j++;
+  while (text[j] === ' ') j++;
+  if (text[j] !== '}') return { error: `expected "}" after the default value in "${text}"` };
+  return { end: j + 1, ref: { key, fallback } };
+}
+
+/** Parses policy text into units, pieces and variables. Under 2008-10-17 it is all literal text. */
+export function parseTemplate(text: string, version: PolicyVersion): Template {
+  if (version !== '2012-10-17' || !text.includes('${')) {
+    return { keys: [], parts: wildcardUnits(text), pieces: [text] };
+  }
+  const parts: TemplatePart[] = [];
+  const pieces: (string | VariableRef)[] = [];
+  const keys = new Set<string>();
+  let literal = '';
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === '$' && text[i + 1] === '{') {
+      const parsed = parseVariable(text, i + 2);
+      if ('error' in parsed) return { keys: [...keys], parts, pieces, malformed: parsed.error };
+      if ('escape' in parsed) {
+        literal += parsed.escape;
+        parts.push(parsed.escape.charCodeAt(0));
+      } else {
+        if (literal) pieces.push(literal);
+        literal = '';
+        pieces.push(parsed.ref);
+        parts.push(parsed.ref);
+        keys.add(parsed.ref.key);
+      }
+      i = parsed.end;
+      continue;
+    }
+    const cp = text.codePointAt(i) ?? 0;
+    const char = String.fromCodePoint(cp);
+    literal += char;
+    parts.push(cp === 0x2a ? ANY_RUN : cp === 0x3f ? ANY_ONE : cp);
+    i += char.length;
+  }
+  if (literal || pieces.length === 0) pieces.push(literal);
+  return { keys: [...keys], parts, pieces };
+}
+
+/** Says what is wrong with the policy variables in `text` (2012-10-17 syntax), or undefined. */
+export function checkPolicyVariables(text: string): string | undefined {
+  return parseTemplate(text, '2012-10-17').malformed;
+}
+
+/** The value a variable stands for in this request, or undefined when it has none. */
+export function resolveVariable(ref: VariableRef, ctx: RequestContext): string | undefined {
+  const value = ctx.get(ref.key);
+  if (value === undefined || typeof value === 'object') return ref.fallback;
+  return typeof value === 'string' ? value : String(value);
+}
+
+function renderUnits(parts: readonly TemplatePart[], ctx: RequestContext): number[] | undefined {
+  const units: number[] = [];
+  for (const part of parts) {
+    if (typeof part === 'number') units.push(part);
+    else {
+      const value = resolveVariable(part, ctx);
+      if (value === undefined) return undefined;
+      literalUnits(value, units);
+    }
+  }
+  return units;
+}
+
+/** Policy text for an equality test: a constant, or rendered per request when it holds variables. */
+export interface TextTemplate {
+  readonly keys: readonly string[];
+  /** The text when it holds no variables (escapes resolved); undefined otherwise. */
+  readonly constant: string | undefined;
+  /** The text with variables substituted, or undefined when a variable has no value. */
+  render(ctx: RequestContext): string | undefined;
+}
+
+/** Compiles policy text for equality tests (StringEquals, Bool): `*` and `?` are plain characters. */
+export function compileTextTemplate(text: string, version: PolicyVersion): TextTemplate {
+  const template = parseTemplate(text, version);
+  const { keys, pieces } = template;
+  if (template.malformed !== undefined) return { keys, constant: undefined, render: () => undefined };
+  if (keys.length === 0) {
+    const constant = pieces.join('');
+    return { keys, constant, render: () => constant };
+  }
+  return {
+    keys,
+    constant: undefined,
+    render(ctx) {
+      let out = '';
+      for (const piece of pieces) {
+        if (typeof piece === 'string') {
+          out += piece;
+          continue;
+        }
+        const value = resolveVariable(piece, ctx);
+        if (value === undefined) return undefined;
+        out += value;
+      }
+      return out;
+    },
+  };
+}
+
+/** Compiles a StringLike value: wildcards from the policy text, literal text from variables and escapes. */
+export function compileLikePattern(pattern: string, version: PolicyVersion, ignoreCase: boolean): CompiledPattern {
+  const template = parseTemplate(pattern, version);
+  const { keys, parts } = template;
+  if (template.malformed !== undefined) return { keys, test: () => false };
+  if (keys.length === 0) {
+    const match = compileUnits(parts as readonly number[], ignoreCase);
+    return { keys, test: (value) => match(value, 0, value.length) };
+  }
+  return {
+    keys,
+    test(value, ctx) {
+      const units = renderUnits(parts, ctx);
+      return units !== undefined && compileUnits(units, ignoreCase)(value, 0, value.length);
+    },
+  };
+}
+
+/**
+ * Compiles a Resource / NotResource / ArnLike pattern with policy variables. The pattern is split
+ * into its six ARN components at the colons of the policy text before substitution, so a value
+ * holding colons stays inside its component (where, outside the resource part, it cannot match).
+ */
+export function compileResourcePattern(pattern: string, version: PolicyVersion): CompiledPattern {
+  if (version !== '2012-10-17' || !pattern.includes('${')) {
+    const match = compileArnMatcher(pattern);
+    return { keys: [], test: (value) => match(value) };
+  }
+  const template = parseTemplate(pattern, version);
+  const { keys, parts } = template;
+  if (template.malformed !== undefined) return { keys, test: () => false };
+  const components = splitUnitsAtColons(parts, ARN_COMPONENTS);
+  if (keys.length === 0) {
+    const match = compileArnComponents(components as number[][]);
+    return { keys, test: (value) => match(value) };
+  }
+  if (components.length < ARN_COMPONENTS) return { keys, test: () => false };
+  const fixed = components.map((c) =>
+    c.every((part) => typeof part === 'number') ? compileUnits(c as number[], false) : undefined,
+  );
+  return {
+    keys,
+    test(value, ctx) {
+      const matchers: RangeMatcher[] = [];
+      for (const [i, component] of components.entries()) {
+        const known = fixed[i];
+        if (known) {
+          matchers.push(known);
+          continue;
+        }
+        const units = renderUnits(component, ctx);
+        if (units === undefined) return false;
+        matchers.push(compileUnits(units, false));
+      }
+      return matchComponents(matchers, value);
+    },
+  };
+}
