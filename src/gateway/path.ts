@@ -1,0 +1,207 @@
+// Request-target normalisation: the one place where a raw URL becomes the path that is both
+// authorised and forwarded. Normalising once, and forwarding exactly what was authorised, is what
+// closes path-confusion gaps between iamgate and the service behind it.
+
+/** Why a request target was refused (each answered 400). */
+export type PathRejection =
+  | 'not_origin_form'
+  | 'too_long'
+  | 'invalid_percent_encoding'
+  | 'encoded_separator'
+  | 'backslash'
+  | 'nul'
+  | 'control_character'
+  | 'invalid_utf8'
+  | 'fragment'
+  | 'escapes_root'
+  | 'semicolon'
+  | 'trailing_dot';
+
+export interface PathRules {
+  /** Longest accepted request target (path and query), in characters. */
+  readonly maxLength: number;
+  /** Accept `;` in path segments (matrix parameters). Off by default: some servers strip `;...` from segments. */
+  readonly allowSemicolon: boolean;
+  /** Accept segments ending in `.` (`/admin.`). Off by default: some servers drop trailing dots. */
+  readonly allowTrailingDot: boolean;
+}
+
+export const DEFAULT_PATH_RULES: PathRules = { maxLength: 8192, allowSemicolon: false, allowTrailingDot: false };
+
+/** A request target after normalisation: the path to authorise and forward, and the untouched query. */
+export interface NormalizedTarget {
+  /** Canonical path: starts with `/`, no dot segments, no empty segments except a trailing `/`. */
+  readonly path: string;
+  /** Path segments of `path` (a trailing `/` gives a last empty segment); `/` gives `[]`. */
+  readonly segments: readonly string[];
+  /** The query without `?`, or `undefined` when the target had none. */
+  readonly query: string | undefined;
+}
+
+export type NormalizeResult =
+  | { readonly ok: true; readonly target: NormalizedTarget }
+  | { readonly ok: false; readonly reason: PathRejection };
+
+const HEX = '0123456789ABCDEF';
+
+/** Characters kept literal when they appear unencoded (RFC 3986 pchar without `%`, plus `/`). */
+const RAW_ALLOWED = new Uint8Array(128);
+/** Unreserved characters: decoded when percent-encoded (`%41` is `A`). */
+const UNRESERVED = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') {
+  UNRESERVED[ch.charCodeAt(0)] = 1;
+  RAW_ALLOWED[ch.charCodeAt(0)] = 1;
+}
+for (const ch of "!$&'()*+,;=:@/") RAW_ALLOWED[ch.charCodeAt(0)] = 1;
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
+function encodeByte(b: number): string {
+  return '%' + HEX[b >> 4]! + HEX[b & 15]!;
+}
+
+/** Number of continuation bytes after a UTF-8 lead byte, and the allowed range of the first one; undefined for an invalid lead. */
+function utf8Lead(b: number): { readonly count: number; readonly lo: number; readonly hi: number } | undefined {
+  if (b >= 0xc2 && b <= 0xdf) return { count: 1, lo: 0x80, hi: 0xbf };
+  if (b === 0xe0) return { count: 2, lo: 0xa0, hi: 0xbf }; // excludes overlong 3-byte forms
+  if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) return { count: 2, lo: 0x80, hi: 0xbf };
+  if (b === 0xed) return { count: 2, lo: 0x80, hi: 0x9f }; // excludes UTF-16 surrogates
+  if (b === 0xf0) return { count: 3, lo: 0x90, hi: 0xbf }; // excludes overlong 4-byte forms
+  if (b >= 0xf1 && b <= 0xf3) return { count: 3, lo: 0x80, hi: 0xbf };
+  if (b === 0xf4) return { count: 3, lo: 0x80, hi: 0x8f }; // caps at U+10FFFF
+  return undefined; // 0x80..0xc1 (continuation or overlong 2-byte lead) and 0xf5..0xff
+}
+
+/**
+ * Reads the byte at `i` of a raw path: a percent-encoded byte or a raw character (Node hands
+ * non-ASCII request bytes over as latin1 characters). Returns the byte, whether it was encoded,
+ * and the index after it; a negative byte means invalid percent-encoding.
+ */
+function readByte(raw: string, i: number): { readonly byte: number; readonly encoded: boolean; readonly next: number } {
+  const code = raw.charCodeAt(i);
+  if (code !== 37) return { byte: code, encoded: false, next: i + 1 };
+  // charCodeAt past the end gives NaN, which hexValue maps to -1.
+  const hi = hexValue(raw.charCodeAt(i + 1));
+  const lo = hexValue(raw.charCodeAt(i + 2));
+  if (hi < 0 || lo < 0) return { byte: -1, encoded: true, next: i + 3 };
+  return { byte: (hi << 4) | lo, encoded: true, next: i + 3 };
+}
+
+/** Decodes the path part into canonical form (unreserved decoded, everything else encoded in upper-case hex), or a rejection. */
+type Step<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: PathRejection };
+
+function fail<T>(reason: PathRejection): Step<T> {
+  return { ok: false, reason };
+}
+
+function canonicalPath(raw: string, rules: PathRules): Step<string> {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const { byte, encoded, next } = readByte(raw, i);
+    i = next;
+    if (byte < 0 || byte > 0xff) return fail(byte < 0 ? 'invalid_percent_encoding' : 'invalid_utf8');
+    if (byte === 0) return fail('nul');
+    if (byte === 0x2f) {
+      if (encoded) return fail('encoded_separator');
+      out += '/';
+      continue;
+    }
+    if (byte === 0x5c) return fail(encoded ? 'encoded_separator' : 'backslash');
+    if (byte < 0x20 || byte === 0x7f) return fail('control_character');
+    if (byte === 0x23 && !encoded) return fail('fragment');
+    if (byte === 0x3b && !encoded && !rules.allowSemicolon) return fail('semicolon');
+    if (byte < 0x80) {
+      if (UNRESERVED[byte] === 1 || (!encoded && RAW_ALLOWED[byte] === 1)) out += String.fromCharCode(byte);
+      else out += encodeByte(byte);
+      continue;
+    }
+    const lead = utf8Lead(byte);
+    if (lead === undefined) return fail('invalid_utf8');
+    out += encodeByte(byte);
+    for (let k = 0; k < lead.count; k++) {
+      if (i >= raw.length) return fail('invalid_utf8');
+      const cont = readByte(raw, i);
+      i = cont.next;
+      if (cont.byte < 0) return fail('invalid_percent_encoding');
+      const lo = k === 0 ? lead.lo : 0x80;
+      const hi = k === 0 ? lead.hi : 0xbf;
+      if (cont.byte < lo || cont.byte > hi) return fail('invalid_utf8');
+      out += encodeByte(cont.byte);
+    }
+  }
+  return { ok: true, value: out };
+}
+
+/** Checks that a query string is well-formed (valid percent-encoding, no control characters); it is forwarded unchanged. */
+function checkQuery(query: string): PathRejection | undefined {
+  for (let i = 0; i < query.length; i++) {
+    const code = query.charCodeAt(i);
+    if (code === 37) {
+      if (hexValue(query.charCodeAt(i + 1)) < 0 || hexValue(query.charCodeAt(i + 2)) < 0) return 'invalid_percent_encoding';
+      i += 2;
+    } else if (code === 0) return 'nul';
+    else if (code < 0x20 || code === 0x7f) return 'control_character';
+    else if (code === 0x23) return 'fragment';
+  }
+  return undefined;
+}
+
+/** Resolves `.`, `..` and repeated slashes over canonical segments (RFC 3986 §5.2.4), refusing to climb above the root. */
+function resolveSegments(canonical: string, rules: PathRules): Step<readonly string[]> {
+  const parts = canonical.split('/');
+  const stack: string[] = [];
+  let trailing = false;
+  // parts[0] is the empty string before the leading '/'.
+  for (let k = 1; k < parts.length; k++) {
+    const seg = parts[k]!;
+    const last = k === parts.length - 1;
+    if (seg === '' || seg === '.') {
+      if (last) trailing = true;
+      continue;
+    }
+    if (seg === '..') {
+      if (stack.length === 0) return fail('escapes_root');
+      stack.pop();
+      if (last) trailing = true;
+      continue;
+    }
+    if (!rules.allowTrailingDot && seg.endsWith('.')) return fail('trailing_dot');
+    stack.push(seg);
+    trailing = false;
+  }
+  if (trailing && stack.length > 0) stack.push('');
+  return { ok: true, value: stack };
+}
+
+/**
+ * Normalises a raw request target (`incoming.url`) once: percent-decodes unreserved characters,
+ * removes dot segments and repeated slashes, and refuses what cannot be normalised safely
+ * (encoded `/` or `\`, NUL, invalid percent-encoding, overlong or invalid UTF-8, `..` above the root).
+ */
+export function normalizeTarget(raw: string, rules: PathRules = DEFAULT_PATH_RULES): NormalizeResult {
+  if (raw.length > rules.maxLength) return { ok: false, reason: 'too_long' };
+  if (raw.charCodeAt(0) !== 47) return { ok: false, reason: 'not_origin_form' };
+  const q = raw.indexOf('?');
+  const rawPath = q < 0 ? raw : raw.slice(0, q);
+  const query = q < 0 ? undefined : raw.slice(q + 1);
+  if (query !== undefined) {
+    const bad = checkQuery(query);
+    if (bad) return { ok: false, reason: bad };
+  }
+  const canonical = canonicalPath(rawPath, rules);
+  if (!canonical.ok) return canonical;
+  const segments = resolveSegments(canonical.value, rules);
+  if (!segments.ok) return segments;
+  return { ok: true, target: { path: '/' + segments.value.join('/'), segments: segments.value, query } };
+}
+
+/** Decodes one canonical segment (or joined segments) to text; canonical segments always decode. */
+export function decodeSegment(segment: string): string {
+  return segment.includes('%') ? decodeURIComponent(segment) : segment;
+}

@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PATH_RULES, normalizeTarget, type PathRejection } from '../../src/gateway/path.js';
+
+function path(raw: string): string {
+  const r = normalizeTarget(raw);
+  if (!r.ok) throw new Error(`${raw} rejected: ${r.reason}`);
+  return r.target.path;
+}
+
+function rejection(raw: string): PathRejection | undefined {
+  const r = normalizeTarget(raw);
+  return r.ok ? undefined : r.reason;
+}
+
+describe('normalizeTarget', () => {
+  it.each([
+    ['/', '/'],
+    ['/orders', '/orders'],
+    ['/orders/', '/orders/'],
+    ['//orders///12', '/orders/12'],
+    ['/public/../admin', '/admin'],
+    ['/public/./x', '/public/x'],
+    ['/a/b/..', '/a/'],
+    ['/%61dmin', '/admin'],
+    ['/public/%2e%2e/admin', '/admin'],
+    ['/public/.%2E/admin', '/admin'],
+    ['/x%7ey', '/x~y'],
+    ['/caf%c3%a9', '/caf%C3%A9'],
+    ['/a%3ab', '/a%3Ab'],
+    ['/a:b@c', '/a:b@c'],
+    ['/a b', '/a%20b'],
+    ['/a{b}', '/a%7Bb%7D'],
+    ['/a%25b', '/a%25b'],
+    ['/%f0%9f%98%80', '/%F0%9F%98%80'],
+  ])('normalises %s to %s', (raw, expected) => {
+    expect(path(raw)).toBe(expected);
+  });
+
+  it.each<[string, PathRejection]>([
+    ['orders', 'not_origin_form'],
+    ['http://evil/admin', 'not_origin_form'],
+    ['*', 'not_origin_form'],
+    ['/a%2Fb', 'encoded_separator'],
+    ['/a%2fb', 'encoded_separator'],
+    ['/a%5cb', 'encoded_separator'],
+    ['/a\\b', 'backslash'],
+    ['/a%00b', 'nul'],
+    ['/a%0d%0aX-Injected:1', 'control_character'],
+    ['/a%zz', 'invalid_percent_encoding'],
+    ['/a%2', 'invalid_percent_encoding'],
+    ['/a%', 'invalid_percent_encoding'],
+    ['/%c0%af', 'invalid_utf8'],
+    ['/%c0%ae%c0%ae/admin', 'invalid_utf8'],
+    ['/%e0%80%af', 'invalid_utf8'],
+    ['/%f0%80%80%af', 'invalid_utf8'],
+    ['/%ed%a0%80', 'invalid_utf8'],
+    ['/%80', 'invalid_utf8'],
+    ['/%c3', 'invalid_utf8'],
+    ['/%c3x', 'invalid_utf8'],
+    ['/%f5%80%80%80', 'invalid_utf8'],
+    ['/..', 'escapes_root'],
+    ['/a/../../admin', 'escapes_root'],
+    ['/public/..;/admin', 'semicolon'],
+    ['/admin;jsessionid=1', 'semicolon'],
+    ['/admin.', 'trailing_dot'],
+    ['/admin%2e', 'trailing_dot'],
+    ['/admin..', 'trailing_dot'],
+    ['/a?b=%zz', 'invalid_percent_encoding'],
+    ['/a?b=%0', 'invalid_percent_encoding'],
+    ['/a?b#frag', 'fragment'],
+  ])('rejects %s (%s)', (raw, reason) => {
+    expect(rejection(raw)).toBe(reason);
+  });
+
+  it('keeps the query string byte for byte and splits segments', () => {
+    const r = normalizeTarget('/orders//12/?b=2&a=%41&a=1');
+    expect(r).toEqual({ ok: true, target: { path: '/orders/12/', segments: ['orders', '12', ''], query: 'b=2&a=%41&a=1' } });
+    expect(normalizeTarget('/x?')).toEqual({ ok: true, target: { path: '/x', segments: ['x'], query: '' } });
+  });
+
+  it('accepts semicolons and trailing dots when the rules allow them', () => {
+    const rules = { ...DEFAULT_PATH_RULES, allowSemicolon: true, allowTrailingDot: true };
+    expect(normalizeTarget('/a;b/c.', rules)).toMatchObject({ ok: true, target: { path: '/a;b/c.' } });
+  });
+
+  it('refuses targets longer than the limit', () => {
+    expect(normalizeTarget('/' + 'a'.repeat(100), { ...DEFAULT_PATH_RULES, maxLength: 50 })).toEqual({ ok: false, reason: 'too_long' });
+  });
+
+  it('is idempotent: a normalised path normalises to itself', () => {
+    const chars = fc.constantFrom('a', 'B', '.', '/', '%2e', '%41', '%20', '~', ':', '%c3%a9', '%25', '-', '@');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 30 }), (parts) => {
+        const first = normalizeTarget('/' + parts.join(''));
+        if (!first.ok) return;
+        const again = normalizeTarget(first.target.path);
+        expect(again.ok && again.target.path).toBe(first.target.path);
+      }),
+    );
+  });
+
+  it('never produces dot segments, empty inner segments, or encoded unreserved characters', () => {
+    const chars = fc.constantFrom('a', '.', '/', '%2e', '%2E', '%61', '%7e', '//', '..');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 30 }), (parts) => {
+        const r = normalizeTarget('/' + parts.join(''));
+        if (!r.ok) return;
+        const inner = r.target.segments.slice(0, -1);
+        expect(inner.every((s) => s !== '' && s !== '.' && s !== '..')).toBe(true);
+        expect(r.target.path).not.toMatch(/%(2[eE]|6[1-9a-fA-F]|7[eE])/);
+      }),
+    );
+  });
+});
