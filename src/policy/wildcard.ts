@@ -227,3 +227,17 @@ export function compileWildcard(pattern: string, ignoreCase: boolean): (s: strin
   const match = compileUnits(wildcardUnits(pattern), ignoreCase);
   return (s) => match(s, 0, s.length);
 }
+
+/** Compares two strings code point by code point, case-folded, without building new strings. */
+export function equalsIgnoreCase(a: string, b: string): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(j) ?? 0;
+    if (x !== y && foldCodePoint(x) !== foldCodePoint(y)) return false;
+    i += width(x);
+    j += width(y);
+  }
+  return i === a.length && j === b.length;
+}
