@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { checkArnPattern, compileArnMatcher, parseArn } from '../../src/policy/arn.js';
+
+describe('parseArn', () => {
+  it('splits the six components of an ARN', () => {
+    expect(parseArn('arn:aws:iam::111122223333:user/alice')).toEqual({
+      partition: 'aws',
+      service: 'iam',
+      region: '',
+      account: '111122223333',
+      resource: 'user/alice',
+    });
+  });
+
+  it('keeps colons and slashes inside the resource part', () => {
+    expect(parseArn('arn:aws:lambda:us-east-1:111122223333:function:my-fn:PROD')?.resource).toBe('function:my-fn:PROD');
+    expect(parseArn('arn:aws:s3:::bucket/a/b:c')?.resource).toBe('bucket/a/b:c');
+  });
+
+  it.each([
+    ['without the arn prefix', 'aws:iam::111122223333:user/alice'],
+    ['with too few components', 'arn:aws:iam::111122223333'],
+    ['with an empty partition', 'arn::iam::111122223333:user/alice'],
+    ['with an empty service', 'arn:aws:::111122223333:user/alice'],
+    ['with an empty resource', 'arn:aws:s3:::'],
+    ['that is a wildcard', '*'],
+  ])('rejects a string %s', (_why, s) => {
+    expect(parseArn(s)).toBeUndefined();
+  });
+});
+
+describe('checkArnPattern', () => {
+  it.each([
+    '*',
+    'arn:aws:s3:::bucket/*',
+    'arn:*:iam::*:role/*',
+    'arn:aws:dynamodb:us-east-1:111122223333:table/Books',
+    'arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}',
+    'arn:aws:identitystore::*:identitystore/${aws:PrincipalTag/IdentityStoreId}',
+  ])('accepts %s', (pattern) => {
+    expect(checkArnPattern(pattern)).toBeUndefined();
+  });
+
+  it.each([
+    ['a bare name', 'my-bucket'],
+    ['a pattern with five components', 'arn:aws:iam::*'],
+    ['an empty service', 'arn:aws:::111122223333:x'],
+    ['an empty resource', 'arn:aws:s3:::'],
+    ['colons inside a variable that do not make up six parts', 'arn:aws:s3:${aws:username}'],
+  ])('reports %s', (_why, pattern) => {
+    expect(checkArnPattern(pattern)).toMatch(/./);
+  });
+});
+
+// IAM User Guide, "ARN condition operators" and "IAM JSON policy elements: Resource": each of the
+// six colon-delimited components is checked separately and can hold "*" and "?"; matching is
+// case-sensitive; "*" alone is every resource.
+const matching: readonly [rule: string, pattern: string, arn: string, expected: boolean][] = [
+  ['"*" alone matches any resource', '*', 'arn:aws:s3:::bucket/key', true],
+  ['"*" alone matches a request for "*"', '*', '*', true],
+  ['an ARN pattern does not match the "*" resource', 'arn:aws:s3:::*', '*', false],
+  ['an exact ARN matches itself', 'arn:aws:iam::111122223333:user/alice', 'arn:aws:iam::111122223333:user/alice', true],
+  ['matching is case-sensitive', 'arn:aws:iam::111122223333:user/alice', 'arn:aws:iam::111122223333:user/Alice', false],
+  ['a star in the resource spans slashes', 'arn:aws:s3:::bucket/*', 'arn:aws:s3:::bucket/a/b/c', true],
+  ['a star in the resource spans colons', 'arn:aws:lambda:*:*:function:*', 'arn:aws:lambda:us-east-1:1:function:fn:PROD', true],
+  ['a star in the region does not span into the account', 'arn:aws:ec2:us-*-1:111:instance/i-1', 'arn:aws:ec2:us-east:2-1:111:instance/i-1', false],
+  ['a star in the region stays inside the region', 'arn:aws:ec2:us-*-1:111:instance/i-1', 'arn:aws:ec2:us-east-1:111:instance/i-1', true],
+  ['a star matches an empty region', 'arn:aws:iam:*:*:role/x', 'arn:aws:iam::111122223333:role/x', true],
+  ['"?" matches one character in a component', 'arn:aws:s3:::log?', 'arn:aws:s3:::logs', true],
+  ['each component is compared separately', 'arn:aws:s3:::*', 'arn:aws:iam::111122223333:user/alice', false],
+  ['a wildcard partition', 'arn:*:s3:::bucket', 'arn:aws-cn:s3:::bucket', true],
+  ['the account must match', 'arn:aws:iam::111122223333:*', 'arn:aws:iam::444455556666:user/bob', false],
+  ['a value that is not an ARN matches no ARN pattern', 'arn:aws:s3:::*', 'not-an-arn', false],
+  ['a pattern with fewer than six components matches nothing', 'arn:aws:s3:*', 'arn:aws:s3:::bucket', false],
+  ['a non-wildcard pattern with fewer than six components matches nothing', 'bucket', 'bucket', false],
+  ['a component pattern must cover the whole component', 'arn:aws:s3:::bucket', 'arn:aws:s3:::bucket2', false],
+  ['a star inside a resource name', 'arn:aws:iam::*:role/*-admin', 'arn:aws:iam::1:role/ops-admin', true],
+];
+
+describe('compileArnMatcher', () => {
+  it.each(matching)('%s: %s vs %s', (_rule, pattern, arn, expected) => {
+    expect(compileArnMatcher(pattern)(arn)).toBe(expected);
+  });
+
+  it('matches a pathological resource pattern without backtracking', () => {
+    const pattern = `arn:aws:s3:::${'a*'.repeat(50)}b`;
+    expect(compileArnMatcher(pattern)(`arn:aws:s3:::${'a'.repeat(20_000)}`)).toBe(false);
+  });
+});

@@ -1,0 +1,110 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileWildcard, equalsIgnoreCase } from '../../src/policy/wildcard.js';
+
+/** Slow, obviously correct reference: recursion over code points, exponential in the worst case. */
+function naive(pattern: string, s: string, ignoreCase: boolean): boolean {
+  const fold = (c: string): string => (ignoreCase ? c.toLowerCase() : c);
+  const p = [...pattern].map((c) => (c === '*' || c === '?' ? c : fold(c)));
+  const t = [...s].map(fold);
+  const go = (i: number, j: number): boolean => {
+    if (i === p.length) return j === t.length;
+    if (p[i] === '*') return go(i + 1, j) || (j < t.length && go(i, j + 1));
+    if (j === t.length) return false;
+    return (p[i] === '?' || p[i] === t[j]) && go(i + 1, j + 1);
+  };
+  return go(0, 0);
+}
+
+// Rules from the IAM User Guide: "*" matches any combination of characters (the empty one
+// included) and "?" any single character, in Action elements (case-insensitive) and in
+// StringLike / ARN patterns (case-sensitive).
+const cases: readonly [rule: string, pattern: string, input: string, ignoreCase: boolean, expected: boolean][] = [
+  ['"*" alone matches everything, the empty string included', '*', '', false, true],
+  ['"*" alone matches everything', '*', 'anything:at/all', false, true],
+  ['"*" matches an empty run', 's3:Get*', 's3:Get', false, true],
+  ['"*" matches a run of characters', 's3:Get*', 's3:GetObjectAcl', false, true],
+  ['a literal prefix must match', 's3:Get*', 's3:PutObject', false, false],
+  ['"?" matches exactly one character', 'a?c', 'abc', false, true],
+  ['"?" does not match zero characters', 'a?c', 'ac', false, false],
+  ['"?" does not match two characters', 'a?c', 'abbc', false, false],
+  ['a pattern without wildcards is an exact match', 'iam:PassRole', 'iam:PassRole', false, true],
+  ['exact matching is case-sensitive by default', 'iam:PassRole', 'iam:passrole', false, false],
+  ['action names match case-insensitively', 'IAM:passrole', 'iam:PassRole', true, true],
+  ['case-insensitive matching keeps wildcards', 'S3:get*', 's3:GetObject', true, true],
+  ['a star in the middle', 'ec2:*Instances', 'ec2:DescribeInstances', false, true],
+  ['a star in the middle needs the suffix', 'ec2:*Instances', 'ec2:DescribeInstance', false, false],
+  ['stars on both sides find an infix', '*Object*', 's3:GetObjectTagging', false, true],
+  ['several infixes must appear in order', '*ab*cd*', 'xxcdxxab', false, false],
+  ['several infixes in order', '*ab*cd*', 'xxabxxcdxx', false, true],
+  ['prefix and suffix may not overlap', 'ab*ba', 'aba', false, false],
+  ['prefix and suffix may touch', 'ab*ba', 'abba', false, true],
+  ['consecutive stars act as one', 'a**b', 'ab', false, true],
+  ['"?" counts a character outside the Basic Multilingual Plane as one', 'a?b', 'a😀b', false, true],
+  ['a trailing literal must end the input', '*.json', 'file.json.bak', false, false],
+  ['"?" in an infix', '*a?c*', 'zzabczz', false, true],
+];
+
+describe('compileWildcard', () => {
+  it.each(cases)('%s (%j vs %j)', (_rule, pattern, input, ignoreCase, expected) => {
+    expect(compileWildcard(pattern, ignoreCase)(input)).toBe(expected);
+    expect(naive(pattern, input, ignoreCase)).toBe(expected);
+  });
+
+  it('agrees with a naive recursive matcher on random patterns and strings', () => {
+    const alphabet = fc.constantFrom('a', 'b', 'A', '*', '?', ':', '😀');
+    const text = fc.constantFrom('a', 'b', 'A', 'B', ':', '😀', '*', '?');
+    fc.assert(
+      fc.property(
+        fc.array(alphabet, { maxLength: 12 }).map((a) => a.join('')),
+        fc.array(text, { maxLength: 16 }).map((a) => a.join('')),
+        fc.boolean(),
+        (pattern, input, ignoreCase) => compileWildcard(pattern, ignoreCase)(input) === naive(pattern, input, ignoreCase),
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('agrees with the naive matcher on long infixes that need several machine words', () => {
+    const chunk = fc.array(fc.constantFrom('a', 'b', '?'), { minLength: 30, maxLength: 80 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(chunk, fc.array(fc.constantFrom('a', 'b'), { maxLength: 200 }), (infix, chars) => {
+        const input = chars.join('');
+        const pattern = `*${infix}*`;
+        // A pattern this long is slow for the naive matcher only when it has many stars; one infix is fine.
+        return compileWildcard(pattern, false)(input) === naive(pattern, input, false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('finds a long infix that occurs in the input', () => {
+    const infix = 'ab'.repeat(40);
+    expect(compileWildcard(`*${infix}*`, false)(`zz${infix}zz`)).toBe(true);
+    expect(compileWildcard(`*${infix}?*`, false)(`zz${infix}`)).toBe(false);
+  });
+
+  it('fails a pathological pattern (50 stars) against 20,000 characters without backtracking', () => {
+    // Exponential or quadratic behaviour would run into the test timeout; there is no timing assertion.
+    const pattern = `${'a*'.repeat(50)}b`;
+    const input = 'a'.repeat(20_000);
+    const match = compileWildcard(pattern, false);
+    for (let i = 0; i < 20; i++) expect(match(input)).toBe(false);
+    expect(match(`${input}b`)).toBe(true);
+  });
+
+  it('matches a pathological case-insensitive pattern with "?" against a long input', () => {
+    const pattern = `${'*a?'.repeat(50)}*c`;
+    const input = 'A'.repeat(20_000);
+    expect(compileWildcard(pattern, true)(input)).toBe(false);
+    expect(compileWildcard(pattern, true)(`${input}C`)).toBe(true);
+  });
+});
+
+describe('equalsIgnoreCase', () => {
+  it('compares strings without regard to case', () => {
+    expect(equalsIgnoreCase('Alice', 'aLICE')).toBe(true);
+    expect(equalsIgnoreCase('Alice', 'Alic')).toBe(false);
+    expect(equalsIgnoreCase('ÉTÉ', 'été')).toBe(true);
+  });
+});
