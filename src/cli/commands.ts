@@ -1,0 +1,25 @@
+// The iamgate commands. Each is loaded only when it runs, so `iamgate validate` does not pay for
+// the gateway's dependencies.
+import type { CliIo } from './io.js';
+
+export interface Command {
+  readonly name: string;
+  /** One line for `iamgate --help`. */
+  readonly summary: string;
+  /** Runs the command with the arguments after its name; resolves to the process exit code. */
+  readonly run: (argv: readonly string[], io: CliIo) => Promise<number>;
+}
+
+// ─── Commands: add a command here (serve, token, audit, ...), in the order --help lists them. ───
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'validate',
+    summary: 'check policy documents and other iamgate files; exit 1 on errors',
+    run: async (argv, io) => (await import('./validate.js')).runValidate(argv, io),
+  },
+  {
+    name: 'simulate',
+    summary: 'run authorization cases (--cases FILE.json) through the policy engine',
+    run: async (argv, io) => (await import('./simulate.js')).runSimulate(argv, io),
+  },
+];

@@ -1,0 +1,201 @@
+// `iamgate validate PATH...`: reads policy documents (and the other file kinds registered in
+// file-kinds.ts) from files and folders, prints every finding with file, JSON path and reason,
+// and exits 1 when any finding is an error.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { readJsonText } from '../policy/validate/json-text.js';
+import type { Finding, PolicyKind, Severity } from '../policy/types.js';
+import { EXIT } from './exit.js';
+import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
+import type { CliIo } from './io.js';
+
+const USAGE = 'usage: iamgate validate [--json] [--kind identity|resource|boundary|scp|session] PATH...';
+const HELP = `${USAGE}
+
+Checks IAM policy documents (.json, .yaml, .yml) in the given files and folders (folders are
+searched recursively) and prints one line per finding:
+  FILE: SEVERITY CODE at JSON.PATH: MESSAGE
+then a summary. Severities: error, security, warning, suggestion. Exits 1 when any finding is
+an error, 0 otherwise, 2 on a usage error.
+
+  --json         one JSON object per finding, then {"summary": {...}}
+  --kind KIND    where the policies are used (decides whether Principal is required);
+                 by default a document that names a principal is read as resource-based`;
+
+const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary', 'scp', 'session'];
+const DOCUMENT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
+const SEVERITIES: readonly Severity[] = ['error', 'security', 'warning', 'suggestion'];
+
+/** Findings about files themselves, before any validator sees their content. */
+const FILE_CODES = {
+  FILE_UNREADABLE: 'error',
+  JSON_SYNTAX_ERROR: 'error',
+  YAML_SYNTAX_ERROR: 'error',
+  DUPLICATE_KEY: 'error',
+  NO_DOCUMENTS: 'warning',
+  UNKNOWN_FILE_KIND: 'warning',
+} as const satisfies Record<string, Severity>;
+
+function fileFinding(file: string, code: keyof typeof FILE_CODES, path: string, message: string): Finding {
+  return { severity: FILE_CODES[code], code, path, message, file };
+}
+
+interface Options extends FileValidatorOptions {
+  readonly json: boolean;
+  readonly paths: readonly string[];
+}
+
+/** Reads the command line; a string is a usage error. */
+function parseArgs(argv: readonly string[]): Options | 'help' | string {
+  let json = false;
+  let policyKind: PolicyKind | undefined;
+  const paths: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--json') json = true;
+    else if (arg === '--kind') {
+      const value = argv[++i];
+      policyKind = POLICY_KINDS.find((k) => k === value);
+      if (!policyKind) return `--kind must be one of ${POLICY_KINDS.join(', ')}`;
+    } else if (arg.startsWith('-') && arg !== '-') return `unknown option: ${arg}`;
+    else paths.push(arg);
+  }
+  if (paths.length === 0) return 'no PATH given';
+  return { json, paths, ...(policyKind && { policyKind }) };
+}
+
+/** Document files under `dir`, sorted, skipping hidden entries and node_modules. */
+async function documentsIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await documentsIn(path)));
+    else if (DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+  }
+  return out;
+}
+
+/** Expands the PATH arguments into files; a named file is read whatever its extension. */
+async function collectFiles(paths: readonly string[]): Promise<{ files: string[]; findings: Finding[] }> {
+  const files: string[] = [];
+  const findings: Finding[] = [];
+  for (const path of paths) {
+    try {
+      if ((await stat(path)).isDirectory()) {
+        const found = await documentsIn(path);
+        if (found.length === 0) findings.push(fileFinding(path, 'NO_DOCUMENTS', '', 'the folder holds no .json, .yaml or .yml file'));
+        files.push(...found);
+      } else files.push(path);
+    } catch (err) {
+      findings.push(fileFinding(path, 'FILE_UNREADABLE', '', describeIoError(err)));
+    }
+  }
+  return { files, findings };
+}
+
+function describeIoError(err: unknown): string {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES') return 'permission denied';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Reads a JSON or YAML file into a value, or into findings saying why it cannot be read. */
+export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; findings: Finding[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { findings: [fileFinding(file, 'FILE_UNREADABLE', '', describeIoError(err))] };
+  }
+  if (/\.ya?ml$/i.test(file)) return readYaml(file, text);
+  const json = readJsonText(text);
+  const findings = json.duplicateKeys.map((path) =>
+    fileFinding(file, 'DUPLICATE_KEY', path, `"${path}" is given more than once, so its meaning is ambiguous`),
+  );
+  if (json.error) {
+    const { message, line, column } = json.error;
+    findings.push(fileFinding(file, 'JSON_SYNTAX_ERROR', '', `${message} at line ${line}, column ${column}`));
+    return { findings };
+  }
+  return { doc: json.value, findings };
+}
+
+function readYaml(file: string, text: string): { doc?: unknown; findings: Finding[] } {
+  const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  // With prettyErrors the first line of a message ends with "at line L, column C:".
+  const firstLine = (message: string): string => (message.split('\n')[0] ?? message).replace(/:$/, '');
+  if (parsed.errors.length > 0) {
+    return {
+      findings: parsed.errors.map((e) =>
+        fileFinding(file, e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', firstLine(e.message)),
+      ),
+    };
+  }
+  try {
+    return { doc: parsed.toJS({ maxAliasCount: 100 }), findings: [] };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { findings: [fileFinding(file, 'YAML_SYNTAX_ERROR', '', message)] };
+  }
+}
+
+/** Validates one file with the first file kind that claims it. */
+export async function validateFile(
+  file: string,
+  opts: FileValidatorOptions = {},
+  kinds: readonly FileKind[] = FILE_KINDS,
+): Promise<Finding[]> {
+  const { doc, findings } = await loadDocumentFile(file);
+  if (doc === undefined) return findings;
+  const kind = kinds.find((k) => k.claims(file, doc));
+  if (!kind) {
+    const known = kinds.map((k) => k.kind).join(', ');
+    return [...findings, fileFinding(file, 'UNKNOWN_FILE_KIND', '', `not a file iamgate validates (${known}); a policy document needs a Statement element, names are case-sensitive`)];
+  }
+  return [...findings, ...kind.validate(doc, file, opts)];
+}
+
+/** `FILE: severity CODE at PATH: message` (no `at PATH` for the document as a whole). */
+export function formatFinding(f: Finding): string {
+  const where = f.path === '' ? '' : ` at ${f.path}`;
+  return `${f.file ?? '-'}: ${f.severity} ${f.code}${where}: ${f.message}`;
+}
+
+function summaryCounts(findings: readonly Finding[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { error: 0, security: 0, warning: 0, suggestion: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return counts;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Runs `iamgate validate`; returns the exit code. */
+export async function runValidate(argv: readonly string[], io: CliIo, kinds: readonly FileKind[] = FILE_KINDS): Promise<number> {
+  const opts = parseArgs(argv);
+  if (opts === 'help') {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (typeof opts === 'string') {
+    io.stderr(`iamgate validate: ${opts}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { files, findings } = await collectFiles(opts.paths);
+  for (const file of files) findings.push(...(await validateFile(file, opts, kinds)));
+  const counts = summaryCounts(findings);
+  for (const f of findings) io.stdout(opts.json ? JSON.stringify(f) : formatFinding(f));
+  if (opts.json) io.stdout(JSON.stringify({ summary: { files: files.length, ...counts } }));
+  else {
+    const parts = SEVERITIES.map((s) => plural(counts[s], s === 'security' ? 'security finding' : s));
+    io.stdout(`${plural(files.length, 'file')} checked: ${parts.join(', ')}`);
+  }
+  return counts.error > 0 ? EXIT.failed : EXIT.ok;
+}

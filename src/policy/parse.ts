@@ -1,0 +1,45 @@
+// Parsing and validating a policy document: JSON text or a value in, a ParsedPolicy and findings
+// out, the way IAM Access Analyzer's policy checks grade them. The checks live in ./validate/.
+import type { Finding, ParsedPolicy, PolicyKind } from './types.js';
+import { checkRedundancy } from './validate/checks-redundancy.js';
+import { checkSecurity } from './validate/checks-security.js';
+import { readPolicyDocument } from './validate/document.js';
+import { createFindingSink } from './validate/findings.js';
+import { readJsonText } from './validate/json-text.js';
+
+export interface ParseOptions {
+  /** Recorded on every finding. */
+  readonly file?: string;
+  /** Where the policy is used; decides whether principals are required. Inferred when absent. */
+  readonly kind?: PolicyKind;
+}
+
+export interface ParseResult {
+  /** The validated policy, or undefined when any finding is an error. */
+  readonly policy: ParsedPolicy | undefined;
+  readonly findings: Finding[];
+}
+
+/** Parses a policy document (a JSON string or an already-parsed value) and reports every finding. */
+export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult {
+  const sink = createFindingSink(opts.file);
+  let value = doc;
+  let readable = true;
+  if (typeof doc === 'string') {
+    const text = readJsonText(doc);
+    for (const path of text.duplicateKeys) sink.add('DUPLICATE_KEY', path, `"${path}" is given more than once`);
+    if (text.error) {
+      const { message, line, column } = text.error;
+      sink.add('JSON_SYNTAX_ERROR', '', `${message} at line ${line}, column ${column}`);
+      readable = false;
+    }
+    value = text.value;
+  }
+  const read = readable ? readPolicyDocument(value, opts.kind, sink) : undefined;
+  if (read) {
+    checkSecurity(read, sink);
+    checkRedundancy(read, sink);
+  }
+  const policy = read && sink.errorCount() === 0 ? read.policy : undefined;
+  return { policy, findings: [...sink.findings] };
+}

@@ -1,0 +1,98 @@
+// Reading a statement's `Condition` block: `{Operator: {Key: value | [values]}}`, with every
+// operator, key and value checked, into the flat list of tests the compiler consumes.
+import { checkConditionValue } from '../conditions/values.js';
+import { BASE_OPERATOR_NAMES, parseOperator, type ParsedOperator } from '../conditions/operators.js';
+import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
+import type { FindingSink } from './findings.js';
+import { childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
+
+const CONDITION_KEY = /^[A-Za-z0-9_.-]+:\S+$/;
+
+/** Reports why an operator name is not usable; returns the parsed operator when it is. */
+function readOperator(name: string, path: string, sink: FindingSink): ParsedOperator | undefined {
+  const op = parseOperator(name);
+  if (op) return op;
+  const null_ = /^(For(?:All|Any)Values:)?Null(IfExists)?$/.exec(name);
+  if (null_?.[2]) {
+    sink.add('NULL_WITH_IF_EXISTS', path, `"${name}": Null already tests whether the key exists; drop IfExists`);
+  } else if (null_?.[1]) {
+    sink.add('NULL_WITH_SET_QUALIFIER', path, `"${name}": Null takes no ${null_[1].slice(0, -1)} qualifier`);
+  } else {
+    const base = name.slice(name.indexOf(':') + 1).replace(/IfExists$/, '');
+    const sameButCase = BASE_OPERATOR_NAMES.find((n) => n.toLowerCase() === base.toLowerCase() && n !== base);
+    const hint = sameButCase ? `; operator names are case-sensitive: did you mean "${sameButCase}"?` : '';
+    sink.add('UNKNOWN_CONDITION_OPERATOR', path, `"${name}" is not an IAM condition operator${hint}`);
+  }
+  return undefined;
+}
+
+/** Reads `value | [values]` under one key; scalars only, at least one. */
+function readValues(raw: unknown, path: string, sink: FindingSink): Located<ContextScalar>[] {
+  const isScalar = (v: unknown): v is ContextScalar =>
+    typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  if (isScalar(raw)) return [{ value: raw, path }];
+  if (!Array.isArray(raw)) {
+    sink.add('DATA_TYPE_MISMATCH', path, `a condition value must be a string, number, boolean or an array of them, not ${jsonTypeName(raw)}`);
+    return [];
+  }
+  if (raw.length === 0) {
+    sink.add('EMPTY_ARRAY', path, 'a condition key must list at least one value');
+    return [];
+  }
+  const out: Located<ContextScalar>[] = [];
+  raw.forEach((item: unknown, i) => {
+    const at = itemPath(path, i);
+    if (isScalar(item)) out.push({ value: item, path: at });
+    else sink.add('DATA_TYPE_MISMATCH', at, `a condition value must be a string, number or boolean, not ${jsonTypeName(item)}`);
+  });
+  return out;
+}
+
+/** Reads one operator's `{Key: values}` block. */
+function readOperatorBlock(
+  name: string,
+  block: unknown,
+  path: string,
+  version: PolicyVersion,
+  sink: FindingSink,
+): ParsedCondition[] {
+  const op = readOperator(name, path, sink);
+  if (!isJsonObject(block)) {
+    sink.add('DATA_TYPE_MISMATCH', path, `"${name}" must map condition keys to values, not be ${jsonTypeName(block)}`);
+    return [];
+  }
+  const keys = Object.keys(block);
+  if (keys.length === 0) sink.add('EMPTY_CONDITION', path, `"${name}" lists no condition key, so it tests nothing`);
+  const seen = new Map<string, string>();
+  const out: ParsedCondition[] = [];
+  for (const key of keys) {
+    const at = childPath(path, key);
+    if (!CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
+    const earlier = seen.get(key.toLowerCase());
+    if (earlier !== undefined) {
+      sink.add('DUPLICATE_CONDITION_KEY', at, `"${key}" repeats "${earlier}": condition key names are case-insensitive`);
+    }
+    seen.set(key.toLowerCase(), key);
+    const values = readValues(block[key], at, sink);
+    for (const v of values) {
+      const problem = op ? checkConditionValue(op, key, v.value) : undefined;
+      if (problem) sink.add('INVALID_CONDITION_VALUE', v.path, problem);
+      if (version === '2008-10-17' && typeof v.value === 'string' && hasPolicyVariable(v.value)) {
+        sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is compared literally: policy variables need Version 2012-10-17`);
+      }
+    }
+    if (op) out.push({ operator: name, key, values: values.map((v) => v.value), path: at });
+  }
+  return out;
+}
+
+/** Reads a statement's Condition element at `path` into its condition tests, in document order. */
+export function readConditions(value: unknown, path: string, version: PolicyVersion, sink: FindingSink): ParsedCondition[] {
+  if (!isJsonObject(value)) {
+    sink.add('DATA_TYPE_MISMATCH', path, `Condition must be an object of operators, not ${jsonTypeName(value)}`);
+    return [];
+  }
+  const operators = Object.keys(value);
+  if (operators.length === 0) sink.add('EMPTY_CONDITION', path, 'Condition is empty, so it restricts nothing');
+  return operators.flatMap((name) => readOperatorBlock(name, value[name], childPath(path, name), version, sink));
+}

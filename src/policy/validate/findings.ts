@@ -1,0 +1,93 @@
+// The closed set of policy finding codes, each with its one severity, and the sink that collects
+// findings while a document is read. Codes are stable: tools and tests match on them.
+import type { Finding, Severity } from '../types.js';
+
+interface CodeInfo {
+  readonly severity: Severity;
+  /** What the code means, in one line (for docs and `--help`-style listings). */
+  readonly title: string;
+}
+
+function code(severity: Severity, title: string): CodeInfo {
+  return { severity, title };
+}
+
+/** Every finding code the policy validator can report. */
+export const POLICY_FINDING_CODES = {
+  // The document as JSON.
+  JSON_SYNTAX_ERROR: code('error', 'The text is not valid JSON'),
+  DUPLICATE_KEY: code('error', 'An object names the same key twice, so its meaning is ambiguous'),
+  POLICY_NOT_OBJECT: code('error', 'The policy document is not a JSON object'),
+  DATA_TYPE_MISMATCH: code('error', 'A value has the wrong JSON type for its element'),
+  EMPTY_ARRAY: code('error', 'An array that must hold at least one value is empty'),
+  // Elements.
+  UNKNOWN_ELEMENT: code('error', 'An element name is not part of the policy grammar (names are case-sensitive)'),
+  INVALID_VERSION: code('error', 'Version is neither 2012-10-17 nor 2008-10-17'),
+  MISSING_STATEMENT: code('error', 'The policy has no Statement'),
+  DUPLICATE_SID: code('error', 'Two statements share one Sid'),
+  MISSING_EFFECT: code('error', 'A statement has no Effect'),
+  INVALID_EFFECT: code('error', 'Effect is neither Allow nor Deny'),
+  MISSING_ACTION: code('error', 'A statement has neither Action nor NotAction'),
+  ACTION_AND_NOT_ACTION: code('error', 'A statement has both Action and NotAction'),
+  INVALID_ACTION: code('error', 'An action is not `*` or `service:Action`'),
+  MISSING_RESOURCE: code('error', 'A statement has neither Resource nor NotResource'),
+  RESOURCE_AND_NOT_RESOURCE: code('error', 'A statement has both Resource and NotResource'),
+  INVALID_RESOURCE: code('error', 'A resource is not `*` or a well-formed ARN pattern'),
+  MISSING_PRINCIPAL: code('error', 'A statement of a resource-based policy names no Principal or NotPrincipal'),
+  UNSUPPORTED_PRINCIPAL: code('error', 'Principal or NotPrincipal appears in a policy that is not resource-based'),
+  PRINCIPAL_AND_NOT_PRINCIPAL: code('error', 'A statement has both Principal and NotPrincipal'),
+  EMPTY_PRINCIPAL: code('error', 'A Principal object names no principal type'),
+  INVALID_PRINCIPAL_KEY: code('error', 'A principal type is not AWS, Service, Federated or CanonicalUser'),
+  INVALID_PRINCIPAL: code('error', 'A principal value is malformed for its type'),
+  // Conditions.
+  UNKNOWN_CONDITION_OPERATOR: code('error', 'A condition operator is not one IAM defines (names are case-sensitive)'),
+  NULL_WITH_IF_EXISTS: code('error', 'The Null operator takes no IfExists suffix'),
+  NULL_WITH_SET_QUALIFIER: code('error', 'The Null operator takes no ForAllValues/ForAnyValue qualifier'),
+  INVALID_CONDITION_KEY: code('error', 'A condition key is not of the form `prefix:name`'),
+  DUPLICATE_CONDITION_KEY: code('error', 'One operator names the same condition key twice in different case'),
+  INVALID_CONDITION_VALUE: code('error', 'A condition value does not fit its operator'),
+  EMPTY_CONDITION: code('warning', 'A Condition or operator block is empty and restricts nothing'),
+  // Versions and variables.
+  MISSING_VERSION: code('warning', 'No Version: the policy is read as 2008-10-17, without policy variables'),
+  POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
+  // Redundancy.
+  REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
+  REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
+  REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),
+  ALLOW_NEVER_APPLIES: code('warning', 'An Allow statement requires a condition key to be both absent and present'),
+  // Security.
+  ALLOW_ALL_ACTIONS_ALL_RESOURCES: code('security', 'Allow with `*` action on `*` resource grants everything'),
+  ALLOW_WITH_NOT_ACTION: code('security', 'Allow with NotAction grants every action not listed, including future ones'),
+  ALLOW_WITH_NOT_RESOURCE: code('security', 'Allow with NotResource grants every resource not listed'),
+  ALLOW_WITH_NOT_PRINCIPAL: code('security', 'Allow with NotPrincipal grants every principal not listed'),
+  PASS_ROLE_WILDCARD: code('security', 'iam:PassRole is reachable through a wildcard on every resource'),
+  ALLOW_PUBLIC_ACCESS: code('security', 'A resource-based Allow trusts every principal with no condition'),
+  DENY_NEVER_APPLIES: code('security', 'A Deny statement requires a condition key to be both absent and present, so it never denies'),
+  MFA_DENY_BYPASSABLE: code('security', 'A Deny on aws:MultiFactorAuthPresent without IfExists skips requests that lack the key'),
+  FORALLVALUES_WITH_SINGLE_VALUED_KEY: code('security', 'ForAllValues on a single-valued key also matches when the key is absent'),
+} as const satisfies Record<string, CodeInfo>;
+
+export type PolicyFindingCode = keyof typeof POLICY_FINDING_CODES;
+
+/** Collects findings for one document; the severity always comes from the code table. */
+export interface FindingSink {
+  add(code: PolicyFindingCode, path: string, message: string): void;
+  /** Number of error findings so far (a reader compares counts to know whether a part was clean). */
+  errorCount(): number;
+  readonly findings: readonly Finding[];
+}
+
+/** Creates a sink whose findings carry `file` when one is given. */
+export function createFindingSink(file?: string): FindingSink {
+  const findings: Finding[] = [];
+  let errors = 0;
+  return {
+    add(code, path, message) {
+      const severity = POLICY_FINDING_CODES[code].severity;
+      if (severity === 'error') errors++;
+      findings.push(file === undefined ? { severity, code, path, message } : { severity, code, path, message, file });
+    },
+    errorCount: () => errors,
+    findings,
+  };
+}

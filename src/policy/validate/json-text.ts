@@ -1,0 +1,157 @@
+// A strict JSON reader for policy text: the same values as JSON.parse, plus what JSON.parse
+// hides: where a syntax error is (line and column), and keys an object names twice (JSON.parse
+// silently keeps the last, other readers keep the first: an ambiguous policy is refused).
+import type { Json } from '../types.js';
+
+export interface JsonSyntaxError {
+  readonly message: string;
+  /** 1-based line and column of the offending character. */
+  readonly line: number;
+  readonly column: number;
+  readonly offset: number;
+}
+
+export interface JsonTextResult {
+  readonly value?: Json;
+  readonly error?: JsonSyntaxError;
+  /** JSON paths (policy style: `Statement[0].Effect`) of keys that repeat within their object. */
+  readonly duplicateKeys: readonly string[];
+}
+
+const MAX_DEPTH = 64;
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const WHITESPACE = /[ \t\n\r]*/y;
+
+class SyntaxFault {
+  constructor(
+    readonly offset: number,
+    readonly message: string,
+  ) {}
+}
+
+function describe(text: string, at: number): string {
+  if (at >= text.length) return 'unexpected end of input';
+  return `unexpected character ${JSON.stringify(text[at])}`;
+}
+
+function locate(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function joinPath(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+/** Reads JSON text; never throws. A leading byte-order mark is ignored. */
+export function readJsonText(source: string): JsonTextResult {
+  const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
+  const duplicateKeys: string[] = [];
+  let pos = 0;
+
+  const skipSpace = (): void => {
+    WHITESPACE.lastIndex = pos;
+    WHITESPACE.exec(text);
+    pos = WHITESPACE.lastIndex;
+  };
+  const expect = (ch: string, what: string): void => {
+    skipSpace();
+    if (text[pos] !== ch) throw new SyntaxFault(pos, `${describe(text, pos)}, expected ${what}`);
+    pos++;
+  };
+  const readString = (): string => {
+    STRING.lastIndex = pos;
+    const m = STRING.exec(text);
+    if (!m) throw new SyntaxFault(pos, 'malformed string (unescaped control character, bad escape, or missing quote)');
+    pos = STRING.lastIndex;
+    return JSON.parse(m[0]) as string;
+  };
+  const readLiteral = (word: string, value: Json): Json => {
+    if (!text.startsWith(word, pos)) throw new SyntaxFault(pos, `${describe(text, pos)}, expected a value`);
+    pos += word.length;
+    return value;
+  };
+
+  const readValue = (path: string, depth: number): Json => {
+    if (depth > MAX_DEPTH) throw new SyntaxFault(pos, `nesting deeper than ${MAX_DEPTH} levels`);
+    skipSpace();
+    const ch = text[pos];
+    if (ch === '{') return readObject(path, depth);
+    if (ch === '[') return readArray(path, depth);
+    if (ch === '"') return readString();
+    if (ch === 't') return readLiteral('true', true);
+    if (ch === 'f') return readLiteral('false', false);
+    if (ch === 'n') return readLiteral('null', null);
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (!m) throw new SyntaxFault(pos, `${describe(text, pos)}, expected a value`);
+    pos = NUMBER.lastIndex;
+    return Number(m[0]);
+  };
+
+  const readObject = (path: string, depth: number): Json => {
+    pos++; // {
+    // Own properties only: a key such as "__proto__" stays an ordinary key, as with JSON.parse.
+    const out: Record<string, Json> = {};
+    skipSpace();
+    if (text[pos] === '}') {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      skipSpace();
+      if (text[pos] !== '"') throw new SyntaxFault(pos, `${describe(text, pos)}, expected a quoted key`);
+      const key = readString();
+      if (Object.hasOwn(out, key)) duplicateKeys.push(joinPath(path, key));
+      expect(':', '":"');
+      const value = readValue(joinPath(path, key), depth + 1);
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      skipSpace();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      expect('}', '"," or "}"');
+      return out;
+    }
+  };
+
+  const readArray = (path: string, depth: number): Json => {
+    pos++; // [
+    const out: Json[] = [];
+    skipSpace();
+    if (text[pos] === ']') {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(readValue(`${path}[${out.length}]`, depth + 1));
+      skipSpace();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      expect(']', '"," or "]"');
+      return out;
+    }
+  };
+
+  try {
+    const value = readValue('', 0);
+    skipSpace();
+    if (pos < text.length) throw new SyntaxFault(pos, `${describe(text, pos)} after the end of the document`);
+    return { value, duplicateKeys };
+  } catch (err) {
+    if (!(err instanceof SyntaxFault)) throw err;
+    const { line, column } = locate(text, err.offset);
+    return { error: { message: err.message, line, column, offset: err.offset }, duplicateKeys };
+  }
+}

@@ -1,0 +1,83 @@
+// Small readers shared by the element validators: JSON type tests, JSON paths, "a string or a
+// non-empty array of strings", and element names checked against the grammar.
+import type { FindingSink } from './findings.js';
+
+/** A string value together with the JSON path it was read from. */
+export interface Located<T> {
+  readonly value: T;
+  readonly path: string;
+}
+
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function childPath(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+export function itemPath(parent: string, index: number): string {
+  return `${parent}[${index}]`;
+}
+
+/** The JSON type of a value, as a message names it. */
+export function jsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return typeof v;
+}
+
+/**
+ * Reads "a string or a non-empty array of strings" (Action, Resource, principal values...).
+ * Reports wrong types and empty arrays; returns the strings that were well typed.
+ */
+export function readStringList(
+  value: unknown,
+  path: string,
+  element: string,
+  sink: FindingSink,
+): Located<string>[] | undefined {
+  if (typeof value === 'string') return [{ value, path }];
+  if (!Array.isArray(value)) {
+    sink.add('DATA_TYPE_MISMATCH', path, `${element} must be a string or an array of strings, not ${jsonTypeName(value)}`);
+    return undefined;
+  }
+  if (value.length === 0) {
+    sink.add('EMPTY_ARRAY', path, `${element} must list at least one value`);
+    return undefined;
+  }
+  const out: Located<string>[] = [];
+  value.forEach((item: unknown, i) => {
+    const at = itemPath(path, i);
+    if (typeof item === 'string') out.push({ value: item, path: at });
+    else sink.add('DATA_TYPE_MISMATCH', at, `each ${element} value must be a string, not ${jsonTypeName(item)}`);
+  });
+  return out;
+}
+
+/**
+ * Reports every key of `obj` that is not in `known`. Names are case-sensitive, as in IAM; a
+ * near miss in case gets a hint.
+ */
+export function checkElementNames(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  path: string,
+  sink: FindingSink,
+): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const sameButCase = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    const hint = sameButCase ? `; element names are case-sensitive: did you mean "${sameButCase}"?` : '';
+    sink.add('UNKNOWN_ELEMENT', childPath(path, key), `"${key}" is not a policy element here${hint}`);
+  }
+}
+
+/** True when the text holds a `${...}` policy variable. */
+export function hasPolicyVariable(s: string): boolean {
+  return /\$\{[^}]*\}/.test(s);
+}

@@ -1,0 +1,137 @@
+// Reading one statement: its elements, their pairing rules (Action xor NotAction, ...), and each
+// action, resource and principal value.
+import { checkArnPattern } from '../arn.js';
+import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec } from '../types.js';
+import { readConditions } from './condition.js';
+import type { FindingSink } from './findings.js';
+import { readPrincipal } from './principal.js';
+import { checkElementNames, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
+
+const STATEMENT_ELEMENTS = [
+  'Sid',
+  'Effect',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Principal',
+  'NotPrincipal',
+  'Condition',
+] as const;
+
+// `*`, or `service:Action`; both parts may hold the wildcards `*` and `?`.
+const ACTION = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
+
+export interface StatementContext {
+  readonly version: PolicyVersion;
+  readonly kind: PolicyKind;
+  readonly sink: FindingSink;
+}
+
+/** A statement as read, with where it sits and whether it was free of errors. */
+export interface ReadStatement {
+  readonly statement: ParsedStatement;
+  readonly path: string;
+  readonly clean: boolean;
+}
+
+function readEffect(stmt: Record<string, unknown>, path: string, sink: FindingSink): Effect | undefined {
+  if (!Object.hasOwn(stmt, 'Effect')) {
+    sink.add('MISSING_EFFECT', path, 'the statement has no Effect: use "Allow" or "Deny"');
+    return undefined;
+  }
+  const effect = stmt.Effect;
+  if (effect === 'Allow' || effect === 'Deny') return effect;
+  const at = childPath(path, 'Effect');
+  if (typeof effect !== 'string') sink.add('DATA_TYPE_MISMATCH', at, `Effect must be a string, not ${jsonTypeName(effect)}`);
+  else sink.add('INVALID_EFFECT', at, `Effect "${effect}" is neither "Allow" nor "Deny" (case-sensitive)`);
+  return undefined;
+}
+
+/** Which of a pair of exclusive elements (Action/NotAction, ...) the statement uses. */
+function pick(stmt: Record<string, unknown>, name: string): string | undefined | 'both' {
+  const has = Object.hasOwn(stmt, name);
+  const hasNot = Object.hasOwn(stmt, `Not${name}`);
+  if (has && hasNot) return 'both';
+  return has ? name : hasNot ? `Not${name}` : undefined;
+}
+
+function readActions(stmt: Record<string, unknown>, path: string, sink: FindingSink): string[] | undefined {
+  const name = pick(stmt, 'Action');
+  if (name === 'both') sink.add('ACTION_AND_NOT_ACTION', path, 'a statement takes Action or NotAction, not both');
+  if (name === undefined) sink.add('MISSING_ACTION', path, 'the statement has neither Action nor NotAction');
+  if (name === undefined || name === 'both') return undefined;
+  const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
+  for (const v of values) {
+    if (v.value !== '*' && !ACTION.test(v.value)) {
+      sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
+    }
+  }
+  return values.map((v) => v.value);
+}
+
+function readResources(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string[] | undefined {
+  const name = pick(stmt, 'Resource');
+  if (name === 'both') ctx.sink.add('RESOURCE_AND_NOT_RESOURCE', path, 'a statement takes Resource or NotResource, not both');
+  // Trust policies and other resource-based policies may leave the resource implicit.
+  if (name === undefined && ctx.kind !== 'resource') {
+    ctx.sink.add('MISSING_RESOURCE', path, 'the statement has neither Resource nor NotResource');
+  }
+  if (name === undefined || name === 'both') return undefined;
+  const values = readStringList(stmt[name], childPath(path, name), name, ctx.sink) ?? [];
+  for (const v of values) {
+    const problem = checkArnPattern(v.value);
+    if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
+    if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
+      ctx.sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is matched literally: policy variables need Version 2012-10-17`);
+    }
+  }
+  return values.map((v) => v.value);
+}
+
+function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: StatementContext): PrincipalSpec | undefined {
+  const name = pick(stmt, 'Principal');
+  if (name === 'both') ctx.sink.add('PRINCIPAL_AND_NOT_PRINCIPAL', path, 'a statement takes Principal or NotPrincipal, not both');
+  if (name === undefined && ctx.kind === 'resource') {
+    ctx.sink.add('MISSING_PRINCIPAL', path, 'a statement of a resource-based policy must name a Principal or NotPrincipal');
+  }
+  if (name !== undefined && name !== 'both' && ctx.kind !== 'resource') {
+    ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
+  }
+  if (name === undefined || name === 'both') return undefined;
+  return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
+}
+
+/** Reads the statement at `path`; undefined when it is not even an object. */
+export function readStatement(raw: unknown, index: number, path: string, ctx: StatementContext): ReadStatement | undefined {
+  const { sink } = ctx;
+  if (!isJsonObject(raw)) {
+    sink.add('DATA_TYPE_MISMATCH', path, `a statement must be an object, not ${jsonTypeName(raw)}`);
+    return undefined;
+  }
+  const errorsBefore = sink.errorCount();
+  checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
+  let sid: string | undefined;
+  if (Object.hasOwn(raw, 'Sid')) {
+    if (typeof raw.Sid === 'string') sid = raw.Sid;
+    else sink.add('DATA_TYPE_MISMATCH', childPath(path, 'Sid'), `Sid must be a string, not ${jsonTypeName(raw.Sid)}`);
+  }
+  const effect = readEffect(raw, path, sink);
+  const actions = readActions(raw, path, sink);
+  const resources = readResources(raw, path, ctx);
+  const principal = readPrincipals(raw, path, ctx);
+  const conditions = Object.hasOwn(raw, 'Condition')
+    ? readConditions(raw.Condition, childPath(path, 'Condition'), ctx.version, sink)
+    : [];
+  const negated = (name: string): boolean => Object.hasOwn(raw, `Not${name}`);
+  const statement: ParsedStatement = {
+    index,
+    ...(sid !== undefined && { sid }),
+    effect: effect ?? 'Deny',
+    ...(actions && (negated('Action') ? { notAction: actions } : { action: actions })),
+    ...(resources && (negated('Resource') ? { notResource: resources } : { resource: resources })),
+    ...(principal && (negated('Principal') ? { notPrincipal: principal } : { principal })),
+    conditions,
+  };
+  return { statement, path, clean: sink.errorCount() === errorsBefore };
+}
