@@ -1,0 +1,37 @@
+// The request body on its way upstream: streamed, never buffered, counted against the limit.
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+import { BodyTooLargeError } from './errors.js';
+
+export type BodyPlan =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'stream'; readonly body: Readable }
+  | { readonly kind: 'too_large' };
+
+/**
+ * Decides how the caller's body goes upstream: none (no Content-Length and not chunked), the
+ * incoming stream itself (its Content-Length is within the limit; Node enforces the length), a
+ * counting stream that fails past the limit (chunked), or an immediate 413.
+ */
+export function planBody(incoming: IncomingMessage, maxBytes: number): BodyPlan {
+  const length = incoming.headers['content-length'];
+  const chunked = incoming.headers['transfer-encoding'] !== undefined;
+  if (length === undefined && !chunked) return { kind: 'none' };
+  if (!chunked) {
+    const n = Number(length);
+    if (n === 0) return { kind: 'none' };
+    if (maxBytes > 0 && n > maxBytes) return { kind: 'too_large' };
+    return { kind: 'stream', body: incoming };
+  }
+  if (maxBytes <= 0) return { kind: 'stream', body: incoming };
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(new BodyTooLargeError(maxBytes));
+      else done(null, chunk);
+    },
+  });
+  incoming.on('error', (err) => counter.destroy(err));
+  return { kind: 'stream', body: incoming.pipe(counter) };
+}

@@ -1,0 +1,138 @@
+// Header hygiene between the caller, iamgate and the upstream: hop-by-hop headers removed in both
+// directions, iamgate's own identity headers never taken from the caller, X-Forwarded-* set.
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus ones undici refuses. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+/** Headers a caller may only set through a trusted proxy in front of iamgate. */
+const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+
+/** Prefix of the headers iamgate sets for the upstream; any the caller sends are dropped. */
+export const IDENTITY_HEADER_PREFIX = 'x-iamgate-';
+
+export const IDENTITY_HEADERS = {
+  principal: 'x-iamgate-principal',
+  session: 'x-iamgate-session',
+  requestId: 'x-iamgate-request-id',
+  account: 'x-iamgate-account',
+  mfa: 'x-iamgate-mfa',
+} as const;
+
+/** The verified identity passed upstream. */
+export interface ForwardedIdentity {
+  readonly principal: string;
+  readonly account: string;
+  readonly session: string | undefined;
+  readonly mfa: boolean;
+  readonly requestId: string;
+}
+
+export interface RequestHeaderOptions {
+  /** Forward the caller's `Authorization` header to the upstream. */
+  readonly forwardAuthorization: boolean;
+  /** The direct peer is a configured trusted proxy: keep and extend its X-Forwarded-* headers. */
+  readonly trustedPeer: boolean;
+  /** The peer's address, appended to X-Forwarded-For. */
+  readonly peerAddress: string;
+  /** `http` or `https`: how the caller reached iamgate. */
+  readonly proto: string;
+  /** Keep the caller's Host header (otherwise undici sends the upstream's). */
+  readonly preserveHost: boolean;
+  /** The verified caller, sent as `x-iamgate-*` headers; undefined sends none. */
+  readonly identity: ForwardedIdentity | undefined;
+}
+
+/** Names listed in a Connection header (`Connection: close, x-foo` makes `x-foo` hop-by-hop). */
+function connectionTokens(raw: readonly string[]): ReadonlySet<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) {
+      const name = t.trim().toLowerCase();
+      if (name) (tokens ??= new Set()).add(name);
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers:
+ * drops hop-by-hop headers, every `x-iamgate-*` header, `Authorization` unless forwarded by
+ * config, and X-Forwarded-* unless the peer is trusted; then sets X-Forwarded-* and the identity.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHeaderOptions): string[] {
+  const listed = connectionTokens(raw);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX)) continue;
+    if (lower === 'authorization' && !opts.forwardAuthorization) continue;
+    if (lower === 'host') {
+      host = value;
+      if (!opts.preserveHost) continue;
+    }
+    if (FORWARDING.has(lower)) {
+      if (!opts.trustedPeer) continue;
+      if (lower === 'x-forwarded-for') {
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      }
+      if (lower === 'x-forwarded-proto') {
+        xfProto ??= value;
+        continue;
+      }
+      if (lower === 'x-forwarded-host') {
+        xfHost ??= value;
+        continue;
+      }
+    }
+    out.push(name, value);
+  }
+  out.push('x-forwarded-for', xff === undefined ? opts.peerAddress : `${xff}, ${opts.peerAddress}`);
+  out.push('x-forwarded-proto', xfProto ?? opts.proto);
+  if (xfHost !== undefined || host !== undefined) out.push('x-forwarded-host', xfHost ?? host!);
+  const id = opts.identity;
+  if (id) {
+    out.push(IDENTITY_HEADERS.principal, id.principal, IDENTITY_HEADERS.account, id.account, IDENTITY_HEADERS.mfa, id.mfa ? 'true' : 'false');
+    if (id.session !== undefined) out.push(IDENTITY_HEADERS.session, id.session);
+    out.push(IDENTITY_HEADERS.requestId, id.requestId);
+  }
+  return out;
+}
+
+/** Filters the upstream's raw response headers (Buffers from undici) for the caller: hop-by-hop headers removed. */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string, keepUpgrade = false): string[] {
+  const strings = raw.map((b) => (typeof b === 'string' ? b : b.toString('latin1')));
+  const listed = keepUpgrade ? undefined : connectionTokens(strings);
+  const out: string[] = [];
+  for (let i = 0; i < strings.length; i += 2) {
+    const name = strings[i]!;
+    const lower = name.toLowerCase();
+    if (keepUpgrade && (lower === 'upgrade' || lower === 'connection')) {
+      out.push(name, strings[i + 1]!);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower === IDENTITY_HEADERS.requestId) continue;
+    out.push(name, strings[i + 1]!);
+  }
+  out.push(IDENTITY_HEADERS.requestId, requestId);
+  return out;
+}

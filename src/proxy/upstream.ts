@@ -1,0 +1,195 @@
+// Forwarding to the upstream with undici's dispatcher API on Node streams: the response is written
+// straight into Node's ServerResponse as it arrives, with back-pressure both ways, and no WHATWG
+// Request/Response on the body path (measured several times faster than fetch).
+import type { ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { clientResponseHeaders } from './headers.js';
+import { classifyProxyError, ClientClosedError, describeError, type ProxyFailure } from './errors.js';
+
+export interface UpstreamOptions {
+  /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
+  readonly url: string;
+  /** Most connections (and so requests in flight) to the upstream. */
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  /** Longest wait for the response headers once the request is sent. */
+  readonly headersTimeoutMs: number;
+  /** Longest gap between two chunks of the response body. */
+  readonly idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface ForwardRequest {
+  readonly method: string;
+  /** Path and query exactly as authorised. */
+  readonly path: string;
+  /** Flat `[name, value, ...]`, already cleaned by `upstreamRequestHeaders`. */
+  readonly headers: readonly string[];
+  readonly body: Readable | null;
+  readonly requestId: string;
+}
+
+export type ProxyResult =
+  | { readonly ok: true; readonly status: number }
+  | {
+      readonly ok: false;
+      readonly failure: ProxyFailure;
+      /** True when response headers had already gone to the caller (the connection was then cut). */
+      readonly responded: boolean;
+      /** The upstream status, when the failure came after it (a body timeout). */
+      readonly status: number | undefined;
+      /** Error code or name, for logs. */
+      readonly cause: string;
+    };
+
+export interface Upstream {
+  /** Streams one request upstream and its response into `outgoing`; never rejects. */
+  forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult>;
+  /** Opens an upgraded (WebSocket) connection upstream and tunnels `client` to it; never rejects. */
+  upgrade(req: ForwardRequest, client: Duplex, head: Buffer): Promise<ProxyResult>;
+  /** Waits for requests in flight, then closes the pool; `force` destroys them instead. */
+  close(force?: boolean): Promise<void>;
+}
+
+type RawHeaders = Dispatcher.DispatchController['rawHeaders'];
+
+function rawHeaderList(raw: RawHeaders): readonly (Buffer | string)[] {
+  if (Array.isArray(raw)) return raw;
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (Array.isArray(v)) for (const x of v) out.push(k, String(x));
+    else if (v !== undefined) out.push(k, String(v));
+  }
+  return out;
+}
+
+function failure(err: unknown, responded: boolean, status: number | undefined): ProxyResult {
+  return { ok: false, failure: classifyProxyError(err), responded, status, cause: describeError(err) };
+}
+
+/** Creates the keep-alive connection pool to the upstream and the forwarding functions over it. */
+export function createUpstream(opts: UpstreamOptions): Upstream {
+  const origin = new URL(opts.url).origin;
+  const pool = new Pool(origin, {
+    connections: opts.connections,
+    connectTimeout: opts.connectTimeoutMs,
+    headersTimeout: opts.headersTimeoutMs,
+    bodyTimeout: opts.idleTimeoutMs,
+    keepAliveTimeout: opts.keepAliveTimeoutMs,
+    pipelining: 1,
+  });
+
+  function forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult> {
+    return new Promise((resolve) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let settled = false;
+      let status: number | undefined;
+      const settle = (result: ProxyResult): void => {
+        if (settled) return;
+        settled = true;
+        outgoing.off('close', onClientClose);
+        resolve(result);
+      };
+      const onClientClose = (): void => {
+        if (outgoing.writableFinished) return;
+        const err = new ClientClosedError();
+        controller?.abort(err);
+        settle(failure(err, outgoing.headersSent, status));
+      };
+      outgoing.on('close', onClientClose);
+
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (settled) c.abort(new ClientClosedError());
+        },
+        onResponseStart(c, statusCode) {
+          if (statusCode < 200 || settled) return;
+          status = statusCode;
+          outgoing.writeHead(statusCode, clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId));
+        },
+        onResponseData(c, chunk) {
+          if (settled) return;
+          if (!outgoing.write(chunk)) {
+            c.pause();
+            outgoing.once('drain', () => c.resume());
+          }
+        },
+        onResponseEnd() {
+          if (settled) return;
+          outgoing.end();
+          settle({ ok: true, status: status ?? 502 });
+        },
+        onResponseError(_c, err) {
+          if (settled) return;
+          const responded = outgoing.headersSent;
+          // Headers are gone: the only honest signal left is cutting the connection.
+          if (responded) outgoing.destroy();
+          settle(failure(err, responded, status));
+        },
+      };
+      try {
+        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
+      } catch (err) {
+        settle(failure(err, false, undefined));
+      }
+    });
+  }
+
+  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer): Promise<ProxyResult> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (r: ProxyResult): void => {
+        if (!settled) {
+          settled = true;
+          resolve(r);
+        }
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          client.once('close', () => {
+            if (!settled) c.abort(new ClientClosedError());
+          });
+        },
+        onRequestUpgrade(c, statusCode, _headers, socket) {
+          const lines = [`HTTP/1.1 ${statusCode} Switching Protocols`];
+          const list = clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId, true);
+          for (let i = 0; i < list.length; i += 2) lines.push(`${list[i]}: ${list[i + 1]}`);
+          client.write(lines.join('\r\n') + '\r\n\r\n');
+          if (head.length > 0) socket.write(head);
+          const end = (): void => {
+            socket.destroy();
+            client.destroy();
+          };
+          socket.on('error', end).on('close', end);
+          client.on('error', end).on('close', end);
+          socket.pipe(client);
+          client.pipe(socket);
+          settle({ ok: true, status: statusCode });
+        },
+        onResponseStart() {
+          // A plain response to an upgrade request; undici reports it as an error next.
+        },
+        onResponseError(_c, err) {
+          settle(failure(err, false, undefined));
+        },
+      };
+      try {
+        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: null, upgrade: 'websocket' }, handler);
+      } catch (err) {
+        settle(failure(err, false, undefined));
+      }
+    });
+  }
+
+  return {
+    forward,
+    upgrade,
+    async close(force = false) {
+      if (force) await pool.destroy();
+      else await pool.close();
+    },
+  };
+}

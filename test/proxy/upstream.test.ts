@@ -1,0 +1,168 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUpstream, planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../../src/proxy/index.js';
+import { freePort } from '../support/redis.js';
+import { patternSha256, patternStream, startTestUpstream, type TestUpstream } from '../support/upstream.js';
+
+interface Front {
+  readonly url: string;
+  readonly results: ProxyResult[];
+  close(): Promise<void>;
+}
+
+/** A minimal front server that forwards everything through `upstream`, as the gateway does. */
+async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
+  const results: ProxyResult[] = [];
+  const server = http.createServer((req, res) => {
+    const plan = planBody(req, maxBody);
+    if (plan.kind === 'too_large') {
+      res.writeHead(413, { connection: 'close' }).end();
+      return;
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      forwardAuthorization: false,
+      trustedPeer: false,
+      peerAddress: req.socket.remoteAddress ?? '',
+      proto: 'http',
+      preserveHost: true,
+      identity: { principal: 'arn:aws:iam::111122223333:user/alice', account: '111122223333', session: undefined, mfa: false, requestId: 'req-1' },
+    });
+    void upstream
+      .forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res)
+      .then((result) => {
+        results.push(result);
+        if (!result.ok && !result.responded && result.failure !== 'client_closed') {
+          // An unread request body leaves the connection unusable: close it after this answer.
+          const close = req.complete ? {} : { connection: 'close' };
+          res.writeHead(PROXY_FAILURES[result.failure].status, { 'content-type': 'application/json', ...close }).end(JSON.stringify({ error: result.failure }));
+        }
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    results,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** node:http as the client, so headers such as Connection go out exactly as written. */
+function rawRequest(url: string, opts: { method: string; headers: Record<string, string>; body: string }): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method, headers: opts.headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+const OPTIONS = { connections: 16, connectTimeoutMs: 1000, headersTimeoutMs: 300, idleTimeoutMs: 300, keepAliveTimeoutMs: 2000 };
+
+describe('streaming proxy', () => {
+  let target: TestUpstream;
+  let upstream: Upstream;
+  let front: Front;
+
+  beforeAll(async () => {
+    target = await startTestUpstream();
+    upstream = createUpstream({ url: target.url, ...OPTIONS });
+    front = await startFront(upstream, 1024 * 1024);
+  });
+  afterAll(async () => {
+    await front.close();
+    await upstream.close(true);
+    await target.close();
+  });
+
+  it('delivers method, path, query, headers and body intact, and cleans headers both ways', async () => {
+    const body = 'x'.repeat(5000);
+    const res = await rawRequest(`${front.url}/orders/12?b=2&a=%41&a=1`, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'text/plain',
+        'x-custom': 'kept',
+        authorization: 'Bearer secret-token',
+        'x-iamgate-principal': 'arn:aws:iam::111122223333:user/admin',
+        'X-Iamgate-Session': 'spoofed',
+        'x-forwarded-for': '10.9.9.9',
+        connection: 'x-drop-me',
+        'x-drop-me': '1',
+      },
+      body,
+    });
+    const echoed = JSON.parse(res.body) as { method: string; url: string; headers: Record<string, string>; bodyLength: number };
+    expect(res.statusCode).toBe(200);
+    expect(echoed.method).toBe('PUT');
+    expect(echoed.url).toBe('/orders/12?b=2&a=%41&a=1');
+    expect(echoed.bodyLength).toBe(5000);
+    expect(echoed.headers['x-custom']).toBe('kept');
+    expect(echoed.headers['content-type']).toBe('text/plain');
+    expect(echoed.headers['authorization']).toBeUndefined();
+    expect(echoed.headers['x-drop-me']).toBeUndefined();
+    expect(echoed.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
+    expect(echoed.headers['x-iamgate-session']).toBeUndefined();
+    expect(echoed.headers['x-iamgate-request-id']).toBe('req-1');
+    expect(echoed.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(echoed.headers['x-forwarded-proto']).toBe('http');
+    expect(res.headers['x-upstream']).toBe('yes');
+    expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(res.headers['x-hop']).toBeUndefined();
+    expect(res.headers['x-iamgate-request-id']).toBe('req-1');
+  });
+
+  it('streams a chunked upload and a large download byte for byte', async () => {
+    const size = 8 * 1024 * 1024 + 3;
+    const up = await request(`${front.url}/upload`, { method: 'POST', body: patternStream(300_000) });
+    expect(((await up.body.json()) as { bodySha256: string }).bodySha256).toBe(await patternSha256(300_000));
+    const down = await request(`${front.url}/download?bytes=${size}`);
+    expect(down.statusCode).toBe(200);
+    let n = 0;
+    for await (const chunk of down.body) n += (chunk as Buffer).length;
+    expect(n).toBe(size);
+  });
+
+  it('answers 413 for a declared or streamed body over the limit', async () => {
+    const declared = await request(`${front.url}/x`, { method: 'POST', body: Buffer.alloc(2 * 1024 * 1024) });
+    expect(declared.statusCode).toBe(413);
+    await declared.body.dump();
+    const before = target.received.length;
+    const streamed = await request(`${front.url}/x`, { method: 'POST', body: patternStream(3 * 1024 * 1024) });
+    expect(streamed.statusCode).toBe(413);
+    expect(((await streamed.body.json()) as { error: string }).error).toBe('body_too_large');
+    expect(target.received.length).toBe(before);
+  });
+
+  it('answers 504 when the upstream is slower than the header timeout', async () => {
+    const res = await request(`${front.url}/slow?ms=2000`);
+    expect(res.statusCode).toBe(504);
+    expect(await res.body.json()).toEqual({ error: 'upstream_timeout' });
+  });
+
+  it('cuts the connection when the upstream stalls mid-body', async () => {
+    const res = await request(`${front.url}/stall`);
+    expect(res.statusCode).toBe(200);
+    await expect(res.body.text()).rejects.toThrow();
+  });
+
+  it('answers 502 when nothing listens upstream', async () => {
+    const dead = createUpstream({ url: `http://127.0.0.1:${await freePort()}`, ...OPTIONS });
+    const deadFront = await startFront(dead, 0);
+    try {
+      const res = await request(`${deadFront.url}/x`);
+      expect(res.statusCode).toBe(502);
+      expect(await res.body.json()).toEqual({ error: 'upstream_unavailable' });
+    } finally {
+      await deadFront.close();
+      await dead.close(true);
+    }
+  });
+});
