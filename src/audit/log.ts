@@ -1,0 +1,152 @@
+// The audit log the gateway calls: one `record` per decision. It builds the event from named
+// fields, seals it into this instance's hash chain, hands it to every sink in order, and every
+// `digestEvery` records (or ms) writes a digest record signed with the instance's key.
+import { randomUUID } from 'node:crypto';
+import { buildAuditEvent, type BuildDeps } from './build.js';
+import { createChain, type SealedRecord } from './chain.js';
+import { AuditError } from './errors.js';
+import type { AuditEventBody, AuditEventInput, ChainKind, PublishedKey } from './schema.js';
+import { SCHEMA_VERSION } from './schema.js';
+import type { AuditSigner } from './signing.js';
+import { createStdoutSink } from './sinks/stream.js';
+import type { RecordSink, SinkStats } from './sinks/types.js';
+
+export interface AuditLogDeps {
+  /** Where records go, each in order (default: stdout, durable). */
+  readonly sinks?: readonly RecordSink[];
+  /** Names this writer's chain; unique per process run (e.g. pod name + start time + random). */
+  readonly instanceId: string;
+  /** Signs digest records; without it the chain is written but nothing is signed. */
+  readonly signer?: AuditSigner;
+  readonly now?: () => number;
+  readonly randomId?: () => string;
+  /** Write a signed digest after this many records (default 1000) or ms (default 60,000; 0 = never by time). */
+  readonly digestEvery?: { readonly records?: number; readonly ms?: number };
+  /** Told about failed writes of `drop` sinks and of digest records (which never fail a request). */
+  readonly onSinkError?: (sink: string, err: unknown) => void;
+}
+
+export interface AuditLogStats {
+  /** Events accepted through `record`. */
+  readonly recorded: number;
+  /** Events refused because a `refuse` sink could not take them. */
+  readonly refused: number;
+  readonly digests: number;
+  readonly lastSeq: number;
+  readonly sinks: Readonly<Record<string, SinkStats>>;
+}
+
+export interface AuditLog {
+  readonly instanceId: string;
+  /** The key digests are signed with, to publish for `audit verify` (undefined without a signer). */
+  readonly publicKey: PublishedKey | undefined;
+  /**
+   * Records one event. The promise settles once every durable sink has handed the record to the
+   * kernel; it rejects with an `AuditError` (`ERR_AUDIT_UNAVAILABLE`, `ERR_AUDIT_WRITE_FAILED`,
+   * `ERR_AUDIT_CLOSED`) when the record could not be kept and the request must be refused.
+   */
+  record(event: AuditEventInput): Promise<void>;
+  /** Resolves when every sink has written everything accepted so far. */
+  flush(): Promise<void>;
+  /** Writes the final signed digest, flushes and closes every sink. */
+  close(): Promise<void>;
+  stats(): AuditLogStats;
+}
+
+const RESOLVED = Promise.resolve();
+
+/** Creates the audit log and writes the chain's first record (`audit.start`, with the public key). */
+export function createAuditLog(deps: AuditLogDeps): AuditLog {
+  const sinks = deps.sinks ?? [createStdoutSink()];
+  const refusing = sinks.filter((s) => s.whenFull === 'refuse');
+  const build: BuildDeps = { now: deps.now ?? Date.now, randomId: deps.randomId ?? randomUUID };
+  const signer = deps.signer;
+  const digestRecords = deps.digestEvery?.records ?? 1000;
+  const digestMs = deps.digestEvery?.ms ?? 60_000;
+  const chain = createChain(deps.instanceId);
+  let recorded = 0;
+  let refused = 0;
+  let digests = 0;
+  let lastDigestSeq = 0;
+  let closing = false;
+
+  const reportError = (sink: string) => (err: unknown) => deps.onSinkError?.(sink, err);
+  /** Hands a record to every sink; a `drop` sink's failure never fails the caller. */
+  const dispatch = (sealed: SealedRecord, background: boolean): Promise<void> => {
+    let waits: Promise<void>[] | undefined;
+    for (const sink of sinks) {
+      const pending = sink.write(sealed);
+      if (pending === undefined) continue;
+      if (background || sink.whenFull === 'drop') pending.catch(reportError(sink.name));
+      else (waits ??= []).push(pending);
+    }
+    if (waits === undefined) return RESOLVED;
+    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
+  };
+  const chainBody = (kind: ChainKind, reason: string): AuditEventBody => ({
+    schemaVersion: SCHEMA_VERSION,
+    kind,
+    time: new Date(build.now()).toISOString(),
+    eventId: build.randomId(),
+    reason,
+  });
+  const droppedBySink = (): Record<string, number> => {
+    const dropped: Record<string, number> = {};
+    for (const sink of sinks) dropped[sink.name] = (dropped[sink.name] ?? 0) + sink.stats().dropped;
+    return dropped;
+  };
+  const writeDigest = (final: boolean): Promise<void> => {
+    if (!signer || (!final && chain.lastSeq === lastDigestSeq)) return RESOLVED;
+    const digest = {
+      fromSeq: lastDigestSeq + 1,
+      toSeq: chain.lastSeq,
+      kid: signer.key.kid,
+      alg: signer.key.alg,
+      final,
+      dropped: droppedBySink(),
+    };
+    const sealed = chain.sealSigned(chainBody('audit.digest', final ? 'chain_end' : 'digest'), { digest }, signer);
+    lastDigestSeq = sealed.seq;
+    digests++;
+    return dispatch(sealed, true);
+  };
+
+  void dispatch(chain.seal(chainBody('audit.start', 'chain_start'), signer ? { key: signer.key } : {}), true);
+  const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
+
+  return {
+    instanceId: deps.instanceId,
+    publicKey: signer?.key,
+    record(event) {
+      if (closing) return Promise.reject(new AuditError('ERR_AUDIT_CLOSED', 'audit log is closed'));
+      for (const sink of refusing) {
+        if (!sink.accepting()) {
+          refused++;
+          return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${sink.name} cannot take records`, { sink: sink.name }));
+        }
+      }
+      const sealed = chain.seal(buildAuditEvent(event, build));
+      recorded++;
+      const written = dispatch(sealed, false);
+      if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
+      return written;
+    },
+    flush: () => Promise.all(sinks.map((s) => s.flush())).then(() => undefined),
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (timer) clearInterval(timer);
+      await writeDigest(true);
+      const results = await Promise.allSettled(sinks.map((s) => s.close()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    stats: () => ({
+      recorded,
+      refused,
+      digests,
+      lastSeq: chain.lastSeq,
+      sinks: Object.fromEntries(sinks.map((s) => [s.name, s.stats()])),
+    }),
+  };
+}

@@ -1,0 +1,185 @@
+// The stdout and file sinks: lines go through pino's destination (sonic-boom) on a file descriptor,
+// written asynchronously with fs.write. In durable mode every record's promise settles when the
+// write that holds it returns (the bytes are in the kernel: a kill -9 cannot lose them); records
+// that arrive while a write is in flight go out together in the next one (group commit). In batched
+// mode lines wait until `batchBytes` are pending or `flushIntervalMs` has passed.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import pino from 'pino';
+import type { SealedRecord } from '../chain.js';
+import { AuditError } from '../errors.js';
+import { createQueue } from './queue.js';
+import { createGapTracker, type RecordSink, type SinkStats, type WhenFull } from './types.js';
+
+export type Durability = 'durable' | 'batched';
+
+export interface StreamSinkOptions {
+  /** `durable` (default): a record's promise settles once its bytes are written. */
+  readonly durability?: Durability;
+  /** Batched mode: write once this many bytes wait (default 16 KiB). */
+  readonly batchBytes?: number;
+  /** Batched mode: write at least this often, in ms (default 200). */
+  readonly flushIntervalMs?: number;
+  /** Bound on bytes accepted but not yet written (default 8 MiB). */
+  readonly maxBufferBytes?: number;
+  /** At the bound or after a failed write: `refuse` (default) or `drop`. */
+  readonly whenFull?: WhenFull;
+  /** After a failed write, retry after this many ms (default 500). */
+  readonly retryMs?: number;
+  readonly now?: () => number;
+}
+
+interface Waiter {
+  readonly end: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Largest single write to a pipe: writes up to PIPE_BUF bytes are atomic, so lines never interleave. */
+const PIPE_ATOMIC_BYTES = 4096;
+
+function createFdSink(
+  name: string,
+  dest: number | string,
+  options: StreamSinkOptions,
+  firstBytes: string,
+): RecordSink {
+  const durable = (options.durability ?? 'durable') === 'durable';
+  const maxBufferBytes = options.maxBufferBytes ?? 8 * 1024 * 1024;
+  const whenFull = options.whenFull ?? 'refuse';
+  const retryMs = options.retryMs ?? 500;
+  const gaps = createGapTracker(name, options.now ?? Date.now);
+  const boom = pino.destination({
+    dest,
+    sync: false,
+    append: true,
+    mkdir: true,
+    contentMode: 'buffer',
+    minLength: durable ? 0 : (options.batchBytes ?? 16 * 1024),
+    maxWrite: typeof dest === 'number' ? PIPE_ATOMIC_BYTES : 64 * 1024,
+    ...(durable ? {} : { periodicFlush: options.flushIntervalMs ?? 200 }),
+  });
+  // In buffer content mode sonic-boom writes Buffers; its typings only declare strings.
+  const writeBytes = boom.write.bind(boom) as unknown as (chunk: Buffer) => boolean;
+  let acceptedBytes = 0;
+  let writtenBytes = 0;
+  /** Byte offsets where each record not yet written ends, to count written records. */
+  const recordEnds = createQueue<number>();
+  const waiters = createQueue<Waiter>();
+  const idle: (() => void)[] = [];
+  let written = 0;
+  let dropped = 0;
+  let failures = 0;
+  let healthy = true;
+  let lastError: unknown;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const settle = (): void => {
+    while ((recordEnds.peek() ?? Infinity) <= writtenBytes) {
+      recordEnds.shift();
+      written++;
+    }
+    while ((waiters.peek()?.end ?? Infinity) <= writtenBytes) waiters.shift()?.resolve();
+    if (writtenBytes >= acceptedBytes) for (const done of idle.splice(0, idle.length)) done();
+  };
+  boom.on('write', (n: number) => {
+    writtenBytes += n;
+    healthy = true;
+    settle();
+  });
+  boom.on('error', (err: unknown) => {
+    failures++;
+    healthy = false;
+    lastError = err;
+    const failure = new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name, cause: err });
+    for (const w of waiters.drain()) w.reject(failure);
+    // sonic-boom keeps the unwritten bytes; an empty write makes it try them again.
+    retryTimer ??= setTimeout(() => {
+      retryTimer = undefined;
+      if (!closed) writeBytes(Buffer.alloc(0));
+    }, retryMs).unref();
+  });
+
+  const append = (text: string): number => {
+    const bytes = Buffer.from(text);
+    acceptedBytes += bytes.length;
+    writeBytes(bytes);
+    return bytes.length;
+  };
+  if (firstBytes) append(firstBytes);
+
+  return {
+    name,
+    whenFull,
+    accepting: () => healthy && acceptedBytes - writtenBytes < maxBufferBytes,
+    write(record) {
+      if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
+      // A `refuse` sink is asked `accepting()` before each record; a `drop` sink drops here.
+      const full = acceptedBytes - writtenBytes + record.line.length > maxBufferBytes;
+      if (whenFull === 'drop' && (full || !healthy)) {
+        dropped++;
+        gaps.drop(record);
+        return durable ? Promise.resolve() : undefined;
+      }
+      if (gaps.pending) for (const note of gaps.take()) append(note);
+      append(record.line);
+      recordEnds.push(acceptedBytes);
+      if (!durable) return undefined;
+      const end = acceptedBytes;
+      return new Promise<void>((resolve, reject) => waiters.push({ end, resolve, reject }));
+    },
+    flush() {
+      if (writtenBytes >= acceptedBytes) return Promise.resolve();
+      if (!healthy) {
+        return Promise.reject(new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name, cause: lastError }));
+      }
+      return new Promise<void>((resolve) => {
+        idle.push(resolve);
+        if (!durable) boom.flush();
+      });
+    },
+    async close() {
+      if (closed) return;
+      if (healthy) await this.flush();
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await new Promise<void>((resolve) => {
+        boom.once('close', () => resolve());
+        boom.end();
+      });
+    },
+    stats: (): SinkStats => ({ written, dropped, buffered: recordEnds.length, failures, healthy }),
+  };
+}
+
+/** Whether a file exists, is not empty, and does not end with a newline (a line torn by a crash). */
+function endsTorn(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sink writing to standard output (the default: container log collectors pick it up). */
+export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
+  return createFdSink('stdout', 1, options, '');
+}
+
+/**
+ * Sink appending to a file. A torn last line left by a crash is ended with a newline first (read
+ * once, at start), so the new records start on a line of their own.
+ */
+export function createFileSink(path: string, options: StreamSinkOptions = {}): RecordSink {
+  return createFdSink('file', path, options, endsTorn(path) ? '\n' : '');
+}

@@ -1,0 +1,45 @@
+// Reading a trail back: the lines of a file, or the entries of a Redis Stream, each with a
+// reference (`line 12`, `entry 1700000000000-0`) that verification and reports point at.
+import { createReadStream } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { STREAM_FIELD } from './sinks/redis.js';
+
+export interface TrailEntry {
+  /** Where the entry is, for messages: `line 12` or `entry 1712345678901-0`. */
+  readonly ref: string;
+  readonly text: string;
+  /** False for a file's last line when the file does not end with a newline (a torn write). */
+  readonly complete: boolean;
+}
+
+/** Reads a trail file line by line, streaming (the file may be large). */
+export async function* readTrailFile(path: string): AsyncGenerator<TrailEntry> {
+  let rest = '';
+  let line = 0;
+  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      line++;
+      yield { ref: `line ${line}`, text: text.slice(start, nl), complete: true };
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) yield { ref: `line ${line + 1}`, text: rest, complete: false };
+}
+
+/** Reads every entry of a Redis Stream, oldest first, in pages. */
+export async function* readTrailStream(redis: Redis, stream: string, pageSize = 1000): AsyncGenerator<TrailEntry> {
+  let from = '-';
+  for (;;) {
+    const page = await redis.xrange(stream, from, '+', 'COUNT', pageSize);
+    for (const [id, fields] of page) {
+      const at = fields.indexOf(STREAM_FIELD);
+      const text = at !== -1 && at % 2 === 0 ? (fields[at + 1] ?? '') : '';
+      yield { ref: `entry ${id}`, text, complete: true };
+      from = `(${id}`;
+    }
+    if (page.length < pageSize) return;
+  }
+}

@@ -1,0 +1,382 @@
+// Verifies a trail: every record's own hash, the links between records of each chain, sequence
+// numbers (missing, reordered, inserted, repeated), digest signatures against the published or
+// trusted keys, and whether each chain was closed. Findings name the record (line or stream entry).
+import { recordHash, signedPayload } from './chain.js';
+import type { AuditRecord, DigestInfo, PublishedKey } from './schema.js';
+import { GENESIS_PREV, SCHEMA_VERSION } from './schema.js';
+import { verifyDigestSignature } from './signing.js';
+import type { TrailEntry } from './trail.js';
+
+/** `tampered`: the trail was changed. `incomplete`: intact as far as it goes, but not all of it is proven. */
+export type FindingSeverity = 'tampered' | 'incomplete' | 'note';
+
+export const FINDING_SEVERITY = {
+  altered: 'tampered',
+  chain_broken: 'tampered',
+  missing: 'tampered',
+  reordered: 'tampered',
+  inserted: 'tampered',
+  garbled: 'tampered',
+  malformed: 'tampered',
+  bad_signature: 'tampered',
+  unknown_key: 'tampered',
+  bad_digest: 'tampered',
+  gap_unbacked: 'tampered',
+  torn: 'incomplete',
+  unclosed: 'incomplete',
+  unsigned: 'incomplete',
+  dropped: 'incomplete',
+  duplicate: 'note',
+  trimmed: 'note',
+} as const satisfies Record<string, FindingSeverity>;
+
+export type FindingCode = keyof typeof FINDING_SEVERITY;
+
+export interface VerifyFinding {
+  readonly severity: FindingSeverity;
+  readonly code: FindingCode;
+  readonly message: string;
+  /** The entry concerned (`line 12`), when there is one. */
+  readonly ref?: string;
+  readonly instanceId?: string;
+  readonly seq?: number;
+}
+
+export interface ChainSummary {
+  readonly instanceId: string;
+  /** 1 for the first chain of this instance id in the trail, 2 if it started again, ... */
+  readonly run: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly records: number;
+  /** Highest seq proven by a valid signed digest (0 if none). */
+  readonly signedThrough: number;
+  /** True when the chain ends with a valid final digest. */
+  readonly closed: boolean;
+}
+
+export interface VerifyReport {
+  readonly status: 'ok' | 'incomplete' | 'tampered';
+  /** Audit records read (chain records, not gap notes or other log lines). */
+  readonly records: number;
+  /** Lines that are not audit records (other log lines on stdout), skipped. */
+  readonly ignored: number;
+  readonly chains: readonly ChainSummary[];
+  readonly findings: readonly VerifyFinding[];
+}
+
+export interface VerifyOptions {
+  /** Keys digests must be signed with, by key id. Without them, each chain's own published key is used. */
+  readonly trustedKeys?: ReadonlyMap<string, PublishedKey>;
+  /** The oldest records may be gone legitimately (a Redis Stream trimmed by MAXLEN). */
+  readonly headMayBeTrimmed?: boolean;
+}
+
+interface Rec {
+  readonly ref: string;
+  readonly instanceId: string;
+  readonly seq: number;
+  readonly kind: string;
+  readonly hash: string;
+  readonly prev: string;
+  readonly hashOk: boolean;
+  readonly key?: PublishedKey;
+  readonly digest?: DigestInfo;
+  readonly sig?: string;
+  /** Digests only: the bytes the signature covers. */
+  readonly payload?: string;
+}
+
+interface Run {
+  readonly instanceId: string;
+  readonly index: number;
+  readonly bySeq: Map<number, Rec[]>;
+  /** Records in trail order, identical repeats left out. */
+  readonly order: Rec[];
+}
+
+interface Gap {
+  readonly ref: string;
+  readonly instanceId: string;
+  readonly sink: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly count: number;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+function parseLine(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toRec(ref: string, o: Json): Rec | undefined {
+  const { hash, ...withoutHash } = o;
+  if (
+    o['schemaVersion'] !== SCHEMA_VERSION ||
+    typeof o['instanceId'] !== 'string' ||
+    !isSeq(o['seq']) ||
+    typeof o['kind'] !== 'string' ||
+    typeof o['prev'] !== 'string' ||
+    typeof hash !== 'string'
+  ) {
+    return undefined;
+  }
+  const record = withoutHash as unknown as Omit<AuditRecord, 'hash'>;
+  const rec: Rec = {
+    ref,
+    instanceId: record.instanceId,
+    seq: record.seq,
+    kind: record.kind,
+    hash,
+    prev: record.prev,
+    hashOk: recordHash(record) === hash,
+    ...(isObject(o['key']) ? { key: o['key'] as unknown as PublishedKey } : {}),
+  };
+  if (record.kind !== 'audit.digest') return rec;
+  const { sig, ...unsigned } = record;
+  return {
+    ...rec,
+    ...(isObject(o['digest']) ? { digest: o['digest'] as unknown as DigestInfo } : {}),
+    ...(typeof sig === 'string' ? { sig } : {}),
+    payload: signedPayload(unsigned),
+  };
+}
+
+function toGap(ref: string, o: Json): Gap | undefined {
+  const { instanceId, sink, fromSeq, toSeq, count } = o;
+  if (typeof instanceId !== 'string' || typeof sink !== 'string' || !isSeq(fromSeq) || !isSeq(toSeq) || !isSeq(count)) {
+    return undefined;
+  }
+  return { ref, instanceId, sink, fromSeq, toSeq, count };
+}
+
+const range = (a: number, b: number): string => (a === b ? `seq ${a}` : `seq ${a}..${b}`);
+
+/** Checks a whole trail and says what, if anything, is wrong with it and where. */
+export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<TrailEntry>, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const findings: VerifyFinding[] = [];
+  const add = (code: FindingCode, message: string, where: { ref?: string; instanceId?: string; seq?: number } = {}): void => {
+    findings.push({
+      severity: FINDING_SEVERITY[code],
+      code,
+      message,
+      ...(where.ref === undefined ? {} : { ref: where.ref }),
+      ...(where.instanceId === undefined ? {} : { instanceId: where.instanceId }),
+      ...(where.seq === undefined ? {} : { seq: where.seq }),
+    });
+  };
+  const runs = new Map<string, Run[]>();
+  const allRuns: Run[] = [];
+  const gaps: Gap[] = [];
+  let records = 0;
+  let ignored = 0;
+  /** Unreadable lines not yet judged: a torn write if what follows starts a new chain or nothing follows. */
+  let unreadable: TrailEntry[] = [];
+  const judgeUnreadable = (followedByNewChain: boolean): void => {
+    for (const entry of unreadable) {
+      if (followedByNewChain || !entry.complete) {
+        add('torn', `${entry.ref} is an incomplete record (${entry.text.length} chars): a write cut short by a crash; the records before it are not affected`, { ref: entry.ref });
+      } else {
+        add('garbled', `${entry.ref} is not a readable record and no crash explains it`, { ref: entry.ref });
+      }
+    }
+    unreadable = [];
+  };
+
+  for await (const entry of entries) {
+    if (entry.text.trim() === '') continue;
+    const parsed = parseLine(entry.text);
+    if (!isObject(parsed)) {
+      unreadable.push(entry);
+      continue;
+    }
+    if (parsed['kind'] === 'audit.gap') {
+      const gap = toGap(entry.ref, parsed);
+      if (gap) gaps.push(gap);
+      else add('malformed', `${entry.ref}: a gap note without its fields`, { ref: entry.ref });
+      continue;
+    }
+    const looksAudit = 'seq' in parsed || 'hash' in parsed || 'instanceId' in parsed || 'schemaVersion' in parsed;
+    if (!looksAudit) {
+      ignored++;
+      continue;
+    }
+    const rec = toRec(entry.ref, parsed);
+    if (!rec) {
+      judgeUnreadable(false);
+      add('malformed', `${entry.ref}: an audit record without the fields of schema version ${SCHEMA_VERSION}`, { ref: entry.ref });
+      continue;
+    }
+    records++;
+    const startsChain = rec.seq === 1 && rec.kind === 'audit.start';
+    judgeUnreadable(startsChain);
+    if (!rec.hashOk) {
+      add('altered', `${rec.ref}: record seq ${rec.seq} was altered (its content does not match its hash)`, rec);
+    }
+    const list = runs.get(rec.instanceId) ?? [];
+    let run = list.at(-1);
+    const seenStart = run?.bySeq.get(1)?.some((r) => r.hash === rec.hash);
+    if (!run || (startsChain && !seenStart && run.order.length > 0)) {
+      run = { instanceId: rec.instanceId, index: list.length + 1, bySeq: new Map(), order: [] };
+      list.push(run);
+      runs.set(rec.instanceId, list);
+      allRuns.push(run);
+    }
+    const same = run.bySeq.get(rec.seq);
+    if (same?.some((r) => r.hash === rec.hash)) {
+      add('duplicate', `${rec.ref}: record seq ${rec.seq} repeats ${same[0]?.ref} exactly (a write retried after a timeout)`, rec);
+      continue;
+    }
+    if (same) same.push(rec);
+    else run.bySeq.set(rec.seq, [rec]);
+    const before = run.order.at(-1);
+    if (before && rec.seq < before.seq && !same) {
+      add('reordered', `${rec.ref}: record seq ${rec.seq} comes after seq ${before.seq} (${before.ref}): records reordered`, rec);
+    }
+    run.order.push(rec);
+  }
+  judgeUnreadable(false);
+
+  const summaries = allRuns.map((run) => checkRun(run, gaps, options, add));
+  const status = findings.some((f) => f.severity === 'tampered')
+    ? 'tampered'
+    : findings.some((f) => f.severity === 'incomplete')
+      ? 'incomplete'
+      : 'ok';
+  return { status, records, ignored, chains: summaries, findings };
+}
+
+type Add = (code: FindingCode, message: string, where?: { ref?: string; instanceId?: string; seq?: number }) => void;
+
+/** Picks, among records claiming one seq, the one that fits its neighbours; the others were inserted. */
+function choose(run: Run, seq: number, add: Add): Rec | undefined {
+  const candidates = run.bySeq.get(seq);
+  if (!candidates || candidates.length === 1) return candidates?.[0];
+  const before = run.bySeq.get(seq - 1);
+  const after = run.bySeq.get(seq + 1);
+  const fits = (c: Rec): boolean =>
+    c.hashOk &&
+    (seq === 1 ? c.prev === GENESIS_PREV : (before?.some((b) => b.hash === c.prev) ?? true)) &&
+    (after?.some((a) => a.prev === c.hash) ?? true);
+  const genuine = candidates.find(fits) ?? candidates[0];
+  for (const c of candidates) {
+    if (c !== genuine) {
+      add('inserted', `${c.ref}: a second, different record claims seq ${seq} (the chain runs through ${genuine?.ref}): inserted`, c);
+    }
+  }
+  return genuine;
+}
+
+function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add): ChainSummary {
+  const id = run.instanceId;
+  const seqs = [...run.bySeq.keys()].sort((a, b) => a - b);
+  const chain = seqs.map((s) => choose(run, s, add)).filter((r): r is Rec => r !== undefined);
+  const first = chain[0];
+  const last = chain.at(-1);
+  const who = run.index > 1 ? `${id} (run ${run.index})` : id;
+  if (!first || !last) return { instanceId: id, run: run.index, firstSeq: 0, lastSeq: 0, records: 0, signedThrough: 0, closed: false };
+
+  if (first.seq > 1) {
+    if (options.headMayBeTrimmed) add('trimmed', `chain ${who} starts at seq ${first.seq} (${first.ref}): older entries were trimmed from the stream`, first);
+    else add('missing', `chain ${who}: ${range(1, first.seq - 1)} missing before ${first.ref}`, first);
+  } else if (first.prev !== GENESIS_PREV || first.kind !== 'audit.start') {
+    add('chain_broken', `${first.ref}: seq 1 of chain ${who} is not a chain start`, first);
+  }
+
+  const instanceGaps = gaps.filter((g) => g.instanceId === id);
+  const droppedSeqs: { from: number; to: number; sinks: Set<string> }[] = [];
+  for (let i = 1; i < chain.length; i++) {
+    const a = chain[i - 1] as Rec;
+    const b = chain[i] as Rec;
+    if (b.seq === a.seq + 1) {
+      if (b.prev !== a.hash) {
+        add('chain_broken', `${a.ref}: record seq ${a.seq} does not match the link in seq ${b.seq} (${b.ref}): seq ${a.seq} was altered or replaced, or seq ${b.seq} inserted`, a);
+      }
+      continue;
+    }
+    const from = a.seq + 1;
+    const to = b.seq - 1;
+    const notes = instanceGaps.filter((g) => g.fromSeq <= to && g.toSeq >= from);
+    let covered = 0;
+    for (let s = from; s <= to; s++) if (notes.some((g) => g.fromSeq <= s && g.toSeq >= s)) covered++;
+    if (covered === to - from + 1) {
+      droppedSeqs.push({ from, to, sinks: new Set(notes.map((g) => g.sink)) });
+      add('dropped', `chain ${who}: ${range(from, to)} between ${a.ref} and ${b.ref} were dropped by the writer (sink ${[...new Set(notes.map((g) => g.sink))].join(', ')} said so in ${notes.map((g) => g.ref).join(', ')})`, { instanceId: id, seq: from });
+    } else {
+      add('missing', `chain ${who}: ${range(from, to)} missing between ${a.ref} and ${b.ref}`, { ref: b.ref, instanceId: id, seq: from });
+    }
+  }
+
+  const startKey = first.seq === 1 ? first.key : undefined;
+  const trusted = options.trustedKeys;
+  if (trusted && startKey && !trusted.has(startKey.kid)) {
+    add('unknown_key', `${first.ref}: chain ${who} publishes key ${startKey.kid}, which is not among the trusted keys`, first);
+  }
+  let signedThrough = 0;
+  let closedAt: Rec | undefined;
+  /** Seq of the previous valid digest (unknown when the chain's head was trimmed). */
+  let lastDigestSeq: number | undefined = first.seq === 1 ? 0 : undefined;
+  const droppingSinks = new Set(droppedSeqs.flatMap((d) => [...d.sinks]));
+  for (const rec of chain) {
+    if (closedAt) {
+      add('inserted', `${rec.ref}: record seq ${rec.seq} follows the final digest of chain ${who} (${closedAt.ref})`, rec);
+      continue;
+    }
+    if (rec.kind !== 'audit.digest') continue;
+    const digest = rec.digest;
+    const key = trusted ? (digest ? trusted.get(digest.kid) : undefined) : startKey?.kid === digest?.kid ? startKey : undefined;
+    if (!digest || typeof rec.sig !== 'string' || rec.payload === undefined) {
+      add('bad_digest', `${rec.ref}: digest seq ${rec.seq} lacks its signature or fields`, rec);
+      continue;
+    }
+    if (!key) {
+      if (trusted) add('unknown_key', `${rec.ref}: digest seq ${rec.seq} is signed with key ${digest.kid}, which is not trusted`, rec);
+      else add('unsigned', `${rec.ref}: digest seq ${rec.seq} cannot be checked: the chain's start (and its key) is not in this trail; pass the public key`, rec);
+      continue;
+    }
+    if (!verifyDigestSignature(key, rec.payload, rec.sig)) {
+      add('bad_signature', `${rec.ref}: the signature of digest seq ${rec.seq} does not verify with key ${key.kid}: the digest, or records before it, were forged`, rec);
+      continue;
+    }
+    if (digest.toSeq !== rec.seq - 1 || (lastDigestSeq !== undefined && digest.fromSeq !== lastDigestSeq + 1)) {
+      add('bad_digest', `${rec.ref}: digest seq ${rec.seq} covers seq ${digest.fromSeq}..${digest.toSeq}, not the records before it`, rec);
+    }
+    for (const sink of droppingSinks) {
+      const claimed = instanceGaps.filter((g) => g.sink === sink && g.toSeq < rec.seq).reduce((n, g) => n + g.count, 0);
+      const signed = digest.dropped[sink] ?? 0;
+      if (claimed > signed) {
+        add('gap_unbacked', `${rec.ref}: gap notes claim ${claimed} records dropped by sink ${sink}, but digest seq ${rec.seq} signs ${signed}: records were removed`, rec);
+      }
+    }
+    signedThrough = rec.seq;
+    lastDigestSeq = rec.seq;
+    if (digest.final) closedAt = rec;
+  }
+  if (!closedAt) {
+    const unsignedFrom = signedThrough + 1;
+    const tail = signedThrough < last.seq ? `; ${range(Math.max(unsignedFrom, first.seq), last.seq)} not covered by a signed digest` : '';
+    const noKey = !startKey && !trusted && signedThrough === 0;
+    add(
+      noKey ? 'unsigned' : 'unclosed',
+      `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest${tail}: the writer stopped (crash, kill) or is still running — or the tail was cut off`,
+      last,
+    );
+  }
+  return {
+    instanceId: id,
+    run: run.index,
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    records: chain.length,
+    signedThrough,
+    closed: closedAt !== undefined,
+  };
+}
