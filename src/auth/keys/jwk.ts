@@ -1,0 +1,163 @@
+// Public verification keys by `kid`: which JWKs suit which algorithm, and their imported form,
+// imported once per (kid, alg). Only asymmetric keys are ever accepted, so an HMAC algorithm can
+// never be verified with a public key as its secret.
+import { importJWK, type CryptoKey, type JWK } from 'jose';
+
+/** Asymmetric JWS algorithms iamgate verifies. `none` and every HMAC algorithm are absent on purpose. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+export function isAsymmetricAlgorithm(alg: string): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg);
+}
+
+/** The key type (and curve) an algorithm needs. */
+function suits(jwk: JWK, alg: string): boolean {
+  if (jwk.alg !== undefined && jwk.alg !== alg) return false;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return false;
+  switch (alg) {
+    case 'RS256':
+    case 'RS384':
+    case 'RS512':
+    case 'PS256':
+    case 'PS384':
+    case 'PS512':
+      return jwk.kty === 'RSA';
+    case 'ES256':
+      return jwk.kty === 'EC' && jwk.crv === 'P-256';
+    case 'ES384':
+      return jwk.kty === 'EC' && jwk.crv === 'P-384';
+    case 'ES512':
+      return jwk.kty === 'EC' && jwk.crv === 'P-521';
+    case 'EdDSA':
+    case 'Ed25519':
+      return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+    default:
+      return false;
+  }
+}
+
+const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  RSA: ['n', 'e'],
+  EC: ['crv', 'x', 'y'],
+  OKP: ['crv', 'x'],
+};
+
+/**
+ * The public part of an asymmetric JWK (private members dropped), or undefined for symmetric,
+ * unknown or incomplete keys.
+ */
+export function publicJwk(input: unknown): JWK | undefined {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
+  const src = input as Record<string, unknown>;
+  const kty = src['kty'];
+  if (typeof kty !== 'string') return undefined;
+  const members = PUBLIC_MEMBERS[kty];
+  if (!members) return undefined;
+  const out: Record<string, string> = { kty };
+  for (const m of [...members, 'kid', 'alg', 'use']) {
+    const v = src[m];
+    if (typeof v === 'string') out[m] = v;
+    else if (members.includes(m)) return undefined;
+  }
+  return out as JWK;
+}
+
+export type KeyLookup =
+  | { readonly ok: true; readonly key: CryptoKey }
+  | { readonly ok: false; readonly code: 'token_key_unknown' | 'key_unavailable'; readonly detail: string };
+
+/** A source of verification keys for one issuer. */
+export interface KeySource {
+  /** The key for a token's `kid` and `alg`; without a `kid`, the only key suiting `alg`. */
+  getKey(kid: string | undefined, alg: string): Promise<KeyLookup>;
+  /** Whether the key is still trusted (cheap, synchronous): cached verifications re-check it. */
+  has(kid: string | undefined): boolean;
+  status(): KeySourceStatus;
+}
+
+export interface KeySourceStatus {
+  /** True once keys have been loaded at least once. */
+  readonly ready: boolean;
+  readonly keys: number;
+  readonly lastSuccessAt?: number;
+  readonly lastError?: string;
+}
+
+/** An immutable set of public keys, importing each (kid, alg) once. */
+export class KeyTable {
+  readonly #byKid = new Map<string, JWK>();
+  readonly #anonymous: JWK[] = [];
+  readonly #imported = new Map<string, Promise<CryptoKey | undefined>>();
+
+  constructor(jwks: readonly JWK[]) {
+    for (const jwk of jwks) {
+      if (jwk.kid === undefined) this.#anonymous.push(jwk);
+      else if (!this.#byKid.has(jwk.kid)) this.#byKid.set(jwk.kid, jwk);
+    }
+  }
+
+  get size(): number {
+    return this.#byKid.size + this.#anonymous.length;
+  }
+
+  has(kid: string | undefined): boolean {
+    return kid === undefined ? this.size > 0 : this.#byKid.has(kid);
+  }
+
+  kids(): IterableIterator<string> {
+    return this.#byKid.keys();
+  }
+
+  jwks(): JWK[] {
+    return [...this.#byKid.values(), ...this.#anonymous];
+  }
+
+  /** The key for (kid, alg), or undefined when no key with that kid suits alg. */
+  async find(kid: string | undefined, alg: string): Promise<CryptoKey | undefined> {
+    let jwk: JWK | undefined;
+    if (kid !== undefined) {
+      jwk = this.#byKid.get(kid);
+    } else {
+      const candidates = this.jwks().filter((k) => suits(k, alg));
+      if (candidates.length === 1) jwk = candidates[0];
+    }
+    if (!jwk || !suits(jwk, alg)) return undefined;
+    const cacheKey = `${kid ?? ''}\u0000${alg}`;
+    let imported = this.#imported.get(cacheKey);
+    if (!imported) {
+      const key = jwk;
+      imported = importJWK(key, alg).then(
+        (k) => (k instanceof Uint8Array ? undefined : k),
+        () => undefined,
+      );
+      this.#imported.set(cacheKey, imported);
+    }
+    return imported;
+  }
+}
+
+/** Reads the `keys` of a JWK Set, or a single JWK, keeping the public part of asymmetric keys. */
+export function parseJwkSet(doc: unknown): JWK[] {
+  if (!doc || typeof doc !== 'object') return [];
+  const keys = (doc as { keys?: unknown }).keys;
+  const list: unknown[] = Array.isArray(keys) ? keys : [doc];
+  const out: JWK[] = [];
+  for (const k of list) {
+    const pub = publicJwk(k);
+    if (pub) out.push(pub);
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+// Verification keys fetched from an issuer's JWKS URL. Keys are cached and refreshed in the
+// background; an unknown `kid` triggers at most one fetch per cooldown (successful or not), so a
+// flood of made-up `kid`s cannot hammer the identity provider; every fetch has a deadline, so a
+// provider that is down or hangs costs a bounded wait, and keys fetched earlier keep working.
+//
+// jose's createRemoteJWKSet is not used: it refetches on every unknown `kid` while the provider
+// is failing (its cooldown starts only on success) and stops serving its cached keys once they
+// are older than its cache age and a refetch fails.
+import { parseJwkSet, KeyTable, type KeyLookup, type KeySource, type KeySourceStatus } from './jwk.js';
+
+export type FetchLike = (url: string, init: { signal: AbortSignal; redirect: 'manual'; headers: Record<string, string> }) => Promise<{
+  status: number;
+  text(): Promise<string>;
+}>;
+
+export interface RemoteKeySetOptions {
+  readonly url: string;
+  /** Minimum time between fetches caused by unknown `kid`s, ms (default 30 s). */
+  readonly cooldownMs?: number;
+  /** Age after which keys are refreshed in the background, ms (default 10 min). */
+  readonly refreshMs?: number;
+  /** Deadline of one fetch, ms (default 2 s). */
+  readonly timeoutMs?: number;
+  readonly fetch?: FetchLike;
+  readonly now?: () => number;
+  /** Told about failed fetches, for logs and metrics. */
+  readonly onError?: (err: Error) => void;
+}
+
+const MAX_JWKS_BYTES = 512 * 1024;
+
+const defaultFetch: FetchLike = (url, init) => fetch(url, init);
+
+/** Creates a KeySource backed by a JWKS URL. */
+export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { refresh(): Promise<boolean> } {
+  const now = options.now ?? Date.now;
+  const doFetch = options.fetch ?? defaultFetch;
+  const cooldownMs = options.cooldownMs ?? 30_000;
+  const refreshMs = options.refreshMs ?? 600_000;
+  const timeoutMs = options.timeoutMs ?? 2000;
+
+  let table: KeyTable | undefined;
+  let lastSuccessAt: number | undefined;
+  let lastAttemptAt: number | undefined;
+  let lastError: string | undefined;
+  let inFlight: Promise<boolean> | undefined;
+
+  const load = async (): Promise<void> => {
+    const res = await doFetch(options.url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+      headers: { accept: 'application/jwk-set+json, application/json' },
+    });
+    if (res.status !== 200) throw new Error(`JWKS ${options.url} answered ${res.status}`);
+    const text = await res.text();
+    if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS ${options.url} is larger than ${MAX_JWKS_BYTES} bytes`);
+    const keys = parseJwkSet(JSON.parse(text));
+    if (keys.length === 0) throw new Error(`JWKS ${options.url} holds no usable asymmetric key`);
+    table = new KeyTable(keys);
+  };
+
+  /** One fetch at a time; true when it succeeded. Failures keep the previous keys. */
+  const refresh = (): Promise<boolean> => {
+    inFlight ??= (async () => {
+      lastAttemptAt = now();
+      try {
+        await load();
+        lastSuccessAt = now();
+        lastError = undefined;
+        return true;
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        lastError = error.name === 'TimeoutError' ? `JWKS ${options.url} timed out after ${timeoutMs} ms` : error.message;
+        options.onError?.(error);
+        return false;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+
+  const unknown = (kid: string | undefined): KeyLookup =>
+    lastError === undefined
+      ? { ok: false, code: 'token_key_unknown', detail: `no key ${kid ?? '(without kid)'} in ${options.url}` }
+      : { ok: false, code: 'key_unavailable', detail: lastError };
+
+  return {
+    refresh,
+    async getKey(kid, alg) {
+      if (!table) {
+        const coolingDown = lastAttemptAt !== undefined && now() - lastAttemptAt < cooldownMs;
+        if (coolingDown || !(await refresh())) {
+          return { ok: false, code: 'key_unavailable', detail: lastError ?? `JWKS ${options.url} not loaded` };
+        }
+      } else if (lastSuccessAt !== undefined && now() - lastSuccessAt >= refreshMs && !inFlight) {
+        void refresh();
+      }
+      const current = table;
+      if (!current) return unknown(kid);
+      const key = await current.find(kid, alg);
+      if (key) return { ok: true, key };
+      if (current.has(kid) || (lastAttemptAt !== undefined && now() - lastAttemptAt < cooldownMs)) {
+        return current.has(kid) ? { ok: false, code: 'token_key_unknown', detail: `key ${kid} does not suit ${alg}` } : unknown(kid);
+      }
+      await refresh();
+      const retried = await table?.find(kid, alg);
+      return retried ? { ok: true, key: retried } : unknown(kid);
+    },
+    has: (kid) => table?.has(kid) ?? false,
+    status(): KeySourceStatus {
+      return {
+        ready: table !== undefined,
+        keys: table?.size ?? 0,
+        ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
+        ...(lastError !== undefined ? { lastError } : {}),
+      };
+    },
+  };
+}

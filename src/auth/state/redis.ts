@@ -1,0 +1,92 @@
+// StateStore on Redis (ioredis), shared by every replica. The client is built to fail fast: a
+// command against a dead or frozen server fails within `commandTimeout` instead of queueing, and
+// every failure surfaces as StateUnavailableError so that callers fail closed.
+import { Redis } from 'ioredis';
+import { StateUnavailableError, type StateStore } from './store.js';
+
+export interface RedisClientOptions {
+  /** Per-command deadline in ms (default 500). */
+  readonly commandTimeoutMs?: number;
+  /** Called on connection errors (ioredis emits them on every failed reconnect). */
+  readonly onError?: (err: Error) => void;
+}
+
+/**
+ * Connects an ioredis client with fail-fast options: bounded command time, one retry, no offline
+ * queue (commands sent while disconnected fail at once), and an `error` listener.
+ */
+export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
+  const client = new Redis(url, {
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+  });
+  const onError = options.onError ?? (() => undefined);
+  client.on('error', onError);
+  return client;
+}
+
+/** Resolves once the client is ready, or rejects after `timeoutMs`. */
+export async function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new StateUnavailableError(`redis not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+// INCR that sets the expiry only when it created the counter (portable to Redis < 7, no PEXPIRE NX).
+const INCR_WITH_TTL = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+export interface RedisStoreOptions {
+  /** Prefix of every key (default `iamgate:`). */
+  readonly prefix?: string;
+}
+
+/** Creates a StateStore on an ioredis client; errors become StateUnavailableError. */
+export function createRedisStateStore(client: Redis, options: RedisStoreOptions = {}): StateStore {
+  const prefix = options.prefix ?? 'iamgate:';
+  const guard = async <T>(op: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      throw new StateUnavailableError(`redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
+  };
+  const ttl = (ms: number): number => Math.max(1, Math.ceil(ms));
+
+  return {
+    shared: true,
+    get: (key) => guard('GET', async () => (await client.get(prefix + key)) ?? undefined),
+    set: (key, value, ttlMs) =>
+      guard('SET', async () => {
+        if (ttlMs === undefined) await client.set(prefix + key, value);
+        else await client.set(prefix + key, value, 'PX', ttl(ttlMs));
+      }),
+    setIfAbsent: (key, value, ttlMs) =>
+      guard('SET NX', async () => (await client.set(prefix + key, value, 'PX', ttl(ttlMs), 'NX')) === 'OK'),
+    incr: (key, ttlMs) => guard('INCR', async () => Number(await client.eval(INCR_WITH_TTL, 1, prefix + key, ttl(ttlMs)))),
+    del: (key) =>
+      guard('DEL', async () => {
+        await client.del(prefix + key);
+      }),
+    hashSet: (key, field, value) =>
+      guard('HSET', async () => {
+        await client.hset(prefix + key, field, value);
+      }),
+    hashGetAll: (key) => guard('HGETALL', async () => new Map(Object.entries(await client.hgetall(prefix + key)))),
+  };
+}

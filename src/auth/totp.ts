@@ -1,0 +1,175 @@
+// TOTP second factor (RFC 6238, otplib): enrolment with confirmation, verification within ±1 time
+// step, each code accepted once per user across replicas (a set-if-absent mark per time step in the
+// shared store), and a per-user limit on failed attempts with a timed lockout. Any doubt denies:
+// when the state store cannot answer, no code is accepted.
+import { generateSecret, generateURI, verify } from 'otplib';
+import type { MfaSecretStore } from './mfa-secrets.js';
+import type { SecretBox } from './secret-box.js';
+import type { StateStore } from './state/store.js';
+
+const PERIOD_SECONDS = 30;
+/** A code can be presented while the clock is within one step of its own: keep its mark 4 steps. */
+const REPLAY_MARK_MS = 4 * PERIOD_SECONDS * 1000;
+const PENDING_TTL_MS = 10 * 60 * 1000;
+
+export type MfaErrorCode =
+  | 'mfa_not_enrolled'
+  | 'mfa_already_enrolled'
+  | 'mfa_code_invalid'
+  | 'mfa_code_replayed'
+  | 'mfa_locked'
+  | 'mfa_unavailable';
+
+export type MfaFailure = { readonly ok: false; readonly code: MfaErrorCode; readonly retryAfterSeconds?: number };
+export type MfaResult<T> = ({ readonly ok: true } & T) | MfaFailure;
+
+export interface LockoutPolicy {
+  /** Failed attempts (wrong, malformed or replayed codes) that trigger a lockout. */
+  readonly maxFailures: number;
+  /** Window in which failures are counted, ms. */
+  readonly failureWindowMs: number;
+  /** How long a lockout lasts, ms. */
+  readonly lockoutMs: number;
+}
+
+export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, failureWindowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
+
+export interface TotpDeps {
+  readonly state: StateStore;
+  readonly secrets: MfaSecretStore;
+  readonly box: SecretBox;
+  /** Name shown in authenticator apps. */
+  readonly issuer: string;
+  readonly lockout?: LockoutPolicy;
+  readonly now?: () => number;
+  /** Told about store failures (which deny as `mfa_unavailable`), for logs. */
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface Totp {
+  /** Starts enrolment: a new secret and its otpauth:// URI, pending until confirmed with a code. */
+  enroll(owner: string, label: string): Promise<MfaResult<{ secret: string; uri: string }>>;
+  /** Confirms a pending enrolment with a valid code from the new secret. */
+  confirm(owner: string, code: string): Promise<MfaResult<{ at: number }>>;
+  /** Verifies a code for an enrolled owner; `at` is the verification time (ms). */
+  verify(owner: string, code: string): Promise<MfaResult<{ at: number }>>;
+  isEnrolled(owner: string): Promise<boolean>;
+  /** Removes the owner's secret, pending enrolment and lockout (an administrator's reset). */
+  reset(owner: string): Promise<void>;
+}
+
+const CODE = /^[0-9]{6}$/;
+
+/** Creates the TOTP service over a state store (replay, attempts) and a secret store. */
+export function createTotp(deps: TotpDeps): Totp {
+  const now = deps.now ?? Date.now;
+  const lockout = deps.lockout ?? DEFAULT_LOCKOUT;
+  const { state, secrets, box } = deps;
+  const keys = {
+    pending: (o: string) => `mfa:pending:${o}`,
+    used: (o: string, step: number) => `mfa:used:${o}:${step}`,
+    failures: (o: string) => `mfa:failures:${o}`,
+    lock: (o: string) => `mfa:lock:${o}`,
+  };
+
+  /** Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules. */
+  const lockedFor = async (owner: string): Promise<number> => {
+    const until = Number(await state.get(keys.lock(owner)));
+    const left = Number.isFinite(until) ? until - now() : 0;
+    return left > 0 ? Math.ceil(left / 1000) : 0;
+  };
+
+  const fail = async (owner: string, code: 'mfa_code_invalid' | 'mfa_code_replayed'): Promise<MfaFailure> => {
+    const count = await state.incr(keys.failures(owner), lockout.failureWindowMs);
+    if (count < lockout.maxFailures) return { ok: false, code };
+    await state.set(keys.lock(owner), String(now() + lockout.lockoutMs), lockout.lockoutMs);
+    await state.del(keys.failures(owner));
+    return { ok: false, code: 'mfa_locked', retryAfterSeconds: Math.ceil(lockout.lockoutMs / 1000) };
+  };
+
+  /** Checks a code against a secret; the matched time step, or undefined. Malformed codes never match. */
+  const matchStep = async (secret: string, code: string): Promise<number | undefined> => {
+    if (!CODE.test(code)) return undefined;
+    const epoch = Math.floor(now() / 1000);
+    try {
+      const result = await verify({ secret, token: code, epoch, epochTolerance: PERIOD_SECONDS });
+      if (!result.valid) return undefined;
+      return Math.floor(epoch / PERIOD_SECONDS) + result.delta;
+    } catch {
+      // otplib throws on malformed tokens and secrets: that is a failed attempt, not an error.
+      return undefined;
+    }
+  };
+
+  /** The shared steps of confirm and verify: lockout, code check, replay mark, failure count. */
+  const check = async (owner: string, code: string, secret: string): Promise<MfaResult<{ at: number }>> => {
+    const step = await matchStep(secret, code);
+    if (step === undefined) return fail(owner, 'mfa_code_invalid');
+    const first = await state.setIfAbsent(keys.used(owner, step), '1', REPLAY_MARK_MS);
+    if (!first) return fail(owner, 'mfa_code_replayed');
+    await state.del(keys.failures(owner));
+    return { ok: true, at: now() };
+  };
+
+  const guarded = async <T>(run: () => Promise<MfaResult<T>>): Promise<MfaResult<T>> => {
+    try {
+      return await run();
+    } catch (err) {
+      // Redis down, secret file unreadable: no code can be accepted without the shared state.
+      deps.onError?.(err);
+      return { ok: false, code: 'mfa_unavailable' };
+    }
+  };
+
+  const locked = async (owner: string): Promise<MfaFailure | undefined> => {
+    const seconds = await lockedFor(owner);
+    return seconds > 0 ? { ok: false, code: 'mfa_locked', retryAfterSeconds: seconds } : undefined;
+  };
+
+  const enrolledSecret = async (owner: string): Promise<string | undefined> => {
+    const blob = await secrets.get(owner);
+    return blob === undefined ? undefined : box.open(blob, owner);
+  };
+
+  return {
+    enroll: (owner, label) =>
+      guarded(async (): Promise<MfaResult<{ secret: string; uri: string }>> => {
+        if ((await secrets.get(owner)) !== undefined) return { ok: false, code: 'mfa_already_enrolled' };
+        const secret = generateSecret({ length: 20 });
+        await state.set(keys.pending(owner), box.seal(secret, owner), PENDING_TTL_MS);
+        return { ok: true, secret, uri: generateURI({ issuer: deps.issuer, label, secret }) };
+      }),
+
+    confirm: (owner, code) =>
+      guarded(async () => {
+        const lock = await locked(owner);
+        if (lock) return lock;
+        const blob = await state.get(keys.pending(owner));
+        const secret = blob === undefined ? undefined : box.open(blob, owner);
+        if (secret === undefined) return { ok: false, code: 'mfa_not_enrolled' };
+        const result = await check(owner, code, secret);
+        if (!result.ok) return result;
+        await secrets.set(owner, box.seal(secret, owner));
+        await state.del(keys.pending(owner));
+        return result;
+      }),
+
+    verify: (owner, code) =>
+      guarded(async () => {
+        const lock = await locked(owner);
+        if (lock) return lock;
+        const secret = await enrolledSecret(owner);
+        if (secret === undefined) return { ok: false, code: 'mfa_not_enrolled' };
+        return check(owner, code, secret);
+      }),
+
+    isEnrolled: async (owner) => (await secrets.get(owner)) !== undefined,
+
+    reset: async (owner) => {
+      await secrets.delete(owner);
+      await state.del(keys.pending(owner));
+      await state.del(keys.lock(owner));
+      await state.del(keys.failures(owner));
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// IAM names, paths, ARNs and unique ids, following AWS's grammar:
+// arn:PARTITION:iam::ACCOUNT:user/PATH/NAME, ...:role/..., ...:group/..., ...:policy/...,
+// and arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION for role sessions.
+import { createHash } from 'node:crypto';
+
+/** User, role and session names: letters, digits and `+=,.@_-`. */
+export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+export const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+export const GROUP_NAME = /^[\w+=,.@-]{1,128}$/;
+export const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** `/` or `/segment/.../` */
+export const IAM_PATH = /^\/(?:[\w+=,.@-]+\/)*$/;
+export const ACCOUNT_ID = /^\d{12}$/;
+export const PARTITION = /^[a-z][a-z0-9-]{1,31}$/;
+/** Tag keys and values as IAM allows them. */
+export const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+export const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+export interface AccountScope {
+  readonly partition: string;
+  readonly account: string;
+}
+
+/** `arn:aws:iam::111122223333:user/engineering/alice` style ARN of a path-scoped IAM entity. */
+export function iamArn(scope: AccountScope, kind: 'user' | 'role' | 'group' | 'policy', path: string, name: string): string {
+  return `arn:${scope.partition}:iam::${scope.account}:${kind}${path}${name}`;
+}
+
+/** The ARN of a role session. Sessions carry the role's name but not its path, as in AWS. */
+export function assumedRoleArn(scope: AccountScope, roleName: string, sessionName: string): string {
+  return `arn:${scope.partition}:sts::${scope.account}:assumed-role/${roleName}/${sessionName}`;
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * A stable unique id in IAM's shape (`AIDA` + 17 characters for users, `AROA` for roles), derived
+ * from the ARN so that it is the same on every replica and across restarts.
+ */
+export function uniqueId(prefix: 'AIDA' | 'AROA' | 'AGPA', arn: string): string {
+  const digest = createHash('sha256').update(arn).digest();
+  let out = prefix;
+  for (let i = 0; i < 17; i++) out += BASE32[digest[i]! % 32];
+  return out;
+}
+
+/** Makes a session name out of arbitrary text (e.g. a Kubernetes subject): disallowed characters become `.`. */
+export function toSessionName(text: string): string {
+  const cleaned = text.replace(/[^\w+=,.@-]/g, '.').slice(-64);
+  return cleaned.length >= 2 ? cleaned : `s-${cleaned}`;
+}
