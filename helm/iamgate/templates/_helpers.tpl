@@ -191,7 +191,7 @@ checksum/policies: {{ include (print $.Template.BasePath "/policies-configmap.ya
       mountPath: /tmp
     - name: state
       mountPath: /var/lib/iamgate
-    {{- with .Values.iamgate.extraVolumeMounts }}
+    {{- with .Values.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
 {{- end }}

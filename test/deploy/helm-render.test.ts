@@ -1,0 +1,139 @@
+// Renders the chart with a real Helm binary, when one is available (HELM=/path/to/helm, or
+// `helm` on PATH), and checks the manifests it produces. Machines without Helm skip this file;
+// the other files in test/deploy check the chart without it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { badValuesDir, chartDir, filesBelow } from './chart.js';
+
+function findHelm(): string | undefined {
+  const candidates = [process.env['HELM'], 'helm'].filter((c): c is string => c !== undefined && c !== '');
+  return candidates.find((bin) => spawnSync(bin, ['version', '--short'], { encoding: 'utf8' }).status === 0);
+}
+
+const helm = findHelm();
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+interface Container {
+  name: string;
+  ports?: { name: string; containerPort: number }[];
+  securityContext?: Record<string, unknown>;
+  livenessProbe?: { httpGet?: { port: string; path: string } };
+  readinessProbe?: { httpGet?: { port: string; path: string } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  env?: { name: string; value?: string }[];
+}
+
+function render(args: readonly string[]): Manifest[] {
+  const out = execFileSync(helm ?? 'helm', ['template', 'demo', chartDir, '--namespace', 'shop', ...args], {
+    encoding: 'utf8',
+  });
+  return parseAllDocuments(out)
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+function helmFails(args: readonly string[]): string | undefined {
+  const run = spawnSync(helm ?? 'helm', ['template', 'demo', chartDir, ...args], { encoding: 'utf8' });
+  return run.status === 0 ? undefined : run.stderr;
+}
+
+function podSpec(manifests: readonly Manifest[]): { containers: Container[]; volumes: { name: string }[] } {
+  const deployment = manifests.find((m) => m.kind === 'Deployment');
+  const template = deployment?.spec?.['template'] as { spec: { containers: Container[]; volumes: { name: string }[] } };
+  return template.spec;
+}
+
+const sidecar = ['--set', 'app.image.repository=registry.example.internal/orders'];
+
+describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not found: skipped)'}`, () => {
+  it.each(filesBelow(join(chartDir, 'ci')))('passes helm lint with ci/%s', (name) => {
+    const run = spawnSync(helm ?? 'helm', ['lint', chartDir, '-f', join(chartDir, 'ci', name)], { encoding: 'utf8' });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+  });
+
+  it.each(filesBelow(badValuesDir))('refuses bad values %s', (name) => {
+    expect(helmFails(['-f', join(badValuesDir, name)])).toMatch(/schema|must|value/i);
+  });
+
+  it('refuses an app port that collides with iamgate in the same pod', () => {
+    expect(helmFails([...sidecar, '--set', 'app.port=8400'])).toContain('app.port must differ');
+  });
+
+  it('renders the sidecar pod: the Service targets iamgate, the service has no port of its own', () => {
+    const manifests = render(sidecar);
+    const service = manifests.find((m) => m.kind === 'Service');
+    expect(service?.spec?.['ports']).toEqual([{ name: 'http', port: 80, targetPort: 'gateway', protocol: 'TCP' }]);
+    const { containers } = podSpec(manifests);
+    expect(containers.map((c) => c.name)).toEqual(['app', 'iamgate']);
+    expect(containers[0]?.ports).toBeUndefined();
+    const gate = containers[1];
+    expect(gate?.ports?.map((p) => [p.name, p.containerPort])).toEqual([['gateway', 8400], ['ops', 8401]]);
+    expect(gate?.env).toContainEqual({ name: 'IAMGATE_UPSTREAM', value: 'http://127.0.0.1:8080' });
+    expect(gate?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+    expect(gate?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+  });
+
+  it('renders iamgate hardened: non-root, read-only root, no escalation, no capabilities, RuntimeDefault', () => {
+    for (const args of [sidecar, ['--set', 'mode=forwardAuth']]) {
+      const gate = podSpec(render(args)).containers.find((c) => c.name === 'iamgate');
+      expect(gate?.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      const writable = gate?.volumeMounts?.filter((m) => m.readOnly !== true).map((m) => m.mountPath);
+      expect(writable).toEqual(['/tmp', '/var/lib/iamgate']);
+    }
+  });
+
+  it('renders forward-auth mode as iamgate alone, without an upstream', () => {
+    const manifests = render(['--set', 'mode=forwardAuth']);
+    const { containers } = podSpec(manifests);
+    expect(containers.map((c) => c.name)).toEqual(['iamgate']);
+    expect(containers[0]?.env?.map((e) => e.name)).not.toContain('IAMGATE_UPSTREAM');
+  });
+
+  it('creates no Secret in any configuration', () => {
+    for (const name of filesBelow(join(chartDir, 'ci'))) {
+      const kinds = render(['-f', join(chartDir, 'ci', name)]).map((m) => m.kind);
+      expect(kinds).not.toContain('Secret');
+    }
+  });
+
+  it('mounts policy files given in values over the image examples, keeping their folders', () => {
+    const manifests = render(['-f', join(chartDir, 'ci', 'sidecar-values.yaml')]);
+    const { volumes } = podSpec(manifests);
+    expect(volumes).toContainEqual({
+      name: 'policies',
+      configMap: { name: 'demo-iamgate-policies', items: [{ key: 'policies--orders-read.json', path: 'policies/orders-read.json' }] },
+    });
+    const configMap = manifests.find((m) => m.metadata.name === 'demo-iamgate-policies') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(JSON.parse(configMap.data['policies--orders-read.json'] ?? '')).toMatchObject({ Version: '2012-10-17' });
+  });
+
+  it('rolls pods when iamgate.yaml changes but not when only policies change (they reload in place)', () => {
+    const annotations = (args: readonly string[]): Record<string, string> => {
+      const deployment = render(args).find((m) => m.kind === 'Deployment');
+      const template = deployment?.spec?.['template'] as { metadata: { annotations: Record<string, string> } };
+      return template.metadata.annotations;
+    };
+    const base = annotations(sidecar);
+    const policy = annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={}']);
+    const config = annotations([...sidecar, '--set', 'config.file.note=changed']);
+    expect(policy['checksum/config']).toBe(base['checksum/config']);
+    expect(policy['checksum/policies']).toBeUndefined();
+    expect(config['checksum/config']).not.toBe(base['checksum/config']);
+  });
+});
