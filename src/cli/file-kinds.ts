@@ -2,6 +2,7 @@
 // a file (by name or by content) and runs the first that does. Parts that own a file format add
 // their kind to FILE_KINDS.
 import { basename } from 'node:path';
+import { validateDirectoryFile } from '../identity/load.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { Finding, PolicyKind } from '../policy/types.js';
 
@@ -41,5 +42,6 @@ const policyKind: FileKind = {
 // ─── File kinds: add a kind here; the first kind that claims a file validates it. ───────────────
 // For example `{ kind: 'directory', claims: byBaseName('directory'), validate: validateDirectoryFile }`.
 export const FILE_KINDS: readonly FileKind[] = [
+  { kind: 'directory', claims: byBaseName('directory'), validate: (doc, file) => validateDirectoryFile(doc, file) },
   policyKind,
 ];
