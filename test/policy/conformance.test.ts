@@ -1,0 +1,173 @@
+// IAM semantics pinned as data: every case in test/policy/cases/*.json runs through the public
+// engine API (one test per case), and one file runs through `iamgate simulate --cases` as a
+// process, so the command and the API are held to the same answers.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compilePolicy, createContext, evaluate, parsePolicy } from '../../src/policy/index.js';
+import type { CompiledPolicy, PolicySet } from '../../src/policy/index.js';
+import type { ContextValue, Decision, DecisionKind, PolicyKind } from '../../src/policy/types.js';
+
+interface ConformanceCase {
+  readonly name: string;
+  readonly policies: {
+    readonly identity: readonly unknown[];
+    readonly boundary?: unknown;
+    readonly resource?: unknown;
+    readonly scp?: readonly unknown[];
+    readonly session?: readonly unknown[];
+  };
+  readonly request: {
+    readonly principal: string;
+    readonly action: string;
+    readonly resource: string;
+    readonly context: Record<string, ContextValue>;
+  };
+  readonly expect: DecisionKind;
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CASES_DIR = fileURLToPath(new URL('./cases', import.meta.url));
+const FILES = readdirSync(CASES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const DECISIONS: readonly string[] = ['Allow', 'ExplicitDeny', 'ImplicitDeny'];
+
+function loadCases(file: string): ConformanceCase[] {
+  return JSON.parse(readFileSync(join(CASES_DIR, file), 'utf8')) as ConformanceCase[];
+}
+
+/** Parses one document strictly: a case whose policy has an error finding is a broken case. */
+function compileOne(doc: unknown, name: string, kind: PolicyKind): CompiledPolicy {
+  const { policy, findings } = parsePolicy(doc, { kind });
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (!policy || errors.length > 0) {
+    throw new Error(`${name} does not parse: ${errors.map((e) => `${e.code} at ${e.path}: ${e.message}`).join('; ')}`);
+  }
+  return compilePolicy(policy, name, kind);
+}
+
+function buildSet(c: ConformanceCase): PolicySet {
+  const p = c.policies;
+  const many = (docs: readonly unknown[], label: string, kind: PolicyKind): CompiledPolicy[] =>
+    docs.map((d, i) => compileOne(d, `${label}[${i}]`, kind));
+  return {
+    identity: many(p.identity, 'identity', 'identity'),
+    ...(p.boundary !== undefined ? { boundary: compileOne(p.boundary, 'boundary', 'boundary') } : {}),
+    ...(p.resource !== undefined ? { resource: compileOne(p.resource, 'resource', 'resource') } : {}),
+    ...(p.scp !== undefined ? { scp: many(p.scp, 'scp', 'scp') } : {}),
+    ...(p.session !== undefined ? { session: many(p.session, 'session', 'session') } : {}),
+  };
+}
+
+function decide(c: ConformanceCase): Decision {
+  return evaluate(buildSet(c), {
+    principal: c.request.principal,
+    action: c.request.action,
+    resource: c.request.resource,
+    context: createContext(c.request.context),
+  });
+}
+
+describe('conformance case files', () => {
+  it('every case file holds well-formed cases with unique names that cite the AWS documentation', () => {
+    const names = new Set<string>();
+    for (const file of FILES) {
+      const cases: unknown = JSON.parse(readFileSync(join(CASES_DIR, file), 'utf8'));
+      expect(Array.isArray(cases), file).toBe(true);
+      for (const c of cases as ConformanceCase[]) {
+        const where = `${file}: ${c.name}`;
+        expect(typeof c.name, where).toBe('string');
+        expect(c.name, where).toMatch(/ \(AWS .+\)$/);
+        expect(names.has(c.name), `duplicate case name ${where}`).toBe(false);
+        names.add(c.name);
+        expect(Array.isArray(c.policies.identity), where).toBe(true);
+        for (const key of ['scp', 'session'] as const) {
+          if (c.policies[key] !== undefined) expect(Array.isArray(c.policies[key]), where).toBe(true);
+        }
+        expect(Object.keys(c.policies).every((k) => ['identity', 'boundary', 'resource', 'scp', 'session'].includes(k)), where).toBe(true);
+        expect(typeof c.request.principal, where).toBe('string');
+        expect(c.request.action, where).toMatch(/^[\w-]+:[\w*?-]+$/);
+        expect(typeof c.request.resource, where).toBe('string');
+        expect(typeof c.request.context, where).toBe('object');
+        expect(DECISIONS, where).toContain(c.expect);
+      }
+    }
+    expect(names.size).toBeGreaterThanOrEqual(250);
+  });
+});
+
+for (const file of FILES) {
+  describe(file, () => {
+    for (const c of loadCases(file)) {
+      it(c.name, () => {
+        const d = decide(c);
+        expect(d.decision).toBe(c.expect);
+        // A decision carries the statements that decided it: the Deny statements for an explicit
+        // deny, the granting Allow statements for an allow.
+        if (d.decision === 'ExplicitDeny') {
+          expect(d.matched.length).toBeGreaterThan(0);
+          expect(d.matched.every((s) => s.effect === 'Deny')).toBe(true);
+        } else if (d.decision === 'Allow') {
+          expect(d.matched.length).toBeGreaterThan(0);
+          expect(d.matched.every((s) => s.effect === 'Allow')).toBe(true);
+        } else {
+          expect(d.implicitReason).toBeDefined();
+        }
+      });
+    }
+  });
+}
+
+/** Runs `iamgate simulate` through tsx, as a user would, and collects its output and exit code. */
+function simulate(file: string): Promise<{ code: number; lines: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'npx',
+      ['tsx', 'src/cli/main.ts', 'simulate', '--cases', file],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, lines: stdout.split('\n').filter((l) => l.length > 0), stderr });
+      },
+    );
+  });
+}
+
+describe('iamgate simulate --cases', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'iamgate-conformance-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('prints one JSON line per case with the decision the API gives, then the tally, and exits by it', async () => {
+    const file = 'evaluation-logic.json';
+    const cases = loadCases(file);
+    const { code, lines, stderr } = await simulate(join(CASES_DIR, file));
+    expect(stderr).toBe('');
+    expect(lines).toHaveLength(cases.length + 1);
+    let asExpected = 0;
+    cases.forEach((c, i) => {
+      const line = JSON.parse(lines[i] ?? '') as { name: string; decision: string; matched: unknown[] };
+      const api = decide(c);
+      expect(line.name).toBe(c.name);
+      expect(line.decision).toBe(api.decision);
+      expect(line.matched).toHaveLength(api.matched.length);
+      if (api.decision === c.expect) asExpected++;
+    });
+    expect(lines[cases.length]).toBe(`${cases.length} cases, ${asExpected} as expected`);
+    expect(code).toBe(asExpected === cases.length ? 0 : 1);
+  });
+
+  it('exits 1 and reports the count when a case does not get the decision it expects', async () => {
+    const file = join(scratch, 'mismatch.json');
+    const base = loadCases('evaluation-logic.json').slice(0, 2);
+    const wrong = base.map((c) => ({ ...c, expect: c.expect === 'Allow' ? 'ImplicitDeny' : 'Allow' }));
+    writeFileSync(file, JSON.stringify([...wrong, { ...base[0], name: 'no expectation', expect: undefined }]));
+    const { code, lines } = await simulate(file);
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('2 cases, 0 as expected');
+    expect(code).toBe(1);
+  });
+});
