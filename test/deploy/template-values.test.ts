@@ -1,8 +1,8 @@
 // The templates and values.yaml agree: every `.Values.x.y` a template reads is declared (and
 // documented) in values.yaml, and every value in values.yaml is read by some template.
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultValues, readText, templateFiles } from './chart.js';
+import { chartDir, defaultValues, readText, templateFiles } from './chart.js';
 import { hasPath, leafPaths, scanActions, valuesPaths } from './template-lint.js';
 
 const values = defaultValues();
@@ -44,7 +44,7 @@ describe('templates and values.yaml', () => {
   });
 
   it('every value in values.yaml is commented, itself or as part of a commented map', () => {
-    const lines = readText(new URL('../../helm/iamgate/values.yaml', import.meta.url).pathname).split('\n');
+    const lines = readText(join(chartDir, 'values.yaml')).split('\n');
     const ancestors: { indent: number; documented: boolean }[] = [];
     const undocumented: string[] = [];
     lines.forEach((line, index) => {
@@ -57,9 +57,6 @@ describe('templates and values.yaml', () => {
       if (!documented) undocumented.push(`${index + 1}: ${line.trim()}`);
       ancestors.push({ indent, documented });
     });
-    expect(undocumented).toEqual([]);
-  });
-});
     expect(undocumented).toEqual([]);
   });
 });
