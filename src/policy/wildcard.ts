@@ -141,15 +141,19 @@ function compileFinder(seg: Int32Array, fold: boolean): SegmentFinder {
 
   if (words === 1) {
     const single = new Map<number, number>();
-    for (const [cp, mask] of masks) single.set(cp, mask[0] as number);
     const anySingle = anyMask[0] as number;
+    const ascii = new Int32Array(0x80).fill(anySingle); // the common case without a map lookup
+    for (const [cp, mask] of masks) {
+      if (cp < 0x80) ascii[cp] = mask[0] as number;
+      else single.set(cp, mask[0] as number);
+    }
     return (s, from, to) => {
       let state = 0;
       for (let i = from; i < to; ) {
         let cp = codePointBefore(s, i, to);
         i += width(cp);
         if (fold) cp = foldCodePoint(cp);
-        state = ((state << 1) | 1) & (single.get(cp) ?? anySingle);
+        state = ((state << 1) | 1) & (cp < 0x80 ? (ascii[cp] as number) : (single.get(cp) ?? anySingle));
         if ((state & lastBit) !== 0) return i;
       }
       return -1;
@@ -180,6 +184,31 @@ function toSegment(units: PatternUnits, fold: boolean): Int32Array {
   return Int32Array.from(units, (u) => (fold && u >= 0 ? foldCodePoint(u) : u));
 }
 
+/**
+ * The segment as plain text when it can be compared with native string methods: no `?`, no case
+ * folding, no surrogate code points (so code units and code points agree).
+ */
+function plainText(seg: Int32Array, fold: boolean): string | undefined {
+  if (fold || seg.some((u) => u === ANY_ONE || (u >= 0xd800 && u <= 0xdfff))) return undefined;
+  return String.fromCodePoint(...seg);
+}
+
+/** Matches a segment anchored at `from`; returns where it ends, or -1. */
+function compileStart(seg: Int32Array, fold: boolean): SegmentFinder {
+  const text = plainText(seg, fold);
+  if (text === undefined) return (s, from, to) => matchForward(seg, fold, s, from, to);
+  const len = text.length;
+  return (s, from, to) => (from + len <= to && s.startsWith(text, from) ? from + len : -1);
+}
+
+/** Matches a segment anchored at `to`, starting no earlier than `from`; returns its start, or -1. */
+function compileEnd(seg: Int32Array, fold: boolean): SegmentFinder {
+  const text = plainText(seg, fold);
+  if (text === undefined) return (s, from, to) => matchBackward(seg, fold, s, from, to);
+  const len = text.length;
+  return (s, from, to) => (to - len >= from && s.endsWith(text, to) ? to - len : -1);
+}
+
 /** Compiles pattern units into a range matcher. Compile once; the matcher allocates nothing. */
 export function compileUnits(units: PatternUnits, ignoreCase: boolean): RangeMatcher {
   const segments: Int32Array[] = [];
@@ -194,27 +223,30 @@ export function compileUnits(units: PatternUnits, ignoreCase: boolean): RangeMat
 
   const first = segments[0] as Int32Array;
   if (segments.length === 1) {
-    return (s, from, to) => matchForward(first, ignoreCase, s, from, to) === to;
+    const whole = compileStart(first, ignoreCase);
+    return (s, from, to) => whole(s, from, to) === to;
   }
   const last = segments[segments.length - 1] as Int32Array;
   const middle = segments.slice(1, -1).filter((seg) => seg.length > 0);
   if (first.length === 0 && last.length === 0 && middle.length === 0) return () => true;
+  const start = first.length > 0 ? compileStart(first, ignoreCase) : undefined;
+  const end = last.length > 0 ? compileEnd(last, ignoreCase) : undefined;
   const finders = middle.map((seg) => compileFinder(seg, ignoreCase));
 
   return (s, from, to) => {
-    let start = from;
-    if (first.length > 0) {
-      start = matchForward(first, ignoreCase, s, from, to);
-      if (start < 0) return false;
+    let pos = from;
+    if (start) {
+      pos = start(s, from, to);
+      if (pos < 0) return false;
     }
-    let end = to;
-    if (last.length > 0) {
-      end = matchBackward(last, ignoreCase, s, start, to);
-      if (end < 0) return false;
+    let limit = to;
+    if (end) {
+      limit = end(s, pos, to);
+      if (limit < 0) return false;
     }
-    for (const find of finders) {
-      start = find(s, start, end);
-      if (start < 0) return false;
+    for (let k = 0; k < finders.length; k++) {
+      pos = (finders[k] as SegmentFinder)(s, pos, limit);
+      if (pos < 0) return false;
     }
     return true;
   };

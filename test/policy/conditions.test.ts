@@ -138,7 +138,9 @@ const nulls: readonly Case[] = [
   ['Null true fails when the key is present', 'Null', 'aws:TokenIssueTime', ['true'], { 'aws:TokenIssueTime': '2020-01-01T00:00:00Z' }, false],
   ['Null false holds when the key is present', 'Null', 'aws:TokenIssueTime', ['false'], { 'aws:TokenIssueTime': '2020-01-01T00:00:00Z' }, true],
   ['Null false fails when the key is missing', 'Null', 'aws:TokenIssueTime', ['false'], {}, false],
-  ['an empty array is a present key', 'Null', 'aws:TagKeys', ['false'], { 'aws:TagKeys': [] }, true],
+  ['Null false fails on an empty set, so ForAllValues cannot pass on it vacuously', 'Null', 'aws:TagKeys', ['false'], { 'aws:TagKeys': [] }, false],
+  ['Null true holds on an empty set', 'Null', 'aws:TagKeys', ['true'], { 'aws:TagKeys': [] }, true],
+  ['Null false holds on a set with values', 'Null', 'aws:TagKeys', ['false'], { 'aws:TagKeys': ['a'] }, true],
   ['an empty string is a present key', 'Null', 'aws:x', [true], { 'aws:x': '' }, false],
 ];
 

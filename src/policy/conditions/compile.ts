@@ -15,8 +15,10 @@
 // - `ForAllValues:` every context value satisfies m: true for an empty set and a missing key.
 // - `ForAnyValue:` some context value satisfies m: false for an empty set and a missing key
 //   (unless IfExists).
-// - `Null`: `true` holds when the key is missing, `false` when it is present (an empty array is
-//   present).
+// - `Null`: `true` holds when the key is missing or has no value, `false` when it has a value. An
+//   empty array counts as no value here: the multivalued key examples use `Null: false` precisely
+//   so that a key "with an empty value" cannot make a `ForAllValues` condition true.
+//   Every other operator treats an empty array as a present, empty set.
 // A policy variable with no value makes its value match nothing, so a negated operator then holds.
 // An unknown operator, or a value that does not fit its operator, fails closed: in an Allow
 // statement the condition never holds, in a Deny statement it always holds.
@@ -58,7 +60,8 @@ function compileNull(condition: ParsedCondition, key: string): Check {
     condition,
     keys: [key],
     run(ctx) {
-      const missing = ctx.get(key) === undefined;
+      const value = ctx.get(key);
+      const missing = value === undefined || (typeof value === 'object' && value.length === 0);
       if (missing) return wantsMissing ? PASS : MISSING;
       return wantsPresent ? PASS : MISMATCH;
     },
@@ -83,10 +86,10 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
       if (value === undefined) return passWhenMissing ? PASS : MISSING;
       if (typeof value !== 'object') return satisfies(value, ctx) ? PASS : MISMATCH;
       if (some) {
-        for (const item of value) if (satisfies(item, ctx)) return PASS;
+        for (let i = 0; i < value.length; i++) if (satisfies(value[i] as ContextScalar, ctx)) return PASS;
         return MISMATCH;
       }
-      for (const item of value) if (!satisfies(item, ctx)) return MISMATCH;
+      for (let i = 0; i < value.length; i++) if (!satisfies(value[i] as ContextScalar, ctx)) return MISMATCH;
       return PASS;
     },
   };
@@ -116,7 +119,7 @@ export function compileConditions(
   return {
     keys: [...new Set(checks.flatMap((c) => c.keys))],
     test(ctx) {
-      for (const run of runs) if (run(ctx) !== PASS) return false;
+      for (let i = 0; i < runs.length; i++) if ((runs[i] as Check['run'])(ctx) !== PASS) return false;
       return true;
     },
     explain(ctx) {

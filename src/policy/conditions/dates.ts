@@ -94,6 +94,5 @@ export function parseIsoDate(s: string): number | undefined {
 export function parseDateValue(value: ContextScalar): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.floor(value * 1000) : undefined;
   if (typeof value !== 'string') return undefined;
-  if (EPOCH_SECONDS.test(value)) return Math.floor(Number(value) * 1000);
-  return parseIsoDate(value);
+  return parseIsoDate(value) ?? (EPOCH_SECONDS.test(value) ? Math.floor(Number(value) * 1000) : undefined);
 }

@@ -7,7 +7,7 @@
 
 import type { ContextScalar, PolicyVersion, RequestContext } from '../types.js';
 import { compileLikePattern, compileResourcePattern, compileTextTemplate, type CompiledPattern } from '../variables.js';
-import { compileUnits, equalsIgnoreCase, literalUnits } from '../wildcard.js';
+import { compileUnits, equalsIgnoreCase, literalUnits, type RangeMatcher } from '../wildcard.js';
 import { parseDateValue } from './dates.js';
 import { cidrContains, createIpReader, parseCidr, type Cidr } from './ip.js';
 import type { BaseOperator, Comparison } from './operators.js';
@@ -27,7 +27,7 @@ function anyOf(tests: readonly Test[], keys: readonly string[]): ValueSet {
   return {
     keys,
     matches(value, ctx) {
-      for (const test of tests) if (test(value, ctx)) return true;
+      for (let i = 0; i < tests.length; i++) if ((tests[i] as Test)(value, ctx)) return true;
       return false;
     },
   };
@@ -59,7 +59,7 @@ function ordered(comparison: Comparison, wants: readonly number[], read: (v: Con
     matches(value) {
       const got = read(value);
       if (got === undefined) return false;
-      for (const want of wants) if (compare(comparison, got, want)) return true;
+      for (let i = 0; i < wants.length; i++) if (compare(comparison, got, wants[i] as number)) return true;
       return false;
     },
   };
@@ -79,7 +79,7 @@ function strings(base: BaseOperator, values: readonly ContextScalar[], version: 
       const folded = constants.map((c) => compileUnits(literalUnits(c), true));
       tests.push((value) => {
         const text = asText(value);
-        for (const match of folded) if (match(text, 0, text.length)) return true;
+        for (let i = 0; i < folded.length; i++) if ((folded[i] as RangeMatcher)(text, 0, text.length)) return true;
         return false;
       });
     } else {
@@ -135,7 +135,7 @@ function addresses(values: readonly ContextScalar[]): ValueSet {
       if (typeof value !== 'string') return false;
       const family = reader.read(value);
       if (family === 0) return false;
-      for (const block of blocks) if (cidrContains(block, family, reader.words)) return true;
+      for (let i = 0; i < blocks.length; i++) if (cidrContains(blocks[i] as Cidr, family, reader.words)) return true;
       return false;
     },
   };
@@ -152,7 +152,7 @@ function binaries(values: readonly ContextScalar[]): ValueSet {
     keys: [],
     matches(value) {
       if (typeof value !== 'string') return false;
-      for (const test of tests) if (test(value)) return true;
+      for (let i = 0; i < tests.length; i++) if ((tests[i] as (value: string) => boolean)(value)) return true;
       return false;
     },
   };
