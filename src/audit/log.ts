@@ -71,14 +71,14 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   let closing = false;
 
   const reportError = (sink: string) => (err: unknown) => deps.onSinkError?.(sink, err);
-  /** Hands a record to every sink; a `drop` sink's failure never fails the caller. */
+  /** Hands a record to every sink and waits for the durable ones; a `drop` sink's failure never fails the caller. */
   const dispatch = (sealed: SealedRecord, background: boolean): Promise<void> => {
     let waits: Promise<void>[] | undefined;
     for (const sink of sinks) {
       const pending = sink.write(sealed);
       if (pending === undefined) continue;
-      if (background || sink.whenFull === 'drop') pending.catch(reportError(sink.name));
-      else (waits ??= []).push(pending);
+      if (background) pending.catch(reportError(sink.name));
+      else (waits ??= []).push(sink.whenFull === 'drop' ? pending.catch(reportError(sink.name)) : pending);
     }
     if (waits === undefined) return RESOLVED;
     return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);

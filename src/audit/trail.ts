@@ -29,6 +29,15 @@ export async function* readTrailFile(path: string): AsyncGenerator<TrailEntry> {
   if (rest.length > 0) yield { ref: `line ${line + 1}`, text: rest, complete: false };
 }
 
+/** Splits a trail held in memory (captured standard output, say) into entries. */
+export function splitTrailText(text: string): TrailEntry[] {
+  const parts = text.split('\n');
+  const last = parts.pop() ?? '';
+  const entries = parts.map((line, i) => ({ ref: `line ${i + 1}`, text: line, complete: true }));
+  if (last !== '') entries.push({ ref: `line ${parts.length + 1}`, text: last, complete: false });
+  return entries;
+}
+
 /** Reads every entry of a Redis Stream, oldest first, in pages. */
 export async function* readTrailStream(redis: Redis, stream: string, pageSize = 1000): AsyncGenerator<TrailEntry> {
   let from = '-';

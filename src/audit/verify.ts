@@ -344,6 +344,7 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     }
     if (!verifyDigestSignature(key, rec.payload, rec.sig)) {
       add('bad_signature', `${rec.ref}: the signature of digest seq ${rec.seq} does not verify with key ${key.kid}: the digest, or records before it, were forged`, rec);
+      lastDigestSeq = rec.seq;
       continue;
     }
     if (digest.toSeq !== rec.seq - 1 || (lastDigestSeq !== undefined && digest.fromSeq !== lastDigestSeq + 1)) {

@@ -15,7 +15,7 @@ export type Durability = 'durable' | 'batched';
 export interface StreamSinkOptions {
   /** `durable` (default): a record's promise settles once its bytes are written. */
   readonly durability?: Durability;
-  /** Batched mode: write once this many bytes wait (default 16 KiB). */
+  /** Batched mode: write once this many bytes wait (default 16 KiB; at most 4 KiB on stdout). */
   readonly batchBytes?: number;
   /** Batched mode: write at least this often, in ms (default 200). */
   readonly flushIntervalMs?: number;
@@ -48,14 +48,18 @@ function createFdSink(
   const whenFull = options.whenFull ?? 'refuse';
   const retryMs = options.retryMs ?? 500;
   const gaps = createGapTracker(name, options.now ?? Date.now);
+  const batchBytes = options.batchBytes ?? 16 * 1024;
+  // On a pipe (stdout) each write stays within PIPE_BUF so lines of other writers never interleave;
+  // a batch is then at most one such write.
+  const maxWrite = typeof dest === 'number' ? PIPE_ATOMIC_BYTES : Math.max(64 * 1024, 2 * batchBytes);
   const boom = pino.destination({
     dest,
     sync: false,
     append: true,
     mkdir: true,
     contentMode: 'buffer',
-    minLength: durable ? 0 : (options.batchBytes ?? 16 * 1024),
-    maxWrite: typeof dest === 'number' ? PIPE_ATOMIC_BYTES : 64 * 1024,
+    minLength: durable ? 0 : Math.min(batchBytes, maxWrite - 1),
+    maxWrite,
     ...(durable ? {} : { periodicFlush: options.flushIntervalMs ?? 200 }),
   });
   // In buffer content mode sonic-boom writes Buffers; its typings only declare strings.
@@ -82,12 +86,28 @@ function createFdSink(
     while ((waiters.peek()?.end ?? Infinity) <= writtenBytes) waiters.shift()?.resolve();
     if (writtenBytes >= acceptedBytes) for (const done of idle.splice(0, idle.length)) done();
   };
+  let opened = false;
+  /** Batched mode: while someone waits in flush(), keep writing below the batch size. */
+  const kick = (): void => {
+    if (!durable && idle.length > 0 && writtenBytes < acceptedBytes) boom.flush();
+  };
+  boom.once('ready', () => {
+    opened = true;
+    kick();
+  });
+  boom.on('drain', kick);
   boom.on('write', (n: number) => {
     writtenBytes += n;
     healthy = true;
     settle();
   });
   boom.on('error', (err: unknown) => {
+    // pino's destination re-emits the first error it sees: count each error once.
+    if (err === lastError) return;
+    if (closed) {
+      boom.destroy();
+      return;
+    }
     failures++;
     healthy = false;
     lastError = err;
@@ -135,7 +155,7 @@ function createFdSink(
       }
       return new Promise<void>((resolve) => {
         idle.push(resolve);
-        if (!durable) boom.flush();
+        if (opened) kick();
       });
     },
     async close() {
@@ -143,9 +163,14 @@ function createFdSink(
       if (healthy) await this.flush();
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
+      // A destination that never opened has nothing to close (sonic-boom would wait for it forever).
+      if (!opened) return;
       await new Promise<void>((resolve) => {
         boom.once('close', () => resolve());
-        boom.end();
+        // A failing destination is closed without writing what it holds (the error handler does the
+        // same if the last write fails while ending).
+        if (healthy) boom.end();
+        else boom.destroy();
       });
     },
     stats: (): SinkStats => ({ written, dropped, buffered: recordEnds.length, failures, healthy }),

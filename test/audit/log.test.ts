@@ -1,0 +1,153 @@
+// The audit log through its public API: one record per call, named fields only, durable and
+// batched writes, refusal or counted drops when a sink fails, and the stdout default.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIELD_LIMITS, REDACTED } from '../../src/audit/build.js';
+import { AuditError } from '../../src/audit/errors.js';
+import { createAuditLog } from '../../src/audit/log.js';
+import type { AuditEventInput, AuditRecord } from '../../src/audit/schema.js';
+import { createFileSink } from '../../src/audit/sinks/stream.js';
+import { splitTrailText } from '../../src/audit/trail.js';
+import { verifyTrail } from '../../src/audit/verify.js';
+import { decisionEvent, ed25519, lines, steppingClock, tempDir, verifyFile, type TempDir } from './support.js';
+
+let dir: TempDir;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(() => dir.remove());
+
+const records = async (path: string): Promise<AuditRecord[]> => (await lines(path)).map((l) => JSON.parse(l) as AuditRecord);
+
+describe('createAuditLog', () => {
+  it('writes exactly one record per recorded decision, in one unbroken chain', async () => {
+    const path = dir.file('one-each.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-1', sinks: [createFileSink(path)], signer: ed25519().signer, digestEvery: { records: 25, ms: 0 } });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.record(decisionEvent(i))));
+    await log.close();
+
+    const written = await records(path);
+    const decisions = written.filter((r) => r.kind === 'request');
+    expect(decisions).toHaveLength(300);
+    expect(new Set(decisions.map((r) => r.requestId)).size).toBe(300);
+    expect(written.map((r) => r.seq)).toEqual(written.map((_, i) => i + 1));
+    expect(log.stats()).toMatchObject({ recorded: 300, refused: 0, lastSeq: written.length });
+    expect(log.stats().digests).toBe(written.filter((r) => r.kind === 'audit.digest').length);
+    expect((await verifyFile(path)).status).toBe('ok');
+  });
+
+  it('keeps only the named fields: no header maps, tokens or codes, no query string', async () => {
+    const path = dir.file('fields.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-2', sinks: [createFileSink(path)], now: steppingClock(), randomId: () => 'id-1' });
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    const hostile = {
+      ...decisionEvent(1, { path: '/orders/1?access_token=abc&code=123456', resource: `arn:aws:orders:::order/${token}` }),
+      headers: { authorization: `Bearer ${token}` },
+      token,
+      totp: '123456',
+      secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+      principal: { arn: 'arn:aws:iam::111122223333:user/alice', type: 'user', password: 'hunter2' },
+    } as AuditEventInput;
+    await log.record(hostile);
+    await log.close();
+
+    const [start, record] = await lines(path);
+    expect(JSON.parse(start as string)).toMatchObject({ kind: 'audit.start', seq: 1 });
+    for (const banned of ['headers', 'authorization', 'access_token', '123456', 'hunter2', 'JBSWY3DP', 'eyJ', 'password', 'totp']) {
+      expect(record).not.toContain(banned);
+    }
+    const parsed = JSON.parse(record as string) as AuditRecord;
+    expect(parsed).toMatchObject({ path: '/orders/1', resource: REDACTED, time: '2025-03-01T12:00:02.000Z', eventId: 'id-1' });
+    expect(Object.keys(parsed).sort()).toEqual(
+      ['action', 'authn', 'cache', 'decision', 'eventId', 'hash', 'instanceId', 'kind', 'method', 'path', 'policyGeneration', 'prev', 'principal', 'reason', 'requestId', 'resource', 'schemaVersion', 'seq', 'sourceIp', 'statements', 'status', 'time'].sort(),
+    );
+    expect(Object.keys(parsed.principal ?? {})).toEqual(['arn', 'type']);
+  });
+
+  it('bounds every field so the largest record still fits one atomic pipe write', async () => {
+    const path = dir.file('large.jsonl');
+    const log = createAuditLog({ instanceId: 'i'.repeat(64), sinks: [createFileSink(path)] });
+    const long = (n: number): string => 'x'.repeat(n * 4);
+    await log.record({
+      kind: 'outcome',
+      reason: long(FIELD_LIMITS.reason),
+      requestId: long(FIELD_LIMITS.id),
+      principal: { arn: long(FIELD_LIMITS.arn), type: long(FIELD_LIMITS.name), session: long(64), sourceIdentity: long(64) },
+      authn: { issuer: long(FIELD_LIMITS.issuer), methods: Array.from({ length: 20 }, () => long(16)), mfa: true },
+      action: long(FIELD_LIMITS.action),
+      resource: long(FIELD_LIMITS.resource),
+      decision: 'ImplicitDeny',
+      statements: Array.from({ length: 50 }, () => ({ policy: long(64), sid: long(64) })),
+      cache: 'l2',
+      policyGeneration: 123456789,
+      sourceIp: long(FIELD_LIMITS.ip),
+      method: long(FIELD_LIMITS.method),
+      path: `/${long(FIELD_LIMITS.path)}`,
+      status: 504,
+      upstream: { status: 504, latencyMs: 30000.123456, error: long(64) },
+    });
+    await log.close();
+    const line = (await readFile(path, 'utf8')).split('\n')[1] as string;
+    expect(JSON.parse(line)).toMatchObject({ decision: 'Deny', upstream: { latencyMs: 30000.123 } });
+    expect(Buffer.byteLength(`${line}\n`)).toBeLessThan(4096);
+  });
+
+  it('in batched mode returns at once and writes everything by flush', async () => {
+    const path = dir.file('batched.jsonl');
+    const sink = createFileSink(path, { durability: 'batched', batchBytes: 64 * 1024, flushIntervalMs: 60_000 });
+    const log = createAuditLog({ instanceId: 'gw-3', sinks: [sink] });
+    for (let i = 0; i < 50; i++) await log.record(decisionEvent(i));
+    expect(sink.stats().buffered).toBeGreaterThan(0);
+    await log.flush();
+    expect(sink.stats()).toMatchObject({ buffered: 0, written: 51 });
+    expect((await records(path)).filter((r) => r.kind === 'request')).toHaveLength(50);
+    await log.close();
+  });
+
+  it('refuses records once a refusing sink has failed, without using up sequence numbers', async () => {
+    const log = createAuditLog({ instanceId: 'gw-4', sinks: [createFileSink('/dev/full', { retryMs: 60_000 })] });
+    const first = await log.record(decisionEvent(1)).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(AuditError);
+    expect(first).toMatchObject({ code: 'ERR_AUDIT_WRITE_FAILED', status: 503, sink: 'file' });
+    const second = await log.record(decisionEvent(2)).catch((e: unknown) => e);
+    expect(second).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+    expect(log.stats()).toMatchObject({ recorded: 1, refused: 1, lastSeq: 2 });
+    expect(log.stats().sinks['file']).toMatchObject({ healthy: false });
+    await log.close().catch(() => undefined);
+  });
+
+  it('with a dropping sink that fails, keeps answering and counts what it dropped', async () => {
+    const errors: string[] = [];
+    const log = createAuditLog({
+      instanceId: 'gw-5',
+      sinks: [createFileSink('/dev/full', { whenFull: 'drop', retryMs: 60_000 })],
+      onSinkError: (sink) => errors.push(sink),
+    });
+    for (let i = 0; i < 5; i++) await log.record(decisionEvent(i));
+    expect(log.stats()).toMatchObject({ recorded: 5, refused: 0 });
+    expect(log.stats().sinks['file']?.failures).toBeGreaterThan(0);
+    expect(log.stats().sinks['file']?.dropped).toBeGreaterThan(0);
+    expect(errors.length).toBeGreaterThan(0);
+    await log.close().catch(() => undefined);
+  });
+
+  it('rejects records after close', async () => {
+    const log = createAuditLog({ instanceId: 'gw-6', sinks: [createFileSink(dir.file('closed.jsonl'))] });
+    await log.close();
+    await expect(log.record(decisionEvent(1))).rejects.toMatchObject({ code: 'ERR_AUDIT_CLOSED' });
+  });
+
+  it('writes to standard output by default, and the trail verifies among other log lines', async () => {
+    const script = fileURLToPath(new URL('./fixtures/stdout-writer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const report = await verifyTrail(splitTrailText(out));
+    expect(report).toMatchObject({ status: 'ok', ignored: 40 });
+    expect(report.records).toBeGreaterThan(40);
+  });
+});
