@@ -10,63 +10,92 @@ import { childPath, hasPolicyVariable, itemPath } from './read.js';
 const hasWildcard = (s: string): boolean => /[*?]/.test(s);
 const literalPrefix = (s: string): string => s.slice(0, s.search(/[*?]|$/));
 
+interface ListRules {
+  readonly ignoreCase: boolean;
+  /** Compiles a wildcard pattern of this list into a matcher of literal entries. */
+  readonly compile: (pattern: string) => (s: string) => boolean;
+  /** How many colons a `prefix*` pattern's prefix needs for its `*` to reach the end of any entry. */
+  readonly minColons: number;
+}
+
 interface Pattern {
+  readonly norm: string;
   readonly text: string;
-  /** Whether the pattern matches a literal (wildcard-free) string. */
-  readonly test: (s: string) => boolean;
+  /** Whether the pattern is `prefix*`, which covers any pattern that starts with its prefix. */
+  readonly prefixStar: boolean;
+  test(s: string): boolean;
+}
+
+function toPattern(text: string, norm: string, rules: ListRules): Pattern {
+  const prefix = literalPrefix(norm);
+  const prefixStar = norm === `${prefix}*` && (prefix === '' || prefix.split(':').length - 1 >= rules.minColons);
+  let matcher: ((s: string) => boolean) | undefined;
+  return {
+    norm,
+    text,
+    prefixStar,
+    test(s) {
+      matcher ??= rules.compile(text);
+      return matcher(s);
+    },
+  };
 }
 
 /**
- * Whether every string `specific` matches is also matched by `general`. For a `specific` with
- * wildcards this is only claimed when `general` is a literal prefix plus one trailing `*`
- * (`minColons`: how many colons the prefix must already hold for that `*` to reach the end).
+ * Reports entries of a list that repeat an earlier entry or that another entry covers. A literal
+ * entry is covered when a wildcard entry matches it; a wildcard entry only when a `prefix*` entry
+ * holds its literal prefix (sound, not complete). Wildcard entries are indexed by their literal
+ * prefix, so an entry is only tested against the patterns that can match it.
  */
-function covers(general: Pattern, specific: string, ignoreCase: boolean, minColons: number): boolean {
-  if (!hasWildcard(specific)) return general.test(specific);
-  const norm = (s: string): string => (ignoreCase ? s.toLowerCase() : s);
-  if (norm(general.text) === norm(specific)) return true;
-  const m = /^([^*?]*)\*$/.exec(general.text);
-  if (!m?.[1] && general.text !== '*') return false;
-  const prefix = m?.[1] ?? '';
-  if (general.text !== '*' && prefix.split(':').length - 1 < minColons) return false;
-  return norm(literalPrefix(specific)).startsWith(norm(prefix));
-}
-
-function reportCovered(
-  values: readonly string[],
-  path: string,
-  code: PolicyFindingCode,
-  patterns: readonly Pattern[],
-  opts: { ignoreCase: boolean; minColons: number },
-  sink: FindingSink,
-): void {
+function reportCovered(values: readonly string[], path: string, code: PolicyFindingCode, rules: ListRules, sink: FindingSink): void {
   if (values.length < 2) return;
-  const norm = (s: string): string => (opts.ignoreCase ? s.toLowerCase() : s);
+  const norms = values.map((v) => (rules.ignoreCase ? v.toLowerCase() : v));
+  const first = new Map<string, number>();
+  const byPrefix = new Map<string, Pattern[]>();
+  norms.forEach((norm, j) => {
+    if (first.has(norm)) return;
+    first.set(norm, j);
+    const text = values[j] ?? norm;
+    if (!hasWildcard(norm)) return;
+    const key = literalPrefix(norm);
+    const list = byPrefix.get(key) ?? [];
+    list.push(toPattern(text, norm, rules));
+    byPrefix.set(key, list);
+  });
+  const prefixLengths = [...new Set([...byPrefix.keys()].map((k) => k.length))];
+  const coveredBy = (value: string, norm: string): Pattern | undefined => {
+    const wild = hasWildcard(norm);
+    const own = wild ? literalPrefix(norm) : norm;
+    for (const k of prefixLengths) {
+      if (k > own.length) continue;
+      for (const p of byPrefix.get(own.slice(0, k)) ?? []) {
+        if (p.norm !== norm && (wild ? p.prefixStar : p.test(value))) return p;
+      }
+    }
+    return undefined;
+  };
   values.forEach((value, j) => {
-    // Equal entries: only the later one is redundant.
-    const equal = values.findIndex((other) => norm(other) === norm(value));
-    if (equal !== j) {
-      sink.add(code, itemPath(path, j), `"${value}" repeats ${itemPath(path, equal)}`);
+    const norm = norms[j] ?? value;
+    const earlier = first.get(norm) ?? j;
+    if (earlier !== j) {
+      sink.add(code, itemPath(path, j), `"${value}" repeats ${itemPath(path, earlier)}`);
       return;
     }
-    const by = patterns.find((p) => norm(p.text) !== norm(value) && covers(p, value, opts.ignoreCase, opts.minColons));
+    const by = coveredBy(value, norm);
     if (by) sink.add(code, itemPath(path, j), `"${value}" is already covered by "${by.text}"`);
   });
 }
 
+const ACTION_RULES: ListRules = { ignoreCase: true, compile: (p) => compileWildcard(p, true), minColons: 0 };
+// A wildcard in a resource ARN stays within its component, except in the resource part (after 5 colons).
+const RESOURCE_RULES: ListRules = { ignoreCase: false, compile: compileArnMatcher, minColons: 5 };
+
 function checkLists(s: ParsedStatement, path: string, sink: FindingSink): void {
   const actions = s.action ?? s.notAction ?? [];
-  const actionPatterns = actions.filter(hasWildcard).map((text) => ({ text, test: compileWildcard(text, true) }));
-  const actionPath = childPath(path, s.action ? 'Action' : 'NotAction');
-  reportCovered(actions, actionPath, 'REDUNDANT_ACTION', actionPatterns, { ignoreCase: true, minColons: 0 }, sink);
-
-  const resources = (s.resource ?? s.notResource ?? []);
+  reportCovered(actions, childPath(path, s.action ? 'Action' : 'NotAction'), 'REDUNDANT_ACTION', ACTION_RULES, sink);
+  const resources = s.resource ?? s.notResource ?? [];
   if (resources.some(hasPolicyVariable)) return;
-  const resourcePatterns = resources
-    .filter(hasWildcard)
-    .map((text) => ({ text, test: text === '*' ? () => true : compileArnMatcher(text) }));
-  const resourcePath = childPath(path, s.resource ? 'Resource' : 'NotResource');
-  reportCovered(resources, resourcePath, 'REDUNDANT_RESOURCE', resourcePatterns, { ignoreCase: false, minColons: 5 }, sink);
+  reportCovered(resources, childPath(path, s.resource ? 'Resource' : 'NotResource'), 'REDUNDANT_RESOURCE', RESOURCE_RULES, sink);
 }
 
 function principalKey(p: PrincipalSpec | undefined): unknown {

@@ -8,7 +8,8 @@ import type { ReadDocument } from './document.js';
 import type { FindingSink } from './findings.js';
 import { childPath } from './read.js';
 
-const matchesPassRole = (pattern: string): boolean => compileWildcard(pattern, true)('iam:PassRole');
+const matchesPassRole = (pattern: string): boolean =>
+  /[*?]/.test(pattern) ? compileWildcard(pattern, true)('iam:PassRole') : pattern.toLowerCase() === 'iam:passrole';
 
 /** `*`, `*:*` and the like: a pattern every action matches. */
 const matchesEveryAction = (pattern: string): boolean => /^\*+(?::\*+)?$/.test(pattern);

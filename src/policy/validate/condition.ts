@@ -12,7 +12,7 @@ const CONDITION_KEY = /^[A-Za-z0-9_.-]+:\S+$/;
 function readOperator(name: string, path: string, sink: FindingSink): ParsedOperator | undefined {
   const op = parseOperator(name);
   if (op) return op;
-  const null_ = /^(For(?:All|Any)Values:)?Null(IfExists)?$/.exec(name);
+  const null_ = /^(ForAllValues:|ForAnyValue:)?Null(IfExists)?$/.exec(name);
   if (null_?.[2]) {
     sink.add('NULL_WITH_IF_EXISTS', path, `"${name}": Null already tests whether the key exists; drop IfExists`);
   } else if (null_?.[1]) {

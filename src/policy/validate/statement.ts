@@ -81,7 +81,11 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
   const values = readStringList(stmt[name], childPath(path, name), name, ctx.sink) ?? [];
   for (const v of values) {
     const problem = checkArnPattern(v.value);
-    if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
+    // IAM accepts an ARN whose resource part is empty (AWS managed policies hold some): it is
+    // well formed, it just matches no resource.
+    if (problem && v.value.endsWith(':') && checkArnPattern(`${v.value}x`) === undefined) {
+      ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
+    } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
     if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
       ctx.sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is matched literally: policy variables need Version 2012-10-17`);
     }

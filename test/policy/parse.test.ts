@@ -1,0 +1,313 @@
+// The policy grammar as the IAM User Guide defines it ("Grammar of the IAM JSON policy language",
+// "IAM JSON policy elements reference") and the error checks of IAM Access Analyzer: each finding
+// code is pinned with the JSON path it points at.
+import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/parse.js';
+import type { Finding, PolicyKind } from '../../src/policy/types.js';
+
+type Doc = Record<string, unknown>;
+
+const allow = (extra: Doc = {}): Doc => ({
+  Effect: 'Allow',
+  Action: 's3:GetObject',
+  Resource: 'arn:aws:s3:::bucket/*',
+  ...extra,
+});
+const policy = (...statements: Doc[]): Doc => ({ Version: '2012-10-17', Statement: statements });
+const withCondition = (condition: unknown): Doc => policy(allow({ Condition: condition }));
+const trust = (extra: Doc): Doc =>
+  policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' }, ...extra });
+const without = (doc: Doc, key: string): Doc => Object.fromEntries(Object.entries(doc).filter(([k]) => k !== key));
+
+/** `CODE at PATH` for every finding, the form the tables below pin. */
+const located = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.code} at ${f.path}`);
+
+describe('parsePolicy errors', () => {
+  // [why, document, expected `CODE at PATH` (exactly these findings), kind]
+  const cases: [string, unknown, string[], PolicyKind?][] = [
+    ['a document that is an array', [], ['POLICY_NOT_OBJECT at ']],
+    ['a document that is a JSON number', '42', ['POLICY_NOT_OBJECT at ']],
+    ['an unknown top-level element', { ...policy(allow()), Statment: [] }, ['UNKNOWN_ELEMENT at Statment']],
+    ['a top-level element in the wrong case', { version: '2012-10-17', Statement: allow() }, ['UNKNOWN_ELEMENT at version', 'MISSING_VERSION at Version']],
+    ['an unknown statement element', policy(allow({ Actions: 's3:PutObject' })), ['UNKNOWN_ELEMENT at Statement[0].Actions']],
+    ['a statement element in the wrong case', policy(without(allow({ action: 's3:*' }), 'Action')), ['UNKNOWN_ELEMENT at Statement[0].action', 'MISSING_ACTION at Statement[0]']],
+    ['an unsupported Version', { ...policy(allow()), Version: '2012-10-18' }, ['INVALID_VERSION at Version']],
+    ['a Version that is a number', { ...policy(allow()), Version: 20121017 }, ['INVALID_VERSION at Version']],
+    ['no Statement', { Version: '2012-10-17' }, ['MISSING_STATEMENT at Statement']],
+    ['an empty Statement array', { Version: '2012-10-17', Statement: [] }, ['EMPTY_ARRAY at Statement']],
+    ['a Statement that is a string', { Version: '2012-10-17', Statement: 'Allow' }, ['DATA_TYPE_MISMATCH at Statement']],
+    ['a statement that is not an object', policy(allow(), 7 as unknown as Doc), ['DATA_TYPE_MISMATCH at Statement[1]']],
+    ['an Id that is not a string', { ...policy(allow()), Id: 1 }, ['DATA_TYPE_MISMATCH at Id']],
+    ['a Sid that is not a string', policy(allow({ Sid: 3 })), ['DATA_TYPE_MISMATCH at Statement[0].Sid']],
+    ['two statements with one Sid', policy(allow({ Sid: 'Read' }), allow({ Sid: 'Read', Action: 's3:ListBucket' })), ['DUPLICATE_SID at Statement[1].Sid']],
+    ['no Effect', policy(without(allow(), 'Effect')), ['MISSING_EFFECT at Statement[0]']],
+    ['an Effect in lower case', policy(allow({ Effect: 'allow' })), ['INVALID_EFFECT at Statement[0].Effect']],
+    ['an Effect that is not a string', policy(allow({ Effect: true })), ['DATA_TYPE_MISMATCH at Statement[0].Effect']],
+    ['neither Action nor NotAction', policy(without(allow(), 'Action')), ['MISSING_ACTION at Statement[0]']],
+    ['both Action and NotAction', policy(allow({ NotAction: 's3:DeleteObject' })), ['ACTION_AND_NOT_ACTION at Statement[0]']],
+    ['an empty Action array', policy(allow({ Action: [] })), ['EMPTY_ARRAY at Statement[0].Action']],
+    ['an Action that is a number', policy(allow({ Action: 5 })), ['DATA_TYPE_MISMATCH at Statement[0].Action']],
+    ['an Action list holding a number', policy(allow({ Action: ['s3:GetObject', 5] })), ['DATA_TYPE_MISMATCH at Statement[0].Action[1]']],
+    ['an action without a service', policy(allow({ Action: 'GetObject' })), ['INVALID_ACTION at Statement[0].Action']],
+    ['an action with a blank', policy(allow({ Action: ['s3:GetObject', 's3:Get Object'] })), ['INVALID_ACTION at Statement[0].Action[1]']],
+    ['an action with two colons', policy(allow({ Action: 's3:Get:Object' })), ['INVALID_ACTION at Statement[0].Action']],
+    ['an action with an empty name', policy(without(allow({ NotAction: 's3:' }), 'Action')), ['INVALID_ACTION at Statement[0].NotAction']],
+    ['an empty action', policy(allow({ Action: '' })), ['INVALID_ACTION at Statement[0].Action']],
+    ['neither Resource nor NotResource in an identity policy', policy(without(allow(), 'Resource')), ['MISSING_RESOURCE at Statement[0]']],
+    ['both Resource and NotResource', policy(allow({ NotResource: 'arn:aws:s3:::other/*' })), ['RESOURCE_AND_NOT_RESOURCE at Statement[0]']],
+    ['an empty Resource array', policy(allow({ Resource: [] })), ['EMPTY_ARRAY at Statement[0].Resource']],
+    ['a resource that is not an ARN', policy(allow({ Resource: 'bucket/*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource ARN with too few parts', policy(allow({ Resource: ['*', 'arn:aws:s3:bucket'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
+    ['a Principal in an identity policy', policy(allow({ Principal: '*' })), ['UNSUPPORTED_PRINCIPAL at Statement[0].Principal'], 'identity'],
+    ['a NotPrincipal in a permissions boundary', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal'], 'boundary'],
+    ['no principal in a resource-based policy', policy(allow()), ['MISSING_PRINCIPAL at Statement[0]'], 'resource'],
+    ['no principal in one statement of a document that names principals', policy(allow({ Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }), allow()), ['MISSING_PRINCIPAL at Statement[1]']],
+    ['both Principal and NotPrincipal', trust({ NotPrincipal: { AWS: '111122223333' } }), ['PRINCIPAL_AND_NOT_PRINCIPAL at Statement[0]']],
+    ['a Principal string other than *', trust({ Principal: 'arn:aws:iam::111122223333:root' }), ['INVALID_PRINCIPAL at Statement[0].Principal']],
+    ['a Principal that is an array', trust({ Principal: ['*'] }), ['DATA_TYPE_MISMATCH at Statement[0].Principal']],
+    ['an empty Principal object', trust({ Principal: {} }), ['EMPTY_PRINCIPAL at Statement[0].Principal']],
+    ['an unknown principal type', trust({ Principal: { User: 'alice' } }), ['INVALID_PRINCIPAL_KEY at Statement[0].Principal.User']],
+    ['a principal type in the wrong case', trust({ Principal: { aws: '111122223333' } }), ['INVALID_PRINCIPAL_KEY at Statement[0].Principal.aws']],
+    ['an empty principal list', trust({ Principal: { AWS: [] } }), ['EMPTY_ARRAY at Statement[0].Principal.AWS']],
+    ['an AWS principal that is a user name', trust({ Principal: { AWS: 'alice' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['an AWS principal with a short account', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::1234:root'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
+    ['an AWS principal with a wildcard', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/*' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['an AWS principal from another service', trust({ Principal: { AWS: 'arn:aws:s3:::bucket' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['a service principal that is not a host name', trust({ Principal: { Service: 'EC2' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Service']],
+    ['a federated principal that is neither a domain nor a provider ARN', trust({ Principal: { Federated: 'arn:aws:iam::111122223333:user/bob' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Federated']],
+    ['a canonical user that is not 64 hex digits', trust({ Principal: { CanonicalUser: 'abc' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.CanonicalUser']],
+    ['a Condition that is not an object', withCondition('aws:SecureTransport'), ['DATA_TYPE_MISMATCH at Statement[0].Condition']],
+    ['an unknown condition operator', withCondition({ StringEqualz: { 'aws:username': 'alice' } }), ['UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.StringEqualz']],
+    ['a condition operator in the wrong case', withCondition({ stringEquals: { 'aws:username': 'alice' } }), ['UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.stringEquals']],
+    ['an unknown set qualifier', withCondition({ 'ForSomeValues:StringEquals': { 'aws:TagKeys': 'team' } }), ['UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.ForSomeValues:StringEquals']],
+    ['Null with IfExists', withCondition({ NullIfExists: { 'aws:TokenIssueTime': 'true' } }), ['NULL_WITH_IF_EXISTS at Statement[0].Condition.NullIfExists']],
+    ['Null with a set qualifier', withCondition({ 'ForAnyValue:Null': { 'aws:TagKeys': 'true' } }), ['NULL_WITH_SET_QUALIFIER at Statement[0].Condition.ForAnyValue:Null']],
+    ['an operator block that is not an object', withCondition({ StringEquals: ['aws:username'] }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals']],
+    ['a condition key without a prefix', withCondition({ StringEquals: { username: 'alice' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.username']],
+    ['one condition key twice in different case', withCondition({ StringEquals: { 'aws:username': 'a', 'aws:UserName': 'b' } }), ['DUPLICATE_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:UserName']],
+    ['an empty condition value list', withCondition({ StringEquals: { 'aws:username': [] } }), ['EMPTY_ARRAY at Statement[0].Condition.StringEquals.aws:username']],
+    ['a condition value that is an object', withCondition({ StringEquals: { 'aws:username': { name: 'alice' } } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username']],
+    ['a null among condition values', withCondition({ StringEquals: { 'aws:username': ['alice', null] } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username[1]']],
+    ['a date that is not a date', withCondition({ DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.DateGreaterThan.aws:CurrentTime']],
+    ['a CIDR with a prefix too long', withCondition({ IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '10.0.0.0/33'] } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.IpAddress.aws:SourceIp[1]']],
+    ['a Bool value that is not true or false', withCondition({ Bool: { 'aws:SecureTransport': 'yes' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Bool.aws:SecureTransport']],
+    ['a Null value that is not true or false', withCondition({ Null: { 'aws:TokenIssueTime': 'maybe' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Null.aws:TokenIssueTime']],
+    ['an ArnLike value that is not an ARN', withCondition({ ArnLike: { 'aws:SourceArn': 'bucket' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.ArnLike.aws:SourceArn']],
+    ['a BinaryEquals value that is not base64', withCondition({ BinaryEquals: { 'aws:x': '!!' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.BinaryEquals.aws:x']],
+  ];
+
+  it.each(cases)('reports %s', (_why, doc, expected, kind) => {
+    const { policy: parsed, findings } = parsePolicy(doc, kind === undefined ? {} : { kind });
+    expect(located(findings)).toEqual(expected);
+    expect(parsed).toBeUndefined();
+  });
+
+  it('reports a value that does not fit a Numeric operator at the path of its key', () => {
+    const doc = policy(allow({ Sid: 'A' }), allow({ Sid: 'B', Action: 's3:PutObject' }), allow({ Sid: 'C', Condition: { NumericLessThan: { 'aws:x': 'ten' } } }));
+    const { findings } = parsePolicy(doc);
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'INVALID_CONDITION_VALUE',
+        path: 'Statement[2].Condition.NumericLessThan.aws:x',
+        message: expect.stringContaining('"ten" is not a number'),
+      },
+    ]);
+  });
+
+  it('hints at the right spelling of an element, an operator and a principal type', () => {
+    const messages = (doc: unknown, kind?: PolicyKind): string =>
+      parsePolicy(doc, kind === undefined ? {} : { kind }).findings.map((f) => f.message).join('\n');
+    expect(messages(policy(without(allow({ action: 's3:*' }), 'Action')))).toContain('did you mean "Action"?');
+    expect(messages(withCondition({ stringequals: { 'aws:username': 'a' } }))).toContain('did you mean "StringEquals"?');
+    expect(messages(trust({ Principal: { service: 'ec2.amazonaws.com' } }))).toContain('did you mean "Service"?');
+  });
+
+  it('collects every problem of a document, not just the first', () => {
+    const doc = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Permit', Action: 'GetObject', Resource: 'bucket' },
+        { Sid: 'X', Effect: 'Deny', Action: 's3:*', Resource: '*', Condition: { StringEqualz: { 'aws:x': 'y' } } },
+      ],
+    };
+    expect(located(parsePolicy(doc).findings)).toEqual([
+      'INVALID_EFFECT at Statement[0].Effect',
+      'INVALID_ACTION at Statement[0].Action',
+      'INVALID_RESOURCE at Statement[0].Resource',
+      'UNKNOWN_CONDITION_OPERATOR at Statement[1].Condition.StringEqualz',
+    ]);
+  });
+
+  it('records the file on every finding when one is given', () => {
+    const { findings } = parsePolicy(policy(allow({ Effect: 'allow' })), { file: 'policies/read.json' });
+    expect(findings.map((f) => f.file)).toEqual(['policies/read.json']);
+    expect(parsePolicy(policy(allow({ Effect: 'allow' }))).findings[0]).not.toHaveProperty('file');
+  });
+});
+
+describe('parsePolicy on JSON text', () => {
+  it('reads a JSON string the same way as the parsed value', () => {
+    const doc = policy(allow({ Condition: { NumericLessThan: { 's3:max-keys': 10 } } }));
+    expect(parsePolicy(JSON.stringify(doc, null, 2))).toEqual(parsePolicy(doc));
+  });
+
+  it('reports a syntax error with its line and column', () => {
+    const text = '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Allow",, "Action": "*"}\n  ]\n}';
+    const { policy: parsed, findings } = parsePolicy(text);
+    expect(parsed).toBeUndefined();
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'error', code: 'JSON_SYNTAX_ERROR', path: '' });
+    expect(findings[0]?.message).toContain('line 4, column 24');
+  });
+
+  it.each([
+    ['an unterminated document', '{"Version": "2012-10-17"', 'line 1, column 25'],
+    ['trailing text', '{"Statement": {}} x', 'line 1, column 19'],
+    ['a single-quoted string', "{'Version': '2012-10-17'}", 'line 1, column 2'],
+    ['a raw newline inside a string', '{"Version": "2012-\n10-17"}', 'line 1, column 13'],
+    ['an empty text', '', 'line 1, column 1'],
+  ])('locates %s', (_why, text, where) => {
+    const { findings } = parsePolicy(text);
+    expect(located(findings)).toEqual(['JSON_SYNTAX_ERROR at ']);
+    expect(findings[0]?.message).toContain(where);
+  });
+
+  it('refuses a key given twice, which JSON.parse would silently resolve', () => {
+    const text = '{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}}';
+    const { policy: parsed, findings } = parsePolicy(text);
+    expect(parsed).toBeUndefined();
+    expect(located(findings.filter((f) => f.severity === 'error'))).toEqual(['DUPLICATE_KEY at Statement.Effect']);
+  });
+
+  it('treats a "__proto__" key as an unknown element, not as a prototype', () => {
+    const { findings } = parsePolicy('{"Version": "2012-10-17", "__proto__": {"Statement": 1}, "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}');
+    expect(located(findings)).toEqual(['UNKNOWN_ELEMENT at __proto__']);
+  });
+
+  it('refuses nesting deeper than any policy needs', () => {
+    const text = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const { findings } = parsePolicy(text);
+    expect(located(findings)).toEqual(['JSON_SYNTAX_ERROR at ']);
+    expect(findings[0]?.message).toContain('nesting deeper than');
+  });
+
+  it('ignores a leading byte-order mark', () => {
+    expect(parsePolicy(`\uFEFF${JSON.stringify(policy(allow()))}`).findings).toEqual([]);
+  });
+});
+
+describe('parsePolicy results', () => {
+  it('normalises single strings to lists and flattens conditions in document order', () => {
+    const doc = {
+      Version: '2012-10-17',
+      Id: 'read-own-prefix',
+      Statement: [
+        {
+          Sid: 'ReadOwn',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: ['arn:aws:s3:::bucket/${aws:username}/*'],
+          Condition: {
+            StringEquals: { 'aws:PrincipalTag/team': ['blue', 'green'], 's3:prefix': 'home/' },
+            NumericLessThanEquals: { 's3:max-keys': 10 },
+            Bool: { 'aws:SecureTransport': true },
+          },
+        },
+        { Effect: 'Deny', NotAction: ['iam:*', 'sts:*'], NotResource: 'arn:aws:iam::111122223333:role/ops' },
+      ],
+    };
+    const { policy: parsed, findings } = parsePolicy(doc);
+    expect(findings).toEqual([]);
+    expect(parsed).toEqual({
+      version: '2012-10-17',
+      id: 'read-own-prefix',
+      statements: [
+        {
+          index: 0,
+          sid: 'ReadOwn',
+          effect: 'Allow',
+          action: ['s3:GetObject'],
+          resource: ['arn:aws:s3:::bucket/${aws:username}/*'],
+          conditions: [
+            { operator: 'StringEquals', key: 'aws:PrincipalTag/team', values: ['blue', 'green'], path: 'Statement[0].Condition.StringEquals.aws:PrincipalTag/team' },
+            { operator: 'StringEquals', key: 's3:prefix', values: ['home/'], path: 'Statement[0].Condition.StringEquals.s3:prefix' },
+            { operator: 'NumericLessThanEquals', key: 's3:max-keys', values: [10], path: 'Statement[0].Condition.NumericLessThanEquals.s3:max-keys' },
+            { operator: 'Bool', key: 'aws:SecureTransport', values: [true], path: 'Statement[0].Condition.Bool.aws:SecureTransport' },
+          ],
+        },
+        {
+          index: 1,
+          effect: 'Deny',
+          notAction: ['iam:*', 'sts:*'],
+          notResource: ['arn:aws:iam::111122223333:role/ops'],
+          conditions: [],
+        },
+      ],
+    });
+  });
+
+  it('reads a single-object Statement as statement 0 at path Statement', () => {
+    const { policy: parsed, findings } = parsePolicy({
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'maybe' } } },
+    });
+    expect(located(findings)).toEqual(['INVALID_CONDITION_VALUE at Statement.Condition.Bool.aws:SecureTransport']);
+    expect(parsed).toBeUndefined();
+    const ok = parsePolicy({ Version: '2012-10-17', Statement: { Effect: 'Deny', Action: '*', Resource: '*' } });
+    expect(ok.policy?.statements).toEqual([{ index: 0, effect: 'Deny', action: ['*'], resource: ['*'], conditions: [] }]);
+  });
+
+  it('reads a trust policy, which has no Resource, with every principal type', () => {
+    const doc = trust({
+      Principal: {
+        AWS: ['*', '111122223333', 'arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:role/path/ops', 'arn:aws:sts::111122223333:assumed-role/ops/alice', 'AROAEXAMPLEID12345678'],
+        Service: ['ec2.amazonaws.com', 'lambda.amazonaws.com.cn'],
+        Federated: ['accounts.google.com', 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com', 'arn:aws:iam::111122223333:saml-provider/corp'],
+        CanonicalUser: '79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be',
+      },
+      Condition: { StringEquals: { 'sts:ExternalId': 'x-1' } },
+    });
+    const { policy: parsed, findings } = parsePolicy(doc, { kind: 'resource' });
+    expect(findings).toEqual([]);
+    expect(parsed?.statements[0]?.principal).toEqual({
+      AWS: ['*', '111122223333', 'arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:role/path/ops', 'arn:aws:sts::111122223333:assumed-role/ops/alice', 'AROAEXAMPLEID12345678'],
+      Service: ['ec2.amazonaws.com', 'lambda.amazonaws.com.cn'],
+      Federated: ['accounts.google.com', 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com', 'arn:aws:iam::111122223333:saml-provider/corp'],
+      CanonicalUser: ['79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be'],
+    });
+  });
+
+  it('reads a document that names a principal as resource-based when no kind is given', () => {
+    const { policy: parsed, findings } = parsePolicy(trust({ Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } } }));
+    expect(findings).toEqual([]);
+    expect(parsed?.statements[0]?.principal).toBe('*');
+  });
+
+  it('accepts every operator form IAM defines', () => {
+    const conditions = {
+      StringEqualsIgnoreCase: { 'aws:username': 'Alice' },
+      StringNotLikeIfExists: { 'aws:userid': 'AIDA*' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] },
+      'ForAnyValue:StringLikeIfExists': { 'aws:PrincipalOrgPaths': 'o-a/r-b/*' },
+      NumericGreaterThanEquals: { 'aws:MultiFactorAuthAge': '0' },
+      DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' },
+      DateGreaterThanEquals: { 'aws:EpochTime': 1700000000 },
+      BoolIfExists: { 'aws:MultiFactorAuthPresent': 'true' },
+      NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '2001:db8::/32'] },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:sns:*:111122223333:*' },
+      ArnNotEqualsIfExists: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/admin' },
+      BinaryEquals: { 'aws:x': 'QmluYXJ5' },
+      Null: { 'aws:TokenIssueTime': 'false' },
+    };
+    const { policy: parsed, findings } = parsePolicy(withCondition(conditions));
+    expect(findings).toEqual([]);
+    expect(parsed?.statements[0]?.conditions.map((c) => c.operator)).toEqual(Object.keys(conditions));
+  });
+
+  it('reads Version 2008-10-17 and keeps the version', () => {
+    const { policy: parsed, findings } = parsePolicy({ ...policy(allow()), Version: '2008-10-17' });
+    expect(findings).toEqual([]);
+    expect(parsed?.version).toBe('2008-10-17');
+  });
+});

