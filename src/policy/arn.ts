@@ -67,27 +67,37 @@ function splitOutsideVariables(s: string): string[] {
   return parts;
 }
 
-/** Matches one ARN component range by range; the last matcher takes the rest of the string. */
-export function matchComponents(matchers: readonly RangeMatcher[], arn: string): boolean {
+/**
+ * Matches an ARN component by component from `start`, one range matcher per component; the last
+ * matcher takes the rest of the string, colons included.
+ */
+export function matchComponents(matchers: readonly RangeMatcher[], arn: string, start = 0): boolean {
   const last = matchers.length - 1;
-  let start = 0;
+  let from = start;
   for (let i = 0; i < last; i++) {
-    const colon = arn.indexOf(':', start);
+    const colon = arn.indexOf(':', from);
     if (colon < 0) return false;
-    if (!(matchers[i] as RangeMatcher)(arn, start, colon)) return false;
-    start = colon + 1;
+    if (!(matchers[i] as RangeMatcher)(arn, from, colon)) return false;
+    from = colon + 1;
   }
-  return (matchers[last] as RangeMatcher)(arn, start, arn.length);
+  return (matchers[last] as RangeMatcher)(arn, from, arn.length);
 }
 
 /**
  * Compiles ARN pattern units (already split into components) into a matcher. Fewer than six
- * components is a malformed pattern (the validator reports it) and matches nothing.
+ * components is a malformed pattern (the validator reports it) and matches nothing. Leading
+ * components without wildcards (`arn:aws:s3:::` in most patterns) are compared as one prefix.
  */
 export function compileArnComponents(components: readonly PatternUnits[]): (arn: string) => boolean {
   if (components.length < ARN_COMPONENTS) return () => false;
-  const matchers = components.map((units) => compileUnits(units, false));
-  return (arn) => matchComponents(matchers, arn);
+  let literal = 0;
+  while (literal < components.length - 1 && (components[literal] as PatternUnits).every((u) => u >= 0)) literal++;
+  const prefix = components
+    .slice(0, literal)
+    .map((units) => `${String.fromCodePoint(...units)}:`)
+    .join('');
+  const matchers = components.slice(literal).map((units) => compileUnits(units, false));
+  return (arn) => arn.startsWith(prefix) && matchComponents(matchers, arn, prefix.length);
 }
 
 /** Compiles a Resource / ArnLike / ArnEquals pattern into a case-sensitive, component-wise matcher. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkArnPattern, compileArnMatcher, parseArn } from '../../src/policy/arn.js';
 
@@ -80,6 +81,61 @@ const matching: readonly [rule: string, pattern: string, arn: string, expected: 
 describe('compileArnMatcher', () => {
   it.each(matching)('%s: %s vs %s', (_rule, pattern, arn, expected) => {
     expect(compileArnMatcher(pattern)(arn)).toBe(expected);
+  });
+
+  it('agrees with a reference that splits both sides into six components', () => {
+    const split = (s: string): string[] => {
+      const parts = s.split(':');
+      return [...parts.slice(0, 5), parts.slice(5).join(':')];
+    };
+    const glob = (p: string, t: string): boolean => {
+      if (p === '') return t === '';
+      if (p[0] === '*') return glob(p.slice(1), t) || (t !== '' && glob(p, t.slice(1)));
+      return t !== '' && (p[0] === '?' || p[0] === t[0]) && glob(p.slice(1), t.slice(1));
+    };
+    const reference = (pattern: string, arn: string): boolean => {
+      if (pattern === '*') return true;
+      if (pattern.split(':').length < 6) return false;
+      const p = split(pattern);
+      const a = split(arn);
+      return arn.split(':').length >= 6 && p.every((part, i) => glob(part, a[i] as string));
+    };
+    const piece = fc.array(fc.constantFrom('a', 'b', '/'), { maxLength: 4 }).map((a) => a.join(''));
+    const arn = fc.array(piece, { minLength: 4, maxLength: 8 }).map((parts) => `arn:${parts.join(':')}`);
+    // Patterns derived from an ARN (characters kept, turned into "?" or "*", stars inserted) so
+    // that a good share of the cases match; a few characters are changed so that others do not.
+    const derived = arn.chain((target) =>
+      fc
+        .tuple(
+          fc.array(fc.constantFrom('keep', 'keep', 'keep', 'one', 'run', 'insert'), {
+            minLength: target.length,
+            maxLength: target.length,
+          }),
+          fc.option(fc.nat({ max: target.length - 1 }), { freq: 2 }),
+        )
+        .map(([edits, changeAt]) => {
+          const pattern = [...target]
+            .map((c, i) => {
+              if (c === ':') return c;
+              if (i === changeAt) return c === 'a' ? 'b' : 'a';
+              const edit = edits[i];
+              return edit === 'one' ? '?' : edit === 'run' ? '*' : edit === 'insert' ? `*${c}` : c;
+            })
+            .join('');
+          return [pattern, target] as const;
+        }),
+    );
+    const unrelated = fc.tuple(arn.map((a) => a.replace(/b/g, '*')), arn);
+    let matched = 0;
+    fc.assert(
+      fc.property(fc.oneof(derived, unrelated), ([pattern, target]) => {
+        const result = compileArnMatcher(pattern)(target);
+        if (result) matched++;
+        return result === reference(pattern, target);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(matched).toBeGreaterThan(500);
   });
 
   it('matches a pathological resource pattern without backtracking', () => {
