@@ -1,0 +1,331 @@
+// A slow, deliberately plain model of IAM policy evaluation, written from AWS's documentation
+// without any code from src/policy (only its types). Property tests compare the engine with it.
+//
+// It reads raw policy documents, matches wildcards by naive recursion, matches ARNs component by
+// component, and supports a subset of condition operators: StringEquals, StringNotEquals,
+// StringLike, NumericLessThan, Bool and Null, the IfExists suffix, and ForAnyValue/ForAllValues
+// on the string operators. Anything outside that subset throws `Unsupported`, so a caller can
+// never mistake "not modelled" for a decision.
+import type { ContextScalar, ContextValue, DecisionKind } from '../../src/policy/types.js';
+
+export class Unsupported extends Error {}
+
+export interface ReferenceRequest {
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly context: Readonly<Record<string, ContextValue>>;
+}
+
+/** Raw policy documents, by where they sit in the evaluation logic (the simulate case format). */
+export interface ReferencePolicies {
+  readonly identity: readonly unknown[];
+  readonly boundary?: unknown;
+  readonly resource?: unknown;
+  readonly scp?: readonly unknown[];
+  readonly session?: readonly unknown[];
+}
+
+// ------------------------------------------------------------------ wildcards
+
+/** `*` is any run of characters, `?` exactly one; by plain recursion, as slow as it looks. */
+export function naiveWildcard(pattern: string, text: string): boolean {
+  if (pattern === '') return text === '';
+  const head = pattern[0];
+  if (head === '*') return naiveWildcard(pattern.slice(1), text) || (text !== '' && naiveWildcard(pattern, text.slice(1)));
+  if (text === '') return false;
+  if (head === '?' || head === text[0]) return naiveWildcard(pattern.slice(1), text.slice(1));
+  return false;
+}
+
+/** Splits an ARN into its five leading components and the resource part (which may hold colons). */
+function arnParts(s: string): string[] | undefined {
+  const parts = s.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
+  return [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+/** Resource element matching: "*" is everything; otherwise component by component, case-sensitive. */
+function resourceMatches(pattern: string, resource: string): boolean {
+  if (pattern === '*') return true;
+  const p = arnParts(pattern);
+  const r = arnParts(resource);
+  if (!p || !r) return naiveWildcard(pattern, resource);
+  return p.every((seg, i) => naiveWildcard(seg, r[i] ?? ''));
+}
+
+function actionMatches(pattern: string, action: string): boolean {
+  return naiveWildcard(pattern.toLowerCase(), action.toLowerCase());
+}
+
+// ------------------------------------------------------------------ principals
+
+type PrincipalKind = 'user' | 'role-session' | 'federated' | 'other';
+
+interface Caller {
+  readonly arn: string;
+  readonly account: string;
+  readonly kind: PrincipalKind;
+  /** For a role session, the ARN of the role it came from. */
+  readonly roleArn?: string;
+}
+
+function describeCaller(arn: string): Caller {
+  const parts = arnParts(arn);
+  const account = parts?.[4] ?? '';
+  const res = parts?.[5] ?? '';
+  if (parts?.[2] === 'iam' && res.startsWith('user/')) return { arn, account, kind: 'user' };
+  if (parts?.[2] === 'sts' && res.startsWith('assumed-role/')) {
+    const role = res.split('/')[1] ?? '';
+    return { arn, account, kind: 'role-session', roleArn: `arn:${parts[1]}:iam::${account}:role/${role}` };
+  }
+  if (parts?.[2] === 'sts' && res.startsWith('federated-user/')) return { arn, account, kind: 'federated' };
+  return { arn, account, kind: 'other' };
+}
+
+/** How a Principal entry names the caller: a higher grade is a more direct grant. */
+const Grade = { None: 0, Account: 1, Role: 2, Direct: 3 } as const;
+type Grade = (typeof Grade)[keyof typeof Grade];
+
+function better(a: Grade, b: Grade): Grade {
+  return a >= b ? a : b;
+}
+
+function gradeEntry(entry: string, caller: Caller): Grade {
+  if (entry === '*' || entry === caller.arn) return Grade.Direct;
+  if (caller.roleArn !== undefined && entry === caller.roleArn) return Grade.Role;
+  if (entry === caller.account || entry === `arn:aws:iam::${caller.account}:root`) return Grade.Account;
+  return Grade.None;
+}
+
+function awsEntries(spec: unknown): string[] {
+  if (spec === '*') return ['*'];
+  if (typeof spec !== 'object' || spec === null) return [];
+  const aws = (spec as Record<string, unknown>)['AWS'];
+  return list(aws) ?? [];
+}
+
+/** Best grade with which a Principal element names the caller. */
+function gradePrincipal(spec: unknown, caller: Caller): Grade {
+  return awsEntries(spec).reduce<Grade>((best, e) => better(best, gradeEntry(e, caller)), Grade.None);
+}
+
+/**
+ * Whether NotPrincipal leaves the caller out of its statement ("IAM JSON policy elements:
+ * NotPrincipal"). A Deny spares the caller only when every identity AWS may check for it is
+ * listed: its account, its role (for a role session) and the caller itself. An Allow grants all
+ * principals except those named, so naming any of the caller's identities leaves it out.
+ */
+function notPrincipalExcludes(spec: unknown, caller: Caller, effect: 'Allow' | 'Deny'): boolean {
+  const entries = awsEntries(spec);
+  if (entries.includes('*')) return true;
+  const accountListed = entries.includes(caller.account) || entries.includes(`arn:aws:iam::${caller.account}:root`);
+  const roleListed = caller.roleArn !== undefined && entries.includes(caller.roleArn);
+  const selfListed = entries.includes(caller.arn);
+  if (effect === 'Allow') return accountListed || roleListed || selfListed;
+  return accountListed && (caller.roleArn === undefined || roleListed) && selfListed;
+}
+
+// ------------------------------------------------------------------ documents
+
+interface Statement {
+  readonly effect: 'Allow' | 'Deny';
+  readonly action?: string[];
+  readonly notAction?: string[];
+  readonly resource?: string[];
+  readonly notResource?: string[];
+  readonly principal?: unknown;
+  readonly notPrincipal?: unknown;
+  readonly conditions: readonly (readonly [string, string, readonly ContextScalar[]])[];
+}
+
+function list(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v : [v]).map((x) => String(x));
+}
+
+function scalars(v: unknown): ContextScalar[] {
+  const items: unknown[] = Array.isArray(v) ? v : [v];
+  return items.map((x) => (typeof x === 'number' || typeof x === 'boolean' ? x : String(x)));
+}
+
+function statements(doc: unknown): Statement[] {
+  if (typeof doc !== 'object' || doc === null) throw new Unsupported('policy is not an object');
+  const d = doc as Record<string, unknown>;
+  const variables = d['Version'] === '2012-10-17';
+  const raw = d['Statement'];
+  const items: unknown[] = Array.isArray(raw) ? raw : [raw];
+  return items.map((item) => {
+    const s = item as Record<string, unknown>;
+    const conditions: [string, string, ContextScalar[]][] = [];
+    const block = (s['Condition'] ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [op, keys] of Object.entries(block)) {
+      for (const [key, values] of Object.entries(keys)) conditions.push([op, key, scalars(values)]);
+    }
+    const st: Statement = {
+      effect: s['Effect'] === 'Deny' ? 'Deny' : 'Allow',
+      ...optional('action', list(s['Action'])),
+      ...optional('notAction', list(s['NotAction'])),
+      ...optional('resource', list(s['Resource'])),
+      ...optional('notResource', list(s['NotResource'])),
+      ...optional('principal', s['Principal']),
+      ...optional('notPrincipal', s['NotPrincipal']),
+      conditions,
+    };
+    if (variables) {
+      const texts = [...(st.resource ?? []), ...(st.notResource ?? []), ...conditions.flatMap(([, , v]) => v.map(String))];
+      if (texts.some((t) => t.includes('${'))) throw new Unsupported('policy variables');
+    }
+    return st;
+  });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+// ------------------------------------------------------------------ conditions
+
+const SUPPORTED = new Set(['StringEquals', 'StringNotEquals', 'StringLike', 'NumericLessThan', 'Bool']);
+const NEGATED = new Set(['StringNotEquals']);
+
+function compareOne(base: string, value: ContextScalar, policyValues: readonly ContextScalar[]): boolean {
+  const text = String(value);
+  switch (base) {
+    case 'StringEquals':
+      return policyValues.some((p) => String(p) === text);
+    case 'StringNotEquals':
+      return !policyValues.some((p) => String(p) === text);
+    case 'StringLike':
+      return policyValues.some((p) => naiveWildcard(String(p), text));
+    case 'NumericLessThan': {
+      const n = Number(value);
+      return policyValues.some((p) => !Number.isNaN(n) && n < Number(p));
+    }
+    case 'Bool':
+      return policyValues.some((p) => String(p).toLowerCase() === text.toLowerCase());
+    default:
+      throw new Unsupported(`operator ${base}`);
+  }
+}
+
+function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>): boolean {
+  const value = ctx.get(key.toLowerCase());
+  if (op === 'Null') {
+    // "true": the key must be absent (or an empty set, which AWS treats as having no value);
+    // "false": present with a value. Several values are ORed.
+    const absent = value === undefined || (Array.isArray(value) && value.length === 0);
+    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent : !absent));
+  }
+  let rest = op;
+  let qualifier: 'ForAllValues' | 'ForAnyValue' | undefined;
+  if (rest.startsWith('ForAllValues:')) qualifier = 'ForAllValues';
+  else if (rest.startsWith('ForAnyValue:')) qualifier = 'ForAnyValue';
+  if (qualifier) rest = rest.slice(qualifier.length + 1);
+  const ifExists = rest.endsWith('IfExists');
+  const base = ifExists ? rest.slice(0, -'IfExists'.length) : rest;
+  if (!SUPPORTED.has(base) || (qualifier && !base.startsWith('String'))) throw new Unsupported(op);
+  if (qualifier) {
+    // A missing key: IfExists makes it true; otherwise ForAllValues is true and ForAnyValue false.
+    if (value === undefined) return ifExists || qualifier === 'ForAllValues';
+    const set: readonly ContextScalar[] = Array.isArray(value) ? value : [value as ContextScalar];
+    const test = (v: ContextScalar): boolean => compareOne(base, v, policyValues);
+    return qualifier === 'ForAllValues' ? set.every(test) : set.some(test);
+  }
+  // A missing key: IfExists makes it true; a negated operator is true; any other is false.
+  if (value === undefined) return ifExists || NEGATED.has(base);
+  if (Array.isArray(value)) throw new Unsupported('a set value under a single-valued operator');
+  return compareOne(base, value as ContextScalar, policyValues);
+}
+
+// ------------------------------------------------------------------ statements and policies
+
+interface Scan {
+  readonly deny: boolean;
+  readonly allow: boolean;
+  /** For a resource-based policy: how directly its best matching Allow names the caller. */
+  readonly grade: Grade;
+}
+
+function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string, ContextValue>, caller: Caller, resourceBased: boolean): Scan {
+  let deny = false;
+  let allow = false;
+  let grade: Grade = Grade.None;
+  for (const s of statements(doc)) {
+    const actionOk = s.action
+      ? s.action.some((p) => actionMatches(p, req.action))
+      : !(s.notAction ?? []).some((p) => actionMatches(p, req.action));
+    if (!actionOk) continue;
+    const resourceOk = s.resource
+      ? s.resource.some((p) => resourceMatches(p, req.resource))
+      : !(s.notResource ?? []).some((p) => resourceMatches(p, req.resource));
+    if (!resourceOk) continue;
+    let g: Grade = Grade.Direct;
+    if (resourceBased) {
+      if (s.principal !== undefined) g = gradePrincipal(s.principal, caller);
+      else if (s.notPrincipal !== undefined) g = notPrincipalExcludes(s.notPrincipal, caller, s.effect) ? Grade.None : Grade.Direct;
+      else g = Grade.None;
+      if (g === Grade.None) continue;
+    }
+    if (!s.conditions.every(([op, key, values]) => conditionHolds(op, key, values, ctx))) continue;
+    if (s.effect === 'Deny') deny = true;
+    else {
+      allow = true;
+      grade = better(grade, g);
+    }
+  }
+  return { deny, allow, grade };
+}
+
+// ------------------------------------------------------------------ the combining logic
+
+/**
+ * The decision, step by step as the IAM User Guide's flow chart and its notes describe it:
+ * explicit deny anywhere; every SCP level must allow; resource-based policies (same account: a
+ * grant naming the caller itself stands alone, one naming its role is still limited by boundary
+ * and session policy, one naming the account needs the identity path too); identity policies;
+ * permissions boundary; session policies (which apply to session principals only). Cross-account
+ * requests need the resource-based Allow and the whole identity path. A role's trust policy must
+ * name the caller, whatever the identity policies say.
+ */
+export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest): DecisionKind {
+  const ctx = new Map(Object.entries(req.context).map(([k, v]) => [k.toLowerCase(), v] as const));
+  const caller = describeCaller(req.principal);
+  const sessionApplies = caller.kind === 'role-session' || caller.kind === 'federated';
+  const scan = (doc: unknown, resourceBased = false): Scan => scanPolicy(doc, req, ctx, caller, resourceBased);
+
+  const identity = set.identity.map((d) => scan(d));
+  const boundary = set.boundary === undefined ? undefined : scan(set.boundary);
+  const resource = set.resource === undefined ? undefined : scan(set.resource, true);
+  const scp = (set.scp ?? []).map((d) => scan(d));
+  const session = sessionApplies ? (set.session ?? []).map((d) => scan(d)) : [];
+
+  const all = [...identity, ...scp, ...session, ...(boundary ? [boundary] : []), ...(resource ? [resource] : [])];
+  if (all.some((s) => s.deny)) return 'ExplicitDeny';
+  if (scp.some((level) => !level.allow)) return 'ImplicitDeny';
+
+  const identityAllows = identity.some((s) => s.allow);
+  const boundaryAllows = boundary === undefined || boundary.allow;
+  // No session policy: a role session keeps its role's permissions, a federated user has none.
+  const sessionAllows = !sessionApplies || (session.length === 0 ? caller.kind === 'role-session' : session.some((s) => s.allow));
+  const identityPath = identityAllows && boundaryAllows && sessionAllows;
+  const grade = resource?.allow ? resource.grade : Grade.None;
+
+  const parts = arnParts(req.resource);
+  const resourceAccount = parts?.[4] || caller.account;
+  const crossAccount = resourceAccount !== caller.account;
+  const assumeRole = req.action.toLowerCase().startsWith('sts:assumerole');
+
+  if (assumeRole) {
+    if (grade === Grade.None) return 'ImplicitDeny';
+    if (crossAccount) return identityPath ? 'Allow' : 'ImplicitDeny';
+    // Same account: a trust policy naming the caller itself suffices, but a permissions boundary
+    // must still allow sts:AssumeRole ("Update a role trust policy").
+    if (grade === Grade.Direct) return boundaryAllows ? 'Allow' : 'ImplicitDeny';
+    return identityPath ? 'Allow' : 'ImplicitDeny';
+  }
+  if (crossAccount) return grade !== Grade.None && identityPath ? 'Allow' : 'ImplicitDeny';
+  if (grade === Grade.Direct) return 'Allow';
+  if (grade === Grade.Role && boundaryAllows && sessionAllows) return 'Allow';
+  return identityPath ? 'Allow' : 'ImplicitDeny';
+}
