@@ -3,24 +3,12 @@
 // code is pinned with the JSON path it points at.
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/parse.js';
-import type { Finding, PolicyKind } from '../../src/policy/types.js';
+import type { PolicyKind } from '../../src/policy/types.js';
+import { allow, located, policy, without, type Doc } from './documents.js';
 
-type Doc = Record<string, unknown>;
-
-const allow = (extra: Doc = {}): Doc => ({
-  Effect: 'Allow',
-  Action: 's3:GetObject',
-  Resource: 'arn:aws:s3:::bucket/*',
-  ...extra,
-});
-const policy = (...statements: Doc[]): Doc => ({ Version: '2012-10-17', Statement: statements });
 const withCondition = (condition: unknown): Doc => policy(allow({ Condition: condition }));
 const trust = (extra: Doc): Doc =>
   policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' }, ...extra });
-const without = (doc: Doc, key: string): Doc => Object.fromEntries(Object.entries(doc).filter(([k]) => k !== key));
-
-/** `CODE at PATH` for every finding, the form the tables below pin. */
-const located = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.code} at ${f.path}`);
 
 describe('parsePolicy errors', () => {
   // [why, document, expected `CODE at PATH` (exactly these findings), kind]

