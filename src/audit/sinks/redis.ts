@@ -100,8 +100,9 @@ export function createRedisStreamSink(options: RedisStreamSinkOptions): RecordSi
   async function pump(): Promise<void> {
     if (inFlight || queue.length === 0) return;
     if (redis.status !== 'ready') {
-      healthy = false;
-      scheduleRetry();
+      // Still connecting for the first time: wait for `ready`. Anything else is an outage.
+      if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'wait') scheduleRetry();
+      else fail(new Error(`redis connection is ${redis.status}`));
       return;
     }
     inFlight = true;
