@@ -1,0 +1,59 @@
+// The iamgate.yaml that the chart and the image ship is a configuration iamgate accepts: checked
+// with iamgate's own configuration reader, with the environment the chart sets.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readAuthConfig } from '../../src/auth/config.js';
+import { formatProblems, readConfig } from '../../src/config/index.js';
+import { chartDir, coalesce, defaultValues, filesBelow, readText, readYaml, repoRoot } from './chart.js';
+
+const chartEnv = {
+  IAMGATE_PORT: '8400',
+  IAMGATE_OPS_PORT: '8401',
+  IAMGATE_UPSTREAM: 'http://127.0.0.1:8080',
+  REDIS_URL: 'redis://redis.shop.svc.cluster.local:6379/0',
+};
+
+/** Problems iamgate finds in a configuration: the file's keys, then the auth section's. */
+function problemsOf(doc: unknown): string[] {
+  const file = '/etc/iamgate/iamgate.yaml';
+  const load = readConfig(doc, chartEnv, file);
+  const problems = load.ok ? [] : formatProblems(load.problems);
+  const section = (doc as { auth?: unknown }).auth;
+  const development = (doc as { mode?: unknown }).mode === 'development';
+  const auth = readAuthConfig(section, { file, development });
+  return [...problems, ...formatProblems(auth.findings)];
+}
+
+function configOf(valuesFile: string): unknown {
+  const values = coalesce(defaultValues(), readYaml(valuesFile)) as { config: { file: unknown } };
+  return values.config.file;
+}
+
+describe('the configuration shipped with the chart and the image', () => {
+  it('the image configuration (deploy/iamgate.yaml) is accepted', () => {
+    expect(problemsOf(readYaml(join(repoRoot, 'deploy', 'iamgate.yaml')))).toEqual([]);
+  });
+
+  it('the chart default config.file is accepted', () => {
+    const values = defaultValues() as { config: { file: unknown } };
+    expect(problemsOf(values.config.file)).toEqual([]);
+  });
+
+  it.each(filesBelow(join(chartDir, 'ci')))('the configuration of ci/%s is accepted', (name) => {
+    expect(problemsOf(configOf(join(chartDir, 'ci', name)))).toEqual([]);
+  });
+
+  it('a configuration with a mistake is refused, so the checks above can fail', () => {
+    expect(problemsOf({ version: 1, mode: 'production', listen: { prot: 8400 } }).join('\n')).toContain('listen.prot');
+    const noKeys = { version: 1, auth: { issuers: [{ issuer: 'https://idp.example', audiences: ['x'] }] } };
+    expect(problemsOf(noKeys).join('\n')).toContain('jwksUrl or keyFile');
+  });
+});
+
+describe('docs/kubernetes.md', () => {
+  it('shows the walkthrough values exactly as in ci/walkthrough-values.yaml', () => {
+    const file = readText(join(chartDir, 'ci', 'walkthrough-values.yaml'));
+    const body = file.split('\n').filter((line) => !line.startsWith('#')).join('\n').trim();
+    expect(readText(join(repoRoot, 'docs', 'kubernetes.md'))).toContain(body);
+  });
+});
