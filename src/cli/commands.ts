@@ -22,4 +22,9 @@ export const COMMANDS: readonly Command[] = [
     summary: 'run authorization cases (--cases FILE.json) through the policy engine',
     run: async (argv, io) => (await import('./simulate.js')).runSimulate(argv, io),
   },
+  {
+    name: 'audit',
+    summary: 'verify an audit trail (file or Redis Stream), report access, suggest least-privilege policies',
+    run: async (argv, io) => (await import('./audit.js')).runAudit(argv, io),
+  },
 ];

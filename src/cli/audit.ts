@@ -1,0 +1,211 @@
+// `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
+// and generates a least-privilege policy from what a principal actually used.
+import { readFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
+import { readDecisions, lastAccessed, unusedPermissions, type PrincipalGrants } from '../audit/report.js';
+import { readPublicKeys } from '../audit/signing.js';
+import { DEFAULT_STREAM } from '../audit/sinks/redis.js';
+import { principalMatcher, suggestPolicy } from '../audit/suggest.js';
+import { readTrailFile, readTrailStream, type TrailEntry } from '../audit/trail.js';
+import { verifyTrail, type VerifyReport } from '../audit/verify.js';
+import { loadDirectory } from '../identity/load.js';
+import type { Directory } from '../identity/types.js';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+/** `audit verify` exit code for a trail that is intact as far as it goes but not proven to the end. */
+export const EXIT_INCOMPLETE = 3;
+
+const HELP = `usage:
+  iamgate audit verify FILE [--public-key FILE] [--json]
+  iamgate audit verify --redis URL [--stream KEY] [--public-key FILE] [--json]
+  iamgate audit report FILE [--since TIME] [--directory FILE] [--json]
+  iamgate audit suggest-policy FILE --principal ARN [--since TIME] [--max-resources N]
+
+verify          checks every record's hash, the chain links, sequence numbers and the signed
+                digests; names each record that is altered, missing, reordered or inserted.
+                Exit 0: intact and closed. 1: tampered. 3: intact as far as it goes, but not
+                proven to the end (a torn last line, a chain still open or cut short, dropped
+                records). --public-key: PEM, JWK or JWKS of the keys digests must be signed
+                with (without it each chain's own published key is used, which proves nothing
+                against someone who rewrote the whole trail). The stream defaults to
+                ${DEFAULT_STREAM}.
+report          for each principal and action, allowed/denied counts and when last allowed;
+                with --directory, the Allow statements no allowed request used (unused access).
+suggest-policy  a least-privilege identity policy from the actions and resources the principal
+                (a role includes its sessions) was allowed, checked by the policy engine.
+TIME is an ISO date (2025-03-01T00:00:00Z) or an age: 90d, 12h, 30m.`;
+
+type Flags = { readonly positional: string[]; readonly values: Map<string, string>; readonly switches: Set<string> };
+
+const VALUE_FLAGS = new Set(['--public-key', '--redis', '--stream', '--since', '--directory', '--principal', '--max-resources']);
+const SWITCHES = new Set(['--json', '--help', '-h']);
+
+/** Splits the arguments; a string is a usage error. */
+function parseFlags(argv: readonly string[]): Flags | string {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (VALUE_FLAGS.has(arg)) {
+      const value = argv[++i];
+      if (value === undefined) return `${arg} needs a value`;
+      values.set(arg, value);
+    } else if (SWITCHES.has(arg)) switches.add(arg);
+    else if (arg.startsWith('-')) return `unknown option ${arg}`;
+    else positional.push(arg);
+  }
+  return { positional, values, switches };
+}
+
+/** Reads `--since`: an ISO time or an age (`90d`, `12h`, `30m`); a string is a usage error. */
+export function parseSince(value: string | undefined, now: number): number | string {
+  if (value === undefined) return 0;
+  const age = /^(\d+)([dhm])$/.exec(value);
+  if (age) return now - Number(age[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[age[2] as 'd' | 'h' | 'm'];
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? `--since: "${value}" is neither an ISO time nor an age like 90d` : time;
+}
+
+function printVerify(report: VerifyReport, io: CliIo, json: boolean): void {
+  if (json) {
+    io.stdout(JSON.stringify(report));
+    return;
+  }
+  for (const f of report.findings) io.stdout(`${f.severity.toUpperCase()} ${f.code}: ${f.message}`);
+  for (const c of report.chains) {
+    const run = c.run > 1 ? ` (run ${c.run})` : '';
+    const signed = c.signedThrough > 0 ? `signed through seq ${c.signedThrough}` : 'not signed';
+    io.stdout(`chain ${c.instanceId}${run}: seq ${c.firstSeq}..${c.lastSeq}, ${c.records} records, ${signed}, ${c.closed ? 'closed' : 'open'}`);
+  }
+  const verdict = { ok: 'intact', incomplete: 'INCOMPLETE: intact as far as it goes, not proven to the end', tampered: 'TAMPERED' }[report.status];
+  io.stdout(`${report.records} records, ${report.ignored} other lines: ${verdict}`);
+}
+
+async function runVerify(flags: Flags, io: CliIo): Promise<number> {
+  const file = flags.positional[0];
+  const url = flags.values.get('--redis');
+  if ((file === undefined) === (url === undefined)) {
+    io.stderr('audit verify: give a FILE or --redis URL\n' + HELP);
+    return EXIT.usage;
+  }
+  const keyFile = flags.values.get('--public-key');
+  const trustedKeys = keyFile === undefined ? undefined : readPublicKeys(await readFile(keyFile, 'utf8'));
+  let report: VerifyReport;
+  if (url !== undefined) {
+    const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
+      report = await verifyTrail(readTrailStream(redis, stream), { ...(trustedKeys ? { trustedKeys } : {}), headMayBeTrimmed: true });
+    } finally {
+      redis.disconnect();
+    }
+  } else {
+    report = await verifyTrail(readTrailFile(file as string), trustedKeys ? { trustedKeys } : {});
+  }
+  printVerify(report, io, flags.switches.has('--json'));
+  if (report.records === 0) {
+    io.stderr('audit verify: no audit records found');
+    return EXIT.failed;
+  }
+  return report.status === 'ok' ? EXIT.ok : report.status === 'tampered' ? EXIT.failed : EXIT_INCOMPLETE;
+}
+
+/** What the directory grants each user and role, for the unused-access report. */
+function grantsOf(directory: Directory): PrincipalGrants[] {
+  const actionsOf = (policy: string, index: number): readonly string[] | undefined => {
+    const doc = directory.policies.get(policy)?.document;
+    const statements = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as { Statement?: unknown }).Statement : undefined;
+    const statement = Array.isArray(statements) ? statements[index] : index === 0 ? statements : undefined;
+    const action = statement !== null && typeof statement === 'object' ? ((statement as { Action?: unknown; NotAction?: unknown }).Action ?? (statement as { NotAction?: unknown }).NotAction) : undefined;
+    if (typeof action === 'string') return [action];
+    return Array.isArray(action) ? action.filter((a): a is string => typeof a === 'string') : undefined;
+  };
+  const grants: PrincipalGrants[] = [];
+  for (const p of [...directory.users.values(), ...directory.roles.values()]) {
+    grants.push({ arn: p.arn, matches: principalMatcher(p.arn), policies: p.policySet.identity, actionsOf });
+  }
+  return grants;
+}
+
+async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> {
+  const file = flags.positional[0];
+  if (file === undefined) {
+    io.stderr('audit report: give a FILE\n' + HELP);
+    return EXIT.usage;
+  }
+  const since = parseSince(flags.values.get('--since'), now);
+  if (typeof since === 'string') {
+    io.stderr(`audit report: ${since}`);
+    return EXIT.usage;
+  }
+  const json = flags.switches.has('--json');
+  const uses = await lastAccessed(readDecisions(readTrailFile(file), since));
+  const directoryFile = flags.values.get('--directory');
+  let unused: ReturnType<typeof unusedPermissions> | undefined;
+  if (directoryFile !== undefined) {
+    const { directory, findings } = await loadDirectory(directoryFile);
+    if (!directory) {
+      for (const f of findings) io.stderr(`${f.file ?? directoryFile}: ${f.severity} ${f.code} at ${f.path}: ${f.message}`);
+      return EXIT.failed;
+    }
+    unused = unusedPermissions(uses, grantsOf(directory));
+  }
+  const period = since > 0 ? `since ${new Date(since).toISOString()}` : 'in the whole trail';
+  if (json) {
+    io.stdout(JSON.stringify({ period, lastAccessed: uses, ...(unused ? { unused } : {}) }));
+    return EXIT.ok;
+  }
+  io.stdout(`Last accessed (${period}): principal, action, allowed, denied, last allowed`);
+  for (const u of uses) io.stdout(`  ${u.principal}  ${u.action}  ${u.allowed}  ${u.denied}  ${u.lastAllowed ?? 'never'}`);
+  if (!unused) {
+    io.stdout('Unused access: not reported (usage only): pass --directory FILE to compare with what the policies grant.');
+    return EXIT.ok;
+  }
+  io.stdout(`Unused access (${period}): Allow statements no allowed request used`);
+  for (const u of unused) io.stdout(`  ${u.principal}  ${u.statement}${u.actions ? `  [${u.actions.join(', ')}]` : ''}`);
+  if (unused.length === 0) io.stdout('  none');
+  return EXIT.ok;
+}
+
+async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number> {
+  const file = flags.positional[0];
+  const principal = flags.values.get('--principal');
+  const since = parseSince(flags.values.get('--since'), now);
+  const maxResources = Number(flags.values.get('--max-resources') ?? '20');
+  if (file === undefined || principal === undefined || typeof since === 'string' || !(Number.isInteger(maxResources) && maxResources > 0)) {
+    io.stderr(`audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${HELP}`);
+    return EXIT.usage;
+  }
+  const suggestion = await suggestPolicy(readDecisions(readTrailFile(file), since), { principal, maxResources });
+  if (!suggestion.policy) {
+    io.stderr(`audit suggest-policy: ${principal} was not allowed anything in ${file}`);
+    return EXIT.failed;
+  }
+  io.stdout(JSON.stringify(suggestion.policy, null, 2));
+  io.stderr(`from ${suggestion.requests} allowed requests${suggestion.generalised.length ? `; resources merged into a wildcard for ${suggestion.generalised.join(', ')}` : ''}`);
+  for (const f of suggestion.findings) io.stderr(`${f.severity} ${f.code} at ${f.path}: ${f.message}`);
+  return suggestion.findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
+}
+
+/** Runs `iamgate audit ...`; resolves to the exit code. */
+export async function runAudit(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
+  const [sub, ...rest] = argv;
+  const flags = parseFlags(rest);
+  if (sub === undefined || sub === '--help' || sub === '-h' || (typeof flags !== 'string' && flags.switches.has('--help'))) {
+    io.stdout(HELP);
+    return sub === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (typeof flags === 'string') {
+    io.stderr(`audit ${sub}: ${flags}\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (sub === 'verify') return runVerify(flags, io);
+  if (sub === 'report') return runReport(flags, io, now());
+  if (sub === 'suggest-policy') return runSuggest(flags, io, now());
+  io.stderr(`audit: unknown subcommand "${sub}"\n${HELP}`);
+  return EXIT.usage;
+}
