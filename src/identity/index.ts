@@ -5,14 +5,6 @@ export { validateDirectoryDocument, readDirectoryDocument, type DirectoryModel }
 export { buildDirectory, MFA_REQUIRED_POLICY, MFA_REQUIRED_POLICY_NAME } from './build.js';
 export { DIRECTORY_FINDING_CODES, type DirectoryFindingCode } from './findings.js';
 export { buildPolicySet, canonicalJson, compileRef } from './fingerprint.js';
-export {
-  createPrincipalResolver,
-  principalAt,
-  type AuthFacts,
-  type PrincipalResolver,
-  type ResolveResult,
-  type RoleSessionFacts,
-  type UserFacts,
-} from './resolve.js';
+export { createPrincipalResolver, principalAt, type AuthFacts, type PrincipalResolver, type ResolveResult, type RoleSessionFacts, type UserFacts } from './resolve.js';
 export { principalContext, isoSeconds, type WebIdentityFacts } from './context.js';
 export { assumedRoleArn, iamArn, toSessionName, uniqueId, SESSION_NAME } from './names.js';

@@ -1,0 +1,134 @@
+// From a verified token's claims to a principal, by issuer kind: iamgate's own session tokens
+// (user or role session, as recorded at issue), workload tokens (web identity: a role whose trust
+// policy admits the token's sub/aud), and user tokens from an identity provider (claim mapping).
+import type { JWTPayload } from 'jose';
+import { toSessionName, type PrincipalResolver, type WebIdentityFacts } from '../identity/index.js';
+import type { ClaimMapping, WebIdentityMapping } from './config.js';
+import { authFailure, type AuthFailure } from './errors.js';
+import { readSessionClaims } from './session-token.js';
+import { webIdentityAllowed } from './trust.js';
+import type { Principal } from '../identity/index.js';
+
+/** How an issuer's tokens become principals. */
+export type IssuerKind =
+  | { readonly kind: 'session' }
+  | { readonly kind: 'user'; readonly claims: ClaimMapping }
+  | { readonly kind: 'workload'; readonly webIdentity: WebIdentityMapping };
+
+export type PrincipalOutcome = { readonly ok: true; readonly principal: Principal } | AuthFailure;
+
+const MFA_METHODS = new Set(['mfa', 'otp', 'hwk']);
+
+function stringList(v: unknown): string[] | undefined {
+  if (typeof v === 'string') return v.split(/\s+/).filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  return undefined;
+}
+
+function times(payload: JWTPayload): { issuedAt: number; expiresAt: number } {
+  // Both are required and numeric by the time a token is verified.
+  return { issuedAt: (payload.iat ?? 0) * 1000, expiresAt: (payload.exp ?? 0) * 1000 };
+}
+
+/** The facts of a web-identity token, as trust policies see them. */
+export function webIdentityFacts(payload: JWTPayload, mapping: WebIdentityMapping): WebIdentityFacts | AuthFailure {
+  if (typeof payload.sub !== 'string' || payload.sub === '') return authFailure('token_claim_missing', 'no sub');
+  const aud = payload.aud;
+  if (aud === undefined) return authFailure('token_claim_missing', 'no aud');
+  return { provider: mapping.provider, keyPrefix: mapping.keyPrefix, sub: payload.sub, aud };
+}
+
+/** Builds the principal a verified token stands for, at time `now`. */
+export function principalFromToken(
+  issuer: string,
+  kind: IssuerKind,
+  payload: JWTPayload,
+  resolver: PrincipalResolver,
+  now: number,
+): PrincipalOutcome {
+  const { issuedAt, expiresAt } = times(payload);
+  switch (kind.kind) {
+    case 'session': {
+      const c = readSessionClaims(payload);
+      if (!c) return authFailure('token_claim_invalid', 'the iamgate claim is malformed');
+      const common = {
+        issuer,
+        issuedAt,
+        expiresAt,
+        mfa: c.mfa,
+        ...(c.mfaAt !== undefined ? { mfaAt: c.mfaAt * 1000 } : {}),
+        authMethods: c.amr,
+        ...(c.sourceIdentity !== undefined ? { sourceIdentity: c.sourceIdentity } : {}),
+      };
+      const result =
+        c.kind === 'user'
+          ? resolver.user({ ...common, userName: c.name }, now)
+          : resolver.roleSession(
+              {
+                ...common,
+                type: 'AssumedRole',
+                roleName: c.name,
+                sessionName: c.session ?? '',
+                ...(c.policy !== undefined ? { sessionPolicy: c.policy } : {}),
+                ...(c.tags !== undefined ? { sessionTags: c.tags } : {}),
+                ...(c.webIdentity !== undefined ? { webIdentity: c.webIdentity } : {}),
+              },
+              now,
+            );
+      return result.ok ? result : authFailure('principal_unknown', result.reason);
+    }
+    case 'workload': {
+      const wi = webIdentityFacts(payload, kind.webIdentity);
+      if ('ok' in wi) return wi;
+      for (const roleName of kind.webIdentity.roles) {
+        const role = resolver.directory.roles.get(roleName);
+        if (!role || !webIdentityAllowed(role, wi, now).ok) continue;
+        const result = resolver.roleSession(
+          {
+            issuer,
+            issuedAt,
+            expiresAt,
+            mfa: false,
+            authMethods: ['web-identity'],
+            type: 'WebIdentity',
+            roleName,
+            sessionName: toSessionName(wi.sub),
+            webIdentity: wi,
+          },
+          now,
+        );
+        return result.ok ? result : authFailure('principal_unknown', result.reason);
+      }
+      return authFailure('principal_unknown', `no role of [${kind.webIdentity.roles.join(', ')}] trusts ${wi.sub}`);
+    }
+    case 'user': {
+      const m = kind.claims;
+      const userName = payload[m.user];
+      if (typeof userName !== 'string' || userName === '') return authFailure('token_claim_missing', `no ${m.user} claim`);
+      const groups = m.groups === undefined ? undefined : stringList(payload[m.groups]);
+      const tags: Record<string, string> = {};
+      for (const [tag, claim] of Object.entries(m.tags)) {
+        const v = payload[claim];
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags[tag] = String(v);
+      }
+      const amr = stringList(payload['amr']) ?? [];
+      const mfa = m.amrMfa && amr.some((a) => MFA_METHODS.has(a));
+      const authTime = typeof payload['auth_time'] === 'number' ? payload['auth_time'] * 1000 : issuedAt;
+      const result = resolver.user(
+        {
+          issuer,
+          issuedAt,
+          expiresAt,
+          mfa,
+          ...(mfa ? { mfaAt: authTime } : {}),
+          authMethods: amr,
+          userName,
+          ...(groups ? { groups } : {}),
+          tags,
+        },
+        now,
+      );
+      return result.ok ? result : authFailure('principal_unknown', `${result.reason}: ${userName}`);
+    }
+  }
+}

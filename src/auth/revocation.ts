@@ -1,0 +1,98 @@
+// Revoking every session of a principal issued before a time, as IAM's "revoke active sessions"
+// does. Revocations live in the state store (a Redis hash shared by every replica); each instance
+// keeps a snapshot, refreshed every few seconds, so the per-request check is a map lookup. When
+// the shared store has been unreachable for longer than `maxStaleMs`, the check answers
+// `unavailable` and tokens are refused: a revoked session must never be honoured by accident.
+import type { StateStore } from './state/store.js';
+
+const HASH_KEY = 'revocations';
+
+export type RevocationCheck = 'ok' | 'revoked' | 'unavailable';
+
+export interface RevocationStatus {
+  readonly entries: number;
+  readonly lastRefreshAt?: number;
+  readonly lastError?: string;
+}
+
+export interface Revocations {
+  /** Revokes every session of `subjectArn` (a user or role ARN) issued before `before` (epoch ms). */
+  revoke(subjectArn: string, before: number): Promise<void>;
+  /** Whether a credential of `subjectArn` issued at `issuedAt` (epoch ms) is still honoured. */
+  check(subjectArn: string, issuedAt: number): RevocationCheck;
+  /** Reloads the snapshot from the store; true when it succeeded. */
+  refresh(): Promise<boolean>;
+  /** Starts periodic refreshes (an unref'd timer). */
+  start(): void;
+  close(): void;
+  status(): RevocationStatus;
+}
+
+export interface RevocationOptions {
+  readonly store: StateStore;
+  readonly now?: () => number;
+  readonly refreshMs?: number;
+  readonly maxStaleMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+/** Creates the revocation list over a state store. */
+export function createRevocations(options: RevocationOptions): Revocations {
+  const { store } = options;
+  const now = options.now ?? Date.now;
+  const refreshMs = options.refreshMs ?? 1000;
+  const maxStaleMs = options.maxStaleMs ?? 60_000;
+  let snapshot = new Map<string, number>();
+  let lastRefreshAt: number | undefined;
+  let lastError: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const refresh = async (): Promise<boolean> => {
+    try {
+      const all = await store.hashGetAll(HASH_KEY);
+      const next = new Map<string, number>();
+      for (const [arn, value] of all) {
+        const before = Number(value);
+        if (Number.isFinite(before)) next.set(arn, before);
+      }
+      snapshot = next;
+      lastRefreshAt = now();
+      lastError = undefined;
+      return true;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      options.onError?.(err);
+      return false;
+    }
+  };
+
+  return {
+    async revoke(subjectArn, before) {
+      const known = snapshot.get(subjectArn) ?? 0;
+      const value = Math.max(known, before);
+      await store.hashSet(HASH_KEY, subjectArn, String(value));
+      snapshot = new Map(snapshot).set(subjectArn, value);
+    },
+    check(subjectArn, issuedAt) {
+      if (store.shared && (lastRefreshAt === undefined || now() - lastRefreshAt > maxStaleMs)) return 'unavailable';
+      const before = snapshot.get(subjectArn);
+      // Token times have whole seconds: a session issued in the second of the revocation is revoked too.
+      return before !== undefined && issuedAt <= before ? 'revoked' : 'ok';
+    },
+    refresh,
+    start() {
+      if (timer || !store.shared) return;
+      timer = setInterval(() => void refresh(), refreshMs);
+      timer.unref();
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    status: () => ({
+      entries: snapshot.size,
+      ...(lastRefreshAt !== undefined ? { lastRefreshAt } : {}),
+      ...(lastError !== undefined ? { lastError } : {}),
+    }),
+  };
+}

@@ -1,0 +1,139 @@
+// The STS-style endpoints as a hono sub-app (mounted at /.iamgate/sts) and the JWKS handler
+// (/.well-known/jwks.json). Bodies are small JSON objects with AWS's parameter names; every
+// answer is JSON; failures carry a stable `error` code and a public title, never internals.
+import { Hono, type Context, type Handler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { AUTH_ERRORS } from '../errors.js';
+import type { SigningKeyRing } from '../keys/signing.js';
+import type { Principal } from '../../identity/index.js';
+import { STS_ERRORS } from './errors.js';
+import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
+import { createStsOperations, type IssuedCredentials, type StsDeps, type StsFailure, type StsResult } from './operations.js';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+type Obj = Record<string, unknown>;
+
+function failure(c: Context, f: StsFailure): Response {
+  const info = STS_ERRORS[f.code];
+  if (f.retryAfterSeconds !== undefined) c.header('Retry-After', String(f.retryAfterSeconds));
+  return c.json(
+    {
+      error: f.code,
+      message: info.title,
+      ...(f.reason !== undefined ? { reason: f.reason } : {}),
+      ...(f.findings ? { findings: f.findings.map(({ code, path, message }) => ({ code, path, message })) } : {}),
+    },
+    info.status,
+  );
+}
+
+function badInput(c: Context, input: Exclude<Input<unknown>, { ok: true }>): Response {
+  return c.json({ error: input.code, message: STS_ERRORS[input.code].title, detail: input.detail }, STS_ERRORS[input.code].status);
+}
+
+function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
+  const body: Obj = {
+    Credentials: { SessionToken: r.token, TokenType: 'Bearer', Expiration: new Date(r.expiresAt).toISOString() },
+  };
+  if (roleSession) body['AssumedRoleUser'] = { Arn: r.principalArn, AssumedRoleId: r.principalId };
+  c.header('Cache-Control', 'no-store');
+  return c.json(body);
+}
+
+async function jsonBody(c: Context): Promise<Obj | undefined> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the STS sub-app. Mount it with `app.route('/.iamgate/sts', createStsApp(deps))`. */
+export function createStsApp(deps: StsDeps): Hono {
+  const ops = createStsOperations(deps);
+  const app = new Hono();
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'invalid_request', message: 'The request body is too large' }, 413) }));
+
+  /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
+  const withCaller = async (c: Context, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
+    const auth = await deps.authenticator.authenticate({ authorization: c.req.header('authorization') });
+    if (!auth.ok) {
+      const bearer = AUTH_ERRORS[auth.code].bearerError;
+      c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
+      return c.json({ error: auth.code, message: auth.message }, auth.status);
+    }
+    const body = await jsonBody(c);
+    if (!body) return c.json({ error: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    return run(auth.principal, body);
+  };
+
+  const answer = <T>(c: Context, result: StsResult<T>, ok: (value: T) => Response): Response => (result.ok ? ok(result.value) : failure(c, result));
+
+  app.post('/GetSessionToken', (c) =>
+    withCaller(c, async (caller, body) => {
+      const input = readCommon(body, ['DurationSeconds', 'TokenCode']);
+      if (!input.ok) return badInput(c, input);
+      return answer(c, await ops.getSessionToken(caller, input.value), (r) => credentials(c, r, false));
+    }),
+  );
+
+  app.post('/AssumeRole', (c) =>
+    withCaller(c, async (caller, body) => {
+      const input = readAssumeRole(body);
+      if (!input.ok) return badInput(c, input);
+      return answer(c, await ops.assumeRole(caller, input.value), (r) => credentials(c, r, true));
+    }),
+  );
+
+  app.post('/AssumeRoleWithWebIdentity', async (c) => {
+    const body = await jsonBody(c);
+    if (!body) return c.json({ error: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    const input = readWebIdentity(body);
+    if (!input.ok) return badInput(c, input);
+    return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
+  });
+
+  app.post('/mfa/enroll', (c) =>
+    withCaller(c, async (caller) =>
+      answer(c, await ops.enrollMfa(caller), (r) => {
+        c.header('Cache-Control', 'no-store');
+        return c.json({ SecretBase32: r.secret, OtpauthUri: r.uri });
+      }),
+    ),
+  );
+
+  app.post('/mfa/confirm', (c) =>
+    withCaller(c, async (caller, body) => {
+      const code = body['TokenCode'];
+      if (typeof code !== 'string') return c.json({ error: 'invalid_request', message: 'TokenCode is required' }, 400);
+      return answer(c, await ops.confirmMfa(caller, code), () => c.json({ Enrolled: true }));
+    }),
+  );
+
+  app.post('/RevokeSessions', (c) =>
+    withCaller(c, async (caller, body) => {
+      const arn = body['PrincipalArn'];
+      const beforeRaw = body['Before'];
+      const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
+      if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
+        return c.json({ error: 'invalid_request', message: 'PrincipalArn (a user or role ARN) and an optional ISO Before are required' }, 400);
+      }
+      return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
+    }),
+  );
+
+  app.notFound((c) => c.json({ error: 'not_found', message: 'No such STS action' }, 404));
+  return app;
+}
+
+/** Serves the public signing keys of iamgate's session tokens as a JWK Set. */
+export function createJwksHandler(ring: SigningKeyRing): Handler {
+  return (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(ring.publicJwks());
+  };
+}

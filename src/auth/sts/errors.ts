@@ -1,0 +1,44 @@
+// Reason codes of the STS-style endpoints, with HTTP status and public title.
+
+export type StsErrorCode =
+  | 'invalid_request'
+  | 'invalid_duration'
+  | 'invalid_session_name'
+  | 'invalid_tags'
+  | 'session_policy_invalid'
+  | 'session_policy_too_large'
+  | 'caller_not_user'
+  | 'trust_policy_denied'
+  | 'caller_not_allowed'
+  | 'mfa_required'
+  | 'mfa_not_enrolled'
+  | 'mfa_already_enrolled'
+  | 'mfa_code_invalid'
+  | 'mfa_code_replayed'
+  | 'mfa_locked'
+  | 'mfa_unavailable'
+  | 'invalid_identity_token'
+  | 'identity_key_unavailable'
+  | 'state_unavailable';
+
+export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 | 403 | 409 | 429 | 503; readonly title: string } } = {
+  invalid_request: { status: 400, title: 'The request body is not valid for this action' },
+  invalid_duration: { status: 400, title: 'DurationSeconds must be at least 900' },
+  invalid_session_name: { status: 400, title: 'RoleSessionName must be 2-64 characters of letters, digits and +=,.@_-' },
+  invalid_tags: { status: 400, title: 'Tags must be at most 50 {Key, Value} pairs of allowed characters' },
+  session_policy_invalid: { status: 400, title: 'The session policy is not a valid policy document' },
+  session_policy_too_large: { status: 400, title: 'The session policy is too large' },
+  caller_not_user: { status: 403, title: 'Only users can do this, not role sessions' },
+  trust_policy_denied: { status: 403, title: "The role's trust policy does not allow the caller to assume it" },
+  caller_not_allowed: { status: 403, title: "The caller's policies do not allow assuming the role" },
+  mfa_required: { status: 403, title: 'A second factor is required: send TokenCode' },
+  mfa_not_enrolled: { status: 403, title: 'No MFA device is enrolled for the caller' },
+  mfa_already_enrolled: { status: 409, title: 'An MFA device is already enrolled for the caller' },
+  mfa_code_invalid: { status: 403, title: 'The MFA code is not valid' },
+  mfa_code_replayed: { status: 403, title: 'The MFA code was already used' },
+  mfa_locked: { status: 429, title: 'Too many failed MFA attempts; try again later' },
+  mfa_unavailable: { status: 503, title: 'MFA verification is unavailable' },
+  invalid_identity_token: { status: 400, title: 'The web identity token is not valid' },
+  identity_key_unavailable: { status: 503, title: "The web identity provider's keys are unavailable" },
+  state_unavailable: { status: 503, title: 'Shared state is unavailable' },
+};

@@ -1,0 +1,109 @@
+// Reading the JSON bodies of the STS endpoints: AWS's parameter names (RoleArn, RoleSessionName,
+// DurationSeconds, TokenCode, Policy, Tags, WebIdentityToken), each checked for type and form.
+import { SESSION_NAME } from '../../identity/index.js';
+
+export type Input<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration'; readonly detail: string };
+
+type Obj = Record<string, unknown>;
+
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+export interface CommonInput {
+  readonly durationSeconds?: number;
+  readonly tokenCode?: string;
+}
+
+export interface AssumeRoleInput extends CommonInput {
+  readonly roleArn: string;
+  readonly sessionName: string;
+  /** Session policy as compact JSON text. */
+  readonly policy?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface WebIdentityInput extends AssumeRoleInput {
+  readonly webIdentityToken: string;
+}
+
+function fail(code: 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration', detail: string): Input<never> {
+  return { ok: false, code, detail };
+}
+
+function optionalString(body: Obj, key: string): string | undefined | Error {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : new Error(`${key} must be a string`);
+}
+
+export function readCommon(body: Obj, known: readonly string[]): Input<CommonInput> {
+  for (const k of Object.keys(body)) if (!known.includes(k)) return fail('invalid_request', `unknown parameter ${k}`);
+  const d = body['DurationSeconds'];
+  if (d !== undefined && (typeof d !== 'number' || !Number.isInteger(d))) return fail('invalid_request', 'DurationSeconds must be a whole number');
+  if (typeof d === 'number' && d < 900) return fail('invalid_duration', `DurationSeconds ${d} is below 900`);
+  const code = optionalString(body, 'TokenCode');
+  if (code instanceof Error) return fail('invalid_request', code.message);
+  return { ok: true, value: { ...(typeof d === 'number' ? { durationSeconds: d } : {}), ...(code !== undefined ? { tokenCode: code } : {}) } };
+}
+
+function readTags(v: unknown): Input<Record<string, string> | undefined> {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (!Array.isArray(v) || v.length > 50) return fail('invalid_tags', 'Tags must be a list of at most 50 {Key, Value}');
+  const tags: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const t of v) {
+    const key = (t as Obj | null)?.['Key'];
+    const value = (t as Obj | null)?.['Value'];
+    if (typeof key !== 'string' || typeof value !== 'string' || !TAG_KEY.test(key) || !TAG_VALUE.test(value)) {
+      return fail('invalid_tags', 'each tag needs a Key and a Value of allowed characters');
+    }
+    if (key.toLowerCase().startsWith('aws:') || seen.has(key.toLowerCase())) return fail('invalid_tags', `tag ${key} is reserved or repeated`);
+    seen.add(key.toLowerCase());
+    tags[key] = value;
+  }
+  return { ok: true, value: tags };
+}
+
+const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags'];
+
+export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): Input<AssumeRoleInput> {
+  const common = readCommon(body, [...ASSUME_ROLE_KEYS, ...extraKeys]);
+  if (!common.ok) return common;
+  const roleArn = body['RoleArn'];
+  if (typeof roleArn !== 'string' || roleArn === '') return fail('invalid_request', 'RoleArn is required');
+  const sessionName = body['RoleSessionName'];
+  if (typeof sessionName !== 'string' || !SESSION_NAME.test(sessionName)) return fail('invalid_session_name', 'RoleSessionName is missing or malformed');
+  const rawPolicy = body['Policy'];
+  let policy: string | undefined;
+  if (typeof rawPolicy === 'string') {
+    try {
+      policy = JSON.stringify(JSON.parse(rawPolicy));
+    } catch {
+      return fail('invalid_request', 'Policy is not JSON');
+    }
+  } else if (rawPolicy !== undefined && rawPolicy !== null) {
+    if (typeof rawPolicy !== 'object') return fail('invalid_request', 'Policy must be a policy document');
+    policy = JSON.stringify(rawPolicy);
+  }
+  const tags = readTags(body['Tags']);
+  if (!tags.ok) return tags;
+  return {
+    ok: true,
+    value: {
+      ...common.value,
+      roleArn,
+      sessionName,
+      ...(policy !== undefined ? { policy } : {}),
+      ...(tags.value !== undefined ? { tags: tags.value } : {}),
+    },
+  };
+}
+
+export function readWebIdentity(body: Obj): Input<WebIdentityInput> {
+  const base = readAssumeRole(body, ['WebIdentityToken']);
+  if (!base.ok) return base;
+  const token = body['WebIdentityToken'];
+  if (typeof token !== 'string' || token === '') return fail('invalid_request', 'WebIdentityToken is required');
+  if (base.value.tokenCode !== undefined) return fail('invalid_request', 'TokenCode is not accepted with a web identity');
+  return { ok: true, value: { ...base.value, webIdentityToken: token } };
+}

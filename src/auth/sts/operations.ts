@@ -1,0 +1,251 @@
+// The STS actions as plain functions of a verified caller and a checked input: GetSessionToken,
+// AssumeRole, AssumeRoleWithWebIdentity, MFA enrolment, session revocation. They return values
+// (never throw for denials) and report each outcome as an event for the audit trail.
+import { parsePolicy, type ContextValue, type Finding } from '../../policy/index.js';
+import { assumedRoleArn, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
+import { webIdentityFacts } from '../claims.js';
+import type { AuthConfig } from '../config.js';
+import type { SigningKeyRing } from '../keys/signing.js';
+import type { Revocations } from '../revocation.js';
+import { mintSessionToken, type SessionClaims } from '../session-token.js';
+import type { Totp } from '../totp.js';
+import { assumeRoleAllowed, webIdentityAllowed } from '../trust.js';
+import type { TokenAuthenticator } from '../authenticator.js';
+import type { StsErrorCode } from './errors.js';
+import type { AssumeRoleInput, CommonInput, WebIdentityInput } from './input.js';
+import { createContext, evaluate } from '../../policy/index.js';
+
+export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'EnrollMfa' | 'ConfirmMfa' | 'RevokeSessions';
+
+/** One STS outcome, for the audit trail (never a token, code or secret). */
+export interface StsEvent {
+  readonly action: StsAction;
+  readonly outcome: 'allowed' | 'denied';
+  readonly code?: string;
+  readonly caller?: string;
+  readonly target?: string;
+  readonly sessionArn?: string;
+  readonly mfa?: boolean;
+  readonly expiresAt?: number;
+}
+
+export interface StsDeps {
+  readonly config: AuthConfig;
+  readonly authenticator: TokenAuthenticator;
+  readonly resolver: () => PrincipalResolver;
+  readonly signing: SigningKeyRing;
+  readonly totp: Totp;
+  readonly revocations: Revocations;
+  readonly now?: () => number;
+  readonly onEvent?: (event: StsEvent) => void;
+}
+
+export type StsFailure = {
+  readonly ok: false;
+  readonly code: StsErrorCode;
+  readonly detail?: string;
+  readonly retryAfterSeconds?: number;
+  readonly findings?: readonly Finding[];
+  /** For a denied web identity: the authentication reason code. */
+  readonly reason?: string;
+};
+export type StsResult<T> = { readonly ok: true; readonly value: T } | StsFailure;
+
+export interface IssuedCredentials {
+  readonly token: string;
+  readonly expiresAt: number;
+  readonly principalArn: string;
+  readonly principalId: string;
+}
+
+const ROLE_CHAINING_MAX_SECONDS = 3600;
+
+/** MFA keys that mark a denial as "a second factor would have helped". */
+function failedOnMfa(failed: readonly { key: string }[]): boolean {
+  return failed.some((f) => f.key.toLowerCase().startsWith('aws:multifactorauth'));
+}
+
+export interface StsOperations {
+  getSessionToken(caller: Principal, input: CommonInput): Promise<StsResult<IssuedCredentials>>;
+  assumeRole(caller: Principal, input: AssumeRoleInput): Promise<StsResult<IssuedCredentials>>;
+  assumeRoleWithWebIdentity(input: WebIdentityInput): Promise<StsResult<IssuedCredentials>>;
+  enrollMfa(caller: Principal): Promise<StsResult<{ secret: string; uri: string }>>;
+  confirmMfa(caller: Principal, code: string): Promise<StsResult<{ enrolled: true }>>;
+  revokeSessions(caller: Principal, subjectArn: string, before: number): Promise<StsResult<{ before: number }>>;
+}
+
+/** Creates the STS operations over the directory, keys, TOTP and revocation list. */
+export function createStsOperations(deps: StsDeps): StsOperations {
+  const now = deps.now ?? Date.now;
+  const { sts } = deps.config;
+  const emit = deps.onEvent ?? (() => undefined);
+
+  const deny = <T>(action: StsAction, code: StsErrorCode, extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string } = {}): StsResult<T> => {
+    const { caller, target, ...rest } = extra;
+    emit({ action, outcome: 'denied', code, ...(caller !== undefined ? { caller } : {}), ...(target !== undefined ? { target } : {}) });
+    return { ok: false, code, ...rest };
+  };
+
+  const mint = async (subject: string, claims: SessionClaims, ttlSeconds: number, t: number) =>
+    mintSessionToken({ ring: deps.signing, issuer: sts.issuer, audience: sts.audience, subject, claims, now: t, ttlSeconds });
+
+  /** Verifies a TOTP code for a user; maps TOTP failures to STS codes. */
+  const checkCode = async (action: StsAction, caller: Principal, code: string): Promise<StsResult<{ at: number }>> => {
+    const result = await deps.totp.verify(caller.arn, code);
+    if (result.ok) return { ok: true, value: { at: result.at } };
+    return deny(action, result.code, { caller: caller.arn, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) });
+  };
+
+  const findRole = (arn: string): DirectoryRole | undefined => {
+    for (const role of deps.resolver().directory.roles.values()) if (role.arn === arn) return role;
+    return undefined;
+  };
+
+  const sessionPolicy = (action: StsAction, policy: string | undefined, caller?: string): StsResult<undefined> => {
+    if (policy === undefined) return { ok: true, value: undefined };
+    if (policy.length > sts.maxSessionPolicyChars) return deny(action, 'session_policy_too_large', { ...(caller !== undefined ? { caller } : {}), detail: `${policy.length} > ${sts.maxSessionPolicyChars}` });
+    const { policy: parsed, findings } = parsePolicy(policy, { kind: 'session' });
+    if (!parsed) return deny(action, 'session_policy_invalid', { ...(caller !== undefined ? { caller } : {}), findings: findings.filter((f) => f.severity === 'error') });
+    return { ok: true, value: undefined };
+  };
+
+  const issued = (action: StsAction, caller: string | undefined, principalArn: string, principalId: string, minted: { token: string; expiresAt: number }, mfa: boolean): StsResult<IssuedCredentials> => {
+    emit({ action, outcome: 'allowed', ...(caller !== undefined ? { caller } : {}), sessionArn: principalArn, mfa, expiresAt: minted.expiresAt });
+    return { ok: true, value: { token: minted.token, expiresAt: minted.expiresAt, principalArn, principalId } };
+  };
+
+  return {
+    async getSessionToken(caller, input) {
+      if (caller.type !== 'User') return deny('GetSessionToken', 'caller_not_user', { caller: caller.arn });
+      if (input.tokenCode === undefined) return deny('GetSessionToken', 'mfa_required', { caller: caller.arn });
+      const mfa = await checkCode('GetSessionToken', caller, input.tokenCode);
+      if (!mfa.ok) return mfa;
+      const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, sts.maxSessionTokenSeconds);
+      const t = now();
+      const minted = await mint(caller.arn, { kind: 'user', name: caller.name, mfa: true, mfaAt: Math.floor(mfa.value.at / 1000), amr: ['otp', 'mfa'] }, ttl, t);
+      return issued('GetSessionToken', caller.arn, caller.arn, caller.userId, minted, true);
+    },
+
+    async assumeRole(caller, input) {
+      const role = findRole(input.roleArn);
+      // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
+      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role' });
+      const policyCheck = sessionPolicy('AssumeRole', input.policy, caller.arn);
+      if (!policyCheck.ok) return policyCheck;
+
+      let mfa = caller.mfa;
+      let mfaAt = caller.mfaAt;
+      if (input.tokenCode !== undefined) {
+        if (caller.type !== 'User') return deny('AssumeRole', 'caller_not_user', { caller: caller.arn, detail: 'only users have MFA devices' });
+        const checked = await checkCode('AssumeRole', caller, input.tokenCode);
+        if (!checked.ok) return checked;
+        mfa = true;
+        mfaAt = checked.value.at;
+      }
+      const t = now();
+      const extra: Record<string, ContextValue> = { 'aws:MultiFactorAuthPresent': mfa };
+      if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
+      if (input.tags) {
+        for (const [k, v] of Object.entries(input.tags)) extra[`aws:RequestTag/${k}`] = v;
+        extra['aws:TagKeys'] = Object.keys(input.tags);
+      }
+      const actions = input.tags ? (['sts:AssumeRole', 'sts:TagSession'] as const) : (['sts:AssumeRole'] as const);
+      for (const action of actions) {
+        const trust = assumeRoleAllowed(caller, role, extra, t, action);
+        if (trust.ok) continue;
+        const misses = trust.decision.nearMisses ?? [];
+        const code = !mfa && misses.some((m) => failedOnMfa(m.failed)) ? 'mfa_required' : trust.code;
+        return deny('AssumeRole', code, { caller: caller.arn, target: role.arn, detail: `${action}: ${trust.decision.decision}` });
+      }
+
+      const chained = caller.type !== 'User';
+      const cap = chained ? Math.min(role.maxSessionSeconds, ROLE_CHAINING_MAX_SECONDS) : role.maxSessionSeconds;
+      const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, cap);
+      const claims: SessionClaims = {
+        kind: 'role',
+        name: role.name,
+        session: input.sessionName,
+        mfa,
+        ...(mfa && mfaAt !== undefined ? { mfaAt: Math.floor(mfaAt / 1000) } : {}),
+        amr: mfa ? ['mfa'] : [],
+        ...(input.tags ? { tags: input.tags } : {}),
+        ...(input.policy !== undefined ? { policy: input.policy } : {}),
+        ...(caller.sourceIdentity !== undefined ? { sourceIdentity: caller.sourceIdentity } : {}),
+      };
+      const arn = assumedRoleArn(deps.resolver().directory, role.name, input.sessionName);
+      const minted = await mint(arn, claims, ttl, t);
+      return issued('AssumeRole', caller.arn, arn, `${role.id}:${input.sessionName}`, minted, mfa);
+    },
+
+    async assumeRoleWithWebIdentity(input) {
+      const verified = await deps.authenticator.verifyWebIdentityToken(input.webIdentityToken);
+      if (!verified.ok) {
+        const code = verified.status === 503 ? 'identity_key_unavailable' : 'invalid_identity_token';
+        return deny('AssumeRoleWithWebIdentity', code, { target: input.roleArn, reason: verified.code });
+      }
+      const mapping = verified.issuer.webIdentity!;
+      const wi = webIdentityFacts(verified.payload, mapping);
+      if ('ok' in wi) return deny('AssumeRoleWithWebIdentity', 'invalid_identity_token', { target: input.roleArn, reason: wi.code });
+      const caller = `${wi.provider}:${wi.sub}`;
+      const role = findRole(input.roleArn);
+      if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
+      const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
+      if (!policyCheck.ok) return policyCheck;
+      const t = now();
+      if (!webIdentityAllowed(role, wi, t).ok) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn });
+      const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, role.maxSessionSeconds);
+      const arn = assumedRoleArn(deps.resolver().directory, role.name, input.sessionName);
+      const minted = await mint(
+        arn,
+        {
+          kind: 'role',
+          name: role.name,
+          session: input.sessionName,
+          mfa: false,
+          amr: ['web-identity'],
+          ...(input.tags ? { tags: input.tags } : {}),
+          ...(input.policy !== undefined ? { policy: input.policy } : {}),
+          webIdentity: wi,
+        },
+        ttl,
+        t,
+      );
+      return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false);
+    },
+
+    async enrollMfa(caller) {
+      if (caller.type !== 'User') return deny('EnrollMfa', 'caller_not_user', { caller: caller.arn });
+      const result = await deps.totp.enroll(caller.arn, caller.name);
+      if (!result.ok) return deny('EnrollMfa', result.code, { caller: caller.arn });
+      emit({ action: 'EnrollMfa', outcome: 'allowed', caller: caller.arn });
+      return { ok: true, value: { secret: result.secret, uri: result.uri } };
+    },
+
+    async confirmMfa(caller, code) {
+      if (caller.type !== 'User') return deny('ConfirmMfa', 'caller_not_user', { caller: caller.arn });
+      const result = await deps.totp.confirm(caller.arn, code);
+      if (!result.ok) {
+        return deny('ConfirmMfa', result.code, { caller: caller.arn, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) });
+      }
+      emit({ action: 'ConfirmMfa', outcome: 'allowed', caller: caller.arn, mfa: true });
+      return { ok: true, value: { enrolled: true } };
+    },
+
+    async revokeSessions(caller, subjectArn, before) {
+      const decision = evaluate(caller.policySet, {
+        principal: caller.arn,
+        action: 'iamgate:RevokeSessions',
+        resource: subjectArn,
+        context: createContext(caller.context),
+      });
+      if (decision.decision !== 'Allow') return deny('RevokeSessions', 'caller_not_allowed', { caller: caller.arn, target: subjectArn });
+      try {
+        await deps.revocations.revoke(subjectArn, before);
+      } catch {
+        return deny('RevokeSessions', 'state_unavailable', { caller: caller.arn, target: subjectArn });
+      }
+      emit({ action: 'RevokeSessions', outcome: 'allowed', caller: caller.arn, target: subjectArn });
+      return { ok: true, value: { before } };
+    },
+  };
+}

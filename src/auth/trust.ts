@@ -1,0 +1,61 @@
+// Whether a caller may assume a role, decided by the policy engine: the role's trust policy as the
+// resource policy, and (for AssumeRole) the caller's own policies, which must allow sts:AssumeRole
+// on the role by themselves as well. MFA conditions read the caller's context, or the fact that a
+// valid TOTP code came with the request.
+import { createContext, evaluate, type ContextValue, type Decision } from '../policy/index.js';
+import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
+
+export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
+
+export type TrustOutcome = { readonly ok: true } | { readonly ok: false; readonly code: TrustDenial; readonly decision: Decision };
+
+function timeKeys(now: number): Record<string, ContextValue> {
+  return { 'aws:CurrentTime': isoSeconds(now), 'aws:EpochTime': Math.floor(now / 1000) };
+}
+
+/**
+ * AssumeRole (and sts:TagSession alongside it): the trust policy must trust the caller and the
+ * caller's policies must allow the action on the role.
+ */
+export function assumeRoleAllowed(
+  caller: Principal,
+  role: DirectoryRole,
+  extra: Readonly<Record<string, ContextValue>>,
+  now: number,
+  action: 'sts:AssumeRole' | 'sts:TagSession' = 'sts:AssumeRole',
+): TrustOutcome {
+  const request = {
+    principal: caller.arn,
+    action,
+    resource: role.arn,
+    context: createContext({ ...caller.context, ...timeKeys(now), ...extra }),
+  };
+  const withTrust = evaluate({ ...caller.policySet, resource: role.trust.compiled }, request);
+  if (withTrust.decision !== 'Allow') {
+    const byTrust =
+      withTrust.implicitReason === 'trust_policy_no_allow' || withTrust.matched.some((m) => m.kind === 'resource');
+    return { ok: false, code: byTrust ? 'trust_policy_denied' : 'caller_not_allowed', decision: withTrust };
+  }
+  const own = evaluate(caller.policySet, request);
+  if (own.decision !== 'Allow') return { ok: false, code: 'caller_not_allowed', decision: own };
+  return { ok: true };
+}
+
+/** AssumeRoleWithWebIdentity: the trust policy alone decides, for the provider and the token's sub/aud. */
+export function webIdentityAllowed(role: DirectoryRole, wi: WebIdentityFacts, now: number): TrustOutcome {
+  const decision = evaluate(
+    { identity: [], resource: role.trust.compiled },
+    {
+      principal: wi.provider,
+      action: 'sts:AssumeRoleWithWebIdentity',
+      resource: role.arn,
+      context: createContext({
+        'aws:FederatedProvider': wi.provider,
+        [`${wi.keyPrefix}:sub`]: wi.sub,
+        [`${wi.keyPrefix}:aud`]: typeof wi.aud === 'string' ? wi.aud : [...wi.aud],
+        ...timeKeys(now),
+      }),
+    },
+  );
+  return decision.decision === 'Allow' ? { ok: true } : { ok: false, code: 'trust_policy_denied', decision };
+}

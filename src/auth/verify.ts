@@ -1,0 +1,92 @@
+// Verifying one bearer JWT against the issuer it names: structure, size, algorithm allow-list
+// (checked before any key is touched, so `alg: none` and HMAC-with-a-public-key never get near a
+// key), key by `kid`, signature, and the registered claims (`iss`, `aud`, `exp`, `nbf`, `iat` and
+// the maximum age). Every failure maps to one stable code; nothing here throws for bad input.
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { authFailure, type AuthFailure } from './errors.js';
+import type { KeySource } from './keys/jwk.js';
+
+/** An issuer ready to verify: what to require, and where its keys come from. */
+export interface VerifyingIssuer {
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSeconds: number;
+  readonly maxTokenAgeSeconds?: number;
+  readonly keys: KeySource;
+}
+
+export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly kid: string | undefined };
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Reads the header and the (unverified) issuer of a compact JWT, to choose how to verify it. */
+export function peek(token: string): { ok: true; alg: string; kid: string | undefined; iss: string } | AuthFailure {
+  if (!COMPACT_JWS.test(token)) return authFailure('token_malformed', 'not a compact JWS');
+  let alg: unknown;
+  let kid: unknown;
+  let iss: unknown;
+  try {
+    const header = decodeProtectedHeader(token);
+    alg = header.alg;
+    kid = header.kid;
+    iss = decodeJwt(token).iss;
+  } catch {
+    return authFailure('token_malformed', 'header or payload is not base64url JSON');
+  }
+  if (typeof alg !== 'string') return authFailure('token_malformed', 'no alg');
+  if (kid !== undefined && typeof kid !== 'string') return authFailure('token_malformed', 'kid is not a string');
+  if (typeof iss !== 'string') return authFailure('token_claim_missing', 'no iss');
+  return { ok: true, alg, kid, iss };
+}
+
+/** Maps jose's errors to iamgate's codes. */
+function mapJoseError(err: unknown): AuthFailure {
+  if (err instanceof errors.JWTExpired) {
+    return err.claim === 'iat' ? authFailure('token_too_old', err.message) : authFailure('token_expired', err.message);
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return authFailure('token_claim_missing', err.message);
+    switch (err.claim) {
+      case 'aud':
+        return authFailure('token_audience_invalid', err.message);
+      case 'iss':
+        return authFailure('token_issuer_unknown', err.message);
+      case 'nbf':
+      case 'iat':
+        return authFailure('token_not_yet_valid', err.message);
+      default:
+        return authFailure('token_claim_invalid', err.message);
+    }
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return authFailure('token_signature_invalid', err.message);
+  if (err instanceof errors.JOSEAlgNotAllowed) return authFailure('token_algorithm_not_allowed', err.message);
+  if (err instanceof errors.JOSEError) return authFailure('token_malformed', `${err.code}: ${err.message}`);
+  return authFailure('token_malformed', err instanceof Error ? err.message : String(err));
+}
+
+/** Verifies a token (already peeked: `alg`, `kid`) for an issuer at time `now` (ms). */
+export async function verifyToken(
+  token: string,
+  head: { alg: string; kid: string | undefined },
+  issuer: VerifyingIssuer,
+  now: number,
+): Promise<Verified | AuthFailure> {
+  if (!issuer.algorithms.includes(head.alg)) return authFailure('token_algorithm_not_allowed', `alg ${head.alg}`);
+  const lookup = await issuer.keys.getKey(head.kid, head.alg);
+  if (!lookup.ok) return authFailure(lookup.code, lookup.detail);
+  try {
+    const { payload } = await jwtVerify(token, lookup.key, {
+      algorithms: [head.alg],
+      issuer: issuer.issuer,
+      audience: [...issuer.audiences],
+      clockTolerance: issuer.clockToleranceSeconds,
+      ...(issuer.maxTokenAgeSeconds !== undefined ? { maxTokenAge: issuer.maxTokenAgeSeconds } : {}),
+      requiredClaims: ['exp', 'iat'],
+      currentDate: new Date(now),
+    });
+    return { ok: true, payload, kid: head.kid };
+  } catch (err) {
+    return mapJoseError(err);
+  }
+}
