@@ -1,4 +1,5 @@
 // Reading the route map from disk: YAML (or JSON) text → validated spec → compiled tries.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseYamlText } from '../../config/yaml.js';
 import type { Finding } from '../../policy/types.js';
@@ -9,14 +10,17 @@ export interface RouteMapLoad {
   /** Undefined when any finding is an error. */
   readonly routes: CompiledRouteMap | undefined;
   readonly findings: readonly Finding[];
+  /** SHA-256 of the file's text: changes whenever the route map changes. */
+  readonly digest: string;
 }
 
 /** Parses route-map text (YAML, of which JSON is a subset), reporting syntax errors as findings. */
 export function parseRouteMapText(text: string, file?: string): RouteMapLoad {
   const doc = parseYamlText(text, 'ROUTES_SYNTAX', file);
-  if (!doc.ok) return { routes: undefined, findings: doc.findings };
+  const digest = createHash('sha256').update(text).digest('hex');
+  if (!doc.ok) return { routes: undefined, findings: doc.findings, digest };
   const { spec, findings } = parseRouteMap(doc.value, file);
-  return { routes: spec ? compileRouteMap(spec) : undefined, findings };
+  return { routes: spec ? compileRouteMap(spec) : undefined, findings, digest };
 }
 
 /** Loads and compiles a route-map file; a missing or unreadable file is a finding, not an exception. */
@@ -26,7 +30,7 @@ export async function loadRouteMap(file: string): Promise<RouteMapLoad> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const message = `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-    return { routes: undefined, findings: [{ severity: 'error', code: 'ROUTES_UNREADABLE', path: '', message, file }] };
+    return { routes: undefined, findings: [{ severity: 'error', code: 'ROUTES_UNREADABLE', path: '', message, file }], digest: '' };
   }
   return parseRouteMapText(text, file);
 }

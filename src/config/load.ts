@@ -1,0 +1,194 @@
+// Loading the configuration: the YAML file, then environment overrides, then validation of every
+// key — all problems listed together (file, key, reason). Nothing here starts anything.
+import { access, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Finding } from '../policy/types.js';
+import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, type Doc } from './reader.js';
+import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode } from './schema.js';
+import { SECTION_VALIDATORS } from './sections.js';
+import { parseYamlText } from './yaml.js';
+
+export type ConfigLoad = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problems: readonly Finding[] };
+
+/** Environment variables that override the file. */
+export const ENV = {
+  config: 'IAMGATE_CONFIG',
+  port: 'IAMGATE_PORT',
+  opsPort: 'IAMGATE_OPS_PORT',
+  upstream: 'IAMGATE_UPSTREAM',
+  redisUrl: 'REDIS_URL',
+  logLevel: 'IAMGATE_LOG_LEVEL',
+} as const;
+
+const ENV_FILE = '(environment)';
+const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', ...Object.keys(SECTION_VALIDATORS)];
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads an integer environment override, reporting a malformed one. */
+function envPort(env: Env, name: string, r: ConfigReader): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    r.problem(name, `must be a port number from 0 to 65535 (got ${JSON.stringify(text)})`, ENV_FILE);
+    return undefined;
+  }
+  return Number(text);
+}
+
+/** Validates a parsed configuration document with environment overrides; `file` names it in problems and anchors relative paths. */
+export function readConfig(doc: unknown, env: Env, file: string | undefined): ConfigLoad {
+  const { config, problems } = readConfigParts(doc, env, file);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+}
+
+/** The configuration with defaults standing in for wrong values, and the problems found. */
+function readConfigParts(doc: unknown, env: Env, file: string | undefined): { config: GatewayConfig; problems: Finding[] } {
+  const r = new ConfigReader(file);
+  const base = file === undefined ? process.cwd() : dirname(file);
+  const root: Doc = isDoc(doc) ? doc : {};
+  if (!isDoc(doc) && doc !== undefined && doc !== null) r.problem('', 'the configuration must be a mapping');
+  r.unknownKeys(root, '', TOP_KEYS);
+  if (root['version'] !== 1) r.problem('version', `must be 1 (got ${JSON.stringify(root['version'])})`);
+  const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
+
+  const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs']);
+  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
+  const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
+  const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
+  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot']);
+  const policies = r.section(root, 'policies', 'policies', ['directory', 'routes']);
+  const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
+  const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
+  const redis = r.section(root, 'redis', 'redis', ['url']);
+  const logging = r.section(root, 'logging', 'logging', ['level']);
+  const shutdown = r.section(root, 'shutdown', 'shutdown', ['graceMs']);
+  const HOUR = 3_600_000;
+
+  let upstreamUrl = r.string(up, 'url', 'upstream.url', DEFAULTS.upstream.url);
+  const upstreamMessage = checkOriginUrl(upstreamUrl);
+  if (upstreamMessage && up['url'] !== undefined) r.problem('upstream.url', upstreamMessage);
+  const envUpstream = env[ENV.upstream];
+  if (envUpstream !== undefined && envUpstream !== '') {
+    const message = checkOriginUrl(envUpstream);
+    if (message) r.problem(ENV.upstream, message, ENV_FILE);
+    else upstreamUrl = envUpstream;
+  }
+  let redisUrl = redis['url'] === undefined ? undefined : r.string(redis, 'url', 'redis.url', '');
+  if (redisUrl !== undefined && redisUrl !== '' && checkRedisUrl(redisUrl)) r.problem('redis.url', checkRedisUrl(redisUrl)!);
+  const envRedis = env[ENV.redisUrl];
+  if (envRedis !== undefined && envRedis !== '') {
+    const message = checkRedisUrl(envRedis);
+    if (message) r.problem(ENV.redisUrl, message, ENV_FILE);
+    else redisUrl = envRedis;
+  }
+  let level = r.oneOf(logging, 'level', 'logging.level', DEFAULTS.logging.level as LogLevel, LOG_LEVELS);
+  const envLevel = env[ENV.logLevel];
+  if (envLevel !== undefined && envLevel !== '') {
+    if ((LOG_LEVELS as readonly string[]).includes(envLevel)) level = envLevel as LogLevel;
+    else r.problem(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}`, ENV_FILE);
+  }
+
+  const port = envPort(env, ENV.port, r) ?? r.int(listen, 'port', 'listen.port', DEFAULTS.listen.port, 0, 65535);
+  const opsPort = envPort(env, ENV.opsPort, r) ?? r.int(ops, 'port', 'operations.port', DEFAULTS.operations.port, 0, 65535);
+  if (port !== 0 && port === opsPort) r.problem('operations.port', `must differ from the gateway's port (${port})`);
+
+  const sections: Record<string, unknown> = {};
+  for (const [name, validate] of Object.entries(SECTION_VALIDATORS)) {
+    if (root[name] === undefined) continue;
+    for (const p of validate(root[name], name)) r.problem(p.path, p.message);
+    sections[name] = root[name];
+  }
+
+  const resolvePath = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const config: GatewayConfig = {
+    version: 1,
+    mode,
+    file,
+    listen: {
+      host: r.string(listen, 'host', 'listen.host', DEFAULTS.listen.host),
+      port,
+      headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
+      requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
+      keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 0, HOUR),
+    },
+    operations: {
+      host: r.string(ops, 'host', 'operations.host', DEFAULTS.operations.host),
+      port: opsPort,
+      operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
+    },
+    upstream: {
+      url: upstreamUrl,
+      connections: r.int(up, 'connections', 'upstream.connections', DEFAULTS.upstream.connections, 1, 65535),
+      connectTimeoutMs: r.int(up, 'connectTimeoutMs', 'upstream.connectTimeoutMs', DEFAULTS.upstream.connectTimeoutMs, 1, HOUR),
+      headersTimeoutMs: r.int(up, 'headersTimeoutMs', 'upstream.headersTimeoutMs', DEFAULTS.upstream.headersTimeoutMs, 1, HOUR),
+      idleTimeoutMs: r.int(up, 'idleTimeoutMs', 'upstream.idleTimeoutMs', DEFAULTS.upstream.idleTimeoutMs, 1, HOUR),
+      keepAliveTimeoutMs: r.int(up, 'keepAliveTimeoutMs', 'upstream.keepAliveTimeoutMs', DEFAULTS.upstream.keepAliveTimeoutMs, 1, HOUR),
+      forwardAuthorization: r.bool(up, 'forwardAuthorization', 'upstream.forwardAuthorization', DEFAULTS.upstream.forwardAuthorization),
+      preserveHost: r.bool(up, 'preserveHost', 'upstream.preserveHost', DEFAULTS.upstream.preserveHost),
+    },
+    limits: {
+      maxBodyBytes: r.int(limits, 'maxBodyBytes', 'limits.maxBodyBytes', DEFAULTS.limits.maxBodyBytes, 0, Number.MAX_SAFE_INTEGER),
+      maxTargetLength: r.int(limits, 'maxTargetLength', 'limits.maxTargetLength', DEFAULTS.limits.maxTargetLength, 16, 65536),
+      maxHeaderBytes: r.int(limits, 'maxHeaderBytes', 'limits.maxHeaderBytes', DEFAULTS.limits.maxHeaderBytes, 1024, 1024 * 1024),
+    },
+    paths: {
+      allowSemicolon: r.bool(paths, 'allowSemicolon', 'paths.allowSemicolon', DEFAULTS.paths.allowSemicolon),
+      allowTrailingDot: r.bool(paths, 'allowTrailingDot', 'paths.allowTrailingDot', DEFAULTS.paths.allowTrailingDot),
+    },
+    trustedProxies: r.cidrs(root, 'trustedProxies', 'trustedProxies'),
+    policies: {
+      directory: resolvePath(r.string(policies, 'directory', 'policies.directory', DEFAULTS.policies.directory)),
+      routes: resolvePath(r.string(policies, 'routes', 'policies.routes', DEFAULTS.policies.routes)),
+    },
+    forwardAuth: { enabled: r.bool(forwardAuth, 'enabled', 'forwardAuth.enabled', DEFAULTS.forwardAuth.enabled) },
+    decisions: { explainToCaller: r.bool(decisions, 'explainToCaller', 'decisions.explainToCaller', DEFAULTS.decisions.explainToCaller) },
+    redis: { url: redisUrl === '' ? undefined : redisUrl },
+    logging: { level },
+    shutdown: { graceMs: r.int(shutdown, 'graceMs', 'shutdown.graceMs', DEFAULTS.shutdown.graceMs, 0, HOUR) },
+    sections,
+  };
+  return { config, problems: r.problems };
+}
+
+/** Reports files the configuration names that do not exist. */
+async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
+  const problems: Finding[] = [];
+  for (const [key, path] of [['policies.directory', config.policies.directory], ['policies.routes', config.policies.routes]] as const) {
+    try {
+      await access(path);
+    } catch {
+      problems.push({ severity: 'error', code: 'CONFIG_INVALID', path: key, message: `file not found: ${path}`, ...(config.file ? { file: config.file } : {}) });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Loads the configuration: the file named by `file`, else `IAMGATE_CONFIG`; with no file at all,
+ * the defaults (and the environment). Never throws for bad input: problems come back listed.
+ */
+export async function loadConfig(options: { file?: string; env?: Env } = {}): Promise<ConfigLoad> {
+  const env = options.env ?? process.env;
+  const named = options.file ?? env[ENV.config];
+  if (named === undefined || named === '') return readConfig({ version: 1 }, env, undefined);
+  const file = resolve(named);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${code})`, file }] };
+  }
+  const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
+  if (!parsed.ok) return { ok: false, problems: parsed.findings };
+  const { config, problems } = readConfigParts(parsed.value, env, file);
+  const all = [...problems, ...(await checkFiles(config))];
+  return all.length > 0 ? { ok: false, problems: all } : { ok: true, config };
+}
+
+/** One line per problem: `file: key: reason`. */
+export function formatProblems(problems: readonly Finding[]): string[] {
+  return problems.map((p) => `${p.file ?? '(configuration)'}: ${p.path || '(root)'}: ${p.message}`);
+}

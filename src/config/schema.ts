@@ -1,0 +1,103 @@
+// The configuration file, version 1: its typed shape and defaults. docs/configuration.md
+// documents every key; a change that adds, removes or renames a key updates both.
+
+export const CONFIG_VERSION = 1;
+
+export type Mode = 'development' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ListenConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GatewayConfig {
+  readonly version: 1;
+  /** `development` allows conveniences (local token minting, operator endpoints by default); `production` refuses them. */
+  readonly mode: Mode;
+  /** The file this configuration came from (absolute), when it came from one. */
+  readonly file: string | undefined;
+  readonly listen: ListenConfig & {
+    /** Longest wait for a request's headers. */
+    readonly headersTimeoutMs: number;
+    /** Longest time to receive a whole request (headers and body); 0 for none. */
+    readonly requestTimeoutMs: number;
+    /** How long an idle client keep-alive connection stays open. */
+    readonly keepAliveTimeoutMs: number;
+  };
+  readonly operations: ListenConfig & {
+    /** Serve `/v1/decisions/explain` and `/v1/policies/reload` on the operations port. */
+    readonly operatorEndpoints: boolean;
+  };
+  readonly upstream: {
+    readonly url: string;
+    readonly connections: number;
+    readonly connectTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly forwardAuthorization: boolean;
+    readonly preserveHost: boolean;
+  };
+  readonly limits: {
+    /** Largest request body forwarded, in bytes; 0 for no limit. */
+    readonly maxBodyBytes: number;
+    /** Longest request target (path and query), in characters. */
+    readonly maxTargetLength: number;
+    /** Largest total size of a request's headers, in bytes. */
+    readonly maxHeaderBytes: number;
+  };
+  readonly paths: {
+    readonly allowSemicolon: boolean;
+    readonly allowTrailingDot: boolean;
+  };
+  /** Proxies (CIDRs) whose X-Forwarded-* headers are believed. */
+  readonly trustedProxies: readonly string[];
+  readonly policies: {
+    /** Directory file (users, groups, roles, managed policies); absolute after loading. */
+    readonly directory: string;
+    /** Route map file; absolute after loading. */
+    readonly routes: string;
+  };
+  readonly forwardAuth: { readonly enabled: boolean };
+  readonly decisions: {
+    /** Put the statement-level explanation of a deny in the 403 body. */
+    readonly explainToCaller: boolean;
+  };
+  readonly redis: { readonly url: string | undefined };
+  readonly logging: { readonly level: LogLevel };
+  readonly shutdown: {
+    /** How long in-flight requests may run after SIGTERM before their connections are closed. */
+    readonly graceMs: number;
+  };
+  /**
+   * Sections read by other parts of iamgate (`auth`, `mfa`, `sts`, `cache`, `audit`), each checked by
+   * the validator registered for it in ./sections.ts and passed on as written.
+   */
+  readonly sections: Readonly<Record<string, unknown>>;
+}
+
+/** Defaults for every key that has one (paths are relative to the config file's folder). */
+export const DEFAULTS = {
+  mode: 'production',
+  listen: { host: '0.0.0.0', port: 8400, headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000 },
+  operations: { host: '0.0.0.0', port: 8401 },
+  upstream: {
+    url: 'http://127.0.0.1:8402',
+    connections: 128,
+    connectTimeoutMs: 5_000,
+    headersTimeoutMs: 30_000,
+    idleTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 4_000,
+    forwardAuthorization: false,
+    preserveHost: true,
+  },
+  limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
+  paths: { allowSemicolon: false, allowTrailingDot: false },
+  trustedProxies: [] as readonly string[],
+  policies: { directory: 'directory.yaml', routes: 'routes.yaml' },
+  forwardAuth: { enabled: false },
+  decisions: { explainToCaller: false },
+  logging: { level: 'info' },
+  shutdown: { graceMs: 25_000 },
+} as const;

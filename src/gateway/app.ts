@@ -1,0 +1,45 @@
+// The hono app on the gateway port: iamgate's reserved endpoints first, then every other request
+// through the proxy handler, which writes straight onto Node's response (hono routes, undici forwards).
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono, type Context } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FORWARD_AUTH_PATH } from './forward-auth.js';
+
+export type GatewayEnv = { Bindings: HttpBindings };
+
+type RawHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
+
+export interface GatewayAppDeps {
+  readonly proxy: RawHandler;
+  /** The forward-auth decision endpoint, when enabled. */
+  readonly forwardAuth?: RawHandler;
+  /** Mounts other reserved endpoints (STS under `/.iamgate/sts`, the JWKS at `/.well-known/jwks.json`). */
+  readonly mount?: (app: Hono<GatewayEnv>) => void;
+  /** Told about errors thrown by mounted endpoints (answered 500). */
+  readonly onError: (err: unknown) => void;
+}
+
+/** Wraps a raw-Node handler as a hono handler that tells the adapter the response is already written. */
+function raw(handler: RawHandler) {
+  return async (c: Context<GatewayEnv>): Promise<Response> => {
+    await handler(c.env.incoming, c.env.outgoing);
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+/** Creates the gateway's hono app. */
+export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.onError((err, c) => {
+    deps.onError(err);
+    return c.json({ error: 'InternalError', code: 'internal_error', message: 'iamgate failed to handle the request' }, 500);
+  });
+  deps.mount?.(app);
+  if (deps.forwardAuth) {
+    app.all(FORWARD_AUTH_PATH, raw(deps.forwardAuth));
+    app.all(`${FORWARD_AUTH_PATH}/*`, raw(deps.forwardAuth));
+  }
+  app.all('*', raw(deps.proxy));
+  return app;
+}

@@ -1,0 +1,150 @@
+// Building a request's condition context: the principal's keys, the request's global keys named
+// as AWS names them (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, ...), iamgate's own keys
+// for method, path and route parameters, and the extra keys the route takes from the request.
+import { BlockList, isIP } from 'node:net';
+import type { Principal } from '../identity/index.js';
+import { createContext, type ContextValue, type RequestContext } from '../policy/index.js';
+import type { RouteMatch } from './routes/index.js';
+
+/** The facts about one HTTP request that the pipeline reads: plain values, taken once from Node's request. */
+export interface RequestFacts {
+  readonly requestId: string;
+  readonly method: string;
+  /** The raw request target (`/orders/1?x=2`) as received. */
+  readonly target: string;
+  /** Flat `[name, value, ...]` as received. */
+  readonly rawHeaders: readonly string[];
+  readonly peerAddress: string;
+  /** The caller reached iamgate over TLS. */
+  readonly secure: boolean;
+  /** Epoch ms when the request arrived. */
+  readonly now: number;
+}
+
+/** iamgate's own condition keys. */
+export const IAMGATE_KEYS = {
+  method: 'iamgate:Method',
+  path: 'iamgate:Path',
+  route: 'iamgate:Route',
+  routeParamPrefix: 'iamgate:RouteParam/',
+} as const;
+
+const LOWER = {
+  method: IAMGATE_KEYS.method.toLowerCase(),
+  path: IAMGATE_KEYS.path.toLowerCase(),
+  route: IAMGATE_KEYS.route.toLowerCase(),
+  routeParamPrefix: IAMGATE_KEYS.routeParamPrefix.toLowerCase(),
+} as const;
+
+/** The values of a header in a raw header list (case-insensitive), in order. */
+export function headerValues(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) out.push(raw[i + 1]!);
+  return out;
+}
+
+/** The single value of a header, or undefined when absent. Repeated headers yield their first value. */
+export function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1]!;
+  return undefined;
+}
+
+/** Drops the IPv4-mapped prefix Node reports on dual-stack sockets (`::ffff:10.0.0.1`). */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** The set of trusted proxy networks, compiled once from CIDR strings. */
+export interface TrustedProxies {
+  has(address: string): boolean;
+}
+
+/** Compiles CIDRs (`10.0.0.0/8`, `::1/128`, or a bare address) into a matcher; assumes they were validated. */
+export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [addr, bits] = cidr.split('/') as [string, string | undefined];
+    const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    list.addSubnet(addr, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family);
+  }
+  return {
+    has(address) {
+      const plain = plainAddress(address);
+      const family = isIP(plain);
+      return family !== 0 && list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+    },
+  };
+}
+
+/**
+ * The caller's address: the peer's, or — when the peer is a trusted proxy — the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry stops the walk,
+ * so the address is never taken from text a proxy did not vouch for.
+ */
+export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies): string {
+  let current = plainAddress(peer);
+  if (!trusted.has(current)) return current;
+  const hops = headerValues(raw, 'x-forwarded-for').flatMap((v) => v.split(',')).map((s) => s.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = plainAddress(hops[i]!);
+    if (isIP(hop) === 0) break;
+    current = hop;
+    if (!trusted.has(hop)) break;
+  }
+  return current;
+}
+
+/** The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto. */
+export function secureTransport(facts: RequestFacts, trustedPeer: boolean): boolean {
+  if (facts.secure) return true;
+  if (!trustedPeer) return false;
+  const proto = headerValue(facts.rawHeaders, 'x-forwarded-proto');
+  return proto !== undefined && proto.split(',')[0]!.trim().toLowerCase() === 'https';
+}
+
+export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
+
+/**
+ * Builds the full condition context for a decision. Fails (naming the key) when a route's extra
+ * key would come from a query parameter or header that appears more than once: which of the
+ * values the upstream reads is not knowable, so the request is refused rather than guessed.
+ */
+export function buildRequestContext(
+  principal: Principal,
+  facts: RequestFacts,
+  match: RouteMatch,
+  path: string,
+  query: string | undefined,
+  network: { readonly sourceIp: string; readonly secure: boolean },
+): ContextBuild {
+  // Keys are lower-cased here (as createContext would) so that a route's extra key can never
+  // replace a key the principal or the request already set, whatever its spelling.
+  const entries = new Map<string, ContextValue>();
+  for (const key in principal.context) entries.set(key.toLowerCase(), principal.context[key]!);
+  entries.set('aws:sourceip', network.sourceIp);
+  entries.set('aws:securetransport', network.secure);
+  entries.set('aws:currenttime', new Date(facts.now).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  entries.set('aws:epochtime', Math.floor(facts.now / 1000));
+  const agent = headerValue(facts.rawHeaders, 'user-agent');
+  if (agent !== undefined) entries.set('aws:useragent', agent);
+  const referer = headerValue(facts.rawHeaders, 'referer');
+  if (referer !== undefined) entries.set('aws:referer', referer);
+  entries.set(LOWER.method, facts.method);
+  entries.set(LOWER.path, path);
+  if (match.route !== undefined) entries.set(LOWER.route, match.route);
+  for (const [name, value] of match.params) entries.set(LOWER.routeParamPrefix + name.toLowerCase(), value);
+  if (match.context.length > 0) {
+    let params: URLSearchParams | undefined;
+    for (const source of match.context) {
+      let values: string[];
+      if (source.from === 'query') {
+        params ??= new URLSearchParams(query ?? '');
+        values = params.getAll(source.name);
+      } else values = headerValues(facts.rawHeaders, source.name);
+      if (values.length > 1) return { ok: false, key: source.key };
+      const key = source.key.toLowerCase();
+      if (values.length === 1 && !entries.has(key)) entries.set(key, values[0]!);
+    }
+  }
+  return { ok: true, context: createContext(entries) };
+}

@@ -1,0 +1,70 @@
+// The decide stage: cache lookup, evaluation on a miss, and the deny reason a caller is told —
+// including `mfa_required`, found by asking whether the same request with a fresh second factor
+// would be allowed (exact for both MFA patterns: an Allow conditioned on MFA, and a Deny unless MFA).
+import type { Principal } from '../identity/index.js';
+import { evaluate, policySetKeys, type AuthzRequest, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
+import type { CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
+import type { DenyReason } from './errors.js';
+
+export interface Verdict {
+  readonly decision: Decision;
+  readonly reason: 'allowed' | DenyReason;
+  readonly cache: CacheLevel | 'miss';
+}
+
+const MFA_PRESENT = 'aws:multifactorauthpresent';
+const MFA_AGE = 'aws:multifactorauthage';
+
+/** The context as it would be had the caller just presented a second factor. */
+function withFreshMfa(context: RequestContext): RequestContext {
+  const stepped = new Map(context);
+  stepped.set(MFA_PRESENT, true);
+  stepped.set(MFA_AGE, 0);
+  return stepped;
+}
+
+/** Why a deny happened, for the caller: `mfa_required` when a fresh second factor would turn it into an allow. */
+export function denyReason(set: PolicySet, request: AuthzRequest, decision: Decision): DenyReason {
+  const stepped = evaluate(set, { ...request, context: withFreshMfa(request.context) });
+  if (stepped.decision === 'Allow') return 'mfa_required';
+  return decision.decision === 'ExplicitDeny' ? 'explicit_deny' : 'implicit_deny';
+}
+
+export interface Decider {
+  decide(principal: Principal, request: AuthzRequest, policyDigest: string, now: number): Promise<Verdict>;
+}
+
+/** Creates the decide stage over a cache; the context keys each policy set can read are computed once per set. */
+export function createDecider(cache: DecisionCache): Decider {
+  const keysBySet = new WeakMap<PolicySet, ReadonlySet<string>>();
+  const keysOf = (set: PolicySet): ReadonlySet<string> => {
+    let keys = keysBySet.get(set);
+    if (!keys) {
+      keys = policySetKeys(set);
+      keysBySet.set(set, keys);
+    }
+    return keys;
+  };
+  return {
+    async decide(principal, request, policyDigest, now) {
+      const set = principal.policySet;
+      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys: keysOf(set), now };
+      let cached: Awaited<ReturnType<DecisionCache['get']>>;
+      try {
+        cached = await cache.get(query);
+      } catch {
+        cached = undefined; // a failing cache is a miss
+      }
+      const decision = cached?.decision ?? evaluate(set, request);
+      if (!cached) {
+        try {
+          cache.set(query, decision);
+        } catch {
+          // a failing cache only loses the entry
+        }
+      }
+      const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision);
+      return { decision, reason, cache: cached?.level ?? 'miss' };
+    },
+  };
+}

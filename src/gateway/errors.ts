@@ -1,0 +1,25 @@
+// Every answer iamgate gives instead of the upstream's: a stable code, its HTTP status, the JSON
+// `error` name and a public title. Details (which statement, which token check) go to the audit log.
+
+export const GATEWAY_ERRORS = {
+  bad_path: { status: 400, error: 'BadRequest', title: 'The request target cannot be normalised safely' },
+  ambiguous_parameter: { status: 400, error: 'BadRequest', title: 'A parameter used for authorisation appears more than once' },
+  forward_auth_incomplete: { status: 400, error: 'BadRequest', title: 'The forward-auth request lacks the original method or URI' },
+  unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
+  access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
+  reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
+  body_too_large: { status: 413, error: 'PayloadTooLarge', title: 'The request body is larger than allowed' },
+  rate_limited: { status: 429, error: 'TooManyRequests', title: 'Too many attempts' },
+  internal_error: { status: 500, error: 'InternalError', title: 'iamgate failed to handle the request' },
+  upstream_unavailable: { status: 502, error: 'BadGateway', title: 'The upstream service could not be reached' },
+  upgrade_refused: { status: 502, error: 'BadGateway', title: 'The upstream service refused the protocol upgrade' },
+  not_ready: { status: 503, error: 'ServiceUnavailable', title: 'iamgate is not ready: policies are not loaded' },
+  auth_unavailable: { status: 503, error: 'ServiceUnavailable', title: 'Authentication is temporarily unavailable' },
+  audit_unavailable: { status: 503, error: 'ServiceUnavailable', title: 'The decision could not be recorded in the audit trail' },
+  upstream_timeout: { status: 504, error: 'GatewayTimeout', title: 'The upstream service did not answer in time' },
+} as const satisfies Record<string, { status: number; error: string; title: string }>;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
+
+/** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */
+export type DenyReason = 'explicit_deny' | 'implicit_deny' | 'mfa_required';

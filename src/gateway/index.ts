@@ -1,0 +1,24 @@
+// The gateway: request pipeline, route map, reserved endpoints, operations listener.
+export { createGatewayApp, type GatewayAppDeps, type GatewayEnv } from './app.js';
+export { createLogAuditSink, type AuditEventInput, type AuditSink } from './audit.js';
+export type { Authenticator, AuthOutcome } from './auth.js';
+export { NO_DECISION_CACHE, type CachedDecision, type CacheLevel, type DecisionCache, type DecisionQuery } from './cache.js';
+export {
+  buildRequestContext,
+  compileTrustedProxies,
+  IAMGATE_KEYS,
+  sourceAddress,
+  type RequestFacts,
+  type TrustedProxies,
+} from './context.js';
+export { createDecider, denyReason, type Decider, type Verdict } from './decide.js';
+export { GATEWAY_ERRORS, type DenyReason, type GatewayErrorCode } from './errors.js';
+export { createForwardAuthHandler, FORWARD_AUTH_PATH, originalRequest, type ForwardAuthDialect } from './forward-auth.js';
+export { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+export { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
+export { DEFAULT_PATH_RULES, normalizeTarget, type NormalizedTarget, type PathRejection, type PathRules } from './path.js';
+export { createPipeline, type Allowed, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PolicySnapshot, type Rejected } from './pipeline.js';
+export { createPolicyLoader, simulatedPrincipal, type AuthenticatorFactory, type PolicyFiles } from './policies.js';
+export { createProxyHandlers, requestFacts, type ProxyHandlers } from './proxy-handler.js';
+export { startGateway, type Gateway, type GatewayOptions, type PolicyLoad, type PolicyLoader } from './server.js';
+export * from './routes/index.js';

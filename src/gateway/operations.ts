@@ -1,0 +1,125 @@
+// The operations listener: liveness, readiness (and why not), Prometheus metrics, and operator
+// endpoints that explain a decision without forwarding anything. It belongs on a port only the
+// platform can reach (probes, scrapers, operators), never the public one.
+import { Hono } from 'hono';
+import { explainDecision } from '../policy/index.js';
+import type { Authenticator } from './auth.js';
+import type { RequestFacts } from './context.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not ready (empty when ready); also the last reload failure while the previous policies keep serving. */
+  readonly reasons: readonly string[];
+  readonly generation?: number;
+  readonly loadedAt?: string;
+}
+
+export interface ReloadReport {
+  readonly ok: boolean;
+  readonly generation?: number;
+  readonly problems: readonly string[];
+}
+
+export interface OperationsDeps {
+  readonly metrics: GatewayMetrics;
+  readonly readiness: () => Readiness;
+  readonly pipeline: Pipeline;
+  readonly operatorEndpoints: boolean;
+  readonly reload: () => Promise<ReloadReport>;
+  /** Resolves a directory principal for a simulated decision (`principal` + `mfa` in the request). */
+  readonly simulatedAuthenticator: (principalArn: string, mfa: boolean) => Authenticator | undefined;
+  readonly now: () => number;
+}
+
+interface ExplainBody {
+  readonly method?: unknown;
+  readonly path?: unknown;
+  readonly headers?: unknown;
+  readonly principal?: unknown;
+  readonly mfa?: unknown;
+  readonly sourceIp?: unknown;
+}
+
+function badRequest(message: string): Response {
+  return Response.json({ error: 'BadRequest', message }, { status: 400 });
+}
+
+/** Headers from the explain request body, as a flat raw list. */
+function rawHeaderList(headers: unknown): string[] | undefined {
+  if (headers === undefined) return [];
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return undefined;
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (typeof v !== 'string') return undefined;
+    out.push(k, v);
+  }
+  return out;
+}
+
+/** Creates the operations app (`/healthz`, `/readyz`, `/metrics`, `/v1/...`). */
+export function createOperationsApp(deps: OperationsDeps): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    const r = deps.readiness();
+    return c.json(r, r.ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+  if (!deps.operatorEndpoints) return app;
+
+  // Explains what iamgate would decide for a request, without forwarding it or auditing it.
+  // Either `headers.authorization` carries a real token, or `principal` names a directory user
+  // or role to simulate (with `mfa` saying whether a second factor was presented).
+  app.post('/v1/decisions/explain', async (c) => {
+    let body: ExplainBody;
+    try {
+      body = (await c.req.json()) as ExplainBody;
+    } catch {
+      return badRequest('the body must be JSON');
+    }
+    if (typeof body !== 'object' || body === null) return badRequest('the body must be a JSON object');
+    const method = typeof body.method === 'string' ? body.method.toUpperCase() : 'GET';
+    if (typeof body.path !== 'string') return badRequest('"path" (the request target, e.g. "/orders/1?x=1") is required');
+    const rawHeaders = rawHeaderList(body.headers);
+    if (!rawHeaders) return badRequest('"headers" must map header names to strings');
+    let authenticator: Authenticator | undefined;
+    if (body.principal !== undefined) {
+      if (typeof body.principal !== 'string') return badRequest('"principal" must be an ARN');
+      authenticator = deps.simulatedAuthenticator(body.principal, body.mfa === true);
+      if (!authenticator) return badRequest(`"${body.principal}" is not a user or role in the directory`);
+    }
+    const facts: RequestFacts = {
+      requestId: `explain-${crypto.randomUUID()}`,
+      method,
+      target: body.path,
+      rawHeaders,
+      peerAddress: typeof body.sourceIp === 'string' ? body.sourceIp : '127.0.0.1',
+      secure: false,
+      now: deps.now(),
+    };
+    const outcome = await deps.pipeline.run(facts, 'operator', authenticator ? { authenticator } : undefined);
+    const verdict = outcome.verdict;
+    return c.json({
+      outcome: outcome.kind,
+      status: outcome.kind === 'allow' ? 200 : outcome.status,
+      reason: outcome.event.reason,
+      principal: outcome.event.principal?.arn ?? null,
+      action: outcome.event.action ?? null,
+      resource: outcome.event.resource ?? null,
+      decision: verdict?.decision ?? null,
+      explanation: verdict ? explainDecision(verdict.decision) : [],
+      ...(outcome.kind === 'reject' ? { body: outcome.body } : {}),
+    });
+  });
+
+  app.post('/v1/policies/reload', async (c) => {
+    const report = await deps.reload();
+    return c.json(report, report.ok ? 200 : 422);
+  });
+  return app;
+}

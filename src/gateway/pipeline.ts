@@ -1,0 +1,231 @@
+// The request pipeline: normalise → authenticate → map the route → build the context → decide →
+// audit. Each stage returns a plain value; the result is an outcome the caller turns into a
+// forwarded request, a forward-auth answer, or a rejection. One audit event per run, always.
+import { AUTH_ERRORS } from '../auth/errors.js';
+import type { Principal } from '../identity/index.js';
+import { explainDecision, type AuthzRequest } from '../policy/index.js';
+import type { AuditEventInput, AuditSink } from './audit.js';
+import type { Authenticator } from './auth.js';
+import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
+import type { Decider, Verdict } from './decide.js';
+import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import { normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
+import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
+
+/** The loaded, compiled policies a request is decided against; replaced whole on reload. */
+export interface PolicySnapshot {
+  readonly routes: CompiledRouteMap;
+  readonly authenticator: Authenticator;
+  /** Content digest of everything loaded (directory, policies, routes): equal on every replica with the same files. */
+  readonly digest: string;
+  /** This instance's load counter (1 for the first load), recorded in audit events. */
+  readonly generation: number;
+  /** A directory principal by ARN, for simulated decisions on the operations port. */
+  readonly principalFor?: (arn: string, mfa: boolean, now: number) => Principal | undefined;
+}
+
+/** Where the decision was asked for. `operator` runs (simulations) are not audited. */
+export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'operator';
+
+/** A decision event for the audit trail, with the decision fields the pipeline always sets. */
+export type DecisionEvent = AuditEventInput & { readonly decision: 'Allow' | 'Deny' };
+
+export interface Allowed {
+  readonly kind: 'allow';
+  readonly principal: Principal;
+  readonly match: RouteMatch;
+  readonly target: NormalizedTarget;
+  readonly verdict: Verdict;
+  readonly sourceIp: string;
+  /** The direct peer is a trusted proxy. */
+  readonly trustedPeer: boolean;
+  readonly secure: boolean;
+  readonly event: DecisionEvent;
+}
+
+export interface Rejected {
+  readonly kind: 'reject';
+  readonly code: GatewayErrorCode;
+  readonly status: number;
+  /** The JSON body for the caller. */
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Present when the rejection is a policy decision (403). */
+  readonly verdict?: Verdict;
+  readonly event: DecisionEvent;
+}
+
+export type PipelineOutcome = Allowed | Rejected;
+
+export interface PipelineDeps {
+  /** The current policies, or undefined while none are loaded. */
+  readonly snapshot: () => PolicySnapshot | undefined;
+  readonly decider: Decider;
+  readonly audit: AuditSink;
+  readonly metrics: GatewayMetrics;
+  readonly pathRules: PathRules;
+  readonly trustedProxies: TrustedProxies;
+  /** Include the statement-level explanation in 403 bodies (it always goes to the log). */
+  readonly explainToCaller: boolean;
+  /** Realm named in `WWW-Authenticate`. */
+  readonly realm: string;
+  /** Told about each rejection's audit-only detail (which path rule, which token check, why denied). */
+  readonly onDetail?: (requestId: string, code: string, detail: string) => void;
+}
+
+export interface Pipeline {
+  /** Runs every stage for one request and records its decision event; never throws for bad input. */
+  run(facts: RequestFacts, source: DecisionSource, override?: { readonly authenticator?: Authenticator }): Promise<PipelineOutcome>;
+}
+
+const RESERVED_PREFIX = '/.iamgate/';
+
+const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
+
+function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, '')}"`;
+}
+
+/** The `WWW-Authenticate` challenge for a failed authentication (RFC 6750 §3). */
+function bearerChallenge(realm: string, code: string, message: string): string {
+  const known = (AUTH_ERRORS as Readonly<Record<string, { bearerError?: string }>>)[code];
+  const error = known ? known.bearerError : 'invalid_token';
+  return error === undefined ? `Bearer realm=${quote(realm)}` : `Bearer realm=${quote(realm)}, error=${quote(error)}, error_description=${quote(message)}`;
+}
+
+function authorizationOf(raw: readonly string[]): { value: string | undefined; count: number } {
+  let value: string | undefined;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') {
+      value ??= raw[i + 1];
+      count++;
+    }
+  }
+  return { value, count };
+}
+
+/** Event fields known so far; each stage adds its own. */
+type EventBase = Omit<DecisionEvent, 'decision' | 'reason'>;
+
+interface RejectOptions {
+  readonly body?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+  readonly status?: number;
+  readonly message?: string;
+  readonly verdict?: Verdict;
+  readonly detail?: string;
+}
+
+/** Creates the pipeline; everything it needs was validated and compiled before. */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { metrics, audit } = deps;
+
+  /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */
+  async function finish(outcome: PipelineOutcome, source: DecisionSource): Promise<PipelineOutcome> {
+    const e = outcome.event;
+    metrics.decisions.inc({ decision: outcome.verdict?.decision.decision ?? 'Rejected', reason: e.reason });
+    if (source === 'operator') return outcome;
+    try {
+      await audit.record(e);
+      return outcome;
+    } catch {
+      const info = GATEWAY_ERRORS.audit_unavailable;
+      const requestId = e.requestId ?? '';
+      deps.onDetail?.(requestId, 'audit_unavailable', 'the audit sink refused the event');
+      const body = { error: info.error, code: 'audit_unavailable', message: info.title, requestId };
+      return { kind: 'reject', code: 'audit_unavailable', status: info.status, body, headers: {}, event: { ...e, decision: 'Deny', reason: 'audit_unavailable', status: info.status } };
+    }
+  }
+
+  function rejectWith(code: GatewayErrorCode, base: EventBase, reason: string, source: DecisionSource, opts: RejectOptions = {}): Promise<PipelineOutcome> {
+    const info = GATEWAY_ERRORS[code];
+    const status = opts.status ?? info.status;
+    const requestId = base.requestId ?? '';
+    const body = opts.body ?? { error: info.error, code: reason, message: opts.message ?? info.title, requestId };
+    if (opts.detail !== undefined) deps.onDetail?.(requestId, reason, opts.detail);
+    const event: DecisionEvent = { ...base, decision: 'Deny', reason, status };
+    const outcome: Rejected = { kind: 'reject', code, status, body, headers: opts.headers ?? {}, event, ...(opts.verdict ? { verdict: opts.verdict } : {}) };
+    return finish(outcome, source);
+  }
+
+  return {
+    async run(facts, source, override) {
+      const kind = source === 'forward-auth' ? 'forward_auth' : 'request';
+      const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
+      const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies);
+      const secure = secureTransport(facts, trustedPeer);
+      const reject = (code: GatewayErrorCode, base: EventBase, reason: string, opts?: RejectOptions): Promise<PipelineOutcome> =>
+        rejectWith(code, base, reason, source, opts);
+      let base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp };
+
+      // 1. One normalisation: the path decided on is the path forwarded.
+      const normalized = normalizeTarget(facts.target, deps.pathRules);
+      if (!normalized.ok) {
+        const body = { error: 'BadRequest', code: 'bad_path', reason: normalized.reason, message: GATEWAY_ERRORS.bad_path.title, requestId: facts.requestId };
+        return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
+      }
+      const target = normalized.target;
+      base = { ...base, path: target.path };
+      if (source === 'proxy' && (target.path + '/').startsWith(RESERVED_PREFIX)) return reject('reserved_path', base, 'reserved_path');
+
+      const snapshot = deps.snapshot();
+      if (!snapshot) return reject('not_ready', base, 'not_ready');
+      base = { ...base, policyGeneration: snapshot.generation };
+
+      // 2. Authenticate and resolve the principal.
+      const authorization = authorizationOf(facts.rawHeaders);
+      if (authorization.count > 1) return reject('ambiguous_parameter', base, 'ambiguous_parameter', { detail: 'more than one Authorization header' });
+      const authenticator = override?.authenticator ?? snapshot.authenticator;
+      const auth = await authenticator.authenticate({ authorization: authorization.value });
+      if (!auth.ok) {
+        const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+        const headers: Record<string, string> = auth.status === 401 ? { 'www-authenticate': bearerChallenge(deps.realm, auth.code, auth.message) } : {};
+        return reject(code, base, auth.code, { status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) });
+      }
+      const principal = auth.principal;
+      base = {
+        ...base,
+        principal: {
+          arn: principal.arn,
+          type: PRINCIPAL_TYPES[principal.type],
+          ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
+          ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
+        },
+        authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
+      };
+
+      // 3. Map method and path to an action and a resource.
+      const match = snapshot.routes.match(facts.method, target.segments, target.path);
+      if (!match) {
+        const body = { error: 'AccessDenied', reason: 'implicit_deny', action: null, resource: null, requestId: facts.requestId };
+        return reject('access_denied', base, 'no_route', { body, detail: 'no route matches the method and path' });
+      }
+      base = { ...base, action: match.action, resource: match.resource };
+
+      // 4. The condition context.
+      const built = buildRequestContext(principal, facts, match, target.path, target.query, { sourceIp, secure });
+      if (!built.ok) return reject('ambiguous_parameter', base, 'ambiguous_parameter', { detail: `condition key ${built.key} has more than one value` });
+
+      // 5. Decide.
+      const request: AuthzRequest = { principal: principal.arn, action: match.action, resource: match.resource, context: built.context };
+      const started = performance.now();
+      const verdict = await deps.decider.decide(principal, request, snapshot.digest, facts.now);
+      metrics.decisionSeconds.observe((performance.now() - started) / 1000);
+      metrics.cacheLookups.inc({ result: verdict.cache === 'miss' ? 'miss' : `hit_${verdict.cache}` });
+      const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
+      base = { ...base, statements, cache: verdict.cache };
+
+      // 6. Audit, then proxy or reject.
+      if (verdict.reason === 'allowed') {
+        const allowed: Allowed = { kind: 'allow', principal, match, target, verdict, sourceIp, trustedPeer, secure, event: { ...base, decision: 'Allow', reason: 'allowed' } };
+        return finish(allowed, source);
+      }
+      const explanation = explainDecision(verdict.decision);
+      const body: Record<string, unknown> = { error: 'AccessDenied', reason: verdict.reason, action: match.action, resource: match.resource, requestId: facts.requestId };
+      if (deps.explainToCaller) body['explanation'] = explanation;
+      return reject('access_denied', base, verdict.reason, { body, verdict, detail: explanation.join('; ') });
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
+// (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { GATEWAY_ERRORS } from './errors.js';
+import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
+import type { AuditSink } from './audit.js';
+import type { RequestFacts } from './context.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Allowed, Pipeline, PipelineOutcome } from './pipeline.js';
+import { writeJson, writeSocketJson } from './respond.js';
+
+export interface ForwardingOptions {
+  readonly forwardAuthorization: boolean;
+  readonly preserveHost: boolean;
+  /** Largest request body accepted, in bytes; 0 for no limit. */
+  readonly maxBodyBytes: number;
+}
+
+export interface HandlerDeps {
+  readonly pipeline: Pipeline;
+  readonly upstream: Upstream;
+  readonly metrics: GatewayMetrics;
+  readonly audit: AuditSink;
+  readonly logger: Logger;
+  readonly forwarding: ForwardingOptions;
+  readonly now: () => number;
+  readonly requestId?: () => string;
+}
+
+/** Reads the plain facts the pipeline needs from Node's request, once. */
+export function requestFacts(incoming: IncomingMessage, requestId: string, now: number): RequestFacts {
+  return {
+    requestId,
+    method: incoming.method ?? 'GET',
+    target: incoming.url ?? '/',
+    rawHeaders: incoming.rawHeaders,
+    peerAddress: incoming.socket.remoteAddress ?? '',
+    secure: (incoming.socket as Partial<TLSSocket>).encrypted === true,
+    now,
+  };
+}
+
+/** The `outcome` label of `iamgate_requests_total` for a rejection. */
+export function rejectionOutcome(code: string): string {
+  switch (code) {
+    case 'access_denied':
+      return 'denied';
+    case 'bad_path':
+    case 'ambiguous_parameter':
+    case 'forward_auth_incomplete':
+      return 'bad_request';
+    default:
+      return code;
+  }
+}
+
+export interface ProxyHandlers {
+  /** Handles one request end to end; resolves when the answer is complete. Never rejects. */
+  handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void>;
+  /** Handles an HTTP upgrade (WebSocket): authorised like any request, then tunnelled. */
+  upgrade(incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+}
+
+export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
+  const { pipeline, upstream, metrics, audit, logger, forwarding } = deps;
+  const nextId = deps.requestId ?? randomUUID;
+
+  function upstreamPath(allowed: Allowed): string {
+    return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
+  }
+
+  function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string): string[] {
+    const p = allowed.principal;
+    return upstreamRequestHeaders(incoming.rawHeaders, {
+      forwardAuthorization: forwarding.forwardAuthorization,
+      trustedPeer: allowed.trustedPeer,
+      peerAddress: incoming.socket.remoteAddress ?? '',
+      proto: allowed.secure ? 'https' : 'http',
+      preserveHost: forwarding.preserveHost,
+      identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
+    });
+  }
+
+  /** Records what followed an allowed decision; never fails the request. */
+  function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number): void {
+    const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
+    const event = {
+      kind: 'outcome' as const,
+      reason: result.ok ? 'completed' : result.failure,
+      requestId,
+      status,
+      upstream: result.ok ? { status, latencyMs: Math.round(upstreamMs) } : { latencyMs: Math.round(upstreamMs), error: result.failure },
+    };
+    try {
+      const pending = audit.record(event);
+      if (pending) pending.catch((err: unknown) => logger.warn({ requestId, err }, 'outcome event not recorded'));
+    } catch (err) {
+      logger.warn({ requestId, err }, 'outcome event not recorded');
+    }
+  }
+
+  function finishRequest(outcome: string, started: number): void {
+    metrics.requests.inc({ outcome });
+    metrics.totalSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  function rejectHttp(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Exclude<PipelineOutcome, Allowed>, started: number): void {
+    writeJson(incoming, outgoing, outcome.status, outcome.body, outcome.event.requestId ?? '', outcome.headers);
+    finishRequest(rejectionOutcome(outcome.code), started);
+  }
+
+  return {
+    async handle(incoming, outgoing) {
+      const started = performance.now();
+      const requestId = nextId();
+      let outcome: PipelineOutcome;
+      try {
+        outcome = await pipeline.run(requestFacts(incoming, requestId, deps.now()), 'proxy');
+      } catch (err) {
+        // A bug, not bad input: fail closed and say so in the log.
+        logger.error({ requestId, err }, 'pipeline failed');
+        const info = GATEWAY_ERRORS.internal_error;
+        writeJson(incoming, outgoing, info.status, { error: info.error, code: 'internal_error', message: info.title, requestId }, requestId);
+        finishRequest('internal_error', started);
+        return;
+      }
+      if (outcome.kind === 'reject') {
+        rejectHttp(incoming, outgoing, outcome, started);
+        return;
+      }
+      const body = planBody(incoming, forwarding.maxBodyBytes);
+      const forwardStart = performance.now();
+      let result: ProxyResult;
+      if (body.kind === 'too_large') {
+        result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
+      } else {
+        result = await upstream.forward(
+          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: body.kind === 'stream' ? body.body : null, requestId },
+          outgoing,
+        );
+      }
+      const upstreamMs = performance.now() - forwardStart;
+      metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
+      if (!result.ok && !result.responded && result.failure !== 'client_closed') {
+        const info = GATEWAY_ERRORS[result.failure];
+        writeJson(incoming, outgoing, info.status, { error: info.error, code: result.failure, message: info.title, requestId }, requestId);
+      }
+      if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
+      recordOutcome(requestId, result, upstreamMs);
+      finishRequest(result.ok ? 'allowed' : result.failure, started);
+    },
+
+    async upgrade(incoming, socket, head) {
+      const started = performance.now();
+      const requestId = nextId();
+      socket.on('error', () => socket.destroy());
+      let outcome: PipelineOutcome;
+      try {
+        outcome = await pipeline.run(requestFacts(incoming, requestId, deps.now()), 'websocket');
+      } catch (err) {
+        logger.error({ requestId, err }, 'pipeline failed');
+        const info = GATEWAY_ERRORS.internal_error;
+        writeSocketJson(socket, info.status, { error: info.error, code: 'internal_error', message: info.title, requestId }, requestId);
+        finishRequest('internal_error', started);
+        return;
+      }
+      if (outcome.kind === 'reject') {
+        writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
+        finishRequest(rejectionOutcome(outcome.code), started);
+        return;
+      }
+      const forwardStart = performance.now();
+      const result = await upstream.upgrade(
+        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: null, requestId },
+        socket,
+        head,
+      );
+      const upstreamMs = performance.now() - forwardStart;
+      if (!result.ok && result.failure !== 'client_closed') {
+        const info = GATEWAY_ERRORS[result.failure];
+        writeSocketJson(socket, info.status, { error: info.error, code: result.failure, message: info.title, requestId }, requestId);
+        logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'upgrade failed');
+      }
+      recordOutcome(requestId, result, upstreamMs);
+      finishRequest(result.ok ? 'allowed' : result.failure, started);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Writing iamgate's own answers (rejections, forward-auth results, proxy failures) straight onto
+// Node's response or, for upgrade requests, onto the raw socket.
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { IDENTITY_HEADERS } from '../proxy/index.js';
+
+/**
+ * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
+ * answer: leftover body bytes would otherwise be parsed as the next request.
+ */
+export function writeJson(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  if (outgoing.headersSent || outgoing.destroyed) {
+    outgoing.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  const out: Record<string, string> = {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    [IDENTITY_HEADERS.requestId]: requestId,
+  };
+  if (!incoming.complete) out['connection'] = 'close';
+  outgoing.writeHead(status, out);
+  outgoing.end(text);
+}
+
+/** Writes a complete HTTP/1.1 JSON response on a raw socket (an upgrade request that is refused) and closes it. */
+export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string, headers: Readonly<Record<string, string>> = {}): void {
+  if (socket.destroyed) return;
+  const text = JSON.stringify(body);
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
+  const all: Record<string, string> = {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    [IDENTITY_HEADERS.requestId]: requestId,
+    connection: 'close',
+  };
+  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
+  socket.end(lines.join('\r\n') + '\r\n\r\n' + text);
+}

@@ -1,0 +1,251 @@
+// Starting and stopping a gateway: the operations listener, the gateway listener (with WebSocket
+// upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
+// accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server, IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/index.js';
+import type { Finding } from '../policy/index.js';
+import { createUpstream, type Upstream } from '../proxy/index.js';
+import { createGatewayApp, type GatewayEnv } from './app.js';
+import { createLogAuditSink, type AuditSink } from './audit.js';
+import type { Authenticator } from './auth.js';
+import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
+import { compileTrustedProxies } from './context.js';
+import { createDecider } from './decide.js';
+import { createForwardAuthHandler } from './forward-auth.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
+import { createPipeline, type PolicySnapshot } from './pipeline.js';
+import { createProxyHandlers } from './proxy-handler.js';
+
+/** What a policy load yields: everything compiled, or every problem found. */
+export type PolicyLoad =
+  | { readonly ok: true; readonly snapshot: Omit<PolicySnapshot, 'generation'>; readonly findings: readonly Finding[] }
+  | { readonly ok: false; readonly findings: readonly Finding[] };
+
+/** Loads and compiles the directory, policies, route map and authenticator; called at start and on reload. */
+export type PolicyLoader = () => Promise<PolicyLoad>;
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly load: PolicyLoader;
+  readonly logger: Logger;
+  readonly cache?: DecisionCache;
+  readonly audit?: AuditSink;
+  readonly metrics?: GatewayMetrics;
+  /** Mounts other reserved endpoints on the gateway app (STS, JWKS). */
+  readonly mount?: (app: Hono<GatewayEnv>) => void;
+  readonly now?: () => number;
+}
+
+export interface Gateway {
+  /** `http://host:port` of the gateway listener (the real port when configured as 0). */
+  readonly url: string;
+  readonly opsUrl: string;
+  readonly metrics: GatewayMetrics;
+  /** The first policy load; serve waits for it and exits when it fails. */
+  readonly initialLoad: Promise<ReloadReport>;
+  readiness(): Readiness;
+  /** Loads the policies again and swaps them in whole; on failure the previous ones keep serving. */
+  reload(): Promise<ReloadReport>;
+  /** Requests being handled (upgraded connections included). */
+  inFlight(): number;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function formatFinding(f: Finding): string {
+  return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** Starts both listeners and the first policy load; resolves once both listen. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, logger } = options;
+  const now = options.now ?? Date.now;
+  const metrics = options.metrics ?? createGatewayMetrics({ processMetrics: true });
+  const audit = options.audit ?? createLogAuditSink(logger);
+  let snapshot: PolicySnapshot | undefined;
+  let generation = 0;
+  let loadedAt: string | undefined;
+  let lastFailure: readonly string[] = [];
+  let closing = false;
+
+  const pipeline = createPipeline({
+    snapshot: () => snapshot,
+    decider: createDecider(options.cache ?? NO_DECISION_CACHE),
+    audit,
+    metrics,
+    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot },
+    trustedProxies: compileTrustedProxies(config.trustedProxies),
+    explainToCaller: config.decisions.explainToCaller,
+    realm: 'iamgate',
+    onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
+  });
+  const upstream: Upstream = createUpstream(config.upstream);
+  const handlers = createProxyHandlers({
+    pipeline,
+    upstream,
+    metrics,
+    audit,
+    logger,
+    now,
+    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
+  });
+  const app = createGatewayApp({
+    proxy: handlers.handle,
+    ...(config.forwardAuth.enabled ? { forwardAuth: createForwardAuthHandler({ pipeline, metrics, logger, now }) } : {}),
+    ...(options.mount ? { mount: options.mount } : {}),
+    onError: (err) => logger.error({ err }, 'reserved endpoint failed'),
+  });
+
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (closing) reasons.push('shutting down');
+    if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
+    reasons.push(...lastFailure);
+    return { ready: snapshot !== undefined && !closing, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
+  };
+
+  const reload = async (): Promise<ReloadReport> => {
+    let result: PolicyLoad;
+    try {
+      result = await options.load();
+    } catch (err) {
+      result = { ok: false, findings: [{ severity: 'error', code: 'LOAD_FAILED', path: '', message: err instanceof Error ? err.message : String(err) }] };
+    }
+    const problems = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
+    if (!result.ok) {
+      metrics.reloads.inc({ result: 'failure' });
+      lastFailure = problems.length > 0 ? problems : ['policies failed to load'];
+      logger.error({ problems: lastFailure }, snapshot ? 'policy reload failed; the previous policies keep serving' : 'policies failed to load');
+      return { ok: false, problems: lastFailure };
+    }
+    generation += 1;
+    snapshot = { ...result.snapshot, generation };
+    loadedAt = new Date(now()).toISOString();
+    lastFailure = [];
+    metrics.reloads.inc({ result: 'success' });
+    for (const f of result.findings) logger.warn({ finding: f }, 'policy finding');
+    logger.info({ generation, digest: snapshot.digest, routes: snapshot.routes.routeCount }, 'policies loaded');
+    return { ok: true, generation, problems: [] };
+  };
+
+  const simulatedAuthenticator = (arn: string, mfa: boolean): Authenticator | undefined => {
+    const principal = snapshot?.principalFor?.(arn, mfa, now());
+    return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
+  };
+
+  const ops = createAdaptorServer({ fetch: createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now }).fetch }) as Server;
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: {
+      maxHeaderSize: config.limits.maxHeaderBytes,
+      headersTimeout: config.listen.headersTimeoutMs,
+      requestTimeout: config.listen.requestTimeoutMs,
+      keepAliveTimeout: config.listen.keepAliveTimeoutMs,
+    },
+  }) as Server;
+
+  // In-flight accounting for graceful shutdown: ordinary requests and upgraded connections.
+  let active = 0;
+  const tunnels = new Set<Duplex>();
+  let drained: (() => void) | undefined;
+  const release = (): void => {
+    active -= 1;
+    if (active === 0) drained?.();
+  };
+  server.on('request', (_req: IncomingMessage, res) => {
+    active += 1;
+    res.once('close', release);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    active += 1;
+    tunnels.add(socket);
+    socket.once('close', () => {
+      tunnels.delete(socket);
+      release();
+    });
+    void handlers.upgrade(req, socket, head);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP (bad request line, oversized headers): answer 400/431 and close, never 500.
+    if (!socket.writable) return;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ error: status === 431 ? 'RequestHeaderFieldsTooLarge' : status === 408 ? 'RequestTimeout' : 'BadRequest', code: 'malformed_request' });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    metrics.requests.inc({ outcome: 'bad_request' });
+  });
+
+  const opsUrl = await listen(ops, config.operations.port, config.operations.host);
+  let url: string;
+  try {
+    url = await listen(server, config.listen.port, config.listen.host);
+  } catch (err) {
+    await closeServer(ops);
+    await upstream.close(true);
+    throw err;
+  }
+  const initialLoad = reload();
+
+  return {
+    url,
+    opsUrl,
+    metrics,
+    initialLoad,
+    readiness,
+    reload,
+    inFlight: () => active,
+    async close(graceMs = config.shutdown.graceMs) {
+      if (closing) return;
+      closing = true;
+      const stopped = closeServer(server);
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          timer.unref();
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      const forced = active > 0;
+      if (forced) logger.warn({ inFlight: active }, 'shutdown deadline reached; closing remaining connections');
+      server.closeAllConnections();
+      for (const socket of tunnels) socket.destroy();
+      await stopped;
+      await upstream.close(forced);
+      await audit.flush();
+      await closeServer(ops);
+      logger.info('gateway stopped');
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// Starts a real gateway for integration tests: loopback ports, the real pipeline, proxy and
+// operations listener, a real upstream that records what reaches it, real ES256 tokens, and an
+// audit sink that keeps every event so suites can count them.
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { readConfig } from '../../src/config/index.js';
+import type { GatewayConfig } from '../../src/config/index.js';
+import { createPolicyLoader, startGateway, type AuditEventInput, type AuditSink, type Gateway, type PolicyLoader } from '../../src/gateway/index.js';
+import { createTestKeys, testAuthenticator, type TestKeys } from './tokens.js';
+import { startTestUpstream, type TestUpstream } from './upstream.js';
+
+export const FIXTURES = {
+  directory: fileURLToPath(new URL('../gateway/fixtures/directory.yaml', import.meta.url)),
+  routes: fileURLToPath(new URL('../gateway/fixtures/routes.yaml', import.meta.url)),
+};
+
+export interface RecordingAudit extends AuditSink {
+  readonly events: AuditEventInput[];
+  /** Decision events (not `outcome`) for one request id. */
+  decisionsFor(requestId: string): AuditEventInput[];
+}
+
+export function recordingAudit(): RecordingAudit {
+  const events: AuditEventInput[] = [];
+  return {
+    events,
+    record(event) {
+      events.push(event);
+    },
+    flush: async () => undefined,
+    decisionsFor: (requestId) => events.filter((e) => e.requestId === requestId && e.kind !== 'outcome'),
+  };
+}
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly url: string;
+  readonly opsUrl: string;
+  readonly upstream: TestUpstream;
+  readonly keys: TestKeys;
+  readonly audit: RecordingAudit;
+  readonly config: GatewayConfig;
+  /** `Authorization` header value for a directory user. */
+  bearer(user: string, opts?: { mfa?: boolean }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Configuration keys on top of the test defaults (loopback, ephemeral ports, forward-auth on). */
+  readonly config?: Record<string, unknown>;
+  /** Use this upstream URL instead of starting a recording upstream. */
+  readonly upstreamUrl?: string;
+  readonly files?: { directory?: string; routes?: string };
+  /** Wraps the loader (to delay or fail loads). */
+  readonly wrapLoader?: (load: PolicyLoader) => PolicyLoader;
+  /** Do not wait for the first policy load. */
+  readonly noWait?: boolean;
+}
+
+/** Starts a recording upstream (unless given one) and a gateway in front of it. */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const upstream = await startTestUpstream();
+  const keys = await createTestKeys();
+  const audit = recordingAudit();
+  const doc = {
+    version: 1,
+    mode: 'development',
+    listen: { host: '127.0.0.1', port: 0 },
+    operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true },
+    upstream: { url: options.upstreamUrl ?? upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 2000, idleTimeoutMs: 2000 },
+    forwardAuth: { enabled: true },
+    shutdown: { graceMs: 5000 },
+    ...options.config,
+  };
+  const read = readConfig(doc, {}, undefined);
+  if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
+  const files = { directory: options.files?.directory ?? FIXTURES.directory, routes: options.files?.routes ?? FIXTURES.routes };
+  const config: GatewayConfig = { ...read.config, policies: files };
+  const loader = createPolicyLoader(files, (_dir, resolver) => testAuthenticator(keys, resolver));
+  const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
+  const gateway = await startGateway({ config, load: options.wrapLoader ? options.wrapLoader(loader) : loader, logger, audit });
+  if (!options.noWait) {
+    const first = await gateway.initialLoad;
+    if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
+  }
+  return {
+    gateway,
+    url: gateway.url,
+    opsUrl: gateway.opsUrl,
+    upstream,
+    keys,
+    audit,
+    config,
+    bearer: async (user, opts) => `Bearer ${await keys.token(user, opts)}`,
+    async close() {
+      await gateway.close(1000);
+      await upstream.close();
+    },
+  };
+}
