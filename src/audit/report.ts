@@ -3,6 +3,7 @@
 // used within the period.
 import type { CompiledPolicy } from '../policy/compile.js';
 import { statementLabel } from '../policy/explain.js';
+import { compileWildcard } from '../policy/wildcard.js';
 import type { AuditRecord } from './schema.js';
 import { DECISION_KINDS } from './schema.js';
 import type { TrailEntry } from './trail.js';
@@ -88,36 +89,47 @@ export interface PrincipalGrants {
   /** ARNs whose decisions count as this principal's (an assumed role's sessions, say). */
   readonly matches: (principalArn: string) => boolean;
   readonly policies: readonly CompiledPolicy[];
-  /** The Action list of a statement, for the report, when the policy document is at hand. */
+  /** The Action list of a statement (not NotAction), when the policy document is at hand. */
   readonly actionsOf?: (policy: string, index: number) => readonly string[] | undefined;
 }
 
-/** An Allow statement that no allowed request of the principal used within the period. */
-export interface UnusedStatement {
+/** Granted access that no allowed request of the principal used within the period. */
+export interface UnusedAccess {
   readonly principal: string;
   readonly policy: string;
   /** `Policy:Sid` or `Policy:Statement[i]`. */
   readonly statement: string;
+  /** True when nothing the statement grants was used. */
+  readonly wholeStatement: boolean;
+  /** The statement's Action entries no allowed request matched (when its document is at hand). */
   readonly actions?: readonly string[];
 }
 
 /**
- * Lists, per principal, the Allow statements whose actions no allowed request matched. A statement
- * counts as used when any allowed action of the principal matches its Action (or NotAction).
+ * Lists, per principal, the Allow statements, and the Action entries within them, that no allowed
+ * request matched: a statement counts as used when any allowed action of the principal matches
+ * its Action (or NotAction); an Action entry (a wildcard pattern) when any allowed action matches it.
  */
-export function unusedPermissions(uses: readonly ActionUse[], grants: readonly PrincipalGrants[]): UnusedStatement[] {
-  const unused: UnusedStatement[] = [];
+export function unusedPermissions(uses: readonly ActionUse[], grants: readonly PrincipalGrants[]): UnusedAccess[] {
+  const unused: UnusedAccess[] = [];
   for (const grant of grants) {
-    const used = uses.filter((u) => u.allowed > 0 && grant.matches(u.principal)).map((u) => u.action.toLowerCase());
+    const used = uses.filter((u) => u.allowed > 0 && grant.matches(u.principal)).map((u) => u.action);
     for (const policy of grant.policies) {
       for (const statement of policy.statements) {
-        if (statement.deny || used.some((action) => statement.matchesAction(action))) continue;
-        const actions = grant.actionsOf?.(statement.ref.policy, statement.ref.index);
+        if (statement.deny) continue;
+        const wholeStatement = !used.some((action) => statement.matchesAction(action.toLowerCase()));
+        const patterns = grant.actionsOf?.(statement.ref.policy, statement.ref.index);
+        const idle = patterns?.filter((p) => {
+          const matches = compileWildcard(p, true);
+          return !used.some((action) => matches(action));
+        });
+        if (!wholeStatement && !idle?.length) continue;
         unused.push({
           principal: grant.arn,
           policy: statement.ref.policy,
           statement: statementLabel(statement.ref),
-          ...(actions ? { actions } : {}),
+          wholeStatement,
+          ...(idle ? { actions: idle } : {}),
         });
       }
     }

@@ -120,7 +120,7 @@ function grantsOf(directory: Directory): PrincipalGrants[] {
     const doc = directory.policies.get(policy)?.document;
     const statements = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as { Statement?: unknown }).Statement : undefined;
     const statement = Array.isArray(statements) ? statements[index] : index === 0 ? statements : undefined;
-    const action = statement !== null && typeof statement === 'object' ? ((statement as { Action?: unknown; NotAction?: unknown }).Action ?? (statement as { NotAction?: unknown }).NotAction) : undefined;
+    const action = statement !== null && typeof statement === 'object' ? (statement as { Action?: unknown }).Action : undefined;
     if (typeof action === 'string') return [action];
     return Array.isArray(action) ? action.filter((a): a is string => typeof a === 'string') : undefined;
   };
@@ -165,8 +165,11 @@ async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> 
     io.stdout('Unused access: not reported (usage only): pass --directory FILE to compare with what the policies grant.');
     return EXIT.ok;
   }
-  io.stdout(`Unused access (${period}): Allow statements no allowed request used`);
-  for (const u of unused) io.stdout(`  ${u.principal}  ${u.statement}${u.actions ? `  [${u.actions.join(', ')}]` : ''}`);
+  io.stdout(`Unused access (${period}): granted, and used by no allowed request`);
+  for (const u of unused) {
+    const what = u.wholeStatement ? 'whole statement' : 'actions';
+    io.stdout(`  ${u.principal}  ${u.statement}  ${what}${u.actions ? ` [${u.actions.join(', ')}]` : ''}`);
+  }
   if (unused.length === 0) io.stdout('  none');
   return EXIT.ok;
 }
