@@ -7,25 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compilePolicy, createContext, evaluate, parsePolicy } from '../../src/policy/index.js';
-import type { CompiledPolicy, PolicySet } from '../../src/policy/index.js';
-import type { ContextValue, Decision, DecisionKind, PolicyKind } from '../../src/policy/types.js';
+import type { Decision, DecisionKind } from '../../src/policy/types.js';
+import { engineDecide } from './harness.js';
+import type { ReferencePolicies, ReferenceRequest } from './reference.js';
 
 interface ConformanceCase {
   readonly name: string;
-  readonly policies: {
-    readonly identity: readonly unknown[];
-    readonly boundary?: unknown;
-    readonly resource?: unknown;
-    readonly scp?: readonly unknown[];
-    readonly session?: readonly unknown[];
-  };
-  readonly request: {
-    readonly principal: string;
-    readonly action: string;
-    readonly resource: string;
-    readonly context: Record<string, ContextValue>;
-  };
+  readonly policies: ReferencePolicies;
+  readonly request: ReferenceRequest;
   readonly expect: DecisionKind;
 }
 
@@ -40,36 +29,8 @@ function loadCases(file: string): ConformanceCase[] {
   return JSON.parse(readFileSync(join(CASES_DIR, file), 'utf8')) as ConformanceCase[];
 }
 
-/** Parses one document strictly: a case whose policy has an error finding is a broken case. */
-function compileOne(doc: unknown, name: string, kind: PolicyKind): CompiledPolicy {
-  const { policy, findings } = parsePolicy(doc, { kind });
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (!policy || errors.length > 0) {
-    throw new Error(`${name} does not parse: ${errors.map((e) => `${e.code} at ${e.path}: ${e.message}`).join('; ')}`);
-  }
-  return compilePolicy(policy, name, kind);
-}
-
-function buildSet(c: ConformanceCase): PolicySet {
-  const p = c.policies;
-  const many = (docs: readonly unknown[], label: string, kind: PolicyKind): CompiledPolicy[] =>
-    docs.map((d, i) => compileOne(d, `${label}[${i}]`, kind));
-  return {
-    identity: many(p.identity, 'identity', 'identity'),
-    ...(p.boundary !== undefined ? { boundary: compileOne(p.boundary, 'boundary', 'boundary') } : {}),
-    ...(p.resource !== undefined ? { resource: compileOne(p.resource, 'resource', 'resource') } : {}),
-    ...(p.scp !== undefined ? { scp: many(p.scp, 'scp', 'scp') } : {}),
-    ...(p.session !== undefined ? { session: many(p.session, 'session', 'session') } : {}),
-  };
-}
-
 function decide(c: ConformanceCase): Decision {
-  return evaluate(buildSet(c), {
-    principal: c.request.principal,
-    action: c.request.action,
-    resource: c.request.resource,
-    context: createContext(c.request.context),
-  });
+  return engineDecide(c.policies, c.request);
 }
 
 describe('conformance case files', () => {

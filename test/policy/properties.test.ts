@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, createContext, evaluate, parsePolicy } from '../../src/policy/index.js';
-import type { CompiledPolicy, PolicySet } from '../../src/policy/index.js';
-import type { ContextValue, DecisionKind, PolicyKind } from '../../src/policy/types.js';
+import type { ContextValue, DecisionKind } from '../../src/policy/types.js';
+import { engineDecide } from './harness.js';
 import { referenceDecision, Unsupported, type ReferencePolicies, type ReferenceRequest } from './reference.js';
 
 // ------------------------------------------------------------------ vocabulary
@@ -156,6 +155,32 @@ const context: fc.Arbitrary<Record<string, ContextValue>> = fc
   )
   .map((r) => r as Record<string, ContextValue>);
 
+interface Drawn {
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly context: Record<string, ContextValue>;
+  readonly identity: readonly Doc[];
+  readonly boundary: Doc | null;
+  readonly resourcePolicy: Doc | null;
+  readonly scp: readonly Doc[] | null;
+  readonly session: Doc | null;
+}
+
+/** A scenario from drawn parts; session policies exist only for sessions. */
+function assemble(r: Drawn): Scenario {
+  return {
+    request: { principal: r.principal, action: r.action, resource: r.resource, context: r.context },
+    policies: {
+      identity: r.identity,
+      ...(r.boundary ? { boundary: r.boundary } : {}),
+      ...(r.resourcePolicy ? { resource: r.resourcePolicy } : {}),
+      ...(r.scp ? { scp: r.scp } : {}),
+      ...(r.session && r.principal === SESSION ? { session: [r.session] } : {}),
+    },
+  };
+}
+
 const scenario: fc.Arbitrary<Scenario> = fc
   .record({
     principal: fc.constantFrom(...PRINCIPALS),
@@ -168,17 +193,7 @@ const scenario: fc.Arbitrary<Scenario> = fc
     scp: fc.option(fc.array(docOf(false), { minLength: 1, maxLength: 2 }), { freq: 3 }),
     session: fc.option(docOf(false), { freq: 2 }),
   })
-  .map((r) => ({
-    request: { principal: r.principal, action: r.action, resource: r.resource, context: r.context },
-    policies: {
-      identity: r.identity,
-      ...(r.boundary ? { boundary: r.boundary } : {}),
-      ...(r.resourcePolicy ? { resource: r.resourcePolicy } : {}),
-      ...(r.scp ? { scp: r.scp } : {}),
-      // Session policies exist only for sessions.
-      ...(r.session && r.principal === SESSION ? { session: [r.session] } : {}),
-    },
-  }));
+  .map(assemble);
 
 /**
  * Scenarios for the combining logic alone: every statement applies or not by its action only
@@ -216,37 +231,12 @@ const combining: fc.Arbitrary<Scenario> = fc
     scp: fc.option(fc.array(simpleDoc(false), { minLength: 1, maxLength: 2 }), { freq: 2 }),
     session: fc.option(simpleDoc(false), { freq: 2 }),
   })
-  .map((r) => ({
-    request: { principal: r.principal, action: r.target[0], resource: r.target[1], context: {} },
-    policies: {
-      identity: r.identity,
-      ...(r.boundary ? { boundary: r.boundary } : {}),
-      ...(r.resourcePolicy ? { resource: r.resourcePolicy } : {}),
-      ...(r.scp ? { scp: r.scp } : {}),
-      ...(r.session && r.principal === SESSION ? { session: [r.session] } : {}),
-    },
-  }));
+  .map((r) => assemble({ ...r, action: r.target[0], resource: r.target[1], context: {} }));
 
 // ------------------------------------------------------------------ the engine
 
-function compileOne(doc: unknown, name: string, kind: PolicyKind): CompiledPolicy {
-  const { policy, findings } = parsePolicy(doc, { kind });
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (!policy || errors.length > 0) throw new Error(`${name}: ${JSON.stringify(errors)} in ${JSON.stringify(doc)}`);
-  return compilePolicy(policy, name, kind);
-}
-
 function engineDecision(policies: ReferencePolicies, request: ReferenceRequest): DecisionKind {
-  const many = (docs: readonly unknown[], label: string, kind: PolicyKind): CompiledPolicy[] =>
-    docs.map((d, i) => compileOne(d, `${label}[${i}]`, kind));
-  const set: PolicySet = {
-    identity: many(policies.identity, 'identity', 'identity'),
-    ...(policies.boundary !== undefined ? { boundary: compileOne(policies.boundary, 'boundary', 'boundary') } : {}),
-    ...(policies.resource !== undefined ? { resource: compileOne(policies.resource, 'resource', 'resource') } : {}),
-    ...(policies.scp !== undefined ? { scp: many(policies.scp, 'scp', 'scp') } : {}),
-    ...(policies.session !== undefined ? { session: many(policies.session, 'session', 'session') } : {}),
-  };
-  return evaluate(set, { ...request, context: createContext(request.context) }).decision;
+  return engineDecide(policies, request).decision;
 }
 
 // ------------------------------------------------------------------ edits on scenarios
@@ -410,13 +400,15 @@ describe('order', () => {
 });
 
 describe('removing an Allow', () => {
-  it('removing an Allow statement or an identity policy never turns a denied request into Allow', () => {
+  it('removing an Allow statement, or an identity policy of Allow statements, never turns a denied request into Allow', () => {
     fc.assert(
       fc.property(scenario, fc.nat(), fc.boolean(), (s, pick, wholePolicy) => {
         const before = engineDecision(s.policies, s.request);
         let policies: Scenario['policies'];
-        if (wholePolicy && s.policies.identity.length > 0) {
-          const drop = pick % s.policies.identity.length;
+        // Only a policy of Allow statements may go whole: dropping a Deny with it proves nothing.
+        const allowOnly = s.policies.identity.flatMap((d, i) => (d.Statement.every((st) => st['Effect'] === 'Allow') ? [i] : []));
+        if (wholePolicy && allowOnly.length > 0) {
+          const drop = allowOnly[pick % allowOnly.length];
           policies = { ...s.policies, identity: s.policies.identity.filter((_, i) => i !== drop) };
         } else {
           // Remove one Allow statement from a document that keeps at least one statement.
