@@ -3,7 +3,7 @@
 // policy admits the token's sub/aud), and user tokens from an identity provider (claim mapping).
 import type { JWTPayload } from 'jose';
 import { toSessionName, type PrincipalResolver, type WebIdentityFacts } from '../identity/index.js';
-import type { ClaimMapping, WebIdentityMapping } from './config.js';
+import { webIdentityProvider, type ClaimMapping, type WebIdentityMapping } from './config.js';
 import { authFailure, type AuthFailure } from './errors.js';
 import { readSessionClaims } from './session-token.js';
 import { webIdentityAllowed } from './trust.js';
@@ -31,11 +31,15 @@ function times(payload: JWTPayload): { issuedAt: number; expiresAt: number } {
 }
 
 /** The facts of a web-identity token, as trust policies see them. */
-export function webIdentityFacts(payload: JWTPayload, mapping: WebIdentityMapping): WebIdentityFacts | AuthFailure {
+export function webIdentityFacts(
+  payload: JWTPayload,
+  mapping: WebIdentityMapping,
+  scope: { partition: string; account: string },
+): WebIdentityFacts | AuthFailure {
   if (typeof payload.sub !== 'string' || payload.sub === '') return authFailure('token_claim_missing', 'no sub');
   const aud = payload.aud;
   if (aud === undefined) return authFailure('token_claim_missing', 'no aud');
-  return { provider: mapping.provider, keyPrefix: mapping.keyPrefix, sub: payload.sub, aud };
+  return { provider: webIdentityProvider(mapping, scope), keyPrefix: mapping.keyPrefix, sub: payload.sub, aud };
 }
 
 /** Builds the principal a verified token stands for, at time `now`. */
@@ -78,7 +82,7 @@ export function principalFromToken(
       return result.ok ? result : authFailure('principal_unknown', result.reason);
     }
     case 'workload': {
-      const wi = webIdentityFacts(payload, kind.webIdentity);
+      const wi = webIdentityFacts(payload, kind.webIdentity, resolver.directory);
       if ('ok' in wi) return wi;
       for (const roleName of kind.webIdentity.roles) {
         const role = resolver.directory.roles.get(roleName);

@@ -2,7 +2,7 @@
 // revocation. Read once at start, with every problem reported (file, key path, reason) and
 // defaults filled in; the request path only ever sees the resulting immutable value.
 import type { Finding } from '../policy/index.js';
-import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, type AsymmetricAlgorithm } from './keys/jwk.js';
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, type AsymmetricAlgorithm } from './keys/algorithms.js';
 
 export interface ClaimMapping {
   /** Claim naming the directory user (default `sub`). */
@@ -16,8 +16,12 @@ export interface ClaimMapping {
 }
 
 export interface WebIdentityMapping {
-  /** How trust policies name the provider in `Principal: {Federated: ...}`. */
-  readonly provider: string;
+  /**
+   * How trust policies name the provider in `Principal: {Federated: ...}`. Default: the issuer
+   * without its scheme when that is a plain host name, else the directory account's
+   * `oidc-provider/...` ARN (see webIdentityProvider).
+   */
+  readonly provider?: string;
   /** Prefix of the `<prefix>:sub` / `<prefix>:aud` condition keys: the issuer without its scheme. */
   readonly keyPrefix: string;
   /** Roles a token may act as per request, tried in order; the first whose trust policy allows wins. */
@@ -165,7 +169,13 @@ export function issuerKeyPrefix(issuer: string): string {
   return issuer.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
 }
 
-function readIssuer(r: ConfigReader, raw: unknown, path: string, ctx: { development: boolean; partition: string; account: string }): IssuerConfig | undefined {
+/** The Federated principal a web-identity issuer's tokens present to trust policies. */
+export function webIdentityProvider(mapping: WebIdentityMapping, scope: { partition: string; account: string }): string {
+  if (mapping.provider !== undefined) return mapping.provider;
+  return mapping.keyPrefix.includes('/') ? `arn:${scope.partition}:iam::${scope.account}:oidc-provider/${mapping.keyPrefix}` : mapping.keyPrefix;
+}
+
+function readIssuer(r: ConfigReader, raw: unknown, path: string, development: boolean | undefined): IssuerConfig | undefined {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     r.problem('CONFIG_TYPE', path, `${path} must be a mapping`);
     return undefined;
@@ -189,7 +199,7 @@ function readIssuer(r: ConfigReader, raw: unknown, path: string, ctx: { developm
   }
   if (jwksUrl !== undefined && !/^https?:\/\//.test(jwksUrl)) r.problem('CONFIG_URL', `${path}.jwksUrl`, 'jwksUrl must be an http(s) URL');
   const developmentKey = r.flag(o, 'developmentKey', path, false);
-  if (developmentKey && !ctx.development) {
+  if (developmentKey && development === false) {
     r.problem('CONFIG_DEVELOPMENT_ONLY', `${path}.developmentKey`, 'generated development keys are refused unless the configuration is marked development: true');
   }
   const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs']);
@@ -208,10 +218,12 @@ function readIssuer(r: ConfigReader, raw: unknown, path: string, ctx: { developm
   let webIdentity: WebIdentityMapping | undefined;
   if (o['webIdentity'] !== undefined) {
     const w = r.section(o, 'webIdentity', `${path}.webIdentity`, ['roles', 'provider']);
-    const prefix = issuerKeyPrefix(issuer ?? '');
-    const provider = r.text(w, 'provider', `${path}.webIdentity`) ??
-      (prefix.includes('/') ? `arn:${ctx.partition}:iam::${ctx.account}:oidc-provider/${prefix}` : prefix);
-    webIdentity = { provider, keyPrefix: prefix, roles: r.texts(w, 'roles', `${path}.webIdentity`) ?? [] };
+    const provider = r.text(w, 'provider', `${path}.webIdentity`);
+    webIdentity = {
+      ...(provider !== undefined ? { provider } : {}),
+      keyPrefix: issuerKeyPrefix(issuer ?? ''),
+      roles: r.texts(w, 'roles', `${path}.webIdentity`) ?? [],
+    };
     if (webIdentity.roles.length === 0) r.problem('CONFIG_MISSING', `${path}.webIdentity.roles`, 'list the roles these workloads may act as');
   }
   if (issuer === undefined || !audiences) return undefined;
@@ -241,30 +253,27 @@ function readIssuer(r: ConfigReader, raw: unknown, path: string, ctx: { developm
 }
 
 export interface ReadAuthOptions {
+  /** `mode: development`; when unknown (a section check alone), development-only checks are skipped. */
   readonly development?: boolean;
   /** The file the section came from, recorded on findings. */
   readonly file?: string;
   /** Key path of the section in that file (default `auth`). */
   readonly path?: string;
-  /** The directory's partition and account, for default web-identity provider ARNs. */
-  readonly partition?: string;
-  readonly account?: string;
 }
 
 /** Reads the `auth` section (undefined = all defaults); `config` is set only when there is no error. */
 export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { config?: AuthConfig; findings: Finding[] } {
   const r = new ConfigReader(options.file);
   const path = options.path ?? 'auth';
-  const development = options.development ?? false;
+  const development = options.development;
   const root = r.section({ auth: raw }, 'auth', path, ['maxTokenBytes', 'tokenCacheEntries', 'issuers', 'sts', 'mfa', 'revocation']);
-  const ctx = { development, partition: options.partition ?? 'aws', account: options.account ?? '000000000000' };
 
   const issuersRaw = root['issuers'] ?? [];
   const issuers: IssuerConfig[] = [];
   if (!Array.isArray(issuersRaw)) r.problem('CONFIG_TYPE', `${path}.issuers`, 'issuers must be a list');
   else {
     issuersRaw.forEach((raw, i) => {
-      const issuer = readIssuer(r, raw, `${path}.issuers[${i}]`, ctx);
+      const issuer = readIssuer(r, raw, `${path}.issuers[${i}]`, development);
       if (!issuer) return;
       if (issuers.some((x) => x.issuer === issuer.issuer)) {
         r.problem('CONFIG_DUPLICATE', `${path}.issuers[${i}].issuer`, `issuer ${issuer.issuer} is configured twice`);
@@ -319,7 +328,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
   };
 
   const config: AuthConfig = {
-    development,
+    development: development ?? false,
     maxTokenBytes: r.count(root, 'maxTokenBytes', path, 8192, 512, 65_536),
     tokenCacheEntries: r.count(root, 'tokenCacheEntries', path, 10_000, 0, 1_000_000),
     issuers,
@@ -328,4 +337,9 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
     revocation,
   };
   return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
+}
+
+/** The `auth` section check run by the configuration loader with the other sections. */
+export function validateAuthSection(value: unknown, path: string): { path: string; message: string }[] {
+  return readAuthConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
 }

@@ -1,5 +1,6 @@
 // Configuration sections that other parts of iamgate read. Each part registers a validator for
 // its section here; the loader runs it with the others so every problem is listed together.
+import { validateAuthSection } from '../auth/config.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
 export interface SectionProblem {
@@ -15,7 +16,7 @@ const mapping: SectionValidator = (value, path) =>
 
 // ─── Sections: the part that reads a section replaces `mapping` with its own validator. ─────────
 export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
-  auth: mapping,
+  auth: validateAuthSection,
   mfa: mapping,
   sts: mapping,
   cache: mapping,

@@ -184,7 +184,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         return deny('AssumeRoleWithWebIdentity', code, { target: input.roleArn, reason: verified.code });
       }
       const mapping = verified.issuer.webIdentity!;
-      const wi = webIdentityFacts(verified.payload, mapping);
+      const wi = webIdentityFacts(verified.payload, mapping, deps.resolver().directory);
       if ('ok' in wi) return deny('AssumeRoleWithWebIdentity', 'invalid_identity_token', { target: input.roleArn, reason: wi.code });
       const caller = `${wi.provider}:${wi.sub}`;
       const role = findRole(input.roleArn);
