@@ -46,7 +46,9 @@ function statementApplies(s: CompiledStatement, probe: Probe, checkAction: boole
   if (s.principal) {
     const m = s.principal(probe.principal);
     if (s.notPrincipal) {
-      if (m !== MatchLevel.None) return MatchLevel.None;
+      // NotPrincipal exempts only the principals it names exactly: naming the account or the role
+      // does not exempt the account's users or the role's other sessions, as AWS documents.
+      if (m === MatchLevel.Direct) return MatchLevel.None;
     } else {
       if (m === MatchLevel.None) return MatchLevel.None;
       level = m;
@@ -123,7 +125,7 @@ function collect(hits: readonly (Hits | undefined)[], pick: (h: Hits) => Stateme
  * 5. the identity side: some identity policy allows, the boundary (if any) allows, the session
  *    policies (if any) allow.
  */
-function combine(s: Scanned, crossAccount: boolean, assumeRole: boolean): Decision {
+function combine(s: Scanned, crossAccount: boolean, assumeRole: boolean, federatedUser: boolean): Decision {
   const all = [...s.identity, s.boundary, s.resource, ...s.scp, ...s.session];
   const denies = collect(all, (h) => h.denies);
   if (denies.length > 0) return { decision: 'ExplicitDeny', matched: denies };
@@ -135,17 +137,20 @@ function combine(s: Scanned, crossAccount: boolean, assumeRole: boolean): Decisi
   if (assumeRole && resourceLevel === MatchLevel.None) return implicit('trust_policy_no_allow');
   const resourceRefs = s.resource?.allows ?? [];
 
-  if (!crossAccount && resourceLevel === MatchLevel.Direct) {
+  // A trust policy naming the caller stands in for the identity policy, but the caller's
+  // permissions boundary still has to allow sts:AssumeRole.
+  if (!crossAccount && !assumeRole && resourceLevel === MatchLevel.Direct) {
     return { decision: 'Allow', matched: [...resourceRefs, ...scpRefs] };
   }
 
   const identityAllows = s.identity.some(allowed);
-  const resourceGrantsRole = !crossAccount && resourceLevel === MatchLevel.Role;
+  const resourceGrantsRole = !crossAccount && resourceLevel >= MatchLevel.Role;
   if (!identityAllows && !resourceGrantsRole) {
     return implicit('no_identity_allow');
   }
   if (s.boundary && !allowed(s.boundary)) return implicit('boundary_no_allow');
-  if (s.session.length > 0 && !s.session.some(allowed)) return implicit('session_no_allow');
+  // A federated user session (GetFederationToken) without session policies has no permissions.
+  if ((s.session.length > 0 || federatedUser) && !s.session.some(allowed)) return implicit('session_no_allow');
   if (crossAccount && resourceLevel === MatchLevel.None) return implicit('no_resource_allow');
 
   const matched = [
@@ -197,7 +202,7 @@ function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
       if (!s.matchesResource(probe.resource, probe.context)) continue;
       if (s.principal) {
         const m = s.principal(probe.principal);
-        if (s.notPrincipal ? m !== MatchLevel.None : m === MatchLevel.None) continue;
+        if (s.notPrincipal ? m === MatchLevel.Direct : m === MatchLevel.None) continue;
       }
       const failed = s.conditions.explain(probe.context);
       if (failed.length > 0) out.push({ statement: s.ref, failed });
@@ -218,7 +223,8 @@ export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
   };
   const crossAccount =
     probe.principal.account !== '' && resourceAccount(request.resource, probe.principal) !== probe.principal.account;
-  const decision = combine(scanned, crossAccount, probe.actionLower.startsWith(ASSUME_ROLE_PREFIX));
+  const assumeRole = probe.actionLower.startsWith(ASSUME_ROLE_PREFIX);
+  const decision = combine(scanned, crossAccount, assumeRole, probe.principal.federatedUser);
   if (decision.decision !== 'ImplicitDeny') return decision;
   const misses = nearMisses(set, probe);
   return misses.length > 0 ? { ...decision, nearMisses: misses } : decision;

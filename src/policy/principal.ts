@@ -15,18 +15,28 @@ export interface PrincipalInfo {
   readonly account: string;
   /** For `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, the role's name. */
   readonly roleName?: string;
+  /** A federated user session (`arn:aws:sts::ACCOUNT:federated-user/NAME`). */
+  readonly federatedUser: boolean;
 }
 
-/** Reads account and (for role sessions) the role name out of a principal ARN. */
+/** Reads account and (for role sessions) the role name out of a principal ARN, without splitting it. */
 export function describePrincipal(arn: string): PrincipalInfo {
-  const parsed = parseArn(arn);
-  if (!parsed) return { arn, account: '' };
-  if (parsed.service === 'sts' && parsed.resource.startsWith('assumed-role/')) {
-    const parts = parsed.resource.split('/');
-    const roleName = parts[1];
-    if (roleName) return { arn, account: parsed.account, roleName };
+  // arn:partition:service:region:account:resource
+  if (!arn.startsWith('arn:')) return { arn, account: '', federatedUser: false };
+  const c1 = arn.indexOf(':', 4);
+  const c2 = c1 < 0 ? -1 : arn.indexOf(':', c1 + 1);
+  const c3 = c2 < 0 ? -1 : arn.indexOf(':', c2 + 1);
+  const c4 = c3 < 0 ? -1 : arn.indexOf(':', c3 + 1);
+  if (c4 < 0) return { arn, account: '', federatedUser: false };
+  const account = arn.slice(c3 + 1, c4);
+  const sts = arn.startsWith('sts', c1 + 1) && c2 === c1 + 4;
+  const SESSION = 'assumed-role/';
+  if (sts && arn.startsWith(SESSION, c4 + 1)) {
+    const start = c4 + 1 + SESSION.length;
+    const slash = arn.indexOf('/', start);
+    if (slash > start) return { arn, account, roleName: arn.slice(start, slash), federatedUser: false };
   }
-  return { arn, account: parsed.account };
+  return { arn, account, federatedUser: sts && arn.startsWith('federated-user/', c4 + 1) };
 }
 
 /** A compiled Principal element: answers how strongly a principal matches it. */

@@ -183,6 +183,72 @@ export function compileTextTemplate(text: string, version: PolicyVersion): TextT
   };
 }
 
+/** A run of literal text and variables between two `*`s of a template. */
+type Segment = readonly (string | VariableRef)[];
+
+/** Renders a segment, or undefined when a variable has no value. */
+function renderSegment(segment: Segment, ctx: RequestContext): string | undefined {
+  let out = '';
+  for (const piece of segment) {
+    if (typeof piece === 'string') out += piece;
+    else {
+      const value = resolveVariable(piece, ctx);
+      if (value === undefined) return undefined;
+      out += value;
+    }
+  }
+  return out;
+}
+
+/**
+ * The common shape of a templated pattern, `*` wildcards only (no `?`), matched case-sensitively
+ * without compiling anything per request: each segment between `*`s is rendered to text, the
+ * first anchored at the start, the last at the end, the rest found leftmost (greedy leftmost
+ * matching is exact when `*` is the only wildcard). Returns undefined for other shapes.
+ */
+function compileStarTemplate(
+  parts: readonly TemplatePart[],
+): ((s: string, from: number, to: number, ctx: RequestContext) => boolean) | undefined {
+  const segments: (string | VariableRef)[][] = [[]];
+  for (const part of parts) {
+    if (part === ANY_ONE) return undefined;
+    const current = segments[segments.length - 1] as (string | VariableRef)[];
+    if (part === ANY_RUN) segments.push([]);
+    else if (typeof part === 'number') {
+      const char = String.fromCodePoint(part);
+      const last = current[current.length - 1];
+      if (typeof last === 'string') current[current.length - 1] = last + char;
+      else current.push(char);
+    } else current.push(part);
+  }
+  const first = segments[0] as Segment;
+  if (segments.length === 1) {
+    return (s, from, to, ctx) => {
+      const text = renderSegment(first, ctx);
+      return text !== undefined && to - from === text.length && s.startsWith(text, from);
+    };
+  }
+  const last = segments[segments.length - 1] as Segment;
+  const middle = segments.slice(1, -1);
+  return (s, from, to, ctx) => {
+    const head = renderSegment(first, ctx);
+    const tail = renderSegment(last, ctx);
+    if (head === undefined || tail === undefined) return false;
+    if (to - from < head.length + tail.length || !s.startsWith(head, from)) return false;
+    const limit = to - tail.length;
+    if (!s.startsWith(tail, limit)) return false;
+    let pos = from + head.length;
+    for (const segment of middle) {
+      const text = renderSegment(segment, ctx);
+      if (text === undefined) return false;
+      const at = s.indexOf(text, pos);
+      if (at < 0 || at + text.length > limit) return false;
+      pos = at + text.length;
+    }
+    return true;
+  };
+}
+
 /** Compiles a StringLike value: wildcards from the policy text, literal text from variables and escapes. */
 export function compileLikePattern(pattern: string, version: PolicyVersion, ignoreCase: boolean): CompiledPattern {
   const template = parseTemplate(pattern, version);
@@ -192,6 +258,8 @@ export function compileLikePattern(pattern: string, version: PolicyVersion, igno
     const match = compileUnits(parts as readonly number[], ignoreCase);
     return { keys, test: (value) => match(value, 0, value.length) };
   }
+  const star = ignoreCase ? undefined : compileStarTemplate(parts);
+  if (star) return { keys, test: (value, ctx) => star(value, 0, value.length, ctx) };
   return {
     keys,
     test(value, ctx) {
@@ -223,6 +291,10 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
   const fixed = components.map((c) =>
     c.every((part) => typeof part === 'number') ? compileUnits(c as number[], false) : undefined,
   );
+  const stars = components.map((c) => compileStarTemplate(c));
+  if (stars.every((m, i) => m !== undefined || fixed[i] !== undefined)) {
+    return { keys, test: (value, ctx) => matchTemplatedComponents(fixed, stars, value, ctx) };
+  }
   return {
     keys,
     test(value, ctx) {
@@ -240,4 +312,25 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
       return matchComponents(matchers, value);
     },
   };
+}
+
+type StarMatcher = (s: string, from: number, to: number, ctx: RequestContext) => boolean;
+
+/** Splits an ARN at its first five colons and matches each component, without allocating. */
+function matchTemplatedComponents(
+  fixed: readonly (RangeMatcher | undefined)[],
+  stars: readonly (StarMatcher | undefined)[],
+  value: string,
+  ctx: RequestContext,
+): boolean {
+  let from = 0;
+  for (let i = 0; i < ARN_COMPONENTS; i++) {
+    const to = i === ARN_COMPONENTS - 1 ? value.length : value.indexOf(':', from);
+    if (to < 0) return false;
+    const known = fixed[i];
+    const ok = known ? known(value, from, to) : (stars[i] as StarMatcher)(value, from, to, ctx);
+    if (!ok) return false;
+    from = to + 1;
+  }
+  return true;
 }
