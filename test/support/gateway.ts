@@ -67,7 +67,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     mode: 'development',
     listen: { host: '127.0.0.1', port: 0 },
     operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true },
-    upstream: { url: options.upstreamUrl ?? upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 2000, idleTimeoutMs: 2000 },
+    upstream: { url: options.upstreamUrl ?? upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 2000 },
     forwardAuth: { enabled: true },
     shutdown: { graceMs: 5000 },
     ...options.config,

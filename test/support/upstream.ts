@@ -58,7 +58,7 @@ function acceptWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer
     socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
     return;
   }
-  const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC11B85').digest('base64');
+  const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   let buf = head;
   const onData = (data: Buffer): void => {
@@ -131,8 +131,11 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       res.end(body);
     });
   });
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     arrivals++;
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyLength: 0, bodySha256: '' });
     acceptWebSocket(req, socket, head);
   });
@@ -147,6 +150,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };
