@@ -57,7 +57,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
-  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot']);
+  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding']);
   const policies = r.section(root, 'policies', 'policies', ['directory', 'routes']);
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
   const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
@@ -136,6 +136,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     paths: {
       allowSemicolon: r.bool(paths, 'allowSemicolon', 'paths.allowSemicolon', DEFAULTS.paths.allowSemicolon),
       allowTrailingDot: r.bool(paths, 'allowTrailingDot', 'paths.allowTrailingDot', DEFAULTS.paths.allowTrailingDot),
+      allowDoubleEncoding: r.bool(paths, 'allowDoubleEncoding', 'paths.allowDoubleEncoding', DEFAULTS.paths.allowDoubleEncoding),
     },
     trustedProxies: r.cidrs(root, 'trustedProxies', 'trustedProxies'),
     policies: {

@@ -50,6 +50,7 @@ export interface GatewayConfig {
   readonly paths: {
     readonly allowSemicolon: boolean;
     readonly allowTrailingDot: boolean;
+    readonly allowDoubleEncoding: boolean;
   };
   /** Proxies (CIDRs) whose X-Forwarded-* headers are believed. */
   readonly trustedProxies: readonly string[];
@@ -93,7 +94,7 @@ export const DEFAULTS = {
     preserveHost: true,
   },
   limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
-  paths: { allowSemicolon: false, allowTrailingDot: false },
+  paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false },
   trustedProxies: [] as readonly string[],
   policies: { directory: 'directory.yaml', routes: 'routes.yaml' },
   forwardAuth: { enabled: false },

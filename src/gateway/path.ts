@@ -15,7 +15,8 @@ export type PathRejection =
   | 'fragment'
   | 'escapes_root'
   | 'semicolon'
-  | 'trailing_dot';
+  | 'trailing_dot'
+  | 'double_encoding';
 
 export interface PathRules {
   /** Longest accepted request target (path and query), in characters. */
@@ -24,9 +25,11 @@ export interface PathRules {
   readonly allowSemicolon: boolean;
   /** Accept segments ending in `.` (`/admin.`). Off by default: some servers drop trailing dots. */
   readonly allowTrailingDot: boolean;
+  /** Accept `%25` followed by two hex digits (`%252e`). Off by default: a server that decodes twice would see `%2e`, then `.`. */
+  readonly allowDoubleEncoding: boolean;
 }
 
-export const DEFAULT_PATH_RULES: PathRules = { maxLength: 8192, allowSemicolon: false, allowTrailingDot: false };
+export const DEFAULT_PATH_RULES: PathRules = { maxLength: 8192, allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false };
 
 /** A request target after normalisation: the path to authorise and forward, and the untouched query. */
 export interface NormalizedTarget {
@@ -116,6 +119,9 @@ function canonicalPath(raw: string, rules: PathRules): Step<string> {
     if (byte < 0x20 || byte === 0x7f) return fail('control_character');
     if (byte === 0x23 && !encoded) return fail('fragment');
     if (byte === 0x3b && !encoded && !rules.allowSemicolon) return fail('semicolon');
+    if (byte === 0x25 && encoded && !rules.allowDoubleEncoding && hexValue(raw.charCodeAt(i)) >= 0 && hexValue(raw.charCodeAt(i + 1)) >= 0) {
+      return fail('double_encoding');
+    }
     if (byte < 0x80) {
       if (UNRESERVED[byte] === 1 || (!encoded && RAW_ALLOWED[byte] === 1)) out += String.fromCharCode(byte);
       else out += encodeByte(byte);

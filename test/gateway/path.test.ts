@@ -32,6 +32,7 @@ describe('normalizeTarget', () => {
     ['/a b', '/a%20b'],
     ['/a{b}', '/a%7Bb%7D'],
     ['/a%25b', '/a%25b'],
+    ['/100%25', '/100%25'],
     ['/%f0%9f%98%80', '/%F0%9F%98%80'],
   ])('normalises %s to %s', (raw, expected) => {
     expect(path(raw)).toBe(expected);
@@ -59,6 +60,8 @@ describe('normalizeTarget', () => {
     ['/%c3', 'invalid_utf8'],
     ['/%c3x', 'invalid_utf8'],
     ['/%f5%80%80%80', 'invalid_utf8'],
+    ['/%252e%252e/admin', 'double_encoding'],
+    ['/a%252Fb', 'double_encoding'],
     ['/..', 'escapes_root'],
     ['/a/../../admin', 'escapes_root'],
     ['/public/..;/admin', 'semicolon'],
@@ -79,9 +82,9 @@ describe('normalizeTarget', () => {
     expect(normalizeTarget('/x?')).toEqual({ ok: true, target: { path: '/x', segments: ['x'], query: '' } });
   });
 
-  it('accepts semicolons and trailing dots when the rules allow them', () => {
-    const rules = { ...DEFAULT_PATH_RULES, allowSemicolon: true, allowTrailingDot: true };
-    expect(normalizeTarget('/a;b/c.', rules)).toMatchObject({ ok: true, target: { path: '/a;b/c.' } });
+  it('accepts semicolons, trailing dots and double encoding when the rules allow them', () => {
+    const rules = { ...DEFAULT_PATH_RULES, allowSemicolon: true, allowTrailingDot: true, allowDoubleEncoding: true };
+    expect(normalizeTarget('/a;b/c.%252e', rules)).toMatchObject({ ok: true, target: { path: '/a;b/c.%252e' } });
   });
 
   it('refuses targets longer than the limit', () => {

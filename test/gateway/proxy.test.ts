@@ -15,7 +15,7 @@ interface Echo {
 }
 
 /** node:http as the client, so every header goes out exactly as written. */
-function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | undefined }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
       let text = '';
