@@ -85,6 +85,13 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
       ? { ok: false, code: 'token_key_unknown', detail: `no key ${kid ?? '(without kid)'} in ${options.url}` }
       : { ok: false, code: 'key_unavailable', detail: lastError };
 
+  /** Keys are old and no fetch happened within the cooldown (so a down provider is not hammered). */
+  const dueForRefresh = (): boolean =>
+    !inFlight &&
+    lastSuccessAt !== undefined &&
+    now() - lastSuccessAt >= refreshMs &&
+    (lastAttemptAt === undefined || now() - lastAttemptAt >= cooldownMs);
+
   return {
     refresh,
     async getKey(kid, alg) {
@@ -93,21 +100,26 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
         if (coolingDown || !(await refresh())) {
           return { ok: false, code: 'key_unavailable', detail: lastError ?? `JWKS ${options.url} not loaded` };
         }
-      } else if (lastSuccessAt !== undefined && now() - lastSuccessAt >= refreshMs && !inFlight) {
+      } else if (dueForRefresh()) {
+        // Serve the keys we have and refresh in the background.
         void refresh();
       }
       const current = table;
       if (!current) return unknown(kid);
       const key = await current.find(kid, alg);
       if (key) return { ok: true, key };
-      if (current.has(kid) || (lastAttemptAt !== undefined && now() - lastAttemptAt < cooldownMs)) {
-        return current.has(kid) ? { ok: false, code: 'token_key_unknown', detail: `key ${kid} does not suit ${alg}` } : unknown(kid);
-      }
-      await refresh();
+      if (current.has(kid)) return { ok: false, code: 'token_key_unknown', detail: `key ${kid} does not suit ${alg}` };
+      // An unknown kid: wait for a fetch already under way, or start one unless cooling down.
+      if (inFlight) await inFlight;
+      else if (lastAttemptAt === undefined || now() - lastAttemptAt >= cooldownMs) await refresh();
       const retried = await table?.find(kid, alg);
       return retried ? { ok: true, key: retried } : unknown(kid);
     },
-    has: (kid) => table?.has(kid) ?? false,
+    has(kid) {
+      // Cached verifications ask this on every request: a good moment to notice stale keys.
+      if (dueForRefresh()) void refresh();
+      return table?.has(kid) ?? false;
+    },
     status(): KeySourceStatus {
       return {
         ready: table !== undefined,
