@@ -1,0 +1,202 @@
+// TOTP with real codes (otplib): enrolment, the ±1 step window, one use per code (also across two
+// instances sharing a real redis-server), lockout after failures and its expiry on an injected
+// clock, and refusal while the shared state is unreachable.
+import { generate } from 'otplib';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import {
+  createMemoryStateStore,
+  createRedisClient,
+  createRedisStateStore,
+  createSecretBox,
+  createTotp,
+  redisReady,
+  stateSecretStore,
+  type StateStore,
+  type Totp,
+} from '../../src/auth/index.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+import { testClock } from './helpers.js';
+
+const USER = 'arn:aws:iam::111122223333:user/engineering/carol';
+const box = createSecretBox(randomBytes(32));
+const code = (secret: string, ms: number): Promise<string> => generate({ secret, epoch: Math.floor(ms / 1000) });
+
+function totpOn(state: StateStore, now: () => number): Totp {
+  return createTotp({
+    state,
+    secrets: stateSecretStore(state),
+    box,
+    issuer: 'iamgate-test',
+    lockout: { maxFailures: 3, failureWindowMs: 60_000, lockoutMs: 300_000 },
+    now,
+  });
+}
+
+/** Enrols USER and returns the secret (the confirmation uses one code). */
+async function enrol(totp: Totp, now: () => number): Promise<string> {
+  const started = await totp.enroll(USER, 'carol');
+  if (!started.ok) throw new Error(started.code);
+  expect(started.uri).toMatch(/^otpauth:\/\/totp\/iamgate-test:carol\?/);
+  const confirmed = await totp.confirm(USER, await code(started.secret, now()));
+  expect(confirmed.ok).toBe(true);
+  return started.secret;
+}
+
+describe('TOTP on the in-memory store', () => {
+  it('confirms enrolment with a valid code and refuses a second enrolment', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    expect(await totp.isEnrolled(USER)).toBe(false);
+    await enrol(totp, clock.now);
+    expect(await totp.isEnrolled(USER)).toBe(true);
+    expect(await totp.enroll(USER, 'carol')).toEqual({ ok: false, code: 'mfa_already_enrolled' });
+  });
+
+  it('refuses to confirm an enrolment with a wrong code, and verifies nothing before enrolment', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    expect(await totp.verify(USER, '123456')).toEqual({ ok: false, code: 'mfa_not_enrolled' });
+    const started = await totp.enroll(USER, 'carol');
+    if (!started.ok) throw new Error(started.code);
+    const wrong = (Number(await code(started.secret, clock.now())) + 1) % 1_000_000;
+    expect(await totp.confirm(USER, String(wrong).padStart(6, '0'))).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    expect(await totp.isEnrolled(USER)).toBe(false);
+  });
+
+  it('accepts a valid code once and refuses the same code replayed', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    clock.advance(30_000);
+    const c = await code(secret, clock.now());
+    expect(await totp.verify(USER, c)).toEqual({ ok: true, at: clock.now() });
+    expect(await totp.verify(USER, c)).toEqual({ ok: false, code: 'mfa_code_replayed' });
+    clock.advance(20_000);
+    expect(await totp.verify(USER, c)).toMatchObject({ ok: false });
+  });
+
+  it('accepts codes one step early or late and refuses codes two steps away', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    const t = clock.now() + 300_000;
+    clock.set(t);
+    expect((await totp.verify(USER, await code(secret, t - 30_000))).ok).toBe(true);
+    expect((await totp.verify(USER, await code(secret, t + 30_000))).ok).toBe(true);
+    expect(await totp.verify(USER, await code(secret, t - 60_000))).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+  });
+
+  it('treats malformed codes as failed attempts instead of errors', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    await enrol(totp, clock.now);
+    for (const bad of ['12345', '1234567', 'abcdef', '', '12 456']) {
+      expect((await totp.verify(USER, bad)).ok).toBe(false);
+    }
+  });
+
+  it('locks the user out after repeated failures, even for a valid code, until the lockout expires', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    clock.advance(90_000);
+    expect(await totp.verify(USER, '000000')).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await totp.verify(USER, '000001')).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await totp.verify(USER, '000002')).toEqual({ ok: false, code: 'mfa_locked', retryAfterSeconds: 300 });
+    clock.advance(60_000);
+    expect(await totp.verify(USER, await code(secret, clock.now()))).toEqual({ ok: false, code: 'mfa_locked', retryAfterSeconds: 240 });
+    clock.advance(241_000);
+    expect(await totp.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: true });
+  });
+
+  it('forgets failures after a success', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    clock.advance(90_000);
+    await totp.verify(USER, '000000');
+    await totp.verify(USER, '000001');
+    expect((await totp.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+    clock.advance(30_000);
+    await totp.verify(USER, '000000');
+    await totp.verify(USER, '000001');
+    expect((await totp.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('stores only sealed secrets that another user cannot open', async () => {
+    const clock = testClock();
+    const state = createMemoryStateStore({ now: clock.now });
+    const totp = totpOn(state, clock.now);
+    const secret = await enrol(totp, clock.now);
+    const blob = await state.get(`mfa:secret:${USER}`);
+    expect(blob).toBeDefined();
+    expect(blob).not.toContain(secret);
+    expect(box.open(blob!, USER)).toBe(secret);
+    expect(box.open(blob!, 'arn:aws:iam::111122223333:user/mallory')).toBeUndefined();
+  });
+});
+
+describe('TOTP on a shared redis-server', () => {
+  let redis: TestRedis;
+  const clients: Redis[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await redis.close();
+  });
+
+  async function instance(now: () => number, prefix: string): Promise<Totp> {
+    const client = createRedisClient(redis.url, { commandTimeoutMs: 300 });
+    clients.push(client);
+    await redisReady(client);
+    return totpOn(createRedisStateStore(client, { prefix }), now);
+  }
+
+  it('refuses on a second instance a code the first one accepted', async () => {
+    const clock = testClock();
+    const a = await instance(clock.now, 'replay:');
+    const b = await instance(clock.now, 'replay:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const c = await code(secret, clock.now());
+    expect((await a.verify(USER, c)).ok).toBe(true);
+    expect(await b.verify(USER, c)).toEqual({ ok: false, code: 'mfa_code_replayed' });
+    clock.advance(30_000);
+    expect((await b.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('shares the lockout between instances and lifts it on the injected clock', async () => {
+    const clock = testClock();
+    const a = await instance(clock.now, 'lock:');
+    const b = await instance(clock.now, 'lock:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    await a.verify(USER, '000000');
+    await b.verify(USER, '000001');
+    expect(await a.verify(USER, '000002')).toMatchObject({ code: 'mfa_locked' });
+    expect(await b.verify(USER, await code(secret, clock.now()))).toMatchObject({ code: 'mfa_locked' });
+    clock.advance(301_000);
+    expect((await b.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('accepts no code while Redis is unreachable, and recovers when it is back', async () => {
+    if (!redis.owned) return;
+    const clock = testClock();
+    const a = await instance(clock.now, 'outage:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    redis.pause();
+    try {
+      expect(await a.verify(USER, await code(secret, clock.now()))).toEqual({ ok: false, code: 'mfa_unavailable' });
+    } finally {
+      redis.resume();
+    }
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+});
