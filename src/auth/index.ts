@@ -17,3 +17,4 @@ export { createRemoteKeySet, type FetchLike } from './keys/remote.js';
 export { ensureDevKey, loadKeyFile, generatePrivateJwk, type PrivateJwk } from './keys/file.js';
 export { createSigningKeyRing, ensureSigningKeyFile, loadSigningKeyRing, rotateSigningKeyFile, watchSigningKeyRing, type SigningKeyRing } from './keys/signing.js';
 export { mintSessionToken, SESSION_CLAIM, type SessionClaims } from './session-token.js';
+export { mintDevelopmentToken, type DevTokenOptions } from './dev-token.js';

@@ -27,4 +27,9 @@ export const COMMANDS: readonly Command[] = [
     summary: 'verify an audit trail (file or Redis Stream), report access, suggest least-privilege policies',
     run: async (argv, io) => (await import('./audit.js')).runAudit(argv, io),
   },
+  {
+    name: 'token',
+    summary: 'print a development bearer token for a directory user (mode: development only)',
+    run: async (argv, io) => (await import('./token.js')).runToken(argv, io),
+  },
 ];

@@ -1,0 +1,120 @@
+// `iamgate token USER [--mfa] [--ttl 1h] [--groups a,b] [--config FILE]`: prints a bearer token for
+// a user of the example directory, signed with the local development key, so that the quick start
+// and tests can call the gateway as alice or bob. Refuses unless the configuration says
+// `mode: development`.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { mintDevelopmentToken, readAuthConfig } from '../auth/index.js';
+import { ENV, formatProblems, loadConfig } from '../config/index.js';
+import { loadDirectory } from '../identity/index.js';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+const USAGE = 'usage: iamgate token USER [--mfa] [--ttl DURATION] [--groups G1,G2] [--config FILE]';
+const HELP = `${USAGE}
+
+Prints a bearer token for USER (a user of the directory), signed with the development issuer's
+key (the auth.issuers entry with developmentKey: true; the key is generated on first use).
+Only for configurations with mode: development.
+
+  --mfa            the token says a second factor was used (amr: mfa)
+  --ttl DURATION   lifetime: 3600, 90s, 15m, 1h (default 1h, at most 12h)
+  --groups G1,G2   groups the identity provider asserts, added to the directory's
+  --config FILE    the configuration (default: $${ENV.config}, else ./iamgate.yaml)
+
+Use it as: curl -H "Authorization: Bearer $(iamgate token alice)" http://127.0.0.1:8400/...`;
+
+const MAX_TTL_SECONDS = 12 * 3600;
+
+interface Options {
+  readonly user: string;
+  readonly mfa: boolean;
+  readonly ttlSeconds: number;
+  readonly groups?: readonly string[];
+  readonly config?: string;
+}
+
+/** `3600`, `90s`, `15m`, `1h` → seconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+)([smh]?)$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1;
+  return n * unit;
+}
+
+function parseArgs(argv: readonly string[]): Options | 'help' | string {
+  let user: string | undefined;
+  let mfa = false;
+  let ttlSeconds = 3600;
+  let groups: string[] | undefined;
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--mfa') mfa = true;
+    else if (arg === '--ttl') {
+      const ttl = parseDuration(argv[++i] ?? '');
+      if (ttl === undefined || ttl < 1 || ttl > MAX_TTL_SECONDS) return `--ttl must be a duration from 1s to 12h (e.g. 15m, 1h)`;
+      ttlSeconds = ttl;
+    } else if (arg === '--groups') groups = (argv[++i] ?? '').split(',').filter((g) => g !== '');
+    else if (arg === '--config') {
+      config = argv[++i];
+      if (config === undefined) return '--config needs a file';
+    } else if (arg.startsWith('-')) return `unknown option: ${arg}`;
+    else if (user === undefined) user = arg;
+    else return `unexpected argument: ${arg}`;
+  }
+  if (user === undefined) return 'no USER given';
+  return { user, mfa, ttlSeconds, ...(groups ? { groups } : {}), ...(config !== undefined ? { config } : {}) };
+}
+
+/** Runs `iamgate token`; returns the exit code. */
+export async function runToken(argv: readonly string[], out: CliIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  const opts = parseArgs(argv);
+  if (opts === 'help') {
+    out.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (typeof opts === 'string') {
+    out.stderr(`iamgate token: ${opts}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const file = resolve(opts.config ?? env[ENV.config] ?? 'iamgate.yaml');
+  const loaded = await loadConfig({ file, env });
+  if (!loaded.ok) {
+    for (const line of formatProblems(loaded.problems)) out.stderr(line);
+    return EXIT.failed;
+  }
+  const { config } = loaded;
+  if (config.mode !== 'development') {
+    out.stderr(`iamgate token: refused: ${file} is not a development configuration (mode: development); development keys are never trusted in production`);
+    return EXIT.failed;
+  }
+  const auth = readAuthConfig(config.sections['auth'], { development: true, file });
+  const issuer = auth.config?.issuers.find((i) => i.developmentKey && i.keyFile !== undefined);
+  if (!auth.config || !issuer?.keyFile) {
+    out.stderr(`iamgate token: ${file} has no auth.issuers entry with developmentKey: true and a keyFile`);
+    return EXIT.failed;
+  }
+  const { directory, findings } = await loadDirectory(config.policies.directory);
+  if (!directory) {
+    for (const f of findings) out.stderr(`${f.file ?? '-'}: ${f.severity} ${f.code} at ${f.path}: ${f.message}`);
+    return EXIT.failed;
+  }
+  if (!directory.users.has(opts.user)) {
+    out.stderr(`iamgate token: no user "${opts.user}" in ${config.policies.directory} (users: ${[...directory.users.keys()].join(', ')})`);
+    return EXIT.failed;
+  }
+  const keyFile = isAbsolute(issuer.keyFile) ? issuer.keyFile : resolve(dirname(file), issuer.keyFile);
+  const token = await mintDevelopmentToken({
+    issuer,
+    keyFile,
+    user: opts.user,
+    mfa: opts.mfa,
+    ttlSeconds: opts.ttlSeconds,
+    ...(opts.groups ? { groups: opts.groups } : {}),
+    now: Date.now(),
+  });
+  out.stdout(token);
+  return EXIT.ok;
+}
