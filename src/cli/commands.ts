@@ -13,6 +13,11 @@ export interface Command {
 // ─── Commands: add a command here (serve, token, audit, ...), in the order --help lists them. ───
 export const COMMANDS: readonly Command[] = [
   {
+    name: 'serve',
+    summary: 'run the gateway (--config FILE; --demo adds the demo orders service)',
+    run: async (argv, io) => (await import('./serve.js')).runServe(argv, io),
+  },
+  {
     name: 'validate',
     summary: 'check policy documents and other iamgate files; exit 1 on errors',
     run: async (argv, io) => (await import('./validate.js')).runValidate(argv, io),

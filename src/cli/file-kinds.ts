@@ -2,6 +2,8 @@
 // a file (by name or by content) and runs the first that does. Parts that own a file format add
 // their kind to FILE_KINDS.
 import { basename } from 'node:path';
+import { readConfig } from '../config/load.js';
+import { parseRouteMap } from '../gateway/routes/spec.js';
 import { validateDirectoryFile } from '../identity/load.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { Finding, PolicyKind } from '../policy/types.js';
@@ -43,5 +45,14 @@ const policyKind: FileKind = {
 // For example `{ kind: 'directory', claims: byBaseName('directory'), validate: validateDirectoryFile }`.
 export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'directory', claims: byBaseName('directory'), validate: (doc, file) => validateDirectoryFile(doc, file) },
+  { kind: 'routes', claims: byBaseName('routes'), validate: (doc, file) => parseRouteMap(doc, file).findings },
+  {
+    kind: 'config',
+    claims: byBaseName('iamgate'),
+    validate: (doc, file) => {
+      const read = readConfig(doc, {}, file);
+      return read.ok ? [] : [...read.problems];
+    },
+  },
   policyKind,
 ];

@@ -97,7 +97,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const sections: Record<string, unknown> = {};
   for (const [name, validate] of Object.entries(SECTION_VALIDATORS)) {
     if (root[name] === undefined) continue;
-    for (const p of validate(root[name], name)) r.problem(p.path, p.message);
+    for (const p of validate(root[name], name, { mode, file })) r.problem(p.path, p.message);
     sections[name] = root[name];
   }
 

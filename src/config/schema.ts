@@ -72,7 +72,7 @@ export interface GatewayConfig {
     readonly graceMs: number;
   };
   /**
-   * Sections read by other parts of iamgate (`auth`, `mfa`, `sts`, `cache`, `audit`), each checked by
+   * Sections read by other parts of iamgate (`auth`, `cache`, `audit`), each checked by
    * the validator registered for it in ./sections.ts and passed on as written.
    */
   readonly sections: Readonly<Record<string, unknown>>;

@@ -1,6 +1,7 @@
 // Configuration sections that other parts of iamgate read. Each part registers a validator for
 // its section here; the loader runs it with the others so every problem is listed together.
-import { validateAuthSection } from '../auth/config.js';
+import { readAuthConfig } from '../auth/config.js';
+import type { Mode } from './schema.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
 export interface SectionProblem {
@@ -8,17 +9,24 @@ export interface SectionProblem {
   readonly message: string;
 }
 
+/** What a section validator may need to know about the whole configuration. */
+export interface SectionContext {
+  readonly mode: Mode;
+  readonly file: string | undefined;
+}
+
 /** Checks a section's value as written; returns its problems (none when it is fine). */
-export type SectionValidator = (value: unknown, path: string) => readonly SectionProblem[];
+export type SectionValidator = (value: unknown, path: string, context: SectionContext) => readonly SectionProblem[];
 
 const mapping: SectionValidator = (value, path) =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? [] : [{ path, message: 'must be a mapping' }];
 
+const auth: SectionValidator = (value, path, context) =>
+  readAuthConfig(value, { path, development: context.mode === 'development' }).findings.map((f) => ({ path: f.path, message: f.message }));
+
 // ─── Sections: the part that reads a section replaces `mapping` with its own validator. ─────────
 export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
-  auth: validateAuthSection,
-  mfa: mapping,
-  sts: mapping,
+  auth,
   cache: mapping,
   audit: mapping,
 };

@@ -1,0 +1,186 @@
+// `iamgate serve [--config FILE] [--demo]`: validate the configuration (every problem listed,
+// nothing started when any), build authentication, start the gateway and its operations
+// listener, and stop gracefully on SIGTERM/SIGINT (reload on SIGHUP).
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthRuntime } from '../auth/index.js';
+import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
+import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
+import { createPolicyLoader, startGateway, type Gateway } from '../gateway/index.js';
+import type { PrincipalResolver } from '../identity/index.js';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+const USAGE = `usage: iamgate serve [--config FILE] [--demo]
+
+  --config FILE  the configuration file (default: $IAMGATE_CONFIG)
+  --demo         also start the demo orders service on the upstream's loopback port;
+                 without --config or $IAMGATE_CONFIG, runs the example in policies/
+
+Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL.
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies.`;
+
+/** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../policies/iamgate.yaml', import.meta.url));
+
+interface ServeArgs {
+  readonly config: string | undefined;
+  readonly demo: boolean;
+}
+
+function parseArgs(argv: readonly string[]): ServeArgs | string {
+  let config: string | undefined;
+  let demo = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--demo') demo = true;
+    else if (arg === '--config') {
+      config = argv[++i];
+      if (config === undefined) return '--config needs a file';
+    } else if (arg.startsWith('--config=')) config = arg.slice('--config='.length);
+    else return `unknown argument "${arg}"`;
+  }
+  return { config, demo };
+}
+
+/** Loopback host and port of the upstream URL, where --demo starts the demo service. */
+function demoAddress(config: GatewayConfig): { host: string; port: number } | undefined {
+  const url = new URL(config.upstream.url);
+  const host = url.hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return undefined;
+  return { host: host === '[::1]' ? '::1' : host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}
+
+/** Everything serve started, stopped in reverse order. */
+interface Running {
+  gateway?: Gateway;
+  runtime?: AuthRuntime;
+  demo?: DemoUpstream;
+  redis?: { quit(): Promise<unknown> };
+}
+
+async function stopAll(running: Running, graceMs?: number): Promise<void> {
+  await running.gateway?.close(graceMs);
+  running.runtime?.close();
+  await running.demo?.close();
+  await running.redis?.quit().catch(() => undefined);
+}
+
+/** Starts everything; resolves to the gateway, or to an exit code when the configuration or policies are wrong. */
+async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ gateway: Gateway; logger: Logger; config: GatewayConfig } | number> {
+  const file = args.config ?? process.env['IAMGATE_CONFIG'] ?? (args.demo ? EXAMPLE_CONFIG : undefined);
+  if (file === undefined || file === '') {
+    io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG)\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const loaded = await loadConfig({ file, env: process.env });
+  if (!loaded.ok) {
+    io.stderr(`iamgate serve: the configuration has ${loaded.problems.length} problem(s); nothing was started:`);
+    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${line}`);
+    return EXIT.failed;
+  }
+  const config = loaded.config;
+  const auth = readAuthConfig(config.sections['auth'], { development: config.mode === 'development', ...(config.file ? { file: config.file } : {}) });
+  if (!auth.config) {
+    for (const line of formatProblems(auth.findings)) io.stderr(`  ${line}`);
+    return EXIT.failed;
+  }
+  const demoAt = args.demo ? demoAddress(config) : undefined;
+  if (args.demo && !demoAt) {
+    io.stderr(`iamgate serve: --demo needs a loopback upstream URL (got ${config.upstream.url})`);
+    return EXIT.usage;
+  }
+
+  const logger = pino({ level: config.logging.level, base: { service: 'iamgate' } });
+  if (demoAt) {
+    running.demo = await startDemoUpstream(demoAt);
+    logger.info({ url: running.demo.url }, 'demo orders service listening');
+  }
+  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  if (redis) running.redis = redis;
+  let resolver: PrincipalResolver | undefined;
+  running.runtime = await createAuthRuntime({
+    config: auth.config,
+    baseDir: config.file ? dirname(config.file) : process.cwd(),
+    resolver: () => {
+      if (!resolver) throw new Error('no directory loaded');
+      return resolver;
+    },
+    ...(redis ? { redis } : {}),
+    onError: (source, err) => logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error'),
+  });
+  const runtime = running.runtime;
+  const load = createPolicyLoader(config.policies, (_directory, next) => {
+    resolver = next;
+    return runtime.authenticator;
+  });
+  const gateway = await startGateway({
+    config,
+    load,
+    logger,
+    mount: (app) => {
+      if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
+      if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
+    },
+  });
+  running.gateway = gateway;
+  const first = await gateway.initialLoad;
+  if (!first.ok) {
+    io.stderr(`iamgate serve: the policies have ${first.problems.length} problem(s):`);
+    for (const p of first.problems) io.stderr(`  ${p}`);
+    return EXIT.failed;
+  }
+  logger.info({ gateway: gateway.url, operations: gateway.opsUrl, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  return { gateway, logger, config };
+}
+
+/** Runs the gateway until SIGTERM or SIGINT; resolves to the exit code. */
+export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const running: Running = {};
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    started = await start(args, io, running);
+  } catch (err) {
+    await stopAll(running, 0);
+    throw err;
+  }
+  if (typeof started === 'number') {
+    await stopAll(running, 0);
+    return started;
+  }
+  const { gateway, logger } = started;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, inFlight: gateway.inFlight() }, 'stopping: no new connections, finishing requests in flight');
+      void stopAll(running).then(
+        () => {
+          process.off('SIGHUP', reload);
+          resolve(EXIT.ok);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(EXIT.failed);
+        },
+      );
+    };
+    const reload = (): void => {
+      void gateway.reload();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.on('SIGHUP', reload);
+  });
+}
