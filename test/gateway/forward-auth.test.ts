@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { freePort } from '../support/redis.js';
+
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('forward-auth dialects over HTTP', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('answers nginx auth_request with 200 and identity headers, without contacting the upstream', async () => {
+    const before = gw.upstream.arrivals();
+    const res = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('alice'), 'x-original-uri': '/orders/12?x=1', 'x-original-method': 'GET', 'x-iamgate-principal': 'forged' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
+    expect(res.headers['x-iamgate-request-id']).toBeTruthy();
+    await res.body.dump();
+    expect(gw.upstream.arrivals()).toBe(before);
+    const event = gw.audit.decisionsFor(String(res.headers['x-iamgate-request-id']))[0];
+    expect(event).toMatchObject({ kind: 'forward_auth', decision: 'Allow', action: 'orders:GetOrder', path: '/orders/12' });
+  });
+
+  it('decides on the original method, not the subrequest method', async () => {
+    const res = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('bob'), 'x-original-uri': '/orders', 'x-original-method': 'POST' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(await res.body.json()).toMatchObject({ error: 'AccessDenied', action: 'orders:CreateOrder' });
+  });
+
+  it('answers Traefik ForwardAuth from X-Forwarded-Method and X-Forwarded-Uri', async () => {
+    const ok = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('bob'), 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/orders/5', 'x-forwarded-host': 'api.example' },
+    });
+    expect(ok.statusCode).toBe(200);
+    await ok.body.dump();
+    const denied = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('bob'), 'x-forwarded-method': 'DELETE', 'x-forwarded-uri': '/orders/5' },
+    });
+    expect(denied.statusCode).toBe(403);
+    await denied.body.dump();
+  });
+
+  it('answers Envoy ext_authz with the original method and path appended to the endpoint', async () => {
+    const ok = await request(`${gw.url}/.iamgate/authz/orders/5`, { method: 'GET', headers: { authorization: await gw.bearer('alice') } });
+    expect(ok.statusCode).toBe(200);
+    await ok.body.dump();
+    const denied = await request(`${gw.url}/.iamgate/authz/orders/5`, { method: 'DELETE', headers: { authorization: await gw.bearer('alice') } });
+    expect(denied.statusCode).toBe(403);
+    await denied.body.dump();
+  });
+
+  it('answers 401 with a challenge, and 400 when the original request is not described', async () => {
+    const anon = await request(`${gw.url}/.iamgate/authz`, { headers: { 'x-original-uri': '/orders/1', 'x-original-method': 'GET' } });
+    expect(anon.statusCode).toBe(401);
+    expect(anon.headers['www-authenticate']).toBe('Bearer realm="iamgate"');
+    await anon.body.dump();
+    const noMethod = await request(`${gw.url}/.iamgate/authz`, { headers: { authorization: await gw.bearer('alice'), 'x-original-uri': '/orders/1' } });
+    expect(noMethod.statusCode).toBe(400);
+    await noMethod.body.dump();
+    const bare = await request(`${gw.url}/.iamgate/authz`, { headers: { authorization: await gw.bearer('alice') } });
+    expect(bare.statusCode).toBe(400);
+    await bare.body.dump();
+  });
+
+  it('applies the same path safety to the original URI', async () => {
+    const res = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('alice'), 'x-original-uri': '/public/..%2fadmin/x', 'x-original-method': 'GET' },
+    });
+    expect(res.statusCode).toBe(400);
+    await res.body.dump();
+  });
+});
+
+describe.skipIf(!NGINX)(`forward-auth with a real nginx auth_request${NGINX ? '' : ' (skipped: nginx is not installed; apt-get install nginx)'}`, () => {
+  let gw: TestGateway;
+  let nginx: ChildProcess;
+  let prefix: string;
+  let nginxUrl: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    prefix = await mkdtemp(join(tmpdir(), 'iamgate-nginx-'));
+    const port = await freePort();
+    nginxUrl = `http://127.0.0.1:${port}`;
+    const conf = `
+daemon off;
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /_iamgate {
+      internal;
+      proxy_pass ${gw.url}/.iamgate/authz;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }
+    location / {
+      auth_request /_iamgate;
+      auth_request_set $iamgate_principal $upstream_http_x_iamgate_principal;
+      auth_request_set $iamgate_request_id $upstream_http_x_iamgate_request_id;
+      proxy_set_header X-Iamgate-Principal $iamgate_principal;
+      proxy_set_header X-Iamgate-Request-Id $iamgate_request_id;
+      proxy_pass ${gw.upstream.url};
+    }
+  }
+}
+`;
+    await writeFile(join(prefix, 'nginx.conf'), conf);
+    nginx = spawn(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
+    try {
+      await waitForPort(port, 10_000);
+    } catch (err) {
+      throw new Error(`nginx did not start: ${await readFile(join(prefix, 'error.log'), 'utf8').catch(() => '')}`, { cause: err });
+    }
+  });
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        nginx.once('exit', () => resolve());
+        nginx.kill('SIGQUIT');
+      });
+    }
+    await gw.close();
+    await rm(prefix, { recursive: true, force: true });
+  });
+
+  it('lets nginx pass an allowed request on with the verified identity', async () => {
+    const res = await request(`${nginxUrl}/orders/12?view=full`, { headers: { authorization: await gw.bearer('alice'), 'x-iamgate-principal': 'forged' } });
+    expect(res.statusCode).toBe(200);
+    const echo = (await res.body.json()) as { url: string; headers: Record<string, string> };
+    expect(echo.url).toBe('/orders/12?view=full');
+    expect(echo.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
+    expect(gw.audit.decisionsFor(echo.headers['x-iamgate-request-id']!)).toEqual([expect.objectContaining({ kind: 'forward_auth', decision: 'Allow' })]);
+  });
+
+  it('makes nginx answer 403 and 401 without reaching the upstream', async () => {
+    const before = gw.upstream.arrivals();
+    const denied = await request(`${nginxUrl}/orders`, { method: 'POST', headers: { authorization: await gw.bearer('bob') }, body: '{}' });
+    expect(denied.statusCode).toBe(403);
+    await denied.body.dump();
+    const anonymous = await request(`${nginxUrl}/orders/1`);
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="iamgate"');
+    await anonymous.body.dump();
+    const confused = await request(`${nginxUrl}/public/..%2fadmin/users`, { headers: { authorization: await gw.bearer('alice') } });
+    expect(confused.statusCode).not.toBe(200);
+    await confused.body.dump();
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+});
