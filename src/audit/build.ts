@@ -1,10 +1,10 @@
 // Builds the event body from what the caller passed, copying only the named fields, each checked
 // and bounded. Extra keys (headers, tokens, codes) are never read, so they can never be written;
 // a string that still looks like a bearer token is replaced.
+import type { UnsealedRecord } from './chain.js';
 import type {
   AuditAuthn,
   AuditDecision,
-  AuditEventBody,
   AuditEventInput,
   AuditKind,
   AuditPrincipal,
@@ -61,49 +61,61 @@ function integer(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : undefined;
 }
 
-function principalOf(value: AuditPrincipal | undefined): AuditPrincipal | undefined {
-  if (value === undefined || value === null || typeof value !== 'object') return undefined;
-  return omitUndefined({
-    arn: text(value.arn, FIELD_LIMITS.arn) ?? '',
-    type: text(value.type, FIELD_LIMITS.name) ?? '',
-    session: text(value.session, FIELD_LIMITS.name),
-    sourceIdentity: text(value.sourceIdentity, FIELD_LIMITS.name),
-  });
+/**
+ * Builders below insert members in sorted order, so that JSON.stringify of a built record is its
+ * canonical form (see chain.ts; verification re-sorts and would notice any drift).
+ */
+type Out = Record<string, unknown>;
+
+function put(out: Out, key: string, value: unknown): void {
+  if (value !== undefined) out[key] = value;
 }
 
-function authnOf(value: AuditAuthn | undefined): AuditAuthn | undefined {
+function principalOf(value: AuditPrincipal | undefined): Out | undefined {
   if (value === undefined || value === null || typeof value !== 'object') return undefined;
-  const methods = Array.isArray(value.methods)
-    ? value.methods
-        .slice(0, FIELD_LIMITS.methods)
-        .map((m) => text(m, FIELD_LIMITS.method))
-        .filter((m): m is string => m !== undefined)
-    : undefined;
-  return omitUndefined({
-    issuer: text(value.issuer, FIELD_LIMITS.issuer),
-    methods,
-    mfa: typeof value.mfa === 'boolean' ? value.mfa : undefined,
-  });
+  const out: Out = { arn: text(value.arn, FIELD_LIMITS.arn) ?? '' };
+  put(out, 'session', text(value.session, FIELD_LIMITS.name));
+  put(out, 'sourceIdentity', text(value.sourceIdentity, FIELD_LIMITS.name));
+  out['type'] = text(value.type, FIELD_LIMITS.name) ?? '';
+  return out;
 }
 
-function statementsOf(value: readonly AuditStatement[] | undefined): AuditStatement[] | undefined {
+function authnOf(value: AuditAuthn | undefined): Out | undefined {
+  if (value === undefined || value === null || typeof value !== 'object') return undefined;
+  const out: Out = {};
+  put(out, 'issuer', text(value.issuer, FIELD_LIMITS.issuer));
+  if (Array.isArray(value.methods)) {
+    const methods: string[] = [];
+    for (const m of value.methods.slice(0, FIELD_LIMITS.methods)) {
+      const method = text(m, FIELD_LIMITS.method);
+      if (method !== undefined) methods.push(method);
+    }
+    out['methods'] = methods;
+  }
+  if (typeof value.mfa === 'boolean') out['mfa'] = value.mfa;
+  return out;
+}
+
+function statementsOf(value: readonly AuditStatement[] | undefined): Out[] | undefined {
   if (!Array.isArray(value)) return undefined;
-  const out: AuditStatement[] = [];
+  const out: Out[] = [];
   for (const s of value.slice(0, FIELD_LIMITS.statements)) {
     if (s === null || typeof s !== 'object') continue;
-    out.push(omitUndefined({ policy: text(s.policy, FIELD_LIMITS.name) ?? '', sid: text(s.sid, FIELD_LIMITS.name) }));
+    const statement: Out = { policy: text(s.policy, FIELD_LIMITS.name) ?? '' };
+    put(statement, 'sid', text(s.sid, FIELD_LIMITS.name));
+    out.push(statement);
   }
   return out;
 }
 
-function upstreamOf(value: AuditUpstream | undefined): AuditUpstream | undefined {
+function upstreamOf(value: AuditUpstream | undefined): Out | undefined {
   if (value === undefined || value === null || typeof value !== 'object') return undefined;
+  const out: Out = {};
+  put(out, 'error', text(value.error, FIELD_LIMITS.reason));
   const latency = value.latencyMs;
-  return omitUndefined({
-    status: integer(value.status),
-    latencyMs: typeof latency === 'number' && Number.isFinite(latency) ? Math.round(latency * 1000) / 1000 : undefined,
-    error: text(value.error, FIELD_LIMITS.reason),
-  });
+  if (typeof latency === 'number' && Number.isFinite(latency)) out['latencyMs'] = Math.round(latency * 1000) / 1000;
+  put(out, 'status', integer(value.status));
+  return out;
 }
 
 /** `ExplicitDeny` and `ImplicitDeny` (the engine's words) are recorded as `Deny`; the reason code keeps which. */
@@ -120,41 +132,36 @@ function pathOf(value: unknown): string | undefined {
   return text(cut === -1 ? value : value.slice(0, cut), FIELD_LIMITS.path);
 }
 
-type Defined<T> = { [K in keyof T]: Exclude<T[K], undefined> };
-
-/** Returns the object without its undefined members (exactOptionalPropertyTypes forbids storing them). */
-function omitUndefined<T extends object>(value: T): Defined<T> {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value as Defined<T>;
-}
-
 /**
- * Builds an event body from the caller's input: named fields only, strings bounded, tokens redacted,
- * the query string dropped. Throws TypeError for an unknown kind (a programming error, not input).
+ * Builds an event from the caller's input: named fields only, strings bounded, tokens redacted,
+ * the query string dropped, laid out for the chain to seal. Throws TypeError for an unknown kind
+ * (a programming error, not input).
  */
-export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): AuditEventBody {
+export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): UnsealedRecord {
   if (!KINDS.has(input.kind)) throw new TypeError(`unknown audit event kind: ${String(input.kind)}`);
-  return omitUndefined({
-    schemaVersion: SCHEMA_VERSION,
-    kind: input.kind,
-    time: new Date(deps.now()).toISOString(),
-    eventId: deps.randomId(),
-    requestId: text(input.requestId, FIELD_LIMITS.id),
-    principal: principalOf(input.principal),
-    authn: authnOf(input.authn),
-    action: text(input.action, FIELD_LIMITS.action),
-    resource: text(input.resource, FIELD_LIMITS.resource),
-    decision: decisionOf(input.decision),
-    reason: text(input.reason, FIELD_LIMITS.reason) ?? 'unspecified',
-    statements: statementsOf(input.statements),
-    cache: typeof input.cache === 'string' && CACHE_LEVELS.has(input.cache) ? input.cache : undefined,
-    policyGeneration: integer(input.policyGeneration),
-    sourceIp: text(input.sourceIp, FIELD_LIMITS.ip),
-    method: text(input.method, FIELD_LIMITS.method),
-    path: pathOf(input.path),
-    status: integer(input.status),
-    upstream: upstreamOf(input.upstream),
-  });
+  const out: Out = {};
+  put(out, 'action', text(input.action, FIELD_LIMITS.action));
+  put(out, 'authn', authnOf(input.authn));
+  if (typeof input.cache === 'string' && CACHE_LEVELS.has(input.cache)) out['cache'] = input.cache;
+  put(out, 'decision', decisionOf(input.decision));
+  out['eventId'] = deps.randomId();
+  out['instanceId'] = undefined;
+  out['kind'] = input.kind;
+  put(out, 'method', text(input.method, FIELD_LIMITS.method));
+  put(out, 'path', pathOf(input.path));
+  put(out, 'policyGeneration', integer(input.policyGeneration));
+  out['prev'] = undefined;
+  put(out, 'principal', principalOf(input.principal));
+  out['reason'] = text(input.reason, FIELD_LIMITS.reason) ?? 'unspecified';
+  put(out, 'requestId', text(input.requestId, FIELD_LIMITS.id));
+  put(out, 'resource', text(input.resource, FIELD_LIMITS.resource));
+  out['schemaVersion'] = SCHEMA_VERSION;
+  out['seq'] = undefined;
+  put(out, 'sourceIp', text(input.sourceIp, FIELD_LIMITS.ip));
+  put(out, 'statements', statementsOf(input.statements));
+  put(out, 'status', integer(input.status));
+  out['time'] = new Date(deps.now()).toISOString();
+  put(out, 'upstream', upstreamOf(input.upstream));
+  // Every member was checked above; the cast only says so to the type system.
+  return out as unknown as UnsealedRecord;
 }

@@ -3,9 +3,9 @@
 // `digestEvery` records (or ms) writes a digest record signed with the instance's key.
 import { randomUUID } from 'node:crypto';
 import { buildAuditEvent, type BuildDeps } from './build.js';
-import { createChain, type SealedRecord } from './chain.js';
+import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
 import { AuditError } from './errors.js';
-import type { AuditEventBody, AuditEventInput, ChainKind, PublishedKey } from './schema.js';
+import type { AuditEventInput, ChainKind, DigestInfo, PublishedKey } from './schema.js';
 import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
 import { createStdoutSink } from './sinks/stream.js';
@@ -83,35 +83,45 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     if (waits === undefined) return RESOLVED;
     return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
   };
-  const chainBody = (kind: ChainKind, reason: string): AuditEventBody => ({
-    schemaVersion: SCHEMA_VERSION,
-    kind,
-    time: new Date(build.now()).toISOString(),
+  /** A chain record (start or digest), members in canonical order (see chain.ts). */
+  const chainRecord = (kind: ChainKind, reason: string, extra: { key?: PublishedKey; digest?: DigestInfo }): UnsealedRecord => ({
+    ...(extra.digest ? { digest: extra.digest } : {}),
     eventId: build.randomId(),
+    instanceId: undefined,
+    ...(extra.key ? { key: extra.key } : {}),
+    kind,
+    prev: undefined,
     reason,
+    schemaVersion: SCHEMA_VERSION,
+    seq: undefined,
+    ...(kind === 'audit.digest' ? { sig: undefined } : {}),
+    time: new Date(build.now()).toISOString(),
   });
+  const sinkNames = [...new Set(sinks.map((s) => s.name))].sort();
+  /** Drops per sink name, in sorted key order (the digest is serialised as built). */
   const droppedBySink = (): Record<string, number> => {
     const dropped: Record<string, number> = {};
+    for (const name of sinkNames) dropped[name] = 0;
     for (const sink of sinks) dropped[sink.name] = (dropped[sink.name] ?? 0) + sink.stats().dropped;
     return dropped;
   };
   const writeDigest = (final: boolean): Promise<void> => {
     if (!signer || (!final && chain.lastSeq === lastDigestSeq)) return RESOLVED;
     const digest = {
-      fromSeq: lastDigestSeq + 1,
-      toSeq: chain.lastSeq,
-      kid: signer.key.kid,
       alg: signer.key.alg,
-      final,
       dropped: droppedBySink(),
+      final,
+      fromSeq: lastDigestSeq + 1,
+      kid: signer.key.kid,
+      toSeq: chain.lastSeq,
     };
-    const sealed = chain.sealSigned(chainBody('audit.digest', final ? 'chain_end' : 'digest'), { digest }, signer);
+    const sealed = chain.sealSigned(chainRecord('audit.digest', final ? 'chain_end' : 'digest', { digest }), signer);
     lastDigestSeq = sealed.seq;
     digests++;
     return dispatch(sealed, true);
   };
 
-  void dispatch(chain.seal(chainBody('audit.start', 'chain_start'), signer ? { key: signer.key } : {}), true);
+  void dispatch(chain.seal(chainRecord('audit.start', 'chain_start', signer ? { key: signer.key } : {})), true);
   const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
 
   return {

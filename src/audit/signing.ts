@@ -33,7 +33,8 @@ export function publishedKeyOf(publicKey: KeyObject): PublishedKey {
   const alg = algOf(publicKey);
   const jwk = publicJwk(publicKey);
   const kid = createHash('sha256').update(canonicalJson(jwk)).digest('base64url');
-  return { kid, alg, jwk };
+  // Members in sorted order: records embed this object and serialise it as it is.
+  return { alg, jwk, kid };
 }
 
 /** Creates the signer for a private Ed25519 or P-256 key (TypeError for any other key). */
