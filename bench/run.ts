@@ -1,8 +1,10 @@
 // `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`).
+import { runAuditBench } from './audit.js';
 import { runPolicyBench } from './policy.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   policy: runPolicyBench,
+  audit: runAuditBench,
 };
 
 const wanted = process.argv.slice(2);
