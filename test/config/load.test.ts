@@ -1,0 +1,123 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS, formatProblems, loadConfig, readConfig } from '../../src/config/index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-config-'));
+  await writeFile(join(dir, 'directory.yaml'), 'version: 1\n');
+  await writeFile(join(dir, 'routes.yaml'), 'version: 1\n');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+describe('configuration loading', () => {
+  it('fills every default and resolves policy files against the config file', async () => {
+    const file = await write('min.yaml', 'version: 1\n');
+    const r = await loadConfig({ file, env: {} });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.listen.port).toBe(8400);
+    expect(r.config.operations.port).toBe(8401);
+    expect(r.config.upstream).toMatchObject(DEFAULTS.upstream);
+    expect(r.config.mode).toBe('production');
+    expect(r.config.operations.operatorEndpoints).toBe(false);
+    expect(r.config.policies).toEqual({ directory: join(dir, 'directory.yaml'), routes: join(dir, 'routes.yaml') });
+    expect(r.config.redis.url).toBeUndefined();
+    expect(r.config.file).toBe(file);
+  });
+
+  it('applies the environment overrides deployments rely on', async () => {
+    const file = await write('env.yaml', 'version: 1\nlisten: { port: 9000 }\nupstream: { url: "http://127.0.0.1:1" }\n');
+    const r = await loadConfig({
+      env: { IAMGATE_CONFIG: file, IAMGATE_PORT: '9100', IAMGATE_OPS_PORT: '9101', IAMGATE_UPSTREAM: 'http://10.0.0.7:8080', REDIS_URL: 'redis://cache:6379/2', IAMGATE_LOG_LEVEL: 'debug' },
+    });
+    expect(r.ok && { port: r.config.listen.port, ops: r.config.operations.port, up: r.config.upstream.url, redis: r.config.redis.url, level: r.config.logging.level }).toEqual({
+      port: 9100,
+      ops: 9101,
+      up: 'http://10.0.0.7:8080',
+      redis: 'redis://cache:6379/2',
+      level: 'debug',
+    });
+  });
+
+  it('lists every problem with its file, key and reason', async () => {
+    const file = await write(
+      'bad.yaml',
+      `version: 2
+mode: staging
+colour: blue
+listen: { port: 70000, host: "" }
+operations: { port: 8400 }
+upstream: { url: "ftp://x/y", connections: 0, forwardAuthorization: "yes" }
+limits: { maxBodyBytes: -1 }
+paths: { allowSemicolon: 1, extra: true }
+trustedProxies: [10.0.0.0/8, 300.1.1.1, "fd00::/200"]
+policies: { directory: missing.yaml }
+logging: { level: loud }
+auth: { issuers: [ { name: x } ] }
+`,
+    );
+    const r = await loadConfig({ file, env: { IAMGATE_OPS_PORT: 'eighty' } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const got = r.problems.map((p) => `${p.file === file ? 'FILE' : p.file}:${p.path}`);
+    expect(got).toEqual(
+      expect.arrayContaining([
+        'FILE:version',
+        'FILE:mode',
+        'FILE:colour',
+        'FILE:listen.port',
+        'FILE:listen.host',
+        'FILE:upstream.url',
+        'FILE:upstream.connections',
+        'FILE:upstream.forwardAuthorization',
+        'FILE:limits.maxBodyBytes',
+        'FILE:paths.allowSemicolon',
+        'FILE:paths.extra',
+        'FILE:trustedProxies[1]',
+        'FILE:trustedProxies[2]',
+        'FILE:logging.level',
+        'FILE:policies.directory',
+        '(environment):IAMGATE_OPS_PORT',
+      ]),
+    );
+    expect(got.some((g) => g.startsWith('FILE:auth.issuers[0]'))).toBe(true);
+    expect(formatProblems(r.problems).every((line) => line.split(': ').length >= 3)).toBe(true);
+  });
+
+  it('refuses the same port for the gateway and the operations listener', () => {
+    const r = readConfig({ version: 1, listen: { port: 9000 }, operations: { port: 9000 } }, {}, undefined);
+    expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['operations.port']);
+  });
+
+  it('refuses an upstream URL with a path or credentials, and a malformed Redis URL', () => {
+    const r = readConfig({ version: 1, upstream: { url: 'http://user:pw@svc:80/api' } }, { REDIS_URL: 'http://nope' }, undefined);
+    expect(r.ok ? [] : r.problems.map((p) => [p.path, p.message])).toEqual([
+      ['upstream.url', 'must not carry credentials'],
+      ['REDIS_URL', '"http:" is not redis: or rediss:'],
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line, and an unreadable file', async () => {
+    const file = await write('syntax.yaml', 'version: 1\nlisten:\n  port: [\n');
+    const r = await loadConfig({ file, env: {} });
+    expect(r.ok ? '' : r.problems[0]!.message).toMatch(/line \d+, column \d+/);
+    const missing = await loadConfig({ file: join(dir, 'nope.yaml'), env: {} });
+    expect(missing.ok ? '' : missing.problems[0]!.code).toBe('CONFIG_UNREADABLE');
+  });
+
+  it('turns the operator endpoints on by default only in development mode', () => {
+    const dev = readConfig({ version: 1, mode: 'development' }, {}, undefined);
+    expect(dev.ok && dev.config.operations.operatorEndpoints).toBe(true);
+  });
+});

@@ -1,0 +1,157 @@
+// `iamgate serve` as a real process: a bad configuration lists every problem and starts nothing;
+// SIGTERM under load lets every in-flight request complete, then exits 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
+import { FIXTURES } from '../support/gateway.js';
+import { freePort } from '../support/redis.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+function serve(args: readonly string[], env: Record<string, string> = {}): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+    env: { ...process.env, IAMGATE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, exit, output: () => text };
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await request(`http://127.0.0.1:${opsPort}/readyz`);
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (child.process.exitCode !== null) throw new Error(`serve exited early:\n${child.output()}`);
+    if (Date.now() > deadline) throw new Error(`serve not ready:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-serve-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('iamgate serve with a bad configuration', () => {
+  it('lists every problem, exits non-zero, and never listens', async () => {
+    const port = await freePort();
+    const opsPort = await freePort();
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      `version: 1\nlisten: { port: ${port}, colour: red }\noperations: { port: ${opsPort} }\nupstream: { url: "not a url" }\ntrustedProxies: [nonsense]\npolicies: { routes: nowhere.yaml }\n`,
+    );
+    const child = serve(['--config', file]);
+    let listened = false;
+    while (child.process.exitCode === null) {
+      if ((await connects(port)) || (await connects(opsPort))) listened = true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await child.exit).toBe(1);
+    expect(listened).toBe(false);
+    const out = child.output();
+    expect(out).toContain('nothing was started');
+    for (const key of ['listen.colour', 'upstream.url', 'trustedProxies[0]', 'policies.routes', 'policies.directory']) expect(out).toContain(`${file}: ${key}: `);
+  });
+
+  it('exits with a usage error without a configuration', async () => {
+    const child = serve([], { IAMGATE_CONFIG: '' });
+    expect(await child.exit).toBe(2);
+    expect(child.output()).toContain('no configuration');
+  });
+});
+
+describe('iamgate serve under SIGTERM', () => {
+  let upstream: TestUpstream;
+  beforeAll(async () => {
+    upstream = await startTestUpstream();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it('stops accepting, completes every in-flight request, and exits 0', async () => {
+    const port = await freePort();
+    const opsPort = await freePort();
+    const file = join(dir, 'iamgate.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'mode: development',
+        `listen: { host: 127.0.0.1, port: ${port} }`,
+        `operations: { host: 127.0.0.1, port: ${opsPort} }`,
+        `upstream: { url: "${upstream.url}" }`,
+        `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
+        'shutdown: { graceMs: 15000 }',
+        'auth:',
+        '  sts: { enabled: false }',
+        '  issuers:',
+        '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+      ].join('\n') + '\n',
+    );
+    const child = serve(['--config', file]);
+    try {
+      await waitReady(opsPort, child);
+      const lines: string[] = [];
+      expect(await runCli(['token', 'alice', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) })).toBe(0);
+      const authorization = `Bearer ${lines.join('').trim()}`;
+
+      const before = upstream.arrivals();
+      const inFlight = Array.from({ length: 20 }, () =>
+        request(`http://127.0.0.1:${port}/slow?ms=1500`, { headers: { authorization } }).then(async (res) => ({ status: res.statusCode, body: await res.body.text() })),
+      );
+      while (upstream.arrivals() < before + 20) await new Promise((r) => setTimeout(r, 10));
+      child.process.kill('SIGTERM');
+      // New connections are refused while the in-flight ones finish.
+      let refused = false;
+      for (let i = 0; i < 100 && !refused; i++) {
+        refused = !(await connects(port));
+        if (!refused) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(refused).toBe(true);
+      const results = await Promise.all(inFlight);
+      expect(results).toEqual(Array.from({ length: 20 }, () => ({ status: 200, body: 'slow' })));
+      expect(await child.exit).toBe(0);
+      expect(await connects(opsPort)).toBe(false);
+    } finally {
+      if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    }
+  });
+});
