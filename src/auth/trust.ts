@@ -2,7 +2,7 @@
 // resource policy, and (for AssumeRole) the caller's own policies, which must allow sts:AssumeRole
 // on the role by themselves as well. MFA conditions read the caller's context, or the fact that a
 // valid TOTP code came with the request.
-import { createContext, evaluate, type ContextValue, type Decision } from '../policy/index.js';
+import { compilePolicy, createContext, evaluate, parsePolicy, type CompiledPolicy, type ContextValue, type Decision } from '../policy/index.js';
 import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
 
 export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
@@ -14,14 +14,31 @@ function timeKeys(now: number): Record<string, ContextValue> {
 }
 
 /**
- * AssumeRole (and sts:TagSession alongside it): the trust policy must trust the caller and the
- * caller's policies must allow the action on the role.
+ * A stand-in trust policy that trusts the whole account, so that an evaluation with it decides by
+ * the caller's own policies alone (identity, boundary, session), as AWS does when a trust policy
+ * names only the account.
+ */
+export function accountTrust(partition: string, account: string): CompiledPolicy {
+  const doc = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: 'sts:*' }],
+  };
+  const { policy } = parsePolicy(doc, { kind: 'resource' });
+  if (!policy) throw new TypeError('the account trust stand-in does not parse');
+  return compilePolicy(policy, 'iamgate/CallerPolicies', 'resource');
+}
+
+/**
+ * AssumeRole (and sts:TagSession alongside it): the trust policy must trust the caller, and the
+ * caller's policies must allow the action on the role by themselves, even when the trust policy
+ * names the caller directly. `callerSide` is accountTrust() for the directory's account.
  */
 export function assumeRoleAllowed(
   caller: Principal,
   role: DirectoryRole,
   extra: Readonly<Record<string, ContextValue>>,
   now: number,
+  callerSide: CompiledPolicy,
   action: 'sts:AssumeRole' | 'sts:TagSession' = 'sts:AssumeRole',
 ): TrustOutcome {
   const request = {
@@ -36,7 +53,7 @@ export function assumeRoleAllowed(
       withTrust.implicitReason === 'trust_policy_no_allow' || withTrust.matched.some((m) => m.kind === 'resource');
     return { ok: false, code: byTrust ? 'trust_policy_denied' : 'caller_not_allowed', decision: withTrust };
   }
-  const own = evaluate(caller.policySet, request);
+  const own = evaluate({ ...caller.policySet, resource: callerSide }, request);
   if (own.decision !== 'Allow') return { ok: false, code: 'caller_not_allowed', decision: own };
   return { ok: true };
 }
