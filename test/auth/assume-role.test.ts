@@ -1,0 +1,104 @@
+// AssumeRole's rules on a directory built for them: the trust policy and the caller's own policies
+// must both allow (even when the trust policy names the caller), durations are capped by the role
+// and by role chaining, session tags need sts:TagSession and become principal tags.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+
+const DIRECTORY = `
+account: "111122223333"
+policies:
+  AssumeAnything:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: ["sts:AssumeRole", "sts:TagSession"], Resource: "*" }]
+  DenyAssumeAdmin:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Deny, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/Open" }]
+  Reader:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "orders:GetOrder", Resource: "*" }]
+users:
+  dave: { policies: [AssumeAnything] }
+  erin: {}
+  frank: { policies: [AssumeAnything, DenyAssumeAdmin] }
+roles:
+  OnlyErin:
+    policies: [Reader]
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Principal: { AWS: "arn:aws:iam::111122223333:user/erin" }, Action: sts:AssumeRole }]
+  Open:
+    maxSessionDuration: 7200
+    tags: { team: platform, tier: gold }
+    policies: [Reader, AssumeAnything]
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { AWS: "111122223333" }, Action: ["sts:AssumeRole", "sts:TagSession"] }
+`;
+
+const ROLE = (name: string): string => `arn:aws:iam::111122223333:role/${name}`;
+
+describe('AssumeRole rules', () => {
+  let f: AuthFixture;
+  beforeAll(async () => {
+    f = await startAuthFixture({ directoryYaml: DIRECTORY });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const assume = async (user: string, body: Record<string, unknown>, token?: string) =>
+    f.post('/AssumeRole', { RoleSessionName: 'test-session', ...body }, token ?? (await f.tokenFor(user)));
+  const expiresIn = (body: Record<string, unknown>): number =>
+    Date.parse((body['Credentials'] as { Expiration: string }).Expiration) - Math.floor(f.clock.now() / 1000) * 1000;
+
+  it('denies a caller whose policies allow it when the trust policy does not trust it', async () => {
+    expect(await assume('dave', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  });
+
+  it('denies a caller the trust policy names when its own policies lack sts:AssumeRole', async () => {
+    expect(await assume('erin', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+  });
+
+  it('denies a caller whose policies explicitly deny assuming the role', async () => {
+    expect(await assume('frank', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+  });
+
+  it('allows a caller both sides allow, capping the duration at the role maximum', async () => {
+    const res = await assume('dave', { RoleArn: ROLE('Open'), DurationSeconds: 43_200 });
+    expect(res.status).toBe(200);
+    expect(expiresIn(res.body)).toBe(7200_000);
+  });
+
+  it('caps a chained role session at one hour', async () => {
+    const first = await assume('dave', { RoleArn: ROLE('Open'), DurationSeconds: 7200 });
+    const chained = await assume('dave', { RoleArn: ROLE('Open'), DurationSeconds: 7200, RoleSessionName: 'chained' }, sessionToken(first.body));
+    expect(chained.status).toBe(200);
+    expect(expiresIn(chained.body)).toBe(3600_000);
+  });
+
+  it('turns session tags into principal tags over the role tags', async () => {
+    const res = await assume('dave', { RoleArn: ROLE('Open'), Tags: [{ Key: 'team', Value: 'orders' }] });
+    expect(res.status).toBe(200);
+    const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${sessionToken(res.body)}` });
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.principal.context['aws:PrincipalTag/team']).toBe('orders');
+    expect(outcome.principal.context['aws:PrincipalTag/tier']).toBe('gold');
+  });
+
+  it('refuses malformed tags and session names', async () => {
+    expect(await assume('dave', { RoleArn: ROLE('Open'), Tags: [{ Key: 'aws:team', Value: 'x' }] })).toMatchObject({ status: 400, body: { error: 'invalid_tags' } });
+    expect(await assume('dave', { RoleArn: ROLE('Open'), RoleSessionName: 'has space' })).toMatchObject({ status: 400, body: { error: 'invalid_session_name' } });
+    expect(await assume('dave', { RoleArn: ROLE('Open'), Extra: 1 })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+  });
+
+  it('refuses GetSessionToken and MFA enrolment to role sessions', async () => {
+    const session = sessionToken((await assume('dave', { RoleArn: ROLE('Open') })).body);
+    expect(await f.post('/GetSessionToken', { TokenCode: '123456' }, session)).toMatchObject({ status: 403, body: { error: 'caller_not_user' } });
+    expect(await f.post('/mfa/enroll', {}, session)).toMatchObject({ status: 403, body: { error: 'caller_not_user' } });
+  });
+});

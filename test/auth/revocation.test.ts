@@ -1,0 +1,107 @@
+// Revoking sessions, shared through a real redis-server: a revocation made on one replica is
+// honoured by another (cached tokens included), tokens issued afterwards work, and when Redis has
+// been unreachable for too long tokens are refused rather than risk honouring a revoked one.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisClient, redisReady } from '../../src/auth/index.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+
+const DIRECTORY = `
+account: "111122223333"
+policies:
+  Revoker:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "iamgate:RevokeSessions", Resource: "arn:aws:iam::111122223333:*" }]
+  AssumeAnything:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "sts:AssumeRole", Resource: "*" }]
+users:
+  alice: { policies: [AssumeAnything] }
+  bob: {}
+  security: { policies: [Revoker] }
+roles:
+  Worker:
+    policies: []
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Principal: { AWS: "111122223333" }, Action: sts:AssumeRole }]
+`;
+const ALICE = 'arn:aws:iam::111122223333:user/alice';
+
+describe('session revocation across replicas', () => {
+  let redis: TestRedis;
+  const clients: Redis[] = [];
+  let a: AuthFixture;
+  let b: AuthFixture;
+
+  async function client(): Promise<Redis> {
+    const c = createRedisClient(redis.url, { commandTimeoutMs: 300 });
+    clients.push(c);
+    await redisReady(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    a = await startAuthFixture({ directoryYaml: DIRECTORY, redis: await client() });
+    b = await startAuthFixture({ directoryYaml: DIRECTORY, redis: await client(), dir: a.dir, clock: a.clock });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+    for (const c of clients) c.disconnect();
+    await redis.close();
+  });
+
+  const check = async (f: AuthFixture, token: string): Promise<string> => {
+    const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${token}` });
+    return outcome.ok ? 'ok' : outcome.code;
+  };
+
+  it('honours on the second replica a revocation made through the first, for cached tokens too', async () => {
+    const token = await a.tokenFor('alice');
+    const role = await a.post('/AssumeRole', { RoleArn: 'arn:aws:iam::111122223333:role/Worker', RoleSessionName: 'w1' }, token);
+    expect(role.status).toBe(200);
+    expect(await check(b, token)).toBe('ok');
+    expect(await check(b, sessionToken(role.body))).toBe('ok');
+
+    a.clock.advance(1000);
+    const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('security'));
+    expect(res.status).toBe(200);
+    await b.runtime.revocations.refresh();
+    expect(await check(b, token)).toBe('session_revoked');
+    expect(await check(a, token)).toBe('session_revoked');
+    // Revoking alice does not revoke the role's sessions she started.
+    expect(await check(b, sessionToken(role.body))).toBe('ok');
+
+    a.clock.advance(1000);
+    expect(await check(b, await a.tokenFor('alice'))).toBe('ok');
+    expect(await check(b, await a.tokenFor('bob'))).toBe('ok');
+  });
+
+  it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {
+    const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('bob'));
+    expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+  });
+
+  it('refuses tokens with 503 once Redis has been unreachable longer than the staleness bound', async () => {
+    if (!redis.owned) return;
+    const token = await a.tokenFor('bob');
+    expect(await check(b, token)).toBe('ok');
+    redis.pause();
+    try {
+      expect(await b.runtime.revocations.refresh()).toBe(false);
+      expect(await check(b, token)).toBe('ok');
+      a.clock.advance(61_000);
+      const outcome = await b.runtime.authenticator.authenticate({ authorization: `Bearer ${token}` });
+      expect(outcome).toMatchObject({ ok: false, code: 'revocation_unavailable', status: 503 });
+    } finally {
+      redis.resume();
+    }
+    await expect.poll(() => b.runtime.revocations.refresh()).toBe(true);
+    expect(await check(b, token)).toBe('ok');
+  });
+});

@@ -1,0 +1,99 @@
+// Kubernetes workload identity: a service-account token (real signature, served by a real JWKS
+// endpoint) acts as the role whose trust policy admits its sub and aud, per request (the IRSA
+// way) or by exchange with AssumeRoleWithWebIdentity; any other sub or aud is denied.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContext, evaluate } from '../../src/policy/index.js';
+import type { Principal } from '../../src/identity/index.js';
+import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+
+const WORKER_SUB = 'system:serviceaccount:orders:orders-worker';
+const WORKER_ROLE = 'arn:aws:iam::111122223333:role/OrdersWorker';
+const ORDER = 'arn:aws:orders:us-east-1:111122223333:order/7';
+
+function decide(p: Principal, action: string): string {
+  return evaluate(p.policySet, { principal: p.arn, action, resource: ORDER, context: createContext(p.context) }).decision;
+}
+
+describe('web identity', () => {
+  let f: AuthFixture;
+  beforeAll(async () => {
+    f = await startAuthFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const authenticate = async (token: string) => f.runtime.authenticator.authenticate({ authorization: `Bearer ${token}` });
+
+  it('lets the orders-worker service account act as OrdersWorker on each request', async () => {
+    const outcome = await authenticate(await f.serviceAccountToken(WORKER_SUB));
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    const p = outcome.principal;
+    expect(p).toMatchObject({
+      type: 'WebIdentity',
+      arn: 'arn:aws:sts::111122223333:assumed-role/OrdersWorker/system.serviceaccount.orders.orders-worker',
+      roleArn: WORKER_ROLE,
+      issuer: 'https://kubernetes.default.svc',
+    });
+    expect(p.context['kubernetes.default.svc:sub']).toBe(WORKER_SUB);
+    expect(p.context['aws:FederatedProvider']).toBe('kubernetes.default.svc');
+    expect(p.context['aws:PrincipalType']).toBe('AssumedRole');
+    expect(decide(p, 'orders:GetOrder')).toBe('Allow');
+    expect(decide(p, 'orders:DeleteOrder')).toBe('ImplicitDeny');
+  });
+
+  it('denies another service account of the same cluster', async () => {
+    const outcome = await authenticate(await f.serviceAccountToken('system:serviceaccount:orders:default'));
+    expect(outcome).toMatchObject({ ok: false, code: 'principal_unknown', status: 401 });
+  });
+
+  it('denies a token for an audience the trust policy does not accept, and one for an audience iamgate does not accept', async () => {
+    expect(await authenticate(await f.serviceAccountToken(WORKER_SUB, 'other-aud'))).toMatchObject({ ok: false, code: 'principal_unknown' });
+    expect(await authenticate(await f.serviceAccountToken(WORKER_SUB, 'billing'))).toMatchObject({ ok: false, code: 'token_audience_invalid' });
+  });
+
+  it('exchanges the right service-account token for a role session', async () => {
+    const res = await f.post('/AssumeRoleWithWebIdentity', {
+      RoleArn: WORKER_ROLE,
+      RoleSessionName: 'worker-1',
+      WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
+    });
+    expect(res.status).toBe(200);
+    const outcome = await authenticate(sessionToken(res.body));
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.principal).toMatchObject({ type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/OrdersWorker/worker-1' });
+    expect(outcome.principal.context['kubernetes.default.svc:sub']).toBe(WORKER_SUB);
+    expect(decide(outcome.principal, 'orders:ListOrders')).toBe('Allow');
+  });
+
+  it('refuses the exchange for a wrong sub or aud, and for tokens of other issuers', async () => {
+    const body = (token: string) => ({ RoleArn: WORKER_ROLE, RoleSessionName: 'worker-1', WebIdentityToken: token });
+    expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken('system:serviceaccount:orders:default')))).toMatchObject({
+      status: 403,
+      body: { error: 'trust_policy_denied' },
+    });
+    expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken(WORKER_SUB, 'other-aud')))).toMatchObject({
+      status: 403,
+      body: { error: 'trust_policy_denied' },
+    });
+    expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken(WORKER_SUB, 'billing')))).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_identity_token', reason: 'token_audience_invalid' },
+    });
+    expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.tokenFor('alice')))).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_identity_token', reason: 'token_issuer_unknown' },
+    });
+  });
+
+  it('refuses to exchange for a role whose trust policy does not name the provider', async () => {
+    const res = await f.post('/AssumeRoleWithWebIdentity', {
+      RoleArn: 'arn:aws:iam::111122223333:role/OrdersAdmin',
+      RoleSessionName: 'worker-1',
+      WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
+    });
+    expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  });
+});
