@@ -133,6 +133,29 @@ describe('createAuditLog', () => {
     await log.close().catch(() => undefined);
   });
 
+  it('writes a signed digest on its timer when records arrived since the last one', async () => {
+    const path = dir.file('timer.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-7', sinks: [createFileSink(path)], signer: ed25519().signer, digestEvery: { records: 1000, ms: 20 } });
+    await log.record(decisionEvent(1));
+    for (let i = 0; i < 500 && log.stats().digests === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(log.stats().digests).toBe(1);
+    await log.flush();
+    const digest = (await records(path)).find((r) => r.kind === 'audit.digest');
+    expect(digest).toMatchObject({ seq: 3, digest: { fromSeq: 1, toSeq: 2, final: false } });
+    await log.close();
+    expect((await verifyFile(path)).status).toBe('ok');
+  });
+
+  it('without a signer, writes the chain but verification says nothing is signed', async () => {
+    const path = dir.file('unsigned.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-8', sinks: [createFileSink(path)] });
+    for (let i = 0; i < 3; i++) await log.record(decisionEvent(i));
+    await log.close();
+    const report = await verifyFile(path);
+    expect(report.status).toBe('incomplete');
+    expect(report.findings.map((f) => f.code)).toEqual(['unsigned']);
+  });
+
   it('rejects records after close', async () => {
     const log = createAuditLog({ instanceId: 'gw-6', sinks: [createFileSink(dir.file('closed.jsonl'))] });
     await log.close();

@@ -93,6 +93,17 @@ describe('audit verify on a tampered trail', () => {
     expect(report.findings[0]?.message).toContain(`seq ${i + 1} missing`);
   });
 
+  it('does not accept a deleted record passed off as dropped by a forged gap note', async () => {
+    const i = decisionAt(8);
+    const seq = i + 1;
+    const note = JSON.stringify({ kind: 'audit.gap', schemaVersion: 1, time: '2025-03-01T12:00:00.000Z', instanceId: 'gw-test-1', sink: 'file', fromSeq: seq, toSeq: seq, count: 1 });
+    const forged = [...original.slice(0, i), note, ...original.slice(i + 1)];
+    const report = await verifyLines('gap-note.jsonl', forged);
+    expect(report.status).toBe('tampered');
+    expect(report.findings.map((f) => f.code)).toEqual(['dropped', 'gap_unbacked']);
+    expect(report.findings[1]?.message).toContain('gap notes claim 1 records dropped by sink file, but digest seq');
+  });
+
   it('names two swapped records', async () => {
     const i = decisionAt(3);
     const swapped = [...original];
