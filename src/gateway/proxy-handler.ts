@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AuditSink } from './audit.js';
-import type { RequestFacts } from './context.js';
+import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Allowed, Pipeline, PipelineOutcome } from './pipeline.js';
 import { writeJson, writeSocketJson } from './respond.js';
@@ -178,6 +178,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: null, requestId },
         socket,
         head,
+        headerValue(incoming.rawHeaders, 'upgrade') ?? 'websocket',
       );
       const upstreamMs = performance.now() - forwardStart;
       if (!result.ok && result.failure !== 'client_closed') {

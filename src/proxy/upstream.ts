@@ -47,8 +47,8 @@ export type ProxyResult =
 export interface Upstream {
   /** Streams one request upstream and its response into `outgoing`; never rejects. */
   forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult>;
-  /** Opens an upgraded (WebSocket) connection upstream and tunnels `client` to it; never rejects. */
-  upgrade(req: ForwardRequest, client: Duplex, head: Buffer): Promise<ProxyResult>;
+  /** Opens an upgraded connection (`protocol`, e.g. `websocket`) upstream and tunnels `client` to it; never rejects. */
+  upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string): Promise<ProxyResult>;
   /** Waits for requests in flight, then closes the pool; `force` destroys them instead. */
   close(force?: boolean): Promise<void>;
 }
@@ -138,7 +138,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
     });
   }
 
-  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer): Promise<ProxyResult> {
+  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string): Promise<ProxyResult> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (r: ProxyResult): void => {
@@ -177,7 +177,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
         },
       };
       try {
-        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: null, upgrade: 'websocket' }, handler);
+        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: null, upgrade: protocol }, handler);
       } catch (err) {
         settle(failure(err, false, undefined));
       }
