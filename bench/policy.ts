@@ -1,6 +1,6 @@
 // Policy engine benchmark: decisions per second and per-decision latency on a small and a large
 // policy set, plus compile time and memory. Method and figures: docs/benchmarks.md.
-import { compilePolicy, createContext, evaluate, parsePolicy, type PolicySet } from '../src/policy/index.js';
+import { compilePolicy, createContext, evaluate, mergePolicies, parsePolicy, type PolicySet } from '../src/policy/index.js';
 import type { AuthzRequest } from '../src/policy/types.js';
 import { percentile, report, type BenchResult } from './report.js';
 
@@ -24,7 +24,8 @@ export function smallSet(): { set: PolicySet; requests: AuthzRequest[] } {
       ...(s === 0 ? { Condition: { Bool: { 'aws:SecureTransport': 'true' } } } : {}),
     })),
   }));
-  const set: PolicySet = { identity: docs.map((d, i) => compileDoc(d, `p${i}`)) };
+  // Identity policies merged into one index, as the directory does for each principal.
+  const set: PolicySet = { identity: [mergePolicies(docs.map((d, i) => compileDoc(d, `p${i}`)), 'identity')] };
   const context = createContext({ 'aws:username': 'alice', 'aws:SecureTransport': true, 'aws:SourceIp': '10.0.0.1' });
   const requests: AuthzRequest[] = ['GetOrder', 'ListOrders', 'CreateOrder', 'DeleteOrder'].map((a) => ({
     principal: `arn:aws:iam::${ACCOUNT}:user/alice`,
@@ -60,7 +61,7 @@ export function largeSet(): { set: PolicySet; requests: AuthzRequest[]; compileM
   }
   const heapBefore = process.memoryUsage().heapUsed;
   const started = process.hrtime.bigint();
-  const identity = docs.map((d, i) => compileDoc(d, `large${i}`));
+  const identity = [mergePolicies(docs.map((d, i) => compileDoc(d, `large${i}`)), 'identity')];
   const compileMs = Number(process.hrtime.bigint() - started) / 1e6;
   const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
   const context = createContext({ 'aws:PrincipalTag/team': 'team3', 'aws:SourceIp': '10.1.2.3' });

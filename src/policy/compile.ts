@@ -34,6 +34,36 @@ export interface CompiledPolicy {
   readonly byService: ReadonlyMap<string, ServiceBucket>;
   /** @internal statements that may match any service (`*`, wildcard service, NotAction). */
   readonly anyService: readonly CompiledStatement[];
+  /** The statements whose Action / NotAction matches an action (as written, any case), memoised. */
+  readonly lookup: (action: string) => readonly CompiledStatement[];
+}
+
+/** Bound on memoised actions per policy: route maps name a bounded set; anything beyond is computed. */
+const LOOKUP_MEMO_LIMIT = 4096;
+
+/** Builds the memoised action lookup over an action index. */
+function createLookup(
+  byService: ReadonlyMap<string, ServiceBucket>,
+  anyService: readonly CompiledStatement[],
+): (action: string) => readonly CompiledStatement[] {
+  const memo = new Map<string, readonly CompiledStatement[]>();
+  const compute = (action: string): readonly CompiledStatement[] => {
+    const lower = action.toLowerCase();
+    const colon = lower.indexOf(':');
+    const bucket = byService.get(colon < 0 ? lower : lower.slice(0, colon));
+    const out: CompiledStatement[] = [...(bucket?.exact.get(lower) ?? [])];
+    for (const s of bucket?.wild ?? []) if (s.matchesAction(lower)) out.push(s);
+    for (const s of anyService) if (s.matchesAction(lower)) out.push(s);
+    return out;
+  };
+  return (action) => {
+    let hit = memo.get(action);
+    if (hit === undefined) {
+      hit = compute(action);
+      if (memo.size < LOOKUP_MEMO_LIMIT) memo.set(action, hit);
+    }
+    return hit;
+  };
 }
 
 const ALWAYS = (): boolean => true;
@@ -161,5 +191,48 @@ export function compilePolicy(policy: ParsedPolicy, name: string, kind: PolicyKi
     for (const k of statementKeys) keys.add(k);
     indexStatement(statement, compiled, byService, anyService);
   }
-  return { name, kind, keys: [...keys].sort(), statements, byService, anyService };
+  return {
+    name,
+    kind,
+    keys: [...keys].sort(),
+    statements,
+    byService,
+    anyService,
+    lookup: createLookup(byService, anyService),
+  };
+}
+
+/**
+ * Merges policies of one kind (a principal's identity policies) into one index, so a decision
+ * looks the action up once instead of once per policy. Statements keep their own policy names,
+ * so explanations are unchanged; the merged policy allows exactly when one of its parts does.
+ */
+export function mergePolicies(policies: readonly CompiledPolicy[], name: string): CompiledPolicy {
+  const first = policies[0];
+  if (policies.length === 1 && first) return first;
+  const byService = new Map<string, ServiceBucket>();
+  const anyService: CompiledStatement[] = [];
+  const keys = new Set<string>();
+  for (const policy of policies) {
+    for (const k of policy.keys) keys.add(k);
+    anyService.push(...policy.anyService);
+    for (const [service, bucket] of policy.byService) {
+      const merged = bucketFor(byService, service);
+      merged.wild.push(...bucket.wild);
+      for (const [action, list] of bucket.exact) {
+        const existing = merged.exact.get(action);
+        if (existing) existing.push(...list);
+        else merged.exact.set(action, [...list]);
+      }
+    }
+  }
+  return {
+    name,
+    kind: first?.kind ?? 'identity',
+    keys: [...keys].sort(),
+    statements: policies.flatMap((p) => p.statements),
+    byService,
+    anyService,
+    lookup: createLookup(byService, anyService),
+  };
 }

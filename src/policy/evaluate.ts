@@ -22,25 +22,31 @@ export interface PolicySet {
   readonly session?: readonly CompiledPolicy[];
 }
 
-/** The outcome of scanning one policy: matching Deny and Allow statements. */
-interface Hits {
+/**
+ * What scanning the policies found, accumulated in one object per decision: the statements that
+ * matched, and which required policy types allowed.
+ */
+interface Tally {
   denies: StatementRef[] | undefined;
   allows: StatementRef[] | undefined;
-  /** For a resource policy, how strongly the best matching Allow named the principal. */
-  level: MatchLevel;
+  identityAllows: boolean;
+  boundaryAllows: boolean;
+  sessionAllows: boolean;
+  scpLevelsAllowing: number;
+  /** How strongly the resource policy's best matching Allow named the principal. */
+  resourceLevel: MatchLevel;
 }
 
 /** Per-request values derived once and shared by every statement test. */
 interface Probe {
-  readonly actionLower: string;
-  readonly service: string;
+  readonly action: string;
   readonly resource: string;
   readonly context: RequestContext;
   readonly principal: PrincipalInfo;
 }
 
-function statementApplies(s: CompiledStatement, probe: Probe, checkAction: boolean): MatchLevel {
-  if (checkAction && !s.matchesAction(probe.actionLower)) return MatchLevel.None;
+/** Whether a statement applies to the request, and through which principal match. */
+function statementApplies(s: CompiledStatement, probe: Probe): MatchLevel {
   if (!s.matchesResource(probe.resource, probe.context)) return MatchLevel.None;
   let level: MatchLevel = MatchLevel.Direct;
   if (s.principal) {
@@ -58,59 +64,32 @@ function statementApplies(s: CompiledStatement, probe: Probe, checkAction: boole
   return level;
 }
 
-function record(hits: Hits, s: CompiledStatement, level: MatchLevel): void {
-  if (s.deny) {
-    (hits.denies ??= []).push(s.ref);
-  } else {
-    (hits.allows ??= []).push(s.ref);
-    if (level > hits.level) hits.level = level;
+/**
+ * Scans the statements of one policy that match the action; returns whether any Allow applied.
+ * Every Deny is checked; once an Allow of this policy kind is known (`allowKnown`), further Allow
+ * statements cannot change the decision and are skipped, so `matched` names the first grant.
+ */
+function scan(policy: CompiledPolicy, probe: Probe, tally: Tally, allowKnown = false): boolean {
+  const list = policy.lookup(probe.action);
+  let allowed = allowKnown;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i] as CompiledStatement;
+    if (allowed && !s.deny && policy.kind !== 'resource') continue;
+    const level = statementApplies(s, probe);
+    if (level === MatchLevel.None) continue;
+    if (s.deny) {
+      (tally.denies ??= []).push(s.ref);
+    } else {
+      (tally.allows ??= []).push(s.ref);
+      allowed = true;
+      if (s.ref.kind === 'resource' && level > tally.resourceLevel) tally.resourceLevel = level;
+    }
   }
-}
-
-function visit(list: readonly CompiledStatement[], probe: Probe, hits: Hits, checkAction: boolean): void {
-  for (const s of list) {
-    const level = statementApplies(s, probe, checkAction);
-    if (level !== MatchLevel.None) record(hits, s, level);
-  }
-}
-
-/** Scans one policy, visiting only statements indexed under the request's action. */
-function scan(policy: CompiledPolicy, probe: Probe): Hits {
-  const hits: Hits = { denies: undefined, allows: undefined, level: MatchLevel.None };
-  const bucket = policy.byService.get(probe.service);
-  if (bucket) {
-    const exact = bucket.exact.get(probe.actionLower);
-    if (exact) visit(exact, probe, hits, false);
-    visit(bucket.wild, probe, hits, true);
-  }
-  visit(policy.anyService, probe, hits, true);
-  return hits;
-}
-
-function allowed(hits: Hits): boolean {
-  return hits.allows !== undefined;
+  return allowed;
 }
 
 function implicit(reason: ImplicitDenyReason): Decision {
   return { decision: 'ImplicitDeny', matched: [], implicitReason: reason };
-}
-
-/** What is known after scanning every policy, ready for the combining rule. */
-interface Scanned {
-  readonly identity: Hits[];
-  readonly boundary: Hits | undefined;
-  readonly resource: Hits | undefined;
-  readonly scp: Hits[];
-  readonly session: Hits[];
-}
-
-function collect(hits: readonly (Hits | undefined)[], pick: (h: Hits) => StatementRef[] | undefined): StatementRef[] {
-  const out: StatementRef[] = [];
-  for (const h of hits) {
-    const refs = h && pick(h);
-    if (refs) out.push(...refs);
-  }
-  return out;
 }
 
 /**
@@ -125,45 +104,37 @@ function collect(hits: readonly (Hits | undefined)[], pick: (h: Hits) => Stateme
  * 5. the identity side: some identity policy allows, the boundary (if any) allows, the session
  *    policies (if any) allow.
  */
-function combine(s: Scanned, crossAccount: boolean, assumeRole: boolean, federatedUser: boolean): Decision {
-  const all = [...s.identity, s.boundary, s.resource, ...s.scp, ...s.session];
-  const denies = collect(all, (h) => h.denies);
-  if (denies.length > 0) return { decision: 'ExplicitDeny', matched: denies };
-
-  if (!s.scp.every(allowed)) return implicit('scp_no_allow');
-  const scpRefs = collect(s.scp, (h) => h.allows);
-
-  const resourceLevel = s.resource?.level ?? MatchLevel.None;
-  if (assumeRole && resourceLevel === MatchLevel.None) return implicit('trust_policy_no_allow');
-  const resourceRefs = s.resource?.allows ?? [];
-
+function combine(set: PolicySet, t: Tally, crossAccount: boolean, assumeRole: boolean, federatedUser: boolean): Decision {
+  if (t.denies) return { decision: 'ExplicitDeny', matched: t.denies };
+  if (set.scp && t.scpLevelsAllowing < set.scp.length) return implicit('scp_no_allow');
+  const level = t.resourceLevel;
+  if (assumeRole && level === MatchLevel.None) return implicit('trust_policy_no_allow');
   // A trust policy naming the caller stands in for the identity policy, but the caller's
   // permissions boundary still has to allow sts:AssumeRole.
-  if (!crossAccount && !assumeRole && resourceLevel === MatchLevel.Direct) {
-    return { decision: 'Allow', matched: [...resourceRefs, ...scpRefs] };
+  if (!crossAccount && !assumeRole && level === MatchLevel.Direct) {
+    return { decision: 'Allow', matched: t.allows ?? [] };
   }
-
-  const identityAllows = s.identity.some(allowed);
-  const resourceGrantsRole = !crossAccount && resourceLevel >= MatchLevel.Role;
-  if (!identityAllows && !resourceGrantsRole) {
-    return implicit('no_identity_allow');
-  }
-  if (s.boundary && !allowed(s.boundary)) return implicit('boundary_no_allow');
+  const resourceGrants = !crossAccount && level >= MatchLevel.Role;
+  if (!t.identityAllows && !resourceGrants) return implicit('no_identity_allow');
+  if (set.boundary && !t.boundaryAllows) return implicit('boundary_no_allow');
   // A federated user session (GetFederationToken) without session policies has no permissions.
-  if ((s.session.length > 0 || federatedUser) && !s.session.some(allowed)) return implicit('session_no_allow');
-  if (crossAccount && resourceLevel === MatchLevel.None) return implicit('no_resource_allow');
-
-  const matched = [
-    ...collect(s.identity, (h) => h.allows),
-    ...resourceRefs,
-    ...(s.boundary?.allows ?? []),
-    ...collect(s.session, (h) => h.allows),
-    ...scpRefs,
-  ];
-  return { decision: 'Allow', matched };
+  const sessions = set.session?.length ?? 0;
+  if ((sessions > 0 || federatedUser) && !t.sessionAllows) return implicit('session_no_allow');
+  if (crossAccount && level === MatchLevel.None) return implicit('no_resource_allow');
+  return { decision: 'Allow', matched: t.allows ?? [] };
 }
 
 const ASSUME_ROLE_PREFIX = 'sts:assumerole';
+
+/** ASCII case-insensitive prefix test without building a lower-cased copy. */
+function startsWithIgnoreCase(s: string, lowerPrefix: string): boolean {
+  if (s.length < lowerPrefix.length) return false;
+  for (let i = 0; i < lowerPrefix.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lowerPrefix.charCodeAt(i)) return false;
+  }
+  return true;
+}
 
 /** The account that owns a resource: its ARN's account field, else the principal's. */
 function resourceAccount(resource: string, principal: PrincipalInfo): string {
@@ -180,26 +151,22 @@ function resourceAccount(resource: string, principal: PrincipalInfo): string {
 }
 
 function probeFor(request: AuthzRequest): Probe {
-  const actionLower = request.action.toLowerCase();
-  const colon = actionLower.indexOf(':');
   return {
-    actionLower,
-    service: colon < 0 ? actionLower : actionLower.slice(0, colon),
+    action: request.action,
     resource: request.resource,
     context: request.context,
     principal: describePrincipal(request.principal),
   };
 }
 
-/** Statements that matched action, resource and principal but failed on conditions: what came closest. */
+/** Allow statements that matched action, resource and principal but failed on conditions: what came closest. */
 function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
   const policies = [...set.identity, set.boundary, set.resource, ...(set.scp ?? []), ...(set.session ?? [])];
   const out: NearMiss[] = [];
   for (const policy of policies) {
     if (!policy) continue;
-    for (const s of policy.statements) {
-      if (s.deny || !s.conditions || !s.matchesAction(probe.actionLower)) continue;
-      if (!s.matchesResource(probe.resource, probe.context)) continue;
+    for (const s of policy.lookup(probe.action)) {
+      if (s.deny || !s.conditions || !s.matchesResource(probe.resource, probe.context)) continue;
       if (s.principal) {
         const m = s.principal(probe.principal);
         if (s.notPrincipal ? m === MatchLevel.Direct : m === MatchLevel.None) continue;
@@ -214,17 +181,29 @@ function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
 /** Decides a request against a policy set the way AWS IAM does; never throws for a well-formed set. */
 export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
   const probe = probeFor(request);
-  const scanned: Scanned = {
-    identity: set.identity.map((p) => scan(p, probe)),
-    boundary: set.boundary && scan(set.boundary, probe),
-    resource: set.resource && scan(set.resource, probe),
-    scp: (set.scp ?? []).map((p) => scan(p, probe)),
-    session: (set.session ?? []).map((p) => scan(p, probe)),
+  const tally: Tally = {
+    denies: undefined,
+    allows: undefined,
+    identityAllows: false,
+    boundaryAllows: false,
+    sessionAllows: false,
+    scpLevelsAllowing: 0,
+    resourceLevel: MatchLevel.None,
   };
+  for (let i = 0; i < set.identity.length; i++) {
+    if (scan(set.identity[i] as CompiledPolicy, probe, tally, tally.identityAllows)) tally.identityAllows = true;
+  }
+  if (set.boundary && scan(set.boundary, probe, tally)) tally.boundaryAllows = true;
+  if (set.resource) scan(set.resource, probe, tally);
+  if (set.scp) for (const p of set.scp) if (scan(p, probe, tally)) tally.scpLevelsAllowing++;
+  if (set.session) {
+    for (const p of set.session) if (scan(p, probe, tally, tally.sessionAllows)) tally.sessionAllows = true;
+  }
+
   const crossAccount =
     probe.principal.account !== '' && resourceAccount(request.resource, probe.principal) !== probe.principal.account;
-  const assumeRole = probe.actionLower.startsWith(ASSUME_ROLE_PREFIX);
-  const decision = combine(scanned, crossAccount, assumeRole, probe.principal.federatedUser);
+  const assumeRole = startsWithIgnoreCase(request.action, ASSUME_ROLE_PREFIX);
+  const decision = combine(set, tally, crossAccount, assumeRole, probe.principal.federatedUser);
   if (decision.decision !== 'ImplicitDeny') return decision;
   const misses = nearMisses(set, probe);
   return misses.length > 0 ? { ...decision, nearMisses: misses } : decision;

@@ -222,22 +222,14 @@ function compileStarTemplate(
     } else current.push(part);
   }
   const first = segments[0] as Segment;
-  if (segments.length === 1) {
-    return (s, from, to, ctx) => {
-      const text = renderSegment(first, ctx);
-      return text !== undefined && to - from === text.length && s.startsWith(text, from);
-    };
-  }
+  if (segments.length === 1) return (s, from, to, ctx) => matchAt(first, s, from, ctx) === to;
   const last = segments[segments.length - 1] as Segment;
   const middle = segments.slice(1, -1);
   return (s, from, to, ctx) => {
-    const head = renderSegment(first, ctx);
-    const tail = renderSegment(last, ctx);
-    if (head === undefined || tail === undefined) return false;
-    if (to - from < head.length + tail.length || !s.startsWith(head, from)) return false;
-    const limit = to - tail.length;
-    if (!s.startsWith(tail, limit)) return false;
-    let pos = from + head.length;
+    let pos = matchAt(first, s, from, ctx);
+    if (pos < 0 || pos > to) return false;
+    const limit = matchBefore(last, s, to, ctx);
+    if (limit < pos) return false;
     for (const segment of middle) {
       const text = renderSegment(segment, ctx);
       if (text === undefined) return false;
@@ -247,6 +239,29 @@ function compileStarTemplate(
     }
     return true;
   };
+}
+
+/** Matches a segment's pieces at `from` without concatenating them; returns where it ends, or -1. */
+function matchAt(segment: Segment, s: string, from: number, ctx: RequestContext): number {
+  let pos = from;
+  for (const piece of segment) {
+    const text = typeof piece === 'string' ? piece : resolveVariable(piece, ctx);
+    if (text === undefined || !s.startsWith(text, pos)) return -1;
+    pos += text.length;
+  }
+  return pos;
+}
+
+/** Matches a segment's pieces so that they end at `to`; returns where the segment starts, or -1. */
+function matchBefore(segment: Segment, s: string, to: number, ctx: RequestContext): number {
+  let pos = to;
+  for (let i = segment.length - 1; i >= 0; i--) {
+    const piece = segment[i] as string | VariableRef;
+    const text = typeof piece === 'string' ? piece : resolveVariable(piece, ctx);
+    if (text === undefined || text.length > pos || !s.startsWith(text, pos - text.length)) return -1;
+    pos -= text.length;
+  }
+  return pos;
 }
 
 /** Compiles a StringLike value: wildcards from the policy text, literal text from variables and escapes. */
@@ -293,7 +308,23 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
   );
   const stars = components.map((c) => compileStarTemplate(c));
   if (stars.every((m, i) => m !== undefined || fixed[i] !== undefined)) {
-    return { keys, test: (value, ctx) => matchTemplatedComponents(fixed, stars, value, ctx) };
+    // Leading components of plain text (`arn:aws:orders:us-east-1:111122223333:`) compare as one prefix.
+    let literal = 0;
+    while (
+      literal < ARN_COMPONENTS - 1 &&
+      (components[literal] as TemplatePart[]).every((part) => typeof part === 'number' && part >= 0)
+    ) {
+      literal++;
+    }
+    const prefix = components
+      .slice(0, literal)
+      .map((units) => `${String.fromCodePoint(...(units as number[]))}:`)
+      .join('');
+    return {
+      keys,
+      test: (value, ctx) =>
+        value.startsWith(prefix) && matchTemplatedComponents(fixed, stars, value, ctx, literal, prefix.length),
+    };
   }
   return {
     keys,
@@ -322,9 +353,11 @@ function matchTemplatedComponents(
   stars: readonly (StarMatcher | undefined)[],
   value: string,
   ctx: RequestContext,
+  first: number,
+  start: number,
 ): boolean {
-  let from = 0;
-  for (let i = 0; i < ARN_COMPONENTS; i++) {
+  let from = start;
+  for (let i = first; i < ARN_COMPONENTS; i++) {
     const to = i === ARN_COMPONENTS - 1 ? value.length : value.indexOf(':', from);
     if (to < 0) return false;
     const known = fixed[i];
