@@ -275,24 +275,31 @@ function choose(run: Run, seq: number, add: Add): Rec | undefined {
   return genuine;
 }
 
-function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add): ChainSummary {
-  const id = run.instanceId;
-  const seqs = [...run.bySeq.keys()].sort((a, b) => a - b);
-  const chain = seqs.map((s) => choose(run, s, add)).filter((r): r is Rec => r !== undefined);
-  const first = chain[0];
-  const last = chain.at(-1);
-  const who = run.index > 1 ? `${id} (run ${run.index})` : id;
-  if (!first || !last) return { instanceId: id, run: run.index, firstSeq: 0, lastSeq: 0, records: 0, signedThrough: 0, closed: false };
+/** Whether gap notes cover every seq from `from` to `to` (interval sweep: ranges may be huge). */
+function coveredBy(notes: readonly Gap[], from: number, to: number): boolean {
+  let next = from;
+  for (const g of [...notes].sort((a, b) => a.fromSeq - b.fromSeq)) {
+    if (g.fromSeq > next) break;
+    next = Math.max(next, g.toSeq + 1);
+    if (next > to) return true;
+  }
+  return false;
+}
 
+/**
+ * Checks the head of a chain, the link between consecutive records, and what lies in each gap of
+ * sequence numbers: records dropped by a sink (as a gap note says) or missing. Returns the sinks
+ * whose gap notes explain a gap, for the digests to back.
+ */
+function checkLinks(chain: readonly Rec[], who: string, gaps: readonly Gap[], options: VerifyOptions, add: Add): Set<string> {
+  const first = chain[0] as Rec;
   if (first.seq > 1) {
     if (options.headMayBeTrimmed) add('trimmed', `chain ${who} starts at seq ${first.seq} (${first.ref}): older entries were trimmed from the stream`, first);
     else add('missing', `chain ${who}: ${range(1, first.seq - 1)} missing before ${first.ref}`, first);
   } else if (first.prev !== GENESIS_PREV || first.kind !== 'audit.start') {
     add('chain_broken', `${first.ref}: seq 1 of chain ${who} is not a chain start`, first);
   }
-
-  const instanceGaps = gaps.filter((g) => g.instanceId === id);
-  const droppedSeqs: { from: number; to: number; sinks: Set<string> }[] = [];
+  const droppingSinks = new Set<string>();
   for (let i = 1; i < chain.length; i++) {
     const a = chain[i - 1] as Rec;
     const b = chain[i] as Rec;
@@ -304,27 +311,39 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     }
     const from = a.seq + 1;
     const to = b.seq - 1;
-    const notes = instanceGaps.filter((g) => g.fromSeq <= to && g.toSeq >= from);
-    let covered = 0;
-    for (let s = from; s <= to; s++) if (notes.some((g) => g.fromSeq <= s && g.toSeq >= s)) covered++;
-    if (covered === to - from + 1) {
-      droppedSeqs.push({ from, to, sinks: new Set(notes.map((g) => g.sink)) });
-      add('dropped', `chain ${who}: ${range(from, to)} between ${a.ref} and ${b.ref} were dropped by the writer (sink ${[...new Set(notes.map((g) => g.sink))].join(', ')} said so in ${notes.map((g) => g.ref).join(', ')})`, { instanceId: id, seq: from });
+    const notes = gaps.filter((g) => g.fromSeq <= to && g.toSeq >= from);
+    if (coveredBy(notes, from, to)) {
+      const sinks = [...new Set(notes.map((g) => g.sink))];
+      for (const sink of sinks) droppingSinks.add(sink);
+      add('dropped', `chain ${who}: ${range(from, to)} between ${a.ref} and ${b.ref} were dropped by the writer (sink ${sinks.join(', ')} said so in ${notes.map((g) => g.ref).join(', ')})`, { instanceId: a.instanceId, seq: from });
     } else {
-      add('missing', `chain ${who}: ${range(from, to)} missing between ${a.ref} and ${b.ref}`, { ref: b.ref, instanceId: id, seq: from });
+      add('missing', `chain ${who}: ${range(from, to)} missing between ${a.ref} and ${b.ref}`, { ref: b.ref, instanceId: a.instanceId, seq: from });
     }
   }
+  return droppingSinks;
+}
 
+/**
+ * Checks every digest of a chain: key, signature, the range it covers, the drop counts it signs;
+ * and that nothing follows a final digest. Returns how far signatures reach and where it closed.
+ */
+function checkDigests(
+  chain: readonly Rec[],
+  who: string,
+  gaps: readonly Gap[],
+  droppingSinks: ReadonlySet<string>,
+  trusted: ReadonlyMap<string, PublishedKey> | undefined,
+  add: Add,
+): { signedThrough: number; closedAt: Rec | undefined } {
+  const first = chain[0] as Rec;
   const startKey = first.seq === 1 ? first.key : undefined;
-  const trusted = options.trustedKeys;
   if (trusted && startKey && !trusted.has(startKey.kid)) {
     add('unknown_key', `${first.ref}: chain ${who} publishes key ${startKey.kid}, which is not among the trusted keys`, first);
   }
   let signedThrough = 0;
   let closedAt: Rec | undefined;
-  /** Seq of the previous valid digest (unknown when the chain's head was trimmed). */
+  /** Seq of the previous digest (unknown when the chain's head was trimmed). */
   let lastDigestSeq: number | undefined = first.seq === 1 ? 0 : undefined;
-  const droppingSinks = new Set(droppedSeqs.flatMap((d) => [...d.sinks]));
   /** Sinks already reported for gap notes the digests do not back (said once, at the first digest). */
   const unbacked = new Set<string>();
   for (const rec of chain) {
@@ -334,11 +353,11 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     }
     if (rec.kind !== 'audit.digest') continue;
     const digest = rec.digest;
-    const key = trusted ? (digest ? trusted.get(digest.kid) : undefined) : startKey?.kid === digest?.kid ? startKey : undefined;
     if (!digest || typeof rec.sig !== 'string' || rec.payload === undefined) {
       add('bad_digest', `${rec.ref}: digest seq ${rec.seq} lacks its signature or fields`, rec);
       continue;
     }
+    const key = trusted ? trusted.get(digest.kid) : startKey?.kid === digest.kid ? startKey : undefined;
     if (!key) {
       if (trusted) add('unknown_key', `${rec.ref}: digest seq ${rec.seq} is signed with key ${digest.kid}, which is not trusted`, rec);
       else add('unsigned', `${rec.ref}: digest seq ${rec.seq} cannot be checked: the chain's start (and its key) is not in this trail; pass the public key`, rec);
@@ -354,8 +373,8 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     }
     for (const sink of droppingSinks) {
       if (unbacked.has(sink)) continue;
-      const claimed = instanceGaps.filter((g) => g.sink === sink && g.toSeq < rec.seq).reduce((n, g) => n + g.count, 0);
-      const signed = digest.dropped[sink] ?? 0;
+      const claimed = gaps.filter((g) => g.sink === sink && g.toSeq < rec.seq).reduce((n, g) => n + g.count, 0);
+      const signed = (digest.dropped ?? {})[sink] ?? 0;
       if (claimed > signed) {
         unbacked.add(sink);
         add('gap_unbacked', `${rec.ref}: gap notes claim ${claimed} records dropped by sink ${sink}, but digest seq ${rec.seq} signs ${signed}: records were removed`, rec);
@@ -365,15 +384,28 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     lastDigestSeq = rec.seq;
     if (digest.final) closedAt = rec;
   }
+  return { signedThrough, closedAt };
+}
+
+function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add): ChainSummary {
+  const id = run.instanceId;
+  const seqs = [...run.bySeq.keys()].sort((a, b) => a - b);
+  const chain = seqs.map((s) => choose(run, s, add)).filter((r): r is Rec => r !== undefined);
+  const first = chain[0];
+  const last = chain.at(-1);
+  if (!first || !last) return { instanceId: id, run: run.index, firstSeq: 0, lastSeq: 0, records: 0, signedThrough: 0, closed: false };
+  const who = run.index > 1 ? `${id} (run ${run.index})` : id;
+  const instanceGaps = gaps.filter((g) => g.instanceId === id);
+  const droppingSinks = checkLinks(chain, who, instanceGaps, options, add);
+  const { signedThrough, closedAt } = checkDigests(chain, who, instanceGaps, droppingSinks, options.trustedKeys, add);
   if (!closedAt) {
-    const unsignedFrom = signedThrough + 1;
-    const tail = signedThrough < last.seq ? `; ${range(Math.max(unsignedFrom, first.seq), last.seq)} not covered by a signed digest` : '';
-    const noKey = !startKey && !trusted && signedThrough === 0;
-    add(
-      noKey ? 'unsigned' : 'unclosed',
-      `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest${tail}: the writer stopped (crash, kill) or is still running — or the tail was cut off`,
-      last,
-    );
+    const signable = first.seq === 1 ? first.key !== undefined : true;
+    if (!signable && !options.trustedKeys && signedThrough === 0) {
+      add('unsigned', `chain ${who} has no signing key: its ${chain.length} records (to seq ${last.seq}, ${last.ref}) are chained but not signed`, last);
+    } else {
+      const tail = signedThrough < last.seq ? `; ${range(Math.max(signedThrough + 1, first.seq), last.seq)} not covered by a signed digest` : '';
+      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest${tail}: the writer stopped (crash, kill) or is still running — or the tail was cut off`, last);
+    }
   }
   return {
     instanceId: id,
