@@ -93,11 +93,11 @@ function compileResources(
   if (patterns.includes('*')) return { test: negate ? NEVER : ALWAYS, keys: [] };
   const compiled = patterns.map((p) => compileResourcePattern(p, version));
   const keys = compiled.flatMap((c) => c.keys);
-  const any = (resource: string, ctx: RequestContext): boolean => {
+  const anyMatches = (resource: string, ctx: RequestContext): boolean => {
     for (const c of compiled) if (c.test(resource, ctx)) return true;
     return false;
   };
-  return { test: negate ? (r, ctx) => !any(r, ctx) : any, keys };
+  return { test: negate ? (r, ctx) => !anyMatches(r, ctx) : anyMatches, keys };
 }
 
 function compileStatement(
