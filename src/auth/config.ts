@@ -92,6 +92,11 @@ export interface RevocationConfig {
 export interface AuthConfig {
   /** Marks a development configuration: generated keys allowed, `iamgate token` works. */
   readonly development: boolean;
+  /**
+   * Folder of iamgate's local state (generated development keys, the MFA secrets file): the base
+   * of the default paths below. Relative to the configuration file; never inside policies/.
+   */
+  readonly stateDir: string;
   readonly maxTokenBytes: number;
   readonly tokenCacheEntries: number;
   readonly issuers: readonly IssuerConfig[];
@@ -266,7 +271,8 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
   const r = new ConfigReader(options.file);
   const path = options.path ?? 'auth';
   const development = options.development;
-  const root = r.section({ auth: raw }, 'auth', path, ['maxTokenBytes', 'tokenCacheEntries', 'issuers', 'sts', 'mfa', 'revocation']);
+  const root = r.section({ auth: raw }, 'auth', path, ['stateDir', 'maxTokenBytes', 'tokenCacheEntries', 'issuers', 'sts', 'mfa', 'revocation']);
+  const stateDir = (r.text(root, 'stateDir', path) ?? '.iamgate-state').replace(/\/+$/, '');
 
   const issuersRaw = root['issuers'] ?? [];
   const issuers: IssuerConfig[] = [];
@@ -292,7 +298,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
     enabled: r.flag(s, 'enabled', `${path}.sts`, true),
     issuer: r.text(s, 'issuer', `${path}.sts`) ?? 'iamgate',
     audience: r.text(s, 'audience', `${path}.sts`) ?? 'iamgate',
-    signingKeyFile: r.text(s, 'signingKeyFile', `${path}.sts`) ?? '.iamgate-state/sts-signing.json',
+    signingKeyFile: r.text(s, 'signingKeyFile', `${path}.sts`) ?? `${stateDir}/sts-signing.json`,
     signingAlgorithm: alg === 'EdDSA' ? 'EdDSA' : 'ES256',
     keyReloadSeconds: r.count(s, 'keyReloadSeconds', `${path}.sts`, 30, 1, 3600),
     defaultDurationSeconds: r.count(s, 'defaultDurationSeconds', `${path}.sts`, 3600, 900, 43_200),
@@ -315,7 +321,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
     issuerLabel: r.text(m, 'issuerLabel', `${path}.mfa`) ?? 'iamgate',
     ...(encryptionKey !== undefined ? { encryptionKey } : {}),
     ...(encryptionKeyFile !== undefined ? { encryptionKeyFile } : {}),
-    secretsFile: r.text(m, 'secretsFile', `${path}.mfa`) ?? '.iamgate-state/mfa-secrets.json',
+    secretsFile: r.text(m, 'secretsFile', `${path}.mfa`) ?? `${stateDir}/mfa-secrets.json`,
     maxFailures: r.count(m, 'maxFailures', `${path}.mfa`, 5, 1, 100),
     failureWindowSeconds: r.count(m, 'failureWindowSeconds', `${path}.mfa`, 900, 30, 86_400),
     lockoutSeconds: r.count(m, 'lockoutSeconds', `${path}.mfa`, 900, 30, 86_400),
@@ -329,6 +335,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
 
   const config: AuthConfig = {
     development: development ?? false,
+    stateDir,
     maxTokenBytes: r.count(root, 'maxTokenBytes', path, 8192, 512, 65_536),
     tokenCacheEntries: r.count(root, 'tokenCacheEntries', path, 10_000, 0, 1_000_000),
     issuers,

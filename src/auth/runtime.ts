@@ -62,7 +62,7 @@ async function encryptionKey(config: AuthConfig, path: (p: string) => string): P
     throw new TypeError('auth.mfa.encryptionKey or auth.mfa.encryptionKeyFile is required (TOTP secrets are stored encrypted)');
   }
   // Development: a key generated on first use beside the other local state.
-  const file = path('.iamgate-state/mfa.key');
+  const file = path(`${config.stateDir}/mfa.key`);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   try {
     await writeFile(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });

@@ -2,7 +2,9 @@
 // a user of the example directory, signed with the local development key, so that the quick start
 // and tests can call the gateway as alice or bob. Refuses unless the configuration says
 // `mode: development`.
+import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mintDevelopmentToken, readAuthConfig } from '../auth/index.js';
 import { ENV, formatProblems, loadConfig } from '../config/index.js';
 import { loadDirectory } from '../identity/index.js';
@@ -19,11 +21,25 @@ Only for configurations with mode: development.
   --mfa            the token says a second factor was used (amr: mfa)
   --ttl DURATION   lifetime: 3600, 90s, 15m, 1h (default 1h, at most 12h)
   --groups G1,G2   groups the identity provider asserts, added to the directory's
-  --config FILE    the configuration (default: $${ENV.config}, else ./iamgate.yaml)
+  --config FILE    the configuration (default: $${ENV.config}, else ./iamgate.yaml, else the
+                   example configuration that npm start runs)
 
 Use it as: curl -H "Authorization: Bearer $(iamgate token alice)" http://127.0.0.1:8400/...`;
 
 const MAX_TTL_SECONDS = 12 * 3600;
+/** The example configuration (`npm start`), used when no other is named or found. */
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../policies/iamgate.yaml', import.meta.url));
+
+/** --config, else $IAMGATE_CONFIG, else ./iamgate.yaml when it exists, else the example configuration. */
+async function configFile(option: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  const named = option ?? env[ENV.config];
+  if (named !== undefined && named !== '') return resolve(named);
+  const local = resolve('iamgate.yaml');
+  return access(local).then(
+    () => local,
+    () => EXAMPLE_CONFIG,
+  );
+}
 
 interface Options {
   readonly user: string;
@@ -79,7 +95,7 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
     out.stderr(`iamgate token: ${opts}\n${USAGE}`);
     return EXIT.usage;
   }
-  const file = resolve(opts.config ?? env[ENV.config] ?? 'iamgate.yaml');
+  const file = await configFile(opts.config, env);
   const loaded = await loadConfig({ file, env });
   if (!loaded.ok) {
     for (const line of formatProblems(loaded.problems)) out.stderr(line);
