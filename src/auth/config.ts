@@ -345,8 +345,3 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
   };
   return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
 }
-
-/** The `auth` section check run by the configuration loader with the other sections. */
-export function validateAuthSection(value: unknown, path: string): { path: string; message: string }[] {
-  return readAuthConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
-}
