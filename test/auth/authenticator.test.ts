@@ -1,10 +1,10 @@
 // The verified-token cache and directory reloads: a cached token is re-resolved (not re-verified)
 // when the directory changes, loses its principal when the user disappears, and keeps its
 // time-varying MFA age current; the cache can be turned off.
-import { describe, expect, it } from 'vitest';
-import { createAuthenticator } from '../../src/auth/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator, type TokenAuthenticator } from '../../src/auth/index.js';
 import { buildDirectory, createPrincipalResolver, readDirectoryDocument, type PrincipalResolver } from '../../src/identity/index.js';
-import { authConfig, makeKey, sign, startJwksServer, testClock } from './helpers.js';
+import { authConfig, makeKey, sign, startJwksServer, testClock, type JwksServer, type TestKey } from './helpers.js';
 
 const ISS = 'https://idp.cache.test';
 
@@ -19,68 +19,63 @@ function resolverOf(users: Record<string, unknown>): PrincipalResolver {
 }
 
 describe('the verified-token cache', () => {
+  let key: TestKey;
+  let jwks: JwksServer;
+  beforeAll(async () => {
+    key = await makeKey('c1');
+    jwks = await startJwksServer([key.publicJwk]);
+  });
+  afterAll(async () => {
+    await jwks.close();
+  });
+
+  /** An authenticator over the test JWKS, reading the resolver through `current` on every request. */
+  function authenticator(current: () => PrincipalResolver, extra: Record<string, unknown> = {}, now?: () => number): TokenAuthenticator {
+    const config = authConfig({ ...extra, issuers: [{ name: 'idp', issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url, claims: { user: 'sub', amrMfa: true } }] });
+    return createAuthenticator(config, { resolver: current, ...(now ? { now } : {}) });
+  }
+
   it('verifies a token once, re-resolves it after a directory reload, and drops a removed user', async () => {
-    const key = await makeKey('c1');
-    const jwks = await startJwksServer([key.publicJwk]);
-    try {
-      const clock = testClock(Date.now());
-      let resolver = resolverOf({ alice: {} });
-      const config = authConfig({ issuers: [{ issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url, claims: { user: 'sub', amrMfa: true } }] });
-      const auth = createAuthenticator(config, { resolver: () => resolver, now: clock.now });
-      const token = await sign(key, { sub: 'alice', amr: ['mfa'] }, { iss: ISS, now: clock.now() });
-      const header = { authorization: `Bearer ${token}` };
+    const clock = testClock(Date.now());
+    let resolver = resolverOf({ alice: {} });
+    const auth = authenticator(() => resolver, {}, clock.now);
+    const header = { authorization: `Bearer ${await sign(key, { sub: 'alice', amr: ['mfa'] }, { iss: ISS, now: clock.now() })}` };
+    const fetches = jwks.requests();
 
-      const first = await auth.authenticate(header);
-      if (!first.ok) throw new Error(first.code);
-      expect(first.principal.policySet.identity).toHaveLength(0);
-      expect(jwks.requests()).toBe(1);
+    const first = await auth.authenticate(header);
+    if (!first.ok) throw new Error(first.code);
+    expect(first.principal.policySet.identity).toHaveLength(0);
+    expect(jwks.requests() - fetches).toBe(1);
 
-      clock.advance(42_000);
-      const cached = await auth.authenticate(header);
-      expect(cached.ok && cached.principal.context['aws:MultiFactorAuthAge']).toBe(42);
+    clock.advance(42_000);
+    const cached = await auth.authenticate(header);
+    expect(cached.ok && cached.principal.context['aws:MultiFactorAuthAge']).toBe(42);
 
-      resolver = resolverOf({ alice: { groups: ['readers'] } });
-      const reloaded = await auth.authenticate(header);
-      if (!reloaded.ok) throw new Error(reloaded.code);
-      expect(reloaded.principal.policySet.identity.map((p) => p.name)).toEqual(['group/readers/Read']);
-      expect(reloaded.principal.fingerprint).not.toBe(first.principal.fingerprint);
+    resolver = resolverOf({ alice: { groups: ['readers'] } });
+    const reloaded = await auth.authenticate(header);
+    if (!reloaded.ok) throw new Error(reloaded.code);
+    expect(reloaded.principal.policySet.identity.map((p) => p.name)).toEqual(['group/readers/Read']);
+    expect(reloaded.principal.fingerprint).not.toBe(first.principal.fingerprint);
 
-      resolver = resolverOf({ bob: {} });
-      expect(await auth.authenticate(header)).toMatchObject({ ok: false, code: 'principal_unknown' });
-      expect(jwks.requests()).toBe(1);
-    } finally {
-      await jwks.close();
-    }
+    resolver = resolverOf({ bob: {} });
+    expect(await auth.authenticate(header)).toMatchObject({ ok: false, code: 'principal_unknown' });
+    expect(jwks.requests() - fetches).toBe(1);
   });
 
   it('works with the cache turned off', async () => {
-    const key = await makeKey('c2');
-    const jwks = await startJwksServer([key.publicJwk]);
-    try {
-      const clock = testClock(Date.now());
-      const resolver = resolverOf({ alice: {} });
-      const config = authConfig({ tokenCacheEntries: 0, issuers: [{ issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url }] });
-      const auth = createAuthenticator(config, { resolver: () => resolver, now: clock.now });
-      const token = await sign(key, { sub: 'alice' }, { iss: ISS, now: clock.now() });
-      for (let i = 0; i < 3; i++) expect((await auth.authenticate({ authorization: `Bearer ${token}` })).ok).toBe(true);
-      clock.advance(631_000); // past exp and the default 30 s tolerance
-      expect(await auth.authenticate({ authorization: `Bearer ${token}` })).toMatchObject({ ok: false, code: 'token_expired' });
-    } finally {
-      await jwks.close();
-    }
+    const clock = testClock(Date.now());
+    const resolver = resolverOf({ alice: {} });
+    const auth = authenticator(() => resolver, { tokenCacheEntries: 0 }, clock.now);
+    const header = { authorization: `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: clock.now() })}` };
+    for (let i = 0; i < 3; i++) expect((await auth.authenticate(header)).ok).toBe(true);
+    clock.advance(631_000); // past exp and the default 30 s tolerance
+    expect(await auth.authenticate(header)).toMatchObject({ ok: false, code: 'token_expired' });
   });
 
   it('reports each issuer key status, loading keys on warm-up', async () => {
-    const key = await makeKey('c3');
-    const jwks = await startJwksServer([key.publicJwk]);
-    try {
-      const resolver = resolverOf({ alice: {} });
-      const config = authConfig({ issuers: [{ name: 'idp', issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url }] });
-      const auth = createAuthenticator(config, { resolver: () => resolver });
-      expect(auth.status()).toEqual([{ issuer: ISS, name: 'idp', ready: false, keys: 0 }]);
-      expect(await auth.warmUp()).toEqual([{ issuer: ISS, name: 'idp', ready: true, keys: 1 }]);
-    } finally {
-      await jwks.close();
-    }
+    const resolver = resolverOf({ alice: {} });
+    const auth = authenticator(() => resolver);
+    expect(auth.status()).toEqual([{ issuer: ISS, name: 'idp', ready: false, keys: 0 }]);
+    expect(await auth.warmUp()).toEqual([{ issuer: ISS, name: 'idp', ready: true, keys: 1 }]);
   });
 });

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readAuthConfig, type AuthConfig } from '../../src/auth/index.js';
-import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../../src/identity/index.js';
+import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../../src/identity/index.js';
+import { createContext, evaluate } from '../../src/policy/index.js';
 
 export const REPO = new URL('../..', import.meta.url).pathname;
 export const EXAMPLE_DIRECTORY = join(REPO, 'policies', 'directory.yaml');
@@ -136,4 +137,9 @@ export async function exampleDirectory(): Promise<Directory> {
 
 export async function exampleResolver(): Promise<PrincipalResolver> {
   return createPrincipalResolver(await exampleDirectory());
+}
+
+/** The engine's decision for a principal acting on a resource, with the principal's own context. */
+export function decide(p: Principal, action: string, resource: string): string {
+  return evaluate(p.policySet, { principal: p.arn, action, resource, context: createContext(p.context) }).decision;
 }

@@ -5,16 +5,14 @@ import { Hono } from 'hono';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'otplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createContext, evaluate } from '../../src/policy/index.js';
 import type { Principal } from '../../src/identity/index.js';
 import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+import { decide as decideOn } from './helpers.js';
 
 const ORDER = 'arn:aws:orders:us-east-1:111122223333:order/42';
 const ORDERS_ADMIN = 'arn:aws:iam::111122223333:role/OrdersAdmin';
 
-function decide(p: Principal, action: string, resource = ORDER): string {
-  return evaluate(p.policySet, { principal: p.arn, action, resource, context: createContext(p.context) }).decision;
-}
+const decide = (p: Principal, action: string, resource = ORDER): string => decideOn(p, action, resource);
 
 describe('STS endpoints', () => {
   let f: AuthFixture;

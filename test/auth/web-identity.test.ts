@@ -2,17 +2,15 @@
 // endpoint) acts as the role whose trust policy admits its sub and aud, per request (the IRSA
 // way) or by exchange with AssumeRoleWithWebIdentity; any other sub or aud is denied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext, evaluate } from '../../src/policy/index.js';
 import type { Principal } from '../../src/identity/index.js';
 import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+import { decide as decideOn } from './helpers.js';
 
 const WORKER_SUB = 'system:serviceaccount:orders:orders-worker';
 const WORKER_ROLE = 'arn:aws:iam::111122223333:role/OrdersWorker';
 const ORDER = 'arn:aws:orders:us-east-1:111122223333:order/7';
 
-function decide(p: Principal, action: string): string {
-  return evaluate(p.policySet, { principal: p.arn, action, resource: ORDER, context: createContext(p.context) }).decision;
-}
+const decide = (p: Principal, action: string): string => decideOn(p, action, ORDER);
 
 describe('web identity', () => {
   let f: AuthFixture;
