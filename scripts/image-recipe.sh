@@ -25,6 +25,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'printf "image recipe FAILED: the command on line %s exited with %s\n" "$LINENO" "$?" >&2' ERR
 
 step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'image recipe FAILED: %s\n' "$*" >&2; exit 1; }
