@@ -139,6 +139,15 @@ class Reader {
     return out;
   }
 
+  /** An explicit unique id (`AIDA...` for users, `AROA...` for roles), checked for its shape. */
+  uniqueId(v: unknown, path: string, prefix: 'AIDA' | 'AROA'): string | undefined {
+    const id = this.string(v, path);
+    if (id !== undefined && !new RegExp(`^${prefix}[A-Z2-7]{8,60}$`).test(id)) {
+      this.out.add('INVALID_USER_ID', path, `"${id}" is not an IAM unique id (${prefix}...)`);
+    }
+    return id;
+  }
+
   path(v: unknown, path: string): string {
     const p = this.string(v, path) ?? '/';
     if (!IAM_PATH.test(p)) {
@@ -326,8 +335,7 @@ export function readDirectoryDocument(
     memberOf.forEach((g, i) => {
       if (!groupNames.has(g)) out.add('DANGLING_GROUP', `${join(path, 'groups')}[${i}]`, `no group "${g}" in groups`);
     });
-    const id = r.string(e['id'], join(path, 'id'));
-    if (id !== undefined && !/^AIDA[A-Z2-7]{8,60}$/.test(id)) out.add('INVALID_USER_ID', join(path, 'id'), `"${id}" is not a user id (AIDA...)`);
+    const id = r.uniqueId(e['id'], join(path, 'id'), 'AIDA');
     return {
       name,
       path: r.path(e['path'], join(path, 'path')),
@@ -360,8 +368,7 @@ export function readDirectoryDocument(
     } else {
       maxSessionSeconds = duration;
     }
-    const id = r.string(e['id'], join(path, 'id'));
-    if (id !== undefined && !/^AROA[A-Z2-7]{8,60}$/.test(id)) out.add('INVALID_USER_ID', join(path, 'id'), `"${id}" is not a role id (AROA...)`);
+    const id = r.uniqueId(e['id'], join(path, 'id'), 'AROA');
     return {
       name,
       path: r.path(e['path'], join(path, 'path')),
