@@ -1,0 +1,336 @@
+// The decision cache: an in-process LRU (L1) in front of Redis shared by every replica (L2), keyed
+// by exact decision keys (./key.ts), plus the policy generation and the announcements that keep
+// replicas in step. Redis is optional and never on the critical path: an L2 failure is a miss,
+// never an error and never an allow.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createBreaker, type BreakerState } from './breaker.js';
+import { createBus, type Announcement, type Bus, type GenerationAnnouncement, type RevocationAnnouncement } from './bus.js';
+import { decodeEntry, encodeEntry, type CacheEntry } from './codec.js';
+import { createGenerationHolder, type PolicyGeneration } from './generation.js';
+import { sharedKey } from './key.js';
+import { createLru } from './lru.js';
+import { createSharedLevel, type SharedLevel } from './redis.js';
+
+export type CacheLevel = 'l1' | 'l2';
+
+/** A cached decision and the level that answered. */
+export interface CachedDecision extends CacheEntry {
+  readonly level: CacheLevel;
+}
+
+export interface L1Options {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+}
+
+export interface L2Options {
+  readonly ttlMs: number;
+  /** Prefix of every decision key in Redis. */
+  readonly prefix: string;
+  /** Deadline of each L2 command, ms, whatever the client's own timeout. */
+  readonly timeoutMs?: number;
+  /**
+   * L2 is asked, and written, only for scopes (policy sets) whose measured fresh evaluation takes
+   * at least this many microseconds: below it a Redis round trip costs more than it saves.
+   * 0 uses L2 for every lookup.
+   */
+  readonly minEvalMicros?: number;
+}
+
+export interface BreakerOptions {
+  /** Consecutive Redis failures that stop L2 for a cool-down. */
+  readonly failures: number;
+  readonly cooldownMs: number;
+}
+
+/** The subset of a pino logger the cache writes to. */
+export interface CacheLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Counters the cache reports to; each is optional. */
+export interface CacheMetrics {
+  /** A Redis command failed or timed out (`get`, `set`, `publish`, `subscriber`, `catch-up`, `connection`). */
+  redisError?(operation: string): void;
+  /** The L2 circuit breaker changed state. */
+  breaker?(state: BreakerState): void;
+}
+
+export interface DecisionCacheDeps {
+  /** The in-process level; `false` turns it off. */
+  readonly l1?: L1Options | false;
+  /** A fail-fast client (see `createCacheRedis`); without one, only L1 runs and nothing is announced. */
+  readonly redis?: Redis | undefined;
+  /** The shared level; `false` keeps Redis for announcements only. */
+  readonly l2?: L2Options | false;
+  readonly breaker?: BreakerOptions;
+  /** Pub/sub channel of announcements (default `iamgate:generation`). */
+  readonly channel?: string;
+  /** This instance's name in announcements (default: a random UUID). */
+  readonly instanceId?: string;
+  readonly now: () => number;
+  readonly logger?: CacheLogger;
+  readonly metrics?: CacheMetrics;
+}
+
+export interface LookupHint {
+  /** What the key's policy set is called for cost tracking (its fingerprint). */
+  readonly scope?: string;
+}
+
+export interface StoreOptions extends LookupHint {
+  /** Caps the entry's time to live at both levels, ms. */
+  readonly ttlMs?: number;
+  /** How long the fresh evaluation took, µs: teaches the cache whether L2 pays off for this scope. */
+  readonly evalMicros?: number;
+}
+
+export interface CacheStats {
+  readonly l1Entries: number;
+  readonly hitsL1: number;
+  readonly hitsL2: number;
+  readonly misses: number;
+  readonly l2Errors: number;
+  readonly breaker: BreakerState | 'off';
+  readonly generation?: PolicyGeneration;
+}
+
+export type GenerationListener = (a: GenerationAnnouncement) => void;
+export type RevocationListener = (a: RevocationAnnouncement) => void;
+
+export interface DecisionCache {
+  /** The L1 entry for a key, synchronously (an L1 hit costs no promise). */
+  getL1(key: string): CachedDecision | undefined;
+  /** L1, then L2 when it applies; a promise only when L2 is asked. Never throws or rejects. */
+  lookup(key: string, hint?: LookupHint): CachedDecision | undefined | Promise<CachedDecision | undefined>;
+  /** As `lookup`, always as a promise. */
+  get(key: string, hint?: LookupHint): Promise<CachedDecision | undefined>;
+  /** Keeps a fresh decision at every level that applies; L2 writes happen in the background. Never throws. */
+  set(key: string, entry: CacheEntry, options?: StoreOptions): void;
+  /** Whether a lookup for this scope would ask L2. */
+  usesL2(scope?: string): boolean;
+  /** The loaded policies' generation, or undefined before the first. */
+  generation(): PolicyGeneration | undefined;
+  /** Adopts this instance's newly loaded policies: L1 is emptied when the hash changes. */
+  setGeneration(hash: string): PolicyGeneration;
+  /** Adopts a generation and announces it to the other replicas; resolves false when Redis did not take it (retried in the background). */
+  publishGeneration(hash: string): Promise<boolean>;
+  /** Called when another replica announces a generation other than this one's (reload then). Returns an unsubscribe function. */
+  onGeneration(listener: GenerationListener): () => void;
+  /** Announces a session revocation to the other replicas. */
+  publishRevocation(subject: string, before: number): Promise<boolean>;
+  onRevocation(listener: RevocationListener): () => void;
+  clear(): void;
+  stats(): CacheStats;
+  /** Stops listening and retrying; the Redis client itself belongs to the caller. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_L1: L1Options = { maxEntries: 10_000, ttlMs: 60_000 };
+export const DEFAULT_L2: Required<L2Options> = { ttlMs: 300_000, prefix: 'iamgate:decision:', timeoutMs: 50, minEvalMicros: 200 };
+export const DEFAULT_BREAKER: BreakerOptions = { failures: 3, cooldownMs: 1000 };
+export const DEFAULT_CHANNEL = 'iamgate:generation';
+
+/** Bound on remembered per-scope evaluation costs; the memory is dropped whole beyond it. */
+const MAX_SCOPES = 10_000;
+/** Deadline of announcements and their retries, ms. */
+const PUBLISH_TIMEOUT_MS = 1000;
+const REPUBLISH_MS = 1000;
+
+function checkPositive(name: string, v: number): void {
+  if (!(Number.isFinite(v) && v > 0)) throw new TypeError(`${name} must be a positive number`);
+}
+
+/** Creates the decision cache; options are checked here, once. */
+export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
+  const { now, logger, metrics } = deps;
+  const l1Options = deps.l1 === false ? undefined : (deps.l1 ?? DEFAULT_L1);
+  if (l1Options) checkPositive('l1.ttlMs', l1Options.ttlMs);
+  const l1 = l1Options ? createLru<CachedDecision>({ maxEntries: l1Options.maxEntries, now }) : undefined;
+  const l1Ttl = l1Options?.ttlMs ?? 0;
+
+  const redis = deps.redis;
+  const l2Options = redis && deps.l2 !== false ? { ...DEFAULT_L2, ...deps.l2 } : undefined;
+  if (l2Options) {
+    checkPositive('l2.ttlMs', l2Options.ttlMs);
+    checkPositive('l2.timeoutMs', l2Options.timeoutMs);
+  }
+  const breakerOptions = deps.breaker ?? DEFAULT_BREAKER;
+  const breaker = createBreaker({
+    ...breakerOptions,
+    now,
+    onChange(state) {
+      metrics?.breaker?.(state);
+      if (state === 'open') logger?.warn({ cooldownMs: breakerOptions.cooldownMs }, 'decision cache: Redis failing; shared level paused');
+      else if (state === 'closed') logger?.info({}, 'decision cache: Redis answering again; shared level resumed');
+    },
+  });
+  let l2Errors = 0;
+  const redisError = (operation: string): void => {
+    l2Errors += 1;
+    metrics?.redisError?.(operation);
+  };
+  const shared: SharedLevel | undefined =
+    redis && l2Options ? createSharedLevel({ redis, timeoutMs: l2Options.timeoutMs, breaker, onFailure: (op) => redisError(op) }) : undefined;
+  const onConnectionError = (): void => redisError('connection');
+  redis?.on('error', onConnectionError);
+
+  let hitsL1 = 0;
+  let hitsL2 = 0;
+  let misses = 0;
+  const costs = new Map<string, number>();
+  const minEval = l2Options?.minEvalMicros ?? 0;
+  const usesL2 = (scope?: string): boolean => {
+    if (!shared) return false;
+    if (minEval <= 0) return true;
+    const cost = scope === undefined ? undefined : costs.get(scope);
+    return cost !== undefined && cost >= minEval;
+  };
+  const learn = (scope: string | undefined, micros: number | undefined): void => {
+    if (scope === undefined || micros === undefined || !(micros >= 0)) return;
+    const prev = costs.get(scope);
+    if (prev === undefined && costs.size >= MAX_SCOPES) costs.clear();
+    costs.set(scope, prev === undefined ? micros : prev * 0.7 + micros * 0.3);
+  };
+
+  const getL1 = (key: string): CachedDecision | undefined => {
+    const hit = l1?.get(key);
+    if (hit) hitsL1 += 1;
+    return hit;
+  };
+
+  const fromL2 = async (key: string, prefix: string, level: SharedLevel): Promise<CachedDecision | undefined> => {
+    const text = await level.get(sharedKey(prefix, key));
+    const entry = text === undefined ? undefined : decodeEntry(text);
+    if (!entry) {
+      if (text !== undefined) redisError('decode');
+      misses += 1;
+      return undefined;
+    }
+    hitsL2 += 1;
+    l1?.set(key, { ...entry, level: 'l1' }, l1Ttl);
+    return { ...entry, level: 'l2' };
+  };
+
+  const lookup = (key: string, hint?: LookupHint): CachedDecision | undefined | Promise<CachedDecision | undefined> => {
+    const hit = getL1(key);
+    if (hit) return hit;
+    if (!shared || !l2Options || !usesL2(hint?.scope)) {
+      misses += 1;
+      return undefined;
+    }
+    return fromL2(key, l2Options.prefix, shared);
+  };
+
+  // ── Generations and announcements ──────────────────────────────────────────────────────────
+  const holder = createGenerationHolder();
+  const instanceId = deps.instanceId ?? randomUUID();
+  const generationListeners = new Set<GenerationListener>();
+  const revocationListeners = new Set<RevocationListener>();
+  const clear = (): void => {
+    l1?.clear();
+    costs.clear();
+  };
+  const deliver = (a: Announcement): void => {
+    if (a.type === 'revocation') {
+      for (const listener of revocationListeners) listener(a);
+      return;
+    }
+    if (a.hash === holder.current()?.hash) return;
+    // Another replica loaded other policies: entries of this one's generation will soon be of an
+    // older one, and the reload this triggers will change the generation anyway.
+    l1?.clear();
+    logger?.info({ hash: a.hash, origin: a.origin }, 'policy generation announced by another replica');
+    for (const listener of generationListeners) listener(a);
+  };
+  const bus: Bus | undefined = redis
+    ? createBus({
+        redis,
+        channel: deps.channel ?? DEFAULT_CHANNEL,
+        latestKey: `${deps.channel ?? DEFAULT_CHANNEL}:latest`,
+        instanceId,
+        now,
+        timeoutMs: PUBLISH_TIMEOUT_MS,
+        deliver,
+        onError: (operation) => redisError(operation),
+      })
+    : undefined;
+
+  let republish: NodeJS.Timeout | undefined;
+  let closed = false;
+  const announce = async (hash: string): Promise<boolean> => {
+    if (republish) clearTimeout(republish);
+    republish = undefined;
+    if (!bus || closed) return false;
+    const ok = await bus.publish({ type: 'generation', hash, origin: instanceId, at: now() });
+    // Retry until Redis takes it, unless a newer generation came in the meantime.
+    if (!ok && !closed && holder.current()?.hash === hash) {
+      republish = setTimeout(() => void announce(hash), REPUBLISH_MS);
+      republish.unref();
+    }
+    return ok;
+  };
+
+  const setGeneration = (hash: string): PolicyGeneration => {
+    const next = holder.advance(hash);
+    if (next) clear();
+    return next ?? (holder.current() as PolicyGeneration);
+  };
+
+  return {
+    getL1,
+    lookup,
+    async get(key, hint) {
+      return lookup(key, hint);
+    },
+    set(key, entry, options) {
+      const ttl = options?.ttlMs;
+      if (l1) l1.set(key, { ...entry, level: 'l1' }, ttl === undefined ? l1Ttl : Math.min(ttl, l1Ttl));
+      learn(options?.scope, options?.evalMicros);
+      if (shared && l2Options && usesL2(options?.scope)) {
+        const l2Ttl = ttl === undefined ? l2Options.ttlMs : Math.min(ttl, l2Options.ttlMs);
+        if (l2Ttl > 0) shared.set(sharedKey(l2Options.prefix, key), encodeEntry(entry), l2Ttl);
+      }
+    },
+    usesL2,
+    generation: () => holder.current(),
+    setGeneration,
+    async publishGeneration(hash) {
+      setGeneration(hash);
+      return announce(hash);
+    },
+    onGeneration(listener) {
+      generationListeners.add(listener);
+      return () => generationListeners.delete(listener);
+    },
+    async publishRevocation(subject, before) {
+      if (!bus || closed) return false;
+      return bus.publish({ type: 'revocation', subject, before, origin: instanceId, at: now() });
+    },
+    onRevocation(listener) {
+      revocationListeners.add(listener);
+      return () => revocationListeners.delete(listener);
+    },
+    clear,
+    stats() {
+      const generation = holder.current();
+      return {
+        l1Entries: l1?.size ?? 0,
+        hitsL1,
+        hitsL2,
+        misses,
+        l2Errors,
+        breaker: shared ? breaker.state() : 'off',
+        ...(generation ? { generation } : {}),
+      };
+    },
+    async close() {
+      closed = true;
+      if (republish) clearTimeout(republish);
+      redis?.off('error', onConnectionError);
+      await bus?.close();
+    },
+  };
+}
