@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`).
 import { runAuditBench } from './audit.js';
 import { runPolicyBench } from './policy.js';
+import { runProxyBench } from './proxy.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   policy: runPolicyBench,
   audit: runAuditBench,
+  proxy: runProxyBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthRuntime } from '../auth/index.js';
+import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { createPolicyLoader, startGateway, type Gateway } from '../gateway/index.js';
@@ -52,8 +52,8 @@ function demoAddress(config: GatewayConfig): { host: string; port: number } | un
   return { host: host === '[::1]' ? '::1' : host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
 }
 
-/** Everything serve started, stopped in reverse order. */
-interface Running {
+/** Everything serve started, stopped in reverse order (filled in as each part starts). */
+export interface Running {
   gateway?: Gateway;
   runtime?: AuthRuntime;
   demo?: DemoUpstream;
@@ -65,6 +65,49 @@ async function stopAll(running: Running, graceMs?: number): Promise<void> {
   running.runtime?.close();
   await running.demo?.close();
   await running.redis?.quit().catch(() => undefined);
+}
+
+/** A gateway assembled from a validated configuration, with what it needs to stop. */
+export interface ConfiguredGateway {
+  readonly gateway: Gateway;
+  /** Closes the gateway (waiting up to `graceMs` for requests in flight), then authentication and Redis. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Assembles a gateway from a validated configuration: Redis when configured, the authentication
+ * runtime (issuers, STS, MFA, revocation), the policy loader, and the STS and JWKS endpoints.
+ * Resolves once both listeners are open; `gateway.initialLoad` says whether the policies loaded.
+ */
+export async function startConfiguredGateway(config: GatewayConfig, auth: AuthConfig, logger: Logger, running: Running = {}): Promise<ConfiguredGateway> {
+  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  if (redis) running.redis = redis;
+  let resolver: PrincipalResolver | undefined;
+  running.runtime = await createAuthRuntime({
+    config: auth,
+    baseDir: config.file ? dirname(config.file) : process.cwd(),
+    resolver: () => {
+      if (!resolver) throw new Error('no directory loaded');
+      return resolver;
+    },
+    ...(redis ? { redis } : {}),
+    onError: (source, err) => logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error'),
+  });
+  const runtime = running.runtime;
+  const load = createPolicyLoader(config.policies, (_directory, next) => {
+    resolver = next;
+    return runtime.authenticator;
+  });
+  running.gateway = await startGateway({
+    config,
+    load,
+    logger,
+    mount: (app) => {
+      if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
+      if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
+    },
+  });
+  return { gateway: running.gateway, stop: (graceMs) => stopAll(running, graceMs) };
 }
 
 /** Starts everything; resolves to the gateway, or to an exit code when the configuration or policies are wrong. */
@@ -97,34 +140,7 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     running.demo = await startDemoUpstream(demoAt);
     logger.info({ url: running.demo.url }, 'demo orders service listening');
   }
-  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
-  if (redis) running.redis = redis;
-  let resolver: PrincipalResolver | undefined;
-  running.runtime = await createAuthRuntime({
-    config: auth.config,
-    baseDir: config.file ? dirname(config.file) : process.cwd(),
-    resolver: () => {
-      if (!resolver) throw new Error('no directory loaded');
-      return resolver;
-    },
-    ...(redis ? { redis } : {}),
-    onError: (source, err) => logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error'),
-  });
-  const runtime = running.runtime;
-  const load = createPolicyLoader(config.policies, (_directory, next) => {
-    resolver = next;
-    return runtime.authenticator;
-  });
-  const gateway = await startGateway({
-    config,
-    load,
-    logger,
-    mount: (app) => {
-      if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
-      if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
-    },
-  });
-  running.gateway = gateway;
+  const { gateway } = await startConfiguredGateway(config, auth.config, logger, running);
   const first = await gateway.initialLoad;
   if (!first.ok) {
     io.stderr(`iamgate serve: the policies have ${first.problems.length} problem(s):`);

@@ -61,6 +61,7 @@ export interface TrustedProxies {
 
 /** Compiles CIDRs (`10.0.0.0/8`, `::1/128`, or a bare address) into a matcher; assumes they were validated. */
 export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies {
+  if (cidrs.length === 0) return { has: () => false };
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [addr, bits] = cidr.split('/') as [string, string | undefined];
@@ -81,9 +82,9 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
  * X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry stops the walk,
  * so the address is never taken from text a proxy did not vouch for.
  */
-export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies): string {
+export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   let current = plainAddress(peer);
-  if (!trusted.has(current)) return current;
+  if (!peerTrusted) return current;
   const hops = headerValues(raw, 'x-forwarded-for').flatMap((v) => v.split(',')).map((s) => s.trim());
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = plainAddress(hops[i]!);

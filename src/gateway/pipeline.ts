@@ -154,7 +154,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     async run(facts, source, override) {
       const kind = source === 'forward-auth' ? 'forward_auth' : 'request';
       const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
-      const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies);
+      const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies, trustedPeer);
       const secure = secureTransport(facts, trustedPeer);
       const reject = (code: GatewayErrorCode, base: EventBase, reason: string, opts?: RejectOptions): Promise<PipelineOutcome> =>
         rejectWith(code, base, reason, source, opts);

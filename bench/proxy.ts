@@ -1,0 +1,127 @@
+// Gateway throughput with wrk: a tiny upstream (its own process) reached directly, then through
+// iamgate allowing (fresh evaluation, no decision cache), denying (403) and rejecting (401)
+// requests. The gateway is assembled in this process exactly as `iamgate serve` does it (the
+// real authenticator with its verified-token cache, the default audit sink: one pino line per
+// decision, here to /dev/null). Method and figures: docs/benchmarks.md.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { pino } from 'pino';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAuthConfig } from '../src/auth/index.js';
+import { runCli } from '../src/cli/cli.js';
+import { startConfiguredGateway } from '../src/cli/serve.js';
+import { formatProblems, loadConfig } from '../src/config/index.js';
+import { FIXTURES } from '../test/support/gateway.js';
+import { freePort } from '../test/support/redis.js';
+import { report, type BenchResult } from './report.js';
+
+const DURATION = process.env['BENCH_SECONDS'] ?? '5';
+const CONNECTIONS = process.env['BENCH_CONNECTIONS'] ?? '32';
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function ms(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n : m[2] === 'ms' ? n * 1000 : n * 1e6;
+}
+
+/**
+ * Runs wrk and reads requests/s and the p50/p99 latency (µs) from its report, plus this process's
+ * CPU time per request (the gateway's cost, which holds up better than req/s on a busy machine).
+ */
+function wrk(name: string, url: string, headers: readonly string[], note: string): Promise<BenchResult> {
+  const cpu = process.cpuUsage();
+  return new Promise((resolve, reject) => {
+    const args = ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p50 = ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const p99 = ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+      const used = process.cpuUsage(cpu);
+      const perRequest = total > 0 ? (used.user + used.system) / total : Number.NaN;
+      const cpuNote = name.startsWith('upstream') ? '' : `; gateway CPU ${perRequest.toFixed(0)} µs/request`;
+      resolve({ name, opsPerSec: rps, p50us: p50, p99us: p99, note: `${note}${cpuNote}` });
+    });
+  });
+}
+
+export async function runProxyBench(): Promise<void> {
+  if (spawnSync('wrk', ['--version']).error) {
+    console.log('\n## proxy\n\nskipped: wrk is not installed');
+    return;
+  }
+  const upstreamPort = await freePort();
+  const upstream: ChildProcess = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }).listen(${upstreamPort}, '127.0.0.1')`],
+    { stdio: 'ignore' },
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'iamgate-bench-'));
+  const file = join(dir, 'iamgate.yaml');
+  await writeFile(
+    file,
+    [
+      'version: 1',
+      'mode: development',
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'operations: { host: 127.0.0.1, port: 0 }',
+      `upstream: { url: "http://127.0.0.1:${upstreamPort}" }`,
+      `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
+      'auth:',
+      '  sts: { enabled: false }',
+      '  issuers:',
+      '    - { name: dev, issuer: "https://dev.bench", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+    ].join('\n') + '\n',
+  );
+  const loaded = await loadConfig({ file, env: {} });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
+  const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file });
+  if (!auth.config) throw new Error(formatProblems(auth.findings).join('\n'));
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  const { gateway, stop } = await startConfiguredGateway(loaded.config, auth.config, logger);
+  const token = async (user: string): Promise<string> => {
+    const out: string[] = [];
+    await runCli(['token', user, '--config', file], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+    return `Authorization: Bearer ${out.join('').trim()}`;
+  };
+  try {
+    await gateway.initialLoad;
+    await waitForPort(upstreamPort);
+    const alice = await token('alice');
+    const bob = await token('bob');
+    const results = [
+      await wrk('upstream direct', `http://127.0.0.1:${upstreamPort}/orders/1`, [], 'no gateway'),
+      await wrk('gateway, allowed', `${gateway.url}/orders/1`, [alice], 'cached token + route + evaluate + audit line + proxy'),
+      await wrk('gateway, denied (403)', `${gateway.url}/orders/secret-1`, [bob], 'explicit deny + MFA counterfactual + log lines'),
+      await wrk('gateway, no token (401)', `${gateway.url}/orders/1`, [], 'rejected before routing'),
+    ];
+    report(`proxy (wrk -t2 -c${CONNECTIONS} -d${DURATION}s, loopback, 2 cores shared by wrk, gateway and upstream)`, results);
+  } finally {
+    await stop(1000);
+    upstream.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
