@@ -186,6 +186,21 @@ describe('parsePolicy on JSON text', () => {
 });
 
 describe('parsePolicy results', () => {
+  it('accepts condition keys of OIDC providers whose names carry a path, as EKS workload identity uses', () => {
+    const doc = policy(allow());
+    const trust = {
+      Version: '2012-10-17',
+      Statement: {
+        Effect: 'Allow',
+        Principal: { Federated: 'arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE' },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { 'oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub': 'system:serviceaccount:orders:api' } },
+      },
+    };
+    expect(parsePolicy(doc).findings).toEqual([]);
+    expect(parsePolicy(trust, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
   it('normalises single strings to lists and flattens conditions in document order', () => {
     const doc = {
       Version: '2012-10-17',

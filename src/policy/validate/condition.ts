@@ -6,7 +6,9 @@ import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js'
 import type { FindingSink } from './findings.js';
 import { childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
 
-const CONDITION_KEY = /^[A-Za-z0-9_.-]+:\S+$/;
+// The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
+// (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
+const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+$/;
 
 /** Reports why an operator name is not usable; returns the parsed operator when it is. */
 function readOperator(name: string, path: string, sink: FindingSink): ParsedOperator | undefined {
