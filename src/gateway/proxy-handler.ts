@@ -133,6 +133,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         return;
       }
       const body = planBody(incoming, forwarding.maxBodyBytes);
+      if (body.kind === 'stream' && headerValue(incoming.rawHeaders, 'expect')?.toLowerCase() === '100-continue') outgoing.writeContinue();
       const forwardStart = performance.now();
       let result: ProxyResult;
       if (body.kind === 'too_large') {

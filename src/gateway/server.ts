@@ -195,6 +195,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     void handlers.upgrade(req, socket, head);
   });
+  // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
+  // sent only once the request is allowed (proxy-handler), so nobody uploads before being authorised.
+  server.on('checkContinue', (req: IncomingMessage, res) => server.emit('request', req, res));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed HTTP (bad request line, oversized headers): answer 400/431 and close, never 500.
     if (!socket.writable) return;

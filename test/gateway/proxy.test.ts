@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -280,5 +281,64 @@ describe('gateway with its upstream down', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('gateway edge cases', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ config: { trustedProxies: ['127.0.0.1/32'] } });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  /** Sends raw bytes and collects what comes back until the socket closes or `until` matches. */
+  function exchange(head: string, onFirst?: (first: string, socket: import('node:net').Socket) => void): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+      let data = '';
+      let first = true;
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        data += d;
+        if (first && onFirst) {
+          first = false;
+          onFirst(data, socket);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(data));
+      socket.write(head);
+    });
+  }
+
+  it('sends 100 Continue only after the request is allowed', async () => {
+    const body = 'x'.repeat(1000);
+    const request = (auth: string): string =>
+      `POST /upload HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    const anonymous = await exchange(request(''));
+    expect(anonymous).toMatch(/^HTTP\/1\.1 401 /);
+    expect(anonymous).not.toContain('100 Continue');
+    const allowed = await exchange(request(`Authorization: ${await gw.bearer('alice')}\r\n`), (first, socket) => {
+      expect(first).toMatch(/^HTTP\/1\.1 100 Continue/);
+      socket.write(body);
+    });
+    expect(allowed).toMatch(/HTTP\/1\.1 200 OK/);
+    expect(gw.upstream.received.at(-1)).toMatchObject({ url: '/upload', bodyLength: 1000 });
+    expect(gw.upstream.received.at(-1)!.headers['expect']).toBeUndefined();
+  });
+
+  it('takes aws:SourceIp from X-Forwarded-For when the peer is a trusted proxy, and extends the header', async () => {
+    const res = await rawRequest(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice'), 'x-forwarded-for': '203.0.113.9, 127.0.0.1', 'x-forwarded-proto': 'https' } });
+    const echo = JSON.parse(res.body) as Echo;
+    expect(echo.headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1, 127.0.0.1');
+    expect(echo.headers['x-forwarded-proto']).toBe('https');
+    expect(gw.audit.decisionsFor(String(res.headers['x-iamgate-request-id']))[0]).toMatchObject({ sourceIp: '203.0.113.9' });
+  });
+
+  it('answers malformed HTTP with 400 and oversized headers with 431, never 500', async () => {
+    expect(await exchange('GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await exchange(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
   });
 });
