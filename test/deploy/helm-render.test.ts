@@ -4,7 +4,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { formatProblems, readConfig } from '../../src/config/index.js';
 import { badValuesDir, chartDir, filesBelow } from './chart.js';
 
 function findHelm(): string | undefined {
@@ -135,5 +136,36 @@ describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not 
     expect(policy['checksum/config']).toBe(base['checksum/config']);
     expect(policy['checksum/policies']).toBeUndefined();
     expect(config['checksum/config']).not.toBe(base['checksum/config']);
+  });
+
+  /** The iamgate.yaml the chart renders, as iamgate's own reader judges it. */
+  function renderedConfigProblems(args: readonly string[]): string[] {
+    const configMap = render(args).find((m) => m.metadata.name === 'demo-iamgate-config') as unknown as {
+      data: { 'iamgate.yaml': string };
+    };
+    const load = readConfig(parse(configMap.data['iamgate.yaml']), {}, '/etc/iamgate/iamgate.yaml');
+    return load.ok ? [] : formatProblems(load.problems);
+  }
+
+  it.each(filesBelow(join(chartDir, 'ci')).filter((name) => name !== 'sentinel-values.yaml'))(
+    'renders an iamgate.yaml that iamgate accepts, with ci/%s',
+    (name) => {
+      expect(renderedConfigProblems(['-f', join(chartDir, 'ci', name)])).toEqual([]);
+    },
+  );
+
+  it('renders forward-auth mode with the decision endpoint turned on', () => {
+    const configMap = render(['--set', 'mode=forwardAuth']).find((m) => m.metadata.name === 'demo-iamgate-config');
+    const file = parse((configMap as unknown as { data: { 'iamgate.yaml': string } }).data['iamgate.yaml']) as {
+      forwardAuth: { enabled: boolean };
+    };
+    expect(file.forwardAuth.enabled).toBe(true);
+    expect(renderedConfigProblems(['--set', 'mode=forwardAuth'])).toEqual([]);
+  });
+
+  // Known gap: the chart writes redis.sentinel / redis.cluster into iamgate.yaml, which iamgate's
+  // configuration reader does not read yet. When it does, this starts failing: make it a plain it.
+  it.fails('renders Sentinel settings that iamgate accepts (not yet: redis.sentinel is unknown to iamgate)', () => {
+    expect(renderedConfigProblems(['-f', join(chartDir, 'ci', 'sentinel-values.yaml')])).toEqual([]);
   });
 });
