@@ -1,0 +1,160 @@
+// Redis going away under load — killed, or frozen with SIGSTOP — never fails a lookup or a store:
+// every call resolves, as a miss when Redis cannot answer, never with a wrong decision; and the
+// shared level comes back by itself when Redis does. The worst latency seen is printed (speed
+// itself is not asserted here; bench/ measures it).
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCacheRedis, createDecisionCache, type CacheEntry, type DecisionCache } from '../../src/cache/index.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+
+const ALLOW: CacheEntry = { decision: { decision: 'Allow', matched: [{ policy: 'p', kind: 'identity', index: 0, effect: 'Allow' }] } };
+const DENY: CacheEntry = { decision: { decision: 'ExplicitDeny', matched: [{ policy: 'p', kind: 'identity', index: 1, effect: 'Deny' }] } };
+const KEYS = 200;
+/** The decision each key stands for: a hit must always bring back exactly this one. */
+const entryFor = (i: number): CacheEntry => (i % 2 === 0 ? ALLOW : DENY);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, test: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+interface Sample {
+  readonly at: number;
+  readonly ms: number;
+}
+
+/** Runs `workers` loops of lookup-then-store until stopped; counts calls and anything wrong. */
+function load(cache: DecisionCache, workers: number) {
+  const samples: Sample[] = [];
+  let issued = 0;
+  let resolved = 0;
+  const wrong: string[] = [];
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running) {
+      const i = Math.floor(Math.random() * KEYS);
+      const key = `outage-key-${i}`;
+      const started = performance.now();
+      issued++;
+      try {
+        const hit = await cache.get(key);
+        if (hit && JSON.stringify(hit.decision) !== JSON.stringify(entryFor(i).decision)) wrong.push(`${key}: ${hit.decision.decision}`);
+        if (!hit) cache.set(key, entryFor(i));
+        resolved++;
+      } catch (err) {
+        wrong.push(`${key} threw ${String(err)}`);
+      }
+      samples.push({ at: Date.now(), ms: performance.now() - started });
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  const done = Promise.all(Array.from({ length: workers }, worker));
+  return {
+    samples,
+    wrong,
+    counts: () => ({ issued, resolved }),
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function worst(samples: readonly Sample[], from: number, to: number): { max: number; p99: number; n: number } {
+  const ms = samples.filter((s) => s.at >= from && s.at <= to).map((s) => s.ms).sort((a, b) => a - b);
+  return { max: ms.at(-1) ?? 0, p99: ms[Math.floor(ms.length * 0.99)] ?? 0, n: ms.length };
+}
+
+describe('the decision cache while Redis is away', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let cache: DecisionCache;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await cache?.close();
+    client?.disconnect();
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+
+  async function setup(): Promise<void> {
+    client = createCacheRedis(redis.url, { commandTimeoutMs: 50 });
+    await waitFor('redis ready', () => client.status === 'ready', 5000);
+    // No L1: every lookup goes to Redis, the worst case for an outage.
+    cache = createDecisionCache({
+      now: Date.now,
+      redis: client,
+      l1: false,
+      l2: { ttlMs: 60_000, prefix: 'outage:', minEvalMicros: 0, timeoutMs: 50 },
+      breaker: { failures: 3, cooldownMs: 200 },
+    });
+  }
+
+  /** L2 answers again: a store followed by a lookup finds the entry. */
+  const l2Answers = async (): Promise<boolean> => {
+    cache.set('probe', ALLOW);
+    await sleep(10);
+    return (await cache.get('probe'))?.level === 'l2';
+  };
+
+  for (const fault of ['stopped', 'paused (SIGSTOP)'] as const) {
+    it(`answers every lookup and store, with no wrong decision, when Redis is ${fault} mid-load, and recovers by itself`, async () => {
+      if (!redis.owned) return; // outage controls need a suite-owned server
+      await setup();
+      const run = load(cache, 16);
+      await sleep(400);
+      const baselineEnd = Date.now();
+      const hitsBefore = cache.stats().hitsL2;
+      expect(hitsBefore).toBeGreaterThan(0);
+
+      const outageStart = Date.now();
+      if (fault === 'stopped') await redis.stop();
+      else redis.pause();
+      await sleep(1000);
+      expect(cache.stats().breaker).not.toBe('closed');
+      const duringOutage = run.counts().resolved;
+      await sleep(300);
+      expect(run.counts().resolved).toBeGreaterThan(duringOutage); // lookups keep flowing
+      if (fault === 'stopped') await redis.start();
+      else redis.resume();
+      const outageEnd = Date.now();
+
+      await waitFor('L2 answering again', l2Answers, 15_000);
+      const recovered = Date.now();
+      const hitsAtRecovery = cache.stats().hitsL2;
+      await sleep(300);
+      await run.stop();
+
+      expect(run.wrong).toEqual([]);
+      expect(run.counts().resolved).toBe(run.counts().issued);
+      expect(cache.stats().breaker).toBe('closed');
+      expect(cache.stats().hitsL2).toBeGreaterThan(hitsAtRecovery);
+      const base = worst(run.samples, 0, baselineEnd);
+      const out = worst(run.samples, outageStart, recovered);
+      console.info(
+        `redis ${fault}: baseline p99 ${base.p99.toFixed(1)} ms, max ${base.max.toFixed(1)} ms (${base.n} calls); ` +
+          `outage+recovery p99 ${out.p99.toFixed(1)} ms, max ${out.max.toFixed(1)} ms (${out.n} calls); ` +
+          `recovered ${recovered - outageEnd} ms after Redis returned; L2 errors ${cache.stats().l2Errors}`,
+      );
+    }, 60_000);
+  }
+
+  it('keeps deciding from L1 and the evaluator with no Redis at all', async () => {
+    cache = createDecisionCache({ now: Date.now, l1: { maxEntries: 10, ttlMs: 1000 } });
+    expect(cache.usesL2()).toBe(false);
+    expect(await cache.get('k')).toBeUndefined();
+    cache.set('k', DENY);
+    expect(cache.getL1('k')).toEqual({ ...DENY, level: 'l1' });
+    expect(await cache.publishGeneration('h1')).toBe(false);
+    expect(cache.stats().breaker).toBe('off');
+  });
+});

@@ -1,0 +1,171 @@
+// Replicas sharing one Redis: generations and revocations announced by one reach the others, a
+// replica that was away catches up, an announcement Redis refused is sent again, and after a
+// change that turns an allow into a deny no replica serves the old allow once it has reloaded.
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createCacheRedis,
+  createDecisionCache,
+  createDecisionKeys,
+  type DecisionCache,
+  type GenerationAnnouncement,
+  type RevocationAnnouncement,
+} from '../../src/cache/index.js';
+import { createContext, evaluate, type AuthzRequest, type Decision, type PolicySet } from '../../src/policy/index.js';
+import { compileSet } from '../policy/harness.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+const statement = (effect: 'Allow' | 'Deny') => ({ Effect: effect, Action: 'orders:GetOrder', Resource: 'arn:aws:orders:::order/*' });
+/** The shared policy files, by generation hash: what a replica reads when it reloads. */
+const FILES: Readonly<Record<string, PolicySet>> = {
+  allow: compileSet({ identity: [{ Version: '2012-10-17', Statement: [statement('Allow')] }] }),
+  deny: compileSet({ identity: [{ Version: '2012-10-17', Statement: [statement('Allow'), statement('Deny')] }] }),
+};
+
+const request: AuthzRequest = {
+  principal: 'arn:aws:iam::111122223333:user/alice',
+  action: 'orders:GetOrder',
+  resource: 'arn:aws:orders:::order/7',
+  context: createContext({ 'aws:SourceIp': '10.0.0.1' }),
+};
+
+/** One replica: its cache and the policies it has loaded. */
+interface Replica {
+  readonly client: Redis;
+  readonly cache: DecisionCache;
+  loaded: string;
+}
+
+describe('replicas sharing one Redis', () => {
+  let redis: TestRedis;
+  const replicas: Replica[] = [];
+  const keys = createDecisionKeys();
+
+  async function replica(loaded: string): Promise<Replica> {
+    const client = createCacheRedis(redis.url, { commandTimeoutMs: 200 });
+    await waitFor('redis ready', () => client.status === 'ready');
+    const cache = createDecisionCache({ now: Date.now, redis: client, l2: { ttlMs: 60_000, prefix: 'replicas:', minEvalMicros: 0 } });
+    cache.setGeneration(loaded);
+    const r: Replica = { client, cache, loaded };
+    replicas.push(r);
+    return r;
+  }
+
+  /** The gateway's decide step: the cache first, the evaluator on a miss. The fingerprint is a fixed name, so only the generation tells policy versions apart. */
+  async function decide(r: Replica): Promise<{ decision: Decision; from: string }> {
+    const set = FILES[r.loaded] as PolicySet;
+    const key = keys.key({ fingerprint: 'alice-set', generation: r.loaded, ...request, keys: keys.keysOf(set) }) as string;
+    const cached = await r.cache.get(key);
+    if (cached) return { decision: cached.decision, from: cached.level };
+    const decision = evaluate(set, request);
+    r.cache.set(key, { decision });
+    await r.client.ping(); // the background L2 write has landed
+    return { decision, from: 'evaluator' };
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  beforeEach(async () => {
+    // Each test starts with no announced generation and no entries.
+    const admin = createCacheRedis(redis.url, { commandTimeoutMs: 1000 });
+    await waitFor('redis ready', () => admin.status === 'ready');
+    await admin.flushall();
+    admin.disconnect();
+  });
+  afterEach(async () => {
+    for (const r of replicas.splice(0)) {
+      await r.cache.close();
+      r.client.disconnect();
+    }
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+
+  it('see a generation published by one of them, and the publisher does not hear itself', async () => {
+    const a = await replica('allow');
+    const b = await replica('allow');
+    const heardByA: GenerationAnnouncement[] = [];
+    const heardByB: GenerationAnnouncement[] = [];
+    a.cache.onGeneration((g) => heardByA.push(g));
+    b.cache.onGeneration((g) => heardByB.push(g));
+    await sleep(100); // subscriptions in place
+    expect(await a.cache.publishGeneration('deny')).toBe(true);
+    await waitFor('B hears the generation', () => heardByB.length > 0);
+    expect(heardByB[0]).toMatchObject({ type: 'generation', hash: 'deny' });
+    expect(a.cache.generation()).toEqual({ id: 2, hash: 'deny' });
+    await sleep(100);
+    expect(heardByA).toEqual([]);
+  });
+
+  it('never serve the old allow after a change to deny, from L1 or from L2', async () => {
+    const a = await replica('allow');
+    const b = await replica('allow');
+    // B reloads when told, as the gateway's reload does.
+    b.cache.onGeneration((g) => {
+      b.loaded = g.hash;
+      b.cache.setGeneration(g.hash);
+    });
+    await sleep(100);
+    expect((await decide(a)).decision.decision).toBe('Allow');
+    expect(await decide(b)).toMatchObject({ decision: { decision: 'Allow' }, from: 'l2' });
+    expect(await decide(b)).toMatchObject({ from: 'l1' });
+
+    a.loaded = 'deny';
+    await a.cache.publishGeneration('deny');
+    await waitFor('B reloads', () => b.loaded === 'deny');
+    expect(b.cache.stats().l1Entries).toBe(0);
+    for (const r of [a, b, a, b]) {
+      const { decision } = await decide(r);
+      expect(decision).toStrictEqual(evaluate(FILES['deny'] as PolicySet, request));
+      expect(decision.decision).toBe('ExplicitDeny');
+    }
+  });
+
+  it('tell a replica that connects later the latest generation', async () => {
+    const a = await replica('allow');
+    await a.cache.publishGeneration('deny');
+    const client = createCacheRedis(redis.url);
+    const late = createDecisionCache({ now: Date.now, redis: client });
+    replicas.push({ client, cache: late, loaded: 'allow' });
+    const heard: GenerationAnnouncement[] = [];
+    late.onGeneration((g) => heard.push(g));
+    await waitFor('the late replica catches up', () => heard.length > 0);
+    expect(heard[0]?.hash).toBe('deny');
+  });
+
+  it('send a generation again once Redis takes it, when it was down at the time', async () => {
+    if (!redis.owned) return;
+    const a = await replica('allow');
+    const b = await replica('allow');
+    const heard: GenerationAnnouncement[] = [];
+    b.cache.onGeneration((g) => heard.push(g));
+    await redis.stop();
+    await waitFor('A sees Redis gone', () => a.client.status !== 'ready');
+    expect(await a.cache.publishGeneration('deny')).toBe(false);
+    await redis.start();
+    await waitFor('B hears the generation after the outage', () => heard.some((g) => g.hash === 'deny'), 15_000);
+  }, 30_000);
+
+  it('carry revocations to the other replicas', async () => {
+    const a = await replica('allow');
+    const b = await replica('allow');
+    const heard: RevocationAnnouncement[] = [];
+    b.cache.onRevocation((r) => heard.push(r));
+    await sleep(100);
+    expect(await a.cache.publishRevocation('arn:aws:iam::111122223333:user/alice', 1_700_000_000_000)).toBe(true);
+    await waitFor('B hears the revocation', () => heard.length > 0);
+    expect(heard[0]).toMatchObject({ subject: 'arn:aws:iam::111122223333:user/alice', before: 1_700_000_000_000 });
+  });
+});
