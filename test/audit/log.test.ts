@@ -1,7 +1,7 @@
 // The audit log through its public API: one record per call, named fields only, durable and
 // batched writes, refusal or counted drops when a sink fails, and the stdout default.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_LIMITS, REDACTED } from '../../src/audit/build.js';
@@ -154,6 +154,12 @@ describe('createAuditLog', () => {
     const report = await verifyFile(path);
     expect(report.status).toBe('incomplete');
     expect(report.findings.map((f) => f.code)).toEqual(['unsigned']);
+  });
+
+  it('fails at start, not on the request path, when the file cannot be opened', async () => {
+    const notAFolder = dir.file('plain-file');
+    await writeFile(notAFolder, '');
+    expect(() => createFileSink(`${notAFolder}/audit/trail.jsonl`)).toThrow(/ENOTDIR/);
   });
 
   it('rejects records after close', async () => {

@@ -3,7 +3,8 @@
 // write that holds it returns (the bytes are in the kernel: a kill -9 cannot lose them); records
 // that arrive while a write is in flight go out together in the next one (group commit). In batched
 // mode lines wait until `batchBytes` are pending or `flushIntervalMs` has passed.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pino from 'pino';
 import type { SealedRecord } from '../chain.js';
 import { AuditError } from '../errors.js';
@@ -37,12 +38,7 @@ interface Waiter {
 /** Largest single write to a pipe: writes up to PIPE_BUF bytes are atomic, so lines never interleave. */
 const PIPE_ATOMIC_BYTES = 4096;
 
-function createFdSink(
-  name: string,
-  dest: number | string,
-  options: StreamSinkOptions,
-  firstBytes: string,
-): RecordSink {
+function createFdSink(name: string, fd: number, pipe: boolean, options: StreamSinkOptions, firstBytes: string): RecordSink {
   const durable = (options.durability ?? 'durable') === 'durable';
   const maxBufferBytes = options.maxBufferBytes ?? 8 * 1024 * 1024;
   const whenFull = options.whenFull ?? 'refuse';
@@ -51,12 +47,10 @@ function createFdSink(
   const batchBytes = options.batchBytes ?? 16 * 1024;
   // On a pipe (stdout) each write stays within PIPE_BUF so lines of other writers never interleave;
   // a batch is then at most one such write.
-  const maxWrite = typeof dest === 'number' ? PIPE_ATOMIC_BYTES : Math.max(64 * 1024, 2 * batchBytes);
+  const maxWrite = pipe ? PIPE_ATOMIC_BYTES : Math.max(64 * 1024, 2 * batchBytes);
   const boom = pino.destination({
-    dest,
+    dest: fd,
     sync: false,
-    append: true,
-    mkdir: true,
     contentMode: 'buffer',
     minLength: durable ? 0 : Math.min(batchBytes, maxWrite - 1),
     maxWrite,
@@ -86,15 +80,10 @@ function createFdSink(
     while ((waiters.peek()?.end ?? Infinity) <= writtenBytes) waiters.shift()?.resolve();
     if (writtenBytes >= acceptedBytes) for (const done of idle.splice(0, idle.length)) done();
   };
-  let opened = false;
   /** Batched mode: while someone waits in flush(), keep writing below the batch size. */
   const kick = (): void => {
     if (!durable && idle.length > 0 && writtenBytes < acceptedBytes) boom.flush();
   };
-  boom.once('ready', () => {
-    opened = true;
-    kick();
-  });
   boom.on('drain', kick);
   boom.on('write', (n: number) => {
     writtenBytes += n;
@@ -155,7 +144,7 @@ function createFdSink(
       }
       return new Promise<void>((resolve) => {
         idle.push(resolve);
-        if (opened) kick();
+        kick();
       });
     },
     async close() {
@@ -163,8 +152,6 @@ function createFdSink(
       if (healthy) await this.flush();
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
-      // A destination that never opened has nothing to close (sonic-boom would wait for it forever).
-      if (!opened) return;
       await new Promise<void>((resolve) => {
         boom.once('close', () => resolve());
         // A failing destination is closed without writing what it holds (the error handler does the
@@ -177,34 +164,27 @@ function createFdSink(
   };
 }
 
-/** Whether a file exists, is not empty, and does not end with a newline (a line torn by a crash). */
-function endsTorn(path: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return false;
-    const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } finally {
-    closeSync(fd);
-  }
+/** Whether an open file is not empty and does not end with a newline (a line torn by a crash). */
+function endsTorn(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }
 
 /** Sink writing to standard output (the default: container log collectors pick it up). */
 export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
-  return createFdSink('stdout', 1, options, '');
+  return createFdSink('stdout', 1, true, options, '');
 }
 
 /**
- * Sink appending to a file. A torn last line left by a crash is ended with a newline first (read
- * once, at start), so the new records start on a line of their own.
+ * Sink appending to a file (its folder created if missing). The file is opened here, at start, so
+ * a path that cannot be written fails the start (it throws) instead of every later request. A torn
+ * last line left by a crash is ended with a newline first, so new records start on a line of their own.
  */
 export function createFileSink(path: string, options: StreamSinkOptions = {}): RecordSink {
-  return createFdSink('file', path, options, endsTorn(path) ? '\n' : '');
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'a+');
+  return createFdSink('file', fd, false, options, endsTorn(fd) ? '\n' : '');
 }
