@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generate } from 'otplib';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -98,10 +99,13 @@ function workload(sub: string): Promise<string> {
   return mint({ iss: CLUSTER, sub, aud: 'iamgate' }, clusterKey, 'cluster-1', 'RS256');
 }
 
-async function call(method: string, path: string, token?: string): Promise<{ status: number; body: string; auth: string | null }> {
+async function call(method: string, path: string, token?: string, json?: unknown): Promise<{ status: number; body: string; auth: string | null }> {
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  if (json !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`http://127.0.0.1:${gatewayPort}${path}`, {
     method,
-    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    headers,
+    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
   });
   return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };
 }
@@ -181,6 +185,12 @@ describe('the walkthrough of docs/kubernetes.md', () => {
     }
   });
 
+  it('section 3: the STS signing key from the Secret is in use: its public key is published', async () => {
+    const res = await fetch(`http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual(['sts-1']);
+  });
+
   it('section 6: an anonymous call is refused with 401 and a Bearer challenge', async () => {
     const res = await call('GET', '/orders/42');
     expect(res.status).toBe(401);
@@ -208,6 +218,22 @@ describe('the walkthrough of docs/kubernetes.md', () => {
     expect(JSON.parse(carol.body)).toMatchObject({ reason: 'mfa_required' });
   });
 
+  it('section 6: carol enrols TOTP, gets an MFA session from the STS endpoint, and may then delete', async () => {
+    const carol = await person('carol');
+    const enrol = await call('POST', '/.iamgate/sts/mfa/enroll', carol, {});
+    expect(enrol.status, enrol.body).toBe(200);
+    const secret = (JSON.parse(enrol.body) as { SecretBase32: string }).SecretBase32;
+    const step = Math.floor(Date.now() / 1000);
+    const confirm = await call('POST', '/.iamgate/sts/mfa/confirm', carol, { TokenCode: await generate({ secret, epoch: step }) });
+    expect(confirm.status, confirm.body).toBe(200);
+    // The next step's code: a code is accepted once, and the window admits one step ahead.
+    const code = await generate({ secret, epoch: step + 30 });
+    const session = await call('POST', '/.iamgate/sts/GetSessionToken', carol, { TokenCode: code });
+    expect(session.status, session.body).toBe(200);
+    const token = (JSON.parse(session.body) as { Credentials: { SessionToken: string } }).Credentials.SessionToken;
+    expect((await call('DELETE', '/orders/42', token)).status).toBe(200);
+  });
+
   it('section 7: the orders-worker service account acts as OrdersWorker: reads, but does not write', async () => {
     const token = await workload('system:serviceaccount:orders:orders-worker');
     expect((await call('GET', '/orders/42', token)).status).toBe(200);
@@ -220,7 +246,7 @@ describe('the walkthrough of docs/kubernetes.md', () => {
   });
 
   it('only the allowed calls reached the service, and SIGTERM stops iamgate with exit code 0', async () => {
-    expect(upstreamHits).toBe(3); // bob's read, alice's create, the worker's read: no denied call
+    expect(upstreamHits).toBe(4); // bob's read, alice's create, carol's MFA delete, the worker's read
     server.kill('SIGTERM');
     expect(await serverExit).toBe(0);
   });
