@@ -240,6 +240,18 @@ describe('the walkthrough of docs/kubernetes.md', () => {
     expect((await call('POST', '/orders', token)).status).toBe(403);
   });
 
+  it('section 7: the service-account token can also be exchanged once for a role session', async () => {
+    const exchange = await call('POST', '/.iamgate/sts/AssumeRoleWithWebIdentity', undefined, {
+      RoleArn: 'arn:aws:iam::111122223333:role/OrdersWorker',
+      RoleSessionName: 'worker',
+      WebIdentityToken: await workload('system:serviceaccount:orders:orders-worker'),
+    });
+    expect(exchange.status, exchange.body).toBe(200);
+    const answer = JSON.parse(exchange.body) as { Credentials: { SessionToken: string }; AssumedRoleUser: { Arn: string } };
+    expect(answer.AssumedRoleUser.Arn).toBe('arn:aws:sts::111122223333:assumed-role/OrdersWorker/worker');
+    expect((await call('POST', '/orders', answer.Credentials.SessionToken)).status).toBe(403);
+  });
+
   it('section 7: another service account is trusted by no role and gets 401', async () => {
     const res = await call('GET', '/orders/42', await workload('system:serviceaccount:orders:someone-else'));
     expect(res.status).toBe(401);
