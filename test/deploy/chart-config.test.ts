@@ -1,5 +1,6 @@
 // The iamgate.yaml that the chart and the image ship is a configuration iamgate accepts: checked
 // with iamgate's own configuration reader, with the environment the chart sets.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblems, readConfig } from '../../src/config/index.js';
@@ -49,5 +50,17 @@ describe('docs/kubernetes.md', () => {
     const file = readText(join(chartDir, 'ci', 'walkthrough-values.yaml'));
     const body = file.split('\n').filter((line) => !line.startsWith('#')).join('\n').trim();
     expect(readText(join(repoRoot, 'docs', 'kubernetes.md'))).toContain(body);
+  });
+});
+
+describe('the links of docs/kubernetes.md', () => {
+  it('point at files that exist in the repository', () => {
+    const page = readText(join(repoRoot, 'docs', 'kubernetes.md'));
+    const targets = [...page.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((target) => !/^[a-z]+:/.test(target));
+    expect(targets.length).toBeGreaterThan(5);
+    const missing = targets.filter((target) => !existsSync(join(repoRoot, 'docs', target)));
+    expect(missing).toEqual([]);
   });
 });
