@@ -3,20 +3,17 @@
 // ConfigMap items, the walkthrough's iamgate.yaml with its mount paths moved into a temporary
 // folder, a real redis-server, and `iamgate serve` as a real process in front of an upstream.
 // The calls and the answers are the ones the page shows.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generate } from 'otplib';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, startRedis, type TestRedis } from '../support/redis.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
 import { chartDir, coalesce, defaultValues, readText, readYaml, repoRoot } from './chart.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { eventually, mintToken, startServe, type ServeProcess } from './serve-process.js';
 const PEOPLE = 'https://people.walkthrough.example';
 const CLUSTER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -34,10 +31,7 @@ let work = '';
 let redis: TestRedis;
 let upstream: Server;
 let upstreamHits = 0;
-let server: ChildProcess;
-let serverExit: Promise<number | null>;
-let serverLog = '';
-let gatewayPort = 0;
+let server: ServeProcess;
 let peopleKey: JWK;
 let clusterKey: CryptoKey;
 
@@ -79,35 +73,17 @@ async function mountPolicies(dir: string): Promise<string[]> {
   return [...unused];
 }
 
-function mint(claims: { iss: string; sub: string; aud: string }, key: CryptoKey, kid: string, alg: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg, kid })
-    .setIssuer(claims.iss)
-    .setAudience(claims.aud)
-    .setSubject(claims.sub)
-    .setIssuedAt()
-    .setExpirationTime('15m')
-    .sign(key);
-}
-
 async function person(name: string): Promise<string> {
   const key = (await importJWK(peopleKey, 'ES256')) as CryptoKey;
-  return mint({ iss: PEOPLE, sub: name, aud: 'orders' }, key, 'walkthrough-1', 'ES256');
+  return mintToken({ iss: PEOPLE, sub: name, aud: 'orders' }, key, 'walkthrough-1', 'ES256');
 }
 
 function workload(sub: string): Promise<string> {
-  return mint({ iss: CLUSTER, sub, aud: 'iamgate' }, clusterKey, 'cluster-1', 'RS256');
+  return mintToken({ iss: CLUSTER, sub, aud: 'iamgate' }, clusterKey, 'cluster-1', 'RS256');
 }
 
-async function call(method: string, path: string, token?: string, json?: unknown): Promise<{ status: number; body: string; auth: string | null }> {
-  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`http://127.0.0.1:${gatewayPort}${path}`, {
-    method,
-    headers,
-    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-  });
-  return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };
+function call(method: string, path: string, token?: string, json?: unknown): ReturnType<ServeProcess['call']> {
+  return server.call(method, path, token, json);
 }
 
 beforeAll(async () => {
@@ -133,41 +109,20 @@ beforeAll(async () => {
   const address = upstream.address();
   const upstreamPort = typeof address === 'object' && address !== null ? address.port : 0;
 
-  gatewayPort = await freePort();
-  const opsPort = await freePort();
-  server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile], {
-    env: {
-      ...process.env,
-      IAMGATE_PORT: String(gatewayPort),
-      IAMGATE_OPS_PORT: String(opsPort),
-      IAMGATE_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
-      REDIS_URL: redis.url,
-      IAMGATE_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  server = await startServe(configFile, {
+    IAMGATE_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
+    REDIS_URL: redis.url,
   });
-  server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
-  server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
-  serverExit = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.status, () => 0);
-    if (ready === 200) break;
-    if (server.exitCode !== null || Date.now() > deadline) throw new Error(`iamgate did not become ready:\n${serverLog}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   // /readyz can answer 200 a moment before the revocation state has first been read from Redis;
   // until then authenticated calls get 503 revocation_unavailable. Wait for that state.
   const probe = await person('bob');
-  while ((await call('GET', '/', probe)).status === 503) {
-    if (Date.now() > deadline) throw new Error(`revocation state never loaded:\n${serverLog}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  if (!(await eventually(async () => (await call('GET', '/', probe)).status !== 503, 20_000))) {
+    throw new Error(`revocation state never loaded:\n${server.log()}`);
   }
 }, 60_000);
 
 afterAll(async () => {
-  if (server !== undefined && server.exitCode === null) server.kill('SIGKILL');
+  server?.kill();
   upstream?.close();
   await redis?.stop();
   if (work !== '') await rm(work, { recursive: true, force: true });
@@ -186,7 +141,7 @@ describe('the walkthrough of docs/kubernetes.md', () => {
   });
 
   it('section 3: the STS signing key from the Secret is in use: its public key is published', async () => {
-    const res = await fetch(`http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`);
+    const res = await fetch(`http://127.0.0.1:${server.gatewayPort}/.well-known/jwks.json`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual(['sts-1']);
   });
@@ -259,7 +214,7 @@ describe('the walkthrough of docs/kubernetes.md', () => {
 
   it('only the allowed calls reached the service, and SIGTERM stops iamgate with exit code 0', async () => {
     expect(upstreamHits).toBe(4); // bob's read, alice's create, carol's MFA delete, the worker's read
-    server.kill('SIGTERM');
-    expect(await serverExit).toBe(0);
+    server.signal('SIGTERM');
+    expect(await server.exit).toBe(0);
   });
 });

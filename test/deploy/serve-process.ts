@@ -1,0 +1,103 @@
+// `iamgate serve` as a real process for the deployment tests, and an HTTP client for it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SignJWT, type CryptoKey } from 'jose';
+import { freePort } from '../support/redis.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly auth: string | null;
+}
+
+export interface ServeProcess {
+  readonly gatewayPort: number;
+  readonly opsPort: number;
+  /** Calls the gateway port, with a bearer token and a JSON body when given. */
+  call(method: string, path: string, token?: string, json?: unknown): Promise<Answer>;
+  /** Sends a signal to the process. */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves to the exit code. */
+  readonly exit: Promise<number | null>;
+  /** What the process printed so far. */
+  log(): string;
+  /** Kills the process if it still runs. */
+  kill(): void;
+}
+
+/** Starts `iamgate serve --config FILE` on free ports and waits until /readyz answers 200. */
+export async function startServe(configFile: string, env: Record<string, string>): Promise<ServeProcess> {
+  const gatewayPort = await freePort();
+  const opsPort = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile], {
+    env: {
+      ...process.env,
+      IAMGATE_PORT: String(gatewayPort),
+      IAMGATE_OPS_PORT: String(opsPort),
+      IAMGATE_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const call = async (method: string, path: string, token?: string, json?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`http://127.0.0.1:${gatewayPort}${path}`, {
+      method,
+      headers,
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+    });
+    return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };
+  };
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.status, () => 0);
+    if (ready === 200) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`iamgate did not become ready:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    gatewayPort,
+    opsPort,
+    call,
+    signal: (name) => child.kill(name),
+    exit,
+    log: () => output,
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Polls `check` every 100 ms until it is true or `ms` have passed; resolves to the last result. */
+export async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A short-lived bearer token with the given issuer, subject and audience. */
+export function mintToken(claims: { iss: string; sub: string; aud: string }, key: CryptoKey, kid: string, alg: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg, kid })
+    .setIssuer(claims.iss)
+    .setAudience(claims.aud)
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime('15m')
+    .sign(key);
+}
