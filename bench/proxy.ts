@@ -4,7 +4,6 @@
 // real authenticator with its verified-token cache, the default audit sink: one pino line per
 // decision, here to /dev/null). Method and figures: docs/benchmarks.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { pino } from 'pino';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,27 +13,12 @@ import { runCli } from '../src/cli/cli.js';
 import { startConfiguredGateway } from '../src/cli/serve.js';
 import { formatProblems, loadConfig } from '../src/config/index.js';
 import { FIXTURES } from '../test/support/gateway.js';
+import { waitForPort } from '../test/support/net.js';
 import { freePort } from '../test/support/redis.js';
 import { report, type BenchResult } from './report.js';
 
 const DURATION = process.env['BENCH_SECONDS'] ?? '5';
 const CONNECTIONS = process.env['BENCH_CONNECTIONS'] ?? '32';
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 function ms(text: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());

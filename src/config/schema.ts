@@ -1,6 +1,8 @@
 // The configuration file, version 1: its typed shape and defaults. docs/configuration.md
 // documents every key; a change that adds, removes or renames a key updates both.
 
+import type { UpstreamOptions } from '../proxy/upstream.js';
+
 export const CONFIG_VERSION = 1;
 
 export type Mode = 'development' | 'production';
@@ -29,13 +31,8 @@ export interface GatewayConfig {
     /** Serve `/v1/decisions/explain` and `/v1/policies/reload` on the operations port. */
     readonly operatorEndpoints: boolean;
   };
-  readonly upstream: {
-    readonly url: string;
-    readonly connections: number;
-    readonly connectTimeoutMs: number;
-    readonly headersTimeoutMs: number;
-    readonly idleTimeoutMs: number;
-    readonly keepAliveTimeoutMs: number;
+  /** The pool's options (see UpstreamOptions) and what is forwarded. */
+  readonly upstream: UpstreamOptions & {
     readonly forwardAuthorization: boolean;
     readonly preserveHost: boolean;
   };

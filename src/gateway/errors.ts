@@ -21,5 +21,10 @@ export const GATEWAY_ERRORS = {
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
 
+/** The JSON body of an answer: the table's error name and title, the code (or a finer reason code) and the request id. */
+export function errorBody(code: GatewayErrorCode, requestId: string, reason: string = code, message: string = GATEWAY_ERRORS[code].title): Record<string, unknown> {
+  return { error: GATEWAY_ERRORS[code].error, code: reason, message, requestId };
+}
+
 /** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */
 export type DenyReason = 'explicit_deny' | 'implicit_deny' | 'mfa_required';

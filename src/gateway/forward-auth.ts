@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { headerValue, type RequestFacts } from './context.js';
-import { GATEWAY_ERRORS } from './errors.js';
+import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { rejectionOutcome, requestFacts } from './proxy-handler.js';
@@ -58,8 +58,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
     };
     const original = originalRequest(incoming);
     if (!original) {
-      const info = GATEWAY_ERRORS.forward_auth_incomplete;
-      writeJson(incoming, outgoing, info.status, { error: info.error, code: 'forward_auth_incomplete', message: info.title, requestId }, requestId);
+      writeJson(incoming, outgoing, GATEWAY_ERRORS.forward_auth_incomplete.status, errorBody('forward_auth_incomplete', requestId), requestId);
       done('bad_request');
       return;
     }
@@ -69,8 +68,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       outcome = await deps.pipeline.run(facts, 'forward-auth');
     } catch (err) {
       deps.logger.error({ requestId, err }, 'pipeline failed');
-      const info = GATEWAY_ERRORS.internal_error;
-      writeJson(incoming, outgoing, info.status, { error: info.error, code: 'internal_error', message: info.title, requestId }, requestId);
+      writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
       done('internal_error');
       return;
     }

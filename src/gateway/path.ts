@@ -96,6 +96,14 @@ function readByte(raw: string, i: number): { readonly byte: number; readonly enc
 }
 
 /** Decodes the path part into canonical form (unreserved decoded, everything else encoded in upper-case hex), or a rejection. */
+/** Whether the two bytes from `i` (each raw or itself percent-encoded, as in `%25%41a`) are hex digits: `%25` then makes a double encoding. */
+function followedByHexPair(raw: string, i: number): boolean {
+  const first = readByte(raw, i);
+  if (first.byte < 0 || hexValue(first.byte) < 0) return false;
+  const second = readByte(raw, first.next);
+  return second.byte >= 0 && hexValue(second.byte) >= 0;
+}
+
 type Step<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: PathRejection };
 
 function fail<T>(reason: PathRejection): Step<T> {
@@ -119,9 +127,7 @@ function canonicalPath(raw: string, rules: PathRules): Step<string> {
     if (byte < 0x20 || byte === 0x7f) return fail('control_character');
     if (byte === 0x23 && !encoded) return fail('fragment');
     if (byte === 0x3b && !encoded && !rules.allowSemicolon) return fail('semicolon');
-    if (byte === 0x25 && encoded && !rules.allowDoubleEncoding && hexValue(raw.charCodeAt(i)) >= 0 && hexValue(raw.charCodeAt(i + 1)) >= 0) {
-      return fail('double_encoding');
-    }
+    if (byte === 0x25 && encoded && !rules.allowDoubleEncoding && followedByHexPair(raw, i)) return fail('double_encoding');
     if (byte < 0x80) {
       if (UNRESERVED[byte] === 1 || (!encoded && RAW_ALLOWED[byte] === 1)) out += String.fromCharCode(byte);
       else out += encodeByte(byte);

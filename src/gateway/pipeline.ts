@@ -8,7 +8,7 @@ import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
-import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
@@ -131,11 +131,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       await audit.record(e);
       return outcome;
     } catch {
-      const info = GATEWAY_ERRORS.audit_unavailable;
+      const status = GATEWAY_ERRORS.audit_unavailable.status;
       const requestId = e.requestId ?? '';
       deps.onDetail?.(requestId, 'audit_unavailable', 'the audit sink refused the event');
-      const body = { error: info.error, code: 'audit_unavailable', message: info.title, requestId };
-      return { kind: 'reject', code: 'audit_unavailable', status: info.status, body, headers: {}, event: { ...e, decision: 'Deny', reason: 'audit_unavailable', status: info.status } };
+      const event: DecisionEvent = { ...e, decision: 'Deny', reason: 'audit_unavailable', status };
+      return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, event };
     }
   }
 
@@ -143,7 +143,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const info = GATEWAY_ERRORS[code];
     const status = opts.status ?? info.status;
     const requestId = base.requestId ?? '';
-    const body = opts.body ?? { error: info.error, code: reason, message: opts.message ?? info.title, requestId };
+    const body = opts.body ?? errorBody(code, requestId, reason, opts.message);
     if (opts.detail !== undefined) deps.onDetail?.(requestId, reason, opts.detail);
     const event: DecisionEvent = { ...base, decision: 'Deny', reason, status };
     const outcome: Rejected = { kind: 'reject', code, status, body, headers: opts.headers ?? {}, event, ...(opts.verdict ? { verdict: opts.verdict } : {}) };
@@ -163,7 +163,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
       if (!normalized.ok) {
-        const body = { error: 'BadRequest', code: 'bad_path', reason: normalized.reason, message: GATEWAY_ERRORS.bad_path.title, requestId: facts.requestId };
+        const body = { ...errorBody('bad_path', facts.requestId), reason: normalized.reason };
         return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
       }
       const target = normalized.target;

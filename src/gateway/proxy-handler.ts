@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { GATEWAY_ERRORS } from './errors.js';
+import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
@@ -108,28 +108,25 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
-  function rejectHttp(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Exclude<PipelineOutcome, Allowed>, started: number): void {
-    writeJson(incoming, outgoing, outcome.status, outcome.body, outcome.event.requestId ?? '', outcome.headers);
-    finishRequest(rejectionOutcome(outcome.code), started);
+  /** Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the caller. */
+  async function decide(incoming: IncomingMessage, requestId: string, source: 'proxy' | 'websocket'): Promise<PipelineOutcome | undefined> {
+    try {
+      return await pipeline.run(requestFacts(incoming, requestId, deps.now()), source);
+    } catch (err) {
+      logger.error({ requestId, err }, 'pipeline failed');
+      return undefined;
+    }
   }
 
   return {
     async handle(incoming, outgoing) {
       const started = performance.now();
       const requestId = nextId();
-      let outcome: PipelineOutcome;
-      try {
-        outcome = await pipeline.run(requestFacts(incoming, requestId, deps.now()), 'proxy');
-      } catch (err) {
-        // A bug, not bad input: fail closed and say so in the log.
-        logger.error({ requestId, err }, 'pipeline failed');
-        const info = GATEWAY_ERRORS.internal_error;
-        writeJson(incoming, outgoing, info.status, { error: info.error, code: 'internal_error', message: info.title, requestId }, requestId);
-        finishRequest('internal_error', started);
-        return;
-      }
-      if (outcome.kind === 'reject') {
-        rejectHttp(incoming, outgoing, outcome, started);
+      const outcome = await decide(incoming, requestId, 'proxy');
+      if (!outcome || outcome.kind === 'reject') {
+        if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
+        else writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }
       const body = planBody(incoming, forwarding.maxBodyBytes);
@@ -147,8 +144,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const upstreamMs = performance.now() - forwardStart;
       metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
       if (!result.ok && !result.responded && result.failure !== 'client_closed') {
-        const info = GATEWAY_ERRORS[result.failure];
-        writeJson(incoming, outgoing, info.status, { error: info.error, code: result.failure, message: info.title, requestId }, requestId);
+        writeJson(incoming, outgoing, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
       }
       if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
       recordOutcome(requestId, result, upstreamMs);
@@ -159,19 +155,11 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const started = performance.now();
       const requestId = nextId();
       socket.on('error', () => socket.destroy());
-      let outcome: PipelineOutcome;
-      try {
-        outcome = await pipeline.run(requestFacts(incoming, requestId, deps.now()), 'websocket');
-      } catch (err) {
-        logger.error({ requestId, err }, 'pipeline failed');
-        const info = GATEWAY_ERRORS.internal_error;
-        writeSocketJson(socket, info.status, { error: info.error, code: 'internal_error', message: info.title, requestId }, requestId);
-        finishRequest('internal_error', started);
-        return;
-      }
-      if (outcome.kind === 'reject') {
-        writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
-        finishRequest(rejectionOutcome(outcome.code), started);
+      const outcome = await decide(incoming, requestId, 'websocket');
+      if (!outcome || outcome.kind === 'reject') {
+        if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
+        else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }
       const forwardStart = performance.now();
@@ -183,8 +171,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       );
       const upstreamMs = performance.now() - forwardStart;
       if (!result.ok && result.failure !== 'client_closed') {
-        const info = GATEWAY_ERRORS[result.failure];
-        writeSocketJson(socket, info.status, { error: info.error, code: result.failure, message: info.title, requestId }, requestId);
+        writeSocketJson(socket, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
         logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'upgrade failed');
       }
       recordOutcome(requestId, result, upstreamMs);

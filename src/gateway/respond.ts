@@ -4,6 +4,17 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 
+/** The headers of every JSON answer iamgate writes itself. */
+function jsonHeaders(text: string, requestId: string, extra: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    ...extra,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    [IDENTITY_HEADERS.requestId]: requestId,
+  };
+}
+
 /**
  * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
  * answer: leftover body bytes would otherwise be parsed as the next request.
@@ -21,13 +32,7 @@ export function writeJson(
     return;
   }
   const text = JSON.stringify(body);
-  const out: Record<string, string> = {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    [IDENTITY_HEADERS.requestId]: requestId,
-  };
+  const out = jsonHeaders(text, requestId, headers);
   if (!incoming.complete) out['connection'] = 'close';
   outgoing.writeHead(status, out);
   outgoing.end(text);
@@ -38,14 +43,6 @@ export function writeSocketJson(socket: Duplex, status: number, body: unknown, r
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
-  const all: Record<string, string> = {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    [IDENTITY_HEADERS.requestId]: requestId,
-    connection: 'close',
-  };
-  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of Object.entries({ ...jsonHeaders(text, requestId, headers), connection: 'close' })) lines.push(`${k}: ${v}`);
   socket.end(lines.join('\r\n') + '\r\n\r\n' + text);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyLoad } from '../../src/gateway/index.js';
-import { FIXTURES, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { FIXTURES, startTestGateway, useTestGateway } from '../support/gateway.js';
 
 interface Sample {
   readonly name: string;
@@ -72,13 +72,7 @@ function parsePrometheus(text: string): Sample[] {
 }
 
 describe('operations listener', () => {
-  let gw: TestGateway;
-  beforeAll(async () => {
-    gw = await startTestGateway();
-  });
-  afterAll(async () => {
-    await gw.close();
-  });
+  const gw = useTestGateway();
 
   it('answers /healthz and a ready /readyz', async () => {
     const health = await request(`${gw.opsUrl}/healthz`);

@@ -3,7 +3,7 @@
 // upstream on a path that a standard URL parser does not resolve into /admin.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { useTestGateway } from '../support/gateway.js';
 
 const CORPUS = [
   '/public/../admin/users',
@@ -82,15 +82,11 @@ function resolvedPath(target: string): string {
 }
 
 describe('path confusion', () => {
-  let gw: TestGateway;
+  const gw = useTestGateway();
   let alice: string;
 
   beforeAll(async () => {
-    gw = await startTestGateway();
     alice = await gw.bearer('alice');
-  });
-  afterAll(async () => {
-    await gw.close();
   });
 
   it('lets the caller reach the allowed route and not the forbidden one, as a baseline', async () => {

@@ -3,8 +3,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, useTestGateway } from '../support/gateway.js';
 import { freePort } from '../support/redis.js';
+import { rawRequest } from '../support/net.js';
 import { patternSha256, patternStream } from '../support/upstream.js';
 
 interface Echo {
@@ -15,32 +16,14 @@ interface Echo {
   bodySha256: string;
 }
 
-/** node:http as the client, so every header goes out exactly as written. */
-function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | undefined }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
 describe('gateway proxy', () => {
-  let gw: TestGateway;
+  const gw = useTestGateway({ config: { limits: { maxBodyBytes: 200 * 1024 * 1024 } } });
   let alice: string;
   let bob: string;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ config: { limits: { maxBodyBytes: 200 * 1024 * 1024 } } });
     alice = await gw.bearer('alice');
     bob = await gw.bearer('bob');
-  });
-  afterAll(async () => {
-    await gw.close();
   });
 
   it('forwards an allowed request with method, path, query, headers and body intact', async () => {
@@ -285,13 +268,7 @@ describe('gateway with its upstream down', () => {
 });
 
 describe('gateway edge cases', () => {
-  let gw: TestGateway;
-  beforeAll(async () => {
-    gw = await startTestGateway({ config: { trustedProxies: ['127.0.0.1/32'] } });
-  });
-  afterAll(async () => {
-    await gw.close();
-  });
+  const gw = useTestGateway({ config: { trustedProxies: ['127.0.0.1/32'] } });
 
   /** Sends raw bytes and collects what comes back until the socket closes or `until` matches. */
   function exchange(head: string, onFirst?: (first: string, socket: import('node:net').Socket) => void): Promise<string> {

@@ -2,7 +2,6 @@
 // SIGTERM under load lets every in-flight request complete, then exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { FIXTURES } from '../support/gateway.js';
+import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -31,17 +31,6 @@ function serve(args: readonly string[], env: Record<string, string> = {}): Child
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { process: child, exit, output: () => text };
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Promise<void> {
@@ -80,7 +69,7 @@ describe('iamgate serve with a bad configuration', () => {
     const child = serve(['--config', file]);
     let listened = false;
     while (child.process.exitCode === null) {
-      if ((await connects(port)) || (await connects(opsPort))) listened = true;
+      if ((await canConnect(port)) || (await canConnect(opsPort))) listened = true;
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(await child.exit).toBe(1);
@@ -142,14 +131,14 @@ describe('iamgate serve under SIGTERM', () => {
       // New connections are refused while the in-flight ones finish.
       let refused = false;
       for (let i = 0; i < 100 && !refused; i++) {
-        refused = !(await connects(port));
+        refused = !(await canConnect(port));
         if (!refused) await new Promise((r) => setTimeout(r, 10));
       }
       expect(refused).toBe(true);
       const results = await Promise.all(inFlight);
       expect(results).toEqual(Array.from({ length: 20 }, () => ({ status: 200, body: 'slow' })));
       expect(await child.exit).toBe(0);
-      expect(await connects(opsPort)).toBe(false);
+      expect(await canConnect(opsPort)).toBe(false);
     } finally {
       if (child.process.exitCode === null) child.process.kill('SIGKILL');
     }

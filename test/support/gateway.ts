@@ -3,6 +3,7 @@
 // audit sink that keeps every event so suites can count them.
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { readConfig } from '../../src/config/index.js';
 import type { GatewayConfig } from '../../src/config/index.js';
 import { createPolicyLoader, startGateway, type AuditEventInput, type AuditSink, type Gateway, type PolicyLoader } from '../../src/gateway/index.js';
@@ -96,5 +97,48 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await gateway.close(1000);
       await upstream.close();
     },
+  };
+}
+
+/**
+ * Starts a test gateway before the suite's tests and closes it after them. The result stands for
+ * the started gateway (its properties read through to it once `beforeAll` has run).
+ */
+export function useTestGateway(options: TestGatewayOptions = {}): TestGateway {
+  let current: TestGateway | undefined;
+  beforeAll(async () => {
+    current = await startTestGateway(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  const started = (): TestGateway => {
+    if (!current) throw new Error('the test gateway is not started yet (use it inside tests or hooks)');
+    return current;
+  };
+  return {
+    get gateway() {
+      return started().gateway;
+    },
+    get url() {
+      return started().url;
+    },
+    get opsUrl() {
+      return started().opsUrl;
+    },
+    get upstream() {
+      return started().upstream;
+    },
+    get keys() {
+      return started().keys;
+    },
+    get audit() {
+      return started().audit;
+    },
+    get config() {
+      return started().config;
+    },
+    bearer: (user, opts) => started().bearer(user, opts),
+    close: () => started().close(),
   };
 }
