@@ -12,7 +12,7 @@ import { readAuthConfig } from '../src/auth/index.js';
 import { runCli } from '../src/cli/cli.js';
 import { startConfiguredGateway } from '../src/cli/serve.js';
 import { formatProblems, loadConfig } from '../src/config/index.js';
-import { FIXTURES } from '../test/support/gateway.js';
+import { devConfigYaml } from '../test/support/gateway.js';
 import { waitForPort } from '../test/support/net.js';
 import { freePort } from '../test/support/redis.js';
 import { report, type BenchResult } from './report.js';
@@ -65,21 +65,7 @@ export async function runProxyBench(): Promise<void> {
   );
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-bench-'));
   const file = join(dir, 'iamgate.yaml');
-  await writeFile(
-    file,
-    [
-      'version: 1',
-      'mode: development',
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'operations: { host: 127.0.0.1, port: 0 }',
-      `upstream: { url: "http://127.0.0.1:${upstreamPort}" }`,
-      `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
-      'auth:',
-      '  sts: { enabled: false }',
-      '  issuers:',
-      '    - { name: dev, issuer: "https://dev.bench", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
-    ].join('\n') + '\n',
-  );
+  await writeFile(file, devConfigYaml({ port: 0, opsPort: 0, upstreamUrl: `http://127.0.0.1:${upstreamPort}` }));
   const loaded = await loadConfig({ file, env: {} });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
   const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import { FIXTURES } from '../support/gateway.js';
+import { devConfigYaml } from '../support/gateway.js';
 import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
@@ -99,22 +99,7 @@ describe('iamgate serve under SIGTERM', () => {
     const port = await freePort();
     const opsPort = await freePort();
     const file = join(dir, 'iamgate.yaml');
-    await writeFile(
-      file,
-      [
-        'version: 1',
-        'mode: development',
-        `listen: { host: 127.0.0.1, port: ${port} }`,
-        `operations: { host: 127.0.0.1, port: ${opsPort} }`,
-        `upstream: { url: "${upstream.url}" }`,
-        `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
-        'shutdown: { graceMs: 15000 }',
-        'auth:',
-        '  sts: { enabled: false }',
-        '  issuers:',
-        '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
-      ].join('\n') + '\n',
-    );
+    await writeFile(file, devConfigYaml({ port, opsPort, upstreamUrl: upstream.url, extra: ['shutdown: { graceMs: 15000 }'] }));
     const child = serve(['--config', file]);
     try {
       await waitReady(opsPort, child);

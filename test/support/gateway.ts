@@ -15,6 +15,27 @@ export const FIXTURES = {
   routes: fileURLToPath(new URL('../gateway/fixtures/routes.yaml', import.meta.url)),
 };
 
+/**
+ * A development configuration (YAML text) over the test fixtures, with a local development issuer
+ * whose key (`dev-key.json`, beside the file) `iamgate token` mints with: what `iamgate serve`
+ * runs in process-level tests and benchmarks.
+ */
+export function devConfigYaml(o: { port: number; opsPort: number; upstreamUrl: string; extra?: readonly string[] }): string {
+  return [
+    'version: 1',
+    'mode: development',
+    `listen: { host: 127.0.0.1, port: ${o.port} }`,
+    `operations: { host: 127.0.0.1, port: ${o.opsPort} }`,
+    `upstream: { url: "${o.upstreamUrl}" }`,
+    `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
+    ...(o.extra ?? []),
+    'auth:',
+    '  sts: { enabled: false }',
+    '  issuers:',
+    '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+  ].join('\n') + '\n';
+}
+
 export interface RecordingAudit extends AuditSink {
   readonly events: AuditEventInput[];
   /** Decision events (not `outcome`) for one request id. */
