@@ -168,7 +168,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       const target = normalized.target;
       base = { ...base, path: target.path };
-      if (source === 'proxy' && (target.path + '/').startsWith(RESERVED_PREFIX)) return reject('reserved_path', base, 'reserved_path');
+      // iamgate's own prefix is never forwarded (forward-auth asks about the protected service's paths).
+      if ((source === 'proxy' || source === 'websocket') && (target.path + '/').startsWith(RESERVED_PREFIX)) return reject('reserved_path', base, 'reserved_path');
 
       const snapshot = deps.snapshot();
       if (!snapshot) return reject('not_ready', base, 'not_ready');
