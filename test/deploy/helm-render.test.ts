@@ -124,18 +124,20 @@ describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not 
     expect(JSON.parse(configMap.data['policies--orders-read.json'] ?? '')).toMatchObject({ Version: '2012-10-17' });
   });
 
-  it('rolls pods when iamgate.yaml changes but not when only policies change (they reload in place)', () => {
+  it('rolls pods when iamgate.yaml or the policy files change, and not for policies when asked not to', () => {
     const annotations = (args: readonly string[]): Record<string, string> => {
       const deployment = render(args).find((m) => m.kind === 'Deployment');
       const template = deployment?.spec?.['template'] as { metadata: { annotations: Record<string, string> } };
       return template.metadata.annotations;
     };
-    const base = annotations(sidecar);
-    const policy = annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={}']);
-    const config = annotations([...sidecar, '--set', 'config.file.note=changed']);
+    const withPolicies = [...sidecar, '--set-string', 'policies.files.extra\\.json={}'];
+    const base = annotations(withPolicies);
+    const policy = annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={"Version":"2012-10-17"}']);
+    const config = annotations([...withPolicies, '--set', 'config.file.note=changed']);
     expect(policy['checksum/config']).toBe(base['checksum/config']);
-    expect(policy['checksum/policies']).toBeUndefined();
+    expect(policy['checksum/policies']).not.toBe(base['checksum/policies']);
     expect(config['checksum/config']).not.toBe(base['checksum/config']);
+    expect(annotations([...withPolicies, '--set', 'policies.rollOnChange=false'])['checksum/policies']).toBeUndefined();
   });
 
   /** The iamgate.yaml the chart renders, as iamgate's own reader judges it. */
