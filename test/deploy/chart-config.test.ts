@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblems, readConfig } from '../../src/config/index.js';
+import { parse } from 'yaml';
 import { chartDir, coalesce, defaultValues, filesBelow, readText, readYaml, repoRoot } from './chart.js';
 
 const chartEnv = {
@@ -62,5 +63,42 @@ describe('the links of docs/kubernetes.md', () => {
     expect(targets.length).toBeGreaterThan(5);
     const missing = targets.filter((target) => !existsSync(join(repoRoot, 'docs', target)));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the sidecar patch for an existing Deployment in docs/kubernetes.md', () => {
+  interface PatchContainer {
+    name: string;
+    args: string[];
+    ports: { name: string; containerPort: number }[];
+    securityContext: Record<string, unknown>;
+    livenessProbe: { httpGet: { path: string; port: string } };
+    readinessProbe: { httpGet: { path: string; port: string } };
+    volumeMounts: { mountPath: string; readOnly?: boolean }[];
+  }
+
+  function patch(): { spec: { template: { spec: { containers: PatchContainer[] } } } } {
+    const page = readText(join(repoRoot, 'docs', 'kubernetes.md'));
+    const block = /```yaml\n( +)spec:\n([\s\S]*?)\n +```/.exec(page);
+    if (block === null) throw new Error('no patch block found');
+    const indent = block[1] ?? '';
+    const text = `${indent}spec:\n${block[2] ?? ''}`.split('\n').map((line) => line.slice(indent.length)).join('\n');
+    return parse(text) as ReturnType<typeof patch>;
+  }
+
+  it('runs the iamgate container as the chart does: command, ports, probes, hardening, mounts', () => {
+    const values = defaultValues() as {
+      iamgate: { args: string[]; port: number; opsPort: number; securityContext: Record<string, unknown> };
+    };
+    const [container] = patch().spec.template.spec.containers;
+    expect(container?.name).toBe('iamgate');
+    expect(container?.args).toEqual(values.iamgate.args);
+    expect(container?.ports.map((p) => p.containerPort)).toEqual([values.iamgate.port, values.iamgate.opsPort]);
+    expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+    expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+    const { seccompProfile: _pod, privileged: _default, ...hardening } = values.iamgate.securityContext;
+    expect(container?.securityContext).toEqual(hardening);
+    const writable = container?.volumeMounts.filter((m) => m.readOnly !== true).map((m) => m.mountPath);
+    expect(writable).toEqual(['/tmp', '/var/lib/iamgate']);
   });
 });
