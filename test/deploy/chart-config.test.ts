@@ -1,10 +1,11 @@
-// The iamgate.yaml that the chart and the image ship is a configuration iamgate accepts: checked
-// with iamgate's own configuration reader, with the environment the chart sets.
+// The iamgate.yaml that the chart and the image ship is a configuration iamgate accepts (checked
+// with iamgate's own configuration reader, with the environment the chart sets), and what
+// docs/kubernetes.md shows agrees with the chart: its values, its links, its sidecar patch.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProblems, readConfig } from '../../src/config/index.js';
 import { parse } from 'yaml';
+import { formatProblems, readConfig } from '../../src/config/index.js';
 import { chartDir, coalesce, defaultValues, filesBelow, readText, readYaml, repoRoot } from './chart.js';
 
 const chartEnv = {
