@@ -4,11 +4,12 @@
 // never an error and never an allow.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { PolicySet } from '../policy/index.js';
 import { createBreaker, type BreakerState } from './breaker.js';
 import { createBus, type Announcement, type Bus, type GenerationAnnouncement, type RevocationAnnouncement } from './bus.js';
 import { decodeEntry, encodeEntry, type CacheEntry } from './codec.js';
 import { createGenerationHolder, type PolicyGeneration } from './generation.js';
-import { sharedKey } from './key.js';
+import { createKeyBuilder, portableText, sharedKey, type DecisionKey, type DecisionKeyInput } from './key.js';
 import { createLru } from './lru.js';
 import { createSharedLevel, type SharedLevel } from './redis.js';
 
@@ -31,9 +32,9 @@ export interface L2Options {
   /** Deadline of each L2 command, ms, whatever the client's own timeout. */
   readonly timeoutMs?: number;
   /**
-   * L2 is asked, and written, only for scopes (policy sets) whose measured fresh evaluation takes
-   * at least this many microseconds: below it a Redis round trip costs more than it saves.
-   * 0 uses L2 for every lookup.
+   * L2 is asked, and written, only for policy sets whose measured fresh evaluation takes at least
+   * this many microseconds (reported with `set`): below it a Redis round trip costs more than it
+   * saves. 0 uses L2 for every lookup.
    */
   readonly minEvalMicros?: number;
 }
@@ -75,15 +76,10 @@ export interface DecisionCacheDeps {
   readonly metrics?: CacheMetrics;
 }
 
-export interface LookupHint {
-  /** What the key's policy set is called for cost tracking (its fingerprint). */
-  readonly scope?: string;
-}
-
-export interface StoreOptions extends LookupHint {
+export interface StoreOptions {
   /** Caps the entry's time to live at both levels, ms. */
   readonly ttlMs?: number;
-  /** How long the fresh evaluation took, µs: teaches the cache whether L2 pays off for this scope. */
+  /** How long the fresh evaluation took, µs: teaches the cache whether L2 pays off for this key's policy set. */
   readonly evalMicros?: number;
 }
 
@@ -101,16 +97,20 @@ export type GenerationListener = (a: GenerationAnnouncement) => void;
 export type RevocationListener = (a: RevocationAnnouncement) => void;
 
 export interface DecisionCache {
+  /** The exact key of a decision (see ./key.ts), or undefined when it must not be cached (the set reads a time-varying key). */
+  keyOf(input: DecisionKeyInput): DecisionKey | undefined;
+  /** `policySetKeys(set)`, computed once per policy set. */
+  keysOf(set: PolicySet): ReadonlySet<string>;
   /** The L1 entry for a key, synchronously (an L1 hit costs no promise). */
-  getL1(key: string): CachedDecision | undefined;
+  getL1(key: DecisionKey): CachedDecision | undefined;
   /** L1, then L2 when it applies; a promise only when L2 is asked. Never throws or rejects. */
-  lookup(key: string, hint?: LookupHint): CachedDecision | undefined | Promise<CachedDecision | undefined>;
+  lookup(key: DecisionKey): CachedDecision | undefined | Promise<CachedDecision | undefined>;
   /** As `lookup`, always as a promise. */
-  get(key: string, hint?: LookupHint): Promise<CachedDecision | undefined>;
+  get(key: DecisionKey): Promise<CachedDecision | undefined>;
   /** Keeps a fresh decision at every level that applies; L2 writes happen in the background. Never throws. */
-  set(key: string, entry: CacheEntry, options?: StoreOptions): void;
-  /** Whether a lookup for this scope would ask L2. */
-  usesL2(scope?: string): boolean;
+  set(key: DecisionKey, entry: CacheEntry, options?: StoreOptions): void;
+  /** Whether a lookup for this key would ask L2. */
+  usesL2(key: DecisionKey): boolean;
   /** The loaded policies' generation, or undefined before the first. */
   generation(): PolicyGeneration | undefined;
   /** Adopts this instance's newly loaded policies: L1 is emptied when the hash changes. */
@@ -133,8 +133,6 @@ export const DEFAULT_L2: Required<L2Options> = { ttlMs: 300_000, prefix: 'iamgat
 export const DEFAULT_BREAKER: BreakerOptions = { failures: 3, cooldownMs: 1000 };
 export const DEFAULT_CHANNEL = 'iamgate:generation';
 
-/** Bound on remembered per-scope evaluation costs; the memory is dropped whole beyond it. */
-const MAX_SCOPES = 10_000;
 /** Deadline of announcements and their retries, ms. */
 const PUBLISH_TIMEOUT_MS = 1000;
 const REPUBLISH_MS = 1000;
@@ -149,6 +147,7 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
   const l1Options = deps.l1 === false ? undefined : (deps.l1 ?? DEFAULT_L1);
   if (l1Options) checkPositive('l1.ttlMs', l1Options.ttlMs);
   const l1 = l1Options ? createLru<CachedDecision>({ maxEntries: l1Options.maxEntries, now }) : undefined;
+  const builder = createKeyBuilder();
   const l1Ttl = l1Options?.ttlMs ?? 0;
 
   const redis = deps.redis;
@@ -180,29 +179,30 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
   let hitsL1 = 0;
   let hitsL2 = 0;
   let misses = 0;
-  const costs = new Map<string, number>();
+  // Measured evaluation cost per key scope (policy set and generation), a moving average in µs.
+  const costs = new WeakMap<DecisionKey['scope'], number>();
   const minEval = l2Options?.minEvalMicros ?? 0;
-  const usesL2 = (scope?: string): boolean => {
+  const usesL2 = (key: DecisionKey): boolean => {
     if (!shared) return false;
     if (minEval <= 0) return true;
-    const cost = scope === undefined ? undefined : costs.get(scope);
+    const cost = costs.get(key.scope);
     return cost !== undefined && cost >= minEval;
   };
-  const learn = (scope: string | undefined, micros: number | undefined): void => {
-    if (scope === undefined || micros === undefined || !(micros >= 0)) return;
-    const prev = costs.get(scope);
-    if (prev === undefined && costs.size >= MAX_SCOPES) costs.clear();
-    costs.set(scope, prev === undefined ? micros : prev * 0.7 + micros * 0.3);
+  const learn = (key: DecisionKey, micros: number | undefined): void => {
+    if (micros === undefined || !(micros >= 0)) return;
+    const prev = costs.get(key.scope);
+    costs.set(key.scope, prev === undefined ? micros : prev * 0.7 + micros * 0.3);
   };
 
-  const getL1 = (key: string): CachedDecision | undefined => {
-    const hit = l1?.get(key);
+  const getL1 = (key: DecisionKey): CachedDecision | undefined => {
+    if (!l1 || !builder.owns(key)) return undefined;
+    const hit = l1.get(key.local);
     if (hit) hitsL1 += 1;
     return hit;
   };
 
-  const fromL2 = async (key: string, prefix: string, level: SharedLevel): Promise<CachedDecision | undefined> => {
-    const text = await level.get(sharedKey(prefix, key));
+  const fromL2 = async (key: DecisionKey, prefix: string, level: SharedLevel): Promise<CachedDecision | undefined> => {
+    const text = await level.get(sharedKey(prefix, portableText(key)));
     const entry = text === undefined ? undefined : decodeEntry(text);
     if (!entry) {
       if (text !== undefined) redisError('decode');
@@ -210,14 +210,14 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
       return undefined;
     }
     hitsL2 += 1;
-    l1?.set(key, { ...entry, level: 'l1' }, l1Ttl);
+    l1?.set(key.local, { ...entry, level: 'l1' }, l1Ttl);
     return { ...entry, level: 'l2' };
   };
 
-  const lookup = (key: string, hint?: LookupHint): CachedDecision | undefined | Promise<CachedDecision | undefined> => {
+  const lookup = (key: DecisionKey): CachedDecision | undefined | Promise<CachedDecision | undefined> => {
     const hit = getL1(key);
     if (hit) return hit;
-    if (!shared || !l2Options || !usesL2(hint?.scope)) {
+    if (!shared || !l2Options || !builder.owns(key) || !usesL2(key)) {
       misses += 1;
       return undefined;
     }
@@ -231,7 +231,6 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
   const revocationListeners = new Set<RevocationListener>();
   const clear = (): void => {
     l1?.clear();
-    costs.clear();
   };
   const deliver = (a: Announcement): void => {
     if (a.type === 'revocation') {
@@ -275,23 +274,29 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
 
   const setGeneration = (hash: string): PolicyGeneration => {
     const next = holder.advance(hash);
-    if (next) clear();
+    if (next) {
+      clear();
+      builder.reset();
+    }
     return next ?? (holder.current() as PolicyGeneration);
   };
 
   return {
+    keyOf: (input) => builder.key(input),
+    keysOf: (set) => builder.keysOf(set),
     getL1,
     lookup,
-    async get(key, hint) {
-      return lookup(key, hint);
+    async get(key) {
+      return lookup(key);
     },
     set(key, entry, options) {
+      if (!builder.owns(key)) return;
       const ttl = options?.ttlMs;
-      if (l1) l1.set(key, { ...entry, level: 'l1' }, ttl === undefined ? l1Ttl : Math.min(ttl, l1Ttl));
-      learn(options?.scope, options?.evalMicros);
-      if (shared && l2Options && usesL2(options?.scope)) {
+      if (l1) l1.set(key.local, { ...entry, level: 'l1' }, ttl === undefined ? l1Ttl : Math.min(ttl, l1Ttl));
+      learn(key, options?.evalMicros);
+      if (shared && l2Options && usesL2(key)) {
         const l2Ttl = ttl === undefined ? l2Options.ttlMs : Math.min(ttl, l2Options.ttlMs);
-        if (l2Ttl > 0) shared.set(sharedKey(l2Options.prefix, key), encodeEntry(entry), l2Ttl);
+        if (l2Ttl > 0) shared.set(sharedKey(l2Options.prefix, portableText(key)), encodeEntry(entry), l2Ttl);
       }
     },
     usesL2,

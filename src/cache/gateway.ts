@@ -4,23 +4,23 @@
 import type { DecisionCache as CacheSeam, DecisionQuery } from '../gateway/cache.js';
 import type { Decision } from '../policy/index.js';
 import type { DecisionCache } from './cache.js';
-import { createDecisionKeys, type DecisionKeys } from './key.js';
+import type { DecisionKey } from './key.js';
 
 /** The gateway's seam, whose `set` also takes how long the fresh evaluation took (µs). */
 export interface GatewayDecisionCache extends CacheSeam {
   set(query: DecisionQuery, decision: Decision, evalMicros?: number): void;
 }
 
-/** Adapts a decision cache to the gateway's seam; keys are built once per query and memoised per policy set. */
-export function gatewayDecisionCache(cache: DecisionCache, keys: DecisionKeys = createDecisionKeys()): GatewayDecisionCache {
+/** Adapts a decision cache to the gateway's seam. */
+export function gatewayDecisionCache(cache: DecisionCache): GatewayDecisionCache {
   // get and set of one request receive the same query object: build its key once.
-  const built = new WeakMap<DecisionQuery, string | null>();
-  const keyOf = (q: DecisionQuery): string | undefined => {
+  const built = new WeakMap<DecisionQuery, DecisionKey | null>();
+  const keyOf = (q: DecisionQuery): DecisionKey | undefined => {
     let key = built.get(q);
     if (key === undefined) {
       const r = q.request;
       key =
-        keys.key({ fingerprint: q.fingerprint, generation: q.policyDigest, principal: r.principal, action: r.action, resource: r.resource, context: r.context, keys: q.keys }) ??
+        cache.keyOf({ fingerprint: q.fingerprint, generation: q.policyDigest, principal: r.principal, action: r.action, resource: r.resource, context: r.context, keys: q.keys }) ??
         null;
       built.set(q, key);
     }
@@ -29,12 +29,11 @@ export function gatewayDecisionCache(cache: DecisionCache, keys: DecisionKeys = 
   return {
     get(query) {
       const key = keyOf(query);
-      return key === undefined ? undefined : cache.lookup(key, { scope: query.fingerprint });
+      return key === undefined ? undefined : cache.lookup(key);
     },
     set(query, decision, evalMicros) {
       const key = keyOf(query);
-      if (key === undefined) return;
-      cache.set(key, { decision }, evalMicros === undefined ? { scope: query.fingerprint } : { scope: query.fingerprint, evalMicros });
+      if (key !== undefined) cache.set(key, { decision }, evalMicros === undefined ? {} : { evalMicros });
     },
   };
 }

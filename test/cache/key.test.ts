@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDecisionKeys, decisionKey, sharedKey, type DecisionKeyInput } from '../../src/cache/index.js';
+import { createKeyBuilder, decisionKey, portableText, sharedKey, type DecisionKeyInput } from '../../src/cache/index.js';
 import { compilePolicy, createContext, parsePolicy, type ContextValue, type PolicySet } from '../../src/policy/index.js';
 
 const base: DecisionKeyInput = {
@@ -60,11 +60,12 @@ describe('decision keys', () => {
   });
 
   it('cannot be confused by values that contain the separators', () => {
-    const a = decisionKey({ ...base, action: 'a"b', resource: 'c' });
-    const b = decisionKey({ ...base, action: 'a', resource: '"bc' });
+    const a = decisionKey({ ...base, action: 'ab', resource: 'c' });
+    const b = decisionKey({ ...base, action: 'a', resource: 'bc' });
     expect(a).not.toBe(b);
-    const c = decisionKey(withContext({ 'aws:username': 'x";"aws:principaltag/team"="y' }));
-    const d = decisionKey(withContext({ 'aws:username': 'x', 'aws:PrincipalTag/team': 'y' }));
+    expect(decisionKey({ ...base, action: '1:a', resource: 'b' })).not.toBe(decisionKey({ ...base, action: '1', resource: ':ab' }));
+    const c = decisionKey(withContext({ 'aws:username': 'xs1:y', 'aws:PrincipalTag/team': 's1:x' }));
+    const d = decisionKey(withContext({ 'aws:username': 'x', 'aws:PrincipalTag/team': 's1:xs1:y' }));
     expect(c).not.toBe(d);
   });
 
@@ -74,7 +75,7 @@ describe('decision keys', () => {
       Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: { NumericLessThan: { 'aws:MultiFactorAuthAge': '300' } } }],
     });
     const plain = setOf({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
-    const keys = createDecisionKeys();
+    const keys = createKeyBuilder();
     expect(keys.cacheable(timed)).toBe(false);
     expect(keys.key({ ...base, keys: keys.keysOf(timed) })).toBeUndefined();
     expect(keys.cacheable(plain)).toBe(true);
@@ -89,11 +90,31 @@ describe('decision keys', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: '*', Resource: 'arn:aws:orders:::order/${aws:username}', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }],
     });
-    const keys = createDecisionKeys();
+    const keys = createKeyBuilder();
     const readable = keys.keysOf(set);
     expect(keys.keysOf(set)).toBe(readable);
     expect([...readable].sort()).toEqual(['aws:securetransport', 'aws:username']);
-    expect(keys.key({ ...base, keys: readable })).toBe(decisionKey({ ...base, keys: readable }));
+    const built = keys.key({ ...base, keys: readable });
+    expect(built && portableText(built)).toBe(decisionKey({ ...base, keys: readable }));
+    // An equal key set in another object names the same scope.
+    expect(keys.key({ ...base, keys: new Set(readable) })?.local).toBe(built?.local);
+  });
+
+  it('are short in process, with a number that is never reused for another fingerprint or generation', () => {
+    const keys = createKeyBuilder();
+    const a = keys.key(base);
+    const seen = new Set<string>([a?.local ?? '']);
+    for (const change of [{ fingerprint: 'fp2' }, { generation: 'gen2' }, { keys: new Set(['aws:username']) }]) {
+      const k = keys.key({ ...base, ...change });
+      expect(k?.request).toBeDefined();
+      seen.add(k?.local ?? '');
+    }
+    keys.reset();
+    seen.add(keys.key(base)?.local ?? '');
+    expect(seen.size).toBe(5);
+    expect(a?.local.length).toBeLessThan(decisionKey(base)?.length ?? 0);
+    expect(keys.owns(a!)).toBe(true);
+    expect(createKeyBuilder().owns(a!)).toBe(false);
   });
 
   it('reach Redis only as a SHA-256 digest, never as the principal or context values', () => {

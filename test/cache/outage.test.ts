@@ -4,7 +4,7 @@
 // itself is not asserted here; bench/ measures it).
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCacheRedis, createDecisionCache, type CacheEntry, type DecisionCache } from '../../src/cache/index.js';
+import { createCacheRedis, createDecisionCache, type CacheEntry, type DecisionCache, type DecisionKey } from '../../src/cache/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
 const ALLOW: CacheEntry = { decision: { decision: 'Allow', matched: [{ policy: 'p', kind: 'identity', index: 0, effect: 'Allow' }] } };
@@ -12,6 +12,14 @@ const DENY: CacheEntry = { decision: { decision: 'ExplicitDeny', matched: [{ pol
 const KEYS = 200;
 /** The decision each key stands for: a hit must always bring back exactly this one. */
 const entryFor = (i: number): CacheEntry => (i % 2 === 0 ? ALLOW : DENY);
+
+const NOTHING_READ: ReadonlySet<string> = new Set();
+/** A key naming one action of a policy set that reads no context key. */
+function keyFor(cache: DecisionCache, action: string): DecisionKey {
+  const key = cache.keyOf({ fingerprint: 'fp', generation: 'g', principal: 'arn:aws:iam::111122223333:user/alice', action, resource: '*', context: new Map(), keys: NOTHING_READ });
+  if (!key) throw new Error('cacheable by construction');
+  return key;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -38,16 +46,16 @@ function load(cache: DecisionCache, workers: number) {
   const worker = async (): Promise<void> => {
     while (running) {
       const i = Math.floor(Math.random() * KEYS);
-      const key = `outage-key-${i}`;
+      const key = keyFor(cache, `svc:Action${i}`);
       const started = performance.now();
       issued++;
       try {
         const hit = await cache.get(key);
-        if (hit && JSON.stringify(hit.decision) !== JSON.stringify(entryFor(i).decision)) wrong.push(`${key}: ${hit.decision.decision}`);
+        if (hit && JSON.stringify(hit.decision) !== JSON.stringify(entryFor(i).decision)) wrong.push(`${i}: ${hit.decision.decision}`);
         if (!hit) cache.set(key, entryFor(i));
         resolved++;
       } catch (err) {
-        wrong.push(`${key} threw ${String(err)}`);
+        wrong.push(`${i} threw ${String(err)}`);
       }
       samples.push({ at: Date.now(), ms: performance.now() - started });
       await new Promise((r) => setImmediate(r));
@@ -101,9 +109,9 @@ describe('the decision cache while Redis is away', () => {
 
   /** L2 answers again: a store followed by a lookup finds the entry. */
   const l2Answers = async (): Promise<boolean> => {
-    cache.set('probe', ALLOW);
+    cache.set(keyFor(cache, 'svc:Probe'), ALLOW);
     await sleep(10);
-    return (await cache.get('probe'))?.level === 'l2';
+    return (await cache.get(keyFor(cache, 'svc:Probe')))?.level === 'l2';
   };
 
   for (const fault of ['stopped', 'paused (SIGSTOP)'] as const) {
@@ -150,10 +158,13 @@ describe('the decision cache while Redis is away', () => {
 
   it('keeps deciding from L1 and the evaluator with no Redis at all', async () => {
     cache = createDecisionCache({ now: Date.now, l1: { maxEntries: 10, ttlMs: 1000 } });
-    expect(cache.usesL2()).toBe(false);
-    expect(await cache.get('k')).toBeUndefined();
-    cache.set('k', DENY);
-    expect(cache.getL1('k')).toEqual({ ...DENY, level: 'l1' });
+    expect(cache.usesL2(keyFor(cache, 'svc:A'))).toBe(false);
+    expect(await cache.get(keyFor(cache, 'svc:A'))).toBeUndefined();
+    cache.set(keyFor(cache, 'svc:A'), DENY);
+    expect(cache.getL1(keyFor(cache, 'svc:A'))).toEqual({ ...DENY, level: 'l1' });
+    // A key made by another cache is never answered from this one.
+    const other = createDecisionCache({ now: Date.now });
+    expect(cache.getL1(keyFor(other, 'svc:A'))).toBeUndefined();
     expect(await cache.publishGeneration('h1')).toBe(false);
     expect(cache.stats().breaker).toBe('off');
   });

@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createCacheRedis,
   createDecisionCache,
-  createDecisionKeys,
   type DecisionCache,
   type GenerationAnnouncement,
   type RevocationAnnouncement,
@@ -49,7 +48,6 @@ interface Replica {
 describe('replicas sharing one Redis', () => {
   let redis: TestRedis;
   const replicas: Replica[] = [];
-  const keys = createDecisionKeys();
 
   async function replica(loaded: string): Promise<Replica> {
     const client = createCacheRedis(redis.url, { commandTimeoutMs: 200 });
@@ -64,7 +62,8 @@ describe('replicas sharing one Redis', () => {
   /** The gateway's decide step: the cache first, the evaluator on a miss. The fingerprint is a fixed name, so only the generation tells policy versions apart. */
   async function decide(r: Replica): Promise<{ decision: Decision; from: string }> {
     const set = FILES[r.loaded] as PolicySet;
-    const key = keys.key({ fingerprint: 'alice-set', generation: r.loaded, ...request, keys: keys.keysOf(set) }) as string;
+    const key = r.cache.keyOf({ fingerprint: 'alice-set', generation: r.loaded, ...request, keys: r.cache.keysOf(set) });
+    if (!key) throw new Error('these policies are cacheable');
     const cached = await r.cache.get(key);
     if (cached) return { decision: cached.decision, from: cached.level };
     const decision = evaluate(set, request);
