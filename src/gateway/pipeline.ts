@@ -106,8 +106,8 @@ function authorizationOf(raw: readonly string[]): { value: string | undefined; c
   return { value, count };
 }
 
-/** Event fields known so far; each stage adds its own. */
-type EventBase = Omit<DecisionEvent, 'decision' | 'reason'>;
+/** Event fields known so far: each stage fills in its own (one object per request, not a copy per stage). */
+type EventBase = { -readonly [K in keyof Omit<DecisionEvent, 'decision' | 'reason'>]: DecisionEvent[K] };
 
 interface RejectOptions {
   readonly body?: Record<string, unknown>;
@@ -158,7 +158,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const secure = secureTransport(facts, trustedPeer);
       const reject = (code: GatewayErrorCode, base: EventBase, reason: string, opts?: RejectOptions): Promise<PipelineOutcome> =>
         rejectWith(code, base, reason, source, opts);
-      let base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp };
+      const base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp };
 
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
@@ -167,13 +167,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
       }
       const target = normalized.target;
-      base = { ...base, path: target.path };
+      base.path = target.path;
       // iamgate's own prefix is never forwarded (forward-auth asks about the protected service's paths).
       if ((source === 'proxy' || source === 'websocket') && (target.path + '/').startsWith(RESERVED_PREFIX)) return reject('reserved_path', base, 'reserved_path');
 
       const snapshot = deps.snapshot();
       if (!snapshot) return reject('not_ready', base, 'not_ready');
-      base = { ...base, policyGeneration: snapshot.generation };
+      base.policyGeneration = snapshot.generation;
 
       // 2. Authenticate and resolve the principal.
       const authorization = authorizationOf(facts.rawHeaders);
@@ -186,16 +186,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return reject(code, base, auth.code, { status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) });
       }
       const principal = auth.principal;
-      base = {
-        ...base,
-        principal: {
-          arn: principal.arn,
-          type: PRINCIPAL_TYPES[principal.type],
-          ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
-          ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
-        },
-        authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
+      base.principal = {
+        arn: principal.arn,
+        type: PRINCIPAL_TYPES[principal.type],
+        ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
+        ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
       };
+      base.authn = { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa };
 
       // 3. Map method and path to an action and a resource.
       const match = snapshot.routes.match(facts.method, target.segments, target.path);
@@ -203,7 +200,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const body = { error: 'AccessDenied', reason: 'implicit_deny', action: null, resource: null, requestId: facts.requestId };
         return reject('access_denied', base, 'no_route', { body, detail: 'no route matches the method and path' });
       }
-      base = { ...base, action: match.action, resource: match.resource };
+      base.action = match.action;
+      base.resource = match.resource;
 
       // 4. The condition context.
       const built = buildRequestContext(principal, facts, match, target.path, target.query, { sourceIp, secure });
@@ -216,7 +214,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       metrics.cacheLookups.inc({ result: verdict.cache === 'miss' ? 'miss' : `hit_${verdict.cache}` });
       const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
-      base = { ...base, statements, cache: verdict.cache };
+      base.statements = statements;
+      base.cache = verdict.cache;
 
       // 6. Audit, then proxy or reject.
       if (verdict.reason === 'allowed') {
