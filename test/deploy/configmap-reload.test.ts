@@ -101,7 +101,7 @@ describe('a ConfigMap update of the policies, as the kubelet makes it', () => {
   // watch the files yet. When it does, this starts failing: make it a plain `it`.
   it.fails('is picked up without a signal (not yet: no file watch)', async () => {
     await publish(await policyFiles(''));
-    expect(await eventually(async () => (await bobReads()) === 403, 10_000)).toBe(true);
+    expect(await eventually(async () => (await bobReads()) === 403, 5_000)).toBe(true);
   });
 
   it('is read through the switched ..data link on SIGHUP, and the next one too', async () => {
