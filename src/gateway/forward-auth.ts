@@ -1,6 +1,6 @@
 // The decision endpoint for other proxies (`/.iamgate/authz`): the same pipeline, answering 200
 // with identity headers, or the rejection, instead of forwarding. Three dialects:
-//   nginx auth_request:   X-Original-Method + X-Original-URI
+//   nginx auth_request:   X-Original-Method + X-Original-URI (or X-Original-URL, as ingress-nginx sends)
 //   Traefik ForwardAuth:  X-Forwarded-Method + X-Forwarded-Uri (+ X-Forwarded-Host)
 //   Envoy ext_authz HTTP: the original method, path appended to the endpoint's path
 import { randomUUID } from 'node:crypto';
@@ -18,10 +18,22 @@ export const FORWARD_AUTH_PATH = '/.iamgate/authz';
 
 export type ForwardAuthDialect = 'nginx' | 'traefik' | 'envoy';
 
+/**
+ * The request target of an absolute URL (`https://host/a/../b?x` → `/a/../b?x`), taken as
+ * written: it is normalised by the pipeline like any other target, never by a URL parser first.
+ */
+function targetOfUrl(url: string): string | undefined {
+  const m = /^https?:\/\/[^/?#]*/i.exec(url);
+  if (!m) return undefined;
+  const rest = url.slice(m[0].length);
+  return rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
+}
+
 /** The original request a forward-auth call asks about, or undefined when the call does not say. */
 export function originalRequest(incoming: IncomingMessage): { dialect: ForwardAuthDialect; method: string; target: string } | undefined {
   const raw = incoming.rawHeaders;
-  const nginxUri = headerValue(raw, 'x-original-uri');
+  const originalUrl = headerValue(raw, 'x-original-url');
+  const nginxUri = headerValue(raw, 'x-original-uri') ?? (originalUrl === undefined ? undefined : targetOfUrl(originalUrl));
   if (nginxUri !== undefined) {
     const method = headerValue(raw, 'x-original-method');
     return method ? { dialect: 'nginx', method: method.toUpperCase(), target: nginxUri } : undefined;

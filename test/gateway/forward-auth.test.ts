@@ -28,6 +28,22 @@ describe('forward-auth dialects over HTTP', () => {
     expect(event).toMatchObject({ kind: 'forward_auth', decision: 'Allow', action: 'orders:GetOrder', path: '/orders/12' });
   });
 
+  it('reads X-Original-URL as ingress-nginx sends it, without normalising it first', async () => {
+    const ok = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('alice'), 'x-original-url': 'https://shop.example/orders/12?x=1', 'x-original-method': 'GET' },
+    });
+    expect(ok.statusCode).toBe(200);
+    await ok.body.dump();
+    const confused = await request(`${gw.url}/.iamgate/authz`, {
+      headers: { authorization: await gw.bearer('alice'), 'x-original-url': 'https://shop.example/public/..%2fadmin/x', 'x-original-method': 'GET' },
+    });
+    expect(confused.statusCode).toBe(400);
+    await confused.body.dump();
+    const relative = await request(`${gw.url}/.iamgate/authz`, { headers: { authorization: await gw.bearer('alice'), 'x-original-url': '/orders/1', 'x-original-method': 'GET' } });
+    expect(relative.statusCode).toBe(400);
+    await relative.body.dump();
+  });
+
   it('decides on the original method, not the subrequest method', async () => {
     const res = await request(`${gw.url}/.iamgate/authz`, {
       headers: { authorization: await gw.bearer('bob'), 'x-original-uri': '/orders', 'x-original-method': 'POST' },
