@@ -32,6 +32,17 @@ describe('the in-process LRU', () => {
     expect([lru.get('a'), lru.get('c'), lru.get('d')]).toEqual([1, 3, 4]);
   });
 
+  it('keeps an entry in use through a long stream of entries used once', () => {
+    const lru = createLru<number>({ maxEntries: 100, now: clock().now });
+    lru.set('hot', 0, 1000);
+    for (let i = 0; i < 5000; i++) {
+      lru.set(`once-${i}`, i, 1000);
+      if (i % 40 === 0) expect(lru.get('hot'), `after ${i}`).toBe(0);
+    }
+    expect(lru.size).toBe(100);
+    expect(lru.get('once-0')).toBeUndefined();
+  });
+
   it('stops serving an entry when its time to live is over', () => {
     const c = clock();
     const lru = createLru<string>({ maxEntries: 10, now: c.now });
