@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { createPolicyLoader, startGateway, type Gateway } from '../gateway/index.js';
+import { createGatewayMetrics, createPolicyLoader, startGateway, type Gateway } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -80,7 +80,10 @@ export interface ConfiguredGateway {
  * Resolves once both listeners are open; `gateway.initialLoad` says whether the policies loaded.
  */
 export async function startConfiguredGateway(config: GatewayConfig, auth: AuthConfig, logger: Logger, running: Running = {}): Promise<ConfiguredGateway> {
-  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  const metrics = createGatewayMetrics({ processMetrics: true });
+  const redis = config.redis.url
+    ? createRedisClient(config.redis.url, { onError: () => metrics.redisErrors.inc({ operation: 'connection' }) })
+    : undefined;
   if (redis) running.redis = redis;
   let resolver: PrincipalResolver | undefined;
   running.runtime = await createAuthRuntime({
@@ -91,7 +94,11 @@ export async function startConfiguredGateway(config: GatewayConfig, auth: AuthCo
       return resolver;
     },
     ...(redis ? { redis } : {}),
-    onError: (source, err) => logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error'),
+    onError: (source, err) => {
+      // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
+      if (redis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
+      logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error');
+    },
   });
   const runtime = running.runtime;
   const load = createPolicyLoader(config.policies, (_directory, next) => {
@@ -102,6 +109,7 @@ export async function startConfiguredGateway(config: GatewayConfig, auth: AuthCo
     config,
     load,
     logger,
+    metrics,
     mount: (app) => {
       if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
       if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
