@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
 import { DEFAULTS, formatProblems, loadConfig, readConfig } from '../../src/config/index.js';
 
 let dir: string;
@@ -119,5 +121,17 @@ auth: { issuers: [ { name: x } ] }
   it('turns the operator endpoints on by default only in development mode', () => {
     const dev = readConfig({ version: 1, mode: 'development' }, {}, undefined);
     expect(dev.ok && dev.config.operations.operatorEndpoints).toBe(true);
+  });
+});
+
+describe('iamgate validate on a configuration file', () => {
+  it('lists its problems and exits 1, and accepts the example', async () => {
+    const file = await write('iamgate.yaml', 'version: 1\nlisten: { port: "x" }\nupstream: { url: "http://svc/path" }\n');
+    const out: string[] = [];
+    expect(await runCli(['validate', file], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) })).toBe(1);
+    expect(out.join('\n')).toContain('listen.port');
+    expect(out.join('\n')).toContain('upstream.url');
+    const example = fileURLToPath(new URL('../../policies/iamgate.yaml', import.meta.url));
+    expect(await runCli(['validate', example], { stdout: () => undefined, stderr: () => undefined })).toBe(0);
   });
 });

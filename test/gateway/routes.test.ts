@@ -1,4 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
 import { normalizeTarget } from '../../src/gateway/path.js';
 import { parseRouteMapText, type CompiledRouteMap } from '../../src/gateway/routes/index.js';
 
@@ -189,5 +194,23 @@ routes:
     expect(routes).toBeUndefined();
     expect(findings[0]).toMatchObject({ severity: 'error', code: 'ROUTES_SYNTAX', file: 'r.yaml' });
     expect(findings[0]!.message).toMatch(/line \d+/);
+  });
+});
+
+describe('iamgate validate on route maps', () => {
+  it('names the file, the path and the reason, and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iamgate-routes-'));
+    try {
+      const file = join(dir, 'routes.yaml');
+      await writeFile(file, 'version: 1\nservice: orders\nroutes:\n  - route: GET /x/:id\n    action: orders:X\n    resource: "arn:aws:orders:::x/${nope}"\n');
+      const out: string[] = [];
+      const code = await runCli(['validate', file], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+      expect(code).toBe(1);
+      expect(out.join('\n')).toMatch(new RegExp(`${file}.*ROUTE_VARIABLE.*routes\\[0\\]\\.resource`));
+      const good = await runCli(['validate', fileURLToPath(new URL('../../policies/routes.yaml', import.meta.url))], { stdout: () => undefined, stderr: () => undefined });
+      expect(good).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
