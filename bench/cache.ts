@@ -45,6 +45,21 @@ async function measureAsync(name: string, run: (i: number) => Promise<unknown>, 
   return { name, opsPerSec: ASYNC_ITERATIONS / seconds, p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99), ...(note ? { note } : {}) };
 }
 
+/** `concurrency` calls in flight at all times: throughput, and so the CPU each call costs this process. */
+async function measureConcurrent(name: string, run: (i: number) => Promise<unknown>, concurrency: number): Promise<BenchResult> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ASYNC_ITERATIONS) await run(next++);
+  };
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  const cpuUs = (used.user + used.system) / ASYNC_ITERATIONS;
+  return { name, opsPerSec: ASYNC_ITERATIONS / seconds, note: `${concurrency} in flight; ${cpuUs.toFixed(1)} µs of gateway CPU per lookup` };
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -105,6 +120,7 @@ async function benchSet(label: string, set: PolicySet, requests: readonly AuthzR
     measureSync(`${label}: portable key + SHA-256 (the L2 key)`, (i) => sharedKey('p:', decisionKey(input(i)) as string)),
     measureSync(`${label}: L1 hit (key + lookup)`, (i) => l1.getL1(keyIn(l1, i))),
     await measureAsync(`${label}: L2 hit (key + Redis GET + decode)`, (i) => l2.get(keyIn(l2, i)), 'loopback redis-server, one call at a time'),
+    await measureConcurrent(`${label}: L2 hit under load`, (i) => l2.get(keyIn(l2, i)), 32),
   ];
 }
 
