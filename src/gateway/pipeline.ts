@@ -5,7 +5,7 @@ import { AUTH_ERRORS } from '../auth/errors.js';
 import type { Principal } from '../identity/index.js';
 import { explainDecision, type AuthzRequest } from '../policy/index.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, AuthOutcome } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
 import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
@@ -179,7 +179,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const authorization = authorizationOf(facts.rawHeaders);
       if (authorization.count > 1) return reject('ambiguous_parameter', base, 'ambiguous_parameter', { detail: 'more than one Authorization header' });
       const authenticator = override?.authenticator ?? snapshot.authenticator;
-      const auth = await authenticator.authenticate({ authorization: authorization.value });
+      let auth: AuthOutcome;
+      try {
+        auth = await authenticator.authenticate({ authorization: authorization.value });
+      } catch (err) {
+        // An authenticator must answer bad input with a failure; a throw is an outage: fail closed.
+        return reject('auth_unavailable', base, 'auth_error', { detail: err instanceof Error ? err.message : String(err) });
+      }
       if (!auth.ok) {
         const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
         const headers: Record<string, string> = auth.status === 401 ? { 'www-authenticate': bearerChallenge(deps.realm, auth.code, auth.message) } : {};

@@ -190,3 +190,38 @@ describe('readiness', () => {
     }
   });
 });
+
+describe('failures inside the pipeline', () => {
+  it('answers 503 with an audited decision when the authenticator throws, and never forwards', async () => {
+    const gw = await startTestGateway({
+      wrapLoader: (load) => async () => {
+        const loaded = await load();
+        if (!loaded.ok) return loaded;
+        return { ...loaded, snapshot: { ...loaded.snapshot, authenticator: { authenticate: () => Promise.reject(new Error('keys store down')) } } };
+      },
+    });
+    try {
+      const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });
+      expect(res.statusCode).toBe(503);
+      expect(await res.body.json()).toMatchObject({ error: 'ServiceUnavailable', code: 'auth_error' });
+      expect(gw.audit.decisionsFor(String(res.headers['x-iamgate-request-id']))).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'auth_error', status: 503 })]);
+      expect(gw.upstream.arrivals()).toBe(0);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('refuses the request (503) when the audit sink cannot keep the decision', async () => {
+    const gw = await startTestGateway();
+    try {
+      const record = gw.audit.record;
+      (gw.audit as { record: typeof record }).record = () => Promise.reject(new Error('disk full'));
+      const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });
+      expect(res.statusCode).toBe(503);
+      expect(await res.body.json()).toMatchObject({ code: 'audit_unavailable' });
+      expect(gw.upstream.arrivals()).toBe(0);
+    } finally {
+      await gw.close();
+    }
+  });
+});
