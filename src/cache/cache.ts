@@ -115,7 +115,7 @@ export interface DecisionCache {
   generation(): PolicyGeneration | undefined;
   /** Adopts this instance's newly loaded policies: L1 is emptied when the hash changes. */
   setGeneration(hash: string): PolicyGeneration;
-  /** Adopts a generation and announces it to the other replicas; resolves false when Redis did not take it (retried in the background). */
+  /** Adopts a generation and, when it is new, announces it to the other replicas; resolves false when Redis did not take it (retried in the background until it does or a newer one comes). */
   publishGeneration(hash: string): Promise<boolean>;
   /** Called when another replica announces a generation other than this one's (reload then). Returns an unsubscribe function. */
   onGeneration(listener: GenerationListener): () => void;
@@ -303,6 +303,7 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
     generation: () => holder.current(),
     setGeneration,
     async publishGeneration(hash) {
+      if (holder.current()?.hash === hash) return true; // nothing new to tell
       setGeneration(hash);
       return announce(hash);
     },
