@@ -2,14 +2,10 @@
 // started on a free port for the run and stopped after), and from a fresh evaluation, on the small
 // and large policy sets of bench/policy.ts. Each case includes building the exact key, as the
 // gateway does per request. Method and figures: docs/cache.md.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createCacheRedis, createDecisionCache, decisionKey, sharedKey, type DecisionCache, type DecisionKey, type DecisionKeyInput } from '../src/cache/index.js';
 import { evaluate, type AuthzRequest, type PolicySet } from '../src/policy/index.js';
 import { largeSet, smallSet } from './policy.js';
+import { startRedis } from '../test/support/redis.js';
 import { percentile, report, type BenchResult } from './report.js';
 
 const SYNC_ITERATIONS = 300_000;
@@ -60,48 +56,6 @@ async function measureConcurrent(name: string, run: (i: number) => Promise<unkno
   return { name, opsPerSec: ASYNC_ITERATIONS / seconds, note: `${concurrency} in flight; ${cpuUs.toFixed(1)} µs of gateway CPU per lookup` };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Starts a private redis-server; returns its URL and a stop function. */
-async function startRedisServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'iamgate-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function benchSet(label: string, set: PolicySet, requests: readonly AuthzRequest[], l1: DecisionCache, l2: DecisionCache): Promise<BenchResult[]> {
   const readable = l1.keysOf(set);
   const n = requests.length;
@@ -126,7 +80,7 @@ async function benchSet(label: string, set: PolicySet, requests: readonly AuthzR
 
 /** Runs the decision cache benchmarks and prints a table. */
 export async function runCacheBench(): Promise<void> {
-  const server = await startRedisServer();
+  const server = await startRedis(); // a private redis-server on a free port (or REDIS_URL)
   const client = createCacheRedis(server.url, { commandTimeoutMs: 1000 });
   try {
     await new Promise((r) => (client.status === 'ready' ? r(undefined) : client.once('ready', r)));
@@ -143,6 +97,6 @@ export async function runCacheBench(): Promise<void> {
     await l2.close();
   } finally {
     client.disconnect();
-    await server.stop();
+    await server.close();
   }
 }
