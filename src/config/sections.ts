@@ -1,6 +1,7 @@
 // Configuration sections that other parts of iamgate read. Each part registers a validator for
 // its section here; the loader runs it with the others so every problem is listed together.
 import { readAuthConfig } from '../auth/config.js';
+import { checkCacheSection } from '../cache/index.js';
 import type { Mode } from './schema.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
@@ -27,6 +28,6 @@ const auth: SectionValidator = (value, path, context) =>
 // ─── Sections: the part that reads a section replaces `mapping` with its own validator. ─────────
 export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
   auth,
-  cache: mapping,
+  cache: checkCacheSection,
   audit: mapping,
 };
