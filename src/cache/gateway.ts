@@ -2,14 +2,11 @@
 // the query's fingerprint, policy digest, principal, action, resource and readable context keys
 // become an exact key; an L1 hit is answered synchronously, L2 only when it pays off.
 import type { DecisionCache as CacheSeam, DecisionQuery } from '../gateway/cache.js';
-import type { Decision } from '../policy/index.js';
 import type { DecisionCache } from './cache.js';
 import type { DecisionKey } from './key.js';
 
-/** The gateway's seam, whose `set` also takes how long the fresh evaluation took (µs). */
-export interface GatewayDecisionCache extends CacheSeam {
-  set(query: DecisionQuery, decision: Decision, evalMicros?: number): void;
-}
+/** The gateway's seam (its `set` also takes how long the fresh evaluation took, µs). */
+export type GatewayDecisionCache = CacheSeam;
 
 /** Adapts a decision cache to the gateway's seam. */
 export function gatewayDecisionCache(cache: DecisionCache): GatewayDecisionCache {

@@ -25,8 +25,8 @@ export interface CachedDecision {
 export interface DecisionCache {
   /** A cached decision for exactly this query, or undefined. Errors must surface as a miss, never as a throw. */
   get(query: DecisionQuery): CachedDecision | undefined | Promise<CachedDecision | undefined>;
-  /** Offers a fresh decision; the cache may keep it. Never throws. */
-  set(query: DecisionQuery, decision: Decision): void;
+  /** Offers a fresh decision and how long evaluating it took (µs); the cache may keep it. Never throws. */
+  set(query: DecisionQuery, decision: Decision, evalMicros?: number): void;
 }
 
 /** A cache that keeps nothing: every request is evaluated. */

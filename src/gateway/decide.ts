@@ -55,10 +55,15 @@ export function createDecider(cache: DecisionCache): Decider {
       } catch {
         cached = undefined; // a failing cache is a miss
       }
-      const decision = cached?.decision ?? evaluate(set, request);
-      if (!cached) {
+      let decision: Decision;
+      if (cached) decision = cached.decision;
+      else {
+        // Timed so the cache can tell whether a shared-level round trip would cost more than it saves.
+        const started = performance.now();
+        decision = evaluate(set, request);
+        const evalMicros = (performance.now() - started) * 1000;
         try {
-          cache.set(query, decision);
+          cache.set(query, decision, evalMicros);
         } catch {
           // a failing cache only loses the entry
         }
