@@ -12,3 +12,7 @@ export { verifyTrail, FINDING_SEVERITY, type VerifyReport, type VerifyFinding, t
 export { readTrailFile, readTrailStream, splitTrailText, type TrailEntry } from './trail.js';
 export { readDecisions, lastAccessed, unusedPermissions, type ActionUse, type UnusedAccess, type PrincipalGrants, type TrailDecision } from './report.js';
 export { suggestPolicy, principalMatcher, type Suggestion, type PolicyDocument } from './suggest.js';
+export { readAuditConfig, AUDIT_DEFAULTS, AUDIT_SINKS, type AuditConfig, type AuditSinkKind, type ReadAuditOptions } from './config.js';
+export { openConfiguredAudit, newInstanceId, GENERATED_KEY_FILE, type AuditSetupDeps, type ConfiguredAudit, type PublicJwk } from './setup.js';
+export { stsAuditEvent, policyLoadEvent } from './events.js';
+export { registerAuditMetrics } from './metrics.js';

@@ -7,8 +7,9 @@ import { pino, type Logger } from 'pino';
 import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { createGatewayMetrics, createPolicyLoader, startGateway, type Gateway } from '../gateway/index.js';
+import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -58,13 +59,19 @@ export interface Running {
   runtime?: AuthRuntime;
   demo?: DemoUpstream;
   redis?: { quit(): Promise<unknown> };
+  /** The audit trail: closed after the gateway, once requests in flight have finished. */
+  audit?: GatewayAudit;
 }
 
 async function stopAll(running: Running, graceMs?: number): Promise<void> {
   await running.gateway?.close(graceMs);
+  // ── Audit: the final signed digest, written after the last request's records. ──
+  let auditFailure: unknown;
+  await running.audit?.close().catch((err: unknown) => (auditFailure = err));
   running.runtime?.close();
   await running.demo?.close();
   await running.redis?.quit().catch(() => undefined);
+  if (auditFailure !== undefined) throw auditFailure;
 }
 
 /** A gateway assembled from a validated configuration, with what it needs to stop. */
@@ -74,17 +81,34 @@ export interface ConfiguredGateway {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** What callers of startConfiguredGateway may replace. */
+export interface ConfiguredOverrides {
+  /** Records decisions here instead of the configured audit trail (benchmarks measuring the trail's cost). */
+  readonly audit?: AuditSink;
+}
+
 /**
- * Assembles a gateway from a validated configuration: Redis when configured, the authentication
- * runtime (issuers, STS, MFA, revocation), the policy loader, and the STS and JWKS endpoints.
- * Resolves once both listeners are open; `gateway.initialLoad` says whether the policies loaded.
+ * Assembles a gateway from a validated configuration: Redis when configured, the audit trail, the
+ * authentication runtime (issuers, STS, MFA, revocation), the policy loader, and the STS and JWKS
+ * endpoints. Resolves once both listeners are open; `gateway.initialLoad` says whether the policies loaded.
  */
-export async function startConfiguredGateway(config: GatewayConfig, auth: AuthConfig, logger: Logger, running: Running = {}): Promise<ConfiguredGateway> {
+export async function startConfiguredGateway(
+  config: GatewayConfig,
+  auth: AuthConfig,
+  logger: Logger,
+  running: Running = {},
+  overrides: ConfiguredOverrides = {},
+): Promise<ConfiguredGateway> {
   const metrics = createGatewayMetrics({ processMetrics: true });
   const redis = config.redis.url
     ? createRedisClient(config.redis.url, { onError: () => metrics.redisErrors.inc({ operation: 'connection' }) })
     : undefined;
   if (redis) running.redis = redis;
+  // ── Audit trail (docs/audit.md): open before anything can decide; fed by the gateway, STS and policy loads. ──
+  const audit = overrides.audit ? gatewayAudit(overrides.audit, logger) : await openGatewayAudit(config, auth, logger);
+  running.audit = audit;
+  audit.registerMetrics(metrics.registry);
+  // ── end audit trail ──
   let resolver: PrincipalResolver | undefined;
   running.runtime = await createAuthRuntime({
     config: auth,
@@ -94,6 +118,7 @@ export async function startConfiguredGateway(config: GatewayConfig, auth: AuthCo
       return resolver;
     },
     ...(redis ? { redis } : {}),
+    onStsEvent: audit.onStsEvent,
     onError: (source, err) => {
       // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
       if (redis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
@@ -101,15 +126,19 @@ export async function startConfiguredGateway(config: GatewayConfig, auth: AuthCo
     },
   });
   const runtime = running.runtime;
-  const load = createPolicyLoader(config.policies, (_directory, next) => {
-    resolver = next;
-    return runtime.authenticator;
-  });
+  const load = audit.auditLoads(
+    createPolicyLoader(config.policies, (_directory, next) => {
+      resolver = next;
+      return runtime.authenticator;
+    }),
+  );
   running.gateway = await startGateway({
     config,
     load,
     logger,
     metrics,
+    audit: audit.sink,
+    mountOperations: audit.mountOperations,
     mount: (app) => {
       if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
       if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
@@ -135,6 +164,12 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
   const auth = readAuthConfig(config.sections['auth'], { development: config.mode === 'development', ...(config.file ? { file: config.file } : {}) });
   if (!auth.config) {
     for (const line of formatProblems(auth.findings)) io.stderr(`  ${line}`);
+    return EXIT.failed;
+  }
+  const audit = auditProblems(config);
+  if (audit.length > 0) {
+    io.stderr(`iamgate serve: the configuration has ${audit.length} problem(s); nothing was started:`);
+    for (const line of audit) io.stderr(`  ${line}`);
     return EXIT.failed;
   }
   const demoAt = args.demo ? demoAddress(config) : undefined;

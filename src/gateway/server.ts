@@ -39,6 +39,8 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** Mounts other reserved endpoints on the gateway app (STS, JWKS). */
   readonly mount?: (app: Hono<GatewayEnv>) => void;
+  /** Mounts other endpoints on the operations app (the audit trail's public key). */
+  readonly mountOperations?: (app: Hono) => void;
   readonly now?: () => number;
 }
 
@@ -163,7 +165,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
   };
 
-  const ops = createAdaptorServer({ fetch: createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now }).fetch }) as Server;
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
+  options.mountOperations?.(opsApp);
+  const ops = createAdaptorServer({ fetch: opsApp.fetch }) as Server;
   const server = createAdaptorServer({
     fetch: app.fetch,
     serverOptions: {

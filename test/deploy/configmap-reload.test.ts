@@ -77,6 +77,7 @@ beforeAll(async () => {
       issuers: [{ name: 'people', issuer: ISSUER, audiences: ['iamgate'], algorithms: ['ES256'], keyFile: join(work, 'jwks.json') }],
       sts: { enabled: false },
     },
+    audit: { sign: false },
   };
   await writeFile(join(work, 'iamgate.yaml'), stringify(config));
   upstream = createServer((_req, res) => res.end('order 42'));

@@ -1,0 +1,111 @@
+// The audit trail as `iamgate serve` wires it: opened from the `audit` section before anything can
+// decide, fed by the gateway (one record per decision), the STS endpoints and policy loads, its
+// counters on the gateway's metrics registry, its public key on the operations port, and closed
+// (final signed digest) once the requests in flight have finished.
+import { dirname, resolve } from 'node:path';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMetrics, stsAuditEvent, type AuditLogStats, type PublicJwk } from '../audit/index.js';
+import type { AuditEventInput } from '../audit/index.js';
+import type { AuthConfig, StsEvent } from '../auth/index.js';
+import { formatProblems, type GatewayConfig } from '../config/index.js';
+import type { AuditSink, PolicyLoad, PolicyLoader } from '../gateway/index.js';
+import type { Registry } from 'prom-client';
+
+/** Path of the public key on the operations port. */
+export const PUBLIC_KEY_PATH = '/audit/public-key';
+
+export interface GatewayAudit {
+  /** What the gateway records into. */
+  readonly sink: AuditSink;
+  /** STS outcomes (`createAuthRuntime`'s `onStsEvent`): recorded without holding the STS answer. */
+  onStsEvent(event: StsEvent): void;
+  /** Wraps the policy loader so that every load leaves a `policy_reload` record before it takes effect. */
+  auditLoads(load: PolicyLoader): PolicyLoader;
+  /** Serves the digests' public key (JWK) at `/audit/public-key` on the operations app. */
+  mountOperations(app: Hono): void;
+  /** Exports the trail's counters on the gateway's registry. */
+  registerMetrics(registry: Registry): void;
+  /** Writes the final signed digest and closes the sinks (after the gateway has closed). */
+  close(): Promise<void>;
+}
+
+/** Reads the `audit` section with what the rest of the configuration says (mode, Redis). */
+function readSection(config: GatewayConfig): ReturnType<typeof readAuditConfig> {
+  return readAuditConfig(config.sections['audit'], {
+    development: config.mode === 'development',
+    redisConfigured: config.redis.url !== undefined,
+    ...(config.file ? { file: config.file } : {}),
+  });
+}
+
+/** The `audit` section's problems, one line each (production needs a signing key even when the section is absent). */
+export function auditProblems(config: GatewayConfig): string[] {
+  return formatProblems(readSection(config).findings);
+}
+
+/** Wraps any audit sink in what serve needs around it; `stats`, `publicJwk` and `close` when it is the configured trail. */
+export function gatewayAudit(
+  sink: AuditSink,
+  logger: Logger,
+  trail: { stats?: () => AuditLogStats; publicJwk?: PublicJwk; close?: () => Promise<void> } = {},
+): GatewayAudit {
+  /** Records an event whose refusal cannot refuse anything any more: logged. */
+  const keep = async (event: AuditEventInput): Promise<void> => {
+    try {
+      await sink.record(event);
+    } catch (err) {
+      logger.error({ kind: event.kind, reason: event.reason, err: err instanceof Error ? err.message : String(err) }, 'audit record not kept');
+    }
+  };
+  return {
+    sink,
+    onStsEvent: (event) => void keep(stsAuditEvent(event)),
+    auditLoads(load) {
+      let generation = 0;
+      return async () => {
+        let result: PolicyLoad;
+        try {
+          result = await load();
+        } catch (err) {
+          await keep(policyLoadEvent(false, generation || undefined));
+          throw err;
+        }
+        if (result.ok) generation += 1;
+        await keep(policyLoadEvent(result.ok, generation || undefined));
+        return result;
+      };
+    },
+    mountOperations(app) {
+      const jwk = trail.publicJwk;
+      app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json({ error: 'NotFound', message: 'the audit trail is not signed (audit.sign: false)' }, 404)));
+    },
+    registerMetrics(registry) {
+      if (trail.stats) registerAuditMetrics(registry, trail.stats);
+    },
+    close: trail.close ?? (() => sink.flush()),
+  };
+}
+
+/**
+ * Opens the trail the configuration describes. Throws (before anything listens) when the section
+ * is wrong or a key or file cannot be read or written; the message names the key at fault.
+ */
+export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, logger: Logger): Promise<GatewayAudit> {
+  const read = readSection(config);
+  if (!read.config) throw new Error(`the audit configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
+  const baseDir = config.file ? dirname(config.file) : process.cwd();
+  const opened = await openConfiguredAudit(read.config, {
+    baseDir,
+    stateDir: resolve(baseDir, auth.stateDir),
+    protectedDirs: [...new Set([dirname(config.policies.directory), dirname(config.policies.routes)])],
+    redisUrl: config.redis.url,
+    onSinkError: (sink, err) => logger.warn({ sink, err: err instanceof Error ? err.message : String(err) }, 'audit sink error'),
+  });
+  const { log } = opened;
+  logger.info(
+    { auditChain: log.instanceId, sinks: read.config.sinks, durability: read.config.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
+    log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
+  );
+  return gatewayAudit(log, logger, { stats: () => log.stats(), ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: () => log.close() });
+}
