@@ -56,6 +56,8 @@ export interface GatewayConfig {
     readonly directory: string;
     /** Route map file; absolute after loading. */
     readonly routes: string;
+    /** Reload when the files change (their folders are watched), as on SIGHUP. */
+    readonly watch: boolean;
   };
   readonly forwardAuth: { readonly enabled: boolean };
   readonly decisions: {
@@ -93,7 +95,7 @@ export const DEFAULTS = {
   limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
   paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false },
   trustedProxies: [] as readonly string[],
-  policies: { directory: 'directory.yaml', routes: 'routes.yaml' },
+  policies: { directory: 'directory.yaml', routes: 'routes.yaml', watch: true },
   forwardAuth: { enabled: false },
   decisions: { explainToCaller: false },
   logging: { level: 'info' },

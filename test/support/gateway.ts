@@ -97,7 +97,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const read = readConfig(doc, {}, undefined);
   if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
   const files = { directory: options.files?.directory ?? FIXTURES.directory, routes: options.files?.routes ?? FIXTURES.routes };
-  const config: GatewayConfig = { ...read.config, policies: files };
+  const config: GatewayConfig = { ...read.config, policies: { ...read.config.policies, ...files } };
   const loader = createPolicyLoader(files, (_dir, resolver) => testAuthenticator(keys, resolver));
   const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
   const gateway = await startGateway({ config, load: options.wrapLoader ? options.wrapLoader(loader) : loader, logger, audit });
