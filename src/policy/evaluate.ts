@@ -42,7 +42,13 @@ interface Probe {
   readonly action: string;
   readonly resource: string;
   readonly context: RequestContext;
-  readonly principal: PrincipalInfo;
+  readonly principalArn: string;
+  /** Derived on first use: only Principal elements (resource and trust policies) need it. */
+  principal: PrincipalInfo | undefined;
+}
+
+function principalOf(probe: Probe): PrincipalInfo {
+  return (probe.principal ??= describePrincipal(probe.principalArn));
 }
 
 /** Whether a statement applies to the request, and through which principal match. */
@@ -50,7 +56,7 @@ function statementApplies(s: CompiledStatement, probe: Probe): MatchLevel {
   if (!s.matchesResource(probe.resource, probe.context)) return MatchLevel.None;
   let level: MatchLevel = MatchLevel.Direct;
   if (s.principal) {
-    const m = s.principal(probe.principal);
+    const m = s.principal(principalOf(probe));
     if (s.notPrincipal) {
       // NotPrincipal exempts only the principals it names exactly: naming the account or the role
       // does not exempt the account's users or the role's other sessions, as AWS documents.
@@ -104,7 +110,7 @@ function implicit(reason: ImplicitDenyReason): Decision {
  * 5. the identity side: some identity policy allows, the boundary (if any) allows, the session
  *    policies (if any) allow.
  */
-function combine(set: PolicySet, t: Tally, crossAccount: boolean, assumeRole: boolean, federatedUser: boolean): Decision {
+function combine(set: PolicySet, t: Tally, probe: Probe, crossAccount: boolean, assumeRole: boolean): Decision {
   if (t.denies) return { decision: 'ExplicitDeny', matched: t.denies };
   if (set.scp && t.scpLevelsAllowing < set.scp.length) return implicit('scp_no_allow');
   const level = t.resourceLevel;
@@ -119,7 +125,7 @@ function combine(set: PolicySet, t: Tally, crossAccount: boolean, assumeRole: bo
   if (set.boundary && !t.boundaryAllows) return implicit('boundary_no_allow');
   // A federated user session (GetFederationToken) without session policies has no permissions.
   const sessions = set.session?.length ?? 0;
-  if ((sessions > 0 || federatedUser) && !t.sessionAllows) return implicit('session_no_allow');
+  if ((sessions > 0 || principalOf(probe).federatedUser) && !t.sessionAllows) return implicit('session_no_allow');
   if (crossAccount && level === MatchLevel.None) return implicit('no_resource_allow');
   return { decision: 'Allow', matched: t.allows ?? [] };
 }
@@ -136,18 +142,33 @@ function startsWithIgnoreCase(s: string, lowerPrefix: string): boolean {
   return true;
 }
 
-/** The account that owns a resource: its ARN's account field, else the principal's. */
-function resourceAccount(resource: string, principal: PrincipalInfo): string {
-  // arn:partition:service:region:account:resource
-  let at = 0;
-  for (let i = 0; i < 4; i++) {
-    at = resource.indexOf(':', at) + 1;
-    if (at === 0) return principal.account;
+/** Where the account field of an ARN starts (after the fourth colon), or -1 when it is not an ARN. */
+function accountStart(arn: string): number {
+  if (!arn.startsWith('arn:')) return -1;
+  let at = 4;
+  for (let i = 0; i < 3; i++) {
+    at = arn.indexOf(':', at) + 1;
+    if (at === 0) return -1;
   }
-  const end = resource.indexOf(':', at);
-  if (end < 0 || !resource.startsWith('arn:')) return principal.account;
-  const account = resource.slice(at, end);
-  return account === '' ? principal.account : account;
+  return arn.indexOf(':', at) < 0 ? -1 : at;
+}
+
+/**
+ * Whether the resource belongs to another account than the principal: the resource's account is
+ * its ARN's account field, or the principal's where the ARN has none. Compared in place.
+ */
+function isCrossAccount(resource: string, principal: string): boolean {
+  const p = accountStart(principal);
+  if (p < 0) return false;
+  const pEnd = principal.indexOf(':', p);
+  if (pEnd === p) return false;
+  const r = accountStart(resource);
+  if (r < 0) return false;
+  const rEnd = resource.indexOf(':', r);
+  if (rEnd === r) return false;
+  if (rEnd - r !== pEnd - p) return true;
+  for (let i = 0; i < pEnd - p; i++) if (resource.charCodeAt(r + i) !== principal.charCodeAt(p + i)) return true;
+  return false;
 }
 
 function probeFor(request: AuthzRequest): Probe {
@@ -155,7 +176,8 @@ function probeFor(request: AuthzRequest): Probe {
     action: request.action,
     resource: request.resource,
     context: request.context,
-    principal: describePrincipal(request.principal),
+    principalArn: request.principal,
+    principal: undefined,
   };
 }
 
@@ -168,7 +190,7 @@ function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
     for (const s of policy.lookup(probe.action)) {
       if (s.deny || !s.conditions || !s.matchesResource(probe.resource, probe.context)) continue;
       if (s.principal) {
-        const m = s.principal(probe.principal);
+        const m = s.principal(principalOf(probe));
         if (s.notPrincipal ? m === MatchLevel.Direct : m === MatchLevel.None) continue;
       }
       const failed = s.conditions.explain(probe.context);
@@ -200,10 +222,9 @@ export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
     for (const p of set.session) if (scan(p, probe, tally, tally.sessionAllows)) tally.sessionAllows = true;
   }
 
-  const crossAccount =
-    probe.principal.account !== '' && resourceAccount(request.resource, probe.principal) !== probe.principal.account;
+  const crossAccount = isCrossAccount(request.resource, request.principal);
   const assumeRole = startsWithIgnoreCase(request.action, ASSUME_ROLE_PREFIX);
-  const decision = combine(set, tally, crossAccount, assumeRole, probe.principal.federatedUser);
+  const decision = combine(set, tally, probe, crossAccount, assumeRole);
   if (decision.decision !== 'ImplicitDeny') return decision;
   const misses = nearMisses(set, probe);
   return misses.length > 0 ? { ...decision, nearMisses: misses } : decision;
