@@ -5,9 +5,10 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
+import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway } from '../gateway/index.js';
+import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
@@ -59,6 +60,8 @@ export interface Running {
   runtime?: AuthRuntime;
   demo?: DemoUpstream;
   redis?: { quit(): Promise<unknown> };
+  /** The decision cache: closed (its subscriber and retries stopped) before Redis is. */
+  cache?: DecisionCache;
   /** The audit trail: closed after the gateway, once requests in flight have finished. */
   audit?: GatewayAudit;
 }
@@ -70,6 +73,7 @@ async function stopAll(running: Running, graceMs?: number): Promise<void> {
   await running.audit?.close().catch((err: unknown) => (auditFailure = err));
   running.runtime?.close();
   await running.demo?.close();
+  await running.cache?.close();
   await running.redis?.quit().catch(() => undefined);
   if (auditFailure !== undefined) throw auditFailure;
 }
@@ -109,6 +113,16 @@ export async function startConfiguredGateway(
   running.audit = audit;
   audit.registerMetrics(metrics.registry);
   // ── end audit trail ──
+  // ── Decision cache (docs/cache.md): in process, and over Redis when configured, with the policy
+  // generation and revocation announcements that keep replicas in step. ──
+  const decisionCache = createDecisionCache({
+    now: Date.now,
+    redis,
+    ...readCacheConfig(config.sections['cache']).config!,
+    logger,
+    metrics: { redisError: (op) => metrics.redisErrors.inc({ operation: `cache_${op}` }) },
+  });
+  running.cache = decisionCache;
   let resolver: PrincipalResolver | undefined;
   running.runtime = await createAuthRuntime({
     config: auth,
@@ -118,7 +132,11 @@ export async function startConfiguredGateway(
       return resolver;
     },
     ...(redis ? { redis } : {}),
-    onStsEvent: audit.onStsEvent,
+    onStsEvent: (e) => {
+      audit.onStsEvent(e);
+      // The other replicas refresh their revocation lists at once instead of at their next poll.
+      if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) void decisionCache.publishRevocation(e.target, Date.now());
+    },
     onError: (source, err) => {
       // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
       if (redis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
@@ -132,9 +150,16 @@ export async function startConfiguredGateway(
       return runtime.authenticator;
     }),
   );
+  // Every successful load is this instance's policy generation, announced to the other replicas.
+  const announcingLoad: PolicyLoader = async () => {
+    const r = await load();
+    if (r.ok) void decisionCache.publishGeneration(r.snapshot.digest);
+    return r;
+  };
   running.gateway = await startGateway({
     config,
-    load,
+    load: announcingLoad,
+    cache: gatewayDecisionCache(decisionCache),
     logger,
     metrics,
     audit: audit.sink,
@@ -144,7 +169,11 @@ export async function startConfiguredGateway(
       if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
     },
   });
-  return { gateway: running.gateway, stop: (graceMs) => stopAll(running, graceMs) };
+  const gateway = running.gateway;
+  // Another replica loaded other policies: load ours again (a shared ConfigMap may have changed too).
+  decisionCache.onGeneration(() => void gateway.reload());
+  decisionCache.onRevocation(() => void runtime.revocations.refresh());
+  return { gateway, stop: (graceMs) => stopAll(running, graceMs) };
 }
 
 /** Starts everything; resolves to the gateway, or to an exit code when the configuration or policies are wrong. */

@@ -33,7 +33,7 @@ describe('configuration loading', () => {
     expect(r.config.upstream).toMatchObject(DEFAULTS.upstream);
     expect(r.config.mode).toBe('production');
     expect(r.config.operations.operatorEndpoints).toBe(false);
-    expect(r.config.policies).toEqual({ directory: join(dir, 'directory.yaml'), routes: join(dir, 'routes.yaml') });
+    expect(r.config.policies).toEqual({ directory: join(dir, 'directory.yaml'), routes: join(dir, 'routes.yaml'), watch: true });
     expect(r.config.redis.url).toBeUndefined();
     expect(r.config.file).toBe(file);
   });
