@@ -1,0 +1,93 @@
+// A real `iamgate serve` process writing its trail to a durable file, killed with SIGKILL while
+// clients keep it busy: every request the clients saw answered 2xx has its decision record in the
+// trail, and `iamgate audit verify` finds the trail intact up to its last complete record.
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/audit/index.js';
+import { runAudit, EXIT_INCOMPLETE } from '../../src/cli/audit.js';
+import { startServe, type ServeProcess } from '../deploy/serve-process.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+
+const CLIENTS = 8;
+/** Successful answers to see before the kill. */
+const BEFORE_KILL = 300;
+
+let files: ServedFiles;
+let upstream: TestUpstream;
+let server: ServeProcess | undefined;
+
+beforeAll(async () => {
+  upstream = await startTestUpstream();
+  files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, audit: ['digestEvery: { records: 50 }'] });
+  server = await startServe(files.config, {});
+}, 30_000);
+
+afterAll(async () => {
+  server?.kill();
+  await upstream?.close();
+  await files?.remove();
+});
+
+/** Client loops sending allowed and denied requests until told to stop; the request ids of 2xx answers, in order. */
+function load(port: number, token: string, stop: () => boolean, onOk: () => void): Promise<string[]> {
+  const agent = new Agent({ connections: CLIENTS });
+  const ok: string[] = [];
+  const loop = async (client: number): Promise<void> => {
+    for (let i = 0; !stop(); i++) {
+      // Every fifth request is one alice may not make (no orders:DeleteOrder): a 403.
+      const method = i % 5 === 4 ? 'DELETE' : 'GET';
+      try {
+        const res = await request(`http://127.0.0.1:${port}/orders/${client}-${i}`, { method, dispatcher: agent, headers: { authorization: `Bearer ${token}` } });
+        await res.body.dump();
+        const id = res.headers['x-iamgate-request-id'];
+        if (res.statusCode >= 200 && res.statusCode < 300 && typeof id === 'string') {
+          ok.push(id);
+          onOk();
+        }
+      } catch {
+        return; // the gateway is gone
+      }
+    }
+  };
+  return Promise.all(Array.from({ length: CLIENTS }, (_, c) => loop(c))).then(async () => {
+    await agent.destroy();
+    return ok;
+  });
+}
+
+describe('iamgate serve killed with SIGKILL under load', () => {
+  it('keeps a decision record for every 2xx answer, and the trail verifies up to its last complete record', async () => {
+    const running = server!;
+    const token = await tokenFor(files.config, 'alice');
+    let killed = false;
+    let seen = 0;
+    const deadline = Date.now() + 20_000;
+    const ok = await load(running.gatewayPort, token, () => killed || Date.now() > deadline, () => {
+      seen += 1;
+      if (seen >= BEFORE_KILL && !killed) {
+        killed = true;
+        running.signal('SIGKILL');
+      }
+    });
+    await running.exit;
+    expect(killed).toBe(true);
+    expect(ok.length).toBeGreaterThanOrEqual(BEFORE_KILL);
+
+    const trail = await readTrail(files.trail);
+    const missing = ok.filter((id) => decisionsFor(trail, id).length !== 1);
+    expect(missing).toEqual([]);
+    for (const id of ok.slice(-CLIENTS)) expect(decisionsFor(trail, id)[0]).toMatchObject({ decision: 'Allow', reason: 'allowed' });
+    expect(trail.filter((r) => r.kind === 'request' && r['reason'] === 'implicit_deny').length).toBeGreaterThan(0);
+
+    const out: string[] = [];
+    const code = await runAudit(['verify', files.trail, '--public-key', files.publicKey, '--json'], { stdout: (l) => out.push(l), stderr: () => undefined });
+    const report = JSON.parse(out.join('')) as VerifyReport;
+    expect(report.findings.filter((f) => f.severity === 'tampered')).toEqual([]);
+    expect(report.findings.map((f) => f.code)).toContain('unclosed');
+    expect(report.status).toBe('incomplete');
+    expect(code).toBe(EXIT_INCOMPLETE);
+    expect(report.chains).toHaveLength(1);
+    expect(report.chains[0]!.signedThrough).toBeGreaterThan(0);
+  }, 60_000);
+});
