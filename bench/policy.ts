@@ -49,7 +49,7 @@ export function largeSet(): { set: PolicySet; requests: AuthzRequest[]; compileM
         const action = n % 200 === 0 && (n / 200) % 5 < 2 ? `${service}:GetThing` : `${service}:Op${n % 37}*`;
         return {
           Sid: `S${n}`,
-          Effect: n % 97 === 0 ? 'Deny' : 'Allow',
+          Effect: n % 97 === 1 ? 'Deny' : 'Allow',
           Action: action,
           Resource: `arn:aws:${service}:us-east-1:${ACCOUNT}:thing/${n % 3 === 0 ? '*' : `team${n % 7}/*`}`,
           ...(n % 3 === 1
