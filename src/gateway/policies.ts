@@ -47,13 +47,15 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
   return async () => {
     const [dir, routes] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes)]);
     const findings = [...dir.findings, ...routes.findings];
-    if (!dir.directory || !routes.routes) return { ok: false, findings };
+    const named = [files.directory, files.routes];
+    if (!dir.directory || !routes.routes) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
     const directory = dir.directory;
     const resolver = createPrincipalResolver(directory);
     const digest = createHash('sha256').update(directory.generation).update('\0').update(routes.digest).digest('hex');
     return {
       ok: true,
       findings,
+      files: [...named, ...[...directory.policies.values()].flatMap((p) => (p.file === undefined ? [] : [p.file]))],
       snapshot: {
         routes: routes.routes,
         authenticator: await authenticator(directory, resolver),

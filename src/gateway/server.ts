@@ -21,11 +21,15 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
+import { createPolicyWatch } from './watch.js';
 
-/** What a policy load yields: everything compiled, or every problem found. */
+/**
+ * What a policy load yields: everything compiled, or every problem found; and the files it read
+ * (or tried to), whose folders are watched when `policies.watch` is on.
+ */
 export type PolicyLoad =
-  | { readonly ok: true; readonly snapshot: Omit<PolicySnapshot, 'generation'>; readonly findings: readonly Finding[] }
-  | { readonly ok: false; readonly findings: readonly Finding[] };
+  | { readonly ok: true; readonly snapshot: Omit<PolicySnapshot, 'generation'>; readonly findings: readonly Finding[]; readonly files?: readonly string[] }
+  | { readonly ok: false; readonly findings: readonly Finding[]; readonly files?: readonly string[] };
 
 /** Loads and compiles the directory, policies, route map and authenticator; called at start and on reload. */
 export type PolicyLoader = () => Promise<PolicyLoad>;
@@ -59,6 +63,9 @@ export interface Gateway {
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Quiet time after the last change to a policy file before reloading, ms (one reload per save or ConfigMap update). */
+const WATCH_DEBOUNCE_MS = 200;
 
 function formatFinding(f: Finding): string {
   return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
@@ -136,13 +143,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return { ready: snapshot !== undefined && !closing, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
   };
 
-  const reload = async (): Promise<ReloadReport> => {
+  // Policy files changing on disk reload them as SIGHUP does. Watched: the configured files, those the
+  // last good load read, and those the last attempt read (so fixing a broken file is seen too).
+  let goodFiles: readonly string[] = [];
+  const policyWatch = config.policies.watch
+    ? createPolicyWatch({
+        debounceMs: WATCH_DEBOUNCE_MS,
+        onChange: () => {
+          logger.info('policy files changed; reloading');
+          void reload();
+        },
+        onError: (folder, err) => logger.warn({ folder, err: err instanceof Error ? err.message : String(err) }, 'cannot watch a policy folder'),
+      })
+    : undefined;
+  const watchFiles = (attempted: readonly string[]): void => policyWatch?.watch([config.policies.directory, config.policies.routes, ...goodFiles, ...attempted]);
+
+  const loadOnce = async (): Promise<ReloadReport> => {
     let result: PolicyLoad;
     try {
       result = await options.load();
     } catch (err) {
       result = { ok: false, findings: [{ severity: 'error', code: 'LOAD_FAILED', path: '', message: err instanceof Error ? err.message : String(err) }] };
     }
+    if (result.ok) goodFiles = result.files ?? [];
+    watchFiles(result.files ?? []);
     const problems = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
     if (!result.ok) {
       metrics.reloads.inc({ result: 'failure' });
@@ -158,6 +182,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const f of result.findings) logger.warn({ finding: f }, 'policy finding');
     logger.info({ generation, digest: snapshot.digest, routes: snapshot.routes.routeCount }, 'policies loaded');
     return { ok: true, generation, problems: [] };
+  };
+
+  // One load at a time (SIGHUP, the operator endpoint, the file watch and other replicas' announcements
+  // may ask together): a reload asked for during a load runs once after it, so the newest files win.
+  let loading: Promise<ReloadReport> | undefined;
+  let queued: Promise<ReloadReport> | undefined;
+  const reload = (): Promise<ReloadReport> => {
+    if (!loading) {
+      loading = loadOnce().finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    }
+    const again = (): Promise<ReloadReport> => {
+      queued = undefined;
+      return reload();
+    };
+    queued ??= loading.then(again, again);
+    return queued;
   };
 
   const simulatedAuthenticator = (arn: string, mfa: boolean): Authenticator | undefined => {
@@ -225,6 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await upstream.close(true);
     throw err;
   }
+  watchFiles([]);
   const initialLoad = reload();
 
   return {
@@ -238,6 +282,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async close(graceMs = config.shutdown.graceMs) {
       if (closing) return;
       closing = true;
+      policyWatch?.close();
       const stopped = closeServer(server);
       if (active > 0) {
         await new Promise<void>((resolve) => {

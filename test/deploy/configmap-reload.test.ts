@@ -98,9 +98,7 @@ describe('a ConfigMap update of the policies, as the kubelet makes it', () => {
     expect(await bobReads()).toBe(200);
   });
 
-  // Known gap: iamgate reloads its policies on SIGHUP and POST /v1/policies/reload, but does not
-  // watch the files yet. When it does, this starts failing: make it a plain `it`.
-  it.fails('is picked up without a signal (not yet: no file watch)', async () => {
+  it('is picked up without a signal (the policy folders are watched)', async () => {
     await publish(await policyFiles(''));
     expect(await eventually(async () => (await bobReads()) === 403, 5_000)).toBe(true);
   });

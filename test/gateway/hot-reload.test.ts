@@ -1,0 +1,118 @@
+// Policy files edited on disk are served without a signal: the gateway watches their folders and
+// reloads through the same path as SIGHUP — a broken file leaves the last good set serving, with
+// the reason (file and JSON path) on /readyz and the failure counted; fixing it makes it whole again.
+import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
+
+const DIRECTORY = `version: 1
+account: "111122223333"
+partition: aws
+policies:
+  Orders:
+    file: policies/orders.json
+users:
+  alice:
+    policies: [Orders]
+`;
+
+function policy(effect: string, action: string): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Orders', Effect: effect, Action: action, Resource: ORDERS }] }, null, 2);
+}
+
+let dir = '';
+let policyFile = '';
+let gw: TestGateway;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-hot-reload-'));
+  await mkdir(join(dir, 'policies'));
+  policyFile = join(dir, 'policies', 'orders.json');
+  await writeFile(policyFile, policy('Allow', 'orders:GetOrder'));
+  await writeFile(join(dir, 'directory.yaml'), DIRECTORY);
+  await copyFile(FIXTURES.routes, join(dir, 'routes.yaml'));
+  gw = await startTestGateway({ files: { directory: join(dir, 'directory.yaml'), routes: join(dir, 'routes.yaml') } });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+async function aliceGetsOrder(): Promise<number> {
+  const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+interface Readyz {
+  ready: boolean;
+  reasons: string[];
+}
+
+async function readyz(): Promise<Readyz> {
+  return (await (await request(`${gw.opsUrl}/readyz`)).body.json()) as Readyz;
+}
+
+async function reloads(result: 'success' | 'failure'): Promise<number> {
+  const text = await (await request(`${gw.opsUrl}/metrics`)).body.text();
+  const m = new RegExp(`^iamgate_policy_reloads_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Polls until `check` holds, for at most `ms`; true when it did. */
+async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('policy files watched on disk', () => {
+  it('serves a policy file edited in place without a signal', async () => {
+    expect(await aliceGetsOrder()).toBe(200);
+    await writeFile(policyFile, policy('Deny', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 403)).toBe(true);
+  });
+
+  it('serves a policy file replaced by a rename, as editors save', async () => {
+    const next = join(dir, 'policies', 'orders.json.tmp');
+    await writeFile(next, policy('Allow', 'orders:GetOrder'));
+    await rename(next, policyFile);
+    expect(await eventually(async () => (await aliceGetsOrder()) === 200)).toBe(true);
+  });
+
+  it('keeps the last good set serving when a file breaks, says why on /readyz and in metrics, and recovers when it is fixed', async () => {
+    expect(await aliceGetsOrder()).toBe(200);
+    const failuresBefore = await reloads('failure');
+    await writeFile(policyFile, policy('Permit', 'orders:GetOrder'));
+
+    expect(await eventually(async () => (await readyz()).reasons.length > 0)).toBe(true);
+    const broken = await readyz();
+    expect(broken.ready).toBe(true); // the last good set still serves
+    expect(broken.reasons.join('\n')).toContain(policyFile);
+    expect(broken.reasons.join('\n')).toMatch(/Statement\[0\]\.Effect/);
+    expect(await reloads('failure')).toBeGreaterThan(failuresBefore);
+    expect(await aliceGetsOrder()).toBe(200);
+
+    await writeFile(policyFile, policy('Deny', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 403)).toBe(true);
+    expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
+  });
+
+  it('ignores other files in the watched folders', async () => {
+    const successes = await reloads('success');
+    await writeFile(join(dir, 'notes.txt'), 'not a policy file');
+    await new Promise((r) => setTimeout(r, 500)); // longer than the watch's quiet time: a reload it caused would be a separate one
+    await writeFile(policyFile, policy('Allow', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 200)).toBe(true);
+    expect(await reloads('success')).toBe(successes + 1);
+  });
+});
