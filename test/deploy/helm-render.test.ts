@@ -124,20 +124,24 @@ describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not 
     expect(JSON.parse(configMap.data['policies--orders-read.json'] ?? '')).toMatchObject({ Version: '2012-10-17' });
   });
 
-  it('rolls pods when iamgate.yaml or the policy files change, and not for policies when asked not to', () => {
+  it('rolls pods when iamgate.yaml changes, and when the policy files change only when asked to', () => {
     const annotations = (args: readonly string[]): Record<string, string> => {
       const deployment = render(args).find((m) => m.kind === 'Deployment');
       const template = deployment?.spec?.['template'] as { metadata: { annotations: Record<string, string> } };
       return template.metadata.annotations;
     };
-    const withPolicies = [...sidecar, '--set-string', 'policies.files.extra\\.json={}'];
+    const rolling = [...sidecar, '--set', 'policies.rollOnChange=true'];
+    const withPolicies = [...rolling, '--set-string', 'policies.files.extra\\.json={}'];
     const base = annotations(withPolicies);
-    const policy = annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={"Version":"2012-10-17"}']);
+    const policy = annotations([...rolling, '--set-string', 'policies.files.extra\\.json={"Version":"2012-10-17"}']);
     const config = annotations([...withPolicies, '--set', 'config.file.note=changed']);
     expect(policy['checksum/config']).toBe(base['checksum/config']);
     expect(policy['checksum/policies']).not.toBe(base['checksum/policies']);
     expect(config['checksum/config']).not.toBe(base['checksum/config']);
     expect(annotations([...withPolicies, '--set', 'policies.rollOnChange=false'])['checksum/policies']).toBeUndefined();
+    // By default iamgate reloads changed policy files in place: no checksum, no restart.
+    expect(annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={}'])['checksum/policies']).toBeUndefined();
+    expect(annotations([...sidecar, '--set-string', 'policies.files.extra\\.json={}'])['checksum/config']).toBeDefined();
   });
 
   /** The iamgate.yaml the chart renders, as iamgate's own reader judges it. */
