@@ -12,6 +12,7 @@ import { readAuthConfig } from '../src/auth/index.js';
 import { runCli } from '../src/cli/cli.js';
 import { startConfiguredGateway } from '../src/cli/serve.js';
 import { formatProblems, loadConfig } from '../src/config/index.js';
+import { createLogAuditSink } from '../src/gateway/index.js';
 import { devConfigYaml } from '../test/support/gateway.js';
 import { waitForPort } from '../test/support/net.js';
 import { freePort } from '../test/support/redis.js';
@@ -31,7 +32,7 @@ function ms(text: string): number {
  * Runs wrk and reads requests/s and the p50/p99 latency (µs) from its report, plus this process's
  * CPU time per request (the gateway's cost, which holds up better than req/s on a busy machine).
  */
-function wrk(name: string, url: string, headers: readonly string[], note: string): Promise<BenchResult> {
+export function wrk(name: string, url: string, headers: readonly string[], note: string): Promise<BenchResult> {
   const cpu = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const args = ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
@@ -52,17 +53,23 @@ function wrk(name: string, url: string, headers: readonly string[], note: string
   });
 }
 
+/** A tiny upstream in its own process, answering `ok` on a free loopback port. */
+export async function startTinyUpstream(): Promise<{ port: number; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }).listen(${port}, '127.0.0.1')`],
+    { stdio: 'ignore' },
+  );
+  return { port, process: child };
+}
+
 export async function runProxyBench(): Promise<void> {
   if (spawnSync('wrk', ['--version']).error) {
     console.log('\n## proxy\n\nskipped: wrk is not installed');
     return;
   }
-  const upstreamPort = await freePort();
-  const upstream: ChildProcess = spawn(
-    process.execPath,
-    ['-e', `require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }).listen(${upstreamPort}, '127.0.0.1')`],
-    { stdio: 'ignore' },
-  );
+  const { port: upstreamPort, process: upstream } = await startTinyUpstream();
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-bench-'));
   const file = join(dir, 'iamgate.yaml');
   await writeFile(file, devConfigYaml({ port: 0, opsPort: 0, upstreamUrl: `http://127.0.0.1:${upstreamPort}` }));
@@ -71,7 +78,7 @@ export async function runProxyBench(): Promise<void> {
   const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file });
   if (!auth.config) throw new Error(formatProblems(auth.findings).join('\n'));
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const { gateway, stop } = await startConfiguredGateway(loaded.config, auth.config, logger);
+  const { gateway, stop } = await startConfiguredGateway(loaded.config, auth.config, logger, {}, { audit: createLogAuditSink(logger) });
   const token = async (user: string): Promise<string> => {
     const out: string[] = [];
     await runCli(['token', user, '--config', file], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });

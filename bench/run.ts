@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`).
 import { runAuditBench } from './audit.js';
+import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
@@ -8,6 +9,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   policy: runPolicyBench,
   audit: runAuditBench,
   proxy: runProxyBench,
+  'audit-gateway': runAuditGatewayBench,
   cache: runCacheBench,
 };
 
