@@ -1,0 +1,114 @@
+// Gateways assembled exactly as `iamgate serve` assembles them (startConfiguredGateway: Redis,
+// the decision cache and its announcements, authentication with revocations), over policy files
+// in a folder of the test's own, called with real ES256 tokens that a JWKS file vouches for.
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { readAuthConfig } from '../../src/auth/index.js';
+import { startConfiguredGateway, type ConfiguredGateway, type Running } from '../../src/cli/serve.js';
+import { readConfig } from '../../src/config/index.js';
+import { FIXTURES, recordingAudit } from '../support/gateway.js';
+import { TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
+
+const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
+
+/** alice's one policy (`policies/orders.json`): `effect` on orders:GetOrder. bob has none. */
+export function ordersPolicy(effect: 'Allow' | 'Deny'): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Orders', Effect: effect, Action: 'orders:GetOrder', Resource: ORDERS }] }, null, 2);
+}
+
+/** Writes directory.yaml, routes.yaml and policies/orders.json into `dir`. */
+export async function writePolicyFolder(dir: string, effect: 'Allow' | 'Deny'): Promise<void> {
+  await mkdir(join(dir, 'policies'), { recursive: true });
+  await writeFile(join(dir, 'policies', 'orders.json'), ordersPolicy(effect));
+  await writeFile(
+    join(dir, 'directory.yaml'),
+    ['version: 1', 'account: "111122223333"', 'partition: aws', 'policies:', '  Orders: { file: policies/orders.json }', 'users:', '  alice: { policies: [Orders] }', '  bob: {}', ''].join('\n'),
+  );
+  await copyFile(FIXTURES.routes, join(dir, 'routes.yaml'));
+}
+
+export interface ServedGateway {
+  readonly url: string;
+  readonly opsUrl: string;
+  readonly configured: ConfiguredGateway;
+  readonly running: Running;
+  /** Status of `GET /orders/1` as `user`. */
+  getOrder(user: string): Promise<number>;
+  /** A counter's value on /metrics (0 when absent). */
+  metric(name: string, labels: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface ServedOptions {
+  /** Folder with directory.yaml and routes.yaml (see writePolicyFolder). */
+  readonly policies: string;
+  /** Folder for this instance's JWKS file and local state. */
+  readonly work: string;
+  readonly keys: TestKeys;
+  readonly upstreamUrl: string;
+  readonly redisUrl?: string;
+  /** Configuration keys on top of the defaults here (e.g. `cache`, `policies.watch`). */
+  readonly config?: Record<string, unknown>;
+}
+
+/** Starts a gateway as serve does and waits for its first policy load. */
+export async function startServedGateway(o: ServedOptions): Promise<ServedGateway> {
+  await mkdir(o.work, { recursive: true });
+  const jwks = join(o.work, 'jwks.json');
+  await writeFile(jwks, JSON.stringify({ keys: [{ ...o.keys.publicJwk, kid: 'test-1', alg: 'ES256' }] }));
+  const { policies: extraPolicies, ...extra } = (o.config ?? {}) as { policies?: Record<string, unknown> };
+  const doc = {
+    version: 1,
+    mode: 'development',
+    listen: { host: '127.0.0.1', port: 0 },
+    operations: { host: '127.0.0.1', port: 0 },
+    upstream: { url: o.upstreamUrl },
+    shutdown: { graceMs: 1000 },
+    policies: { directory: join(o.policies, 'directory.yaml'), routes: join(o.policies, 'routes.yaml'), ...extraPolicies },
+    auth: {
+      stateDir: join(o.work, 'state'),
+      sts: { enabled: false },
+      issuers: [{ name: 'test', issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], keyFile: jwks }],
+    },
+    ...extra,
+  };
+  const read = readConfig(doc, o.redisUrl ? { REDIS_URL: o.redisUrl } : {}, undefined);
+  if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
+  const auth = readAuthConfig(read.config.sections['auth'], { development: true });
+  if (!auth.config) throw new Error(`test auth config invalid: ${JSON.stringify(auth.findings)}`);
+  const running: Running = {};
+  const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
+  const configured = await startConfiguredGateway(read.config, auth.config, logger, running, { audit: recordingAudit() });
+  const first = await configured.gateway.initialLoad;
+  if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
+  const { gateway } = configured;
+  return {
+    url: gateway.url,
+    opsUrl: gateway.opsUrl,
+    configured,
+    running,
+    async getOrder(user) {
+      const res = await request(`${gateway.url}/orders/1`, { headers: { authorization: `Bearer ${await o.keys.token(user)}` } });
+      await res.body.dump();
+      return res.statusCode;
+    },
+    async metric(name, labels) {
+      const text = await (await request(`${gateway.opsUrl}/metrics`)).body.text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    },
+    stop: () => configured.stop(1000),
+  };
+}
+
+/** Polls until `check` holds, for at most `ms`; true when it did. */
+export async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
