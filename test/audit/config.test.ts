@@ -10,7 +10,7 @@ import { openConfiguredAudit, readAuditConfig, readPublicKeys, type AuditConfig 
 import { runCli } from '../../src/cli/cli.js';
 import { formatProblems, readConfig } from '../../src/config/index.js';
 import { canConnect } from '../support/net.js';
-import { freePort } from '../support/redis.js';
+import { freePort, startRedis } from '../support/redis.js';
 import { lines, tempDir, type TempDir } from './support.js';
 
 let dir: TempDir;
@@ -134,6 +134,25 @@ describe('opening the configured trail', () => {
     await opened.log.close();
     await expect(openConfiguredAudit(configOf({ sink: 'stdout', signingKeyFile: 'rsa.pem' }, false), { ...deps('keys'), baseDir: dir.file('keys') })).rejects.toThrow(/^audit.signingKeyFile: .*rsa.pem: audit signing key must be Ed25519 or EC P-256/);
     await expect(openConfiguredAudit(configOf({ sink: 'stdout', signingKeyFile: 'absent.pem' }, false), { ...deps('keys'), baseDir: dir.file('keys') })).rejects.toThrow(/absent.pem: file not found/);
+  });
+
+  it('writes to the Redis stream the section names, after the file, and the stream verifies with the key', async () => {
+    const redis = await startRedis();
+    try {
+      const stream = `iamgate:audit:test:${Date.now()}`;
+      const config = configOf({ sink: ['file', 'redis'], file: { path: 'trail.jsonl' }, redis: { stream, maxLen: 1000 }, publicKeyFile: 'public.pem' });
+      const opened = await openConfiguredAudit(config, { ...deps('redis'), redisUrl: redis.url });
+      for (let i = 1; i <= 3; i++) await opened.log.record({ kind: 'request', reason: 'allowed', decision: 'Allow', requestId: `r${i}` });
+      await opened.log.close();
+      expect(Object.keys(opened.log.stats().sinks)).toEqual(['file', 'redis']);
+      expect(opened.log.stats().sinks['redis']).toMatchObject({ written: 5, dropped: 0 });
+      const out: string[] = [];
+      const code = await runCli(['audit', 'verify', '--redis', redis.url, '--stream', stream, '--public-key', dir.file('redis/public.pem')], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+      expect(out.join('\n')).toContain('5 records, 0 other lines: intact');
+      expect(code).toBe(0);
+    } finally {
+      await redis.close();
+    }
   });
 
   it('fails at start, naming the key, when the trail file cannot be opened', async () => {
