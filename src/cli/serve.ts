@@ -144,6 +144,9 @@ export async function startConfiguredGateway(
     },
   });
   const runtime = running.runtime;
+  // Read the revocation list as soon as Redis answers (at start and after every reconnection), not at the next poll.
+  if (redis?.status === 'ready') void runtime.revocations.refresh();
+  redis?.on('ready', () => void runtime.revocations.refresh());
   const load = audit.auditLoads(
     createPolicyLoader(config.policies, (_directory, next) => {
       resolver = next;
@@ -160,6 +163,8 @@ export async function startConfiguredGateway(
     config,
     load: announcingLoad,
     cache: gatewayDecisionCache(decisionCache),
+    // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
+    notReady: () => (runtime.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
     logger,
     metrics,
     audit: audit.sink,

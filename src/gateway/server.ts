@@ -45,6 +45,8 @@ export interface GatewayOptions {
   readonly mount?: (app: Hono<GatewayEnv>) => void;
   /** Mounts other endpoints on the operations app (the audit trail's public key). */
   readonly mountOperations?: (app: Hono) => void;
+  /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
+  readonly notReady?: () => readonly string[];
   readonly now?: () => number;
 }
 
@@ -140,7 +142,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing) reasons.push('shutting down');
     if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
     reasons.push(...lastFailure);
-    return { ready: snapshot !== undefined && !closing, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
+    const waiting = options.notReady?.() ?? [];
+    reasons.push(...waiting);
+    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
   };
 
   // Policy files changing on disk reload them as SIGHUP does. Watched: the configured files, those the
