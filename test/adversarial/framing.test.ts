@@ -1,0 +1,205 @@
+// HTTP framing attacks over raw sockets: request smuggling (duplicate and conflicting lengths,
+// Transfer-Encoding tricks), pipelining a forbidden request behind an allowed one, request lines
+// that are not origin-form, other HTTP versions, and Host games. Every refusal is checked at the
+// upstream too: nothing the gateway refused may have reached it.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestGateway } from '../support/gateway.js';
+import { exchange, jsonOf, responsesComplete, responsesOf } from './support/raw.js';
+
+/** A raw request: request line, header lines, blank line, body. */
+function raw(line: string, headers: readonly string[], body = ''): string {
+  return `${line}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`;
+}
+
+describe('request smuggling and framing', () => {
+  const gw = useTestGateway();
+  let port: number;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    port = Number(new URL(gw.url).port);
+    alice = `Authorization: ${await gw.bearer('alice')}`;
+    bob = `Authorization: ${await gw.bearer('bob')}`;
+  });
+
+  const ambiguousFraming: readonly [string, readonly string[], string][] = [
+    ['two different Content-Length headers', ['Content-Length: 5', 'Content-Length: 6'], 'hello!'],
+    ['a Content-Length list', ['Content-Length: 5, 5'], 'hello'],
+    ['Transfer-Encoding with Content-Length', ['Content-Length: 4', 'Transfer-Encoding: chunked'], '0\r\n\r\n'],
+    ['an unknown transfer coding', ['Transfer-Encoding: xchunked'], '0\r\n\r\n'],
+    ['chunked not last', ['Transfer-Encoding: chunked, identity'], '0\r\n\r\n'],
+    ['Transfer-Encoding identity with a length', ['Transfer-Encoding: identity', 'Content-Length: 3'], 'abc'],
+    ['two Transfer-Encoding headers', ['Transfer-Encoding: chunked', 'Transfer-Encoding: identity'], '0\r\n\r\n'],
+    ['whitespace before the colon', ['Transfer-Encoding : chunked', 'Content-Length: 3'], 'abc'],
+    ['an obsolete folded header line', ['X-Pad: a', ' Transfer-Encoding: chunked', 'Content-Length: 3'], 'abc'],
+  ];
+
+  it.each(ambiguousFraming)('answers 400 to %s and forwards nothing', async (_name, framing, body) => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw('POST /upload HTTP/1.1', ['Host: x', alice, ...framing, 'Connection: close'], body));
+    expect(r.statuses).toEqual([400]);
+    expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'malformed_request' });
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('answers a forbidden request and an allowed one pipelined on one connection each on its own', async () => {
+    const before = gw.upstream.received.length;
+    const r = await exchange(
+      port,
+      raw('GET /admin/users HTTP/1.1', ['Host: x', alice]) + raw('GET /public/after HTTP/1.1', ['Host: x', alice]),
+      { until: responsesComplete(2) },
+    );
+    expect(r.statuses).toEqual([403, 200]);
+    expect(jsonOf(r.text, 0)).toMatchObject({ reason: 'implicit_deny', action: 'orders:Admin' });
+    expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/after']);
+  });
+
+  it('never parses a request hidden in the body of a denied one', async () => {
+    const before = gw.upstream.arrivals();
+    const hidden = raw('GET /admin/users HTTP/1.1', ['Host: x', alice]);
+    const r = await exchange(port, raw('POST /orders HTTP/1.1', ['Host: x', bob, `Content-Length: ${hidden.length}`], hidden), {
+      until: responsesComplete(1),
+      timeoutMs: 1500,
+    });
+    // The reply to the POST may be followed by nothing else: the hidden bytes are body, not a request.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.statuses).toEqual([403]);
+    expect(jsonOf(r.text)).toMatchObject({ reason: 'implicit_deny', action: 'orders:CreateOrder' });
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('forwards a chunked body that contains a request line as one body, not two requests', async () => {
+    const before = gw.upstream.received.length;
+    const inner = raw('GET /admin/users HTTP/1.1', ['Host: x']);
+    const chunked = `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`;
+    const r = await exchange(port, raw('POST /upload HTTP/1.1', ['Host: x', alice, 'Transfer-Encoding: chunked', 'Connection: close'], chunked));
+    expect(r.statuses).toEqual([200]);
+    const seen = gw.upstream.received.slice(before);
+    expect(seen.map((x) => [x.method, x.url, x.bodyLength])).toEqual([['POST', '/upload', inner.length]]);
+  });
+
+  it('keeps a Content-Length body whole when the caller names Content-Length as hop-by-hop', async () => {
+    const before = gw.upstream.received.length;
+    const body = raw('GET /admin/users HTTP/1.1', ['Host: x']);
+    const r = await exchange(
+      port,
+      raw('POST /upload HTTP/1.1', ['Host: x', alice, `Content-Length: ${body.length}`, 'Connection: content-length'], body) + raw('GET /public/next HTTP/1.1', ['Host: x', alice, 'Connection: close']),
+    );
+    expect(r.statuses).toEqual([200, 200]);
+    expect(gw.upstream.received.slice(before).map((x) => [x.method, x.url, x.bodyLength])).toEqual([
+      ['POST', '/upload', body.length],
+      ['GET', '/public/next', 0],
+    ]);
+  });
+});
+
+describe('request lines and versions', () => {
+  const gw = useTestGateway();
+  let port: number;
+  let alice: string;
+
+  beforeAll(async () => {
+    port = Number(new URL(gw.url).port);
+    alice = `Authorization: ${await gw.bearer('alice')}`;
+  });
+
+  it.each([
+    ['an absolute-form target to another host', 'http://evil.example/admin/users'],
+    ['an absolute-form target to an allowed path', 'http://127.0.0.1/public/readme'],
+    ['an https absolute-form target', 'https://127.0.0.1/public/readme'],
+  ])('refuses %s as not_origin_form', async (_name, target) => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw(`GET ${target} HTTP/1.1`, ['Host: x', alice, 'Connection: close']));
+    expect(r.statuses).toEqual([400]);
+    expect(jsonOf(r.text)).toMatchObject({ error: 'BadRequest', code: 'bad_path', reason: 'not_origin_form' });
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it.each([
+    ['a lower-case method', 'get /public/readme HTTP/1.1'],
+    ['a target without a leading slash', 'GET evil.example/public/readme HTTP/1.1'],
+    ['an unknown HTTP version', 'GET /public/readme HTTP/1.2'],
+    ['a tab inside the target', 'GET /public/a\tb HTTP/1.1'],
+  ])('answers 400 to %s without forwarding it', async (_name, line) => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw(line, ['Host: x', alice, 'Connection: close']));
+    expect(r.statuses).toEqual([400]);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('answers 400 to raw bytes outside ASCII in the target (an overlong "/" included)', async () => {
+    const before = gw.upstream.arrivals();
+    for (const bytes of ['/public/\xc0\xaf../admin/users', '/public/..\xef\xbc\x8fadmin/users']) {
+      const r = await exchange(port, Buffer.from(raw(`GET ${bytes} HTTP/1.1`, ['Host: x', alice, 'Connection: close']), 'latin1'));
+      expect(r.statuses).toEqual([400]);
+    }
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('never tunnels CONNECT', async () => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', alice]), { timeoutMs: 1500 });
+    expect(r.statuses.filter((s) => s < 400)).toEqual([]);
+    expect(r.timedOut).toBe(false);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('answers OPTIONS * with 400 without forwarding it', async () => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw('OPTIONS * HTTP/1.1', ['Host: x', alice, 'Connection: close']));
+    expect(r.statuses).toEqual([400]);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('authorises HTTP/1.0 requests like any other', async () => {
+    const before = gw.upstream.received.length;
+    const allowed = await exchange(port, raw('GET /public/readme HTTP/1.0', ['Host: x', alice]));
+    const denied = await exchange(port, raw('GET /admin/users HTTP/1.0', ['Host: x', alice]));
+    const anonymous = await exchange(port, raw('GET /public/readme HTTP/1.0', ['Host: x']));
+    const hostless = await exchange(port, raw('GET /public/readme HTTP/1.0', [alice]));
+    expect([allowed.statuses, denied.statuses, anonymous.statuses, hostless.statuses]).toEqual([[200], [403], [401], [400]]);
+    expect(jsonOf(anonymous.text)).toMatchObject({ code: 'token_missing' });
+    expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/readme']);
+  });
+
+  it('authorises a request line without a version like any other', async () => {
+    const before = gw.upstream.received.length;
+    const allowed = await exchange(port, raw('GET /public/readme', ['Host: x', alice, 'Connection: close']));
+    const denied = await exchange(port, raw('GET /admin/users', ['Host: x', alice, 'Connection: close']));
+    expect([allowed.statuses, denied.statuses]).toEqual([[200], [403]]);
+    expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/readme']);
+  });
+
+  it('refuses an HTTP/1.1 request without Host', async () => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw('GET /public/readme HTTP/1.1', [alice, 'Connection: close']));
+    expect(r.statuses).toEqual([400]);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('decides the same whatever Host names, and forwards the Host as authorised', async () => {
+    const before = gw.upstream.received.length;
+    const denied = await exchange(port, raw('GET /admin/users HTTP/1.1', ['Host: admin.internal', alice, 'Connection: close']));
+    expect(denied.statuses).toEqual([403]);
+    const allowed = await exchange(port, raw('GET /public/readme HTTP/1.1', ['Host: admin.internal:8080', alice, 'Connection: close']));
+    expect(allowed.statuses).toEqual([200]);
+    const seen = gw.upstream.received.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url).toBe('/public/readme');
+    expect(seen[0]!.headers['x-forwarded-host']).toBe('admin.internal:8080');
+  });
+
+  it('answers every response on a keep-alive connection with its own request id', async () => {
+    const r = await exchange(
+      port,
+      raw('GET /public/a HTTP/1.1', ['Host: x', alice]) + raw('GET /admin/b HTTP/1.1', ['Host: x', alice]) + raw('GET /public/c HTTP/1.1', ['Host: x']),
+      { until: responsesComplete(3) },
+    );
+    const responses = responsesOf(r.text);
+    expect(responses.map((x) => x.status)).toEqual([200, 403, 401]);
+    const ids = responses.map((x) => /\r\nx-iamgate-request-id: ([^\r]+)/i.exec(x.head)?.[1]);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(gw.audit.decisionsFor(id!)).toHaveLength(1);
+  });
+});
