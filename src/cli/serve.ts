@@ -104,9 +104,15 @@ export async function startConfiguredGateway(
   overrides: ConfiguredOverrides = {},
 ): Promise<ConfiguredGateway> {
   const metrics = createGatewayMetrics({ processMetrics: true });
-  const redis = config.redis.url
-    ? createRedisClient(config.redis.url, { onError: () => metrics.redisErrors.inc({ operation: 'connection' }) })
-    : undefined;
+  const { url: redisUrl, sentinel } = config.redis;
+  const redis =
+    redisUrl !== undefined || sentinel !== undefined
+      ? createRedisClient(redisUrl, {
+          onError: () => metrics.redisErrors.inc({ operation: 'connection' }),
+          // Sentinel: the sentinels name the current primary; the URL gives only credentials, database and TLS.
+          ...(sentinel ? { connection: { sentinels: sentinel.nodes.map((n) => ({ ...n })), name: sentinel.masterName } } : {}),
+        })
+      : undefined;
   if (redis) running.redis = redis;
   // ── Audit trail (docs/audit.md): open before anything can decide; fed by the gateway, STS and policy loads. ──
   const audit = overrides.audit ? gatewayAudit(overrides.audit, logger) : await openGatewayAudit(config, auth, logger);

@@ -3,8 +3,8 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Finding } from '../policy/types.js';
-import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, type Doc } from './reader.js';
-import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode } from './schema.js';
+import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, parseHostPort, type Doc } from './reader.js';
+import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { SECTION_VALIDATORS } from './sections.js';
 import { parseYamlText } from './yaml.js';
 
@@ -37,6 +37,28 @@ function envPort(env: Env, name: string, r: ConfigReader): number | undefined {
   return Number(text);
 }
 
+const CLUSTER_UNSUPPORTED =
+  'Redis Cluster is not supported: the decision cache, its announcements and the authentication state each need one primary (keys and pub/sub through one client). Use a standalone Redis (redis.url) or Redis Sentinel (redis.sentinel)';
+
+/** `redis.sentinel`: the monitored primary's name and at least one sentinel as `host:port`. */
+function readSentinel(r: ConfigReader, redis: Doc): RedisSentinelConfig | undefined {
+  if (redis['sentinel'] === undefined || redis['sentinel'] === null) return undefined;
+  const s = r.section(redis, 'sentinel', 'redis.sentinel', ['masterName', 'nodes']);
+  const masterName = r.string(s, 'masterName', 'redis.sentinel.masterName', '');
+  if (masterName === '') r.problem('redis.sentinel.masterName', 'the name of the primary the sentinels monitor is required');
+  const nodes: { host: string; port: number }[] = [];
+  const raw = s['nodes'];
+  if (!Array.isArray(raw) || raw.length === 0) r.problem('redis.sentinel.nodes', 'must list at least one sentinel as "host:port"');
+  else {
+    raw.forEach((n: unknown, i) => {
+      const node = typeof n === 'string' ? parseHostPort(n) : undefined;
+      if (node) nodes.push(node);
+      else r.problem(`redis.sentinel.nodes[${i}]`, `must be "host:port" (got ${JSON.stringify(n)})`);
+    });
+  }
+  return { masterName, nodes };
+}
+
 /** Validates a parsed configuration document with environment overrides; `file` names it in problems and anchors relative paths. */
 export function readConfig(doc: unknown, env: Env, file: string | undefined): ConfigLoad {
   const { config, problems } = readConfigParts(doc, env, file);
@@ -61,7 +83,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch']);
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
   const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
-  const redis = r.section(root, 'redis', 'redis', ['url']);
+  const redis = r.section(root, 'redis', 'redis', ['url', 'sentinel', 'cluster']);
   const logging = r.section(root, 'logging', 'logging', ['level']);
   const shutdown = r.section(root, 'shutdown', 'shutdown', ['graceMs']);
   const HOUR = 3_600_000;
@@ -83,6 +105,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     if (message) r.problem(ENV.redisUrl, message, ENV_FILE);
     else redisUrl = envRedis;
   }
+  const sentinel = readSentinel(r, redis);
+  if (redis['cluster'] !== undefined && redis['cluster'] !== null) r.problem('redis.cluster', CLUSTER_UNSUPPORTED);
   let level = r.oneOf(logging, 'level', 'logging.level', DEFAULTS.logging.level as LogLevel, LOG_LEVELS);
   const envLevel = env[ENV.logLevel];
   if (envLevel !== undefined && envLevel !== '') {
@@ -146,7 +170,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     },
     forwardAuth: { enabled: r.bool(forwardAuth, 'enabled', 'forwardAuth.enabled', DEFAULTS.forwardAuth.enabled) },
     decisions: { explainToCaller: r.bool(decisions, 'explainToCaller', 'decisions.explainToCaller', DEFAULTS.decisions.explainToCaller) },
-    redis: { url: redisUrl === '' ? undefined : redisUrl },
+    redis: { url: redisUrl === '' ? undefined : redisUrl, sentinel },
     logging: { level },
     shutdown: { graceMs: r.int(shutdown, 'graceMs', 'shutdown.graceMs', DEFAULTS.shutdown.graceMs, 0, HOUR) },
     sections,

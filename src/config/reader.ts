@@ -120,6 +120,14 @@ export function checkOriginUrl(text: string): string | undefined {
 }
 
 /** Checks a Redis URL (`redis://` or `rediss://`); returns a message when wrong. */
+/** `host:port` or `[v6 address]:port` with a port from 1 to 65535; undefined when malformed. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/@[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
 export function checkRedisUrl(text: string): string | undefined {
   try {
     const url = new URL(text);

@@ -13,6 +13,12 @@ export interface ListenConfig {
   readonly port: number;
 }
 
+/** Redis Sentinel: the sentinels to ask for the current primary of `masterName`. */
+export interface RedisSentinelConfig {
+  readonly masterName: string;
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+}
+
 export interface GatewayConfig {
   readonly version: 1;
   /** `development` allows conveniences (local token minting, operator endpoints by default); `production` refuses them. */
@@ -64,7 +70,11 @@ export interface GatewayConfig {
     /** Put the statement-level explanation of a deny in the 403 body. */
     readonly explainToCaller: boolean;
   };
-  readonly redis: { readonly url: string | undefined };
+  /**
+   * Redis, when `url` or `sentinel` is set. With `sentinel`, the primary is found through the
+   * sentinels and `url` supplies only credentials, database and TLS.
+   */
+  readonly redis: { readonly url: string | undefined; readonly sentinel: RedisSentinelConfig | undefined };
   readonly logging: { readonly level: LogLevel };
   readonly shutdown: {
     /** How long in-flight requests may run after SIGTERM before their connections are closed. */

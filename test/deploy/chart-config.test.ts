@@ -40,6 +40,18 @@ describe('the configuration shipped with the chart and the image', () => {
     expect(problemsOf(configOf(join(chartDir, 'ci', name)))).toEqual([]);
   });
 
+  it('the Sentinel settings templates/configmap.yaml adds (ci/sentinel-values.yaml) are accepted, and Cluster settings refused', () => {
+    const template = readText(join(chartDir, 'templates', 'configmap.yaml'));
+    expect(template).toContain('set $redis "sentinel" (dict "masterName" .Values.redis.sentinel.masterName "nodes" .Values.redis.sentinel.nodes)');
+    expect(template).toContain('set $redis "cluster" (dict "nodes" .Values.redis.cluster.nodes)');
+    const file = join(chartDir, 'ci', 'sentinel-values.yaml');
+    const values = coalesce(defaultValues(), readYaml(file)) as { redis: { sentinel: { masterName: string; nodes: string[] } } };
+    const { masterName, nodes } = values.redis.sentinel;
+    const written = (redis: unknown): unknown => ({ ...(configOf(file) as object), redis });
+    expect(problemsOf(written({ sentinel: { masterName, nodes } }))).toEqual([]);
+    expect(problemsOf(written({ cluster: { nodes: ['redis-0.redis:6379'] } })).join('\n')).toContain('redis.cluster: Redis Cluster is not supported');
+  });
+
   it('a configuration with a mistake is refused, so the checks above can fail', () => {
     expect(problemsOf({ version: 1, mode: 'production', listen: { prot: 8400 } }).join('\n')).toContain('listen.prot');
     const noKeys = { version: 1, auth: { issuers: [{ issuer: 'https://idp.example', audiences: ['x'] }] } };

@@ -1,7 +1,7 @@
 // StateStore on Redis (ioredis), shared by every replica. The client is built to fail fast: a
 // command against a dead or frozen server fails within `commandTimeout` instead of queueing, and
 // every failure surfaces as StateUnavailableError so that callers fail closed.
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { StateUnavailableError, type StateStore } from './store.js';
 
 export interface RedisClientOptions {
@@ -9,20 +9,25 @@ export interface RedisClientOptions {
   readonly commandTimeoutMs?: number;
   /** Called on connection errors (ioredis emits them on every failed reconnect). */
   readonly onError?: (err: Error) => void;
+  /** How to reach Redis beyond the URL (Sentinel: `sentinels` and `name`); the fail-fast options above win. */
+  readonly connection?: Omit<RedisOptions, 'replyMapping'>;
 }
 
 /**
  * Connects an ioredis client with fail-fast options: bounded command time, one retry, no offline
  * queue (commands sent while disconnected fail at once), and an `error` listener.
  */
-export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
-  const client = new Redis(url, {
+export function createRedisClient(url: string | undefined, options: RedisClientOptions = {}): Redis {
+  const settings = {
+    ...options.connection,
     commandTimeout: options.commandTimeoutMs ?? 500,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
     retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
-  });
+  };
+  // Without a URL, the connection options alone say where Redis is (Sentinel).
+  const client = url === undefined ? new Redis(settings) : new Redis(url, settings);
   const onError = options.onError ?? (() => undefined);
   client.on('error', onError);
   return client;

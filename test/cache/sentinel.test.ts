@@ -1,0 +1,67 @@
+// Redis through Sentinel, as the Helm chart configures it (`redis.sentinel: {masterName, nodes}`,
+// no URL): a real redis-server as the primary and a real sentinel monitoring it. The gateway, as
+// `iamgate serve` assembles it, asks the sentinel for the primary, reads its revocation state
+// there (so it becomes ready) and announces its policy generation there.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startRedis, type TestRedis } from '../support/redis.js';
+import { waitForPort } from '../support/net.js';
+import { createTestKeys } from '../support/tokens.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+
+let redis: TestRedis;
+let sentinel: ChildProcess | undefined;
+let upstream: TestUpstream;
+let dir = '';
+let gw: ServedGateway | undefined;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  if (!redis.owned) return;
+  upstream = await startTestUpstream();
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-sentinel-'));
+  const port = await freePort();
+  const conf = join(dir, 'sentinel.conf');
+  await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor primary-one 127.0.0.1 ${redis.port} 1\n`);
+  sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  await waitForPort(port);
+  await writePolicyFolder(join(dir, 'policies'), 'Allow');
+  gw = await startServedGateway({
+    policies: join(dir, 'policies'),
+    work: join(dir, 'work'),
+    keys: await createTestKeys(),
+    upstreamUrl: upstream.url,
+    config: { redis: { sentinel: { masterName: 'primary-one', nodes: [`127.0.0.1:${port}`] } } },
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  sentinel?.kill('SIGKILL');
+  await upstream?.close();
+  await redis?.close();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+describe('Redis through Sentinel', () => {
+  it('finds the primary through the sentinel: ready, deciding, and announcing its generation there', async (ctx) => {
+    if (!gw) return ctx.skip();
+    const served = gw;
+    expect(await eventually(async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000)).toBe(true);
+    expect(await served.getOrder('alice')).toBe(200);
+    expect(await served.getOrder('bob')).toBe(403);
+    const primary = new Redis(redis.url, { lazyConnect: true });
+    try {
+      await primary.connect();
+      expect(await eventually(async () => (await primary.get('iamgate:generation:latest')) !== null)).toBe(true);
+    } finally {
+      primary.disconnect();
+    }
+  });
+});
