@@ -5,7 +5,7 @@ import { DEFAULT_BREAKER, DEFAULT_CHANNEL, DEFAULT_L1, DEFAULT_L2, type BreakerO
 
 export interface CacheConfig {
   readonly l1: L1Options | false;
-  /** Used only when Redis is configured (`redis.url`). */
+  /** Used only when Redis is configured (`redis.url` or `redis.sentinel`). */
   readonly l2: Required<L2Options> | false;
   readonly breaker: BreakerOptions;
   readonly channel: string;
