@@ -69,6 +69,15 @@ describe('request smuggling and framing', () => {
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
+  it('answers a denied upload before its body arrives, and closes the connection', async () => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(port, raw('POST /orders HTTP/1.1', ['Host: x', bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });
+    expect(r.statuses).toEqual([403]);
+    expect(r.closedByServer).toBe(true);
+    expect(r.timedOut).toBe(false);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
   it('forwards a chunked body that contains a request line as one body, not two requests', async () => {
     const before = gw.upstream.received.length;
     const inner = raw('GET /admin/users HTTP/1.1', ['Host: x']);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/net.js';
 import { IDP_KID, makeSigningKey, signCompact, startCountingServer, startIdp, unsigned, type Idp, type SigningKey } from './support/idp.js';
-import { exchange, jsonOf } from './support/raw.js';
+import { exchange, jsonOf, responsesComplete } from './support/raw.js';
 import { startRealGateway, type RealGateway } from './support/real-gateway.js';
 
 /** A clock the test moves by hand, shared by the gateway, the authenticator and the signer. */
@@ -218,6 +218,23 @@ describe('bearer token attacks', () => {
     expect(malformed.headers['www-authenticate']).toMatch(/^Bearer realm="iamgate", error="invalid_request"/);
   });
 
+  it('keeps no token material in the audit trail, for accepted and refused tokens alike', async () => {
+    const tokens = [
+      await idp.token(claims({ jti: 'audit-ok' })),
+      await idp.token(claims({ aud: 'elsewhere' })),
+      await signCompact(attacker, { alg: 'ES256', kid: IDP_KID }, claims()),
+      unsigned({ alg: 'none' }, claims({ jti: 'audit-none' })),
+    ];
+    for (const token of tokens) await call(`Bearer ${token}`);
+    const trail = JSON.stringify(gw.audit.events);
+    for (const token of tokens) {
+      const [header, payload, signature] = token.split('.');
+      expect(trail).not.toContain(payload!);
+      expect(trail).not.toContain(header!);
+      if (signature) expect(trail).not.toContain(signature);
+    }
+  });
+
   describe('the Authorization header', () => {
     let token: string;
     beforeAll(async () => {
@@ -270,7 +287,9 @@ describe('bearer token attacks', () => {
 
     it('never forwards the caller’s credentials upstream', async () => {
       const before = gw.upstream.received.length;
-      const r = await exchange(gw.port, `GET /public/readme HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nProxy-Authorization: Basic eDp5\r\nConnection: authorization\r\n\r\n`);
+      const r = await exchange(gw.port, `GET /public/readme HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nProxy-Authorization: Basic eDp5\r\nConnection: authorization\r\n\r\n`, {
+        until: responsesComplete(1),
+      });
       expect(r.statuses).toEqual([200]);
       const seen = gw.upstream.received.slice(before)[0]!;
       expect(seen.headers['authorization']).toBeUndefined();
