@@ -2,6 +2,7 @@
 // `signingKeyFile`, or in development generated once in the state folder), the public key written
 // where operators asked for it, and a per-process instance id. Everything that can be wrong is
 // found here, at start, before any listener opens.
+import type { Redis } from 'ioredis';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -26,6 +27,8 @@ export interface AuditSetupDeps {
   readonly protectedDirs: readonly string[];
   /** Redis for the `redis` sink (`redis.url` or `REDIS_URL`). */
   readonly redisUrl: string | undefined;
+  /** A client to use instead of `redisUrl` (Sentinel); the caller closes it. */
+  readonly redisClient?: Redis;
   /** Names this process's chain (default: host name, start time and a random suffix). */
   readonly instanceId?: string;
   readonly now?: () => number;
@@ -124,9 +127,11 @@ function openSink(kind: AuditSinkKind, config: AuditConfig, deps: AuditSetupDeps
       }
     }
     case 'redis':
-      if (deps.redisUrl === undefined) throw new Error('audit.sink: the redis sink needs redis.url (or REDIS_URL)');
+      if (deps.redisClient === undefined && deps.redisUrl === undefined) {
+        throw new Error('audit.sink: the redis sink needs redis.url, redis.sentinel or REDIS_URL');
+      }
       return createRedisStreamSink({
-        redis: deps.redisUrl,
+        redis: deps.redisClient ?? (deps.redisUrl as string),
         stream: config.redis.stream,
         maxLen: config.redis.maxLen,
         whenFull: config.redis.whenFull,

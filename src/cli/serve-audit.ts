@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMetrics, stsAuditEvent, type AuditLogStats, type PublicJwk } from '../audit/index.js';
 import type { AuditEventInput } from '../audit/index.js';
-import type { AuthConfig, StsEvent } from '../auth/index.js';
+import { createRedisClient, type AuthConfig, type StsEvent } from '../auth/index.js';
 import { formatProblems, type GatewayConfig } from '../config/index.js';
 import type { AuditSink, PolicyLoad, PolicyLoader } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
@@ -34,7 +34,7 @@ export interface GatewayAudit {
 function readSection(config: GatewayConfig): ReturnType<typeof readAuditConfig> {
   return readAuditConfig(config.sections['audit'], {
     development: config.mode === 'development',
-    redisConfigured: config.redis.url !== undefined,
+    redisConfigured: config.redis.url !== undefined || config.redis.sentinel !== undefined,
     ...(config.file ? { file: config.file } : {}),
   });
 }
@@ -95,7 +95,17 @@ export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, 
   const read = readSection(config);
   if (!read.config) throw new Error(`the audit configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
   const baseDir = config.file ? dirname(config.file) : process.cwd();
+  // Behind Sentinel the sink needs its own client that asks the sentinels for the primary.
+  const { sentinel } = config.redis;
+  const sentinelClient =
+    sentinel && read.config.sinks.includes('redis')
+      ? createRedisClient(config.redis.url, {
+          connection: { sentinels: sentinel.nodes.map((n) => ({ ...n })), name: sentinel.masterName },
+          onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit redis error'),
+        })
+      : undefined;
   const opened = await openConfiguredAudit(read.config, {
+    ...(sentinelClient ? { redisClient: sentinelClient } : {}),
     baseDir,
     stateDir: resolve(baseDir, auth.stateDir),
     protectedDirs: [...new Set([dirname(config.policies.directory), dirname(config.policies.routes)])],
@@ -107,5 +117,8 @@ export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, 
     { auditChain: log.instanceId, sinks: read.config.sinks, durability: read.config.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
     log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
   );
-  return gatewayAudit(log, logger, { stats: () => log.stats(), ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: () => log.close() });
+  return gatewayAudit(log, logger, { stats: () => log.stats(), ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
+    await log.close();
+    if (sentinelClient) await sentinelClient.quit().catch(() => sentinelClient.disconnect());
+  } });
 }

@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { readAuthConfig } from '../../src/auth/index.js';
+import { openGatewayAudit } from '../../src/cli/serve-audit.js';
+import { readConfig } from '../../src/config/index.js';
 import { freePort, startRedis, type TestRedis } from '../support/redis.js';
 import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
@@ -19,6 +23,7 @@ let redis: TestRedis;
 let sentinel: ChildProcess | undefined;
 let upstream: TestUpstream;
 let dir = '';
+let sentinelPort = 0;
 let gw: ServedGateway | undefined;
 
 beforeAll(async () => {
@@ -27,6 +32,7 @@ beforeAll(async () => {
   upstream = await startTestUpstream();
   dir = await mkdtemp(join(tmpdir(), 'iamgate-sentinel-'));
   const port = await freePort();
+  sentinelPort = port;
   const conf = join(dir, 'sentinel.conf');
   await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor primary-one 127.0.0.1 ${redis.port} 1\n`);
   sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
@@ -62,6 +68,43 @@ describe('Redis through Sentinel', () => {
       expect(await eventually(async () => (await primary.get('iamgate:generation:latest')) !== null)).toBe(true);
     } finally {
       primary.disconnect();
+    }
+  });
+});
+
+describe('the audit trail through Sentinel', () => {
+  it('writes its Redis Stream on the primary the sentinel names', async (ctx) => {
+    if (!gw) return ctx.skip();
+    const read = readConfig(
+      {
+        version: 1,
+        mode: 'development',
+        upstream: { url: upstream.url },
+        policies: { directory: join(dir, 'policies', 'directory.yaml'), routes: join(dir, 'policies', 'routes.yaml') },
+        auth: { stateDir: join(dir, 'audit-state'), issuers: [] },
+        redis: { sentinel: { masterName: 'primary-one', nodes: [`127.0.0.1:${sentinelPort}`] } },
+        audit: { sink: 'redis', redis: { stream: 'audit-through-sentinel' } },
+      },
+      {},
+      undefined,
+    );
+    if (!read.ok) throw new Error(JSON.stringify(read.problems));
+    const auth = readAuthConfig(read.config.sections['auth'], { development: true });
+    if (!auth.config) throw new Error(JSON.stringify(auth.findings));
+    const audit = await openGatewayAudit(read.config, auth.config, pino({ level: 'silent' }));
+    await audit.sink.record({ kind: 'request', reason: 'allowed', decision: 'Allow', requestId: 'through-sentinel' });
+    await audit.sink.flush();
+    const primary = new Redis(redis.url, { lazyConnect: true });
+    try {
+      await primary.connect();
+      const found = await eventually(async () => {
+        const entries = await primary.xrange('audit-through-sentinel', '-', '+');
+        return entries.some(([, fields]) => fields.join(' ').includes('through-sentinel'));
+      });
+      expect(found).toBe(true);
+    } finally {
+      primary.disconnect();
+      await audit.close();
     }
   });
 });
