@@ -19,7 +19,7 @@ describe('a flood of unknown keys and issuers', () => {
     idp = await startIdp();
     attacker = await makeSigningKey();
     gw = await startRealGateway({
-      issuers: [{ name: 'idp', issuer: idp.issuer, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: idp.jwksUrl, jwks: { cooldownSeconds: 30, refreshSeconds: 600, timeoutMs: 1000 } }],
+      issuers: [idp.issuerConfig({ jwks: { cooldownSeconds: 30, refreshSeconds: 600, timeoutMs: 1000 } })],
       now,
     });
   });

@@ -2,26 +2,19 @@
 // original URIs that are not paths or try to climb out of them, method spellings, the Envoy form
 // with dot segments in the endpoint path, and iamgate's own reserved paths. Forward-auth never
 // contacts the upstream, whatever it is asked.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
+import { useCallers } from './support/callers.js';
 import { exchange, jsonOf } from './support/raw.js';
 
 describe('forward-auth under attack', () => {
   const gw = useTestGateway();
-  let port: number;
-  let alice: string;
-  let bob: string;
-
-  beforeAll(async () => {
-    port = Number(new URL(gw.url).port);
-    alice = `Authorization: ${await gw.bearer('alice')}`;
-    bob = `Authorization: ${await gw.bearer('bob')}`;
-  });
+  const c = useCallers(gw);
 
   /** A forward-auth call (GET `path`, default `/.iamgate/authz`) with header lines; its status and JSON body. */
   async function ask(lines: readonly string[], path = '/.iamgate/authz', method = 'GET'): Promise<{ status: number; body: Record<string, unknown>; head: string }> {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, `${method} ${path} HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
+    const r = await exchange(c.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
     expect(gw.upstream.arrivals()).toBe(before);
     const status = r.statuses[0] ?? 0;
     const head = r.text.slice(0, r.text.indexOf('\r\n\r\n'));
@@ -38,7 +31,7 @@ describe('forward-auth under attack', () => {
     ['an X-Original-URL that is not http(s)', ['X-Original-URL: ftp://shop/orders/1', 'X-Original-Method: GET']],
     ['a scheme-relative X-Original-URL', ['X-Original-URL: //shop/orders/1', 'X-Original-Method: GET']],
   ])('answers 400 forward_auth_incomplete to %s, never assuming a request', async (_name, lines) => {
-    const r = await ask([alice, ...lines]);
+    const r = await ask([c.line.alice, ...lines]);
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error: 'BadRequest', code: 'forward_auth_incomplete' });
   });
@@ -57,24 +50,24 @@ describe('forward-auth under attack', () => {
     ['a Traefik URI with dot segments above the root', 'X-Forwarded-Uri: /../admin/users', 'escapes_root'],
   ])('refuses %s with 400 bad_path (%s)', async (_name, line, reason) => {
     const method = line.startsWith('X-Forwarded') ? 'X-Forwarded-Method: GET' : 'X-Original-Method: GET';
-    const r = await ask([alice, line, method]);
+    const r = await ask([c.line.alice, line, method]);
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ code: 'bad_path', reason });
   });
 
   it('decides on the original URI after normalising it, as the proxied path would be', async () => {
-    const allowed = await ask([alice, 'X-Original-URI: /admin/../public/%72eadme', 'X-Original-Method: GET']);
+    const allowed = await ask([c.line.alice, 'X-Original-URI: /admin/../public/%72eadme', 'X-Original-Method: GET']);
     expect(allowed.status).toBe(200);
-    const denied = await ask([alice, 'X-Original-URI: /public/./../admin/users', 'X-Original-Method: GET']);
+    const denied = await ask([c.line.alice, 'X-Original-URI: /public/./../admin/users', 'X-Original-Method: GET']);
     expect([denied.status, denied.body['action']]).toEqual([403, 'orders:Admin']);
   });
 
   it('upper-cases the original method and decides on it, never on the call’s own method', async () => {
-    const lower = await ask([bob, 'X-Original-URI: /orders/1', 'X-Original-Method: delete']);
+    const lower = await ask([c.line.bob, 'X-Original-URI: /orders/1', 'X-Original-Method: delete']);
     expect([lower.status, lower.body['action']]).toEqual([403, 'orders:DeleteOrder']);
-    const viaPost = await ask([bob, 'X-Original-URI: /orders/1', 'X-Original-Method: GET'], '/.iamgate/authz', 'POST');
+    const viaPost = await ask([c.line.bob, 'X-Original-URI: /orders/1', 'X-Original-Method: GET'], '/.iamgate/authz', 'POST');
     expect(viaPost.status).toBe(200);
-    const head = await ask([bob, 'X-Original-URI: /orders/secret-1', 'X-Original-Method: HEAD']);
+    const head = await ask([c.line.bob, 'X-Original-URI: /orders/secret-1', 'X-Original-Method: HEAD']);
     expect([head.status, head.body['reason'], head.body['action']]).toEqual([403, 'explicit_deny', 'orders:GetOrder']);
   });
 
@@ -83,34 +76,34 @@ describe('forward-auth under attack', () => {
     ['an unknown method', 'PURGE'],
     ['a method with a path in it', 'GET /public/readme'],
   ])('denies %s as an unmapped request', async (_name, method) => {
-    const r = await ask([bob, 'X-Original-URI: /orders/1', `X-Original-Method: ${method}`]);
+    const r = await ask([c.line.bob, 'X-Original-URI: /orders/1', `X-Original-Method: ${method}`]);
     expect(r.status).toBe(403);
     expect(r.body).toMatchObject({ reason: 'implicit_deny', action: null });
   });
 
   it('decides the Envoy form on the appended path after resolving its dot segments', async () => {
     for (const path of ['/.iamgate/authz/public/../admin/users', '/.iamgate/authz/public/%2e%2e/admin/users']) {
-      const r = await ask([alice], path);
+      const r = await ask([c.line.alice], path);
       expect([path, r.status, r.body['action']]).toEqual([path, 403, 'orders:Admin']);
       expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', path: '/admin/users' })]);
     }
   });
 
   it('treats a path climbing out of the endpoint as the proxied request it resolves to', async () => {
-    const denied = await ask([alice], '/.iamgate/authz/%2e%2e/%2e%2e/admin/users');
+    const denied = await ask([c.line.alice], '/.iamgate/authz/%2e%2e/%2e%2e/admin/users');
     expect([denied.status, denied.body['action']]).toEqual([403, 'orders:Admin']);
     expect(gw.audit.decisionsFor(String(denied.body['requestId']))).toEqual([expect.objectContaining({ kind: 'request', path: '/admin/users' })]);
     const before = gw.upstream.received.length;
-    const allowed = await exchange(port, `GET /.iamgate/authz/../../public/readme HTTP/1.1\r\nHost: x\r\n${alice}\r\nConnection: close\r\n\r\n`);
+    const allowed = await exchange(c.port, `GET /.iamgate/authz/../../public/readme HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\nConnection: close\r\n\r\n`);
     expect(allowed.statuses).toEqual([200]);
     expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/readme']);
-    const reserved = await ask([alice], '/.iamgate/authz/public/../../public/readme');
+    const reserved = await ask([c.line.alice], '/.iamgate/authz/public/../../public/readme');
     expect([reserved.status, reserved.body['code']]).toEqual([404, 'reserved_path']);
   });
 
   it('answers questions about iamgate’s own reserved paths with a deny', async () => {
     for (const uri of ['/.iamgate/authz', '/.iamgate/sts/AssumeRole', '/.well-known/jwks.json']) {
-      const r = await ask([alice, `X-Original-URI: ${uri}`, 'X-Original-Method: GET']);
+      const r = await ask([c.line.alice, `X-Original-URI: ${uri}`, 'X-Original-Method: GET']);
       expect([uri, r.status, r.body['reason']]).toEqual([uri, 403, 'implicit_deny']);
     }
   });
@@ -126,10 +119,10 @@ describe('forward-auth under attack', () => {
   });
 
   it('records one forward_auth decision per call, refused ones included', async () => {
-    const r = await ask([alice, 'X-Original-URI: /admin/users', 'X-Original-Method: GET']);
+    const r = await ask([c.line.alice, 'X-Original-URI: /admin/users', 'X-Original-Method: GET']);
     const id = String(r.body['requestId']);
     expect(gw.audit.decisionsFor(id)).toEqual([expect.objectContaining({ kind: 'forward_auth', decision: 'Deny', action: 'orders:Admin' })]);
-    const bad = await ask([alice, 'X-Original-URI: /public/%00', 'X-Original-Method: GET']);
+    const bad = await ask([c.line.alice, 'X-Original-URI: /public/%00', 'X-Original-Method: GET']);
     expect(gw.audit.decisionsFor(String(bad.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', reason: 'bad_path' })]);
   });
 });

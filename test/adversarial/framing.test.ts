@@ -2,8 +2,9 @@
 // Transfer-Encoding tricks), pipelining a forbidden request behind an allowed one, request lines
 // that are not origin-form, other HTTP versions, and Host games. Every refusal is checked at the
 // upstream too: nothing the gateway refused may have reached it.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
+import { useCallers } from './support/callers.js';
 import { exchange, jsonOf, responsesComplete, responsesOf } from './support/raw.js';
 
 /** A raw request: request line, header lines, blank line, body. */
@@ -13,15 +14,7 @@ function raw(line: string, headers: readonly string[], body = ''): string {
 
 describe('request smuggling and framing', () => {
   const gw = useTestGateway();
-  let port: number;
-  let alice: string;
-  let bob: string;
-
-  beforeAll(async () => {
-    port = Number(new URL(gw.url).port);
-    alice = `Authorization: ${await gw.bearer('alice')}`;
-    bob = `Authorization: ${await gw.bearer('bob')}`;
-  });
+  const c = useCallers(gw);
 
   const ambiguousFraming: readonly [string, readonly string[], string][] = [
     ['two different Content-Length headers', ['Content-Length: 5', 'Content-Length: 6'], 'hello!'],
@@ -37,7 +30,7 @@ describe('request smuggling and framing', () => {
 
   it.each(ambiguousFraming)('answers 400 to %s and forwards nothing', async (_name, framing, body) => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw('POST /upload HTTP/1.1', ['Host: x', alice, ...framing, 'Connection: close'], body));
+    const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, ...framing, 'Connection: close'], body));
     expect(r.statuses).toEqual([400]);
     expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'malformed_request' });
     expect(gw.upstream.arrivals()).toBe(before);
@@ -46,8 +39,8 @@ describe('request smuggling and framing', () => {
   it('answers a forbidden request and an allowed one pipelined on one connection each on its own', async () => {
     const before = gw.upstream.received.length;
     const r = await exchange(
-      port,
-      raw('GET /admin/users HTTP/1.1', ['Host: x', alice]) + raw('GET /public/after HTTP/1.1', ['Host: x', alice]),
+      c.port,
+      raw('GET /admin/users HTTP/1.1', ['Host: x', c.line.alice]) + raw('GET /public/after HTTP/1.1', ['Host: x', c.line.alice]),
       { until: responsesComplete(2) },
     );
     expect(r.statuses).toEqual([403, 200]);
@@ -57,8 +50,8 @@ describe('request smuggling and framing', () => {
 
   it('never parses a request hidden in the body of a denied one', async () => {
     const before = gw.upstream.arrivals();
-    const hidden = raw('GET /admin/users HTTP/1.1', ['Host: x', alice]);
-    const r = await exchange(port, raw('POST /orders HTTP/1.1', ['Host: x', bob, `Content-Length: ${hidden.length}`], hidden), {
+    const hidden = raw('GET /admin/users HTTP/1.1', ['Host: x', c.line.alice]);
+    const r = await exchange(c.port, raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, `Content-Length: ${hidden.length}`], hidden), {
       until: responsesComplete(1),
       timeoutMs: 1500,
     });
@@ -71,7 +64,7 @@ describe('request smuggling and framing', () => {
 
   it('answers a denied upload before its body arrives, and closes the connection', async () => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw('POST /orders HTTP/1.1', ['Host: x', bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });
+    const r = await exchange(c.port, raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });
     expect(r.statuses).toEqual([403]);
     expect(r.closedByServer).toBe(true);
     expect(r.timedOut).toBe(false);
@@ -82,7 +75,7 @@ describe('request smuggling and framing', () => {
     const before = gw.upstream.received.length;
     const inner = raw('GET /admin/users HTTP/1.1', ['Host: x']);
     const chunked = `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`;
-    const r = await exchange(port, raw('POST /upload HTTP/1.1', ['Host: x', alice, 'Transfer-Encoding: chunked', 'Connection: close'], chunked));
+    const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Transfer-Encoding: chunked', 'Connection: close'], chunked));
     expect(r.statuses).toEqual([200]);
     const seen = gw.upstream.received.slice(before);
     expect(seen.map((x) => [x.method, x.url, x.bodyLength])).toEqual([['POST', '/upload', inner.length]]);
@@ -92,8 +85,8 @@ describe('request smuggling and framing', () => {
     const before = gw.upstream.received.length;
     const body = raw('GET /admin/users HTTP/1.1', ['Host: x']);
     const r = await exchange(
-      port,
-      raw('POST /upload HTTP/1.1', ['Host: x', alice, `Content-Length: ${body.length}`, 'Connection: content-length'], body) + raw('GET /public/next HTTP/1.1', ['Host: x', alice, 'Connection: close']),
+      c.port,
+      raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, `Content-Length: ${body.length}`, 'Connection: content-length'], body) + raw('GET /public/next HTTP/1.1', ['Host: x', c.line.alice, 'Connection: close']),
     );
     expect(r.statuses).toEqual([200, 200]);
     expect(gw.upstream.received.slice(before).map((x) => [x.method, x.url, x.bodyLength])).toEqual([
@@ -105,13 +98,7 @@ describe('request smuggling and framing', () => {
 
 describe('request lines and versions', () => {
   const gw = useTestGateway();
-  let port: number;
-  let alice: string;
-
-  beforeAll(async () => {
-    port = Number(new URL(gw.url).port);
-    alice = `Authorization: ${await gw.bearer('alice')}`;
-  });
+  const c = useCallers(gw);
 
   it.each([
     ['an absolute-form target to another host', 'http://evil.example/admin/users'],
@@ -119,7 +106,7 @@ describe('request lines and versions', () => {
     ['an https absolute-form target', 'https://127.0.0.1/public/readme'],
   ])('refuses %s as not_origin_form', async (_name, target) => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw(`GET ${target} HTTP/1.1`, ['Host: x', alice, 'Connection: close']));
+    const r = await exchange(c.port, raw(`GET ${target} HTTP/1.1`, ['Host: x', c.line.alice, 'Connection: close']));
     expect(r.statuses).toEqual([400]);
     expect(jsonOf(r.text)).toMatchObject({ error: 'BadRequest', code: 'bad_path', reason: 'not_origin_form' });
     expect(gw.upstream.arrivals()).toBe(before);
@@ -132,7 +119,7 @@ describe('request lines and versions', () => {
     ['a tab inside the target', 'GET /public/a\tb HTTP/1.1'],
   ])('answers 400 to %s without forwarding it', async (_name, line) => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw(line, ['Host: x', alice, 'Connection: close']));
+    const r = await exchange(c.port, raw(line, ['Host: x', c.line.alice, 'Connection: close']));
     expect(r.statuses).toEqual([400]);
     expect(gw.upstream.arrivals()).toBe(before);
   });
@@ -140,7 +127,7 @@ describe('request lines and versions', () => {
   it('answers 400 to raw bytes outside ASCII in the target (an overlong "/" included)', async () => {
     const before = gw.upstream.arrivals();
     for (const bytes of ['/public/\xc0\xaf../admin/users', '/public/..\xef\xbc\x8fadmin/users']) {
-      const r = await exchange(port, Buffer.from(raw(`GET ${bytes} HTTP/1.1`, ['Host: x', alice, 'Connection: close']), 'latin1'));
+      const r = await exchange(c.port, Buffer.from(raw(`GET ${bytes} HTTP/1.1`, ['Host: x', c.line.alice, 'Connection: close']), 'latin1'));
       expect(r.statuses).toEqual([400]);
     }
     expect(gw.upstream.arrivals()).toBe(before);
@@ -148,7 +135,7 @@ describe('request lines and versions', () => {
 
   it('never tunnels CONNECT', async () => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', alice]), { timeoutMs: 1500 });
+    const r = await exchange(c.port, raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', c.line.alice]), { timeoutMs: 1500 });
     expect(r.statuses.filter((s) => s < 400)).toEqual([]);
     expect(r.timedOut).toBe(false);
     expect(gw.upstream.arrivals()).toBe(before);
@@ -156,17 +143,17 @@ describe('request lines and versions', () => {
 
   it('answers OPTIONS * with 400 without forwarding it', async () => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw('OPTIONS * HTTP/1.1', ['Host: x', alice, 'Connection: close']));
+    const r = await exchange(c.port, raw('OPTIONS * HTTP/1.1', ['Host: x', c.line.alice, 'Connection: close']));
     expect(r.statuses).toEqual([400]);
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
   it('authorises HTTP/1.0 requests like any other', async () => {
     const before = gw.upstream.received.length;
-    const allowed = await exchange(port, raw('GET /public/readme HTTP/1.0', ['Host: x', alice]));
-    const denied = await exchange(port, raw('GET /admin/users HTTP/1.0', ['Host: x', alice]));
-    const anonymous = await exchange(port, raw('GET /public/readme HTTP/1.0', ['Host: x']));
-    const hostless = await exchange(port, raw('GET /public/readme HTTP/1.0', [alice]));
+    const allowed = await exchange(c.port, raw('GET /public/readme HTTP/1.0', ['Host: x', c.line.alice]));
+    const denied = await exchange(c.port, raw('GET /admin/users HTTP/1.0', ['Host: x', c.line.alice]));
+    const anonymous = await exchange(c.port, raw('GET /public/readme HTTP/1.0', ['Host: x']));
+    const hostless = await exchange(c.port, raw('GET /public/readme HTTP/1.0', [c.line.alice]));
     expect([allowed.statuses, denied.statuses, anonymous.statuses, hostless.statuses]).toEqual([[200], [403], [401], [400]]);
     expect(jsonOf(anonymous.text)).toMatchObject({ code: 'token_missing' });
     expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/readme']);
@@ -174,24 +161,24 @@ describe('request lines and versions', () => {
 
   it('authorises a request line without a version like any other', async () => {
     const before = gw.upstream.received.length;
-    const allowed = await exchange(port, raw('GET /public/readme', ['Host: x', alice, 'Connection: close']));
-    const denied = await exchange(port, raw('GET /admin/users', ['Host: x', alice, 'Connection: close']));
+    const allowed = await exchange(c.port, raw('GET /public/readme', ['Host: x', c.line.alice, 'Connection: close']));
+    const denied = await exchange(c.port, raw('GET /admin/users', ['Host: x', c.line.alice, 'Connection: close']));
     expect([allowed.statuses, denied.statuses]).toEqual([[200], [403]]);
     expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/readme']);
   });
 
   it('refuses an HTTP/1.1 request without Host', async () => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, raw('GET /public/readme HTTP/1.1', [alice, 'Connection: close']));
+    const r = await exchange(c.port, raw('GET /public/readme HTTP/1.1', [c.line.alice, 'Connection: close']));
     expect(r.statuses).toEqual([400]);
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
   it('decides the same whatever Host names, and forwards the Host as authorised', async () => {
     const before = gw.upstream.received.length;
-    const denied = await exchange(port, raw('GET /admin/users HTTP/1.1', ['Host: admin.internal', alice, 'Connection: close']));
+    const denied = await exchange(c.port, raw('GET /admin/users HTTP/1.1', ['Host: admin.internal', c.line.alice, 'Connection: close']));
     expect(denied.statuses).toEqual([403]);
-    const allowed = await exchange(port, raw('GET /public/readme HTTP/1.1', ['Host: admin.internal:8080', alice, 'Connection: close']));
+    const allowed = await exchange(c.port, raw('GET /public/readme HTTP/1.1', ['Host: admin.internal:8080', c.line.alice, 'Connection: close']));
     expect(allowed.statuses).toEqual([200]);
     const seen = gw.upstream.received.slice(before);
     expect(seen).toHaveLength(1);
@@ -201,8 +188,8 @@ describe('request lines and versions', () => {
 
   it('answers every response on a keep-alive connection with its own request id', async () => {
     const r = await exchange(
-      port,
-      raw('GET /public/a HTTP/1.1', ['Host: x', alice]) + raw('GET /admin/b HTTP/1.1', ['Host: x', alice]) + raw('GET /public/c HTTP/1.1', ['Host: x']),
+      c.port,
+      raw('GET /public/a HTTP/1.1', ['Host: x', c.line.alice]) + raw('GET /admin/b HTTP/1.1', ['Host: x', c.line.alice]) + raw('GET /public/c HTTP/1.1', ['Host: x']),
       { until: responsesComplete(3) },
     );
     const responses = responsesOf(r.text);

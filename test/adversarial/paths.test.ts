@@ -2,25 +2,18 @@
 // a raw request line, and the test pins the exact answer — the `reason` of a 400, or the action of
 // a 403 — and what reached the upstream. Characters that look like separators (fullwidth solidus,
 // division slash) may pass, but only percent-encoded and only under a route the caller may use.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
+import { useCallers } from './support/callers.js';
 import { exchange, jsonOf } from './support/raw.js';
 
 describe('path confusion, exact answers', () => {
   const gw = useTestGateway();
-  let port: number;
-  let alice: string;
-  let bob: string;
+  const c = useCallers(gw);
 
-  beforeAll(async () => {
-    port = Number(new URL(gw.url).port);
-    alice = await gw.bearer('alice');
-    bob = await gw.bearer('bob');
-  });
-
-  async function get(target: string, authorization = alice): Promise<{ status: number; body: Record<string, unknown>; forwarded: string[] }> {
+  async function get(target: string, authorization = c.bearer.alice): Promise<{ status: number; body: Record<string, unknown>; forwarded: string[] }> {
     const before = gw.upstream.received.length;
-    const r = await exchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`);
+    const r = await exchange(c.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`);
     const status = r.statuses[0] ?? 0;
     const body = status === 200 ? {} : jsonOf(r.text);
     return { status, body, forwarded: gw.upstream.received.slice(before).map((x) => x.url) };
@@ -72,7 +65,7 @@ describe('path confusion, exact answers', () => {
   it('refuses raw backslashes and forwards nothing', async () => {
     const before = gw.upstream.arrivals();
     for (const target of ['/public\\..\\admin/users', '/public/a\\b', '/admin\\users']) {
-      const r = await exchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice}\r\nConnection: close\r\n\r\n`);
+      const r = await exchange(c.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${c.bearer.alice}\r\nConnection: close\r\n\r\n`);
       expect([target, r.statuses]).toEqual([target, [400]]);
     }
     expect(gw.upstream.arrivals()).toBe(before);
@@ -135,18 +128,18 @@ describe('path confusion, exact answers', () => {
 
   it('answers 431, not 500, for a request line longer than the header limit', async () => {
     const before = gw.upstream.arrivals();
-    const r = await exchange(port, `GET /public/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice}\r\n\r\n`);
+    const r = await exchange(c.port, `GET /public/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nAuthorization: ${c.bearer.alice}\r\n\r\n`);
     expect(r.statuses).toEqual([431]);
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
   it('matches resource patterns on the decoded parameter, so encoding cannot dodge a Deny', async () => {
     for (const target of ['/orders/%73ecret-plans', '/orders/secret%2Dplans', '/orders/secret-plans%20', '/orders/secret:plans', '/orders/secret%3Aplans']) {
-      const r = await get(target, bob);
+      const r = await get(target, c.bearer.bob);
       expect([target, r.status, r.body['reason']]).toEqual([target, 403, 'explicit_deny']);
       expect(r.forwarded).toEqual([]);
     }
-    const plain = await get('/orders/%70lans', bob);
+    const plain = await get('/orders/%70lans', c.bearer.bob);
     expect(plain.status).toBe(200);
     expect(plain.forwarded).toEqual(['/orders/plans']);
   });

@@ -16,16 +16,7 @@ describe('policy evasion', () => {
   beforeAll(async () => {
     idp = await startIdp();
     gw = await startRealGateway({
-      issuers: [
-        {
-          name: 'idp',
-          issuer: idp.issuer,
-          audiences: ['iamgate'],
-          algorithms: ['ES256'],
-          jwksUrl: idp.jwksUrl,
-          claims: { tags: { team: 'department' } },
-        },
-      ],
+      issuers: [idp.issuerConfig({ claims: { tags: { team: 'department' } } })],
       files: ADVERSARIAL_FIXTURES,
       decisionCache: true,
     });

@@ -27,17 +27,7 @@ describe('bearer token attacks', () => {
     attacker = await makeSigningKey();
     keyUrl = await startCountingServer();
     gw = await startRealGateway({
-      issuers: [
-        {
-          name: 'idp',
-          issuer: idp.issuer,
-          audiences: ['iamgate'],
-          algorithms: ['ES256'],
-          jwksUrl: idp.jwksUrl,
-          jwks: { cooldownSeconds: 30, refreshSeconds: 600, timeoutMs: 1000 },
-          clockToleranceSeconds: 0,
-        },
-      ],
+      issuers: [idp.issuerConfig({ jwks: { cooldownSeconds: 30, refreshSeconds: 600, timeoutMs: 1000 }, clockToleranceSeconds: 0 })],
       now: clock.now,
     });
     // Load the keys once, so every later fetch is one an attack caused.

@@ -40,6 +40,8 @@ export interface Idp {
   fetches(): number;
   /** Standard claims for `sub` at `nowMs` (iss, aud, iat, exp = iat + ttl seconds), overridable. */
   claims(sub: string, nowMs: number, extra?: Record<string, unknown>, ttlSeconds?: number): Record<string, unknown>;
+  /** The `auth.issuers` entry that trusts this provider (ES256 from its JWKS, audience iamgate), plus `extra` keys. */
+  issuerConfig(extra?: Record<string, unknown>): Record<string, unknown>;
   /** A correctly signed token: header `{alg: ES256, kid}` plus `header` overrides. */
   token(payload: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
@@ -59,16 +61,17 @@ export async function startIdp(): Promise<Idp> {
     res.end(JSON.stringify({ keys: [{ ...key.publicJwk, kid: IDP_KID, alg: 'ES256', use: 'sig' }] }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
   return {
     issuer: IDP_ISSUER,
-    jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+    jwksUrl,
     key,
     fetches: () => fetches,
     claims(sub, nowMs, extra = {}, ttlSeconds = 300) {
       const iat = Math.floor(nowMs / 1000);
       return { iss: IDP_ISSUER, aud: 'iamgate', sub, iat, exp: iat + ttlSeconds, ...extra };
     },
+    issuerConfig: (extra = {}) => ({ name: 'idp', issuer: IDP_ISSUER, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl, ...extra }),
     token: (payload, header = {}) => signCompact(key, { alg: 'ES256', kid: IDP_KID, typ: 'JWT', ...header }, payload),
     close: () =>
       new Promise<void>((r) => {
