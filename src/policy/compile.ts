@@ -1,7 +1,7 @@
 // Compiles a parsed policy into matchers indexed by action, once, so that a decision visits only
 // the statements that can match its action and parses nothing.
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
-import { compilePrincipal, type PrincipalMatcher } from './principal.js';
+import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
 import { compileResourcePattern } from './variables.js';
 import { compileWildcard } from './wildcard.js';
 import type { ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
@@ -12,9 +12,10 @@ export interface CompiledStatement {
   /** Full action test on a lower-cased action (Action or NotAction). */
   readonly matchesAction: (actionLower: string) => boolean;
   readonly matchesResource: (resource: string, ctx: RequestContext) => boolean;
-  /** Principal / NotPrincipal of a resource policy; undefined elsewhere (and for trust-less statements). */
+  /** Principal of a resource policy; undefined elsewhere. */
   readonly principal: PrincipalMatcher | undefined;
-  readonly notPrincipal: boolean;
+  /** NotPrincipal of a resource policy: whether the caller is left out of the statement. */
+  readonly excludes: ((p: PrincipalInfo) => boolean) | undefined;
   readonly conditions: CompiledConditions | undefined;
 }
 
@@ -118,14 +119,17 @@ function compileStatement(
       : undefined;
   // Only resource-based (and trust) policies name principals; elsewhere the element is invalid
   // and ignored here (the validator reports it).
-  const principalSpec = kind === 'resource' ? (statement.principal ?? statement.notPrincipal) : undefined;
+  const resourcePolicy = kind === 'resource';
   const compiled: CompiledStatement = {
     ref,
     deny: statement.effect === 'Deny',
     matchesAction: compileActions(actions, statement.action === undefined),
     matchesResource: resources.test,
-    principal: principalSpec === undefined ? undefined : compilePrincipal(principalSpec),
-    notPrincipal: kind === 'resource' && statement.principal === undefined && statement.notPrincipal !== undefined,
+    principal: resourcePolicy && statement.principal ? compilePrincipal(statement.principal) : undefined,
+    excludes:
+      resourcePolicy && !statement.principal && statement.notPrincipal
+        ? compileNotPrincipal(statement.notPrincipal, statement.effect === 'Deny')
+        : undefined,
     conditions,
   };
   return { compiled, keys: [...resources.keys, ...(conditions?.keys ?? [])] };

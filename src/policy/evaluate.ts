@@ -56,15 +56,10 @@ function statementApplies(s: CompiledStatement, probe: Probe): MatchLevel {
   if (!s.matchesResource(probe.resource, probe.context)) return MatchLevel.None;
   let level: MatchLevel = MatchLevel.Direct;
   if (s.principal) {
-    const m = s.principal(principalOf(probe));
-    if (s.notPrincipal) {
-      // NotPrincipal exempts only the principals it names exactly: naming the account or the role
-      // does not exempt the account's users or the role's other sessions, as AWS documents.
-      if (m === MatchLevel.Direct) return MatchLevel.None;
-    } else {
-      if (m === MatchLevel.None) return MatchLevel.None;
-      level = m;
-    }
+    level = s.principal(principalOf(probe));
+    if (level === MatchLevel.None) return MatchLevel.None;
+  } else if (s.excludes && s.excludes(principalOf(probe))) {
+    return MatchLevel.None;
   }
   if (s.conditions && !s.conditions.test(probe.context)) return MatchLevel.None;
   return level;
@@ -189,10 +184,8 @@ function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
     if (!policy) continue;
     for (const s of policy.lookup(probe.action)) {
       if (s.deny || !s.conditions || !s.matchesResource(probe.resource, probe.context)) continue;
-      if (s.principal) {
-        const m = s.principal(principalOf(probe));
-        if (s.notPrincipal ? m === MatchLevel.Direct : m === MatchLevel.None) continue;
-      }
+      if (s.principal && s.principal(principalOf(probe)) === MatchLevel.None) continue;
+      if (s.excludes && s.excludes(principalOf(probe))) continue;
       const failed = s.conditions.explain(probe.context);
       if (failed.length > 0) out.push({ statement: s.ref, failed });
     }

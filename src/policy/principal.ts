@@ -44,12 +44,19 @@ export type PrincipalMatcher = (p: PrincipalInfo) => MatchLevel;
 
 const ACCOUNT_ID = /^\d{12}$/;
 
-/** Compiles a Principal / NotPrincipal element. Wildcards other than a lone `*` are not supported, as in AWS. */
-export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
-  if (spec === '*') return () => MatchLevel.Direct;
+/** The identities a Principal / NotPrincipal element names, sorted for the checks below. */
+interface NamedPrincipals {
+  readonly anyone: boolean;
+  readonly direct: ReadonlySet<string>;
+  readonly accounts: ReadonlySet<string>;
+  /** Role ARNs keyed by `account/roleName`: a session ARN carries no role path, so match by name. */
+  readonly roles: ReadonlySet<string>;
+}
+
+function readNames(spec: PrincipalSpec): NamedPrincipals {
+  if (spec === '*') return { anyone: true, direct: new Set(), accounts: new Set(), roles: new Set() };
   const direct = new Set<string>();
   const accounts = new Set<string>();
-  // Role ARNs keyed by `account/roleName`: a session ARN carries no role path, so match by name.
   const roles = new Set<string>();
   let anyone = false;
   for (const value of spec.AWS ?? []) {
@@ -75,10 +82,40 @@ export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
   for (const value of [...(spec.Federated ?? []), ...(spec.Service ?? []), ...(spec.CanonicalUser ?? [])]) {
     direct.add(value);
   }
+  return { anyone, direct, accounts, roles };
+}
+
+function roleListed(names: NamedPrincipals, p: PrincipalInfo): boolean {
+  return p.roleName !== undefined && names.roles.has(`${p.account}/${p.roleName}`);
+}
+
+/** Compiles a Principal element. Wildcards other than a lone `*` are not supported, as in AWS. */
+export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
+  const names = readNames(spec);
   return (p) => {
-    if (anyone || direct.has(p.arn)) return MatchLevel.Direct;
-    if (p.roleName !== undefined && roles.has(`${p.account}/${p.roleName}`)) return MatchLevel.Role;
-    if (p.account !== '' && accounts.has(p.account)) return MatchLevel.Account;
+    if (names.anyone || names.direct.has(p.arn)) return MatchLevel.Direct;
+    if (roleListed(names, p)) return MatchLevel.Role;
+    if (p.account !== '' && names.accounts.has(p.account)) return MatchLevel.Account;
     return MatchLevel.None;
+  };
+}
+
+/**
+ * Compiles a NotPrincipal element into "is the caller left out of the statement". AWS evaluates
+ * the caller's account, its role (for a role session) and the caller itself, so:
+ * - with Deny, the caller is spared only when every one of those is listed (naming a user
+ *   without its account, or a session without its role, still denies it);
+ * - with Allow, naming any of them leaves the caller out.
+ * Both readings deny where AWS's documentation leaves room for doubt.
+ */
+export function compileNotPrincipal(spec: PrincipalSpec, deny: boolean): (p: PrincipalInfo) => boolean {
+  const names = readNames(spec);
+  return (p) => {
+    if (names.anyone) return true;
+    const self = names.direct.has(p.arn);
+    const account = p.account !== '' && names.accounts.has(p.account);
+    const role = roleListed(names, p);
+    if (!deny) return self || account || role;
+    return self && account && (p.roleName === undefined || role);
   };
 }
