@@ -150,6 +150,8 @@ export async function startConfiguredGateway(
     },
   });
   const runtime = running.runtime;
+  // Fetch every issuer's keys now rather than on the first request (failures are logged by onError).
+  void runtime.authenticator.warmUp().catch(() => undefined);
   // Read the revocation list as soon as Redis answers (at start and after every reconnection), not at the next poll.
   if (redis?.status === 'ready') void runtime.revocations.refresh();
   redis?.on('ready', () => void runtime.revocations.refresh());

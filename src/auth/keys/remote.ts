@@ -96,8 +96,11 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
     refresh,
     async getKey(kid, alg) {
       if (!table) {
+        // No keys yet: wait for the fetch under way (the first one, at start-up), bounded by its
+        // deadline, rather than refusing the requests that arrive while it runs.
         const coolingDown = lastAttemptAt !== undefined && now() - lastAttemptAt < cooldownMs;
-        if (coolingDown || !(await refresh())) {
+        const loaded = inFlight ? await inFlight : !coolingDown && (await refresh());
+        if (!loaded) {
           return { ok: false, code: 'key_unavailable', detail: lastError ?? `JWKS ${options.url} not loaded` };
         }
       } else if (dueForRefresh()) {
