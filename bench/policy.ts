@@ -113,8 +113,23 @@ async function compileManagedPolicies(): Promise<{ count: number; ms: number }> 
   return { count: docs.length, ms: Number(process.hrtime.bigint() - started) / 1e6 };
 }
 
+/**
+ * A calibration figure printed with the results: CPU time of one Map lookup. On an idle machine
+ * of this class it is about 3-4 ns; a higher figure means the machine was busy and every number
+ * in the table is inflated by about the same factor.
+ */
+function mapLookupNs(): number {
+  const map = new Map([['key', 1]]);
+  let sum = 0;
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < 5_000_000; i++) sum += map.get('key') ?? 0;
+  const used = process.cpuUsage(cpu);
+  return sum > 0 ? ((used.user + used.system) * 1000) / 5_000_000 : Number.NaN;
+}
+
 /** Runs the policy engine benchmarks and prints a table. */
 export async function runPolicyBench(): Promise<void> {
+  console.log(`calibration: one Map lookup costs ${mapLookupNs().toFixed(1)} ns of CPU`);
   const small = smallSet();
   const large = largeSet();
   report('policy engine', [measure('small set (5 policies, 15 statements)', small.set, small.requests),
