@@ -2,6 +2,7 @@
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
 import { createAdaptorServer } from '@hono/node-server';
+import { randomUUID } from 'node:crypto';
 import type { Server, IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,11 +17,13 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
+import { errorBody } from './errors.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
+import { writeSocketJson } from './respond.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -71,6 +74,13 @@ const WATCH_DEBOUNCE_MS = 200;
 
 function formatFinding(f: Finding): string {
   return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
+}
+
+/** The request asks for exactly one upgrade, to `websocket`. */
+function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'upgrade') values.push(rawHeaders[i + 1]!);
+  return values.length === 1 && values[0]!.trim().toLowerCase() === 'websocket';
 }
 
 async function listen(server: Server, port: number, host: string): Promise<string> {
@@ -238,6 +248,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.once('close', release);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
+    // framing that was authorised. Refused before anything is decided or forwarded.
+    if (!isWebSocketUpgrade(req.rawHeaders)) {
+      socket.on('error', () => socket.destroy());
+      const requestId = randomUUID();
+      writeSocketJson(socket, 400, errorBody('bad_header', requestId, 'unsupported_upgrade', 'Only WebSocket upgrades are supported'), requestId);
+      metrics.requests.inc({ outcome: 'bad_request' });
+      return;
+    }
     active += 1;
     tunnels.add(socket);
     socket.once('close', () => {

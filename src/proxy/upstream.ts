@@ -141,16 +141,25 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
   function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string): Promise<ProxyResult> {
     return new Promise((resolve) => {
       let settled = false;
+      let status: number | undefined;
       const settle = (r: ProxyResult): void => {
         if (!settled) {
           settled = true;
           resolve(r);
         }
       };
+      /** The plain answer has been relayed: close the caller's connection once it is written. */
+      const finish = (): void => {
+        client.end(() => client.destroy());
+        settle({ ok: true, status: status ?? 502 });
+      };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(c) {
           client.once('close', () => {
-            if (!settled) c.abort(new ClientClosedError());
+            if (settled) return;
+            const err = new ClientClosedError();
+            c.abort(err);
+            settle(failure(err, status !== undefined, status));
           });
         },
         onRequestUpgrade(c, statusCode, _headers, socket) {
@@ -169,11 +178,35 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           client.pipe(socket);
           settle({ ok: true, status: statusCode });
         },
-        onResponseStart() {
-          // A plain response to an upgrade request; undici reports it as an error next.
+        // The upstream answered without switching protocols (a REST service, a refusal): its answer
+        // is relayed to the caller as it is, and the connection closed after it.
+        onResponseStart(c, statusCode, _headers, statusMessage) {
+          if (statusCode < 200 || settled || client.destroyed) return;
+          status = statusCode;
+          const lines = [`HTTP/1.1 ${statusCode} ${statusMessage ?? ''}`.trimEnd()];
+          const list = clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId);
+          for (let i = 0; i + 1 < list.length; i += 2) lines.push(`${list[i]}: ${list[i + 1]}`);
+          lines.push('connection: close');
+          client.write(lines.join('\r\n') + '\r\n\r\n');
+        },
+        onResponseData(c, chunk) {
+          if (settled || status === undefined) return;
+          if (!client.write(chunk)) {
+            c.pause();
+            client.once('drain', () => c.resume());
+          }
+        },
+        onResponseEnd() {
+          if (settled) return;
+          if (status === undefined) settle(failure(new Error('bad upgrade'), false, undefined));
+          else finish();
         },
         onResponseError(_c, err) {
-          settle(failure(err, false, undefined));
+          if (settled) return;
+          const responded = status !== undefined;
+          // Part of the answer is gone: the only honest signal left is cutting the connection.
+          if (responded) client.destroy();
+          settle(failure(err, responded, status));
         },
       };
       try {
