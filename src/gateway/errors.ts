@@ -4,6 +4,8 @@
 export const GATEWAY_ERRORS = {
   bad_path: { status: 400, error: 'BadRequest', title: 'The request target cannot be normalised safely' },
   ambiguous_parameter: { status: 400, error: 'BadRequest', title: 'A parameter used for authorisation appears more than once' },
+  bad_header: { status: 400, error: 'BadRequest', title: 'A request header cannot be used safely' },
+  forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },
   forward_auth_incomplete: { status: 400, error: 'BadRequest', title: 'The forward-auth request lacks the original method or URI' },
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },

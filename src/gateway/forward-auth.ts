@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
-import { headerValue, type RequestFacts } from './context.js';
+import { headerValue, headerValues, type RequestFacts } from './context.js';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -29,25 +29,51 @@ function targetOfUrl(url: string): string | undefined {
   return rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
 }
 
-/** The original request a forward-auth call asks about, or undefined when the call does not say. */
-export function originalRequest(incoming: IncomingMessage): { dialect: ForwardAuthDialect; method: string; target: string } | undefined {
+/** One place a forward-auth call can describe the original request in. */
+interface Description {
+  readonly dialect: ForwardAuthDialect;
+  readonly method: string | undefined;
+  readonly target: string | undefined;
+}
+
+/** The headers that carry a description: any of them repeated makes the call ambiguous. */
+const DESCRIBING_HEADERS = ['x-original-uri', 'x-original-url', 'x-original-method', 'x-forwarded-uri', 'x-forwarded-method'];
+
+export type OriginalRequest =
+  | { readonly ok: true; readonly dialect: ForwardAuthDialect; readonly method: string; readonly target: string }
+  | { readonly ok: false; readonly code: 'forward_auth_incomplete'; readonly detail: string }
+  | { readonly ok: false; readonly code: 'forward_auth_ambiguous'; readonly detail: string };
+
+/**
+ * The original request a forward-auth call asks about, from exactly one description. Every
+ * description the call carries — X-Original-URI, X-Original-URL, X-Forwarded-Uri, the Envoy
+ * path — must say the same method and target, and no describing header may be repeated: a
+ * client can add headers that its proxy passes on, so iamgate never picks one of two answers.
+ */
+export function originalRequest(incoming: IncomingMessage): OriginalRequest {
   const raw = incoming.rawHeaders;
-  const originalUrl = headerValue(raw, 'x-original-url');
-  const nginxUri = headerValue(raw, 'x-original-uri') ?? (originalUrl === undefined ? undefined : targetOfUrl(originalUrl));
-  if (nginxUri !== undefined) {
-    const method = headerValue(raw, 'x-original-method');
-    return method ? { dialect: 'nginx', method: method.toUpperCase(), target: nginxUri } : undefined;
+  for (const name of DESCRIBING_HEADERS) {
+    if (headerValues(raw, name).length > 1) return { ok: false, code: 'forward_auth_ambiguous', detail: `${name} is repeated` };
   }
-  const traefikUri = headerValue(raw, 'x-forwarded-uri');
-  if (traefikUri !== undefined) {
-    const method = headerValue(raw, 'x-forwarded-method');
-    return method ? { dialect: 'traefik', method: method.toUpperCase(), target: traefikUri } : undefined;
+  const found: Description[] = [];
+  const originalMethod = headerValue(raw, 'x-original-method');
+  const uri = headerValue(raw, 'x-original-uri');
+  if (uri !== undefined) found.push({ dialect: 'nginx', method: originalMethod, target: uri });
+  const url = headerValue(raw, 'x-original-url');
+  if (url !== undefined) found.push({ dialect: 'nginx', method: originalMethod, target: targetOfUrl(url) });
+  const forwardedUri = headerValue(raw, 'x-forwarded-uri');
+  if (forwardedUri !== undefined) found.push({ dialect: 'traefik', method: headerValue(raw, 'x-forwarded-method'), target: forwardedUri });
+  const path = incoming.url ?? '';
+  if (path.startsWith(FORWARD_AUTH_PATH + '/')) found.push({ dialect: 'envoy', method: incoming.method, target: path.slice(FORWARD_AUTH_PATH.length) });
+  const first = found[0];
+  if (!first) return { ok: false, code: 'forward_auth_incomplete', detail: 'no original URI' };
+  for (const other of found.slice(1)) {
+    if (other.target !== first.target || other.method?.toUpperCase() !== first.method?.toUpperCase()) {
+      return { ok: false, code: 'forward_auth_ambiguous', detail: `the ${first.dialect} and ${other.dialect} descriptions differ` };
+    }
   }
-  const url = incoming.url ?? '';
-  if (url.startsWith(FORWARD_AUTH_PATH + '/')) {
-    return { dialect: 'envoy', method: incoming.method ?? 'GET', target: url.slice(FORWARD_AUTH_PATH.length) };
-  }
-  return undefined;
+  if (!first.method || first.target === undefined) return { ok: false, code: 'forward_auth_incomplete', detail: 'no original method or URI' };
+  return { ok: true, dialect: first.dialect, method: first.method.toUpperCase(), target: first.target };
 }
 
 export interface ForwardAuthDeps {
@@ -69,15 +95,16 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       deps.metrics.totalSeconds.observe((performance.now() - started) / 1000);
     };
     const original = originalRequest(incoming);
-    if (!original) {
+    if (!original.ok && original.code === 'forward_auth_incomplete') {
       writeJson(incoming, outgoing, GATEWAY_ERRORS.forward_auth_incomplete.status, errorBody('forward_auth_incomplete', requestId), requestId);
       done('bad_request');
       return;
     }
-    const facts: RequestFacts = { ...requestFacts(incoming, requestId, deps.now()), method: original.method, target: original.target };
+    const own = requestFacts(incoming, requestId, deps.now());
+    const facts: RequestFacts = original.ok ? { ...own, method: original.method, target: original.target } : own;
     let outcome;
     try {
-      outcome = await deps.pipeline.run(facts, 'forward-auth');
+      outcome = await deps.pipeline.run(facts, 'forward-auth', original.ok ? undefined : { refusal: { code: original.code, detail: original.detail } });
     } catch (err) {
       deps.logger.error({ requestId, err }, 'pipeline failed');
       writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);

@@ -4,6 +4,7 @@
 import { AUTH_ERRORS } from '../auth/errors.js';
 import type { Principal } from '../identity/index.js';
 import { explainDecision, type AuthzRequest } from '../policy/index.js';
+import { connectionTokens } from '../proxy/headers.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator, AuthOutcome } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
@@ -74,9 +75,21 @@ export interface PipelineDeps {
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
 }
 
+/** A request its reader already refused (a forward-auth call that describes two requests): decided and audited as a 400. */
+export interface Refusal {
+  readonly code: 'forward_auth_ambiguous';
+  /** What was wrong, for the audit log only. */
+  readonly detail: string;
+}
+
+export interface PipelineOverride {
+  readonly authenticator?: Authenticator;
+  readonly refusal?: Refusal;
+}
+
 export interface Pipeline {
   /** Runs every stage for one request and records its decision event; never throws for bad input. */
-  run(facts: RequestFacts, source: DecisionSource, override?: { readonly authenticator?: Authenticator }): Promise<PipelineOutcome>;
+  run(facts: RequestFacts, source: DecisionSource, override?: PipelineOverride): Promise<PipelineOutcome>;
 }
 
 const RESERVED_PREFIX = '/.iamgate/';
@@ -92,6 +105,32 @@ function bearerChallenge(realm: string, code: string, message: string): string {
   const known = (AUTH_ERRORS as Readonly<Record<string, { bearerError?: string }>>)[code];
   const error = known ? known.bearerError : 'invalid_token';
   return error === undefined ? `Bearer realm=${quote(realm)}` : `Bearer realm=${quote(realm)}, error=${quote(error)}, error_description=${quote(message)}`;
+}
+
+/** How many times a header appears (case-insensitive). */
+function countOf(raw: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) count++;
+  return count;
+}
+
+/** Headers read for request keys (aws:UserAgent, aws:Referer) whatever the route. */
+const CONTEXT_HEADERS = ['user-agent', 'referer'];
+
+/**
+ * A header the decision reads that `Connection` names: the upstream would never receive the value
+ * that was decided on, so the request is refused rather than forwarded without it.
+ */
+function connectionHidden(raw: readonly string[], match: RouteMatch): string | undefined {
+  const listed = connectionTokens(raw);
+  if (!listed) return undefined;
+  for (const name of CONTEXT_HEADERS) if (listed.has(name)) return name;
+  for (const source of match.context) if (source.from === 'header' && listed.has(source.name)) return source.name;
+  return undefined;
+}
+
+function badHeader(requestId: string, reason: string): Record<string, unknown> {
+  return { ...errorBody('bad_header', requestId), reason };
 }
 
 function authorizationOf(raw: readonly string[]): { value: string | undefined; count: number } {
@@ -160,6 +199,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         rejectWith(code, base, reason, source, opts);
       const base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp };
 
+      // 0. What the reader of the request already refused, and a request with two hosts.
+      const refusal = override?.refusal;
+      if (refusal) return reject(refusal.code, base, refusal.code, { detail: refusal.detail });
+      if (countOf(facts.rawHeaders, 'host') > 1) {
+        return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
+      }
+
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
       if (!normalized.ok) {
@@ -209,7 +255,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       base.action = match.action;
       base.resource = match.resource;
 
-      // 4. The condition context.
+      // 4. The condition context, from headers the upstream will receive as they were decided on.
+      const hidden = connectionHidden(facts.rawHeaders, match);
+      if (hidden !== undefined) {
+        return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'connection_names_condition_header'), detail: `Connection names ${hidden}` });
+      }
       const built = buildRequestContext(principal, facts, match, target.path, target.query, { sourceIp, secure });
       if (!built.ok) return reject('ambiguous_parameter', base, 'ambiguous_parameter', { detail: `condition key ${built.key} has more than one value` });
 

@@ -51,6 +51,8 @@ export function rejectionOutcome(code: string): string {
       return 'denied';
     case 'bad_path':
     case 'ambiguous_parameter':
+    case 'bad_header':
+    case 'forward_auth_ambiguous':
     case 'forward_auth_incomplete':
       return 'bad_request';
     default:

@@ -16,6 +16,12 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Headers that ask a server to act on another method or URL than the request line's: what was
+ * authorised is the request line, so these never reach the upstream.
+ */
+const OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-original-uri', 'x-rewrite-url']);
+
 /** Headers a caller may only set through a trusted proxy in front of iamgate. */
 const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
 
@@ -55,7 +61,7 @@ export interface RequestHeaderOptions {
 }
 
 /** Names listed in a Connection header (`Connection: close, x-foo` makes `x-foo` hop-by-hop). */
-function connectionTokens(raw: readonly string[]): ReadonlySet<string> | undefined {
+export function connectionTokens(raw: readonly string[]): ReadonlySet<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue;
@@ -68,13 +74,16 @@ function connectionTokens(raw: readonly string[]): ReadonlySet<string> | undefin
 }
 
 /**
- * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers:
- * drops hop-by-hop headers, every `x-iamgate-*` header, `Authorization` unless forwarded by
- * config, and X-Forwarded-* unless the peer is trusted; then sets X-Forwarded-* and the identity.
+ * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers.
+ * iamgate's own headers come first — X-Forwarded-*, then the identity — so that an upstream that
+ * keeps only the first N header lines still sees them. Of the caller's headers it drops hop-by-hop
+ * ones, every `x-iamgate-*` one, every name containing `_` (servers that fold `_` into `-` would
+ * read `X_Iamgate_Principal` as iamgate's), method and URL overrides, `Authorization` unless
+ * forwarded by config, and X-Forwarded-* unless the peer is trusted.
  */
 export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHeaderOptions): string[] {
   const listed = connectionTokens(raw);
-  const out: string[] = [];
+  const rest: string[] = [];
   let xff: string | undefined;
   let xfProto: string | undefined;
   let xfHost: string | undefined;
@@ -83,7 +92,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX)) continue;
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower)) continue;
     if (lower === 'authorization' && !opts.forwardAuthorization) continue;
     if (lower === 'host') {
       host = value;
@@ -104,10 +113,9 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
         continue;
       }
     }
-    out.push(name, value);
+    rest.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? opts.peerAddress : `${xff}, ${opts.peerAddress}`);
-  out.push('x-forwarded-proto', xfProto ?? opts.proto);
+  const out: string[] = ['x-forwarded-for', xff === undefined ? opts.peerAddress : `${xff}, ${opts.peerAddress}`, 'x-forwarded-proto', xfProto ?? opts.proto];
   if (xfHost !== undefined || host !== undefined) out.push('x-forwarded-host', xfHost ?? host!);
   const id = opts.identity;
   if (id) {
@@ -115,6 +123,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     if (id.session !== undefined) out.push(IDENTITY_HEADERS.session, id.session);
     out.push(IDENTITY_HEADERS.requestId, id.requestId);
   }
+  for (const item of rest) out.push(item);
   return out;
 }
 
