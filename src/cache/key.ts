@@ -11,7 +11,7 @@
 // - the shared level keys by the SHA-256 of the full, portable text (`decisionKey`), so Redis holds
 //   neither principal names nor context values, and replicas that loaded the same policies agree.
 import { createHash } from 'node:crypto';
-import { policySetKeys, TIME_VARYING_KEYS, type ContextScalar, type ContextValue, type PolicySet, type RequestContext } from '../policy/index.js';
+import { createPolicySetKeysMemo, TIME_VARYING_KEYS, type ContextScalar, type ContextValue, type PolicySet, type RequestContext } from '../policy/index.js';
 
 /** Version of the key layout; changing what a key covers or how it is written bumps it. */
 const KEY_FORMAT = 'iamgate.decision.2';
@@ -147,20 +147,12 @@ const MAX_SCOPES = 100_000;
 /** Creates a key builder that memoises key sets per policy set, plans per key set, and scopes per (fingerprint, generation). */
 export function createKeyBuilder(): KeyBuilder {
   const owner = {};
-  const keysBySet = new WeakMap<PolicySet, ReadonlySet<string>>();
+  const keysOf = createPolicySetKeysMemo();
   const plans = new WeakMap<ReadonlySet<string>, KeyPlan>();
   let scopes = new Map<string, Map<string, Scope>>();
   let scopeCount = 0;
   let nextId = 0;
 
-  const keysOf = (set: PolicySet): ReadonlySet<string> => {
-    let keys = keysBySet.get(set);
-    if (!keys) {
-      keys = policySetKeys(set);
-      keysBySet.set(set, keys);
-    }
-    return keys;
-  };
   const planOf = (keys: ReadonlySet<string>): KeyPlan => {
     let plan = plans.get(keys);
     if (!plan) {

@@ -2,7 +2,7 @@
 // including `mfa_required`, found by asking whether the same request with a fresh second factor
 // would be allowed (exact for both MFA patterns: an Allow conditioned on MFA, and a Deny unless MFA).
 import type { Principal } from '../identity/index.js';
-import { evaluate, policySetKeys, type AuthzRequest, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
+import { createPolicySetKeysMemo, evaluate, type AuthzRequest, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
 import type { CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
 import type { DenyReason } from './errors.js';
 
@@ -36,15 +36,7 @@ export interface Decider {
 
 /** Creates the decide stage over a cache; the context keys each policy set can read are computed once per set. */
 export function createDecider(cache: DecisionCache): Decider {
-  const keysBySet = new WeakMap<PolicySet, ReadonlySet<string>>();
-  const keysOf = (set: PolicySet): ReadonlySet<string> => {
-    let keys = keysBySet.get(set);
-    if (!keys) {
-      keys = policySetKeys(set);
-      keysBySet.set(set, keys);
-    }
-    return keys;
-  };
+  const keysOf = createPolicySetKeysMemo();
   return {
     async decide(principal, request, policyDigest, now) {
       const set = principal.policySet;

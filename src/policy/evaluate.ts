@@ -230,3 +230,19 @@ export function policySetKeys(set: PolicySet): ReadonlySet<string> {
   for (const p of policies) if (p) for (const k of p.keys) keys.add(k);
   return keys;
 }
+
+/**
+ * Returns `policySetKeys` memoised per policy set object: policy sets are immutable and reused for
+ * every request of a principal, so their keys are computed once. One memo per caller (no module state).
+ */
+export function createPolicySetKeysMemo(): (set: PolicySet) => ReadonlySet<string> {
+  const bySet = new WeakMap<PolicySet, ReadonlySet<string>>();
+  return (set) => {
+    let keys = bySet.get(set);
+    if (!keys) {
+      keys = policySetKeys(set);
+      bySet.set(set, keys);
+    }
+    return keys;
+  };
+}

@@ -2,6 +2,6 @@
 export type * from './types.js';
 export { parsePolicy } from './parse.js';
 export { compilePolicy, mergePolicies, type CompiledPolicy } from './compile.js';
-export { evaluate, policySetKeys, type PolicySet } from './evaluate.js';
+export { createPolicySetKeysMemo, evaluate, policySetKeys, type PolicySet } from './evaluate.js';
 export { createContext, TIME_VARYING_KEYS } from './context.js';
 export { explainDecision } from './explain.js';
