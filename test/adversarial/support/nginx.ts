@@ -1,0 +1,44 @@
+// A private nginx for end-to-end tests: one `server` block on a free loopback port, its files in
+// a temporary prefix, stopped gracefully. Tests skip themselves when nginx is not installed.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForPort } from '../../support/net.js';
+import { freePort } from '../../support/redis.js';
+
+/** The nginx binary, when installed. */
+export const NGINX_BINARY = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+export interface RunningNginx {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts nginx with `server` (the directives inside one `server { }` block, without `listen`). */
+export async function startNginx(server: string): Promise<RunningNginx> {
+  if (!NGINX_BINARY) throw new Error('nginx is not installed');
+  const prefix = await mkdtemp(join(tmpdir(), 'iamgate-nginx-'));
+  const port = await freePort();
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`).join('\n');
+  const conf = `daemon off;\nworker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log warn;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  server {\n    listen 127.0.0.1:${port};\n${server}\n  }\n}\n`;
+  await writeFile(join(prefix, 'nginx.conf'), conf);
+  const child = spawn(NGINX_BINARY, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGQUIT');
+      await exited;
+    }
+    await rm(prefix, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, 10_000);
+  } catch (err) {
+    const log = await readFile(join(prefix, 'error.log'), 'utf8').catch(() => '');
+    await close();
+    throw new Error(`nginx did not start: ${log}`, { cause: err });
+  }
+  return { url: `http://127.0.0.1:${port}`, close };
+}
