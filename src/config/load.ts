@@ -75,7 +75,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   if (root['version'] !== 1) r.problem('version', `must be 1 (got ${JSON.stringify(root['version'])})`);
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
 
-  const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs']);
+  const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxHeaders']);
   const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
@@ -136,6 +136,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
       requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
       keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 0, HOUR),
+      maxConnections: r.int(listen, 'maxConnections', 'listen.maxConnections', DEFAULTS.listen.maxConnections, 1, 1_000_000),
+      maxHeaders: r.int(listen, 'maxHeaders', 'listen.maxHeaders', DEFAULTS.listen.maxHeaders, 16, 1000),
     },
     operations: {
       host: r.string(ops, 'host', 'operations.host', DEFAULTS.operations.host),

@@ -32,6 +32,10 @@ export interface GatewayConfig {
     readonly requestTimeoutMs: number;
     /** How long an idle client keep-alive connection stays open. */
     readonly keepAliveTimeoutMs: number;
+    /** Most client connections open at once; more are closed as they arrive. */
+    readonly maxConnections: number;
+    /** Most header lines in one request; more answers 431. */
+    readonly maxHeaders: number;
   };
   readonly operations: ListenConfig & {
     /** Serve `/v1/decisions/explain` and `/v1/policies/reload` on the operations port. */
@@ -90,7 +94,7 @@ export interface GatewayConfig {
 /** Defaults for every key that has one (paths are relative to the config file's folder). */
 export const DEFAULTS = {
   mode: 'production',
-  listen: { host: '0.0.0.0', port: 8400, headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000 },
+  listen: { host: '0.0.0.0', port: 8400, headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000, maxConnections: 10_000, maxHeaders: 200 },
   operations: { host: '0.0.0.0', port: 8401 },
   upstream: {
     url: 'http://127.0.0.1:8402',

@@ -1,9 +1,9 @@
 // Starting and stopping a gateway: the operations listener, the gateway listener (with WebSocket
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, getRequestListener } from '@hono/node-server';
 import { randomUUID } from 'node:crypto';
-import type { Server, IncomingMessage } from 'node:http';
+import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -23,7 +23,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
-import { writeSocketJson } from './respond.js';
+import { writeJson, writeSocketJson } from './respond.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -81,6 +81,20 @@ function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
   const values: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'upgrade') values.push(rawHeaders[i + 1]!);
   return values.length === 1 && values[0]!.trim().toLowerCase() === 'websocket';
+}
+
+/**
+ * A target @hono/node-server answers 400 on its own, before any handler runs: not origin-form and
+ * not absolute (`*`), or a backslash in the path.
+ */
+function adapterRefuses(target: string): boolean {
+  if (!target.startsWith('/')) return !target.startsWith('http://') && !target.startsWith('https://');
+  const query = target.indexOf('?');
+  return (query < 0 ? target : target.slice(0, query)).includes('\\');
+}
+
+function tooManyHeadersBody(requestId: string): Record<string, unknown> {
+  return { error: 'RequestHeaderFieldsTooLarge', code: 'too_many_headers', message: 'The request has more header lines than allowed', requestId };
 }
 
 async function listen(server: Server, port: number, host: string): Promise<string> {
@@ -224,16 +238,37 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
   options.mountOperations?.(opsApp);
-  const ops = createAdaptorServer({ fetch: opsApp.fetch }) as Server;
-  const server = createAdaptorServer({
-    fetch: app.fetch,
-    serverOptions: {
-      maxHeaderSize: config.limits.maxHeaderBytes,
-      headersTimeout: config.listen.headersTimeoutMs,
-      requestTimeout: config.listen.requestTimeoutMs,
-      keepAliveTimeout: config.listen.keepAliveTimeoutMs,
+  // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
+  // default): checked every second at most, a slow-loris caller is cut close to its deadline.
+  const timeouts = {
+    headersTimeout: config.listen.headersTimeoutMs,
+    requestTimeout: config.listen.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
+  };
+  const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
+  const honoListener = getRequestListener(app.fetch);
+  const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
+  const server = createServer(
+    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs },
+    (req, res) => {
+      if (tooManyHeaders(req)) {
+        const requestId = randomUUID();
+        writeJson(req, res, 431, tooManyHeadersBody(requestId), requestId);
+        metrics.requests.inc({ outcome: 'bad_request' });
+        return;
+      }
+      // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
+      // with iamgate's JSON answer, a request id and an audit record.
+      if (adapterRefuses(req.url ?? '')) {
+        void handlers.handle(req, res);
+        return;
+      }
+      void honoListener(req, res);
     },
-  }) as Server;
+  );
+  server.maxConnections = config.listen.maxConnections;
+  // One more than allowed, so a request over the limit is seen (Node drops the lines past it).
+  server.maxHeadersCount = config.listen.maxHeaders + 1;
 
   // In-flight accounting for graceful shutdown: ordinary requests and upgraded connections.
   let active = 0;
@@ -250,6 +285,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
     // framing that was authorised. Refused before anything is decided or forwarded.
+    if (tooManyHeaders(req)) {
+      socket.on('error', () => socket.destroy());
+      const requestId = randomUUID();
+      writeSocketJson(socket, 431, tooManyHeadersBody(requestId), requestId);
+      metrics.requests.inc({ outcome: 'bad_request' });
+      return;
+    }
     if (!isWebSocketUpgrade(req.rawHeaders)) {
       socket.on('error', () => socket.destroy());
       const requestId = randomUUID();
