@@ -3,8 +3,9 @@
 // `_` into `-` read them as the real ones), method and URL override headers, two Host headers,
 // and a Connection header that would strip a header the decision read. A real upstream counts
 // and records what it receives.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
+import { useCallers } from './support/callers.js';
 import { ADVERSARIAL_FIXTURES } from './support/fixtures.js';
 import { exchange, jsonOf } from './support/raw.js';
 
@@ -22,18 +23,12 @@ function namesOf(raw: readonly string[]): string[] {
 
 describe('headers the caller shapes against the upstream', () => {
   const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
-  let port: number;
-  let alice: string;
-
-  beforeAll(async () => {
-    port = Number(new URL(gw.url).port);
-    alice = await gw.bearer('alice');
-  });
+  const c = useCallers(gw);
 
   /** Sends `GET target` with extra header lines; the status, JSON body and the upstream's raw headers (undefined when nothing arrived). */
   async function send(target: string, lines: readonly string[]): Promise<{ status: number; body: Record<string, unknown>; raw: readonly string[] | undefined }> {
     const before = gw.upstream.received.length;
-    const r = await exchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice}\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
+    const r = await exchange(c.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
     const seen = gw.upstream.received.slice(before);
     expect(seen.length).toBeLessThanOrEqual(1);
     const status = r.statuses[0] ?? 0;
@@ -88,7 +83,7 @@ describe('headers the caller shapes against the upstream', () => {
   it('answers 400 duplicate_host to two Host headers before deciding, and audits it', async () => {
     const before = gw.upstream.arrivals();
     const decided = gw.audit.events.length;
-    const r = await exchange(port, `GET /orders/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: ${alice}\r\nConnection: close\r\n\r\n`);
+    const r = await exchange(c.port, `GET /orders/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n${c.line.alice}\r\nConnection: close\r\n\r\n`);
     expect(r.statuses).toEqual([400]);
     const body = jsonOf(r.text);
     expect(body).toMatchObject({ error: 'BadRequest', code: 'bad_header', reason: 'duplicate_host' });
