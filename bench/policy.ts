@@ -114,9 +114,8 @@ async function compileManagedPolicies(): Promise<{ count: number; ms: number }> 
 }
 
 /**
- * A calibration figure printed with the results: CPU time of one Map lookup. On an idle machine
- * of this class it is about 3-4 ns; a higher figure means the machine was busy and every number
- * in the table is inflated by about the same factor.
+ * A calibration figure printed with the results: CPU time of one Map lookup with a constant key,
+ * so that figures taken on different machines can be compared.
  */
 function mapLookupNs(): number {
   const map = new Map([['key', 1]]);
