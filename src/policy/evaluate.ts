@@ -145,22 +145,30 @@ function accountStart(arn: string): number {
     at = arn.indexOf(':', at) + 1;
     if (at === 0) return -1;
   }
-  return arn.indexOf(':', at) < 0 ? -1 : at;
+  return at;
+}
+
+/** Where the account field that starts at `start` ends (a truncated ARN ends with its account). */
+function accountEnd(arn: string, start: number): number {
+  const end = arn.indexOf(':', start);
+  return end < 0 ? arn.length : end;
 }
 
 /**
  * Whether the resource belongs to another account than the principal: the resource's account is
- * its ARN's account field, or the principal's where the ARN has none. Compared in place.
+ * its ARN's account field, or the principal's where the ARN has none; AWS-managed resources
+ * (account `aws`, e.g. `arn:aws:iam::aws:policy/...`) belong to no other account. Compared in place.
  */
 function isCrossAccount(resource: string, principal: string): boolean {
   const p = accountStart(principal);
   if (p < 0) return false;
-  const pEnd = principal.indexOf(':', p);
+  const pEnd = accountEnd(principal, p);
   if (pEnd === p) return false;
   const r = accountStart(resource);
   if (r < 0) return false;
-  const rEnd = resource.indexOf(':', r);
+  const rEnd = accountEnd(resource, r);
   if (rEnd === r) return false;
+  if (rEnd - r === 3 && resource.startsWith('aws', r)) return false;
   if (rEnd - r !== pEnd - p) return true;
   for (let i = 0; i < pEnd - p; i++) if (resource.charCodeAt(r + i) !== principal.charCodeAt(p + i)) return true;
   return false;

@@ -311,9 +311,11 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
   const identityPath = identityAllows && boundaryAllows && sessionAllows;
   const grade = resource?.allow ? resource.grade : Grade.None;
 
-  const parts = arnParts(req.resource);
-  const resourceAccount = parts?.[4] || caller.account;
-  const crossAccount = resourceAccount !== caller.account;
+  // The account is the fifth field of anything shaped like an ARN, even one cut short after it;
+  // AWS-managed resources (account "aws") belong to no other account.
+  const fields = req.resource.split(':');
+  const resourceAccount = (fields[0] === 'arn' ? fields[4] : undefined) || caller.account;
+  const crossAccount = caller.account !== '' && resourceAccount !== 'aws' && resourceAccount !== caller.account;
   const assumeRole = req.action.toLowerCase().startsWith('sts:assumerole');
 
   if (assumeRole) {
