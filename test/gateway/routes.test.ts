@@ -138,6 +138,7 @@ routes:
       aws:SourceIp: { query: ip }
       orders:X: { header: Authorization }
       orders:Y: { cookie: y }
+      orders:Z: { header: X_Client_Id }
   - route: GET /b/*rest/c
     action: orders:B
     resource: b
@@ -163,6 +164,7 @@ routes:
         'error ROUTE_CONTEXT_KEY routes[2].context.aws:SourceIp',
         'error ROUTE_CONTEXT_KEY routes[2].context.orders:X.header',
         'error ROUTES_SCHEMA routes[2].context.orders:Y',
+        'error ROUTE_CONTEXT_KEY routes[2].context.orders:Z.header',
         'error ROUTE_PATTERN routes[3].route',
         'error ROUTE_PATTERN routes[4].route',
         'error ROUTES_SCHEMA routes[5]',

@@ -152,6 +152,10 @@ function parseContext(value: unknown, path: string, out: Findings): ContextSourc
       if (!HEADER_NAME.test(header)) out.error('ROUTES_SCHEMA', `${at}.header`, `"${header}" is not a header name`);
       else if (header.toLowerCase().startsWith('x-iamgate-') || header.toLowerCase() === 'authorization') {
         out.error('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" cannot feed a condition key (credentials and iamgate's own headers are excluded)`);
+      } else if (header.includes('_')) {
+        // The gateway drops every header whose name holds "_" (CGI-style upstreams fold "_" and "-"),
+        // so such a header could feed the decision but would never reach the service.
+        out.error('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" contains "_": iamgate drops such headers, so the service would never see the value the decision used`);
       }
       sources.push({ key, from: 'header', name: header.toLowerCase() });
     }
