@@ -23,10 +23,16 @@ function withFreshMfa(context: RequestContext): RequestContext {
   return stepped;
 }
 
-/** Why a deny happened, for the caller: `mfa_required` when a fresh second factor would turn it into an allow. */
-export function denyReason(set: PolicySet, request: AuthzRequest, decision: Decision): DenyReason {
-  const stepped = evaluate(set, { ...request, context: withFreshMfa(request.context) });
-  if (stepped.decision === 'Allow') return 'mfa_required';
+/**
+ * Why a deny happened, for the caller: `mfa_required` when a fresh second factor would turn it into
+ * an allow. `keys` are the context keys the set reads: a set that reads neither MFA key cannot
+ * decide differently with one, so the second evaluation is skipped.
+ */
+export function denyReason(set: PolicySet, request: AuthzRequest, decision: Decision, keys: ReadonlySet<string>): DenyReason {
+  if (keys.has(MFA_PRESENT) || keys.has(MFA_AGE)) {
+    const stepped = evaluate(set, { ...request, context: withFreshMfa(request.context) });
+    if (stepped.decision === 'Allow') return 'mfa_required';
+  }
   return decision.decision === 'ExplicitDeny' ? 'explicit_deny' : 'implicit_deny';
 }
 
@@ -40,7 +46,8 @@ export function createDecider(cache: DecisionCache): Decider {
   return {
     async decide(principal, request, policyDigest, now) {
       const set = principal.policySet;
-      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys: keysOf(set), now };
+      const keys = keysOf(set);
+      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys, now };
       let cached: Awaited<ReturnType<DecisionCache['get']>>;
       try {
         cached = await cache.get(query);
@@ -60,7 +67,7 @@ export function createDecider(cache: DecisionCache): Decider {
           // a failing cache only loses the entry
         }
       }
-      const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision);
+      const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision, keys);
       return { decision, reason, cache: cached?.level ?? 'miss' };
     },
   };
