@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { NGINX_BINARY, startNginx, type RunningNginx } from './support/nginx.js';
+import { NGINX_BINARY, startNginx, type RunningNginx } from '../support/nginx.js';
 
 describe.skipIf(!NGINX_BINARY)('forward-auth behind nginx with X-Original-URL', () => {
   let gw: TestGateway;

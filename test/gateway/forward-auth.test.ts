@@ -1,15 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
-import { waitForPort } from '../support/net.js';
-import { freePort } from '../support/redis.js';
-
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+import { NGINX_BINARY as NGINX, startNginx, type RunningNginx } from '../support/nginx.js';
 
 describe('forward-auth dialects over HTTP', () => {
   const gw = useTestGateway();
@@ -98,30 +90,12 @@ describe('forward-auth dialects over HTTP', () => {
 
 describe.skipIf(!NGINX)(`forward-auth with a real nginx auth_request${NGINX ? '' : ' (skipped: nginx is not installed; apt-get install nginx)'}`, () => {
   let gw: TestGateway;
-  let nginx: ChildProcess;
-  let prefix: string;
+  let nginx: RunningNginx;
   let nginxUrl: string;
 
   beforeAll(async () => {
     gw = await startTestGateway();
-    prefix = await mkdtemp(join(tmpdir(), 'iamgate-nginx-'));
-    const port = await freePort();
-    nginxUrl = `http://127.0.0.1:${port}`;
-    const conf = `
-daemon off;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port};
+    nginx = await startNginx(`
     location = /_iamgate {
       internal;
       proxy_pass ${gw.url}/.iamgate/authz;
@@ -137,28 +111,13 @@ http {
       proxy_set_header X-Iamgate-Principal $iamgate_principal;
       proxy_set_header X-Iamgate-Request-Id $iamgate_request_id;
       proxy_pass ${gw.upstream.url};
-    }
-  }
-}
-`;
-    await writeFile(join(prefix, 'nginx.conf'), conf);
-    nginx = spawn(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-    try {
-      await waitForPort(port, 10_000);
-    } catch (err) {
-      throw new Error(`nginx did not start: ${await readFile(join(prefix, 'error.log'), 'utf8').catch(() => '')}`, { cause: err });
-    }
+    }`);
+    nginxUrl = nginx.url;
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        nginx.once('exit', () => resolve());
-        nginx.kill('SIGQUIT');
-      });
-    }
+    await nginx?.close();
     await gw.close();
-    await rm(prefix, { recursive: true, force: true });
   });
 
   it('lets nginx pass an allowed request on with the verified identity', async () => {

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPort } from '../../support/net.js';
-import { freePort } from '../../support/redis.js';
+import { waitForPort } from './net.js';
+import { freePort } from './redis.js';
 
 /** The nginx binary, when installed. */
 export const NGINX_BINARY = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
