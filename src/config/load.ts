@@ -79,7 +79,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
-  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding']);
+  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
   const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch']);
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
   const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
@@ -163,6 +163,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       allowSemicolon: r.bool(paths, 'allowSemicolon', 'paths.allowSemicolon', DEFAULTS.paths.allowSemicolon),
       allowTrailingDot: r.bool(paths, 'allowTrailingDot', 'paths.allowTrailingDot', DEFAULTS.paths.allowTrailingDot),
       allowDoubleEncoding: r.bool(paths, 'allowDoubleEncoding', 'paths.allowDoubleEncoding', DEFAULTS.paths.allowDoubleEncoding),
+      refuseNonNfkc: r.bool(paths, 'refuseNonNfkc', 'paths.refuseNonNfkc', DEFAULTS.paths.refuseNonNfkc),
     },
     trustedProxies: r.cidrs(root, 'trustedProxies', 'trustedProxies'),
     policies: {

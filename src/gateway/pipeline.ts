@@ -11,7 +11,7 @@ import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts,
 import type { Decider, Verdict } from './decide.js';
 import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
+import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
@@ -209,8 +209,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
       if (!normalized.ok) {
-        const body = { ...errorBody('bad_path', facts.requestId), reason: normalized.reason };
-        return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
+        const code = LOOKALIKE_REJECTIONS.has(normalized.reason) ? 'unicode_lookalike' : 'bad_path';
+        const body = { ...errorBody(code, facts.requestId), reason: normalized.reason };
+        return reject(code, base, code, { body, detail: normalized.reason });
       }
       const target = normalized.target;
       base.path = target.path;

@@ -50,6 +50,7 @@ export function rejectionOutcome(code: string): string {
     case 'access_denied':
       return 'denied';
     case 'bad_path':
+    case 'unicode_lookalike':
     case 'ambiguous_parameter':
     case 'bad_header':
     case 'forward_auth_ambiguous':

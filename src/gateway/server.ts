@@ -138,7 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
     metrics,
-    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding },
+    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding, refuseNonNfkc: config.paths.refuseNonNfkc },
     trustedProxies: compileTrustedProxies(config.trustedProxies),
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
