@@ -16,6 +16,8 @@ import { writeJson, writeSocketJson } from './respond.js';
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
   readonly preserveHost: boolean;
+  /** Lower-case identity header names the caller may send upstream (`headers.passThrough`). */
+  readonly passThrough: ReadonlySet<string>;
   /** Largest request body accepted, in bytes; 0 for no limit. */
   readonly maxBodyBytes: number;
 }
@@ -84,6 +86,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       peerAddress: incoming.socket.remoteAddress ?? '',
       proto: allowed.secure ? 'https' : 'http',
       preserveHost: forwarding.preserveHost,
+      passThrough: forwarding.passThrough,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
     });
   }

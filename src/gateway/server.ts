@@ -152,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     logger,
     now,
-    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
+    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
   });
   const app = createGatewayApp({
     proxy: handlers.handle,
