@@ -3,7 +3,7 @@
 //   nginx auth_request:   X-Original-Method + X-Original-URI (or X-Original-URL, as ingress-nginx sends)
 //   Traefik ForwardAuth:  X-Forwarded-Method + X-Forwarded-Uri (+ X-Forwarded-Host)
 //   Envoy ext_authz HTTP: the original method, path appended to the endpoint's path
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
@@ -86,7 +86,7 @@ export interface ForwardAuthDeps {
 
 /** Creates the forward-auth handler on raw Node objects. */
 export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> {
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
   return async (incoming, outgoing) => {
     const started = performance.now();
     const requestId = nextId();
