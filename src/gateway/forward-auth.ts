@@ -91,7 +91,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
     const started = performance.now();
     const requestId = nextId();
     const done = (outcome: string): void => {
-      deps.metrics.requests.inc({ outcome: `forward_auth_${outcome}` });
+      deps.metrics.count.request(`forward_auth_${outcome}`);
       deps.metrics.totalSeconds.observe((performance.now() - started) / 1000);
     };
     const original = originalRequest(incoming);

@@ -106,7 +106,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   function finishRequest(outcome: string, started: number): void {
-    metrics.requests.inc({ outcome });
+    metrics.count.request(outcome);
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
