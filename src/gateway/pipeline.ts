@@ -94,6 +94,9 @@ export interface Pipeline {
 
 const RESERVED_PREFIX = '/.iamgate/';
 
+/** The `result` label of the cache lookup counter for each level a verdict came from. */
+const CACHE_RESULTS: Readonly<Record<Verdict['cache'], string>> = { miss: 'miss', l1: 'hit_l1', l2: 'hit_l2' };
+
 const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
 
 function quote(text: string): string {
@@ -164,7 +167,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */
   async function finish(outcome: PipelineOutcome, source: DecisionSource): Promise<PipelineOutcome> {
     const e = outcome.event;
-    metrics.decisions.inc({ decision: outcome.verdict?.decision.decision ?? 'Rejected', reason: e.reason });
+    metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', e.reason);
     if (source === 'operator') return outcome;
     try {
       await audit.record(e);
@@ -269,7 +272,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const started = performance.now();
       const verdict = await deps.decider.decide(principal, request, snapshot.digest, facts.now);
       metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-      metrics.cacheLookups.inc({ result: verdict.cache === 'miss' ? 'miss' : `hit_${verdict.cache}` });
+      metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
       const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
       base.statements = statements;
       base.cache = verdict.cache;

@@ -1,6 +1,6 @@
 // The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
 // (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -72,7 +72,7 @@ export interface ProxyHandlers {
 
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const { pipeline, upstream, metrics, audit, logger, forwarding } = deps;
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
 
   function upstreamPath(allowed: Allowed): string {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
@@ -110,7 +110,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   function finishRequest(outcome: string, started: number): void {
-    metrics.requests.inc({ outcome });
+    metrics.count.request(outcome);
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
