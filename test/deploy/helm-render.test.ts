@@ -1,19 +1,14 @@
-// Renders the chart with a real Helm binary, when one is available (HELM=/path/to/helm, or
-// `helm` on PATH), and checks the manifests it produces. Machines without Helm skip this file;
-// the other files in test/deploy check the chart without it.
+// Renders the chart with a real Helm binary (HELM=/path/to/helm, or the pinned one that
+// test/support/helm.ts takes from a registry package) and checks the manifests it produces.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { formatProblems, readConfig } from '../../src/config/index.js';
+import { obtainHelm } from '../support/helm.js';
 import { badValuesDir, chartDir, filesBelow } from './chart.js';
 
-function findHelm(): string | undefined {
-  const candidates = [process.env['HELM'], 'helm'].filter((c): c is string => c !== undefined && c !== '');
-  return candidates.find((bin) => spawnSync(bin, ['version', '--short'], { encoding: 'utf8' }).status === 0);
-}
-
-const helm = findHelm();
+const helm = obtainHelm();
 
 interface Manifest {
   apiVersion: string;
@@ -33,7 +28,7 @@ interface Container {
 }
 
 function render(args: readonly string[]): Manifest[] {
-  const out = execFileSync(helm ?? 'helm', ['template', 'demo', chartDir, '--namespace', 'shop', ...args], {
+  const out = execFileSync(helm, ['template', 'demo', chartDir, '--namespace', 'shop', ...args], {
     encoding: 'utf8',
   });
   return parseAllDocuments(out)
@@ -42,7 +37,7 @@ function render(args: readonly string[]): Manifest[] {
 }
 
 function helmFails(args: readonly string[]): string | undefined {
-  const run = spawnSync(helm ?? 'helm', ['template', 'demo', chartDir, ...args], { encoding: 'utf8' });
+  const run = spawnSync(helm, ['template', 'demo', chartDir, ...args], { encoding: 'utf8' });
   return run.status === 0 ? undefined : run.stderr;
 }
 
@@ -54,9 +49,9 @@ function podSpec(manifests: readonly Manifest[]): { containers: Container[]; vol
 
 const sidecar = ['--set', 'app.image.repository=registry.example.internal/orders'];
 
-describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not found: skipped)'}`, () => {
+describe(`the chart rendered by ${helm}`, () => {
   it.each(filesBelow(join(chartDir, 'ci')))('passes helm lint with ci/%s', (name) => {
-    const run = spawnSync(helm ?? 'helm', ['lint', chartDir, '-f', join(chartDir, 'ci', name)], { encoding: 'utf8' });
+    const run = spawnSync(helm, ['lint', chartDir, '-f', join(chartDir, 'ci', name)], { encoding: 'utf8' });
     expect(run.status, run.stdout + run.stderr).toBe(0);
   });
 
