@@ -170,4 +170,41 @@ describe(`the chart rendered by ${helm}`, () => {
     const problems = renderedConfigProblems([...sidecar, '--set', 'redis.cluster.enabled=true', '--set', 'redis.cluster.nodes[0]=redis-0.redis:6379']);
     expect(problems.join('\n')).toContain('redis.cluster: Redis Cluster is not supported');
   });
+
+  it('refuses the default values with a message that says which value to set', () => {
+    const lint = spawnSync(helm, ['lint', chartDir], { encoding: 'utf8' });
+    expect(lint.status).not.toBe(0);
+    for (const out of [lint.stdout + lint.stderr, helmFails([])]) {
+      expect(out).toContain("at '/app/image/repository': value must be 'your service\\'s image, which sidecar mode (the default) runs beside iamgate: --set app.image.repository=");
+    }
+    expect(helmFails(['--set', 'mode=forwardAuth'])).toBeUndefined();
+  });
+
+  it('refuses a Redis URL that carries a password, saying to use redis.existingSecret', () => {
+    expect(helmFails([...sidecar, '--set', 'redis.url=redis://:hunter2@redis:6379/0'])).toContain(
+      "at '/redis/url': value must be 'a URL without a password: put the URL with its password in a Secret and name it in redis.existingSecret",
+    );
+    expect(helmFails([...sidecar, '--set', 'redis.url=redis://redis:6379/0'])).toBeUndefined();
+  });
+
+  it('renders a PodDisruptionBudget that never blocks a drain with one replica, and keeps one pod up with more', () => {
+    const budget = (args: readonly string[]): Record<string, unknown> | undefined => render([...sidecar, ...args]).find((m) => m.kind === 'PodDisruptionBudget')?.spec;
+    expect(budget(['--set', 'replicaCount=1'])).toMatchObject({ maxUnavailable: 1 });
+    expect(budget(['--set', 'replicaCount=1'])).not.toHaveProperty('minAvailable');
+    expect(budget([])).toMatchObject({ minAvailable: 1 });
+    expect(budget([])).not.toHaveProperty('maxUnavailable');
+  });
+
+  it('refuses a listen or operations port in config.file that the chart\'s IAMGATE_PORT or IAMGATE_OPS_PORT would override', () => {
+    expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000'])).toContain('config.file.listen.port (9000) differs from iamgate.port (8400), which the chart gives iamgate as IAMGATE_PORT: set iamgate.port instead');
+    expect(helmFails([...sidecar, '--set', 'config.file.operations.port=9001'])).toContain('config.file.operations.port (9001) differs from iamgate.opsPort (8401)');
+    expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000', '--set', 'iamgate.port=9000'])).toBeUndefined();
+  });
+
+  it('warns in the install notes that no caller can authenticate when no issuer is configured, and only then', () => {
+    const notes = (args: readonly string[]): string =>
+      execFileSync(helm, ['install', 'demo', chartDir, '--dry-run=client', '--namespace', 'shop', ...args], { encoding: 'utf8' });
+    expect(notes(sidecar)).toContain('WARNING: NO CALLER CAN AUTHENTICATE. config.file.auth.issuers is empty');
+    expect(notes(['-f', join(chartDir, 'ci', 'walkthrough-values.yaml')])).not.toContain('NO CALLER CAN AUTHENTICATE');
+  });
 });
