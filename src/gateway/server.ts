@@ -50,6 +50,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
+  readonly warnings?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -168,7 +170,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reasons.push(...lastFailure);
     const waiting = options.notReady?.() ?? [];
     reasons.push(...waiting);
-    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
+    const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
+    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
   };
 
   // Policy files changing on disk reload them as SIGHUP does. Watched: the configured files, those the
