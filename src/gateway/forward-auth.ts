@@ -115,11 +115,6 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       deps.metrics.totalSeconds.observe((performance.now() - started) / 1000);
     };
     const original = originalRequest(incoming);
-    if (!original.ok && original.code === 'forward_auth_incomplete') {
-      writeJson(incoming, outgoing, GATEWAY_ERRORS.forward_auth_incomplete.status, errorBody('forward_auth_incomplete', requestId), requestId);
-      done('bad_request');
-      return;
-    }
     const own = requestFacts(incoming, requestId, deps.now());
     const facts: RequestFacts = original.ok ? { ...own, method: original.method, target: original.target } : own;
     let outcome;

@@ -75,9 +75,17 @@ export interface PipelineDeps {
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
 }
 
-/** A request its reader already refused (a forward-auth call that describes two requests): decided and audited as a 400. */
+/**
+ * A request its reader already refused (a forward-auth call that describes two requests or none,
+ * HTTP the listener or its adapter cannot take, an upgrade to another protocol): answered with
+ * the code's status and audited like any other rejection.
+ */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header';
+  /** The body's and the audit record's reason code, when finer than `code`. */
+  readonly reason?: string;
+  /** The body's message, when other than the code's title. */
+  readonly message?: string;
   /** What was wrong, for the audit log only. */
   readonly detail: string;
 }
@@ -204,7 +212,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       // 0. What the reader of the request already refused, and a request with two hosts.
       const refusal = override?.refusal;
-      if (refusal) return reject(refusal.code, base, refusal.code, { detail: refusal.detail });
+      if (refusal) return reject(refusal.code, base, refusal.reason ?? refusal.code, { detail: refusal.detail, ...(refusal.message !== undefined ? { message: refusal.message } : {}) });
       if (countOf(facts.rawHeaders, 'host') > 1) {
         return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
       }

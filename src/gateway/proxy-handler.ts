@@ -31,6 +31,8 @@ export interface HandlerDeps {
   readonly forwarding: ForwardingOptions;
   readonly now: () => number;
   readonly requestId?: () => string;
+  /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
+  readonly refusedUpgrade?: (reason: string) => void;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -165,6 +167,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }
