@@ -60,6 +60,9 @@ function readSentinel(r: ConfigReader, redis: Doc): RedisSentinelConfig | undefi
   return { masterName, nodes };
 }
 
+/** Where development mode listens by default. */
+const LOOPBACK = '127.0.0.1';
+
 /** Validates a parsed configuration document with environment overrides; `file` names it in problems and anchors relative paths. */
 export function readConfig(doc: unknown, env: Env, file: string | undefined): ConfigLoad {
   const { config, problems } = readConfigParts(doc, env, file);
@@ -133,7 +136,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     mode,
     file,
     listen: {
-      host: r.string(listen, 'host', 'listen.host', DEFAULTS.listen.host),
+      // Development mode (operator endpoints on, local token minting) stays on loopback unless told otherwise.
+      host: r.string(listen, 'host', 'listen.host', mode === 'development' ? LOOPBACK : DEFAULTS.listen.host),
       port,
       headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
       requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
@@ -142,7 +146,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       maxHeaders: r.int(listen, 'maxHeaders', 'listen.maxHeaders', DEFAULTS.listen.maxHeaders, 16, 1000),
     },
     operations: {
-      host: r.string(ops, 'host', 'operations.host', DEFAULTS.operations.host),
+      host: r.string(ops, 'host', 'operations.host', mode === 'development' ? LOOPBACK : DEFAULTS.operations.host),
       port: opsPort,
       operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
     },

@@ -3,7 +3,7 @@
 //   nginx auth_request:   X-Original-Method + X-Original-URI (or X-Original-URL, as ingress-nginx sends)
 //   Traefik ForwardAuth:  X-Forwarded-Method + X-Forwarded-Uri (+ X-Forwarded-Host)
 //   Envoy ext_authz HTTP: the original method, path appended to the endpoint's path
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DESCRIBING, IDENTITY_HEADERS, type DescribingHeader } from '../proxy/index.js';
@@ -106,20 +106,15 @@ export interface ForwardAuthDeps {
 
 /** Creates the forward-auth handler on raw Node objects. */
 export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> {
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
   return async (incoming, outgoing) => {
     const started = performance.now();
     const requestId = nextId();
     const done = (outcome: string): void => {
-      deps.metrics.requests.inc({ outcome: `forward_auth_${outcome}` });
+      deps.metrics.count.request(`forward_auth_${outcome}`);
       deps.metrics.totalSeconds.observe((performance.now() - started) / 1000);
     };
     const original = originalRequest(incoming);
-    if (!original.ok && original.code === 'forward_auth_incomplete') {
-      writeJson(incoming, outgoing, GATEWAY_ERRORS.forward_auth_incomplete.status, errorBody('forward_auth_incomplete', requestId), requestId);
-      done('bad_request');
-      return;
-    }
     const own = requestFacts(incoming, requestId, deps.now());
     const facts: RequestFacts = original.ok ? { ...own, method: original.method, target: original.target } : own;
     let outcome;

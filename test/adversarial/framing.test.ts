@@ -32,7 +32,7 @@ describe('request smuggling and framing', () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, ...framing, 'Connection: close'], body));
     expect(r.statuses).toEqual([400]);
-    expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'malformed_request' });
+    expect(jsonOf(r.text)).toMatchObject({ error: 'BadRequest', code: 'malformed_request', requestId: expect.any(String) });
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
