@@ -125,6 +125,21 @@ function countOf(raw: readonly string[], name: string): number {
   return count;
 }
 
+/**
+ * Whether the request's framing is one iamgate forwards: no Transfer-Encoding, or exactly one that
+ * is `chunked`. node:http hands over a request with an unknown coding (`xchunked`) before it fails
+ * on the body; forwarding it would send the upstream a body that never ends.
+ */
+function knownTransferCoding(raw: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 17 || raw[i]!.toLowerCase() !== 'transfer-encoding') continue;
+    if (seen || raw[i + 1]!.trim().toLowerCase() !== 'chunked') return false;
+    seen = true;
+  }
+  return true;
+}
+
 /** Headers read for request keys (aws:UserAgent, aws:Referer) whatever the route. */
 const CONTEXT_HEADERS = ['user-agent', 'referer'];
 
@@ -216,6 +231,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (countOf(facts.rawHeaders, 'host') > 1) {
         return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
       }
+      if (!knownTransferCoding(facts.rawHeaders)) return reject('malformed_request', base, 'malformed_request', { detail: 'unsupported transfer coding' });
 
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
