@@ -4,6 +4,7 @@
 export const GATEWAY_ERRORS = {
   malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },
   bad_path: { status: 400, error: 'BadRequest', title: 'The request target cannot be normalised safely' },
+  unicode_lookalike: { status: 400, error: 'BadRequest', title: 'The request path holds characters that Unicode normalisation would turn into others' },
   ambiguous_parameter: { status: 400, error: 'BadRequest', title: 'A parameter used for authorisation appears more than once' },
   bad_header: { status: 400, error: 'BadRequest', title: 'A request header cannot be used safely' },
   forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },

@@ -52,6 +52,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
+  readonly warnings?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -141,7 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
     metrics,
-    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding },
+    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding, refuseNonNfkc: config.paths.refuseNonNfkc },
     trustedProxies: compileTrustedProxies(config.trustedProxies),
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
@@ -155,7 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     logger,
     now,
-    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
+    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
     refusedUpgrade: (reason) => gatewaySockets.refused(reason),
   });
   const app = createGatewayApp({
@@ -172,7 +174,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reasons.push(...lastFailure);
     const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now()), ...descriptorShortage(fdLimit)];
     reasons.push(...waiting);
-    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
+    const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
+    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
   };
 
   // Policy files changing on disk reload them as SIGHUP does. Watched: the configured files, those the
