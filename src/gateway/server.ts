@@ -25,7 +25,7 @@ import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { writeSocketJson } from './respond.js';
-import { createSocketMetrics, trackSockets } from './sockets.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -172,7 +172,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing) reasons.push('shutting down');
     if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
     reasons.push(...lastFailure);
-    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now())];
+    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now()), ...descriptorShortage(fdLimit)];
     reasons.push(...waiting);
     const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
     return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
@@ -289,6 +289,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   server.maxConnections = config.listen.maxConnections;
   const socketMetrics = createSocketMetrics(metrics.registry);
+  const fdLimit = descriptorLimit();
   const onServerError = (err: Error): void => logger.error({ err }, 'listener error');
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
