@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   readonly cacheLookups: Counter<'result'>;
   readonly reloads: Counter<'result'>;
   readonly redisErrors: Counter<'operation'>;
+  /** Shadow evaluation: requests the candidate policies would decide the other way, by direction. */
+  readonly shadowDisagreements: Counter<'direction'>;
 }
 
 /** Creates the metric set on a fresh registry; `processMetrics` adds Node's default process metrics. */
@@ -32,6 +34,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     totalSeconds: new Histogram({ name: 'iamgate_request_duration_seconds', help: 'Time from arrival to the end of the answer', buckets: LATENCY_BUCKETS, registers }),
     cacheLookups: new Counter({ name: 'iamgate_decision_cache_lookups_total', help: 'Decision cache lookups, by result (hit_l1, hit_l2, miss)', labelNames: ['result'], registers }),
     reloads: new Counter({ name: 'iamgate_policy_reloads_total', help: 'Policy loads and reloads, by result (success, failure)', labelNames: ['result'], registers }),
+    shadowDisagreements: new Counter({ name: 'iamgate_shadow_disagreements_total', help: 'Requests the shadow policies would decide the other way, by direction (would_allow, would_deny)', labelNames: ['direction'], registers }),
     redisErrors: new Counter({ name: 'iamgate_redis_errors_total', help: 'Redis command errors, by operation', labelNames: ['operation'], registers }),
   };
 }

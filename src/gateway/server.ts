@@ -23,6 +23,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
+import { createShadowLog } from './shadow.js';
 import { writeJson, writeSocketJson } from './respond.js';
 import { createPolicyWatch } from './watch.js';
 
@@ -133,7 +134,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let lastFailure: readonly string[] = [];
   let closing = false;
 
+  const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
   const pipeline = createPipeline({
+    shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
@@ -236,7 +239,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
   };
 
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
+  const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline.
