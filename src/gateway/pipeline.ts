@@ -13,6 +13,7 @@ import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
+import type { ShadowLog, ShadowPolicies } from './shadow.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
 export interface PolicySnapshot {
@@ -24,6 +25,8 @@ export interface PolicySnapshot {
   readonly generation: number;
   /** A directory principal by ARN, for simulated decisions on the operations port. */
   readonly principalFor?: (arn: string, mfa: boolean, now: number) => Principal | undefined;
+  /** Candidate policies decided beside these ones (`policies.shadow`). */
+  readonly shadow?: ShadowPolicies;
 }
 
 /** Where the decision was asked for. `operator` runs (simulations) are not audited. */
@@ -73,6 +76,8 @@ export interface PipelineDeps {
   readonly realm: string;
   /** Told about each rejection's audit-only detail (which path rule, which token check, why denied). */
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
+  /** Counts shadow evaluations and their disagreements (when policies.shadow is set). */
+  readonly shadowLog?: ShadowLog;
 }
 
 /**
@@ -297,6 +302,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const verdict = await deps.decider.decide(principal, request, snapshot.digest, facts.now);
       metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
+      // Shadow evaluation: one more evaluation, recorded when it disagrees; the live verdict stands.
+      if (snapshot.shadow && source !== 'operator') {
+        const shadow = snapshot.shadow.judge(principal, request, verdict.decision.decision === 'Allow');
+        deps.shadowLog?.record(shadow, request, facts.now);
+        if (shadow !== undefined) base.shadow = shadow;
+      }
       const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
       base.statements = statements;
       base.cache = verdict.cache;

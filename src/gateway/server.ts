@@ -24,6 +24,7 @@ import { createOperationsApp, type Readiness, type ReloadReport } from './operat
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
+import { createShadowLog } from './shadow.js';
 import { writeSocketJson } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createPolicyWatch } from './watch.js';
@@ -138,7 +139,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let lastFailure: readonly string[] = [];
   let closing = false;
 
+  const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
   const pipeline = createPipeline({
+    shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
@@ -243,7 +246,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
   };
 
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
+  const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline.

@@ -38,6 +38,12 @@ describe('configuration loading', () => {
     expect(r.config.file).toBe(file);
   });
 
+  it('resolves policies.shadow, the candidate folder of shadow evaluation, against the config file', async () => {
+    const file = await write('shadow.yaml', 'version: 1\npolicies: { shadow: candidate }\n');
+    const r = await loadConfig({ file, env: {} });
+    expect(r.ok && r.config.policies.shadow).toBe(join(dir, 'candidate'));
+  });
+
   it('applies the environment overrides deployments rely on', async () => {
     const file = await write('env.yaml', 'version: 1\nlisten: { port: 9000 }\nupstream: { url: "http://127.0.0.1:1" }\n');
     const r = await loadConfig({
