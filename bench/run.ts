@@ -2,6 +2,7 @@
 import { runAuditBench } from './audit.js';
 import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
+import { runGatewayBench } from './gateway.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
 
@@ -11,6 +12,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   proxy: runProxyBench,
   'audit-gateway': runAuditGatewayBench,
   cache: runCacheBench,
+  gateway: runGatewayBench,
 };
 
 const wanted = process.argv.slice(2);
