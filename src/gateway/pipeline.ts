@@ -11,7 +11,7 @@ import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts,
 import type { Decider, Verdict } from './decide.js';
 import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
+import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
@@ -75,9 +75,17 @@ export interface PipelineDeps {
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
 }
 
-/** A request its reader already refused (a forward-auth call that describes two requests): decided and audited as a 400. */
+/**
+ * A request its reader already refused (a forward-auth call that describes two requests or none,
+ * HTTP the listener or its adapter cannot take, an upgrade to another protocol): answered with
+ * the code's status and audited like any other rejection.
+ */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header';
+  /** The body's and the audit record's reason code, when finer than `code`. */
+  readonly reason?: string;
+  /** The body's message, when other than the code's title. */
+  readonly message?: string;
   /** What was wrong, for the audit log only. */
   readonly detail: string;
 }
@@ -204,7 +212,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       // 0. What the reader of the request already refused, and a request with two hosts.
       const refusal = override?.refusal;
-      if (refusal) return reject(refusal.code, base, refusal.code, { detail: refusal.detail });
+      if (refusal) return reject(refusal.code, base, refusal.reason ?? refusal.code, { detail: refusal.detail, ...(refusal.message !== undefined ? { message: refusal.message } : {}) });
       if (countOf(facts.rawHeaders, 'host') > 1) {
         return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
       }
@@ -212,8 +220,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
       if (!normalized.ok) {
-        const body = { ...errorBody('bad_path', facts.requestId), reason: normalized.reason };
-        return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
+        const code = LOOKALIKE_REJECTIONS.has(normalized.reason) ? 'unicode_lookalike' : 'bad_path';
+        const body = { ...errorBody(code, facts.requestId), reason: normalized.reason };
+        return reject(code, base, code, { body, detail: normalized.reason });
       }
       const target = normalized.target;
       base.path = target.path;

@@ -16,6 +16,8 @@ import { writeJson, writeSocketJson } from './respond.js';
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
   readonly preserveHost: boolean;
+  /** Lower-case identity header names the caller may send upstream (`headers.passThrough`). */
+  readonly passThrough: ReadonlySet<string>;
   /** Largest request body accepted, in bytes; 0 for no limit. */
   readonly maxBodyBytes: number;
 }
@@ -29,6 +31,8 @@ export interface HandlerDeps {
   readonly forwarding: ForwardingOptions;
   readonly now: () => number;
   readonly requestId?: () => string;
+  /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
+  readonly refusedUpgrade?: (reason: string) => void;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -50,6 +54,7 @@ export function rejectionOutcome(code: string): string {
     case 'access_denied':
       return 'denied';
     case 'bad_path':
+    case 'unicode_lookalike':
     case 'ambiguous_parameter':
     case 'bad_header':
     case 'forward_auth_ambiguous':
@@ -83,6 +88,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       peerAddress: incoming.socket.remoteAddress ?? '',
       proto: allowed.secure ? 'https' : 'http',
       preserveHost: forwarding.preserveHost,
+      passThrough: forwarding.passThrough,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
     });
   }
@@ -161,6 +167,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }
