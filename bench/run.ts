@@ -3,6 +3,7 @@
 import { runAuditBench } from './audit.js';
 import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
+import { runGatewayBench } from './gateway.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
 import { runSoak } from './soak.js';
@@ -13,6 +14,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   proxy: runProxyBench,
   'audit-gateway': runAuditGatewayBench,
   cache: runCacheBench,
+  gateway: runGatewayBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -12,15 +12,18 @@ import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink,
 import type { PrincipalResolver } from '../identity/index.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
+import { isClusterPrimary, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
-const USAGE = `usage: iamgate serve [--config FILE] [--demo]
+const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
 
   --config FILE  the configuration file (default: $IAMGATE_CONFIG)
+  --workers N    run N gateway processes sharing the ports (node:cluster; default 1)
   --demo         also start the demo orders service on the upstream's loopback port;
                  without --config or $IAMGATE_CONFIG, runs the example in policies/
 
-Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL.
+Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL,
+IAMGATE_WORKERS.
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies.`;
 
 /** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
@@ -244,11 +247,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     io.stdout(USAGE);
     return EXIT.ok;
   }
-  const args = parseArgs(argv);
+  const split = takeWorkers(argv, process.env);
+  if (typeof split === 'string') {
+    io.stderr(`iamgate serve: ${split}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const args = parseArgs(split.rest);
   if (typeof args === 'string') {
     io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  if (isClusterPrimary(split.workers)) return runPrimary(split.workers, io);
   const running: Running = {};
   let started: Awaited<ReturnType<typeof start>>;
   try {
@@ -262,7 +271,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return started;
   }
   const { gateway, logger } = started;
-  return new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -286,4 +295,6 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     process.once('SIGINT', stop);
     process.on('SIGHUP', reload);
   });
+  leaveCluster();
+  return code;
 }

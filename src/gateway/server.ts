@@ -102,6 +102,23 @@ function adapterRefuses(target: string): boolean {
   return (query < 0 ? target : target.slice(0, query)).includes('\\');
 }
 
+/** A Host the adapter takes as it is (its own test): anything else goes through it, to be refused as it would be. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+/**
+ * A request that can only reach the proxy handler: origin-form, not `//` (a host to a URL parser),
+ * no `/.` or `%` in its path, so no spelling, dot segment or encoding can route it to a reserved
+ * endpoint (all under `/.iamgate/` and `/.well-known/`), and a Host the adapter accepts. These skip
+ * hono and its Request objects; anything else goes through the app, as before.
+ */
+function plainDataPath(target: string, host: string | undefined): boolean {
+  if (host === undefined || !PLAIN_HOST.test(host)) return false;
+  if (target.charCodeAt(0) !== 0x2f || target.charCodeAt(1) === 0x2f) return false;
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  return !path.includes('/.') && !path.includes('%');
+}
+
 /** Listens; resolves to the URL clients use and the address actually bound. */
 async function listen(server: Server, port: number, host: string): Promise<{ url: string; bound: string }> {
   await new Promise<void>((resolve, reject) => {
@@ -278,7 +295,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
       // with iamgate's JSON answer, a request id and an audit record.
-      if (adapterRefuses(req.url ?? '')) {
+      const target = req.url ?? '';
+      if (plainDataPath(target, req.headers.host) || adapterRefuses(target)) {
         void handlers.handle(req, res);
         return;
       }
