@@ -8,6 +8,7 @@ import { loadRouteMap } from '../gateway/routes/load.js';
 import { parseRouteMap } from '../gateway/routes/spec.js';
 import { loadDirectory, validateDirectoryFile } from '../identity/load.js';
 import { parsePolicy } from '../policy/parse.js';
+import { looksLikeSuite, suiteFindings } from '../policy-testing/suite.js';
 import type { Finding, PolicyKind } from '../policy/types.js';
 
 /** Checks one parsed document (JSON or YAML) from `file` and returns its findings. */
@@ -79,5 +80,6 @@ export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'directory', claims: byBaseName('directory'), looksLike: looksLikeDirectory, validate: (doc, file) => validateDirectoryFile(doc, file) },
   { kind: 'routes', claims: byBaseName('routes'), looksLike: looksLikeRoutes, validate: (doc, file) => parseRouteMap(doc, file).findings },
   { kind: 'config', claims: byBaseName('iamgate'), looksLike: looksLikeConfig, validate: validateConfig },
+  { kind: 'policy test suite', claims: (_file, doc) => looksLikeSuite(doc), validate: (doc, file) => suiteFindings(doc, file) },
   policyKind,
 ];

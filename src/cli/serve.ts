@@ -234,7 +234,7 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const p of first.problems) io.stderr(`  ${p}`);
     return EXIT.failed;
   }
-  logger.info({ version: iamgateVersion(), gateway: gateway.url, operations: gateway.opsUrl, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(auth.config)) logger.warn(warning);
   return { gateway, logger, config };
 }
