@@ -119,7 +119,7 @@ describe('iamgate validate', () => {
     const file = await put('other/notes.yaml', 'title: release notes\n');
     const { code, out } = await validate(file);
     expect(code).toBe(1);
-    expect(out[0]).toMatch(new RegExp(`: error UNKNOWN_FILE_KIND: not checked: .*\\(directory, routes, config, policy\\); name it with --kind`));
+    expect(out[0]).toMatch(new RegExp(`: error UNKNOWN_FILE_KIND: not checked: .*\\(directory, routes, config, .*policy\\); name it with --kind`));
   });
 
   it('hands a file to the first registered kind that claims it', async () => {
