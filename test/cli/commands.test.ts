@@ -8,6 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { COMMANDS } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
+// Loaded with the file, so that the commands' own lazy imports cost no time inside a test.
+import '../../src/cli/audit.js';
+import '../../src/cli/serve.js';
+import '../../src/cli/simulate.js';
+import '../../src/cli/test.js';
+import '../../src/cli/token.js';
+import '../../src/cli/validate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let dir = '';
@@ -48,6 +55,12 @@ describe('the iamgate command line', () => {
     const { code, err } = await cli('vaildate');
     expect(code).toBe(2);
     expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
+  });
+
+  it('suggests the audit subcommand meant by a misspelt one, in the common style', async () => {
+    const { code, err } = await cli('audit', 'verfy', 'x.log');
+    expect(code).toBe(2);
+    expect(err[0]?.split('\n')[0]).toBe('iamgate audit: unknown subcommand "verfy"; did you mean "verify"?');
   });
 
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
