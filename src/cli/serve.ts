@@ -10,6 +10,7 @@ import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { iamgateVersion } from './version.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
 import { isClusterPrimary, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
@@ -106,7 +107,7 @@ export async function startConfiguredGateway(
   running: Running = {},
   overrides: ConfiguredOverrides = {},
 ): Promise<ConfiguredGateway> {
-  const metrics = createGatewayMetrics({ processMetrics: true });
+  const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });
   const { url: redisUrl, sentinel } = config.redis;
   const redis =
     redisUrl !== undefined || sentinel !== undefined
@@ -236,7 +237,7 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const p of first.problems) io.stderr(`  ${p}`);
     return EXIT.failed;
   }
-  logger.info({ gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(auth.config)) logger.warn(warning);
   return { gateway, logger, config };
 }

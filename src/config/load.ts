@@ -234,7 +234,8 @@ export async function loadConfig(options: { file?: string; env?: Env } = {}): Pr
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${code})`, file }] };
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
+    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
   }
   const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
   if (!parsed.ok) return { ok: false, problems: parsed.findings };

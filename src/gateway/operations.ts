@@ -48,7 +48,7 @@ interface ExplainBody {
 }
 
 function badRequest(message: string): Response {
-  return Response.json({ error: 'BadRequest', message }, { status: 400 });
+  return Response.json({ error: 'BadRequest', code: 'bad_request', message }, { status: 400 });
 }
 
 /** Headers from the explain request body, as a flat raw list. */

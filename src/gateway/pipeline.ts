@@ -9,7 +9,7 @@ import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator, AuthOutcome } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
-import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { denyBody, errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
@@ -282,7 +282,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 3. Map method and path to an action and a resource.
       const match = snapshot.routes.match(facts.method, target.segments, target.path);
       if (!match) {
-        const body = { error: 'AccessDenied', reason: 'implicit_deny', action: null, resource: null, requestId: facts.requestId };
+        const body = denyBody('implicit_deny', null, null, facts.requestId);
         return reject('access_denied', base, 'no_route', { body, detail: 'no route matches the method and path' });
       }
       base.action = match.action;
@@ -318,7 +318,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return finish(allowed, source);
       }
       const explanation = explainDecision(verdict.decision);
-      const body: Record<string, unknown> = { error: 'AccessDenied', reason: verdict.reason, action: match.action, resource: match.resource, requestId: facts.requestId };
+      const body = denyBody(verdict.reason, match.action, match.resource, facts.requestId);
       if (deps.explainToCaller) body['explanation'] = explanation;
       return reject('access_denied', base, verdict.reason, { body, verdict, detail: explanation.join('; ') });
     },
