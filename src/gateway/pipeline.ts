@@ -27,7 +27,7 @@ export interface PolicySnapshot {
 }
 
 /** Where the decision was asked for. `operator` runs (simulations) are not audited. */
-export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'operator';
+export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'ext-authz' | 'operator';
 
 /** A decision event for the audit trail, with the decision fields the pipeline always sets. */
 export type DecisionEvent = AuditEventInput & { readonly decision: 'Allow' | 'Deny' };
@@ -75,9 +75,9 @@ export interface PipelineDeps {
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
 }
 
-/** A request its reader already refused (a forward-auth call that describes two requests): decided and audited as a 400. */
+/** A request its reader already refused (a forward-auth call that describes two requests, a check without HTTP attributes): decided and audited. */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous';
+  readonly code: 'forward_auth_ambiguous' | 'ext_authz_incomplete' | 'headers_too_large';
   /** What was wrong, for the audit log only. */
   readonly detail: string;
 }
@@ -191,7 +191,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   return {
     async run(facts, source, override) {
-      const kind = source === 'forward-auth' ? 'forward_auth' : 'request';
+      const kind = source === 'forward-auth' ? 'forward_auth' : source === 'ext-authz' ? 'ext_authz' : 'request';
       const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
       const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies, trustedPeer);
       const secure = secureTransport(facts, trustedPeer);

@@ -8,7 +8,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
+import { readExtAuthzConfig, startExtAuthzServer, type ExtAuthzServer } from '../extauthz/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
@@ -50,6 +52,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Workload identity from the mesh peer for the ext_authz server (extAuthz.grpc.peerIdentity). */
+  readonly peerAuthenticator?: PeerAuthenticator;
   readonly now?: () => number;
 }
 
@@ -57,6 +61,8 @@ export interface Gateway {
   /** `http://host:port` of the gateway listener (the real port when configured as 0). */
   readonly url: string;
   readonly opsUrl: string;
+  /** `host:port` of the gRPC ext_authz server, when `extAuthz.grpc.port` is set. */
+  readonly extAuthzAddress?: string;
   readonly metrics: GatewayMetrics;
   /** The first policy load; serve waits for it and exits when it fails. */
   readonly initialLoad: Promise<ReloadReport>;
@@ -333,12 +339,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await upstream.close(true);
     throw err;
   }
+  // Envoy's gRPC external authorization: the same pipeline, on its own port.
+  const extAuthzGrpc = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc;
+  let extAuthz: ExtAuthzServer | undefined;
+  if (extAuthzGrpc) {
+    const deps = {
+      pipeline,
+      metrics,
+      logger,
+      now,
+      ready: () => readiness().ready,
+      limits: { maxHeaders: config.listen.maxHeaders, maxHeaderBytes: config.limits.maxHeaderBytes },
+      forwardAuthorization: config.upstream.forwardAuthorization,
+      ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
+    };
+    try {
+      extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
+    } catch (err) {
+      await Promise.all([closeServer(server), closeServer(ops)]);
+      await upstream.close(true);
+      throw err;
+    }
+  }
   watchFiles([]);
   const initialLoad = reload();
 
   return {
     url,
     opsUrl,
+    ...(extAuthz ? { extAuthzAddress: extAuthz.address } : {}),
     metrics,
     initialLoad,
     readiness,
@@ -349,6 +378,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing = true;
       policyWatch?.close();
       const stopped = closeServer(server);
+      const checksStopped = extAuthz?.close(graceMs);
       if (active > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -364,6 +394,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       server.closeAllConnections();
       for (const socket of tunnels) socket.destroy();
       await stopped;
+      await checksStopped;
       await upstream.close(forced);
       await audit.flush();
       await closeServer(ops);

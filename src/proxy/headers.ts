@@ -74,6 +74,15 @@ export function connectionTokens(raw: readonly string[]): ReadonlySet<string> | 
 }
 
 /**
+ * A caller's header (lower-case name) the upstream never receives, whoever carries the request:
+ * iamgate's own identity headers, names containing `_`, method and URL overrides, and
+ * `Authorization` unless forwarded by config.
+ */
+export function withheldFromUpstream(lower: string, forwardAuthorization: boolean): boolean {
+  return lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower) || (lower === 'authorization' && !forwardAuthorization);
+}
+
+/**
  * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers.
  * iamgate's own headers come first — X-Forwarded-*, then the identity — so that an upstream that
  * keeps only the first N header lines still sees them. Of the caller's headers it drops hop-by-hop
@@ -92,8 +101,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower)) continue;
-    if (lower === 'authorization' && !opts.forwardAuthorization) continue;
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || withheldFromUpstream(lower, opts.forwardAuthorization)) continue;
     if (lower === 'host') {
       host = value;
       if (!opts.preserveHost) continue;
