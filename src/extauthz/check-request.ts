@@ -94,7 +94,8 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
   }
   const rawHeaders = headerLines(http);
-  const facts: RequestFacts = { ...empty, rawHeaders, secure: http.scheme === 'https' };
+  const extensions = attributes?.context_extensions;
+  const facts: RequestFacts = { ...empty, rawHeaders, secure: http.scheme === 'https', ...(extensions ? { extensions } : {}) };
   if (rawHeaders.length / 2 > limits.maxHeaders || headerBytes(rawHeaders) > limits.maxHeaderBytes) {
     return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${rawHeaders.length / 2} header lines, ${headerBytes(rawHeaders)} characters` } };
   }

@@ -28,6 +28,7 @@ interface Described {
   readonly headers?: Record<string, string>;
   readonly principal?: string;
   readonly address?: string;
+  readonly extensions?: Record<string, string>;
 }
 
 /** A CheckRequest as Envoy's HTTP filter sends it. */
@@ -47,7 +48,7 @@ function checkOf(d: Described): unknown {
           headers: { ':method': d.method ?? 'GET', ':path': d.path ?? '/orders/12', ':authority': 'orders.example', 'user-agent': 'test', ...d.headers },
         },
       },
-      context_extensions: { virtual_host: 'orders' },
+      context_extensions: d.extensions ?? { virtual_host: 'orders' },
     },
   };
 }
@@ -142,6 +143,14 @@ describe('the gRPC ext_authz server', () => {
     const huge = await client.check(checkOf({ headers: { authorization: await gw.bearer('alice'), 'x-big': 'a'.repeat(gw.config.limits.maxHeaderBytes) } }));
     expect(huge.denied_response?.status?.code).toBe(431);
     expect(gw.audit.decisionsFor(requestIdOf(huge))).toHaveLength(1);
+  });
+
+  it('gives policies the proxy context_extensions as iamgate:ContextExtension keys, never a caller header', async () => {
+    const erin = await gw.bearer('erin');
+    expect((await client.check(checkOf({ headers: { authorization: erin } }))).status?.code).toBe(0);
+    const elsewhere = await client.check(checkOf({ headers: { authorization: erin, 'iamgate-contextextension-virtual_host': 'orders' }, extensions: { virtual_host: 'admin' } }));
+    expect(elsewhere.status?.code).toBe(7);
+    expect((await client.check(checkOf({ headers: { authorization: erin }, extensions: {} }))).status?.code).toBe(7);
   });
 
   it('does not take a mesh peer identity when peer identity is off', async () => {
