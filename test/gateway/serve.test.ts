@@ -1,37 +1,15 @@
 // `iamgate serve` as a real process: a bad configuration lists every problem and starts nothing;
 // SIGTERM under load lets every in-flight request complete, then exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { devConfigYaml } from '../support/gateway.js';
 import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
+import { serveProcess as serve, useTempDir, type ServeChild as Child } from '../support/serve.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
-
-function serve(args: readonly string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    env: { ...process.env, IAMGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { process: child, exit, output: () => text };
-}
 
 async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -49,19 +27,13 @@ async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Pro
   }
 }
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'iamgate-serve-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDir('iamgate-serve-');
 
 describe('iamgate serve with a bad configuration', () => {
   it('lists every problem, exits non-zero, and never listens', async () => {
     const port = await freePort();
     const opsPort = await freePort();
-    const file = join(dir, 'bad.yaml');
+    const file = join(tempDir(), 'bad.yaml');
     await writeFile(
       file,
       `version: 1\nlisten: { port: ${port}, colour: red }\noperations: { port: ${opsPort} }\nupstream: { url: "not a url" }\ntrustedProxies: [nonsense]\npolicies: { routes: nowhere.yaml }\n`,
@@ -98,7 +70,7 @@ describe('iamgate serve under SIGTERM', () => {
   it('stops accepting, completes every in-flight request, and exits 0', async () => {
     const port = await freePort();
     const opsPort = await freePort();
-    const file = join(dir, 'iamgate.yaml');
+    const file = join(tempDir(), 'iamgate.yaml');
     await writeFile(file, devConfigYaml({ port, opsPort, upstreamUrl: upstream.url, extra: ['shutdown: { graceMs: 15000 }'] }));
     const child = serve(['--config', file]);
     try {
