@@ -96,8 +96,9 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const rawHeaders = headerLines(http);
   const extensions = attributes?.context_extensions;
   const facts: RequestFacts = { ...empty, rawHeaders, secure: http.scheme === 'https', ...(extensions ? { extensions } : {}) };
-  if (rawHeaders.length / 2 > limits.maxHeaders || headerBytes(rawHeaders) > limits.maxHeaderBytes) {
-    return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${rawHeaders.length / 2} header lines, ${headerBytes(rawHeaders)} characters` } };
-  }
+  const lines = rawHeaders.length / 2;
+  if (lines > limits.maxHeaders) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'too_many_headers', detail: `${lines} header lines` } };
+  const bytes = headerBytes(rawHeaders);
+  if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
   return { facts, peerPrincipal };
 }

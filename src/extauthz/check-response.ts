@@ -69,8 +69,14 @@ export function deniedResponse(status: number, body: unknown, headers: Readonly<
   return { status: { code: rpcCodeFor(status), message: reason }, denied_response: { status: { code: status }, headers: out, body: JSON.stringify(body) } };
 }
 
+/** What the HTTP gateway's configuration lets the upstream receive from the caller. */
+export interface Withholding {
+  readonly forwardAuthorization: boolean;
+  readonly passThrough: ReadonlySet<string>;
+}
+
 /** The CheckResponse for an outcome; `rawHeaders` are the caller's, as the check described them. */
-export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly string[], forwardAuthorization: boolean): CheckResponseMessage {
+export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly string[], withholding: Withholding): CheckResponseMessage {
   const requestId = outcome.event.requestId ?? '';
   if (outcome.kind === 'reject') return deniedResponse(outcome.status, outcome.body, outcome.headers, requestId, outcome.event.reason);
   const p = outcome.principal;
@@ -89,7 +95,7 @@ export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly str
   for (const name of IDENTITY_NAMES) if (!set.has(name)) remove.add(name);
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i]!.toLowerCase();
-    if (!set.has(lower) && withheldFromUpstream(lower, forwardAuthorization)) remove.add(lower);
+    if (!set.has(lower) && withheldFromUpstream(lower, withholding.forwardAuthorization, withholding.passThrough)) remove.add(lower);
   }
   return { status: { code: RPC_CODES.OK, message: '' }, ok_response: { headers, headers_to_remove: [...remove] } };
 }

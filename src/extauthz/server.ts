@@ -30,6 +30,8 @@ export interface ExtAuthzDeps {
   readonly limits: CheckLimits;
   /** Keep the caller's Authorization header for the upstream (upstream.forwardAuthorization). */
   readonly forwardAuthorization: boolean;
+  /** Identity headers the caller may still send upstream (headers.passThrough), lower-case. */
+  readonly passThrough: ReadonlySet<string>;
   /** Workload identity from the peer's SPIFFE ID (extAuthz.grpc.peerIdentity); absent = off. */
   readonly peer?: PeerAuthenticator;
   readonly requestId?: () => string;
@@ -77,7 +79,7 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
     }
     metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
-    return checkResponse(outcome, reading.facts.rawHeaders, deps.forwardAuthorization);
+    return checkResponse(outcome, reading.facts.rawHeaders, deps);
   };
 }
 

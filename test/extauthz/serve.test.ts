@@ -9,7 +9,7 @@ import { devConfigYaml } from '../support/gateway.js';
 import { extAuthzClient } from '../support/grpc.js';
 import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
-import { serveProcess, useTempDir } from '../support/serve.js';
+import { mintBearer, serve, useTempDir, waitReady } from '../support/serve-process.js';
 
 const tempDir = useTempDir('iamgate-extauthz-');
 
@@ -29,19 +29,12 @@ describe('iamgate serve with extAuthz.grpc', () => {
     const [port, opsPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
     const file = join(tempDir(), 'iamgate.yaml');
     await writeFile(file, devConfigYaml({ port, opsPort, upstreamUrl: 'http://127.0.0.1:9', extra: [`extAuthz: { grpc: { host: 127.0.0.1, port: ${grpcPort} } }`] }));
-    const child = serveProcess(['--config', file]);
+    const child = serve(['--config', file]);
     const client = extAuthzClient(`127.0.0.1:${grpcPort}`);
     try {
-      // Ready once the policies are loaded: NOT_SERVING (2) until then, or not listening yet.
-      let status: number | undefined;
-      while (status !== 1) {
-        if (child.process.exitCode !== null) throw new Error(`serve exited early:\n${child.output()}`);
-        status = await client.health('').then((r) => r.status, () => undefined);
-        if (status !== 1) await new Promise((r) => setTimeout(r, 50));
-      }
-      const lines: string[] = [];
-      expect(await runCli(['token', 'alice', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) })).toBe(0);
-      const authorization = `Bearer ${lines.join('').trim()}`;
+      await waitReady(opsPort, child);
+      expect(await client.health('')).toEqual({ status: 1 });
+      const authorization = await mintBearer(file, 'alice');
       const answer = await client.check({ attributes: { request: { http: { method: 'GET', path: '/orders/1', host: 'orders', headers: { authorization } } } } });
       expect(answer.status?.code).toBe(0);
       child.process.kill('SIGTERM');

@@ -1,39 +1,29 @@
 // `iamgate serve` as a real process: a bad configuration lists every problem and starts nothing;
 // SIGTERM under load lets every in-flight request complete, then exits 0.
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { devConfigYaml } from '../support/gateway.js';
 import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
-import { serveProcess as serve, useTempDir, type ServeChild as Child } from '../support/serve.js';
+import { mintBearer, serve, waitReady } from '../support/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 
-async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await request(`http://127.0.0.1:${opsPort}/readyz`);
-      await res.body.dump();
-      if (res.statusCode === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (child.process.exitCode !== null) throw new Error(`serve exited early:\n${child.output()}`);
-    if (Date.now() > deadline) throw new Error(`serve not ready:\n${child.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const tempDir = useTempDir('iamgate-serve-');
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-serve-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('iamgate serve with a bad configuration', () => {
   it('lists every problem, exits non-zero, and never listens', async () => {
     const port = await freePort();
     const opsPort = await freePort();
-    const file = join(tempDir(), 'bad.yaml');
+    const file = join(dir, 'bad.yaml');
     await writeFile(
       file,
       `version: 1\nlisten: { port: ${port}, colour: red }\noperations: { port: ${opsPort} }\nupstream: { url: "not a url" }\ntrustedProxies: [nonsense]\npolicies: { routes: nowhere.yaml }\n`,
@@ -52,7 +42,7 @@ describe('iamgate serve with a bad configuration', () => {
   });
 
   it('exits with a usage error without a configuration', async () => {
-    const child = serve([], { IAMGATE_CONFIG: '' });
+    const child = serve([], { env: { IAMGATE_CONFIG: '' } });
     expect(await child.exit).toBe(2);
     expect(child.output()).toContain('no configuration');
   });
@@ -70,14 +60,12 @@ describe('iamgate serve under SIGTERM', () => {
   it('stops accepting, completes every in-flight request, and exits 0', async () => {
     const port = await freePort();
     const opsPort = await freePort();
-    const file = join(tempDir(), 'iamgate.yaml');
+    const file = join(dir, 'iamgate.yaml');
     await writeFile(file, devConfigYaml({ port, opsPort, upstreamUrl: upstream.url, extra: ['shutdown: { graceMs: 15000 }'] }));
     const child = serve(['--config', file]);
     try {
       await waitReady(opsPort, child);
-      const lines: string[] = [];
-      expect(await runCli(['token', 'alice', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) })).toBe(0);
-      const authorization = `Bearer ${lines.join('').trim()}`;
+      const authorization = await mintBearer(file, 'alice');
 
       const before = upstream.arrivals();
       const inFlight = Array.from({ length: 20 }, () =>

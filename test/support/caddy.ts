@@ -1,16 +1,16 @@
 // A private Caddy for end-to-end tests: one site on a free loopback port from a Caddyfile body,
 // no admin endpoint, no automatic HTTPS, its state in a temporary folder. Tests skip themselves
-// when Caddy is not installed (Debian package `caddy`).
+// when Caddy is not installed (on PATH, or where `npm test`'s pretest step installed it: Debian
+// package `caddy`).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPort } from './net.js';
-import { freePort } from './redis.js';
+import { freePort, waitForChild } from './redis.js';
+import { findBinary } from './services.js';
 
 /** The caddy binary, when installed. */
-export const CADDY_BINARY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p));
+export const CADDY_BINARY = findBinary('caddy');
 
 export interface RunningCaddy {
   readonly url: string;
@@ -36,8 +36,7 @@ export async function startCaddy(site: string): Promise<RunningCaddy> {
     await rm(prefix, { recursive: true, force: true });
   };
   try {
-    // A configuration Caddy refuses ends the process: fail then, not at the deadline.
-    await Promise.race([waitForPort(port, 15_000), exited.then(() => Promise.reject(new Error('caddy exited')))]);
+    await waitForChild(child, 'caddy', port, 15_000);
   } catch (err) {
     await close();
     throw new Error(`caddy did not start: ${log}`, { cause: err });
