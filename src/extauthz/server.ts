@@ -44,6 +44,11 @@ export interface ExtAuthzServer {
   close(graceMs: number): Promise<void>;
 }
 
+/** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
+function internalError(requestId: string): CheckResponseMessage {
+  return deniedResponse(GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), {}, requestId, 'internal_error');
+}
+
 function hasAuthorization(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') return true;
   return false;
@@ -75,7 +80,7 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
     } catch (err) {
       deps.logger.error({ requestId, err }, 'pipeline failed');
       metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
-      return deniedResponse(GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), {}, requestId, 'internal_error');
+      return internalError(requestId);
     }
     metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
@@ -90,7 +95,15 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
   const server = new Server();
   server.addService(services.authorization, {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
-      void check(call.request).then((response) => callback(null, response));
+      void check(call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          // Reading the message failed: still an answer (a deny), never a failed call or a crash.
+          const requestId = randomUUID();
+          deps.logger.error({ requestId, err }, 'check failed');
+          callback(null, internalError(requestId));
+        },
+      );
     },
   });
   server.addService(services.health, {
