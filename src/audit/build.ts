@@ -33,6 +33,7 @@ export const FIELD_LIMITS = {
 const KINDS: ReadonlySet<string> = new Set<AuditKind>([
   'request',
   'forward_auth',
+  'ext_authz',
   'sts',
   'mfa',
   'policy_reload',

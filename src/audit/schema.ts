@@ -4,7 +4,7 @@
 export const SCHEMA_VERSION = 1;
 
 /** Kinds of event that record a decision (exactly one per decision). */
-export const DECISION_KINDS = ['request', 'forward_auth', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
+export const DECISION_KINDS = ['request', 'forward_auth', 'ext_authz', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 /**

@@ -4,10 +4,11 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { authenticationWarnings, createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
+import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
+import { peerIssuer, readExtAuthzConfig } from '../extauthz/index.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { iamgateVersion } from './version.js';
@@ -134,13 +135,14 @@ export async function startConfiguredGateway(
   });
   running.cache = decisionCache;
   let resolver: PrincipalResolver | undefined;
+  const runtimeResolver = (): PrincipalResolver => {
+    if (!resolver) throw new Error('no directory loaded');
+    return resolver;
+  };
   running.runtime = await createAuthRuntime({
     config: auth,
     baseDir: config.file ? dirname(config.file) : process.cwd(),
-    resolver: () => {
-      if (!resolver) throw new Error('no directory loaded');
-      return resolver;
-    },
+    resolver: runtimeResolver,
     ...(redis ? { redis } : {}),
     onStsEvent: (e) => {
       audit.onStsEvent(e);
@@ -171,8 +173,14 @@ export async function startConfiguredGateway(
     if (r.ok) void decisionCache.publishGeneration(r.snapshot.digest);
     return r;
   };
+  // Workload identity from the mesh peer (extAuthz.grpc.peerIdentity), checked against auth at start.
+  const peer = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc?.peerIdentity;
+  const issuer = peer ? peerIssuer(peer, auth) : undefined;
+  if (issuer && !issuer.ok) throw new TypeError(issuer.problem);
+  const peerAuthenticator = peer && issuer?.ok ? createPeerAuthenticator({ issuer: issuer.issuer, trustDomain: peer.trustDomain, resolver: runtimeResolver }) : undefined;
   running.gateway = await startGateway({
     config,
+    ...(peerAuthenticator ? { peerAuthenticator } : {}),
     load: announcingLoad,
     cache: gatewayDecisionCache(decisionCache),
     // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
@@ -211,6 +219,12 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
   const auth = readAuthConfig(config.sections['auth'], { development: config.mode === 'development', ...(config.file ? { file: config.file } : {}) });
   if (!auth.config) {
     for (const line of formatProblems(auth.findings)) io.stderr(`  ${line}`);
+    return EXIT.failed;
+  }
+  const peer = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc?.peerIdentity;
+  const issuer = peer ? peerIssuer(peer, auth.config) : undefined;
+  if (issuer && !issuer.ok) {
+    io.stderr(`iamgate serve: the configuration has 1 problem(s); nothing was started:\n  ${config.file ?? ''}: ${issuer.problem}`);
     return EXIT.failed;
   }
   const audit = auditProblems(config);

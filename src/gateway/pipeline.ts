@@ -30,7 +30,7 @@ export interface PolicySnapshot {
 }
 
 /** Where the decision was asked for. `operator` runs (simulations) are not audited. */
-export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'operator';
+export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'ext-authz' | 'operator';
 
 /** A decision event for the audit trail, with the decision fields the pipeline always sets. */
 export type DecisionEvent = AuditEventInput & { readonly decision: 'Allow' | 'Deny' };
@@ -82,11 +82,11 @@ export interface PipelineDeps {
 
 /**
  * A request its reader already refused (a forward-auth call that describes two requests or none,
- * HTTP the listener or its adapter cannot take, an upgrade to another protocol): answered with
- * the code's status and audited like any other rejection.
+ * HTTP the listener or its adapter cannot take, an upgrade to another protocol, a gRPC check
+ * without HTTP attributes): answered with the code's status and audited like any other rejection.
  */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header' | 'ext_authz_incomplete';
   /** The body's and the audit record's reason code, when finer than `code`. */
   readonly reason?: string;
   /** The body's message, when other than the code's title. */
@@ -222,7 +222,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   return {
     async run(facts, source, override) {
-      const kind = source === 'forward-auth' ? 'forward_auth' : 'request';
+      const kind = source === 'forward-auth' ? 'forward_auth' : source === 'ext-authz' ? 'ext_authz' : 'request';
       const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
       const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies, trustedPeer);
       const secure = secureTransport(facts, trustedPeer);

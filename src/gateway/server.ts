@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
+import { readExtAuthzConfig, startExtAuthzServer, type ExtAuthzServer } from '../extauthz/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
@@ -53,6 +55,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Workload identity from the mesh peer for the ext_authz server (extAuthz.grpc.peerIdentity). */
+  readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
   readonly now?: () => number;
@@ -62,6 +66,8 @@ export interface Gateway {
   /** `http://host:port` of the gateway listener (the real port when configured as 0), for clients: loopback when bound to every interface. */
   readonly url: string;
   readonly opsUrl: string;
+  /** `host:port` of the gRPC ext_authz server, when `extAuthz.grpc.port` is set. */
+  readonly extAuthzAddress?: string;
   /** The addresses actually bound (`0.0.0.0:8400`, `[::1]:8401`): what the start-up log names. */
   readonly bound: { readonly gateway: string; readonly operations: string };
   readonly metrics: GatewayMetrics;
@@ -371,12 +377,36 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await upstream.close(true);
     throw err;
   }
+  // Envoy's gRPC external authorization: the same pipeline, on its own port.
+  const extAuthzGrpc = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc;
+  let extAuthz: ExtAuthzServer | undefined;
+  if (extAuthzGrpc) {
+    const deps = {
+      pipeline,
+      metrics,
+      logger,
+      now,
+      ready: () => readiness().ready,
+      limits: { maxHeaders: config.listen.maxHeaders, maxHeaderBytes: config.limits.maxHeaderBytes },
+      forwardAuthorization: config.upstream.forwardAuthorization,
+      passThrough: new Set(config.headers.passThrough),
+      ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
+    };
+    try {
+      extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
+    } catch (err) {
+      await Promise.all([closeServer(server), closeServer(ops)]);
+      await upstream.close(true);
+      throw err;
+    }
+  }
   watchFiles([]);
   const initialLoad = reload();
 
   return {
     url: gatewayAt.url,
     opsUrl: opsAt.url,
+    ...(extAuthz ? { extAuthzAddress: extAuthz.address } : {}),
     bound: { gateway: gatewayAt.bound, operations: opsAt.bound },
     metrics,
     initialLoad,
@@ -388,6 +418,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing = true;
       policyWatch?.close();
       const stopped = closeServer(server);
+      const checksStopped = extAuthz?.close(graceMs);
       if (active > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -405,6 +436,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Every other socket too: refused ones still lingering, upgraded ones node:http let go of.
       gatewaySockets.destroyAll();
       await stopped;
+      await checksStopped;
       await upstream.close(forced);
       await audit.flush();
       const opsStopped = closeServer(ops);
