@@ -10,6 +10,8 @@ import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate diff OLD NEW [--fail-on new-access] [--check-not-granted ACTION...] [--json]\n  OLD, NEW: policy folders, or a git revision (REV or REV:path) of the other one\'s folder';
 
+const HELP = 'help';
+
 interface DiffArgs {
   readonly sides: string[];
   failOnNew: boolean;
@@ -21,6 +23,7 @@ function parseArgs(argv: readonly string[]): DiffArgs | string {
   const args: DiffArgs = { sides: [], failOnNew: false, json: false, notGranted: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') return HELP;
     if (arg === '--json') args.json = true;
     else if (arg === '--fail-on') {
       if (argv[++i] !== 'new-access') return '--fail-on takes new-access';
@@ -53,6 +56,10 @@ async function load(dir: string, io: CliIo): Promise<PolicyWorld | undefined> {
 /** Runs the diff command; resolves to the exit code. */
 export async function runDiff(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
   const args = parseArgs(argv);
+  if (args === HELP) {
+    io.stdout(`${USAGE}\n\nPrints who gains and who loses which route or action between two policy folders.\n\n  --fail-on new-access        exit 1 when anything is newly allowed\n  --check-not-granted ACTION  exit 1 when anyone holds one of the actions under NEW\n  --json                      one JSON object`);
+    return EXIT.ok;
+  }
   if (typeof args === 'string') {
     io.stderr(`${args}\n${USAGE}`);
     return EXIT.usage;

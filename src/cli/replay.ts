@@ -46,6 +46,10 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') {
+      io.stdout(`${USAGE}\n\nRe-decides the request decisions of an audit trail under the policy folder DIR and lists every one that would change; exit 1 if any would.`);
+      return EXIT.ok;
+    }
     if (arg === '--json') json = true;
     else if (arg === '--policies' || arg === '--redis' || arg === '--stream') {
       const value = argv[++i];

@@ -2,7 +2,7 @@
 // against every route of the route map and every action the managed policies name outside the
 // routes. A cell is allowed, denied, or conditional: denied as asked, but an Allow statement
 // matched the action and resource and failed only on conditions (the keys it depends on).
-import { compilePolicy, evaluate, parsePolicy, type CompiledPolicy } from '../policy/index.js';
+import { compilePolicy, evaluate, parsePolicy, type CompiledPolicy, type PolicySet } from '../policy/index.js';
 import type { ContextValue } from '../policy/types.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec, type RequestSpec } from './decide.js';
 import type { PolicyWorld } from './world.js';
@@ -102,7 +102,10 @@ export function cellFor(world: PolicyWorld, spec: PrincipalSpec, column: MatrixC
   if (misses.length === 0 || !d.set || !d.request) return DENY;
   // A grant held back by its conditions is only conditional when nothing else (a boundary, a
   // session policy, a guardrail) would deny the request were the identity side to allow it.
-  if (evaluate({ ...d.set, identity: [ALLOW_ALL] }, d.request).decision !== 'Allow') return DENY;
+  // Built field by field: a set's identity index (if it has one) stands for its identity policies.
+  const { boundary, resource, scp, session } = d.set;
+  const othersOnly: PolicySet = { identity: [ALLOW_ALL], ...(boundary ? { boundary } : {}), ...(resource ? { resource } : {}), ...(scp ? { scp } : {}), ...(session ? { session } : {}) };
+  if (evaluate(othersOnly, d.request).decision !== 'Allow') return DENY;
   const keys = new Set(misses.flatMap((m) => m.failed.map((f) => keyOf(f.path))));
   return { access: 'conditional', keys: [...keys].sort() };
 }
