@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   readonly cacheLookups: Counter<'result'>;
   readonly reloads: Counter<'result'>;
   readonly redisErrors: Counter<'operation'>;
+  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
+  readonly tunnelsClosed: Counter<'reason'>;
 }
 
 /** Creates the metric set on a fresh registry; `processMetrics` adds Node's default process metrics. */
@@ -33,5 +35,6 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     cacheLookups: new Counter({ name: 'iamgate_decision_cache_lookups_total', help: 'Decision cache lookups, by result (hit_l1, hit_l2, miss)', labelNames: ['result'], registers }),
     reloads: new Counter({ name: 'iamgate_policy_reloads_total', help: 'Policy loads and reloads, by result (success, failure)', labelNames: ['result'], registers }),
     redisErrors: new Counter({ name: 'iamgate_redis_errors_total', help: 'Redis command errors, by operation', labelNames: ['operation'], registers }),
+    tunnelsClosed: new Counter({ name: 'iamgate_websocket_tunnels_closed_total', help: 'WebSocket tunnels closed by iamgate, by reason', labelNames: ['reason'], registers }),
   };
 }

@@ -24,6 +24,7 @@ import { createOperationsApp, type Readiness, type ReloadReport } from './operat
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { writeJson, writeSocketJson } from './respond.js';
+import { createTunnelRegistry, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -65,6 +66,8 @@ export interface Gateway {
   reload(): Promise<ReloadReport>;
   /** Requests being handled (upgraded connections included). */
   inFlight(): number;
+  /** The open WebSocket tunnels: told of revoked sessions, decided again after each reload, closed at shutdown. */
+  readonly tunnels: Pick<Tunnels, 'revoked' | 'size'>;
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
   close(graceMs?: number): Promise<void>;
 }
@@ -145,6 +148,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
   });
   const upstream: Upstream = createUpstream(config.upstream);
+  const tunnelRegistry = createTunnelRegistry({
+    audit,
+    logger,
+    now,
+    maxLifetimeMs: config.websocket.maxLifetimeMs,
+    generation: () => snapshot?.generation,
+    redecide: (facts) => pipeline.run(facts, 'tunnel'),
+    onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
+  });
   const handlers = createProxyHandlers({
     pipeline,
     upstream,
@@ -152,6 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     logger,
     now,
+    tunnels: tunnelRegistry,
     forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
   });
   const app = createGatewayApp({
@@ -209,6 +222,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.reloads.inc({ result: 'success' });
     for (const f of result.findings) logger.warn({ finding: f }, 'policy finding');
     logger.info({ generation, digest: snapshot.digest, routes: snapshot.routes.routeCount }, 'policies loaded');
+    // Open tunnels were authorised by the previous generation: decided again before the reload reports.
+    await tunnelRegistry.redecide();
     return { ok: true, generation, problems: [] };
   };
 
@@ -344,10 +359,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     readiness,
     reload,
     inFlight: () => active,
+    tunnels: tunnelRegistry,
     async close(graceMs = config.shutdown.graceMs) {
       if (closing) return;
       closing = true;
       policyWatch?.close();
+      // A tunnel never finishes by itself: closed now, each with its record, before the trail is flushed.
+      tunnelRegistry.closeAll('shutdown');
       const stopped = closeServer(server);
       if (active > 0) {
         await new Promise<void>((resolve) => {

@@ -23,6 +23,8 @@ export interface TestUpstream {
   readonly received: Received[];
   /** Requests that have arrived (counted at the headers, before the body). */
   arrivals(): number;
+  /** Upgraded (WebSocket) connections still open on the upstream's side. */
+  openTunnels(): number;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,8 @@ function acceptWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer
     }
   };
   socket.on('data', onData);
+  // The gateway went away: close this side too (the server keeps upgraded sockets half-open).
+  socket.on('end', () => socket.end());
   socket.on('error', () => socket.destroy());
   if (head.length > 0) onData(Buffer.alloc(0));
 }
@@ -147,6 +151,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     port,
     received,
     arrivals: () => arrivals,
+    openTunnels: () => upgraded.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
