@@ -4,9 +4,13 @@
 // this replica or another sharing a real redis-server), when its token expires, when a reload
 // would deny the request that opened it, and when it reaches websocket.maxLifetimeMs; shutdown
 // closes it with 1001. A reload that still allows leaves it open and passing bytes.
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +18,7 @@ import type { AuditEventInput } from '../../src/gateway/index.js';
 import { useServedPair, type ReplicaOptions } from '../cache/served.js';
 import { FIXTURES, startTestGateway, type RecordingAudit, type TestGateway } from '../support/gateway.js';
 import { openTunnel, type TestTunnel } from '../support/websocket.js';
+import { exchange } from './support/raw.js';
 
 const ACCOUNT = '111122223333';
 const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
@@ -174,6 +179,58 @@ describe('websocket.maxLifetimeMs', () => {
     expect(closed.at - started).toBeGreaterThanOrEqual(600);
     expect(closesOf(gw.audit, requestId)).toEqual([expect.objectContaining({ kind: 'tunnel_close', reason: 'max_lifetime' })]);
     await expect.poll(() => gw.upstream.openTunnels()).toBe(0);
+  });
+});
+
+/** The header of a 100-byte binary frame and its first 10 bytes. */
+const PARTIAL_FRAME = Buffer.concat([Buffer.from([0x82, 100]), Buffer.alloc(10, 7)]);
+
+/** An upstream that accepts the handshake, then sends the start of a 100-byte frame and nothing more. */
+async function midFrameUpstream(): Promise<{ url: string; open: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Duplex>();
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.end());
+    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(PARTIAL_FRAME);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('a tunnel closed while the upstream is in the middle of a frame', () => {
+  it('is cut without a close frame (which would corrupt the frame under way), with one record', async () => {
+    const upstream = await midFrameUpstream();
+    const gw = await startTestGateway({ upstreamUrl: upstream.url, config: { websocket: { maxLifetimeMs: 300 } } });
+    try {
+      const from = gw.audit.events.length;
+      const handshake = `GET /ws HTTP/1.1\r\nHost: x\r\nAuthorization: ${await gw.bearer('alice')}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+      const r = await exchange(Number(new URL(gw.url).port), handshake, { timeoutMs: 5000 });
+      expect(r.closedByServer).toBe(true);
+      expect(r.statuses).toEqual([101]);
+      // After the 101: exactly the upstream's partial frame, nothing of iamgate's appended to it.
+      const after = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+      expect(Buffer.from(after, 'latin1')).toEqual(PARTIAL_FRAME);
+      const requestId = gw.audit.events.slice(from).find((e) => e.kind === 'request' && e.decision === 'Allow')?.requestId;
+      expect(requestId).toBeDefined();
+      expect(closesOf(gw.audit, requestId!)).toEqual([expect.objectContaining({ reason: 'max_lifetime' })]);
+      await expect.poll(() => upstream.open()).toBe(0);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
   });
 });
 
