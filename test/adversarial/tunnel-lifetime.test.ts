@@ -137,7 +137,7 @@ describe('an open tunnel and policy reloads', () => {
   });
 
   it('a token whose exp passes closes its tunnel with 1008 token_expired, not before exp, and one record', async () => {
-    const token = await gw.keys.token('alice', { ttlSeconds: 2 });
+    const token = await gw.keys.token('alice', { ttlSeconds: 3 });
     const expiresAt = decodeJwt(token).exp! * 1000;
     const { tunnel, requestId } = await openRecorded(gw.url, `Bearer ${token}`, gw.audit);
     expect(await tunnel.echo('in time')).toBe('echo:in time');
@@ -150,7 +150,7 @@ describe('an open tunnel and policy reloads', () => {
 
   it('closing one tunnel leaves the others open', async () => {
     const first = await openRecorded(gw.url, await gw.bearer('alice'), gw.audit);
-    const short = await openRecorded(gw.url, `Bearer ${await gw.keys.token('erin', { ttlSeconds: 1 })}`, gw.audit);
+    const short = await openRecorded(gw.url, `Bearer ${await gw.keys.token('erin', { ttlSeconds: 3 })}`, gw.audit);
     expect((await short.tunnel.closed).reason).toBe('token_expired');
     expect(await first.tunnel.echo('still here')).toBe('echo:still here');
     expect(closesOf(gw.audit, first.requestId)).toEqual([]);
