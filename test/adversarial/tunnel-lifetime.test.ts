@@ -15,8 +15,9 @@ import { decodeJwt } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/gateway/index.js';
-import { useServedPair, type ReplicaOptions } from '../cache/served.js';
+import { startServedGateway, useServedPair, type ReplicaOptions } from '../cache/served.js';
 import { FIXTURES, startTestGateway, type RecordingAudit, type TestGateway } from '../support/gateway.js';
+import { createTestKeys } from '../support/tokens.js';
 import { openTunnel, type TestTunnel } from '../support/websocket.js';
 import { exchange } from './support/raw.js';
 
@@ -185,8 +186,15 @@ describe('websocket.maxLifetimeMs', () => {
 /** The header of a 100-byte binary frame and its first 10 bytes. */
 const PARTIAL_FRAME = Buffer.concat([Buffer.from([0x82, 100]), Buffer.alloc(10, 7)]);
 
-/** An upstream that accepts the handshake, then sends the start of a 100-byte frame and nothing more. */
-async function midFrameUpstream(): Promise<{ url: string; open: () => number; close: () => Promise<void> }> {
+interface ScriptedUpstream {
+  readonly url: string;
+  /** Upgraded connections still open on the upstream's side. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+/** A WebSocket upstream of the test's own: `onHandshake` gets each upgraded socket and the 101 answer to write when it chooses. */
+async function scriptedUpstream(onHandshake: (socket: Duplex, answer: string) => void): Promise<ScriptedUpstream> {
   const sockets = new Set<Duplex>();
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
@@ -195,8 +203,7 @@ async function midFrameUpstream(): Promise<{ url: string; open: () => number; cl
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.end());
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    socket.write(PARTIAL_FRAME);
+    onHandshake(socket, `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -208,6 +215,14 @@ async function midFrameUpstream(): Promise<{ url: string; open: () => number; cl
         server.close(() => resolve());
       }),
   };
+}
+
+/** An upstream that accepts the handshake, then sends the start of a 100-byte frame and nothing more. */
+function midFrameUpstream(): Promise<ScriptedUpstream> {
+  return scriptedUpstream((socket, answer) => {
+    socket.write(answer);
+    socket.write(PARTIAL_FRAME);
+  });
 }
 
 describe('a tunnel closed while the upstream is in the middle of a frame', () => {
@@ -229,6 +244,69 @@ describe('a tunnel closed while the upstream is in the middle of a frame', () =>
       await expect.poll(() => upstream.open()).toBe(0);
     } finally {
       await gw.close();
+      await upstream.close();
+    }
+  });
+});
+
+/** An upstream that holds every WebSocket handshake until released, then accepts it. */
+async function heldUpstream(): Promise<ScriptedUpstream & { arrival: Promise<void>; release: () => void }> {
+  let arrived = (): void => undefined;
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const upstream = await scriptedUpstream((socket, answer) => {
+    arrived();
+    void released.then(() => socket.write(answer));
+  });
+  return { ...upstream, arrival, release: () => release() };
+}
+
+describe('a tunnel whose upstream handshake was under way when its authorisation ended', () => {
+  let dir = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-tunnels-held-'));
+  });
+
+  afterAll(async () => {
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is closed with policy_denied as it opens when a denying reload came in between', async () => {
+    const upstream = await heldUpstream();
+    const folder = await policyFolder(join(dir, 'reload'));
+    const gw = await startTestGateway({ upstreamUrl: upstream.url, files: { directory: folder.directory, routes: folder.routes }, config: { websocket: { maxLifetimeMs: 0 } } });
+    try {
+      const opening = openTunnel(`${gw.url}/ws`, await gw.bearer('alice'));
+      await upstream.arrival;
+      await folder.setStream([STREAM, NO_STREAM]);
+      expect((await gw.gateway.reload()).ok).toBe(true);
+      upstream.release();
+      const tunnel = await opening;
+      expect(await tunnel.closed).toMatchObject({ code: 1008, reason: 'policy_denied' });
+      expect(gw.audit.events.filter((e) => e.kind === 'tunnel_close')).toEqual([expect.objectContaining({ reason: 'policy_denied', policyGeneration: 2 })]);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
+  });
+
+  it('is closed with session_revoked as it opens when the session was revoked in between', async () => {
+    const upstream = await heldUpstream();
+    const keys = await createTestKeys();
+    await policyFolder(join(dir, 'revoke', 'policies'));
+    const served = await startServedGateway({ policies: join(dir, 'revoke', 'policies'), work: join(dir, 'revoke', 'work'), keys, upstreamUrl: upstream.url, config: { websocket: { maxLifetimeMs: 0 } } });
+    try {
+      const opening = openTunnel(`${served.url}/ws`, `Bearer ${await keys.token('alice')}`);
+      await upstream.arrival;
+      await served.running.runtime!.revocations.revoke(ALICE, Date.now());
+      upstream.release();
+      const tunnel = await opening;
+      expect(await tunnel.closed).toMatchObject({ code: 1008, reason: 'session_revoked' });
+      expect(served.audit.events.filter((e) => e.kind === 'tunnel_close')).toEqual([expect.objectContaining({ reason: 'session_revoked' })]);
+    } finally {
+      await served.stop();
       await upstream.close();
     }
   });
