@@ -1,6 +1,6 @@
 // The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
 // (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -17,6 +17,8 @@ import type { Tunnels } from './tunnels.js';
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
   readonly preserveHost: boolean;
+  /** Lower-case identity header names the caller may send upstream (`headers.passThrough`). */
+  readonly passThrough: ReadonlySet<string>;
   /** Largest request body accepted, in bytes; 0 for no limit. */
   readonly maxBodyBytes: number;
 }
@@ -32,6 +34,8 @@ export interface HandlerDeps {
   readonly requestId?: () => string;
   /** Where open WebSocket tunnels are registered, so they can be closed when their authorisation ends. */
   readonly tunnels?: Tunnels;
+  /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
+  readonly refusedUpgrade?: (reason: string) => void;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -53,6 +57,7 @@ export function rejectionOutcome(code: string): string {
     case 'access_denied':
       return 'denied';
     case 'bad_path':
+    case 'unicode_lookalike':
     case 'ambiguous_parameter':
     case 'bad_header':
     case 'forward_auth_ambiguous':
@@ -72,7 +77,7 @@ export interface ProxyHandlers {
 
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const { pipeline, upstream, metrics, audit, logger, forwarding } = deps;
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
 
   function upstreamPath(allowed: Allowed): string {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
@@ -86,6 +91,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       peerAddress: incoming.socket.remoteAddress ?? '',
       proto: allowed.secure ? 'https' : 'http',
       preserveHost: forwarding.preserveHost,
+      passThrough: forwarding.passThrough,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
     });
   }
@@ -109,7 +115,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   function finishRequest(outcome: string, started: number): void {
-    metrics.requests.inc({ outcome });
+    metrics.count.request(outcome);
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
@@ -166,6 +172,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }

@@ -18,9 +18,10 @@ export interface ServedFiles {
 /**
  * Writes a development configuration in a new temporary folder: the gateway fixtures, forward-auth
  * and STS on, and the audit trail in `trail.jsonl` (durable, signed with a key generated in the
- * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys.
+ * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys;
+ * `sink: 'stdout'` writes the trail to standard output instead.
  */
-export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[] }): Promise<ServedFiles> {
+export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout' }): Promise<ServedFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-audited-'));
   const text = [
     'version: 1',
@@ -31,8 +32,7 @@ export async function writeServedConfig(o: { port: number; opsPort: number; upst
     `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
     'forwardAuth: { enabled: true }',
     'audit:',
-    '  sink: file',
-    '  file: { path: trail.jsonl }',
+    ...(o.sink === 'stdout' ? ['  sink: stdout'] : ['  sink: file', '  file: { path: trail.jsonl }']),
     '  publicKeyFile: audit-public.pem',
     ...(o.audit ?? []).map((line) => `  ${line}`),
     'auth:',
