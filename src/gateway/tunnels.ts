@@ -125,6 +125,7 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
       reason,
       ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
       ...(e.principal !== undefined ? { principal: e.principal } : {}),
+      ...(e.authn !== undefined ? { authn: e.authn } : {}),
       ...(e.action !== undefined ? { action: e.action } : {}),
       ...(e.resource !== undefined ? { resource: e.resource } : {}),
       ...(e.method !== undefined ? { method: e.method } : {}),

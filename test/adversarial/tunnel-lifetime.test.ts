@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/gateway/index.js';
 import { startServedGateway, useServedPair, type ReplicaOptions } from '../cache/served.js';
 import { FIXTURES, startTestGateway, type RecordingAudit, type TestGateway } from '../support/gateway.js';
-import { createTestKeys } from '../support/tokens.js';
+import { createTestKeys, TEST_ISSUER } from '../support/tokens.js';
 import { openTunnel, type TestTunnel } from '../support/websocket.js';
 import { exchange } from './support/raw.js';
 
@@ -123,6 +123,7 @@ describe('an open tunnel and policy reloads', () => {
       kind: 'tunnel_close',
       reason: 'policy_denied',
       principal: { arn: ALICE },
+      authn: { issuer: TEST_ISSUER },
       action: 'orders:Stream',
       path: '/ws',
       policyGeneration: (report as { generation: number }).generation,
