@@ -242,7 +242,11 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
       let same = bySubject.get(subject);
       if (!same) bySubject.set(subject, (same = new Set()));
       same.add(t);
-      client.once('close', () => forget(t));
+      // Closed by the caller or the upstream: no record, and a re-decision under way finds it closed.
+      client.once('close', () => {
+        t.closing = true;
+        forget(t);
+      });
       if (isRevoked(t)) {
         close(t, 'session_revoked');
         return;
