@@ -149,6 +149,8 @@ export async function startConfiguredGateway(
       // The other replicas refresh their revocation lists at once instead of at their next poll.
       if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) void decisionCache.publishRevocation(e.target, Date.now());
     },
+    // A revoked session's open WebSocket tunnels close (the gateway starts after the first read, when none are open).
+    onRevoked: (subject, before) => running.gateway?.tunnels.revoked(subject, before),
     onError: (source, err) => {
       // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
       if (redis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
