@@ -72,6 +72,8 @@ export interface AuditEventInput {
   readonly statements?: readonly AuditStatement[];
   readonly cache?: CacheLevel;
   readonly policyGeneration?: number;
+  /** Shadow evaluation: the candidate policies would decide the other way. */
+  readonly shadow?: 'would_allow' | 'would_deny';
   readonly sourceIp?: string;
   readonly method?: string;
   /** The request path; anything from `?` on is dropped (query strings can carry credentials). */

@@ -12,17 +12,21 @@ import { readExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer } from '../extauthz/peer-config.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { iamgateVersion } from './version.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
+import { isClusterPrimary, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
-const USAGE = `usage: iamgate serve [--config FILE] [--demo]
+const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
 
   --config FILE  the configuration file (default: $IAMGATE_CONFIG)
+  --workers N    run N gateway processes sharing the ports (node:cluster; default 1)
   --demo         also start the demo orders service on the upstream's loopback port;
                  without --config or $IAMGATE_CONFIG, runs the example in policies/
 
-Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL.
+Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL,
+IAMGATE_WORKERS.
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies.`;
 
 /** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
@@ -105,7 +109,7 @@ export async function startConfiguredGateway(
   running: Running = {},
   overrides: ConfiguredOverrides = {},
 ): Promise<ConfiguredGateway> {
-  const metrics = createGatewayMetrics({ processMetrics: true });
+  const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });
   const { url: redisUrl, sentinel } = config.redis;
   const redis =
     redisUrl !== undefined || sentinel !== undefined
@@ -248,7 +252,7 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const p of first.problems) io.stderr(`  ${p}`);
     return EXIT.failed;
   }
-  logger.info({ gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(auth.config)) logger.warn(warning);
   return { gateway, logger, config };
 }
@@ -259,11 +263,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     io.stdout(USAGE);
     return EXIT.ok;
   }
-  const args = parseArgs(argv);
+  const split = takeWorkers(argv, process.env);
+  if (typeof split === 'string') {
+    io.stderr(`iamgate serve: ${split}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const args = parseArgs(split.rest);
   if (typeof args === 'string') {
     io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  if (isClusterPrimary(split.workers)) return runPrimary(split.workers, io);
   const running: Running = {};
   let started: Awaited<ReturnType<typeof start>>;
   try {
@@ -277,7 +287,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return started;
   }
   const { gateway, logger } = started;
-  return new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -301,4 +311,6 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     process.once('SIGINT', stop);
     process.on('SIGHUP', reload);
   });
+  leaveCluster();
+  return code;
 }

@@ -36,3 +36,11 @@ export function errorBody(code: GatewayErrorCode, requestId: string, reason: str
 
 /** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */
 export type DenyReason = 'explicit_deny' | 'implicit_deny' | 'mfa_required';
+
+/**
+ * The 403 body. `code` is the machine-readable code, as on every other error answer; `reason`
+ * carries the same value for clients written before `code` was there.
+ */
+export function denyBody(reason: DenyReason, action: string | null, resource: string | null, requestId: string): Record<string, unknown> {
+  return { error: GATEWAY_ERRORS.access_denied.error, code: reason, reason, action, resource, requestId };
+}

@@ -27,8 +27,9 @@ import { createOperationsApp, type Readiness, type ReloadReport } from './operat
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
+import { createShadowLog } from './shadow.js';
 import { writeSocketJson } from './respond.js';
-import { createSocketMetrics, trackSockets } from './sockets.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -108,6 +109,23 @@ function adapterRefuses(target: string): boolean {
   return (query < 0 ? target : target.slice(0, query)).includes('\\');
 }
 
+/** A Host the adapter takes as it is (its own test): anything else goes through it, to be refused as it would be. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+/**
+ * A request that can only reach the proxy handler: origin-form, not `//` (a host to a URL parser),
+ * no `/.` or `%` in its path, so no spelling, dot segment or encoding can route it to a reserved
+ * endpoint (all under `/.iamgate/` and `/.well-known/`), and a Host the adapter accepts. These skip
+ * hono and its Request objects; anything else goes through the app, as before.
+ */
+function plainDataPath(target: string, host: string | undefined): boolean {
+  if (host === undefined || !PLAIN_HOST.test(host)) return false;
+  if (target.charCodeAt(0) !== 0x2f || target.charCodeAt(1) === 0x2f) return false;
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  return !path.includes('/.') && !path.includes('%');
+}
+
 /** Listens; resolves to the URL clients use and the address actually bound. */
 async function listen(server: Server, port: number, host: string): Promise<{ url: string; bound: string }> {
   await new Promise<void>((resolve, reject) => {
@@ -145,7 +163,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let lastFailure: readonly string[] = [];
   let closing = false;
 
+  const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
   const pipeline = createPipeline({
+    shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
@@ -179,7 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing) reasons.push('shutting down');
     if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
     reasons.push(...lastFailure);
-    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now())];
+    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now()), ...descriptorShortage(fdLimit)];
     reasons.push(...waiting);
     const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
     return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
@@ -250,7 +270,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
   };
 
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
+  const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline.
@@ -281,7 +302,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
       // with iamgate's JSON answer, a request id and an audit record.
-      if (adapterRefuses(req.url ?? '')) {
+      const target = req.url ?? '';
+      if (plainDataPath(target, req.headers.host) || adapterRefuses(target)) {
         void handlers.handle(req, res);
         return;
       }
@@ -296,6 +318,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   server.maxConnections = config.listen.maxConnections;
   const socketMetrics = createSocketMetrics(metrics.registry);
+  const fdLimit = descriptorLimit();
   const onServerError = (err: Error): void => logger.error({ err }, 'listener error');
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });

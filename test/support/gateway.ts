@@ -74,7 +74,7 @@ export interface TestGatewayOptions {
   readonly config?: Record<string, unknown>;
   /** Use this upstream URL instead of starting a recording upstream. */
   readonly upstreamUrl?: string;
-  readonly files?: { directory?: string; routes?: string };
+  readonly files?: { directory?: string; routes?: string; shadow?: string };
   /** Wraps the loader (to delay or fail loads). */
   readonly wrapLoader?: (load: PolicyLoader) => PolicyLoader;
   /** Do not wait for the first policy load. */
@@ -100,7 +100,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   const read = readConfig(doc, {}, undefined);
   if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
-  const files = { directory: options.files?.directory ?? FIXTURES.directory, routes: options.files?.routes ?? FIXTURES.routes };
+  const files = {
+    directory: options.files?.directory ?? FIXTURES.directory,
+    routes: options.files?.routes ?? FIXTURES.routes,
+    ...(options.files?.shadow !== undefined ? { shadow: options.files.shadow } : {}),
+  };
   const config: GatewayConfig = { ...read.config, policies: { ...read.config.policies, ...files } };
   let loaded: PrincipalResolver | undefined;
   const loader = createPolicyLoader(files, (_dir, resolver) => {
