@@ -8,7 +8,8 @@ import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, cre
 import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { peerIssuer, readExtAuthzConfig } from '../extauthz/index.js';
+import { readExtAuthzConfig } from '../extauthz/config.js';
+import { peerIssuer } from '../extauthz/peer-config.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { iamgateVersion } from './version.js';

@@ -19,10 +19,10 @@ export interface GatewayMetrics {
   readonly cacheLookups: Counter<'result'>;
   readonly reloads: Counter<'result'>;
   readonly redisErrors: Counter<'operation'>;
-  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
-  readonly tunnelsClosed: Counter<'reason'>;
   /** Shadow evaluation: requests the candidate policies would decide the other way, by direction. */
   readonly shadowDisagreements: Counter<'direction'>;
+  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
+  readonly tunnelsClosed: Counter<'reason'>;
   /** The request path's counts, read into `requests`, `decisions` and `cacheLookups` at scrape time. */
   readonly count: {
     request(outcome: string): void;

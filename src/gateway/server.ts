@@ -10,7 +10,8 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
-import { readExtAuthzConfig, startExtAuthzServer, type ExtAuthzServer } from '../extauthz/index.js';
+import { readExtAuthzConfig } from '../extauthz/config.js';
+import type { ExtAuthzServer } from '../extauthz/server.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
@@ -408,6 +409,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
     };
     try {
+      // Loaded only when configured: a gateway without it never loads gRPC.
+      const { startExtAuthzServer } = await import('../extauthz/server.js');
       extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);

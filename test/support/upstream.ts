@@ -23,10 +23,10 @@ export interface TestUpstream {
   readonly received: Received[];
   /** Requests that have arrived (counted at the headers, before the body). */
   arrivals(): number;
-  /** Upgraded (WebSocket) connections still open on the upstream's side. */
-  openTunnels(): number;
   /** Answers every `/slow?held` request waiting now. */
   release(): void;
+  /** Upgraded (WebSocket) connections still open on the upstream's side. */
+  openTunnels(): number;
   close(): Promise<void>;
 }
 
@@ -161,10 +161,10 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     port,
     received,
     arrivals: () => arrivals,
-    openTunnels: () => upgraded.size,
     release() {
       for (const answer of [...held]) answer();
     },
+    openTunnels: () => upgraded.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
