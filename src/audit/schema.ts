@@ -4,7 +4,7 @@
 export const SCHEMA_VERSION = 1;
 
 /** Kinds of event that record a decision (exactly one per decision). */
-export const DECISION_KINDS = ['request', 'forward_auth', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
+export const DECISION_KINDS = ['request', 'forward_auth', 'ext_authz', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 /**
@@ -72,6 +72,8 @@ export interface AuditEventInput {
   readonly statements?: readonly AuditStatement[];
   readonly cache?: CacheLevel;
   readonly policyGeneration?: number;
+  /** Shadow evaluation: the candidate policies would decide the other way. */
+  readonly shadow?: 'would_allow' | 'would_deny';
   readonly sourceIp?: string;
   readonly method?: string;
   /** The request path; anything from `?` on is dropped (query strings can carry credentials). */

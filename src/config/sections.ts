@@ -3,6 +3,7 @@
 import { readAuditConfig } from '../audit/config.js';
 import { readAuthConfig } from '../auth/config.js';
 import { checkCacheSection } from '../cache/index.js';
+import { checkExtAuthzSection } from '../extauthz/config.js';
 import type { Mode } from './schema.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
@@ -34,4 +35,5 @@ export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
   auth,
   cache: checkCacheSection,
   audit,
+  extAuthz: checkExtAuthzSection,
 };

@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = {
   bad_header: { status: 400, error: 'BadRequest', title: 'A request header cannot be used safely' },
   forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },
   forward_auth_incomplete: { status: 400, error: 'BadRequest', title: 'The forward-auth request lacks the original method or URI' },
+  ext_authz_incomplete: { status: 400, error: 'BadRequest', title: 'The check request lacks the HTTP request attributes' },
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
   reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
