@@ -52,9 +52,13 @@ async function load(dir: string, io: CliIo): Promise<PolicyWorld | undefined> {
 
 /** Runs the diff command; resolves to the exit code. */
 export async function runDiff(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
   const args = parseArgs(argv);
   if (typeof args === 'string') {
-    io.stderr(`${args}\n${USAGE}`);
+    io.stderr(`iamgate diff: ${args}\n${USAGE}`);
     return EXIT.usage;
   }
   const [oldArg, newArg] = args.sides as [string, string];
