@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's two commands on a machine that has Node and npm but neither redis-server nor nginx:
-# a clean clone of this repository, a PATH made of links to every program on this machine except
-# redis-server, the redis tools and nginx, then
+# The README's two commands on a machine that has Node and npm but not the services the suites
+# start (redis-server, nginx, caddy): a clean clone of this repository, a PATH made of links to
+# every program on this machine except those, then
 #   npm install && npm start   -> /readyz answers 200, alice's token gets 200 from /orders/1, stopped
 #   npm test                   -> its pretest step provides the services, every suite passes
 # Nothing on the machine is renamed or removed: its own binaries stay where other processes use
@@ -23,7 +23,7 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'fresh-machine check FAILED: %s\n' "$*" >&2; exit 1; }
 
-step "a PATH without redis-server and nginx"
+step "a PATH without redis-server, nginx and caddy"
 bin="$work/bin"
 mkdir -p "$bin"
 # One node process makes the links (a shell loop forks once per program, slow on a busy machine).
@@ -34,12 +34,12 @@ node -e '
     let names = [];
     try { names = fs.readdirSync(dir); } catch { continue; }
     for (const name of names) {
-      if (/^(redis-|nginx)/.test(name) || fs.existsSync(path.join(bin, name))) continue;
+      if (/^(redis-|nginx|caddy)/.test(name) || fs.existsSync(path.join(bin, name))) continue;
       try { fs.accessSync(path.join(dir, name), fs.constants.X_OK); } catch { continue; }
       fs.symlinkSync(path.join(dir, name), path.join(bin, name));
     }
   }' "$bin" ${PATH//:/ } /usr/local/bin /usr/bin /bin /usr/sbin /sbin
-for missing in redis-server nginx; do
+for missing in redis-server nginx caddy; do
   if PATH="$bin" command -v "$missing" >/dev/null; then fail "$missing is still on the fresh PATH"; fi
 done
 fresh_path="$bin"

@@ -55,13 +55,17 @@ async function load(dir: string, io: CliIo): Promise<PolicyWorld | undefined> {
 
 /** Runs the diff command; resolves to the exit code. */
 export async function runDiff(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
   const args = parseArgs(argv);
   if (args === HELP) {
     io.stdout(`${USAGE}\n\nPrints who gains and who loses which route or action between two policy folders.\n\n  --fail-on new-access        exit 1 when anything is newly allowed\n  --check-not-granted ACTION  exit 1 when anyone holds one of the actions under NEW\n  --json                      one JSON object`);
     return EXIT.ok;
   }
   if (typeof args === 'string') {
-    io.stderr(`${args}\n${USAGE}`);
+    io.stderr(`iamgate diff: ${args}\n${USAGE}`);
     return EXIT.usage;
   }
   const [oldArg, newArg] = args.sides as [string, string];

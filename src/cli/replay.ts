@@ -39,6 +39,10 @@ function print(report: ReplayReport, io: CliIo): void {
 
 /** Runs the replay command; resolves to the exit code. */
 export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
   let trail: string | undefined;
   let policies: string | undefined;
   let redis: string | undefined;

@@ -69,7 +69,8 @@ describe('the decision cache behind the gateway', () => {
   it('answers repeats from L1 synchronously, other instances from L2, and never mixes contexts or digests', async () => {
     const first = instance();
     const second = instance();
-    await new Promise((r) => setTimeout(r, 100));
+    // Both connected (waited on, not slept on: a loaded machine connects late).
+    await Promise.all(clients.map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
     const seam = gatewayDecisionCache(first);
     const decider = createDecider(seam);
     const alice = principal(allowGet, 'fp-alice');

@@ -10,6 +10,8 @@ import { COMMANDS } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
 // Loaded with the file, so that the commands' own lazy imports cost no time inside a test.
 import '../../src/cli/audit.js';
+import '../../src/cli/diff.js';
+import '../../src/cli/replay.js';
 import '../../src/cli/serve.js';
 import '../../src/cli/simulate.js';
 import '../../src/cli/test.js';

@@ -3,9 +3,9 @@
 // scripts/fresh-machine-check.sh, which CI runs; here apt-get is kept off PATH or the user is not
 // root, so nothing is installed.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../support/services.js';
 import { repoRoot } from './chart.js';
@@ -26,11 +26,19 @@ function pathWith(programs: Record<string, string>): string {
 }
 
 function pretest(path: string, uid?: number): { status: number | null; lines: string[] } {
-  const run = spawnSync(process.execPath, [script], {
+  // Another user runs a copy in a folder it can read (the checkout may sit in a private folder).
+  let file = script;
+  if (uid !== undefined) {
+    const readable = pathWith({});
+    file = join(readable, 'test-services.mjs');
+    copyFileSync(script, file);
+    chmodSync(file, 0o644);
+  }
+  const run = spawnSync(process.execPath, [file], {
     env: { PATH: path },
     encoding: 'utf8',
     timeout: 15_000,
-    ...(uid !== undefined ? { uid, gid: uid } : {}),
+    ...(uid !== undefined ? { uid, gid: uid, cwd: dirname(file) } : {}),
   });
   return { status: run.status, lines: run.stderr.split('\n').filter((l) => l !== '') };
 }
