@@ -1,6 +1,6 @@
 // `iamgate serve [--config FILE] [--demo]`: validate the configuration (every problem listed,
 // nothing started when any), build authentication, start the gateway and its operations
-// listener, and stop gracefully on SIGTERM/SIGINT (reload on SIGHUP).
+// listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -21,7 +21,7 @@ const USAGE = `usage: iamgate serve [--config FILE] [--demo]
                  without --config or $IAMGATE_CONFIG, runs the example in policies/
 
 Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL.
-Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies.`;
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies and reopens the audit file.`;
 
 /** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../policies/iamgate.yaml', import.meta.url));
@@ -279,6 +279,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     };
     const reload = (): void => {
       void gateway.reload();
+      void running.audit?.reopen();
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
