@@ -10,6 +10,7 @@ import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { openServeAssertion, type ServeAssertion } from './serve-assertion.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -64,6 +65,8 @@ export interface Running {
   cache?: DecisionCache;
   /** The audit trail: closed after the gateway, once requests in flight have finished. */
   audit?: GatewayAudit;
+  /** The identity assertion's key watch. */
+  assertion?: ServeAssertion;
 }
 
 async function stopAll(running: Running, graceMs?: number): Promise<void> {
@@ -72,6 +75,7 @@ async function stopAll(running: Running, graceMs?: number): Promise<void> {
   let auditFailure: unknown;
   await running.audit?.close().catch((err: unknown) => (auditFailure = err));
   running.runtime?.close();
+  running.assertion?.close();
   await running.demo?.close();
   await running.cache?.close();
   await running.redis?.quit().catch(() => undefined);
@@ -119,6 +123,8 @@ export async function startConfiguredGateway(
   running.audit = audit;
   audit.registerMetrics(metrics.registry);
   // ── end audit trail ──
+  const assertion = await openServeAssertion(config, auth, logger);
+  if (assertion) running.assertion = assertion;
   // ── Decision cache (docs/cache.md): in process, and over Redis when configured, with the policy
   // generation and revocation announcements that keep replicas in step. ──
   const decisionCache = createDecisionCache({
@@ -176,8 +182,13 @@ export async function startConfiguredGateway(
     logger,
     metrics,
     audit: audit.sink,
-    mountOperations: audit.mountOperations,
+    ...(assertion ? { assertion: assertion.issuer } : {}),
+    mountOperations: (app) => {
+      audit.mountOperations(app);
+      assertion?.mount(app);
+    },
     mount: (app) => {
+      assertion?.mount(app);
       if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
       if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
     },

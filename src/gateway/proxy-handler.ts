@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
+import type { AssertionIssuer } from '../assertion/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   readonly forwarding: ForwardingOptions;
   readonly now: () => number;
   readonly requestId?: () => string;
+  /** Signs an identity assertion for the upstream with each forwarded request (docs/identity-assertion.md). */
+  readonly assertion?: AssertionIssuer;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -68,7 +71,7 @@ export interface ProxyHandlers {
 }
 
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
-  const { pipeline, upstream, metrics, audit, logger, forwarding } = deps;
+  const { pipeline, upstream, metrics, audit, logger, forwarding, assertion } = deps;
   const nextId = deps.requestId ?? randomUUID;
 
   function upstreamPath(allowed: Allowed): string {
@@ -84,6 +87,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       proto: allowed.secure ? 'https' : 'http',
       preserveHost: forwarding.preserveHost,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
+      ...(assertion ? { assertion: { header: assertion.header, value: assertion.issue(p, requestId) } } : {}),
     });
   }
 

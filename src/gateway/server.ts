@@ -7,6 +7,7 @@ import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
+import type { AssertionIssuer } from '../assertion/index.js';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** Mounts other reserved endpoints on the gateway app (STS, JWKS). */
   readonly mount?: (app: Hono<GatewayEnv>) => void;
+  /** Signs an identity assertion for the upstream with each forwarded request. */
+  readonly assertion?: AssertionIssuer;
   /** Mounts other endpoints on the operations app (the audit trail's public key). */
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
@@ -153,6 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
     forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
+    ...(options.assertion ? { assertion: options.assertion } : {}),
   });
   const app = createGatewayApp({
     proxy: handlers.handle,

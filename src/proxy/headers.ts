@@ -58,6 +58,8 @@ export interface RequestHeaderOptions {
   readonly preserveHost: boolean;
   /** The verified caller, sent as `x-iamgate-*` headers; undefined sends none. */
   readonly identity: ForwardedIdentity | undefined;
+  /** The signed identity assertion and its (lower-case) header; any copy from the caller is removed. */
+  readonly assertion?: { readonly header: string; readonly value: string };
 }
 
 /** Names listed in a Connection header (`Connection: close, x-foo` makes `x-foo` hop-by-hop). */
@@ -94,6 +96,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower)) continue;
     if (lower === 'authorization' && !opts.forwardAuthorization) continue;
+    if (lower === opts.assertion?.header) continue;
     if (lower === 'host') {
       host = value;
       if (!opts.preserveHost) continue;
@@ -123,6 +126,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     if (id.session !== undefined) out.push(IDENTITY_HEADERS.session, id.session);
     out.push(IDENTITY_HEADERS.requestId, id.requestId);
   }
+  if (opts.assertion) out.push(opts.assertion.header, opts.assertion.value);
   for (const item of rest) out.push(item);
   return out;
 }
