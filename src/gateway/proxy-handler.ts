@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
+import { createTraceIds, traceOf, traceparentOf, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -32,11 +33,14 @@ export interface HandlerDeps {
   readonly requestId?: () => string;
   /** Signs an identity assertion for the upstream with each forwarded request (docs/identity-assertion.md). */
   readonly assertion?: AssertionIssuer;
+  /** Ids for traces iamgate starts and for its spans (default: random). */
+  readonly traceIds?: TraceIds;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
-export function requestFacts(incoming: IncomingMessage, requestId: string, now: number): RequestFacts {
+export function requestFacts(incoming: IncomingMessage, requestId: string, now: number, trace?: TraceContext): RequestFacts {
   return {
+    ...(trace ? { trace } : {}),
     requestId,
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
@@ -73,12 +77,13 @@ export interface ProxyHandlers {
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const { pipeline, upstream, metrics, audit, logger, forwarding, assertion } = deps;
   const nextId = deps.requestId ?? randomUUID;
+  const traceIds = deps.traceIds ?? createTraceIds();
 
   function upstreamPath(allowed: Allowed): string {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
   }
 
-  function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string): string[] {
+  function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string, trace: TraceContext): string[] {
     const p = allowed.principal;
     return upstreamRequestHeaders(incoming.rawHeaders, {
       forwardAuthorization: forwarding.forwardAuthorization,
@@ -88,17 +93,19 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       preserveHost: forwarding.preserveHost,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
       ...(assertion ? { assertion: { header: assertion.header, value: assertion.issue(p, requestId) } } : {}),
+      trace: { traceparent: traceparentOf(trace), tracestate: trace.tracestate },
     });
   }
 
   /** Records what followed an allowed decision; never fails the request. */
-  function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number): void {
+  function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number, trace: TraceContext): void {
     const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
     const event = {
       kind: 'outcome' as const,
       reason: result.ok ? 'completed' : result.failure,
       requestId,
       status,
+      traceId: trace.traceId,
       upstream: result.ok ? { status, latencyMs: Math.round(upstreamMs) } : { latencyMs: Math.round(upstreamMs), error: result.failure },
     };
     try {
@@ -115,9 +122,9 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   /** Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the caller. */
-  async function decide(incoming: IncomingMessage, requestId: string, source: 'proxy' | 'websocket'): Promise<PipelineOutcome | undefined> {
+  async function decide(incoming: IncomingMessage, requestId: string, source: 'proxy' | 'websocket', trace: TraceContext): Promise<PipelineOutcome | undefined> {
     try {
-      return await pipeline.run(requestFacts(incoming, requestId, deps.now()), source);
+      return await pipeline.run(requestFacts(incoming, requestId, deps.now(), trace), source);
     } catch (err) {
       logger.error({ requestId, err }, 'pipeline failed');
       return undefined;
@@ -128,7 +135,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     async handle(incoming, outgoing) {
       const started = performance.now();
       const requestId = nextId();
-      const outcome = await decide(incoming, requestId, 'proxy');
+      const trace = traceOf(incoming.rawHeaders, traceIds);
+      const outcome = await decide(incoming, requestId, 'proxy', trace);
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
         else writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
@@ -143,7 +151,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
       } else {
         result = await upstream.forward(
-          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: body.kind === 'stream' ? body.body : null, requestId },
+          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
           outgoing,
         );
       }
@@ -153,7 +161,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         writeJson(incoming, outgoing, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
       }
       if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
-      recordOutcome(requestId, result, upstreamMs);
+      recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
     },
 
@@ -161,7 +169,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const started = performance.now();
       const requestId = nextId();
       socket.on('error', () => socket.destroy());
-      const outcome = await decide(incoming, requestId, 'websocket');
+      const trace = traceOf(incoming.rawHeaders, traceIds);
+      const outcome = await decide(incoming, requestId, 'websocket', trace);
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
@@ -170,7 +179,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       }
       const forwardStart = performance.now();
       const result = await upstream.upgrade(
-        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: null, requestId },
+        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: null, requestId },
         socket,
         head,
         headerValue(incoming.rawHeaders, 'upgrade') ?? 'websocket',
@@ -180,7 +189,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         writeSocketJson(socket, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
         logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'upgrade failed');
       }
-      recordOutcome(requestId, result, upstreamMs);
+      recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
     },
   };

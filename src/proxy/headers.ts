@@ -60,6 +60,8 @@ export interface RequestHeaderOptions {
   readonly identity: ForwardedIdentity | undefined;
   /** The signed identity assertion and its (lower-case) header; any copy from the caller is removed. */
   readonly assertion?: { readonly header: string; readonly value: string };
+  /** The trace context for the upstream; the caller's traceparent and tracestate are replaced by it. */
+  readonly trace?: { readonly traceparent: string; readonly tracestate: string | undefined };
 }
 
 /** Names listed in a Connection header (`Connection: close, x-foo` makes `x-foo` hop-by-hop). */
@@ -97,6 +99,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower)) continue;
     if (lower === 'authorization' && !opts.forwardAuthorization) continue;
     if (lower === opts.assertion?.header) continue;
+    if (opts.trace && (lower === 'traceparent' || lower === 'tracestate')) continue;
     if (lower === 'host') {
       host = value;
       if (!opts.preserveHost) continue;
@@ -127,6 +130,10 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     out.push(IDENTITY_HEADERS.requestId, id.requestId);
   }
   if (opts.assertion) out.push(opts.assertion.header, opts.assertion.value);
+  if (opts.trace) {
+    out.push('traceparent', opts.trace.traceparent);
+    if (opts.trace.tracestate !== undefined) out.push('tracestate', opts.trace.tracestate);
+  }
   for (const item of rest) out.push(item);
   return out;
 }
