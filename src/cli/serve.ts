@@ -10,6 +10,7 @@ import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { readTracingConfig, type RequestTracer } from '../trace/index.js';
 import { openServeAssertion, type ServeAssertion } from './serve-assertion.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
@@ -67,6 +68,8 @@ export interface Running {
   audit?: GatewayAudit;
   /** The identity assertion's key watch. */
   assertion?: ServeAssertion;
+  /** The OpenTelemetry exporter: closed (its last spans sent) after the gateway. */
+  tracer?: RequestTracer;
 }
 
 async function stopAll(running: Running, graceMs?: number): Promise<void> {
@@ -76,10 +79,23 @@ async function stopAll(running: Running, graceMs?: number): Promise<void> {
   await running.audit?.close().catch((err: unknown) => (auditFailure = err));
   running.runtime?.close();
   running.assertion?.close();
+  await running.tracer?.close();
   await running.demo?.close();
   await running.cache?.close();
   await running.redis?.quit().catch(() => undefined);
   if (auditFailure !== undefined) throw auditFailure;
+}
+
+/** The OTLP exporter when `tracing` is configured, loaded only then (dynamic import). */
+async function openTracer(config: GatewayConfig, logger: Logger): Promise<RequestTracer | undefined> {
+  const read = readTracingConfig(config.sections['tracing'], config.file ? { file: config.file } : {});
+  if (!read.config) {
+    if (read.findings.length > 0) throw new Error(`the tracing configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
+    return undefined;
+  }
+  const { createOtlpTracer } = await import('../trace/otlp.js');
+  logger.info({ endpoint: read.config.endpoint }, 'OpenTelemetry exporter on');
+  return createOtlpTracer(read.config, { onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'spans not exported') });
 }
 
 /** A gateway assembled from a validated configuration, with what it needs to stop. */
@@ -125,6 +141,8 @@ export async function startConfiguredGateway(
   // ── end audit trail ──
   const assertion = await openServeAssertion(config, auth, logger);
   if (assertion) running.assertion = assertion;
+  const tracer = await openTracer(config, logger);
+  if (tracer) running.tracer = tracer;
   // ── Decision cache (docs/cache.md): in process, and over Redis when configured, with the policy
   // generation and revocation announcements that keep replicas in step. ──
   const decisionCache = createDecisionCache({
@@ -183,6 +201,7 @@ export async function startConfiguredGateway(
     metrics,
     audit: audit.sink,
     ...(assertion ? { assertion: assertion.issuer } : {}),
+    ...(tracer ? { tracer } : {}),
     mountOperations: (app) => {
       audit.mountOperations(app);
       assertion?.mount(app);

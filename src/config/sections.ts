@@ -4,6 +4,7 @@ import { readAssertionConfig } from '../assertion/config.js';
 import { readAuditConfig } from '../audit/config.js';
 import { readAuthConfig } from '../auth/config.js';
 import { checkCacheSection } from '../cache/index.js';
+import { readTracingConfig } from '../trace/config.js';
 import type { Mode } from './schema.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
@@ -33,10 +34,13 @@ const audit: SectionValidator = (value, path, context) =>
 const assertion: SectionValidator = (value, path, context) =>
   readAssertionConfig(value, { path, development: context.mode === 'development' }).findings.map((f) => ({ path: f.path, message: f.message }));
 
+const tracing: SectionValidator = (value, path) => readTracingConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
+
 // ─── Sections: the part that reads a section replaces `mapping` with its own validator. ─────────
 export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
   auth,
   cache: checkCacheSection,
   audit,
   assertion,
+  tracing,
 };

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
-import { createTraceIds, traceOf, traceparentOf, type TraceContext, type TraceIds } from '../trace/index.js';
+import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -35,6 +35,8 @@ export interface HandlerDeps {
   readonly assertion?: AssertionIssuer;
   /** Ids for traces iamgate starts and for its spans (default: random). */
   readonly traceIds?: TraceIds;
+  /** Exports spans (OpenTelemetry), when configured. */
+  readonly tracer?: RequestTracer;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -78,6 +80,24 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const { pipeline, upstream, metrics, audit, logger, forwarding, assertion } = deps;
   const nextId = deps.requestId ?? randomUUID;
   const traceIds = deps.traceIds ?? createTraceIds();
+  const tracer = deps.tracer;
+
+  /** Hands a finished request to the tracer (only called when one is configured). */
+  function traceRequest(incoming: IncomingMessage, trace: TraceContext, requestId: string, outcome: PipelineOutcome | undefined, start: number, authorized: number, upstream: { start: number; end: number; outcome: string } | undefined, status: number): void {
+    (tracer as RequestTracer).record({
+      trace,
+      requestId,
+      method: incoming.method ?? 'GET',
+      path: outcome?.event.path ?? '',
+      reason: outcome?.event.reason ?? 'internal_error',
+      status,
+      principal: outcome?.event.principal?.arn,
+      start,
+      authorized,
+      upstream,
+      end: preciseNow(),
+    });
+  }
 
   function upstreamPath(allowed: Allowed): string {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
@@ -136,11 +156,14 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const started = performance.now();
       const requestId = nextId();
       const trace = traceOf(incoming.rawHeaders, traceIds);
+      const traceStart = tracer ? preciseNow() : 0;
       const outcome = await decide(incoming, requestId, 'proxy', trace);
+      const authorized = tracer ? preciseNow() : 0;
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
         else writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
+        if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
         return;
       }
       const body = planBody(incoming, forwarding.maxBodyBytes);
@@ -163,6 +186,11 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
       recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
+      if (tracer) {
+        const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
+        const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
+        traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
+      }
     },
 
     async upgrade(incoming, socket, head) {

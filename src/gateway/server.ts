@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
 import type { AssertionIssuer } from '../assertion/index.js';
+import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   readonly mount?: (app: Hono<GatewayEnv>) => void;
   /** Signs an identity assertion for the upstream with each forwarded request. */
   readonly assertion?: AssertionIssuer;
+  /** Exports one span per stage of each proxied request (OpenTelemetry). */
+  readonly tracer?: RequestTracer;
   /** Mounts other endpoints on the operations app (the audit trail's public key). */
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
@@ -157,6 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
     ...(options.assertion ? { assertion: options.assertion } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
   const app = createGatewayApp({
     proxy: handlers.handle,
