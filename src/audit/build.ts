@@ -49,12 +49,15 @@ export const REDACTED = '[redacted]';
 export interface BuildDeps {
   readonly now: () => number;
   readonly randomId: () => string;
+  /** Formats `now()` as ISO 8601 (a per-millisecond memo on the audit log's path). */
+  readonly isoTime?: (ms: number) => string;
 }
 
 function text(value: unknown, limit: number): string | undefined {
   if (typeof value !== 'string') return undefined;
   const bounded = value.length > limit ? value.slice(0, limit) : value;
-  return BEARER_TOKEN.test(bounded) ? REDACTED : bounded;
+  // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
+  return bounded.includes('eyJ') && BEARER_TOKEN.test(bounded) ? REDACTED : bounded;
 }
 
 function integer(value: unknown): number | undefined {
@@ -160,7 +163,7 @@ export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): Unseal
   put(out, 'sourceIp', text(input.sourceIp, FIELD_LIMITS.ip));
   put(out, 'statements', statementsOf(input.statements));
   put(out, 'status', integer(input.status));
-  out['time'] = new Date(deps.now()).toISOString();
+  out['time'] = deps.isoTime ? deps.isoTime(deps.now()) : new Date(deps.now()).toISOString();
   put(out, 'traceId', text(input.traceId, FIELD_LIMITS.id));
   put(out, 'upstream', upstreamOf(input.upstream));
   // Every member was checked above; the cast only says so to the type system.

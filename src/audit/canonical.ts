@@ -1,7 +1,7 @@
 // Canonical JSON for hashing and signing: object keys sorted by UTF-16 code units, no whitespace,
 // strings and numbers as JSON.stringify writes them (the same rules as RFC 8785 for the values the
 // audit trail holds). A record parsed back from its line serialises to the same bytes.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** A value the audit trail can hold. */
 export type CanonicalValue =
@@ -33,7 +33,6 @@ export function canonicalJson(value: CanonicalValue): string {
   return `{${members.join(',')}}`;
 }
 
-/** SHA-256 of a string, hex. */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+/** SHA-256 of a string, hex: one-shot `crypto.hash` where the runtime has it (Node >= 20.12), no Hash object. */
+export const sha256Hex: (text: string) => string =
+  typeof hash === 'function' ? (text) => hash('sha256', text, 'hex') : (text) => createHash('sha256').update(text).digest('hex');

@@ -1,10 +1,10 @@
 // The audit log the gateway calls: one `record` per decision. It builds the event from named
 // fields, seals it into this instance's hash chain, hands it to every sink in order, and every
 // `digestEvery` records (or ms) writes a digest record signed with the instance's key.
-import { randomUUID } from 'node:crypto';
 import { buildAuditEvent, type BuildDeps } from './build.js';
 import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
 import { AuditError } from './errors.js';
+import { createIdSource, createIsoClock } from './ids.js';
 import type { AuditEventInput, ChainKind, DigestInfo, PublishedKey } from './schema.js';
 import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
@@ -59,7 +59,7 @@ const RESOLVED = Promise.resolve();
 export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const sinks = deps.sinks ?? [createStdoutSink()];
   const refusing = sinks.filter((s) => s.whenFull === 'refuse');
-  const build: BuildDeps = { now: deps.now ?? Date.now, randomId: deps.randomId ?? randomUUID };
+  const build: BuildDeps = { now: deps.now ?? Date.now, randomId: deps.randomId ?? createIdSource(), isoTime: createIsoClock() };
   const signer = deps.signer;
   const digestRecords = deps.digestEvery?.records ?? 1000;
   const digestMs = deps.digestEvery?.ms ?? 60_000;
@@ -95,7 +95,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     schemaVersion: SCHEMA_VERSION,
     seq: undefined,
     ...(kind === 'audit.digest' ? { sig: undefined } : {}),
-    time: new Date(build.now()).toISOString(),
+    time: build.isoTime?.(build.now()) ?? new Date(build.now()).toISOString(),
   });
   const sinkNames = [...new Set(sinks.map((s) => s.name))].sort();
   /** Drops per sink name, in sorted key order (the digest is serialised as built). */

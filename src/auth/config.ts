@@ -266,6 +266,15 @@ export interface ReadAuthOptions {
   readonly path?: string;
 }
 
+/**
+ * What makes a valid auth section useless: with no trusted issuer no token can be verified (STS
+ * tokens are obtained with one), so every call gets 401. Said at start-up and on /readyz.
+ */
+export function authenticationWarnings(config: AuthConfig): string[] {
+  if (config.issuers.length > 0) return [];
+  return ['no caller can authenticate: auth.issuers is empty, so every request gets 401 (docs/identity.md: trusted issuers)'];
+}
+
 /** Reads the `auth` section (undefined = all defaults); `config` is set only when there is no error. */
 export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { config?: AuthConfig; findings: Finding[] } {
   const r = new ConfigReader(options.file);

@@ -27,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'run authorization cases (--cases FILE.json) through the policy engine',
     run: async (argv, io) => (await import('./simulate.js')).runSimulate(argv, io),
   },
+  { name: 'test', summary: 'run policy test suites (policies/tests/ by default); --junit FILE; exit 1 on failure', run: async (argv, io) => (await import('./test.js')).runTest(argv, io) },
   {
     name: 'audit',
     summary: 'verify an audit trail (file or Redis Stream), report access, suggest least-privilege policies',

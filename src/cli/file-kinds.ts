@@ -6,6 +6,7 @@ import { readConfig } from '../config/load.js';
 import { parseRouteMap } from '../gateway/routes/spec.js';
 import { validateDirectoryFile } from '../identity/load.js';
 import { parsePolicy } from '../policy/parse.js';
+import { looksLikeSuite, suiteFindings } from '../policy-testing/suite.js';
 import type { Finding, PolicyKind } from '../policy/types.js';
 
 /** Checks one parsed document (JSON or YAML) from `file` and returns its findings. */
@@ -54,5 +55,6 @@ export const FILE_KINDS: readonly FileKind[] = [
       return read.ok ? [] : [...read.problems];
     },
   },
+  { kind: 'policy test suite', claims: (_file, doc) => looksLikeSuite(doc), validate: (doc, file) => suiteFindings(doc, file) },
   policyKind,
 ];

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
+import { authenticationWarnings, createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
@@ -197,6 +197,7 @@ export async function startConfiguredGateway(
     cache: gatewayDecisionCache(decisionCache),
     // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
     notReady: () => (runtime.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
+    warnings: authenticationWarnings(auth),
     logger,
     metrics,
     audit: audit.sink,
@@ -262,7 +263,8 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const p of first.problems) io.stderr(`  ${p}`);
     return EXIT.failed;
   }
-  logger.info({ gateway: gateway.url, operations: gateway.opsUrl, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  logger.info({ gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  for (const warning of authenticationWarnings(auth.config)) logger.warn(warning);
   return { gateway, logger, config };
 }
 

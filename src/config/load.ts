@@ -3,6 +3,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Finding } from '../policy/types.js';
+import { checkPassThrough } from '../proxy/header-classes.js';
 import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { SECTION_VALIDATORS } from './sections.js';
@@ -21,7 +22,7 @@ export const ENV = {
 } as const;
 
 const ENV_FILE = '(environment)';
-const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', ...Object.keys(SECTION_VALIDATORS)];
+const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', ...Object.keys(SECTION_VALIDATORS)];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -59,6 +60,9 @@ function readSentinel(r: ConfigReader, redis: Doc): RedisSentinelConfig | undefi
   return { masterName, nodes };
 }
 
+/** Where development mode listens by default. */
+const LOOPBACK = '127.0.0.1';
+
 /** Validates a parsed configuration document with environment overrides; `file` names it in problems and anchors relative paths. */
 export function readConfig(doc: unknown, env: Env, file: string | undefined): ConfigLoad {
   const { config, problems } = readConfigParts(doc, env, file);
@@ -79,7 +83,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
-  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding']);
+  const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
+  const headers = r.section(root, 'headers', 'headers', ['passThrough']);
   const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch']);
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
   const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
@@ -131,7 +136,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     mode,
     file,
     listen: {
-      host: r.string(listen, 'host', 'listen.host', DEFAULTS.listen.host),
+      // Development mode (operator endpoints on, local token minting) stays on loopback unless told otherwise.
+      host: r.string(listen, 'host', 'listen.host', mode === 'development' ? LOOPBACK : DEFAULTS.listen.host),
       port,
       headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
       requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
@@ -140,7 +146,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       maxHeaders: r.int(listen, 'maxHeaders', 'listen.maxHeaders', DEFAULTS.listen.maxHeaders, 16, 1000),
     },
     operations: {
-      host: r.string(ops, 'host', 'operations.host', DEFAULTS.operations.host),
+      host: r.string(ops, 'host', 'operations.host', mode === 'development' ? LOOPBACK : DEFAULTS.operations.host),
       port: opsPort,
       operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
     },
@@ -163,7 +169,9 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       allowSemicolon: r.bool(paths, 'allowSemicolon', 'paths.allowSemicolon', DEFAULTS.paths.allowSemicolon),
       allowTrailingDot: r.bool(paths, 'allowTrailingDot', 'paths.allowTrailingDot', DEFAULTS.paths.allowTrailingDot),
       allowDoubleEncoding: r.bool(paths, 'allowDoubleEncoding', 'paths.allowDoubleEncoding', DEFAULTS.paths.allowDoubleEncoding),
+      refuseNonNfkc: r.bool(paths, 'refuseNonNfkc', 'paths.refuseNonNfkc', DEFAULTS.paths.refuseNonNfkc),
     },
+    headers: { passThrough: readPassThrough(r, headers) },
     trustedProxies: r.cidrs(root, 'trustedProxies', 'trustedProxies'),
     policies: {
       directory: resolvePath(r.string(policies, 'directory', 'policies.directory', DEFAULTS.policies.directory)),
@@ -178,6 +186,23 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     sections,
   };
   return { config, problems: r.problems };
+}
+
+/** `headers.passThrough`: identity header names, lower-cased; each wrong entry is a problem. */
+function readPassThrough(r: ConfigReader, headers: Doc): string[] {
+  const v = headers['passThrough'];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    r.problem('headers.passThrough', 'must be a list of header names');
+    return [];
+  }
+  const out: string[] = [];
+  v.forEach((item: unknown, i) => {
+    const message = typeof item === 'string' ? checkPassThrough(item) : 'must be a string';
+    if (message) r.problem(`headers.passThrough[${i}]`, message);
+    else out.push((item as string).toLowerCase());
+  });
+  return out;
 }
 
 /** Reports files the configuration names that do not exist. */

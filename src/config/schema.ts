@@ -58,6 +58,12 @@ export interface GatewayConfig {
     readonly allowSemicolon: boolean;
     readonly allowTrailingDot: boolean;
     readonly allowDoubleEncoding: boolean;
+    /** Refuse any path whose NFKC form differs from it (look-alikes of separators and dots are refused regardless). */
+    readonly refuseNonNfkc: boolean;
+  };
+  readonly headers: {
+    /** Identity headers (lower-case) the caller may send to the upstream; every other one is dropped. */
+    readonly passThrough: readonly string[];
   };
   /** Proxies (CIDRs) whose X-Forwarded-* headers are believed. */
   readonly trustedProxies: readonly string[];
@@ -107,7 +113,8 @@ export const DEFAULTS = {
     preserveHost: true,
   },
   limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
-  paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false },
+  paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false, refuseNonNfkc: false },
+  headers: { passThrough: [] as readonly string[] },
   trustedProxies: [] as readonly string[],
   policies: { directory: 'directory.yaml', routes: 'routes.yaml', watch: true },
   forwardAuth: { enabled: false },

@@ -2,7 +2,9 @@
 // `error` name and a public title. Details (which statement, which token check) go to the audit log.
 
 export const GATEWAY_ERRORS = {
+  malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },
   bad_path: { status: 400, error: 'BadRequest', title: 'The request target cannot be normalised safely' },
+  unicode_lookalike: { status: 400, error: 'BadRequest', title: 'The request path holds characters that Unicode normalisation would turn into others' },
   ambiguous_parameter: { status: 400, error: 'BadRequest', title: 'A parameter used for authorisation appears more than once' },
   bad_header: { status: 400, error: 'BadRequest', title: 'A request header cannot be used safely' },
   forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },
@@ -10,8 +12,11 @@ export const GATEWAY_ERRORS = {
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
   reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
+  request_timeout: { status: 408, error: 'RequestTimeout', title: 'The request did not arrive in time' },
   body_too_large: { status: 413, error: 'PayloadTooLarge', title: 'The request body is larger than allowed' },
   rate_limited: { status: 429, error: 'TooManyRequests', title: 'Too many attempts' },
+  too_many_headers: { status: 431, error: 'RequestHeaderFieldsTooLarge', title: 'The request has more header lines than allowed' },
+  headers_too_large: { status: 431, error: 'RequestHeaderFieldsTooLarge', title: 'The request headers are larger than allowed' },
   internal_error: { status: 500, error: 'InternalError', title: 'iamgate failed to handle the request' },
   upstream_unavailable: { status: 502, error: 'BadGateway', title: 'The upstream service could not be reached' },
   upgrade_refused: { status: 502, error: 'BadGateway', title: 'The upstream service refused the protocol upgrade' },

@@ -3,11 +3,11 @@
 //   nginx auth_request:   X-Original-Method + X-Original-URI (or X-Original-URL, as ingress-nginx sends)
 //   Traefik ForwardAuth:  X-Forwarded-Method + X-Forwarded-Uri (+ X-Forwarded-Host)
 //   Envoy ext_authz HTTP: the original method, path appended to the endpoint's path
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { IDENTITY_HEADERS } from '../proxy/index.js';
-import { headerValue, headerValues, type RequestFacts } from './context.js';
+import { DESCRIBING, IDENTITY_HEADERS, type DescribingHeader } from '../proxy/index.js';
+import { headerValue, type RequestFacts } from './context.js';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -36,8 +36,29 @@ interface Description {
   readonly target: string | undefined;
 }
 
-/** The headers that carry a description: any of them repeated makes the call ambiguous. */
-const DESCRIBING_HEADERS = ['x-original-uri', 'x-original-url', 'x-original-method', 'x-forwarded-uri', 'x-forwarded-method'];
+/**
+ * The headers forward-auth reads as the original request. They are on the proxy's list of
+ * describing headers (the type says so), so iamgate's own proxy never passes one to an upstream.
+ */
+const READS = {
+  originalUri: 'x-original-uri',
+  originalUrl: 'x-original-url',
+  originalMethod: 'x-original-method',
+  forwardedUri: 'x-forwarded-uri',
+  forwardedMethod: 'x-forwarded-method',
+} as const satisfies Record<string, DescribingHeader>;
+
+/** The first describing header (of the proxy's whole list, not only those read) that the call repeats. */
+function repeatedDescription(raw: readonly string[]): string | undefined {
+  let seen: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (!DESCRIBING.has(lower)) continue;
+    if (seen?.has(lower)) return lower;
+    (seen ??= new Set()).add(lower);
+  }
+  return undefined;
+}
 
 export type OriginalRequest =
   | { readonly ok: true; readonly dialect: ForwardAuthDialect; readonly method: string; readonly target: string }
@@ -52,17 +73,16 @@ export type OriginalRequest =
  */
 export function originalRequest(incoming: IncomingMessage): OriginalRequest {
   const raw = incoming.rawHeaders;
-  for (const name of DESCRIBING_HEADERS) {
-    if (headerValues(raw, name).length > 1) return { ok: false, code: 'forward_auth_ambiguous', detail: `${name} is repeated` };
-  }
+  const repeated = repeatedDescription(raw);
+  if (repeated !== undefined) return { ok: false, code: 'forward_auth_ambiguous', detail: `${repeated} is repeated` };
   const found: Description[] = [];
-  const originalMethod = headerValue(raw, 'x-original-method');
-  const uri = headerValue(raw, 'x-original-uri');
+  const originalMethod = headerValue(raw, READS.originalMethod);
+  const uri = headerValue(raw, READS.originalUri);
   if (uri !== undefined) found.push({ dialect: 'nginx', method: originalMethod, target: uri });
-  const url = headerValue(raw, 'x-original-url');
+  const url = headerValue(raw, READS.originalUrl);
   if (url !== undefined) found.push({ dialect: 'nginx', method: originalMethod, target: targetOfUrl(url) });
-  const forwardedUri = headerValue(raw, 'x-forwarded-uri');
-  if (forwardedUri !== undefined) found.push({ dialect: 'traefik', method: headerValue(raw, 'x-forwarded-method'), target: forwardedUri });
+  const forwardedUri = headerValue(raw, READS.forwardedUri);
+  if (forwardedUri !== undefined) found.push({ dialect: 'traefik', method: headerValue(raw, READS.forwardedMethod), target: forwardedUri });
   const path = incoming.url ?? '';
   if (path.startsWith(FORWARD_AUTH_PATH + '/')) found.push({ dialect: 'envoy', method: incoming.method, target: path.slice(FORWARD_AUTH_PATH.length) });
   const first = found[0];
@@ -86,20 +106,15 @@ export interface ForwardAuthDeps {
 
 /** Creates the forward-auth handler on raw Node objects. */
 export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> {
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
   return async (incoming, outgoing) => {
     const started = performance.now();
     const requestId = nextId();
     const done = (outcome: string): void => {
-      deps.metrics.requests.inc({ outcome: `forward_auth_${outcome}` });
+      deps.metrics.count.request(`forward_auth_${outcome}`);
       deps.metrics.totalSeconds.observe((performance.now() - started) / 1000);
     };
     const original = originalRequest(incoming);
-    if (!original.ok && original.code === 'forward_auth_incomplete') {
-      writeJson(incoming, outgoing, GATEWAY_ERRORS.forward_auth_incomplete.status, errorBody('forward_auth_incomplete', requestId), requestId);
-      done('bad_request');
-      return;
-    }
     const own = requestFacts(incoming, requestId, deps.now());
     const facts: RequestFacts = original.ok ? { ...own, method: original.method, target: original.target } : own;
     let outcome;

@@ -12,6 +12,8 @@ export interface Readiness {
   readonly ready: boolean;
   /** Why not ready (empty when ready); also the last reload failure while the previous policies keep serving. */
   readonly reasons: readonly string[];
+  /** What serves but helps no one, such as no trusted issuer; absent when there is nothing to say. */
+  readonly warnings?: readonly string[];
   readonly generation?: number;
   readonly loadedAt?: string;
 }

@@ -16,7 +16,12 @@ export type PathRejection =
   | 'escapes_root'
   | 'semicolon'
   | 'trailing_dot'
-  | 'double_encoding';
+  | 'double_encoding'
+  | 'nfkc_separator'
+  | 'nfkc_changed';
+
+/** The rejections that are Unicode look-alikes: answered with their own code (`unicode_lookalike`), not `bad_path`. */
+export const LOOKALIKE_REJECTIONS: ReadonlySet<PathRejection> = new Set<PathRejection>(['nfkc_separator', 'nfkc_changed']);
 
 export interface PathRules {
   /** Longest accepted request target (path and query), in characters. */
@@ -27,9 +32,14 @@ export interface PathRules {
   readonly allowTrailingDot: boolean;
   /** Accept `%25` followed by two hex digits (`%252e`). Off by default: a server that decodes twice would see `%2e`, then `.`. */
   readonly allowDoubleEncoding: boolean;
+  /**
+   * Refuse a path whose NFKC form differs from it at all (`/ｆile`, `/ﬁle`). Off by default: a path
+   * whose NFKC form adds a separator or dot (`/．．/admin`) is refused whatever this says.
+   */
+  readonly refuseNonNfkc: boolean;
 }
 
-export const DEFAULT_PATH_RULES: PathRules = { maxLength: 8192, allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false };
+export const DEFAULT_PATH_RULES: PathRules = { maxLength: 8192, allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false, refuseNonNfkc: false };
 
 /** A request target after normalisation: the path to authorise and forward, and the untouched query. */
 export interface NormalizedTarget {
@@ -110,8 +120,15 @@ function fail<T>(reason: PathRejection): Step<T> {
   return { ok: false, reason };
 }
 
-function canonicalPath(raw: string, rules: PathRules): Step<string> {
+/** A canonical path, and whether it holds any non-ASCII byte (only then can its NFKC form differ). */
+interface Canonical {
+  readonly text: string;
+  readonly nonAscii: boolean;
+}
+
+function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
   let out = '';
+  let nonAscii = false;
   let i = 0;
   while (i < raw.length) {
     const { byte, encoded, next } = readByte(raw, i);
@@ -135,6 +152,7 @@ function canonicalPath(raw: string, rules: PathRules): Step<string> {
     }
     const lead = utf8Lead(byte);
     if (lead === undefined) return fail('invalid_utf8');
+    nonAscii = true;
     out += encodeByte(byte);
     for (let k = 0; k < lead.count; k++) {
       if (i >= raw.length) return fail('invalid_utf8');
@@ -147,7 +165,43 @@ function canonicalPath(raw: string, rules: PathRules): Step<string> {
       out += encodeByte(cont.byte);
     }
   }
-  return { ok: true, value: out };
+  return { ok: true, value: { text: out, nonAscii } };
+}
+
+/**
+ * Characters that change what a path names when an upstream folds Unicode look-alikes into them
+ * (NFKC, as many frameworks and filesystems do): separators, the dot of dot segments and trailing
+ * dots, `%` (a new escape), and `?`, `#`, `;`, which end a path or a segment for servers that parse
+ * it again. `．．` is `..` to such an upstream, `／` is `/`.
+ */
+export const NFKC_SENSITIVE = './\\%?#;';
+const SENSITIVE = new Uint8Array(128);
+for (const ch of NFKC_SENSITIVE) SENSITIVE[ch.charCodeAt(0)] = 1;
+
+/** How many times each sensitive ASCII character occurs in `text`, indexed by character code. */
+function sensitiveCounts(text: string): Uint32Array {
+  const counts = new Uint32Array(128);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128 && SENSITIVE[code] === 1) counts[code]!++;
+  }
+  return counts;
+}
+
+/**
+ * The look-alike rule, run only on paths holding non-ASCII bytes: a path whose NFKC form holds
+ * more of a sensitive character than the path itself is refused (`nfkc_separator`); with
+ * `refuseNonNfkc`, so is a path whose NFKC form differs at all (`nfkc_changed`). Counting is sound
+ * because NFKC never composes an ASCII character of that set away: it can only add them.
+ */
+function checkNfkc(canonical: string, rules: PathRules): PathRejection | undefined {
+  const text = decodeURIComponent(canonical);
+  const folded = text.normalize('NFKC');
+  if (folded === text) return undefined;
+  const before = sensitiveCounts(text);
+  const after = sensitiveCounts(folded);
+  for (let code = 0; code < 128; code++) if (after[code]! > before[code]!) return 'nfkc_separator';
+  return rules.refuseNonNfkc ? 'nfkc_changed' : undefined;
 }
 
 /** Checks that a query string is well-formed (valid percent-encoding, no control characters); it is forwarded unchanged. */
@@ -194,7 +248,9 @@ function resolveSegments(canonical: string, rules: PathRules): Step<readonly str
 /**
  * Normalises a raw request target (`incoming.url`) once: percent-decodes unreserved characters,
  * removes dot segments and repeated slashes, and refuses what cannot be normalised safely
- * (encoded `/` or `\`, NUL, invalid percent-encoding, overlong or invalid UTF-8, `..` above the root).
+ * (encoded `/` or `\`, NUL, invalid percent-encoding, overlong or invalid UTF-8, `..` above the root,
+ * Unicode look-alikes of separators and dots). The look-alike rule sees every segment, dot segments
+ * included, before they are resolved; a pure-ASCII path skips it.
  */
 export function normalizeTarget(raw: string, rules: PathRules = DEFAULT_PATH_RULES): NormalizeResult {
   if (raw.length > rules.maxLength) return { ok: false, reason: 'too_long' };
@@ -208,7 +264,11 @@ export function normalizeTarget(raw: string, rules: PathRules = DEFAULT_PATH_RUL
   }
   const canonical = canonicalPath(rawPath, rules);
   if (!canonical.ok) return canonical;
-  const segments = resolveSegments(canonical.value, rules);
+  if (canonical.value.nonAscii) {
+    const lookalike = checkNfkc(canonical.value.text, rules);
+    if (lookalike) return { ok: false, reason: lookalike };
+  }
+  const segments = resolveSegments(canonical.value.text, rules);
   if (!segments.ok) return segments;
   return { ok: true, target: { path: '/' + segments.value.join('/'), segments: segments.value, query } };
 }

@@ -11,7 +11,7 @@ import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts,
 import type { Decider, Verdict } from './decide.js';
 import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
+import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
@@ -75,9 +75,17 @@ export interface PipelineDeps {
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
 }
 
-/** A request its reader already refused (a forward-auth call that describes two requests): decided and audited as a 400. */
+/**
+ * A request its reader already refused (a forward-auth call that describes two requests or none,
+ * HTTP the listener or its adapter cannot take, an upgrade to another protocol): answered with
+ * the code's status and audited like any other rejection.
+ */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header';
+  /** The body's and the audit record's reason code, when finer than `code`. */
+  readonly reason?: string;
+  /** The body's message, when other than the code's title. */
+  readonly message?: string;
   /** What was wrong, for the audit log only. */
   readonly detail: string;
 }
@@ -93,6 +101,9 @@ export interface Pipeline {
 }
 
 const RESERVED_PREFIX = '/.iamgate/';
+
+/** The `result` label of the cache lookup counter for each level a verdict came from. */
+const CACHE_RESULTS: Readonly<Record<Verdict['cache'], string>> = { miss: 'miss', l1: 'hit_l1', l2: 'hit_l2' };
 
 const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
 
@@ -164,7 +175,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */
   async function finish(outcome: PipelineOutcome, source: DecisionSource): Promise<PipelineOutcome> {
     const e = outcome.event;
-    metrics.decisions.inc({ decision: outcome.verdict?.decision.decision ?? 'Rejected', reason: e.reason });
+    metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', e.reason);
     if (source === 'operator') return outcome;
     try {
       await audit.record(e);
@@ -201,7 +212,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       // 0. What the reader of the request already refused, and a request with two hosts.
       const refusal = override?.refusal;
-      if (refusal) return reject(refusal.code, base, refusal.code, { detail: refusal.detail });
+      if (refusal) return reject(refusal.code, base, refusal.reason ?? refusal.code, { detail: refusal.detail, ...(refusal.message !== undefined ? { message: refusal.message } : {}) });
       if (countOf(facts.rawHeaders, 'host') > 1) {
         return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
       }
@@ -209,8 +220,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
       if (!normalized.ok) {
-        const body = { ...errorBody('bad_path', facts.requestId), reason: normalized.reason };
-        return reject('bad_path', base, 'bad_path', { body, detail: normalized.reason });
+        const code = LOOKALIKE_REJECTIONS.has(normalized.reason) ? 'unicode_lookalike' : 'bad_path';
+        const body = { ...errorBody(code, facts.requestId), reason: normalized.reason };
+        return reject(code, base, code, { body, detail: normalized.reason });
       }
       const target = normalized.target;
       base.path = target.path;
@@ -268,7 +280,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const started = performance.now();
       const verdict = await deps.decider.decide(principal, request, snapshot.digest, facts.now);
       metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-      metrics.cacheLookups.inc({ result: verdict.cache === 'miss' ? 'miss' : `hit_${verdict.cache}` });
+      metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
       const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
       base.statements = statements;
       base.cache = verdict.cache;

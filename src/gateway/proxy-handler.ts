@@ -1,6 +1,6 @@
 // The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
 // (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
-import { randomUUID } from 'node:crypto';
+import { createIdSource } from '../audit/ids.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -18,6 +18,8 @@ import { writeJson, writeSocketJson } from './respond.js';
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
   readonly preserveHost: boolean;
+  /** Lower-case identity header names the caller may send upstream (`headers.passThrough`). */
+  readonly passThrough: ReadonlySet<string>;
   /** Largest request body accepted, in bytes; 0 for no limit. */
   readonly maxBodyBytes: number;
 }
@@ -37,6 +39,8 @@ export interface HandlerDeps {
   readonly traceIds?: TraceIds;
   /** Exports spans (OpenTelemetry), when configured. */
   readonly tracer?: RequestTracer;
+  /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
+  readonly refusedUpgrade?: (reason: string) => void;
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
@@ -59,6 +63,7 @@ export function rejectionOutcome(code: string): string {
     case 'access_denied':
       return 'denied';
     case 'bad_path':
+    case 'unicode_lookalike':
     case 'ambiguous_parameter':
     case 'bad_header':
     case 'forward_auth_ambiguous':
@@ -78,7 +83,7 @@ export interface ProxyHandlers {
 
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const { pipeline, upstream, metrics, audit, logger, forwarding, assertion } = deps;
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId ?? createIdSource();
   const traceIds = deps.traceIds ?? createTraceIds();
   const tracer = deps.tracer;
 
@@ -111,6 +116,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       peerAddress: incoming.socket.remoteAddress ?? '',
       proto: allowed.secure ? 'https' : 'http',
       preserveHost: forwarding.preserveHost,
+      passThrough: forwarding.passThrough,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
       ...(assertion ? { assertion: { header: assertion.header, value: assertion.issue(p, requestId) } } : {}),
       trace: { traceparent: traceparentOf(trace), tracestate: trace.tracestate },
@@ -137,7 +143,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   function finishRequest(outcome: string, started: number): void {
-    metrics.requests.inc({ outcome });
+    metrics.count.request(outcome);
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
@@ -202,6 +208,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
       }

@@ -3,6 +3,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
+import { endRefused } from './sockets.js';
 
 /** The headers of every JSON answer iamgate writes itself. */
 function jsonHeaders(text: string, requestId: string, extra: Readonly<Record<string, string>>): Record<string, string> {
@@ -38,11 +39,14 @@ export function writeJson(
   outgoing.end(text);
 }
 
-/** Writes a complete HTTP/1.1 JSON response on a raw socket (an upgrade request that is refused) and closes it. */
+/**
+ * Writes a complete HTTP/1.1 JSON response on a raw socket (a refused upgrade, malformed HTTP) and
+ * closes it within a bounded time, whatever the client keeps sending.
+ */
 export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string, headers: Readonly<Record<string, string>> = {}): void {
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
   for (const [k, v] of Object.entries({ ...jsonHeaders(text, requestId, headers), connection: 'close' })) lines.push(`${k}: ${v}`);
-  socket.end(lines.join('\r\n') + '\r\n\r\n' + text);
+  endRefused(socket, lines.join('\r\n') + '\r\n\r\n' + text);
 }

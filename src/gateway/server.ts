@@ -4,7 +4,7 @@
 import { createAdaptorServer, getRequestListener } from '@hono/node-server';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
 import type { AssertionIssuer } from '../assertion/index.js';
@@ -25,7 +25,9 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
-import { writeJson, writeSocketJson } from './respond.js';
+import { createRefusals } from './refusals.js';
+import { writeSocketJson } from './respond.js';
+import { createSocketMetrics, trackSockets } from './sockets.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -56,13 +58,17 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
+  readonly warnings?: readonly string[];
   readonly now?: () => number;
 }
 
 export interface Gateway {
-  /** `http://host:port` of the gateway listener (the real port when configured as 0). */
+  /** `http://host:port` of the gateway listener (the real port when configured as 0), for clients: loopback when bound to every interface. */
   readonly url: string;
   readonly opsUrl: string;
+  /** The addresses actually bound (`0.0.0.0:8400`, `[::1]:8401`): what the start-up log names. */
+  readonly bound: { readonly gateway: string; readonly operations: string };
   readonly metrics: GatewayMetrics;
   /** The first policy load; serve waits for it and exits when it fails. */
   readonly initialLoad: Promise<ReloadReport>;
@@ -74,6 +80,8 @@ export interface Gateway {
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
   close(graceMs?: number): Promise<void>;
 }
+
+const UNSUPPORTED_UPGRADE = { code: 'bad_header', reason: 'unsupported_upgrade', message: 'Only WebSocket upgrades are supported', detail: 'an Upgrade other than one websocket' } as const;
 
 /** Quiet time after the last change to a policy file before reloading, ms (one reload per save or ConfigMap update). */
 const WATCH_DEBOUNCE_MS = 200;
@@ -99,11 +107,8 @@ function adapterRefuses(target: string): boolean {
   return (query < 0 ? target : target.slice(0, query)).includes('\\');
 }
 
-function tooManyHeadersBody(requestId: string): Record<string, unknown> {
-  return { error: 'RequestHeaderFieldsTooLarge', code: 'too_many_headers', message: 'The request has more header lines than allowed', requestId };
-}
-
-async function listen(server: Server, port: number, host: string): Promise<string> {
+/** Listens; resolves to the URL clients use and the address actually bound. */
+async function listen(server: Server, port: number, host: string): Promise<{ url: string; bound: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -113,7 +118,7 @@ async function listen(server: Server, port: number, host: string): Promise<strin
   });
   const address = server.address() as AddressInfo;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`;
+  return { url: `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`, bound: `${shown}:${address.port}` };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -144,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
     metrics,
-    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding },
+    pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding, refuseNonNfkc: config.paths.refuseNonNfkc },
     trustedProxies: compileTrustedProxies(config.trustedProxies),
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
@@ -158,7 +163,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     logger,
     now,
-    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, maxBodyBytes: config.limits.maxBodyBytes },
+    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
+    refusedUpgrade: (reason) => gatewaySockets.refused(reason),
     ...(options.assertion ? { assertion: options.assertion } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),
   });
@@ -174,9 +180,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing) reasons.push('shutting down');
     if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
     reasons.push(...lastFailure);
-    const waiting = options.notReady?.() ?? [];
+    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now())];
     reasons.push(...waiting);
-    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
+    const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
+    return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
   };
 
   // Policy files changing on disk reload them as SIGHUP does. Watched: the configured files, those the
@@ -254,15 +261,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
   const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
-  const honoListener = getRequestListener(app.fetch);
+  const refusals = createRefusals({ pipeline, metrics, logger, now });
+  // The adapter's own refusals (no Host, a Host or absolute URL it cannot parse) would be a bare
+  // 400: its error handler runs synchronously inside the listener call, so the flag says, right
+  // after the call, that iamgate must answer (with its JSON body and an audit record) instead.
+  let adapterRefused: unknown;
+  const honoListener = getRequestListener(app.fetch, {
+    errorHandler: (err) => {
+      adapterRefused = err;
+    },
+  });
   const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
+  const tooManyHeadersRefusal = { code: 'too_many_headers', detail: `more than ${config.listen.maxHeaders} header lines` } as const;
   const server = createServer(
     { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs },
     (req, res) => {
       if (tooManyHeaders(req)) {
-        const requestId = randomUUID();
-        writeJson(req, res, 431, tooManyHeadersBody(requestId), requestId);
-        metrics.requests.inc({ outcome: 'bad_request' });
+        void refusals.request(req, res, tooManyHeadersRefusal);
         return;
       }
       // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
@@ -271,10 +286,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         void handlers.handle(req, res);
         return;
       }
+      adapterRefused = undefined;
       void honoListener(req, res);
+      if (adapterRefused !== undefined) {
+        const detail = adapterRefused instanceof Error ? adapterRefused.message : 'refused by the HTTP adapter';
+        adapterRefused = undefined;
+        void refusals.request(req, res, { code: 'malformed_request', detail });
+      }
     },
   );
   server.maxConnections = config.listen.maxConnections;
+  const socketMetrics = createSocketMetrics(metrics.registry);
+  const onServerError = (err: Error): void => logger.error({ err }, 'listener error');
+  const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
+  const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
   // One more than allowed, so a request over the limit is seen (Node drops the lines past it).
   server.maxHeadersCount = config.listen.maxHeaders + 1;
 
@@ -294,17 +319,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
     // framing that was authorised. Refused before anything is decided or forwarded.
     if (tooManyHeaders(req)) {
-      socket.on('error', () => socket.destroy());
-      const requestId = randomUUID();
-      writeSocketJson(socket, 431, tooManyHeadersBody(requestId), requestId);
-      metrics.requests.inc({ outcome: 'bad_request' });
+      void refusals.upgrade(req, socket, tooManyHeadersRefusal, gatewaySockets);
       return;
     }
     if (!isWebSocketUpgrade(req.rawHeaders)) {
-      socket.on('error', () => socket.destroy());
-      const requestId = randomUUID();
-      writeSocketJson(socket, 400, errorBody('bad_header', requestId, 'unsupported_upgrade', 'Only WebSocket upgrades are supported'), requestId);
-      metrics.requests.inc({ outcome: 'bad_request' });
+      void refusals.upgrade(req, socket, UNSUPPORTED_UPGRADE, gatewaySockets);
       return;
     }
     active += 1;
@@ -318,24 +337,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
   // sent only once the request is allowed (proxy-handler), so nobody uploads before being authorised.
   server.on('checkContinue', (req: IncomingMessage, res) => server.emit('request', req, res));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // Malformed HTTP (bad request line, oversized headers): answer 400/431 and close, never 500.
-    // A reset connection, or one whose response has begun, can only be closed.
-    const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-    if (err.code === 'ECONNRESET' || !socket.writable || started) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: status === 431 ? 'RequestHeaderFieldsTooLarge' : status === 408 ? 'RequestTimeout' : 'BadRequest', code: 'malformed_request' });
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    metrics.requests.inc({ outcome: 'bad_request' });
+  // Malformed HTTP (bad request line, oversized headers, deadlines): 400/431/408, never 500.
+  server.on('clientError', refusals.clientError(gatewaySockets, true));
+  ops.on('clientError', refusals.clientError(opsSockets, false));
+  // The operations port tunnels nothing.
+  ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    opsSockets.refused('unsupported_upgrade');
+    const requestId = randomUUID();
+    writeSocketJson(socket, 400, errorBody('bad_header', requestId, 'unsupported_upgrade', UNSUPPORTED_UPGRADE.message), requestId);
   });
 
-  const opsUrl = await listen(ops, config.operations.port, config.operations.host);
-  let url: string;
+  const opsAt = await listen(ops, config.operations.port, config.operations.host);
+  let gatewayAt: { url: string; bound: string };
   try {
-    url = await listen(server, config.listen.port, config.listen.host);
+    gatewayAt = await listen(server, config.listen.port, config.listen.host);
   } catch (err) {
     await closeServer(ops);
     await upstream.close(true);
@@ -345,8 +360,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const initialLoad = reload();
 
   return {
-    url,
-    opsUrl,
+    url: gatewayAt.url,
+    opsUrl: opsAt.url,
+    bound: { gateway: gatewayAt.bound, operations: opsAt.bound },
     metrics,
     initialLoad,
     readiness,
@@ -371,10 +387,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (forced) logger.warn({ inFlight: active }, 'shutdown deadline reached; closing remaining connections');
       server.closeAllConnections();
       for (const socket of tunnels) socket.destroy();
+      // Every other socket too: refused ones still lingering, upgraded ones node:http let go of.
+      gatewaySockets.destroyAll();
       await stopped;
       await upstream.close(forced);
       await audit.flush();
-      await closeServer(ops);
+      const opsStopped = closeServer(ops);
+      opsSockets.destroyAll();
+      await opsStopped;
       logger.info('gateway stopped');
     },
   };

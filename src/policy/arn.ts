@@ -3,8 +3,13 @@
 // and ArnLike/ArnEquals values: the six colon-delimited components are compared one by one,
 // case-sensitively, each with its own `*`/`?` wildcards (a wildcard never spans a component
 // boundary, except inside the resource part, which runs to the end). `*` alone matches anything.
+// A pattern cut short (`arn:aws:sqs:*`, `arn:aws:sqs:us-east-1:*`) is valid when its last
+// component ends with `*`: the IAM User Guide's Resource page says a `*` that is the last
+// character of a segment can expand beyond the colons, so that component runs to the end.
+// A `*` ending a middle segment of a six-part pattern stays within its segment: that reading is
+// the narrower one, and any doubt denies.
 
-import { compileUnits, splitUnitsAtColons, wildcardUnits, type PatternUnits, type RangeMatcher } from './wildcard.js';
+import { ANY_RUN, compileUnits, splitUnitsAtColons, wildcardUnits, type PatternUnits, type RangeMatcher } from './wildcard.js';
 
 export interface Arn {
   partition: string;
@@ -16,6 +21,18 @@ export interface Arn {
 
 /** Number of colon-delimited components in an ARN. */
 export const ARN_COMPONENTS = 6;
+
+/** Fewest components of a cut-short pattern: `arn`, a partition and a service, the last ending with `*`. */
+export const MIN_SHORT_COMPONENTS = 3;
+
+/**
+ * Whether components split at colons make a pattern that can match: all six, or fewer (at least
+ * `arn:partition:service`) whose last one ends with `*` and so takes the rest of the ARN.
+ */
+export function completeComponents<T>(components: readonly (readonly T[])[]): boolean {
+  if (components.length >= ARN_COMPONENTS) return true;
+  return components.length >= MIN_SHORT_COMPONENTS && components[components.length - 1]?.at(-1) === ANY_RUN;
+}
 
 /** Parses an ARN, or returns undefined when `s` is not one (partition, service and resource are required). */
 export function parseArn(s: string): Arn | undefined {
@@ -37,13 +54,14 @@ export function checkArnPattern(s: string): string | undefined {
   if (s === '*') return undefined;
   if (!s.startsWith('arn:')) return `"${s}" must be "*" or an ARN starting with "arn:"`;
   const parts = splitOutsideVariables(s);
-  if (parts.length < ARN_COMPONENTS) {
-    return `"${s}" must have six colon-separated parts: arn:partition:service:region:account:resource`;
+  const shortStar = parts.length >= MIN_SHORT_COMPONENTS && s.endsWith('*');
+  if (parts.length < ARN_COMPONENTS && !shortStar) {
+    return `"${s}" must have six colon-separated parts (arn:partition:service:region:account:resource), or end a shorter one with "*"`;
   }
   const [, partition, service] = parts;
   if (!partition) return `"${s}" has an empty partition`;
   if (!service) return `"${s}" has an empty service`;
-  if (!parts.slice(5).join(':')) return `"${s}" has an empty resource part`;
+  if (parts.length >= ARN_COMPONENTS && !parts.slice(5).join(':')) return `"${s}" has an empty resource part`;
   return undefined;
 }
 
@@ -85,11 +103,12 @@ export function matchComponents(matchers: readonly RangeMatcher[], arn: string, 
 
 /**
  * Compiles ARN pattern units (already split into components) into a matcher. Fewer than six
- * components is a malformed pattern (the validator reports it) and matches nothing. Leading
+ * components without a closing `*` is a malformed pattern (the validator reports it) and matches
+ * nothing; with one, the last component takes the rest of the ARN (matchComponents). Leading
  * components without wildcards (`arn:aws:s3:::` in most patterns) are compared as one prefix.
  */
 export function compileArnComponents(components: readonly PatternUnits[]): (arn: string) => boolean {
-  if (components.length < ARN_COMPONENTS) return () => false;
+  if (!completeComponents(components)) return () => false;
   let literal = 0;
   while (literal < components.length - 1 && (components[literal] as PatternUnits).every((u) => u >= 0)) literal++;
   const prefix = components

@@ -12,7 +12,7 @@
 // Whitespace around the key name and around the quoted default is ignored; a quote inside a
 // default is written twice (`''`).
 
-import { ARN_COMPONENTS, compileArnComponents, compileArnMatcher, matchComponents } from './arn.js';
+import { ARN_COMPONENTS, compileArnComponents, completeComponents, compileArnMatcher, matchComponents } from './arn.js';
 import type { PolicyVersion, RequestContext } from './types.js';
 import {
   ANY_ONE,
@@ -302,12 +302,13 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
     const match = compileArnComponents(components as number[][]);
     return { keys, test: (value) => match(value) };
   }
-  if (components.length < ARN_COMPONENTS) return { keys, test: () => false };
+  if (!completeComponents(components)) return { keys, test: () => false };
   const fixed = components.map((c) =>
     c.every((part) => typeof part === 'number') ? compileUnits(c as number[], false) : undefined,
   );
   const stars = components.map((c) => compileStarTemplate(c));
-  if (stars.every((m, i) => m !== undefined || fixed[i] !== undefined)) {
+  // The fast path walks all six components; a cut-short pattern takes the general one below.
+  if (components.length === ARN_COMPONENTS && stars.every((m, i) => m !== undefined || fixed[i] !== undefined)) {
     // Leading components of plain text (`arn:aws:orders:us-east-1:111122223333:`) compare as one prefix.
     let literal = 0;
     while (

@@ -1,5 +1,8 @@
 // Header hygiene between the caller, iamgate and the upstream: hop-by-hop headers removed in both
 // directions, iamgate's own identity headers never taken from the caller, X-Forwarded-* set.
+import { DESCRIBING, FORWARDING, IDENTITY_HEADER_PREFIX, isIdentityHeader } from './header-classes.js';
+
+export { IDENTITY_HEADER_PREFIX };
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus ones undici refuses. */
 const HOP_BY_HOP = new Set([
@@ -15,18 +18,6 @@ const HOP_BY_HOP = new Set([
   'expect',
   'http2-settings',
 ]);
-
-/**
- * Headers that ask a server to act on another method or URL than the request line's: what was
- * authorised is the request line, so these never reach the upstream.
- */
-const OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-original-uri', 'x-rewrite-url']);
-
-/** Headers a caller may only set through a trusted proxy in front of iamgate. */
-const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
-
-/** Prefix of the headers iamgate sets for the upstream; any the caller sends are dropped. */
-export const IDENTITY_HEADER_PREFIX = 'x-iamgate-';
 
 export const IDENTITY_HEADERS = {
   principal: 'x-iamgate-principal',
@@ -58,6 +49,8 @@ export interface RequestHeaderOptions {
   readonly preserveHost: boolean;
   /** The verified caller, sent as `x-iamgate-*` headers; undefined sends none. */
   readonly identity: ForwardedIdentity | undefined;
+  /** Lower-case identity header names (see header-classes.ts) the caller may still send upstream (`headers.passThrough`). */
+  readonly passThrough: ReadonlySet<string>;
   /** The signed identity assertion and its (lower-case) header; any copy from the caller is removed. */
   readonly assertion?: { readonly header: string; readonly value: string };
   /** The trace context for the upstream; the caller's traceparent and tracestate are replaced by it. */
@@ -82,8 +75,9 @@ export function connectionTokens(raw: readonly string[]): ReadonlySet<string> | 
  * iamgate's own headers come first — X-Forwarded-*, then the identity — so that an upstream that
  * keeps only the first N header lines still sees them. Of the caller's headers it drops hop-by-hop
  * ones, every `x-iamgate-*` one, every name containing `_` (servers that fold `_` into `-` would
- * read `X_Iamgate_Principal` as iamgate's), method and URL overrides, `Authorization` unless
- * forwarded by config, and X-Forwarded-* unless the peer is trusted.
+ * read `X_Iamgate_Principal` as iamgate's), headers describing another request (URL, path, method
+ * and host overrides), identity headers not in `passThrough`, `Authorization` unless forwarded by
+ * config, and forwarding headers (X-Forwarded-*, X-Real-IP, ...) unless the peer is trusted.
  */
 export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHeaderOptions): string[] {
   const listed = connectionTokens(raw);
@@ -96,7 +90,8 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || OVERRIDES.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || DESCRIBING.has(lower)) continue;
+    if (isIdentityHeader(lower) && !opts.passThrough.has(lower)) continue;
     if (lower === 'authorization' && !opts.forwardAuthorization) continue;
     if (lower === opts.assertion?.header) continue;
     if (opts.trace && (lower === 'traceparent' || lower === 'tracestate')) continue;

@@ -106,6 +106,25 @@ describe('createAuditLog', () => {
     await log.close();
   });
 
+  it('in batched mode makes callers faster than the disk wait for it instead of refusing them', async () => {
+    const path = dir.file('batched-pressure.jsonl');
+    // A small bound: 32 callers recording without pause would pass it many times over.
+    const sink = createFileSink(path, { durability: 'batched', maxBufferBytes: 64 * 1024 });
+    const log = createAuditLog({ instanceId: 'gw-9', sinks: [sink] });
+    const refused: unknown[] = [];
+    const caller = async (c: number): Promise<void> => {
+      for (let i = 0; i < 100; i++) await log.record(decisionEvent(c * 100 + i)).catch((err: unknown) => refused.push(err));
+    };
+    await Promise.all(Array.from({ length: 32 }, (_, c) => caller(c)));
+    await log.close();
+    expect(refused).toEqual([]);
+    expect(log.stats()).toMatchObject({ recorded: 3200, refused: 0 });
+    expect(sink.stats()).toMatchObject({ written: 3201, dropped: 0, buffered: 0 });
+    const written = await records(path);
+    expect(written.filter((r) => r.kind === 'request')).toHaveLength(3200);
+    expect(written.map((r) => r.seq)).toEqual(written.map((_, i) => i + 1));
+  });
+
   it('refuses records once a refusing sink has failed, without using up sequence numbers', async () => {
     const log = createAuditLog({ instanceId: 'gw-4', sinks: [createFileSink('/dev/full', { retryMs: 60_000 })] });
     const first = await log.record(decisionEvent(1)).catch((e: unknown) => e);

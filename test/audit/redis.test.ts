@@ -37,9 +37,9 @@ afterEach(async () => {
   for (const log of open.splice(0)) await log.close().catch(() => undefined);
 });
 afterAll(async () => {
-  reader.disconnect();
-  await redis.close();
-  await dir.remove();
+  reader?.disconnect();
+  await redis?.close();
+  await dir?.remove();
 });
 
 async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -65,7 +65,7 @@ describe('Redis', () => {
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
-    await redis.close();
+    await redis?.close();
   });
   const connect = async (): Promise<Redis> => {
     const c = createRedisClient(redis.url, { commandTimeoutMs: 200 });

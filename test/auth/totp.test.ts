@@ -147,7 +147,7 @@ describe('TOTP on a shared redis-server', () => {
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
-    await redis.close();
+    await redis?.close();
   });
 
   async function instance(now: () => number, prefix: string): Promise<Totp> {

@@ -55,7 +55,7 @@ describe('the decision cache behind the gateway', () => {
   afterAll(async () => {
     await Promise.all(caches.map((c) => c.close()));
     for (const c of clients) c.disconnect();
-    await redis.close();
+    await redis?.close();
   });
 
   function instance(): DecisionCache {

@@ -91,7 +91,7 @@ describe('the decision cache while Redis is away', () => {
     client?.disconnect();
   });
   afterAll(async () => {
-    await redis.close();
+    await redis?.close();
   });
 
   async function setup(): Promise<void> {

@@ -181,8 +181,8 @@ function load(docs: readonly ReferencePolicies[]): Loaded {
 
 describe('a cached decision', () => {
   let redis: TestRedis;
-  let clients: Redis[];
-  let caches: DecisionCache[];
+  let clients: Redis[] = [];
+  let caches: DecisionCache[] = [];
   const tally = { l1: 0, l2: 0, uncacheable: 0, stored: 0 };
 
   beforeAll(async () => {
@@ -197,7 +197,7 @@ describe('a cached decision', () => {
   afterAll(async () => {
     await Promise.all(caches.map((c) => c.close()));
     for (const c of clients) c.disconnect();
-    await redis.close();
+    await redis?.close();
   });
 
   it('always equals a fresh evaluation, from L1 and from L2, across policy updates and a lagging replica', async () => {

@@ -89,7 +89,7 @@ describe('replicas sharing one Redis', () => {
     }
   });
   afterAll(async () => {
-    await redis.close();
+    await redis?.close();
   });
 
   it('see a generation published by one of them, and the publisher does not hear itself', async () => {

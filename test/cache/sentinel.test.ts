@@ -13,7 +13,7 @@ import pino from 'pino';
 import { readAuthConfig } from '../../src/auth/index.js';
 import { openGatewayAudit } from '../../src/cli/serve-audit.js';
 import { readConfig } from '../../src/config/index.js';
-import { freePort, startRedis, type TestRedis } from '../support/redis.js';
+import { freePort, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis.js';
 import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   sentinelPort = port;
   const conf = join(dir, 'sentinel.conf');
   await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor primary-one 127.0.0.1 ${redis.port} 1\n`);
-  sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  sentinel = spawn(REDIS_SERVER ?? 'redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   await waitForPort(port);
   await writePolicyFolder(join(dir, 'policies'), 'Allow');
   gw = await startServedGateway({

@@ -1,19 +1,14 @@
-// Renders the chart with a real Helm binary, when one is available (HELM=/path/to/helm, or
-// `helm` on PATH), and checks the manifests it produces. Machines without Helm skip this file;
-// the other files in test/deploy check the chart without it.
+// Renders the chart with a real Helm binary (HELM=/path/to/helm, or the pinned one that
+// test/support/helm.ts takes from a registry package) and checks the manifests it produces.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { formatProblems, readConfig } from '../../src/config/index.js';
+import { obtainHelm } from '../support/helm.js';
 import { badValuesDir, chartDir, filesBelow } from './chart.js';
 
-function findHelm(): string | undefined {
-  const candidates = [process.env['HELM'], 'helm'].filter((c): c is string => c !== undefined && c !== '');
-  return candidates.find((bin) => spawnSync(bin, ['version', '--short'], { encoding: 'utf8' }).status === 0);
-}
-
-const helm = findHelm();
+const helm = obtainHelm();
 
 interface Manifest {
   apiVersion: string;
@@ -33,7 +28,7 @@ interface Container {
 }
 
 function render(args: readonly string[]): Manifest[] {
-  const out = execFileSync(helm ?? 'helm', ['template', 'demo', chartDir, '--namespace', 'shop', ...args], {
+  const out = execFileSync(helm, ['template', 'demo', chartDir, '--namespace', 'shop', ...args], {
     encoding: 'utf8',
   });
   return parseAllDocuments(out)
@@ -42,7 +37,7 @@ function render(args: readonly string[]): Manifest[] {
 }
 
 function helmFails(args: readonly string[]): string | undefined {
-  const run = spawnSync(helm ?? 'helm', ['template', 'demo', chartDir, ...args], { encoding: 'utf8' });
+  const run = spawnSync(helm, ['template', 'demo', chartDir, ...args], { encoding: 'utf8' });
   return run.status === 0 ? undefined : run.stderr;
 }
 
@@ -54,9 +49,9 @@ function podSpec(manifests: readonly Manifest[]): { containers: Container[]; vol
 
 const sidecar = ['--set', 'app.image.repository=registry.example.internal/orders'];
 
-describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not found: skipped)'}`, () => {
+describe(`the chart rendered by ${helm}`, () => {
   it.each(filesBelow(join(chartDir, 'ci')))('passes helm lint with ci/%s', (name) => {
-    const run = spawnSync(helm ?? 'helm', ['lint', chartDir, '-f', join(chartDir, 'ci', name)], { encoding: 'utf8' });
+    const run = spawnSync(helm, ['lint', chartDir, '-f', join(chartDir, 'ci', name)], { encoding: 'utf8' });
     expect(run.status, run.stdout + run.stderr).toBe(0);
   });
 
@@ -174,5 +169,42 @@ describe.skipIf(helm === undefined)(`the chart rendered by ${helm ?? 'helm (not 
   it('renders Cluster settings that iamgate refuses, saying why', () => {
     const problems = renderedConfigProblems([...sidecar, '--set', 'redis.cluster.enabled=true', '--set', 'redis.cluster.nodes[0]=redis-0.redis:6379']);
     expect(problems.join('\n')).toContain('redis.cluster: Redis Cluster is not supported');
+  });
+
+  it('refuses the default values with a message that says which value to set', () => {
+    const lint = spawnSync(helm, ['lint', chartDir], { encoding: 'utf8' });
+    expect(lint.status).not.toBe(0);
+    for (const out of [lint.stdout + lint.stderr, helmFails([])]) {
+      expect(out).toContain("at '/app/image/repository': value must be 'your service\\'s image, which sidecar mode (the default) runs beside iamgate: --set app.image.repository=");
+    }
+    expect(helmFails(['--set', 'mode=forwardAuth'])).toBeUndefined();
+  });
+
+  it('refuses a Redis URL that carries a password, saying to use redis.existingSecret', () => {
+    expect(helmFails([...sidecar, '--set', 'redis.url=redis://:hunter2@redis:6379/0'])).toContain(
+      "at '/redis/url': value must be 'a URL without a password: put the URL with its password in a Secret and name it in redis.existingSecret",
+    );
+    expect(helmFails([...sidecar, '--set', 'redis.url=redis://redis:6379/0'])).toBeUndefined();
+  });
+
+  it('renders a PodDisruptionBudget that never blocks a drain with one replica, and keeps one pod up with more', () => {
+    const budget = (args: readonly string[]): Record<string, unknown> | undefined => render([...sidecar, ...args]).find((m) => m.kind === 'PodDisruptionBudget')?.spec;
+    expect(budget(['--set', 'replicaCount=1'])).toMatchObject({ maxUnavailable: 1 });
+    expect(budget(['--set', 'replicaCount=1'])).not.toHaveProperty('minAvailable');
+    expect(budget([])).toMatchObject({ minAvailable: 1 });
+    expect(budget([])).not.toHaveProperty('maxUnavailable');
+  });
+
+  it('refuses a listen or operations port in config.file that the chart\'s IAMGATE_PORT or IAMGATE_OPS_PORT would override', () => {
+    expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000'])).toContain('config.file.listen.port (9000) differs from iamgate.port (8400), which the chart gives iamgate as IAMGATE_PORT: set iamgate.port instead');
+    expect(helmFails([...sidecar, '--set', 'config.file.operations.port=9001'])).toContain('config.file.operations.port (9001) differs from iamgate.opsPort (8401)');
+    expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000', '--set', 'iamgate.port=9000'])).toBeUndefined();
+  });
+
+  it('warns in the install notes that no caller can authenticate when no issuer is configured, and only then', () => {
+    const notes = (args: readonly string[]): string =>
+      execFileSync(helm, ['install', 'demo', chartDir, '--dry-run=client', '--namespace', 'shop', ...args], { encoding: 'utf8' });
+    expect(notes(sidecar)).toContain('WARNING: NO CALLER CAN AUTHENTICATE. config.file.auth.issuers is empty');
+    expect(notes(['-f', join(chartDir, 'ci', 'walkthrough-values.yaml')])).not.toContain('NO CALLER CAN AUTHENTICATE');
   });
 });

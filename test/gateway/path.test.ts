@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PATH_RULES, normalizeTarget, type PathRejection } from '../../src/gateway/path.js';
+import { codePointName, placements, SPELLINGS, spell, UNICODE_CLASSES } from '../support/unicode.js';
 
 function path(raw: string): string {
   const r = normalizeTarget(raw);
@@ -118,5 +119,68 @@ describe('normalizeTarget', () => {
         expect(r.target.path).not.toMatch(/%(2[eE]|6[1-9a-fA-F]|7[eE])/);
       }),
     );
+  });
+});
+
+describe('normalizeTarget and Unicode look-alikes', () => {
+  const { lookalikes, otherChanged } = UNICODE_CLASSES;
+
+  it('computes the look-alike class over all of Unicode, holding every known look-alike of . / \\ %', () => {
+    // Written out independently of the computation: if it ever misses these, it is broken.
+    const known = ['\u2024', '\u2025', '\u2026', '\uFE52', '\uFF0E', '\uFE30', '\u2488', '\u33C2', '\uFF0F', '\u2100', '\u2105', '\uFF3C', '\uFE68', '\uFF05', '\uFE6A', '\uFF1F', '\uFF03', '\u037E'];
+    expect(lookalikes).toEqual(expect.arrayContaining(known));
+    expect(lookalikes.length).toBeGreaterThanOrEqual(known.length);
+  });
+
+  it.each(SPELLINGS)('refuses every look-alike of a separator or dot, written %s, wherever it stands in the path', (how) => {
+    const accepted: string[] = [];
+    for (const ch of lookalikes) {
+      for (const { where, target } of placements(spell(ch, how))) {
+        const r = normalizeTarget(target);
+        if (r.ok || r.reason !== 'nfkc_separator') accepted.push(`${codePointName(ch)} in ${where}: ${r.ok ? 'accepted' : r.reason}`);
+      }
+    }
+    expect(accepted).toEqual([]);
+  });
+
+  it('refuses a look-alike even in a segment that a later dot segment removes', () => {
+    expect(rejection('/public/%EF%BC%8E%EF%BC%8E/../readme')).toBe('nfkc_separator');
+  });
+
+  it('refuses look-alikes with the same reason when refuseNonNfkc is on', () => {
+    const rules = { ...DEFAULT_PATH_RULES, refuseNonNfkc: true };
+    expect(lookalikes.filter((ch) => normalizeTarget(`/public/${spell(ch, 'upper')}`, rules).ok !== false).map(codePointName)).toEqual([]);
+    expect(normalizeTarget('/public/%EF%BC%8E', rules)).toEqual({ ok: false, reason: 'nfkc_separator' });
+  });
+
+  it('accepts every other character NFKC changes by default, and refuses each one with refuseNonNfkc', () => {
+    const strict = { ...DEFAULT_PATH_RULES, refuseNonNfkc: true };
+    const wrong: string[] = [];
+    for (const ch of otherChanged) {
+      const target = `/public/x${spell(ch, 'upper')}`;
+      const loose = normalizeTarget(target);
+      const refused = normalizeTarget(target, strict);
+      if (!loose.ok) wrong.push(`${codePointName(ch)} refused by default: ${loose.reason}`);
+      if (refused.ok || refused.reason !== 'nfkc_changed') wrong.push(`${codePointName(ch)} not refused by refuseNonNfkc`);
+    }
+    expect(wrong).toEqual([]);
+    expect(otherChanged.length).toBeGreaterThan(4000);
+  });
+
+  it('accepts every Basic Multilingual Plane character NFKC leaves alone, even with refuseNonNfkc', () => {
+    const strict = { ...DEFAULT_PATH_RULES, refuseNonNfkc: true };
+    const refused: string[] = [];
+    for (let cp = 0xa0; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      if (('x' + ch).normalize('NFKC') !== 'x' + ch) continue;
+      const r = normalizeTarget(`/public/x${spell(ch, 'upper')}`, strict);
+      if (!r.ok) refused.push(`${codePointName(ch)}: ${r.reason}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('leaves pure-ASCII paths to the byte rules alone', () => {
+    expect(normalizeTarget('/public/a.b/%25/c', { ...DEFAULT_PATH_RULES, refuseNonNfkc: true })).toMatchObject({ ok: true, target: { path: '/public/a.b/%25/c' } });
   });
 });

@@ -1,53 +1,15 @@
 // `iamgate serve` as a real process: a bad configuration lists every problem and starts nothing;
 // SIGTERM under load lets every in-flight request complete, then exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { devConfigYaml } from '../support/gateway.js';
 import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
+import { mintBearer, serve, waitReady } from '../support/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
-
-function serve(args: readonly string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    env: { ...process.env, IAMGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { process: child, exit, output: () => text };
-}
-
-async function waitReady(opsPort: number, child: Child, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await request(`http://127.0.0.1:${opsPort}/readyz`);
-      await res.body.dump();
-      if (res.statusCode === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (child.process.exitCode !== null) throw new Error(`serve exited early:\n${child.output()}`);
-    if (Date.now() > deadline) throw new Error(`serve not ready:\n${child.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -80,7 +42,7 @@ describe('iamgate serve with a bad configuration', () => {
   });
 
   it('exits with a usage error without a configuration', async () => {
-    const child = serve([], { IAMGATE_CONFIG: '' });
+    const child = serve([], { env: { IAMGATE_CONFIG: '' } });
     expect(await child.exit).toBe(2);
     expect(child.output()).toContain('no configuration');
   });
@@ -103,9 +65,7 @@ describe('iamgate serve under SIGTERM', () => {
     const child = serve(['--config', file]);
     try {
       await waitReady(opsPort, child);
-      const lines: string[] = [];
-      expect(await runCli(['token', 'alice', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) })).toBe(0);
-      const authorization = `Bearer ${lines.join('').trim()}`;
+      const authorization = await mintBearer(file, 'alice');
 
       const before = upstream.arrivals();
       const inFlight = Array.from({ length: 20 }, () =>

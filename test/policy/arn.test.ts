@@ -38,13 +38,16 @@ describe('checkArnPattern', () => {
     'arn:aws:dynamodb:us-east-1:111122223333:table/Books',
     'arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}',
     'arn:aws:identitystore::*:identitystore/${aws:PrincipalTag/IdentityStoreId}',
+    'arn:aws:sqs:*',
+    'arn:aws:sqs:us-east-1:*',
   ])('accepts %s', (pattern) => {
     expect(checkArnPattern(pattern)).toBeUndefined();
   });
 
   it.each([
     ['a bare name', 'my-bucket'],
-    ['a pattern with five components', 'arn:aws:iam::*'],
+    ['a pattern with five components that does not end with "*"', 'arn:aws:iam::111122223333'],
+    ['a cut-short pattern without its service', 'arn:aws*'],
     ['an empty service', 'arn:aws:::111122223333:x'],
     ['an empty resource', 'arn:aws:s3:::'],
     ['colons inside a variable that do not make up six parts', 'arn:aws:s3:${aws:username}'],
@@ -72,7 +75,12 @@ const matching: readonly [rule: string, pattern: string, arn: string, expected: 
   ['a wildcard partition', 'arn:*:s3:::bucket', 'arn:aws-cn:s3:::bucket', true],
   ['the account must match', 'arn:aws:iam::111122223333:*', 'arn:aws:iam::444455556666:user/bob', false],
   ['a value that is not an ARN matches no ARN pattern', 'arn:aws:s3:::*', 'not-an-arn', false],
-  ['a pattern with fewer than six components matches nothing', 'arn:aws:s3:*', 'arn:aws:s3:::bucket', false],
+  ['a pattern with fewer than six components and no closing star matches nothing', 'arn:aws:s3:x', 'arn:aws:s3:x:::bucket', false],
+  ['a star ending a cut-short pattern spans the colons that follow', 'arn:aws:sqs:*', 'arn:aws:sqs:us-east-1:1:queue1', true],
+  ['a star ending a cut-short region spans the account and resource', 'arn:aws:sqs:us-*', 'arn:aws:sqs:us-east-1:1:queue1', true],
+  ['a cut-short pattern still compares its leading components', 'arn:aws:sqs:us-east-1:*', 'arn:aws:sqs:eu-west-1:1:queue1', false],
+  ['a cut-short pattern still names its service', 'arn:aws:sqs:*', 'arn:aws:sns:us-east-1:1:topic', false],
+  ['a star ending a middle component of a six-part pattern stays inside it', 'arn:aws:sqs:us-east-1:*:queue1', 'arn:aws:sqs:us-east-1:1:x:queue1', false],
   ['a non-wildcard pattern with fewer than six components matches nothing', 'bucket', 'bucket', false],
   ['a component pattern must cover the whole component', 'arn:aws:s3:::bucket', 'arn:aws:s3:::bucket2', false],
   ['a star inside a resource name', 'arn:aws:iam::*:role/*-admin', 'arn:aws:iam::1:role/ops-admin', true],
@@ -95,7 +103,14 @@ describe('compileArnMatcher', () => {
     };
     const reference = (pattern: string, arn: string): boolean => {
       if (pattern === '*') return true;
-      if (pattern.split(':').length < 6) return false;
+      const short = pattern.split(':');
+      if (short.length < 6) {
+        // Cut short after the service with a closing "*": the last part takes the rest, colons included.
+        if (short.length < 3 || !pattern.endsWith('*')) return false;
+        const whole = arn.split(':');
+        const last = short.length - 1;
+        return short.slice(0, last).every((part, i) => glob(part, whole[i] ?? '')) && glob(short[last] as string, whole.slice(last).join(':'));
+      }
       const p = split(pattern);
       const a = split(arn);
       return arn.split(':').length >= 6 && p.every((part, i) => glob(part, a[i] as string));

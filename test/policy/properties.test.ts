@@ -44,6 +44,10 @@ const RESOURCE_PATTERNS = [
   `arn:aws:ec2:*:${A}:instance/*`,
   'arn:aws:sqs:us-east-1:*:queue1',
   `arn:aws:sqs:us-east-1:${B}:queue?`,
+  'arn:aws:sqs:*',
+  'arn:aws:sqs:us-east-1:*',
+  `arn:aws:sqs:us-east-1:${B}*`,
+  'arn:aws:s3:*',
 ] as const;
 const PRINCIPAL_ENTRIES = ['*', A, B, `arn:aws:iam::${A}:root`, ALICE, BOB, ROLE, SESSION, CAROL] as const;
 

@@ -45,11 +45,25 @@ function arnParts(s: string): string[] | undefined {
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
 }
 
-/** Resource element matching: "*" is everything; otherwise component by component, case-sensitive. */
+/**
+ * Resource element matching: "*" is everything; otherwise component by component, case-sensitive.
+ * A pattern cut short after at least its service whose last segment ends with `*` lets that
+ * segment run over the rest of the ARN, colons included (IAM User Guide, Resource element: a `*`
+ * that is the last character of a segment can expand beyond colon boundaries).
+ */
 function resourceMatches(pattern: string, resource: string): boolean {
   if (pattern === '*') return true;
-  const p = arnParts(pattern);
   const r = arnParts(resource);
+  const short = pattern.split(':');
+  if (short.length >= 3 && short.length < 6 && short[0] === 'arn' && pattern.endsWith('*')) {
+    const whole = resource.split(':');
+    const last = short.length - 1;
+    return (
+      short.slice(0, last).every((seg, i) => naiveWildcard(seg, whole[i] ?? '')) &&
+      naiveWildcard(short[last] ?? '', whole.slice(last).join(':'))
+    );
+  }
+  const p = arnParts(pattern);
   if (!p || !r) return naiveWildcard(pattern, resource);
   return p.every((seg, i) => naiveWildcard(seg, r[i] ?? ''));
 }

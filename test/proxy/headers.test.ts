@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientResponseHeaders, upstreamRequestHeaders, type RequestHeaderOptions } from '../../src/proxy/headers.js';
 
-const BASE: RequestHeaderOptions = { forwardAuthorization: false, trustedPeer: false, peerAddress: '10.0.0.5', proto: 'http', preserveHost: true, identity: undefined };
+const BASE: RequestHeaderOptions = { forwardAuthorization: false, trustedPeer: false, peerAddress: '10.0.0.5', proto: 'http', preserveHost: true, identity: undefined, passThrough: new Set() };
 
 function asObject(flat: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};

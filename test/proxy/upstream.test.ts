@@ -29,6 +29,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
       proto: 'http',
       preserveHost: true,
       identity: { principal: 'arn:aws:iam::111122223333:user/alice', account: '111122223333', session: undefined, mfa: false, requestId: 'req-1' },
+      passThrough: new Set(),
     });
     void upstream
       .forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res)

@@ -1,15 +1,15 @@
 // A private nginx for end-to-end tests: one `server` block on a free loopback port, its files in
-// a temporary prefix, stopped gracefully. Tests skip themselves when nginx is not installed.
+// a temporary prefix, stopped gracefully. Tests skip themselves when nginx is not installed
+// (on PATH, or where `npm test`'s pretest step installed it).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPort } from './net.js';
-import { freePort } from './redis.js';
+import { freePort, waitForChild } from './redis.js';
+import { findBinary } from './services.js';
 
 /** The nginx binary, when installed. */
-export const NGINX_BINARY = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+export const NGINX_BINARY = findBinary('nginx');
 
 export interface RunningNginx {
   readonly url: string;
@@ -34,7 +34,7 @@ export async function startNginx(server: string): Promise<RunningNginx> {
     await rm(prefix, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, 10_000);
+    await waitForChild(child, 'nginx', port);
   } catch (err) {
     const log = await readFile(join(prefix, 'error.log'), 'utf8').catch(() => '');
     await close();

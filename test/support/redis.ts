@@ -6,6 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canConnect } from './net.js';
+import { findBinary, missingBinary } from './services.js';
 
 export interface TestRedis {
   readonly url: string;
@@ -35,19 +37,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** The redis-server binary (on PATH, or where `npm test`'s pretest step installed it). */
+export const REDIS_SERVER = findBinary('redis-server');
+
+/**
+ * Waits until the child listens on `port`; fails at once when it cannot be spawned or exits first,
+ * so a suite reports one clear error instead of waiting out the deadline.
+ */
+export async function waitForChild(child: ChildProcess, name: string, port: number, timeoutMs = 10_000): Promise<void> {
+  let failure: Error | undefined;
+  child.once('error', (err) => (failure ??= new Error(`${name} could not start: ${err.message}`)));
+  child.once('exit', (code, signal) => (failure ??= new Error(`${name} exited (${signal ?? `code ${code}`}) before listening on ${port}`)));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
+    if (failure) throw failure;
+    if (await canConnect(port)) return;
+    if (failure) throw failure;
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -73,6 +79,8 @@ export async function startRedis(): Promise<TestRedis> {
       close: async () => undefined,
     };
   }
+  const binary = REDIS_SERVER;
+  if (!binary) throw missingBinary('redis-server', 'redis-server');
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-redis-'));
   let child: ChildProcess | undefined;
@@ -80,16 +88,16 @@ export async function startRedis(): Promise<TestRedis> {
 
   const start = async (): Promise<void> => {
     child = spawn(
-      'redis-server',
+      binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
       { stdio: 'ignore' },
     );
-    await waitForPort(port, 10_000);
+    await waitForChild(child, 'redis-server', port);
   };
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
     if (paused) c.kill('SIGCONT');
     paused = false;
     await new Promise<void>((resolve) => {
@@ -97,7 +105,13 @@ export async function startRedis(): Promise<TestRedis> {
       c.kill('SIGKILL');
     });
   };
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

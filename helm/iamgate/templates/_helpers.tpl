@@ -111,8 +111,24 @@ checksum/policies: {{ include (print $.Template.BasePath "/policies-configmap.ya
 {{- end }}
 {{- end }}
 
+{{/*
+Values the schema cannot compare: the chart gives iamgate its ports through IAMGATE_PORT and
+IAMGATE_OPS_PORT, which override the file, so a different port in config.file would be ignored.
+*/}}
+{{- define "iamgate.checks" -}}
+{{- $listen := dig "listen" "port" "" .Values.config.file }}
+{{- if and (ne (toString $listen) "") (ne (toString $listen) (toString .Values.iamgate.port)) }}
+{{- fail (printf "config.file.listen.port (%v) differs from iamgate.port (%v), which the chart gives iamgate as IAMGATE_PORT: set iamgate.port instead" $listen .Values.iamgate.port) }}
+{{- end }}
+{{- $ops := dig "operations" "port" "" .Values.config.file }}
+{{- if and (ne (toString $ops) "") (ne (toString $ops) (toString .Values.iamgate.opsPort)) }}
+{{- fail (printf "config.file.operations.port (%v) differs from iamgate.opsPort (%v), which the chart gives iamgate as IAMGATE_OPS_PORT: set iamgate.opsPort instead" $ops .Values.iamgate.opsPort) }}
+{{- end }}
+{{- end }}
+
 {{/* The iamgate container. */}}
 {{- define "iamgate.container" -}}
+{{- include "iamgate.checks" . }}
 - name: iamgate
   image: {{ include "iamgate.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}

@@ -1,14 +1,13 @@
-// The stdout and file sinks: lines go through pino's destination (sonic-boom) on a file descriptor,
-// written asynchronously with fs.write. In durable mode every record's promise settles when the
-// write that holds it returns (the bytes are in the kernel: a kill -9 cannot lose them); records
-// that arrive while a write is in flight go out together in the next one (group commit). In batched
-// mode lines wait until `batchBytes` are pending or `flushIntervalMs` has passed.
-import { fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+// The stdout and file sinks: lines written asynchronously to a file descriptor with group commit
+// (fd-writer.ts). In durable mode a record's promise settles when the write that holds it returns
+// (the bytes are in the kernel: a kill -9 cannot lose them); every record of one event-loop turn
+// goes out in one write and shares one promise. In batched mode lines wait until `batchBytes` are
+// pending or `flushIntervalMs` has passed; past a high-water mark the caller is made to wait for
+// the write instead (backpressure), so a sink that keeps up never refuses or drops under load.
+import { fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
-import type { SealedRecord } from '../chain.js';
 import { AuditError } from '../errors.js';
-import { createQueue } from './queue.js';
+import { createFdWriter } from './fd-writer.js';
 import { createGapTracker, type RecordSink, type SinkStats, type WhenFull } from './types.js';
 
 export type Durability = 'durable' | 'batched';
@@ -16,7 +15,7 @@ export type Durability = 'durable' | 'batched';
 export interface StreamSinkOptions {
   /** `durable` (default): a record's promise settles once its bytes are written. */
   readonly durability?: Durability;
-  /** Batched mode: write once this many bytes wait (default 16 KiB; at most 4 KiB on stdout). */
+  /** Batched mode: write once this many bytes wait (default 16 KiB; at most 4 KiB on a pipe). */
   readonly batchBytes?: number;
   /** Batched mode: write at least this often, in ms (default 200). */
   readonly flushIntervalMs?: number;
@@ -29,138 +28,93 @@ export interface StreamSinkOptions {
   readonly now?: () => number;
 }
 
-interface Waiter {
-  readonly end: number;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
 /** Largest single write to a pipe: writes up to PIPE_BUF bytes are atomic, so lines never interleave. */
 const PIPE_ATOMIC_BYTES = 4096;
+/** Largest single write elsewhere (a file, a terminal, /dev/null). */
+const FILE_WRITE_BYTES = 1024 * 1024;
 
-function createFdSink(name: string, fd: number, pipe: boolean, options: StreamSinkOptions, firstBytes: string): RecordSink {
+/** Whether writes to the descriptor can interleave with other writers' (a pipe or a socket). */
+function sharedStream(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return true;
+  }
+}
+
+function createFdSink(name: string, fd: number, owned: boolean, options: StreamSinkOptions, firstBytes: string): RecordSink {
   const durable = (options.durability ?? 'durable') === 'durable';
   const maxBufferBytes = options.maxBufferBytes ?? 8 * 1024 * 1024;
   const whenFull = options.whenFull ?? 'refuse';
-  const retryMs = options.retryMs ?? 500;
   const gaps = createGapTracker(name, options.now ?? Date.now);
-  const batchBytes = options.batchBytes ?? 16 * 1024;
-  // On a pipe (stdout) each write stays within PIPE_BUF so lines of other writers never interleave;
-  // a batch is then at most one such write.
-  const maxWrite = pipe ? PIPE_ATOMIC_BYTES : Math.max(64 * 1024, 2 * batchBytes);
-  const boom = pino.destination({
-    dest: fd,
-    sync: false,
-    contentMode: 'buffer',
-    minLength: durable ? 0 : Math.min(batchBytes, maxWrite - 1),
-    maxWrite,
-    ...(durable ? {} : { periodicFlush: options.flushIntervalMs ?? 200 }),
-  });
-  // In buffer content mode sonic-boom writes Buffers; its typings only declare strings.
-  const writeBytes = boom.write.bind(boom) as unknown as (chunk: Buffer) => boolean;
-  let acceptedBytes = 0;
-  let writtenBytes = 0;
-  /** Byte offsets where each record not yet written ends, to count written records. */
-  const recordEnds = createQueue<number>();
-  const waiters = createQueue<Waiter>();
-  const idle: (() => void)[] = [];
+  const maxWrite = sharedStream(fd) ? PIPE_ATOMIC_BYTES : FILE_WRITE_BYTES;
+  const batchBytes = Math.min(options.batchBytes ?? 16 * 1024, maxWrite);
+  // Batched mode: past this many pending bytes callers wait for the write (well below the bound).
+  const highWater = Math.max(batchBytes, Math.floor(maxBufferBytes / 8));
   let written = 0;
   let dropped = 0;
   let failures = 0;
   let healthy = true;
   let lastError: unknown;
-  let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const settle = (): void => {
-    while ((recordEnds.peek() ?? Infinity) <= writtenBytes) {
-      recordEnds.shift();
-      written++;
-    }
-    while ((waiters.peek()?.end ?? Infinity) <= writtenBytes) waiters.shift()?.resolve();
-    if (writtenBytes >= acceptedBytes) for (const done of idle.splice(0, idle.length)) done();
-  };
-  /** Batched mode: while someone waits in flush(), keep writing below the batch size. */
-  const kick = (): void => {
-    if (!durable && idle.length > 0 && writtenBytes < acceptedBytes) boom.flush();
-  };
-  boom.on('drain', kick);
-  boom.on('write', (n: number) => {
-    writtenBytes += n;
-    healthy = true;
-    settle();
-  });
-  boom.on('error', (err: unknown) => {
-    // pino's destination re-emits the first error it sees: count each error once.
-    if (err === lastError) return;
-    if (closed) {
-      boom.destroy();
-      return;
-    }
-    failures++;
-    healthy = false;
-    lastError = err;
-    const failure = new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name, cause: err });
-    for (const w of waiters.drain()) w.reject(failure);
-    // sonic-boom keeps the unwritten bytes; an empty write makes it try them again.
-    retryTimer ??= setTimeout(() => {
-      retryTimer = undefined;
-      if (!closed) writeBytes(Buffer.alloc(0));
-    }, retryMs).unref();
-  });
-
-  const append = (text: string): number => {
-    const bytes = Buffer.from(text);
-    acceptedBytes += bytes.length;
-    writeBytes(bytes);
-    return bytes.length;
-  };
-  if (firstBytes) append(firstBytes);
+  const writer = createFdWriter(
+    fd,
+    { maxWrite, eager: durable, retryMs: options.retryMs ?? 500 },
+    {
+      onError(err) {
+        failures++;
+        healthy = false;
+        lastError = err;
+        writer.rejectAll(new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name, cause: err }));
+      },
+      onWritten(records) {
+        written += records;
+        healthy = true;
+      },
+    },
+  );
+  const timer = durable ? undefined : setInterval(() => writer.kick(), options.flushIntervalMs ?? 200).unref();
+  if (firstBytes) writer.append(firstBytes, false, false);
 
   return {
     name,
     whenFull,
-    accepting: () => healthy && acceptedBytes - writtenBytes < maxBufferBytes,
+    accepting: () => healthy && writer.pendingBytes < maxBufferBytes,
     write(record) {
       if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
       // A `refuse` sink is asked `accepting()` before each record; a `drop` sink drops here.
-      const full = acceptedBytes - writtenBytes + record.line.length > maxBufferBytes;
-      if (whenFull === 'drop' && (full || !healthy)) {
+      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.line.length > maxBufferBytes)) {
         dropped++;
         gaps.drop(record);
         return durable ? Promise.resolve() : undefined;
       }
-      if (gaps.pending) for (const note of gaps.take()) append(note);
-      append(record.line);
-      recordEnds.push(acceptedBytes);
-      if (!durable) return undefined;
-      const end = acceptedBytes;
-      return new Promise<void>((resolve, reject) => waiters.push({ end, resolve, reject }));
+      if (gaps.pending) for (const note of gaps.take()) writer.append(note, false, false);
+      if (durable) return writer.append(record.line, true, true);
+      const pressed = writer.pendingBytes >= highWater;
+      const pending = writer.append(record.line, true, pressed);
+      if (writer.pendingBytes >= batchBytes) writer.kick();
+      return pending;
     },
     flush() {
-      if (writtenBytes >= acceptedBytes) return Promise.resolve();
+      if (writer.pendingBytes === 0) return Promise.resolve();
       if (!healthy) {
         return Promise.reject(new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name, cause: lastError }));
       }
-      return new Promise<void>((resolve) => {
-        idle.push(resolve);
-        kick();
-      });
+      return writer.drained();
     },
     async close() {
       if (closed) return;
       if (healthy) await this.flush();
       closed = true;
-      if (retryTimer) clearTimeout(retryTimer);
-      await new Promise<void>((resolve) => {
-        boom.once('close', () => resolve());
-        // A failing destination is closed without writing what it holds (the error handler does the
-        // same if the last write fails while ending).
-        if (healthy) boom.end();
-        else boom.destroy();
-      });
+      if (timer) clearInterval(timer);
+      writer.stop();
+      writer.rejectAll(new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name }));
+      // A failing destination is closed without writing what it holds.
+      if (owned) closeSync(fd);
     },
-    stats: (): SinkStats => ({ written, dropped, buffered: recordEnds.length, failures, healthy }),
+    stats: (): SinkStats => ({ written, dropped, buffered: writer.pendingRecords, failures, healthy }),
   };
 }
 
@@ -175,7 +129,7 @@ function endsTorn(fd: number): boolean {
 
 /** Sink writing to standard output (the default: container log collectors pick it up). */
 export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
-  return createFdSink('stdout', 1, true, options, '');
+  return createFdSink('stdout', 1, false, options, '');
 }
 
 /**
@@ -186,5 +140,5 @@ export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
 export function createFileSink(path: string, options: StreamSinkOptions = {}): RecordSink {
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, 'a+');
-  return createFdSink('file', fd, false, options, endsTorn(fd) ? '\n' : '');
+  return createFdSink('file', fd, true, options, endsTorn(fd) ? '\n' : '');
 }

@@ -87,8 +87,9 @@ function reportCovered(values: readonly string[], path: string, code: PolicyFind
 }
 
 const ACTION_RULES: ListRules = { ignoreCase: true, compile: (p) => compileWildcard(p, true), minColons: 0 };
-// A wildcard in a resource ARN stays within its component, except in the resource part (after 5 colons).
-const RESOURCE_RULES: ListRules = { ignoreCase: false, compile: compileArnMatcher, minColons: 5 };
+// A wildcard in a resource ARN stays within its component, except in the resource part (after 5
+// colons) and where it ends a pattern cut short after at least its service (`arn:aws:sqs:*`).
+const RESOURCE_RULES: ListRules = { ignoreCase: false, compile: compileArnMatcher, minColons: 2 };
 
 function checkLists(s: ParsedStatement, path: string, sink: FindingSink): void {
   const actions = s.action ?? s.notAction ?? [];

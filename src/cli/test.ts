@@ -1,0 +1,105 @@
+// `iamgate test [DIR|FILE...] [--policies DIR] [--junit FILE]`: runs policy test suites (YAML or
+// JSON; policies/tests/ by default) and prints the results like a test runner; exit 1 on failure.
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { junitReport } from '../policy-testing/junit.js';
+import { runSuites } from '../policy-testing/run.js';
+import { readSuite, type SuiteProblem, type TestSuite } from '../policy-testing/suite.js';
+import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+const USAGE = 'usage: iamgate test [DIR|FILE...] [--policies DIR] [--junit FILE]';
+const DEFAULT_DIR = 'policies/tests';
+const SUITE_FILE = /\.(ya?ml|json)$/;
+
+/** Suite files under a folder (recursively, sorted), or the file itself. */
+async function suiteFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  const names = await readdir(path, { recursive: true });
+  return names
+    .filter((name) => SUITE_FILE.test(name))
+    .map((name) => join(path, name))
+    .sort();
+}
+
+function show(p: SuiteProblem): string {
+  return [p.file, p.path, p.message].filter((x) => x !== '').join(': ');
+}
+
+/** Runs the test command; resolves to the exit code. */
+export async function runTest(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
+  const paths: string[] = [];
+  let junit: string | undefined;
+  let policies: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--junit' || arg === '--policies') {
+      const value = argv[++i];
+      if (value === undefined) {
+        io.stderr(`${arg} needs a value\n${USAGE}`);
+        return EXIT.usage;
+      }
+      if (arg === '--junit') junit = value;
+      else policies = resolve(value);
+    } else if (arg.startsWith('-')) {
+      io.stderr(`unknown option: ${arg}\n${USAGE}`);
+      return EXIT.usage;
+    } else paths.push(arg);
+  }
+  if (paths.length === 0) paths.push(DEFAULT_DIR);
+
+  const files: string[] = [];
+  for (const p of paths) {
+    try {
+      files.push(...(await suiteFiles(p)));
+    } catch (err) {
+      io.stderr(`${p}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return EXIT.usage;
+    }
+  }
+  if (files.length === 0) {
+    io.stderr(`no test suites (*.yaml, *.yml, *.json) in ${paths.join(', ')}`);
+    return EXIT.failed;
+  }
+
+  // Every suite is read and checked before any case runs: a malformed suite stops the run.
+  const suites: TestSuite[] = [];
+  const problems: SuiteProblem[] = [];
+  for (const file of files) {
+    const read = await readSuite(file);
+    if (read.ok) suites.push(policies === undefined ? read.suite : { ...read.suite, policies });
+    else problems.push(...read.problems);
+  }
+  if (problems.length > 0) {
+    for (const p of problems) io.stderr(show(p));
+    io.stderr(`${problems.length} problem(s) in the test suites; no case was run`);
+    return EXIT.failed;
+  }
+
+  const worlds = new Map<string, PolicyWorld>();
+  for (const dir of new Set(suites.map((s) => s.policies))) {
+    const load = await loadPolicyWorld(dir);
+    if (!load.ok) {
+      for (const f of load.findings.filter((x) => x.severity === 'error')) io.stderr(formatFinding(f));
+      io.stderr(`${dir}: the policies do not load; no case was run`);
+      return EXIT.failed;
+    }
+    worlds.set(dir, load.world);
+  }
+
+  const summary = runSuites(suites, worlds, now());
+  let current: string | undefined;
+  for (const r of summary.results) {
+    if (r.file !== current) {
+      current = r.file;
+      io.stdout(r.file);
+    }
+    io.stdout(`  ${r.passed ? '✓' : '✗'} ${r.name}`);
+    if (r.passed) continue;
+    for (const line of [...r.failures, ...(r.actual?.explanation ?? [])]) io.stdout(`      ${line}`);
+  }
+  io.stdout(`${summary.results.length} cases: ${summary.passed} passed, ${summary.failed} failed`);
+  if (junit !== undefined) await writeFile(junit, junitReport(summary.results));
+  return summary.failed === 0 ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,183 @@
+// Deciding one request offline, the way the gateway's pipeline would decide it: the principal
+// resolved from the directory, the request mapped through the route map (or given as an action
+// and resource), the context built with the gateway's own code, and the caller-facing reason.
+import { accountTrust } from '../auth/trust.js';
+import { buildRequestContext, type RequestFacts } from '../gateway/context.js';
+import { denyReason } from '../gateway/decide.js';
+import { normalizeTarget } from '../gateway/path.js';
+import type { Directory, Principal } from '../identity/index.js';
+import {
+  createContext,
+  evaluate,
+  explainDecision,
+  policySetKeys,
+  type AuthzRequest,
+  type CompiledPolicy,
+  type ContextValue,
+  type Decision,
+  type RequestContext,
+} from '../policy/index.js';
+import type { PolicySet } from '../policy/evaluate.js';
+import type { PolicyWorld } from './world.js';
+
+/** Who asks: a directory user or role (by name or ARN), with what the token would add. */
+export interface PrincipalSpec {
+  readonly user?: string;
+  readonly role?: string;
+  readonly arn?: string;
+  readonly mfa?: boolean;
+  /** User tags asserted by the token, or session tags of a role session. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** A session policy document (role sessions only). */
+  readonly sessionPolicy?: unknown;
+  readonly sessionName?: string;
+}
+
+/** What is asked: an HTTP request through the route map, or an action on a resource. */
+export type RequestSpec =
+  | { readonly method: string; readonly path: string; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly action: string; readonly resource: string };
+
+export type OfflineReason = 'allowed' | 'explicit_deny' | 'implicit_deny' | 'mfa_required' | 'no_route' | 'bad_path' | 'ambiguous_parameter' | 'unknown_principal';
+
+export interface OfflineDecision {
+  readonly decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+  readonly reason: OfflineReason;
+  readonly action?: string;
+  readonly resource?: string;
+  /** The route pattern the request matched. */
+  readonly route?: string;
+  /** The engine's decision, when the request reached the engine. */
+  readonly engine?: Decision;
+  /** Why, in sentences: the deciding statements or what was missing. */
+  readonly explanation: readonly string[];
+}
+
+const ISSUER = 'iamgate:offline';
+const SESSION = 'offline';
+const LOOPBACK = '127.0.0.1';
+
+/** Resolves a principal spec against the directory; undefined when it names nobody there. */
+export function resolvePrincipal(world: PolicyWorld, spec: PrincipalSpec, now: number): Principal | undefined {
+  const { directory, resolver } = world;
+  let user = spec.user;
+  let role = spec.role;
+  if (spec.arn !== undefined) {
+    for (const u of directory.users.values()) if (u.arn === spec.arn) user = u.name;
+    for (const r of directory.roles.values()) if (r.arn === spec.arn) role = r.name;
+    if (user === undefined && role === undefined) return undefined;
+  }
+  const mfa = spec.mfa === true;
+  const facts = {
+    issuer: ISSUER,
+    issuedAt: now,
+    expiresAt: now + 3_600_000,
+    mfa,
+    ...(mfa ? { mfaAt: now } : {}),
+    authMethods: mfa ? ['offline', 'mfa'] : ['offline'],
+  };
+  if (user !== undefined) {
+    const r = resolver.user({ ...facts, userName: user, ...(spec.tags ? { tags: spec.tags } : {}) }, now);
+    return r.ok ? r.principal : undefined;
+  }
+  if (role === undefined) return undefined;
+  const r = resolver.roleSession(
+    {
+      ...facts,
+      roleName: role,
+      sessionName: spec.sessionName ?? SESSION,
+      type: 'AssumedRole',
+      ...(spec.sessionPolicy !== undefined ? { sessionPolicy: JSON.stringify(spec.sessionPolicy) } : {}),
+      ...(spec.tags ? { sessionTags: spec.tags } : {}),
+    },
+    now,
+  );
+  return r.ok ? r.principal : undefined;
+}
+
+/** The context keys of a case, lower-cased, laid over what the gateway would set. */
+function withOverrides(base: RequestContext, extra: Readonly<Record<string, ContextValue>>): RequestContext {
+  const names = Object.keys(extra);
+  if (names.length === 0) return base;
+  const merged = new Map(base);
+  for (const name of names) merged.set(name.toLowerCase(), extra[name] as ContextValue);
+  return createContext(merged);
+}
+
+/** The gateway's time keys and the principal's keys, for a request given as action and resource. */
+function directContext(principal: Principal, now: number): RequestContext {
+  const entries = new Map<string, ContextValue>();
+  for (const key in principal.context) entries.set(key.toLowerCase(), principal.context[key] as ContextValue);
+  entries.set('aws:currenttime', new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  entries.set('aws:epochtime', Math.floor(now / 1000));
+  return createContext(entries);
+}
+
+const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession']);
+const callerSides = new WeakMap<Directory, CompiledPolicy>();
+
+/**
+ * Assuming a directory role is decided as the STS endpoint decides it: the role's trust policy as
+ * the resource policy, then the caller's own policies alone (the account trusted in its place).
+ */
+function assumeRole(directory: Directory, principal: Principal, request: AuthzRequest): Decision | undefined {
+  if (!ASSUME_ACTIONS.has(request.action.toLowerCase())) return undefined;
+  const role = [...directory.roles.values()].find((r) => r.arn === request.resource);
+  if (!role) return undefined;
+  const withTrust = evaluate({ ...principal.policySet, resource: role.trust.compiled }, request);
+  if (withTrust.decision !== 'Allow') return withTrust;
+  let callerSide = callerSides.get(directory);
+  if (!callerSide) {
+    callerSide = accountTrust(directory.partition, directory.account);
+    callerSides.set(directory, callerSide);
+  }
+  const own = evaluate({ ...principal.policySet, resource: callerSide }, request);
+  return own.decision === 'Allow' ? withTrust : own;
+}
+
+function denied(reason: OfflineReason, explanation: string, mapped: { action?: string; resource?: string } = {}): OfflineDecision {
+  return { decision: 'ImplicitDeny', reason, ...mapped, explanation: [explanation] };
+}
+
+/**
+ * Decides a request for a principal as the gateway would: an unmatched route or a bad path is a
+ * deny with the gateway's reason; `context` entries override the keys the gateway would set
+ * (a request given as a path is seen from 127.0.0.1 without TLS unless the context says otherwise).
+ */
+export function decideOffline(
+  world: PolicyWorld,
+  principal: Principal,
+  request: RequestSpec,
+  context: Readonly<Record<string, ContextValue>>,
+  now: number,
+): OfflineDecision {
+  let action: string;
+  let resource: string;
+  let route: string | undefined;
+  let base: RequestContext;
+  if ('action' in request) {
+    action = request.action;
+    resource = request.resource;
+    base = directContext(principal, now);
+  } else {
+    const normalized = normalizeTarget(request.path);
+    if (!normalized.ok) return denied('bad_path', `the path is refused before any decision (${normalized.reason})`);
+    const target = normalized.target;
+    const method = request.method.toUpperCase();
+    const match = world.routes.match(method, target.segments, target.path);
+    if (!match) return denied('no_route', `no route matches ${method} ${target.path}`);
+    action = match.action;
+    resource = match.resource;
+    route = match.route;
+    const rawHeaders = Object.entries(request.headers ?? {}).flat();
+    const facts: RequestFacts = { requestId: 'offline', method, target: request.path, rawHeaders, peerAddress: LOOPBACK, secure: false, now };
+    const built = buildRequestContext(principal, facts, match, target.path, target.query, { sourceIp: LOOPBACK, secure: false });
+    if (!built.ok) return denied('ambiguous_parameter', `condition key ${built.key} has more than one value`, { action, resource });
+    base = built.context;
+  }
+  const authz: AuthzRequest = { principal: principal.arn, action, resource, context: withOverrides(base, context) };
+  const set: PolicySet = principal.policySet;
+  const engine = assumeRole(world.directory, principal, authz) ?? evaluate(set, authz);
+  const reason = engine.decision === 'Allow' ? 'allowed' : denyReason(set, authz, engine, policySetKeys(set));
+  return { decision: engine.decision, reason, action, resource, ...(route !== undefined ? { route } : {}), engine, explanation: explainDecision(engine) };
+}

@@ -1,0 +1,59 @@
+// A policy folder as the gateway sees it, loaded for offline questions (tests, diff, replay,
+// shadow): the directory with its policies, a principal resolver, and the compiled route map.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseYamlText } from '../config/yaml.js';
+import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
+import { loadRouteMap, type CompiledRouteMap } from '../gateway/routes/index.js';
+import type { Finding } from '../policy/types.js';
+
+export interface PolicyWorld {
+  /** The folder it was loaded from. */
+  readonly dir: string;
+  readonly directory: Directory;
+  readonly resolver: PrincipalResolver;
+  readonly routes: CompiledRouteMap;
+}
+
+export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readonly findings: readonly Finding[] } | { readonly ok: false; readonly findings: readonly Finding[] };
+
+export interface PolicyFilePaths {
+  readonly directory: string;
+  readonly routes: string;
+}
+
+const CONFIG_FILE = 'iamgate.yaml';
+
+/**
+ * Where a policy folder keeps its directory and route map: as its iamgate.yaml says (paths
+ * relative to it), or else directory.yaml and routes.yaml beside each other.
+ */
+export function locatePolicyFiles(dir: string): PolicyFilePaths {
+  const base = resolve(dir);
+  const fallback = { directory: join(base, 'directory.yaml'), routes: join(base, 'routes.yaml') };
+  const config = join(base, CONFIG_FILE);
+  if (!existsSync(config)) return fallback;
+  const parsed = parseYamlText(readFileSync(config, 'utf8'), 'CONFIG_SYNTAX', config);
+  if (!parsed.ok) return fallback;
+  const policies = (parsed.value as { policies?: { directory?: unknown; routes?: unknown } } | null)?.policies;
+  const at = (p: unknown, dflt: string): string => (typeof p === 'string' ? resolve(dirname(config), p) : dflt);
+  return { directory: at(policies?.directory, fallback.directory), routes: at(policies?.routes, fallback.routes) };
+}
+
+/** Loads a policy folder (or explicit files); any error finding means no world. */
+export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = locatePolicyFiles(dir)): Promise<WorldLoad> {
+  const [dirLoad, routeLoad] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes)]);
+  const findings = [...dirLoad.findings, ...routeLoad.findings];
+  if (!dirLoad.directory || !routeLoad.routes) return { ok: false, findings };
+  const directory = dirLoad.directory;
+  return {
+    ok: true,
+    findings,
+    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.routes },
+  };
+}
+
+/** One line per finding: `file: path: message`. */
+export function formatFinding(f: Finding): string {
+  return [f.file, f.path, `${f.severity} ${f.code}: ${f.message}`].filter((x) => x !== undefined && x !== '').join(': ');
+}

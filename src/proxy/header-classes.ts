@@ -1,0 +1,180 @@
+// The request headers iamgate never lets a caller decide for the upstream, by class: headers that
+// describe another request than the request line, headers that say where the request came from
+// (believed only from trusted proxies), and headers that say who the caller is. The proxy's header
+// hygiene and forward-auth both read these lists, so the proxy never passes what forward-auth believes.
+
+/** Prefix of the headers iamgate sets for the upstream; any the caller sends are dropped, and none can be passed through. */
+export const IDENTITY_HEADER_PREFIX = 'x-iamgate-';
+
+/**
+ * Headers that tell a server to act on another URL, path, method or host than the request line's
+ * (names used by IIS, nginx and ingress-nginx, Traefik, Caddy, Envoy, Kong, Spring, Symfony and
+ * method-override middleware). What iamgate authorises is the request line, so these never reach
+ * the upstream, whoever sent them; forward-auth reads some of them as its original request.
+ */
+export const DESCRIBING_HEADERS = [
+  // URL and path
+  'x-original-url',
+  'x-original-uri',
+  'x-original-path',
+  'x-rewrite-url',
+  'x-forwarded-uri',
+  'x-forwarded-url',
+  'x-forwarded-path',
+  'x-forwarded-prefix',
+  'x-replaced-path',
+  'x-request-uri',
+  'x-envoy-original-path',
+  // method
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-forwarded-method',
+  'x-original-method',
+  // host, apart from the forwarding headers below (iamgate sets X-Forwarded-Host itself)
+  'x-original-host',
+  'x-host',
+  'x-http-host-override',
+  'x-forwarded-server',
+  'x-envoy-original-dst-host',
+] as const;
+
+export type DescribingHeader = (typeof DESCRIBING_HEADERS)[number];
+
+/** Lower-case describing header names, for lookups. */
+export const DESCRIBING: ReadonlySet<string> = new Set<string>(DESCRIBING_HEADERS);
+
+/**
+ * Headers that say where the request came from (client address, scheme, host, port). Believed
+ * (for `aws:SourceIp`, `aws:SecureTransport`) and passed on only when the direct peer is a trusted
+ * proxy; from anyone else they are dropped, and iamgate sets X-Forwarded-For, -Proto and -Host itself.
+ */
+export const FORWARDING_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-scheme',
+  'x-forwarded-protocol',
+  'x-forwarded-ssl',
+  'x-url-scheme',
+  'x-scheme',
+  'front-end-https',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-envoy-external-address',
+] as const;
+
+/** Lower-case forwarding header names, for lookups. */
+export const FORWARDING: ReadonlySet<string> = new Set<string>(FORWARDING_HEADERS);
+
+/**
+ * Headers through which authenticating proxies tell a service who the caller is (oauth2-proxy,
+ * Authelia, Kubernetes' authenticating proxy, Kong, Grafana's auth proxy, Keycloak Gatekeeper,
+ * Istio, Envoy, IIS/Azure, SiteMinder, home-grown gateways), and client-certificate headers. An
+ * upstream behind iamgate must be able to trust identity headers, so the caller's are dropped
+ * unless `headers.passThrough` names them.
+ */
+export const IDENTITY_HEADER_NAMES = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-forwarded-authorization',
+  'remote-user',
+  'remote-email',
+  'remote-groups',
+  'remote-name',
+  'x-remote-user',
+  'x-remote-group',
+  'x-user',
+  'x-user-id',
+  'x-user-email',
+  'x-user-name',
+  'x-user-groups',
+  'x-user-roles',
+  'x-userid',
+  'x-username',
+  'x-userinfo',
+  'x-email',
+  'x-authenticated-user',
+  'x-authenticated-userid',
+  'x-authenticated-groups',
+  'x-authenticated-scope',
+  'x-credential-identifier',
+  'x-credential-username',
+  'x-anonymous-consumer',
+  'x-auth-user',
+  'x-auth-userid',
+  'x-auth-username',
+  'x-auth-email',
+  'x-auth-groups',
+  'x-auth-roles',
+  'x-auth-subject',
+  'x-jwt-payload',
+  'x-jwt-assertion',
+  'x-goog-iap-jwt-assertion',
+  'x-endpoint-api-userinfo',
+  'x-apigateway-api-userinfo',
+  'sm-user',
+  'x-client-cert',
+  'x-client-certificate',
+  'x-client-verify',
+  'x-client-dn',
+  'x-ssl-cert',
+  'x-forwarded-client-cert',
+  'x-arr-clientcert',
+] as const;
+
+/** Whole families of identity headers, matched by name prefix (`x-amzn-oidc-data`, `x-consumer-username`, ...). */
+export const IDENTITY_HEADER_PREFIXES = [
+  'x-auth-request-',
+  'x-amzn-oidc-',
+  'x-amzn-mtls-',
+  'x-goog-authenticated-user-',
+  'x-ms-client-principal',
+  'x-ms-token-aad-',
+  'cf-access-',
+  'x-consumer-',
+  'x-remote-extra-',
+  'x-webauth-',
+  'x-pomerium-',
+  'x-authentik-',
+  'x-vouch-',
+  'x-jwt-claim-',
+  'ssl-client-',
+  'x-ssl-client-',
+  'x-forwarded-tls-client-cert',
+] as const;
+
+const IDENTITY_NAMES: ReadonlySet<string> = new Set<string>(IDENTITY_HEADER_NAMES);
+
+/** Whether a lower-case header name is an identity header (by name or family); iamgate's own `x-iamgate-*` are not among them. */
+export function isIdentityHeader(lower: string): boolean {
+  if (IDENTITY_NAMES.has(lower)) return true;
+  for (const prefix of IDENTITY_HEADER_PREFIXES) if (lower.startsWith(prefix)) return true;
+  return false;
+}
+
+/** An HTTP header field name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Why a `headers.passThrough` entry cannot be used, or undefined when it can: it must name one
+ * identity header (other headers pass already), never one of iamgate's own.
+ */
+export function checkPassThrough(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (!TOKEN.test(name)) return `"${name}" is not a header name`;
+  if (name.includes('_')) return `"${name}" holds "_": such headers are never forwarded`;
+  if (lower.startsWith(IDENTITY_HEADER_PREFIX)) return `"${name}" is iamgate's own header: it always carries iamgate's value`;
+  if (!isIdentityHeader(lower)) return `"${name}" is not an identity header iamgate strips (other headers pass already)`;
+  return undefined;
+}

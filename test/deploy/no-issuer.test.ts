@@ -1,0 +1,37 @@
+// The chart's and the image's default configuration trusts no issuer: iamgate still starts (the
+// pods become ready), but it says at start-up and on /readyz that no caller can authenticate.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './chart.js';
+import { startServe, type ServeProcess } from './serve-process.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+
+let dir = '';
+let served: ServeProcess | undefined;
+let upstream: TestUpstream | undefined;
+afterAll(async () => {
+  served?.kill();
+  await upstream?.close();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+const config = (policies: string, state: string): string =>
+  `version: 1\nmode: production\npolicies:\n  directory: ${policies}/directory.yaml\n  routes: ${policies}/routes.yaml\nauth:\n  stateDir: ${state}\n  sts:\n    enabled: false\naudit:\n  sign: false\n`;
+
+describe('a configuration that trusts no issuer', () => {
+  it('starts, and says on /readyz and in its log that no caller can authenticate', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-no-issuer-'));
+    upstream = await startTestUpstream();
+    const file = join(dir, 'iamgate.yaml');
+    await writeFile(file, config(join(repoRoot, 'policies'), join(dir, 'state')));
+    served = await startServe(file, { IAMGATE_UPSTREAM: upstream.url });
+    const ready = await fetch(`http://127.0.0.1:${served.opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { warnings?: string[] };
+    expect(body.warnings).toEqual([expect.stringMatching(/^no caller can authenticate: auth\.issuers is empty/)]);
+    expect(served.log()).toContain('no caller can authenticate');
+    expect((await served.call('GET', '/orders/1')).status).toBe(401);
+  });
+});

@@ -1,0 +1,112 @@
+// `iamgate test` on real suite files against real policy folders: the example's own suite passes
+// (this is how `npm test` runs it), a failing case exits 1 and shows why the decision went the
+// way it did, malformed suites are refused with file, JSON path and reason, and --junit writes XML.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyExample, EXAMPLE, iamgate } from './cli.js';
+
+let policies: string;
+
+beforeAll(async () => {
+  policies = await copyExample('iamgate-test-');
+});
+
+afterAll(async () => {
+  await rm(dirname(policies), { recursive: true, force: true });
+});
+
+async function suite(name: string, text: string): Promise<string> {
+  const file = join(policies, 'tests', name);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+  return file;
+}
+
+describe('iamgate test', () => {
+  it('passes every case of the suite shipped in policies/tests and exits 0', async () => {
+    const run = await iamgate('test', join(EXAMPLE, 'tests'));
+    expect(run.err).toEqual([]);
+    expect(run.out.at(-1)).toBe('17 cases: 17 passed, 0 failed');
+    expect(run.out.filter((l) => l.startsWith('  ✓ '))).toHaveLength(17);
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 1 on a case whose expectation is wrong and prints the explanation of the actual decision', async () => {
+    const file = await suite(
+      'wrong.yaml',
+      ['cases:', '  - name: bob creates an order', '    principal: bob', '    request: POST /orders', '    expect: Allow', ''].join('\n'),
+    );
+    const run = await iamgate('test', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('  ✗ bob creates an order');
+    expect(run.out).toContain('      expected Allow, got ImplicitDeny (implicit_deny)');
+    expect(run.out).toContain('      Implicitly denied: no identity-based policy allows the action on the resource');
+    expect(run.out.at(-1)).toBe('1 cases: 0 passed, 1 failed');
+  });
+
+  it('fails a case whose decision is right but comes from another statement or for another reason', async () => {
+    const file = await suite(
+      'by.yaml',
+      [
+        'cases:',
+        '  - name: alice reads through the read-only policy',
+        '    principal: alice',
+        '    request: GET /orders/1',
+        '    expect: Allow',
+        '    statement: OrdersReadOnly:ReadOrders',
+        '  - name: carol is denied outright',
+        '    principal: carol',
+        '    request: DELETE /orders/1',
+        '    expect: ImplicitDeny',
+        '    reason: implicit_deny',
+        '',
+      ].join('\n'),
+    );
+    const run = await iamgate('test', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('      expected the decision to come from OrdersReadOnly:ReadOrders, it came from OrdersReadWrite:ReadAndCreateOrders, OrdersBoundary:OnlyOrdersAndAssumeRole');
+    expect(run.out).toContain('      expected reason implicit_deny, got mfa_required (no_identity_allow)');
+    expect(run.out.at(-1)).toBe('2 cases: 0 passed, 2 failed');
+  });
+
+  it('refuses a malformed suite with the file, the JSON path and the reason of every problem, running no case', async () => {
+    const file = await suite(
+      'bad.json',
+      JSON.stringify({
+        cases: [
+          { name: 'ok', principal: 'alice', request: 'GET /orders', expect: 'Allow' },
+          { name: 'no expectation', principal: { user: 'alice', mfa: 'yes' }, request: { method: 'GET' }, expect: 'Maybe' },
+        ],
+      }),
+    );
+    const run = await iamgate('test', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toEqual([]);
+    expect(run.err).toContain(`${file}: cases[1].principal.mfa: must be true or false`);
+    expect(run.err).toContain(`${file}: cases[1].request.path: must be a non-empty string`);
+    expect(run.err).toContain(`${file}: cases[1].expect: must be one of Allow, Deny, ExplicitDeny, ImplicitDeny`);
+    expect(run.err.at(-1)).toBe('3 problem(s) in the test suites; no case was run');
+  });
+
+  it('fails a case whose principal is not in the directory, naming it', async () => {
+    const file = await suite('ghost.yaml', 'cases:\n  - { name: ghost, principal: dave, request: GET /orders, expect: Deny }\n');
+    const run = await iamgate('test', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('      cases[0].principal: "dave" is not a user or role of the directory (or its session policy is invalid)');
+  });
+
+  it('writes a JUnit report with one testcase per case and a failure for each failed one', async () => {
+    const file = await suite(
+      'junit.yaml',
+      'cases:\n  - { name: alice lists, principal: alice, request: GET /orders, expect: Allow }\n  - { name: "bob <deletes>", principal: bob, request: DELETE /orders/1, expect: Allow }\n',
+    );
+    const report = join(dirname(policies), 'junit.xml');
+    const run = await iamgate('test', file, '--junit', report);
+    expect(run.code).toBe(1);
+    const xml = await readFile(report, 'utf8');
+    expect(xml).toContain('<testsuites name="iamgate policy tests" tests="2" failures="1">');
+    expect(xml).toContain('<testcase name="alice lists"');
+    expect(xml).toMatch(/<testcase name="bob &lt;deletes&gt;"[^>]*>\s*<failure message="expected Allow, got ImplicitDeny \(implicit_deny\)">/);
+  });
+});
