@@ -58,6 +58,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The gRPC definitions the ext_authz server loads at start (extAuthz.grpc).
+COPY proto ./proto
 # The example policies; mount a folder over /app/policies (and a config over /etc/iamgate) to
 # serve your own.
 COPY policies ./policies

@@ -1,9 +1,12 @@
-// `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`).
+// `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`). The
+// soak runs only when named (`npm run bench -- soak`): it takes ten minutes.
 import { runAuditBench } from './audit.js';
 import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
+import { runGatewayBench } from './gateway.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
+import { runSoak } from './soak.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   policy: runPolicyBench,
@@ -11,9 +14,11 @@ const groups: Record<string, () => void | Promise<void>> = {
   proxy: runProxyBench,
   'audit-gateway': runAuditGatewayBench,
   cache: runCacheBench,
+  gateway: runGatewayBench,
 };
 
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(groups)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();
 }
+if (wanted.includes('soak')) await runSoak();

@@ -60,10 +60,11 @@ root="$work/root"
 app="$root/app"
 mkdir -p "$app" "$root/etc/iamgate" "$root/var/lib/iamgate" "$root/tmp"
 
-step "runtime stage: COPY --from=build package.json node_modules dist, COPY policies, COPY the configuration"
+step "runtime stage: COPY --from=build package.json node_modules dist, COPY proto, COPY policies, COPY the configuration"
 cp "$build/package.json" "$app/package.json"
 cp -R "$build/node_modules" "$app/node_modules"
 cp -R "$build/dist" "$app/dist"
+cp -R proto "$app/proto"
 cp -R policies "$app/policies"
 # The image's configuration names absolute paths (/app/policies/...); here they live below $root.
 sed "s#/app/#$app/#g; s#/var/lib/iamgate#$root/var/lib/iamgate#g" deploy/iamgate.yaml > "$root/etc/iamgate/iamgate.yaml"

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const SERVICES = [
   { binary: 'redis-server', pkg: 'redis-server' },
   { binary: 'nginx', pkg: 'nginx' },
+  { binary: 'caddy', pkg: 'caddy' },
 ];
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,7 +55,8 @@ function stop(line) {
 const missing = SERVICES.filter((s) => !onPath(s.binary));
 if (missing.length === 0) process.exit(0);
 
-const names = missing.map((s) => s.binary).join(' and ');
+const binaries = missing.map((s) => s.binary);
+const names = binaries.length > 1 ? `${binaries.slice(0, -1).join(', ')} and ${binaries.at(-1)}` : binaries[0];
 const pkgs = missing.map((s) => s.pkg).join(' ');
 const apt = onPath('apt-get');
 const root = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -33,6 +33,7 @@ export const FIELD_LIMITS = {
 const KINDS: ReadonlySet<string> = new Set<AuditKind>([
   'request',
   'forward_auth',
+  'ext_authz',
   'sts',
   'mfa',
   'policy_reload',
@@ -146,6 +147,7 @@ export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): Unseal
   put(out, 'action', text(input.action, FIELD_LIMITS.action));
   put(out, 'authn', authnOf(input.authn));
   if (typeof input.cache === 'string' && CACHE_LEVELS.has(input.cache)) out['cache'] = input.cache;
+  if (input.shadow === 'would_allow' || input.shadow === 'would_deny') out['shadow'] = input.shadow;
   put(out, 'decision', decisionOf(input.decision));
   out['eventId'] = deps.randomId();
   out['instanceId'] = undefined;

@@ -8,7 +8,7 @@ export const SCHEMA_VERSION = 2;
 export const READABLE_SCHEMA_VERSIONS: ReadonlySet<unknown> = new Set([1, 2]);
 
 /** Kinds of event that record a decision (exactly one per decision). */
-export const DECISION_KINDS = ['request', 'forward_auth', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
+export const DECISION_KINDS = ['request', 'forward_auth', 'ext_authz', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 /**
@@ -76,6 +76,8 @@ export interface AuditEventInput {
   readonly statements?: readonly AuditStatement[];
   readonly cache?: CacheLevel;
   readonly policyGeneration?: number;
+  /** Shadow evaluation: the candidate policies would decide the other way. */
+  readonly shadow?: 'would_allow' | 'would_deny';
   readonly sourceIp?: string;
   readonly method?: string;
   /** The request path; anything from `?` on is dropped (query strings can carry credentials). */

@@ -42,6 +42,31 @@ export function webIdentityFacts(
   return { provider: webIdentityProvider(mapping, scope), keyPrefix: mapping.keyPrefix, sub: payload.sub, aud };
 }
 
+/** How a workload proved who it is: the issuer that vouched, when, and by what means. */
+export interface WorkloadProof {
+  readonly issuer: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly authMethods: readonly string[];
+}
+
+/**
+ * A workload as the first of its issuer's roles whose trust policy admits it, as a web-identity
+ * session: the one mapping from a workload (a service-account token or a mesh peer) to a role.
+ */
+export function workloadPrincipal(mapping: WebIdentityMapping, wi: WebIdentityFacts, resolver: PrincipalResolver, proof: WorkloadProof, now: number): PrincipalOutcome {
+  for (const roleName of mapping.roles) {
+    const role = resolver.directory.roles.get(roleName);
+    if (!role || !webIdentityAllowed(role, wi, now).ok) continue;
+    const result = resolver.roleSession(
+      { ...proof, authMethods: [...proof.authMethods], mfa: false, type: 'WebIdentity', roleName, sessionName: toSessionName(wi.sub), webIdentity: wi },
+      now,
+    );
+    return result.ok ? result : authFailure('principal_unknown', result.reason);
+  }
+  return authFailure('principal_unknown', `no role of [${mapping.roles.join(', ')}] trusts ${wi.sub}`);
+}
+
 /** Builds the principal a verified token stands for, at time `now`. */
 export function principalFromToken(
   issuer: string,
@@ -84,26 +109,7 @@ export function principalFromToken(
     case 'workload': {
       const wi = webIdentityFacts(payload, kind.webIdentity, resolver.directory);
       if ('ok' in wi) return wi;
-      for (const roleName of kind.webIdentity.roles) {
-        const role = resolver.directory.roles.get(roleName);
-        if (!role || !webIdentityAllowed(role, wi, now).ok) continue;
-        const result = resolver.roleSession(
-          {
-            issuer,
-            issuedAt,
-            expiresAt,
-            mfa: false,
-            authMethods: ['web-identity'],
-            type: 'WebIdentity',
-            roleName,
-            sessionName: toSessionName(wi.sub),
-            webIdentity: wi,
-          },
-          now,
-        );
-        return result.ok ? result : authFailure('principal_unknown', result.reason);
-      }
-      return authFailure('principal_unknown', `no role of [${kind.webIdentity.roles.join(', ')}] trusts ${wi.sub}`);
+      return workloadPrincipal(kind.webIdentity, wi, resolver, { issuer, issuedAt, expiresAt, authMethods: ['web-identity'] }, now);
     }
     case 'user': {
       const m = kind.claims;

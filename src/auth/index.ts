@@ -1,6 +1,7 @@
 // Authentication: bearer tokens, TOTP MFA, STS-style sessions, revocation.
 export { createAuthRuntime, type AuthRuntime, type AuthRuntimeOptions } from './runtime.js';
 export { createAuthenticator, type AuthenticatorDeps, type AuthOutcome, type IssuerStatus, type TokenAuthenticator } from './authenticator.js';
+export { createPeerAuthenticator, serviceAccountOf, type PeerAuthenticator, type PeerIdentityOptions } from './peer-identity.js';
 export { readAuthConfig, authenticationWarnings, issuerKeyPrefix, webIdentityProvider, type AuthConfig, type IssuerConfig, type ReadAuthOptions } from './config.js';
 export { AUTH_ERRORS, authFailure, type AuthErrorCode, type AuthFailure, type AuthStatus } from './errors.js';
 export { createStsApp, createJwksHandler } from './sts/app.js';

@@ -11,6 +11,7 @@ import { fileOrder, trailSet, withMissingFiles } from '../audit/rotated-set.js';
 import { verifyTrail, type VerifyReport } from '../audit/verify.js';
 import { loadDirectory } from '../identity/load.js';
 import type { Directory } from '../identity/types.js';
+import { didYouMean } from '../policy/suggest.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -93,7 +94,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   const file = flags.positional[0];
   const url = flags.values.get('--redis');
   if ((file === undefined) === (url === undefined)) {
-    io.stderr('audit verify: give a FILE or --redis URL\n' + HELP);
+    io.stderr('iamgate audit verify: give a FILE or --redis URL\n' + HELP);
     return EXIT.usage;
   }
   const keyFile = flags.values.get('--public-key');
@@ -125,7 +126,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   }
   printVerify(report, io, flags.switches.has('--json'));
   if (report.records === 0) {
-    io.stderr('audit verify: no audit records found');
+    io.stderr('iamgate audit verify: no audit records found');
     return EXIT.failed;
   }
   return report.status === 'ok' ? EXIT.ok : report.status === 'tampered' ? EXIT.failed : EXIT_INCOMPLETE;
@@ -151,12 +152,12 @@ function grantsOf(directory: Directory): PrincipalGrants[] {
 async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> {
   const file = flags.positional[0];
   if (file === undefined) {
-    io.stderr('audit report: give a FILE\n' + HELP);
+    io.stderr('iamgate audit report: give a FILE\n' + HELP);
     return EXIT.usage;
   }
   const since = parseSince(flags.values.get('--since'), now);
   if (typeof since === 'string') {
-    io.stderr(`audit report: ${since}`);
+    io.stderr(`iamgate audit report: ${since}`);
     return EXIT.usage;
   }
   const json = flags.switches.has('--json');
@@ -197,12 +198,12 @@ async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number>
   const since = parseSince(flags.values.get('--since'), now);
   const maxResources = Number(flags.values.get('--max-resources') ?? '20');
   if (file === undefined || principal === undefined || typeof since === 'string' || !(Number.isInteger(maxResources) && maxResources > 0)) {
-    io.stderr(`audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${HELP}`);
+    io.stderr(`iamgate audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${HELP}`);
     return EXIT.usage;
   }
   const suggestion = await suggestPolicy(readDecisions(readTrailFile(file), since), { principal, maxResources });
   if (!suggestion.policy) {
-    io.stderr(`audit suggest-policy: ${principal} was not allowed anything in ${file}`);
+    io.stderr(`iamgate audit suggest-policy: ${principal} was not allowed anything in ${file}`);
     return EXIT.failed;
   }
   io.stdout(JSON.stringify(suggestion.policy, null, 2));
@@ -220,12 +221,12 @@ export async function runAudit(argv: readonly string[], io: CliIo, now: () => nu
     return sub === undefined ? EXIT.usage : EXIT.ok;
   }
   if (typeof flags === 'string') {
-    io.stderr(`audit ${sub}: ${flags}\n${HELP}`);
+    io.stderr(`iamgate audit ${sub}: ${flags}\n${HELP}`);
     return EXIT.usage;
   }
   if (sub === 'verify') return runVerify(flags, io);
   if (sub === 'report') return runReport(flags, io, now());
   if (sub === 'suggest-policy') return runSuggest(flags, io, now());
-  io.stderr(`audit: unknown subcommand "${sub}"\n${HELP}`);
+  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, ['verify', 'report', 'suggest-policy'])}\n${HELP}`);
   return EXIT.usage;
 }

@@ -2,11 +2,22 @@
 import { COMMANDS, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
+import { didYouMean } from '../policy/suggest.js';
+import { iamgateVersion } from './version.js';
 
 function help(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return ['usage: iamgate <command> [...args]', '', 'commands:', ...lines, '', 'iamgate <command> --help shows a command\'s options.'].join('\n');
+  return [
+    'usage: iamgate <command> [...args]',
+    '',
+    'commands:',
+    ...lines,
+    `  ${'version'.padEnd(width)}  print iamgate's version (also --version)`,
+    '',
+    "iamgate <command> --help shows a command's options.",
+    'Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.',
+  ].join('\n');
 }
 
 /** Runs the iamgate command line; resolves to the exit code (0 ok, 1 findings or failures, 2 usage). */
@@ -16,15 +27,35 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     io.stdout(help(commands));
     return EXIT.ok;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`iamgate ${iamgateVersion()}`);
+    return EXIT.ok;
+  }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.stderr(`${name === undefined ? 'iamgate: no command given' : `iamgate: unknown command "${name}"`}\n${help(commands)}`);
+    const unknown = `iamgate: unknown command "${name}"${didYouMean(name ?? '', [...commands.map((c) => c.name), 'version'])}`;
+    io.stderr(`${name === undefined ? 'iamgate: no command given' : unknown}\n${help(commands)}`);
     return EXIT.usage;
   }
   try {
     return await command.run(rest, io);
   } catch (err) {
-    io.stderr(`iamgate ${command.name}: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`iamgate ${command.name}: ${describeError(err)}`);
     return EXIT.failed;
   }
+}
+
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EISDIR: 'a folder, not a file',
+  ENOTDIR: 'a path through something that is not a folder',
+};
+
+/** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), else the message. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const { code, path } = err as NodeJS.ErrnoException;
+  const reason = code === undefined ? undefined : FILE_ERRORS[code];
+  return reason !== undefined && path !== undefined ? `${path}: ${reason}` : err.message;
 }

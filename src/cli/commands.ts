@@ -28,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
     run: async (argv, io) => (await import('./simulate.js')).runSimulate(argv, io),
   },
   { name: 'test', summary: 'run policy test suites (policies/tests/ by default); --junit FILE; exit 1 on failure', run: async (argv, io) => (await import('./test.js')).runTest(argv, io) },
+  { name: 'diff', summary: 'who gains and who loses access between two policy folders or revisions; --fail-on new-access', run: async (argv, io) => (await import('./diff.js')).runDiff(argv, io) },
+  { name: 'replay', summary: 're-decide the requests of an audit trail (file or Redis Stream) under candidate policies (--policies DIR)', run: async (argv, io) => (await import('./replay.js')).runReplay(argv, io) },
   {
     name: 'audit',
     summary: 'verify an audit trail (file or Redis Stream), report access, suggest least-privilege policies',

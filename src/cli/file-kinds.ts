@@ -1,16 +1,18 @@
 // Which validator reads which file: `iamgate validate` asks each kind in turn whether it claims
-// a file (by name or by content) and runs the first that does. Parts that own a file format add
-// their kind to FILE_KINDS.
+// a file by its name, then whether it claims it by its content, and runs the first that does
+// (`--kind` names the kind instead). Parts that own a file format add their kind to FILE_KINDS.
 import { basename } from 'node:path';
+import { readAuthConfig } from '../auth/config.js';
 import { readConfig } from '../config/load.js';
+import { loadRouteMap } from '../gateway/routes/load.js';
 import { parseRouteMap } from '../gateway/routes/spec.js';
-import { validateDirectoryFile } from '../identity/load.js';
+import { loadDirectory, validateDirectoryFile } from '../identity/load.js';
 import { parsePolicy } from '../policy/parse.js';
 import { looksLikeSuite, suiteFindings } from '../policy-testing/suite.js';
 import type { Finding, PolicyKind } from '../policy/types.js';
 
 /** Checks one parsed document (JSON or YAML) from `file` and returns its findings. */
-export type FileValidator = (doc: unknown, file: string, opts: FileValidatorOptions) => Finding[];
+export type FileValidator = (doc: unknown, file: string, opts: FileValidatorOptions) => Finding[] | Promise<Finding[]>;
 
 export interface FileValidatorOptions {
   /** `--kind`: where policy documents are used, when the command line says so. */
@@ -19,10 +21,16 @@ export interface FileValidatorOptions {
 
 export interface FileKind {
   readonly kind: string;
-  /** Whether this kind reads the file, judged by its path and its parsed content. */
+  /** Whether this kind reads the file, judged by its path (and its parsed content). */
   readonly claims: (file: string, doc: unknown) => boolean;
+  /** Whether the content alone is of this kind, for files whose name no kind claims. */
+  readonly looksLike?: (doc: unknown) => boolean;
   readonly validate: FileValidator;
 }
+
+type Obj = Readonly<Record<string, unknown>>;
+const isObject = (doc: unknown): doc is Obj => typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+const hasAny = (doc: unknown, keys: readonly string[]): boolean => isObject(doc) && keys.some((k) => Object.hasOwn(doc, k));
 
 /** Claims files whose name, without `.yaml`/`.yml`/`.json`, is one of `names`. */
 export function byBaseName(...names: readonly string[]): (file: string) => boolean {
@@ -31,8 +39,32 @@ export function byBaseName(...names: readonly string[]): (file: string) => boole
 
 /** A policy document is an object with a Statement or a Version element. */
 function looksLikePolicy(doc: unknown): boolean {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return false;
-  return Object.hasOwn(doc, 'Statement') || Object.hasOwn(doc, 'Version');
+  return hasAny(doc, ['Statement', 'Version']);
+}
+
+/** A directory names its account or holds users, groups or roles. */
+const looksLikeDirectory = (doc: unknown): boolean => hasAny(doc, ['account', 'users', 'groups', 'roles']);
+
+/** A route map holds a list of routes. */
+const looksLikeRoutes = (doc: unknown): boolean => isObject(doc) && Array.isArray(doc['routes']);
+
+/** A configuration has a listener, an upstream, an auth section, or names policy files. */
+function looksLikeConfig(doc: unknown): boolean {
+  if (hasAny(doc, ['listen', 'upstream', 'operations', 'auth', 'audit', 'redis', 'forwardAuth'])) return true;
+  return isObject(doc) && hasAny(doc['policies'], ['directory', 'routes']);
+}
+
+/**
+ * A configuration and everything serving it would load: the directory with its policy files, the
+ * route map and the auth section, each finding with its own file.
+ */
+async function validateConfig(doc: unknown, file: string): Promise<Finding[]> {
+  const read = readConfig(doc, {}, file);
+  if (!read.ok) return [...read.problems];
+  const config = read.config;
+  const [directory, routes] = await Promise.all([loadDirectory(config.policies.directory), loadRouteMap(config.policies.routes)]);
+  const auth = readAuthConfig(config.sections['auth'], { development: config.mode === 'development', file });
+  return [...auth.findings, ...directory.findings, ...routes.findings];
 }
 
 const policyKind: FileKind = {
@@ -45,16 +77,9 @@ const policyKind: FileKind = {
 // ─── File kinds: add a kind here; the first kind that claims a file validates it. ───────────────
 // For example `{ kind: 'directory', claims: byBaseName('directory'), validate: validateDirectoryFile }`.
 export const FILE_KINDS: readonly FileKind[] = [
-  { kind: 'directory', claims: byBaseName('directory'), validate: (doc, file) => validateDirectoryFile(doc, file) },
-  { kind: 'routes', claims: byBaseName('routes'), validate: (doc, file) => parseRouteMap(doc, file).findings },
-  {
-    kind: 'config',
-    claims: byBaseName('iamgate'),
-    validate: (doc, file) => {
-      const read = readConfig(doc, {}, file);
-      return read.ok ? [] : [...read.problems];
-    },
-  },
+  { kind: 'directory', claims: byBaseName('directory'), looksLike: looksLikeDirectory, validate: (doc, file) => validateDirectoryFile(doc, file) },
+  { kind: 'routes', claims: byBaseName('routes'), looksLike: looksLikeRoutes, validate: (doc, file) => parseRouteMap(doc, file).findings },
+  { kind: 'config', claims: byBaseName('iamgate'), looksLike: looksLikeConfig, validate: validateConfig },
   { kind: 'policy test suite', claims: (_file, doc) => looksLikeSuite(doc), validate: (doc, file) => suiteFindings(doc, file) },
   policyKind,
 ];

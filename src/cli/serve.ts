@@ -4,25 +4,30 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { authenticationWarnings, createAuthRuntime, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
+import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRedisClient, readAuthConfig, type AuthConfig, type AuthRuntime } from '../auth/index.js';
 import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
+import { peerIssuer, readExtAuthzConfig } from '../extauthz/index.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { readTracingConfig, type RequestTracer } from '../trace/index.js';
 import { openServeAssertion, type ServeAssertion } from './serve-assertion.js';
+import { iamgateVersion } from './version.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
+import { isClusterPrimary, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
-const USAGE = `usage: iamgate serve [--config FILE] [--demo]
+const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
 
   --config FILE  the configuration file (default: $IAMGATE_CONFIG)
+  --workers N    run N gateway processes sharing the ports (node:cluster; default 1)
   --demo         also start the demo orders service on the upstream's loopback port;
                  without --config or $IAMGATE_CONFIG, runs the example in policies/
 
-Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL.
+Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL,
+IAMGATE_WORKERS.
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies and reopens the audit file.`;
 
 /** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
@@ -123,7 +128,7 @@ export async function startConfiguredGateway(
   running: Running = {},
   overrides: ConfiguredOverrides = {},
 ): Promise<ConfiguredGateway> {
-  const metrics = createGatewayMetrics({ processMetrics: true });
+  const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });
   const { url: redisUrl, sentinel } = config.redis;
   const redis =
     redisUrl !== undefined || sentinel !== undefined
@@ -154,13 +159,14 @@ export async function startConfiguredGateway(
   });
   running.cache = decisionCache;
   let resolver: PrincipalResolver | undefined;
+  const runtimeResolver = (): PrincipalResolver => {
+    if (!resolver) throw new Error('no directory loaded');
+    return resolver;
+  };
   running.runtime = await createAuthRuntime({
     config: auth,
     baseDir: config.file ? dirname(config.file) : process.cwd(),
-    resolver: () => {
-      if (!resolver) throw new Error('no directory loaded');
-      return resolver;
-    },
+    resolver: runtimeResolver,
     ...(redis ? { redis } : {}),
     onStsEvent: (e) => {
       audit.onStsEvent(e);
@@ -191,8 +197,14 @@ export async function startConfiguredGateway(
     if (r.ok) void decisionCache.publishGeneration(r.snapshot.digest);
     return r;
   };
+  // Workload identity from the mesh peer (extAuthz.grpc.peerIdentity), checked against auth at start.
+  const peer = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc?.peerIdentity;
+  const issuer = peer ? peerIssuer(peer, auth) : undefined;
+  if (issuer && !issuer.ok) throw new TypeError(issuer.problem);
+  const peerAuthenticator = peer && issuer?.ok ? createPeerAuthenticator({ issuer: issuer.issuer, trustDomain: peer.trustDomain, resolver: runtimeResolver }) : undefined;
   running.gateway = await startGateway({
     config,
+    ...(peerAuthenticator ? { peerAuthenticator } : {}),
     load: announcingLoad,
     cache: gatewayDecisionCache(decisionCache),
     // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
@@ -239,6 +251,12 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const line of formatProblems(auth.findings)) io.stderr(`  ${line}`);
     return EXIT.failed;
   }
+  const peer = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc?.peerIdentity;
+  const issuer = peer ? peerIssuer(peer, auth.config) : undefined;
+  if (issuer && !issuer.ok) {
+    io.stderr(`iamgate serve: the configuration has 1 problem(s); nothing was started:\n  ${config.file ?? ''}: ${issuer.problem}`);
+    return EXIT.failed;
+  }
   const audit = auditProblems(config);
   if (audit.length > 0) {
     io.stderr(`iamgate serve: the configuration has ${audit.length} problem(s); nothing was started:`);
@@ -263,7 +281,7 @@ async function start(args: ServeArgs, io: CliIo, running: Running): Promise<{ ga
     for (const p of first.problems) io.stderr(`  ${p}`);
     return EXIT.failed;
   }
-  logger.info({ gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
+  logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(auth.config)) logger.warn(warning);
   return { gateway, logger, config };
 }
@@ -274,11 +292,17 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     io.stdout(USAGE);
     return EXIT.ok;
   }
-  const args = parseArgs(argv);
+  const split = takeWorkers(argv, process.env);
+  if (typeof split === 'string') {
+    io.stderr(`iamgate serve: ${split}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const args = parseArgs(split.rest);
   if (typeof args === 'string') {
     io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  if (isClusterPrimary(split.workers)) return runPrimary(split.workers, io);
   const running: Running = {};
   let started: Awaited<ReturnType<typeof start>>;
   try {
@@ -292,7 +316,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return started;
   }
   const { gateway, logger } = started;
-  return new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -317,4 +341,6 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     process.once('SIGINT', stop);
     process.on('SIGHUP', reload);
   });
+  leaveCluster();
+  return code;
 }

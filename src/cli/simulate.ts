@@ -7,6 +7,9 @@ import { createContext } from '../policy/context.js';
 import { explainDecision, statementLabel } from '../policy/explain.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { ContextValue, Finding, PolicyKind } from '../policy/types.js';
+import { didYouMean } from '../policy/suggest.js';
+import { readJsonText } from '../policy/validate/json-text.js';
+import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
 interface SimulationCase {
@@ -89,6 +92,37 @@ function buildSet(c: SimulationCase): { set?: PolicySet; errors: Finding[] } {
 }
 
 const USAGE = 'usage: iamgate simulate --cases FILE.json [--explain]';
+const HELP = `${USAGE}
+
+Runs authorization cases through the policy engine and prints one JSON line per case,
+{"name", "decision", "matched": [...]}; where cases carry "expect", a last line
+"N cases, M as expected". The case format is in docs/policy-evaluation.md.
+
+  --cases FILE.json  a JSON array of cases
+  --explain          add why each decision was made ("explain")
+
+Exits 0 when every case with "expect" got it, 1 when one did not, 2 on a usage error or a
+cases file that cannot be read (missing, malformed JSON with its line and column, a case of the
+wrong shape).`;
+
+/** Reads the cases file into cases, or a one-line reason it cannot. */
+async function readCases(file: string): Promise<SimulationCase[] | string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : String(err);
+  }
+  const json = readJsonText(text);
+  if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;
+  try {
+    if (!Array.isArray(json.value)) throw new CaseFormatError('the file must hold a JSON array of cases');
+    return json.value.map(checkCase);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
 
 /** Runs the simulate command; returns the process exit code. */
 export async function runSimulate(argv: readonly string[], io: CliIo): Promise<number> {
@@ -96,25 +130,25 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
   let explain = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      io.stdout(HELP);
+      return EXIT.ok;
+    }
     if (arg === '--cases') file = argv[++i];
     else if (arg === '--explain') explain = true;
     else {
-      io.stderr(`unknown argument: ${arg}\n${USAGE}`);
-      return 2;
+      io.stderr(`iamgate simulate: unknown argument: ${arg}${didYouMean(arg ?? '', ['--cases', '--explain', '--help'])}\n${USAGE}`);
+      return EXIT.usage;
     }
   }
   if (!file) {
-    io.stderr(USAGE);
-    return 2;
+    io.stderr(`iamgate simulate: no --cases FILE given\n${USAGE}`);
+    return EXIT.usage;
   }
-  let cases: SimulationCase[];
-  try {
-    const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (!Array.isArray(raw)) throw new CaseFormatError('the file must hold a JSON array of cases');
-    cases = raw.map(checkCase);
-  } catch (err) {
-    io.stderr(`${file}: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
+  const cases = await readCases(file);
+  if (typeof cases === 'string') {
+    io.stderr(`iamgate simulate: ${file}: ${cases}`);
+    return EXIT.usage;
   }
   let expected = 0;
   let withExpect = 0;
@@ -145,5 +179,5 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
     io.stdout(JSON.stringify(line));
   }
   if (withExpect > 0) io.stdout(`${withExpect} cases, ${expected} as expected`);
-  return expected === withExpect ? 0 : 1;
+  return expected === withExpect ? EXIT.ok : EXIT.failed;
 }

@@ -34,16 +34,20 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
   let policies: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') {
+      io.stdout(`${USAGE}\n\nRuns the policy test suites (YAML or JSON; policies/tests/ by default) and exits 1 when a test fails.\n\n  --policies DIR  the directory, policies and route map to decide with\n  --junit FILE    also write the results as JUnit XML`);
+      return EXIT.ok;
+    }
     if (arg === '--junit' || arg === '--policies') {
       const value = argv[++i];
       if (value === undefined) {
-        io.stderr(`${arg} needs a value\n${USAGE}`);
+        io.stderr(`iamgate test: ${arg} needs a value\n${USAGE}`);
         return EXIT.usage;
       }
       if (arg === '--junit') junit = value;
       else policies = resolve(value);
     } else if (arg.startsWith('-')) {
-      io.stderr(`unknown option: ${arg}\n${USAGE}`);
+      io.stderr(`iamgate test: unknown option: ${arg}\n${USAGE}`);
       return EXIT.usage;
     } else paths.push(arg);
   }

@@ -7,7 +7,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintDevelopmentToken, readAuthConfig } from '../auth/index.js';
 import { ENV, formatProblems, loadConfig } from '../config/index.js';
-import { loadDirectory } from '../identity/index.js';
+import { readDirectoryUsers } from '../identity/index.js';
+import { didYouMean } from '../policy/suggest.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -98,7 +99,8 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
   const file = await configFile(opts.config, env);
   const loaded = await loadConfig({ file, env });
   if (!loaded.ok) {
-    for (const line of formatProblems(loaded.problems)) out.stderr(line);
+    out.stderr(`iamgate token: the configuration ${file} has ${loaded.problems.length} problem(s):`);
+    for (const line of formatProblems(loaded.problems)) out.stderr(`  ${line}`);
     return EXIT.failed;
   }
   const { config } = loaded;
@@ -112,13 +114,16 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
     out.stderr(`iamgate token: ${file} has no auth.issuers entry with developmentKey: true and a keyFile`);
     return EXIT.failed;
   }
-  const { directory, findings } = await loadDirectory(config.policies.directory);
-  if (!directory) {
-    for (const f of findings) out.stderr(`${f.file ?? '-'}: ${f.severity} ${f.code} at ${f.path}: ${f.message}`);
+  // Only the user's name is needed: a broken policy elsewhere does not stop a development token.
+  const { users, findings } = await readDirectoryUsers(config.policies.directory);
+  if (!users) {
+    out.stderr(`iamgate token: cannot read the users of the directory ${config.policies.directory}:`);
+    for (const line of formatProblems(findings)) out.stderr(`  ${line}`);
     return EXIT.failed;
   }
-  if (!directory.users.has(opts.user)) {
-    out.stderr(`iamgate token: no user "${opts.user}" in ${config.policies.directory} (users: ${[...directory.users.keys()].join(', ')})`);
+  if (!users.includes(opts.user)) {
+    const near = didYouMean(opts.user, users);
+    out.stderr(`iamgate token: no user "${opts.user}" in ${config.policies.directory}${near} (users: ${users.join(', ')})`);
     return EXIT.failed;
   }
   const keyFile = isAbsolute(issuer.keyFile) ? issuer.keyFile : resolve(dirname(file), issuer.keyFile);

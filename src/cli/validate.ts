@@ -2,26 +2,33 @@
 // file-kinds.ts) from files and folders, prints every finding with file, JSON path and reason,
 // and exits 1 when any finding is an error.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { didYouMean } from '../policy/suggest.js';
 import { readJsonText } from '../policy/validate/json-text.js';
 import type { Finding, PolicyKind, Severity } from '../policy/types.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
 
-const USAGE = 'usage: iamgate validate [--json] [--kind identity|resource|boundary|scp|session] PATH...';
+const USAGE = 'usage: iamgate validate [--json] [--kind KIND] PATH...';
 const HELP = `${USAGE}
 
-Checks IAM policy documents (.json, .yaml, .yml) in the given files and folders (folders are
-searched recursively) and prints one line per finding:
+Checks iamgate's files (.json, .yaml, .yml) in the given files and folders (folders are searched
+recursively): IAM policy documents, the directory, the route map and the configuration. A file's
+kind is told by its name (directory, routes, iamgate) or else by its content. Validating a
+configuration also validates the directory, its policy files and the route map it names.
+Prints one line per finding:
   FILE: SEVERITY CODE at JSON.PATH: MESSAGE
-then a summary. Severities: error, security, warning, suggestion. Exits 1 when any finding is
-an error, 0 otherwise, 2 on a usage error.
+then a summary. Severities: error, security, warning, suggestion. A file it cannot tell the kind
+of is an error (name it with --kind). Exits 1 when any finding is an error, 0 otherwise, 2 on a
+usage error.
 
   --json         one JSON object per finding, then {"summary": {...}}
-  --kind KIND    where the policies are used (decides whether Principal is required);
-                 by default a document that names a principal is read as resource-based`;
+  --kind KIND    read every file as this kind: directory, routes, config, policy; or a policy
+                 kind, which says where the policies are used (and so whether Principal is
+                 required): identity, resource, boundary, scp, session. By default a policy
+                 document that names a principal is read as resource-based`;
 
 const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary', 'scp', 'session'];
 const DOCUMENT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
@@ -34,7 +41,7 @@ const FILE_CODES = {
   YAML_SYNTAX_ERROR: 'error',
   DUPLICATE_KEY: 'error',
   NO_DOCUMENTS: 'warning',
-  UNKNOWN_FILE_KIND: 'warning',
+  UNKNOWN_FILE_KIND: 'error',
 } as const satisfies Record<string, Severity>;
 
 function fileFinding(file: string, code: keyof typeof FILE_CODES, path: string, message: string): Finding {
@@ -44,26 +51,31 @@ function fileFinding(file: string, code: keyof typeof FILE_CODES, path: string, 
 interface Options extends FileValidatorOptions {
   readonly json: boolean;
   readonly paths: readonly string[];
+  /** `--kind directory|routes|config|policy`: the file kind, instead of telling it per file. */
+  readonly fileKind?: string;
 }
 
 /** Reads the command line; a string is a usage error. */
-function parseArgs(argv: readonly string[]): Options | 'help' | string {
+function parseArgs(argv: readonly string[], fileKinds: readonly string[]): Options | 'help' | string {
   let json = false;
   let policyKind: PolicyKind | undefined;
+  let fileKind: string | undefined;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--json') json = true;
     else if (arg === '--kind') {
-      const value = argv[++i];
+      const value = argv[++i] ?? '';
       policyKind = POLICY_KINDS.find((k) => k === value);
-      if (!policyKind) return `--kind must be one of ${POLICY_KINDS.join(', ')}`;
+      fileKind = policyKind ? 'policy' : fileKinds.find((k) => k === value);
+      const allKinds = [...POLICY_KINDS, ...fileKinds];
+      if (!fileKind) return `--kind must be one of ${allKinds.join(', ')}${didYouMean(value, allKinds)}`;
     } else if (arg.startsWith('-') && arg !== '-') return `unknown option: ${arg}`;
     else paths.push(arg);
   }
   if (paths.length === 0) return 'no PATH given';
-  return { json, paths, ...(policyKind && { policyKind }) };
+  return { json, paths, ...(policyKind && { policyKind }), ...(fileKind !== undefined && { fileKind }) };
 }
 
 /** Document files under `dir`, sorted, skipping hidden entries and node_modules. */
@@ -145,20 +157,38 @@ function readYaml(file: string, text: string): { doc?: unknown; findings: Findin
   }
 }
 
-/** Validates one file with the first file kind that claims it. */
+/** Validates one file with the kind `--kind` names, else the first kind that claims it by name, then by content. */
 export async function validateFile(
   file: string,
-  opts: FileValidatorOptions = {},
+  opts: FileValidatorOptions & { readonly fileKind?: string } = {},
   kinds: readonly FileKind[] = FILE_KINDS,
 ): Promise<Finding[]> {
   const { doc, findings } = await loadDocumentFile(file);
   if (doc === undefined) return findings;
-  const kind = kinds.find((k) => k.claims(file, doc));
+  const kind =
+    opts.fileKind !== undefined ? kinds.find((k) => k.kind === opts.fileKind) : (kinds.find((k) => k.claims(file, doc)) ?? kinds.find((k) => k.looksLike?.(doc) === true));
   if (!kind) {
     const known = kinds.map((k) => k.kind).join(', ');
-    return [...findings, fileFinding(file, 'UNKNOWN_FILE_KIND', '', `not a file iamgate validates (${known}); a policy document needs a Statement element, names are case-sensitive`)];
+    return [
+      ...findings,
+      fileFinding(file, 'UNKNOWN_FILE_KIND', '', `not checked: neither its name nor its content says which kind of iamgate file it is (${known}); name it with --kind (a policy document needs a Statement element, names are case-sensitive)`),
+    ];
   }
-  return [...findings, ...kind.validate(doc, file, opts)];
+  return [...findings, ...(await kind.validate(doc, file, opts))];
+}
+
+/**
+ * The findings without repeats: a policy file named by a directory, or a directory named by a
+ * configuration, is also found in its folder (under a relative or an absolute path).
+ */
+function distinct(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = JSON.stringify([f.file === undefined ? '' : resolve(f.file), f.path, f.severity, f.code, f.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** `FILE: severity CODE at PATH: message` (no `at PATH` for the document as a whole). */
@@ -179,7 +209,7 @@ function plural(n: number, word: string): string {
 
 /** Runs `iamgate validate`; returns the exit code. */
 export async function runValidate(argv: readonly string[], io: CliIo, kinds: readonly FileKind[] = FILE_KINDS): Promise<number> {
-  const opts = parseArgs(argv);
+  const opts = parseArgs(argv, kinds.map((k) => k.kind));
   if (opts === 'help') {
     io.stdout(HELP);
     return EXIT.ok;
@@ -188,8 +218,10 @@ export async function runValidate(argv: readonly string[], io: CliIo, kinds: rea
     io.stderr(`iamgate validate: ${opts}\n${USAGE}`);
     return EXIT.usage;
   }
-  const { files, findings } = await collectFiles(opts.paths);
-  for (const file of files) findings.push(...(await validateFile(file, opts, kinds)));
+  const collected = await collectFiles(opts.paths);
+  const files = collected.files;
+  for (const file of files) collected.findings.push(...(await validateFile(file, opts, kinds)));
+  const findings = distinct(collected.findings);
   const counts = summaryCounts(findings);
   for (const f of findings) io.stdout(opts.json ? JSON.stringify(f) : formatFinding(f));
   if (opts.json) io.stdout(JSON.stringify({ summary: { files: files.length, ...counts } }));

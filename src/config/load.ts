@@ -85,7 +85,8 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
   const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
   const headers = r.section(root, 'headers', 'headers', ['passThrough']);
-  const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch']);
+  const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch', 'shadow']);
+  const shadow = r.string(policies, 'shadow', 'policies.shadow', '');
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
   const decisions = r.section(root, 'decisions', 'decisions', ['explainToCaller']);
   const redis = r.section(root, 'redis', 'redis', ['url', 'sentinel', 'cluster']);
@@ -177,6 +178,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
       directory: resolvePath(r.string(policies, 'directory', 'policies.directory', DEFAULTS.policies.directory)),
       routes: resolvePath(r.string(policies, 'routes', 'policies.routes', DEFAULTS.policies.routes)),
       watch: r.bool(policies, 'watch', 'policies.watch', DEFAULTS.policies.watch),
+      ...(shadow === '' ? {} : { shadow: resolvePath(shadow) }),
     },
     forwardAuth: { enabled: r.bool(forwardAuth, 'enabled', 'forwardAuth.enabled', DEFAULTS.forwardAuth.enabled) },
     decisions: { explainToCaller: r.bool(decisions, 'explainToCaller', 'decisions.explainToCaller', DEFAULTS.decisions.explainToCaller) },
@@ -232,7 +234,8 @@ export async function loadConfig(options: { file?: string; env?: Env } = {}): Pr
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${code})`, file }] };
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
+    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
   }
   const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
   if (!parsed.ok) return { ok: false, problems: parsed.findings };

@@ -2,6 +2,7 @@
 // problem (file, key, reason) when it is wrong, and returns the default so checking continues —
 // every problem is reported at once, not just the first.
 import { isIP } from 'node:net';
+import { didYouMean } from '../policy/suggest.js';
 import type { Finding } from '../policy/types.js';
 
 export type Doc = { readonly [key: string]: unknown };
@@ -44,7 +45,7 @@ export class ConfigReader {
 
   unknownKeys(doc: Doc, path: string, known: readonly string[]): void {
     for (const k of Object.keys(doc)) {
-      if (!known.includes(k)) this.problem(path ? `${path}.${k}` : k, `unknown key (expected one of: ${known.join(', ')})`);
+      if (!known.includes(k)) this.problem(path ? `${path}.${k}` : k, `unknown key (expected one of: ${known.join(', ')})${didYouMean(k, known)}`);
     }
   }
 

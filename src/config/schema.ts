@@ -74,6 +74,8 @@ export interface GatewayConfig {
     readonly routes: string;
     /** Reload when the files change (their folders are watched), as on SIGHUP. */
     readonly watch: boolean;
+    /** A candidate policy folder decided beside the live one (shadow evaluation); absolute after loading. */
+    readonly shadow?: string;
   };
   readonly forwardAuth: { readonly enabled: boolean };
   readonly decisions: {

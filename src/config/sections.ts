@@ -5,6 +5,7 @@ import { readAuditConfig } from '../audit/config.js';
 import { readAuthConfig } from '../auth/config.js';
 import { checkCacheSection } from '../cache/index.js';
 import { readTracingConfig } from '../trace/config.js';
+import { checkExtAuthzSection } from '../extauthz/config.js';
 import type { Mode } from './schema.js';
 
 /** One problem in a section: the key path inside the file (`auth.issuers[0].jwksUrl`) and why. */
@@ -43,4 +44,5 @@ export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
   audit,
   assertion,
   tracing,
+  extAuthz: checkExtAuthzSection,
 };

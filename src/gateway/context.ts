@@ -20,6 +20,8 @@ export interface RequestFacts {
   readonly secure: boolean;
   /** Epoch ms when the request arrived. */
   readonly now: number;
+  /** Values the asking proxy attaches to a check (Envoy's context_extensions), never the caller's. */
+  readonly extensions?: Readonly<Record<string, string>>;
   /** The W3C trace the request belongs to (proxied requests); its id goes into the audit record. */
   readonly trace?: TraceContext;
 }
@@ -30,6 +32,7 @@ export const IAMGATE_KEYS = {
   path: 'iamgate:Path',
   route: 'iamgate:Route',
   routeParamPrefix: 'iamgate:RouteParam/',
+  contextExtensionPrefix: 'iamgate:ContextExtension/',
 } as const;
 
 const LOWER = {
@@ -37,6 +40,7 @@ const LOWER = {
   path: IAMGATE_KEYS.path.toLowerCase(),
   route: IAMGATE_KEYS.route.toLowerCase(),
   routeParamPrefix: IAMGATE_KEYS.routeParamPrefix.toLowerCase(),
+  contextExtensionPrefix: IAMGATE_KEYS.contextExtensionPrefix.toLowerCase(),
 } as const;
 
 /** The values of a header in a raw header list (case-insensitive), in order. */
@@ -137,6 +141,8 @@ export function buildRequestContext(
   entries.set(LOWER.path, path);
   if (match.route !== undefined) entries.set(LOWER.route, match.route);
   for (const [name, value] of match.params) entries.set(LOWER.routeParamPrefix + name.toLowerCase(), value);
+  const extensions = facts.extensions;
+  if (extensions) for (const name in extensions) entries.set(LOWER.contextExtensionPrefix + name.toLowerCase(), extensions[name]!);
   if (match.context.length > 0) {
     let params: URLSearchParams | undefined;
     for (const source of match.context) {

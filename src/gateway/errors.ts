@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = {
   bad_header: { status: 400, error: 'BadRequest', title: 'A request header cannot be used safely' },
   forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },
   forward_auth_incomplete: { status: 400, error: 'BadRequest', title: 'The forward-auth request lacks the original method or URI' },
+  ext_authz_incomplete: { status: 400, error: 'BadRequest', title: 'The check request lacks the HTTP request attributes' },
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
   reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
@@ -35,3 +36,11 @@ export function errorBody(code: GatewayErrorCode, requestId: string, reason: str
 
 /** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */
 export type DenyReason = 'explicit_deny' | 'implicit_deny' | 'mfa_required';
+
+/**
+ * The 403 body. `code` is the machine-readable code, as on every other error answer; `reason`
+ * carries the same value for clients written before `code` was there.
+ */
+export function denyBody(reason: DenyReason, action: string | null, resource: string | null, requestId: string): Record<string, unknown> {
+  return { error: GATEWAY_ERRORS.access_denied.error, code: reason, reason, action, resource, requestId };
+}

@@ -3,7 +3,7 @@
 // The counters every request touches are kept as plain numbers per label set (`count`) and added
 // to prom-client's counters when /metrics is scraped: a request pays a Map lookup and an
 // increment, not prom-client's label hashing and validation.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -19,6 +19,8 @@ export interface GatewayMetrics {
   readonly cacheLookups: Counter<'result'>;
   readonly reloads: Counter<'result'>;
   readonly redisErrors: Counter<'operation'>;
+  /** Shadow evaluation: requests the candidate policies would decide the other way, by direction. */
+  readonly shadowDisagreements: Counter<'direction'>;
   /** The request path's counts, read into `requests`, `decisions` and `cacheLookups` at scrape time. */
   readonly count: {
     request(outcome: string): void;
@@ -64,10 +66,16 @@ class Tally {
 }
 
 /** Creates the metric set on a fresh registry; `processMetrics` adds Node's default process metrics. */
-export function createGatewayMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
+export function createGatewayMetrics(options: { processMetrics?: boolean; version?: string } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'iamgate_' });
   const registers = [registry];
+  if (options.version !== undefined) {
+    new Gauge({ name: 'iamgate_build_info', help: 'Always 1; the labels say which iamgate and Node.js run', labelNames: ['version', 'node'], registers }).set(
+      { version: options.version, node: process.versions.node },
+      1,
+    );
+  }
   const requests = new Tally(['outcome']);
   const decisions = new Tally(['decision', 'reason']);
   const cacheLookups = new Tally(['result']);
@@ -109,6 +117,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
       },
     }),
     reloads: new Counter({ name: 'iamgate_policy_reloads_total', help: 'Policy loads and reloads, by result (success, failure)', labelNames: ['result'], registers }),
+    shadowDisagreements: new Counter({ name: 'iamgate_shadow_disagreements_total', help: 'Requests the shadow policies would decide the other way, by direction (would_allow, would_deny)', labelNames: ['direction'], registers }),
     redisErrors: new Counter({ name: 'iamgate_redis_errors_total', help: 'Redis command errors, by operation', labelNames: ['operation'], registers }),
   };
 }

@@ -7,6 +7,7 @@ import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
+import type { ShadowSummary } from './shadow.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -33,6 +34,8 @@ export interface OperationsDeps {
   /** Resolves a directory principal for a simulated decision (`principal` + `mfa` in the request). */
   readonly simulatedAuthenticator: (principalArn: string, mfa: boolean) => Authenticator | undefined;
   readonly now: () => number;
+  /** Shadow evaluation so far: counts by direction and the latest disagreements. */
+  readonly shadow?: () => ShadowSummary;
 }
 
 interface ExplainBody {
@@ -45,7 +48,7 @@ interface ExplainBody {
 }
 
 function badRequest(message: string): Response {
-  return Response.json({ error: 'BadRequest', message }, { status: 400 });
+  return Response.json({ error: 'BadRequest', code: 'bad_request', message }, { status: 400 });
 }
 
 /** Headers from the explain request body, as a flat raw list. */
@@ -72,6 +75,8 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
     const text = await deps.metrics.registry.metrics();
     return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });
   });
+  const shadow = deps.shadow;
+  if (shadow) app.get('/shadow', (c) => c.json(shadow()));
   if (!deps.operatorEndpoints) return app;
 
   // Explains what iamgate would decide for a request, without forwarding it or auditing it.

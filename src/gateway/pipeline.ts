@@ -9,10 +9,11 @@ import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator, AuthOutcome } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
-import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { denyBody, errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
+import type { ShadowLog, ShadowPolicies } from './shadow.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
 export interface PolicySnapshot {
@@ -24,10 +25,12 @@ export interface PolicySnapshot {
   readonly generation: number;
   /** A directory principal by ARN, for simulated decisions on the operations port. */
   readonly principalFor?: (arn: string, mfa: boolean, now: number) => Principal | undefined;
+  /** Candidate policies decided beside these ones (`policies.shadow`). */
+  readonly shadow?: ShadowPolicies;
 }
 
 /** Where the decision was asked for. `operator` runs (simulations) are not audited. */
-export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'operator';
+export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'ext-authz' | 'operator';
 
 /** A decision event for the audit trail, with the decision fields the pipeline always sets. */
 export type DecisionEvent = AuditEventInput & { readonly decision: 'Allow' | 'Deny' };
@@ -73,15 +76,17 @@ export interface PipelineDeps {
   readonly realm: string;
   /** Told about each rejection's audit-only detail (which path rule, which token check, why denied). */
   readonly onDetail?: (requestId: string, code: string, detail: string) => void;
+  /** Counts shadow evaluations and their disagreements (when policies.shadow is set). */
+  readonly shadowLog?: ShadowLog;
 }
 
 /**
  * A request its reader already refused (a forward-auth call that describes two requests or none,
- * HTTP the listener or its adapter cannot take, an upgrade to another protocol): answered with
- * the code's status and audited like any other rejection.
+ * HTTP the listener or its adapter cannot take, an upgrade to another protocol, a gRPC check
+ * without HTTP attributes): answered with the code's status and audited like any other rejection.
  */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header' | 'ext_authz_incomplete';
   /** The body's and the audit record's reason code, when finer than `code`. */
   readonly reason?: string;
   /** The body's message, when other than the code's title. */
@@ -123,6 +128,21 @@ function countOf(raw: readonly string[], name: string): number {
   let count = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) count++;
   return count;
+}
+
+/**
+ * Whether the request's framing is one iamgate forwards: no Transfer-Encoding, or exactly one that
+ * is `chunked`. node:http hands over a request with an unknown coding (`xchunked`) before it fails
+ * on the body; forwarding it would send the upstream a body that never ends.
+ */
+function knownTransferCoding(raw: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 17 || raw[i]!.toLowerCase() !== 'transfer-encoding') continue;
+    if (seen || raw[i + 1]!.trim().toLowerCase() !== 'chunked') return false;
+    seen = true;
+  }
+  return true;
 }
 
 /** Headers read for request keys (aws:UserAgent, aws:Referer) whatever the route. */
@@ -202,7 +222,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   return {
     async run(facts, source, override) {
-      const kind = source === 'forward-auth' ? 'forward_auth' : 'request';
+      const kind = source === 'forward-auth' ? 'forward_auth' : source === 'ext-authz' ? 'ext_authz' : 'request';
       const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
       const sourceIp = sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies, trustedPeer);
       const secure = secureTransport(facts, trustedPeer);
@@ -216,6 +236,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (countOf(facts.rawHeaders, 'host') > 1) {
         return reject('bad_header', base, 'bad_header', { body: badHeader(facts.requestId, 'duplicate_host'), detail: 'duplicate_host' });
       }
+      if (!knownTransferCoding(facts.rawHeaders)) return reject('malformed_request', base, 'malformed_request', { detail: 'unsupported transfer coding' });
 
       // 1. One normalisation: the path decided on is the path forwarded.
       const normalized = normalizeTarget(facts.target, deps.pathRules);
@@ -261,7 +282,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // 3. Map method and path to an action and a resource.
       const match = snapshot.routes.match(facts.method, target.segments, target.path);
       if (!match) {
-        const body = { error: 'AccessDenied', reason: 'implicit_deny', action: null, resource: null, requestId: facts.requestId };
+        const body = denyBody('implicit_deny', null, null, facts.requestId);
         return reject('access_denied', base, 'no_route', { body, detail: 'no route matches the method and path' });
       }
       base.action = match.action;
@@ -281,6 +302,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const verdict = await deps.decider.decide(principal, request, snapshot.digest, facts.now);
       metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
+      // Shadow evaluation: one more evaluation, recorded when it disagrees; the live verdict stands.
+      if (snapshot.shadow && source !== 'operator') {
+        const shadow = snapshot.shadow.judge(principal, request, verdict.decision.decision === 'Allow');
+        deps.shadowLog?.record(shadow, request, facts.now);
+        if (shadow !== undefined) base.shadow = shadow;
+      }
       const statements = verdict.decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
       base.statements = statements;
       base.cache = verdict.cache;
@@ -291,7 +318,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return finish(allowed, source);
       }
       const explanation = explainDecision(verdict.decision);
-      const body: Record<string, unknown> = { error: 'AccessDenied', reason: verdict.reason, action: match.action, resource: match.resource, requestId: facts.requestId };
+      const body = denyBody(verdict.reason, match.action, match.resource, facts.requestId);
       if (deps.explainToCaller) body['explanation'] = explanation;
       return reject('access_denied', base, verdict.reason, { body, verdict, detail: explanation.join('; ') });
     },

@@ -5,11 +5,18 @@ import { createHash } from 'node:crypto';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../identity/index.js';
 import type { Authenticator } from './auth.js';
 import { loadRouteMap } from './routes/index.js';
+import type { Finding } from '../policy/types.js';
+import { locatePolicyFiles } from '../policy-testing/world.js';
 import type { PolicyLoader } from './server.js';
+import { createShadowPolicies, type ShadowPolicies } from './shadow.js';
+
+const shadowDirectoryFile = (folder: string): string => locatePolicyFiles(folder).directory;
 
 export interface PolicyFiles {
   readonly directory: string;
   readonly routes: string;
+  /** A candidate policy folder for shadow evaluation. */
+  readonly shadow?: string;
 }
 
 /** Builds the authenticator for a freshly loaded directory (verifying tokens, resolving principals). */
@@ -42,13 +49,23 @@ export function simulatedPrincipal(resolver: PrincipalResolver, arn: string, mfa
   return undefined;
 }
 
+/**
+ * Loads the shadow folder's directory. Its problems are errors of the load like any other (a
+ * candidate that does not load is refused, and the previous policies keep serving on reload).
+ */
+async function loadShadow(folder: string | undefined): Promise<{ policies?: ShadowPolicies; findings: readonly Finding[] }> {
+  if (folder === undefined) return { findings: [] };
+  const loaded = await loadDirectory(shadowDirectoryFile(folder));
+  return loaded.directory ? { policies: createShadowPolicies(loaded.directory, folder), findings: loaded.findings } : { findings: loaded.findings };
+}
+
 /** Creates the loader the gateway calls at start and on every reload. */
 export function createPolicyLoader(files: PolicyFiles, authenticator: AuthenticatorFactory): PolicyLoader {
   return async () => {
-    const [dir, routes] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes)]);
-    const findings = [...dir.findings, ...routes.findings];
-    const named = [files.directory, files.routes];
-    if (!dir.directory || !routes.routes) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
+    const [dir, routes, shadow] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes), loadShadow(files.shadow)]);
+    const findings = [...dir.findings, ...routes.findings, ...shadow.findings];
+    const named = [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])];
+    if (!dir.directory || !routes.routes || (files.shadow !== undefined && !shadow.policies)) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
     const directory = dir.directory;
     const resolver = createPrincipalResolver(directory);
     const digest = createHash('sha256').update(directory.generation).update('\0').update(routes.digest).digest('hex');
@@ -61,6 +78,7 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
         authenticator: await authenticator(directory, resolver),
         digest,
         principalFor: (arn, mfa, now) => simulatedPrincipal(resolver, arn, mfa, now),
+        ...(shadow.policies ? { shadow: shadow.policies } : {}),
       },
     };
   };

@@ -68,6 +68,7 @@ export function rejectionOutcome(code: string): string {
     case 'bad_header':
     case 'forward_auth_ambiguous':
     case 'forward_auth_incomplete':
+    case 'ext_authz_incomplete':
       return 'bad_request';
     default:
       return code;

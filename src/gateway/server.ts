@@ -10,7 +10,9 @@ import type { Hono } from 'hono';
 import type { AssertionIssuer } from '../assertion/index.js';
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
+import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
+import { readExtAuthzConfig, startExtAuthzServer, type ExtAuthzServer } from '../extauthz/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
@@ -26,8 +28,9 @@ import { createOperationsApp, type Readiness, type ReloadReport } from './operat
 import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
+import { createShadowLog } from './shadow.js';
 import { writeSocketJson } from './respond.js';
-import { createSocketMetrics, trackSockets } from './sockets.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -58,6 +61,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Workload identity from the mesh peer for the ext_authz server (extAuthz.grpc.peerIdentity). */
+  readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
   readonly now?: () => number;
@@ -67,6 +72,8 @@ export interface Gateway {
   /** `http://host:port` of the gateway listener (the real port when configured as 0), for clients: loopback when bound to every interface. */
   readonly url: string;
   readonly opsUrl: string;
+  /** `host:port` of the gRPC ext_authz server, when `extAuthz.grpc.port` is set. */
+  readonly extAuthzAddress?: string;
   /** The addresses actually bound (`0.0.0.0:8400`, `[::1]:8401`): what the start-up log names. */
   readonly bound: { readonly gateway: string; readonly operations: string };
   readonly metrics: GatewayMetrics;
@@ -107,6 +114,23 @@ function adapterRefuses(target: string): boolean {
   return (query < 0 ? target : target.slice(0, query)).includes('\\');
 }
 
+/** A Host the adapter takes as it is (its own test): anything else goes through it, to be refused as it would be. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+/**
+ * A request that can only reach the proxy handler: origin-form, not `//` (a host to a URL parser),
+ * no `/.` or `%` in its path, so no spelling, dot segment or encoding can route it to a reserved
+ * endpoint (all under `/.iamgate/` and `/.well-known/`), and a Host the adapter accepts. These skip
+ * hono and its Request objects; anything else goes through the app, as before.
+ */
+function plainDataPath(target: string, host: string | undefined): boolean {
+  if (host === undefined || !PLAIN_HOST.test(host)) return false;
+  if (target.charCodeAt(0) !== 0x2f || target.charCodeAt(1) === 0x2f) return false;
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  return !path.includes('/.') && !path.includes('%');
+}
+
 /** Listens; resolves to the URL clients use and the address actually bound. */
 async function listen(server: Server, port: number, host: string): Promise<{ url: string; bound: string }> {
   await new Promise<void>((resolve, reject) => {
@@ -144,7 +168,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let lastFailure: readonly string[] = [];
   let closing = false;
 
+  const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
   const pipeline = createPipeline({
+    shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
@@ -180,7 +206,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing) reasons.push('shutting down');
     if (!snapshot) reasons.push(generation === 0 && lastFailure.length === 0 ? 'policies are loading' : 'policies failed to load');
     reasons.push(...lastFailure);
-    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now())];
+    const waiting = [...(options.notReady?.() ?? []), ...gatewaySockets.saturation(now()), ...opsSockets.saturation(now()), ...descriptorShortage(fdLimit)];
     reasons.push(...waiting);
     const warnings = options.warnings && options.warnings.length > 0 ? { warnings: options.warnings } : {};
     return { ready: snapshot !== undefined && !closing && waiting.length === 0, reasons, ...warnings, ...(snapshot ? { generation: snapshot.generation } : {}), ...(loadedAt ? { loadedAt } : {}) };
@@ -251,7 +277,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return principal ? { authenticate: async () => ({ ok: true, principal }) } : undefined;
   };
 
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now });
+  const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline.
@@ -282,7 +309,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
       // with iamgate's JSON answer, a request id and an audit record.
-      if (adapterRefuses(req.url ?? '')) {
+      const target = req.url ?? '';
+      if (plainDataPath(target, req.headers.host) || adapterRefuses(target)) {
         void handlers.handle(req, res);
         return;
       }
@@ -297,6 +325,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   server.maxConnections = config.listen.maxConnections;
   const socketMetrics = createSocketMetrics(metrics.registry);
+  const fdLimit = descriptorLimit();
   const onServerError = (err: Error): void => logger.error({ err }, 'listener error');
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
@@ -356,12 +385,36 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await upstream.close(true);
     throw err;
   }
+  // Envoy's gRPC external authorization: the same pipeline, on its own port.
+  const extAuthzGrpc = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc;
+  let extAuthz: ExtAuthzServer | undefined;
+  if (extAuthzGrpc) {
+    const deps = {
+      pipeline,
+      metrics,
+      logger,
+      now,
+      ready: () => readiness().ready,
+      limits: { maxHeaders: config.listen.maxHeaders, maxHeaderBytes: config.limits.maxHeaderBytes },
+      forwardAuthorization: config.upstream.forwardAuthorization,
+      passThrough: new Set(config.headers.passThrough),
+      ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
+    };
+    try {
+      extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
+    } catch (err) {
+      await Promise.all([closeServer(server), closeServer(ops)]);
+      await upstream.close(true);
+      throw err;
+    }
+  }
   watchFiles([]);
   const initialLoad = reload();
 
   return {
     url: gatewayAt.url,
     opsUrl: opsAt.url,
+    ...(extAuthz ? { extAuthzAddress: extAuthz.address } : {}),
     bound: { gateway: gatewayAt.bound, operations: opsAt.bound },
     metrics,
     initialLoad,
@@ -373,6 +426,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing = true;
       policyWatch?.close();
       const stopped = closeServer(server);
+      const checksStopped = extAuthz?.close(graceMs);
       if (active > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -390,6 +444,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Every other socket too: refused ones still lingering, upgraded ones node:http let go of.
       gatewaySockets.destroyAll();
       await stopped;
+      await checksStopped;
       await upstream.close(forced);
       await audit.flush();
       const opsStopped = closeServer(ops);

@@ -2,6 +2,7 @@
 // failures), ended within a bounded time when refused whatever the client keeps sending, and all
 // destroyed at shutdown — upgraded and refused ones included, which Node's HTTP server no longer
 // tracks once it has handed them over.
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -12,8 +13,42 @@ export type ListenerName = 'gateway' | 'operations';
 export const REFUSED_LINGER_MS = 250;
 /** Longest a refused socket stays open after its answer was handed to it (a client that does not read), ms. */
 export const REFUSED_DEADLINE_MS = 2000;
-/** How long readiness stays not-ready after an accept failed for lack of descriptors, ms (a probe period or so). */
-export const ACCEPT_ERROR_HOLD_MS = 5000;
+/**
+ * How long readiness stays not-ready after an accept failed for lack of descriptors, unless the
+ * listener accepts a connection sooner, ms (one default Kubernetes probe period).
+ */
+export const ACCEPT_ERROR_HOLD_MS = 10_000;
+
+/**
+ * Descriptors kept free: with fewer than this left, readiness says not-ready, while the probe and
+ * the connections in flight can still be served (libuv closes what it cannot accept unseen).
+ */
+export const DESCRIPTOR_HEADROOM = 32;
+
+/** The process's soft limit on open descriptors (Linux /proc), or undefined where it cannot be read. */
+export function descriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the process is short of descriptors (empty when it is not): read when readiness is asked,
+ * never on the request path.
+ */
+export function descriptorShortage(limit: number | undefined): string[] {
+  if (limit === undefined) return [];
+  let open: number;
+  try {
+    open = readdirSync('/proc/self/fd').length;
+  } catch {
+    return [];
+  }
+  return open >= limit - DESCRIPTOR_HEADROOM ? [`file descriptors nearly exhausted (${open} of ${limit} open)`] : [];
+}
 
 /** Accept failures that mean the process or the system is out of descriptors. */
 const DESCRIPTOR_ERRORS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE']);
@@ -95,6 +130,8 @@ export function trackSockets(server: Server, o: TrackOptions): ListenerSockets {
   o.metrics.open.set(listener, 0);
 
   server.on('connection', (socket: Duplex) => {
+    // Accepted: descriptors are available again.
+    descriptorsOutAt = undefined;
     sockets.add(socket);
     o.metrics.open.inc(listener);
     socket.once('close', () => {

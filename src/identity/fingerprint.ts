@@ -2,7 +2,7 @@
 // decision about its principal depends on changes (a document, a group membership, a boundary, a
 // session policy), and only then: the decision cache keys on it.
 import { createHash } from 'node:crypto';
-import { compilePolicy, type Json, type ParsedPolicy, type PolicyKind, type PolicySet } from '../policy/index.js';
+import { compilePolicy, mergePolicies, type Json, type ParsedPolicy, type PolicyKind, type PolicySet } from '../policy/index.js';
 import type { PolicyRef } from './types.js';
 
 /** JSON with object keys sorted, so equal documents give equal text. */
@@ -33,7 +33,10 @@ export interface SetParts {
   readonly session?: readonly PolicyRef[] | undefined;
 }
 
-/** Assembles a PolicySet and its fingerprint from compiled parts. */
+/**
+ * Assembles a PolicySet and its fingerprint from compiled parts. The identity policies are merged
+ * into one index (`mergePolicies`): a decision looks its action up once whatever their number.
+ */
 export function buildPolicySet(parts: SetParts): { policySet: PolicySet; fingerprint: string } {
   const lines = [
     ...parts.identity.map((p) => `i:${p.digest}`),
@@ -42,6 +45,7 @@ export function buildPolicySet(parts: SetParts): { policySet: PolicySet; fingerp
   ];
   const policySet: PolicySet = {
     identity: parts.identity.map((p) => p.compiled),
+    ...(parts.identity.length > 1 ? { identityIndex: mergePolicies(parts.identity.map((p) => p.compiled), 'identity') } : {}),
     ...(parts.boundary ? { boundary: parts.boundary.compiled } : {}),
     ...(parts.session && parts.session.length > 0 ? { session: parts.session.map((p) => p.compiled) } : {}),
   };

@@ -1,6 +1,6 @@
 // The directory and the principals callers become.
 export type * from './types.js';
-export { loadDirectory, validateDirectoryFile } from './load.js';
+export { loadDirectory, readDirectoryUsers, validateDirectoryFile } from './load.js';
 export { validateDirectoryDocument, readDirectoryDocument, type DirectoryModel } from './document.js';
 export { buildDirectory, MFA_REQUIRED_POLICY, MFA_REQUIRED_POLICY_NAME } from './build.js';
 export { DIRECTORY_FINDING_CODES, type DirectoryFindingCode } from './findings.js';

@@ -48,6 +48,25 @@ export function validateDirectoryFile(doc: unknown, file: string): Finding[] {
   return out.findings;
 }
 
+/**
+ * The user names of a directory file, read without its policy files (a development token needs
+ * the user, not valid policies). `users` is unset when the file cannot be read as a directory.
+ */
+export async function readDirectoryUsers(path: string): Promise<{ users?: readonly string[]; findings: Finding[] }> {
+  const out = new FindingList(path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    out.add('DIRECTORY_UNREADABLE', '', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    return { findings: out.findings };
+  }
+  const yaml = parseYamlText(text, 'YAML_SYNTAX_ERROR', path);
+  if (!yaml.ok) return { findings: [...yaml.findings] };
+  const { draft, findings } = readDirectoryDocument(yaml.value, path);
+  return draft ? { users: draft.users.map((u) => u.name), findings } : { findings };
+}
+
 /** Loads, checks and compiles a directory file. `directory` is set only when there is no error. */
 export async function loadDirectory(path: string): Promise<{ directory?: Directory; findings: Finding[] }> {
   const out = new FindingList(path);

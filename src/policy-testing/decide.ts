@@ -47,8 +47,11 @@ export interface OfflineDecision {
   readonly resource?: string;
   /** The route pattern the request matched. */
   readonly route?: string;
-  /** The engine's decision, when the request reached the engine. */
+  /** The engine's decision and the request it decided, when the request reached the engine. */
   readonly engine?: Decision;
+  readonly request?: AuthzRequest;
+  /** The policy set it was decided against. */
+  readonly set?: PolicySet;
   /** Why, in sentences: the deciding statements or what was missing. */
   readonly explanation: readonly string[];
 }
@@ -179,5 +182,5 @@ export function decideOffline(
   const set: PolicySet = principal.policySet;
   const engine = assumeRole(world.directory, principal, authz) ?? evaluate(set, authz);
   const reason = engine.decision === 'Allow' ? 'allowed' : denyReason(set, authz, engine, policySetKeys(set));
-  return { decision: engine.decision, reason, action, resource, ...(route !== undefined ? { route } : {}), engine, explanation: explainDecision(engine) };
+  return { decision: engine.decision, reason, action, resource, ...(route !== undefined ? { route } : {}), engine, request: authz, set, explanation: explainDecision(engine) };
 }

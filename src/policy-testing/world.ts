@@ -1,10 +1,11 @@
 // A policy folder as the gateway sees it, loaded for offline questions (tests, diff, replay,
 // shadow): the directory with its policies, a principal resolver, and the compiled route map.
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseYamlText } from '../config/yaml.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
-import { loadRouteMap, type CompiledRouteMap } from '../gateway/routes/index.js';
+import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
 import type { Finding } from '../policy/types.js';
 
 export interface PolicyWorld {
@@ -13,6 +14,8 @@ export interface PolicyWorld {
   readonly directory: Directory;
   readonly resolver: PrincipalResolver;
   readonly routes: CompiledRouteMap;
+  /** The routes as written, for questions about every route (the access matrix). */
+  readonly routeList: readonly RouteSpec[];
 }
 
 export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readonly findings: readonly Finding[] } | { readonly ok: false; readonly findings: readonly Finding[] };
@@ -40,16 +43,30 @@ export function locatePolicyFiles(dir: string): PolicyFilePaths {
   return { directory: at(policies?.directory, fallback.directory), routes: at(policies?.routes, fallback.routes) };
 }
 
+/** Reads and checks a route map, keeping its route list beside the compiled map. */
+async function loadRoutes(file: string): Promise<{ spec?: { list: readonly RouteSpec[]; map: CompiledRouteMap }; findings: readonly Finding[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { findings: [{ severity: 'error', code: 'ROUTES_UNREADABLE', path: '', message: `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file }] };
+  }
+  const doc = parseYamlText(text, 'ROUTES_SYNTAX', file);
+  if (!doc.ok) return { findings: doc.findings };
+  const { spec, findings } = parseRouteMap(doc.value, file);
+  return spec ? { spec: { list: spec.routes, map: compileRouteMap(spec) }, findings } : { findings };
+}
+
 /** Loads a policy folder (or explicit files); any error finding means no world. */
 export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = locatePolicyFiles(dir)): Promise<WorldLoad> {
-  const [dirLoad, routeLoad] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes)]);
+  const [dirLoad, routeLoad] = await Promise.all([loadDirectory(files.directory), loadRoutes(files.routes)]);
   const findings = [...dirLoad.findings, ...routeLoad.findings];
-  if (!dirLoad.directory || !routeLoad.routes) return { ok: false, findings };
+  if (!dirLoad.directory || !routeLoad.spec) return { ok: false, findings };
   const directory = dirLoad.directory;
   return {
     ok: true,
     findings,
-    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.routes },
+    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.spec.map, routeList: routeLoad.spec.list },
   };
 }
 

@@ -14,6 +14,11 @@ import type {
 /** Every policy that applies to one request, by where it sits in the evaluation logic. */
 export interface PolicySet {
   readonly identity: readonly CompiledPolicy[];
+  /**
+   * The identity policies merged into one index (`mergePolicies`), decided on instead of scanning
+   * `identity` one by one when present; `identity` still names each policy for reports.
+   */
+  readonly identityIndex?: CompiledPolicy;
   readonly boundary?: CompiledPolicy;
   /** The resource-based policy; for `sts:AssumeRole*`, the role's trust policy. */
   readonly resource?: CompiledPolicy;
@@ -213,8 +218,12 @@ export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
     scpLevelsAllowing: 0,
     resourceLevel: MatchLevel.None,
   };
-  for (let i = 0; i < set.identity.length; i++) {
-    if (scan(set.identity[i] as CompiledPolicy, probe, tally, tally.identityAllows)) tally.identityAllows = true;
+  if (set.identityIndex) {
+    if (scan(set.identityIndex, probe, tally)) tally.identityAllows = true;
+  } else {
+    for (let i = 0; i < set.identity.length; i++) {
+      if (scan(set.identity[i] as CompiledPolicy, probe, tally, tally.identityAllows)) tally.identityAllows = true;
+    }
   }
   if (set.boundary && scan(set.boundary, probe, tally)) tally.boundaryAllows = true;
   if (set.resource) scan(set.resource, probe, tally);

@@ -71,6 +71,22 @@ export function connectionTokens(raw: readonly string[]): ReadonlySet<string> | 
 }
 
 /**
+ * A caller's header (lower-case name) the upstream never receives, whoever carries the request
+ * (iamgate's proxy, or Envoy told by a gRPC check): iamgate's own `x-iamgate-*` headers, names
+ * containing `_`, headers describing another request, identity headers not in `passThrough`, and
+ * `Authorization` unless forwarded by config.
+ */
+export function withheldFromUpstream(lower: string, forwardAuthorization: boolean, passThrough: ReadonlySet<string>): boolean {
+  return (
+    lower.startsWith(IDENTITY_HEADER_PREFIX) ||
+    lower.includes('_') ||
+    DESCRIBING.has(lower) ||
+    (isIdentityHeader(lower) && !passThrough.has(lower)) ||
+    (lower === 'authorization' && !forwardAuthorization)
+  );
+}
+
+/**
  * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers.
  * iamgate's own headers come first — X-Forwarded-*, then the identity — so that an upstream that
  * keeps only the first N header lines still sees them. Of the caller's headers it drops hop-by-hop
@@ -90,9 +106,7 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower.includes('_') || DESCRIBING.has(lower)) continue;
-    if (isIdentityHeader(lower) && !opts.passThrough.has(lower)) continue;
-    if (lower === 'authorization' && !opts.forwardAuthorization) continue;
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || withheldFromUpstream(lower, opts.forwardAuthorization, opts.passThrough)) continue;
     if (lower === opts.assertion?.header) continue;
     if (opts.trace && (lower === 'traceparent' || lower === 'tracestate')) continue;
     if (lower === 'host') {

@@ -35,13 +35,14 @@ function refusal(a: Answer, reason: string): string | undefined {
 
 /**
  * Raw bytes above 0x7f in a request line never reach the normaliser: Node's HTTP parser refuses
- * them first (400 malformed_request). That refusal is what a raw spelling must get there; the
- * normaliser's own answer to raw bytes is pinned through forward-auth headers below.
+ * them first (400 malformed_request, audited like any refusal). That refusal is what a raw
+ * spelling must get there; the normaliser's own answer to raw bytes is pinned through
+ * forward-auth headers below.
  */
 function requestLineRefusal(a: Answer, how: Spelling, reason: string): string | undefined {
   if (how === 'upper' || how === 'lower') return refusal(a, reason);
-  const ok = a.status === 400 && a.body['code'] === 'malformed_request' && a.forwarded.length === 0;
-  return ok ? undefined : `${a.status} ${JSON.stringify(a.body)} forwarded ${JSON.stringify(a.forwarded)}`;
+  const ok = a.status === 400 && a.body['code'] === 'malformed_request' && a.forwarded.length === 0 && a.records === 1;
+  return ok ? undefined : `${a.status} ${JSON.stringify(a.body)} forwarded ${JSON.stringify(a.forwarded)}, ${a.records} audit records`;
 }
 
 const { lookalikes, otherChanged } = UNICODE_CLASSES;

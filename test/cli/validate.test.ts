@@ -1,7 +1,7 @@
 // `iamgate validate` on real files and folders, through runValidate and through the real
 // executable: every finding names the file, the JSON path and the reason; errors exit 1.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -115,11 +115,11 @@ describe('iamgate validate', () => {
     expect(out[0]).toMatch(/at line \d+, column \d+$/);
   });
 
-  it('warns about a file that is no policy and no registered kind, without failing', async () => {
+  it('fails on a file that is no policy and no registered kind, since it checked nothing', async () => {
     const file = await put('other/notes.yaml', 'title: release notes\n');
     const { code, out } = await validate(file);
-    expect(code).toBe(0);
-    expect(out[0]).toMatch(new RegExp(`: warning UNKNOWN_FILE_KIND: not a file iamgate validates \\(.*policy.*\\)`));
+    expect(code).toBe(1);
+    expect(out[0]).toMatch(new RegExp(`: error UNKNOWN_FILE_KIND: not checked: .*\\(directory, routes, config, .*policy\\); name it with --kind`));
   });
 
   it('hands a file to the first registered kind that claims it', async () => {
@@ -220,5 +220,72 @@ describe('iamgate', () => {
     const main = join(import.meta.dirname, '../../src/cli/main.ts');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', main, 'validate', file]);
     expect(stdout).toBe('1 file checked: 0 errors, 0 security findings, 0 warnings, 0 suggestions\n');
+  });
+});
+
+describe('iamgate validate telling and following file kinds', () => {
+  const policiesDir = join(import.meta.dirname, '..', '..', 'policies');
+
+  it('recognises a configuration by its content whatever its name, and reports every error in it', async () => {
+    const file = await put('kinds/prod.yaml', 'version: 1\nupstreem: { url: "http://127.0.0.1:1" }\nlisten: { port: "x" }\n');
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out).toEqual([
+      expect.stringMatching(new RegExp(`^${file}: error CONFIG_INVALID at upstreem: unknown key \\(expected one of: .*\\); did you mean "upstream"\\?$`)),
+      `${file}: error CONFIG_INVALID at listen.port: must be an integer from 0 to 65535 (got "x")`,
+      expect.stringMatching(/^1 file checked: 2 errors/),
+    ]);
+  });
+
+  it('reads a file as the kind --kind names, and suggests the kind meant by a misspelt one', async () => {
+    const file = await put('kinds/notes.yaml', 'routes: nowhere\n');
+    const forced = await validate('--kind', 'config', file);
+    expect(forced.code).toBe(1);
+    expect(forced.out[0]).toMatch(new RegExp(`^${file}: error CONFIG_INVALID at routes: unknown key`));
+    const misspelt = await validate('--kind', 'confg', file);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.err[0]).toContain('did you mean "config"?');
+  });
+
+  it('validates the directory, its policy files and the route map a configuration names, each finding with its file', async () => {
+    const copy = join(dir, 'follow');
+    await cp(policiesDir, copy, { recursive: true });
+    const directory = join(copy, 'directory.yaml');
+    await writeFile(directory, (await readFile(directory, 'utf8')).replace('account: "111122223333"', 'account: "1111"'));
+    const policy = join(copy, 'policies', 'OrdersReadOnly.json');
+    await writeFile(policy, (await readFile(policy, 'utf8')).replace('"Allow"', '"Alow"'));
+    const routes = join(copy, 'routes.yaml');
+    await writeFile(routes, (await readFile(routes, 'utf8')).replace('service: orders', 'service: orders\ncolour: red'));
+    const { code, out } = await validate(join(copy, 'iamgate.yaml'));
+    expect(code).toBe(1);
+    expect(out.filter((l) => l.includes(' error '))).toEqual([
+      `${directory}: error INVALID_ACCOUNT at account: "1111" is not a 12-digit account id (quote it in YAML)`,
+      expect.stringMatching(new RegExp(`^${policy}: error INVALID_EFFECT at Statement\\[0\\]\\.Effect: `)),
+      expect.stringMatching(new RegExp(`^${routes}: error \\w+ at colour: `)),
+    ]);
+  });
+
+  it('reports a broken policy once when validating the folder whose directory names it', async () => {
+    const copy = join(dir, 'once');
+    await cp(policiesDir, copy, { recursive: true });
+    const policy = join(copy, 'policies', 'OrdersReadOnly.json');
+    await writeFile(policy, (await readFile(policy, 'utf8')).replace('"Allow"', '"Alow"'));
+    const { code, out } = await validate(copy);
+    expect(code).toBe(1);
+    expect(out.filter((l) => l.includes('INVALID_EFFECT'))).toHaveLength(1);
+  });
+
+  it('suggests the operator and the global condition key meant, and warns on an unknown aws: key', async () => {
+    const file = await put(
+      'suggest.json',
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { StringEqual: { 'aws:usernme': 'x' }, StringEquals: { 'aws:colour': 'red' } } }] }),
+    );
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out.slice(0, 3)).toEqual([
+      `${file}: error UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.StringEqual: "StringEqual" is not an IAM condition operator; did you mean "StringEquals"?`,
+      `${file}: warning UNKNOWN_GLOBAL_CONDITION_KEY at Statement[0].Condition.StringEqual.aws:usernme: "aws:usernme" is not a global condition key AWS documents, so requests never carry it; did you mean "aws:username"?`,
+      `${file}: warning UNKNOWN_GLOBAL_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:colour: "aws:colour" is not a global condition key AWS documents, so requests never carry it`,
+    ]);
   });
 });

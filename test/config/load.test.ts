@@ -38,6 +38,12 @@ describe('configuration loading', () => {
     expect(r.config.file).toBe(file);
   });
 
+  it('resolves policies.shadow, the candidate folder of shadow evaluation, against the config file', async () => {
+    const file = await write('shadow.yaml', 'version: 1\npolicies: { shadow: candidate }\n');
+    const r = await loadConfig({ file, env: {} });
+    expect(r.ok && r.config.policies.shadow).toBe(join(dir, 'candidate'));
+  });
+
   it('applies the environment overrides deployments rely on', async () => {
     const file = await write('env.yaml', 'version: 1\nlisten: { port: 9000 }\nupstream: { url: "http://127.0.0.1:1" }\n');
     const r = await loadConfig({
@@ -62,7 +68,8 @@ listen: { port: 70000, host: "" }
 operations: { port: 8400 }
 upstream: { url: "ftp://x/y", connections: 0, forwardAuthorization: "yes" }
 limits: { maxBodyBytes: -1 }
-paths: { allowSemicolon: 1, extra: true }
+paths: { allowSemicolon: 1, refuseNonNfkc: "yes", extra: true }
+headers: { passThrough: [x-iamgate-principal, content-type], allowAll: true }
 trustedProxies: [10.0.0.0/8, 300.1.1.1, "fd00::/200"]
 policies: { directory: missing.yaml }
 logging: { level: loud }
@@ -85,7 +92,11 @@ auth: { issuers: [ { name: x } ] }
         'FILE:upstream.forwardAuthorization',
         'FILE:limits.maxBodyBytes',
         'FILE:paths.allowSemicolon',
+        'FILE:paths.refuseNonNfkc',
         'FILE:paths.extra',
+        'FILE:headers.passThrough[0]',
+        'FILE:headers.passThrough[1]',
+        'FILE:headers.allowAll',
         'FILE:trustedProxies[1]',
         'FILE:trustedProxies[2]',
         'FILE:logging.level',

@@ -52,6 +52,17 @@ describe('the configuration shipped with the chart and the image', () => {
     expect(problemsOf(written({ cluster: { nodes: ['redis-0.redis:6379'] } })).join('\n')).toContain('redis.cluster: Redis Cluster is not supported');
   });
 
+  it('the gRPC server settings templates/configmap.yaml adds in extAuthz mode (ci/extauthz-values.yaml) are accepted', () => {
+    const template = readText(join(chartDir, 'templates', 'configmap.yaml'));
+    expect(template).toContain('(dict "host" "0.0.0.0" "port" (int .Values.iamgate.grpcPort))');
+    const file = join(chartDir, 'ci', 'extauthz-values.yaml');
+    const values = coalesce(defaultValues(), readYaml(file)) as { mode: string; iamgate: { grpcPort: number } };
+    expect(values.mode).toBe('extAuthz');
+    const written = { ...(configOf(file) as object), extAuthz: { grpc: { host: '0.0.0.0', port: values.iamgate.grpcPort } } };
+    expect(problemsOf(written)).toEqual([]);
+    expect(problemsOf({ ...written, extAuthz: { grpc: { port: 'grpc' } } }).join('\n')).toContain('extAuthz.grpc.port');
+  });
+
   it('a configuration with a mistake is refused, so the checks above can fail', () => {
     expect(problemsOf({ version: 1, mode: 'production', listen: { prot: 8400 } }).join('\n')).toContain('listen.prot');
     const noKeys = { version: 1, auth: { issuers: [{ issuer: 'https://idp.example', audiences: ['x'] }] } };

@@ -161,6 +161,20 @@ describe(`the chart rendered by ${helm}`, () => {
     expect(renderedConfigProblems(['--set', 'mode=forwardAuth'])).toEqual([]);
   });
 
+  it('renders extAuthz mode as iamgate alone with its gRPC port behind the Service and in iamgate.yaml', () => {
+    const args = ['--set', 'mode=extAuthz'];
+    const manifests = render(args);
+    const { containers } = podSpec(manifests);
+    expect(containers.map((c) => c.name)).toEqual(['iamgate']);
+    expect(containers[0]?.ports?.map((p) => [p.name, p.containerPort])).toEqual([['gateway', 8400], ['ops', 8401], ['grpc', 9191]]);
+    const service = manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'demo-iamgate');
+    expect(service?.spec?.['ports']).toEqual([{ name: 'grpc', port: 9191, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' }]);
+    const configMap = manifests.find((m) => m.metadata.name === 'demo-iamgate-config');
+    const file = parse((configMap as unknown as { data: { 'iamgate.yaml': string } }).data['iamgate.yaml']) as { extAuthz: { grpc: { port: number } } };
+    expect(file.extAuthz.grpc.port).toBe(9191);
+    expect(renderedConfigProblems(args)).toEqual([]);
+  });
+
   it('renders Sentinel settings that iamgate accepts', () => {
     expect(renderedConfigProblems(['-f', join(chartDir, 'ci', 'sentinel-values.yaml')])).toEqual([]);
   });

@@ -27,8 +27,11 @@ export interface ServeProcess {
   kill(): void;
 }
 
-/** Starts `iamgate serve --config FILE` on free ports and waits until /readyz answers 200. */
-export async function startServe(configFile: string, env: Record<string, string>): Promise<ServeProcess> {
+/**
+ * Starts `iamgate serve --config FILE` on free ports and waits until /readyz answers 200 (within
+ * `readyWithinMs`, default 20 s; more for a start of several processes).
+ */
+export async function startServe(configFile: string, env: Record<string, string>, readyWithinMs = 20_000): Promise<ServeProcess> {
   const gatewayPort = await freePort();
   const opsPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile], {
@@ -57,7 +60,7 @@ export async function startServe(configFile: string, env: Record<string, string>
     return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };
   };
 
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.status, () => 0);
     if (ready === 200) break;

@@ -40,19 +40,19 @@ const redis = findBinary('redis-server');
 
 describe('the pretest step', () => {
   it('passes silently when every program is on PATH', () => {
-    const path = pathWith({ 'redis-server': redis ?? '/bin/true', nginx: findBinary('nginx') ?? '/bin/true' });
+    const path = pathWith({ 'redis-server': redis ?? '/bin/true', nginx: findBinary('nginx') ?? '/bin/true', caddy: findBinary('caddy') ?? '/bin/true' });
     expect(pretest(path)).toEqual({ status: 0, lines: [] });
   });
 
   it('stops with one line naming the install command when the programs are missing and apt-get is not on PATH', () => {
     const result = pretest(pathWith({}));
     expect(result.status).toBe(1);
-    expect(result.lines).toEqual(['npm test: the suites need redis-server and nginx, not on PATH: run sudo apt-get install -y redis-server nginx (or the same from your package manager), then npm test']);
+    expect(result.lines).toEqual(['npm test: the suites need redis-server, nginx and caddy, not on PATH: run sudo apt-get install -y redis-server nginx caddy (or the same from your package manager), then npm test']);
   });
 
   it.skipIf(!root)('installs nothing for a user who is not root, and says what to run', () => {
     const apt = findBinary('apt-get');
-    const result = pretest(pathWith({ ...(apt ? { 'apt-get': apt } : {}), 'redis-server': redis ?? '/bin/true' }), 65534);
+    const result = pretest(pathWith({ ...(apt ? { 'apt-get': apt } : {}), 'redis-server': redis ?? '/bin/true', caddy: findBinary('caddy') ?? '/bin/true' }), 65534);
     expect(result.status).toBe(1);
     expect(result.lines).toEqual([
       existsSync('/usr/sbin/nginx')

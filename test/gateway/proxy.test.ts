@@ -99,6 +99,7 @@ describe('gateway proxy', () => {
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toEqual({
       error: 'AccessDenied',
+      code: 'explicit_deny',
       reason: 'explicit_deny',
       action: 'orders:GetOrder',
       resource: 'arn:aws:orders:us-east-1:111122223333:order/secret-1',

@@ -69,17 +69,18 @@ describe('iamgate serve under SIGTERM', () => {
 
       const before = upstream.arrivals();
       const inFlight = Array.from({ length: 20 }, () =>
-        request(`http://127.0.0.1:${port}/slow?ms=1500`, { headers: { authorization } }).then(async (res) => ({ status: res.statusCode, body: await res.body.text() })),
+        request(`http://127.0.0.1:${port}/slow?held`, { headers: { authorization } }).then(async (res) => ({ status: res.statusCode, body: await res.body.text() })),
       );
       while (upstream.arrivals() < before + 20) await new Promise((r) => setTimeout(r, 10));
       child.process.kill('SIGTERM');
-      // New connections are refused while the in-flight ones finish.
+      // New connections are refused while the in-flight ones are still held by the upstream.
       let refused = false;
-      for (let i = 0; i < 100 && !refused; i++) {
+      for (let i = 0; i < 1000 && !refused; i++) {
         refused = !(await canConnect(port));
         if (!refused) await new Promise((r) => setTimeout(r, 10));
       }
       expect(refused).toBe(true);
+      upstream.release();
       const results = await Promise.all(inFlight);
       expect(results).toEqual(Array.from({ length: 20 }, () => ({ status: 200, body: 'slow' })));
       expect(await child.exit).toBe(0);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/validate.js';
 import { loadDirectory, validateDirectoryDocument } from '../../src/identity/index.js';
+import { createContext, evaluate } from '../../src/policy/index.js';
 
 const EXAMPLE = new URL('../../policies/directory.yaml', import.meta.url).pathname;
 
@@ -28,6 +29,26 @@ describe('the example directory', () => {
     expect(carol.policySet.identity.map((p) => p.name)).toEqual(['OrdersReadWrite', 'OrdersDeleteWithMfa', 'AssumeOrdersAdmin']);
     expect(carol.policySet.boundary?.name).toBe('OrdersBoundary');
     expect(carol.policySet.boundary?.kind).toBe('boundary');
+  });
+
+  it('decides with the merged identity index exactly as with the identity policies one by one', async () => {
+    const { directory } = await loadDirectory(EXAMPLE);
+    const actions = ['orders:GetOrder', 'orders:ListOrders', 'orders:CreateOrder', 'orders:DeleteOrder', 'orders:Refund', 'sts:AssumeRole', 's3:GetObject'];
+    const resources = ['arn:aws:orders:us-east-1:111122223333:order/1', 'arn:aws:iam::111122223333:role/OrdersAdmin', '*'];
+    let merged = 0;
+    for (const user of directory!.users.values()) {
+      const { identityIndex, ...separate } = user.policySet;
+      if (identityIndex) merged++;
+      for (const mfa of [false, true]) {
+        for (const action of actions) {
+          for (const resource of resources) {
+            const request = { principal: user.arn, action, resource, context: createContext({ 'aws:MultiFactorAuthPresent': mfa }) };
+            expect(evaluate(user.policySet, request).decision, `${user.name} ${action} ${resource} mfa=${mfa}`).toBe(evaluate(separate, request).decision);
+          }
+        }
+      }
+    }
+    expect(merged).toBeGreaterThan(0);
   });
 
   it('is stable across loads: same fingerprints and generation', async () => {

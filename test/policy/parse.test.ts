@@ -81,7 +81,7 @@ describe('parsePolicy errors', () => {
     ['a Bool value that is not true or false', withCondition({ Bool: { 'aws:SecureTransport': 'yes' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Bool.aws:SecureTransport']],
     ['a Null value that is not true or false', withCondition({ Null: { 'aws:TokenIssueTime': 'maybe' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Null.aws:TokenIssueTime']],
     ['an ArnLike value that is not an ARN', withCondition({ ArnLike: { 'aws:SourceArn': 'bucket' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.ArnLike.aws:SourceArn']],
-    ['a BinaryEquals value that is not base64', withCondition({ BinaryEquals: { 'aws:x': '!!' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.BinaryEquals.aws:x']],
+    ['a BinaryEquals value that is not base64', withCondition({ BinaryEquals: { 'svc:x': '!!' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.BinaryEquals.svc:x']],
   ];
 
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
@@ -91,13 +91,13 @@ describe('parsePolicy errors', () => {
   });
 
   it('reports a value that does not fit a Numeric operator at the path of its key', () => {
-    const doc = policy(allow({ Sid: 'A' }), allow({ Sid: 'B', Action: 's3:PutObject' }), allow({ Sid: 'C', Condition: { NumericLessThan: { 'aws:x': 'ten' } } }));
+    const doc = policy(allow({ Sid: 'A' }), allow({ Sid: 'B', Action: 's3:PutObject' }), allow({ Sid: 'C', Condition: { NumericLessThan: { 'svc:x': 'ten' } } }));
     const { findings } = parsePolicy(doc);
     expect(findings).toEqual([
       {
         severity: 'error',
         code: 'INVALID_CONDITION_VALUE',
-        path: 'Statement[2].Condition.NumericLessThan.aws:x',
+        path: 'Statement[2].Condition.NumericLessThan.svc:x',
         message: expect.stringContaining('"ten" is not a number'),
       },
     ]);
@@ -116,7 +116,7 @@ describe('parsePolicy errors', () => {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Permit', Action: 'GetObject', Resource: 'bucket' },
-        { Sid: 'X', Effect: 'Deny', Action: 's3:*', Resource: '*', Condition: { StringEqualz: { 'aws:x': 'y' } } },
+        { Sid: 'X', Effect: 'Deny', Action: 's3:*', Resource: '*', Condition: { StringEqualz: { 'svc:x': 'y' } } },
       ],
     };
     expect(located(parsePolicy(doc).findings)).toEqual([
@@ -300,7 +300,7 @@ describe('parsePolicy results', () => {
       NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '2001:db8::/32'] },
       ArnLike: { 'aws:SourceArn': 'arn:aws:sns:*:111122223333:*' },
       ArnNotEqualsIfExists: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/admin' },
-      BinaryEquals: { 'aws:x': 'QmluYXJ5' },
+      BinaryEquals: { 'svc:x': 'QmluYXJ5' },
       Null: { 'aws:TokenIssueTime': 'false' },
     };
     const { policy: parsed, findings } = parsePolicy(withCondition(conditions));

@@ -38,6 +38,22 @@ describe('upstream request headers', () => {
     expect(h['host']).toBeUndefined();
   });
 
+  it('drops headers describing another request even from a trusted peer', () => {
+    const describing = ['X-Forwarded-Prefix', '/admin', 'X-Envoy-Original-Path', '/admin', 'X-Original-Method', 'DELETE', 'X-Original-Host', 'admin.internal', 'Accept', '*/*'];
+    const h = asObject(upstreamRequestHeaders(describing, { ...BASE, trustedPeer: true }));
+    expect(Object.keys(h).sort()).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-proto']);
+  });
+
+  it('drops the caller’s identity headers, by name and by family, except those passed through', () => {
+    const forged = ['Remote-User', 'mallory', 'X-Amzn-Oidc-Data', 'jwt', 'X-Forwarded-User', 'mallory', 'X-Consumer-Username', 'mallory', 'X-User-Agent', 'grpc-web'];
+    const dropped = asObject(upstreamRequestHeaders(forged, BASE));
+    expect(Object.keys(dropped).sort()).toEqual(['x-forwarded-for', 'x-forwarded-proto', 'x-user-agent']);
+    const passed = asObject(upstreamRequestHeaders(forged, { ...BASE, passThrough: new Set(['remote-user', 'x-amzn-oidc-data']) }));
+    expect(passed['remote-user']).toEqual(['mallory']);
+    expect(passed['x-amzn-oidc-data']).toEqual(['jwt']);
+    expect(passed['x-forwarded-user']).toBeUndefined();
+  });
+
   it('adds the verified identity after removing any the caller sent', () => {
     const identity = { principal: 'arn:aws:sts::111122223333:assumed-role/ops/s1', account: '111122223333', session: 's1', mfa: true, requestId: 'r-9' };
     const h = asObject(upstreamRequestHeaders(raw, { ...BASE, identity }));

@@ -4,7 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
+import { createPeerAuthenticator, type PeerIdentityOptions } from '../../src/auth/index.js';
 import { readConfig } from '../../src/config/index.js';
+import type { PrincipalResolver } from '../../src/identity/index.js';
 import type { GatewayConfig } from '../../src/config/index.js';
 import { createPolicyLoader, startGateway, type AuditEventInput, type AuditSink, type Gateway, type PolicyLoader } from '../../src/gateway/index.js';
 import { createTestKeys, testAuthenticator, type TestKeys } from './tokens.js';
@@ -72,11 +74,13 @@ export interface TestGatewayOptions {
   readonly config?: Record<string, unknown>;
   /** Use this upstream URL instead of starting a recording upstream. */
   readonly upstreamUrl?: string;
-  readonly files?: { directory?: string; routes?: string };
+  readonly files?: { directory?: string; routes?: string; shadow?: string };
   /** Wraps the loader (to delay or fail loads). */
   readonly wrapLoader?: (load: PolicyLoader) => PolicyLoader;
   /** Do not wait for the first policy load. */
   readonly noWait?: boolean;
+  /** Workload identity from the mesh peer for the ext_authz server, resolved in the loaded directory. */
+  readonly peerIdentity?: Omit<PeerIdentityOptions, 'resolver'>;
 }
 
 /** Starts a recording upstream (unless given one) and a gateway in front of it. */
@@ -96,11 +100,28 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   const read = readConfig(doc, {}, undefined);
   if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
-  const files = { directory: options.files?.directory ?? FIXTURES.directory, routes: options.files?.routes ?? FIXTURES.routes };
+  const files = {
+    directory: options.files?.directory ?? FIXTURES.directory,
+    routes: options.files?.routes ?? FIXTURES.routes,
+    ...(options.files?.shadow !== undefined ? { shadow: options.files.shadow } : {}),
+  };
   const config: GatewayConfig = { ...read.config, policies: { ...read.config.policies, ...files } };
-  const loader = createPolicyLoader(files, (_dir, resolver) => testAuthenticator(keys, resolver));
+  let loaded: PrincipalResolver | undefined;
+  const loader = createPolicyLoader(files, (_dir, resolver) => {
+    loaded = resolver;
+    return testAuthenticator(keys, resolver);
+  });
   const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
-  const gateway = await startGateway({ config, load: options.wrapLoader ? options.wrapLoader(loader) : loader, logger, audit });
+  const peerAuthenticator = options.peerIdentity
+    ? createPeerAuthenticator({
+        ...options.peerIdentity,
+        resolver: () => {
+          if (!loaded) throw new Error('no directory loaded');
+          return loaded;
+        },
+      })
+    : undefined;
+  const gateway = await startGateway({ config, load: options.wrapLoader ? options.wrapLoader(loader) : loader, logger, audit, ...(peerAuthenticator ? { peerAuthenticator } : {}) });
   if (!options.noWait) {
     const first = await gateway.initialLoad;
     if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);

@@ -1,9 +1,12 @@
 // `iamgate serve` as a real child process, for tests that need what only a process shows: its exit
 // code after a signal, its open descriptors (/proc/PID/fd) and its resident memory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -90,4 +93,19 @@ export function metricValue(page: string, name: string, labels: Readonly<Record<
 export async function metricsPage(opsPort: number): Promise<string> {
   const res = await request(`http://127.0.0.1:${opsPort}/metrics`, { reset: true });
   return res.body.text();
+}
+
+/** A temporary folder made before the suite's tests and removed after them; the result reads its path. */
+export function useTempDir(prefix: string): () => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!dir) throw new Error('the temporary folder is made in beforeAll');
+    return dir;
+  };
 }

@@ -23,6 +23,8 @@ export interface TestUpstream {
   readonly received: Received[];
   /** Requests that have arrived (counted at the headers, before the body). */
   arrivals(): number;
+  /** Answers every `/slow?held` request waiting now. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -85,13 +87,15 @@ function acceptWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer
 }
 
 /**
- * Starts the recording upstream. Paths: `/slow?ms=N` waits N ms before the headers;
+ * Starts the recording upstream. Paths: `/slow?ms=N` waits N ms before the headers, `/slow?held`
+ * until `release()`;
  * `/download?bytes=N` streams N pattern bytes; `/stall` sends headers then nothing;
  * anything else answers 200 with JSON describing what it received.
  */
 export async function startTestUpstream(): Promise<TestUpstream> {
   const received: Received[] = [];
   let arrivals = 0;
+  const held = new Set<() => void>();
   const server = http.createServer((req, res) => {
     arrivals++;
     const url = new URL(req.url ?? '/', 'http://upstream');
@@ -104,6 +108,12 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     req.on('end', () => {
       const record: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyLength: length, bodySha256: hash.digest('hex') };
       received.push(record);
+      if (url.pathname === '/slow' && url.searchParams.has('held')) {
+        const answer = (): void => void res.end('slow');
+        held.add(answer);
+        res.on('close', () => held.delete(answer));
+        return;
+      }
       if (url.pathname === '/slow') {
         const timer = setTimeout(() => res.end('slow'), Number(url.searchParams.get('ms') ?? 1000));
         res.on('close', () => clearTimeout(timer));
@@ -147,6 +157,9 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     port,
     received,
     arrivals: () => arrivals,
+    release() {
+      for (const answer of [...held]) answer();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

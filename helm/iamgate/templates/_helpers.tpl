@@ -38,7 +38,7 @@ helm.sh/chart: {{ include "iamgate.chart" . }}
 {{ include "iamgate.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/component: {{ ternary "sidecar" "forward-auth" (eq .Values.mode "sidecar") }}
+app.kubernetes.io/component: {{ get (dict "sidecar" "sidecar" "forwardAuth" "forward-auth" "extAuthz" "ext-authz") .Values.mode }}
 {{- end }}
 
 {{/* The service account of the pods. */}}
@@ -143,6 +143,11 @@ IAMGATE_OPS_PORT, which override the file, so a different port in config.file wo
     - name: ops
       containerPort: {{ .Values.iamgate.opsPort }}
       protocol: TCP
+    {{- if eq .Values.mode "extAuthz" }}
+    - name: grpc
+      containerPort: {{ .Values.iamgate.grpcPort }}
+      protocol: TCP
+    {{- end }}
   env:
     - name: IAMGATE_CONFIG
       value: /etc/iamgate/iamgate.yaml

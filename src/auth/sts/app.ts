@@ -20,6 +20,7 @@ function failure(c: Context, f: StsFailure): Response {
   return c.json(
     {
       error: f.code,
+      code: f.code,
       message: info.title,
       ...(f.reason !== undefined ? { reason: f.reason } : {}),
       ...(f.findings ? { findings: f.findings.map(({ code, path, message }) => ({ code, path, message })) } : {}),
@@ -29,7 +30,7 @@ function failure(c: Context, f: StsFailure): Response {
 }
 
 function badInput(c: Context, input: Exclude<Input<unknown>, { ok: true }>): Response {
-  return c.json({ error: input.code, message: STS_ERRORS[input.code].title, detail: input.detail }, STS_ERRORS[input.code].status);
+  return c.json({ error: input.code, code: input.code, message: STS_ERRORS[input.code].title, detail: input.detail }, STS_ERRORS[input.code].status);
 }
 
 function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
@@ -56,7 +57,7 @@ async function jsonBody(c: Context): Promise<Obj | undefined> {
 export function createStsApp(deps: StsDeps): Hono {
   const ops = createStsOperations(deps);
   const app = new Hono();
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'invalid_request', message: 'The request body is too large' }, 413) }));
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The request body is too large' }, 413) }));
 
   /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
   const withCaller = async (c: Context, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
@@ -64,10 +65,10 @@ export function createStsApp(deps: StsDeps): Hono {
     if (!auth.ok) {
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
-      return c.json({ error: auth.code, message: auth.message }, auth.status);
+      return c.json({ error: auth.code, code: auth.code, message: auth.message }, auth.status);
     }
     const body = await jsonBody(c);
-    if (!body) return c.json({ error: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    if (!body) return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The body must be a JSON object' }, 400);
     return run(auth.principal, body);
   };
 
@@ -91,7 +92,7 @@ export function createStsApp(deps: StsDeps): Hono {
 
   app.post('/AssumeRoleWithWebIdentity', async (c) => {
     const body = await jsonBody(c);
-    if (!body) return c.json({ error: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    if (!body) return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The body must be a JSON object' }, 400);
     const input = readWebIdentity(body);
     if (!input.ok) return badInput(c, input);
     return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
@@ -109,7 +110,7 @@ export function createStsApp(deps: StsDeps): Hono {
   app.post('/mfa/confirm', (c) =>
     withCaller(c, async (caller, body) => {
       const code = body['TokenCode'];
-      if (typeof code !== 'string') return c.json({ error: 'invalid_request', message: 'TokenCode is required' }, 400);
+      if (typeof code !== 'string') return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'TokenCode is required' }, 400);
       return answer(c, await ops.confirmMfa(caller, code), () => c.json({ Enrolled: true }));
     }),
   );
@@ -120,13 +121,13 @@ export function createStsApp(deps: StsDeps): Hono {
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
-        return c.json({ error: 'invalid_request', message: 'PrincipalArn (a user or role ARN) and an optional ISO Before are required' }, 400);
+        return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'PrincipalArn (a user or role ARN) and an optional ISO Before are required' }, 400);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
   );
 
-  app.notFound((c) => c.json({ error: 'not_found', message: 'No such STS action' }, 404));
+  app.notFound((c) => c.json({ error: 'not_found', code: 'not_found', message: 'No such STS action' }, 404));
   return app;
 }
 

@@ -2,6 +2,8 @@
 // operator, key and value checked, into the flat list of tests the compiler consumes.
 import { checkConditionValue } from '../conditions/values.js';
 import { BASE_OPERATOR_NAMES, parseOperator, type ParsedOperator } from '../conditions/operators.js';
+import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey } from '../global-keys.js';
+import { didYouMean } from '../suggest.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
 import { childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
@@ -22,7 +24,7 @@ function readOperator(name: string, path: string, sink: FindingSink): ParsedOper
   } else {
     const base = name.slice(name.indexOf(':') + 1).replace(/IfExists$/, '');
     const sameButCase = BASE_OPERATOR_NAMES.find((n) => n.toLowerCase() === base.toLowerCase() && n !== base);
-    const hint = sameButCase ? `; operator names are case-sensitive: did you mean "${sameButCase}"?` : '';
+    const hint = sameButCase ? `; operator names are case-sensitive: did you mean "${sameButCase}"?` : didYouMean(base, BASE_OPERATOR_NAMES);
     sink.add('UNKNOWN_CONDITION_OPERATOR', path, `"${name}" is not an IAM condition operator${hint}`);
   }
   return undefined;
@@ -70,6 +72,9 @@ function readOperatorBlock(
   for (const key of keys) {
     const at = childPath(path, key);
     if (!CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
+    else if (/^aws:/i.test(key) && !isGlobalConditionKey(key)) {
+      sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', at, `"${key}" is not a global condition key AWS documents, so requests never carry it${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
+    }
     const earlier = seen.get(key.toLowerCase());
     if (earlier !== undefined) {
       sink.add('DUPLICATE_CONDITION_KEY', at, `"${key}" repeats "${earlier}": condition key names are case-insensitive`);

@@ -45,6 +45,7 @@ export const POLICY_FINDING_CODES = {
   NULL_WITH_IF_EXISTS: code('error', 'The Null operator takes no IfExists suffix'),
   NULL_WITH_SET_QUALIFIER: code('error', 'The Null operator takes no ForAllValues/ForAnyValue qualifier'),
   INVALID_CONDITION_KEY: code('error', 'A condition key is not of the form `prefix:name`'),
+  UNKNOWN_GLOBAL_CONDITION_KEY: code('warning', 'An `aws:` condition key is not a global condition key AWS documents'),
   DUPLICATE_CONDITION_KEY: code('error', 'One operator names the same condition key twice in different case'),
   INVALID_CONDITION_VALUE: code('error', 'A condition value does not fit its operator'),
   EMPTY_CONDITION: code('warning', 'A Condition or operator block is empty and restricts nothing'),

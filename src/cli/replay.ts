@@ -1,0 +1,78 @@
+// `iamgate replay TRAIL --policies DIR [--json]` or `iamgate replay --redis URL [--stream KEY]
+// --policies DIR`: re-decides the requests of an audit trail under a candidate policy folder and
+// prints every decision that would change; exit 1 when any would.
+import { Redis } from 'ioredis';
+import { DEFAULT_STREAM } from '../audit/sinks/redis.js';
+import { readTrailFile, readTrailStream } from '../audit/trail.js';
+import { replayTrail, type ReplayReport } from '../policy-testing/replay.js';
+import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+const USAGE = 'usage: iamgate replay TRAIL --policies DIR [--json]\n       iamgate replay --redis URL [--stream KEY] --policies DIR [--json]';
+
+async function fromRedis(url: string, stream: string, world: PolicyWorld): Promise<ReplayReport> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return await replayTrail(readTrailStream(redis, stream), world);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function print(report: ReplayReport, io: CliIo): void {
+  for (const c of report.changes) {
+    const approx = c.missing.length > 0 ? ` [approximate: not recorded: ${c.missing.join(', ')}]` : '';
+    io.stdout(
+      `${c.after.decision === 'Allow' ? '+' : '-'} ${c.ref} ${c.time} ${c.principal} ${c.method} ${c.path}${c.action ? ` (${c.action})` : ''}: ${c.before.decision} ${c.before.reason} → ${c.after.decision} ${c.after.reason}${approx}`,
+    );
+  }
+  const allowed = report.changes.filter((c) => c.after.decision === 'Allow' && c.before.decision !== 'Allow').length;
+  const denied = report.changes.filter((c) => c.after.decision === 'Deny' && c.before.decision === 'Allow').length;
+  io.stdout(
+    `${report.records} records: ${report.replayed} replayed (${report.approximate} approximate), ${report.changes.length} changed (${allowed} now allowed, ${denied} now denied)`,
+  );
+  for (const [why, n] of Object.entries(report.skipped).sort()) io.stdout(`  skipped ${n}: ${why}`);
+}
+
+/** Runs the replay command; resolves to the exit code. */
+export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  let trail: string | undefined;
+  let policies: string | undefined;
+  let redis: string | undefined;
+  let stream = DEFAULT_STREAM;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--json') json = true;
+    else if (arg === '--policies' || arg === '--redis' || arg === '--stream') {
+      const value = argv[++i];
+      if (value === undefined) {
+        io.stderr(`${arg} needs a value\n${USAGE}`);
+        return EXIT.usage;
+      }
+      if (arg === '--policies') policies = value;
+      else if (arg === '--redis') redis = value;
+      else stream = value;
+    } else if (arg.startsWith('-') || trail !== undefined) {
+      io.stderr(`unexpected argument: ${arg}\n${USAGE}`);
+      return EXIT.usage;
+    } else trail = arg;
+  }
+  if (policies === undefined || (trail === undefined) === (redis === undefined)) {
+    io.stderr(USAGE);
+    return EXIT.usage;
+  }
+  const load = await loadPolicyWorld(policies);
+  if (!load.ok) {
+    for (const f of load.findings.filter((x) => x.severity === 'error')) io.stderr(formatFinding(f));
+    io.stderr(`${policies}: the policies do not load`);
+    return EXIT.failed;
+  }
+  const report = redis !== undefined ? await fromRedis(redis, stream, load.world) : await replayTrail(readTrailFile(trail as string), load.world);
+  if (json) io.stdout(JSON.stringify(report));
+  else print(report, io);
+  return report.changes.length > 0 ? EXIT.failed : EXIT.ok;
+}

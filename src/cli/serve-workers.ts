@@ -1,0 +1,69 @@
+// `iamgate serve --workers N`: N gateway processes on node:cluster sharing the listening sockets
+// (the primary hands connections out round-robin), so one pod uses more than one core. Each worker
+// is a whole gateway: its own in-process cache (the Redis L2 shared when configured), its own audit
+// chain (instance id per process; file appends and pipe writes stay line-atomic), its own metrics.
+// The primary only starts workers and relays signals; when a worker dies unasked it stops the rest
+// and exits 1, leaving restarts to the orchestrator.
+import cluster, { type Worker } from 'node:cluster';
+import { EXIT } from './exit.js';
+import type { CliIo } from './io.js';
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/** Reads `--workers N` (or `--workers=N`) from the arguments; the rest are returned untouched. */
+export function takeWorkers(argv: readonly string[], env: NodeJS.ProcessEnv): { workers: number; rest: string[] } | string {
+  const rest: string[] = [];
+  let text = env['IAMGATE_WORKERS'];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--workers') text = argv[++i] ?? '';
+    else if (arg.startsWith('--workers=')) text = arg.slice('--workers='.length);
+    else rest.push(arg);
+  }
+  if (text === undefined || text === '') return { workers: 1, rest };
+  const workers = Number(text);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) return `--workers needs a whole number from 1 to 64 (got "${text}")`;
+  return { workers, rest };
+}
+
+/** Whether this process should start workers instead of serving (a worker serves). */
+export function isClusterPrimary(workers: number): boolean {
+  return workers > 1 && cluster.isPrimary;
+}
+
+/** In a worker, closes the channel to the primary once the gateway has stopped (it would keep the process alive). */
+export function leaveCluster(): void {
+  if (cluster.isWorker) cluster.worker?.disconnect();
+}
+
+/** Forks `workers` copies of this command and relays signals to them; resolves to the exit code. */
+export function runPrimary(workers: number, io: CliIo): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const alive = new Set<Worker>();
+    let stopping = false;
+    let failed = false;
+    const relay = (signal: NodeJS.Signals): void => {
+      if (signal !== 'SIGHUP') stopping = true;
+      for (const worker of alive) worker.process.kill(signal);
+    };
+    const handlers = SIGNALS.map((signal) => {
+      const handler = (): void => relay(signal);
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
+    cluster.on('exit', (worker, code, signal) => {
+      alive.delete(worker);
+      if (code !== 0) failed = true;
+      if (!stopping) {
+        io.stderr(`iamgate serve: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); stopping the others`);
+        failed = true;
+        relay('SIGTERM');
+      }
+      if (alive.size === 0) {
+        for (const [signal, handler] of handlers) process.off(signal, handler);
+        resolve(failed ? EXIT.failed : EXIT.ok);
+      }
+    });
+    for (let i = 0; i < workers; i++) alive.add(cluster.fork({ IAMGATE_WORKERS: '1' }));
+  });
+}

@@ -1,0 +1,104 @@
+// Reading an Envoy CheckRequest: the same request facts the HTTP gateway takes from a socket
+// (method, target with query, Host, headers, source address, TLS), plus what only the mesh knows
+// (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
+// with more header than the gateway itself accepts, is refused through the pipeline (audited).
+import type { Refusal } from '../gateway/pipeline.js';
+import type { RequestFacts } from '../gateway/index.js';
+
+/** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
+export interface CheckRequestMessage {
+  readonly attributes?: AttributeContextMessage | null;
+}
+
+export interface PeerMessage {
+  readonly address?: { readonly socket_address?: { readonly address?: string; readonly port_value?: number } | null } | null;
+  readonly principal?: string;
+  readonly certificate?: string;
+}
+
+export interface HttpRequestMessage {
+  readonly id?: string;
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly header_map?: { readonly headers?: readonly { readonly key?: string; readonly value?: string; readonly raw_value?: Uint8Array }[] } | null;
+  readonly path?: string;
+  readonly host?: string;
+  readonly scheme?: string;
+}
+
+export interface AttributeContextMessage {
+  readonly source?: PeerMessage | null;
+  readonly destination?: PeerMessage | null;
+  readonly request?: { readonly http?: HttpRequestMessage | null } | null;
+  readonly context_extensions?: Readonly<Record<string, string>>;
+}
+
+/** The gateway's own limits on what a request may carry, applied to checks too. */
+export interface CheckLimits {
+  readonly maxHeaders: number;
+  readonly maxHeaderBytes: number;
+}
+
+export interface CheckReading {
+  readonly facts: RequestFacts;
+  /** The peer's authenticated identity as Envoy reports it (a SPIFFE ID under Istio); empty when none. */
+  readonly peerPrincipal: string;
+  /** Set when the check cannot be decided as asked: the pipeline refuses and audits it. */
+  readonly refusal?: Refusal;
+}
+
+/**
+ * Header lines as the HTTP gateway sees them (`[name, value, ...]`): Envoy's pseudo-headers
+ * (`:path`, `:authority`, ...) and its copy of Host are dropped, and Host is taken once from
+ * `http.host`, so a check has exactly one Host whatever the map held. The raw header map (Envoy's
+ * `encode_raw_headers`) keeps repeated names apart; the plain map has them joined by commas.
+ */
+function headerLines(http: HttpRequestMessage): string[] {
+  const out: string[] = [];
+  if (http.host) out.push('host', http.host);
+  const raw = http.header_map?.headers;
+  if (raw) {
+    for (const h of raw) {
+      const name = h.key ?? '';
+      if (name === '' || name.startsWith(':') || name.toLowerCase() === 'host') continue;
+      out.push(name, h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('latin1') : (h.value ?? ''));
+    }
+    return out;
+  }
+  const map = http.headers;
+  if (map) {
+    for (const name in map) {
+      if (name.startsWith(':') || name === 'host') continue;
+      out.push(name, map[name]!);
+    }
+  }
+  return out;
+}
+
+function headerBytes(lines: readonly string[]): number {
+  let total = 0;
+  for (const s of lines) total += s.length;
+  return total;
+}
+
+/** Reads a decoded CheckRequest into request facts; never throws, whatever the message holds. */
+export function readCheckRequest(message: CheckRequestMessage, requestId: string, now: number, limits: CheckLimits): CheckReading {
+  const attributes = message.attributes ?? undefined;
+  const source = attributes?.source ?? undefined;
+  const peerAddress = source?.address?.socket_address?.address ?? '';
+  const peerPrincipal = source?.principal ?? '';
+  const http = attributes?.request?.http ?? undefined;
+  const empty: RequestFacts = { requestId, method: http?.method ?? '', target: http?.path ?? '', rawHeaders: [], peerAddress, secure: false, now };
+  if (!http || !http.method || !http.path) {
+    const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !http.method ? 'attributes.request.http.method' : 'attributes.request.http.path';
+    return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
+  }
+  const rawHeaders = headerLines(http);
+  const extensions = attributes?.context_extensions;
+  const facts: RequestFacts = { ...empty, rawHeaders, secure: http.scheme === 'https', ...(extensions ? { extensions } : {}) };
+  const lines = rawHeaders.length / 2;
+  if (lines > limits.maxHeaders) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'too_many_headers', detail: `${lines} header lines` } };
+  const bytes = headerBytes(rawHeaders);
+  if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
+  return { facts, peerPrincipal };
+}

@@ -1,0 +1,137 @@
+// Envoy's external authorization server over gRPC (envoy.service.auth.v3.Authorization/Check) and
+// grpc.health.v1 on the same port. Each Check runs the HTTP gateway's pipeline (path rules,
+// authentication, route map, decide, audit) on the facts the check describes: one audit record
+// (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
+import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { PeerAuthenticator } from '../auth/index.js';
+import type { Authenticator, GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
+import { errorBody, GATEWAY_ERRORS } from '../gateway/errors.js';
+import type { PipelineOverride } from '../gateway/pipeline.js';
+import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
+import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
+import { loadExtAuthzServices } from './protos.js';
+
+/** The service names a health check may ask about ('' is the server as a whole). */
+const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3.Authorization']);
+
+/** grpc.health.v1 ServingStatus numbers. */
+const SERVING = 1;
+const NOT_SERVING = 2;
+
+export interface ExtAuthzDeps {
+  readonly pipeline: Pipeline;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** The gateway can decide (policies loaded, not shutting down): the health answer. */
+  readonly ready: () => boolean;
+  readonly limits: CheckLimits;
+  /** Keep the caller's Authorization header for the upstream (upstream.forwardAuthorization). */
+  readonly forwardAuthorization: boolean;
+  /** Identity headers the caller may still send upstream (headers.passThrough), lower-case. */
+  readonly passThrough: ReadonlySet<string>;
+  /** Workload identity from the peer's SPIFFE ID (extAuthz.grpc.peerIdentity); absent = off. */
+  readonly peer?: PeerAuthenticator;
+  readonly requestId?: () => string;
+}
+
+export interface ExtAuthzServer {
+  /** `host:port` the server listens on (the real port when configured as 0). */
+  readonly address: string;
+  /** Stops accepting, lets checks in flight finish up to `graceMs`, then closes every connection. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
+function internalError(requestId: string): CheckResponseMessage {
+  return deniedResponse(GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), {}, requestId, 'internal_error');
+}
+
+function hasAuthorization(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') return true;
+  return false;
+}
+
+/**
+ * The Check handler: never fails the call for a bad request (Envoy would apply its own failure
+ * mode instead of iamgate's answer); every problem is a denied CheckResponse.
+ */
+export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage) => Promise<CheckResponseMessage> {
+  const nextId = deps.requestId ?? randomUUID;
+  const { pipeline, metrics, peer } = deps;
+  return async (request) => {
+    const started = performance.now();
+    const requestId = nextId();
+    const now = deps.now();
+    const reading = readCheckRequest(request, requestId, now, deps.limits);
+    let override: PipelineOverride | undefined;
+    if (reading.refusal) override = { refusal: reading.refusal };
+    else if (peer && reading.peerPrincipal !== '' && !hasAuthorization(reading.facts.rawHeaders)) {
+      // No credential of its own: the caller is the workload the mesh authenticated.
+      const spiffeId = reading.peerPrincipal;
+      const authenticator: Authenticator = { authenticate: async () => peer(spiffeId, now) };
+      override = { authenticator };
+    }
+    let outcome: PipelineOutcome;
+    try {
+      outcome = await pipeline.run(reading.facts, 'ext-authz', override);
+    } catch (err) {
+      deps.logger.error({ requestId, err }, 'pipeline failed');
+      metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
+      return internalError(requestId);
+    }
+    metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
+    metrics.totalSeconds.observe((performance.now() - started) / 1000);
+    return checkResponse(outcome, reading.facts.rawHeaders, deps);
+  };
+}
+
+/** Starts the gRPC server on `host:port`; resolves once it listens. */
+export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
+  const services = loadExtAuthzServices();
+  const check = createCheckHandler(deps);
+  const server = new Server();
+  server.addService(services.authorization, {
+    Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
+      void check(call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          // Reading the message failed: still an answer (a deny), never a failed call or a crash.
+          const requestId = randomUUID();
+          deps.logger.error({ requestId, err }, 'check failed');
+          callback(null, internalError(requestId));
+        },
+      );
+    },
+  });
+  server.addService(services.health, {
+    Check(call: ServerUnaryCall<{ service?: string }, { status: number }>, callback: sendUnaryData<{ status: number }>) {
+      const service = call.request.service ?? '';
+      if (!HEALTH_SERVICES.has(service)) {
+        callback({ code: GrpcStatus.NOT_FOUND, details: `unknown service ${service}` });
+        return;
+      }
+      callback(null, { status: deps.ready() ? SERVING : NOT_SERVING });
+    },
+  });
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${shown}:${port}`, ServerCredentials.createInsecure(), (err, actual) => (err ? reject(err) : resolve(actual)));
+  });
+  const local = shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown;
+  return {
+    address: `${local}:${bound}`,
+    close(graceMs) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

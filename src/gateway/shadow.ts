@@ -1,0 +1,85 @@
+// Shadow evaluation: a candidate directory (users, groups, roles and their policies) loaded beside
+// the live one. Each decided request is decided once more by the candidate's policies for the same
+// principal, on the same action, resource and context; only the live decision counts. The
+// candidate never calls the upstream and never touches the decision cache.
+import type { Directory, Principal } from '../identity/index.js';
+import { evaluate, type AuthzRequest, type PolicySet } from '../policy/index.js';
+
+/** Which way the candidate disagrees: it would allow what the live policies deny, or the reverse. */
+export type ShadowDirection = 'would_allow' | 'would_deny';
+
+export interface ShadowPolicies {
+  /** The folder the candidate was loaded from. */
+  readonly source: string;
+  /** How the candidate decides differently, or undefined when it agrees. */
+  judge(principal: Principal, request: AuthzRequest, liveAllowed: boolean): ShadowDirection | undefined;
+}
+
+/**
+ * The candidate's policies for a principal: the candidate directory's user or role by name, with
+ * the live session policies (they come with the caller's token, not from the directory). A
+ * principal the candidate does not have gets no policies, so it is denied.
+ */
+function candidateSet(directory: Directory, principal: Principal): PolicySet | undefined {
+  const entity = principal.type === 'User' ? directory.users.get(principal.name) : directory.roles.get(principal.name);
+  if (!entity) return undefined;
+  const session = principal.policySet.session;
+  return session ? { ...entity.policySet, session } : entity.policySet;
+}
+
+/** Builds the shadow judge over a loaded candidate directory. */
+export function createShadowPolicies(directory: Directory, source: string): ShadowPolicies {
+  return {
+    source,
+    judge(principal, request, liveAllowed) {
+      const set = candidateSet(directory, principal);
+      const allowed = set !== undefined && evaluate(set, request).decision === 'Allow';
+      if (allowed === liveAllowed) return undefined;
+      return allowed ? 'would_allow' : 'would_deny';
+    },
+  };
+}
+
+export interface ShadowDisagreement {
+  readonly time: string;
+  readonly direction: ShadowDirection;
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+}
+
+export interface ShadowSummary {
+  readonly enabled: boolean;
+  readonly source?: string;
+  readonly evaluated: number;
+  readonly disagreements: Readonly<Record<ShadowDirection, number>>;
+  /** The latest disagreements, newest last. */
+  readonly recent: readonly ShadowDisagreement[];
+}
+
+export interface ShadowLog {
+  record(direction: ShadowDirection | undefined, request: AuthzRequest, now: number): void;
+  summary(source: string | undefined): ShadowSummary;
+}
+
+const RECENT = 50;
+
+/** Counts shadow evaluations and keeps the latest disagreements for the operations port. */
+export function createShadowLog(onDisagreement: (direction: ShadowDirection) => void): ShadowLog {
+  let evaluated = 0;
+  const counts: Record<ShadowDirection, number> = { would_allow: 0, would_deny: 0 };
+  const recent: ShadowDisagreement[] = [];
+  return {
+    record(direction, request, now) {
+      evaluated++;
+      if (direction === undefined) return;
+      counts[direction]++;
+      onDisagreement(direction);
+      recent.push({ time: new Date(now).toISOString(), direction, principal: request.principal, action: request.action, resource: request.resource });
+      if (recent.length > RECENT) recent.shift();
+    },
+    summary(source) {
+      return { enabled: source !== undefined, ...(source !== undefined ? { source } : {}), evaluated, disagreements: { ...counts }, recent: [...recent] };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// A policy folder as it was at a git revision: extracted with `git archive` into a temporary
+// folder, so the diff reads it with the same loader as a folder on disk.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Checkout {
+  /** The policy folder inside the extracted tree. */
+  readonly dir: string;
+  readonly remove: () => Promise<void>;
+}
+
+/**
+ * Extracts `folder` (a path inside a git work tree) as it is at `revision`. `revision` may also
+ * name the folder itself (`main:policies`), relative to the repository's root.
+ */
+export async function checkoutRevision(revision: string, folder: string): Promise<Checkout> {
+  const base = resolve(folder);
+  const { stdout } = await run('git', ['-C', base, 'rev-parse', '--show-toplevel']);
+  const top = stdout.trim();
+  const colon = revision.indexOf(':');
+  const rev = colon < 0 ? revision : revision.slice(0, colon);
+  const path = colon < 0 ? relative(top, base) : revision.slice(colon + 1).replace(/^\/+|\/+$/g, '');
+  await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  const out = await mkdtemp(join(tmpdir(), 'iamgate-rev-'));
+  const remove = (): Promise<void> => rm(out, { recursive: true, force: true });
+  try {
+    const archive = join(out, 'tree.tar');
+    await run('git', ['-C', top, 'archive', '--format=tar', '-o', archive, rev, '--', path || '.']);
+    await run('tar', ['-xf', archive, '-C', out]);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { dir: join(out, path), remove };
+}

@@ -1,0 +1,59 @@
+// `iamgate serve --workers 2` (IAMGATE_WORKERS=2): two gateway processes share the port; each keeps
+// its own audit chain in the one trail file, both chains verify, and SIGTERM stops both cleanly.
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/audit/index.js';
+import { runAudit } from '../../src/cli/audit.js';
+import { startServe } from '../deploy/serve-process.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+
+let files: ServedFiles;
+let upstream: TestUpstream;
+beforeAll(async () => {
+  upstream = await startTestUpstream();
+  files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
+});
+afterAll(async () => {
+  await upstream?.close();
+  await files?.remove();
+});
+
+/** One GET on a connection of its own (so the primary hands each to the next worker). */
+function get(port: number, path: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('iamgate serve with two workers', () => {
+  it('answers from both workers, each with its own audit chain, and stops both on SIGTERM', async () => {
+    // Three processes start (the primary and two workers), each compiling TypeScript on the fly.
+    const server = await startServe(files.config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const token = await tokenFor(files.config, 'alice');
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push(await get(server.gatewayPort, `/orders/${i}`, token));
+    server.signal('SIGTERM');
+    expect(await server.exit).toBe(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+
+    const trail = await readTrail(files.trail);
+    const requests = trail.filter((r) => r.kind === 'request');
+    expect(requests).toHaveLength(40);
+    const chains = new Set(requests.map((r) => r['instanceId']));
+    expect(chains.size).toBe(2);
+    expect(trail.filter((r) => r.kind === 'audit.digest' && r['reason'] === 'chain_end')).toHaveLength(2);
+
+    const out: string[] = [];
+    const code = await runAudit(['verify', files.trail, '--public-key', files.publicKey, '--json'], { stdout: (l) => out.push(l), stderr: () => undefined });
+    const report = JSON.parse(out.join('')) as VerifyReport;
+    expect(report.status).toBe('ok');
+    expect(report.chains).toHaveLength(2);
+    expect(code).toBe(0);
+  }, 120_000);
+});

@@ -1,0 +1,130 @@
+// Every iamgate command on real files: --help, --version, one error style for usage mistakes and
+// unreadable files, and `iamgate token` needing only the directory's user.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
+import { COMMANDS } from '../../src/cli/commands.js';
+import type { CliIo } from '../../src/cli/io.js';
+// Loaded with the file, so that the commands' own lazy imports cost no time inside a test.
+import '../../src/cli/audit.js';
+import '../../src/cli/serve.js';
+import '../../src/cli/simulate.js';
+import '../../src/cli/test.js';
+import '../../src/cli/token.js';
+import '../../src/cli/validate.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iamgate-commands-'));
+});
+afterAll(async () => {
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (l) => out.push(l), stderr: (l) => err.push(l) };
+  const code = await runCli(argv, io);
+  return { code, out, err };
+}
+
+describe('the iamgate command line', () => {
+  it('prints the package version with --version and version', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const arg of ['--version', 'version']) expect(await cli(arg)).toEqual({ code: 0, out: [`iamgate ${version}`], err: [] });
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('answers %s --help with its usage on stdout and exit code 0', async (name) => {
+    const { code, out, err } = await cli(name, '--help');
+    expect(code).toBe(0);
+    expect(err).toEqual([]);
+    expect(out.join('\n')).toMatch(/usage:/);
+  });
+
+  it('lists the exit codes in its help', async () => {
+    expect((await cli('--help')).out.join('\n')).toContain('Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.');
+  });
+
+  it('suggests the command meant by a misspelt one', async () => {
+    const { code, err } = await cli('vaildate');
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
+  });
+
+  it('suggests the audit subcommand meant by a misspelt one, in the common style', async () => {
+    const { code, err } = await cli('audit', 'verfy', 'x.log');
+    expect(code).toBe(2);
+    expect(err[0]?.split('\n')[0]).toBe('iamgate audit: unknown subcommand "verfy"; did you mean "verify"?');
+  });
+
+  it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
+    const missing = join(dir, 'missing.log');
+    const audit = await cli('audit', 'verify', missing);
+    expect(audit.code).toBe(1);
+    expect(audit.err).toEqual([`iamgate audit: ${missing}: no such file or folder`]);
+    const simulate = await cli('simulate', '--cases', missing);
+    expect(simulate.code).toBe(2);
+    expect(simulate.err).toEqual([`iamgate simulate: ${missing}: no such file`]);
+    const token = await cli('token', 'alice', '--config', missing);
+    expect(token.code).toBe(1);
+    expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file)`);
+    for (const r of [audit, simulate, token]) expect(r.err.join('\n')).not.toContain('ENOENT');
+  });
+});
+
+describe('iamgate simulate', () => {
+  it('gives the line and column of malformed JSON', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, '[\n  {"name": "a",}\n]\n');
+    const { code, err } = await cli('simulate', '--cases', file);
+    expect(code).toBe(2);
+    expect(err).toEqual([expect.stringMatching(new RegExp(`^iamgate simulate: ${file}: not valid JSON: .* at line 2, column 16$`))]);
+  });
+
+  it('refuses an unknown argument in the common style, suggesting the one meant', async () => {
+    const { code, err } = await cli('simulate', '--case', 'x.json');
+    expect(code).toBe(2);
+    expect(err[0]?.split('\n')[0]).toBe('iamgate simulate: unknown argument: --case; did you mean "--cases"?');
+  });
+});
+
+describe('iamgate token', () => {
+  async function example(name: string): Promise<string> {
+    const copy = join(dir, name);
+    await cp(join(ROOT, 'policies'), copy, { recursive: true, filter: (src) => !src.includes('.iamgate-state') });
+    return copy;
+  }
+
+  it('mints a token for a directory user while a policy file is invalid', async () => {
+    const copy = await example('broken-policy');
+    const policy = join(copy, 'policies', 'OrdersReadOnly.json');
+    await writeFile(policy, (await readFile(policy, 'utf8')).replace('"Allow"', '"Alow"'));
+    const { code, out, err } = await cli('token', 'alice', '--config', join(copy, 'iamgate.yaml'));
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(decodeJwt(out[0] ?? '')).toMatchObject({ sub: 'alice' });
+  });
+
+  it('says which user is missing, which users there are, and the one probably meant', async () => {
+    const copy = await example('no-user');
+    const { code, out, err } = await cli('token', 'alcie', '--config', join(copy, 'iamgate.yaml'));
+    expect(code).toBe(1);
+    expect(out).toEqual([]);
+    expect(err).toEqual([expect.stringMatching(/^iamgate token: no user "alcie" in .*directory\.yaml; did you mean "alice"\? \(users: .*alice.*\)$/)]);
+  });
+
+  it('says why when the directory itself cannot be read', async () => {
+    const copy = await example('bad-directory');
+    await writeFile(join(copy, 'directory.yaml'), 'users: [\n');
+    const { code, err } = await cli('token', 'alice', '--config', join(copy, 'iamgate.yaml'));
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(/^iamgate token: cannot read the users of the directory .*directory\.yaml:$/);
+    expect(err[1]).toMatch(/directory\.yaml: .*line \d+/);
+  });
+});

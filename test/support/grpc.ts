@@ -1,0 +1,61 @@
+// A real gRPC client for the ext_authz server, loaded from the same proto/ files the server
+// serves, as Envoy (or any client generated from Envoy's API) would call it.
+import { credentials, loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { LOADER_OPTIONS, PROTO_FILES } from '../../src/extauthz/index.js';
+
+type Unary<Req, Res> = (request: Req, callback: (err: ServiceError | null, response?: Res) => void) => void;
+
+/** A CheckResponse as the client decodes it. */
+export interface CheckAnswer {
+  readonly status?: { readonly code?: number; readonly message?: string };
+  readonly http_response?: 'ok_response' | 'denied_response';
+  readonly ok_response?: {
+    readonly headers?: readonly { readonly header?: { readonly key?: string; readonly value?: string }; readonly append_action?: number }[];
+    readonly headers_to_remove?: readonly string[];
+  };
+  readonly denied_response?: {
+    readonly status?: { readonly code?: number };
+    readonly headers?: readonly { readonly header?: { readonly key?: string; readonly value?: string } }[];
+    readonly body?: string;
+  };
+}
+
+export interface ExtAuthzClient {
+  check(request: unknown): Promise<CheckAnswer>;
+  health(service: string): Promise<{ status?: number }>;
+  close(): void;
+}
+
+function constructor(root: GrpcObject, path: readonly string[]): ServiceClientConstructor {
+  let node: unknown = root;
+  for (const part of path) node = (node as Record<string, unknown>)[part];
+  return node as ServiceClientConstructor;
+}
+
+function call<Res>(client: Client, method: string, request: unknown): Promise<Res> {
+  const fn = (client as unknown as Record<string, Unary<unknown, Res>>)[method]!.bind(client);
+  return new Promise((resolve, reject) => fn(request, (err, res) => (err ? reject(err) : resolve(res!))));
+}
+
+/** Connects to `host:port` over plaintext loopback (one HTTP/2 connection per client). */
+export function extAuthzClient(address: string): ExtAuthzClient {
+  const root = loadPackageDefinition(loadSync([...PROTO_FILES], LOADER_OPTIONS));
+  const Authorization = constructor(root, ['envoy', 'service', 'auth', 'v3', 'Authorization']);
+  const Health = constructor(root, ['grpc', 'health', 'v1', 'Health']);
+  const authz = new Authorization(address, credentials.createInsecure());
+  const health = new Health(address, credentials.createInsecure());
+  return {
+    check: (request) => call<CheckAnswer>(authz, 'Check', request),
+    health: (service) => call<{ status?: number }>(health, 'Check', { service }),
+    close() {
+      authz.close();
+      health.close();
+    },
+  };
+}
+
+/** The value of a header in a CheckResponse's header list. */
+export function headerOf(headers: CheckAnswer['denied_response' | 'ok_response'], name: string): string | undefined {
+  return headers?.headers?.find((h) => h.header?.key === name)?.header?.value;
+}
