@@ -39,6 +39,7 @@ const KINDS: ReadonlySet<string> = new Set<AuditKind>([
   'policy_reload',
   'revocation',
   'outcome',
+  'tunnel_close',
 ]);
 const CACHE_LEVELS: ReadonlySet<string> = new Set<CacheLevel>(['l1', 'l2', 'miss', 'off']);
 

@@ -12,10 +12,11 @@ export const DECISION_KINDS = ['request', 'forward_auth', 'ext_authz', 'sts', 'm
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 /**
- * Every kind a caller may record: the decision kinds, and `outcome`, which carries the upstream's
- * status and latency for an earlier `request` decision with the same request id.
+ * Every kind a caller may record: the decision kinds; `outcome`, which carries the upstream's
+ * status and latency for an earlier `request` decision with the same request id; and
+ * `tunnel_close`, iamgate ending a WebSocket tunnel that request opened (the reason says why).
  */
-export type AuditKind = DecisionKind | 'outcome';
+export type AuditKind = DecisionKind | 'outcome' | 'tunnel_close';
 
 /** Kinds the audit log writes itself to hold the chain together (never passed to `record`). */
 export type ChainKind = 'audit.start' | 'audit.digest';

@@ -34,6 +34,12 @@ export interface RevocationOptions {
   readonly refreshMs?: number;
   readonly maxStaleMs?: number;
   readonly onError?: (err: unknown) => void;
+  /**
+   * Told of every revocation this instance learns of (its own, or another replica's read from the
+   * store): sessions of `subjectArn` issued at or before `before` are revoked. Open WebSocket
+   * tunnels are closed from here.
+   */
+  readonly onRevoked?: (subjectArn: string, before: number) => void;
 }
 
 /** Creates the revocation list over a state store. */
@@ -55,9 +61,11 @@ export function createRevocations(options: RevocationOptions): Revocations {
         const before = Number(value);
         if (Number.isFinite(before)) next.set(arn, before);
       }
+      const previous = snapshot;
       snapshot = next;
       lastRefreshAt = now();
       lastError = undefined;
+      if (options.onRevoked) for (const [arn, before] of next) if (before > (previous.get(arn) ?? -Infinity)) options.onRevoked(arn, before);
       return true;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -72,6 +80,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
       const value = Math.max(known, before);
       await store.hashSet(HASH_KEY, subjectArn, String(value));
       snapshot = new Map(snapshot).set(subjectArn, value);
+      options.onRevoked?.(subjectArn, value);
     },
     check(subjectArn, issuedAt) {
       if (store.shared && (lastRefreshAt === undefined || now() - lastRefreshAt > maxStaleMs)) return 'unavailable';

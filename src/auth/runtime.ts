@@ -35,6 +35,8 @@ export interface AuthRuntimeOptions {
   /** Told about background failures (JWKS, Redis, key files), for logs and metrics. */
   readonly onError?: (source: string, err: unknown) => void;
   readonly onStsEvent?: (event: StsEvent) => void;
+  /** Told of every session revocation learnt (see RevocationOptions.onRevoked). */
+  readonly onRevoked?: (subjectArn: string, before: number) => void;
 }
 
 export interface AuthRuntime {
@@ -86,6 +88,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
     refreshMs: config.revocation.refreshSeconds * 1000,
     maxStaleMs: config.revocation.maxStaleSeconds * 1000,
     onError: (err) => onError('revocation', err),
+    ...(o.onRevoked ? { onRevoked: o.onRevoked } : {}),
   });
   await revocations.refresh();
   revocations.start();

@@ -8,7 +8,8 @@ import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, cre
 import { createDecisionCache, gatewayDecisionCache, readCacheConfig, type DecisionCache } from '../cache/index.js';
 import { formatProblems, loadConfig, type GatewayConfig } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { peerIssuer, readExtAuthzConfig } from '../extauthz/index.js';
+import { readExtAuthzConfig } from '../extauthz/config.js';
+import { peerIssuer } from '../extauthz/peer-config.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { readTracingConfig, type RequestTracer } from '../trace/index.js';
@@ -173,6 +174,8 @@ export async function startConfiguredGateway(
       // The other replicas refresh their revocation lists at once instead of at their next poll.
       if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) void decisionCache.publishRevocation(e.target, Date.now());
     },
+    // A revoked session's open WebSocket tunnels close (the gateway starts after the first read, when none are open).
+    onRevoked: (subject, before) => running.gateway?.tunnels.revoked(subject, before),
     onError: (source, err) => {
       // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
       if (redis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });

@@ -22,7 +22,7 @@ export const ENV = {
 } as const;
 
 const ENV_FILE = '(environment)';
-const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', ...Object.keys(SECTION_VALIDATORS)];
+const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', 'websocket', ...Object.keys(SECTION_VALIDATORS)];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -92,6 +92,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const redis = r.section(root, 'redis', 'redis', ['url', 'sentinel', 'cluster']);
   const logging = r.section(root, 'logging', 'logging', ['level']);
   const shutdown = r.section(root, 'shutdown', 'shutdown', ['graceMs']);
+  const websocket = r.section(root, 'websocket', 'websocket', ['maxLifetimeMs']);
   const HOUR = 3_600_000;
 
   let upstreamUrl = r.string(up, 'url', 'upstream.url', DEFAULTS.upstream.url);
@@ -185,6 +186,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     redis: { url: redisUrl === '' ? undefined : redisUrl, sentinel },
     logging: { level },
     shutdown: { graceMs: r.int(shutdown, 'graceMs', 'shutdown.graceMs', DEFAULTS.shutdown.graceMs, 0, HOUR) },
+    websocket: { maxLifetimeMs: r.int(websocket, 'maxLifetimeMs', 'websocket.maxLifetimeMs', DEFAULTS.websocket.maxLifetimeMs, 0, 7 * 24 * HOUR) },
     sections,
   };
   return { config, problems: r.problems };

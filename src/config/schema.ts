@@ -92,6 +92,10 @@ export interface GatewayConfig {
     /** How long in-flight requests may run after SIGTERM before their connections are closed. */
     readonly graceMs: number;
   };
+  readonly websocket: {
+    /** Longest an authorised WebSocket tunnel stays open, ms; 0 for no limit (the token's `exp` still ends it). */
+    readonly maxLifetimeMs: number;
+  };
   /**
    * Sections read by other parts of iamgate (`auth`, `cache`, `audit`), each checked by
    * the validator registered for it in ./sections.ts and passed on as written.
@@ -123,4 +127,5 @@ export const DEFAULTS = {
   decisions: { explainToCaller: false },
   logging: { level: 'info' },
   shutdown: { graceMs: 25_000 },
+  websocket: { maxLifetimeMs: 3_600_000 },
 } as const;

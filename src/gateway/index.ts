@@ -14,4 +14,5 @@ export { createPipeline, type Allowed, type DecisionEvent, type DecisionSource, 
 export { createPolicyLoader, simulatedPrincipal, type AuthenticatorFactory, type PolicyFiles } from './policies.js';
 export { createProxyHandlers, requestFacts, type ProxyHandlers } from './proxy-handler.js';
 export { startGateway, type Gateway, type GatewayOptions, type PolicyLoad, type PolicyLoader } from './server.js';
+export { createTunnelRegistry, TUNNEL_CLOSE_REASONS, type TunnelCloseReason, type TunnelGrant, type Tunnels } from './tunnels.js';
 export * from './routes/index.js';

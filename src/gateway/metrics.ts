@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   readonly redisErrors: Counter<'operation'>;
   /** Shadow evaluation: requests the candidate policies would decide the other way, by direction. */
   readonly shadowDisagreements: Counter<'direction'>;
+  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
+  readonly tunnelsClosed: Counter<'reason'>;
   /** The request path's counts, read into `requests`, `decisions` and `cacheLookups` at scrape time. */
   readonly count: {
     request(outcome: string): void;
@@ -119,5 +121,6 @@ export function createGatewayMetrics(options: { processMetrics?: boolean; versio
     reloads: new Counter({ name: 'iamgate_policy_reloads_total', help: 'Policy loads and reloads, by result (success, failure)', labelNames: ['result'], registers }),
     shadowDisagreements: new Counter({ name: 'iamgate_shadow_disagreements_total', help: 'Requests the shadow policies would decide the other way, by direction (would_allow, would_deny)', labelNames: ['direction'], registers }),
     redisErrors: new Counter({ name: 'iamgate_redis_errors_total', help: 'Redis command errors, by operation', labelNames: ['operation'], registers }),
+    tunnelsClosed: new Counter({ name: 'iamgate_websocket_tunnels_closed_total', help: 'WebSocket tunnels closed by iamgate, by reason', labelNames: ['reason'], registers }),
   };
 }

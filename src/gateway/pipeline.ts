@@ -29,8 +29,11 @@ export interface PolicySnapshot {
   readonly shadow?: ShadowPolicies;
 }
 
-/** Where the decision was asked for. `operator` runs (simulations) are not audited. */
-export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'ext-authz' | 'operator';
+/**
+ * Where the decision was asked for. `operator` runs (simulations) are not audited, nor are
+ * `tunnel` runs (an open WebSocket tunnel decided again after a reload: its close is recorded).
+ */
+export type DecisionSource = 'proxy' | 'websocket' | 'forward-auth' | 'ext-authz' | 'operator' | 'tunnel';
 
 /** A decision event for the audit trail, with the decision fields the pipeline always sets. */
 export type DecisionEvent = AuditEventInput & { readonly decision: 'Allow' | 'Deny' };
@@ -196,7 +199,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function finish(outcome: PipelineOutcome, source: DecisionSource): Promise<PipelineOutcome> {
     const e = outcome.event;
     metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', e.reason);
-    if (source === 'operator') return outcome;
+    if (source === 'operator' || source === 'tunnel') return outcome;
     try {
       await audit.record(e);
       return outcome;

@@ -14,6 +14,7 @@ import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Allowed, Pipeline, PipelineOutcome } from './pipeline.js';
 import { writeJson, writeSocketJson } from './respond.js';
+import type { Tunnels } from './tunnels.js';
 
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
@@ -39,6 +40,8 @@ export interface HandlerDeps {
   readonly traceIds?: TraceIds;
   /** Exports spans (OpenTelemetry), when configured. */
   readonly tracer?: RequestTracer;
+  /** Where open WebSocket tunnels are registered, so they can be closed when their authorisation ends. */
+  readonly tunnels?: Tunnels;
   /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
   readonly refusedUpgrade?: (reason: string) => void;
 }
@@ -149,9 +152,10 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   }
 
   /** Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the caller. */
-  async function decide(incoming: IncomingMessage, requestId: string, source: 'proxy' | 'websocket', trace: TraceContext): Promise<PipelineOutcome | undefined> {
+  async function decide(facts: RequestFacts, source: 'proxy' | 'websocket'): Promise<PipelineOutcome | undefined> {
+    const { requestId } = facts;
     try {
-      return await pipeline.run(requestFacts(incoming, requestId, deps.now(), trace), source);
+      return await pipeline.run(facts, source);
     } catch (err) {
       logger.error({ requestId, err }, 'pipeline failed');
       return undefined;
@@ -164,7 +168,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const requestId = nextId();
       const trace = traceOf(incoming.rawHeaders, traceIds);
       const traceStart = tracer ? preciseNow() : 0;
-      const outcome = await decide(incoming, requestId, 'proxy', trace);
+      const outcome = await decide(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
       const authorized = tracer ? preciseNow() : 0;
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
@@ -205,7 +209,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const requestId = nextId();
       socket.on('error', () => socket.destroy());
       const trace = traceOf(incoming.rawHeaders, traceIds);
-      const outcome = await decide(incoming, requestId, 'websocket', trace);
+      const facts = requestFacts(incoming, requestId, deps.now(), trace);
+      const outcome = await decide(facts, 'websocket');
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
         else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
@@ -219,6 +224,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         socket,
         head,
         headerValue(incoming.rawHeaders, 'upgrade') ?? 'websocket',
+        (upstreamSocket) => deps.tunnels?.open({ facts, principal: outcome.principal, event: outcome.event }, socket, upstreamSocket),
       );
       const upstreamMs = performance.now() - forwardStart;
       if (!result.ok && result.failure !== 'client_closed') {

@@ -12,7 +12,8 @@ import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
-import { readExtAuthzConfig, startExtAuthzServer, type ExtAuthzServer } from '../extauthz/index.js';
+import { readExtAuthzConfig } from '../extauthz/config.js';
+import type { ExtAuthzServer } from '../extauthz/server.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
@@ -31,6 +32,7 @@ import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
 import { writeSocketJson } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
+import { createTunnelRegistry, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -84,6 +86,8 @@ export interface Gateway {
   reload(): Promise<ReloadReport>;
   /** Requests being handled (upgraded connections included). */
   inFlight(): number;
+  /** The open WebSocket tunnels: told of revoked sessions, decided again after each reload, closed at shutdown. */
+  readonly tunnels: Pick<Tunnels, 'revoked' | 'size'>;
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
   close(graceMs?: number): Promise<void>;
 }
@@ -182,6 +186,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
   });
   const upstream: Upstream = createUpstream(config.upstream);
+  const tunnelRegistry = createTunnelRegistry({
+    audit,
+    logger,
+    now,
+    maxLifetimeMs: config.websocket.maxLifetimeMs,
+    generation: () => snapshot?.generation,
+    redecide: (facts) => pipeline.run(facts, 'tunnel'),
+    onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
+  });
   const handlers = createProxyHandlers({
     pipeline,
     upstream,
@@ -189,6 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     logger,
     now,
+    tunnels: tunnelRegistry,
     forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
     refusedUpgrade: (reason) => gatewaySockets.refused(reason),
     ...(options.assertion ? { assertion: options.assertion } : {}),
@@ -250,6 +264,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.reloads.inc({ result: 'success' });
     for (const f of result.findings) logger.warn({ finding: f }, 'policy finding');
     logger.info({ generation, digest: snapshot.digest, routes: snapshot.routes.routeCount }, 'policies loaded');
+    // Open tunnels were authorised by the previous generation: decided again before the reload reports.
+    await tunnelRegistry.redecide();
     return { ok: true, generation, problems: [] };
   };
 
@@ -401,6 +417,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
     };
     try {
+      // Loaded only when configured: a gateway without it never loads gRPC.
+      const { startExtAuthzServer } = await import('../extauthz/server.js');
       extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);
@@ -421,10 +439,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     readiness,
     reload,
     inFlight: () => active,
+    tunnels: tunnelRegistry,
     async close(graceMs = config.shutdown.graceMs) {
       if (closing) return;
       closing = true;
       policyWatch?.close();
+      // A tunnel never finishes by itself: closed now, each with its record, before the trail is flushed.
+      tunnelRegistry.closeAll('shutdown');
       const stopped = closeServer(server);
       const checksStopped = extAuthz?.close(graceMs);
       if (active > 0) {

@@ -47,8 +47,11 @@ export type ProxyResult =
 export interface Upstream {
   /** Streams one request upstream and its response into `outgoing`; never rejects. */
   forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult>;
-  /** Opens an upgraded connection (`protocol`, e.g. `websocket`) upstream and tunnels `client` to it; never rejects. */
-  upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string): Promise<ProxyResult>;
+  /**
+   * Opens an upgraded connection (`protocol`, e.g. `websocket`) upstream and tunnels `client` to it;
+   * never rejects. `onTunnel` is told the upstream's socket as the tunnel starts, before any of its bytes pass.
+   */
+  upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult>;
   /** Waits for requests in flight, then closes the pool; `force` destroys them instead. */
   close(force?: boolean): Promise<void>;
 }
@@ -138,7 +141,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
     });
   }
 
-  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string): Promise<ProxyResult> {
+  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult> {
     return new Promise((resolve) => {
       let settled = false;
       let status: number | undefined;
@@ -176,6 +179,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           client.on('error', end).on('close', end);
           socket.pipe(client);
           client.pipe(socket);
+          onTunnel?.(socket);
           settle({ ok: true, status: statusCode });
         },
         // The upstream answered without switching protocols (a REST service, a refusal): its answer

@@ -35,6 +35,7 @@ describe('the hash chain', () => {
       { kind: 'outcome' as const, reason: 'upstream_timeout', requestId: 'r', upstream: { latencyMs: 1e-7 } },
       decisionEvent(3, { principal: { arn: 'arn:aws:sts::1:assumed-role/R/s', type: 'AssumedRole', session: 's', sourceIdentity: 'alice' } }),
       { kind: 'policy_reload' as const, reason: 'reloaded', policyGeneration: 7, statements: [{ policy: 'P' }, { policy: 'Q', sid: 'S"\\u2028' }] },
+      { kind: 'tunnel_close' as const, reason: 'session_revoked', requestId: 'r', action: 'orders:Stream', path: '/ws', policyGeneration: 7 },
     ];
     for (const e of events) await log.record(e);
     await log.close();
@@ -50,7 +51,7 @@ describe('the hash chain', () => {
         expect(verifyDigestSignature(key.signer.key, signedPayload(unsigned), sig as string)).toBe(true);
       }
     }
-    expect(kinds).toEqual(new Set(['audit.start', 'audit.digest', 'request', 'outcome', 'policy_reload']));
+    expect(kinds).toEqual(new Set(['audit.start', 'audit.digest', 'request', 'outcome', 'policy_reload', 'tunnel_close']));
   });
 
   it('links each record to the hash of the one before, from 64 zeros', () => {

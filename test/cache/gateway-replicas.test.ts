@@ -3,46 +3,24 @@
 // through A's generation announcement over Redis, and reloads then. After a change from allow to
 // deny, B serves the deny within a bounded time and, once it has, never an allow again — not from
 // its in-process level, not from Redis, where the old allow is still stored.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../support/redis.js';
-import { createTestKeys, type TestKeys } from '../support/tokens.js';
-import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, ordersPolicy, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, ordersPolicy, useServedPair, writePolicyFolder } from './served.js';
 
 /** Every lookup goes to Redis too (no minimum evaluation cost), so L2 entries exist to go stale. */
 const CACHE = { cache: { l2: { minEvalMicros: 0 } } };
 
-let redis: TestRedis;
-let upstream: TestUpstream;
-let keys: TestKeys;
-let dir = '';
-let a: ServedGateway;
-let b: ServedGateway;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  upstream = await startTestUpstream();
-  keys = await createTestKeys();
-  dir = await mkdtemp(join(tmpdir(), 'iamgate-replicas-'));
-  await writePolicyFolder(join(dir, 'policies'), 'Allow');
-  const common = { policies: join(dir, 'policies'), keys, upstreamUrl: upstream.url, redisUrl: redis.url };
-  a = await startServedGateway({ ...common, work: join(dir, 'a'), config: { ...CACHE, policies: { watch: true } } });
-  b = await startServedGateway({ ...common, work: join(dir, 'b'), config: { ...CACHE, policies: { watch: false } } });
-}, 30_000);
-
-afterAll(async () => {
-  await a?.stop();
-  await b?.stop();
-  await upstream?.close();
-  await redis?.close();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
+const pair = useServedPair({
+  prefix: 'iamgate-replicas-',
+  writePolicies: (folder) => writePolicyFolder(folder, 'Allow'),
+  a: { config: { ...CACHE, policies: { watch: true } } },
+  b: { config: { ...CACHE, policies: { watch: false } } },
 });
 
 describe('two gateways sharing one Redis', () => {
   it('share decisions: what one stored in Redis, the other answers from it', async () => {
+    const { a, b } = pair;
     expect(await eventually(async () => (await a.getOrder('alice')) === 200 && (await b.getOrder('alice')) === 200)).toBe(true);
     // Warm both levels on both instances.
     for (let i = 0; i < 5; i++) {
@@ -54,6 +32,7 @@ describe('two gateways sharing one Redis', () => {
   });
 
   it('honour a change made on one: allow turned into deny reaches the other, and no stale allow follows', async () => {
+    const { a, b, dir } = pair;
     const bReloadsBefore = await b.metric('iamgate_policy_reloads_total', 'result="success"');
     await writeFile(join(dir, 'policies', 'policies', 'orders.json'), ordersPolicy('Deny'));
 
@@ -81,6 +60,7 @@ describe('two gateways sharing one Redis', () => {
   });
 
   it('honour the change back: deny turned into allow reaches the other too', async () => {
+    const { a, b, dir } = pair;
     const bReloadsBefore = await b.metric('iamgate_policy_reloads_total', 'result="success"');
     await writeFile(join(dir, 'policies', 'policies', 'orders.json'), ordersPolicy('Allow'));
     expect(await eventually(async () => (await a.getOrder('alice')) === 200)).toBe(true);

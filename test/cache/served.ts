@@ -1,15 +1,19 @@
 // Gateways assembled exactly as `iamgate serve` assembles them (startConfiguredGateway: Redis,
 // the decision cache and its announcements, authentication with revocations), over policy files
 // in a folder of the test's own, called with real ES256 tokens that a JWKS file vouches for.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import { readAuthConfig } from '../../src/auth/index.js';
 import { startConfiguredGateway, type ConfiguredGateway, type Running } from '../../src/cli/serve.js';
 import { readConfig } from '../../src/config/index.js';
-import { FIXTURES, recordingAudit } from '../support/gateway.js';
-import { TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
+import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gateway.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 
 const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
 
@@ -34,6 +38,8 @@ export interface ServedGateway {
   readonly opsUrl: string;
   readonly configured: ConfiguredGateway;
   readonly running: Running;
+  /** Every audit event the gateway recorded. */
+  readonly audit: RecordingAudit;
   /** Status of `GET /orders/1` as `user`. */
   getOrder(user: string): Promise<number>;
   /** A counter's value on /metrics (0 when absent). */
@@ -51,6 +57,8 @@ export interface ServedOptions {
   readonly redisUrl?: string;
   /** Configuration keys on top of the defaults here (e.g. `cache`, `policies.watch`). */
   readonly config?: Record<string, unknown>;
+  /** `auth` keys on top of the defaults here (e.g. `sts`). */
+  readonly auth?: Record<string, unknown>;
 }
 
 /** Starts a gateway as serve does and waits for its first policy load. */
@@ -71,6 +79,7 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
       stateDir: join(o.work, 'state'),
       sts: { enabled: false },
       issuers: [{ name: 'test', issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], keyFile: jwks }],
+      ...o.auth,
     },
     ...extra,
   };
@@ -80,7 +89,8 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
   if (!auth.config) throw new Error(`test auth config invalid: ${JSON.stringify(auth.findings)}`);
   const running: Running = {};
   const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
-  const configured = await startConfiguredGateway(read.config, auth.config, logger, running, { audit: recordingAudit() });
+  const audit = recordingAudit();
+  const configured = await startConfiguredGateway(read.config, auth.config, logger, running, { audit });
   const first = await configured.gateway.initialLoad;
   if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
   const { gateway } = configured;
@@ -89,6 +99,7 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
     opsUrl: gateway.opsUrl,
     configured,
     running,
+    audit,
     async getOrder(user) {
       const res = await request(`${gateway.url}/orders/1`, { headers: { authorization: `Bearer ${await o.keys.token(user)}` } });
       await res.body.dump();
@@ -111,4 +122,44 @@ export async function eventually(check: () => Promise<boolean>, ms = 5_000): Pro
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Two replicas sharing one real redis-server, one recording upstream, one key and one policy folder. */
+export interface ServedPair {
+  readonly redis: TestRedis;
+  readonly upstream: TestUpstream;
+  readonly keys: TestKeys;
+  /** The suite's folder; the policies are in `dir/policies`. */
+  readonly dir: string;
+  readonly a: ServedGateway;
+  readonly b: ServedGateway;
+}
+
+/** What differs between the replicas of a pair: their configuration and `auth` keys. */
+export type ReplicaOptions = Pick<ServedOptions, 'config' | 'auth'>;
+
+/**
+ * Starts a pair before the suite's tests (the policy folder written by `writePolicies`) and stops
+ * it after them. The result is filled in by `beforeAll`: read it inside tests and hooks only.
+ */
+export function useServedPair(o: { readonly prefix: string; readonly writePolicies: (folder: string) => Promise<void>; readonly a?: ReplicaOptions; readonly b?: ReplicaOptions }): ServedPair {
+  const pair = {} as { -readonly [K in keyof ServedPair]: ServedPair[K] };
+  beforeAll(async () => {
+    pair.redis = await startRedis();
+    pair.upstream = await startTestUpstream();
+    pair.keys = await createTestKeys();
+    pair.dir = await mkdtemp(join(tmpdir(), o.prefix));
+    await o.writePolicies(join(pair.dir, 'policies'));
+    const common = { policies: join(pair.dir, 'policies'), keys: pair.keys, upstreamUrl: pair.upstream.url, redisUrl: pair.redis.url };
+    pair.a = await startServedGateway({ ...common, ...o.a, work: join(pair.dir, 'a') });
+    pair.b = await startServedGateway({ ...common, ...o.b, work: join(pair.dir, 'b') });
+  }, 30_000);
+  afterAll(async () => {
+    await pair.a?.stop();
+    await pair.b?.stop();
+    await pair.upstream?.close();
+    await pair.redis?.close();
+    if (pair.dir) await rm(pair.dir, { recursive: true, force: true });
+  });
+  return pair;
 }

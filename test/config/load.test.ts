@@ -129,6 +129,15 @@ auth: { issuers: [ { name: x } ] }
     expect(missing.ok ? '' : missing.problems[0]!.code).toBe('CONFIG_UNREADABLE');
   });
 
+  it('limits a WebSocket tunnel to one hour by default, takes 0 for no limit, and refuses a negative or unknown websocket key', () => {
+    const defaults = readConfig({ version: 1 }, {}, undefined);
+    expect(defaults.ok && defaults.config.websocket).toEqual({ maxLifetimeMs: 3_600_000 });
+    const unlimited = readConfig({ version: 1, websocket: { maxLifetimeMs: 0 } }, {}, undefined);
+    expect(unlimited.ok && unlimited.config.websocket.maxLifetimeMs).toBe(0);
+    const bad = readConfig({ version: 1, websocket: { maxLifetimeMs: -1, maxLifetime: 5 } }, {}, undefined);
+    expect(bad.ok ? [] : bad.problems.map((p) => p.path).sort()).toEqual(['websocket.maxLifetime', 'websocket.maxLifetimeMs']);
+  });
+
   it('turns the operator endpoints on by default only in development mode', () => {
     const dev = readConfig({ version: 1, mode: 'development' }, {}, undefined);
     expect(dev.ok && dev.config.operations.operatorEndpoints).toBe(true);

@@ -25,6 +25,8 @@ export interface TestUpstream {
   arrivals(): number;
   /** Answers every `/slow?held` request waiting now. */
   release(): void;
+  /** Upgraded (WebSocket) connections still open on the upstream's side. */
+  openTunnels(): number;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,8 @@ function acceptWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer
     }
   };
   socket.on('data', onData);
+  // The gateway went away: close this side too (the server keeps upgraded sockets half-open).
+  socket.on('end', () => socket.end());
   socket.on('error', () => socket.destroy());
   if (head.length > 0) onData(Buffer.alloc(0));
 }
@@ -160,6 +164,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     release() {
       for (const answer of [...held]) answer();
     },
+    openTunnels: () => upgraded.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
