@@ -167,6 +167,7 @@ export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): Unseal
   put(out, 'statements', statementsOf(input.statements));
   put(out, 'status', integer(input.status));
   out['time'] = deps.isoTime ? deps.isoTime(deps.now()) : new Date(deps.now()).toISOString();
+  put(out, 'traceId', text(input.traceId, FIELD_LIMITS.id));
   put(out, 'upstream', upstreamOf(input.upstream));
   // Every member was checked above; the cast only says so to the type system.
   return out as unknown as UnsealedRecord;

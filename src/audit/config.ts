@@ -15,6 +15,8 @@ export interface AuditConfig {
   readonly sinks: readonly AuditSinkKind[];
   /** The file sink's path, as written (relative paths are resolved against the configuration file's folder). */
   readonly filePath: string | undefined;
+  /** The file sink's rotation (docs/audit.md): by size, by age, or neither (reopen on SIGHUP only). */
+  readonly fileRotate: { readonly maxBytes?: number; readonly intervalMs?: number } | undefined;
   /** stdout and file: `durable` waits for each record's write before forwarding. */
   readonly durability: Durability;
   /** stdout and file: what a full or failing sink does. */
@@ -77,7 +79,8 @@ export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { conf
   const path = options.path ?? 'audit';
   const root = r.section({ audit: raw }, 'audit', path, KEYS);
   const sinks = readSinks(r, root, path);
-  const file = r.section(root, 'file', `${path}.file`, ['path']);
+  const file = r.section(root, 'file', `${path}.file`, ['path', 'rotate']);
+  const rotate = r.section(file, 'rotate', `${path}.file.rotate`, ['maxBytes', 'intervalMs']);
   const redis = r.section(root, 'redis', `${path}.redis`, ['stream', 'maxLen', 'whenFull']);
   const digest = r.section(root, 'digestEvery', `${path}.digestEvery`, ['records', 'ms']);
   const whenFull = r.oneOf<WhenFull>(root, 'whenFull', `${path}.whenFull`, AUDIT_DEFAULTS.whenFull, ['refuse', 'drop']);
@@ -88,6 +91,9 @@ export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { conf
 
   if (sinks.includes('file') && filePath === undefined) r.problem(`${path}.file.path`, 'the file sink needs a path');
   if (!sinks.includes('file') && root['file'] !== undefined) r.problem(`${path}.file`, 'is set but audit.sink does not include file');
+  if (file['rotate'] !== undefined && rotate['maxBytes'] === undefined && rotate['intervalMs'] === undefined) {
+    r.problem(`${path}.file.rotate`, 'give maxBytes, intervalMs or both (without rotate the file is only reopened on SIGHUP)');
+  }
   if (!sinks.includes('redis') && root['redis'] !== undefined) r.problem(`${path}.redis`, 'is set but audit.sink does not include redis');
   if (sinks.includes('redis') && options.redisConfigured === false) r.problem(`${path}.sink`, 'the redis sink needs redis.url (or REDIS_URL)');
   if (!sign && signingKeyFile !== undefined) r.problem(`${path}.signingKeyFile`, 'is set but audit.sign is false');
@@ -99,6 +105,10 @@ export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { conf
   const config: AuditConfig = {
     sinks,
     filePath,
+    fileRotate: file['rotate'] === undefined ? undefined : {
+      ...(rotate['maxBytes'] === undefined ? {} : { maxBytes: r.int(rotate, 'maxBytes', `${path}.file.rotate.maxBytes`, 0, 4096, Number.MAX_SAFE_INTEGER) }),
+      ...(rotate['intervalMs'] === undefined ? {} : { intervalMs: r.int(rotate, 'intervalMs', `${path}.file.rotate.intervalMs`, 0, 1000, 366 * 86_400_000) }),
+    },
     durability: r.oneOf<Durability>(root, 'durability', `${path}.durability`, AUDIT_DEFAULTS.durability, ['durable', 'batched']),
     whenFull,
     redis: {

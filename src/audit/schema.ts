@@ -1,7 +1,11 @@
-// The audit record, schema version 1: what one line of the trail holds. docs/audit.md describes
+// The audit record, schema version 2: what one line of the trail holds. docs/audit.md describes
 // every field; a change to this file that adds, removes or renames a field needs a new version.
+// Version 2 added `traceId`; version 1 records (written by older gateways) are read and verified alike.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** Versions `audit verify` and the reports read: every version written so far. */
+export const READABLE_SCHEMA_VERSIONS: ReadonlySet<unknown> = new Set([1, 2]);
 
 /** Kinds of event that record a decision (exactly one per decision). */
 export const DECISION_KINDS = ['request', 'forward_auth', 'ext_authz', 'sts', 'mfa', 'policy_reload', 'revocation'] as const;
@@ -82,6 +86,8 @@ export interface AuditEventInput {
   /** The HTTP status iamgate answered with. */
   readonly status?: number;
   readonly upstream?: AuditUpstream;
+  /** The W3C trace id the request belongs to (the caller's traceparent, or one iamgate started). */
+  readonly traceId?: string;
 }
 
 /** The event fields after the builder: bounded, cleaned, plus identity and time. */

@@ -12,7 +12,8 @@ import { createAuditLog, type AuditLog } from './log.js';
 import type { PublishedKey } from './schema.js';
 import { createAuditSigner, type AuditSigner } from './signing.js';
 import { createRedisStreamSink } from './sinks/redis.js';
-import { createFileSink, createStdoutSink } from './sinks/stream.js';
+import { createRotatingFileSink, type RotatingFileSink } from './sinks/rotation.js';
+import { createStdoutSink } from './sinks/stream.js';
 import type { RecordSink } from './sinks/types.js';
 
 /** Name of the signing key generated in the state folder in development. */
@@ -45,6 +46,8 @@ export interface ConfiguredAudit {
   readonly publicJwk: PublicJwk | undefined;
   /** Where the signing key came from, and whether it was generated now (for the start log). */
   readonly key?: { readonly file: string; readonly generated: boolean };
+  /** Closes the trail's file and opens its path again (SIGHUP after logrotate renamed it); nothing without a file sink. */
+  reopen(): Promise<void>;
 }
 
 /** A fresh instance id: host (the pod's name in Kubernetes), start time, random suffix. */
@@ -121,7 +124,11 @@ function openSink(kind: AuditSinkKind, config: AuditConfig, deps: AuditSetupDeps
     case 'file': {
       const file = resolve(deps.baseDir, config.filePath ?? '');
       try {
-        return createFileSink(file, fd);
+        return createRotatingFileSink(file, {
+          ...fd,
+          ...config.fileRotate,
+          onError: (err) => deps.onSinkError?.('file', err),
+        });
       } catch (err) {
         throw new Error(`audit.file.path: ${file}: cannot be opened for appending (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
       }
@@ -168,8 +175,10 @@ export async function openConfiguredAudit(config: AuditConfig, deps: AuditSetupD
     }
   }
   const now = deps.now ?? Date.now;
+  const sinks = openSinks(config, deps);
+  const file = sinks.find((s): s is RotatingFileSink => 'reopen' in s);
   const log = createAuditLog({
-    sinks: openSinks(config, deps),
+    sinks,
     instanceId: deps.instanceId ?? newInstanceId(now()),
     ...(signing ? { signer: signing.signer } : {}),
     digestEvery: config.digestEvery,
@@ -180,5 +189,6 @@ export async function openConfiguredAudit(config: AuditConfig, deps: AuditSetupD
     log,
     publicJwk: signing ? jwkOf(signing.signer.key) : undefined,
     ...(signing ? { key: { file: signing.file, generated: signing.generated } } : {}),
+    reopen: () => file?.reopen() ?? Promise.resolve(),
   };
 }

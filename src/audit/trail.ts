@@ -1,6 +1,7 @@
 // Reading a trail back: the lines of a file, or the entries of a Redis Stream, each with a
 // reference (`line 12`, `entry 1700000000000-0`) that verification and reports point at.
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import type { Redis } from 'ioredis';
 import { STREAM_FIELD } from './sinks/redis.js';
 
@@ -12,8 +13,12 @@ export interface TrailEntry {
   readonly complete: boolean;
 }
 
-/** Reads a trail file line by line, streaming (the file may be large). */
-export async function* readTrailFile(path: string): AsyncGenerator<TrailEntry> {
+/**
+ * Reads a trail file line by line, streaming (the file may be large). `label` prefixes each
+ * reference (`audit.jsonl.000002 line 12`) when the trail spans several files.
+ */
+export async function* readTrailFile(path: string, label?: string): AsyncGenerator<TrailEntry> {
+  const at = label === undefined ? 'line ' : `${label} line `;
   let rest = '';
   let line = 0;
   for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
@@ -21,12 +26,27 @@ export async function* readTrailFile(path: string): AsyncGenerator<TrailEntry> {
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       line++;
-      yield { ref: `line ${line}`, text: text.slice(start, nl), complete: true };
+      yield { ref: `${at}${line}`, text: text.slice(start, nl), complete: true };
       start = nl + 1;
     }
     rest = text.slice(start);
   }
-  if (rest.length > 0) yield { ref: `line ${line + 1}`, text: rest, complete: false };
+  if (rest.length > 0) yield { ref: `${at}${line + 1}`, text: rest, complete: false };
+}
+
+/**
+ * Reads files that together hold one trail (a file and its rotated predecessors), oldest first, as
+ * one sequence of entries: a chain carries on from one file into the next.
+ */
+export async function* readTrailFiles(
+  paths: readonly string[],
+  observe: (path: string, entries: AsyncGenerator<TrailEntry>) => AsyncGenerator<TrailEntry> = (_, entries) => entries,
+): AsyncGenerator<TrailEntry> {
+  if (paths.length === 1) {
+    yield* readTrailFile(paths[0] as string);
+    return;
+  }
+  for (const path of paths) yield* observe(path, readTrailFile(path, basename(path)));
 }
 
 /** Splits a trail held in memory (captured standard output, say) into entries. */

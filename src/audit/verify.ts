@@ -3,7 +3,7 @@
 // trusted keys, and whether each chain was closed. Findings name the record (line or stream entry).
 import { recordHash, signedPayload } from './chain.js';
 import type { AuditRecord, DigestInfo, PublishedKey } from './schema.js';
-import { GENESIS_PREV, SCHEMA_VERSION } from './schema.js';
+import { GENESIS_PREV, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION } from './schema.js';
 import { verifyDigestSignature } from './signing.js';
 import type { TrailEntry } from './trail.js';
 
@@ -120,7 +120,7 @@ function parseLine(text: string): unknown {
 function toRec(ref: string, o: Json): Rec | undefined {
   const { hash, ...withoutHash } = o;
   if (
-    o['schemaVersion'] !== SCHEMA_VERSION ||
+    !READABLE_SCHEMA_VERSIONS.has(o['schemaVersion']) ||
     typeof o['instanceId'] !== 'string' ||
     !isSeq(o['seq']) ||
     typeof o['kind'] !== 'string' ||
@@ -212,7 +212,7 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     const rec = toRec(entry.ref, parsed);
     if (!rec) {
       judgeUnreadable(false);
-      add('malformed', `${entry.ref}: an audit record without the fields of schema version ${SCHEMA_VERSION}`, { ref: entry.ref });
+      add('malformed', `${entry.ref}: an audit record without the fields of schema version ${SCHEMA_VERSION} (or an earlier one)`, { ref: entry.ref });
       continue;
     }
     records++;

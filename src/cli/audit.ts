@@ -6,7 +6,8 @@ import { readDecisions, lastAccessed, unusedPermissions, type PrincipalGrants } 
 import { readPublicKeys } from '../audit/signing.js';
 import { DEFAULT_STREAM } from '../audit/sinks/redis.js';
 import { principalMatcher, suggestPolicy } from '../audit/suggest.js';
-import { readTrailFile, readTrailStream, type TrailEntry } from '../audit/trail.js';
+import { readTrailFile, readTrailFiles, readTrailStream, type TrailEntry } from '../audit/trail.js';
+import { fileOrder, trailSet, withMissingFiles } from '../audit/rotated-set.js';
 import { verifyTrail, type VerifyReport } from '../audit/verify.js';
 import { loadDirectory } from '../identity/load.js';
 import type { Directory } from '../identity/types.js';
@@ -18,7 +19,7 @@ import type { CliIo } from './io.js';
 export const EXIT_INCOMPLETE = 3;
 
 const HELP = `usage:
-  iamgate audit verify FILE [--public-key FILE] [--json]
+  iamgate audit verify FILE... [--rotated] [--public-key FILE] [--json]
   iamgate audit verify --redis URL [--stream KEY] [--public-key FILE] [--json]
   iamgate audit report FILE [--since TIME] [--directory FILE] [--json]
   iamgate audit suggest-policy FILE --principal ARN [--since TIME] [--max-resources N]
@@ -30,7 +31,12 @@ verify          checks every record's hash, the chain links, sequence numbers an
                 records). --public-key: PEM, JWK or JWKS of the keys digests must be signed
                 with (without it each chain's own published key is used, which proves nothing
                 against someone who rewrote the whole trail). The stream defaults to
-                ${DEFAULT_STREAM}.
+                ${DEFAULT_STREAM}. Several FILEs are one trail, oldest first (a file and
+                the files it was rotated into): a chain carries on across them, and a file
+                left out or given out of order shows as missing or reordered records.
+                --rotated: FILE is the file being written; its rotated files (FILE.000001,
+                FILE.000002, ...) are read first, in order, and a number missing among them
+                is reported as a missing file.
 report          for each principal and action, allowed/denied counts and when last allowed;
                 with --directory, the Allow statements no allowed request used (unused access).
 suggest-policy  a least-privilege identity policy from the actions and resources the principal
@@ -40,7 +46,7 @@ TIME is an ISO date (2025-03-01T00:00:00Z) or an age: 90d, 12h, 30m.`;
 type Flags = { readonly positional: string[]; readonly values: Map<string, string>; readonly switches: Set<string> };
 
 const VALUE_FLAGS = new Set(['--public-key', '--redis', '--stream', '--since', '--directory', '--principal', '--max-resources']);
-const SWITCHES = new Set(['--json', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--rotated', '--help', '-h']);
 
 /** Splits the arguments; a string is a usage error. */
 function parseFlags(argv: readonly string[]): Flags | string {
@@ -105,7 +111,18 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
       redis.disconnect();
     }
   } else {
-    report = await verifyTrail(readTrailFile(file as string), trustedKeys ? { trustedKeys } : {});
+    if (flags.switches.has('--rotated') && flags.positional.length > 1) {
+      io.stderr('audit verify: --rotated takes one FILE (the file being written)\n' + HELP);
+      return EXIT.usage;
+    }
+    const set = flags.switches.has('--rotated') ? trailSet(file as string) : { files: flags.positional, missing: [] };
+    if (set.files.length === 0) {
+      io.stderr(`audit verify: ${file as string}: no such file, nor rotated files of it`);
+      return EXIT.failed;
+    }
+    const order = fileOrder();
+    const verified = await verifyTrail(readTrailFiles(set.files, order.observe), trustedKeys ? { trustedKeys } : {});
+    report = order.check(withMissingFiles(verified, set.missing));
   }
   printVerify(report, io, flags.switches.has('--json'));
   if (report.records === 0) {

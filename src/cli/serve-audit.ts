@@ -28,6 +28,8 @@ export interface GatewayAudit {
   registerMetrics(registry: Registry): void;
   /** Writes the final signed digest and closes the sinks (after the gateway has closed). */
   close(): Promise<void>;
+  /** Reopens the trail's file at its path (SIGHUP, after logrotate renamed it); failures are logged. */
+  reopen(): Promise<void>;
 }
 
 /** Reads the `audit` section with what the rest of the configuration says (mode, Redis). */
@@ -48,7 +50,7 @@ export function auditProblems(config: GatewayConfig): string[] {
 export function gatewayAudit(
   sink: AuditSink,
   logger: Logger,
-  trail: { stats?: () => AuditLogStats; publicJwk?: PublicJwk; close?: () => Promise<void> } = {},
+  trail: { stats?: () => AuditLogStats; publicJwk?: PublicJwk; close?: () => Promise<void>; reopen?: () => Promise<void> } = {},
 ): GatewayAudit {
   /** Records an event whose refusal cannot refuse anything any more: logged. */
   const keep = async (event: AuditEventInput): Promise<void> => {
@@ -84,6 +86,13 @@ export function gatewayAudit(
       if (trail.stats) registerAuditMetrics(registry, trail.stats);
     },
     close: trail.close ?? (() => sink.flush()),
+    reopen: async () => {
+      try {
+        await trail.reopen?.();
+      } catch (err) {
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'audit file not reopened');
+      }
+    },
   };
 }
 
@@ -117,7 +126,7 @@ export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, 
     { auditChain: log.instanceId, sinks: read.config.sinks, durability: read.config.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
     log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
   );
-  return gatewayAudit(log, logger, { stats: () => log.stats(), ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
+  return gatewayAudit(log, logger, { stats: () => log.stats(), reopen: opened.reopen, ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
     await log.close();
     if (sentinelClient) await sentinelClient.quit().catch(() => sentinelClient.disconnect());
   } });

@@ -1,6 +1,6 @@
 // `iamgate serve [--config FILE] [--demo]`: validate the configuration (every problem listed,
 // nothing started when any), build authentication, start the gateway and its operations
-// listener, and stop gracefully on SIGTERM/SIGINT (reload on SIGHUP).
+// listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -12,6 +12,8 @@ import { readExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer } from '../extauthz/peer-config.js';
 import { createGatewayMetrics, createPolicyLoader, startGateway, type AuditSink, type Gateway, type PolicyLoader } from '../gateway/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
+import { readTracingConfig, type RequestTracer } from '../trace/index.js';
+import { openServeAssertion, type ServeAssertion } from './serve-assertion.js';
 import { iamgateVersion } from './version.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
@@ -27,7 +29,7 @@ const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
 
 Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL,
 IAMGATE_WORKERS.
-Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies.`;
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies and reopens the audit file.`;
 
 /** The example configuration shipped in policies/ (found from src/cli or dist/cli alike). */
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../policies/iamgate.yaml', import.meta.url));
@@ -70,6 +72,10 @@ export interface Running {
   cache?: DecisionCache;
   /** The audit trail: closed after the gateway, once requests in flight have finished. */
   audit?: GatewayAudit;
+  /** The identity assertion's key watch. */
+  assertion?: ServeAssertion;
+  /** The OpenTelemetry exporter: closed (its last spans sent) after the gateway. */
+  tracer?: RequestTracer;
 }
 
 async function stopAll(running: Running, graceMs?: number): Promise<void> {
@@ -78,10 +84,24 @@ async function stopAll(running: Running, graceMs?: number): Promise<void> {
   let auditFailure: unknown;
   await running.audit?.close().catch((err: unknown) => (auditFailure = err));
   running.runtime?.close();
+  running.assertion?.close();
+  await running.tracer?.close();
   await running.demo?.close();
   await running.cache?.close();
   await running.redis?.quit().catch(() => undefined);
   if (auditFailure !== undefined) throw auditFailure;
+}
+
+/** The OTLP exporter when `tracing` is configured, loaded only then (dynamic import). */
+async function openTracer(config: GatewayConfig, logger: Logger): Promise<RequestTracer | undefined> {
+  const read = readTracingConfig(config.sections['tracing'], config.file ? { file: config.file } : {});
+  if (!read.config) {
+    if (read.findings.length > 0) throw new Error(`the tracing configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
+    return undefined;
+  }
+  const { createOtlpTracer } = await import('../trace/otlp.js');
+  logger.info({ endpoint: read.config.endpoint }, 'OpenTelemetry exporter on');
+  return createOtlpTracer(read.config, { onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'spans not exported') });
 }
 
 /** A gateway assembled from a validated configuration, with what it needs to stop. */
@@ -125,6 +145,10 @@ export async function startConfiguredGateway(
   running.audit = audit;
   audit.registerMetrics(metrics.registry);
   // ── end audit trail ──
+  const assertion = await openServeAssertion(config, auth, logger);
+  if (assertion) running.assertion = assertion;
+  const tracer = await openTracer(config, logger);
+  if (tracer) running.tracer = tracer;
   // ── Decision cache (docs/cache.md): in process, and over Redis when configured, with the policy
   // generation and revocation announcements that keep replicas in step. ──
   const decisionCache = createDecisionCache({
@@ -192,8 +216,14 @@ export async function startConfiguredGateway(
     logger,
     metrics,
     audit: audit.sink,
-    mountOperations: audit.mountOperations,
+    ...(assertion ? { assertion: assertion.issuer } : {}),
+    ...(tracer ? { tracer } : {}),
+    mountOperations: (app) => {
+      audit.mountOperations(app);
+      assertion?.mount(app);
+    },
     mount: (app) => {
+      assertion?.mount(app);
       if (runtime.stsApp) app.route('/.iamgate/sts', runtime.stsApp);
       if (runtime.jwksHandler) app.get('/.well-known/jwks.json', runtime.jwksHandler);
     },
@@ -308,6 +338,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     };
     const reload = (): void => {
       void gateway.reload();
+      void running.audit?.reopen();
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -1,8 +1,10 @@
 // Configuration sections that other parts of iamgate read. Each part registers a validator for
 // its section here; the loader runs it with the others so every problem is listed together.
+import { readAssertionConfig } from '../assertion/config.js';
 import { readAuditConfig } from '../audit/config.js';
 import { readAuthConfig } from '../auth/config.js';
 import { checkCacheSection } from '../cache/index.js';
+import { readTracingConfig } from '../trace/config.js';
 import { checkExtAuthzSection } from '../extauthz/config.js';
 import type { Mode } from './schema.js';
 
@@ -30,10 +32,17 @@ const auth: SectionValidator = (value, path, context) =>
 const audit: SectionValidator = (value, path, context) =>
   readAuditConfig(value, { path, development: context.mode === 'development' }).findings.map((f) => ({ path: f.path, message: f.message }));
 
+const assertion: SectionValidator = (value, path, context) =>
+  readAssertionConfig(value, { path, development: context.mode === 'development' }).findings.map((f) => ({ path: f.path, message: f.message }));
+
+const tracing: SectionValidator = (value, path) => readTracingConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
+
 // ─── Sections: the part that reads a section replaces `mapping` with its own validator. ─────────
 export const SECTION_VALIDATORS: Readonly<Record<string, SectionValidator>> = {
   auth,
   cache: checkCacheSection,
   audit,
+  assertion,
+  tracing,
   extAuthz: checkExtAuthzSection,
 };

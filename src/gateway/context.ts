@@ -1,6 +1,7 @@
 // Building a request's condition context: the principal's keys, the request's global keys named
 // as AWS names them (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, ...), iamgate's own keys
 // for method, path and route parameters, and the extra keys the route takes from the request.
+import type { TraceContext } from '../trace/index.js';
 import { BlockList, isIP } from 'node:net';
 import type { Principal } from '../identity/index.js';
 import { createContext, type ContextValue, type RequestContext } from '../policy/index.js';
@@ -21,6 +22,8 @@ export interface RequestFacts {
   readonly now: number;
   /** Values the asking proxy attaches to a check (Envoy's context_extensions), never the caller's. */
   readonly extensions?: Readonly<Record<string, string>>;
+  /** The W3C trace the request belongs to (proxied requests); its id goes into the audit record. */
+  readonly trace?: TraceContext;
 }
 
 /** iamgate's own condition keys. */

@@ -231,7 +231,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const secure = secureTransport(facts, trustedPeer);
       const reject = (code: GatewayErrorCode, base: EventBase, reason: string, opts?: RejectOptions): Promise<PipelineOutcome> =>
         rejectWith(code, base, reason, source, opts);
-      const base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp };
+      const base: EventBase = { kind, requestId: facts.requestId, method: facts.method, sourceIp, ...(facts.trace ? { traceId: facts.trace.traceId } : {}) };
 
       // 0. What the reader of the request already refused, and a request with two hosts.
       const refusal = override?.refusal;

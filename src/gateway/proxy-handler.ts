@@ -7,6 +7,8 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
+import type { AssertionIssuer } from '../assertion/index.js';
+import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -32,6 +34,12 @@ export interface HandlerDeps {
   readonly forwarding: ForwardingOptions;
   readonly now: () => number;
   readonly requestId?: () => string;
+  /** Signs an identity assertion for the upstream with each forwarded request (docs/identity-assertion.md). */
+  readonly assertion?: AssertionIssuer;
+  /** Ids for traces iamgate starts and for its spans (default: random). */
+  readonly traceIds?: TraceIds;
+  /** Exports spans (OpenTelemetry), when configured. */
+  readonly tracer?: RequestTracer;
   /** Where open WebSocket tunnels are registered, so they can be closed when their authorisation ends. */
   readonly tunnels?: Tunnels;
   /** Counts an upgrade refused by the pipeline (its socket ended by writeSocketJson). */
@@ -39,8 +47,9 @@ export interface HandlerDeps {
 }
 
 /** Reads the plain facts the pipeline needs from Node's request, once. */
-export function requestFacts(incoming: IncomingMessage, requestId: string, now: number): RequestFacts {
+export function requestFacts(incoming: IncomingMessage, requestId: string, now: number, trace?: TraceContext): RequestFacts {
   return {
+    ...(trace ? { trace } : {}),
     requestId,
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
@@ -77,14 +86,33 @@ export interface ProxyHandlers {
 }
 
 export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
-  const { pipeline, upstream, metrics, audit, logger, forwarding } = deps;
+  const { pipeline, upstream, metrics, audit, logger, forwarding, assertion } = deps;
   const nextId = deps.requestId ?? createIdSource();
+  const traceIds = deps.traceIds ?? createTraceIds();
+  const tracer = deps.tracer;
+
+  /** Hands a finished request to the tracer (only called when one is configured). */
+  function traceRequest(incoming: IncomingMessage, trace: TraceContext, requestId: string, outcome: PipelineOutcome | undefined, start: number, authorized: number, upstream: { start: number; end: number; outcome: string } | undefined, status: number): void {
+    (tracer as RequestTracer).record({
+      trace,
+      requestId,
+      method: incoming.method ?? 'GET',
+      path: outcome?.event.path ?? '',
+      reason: outcome?.event.reason ?? 'internal_error',
+      status,
+      principal: outcome?.event.principal?.arn,
+      start,
+      authorized,
+      upstream,
+      end: preciseNow(),
+    });
+  }
 
   function upstreamPath(allowed: Allowed): string {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
   }
 
-  function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string): string[] {
+  function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string, trace: TraceContext): string[] {
     const p = allowed.principal;
     return upstreamRequestHeaders(incoming.rawHeaders, {
       forwardAuthorization: forwarding.forwardAuthorization,
@@ -94,17 +122,20 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       preserveHost: forwarding.preserveHost,
       passThrough: forwarding.passThrough,
       identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
+      ...(assertion ? { assertion: { header: assertion.header, value: assertion.issue(p, requestId) } } : {}),
+      trace: { traceparent: traceparentOf(trace), tracestate: trace.tracestate },
     });
   }
 
   /** Records what followed an allowed decision; never fails the request. */
-  function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number): void {
+  function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number, trace: TraceContext): void {
     const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
     const event = {
       kind: 'outcome' as const,
       reason: result.ok ? 'completed' : result.failure,
       requestId,
       status,
+      traceId: trace.traceId,
       upstream: result.ok ? { status, latencyMs: Math.round(upstreamMs) } : { latencyMs: Math.round(upstreamMs), error: result.failure },
     };
     try {
@@ -135,11 +166,15 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     async handle(incoming, outgoing) {
       const started = performance.now();
       const requestId = nextId();
-      const outcome = await decide(requestFacts(incoming, requestId, deps.now()), 'proxy');
+      const trace = traceOf(incoming.rawHeaders, traceIds);
+      const traceStart = tracer ? preciseNow() : 0;
+      const outcome = await decide(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
+      const authorized = tracer ? preciseNow() : 0;
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
         else writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
+        if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
         return;
       }
       const body = planBody(incoming, forwarding.maxBodyBytes);
@@ -150,7 +185,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
       } else {
         result = await upstream.forward(
-          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: body.kind === 'stream' ? body.body : null, requestId },
+          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
           outgoing,
         );
       }
@@ -160,15 +195,21 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         writeJson(incoming, outgoing, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
       }
       if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
-      recordOutcome(requestId, result, upstreamMs);
+      recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
+      if (tracer) {
+        const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
+        const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
+        traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
+      }
     },
 
     async upgrade(incoming, socket, head) {
       const started = performance.now();
       const requestId = nextId();
       socket.on('error', () => socket.destroy());
-      const facts = requestFacts(incoming, requestId, deps.now());
+      const trace = traceOf(incoming.rawHeaders, traceIds);
+      const facts = requestFacts(incoming, requestId, deps.now(), trace);
       const outcome = await decide(facts, 'websocket');
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
@@ -179,7 +220,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       }
       const forwardStart = performance.now();
       const result = await upstream.upgrade(
-        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId), body: null, requestId },
+        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: null, requestId },
         socket,
         head,
         headerValue(incoming.rawHeaders, 'upgrade') ?? 'websocket',
@@ -190,7 +231,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         writeSocketJson(socket, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
         logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'upgrade failed');
       }
-      recordOutcome(requestId, result, upstreamMs);
+      recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
     },
   };

@@ -7,6 +7,8 @@ import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
+import type { AssertionIssuer } from '../assertion/index.js';
+import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
@@ -53,6 +55,10 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** Mounts other reserved endpoints on the gateway app (STS, JWKS). */
   readonly mount?: (app: Hono<GatewayEnv>) => void;
+  /** Signs an identity assertion for the upstream with each forwarded request. */
+  readonly assertion?: AssertionIssuer;
+  /** Exports one span per stage of each proxied request (OpenTelemetry). */
+  readonly tracer?: RequestTracer;
   /** Mounts other endpoints on the operations app (the audit trail's public key). */
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
@@ -199,6 +205,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     tunnels: tunnelRegistry,
     forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
     refusedUpgrade: (reason) => gatewaySockets.refused(reason),
+    ...(options.assertion ? { assertion: options.assertion } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
   const app = createGatewayApp({
     proxy: handlers.handle,

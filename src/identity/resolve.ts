@@ -132,6 +132,7 @@ export function createPrincipalResolver(directory: Directory, options: { maxCach
         type: 'User',
         accountId: directory.account,
         name: user.name,
+        groups: extra.length > 0 ? [...user.groups, ...extra] : user.groups,
         userId: user.id,
         ...(facts.sourceIdentity !== undefined ? { sourceIdentity: facts.sourceIdentity } : {}),
         policySet: compiled.policySet,

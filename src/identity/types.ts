@@ -83,6 +83,8 @@ export interface Principal {
   readonly accountId: string;
   /** The user's or the role's name. */
   readonly name: string;
+  /** A user's groups (the directory's, then any the token adds); none for role sessions. */
+  readonly groups?: readonly string[];
   readonly sessionName?: string;
   /** For role sessions, the role's ARN (also `aws:PrincipalArn`). */
   readonly roleArn?: string;

@@ -51,6 +51,10 @@ export interface RequestHeaderOptions {
   readonly identity: ForwardedIdentity | undefined;
   /** Lower-case identity header names (see header-classes.ts) the caller may still send upstream (`headers.passThrough`). */
   readonly passThrough: ReadonlySet<string>;
+  /** The signed identity assertion and its (lower-case) header; any copy from the caller is removed. */
+  readonly assertion?: { readonly header: string; readonly value: string };
+  /** The trace context for the upstream; the caller's traceparent and tracestate are replaced by it. */
+  readonly trace?: { readonly traceparent: string; readonly tracestate: string | undefined };
 }
 
 /** Names listed in a Connection header (`Connection: close, x-foo` makes `x-foo` hop-by-hop). */
@@ -103,6 +107,8 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed?.has(lower) || withheldFromUpstream(lower, opts.forwardAuthorization, opts.passThrough)) continue;
+    if (lower === opts.assertion?.header) continue;
+    if (opts.trace && (lower === 'traceparent' || lower === 'tracestate')) continue;
     if (lower === 'host') {
       host = value;
       if (!opts.preserveHost) continue;
@@ -131,6 +137,11 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHead
     out.push(IDENTITY_HEADERS.principal, id.principal, IDENTITY_HEADERS.account, id.account, IDENTITY_HEADERS.mfa, id.mfa ? 'true' : 'false');
     if (id.session !== undefined) out.push(IDENTITY_HEADERS.session, id.session);
     out.push(IDENTITY_HEADERS.requestId, id.requestId);
+  }
+  if (opts.assertion) out.push(opts.assertion.header, opts.assertion.value);
+  if (opts.trace) {
+    out.push('traceparent', opts.trace.traceparent);
+    if (opts.trace.tracestate !== undefined) out.push('tracestate', opts.trace.tracestate);
   }
   for (const item of rest) out.push(item);
   return out;

@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/audit/index.js';
 import { readAuthConfig } from '../../src/auth/index.js';
 import { runAudit } from '../../src/cli/audit.js';
 import { startConfiguredGateway, type ConfiguredGateway } from '../../src/cli/serve.js';
@@ -61,7 +62,7 @@ async function call(path: string, o: { method?: string; user?: string; headers?:
 
 /** The members every record has, and those every request's decision has. */
 function expectRequestRecord(r: TrailRecord, kind: string): void {
-  expect(r).toMatchObject({ schemaVersion: 1, kind, method: expect.any(String), sourceIp: '127.0.0.1' });
+  expect(r).toMatchObject({ schemaVersion: SCHEMA_VERSION, kind, method: expect.any(String), sourceIp: '127.0.0.1' });
   if (r['reason'] !== 'bad_path') expect(r['path']).toMatch(/^\//);
   expect(r['time']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   expect(r['eventId']).toMatch(/^[0-9a-f-]{36}$/);

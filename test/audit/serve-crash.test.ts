@@ -1,13 +1,12 @@
 // A real `iamgate serve` process writing its trail to a durable file, killed with SIGKILL while
 // clients keep it busy: every request the clients saw answered 2xx has its decision record in the
 // trail, and `iamgate audit verify` finds the trail intact up to its last complete record.
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/audit/index.js';
 import { runAudit, EXIT_INCOMPLETE } from '../../src/cli/audit.js';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+import { decisionsFor, loadThenKill, readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
 
 const CLIENTS = 8;
 /** Successful answers to see before the kill. */
@@ -29,48 +28,11 @@ afterAll(async () => {
   await files?.remove();
 });
 
-/** Client loops sending allowed and denied requests until told to stop; the request ids of 2xx answers, in order. */
-function load(port: number, token: string, stop: () => boolean, onOk: () => void): Promise<string[]> {
-  const agent = new Agent({ connections: CLIENTS });
-  const ok: string[] = [];
-  const loop = async (client: number): Promise<void> => {
-    for (let i = 0; !stop(); i++) {
-      // Every fifth request is one alice may not make (no orders:DeleteOrder): a 403.
-      const method = i % 5 === 4 ? 'DELETE' : 'GET';
-      try {
-        const res = await request(`http://127.0.0.1:${port}/orders/${client}-${i}`, { method, dispatcher: agent, headers: { authorization: `Bearer ${token}` } });
-        await res.body.dump();
-        const id = res.headers['x-iamgate-request-id'];
-        if (res.statusCode >= 200 && res.statusCode < 300 && typeof id === 'string') {
-          ok.push(id);
-          onOk();
-        }
-      } catch {
-        return; // the gateway is gone
-      }
-    }
-  };
-  return Promise.all(Array.from({ length: CLIENTS }, (_, c) => loop(c))).then(async () => {
-    await agent.destroy();
-    return ok;
-  });
-}
-
 describe('iamgate serve killed with SIGKILL under load', () => {
   it('keeps a decision record for every 2xx answer, and the trail verifies up to its last complete record', async () => {
     const running = server!;
     const token = await tokenFor(files.config, 'alice');
-    let killed = false;
-    let seen = 0;
-    const deadline = Date.now() + 20_000;
-    const ok = await load(running.gatewayPort, token, () => killed || Date.now() > deadline, () => {
-      seen += 1;
-      if (seen >= BEFORE_KILL && !killed) {
-        killed = true;
-        running.signal('SIGKILL');
-      }
-    });
-    await running.exit;
+    const { killed, ok } = await loadThenKill(running, token, CLIENTS, BEFORE_KILL);
     expect(killed).toBe(true);
     expect(ok.length).toBeGreaterThanOrEqual(BEFORE_KILL);
 

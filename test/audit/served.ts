@@ -4,7 +4,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { runCli } from '../../src/cli/cli.js';
+import type { ServeProcess } from '../deploy/serve-process.js';
 import { FIXTURES } from '../support/gateway.js';
 
 export interface ServedFiles {
@@ -19,9 +21,9 @@ export interface ServedFiles {
  * Writes a development configuration in a new temporary folder: the gateway fixtures, forward-auth
  * and STS on, and the audit trail in `trail.jsonl` (durable, signed with a key generated in the
  * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys;
- * `sink: 'stdout'` writes the trail to standard output instead.
+ * `sink: 'stdout'` writes the trail to standard output instead; `file` adds keys of `audit.file`.
  */
-export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout' }): Promise<ServedFiles> {
+export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string }): Promise<ServedFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-audited-'));
   const text = [
     'version: 1',
@@ -32,7 +34,7 @@ export async function writeServedConfig(o: { port: number; opsPort: number; upst
     `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
     'forwardAuth: { enabled: true }',
     'audit:',
-    ...(o.sink === 'stdout' ? ['  sink: stdout'] : ['  sink: file', '  file: { path: trail.jsonl }']),
+    ...(o.sink === 'stdout' ? ['  sink: stdout'] : ['  sink: file', `  file: { path: trail.jsonl${o.file ? `, ${o.file}` : ''} }`]),
     '  publicKeyFile: audit-public.pem',
     ...(o.audit ?? []).map((line) => `  ${line}`),
     'auth:',
@@ -81,4 +83,50 @@ const NOT_DECISIONS = new Set(['outcome', 'audit.start', 'audit.digest', 'audit.
 /** Decision records (not outcomes or chain records) for one request id. */
 export function decisionsFor(records: readonly TrailRecord[], requestId: string): TrailRecord[] {
   return records.filter((r) => r['requestId'] === requestId && !NOT_DECISIONS.has(r.kind));
+}
+
+/** Client loops sending allowed and denied requests until told to stop; the request ids of 2xx answers, in order. */
+export function load(port: number, token: string, clients: number, stop: () => boolean, onOk: () => void): Promise<string[]> {
+  const agent = new Agent({ connections: clients });
+  const ok: string[] = [];
+  const loop = async (client: number): Promise<void> => {
+    for (let i = 0; !stop(); i++) {
+      // Every fifth request is one alice may not make (no orders:DeleteOrder): a 403.
+      const method = i % 5 === 4 ? 'DELETE' : 'GET';
+      try {
+        const res = await request(`http://127.0.0.1:${port}/orders/${client}-${i}`, { method, dispatcher: agent, headers: { authorization: `Bearer ${token}` } });
+        await res.body.dump();
+        const id = res.headers['x-iamgate-request-id'];
+        if (res.statusCode >= 200 && res.statusCode < 300 && typeof id === 'string') {
+          ok.push(id);
+          onOk();
+        }
+      } catch {
+        return; // the gateway is gone
+      }
+    }
+  };
+  return Promise.all(Array.from({ length: clients }, (_, c) => loop(c))).then(async () => {
+    await agent.destroy();
+    return ok;
+  });
+}
+
+/**
+ * Keeps a served gateway busy with `clients` client loops and kills it with SIGKILL once it has
+ * answered `beforeKill` requests 2xx (or 20 s have passed); the request ids of the 2xx answers.
+ */
+export async function loadThenKill(server: ServeProcess, token: string, clients: number, beforeKill: number): Promise<{ killed: boolean; ok: string[] }> {
+  let killed = false;
+  let seen = 0;
+  const deadline = Date.now() + 20_000;
+  const ok = await load(server.gatewayPort, token, clients, () => killed || Date.now() > deadline, () => {
+    seen += 1;
+    if (seen >= beforeKill && !killed) {
+      killed = true;
+      server.signal('SIGKILL');
+    }
+  });
+  await server.exit;
+  return { killed, ok };
 }
