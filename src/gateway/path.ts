@@ -277,3 +277,25 @@ export function normalizeTarget(raw: string, rules: PathRules = DEFAULT_PATH_RUL
 export function decodeSegment(segment: string): string {
   return segment.includes('%') ? decodeURIComponent(segment) : segment;
 }
+
+/**
+ * Whether a raw request target's path is already its normalised path, percent-escapes compared
+ * case-insensitively and the query left out. Proxies in front of forward-auth and ext_authz forward
+ * the raw path, not iamgate's, so in those modes a target that normalisation would change is
+ * refused rather than decided on a path the upstream never sees.
+ */
+export function isCanonicalTarget(raw: string, target: NormalizedTarget): boolean {
+  const q = raw.indexOf('?');
+  const end = q < 0 ? raw.length : q;
+  const path = target.path;
+  if (end !== path.length) return false;
+  for (let i = 0; i < end; i++) {
+    const a = raw.charCodeAt(i);
+    const b = path.charCodeAt(i);
+    if (a === b) continue;
+    // Only the hex digits of an escape may differ, and only in case.
+    const inEscape = (i >= 1 && raw.charCodeAt(i - 1) === 37) || (i >= 2 && raw.charCodeAt(i - 2) === 37);
+    if (!inEscape || (a | 0x20) !== (b | 0x20) || (a | 0x20) < 97 || (a | 0x20) > 102) return false;
+  }
+  return true;
+}

@@ -11,7 +11,7 @@ import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts,
 import type { Decider, Verdict } from './decide.js';
 import { denyBody, errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
+import { isCanonicalTarget, LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizedTarget, type PathRules } from './path.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
 import type { ShadowLog, ShadowPolicies } from './shadow.js';
 
@@ -250,6 +250,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       const target = normalized.target;
       base.path = target.path;
+      // The proxy asking forward-auth or ext_authz forwards the raw path: decide only when it is the normalised one.
+      if ((source === 'forward-auth' || source === 'ext-authz') && !isCanonicalTarget(facts.target, target)) {
+        return reject('bad_path', base, 'bad_path', { body: { ...errorBody('bad_path', facts.requestId), reason: 'not_canonical' }, detail: 'not_canonical' });
+      }
       // iamgate's own prefix is never forwarded (forward-auth asks about the protected service's paths).
       if ((source === 'proxy' || source === 'websocket') && (target.path + '/').startsWith(RESERVED_PREFIX)) return reject('reserved_path', base, 'reserved_path');
 

@@ -55,10 +55,13 @@ describe('forward-auth under attack', () => {
     expect(r.body).toMatchObject({ code: 'bad_path', reason });
   });
 
-  it('decides on the original URI after normalising it, as the proxied path would be', async () => {
-    const allowed = await ask([c.line.alice, 'X-Original-URI: /admin/../public/%72eadme', 'X-Original-Method: GET']);
-    expect(allowed.status).toBe(200);
-    const denied = await ask([c.line.alice, 'X-Original-URI: /public/./../admin/users', 'X-Original-Method: GET']);
+  it('refuses an original URI that normalisation would change, since the proxy forwards it raw', async () => {
+    for (const uri of ['/admin/../public/%72eadme', '/public/./../admin/users']) {
+      const r = await ask([c.line.alice, `X-Original-URI: ${uri}`, 'X-Original-Method: GET']);
+      expect([uri, r.status, r.body['code'], r.body['reason']]).toEqual([uri, 400, 'bad_path', 'not_canonical']);
+      expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', reason: 'bad_path' })]);
+    }
+    const denied = await ask([c.line.alice, 'X-Original-URI: /admin/users', 'X-Original-Method: GET']);
     expect([denied.status, denied.body['action']]).toEqual([403, 'orders:Admin']);
   });
 
@@ -81,11 +84,11 @@ describe('forward-auth under attack', () => {
     expect(r.body).toMatchObject({ reason: 'implicit_deny', action: null });
   });
 
-  it('decides the Envoy form on the appended path after resolving its dot segments', async () => {
+  it('refuses the Envoy form when the appended path holds dot segments', async () => {
     for (const path of ['/.iamgate/authz/public/../admin/users', '/.iamgate/authz/public/%2e%2e/admin/users']) {
       const r = await ask([c.line.alice], path);
-      expect([path, r.status, r.body['action']]).toEqual([path, 403, 'orders:Admin']);
-      expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', path: '/admin/users' })]);
+      expect([path, r.status, r.body['reason']]).toEqual([path, 400, 'not_canonical']);
+      expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', reason: 'bad_path', path: '/admin/users' })]);
     }
   });
 

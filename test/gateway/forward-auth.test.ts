@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
-import { NGINX_BINARY as NGINX, startNginx, type RunningNginx } from '../support/nginx.js';
+import { authRequestServer, NGINX_BINARY as NGINX, startNginx, type RunningNginx } from '../support/nginx.js';
 
 describe('forward-auth dialects over HTTP', () => {
   const gw = useTestGateway();
@@ -95,23 +95,7 @@ describe.skipIf(!NGINX)(`forward-auth with a real nginx auth_request${NGINX ? ''
 
   beforeAll(async () => {
     gw = await startTestGateway();
-    nginx = await startNginx(`
-    location = /_iamgate {
-      internal;
-      proxy_pass ${gw.url}/.iamgate/authz;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-    }
-    location / {
-      auth_request /_iamgate;
-      auth_request_set $iamgate_principal $upstream_http_x_iamgate_principal;
-      auth_request_set $iamgate_request_id $upstream_http_x_iamgate_request_id;
-      proxy_set_header X-Iamgate-Principal $iamgate_principal;
-      proxy_set_header X-Iamgate-Request-Id $iamgate_request_id;
-      proxy_pass ${gw.upstream.url};
-    }`);
+    nginx = await startNginx(authRequestServer(gw.url, gw.upstream.url));
     nginxUrl = nginx.url;
   });
 

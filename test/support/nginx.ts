@@ -42,3 +42,30 @@ export async function startNginx(server: string): Promise<RunningNginx> {
   }
   return { url: `http://127.0.0.1:${port}`, close };
 }
+
+/** iamgate's identity headers, as the documented nginx configuration copies each from the answer. */
+export const IAMGATE_HEADERS = ['X-Iamgate-Principal', 'X-Iamgate-Account', 'X-Iamgate-Mfa', 'X-Iamgate-Session', 'X-Iamgate-Request-Id'] as const;
+
+/**
+ * The documented auth_request configuration (docs/forward-auth.md): the original request in
+ * X-Original-URI and X-Original-Method, and every iamgate identity header set from iamgate's
+ * answer, so a caller's own copy is replaced (or, set to an empty value, not sent at all).
+ */
+export function authRequestServer(gatewayUrl: string, upstreamUrl: string): string {
+  const variable = (h: string): string => `$iamgate_${h.slice('X-Iamgate-'.length).toLowerCase().replace('-', '_')}`;
+  const copy = IAMGATE_HEADERS.map((h) => `      auth_request_set ${variable(h)} $upstream_http_${h.toLowerCase().replaceAll('-', '_')};\n      proxy_set_header ${h} ${variable(h)};`).join('\n');
+  return `
+    location = /_iamgate {
+      internal;
+      proxy_pass ${gatewayUrl}/.iamgate/authz;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }
+    location / {
+      auth_request /_iamgate;
+${copy}
+      proxy_pass ${upstreamUrl};
+    }`;
+}
