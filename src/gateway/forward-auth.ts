@@ -139,8 +139,10 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       'cache-control': 'no-store',
       'content-length': '0',
       [IDENTITY_HEADERS.requestId]: requestId,
+      // Always present, empty without a role session: a proxy that copies it then overwrites (or,
+      // as nginx does with an empty value, drops) a caller's own copy instead of letting it pass.
+      [IDENTITY_HEADERS.session]: p.sessionName ?? '',
     };
-    if (p.sessionName !== undefined) headers[IDENTITY_HEADERS.session] = p.sessionName;
     if (!incoming.complete) headers['connection'] = 'close';
     outgoing.writeHead(200, headers);
     outgoing.end();

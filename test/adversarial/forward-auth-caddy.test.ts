@@ -91,4 +91,15 @@ describe.skipIf(!CADDY_BINARY)(`forward-auth with a real Caddy forward_auth${CAD
     expect(await replaced.body.json()).toMatchObject({ action: 'orders:DeleteOrder', resource: 'arn:aws:orders:us-east-1:111122223333:order/7' });
     expect(gw.upstream.received.length).toBe(before);
   });
+
+  it.each(IDENTITY)('never lets a caller-sent %s reach the upstream', async (name) => {
+    const before = gw.upstream.received.length;
+    const res = await request(`${caddy.url}/orders/7`, { headers: { authorization: await gw.bearer('alice'), [name]: 'forged' } });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect(gw.upstream.received.length).toBe(before + 1);
+    const headers = lastArrival().headers;
+    expect(headers[name.toLowerCase()]).not.toBe('forged');
+    expect(headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
+  });
 });

@@ -3,6 +3,7 @@
 // with dot segments in the endpoint path, and iamgate's own reserved paths. Forward-auth never
 // contacts the upstream, whatever it is asked.
 import { describe, expect, it } from 'vitest';
+import { IDENTITY_HEADERS } from '../../src/proxy/index.js';
 import { useTestGateway } from '../support/gateway.js';
 import { useCallers } from './support/callers.js';
 import { exchange, jsonOf } from './support/raw.js';
@@ -63,6 +64,16 @@ describe('forward-auth under attack', () => {
     }
     const denied = await ask([c.line.alice, 'X-Original-URI: /admin/users', 'X-Original-Method: GET']);
     expect([denied.status, denied.body['action']]).toEqual([403, 'orders:Admin']);
+  });
+
+  it('answers an allowed call with every iamgate identity header, empty where there is none, so a proxy copying them replaces the caller ones', async () => {
+    const r = await ask([c.line.alice, 'X-Original-URI: /public/readme', 'X-Original-Method: GET', 'X-Iamgate-Session: forged', 'X-Iamgate-Mfa: true']);
+    expect(r.status).toBe(200);
+    const head = r.head.toLowerCase();
+    for (const name of Object.values(IDENTITY_HEADERS)) expect(head).toMatch(new RegExp(`\\r\\n${name}:`));
+    expect(head).toMatch(/\r\nx-iamgate-session: ?\r\n/);
+    expect(head).toMatch(/\r\nx-iamgate-mfa: false\r\n/);
+    expect(head).not.toContain('forged');
   });
 
   it('upper-cases the original method and decides on it, never on the call’s own method', async () => {
