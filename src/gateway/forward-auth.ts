@@ -48,15 +48,29 @@ const READS = {
   forwardedMethod: 'x-forwarded-method',
 } as const satisfies Record<string, DescribingHeader>;
 
-/** The first describing header (of the proxy's whole list, not only those read) that the call repeats. */
-function repeatedDescription(raw: readonly string[]): string | undefined {
+/** The describing headers (of the proxy's whole list, not only those read) a call carries, or the first it repeats. */
+function describingPresent(raw: readonly string[]): { readonly repeated: string | undefined; readonly present: ReadonlySet<string> | undefined } {
   let seen: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
     if (!DESCRIBING.has(lower)) continue;
-    if (seen?.has(lower)) return lower;
+    if (seen?.has(lower)) return { repeated: lower, present: seen };
     (seen ??= new Set()).add(lower);
   }
+  return { repeated: undefined, present: seen };
+}
+
+/** The describing headers each dialect reads; any other one on the call would describe a request iamgate did not decide on. */
+const READ_BY: Readonly<Record<ForwardAuthDialect, ReadonlySet<string>>> = {
+  nginx: new Set([READS.originalUri, READS.originalUrl, READS.originalMethod]),
+  traefik: new Set([READS.forwardedUri, READS.forwardedMethod]),
+  envoy: new Set(),
+};
+
+/** The first describing header on the call that none of the descriptions found reads. */
+function unreadDescription(present: ReadonlySet<string> | undefined, found: readonly Description[]): string | undefined {
+  if (!present) return undefined;
+  for (const name of present) if (!found.some((d) => READ_BY[d.dialect].has(name))) return name;
   return undefined;
 }
 
@@ -68,12 +82,13 @@ export type OriginalRequest =
 /**
  * The original request a forward-auth call asks about, from exactly one description. Every
  * description the call carries — X-Original-URI, X-Original-URL, X-Forwarded-Uri, the Envoy
- * path — must say the same method and target, and no describing header may be repeated: a
- * client can add headers that its proxy passes on, so iamgate never picks one of two answers.
+ * path — must say the same method and target, no describing header may be repeated, and none
+ * may be present that no description reads: a client can add headers that its proxy passes on,
+ * so iamgate never picks one of two answers.
  */
 export function originalRequest(incoming: IncomingMessage): OriginalRequest {
   const raw = incoming.rawHeaders;
-  const repeated = repeatedDescription(raw);
+  const { repeated, present } = describingPresent(raw);
   if (repeated !== undefined) return { ok: false, code: 'forward_auth_ambiguous', detail: `${repeated} is repeated` };
   const found: Description[] = [];
   const originalMethod = headerValue(raw, READS.originalMethod);
@@ -92,6 +107,10 @@ export function originalRequest(incoming: IncomingMessage): OriginalRequest {
       return { ok: false, code: 'forward_auth_ambiguous', detail: `the ${first.dialect} and ${other.dialect} descriptions differ` };
     }
   }
+  // A header such as X-HTTP-Method-Override or X-Rewrite-URL may make the service act on another
+  // request than the one described, so a call carrying one iamgate does not read is refused.
+  const unread = unreadDescription(present, found);
+  if (unread !== undefined) return { ok: false, code: 'forward_auth_ambiguous', detail: `${unread} is not read by the ${first.dialect} description` };
   if (!first.method || first.target === undefined) return { ok: false, code: 'forward_auth_incomplete', detail: 'no original method or URI' };
   return { ok: true, dialect: first.dialect, method: first.method.toUpperCase(), target: first.target };
 }

@@ -3,7 +3,7 @@
 // with dot segments in the endpoint path, and iamgate's own reserved paths. Forward-auth never
 // contacts the upstream, whatever it is asked.
 import { describe, expect, it } from 'vitest';
-import { IDENTITY_HEADERS } from '../../src/proxy/index.js';
+import { DESCRIBING_HEADERS, IDENTITY_HEADERS } from '../../src/proxy/index.js';
 import { useTestGateway } from '../support/gateway.js';
 import { useCallers } from './support/callers.js';
 import { exchange, jsonOf } from './support/raw.js';
@@ -75,6 +75,28 @@ describe('forward-auth under attack', () => {
     expect(head).toMatch(/\r\nx-iamgate-mfa: false\r\n/);
     expect(head).not.toContain('forged');
   });
+
+  /** A value for a describing header that names another request than PUT /orders/5. */
+  const otherRequest = (name: string): string => (name.includes('method') ? 'DELETE' : name.includes('host') || name.includes('server') || name.endsWith('dst-host') ? 'admin.internal' : '/admin/users');
+
+  const DIALECTS = [
+    ['nginx', ['X-Original-URI: /orders/5', 'X-Original-Method: PUT'], '/.iamgate/authz', 'GET', ['x-original-uri', 'x-original-url', 'x-original-method']],
+    ['Traefik', ['X-Forwarded-Uri: /orders/5', 'X-Forwarded-Method: PUT'], '/.iamgate/authz', 'GET', ['x-forwarded-uri', 'x-forwarded-method']],
+    ['Envoy', [], '/.iamgate/authz/orders/5', 'PUT', []],
+  ] as const;
+
+  it.each(DIALECTS)('allows the %s description of PUT /orders/5 on its own, as a baseline', async (_dialect, lines, path, method) => {
+    expect((await ask([c.line.alice, ...lines], path, method)).status).toBe(200);
+  });
+
+  for (const [dialect, lines, path, method, reads] of DIALECTS) {
+    const unread = DESCRIBING_HEADERS.filter((name) => !(reads as readonly string[]).includes(name));
+    it.each(unread)(`refuses the ${dialect} description carrying %s, which it does not read, as forward_auth_ambiguous`, async (name) => {
+      const r = await ask([c.line.alice, ...lines, `${name}: ${otherRequest(name)}`], path, method);
+      expect([r.status, r.body['code']]).toEqual([400, 'forward_auth_ambiguous']);
+      expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', reason: 'forward_auth_ambiguous' })]);
+    });
+  }
 
   it('upper-cases the original method and decides on it, never on the call’s own method', async () => {
     const lower = await ask([c.line.bob, 'X-Original-URI: /orders/1', 'X-Original-Method: delete']);
