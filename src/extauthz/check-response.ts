@@ -73,6 +73,8 @@ export function deniedResponse(status: number, body: unknown, headers: Readonly<
 export interface Withholding {
   readonly forwardAuthorization: boolean;
   readonly passThrough: ReadonlySet<string>;
+  /** Lower-case header the HTTP gateway sends its signed assertion in; ext_authz signs none, so a caller's copy is always removed. */
+  readonly assertionHeader: string;
 }
 
 /** The CheckResponse for an outcome; `rawHeaders` are the caller's, as the check described them. */
@@ -89,10 +91,12 @@ export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly str
   if (p.sessionName !== undefined) set.set(IDENTITY_HEADERS.session, p.sessionName);
   const headers: HeaderOption[] = [];
   for (const [name, value] of set) headers.push(option(name, value));
-  // Removed: iamgate's headers it does not set this time (a caller's copy may reach Envoy even when
-  // the check was not sent it), and every caller header the HTTP gateway would withhold.
+  // Removed: iamgate's headers it does not set this time and the assertion header, listed whether
+  // or not the check carried them (Envoy may send only some headers, while the caller's copy still
+  // reaches the upstream), and every caller header the HTTP gateway would withhold.
   const remove = new Set<string>();
   for (const name of IDENTITY_NAMES) if (!set.has(name)) remove.add(name);
+  remove.add(withholding.assertionHeader);
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i]!.toLowerCase();
     if (!set.has(lower) && withheldFromUpstream(lower, withholding.forwardAuthorization, withholding.passThrough)) remove.add(lower);

@@ -32,6 +32,8 @@ export interface ExtAuthzDeps {
   readonly forwardAuthorization: boolean;
   /** Identity headers the caller may still send upstream (headers.passThrough), lower-case. */
   readonly passThrough: ReadonlySet<string>;
+  /** Lower-case header of the HTTP gateway's signed assertion (assertion.header, or its default). */
+  readonly assertionHeader: string;
   /** Workload identity from the peer's SPIFFE ID (extAuthz.grpc.peerIdentity); absent = off. */
   readonly peer?: PeerAuthenticator;
   readonly requestId?: () => string;

@@ -7,7 +7,7 @@ import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
-import type { AssertionIssuer } from '../assertion/index.js';
+import { ASSERTION_DEFAULTS, type AssertionIssuer } from '../assertion/index.js';
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
@@ -414,6 +414,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       limits: { maxHeaders: config.listen.maxHeaders, maxHeaderBytes: config.limits.maxHeaderBytes },
       forwardAuthorization: config.upstream.forwardAuthorization,
       passThrough: new Set(config.headers.passThrough),
+      assertionHeader: options.assertion?.header ?? ASSERTION_DEFAULTS.header,
       ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
     };
     try {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_HEADERS } from '../../src/proxy/index.js';
 import { FIXTURES, useTestGateway, type TestGateway } from '../support/gateway.js';
 import { extAuthzClient, headerOf, type CheckAnswer, type ExtAuthzClient } from '../support/grpc.js';
 import { TEST_AUDIENCE } from '../support/tokens.js';
@@ -71,6 +72,17 @@ describe('the gRPC ext_authz server', () => {
   });
   afterAll(() => client.close());
 
+  it('lists the session and assertion headers for removal even when the check carries no iamgate header', async () => {
+    const answer = await client.check(checkOf({ headers: { authorization: await gw.bearer('alice') } }));
+    expect(answer.http_response).toBe('ok_response');
+    const removed = new Set(answer.ok_response!.headers_to_remove);
+    expect(removed.has('x-iamgate-session')).toBe(true);
+    expect(removed.has('x-iamgate-assertion')).toBe(true);
+    // Every fixed identity header is either set (overwriting the caller's copy) or removed.
+    const set = new Set(answer.ok_response!.headers!.map((h) => h.header?.key));
+    for (const name of Object.values(IDENTITY_HEADERS)) expect([name, set.has(name) || removed.has(name)]).toEqual([name, true]);
+  });
+
   it('allows with iamgate identity headers set over the caller copies and one ext_authz audit record', async () => {
     const answer = await client.check(
       checkOf({ path: '/orders/12?x=1', headers: { authorization: await gw.bearer('alice'), 'x-iamgate-principal': 'forged', 'x-iamgate-extra': 'forged', x_iamgate_principal: 'forged' } }),
@@ -82,9 +94,10 @@ describe('the gRPC ext_authz server', () => {
     expect(headerOf(ok, 'x-iamgate-account')).toBe('111122223333');
     expect(headerOf(ok, 'x-iamgate-mfa')).toBe('false');
     expect(ok.headers!.every((h) => h.append_action === 2)).toBe(true);
-    // Removed: the caller's iamgate-looking headers iamgate does not set, its credential, and the
-    // session header (alice has no session); never a header iamgate sets (Envoy removes after setting).
-    expect(new Set(ok.headers_to_remove)).toEqual(new Set(['x-iamgate-session', 'x-iamgate-extra', 'x_iamgate_principal', 'authorization']));
+    // Removed: the caller's iamgate-looking headers iamgate does not set, its credential, the
+    // session header (alice has no session) and the assertion header (ext_authz signs none);
+    // never a header iamgate sets (Envoy removes after setting).
+    expect(new Set(ok.headers_to_remove)).toEqual(new Set(['x-iamgate-session', 'x-iamgate-assertion', 'x-iamgate-extra', 'x_iamgate_principal', 'authorization']));
     const requestId = requestIdOf(answer);
     expect(gw.audit.decisionsFor(requestId)).toEqual([
       expect.objectContaining({ kind: 'ext_authz', decision: 'Allow', reason: 'allowed', action: 'orders:GetOrder', path: '/orders/12', sourceIp: '10.1.2.3', method: 'GET' }),
