@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { extAuthzClient, type ExtAuthzClient } from '../test/support/grpc.js';
 import { NGINX_BINARY, startNginx, type RunningNginx } from '../test/support/nginx.js';
 import { freePort } from '../test/support/redis.js';
-import { median, quickStartToken, quickStartYaml, serve, wrk } from './gateway.js';
+import { cpuTicks, median, quickStartToken, quickStartYaml, serve, TICKS, wrk } from './gateway.js';
 import { startTinyUpstream } from './proxy.js';
 import { percentile, report, type BenchResult } from './report.js';
 
@@ -28,10 +28,13 @@ interface Round {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** iamgate's CPU µs per request. */
+  readonly cpu: number;
 }
 
 /** Keeps CONNECTIONS checks in flight over `clients` for SECONDS; every answer must be an allow. */
-async function grpcRound(clients: readonly ExtAuthzClient[], request: unknown): Promise<Round> {
+async function grpcRound(clients: readonly ExtAuthzClient[], request: unknown, pid: number): Promise<Round> {
+  const before = cpuTicks(pid);
   const latencies: number[] = [];
   const start = performance.now();
   const end = start + Number(SECONDS) * 1000;
@@ -45,7 +48,8 @@ async function grpcRound(clients: readonly ExtAuthzClient[], request: unknown): 
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => worker(clients[i % clients.length]!)));
   const sorted = Float64Array.from(latencies).sort();
-  return { rps: (latencies.length * 1000) / (performance.now() - start), p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  const cpu = ((cpuTicks(pid) - before) * 1e6) / TICKS / latencies.length;
+  return { rps: (latencies.length * 1000) / (performance.now() - start), p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), cpu };
 }
 
 /** nginx's `auth_request` config from docs/forward-auth.md, asking iamgate at `iamgate` before proxying to `upstream`. */
@@ -97,8 +101,8 @@ export async function runExtAuthzBench(): Promise<void> {
     const header = `Authorization: ${authorization}`;
     const cases: { name: string; run: () => Promise<Round> }[] = [
       { name: 'upstream direct', run: () => wrk(`${upstreamUrl}/orders/1`, [], upstream.pid!, { connections: CONNECTIONS, seconds: SECONDS }) },
-      { name: `gRPC ext_authz Check, 1 connection`, run: () => grpcRound(one, check) },
-      { name: `gRPC ext_authz Check, ${GRPC_CONNECTIONS} connections`, run: () => grpcRound(several, check) },
+      { name: `gRPC ext_authz Check, 1 connection`, run: () => grpcRound(one, check, pid) },
+      { name: `gRPC ext_authz Check, ${GRPC_CONNECTIONS} connections`, run: () => grpcRound(several, check, pid) },
       {
         name: 'HTTP forward-auth (/.iamgate/authz)',
         run: () => wrk(`${served.url}/.iamgate/authz`, [header, 'X-Original-Method: GET', 'X-Original-URI: /orders/1'], pid, { connections: CONNECTIONS, seconds: SECONDS }),
@@ -117,13 +121,14 @@ export async function runExtAuthzBench(): Promise<void> {
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}, not 200`);
     }
-    const samples = cases.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[] }));
+    const samples = cases.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] }));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, c] of cases.entries()) {
         const r = await c.run();
         samples[i]!.rps.push(r.rps);
         samples[i]!.p50.push(r.p50);
         samples[i]!.p99.push(r.p99);
+        samples[i]!.cpu.push(r.cpu);
       }
     }
     const results: BenchResult[] = cases.map((c, i) => ({
@@ -131,7 +136,7 @@ export async function runExtAuthzBench(): Promise<void> {
       opsPerSec: median(samples[i]!.rps),
       p50us: median(samples[i]!.p50),
       p99us: median(samples[i]!.p99),
-      note: `median of ${ROUNDS} interleaved rounds`,
+      note: `median of ${ROUNDS} interleaved rounds${i === 0 || c.name === 'nginx alone' ? '' : `; iamgate CPU ${median(samples[i]!.cpu).toFixed(0)} µs/request`}`,
     }));
     report(`extauthz (deployments: ${CONNECTIONS} in flight, ${SECONDS}s rounds, loopback, cached allow as alice)`, results);
   } finally {

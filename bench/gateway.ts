@@ -20,7 +20,7 @@ const SECONDS = process.env['BENCH_SECONDS'] ?? '5';
 const MAIN = resolve('dist/cli/main.js');
 const QUICK_START = resolve('policies/iamgate.yaml');
 /** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICKS = 100;
+export const TICKS = 100;
 
 interface Served {
   readonly url: string;
@@ -51,7 +51,8 @@ export async function serve(config: string, upstream: string, args: readonly str
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-function cpuTicks(pid: number): number {
+/** CPU time (user + system) of process `pid` so far, in clock ticks. */
+export function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
