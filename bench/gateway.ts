@@ -20,14 +20,27 @@ const SECONDS = process.env['BENCH_SECONDS'] ?? '5';
 const MAIN = resolve('dist/cli/main.js');
 const QUICK_START = resolve('policies/iamgate.yaml');
 /** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICKS = 100;
+export const TICKS = 100;
 
 interface Served {
   readonly url: string;
   readonly child: ChildProcess;
 }
 
-async function serve(config: string, upstream: string, args: readonly string[]): Promise<Served> {
+/** The quick start's configuration with its files named by absolute path, to be written elsewhere with more keys. */
+export async function quickStartYaml(): Promise<string> {
+  return (await readFile(QUICK_START, 'utf8'))
+    .replace('directory: directory.yaml', `directory: ${resolve('policies/directory.yaml')}`)
+    .replace('routes: routes.yaml', `routes: ${resolve('policies/routes.yaml')}`)
+    .replaceAll('../.iamgate-state', resolve('.iamgate-state'));
+}
+
+/** A development token for a quick-start directory user. */
+export function quickStartToken(user: string): string {
+  return spawnSync(process.execPath, [MAIN, 'token', user, '--config', QUICK_START], { encoding: 'utf8' }).stdout.trim();
+}
+
+export async function serve(config: string, upstream: string, args: readonly string[]): Promise<Served> {
   const port = await freePort();
   const ops = await freePort();
   const child = spawn(process.execPath, [MAIN, 'serve', '--config', config, ...args], {
@@ -38,16 +51,17 @@ async function serve(config: string, upstream: string, args: readonly string[]):
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-function cpuTicks(pid: number): number {
+/** CPU time (user + system) of process `pid` so far, in clock ticks. */
+export function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
 
-/** One wrk run: requests, requests/s, p50/p99 µs, and the gateway's CPU µs per request. */
-function wrk(url: string, header: string | undefined, pid: number): Promise<{ rps: number; p50: number; p99: number; cpu: number }> {
+/** One wrk run (`connections` open, 32 unless given): requests/s, p50/p99 µs, and the CPU µs per request of process `pid`. */
+export function wrk(url: string, headers: readonly string[], pid: number, opts: { connections?: number; seconds?: string } = {}): Promise<{ rps: number; p50: number; p99: number; cpu: number }> {
   const before = cpuTicks(pid);
   return new Promise((done, fail) => {
-    const args = ['-t1', '-c32', `-d${SECONDS}s`, '--latency', ...(header ? ['-H', header] : []), url];
+    const args = ['-t1', `-c${opts.connections ?? 32}`, `-d${opts.seconds ?? SECONDS}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,7 +78,7 @@ function wrk(url: string, header: string | undefined, pid: number): Promise<{ rp
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 export async function runGatewayBench(): Promise<void> {
   if (spawnSync('wrk', ['--version']).error) {
@@ -76,13 +90,9 @@ export async function runGatewayBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-gwbench-'));
   // The quick start with the decision cache off, for the uncached scenario.
   const noCache = join(dir, 'iamgate-nocache.yaml');
-  const quickStart = (await readFile(QUICK_START, 'utf8'))
-    .replace('directory: directory.yaml', `directory: ${resolve('policies/directory.yaml')}`)
-    .replace('routes: routes.yaml', `routes: ${resolve('policies/routes.yaml')}`)
-    .replaceAll('../.iamgate-state', resolve('.iamgate-state'));
+  const quickStart = await quickStartYaml();
   await writeFile(noCache, `${quickStart}\ncache: { l1: { enabled: false } }\n`);
-  const token = (user: string): string => spawnSync(process.execPath, [MAIN, 'token', user, '--config', QUICK_START], { encoding: 'utf8' }).stdout.trim();
-  const alice = `Authorization: Bearer ${token('alice')}`;
+  const alice = `Authorization: Bearer ${quickStartToken('alice')}`;
   const served = {
     default: await serve(QUICK_START, upstreamUrl, []),
     nocache: await serve(noCache, upstreamUrl, []),
@@ -100,7 +110,7 @@ export async function runGatewayBench(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, s] of scenarios.entries()) {
-        const r = await wrk(s.url, s.header, s.pid);
+        const r = await wrk(s.url, s.header ? [s.header] : [], s.pid);
         const into = samples[i]!;
         into.rps.push(r.rps);
         into.p50.push(r.p50);

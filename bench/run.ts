@@ -3,6 +3,7 @@
 import { runAuditBench } from './audit.js';
 import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
+import { runExtAuthzBench } from './extauthz.js';
 import { runGatewayBench } from './gateway.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
@@ -15,6 +16,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   'audit-gateway': runAuditGatewayBench,
   cache: runCacheBench,
   gateway: runGatewayBench,
+  extauthz: runExtAuthzBench,
 };
 
 const wanted = process.argv.slice(2);

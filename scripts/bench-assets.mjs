@@ -2,6 +2,6 @@
 // (tsc emits only code into dist-bench/).
 import { cpSync } from 'node:fs';
 
-for (const dir of ['test/gateway/fixtures', 'test/audit/fixtures']) {
+for (const dir of ['test/gateway/fixtures', 'test/audit/fixtures', 'proto']) {
   cpSync(dir, `dist-bench/${dir}`, { recursive: true });
 }

@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADERS } from '../../src/proxy/index.js';
 import { FIXTURES, useTestGateway, type TestGateway } from '../support/gateway.js';
-import { extAuthzClient, headerOf, type CheckAnswer, type ExtAuthzClient } from '../support/grpc.js';
+import { extAuthzClient, headerOf, type ExtAuthzClient } from '../support/grpc.js';
 import { TEST_AUDIENCE } from '../support/tokens.js';
 import type { PeerIssuer } from '../../src/extauthz/index.js';
+import { body, checkOf, requestIdOf } from './check.js';
 
 const DIRECTORY = fileURLToPath(new URL('./fixtures/directory.yaml', import.meta.url));
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
@@ -22,45 +23,6 @@ const CLUSTER: PeerIssuer = {
   claims: { user: 'sub', tags: {}, amrMfa: false },
   webIdentity: { keyPrefix: 'kubernetes.default.svc', roles: ['OrdersWorker'] },
 };
-
-interface Described {
-  readonly method?: string;
-  readonly path?: string;
-  readonly headers?: Record<string, string>;
-  readonly principal?: string;
-  readonly address?: string;
-  readonly extensions?: Record<string, string>;
-}
-
-/** A CheckRequest as Envoy's HTTP filter sends it. */
-function checkOf(d: Described): unknown {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address: d.address ?? '10.1.2.3', port_value: 51000 } }, ...(d.principal ? { principal: d.principal } : {}) },
-      destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-      request: {
-        http: {
-          id: 'envoy-1',
-          method: d.method ?? 'GET',
-          path: d.path ?? '/orders/12',
-          host: 'orders.example',
-          scheme: 'http',
-          protocol: 'HTTP/1.1',
-          headers: { ':method': d.method ?? 'GET', ':path': d.path ?? '/orders/12', ':authority': 'orders.example', 'user-agent': 'test', ...d.headers },
-        },
-      },
-      context_extensions: d.extensions ?? { virtual_host: 'orders' },
-    },
-  };
-}
-
-function body(answer: CheckAnswer): Record<string, unknown> {
-  return JSON.parse(answer.denied_response?.body ?? 'null') as Record<string, unknown>;
-}
-
-function requestIdOf(answer: CheckAnswer): string {
-  return headerOf(answer.ok_response ?? answer.denied_response, 'x-iamgate-request-id') ?? '';
-}
 
 const extAuthzOn = { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } };
 

@@ -1,6 +1,6 @@
 // A real gRPC client for the ext_authz server, loaded from the same proto/ files the server
 // serves, as Envoy (or any client generated from Envoy's API) would call it.
-import { credentials, loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelOptions, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_FILES } from '../../src/extauthz/index.js';
 
@@ -38,12 +38,16 @@ function call<Res>(client: Client, method: string, request: unknown): Promise<Re
   return new Promise((resolve, reject) => fn(request, (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
-/** Connects to `host:port` over plaintext loopback (one HTTP/2 connection per client). */
-export function extAuthzClient(address: string): ExtAuthzClient {
+/**
+ * Connects to `host:port` over plaintext loopback. grpc-js shares one HTTP/2 connection between
+ * clients of the same target unless `ownConnection` gives the client a subchannel pool of its own.
+ */
+export function extAuthzClient(address: string, opts: { ownConnection?: boolean } = {}): ExtAuthzClient {
+  const options: ChannelOptions = opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
   const root = loadPackageDefinition(loadSync([...PROTO_FILES], LOADER_OPTIONS));
   const Authorization = constructor(root, ['envoy', 'service', 'auth', 'v3', 'Authorization']);
   const Health = constructor(root, ['grpc', 'health', 'v1', 'Health']);
-  const authz = new Authorization(address, credentials.createInsecure());
+  const authz = new Authorization(address, credentials.createInsecure(), options);
   const health = new Health(address, credentials.createInsecure());
   return {
     check: (request) => call<CheckAnswer>(authz, 'Check', request),
