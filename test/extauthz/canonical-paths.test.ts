@@ -4,35 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NON_CANONICAL } from '../support/canonical.js';
 import { FIXTURES, useTestGateway } from '../support/gateway.js';
-import { extAuthzClient, headerOf, type CheckAnswer, type ExtAuthzClient } from '../support/grpc.js';
+import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
+import { body, checkOf, requestIdOf } from './check.js';
 
 const DIRECTORY = fileURLToPath(new URL('./fixtures/directory.yaml', import.meta.url));
-
-/** A CheckRequest as Envoy's HTTP filter sends it, for a GET of `path`. */
-function checkOf(path: string, authorization: string): unknown {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address: '10.1.2.3', port_value: 51000 } } },
-      destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-      request: {
-        http: {
-          id: 'envoy-1',
-          method: 'GET',
-          path,
-          host: 'orders.example',
-          scheme: 'http',
-          protocol: 'HTTP/1.1',
-          headers: { ':method': 'GET', ':path': path, ':authority': 'orders.example', authorization },
-        },
-      },
-      context_extensions: { virtual_host: 'orders' },
-    },
-  };
-}
-
-function requestIdOf(answer: CheckAnswer): string {
-  return headerOf(answer.ok_response ?? answer.denied_response, 'x-iamgate-request-id') ?? '';
-}
 
 describe('ext_authz on non-canonical paths', () => {
   const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } }, files: { directory: DIRECTORY, routes: FIXTURES.routes } });
@@ -43,17 +18,16 @@ describe('ext_authz on non-canonical paths', () => {
   afterAll(() => client.close());
 
   it.each(['/public/x', '/public/x/', '/public/a%2a', '/public/a%2A?b=/../c'])('allows the canonical path %s', async (path) => {
-    const answer = await client.check(checkOf(path, await gw.bearer('alice')));
+    const answer = await client.check(checkOf({ path, headers: { authorization: await gw.bearer('alice') } }));
     expect(answer.status?.code).toBe(0);
     expect(answer.http_response).toBe('ok_response');
   });
 
   it.each(NON_CANONICAL)('refuses %s as bad_path (not_canonical), audited once', async (path) => {
-    const answer = await client.check(checkOf(path, await gw.bearer('alice')));
+    const answer = await client.check(checkOf({ path, headers: { authorization: await gw.bearer('alice') } }));
     expect(answer.http_response).toBe('denied_response');
     expect(answer.denied_response?.status?.code).toBe(400);
-    const body = JSON.parse(answer.denied_response?.body ?? 'null') as Record<string, unknown>;
-    expect(body).toMatchObject({ code: 'bad_path', reason: 'not_canonical' });
+    expect(body(answer)).toMatchObject({ code: 'bad_path', reason: 'not_canonical' });
     expect(gw.audit.decisionsFor(requestIdOf(answer)).map((e) => [e.kind, e.reason])).toEqual([['ext_authz', 'bad_path']]);
   });
 });
