@@ -31,6 +31,11 @@ export function isClusterPrimary(workers: number): boolean {
   return workers > 1 && cluster.isPrimary;
 }
 
+/** This process is one of `serve --workers`' workers (it shares its listeners with its siblings). */
+export function isClusterWorker(): boolean {
+  return cluster.isWorker;
+}
+
 /** In a worker, closes the channel to the primary once the gateway has stopped (it would keep the process alive). */
 export function leaveCluster(): void {
   if (cluster.isWorker) cluster.worker?.disconnect();

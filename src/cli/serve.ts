@@ -17,7 +17,7 @@ import { openServeAssertion, type ServeAssertion } from './serve-assertion.js';
 import { iamgateVersion } from './version.js';
 import { auditProblems, gatewayAudit, openGatewayAudit, type GatewayAudit } from './serve-audit.js';
 import { EXIT } from './exit.js';
-import { isClusterPrimary, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
+import { isClusterPrimary, isClusterWorker, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
 const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
@@ -213,6 +213,7 @@ export async function startConfiguredGateway(
     // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
     notReady: () => (runtime.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
     warnings: authenticationWarnings(auth),
+    listenWhenReady: isClusterWorker(),
     logger,
     metrics,
     audit: audit.sink,

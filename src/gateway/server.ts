@@ -67,6 +67,12 @@ export interface GatewayOptions {
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
+  /**
+   * Opens the gateway listener only once the gateway is ready (policies loaded, `notReady` empty).
+   * For a worker sharing its listener with others (`serve --workers`): until it listens, its
+   * siblings take every connection, so none is answered 503 by a worker still starting.
+   */
+  readonly listenWhenReady?: boolean;
   readonly now?: () => number;
 }
 
@@ -93,6 +99,9 @@ export interface Gateway {
 }
 
 const UNSUPPORTED_UPGRADE = { code: 'bad_header', reason: 'unsupported_upgrade', message: 'Only WebSocket upgrades are supported', detail: 'an Upgrade other than one websocket' } as const;
+
+/** How often a gateway that listens only when ready asks whether it is, ms. */
+const READY_POLL_MS = 25;
 
 /** Quiet time after the last change to a policy file before reloading, ms (one reload per save or ConfigMap update). */
 const WATCH_DEBOUNCE_MS = 200;
@@ -393,14 +402,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const opsAt = await listen(ops, config.operations.port, config.operations.host);
-  let gatewayAt: { url: string; bound: string };
-  try {
-    gatewayAt = await listen(server, config.listen.port, config.listen.host);
-  } catch (err) {
-    await closeServer(ops);
-    await upstream.close(true);
-    throw err;
-  }
+  const listenGateway = async (): Promise<{ url: string; bound: string }> => {
+    try {
+      return await listen(server, config.listen.port, config.listen.host);
+    } catch (err) {
+      await closeServer(ops);
+      await upstream.close(true);
+      throw err;
+    }
+  };
+  let gatewayAt = options.listenWhenReady ? undefined : await listenGateway();
   // Envoy's gRPC external authorization: the same pipeline, on its own port.
   const extAuthzGrpc = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc;
   let extAuthz: ExtAuthzServer | undefined;
@@ -429,6 +440,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   watchFiles([]);
   const initialLoad = reload();
+  if (!gatewayAt) {
+    // A failed first load is reported by `initialLoad` (serve exits): listening then changes nothing.
+    if ((await initialLoad).ok) while (!readiness().ready && !closing) await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    gatewayAt = await listenGateway();
+  }
 
   return {
     url: gatewayAt.url,
