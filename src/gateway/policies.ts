@@ -25,17 +25,22 @@ export type AuthenticatorFactory = (directory: Directory, resolver: PrincipalRes
 const OPERATOR_ISSUER = 'iamgate:operator';
 const SIMULATION_SESSION = 'operator-simulation';
 
-/** A directory principal by ARN (a user, or a role as a simulated session), for operator simulations. */
-export function simulatedPrincipal(resolver: PrincipalResolver, arn: string, mfa: boolean, now: number): Principal | undefined {
-  const dir = resolver.directory;
-  const facts = {
-    issuer: OPERATOR_ISSUER,
+/** The token facts of a caller iamgate stands in for (simulations, policy tests): issued now, valid an hour. */
+export function syntheticTokenFacts(issuer: string, method: string, mfa: boolean, now: number) {
+  return {
+    issuer,
     issuedAt: now,
     expiresAt: now + 3_600_000,
     mfa,
     ...(mfa ? { mfaAt: now } : {}),
-    authMethods: mfa ? ['operator', 'mfa'] : ['operator'],
+    authMethods: mfa ? [method, 'mfa'] : [method],
   };
+}
+
+/** A directory principal by ARN (a user, or a role as a simulated session), for operator simulations. */
+export function simulatedPrincipal(resolver: PrincipalResolver, arn: string, mfa: boolean, now: number): Principal | undefined {
+  const dir = resolver.directory;
+  const facts = syntheticTokenFacts(OPERATOR_ISSUER, 'operator', mfa, now);
   for (const user of dir.users.values()) {
     if (user.arn !== arn) continue;
     const r = resolver.user({ ...facts, userName: user.name }, now);

@@ -5,6 +5,7 @@ import { accountTrust } from '../auth/trust.js';
 import { buildRequestContext, type RequestFacts } from '../gateway/context.js';
 import { denyReason } from '../gateway/decide.js';
 import { normalizeTarget } from '../gateway/path.js';
+import { syntheticTokenFacts } from '../gateway/policies.js';
 import type { Directory, Principal } from '../identity/index.js';
 import {
   createContext,
@@ -71,14 +72,7 @@ export function resolvePrincipal(world: PolicyWorld, spec: PrincipalSpec, now: n
     if (user === undefined && role === undefined) return undefined;
   }
   const mfa = spec.mfa === true;
-  const facts = {
-    issuer: ISSUER,
-    issuedAt: now,
-    expiresAt: now + 3_600_000,
-    mfa,
-    ...(mfa ? { mfaAt: now } : {}),
-    authMethods: mfa ? ['offline', 'mfa'] : ['offline'],
-  };
+  const facts = syntheticTokenFacts(ISSUER, 'offline', mfa, now);
   if (user !== undefined) {
     const r = resolver.user({ ...facts, userName: user, ...(spec.tags ? { tags: spec.tags } : {}) }, now);
     return r.ok ? r.principal : undefined;

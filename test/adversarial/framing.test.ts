@@ -33,7 +33,7 @@ describe('request smuggling and framing', () => {
     const recorded = gw.audit.events.length;
     const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, ...framing, 'Connection: close'], body));
     expect(r.statuses).toEqual([400]);
-    expect(jsonOf(r.text)).toMatchObject({ error: 'BadRequest', code: 'malformed_request', requestId: expect.any(String) });
+    expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'malformed_request', message: expect.any(String), requestId: expect.any(String) });
     expect(gw.upstream.arrivals()).toBe(before);
     // Never allowed, so never forwarded: a forward begun with such framing sends a body that never ends.
     expect(gw.audit.events.slice(recorded).filter((e) => e.decision === 'Allow' || e.kind === 'outcome')).toEqual([]);
