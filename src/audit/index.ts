@@ -9,10 +9,12 @@ export { createStdoutSink, createFileSink, type Durability, type StreamSinkOptio
 export { createRedisStreamSink, createAuditRedisClient, FAIL_FAST_REDIS_OPTIONS, DEFAULT_STREAM, type RedisStreamSinkOptions } from './sinks/redis.js';
 export type { RecordSink, SinkStats, WhenFull } from './sinks/types.js';
 export { verifyTrail, FINDING_SEVERITY, type VerifyReport, type VerifyFinding, type VerifyOptions, type ChainSummary, type FindingCode } from './verify.js';
-export { readTrailFile, readTrailStream, splitTrailText, type TrailEntry } from './trail.js';
+export { readTrailFile, readTrailFiles, readTrailStream, splitTrailText, type TrailEntry } from './trail.js';
+export { fileOrder, trailSet, withMissingFiles, type FileOrder, type TrailSet } from './rotated-set.js';
+export { createIdSource, createIsoClock } from './ids.js';
 export { readDecisions, lastAccessed, unusedPermissions, type ActionUse, type UnusedAccess, type PrincipalGrants, type TrailDecision } from './report.js';
 export { suggestPolicy, principalMatcher, type Suggestion, type PolicyDocument } from './suggest.js';
 export { readAuditConfig, AUDIT_DEFAULTS, AUDIT_SINKS, type AuditConfig, type AuditSinkKind, type ReadAuditOptions } from './config.js';
 export { openConfiguredAudit, newInstanceId, GENERATED_KEY_FILE, type AuditSetupDeps, type ConfiguredAudit, type PublicJwk } from './setup.js';
-export { stsAuditEvent, policyLoadEvent } from './events.js';
+export { policyLoadEvent } from './events.js';
 export { registerAuditMetrics } from './metrics.js';

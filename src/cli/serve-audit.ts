@@ -5,9 +5,9 @@
 import { dirname, resolve } from 'node:path';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMetrics, stsAuditEvent, type AuditLogStats, type PublicJwk } from '../audit/index.js';
+import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMetrics, type AuditLogStats, type PublicJwk } from '../audit/index.js';
 import type { AuditEventInput } from '../audit/index.js';
-import { createRedisClient, type AuthConfig, type StsEvent } from '../auth/index.js';
+import { createRedisClient, stsAuditEvent, type AuthConfig, type StsEvent } from '../auth/index.js';
 import { formatProblems, type GatewayConfig } from '../config/index.js';
 import type { AuditSink, PolicyLoad, PolicyLoader } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
