@@ -10,7 +10,7 @@
 // token cannot be cached without dropping it.
 import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SigningKeyRing } from '../auth/keys/signing.js';
+import type { SigningKeyRing } from '../auth/index.js';
 import type { Principal } from '../identity/index.js';
 
 export interface AssertionIssuer {

@@ -2,7 +2,7 @@
 // `signingKeyFile`, or in development generated once in the state folder) followed for rotations,
 // and the issuer the proxy calls. Keys that cannot be read fail the start.
 import { isAbsolute, join, resolve } from 'node:path';
-import { ensureSigningKeyFile, watchSigningKeyRing } from '../auth/keys/signing.js';
+import { ensureSigningKeyFile, watchSigningKeyRing } from '../auth/index.js';
 import { GENERATED_ASSERTION_KEYS, type AssertionConfig } from './config.js';
 import { createAssertionIssuer, type AssertionIssuer } from './issuer.js';
 

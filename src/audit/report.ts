@@ -1,9 +1,7 @@
 // Access reports from a trail, as AWS's access advisor gives them: for each principal and action,
 // when it was last allowed; and which granted permissions (Allow statements) no allowed request
 // used within the period.
-import type { CompiledPolicy } from '../policy/compile.js';
-import { statementLabel } from '../policy/explain.js';
-import { compileWildcard } from '../policy/wildcard.js';
+import { compileWildcard, statementLabel, type CompiledPolicy } from '../policy/index.js';
 import type { AuditRecord } from './schema.js';
 import { DECISION_KINDS } from './schema.js';
 import type { TrailEntry } from './trail.js';

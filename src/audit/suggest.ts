@@ -1,8 +1,7 @@
 // Least-privilege policy generation from a trail, as AWS's policy generation does from CloudTrail:
 // the actions a principal was allowed, on the resources it used them on, grouped into statements,
 // then validated by the policy engine.
-import { parsePolicy } from '../policy/parse.js';
-import type { Finding } from '../policy/types.js';
+import { parsePolicy, type Finding } from '../policy/index.js';
 import type { TrailDecision } from './report.js';
 
 export interface SuggestOptions {

@@ -2,16 +2,9 @@
 // and generates a least-privilege policy from what a principal actually used.
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
-import { readDecisions, lastAccessed, unusedPermissions, type PrincipalGrants } from '../audit/report.js';
-import { readPublicKeys } from '../audit/signing.js';
-import { DEFAULT_STREAM } from '../audit/sinks/redis.js';
-import { principalMatcher, suggestPolicy } from '../audit/suggest.js';
-import { readTrailFile, readTrailFiles, readTrailStream, type TrailEntry } from '../audit/trail.js';
-import { fileOrder, trailSet, withMissingFiles } from '../audit/rotated-set.js';
-import { verifyTrail, type VerifyReport } from '../audit/verify.js';
-import { loadDirectory } from '../identity/load.js';
-import type { Directory } from '../identity/types.js';
-import { didYouMean } from '../policy/suggest.js';
+import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
+import { loadDirectory, type Directory } from '../identity/index.js';
+import { didYouMean } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 

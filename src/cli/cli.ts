@@ -2,7 +2,7 @@
 import { COMMANDS, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
-import { didYouMean } from '../policy/suggest.js';
+import { didYouMean } from '../policy/index.js';
 import { iamgateVersion } from './version.js';
 
 function help(commands: readonly Command[]): string {

@@ -2,8 +2,7 @@
 // --policies DIR`: re-decides the requests of an audit trail under a candidate policy folder and
 // prints every decision that would change; exit 1 when any would.
 import { Redis } from 'ioredis';
-import { DEFAULT_STREAM } from '../audit/sinks/redis.js';
-import { readTrailFile, readTrailStream } from '../audit/trail.js';
+import { DEFAULT_STREAM, readTrailFile, readTrailStream } from '../audit/index.js';
 import { replayTrail, type ReplayReport } from '../policy-testing/replay.js';
 import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
 import { EXIT } from './exit.js';

@@ -1,14 +1,7 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
 import { readFile } from 'node:fs/promises';
-import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
-import { evaluate, type PolicySet } from '../policy/evaluate.js';
-import { createContext } from '../policy/context.js';
-import { explainDecision, statementLabel } from '../policy/explain.js';
-import { parsePolicy } from '../policy/parse.js';
-import type { ContextValue, Finding, PolicyKind } from '../policy/types.js';
-import { didYouMean } from '../policy/suggest.js';
-import { readJsonText } from '../policy/validate/json-text.js';
+import { compilePolicy, createContext, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 

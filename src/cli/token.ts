@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { mintDevelopmentToken, readAuthConfig } from '../auth/index.js';
 import { ENV, formatProblems, loadConfig } from '../config/index.js';
 import { readDirectoryUsers } from '../identity/index.js';
-import { didYouMean } from '../policy/suggest.js';
+import { didYouMean } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 

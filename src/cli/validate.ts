@@ -4,9 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { didYouMean } from '../policy/suggest.js';
-import { readJsonText } from '../policy/validate/json-text.js';
-import type { Finding, PolicyKind, Severity } from '../policy/types.js';
+import { didYouMean, readJsonText, type Finding, type PolicyKind, type Severity } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';

@@ -2,8 +2,7 @@
 // (method, target with query, Host, headers, source address, TLS), plus what only the mesh knows
 // (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
 // with more header than the gateway itself accepts, is refused through the pipeline (audited).
-import type { Refusal } from '../gateway/pipeline.js';
-import type { RequestFacts } from '../gateway/index.js';
+import type { Refusal, RequestFacts } from '../gateway/index.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {

@@ -1,7 +1,6 @@
 // Checking `extAuthz.grpc.peerIdentity` against the `auth` section it names, at start: the issuer
 // must exist and map workloads to roles (`webIdentity`), or nothing is started.
-import type { AuthConfig, IssuerConfig } from '../auth/index.js';
-import type { WebIdentityMapping } from '../auth/config.js';
+import type { AuthConfig, IssuerConfig, WebIdentityMapping } from '../auth/index.js';
 import type { PeerIdentityConfig } from './config.js';
 
 export type PeerIssuer = IssuerConfig & { readonly webIdentity: WebIdentityMapping };

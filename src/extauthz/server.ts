@@ -6,9 +6,7 @@ import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, ty
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
-import type { Authenticator, GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
-import { errorBody, GATEWAY_ERRORS } from '../gateway/errors.js';
-import type { PipelineOverride } from '../gateway/pipeline.js';
+import { errorBody, GATEWAY_ERRORS, type Authenticator, type GatewayMetrics, type Pipeline, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
 import { loadExtAuthzServices } from './protos.js';

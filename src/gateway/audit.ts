@@ -2,7 +2,7 @@
 // before an allowed request is forwarded, and an `outcome` event once the upstream has answered.
 // Events use the audit trail's input schema; the default sink writes each as one pino line.
 import type { Logger } from 'pino';
-import type { AuditEventInput } from '../audit/schema.js';
+import type { AuditEventInput } from '../audit/index.js';
 
 export type { AuditEventInput };
 

@@ -3,7 +3,7 @@
 //   nginx auth_request:   X-Original-Method + X-Original-URI (or X-Original-URL, as ingress-nginx sends)
 //   Traefik ForwardAuth:  X-Forwarded-Method + X-Forwarded-Uri (+ X-Forwarded-Host)
 //   Envoy ext_authz HTTP: the original method, path appended to the endpoint's path
-import { createIdSource } from '../audit/ids.js';
+import { createIdSource } from '../audit/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DESCRIBING, IDENTITY_HEADERS, type DescribingHeader } from '../proxy/index.js';

@@ -1,10 +1,10 @@
 // The request pipeline: normalise → authenticate → map the route → build the context → decide →
 // audit. Each stage returns a plain value; the result is an outcome the caller turns into a
 // forwarded request, a forward-auth answer, or a rejection. One audit event per run, always.
-import { AUTH_ERRORS } from '../auth/errors.js';
+import { AUTH_ERRORS } from '../auth/index.js';
 import type { Principal } from '../identity/index.js';
 import { explainDecision, type AuthzRequest } from '../policy/index.js';
-import { connectionTokens } from '../proxy/headers.js';
+import { connectionTokens } from '../proxy/index.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator, AuthOutcome } from './auth.js';
 import { buildRequestContext, secureTransport, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';

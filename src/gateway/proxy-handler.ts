@@ -1,6 +1,6 @@
 // The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
 // (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
-import { createIdSource } from '../audit/ids.js';
+import { createIdSource } from '../audit/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';

@@ -1,11 +1,8 @@
 // Deciding one request offline, the way the gateway's pipeline would decide it: the principal
 // resolved from the directory, the request mapped through the route map (or given as an action
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
-import { accountTrust } from '../auth/trust.js';
-import { buildRequestContext, type RequestFacts } from '../gateway/context.js';
-import { denyReason } from '../gateway/decide.js';
-import { normalizeTarget } from '../gateway/path.js';
-import { syntheticTokenFacts } from '../gateway/policies.js';
+import { accountTrust } from '../auth/index.js';
+import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
 import type { Directory, Principal } from '../identity/index.js';
 import {
   createContext,
@@ -16,9 +13,9 @@ import {
   type CompiledPolicy,
   type ContextValue,
   type Decision,
+  type PolicySet,
   type RequestContext,
 } from '../policy/index.js';
-import type { PolicySet } from '../policy/evaluate.js';
 import type { PolicyWorld } from './world.js';
 
 /** Who asks: a directory user or role (by name or ARN), with what the token would add. */

@@ -2,8 +2,7 @@
 // against every route of the route map and every action the managed policies name outside the
 // routes. A cell is allowed, denied, or conditional: denied as asked, but an Allow statement
 // matched the action and resource and failed only on conditions (the keys it depends on).
-import { compilePolicy, evaluate, parsePolicy, type CompiledPolicy, type PolicySet } from '../policy/index.js';
-import type { ContextValue } from '../policy/types.js';
+import { compilePolicy, evaluate, parsePolicy, type CompiledPolicy, type ContextValue, type PolicySet } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec, type RequestSpec } from './decide.js';
 import type { PolicyWorld } from './world.js';
 

@@ -7,10 +7,9 @@
 // used, or what the token asserted beyond MFA (tags, groups, a role session's session policy and
 // tags). So a record is replayed when the candidate's policies for that principal and route read
 // none of those facts; otherwise it is replayed as an approximation and marked with what is missing.
-import type { AuditRecord } from '../audit/schema.js';
-import type { TrailEntry } from '../audit/trail.js';
-import { normalizeTarget } from '../gateway/path.js';
-import { policySetKeys } from '../policy/evaluate.js';
+import type { AuditRecord, TrailEntry } from '../audit/index.js';
+import { normalizeTarget } from '../gateway/index.js';
+import { policySetKeys } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec } from './decide.js';
 import type { PolicyWorld } from './world.js';
 

@@ -1,6 +1,6 @@
 // Running policy test suites: each case decided offline against its suite's policy folder and
 // compared with what it expects. A case that fails carries the explanation of what happened.
-import { statementLabel } from '../policy/explain.js';
+import { statementLabel } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type OfflineDecision, type PrincipalSpec } from './decide.js';
 import type { TestCase, TestSuite } from './suite.js';
 import type { PolicyWorld } from './world.js';

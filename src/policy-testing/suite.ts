@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseYamlText } from '../config/yaml.js';
-import type { ContextValue, Finding } from '../policy/types.js';
+import type { ContextValue, Finding } from '../policy/index.js';
 import type { PrincipalSpec, RequestSpec } from './decide.js';
 
 export type ExpectedDecision = 'Allow' | 'Deny' | 'ExplicitDeny' | 'ImplicitDeny';

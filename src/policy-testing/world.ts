@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseYamlText } from '../config/yaml.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
 import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
-import type { Finding } from '../policy/types.js';
+import type { Finding } from '../policy/index.js';
 
 export interface PolicyWorld {
   /** The folder it was loaded from. */

@@ -4,4 +4,7 @@ export { parsePolicy } from './parse.js';
 export { compilePolicy, mergePolicies, type CompiledPolicy } from './compile.js';
 export { createPolicySetKeysMemo, evaluate, policySetKeys, type PolicySet } from './evaluate.js';
 export { createContext, TIME_VARYING_KEYS } from './context.js';
-export { explainDecision } from './explain.js';
+export { explainDecision, statementLabel } from './explain.js';
+export { compileWildcard } from './wildcard.js';
+export { closestName, didYouMean } from './suggest.js';
+export { readJsonText, type JsonSyntaxError, type JsonTextResult } from './validate/json-text.js';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseYamlText } from '../../config/yaml.js';
-import type { Finding } from '../../policy/types.js';
+import type { Finding } from '../../policy/index.js';
 import { compileRouteMap, type CompiledRouteMap } from './match.js';
 import { parseRouteMap } from './spec.js';
 
