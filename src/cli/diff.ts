@@ -2,9 +2,7 @@
 // and who loses which route or action between two policy folders (either may be a git revision of
 // the other's folder, e.g. `iamgate diff main policies`).
 import { stat } from 'node:fs/promises';
-import { describeCell, diffAccess, grantsOf } from '../policy-testing/diff.js';
-import { checkoutRevision, type Checkout } from '../policy-testing/git.js';
-import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
+import { checkoutRevision, describeCell, diffAccess, formatFinding, grantsOf, loadPolicyWorld, type Checkout, type PolicyWorld } from '../policy-testing/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 

@@ -3,8 +3,7 @@
 // prints every decision that would change; exit 1 when any would.
 import { Redis } from 'ioredis';
 import { DEFAULT_STREAM, readTrailFile, readTrailStream } from '../audit/index.js';
-import { replayTrail, type ReplayReport } from '../policy-testing/replay.js';
-import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
+import { formatFinding, loadPolicyWorld, replayTrail, type PolicyWorld, type ReplayReport } from '../policy-testing/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 

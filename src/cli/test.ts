@@ -2,10 +2,7 @@
 // JSON; policies/tests/ by default) and prints the results like a test runner; exit 1 on failure.
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { junitReport } from '../policy-testing/junit.js';
-import { runSuites } from '../policy-testing/run.js';
-import { readSuite, type SuiteProblem, type TestSuite } from '../policy-testing/suite.js';
-import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
+import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type SuiteProblem, type TestSuite } from '../policy-testing/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
