@@ -6,14 +6,14 @@ import { join, posix, relative, sep } from 'node:path';
 // Static imports and re-exports (`import ... from`, `export ... from`, `import '...'`) and
 // dynamic `import('...')` with a literal specifier; `import type` counts too, since a type
 // dependency ties the folders together just as much.
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'([^']+)'/gm;
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'"]+)\1/gm;
 
 /**
  * How an import loads its module: `dynamic` (`import('...')`, loaded when first called), `type`
  * (`import type` / `export type`, erased at compile time) or `static` (loaded with the importer).
  */
 function kindOf(matched, before) {
-  if (/\bimport\s*\($/.test(matched.replace(/\s*'[^']*'$/, ''))) return 'dynamic';
+  if (/\bimport\s*\($/.test(matched.replace(/\s*(['"])[^'"]*\1$/, ''))) return 'dynamic';
   // The statement holding a `from` starts at the last `import` / `export` at the start of a line.
   const start = Math.max(before.lastIndexOf('\nimport '), before.lastIndexOf('\nexport '), 0);
   return /^\s*(import|export)\s+type\b/.test(before.slice(start)) ? 'type' : 'static';
@@ -44,7 +44,7 @@ export function importsOf(root, rel) {
   const text = readFileSync(join(root, rel), 'utf8');
   const found = [];
   for (const match of text.matchAll(SPECIFIER)) {
-    const specifier = match[1];
+    const specifier = match[2];
     if (!specifier.startsWith('.')) continue;
     const before = text.slice(0, match.index);
     const line = before.split('\n').length;

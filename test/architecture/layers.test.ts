@@ -63,8 +63,8 @@ describe('the dependency rule of scripts/lint.mjs', () => {
     });
   });
 
-  it('keeps the policy core free of every other folder', async () => {
-    const dir = await copyWith({ 'src/policy/leak.ts': "import { parseYamlText } from '../config/yaml.js';\nexport const read = parseYamlText;\n" });
+  it('keeps the policy core free of every other folder, whichever quotes the import is written with', async () => {
+    const dir = await copyWith({ 'src/policy/leak.ts': 'import { parseYamlText } from "../config/yaml.js";\nexport const read = parseYamlText;\n' });
     expect((await lint(dir)).problems).toEqual(["src/policy/leak.ts:1: policy may not import config ('../config/yaml.js'); policy may import no other folder (LAYERS in scripts/lint.mjs, docs/architecture.md)"]);
   });
 
