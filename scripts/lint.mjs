@@ -35,8 +35,10 @@ const LAYERS = {
 // exporter stay off the start-up path of a gateway that does not use them.
 const ENTRIES = {
   config: { open: ['reader.ts', 'yaml.ts', 'findings.ts'] }, // the low-level readers, loadable without the whole configuration loader
+  auth: { open: ['authenticators/index.ts'] }, // the authenticator chain the gateway runs, and the shape of its members
   gateway: { open: ['routes/index.ts'] }, // the route map, usable without the HTTP app (validate, policy tests)
-  extauthz: { lazy: ['server.ts'] },
+  extauthz: { open: ['config.ts', 'peer-config.ts'], lazy: ['server.ts'] }, // its section readers, loadable without gRPC
+  app: { open: ['version.ts', 'config.ts'] }, // the version and the typed configuration, which the CLI reads without building anything
   trace: { lazy: ['otlp.ts'] },
   demo: { open: ['upstream.ts'] },
 };
@@ -49,23 +51,19 @@ const PENDING = [
   { file: 'src/cache/gateway.ts', to: 'gateway' },
   // The configuration loader assembles every feature's section: becomes the composition root's typed configuration.
   ...['assertion', 'audit', 'auth', 'cache', 'extauthz', 'trace'].map((to) => ({ file: 'src/config/sections.ts', to })),
+  // The configuration names the proxy's header classes and upstream options.
   { file: 'src/config/load.ts', to: 'proxy' },
   { file: 'src/config/schema.ts', to: 'proxy' },
   // Readers that name policy's modules rather than its index: being merged into one reader with one finding vocabulary.
-  ...['src/config/load.ts', 'src/config/reader.ts', 'src/config/yaml.ts', 'src/gateway/routes/spec.ts', 'src/cli/file-kinds.ts'].map((file) => ({ file, to: 'policy' })),
-  { file: 'src/cli/file-kinds.ts', to: 'identity' },
-  { file: 'src/cli/file-kinds.ts', to: 'policy-testing' },
+  ...['src/config/load.ts', 'src/config/reader.ts', 'src/config/yaml.ts', 'src/gateway/routes/spec.ts'].map((file) => ({ file, to: 'policy' })),
+  // `validate` reaches into the module that reads each kind of file: goes with the one reader.
+  ...['auth', 'config', 'gateway', 'identity', 'policy', 'policy-testing'].map((to) => ({ file: 'src/cli/file-kinds.ts', to })),
   // The gateway starts the gRPC front door and reads its section: moves to the composition root.
   { file: 'src/gateway/server.ts', to: 'extauthz' },
   // The policy loader finds a shadow folder's files with the policy-testing helper, and names policy's
   // types module: both go with the loader's rework into per-snapshot assembly.
   { file: 'src/gateway/policies.ts', to: 'policy-testing' },
   { file: 'src/gateway/policies.ts', to: 'policy' },
-  // `serve` assembles the gateway by hand, reaching into modules: replaced by the composition root.
-  { file: 'src/cli/serve.ts', to: 'extauthz' },
-  { file: 'src/cli/file-kinds.ts', to: 'auth' },
-  { file: 'src/cli/file-kinds.ts', to: 'config' },
-  { file: 'src/cli/file-kinds.ts', to: 'gateway' },
 ];
 
 /** The problems of one import between folders, by the layer and entry rules. */
