@@ -37,6 +37,12 @@ export interface Chain {
   seal(record: UnsealedRecord): SealedRecord;
   /** Appends a signed record: the signature covers the canonical form without `sig` and `hash`. */
   sealSigned(record: UnsealedRecord, signer: AuditSigner): SealedRecord;
+  /**
+   * Appends a record a writer lays out itself as canonical JSON text, given its sequence number and
+   * the previous record's hash (the audit log's fast path, see encode.ts). The chain advances only
+   * once `write` has returned, so a writer that throws leaves no hole.
+   */
+  sealText<T>(write: (value: T, seq: number, prev: string) => string, value: T): SealedRecord;
 }
 
 /** The hash a record must carry: SHA-256 of its canonical form without `hash`. */
@@ -72,6 +78,9 @@ export function createChain(instanceId: string): Chain {
     seal(record) {
       place(record);
       return append(JSON.stringify(record));
+    },
+    sealText(write, value) {
+      return append(write(value, seq + 1, prev));
     },
     sealSigned(record, signer) {
       place(record);

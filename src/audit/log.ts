@@ -1,8 +1,9 @@
 // The audit log the gateway calls: one `record` per decision. It builds the event from named
 // fields, seals it into this instance's hash chain, hands it to every sink in order, and every
 // `digestEvery` records (or ms) writes a digest record signed with the instance's key.
-import { buildAuditEvent, type BuildDeps } from './build.js';
+import type { BuildDeps } from './build.js';
 import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
+import { createEventEncoder } from './encode.js';
 import { AuditError } from './errors.js';
 import { createIdSource, createIsoClock } from './ids.js';
 import type { AuditEventInput, ChainKind, DigestInfo, PublishedKey } from './schema.js';
@@ -64,6 +65,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const digestRecords = deps.digestEvery?.records ?? 1000;
   const digestMs = deps.digestEvery?.ms ?? 60_000;
   const chain = createChain(deps.instanceId);
+  const encode = createEventEncoder(deps.instanceId, build);
   let recorded = 0;
   let refused = 0;
   let digests = 0;
@@ -135,7 +137,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
           return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${sink.name} cannot take records`, { sink: sink.name }));
         }
       }
-      const sealed = chain.seal(buildAuditEvent(event, build));
+      const sealed = chain.sealText(encode, event);
       recorded++;
       const written = dispatch(sealed, false);
       if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
