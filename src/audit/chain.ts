@@ -50,6 +50,26 @@ export function recordHash(record: Omit<AuditRecord, 'hash'>): string {
   return sha256Hex(canonicalJson(record as unknown as CanonicalValue));
 }
 
+/**
+ * The hash a record with a shadow verdict carries when an earlier gateway wrote it: those placed
+ * `shadow` right after `cache` (before `decision`) instead of in sorted order. Same members, same
+ * values, only that one member elsewhere; undefined for a record without `shadow`.
+ */
+export function earlierShadowHash(record: Omit<AuditRecord, 'hash'>): string | undefined {
+  const members = record as unknown as { readonly [key: string]: CanonicalValue | undefined };
+  const shadow = members['shadow'];
+  if (shadow === undefined) return undefined;
+  const keys = Object.keys(members).filter((k) => k !== 'shadow').sort();
+  const at = keys.findIndex((k) => k > 'cache');
+  keys.splice(at === -1 ? keys.length : at, 0, 'shadow');
+  const parts: string[] = [];
+  for (const key of keys) {
+    const member = members[key];
+    if (member !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+  }
+  return sha256Hex(`{${parts.join(',')}}`);
+}
+
 /** The bytes a digest signature covers: the canonical form without `sig` and `hash`. */
 export function signedPayload(record: Omit<AuditRecord, 'hash' | 'sig'>): string {
   return canonicalJson(record as unknown as CanonicalValue);
