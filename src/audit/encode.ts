@@ -27,7 +27,8 @@ function quote(s: string): string {
 
 /**
  * A field whose values repeat: `before` + the escaped value + `after`, computed once per distinct
- * value; '' for a value that is not a string (the field is left out).
+ * value; '' for a value that is not a string (the field is left out). A value over the field's
+ * limit is written without being kept, so the memo holds at most FRAGMENTS_PER_FIELD short values.
  */
 function repeated(before: string, limit: number, after = ''): Fragment {
   const known = new Map<string, string>();
@@ -35,8 +36,9 @@ function repeated(before: string, limit: number, after = ''): Fragment {
     if (typeof value !== 'string') return '';
     let fragment = known.get(value);
     if (fragment === undefined) {
-      if (known.size >= FRAGMENTS_PER_FIELD) known.clear();
       fragment = `${before}${JSON.stringify(text(value, limit))}${after}`;
+      if (value.length > limit) return fragment;
+      if (known.size >= FRAGMENTS_PER_FIELD) known.clear();
       known.set(value, fragment);
     }
     return fragment;
