@@ -75,15 +75,22 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const reportError = (sink: string) => (err: unknown) => deps.onSinkError?.(sink, err);
   /** Hands a record to every sink and waits for the durable ones; a `drop` sink's failure never fails the caller. */
   const dispatch = (sealed: SealedRecord, background: boolean): Promise<void> => {
-    let waits: Promise<void>[] | undefined;
+    // One sink to wait for (the usual case) is returned as it is: no array, no Promise.all.
+    let first: Promise<void> | undefined;
+    let more: Promise<void>[] | undefined;
     for (const sink of sinks) {
       const pending = sink.write(sealed);
       if (pending === undefined) continue;
-      if (background) pending.catch(reportError(sink.name));
-      else (waits ??= []).push(sink.whenFull === 'drop' ? pending.catch(reportError(sink.name)) : pending);
+      if (background) {
+        pending.catch(reportError(sink.name));
+        continue;
+      }
+      const wait = sink.whenFull === 'drop' ? pending.catch(reportError(sink.name)) : pending;
+      if (first === undefined) first = wait;
+      else (more ??= [first]).push(wait);
     }
-    if (waits === undefined) return RESOLVED;
-    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
+    if (more !== undefined) return Promise.all(more).then(() => undefined);
+    return first ?? RESOLVED;
   };
   /** A chain record (start or digest), members in canonical order (see chain.ts). */
   const chainRecord = (kind: ChainKind, reason: string, extra: { key?: PublishedKey; digest?: DigestInfo }): UnsealedRecord => ({
