@@ -6,11 +6,12 @@ import { readAssertionConfig, type AssertionConfig } from '../assertion/index.js
 import { readAuditConfig, type AuditConfig } from '../audit/index.js';
 import { readAuthConfig, type AuthConfig } from '../auth/index.js';
 import { readCacheConfig, type CacheConfig } from '../cache/index.js';
-import { loadConfig as loadBase, readConfig as readBase, type GatewayConfig } from '../config/index.js';
+import { loadConfigParts, readConfigParts, type ConfigParts, type GatewayConfig } from '../config/index.js';
 import { readExtAuthzConfig, type ExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer, type PeerIssuer } from '../extauthz/peer-config.js';
 import type { Finding } from '../policy/index.js';
 import { readTracingConfig, type TracingConfig } from '../trace/index.js';
+import { redisConfigured } from './redis.js';
 
 /** Everything iamgate is configured with, each section read and checked once. */
 export interface IamgateConfig extends Omit<GatewayConfig, 'sections'> {
@@ -29,46 +30,67 @@ export interface IamgateConfig extends Omit<GatewayConfig, 'sections'> {
 
 export type IamgateConfigLoad = { readonly ok: true; readonly config: IamgateConfig } | { readonly ok: false; readonly problems: readonly Finding[] };
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /** A reader's result: its value, or nothing when it found a problem (its findings then say which). */
 type Read<T> = { readonly config?: T; readonly findings: readonly Finding[] };
 
 const PEER_ISSUER_KEY = 'extAuthz.grpc.peerIdentity.issuer';
 
-/** Reads every section of a validated base configuration into the typed value, or lists every problem. */
-export function typedConfig(base: GatewayConfig): IamgateConfigLoad {
+/**
+ * Reads every section of a configuration (read as far as it could be) into the typed value. Each
+ * problem is reported as one of the configuration file's (CONFIG_INVALID, its key, its reason).
+ * `written` reads only the sections the file has (what `iamgate validate` checks of a file on its
+ * own); serving needs them all, since an absent section still has requirements (a production
+ * audit trail needs its signing key).
+ */
+function readSections(base: GatewayConfig, written = false): { config?: IamgateConfig; problems: Finding[] } {
   const { sections, ...shared } = base;
   const file = base.file !== undefined ? { file: base.file } : {};
   const development = base.mode === 'development';
   const problems: Finding[] = [];
+  const problem = (path: string, message: string): void => void problems.push({ severity: 'error', code: 'CONFIG_INVALID', path, message, ...file });
   const take = <T>(read: Read<T>): T | undefined => {
-    problems.push(...read.findings.filter((f) => f.severity === 'error'));
+    for (const f of read.findings) problem(f.path, f.message);
     return read.config;
   };
-  const auth = take(readAuthConfig(sections['auth'], { development, ...file }));
-  const cache = take(readCacheConfig(sections['cache'], file));
-  // Production needs a signing key even when the section is absent: read whatever is written.
-  const audit = take(readAuditConfig(sections['audit'], { development, redisConfigured: base.redis.url !== undefined || base.redis.sentinel !== undefined, ...file }));
-  const assertion = sections['assertion'] === undefined ? undefined : take(readAssertionConfig(sections['assertion'], { development, ...file }));
-  const tracing = sections['tracing'] === undefined ? undefined : take(readTracingConfig(sections['tracing'], file));
-  const extAuthz = take(readExtAuthzConfig(sections['extAuthz'], file))?.grpc;
+  const section = <T>(name: string, reader: (raw: unknown) => Read<T>): T | undefined => (written && sections[name] === undefined ? undefined : take(reader(sections[name])));
+  const auth = section('auth', (raw) => readAuthConfig(raw, { development }));
+  const cache = section('cache', (raw) => readCacheConfig(raw));
+  const audit = section('audit', (raw) => readAuditConfig(raw, { development, redisConfigured: redisConfigured(base.redis) }));
+  const assertion = sections['assertion'] === undefined ? undefined : take(readAssertionConfig(sections['assertion'], { development }));
+  const tracing = sections['tracing'] === undefined ? undefined : take(readTracingConfig(sections['tracing']));
+  const extAuthz = take(readExtAuthzConfig(sections['extAuthz']))?.grpc;
   let peer: PeerIssuer | undefined;
   if (extAuthz?.peerIdentity && auth) {
     const found = peerIssuer(extAuthz.peerIdentity, auth);
     if (found.ok) peer = found.issuer;
-    else problems.push({ severity: 'error', code: 'CONFIG_INVALID', path: PEER_ISSUER_KEY, message: found.problem.replace(`${PEER_ISSUER_KEY}: `, ''), ...file });
+    else problem(PEER_ISSUER_KEY, found.problem.replace(`${PEER_ISSUER_KEY}: `, ''));
   }
-  if (problems.length > 0 || !auth || !cache || !audit) return { ok: false, problems };
-  return { ok: true, config: { ...shared, auth, cache, audit, assertion, tracing, extAuthz, peerIssuer: peer } };
+  if (!auth || !cache || !audit) return { problems };
+  return { config: { ...shared, auth, cache, audit, assertion, tracing, extAuthz, peerIssuer: peer }, problems };
 }
 
-/** Loads the configuration file (see config/loadConfig) and reads it into the typed value; never throws for bad input. */
-export async function loadConfig(options: { file?: string; env?: Readonly<Record<string, string | undefined>> } = {}): Promise<IamgateConfigLoad> {
-  const base = await loadBase(options);
-  return base.ok ? typedConfig(base.config) : base;
+/** Every problem of the shared keys and of the sections together, or the typed value. */
+function compose(parts: ConfigParts): IamgateConfigLoad {
+  if (!parts.config) return { ok: false, problems: parts.problems };
+  const read = readSections(parts.config);
+  const problems = [...parts.problems, ...read.problems];
+  return problems.length > 0 || !read.config ? { ok: false, problems } : { ok: true, config: read.config };
 }
 
-/** Reads a parsed configuration document with environment overrides into the typed value (tests, tools). */
-export function readConfig(doc: unknown, env: Readonly<Record<string, string | undefined>>, file: string | undefined): IamgateConfigLoad {
-  const base = readBase(doc, env, file);
-  return base.ok ? typedConfig(base.config) : base;
+/** The problems of a configuration file as written: its shared keys and the sections it has (`iamgate validate`). */
+export function checkConfig(doc: unknown, env: Env, file: string | undefined): readonly Finding[] {
+  const parts = readConfigParts(doc, env, file);
+  return [...parts.problems, ...readSections(parts.config, true).problems];
+}
+
+/** Loads the configuration file (see config/loadConfigParts) into the typed value; never throws for bad input. */
+export async function loadConfig(options: { file?: string; env?: Env } = {}): Promise<IamgateConfigLoad> {
+  return compose(await loadConfigParts(options));
+}
+
+/** Reads a parsed configuration document with environment overrides into the typed value (validate, tests, tools). */
+export function readConfig(doc: unknown, env: Env, file: string | undefined): IamgateConfigLoad {
+  return compose(readConfigParts(doc, env, file));
 }

@@ -41,8 +41,3 @@ export function readCacheConfig(raw: unknown, options: { path?: string; file?: s
   const findings = r.problems;
   return findings.length > 0 ? { findings } : { config: { l1, l2, breaker, channel }, findings };
 }
-
-/** The section check for the configuration loader: one `{ path, message }` per problem. */
-export function checkCacheSection(value: unknown, path: string): { path: string; message: string }[] {
-  return readCacheConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
-}
