@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
-import { createGatewayMetrics, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { createGatewayMetrics, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { openCluster } from './cluster.js';
@@ -29,6 +29,8 @@ export interface IamgateDeps {
   readonly audit?: AuditSink;
   /** Each snapshot's authenticator, in place of the configured issuers' token verifier. */
   readonly authenticator?: SnapshotAuthenticator;
+  /** Wraps the policy loader (to hold or fail loads: readiness and reload faults). */
+  readonly loader?: (load: PolicyLoader) => PolicyLoader;
   /** Opens the gateway listener only once ready (a `serve --workers` worker sharing it). */
   readonly listenWhenReady?: boolean;
 }
@@ -132,10 +134,11 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
     stateRedis?.on('ready', () => void auth.revocations.refresh());
 
     const snapshotAuthenticator = deps.authenticator ?? tokenAuthenticatorFor(auth.authenticator);
+    const load = createSnapshotLoader(config.policies, snapshotAuthenticator);
     const peer = config.peerIssuer && config.extAuthz?.peerIdentity;
     const started = await startGateway({
       config,
-      load: createSnapshotLoader(config.policies, snapshotAuthenticator),
+      load: deps.loader ? deps.loader(load) : load,
       cache: cluster.decisions,
       onLoad: (notice) => {
         audit.recordLoad(notice);

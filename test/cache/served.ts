@@ -4,10 +4,10 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
-import { createIamgate, readConfig, type Iamgate } from '../../src/app/index.js';
+import type { Iamgate } from '../../src/app/index.js';
+import { startIamgate } from '../support/iamgate.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gateway.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
@@ -80,13 +80,8 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
     },
     ...extra,
   };
-  const read = readConfig(doc, o.redisUrl ? { REDIS_URL: o.redisUrl } : {}, undefined);
-  if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
-  const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
   const audit = recordingAudit();
-  const iamgate = await createIamgate(read.config, { logger, audit });
-  const first = await iamgate.gateway.initialLoad;
-  if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
+  const { iamgate } = await startIamgate({ doc, ...(o.redisUrl ? { env: { REDIS_URL: o.redisUrl } } : {}), deps: { audit } });
   const { gateway } = iamgate;
   return {
     url: gateway.url,
