@@ -3,7 +3,7 @@
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
 import { soleDecision } from './decisions.js';
 import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
-import { compileResourcePattern } from './variables.js';
+import { compileResourcePattern, type CompiledPattern } from './variables.js';
 import { compileWildcard } from './wildcard.js';
 import type { Decision, ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
 
@@ -99,10 +99,13 @@ function compileResources(
   if (patterns.includes('*')) return { test: negate ? NEVER : ALWAYS, keys: [] };
   const compiled = patterns.map((p) => compileResourcePattern(p, version));
   const keys = compiled.flatMap((c) => c.keys);
-  const anyMatches = (resource: string, ctx: RequestContext): boolean => {
-    for (const c of compiled) if (c.test(resource, ctx)) return true;
-    return false;
-  };
+  const only = compiled.length === 1 ? compiled[0] : undefined;
+  const anyMatches = only
+    ? only.test
+    : (resource: string, ctx: RequestContext): boolean => {
+        for (let i = 0; i < compiled.length; i++) if ((compiled[i] as CompiledPattern).test(resource, ctx)) return true;
+        return false;
+      };
   return { test: negate ? (r, ctx) => !anyMatches(r, ctx) : anyMatches, keys };
 }
 
