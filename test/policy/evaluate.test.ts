@@ -63,6 +63,16 @@ describe('merged identity policies', () => {
   });
 });
 
+describe('a set carrying an identity index', () => {
+  it('is decided on the index, which names the identity policies merged (the identity list only names them)', () => {
+    const allow = policy([{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }], 'allow');
+    const deny = policy([{ Effect: 'Deny', Action: 'orders:GetOrder', Resource: '*' }], 'deny');
+    const request = { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) };
+    expect(evaluate({ identity: [allow], identityIndex: deny }, request).decision).toBe('ExplicitDeny');
+    expect(evaluate({ identity: [deny], identityIndex: allow }, request).decision).toBe('Allow');
+  });
+});
+
 describe('the action lookup', () => {
   const set: PolicySet = { identity: [policy([{ Effect: 'Allow', Action: 'orders:get*', Resource: '*' }])] };
   const ask = (action: string) =>
