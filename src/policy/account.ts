@@ -1,22 +1,22 @@
 // Whether a request crosses accounts, read from the two ARNs in place: every decision that would
-// allow asks it, so it builds no strings and walks each ARN once, up to its account field.
-
-const COLON = 0x3a;
+// allow asks it, so it builds no strings, and the principal is read only when the resource names
+// an account. Colons are found with indexOf, which beats a character loop on built (cons) strings.
 
 /** Where the account field of an ARN starts (after the fourth colon), or -1 when it is not an ARN. */
 function accountStart(arn: string): number {
   if (!arn.startsWith('arn:')) return -1;
-  let colons = 1;
-  for (let i = 4; i < arn.length; i++) {
-    if (arn.charCodeAt(i) === COLON && ++colons === 4) return i + 1;
+  let at = 4;
+  for (let i = 0; i < 3; i++) {
+    at = arn.indexOf(':', at) + 1;
+    if (at === 0) return -1;
   }
-  return -1;
+  return at;
 }
 
 /** Where the account field that starts at `start` ends (a truncated ARN ends with its account). */
 function accountEnd(arn: string, start: number): number {
-  for (let i = start; i < arn.length; i++) if (arn.charCodeAt(i) === COLON) return i;
-  return arn.length;
+  const end = arn.indexOf(':', start);
+  return end < 0 ? arn.length : end;
 }
 
 /**
