@@ -27,6 +27,10 @@ const PLAN = {
   seconds: QUICK ? 1 : Number(process.env['BENCH_SECONDS'] ?? '5'),
   latencySeconds: QUICK ? 1 : 3,
   warmupSeconds: QUICK ? 1 : 2,
+  // A fresh iamgate needs some thousands of requests to reach its pace (V8's optimising tiers);
+  // on a busy machine that is many seconds, so the first warm-up counts requests, not time.
+  warmupRequests: QUICK ? 10_000 : 30_000,
+  warmupCapSeconds: QUICK ? 10 : 60,
   connections: 32,
   // The quick mode checks that everything runs; a 100,000-user directory takes minutes to load.
   largeUsers: QUICK ? 10_000 : LARGE.users,
@@ -67,6 +71,13 @@ async function measure(target: Target): Promise<{ c32: WrkResult; c1: WrkResult;
   const cpu = target.cpu.map((p, i) => ((treeTicks(p.pid) - before[i]!) * 1e6) / TICKS / c32.requests);
   const c1 = await wrk({ ...run, connections: 1, seconds: PLAN.latencySeconds });
   return { c32, c1, cpu };
+}
+
+/** Before the first round: load until the target has answered PLAN.warmupRequests (or the cap passed). */
+async function warmUp(target: Target): Promise<void> {
+  const run = { url: target.url, headers: target.headers ?? [], method: target.method ?? 'GET', connections: PLAN.connections, seconds: 2 };
+  const until = performance.now() + PLAN.warmupCapSeconds * 1000;
+  for (let answered = 0; answered < PLAN.warmupRequests && performance.now() < until; ) answered += (await wrk(run)).requests;
 }
 
 /** Resident memory of a process, MiB. */
@@ -151,6 +162,7 @@ export async function runGatewayBench(): Promise<void> {
       { name: 'iamgate serve --workers 2: cached allow', url: `${workers.url}/orders/1`, headers: [alice], expect: 200, cpu: iamgate(workers), role: 'workers' },
     ];
     for (const t of targets) await preflight(t);
+    for (const t of targets) await warmUp(t);
 
     const figures: TargetFigures[] = targets.map((target) => ({ target, rounds: [] }));
     for (let round = 0; round < PLAN.rounds; round++) {
