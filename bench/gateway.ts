@@ -33,7 +33,8 @@ const PLAN = {
   warmupCapSeconds: QUICK ? 10 : 60,
   connections: 32,
   // The quick mode checks that everything runs; a 100,000-user directory takes minutes to load.
-  largeUsers: QUICK ? 10_000 : LARGE.users,
+  largeUsers: QUICK ? 10_000 : Number(process.env['BENCH_LARGE_USERS'] ?? LARGE.users),
+  largeReadySeconds: Number(process.env['BENCH_LARGE_READY_SECONDS'] ?? '900'),
 };
 
 export interface Target {
@@ -111,9 +112,9 @@ export async function runGatewayBench(): Promise<void> {
     const quickStart = await quickStartYaml();
     const noCache = join(dir, 'iamgate-nocache.yaml');
     await writeFile(noCache, `${quickStart}\ncache: { l1: { enabled: false } }\n`);
-    const largeDirectory = await writeLargeDirectory(dir, PLAN.largeUsers);
+    const largeFile = await writeLargeDirectory(dir, PLAN.largeUsers);
     const large = join(dir, 'iamgate-large.yaml');
-    await writeFile(large, quickStart.replace(/directory: .*/, `directory: ${largeDirectory}`));
+    await writeFile(large, quickStart.replace(/directory: .*/, `directory: ${largeFile}`));
     // The token is signed with the quick start's development key; iamgate looks the user up in the
     // large directory. Minting it from a one-user directory spares `iamgate token` a second load.
     const oneUser = join(dir, 'one-user.yaml');
@@ -122,8 +123,12 @@ export async function runGatewayBench(): Promise<void> {
 
     const [main, cacheOff, workers] = [await serve(QUICK_START, upstreamUrl), await serve(noCache, upstreamUrl), await serve(QUICK_START, upstreamUrl, ['--workers', '2'])];
     served.push(main, cacheOff, workers);
-    const big = await serve(large, upstreamUrl, [], 900_000);
-    served.push(big);
+    // A directory too large to load in time is a finding, not a reason to lose the other figures.
+    const big = await serve(large, upstreamUrl, [], PLAN.largeReadySeconds * 1000).catch((err: unknown) => {
+      console.error(`large directory: ${err instanceof Error ? err.message : String(err)}; measured without it`);
+      return undefined;
+    });
+    if (big) served.push(big);
     const floor = await startBenchNginx(reverseProxy(upstreamUrl));
     nginx.push(floor);
     const guarded = await startBenchNginx(forwardAuth(main.url, upstreamUrl, IAMGATE_HEADERS));
@@ -136,6 +141,17 @@ export async function runGatewayBench(): Promise<void> {
     const carolMfa = bearer(quickStartToken('carol', { mfa: true }));
     const someone = bearer(quickStartToken(largeUser(PLAN.largeUsers), { config: oneUser }));
     const iamgate = (s: Served) => [{ label: 'iamgate', pid: s.child.pid! }];
+    const largeDirectory: Target[] = big
+      ? [
+          {
+            name: `iamgate: large directory (${PLAN.largeUsers.toLocaleString('en-US')} users, ${(LARGE.policies * LARGE.statementsPerPolicy).toLocaleString('en-US')} statements), cached allow`,
+            url: `${big.url}/orders/1`,
+            headers: [someone],
+            expect: 200,
+            cpu: iamgate(big),
+          },
+        ]
+      : [];
     const targets: Target[] = [
       { name: 'upstream direct', url: `${upstreamUrl}/orders/1`, expect: 200, cpu: [], role: 'direct' },
       { name: 'nginx reverse proxy (1 worker, keepalive)', url: `${floor.url}/orders/1`, expect: 200, cpu: [{ label: 'nginx', pid: floor.pid }], role: 'nginx' },
@@ -145,13 +161,7 @@ export async function runGatewayBench(): Promise<void> {
       { name: 'iamgate: deny (403, DELETE /orders/1 as alice)', url: `${main.url}/orders/1`, method: 'DELETE', headers: [alice], expect: 403, cpu: iamgate(main), role: 'deny' },
       { name: 'iamgate: no token (401)', url: `${main.url}/orders/1`, expect: 401, cpu: iamgate(main), role: 'unauthenticated' },
       { name: 'iamgate: MFA-gated allow (DELETE /orders/1 as carol, MFA)', url: `${main.url}/orders/1`, method: 'DELETE', headers: [carolMfa], expect: 200, cpu: iamgate(main) },
-      {
-        name: `iamgate: large directory (${PLAN.largeUsers.toLocaleString('en-US')} users, ${(LARGE.policies * LARGE.statementsPerPolicy).toLocaleString('en-US')} statements), cached allow`,
-        url: `${big.url}/orders/1`,
-        headers: [someone],
-        expect: 200,
-        cpu: iamgate(big),
-      },
+      ...largeDirectory,
       {
         name: 'nginx + forward-auth to iamgate (keepalive both ways)',
         url: `${guarded.url}/orders/1`,
@@ -177,9 +187,8 @@ export async function runGatewayBench(): Promise<void> {
         `load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after; node ${process.version})\n`,
     );
     console.log(formatTable(figures).join('\n'));
-    console.log(
-      `\nLarge directory: ready in ${big.readySeconds.toFixed(0)} s, ${rssMiB(big.child.pid!).toFixed(0)} MiB resident (the quick start: ${main.readySeconds.toFixed(1)} s, ${rssMiB(main.child.pid!).toFixed(0)} MiB).`,
-    );
+    const largeFacts = big ? `ready in ${big.readySeconds.toFixed(0)} s, ${rssMiB(big.child.pid!).toFixed(0)} MiB resident` : `not ready within ${PLAN.largeReadySeconds} s`;
+    console.log(`\nLarge directory (${PLAN.largeUsers.toLocaleString('en-US')} users): ${largeFacts} (the quick start: ${main.readySeconds.toFixed(1)} s, ${rssMiB(main.child.pid!).toFixed(0)} MiB).`);
   } finally {
     undici?.kill('SIGTERM');
     for (const n of nginx) await n.close();
