@@ -71,6 +71,11 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
   check('cached allow × undici (c32 req/s)', perRound(allow, undici, rps), '≥ 0.6 (stretch 0.85)', (v) => v >= 0.6);
   check('cached allow CPU µs a request', median(allow.rounds.map((r) => r.cpu[0]!)), '≤ 90', (v) => v <= 90);
   check('cached allow c1 added p50 ms', perRound(allow, direct, (a, b) => a.c1p50 - b.c1p50) / 1000, '≤ 0.15', (v) => v <= 0.15);
+  const baseline = byRole('baseline');
+  if (baseline) {
+    check('cached allow × baseline build (c32 req/s)', perRound(allow, baseline, rps), '> 1', (v) => v > 1);
+    check('cached allow CPU ÷ baseline build CPU', perRound(allow, baseline, (a, b) => a.cpu[0]! / b.cpu[0]!), '< 1', (v) => v < 1);
+  }
   const deny = byRole('deny');
   if (deny) check('deny × cached allow (c32 req/s)', perRound(deny, allow, rps), '≥ 2', (v) => v >= 2);
   const unauthenticated = byRole('unauthenticated');

@@ -35,6 +35,9 @@ const PLAN = {
   // The quick mode checks that everything runs; a 100,000-user directory takes minutes to load.
   largeUsers: QUICK ? 10_000 : Number(process.env['BENCH_LARGE_USERS'] ?? LARGE.users),
   largeReadySeconds: Number(process.env['BENCH_LARGE_READY_SECONDS'] ?? '900'),
+  // Another build's dist/ (e.g. an earlier commit's, built elsewhere): its cached allow is measured
+  // in the same rounds, so a change's gain is a ratio from one run.
+  baseline: process.env['BENCH_BASELINE'],
 };
 
 export interface Target {
@@ -47,7 +50,7 @@ export interface Target {
   /** Processes (with their children) whose CPU time is counted per request. */
   readonly cpu: readonly { readonly label: string; readonly pid: number }[];
   /** The floors and the reference that ratios are taken against. */
-  readonly role?: 'direct' | 'nginx' | 'undici' | 'allow' | 'workers' | 'deny' | 'unauthenticated';
+  readonly role?: 'direct' | 'nginx' | 'undici' | 'allow' | 'baseline' | 'workers' | 'deny' | 'unauthenticated';
 }
 
 /** Requests that got something other than `expect` (wrk counts answers of 400 and above). */
@@ -129,6 +132,8 @@ export async function runGatewayBench(): Promise<void> {
       return undefined;
     });
     if (big) served.push(big);
+    const baseline = PLAN.baseline === undefined ? undefined : await serve(QUICK_START, upstreamUrl, [], 120_000, resolve(PLAN.baseline, 'cli/main.js'));
+    if (baseline) served.push(baseline);
     const floor = await startBenchNginx(reverseProxy(upstreamUrl));
     nginx.push(floor);
     const guarded = await startBenchNginx(forwardAuth(main.url, upstreamUrl, IAMGATE_HEADERS));
@@ -157,6 +162,7 @@ export async function runGatewayBench(): Promise<void> {
       { name: 'nginx reverse proxy (1 worker, keepalive)', url: `${floor.url}/orders/1`, expect: 200, cpu: [{ label: 'nginx', pid: floor.pid }], role: 'nginx' },
       { name: 'bare node:http + undici Pool.dispatch', url: `${bare.url}/orders/1`, expect: 200, cpu: [{ label: 'proxy', pid: bare.child.pid! }], role: 'undici' },
       { name: 'iamgate: cached allow (GET /orders/1 as alice)', url: `${main.url}/orders/1`, headers: [alice], expect: 200, cpu: iamgate(main), role: 'allow' },
+      ...(baseline ? [{ name: `iamgate baseline build (${PLAN.baseline}): cached allow`, url: `${baseline.url}/orders/1`, headers: [alice], expect: 200, cpu: iamgate(baseline), role: 'baseline' as const }] : []),
       { name: 'iamgate: allow, decision cache off', url: `${cacheOff.url}/orders/1`, headers: [alice], expect: 200, cpu: iamgate(cacheOff) },
       { name: 'iamgate: deny (403, DELETE /orders/1 as alice)', url: `${main.url}/orders/1`, method: 'DELETE', headers: [alice], expect: 403, cpu: iamgate(main), role: 'deny' },
       { name: 'iamgate: no token (401)', url: `${main.url}/orders/1`, expect: 401, cpu: iamgate(main), role: 'unauthenticated' },

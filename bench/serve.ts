@@ -47,12 +47,15 @@ async function ready(child: ChildProcess, ops: number, timeoutMs: number): Promi
   }
 }
 
-/** Starts `iamgate serve --config CONFIG ARGS...` before `upstream`; resolves once it is ready. */
-export async function serve(config: string, upstream: string, args: readonly string[] = [], readyTimeoutMs = 120_000): Promise<Served> {
+/**
+ * Starts `iamgate serve --config CONFIG ARGS...` before `upstream`; resolves once it is ready.
+ * `main` runs another build's CLI (an earlier commit's dist/cli/main.js) to compare builds in one run.
+ */
+export async function serve(config: string, upstream: string, args: readonly string[] = [], readyTimeoutMs = 120_000, main = MAIN): Promise<Served> {
   const port = await freePort();
   const ops = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', config, ...args], {
+  const child = spawn(process.execPath, [main, 'serve', '--config', config, ...args], {
     env: { ...process.env, IAMGATE_PORT: String(port), IAMGATE_OPS_PORT: String(ops), IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'warn' },
     // The audit trail goes to stdout: here /dev/null.
     stdio: ['ignore', 'ignore', 'inherit'],
