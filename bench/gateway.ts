@@ -198,7 +198,7 @@ export async function runGatewayBench(): Promise<void> {
   } finally {
     undici?.kill('SIGTERM');
     for (const n of nginx) await n.close();
-    for (const s of served) await stopServed(s);
+    await Promise.all(served.map(stopServed));
     upstream.process.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   }
