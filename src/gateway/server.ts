@@ -23,6 +23,7 @@ import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
 import { errorBody } from './errors.js';
+import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
@@ -182,18 +183,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing = false;
 
   const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
-  const pipeline = createPipeline({
+  const trustedProxies = compileTrustedProxies(config.trustedProxies);
+  const stages = createPipeline({
     shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
     metrics,
     pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding, refuseNonNfkc: config.paths.refuseNonNfkc },
-    trustedProxies: compileTrustedProxies(config.trustedProxies),
+    trustedProxies,
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
     onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
   });
+  const pipeline = failSafe(stages, { audit, logger, metrics, trustedProxies, generation: () => snapshot?.generation });
   const upstream: Upstream = createUpstream(config.upstream);
   const tunnelRegistry = createTunnelRegistry({
     audit,
