@@ -3,7 +3,7 @@ export { createDecisionCache, DEFAULT_BREAKER, DEFAULT_CHANNEL, DEFAULT_L1, DEFA
 export { createBreaker, type Breaker, type BreakerState } from './breaker.js';
 export { parseAnnouncement, type Announcement, type GenerationAnnouncement, type RevocationAnnouncement } from './bus.js';
 export { decodeEntry, encodeEntry, type CacheEntry } from './codec.js';
-export { checkCacheSection, readCacheConfig, type CacheConfig } from './config.js';
+export { readCacheConfig, type CacheConfig } from './config.js';
 export { gatewayDecisionCache, type GatewayDecisionCache } from './gateway.js';
 export { createGenerationHolder, type GenerationHolder, type PolicyGeneration } from './generation.js';
 export { createKeyBuilder, decisionKey, portableText, sharedKey, type DecisionKey, type DecisionKeyInput, type KeyBuilder } from './key.js';

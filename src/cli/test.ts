@@ -4,7 +4,8 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { junitReport } from '../policy-testing/junit.js';
 import { runSuites } from '../policy-testing/run.js';
-import { readSuite, type SuiteProblem, type TestSuite } from '../policy-testing/suite.js';
+import type { Finding } from '../config/findings.js';
+import { readSuite, type TestSuite } from '../policy-testing/suite.js';
 import { formatFinding, loadPolicyWorld, type PolicyWorld } from '../policy-testing/world.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -23,8 +24,8 @@ async function suiteFiles(path: string): Promise<string[]> {
     .sort();
 }
 
-function show(p: SuiteProblem): string {
-  return [p.file, p.path, p.message].filter((x) => x !== '').join(': ');
+function show(p: Finding): string {
+  return [p.file ?? '', p.path, p.message].filter((x) => x !== '').join(': ');
 }
 
 /** Runs the test command; resolves to the exit code. */
@@ -69,7 +70,7 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
 
   // Every suite is read and checked before any case runs: a malformed suite stops the run.
   const suites: TestSuite[] = [];
-  const problems: SuiteProblem[] = [];
+  const problems: Finding[] = [];
   for (const file of files) {
     const read = await readSuite(file);
     if (read.ok) suites.push(policies === undefined ? read.suite : { ...read.suite, policies });

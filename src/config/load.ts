@@ -2,9 +2,9 @@
 // key — all problems listed together (file, key, reason). Nothing here starts anything.
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Finding } from '../policy/types.js';
+import { finding, type Finding } from './findings.js';
 import { checkPassThrough } from '../proxy/header-classes.js';
-import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, parseHostPort, type Doc } from './reader.js';
+import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { SECTION_VALIDATORS } from './sections.js';
 import { parseYamlText } from './yaml.js';
@@ -28,7 +28,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads an integer environment override, reporting a malformed one. */
-function envPort(env: Env, name: string, r: ConfigReader): number | undefined {
+function envPort(env: Env, name: string, r: FileReader): number | undefined {
   const text = env[name];
   if (text === undefined || text === '') return undefined;
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
@@ -42,7 +42,7 @@ const CLUSTER_UNSUPPORTED =
   'Redis Cluster is not supported: the decision cache, its announcements and the authentication state each need one primary (keys and pub/sub through one client). Use a standalone Redis (redis.url) or Redis Sentinel (redis.sentinel)';
 
 /** `redis.sentinel`: the monitored primary's name and at least one sentinel as `host:port`. */
-function readSentinel(r: ConfigReader, redis: Doc): RedisSentinelConfig | undefined {
+function readSentinel(r: FileReader, redis: Doc): RedisSentinelConfig | undefined {
   if (redis['sentinel'] === undefined || redis['sentinel'] === null) return undefined;
   const s = r.section(redis, 'sentinel', 'redis.sentinel', ['masterName', 'nodes']);
   const masterName = r.string(s, 'masterName', 'redis.sentinel.masterName', '');
@@ -71,10 +71,10 @@ export function readConfig(doc: unknown, env: Env, file: string | undefined): Co
 
 /** The configuration with defaults standing in for wrong values, and the problems found. */
 function readConfigParts(doc: unknown, env: Env, file: string | undefined): { config: GatewayConfig; problems: Finding[] } {
-  const r = new ConfigReader(file);
+  const r = new FileReader(file);
   const base = file === undefined ? process.cwd() : dirname(file);
   const root: Doc = isDoc(doc) ? doc : {};
-  if (!isDoc(doc) && doc !== undefined && doc !== null) r.problem('', 'the configuration must be a mapping');
+  if (!isDoc(doc) && doc !== undefined && doc !== null) r.add('DATA_TYPE_MISMATCH', '', 'the configuration must be a mapping');
   r.unknownKeys(root, '', TOP_KEYS);
   if (root['version'] !== 1) r.problem('version', `must be 1 (got ${JSON.stringify(root['version'])})`);
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
@@ -128,7 +128,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   const sections: Record<string, unknown> = {};
   for (const [name, validate] of Object.entries(SECTION_VALIDATORS)) {
     if (root[name] === undefined) continue;
-    for (const p of validate(root[name], name, { mode, file })) r.problem(p.path, p.message);
+    r.include(validate(root[name], name, { mode, file }));
     sections[name] = root[name];
   }
 
@@ -189,15 +189,15 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
     websocket: { maxLifetimeMs: r.int(websocket, 'maxLifetimeMs', 'websocket.maxLifetimeMs', DEFAULTS.websocket.maxLifetimeMs, 0, 7 * 24 * HOUR) },
     sections,
   };
-  return { config, problems: r.problems };
+  return { config, problems: r.findings };
 }
 
 /** `headers.passThrough`: identity header names, lower-cased; each wrong entry is a problem. */
-function readPassThrough(r: ConfigReader, headers: Doc): string[] {
+function readPassThrough(r: FileReader, headers: Doc): string[] {
   const v = headers['passThrough'];
   if (v === undefined) return [];
   if (!Array.isArray(v)) {
-    r.problem('headers.passThrough', 'must be a list of header names');
+    r.add('DATA_TYPE_MISMATCH', 'headers.passThrough', 'must be a list of header names');
     return [];
   }
   const out: string[] = [];
@@ -216,7 +216,7 @@ async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
     try {
       await access(path);
     } catch {
-      problems.push({ severity: 'error', code: 'CONFIG_INVALID', path: key, message: `file not found: ${path}`, ...(config.file ? { file: config.file } : {}) });
+      problems.push(finding('FILE_UNREADABLE', key, `file not found: ${path}`, config.file));
     }
   }
   return problems;
@@ -237,9 +237,9 @@ export async function loadConfig(options: { file?: string; env?: Env } = {}): Pr
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
-    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
+    return { ok: false, problems: [finding('FILE_UNREADABLE', '', `cannot read the configuration file (${why})`, file)] };
   }
-  const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
+  const parsed = parseYamlText(text, file);
   if (!parsed.ok) return { ok: false, problems: parsed.findings };
   const { config, problems } = readConfigParts(parsed.value, env, file);
   const all = [...problems, ...(await checkFiles(config))];

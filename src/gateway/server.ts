@@ -11,6 +11,7 @@ import { ASSERTION_DEFAULTS, type AssertionIssuer } from '../assertion/index.js'
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
+import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
 import { readExtAuthzConfig } from '../extauthz/config.js';
 import type { ExtAuthzServer } from '../extauthz/server.js';
@@ -258,7 +259,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       result = await options.load();
     } catch (err) {
-      result = { ok: false, findings: [{ severity: 'error', code: 'LOAD_FAILED', path: '', message: err instanceof Error ? err.message : String(err) }] };
+      result = { ok: false, findings: [finding('LOAD_FAILED', '', err instanceof Error ? err.message : String(err), undefined)] };
     }
     if (result.ok) goodFiles = result.files ?? [];
     watchFiles(result.files ?? []);
