@@ -9,6 +9,7 @@ import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMet
 import type { AuditEventInput } from '../audit/index.js';
 import { createRedisClient, type AuthConfig, type StsEvent } from '../auth/index.js';
 import { formatProblems, type GatewayConfig } from '../config/index.js';
+import { GATEWAY_ERRORS, operatorErrorBody } from '../gateway/errors.js';
 import type { AuditSink, PolicyLoad, PolicyLoader } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
 
@@ -80,7 +81,7 @@ export function gatewayAudit(
     },
     mountOperations(app) {
       const jwk = trail.publicJwk;
-      app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json({ error: 'NotFound', message: 'the audit trail is not signed (audit.sign: false)' }, 404)));
+      app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json(operatorErrorBody('reserved_path', 'the audit trail is not signed (audit.sign: false)'), GATEWAY_ERRORS.reserved_path.status)));
     },
     registerMetrics(registry) {
       if (trail.stats) registerAuditMetrics(registry, trail.stats);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { Authenticator, GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
-import { errorBody, GATEWAY_ERRORS } from '../gateway/errors.js';
+import { errorAnswer } from '../gateway/errors.js';
 import type { PipelineOverride } from '../gateway/pipeline.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
@@ -48,7 +48,8 @@ export interface ExtAuthzServer {
 
 /** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
 function internalError(requestId: string): CheckResponseMessage {
-  return deniedResponse(GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), {}, requestId, 'internal_error');
+  const { status, body } = errorAnswer('internal_error', requestId);
+  return deniedResponse(status, body, {}, requestId, 'internal_error');
 }
 
 function hasAuthorization(raw: readonly string[]): boolean {

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { AuditSink } from './audit.js';
 import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
-import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { DecisionEvent, DecisionSource, Pipeline, PipelineOutcome, Rejected } from './pipeline.js';
 
@@ -31,7 +31,7 @@ const EVENT_KINDS: Readonly<Record<DecisionSource, DecisionEvent['kind']>> = {
 
 /** The rejection for `code`, with what is known of the request before any stage read it. */
 function rejection(code: GatewayErrorCode, facts: RequestFacts, source: DecisionSource, deps: FailSafeDeps): Rejected {
-  const { status } = GATEWAY_ERRORS[code];
+  const { status, body } = errorAnswer(code, facts.requestId);
   const generation = deps.generation();
   const event: DecisionEvent = {
     kind: EVENT_KINDS[source],
@@ -44,7 +44,7 @@ function rejection(code: GatewayErrorCode, facts: RequestFacts, source: Decision
     reason: code,
     status,
   };
-  return { kind: 'reject', code, status, body: errorBody(code, facts.requestId), headers: {}, event };
+  return { kind: 'reject', code, status, body, headers: {}, event };
 }
 
 /**
@@ -59,7 +59,7 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): Pipeline {
         return await pipeline.run(facts, source, override);
       } catch (err) {
         deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
-        const failed = rejection('internal_error', facts, source, deps);
+        const failed = rejection(errorCodeOf(err), facts, source, deps);
         deps.metrics.count.decision('Rejected', failed.event.reason);
         if (UNAUDITED.has(source)) return failed;
         try {

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { explainDecision } from '../policy/index.js';
 import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
+import { GATEWAY_ERRORS, operatorErrorBody } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import type { ShadowSummary } from './shadow.js';
@@ -48,7 +49,7 @@ interface ExplainBody {
 }
 
 function badRequest(message: string): Response {
-  return Response.json({ error: 'BadRequest', code: 'bad_request', message }, { status: 400 });
+  return Response.json(operatorErrorBody('bad_request', message), { status: GATEWAY_ERRORS.bad_request.status });
 }
 
 /** Headers from the explain request body, as a flat raw list. */

@@ -23,7 +23,6 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
-import { errorBody } from './errors.js';
 import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -32,7 +31,7 @@ import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
-import { writeSocketJson } from './respond.js';
+import { writeSocketError } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createTunnelRegistry, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
@@ -402,7 +401,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     opsSockets.refused('unsupported_upgrade');
     const requestId = randomUUID();
-    writeSocketJson(socket, 400, errorBody('bad_header', requestId, 'unsupported_upgrade', UNSUPPORTED_UPGRADE.message), requestId);
+    writeSocketError(socket, UNSUPPORTED_UPGRADE.code, requestId, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
   });
 
   const opsAt = await listen(ops, config.operations.port, config.operations.host);

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
-import { classifyProxyError, ClientClosedError, describeError, type ProxyFailure } from './errors.js';
+import { classifyProxyError, ClientClosedError, describeError, UpgradeRefusedError, type ProxyFailure } from './errors.js';
 
 export interface UpstreamOptions {
   /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
@@ -202,7 +202,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
         },
         onResponseEnd() {
           if (settled) return;
-          if (status === undefined) settle(failure(new Error('bad upgrade'), false, undefined));
+          if (status === undefined) settle(failure(new UpgradeRefusedError(), false, undefined));
           else finish();
         },
         onResponseError(_c, err) {
