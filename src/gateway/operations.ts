@@ -70,7 +70,7 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
     const r = deps.readiness();
-    return c.json(r, r.ready ? 200 : 503);
+    return c.json(r, r.ready ? 200 : GATEWAY_ERRORS.not_ready.status);
   });
   app.get('/metrics', async (c) => {
     const text = await deps.metrics.registry.metrics();
@@ -127,7 +127,7 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
 
   app.post('/v1/policies/reload', async (c) => {
     const report = await deps.reload();
-    return c.json(report, report.ok ? 200 : 422);
+    return c.json(report, report.ok ? 200 : GATEWAY_ERRORS.policies_invalid.status);
   });
   return app;
 }
