@@ -42,7 +42,11 @@ export interface IssuerStatus {
 }
 
 export interface TokenAuthenticator {
-  authenticate(headers: { readonly authorization?: string | undefined }): Promise<AuthOutcome>;
+  /**
+   * Verifies the bearer token and resolves its principal in `resolver`'s directory (the policy
+   * snapshot the request was given), or in the current one (`deps.resolver()`) when none is given.
+   */
+  authenticate(headers: { readonly authorization?: string | undefined }, resolver?: PrincipalResolver): Promise<AuthOutcome>;
   /** Verifies a token of a web-identity issuer (AssumeRoleWithWebIdentity's body) without resolving a principal. */
   verifyWebIdentityToken(token: string): Promise<{ ok: true; issuer: IssuerConfig; payload: JWTPayload } | AuthFailure>;
   /** Loads every issuer's keys once (start-up and readiness). */
@@ -177,9 +181,8 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return { ok: true, principal: principalAt(principal, t) };
   };
 
-  const fromCache = (entry: CacheEntry, t: number): AuthOutcome | undefined => {
+  const fromCache = (entry: CacheEntry, t: number, resolver: PrincipalResolver): AuthOutcome | undefined => {
     if (t >= entry.validUntil || !entry.issuer.verifying.keys.has(entry.kid)) return undefined;
-    const resolver = deps.resolver();
     if (entry.generation !== resolver.directory.generation) {
       const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t);
       if (!outcome.ok) return outcome;
@@ -199,7 +202,9 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   };
 
   return {
-    async authenticate(headers) {
+    async authenticate(headers, given) {
+      // A given directory (the request's policy snapshot) stays the one used across the awaits below.
+      const directory = (): PrincipalResolver => given ?? deps.resolver();
       const header = headers.authorization;
       if (header === undefined || header.trim() === '') return authFailure('token_missing');
       if (header.length > config.maxTokenBytes + 16) return authFailure('token_too_large', `${header.length} bytes`);
@@ -212,7 +217,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       const t = now();
       const cached = cache.get(key);
       if (cached) {
-        const outcome = fromCache(cached, t);
+        const outcome = fromCache(cached, t, directory());
         if (outcome) return outcome;
         cache.delete(key);
       }
@@ -220,7 +225,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       const verified = await verifyFor(token);
       if (!verified.ok) return verified;
       const { issuer, payload, kid } = verified;
-      const resolver = deps.resolver();
+      const resolver = directory();
       const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
       if (!outcome.ok) return outcome;
       const tolerance = issuer.verifying.clockToleranceSeconds;

@@ -1,5 +1,4 @@
 export { CONFIG_VERSION, DEFAULTS, type GatewayConfig, type ListenConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
-export { ENV, formatProblems, loadConfig, readConfig, type ConfigLoad } from './load.js';
+export { ENV, formatProblems, loadConfig, loadConfigParts, readConfig, readConfigParts, SECTION_NAMES, type ConfigLoad, type ConfigParts } from './load.js';
 export { FINDING_CODES, finding, type Finding, type FindingCode } from './findings.js';
-export { SECTION_VALIDATORS, type SectionContext, type SectionValidator } from './sections.js';
 export { parseYamlText, type YamlParse } from './yaml.js';

@@ -44,4 +44,3 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
   const findings = r.findings;
   return findings.length > 0 ? { findings } : { config: { grpc }, findings };
 }
-

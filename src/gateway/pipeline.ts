@@ -2,7 +2,7 @@
 // audit. Each stage returns a plain value; the result is an outcome the caller turns into a
 // forwarded request, a forward-auth answer, or a rejection. One audit event per run, always.
 import { AUTH_ERRORS } from '../auth/errors.js';
-import type { Principal } from '../identity/index.js';
+import type { Principal, PrincipalResolver } from '../identity/index.js';
 import { explainDecision, type AuthzRequest } from '../policy/index.js';
 import { connectionTokens } from '../proxy/headers.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
@@ -23,6 +23,8 @@ export interface PolicySnapshot {
   readonly digest: string;
   /** This instance's load counter (1 for the first load), recorded in audit events. */
   readonly generation: number;
+  /** The directory these policies belong to (what the STS and the mesh peer resolve against). */
+  readonly resolver?: PrincipalResolver;
   /** A directory principal by ARN, for simulated decisions on the operations port. */
   readonly principalFor?: (arn: string, mfa: boolean, now: number) => Principal | undefined;
   /** Candidate policies decided beside these ones (`policies.shadow`). */

@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FINDING_CODES, loadConfig, readConfig, type Finding } from '../../src/config/index.js';
+import { loadConfig, readConfig } from '../../src/app/config.js';
+import { FINDING_CODES, type Finding } from '../../src/config/index.js';
 import { loadRouteMap, parseRouteMapText } from '../../src/gateway/routes/index.js';
 import { loadDirectory, validateDirectoryDocument } from '../../src/identity/index.js';
 import { parsePolicy } from '../../src/policy/index.js';
@@ -26,9 +27,9 @@ function problemsOf(load: { ok: true } | { ok: false; problems: readonly Finding
 describe('an unknown key', () => {
   it('is UNKNOWN_KEY in the configuration, in its sections, the directory, the route map, a policy and a suite', () => {
     const everywhere = [
-      ...problemsOf(readConfig({ version: 1, upstreem: {} }, {}, 'iamgate.yaml')),
-      ...problemsOf(readConfig({ version: 1, auth: { issuerz: [] } }, {}, 'iamgate.yaml')),
-      ...problemsOf(readConfig({ version: 1, cache: { l1: { size: 1 } } }, {}, 'iamgate.yaml')),
+      ...problemsOf(readConfig({ version: 1, mode: 'development', upstreem: {} }, {}, 'iamgate.yaml')),
+      ...problemsOf(readConfig({ version: 1, mode: 'development', auth: { issuerz: [] } }, {}, 'iamgate.yaml')),
+      ...problemsOf(readConfig({ version: 1, mode: 'development', cache: { l1: { size: 1 } } }, {}, 'iamgate.yaml')),
       ...validateDirectoryDocument({ account: '111122223333', users: { alice: { boundry: 'Limits' } } }, 'directory.yaml'),
       ...parseRouteMapText('version: 1\nservice: orders\nroutes: []\nextra: 1\n', 'routes.yaml').findings,
       ...parsePolicy({ Version: '2012-10-17', Statement: [ALLOW], Statment: [] }, { file: 'policy.json' }).findings,
@@ -50,8 +51,8 @@ describe('an unknown key', () => {
 describe('a value of the wrong type', () => {
   it('is DATA_TYPE_MISMATCH in the configuration, the directory, the route map, a policy and a suite', () => {
     const everywhere = [
-      ...problemsOf(readConfig({ version: 1, listen: { port: 'x' } }, {}, 'iamgate.yaml')),
-      ...problemsOf(readConfig({ version: 1, auth: { sts: { enabled: 'yes' } } }, {}, 'iamgate.yaml')),
+      ...problemsOf(readConfig({ version: 1, mode: 'development', listen: { port: 'x' } }, {}, 'iamgate.yaml')),
+      ...problemsOf(readConfig({ version: 1, mode: 'development', auth: { sts: { enabled: 'yes' } } }, {}, 'iamgate.yaml')),
       ...validateDirectoryDocument({ account: '111122223333', users: { alice: { mfaRequired: 'yes' } } }, 'directory.yaml'),
       ...parseRouteMapText('version: 1\nservice: orders\ncaseSensitive: "no"\nroutes: []\n', 'routes.yaml').findings,
       ...parsePolicy({ Version: '2012-10-17', Statement: [{ ...ALLOW, Effect: 1 }] }, { file: 'policy.json' }).findings.filter((f) => f.path === 'Statement[0].Effect'),
