@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { openConfiguredAudit, policyLoadEvent, registerAuditMetrics, type AuditLogStats, type PublicJwk } from '../audit/index.js';
 import type { AuditEventInput } from '../audit/index.js';
 import { stsAuditEvent, type StsEvent } from '../auth/index.js';
+import { GATEWAY_ERRORS, operatorErrorBody } from '../gateway/errors.js';
 import type { AuditSink, LoadNotice } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
 import type { IamgateConfig } from './config.js';
@@ -56,7 +57,7 @@ export function gatewayAudit(
     recordLoad: (notice) => void keep(policyLoadEvent(notice.ok, notice.ok ? notice.snapshot.generation : notice.generation)),
     mountOperations(app) {
       const jwk = trail.publicJwk;
-      app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json({ error: 'NotFound', message: 'the audit trail is not signed (audit.sign: false)' }, 404)));
+      app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json(operatorErrorBody('reserved_path', 'the audit trail is not signed (audit.sign: false)'), GATEWAY_ERRORS.reserved_path.status)));
     },
     registerMetrics(registry) {
       if (trail.stats) registerAuditMetrics(registry, trail.stats);

@@ -6,7 +6,7 @@ import { readAssertionConfig, type AssertionConfig } from '../assertion/index.js
 import { readAuditConfig, type AuditConfig } from '../audit/index.js';
 import { readAuthConfig, type AuthConfig } from '../auth/index.js';
 import { readCacheConfig, type CacheConfig } from '../cache/index.js';
-import { loadConfigParts, readConfigParts, type ConfigParts, type GatewayConfig } from '../config/index.js';
+import { finding, loadConfigParts, readConfigParts, type ConfigParts, type GatewayConfig } from '../config/index.js';
 import { readExtAuthzConfig, type ExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer, type PeerIssuer } from '../extauthz/peer-config.js';
 import type { Finding } from '../policy/index.js';
@@ -39,7 +39,7 @@ const PEER_ISSUER_KEY = 'extAuthz.grpc.peerIdentity.issuer';
 
 /**
  * Reads every section of a configuration (read as far as it could be) into the typed value. Each
- * problem is reported as one of the configuration file's (CONFIG_INVALID, its key, its reason).
+ * problem is reported as one of the configuration file's (its code, key and reason).
  * `written` reads only the sections the file has (what `iamgate validate` checks of a file on its
  * own); serving needs them all, since an absent section still has requirements (a production
  * audit trail needs its signing key).
@@ -49,9 +49,9 @@ function readSections(base: GatewayConfig, written = false): { config?: IamgateC
   const file = base.file !== undefined ? { file: base.file } : {};
   const development = base.mode === 'development';
   const problems: Finding[] = [];
-  const problem = (path: string, message: string): void => void problems.push({ severity: 'error', code: 'CONFIG_INVALID', path, message, ...file });
+  const problem = (path: string, message: string): void => void problems.push(finding('INVALID_VALUE', path, message, base.file));
   const take = <T>(read: Read<T>): T | undefined => {
-    for (const f of read.findings) problem(f.path, f.message);
+    for (const f of read.findings) problems.push({ ...f, ...file });
     return read.config;
   };
   const section = <T>(name: string, reader: (raw: unknown) => Read<T>): T | undefined => (written && sections[name] === undefined ? undefined : take(reader(sections[name])));

@@ -1,7 +1,7 @@
 // The `assertion` section of iamgate.yaml: whether the upstream is sent a signed identity assertion
 // (a short-lived JWT naming the verified caller), in which header, for which audience, signed with
 // which key. docs/identity-assertion.md and docs/configuration.md document every key.
-import { ConfigReader } from '../config/reader.js';
+import { FileReader } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
 
 export const ASSERTION_ALGORITHMS = ['EdDSA', 'ES256'] as const;
@@ -36,7 +36,7 @@ const RESERVED = new Set(['authorization', 'host', 'connection', 'upgrade', 'te'
 /** Reads the `assertion` section (undefined: no assertion is sent). `config` is set only when there is no problem. */
 export function readAssertionConfig(raw: unknown, options: { path?: string; development: boolean; file?: string }): { config?: AssertionConfig; findings: Finding[] } {
   if (raw === undefined || raw === null) return { findings: [] };
-  const r = new ConfigReader(options.file);
+  const r = new FileReader(options.file);
   const path = options.path ?? 'assertion';
   const root = r.section({ assertion: raw }, 'assertion', path, KEYS);
   const header = r.string(root, 'header', `${path}.header`, ASSERTION_DEFAULTS.header).toLowerCase();
@@ -58,5 +58,5 @@ export function readAssertionConfig(raw: unknown, options: { path?: string; deve
     signingKeyFile,
     keyReloadSeconds: r.int(root, 'keyReloadSeconds', `${path}.keyReloadSeconds`, ASSERTION_DEFAULTS.keyReloadSeconds, 1, 86_400),
   };
-  return r.problems.length > 0 ? { findings: r.problems } : { config, findings: [] };
+  return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
 }

@@ -1,7 +1,7 @@
 // The `audit` section of iamgate.yaml: where the trail goes, how durable it is, what happens when a
 // sink cannot keep up, and the key digests are signed with. Every problem is reported at once.
 // docs/configuration.md and docs/audit.md document every key.
-import { ConfigReader, type Doc } from '../config/reader.js';
+import { FileReader, type Doc } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
 import { DEFAULT_STREAM } from './sinks/redis.js';
 import type { Durability } from './sinks/stream.js';
@@ -51,7 +51,7 @@ export interface ReadAuditOptions {
 const KEYS = ['sink', 'file', 'durability', 'whenFull', 'redis', 'sign', 'signingKeyFile', 'digestEvery', 'publicKeyFile'];
 
 /** Reads the sink list: one name or a list of names, each once. */
-function readSinks(r: ConfigReader, root: Doc, path: string): AuditSinkKind[] {
+function readSinks(r: FileReader, root: Doc, path: string): AuditSinkKind[] {
   const raw = root['sink'];
   if (raw === undefined) return [...AUDIT_DEFAULTS.sinks];
   const list: unknown[] = Array.isArray(raw) ? raw : [raw];
@@ -66,7 +66,7 @@ function readSinks(r: ConfigReader, root: Doc, path: string): AuditSinkKind[] {
   return sinks.length > 0 ? sinks : [...AUDIT_DEFAULTS.sinks];
 }
 
-function optionalText(r: ConfigReader, doc: Doc, key: string, path: string): string | undefined {
+function optionalText(r: FileReader, doc: Doc, key: string, path: string): string | undefined {
   return doc[key] === undefined ? undefined : r.string(doc, key, path, '');
 }
 
@@ -75,7 +75,7 @@ function optionalText(r: ConfigReader, doc: Doc, key: string, path: string): str
  * problem. In production a trail that signs (the default) needs `signingKeyFile`.
  */
 export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { config?: AuditConfig; findings: Finding[] } {
-  const r = new ConfigReader(options.file);
+  const r = new FileReader(options.file);
   const path = options.path ?? 'audit';
   const root = r.section({ audit: raw }, 'audit', path, KEYS);
   const sinks = readSinks(r, root, path);
@@ -124,5 +124,5 @@ export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { conf
     },
     publicKeyFile,
   };
-  return r.problems.length > 0 ? { findings: r.problems } : { config, findings: [] };
+  return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
 }

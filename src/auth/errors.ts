@@ -56,6 +56,11 @@ export const AUTH_ERRORS: { readonly [C in AuthErrorCode]: AuthErrorInfo } = {
   revocation_unavailable: { status: 503, title: 'Session revocation state is unavailable' },
 };
 
+/** The JSON body of a failed authentication on iamgate's own endpoints (STS): the code and its public title. */
+export function authErrorBody(code: AuthErrorCode): Record<string, unknown> {
+  return { error: code, code, message: AUTH_ERRORS[code].title };
+}
+
 /** A failed authentication as a value. */
 export interface AuthFailure {
   readonly ok: false;

@@ -1,5 +1,5 @@
 // The `cache` section of iamgate.yaml, checked with every problem reported at once.
-import { ConfigReader, type Doc } from '../config/reader.js';
+import { FileReader, type Doc } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
 import { DEFAULT_BREAKER, DEFAULT_L1, DEFAULT_L2, type BreakerOptions, type L1Options, type L2Options } from './cache.js';
 
@@ -16,7 +16,7 @@ export interface CacheConfig {
 
 /** Reads the `cache` section (undefined = all defaults); `config` is set only when there is no problem. */
 export function readCacheConfig(raw: unknown, options: { path?: string; file?: string } = {}): { config?: CacheConfig; findings: Finding[] } {
-  const r = new ConfigReader(options.file);
+  const r = new FileReader(options.file);
   const path = options.path ?? 'cache';
   const root: Doc = r.section({ cache: raw }, 'cache', path, ['l1', 'l2', 'breaker', 'channel']);
   const s1 = r.section(root, 'l1', `${path}.l1`, ['enabled', 'maxEntries', 'ttlSeconds']);
@@ -41,6 +41,6 @@ export function readCacheConfig(raw: unknown, options: { path?: string; file?: s
     cooldownMs: r.int(sb, 'cooldownMs', `${path}.breaker.cooldownMs`, DEFAULT_BREAKER.cooldownMs, 10, 600_000),
   };
   const channel = r.string(root, 'channel', `${path}.channel`, DEFAULT_CHANNEL);
-  const findings = r.problems;
+  const findings = r.findings;
   return findings.length > 0 ? { findings } : { config: { l1, l2, breaker, channel }, findings };
 }

@@ -2,7 +2,8 @@
 // JSON; policies/tests/ by default) and prints the results like a test runner; exit 1 on failure.
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type SuiteProblem, type TestSuite } from '../policy-testing/index.js';
+import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type TestSuite } from '../policy-testing/index.js';
+import type { Finding } from '../config/findings.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -20,8 +21,8 @@ async function suiteFiles(path: string): Promise<string[]> {
     .sort();
 }
 
-function show(p: SuiteProblem): string {
-  return [p.file, p.path, p.message].filter((x) => x !== '').join(': ');
+function show(p: Finding): string {
+  return [p.file ?? '', p.path, p.message].filter((x) => x !== '').join(': ');
 }
 
 /** Runs the test command; resolves to the exit code. */
@@ -66,7 +67,7 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
 
   // Every suite is read and checked before any case runs: a malformed suite stops the run.
   const suites: TestSuite[] = [];
-  const problems: SuiteProblem[] = [];
+  const problems: Finding[] = [];
   for (const file of files) {
     const read = await readSuite(file);
     if (read.ok) suites.push(policies === undefined ? read.suite : { ...read.suite, policies });

@@ -4,7 +4,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { didYouMean, readJsonText, type Finding, type PolicyKind, type Severity } from '../policy/index.js';
+import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
+import { finding, type Finding, type FindingCode } from '../config/findings.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
@@ -32,18 +33,9 @@ const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary',
 const DOCUMENT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 const SEVERITIES: readonly Severity[] = ['error', 'security', 'warning', 'suggestion'];
 
-/** Findings about files themselves, before any validator sees their content. */
-const FILE_CODES = {
-  FILE_UNREADABLE: 'error',
-  JSON_SYNTAX_ERROR: 'error',
-  YAML_SYNTAX_ERROR: 'error',
-  DUPLICATE_KEY: 'error',
-  NO_DOCUMENTS: 'warning',
-  UNKNOWN_FILE_KIND: 'error',
-} as const satisfies Record<string, Severity>;
-
-function fileFinding(file: string, code: keyof typeof FILE_CODES, path: string, message: string): Finding {
-  return { severity: FILE_CODES[code], code, path, message, file };
+/** A finding about a file itself, before any validator sees its content. */
+function fileFinding(file: string, code: FindingCode, path: string, message: string): Finding {
+  return finding(code, path, message, file);
 }
 
 interface Options extends FileValidatorOptions {

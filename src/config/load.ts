@@ -2,9 +2,9 @@
 // key — all problems listed together (file, key, reason). Nothing here starts anything.
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Finding } from '../policy/types.js';
+import { finding, type Finding } from './findings.js';
 import { checkPassThrough } from '../proxy/header-classes.js';
-import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, parseHostPort, type Doc } from './reader.js';
+import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { parseYamlText } from './yaml.js';
 
@@ -42,7 +42,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads an integer environment override, reporting a malformed one. */
-function envPort(env: Env, name: string, r: ConfigReader): number | undefined {
+function envPort(env: Env, name: string, r: FileReader): number | undefined {
   const text = env[name];
   if (text === undefined || text === '') return undefined;
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
@@ -56,7 +56,7 @@ const CLUSTER_UNSUPPORTED =
   'Redis Cluster is not supported: the decision cache, its announcements and the authentication state each need one primary (keys and pub/sub through one client). Use a standalone Redis (redis.url) or Redis Sentinel (redis.sentinel)';
 
 /** `redis.sentinel`: the monitored primary's name and at least one sentinel as `host:port`. */
-function readSentinel(r: ConfigReader, redis: Doc): RedisSentinelConfig | undefined {
+function readSentinel(r: FileReader, redis: Doc): RedisSentinelConfig | undefined {
   if (redis['sentinel'] === undefined || redis['sentinel'] === null) return undefined;
   const s = r.section(redis, 'sentinel', 'redis.sentinel', ['masterName', 'nodes']);
   const masterName = r.string(s, 'masterName', 'redis.sentinel.masterName', '');
@@ -88,10 +88,10 @@ function settle(parts: ConfigParts): ConfigLoad {
 
 /** The configuration with defaults standing in for wrong values, and the problems found. */
 export function readConfigParts(doc: unknown, env: Env, file: string | undefined): { config: GatewayConfig; problems: Finding[] } {
-  const r = new ConfigReader(file);
+  const r = new FileReader(file);
   const base = file === undefined ? process.cwd() : dirname(file);
   const root: Doc = isDoc(doc) ? doc : {};
-  if (!isDoc(doc) && doc !== undefined && doc !== null) r.problem('', 'the configuration must be a mapping');
+  if (!isDoc(doc) && doc !== undefined && doc !== null) r.add('DATA_TYPE_MISMATCH', '', 'the configuration must be a mapping');
   r.unknownKeys(root, '', TOP_KEYS);
   if (root['version'] !== 1) r.problem('version', `must be 1 (got ${JSON.stringify(root['version'])})`);
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
@@ -202,15 +202,15 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
     websocket: { maxLifetimeMs: r.int(websocket, 'maxLifetimeMs', 'websocket.maxLifetimeMs', DEFAULTS.websocket.maxLifetimeMs, 0, 7 * 24 * HOUR) },
     sections,
   };
-  return { config, problems: r.problems };
+  return { config, problems: r.findings };
 }
 
 /** `headers.passThrough`: identity header names, lower-cased; each wrong entry is a problem. */
-function readPassThrough(r: ConfigReader, headers: Doc): string[] {
+function readPassThrough(r: FileReader, headers: Doc): string[] {
   const v = headers['passThrough'];
   if (v === undefined) return [];
   if (!Array.isArray(v)) {
-    r.problem('headers.passThrough', 'must be a list of header names');
+    r.add('DATA_TYPE_MISMATCH', 'headers.passThrough', 'must be a list of header names');
     return [];
   }
   const out: string[] = [];
@@ -229,7 +229,7 @@ async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
     try {
       await access(path);
     } catch {
-      problems.push({ severity: 'error', code: 'CONFIG_INVALID', path: key, message: `file not found: ${path}`, ...(config.file ? { file: config.file } : {}) });
+      problems.push(finding('FILE_UNREADABLE', key, `file not found: ${path}`, config.file));
     }
   }
   return problems;
@@ -255,9 +255,9 @@ export async function loadConfigParts(options: { file?: string; env?: Env } = {}
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
-    return { problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
+    return { problems: [finding('FILE_UNREADABLE', '', `cannot read the configuration file (${why})`, file)] };
   }
-  const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
+  const parsed = parseYamlText(text, file);
   if (!parsed.ok) return { problems: parsed.findings };
   const { config, problems } = readConfigParts(parsed.value, env, file);
   return { config, problems: [...problems, ...(await checkFiles(config))] };

@@ -1,6 +1,6 @@
 // The `extAuthz` section of iamgate.yaml: Envoy's gRPC external authorization server (off unless
 // `grpc.port` is set) and, optionally, workload identity taken from the mesh peer's SPIFFE ID.
-import { ConfigReader, type Doc } from '../config/reader.js';
+import { FileReader, type Doc } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
 
 export interface PeerIdentityConfig {
@@ -22,7 +22,7 @@ const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
 
 /** Reads the `extAuthz` section (undefined = off); `config` is set only when there is no problem. */
 export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?: string } = {}): { config?: ExtAuthzConfig; findings: Finding[] } {
-  const r = new ConfigReader(options.file);
+  const r = new FileReader(options.file);
   const path = options.path ?? 'extAuthz';
   const root: Doc = r.section({ extAuthz: raw }, 'extAuthz', path, ['grpc']);
   const g = r.section(root, 'grpc', `${path}.grpc`, ['host', 'port', 'peerIdentity']);
@@ -41,6 +41,6 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
     }
     grpc = { host, port, peerIdentity };
   }
-  const findings = r.problems;
+  const findings = r.findings;
   return findings.length > 0 ? { findings } : { config: { grpc }, findings };
 }

@@ -6,7 +6,9 @@ import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, ty
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
-import { errorBody, GATEWAY_ERRORS, type Authenticator, type GatewayMetrics, type Pipeline, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
+import type { Authenticator, GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
+import { errorAnswer } from '../gateway/errors.js';
+import type { PipelineOverride } from '../gateway/pipeline.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
 import { loadExtAuthzServices } from './protos.js';
@@ -46,7 +48,8 @@ export interface ExtAuthzServer {
 
 /** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
 function internalError(requestId: string): CheckResponseMessage {
-  return deniedResponse(GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), {}, requestId, 'internal_error');
+  const { status, body } = errorAnswer('internal_error', requestId);
+  return deniedResponse(status, body, {}, requestId, 'internal_error');
 }
 
 function hasAuthorization(raw: readonly string[]): boolean {

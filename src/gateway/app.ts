@@ -3,7 +3,10 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IDENTITY_HEADERS } from '../proxy/index.js';
+import { errorAnswer, errorCodeOf } from './errors.js';
 import { FORWARD_AUTH_PATH } from './forward-auth.js';
 
 export type GatewayEnv = { Bindings: HttpBindings };
@@ -31,9 +34,11 @@ function raw(handler: RawHandler) {
 /** Creates the gateway's hono app. */
 export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.onError((err, c) => {
+  app.onError((err) => {
     deps.onError(err);
-    return c.json({ error: 'InternalError', code: 'internal_error', message: 'iamgate failed to handle the request' }, 500);
+    const requestId = randomUUID();
+    const { status, body } = errorAnswer(errorCodeOf(err), requestId);
+    return Response.json(body, { status, headers: { 'cache-control': 'no-store', [IDENTITY_HEADERS.requestId]: requestId } });
   });
   deps.mount?.(app);
   if (deps.forwardAuth) {

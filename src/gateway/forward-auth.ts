@@ -8,11 +8,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DESCRIBING, IDENTITY_HEADERS, type DescribingHeader } from '../proxy/index.js';
 import { headerValue, type RequestFacts } from './context.js';
-import { errorBody, GATEWAY_ERRORS } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { rejectionOutcome, requestFacts } from './proxy-handler.js';
-import { writeJson } from './respond.js';
+import { writeError, writeJson } from './respond.js';
 
 export const FORWARD_AUTH_PATH = '/.iamgate/authz';
 
@@ -141,7 +140,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       outcome = await deps.pipeline.run(facts, 'forward-auth', original.ok ? undefined : { refusal: { code: original.code, detail: original.detail } });
     } catch (err) {
       deps.logger.error({ requestId, err }, 'pipeline failed');
-      writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+      writeError(incoming, outgoing, 'internal_error', requestId);
       done('internal_error');
       return;
     }

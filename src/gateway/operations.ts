@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { explainDecision } from '../policy/index.js';
 import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
+import { GATEWAY_ERRORS, operatorErrorBody } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import type { ShadowSummary } from './shadow.js';
@@ -48,7 +49,7 @@ interface ExplainBody {
 }
 
 function badRequest(message: string): Response {
-  return Response.json({ error: 'BadRequest', code: 'bad_request', message }, { status: 400 });
+  return Response.json(operatorErrorBody('bad_request', message), { status: GATEWAY_ERRORS.bad_request.status });
 }
 
 /** Headers from the explain request body, as a flat raw list. */
@@ -69,7 +70,7 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
     const r = deps.readiness();
-    return c.json(r, r.ready ? 200 : 503);
+    return c.json(r, r.ready ? 200 : GATEWAY_ERRORS.not_ready.status);
   });
   app.get('/metrics', async (c) => {
     const text = await deps.metrics.registry.metrics();
@@ -126,7 +127,7 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
 
   app.post('/v1/policies/reload', async (c) => {
     const report = await deps.reload();
-    return c.json(report, report.ok ? 200 : 422);
+    return c.json(report, report.ok ? 200 : GATEWAY_ERRORS.policies_invalid.status);
   });
   return app;
 }

@@ -5,15 +5,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { errorBody, GATEWAY_ERRORS } from './errors.js';
-import { createRequestHeaderPlan, planBody, PROXY_FAILURES, type ProxyResult, type Upstream } from '../proxy/index.js';
+import { failureStatus, GATEWAY_ERRORS } from './errors.js';
+import { createRequestHeaderPlan, planBody, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
 import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Allowed, Pipeline, PipelineOutcome } from './pipeline.js';
-import { writeJson, writeSocketJson } from './respond.js';
+import { writeError, writeJson, writeSocketError, writeSocketJson } from './respond.js';
 import type { Tunnels } from './tunnels.js';
 
 export interface ForwardingOptions {
@@ -134,7 +134,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
 
   /** Records what followed an allowed decision; never fails the request. */
   function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number, trace: TraceContext): void {
-    const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
+    const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
     const event = {
       kind: 'outcome' as const,
       reason: result.ok ? 'completed' : result.failure,
@@ -177,7 +177,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const authorized = tracer ? preciseNow() : 0;
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
-        else writeJson(incoming, outgoing, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        else writeError(incoming, outgoing, 'internal_error', requestId);
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
         return;
@@ -197,13 +197,13 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const upstreamMs = performance.now() - forwardStart;
       metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
       if (!result.ok && !result.responded && result.failure !== 'client_closed') {
-        writeJson(incoming, outgoing, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
+        writeError(incoming, outgoing, result.failure, requestId);
       }
       if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
       recordOutcome(requestId, result, upstreamMs, trace);
       finishRequest(result.ok ? 'allowed' : result.failure, started);
       if (tracer) {
-        const status = result.ok ? result.status : result.status ?? PROXY_FAILURES[result.failure].status;
+        const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
         const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
         traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
       }
@@ -218,7 +218,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const outcome = await decide(facts, 'websocket');
       if (!outcome || outcome.kind === 'reject') {
         if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
-        else writeSocketJson(socket, GATEWAY_ERRORS.internal_error.status, errorBody('internal_error', requestId), requestId);
+        else writeSocketError(socket, 'internal_error', requestId);
         deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
         finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
         return;
@@ -233,7 +233,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       );
       const upstreamMs = performance.now() - forwardStart;
       if (!result.ok && result.failure !== 'client_closed') {
-        writeSocketJson(socket, GATEWAY_ERRORS[result.failure].status, errorBody(result.failure, requestId), requestId);
+        writeSocketError(socket, result.failure, requestId);
         logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'upgrade failed');
       }
       recordOutcome(requestId, result, upstreamMs, trace);

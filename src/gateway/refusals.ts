@@ -8,11 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { errorBody, GATEWAY_ERRORS } from './errors.js';
+import { errorAnswer } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';
-import { writeJson, writeSocketJson } from './respond.js';
+import { writeJson, writeSocketError, writeSocketJson } from './respond.js';
 import type { ListenerSockets } from './sockets.js';
 
 export interface RefusalDeps {
@@ -58,7 +58,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
     } catch (err) {
       logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
     }
-    return { status: GATEWAY_ERRORS.internal_error.status, body: errorBody('internal_error', facts.requestId), headers: {} };
+    return { ...errorAnswer('internal_error', facts.requestId), headers: {} };
   }
 
   return {
@@ -95,7 +95,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         const requestId = randomUUID();
         // A request already being handled (a body past its deadline) has its own audit record.
         if (!audited || socket._httpMessage !== undefined && socket._httpMessage !== null) {
-          writeSocketJson(socket, GATEWAY_ERRORS[refusal.code].status, errorBody(refusal.code, requestId), requestId);
+          writeSocketError(socket, refusal.code, requestId);
           return;
         }
         // Nothing was parsed: the record has the caller's address and why, no method or path.

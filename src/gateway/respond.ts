@@ -3,6 +3,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
+import { errorAnswer, type GatewayErrorCode } from './errors.js';
 import { endRefused } from './sockets.js';
 
 /** The headers of every JSON answer iamgate writes itself. */
@@ -49,4 +50,16 @@ export function writeSocketJson(socket: Duplex, status: number, body: unknown, r
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
   for (const [k, v] of Object.entries({ ...jsonHeaders(text, requestId, headers), connection: 'close' })) lines.push(`${k}: ${v}`);
   endRefused(socket, lines.join('\r\n') + '\r\n\r\n' + text);
+}
+
+/** Writes the table's answer for `code` (status and JSON body) on Node's response. */
+export function writeError(incoming: IncomingMessage, outgoing: ServerResponse, code: GatewayErrorCode, requestId: string): void {
+  const { status, body } = errorAnswer(code, requestId);
+  writeJson(incoming, outgoing, status, body, requestId);
+}
+
+/** Writes the table's answer for `code` on a raw socket and closes it (see writeSocketJson). */
+export function writeSocketError(socket: Duplex, code: GatewayErrorCode, requestId: string, reason: string = code, message?: string): void {
+  const { status, body } = errorAnswer(code, requestId, reason, message);
+  writeSocketJson(socket, status, body, requestId);
 }

@@ -11,6 +11,7 @@ import { ASSERTION_DEFAULTS, type AssertionIssuer } from '../assertion/index.js'
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
+import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { ExtAuthzConfig } from '../extauthz/config.js';
 import type { ExtAuthzServer } from '../extauthz/server.js';
@@ -22,7 +23,7 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
-import { errorBody } from './errors.js';
+import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
@@ -30,7 +31,7 @@ import { createPipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
-import { writeSocketJson } from './respond.js';
+import { writeSocketError } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createTunnelRegistry, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
@@ -197,18 +198,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing = false;
 
   const shadowLog = createShadowLog((direction) => metrics.shadowDisagreements.inc({ direction }));
-  const pipeline = createPipeline({
+  const trustedProxies = compileTrustedProxies(config.trustedProxies);
+  const stages = createPipeline({
     shadowLog,
     snapshot: () => snapshot,
     decider: createDecider(options.cache ?? NO_DECISION_CACHE),
     audit,
     metrics,
     pathRules: { maxLength: config.limits.maxTargetLength, allowSemicolon: config.paths.allowSemicolon, allowTrailingDot: config.paths.allowTrailingDot, allowDoubleEncoding: config.paths.allowDoubleEncoding, refuseNonNfkc: config.paths.refuseNonNfkc },
-    trustedProxies: compileTrustedProxies(config.trustedProxies),
+    trustedProxies,
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
     onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
   });
+  const pipeline = failSafe(stages, { audit, logger, metrics, trustedProxies, generation: () => snapshot?.generation });
   const upstream: Upstream = createUpstream(config.upstream);
   const tunnelRegistry = createTunnelRegistry({
     audit,
@@ -270,7 +273,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       result = await options.load();
     } catch (err) {
-      result = { ok: false, findings: [{ severity: 'error', code: 'LOAD_FAILED', path: '', message: err instanceof Error ? err.message : String(err) }] };
+      result = { ok: false, findings: [finding('LOAD_FAILED', '', err instanceof Error ? err.message : String(err), undefined)] };
     }
     if (result.ok) goodFiles = result.files ?? [];
     watchFiles(result.files ?? []);
@@ -417,7 +420,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     opsSockets.refused('unsupported_upgrade');
     const requestId = randomUUID();
-    writeSocketJson(socket, 400, errorBody('bad_header', requestId, 'unsupported_upgrade', UNSUPPORTED_UPGRADE.message), requestId);
+    writeSocketError(socket, UNSUPPORTED_UPGRADE.code, requestId, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
   });
 
   const opsAt = await listen(ops, config.operations.port, config.operations.host);

@@ -2,8 +2,8 @@
 // with its path: unknown or mistyped fields, bad names, duplicate names (IAM names are unique
 // regardless of case), references to groups or managed policies that do not exist, and invalid
 // inline and trust policies. Managed policies kept in separate files are checked by the loader.
+import { FileReader, isDoc, joinPath, type Doc } from '../config/reader.js';
 import { parsePolicy, type Finding, type ParsedPolicy } from '../policy/index.js';
-import { FindingList } from './findings.js';
 import {
   ACCOUNT_ID,
   GROUP_NAME,
@@ -76,40 +76,13 @@ export const DEFAULT_MAX_SESSION_SECONDS = 3600;
 const MIN_SESSION_SECONDS = 900;
 const MAX_SESSION_SECONDS = 43_200;
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Field-level reading with findings; every reader returns a usable fallback after reporting. */
-class Reader {
-  constructor(readonly out: FindingList) {}
-
-  fields(obj: Obj, path: string, allowed: readonly string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) {
-        this.out.add('UNKNOWN_FIELD', join(path, key), `unknown field "${key}"; expected one of: ${allowed.join(', ')}`);
-      }
-    }
-  }
-
-  object(v: unknown, path: string, required: boolean): Obj | undefined {
-    if (v === undefined || v === null) {
-      if (required) this.out.add('MISSING_FIELD', path, `${path} is required`);
-      return undefined;
-    }
-    if (!isObj(v)) {
-      this.out.add('INVALID_FIELD_TYPE', path, `${path} must be a mapping`);
-      return undefined;
-    }
-    return v;
-  }
-
-  string(v: unknown, path: string): string | undefined {
+/** The directory's own readings on top of the shared reader; each reports and returns a usable fallback. */
+class DirectoryReader extends FileReader {
+  /** A string (possibly empty), or undefined when absent or not a string (reported). */
+  str(v: unknown, path: string): string | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'string') {
-      this.out.add('INVALID_FIELD_TYPE', path, `${path} must be a string`);
+      this.add('DATA_TYPE_MISMATCH', path, 'must be a string');
       return undefined;
     }
     return v;
@@ -118,7 +91,7 @@ class Reader {
   boolean(v: unknown, path: string): boolean {
     if (v === undefined || v === null) return false;
     if (typeof v !== 'boolean') {
-      this.out.add('INVALID_FIELD_TYPE', path, `${path} must be true or false`);
+      this.add('DATA_TYPE_MISMATCH', path, 'must be true or false');
       return false;
     }
     return v;
@@ -127,13 +100,13 @@ class Reader {
   strings(v: unknown, path: string): string[] {
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
-      this.out.add('INVALID_FIELD_TYPE', path, `${path} must be a list of strings`);
+      this.add('DATA_TYPE_MISMATCH', path, 'must be a list of strings');
       return [];
     }
     const out: string[] = [];
     v.forEach((item, i) => {
-      if (typeof item !== 'string') this.out.add('INVALID_FIELD_TYPE', `${path}[${i}]`, `${path}[${i}] must be a string`);
-      else if (out.includes(item)) this.out.add('DUPLICATE_REFERENCE', `${path}[${i}]`, `"${item}" is listed twice`);
+      if (typeof item !== 'string') this.add('DATA_TYPE_MISMATCH', `${path}[${i}]`, 'must be a string');
+      else if (out.includes(item)) this.add('DUPLICATE_REFERENCE', `${path}[${i}]`, `"${item}" is listed twice`);
       else out.push(item);
     });
     return out;
@@ -141,35 +114,35 @@ class Reader {
 
   /** An explicit unique id (`AIDA...` for users, `AROA...` for roles), checked for its shape. */
   uniqueId(v: unknown, path: string, prefix: 'AIDA' | 'AROA'): string | undefined {
-    const id = this.string(v, path);
+    const id = this.str(v, path);
     if (id !== undefined && !new RegExp(`^${prefix}[A-Z2-7]{8,60}$`).test(id)) {
-      this.out.add('INVALID_USER_ID', path, `"${id}" is not an IAM unique id (${prefix}...)`);
+      this.add('INVALID_USER_ID', path, `"${id}" is not an IAM unique id (${prefix}...)`);
     }
     return id;
   }
 
-  path(v: unknown, path: string): string {
-    const p = this.string(v, path) ?? '/';
+  iamPath(v: unknown, path: string): string {
+    const p = this.str(v, path) ?? '/';
     if (!IAM_PATH.test(p)) {
-      this.out.add('INVALID_PATH', path, `"${p}" is not an IAM path: it must start and end with "/", e.g. /engineering/`);
+      this.add('INVALID_PATH', path, `"${p}" is not an IAM path: it must start and end with "/", e.g. /engineering/`);
       return '/';
     }
     return p;
   }
 
   tags(v: unknown, path: string): Record<string, string> {
-    const obj = this.object(v, path, false);
+    const obj = this.mapping(v, path);
     const out: Record<string, string> = {};
     if (!obj) return out;
     const seen = new Set<string>();
     for (const [key, raw] of Object.entries(obj)) {
       const value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
       if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('aws:')) {
-        this.out.add('INVALID_TAG', join(path, key), `"${key}" is not a valid tag key (1-128 characters, no "aws:" prefix)`);
+        this.add('INVALID_TAG', joinPath(path, key), `"${key}" is not a valid tag key (1-128 characters, no "aws:" prefix)`);
       } else if (typeof value !== 'string' || !TAG_VALUE.test(value)) {
-        this.out.add('INVALID_TAG', join(path, key), `the value of tag "${key}" must be a string of at most 256 allowed characters`);
+        this.add('INVALID_TAG', joinPath(path, key), `the value of tag "${key}" must be a string of at most 256 allowed characters`);
       } else if (seen.has(key.toLowerCase())) {
-        this.out.add('INVALID_TAG', join(path, key), `tag "${key}" is given twice (tag keys are case-insensitive)`);
+        this.add('INVALID_TAG', joinPath(path, key), `tag "${key}" is given twice (tag keys are case-insensitive)`);
       } else {
         seen.add(key.toLowerCase());
         out[key] = value;
@@ -180,12 +153,12 @@ class Reader {
 
   /** Reads `inlinePolicies: {Name: document}` and parses each document with the engine. */
   inline(v: unknown, path: string): InlineDocument[] {
-    const obj = this.object(v, path, false);
+    const obj = this.mapping(v, path);
     if (!obj) return [];
     const out: InlineDocument[] = [];
     for (const [name, document] of Object.entries(obj)) {
-      const at = join(path, name);
-      if (!POLICY_NAME.test(name)) this.out.add('INVALID_NAME', at, `"${name}" is not a valid policy name`);
+      const at = joinPath(path, name);
+      if (!POLICY_NAME.test(name)) this.add('INVALID_NAME', at, `"${name}" is not a valid policy name`);
       out.push({ name, document, parsed: this.policy(document, at, 'identity') });
     }
     return out;
@@ -193,31 +166,27 @@ class Reader {
 
   policy(document: unknown, path: string, kind: 'identity' | 'resource'): ParsedPolicy | undefined {
     const { policy, findings } = parsePolicy(document, { kind });
-    this.out.addNested(path, findings);
+    this.include(findings, path);
     return policy;
   }
 }
 
-function join(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
-}
-
 /** Reads an `{name: entry}` section, checking names and case-insensitive uniqueness. */
-function entries(r: Reader, root: Obj, section: string, pattern: RegExp): Array<[string, Obj, string]> {
-  const obj = r.object(root[section], section, false);
+function entries(r: DirectoryReader, root: Doc, section: string, pattern: RegExp): Array<[string, Doc, string]> {
+  const obj = r.mapping(root[section], section);
   if (!obj) return [];
-  const out: Array<[string, Obj, string]> = [];
+  const out: Array<[string, Doc, string]> = [];
   const seen = new Map<string, string>();
   for (const [name, value] of Object.entries(obj)) {
-    const path = join(section, name);
-    if (!pattern.test(name)) r.out.add('INVALID_NAME', path, `"${name}" is not a valid name (letters, digits and +=,.@_-)`);
+    const path = joinPath(section, name);
+    if (!pattern.test(name)) r.add('INVALID_NAME', path, `"${name}" is not a valid name (letters, digits and +=,.@_-)`);
     const prior = seen.get(name.toLowerCase());
     if (prior !== undefined) {
-      r.out.add('DUPLICATE_NAME', path, `"${name}" duplicates "${prior}": IAM names are unique regardless of case`);
+      r.add('DUPLICATE_NAME', path, `"${name}" duplicates "${prior}": IAM names are unique regardless of case`);
       continue;
     }
     seen.set(name.toLowerCase(), name);
-    const entry = r.object(value ?? {}, path, true);
+    const entry = r.mapping(value ?? {}, path, true);
     if (entry) out.push([name, entry, path]);
   }
   return out;
@@ -229,33 +198,33 @@ const GROUP_FIELDS = ['path', 'description', 'policies', 'inlinePolicies'];
 const USER_FIELDS = ['path', 'id', 'description', 'groups', 'policies', 'inlinePolicies', 'boundary', 'tags', 'mfaRequired'];
 const ROLE_FIELDS = ['path', 'id', 'description', 'trustPolicy', 'policies', 'inlinePolicies', 'boundary', 'maxSessionDuration', 'tags'];
 
-function readAccount(r: Reader, root: Obj): string {
+function readAccount(r: DirectoryReader, root: Doc): string {
   const raw = root['account'];
   // A 12-digit number from unquoted YAML is accepted; a leading zero would have been lost, and
   // then the length check fails.
-  const account = typeof raw === 'number' && Number.isInteger(raw) ? String(raw) : r.string(raw, 'account');
+  const account = typeof raw === 'number' && Number.isInteger(raw) ? String(raw) : r.str(raw, 'account');
   if (account === undefined) {
-    if (raw === undefined) r.out.add('MISSING_FIELD', 'account', 'account (the 12-digit account id) is required');
+    if (raw === undefined) r.add('MISSING_KEY', 'account', 'account (the 12-digit account id) is required');
     return '000000000000';
   }
-  if (!ACCOUNT_ID.test(account)) r.out.add('INVALID_ACCOUNT', 'account', `"${account}" is not a 12-digit account id (quote it in YAML)`);
+  if (!ACCOUNT_ID.test(account)) r.add('INVALID_ACCOUNT', 'account', `"${account}" is not a 12-digit account id (quote it in YAML)`);
   return account;
 }
 
 /** Trust policies: only sts actions, no Resource element (the role itself is the resource). */
-function checkTrust(r: Reader, document: unknown, parsed: ParsedPolicy | undefined, path: string): void {
+function checkTrust(r: DirectoryReader, document: unknown, parsed: ParsedPolicy | undefined, path: string): void {
   if (!parsed) return;
-  const raw = isObj(document) ? document['Statement'] : undefined;
+  const raw = isDoc(document) ? document['Statement'] : undefined;
   const rawList = Array.isArray(raw) ? raw : [raw];
   for (const s of parsed.statements) {
     const at = Array.isArray(raw) ? `${path}.Statement[${s.index}]` : `${path}.Statement`;
     const rawStatement = rawList[Array.isArray(raw) ? s.index : 0];
-    if (isObj(rawStatement) && ('Resource' in rawStatement || 'NotResource' in rawStatement)) {
-      r.out.add('TRUST_POLICY_RESOURCE', at, 'a trust policy takes no Resource: the role it belongs to is the resource');
+    if (isDoc(rawStatement) && ('Resource' in rawStatement || 'NotResource' in rawStatement)) {
+      r.add('TRUST_POLICY_RESOURCE', at, 'a trust policy takes no Resource: the role it belongs to is the resource');
     }
     for (const action of s.action ?? s.notAction ?? []) {
       if (action !== '*' && !action.toLowerCase().startsWith('sts:')) {
-        r.out.add('TRUST_POLICY_ACTION', at, `"${action}" is not an sts action; a trust policy only governs assuming the role`);
+        r.add('TRUST_POLICY_ACTION', at, `"${action}" is not an sts action; a trust policy only governs assuming the role`);
       }
     }
   }
@@ -269,27 +238,26 @@ export function readDirectoryDocument(
   doc: unknown,
   file?: string,
 ): { model: DirectoryModel | undefined; draft: DirectoryModel | undefined; findings: Finding[] } {
-  const out = new FindingList(file);
-  const r = new Reader(out);
-  if (!isObj(doc)) {
-    out.add('DIRECTORY_NOT_OBJECT', '', 'the directory must be a mapping with account, users, groups, roles and policies');
-    return { model: undefined, draft: undefined, findings: out.findings };
+  const r = new DirectoryReader(file);
+  if (!isDoc(doc)) {
+    r.add('DATA_TYPE_MISMATCH', '', 'the directory must be a mapping with account, users, groups, roles and policies');
+    return { model: undefined, draft: undefined, findings: r.findings };
   }
-  r.fields(doc, '', ROOT_FIELDS);
+  r.unknownKeys(doc, '', ROOT_FIELDS);
   const account = readAccount(r, doc);
-  const partition = r.string(doc['partition'], 'partition') ?? 'aws';
-  if (!PARTITION.test(partition)) out.add('INVALID_PARTITION', 'partition', `"${partition}" is not a partition name such as aws`);
+  const partition = r.str(doc['partition'], 'partition') ?? 'aws';
+  if (!PARTITION.test(partition)) r.add('INVALID_PARTITION', 'partition', `"${partition}" is not a partition name such as aws`);
 
   const policies: ManagedPolicyModel[] = entries(r, doc, 'policies', POLICY_NAME).map(([name, e, path]) => {
-    r.fields(e, path, POLICY_FIELDS);
-    const policyPath = r.path(e['path'], join(path, 'path'));
-    const fileRef = r.string(e['file'], join(path, 'file'));
+    r.unknownKeys(e, path, POLICY_FIELDS);
+    const policyPath = r.iamPath(e['path'], joinPath(path, 'path'));
+    const fileRef = r.str(e['file'], joinPath(path, 'file'));
     const hasDocument = e['document'] !== undefined;
     if ((fileRef === undefined) === !hasDocument) {
-      out.add('POLICY_SOURCE', path, `policy "${name}" needs exactly one of file (a JSON document beside the directory) or document`);
+      r.add('EXCLUSIVE_KEYS', path, `policy "${name}" needs exactly one of file (a JSON document beside the directory) or document`);
     }
     const inline = hasDocument
-      ? { name, document: e['document'], parsed: r.policy(e['document'], join(path, 'document'), 'identity') }
+      ? { name, document: e['document'], parsed: r.policy(e['document'], joinPath(path, 'document'), 'identity') }
       : undefined;
     return {
       name,
@@ -304,7 +272,7 @@ export function readDirectoryDocument(
     const arnPrefix = `arn:${partition}:iam::${account}:policy/`;
     const name = ref.startsWith(arnPrefix) ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
     if (policyNames.has(name)) return name;
-    out.add('DANGLING_POLICY', path, `no managed policy "${ref}" in policies`);
+    r.add('DANGLING_POLICY', path, `no managed policy "${ref}" in policies`);
     return undefined;
   };
   const policyRefs = (v: unknown, path: string): string[] =>
@@ -313,77 +281,77 @@ export function readDirectoryDocument(
       .map((ref, i) => policyRef(ref, `${path}[${i}]`))
       .filter((n): n is string => n !== undefined);
   const boundaryRef = (v: unknown, path: string): { boundary?: string } => {
-    const ref = r.string(v, path);
+    const ref = r.str(v, path);
     const name = ref === undefined ? undefined : policyRef(ref, path);
     return name === undefined ? {} : { boundary: name };
   };
 
   const groups: GroupModel[] = entries(r, doc, 'groups', GROUP_NAME).map(([name, e, path]) => {
-    r.fields(e, path, GROUP_FIELDS);
+    r.unknownKeys(e, path, GROUP_FIELDS);
     return {
       name,
-      path: r.path(e['path'], join(path, 'path')),
-      policies: policyRefs(e['policies'], join(path, 'policies')),
-      inline: r.inline(e['inlinePolicies'], join(path, 'inlinePolicies')),
+      path: r.iamPath(e['path'], joinPath(path, 'path')),
+      policies: policyRefs(e['policies'], joinPath(path, 'policies')),
+      inline: r.inline(e['inlinePolicies'], joinPath(path, 'inlinePolicies')),
     };
   });
   const groupNames = new Set(groups.map((g) => g.name));
 
   const users: UserModel[] = entries(r, doc, 'users', USER_NAME).map(([name, e, path]) => {
-    r.fields(e, path, USER_FIELDS);
-    const memberOf = r.strings(e['groups'], join(path, 'groups'));
+    r.unknownKeys(e, path, USER_FIELDS);
+    const memberOf = r.strings(e['groups'], joinPath(path, 'groups'));
     memberOf.forEach((g, i) => {
-      if (!groupNames.has(g)) out.add('DANGLING_GROUP', `${join(path, 'groups')}[${i}]`, `no group "${g}" in groups`);
+      if (!groupNames.has(g)) r.add('DANGLING_GROUP', `${joinPath(path, 'groups')}[${i}]`, `no group "${g}" in groups`);
     });
-    const id = r.uniqueId(e['id'], join(path, 'id'), 'AIDA');
+    const id = r.uniqueId(e['id'], joinPath(path, 'id'), 'AIDA');
     return {
       name,
-      path: r.path(e['path'], join(path, 'path')),
+      path: r.iamPath(e['path'], joinPath(path, 'path')),
       ...(id !== undefined ? { id } : {}),
       groups: memberOf.filter((g) => groupNames.has(g)),
-      policies: policyRefs(e['policies'], join(path, 'policies')),
-      inline: r.inline(e['inlinePolicies'], join(path, 'inlinePolicies')),
-      ...boundaryRef(e['boundary'], join(path, 'boundary')),
-      tags: r.tags(e['tags'], join(path, 'tags')),
-      mfaRequired: r.boolean(e['mfaRequired'], join(path, 'mfaRequired')),
+      policies: policyRefs(e['policies'], joinPath(path, 'policies')),
+      inline: r.inline(e['inlinePolicies'], joinPath(path, 'inlinePolicies')),
+      ...boundaryRef(e['boundary'], joinPath(path, 'boundary')),
+      tags: r.tags(e['tags'], joinPath(path, 'tags')),
+      mfaRequired: r.boolean(e['mfaRequired'], joinPath(path, 'mfaRequired')),
     };
   });
 
   const roles: RoleModel[] = entries(r, doc, 'roles', ROLE_NAME).map(([name, e, path]) => {
-    r.fields(e, path, ROLE_FIELDS);
-    const trustPath = join(path, 'trustPolicy');
+    r.unknownKeys(e, path, ROLE_FIELDS);
+    const trustPath = joinPath(path, 'trustPolicy');
     const trustDoc = e['trustPolicy'];
     let trustParsed: ParsedPolicy | undefined;
     if (trustDoc === undefined) {
-      out.add('MISSING_FIELD', trustPath, `role "${name}" needs a trustPolicy saying who may assume it`);
+      r.add('MISSING_KEY', trustPath, `role "${name}" needs a trustPolicy saying who may assume it`);
     } else {
       trustParsed = r.policy(trustDoc, trustPath, 'resource');
       checkTrust(r, trustDoc, trustParsed, trustPath);
     }
-    const durationPath = join(path, 'maxSessionDuration');
+    const durationPath = joinPath(path, 'maxSessionDuration');
     const duration = e['maxSessionDuration'] ?? DEFAULT_MAX_SESSION_SECONDS;
     let maxSessionSeconds = DEFAULT_MAX_SESSION_SECONDS;
     if (typeof duration !== 'number' || !Number.isInteger(duration) || duration < MIN_SESSION_SECONDS || duration > MAX_SESSION_SECONDS) {
-      out.add('INVALID_SESSION_DURATION', durationPath, `maxSessionDuration must be whole seconds from ${MIN_SESSION_SECONDS} to ${MAX_SESSION_SECONDS}`);
+      r.add('INVALID_SESSION_DURATION', durationPath, `maxSessionDuration must be whole seconds from ${MIN_SESSION_SECONDS} to ${MAX_SESSION_SECONDS}`);
     } else {
       maxSessionSeconds = duration;
     }
-    const id = r.uniqueId(e['id'], join(path, 'id'), 'AROA');
+    const id = r.uniqueId(e['id'], joinPath(path, 'id'), 'AROA');
     return {
       name,
-      path: r.path(e['path'], join(path, 'path')),
+      path: r.iamPath(e['path'], joinPath(path, 'path')),
       ...(id !== undefined ? { id } : {}),
       trust: { name: 'trust', document: trustDoc, parsed: trustParsed },
-      policies: policyRefs(e['policies'], join(path, 'policies')),
-      inline: r.inline(e['inlinePolicies'], join(path, 'inlinePolicies')),
-      ...boundaryRef(e['boundary'], join(path, 'boundary')),
+      policies: policyRefs(e['policies'], joinPath(path, 'policies')),
+      inline: r.inline(e['inlinePolicies'], joinPath(path, 'inlinePolicies')),
+      ...boundaryRef(e['boundary'], joinPath(path, 'boundary')),
       maxSessionSeconds,
-      tags: r.tags(e['tags'], join(path, 'tags')),
+      tags: r.tags(e['tags'], joinPath(path, 'tags')),
     };
   });
 
   const draft = { account, partition, policies, groups, users, roles };
-  return { model: out.hasErrors() ? undefined : draft, draft, findings: out.findings };
+  return { model: r.hasErrors() ? undefined : draft, draft, findings: r.findings };
 }
 
 /** Checks a directory document (the `iamgate validate` entry for directory files). */

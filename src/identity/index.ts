@@ -3,7 +3,6 @@ export type * from './types.js';
 export { loadDirectory, readDirectoryUsers, validateDirectoryFile } from './load.js';
 export { validateDirectoryDocument, readDirectoryDocument, type DirectoryModel } from './document.js';
 export { buildDirectory, MFA_REQUIRED_POLICY, MFA_REQUIRED_POLICY_NAME } from './build.js';
-export { DIRECTORY_FINDING_CODES, type DirectoryFindingCode } from './findings.js';
 export { buildPolicySet, canonicalJson, compileRef } from './fingerprint.js';
 export { createPrincipalResolver, principalAt, type AuthFacts, type PrincipalResolver, type ResolveResult, type RoleSessionFacts, type UserFacts } from './resolve.js';
 export { principalContext, isoSeconds, type WebIdentityFacts } from './context.js';

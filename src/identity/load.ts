@@ -4,18 +4,18 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
+import { FileReader } from '../config/reader.js';
 import { parseYamlText } from '../config/yaml.js';
 import { parsePolicy, type Finding } from '../policy/index.js';
 import { buildDirectory, type ManagedDocument } from './build.js';
 import { readDirectoryDocument, type ManagedPolicyModel } from './document.js';
-import { FindingList } from './findings.js';
 import type { Directory } from './types.js';
 
 /**
  * Reads the managed policy documents kept in files (paths relative to the directory file) and
  * collects those given inline. Synchronous: a handful of small files, read at load time only.
  */
-function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryFile: string, out: FindingList): Map<string, ManagedDocument> {
+function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryFile: string, out: FileReader): Map<string, ManagedDocument> {
   const managed = new Map<string, ManagedDocument>();
   const base = dirname(directoryFile);
   for (const p of policies) {
@@ -29,11 +29,11 @@ function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryF
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      out.add('POLICY_FILE_UNREADABLE', `policies.${p.name}.file`, `cannot read ${file}: ${(err as Error).message}`);
+      out.add('FILE_UNREADABLE', `policies.${p.name}.file`, `cannot read ${file}: ${(err as Error).message}`);
       continue;
     }
     const { policy, findings } = parsePolicy(text, { file, kind: 'identity' });
-    out.findings.push(...findings);
+    out.include(findings);
     if (policy) managed.set(p.name, { document: JSON.parse(text) as unknown, parsed: policy, file });
   }
   return managed;
@@ -41,9 +41,9 @@ function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryF
 
 /** Checks a parsed directory document and the policy files it names (`iamgate validate`). */
 export function validateDirectoryFile(doc: unknown, file: string): Finding[] {
-  const out = new FindingList(file);
+  const out = new FileReader(file);
   const { draft, findings } = readDirectoryDocument(doc, file);
-  out.findings.push(...findings);
+  out.include(findings);
   readManagedPolicies(draft?.policies ?? [], file, out);
   return out.findings;
 }
@@ -53,15 +53,15 @@ export function validateDirectoryFile(doc: unknown, file: string): Finding[] {
  * the user, not valid policies). `users` is unset when the file cannot be read as a directory.
  */
 export async function readDirectoryUsers(path: string): Promise<{ users?: readonly string[]; findings: Finding[] }> {
-  const out = new FindingList(path);
+  const out = new FileReader(path);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    out.add('DIRECTORY_UNREADABLE', '', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     return { findings: out.findings };
   }
-  const yaml = parseYamlText(text, 'YAML_SYNTAX_ERROR', path);
+  const yaml = parseYamlText(text, path);
   if (!yaml.ok) return { findings: [...yaml.findings] };
   const { draft, findings } = readDirectoryDocument(yaml.value, path);
   return draft ? { users: draft.users.map((u) => u.name), findings } : { findings };
@@ -69,18 +69,18 @@ export async function readDirectoryUsers(path: string): Promise<{ users?: readon
 
 /** Loads, checks and compiles a directory file. `directory` is set only when there is no error. */
 export async function loadDirectory(path: string): Promise<{ directory?: Directory; findings: Finding[] }> {
-  const out = new FindingList(path);
+  const out = new FileReader(path);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    out.add('DIRECTORY_UNREADABLE', '', `cannot read ${path}: ${(err as Error).message}`);
+    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as Error).message}`);
     return { findings: out.findings };
   }
-  const yaml = parseYamlText(text, 'YAML_SYNTAX_ERROR', path);
+  const yaml = parseYamlText(text, path);
   if (!yaml.ok) return { findings: [...yaml.findings] };
   const { model, draft, findings } = readDirectoryDocument(yaml.value, path);
-  out.findings.push(...findings);
+  out.include(findings);
   // Policy files are read even when the directory has errors, so every problem shows at once.
   const managed = readManagedPolicies(draft?.policies ?? [], path, out);
   if (!model || out.hasErrors()) return { findings: out.findings };

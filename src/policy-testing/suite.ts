@@ -3,8 +3,10 @@
 // reported with its file, JSON path and reason.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { finding, type Finding, type FindingCode } from '../config/findings.js';
+import { FileReader, isDoc } from '../config/reader.js';
 import { parseYamlText } from '../config/yaml.js';
-import type { ContextValue, Finding } from '../policy/index.js';
+import type { ContextValue } from '../policy/index.js';
 import type { PrincipalSpec, RequestSpec } from './decide.js';
 
 export type ExpectedDecision = 'Allow' | 'Deny' | 'ExplicitDeny' | 'ImplicitDeny';
@@ -32,109 +34,102 @@ export interface TestSuite {
   readonly cases: readonly TestCase[];
 }
 
-export interface SuiteProblem {
-  readonly file: string;
-  readonly path: string;
-  readonly message: string;
-}
+export type SuiteRead = { readonly ok: true; readonly suite: TestSuite } | { readonly ok: false; readonly problems: readonly Finding[] };
 
-export type SuiteRead = { readonly ok: true; readonly suite: TestSuite } | { readonly ok: false; readonly problems: readonly SuiteProblem[] };
-
-type Obj = Readonly<Record<string, unknown>>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const CASE_KEYS = new Set(['name', 'principal', 'request', 'context', 'expect', 'statement', 'reason']);
-const PRINCIPAL_KEYS = new Set(['user', 'role', 'arn', 'mfa', 'tags', 'sessionPolicy', 'sessionName']);
+const CASE_KEYS = ['name', 'principal', 'request', 'context', 'expect', 'statement', 'reason'];
+const PRINCIPAL_KEYS = ['user', 'role', 'arn', 'mfa', 'tags', 'sessionPolicy', 'sessionName'];
+const ACTION_KEYS = ['action', 'resource'];
+const LINE_KEYS = ['method', 'path', 'headers'];
+const SUITE_KEYS = ['cases', 'policies'];
 const REQUEST_LINE = /^([A-Za-z]+) (\/\S*)$/;
 
-/** Collects problems at JSON paths while reading one file. */
-class Reader {
-  readonly problems: SuiteProblem[] = [];
-  constructor(readonly file: string) {}
-  add(path: string, message: string): undefined {
-    this.problems.push({ file: this.file, path, message });
+/** The suite's readings on top of the shared reader; `fail` reports and gives the caller nothing. */
+class SuiteReader extends FileReader {
+  fail(code: FindingCode, path: string, message: string): undefined {
+    this.add(code, path, message);
     return undefined;
   }
-  string(v: unknown, path: string): string | undefined {
-    return typeof v === 'string' && v !== '' ? v : this.add(path, 'must be a non-empty string');
+  str(v: unknown, path: string): string | undefined {
+    if (typeof v === 'string' && v !== '') return v;
+    return this.fail(v === undefined ? 'MISSING_KEY' : typeof v === 'string' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, 'must be a non-empty string');
   }
   tags(v: unknown, path: string): Readonly<Record<string, string>> | undefined {
-    if (!isObj(v)) return this.add(path, 'must be a map of tag names to strings');
-    for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') this.add(`${path}.${k}`, 'must be a string');
+    if (!isDoc(v)) return this.fail('DATA_TYPE_MISMATCH', path, 'must be a map of tag names to strings');
+    for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') this.add('DATA_TYPE_MISMATCH', `${path}.${k}`, 'must be a string');
     return v as Readonly<Record<string, string>>;
   }
 }
 
-function readPrincipal(r: Reader, v: unknown, path: string): string | PrincipalSpec | undefined {
-  if (typeof v === 'string') return r.string(v, path);
-  if (!isObj(v)) return r.add(path, 'must be a user or role name, an ARN, or a map with user, role or arn');
-  for (const k of Object.keys(v)) if (!PRINCIPAL_KEYS.has(k)) r.add(`${path}.${k}`, `unknown key (expected one of ${[...PRINCIPAL_KEYS].join(', ')})`);
+function readPrincipal(r: SuiteReader, v: unknown, path: string): string | PrincipalSpec | undefined {
+  if (typeof v === 'string') return r.str(v, path);
+  if (!isDoc(v)) return r.fail(v === undefined ? 'MISSING_KEY' : 'DATA_TYPE_MISMATCH', path, 'must be a user or role name, an ARN, or a map with user, role or arn');
+  r.unknownKeys(v, path, PRINCIPAL_KEYS);
   const named = ['user', 'role', 'arn'].filter((k) => v[k] !== undefined);
-  if (named.length !== 1) return r.add(path, 'must name exactly one of user, role or arn');
+  if (named.length !== 1) return r.fail('EXCLUSIVE_KEYS', path, 'must name exactly one of user, role or arn');
   const key = named[0] as 'user' | 'role' | 'arn';
-  const who = r.string(v[key], `${path}.${key}`);
-  if (v['mfa'] !== undefined && typeof v['mfa'] !== 'boolean') r.add(`${path}.mfa`, 'must be true or false');
-  if (v['sessionPolicy'] !== undefined && (key === 'user' || !isObj(v['sessionPolicy']))) {
-    r.add(`${path}.sessionPolicy`, key === 'user' ? 'only role sessions carry a session policy' : 'must be a policy document');
+  const who = r.str(v[key], `${path}.${key}`);
+  if (v['mfa'] !== undefined && typeof v['mfa'] !== 'boolean') r.add('DATA_TYPE_MISMATCH', `${path}.mfa`, 'must be true or false');
+  if (v['sessionPolicy'] !== undefined && (key === 'user' || !isDoc(v['sessionPolicy']))) {
+    r.add(key === 'user' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', `${path}.sessionPolicy`, key === 'user' ? 'only role sessions carry a session policy' : 'must be a policy document');
   }
-  if (v['sessionName'] !== undefined) r.string(v['sessionName'], `${path}.sessionName`);
+  if (v['sessionName'] !== undefined) r.str(v['sessionName'], `${path}.sessionName`);
   const tags = v['tags'] === undefined ? undefined : r.tags(v['tags'], `${path}.tags`);
   if (who === undefined) return undefined;
   return {
     [key]: who,
     ...(v['mfa'] === true ? { mfa: true } : {}),
     ...(tags ? { tags } : {}),
-    ...(isObj(v['sessionPolicy']) ? { sessionPolicy: v['sessionPolicy'] } : {}),
+    ...(isDoc(v['sessionPolicy']) ? { sessionPolicy: v['sessionPolicy'] } : {}),
     ...(typeof v['sessionName'] === 'string' ? { sessionName: v['sessionName'] } : {}),
   };
 }
 
-function readRequest(r: Reader, v: unknown, path: string): RequestSpec | undefined {
+function readRequest(r: SuiteReader, v: unknown, path: string): RequestSpec | undefined {
   if (typeof v === 'string') {
     const m = REQUEST_LINE.exec(v);
-    return m ? { method: (m[1] as string).toUpperCase(), path: m[2] as string } : r.add(path, 'must read "METHOD /path" (or be a map with method and path, or action and resource)');
+    return m ? { method: (m[1] as string).toUpperCase(), path: m[2] as string } : r.fail('INVALID_VALUE', path, 'must read "METHOD /path" (or be a map with method and path, or action and resource)');
   }
-  if (!isObj(v)) return r.add(path, 'must be "METHOD /path", or a map with method and path, or with action and resource');
+  if (!isDoc(v)) return r.fail(v === undefined ? 'MISSING_KEY' : 'DATA_TYPE_MISMATCH', path, 'must be "METHOD /path", or a map with method and path, or with action and resource');
   if (v['action'] !== undefined || v['resource'] !== undefined) {
-    for (const k of Object.keys(v)) if (k !== 'action' && k !== 'resource') r.add(`${path}.${k}`, 'unknown key beside action and resource');
-    const action = r.string(v['action'], `${path}.action`);
-    if (action !== undefined && !/^[\w-]+:[\w*?-]+$/.test(action)) r.add(`${path}.action`, 'must read service:Action');
-    const resource = r.string(v['resource'], `${path}.resource`);
+    r.unknownKeys(v, path, ACTION_KEYS);
+    const action = r.str(v['action'], `${path}.action`);
+    if (action !== undefined && !/^[\w-]+:[\w*?-]+$/.test(action)) r.add('INVALID_VALUE', `${path}.action`, 'must read service:Action');
+    const resource = r.str(v['resource'], `${path}.resource`);
     return action !== undefined && resource !== undefined ? { action, resource } : undefined;
   }
-  for (const k of Object.keys(v)) if (!['method', 'path', 'headers'].includes(k)) r.add(`${path}.${k}`, 'unknown key (expected method, path, headers)');
-  const method = r.string(v['method'], `${path}.method`);
-  const target = r.string(v['path'], `${path}.path`);
-  if (target !== undefined && !target.startsWith('/')) r.add(`${path}.path`, 'must start with /');
+  r.unknownKeys(v, path, LINE_KEYS);
+  const method = r.str(v['method'], `${path}.method`);
+  const target = r.str(v['path'], `${path}.path`);
+  if (target !== undefined && !target.startsWith('/')) r.add('INVALID_VALUE', `${path}.path`, 'must start with /');
   const headers = v['headers'] === undefined ? undefined : r.tags(v['headers'], `${path}.headers`);
   if (method === undefined || target === undefined) return undefined;
   return { method: method.toUpperCase(), path: target, ...(headers ? { headers } : {}) };
 }
 
-function readContext(r: Reader, v: unknown, path: string): Readonly<Record<string, ContextValue>> {
+function readContext(r: SuiteReader, v: unknown, path: string): Readonly<Record<string, ContextValue>> {
   if (v === undefined) return {};
-  if (!isObj(v)) return r.add(path, 'must be a map of condition keys to values') ?? {};
+  if (!isDoc(v)) return r.fail('DATA_TYPE_MISMATCH', path, 'must be a map of condition keys to values') ?? {};
   const scalar = (x: unknown): boolean => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
   for (const [k, x] of Object.entries(v)) {
-    if (!(scalar(x) || (Array.isArray(x) && x.every(scalar)))) r.add(`${path}.${k}`, 'must be a string, number, boolean or a list of them');
+    if (!(scalar(x) || (Array.isArray(x) && x.every(scalar)))) r.add('DATA_TYPE_MISMATCH', `${path}.${k}`, 'must be a string, number, boolean or a list of them');
   }
   return v as Readonly<Record<string, ContextValue>>;
 }
 
-function readCase(r: Reader, v: unknown, path: string, names: Set<string>): TestCase | undefined {
-  if (!isObj(v)) return r.add(path, 'must be a map with name, principal, request and expect');
-  for (const k of Object.keys(v)) if (!CASE_KEYS.has(k)) r.add(`${path}.${k}`, `unknown key (expected one of ${[...CASE_KEYS].join(', ')})`);
-  const name = r.string(v['name'], `${path}.name`);
+function readCase(r: SuiteReader, v: unknown, path: string, names: Set<string>): TestCase | undefined {
+  if (!isDoc(v)) return r.fail('DATA_TYPE_MISMATCH', path, 'must be a map with name, principal, request and expect');
+  r.unknownKeys(v, path, CASE_KEYS);
+  const name = r.str(v['name'], `${path}.name`);
   if (name !== undefined) {
-    if (names.has(name)) r.add(`${path}.name`, `"${name}" names an earlier case too`);
+    if (names.has(name)) r.add('DUPLICATE_ENTRY', `${path}.name`, `"${name}" names an earlier case too`);
     names.add(name);
   }
   const principal = readPrincipal(r, v['principal'], `${path}.principal`);
   const request = readRequest(r, v['request'], `${path}.request`);
   const context = readContext(r, v['context'], `${path}.context`);
-  const expect = EXPECTED.find((e) => e === v['expect']) ?? r.add(`${path}.expect`, `must be one of ${EXPECTED.join(', ')}`);
-  const statement = v['statement'] === undefined ? undefined : r.string(v['statement'], `${path}.statement`);
-  const reason = v['reason'] === undefined ? undefined : r.string(v['reason'], `${path}.reason`);
+  const expect = EXPECTED.find((e) => e === v['expect']) ?? r.fail(v['expect'] === undefined ? 'MISSING_KEY' : 'INVALID_VALUE', `${path}.expect`, `must be one of ${EXPECTED.join(', ')}`);
+  const statement = v['statement'] === undefined ? undefined : r.str(v['statement'], `${path}.statement`);
+  const reason = v['reason'] === undefined ? undefined : r.str(v['reason'], `${path}.reason`);
   if (name === undefined || principal === undefined || request === undefined || expect === undefined) return undefined;
   return { name, path, principal, request, context, expect, ...(statement !== undefined ? { statement } : {}), ...(reason !== undefined ? { reason } : {}) };
 }
@@ -144,44 +139,44 @@ function readCase(r: Reader, v: unknown, path: string, names: Set<string>): Test
  * policy folder, relative to the file; by default the folder that holds the suite's folder).
  */
 export function readSuiteDocument(root: unknown, file: string): SuiteRead {
-  const r = new Reader(file);
+  const r = new SuiteReader(file);
   let list: unknown = root;
   let policies = resolve(dirname(file), '..');
-  if (isObj(root)) {
-    for (const k of Object.keys(root)) if (k !== 'cases' && k !== 'policies') r.add(k, 'unknown key (expected cases, policies)');
+  if (isDoc(root)) {
+    r.unknownKeys(root, '', SUITE_KEYS);
     list = root['cases'];
     if (root['policies'] !== undefined) {
-      const p = r.string(root['policies'], 'policies');
+      const p = r.str(root['policies'], 'policies');
       if (p !== undefined) policies = resolve(dirname(file), p);
     }
   }
-  const where = isObj(root) ? 'cases' : '';
+  const where = isDoc(root) ? 'cases' : '';
   if (!Array.isArray(list) || list.length === 0) {
-    r.add(where, 'must be a non-empty list of cases');
-    return { ok: false, problems: r.problems };
+    r.add(list === undefined ? 'MISSING_KEY' : Array.isArray(list) ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', where, 'must be a non-empty list of cases');
+    return { ok: false, problems: r.findings };
   }
   const names = new Set<string>();
   const cases = list.flatMap((c, i) => readCase(r, c, `${where}[${i}]`, names) ?? []);
-  if (r.problems.length > 0) return { ok: false, problems: r.problems };
+  if (r.findings.length > 0) return { ok: false, problems: r.findings };
   return { ok: true, suite: { file, policies, cases } };
 }
 
 /** Reads a suite from text (YAML, of which JSON is a subset). */
 export function parseSuite(text: string, file: string): SuiteRead {
-  const doc = parseYamlText(text, 'SUITE_SYNTAX', file);
-  if (!doc.ok) return { ok: false, problems: doc.findings.map((f) => ({ file, path: '', message: f.message })) };
+  const doc = parseYamlText(text, file);
+  if (!doc.ok) return { ok: false, problems: doc.findings };
   return readSuiteDocument(doc.value, file);
 }
 
 /** Whether a parsed document is a policy test suite: a map holding `cases`. */
 export function looksLikeSuite(doc: unknown): boolean {
-  return isObj(doc) && Array.isArray(doc['cases']);
+  return isDoc(doc) && Array.isArray(doc['cases']);
 }
 
 /** A suite's problems as validator findings (`iamgate validate`). */
 export function suiteFindings(doc: unknown, file: string): Finding[] {
   const read = readSuiteDocument(doc, file);
-  return read.ok ? [] : read.problems.map((p) => ({ severity: 'error', code: 'TEST_SUITE_INVALID', path: p.path, message: p.message, file }));
+  return read.ok ? [] : [...read.problems];
 }
 
 /** Reads a suite file. */
@@ -190,7 +185,7 @@ export async function readSuite(file: string): Promise<SuiteRead> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+    return { ok: false, problems: [finding('FILE_UNREADABLE', '', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file)] };
   }
   return parseSuite(text, file);
 }

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { finding } from '../config/findings.js';
 import { parseYamlText } from '../config/yaml.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
 import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
@@ -36,7 +37,7 @@ export function locatePolicyFiles(dir: string): PolicyFilePaths {
   const fallback = { directory: join(base, 'directory.yaml'), routes: join(base, 'routes.yaml') };
   const config = join(base, CONFIG_FILE);
   if (!existsSync(config)) return fallback;
-  const parsed = parseYamlText(readFileSync(config, 'utf8'), 'CONFIG_SYNTAX', config);
+  const parsed = parseYamlText(readFileSync(config, 'utf8'), config);
   if (!parsed.ok) return fallback;
   const policies = (parsed.value as { policies?: { directory?: unknown; routes?: unknown } } | null)?.policies;
   const at = (p: unknown, dflt: string): string => (typeof p === 'string' ? resolve(dirname(config), p) : dflt);
@@ -49,9 +50,9 @@ async function loadRoutes(file: string): Promise<{ spec?: { list: readonly Route
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { findings: [{ severity: 'error', code: 'ROUTES_UNREADABLE', path: '', message: `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file }] };
+    return { findings: [finding('FILE_UNREADABLE', '', `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file)] };
   }
-  const doc = parseYamlText(text, 'ROUTES_SYNTAX', file);
+  const doc = parseYamlText(text, file);
   if (!doc.ok) return { findings: doc.findings };
   const { spec, findings } = parseRouteMap(doc.value, file);
   return spec ? { spec: { list: spec.routes, map: compileRouteMap(spec) }, findings } : { findings };

@@ -1,5 +1,5 @@
 export { planBody, type BodyPlan } from './body.js';
-export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, PROXY_FAILURES, type ProxyFailure } from './errors.js';
+export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, UpgradeRefusedError, type ProxyFailure } from './errors.js';
 export { connectionTokens, IDENTITY_HEADER_PREFIX, IDENTITY_HEADERS, type ForwardedIdentity, type RequestHeaderOptions, withheldFromUpstream } from './headers.js';
 export { createRequestHeaderPlan, upstreamRequestHeaders, type IdentitySource, type RequestHeaderFacts, type RequestHeaderPlan, type RequestHeaderRules } from './request-headers.js';
 export { clientResponseHeaders } from './response-headers.js';

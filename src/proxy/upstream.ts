@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { ClientClosedError } from './errors.js';
+import { ClientClosedError, UpgradeRefusedError } from './errors.js';
 import { ForwardHandler } from './forward-handler.js';
 import { clientResponseHeaders, createResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
@@ -145,7 +145,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
         },
         onResponseEnd() {
           if (settled) return;
-          if (status === undefined) settle(failure(new Error('bad upgrade'), false, undefined));
+          if (status === undefined) settle(failure(new UpgradeRefusedError(), false, undefined));
           else finish();
         },
         onResponseError(_c, err) {

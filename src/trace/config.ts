@@ -1,6 +1,6 @@
 // The `tracing` section of iamgate.yaml: the optional OpenTelemetry exporter (OTLP over HTTP, JSON
 // encoding). W3C traceparent propagation needs no configuration. docs/tracing.md documents every key.
-import { ConfigReader, isDoc } from '../config/reader.js';
+import { FileReader, isDoc } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
 
 export interface TracingConfig {
@@ -23,7 +23,7 @@ const KEYS = ['otlp', 'serviceName', 'exportIntervalMs', 'maxQueuedSpans'];
 /** Reads the `tracing` section (undefined: no exporter). `config` is set only when there is no problem. */
 export function readTracingConfig(raw: unknown, options: { path?: string; file?: string } = {}): { config?: TracingConfig; findings: Finding[] } {
   if (raw === undefined || raw === null) return { findings: [] };
-  const r = new ConfigReader(options.file);
+  const r = new FileReader(options.file);
   const path = options.path ?? 'tracing';
   const root = r.section({ tracing: raw }, 'tracing', path, KEYS);
   const otlp = r.section(root, 'otlp', `${path}.otlp`, ['endpoint', 'headers', 'timeoutMs']);
@@ -47,5 +47,5 @@ export function readTracingConfig(raw: unknown, options: { path?: string; file?:
     maxQueuedSpans: r.int(root, 'maxQueuedSpans', `${path}.maxQueuedSpans`, 8192, 16, 1_000_000),
     timeoutMs: r.int(otlp, 'timeoutMs', `${path}.otlp.timeoutMs`, 5000, 100, 60_000),
   };
-  return r.problems.length > 0 ? { findings: r.problems } : { config, findings: [] };
+  return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
 }

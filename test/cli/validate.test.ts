@@ -231,8 +231,8 @@ describe('iamgate validate telling and following file kinds', () => {
     const { code, out } = await validate(file);
     expect(code).toBe(1);
     expect(out).toEqual([
-      expect.stringMatching(new RegExp(`^${file}: error CONFIG_INVALID at upstreem: unknown key \\(expected one of: .*\\); did you mean "upstream"\\?$`)),
-      `${file}: error CONFIG_INVALID at listen.port: must be an integer from 0 to 65535 (got "x")`,
+      expect.stringMatching(new RegExp(`^${file}: error UNKNOWN_KEY at upstreem: unknown key \\(expected one of: .*\\); did you mean "upstream"\\?$`)),
+      `${file}: error DATA_TYPE_MISMATCH at listen.port: must be an integer from 0 to 65535 (got "x")`,
       expect.stringMatching(/^1 file checked: 2 errors/),
     ]);
   });
@@ -241,7 +241,7 @@ describe('iamgate validate telling and following file kinds', () => {
     const file = await put('kinds/notes.yaml', 'routes: nowhere\n');
     const forced = await validate('--kind', 'config', file);
     expect(forced.code).toBe(1);
-    expect(forced.out[0]).toMatch(new RegExp(`^${file}: error CONFIG_INVALID at routes: unknown key`));
+    expect(forced.out[0]).toMatch(new RegExp(`^${file}: error UNKNOWN_KEY at routes: unknown key`));
     const misspelt = await validate('--kind', 'confg', file);
     expect(misspelt.code).toBe(2);
     expect(misspelt.err[0]).toContain('did you mean "config"?');

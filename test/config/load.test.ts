@@ -127,7 +127,7 @@ auth: { issuers: [ { name: x } ] }
     const r = await loadConfig({ file, env: {} });
     expect(r.ok ? '' : r.problems[0]!.message).toMatch(/line \d+, column \d+/);
     const missing = await loadConfig({ file: join(dir, 'nope.yaml'), env: {} });
-    expect(missing.ok ? '' : missing.problems[0]!.code).toBe('CONFIG_UNREADABLE');
+    expect(missing.ok ? '' : missing.problems[0]!.code).toBe('FILE_UNREADABLE');
   });
 
   it('limits a WebSocket tunnel to one hour by default, takes 0 for no limit, and refuses a negative or unknown websocket key', () => {

@@ -153,21 +153,21 @@ routes:
     const got = findings.map((f) => `${f.severity} ${f.code} ${f.path}`);
     expect(got).toEqual(
       expect.arrayContaining([
-        'error ROUTES_UNKNOWN_KEY extra',
-        'error ROUTES_SCHEMA version',
-        'error ROUTES_SCHEMA service',
-        'error ROUTES_SCHEMA unmatched',
+        'error UNKNOWN_KEY extra',
+        'error INVALID_VALUE version',
+        'error INVALID_VALUE service',
+        'error INVALID_VALUE unmatched',
         'error ROUTE_PATTERN routes[0].route',
         'error ROUTE_ACTION routes[0].action',
         'error ROUTE_DUPLICATE routes[2].route',
         'warning ROUTE_SERVICE_MISMATCH routes[2].action',
         'error ROUTE_CONTEXT_KEY routes[2].context.aws:SourceIp',
         'error ROUTE_CONTEXT_KEY routes[2].context.orders:X.header',
-        'error ROUTES_SCHEMA routes[2].context.orders:Y',
+        'error EXCLUSIVE_KEYS routes[2].context.orders:Y',
         'error ROUTE_CONTEXT_KEY routes[2].context.orders:Z.header',
         'error ROUTE_PATTERN routes[3].route',
         'error ROUTE_PATTERN routes[4].route',
-        'error ROUTES_SCHEMA routes[5]',
+        'error DATA_TYPE_MISMATCH routes[5]',
       ]),
     );
     expect(findings.every((f) => f.file === 'routes.yaml')).toBe(true);
@@ -194,7 +194,7 @@ routes:
   it('reports YAML syntax errors with their line', () => {
     const { routes, findings } = parseRouteMapText('version: 1\nroutes: [\n', 'r.yaml');
     expect(routes).toBeUndefined();
-    expect(findings[0]).toMatchObject({ severity: 'error', code: 'ROUTES_SYNTAX', file: 'r.yaml' });
+    expect(findings[0]).toMatchObject({ severity: 'error', code: 'YAML_SYNTAX_ERROR', file: 'r.yaml' });
     expect(findings[0]!.message).toMatch(/line \d+/);
   });
 });

@@ -111,14 +111,14 @@ roles:
       expect.arrayContaining([
         'DANGLING_POLICY groups.devs.policies[1] @directory',
         'DANGLING_GROUP users.alice.groups[1] @directory',
-        'UNKNOWN_FIELD users.alice.boundry @directory',
+        'UNKNOWN_KEY users.alice.boundry @directory',
         'DUPLICATE_NAME users.Alice @directory',
         'MISSING_RESOURCE users.bob.inlinePolicies.Mine.Statement[0] @directory',
         'TRUST_POLICY_ACTION roles.Admin.trustPolicy.Statement[0] @directory',
         'TRUST_POLICY_RESOURCE roles.Admin.trustPolicy.Statement[0] @directory',
         'INVALID_SESSION_DURATION roles.Admin.maxSessionDuration @directory',
-        'MISSING_FIELD roles.NoTrust.trustPolicy @directory',
-        'POLICY_FILE_UNREADABLE policies.Missing.file @directory',
+        'MISSING_KEY roles.NoTrust.trustPolicy @directory',
+        'FILE_UNREADABLE policies.Missing.file @directory',
         'MISSING_RESOURCE Statement[0] @policies/Bad.json',
       ]),
     );
@@ -128,7 +128,7 @@ roles:
     const file = join(dir, 'syntax.yaml');
     await writeFile(file, 'account: "111122223333"\nusers:\n  alice: {}\n  alice: {}\n');
     const { findings } = await loadDirectory(file);
-    expect(findings[0]).toMatchObject({ severity: 'error', code: 'YAML_SYNTAX_ERROR', file });
+    expect(findings[0]).toMatchObject({ severity: 'error', code: 'DUPLICATE_KEY', file });
     expect(findings[0]?.message).toMatch(/line 4/);
   });
 

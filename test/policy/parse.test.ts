@@ -15,10 +15,10 @@ describe('parsePolicy errors', () => {
   const cases: [string, unknown, string[], PolicyKind?][] = [
     ['a document that is an array', [], ['POLICY_NOT_OBJECT at ']],
     ['a document that is a JSON number', '42', ['POLICY_NOT_OBJECT at ']],
-    ['an unknown top-level element', { ...policy(allow()), Statment: [] }, ['UNKNOWN_ELEMENT at Statment']],
-    ['a top-level element in the wrong case', { version: '2012-10-17', Statement: allow() }, ['UNKNOWN_ELEMENT at version', 'MISSING_VERSION at Version']],
-    ['an unknown statement element', policy(allow({ Actions: 's3:PutObject' })), ['UNKNOWN_ELEMENT at Statement[0].Actions']],
-    ['a statement element in the wrong case', policy(without(allow({ action: 's3:*' }), 'Action')), ['UNKNOWN_ELEMENT at Statement[0].action', 'MISSING_ACTION at Statement[0]']],
+    ['an unknown top-level element', { ...policy(allow()), Statment: [] }, ['UNKNOWN_KEY at Statment']],
+    ['a top-level element in the wrong case', { version: '2012-10-17', Statement: allow() }, ['UNKNOWN_KEY at version', 'MISSING_VERSION at Version']],
+    ['an unknown statement element', policy(allow({ Actions: 's3:PutObject' })), ['UNKNOWN_KEY at Statement[0].Actions']],
+    ['a statement element in the wrong case', policy(without(allow({ action: 's3:*' }), 'Action')), ['UNKNOWN_KEY at Statement[0].action', 'MISSING_ACTION at Statement[0]']],
     ['an unsupported Version', { ...policy(allow()), Version: '2012-10-18' }, ['INVALID_VERSION at Version']],
     ['a Version that is a number', { ...policy(allow()), Version: 20121017 }, ['INVALID_VERSION at Version']],
     ['no Statement', { Version: '2012-10-17' }, ['MISSING_STATEMENT at Statement']],
@@ -170,7 +170,7 @@ describe('parsePolicy on JSON text', () => {
 
   it('treats a "__proto__" key as an unknown element, not as a prototype', () => {
     const { findings } = parsePolicy('{"Version": "2012-10-17", "__proto__": {"Statement": 1}, "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}');
-    expect(located(findings)).toEqual(['UNKNOWN_ELEMENT at __proto__']);
+    expect(located(findings)).toEqual(['UNKNOWN_KEY at __proto__']);
   });
 
   it('refuses nesting deeper than any policy needs', () => {

@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstream, planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../../src/proxy/index.js';
+import { failureStatus } from '../../src/gateway/errors.js';
+import { createUpstream, planBody, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../../src/proxy/index.js';
 import { rawRequest } from '../support/net.js';
 import { freePort } from '../support/redis.js';
 import { patternSha256, patternStream, startTestUpstream, type TestUpstream } from '../support/upstream.js';
@@ -42,7 +43,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
         if (!result.ok && !result.responded && result.failure !== 'client_closed') {
           // An unread request body leaves the connection unusable: close it after this answer.
           const close = req.complete ? {} : { connection: 'close' };
-          res.writeHead(PROXY_FAILURES[result.failure].status, { 'content-type': 'application/json', ...close }).end(JSON.stringify({ error: result.failure }));
+          res.writeHead(failureStatus(result.failure), { 'content-type': 'application/json', ...close }).end(JSON.stringify({ error: result.failure }));
         }
       });
   });

@@ -3,10 +3,10 @@
 // answer is JSON; failures carry a stable `error` code and a public title, never internals.
 import { Hono, type Context, type Handler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { AUTH_ERRORS } from '../errors.js';
+import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
-import { STS_ERRORS } from './errors.js';
+import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
 import { createStsOperations, type IssuedCredentials, type StsDeps, type StsFailure, type StsResult } from './operations.js';
 
@@ -15,22 +15,20 @@ const MAX_BODY_BYTES = 16 * 1024;
 type Obj = Record<string, unknown>;
 
 function failure(c: Context, f: StsFailure): Response {
-  const info = STS_ERRORS[f.code];
   if (f.retryAfterSeconds !== undefined) c.header('Retry-After', String(f.retryAfterSeconds));
-  return c.json(
-    {
-      error: f.code,
-      code: f.code,
-      message: info.title,
-      ...(f.reason !== undefined ? { reason: f.reason } : {}),
-      ...(f.findings ? { findings: f.findings.map(({ code, path, message }) => ({ code, path, message })) } : {}),
-    },
-    info.status,
-  );
+  return stsError(c, f.code, undefined, {
+    ...(f.reason !== undefined ? { reason: f.reason } : {}),
+    ...(f.findings ? { findings: f.findings.map(({ code, path, message }) => ({ code, path, message })) } : {}),
+  });
+}
+
+/** The table's answer for `code`, with a finer message or extra fields when given. */
+function stsError(c: Context, code: StsErrorCode, message?: string, extra?: Readonly<Record<string, unknown>>): Response {
+  return c.json(stsErrorBody(code, message, extra), STS_ERRORS[code].status);
 }
 
 function badInput(c: Context, input: Exclude<Input<unknown>, { ok: true }>): Response {
-  return c.json({ error: input.code, code: input.code, message: STS_ERRORS[input.code].title, detail: input.detail }, STS_ERRORS[input.code].status);
+  return stsError(c, input.code, undefined, { detail: input.detail });
 }
 
 function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
@@ -57,7 +55,7 @@ async function jsonBody(c: Context): Promise<Obj | undefined> {
 export function createStsApp(deps: StsDeps): Hono {
   const ops = createStsOperations(deps);
   const app = new Hono();
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The request body is too large' }, 413) }));
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => stsError(c, 'request_too_large') }));
 
   /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
   const withCaller = async (c: Context, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
@@ -65,10 +63,10 @@ export function createStsApp(deps: StsDeps): Hono {
     if (!auth.ok) {
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
-      return c.json({ error: auth.code, code: auth.code, message: auth.message }, auth.status);
+      return c.json(authErrorBody(auth.code), auth.status);
     }
     const body = await jsonBody(c);
-    if (!body) return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    if (!body) return stsError(c, 'invalid_request', 'The body must be a JSON object');
     return run(auth.principal, body);
   };
 
@@ -92,7 +90,7 @@ export function createStsApp(deps: StsDeps): Hono {
 
   app.post('/AssumeRoleWithWebIdentity', async (c) => {
     const body = await jsonBody(c);
-    if (!body) return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'The body must be a JSON object' }, 400);
+    if (!body) return stsError(c, 'invalid_request', 'The body must be a JSON object');
     const input = readWebIdentity(body);
     if (!input.ok) return badInput(c, input);
     return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
@@ -110,7 +108,7 @@ export function createStsApp(deps: StsDeps): Hono {
   app.post('/mfa/confirm', (c) =>
     withCaller(c, async (caller, body) => {
       const code = body['TokenCode'];
-      if (typeof code !== 'string') return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'TokenCode is required' }, 400);
+      if (typeof code !== 'string') return stsError(c, 'invalid_request', 'TokenCode is required');
       return answer(c, await ops.confirmMfa(caller, code), () => c.json({ Enrolled: true }));
     }),
   );
@@ -121,13 +119,13 @@ export function createStsApp(deps: StsDeps): Hono {
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
-        return c.json({ error: 'invalid_request', code: 'invalid_request', message: 'PrincipalArn (a user or role ARN) and an optional ISO Before are required' }, 400);
+        return stsError(c, 'invalid_request', 'PrincipalArn (a user or role ARN) and an optional ISO Before are required');
       }
       return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
   );
 
-  app.notFound((c) => c.json({ error: 'not_found', code: 'not_found', message: 'No such STS action' }, 404));
+  app.notFound((c) => stsError(c, 'unknown_action'));
   return app;
 }
 

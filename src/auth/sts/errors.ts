@@ -2,6 +2,8 @@
 
 export type StsErrorCode =
   | 'invalid_request'
+  | 'request_too_large'
+  | 'unknown_action'
   | 'invalid_duration'
   | 'invalid_session_name'
   | 'invalid_tags'
@@ -21,8 +23,10 @@ export type StsErrorCode =
   | 'identity_key_unavailable'
   | 'state_unavailable';
 
-export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 | 403 | 409 | 429 | 503; readonly title: string } } = {
+export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 503; readonly title: string } } = {
   invalid_request: { status: 400, title: 'The request body is not valid for this action' },
+  request_too_large: { status: 413, title: 'The request body is too large' },
+  unknown_action: { status: 404, title: 'No such STS action' },
   invalid_duration: { status: 400, title: 'DurationSeconds must be at least 900' },
   invalid_session_name: { status: 400, title: 'RoleSessionName must be 2-64 characters of letters, digits and +=,.@_-' },
   invalid_tags: { status: 400, title: 'Tags must be at most 50 {Key, Value} pairs of allowed characters' },
@@ -42,3 +46,8 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
   identity_key_unavailable: { status: 503, title: "The web identity provider's keys are unavailable" },
   state_unavailable: { status: 503, title: 'Shared state is unavailable' },
 };
+
+/** The JSON body of an STS failure: `error` and `code` carry the code, `message` the title unless a finer one is given. */
+export function stsErrorBody(code: StsErrorCode, message: string = STS_ERRORS[code].title, extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+  return { error: code, code, message, ...extra };
+}

@@ -1,6 +1,7 @@
 // Reading the route map from disk: YAML (or JSON) text → validated spec → compiled tries.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { finding } from '../../config/findings.js';
 import { parseYamlText } from '../../config/yaml.js';
 import type { Finding } from '../../policy/index.js';
 import { compileRouteMap, type CompiledRouteMap } from './match.js';
@@ -16,7 +17,7 @@ export interface RouteMapLoad {
 
 /** Parses route-map text (YAML, of which JSON is a subset), reporting syntax errors as findings. */
 export function parseRouteMapText(text: string, file?: string): RouteMapLoad {
-  const doc = parseYamlText(text, 'ROUTES_SYNTAX', file);
+  const doc = parseYamlText(text, file);
   const digest = createHash('sha256').update(text).digest('hex');
   if (!doc.ok) return { routes: undefined, findings: doc.findings, digest };
   const { spec, findings } = parseRouteMap(doc.value, file);
@@ -30,7 +31,7 @@ export async function loadRouteMap(file: string): Promise<RouteMapLoad> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const message = `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-    return { routes: undefined, findings: [{ severity: 'error', code: 'ROUTES_UNREADABLE', path: '', message, file }], digest: '' };
+    return { routes: undefined, findings: [finding('FILE_UNREADABLE', '', message, file)], digest: '' };
   }
   return parseRouteMapText(text, file);
 }

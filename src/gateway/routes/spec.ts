@@ -1,6 +1,7 @@
 // The route map file (`routes.yaml`): its parsed shape, and validation that reports every problem
 // with its path (`routes[2].resource`) instead of stopping at the first.
-import type { Finding } from '../../policy/types.js';
+import type { Finding } from '../../config/findings.js';
+import { FileReader, isDoc } from '../../config/reader.js';
 import { normalizeTarget } from '../path.js';
 import { checkArnShape, parseTemplate, type CompiledTemplate } from './template.js';
 
@@ -47,50 +48,26 @@ const PARAM = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const METHOD = /^[A-Z]+$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const RESERVED_KEY_PREFIXES = ['aws:', 'iamgate:'];
-const TOP_KEYS = new Set(['version', 'service', 'arnPrefix', 'caseSensitive', 'unmatched', 'routes']);
-const ROUTE_KEYS = new Set(['route', 'action', 'resource', 'context']);
-
-type Doc = { readonly [key: string]: unknown };
-
-function isDoc(v: unknown): v is Doc {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-class Findings {
-  readonly list: Finding[] = [];
-  constructor(private readonly file: string | undefined) {}
-  error(code: string, path: string, message: string): void {
-    this.list.push(this.file === undefined ? { severity: 'error', code, path, message } : { severity: 'error', code, path, message, file: this.file });
-  }
-  warning(code: string, path: string, message: string): void {
-    this.list.push(this.file === undefined ? { severity: 'warning', code, path, message } : { severity: 'warning', code, path, message, file: this.file });
-  }
-  get failed(): boolean {
-    return this.list.some((f) => f.severity === 'error');
-  }
-}
-
-function unknownKeys(doc: Doc, known: ReadonlySet<string>, base: string, out: Findings): void {
-  for (const key of Object.keys(doc)) {
-    if (!known.has(key)) out.error('ROUTES_UNKNOWN_KEY', base ? `${base}.${key}` : key, `unknown key "${key}"`);
-  }
-}
+const TOP_KEYS = ['version', 'service', 'arnPrefix', 'caseSensitive', 'unmatched', 'routes'];
+const ROUTE_KEYS = ['route', 'action', 'resource', 'context'];
+const UNMATCHED_KEYS = ['mode', 'resource'];
+const SOURCE_KEYS = ['query', 'header'] as const;
 
 /** Parses `METHOD /path` into its method and segments, reporting a malformed pattern. */
-function parsePattern(text: string, path: string, out: Findings): { method: string; pattern: string; segments: PatternSegment[] } | undefined {
+function parsePattern(text: string, path: string, out: FileReader): { method: string; pattern: string; segments: PatternSegment[] } | undefined {
   const m = /^(\S+)\s+(\S+)$/.exec(text.trim());
   if (!m) {
-    out.error('ROUTE_PATTERN', path, `"${text}" is not "METHOD /path" (e.g. "GET /orders/:id")`);
+    out.add('ROUTE_PATTERN', path, `"${text}" is not "METHOD /path" (e.g. "GET /orders/:id")`);
     return undefined;
   }
   const method = m[1] === 'ANY' ? '*' : m[1]!;
   const pattern = m[2]!;
   if (method !== '*' && !METHOD.test(method)) {
-    out.error('ROUTE_PATTERN', path, `"${m[1]}" is not an upper-case HTTP method, ANY or *`);
+    out.add('ROUTE_PATTERN', path, `"${m[1]}" is not an upper-case HTTP method, ANY or *`);
     return undefined;
   }
   if (!pattern.startsWith('/')) {
-    out.error('ROUTE_PATTERN', path, `path "${pattern}" must start with "/"`);
+    out.add('ROUTE_PATTERN', path, `path "${pattern}" must start with "/"`);
     return undefined;
   }
   const segments: PatternSegment[] = [];
@@ -102,15 +79,15 @@ function parsePattern(text: string, path: string, out: Findings): { method: stri
     if (seg.startsWith(':') || seg.startsWith('*')) {
       const name = seg.startsWith('*') && seg.length === 1 ? '*' : seg.slice(1);
       if (name !== '*' && !PARAM.test(name)) {
-        out.error('ROUTE_PATTERN', path, `"${seg}" is not a valid parameter (":name" or "*name")`);
+        out.add('ROUTE_PATTERN', path, `"${seg}" is not a valid parameter (":name" or "*name")`);
         return undefined;
       }
       if (seg.startsWith('*') && !last) {
-        out.error('ROUTE_PATTERN', path, `wildcard "${seg}" must be the last segment`);
+        out.add('ROUTE_PATTERN', path, `wildcard "${seg}" must be the last segment`);
         return undefined;
       }
       if (names.has(name)) {
-        out.error('ROUTE_PATTERN', path, `parameter "${name}" appears twice`);
+        out.add('ROUTE_PATTERN', path, `parameter "${name}" appears twice`);
         return undefined;
       }
       names.add(name);
@@ -119,7 +96,7 @@ function parsePattern(text: string, path: string, out: Findings): { method: stri
     }
     const canonical = normalizeTarget('/' + seg);
     if (seg === '' || !canonical.ok || canonical.target.path !== '/' + seg) {
-      out.error('ROUTE_PATTERN', path, `segment "${seg}" is empty or not in canonical form, so no normalised request path could match it`);
+      out.add('ROUTE_PATTERN', path, `segment "${seg}" is empty or not in canonical form, so no normalised request path could match it`);
       return undefined;
     }
     segments.push({ kind: 'literal', value: seg });
@@ -127,35 +104,47 @@ function parsePattern(text: string, path: string, out: Findings): { method: stri
   return { method, pattern, segments };
 }
 
-function parseContext(value: unknown, path: string, out: Findings): ContextSource[] {
+function parseContext(value: unknown, path: string, out: FileReader): ContextSource[] {
   if (value === undefined) return [];
   if (!isDoc(value)) {
-    out.error('ROUTES_SCHEMA', path, 'context must be a mapping of condition key to { query: NAME } or { header: NAME }');
+    out.add('DATA_TYPE_MISMATCH', path, 'context must be a mapping of condition key to { query: NAME } or { header: NAME }');
     return [];
   }
   const sources: ContextSource[] = [];
   for (const [key, src] of Object.entries(value)) {
     const at = `${path}.${key}`;
-    if (!CONTEXT_KEY.test(key)) out.error('ROUTE_CONTEXT_KEY', at, `"${key}" is not a condition key ("service:Name")`);
+    if (!CONTEXT_KEY.test(key)) out.add('ROUTE_CONTEXT_KEY', at, `"${key}" is not a condition key ("service:Name")`);
     else if (RESERVED_KEY_PREFIXES.some((p) => key.toLowerCase().startsWith(p))) {
-      out.error('ROUTE_CONTEXT_KEY', at, `"${key}" uses a reserved prefix (aws:, iamgate:); these keys are set by iamgate itself`);
+      out.add('ROUTE_CONTEXT_KEY', at, `"${key}" uses a reserved prefix (aws:, iamgate:); these keys are set by iamgate itself`);
     }
-    if (!isDoc(src) || Object.keys(src).length !== 1 || !(typeof src['query'] === 'string' || typeof src['header'] === 'string')) {
-      out.error('ROUTES_SCHEMA', at, 'expected exactly one of { query: NAME } or { header: NAME }');
+    if (!isDoc(src)) {
+      out.add('DATA_TYPE_MISMATCH', at, 'expected { query: NAME } or { header: NAME }');
       continue;
     }
-    if (typeof src['query'] === 'string') {
-      if (src['query'] === '') out.error('ROUTES_SCHEMA', `${at}.query`, 'query parameter name is empty');
-      sources.push({ key, from: 'query', name: src['query'] });
+    out.unknownKeys(src, at, SOURCE_KEYS);
+    const given = SOURCE_KEYS.filter((k) => src[k] !== undefined);
+    const from = given[0];
+    if (from === undefined || given.length > 1) {
+      out.add('EXCLUSIVE_KEYS', at, 'expected exactly one of { query: NAME } or { header: NAME }');
+      continue;
+    }
+    const name = src[from];
+    if (typeof name !== 'string') {
+      out.add('DATA_TYPE_MISMATCH', `${at}.${from}`, `must be a string (a ${from === 'query' ? 'query parameter' : 'header'} name)`);
+      continue;
+    }
+    if (from === 'query') {
+      if (name === '') out.add('INVALID_VALUE', `${at}.query`, 'query parameter name is empty');
+      sources.push({ key, from: 'query', name });
     } else {
-      const header = String(src['header']);
-      if (!HEADER_NAME.test(header)) out.error('ROUTES_SCHEMA', `${at}.header`, `"${header}" is not a header name`);
+      const header = name;
+      if (!HEADER_NAME.test(header)) out.add('INVALID_VALUE', `${at}.header`, `"${header}" is not a header name`);
       else if (header.toLowerCase().startsWith('x-iamgate-') || header.toLowerCase() === 'authorization') {
-        out.error('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" cannot feed a condition key (credentials and iamgate's own headers are excluded)`);
+        out.add('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" cannot feed a condition key (credentials and iamgate's own headers are excluded)`);
       } else if (header.includes('_')) {
         // The gateway drops every header whose name holds "_" (CGI-style upstreams fold "_" and "-"),
         // so such a header could feed the decision but would never reach the service.
-        out.error('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" contains "_": iamgate drops such headers, so the service would never see the value the decision used`);
+        out.add('ROUTE_CONTEXT_KEY', `${at}.header`, `"${header}" contains "_": iamgate drops such headers, so the service would never see the value the decision used`);
       }
       sources.push({ key, from: 'header', name: header.toLowerCase() });
     }
@@ -163,58 +152,58 @@ function parseContext(value: unknown, path: string, out: Findings): ContextSourc
   return sources;
 }
 
-function parseResource(text: unknown, prefix: string, allowed: ReadonlySet<string>, path: string, out: Findings): CompiledTemplate | undefined {
+function parseResource(text: unknown, prefix: string, allowed: ReadonlySet<string>, path: string, out: FileReader): CompiledTemplate | undefined {
   if (typeof text !== 'string' || text === '') {
-    out.error('ROUTES_SCHEMA', path, 'resource must be a non-empty string (an ARN template)');
+    out.add(typeof text === 'string' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, 'resource must be a non-empty string (an ARN template)');
     return undefined;
   }
   const full = text.startsWith('arn:') ? text : prefix + text;
   const parsed = parseTemplate(full);
   if (!parsed.ok) {
-    out.error('ROUTE_RESOURCE', path, parsed.message);
+    out.add('ROUTE_RESOURCE', path, parsed.message);
     return undefined;
   }
   const unknown = parsed.template.variables.filter((v) => !allowed.has(v));
   if (unknown.length > 0) {
-    out.error('ROUTE_VARIABLE', path, `unknown variable(s) ${unknown.map((v) => `\${${v}}`).join(', ')}; available: ${[...allowed].join(', ') || 'none'}`);
+    out.add('ROUTE_VARIABLE', path, `unknown variable(s) ${unknown.map((v) => `\${${v}}`).join(', ')}; available: ${[...allowed].join(', ') || 'none'}`);
     return undefined;
   }
   const sample = parsed.template.fill(new Map(parsed.template.variables.map((v) => [v, 'x'])));
   const shape = checkArnShape(sample);
   if (shape) {
-    out.error('ROUTE_RESOURCE', path, shape + (text.startsWith('arn:') ? '' : ' (after arnPrefix)'));
+    out.add('ROUTE_RESOURCE', path, shape + (text.startsWith('arn:') ? '' : ' (after arnPrefix)'));
     return undefined;
   }
   return parsed.template;
 }
 
-function parseUnmatched(value: unknown, prefix: string, out: Findings): UnmatchedPolicy {
+function parseUnmatched(value: unknown, prefix: string, out: FileReader): UnmatchedPolicy {
   if (value === undefined || value === 'deny') return { mode: 'deny' };
   if (isDoc(value) && value['mode'] === 'deny') return { mode: 'deny' };
   if (isDoc(value) && value['mode'] === 'map') {
-    unknownKeys(value, new Set(['mode', 'resource']), 'unmatched', out);
+    out.unknownKeys(value, 'unmatched', UNMATCHED_KEYS);
     const resource = parseResource(value['resource'], prefix, new Set(['path']), 'unmatched.resource', out);
     return resource ? { mode: 'map', resource } : { mode: 'deny' };
   }
-  out.error('ROUTES_SCHEMA', 'unmatched', 'expected "deny" or { mode: map, resource: TEMPLATE using ${path} }');
+  out.add('INVALID_VALUE', 'unmatched', 'expected "deny" or { mode: map, resource: TEMPLATE using ${path} }');
   return { mode: 'deny' };
 }
 
-function parseRoute(value: unknown, index: number, doc: { service: string; prefix: string }, out: Findings): RouteSpec | undefined {
+function parseRoute(value: unknown, index: number, doc: { service: string; prefix: string }, out: FileReader): RouteSpec | undefined {
   const base = `routes[${index}]`;
   if (!isDoc(value)) {
-    out.error('ROUTES_SCHEMA', base, 'each route is a mapping with route, action and resource');
+    out.add('DATA_TYPE_MISMATCH', base, 'each route is a mapping with route, action and resource');
     return undefined;
   }
-  unknownKeys(value, ROUTE_KEYS, base, out);
+  out.unknownKeys(value, base, ROUTE_KEYS);
   const routeText = value['route'];
   const pattern = typeof routeText === 'string' ? parsePattern(routeText, `${base}.route`, out) : undefined;
-  if (typeof routeText !== 'string') out.error('ROUTES_SCHEMA', `${base}.route`, 'route must be a string "METHOD /path"');
+  if (typeof routeText !== 'string') out.add('DATA_TYPE_MISMATCH', `${base}.route`, 'route must be a string "METHOD /path"');
   const action = value['action'];
   if (typeof action !== 'string' || !ACTION.test(action)) {
-    out.error('ROUTE_ACTION', `${base}.action`, `action must be "service:ActionName" without wildcards (got ${JSON.stringify(action)})`);
+    out.add('ROUTE_ACTION', `${base}.action`, `action must be "service:ActionName" without wildcards (got ${JSON.stringify(action)})`);
   } else if (action.split(':')[0]!.toLowerCase() !== doc.service) {
-    out.warning('ROUTE_SERVICE_MISMATCH', `${base}.action`, `action "${action}" is not in this map's service "${doc.service}"`);
+    out.add('ROUTE_SERVICE_MISMATCH', `${base}.action`, `action "${action}" is not in this map's service "${doc.service}"`);
   }
   const names = new Set(pattern?.segments.flatMap((s) => (s.kind === 'literal' || s.name === '*' ? [] : [s.name])) ?? []);
   const resource = parseResource(value['resource'], doc.prefix, names, `${base}.resource`, out);
@@ -231,24 +220,24 @@ function shapeKey(route: RouteSpec, caseSensitive: boolean): string {
 
 /** Validates a parsed route-map document; `spec` is undefined when any finding is an error. */
 export function parseRouteMap(doc: unknown, file?: string): { spec: RouteMapSpec | undefined; findings: Finding[] } {
-  const out = new Findings(file);
+  const out = new FileReader(file);
   if (!isDoc(doc)) {
-    out.error('ROUTES_SCHEMA', '', 'the route map must be a mapping with version, service and routes');
-    return { spec: undefined, findings: out.list };
+    out.add('DATA_TYPE_MISMATCH', '', 'the route map must be a mapping with version, service and routes');
+    return { spec: undefined, findings: out.findings };
   }
-  unknownKeys(doc, TOP_KEYS, '', out);
-  if (doc['version'] !== 1) out.error('ROUTES_SCHEMA', 'version', 'version must be 1');
+  out.unknownKeys(doc, '', TOP_KEYS);
+  if (doc['version'] !== 1) out.add('INVALID_VALUE', 'version', 'version must be 1');
   const service = doc['service'];
-  if (typeof service !== 'string' || !SERVICE.test(service)) out.error('ROUTES_SCHEMA', 'service', 'service must be a lower-case service namespace such as "orders"');
+  if (typeof service !== 'string' || !SERVICE.test(service)) out.add('INVALID_VALUE', 'service', 'service must be a lower-case service namespace such as "orders"');
   const prefix = doc['arnPrefix'] ?? '';
-  if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('arn:'))) out.error('ROUTES_SCHEMA', 'arnPrefix', 'arnPrefix must be a string starting with "arn:"');
+  if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('arn:'))) out.add('INVALID_VALUE', 'arnPrefix', 'arnPrefix must be a string starting with "arn:"');
   const caseSensitive = doc['caseSensitive'] ?? true;
-  if (typeof caseSensitive !== 'boolean') out.error('ROUTES_SCHEMA', 'caseSensitive', 'caseSensitive must be true or false');
+  if (typeof caseSensitive !== 'boolean') out.add('DATA_TYPE_MISMATCH', 'caseSensitive', 'caseSensitive must be true or false');
   const ctx = { service: typeof service === 'string' ? service : '', prefix: typeof prefix === 'string' ? prefix : '' };
   const unmatched = parseUnmatched(doc['unmatched'], ctx.prefix, out);
   const list = doc['routes'];
   const routes: RouteSpec[] = [];
-  if (!Array.isArray(list)) out.error('ROUTES_SCHEMA', 'routes', 'routes must be a list');
+  if (!Array.isArray(list)) out.add('DATA_TYPE_MISMATCH', 'routes', 'routes must be a list');
   else {
     const seen = new Map<string, number>();
     list.forEach((value: unknown, i) => {
@@ -256,11 +245,11 @@ export function parseRouteMap(doc: unknown, file?: string): { spec: RouteMapSpec
       if (!route) return;
       const key = shapeKey(route, caseSensitive !== false);
       const first = seen.get(key);
-      if (first !== undefined) out.error('ROUTE_DUPLICATE', `routes[${i}].route`, `same method and path shape as routes[${first}] ("${key}")`);
+      if (first !== undefined) out.add('ROUTE_DUPLICATE', `routes[${i}].route`, `same method and path shape as routes[${first}] ("${key}")`);
       else seen.set(key, i);
       routes.push(route);
     });
   }
-  if (out.failed) return { spec: undefined, findings: out.list };
-  return { spec: { service: ctx.service, caseSensitive: caseSensitive !== false, unmatched, routes }, findings: out.list };
+  if (out.hasErrors()) return { spec: undefined, findings: out.findings };
+  return { spec: { service: ctx.service, caseSensitive: caseSensitive !== false, unmatched, routes }, findings: out.findings };
 }

@@ -21,7 +21,7 @@ export const POLICY_FINDING_CODES = {
   DATA_TYPE_MISMATCH: code('error', 'A value has the wrong JSON type for its element'),
   EMPTY_ARRAY: code('error', 'An array that must hold at least one value is empty'),
   // Elements.
-  UNKNOWN_ELEMENT: code('error', 'An element name is not part of the policy grammar (names are case-sensitive)'),
+  UNKNOWN_KEY: code('error', 'A key (a policy element) is not one this place accepts; names are case-sensitive'),
   INVALID_VERSION: code('error', 'Version is neither 2012-10-17 nor 2008-10-17'),
   MISSING_STATEMENT: code('error', 'The policy has no Statement'),
   DUPLICATE_SID: code('error', 'Two statements share one Sid'),

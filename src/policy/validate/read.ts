@@ -73,7 +73,7 @@ export function checkElementNames(
     if (known.includes(key)) continue;
     const sameButCase = known.find((k) => k.toLowerCase() === key.toLowerCase());
     const hint = sameButCase ? `; element names are case-sensitive: did you mean "${sameButCase}"?` : '';
-    sink.add('UNKNOWN_ELEMENT', childPath(path, key), `"${key}" is not a policy element here${hint}`);
+    sink.add('UNKNOWN_KEY', childPath(path, key), `"${key}" is not a policy element here${hint}`);
   }
 }
 

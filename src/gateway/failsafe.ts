@@ -1,0 +1,75 @@
+// The pipeline's last line of defence. A stage that throws (an evaluator fault, a corrupt cache
+// entry, a bug) is not bad input: the request is answered `internal_error` (500) from the error
+// table, never allowed, and it still leaves exactly one audit record, as every answer must.
+import type { Logger } from 'pino';
+import type { AuditSink } from './audit.js';
+import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
+import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { DecisionEvent, DecisionSource, Pipeline, PipelineOutcome, Rejected } from './pipeline.js';
+
+export interface FailSafeDeps {
+  readonly audit: AuditSink;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly trustedProxies: TrustedProxies;
+  /** The loaded policies' generation, recorded on the event when there is one. */
+  readonly generation: () => number | undefined;
+}
+
+/** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
+const UNAUDITED: ReadonlySet<DecisionSource> = new Set(['operator', 'tunnel']);
+
+const EVENT_KINDS: Readonly<Record<DecisionSource, DecisionEvent['kind']>> = {
+  proxy: 'request',
+  websocket: 'request',
+  operator: 'request',
+  tunnel: 'request',
+  'forward-auth': 'forward_auth',
+  'ext-authz': 'ext_authz',
+};
+
+/** The rejection for `code`, with what is known of the request before any stage read it. */
+function rejection(code: GatewayErrorCode, facts: RequestFacts, source: DecisionSource, deps: FailSafeDeps): Rejected {
+  const { status, body } = errorAnswer(code, facts.requestId);
+  const generation = deps.generation();
+  const event: DecisionEvent = {
+    kind: EVENT_KINDS[source],
+    requestId: facts.requestId,
+    method: facts.method,
+    sourceIp: sourceAddress(facts.peerAddress, facts.rawHeaders, deps.trustedProxies),
+    ...(generation !== undefined ? { policyGeneration: generation } : {}),
+    ...(facts.trace ? { traceId: facts.trace.traceId } : {}),
+    decision: 'Deny',
+    reason: code,
+    status,
+  };
+  return { kind: 'reject', code, status, body, headers: {}, event };
+}
+
+/**
+ * Wraps a pipeline so that a throw becomes an audited `internal_error` answer. A throw means no
+ * event was recorded (the pipeline records last, and catches its sink's failures), so this one is
+ * the request's only record; a sink that refuses it turns the answer into `audit_unavailable`.
+ */
+export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): Pipeline {
+  return {
+    async run(facts, source, override) {
+      try {
+        return await pipeline.run(facts, source, override);
+      } catch (err) {
+        deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
+        const failed = rejection(errorCodeOf(err), facts, source, deps);
+        deps.metrics.count.decision('Rejected', failed.event.reason);
+        if (UNAUDITED.has(source)) return failed;
+        try {
+          await deps.audit.record(failed.event);
+          return failed;
+        } catch (auditErr) {
+          deps.logger.error({ requestId: facts.requestId, err: auditErr }, 'audit sink refused the internal_error event');
+          return rejection('audit_unavailable', facts, source, deps) satisfies PipelineOutcome;
+        }
+      }
+    },
+  };
+}
