@@ -1,0 +1,71 @@
+// Who the caller is: the request's credential facts offered to the authenticator chain (the
+// snapshot's token authenticator, with the mesh peer's identity before it when configured; an
+// operator simulation's stand-in instead). The chain answers the challenge of a 401, never this stage.
+import { authenticatorsOf, createAuthenticatorChain, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
+import type { Principal } from '../../identity/index.js';
+import type { GatewayErrorCode } from '../errors.js';
+import { CONTINUE, required, type Answer, type StageContext, type StageFactory, type StageResult } from './stage.js';
+
+const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
+
+/** An authenticator must answer bad input with a failure; a throw is an outage: fail closed. */
+function outage(err: unknown): Answer {
+  return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
+}
+
+function settle(ctx: StageContext, auth: ChainOutcome): StageResult {
+  if (!auth.ok) {
+    const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+    const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
+    return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+  }
+  const principal = auth.principal;
+  ctx.principal = principal;
+  const e = ctx.event;
+  e.principal = {
+    arn: principal.arn,
+    type: PRINCIPAL_TYPES[principal.type],
+    ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
+    ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
+  };
+  e.authn = { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa };
+  return CONTINUE;
+}
+
+export const authenticate: StageFactory = (deps) => {
+  // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
+  const chains = new WeakMap<Authenticator, AuthenticatorChain>();
+  const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
+    let chain = chains.get(tokens);
+    if (!chain) {
+      chain = createAuthenticatorChain(alone ? [tokens] : authenticatorsOf({ tokens, peer: deps.peerAuthenticator }), deps.realm);
+      chains.set(tokens, chain);
+    }
+    return chain;
+  };
+  return {
+    name: 'authenticate',
+    run(ctx) {
+      const { headers, facts } = ctx;
+      if (headers.authorizationCount > 1) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: 'more than one Authorization header' };
+      const stand = ctx.override?.authenticator;
+      const chain = stand ? chainOf(stand, true) : chainOf(required(ctx.snapshot, 'the policy snapshot').authenticator, false);
+      const credentials: CredentialFacts = {
+        authorization: headers.authorization,
+        rawHeaders: facts.rawHeaders,
+        peerAddress: facts.peerAddress,
+        peerPrincipal: facts.peerPrincipal,
+        peerCertificate: facts.peerCertificate,
+        now: facts.now,
+      };
+      let auth: ChainOutcome | Promise<ChainOutcome>;
+      try {
+        auth = chain.authenticate(credentials);
+      } catch (err) {
+        return outage(err);
+      }
+      if (auth instanceof Promise) return auth.then((a) => settle(ctx, a), outage);
+      return settle(ctx, auth);
+    },
+  };
+};
