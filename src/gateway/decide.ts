@@ -44,36 +44,39 @@ export interface Decider {
 /** Creates the decide stage over a cache; the context keys each policy set can read are computed once per set. */
 export function createDecider(cache: DecisionCache): Decider {
   const keysOf = createPolicySetKeysMemo();
+
+  /** The verdict from a cached decision, or from a fresh evaluation offered to the cache. */
+  const settle = (query: DecisionQuery, set: PolicySet, cached: CachedDecision | undefined): Verdict => {
+    const { request, keys } = query;
+    let decision: Decision;
+    if (cached) decision = cached.decision;
+    else {
+      // Timed so the cache can tell whether a shared-level round trip would cost more than it saves.
+      const started = performance.now();
+      decision = evaluate(set, request);
+      const evalMicros = (performance.now() - started) * 1000;
+      try {
+        cache.set(query, decision, evalMicros);
+      } catch {
+        // a failing cache only loses the entry
+      }
+    }
+    const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision, keys);
+    return { decision, reason, cache: cached?.level ?? 'miss' };
+  };
+
   return {
     decide(principal, request, policyDigest, now) {
       const set = principal.policySet;
-      const keys = keysOf(set);
-      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys, now };
-      const settle = (cached: CachedDecision | undefined): Verdict => {
-        let decision: Decision;
-        if (cached) decision = cached.decision;
-        else {
-          // Timed so the cache can tell whether a shared-level round trip would cost more than it saves.
-          const started = performance.now();
-          decision = evaluate(set, request);
-          const evalMicros = (performance.now() - started) * 1000;
-          try {
-            cache.set(query, decision, evalMicros);
-          } catch {
-            // a failing cache only loses the entry
-          }
-        }
-        const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision, keys);
-        return { decision, reason, cache: cached?.level ?? 'miss' };
-      };
+      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys: keysOf(set), now };
       let cached: ReturnType<DecisionCache['get']>;
       try {
         cached = cache.get(query);
       } catch {
         cached = undefined; // a failing cache is a miss
       }
-      if (cached instanceof Promise) return cached.then(settle, () => settle(undefined));
-      return settle(cached);
+      if (cached instanceof Promise) return cached.then((c) => settle(query, set, c), () => settle(query, set, undefined));
+      return settle(query, set, cached);
     },
   };
 }

@@ -164,12 +164,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const requestId = ctx.facts.requestId;
     const body = a.body ?? errorBody(a.code, requestId, a.reason, a.message);
     if (a.detail !== undefined) deps.onDetail?.(requestId, a.reason, a.detail);
-    const event: DecisionEvent = { ...ctx.event, decision: 'Deny', reason: a.reason, status };
+    const event = ctx.event;
+    event.decision = 'Deny';
+    event.reason = a.reason;
+    event.status = status;
     const outcome: Rejected = { kind: 'reject', code: a.code, status, body, headers: a.headers ?? {}, event, ...(a.verdict ? { verdict: a.verdict } : {}) };
     return finish(outcome, ctx.source);
   }
 
   function allow(ctx: StageContext): PipelineOutcome | Promise<PipelineOutcome> {
+    const event = ctx.event;
+    event.decision = 'Allow';
+    event.reason = 'allowed';
     const allowed: Allowed = {
       kind: 'allow',
       principal: required(ctx.principal, 'the principal'),
@@ -180,7 +186,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       trustedPeer: ctx.trustedPeer,
       secure: ctx.secure,
       headers: ctx.headers,
-      event: { ...ctx.event, decision: 'Allow', reason: 'allowed' },
+      event,
     };
     return finish(allowed, ctx.source);
   }
@@ -202,7 +208,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
       const sourceIp = sourceAddressOf(facts.peerAddress, headers.forwardedFor, deps.trustedProxies, trustedPeer);
       const secure = secureTransportOf(facts.secure, headers.forwardedProto, trustedPeer);
-      const event: EventBase = { kind: KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, ...(facts.trace ? { traceId: facts.trace.traceId } : {}) };
+      // Deny until a stage's answer or the allow says otherwise.
+      const event: EventBase = { kind: KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, decision: 'Deny', reason: 'undecided' };
+      if (facts.trace) event.traceId = facts.trace.traceId;
       const ctx: StageContext = {
         facts,
         source,

@@ -18,9 +18,18 @@ export interface RequestHeaders {
   /** Every X-Forwarded-For value in order, or undefined when none. */
   readonly forwardedFor: readonly string[] | undefined;
   readonly forwardedProto: string | undefined;
-  /** A Connection header is present (the rare case where its tokens are read). */
-  readonly connection: boolean;
+  /**
+   * A Connection header lists a token other than `keep-alive` or `close`: the rare case where the
+   * tokens are read (a header named there is not forwarded).
+   */
+  readonly connectionNames: boolean;
   readonly expect: string | undefined;
+}
+
+/** Whether a Connection value may name a header: anything but the usual `keep-alive` or `close`. */
+function namesHeaders(value: string): boolean {
+  const v = value.length === 10 || value.length === 5 ? value.toLowerCase() : value;
+  return v !== 'keep-alive' && v !== 'close';
 }
 
 /** Reads a raw `[name, value, ...]` list in one pass. */
@@ -34,7 +43,7 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
   let referer: string | undefined;
   let forwardedFor: string[] | undefined;
   let forwardedProto: string | undefined;
-  let connection = false;
+  let connectionNames = false;
   let expect: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -51,7 +60,7 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
       case 10: {
         const lower = name.toLowerCase();
         if (lower === 'user-agent') userAgent ??= raw[i + 1]!;
-        else if (lower === 'connection') connection = true;
+        else if (lower === 'connection' && !connectionNames) connectionNames = namesHeaders(raw[i + 1]!);
         break;
       }
       case 13:
@@ -76,5 +85,5 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
       }
     }
   }
-  return { hostCount, knownTransferCoding, authorization, authorizationCount, userAgent, referer, forwardedFor, forwardedProto, connection, expect };
+  return { hostCount, knownTransferCoding, authorization, authorizationCount, userAgent, referer, forwardedFor, forwardedProto, connectionNames, expect };
 }

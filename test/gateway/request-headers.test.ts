@@ -5,7 +5,7 @@ import { headerValue, headerValues } from '../../src/gateway/context.js';
 import { scanHeaders } from '../../src/gateway/request-headers.js';
 
 const NAMES = ['Host', 'host', 'HOST', 'Authorization', 'authorization', 'User-Agent', 'Referer', 'X-Forwarded-For', 'x-forwarded-proto', 'Connection', 'Expect', 'Transfer-Encoding', 'transfer-encoding', 'Accept', 'X-Other', 'Content-Type', 'Hostx', 'Authorisation'];
-const VALUES = ['chunked', ' Chunked ', 'gzip', 'a', 'Bearer t', '', '1.2.3.4, 5.6.7.8', 'https', '100-continue', 'keep-alive, user-agent'];
+const VALUES = ['chunked', ' Chunked ', 'gzip', 'a', 'Bearer t', '', '1.2.3.4, 5.6.7.8', 'https', '100-continue', 'keep-alive, user-agent', 'Keep-Alive', 'close', 'CLOSE', 'keep-alive '];
 
 /** A deterministic generator, so a failure names the list it failed on. */
 function lists(count: number): string[][] {
@@ -31,7 +31,7 @@ describe('the request header scan', () => {
         referer: headerValue(raw, 'referer'),
         forwardedFor: headerValues(raw, 'x-forwarded-for').length > 0 ? headerValues(raw, 'x-forwarded-for') : undefined,
         forwardedProto: headerValue(raw, 'x-forwarded-proto'),
-        connection: headerValue(raw, 'connection') !== undefined,
+        connectionNames: headerValues(raw, 'connection').some((v) => !['keep-alive', 'close'].includes(v.toLowerCase())),
         expect: headerValue(raw, 'expect'),
       });
     }

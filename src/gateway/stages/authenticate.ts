@@ -4,9 +4,31 @@
 import { authenticatorsOf, createAuthenticatorChain, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
 import type { Principal } from '../../identity/index.js';
 import type { GatewayErrorCode } from '../errors.js';
-import { CONTINUE, required, type Answer, type StageContext, type StageFactory, type StageResult } from './stage.js';
+import { CONTINUE, required, type Answer, type EventBase, type StageContext, type StageFactory, type StageResult } from './stage.js';
 
 const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
+
+type EventFields = Required<Pick<EventBase, 'principal' | 'authn'>>;
+
+/** The audit fields of a principal, built once per principal object (a cached token yields the same one). */
+const RECORDED = new WeakMap<Principal, EventFields>();
+
+function recordOf(principal: Principal): EventFields {
+  let fields = RECORDED.get(principal);
+  if (!fields) {
+    fields = {
+      principal: {
+        arn: principal.arn,
+        type: PRINCIPAL_TYPES[principal.type],
+        ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
+        ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
+      },
+      authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
+    };
+    RECORDED.set(principal, fields);
+  }
+  return fields;
+}
 
 /** An authenticator must answer bad input with a failure; a throw is an outage: fail closed. */
 function outage(err: unknown): Answer {
@@ -21,14 +43,9 @@ function settle(ctx: StageContext, auth: ChainOutcome): StageResult {
   }
   const principal = auth.principal;
   ctx.principal = principal;
-  const e = ctx.event;
-  e.principal = {
-    arn: principal.arn,
-    type: PRINCIPAL_TYPES[principal.type],
-    ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
-    ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
-  };
-  e.authn = { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa };
+  const recorded = recordOf(principal);
+  ctx.event.principal = recorded.principal;
+  ctx.event.authn = recorded.authn;
   return CONTINUE;
 }
 

@@ -28,7 +28,7 @@ export const context: StageFactory = (deps) => ({
     const { facts, headers } = ctx;
     const match = required(ctx.match, 'the route');
     const principal = required(ctx.principal, 'the principal');
-    const hidden = headers.connection ? connectionHidden(facts.rawHeaders, match) : undefined;
+    const hidden = headers.connectionNames ? connectionHidden(facts.rawHeaders, match) : undefined;
     if (hidden !== undefined) {
       return { code: 'bad_header', reason: 'bad_header', body: { ...errorBody('bad_header', facts.requestId), reason: 'connection_names_condition_header' }, detail: `Connection names ${hidden}` };
     }

@@ -12,8 +12,11 @@ import type { DecisionEvent, DecisionSource, PipelineDeps, PipelineOverride, Pol
 import type { RequestHeaders } from '../request-headers.js';
 import type { RouteMatch } from '../routes/index.js';
 
-/** Event fields known so far: each stage fills in its own (one object per request, not a copy per stage). */
-export type EventBase = { -readonly [K in keyof Omit<DecisionEvent, 'decision' | 'reason'>]: DecisionEvent[K] };
+/**
+ * The request's decision event, filled in as the stages find things out: one object per request,
+ * never a copy per stage; the pipeline sets `decision` and `reason` when the request is answered.
+ */
+export type EventBase = { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] };
 
 /** One request on its way through the stages. */
 export interface StageContext {
