@@ -1,6 +1,8 @@
 // Builds the event body from what the caller passed, copying only the named fields, each checked
 // and bounded. Extra keys (headers, tokens, codes) are never read, so they can never be written;
-// a string that still looks like a bearer token is replaced.
+// a string that still looks like a bearer token is replaced. This is the record's reference layout,
+// plain and easy to check; the audit log writes the same text faster with encode.ts, and
+// test/audit/encode.test.ts holds the two to the same bytes.
 import type { UnsealedRecord } from './chain.js';
 import type {
   AuditAuthn,
@@ -30,7 +32,7 @@ export const FIELD_LIMITS = {
   methods: 4,
 } as const;
 
-const KINDS: ReadonlySet<string> = new Set<AuditKind>([
+export const KINDS: ReadonlySet<string> = new Set<AuditKind>([
   'request',
   'forward_auth',
   'ext_authz',
@@ -41,7 +43,7 @@ const KINDS: ReadonlySet<string> = new Set<AuditKind>([
   'outcome',
   'tunnel_close',
 ]);
-const CACHE_LEVELS: ReadonlySet<string> = new Set<CacheLevel>(['l1', 'l2', 'miss', 'off']);
+export const CACHE_LEVELS: ReadonlySet<string> = new Set<CacheLevel>(['l1', 'l2', 'miss', 'off']);
 
 /** A JWT (three base64url parts, the first a JSON header) anywhere in a string. */
 const BEARER_TOKEN = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\./;
@@ -55,14 +57,15 @@ export interface BuildDeps {
   readonly isoTime?: (ms: number) => string;
 }
 
-function text(value: unknown, limit: number): string | undefined {
+/** The string a field keeps: bounded to `limit`, replaced when it looks like a bearer token; undefined for a non-string. */
+export function text(value: unknown, limit: number): string | undefined {
   if (typeof value !== 'string') return undefined;
   const bounded = value.length > limit ? value.slice(0, limit) : value;
   // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
   return bounded.includes('eyJ') && BEARER_TOKEN.test(bounded) ? REDACTED : bounded;
 }
 
-function integer(value: unknown): number | undefined {
+export function integer(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : undefined;
 }
 
@@ -117,24 +120,32 @@ function upstreamOf(value: AuditUpstream | undefined): Out | undefined {
   if (value === undefined || value === null || typeof value !== 'object') return undefined;
   const out: Out = {};
   put(out, 'error', text(value.error, FIELD_LIMITS.reason));
-  const latency = value.latencyMs;
-  if (typeof latency === 'number' && Number.isFinite(latency)) out['latencyMs'] = Math.round(latency * 1000) / 1000;
+  put(out, 'latencyMs', latencyOf(value.latencyMs));
   put(out, 'status', integer(value.status));
   return out;
 }
 
 /** `ExplicitDeny` and `ImplicitDeny` (the engine's words) are recorded as `Deny`; the reason code keeps which. */
-function decisionOf(value: AuditEventInput['decision']): AuditDecision | undefined {
+export function decisionOf(value: AuditEventInput['decision']): AuditDecision | undefined {
   if (value === 'Allow') return 'Allow';
   if (value === 'Deny' || value === 'ExplicitDeny' || value === 'ImplicitDeny') return 'Deny';
   return undefined;
 }
 
 /** Drops the query string and fragment: they can carry credentials and are not part of the decision's path. */
-function pathOf(value: unknown): string | undefined {
+export function pathOf(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const cut = value.search(/[?#]/);
+  const query = value.indexOf('?');
+  const fragment = value.indexOf('#');
+  const cut = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
   return text(cut === -1 ? value : value.slice(0, cut), FIELD_LIMITS.path);
+}
+
+/** Upstream latency as recorded: milliseconds rounded to the microsecond; undefined unless that is a finite number. */
+export function latencyOf(value: unknown): number | undefined {
+  if (typeof value !== 'number') return undefined;
+  const rounded = Math.round(value * 1000) / 1000;
+  return Number.isFinite(rounded) ? rounded : undefined;
 }
 
 /**
@@ -148,7 +159,6 @@ export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): Unseal
   put(out, 'action', text(input.action, FIELD_LIMITS.action));
   put(out, 'authn', authnOf(input.authn));
   if (typeof input.cache === 'string' && CACHE_LEVELS.has(input.cache)) out['cache'] = input.cache;
-  if (input.shadow === 'would_allow' || input.shadow === 'would_deny') out['shadow'] = input.shadow;
   put(out, 'decision', decisionOf(input.decision));
   out['eventId'] = deps.randomId();
   out['instanceId'] = undefined;
@@ -163,6 +173,7 @@ export function buildAuditEvent(input: AuditEventInput, deps: BuildDeps): Unseal
   put(out, 'resource', text(input.resource, FIELD_LIMITS.resource));
   out['schemaVersion'] = SCHEMA_VERSION;
   out['seq'] = undefined;
+  if (input.shadow === 'would_allow' || input.shadow === 'would_deny') out['shadow'] = input.shadow;
   put(out, 'sourceIp', text(input.sourceIp, FIELD_LIMITS.ip));
   put(out, 'statements', statementsOf(input.statements));
   put(out, 'status', integer(input.status));

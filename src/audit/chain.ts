@@ -37,11 +37,37 @@ export interface Chain {
   seal(record: UnsealedRecord): SealedRecord;
   /** Appends a signed record: the signature covers the canonical form without `sig` and `hash`. */
   sealSigned(record: UnsealedRecord, signer: AuditSigner): SealedRecord;
+  /**
+   * Appends a record a writer lays out itself as canonical JSON text, given its sequence number and
+   * the previous record's hash (the audit log's fast path, see encode.ts). The chain advances only
+   * once `write` has returned, so a writer that throws leaves no hole.
+   */
+  sealText<T>(write: (value: T, seq: number, prev: string) => string, value: T): SealedRecord;
 }
 
 /** The hash a record must carry: SHA-256 of its canonical form without `hash`. */
 export function recordHash(record: Omit<AuditRecord, 'hash'>): string {
   return sha256Hex(canonicalJson(record as unknown as CanonicalValue));
+}
+
+/**
+ * The hash a record with a shadow verdict carries when an earlier gateway wrote it: those placed
+ * `shadow` right after `cache` (before `decision`) instead of in sorted order. Same members, same
+ * values, only that one member elsewhere; undefined for a record without `shadow`.
+ */
+export function earlierShadowHash(record: Omit<AuditRecord, 'hash'>): string | undefined {
+  const members = record as unknown as { readonly [key: string]: CanonicalValue | undefined };
+  const shadow = members['shadow'];
+  if (shadow === undefined) return undefined;
+  const keys = Object.keys(members).filter((k) => k !== 'shadow').sort();
+  const at = keys.findIndex((k) => k > 'cache');
+  keys.splice(at === -1 ? keys.length : at, 0, 'shadow');
+  const parts: string[] = [];
+  for (const key of keys) {
+    const member = members[key];
+    if (member !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+  }
+  return sha256Hex(`{${parts.join(',')}}`);
 }
 
 /** The bytes a digest signature covers: the canonical form without `sig` and `hash`. */
@@ -72,6 +98,9 @@ export function createChain(instanceId: string): Chain {
     seal(record) {
       place(record);
       return append(JSON.stringify(record));
+    },
+    sealText(write, value) {
+      return append(write(value, seq + 1, prev));
     },
     sealSigned(record, signer) {
       place(record);

@@ -1,8 +1,9 @@
 // The audit log the gateway calls: one `record` per decision. It builds the event from named
 // fields, seals it into this instance's hash chain, hands it to every sink in order, and every
 // `digestEvery` records (or ms) writes a digest record signed with the instance's key.
-import { buildAuditEvent, type BuildDeps } from './build.js';
+import type { BuildDeps } from './build.js';
 import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
+import { createEventEncoder } from './encode.js';
 import { AuditError } from './errors.js';
 import { createIdSource, createIsoClock } from './ids.js';
 import type { AuditEventInput, ChainKind, DigestInfo, PublishedKey } from './schema.js';
@@ -64,6 +65,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const digestRecords = deps.digestEvery?.records ?? 1000;
   const digestMs = deps.digestEvery?.ms ?? 60_000;
   const chain = createChain(deps.instanceId);
+  const encode = createEventEncoder(deps.instanceId, build);
   let recorded = 0;
   let refused = 0;
   let digests = 0;
@@ -73,15 +75,22 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const reportError = (sink: string) => (err: unknown) => deps.onSinkError?.(sink, err);
   /** Hands a record to every sink and waits for the durable ones; a `drop` sink's failure never fails the caller. */
   const dispatch = (sealed: SealedRecord, background: boolean): Promise<void> => {
-    let waits: Promise<void>[] | undefined;
+    // One sink to wait for (the usual case) is returned as it is: no array, no Promise.all.
+    let first: Promise<void> | undefined;
+    let more: Promise<void>[] | undefined;
     for (const sink of sinks) {
       const pending = sink.write(sealed);
       if (pending === undefined) continue;
-      if (background) pending.catch(reportError(sink.name));
-      else (waits ??= []).push(sink.whenFull === 'drop' ? pending.catch(reportError(sink.name)) : pending);
+      if (background) {
+        pending.catch(reportError(sink.name));
+        continue;
+      }
+      const wait = sink.whenFull === 'drop' ? pending.catch(reportError(sink.name)) : pending;
+      if (first === undefined) first = wait;
+      else (more ??= [first]).push(wait);
     }
-    if (waits === undefined) return RESOLVED;
-    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
+    if (more !== undefined) return Promise.all(more).then(() => undefined);
+    return first ?? RESOLVED;
   };
   /** A chain record (start or digest), members in canonical order (see chain.ts). */
   const chainRecord = (kind: ChainKind, reason: string, extra: { key?: PublishedKey; digest?: DigestInfo }): UnsealedRecord => ({
@@ -135,7 +144,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
           return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${sink.name} cannot take records`, { sink: sink.name }));
         }
       }
-      const sealed = chain.seal(buildAuditEvent(event, build));
+      const sealed = chain.sealText(encode, event);
       recorded++;
       const written = dispatch(sealed, false);
       if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);

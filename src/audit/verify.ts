@@ -1,7 +1,7 @@
 // Verifies a trail: every record's own hash, the links between records of each chain, sequence
 // numbers (missing, reordered, inserted, repeated), digest signatures against the published or
 // trusted keys, and whether each chain was closed. Findings name the record (line or stream entry).
-import { recordHash, signedPayload } from './chain.js';
+import { earlierShadowHash, recordHash, signedPayload } from './chain.js';
 import type { AuditRecord, DigestInfo, PublishedKey } from './schema.js';
 import { GENESIS_PREV, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION } from './schema.js';
 import { verifyDigestSignature } from './signing.js';
@@ -137,7 +137,7 @@ function toRec(ref: string, o: Json): Rec | undefined {
     kind: record.kind,
     hash,
     prev: record.prev,
-    hashOk: recordHash(record) === hash,
+    hashOk: recordHash(record) === hash || earlierShadowHash(record) === hash,
     ...(isObject(o['key']) ? { key: o['key'] as unknown as PublishedKey } : {}),
   };
   if (record.kind !== 'audit.digest') return rec;

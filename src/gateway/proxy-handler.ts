@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { errorBody, GATEWAY_ERRORS } from './errors.js';
-import { planBody, PROXY_FAILURES, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../proxy/index.js';
+import { createRequestHeaderPlan, planBody, PROXY_FAILURES, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
 import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
@@ -119,17 +119,22 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     return allowed.target.query === undefined ? allowed.target.path : `${allowed.target.path}?${allowed.target.query}`;
   }
 
+  const headerPlan = createRequestHeaderPlan({
+    forwardAuthorization: forwarding.forwardAuthorization,
+    preserveHost: forwarding.preserveHost,
+    passThrough: forwarding.passThrough,
+    assertionHeader: assertion?.header,
+    replacesTrace: true,
+  });
+
   function upstreamHeaders(incoming: IncomingMessage, allowed: Allowed, requestId: string, trace: TraceContext): string[] {
-    const p = allowed.principal;
-    return upstreamRequestHeaders(incoming.rawHeaders, {
-      forwardAuthorization: forwarding.forwardAuthorization,
+    return headerPlan.build(incoming.rawHeaders, {
       trustedPeer: allowed.trustedPeer,
       peerAddress: incoming.socket.remoteAddress ?? '',
       proto: allowed.secure ? 'https' : 'http',
-      preserveHost: forwarding.preserveHost,
-      passThrough: forwarding.passThrough,
-      identity: { principal: p.arn, account: p.accountId, session: p.sessionName, mfa: p.mfa, requestId },
-      ...(assertion ? { assertion: { header: assertion.header, value: assertion.issue(p, requestId) } } : {}),
+      identity: allowed.principal,
+      requestId,
+      assertion: assertion?.issue(allowed.principal, requestId),
       trace: { traceparent: traceparentOf(trace), tracestate: trace.tracestate },
     });
   }

@@ -1,11 +1,12 @@
-// Header hygiene between the caller, iamgate and the upstream: hop-by-hop headers removed in both
-// directions, iamgate's own identity headers never taken from the caller, X-Forwarded-* set.
-import { DESCRIBING, FORWARDING, IDENTITY_HEADER_PREFIX, isIdentityHeader } from './header-classes.js';
+// Header hygiene between the caller, iamgate and the upstream: which headers are hop-by-hop in both
+// directions, which of the caller's never reach the upstream, and the names of iamgate's own. The
+// lists are built by request-headers.ts (to the upstream) and response-headers.ts (to the caller).
+import { DESCRIBING, IDENTITY_HEADER_PREFIX, isIdentityHeader } from './header-classes.js';
 
 export { IDENTITY_HEADER_PREFIX };
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus ones undici refuses. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -87,81 +88,25 @@ export function withheldFromUpstream(lower: string, forwardAuthorization: boolea
 }
 
 /**
- * Builds the upstream request's headers (flat `[name, value, ...]`) from the caller's raw headers.
- * iamgate's own headers come first — X-Forwarded-*, then the identity — so that an upstream that
- * keeps only the first N header lines still sees them. Of the caller's headers it drops hop-by-hop
- * ones, every `x-iamgate-*` one, every name containing `_` (servers that fold `_` into `-` would
- * read `X_Iamgate_Principal` as iamgate's), headers describing another request (URL, path, method
- * and host overrides), identity headers not in `passThrough`, `Authorization` unless forwarded by
- * config, and forwarding headers (X-Forwarded-*, X-Real-IP, ...) unless the peer is trusted.
+ * Adds to `into` (created when needed) the names a Connection header value lists, but not the
+ * hop-by-hop names that are dropped anyway: `keep-alive`, the usual value, adds nothing.
  */
-export function upstreamRequestHeaders(raw: readonly string[], opts: RequestHeaderOptions): string[] {
-  const listed = connectionTokens(raw);
-  const rest: string[] = [];
-  let xff: string | undefined;
-  let xfProto: string | undefined;
-  let xfHost: string | undefined;
-  let host: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || withheldFromUpstream(lower, opts.forwardAuthorization, opts.passThrough)) continue;
-    if (lower === opts.assertion?.header) continue;
-    if (opts.trace && (lower === 'traceparent' || lower === 'tracestate')) continue;
-    if (lower === 'host') {
-      host = value;
-      if (!opts.preserveHost) continue;
-    }
-    if (FORWARDING.has(lower)) {
-      if (!opts.trustedPeer) continue;
-      if (lower === 'x-forwarded-for') {
-        xff = xff === undefined ? value : `${xff}, ${value}`;
-        continue;
-      }
-      if (lower === 'x-forwarded-proto') {
-        xfProto ??= value;
-        continue;
-      }
-      if (lower === 'x-forwarded-host') {
-        xfHost ??= value;
-        continue;
-      }
-    }
-    rest.push(name, value);
+export function addConnectionListed(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  if (value === 'keep-alive' || value === 'Keep-Alive') return into;
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name && !HOP_BY_HOP.has(name)) (into ??= new Set()).add(name);
   }
-  const out: string[] = ['x-forwarded-for', xff === undefined ? opts.peerAddress : `${xff}, ${opts.peerAddress}`, 'x-forwarded-proto', xfProto ?? opts.proto];
-  if (xfHost !== undefined || host !== undefined) out.push('x-forwarded-host', xfHost ?? host!);
-  const id = opts.identity;
-  if (id) {
-    out.push(IDENTITY_HEADERS.principal, id.principal, IDENTITY_HEADERS.account, id.account, IDENTITY_HEADERS.mfa, id.mfa ? 'true' : 'false');
-    if (id.session !== undefined) out.push(IDENTITY_HEADERS.session, id.session);
-    out.push(IDENTITY_HEADERS.requestId, id.requestId);
-  }
-  if (opts.assertion) out.push(opts.assertion.header, opts.assertion.value);
-  if (opts.trace) {
-    out.push('traceparent', opts.trace.traceparent);
-    if (opts.trace.tracestate !== undefined) out.push('tracestate', opts.trace.tracestate);
-  }
-  for (const item of rest) out.push(item);
-  return out;
+  return into;
 }
 
-/** Filters the upstream's raw response headers (Buffers from undici) for the caller: hop-by-hop headers removed. */
-export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string, keepUpgrade = false): string[] {
-  const strings = raw.map((b) => (typeof b === 'string' ? b : b.toString('latin1')));
-  const listed = keepUpgrade ? undefined : connectionTokens(strings);
-  const out: string[] = [];
-  for (let i = 0; i < strings.length; i += 2) {
-    const name = strings[i]!;
-    const lower = name.toLowerCase();
-    if (keepUpgrade && (lower === 'upgrade' || lower === 'connection')) {
-      out.push(name, strings[i + 1]!);
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || lower === IDENTITY_HEADERS.requestId) continue;
-    out.push(name, strings[i + 1]!);
+/** Removes from a flat `[name, value, ...]` list, in place, the headers whose (lower-case) name is in `listed`. */
+export function dropListed(list: string[], listed: ReadonlySet<string>): void {
+  let kept = 0;
+  for (let i = 0; i < list.length; i += 2) {
+    if (listed.has(list[i]!.toLowerCase())) continue;
+    list[kept++] = list[i]!;
+    list[kept++] = list[i + 1]!;
   }
-  out.push(IDENTITY_HEADERS.requestId, requestId);
-  return out;
+  list.length = kept;
 }

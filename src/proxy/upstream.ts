@@ -1,11 +1,16 @@
 // Forwarding to the upstream with undici's dispatcher API on Node streams: the response is written
 // straight into Node's ServerResponse as it arrives, with back-pressure both ways, and no WHATWG
-// Request/Response on the body path (measured several times faster than fetch).
+// Request/Response on the body path (measured several times faster than fetch). A plain request
+// goes through ForwardHandler, undici's raw handler; an upgrade through the controller-style one.
 import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { clientResponseHeaders } from './headers.js';
-import { classifyProxyError, ClientClosedError, describeError, type ProxyFailure } from './errors.js';
+import { ClientClosedError } from './errors.js';
+import { ForwardHandler } from './forward-handler.js';
+import { clientResponseHeaders, createResponseHeaderNames } from './response-headers.js';
+import { failure, type ProxyResult } from './result.js';
+
+export type { ProxyResult };
 
 export interface UpstreamOptions {
   /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
@@ -25,24 +30,11 @@ export interface ForwardRequest {
   readonly method: string;
   /** Path and query exactly as authorised. */
   readonly path: string;
-  /** Flat `[name, value, ...]`, already cleaned by `upstreamRequestHeaders`. */
+  /** Flat `[name, value, ...]`, already cleaned by a `RequestHeaderPlan`. */
   readonly headers: readonly string[];
   readonly body: Readable | null;
   readonly requestId: string;
 }
-
-export type ProxyResult =
-  | { readonly ok: true; readonly status: number }
-  | {
-      readonly ok: false;
-      readonly failure: ProxyFailure;
-      /** True when response headers had already gone to the caller (the connection was then cut). */
-      readonly responded: boolean;
-      /** The upstream status, when the failure came after it (a body timeout). */
-      readonly status: number | undefined;
-      /** Error code or name, for logs. */
-      readonly cause: string;
-    };
 
 export interface Upstream {
   /** Streams one request upstream and its response into `outgoing`; never rejects. */
@@ -68,13 +60,10 @@ function rawHeaderList(raw: RawHeaders): readonly (Buffer | string)[] {
   return out;
 }
 
-function failure(err: unknown, responded: boolean, status: number | undefined): ProxyResult {
-  return { ok: false, failure: classifyProxyError(err), responded, status, cause: describeError(err) };
-}
-
 /** Creates the keep-alive connection pool to the upstream and the forwarding functions over it. */
 export function createUpstream(opts: UpstreamOptions): Upstream {
   const origin = new URL(opts.url).origin;
+  const responseNames = createResponseHeaderNames();
   const pool = new Pool(origin, {
     connections: opts.connections,
     connectTimeout: opts.connectTimeoutMs,
@@ -86,57 +75,11 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
 
   function forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult> {
     return new Promise((resolve) => {
-      let controller: Dispatcher.DispatchController | undefined;
-      let settled = false;
-      let status: number | undefined;
-      const settle = (result: ProxyResult): void => {
-        if (settled) return;
-        settled = true;
-        outgoing.off('close', onClientClose);
-        resolve(result);
-      };
-      const onClientClose = (): void => {
-        if (outgoing.writableFinished) return;
-        const err = new ClientClosedError();
-        controller?.abort(err);
-        settle(failure(err, outgoing.headersSent, status));
-      };
-      outgoing.on('close', onClientClose);
-
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(c) {
-          controller = c;
-          if (settled) c.abort(new ClientClosedError());
-        },
-        onResponseStart(c, statusCode) {
-          if (statusCode < 200 || settled) return;
-          status = statusCode;
-          outgoing.writeHead(statusCode, clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId));
-        },
-        onResponseData(c, chunk) {
-          if (settled) return;
-          if (!outgoing.write(chunk)) {
-            c.pause();
-            outgoing.once('drain', () => c.resume());
-          }
-        },
-        onResponseEnd() {
-          if (settled) return;
-          outgoing.end();
-          settle({ ok: true, status: status ?? 502 });
-        },
-        onResponseError(_c, err) {
-          if (settled) return;
-          const responded = outgoing.headersSent;
-          // Headers are gone: the only honest signal left is cutting the connection.
-          if (responded) outgoing.destroy();
-          settle(failure(err, responded, status));
-        },
-      };
+      const handler = new ForwardHandler(outgoing, req.requestId, responseNames, resolve);
       try {
         pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
       } catch (err) {
-        settle(failure(err, false, undefined));
+        handler.onError(err instanceof Error ? err : new Error(String(err)));
       }
     });
   }

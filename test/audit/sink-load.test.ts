@@ -1,10 +1,12 @@
 // `iamgate serve` under concurrent load with each fd sink and durability: while the destination
 // keeps up, every request is answered 200 (never 503 audit_unavailable) and the trail holds one
-// decision and one outcome record for each, with no gap and no sequence number missing. Bounded by
-// a request count, not by time: the assertions are counts only.
+// decision and one outcome record for each, with no gap and no sequence number missing, and
+// `audit verify` finds it intact against the published key. Bounded by a request count, not by
+// time: the assertions are counts only.
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitTrailText } from '../../src/audit/index.js';
+import { readPublicKeys, readTrailFile, splitTrailText, verifyTrail } from '../../src/audit/index.js';
 import { startServe } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { readTrail, tokenFor, writeServedConfig, type TrailRecord } from './served.js';
@@ -59,7 +61,7 @@ const CASES = [
 
 describe('audit sinks under concurrent load', () => {
   for (const { sink, durability } of CASES) {
-    it(`with the ${durability} ${sink} sink, answers every request 200 and records each one, with nothing dropped`, async () => {
+    it(`with the ${durability} ${sink} sink, answers every request 200 and records each one, with nothing dropped, in a trail that verifies`, async () => {
       const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, sink, audit: [`durability: ${durability}`] });
       try {
         const server = await startServe(files.config, {});
@@ -82,6 +84,10 @@ describe('audit sinks under concurrent load', () => {
         expect(trail.filter((r) => r.kind === 'audit.gap')).toEqual([]);
         expect(trail.map((r) => r.seq)).toEqual(Array.from({ length: trail.length }, (_, i) => i + 1));
         expect(trail.at(-1)).toMatchObject({ kind: 'audit.digest', reason: 'chain_end' });
+        const trustedKeys = readPublicKeys(await readFile(files.publicKey, 'utf8'));
+        const report = await verifyTrail(sink === 'file' ? readTrailFile(files.trail) : splitTrailText(server.log()), { trustedKeys });
+        expect(report.findings).toEqual([]);
+        expect(report).toMatchObject({ status: 'ok', records: trail.length });
       } finally {
         await files.remove();
       }

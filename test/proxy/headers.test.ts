@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, upstreamRequestHeaders, type RequestHeaderOptions } from '../../src/proxy/headers.js';
+import type { RequestHeaderOptions } from '../../src/proxy/headers.js';
+import { createRequestHeaderPlan, upstreamRequestHeaders, type RequestHeaderFacts, type RequestHeaderRules } from '../../src/proxy/request-headers.js';
+import { clientResponseHeaders, createResponseHeaderNames, responseHeaderList } from '../../src/proxy/response-headers.js';
 
 const BASE: RequestHeaderOptions = { forwardAuthorization: false, trustedPeer: false, peerAddress: '10.0.0.5', proto: 'http', preserveHost: true, identity: undefined, passThrough: new Set() };
 
@@ -65,7 +67,64 @@ describe('upstream request headers', () => {
   });
 });
 
+describe('upstream request headers from a prepared plan', () => {
+  const RULES: RequestHeaderRules = { forwardAuthorization: false, preserveHost: true, passThrough: new Set(), assertionHeader: 'x-iamgate-assertion', replacesTrace: true };
+  const FACTS: RequestHeaderFacts = { trustedPeer: false, peerAddress: '10.0.0.5', proto: 'http', identity: undefined, requestId: 'r-1', assertion: undefined, trace: undefined };
+  const alice = { arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', mfa: false };
+  const ops = { arn: 'arn:aws:sts::444455556666:assumed-role/ops/s1', accountId: '444455556666', sessionName: 's1', mfa: true };
+
+  it('drops a header the Connection header lists even when it came first, and merges no listed forwarding header', () => {
+    const plan = createRequestHeaderPlan(RULES);
+    const raw = ['X-Secret', '1', 'X-Forwarded-For', '1.2.3.4', 'Host', 'api.example', 'Accept', '*/*', 'Connection', 'close, X-Secret, x-forwarded-for, host'];
+    const h = plan.build(raw, { ...FACTS, trustedPeer: true });
+    expect(h).toEqual(['x-forwarded-for', '10.0.0.5', 'x-forwarded-proto', 'http', 'Accept', '*/*']);
+  });
+
+  it('sends each caller its own identity, request after request', () => {
+    const plan = createRequestHeaderPlan(RULES);
+    const first = asObject(plan.build([], { ...FACTS, identity: alice, requestId: 'r-1' }));
+    const other = asObject(plan.build([], { ...FACTS, identity: ops, requestId: 'r-2' }));
+    const again = asObject(plan.build([], { ...FACTS, identity: alice, requestId: 'r-3' }));
+    expect(first).toMatchObject({ 'x-iamgate-principal': [alice.arn], 'x-iamgate-account': [alice.accountId], 'x-iamgate-mfa': ['false'], 'x-iamgate-request-id': ['r-1'] });
+    expect(first['x-iamgate-session']).toBeUndefined();
+    expect(other).toMatchObject({ 'x-iamgate-principal': [ops.arn], 'x-iamgate-account': [ops.accountId], 'x-iamgate-mfa': ['true'], 'x-iamgate-session': ['s1'], 'x-iamgate-request-id': ['r-2'] });
+    expect(again).toEqual({ ...first, 'x-iamgate-request-id': ['r-3'] });
+  });
+
+  it('puts its own headers first: forwarding, identity, request id, assertion, trace, then the caller’s', () => {
+    const plan = createRequestHeaderPlan(RULES);
+    const raw = ['Accept', '*/*', 'X-Iamgate-Assertion', 'forged', 'traceparent', '00-forged', 'Host', 'api.example'];
+    const h = plan.build(raw, { ...FACTS, identity: alice, requestId: 'r-7', assertion: 'jwt', trace: { traceparent: '00-mine', tracestate: 'k=v' } });
+    expect(h.filter((_, i) => i % 2 === 0)).toEqual([
+      'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-iamgate-principal', 'x-iamgate-account', 'x-iamgate-mfa', 'x-iamgate-request-id', 'x-iamgate-assertion', 'traceparent', 'tracestate', 'Accept', 'Host',
+    ]);
+    expect(asObject(h)).toMatchObject({ 'x-iamgate-assertion': ['jwt'], traceparent: ['00-mine'] });
+  });
+
+  it('drops a withheld header in every spelling, also past the names it remembers', () => {
+    const plan = createRequestHeaderPlan(RULES);
+    for (const spelling of ['Authorization', 'AUTHORIZATION', 'authorization', 'Authorization']) {
+      expect(asObject(plan.build([spelling, 'Bearer t', 'X-Kept', 'yes'], FACTS))).toEqual({ 'x-forwarded-for': ['10.0.0.5'], 'x-forwarded-proto': ['http'], 'x-kept': ['yes'] });
+    }
+    const filler = Array.from({ length: 1100 }, (_, i) => [`x-f${i}`, String(i)]).flat();
+    expect(plan.build(filler, FACTS)).toHaveLength(4 + filler.length);
+    const late = ['Remote-User', 'mallory', 'X-Consumer-Late', 'mallory', 'X_Late', 'x', 'X-Kept-Late', 'yes'];
+    expect(asObject(plan.build(late, FACTS))).toEqual({ 'x-forwarded-for': ['10.0.0.5'], 'x-forwarded-proto': ['http'], 'x-kept-late': ['yes'] });
+  });
+});
+
 describe('client response headers', () => {
+  it('keeps names as the upstream wrote them, drops what its Connection header lists wherever it stands, and replaces its request id', () => {
+    const raw = ['X-Secret', '1', 'Content-Type', 'text/plain', 'X-Iamgate-Request-Id', 'forged', 'Keep-Alive', 'timeout=5', 'Connection', 'X-Secret'].map((s) => Buffer.from(s, 'latin1'));
+    const names = createResponseHeaderNames();
+    for (const id of ['r-1', 'r-2']) expect(responseHeaderList(raw, id, names)).toEqual(['Content-Type', 'text/plain', 'x-iamgate-request-id', id]);
+  });
+
+  it('passes bytes above ASCII through as Latin-1, as Node writes them', () => {
+    const raw = [Buffer.from('X-Name'), Buffer.from([0x63, 0x61, 0x66, 0xe9])];
+    expect(responseHeaderList(raw, 'r-1', createResponseHeaderNames())).toEqual(['X-Name', 'café', 'x-iamgate-request-id', 'r-1']);
+  });
+
   it('removes hop-by-hop headers and those the Connection header names, keeps repeated headers', () => {
     const raw = ['Connection', 'keep-alive, X-Secret', 'X-Secret', '1', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'].map((s) => Buffer.from(s));
     expect(clientResponseHeaders(raw, 'r-1')).toEqual(['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'x-iamgate-request-id', 'r-1']);

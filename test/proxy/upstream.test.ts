@@ -10,12 +10,15 @@ import { patternSha256, patternStream, startTestUpstream, type TestUpstream } fr
 interface Front {
   readonly url: string;
   readonly results: ProxyResult[];
+  /** The result of the next request to finish forwarding. */
+  nextResult(): Promise<ProxyResult>;
   close(): Promise<void>;
 }
 
 /** A minimal front server that forwards everything through `upstream`, as the gateway does. */
 async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
   const results: ProxyResult[] = [];
+  const waiting: ((r: ProxyResult) => void)[] = [];
   const server = http.createServer((req, res) => {
     const plan = planBody(req, maxBody);
     if (plan.kind === 'too_large') {
@@ -35,6 +38,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
       .forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res)
       .then((result) => {
         results.push(result);
+        waiting.shift()?.(result);
         if (!result.ok && !result.responded && result.failure !== 'client_closed') {
           // An unread request body leaves the connection unusable: close it after this answer.
           const close = req.complete ? {} : { connection: 'close' };
@@ -46,6 +50,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     results,
+    nextResult: () => new Promise((resolve) => waiting.push(resolve)),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -139,6 +144,39 @@ describe('streaming proxy', () => {
     const res = await request(`${front.url}/stall`);
     expect(res.statusCode).toBe(200);
     await expect(res.body.text()).rejects.toThrow();
+  });
+
+  it('stops forwarding when the caller hangs up mid-answer, and says so', async () => {
+    const result = front.nextResult();
+    const hungUp = new Promise<void>((resolve, reject) => {
+      const req = http.get(`${front.url}/stall`, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    });
+    await hungUp;
+    expect(await result).toEqual({ ok: false, failure: 'client_closed', responded: true, status: 200, cause: 'ERR_CLIENT_CLOSED' });
+  });
+
+  it('relays the final answer after an upstream’s early hints, not the hints', async () => {
+    const hinting = http.createServer((_req, res) => {
+      res.writeEarlyHints({ link: '</a.css>; rel=preload' }, () => res.writeHead(200, { 'x-final': 'yes' }).end('done'));
+    });
+    await new Promise<void>((resolve) => hinting.listen(0, '127.0.0.1', resolve));
+    const hinted = createUpstream({ url: `http://127.0.0.1:${(hinting.address() as AddressInfo).port}`, ...OPTIONS });
+    const hintedFront = await startFront(hinted, 0);
+    try {
+      const res = await request(`${hintedFront.url}/x`);
+      expect([res.statusCode, res.headers['x-final'], res.headers['link'], await res.body.text()]).toEqual([200, 'yes', undefined, 'done']);
+    } finally {
+      await hintedFront.close();
+      await hinted.close(true);
+      await new Promise<void>((resolve) => hinting.close(() => resolve()));
+    }
   });
 
   it('answers 502 when nothing listens upstream', async () => {

@@ -1,0 +1,176 @@
+// The audit log's fast path from an event to its line: the record buildAuditEvent lays out, written
+// straight as canonical JSON text, with no object built, copied or stringified per record.
+//
+// Most of a decision record repeats from request to request: its kind, action, decision, reason,
+// method, the caller's ARN and issuer, the statements that decided. Each such value is bounded,
+// checked for a bearer token and JSON-escaped once, the first time it is seen, and kept as a ready
+// fragment (`,"reason":"allowed"`); a record is then the concatenation of those fragments with what
+// only it holds (event id, time, chain members, request id, path, resource, source address, trace
+// id, status). test/audit/encode.test.ts pins the text to canonicalJson of buildAuditEvent's record.
+import type { BuildDeps } from './build.js';
+import { CACHE_LEVELS, decisionOf, FIELD_LIMITS, integer, KINDS, latencyOf, pathOf, text } from './build.js';
+import type { AuditEventInput } from './schema.js';
+import { SCHEMA_VERSION } from './schema.js';
+
+/** Distinct values one field's memo keeps before it starts over (a bound on memory, whatever callers send). */
+export const FRAGMENTS_PER_FIELD = 4096;
+
+type Fragment = (value: unknown) => string;
+
+/** A character JSON.stringify would escape: quote, backslash, control, or a surrogate (escaped when lone). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A per-record string as a JSON string: most need no escaping, and one precompiled test settles it. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
+ * A field whose values repeat: `before` + the escaped value + `after`, computed once per distinct
+ * value; '' for a value that is not a string (the field is left out). A value over the field's
+ * limit is written without being kept, so the memo holds at most FRAGMENTS_PER_FIELD short values.
+ */
+function repeated(before: string, limit: number, after = ''): Fragment {
+  const known = new Map<string, string>();
+  return (value) => {
+    if (typeof value !== 'string') return '';
+    let fragment = known.get(value);
+    if (fragment === undefined) {
+      fragment = `${before}${JSON.stringify(text(value, limit))}${after}`;
+      if (value.length > limit) return fragment;
+      if (known.size >= FRAGMENTS_PER_FIELD) known.clear();
+      known.set(value, fragment);
+    }
+    return fragment;
+  };
+}
+
+/** A field whose value is new each time: bounded, checked and escaped per record. */
+function single(before: string, limit: number): Fragment {
+  return (value) => (typeof value === 'string' ? `${before}${quote(text(value, limit) as string)}` : '');
+}
+
+/** `,"key":n` for a finite number (truncated), '' otherwise. */
+function count(before: string, value: unknown): string {
+  const n = integer(value);
+  return n === undefined ? '' : `${before}${n}`;
+}
+
+/** Fragments for each value of a closed set, prepared up front. */
+function closedSet(before: string, values: Iterable<string>, after = ''): ReadonlyMap<unknown, string> {
+  const out = new Map<unknown, string>();
+  for (const v of values) out.set(v, `${before}${JSON.stringify(v)}${after}`);
+  return out;
+}
+
+const isObject = (v: unknown): v is object => v !== null && typeof v === 'object';
+
+/** Writes events as canonical record text for `Chain.sealText`. */
+export interface EventEncoder {
+  /** The record's canonical text at sequence number `seq` after `prev`. Throws TypeError for an unknown kind. */
+  (event: AuditEventInput, seq: number, prev: string): string;
+}
+
+/** Creates the encoder of one chain (`instanceId`), with its own memo of fragments. */
+export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEncoder {
+  // Members before `eventId` end in a comma (the record opens with them); the rest start with one.
+  const action = repeated('"action":', FIELD_LIMITS.action, ',');
+  const cache = closedSet('"cache":', CACHE_LEVELS, ',');
+  const decision = closedSet('"decision":', ['Allow', 'Deny'], ',');
+  const issuer = repeated('"issuer":', FIELD_LIMITS.issuer);
+  const authMethod = repeated('', FIELD_LIMITS.method);
+  const instance = `,"instanceId":${JSON.stringify(instanceId)}`;
+  const kinds = closedSet(',"kind":', KINDS);
+  const method = repeated(',"method":', FIELD_LIMITS.method);
+  const path = (value: unknown): string => {
+    const p = pathOf(value);
+    return p === undefined ? '' : `,"path":${quote(p)}`;
+  };
+  const arn = repeated(',"principal":{"arn":', FIELD_LIMITS.arn);
+  const session = single(',"session":', FIELD_LIMITS.name);
+  const sourceIdentity = single(',"sourceIdentity":', FIELD_LIMITS.name);
+  const principalType = repeated(',"type":', FIELD_LIMITS.name, '}');
+  const reason = repeated(',"reason":', FIELD_LIMITS.reason);
+  const requestId = single(',"requestId":', FIELD_LIMITS.id);
+  const resource = single(',"resource":', FIELD_LIMITS.resource);
+  const bySeq = `,"schemaVersion":${SCHEMA_VERSION},"seq":`;
+  const shadow = closedSet(',"shadow":', ['would_allow', 'would_deny']);
+  const sourceIp = single(',"sourceIp":', FIELD_LIMITS.ip);
+  const policy = repeated('{"policy":', FIELD_LIMITS.name);
+  const sid = repeated(',"sid":', FIELD_LIMITS.name);
+  const traceId = single(',"traceId":', FIELD_LIMITS.id);
+  const upstreamError = repeated('"error":', FIELD_LIMITS.reason);
+  const { now, randomId } = deps;
+  const isoTime = deps.isoTime ?? ((ms: number) => new Date(ms).toISOString());
+  let lastMs = Number.NaN;
+  let lastTime = '';
+
+  const time = (): string => {
+    const ms = now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = `,"time":${JSON.stringify(isoTime(ms))}`;
+    }
+    return lastTime;
+  };
+
+  const principalOf = (p: AuditEventInput['principal']): string => {
+    if (!isObject(p)) return '';
+    const head = arn(p.arn);
+    return `${head === '' ? ',"principal":{"arn":""' : head}${session(p.session)}${sourceIdentity(p.sourceIdentity)}${principalType(p.type) || ',"type":""}'}`;
+  };
+
+  const authnOf = (a: AuditEventInput['authn']): string => {
+    if (!isObject(a)) return '';
+    let members = issuer(a.issuer);
+    if (Array.isArray(a.methods)) {
+      let list = '';
+      const methods: readonly unknown[] = a.methods;
+      for (let i = 0; i < methods.length && i < FIELD_LIMITS.methods; i++) {
+        const m = authMethod(methods[i]);
+        if (m !== '') list = list === '' ? m : `${list},${m}`;
+      }
+      members = `${members}${members === '' ? '' : ','}"methods":[${list}]`;
+    }
+    if (typeof a.mfa === 'boolean') members = `${members}${members === '' ? '' : ','}"mfa":${a.mfa}`;
+    return `"authn":{${members}},`;
+  };
+
+  const statementsOf = (value: AuditEventInput['statements']): string => {
+    if (!Array.isArray(value)) return '';
+    const statements: readonly unknown[] = value;
+    let list = '';
+    for (let i = 0; i < statements.length && i < FIELD_LIMITS.statements; i++) {
+      const s = statements[i];
+      if (!isObject(s)) continue;
+      const { policy: name, sid: id } = s as { policy?: unknown; sid?: unknown };
+      const item = `${policy(name) || '{"policy":""'}${sid(id)}}`;
+      list = list === '' ? item : `${list},${item}`;
+    }
+    return `,"statements":[${list}]`;
+  };
+
+  const upstreamOf = (u: AuditEventInput['upstream']): string => {
+    if (!isObject(u)) return '';
+    let members = upstreamError(u.error);
+    const latency = latencyOf(u.latencyMs);
+    if (latency !== undefined) members = `${members}${members === '' ? '' : ','}"latencyMs":${latency}`;
+    const status = integer(u.status);
+    if (status !== undefined) members = `${members}${members === '' ? '' : ','}"status":${status}`;
+    return `,"upstream":{${members}}`;
+  };
+
+  return (e, seq, prev) => {
+    const kind = kinds.get(e.kind);
+    if (kind === undefined) throw new TypeError(`unknown audit event kind: ${String(e.kind)}`);
+    const d = decisionOf(e.decision);
+    return (
+      `{${action(e.action)}${authnOf(e.authn)}${cache.get(e.cache) ?? ''}${d === undefined ? '' : decision.get(d)}` +
+      `"eventId":${quote(randomId())}${instance}${kind}${method(e.method)}${path(e.path)}` +
+      `${count(',"policyGeneration":', e.policyGeneration)},"prev":"${prev}"${principalOf(e.principal)}` +
+      `${reason(e.reason) || ',"reason":"unspecified"'}${requestId(e.requestId)}${resource(e.resource)}${bySeq}${seq}` +
+      `${shadow.get(e.shadow) ?? ''}${sourceIp(e.sourceIp)}${statementsOf(e.statements)}${count(',"status":', e.status)}` +
+      `${time()}${traceId(e.traceId)}${upstreamOf(e.upstream)}}`
+    );
+  };
+}

@@ -1,0 +1,79 @@
+// One forwarded request as undici's raw dispatch handler. undici 7's pool speaks the callback set
+// below (onConnect, onHeaders, onData, onComplete, onError) natively; a handler with the newer
+// controller methods (onRequestStart, onResponseStart, ...) is wrapped in an adapter that parses
+// every response's headers into an object first, which nothing here reads. So this class keeps to
+// the raw set, and must not gain the newer methods (undici would then wrap it and call neither).
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { ClientClosedError } from './errors.js';
+import { responseHeaderList, type ResponseHeaderNames } from './response-headers.js';
+import { failure, type ProxyResult } from './result.js';
+
+/** Streams one upstream response into Node's ServerResponse, with back-pressure from the caller's side. */
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  private abortRequest: ((err?: Error) => void) | undefined = undefined;
+  private status: number | undefined = undefined;
+  /** undici's resume for a paused response, set with the headers. */
+  private resume: () => void = noop;
+  private settled = false;
+
+  constructor(
+    private readonly outgoing: ServerResponse,
+    private readonly requestId: string,
+    private readonly names: ResponseHeaderNames,
+    private readonly done: (result: ProxyResult) => void,
+  ) {
+    // 'close' also follows a complete answer; by then the handler has settled and ignores it.
+    outgoing.once('close', () => this.clientClosed());
+  }
+
+  private settle(result: ProxyResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.done(result);
+  }
+
+  private clientClosed(): void {
+    if (this.settled || this.outgoing.writableFinished) return;
+    const err = new ClientClosedError();
+    this.abortRequest?.(err);
+    this.settle(failure(err, this.outgoing.headersSent, this.status));
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.settled) abort(new ClientClosedError());
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // An informational answer (100, 103) is not relayed; the final one follows.
+    if (statusCode < 200 || this.settled) return true;
+    this.status = statusCode;
+    this.resume = resume;
+    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled || this.outgoing.write(chunk)) return true;
+    // The caller reads slower than the upstream sends: undici pauses the upstream socket until drain.
+    this.outgoing.once('drain', this.resume);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.outgoing.end();
+    this.settle({ ok: true, status: this.status ?? 502 });
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    const responded = this.outgoing.headersSent;
+    // Headers are gone: the only honest signal left is cutting the connection.
+    if (responded) this.outgoing.destroy();
+    this.settle(failure(err, responded, this.status));
+  }
+}
+
+function noop(): void {}

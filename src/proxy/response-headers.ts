@@ -1,0 +1,63 @@
+// The upstream's response headers as the caller gets them: undici's raw list (Buffers) turned into
+// the flat string list Node's `writeHead` takes, in one pass, with each name converted once and its
+// class remembered; hop-by-hop headers and any `x-iamgate-request-id` of the upstream's removed,
+// iamgate's own request id added.
+import { addConnectionListed, dropListed, HOP_BY_HOP, IDENTITY_HEADERS } from './headers.js';
+import { NameMemo } from './name-memo.js';
+
+/** What becomes of one of the upstream's headers, by name. */
+const ACTION = { keep: 0, drop: 1, connection: 2 } as const;
+type Action = (typeof ACTION)[keyof typeof ACTION];
+
+function actionFor(lower: string): Action {
+  if (lower === 'connection') return ACTION.connection;
+  return HOP_BY_HOP.has(lower) || lower === IDENTITY_HEADERS.requestId ? ACTION.drop : ACTION.keep;
+}
+
+/** Remembered classes of the upstream's header names; one per upstream. */
+export type ResponseHeaderNames = NameMemo<Action>;
+
+export function createResponseHeaderNames(): ResponseHeaderNames {
+  return new NameMemo(actionFor);
+}
+
+const latin1 = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('latin1'));
+
+/** The caller's response headers from the upstream's raw ones (flat `[name, value, ...]`, Buffers or strings). */
+export function responseHeaderList(raw: readonly (Buffer | string)[], requestId: string, names: ResponseHeaderNames): string[] {
+  const out: string[] = [];
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i]!);
+    switch (names.of(name)) {
+      case ACTION.keep:
+        out.push(name, latin1(raw[i + 1]!));
+        break;
+      case ACTION.drop:
+        break;
+      case ACTION.connection:
+        listed = addConnectionListed(latin1(raw[i + 1]!), listed);
+        break;
+    }
+  }
+  if (listed !== undefined) dropListed(out, listed);
+  out.push(IDENTITY_HEADERS.requestId, requestId);
+  return out;
+}
+
+/**
+ * Filters the upstream's raw response headers for the caller (see `responseHeaderList`). With
+ * `keepUpgrade` (a 101 answer), Upgrade and Connection are kept and nothing else the Connection
+ * header lists is removed.
+ */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string, keepUpgrade = false): string[] {
+  if (!keepUpgrade) return responseHeaderList(raw, requestId, createResponseHeaderNames());
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i]!);
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade' || lower === 'connection' || !(HOP_BY_HOP.has(lower) || lower === IDENTITY_HEADERS.requestId)) out.push(name, latin1(raw[i + 1]!));
+  }
+  out.push(IDENTITY_HEADERS.requestId, requestId);
+  return out;
+}
