@@ -11,10 +11,8 @@ const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'us
 type EventFields = Required<Pick<EventBase, 'principal' | 'authn'>>;
 
 /** The audit fields of a principal, built once per principal object (a cached token yields the same one). */
-const RECORDED = new WeakMap<Principal, EventFields>();
-
-function recordOf(principal: Principal): EventFields {
-  let fields = RECORDED.get(principal);
+function recordOf(recorded: WeakMap<Principal, EventFields>, principal: Principal): EventFields {
+  let fields = recorded.get(principal);
   if (!fields) {
     fields = {
       principal: {
@@ -25,7 +23,7 @@ function recordOf(principal: Principal): EventFields {
       },
       authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
     };
-    RECORDED.set(principal, fields);
+    recorded.set(principal, fields);
   }
   return fields;
 }
@@ -35,7 +33,7 @@ function outage(err: unknown): Answer {
   return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
 }
 
-function settle(ctx: StageContext, auth: ChainOutcome): StageResult {
+function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, auth: ChainOutcome): StageResult {
   if (!auth.ok) {
     const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
     const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
@@ -43,15 +41,16 @@ function settle(ctx: StageContext, auth: ChainOutcome): StageResult {
   }
   const principal = auth.principal;
   ctx.principal = principal;
-  const recorded = recordOf(principal);
-  ctx.event.principal = recorded.principal;
-  ctx.event.authn = recorded.authn;
+  const fields = recordOf(recorded, principal);
+  ctx.event.principal = fields.principal;
+  ctx.event.authn = fields.authn;
   return CONTINUE;
 }
 
 export const authenticate: StageFactory = (deps) => {
   // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
+  const recorded = new WeakMap<Principal, EventFields>();
   const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
     let chain = chains.get(tokens);
     if (!chain) {
@@ -81,8 +80,8 @@ export const authenticate: StageFactory = (deps) => {
       } catch (err) {
         return outage(err);
       }
-      if (auth instanceof Promise) return auth.then((a) => settle(ctx, a), outage);
-      return settle(ctx, auth);
+      if (auth instanceof Promise) return auth.then((a) => settle(recorded, ctx, a), outage);
+      return settle(recorded, ctx, auth);
     },
   };
 };
