@@ -5,9 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
-import { readAuthConfig } from '../src/auth/index.js';
-import { startConfiguredGateway, type ConfiguredOverrides } from '../src/cli/serve.js';
-import { formatProblems, loadConfig } from '../src/config/index.js';
+import { createIamgate, loadConfig, type IamgateDeps } from '../src/app/index.js';
+import { formatProblems } from '../src/config/index.js';
 import { createLogAuditSink, type AuditSink } from '../src/gateway/index.js';
 import { tokenFor, writeServedConfig } from '../test/audit/served.js';
 import { waitForPort } from '../test/support/net.js';
@@ -38,11 +37,9 @@ async function runCase(c: Case, upstreamPort: number): Promise<BenchResult> {
   const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, audit: c.audit ?? [] });
   const loaded = await loadConfig({ file: files.config, env: {} });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
-  const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file: files.config });
-  if (!auth.config) throw new Error(formatProblems(auth.findings).join('\n'));
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const overrides: ConfiguredOverrides = c.sink ? { audit: c.sink(logger) } : {};
-  const { gateway, stop } = await startConfiguredGateway(loaded.config, auth.config, logger, {}, overrides);
+  const deps: IamgateDeps = c.sink ? { logger, audit: c.sink(logger) } : { logger };
+  const { gateway, stop } = await createIamgate(loaded.config, deps);
   let result: BenchResult;
   try {
     await gateway.initialLoad;

@@ -8,10 +8,9 @@ import { pino } from 'pino';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAuthConfig } from '../src/auth/index.js';
 import { runCli } from '../src/cli/cli.js';
-import { startConfiguredGateway } from '../src/cli/serve.js';
-import { formatProblems, loadConfig } from '../src/config/index.js';
+import { createIamgate, loadConfig } from '../src/app/index.js';
+import { formatProblems } from '../src/config/index.js';
 import { createLogAuditSink } from '../src/gateway/index.js';
 import { devConfigYaml } from '../test/support/gateway.js';
 import { waitForPort } from '../test/support/net.js';
@@ -75,10 +74,8 @@ export async function runProxyBench(): Promise<void> {
   await writeFile(file, devConfigYaml({ port: 0, opsPort: 0, upstreamUrl: `http://127.0.0.1:${upstreamPort}` }));
   const loaded = await loadConfig({ file, env: {} });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
-  const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file });
-  if (!auth.config) throw new Error(formatProblems(auth.findings).join('\n'));
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const { gateway, stop } = await startConfiguredGateway(loaded.config, auth.config, logger, {}, { audit: createLogAuditSink(logger) });
+  const { gateway, stop } = await createIamgate(loaded.config, { logger, audit: createLogAuditSink(logger) });
   const token = async (user: string): Promise<string> => {
     const out: string[] = [];
     await runCli(['token', user, '--config', file], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });

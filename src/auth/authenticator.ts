@@ -44,8 +44,12 @@ export interface IssuerStatus {
 }
 
 export interface TokenAuthenticator {
-  /** Answers from the Authorization header: synchronously when the token is cached (the chain's bearer member). */
-  authenticate(headers: { readonly authorization?: string | undefined }): AuthOutcome | Promise<AuthOutcome>;
+  /**
+   * Verifies the bearer token and resolves its principal in `resolver`'s directory (the policy
+   * snapshot the request was given), or in the current one (`deps.resolver()`) when none is given.
+   * Synchronous when the token is cached.
+   */
+  authenticate(headers: { readonly authorization?: string | undefined }, resolver?: PrincipalResolver): AuthOutcome | Promise<AuthOutcome>;
   /** The Bearer challenge for a 401 (RFC 6750). */
   challenge(realm: string, failure: AuthRejection | undefined): string;
   /** Verifies a token of a web-identity issuer (AssumeRoleWithWebIdentity's body) without resolving a principal. */
@@ -176,9 +180,8 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return { ok: true, principal: principalAt(principal, t) };
   };
 
-  const fromCache = (entry: CacheEntry, t: number): AuthOutcome | undefined => {
+  const fromCache = (entry: CacheEntry, t: number, resolver: PrincipalResolver): AuthOutcome | undefined => {
     if (t >= entry.validUntil || !entry.issuer.verifying.keys.has(entry.kid)) return undefined;
-    const resolver = deps.resolver();
     if (entry.generation !== resolver.directory.generation) {
       const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t);
       if (!outcome.ok) return outcome;
@@ -197,11 +200,11 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return verified.ok ? { ok: true, issuer, payload: verified.payload, kid: verified.kid } : verified;
   };
 
-  const verifyFresh = async (token: string, t: number): Promise<AuthOutcome> => {
+  const verifyFresh = async (token: string, t: number, directory: () => PrincipalResolver): Promise<AuthOutcome> => {
     const verified = await verifyFor(token);
     if (!verified.ok) return verified;
     const { issuer, payload, kid } = verified;
-    const resolver = deps.resolver();
+    const resolver = directory();
     const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
     if (!outcome.ok) return outcome;
     const tolerance = issuer.verifying.clockToleranceSeconds;
@@ -216,18 +219,20 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   };
 
   return {
-    authenticate(headers) {
+    authenticate(headers, given) {
+      // A given directory (the request's policy snapshot) stays the one used across the awaits of a fresh verification.
+      const directory = (): PrincipalResolver => given ?? deps.resolver();
       const bearer = bearerToken(headers.authorization, config.maxTokenBytes);
       if (!bearer.ok) return bearer;
       const token = bearer.token;
       const t = now();
       const cached = cache.get(token);
       if (cached) {
-        const outcome = fromCache(cached, t);
+        const outcome = fromCache(cached, t, directory());
         if (outcome) return outcome;
         cache.delete(token);
       }
-      return verifyFresh(token, t);
+      return verifyFresh(token, t, directory);
     },
 
     challenge: bearerChallenge,

@@ -1,12 +1,10 @@
 // The decision cache: an in-process LRU (L1) in front of Redis shared by every replica (L2), keyed
-// by exact decision keys (./key.ts), plus the policy generation and the announcements that keep
-// replicas in step. Redis is optional and never on the critical path: an L2 failure is a miss,
-// never an error and never an allow.
-import { randomUUID } from 'node:crypto';
+// by exact decision keys (./key.ts), and the policy generation its keys are made under. Redis is
+// optional and never on the critical path: an L2 failure is a miss, never an error and never an
+// allow. Telling other replicas about generations is the cluster bus's job (src/cluster/).
 import type { Redis } from 'ioredis';
 import type { PolicySet } from '../policy/index.js';
 import { createBreaker, type BreakerState } from './breaker.js';
-import { createBus, type Announcement, type Bus, type GenerationAnnouncement, type RevocationAnnouncement } from './bus.js';
 import { decodeEntry, encodeEntry, type CacheEntry } from './codec.js';
 import { createGenerationHolder, type PolicyGeneration } from './generation.js';
 import { createKeyBuilder, portableText, sharedKey, type DecisionKey, type DecisionKeyInput } from './key.js';
@@ -62,15 +60,11 @@ export interface CacheMetrics {
 export interface DecisionCacheDeps {
   /** The in-process level; `false` turns it off. */
   readonly l1?: L1Options | false;
-  /** A fail-fast client (see `createCacheRedis`); without one, only L1 runs and nothing is announced. */
+  /** A fail-fast client (see `createCacheRedis`); without one, only L1 runs. */
   readonly redis?: Redis | undefined;
-  /** The shared level; `false` keeps Redis for announcements only. */
+  /** The shared level; `false` turns it off. */
   readonly l2?: L2Options | false;
   readonly breaker?: BreakerOptions;
-  /** Pub/sub channel of announcements (default `iamgate:generation`). */
-  readonly channel?: string;
-  /** This instance's name in announcements (default: a random UUID). */
-  readonly instanceId?: string;
   readonly now: () => number;
   readonly logger?: CacheLogger;
   readonly metrics?: CacheMetrics;
@@ -93,9 +87,6 @@ export interface CacheStats {
   readonly generation?: PolicyGeneration;
 }
 
-export type GenerationListener = (a: GenerationAnnouncement) => void;
-export type RevocationListener = (a: RevocationAnnouncement) => void;
-
 export interface DecisionCache {
   /** The exact key of a decision (see ./key.ts), or undefined when it must not be cached (the set reads a time-varying key). */
   keyOf(input: DecisionKeyInput): DecisionKey | undefined;
@@ -115,27 +106,16 @@ export interface DecisionCache {
   generation(): PolicyGeneration | undefined;
   /** Adopts this instance's newly loaded policies: L1 is emptied when the hash changes. */
   setGeneration(hash: string): PolicyGeneration;
-  /** Adopts a generation and, when it is new, announces it to the other replicas; resolves false when Redis did not take it (retried in the background until it does or a newer one comes). */
-  publishGeneration(hash: string): Promise<boolean>;
-  /** Called when another replica announces a generation other than this one's (reload then). Returns an unsubscribe function. */
-  onGeneration(listener: GenerationListener): () => void;
-  /** Announces a session revocation to the other replicas. */
-  publishRevocation(subject: string, before: number): Promise<boolean>;
-  onRevocation(listener: RevocationListener): () => void;
+  /** Empties L1 (another replica loaded other policies: this one's entries are about to be of an older generation). */
   clear(): void;
   stats(): CacheStats;
-  /** Stops listening and retrying; the Redis client itself belongs to the caller. */
+  /** Stops counting the client's errors; the Redis client itself belongs to the caller. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_L1: L1Options = { maxEntries: 10_000, ttlMs: 60_000 };
 export const DEFAULT_L2: Required<L2Options> = { ttlMs: 300_000, prefix: 'iamgate:decision:', timeoutMs: 50, minEvalMicros: 200 };
 export const DEFAULT_BREAKER: BreakerOptions = { failures: 3, cooldownMs: 1000 };
-export const DEFAULT_CHANNEL = 'iamgate:generation';
-
-/** Deadline of announcements and their retries, ms. */
-const PUBLISH_TIMEOUT_MS = 1000;
-const REPUBLISH_MS = 1000;
 
 function checkPositive(name: string, v: number): void {
   if (!(Number.isFinite(v) && v > 0)) throw new TypeError(`${name} must be a positive number`);
@@ -224,52 +204,10 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
     return fromL2(key, l2Options.prefix, shared);
   };
 
-  // ── Generations and announcements ──────────────────────────────────────────────────────────
+  // ── The generation entries are made under ──────────────────────────────────────────────────
   const holder = createGenerationHolder();
-  const instanceId = deps.instanceId ?? randomUUID();
-  const generationListeners = new Set<GenerationListener>();
-  const revocationListeners = new Set<RevocationListener>();
   const clear = (): void => {
     l1?.clear();
-  };
-  const deliver = (a: Announcement): void => {
-    if (a.type === 'revocation') {
-      for (const listener of revocationListeners) listener(a);
-      return;
-    }
-    if (a.hash === holder.current()?.hash) return;
-    // Another replica loaded other policies: entries of this one's generation will soon be of an
-    // older one, and the reload this triggers will change the generation anyway.
-    l1?.clear();
-    logger?.info({ hash: a.hash, origin: a.origin }, 'policy generation announced by another replica');
-    for (const listener of generationListeners) listener(a);
-  };
-  const bus: Bus | undefined = redis
-    ? createBus({
-        redis,
-        channel: deps.channel ?? DEFAULT_CHANNEL,
-        latestKey: `${deps.channel ?? DEFAULT_CHANNEL}:latest`,
-        instanceId,
-        now,
-        timeoutMs: PUBLISH_TIMEOUT_MS,
-        deliver,
-        onError: (operation) => redisError(operation),
-      })
-    : undefined;
-
-  let republish: NodeJS.Timeout | undefined;
-  let closed = false;
-  const announce = async (hash: string): Promise<boolean> => {
-    if (republish) clearTimeout(republish);
-    republish = undefined;
-    if (!bus || closed) return false;
-    const ok = await bus.publish({ type: 'generation', hash, origin: instanceId, at: now() });
-    // Retry until Redis takes it, unless a newer generation came in the meantime.
-    if (!ok && !closed && holder.current()?.hash === hash) {
-      republish = setTimeout(() => void announce(hash), REPUBLISH_MS);
-      republish.unref();
-    }
-    return ok;
   };
 
   const setGeneration = (hash: string): PolicyGeneration => {
@@ -302,23 +240,6 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
     usesL2,
     generation: () => holder.current(),
     setGeneration,
-    async publishGeneration(hash) {
-      if (holder.current()?.hash === hash) return true; // nothing new to tell
-      setGeneration(hash);
-      return announce(hash);
-    },
-    onGeneration(listener) {
-      generationListeners.add(listener);
-      return () => generationListeners.delete(listener);
-    },
-    async publishRevocation(subject, before) {
-      if (!bus || closed) return false;
-      return bus.publish({ type: 'revocation', subject, before, origin: instanceId, at: now() });
-    },
-    onRevocation(listener) {
-      revocationListeners.add(listener);
-      return () => revocationListeners.delete(listener);
-    },
     clear,
     stats() {
       const generation = holder.current();
@@ -333,10 +254,7 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
       };
     },
     async close() {
-      closed = true;
-      if (republish) clearTimeout(republish);
       redis?.off('error', onConnectionError);
-      await bus?.close();
     },
   };
 }

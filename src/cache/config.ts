@@ -1,7 +1,10 @@
 // The `cache` section of iamgate.yaml, checked with every problem reported at once.
 import { ConfigReader, type Doc } from '../config/reader.js';
 import type { Finding } from '../policy/index.js';
-import { DEFAULT_BREAKER, DEFAULT_CHANNEL, DEFAULT_L1, DEFAULT_L2, type BreakerOptions, type L1Options, type L2Options } from './cache.js';
+import { DEFAULT_BREAKER, DEFAULT_L1, DEFAULT_L2, type BreakerOptions, type L1Options, type L2Options } from './cache.js';
+
+/** The cluster bus's pub/sub channel (src/cluster/), configured here with the cache it keeps in step. */
+export const DEFAULT_CHANNEL = 'iamgate:generation';
 
 export interface CacheConfig {
   readonly l1: L1Options | false;
@@ -40,9 +43,4 @@ export function readCacheConfig(raw: unknown, options: { path?: string; file?: s
   const channel = r.string(root, 'channel', `${path}.channel`, DEFAULT_CHANNEL);
   const findings = r.problems;
   return findings.length > 0 ? { findings } : { config: { l1, l2, breaker, channel }, findings };
-}
-
-/** The section check for the configuration loader: one `{ path, message }` per problem. */
-export function checkCacheSection(value: unknown, path: string): { path: string; message: string }[] {
-  return readCacheConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
 }

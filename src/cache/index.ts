@@ -1,10 +1,8 @@
-// The decision cache: exact keys, in-process LRU, Redis shared level, generations and announcements.
-export { createDecisionCache, DEFAULT_BREAKER, DEFAULT_CHANNEL, DEFAULT_L1, DEFAULT_L2, type BreakerOptions, type CachedDecision, type CacheLevel, type CacheLogger, type CacheMetrics, type CacheStats, type DecisionCache, type DecisionCacheDeps, type GenerationListener, type L1Options, type L2Options, type RevocationListener, type StoreOptions } from './cache.js';
+// The decision cache: exact keys, in-process LRU, Redis shared level, the generation keys are made under.
+export { createDecisionCache, DEFAULT_BREAKER, DEFAULT_L1, DEFAULT_L2, type BreakerOptions, type CachedDecision, type CacheLevel, type CacheLogger, type CacheMetrics, type CacheStats, type DecisionCache, type DecisionCacheDeps, type L1Options, type L2Options, type StoreOptions } from './cache.js';
 export { createBreaker, type Breaker, type BreakerState } from './breaker.js';
-export { parseAnnouncement, type Announcement, type GenerationAnnouncement, type RevocationAnnouncement } from './bus.js';
 export { decodeEntry, encodeEntry, type CacheEntry } from './codec.js';
-export { checkCacheSection, readCacheConfig, type CacheConfig } from './config.js';
-export { gatewayDecisionCache, type GatewayDecisionCache } from './gateway.js';
+export { DEFAULT_CHANNEL, readCacheConfig, type CacheConfig } from './config.js';
 export { createGenerationHolder, type GenerationHolder, type PolicyGeneration } from './generation.js';
 export { createKeyBuilder, decisionKey, portableText, sharedKey, type DecisionKey, type DecisionKeyInput, type KeyBuilder } from './key.js';
 export { createLru, type Lru } from './lru.js';

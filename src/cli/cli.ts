@@ -3,7 +3,7 @@ import { COMMANDS, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 import { didYouMean } from '../policy/suggest.js';
-import { iamgateVersion } from './version.js';
+import { iamgateVersion } from '../app/version.js';
 
 function help(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

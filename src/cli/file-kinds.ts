@@ -2,8 +2,8 @@
 // a file by its name, then whether it claims it by its content, and runs the first that does
 // (`--kind` names the kind instead). Parts that own a file format add their kind to FILE_KINDS.
 import { basename } from 'node:path';
-import { readAuthConfig } from '../auth/config.js';
-import { readConfig } from '../config/load.js';
+import { checkConfig } from '../app/config.js';
+import { readConfigParts } from '../config/load.js';
 import { loadRouteMap } from '../gateway/routes/load.js';
 import { parseRouteMap } from '../gateway/routes/spec.js';
 import { loadDirectory, validateDirectoryFile } from '../identity/load.js';
@@ -59,12 +59,11 @@ function looksLikeConfig(doc: unknown): boolean {
  * route map and the auth section, each finding with its own file.
  */
 async function validateConfig(doc: unknown, file: string): Promise<Finding[]> {
-  const read = readConfig(doc, {}, file);
-  if (!read.ok) return [...read.problems];
-  const config = read.config;
+  const problems = checkConfig(doc, {}, file);
+  if (problems.length > 0) return [...problems];
+  const config = readConfigParts(doc, {}, file).config;
   const [directory, routes] = await Promise.all([loadDirectory(config.policies.directory), loadRouteMap(config.policies.routes)]);
-  const auth = readAuthConfig(config.sections['auth'], { development: config.mode === 'development', file });
-  return [...auth.findings, ...directory.findings, ...routes.findings];
+  return [...directory.findings, ...routes.findings];
 }
 
 const policyKind: FileKind = {

@@ -6,10 +6,24 @@ import type { Finding } from '../policy/types.js';
 import { checkPassThrough } from '../proxy/header-classes.js';
 import { checkOriginUrl, checkRedisUrl, ConfigReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
-import { SECTION_VALIDATORS } from './sections.js';
 import { parseYamlText } from './yaml.js';
 
 export type ConfigLoad = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problems: readonly Finding[] };
+
+/**
+ * A configuration as far as it could be read (defaults standing in for wrong values; absent when
+ * the file could not be read or parsed) and every problem found in the keys read here.
+ */
+export interface ConfigParts {
+  readonly config?: GatewayConfig;
+  readonly problems: readonly Finding[];
+}
+
+/**
+ * Sections that feature modules read (each with its own reader; src/app/config.ts composes them):
+ * here they are only known names, passed on as written in `sections`.
+ */
+export const SECTION_NAMES = ['auth', 'cache', 'audit', 'assertion', 'tracing', 'extAuthz'] as const;
 
 /** Environment variables that override the file. */
 export const ENV = {
@@ -22,7 +36,7 @@ export const ENV = {
 } as const;
 
 const ENV_FILE = '(environment)';
-const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', 'websocket', ...Object.keys(SECTION_VALIDATORS)];
+const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', 'websocket', ...SECTION_NAMES];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -65,12 +79,15 @@ const LOOPBACK = '127.0.0.1';
 
 /** Validates a parsed configuration document with environment overrides; `file` names it in problems and anchors relative paths. */
 export function readConfig(doc: unknown, env: Env, file: string | undefined): ConfigLoad {
-  const { config, problems } = readConfigParts(doc, env, file);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+  return settle(readConfigParts(doc, env, file));
+}
+
+function settle(parts: ConfigParts): ConfigLoad {
+  return parts.problems.length > 0 || !parts.config ? { ok: false, problems: parts.problems } : { ok: true, config: parts.config };
 }
 
 /** The configuration with defaults standing in for wrong values, and the problems found. */
-function readConfigParts(doc: unknown, env: Env, file: string | undefined): { config: GatewayConfig; problems: Finding[] } {
+export function readConfigParts(doc: unknown, env: Env, file: string | undefined): { config: GatewayConfig; problems: Finding[] } {
   const r = new ConfigReader(file);
   const base = file === undefined ? process.cwd() : dirname(file);
   const root: Doc = isDoc(doc) ? doc : {};
@@ -126,11 +143,7 @@ function readConfigParts(doc: unknown, env: Env, file: string | undefined): { co
   if (port !== 0 && port === opsPort) r.problem('operations.port', `must differ from the gateway's port (${port})`);
 
   const sections: Record<string, unknown> = {};
-  for (const [name, validate] of Object.entries(SECTION_VALIDATORS)) {
-    if (root[name] === undefined) continue;
-    for (const p of validate(root[name], name, { mode, file })) r.problem(p.path, p.message);
-    sections[name] = root[name];
-  }
+  for (const name of SECTION_NAMES) if (root[name] !== undefined) sections[name] = root[name];
 
   const resolvePath = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const config: GatewayConfig = {
@@ -227,9 +240,14 @@ async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
  * the defaults (and the environment). Never throws for bad input: problems come back listed.
  */
 export async function loadConfig(options: { file?: string; env?: Env } = {}): Promise<ConfigLoad> {
+  return settle(await loadConfigParts(options));
+}
+
+/** As loadConfig, with the configuration as far as it could be read beside its problems. */
+export async function loadConfigParts(options: { file?: string; env?: Env } = {}): Promise<ConfigParts> {
   const env = options.env ?? process.env;
   const named = options.file ?? env[ENV.config];
-  if (named === undefined || named === '') return readConfig({ version: 1 }, env, undefined);
+  if (named === undefined || named === '') return readConfigParts({ version: 1 }, env, undefined);
   const file = resolve(named);
   let text: string;
   try {
@@ -237,13 +255,12 @@ export async function loadConfig(options: { file?: string; env?: Env } = {}): Pr
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
-    return { ok: false, problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
+    return { problems: [{ severity: 'error', code: 'CONFIG_UNREADABLE', path: '', message: `cannot read the configuration file (${why})`, file }] };
   }
   const parsed = parseYamlText(text, 'CONFIG_SYNTAX', file);
-  if (!parsed.ok) return { ok: false, problems: parsed.findings };
+  if (!parsed.ok) return { problems: parsed.findings };
   const { config, problems } = readConfigParts(parsed.value, env, file);
-  const all = [...problems, ...(await checkFiles(config))];
-  return all.length > 0 ? { ok: false, problems: all } : { ok: true, config };
+  return { config, problems: [...problems, ...(await checkFiles(config))] };
 }
 
 /** One line per problem: `file: key: reason`. */

@@ -97,8 +97,8 @@ export interface GatewayConfig {
     readonly maxLifetimeMs: number;
   };
   /**
-   * Sections read by other parts of iamgate (`auth`, `cache`, `audit`), each checked by
-   * the validator registered for it in ./sections.ts and passed on as written.
+   * Sections read by other parts of iamgate (SECTION_NAMES: `auth`, `cache`, `audit`, ...), passed
+   * on as written: src/app/config.ts reads each with its part's reader into the typed value.
    */
   readonly sections: Readonly<Record<string, unknown>>;
 }

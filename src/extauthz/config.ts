@@ -44,8 +44,3 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
   const findings = r.problems;
   return findings.length > 0 ? { findings } : { config: { grpc }, findings };
 }
-
-/** The section check for the configuration loader: one `{ path, message }` per problem. */
-export function checkExtAuthzSection(value: unknown, path: string): { path: string; message: string }[] {
-  return readExtAuthzConfig(value, { path }).findings.map((f) => ({ path: f.path, message: f.message }));
-}

@@ -5,7 +5,7 @@
 // When every stage answers synchronously (a cached token, an L1 hit) and the audit sink does not
 // make it wait, the whole run is synchronous: no Promise between the request and the upstream.
 import type { PeerAuthenticator } from '../auth/peer-identity.js';
-import type { Principal } from '../identity/index.js';
+import type { Principal, PrincipalResolver } from '../identity/index.js';
 import { createPolicySetKeysMemo } from '../policy/index.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
@@ -27,6 +27,8 @@ export interface PolicySnapshot {
   readonly digest: string;
   /** This instance's load counter (1 for the first load), recorded in audit events. */
   readonly generation: number;
+  /** The directory these policies belong to (what the STS and the mesh peer resolve against). */
+  readonly resolver?: PrincipalResolver;
   /** A directory principal by ARN, for simulated decisions on the operations port. */
   readonly principalFor?: (arn: string, mfa: boolean, now: number) => Principal | undefined;
   /** Candidate policies decided beside these ones (`policies.shadow`). */

@@ -82,6 +82,7 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
         routes: routes.routes,
         authenticator: await authenticator(directory, resolver),
         digest,
+        resolver,
         principalFor: (arn, mfa, now) => simulatedPrincipal(resolver, arn, mfa, now),
         ...(shadow.policies ? { shadow: shadow.policies } : {}),
       },

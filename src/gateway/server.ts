@@ -12,7 +12,7 @@ import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { GatewayConfig } from '../config/index.js';
-import { readExtAuthzConfig } from '../extauthz/config.js';
+import type { ExtAuthzConfig } from '../extauthz/config.js';
 import type { ExtAuthzServer } from '../extauthz/server.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
@@ -46,8 +46,14 @@ export type PolicyLoad =
 /** Loads and compiles the directory, policies, route map and authenticator; called at start and on reload. */
 export type PolicyLoader = () => Promise<PolicyLoad>;
 
+/**
+ * What a load did, told synchronously as it takes effect: the snapshot now serving, or (on
+ * failure) the generation that keeps serving (undefined before any load succeeded).
+ */
+export type LoadNotice = { readonly ok: true; readonly snapshot: PolicySnapshot } | { readonly ok: false; readonly generation: number | undefined };
+
 export interface GatewayOptions {
-  readonly config: GatewayConfig;
+  readonly config: Omit<GatewayConfig, 'sections'>;
   readonly load: PolicyLoader;
   readonly logger: Logger;
   readonly cache?: DecisionCache;
@@ -73,6 +79,13 @@ export interface GatewayOptions {
    * siblings take every connection, so none is answered 503 by a worker still starting.
    */
   readonly listenWhenReady?: boolean;
+  /** Envoy's gRPC external authorization server (`extAuthz.grpc`), when configured. */
+  readonly extAuthz?: ExtAuthzConfig['grpc'];
+  /**
+   * Told of every load in the same turn as it takes effect (the audit record, the announcement to
+   * other replicas): nothing runs between installing a snapshot and this call.
+   */
+  readonly onLoad?: (notice: LoadNotice) => void;
   readonly now?: () => number;
 }
 
@@ -90,6 +103,8 @@ export interface Gateway {
   readiness(): Readiness;
   /** Loads the policies again and swaps them in whole; on failure the previous ones keep serving. */
   reload(): Promise<ReloadReport>;
+  /** The policy snapshot serving now (undefined until the first load succeeds). */
+  snapshot(): PolicySnapshot | undefined;
   /** Requests being handled (upgraded connections included). */
   inFlight(): number;
   /** The open WebSocket tunnels: told of revoked sessions, decided again after each reload, closed at shutdown. */
@@ -262,13 +277,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     watchFiles(result.files ?? []);
     const problems = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
     if (!result.ok) {
+      options.onLoad?.({ ok: false, generation: snapshot?.generation });
       metrics.reloads.inc({ result: 'failure' });
       lastFailure = problems.length > 0 ? problems : ['policies failed to load'];
       logger.error({ problems: lastFailure }, snapshot ? 'policy reload failed; the previous policies keep serving' : 'policies failed to load');
       return { ok: false, problems: lastFailure };
     }
     generation += 1;
-    snapshot = { ...result.snapshot, generation };
+    // Built whole by the loader; installed by this one assignment, and told in the same turn.
+    const installed: PolicySnapshot = { ...result.snapshot, generation };
+    snapshot = installed;
+    options.onLoad?.({ ok: true, snapshot: installed });
     loadedAt = new Date(now()).toISOString();
     lastFailure = [];
     metrics.reloads.inc({ result: 'success' });
@@ -414,7 +433,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   let gatewayAt = options.listenWhenReady ? undefined : await listenGateway();
   // Envoy's gRPC external authorization: the same pipeline, on its own port.
-  const extAuthzGrpc = readExtAuthzConfig(config.sections['extAuthz']).config?.grpc;
+  const extAuthzGrpc = options.extAuthz;
   let extAuthz: ExtAuthzServer | undefined;
   if (extAuthzGrpc) {
     const deps = {
@@ -455,6 +474,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     initialLoad,
     readiness,
     reload,
+    snapshot: () => snapshot,
     inFlight: () => active,
     tunnels: tunnelRegistry,
     async close(graceMs = config.shutdown.graceMs) {

@@ -35,7 +35,8 @@ export interface SetParts {
 
 /**
  * Assembles a PolicySet and its fingerprint from compiled parts. The identity policies are merged
- * into one index (`mergePolicies`): a decision looks its action up once whatever their number.
+ * into one index (`mergePolicies`; a lone policy is its own index): every decision about the
+ * principal looks its action up once whatever their number, on the form the engine is measured on.
  */
 export function buildPolicySet(parts: SetParts): { policySet: PolicySet; fingerprint: string } {
   const lines = [
@@ -45,7 +46,7 @@ export function buildPolicySet(parts: SetParts): { policySet: PolicySet; fingerp
   ];
   const policySet: PolicySet = {
     identity: parts.identity.map((p) => p.compiled),
-    ...(parts.identity.length > 1 ? { identityIndex: mergePolicies(parts.identity.map((p) => p.compiled), 'identity') } : {}),
+    ...(parts.identity.length > 0 ? { identityIndex: mergePolicies(parts.identity.map((p) => p.compiled), 'identity') } : {}),
     ...(parts.boundary ? { boundary: parts.boundary.compiled } : {}),
     ...(parts.session && parts.session.length > 0 ? { session: parts.session.map((p) => p.compiled) } : {}),
   };

@@ -102,6 +102,18 @@ export function matchComponents(matchers: readonly RangeMatcher[], arn: string, 
 }
 
 /**
+ * The text of units that are plain code points followed by one `*`, or undefined for any other
+ * shape. Surrogate code points are left out: native string comparison would pair them where the
+ * matchers compare whole code points.
+ */
+function textBeforeClosingStar(units: PatternUnits): string | undefined {
+  if (units.at(-1) !== ANY_RUN) return undefined;
+  const text = units.slice(0, -1);
+  if (!text.every((u) => u >= 0 && (u < 0xd800 || u > 0xdfff))) return undefined;
+  return String.fromCodePoint(...text);
+}
+
+/**
  * Compiles ARN pattern units (already split into components) into a matcher. Fewer than six
  * components without a closing `*` is a malformed pattern (the validator reports it) and matches
  * nothing; with one, the last component takes the rest of the ARN (matchComponents). Leading
@@ -115,6 +127,13 @@ export function compileArnComponents(components: readonly PatternUnits[]): (arn:
     .slice(0, literal)
     .map((units) => `${String.fromCodePoint(...units)}:`)
     .join('');
+  // The most common shape, `arn:aws:orders:::order/*`: the last component runs to the end, so
+  // text then one closing `*` there is a prefix of the whole ARN.
+  const lastText = literal === components.length - 1 ? textBeforeClosingStar(components[literal] as PatternUnits) : undefined;
+  if (lastText !== undefined) {
+    const whole = prefix + lastText;
+    return (arn) => arn.startsWith(whole);
+  }
   const matchers = components.slice(literal).map((units) => compileUnits(units, false));
   return (arn) => arn.startsWith(prefix) && matchComponents(matchers, arn, prefix.length);
 }

@@ -1,14 +1,17 @@
 // Compiles a parsed policy into matchers indexed by action, once, so that a decision visits only
 // the statements that can match its action and parses nothing.
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
+import { soleDecision } from './decisions.js';
 import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
-import { compileResourcePattern } from './variables.js';
+import { compileResourcePattern, type CompiledPattern } from './variables.js';
 import { compileWildcard } from './wildcard.js';
-import type { ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
+import type { Decision, ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
 
 export interface CompiledStatement {
   readonly ref: StatementRef;
   readonly deny: boolean;
+  /** The decision this statement makes when it alone decides (a grant, or the only Deny that matched). */
+  readonly sole: Decision;
   /** Full action test on a lower-cased action (Action or NotAction). */
   readonly matchesAction: (actionLower: string) => boolean;
   readonly matchesResource: (resource: string, ctx: RequestContext) => boolean;
@@ -31,6 +34,8 @@ export interface CompiledPolicy {
   /** Lower-case context keys this policy can read (conditions and variables). */
   readonly keys: readonly string[];
   readonly statements: readonly CompiledStatement[];
+  /** Whether an Allow statement carries conditions: only such a statement can be a near miss. */
+  readonly conditionalAllows: boolean;
   /** @internal action index: lower-case service prefix → bucket. */
   readonly byService: ReadonlyMap<string, ServiceBucket>;
   /** @internal statements that may match any service (`*`, wildcard service, NotAction). */
@@ -94,10 +99,13 @@ function compileResources(
   if (patterns.includes('*')) return { test: negate ? NEVER : ALWAYS, keys: [] };
   const compiled = patterns.map((p) => compileResourcePattern(p, version));
   const keys = compiled.flatMap((c) => c.keys);
-  const anyMatches = (resource: string, ctx: RequestContext): boolean => {
-    for (const c of compiled) if (c.test(resource, ctx)) return true;
-    return false;
-  };
+  const only = compiled.length === 1 ? compiled[0] : undefined;
+  const anyMatches = only
+    ? only.test
+    : (resource: string, ctx: RequestContext): boolean => {
+        for (let i = 0; i < compiled.length; i++) if ((compiled[i] as CompiledPattern).test(resource, ctx)) return true;
+        return false;
+      };
   return { test: negate ? (r, ctx) => !anyMatches(r, ctx) : anyMatches, keys };
 }
 
@@ -123,6 +131,7 @@ function compileStatement(
   const compiled: CompiledStatement = {
     ref,
     deny: statement.effect === 'Deny',
+    sole: soleDecision(ref),
     matchesAction: compileActions(actions, statement.action === undefined),
     matchesResource: resources.test,
     principal: resourcePolicy && statement.principal ? compilePrincipal(statement.principal) : undefined,
@@ -200,6 +209,7 @@ export function compilePolicy(policy: ParsedPolicy, name: string, kind: PolicyKi
     kind,
     keys: [...keys].sort(),
     statements,
+    conditionalAllows: statements.some((s) => !s.deny && s.conditions !== undefined),
     byService,
     anyService,
     lookup: createLookup(byService, anyService),
@@ -235,6 +245,7 @@ export function mergePolicies(policies: readonly CompiledPolicy[], name: string)
     kind: first?.kind ?? 'identity',
     keys: [...keys].sort(),
     statements: policies.flatMap((p) => p.statements),
+    conditionalAllows: policies.some((p) => p.conditionalAllows),
     byService,
     anyService,
     lookup: createLookup(byService, anyService),

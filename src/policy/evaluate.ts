@@ -1,15 +1,10 @@
 // AWS's policy evaluation logic over compiled policies. The combining rule is `combine` below;
 // the table in docs/policy-evaluation.md documents it step by step.
 import type { CompiledPolicy, CompiledStatement } from './compile.js';
-import { describePrincipal, MatchLevel, type PrincipalInfo } from './principal.js';
-import type {
-  AuthzRequest,
-  Decision,
-  ImplicitDenyReason,
-  NearMiss,
-  RequestContext,
-  StatementRef,
-} from './types.js';
+import { isCrossAccount } from './account.js';
+import { IMPLICIT_DENY } from './decisions.js';
+import { describePrincipal, isFederatedUser, MatchLevel, type PrincipalInfo } from './principal.js';
+import type { AuthzRequest, Decision, NearMiss, RequestContext, StatementRef } from './types.js';
 
 /** Every policy that applies to one request, by where it sits in the evaluation logic. */
 export interface PolicySet {
@@ -28,45 +23,74 @@ export interface PolicySet {
 }
 
 /**
- * What scanning the policies found, accumulated in one object per decision: the statements that
- * matched, and which required policy types allowed.
+ * One decision in progress: the request's facts, derived once and shared by every statement test,
+ * and what scanning the policies found so far. One object per decision, of one shape.
  */
-interface Tally {
-  denies: StatementRef[] | undefined;
-  allows: StatementRef[] | undefined;
-  identityAllows: boolean;
-  boundaryAllows: boolean;
-  sessionAllows: boolean;
-  scpLevelsAllowing: number;
-  /** How strongly the resource policy's best matching Allow named the principal. */
-  resourceLevel: MatchLevel;
-}
-
-/** Per-request values derived once and shared by every statement test. */
-interface Probe {
+class Evaluation {
   readonly action: string;
   readonly resource: string;
   readonly context: RequestContext;
   readonly principalArn: string;
   /** Derived on first use: only Principal elements (resource and trust policies) need it. */
-  principal: PrincipalInfo | undefined;
-}
+  principal: PrincipalInfo | undefined = undefined;
+  /** The first Deny that applied; `denies` lists every one once there is a second. */
+  deny: CompiledStatement | undefined = undefined;
+  denies: StatementRef[] | undefined = undefined;
+  /** The first Allow that applied; `allows` lists every one once there is a second. */
+  allow: CompiledStatement | undefined = undefined;
+  allows: StatementRef[] | undefined = undefined;
+  identityAllows = false;
+  boundaryAllows = false;
+  sessionAllows = false;
+  scpLevelsAllowing = 0;
+  /** How strongly the resource policy's best matching Allow named the principal. */
+  resourceLevel: MatchLevel = MatchLevel.None;
 
-function principalOf(probe: Probe): PrincipalInfo {
-  return (probe.principal ??= describePrincipal(probe.principalArn));
+  constructor(request: AuthzRequest) {
+    this.action = request.action;
+    this.resource = request.resource;
+    this.context = request.context;
+    this.principalArn = request.principal;
+  }
+
+  principalInfo(): PrincipalInfo {
+    return (this.principal ??= describePrincipal(this.principalArn));
+  }
+
+  addDeny(s: CompiledStatement): void {
+    if (this.deny === undefined) this.deny = s;
+    else (this.denies ??= [this.deny.ref]).push(s.ref);
+  }
+
+  addAllow(s: CompiledStatement): void {
+    if (this.allow === undefined) this.allow = s;
+    else (this.allows ??= [this.allow.ref]).push(s.ref);
+  }
+
+  /** The explicit deny naming every Deny that applied; undefined when none did. */
+  denied(): Decision | undefined {
+    if (this.denies) return { decision: 'ExplicitDeny', matched: this.denies };
+    return this.deny?.sole;
+  }
+
+  /** The allow naming every Allow that applied. Without one nothing granted, so it denies (unreachable). */
+  allowed(): Decision {
+    if (this.allows) return { decision: 'Allow', matched: this.allows };
+    return this.allow?.sole ?? IMPLICIT_DENY.no_identity_allow;
+  }
 }
 
 /** Whether a statement applies to the request, and through which principal match. */
-function statementApplies(s: CompiledStatement, probe: Probe): MatchLevel {
-  if (!s.matchesResource(probe.resource, probe.context)) return MatchLevel.None;
+function statementApplies(s: CompiledStatement, e: Evaluation): MatchLevel {
+  if (!s.matchesResource(e.resource, e.context)) return MatchLevel.None;
   let level: MatchLevel = MatchLevel.Direct;
   if (s.principal) {
-    level = s.principal(principalOf(probe));
+    level = s.principal(e.principalInfo());
     if (level === MatchLevel.None) return MatchLevel.None;
-  } else if (s.excludes && s.excludes(principalOf(probe))) {
+  } else if (s.excludes && s.excludes(e.principalInfo())) {
     return MatchLevel.None;
   }
-  if (s.conditions && !s.conditions.test(probe.context)) return MatchLevel.None;
+  if (s.conditions && !s.conditions.test(e.context)) return MatchLevel.None;
   return level;
 }
 
@@ -75,27 +99,23 @@ function statementApplies(s: CompiledStatement, probe: Probe): MatchLevel {
  * Every Deny is checked; once an Allow of this policy kind is known (`allowKnown`), further Allow
  * statements cannot change the decision and are skipped, so `matched` names the first grant.
  */
-function scan(policy: CompiledPolicy, probe: Probe, tally: Tally, allowKnown = false): boolean {
-  const list = policy.lookup(probe.action);
+function scan(policy: CompiledPolicy, e: Evaluation, allowKnown = false): boolean {
+  const list = policy.lookup(e.action);
+  const resourcePolicy = policy.kind === 'resource';
   let allowed = allowKnown;
   for (let i = 0; i < list.length; i++) {
     const s = list[i] as CompiledStatement;
-    if (allowed && !s.deny && policy.kind !== 'resource') continue;
-    const level = statementApplies(s, probe);
+    if (allowed && !s.deny && !resourcePolicy) continue;
+    const level = statementApplies(s, e);
     if (level === MatchLevel.None) continue;
-    if (s.deny) {
-      (tally.denies ??= []).push(s.ref);
-    } else {
-      (tally.allows ??= []).push(s.ref);
+    if (s.deny) e.addDeny(s);
+    else {
+      e.addAllow(s);
       allowed = true;
-      if (s.ref.kind === 'resource' && level > tally.resourceLevel) tally.resourceLevel = level;
+      if (resourcePolicy && level > e.resourceLevel) e.resourceLevel = level;
     }
   }
   return allowed;
-}
-
-function implicit(reason: ImplicitDenyReason): Decision {
-  return { decision: 'ImplicitDeny', matched: [], implicitReason: reason };
 }
 
 /**
@@ -110,24 +130,28 @@ function implicit(reason: ImplicitDenyReason): Decision {
  * 5. the identity side: some identity policy allows, the boundary (if any) allows, the session
  *    policies (if any) allow.
  */
-function combine(set: PolicySet, t: Tally, probe: Probe, crossAccount: boolean, assumeRole: boolean): Decision {
-  if (t.denies) return { decision: 'ExplicitDeny', matched: t.denies };
-  if (set.scp && t.scpLevelsAllowing < set.scp.length) return implicit('scp_no_allow');
-  const level = t.resourceLevel;
-  if (assumeRole && level === MatchLevel.None) return implicit('trust_policy_no_allow');
+function combine(set: PolicySet, e: Evaluation): Decision {
+  const denied = e.denied();
+  if (denied) return denied;
+  if (set.scp && e.scpLevelsAllowing < set.scp.length) return IMPLICIT_DENY.scp_no_allow;
+  const level = e.resourceLevel;
+  const assumeRole = startsWithIgnoreCase(e.action, ASSUME_ROLE_PREFIX);
+  if (assumeRole && level === MatchLevel.None) return IMPLICIT_DENY.trust_policy_no_allow;
+  // Nothing on the identity side and no resource policy naming the role or the principal: no
+  // account question can turn this into an allow, so it is not asked.
+  if (!e.identityAllows && level < MatchLevel.Role) return IMPLICIT_DENY.no_identity_allow;
+  const crossAccount = isCrossAccount(e.resource, e.principalArn);
   // A trust policy naming the caller stands in for the identity policy, but the caller's
   // permissions boundary still has to allow sts:AssumeRole.
-  if (!crossAccount && !assumeRole && level === MatchLevel.Direct) {
-    return { decision: 'Allow', matched: t.allows ?? [] };
-  }
+  if (!crossAccount && !assumeRole && level === MatchLevel.Direct) return e.allowed();
   const resourceGrants = !crossAccount && level >= MatchLevel.Role;
-  if (!t.identityAllows && !resourceGrants) return implicit('no_identity_allow');
-  if (set.boundary && !t.boundaryAllows) return implicit('boundary_no_allow');
+  if (!e.identityAllows && !resourceGrants) return IMPLICIT_DENY.no_identity_allow;
+  if (set.boundary && !e.boundaryAllows) return IMPLICIT_DENY.boundary_no_allow;
   // A federated user session (GetFederationToken) without session policies has no permissions.
   const sessions = set.session?.length ?? 0;
-  if ((sessions > 0 || principalOf(probe).federatedUser) && !t.sessionAllows) return implicit('session_no_allow');
-  if (crossAccount && level === MatchLevel.None) return implicit('no_resource_allow');
-  return { decision: 'Allow', matched: t.allows ?? [] };
+  if ((sessions > 0 || isFederatedUser(e.principalArn)) && !e.sessionAllows) return IMPLICIT_DENY.session_no_allow;
+  if (crossAccount && level === MatchLevel.None) return IMPLICIT_DENY.no_resource_allow;
+  return e.allowed();
 }
 
 const ASSUME_ROLE_PREFIX = 'sts:assumerole';
@@ -142,102 +166,51 @@ function startsWithIgnoreCase(s: string, lowerPrefix: string): boolean {
   return true;
 }
 
-/** Where the account field of an ARN starts (after the fourth colon), or -1 when it is not an ARN. */
-function accountStart(arn: string): number {
-  if (!arn.startsWith('arn:')) return -1;
-  let at = 4;
-  for (let i = 0; i < 3; i++) {
-    at = arn.indexOf(':', at) + 1;
-    if (at === 0) return -1;
+/** Adds a policy's near misses to `out`: Allow statements that matched all but their conditions. */
+function missesOf(policy: CompiledPolicy | undefined, e: Evaluation, out: NearMiss[] | undefined): NearMiss[] | undefined {
+  if (!policy?.conditionalAllows) return out;
+  for (const s of policy.lookup(e.action)) {
+    if (s.deny || !s.conditions || !s.matchesResource(e.resource, e.context)) continue;
+    if (s.principal && s.principal(e.principalInfo()) === MatchLevel.None) continue;
+    if (s.excludes && s.excludes(e.principalInfo())) continue;
+    const failed = s.conditions.explain(e.context);
+    if (failed.length > 0) (out ??= []).push({ statement: s.ref, failed });
   }
-  return at;
-}
-
-/** Where the account field that starts at `start` ends (a truncated ARN ends with its account). */
-function accountEnd(arn: string, start: number): number {
-  const end = arn.indexOf(':', start);
-  return end < 0 ? arn.length : end;
-}
-
-/**
- * Whether the resource belongs to another account than the principal: the resource's account is
- * its ARN's account field, or the principal's where the ARN has none; AWS-managed resources
- * (account `aws`, e.g. `arn:aws:iam::aws:policy/...`) belong to no other account. Compared in place.
- */
-function isCrossAccount(resource: string, principal: string): boolean {
-  const p = accountStart(principal);
-  if (p < 0) return false;
-  const pEnd = accountEnd(principal, p);
-  if (pEnd === p) return false;
-  const r = accountStart(resource);
-  if (r < 0) return false;
-  const rEnd = accountEnd(resource, r);
-  if (rEnd === r) return false;
-  if (rEnd - r === 3 && resource.startsWith('aws', r)) return false;
-  if (rEnd - r !== pEnd - p) return true;
-  for (let i = 0; i < pEnd - p; i++) if (resource.charCodeAt(r + i) !== principal.charCodeAt(p + i)) return true;
-  return false;
-}
-
-function probeFor(request: AuthzRequest): Probe {
-  return {
-    action: request.action,
-    resource: request.resource,
-    context: request.context,
-    principalArn: request.principal,
-    principal: undefined,
-  };
+  return out;
 }
 
 /** Allow statements that matched action, resource and principal but failed on conditions: what came closest. */
-function nearMisses(set: PolicySet, probe: Probe): NearMiss[] {
-  const policies = [...set.identity, set.boundary, set.resource, ...(set.scp ?? []), ...(set.session ?? [])];
-  const out: NearMiss[] = [];
-  for (const policy of policies) {
-    if (!policy) continue;
-    for (const s of policy.lookup(probe.action)) {
-      if (s.deny || !s.conditions || !s.matchesResource(probe.resource, probe.context)) continue;
-      if (s.principal && s.principal(principalOf(probe)) === MatchLevel.None) continue;
-      if (s.excludes && s.excludes(principalOf(probe))) continue;
-      const failed = s.conditions.explain(probe.context);
-      if (failed.length > 0) out.push({ statement: s.ref, failed });
-    }
-  }
+function nearMisses(set: PolicySet, e: Evaluation): NearMiss[] | undefined {
+  let out: NearMiss[] | undefined;
+  for (const p of set.identity) out = missesOf(p, e, out);
+  out = missesOf(set.boundary, e, out);
+  out = missesOf(set.resource, e, out);
+  if (set.scp) for (const p of set.scp) out = missesOf(p, e, out);
+  if (set.session) for (const p of set.session) out = missesOf(p, e, out);
   return out;
 }
 
 /** Decides a request against a policy set the way AWS IAM does; never throws for a well-formed set. */
 export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
-  const probe = probeFor(request);
-  const tally: Tally = {
-    denies: undefined,
-    allows: undefined,
-    identityAllows: false,
-    boundaryAllows: false,
-    sessionAllows: false,
-    scpLevelsAllowing: 0,
-    resourceLevel: MatchLevel.None,
-  };
+  const e = new Evaluation(request);
   if (set.identityIndex) {
-    if (scan(set.identityIndex, probe, tally)) tally.identityAllows = true;
+    if (scan(set.identityIndex, e)) e.identityAllows = true;
   } else {
     for (let i = 0; i < set.identity.length; i++) {
-      if (scan(set.identity[i] as CompiledPolicy, probe, tally, tally.identityAllows)) tally.identityAllows = true;
+      if (scan(set.identity[i] as CompiledPolicy, e, e.identityAllows)) e.identityAllows = true;
     }
   }
-  if (set.boundary && scan(set.boundary, probe, tally)) tally.boundaryAllows = true;
-  if (set.resource) scan(set.resource, probe, tally);
-  if (set.scp) for (const p of set.scp) if (scan(p, probe, tally)) tally.scpLevelsAllowing++;
+  if (set.boundary && scan(set.boundary, e)) e.boundaryAllows = true;
+  if (set.resource) scan(set.resource, e);
+  if (set.scp) for (const p of set.scp) if (scan(p, e)) e.scpLevelsAllowing++;
   if (set.session) {
-    for (const p of set.session) if (scan(p, probe, tally, tally.sessionAllows)) tally.sessionAllows = true;
+    for (const p of set.session) if (scan(p, e, e.sessionAllows)) e.sessionAllows = true;
   }
 
-  const crossAccount = isCrossAccount(request.resource, request.principal);
-  const assumeRole = startsWithIgnoreCase(request.action, ASSUME_ROLE_PREFIX);
-  const decision = combine(set, tally, probe, crossAccount, assumeRole);
+  const decision = combine(set, e);
   if (decision.decision !== 'ImplicitDeny') return decision;
-  const misses = nearMisses(set, probe);
-  return misses.length > 0 ? { ...decision, nearMisses: misses } : decision;
+  const misses = nearMisses(set, e);
+  return misses ? { ...decision, nearMisses: misses } : decision;
 }
 
 /** Lower-case context keys that any policy of the set can read: what a decision cache key must cover. */

@@ -39,6 +39,19 @@ export function describePrincipal(arn: string): PrincipalInfo {
   return { arn, account, federatedUser: sts && arn.startsWith('federated-user/', c4 + 1) };
 }
 
+/**
+ * Whether a principal ARN is a federated user session (`arn:aws:sts::ACCOUNT:federated-user/NAME`),
+ * as `describePrincipal` reads it but without building anything: every allow asks it.
+ */
+export function isFederatedUser(arn: string): boolean {
+  if (!arn.startsWith('arn:')) return false;
+  const c1 = arn.indexOf(':', 4);
+  if (c1 < 0 || !arn.startsWith('sts:', c1 + 1)) return false;
+  const c3 = arn.indexOf(':', c1 + 5);
+  const c4 = c3 < 0 ? -1 : arn.indexOf(':', c3 + 1);
+  return c4 >= 0 && arn.startsWith('federated-user/', c4 + 1);
+}
+
 /** A compiled Principal element: answers how strongly a principal matches it. */
 export type PrincipalMatcher = (p: PrincipalInfo) => MatchLevel;
 

@@ -92,6 +92,10 @@ export interface NearMiss {
   readonly failed: readonly ConditionFailure[];
 }
 
+/**
+ * A decision, as a value. Values are immutable and may be shared: a decision made by one statement
+ * alone, and each implicit deny, is one frozen value handed to every request it decides.
+ */
 export interface Decision {
   readonly decision: DecisionKind;
   /** Statements that decided: the matching Deny statements, or the Allow statements that granted. */

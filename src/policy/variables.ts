@@ -291,16 +291,14 @@ export function compileLikePattern(pattern: string, version: PolicyVersion, igno
  */
 export function compileResourcePattern(pattern: string, version: PolicyVersion): CompiledPattern {
   if (version !== '2012-10-17' || !pattern.includes('${')) {
-    const match = compileArnMatcher(pattern);
-    return { keys: [], test: (value) => match(value) };
+    return { keys: [], test: compileArnMatcher(pattern) };
   }
   const template = parseTemplate(pattern, version);
   const { keys, parts } = template;
   if (template.malformed !== undefined) return { keys, test: () => false };
   const components = splitUnitsAtColons(parts, ARN_COMPONENTS);
   if (keys.length === 0) {
-    const match = compileArnComponents(components as number[][]);
-    return { keys, test: (value) => match(value) };
+    return { keys, test: compileArnComponents(components as number[][]) };
   }
   if (!completeComponents(components)) return { keys, test: () => false };
   const fixed = components.map((c) =>

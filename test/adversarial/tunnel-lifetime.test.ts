@@ -301,7 +301,7 @@ describe('a tunnel whose upstream handshake was under way when its authorisation
     try {
       const opening = openTunnel(`${served.url}/ws`, `Bearer ${await keys.token('alice')}`);
       await upstream.arrival;
-      await served.running.runtime!.revocations.revoke(ALICE, Date.now());
+      await served.iamgate.auth.revocations.revoke(ALICE, Date.now());
       upstream.release();
       const tunnel = await opening;
       expect(await tunnel.closed).toMatchObject({ code: 1008, reason: 'session_revoked' });

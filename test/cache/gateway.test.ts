@@ -3,7 +3,8 @@
 // time-varying key are never cached, and a new policy digest is never answered from old entries.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCacheRedis, createDecisionCache, gatewayDecisionCache, type DecisionCache } from '../../src/cache/index.js';
+import { gatewayDecisionCache } from '../../src/app/decisions.js';
+import { createCacheRedis, createDecisionCache, type DecisionCache } from '../../src/cache/index.js';
 import { createDecider } from '../../src/gateway/decide.js';
 import type { Principal } from '../../src/identity/index.js';
 import { createContext, type AuthzRequest, type PolicySet } from '../../src/policy/index.js';

@@ -4,7 +4,8 @@
 // itself is not asserted here; bench/ measures it).
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCacheRedis, createDecisionCache, type CacheEntry, type DecisionCache, type DecisionKey } from '../../src/cache/index.js';
+import { createCacheRedis, createDecisionCache, DEFAULT_CHANNEL, type CacheEntry, type DecisionCache, type DecisionKey } from '../../src/cache/index.js';
+import { createClusterBus } from '../../src/cluster/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
 const ALLOW: CacheEntry = { decision: { decision: 'Allow', matched: [{ policy: 'p', kind: 'identity', index: 0, effect: 'Allow' }] } };
@@ -165,7 +166,8 @@ describe('the decision cache while Redis is away', () => {
     // A key made by another cache is never answered from this one.
     const other = createDecisionCache({ now: Date.now });
     expect(cache.getL1(keyFor(other, 'svc:A'))).toBeUndefined();
-    expect(await cache.publishGeneration('h1')).toBe(false);
+    // Nor is anything announced: the cluster bus has no Redis to announce on.
+    expect(await createClusterBus({ channel: DEFAULT_CHANNEL, now: Date.now }).publishGeneration('h1')).toBe(false);
     expect(cache.stats().breaker).toBe('off');
   });
 });

@@ -7,11 +7,11 @@ import {
   createLru,
   decodeEntry,
   encodeEntry,
-  parseAnnouncement,
   readCacheConfig,
   type BreakerState,
   type CacheEntry,
 } from '../../src/cache/index.js';
+import { parseAnnouncement } from '../../src/cluster/index.js';
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;

@@ -191,7 +191,7 @@ describe('a cached decision', () => {
     await Promise.all(clients.map((c) => new Promise((resolve) => (c.status === 'ready' ? resolve(undefined) : c.once('ready', resolve)))));
     // L2 for every lookup, and a generous deadline: this suite is about exactness, not outages.
     caches = clients.map((client, i) =>
-      createDecisionCache({ now: Date.now, redis: client, instanceId: `i${i}`, l1: { maxEntries: 64, ttlMs: 60_000 }, l2: { ttlMs: 60_000, prefix: 'prop:', minEvalMicros: 0, timeoutMs: 1000 } }),
+      createDecisionCache({ now: Date.now, redis: client, l1: { maxEntries: 64, ttlMs: 60_000 }, l2: { ttlMs: 60_000, prefix: 'prop:', minEvalMicros: 0, timeoutMs: 1000 } }),
     );
   });
   afterAll(async () => {

@@ -3,13 +3,8 @@
 // change that turns an allow into a deny no replica serves the old allow once it has reloaded.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createCacheRedis,
-  createDecisionCache,
-  type DecisionCache,
-  type GenerationAnnouncement,
-  type RevocationAnnouncement,
-} from '../../src/cache/index.js';
+import { createCacheRedis, createDecisionCache, DEFAULT_CHANNEL, type DecisionCache } from '../../src/cache/index.js';
+import { createClusterBus, type ClusterBus, type GenerationAnnouncement, type RevocationAnnouncement } from '../../src/cluster/index.js';
 import { createContext, evaluate, type AuthzRequest, type Decision, type PolicySet } from '../../src/policy/index.js';
 import { compileSet } from '../policy/harness.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -38,11 +33,25 @@ const request: AuthzRequest = {
   context: createContext({ 'aws:SourceIp': '10.0.0.1' }),
 };
 
-/** One replica: its cache and the policies it has loaded. */
+/** One replica: its cache, its cluster bus, and the policies it has loaded. */
 interface Replica {
   readonly client: Redis;
   readonly cache: DecisionCache;
+  readonly bus: ClusterBus;
   loaded: string;
+}
+
+/** A cache and a bus joined as the composition root joins them (src/app/cluster.ts). */
+function joined(client: Redis, cache: DecisionCache): ClusterBus {
+  const bus = createClusterBus({ redis: client, channel: DEFAULT_CHANNEL, now: Date.now });
+  bus.onGeneration(() => cache.clear());
+  return bus;
+}
+
+/** A replica installs policies: its cache adopts their generation, its bus announces it. */
+function publish(r: Replica, hash: string): Promise<boolean> {
+  r.cache.setGeneration(hash);
+  return r.bus.publishGeneration(hash);
 }
 
 describe('replicas sharing one Redis', () => {
@@ -54,7 +63,7 @@ describe('replicas sharing one Redis', () => {
     await waitFor('redis ready', () => client.status === 'ready');
     const cache = createDecisionCache({ now: Date.now, redis: client, l2: { ttlMs: 60_000, prefix: 'replicas:', minEvalMicros: 0 } });
     cache.setGeneration(loaded);
-    const r: Replica = { client, cache, loaded };
+    const r: Replica = { client, cache, bus: joined(client, cache), loaded };
     replicas.push(r);
     return r;
   }
@@ -84,6 +93,7 @@ describe('replicas sharing one Redis', () => {
   });
   afterEach(async () => {
     for (const r of replicas.splice(0)) {
+      await r.bus.close();
       await r.cache.close();
       r.client.disconnect();
     }
@@ -97,10 +107,10 @@ describe('replicas sharing one Redis', () => {
     const b = await replica('allow');
     const heardByA: GenerationAnnouncement[] = [];
     const heardByB: GenerationAnnouncement[] = [];
-    a.cache.onGeneration((g) => heardByA.push(g));
-    b.cache.onGeneration((g) => heardByB.push(g));
+    a.bus.onGeneration((g) => heardByA.push(g));
+    b.bus.onGeneration((g) => heardByB.push(g));
     await sleep(100); // subscriptions in place
-    expect(await a.cache.publishGeneration('deny')).toBe(true);
+    expect(await publish(a, 'deny')).toBe(true);
     await waitFor('B hears the generation', () => heardByB.length > 0);
     expect(heardByB[0]).toMatchObject({ type: 'generation', hash: 'deny' });
     expect(a.cache.generation()).toEqual({ id: 2, hash: 'deny' });
@@ -112,7 +122,7 @@ describe('replicas sharing one Redis', () => {
     const a = await replica('allow');
     const b = await replica('allow');
     // B reloads when told, as the gateway's reload does.
-    b.cache.onGeneration((g) => {
+    b.bus.onGeneration((g) => {
       b.loaded = g.hash;
       b.cache.setGeneration(g.hash);
     });
@@ -122,7 +132,7 @@ describe('replicas sharing one Redis', () => {
     expect(await decide(b)).toMatchObject({ from: 'l1' });
 
     a.loaded = 'deny';
-    await a.cache.publishGeneration('deny');
+    await publish(a, 'deny');
     await waitFor('B reloads', () => b.loaded === 'deny');
     expect(b.cache.stats().l1Entries).toBe(0);
     for (const r of [a, b, a, b]) {
@@ -134,12 +144,13 @@ describe('replicas sharing one Redis', () => {
 
   it('tell a replica that connects later the latest generation', async () => {
     const a = await replica('allow');
-    await a.cache.publishGeneration('deny');
+    await publish(a, 'deny');
     const client = createCacheRedis(redis.url);
     const late = createDecisionCache({ now: Date.now, redis: client });
-    replicas.push({ client, cache: late, loaded: 'allow' });
+    const lateBus = joined(client, late);
+    replicas.push({ client, cache: late, bus: lateBus, loaded: 'allow' });
     const heard: GenerationAnnouncement[] = [];
-    late.onGeneration((g) => heard.push(g));
+    lateBus.onGeneration((g) => heard.push(g));
     await waitFor('the late replica catches up', () => heard.length > 0);
     expect(heard[0]?.hash).toBe('deny');
   });
@@ -149,10 +160,10 @@ describe('replicas sharing one Redis', () => {
     const a = await replica('allow');
     const b = await replica('allow');
     const heard: GenerationAnnouncement[] = [];
-    b.cache.onGeneration((g) => heard.push(g));
+    b.bus.onGeneration((g) => heard.push(g));
     await redis.stop();
     await waitFor('A sees Redis gone', () => a.client.status !== 'ready');
-    expect(await a.cache.publishGeneration('deny')).toBe(false);
+    expect(await publish(a, 'deny')).toBe(false);
     await redis.start();
     await waitFor('B hears the generation after the outage', () => heard.some((g) => g.hash === 'deny'), 15_000);
   }, 30_000);
@@ -161,9 +172,9 @@ describe('replicas sharing one Redis', () => {
     const a = await replica('allow');
     const b = await replica('allow');
     const heard: RevocationAnnouncement[] = [];
-    b.cache.onRevocation((r) => heard.push(r));
+    b.bus.onRevocation((r) => heard.push(r));
     await sleep(100);
-    expect(await a.cache.publishRevocation('arn:aws:iam::111122223333:user/alice', 1_700_000_000_000)).toBe(true);
+    expect(await a.bus.publishRevocation('arn:aws:iam::111122223333:user/alice', 1_700_000_000_000)).toBe(true);
     await waitFor('B hears the revocation', () => heard.length > 0);
     expect(heard[0]).toMatchObject({ subject: 'arn:aws:iam::111122223333:user/alice', before: 1_700_000_000_000 });
   });

@@ -10,9 +10,8 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { readAuthConfig } from '../../src/auth/index.js';
-import { openGatewayAudit } from '../../src/cli/serve-audit.js';
-import { readConfig } from '../../src/config/index.js';
+import { openGatewayAudit } from '../../src/app/audit.js';
+import { readConfig } from '../../src/app/index.js';
 import { freePort, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis.js';
 import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
@@ -89,9 +88,7 @@ describe('the audit trail through Sentinel', () => {
       undefined,
     );
     if (!read.ok) throw new Error(JSON.stringify(read.problems));
-    const auth = readAuthConfig(read.config.sections['auth'], { development: true });
-    if (!auth.config) throw new Error(JSON.stringify(auth.findings));
-    const audit = await openGatewayAudit(read.config, auth.config, pino({ level: 'silent' }));
+    const audit = await openGatewayAudit(read.config, pino({ level: 'silent' }));
     await audit.sink.record({ kind: 'request', reason: 'allowed', decision: 'Allow', requestId: 'through-sentinel' });
     await audit.sink.flush();
     const primary = new Redis(redis.url, { lazyConnect: true });

@@ -1,15 +1,13 @@
-// Gateways assembled exactly as `iamgate serve` assembles them (startConfiguredGateway: Redis,
+// Gateways assembled exactly as `iamgate serve` assembles them (createIamgate: Redis,
 // the decision cache and its announcements, authentication with revocations), over policy files
 // in a folder of the test's own, called with real ES256 tokens that a JWKS file vouches for.
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
-import { readAuthConfig } from '../../src/auth/index.js';
-import { startConfiguredGateway, type ConfiguredGateway, type Running } from '../../src/cli/serve.js';
-import { readConfig } from '../../src/config/index.js';
+import type { Iamgate } from '../../src/app/index.js';
+import { startIamgate } from '../support/iamgate.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gateway.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
@@ -36,8 +34,7 @@ export async function writePolicyFolder(dir: string, effect: 'Allow' | 'Deny'): 
 export interface ServedGateway {
   readonly url: string;
   readonly opsUrl: string;
-  readonly configured: ConfiguredGateway;
-  readonly running: Running;
+  readonly iamgate: Iamgate;
   /** Every audit event the gateway recorded. */
   readonly audit: RecordingAudit;
   /** Status of `GET /orders/1` as `user`. */
@@ -83,22 +80,13 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
     },
     ...extra,
   };
-  const read = readConfig(doc, o.redisUrl ? { REDIS_URL: o.redisUrl } : {}, undefined);
-  if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
-  const auth = readAuthConfig(read.config.sections['auth'], { development: true });
-  if (!auth.config) throw new Error(`test auth config invalid: ${JSON.stringify(auth.findings)}`);
-  const running: Running = {};
-  const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
   const audit = recordingAudit();
-  const configured = await startConfiguredGateway(read.config, auth.config, logger, running, { audit });
-  const first = await configured.gateway.initialLoad;
-  if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
-  const { gateway } = configured;
+  const { iamgate } = await startIamgate({ doc, ...(o.redisUrl ? { env: { REDIS_URL: o.redisUrl } } : {}), deps: { audit } });
+  const { gateway } = iamgate;
   return {
     url: gateway.url,
     opsUrl: gateway.opsUrl,
-    configured,
-    running,
+    iamgate,
     audit,
     async getOrder(user) {
       const res = await request(`${gateway.url}/orders/1`, { headers: { authorization: `Bearer ${await o.keys.token(user)}` } });
@@ -110,7 +98,7 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
       const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
       return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
     },
-    stop: () => configured.stop(1000),
+    stop: () => iamgate.stop(1000),
   };
 }
 

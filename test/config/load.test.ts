@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { loadConfig as loadIamgateConfig } from '../../src/app/index.js';
 import { DEFAULTS, formatProblems, loadConfig, readConfig } from '../../src/config/index.js';
 
 let dir: string;
@@ -76,7 +77,7 @@ logging: { level: loud }
 auth: { issuers: [ { name: x } ] }
 `,
     );
-    const r = await loadConfig({ file, env: { IAMGATE_OPS_PORT: 'eighty' } });
+    const r = await loadIamgateConfig({ file, env: { IAMGATE_OPS_PORT: 'eighty' } });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const got = r.problems.map((p) => `${p.file === file ? 'FILE' : p.file}:${p.path}`);

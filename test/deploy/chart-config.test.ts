@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { formatProblems, readConfig } from '../../src/config/index.js';
+import { readConfig } from '../../src/app/index.js';
+import { formatProblems } from '../../src/config/index.js';
 import { chartDir, coalesce, defaultValues, filesBelow, readText, readYaml, repoRoot } from './chart.js';
 
 const chartEnv = {

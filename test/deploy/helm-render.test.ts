@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { formatProblems, readConfig } from '../../src/config/index.js';
+import { readConfig } from '../../src/app/index.js';
+import { formatProblems } from '../../src/config/index.js';
 import { obtainHelm } from '../support/helm.js';
 import { badValuesDir, chartDir, filesBelow } from './chart.js';
 

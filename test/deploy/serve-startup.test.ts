@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { iamgateVersion } from '../../src/cli/version.js';
+import { iamgateVersion } from '../../src/app/version.js';
 import { repoRoot } from './chart.js';
 import { startServe, type ServeProcess } from './serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';

@@ -5,7 +5,8 @@
 // cache, and an audit sink that keeps every event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
-import { createDecisionCache, gatewayDecisionCache } from '../../src/cache/index.js';
+import { gatewayDecisionCache } from '../../src/app/decisions.js';
+import { createDecisionCache } from '../../src/cache/index.js';
 import {
   compileTrustedProxies,
   createDecider,

@@ -119,6 +119,35 @@ describe('principal resolution', () => {
     expect(same.ok && same.principal.policySet).toBe(p.policySet);
   });
 
+  it('decides every principal on one index merged from exactly its identity policies, as the engine benchmark does', () => {
+    const d = directoryOf({
+      account: '111122223333',
+      groups: { readers: { inlinePolicies: { Read: policy('orders:GetOrder'), List: policy('orders:List*') } }, writers: { inlinePolicies: { Write: policy('orders:CreateOrder') } } },
+      users: { alice: { groups: ['readers'], mfaRequired: true, inlinePolicies: { Own: policy('orders:DescribeStore') } } },
+      roles: {
+        Admin: {
+          inlinePolicies: { All: policy('orders:*'), Deny: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'orders:Refund', Resource: '*' }] } },
+          trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'sts:AssumeRole' }] },
+        },
+      },
+    });
+    const r = createPrincipalResolver(d);
+    const user = r.user({ ...AUTH, userName: 'alice', mfa: false }, T0);
+    const asserted = r.user({ ...AUTH, userName: 'alice', mfa: false, groups: ['writers'] }, T0);
+    const session = r.roleSession({ ...AUTH, mfa: false, type: 'AssumedRole', roleName: 'Admin', sessionName: 'ops-1', sessionPolicy: JSON.stringify(policy('orders:*')) }, T0);
+    if (!user.ok || !asserted.ok || !session.ok) throw new Error('unresolved');
+    const sets = { user: user.principal.policySet, asserted: asserted.principal.policySet, session: session.principal.policySet, role: d.roles.get('Admin')!.policySet };
+    expect(sets.user.identity.map((p) => p.name)).toEqual(['user/alice/Own', 'group/readers/Read', 'group/readers/List', 'iamgate/MfaRequired']);
+    expect(sets.asserted.identity).toHaveLength(5);
+    for (const [who, set] of Object.entries(sets)) {
+      const index = set.identityIndex;
+      expect(index, who).toBeDefined();
+      // The very compiled statements of every identity policy, each once, in order: nothing else is decided on.
+      expect(index!.statements, who).toHaveLength(set.identity.reduce((n, p) => n + p.statements.length, 0));
+      set.identity.flatMap((p) => p.statements).forEach((s, i) => expect(index!.statements[i], `${who} statement ${i}`).toBe(s));
+    }
+  });
+
   it('refuses unknown users and roles, bad session names and invalid session policies', () => {
     const r = createPrincipalResolver(directoryOf(doc()));
     expect(r.user({ ...AUTH, userName: 'mallory', mfa: false }, T0)).toEqual({ ok: false, reason: 'user_unknown' });

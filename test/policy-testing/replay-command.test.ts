@@ -6,9 +6,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAuthConfig } from '../../src/auth/index.js';
-import { startConfiguredGateway, type ConfiguredGateway } from '../../src/cli/serve.js';
-import { formatProblems, loadConfig } from '../../src/config/index.js';
+import { createIamgate, loadConfig, type Iamgate } from '../../src/app/index.js';
+import { formatProblems } from '../../src/config/index.js';
 import { tokenFor } from '../audit/served.js';
 import { rawRequest } from '../support/net.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
@@ -18,7 +17,7 @@ let live: string;
 let candidate: string;
 let trail: string;
 let upstream: TestUpstream;
-let served: ConfiguredGateway;
+let served: Iamgate;
 const status = new Map<string, number>();
 
 async function edit(file: string, from: string, to: string): Promise<void> {
@@ -58,9 +57,7 @@ beforeAll(async () => {
   );
   const loaded = await loadConfig({ file: config, env: {} });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
-  const auth = readAuthConfig(loaded.config.sections['auth'], { development: true, file: config });
-  if (!auth.config) throw new Error(formatProblems(auth.findings).join('\n'));
-  served = await startConfiguredGateway(loaded.config, auth.config, pino({ level: 'silent' }));
+  served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
   const first = await served.gateway.initialLoad;
   if (!first.ok) throw new Error(first.problems.join('\n'));
   const token = new Map<string, string>();

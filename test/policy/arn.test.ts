@@ -84,6 +84,9 @@ const matching: readonly [rule: string, pattern: string, arn: string, expected: 
   ['a non-wildcard pattern with fewer than six components matches nothing', 'bucket', 'bucket', false],
   ['a component pattern must cover the whole component', 'arn:aws:s3:::bucket', 'arn:aws:s3:::bucket2', false],
   ['a star inside a resource name', 'arn:aws:iam::*:role/*-admin', 'arn:aws:iam::1:role/ops-admin', true],
+  ['text and a closing star in the resource match any rest, colons included', 'arn:aws:orders:::order/*', 'arn:aws:orders:::order/a:b', true],
+  ['text and a closing star in the resource still need all of the text', 'arn:aws:orders:::order/*', 'arn:aws:orders:::orders', false],
+  ['text and a closing star in the resource match nothing cut short before them', 'arn:aws:orders:::order/*', 'arn:aws:orders:::', false],
 ];
 
 describe('compileArnMatcher', () => {

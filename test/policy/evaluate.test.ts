@@ -63,6 +63,49 @@ describe('merged identity policies', () => {
   });
 });
 
+describe('a set carrying an identity index', () => {
+  it('is decided on the index, which names the identity policies merged (the identity list only names them)', () => {
+    const allow = policy([{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }], 'allow');
+    const deny = policy([{ Effect: 'Deny', Action: 'orders:GetOrder', Resource: '*' }], 'deny');
+    const request = { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) };
+    expect(evaluate({ identity: [allow], identityIndex: deny }, request).decision).toBe('ExplicitDeny');
+    expect(evaluate({ identity: [deny], identityIndex: allow }, request).decision).toBe('Allow');
+  });
+});
+
+describe('the statements a decision names', () => {
+  const request = { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) };
+  const label = (d: ReturnType<typeof evaluate>) => d.matched.map((m) => `${m.policy}:${m.sid}`);
+
+  it('are every Deny that applied, in policy order, for an explicit deny', () => {
+    const one = policy([{ Sid: 'A', Effect: 'Allow', Action: '*', Resource: '*' }, { Sid: 'D1', Effect: 'Deny', Action: 'orders:Get*', Resource: '*' }], 'one');
+    const two = policy([{ Sid: 'D2', Effect: 'Deny', Action: 'orders:GetOrder', Resource: ORDER }], 'two');
+    const d = evaluate({ identity: [one, two] }, request);
+    expect(d.decision).toBe('ExplicitDeny');
+    expect(label(d)).toEqual(['one:D1', 'two:D2']);
+    expect(label(evaluate({ identity: [two] }, request))).toEqual(['two:D2']);
+  });
+
+  it('are the first grant of each policy type that had to allow, for an allow', () => {
+    const grants = policy([{ Sid: 'G1', Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }, { Sid: 'G2', Effect: 'Allow', Action: ['orders:GetOrder', 'orders:ListOrders'], Resource: '*' }], 'id');
+    const { policy: parsed } = parsePolicy({ Version: '2012-10-17', Statement: [{ Sid: 'B', Effect: 'Allow', Action: 'orders:*', Resource: '*' }] });
+    const boundary = compilePolicy(parsed!, 'boundary', 'boundary');
+    expect(label(evaluate({ identity: [grants] }, request))).toEqual(['id:G1']);
+    expect(label(evaluate({ identity: [grants], boundary }, request))).toEqual(['id:G1', 'boundary:B']);
+  });
+
+  it('cannot be changed by whoever holds the decision, so the next decision is unchanged', () => {
+    const set: PolicySet = { identity: [policy([{ Sid: 'G', Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }], 'id')] };
+    const first = evaluate(set, request);
+    expect(() => (first.matched as unknown[]).push({})).toThrow(TypeError);
+    expect(() => Object.assign(first, { decision: 'ExplicitDeny' })).toThrow(TypeError);
+    const denied = evaluate(set, { ...request, action: 'orders:DeleteOrder' });
+    expect(() => (denied.matched as unknown[]).push({})).toThrow(TypeError);
+    expect(evaluate(set, request)).toEqual({ decision: 'Allow', matched: [{ policy: 'id', kind: 'identity', index: 0, sid: 'G', effect: 'Allow' }] });
+    expect(evaluate(set, { ...request, action: 'orders:DeleteOrder' })).toEqual({ decision: 'ImplicitDeny', matched: [], implicitReason: 'no_identity_allow' });
+  });
+});
+
 describe('the action lookup', () => {
   const set: PolicySet = { identity: [policy([{ Effect: 'Allow', Action: 'orders:get*', Resource: '*' }])] };
   const ask = (action: string) =>

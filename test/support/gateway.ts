@@ -1,14 +1,12 @@
-// Starts a real gateway for integration tests: loopback ports, the real pipeline, proxy and
-// operations listener, a real upstream that records what reaches it, real ES256 tokens, and an
-// audit sink that keeps every event so suites can count them.
+// Starts a real gateway for integration tests (createIamgate, through ./iamgate.ts): loopback
+// ports, the real pipeline, proxy and operations listener, a real upstream that records what
+// reaches it, real ES256 tokens, and an audit sink that keeps every event so suites can count them.
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { createPeerAuthenticator, type PeerIdentityOptions } from '../../src/auth/index.js';
-import { readConfig } from '../../src/config/index.js';
-import type { PrincipalResolver } from '../../src/identity/index.js';
-import type { GatewayConfig } from '../../src/config/index.js';
-import { createPolicyLoader, startGateway, type AuditEventInput, type AuditSink, type Gateway, type PolicyLoader } from '../../src/gateway/index.js';
+import type { IamgateConfig } from '../../src/app/index.js';
+import type { PeerIdentityOptions } from '../../src/auth/index.js';
+import type { AuditEventInput, AuditSink, Gateway, PolicyLoader } from '../../src/gateway/index.js';
+import { startIamgate } from './iamgate.js';
 import { createTestKeys, testAuthenticator, type TestKeys } from './tokens.js';
 import { startTestUpstream, type TestUpstream } from './upstream.js';
 
@@ -63,7 +61,7 @@ export interface TestGateway {
   readonly upstream: TestUpstream;
   readonly keys: TestKeys;
   readonly audit: RecordingAudit;
-  readonly config: GatewayConfig;
+  readonly config: IamgateConfig;
   /** `Authorization` header value for a directory user. */
   bearer(user: string, opts?: { mfa?: boolean }): Promise<string>;
   close(): Promise<void>;
@@ -96,36 +94,26 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     upstream: { url: options.upstreamUrl ?? upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 2000 },
     forwardAuth: { enabled: true },
     shutdown: { graceMs: 5000 },
+    // The suites' own verifier stands in for the issuers; every request is evaluated afresh.
+    auth: { sts: { enabled: false } },
+    cache: { l1: { enabled: false } },
     ...options.config,
+    policies: {
+      ...(options.config?.['policies'] as Record<string, unknown> | undefined),
+      directory: options.files?.directory ?? FIXTURES.directory,
+      routes: options.files?.routes ?? FIXTURES.routes,
+      ...(options.files?.shadow !== undefined ? { shadow: options.files.shadow } : {}),
+    },
   };
-  const read = readConfig(doc, {}, undefined);
-  if (!read.ok) throw new Error(`test config invalid: ${JSON.stringify(read.problems)}`);
-  const files = {
-    directory: options.files?.directory ?? FIXTURES.directory,
-    routes: options.files?.routes ?? FIXTURES.routes,
-    ...(options.files?.shadow !== undefined ? { shadow: options.files.shadow } : {}),
-  };
-  const config: GatewayConfig = { ...read.config, policies: { ...read.config.policies, ...files } };
-  let loaded: PrincipalResolver | undefined;
-  const loader = createPolicyLoader(files, (_dir, resolver) => {
-    loaded = resolver;
-    return testAuthenticator(keys, resolver);
+  const peer = options.peerIdentity;
+  const { iamgate, config } = await startIamgate({
+    doc,
+    noWait: options.noWait ?? false,
+    // The mesh peer's issuer is a typed issuer of the suite's own (no document spells it).
+    ...(peer ? { adjust: (c: IamgateConfig) => ({ ...c, peerIssuer: peer.issuer, ...(c.extAuthz ? { extAuthz: { ...c.extAuthz, peerIdentity: { issuer: peer.issuer.name, trustDomain: peer.trustDomain } } } : {}) }) } : {}),
+    deps: { audit, authenticator: (resolver) => testAuthenticator(keys, resolver), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}) },
   });
-  const logger = pino({ level: process.env['IAMGATE_TEST_LOG'] ?? 'silent' });
-  const peerAuthenticator = options.peerIdentity
-    ? createPeerAuthenticator({
-        ...options.peerIdentity,
-        resolver: () => {
-          if (!loaded) throw new Error('no directory loaded');
-          return loaded;
-        },
-      })
-    : undefined;
-  const gateway = await startGateway({ config, load: options.wrapLoader ? options.wrapLoader(loader) : loader, logger, audit, ...(peerAuthenticator ? { peerAuthenticator } : {}) });
-  if (!options.noWait) {
-    const first = await gateway.initialLoad;
-    if (!first.ok) throw new Error(`test policies failed to load: ${first.problems.join('; ')}`);
-  }
+  const { gateway } = iamgate;
   return {
     gateway,
     url: gateway.url,
@@ -136,7 +124,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     config,
     bearer: async (user, opts) => `Bearer ${await keys.token(user, opts)}`,
     async close() {
-      await gateway.close(1000);
+      await iamgate.stop(1000);
       await upstream.close();
     },
   };

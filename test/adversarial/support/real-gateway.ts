@@ -5,13 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { createAuthRuntime, readAuthConfig, type AuthRuntime } from '../../../src/auth/index.js';
-import { createDecisionCache, gatewayDecisionCache } from '../../../src/cache/index.js';
-import { readConfig, type GatewayConfig } from '../../../src/config/index.js';
-import { createPolicyLoader, startGateway, type Gateway } from '../../../src/gateway/index.js';
-import type { PrincipalResolver } from '../../../src/identity/index.js';
+import type { AuthRuntime } from '../../../src/auth/index.js';
+import type { Gateway } from '../../../src/gateway/index.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../../support/gateway.js';
+import { startIamgate } from '../../support/iamgate.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 
 export interface RealGateway {
@@ -40,43 +37,24 @@ export interface RealGatewayOptions {
 export async function startRealGateway(o: RealGatewayOptions): Promise<RealGateway> {
   const upstream = await startTestUpstream();
   const stateDir = await mkdtemp(join(tmpdir(), 'iamgate-adv-'));
-  const read = readConfig(
-    {
+  const audit = recordingAudit();
+  const { iamgate } = await startIamgate({
+    doc: {
       version: 1,
       mode: 'development',
       listen: { host: '127.0.0.1', port: 0 },
       operations: { host: '127.0.0.1', port: 0 },
       upstream: { url: upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 2000 },
       forwardAuth: { enabled: true },
+      auth: { stateDir, issuers: o.issuers, sts: { enabled: false }, ...o.auth },
+      // The in-process decision cache only where the suite asks for it (as `iamgate serve` has it).
+      ...(o.decisionCache ? {} : { cache: { l1: { enabled: false } } }),
       ...o.config,
+      policies: { directory: o.files?.directory ?? FIXTURES.directory, routes: o.files?.routes ?? FIXTURES.routes },
     },
-    {},
-    undefined,
-  );
-  if (!read.ok) throw new Error(`adversarial config invalid: ${JSON.stringify(read.problems)}`);
-  const files = { directory: o.files?.directory ?? FIXTURES.directory, routes: o.files?.routes ?? FIXTURES.routes };
-  const config: GatewayConfig = { ...read.config, policies: { ...read.config.policies, ...files } };
-  const auth = readAuthConfig({ stateDir, issuers: o.issuers, sts: { enabled: false }, ...o.auth }, { development: true });
-  if (!auth.config) throw new Error(`adversarial auth config invalid: ${JSON.stringify(auth.findings)}`);
-  let resolver: PrincipalResolver | undefined;
-  const runtime = await createAuthRuntime({
-    config: auth.config,
-    baseDir: stateDir,
-    resolver: () => {
-      if (!resolver) throw new Error('no directory loaded');
-      return resolver;
-    },
-    ...(o.now ? { now: o.now } : {}),
+    deps: { audit, ...(o.now ? { now: o.now } : {}) },
   });
-  const audit = recordingAudit();
-  const load = createPolicyLoader(files, (_directory, next) => {
-    resolver = next;
-    return runtime.authenticator;
-  });
-  const cache = o.decisionCache ? gatewayDecisionCache(createDecisionCache({ now: o.now ?? Date.now })) : undefined;
-  const gateway = await startGateway({ config, load, logger: pino({ level: 'silent' }), audit, ...(cache ? { cache } : {}), ...(o.now ? { now: o.now } : {}) });
-  const first = await gateway.initialLoad;
-  if (!first.ok) throw new Error(`adversarial policies failed to load: ${first.problems.join('; ')}`);
+  const { gateway, auth: runtime } = iamgate;
   return {
     gateway,
     url: gateway.url,
@@ -85,8 +63,7 @@ export async function startRealGateway(o: RealGatewayOptions): Promise<RealGatew
     audit,
     runtime,
     async close() {
-      await gateway.close(1000);
-      runtime.close();
+      await iamgate.stop(1000);
       await upstream.close();
       await rm(stateDir, { recursive: true, force: true });
     },

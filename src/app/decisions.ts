@@ -1,9 +1,8 @@
 // The decision cache behind the gateway's cache seam (`DecisionCache` of src/gateway/cache.ts):
 // the query's fingerprint, policy digest, principal, action, resource and readable context keys
 // become an exact key; an L1 hit is answered synchronously, L2 only when it pays off.
-import type { DecisionCache as CacheSeam, DecisionQuery } from '../gateway/cache.js';
-import type { DecisionCache } from './cache.js';
-import type { DecisionKey } from './key.js';
+import type { DecisionCache, DecisionKey } from '../cache/index.js';
+import type { DecisionCache as CacheSeam, DecisionQuery } from '../gateway/index.js';
 
 /** The gateway's seam (its `set` also takes how long the fresh evaluation took, µs). */
 export type GatewayDecisionCache = CacheSeam;

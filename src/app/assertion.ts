@@ -1,12 +1,11 @@
-// The identity assertion as `iamgate serve` wires it: opened from the `assertion` section (when
+// The identity assertion as iamgate wires it: opened from the `assertion` section (when
 // present) before the gateway starts, its issuer handed to the proxy, its public keys published as
 // a JWKS on the operations port and on the gateway's reserved paths, its key watch stopped last.
 import { dirname, resolve } from 'node:path';
 import type { Env, Hono } from 'hono';
 import type { Logger } from 'pino';
-import { ASSERTION_JWKS_PATH, openAssertion, readAssertionConfig, type AssertionIssuer } from '../assertion/index.js';
-import type { AuthConfig } from '../auth/index.js';
-import { formatProblems, type GatewayConfig } from '../config/index.js';
+import { ASSERTION_JWKS_PATH, openAssertion, type AssertionIssuer } from '../assertion/index.js';
+import type { IamgateConfig } from './config.js';
 
 export interface ServeAssertion {
   readonly issuer: AssertionIssuer;
@@ -16,21 +15,18 @@ export interface ServeAssertion {
 }
 
 /** Opens the assertion the configuration asks for; undefined when the section is absent. Throws naming the key at fault. */
-export async function openServeAssertion(config: GatewayConfig, auth: AuthConfig, logger: Logger): Promise<ServeAssertion | undefined> {
+export async function openServeAssertion(config: IamgateConfig, logger: Logger): Promise<ServeAssertion | undefined> {
   const development = config.mode === 'development';
-  const read = readAssertionConfig(config.sections['assertion'], { development, ...(config.file ? { file: config.file } : {}) });
-  if (!read.config) {
-    if (read.findings.length > 0) throw new Error(`the assertion configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
-    return undefined;
-  }
+  const section = config.assertion;
+  if (!section) return undefined;
   const baseDir = config.file ? dirname(config.file) : process.cwd();
-  const opened = await openAssertion(read.config, {
+  const opened = await openAssertion(section, {
     baseDir,
-    stateDir: resolve(baseDir, auth.stateDir),
+    stateDir: resolve(baseDir, config.auth.stateDir),
     development,
     onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'assertion key ring not reloaded'),
   });
-  logger.info({ header: read.config.header, audience: read.config.audience, keyFile: opened.keyFile, keyGenerated: opened.generated }, 'identity assertion on');
+  logger.info({ header: section.header, audience: section.audience, keyFile: opened.keyFile, keyGenerated: opened.generated }, 'identity assertion on');
   const { issuer } = opened;
   return {
     issuer,

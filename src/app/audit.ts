@@ -1,16 +1,17 @@
-// The audit trail as `iamgate serve` wires it: opened from the `audit` section before anything can
+// The audit trail as iamgate wires it: opened from the `audit` section before anything can
 // decide, fed by the gateway (one record per decision), the STS endpoints and policy loads, its
 // counters on the gateway's metrics registry, its public key on the operations port, and closed
 // (final signed digest) once the requests in flight have finished.
 import { dirname, resolve } from 'node:path';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { openConfiguredAudit, policyLoadEvent, readAuditConfig, registerAuditMetrics, stsAuditEvent, type AuditLogStats, type PublicJwk } from '../audit/index.js';
+import { openConfiguredAudit, policyLoadEvent, registerAuditMetrics, stsAuditEvent, type AuditLogStats, type PublicJwk } from '../audit/index.js';
 import type { AuditEventInput } from '../audit/index.js';
-import { createRedisClient, type AuthConfig, type StsEvent } from '../auth/index.js';
-import { formatProblems, type GatewayConfig } from '../config/index.js';
-import type { AuditSink, PolicyLoad, PolicyLoader } from '../gateway/index.js';
+import type { StsEvent } from '../auth/index.js';
+import type { AuditSink, LoadNotice } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
+import type { IamgateConfig } from './config.js';
+import { createSentinelClient } from './redis.js';
 
 /** Path of the public key on the operations port. */
 export const PUBLIC_KEY_PATH = '/audit/public-key';
@@ -20,8 +21,11 @@ export interface GatewayAudit {
   readonly sink: AuditSink;
   /** STS outcomes (`createAuthRuntime`'s `onStsEvent`): recorded without holding the STS answer. */
   onStsEvent(event: StsEvent): void;
-  /** Wraps the policy loader so that every load leaves a `policy_reload` record before it takes effect. */
-  auditLoads(load: PolicyLoader): PolicyLoader;
+  /**
+   * Records a policy load (the gateway's `onLoad`). Called in the turn the snapshot is installed,
+   * so the record precedes, in the chain, every decision taken under it; never awaited there.
+   */
+  recordLoad(notice: LoadNotice): void;
   /** Serves the digests' public key (JWK) at `/audit/public-key` on the operations app. */
   mountOperations(app: Hono): void;
   /** Exports the trail's counters on the gateway's registry. */
@@ -30,20 +34,6 @@ export interface GatewayAudit {
   close(): Promise<void>;
   /** Reopens the trail's file at its path (SIGHUP, after logrotate renamed it); failures are logged. */
   reopen(): Promise<void>;
-}
-
-/** Reads the `audit` section with what the rest of the configuration says (mode, Redis). */
-function readSection(config: GatewayConfig): ReturnType<typeof readAuditConfig> {
-  return readAuditConfig(config.sections['audit'], {
-    development: config.mode === 'development',
-    redisConfigured: config.redis.url !== undefined || config.redis.sentinel !== undefined,
-    ...(config.file ? { file: config.file } : {}),
-  });
-}
-
-/** The `audit` section's problems, one line each (production needs a signing key even when the section is absent). */
-export function auditProblems(config: GatewayConfig): string[] {
-  return formatProblems(readSection(config).findings);
 }
 
 /** Wraps any audit sink in what serve needs around it; `stats`, `publicJwk` and `close` when it is the configured trail. */
@@ -63,21 +53,7 @@ export function gatewayAudit(
   return {
     sink,
     onStsEvent: (event) => void keep(stsAuditEvent(event)),
-    auditLoads(load) {
-      let generation = 0;
-      return async () => {
-        let result: PolicyLoad;
-        try {
-          result = await load();
-        } catch (err) {
-          await keep(policyLoadEvent(false, generation || undefined));
-          throw err;
-        }
-        if (result.ok) generation += 1;
-        await keep(policyLoadEvent(result.ok, generation || undefined));
-        return result;
-      };
-    },
+    recordLoad: (notice) => void keep(policyLoadEvent(notice.ok, notice.ok ? notice.snapshot.generation : notice.generation)),
     mountOperations(app) {
       const jwk = trail.publicJwk;
       app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json({ error: 'NotFound', message: 'the audit trail is not signed (audit.sign: false)' }, 404)));
@@ -100,20 +76,14 @@ export function gatewayAudit(
  * Opens the trail the configuration describes. Throws (before anything listens) when the section
  * is wrong or a key or file cannot be read or written; the message names the key at fault.
  */
-export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, logger: Logger): Promise<GatewayAudit> {
-  const read = readSection(config);
-  if (!read.config) throw new Error(`the audit configuration is invalid: ${formatProblems(read.findings).join('; ')}`);
+export async function openGatewayAudit(config: IamgateConfig, logger: Logger): Promise<GatewayAudit> {
+  const { audit, auth } = config;
   const baseDir = config.file ? dirname(config.file) : process.cwd();
   // Behind Sentinel the sink needs its own client that asks the sentinels for the primary.
-  const { sentinel } = config.redis;
-  const sentinelClient =
-    sentinel && read.config.sinks.includes('redis')
-      ? createRedisClient(config.redis.url, {
-          connection: { sentinels: sentinel.nodes.map((n) => ({ ...n })), name: sentinel.masterName },
-          onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit redis error'),
-        })
-      : undefined;
-  const opened = await openConfiguredAudit(read.config, {
+  const sentinelClient = audit.sinks.includes('redis')
+    ? createSentinelClient(config.redis, (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit redis error'))
+    : undefined;
+  const opened = await openConfiguredAudit(audit, {
     ...(sentinelClient ? { redisClient: sentinelClient } : {}),
     baseDir,
     stateDir: resolve(baseDir, auth.stateDir),
@@ -123,7 +93,7 @@ export async function openGatewayAudit(config: GatewayConfig, auth: AuthConfig, 
   });
   const { log } = opened;
   logger.info(
-    { auditChain: log.instanceId, sinks: read.config.sinks, durability: read.config.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
+    { auditChain: log.instanceId, sinks: audit.sinks, durability: audit.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
     log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
   );
   return gatewayAudit(log, logger, { stats: () => log.stats(), reopen: opened.reopen, ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {

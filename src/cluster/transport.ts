@@ -4,7 +4,7 @@
 // subscribers, so the latest generation is also kept in a key that a subscriber reads each time
 // it (re)connects: a replica that was cut off learns what it missed.
 import type { Redis } from 'ioredis';
-import { within } from './redis.js';
+import { within } from '../cache/redis.js';
 
 export interface GenerationAnnouncement {
   readonly type: 'generation';

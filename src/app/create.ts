@@ -1,0 +1,196 @@
+// The composition root: every part of a running iamgate, built from one validated configuration
+// value, in dependency order, and stopped in reverse. `serve`, the benchmarks and the test helpers
+// all assemble a gateway here and nowhere else.
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, type AuthRuntime, type FetchLike } from '../auth/index.js';
+import type { PrincipalResolver } from '../identity/index.js';
+import { createGatewayMetrics, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { openServeAssertion } from './assertion.js';
+import { gatewayAudit, openGatewayAudit } from './audit.js';
+import { openCluster } from './cluster.js';
+import type { IamgateConfig } from './config.js';
+import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
+import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
+import { openTracer } from './tracing.js';
+import { iamgateVersion } from './version.js';
+
+/** What a caller may put in place of what the configuration would build. */
+export interface IamgateDeps {
+  /** The clock of every part (token checks, revocations, cache entries, audit times). Default Date.now. */
+  readonly now?: () => number;
+  /** Fetches issuers' JWKS. Default: the global fetch. */
+  readonly fetch?: FetchLike;
+  /** Default: pino at `logging.level`. */
+  readonly logger?: Logger;
+  /** Opens iamgate's Redis connections. Default: from `redis` (none when it is not configured). */
+  readonly redis?: RedisFactory;
+  /** Records every audit event here instead of the configured trail. */
+  readonly audit?: AuditSink;
+  /** Each snapshot's authenticator, in place of the configured issuers' token verifier. */
+  readonly authenticator?: SnapshotAuthenticator;
+  /** Wraps the policy loader (to hold or fail loads: readiness and reload faults). */
+  readonly loader?: (load: PolicyLoader) => PolicyLoader;
+  /** Opens the gateway listener only once ready (a `serve --workers` worker sharing it). */
+  readonly listenWhenReady?: boolean;
+}
+
+/** A running iamgate. */
+export interface Iamgate {
+  /** The gateway (listeners, pipeline, proxy, policy snapshots). */
+  readonly gateway: Gateway;
+  /** The operations listener: readiness and metrics. */
+  readonly operations: { readonly url: string; readonly bound: string; readonly metrics: GatewayMetrics; readiness(): Readiness };
+  /** The authentication runtime (issuers, revocations, STS). */
+  readonly auth: AuthRuntime;
+  /** What SIGHUP does: loads the policies again (installed whole, or not at all) and reopens the audit file. */
+  reload(): Promise<ReloadReport>;
+  /** Stops accepting, lets requests finish for up to `graceMs`, then closes every part in reverse order. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Closes what was opened, last first; the first failure is thrown once everything is closed. */
+function closers(): { add(close: () => unknown): void; run(): Promise<void> } {
+  const list: (() => unknown)[] = [];
+  return {
+    add: (close) => void list.push(close),
+    async run() {
+      let failure: { err: unknown } | undefined;
+      for (const close of list.splice(0).reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+      if (failure) throw failure.err;
+    },
+  };
+}
+
+/**
+ * Builds and starts iamgate: Redis connections, the audit trail, the identity assertion, tracing,
+ * the cluster bus, the decision cache, authentication, and the gateway with its policy snapshots.
+ * Resolves once the listeners are open; `gateway.initialLoad` says whether the policies loaded.
+ * On a failure while starting, whatever was started is closed again before the error is thrown.
+ */
+export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {}): Promise<Iamgate> {
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger ?? pino({ level: config.logging.level, base: { service: 'iamgate' } });
+  const opened = closers();
+  try {
+    const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });
+    const connect = deps.redis ?? (redisConfigured(config.redis) ? redisFactory(config.redis) : undefined);
+    const openRedis = (role: Parameters<RedisFactory>[0]): ReturnType<RedisFactory> | undefined => {
+      if (!connect) return undefined;
+      const client = connect(role, () => metrics.redisErrors.inc({ operation: 'connection' }));
+      opened.add(() => client.quit().catch(() => client.disconnect()));
+      return client;
+    };
+    const stateRedis = openRedis('state');
+
+    // The audit trail (docs/audit.md) opens before anything can decide; it closes after the gateway.
+    const audit = deps.audit ? gatewayAudit(deps.audit, logger) : await openGatewayAudit(config, logger);
+    opened.add(() => audit.close());
+    audit.registerMetrics(metrics.registry);
+    const assertion = await openServeAssertion(config, logger);
+    if (assertion) opened.add(() => assertion.close());
+    const tracer = await openTracer(config, logger);
+    if (tracer) opened.add(() => tracer.close());
+
+    // The policies serving now: what the STS and the mesh peer resolve callers against.
+    let gateway: Gateway | undefined;
+    const currentResolver = (): PrincipalResolver => {
+      const resolver = gateway?.snapshot()?.resolver;
+      if (!resolver) throw new Error('no directory loaded');
+      return resolver;
+    };
+    const cluster = openCluster(config, { now, logger, metrics, redis: openRedis });
+    opened.add(() => cluster.close());
+    const auth = await createAuthRuntime({
+      config: config.auth,
+      baseDir: config.file ? dirname(config.file) : process.cwd(),
+      resolver: currentResolver,
+      now,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(stateRedis ? { redis: stateRedis } : {}),
+      onStsEvent: (e) => {
+        audit.onStsEvent(e);
+        if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());
+      },
+      // A revoked session's open WebSocket tunnels close (none are open before the gateway starts).
+      onRevoked: (subject, before) => gateway?.tunnels.revoked(subject, before),
+      onError: (source, err) => {
+        // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
+        if (stateRedis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
+        logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error');
+      },
+    });
+    opened.add(() => auth.close());
+    // Every issuer's keys now rather than on the first request (failures are logged by onError).
+    void auth.authenticator.warmUp().catch(() => undefined);
+    // The revocation list is read as soon as Redis answers (at start and after every reconnection).
+    if (stateRedis?.status === 'ready') void auth.revocations.refresh();
+    stateRedis?.on('ready', () => void auth.revocations.refresh());
+
+    const snapshotAuthenticator = deps.authenticator ?? tokenAuthenticatorFor(auth.authenticator);
+    const load = createSnapshotLoader(config.policies, snapshotAuthenticator);
+    const peer = config.peerIssuer && config.extAuthz?.peerIdentity;
+    const started = await startGateway({
+      config,
+      load: deps.loader ? deps.loader(load) : load,
+      cache: cluster.decisions,
+      onLoad: (notice) => {
+        audit.recordLoad(notice);
+        if (notice.ok) cluster.loaded(notice.snapshot.digest);
+      },
+      ...(config.extAuthz ? { extAuthz: config.extAuthz } : {}),
+      ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
+      // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
+      notReady: () => (auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
+      // Issuer warnings say nothing about an authenticator put in their place.
+      warnings: deps.authenticator ? [] : authenticationWarnings(config.auth),
+      ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),
+      logger,
+      metrics,
+      now,
+      audit: audit.sink,
+      ...(assertion ? { assertion: assertion.issuer } : {}),
+      ...(tracer ? { tracer } : {}),
+      mountOperations: (app) => {
+        audit.mountOperations(app);
+        assertion?.mount(app);
+      },
+      mount: (app) => {
+        assertion?.mount(app);
+        if (auth.stsApp) app.route('/.iamgate/sts', auth.stsApp);
+        if (auth.jwksHandler) app.get('/.well-known/jwks.json', auth.jwksHandler);
+      },
+    });
+    gateway = started;
+    // Another replica loaded other policies: load ours again (a shared ConfigMap may have changed too).
+    cluster.onGeneration(() => void started.reload());
+    cluster.onRevocation(() => void auth.revocations.refresh());
+    let stopping: Promise<void> | undefined;
+    return {
+      gateway: started,
+      operations: { url: started.opsUrl, bound: started.bound.operations, metrics, readiness: () => started.readiness() },
+      auth,
+      async reload() {
+        const [report] = await Promise.all([started.reload(), audit.reopen()]);
+        return report;
+      },
+      stop(graceMs) {
+        stopping ??= (async () => {
+          // The gateway closes first (requests in flight finish), then everything it used.
+          await started.close(graceMs);
+          await opened.run();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await opened.run().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+// Every Redis connection iamgate opens, from one factory with one set of fail-fast settings
+// (auth's createRedisClient: 500 ms per command, one retry, no offline queue, 2 s to connect,
+// reconnection with a capped back-off). Each part gets a connection of its own, so that a slow
+// command of one part never queues another part's commands behind it on the same socket:
+//   state  — authentication state (revocations, MFA lockouts, TOTP replay), where 500 ms is the
+//            deadline: a state read that fails makes the request fail closed.
+//   cache  — the decision cache's shared level. The client's 500 ms is only a ceiling: every L2
+//            command carries its own, shorter deadline (`cache.l2.timeoutMs`, 50 ms by default)
+//            and a circuit breaker, so a slow Redis costs a request at most that, as a miss.
+//   bus    — the cluster bus (policy generations, revocations); its subscriber is a duplicate
+//            that waits without a deadline, its publishes have their own (1 s).
+//   audit  — the audit stream behind Sentinel (with a plain URL the sink connects by itself).
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../auth/index.js';
+import type { GatewayConfig } from '../config/index.js';
+
+export type RedisRole = 'state' | 'cache' | 'bus' | 'audit';
+
+/** Opens a connection for one part of iamgate; `onError` hears its connection errors. */
+export type RedisFactory = (role: RedisRole, onError: (err: Error) => void) => Redis;
+
+/** Whether the configuration turns Redis on (`redis.url`, `REDIS_URL` or `redis.sentinel`). */
+export function redisConfigured(redis: GatewayConfig['redis']): boolean {
+  return redis.url !== undefined || redis.sentinel !== undefined;
+}
+
+/** The factory for a configuration's Redis (standalone by URL, or its primary through Sentinel). */
+export function redisFactory(redis: GatewayConfig['redis']): RedisFactory {
+  const { url, sentinel } = redis;
+  // Sentinel: the sentinels name the current primary; the URL gives only credentials, database and TLS.
+  const connection = sentinel ? { connection: { sentinels: sentinel.nodes.map((n) => ({ ...n })), name: sentinel.masterName } } : {};
+  return (_role, onError) => createRedisClient(url, { onError, ...connection });
+}
+
+/** A client of its own for the audit sink when Redis is reached through Sentinel; undefined otherwise. */
+export function createSentinelClient(redis: GatewayConfig['redis'], onError: (err: Error) => void): Redis | undefined {
+  return redis.sentinel ? redisFactory(redis)('audit', onError) : undefined;
+}
