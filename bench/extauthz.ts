@@ -14,9 +14,10 @@ import { performance } from 'node:perf_hooks';
 import { extAuthzClient, type ExtAuthzClient } from '../test/support/grpc.js';
 import { NGINX_BINARY, startNginx, type RunningNginx } from '../test/support/nginx.js';
 import { freePort } from '../test/support/redis.js';
-import { cpuTicks, median, quickStartToken, quickStartYaml, serve, TICKS, wrk } from './gateway.js';
 import { startTinyUpstream } from './proxy.js';
 import { percentile, report, type BenchResult } from './report.js';
+import { quickStartToken, quickStartYaml, serve, stopServed } from './serve.js';
+import { median, treeTicks, TICKS, wrk } from './wrk.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? '3');
 const SECONDS = process.env['BENCH_SECONDS'] ?? '3';
@@ -34,7 +35,7 @@ interface Round {
 
 /** Keeps CONNECTIONS checks in flight over `clients` for SECONDS; every answer must be an allow. */
 async function grpcRound(clients: readonly ExtAuthzClient[], request: unknown, pid: number): Promise<Round> {
-  const before = cpuTicks(pid);
+  const before = treeTicks(pid);
   const latencies: number[] = [];
   const start = performance.now();
   const end = start + Number(SECONDS) * 1000;
@@ -48,8 +49,15 @@ async function grpcRound(clients: readonly ExtAuthzClient[], request: unknown, p
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => worker(clients[i % clients.length]!)));
   const sorted = Float64Array.from(latencies).sort();
-  const cpu = ((cpuTicks(pid) - before) * 1e6) / TICKS / latencies.length;
+  const cpu = ((treeTicks(pid) - before) * 1e6) / TICKS / latencies.length;
   return { rps: (latencies.length * 1000) / (performance.now() - start), p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), cpu };
+}
+
+/** CONNECTIONS requests in flight for SECONDS with wrk, and iamgate's CPU µs a request. */
+async function httpRound(url: string, headers: readonly string[], pid: number): Promise<Round> {
+  const before = treeTicks(pid);
+  const r = await wrk({ url, headers, connections: CONNECTIONS, seconds: Number(SECONDS) });
+  return { rps: r.rps, p50: r.p50, p99: r.p99, cpu: ((treeTicks(pid) - before) * 1e6) / TICKS / r.requests };
 }
 
 /** nginx's `auth_request` config from docs/forward-auth.md, asking iamgate at `iamgate` before proxying to `upstream`. */
@@ -100,16 +108,16 @@ export async function runExtAuthzBench(): Promise<void> {
     const check = { attributes: { request: { http: { method: 'GET', path: '/orders/1', host: 'orders.example', headers: { authorization } } } } };
     const header = `Authorization: ${authorization}`;
     const cases: { name: string; run: () => Promise<Round> }[] = [
-      { name: 'upstream direct', run: () => wrk(`${upstreamUrl}/orders/1`, [], upstream.pid!, { connections: CONNECTIONS, seconds: SECONDS }) },
+      { name: 'upstream direct', run: () => httpRound(`${upstreamUrl}/orders/1`, [], upstream.pid!) },
       { name: `gRPC ext_authz Check, 1 connection`, run: () => grpcRound(one, check, pid) },
       { name: `gRPC ext_authz Check, ${GRPC_CONNECTIONS} connections`, run: () => grpcRound(several, check, pid) },
       {
         name: 'HTTP forward-auth (/.iamgate/authz)',
-        run: () => wrk(`${served.url}/.iamgate/authz`, [header, 'X-Original-Method: GET', 'X-Original-URI: /orders/1'], pid, { connections: CONNECTIONS, seconds: SECONDS }),
+        run: () => httpRound(`${served.url}/.iamgate/authz`, [header, 'X-Original-Method: GET', 'X-Original-URI: /orders/1'], pid),
       },
-      { name: 'iamgate full proxy', run: () => wrk(`${served.url}/orders/1`, [header], pid, { connections: CONNECTIONS, seconds: SECONDS }) },
-      { name: 'nginx alone', run: () => wrk(`${alone.url}/orders/1`, [], pid, { connections: CONNECTIONS, seconds: SECONDS }) },
-      { name: 'nginx + auth_request to iamgate', run: () => wrk(`${guarded.url}/orders/1`, [header], pid, { connections: CONNECTIONS, seconds: SECONDS }) },
+      { name: 'iamgate full proxy', run: () => httpRound(`${served.url}/orders/1`, [header], pid) },
+      { name: 'nginx alone', run: () => httpRound(`${alone.url}/orders/1`, [], pid) },
+      { name: 'nginx + auth_request to iamgate', run: () => httpRound(`${guarded.url}/orders/1`, [header], pid) },
     ];
     // Every HTTP case must measure an allowed request reaching its answer, not a refusal.
     for (const [url, headers] of [
@@ -142,7 +150,7 @@ export async function runExtAuthzBench(): Promise<void> {
   } finally {
     for (const c of [...one, ...several]) c.close();
     for (const n of nginx) await n.close();
-    served.child.kill('SIGTERM');
+    await stopServed(served);
     upstream.kill();
     await rm(dir, { recursive: true, force: true });
   }

@@ -57,7 +57,8 @@ export async function startTinyUpstream(): Promise<{ port: number; process: Chil
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['-e', `require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }).listen(${port}, '127.0.0.1')`],
+    // Idle keep-alive connections stay open for a minute, so proxies' pools are not cut every 5 s.
+    ['-e', `const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen(${port}, '127.0.0.1')`],
     { stdio: 'ignore' },
   );
   return { port, process: child };

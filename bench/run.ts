@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark group, or those named on the command line (e.g. `policy`). The
-// soak runs only when named (`npm run bench -- soak`): it takes ten minutes.
+// soak runs only when named (`npm run bench -- soak`): it takes ten minutes. Options (`--quick`)
+// are read by the groups themselves.
 import { runAuditBench } from './audit.js';
 import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
@@ -19,7 +20,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   extauthz: runExtAuthzBench,
 };
 
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const [name, run] of Object.entries(groups)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();
 }

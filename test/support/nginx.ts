@@ -13,16 +13,25 @@ export const NGINX_BINARY = findBinary('nginx');
 
 export interface RunningNginx {
   readonly url: string;
+  /** The master process; its one worker is its child. */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
+export interface NginxOptions {
+  /** Directives for the `http { }` block, such as `upstream` pools. */
+  readonly http?: string;
+  /** The worker's connection limit (64 unless given). */
+  readonly workerConnections?: number;
+}
+
 /** Starts nginx with `server` (the directives inside one `server { }` block, without `listen`). */
-export async function startNginx(server: string): Promise<RunningNginx> {
+export async function startNginx(server: string, opts: NginxOptions = {}): Promise<RunningNginx> {
   if (!NGINX_BINARY) throw new Error('nginx is not installed');
   const prefix = await mkdtemp(join(tmpdir(), 'iamgate-nginx-'));
   const port = await freePort();
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`).join('\n');
-  const conf = `daemon off;\nworker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log warn;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  server {\n    listen 127.0.0.1:${port};\n${server}\n  }\n}\n`;
+  const conf = `daemon off;\nworker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log warn;\nevents { worker_connections ${opts.workerConnections ?? 64}; }\nhttp {\n  access_log off;\n${temp}\n${opts.http ?? ''}\n  server {\n    listen 127.0.0.1:${port};\n${server}\n  }\n}\n`;
   await writeFile(join(prefix, 'nginx.conf'), conf);
   const child = spawn(NGINX_BINARY, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -40,7 +49,7 @@ export async function startNginx(server: string): Promise<RunningNginx> {
     await close();
     throw new Error(`nginx did not start: ${log}`, { cause: err });
   }
-  return { url: `http://127.0.0.1:${port}`, close };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, close };
 }
 
 /** iamgate's identity headers, as the documented nginx configuration copies each from the answer. */

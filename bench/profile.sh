@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bench/profile.sh [SECONDS]: where the allowed path's CPU goes. Runs `iamgate serve` (built, the
+# quick start unless IAMGATE_CONFIG names another) under `node --cpu-prof` before a tiny upstream,
+# warms it up, drives it with wrk -t1 -c32 for SECONDS (10 by default) as alice on GET /orders/1
+# (PROFILE_USER, PROFILE_PATH change that), stops it, and prints the main thread's self time over
+# those last SECONDS grouped by area: proxy, audit, pipeline, node's HTTP server, hono, metrics
+# (bench/profile-summary.ts). Needs wrk. Keeps the profile when PROFILE_KEEP names a directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-10}"
+CONFIG="${IAMGATE_CONFIG:-policies/iamgate.yaml}"
+command -v wrk >/dev/null || { echo "profile.sh: wrk is not installed" >&2; exit 1; }
+[ -f dist/cli/main.js ] || npm run build --silent
+npx tsc -p tsconfig.bench.json
+
+TMP="$(mktemp -d -t iamgate-profile.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+read -r UP GW OPS <<<"$(node -e '
+  const net = require("net");
+  Promise.all([0, 1, 2].map(() => new Promise((ok) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); }); })))
+    .then((ports) => console.log(ports.join(" ")));')"
+
+node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
+PIDS+=($!)
+IAMGATE_PORT=$GW IAMGATE_OPS_PORT=$OPS IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \
+  node --cpu-prof --cpu-prof-dir "$TMP" dist/cli/main.js serve --config "$CONFIG" >/dev/null &
+GATEWAY=$!
+PIDS+=("$GATEWAY")
+until curl -sf -o /dev/null "http://127.0.0.1:$OPS/readyz"; do
+  kill -0 "$GATEWAY" 2>/dev/null || { echo "profile.sh: iamgate serve exited before it was ready" >&2; exit 1; }
+  sleep 0.2
+done
+
+AUTH="Authorization: Bearer $(node dist/cli/main.js token "${PROFILE_USER:-alice}" --config "$CONFIG")"
+URL="http://127.0.0.1:$GW${PROFILE_PATH:-/orders/1}"
+wrk -t1 -c32 -d3s -H "$AUTH" "$URL" >/dev/null
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+wrk -t1 -c32 -d"${SECS}s" -H "$AUTH" "$URL" | grep -E 'Requests/sec|Non-2xx|Socket errors' || true
+kill -TERM "$GATEWAY"
+wait "$GATEWAY" || true
+PROFILE="$(ls "$TMP"/*.cpuprofile)"
+[ -n "${PROFILE_KEEP:-}" ] && cp "$PROFILE" "$PROFILE_KEEP/"
+node dist-bench/bench/profile-summary.js "$PROFILE" "$SECS"
