@@ -11,7 +11,7 @@ export type SnapshotAuthenticator = (resolver: PrincipalResolver) => Authenticat
 
 /** The configured token verifier, resolving principals in one snapshot's directory. */
 export function tokenAuthenticatorFor(tokens: TokenAuthenticator): SnapshotAuthenticator {
-  return (resolver) => ({ authenticate: (request) => tokens.authenticate(request, resolver) });
+  return (resolver) => ({ authenticate: (request) => tokens.authenticate(request, resolver), challenge: tokens.challenge });
 }
 
 /** The loader of whole snapshots: nothing is assigned anywhere until the gateway installs one. */

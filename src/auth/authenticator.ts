@@ -1,13 +1,15 @@
 // Bearer-token authentication: find the token, answer from the verified-token cache when it can
-// (ES256 verification costs ~250 µs; a SHA-256 of the token ~4 µs), otherwise verify it against
-// the issuer it names and build the principal. Every request re-checks what can change while a
+// (ES256 verification costs ~250 µs; the cache is keyed by the token string itself, so a hit costs
+// one map lookup and answers synchronously), otherwise verify it against the issuer it names and
+// build the principal: a user's JWT, an iamgate session token or a service-account token, by issuer. Every request re-checks what can change while a
 // token is cached: expiry, the signing key still being trusted, the directory generation, and
 // revocation. Never throws for bad input: every failure is a value with a stable code.
-import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { principalAt, type Principal, type PrincipalResolver } from '../identity/index.js';
 import { principalFromToken, type IssuerKind } from './claims.js';
 import type { AuthConfig, IssuerConfig } from './config.js';
+import { bearerChallenge, bearerToken } from './authenticators/bearer.js';
+import type { AuthRejection } from './authenticators/authenticator.js';
 import { authFailure, type AuthFailure } from './errors.js';
 import { ensureDevKey, loadKeyFile } from './keys/file.js';
 import type { KeySource } from './keys/jwk.js';
@@ -45,8 +47,11 @@ export interface TokenAuthenticator {
   /**
    * Verifies the bearer token and resolves its principal in `resolver`'s directory (the policy
    * snapshot the request was given), or in the current one (`deps.resolver()`) when none is given.
+   * Synchronous when the token is cached.
    */
-  authenticate(headers: { readonly authorization?: string | undefined }, resolver?: PrincipalResolver): Promise<AuthOutcome>;
+  authenticate(headers: { readonly authorization?: string | undefined }, resolver?: PrincipalResolver): AuthOutcome | Promise<AuthOutcome>;
+  /** The Bearer challenge for a 401 (RFC 6750). */
+  challenge(realm: string, failure: AuthRejection | undefined): string;
   /** Verifies a token of a web-identity issuer (AssumeRoleWithWebIdentity's body) without resolving a principal. */
   verifyWebIdentityToken(token: string): Promise<{ ok: true; issuer: IssuerConfig; payload: JWTPayload } | AuthFailure>;
   /** Loads every issuer's keys once (start-up and readiness). */
@@ -109,12 +114,6 @@ function ringKeys(ring: SigningKeyRing): KeySource {
     status: () => ring.verification().status(),
   };
 }
-
-function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
-
-const BEARER = /^Bearer +(\S+) *$/i;
 
 /** Creates the bearer-token authenticator for a configuration. Options are checked here, once. */
 export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps): TokenAuthenticator {
@@ -201,42 +200,42 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return verified.ok ? { ok: true, issuer, payload: verified.payload, kid: verified.kid } : verified;
   };
 
-  return {
-    async authenticate(headers, given) {
-      // A given directory (the request's policy snapshot) stays the one used across the awaits below.
-      const directory = (): PrincipalResolver => given ?? deps.resolver();
-      const header = headers.authorization;
-      if (header === undefined || header.trim() === '') return authFailure('token_missing');
-      if (header.length > config.maxTokenBytes + 16) return authFailure('token_too_large', `${header.length} bytes`);
-      const match = BEARER.exec(header);
-      const token = match?.[1];
-      if (token === undefined) return authFailure('token_malformed', 'not a Bearer credential');
-      if (token.length > config.maxTokenBytes) return authFailure('token_too_large', `${token.length} bytes`);
+  const verifyFresh = async (token: string, t: number, directory: () => PrincipalResolver): Promise<AuthOutcome> => {
+    const verified = await verifyFor(token);
+    if (!verified.ok) return verified;
+    const { issuer, payload, kid } = verified;
+    const resolver = directory();
+    const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
+    if (!outcome.ok) return outcome;
+    const tolerance = issuer.verifying.clockToleranceSeconds;
+    const maxAge = issuer.verifying.maxTokenAgeSeconds;
+    const validUntil = Math.min(
+      ((payload.exp ?? 0) + tolerance) * 1000,
+      maxAge === undefined ? Infinity : ((payload.iat ?? 0) + maxAge + tolerance) * 1000,
+    );
+    // Keyed by the token itself (at most maxTokenBytes each): a lookup needs no hashing.
+    remember(token, { issuer, kid, payload, validUntil, principal: outcome.principal, generation: resolver.directory.generation });
+    return finish(outcome.principal, t);
+  };
 
-      const key = tokenHash(token);
+  return {
+    authenticate(headers, given) {
+      // A given directory (the request's policy snapshot) stays the one used across the awaits of a fresh verification.
+      const directory = (): PrincipalResolver => given ?? deps.resolver();
+      const bearer = bearerToken(headers.authorization, config.maxTokenBytes);
+      if (!bearer.ok) return bearer;
+      const token = bearer.token;
       const t = now();
-      const cached = cache.get(key);
+      const cached = cache.get(token);
       if (cached) {
         const outcome = fromCache(cached, t, directory());
         if (outcome) return outcome;
-        cache.delete(key);
+        cache.delete(token);
       }
-
-      const verified = await verifyFor(token);
-      if (!verified.ok) return verified;
-      const { issuer, payload, kid } = verified;
-      const resolver = directory();
-      const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
-      if (!outcome.ok) return outcome;
-      const tolerance = issuer.verifying.clockToleranceSeconds;
-      const maxAge = issuer.verifying.maxTokenAgeSeconds;
-      const validUntil = Math.min(
-        ((payload.exp ?? 0) + tolerance) * 1000,
-        maxAge === undefined ? Infinity : ((payload.iat ?? 0) + maxAge + tolerance) * 1000,
-      );
-      remember(key, { issuer, kid, payload, validUntil, principal: outcome.principal, generation: resolver.directory.generation });
-      return finish(outcome.principal, t);
+      return verifyFresh(token, t, directory);
     },
+
+    challenge: bearerChallenge,
 
     async verifyWebIdentityToken(token) {
       if (token.length > config.maxTokenBytes) return authFailure('token_too_large', `${token.length} bytes`);

@@ -80,6 +80,14 @@ function headerBytes(lines: readonly string[]): number {
   return total;
 }
 
+function urlDecoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads a decoded CheckRequest into request facts; never throws, whatever the message holds. */
 export function readCheckRequest(message: CheckRequestMessage, requestId: string, now: number, limits: CheckLimits): CheckReading {
   const attributes = message.attributes ?? undefined;
@@ -94,7 +102,16 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   }
   const rawHeaders = headerLines(http);
   const extensions = attributes?.context_extensions;
-  const facts: RequestFacts = { ...empty, rawHeaders, secure: http.scheme === 'https', ...(extensions ? { extensions } : {}) };
+  const certificate = source?.certificate;
+  const facts: RequestFacts = {
+    ...empty,
+    rawHeaders,
+    secure: http.scheme === 'https',
+    ...(extensions ? { extensions } : {}),
+    ...(peerPrincipal !== '' ? { peerPrincipal } : {}),
+    // Envoy sends the peer's certificate URL-encoded (PEM); decoded only when an authenticator reads it.
+    ...(certificate ? { peerCertificate: () => urlDecoded(certificate) } : {}),
+  };
   const lines = rawHeaders.length / 2;
   if (lines > limits.maxHeaders) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'too_many_headers', detail: `${lines} header lines` } };
   const bytes = headerBytes(rawHeaders);

@@ -5,8 +5,7 @@
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PeerAuthenticator } from '../auth/index.js';
-import type { Authenticator, GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
+import type { GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
 import { errorAnswer } from '../gateway/errors.js';
 import type { PipelineOverride } from '../gateway/pipeline.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
@@ -34,8 +33,6 @@ export interface ExtAuthzDeps {
   readonly passThrough: ReadonlySet<string>;
   /** Lower-case header of the HTTP gateway's signed assertion (assertion.header, or its default). */
   readonly assertionHeader: string;
-  /** Workload identity from the peer's SPIFFE ID (extAuthz.grpc.peerIdentity); absent = off. */
-  readonly peer?: PeerAuthenticator;
   readonly requestId?: () => string;
 }
 
@@ -52,31 +49,20 @@ function internalError(requestId: string): CheckResponseMessage {
   return deniedResponse(status, body, {}, requestId, 'internal_error');
 }
 
-function hasAuthorization(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') return true;
-  return false;
-}
-
 /**
  * The Check handler: never fails the call for a bad request (Envoy would apply its own failure
  * mode instead of iamgate's answer); every problem is a denied CheckResponse.
  */
 export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage) => Promise<CheckResponseMessage> {
   const nextId = deps.requestId ?? randomUUID;
-  const { pipeline, metrics, peer } = deps;
+  const { pipeline, metrics } = deps;
   return async (request) => {
     const started = performance.now();
     const requestId = nextId();
     const now = deps.now();
     const reading = readCheckRequest(request, requestId, now, deps.limits);
-    let override: PipelineOverride | undefined;
-    if (reading.refusal) override = { refusal: reading.refusal };
-    else if (peer && reading.peerPrincipal !== '' && !hasAuthorization(reading.facts.rawHeaders)) {
-      // No credential of its own: the caller is the workload the mesh authenticated.
-      const spiffeId = reading.peerPrincipal;
-      const authenticator: Authenticator = { authenticate: async () => peer(spiffeId, now) };
-      override = { authenticator };
-    }
+    // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
+    const override: PipelineOverride | undefined = reading.refusal ? { refusal: reading.refusal } : undefined;
     let outcome: PipelineOutcome;
     try {
       outcome = await pipeline.run(reading.facts, 'ext-authz', override);

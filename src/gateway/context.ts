@@ -4,7 +4,8 @@
 import type { TraceContext } from '../trace/index.js';
 import { BlockList, isIP } from 'node:net';
 import type { Principal } from '../identity/index.js';
-import { createContext, type ContextValue, type RequestContext } from '../policy/index.js';
+import type { ContextValue, RequestContext } from '../policy/index.js';
+import { scanHeaders, type RequestHeaders } from './request-headers.js';
 import type { RouteMatch } from './routes/index.js';
 
 /** The facts about one HTTP request that the pipeline reads: plain values, taken once from Node's request. */
@@ -24,6 +25,10 @@ export interface RequestFacts {
   readonly extensions?: Readonly<Record<string, string>>;
   /** The W3C trace the request belongs to (proxied requests); its id goes into the audit record. */
   readonly trace?: TraceContext;
+  /** The peer's identity as the asking proxy authenticated it (ext_authz `source.principal`: a SPIFFE ID under Istio). */
+  readonly peerPrincipal?: string;
+  /** The caller's TLS client certificate (PEM), read only when an authenticator asks. */
+  readonly peerCertificate?: () => string | undefined;
 }
 
 /** iamgate's own condition keys. */
@@ -90,9 +95,14 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
  * so the address is never taken from text a proxy did not vouch for.
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
+  return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);
+}
+
+/** `sourceAddress` over the X-Forwarded-For values already read from the request. */
+export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | undefined, trusted: TrustedProxies, peerTrusted: boolean): string {
   let current = plainAddress(peer);
-  if (!peerTrusted) return current;
-  const hops = headerValues(raw, 'x-forwarded-for').flatMap((v) => v.split(',')).map((s) => s.trim());
+  if (!peerTrusted || !forwardedFor) return current;
+  const hops = forwardedFor.flatMap((v) => v.split(',')).map((s) => s.trim());
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = plainAddress(hops[i]!);
     if (isIP(hop) === 0) break;
@@ -104,18 +114,31 @@ export function sourceAddress(peer: string, raw: readonly string[], trusted: Tru
 
 /** The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto. */
 export function secureTransport(facts: RequestFacts, trustedPeer: boolean): boolean {
-  if (facts.secure) return true;
+  return secureTransportOf(facts.secure, trustedPeer ? headerValue(facts.rawHeaders, 'x-forwarded-proto') : undefined, trustedPeer);
+}
+
+/** `secureTransport` over the first X-Forwarded-Proto value already read from the request. */
+export function secureTransportOf(secure: boolean, forwardedProto: string | undefined, trustedPeer: boolean): boolean {
+  if (secure) return true;
   if (!trustedPeer) return false;
-  const proto = headerValue(facts.rawHeaders, 'x-forwarded-proto');
-  return proto !== undefined && proto.split(',')[0]!.trim().toLowerCase() === 'https';
+  return forwardedProto !== undefined && forwardedProto.split(',')[0]!.trim().toLowerCase() === 'https';
 }
 
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
+/** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
+function currentTime(now: number): string {
+  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /**
- * Builds the full condition context for a decision. Fails (naming the key) when a route's extra
- * key would come from a query parameter or header that appears more than once: which of the
- * values the upstream reads is not knowable, so the request is refused rather than guessed.
+ * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
+ * would come from a query parameter or header that appears more than once: which of the values
+ * the upstream reads is not knowable, so the request is refused rather than guessed.
+ *
+ * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
+ * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
+ * when read). `headers` is the request's one header scan, when the caller has it.
  */
 export function buildRequestContext(
   principal: Principal,
@@ -124,25 +147,31 @@ export function buildRequestContext(
   path: string,
   query: string | undefined,
   network: { readonly sourceIp: string; readonly secure: boolean },
+  headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
+  reads?: ReadonlySet<string>,
 ): ContextBuild {
-  // Keys are lower-cased here (as createContext would) so that a route's extra key can never
-  // replace a key the principal or the request already set, whatever its spelling.
+  // Keys are lower-cased here so that a route's extra key can never replace a key the principal
+  // or the request already set, whatever its spelling.
   const entries = new Map<string, ContextValue>();
-  for (const key in principal.context) entries.set(key.toLowerCase(), principal.context[key]!);
-  entries.set('aws:sourceip', network.sourceIp);
-  entries.set('aws:securetransport', network.secure);
-  entries.set('aws:currenttime', new Date(facts.now).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-  entries.set('aws:epochtime', Math.floor(facts.now / 1000));
-  const agent = headerValue(facts.rawHeaders, 'user-agent');
-  if (agent !== undefined) entries.set('aws:useragent', agent);
-  const referer = headerValue(facts.rawHeaders, 'referer');
-  if (referer !== undefined) entries.set('aws:referer', referer);
-  entries.set(LOWER.method, facts.method);
-  entries.set(LOWER.path, path);
-  if (match.route !== undefined) entries.set(LOWER.route, match.route);
-  for (const [name, value] of match.params) entries.set(LOWER.routeParamPrefix + name.toLowerCase(), value);
-  const extensions = facts.extensions;
-  if (extensions) for (const name in extensions) entries.set(LOWER.contextExtensionPrefix + name.toLowerCase(), extensions[name]!);
+  const wanted = (key: string): boolean => reads === undefined || reads.has(key);
+  const put = (key: string, value: ContextValue): void => {
+    if (wanted(key)) entries.set(key, Array.isArray(value) ? Object.freeze([...value]) : value);
+  };
+  if (reads === undefined || reads.size > 0) {
+    for (const key in principal.context) put(key.toLowerCase(), principal.context[key]!);
+    put('aws:sourceip', network.sourceIp);
+    put('aws:securetransport', network.secure);
+    if (wanted('aws:currenttime')) entries.set('aws:currenttime', currentTime(facts.now));
+    put('aws:epochtime', Math.floor(facts.now / 1000));
+    if (headers.userAgent !== undefined) put('aws:useragent', headers.userAgent);
+    if (headers.referer !== undefined) put('aws:referer', headers.referer);
+    put(LOWER.method, facts.method);
+    put(LOWER.path, path);
+    if (match.route !== undefined) put(LOWER.route, match.route);
+    for (const [name, value] of match.params) put(LOWER.routeParamPrefix + name.toLowerCase(), value);
+    const extensions = facts.extensions;
+    if (extensions) for (const name in extensions) put(LOWER.contextExtensionPrefix + name.toLowerCase(), extensions[name]!);
+  }
   if (match.context.length > 0) {
     let params: URLSearchParams | undefined;
     for (const source of match.context) {
@@ -153,8 +182,8 @@ export function buildRequestContext(
       } else values = headerValues(facts.rawHeaders, source.name);
       if (values.length > 1) return { ok: false, key: source.key };
       const key = source.key.toLowerCase();
-      if (values.length === 1 && !entries.has(key)) entries.set(key, values[0]!);
+      if (values.length === 1 && !entries.has(key)) put(key, values[0]!);
     }
   }
-  return { ok: true, context: createContext(entries) };
+  return { ok: true, context: entries };
 }

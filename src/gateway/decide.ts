@@ -3,7 +3,7 @@
 // would be allowed (exact for both MFA patterns: an Allow conditioned on MFA, and a Deny unless MFA).
 import type { Principal } from '../identity/index.js';
 import { createPolicySetKeysMemo, evaluate, type AuthzRequest, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
-import type { CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
+import type { CachedDecision, CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
 import type { DenyReason } from './errors.js';
 
 export interface Verdict {
@@ -37,38 +37,46 @@ export function denyReason(set: PolicySet, request: AuthzRequest, decision: Deci
 }
 
 export interface Decider {
-  decide(principal: Principal, request: AuthzRequest, policyDigest: string, now: number): Promise<Verdict>;
+  /** Synchronous when the cache answers synchronously (an L1 hit, or no cache): no Promise on the fast path. */
+  decide(principal: Principal, request: AuthzRequest, policyDigest: string, now: number): Verdict | Promise<Verdict>;
 }
 
 /** Creates the decide stage over a cache; the context keys each policy set can read are computed once per set. */
 export function createDecider(cache: DecisionCache): Decider {
   const keysOf = createPolicySetKeysMemo();
-  return {
-    async decide(principal, request, policyDigest, now) {
-      const set = principal.policySet;
-      const keys = keysOf(set);
-      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys, now };
-      let cached: Awaited<ReturnType<DecisionCache['get']>>;
+
+  /** The verdict from a cached decision, or from a fresh evaluation offered to the cache. */
+  const settle = (query: DecisionQuery, set: PolicySet, cached: CachedDecision | undefined): Verdict => {
+    const { request, keys } = query;
+    let decision: Decision;
+    if (cached) decision = cached.decision;
+    else {
+      // Timed so the cache can tell whether a shared-level round trip would cost more than it saves.
+      const started = performance.now();
+      decision = evaluate(set, request);
+      const evalMicros = (performance.now() - started) * 1000;
       try {
-        cached = await cache.get(query);
+        cache.set(query, decision, evalMicros);
+      } catch {
+        // a failing cache only loses the entry
+      }
+    }
+    const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision, keys);
+    return { decision, reason, cache: cached?.level ?? 'miss' };
+  };
+
+  return {
+    decide(principal, request, policyDigest, now) {
+      const set = principal.policySet;
+      const query: DecisionQuery = { fingerprint: principal.fingerprint, policyDigest, request, keys: keysOf(set), now };
+      let cached: ReturnType<DecisionCache['get']>;
+      try {
+        cached = cache.get(query);
       } catch {
         cached = undefined; // a failing cache is a miss
       }
-      let decision: Decision;
-      if (cached) decision = cached.decision;
-      else {
-        // Timed so the cache can tell whether a shared-level round trip would cost more than it saves.
-        const started = performance.now();
-        decision = evaluate(set, request);
-        const evalMicros = (performance.now() - started) * 1000;
-        try {
-          cache.set(query, decision, evalMicros);
-        } catch {
-          // a failing cache only loses the entry
-        }
-      }
-      const reason = decision.decision === 'Allow' ? 'allowed' : denyReason(set, request, decision, keys);
-      return { decision, reason, cache: cached?.level ?? 'miss' };
+      if (cached instanceof Promise) return cached.then((c) => settle(query, set, c), () => settle(query, set, undefined));
+      return settle(query, set, cached);
     },
   };
 }

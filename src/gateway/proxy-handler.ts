@@ -46,8 +46,14 @@ export interface HandlerDeps {
   readonly refusedUpgrade?: (reason: string) => void;
 }
 
+/** The PEM of a TLS client's certificate, when it presented one. */
+function peerCertificateOf(socket: TLSSocket): string | undefined {
+  return socket.getPeerX509Certificate?.()?.toString();
+}
+
 /** Reads the plain facts the pipeline needs from Node's request, once. */
 export function requestFacts(incoming: IncomingMessage, requestId: string, now: number, trace?: TraceContext): RequestFacts {
+  const secure = (incoming.socket as Partial<TLSSocket>).encrypted === true;
   return {
     ...(trace ? { trace } : {}),
     requestId,
@@ -55,8 +61,9 @@ export function requestFacts(incoming: IncomingMessage, requestId: string, now: 
     target: incoming.url ?? '/',
     rawHeaders: incoming.rawHeaders,
     peerAddress: incoming.socket.remoteAddress ?? '',
-    secure: (incoming.socket as Partial<TLSSocket>).encrypted === true,
+    secure,
     now,
+    ...(secure ? { peerCertificate: () => peerCertificateOf(incoming.socket as TLSSocket) } : {}),
   };
 }
 
@@ -156,57 +163,69 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /** Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the caller. */
-  async function decide(facts: RequestFacts, source: 'proxy' | 'websocket'): Promise<PipelineOutcome | undefined> {
-    const { requestId } = facts;
-    try {
-      return await pipeline.run(facts, source);
-    } catch (err) {
-      logger.error({ requestId, err }, 'pipeline failed');
+  /**
+   * Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the
+   * caller. Synchronous when the pipeline is (a cached allow reaches the upstream with no await).
+   */
+  function decide(facts: RequestFacts, source: 'proxy' | 'websocket'): PipelineOutcome | undefined | Promise<PipelineOutcome | undefined> {
+    const failed = (err: unknown): undefined => {
+      logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
       return undefined;
+    };
+    try {
+      const outcome = pipeline.run(facts, source);
+      return outcome instanceof Promise ? outcome.catch(failed) : outcome;
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  /** Answers one decided request: the rejection, or the request forwarded as authorised. */
+  async function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> {
+    const authorized = tracer ? preciseNow() : 0;
+    if (!outcome || outcome.kind === 'reject') {
+      if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
+      else writeError(incoming, outgoing, 'internal_error', requestId);
+      finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
+      if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
+      return;
+    }
+    const body = planBody(incoming, forwarding.maxBodyBytes);
+    if (body.kind === 'stream' && outcome.headers.expect?.toLowerCase() === '100-continue') outgoing.writeContinue();
+    const forwardStart = performance.now();
+    let result: ProxyResult;
+    if (body.kind === 'too_large') {
+      result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
+    } else {
+      result = await upstream.forward(
+        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
+        outgoing,
+      );
+    }
+    const upstreamMs = performance.now() - forwardStart;
+    metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
+    if (!result.ok && !result.responded && result.failure !== 'client_closed') {
+      writeError(incoming, outgoing, result.failure, requestId);
+    }
+    if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
+    recordOutcome(requestId, result, upstreamMs, trace);
+    finishRequest(result.ok ? 'allowed' : result.failure, started);
+    if (tracer) {
+      const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
+      const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
+      traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
     }
   }
 
   return {
-    async handle(incoming, outgoing) {
+    handle(incoming, outgoing) {
       const started = performance.now();
       const requestId = nextId();
       const trace = traceOf(incoming.rawHeaders, traceIds);
       const traceStart = tracer ? preciseNow() : 0;
-      const outcome = await decide(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
-      const authorized = tracer ? preciseNow() : 0;
-      if (!outcome || outcome.kind === 'reject') {
-        if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
-        else writeError(incoming, outgoing, 'internal_error', requestId);
-        finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
-        if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
-        return;
-      }
-      const body = planBody(incoming, forwarding.maxBodyBytes);
-      if (body.kind === 'stream' && headerValue(incoming.rawHeaders, 'expect')?.toLowerCase() === '100-continue') outgoing.writeContinue();
-      const forwardStart = performance.now();
-      let result: ProxyResult;
-      if (body.kind === 'too_large') {
-        result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
-      } else {
-        result = await upstream.forward(
-          { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
-          outgoing,
-        );
-      }
-      const upstreamMs = performance.now() - forwardStart;
-      metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
-      if (!result.ok && !result.responded && result.failure !== 'client_closed') {
-        writeError(incoming, outgoing, result.failure, requestId);
-      }
-      if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
-      recordOutcome(requestId, result, upstreamMs, trace);
-      finishRequest(result.ok ? 'allowed' : result.failure, started);
-      if (tracer) {
-        const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
-        const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
-        traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
-      }
+      const outcome = decide(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
+      if (outcome instanceof Promise) return outcome.then((o) => respond(incoming, outgoing, o, requestId, trace, started, traceStart));
+      return respond(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     },
 
     async upgrade(incoming, socket, head) {

@@ -70,7 +70,7 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
-  /** Workload identity from the mesh peer for the ext_authz server (extAuthz.grpc.peerIdentity). */
+  /** Workload identity from the mesh peer for ext_authz checks (extAuthz.grpc.peerIdentity): a member of the authenticator chain. */
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
@@ -209,6 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     trustedProxies,
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
+    peerAuthenticator: options.peerAuthenticator,
     onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
   });
   const pipeline = failSafe(stages, { audit, logger, metrics, trustedProxies, generation: () => snapshot?.generation });
@@ -219,7 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     maxLifetimeMs: config.websocket.maxLifetimeMs,
     generation: () => snapshot?.generation,
-    redecide: (facts) => pipeline.run(facts, 'tunnel'),
+    redecide: async (facts) => pipeline.run(facts, 'tunnel'),
     onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
   });
   const handlers = createProxyHandlers({
@@ -448,7 +449,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       forwardAuthorization: config.upstream.forwardAuthorization,
       passThrough: new Set(config.headers.passThrough),
       assertionHeader: options.assertion?.header ?? ASSERTION_DEFAULTS.header,
-      ...(options.peerAuthenticator ? { peer: options.peerAuthenticator } : {}),
     };
     try {
       // Loaded only when configured: a gateway without it never loads gRPC.

@@ -76,4 +76,21 @@ describe('request context', () => {
     expect(buildRequestContext(principal, facts, match([{ key: 'orders:Dup', from: 'query', name: 'dup' }]), '/orders/7', 'dup=1&dup=2', { sourceIp: '', secure: false })).toEqual({ ok: false, key: 'orders:Dup' });
     expect(buildRequestContext(principal, facts, match([{ key: 'orders:Twice', from: 'header', name: 'x-twice' }]), '/orders/7', undefined, { sourceIp: '', secure: false })).toEqual({ ok: false, key: 'orders:Twice' });
   });
+
+  it('builds only the keys the policies read, so aws:CurrentTime is formatted only when one reads it', () => {
+    const route = match([{ key: 'orders:Status', from: 'query', name: 'status' }]);
+    const network = { sourceIp: '127.0.0.1', secure: false };
+    const reads = new Set(['aws:username', 'iamgate:routeparam/id', 'orders:status']);
+    const built = buildRequestContext(principal, facts, route, '/orders/7', 'status=open', network, undefined, reads);
+    expect(built.ok && Object.fromEntries(built.context)).toEqual({ 'aws:username': 'alice', 'iamgate:routeparam/id': '7', 'orders:status': 'open' });
+    const timed = buildRequestContext(principal, facts, route, '/orders/7', 'status=open', network, undefined, new Set(['aws:currenttime']));
+    expect(timed.ok && Object.fromEntries(timed.context)).toEqual({ 'aws:currenttime': '2026-01-31T12:00:00Z' });
+    const none = buildRequestContext(principal, facts, route, '/orders/7', 'status=open', network, undefined, new Set());
+    expect(none.ok && none.context.size).toBe(0);
+  });
+
+  it('refuses a twice-given route key even when no policy reads it', () => {
+    const built = buildRequestContext(principal, facts, match([{ key: 'orders:Twice', from: 'header', name: 'x-twice' }]), '/orders/7', undefined, { sourceIp: '', secure: false }, undefined, new Set());
+    expect(built).toEqual({ ok: false, key: 'orders:Twice' });
+  });
 });

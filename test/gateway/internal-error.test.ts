@@ -3,7 +3,7 @@
 // record, like every other answer.
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import type { Authenticator } from '../../src/gateway/auth.js';
+import { NOT_MINE, type Authenticator } from '../../src/auth/authenticators/index.js';
 import type { PolicyLoader } from '../../src/gateway/server.js';
 import type { CompiledPolicy } from '../../src/policy/index.js';
 import { useTestGateway } from '../support/gateway.js';
@@ -11,9 +11,10 @@ import { useTestGateway } from '../support/gateway.js';
 /** A principal whose identity policy list holds a hole: the evaluator throws reading it. */
 function corruptPolicySets(authenticator: Authenticator): Authenticator {
   return {
+    ...authenticator,
     async authenticate(req) {
       const outcome = await authenticator.authenticate(req);
-      if (!outcome.ok) return outcome;
+      if (outcome === NOT_MINE || !outcome.ok) return outcome;
       const broken = { ...outcome.principal.policySet, identity: [null as unknown as CompiledPolicy], identityIndex: null as unknown as CompiledPolicy };
       return { ok: true, principal: { ...outcome.principal, policySet: broken } };
     },

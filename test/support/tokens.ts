@@ -2,6 +2,7 @@
 // to a directory user — the shape of iamgate's authenticator, with nothing mocked.
 import { SignJWT, errors, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import type { Authenticator, AuthOutcome } from '../../src/gateway/index.js';
+import { bearerChallenge } from '../../src/auth/authenticators/index.js';
 import type { PrincipalResolver } from '../../src/identity/index.js';
 
 export const TEST_ISSUER = 'https://idp.test.iamgate';
@@ -42,6 +43,7 @@ function fail(code: string, message: string): AuthOutcome {
 /** Verifies bearer tokens signed by `keys` and resolves `sub` as a directory user name. */
 export function testAuthenticator(keys: TestKeys, resolver: PrincipalResolver, now: () => number = Date.now): Authenticator {
   return {
+    challenge: bearerChallenge,
     async authenticate({ authorization }) {
       if (authorization === undefined) return fail('token_missing', 'A bearer token is required');
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);

@@ -1,0 +1,57 @@
+// The authenticators of a gateway as one chain: each is offered the request in turn, and the
+// first that claims it decides. A request none claims has no credential iamgate knows: 401
+// `token_missing`, challenged by every scheme that has a challenge.
+import { authFailure } from '../errors.js';
+import { NOT_MINE, type Authenticator, type AuthOutcome, type AuthRejection, type AuthResult, type CredentialFacts } from './authenticator.js';
+
+/** A chain's answer: a principal, or a failure with the challenge of the scheme that answered it. */
+export type ChainOutcome = Extract<AuthOutcome, { readonly ok: true }> | (AuthRejection & { readonly challenge: string | undefined });
+
+export interface AuthenticatorChain {
+  /** Synchronous when the authenticator that claims the request answers synchronously. */
+  authenticate(facts: CredentialFacts): ChainOutcome | Promise<ChainOutcome>;
+}
+
+/** Creates a chain over authenticators in precedence order; `realm` is named in challenges. */
+export function createAuthenticatorChain(members: readonly Authenticator[], realm: string): AuthenticatorChain {
+  /**
+   * The challenge of the scheme that answered; a scheme without one of its own (the mesh peer)
+   * still gets a 401 that names a scheme the caller could use instead, as RFC 7235 wants.
+   */
+  const challengeFor = (member: Authenticator, failure: AuthRejection): string | undefined => {
+    const own = member.challenge?.(realm, failure);
+    if (own !== undefined) return own;
+    for (const other of members) {
+      const c = other === member ? undefined : other.challenge?.(realm, failure);
+      if (c !== undefined) return c;
+    }
+    return undefined;
+  };
+
+  const answered = (member: Authenticator, outcome: AuthOutcome): ChainOutcome => {
+    if (outcome.ok) return outcome;
+    return { ...outcome, challenge: outcome.status === 401 ? challengeFor(member, outcome) : undefined };
+  };
+
+  const unclaimed = (): ChainOutcome => {
+    const failure = authFailure('token_missing');
+    const challenges: string[] = [];
+    for (const m of members) {
+      const c = m.challenge?.(realm, undefined);
+      if (c !== undefined) challenges.push(c);
+    }
+    return { ...failure, challenge: challenges.length > 0 ? challenges.join(', ') : undefined };
+  };
+
+  const from = (index: number, facts: CredentialFacts): ChainOutcome | Promise<ChainOutcome> => {
+    for (let i = index; i < members.length; i++) {
+      const member = members[i]!;
+      const result: AuthResult | Promise<AuthResult> = member.authenticate(facts);
+      if (result instanceof Promise) return result.then((r) => (r === NOT_MINE ? from(i + 1, facts) : answered(member, r)));
+      if (result !== NOT_MINE) return answered(member, result);
+    }
+    return unclaimed();
+  };
+
+  return { authenticate: (facts) => from(0, facts) };
+}

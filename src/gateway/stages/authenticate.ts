@@ -1,0 +1,87 @@
+// Who the caller is: the request's credential facts offered to the authenticator chain (the
+// snapshot's token authenticator, with the mesh peer's identity before it when configured; an
+// operator simulation's stand-in instead). The chain answers the challenge of a 401, never this stage.
+import { authenticatorsOf, createAuthenticatorChain, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
+import type { Principal } from '../../identity/index.js';
+import type { GatewayErrorCode } from '../errors.js';
+import { CONTINUE, required, type Answer, type EventBase, type StageContext, type StageFactory, type StageResult } from './stage.js';
+
+const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };
+
+type EventFields = Required<Pick<EventBase, 'principal' | 'authn'>>;
+
+/** The audit fields of a principal, built once per principal object (a cached token yields the same one). */
+function recordOf(recorded: WeakMap<Principal, EventFields>, principal: Principal): EventFields {
+  let fields = recorded.get(principal);
+  if (!fields) {
+    fields = {
+      principal: {
+        arn: principal.arn,
+        type: PRINCIPAL_TYPES[principal.type],
+        ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
+        ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
+      },
+      authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
+    };
+    recorded.set(principal, fields);
+  }
+  return fields;
+}
+
+/** An authenticator must answer bad input with a failure; a throw is an outage: fail closed. */
+function outage(err: unknown): Answer {
+  return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
+}
+
+function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, auth: ChainOutcome): StageResult {
+  if (!auth.ok) {
+    const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+    const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
+    return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+  }
+  const principal = auth.principal;
+  ctx.principal = principal;
+  const fields = recordOf(recorded, principal);
+  ctx.event.principal = fields.principal;
+  ctx.event.authn = fields.authn;
+  return CONTINUE;
+}
+
+export const authenticate: StageFactory = (deps) => {
+  // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
+  const chains = new WeakMap<Authenticator, AuthenticatorChain>();
+  const recorded = new WeakMap<Principal, EventFields>();
+  const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
+    let chain = chains.get(tokens);
+    if (!chain) {
+      chain = createAuthenticatorChain(alone ? [tokens] : authenticatorsOf({ tokens, peer: deps.peerAuthenticator }), deps.realm);
+      chains.set(tokens, chain);
+    }
+    return chain;
+  };
+  return {
+    name: 'authenticate',
+    run(ctx) {
+      const { headers, facts } = ctx;
+      if (headers.authorizationCount > 1) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: 'more than one Authorization header' };
+      const stand = ctx.override?.authenticator;
+      const chain = stand ? chainOf(stand, true) : chainOf(required(ctx.snapshot, 'the policy snapshot').authenticator, false);
+      const credentials: CredentialFacts = {
+        authorization: headers.authorization,
+        rawHeaders: facts.rawHeaders,
+        peerAddress: facts.peerAddress,
+        peerPrincipal: facts.peerPrincipal,
+        peerCertificate: facts.peerCertificate,
+        now: facts.now,
+      };
+      let auth: ChainOutcome | Promise<ChainOutcome>;
+      try {
+        auth = chain.authenticate(credentials);
+      } catch (err) {
+        return outage(err);
+      }
+      if (auth instanceof Promise) return auth.then((a) => settle(recorded, ctx, a), outage);
+      return settle(recorded, ctx, auth);
+    },
+  };
+};

@@ -1,0 +1,110 @@
+// The pipeline's fast path: once a caller's token is verified and its decision is in the
+// in-process cache, a request is decided and audited with no Promise between the request and the
+// outcome, so an allowed request reaches the upstream dispatch without waiting a turn. Real parts:
+// the test policy files, the real token authenticator over a real JWKS server, the real decision
+// cache, and an audit sink that keeps every event.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../src/auth/index.js';
+import { gatewayDecisionCache } from '../../src/app/decisions.js';
+import { createDecisionCache } from '../../src/cache/index.js';
+import {
+  compileTrustedProxies,
+  createDecider,
+  createGatewayMetrics,
+  createPipeline,
+  createPolicyLoader,
+  DEFAULT_PATH_RULES,
+  type Pipeline,
+  type PipelineOutcome,
+  type PolicySnapshot,
+  type RequestFacts,
+} from '../../src/gateway/index.js';
+import { authConfig, makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../auth/helpers.js';
+import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gateway.js';
+
+const ISS = 'https://idp.pipeline.test';
+
+describe('the pipeline', () => {
+  let key: TestKey;
+  let jwks: JwksServer;
+  let pipeline: Pipeline;
+  let audit: RecordingAudit;
+  let ids = 0;
+
+  beforeAll(async () => {
+    key = await makeKey('p1');
+    jwks = await startJwksServer([key.publicJwk]);
+    const config = authConfig({ issuers: [{ name: 'idp', issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url, claims: { user: 'sub' } }] });
+    let resolver: Parameters<typeof createAuthenticator>[1]['resolver'] | undefined;
+    const tokens = createAuthenticator(config, { resolver: () => resolver!() });
+    const loaded = await createPolicyLoader(FIXTURES, (_directory, next) => {
+      resolver = () => next;
+      return tokens;
+    })();
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.findings));
+    const snapshot: PolicySnapshot = { ...loaded.snapshot, generation: 1 };
+    audit = recordingAudit();
+    pipeline = createPipeline({
+      snapshot: () => snapshot,
+      decider: createDecider(gatewayDecisionCache(createDecisionCache({ now: Date.now }))),
+      audit,
+      metrics: createGatewayMetrics(),
+      pathRules: DEFAULT_PATH_RULES,
+      trustedProxies: compileTrustedProxies([]),
+      explainToCaller: false,
+      realm: 'iamgate',
+    });
+  });
+  afterAll(async () => {
+    await jwks.close();
+  });
+
+  const request = (target: string, authorization: string): RequestFacts => ({
+    requestId: `r${++ids}`,
+    method: 'GET',
+    target,
+    rawHeaders: ['Host', 'orders', 'Authorization', authorization],
+    peerAddress: '127.0.0.1',
+    secure: false,
+    now: Date.now(),
+  });
+
+  it('decides a cached allow synchronously, with one audit record, once the token and the decision are cached', async () => {
+    const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+    const first = pipeline.run(request('/orders/1', bearer), 'proxy');
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ kind: 'allow', verdict: { cache: 'miss' } });
+
+    const facts = request('/orders/1', bearer);
+    const again = pipeline.run(facts, 'proxy');
+    expect(again).not.toBeInstanceOf(Promise);
+    const outcome = again as PipelineOutcome;
+    expect(outcome).toMatchObject({ kind: 'allow', verdict: { cache: 'l1' }, principal: { arn: 'arn:aws:iam::111122223333:user/alice' } });
+    expect(audit.decisionsFor(facts.requestId)).toEqual([expect.objectContaining({ decision: 'Allow', reason: 'allowed', cache: 'l1', path: '/orders/1' })]);
+  });
+
+  it('decides a refusal before authentication synchronously, with its one audit record', () => {
+    const facts = request('/orders/1%2F2', 'Bearer whatever');
+    const outcome = pipeline.run(facts, 'proxy');
+    expect(outcome).not.toBeInstanceOf(Promise);
+    expect(outcome).toMatchObject({ kind: 'reject', code: 'bad_path' });
+    expect(audit.decisionsFor(facts.requestId)).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'bad_path' })]);
+  });
+
+  it('waits for an audit sink that asks to be waited for, and answers 503 when it refuses the record', async () => {
+    const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+    const refusing = createPipeline({
+      snapshot: () => undefined,
+      decider: createDecider(gatewayDecisionCache(createDecisionCache({ now: Date.now }))),
+      audit: { record: () => Promise.reject(new Error('disk full')), flush: async () => undefined },
+      metrics: createGatewayMetrics(),
+      pathRules: DEFAULT_PATH_RULES,
+      trustedProxies: compileTrustedProxies([]),
+      explainToCaller: false,
+      realm: 'iamgate',
+    });
+    const outcome = refusing.run(request('/orders/2', bearer), 'proxy');
+    expect(outcome).toBeInstanceOf(Promise);
+    expect(await outcome).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
+  });
+});
