@@ -6,7 +6,7 @@ import type { AuditSink } from './audit.js';
 import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { DecisionEvent, DecisionSource, Pipeline, PipelineOutcome, Rejected } from './pipeline.js';
+import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type Rejected } from './pipeline.js';
 
 export interface FailSafeDeps {
   readonly audit: AuditSink;
@@ -19,15 +19,6 @@ export interface FailSafeDeps {
 
 /** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
 const UNAUDITED: ReadonlySet<DecisionSource> = new Set(['operator', 'tunnel']);
-
-const EVENT_KINDS: Readonly<Record<DecisionSource, DecisionEvent['kind']>> = {
-  proxy: 'request',
-  websocket: 'request',
-  operator: 'request',
-  tunnel: 'request',
-  'forward-auth': 'forward_auth',
-  'ext-authz': 'ext_authz',
-};
 
 /** The rejection for `code`, with what is known of the request before any stage read it. */
 function rejection(code: GatewayErrorCode, facts: RequestFacts, source: DecisionSource, deps: FailSafeDeps): Rejected {

@@ -122,7 +122,7 @@ export interface Pipeline {
 }
 
 /** The audit record's `kind` for each source. */
-const KINDS: Readonly<Record<DecisionSource, DecisionEvent['kind']>> = {
+export const EVENT_KINDS: Readonly<Record<DecisionSource, DecisionEvent['kind']>> = {
   proxy: 'request',
   websocket: 'request',
   operator: 'request',
@@ -211,7 +211,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const sourceIp = sourceAddressOf(facts.peerAddress, headers.forwardedFor, deps.trustedProxies, trustedPeer);
       const secure = secureTransportOf(facts.secure, headers.forwardedProto, trustedPeer);
       // Deny until a stage's answer or the allow says otherwise.
-      const event: EventBase = { kind: KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, decision: 'Deny', reason: 'undecided' };
+      const event: EventBase = { kind: EVENT_KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, decision: 'Deny', reason: 'undecided' };
       if (facts.trace) event.traceId = facts.trace.traceId;
       const ctx: StageContext = {
         facts,
