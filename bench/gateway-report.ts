@@ -1,6 +1,6 @@
 // The data-path benchmark's report: one Markdown table of medians over rounds, ratios taken within
 // each round (a round measures every target within a minute or two, so a change in the machine's
-// load moves both sides of a ratio) and then the median of those, and the targets checked.
+// load moves both sides of a ratio) and then the median of those, and the targets checked.
 import type { Target } from './gateway.js';
 import { median } from './wrk.js';
 

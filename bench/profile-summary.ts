@@ -1,5 +1,5 @@
 // Summarises a V8 CPU profile (`node --cpu-prof`) of iamgate under load: the self time of every
-// sample within the last N seconds, grouped by area of the data path. A sample belongs to the
+// sample within the busiest N seconds (the load, not the stop after it), grouped by area of the data path. A sample belongs to the
 // innermost frame on its stack that is iamgate's or a library's code (so `writev` called while
 // forwarding a response counts as proxying, and node's HTTP parser with nothing of ours above it
 // as node's HTTP server). Run as `node dist-bench/bench/profile-summary.js FILE.cpuprofile [SECONDS]`.
@@ -41,7 +41,26 @@ const SPECIAL: ReadonlyMap<string, string> = new Map([
   ['(root)', 'idle'],
 ]);
 
-/** Self time per area and per function over the last `seconds` of the profile. */
+/**
+ * The start (µs, profile clock) of the `width` µs with the most busy samples: the load, not the
+ * drain after it (a graceful stop can leave the profile's last seconds idle).
+ */
+function busiestWindowStart(profile: Profile, width: number, idle: (id: number) => boolean): number {
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) times.push((t += profile.timeDeltas[i] ?? 0));
+  const busy = (i: number): number => (idle(profile.samples[i]!) ? 0 : (profile.timeDeltas[i + 1] ?? 0));
+  let best = Math.max(profile.startTime, profile.endTime - width);
+  let bestBusy = -1;
+  let sum = 0;
+  for (let lo = 0, hi = 0; lo < times.length; sum -= busy(lo), lo++) {
+    for (; hi < times.length && times[hi]! < times[lo]! + width; hi++) sum += busy(hi);
+    if (sum > bestBusy) [best, bestBusy] = [times[lo]!, sum];
+  }
+  return best;
+}
+
+/** Self time per area and per function over the busiest `seconds` of the profile. */
 export function summarise(profile: Profile, seconds: number): { busyMs: number; idleMs: number; areas: Map<string, { ms: number; functions: Map<string, number> }> } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -63,14 +82,14 @@ export function summarise(profile: Profile, seconds: number): { busyMs: number; 
     areaCache.set(id, area);
     return area;
   };
-  const from = profile.endTime - seconds * 1e6;
+  const from = busiestWindowStart(profile, seconds * 1e6, (id) => areaOf(id) === 'idle');
   const areas = new Map<string, { ms: number; functions: Map<string, number> }>();
   let t = profile.startTime;
   let busyMs = 0;
   let idleMs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
-    if (t < from) continue;
+    if (t < from || t >= from + seconds * 1e6) continue;
     // A sample stands for the time until the next one.
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
     const id = profile.samples[i]!;
@@ -95,7 +114,7 @@ if (file !== undefined) {
   const seconds = Number(secondsText ?? '10');
   const { busyMs, idleMs, areas } = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, seconds);
   const pct = (ms: number): string => `${((100 * ms) / busyMs).toFixed(1)}%`;
-  console.log(`main thread over the last ${seconds} s: ${busyMs.toFixed(0)} ms busy, ${idleMs.toFixed(0)} ms idle; shares of the busy time:\n`);
+  console.log(`main thread over the busiest ${seconds} s: ${busyMs.toFixed(0)} ms busy, ${idleMs.toFixed(0)} ms idle; shares of the busy time:\n`);
   for (const [area, { ms, functions }] of [...areas].sort((a, b) => b[1].ms - a[1].ms)) {
     console.log(`${pct(ms).padStart(6)}  ${area}`);
     const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 5);

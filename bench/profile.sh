@@ -3,8 +3,9 @@
 # quick start unless IAMGATE_CONFIG names another) under `node --cpu-prof` before a tiny upstream,
 # warms it up, drives it with wrk -t1 -c32 for SECONDS (10 by default) as alice on GET /orders/1
 # (PROFILE_USER, PROFILE_PATH change that), stops it, and prints the main thread's self time over
-# those last SECONDS grouped by area: proxy, audit, pipeline, node's HTTP server, hono, metrics
-# (bench/profile-summary.ts). Needs wrk. Keeps the profile when PROFILE_KEEP names a directory.
+# the busiest SECONDS of the profile (the load, not the stop after it) grouped by area: proxy,
+# audit, pipeline, node's HTTP server, hono, metrics (bench/profile-summary.ts). Needs wrk. Keeps
+# the profile when PROFILE_KEEP names a directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-10}"
