@@ -1,6 +1,6 @@
 // Compiles a checked directory model into the immutable Directory the request path reads: every
 // policy compiled once, every user's and role's policy set assembled once with its fingerprint.
-import { parsePolicy, type Json, type ParsedPolicy } from '../policy/index.js';
+import { parsePolicy, type CompiledPolicy, type Json, type ParsedPolicy } from '../policy/index.js';
 import type { DirectoryModel, InlineDocument } from './document.js';
 import { buildPolicySet, canonicalJson, compileRef, sha256 } from './fingerprint.js';
 import { iamArn, uniqueId, type AccountScope } from './names.js';
@@ -74,6 +74,8 @@ export function buildDirectory(model: DirectoryModel, managed: ReadonlyMap<strin
   }
 
   const mfaRequiredPolicy = compileMfaRequired();
+  // One merged index per distinct list of identity policies, shared by the principals that have it.
+  const indexes = new Map<string, CompiledPolicy>();
   const users = new Map<string, DirectoryUser>();
   for (const u of model.users) {
     const arn = iamArn(scope, 'user', u.path, u.name);
@@ -94,7 +96,7 @@ export function buildDirectory(model: DirectoryModel, managed: ReadonlyMap<strin
       mfaRequired: u.mfaRequired,
       policies: own,
       ...(boundary ? { boundary } : {}),
-      ...buildPolicySet({ identity, boundary }),
+      ...buildPolicySet({ identity, boundary }, indexes),
     });
   }
 
@@ -114,7 +116,7 @@ export function buildDirectory(model: DirectoryModel, managed: ReadonlyMap<strin
       tags: r.tags,
       policies: own,
       ...(boundary ? { boundary } : {}),
-      ...buildPolicySet({ identity: own, boundary }),
+      ...buildPolicySet({ identity: own, boundary }, indexes),
     });
   }
 

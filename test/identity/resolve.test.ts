@@ -148,6 +148,32 @@ describe('principal resolution', () => {
     }
   });
 
+  it('shares one merged index among users whose identity policies are the same list, and only among them', () => {
+    const d = directoryOf({
+      account: '111122223333',
+      groups: { readers: { inlinePolicies: { Read: policy('orders:GetOrder'), List: policy('orders:List*') } }, writers: { inlinePolicies: { Write: policy('orders:CreateOrder') } } },
+      users: {
+        ann: { groups: ['readers', 'writers'] },
+        ben: { groups: ['readers', 'writers'] },
+        cid: { groups: ['writers', 'readers'] },
+        dee: { groups: ['readers', 'writers'], inlinePolicies: { Own: policy('orders:DescribeStore') } },
+      },
+    });
+    const indexOf = (name: string) => d.users.get(name)!.policySet.identityIndex;
+    expect(indexOf('ann')).toBeDefined();
+    expect(indexOf('ben')).toBe(indexOf('ann'));
+    // Another order of the same policies is another list: statement order is part of what an index names.
+    expect(indexOf('cid')).not.toBe(indexOf('ann'));
+    expect(indexOf('dee')).not.toBe(indexOf('ann'));
+    const r = createPrincipalResolver(d);
+    for (const name of ['ann', 'ben', 'cid', 'dee']) {
+      const resolved = r.user({ ...AUTH, userName: name, mfa: false }, T0);
+      if (!resolved.ok) throw new Error('unresolved');
+      const p = resolved.principal;
+      expect([decide(p, 'orders:GetOrder'), decide(p, 'orders:CreateOrder'), decide(p, 'orders:DescribeStore')], name).toEqual(['Allow', 'Allow', name === 'dee' ? 'Allow' : 'ImplicitDeny']);
+    }
+  });
+
   it('refuses unknown users and roles, bad session names and invalid session policies', () => {
     const r = createPrincipalResolver(directoryOf(doc()));
     expect(r.user({ ...AUTH, userName: 'mallory', mfa: false }, T0)).toEqual({ ok: false, reason: 'user_unknown' });
