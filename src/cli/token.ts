@@ -5,7 +5,8 @@
 import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mintDevelopmentToken, readAuthConfig } from '../auth/index.js';
+import { loadConfig as loadTypedConfig } from '../app/index.js';
+import { mintDevelopmentToken } from '../auth/index.js';
 import { ENV, formatProblems, loadConfig } from '../config/index.js';
 import { readDirectoryUsers } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
@@ -108,9 +109,16 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
     out.stderr(`iamgate token: refused: ${file} is not a development configuration (mode: development); development keys are never trusted in production`);
     return EXIT.failed;
   }
-  const auth = readAuthConfig(config.sections['auth'], { development: true, file });
-  const issuer = auth.config?.issuers.find((i) => i.developmentKey && i.keyFile !== undefined);
-  if (!auth.config || !issuer?.keyFile) {
+  // Only now the whole typed configuration: a production file is refused above before its
+  // production-only requirements are reported.
+  const typed = await loadTypedConfig({ file, env });
+  if (!typed.ok) {
+    out.stderr(`iamgate token: the configuration ${file} has ${typed.problems.length} problem(s):`);
+    for (const line of formatProblems(typed.problems)) out.stderr(`  ${line}`);
+    return EXIT.failed;
+  }
+  const issuer = typed.config.auth.issuers.find((i) => i.developmentKey && i.keyFile !== undefined);
+  if (!issuer?.keyFile) {
     out.stderr(`iamgate token: ${file} has no auth.issuers entry with developmentKey: true and a keyFile`);
     return EXIT.failed;
   }
