@@ -28,6 +28,11 @@ describe('parsePolicy errors', () => {
     ['an Id that is not a string', { ...policy(allow()), Id: 1 }, ['DATA_TYPE_MISMATCH at Id']],
     ['a Sid that is not a string', policy(allow({ Sid: 3 })), ['DATA_TYPE_MISMATCH at Statement[0].Sid']],
     ['two statements with one Sid', policy(allow({ Sid: 'Read' }), allow({ Sid: 'Read', Action: 's3:ListBucket' })), ['DUPLICATE_SID at Statement[1].Sid']],
+    // IAM User Guide, "IAM JSON policy elements: Sid": ASCII letters and digits only.
+    ['a Sid with a hyphen in an identity policy', policy(allow({ Sid: 'read-objects' })), ['INVALID_SID at Statement[0].Sid']],
+    ['a Sid with a blank in a permissions boundary', policy(allow({ Sid: 'Read objects' })), ['INVALID_SID at Statement[0].Sid'], 'boundary'],
+    ['a Sid with an underscore in a session policy', policy(allow({ Sid: 'read_objects' })), ['INVALID_SID at Statement[0].Sid'], 'session'],
+    ['a Sid with a letter outside ASCII', policy(allow({ Sid: 'LesezugriffÄ' })), ['INVALID_SID at Statement[0].Sid']],
     ['no Effect', policy(without(allow(), 'Effect')), ['MISSING_EFFECT at Statement[0]']],
     ['an Effect in lower case', policy(allow({ Effect: 'allow' })), ['INVALID_EFFECT at Statement[0].Effect']],
     ['an Effect that is not a string', policy(allow({ Effect: true })), ['DATA_TYPE_MISMATCH at Statement[0].Effect']],
@@ -306,6 +311,12 @@ describe('parsePolicy results', () => {
     const { policy: parsed, findings } = parsePolicy(withCondition(conditions));
     expect(findings).toEqual([]);
     expect(parsed?.statements[0]?.conditions.map((c) => c.operator)).toEqual(Object.keys(conditions));
+  });
+
+  it('accepts a Sid of ASCII letters and digits in an IAM policy, and blanks in a resource-based one', () => {
+    expect(parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' }).findings).toEqual([]);
+    const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
+    expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
   });
 
   it('reads Version 2008-10-17 and keeps the version', () => {

@@ -22,6 +22,12 @@ const STATEMENT_ELEMENTS = [
 // `*`, or `service:Action`; both parts may hold the wildcards `*` and `?`.
 const ACTION = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
 
+// IAM itself (identity policies, permissions boundaries, session policies) accepts only ASCII
+// letters and digits in a Sid (IAM User Guide, "IAM JSON policy elements: Sid"); resource-based
+// policies follow their service's rules, which allow more (S3 bucket policies allow blanks).
+const IAM_SID = /^[A-Za-z0-9]*$/;
+const IAM_SID_KINDS: readonly PolicyKind[] = ['identity', 'boundary', 'session'];
+
 export interface StatementContext {
   readonly version: PolicyVersion;
   readonly kind: PolicyKind;
@@ -106,6 +112,20 @@ function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: Statem
   return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
 }
 
+function readSid(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string | undefined {
+  if (!Object.hasOwn(stmt, 'Sid')) return undefined;
+  const at = childPath(path, 'Sid');
+  const sid = stmt.Sid;
+  if (typeof sid !== 'string') {
+    ctx.sink.add('DATA_TYPE_MISMATCH', at, `Sid must be a string, not ${jsonTypeName(sid)}`);
+    return undefined;
+  }
+  if (IAM_SID_KINDS.includes(ctx.kind) && !IAM_SID.test(sid)) {
+    ctx.sink.add('INVALID_SID', at, `Sid ${JSON.stringify(sid)} may hold only ASCII letters and digits (A-Z, a-z, 0-9) in ${ctx.kind} policies`);
+  }
+  return sid;
+}
+
 /** Reads the statement at `path`; undefined when it is not even an object. */
 export function readStatement(raw: unknown, index: number, path: string, ctx: StatementContext): ReadStatement | undefined {
   const { sink } = ctx;
@@ -115,11 +135,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   }
   const errorsBefore = sink.errorCount();
   checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
-  let sid: string | undefined;
-  if (Object.hasOwn(raw, 'Sid')) {
-    if (typeof raw.Sid === 'string') sid = raw.Sid;
-    else sink.add('DATA_TYPE_MISMATCH', childPath(path, 'Sid'), `Sid must be a string, not ${jsonTypeName(raw.Sid)}`);
-  }
+  const sid = readSid(raw, path, ctx);
   const effect = readEffect(raw, path, sink);
   const actions = readActions(raw, path, sink);
   const resources = readResources(raw, path, ctx);
