@@ -51,6 +51,12 @@ describe('parsePolicy errors', () => {
     ['an empty Resource array', policy(allow({ Resource: [] })), ['EMPTY_ARRAY at Statement[0].Resource']],
     ['a resource that is not an ARN', policy(allow({ Resource: 'bucket/*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a resource ARN with too few parts', policy(allow({ Resource: ['*', 'arn:aws:s3:bucket'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
+    // IAM User Guide, "IAM JSON policy elements: Resource": no wildcard in the service segment.
+    ['a resource with a wildcard in its service', policy(allow({ Resource: 'arn:aws:s3*:::bucket/*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource whose service is a lone star', policy(allow({ Resource: ['arn:aws:s3:::bucket/*', 'arn:aws:*:*:*:*'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
+    ['a NotResource with a single-character wildcard in its service', policy(without(allow({ NotResource: 'arn:aws:s?s:us-east-1:111122223333:queue' }), 'Resource')), ['INVALID_RESOURCE at Statement[0].NotResource']],
+    ['a cut-short resource whose closing star is its service', policy(allow({ Resource: 'arn:aws:*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource with a wildcard service and an empty resource part', policy(allow({ Resource: 'arn:aws:*:::' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a Principal in an identity policy', policy(allow({ Principal: '*' })), ['UNSUPPORTED_PRINCIPAL at Statement[0].Principal'], 'identity'],
     ['a NotPrincipal in a permissions boundary', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal'], 'boundary'],
     ['no principal in a resource-based policy', policy(allow()), ['MISSING_PRINCIPAL at Statement[0]'], 'resource'],
@@ -317,6 +323,14 @@ describe('parsePolicy results', () => {
     expect(parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' }).findings).toEqual([]);
     const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
     expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
+  });
+
+  it('accepts wildcards in every part of a resource but its service, and in the service of an ArnLike value', () => {
+    const doc = policy(
+      allow({ Resource: ['arn:*:s3:::bucket/*', 'arn:aws:sqs:us-?ast-1:111122223333:q*', 'arn:aws:sns:*'] }),
+      allow({ Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:*:*:111122223333:*' } } }),
+    );
+    expect(parsePolicy(doc).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
   it('reads Version 2008-10-17 and keeps the version', () => {

@@ -1,6 +1,6 @@
 // Reading one statement: its elements, their pairing rules (Action xor NotAction, ...), and each
 // action, resource and principal value.
-import { checkArnPattern } from '../arn.js';
+import { checkResourcePattern } from '../arn.js';
 import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec } from '../types.js';
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
@@ -86,10 +86,10 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
   if (name === undefined || name === 'both') return undefined;
   const values = readStringList(stmt[name], childPath(path, name), name, ctx.sink) ?? [];
   for (const v of values) {
-    const problem = checkArnPattern(v.value);
+    const problem = checkResourcePattern(v.value);
     // IAM accepts an ARN whose resource part is empty (AWS managed policies hold some): it is
     // well formed, it just matches no resource.
-    if (problem && v.value.endsWith(':') && checkArnPattern(`${v.value}x`) === undefined) {
+    if (problem && v.value.endsWith(':') && checkResourcePattern(`${v.value}x`) === undefined) {
       ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
     } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
     if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
