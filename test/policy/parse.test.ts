@@ -72,6 +72,12 @@ describe('parsePolicy errors', () => {
     ['an AWS principal with a short account', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::1234:root'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
     ['an AWS principal with a wildcard', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/*' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
     ['an AWS principal from another service', trust({ Principal: { AWS: 'arn:aws:s3:::bucket' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    // IAM User Guide, "AWS JSON policy elements: Principal": a user group is not a principal.
+    ['an AWS principal that is a user group', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:group/developers'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
+    ['a NotPrincipal that names a managed policy', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: 'arn:aws:iam::111122223333:policy/ReadOnly' } }), ['INVALID_PRINCIPAL at Statement[0].NotPrincipal.AWS']],
+    ['an AWS principal that is an identity provider', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['a role session principal without its session name', trust({ Principal: { AWS: 'arn:aws:sts::111122223333:assumed-role/ops' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['a user principal without its name', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
     ['a service principal that is not a host name', trust({ Principal: { Service: 'EC2' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Service']],
     ['a federated principal that is neither a domain nor a provider ARN', trust({ Principal: { Federated: 'arn:aws:iam::111122223333:user/bob' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Federated']],
     ['a canonical user that is not 64 hex digits', trust({ Principal: { CanonicalUser: 'abc' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.CanonicalUser']],
@@ -290,6 +296,18 @@ describe('parsePolicy results', () => {
       Federated: ['accounts.google.com', 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com', 'arn:aws:iam::111122223333:saml-provider/corp'],
       CanonicalUser: ['79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be'],
     });
+  });
+
+  it('accepts every kind of AWS principal ARN: account, user and role with a path, role session, federated user', () => {
+    const names = [
+      'arn:aws:iam::111122223333:root',
+      'arn:aws:iam::111122223333:user/alice',
+      'arn:aws:iam::111122223333:user/division/team/alice',
+      'arn:aws:iam::111122223333:role/ops',
+      'arn:aws-cn:sts::111122223333:assumed-role/ops/alice@example.com',
+      'arn:aws:sts::111122223333:federated-user/bob',
+    ];
+    expect(parsePolicy(trust({ Principal: { AWS: names } }), { kind: 'resource' }).findings).toEqual([]);
   });
 
   it('reads a document that names a principal as resource-based when no kind is given', () => {
