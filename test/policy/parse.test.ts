@@ -99,6 +99,13 @@ describe('parsePolicy errors', () => {
     ['a Null value that is not true or false', withCondition({ Null: { 'aws:TokenIssueTime': 'maybe' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Null.aws:TokenIssueTime']],
     ['an ArnLike value that is not an ARN', withCondition({ ArnLike: { 'aws:SourceArn': 'bucket' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.ArnLike.aws:SourceArn']],
     ['a BinaryEquals value that is not base64', withCondition({ BinaryEquals: { 'svc:x': '!!' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.BinaryEquals.svc:x']],
+    // IAM User Guide, "IAM policy elements: Variables and tags": `${key}` or `${key, 'default'}`.
+    ['an unterminated policy variable in a resource', policy(allow({ Resource: 'arn:aws:s3:::bucket/${aws:username' })), ['INVALID_POLICY_VARIABLE at Statement[0].Resource']],
+    ['an empty policy variable in a NotResource', policy(without(allow({ NotResource: ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::home/${}/*'] }), 'Resource')), ['INVALID_POLICY_VARIABLE at Statement[0].NotResource[1]']],
+    ['a policy variable default without quotes in a StringNotEquals value', withCondition({ StringNotEquals: { 's3:prefix': ['home/', 'home/${aws:username, none}'] } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringNotEquals.s3:prefix[1]']],
+    ['an unterminated policy variable default in a StringLike value', withCondition({ StringLike: { 's3:prefix': "home/${aws:username, 'none}/*" } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringLike.s3:prefix']],
+    ['an unterminated policy variable in an ArnNotLike value', withCondition({ ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:user/${aws:username' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.ArnNotLike.aws:PrincipalArn']],
+    ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
 
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
@@ -349,6 +356,13 @@ describe('parsePolicy results', () => {
       allow({ Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:*:*:111122223333:*' } } }),
     );
     expect(parsePolicy(doc).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('reads text that is not variable syntax as literal under 2008-10-17, where variables do not exist', () => {
+    const doc = { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::bucket/${aws:username', Condition: { StringEquals: { 's3:prefix': '${}' } } }) };
+    const { policy: parsed, findings } = parsePolicy(doc);
+    expect(located(findings, true)).toEqual(['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.StringEquals.s3:prefix']);
+    expect(parsed).toBeDefined();
   });
 
   it('reads Version 2008-10-17 and keeps the version', () => {

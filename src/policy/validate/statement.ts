@@ -5,7 +5,7 @@ import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec 
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
-import { checkElementNames, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
+import { checkElementNames, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
 
 const STATEMENT_ELEMENTS = [
   'Sid',
@@ -92,6 +92,7 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
     if (problem && v.value.endsWith(':') && checkResourcePattern(`${v.value}x`) === undefined) {
       ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
     } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
+    checkVariableSyntax(v.value, v.path, ctx.version, ctx.sink);
     if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
       ctx.sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is matched literally: policy variables need Version 2012-10-17`);
     }
