@@ -89,6 +89,8 @@ describe('parsePolicy errors', () => {
     ['Null with a set qualifier', withCondition({ 'ForAnyValue:Null': { 'aws:TagKeys': 'true' } }), ['NULL_WITH_SET_QUALIFIER at Statement[0].Condition.ForAnyValue:Null']],
     ['an operator block that is not an object', withCondition({ StringEquals: ['aws:username'] }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals']],
     ['a condition key without a prefix', withCondition({ StringEquals: { username: 'alice' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.username']],
+    ['a condition key that ends in a blank', withCondition({ StringEquals: { 'aws:PrincipalTag/team ': 'blue' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:PrincipalTag/team ']],
+    ['a condition key with a tab', withCondition({ StringEquals: { 'aws:PrincipalTag/cost\tcenter': 'blue' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:PrincipalTag/cost\tcenter']],
     ['one condition key twice in different case', withCondition({ StringEquals: { 'aws:username': 'a', 'aws:UserName': 'b' } }), ['DUPLICATE_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:UserName']],
     ['an empty condition value list', withCondition({ StringEquals: { 'aws:username': [] } }), ['EMPTY_ARRAY at Statement[0].Condition.StringEquals.aws:username']],
     ['a condition value that is an object', withCondition({ StringEquals: { 'aws:username': { name: 'alice' } } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username']],
@@ -223,6 +225,11 @@ describe('parsePolicy results', () => {
     };
     expect(parsePolicy(doc).findings).toEqual([]);
     expect(parsePolicy(trust, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('accepts tag condition keys whose tag keys hold blanks and letters outside ASCII, as IAM tags may', () => {
+    const doc = withCondition({ StringEquals: { 'aws:ResourceTag/Cost Center': '42', 'aws:PrincipalTag/Kostenstelle Büro': 'b', 'aws:RequestTag/app:team': 'x' } });
+    expect(parsePolicy(doc).findings).toEqual([]);
   });
 
   it('normalises single strings to lists and flattens conditions in document order', () => {

@@ -10,7 +10,9 @@ import { checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPa
 
 // The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
 // (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
-const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+$/;
+// The name may hold blanks between its words: a tag key does (`aws:ResourceTag/Cost Center`), as
+// IAM's tag rules allow letters, digits and spaces representable in UTF-8, and _ . : / = + - @.
+const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+(?: +\S+)*$/;
 
 // The operator families whose values take policy variables (IAM User Guide, "IAM JSON policy
 // elements: Condition operators": string, Boolean and ARN operators).
