@@ -61,6 +61,11 @@ describe('checkConditionValue', () => {
     expect(checkConditionValue(op(operator), 'aws:key', value)).toMatch(message);
   });
 
+  it('reports a policy variable as a Bool value under 2008-10-17, where variables do not exist', () => {
+    expect(checkConditionValue(op('Bool'), 'aws:key', '${aws:x}', '2008-10-17')).toMatch(/not true or false/);
+    expect(checkConditionValue(op('Bool'), 'aws:key', '${aws:x}', '2012-10-17')).toBeUndefined();
+  });
+
   it('accepts every condition value in the AWS managed policies', () => {
     const problems: string[] = [];
     for (const name of listPolicies()) {

@@ -88,7 +88,7 @@ function readOperatorBlock(
     seen.set(key.toLowerCase(), key);
     const values = readValues(block[key], at, sink);
     for (const v of values) {
-      const problem = op ? checkConditionValue(op, key, v.value) : undefined;
+      const problem = op ? checkConditionValue(op, key, v.value, version) : undefined;
       if (problem) sink.add('INVALID_CONDITION_VALUE', v.path, problem);
       if (op && typeof v.value === 'string' && VARIABLE_FAMILIES.includes(op.base.family)) {
         checkVariableSyntax(v.value, v.path, version, sink);
