@@ -72,7 +72,7 @@ describe('parsePolicy errors', () => {
     ['an AWS principal with a short account', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::1234:root'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
     ['an AWS principal with a wildcard', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/*' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
     ['an AWS principal from another service', trust({ Principal: { AWS: 'arn:aws:s3:::bucket' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
-    // IAM User Guide, "AWS JSON policy elements: Principal": a user group is not a principal.
+    // IAM User Guide, "IAM JSON policy elements: Principal": a user group is not a principal.
     ['an AWS principal that is a user group', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:group/developers'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
     ['a NotPrincipal that names a managed policy', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: 'arn:aws:iam::111122223333:policy/ReadOnly' } }), ['INVALID_PRINCIPAL at Statement[0].NotPrincipal.AWS']],
     ['an AWS principal that is an identity provider', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],

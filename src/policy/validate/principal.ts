@@ -13,7 +13,7 @@ const ACCOUNT_ID = /^\d{12}$/;
 const UNIQUE_ID = /^A(?:IDA|ROA)[A-Z0-9]{12,}$/;
 const DNS_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
 const CANONICAL_USER = /^[0-9a-f]{64}$/;
-// What an AWS principal ARN may name (IAM User Guide, "AWS JSON policy elements: Principal"): the
+// What an AWS principal ARN may name (IAM User Guide, "IAM JSON policy elements: Principal"): the
 // account (`root`), a user or a role (with a path), a role session or a federated user session. A
 // user group is not a principal (groups grant permissions, they do not authenticate), nor is a
 // policy, an instance profile or an identity provider.
