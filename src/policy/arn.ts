@@ -9,6 +9,7 @@
 // A `*` ending a middle segment of a six-part pattern stays within its segment: that reading is
 // the narrower one, and any doubt denies.
 
+import { compilePrefix } from './prefix.js';
 import { ANY_RUN, compileUnits, splitUnitsAtColons, wildcardUnits, type PatternUnits, type RangeMatcher } from './wildcard.js';
 
 export interface Arn {
@@ -144,11 +145,11 @@ export function compileArnComponents(components: readonly PatternUnits[]): (arn:
   // text then one closing `*` there is a prefix of the whole ARN.
   const lastText = literal === components.length - 1 ? textBeforeClosingStar(components[literal] as PatternUnits) : undefined;
   if (lastText !== undefined) {
-    const whole = prefix + lastText;
-    return (arn) => arn.startsWith(whole);
+    return compilePrefix(prefix + lastText);
   }
   const matchers = components.slice(literal).map((units) => compileUnits(units, false));
-  return (arn) => arn.startsWith(prefix) && matchComponents(matchers, arn, prefix.length);
+  const startsWithPrefix = compilePrefix(prefix);
+  return (arn) => startsWithPrefix(arn) && matchComponents(matchers, arn, prefix.length);
 }
 
 /** Compiles a Resource / ArnLike / ArnEquals pattern into a case-sensitive, component-wise matcher. */

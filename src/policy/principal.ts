@@ -2,6 +2,7 @@
 // The match level matters: AWS lets a same-account resource policy that names the principal itself
 // grant access on its own, while one that names the account only delegates to identity policies.
 import { parseArn } from './arn.js';
+import { hasTextAt } from './prefix.js';
 import type { PrincipalSpec } from './types.js';
 
 /** How a Principal element matched: not at all, through the account, through the role, or directly. */
@@ -44,12 +45,12 @@ export function describePrincipal(arn: string): PrincipalInfo {
  * as `describePrincipal` reads it but without building anything: every allow asks it.
  */
 export function isFederatedUser(arn: string): boolean {
-  if (!arn.startsWith('arn:')) return false;
+  if (!hasTextAt(arn, 'arn:', 0)) return false;
   const c1 = arn.indexOf(':', 4);
-  if (c1 < 0 || !arn.startsWith('sts:', c1 + 1)) return false;
+  if (c1 < 0 || !hasTextAt(arn, 'sts:', c1 + 1)) return false;
   const c3 = arn.indexOf(':', c1 + 5);
   const c4 = c3 < 0 ? -1 : arn.indexOf(':', c3 + 1);
-  return c4 >= 0 && arn.startsWith('federated-user/', c4 + 1);
+  return c4 >= 0 && hasTextAt(arn, 'federated-user/', c4 + 1);
 }
 
 /** A compiled Principal element: answers how strongly a principal matches it. */

@@ -156,6 +156,19 @@ describe('compileArnMatcher', () => {
     expect(matched).toBeGreaterThan(500);
   });
 
+  it('compares characters that are special in regular expressions as plain text', () => {
+    const text = 'arn:aws:s3:::x.y+(z)[1]{2}|^$\\/-';
+    const prefix = compileArnMatcher(`${text}/*`);
+    expect(prefix(`${text}/key`)).toBe(true);
+    expect(prefix(`${text.replace('.', 'A')}/key`)).toBe(false);
+    expect(prefix(`${text.replace('+', '')}/key`)).toBe(false);
+    expect(prefix(`${text.replace('\\', '')}/key`)).toBe(false);
+    const general = compileArnMatcher('arn:a.w+s:s3:*:*:b');
+    expect(general('arn:a.w+s:s3:r:111122223333:b')).toBe(true);
+    expect(general('arn:aXws:s3:r:111122223333:b')).toBe(false);
+    expect(general('arn:a.wws:s3:r:111122223333:b')).toBe(false);
+  });
+
   it('matches a pathological resource pattern without backtracking', () => {
     const pattern = `arn:aws:s3:::${'a*'.repeat(50)}b`;
     expect(compileArnMatcher(pattern)(`arn:aws:s3:::${'a'.repeat(20_000)}`)).toBe(false);
