@@ -1,5 +1,6 @@
 // Compiles a parsed policy into matchers indexed by action, once, so that a decision visits only
 // the statements that can match its action and parses nothing.
+import { patternAccount } from './account.js';
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
 import { soleDecision } from './decisions.js';
 import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
@@ -15,6 +16,8 @@ export interface CompiledStatement {
   /** Full action test on a lower-cased action (Action or NotAction). */
   readonly matchesAction: (actionLower: string) => boolean;
   readonly matchesResource: (resource: string, ctx: RequestContext) => boolean;
+  /** The account of every resource this statement's Resource element can match, when it fixes one. */
+  readonly resourceAccount: string | undefined;
   /** Principal of a resource policy; undefined elsewhere. */
   readonly principal: PrincipalMatcher | undefined;
   /** NotPrincipal of a resource policy: whether the caller is left out of the statement. */
@@ -134,6 +137,7 @@ function compileStatement(
     sole: soleDecision(ref),
     matchesAction: compileActions(actions, statement.action === undefined),
     matchesResource: resources.test,
+    resourceAccount: statement.resource ? patternAccount(statement.resource) : undefined,
     principal: resourcePolicy && statement.principal ? compilePrincipal(statement.principal) : undefined,
     excludes:
       resourcePolicy && !statement.principal && statement.notPrincipal

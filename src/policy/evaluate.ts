@@ -140,7 +140,8 @@ function combine(set: PolicySet, e: Evaluation): Decision {
   // Nothing on the identity side and no resource policy naming the role or the principal: no
   // account question can turn this into an allow, so it is not asked.
   if (!e.identityAllows && level < MatchLevel.Role) return IMPLICIT_DENY.no_identity_allow;
-  const crossAccount = isCrossAccount(e.resource, e.principalArn);
+  // Whatever allowed matched the resource, so its Resource element may already say the account.
+  const crossAccount = isCrossAccount(e.resource, e.principalArn, e.allow?.resourceAccount);
   // A trust policy naming the caller stands in for the identity policy, but the caller's
   // permissions boundary still has to allow sts:AssumeRole.
   if (!crossAccount && !assumeRole && level === MatchLevel.Direct) return e.allowed();
