@@ -4,7 +4,9 @@
 // leaves one audit record, also when it is refused before its operation runs.
 import { generate } from 'otplib';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createIamgate, loadConfig, type Iamgate } from '../../src/app/index.js';
 import { formatProblems } from '../../src/config/index.js';
 import { readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from '../audit/served.js';
@@ -101,5 +103,18 @@ describe('STS calls refused before their operation runs', () => {
     const records = await recordsSinceLastCall();
     expect(records).toEqual([expect.objectContaining({ kind, decision: 'Deny', reason: code })]);
     expect(JSON.stringify(records)).not.toContain(carol.split('.')[2]);
+  });
+});
+
+describe('an STS call whose caller goes away while sending its body', () => {
+  it('leaves one Deny record with reason client_closed', async () => {
+    await recordsSinceLastCall();
+    const socket = connect(Number(new URL(served.gateway.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    const closed = once(socket, 'close');
+    socket.end(`POST /.iamgate/sts/AssumeRole HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${carol}\r\nContent-Length: 100\r\n\r\n{"RoleArn":`);
+    socket.destroy();
+    await closed;
+    await vi.waitFor(async () => expect(await recordsSinceLastCall()).toEqual([expect.objectContaining({ kind: 'sts', action: 'sts:AssumeRole', decision: 'Deny', reason: 'client_closed' })]), { timeout: 10_000, interval: 100 });
   });
 });

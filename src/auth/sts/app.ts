@@ -162,6 +162,12 @@ export function createStsApp(deps: StsDeps): StsApp {
     }),
   );
 
+  // A call that fails on its way (the caller went away while sending its body, a key that cannot
+  // be read) is recorded too, then answered by the gateway's own error handler.
+  app.onError((err, c) => {
+    if (c.get('stsAction') !== undefined) refusal(c, (err as { code?: unknown }).code === 'ECONNRESET' ? 'client_closed' : 'internal_error');
+    throw err;
+  });
   app.notFound((c) => stsError(c, 'unknown_action'));
   return app;
 }
