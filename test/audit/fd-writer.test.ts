@@ -94,7 +94,7 @@ async function overfillThenDrain(path: string, writeFlags: number, pause: () => 
   const { writer, seen } = writerOn(fd, 4096);
   try {
     const lines = Array.from({ length: 1024 }, (_, i) => line(i, 256));
-    const waits = lines.map((l) => writer.append(l, true, true) as Promise<void>);
+    const waits = lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>);
     let last = false;
     void waits.at(-1)?.then(() => (last = true));
     await pause();
@@ -147,7 +147,7 @@ describe('the group-commit writer', () => {
     const { writer, seen } = writerOn(fd, 1024 * 1024);
     try {
       const lines = Array.from({ length: 50 }, (_, i) => line(i));
-      const waits = lines.map((l) => writer.append(l, true, true));
+      const waits = lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true));
       await Promise.all(waits);
       expect(readFileSync(path, 'utf8')).toBe(lines.join(''));
       expect(seen).toEqual({ errors: [], written: 50 });
@@ -170,7 +170,7 @@ describe('the group-commit writer', () => {
       for (let i = 0; i < 25; i++) {
         const l = line(t * 25 + i, 90 + ((t + i) % 7) * 13);
         lines.push(l);
-        waits.push(writer.append(l, true, true) as Promise<void>);
+        waits.push(writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>);
       }
       await turn();
     }
@@ -197,11 +197,11 @@ describe('the group-commit writer', () => {
     const { writer, seen } = writerOn(fd, 4096);
     let reader: number | undefined;
     try {
-      const lost = writer.append(line(1), true, true) as Promise<void>;
+      const lost = writer.append(line(1), Buffer.byteLength(line(1)), true, true) as Promise<void>;
       await expect(lost).rejects.toMatchObject({ code: 'EPIPE' });
       // Retried (every 20 ms) and still failing: reported once.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const later = writer.append(line(2), true, true) as Promise<void>;
+      const later = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
       reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
       const text = await readUntil(reader, later);
       await expect(later).resolves.toBeUndefined();

@@ -31,10 +31,10 @@ export interface FdWriterEvents {
 
 export interface FdWriter {
   /**
-   * Appends a line (ending in a newline); `record` counts it as a record. `wait` asks for a promise
-   * that settles when the line is written; otherwise undefined is returned.
+   * Appends a line (ending in a newline) of `bytes` UTF-8 bytes; `record` counts it as a record.
+   * `wait` asks for a promise that settles when the line is written; otherwise undefined is returned.
    */
-  append(line: string, record: boolean, wait: boolean): Promise<void> | undefined;
+  append(line: string, bytes: number, record: boolean, wait: boolean): Promise<void> | undefined;
   /** Starts writing what is pending now (batched mode calls this on its own schedule). */
   kick(): void;
   /** Bytes accepted and not yet written. */
@@ -191,8 +191,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
   };
 
   return {
-    append(line, record, wait) {
-      const bytes = Buffer.byteLength(line);
+    append(line, bytes, record, wait) {
       if (open.bytes > 0 && open.bytes + bytes > maxWrite) {
         full.push(open);
         open = newChunk();

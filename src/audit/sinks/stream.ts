@@ -68,7 +68,7 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
     },
   );
   const timer = durable ? undefined : setInterval(() => writer.kick(), options.flushIntervalMs ?? 200).unref();
-  if (firstBytes) writer.append(firstBytes, false, false);
+  if (firstBytes) writer.append(firstBytes, Buffer.byteLength(firstBytes), false, false);
 
   return {
     name,
@@ -77,15 +77,15 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
     write(record) {
       if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
       // A `refuse` sink is asked `accepting()` before each record; a `drop` sink drops here.
-      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.line.length > maxBufferBytes)) {
+      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.bytes > maxBufferBytes)) {
         dropped++;
         gaps.drop(record);
         return durable ? Promise.resolve() : undefined;
       }
-      if (gaps.pending) for (const note of gaps.take()) writer.append(note, false, false);
-      if (durable) return writer.append(record.line, true, true);
+      if (gaps.pending) for (const note of gaps.take()) writer.append(note, Buffer.byteLength(note), false, false);
+      if (durable) return writer.append(record.line, record.bytes, true, true);
       const pressed = writer.pendingBytes >= highWater;
-      const pending = writer.append(record.line, true, pressed);
+      const pending = writer.append(record.line, record.bytes, true, pressed);
       if (writer.pendingBytes >= batchBytes) writer.kick();
       return pending;
     },
