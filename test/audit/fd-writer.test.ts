@@ -1,14 +1,16 @@
 // The group-commit writer on real descriptors: a file, /dev/null, named pipes opened blocking and
 // non-blocking. Where a write cannot block it happens on the main thread (shown with every thread
-// of libuv's pool held busy); a full non-blocking pipe is waited out, a broken one reported once
+// of libuv's pool held busy, for the writer and for the durable file sink); a full non-blocking pipe is waited out, a broken one reported once
 // and written to again once it has a reader; a blocking pipe stays off the main thread. Every test
 // checks the bytes that arrived: each line once, whole, in order.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, open, openSync, readFileSync, readSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../../src/audit/log.js';
 import { describeDescriptor } from '../../src/audit/sinks/descriptor.js';
 import { createFdWriter, type FdWriter } from '../../src/audit/sinks/fd-writer.js';
-import { tempDir, type TempDir } from './support.js';
+import { createFileSink } from '../../src/audit/sinks/stream.js';
+import { decisionEvent, tempDir, type TempDir } from './support.js';
 
 let dir: TempDir;
 let fifos = 0;
@@ -109,6 +111,28 @@ async function overfillThenDrain(path: string, writeFlags: number, pause: () => 
   }
 }
 
+/**
+ * Parks every thread of libuv's pool in open() of a pipe nobody writes to (an `fs.write` queued
+ * behind them cannot start), lets two turns of the event loop pass, and says whether every one of
+ * `waits` was released by then; the pool is freed before returning.
+ */
+async function whileThePoolIsBusy(waits: readonly Promise<void>[]): Promise<boolean> {
+  const park = fifo();
+  const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  const parked = Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => open(park, 'r', (err, fd) => (err ? reject(err) : resolve(fd)))));
+  let released = false;
+  void Promise.all(waits).then(() => (released = true));
+  await turn();
+  await turn();
+  const answer = released;
+  // Give the parked opens a writer, then close everything they opened.
+  const writer = openSync(park, 'r+');
+  for (const opened of await Promise.all(parked)) closeSync(opened);
+  closeSync(writer);
+  await Promise.all(waits);
+  return answer;
+}
+
 describe('a descriptor, examined when a sink opens it', () => {
   it('is written on the main thread when it is a regular file or a character device', () => {
     const file = openSync(dir.file('plain.jsonl'), 'a');
@@ -138,24 +162,16 @@ describe('a descriptor, examined when a sink opens it', () => {
 
 describe('the group-commit writer', () => {
   it('writes a file on the main thread: records are released while every thread of the pool is busy', async () => {
-    // Park every pool thread in open() of a pipe nobody writes to; an fs.write queued behind them would wait.
-    const park = fifo();
-    const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
-    const parked = Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => open(park, 'r', (err, fd) => (err ? reject(err) : resolve(fd)))));
     const path = dir.file('busy-pool.jsonl');
     const fd = openSync(path, 'a');
     const { writer, seen } = writerOn(fd, 1024 * 1024);
     try {
       const lines = Array.from({ length: 50 }, (_, i) => line(i));
-      const waits = lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true));
-      await Promise.all(waits);
+      const released = await whileThePoolIsBusy(lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>));
+      expect(released).toBe(true);
       expect(readFileSync(path, 'utf8')).toBe(lines.join(''));
       expect(seen).toEqual({ errors: [], written: 50 });
     } finally {
-      // Give the parked opens a writer, then close everything they opened.
-      const release = openSync(park, 'r+');
-      for (const opened of await Promise.all(parked)) closeSync(opened);
-      closeSync(release);
       closeSync(fd);
     }
   });
@@ -218,5 +234,18 @@ describe('the group-commit writer', () => {
   it('writes a blocking pipe on the thread pool: the event loop runs on while the pipe is full', async () => {
     // A timer fires while the pipe is full: the main thread is not held by the write.
     await overfillThenDrain(fifo(), 0, () => new Promise((resolve) => setTimeout(resolve, 20)));
+  });
+});
+
+describe('the durable file sink', () => {
+  it('acknowledges records within the turn after they were made, with every thread of the pool busy', async () => {
+    const path = dir.file('sink-busy-pool.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-sync', sinks: [createFileSink(path)] });
+    const released = await whileThePoolIsBusy(Array.from({ length: 20 }, (_, i) => log.record(decisionEvent(i))));
+    await log.close();
+    expect(released).toBe(true);
+    const records = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; requestId?: string });
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(records.slice(1).map((r) => r.requestId)).toEqual(Array.from({ length: 20 }, (_, i) => `req-${i}`));
   });
 });
