@@ -25,32 +25,46 @@ export interface PolicySet {
 /**
  * One decision in progress: the request's facts, derived once and shared by every statement test,
  * and what scanning the policies found so far. One object per decision, of one shape.
+ *
+ * The fields are `declare`d and assigned in the constructor: ES2022 class fields compile to a
+ * separate initializer that defines each property, which Node 20 runs as a call per decision;
+ * plain assignments in the constructor build the object inline.
  */
 class Evaluation {
-  readonly action: string;
-  readonly resource: string;
-  readonly context: RequestContext;
-  readonly principalArn: string;
+  declare readonly action: string;
+  declare readonly resource: string;
+  declare readonly context: RequestContext;
+  declare readonly principalArn: string;
   /** Derived on first use: only Principal elements (resource and trust policies) need it. */
-  principal: PrincipalInfo | undefined = undefined;
+  declare principal: PrincipalInfo | undefined;
   /** The first Deny that applied; `denies` lists every one once there is a second. */
-  deny: CompiledStatement | undefined = undefined;
-  denies: StatementRef[] | undefined = undefined;
+  declare deny: CompiledStatement | undefined;
+  declare denies: StatementRef[] | undefined;
   /** The first Allow that applied; `allows` lists every one once there is a second. */
-  allow: CompiledStatement | undefined = undefined;
-  allows: StatementRef[] | undefined = undefined;
-  identityAllows = false;
-  boundaryAllows = false;
-  sessionAllows = false;
-  scpLevelsAllowing = 0;
+  declare allow: CompiledStatement | undefined;
+  declare allows: StatementRef[] | undefined;
+  declare identityAllows: boolean;
+  declare boundaryAllows: boolean;
+  declare sessionAllows: boolean;
+  declare scpLevelsAllowing: number;
   /** How strongly the resource policy's best matching Allow named the principal. */
-  resourceLevel: MatchLevel = MatchLevel.None;
+  declare resourceLevel: MatchLevel;
 
   constructor(request: AuthzRequest) {
     this.action = request.action;
     this.resource = request.resource;
     this.context = request.context;
     this.principalArn = request.principal;
+    this.principal = undefined;
+    this.deny = undefined;
+    this.denies = undefined;
+    this.allow = undefined;
+    this.allows = undefined;
+    this.identityAllows = false;
+    this.boundaryAllows = false;
+    this.sessionAllows = false;
+    this.scpLevelsAllowing = 0;
+    this.resourceLevel = MatchLevel.None;
   }
 
   principalInfo(): PrincipalInfo {
