@@ -13,6 +13,7 @@
 // default is written twice (`''`).
 
 import { ARN_COMPONENTS, compileArnComponents, completeComponents, compileArnMatcher, matchComponents } from './arn.js';
+import { compilePrefix, hasTextAt } from './prefix.js';
 import type { PolicyVersion, RequestContext } from './types.js';
 import {
   ANY_ONE,
@@ -246,7 +247,7 @@ function matchAt(segment: Segment, s: string, from: number, ctx: RequestContext)
   let pos = from;
   for (const piece of segment) {
     const text = typeof piece === 'string' ? piece : resolveVariable(piece, ctx);
-    if (text === undefined || !s.startsWith(text, pos)) return -1;
+    if (text === undefined || !hasTextAt(s, text, pos)) return -1;
     pos += text.length;
   }
   return pos;
@@ -258,7 +259,7 @@ function matchBefore(segment: Segment, s: string, to: number, ctx: RequestContex
   for (let i = segment.length - 1; i >= 0; i--) {
     const piece = segment[i] as string | VariableRef;
     const text = typeof piece === 'string' ? piece : resolveVariable(piece, ctx);
-    if (text === undefined || text.length > pos || !s.startsWith(text, pos - text.length)) return -1;
+    if (text === undefined || !hasTextAt(s, text, pos - text.length)) return -1;
     pos -= text.length;
   }
   return pos;
@@ -319,10 +320,11 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
       .slice(0, literal)
       .map((units) => `${String.fromCodePoint(...(units as number[]))}:`)
       .join('');
+    const startsWithPrefix = compilePrefix(prefix);
     return {
       keys,
       test: (value, ctx) =>
-        value.startsWith(prefix) && matchTemplatedComponents(fixed, stars, value, ctx, literal, prefix.length),
+        startsWithPrefix(value) && matchTemplatedComponents(fixed, stars, value, ctx, literal, prefix.length),
     };
   }
   return {

@@ -7,6 +7,8 @@
 // Characters are Unicode code points: `?` matches one code point, a surrogate pair included.
 // Case folding (for `ignoreCase`) lower-cases each code point on its own.
 
+import { hasTextAt } from './prefix.js';
+
 /** A pattern unit for a single unknown character (`?`). Literal units are code points (>= 0). */
 export const ANY_ONE = -1;
 /** A pattern unit for any run of characters (`*`), the empty run included. */
@@ -185,7 +187,7 @@ function toSegment(units: PatternUnits, fold: boolean): Int32Array {
 }
 
 /**
- * The segment as plain text when it can be compared with native string methods: no `?`, no case
+ * The segment as plain text when it can be compared as text (`hasTextAt`): no `?`, no case
  * folding, no surrogate code points (so code units and code points agree).
  */
 function plainText(seg: Int32Array, fold: boolean): string | undefined {
@@ -198,7 +200,7 @@ function compileStart(seg: Int32Array, fold: boolean): SegmentFinder {
   const text = plainText(seg, fold);
   if (text === undefined) return (s, from, to) => matchForward(seg, fold, s, from, to);
   const len = text.length;
-  return (s, from, to) => (from + len <= to && s.startsWith(text, from) ? from + len : -1);
+  return (s, from, to) => (from + len <= to && hasTextAt(s, text, from) ? from + len : -1);
 }
 
 /** Matches a segment anchored at `to`, starting no earlier than `from`; returns its start, or -1. */
@@ -206,7 +208,7 @@ function compileEnd(seg: Int32Array, fold: boolean): SegmentFinder {
   const text = plainText(seg, fold);
   if (text === undefined) return (s, from, to) => matchBackward(seg, fold, s, from, to);
   const len = text.length;
-  return (s, from, to) => (to - len >= from && s.endsWith(text, to) ? to - len : -1);
+  return (s, from, to) => (to - len >= from && hasTextAt(s, text, to - len) ? to - len : -1);
 }
 
 /** Compiles pattern units into a range matcher. Compile once; the matcher allocates nothing. */
