@@ -22,13 +22,13 @@ export interface RequestFacts {
   /** Epoch ms when the request arrived. */
   readonly now: number;
   /** Values the asking proxy attaches to a check (Envoy's context_extensions), never the caller's. */
-  readonly extensions?: Readonly<Record<string, string>>;
+  readonly extensions?: Readonly<Record<string, string>> | undefined;
   /** The W3C trace the request belongs to (proxied requests); its id goes into the audit record. */
-  readonly trace?: TraceContext;
+  readonly trace?: TraceContext | undefined;
   /** The peer's identity as the asking proxy authenticated it (ext_authz `source.principal`: a SPIFFE ID under Istio). */
-  readonly peerPrincipal?: string;
+  readonly peerPrincipal?: string | undefined;
   /** The caller's TLS client certificate (PEM), read only when an authenticator asks. */
-  readonly peerCertificate?: () => string | undefined;
+  readonly peerCertificate?: (() => string | undefined) | undefined;
 }
 
 /** iamgate's own condition keys. */
