@@ -9,18 +9,16 @@ export type GatewayDecisionCache = CacheSeam;
 
 /** Adapts a decision cache to the gateway's seam. */
 export function gatewayDecisionCache(cache: DecisionCache): GatewayDecisionCache {
-  // get and set of one request receive the same query object: build its key once.
-  const built = new WeakMap<DecisionQuery, DecisionKey | null>();
+  // get and set of one request receive the same query object, one after the other for a miss
+  // evaluated at once: the last query's key is kept (a query seen again after another is keyed again).
+  let lastQuery: DecisionQuery | undefined;
+  let lastKey: DecisionKey | undefined;
   const keyOf = (q: DecisionQuery): DecisionKey | undefined => {
-    let key = built.get(q);
-    if (key === undefined) {
-      const r = q.request;
-      key =
-        cache.keyOf({ fingerprint: q.fingerprint, generation: q.policyDigest, principal: r.principal, action: r.action, resource: r.resource, context: r.context, keys: q.keys }) ??
-        null;
-      built.set(q, key);
-    }
-    return key ?? undefined;
+    if (q === lastQuery) return lastKey;
+    const r = q.request;
+    lastKey = cache.keyOf({ fingerprint: q.fingerprint, generation: q.policyDigest, principal: r.principal, action: r.action, resource: r.resource, context: r.context, keys: q.keys });
+    lastQuery = q;
+    return lastKey;
   };
   return {
     get(query) {

@@ -28,12 +28,25 @@ export function createAuthenticatorChain(members: readonly Authenticator[], real
     return undefined;
   };
 
-  const answered = (member: Authenticator, outcome: AuthOutcome): ChainOutcome => {
+  // A failure without an audit detail is the same answer every time for its member and code (a
+  // challenge depends on the realm and the failure alone): built once, one object for every request.
+  const plain = members.map(() => new Map<string, AuthRejection & { readonly challenge: string | undefined }>());
+
+  const answered = (index: number, outcome: AuthOutcome): ChainOutcome => {
     if (outcome.ok) return outcome;
-    return { ...outcome, challenge: outcome.status === 401 ? challengeFor(member, outcome) : undefined };
+    const member = members[index]!;
+    if (outcome.detail !== undefined) return { ...outcome, challenge: outcome.status === 401 ? challengeFor(member, outcome) : undefined };
+    const known = plain[index]!;
+    let answer = known.get(outcome.code);
+    if (answer === undefined || answer.message !== outcome.message || answer.status !== outcome.status) {
+      answer = { ...outcome, challenge: outcome.status === 401 ? challengeFor(member, outcome) : undefined };
+      known.set(outcome.code, answer);
+    }
+    return answer;
   };
 
-  const unclaimed = (): ChainOutcome => {
+  /** The answer to a request no member claims: the same for every such request. */
+  const unclaimed: ChainOutcome = (() => {
     const failure = authFailure('token_missing');
     const challenges: string[] = [];
     for (const m of members) {
@@ -41,16 +54,15 @@ export function createAuthenticatorChain(members: readonly Authenticator[], real
       if (c !== undefined) challenges.push(c);
     }
     return { ...failure, challenge: challenges.length > 0 ? challenges.join(', ') : undefined };
-  };
+  })();
 
   const from = (index: number, facts: CredentialFacts): ChainOutcome | Promise<ChainOutcome> => {
     for (let i = index; i < members.length; i++) {
-      const member = members[i]!;
-      const result: AuthResult | Promise<AuthResult> = member.authenticate(facts);
-      if (result instanceof Promise) return result.then((r) => (r === NOT_MINE ? from(i + 1, facts) : answered(member, r)));
-      if (result !== NOT_MINE) return answered(member, result);
+      const result: AuthResult | Promise<AuthResult> = members[i]!.authenticate(facts);
+      if (result instanceof Promise) return result.then((r) => (r === NOT_MINE ? from(i + 1, facts) : answered(i, r)));
+      if (result !== NOT_MINE) return answered(i, result);
     }
-    return unclaimed();
+    return unclaimed;
   };
 
   return { authenticate: (facts) => from(0, facts) };

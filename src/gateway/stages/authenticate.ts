@@ -33,11 +33,25 @@ function outage(err: unknown): Answer {
   return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
 }
 
-function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, auth: ChainOutcome): StageResult {
+type ChainRejection = Exclude<ChainOutcome, { readonly ok: true }>;
+
+/** The stage's answer to a failed authentication. */
+function rejection(auth: ChainRejection): Answer {
+  const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+  const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
+  return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+}
+
+function settle(recorded: WeakMap<Principal, EventFields>, answers: WeakMap<ChainRejection, Answer>, ctx: StageContext, auth: ChainOutcome): StageResult {
   if (!auth.ok) {
-    const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
-    const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
-    return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+    // The chain gives one object for each failure without a detail (no token, say): one answer for it.
+    if (auth.detail !== undefined) return rejection(auth);
+    let answer = answers.get(auth);
+    if (!answer) {
+      answer = rejection(auth);
+      answers.set(auth, answer);
+    }
+    return answer;
   }
   const principal = auth.principal;
   ctx.principal = principal;
@@ -51,6 +65,7 @@ export const authenticate: StageFactory = (deps) => {
   // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
   const recorded = new WeakMap<Principal, EventFields>();
+  const answers = new WeakMap<ChainRejection, Answer>();
   const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
     let chain = chains.get(tokens);
     if (!chain) {
@@ -80,8 +95,8 @@ export const authenticate: StageFactory = (deps) => {
       } catch (err) {
         return outage(err);
       }
-      if (auth instanceof Promise) return auth.then((a) => settle(recorded, ctx, a), outage);
-      return settle(recorded, ctx, auth);
+      if (auth instanceof Promise) return auth.then((a) => settle(recorded, answers, ctx, a), outage);
+      return settle(recorded, answers, ctx, auth);
     },
   };
 };
