@@ -401,7 +401,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   server.on('request', (_req: IncomingMessage, res) => {
     active += 1;
-    res.once('close', release);
+    // A response closes once: `on` needs no once-wrapper made for every request.
+    res.on('close', release);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
