@@ -66,6 +66,16 @@ export const authenticate: StageFactory = (deps) => {
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
   const recorded = new WeakMap<Principal, EventFields>();
   const answers = new WeakMap<ChainRejection, Answer>();
+  // The snapshot's authenticator is the same for every request until a reload: its chain is kept at hand.
+  let lastTokens: Authenticator | undefined;
+  let lastChain: AuthenticatorChain | undefined;
+  const snapshotChain = (tokens: Authenticator): AuthenticatorChain => {
+    if (tokens !== lastTokens || !lastChain) {
+      lastChain = chainOf(tokens, false);
+      lastTokens = tokens;
+    }
+    return lastChain;
+  };
   const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
     let chain = chains.get(tokens);
     if (!chain) {
@@ -80,7 +90,7 @@ export const authenticate: StageFactory = (deps) => {
       const { headers, facts } = ctx;
       if (headers.authorizationCount > 1) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: 'more than one Authorization header' };
       const stand = ctx.override?.authenticator;
-      const chain = stand ? chainOf(stand, true) : chainOf(required(ctx.snapshot, 'the policy snapshot').authenticator, false);
+      const chain = stand ? chainOf(stand, true) : snapshotChain(required(ctx.snapshot, 'the policy snapshot').authenticator);
       const credentials: CredentialFacts = {
         authorization: headers.authorization,
         rawHeaders: facts.rawHeaders,
