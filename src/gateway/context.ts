@@ -126,6 +126,9 @@ export function secureTransportOf(secure: boolean, forwardedProto: string | unde
 
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
+/** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
+const EMPTY_CONTEXT: ContextBuild = Object.freeze({ ok: true, context: new Map<string, ContextValue>() as RequestContext });
+
 /** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
 function currentTime(now: number): string {
   return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -150,6 +153,8 @@ export function buildRequestContext(
   headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
   reads?: ReadonlySet<string>,
 ): ContextBuild {
+  // Policies that read no key and a route that takes none: the one empty context, nothing built.
+  if (reads !== undefined && reads.size === 0 && match.context.length === 0) return EMPTY_CONTEXT;
   // Keys are lower-cased here so that a route's extra key can never replace a key the principal
   // or the request already set, whatever its spelling.
   const entries = new Map<string, ContextValue>();
