@@ -81,6 +81,18 @@ describe('the authenticator chain', () => {
     expect(await none.authenticate(facts({ peerPrincipal: '' }))).toMatchObject({ ok: false, code: 'token_missing', challenge: undefined });
   });
 
+  it('answers every request no authenticator claims with one frozen outcome, its challenge built once with the chain', async () => {
+    let built = 0;
+    const other: Authenticator = { authenticate: () => NOT_MINE, challenge: (realm) => `Other realm="${realm}", n="${++built}"` };
+    const chain = createAuthenticatorChain([peer, other], 'iamgate');
+    const first = await chain.authenticate(facts());
+    const second = await chain.authenticate(facts());
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first).toMatchObject({ ok: false, code: 'token_missing', challenge: 'Other realm="iamgate", n="1"' });
+    expect(built).toBe(1);
+  });
+
   it('lets the first authenticator that claims the request decide, and never asks the ones after it', async () => {
     const asked: string[] = [];
     const first: Authenticator = {

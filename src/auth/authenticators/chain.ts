@@ -33,15 +33,18 @@ export function createAuthenticatorChain(members: readonly Authenticator[], real
     return { ...outcome, challenge: outcome.status === 401 ? challengeFor(member, outcome) : undefined };
   };
 
-  const unclaimed = (): ChainOutcome => {
-    const failure = authFailure('token_missing');
+  /**
+   * The answer to a request no member claims: the same for every such request (a challenge depends
+   * on the realm and the failure only), so it is built once, with the chain, and shared frozen.
+   */
+  const unclaimedOutcome: ChainOutcome = (() => {
     const challenges: string[] = [];
     for (const m of members) {
       const c = m.challenge?.(realm, undefined);
       if (c !== undefined) challenges.push(c);
     }
-    return { ...failure, challenge: challenges.length > 0 ? challenges.join(', ') : undefined };
-  };
+    return Object.freeze({ ...authFailure('token_missing'), challenge: challenges.length > 0 ? challenges.join(', ') : undefined });
+  })();
 
   const from = (index: number, facts: CredentialFacts): ChainOutcome | Promise<ChainOutcome> => {
     for (let i = index; i < members.length; i++) {
@@ -50,7 +53,7 @@ export function createAuthenticatorChain(members: readonly Authenticator[], real
       if (result instanceof Promise) return result.then((r) => (r === NOT_MINE ? from(i + 1, facts) : answered(member, r)));
       if (result !== NOT_MINE) return answered(member, result);
     }
-    return unclaimed();
+    return unclaimedOutcome;
   };
 
   return { authenticate: (facts) => from(0, facts) };

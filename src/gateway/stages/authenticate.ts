@@ -33,11 +33,28 @@ function outage(err: unknown): Answer {
   return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
 }
 
-function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, auth: ChainOutcome): StageResult {
+type Rejection = Exclude<ChainOutcome, { readonly ok: true }>;
+
+/** The stage's answer for a failed authentication. */
+function rejection(auth: Rejection): Answer {
+  const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+  const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
+  return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+}
+
+function settle(recorded: WeakMap<Principal, EventFields>, answers: WeakMap<Rejection, Answer>, ctx: StageContext, auth: ChainOutcome): StageResult {
   if (!auth.ok) {
-    const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
-    const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
-    return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+    // A chain answers every request without credentials with one shared outcome: its answer is built once.
+    if (Object.isFrozen(auth)) {
+      let answer = answers.get(auth);
+      if (answer === undefined) {
+        answer = rejection(auth);
+        if (answer.headers) Object.freeze(answer.headers);
+        answers.set(auth, Object.freeze(answer));
+      }
+      return answer;
+    }
+    return rejection(auth);
   }
   const principal = auth.principal;
   ctx.principal = principal;
@@ -51,6 +68,7 @@ export const authenticate: StageFactory = (deps) => {
   // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
   const recorded = new WeakMap<Principal, EventFields>();
+  const answers = new WeakMap<Rejection, Answer>();
   const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
     let chain = chains.get(tokens);
     if (!chain) {
@@ -80,8 +98,8 @@ export const authenticate: StageFactory = (deps) => {
       } catch (err) {
         return outage(err);
       }
-      if (auth instanceof Promise) return auth.then((a) => settle(recorded, ctx, a), outage);
-      return settle(recorded, ctx, auth);
+      if (auth instanceof Promise) return auth.then((a) => settle(recorded, answers, ctx, a), outage);
+      return settle(recorded, answers, ctx, auth);
     },
   };
 };
