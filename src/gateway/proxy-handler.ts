@@ -51,11 +51,13 @@ function peerCertificateOf(socket: TLSSocket): string | undefined {
   return socket.getPeerX509Certificate?.()?.toString();
 }
 
-/** Reads the plain facts the pipeline needs from Node's request, once. */
+/**
+ * Reads the plain facts the pipeline needs from Node's request, once. The optional fields come
+ * last: in V8 an object literal that starts with a spread costs some microseconds a request.
+ */
 export function requestFacts(incoming: IncomingMessage, requestId: string, now: number, trace?: TraceContext): RequestFacts {
   const secure = (incoming.socket as Partial<TLSSocket>).encrypted === true;
   return {
-    ...(trace ? { trace } : {}),
     requestId,
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
@@ -63,6 +65,7 @@ export function requestFacts(incoming: IncomingMessage, requestId: string, now: 
     peerAddress: incoming.socket.remoteAddress ?? '',
     secure,
     now,
+    ...(trace ? { trace } : {}),
     ...(secure ? { peerCertificate: () => peerCertificateOf(incoming.socket as TLSSocket) } : {}),
   };
 }
