@@ -17,6 +17,8 @@ export interface SealedRecord {
   readonly seq: number;
   readonly hash: string;
   readonly line: string;
+  /** The line's length in UTF-8 bytes (what a sink counts), measured once here. */
+  readonly bytes: number;
 }
 
 /** An event laid out in canonical member order, with the chain's members left for the chain. */
@@ -75,6 +77,9 @@ export function signedPayload(record: Omit<AuditRecord, 'hash' | 'sig'>): string
   return canonicalJson(record as unknown as CanonicalValue);
 }
 
+/** What sealing adds to the canonical form: `,"hash":"<64 hex>"` before its closing brace, and the newline. */
+const HASH_MEMBER_BYTES = ',"hash":""'.length + 64 + 1;
+
 /** Starts a new chain for one writer (one process run): seq 1 links to 64 zeros. */
 export function createChain(instanceId: string): Chain {
   let seq = 0;
@@ -85,10 +90,12 @@ export function createChain(instanceId: string): Chain {
     record.seq = seq + 1;
   };
   const append = (canonical: string): SealedRecord => {
+    // Hashing flattens `canonical` once; its length is read from that flat string, not from the
+    // line built from it (measuring the line would flatten and copy it again).
     const hash = sha256Hex(canonical);
     seq++;
     prev = hash;
-    return { instanceId, seq, hash, line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n` };
+    return { instanceId, seq, hash, line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n`, bytes: Buffer.byteLength(canonical) + HASH_MEMBER_BYTES };
   };
   return {
     instanceId,

@@ -58,7 +58,10 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
     });
     cluster.on('exit', (worker, code, signal) => {
       alive.delete(worker);
-      if (code !== 0) failed = true;
+      // A worker still starting has no handler for the stop signal yet and dies of it: while
+      // stopping, that is the stop asked for, not a failure.
+      const stoppedBySignal = stopping && (signal === 'SIGTERM' || signal === 'SIGINT');
+      if (code !== 0 && !stoppedBySignal) failed = true;
       if (!stopping) {
         io.stderr(`iamgate serve: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); stopping the others`);
         failed = true;

@@ -65,6 +65,19 @@ export function checkArnPattern(s: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Says why a Resource / NotResource pattern is not usable, or undefined when it is fine: an ARN
+ * pattern as `checkArnPattern` reads it, whose service has no wildcard. The IAM User Guide's
+ * Resource page says a wildcard cannot stand in the service segment that identifies the product
+ * (ArnLike condition values may have one: each of their six components takes wildcards).
+ */
+export function checkResourcePattern(s: string): string | undefined {
+  const problem = checkArnPattern(s);
+  if (problem !== undefined || s === '*') return problem;
+  const service = splitOutsideVariables(s)[2] ?? '';
+  return /[*?]/.test(service) ? `"${s}" has a wildcard in its service ("${service}"): name the service, as in arn:aws:s3:::bucket/*` : undefined;
+}
+
 /** Splits at colons that are not inside `${...}`. */
 function splitOutsideVariables(s: string): string[] {
   const parts: string[] = [];

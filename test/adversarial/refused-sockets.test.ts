@@ -57,7 +57,7 @@ beforeAll(async () => {
   await waitReady(opsPort, child);
   alice = await mintBearer(file, 'alice');
   bob = await mintBearer(file, 'bob');
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (child?.process.exitCode === null) {

@@ -95,7 +95,7 @@ describe('out of file descriptors', () => {
     // Few descriptors: enough to start, soon exhausted by idle connections.
     child = serve(['--config', file], { maxFiles: 128 });
     await waitReady(opsPort, child);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const s of held) s.destroy();

@@ -100,5 +100,5 @@ describe('SIGTERM while refused, idle and half-sent connections are open', () =>
     } finally {
       if (s.child.process.exitCode === null) s.child.process.kill('SIGKILL');
     }
-  }, 90_000);
+  }, 150_000);
 });

@@ -63,4 +63,14 @@ describe('the hash chain', () => {
     expect(b).toMatchObject({ seq: 2, prev: a.hash });
     expect(chain.lastSeq).toBe(2);
   });
+
+  it('gives each sealed record the UTF-8 length of its line, for values beyond ASCII too', () => {
+    const chain = createChain('gw-bytes-é');
+    const deps = { now: () => 0, randomId: () => 'e' };
+    const values = ['plain', 'café', 'ключ', '注文', '😀 emoji', 'quote " and \\ backslash'];
+    for (const value of values) {
+      const sealed = chain.seal(buildAuditEvent(decisionEvent(1, { path: `/orders/${value}`, reason: value }), deps));
+      expect(sealed.bytes).toBe(Buffer.byteLength(sealed.line));
+    }
+  });
 });

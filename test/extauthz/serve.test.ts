@@ -44,5 +44,5 @@ describe('iamgate serve with extAuthz.grpc', () => {
       client.close();
       if (child.process.exitCode === null) child.process.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });

@@ -88,5 +88,5 @@ describe('iamgate serve under SIGTERM', () => {
     } finally {
       if (child.process.exitCode === null) child.process.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });

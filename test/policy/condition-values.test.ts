@@ -61,6 +61,11 @@ describe('checkConditionValue', () => {
     expect(checkConditionValue(op(operator), 'aws:key', value)).toMatch(message);
   });
 
+  it('reports a policy variable as a Bool value under 2008-10-17, where variables do not exist', () => {
+    expect(checkConditionValue(op('Bool'), 'aws:key', '${aws:x}', '2008-10-17')).toMatch(/not true or false/);
+    expect(checkConditionValue(op('Bool'), 'aws:key', '${aws:x}', '2012-10-17')).toBeUndefined();
+  });
+
   it('accepts every condition value in the AWS managed policies', () => {
     const problems: string[] = [];
     for (const name of listPolicies()) {
@@ -88,6 +93,9 @@ describe('checkConditionValue', () => {
 
 describe('dates', () => {
   it.each([
+    // The W3C profile of ISO 8601 that the IAM User Guide names also has a year, and a year and month.
+    ['2020', Date.UTC(2020, 0, 1)],
+    ['2020-06', Date.UTC(2020, 5, 1)],
     ['2020-01-01', Date.UTC(2020, 0, 1)],
     ['2020-01-01T12:30Z', Date.UTC(2020, 0, 1, 12, 30)],
     ['2020-01-01T12:30:15Z', Date.UTC(2020, 0, 1, 12, 30, 15)],
@@ -104,17 +112,19 @@ describe('dates', () => {
     expect(parseIsoDate(text)).toBe(expected);
   });
 
-  it.each(['2023-02-29', '2020-13-01', '2020-1-01', '2020-01-01T', '2020-01-01T12', '2020-01-01T12:60Z', '2020-01-01T12:30:15.Z', '2020-01-01T12:30:15X', '2020-01-01T12:30:15+2', 'now', ''])(
+  it.each(['2023-02-29', '2020-13-01', '2020-1-01', '2020-13', '2020-00', '2020-6', '202', '20201', '2020-06-', '2020-01-01T', '2020-01-01T12', '2020-01-01T12:60Z', '2020-01-01T12:30:15.Z', '2020-01-01T12:30:15X', '2020-01-01T12:30:15+2', 'now', ''])(
     'rejects %j',
     (text) => {
       expect(parseIsoDate(text)).toBeUndefined();
     },
   );
 
-  it('reads numbers and digit strings as epoch seconds', () => {
+  it('reads numbers and digit strings as epoch seconds, but four digits of text as a year', () => {
     expect(parseDateValue(1577836800)).toBe(Date.UTC(2020, 0, 1));
     expect(parseDateValue('1577836800')).toBe(Date.UTC(2020, 0, 1));
     expect(parseDateValue('1577836800.5')).toBe(Date.UTC(2020, 0, 1) + 500);
+    expect(parseDateValue(2020)).toBe(2_020_000);
+    expect(parseDateValue('2020')).toBe(Date.UTC(2020, 0, 1));
     expect(parseDateValue(true)).toBeUndefined();
   });
 });

@@ -28,6 +28,11 @@ describe('parsePolicy errors', () => {
     ['an Id that is not a string', { ...policy(allow()), Id: 1 }, ['DATA_TYPE_MISMATCH at Id']],
     ['a Sid that is not a string', policy(allow({ Sid: 3 })), ['DATA_TYPE_MISMATCH at Statement[0].Sid']],
     ['two statements with one Sid', policy(allow({ Sid: 'Read' }), allow({ Sid: 'Read', Action: 's3:ListBucket' })), ['DUPLICATE_SID at Statement[1].Sid']],
+    // IAM User Guide, "IAM JSON policy elements: Sid": ASCII letters and digits only.
+    ['a Sid with a hyphen in an identity policy', policy(allow({ Sid: 'read-objects' })), ['INVALID_SID at Statement[0].Sid']],
+    ['a Sid with a blank in a permissions boundary', policy(allow({ Sid: 'Read objects' })), ['INVALID_SID at Statement[0].Sid'], 'boundary'],
+    ['a Sid with an underscore in a session policy', policy(allow({ Sid: 'read_objects' })), ['INVALID_SID at Statement[0].Sid'], 'session'],
+    ['a Sid with a letter outside ASCII', policy(allow({ Sid: 'LesezugriffÄ' })), ['INVALID_SID at Statement[0].Sid']],
     ['no Effect', policy(without(allow(), 'Effect')), ['MISSING_EFFECT at Statement[0]']],
     ['an Effect in lower case', policy(allow({ Effect: 'allow' })), ['INVALID_EFFECT at Statement[0].Effect']],
     ['an Effect that is not a string', policy(allow({ Effect: true })), ['DATA_TYPE_MISMATCH at Statement[0].Effect']],
@@ -46,6 +51,12 @@ describe('parsePolicy errors', () => {
     ['an empty Resource array', policy(allow({ Resource: [] })), ['EMPTY_ARRAY at Statement[0].Resource']],
     ['a resource that is not an ARN', policy(allow({ Resource: 'bucket/*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a resource ARN with too few parts', policy(allow({ Resource: ['*', 'arn:aws:s3:bucket'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
+    // IAM User Guide, "IAM JSON policy elements: Resource": no wildcard in the service segment.
+    ['a resource with a wildcard in its service', policy(allow({ Resource: 'arn:aws:s3*:::bucket/*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource whose service is a lone star', policy(allow({ Resource: ['arn:aws:s3:::bucket/*', 'arn:aws:*:*:*:*'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
+    ['a NotResource with a single-character wildcard in its service', policy(without(allow({ NotResource: 'arn:aws:s?s:us-east-1:111122223333:queue' }), 'Resource')), ['INVALID_RESOURCE at Statement[0].NotResource']],
+    ['a cut-short resource whose closing star is its service', policy(allow({ Resource: 'arn:aws:*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource with a wildcard service and an empty resource part', policy(allow({ Resource: 'arn:aws:*:::' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a Principal in an identity policy', policy(allow({ Principal: '*' })), ['UNSUPPORTED_PRINCIPAL at Statement[0].Principal'], 'identity'],
     ['a NotPrincipal in a permissions boundary', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal'], 'boundary'],
     ['no principal in a resource-based policy', policy(allow()), ['MISSING_PRINCIPAL at Statement[0]'], 'resource'],
@@ -61,6 +72,12 @@ describe('parsePolicy errors', () => {
     ['an AWS principal with a short account', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::1234:root'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
     ['an AWS principal with a wildcard', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/*' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
     ['an AWS principal from another service', trust({ Principal: { AWS: 'arn:aws:s3:::bucket' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    // IAM User Guide, "IAM JSON policy elements: Principal": a user group is not a principal.
+    ['an AWS principal that is a user group', trust({ Principal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:group/developers'] } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS[1]']],
+    ['a NotPrincipal that names a managed policy', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: 'arn:aws:iam::111122223333:policy/ReadOnly' } }), ['INVALID_PRINCIPAL at Statement[0].NotPrincipal.AWS']],
+    ['an AWS principal that is an identity provider', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['a role session principal without its session name', trust({ Principal: { AWS: 'arn:aws:sts::111122223333:assumed-role/ops' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
+    ['a user principal without its name', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.AWS']],
     ['a service principal that is not a host name', trust({ Principal: { Service: 'EC2' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Service']],
     ['a federated principal that is neither a domain nor a provider ARN', trust({ Principal: { Federated: 'arn:aws:iam::111122223333:user/bob' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.Federated']],
     ['a canonical user that is not 64 hex digits', trust({ Principal: { CanonicalUser: 'abc' } }), ['INVALID_PRINCIPAL at Statement[0].Principal.CanonicalUser']],
@@ -72,6 +89,8 @@ describe('parsePolicy errors', () => {
     ['Null with a set qualifier', withCondition({ 'ForAnyValue:Null': { 'aws:TagKeys': 'true' } }), ['NULL_WITH_SET_QUALIFIER at Statement[0].Condition.ForAnyValue:Null']],
     ['an operator block that is not an object', withCondition({ StringEquals: ['aws:username'] }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals']],
     ['a condition key without a prefix', withCondition({ StringEquals: { username: 'alice' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.username']],
+    ['a condition key that ends in a blank', withCondition({ StringEquals: { 'aws:PrincipalTag/team ': 'blue' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:PrincipalTag/team ']],
+    ['a condition key with a tab', withCondition({ StringEquals: { 'aws:PrincipalTag/cost\tcenter': 'blue' } }), ['INVALID_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:PrincipalTag/cost\tcenter']],
     ['one condition key twice in different case', withCondition({ StringEquals: { 'aws:username': 'a', 'aws:UserName': 'b' } }), ['DUPLICATE_CONDITION_KEY at Statement[0].Condition.StringEquals.aws:UserName']],
     ['an empty condition value list', withCondition({ StringEquals: { 'aws:username': [] } }), ['EMPTY_ARRAY at Statement[0].Condition.StringEquals.aws:username']],
     ['a condition value that is an object', withCondition({ StringEquals: { 'aws:username': { name: 'alice' } } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username']],
@@ -82,6 +101,14 @@ describe('parsePolicy errors', () => {
     ['a Null value that is not true or false', withCondition({ Null: { 'aws:TokenIssueTime': 'maybe' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Null.aws:TokenIssueTime']],
     ['an ArnLike value that is not an ARN', withCondition({ ArnLike: { 'aws:SourceArn': 'bucket' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.ArnLike.aws:SourceArn']],
     ['a BinaryEquals value that is not base64', withCondition({ BinaryEquals: { 'svc:x': '!!' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.BinaryEquals.svc:x']],
+    // IAM User Guide, "IAM policy elements: Variables and tags": `${key}` or `${key, 'default'}`.
+    ['an unterminated policy variable in a resource', policy(allow({ Resource: 'arn:aws:s3:::bucket/${aws:username' })), ['INVALID_POLICY_VARIABLE at Statement[0].Resource']],
+    ['an empty policy variable in a NotResource', policy(without(allow({ NotResource: ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::home/${}/*'] }), 'Resource')), ['INVALID_POLICY_VARIABLE at Statement[0].NotResource[1]']],
+    ['a policy variable default without quotes in a StringNotEquals value', withCondition({ StringNotEquals: { 's3:prefix': ['home/', 'home/${aws:username, none}'] } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringNotEquals.s3:prefix[1]']],
+    ['an unterminated policy variable default in a StringLike value', withCondition({ StringLike: { 's3:prefix': "home/${aws:username, 'none}/*" } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringLike.s3:prefix']],
+    ['an unterminated policy variable in an ArnNotLike value', withCondition({ ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:user/${aws:username' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.ArnNotLike.aws:PrincipalArn']],
+    ['a policy variable as a Bool value without Version, where it is literal text that is not true or false', { Statement: allow({ Condition: { Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } } }) }, ['MISSING_VERSION at Version', 'INVALID_CONDITION_VALUE at Statement.Condition.Bool.aws:SecureTransport', 'POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.Bool.aws:SecureTransport']],
+    ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
 
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
@@ -201,6 +228,11 @@ describe('parsePolicy results', () => {
     expect(parsePolicy(trust, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
+  it('accepts tag condition keys whose tag keys hold blanks and letters outside ASCII, as IAM tags may', () => {
+    const doc = withCondition({ StringEquals: { 'aws:ResourceTag/Cost Center': '42', 'aws:PrincipalTag/Kostenstelle Büro': 'b', 'aws:RequestTag/app:team': 'x' } });
+    expect(parsePolicy(doc).findings).toEqual([]);
+  });
+
   it('normalises single strings to lists and flattens conditions in document order', () => {
     const doc = {
       Version: '2012-10-17',
@@ -281,6 +313,18 @@ describe('parsePolicy results', () => {
     });
   });
 
+  it('accepts every kind of AWS principal ARN: account, user and role with a path, role session, federated user', () => {
+    const names = [
+      'arn:aws:iam::111122223333:root',
+      'arn:aws:iam::111122223333:user/alice',
+      'arn:aws:iam::111122223333:user/division/team/alice',
+      'arn:aws:iam::111122223333:role/ops',
+      'arn:aws-cn:sts::111122223333:assumed-role/ops/alice@example.com',
+      'arn:aws:sts::111122223333:federated-user/bob',
+    ];
+    expect(parsePolicy(trust({ Principal: { AWS: names } }), { kind: 'resource' }).findings).toEqual([]);
+  });
+
   it('reads a document that names a principal as resource-based when no kind is given', () => {
     const { policy: parsed, findings } = parsePolicy(trust({ Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } } }));
     expect(findings).toEqual([]);
@@ -306,6 +350,27 @@ describe('parsePolicy results', () => {
     const { policy: parsed, findings } = parsePolicy(withCondition(conditions));
     expect(findings).toEqual([]);
     expect(parsed?.statements[0]?.conditions.map((c) => c.operator)).toEqual(Object.keys(conditions));
+  });
+
+  it('accepts a Sid of ASCII letters and digits in an IAM policy, and blanks in a resource-based one', () => {
+    expect(parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' }).findings).toEqual([]);
+    const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
+    expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
+  });
+
+  it('accepts wildcards in every part of a resource but its service, and in the service of an ArnLike value', () => {
+    const doc = policy(
+      allow({ Resource: ['arn:*:s3:::bucket/*', 'arn:aws:sqs:us-?ast-1:111122223333:q*', 'arn:aws:sns:*'] }),
+      allow({ Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:*:*:111122223333:*' } } }),
+    );
+    expect(parsePolicy(doc).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('reads text that is not variable syntax as literal under 2008-10-17, where variables do not exist', () => {
+    const doc = { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::bucket/${aws:username', Condition: { StringEquals: { 's3:prefix': '${}' } } }) };
+    const { policy: parsed, findings } = parsePolicy(doc);
+    expect(located(findings, true)).toEqual(['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.StringEquals.s3:prefix']);
+    expect(parsed).toBeDefined();
   });
 
   it('reads Version 2008-10-17 and keeps the version', () => {

@@ -40,8 +40,12 @@ export function serve(args: readonly string[], options: ServeOptions = {}): Serv
   return { process: child, exit, output: () => text };
 }
 
-/** Waits until `/readyz` answers 200 (or the child exits, or the deadline passes: both throw with its output). */
-export async function waitReady(opsPort: number, child: ServeChild, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until `/readyz` answers 200 (or the child exits, or the deadline passes: both throw with its output).
+ * The deadline only bounds a start that hangs: compiling the sources through tsx on a loaded machine
+ * has taken over 30 s, so callers give their hook or test at least 120 s.
+ */
+export async function waitReady(opsPort: number, child: ServeChild, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

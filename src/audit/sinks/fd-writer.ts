@@ -1,9 +1,13 @@
 // Group commit on a file descriptor: lines appended during one turn of the event loop go out in one
-// `fs.write`, and everyone waiting on them is released together when it returns (the bytes are then
-// in the kernel: a kill -9 cannot lose them). While a write is in flight, new lines collect for the
-// next one. On a pipe each write stays within PIPE_BUF, so lines of other writers (the logger, other
-// workers) never interleave with ours.
-import { write as fsWrite } from 'node:fs';
+// write at the end of the turn, and everyone waiting on them is released together when it returns
+// (the bytes are then in the kernel: a kill -9 cannot lose them). On a descriptor whose writes never
+// block (a file, a character device, a non-blocking pipe: see descriptor.ts) the write is an
+// `fs.writeSync` on the main thread: no thread-pool hop, no wake-up, no wait before the records'
+// requests go on. Elsewhere (a blocking pipe) it is an `fs.write` on libuv's thread pool, and new
+// lines collect for the next write while one is in flight. A full non-blocking pipe (EAGAIN) is
+// tried again shortly, the chunk first, so order holds. On a pipe each write stays within
+// PIPE_BUF, so lines of other writers (the logger, other workers) never interleave with ours.
+import { write as fsWrite, writeSync } from 'node:fs';
 
 /** Lines that go out in one write, and the one promise everyone waiting on them shares. */
 interface Chunk {
@@ -27,10 +31,10 @@ export interface FdWriterEvents {
 
 export interface FdWriter {
   /**
-   * Appends a line (ending in a newline); `record` counts it as a record. `wait` asks for a promise
-   * that settles when the line is written; otherwise undefined is returned.
+   * Appends a line (ending in a newline) of `bytes` UTF-8 bytes; `record` counts it as a record.
+   * `wait` asks for a promise that settles when the line is written; otherwise undefined is returned.
    */
-  append(line: string, record: boolean, wait: boolean): Promise<void> | undefined;
+  append(line: string, bytes: number, record: boolean, wait: boolean): Promise<void> | undefined;
   /** Starts writing what is pending now (batched mode calls this on its own schedule). */
   kick(): void;
   /** Bytes accepted and not yet written. */
@@ -51,7 +55,15 @@ export interface FdWriterOptions {
   /** Start a write at the end of the turn (durable) or only when `kick` is called (batched). */
   readonly eager: boolean;
   readonly retryMs: number;
+  /**
+   * Write with `fs.writeSync` on the main thread (at the end of the turn, as the thread-pool path
+   * starts its write): only for a descriptor whose writes never block (descriptor.ts).
+   */
+  readonly mainThread: boolean;
 }
+
+/** How soon a write that found a non-blocking pipe full (EAGAIN) is tried again, in ms. */
+const FULL_PIPE_RETRY_MS = 10;
 
 function newChunk(): Chunk {
   return { text: '', bytes: 0, records: 0, rest: undefined, promise: undefined, resolve: undefined, reject: undefined };
@@ -59,7 +71,7 @@ function newChunk(): Chunk {
 
 /** Creates the writer for one descriptor; the caller owns the descriptor. */
 export function createFdWriter(fd: number, options: FdWriterOptions, events: FdWriterEvents): FdWriter {
-  const { maxWrite, eager, retryMs } = options;
+  const { maxWrite, eager, retryMs, mainThread } = options;
   /** Full chunks waiting, oldest first; `open` takes new lines. */
   const full: Chunk[] = [];
   let open = newChunk();
@@ -93,9 +105,62 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     events.onWritten(chunk.records);
   };
 
+  const retry = (): void => {
+    retryTimer = undefined;
+    writeNext();
+  };
+
+  /** A write failed: a full non-blocking pipe (EAGAIN) is tried again shortly; any other error is reported once and retried after `retryMs`. */
+  const failed = (chunk: Chunk, err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EAGAIN') {
+      retryTimer = setTimeout(retry, FULL_PIPE_RETRY_MS);
+      return;
+    }
+    chunk.rest ??= Buffer.from(chunk.text);
+    if (!failing) {
+      failing = true;
+      events.onError(err);
+    }
+    retryTimer ??= setTimeout(retry, retryMs).unref();
+  };
+
+  /** `n` of the chunk's `total` remaining bytes were written: keeps the rest, or releases the chunk's waiters. */
+  const wrote = (chunk: Chunk, n: number, total: number): void => {
+    failing = false;
+    if (n < total) chunk.rest = (chunk.rest ?? Buffer.from(chunk.text)).subarray(n);
+    else done(chunk);
+  };
+
+  /** The main-thread path: every pending chunk, in order, until none is left or one cannot be written now. */
+  const writeHere = (): void => {
+    for (let chunk = next(); chunk !== undefined; chunk = next()) {
+      const rest = chunk.rest;
+      const total = rest ? rest.length : chunk.bytes;
+      let n: number;
+      try {
+        n = rest ? writeSync(fd, rest, 0, total, null) : writeSync(fd, chunk.text, null, 'utf8');
+      } catch (err) {
+        failed(chunk, err as NodeJS.ErrnoException);
+        return;
+      }
+      // Nothing taken and no error: wait as for a full pipe rather than spin.
+      if (n === 0 && total > 0) {
+        retryTimer = setTimeout(retry, FULL_PIPE_RETRY_MS);
+        return;
+      }
+      wrote(chunk, n, total);
+    }
+    settleIdle();
+  };
+
+  /** The thread-pool path: one `fs.write` in flight, the next started from its callback. */
   const writeNext = (): void => {
     scheduled = false;
     if (writing || stopped) return;
+    if (mainThread) {
+      writeHere();
+      return;
+    }
     const chunk = next();
     if (!chunk) {
       settleIdle();
@@ -105,32 +170,10 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     const after = (err: NodeJS.ErrnoException | null, n: number, total: number): void => {
       writing = false;
       if (err) {
-        if (err.code === 'EAGAIN') {
-          // A non-blocking pipe is full: not a failure, try again shortly.
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined;
-            writeNext();
-          }, 10);
-          return;
-        }
-        chunk.rest ??= Buffer.from(chunk.text);
-        if (!failing) {
-          failing = true;
-          events.onError(err);
-        }
-        retryTimer ??= setTimeout(() => {
-          retryTimer = undefined;
-          writeNext();
-        }, retryMs).unref();
+        failed(chunk, err);
         return;
       }
-      failing = false;
-      if (n < total) {
-        chunk.rest = (chunk.rest ?? Buffer.from(chunk.text)).subarray(n);
-        writeNext();
-        return;
-      }
-      done(chunk);
+      wrote(chunk, n, total);
       writeNext();
     };
     if (chunk.rest) {
@@ -148,8 +191,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
   };
 
   return {
-    append(line, record, wait) {
-      const bytes = Buffer.byteLength(line);
+    append(line, bytes, record, wait) {
       if (open.bytes > 0 && open.bytes + bytes > maxWrite) {
         full.push(open);
         open = newChunk();

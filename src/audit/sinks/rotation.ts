@@ -137,7 +137,7 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
   const writeNow = (record: SealedRecord): Promise<void> | undefined => {
     if (broken !== undefined) return Promise.reject(fail());
     const pending = current.write(record);
-    bytes += Buffer.byteLength(record.line);
+    bytes += record.bytes;
     if (bytes >= maxBytes && switching === undefined) void switchFile(true).catch(report);
     return pending;
   };

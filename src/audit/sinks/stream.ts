@@ -1,12 +1,13 @@
-// The stdout and file sinks: lines written asynchronously to a file descriptor with group commit
-// (fd-writer.ts). In durable mode a record's promise settles when the write that holds it returns
-// (the bytes are in the kernel: a kill -9 cannot lose them); every record of one event-loop turn
-// goes out in one write and shares one promise. In batched mode lines wait until `batchBytes` are
+// The stdout and file sinks: lines written to a file descriptor with group commit (fd-writer.ts;
+// on the main thread where a write cannot block, descriptor.ts). In durable mode a record's promise
+// settles when the write that holds it returns (the bytes are in the kernel: a kill -9 cannot lose
+// them); every record of one event-loop turn goes out in one write and shares one promise. In batched mode lines wait until `batchBytes` are
 // pending or `flushIntervalMs` has passed; past a high-water mark the caller is made to wait for
 // the write instead (backpressure), so a sink that keeps up never refuses or drops under load.
 import { fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AuditError } from '../errors.js';
+import { describeDescriptor } from './descriptor.js';
 import { createFdWriter } from './fd-writer.js';
 import { createGapTracker, type RecordSink, type SinkStats, type WhenFull } from './types.js';
 
@@ -33,22 +34,13 @@ const PIPE_ATOMIC_BYTES = 4096;
 /** Largest single write elsewhere (a file, a terminal, /dev/null). */
 const FILE_WRITE_BYTES = 1024 * 1024;
 
-/** Whether writes to the descriptor can interleave with other writers' (a pipe or a socket). */
-function sharedStream(fd: number): boolean {
-  try {
-    const stat = fstatSync(fd);
-    return stat.isFIFO() || stat.isSocket();
-  } catch {
-    return true;
-  }
-}
-
 function createFdSink(name: string, fd: number, owned: boolean, options: StreamSinkOptions, firstBytes: string): RecordSink {
   const durable = (options.durability ?? 'durable') === 'durable';
   const maxBufferBytes = options.maxBufferBytes ?? 8 * 1024 * 1024;
   const whenFull = options.whenFull ?? 'refuse';
   const gaps = createGapTracker(name, options.now ?? Date.now);
-  const maxWrite = sharedStream(fd) ? PIPE_ATOMIC_BYTES : FILE_WRITE_BYTES;
+  const descriptor = describeDescriptor(fd);
+  const maxWrite = descriptor.shared ? PIPE_ATOMIC_BYTES : FILE_WRITE_BYTES;
   const batchBytes = Math.min(options.batchBytes ?? 16 * 1024, maxWrite);
   // Batched mode: past this many pending bytes callers wait for the write (well below the bound).
   const highWater = Math.max(batchBytes, Math.floor(maxBufferBytes / 8));
@@ -61,7 +53,7 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
 
   const writer = createFdWriter(
     fd,
-    { maxWrite, eager: durable, retryMs: options.retryMs ?? 500 },
+    { maxWrite, eager: durable, retryMs: options.retryMs ?? 500, mainThread: descriptor.neverBlocks },
     {
       onError(err) {
         failures++;
@@ -76,7 +68,7 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
     },
   );
   const timer = durable ? undefined : setInterval(() => writer.kick(), options.flushIntervalMs ?? 200).unref();
-  if (firstBytes) writer.append(firstBytes, false, false);
+  if (firstBytes) writer.append(firstBytes, Buffer.byteLength(firstBytes), false, false);
 
   return {
     name,
@@ -85,15 +77,15 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
     write(record) {
       if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
       // A `refuse` sink is asked `accepting()` before each record; a `drop` sink drops here.
-      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.line.length > maxBufferBytes)) {
+      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.bytes > maxBufferBytes)) {
         dropped++;
         gaps.drop(record);
         return durable ? Promise.resolve() : undefined;
       }
-      if (gaps.pending) for (const note of gaps.take()) writer.append(note, false, false);
-      if (durable) return writer.append(record.line, true, true);
+      if (gaps.pending) for (const note of gaps.take()) writer.append(note, Buffer.byteLength(note), false, false);
+      if (durable) return writer.append(record.line, record.bytes, true, true);
       const pressed = writer.pendingBytes >= highWater;
-      const pending = writer.append(record.line, true, pressed);
+      const pending = writer.append(record.line, record.bytes, true, pressed);
       if (writer.pendingBytes >= batchBytes) writer.kick();
       return pending;
     },

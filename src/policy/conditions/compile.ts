@@ -98,11 +98,7 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
 function compileOne(condition: ParsedCondition, version: PolicyVersion, effect: Effect): Check {
   const op = parseOperator(condition.operator);
   if (!op) return failClosed(condition, effect);
-  if (condition.values.some((v) => checkConditionValue(op, condition.key, v) !== undefined)) {
-    return failClosed(condition, effect);
-  }
-  // Bool accepts a variable in place of true/false, but only where variables exist.
-  if (op.base.family === 'Bool' && version !== '2012-10-17' && condition.values.some((v) => parseBool(v) === undefined)) {
+  if (condition.values.some((v) => checkConditionValue(op, condition.key, v, version) !== undefined)) {
     return failClosed(condition, effect);
   }
   return compileCheck(condition, op, version);

@@ -2,9 +2,12 @@
 // instant (milliseconds since 1970-01-01T00:00:00Z) so that comparisons are between instants,
 // whatever the notation or time zone. A parser by hand: no RegExp match objects, no Date objects.
 //
-// Accepted ISO 8601 forms: `YYYY-MM-DD`, then optionally `Thh:mm`, `:ss`, `.fraction`, then an
-// optional zone `Z`, `±hh:mm`, `±hhmm` or `±hh`. A date or time without a zone is taken as UTC.
-// Numbers, and strings of digits (with an optional sign and decimals), are epoch seconds.
+// Accepted ISO 8601 forms: the W3C profile the IAM User Guide names ("W3C implementations of the
+// ISO 8601 date formats"): `YYYY` and `YYYY-MM` (the first instant of that year or month), and
+// `YYYY-MM-DD`, then optionally `Thh:mm`, `:ss`, `.fraction`, then an optional zone `Z`, `±hh:mm`,
+// `±hhmm` or `±hh`. A date or time without a zone is taken as UTC. Numbers, and other strings of
+// digits (with an optional sign and decimals), are epoch seconds: four digits alone are a year, as
+// the W3C profile reads them, since no policy means the first hour of 1970.
 
 import type { ContextScalar } from '../types.js';
 
@@ -41,7 +44,9 @@ function digits(s: string, i: number, count: number): number {
 /** Parses an ISO 8601 date or date-time into epoch milliseconds, or undefined. */
 export function parseIsoDate(s: string): number | undefined {
   const year = digits(s, 0, 4);
+  if (year >= 0 && s.length === 4) return daysFromCivil(year, 1, 1) * 86_400_000;
   const month = s[4] === '-' ? digits(s, 5, 2) : -1;
+  if (year >= 0 && month >= 1 && month <= 12 && s.length === 7) return daysFromCivil(year, month, 1) * 86_400_000;
   const day = s[7] === '-' ? digits(s, 8, 2) : -1;
   if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   let ms = daysFromCivil(year, month, day) * 86_400_000;

@@ -3,7 +3,7 @@
 // report a value that does not fit its operator.
 
 import { checkArnPattern } from '../arn.js';
-import type { ContextScalar, Json } from '../types.js';
+import type { ContextScalar, Json, PolicyVersion } from '../types.js';
 import { parseDateValue } from './dates.js';
 import { parseCidr } from './ip.js';
 import type { ParsedOperator } from './operators.js';
@@ -75,8 +75,14 @@ export function compileBase64Equals(policy: string): (value: string) => boolean 
 /**
  * Says why `value` cannot be a value of operator `op` (a non-number under Numeric*, a bad date, a
  * bad CIDR, a non-boolean under Bool or Null, bad base64, a malformed ARN), or undefined when it fits.
+ * `version` is the policy's: only 2012-10-17 has policy variables.
  */
-export function checkConditionValue(op: ParsedOperator, key: string, value: Json): string | undefined {
+export function checkConditionValue(
+  op: ParsedOperator,
+  key: string,
+  value: Json,
+  version: PolicyVersion = '2012-10-17',
+): string | undefined {
   if (value === null || typeof value === 'object') {
     return `${op.raw} ${key}: a condition value must be a string, number or boolean`;
   }
@@ -91,8 +97,9 @@ export function checkConditionValue(op: ParsedOperator, key: string, value: Json
         ? `${op.raw} ${key}: ${shown} is not a date (use ISO 8601 such as 2026-01-31T12:00:00Z, or epoch seconds)`
         : undefined;
     case 'Bool':
-      // Bool values may be policy variables (2012-10-17), which only the request can resolve.
-      if (typeof value === 'string' && value.includes('${')) return undefined;
+      // Bool values may be policy variables, which only the request can resolve; they exist only
+      // under 2012-10-17, and elsewhere the same text is a literal that is neither true nor false.
+      if (version === '2012-10-17' && typeof value === 'string' && value.includes('${')) return undefined;
       return parseBool(value) === undefined ? `${op.raw} ${key}: ${shown} is not true or false` : undefined;
     case 'Null':
       return parseBool(value) === undefined ? `${op.raw} ${key}: ${shown} must be true or false` : undefined;

@@ -1,16 +1,22 @@
 // Reading a statement's `Condition` block: `{Operator: {Key: value | [values]}}`, with every
 // operator, key and value checked, into the flat list of tests the compiler consumes.
 import { checkConditionValue } from '../conditions/values.js';
-import { BASE_OPERATOR_NAMES, parseOperator, type ParsedOperator } from '../conditions/operators.js';
+import { BASE_OPERATOR_NAMES, parseOperator, type OperatorFamily, type ParsedOperator } from '../conditions/operators.js';
 import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey } from '../global-keys.js';
 import { didYouMean } from '../suggest.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
-import { childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
+import { checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
 
 // The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
 // (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
-const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+$/;
+// The name may hold blanks between its words: a tag key does (`aws:ResourceTag/Cost Center`), as
+// IAM's tag rules allow letters, digits and spaces representable in UTF-8, and _ . : / = + - @.
+const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+(?: +\S+)*$/;
+
+// The operator families whose values take policy variables (IAM User Guide, "IAM JSON policy
+// elements: Condition operators": string, Boolean and ARN operators).
+const VARIABLE_FAMILIES: readonly OperatorFamily[] = ['String', 'Bool', 'Arn'];
 
 /** Reports why an operator name is not usable; returns the parsed operator when it is. */
 function readOperator(name: string, path: string, sink: FindingSink): ParsedOperator | undefined {
@@ -82,8 +88,11 @@ function readOperatorBlock(
     seen.set(key.toLowerCase(), key);
     const values = readValues(block[key], at, sink);
     for (const v of values) {
-      const problem = op ? checkConditionValue(op, key, v.value) : undefined;
+      const problem = op ? checkConditionValue(op, key, v.value, version) : undefined;
       if (problem) sink.add('INVALID_CONDITION_VALUE', v.path, problem);
+      if (op && typeof v.value === 'string' && VARIABLE_FAMILIES.includes(op.base.family)) {
+        checkVariableSyntax(v.value, v.path, version, sink);
+      }
       if (version === '2008-10-17' && typeof v.value === 'string' && hasPolicyVariable(v.value)) {
         sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is compared literally: policy variables need Version 2012-10-17`);
       }

@@ -25,6 +25,7 @@ export const POLICY_FINDING_CODES = {
   INVALID_VERSION: code('error', 'Version is neither 2012-10-17 nor 2008-10-17'),
   MISSING_STATEMENT: code('error', 'The policy has no Statement'),
   DUPLICATE_SID: code('error', 'Two statements share one Sid'),
+  INVALID_SID: code('error', 'A Sid of an IAM policy holds characters other than ASCII letters and digits'),
   MISSING_EFFECT: code('error', 'A statement has no Effect'),
   INVALID_EFFECT: code('error', 'Effect is neither Allow nor Deny'),
   MISSING_ACTION: code('error', 'A statement has neither Action nor NotAction'),
@@ -52,6 +53,7 @@ export const POLICY_FINDING_CODES = {
   // Versions and variables.
   MISSING_VERSION: code('warning', 'No Version: the policy is read as 2008-10-17, without policy variables'),
   POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
+  INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),

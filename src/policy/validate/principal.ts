@@ -13,6 +13,12 @@ const ACCOUNT_ID = /^\d{12}$/;
 const UNIQUE_ID = /^A(?:IDA|ROA)[A-Z0-9]{12,}$/;
 const DNS_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
 const CANONICAL_USER = /^[0-9a-f]{64}$/;
+// What an AWS principal ARN may name (IAM User Guide, "IAM JSON policy elements: Principal"): the
+// account (`root`), a user or a role (with a path), a role session or a federated user session. A
+// user group is not a principal (groups grant permissions, they do not authenticate), nor is a
+// policy, an instance profile or an identity provider.
+const IAM_PRINCIPAL = /^(?:root|(?:user|role)\/(?:[^/]+\/)*[^/]+)$/;
+const STS_PRINCIPAL = /^(?:assumed-role\/[^/]+\/[^/]+|federated-user\/[^/]+)$/;
 
 /** Returns why a value is malformed for its principal type, or undefined when it is fine. */
 function checkPrincipalValue(type: PrincipalType, value: string): string | undefined {
@@ -26,6 +32,9 @@ function checkPrincipalValue(type: PrincipalType, value: string): string | undef
       if (!arn) return `"${value}" is neither "*", a 12-digit account id, nor an ARN`;
       if (arn.service !== 'iam' && arn.service !== 'sts') return `"${value}" is not an IAM or STS principal ARN`;
       if (!ACCOUNT_ID.test(arn.account)) return `"${value}" does not name a 12-digit account`;
+      if (!(arn.service === 'iam' ? IAM_PRINCIPAL : STS_PRINCIPAL).test(arn.resource)) {
+        return `"${value}" names no principal: use an account (root), a user, a role, a role session or a federated user; a group cannot be a principal`;
+      }
       return undefined;
     }
     case 'Service':

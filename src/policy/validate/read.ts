@@ -1,5 +1,7 @@
 // Small readers shared by the element validators: JSON type tests, JSON paths, "a string or a
 // non-empty array of strings", and element names checked against the grammar.
+import type { PolicyVersion } from '../types.js';
+import { checkPolicyVariables } from '../variables.js';
 import type { FindingSink } from './findings.js';
 
 /** A string value together with the JSON path it was read from. */
@@ -80,4 +82,15 @@ export function checkElementNames(
 /** True when the text holds a `${...}` policy variable. */
 export function hasPolicyVariable(s: string): boolean {
   return /\$\{[^}]*\}/.test(s);
+}
+
+/**
+ * Reports a malformed `${...}` in text that takes policy variables (Resource, and String, ARN and
+ * Bool condition values) under 2012-10-17. Compiled, such text matches nothing, which would turn a
+ * negated operator true and a Deny off, so the document is refused instead of decided on.
+ */
+export function checkVariableSyntax(text: string, path: string, version: PolicyVersion, sink: FindingSink): void {
+  if (version !== '2012-10-17' || !text.includes('${')) return;
+  const problem = checkPolicyVariables(text);
+  if (problem !== undefined) sink.add('INVALID_POLICY_VARIABLE', path, problem);
 }

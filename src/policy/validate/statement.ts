@@ -1,11 +1,11 @@
 // Reading one statement: its elements, their pairing rules (Action xor NotAction, ...), and each
 // action, resource and principal value.
-import { checkArnPattern } from '../arn.js';
+import { checkResourcePattern } from '../arn.js';
 import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec } from '../types.js';
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
-import { checkElementNames, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
+import { checkElementNames, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
 
 const STATEMENT_ELEMENTS = [
   'Sid',
@@ -21,6 +21,12 @@ const STATEMENT_ELEMENTS = [
 
 // `*`, or `service:Action`; both parts may hold the wildcards `*` and `?`.
 const ACTION = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
+
+// IAM itself (identity policies, permissions boundaries, session policies) accepts only ASCII
+// letters and digits in a Sid (IAM User Guide, "IAM JSON policy elements: Sid"); resource-based
+// policies follow their service's rules, which allow more (S3 bucket policies allow blanks).
+const IAM_SID = /^[A-Za-z0-9]*$/;
+const IAM_SID_KINDS: readonly PolicyKind[] = ['identity', 'boundary', 'session'];
 
 export interface StatementContext {
   readonly version: PolicyVersion;
@@ -80,12 +86,13 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
   if (name === undefined || name === 'both') return undefined;
   const values = readStringList(stmt[name], childPath(path, name), name, ctx.sink) ?? [];
   for (const v of values) {
-    const problem = checkArnPattern(v.value);
+    const problem = checkResourcePattern(v.value);
     // IAM accepts an ARN whose resource part is empty (AWS managed policies hold some): it is
     // well formed, it just matches no resource.
-    if (problem && v.value.endsWith(':') && checkArnPattern(`${v.value}x`) === undefined) {
+    if (problem && v.value.endsWith(':') && checkResourcePattern(`${v.value}x`) === undefined) {
       ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
     } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
+    checkVariableSyntax(v.value, v.path, ctx.version, ctx.sink);
     if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
       ctx.sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is matched literally: policy variables need Version 2012-10-17`);
     }
@@ -106,6 +113,20 @@ function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: Statem
   return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
 }
 
+function readSid(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string | undefined {
+  if (!Object.hasOwn(stmt, 'Sid')) return undefined;
+  const at = childPath(path, 'Sid');
+  const sid = stmt.Sid;
+  if (typeof sid !== 'string') {
+    ctx.sink.add('DATA_TYPE_MISMATCH', at, `Sid must be a string, not ${jsonTypeName(sid)}`);
+    return undefined;
+  }
+  if (IAM_SID_KINDS.includes(ctx.kind) && !IAM_SID.test(sid)) {
+    ctx.sink.add('INVALID_SID', at, `Sid ${JSON.stringify(sid)} may hold only ASCII letters and digits (A-Z, a-z, 0-9) in ${ctx.kind} policies`);
+  }
+  return sid;
+}
+
 /** Reads the statement at `path`; undefined when it is not even an object. */
 export function readStatement(raw: unknown, index: number, path: string, ctx: StatementContext): ReadStatement | undefined {
   const { sink } = ctx;
@@ -115,11 +136,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   }
   const errorsBefore = sink.errorCount();
   checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
-  let sid: string | undefined;
-  if (Object.hasOwn(raw, 'Sid')) {
-    if (typeof raw.Sid === 'string') sid = raw.Sid;
-    else sink.add('DATA_TYPE_MISMATCH', childPath(path, 'Sid'), `Sid must be a string, not ${jsonTypeName(raw.Sid)}`);
-  }
+  const sid = readSid(raw, path, ctx);
   const effect = readEffect(raw, path, sink);
   const actions = readActions(raw, path, sink);
   const resources = readResources(raw, path, ctx);

@@ -1,0 +1,251 @@
+// The group-commit writer on real descriptors: a file, /dev/null, named pipes opened blocking and
+// non-blocking. Where a write cannot block it happens on the main thread (shown with every thread
+// of libuv's pool held busy, for the writer and for the durable file sink); a full non-blocking pipe is waited out, a broken one reported once
+// and written to again once it has a reader; a blocking pipe stays off the main thread. Every test
+// checks the bytes that arrived: each line once, whole, in order.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, open, openSync, readFileSync, readSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../../src/audit/log.js';
+import { describeDescriptor } from '../../src/audit/sinks/descriptor.js';
+import { createFdWriter, type FdWriter } from '../../src/audit/sinks/fd-writer.js';
+import { createFileSink } from '../../src/audit/sinks/stream.js';
+import { decisionEvent, tempDir, type TempDir } from './support.js';
+
+let dir: TempDir;
+let fifos = 0;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(() => dir.remove());
+
+/** A new named pipe in the test folder. */
+function fifo(): string {
+  const path = dir.file(`pipe-${++fifos}`);
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+/** Line i, `size` bytes long with its newline. */
+const line = (i: number, size = 100): string => `${`line ${i} `.padEnd(size - 1, '.')}\n`;
+
+interface Seen {
+  errors: unknown[];
+  written: number;
+}
+
+/** A writer on `fd` whose events are counted, rejecting its waiters on a failure as the sinks do. */
+function writerOn(fd: number, maxWrite: number, retryMs = 20): { writer: FdWriter; seen: Seen } {
+  const seen: Seen = { errors: [], written: 0 };
+  const writer = createFdWriter(
+    fd,
+    { maxWrite, eager: true, retryMs, mainThread: describeDescriptor(fd).neverBlocks },
+    {
+      onError(err) {
+        seen.errors.push(err);
+        writer.rejectAll(err);
+      },
+      onWritten(records) {
+        seen.written += records;
+      },
+    },
+  );
+  return { writer, seen };
+}
+
+/** Reads what a non-blocking descriptor holds now (nothing when empty). */
+function readAvailable(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads `fd` (non-blocking) until `done` settles, yielding to the event loop between reads; returns all it read. */
+async function readUntil(fd: number, done: Promise<unknown>): Promise<string> {
+  let settled = false;
+  void done.finally(() => (settled = true)).catch(() => undefined);
+  let text = '';
+  while (!settled) {
+    text += readAvailable(fd);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return text + readAvailable(fd);
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Appends 256 KiB (four times what a pipe holds by default) to a pipe nobody reads yet, lets `pause`
+ * pass, checks the last line is still waiting, then reads until every waiter is released and
+ * checks what arrived: every line once, whole, in order, and no failure reported.
+ */
+async function overfillThenDrain(path: string, writeFlags: number, pause: () => Promise<void>): Promise<void> {
+  const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openSync(path, constants.O_WRONLY | writeFlags);
+  const { writer, seen } = writerOn(fd, 4096);
+  try {
+    const lines = Array.from({ length: 1024 }, (_, i) => line(i, 256));
+    const waits = lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>);
+    let last = false;
+    void waits.at(-1)?.then(() => (last = true));
+    await pause();
+    expect(last).toBe(false);
+    expect(writer.pendingBytes).toBeGreaterThan(0);
+    const text = await readUntil(reader, Promise.all(waits));
+    expect(text).toBe(lines.join(''));
+    expect(seen).toEqual({ errors: [], written: 1024 });
+  } finally {
+    closeSync(fd);
+    closeSync(reader);
+  }
+}
+
+/**
+ * Parks every thread of libuv's pool in open() of a pipe nobody writes to (an `fs.write` queued
+ * behind them cannot start), lets two turns of the event loop pass, and says whether every one of
+ * `waits` was released by then; the pool is freed before returning.
+ */
+async function whileThePoolIsBusy(waits: readonly Promise<void>[]): Promise<boolean> {
+  const park = fifo();
+  const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  const parked = Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => open(park, 'r', (err, fd) => (err ? reject(err) : resolve(fd)))));
+  let released = false;
+  void Promise.all(waits).then(() => (released = true));
+  await turn();
+  await turn();
+  const answer = released;
+  // Give the parked opens a writer, then close everything they opened.
+  const writer = openSync(park, 'r+');
+  for (const opened of await Promise.all(parked)) closeSync(opened);
+  closeSync(writer);
+  await Promise.all(waits);
+  return answer;
+}
+
+describe('a descriptor, examined when a sink opens it', () => {
+  it('is written on the main thread when it is a regular file or a character device', () => {
+    const file = openSync(dir.file('plain.jsonl'), 'a');
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      expect(describeDescriptor(file)).toEqual({ shared: false, neverBlocks: true });
+      expect(describeDescriptor(devNull)).toEqual({ shared: false, neverBlocks: true });
+    } finally {
+      closeSync(file);
+      closeSync(devNull);
+    }
+  });
+
+  it('is a shared stream written on the main thread only when the pipe is in non-blocking mode', () => {
+    const path = fifo();
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const nonBlocking = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const blocking = openSync(path, constants.O_WRONLY);
+    try {
+      expect(describeDescriptor(nonBlocking)).toEqual({ shared: true, neverBlocks: true });
+      expect(describeDescriptor(blocking)).toEqual({ shared: true, neverBlocks: false });
+    } finally {
+      for (const fd of [reader, nonBlocking, blocking]) closeSync(fd);
+    }
+  });
+});
+
+describe('the group-commit writer', () => {
+  it('writes a file on the main thread: records are released while every thread of the pool is busy', async () => {
+    const path = dir.file('busy-pool.jsonl');
+    const fd = openSync(path, 'a');
+    const { writer, seen } = writerOn(fd, 1024 * 1024);
+    try {
+      const lines = Array.from({ length: 50 }, (_, i) => line(i));
+      const released = await whileThePoolIsBusy(lines.map((l) => writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>));
+      expect(released).toBe(true);
+      expect(readFileSync(path, 'utf8')).toBe(lines.join(''));
+      expect(seen).toEqual({ errors: [], written: 50 });
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('keeps every line in order across turns and chunks, each waiter released with its own chunk', async () => {
+    const path = dir.file('order.jsonl');
+    const fd = openSync(path, 'a');
+    const { writer, seen } = writerOn(fd, 1000);
+    const lines: string[] = [];
+    const waits: Promise<void>[] = [];
+    for (let t = 0; t < 20; t++) {
+      for (let i = 0; i < 25; i++) {
+        const l = line(t * 25 + i, 90 + ((t + i) % 7) * 13);
+        lines.push(l);
+        waits.push(writer.append(l, Buffer.byteLength(l), true, true) as Promise<void>);
+      }
+      await turn();
+    }
+    await Promise.all(waits);
+    await writer.drained();
+    closeSync(fd);
+    expect(readFileSync(path, 'utf8')).toBe(lines.join(''));
+    expect(seen).toEqual({ errors: [], written: 500 });
+    expect(writer.pendingBytes).toBe(0);
+  });
+
+  it('waits out a full non-blocking pipe (EAGAIN) without reporting a failure, then writes the rest whole and in order', async () => {
+    await overfillThenDrain(fifo(), constants.O_NONBLOCK, async () => {
+      await turn();
+      await turn();
+    });
+  });
+
+  it('reports a pipe without a reader once, rejects its waiters, and writes the kept chunk first once a reader is back', async () => {
+    const path = fifo();
+    const first = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    closeSync(first);
+    const { writer, seen } = writerOn(fd, 4096);
+    let reader: number | undefined;
+    try {
+      const lost = writer.append(line(1), Buffer.byteLength(line(1)), true, true) as Promise<void>;
+      await expect(lost).rejects.toMatchObject({ code: 'EPIPE' });
+      // Retried (every 20 ms) and still failing: reported once.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const later = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
+      reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const text = await readUntil(reader, later);
+      await expect(later).resolves.toBeUndefined();
+      expect(text).toBe(line(1) + line(2));
+      expect(seen.errors).toHaveLength(1);
+      expect(seen.written).toBe(2);
+    } finally {
+      writer.stop();
+      closeSync(fd);
+      if (reader !== undefined) closeSync(reader);
+    }
+  });
+
+  it('writes a blocking pipe on the thread pool: the event loop runs on while the pipe is full', async () => {
+    // A timer fires while the pipe is full: the main thread is not held by the write.
+    await overfillThenDrain(fifo(), 0, () => new Promise((resolve) => setTimeout(resolve, 20)));
+  });
+});
+
+describe('the durable file sink', () => {
+  it('acknowledges records within the turn after they were made, with every thread of the pool busy', async () => {
+    const path = dir.file('sink-busy-pool.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-sync', sinks: [createFileSink(path)] });
+    const released = await whileThePoolIsBusy(Array.from({ length: 20 }, (_, i) => log.record(decisionEvent(i))));
+    await log.close();
+    expect(released).toBe(true);
+    const records = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; requestId?: string });
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(records.slice(1).map((r) => r.requestId)).toEqual(Array.from({ length: 20 }, (_, i) => `req-${i}`));
+  });
+});
