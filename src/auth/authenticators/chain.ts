@@ -12,6 +12,8 @@ export interface AuthenticatorChain {
   authenticate(facts: CredentialFacts): ChainOutcome | Promise<ChainOutcome>;
 }
 
+const MAX_MEMOISED = 16;
+
 /** Creates a chain over authenticators in precedence order; `realm` is named in challenges. */
 export function createAuthenticatorChain(members: readonly Authenticator[], realm: string): AuthenticatorChain {
   /**
@@ -32,14 +34,16 @@ export function createAuthenticatorChain(members: readonly Authenticator[], real
    * A member's challenge for a failure, memoised by the failure's code and message (what a
    * challenge is built from): a missing or expired token is challenged the same way every time.
    */
-  const memo = new Map<Authenticator, Map<string, { readonly message: string; readonly challenge: string | undefined }>>();
+  const memo = new Map<Authenticator, Map<string, Map<string, string | undefined>>>();
   const challengeOf = (member: Authenticator, failure: AuthRejection): string | undefined => {
     let byCode = memo.get(member);
     if (byCode === undefined) memo.set(member, (byCode = new Map()));
-    const known = byCode.get(failure.code);
-    if (known !== undefined && known.message === failure.message) return known.challenge;
+    let byText = byCode.get(failure.code);
+    if (byText === undefined) byCode.set(failure.code, (byText = new Map()));
+    if (byText.has(failure.message)) return byText.get(failure.message);
     const challenge = challengeFor(member, failure);
-    byCode.set(failure.code, { message: failure.message, challenge });
+    // Messages are the failures' public titles, a few a code; the bound is a guard.
+    if (byText.size < MAX_MEMOISED) byText.set(failure.message, challenge);
     return challenge;
   };
 
