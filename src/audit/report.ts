@@ -3,6 +3,7 @@
 // used within the period.
 import { compileWildcard, statementLabel, type CompiledPolicy } from '../policy/index.js';
 import type { AuditRecord } from './schema.js';
+import { readRecord } from './read.js';
 import { DECISION_KINDS } from './schema.js';
 import type { TrailEntry } from './trail.js';
 
@@ -20,13 +21,8 @@ const DECISIONS: ReadonlySet<string> = new Set(DECISION_KINDS);
 /** Reads the decisions of a trail (events with a principal and an action) at or after `since` (epoch ms). */
 export async function* readDecisions(entries: AsyncIterable<TrailEntry> | Iterable<TrailEntry>, since = 0): AsyncGenerator<TrailDecision> {
   for await (const entry of entries) {
-    let record: Partial<AuditRecord>;
-    try {
-      record = JSON.parse(entry.text) as Partial<AuditRecord>;
-    } catch {
-      continue;
-    }
-    if (record === null || typeof record !== 'object' || !DECISIONS.has(record.kind ?? '')) continue;
+    const record: Partial<AuditRecord> | undefined = readRecord(entry.text);
+    if (record === undefined || !DECISIONS.has(record.kind ?? '')) continue;
     const principal = record.principal?.arn;
     const time = typeof record.time === 'string' ? Date.parse(record.time) : NaN;
     if (!principal || typeof record.action !== 'string' || !(time >= since)) continue;

@@ -3,7 +3,8 @@
 // trusted keys, and whether each chain was closed. Findings name the record (line or stream entry).
 import { earlierShadowHash, recordHash, signedPayload } from './chain.js';
 import type { AuditRecord, DigestInfo, PublishedKey } from './schema.js';
-import { GENESIS_PREV, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION } from './schema.js';
+import { hasChainFields } from './read.js';
+import { GENESIS_PREV, SCHEMA_VERSION } from './schema.js';
 import { verifyDigestSignature } from './signing.js';
 import type { TrailEntry } from './trail.js';
 
@@ -119,16 +120,7 @@ function parseLine(text: string): unknown {
 
 function toRec(ref: string, o: Json): Rec | undefined {
   const { hash, ...withoutHash } = o;
-  if (
-    !READABLE_SCHEMA_VERSIONS.has(o['schemaVersion']) ||
-    typeof o['instanceId'] !== 'string' ||
-    !isSeq(o['seq']) ||
-    typeof o['kind'] !== 'string' ||
-    typeof o['prev'] !== 'string' ||
-    typeof hash !== 'string'
-  ) {
-    return undefined;
-  }
+  if (!hasChainFields(o) || typeof hash !== 'string') return undefined;
   const record = withoutHash as unknown as Omit<AuditRecord, 'hash'>;
   const rec: Rec = {
     ref,

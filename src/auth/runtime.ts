@@ -2,7 +2,7 @@
 // memory), TOTP with encrypted secrets (Redis, or a local file), iamgate's signing key ring, the
 // revocation list, the authenticator, and the STS sub-app with its JWKS handler. The gateway
 // builds one of these at start and closes it on shutdown.
-import type { Handler, Hono } from 'hono';
+import type { Handler } from 'hono';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { createSecretBox, decodeKey, readKeyFile } from './secret-box.js';
 import { createMemoryStateStore } from './state/memory.js';
 import { createRedisStateStore } from './state/redis.js';
 import type { StateStore } from './state/store.js';
-import { createJwksHandler, createStsApp } from './sts/app.js';
+import { createJwksHandler, createStsApp, type StsApp } from './sts/app.js';
 import type { StsEvent } from './sts/operations.js';
 import { createTotp, type Totp } from './totp.js';
 
@@ -42,7 +42,7 @@ export interface AuthRuntimeOptions {
 export interface AuthRuntime {
   readonly authenticator: TokenAuthenticator;
   /** Undefined when `auth.sts.enabled` is false. */
-  readonly stsApp?: Hono;
+  readonly stsApp?: StsApp;
   readonly jwksHandler?: Handler;
   readonly revocations: Revocations;
   readonly totp?: Totp;
@@ -115,7 +115,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
   });
 
   let totp: Totp | undefined;
-  let stsApp: Hono | undefined;
+  let stsApp: StsApp | undefined;
   if (signing) {
     totp = createTotp({
       state,

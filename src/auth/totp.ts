@@ -79,9 +79,9 @@ export function createTotp(deps: TotpDeps): Totp {
     return left > 0 ? Math.ceil(left / 1000) : 0;
   };
 
-  const fail = async (owner: string, code: 'mfa_code_invalid' | 'mfa_code_replayed'): Promise<MfaFailure> => {
-    const count = await state.incr(keys.failures(owner), lockout.failureWindowMs);
-    if (count < lockout.maxFailures) return { ok: false, code };
+  /** Ends the `attempt`-th failed attempt of the window: at the limit the owner is locked out. */
+  const fail = async (owner: string, attempt: number, code: 'mfa_code_invalid' | 'mfa_code_replayed'): Promise<MfaFailure> => {
+    if (attempt < lockout.maxFailures) return { ok: false, code };
     await state.set(keys.lock(owner), String(now() + lockout.lockoutMs), lockout.lockoutMs);
     await state.del(keys.failures(owner));
     return { ok: false, code: 'mfa_locked', retryAfterSeconds: Math.ceil(lockout.lockoutMs / 1000) };
@@ -101,12 +101,22 @@ export function createTotp(deps: TotpDeps): Totp {
     }
   };
 
-  /** The shared steps of confirm and verify: lockout, code check, replay mark, failure count. */
+  /**
+   * The shared steps of confirm and verify. The attempt is counted before its code is checked, and
+   * the lockout read again after counting (a lockout is set before its counter is cleared), so
+   * guesses sent together get no more checks than guesses sent one by one. Then the code check, the
+   * replay mark, and a success clears the count.
+   */
   const check = async (owner: string, code: string, secret: string): Promise<MfaResult<{ at: number }>> => {
+    const attempt = await state.incr(keys.failures(owner), lockout.failureWindowMs);
+    const seconds = await lockedFor(owner);
+    if (attempt > lockout.maxFailures || seconds > 0) {
+      return { ok: false, code: 'mfa_locked', retryAfterSeconds: seconds || Math.ceil(lockout.lockoutMs / 1000) };
+    }
     const step = await matchStep(secret, code);
-    if (step === undefined) return fail(owner, 'mfa_code_invalid');
+    if (step === undefined) return fail(owner, attempt, 'mfa_code_invalid');
     const first = await state.setIfAbsent(keys.used(owner, step), '1', REPLAY_MARK_MS);
-    if (!first) return fail(owner, 'mfa_code_replayed');
+    if (!first) return fail(owner, attempt, 'mfa_code_replayed');
     await state.del(keys.failures(owner));
     return { ok: true, at: now() };
   };

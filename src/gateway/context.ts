@@ -124,6 +124,17 @@ export function secureTransportOf(secure: boolean, forwardedProto: string | unde
   return forwardedProto !== undefined && forwardedProto.split(',')[0]!.trim().toLowerCase() === 'https';
 }
 
+/**
+ * Whether the query holds `name[]`, `name[1]` or `name[x]`: Express (qs), Rails and PHP read those
+ * as more values of `name` (or as its only value), which a condition could not have seen.
+ */
+function hasListForm(params: URLSearchParams, name: string): boolean {
+  for (const key of params.keys()) {
+    if (key.length > name.length && key.charCodeAt(name.length) === 0x5b && key.startsWith(name)) return true;
+  }
+  return false;
+}
+
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
 /** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
@@ -133,8 +144,9 @@ function currentTime(now: number): string {
 
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
- * would come from a query parameter or header that appears more than once: which of the values
- * the upstream reads is not knowable, so the request is refused rather than guessed.
+ * would come from a query parameter or header that appears more than once (a query parameter in
+ * list form too): which of the values the upstream reads is not knowable, so the request is
+ * refused rather than guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
@@ -178,6 +190,7 @@ export function buildRequestContext(
       let values: string[];
       if (source.from === 'query') {
         params ??= new URLSearchParams(query ?? '');
+        if (hasListForm(params, source.name)) return { ok: false, key: source.key };
         values = params.getAll(source.name);
       } else values = headerValues(facts.rawHeaders, source.name);
       if (values.length > 1) return { ok: false, key: source.key };

@@ -20,6 +20,7 @@ export const GATEWAY_ERRORS = {
   reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
   request_timeout: { status: 408, error: 'RequestTimeout', title: 'The request did not arrive in time' },
   body_too_large: { status: 413, error: 'PayloadTooLarge', title: 'The request body is larger than allowed' },
+  expectation_failed: { status: 417, error: 'ExpectationFailed', title: 'The request has an expectation other than 100-continue' },
   policies_invalid: { status: 422, error: 'UnprocessableEntity', title: 'The policies failed to load; the ones loaded before stay in force' },
   rate_limited: { status: 429, error: 'TooManyRequests', title: 'Too many attempts' },
   too_many_headers: { status: 431, error: 'RequestHeaderFieldsTooLarge', title: 'The request has more header lines than allowed' },

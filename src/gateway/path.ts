@@ -18,7 +18,8 @@ export type PathRejection =
   | 'trailing_dot'
   | 'double_encoding'
   | 'nfkc_separator'
-  | 'nfkc_changed';
+  | 'nfkc_changed'
+  | 'method_override';
 
 /** The rejections that are Unicode look-alikes: answered with their own code (`unicode_lookalike`), not `bad_path`. */
 export const LOOKALIKE_REJECTIONS: ReadonlySet<PathRejection> = new Set<PathRejection>(['nfkc_separator', 'nfkc_changed']);
@@ -204,10 +205,34 @@ function checkNfkc(canonical: string, rules: PathRules): PathRejection | undefin
   return rules.refuseNonNfkc ? 'nfkc_changed' : undefined;
 }
 
-/** Checks that a query string is well-formed (valid percent-encoding, no control characters); it is forwarded unchanged. */
+const METHOD_PARAM = '_method';
+
+/**
+ * Whether the parameter name starting at `start` of the query decodes to `_method` in any case:
+ * Express (method-override), Laravel, Symfony and Rails may take the request's method from it,
+ * so a request decided as POST would be acted on as DELETE.
+ */
+function isMethodParam(query: string, start: number): boolean {
+  let i = start;
+  for (let k = 0; k < METHOD_PARAM.length; k++) {
+    let code = query.charCodeAt(i);
+    if (code === 37) {
+      code = hexValue(query.charCodeAt(i + 1)) * 16 + hexValue(query.charCodeAt(i + 2));
+      i += 3;
+    } else i += 1;
+    if ((code | 0x20) !== METHOD_PARAM.charCodeAt(k) && code !== METHOD_PARAM.charCodeAt(k)) return false;
+  }
+  return i === query.length || query.charCodeAt(i) === 0x3d || query.charCodeAt(i) === 0x26;
+}
+
+/**
+ * Checks that a query string is well-formed (valid percent-encoding, no control characters) and
+ * names no `_method` parameter; it is forwarded unchanged.
+ */
 function checkQuery(query: string): PathRejection | undefined {
   for (let i = 0; i < query.length; i++) {
     const code = query.charCodeAt(i);
+    if ((i === 0 || query.charCodeAt(i - 1) === 0x26) && (code === 0x5f || code === 37) && isMethodParam(query, i)) return 'method_override';
     if (code === 37) {
       if (hexValue(query.charCodeAt(i + 1)) < 0 || hexValue(query.charCodeAt(i + 2)) < 0) return 'invalid_percent_encoding';
       i += 2;

@@ -414,6 +414,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
   // sent only once the request is allowed (proxy-handler), so nobody uploads before being authorised.
   server.on('checkContinue', (req: IncomingMessage, res) => server.emit('request', req, res));
+  // Any other expectation: node:http would answer a bare 417 itself, with no request id and no
+  // record. Refused here instead, with iamgate's JSON answer and one audit record, before anything
+  // is decided or forwarded.
+  server.on('checkExpectation', (req: IncomingMessage, res) => {
+    active += 1;
+    res.once('close', release);
+    void refusals.request(req, res, { code: 'expectation_failed', detail: `Expect: ${req.headers.expect ?? ''}`.slice(0, 200) });
+  });
   // Malformed HTTP (bad request line, oversized headers, deadlines): 400/431/408, never 500.
   server.on('clientError', refusals.clientError(gatewaySockets, true));
   ops.on('clientError', refusals.clientError(opsSockets, false));

@@ -7,7 +7,7 @@
 // used, or what the token asserted beyond MFA (tags, groups, a role session's session policy and
 // tags). So a record is replayed when the candidate's policies for that principal and route read
 // none of those facts; otherwise it is replayed as an approximation and marked with what is missing.
-import type { AuditRecord, TrailEntry } from '../audit/index.js';
+import { readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
 import { normalizeTarget } from '../gateway/index.js';
 import { policySetKeys } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec } from './decide.js';
@@ -75,15 +75,9 @@ export async function replayTrail(entries: AsyncIterable<TrailEntry> | Iterable<
   let replayed = 0;
   let approximate = 0;
   for await (const entry of entries) {
-    let r: Partial<AuditRecord>;
-    try {
-      r = JSON.parse(entry.text) as Partial<AuditRecord>;
-    } catch {
-      skip('not a JSON record');
-      continue;
-    }
-    if (r === null || typeof r !== 'object') {
-      skip('not a JSON record');
+    const r: Partial<AuditRecord> | undefined = readRecord(entry.text);
+    if (r === undefined) {
+      skip('not an audit record');
       continue;
     }
     records++;

@@ -138,6 +138,17 @@ describe('request lines and versions', () => {
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
+  it.each(['200-ok', 'x', '100-continu'])('answers Expect: %s with 417 expectation_failed and one audit record, forwarding nothing', async (expectation) => {
+    const before = gw.upstream.arrivals();
+    const recorded = gw.audit.events.length;
+    const r = await exchange(c.port, raw('POST /public/upload HTTP/1.1', ['Host: x', c.line.alice, `Expect: ${expectation}`, 'Content-Length: 5', 'Connection: close'], 'hello'));
+    expect(r.statuses).toEqual([417]);
+    const body = jsonOf(r.text) as { requestId: string };
+    expect(body).toEqual({ error: 'ExpectationFailed', code: 'expectation_failed', message: expect.any(String), requestId: expect.any(String) });
+    expect(gw.audit.events.slice(recorded)).toEqual([expect.objectContaining({ requestId: body.requestId, decision: 'Deny', reason: 'expectation_failed' })]);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
   it('never tunnels CONNECT', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', c.line.alice]), { timeoutMs: 1500 });

@@ -128,6 +128,12 @@ describe('condition keys with more than one value', () => {
     ['a repeated parameter, the second one empty', '?status=open&status'],
     ['a repeated parameter with an encoded name', '?status=open&st%61tus=closed'],
     ['a repeated parameter with a plus in the name', '?status=open&status+=closed&status=x'],
+    // Express (qs), Rails and PHP read status[]=x and status[0]=x as more values of status.
+    ['the parameter again as a list', '?status=open&status[]=closed'],
+    ['the parameter again as a list, encoded', '?status=open&status%5B%5D=closed'],
+    ['the parameter again with an index', '?status=open&status[1]=closed'],
+    ['the parameter only as a list', '?status[]=closed'],
+    ['the parameter only as an object', '?status[x]=closed'],
   ])('refuses %s feeding a condition key with 400, forwarding nothing', async (_name, query) => {
     const r = await get(`/orders${query}`);
     expect(r.status).toBe(400);

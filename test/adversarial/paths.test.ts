@@ -48,6 +48,13 @@ describe('path confusion, exact answers', () => {
     ['/admin./users', 'trailing_dot'],
     ['/public/../../admin/users', 'escapes_root'],
     ['/%2e%2e/admin/users', 'escapes_root'],
+    // Express (method-override), Laravel, Symfony and Rails may take the method from _method.
+    ['/public/readme?_method=DELETE', 'method_override'],
+    ['/public/readme?x=1&_method=DELETE', 'method_override'],
+    ['/public/readme?%5Fmethod=DELETE', 'method_override'],
+    ['/public/readme?_%6Dethod=PUT', 'method_override'],
+    ['/public/readme?_METHOD=delete', 'method_override'],
+    ['/public/readme?_method', 'method_override'],
   ])('refuses %s with reason %s, forwarding nothing', async (target, reason) => {
     const r = await get(target);
     expect(r.status).toBe(400);
@@ -119,6 +126,12 @@ describe('path confusion, exact answers', () => {
     const r = await get(target);
     expect(r.status).toBe(200);
     expect(r.forwarded).toEqual([canonical]);
+  });
+
+  it('forwards parameters that only resemble a method override', async () => {
+    const r = await get('/public/readme?my_method=DELETE&x=_method&_methods=1&_method_=1');
+    expect(r.status).toBe(200);
+    expect(r.forwarded).toEqual(['/public/readme?my_method=DELETE&x=_method&_methods=1&_method_=1']);
   });
 
   it('forwards the query byte for byte, never reading a path out of it', async () => {

@@ -111,6 +111,18 @@ describe('TOTP on the in-memory store', () => {
     expect(await totp.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: true });
   });
 
+  it('refuses the right code sent together with more wrong guesses than maxFailures', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    clock.advance(90_000);
+    const right = await code(secret, clock.now());
+    const wrong = Array.from({ length: 20 }, (_, i) => String(i).padStart(6, '0')).filter((c) => c !== right);
+    const results = await Promise.all([...wrong, right].map((c) => totp.verify(USER, c)));
+    expect(results.map((r) => (r.ok ? 'ok' : r.code)).filter((c) => c !== 'mfa_locked')).toEqual(['mfa_code_invalid', 'mfa_code_invalid']);
+    expect(results.at(-1)).toEqual({ ok: false, code: 'mfa_locked', retryAfterSeconds: 300 });
+  });
+
   it('forgets failures after a success', async () => {
     const clock = testClock();
     const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);

@@ -8,11 +8,27 @@ import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
-import { createStsOperations, type IssuedCredentials, type StsDeps, type StsFailure, type StsResult } from './operations.js';
+import { createStsOperations, type IssuedCredentials, type StsAction, type StsDeps, type StsFailure, type StsResult } from './operations.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 type Obj = Record<string, unknown>;
+
+/** Each endpoint's path and the action its audit records name. */
+const ACTIONS: Readonly<Record<string, StsAction>> = {
+  '/GetSessionToken': 'GetSessionToken',
+  '/AssumeRole': 'AssumeRole',
+  '/AssumeRoleWithWebIdentity': 'AssumeRoleWithWebIdentity',
+  '/mfa/enroll': 'EnrollMfa',
+  '/mfa/confirm': 'ConfirmMfa',
+  '/RevokeSessions': 'RevokeSessions',
+};
+
+/** The matched endpoint's action, set before anything can refuse the call. */
+type StsEnv = { Variables: { stsAction: StsAction } };
+/** The STS sub-app, mounted on the gateway port. */
+export type StsApp = Hono<StsEnv>;
+type StsContext = Context<StsEnv>;
 
 function failure(c: Context, f: StsFailure): Response {
   if (f.retryAfterSeconds !== undefined) c.header('Retry-After', String(f.retryAfterSeconds));
@@ -25,10 +41,6 @@ function failure(c: Context, f: StsFailure): Response {
 /** The table's answer for `code`, with a finer message or extra fields when given. */
 function stsError(c: Context, code: StsErrorCode, message?: string, extra?: Readonly<Record<string, unknown>>): Response {
   return c.json(stsErrorBody(code, message, extra), STS_ERRORS[code].status);
-}
-
-function badInput(c: Context, input: Exclude<Input<unknown>, { ok: true }>): Response {
-  return stsError(c, input.code, undefined, { detail: input.detail });
 }
 
 function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
@@ -52,21 +64,46 @@ async function jsonBody(c: Context): Promise<Obj | undefined> {
 }
 
 /** Creates the STS sub-app. Mount it with `app.route('/.iamgate/sts', createStsApp(deps))`. */
-export function createStsApp(deps: StsDeps): Hono {
+export function createStsApp(deps: StsDeps): StsApp {
   const ops = createStsOperations(deps);
-  const app = new Hono();
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => stsError(c, 'request_too_large') }));
+  const app = new Hono<StsEnv>();
+  const emit = deps.onEvent ?? (() => undefined);
+
+  /**
+   * Records a call refused before its operation ran (unauthenticated, a body that is not JSON or
+   * too large, bad parameters), so every answer leaves a record as the operations' own answers do.
+   */
+  const refusal = (c: StsContext, code: string, caller?: Principal): void => {
+    emit({ action: c.get('stsAction'), outcome: 'denied', code, ...(caller ? { caller: caller.arn } : {}) });
+  };
+  const refuse = (c: StsContext, code: StsErrorCode, message?: string, caller?: Principal): Response => {
+    refusal(c, code, caller);
+    return stsError(c, code, message);
+  };
+  const badInput = (c: StsContext, input: Exclude<Input<unknown>, { ok: true }>, caller?: Principal): Response => {
+    refusal(c, input.code, caller);
+    return stsError(c, input.code, undefined, { detail: input.detail });
+  };
+
+  for (const [path, action] of Object.entries(ACTIONS)) {
+    app.use(path, async (c, next) => {
+      c.set('stsAction', action);
+      await next();
+    });
+  }
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => refuse(c, 'request_too_large') }));
 
   /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
-  const withCaller = async (c: Context, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
+  const withCaller = async (c: StsContext, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
     const auth = await deps.authenticator.authenticate({ authorization: c.req.header('authorization') });
     if (!auth.ok) {
+      refusal(c, auth.code);
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
       return c.json(authErrorBody(auth.code), auth.status);
     }
     const body = await jsonBody(c);
-    if (!body) return stsError(c, 'invalid_request', 'The body must be a JSON object');
+    if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object', auth.principal);
     return run(auth.principal, body);
   };
 
@@ -75,7 +112,7 @@ export function createStsApp(deps: StsDeps): Hono {
   app.post('/GetSessionToken', (c) =>
     withCaller(c, async (caller, body) => {
       const input = readCommon(body, ['DurationSeconds', 'TokenCode']);
-      if (!input.ok) return badInput(c, input);
+      if (!input.ok) return badInput(c, input, caller);
       return answer(c, await ops.getSessionToken(caller, input.value), (r) => credentials(c, r, false));
     }),
   );
@@ -83,14 +120,14 @@ export function createStsApp(deps: StsDeps): Hono {
   app.post('/AssumeRole', (c) =>
     withCaller(c, async (caller, body) => {
       const input = readAssumeRole(body);
-      if (!input.ok) return badInput(c, input);
+      if (!input.ok) return badInput(c, input, caller);
       return answer(c, await ops.assumeRole(caller, input.value), (r) => credentials(c, r, true));
     }),
   );
 
   app.post('/AssumeRoleWithWebIdentity', async (c) => {
     const body = await jsonBody(c);
-    if (!body) return stsError(c, 'invalid_request', 'The body must be a JSON object');
+    if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object');
     const input = readWebIdentity(body);
     if (!input.ok) return badInput(c, input);
     return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
@@ -108,7 +145,7 @@ export function createStsApp(deps: StsDeps): Hono {
   app.post('/mfa/confirm', (c) =>
     withCaller(c, async (caller, body) => {
       const code = body['TokenCode'];
-      if (typeof code !== 'string') return stsError(c, 'invalid_request', 'TokenCode is required');
+      if (typeof code !== 'string') return refuse(c, 'invalid_request', 'TokenCode is required', caller);
       return answer(c, await ops.confirmMfa(caller, code), () => c.json({ Enrolled: true }));
     }),
   );
@@ -119,12 +156,18 @@ export function createStsApp(deps: StsDeps): Hono {
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
-        return stsError(c, 'invalid_request', 'PrincipalArn (a user or role ARN) and an optional ISO Before are required');
+        return refuse(c, 'invalid_request', 'PrincipalArn (a user or role ARN) and an optional ISO Before are required', caller);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
   );
 
+  // A call that fails on its way (the caller went away while sending its body, a key that cannot
+  // be read) is recorded too, then answered by the gateway's own error handler.
+  app.onError((err, c) => {
+    if (c.get('stsAction') !== undefined) refusal(c, (err as { code?: unknown }).code === 'ECONNRESET' ? 'client_closed' : 'internal_error');
+    throw err;
+  });
   app.notFound((c) => stsError(c, 'unknown_action'));
   return app;
 }

@@ -1,0 +1,120 @@
+// The STS endpoints of the gateway as `iamgate serve` assembles it (no Redis: the in-process state
+// and the file of sealed secrets, the audit trail in a file), over real HTTP: a burst of concurrent
+// TOTP guesses gets no more checks than the lockout allows one at a time, and every refused call
+// leaves one audit record, also when it is refused before its operation runs.
+import { generate } from 'otplib';
+import { pino } from 'pino';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createIamgate, loadConfig, type Iamgate } from '../../src/app/index.js';
+import { formatProblems } from '../../src/config/index.js';
+import { readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from '../audit/served.js';
+import { rawRequest } from '../support/net.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+
+/** `auth.mfa.maxFailures` by default. */
+const MAX_FAILURES = 5;
+
+let files: ServedFiles;
+let upstream: TestUpstream;
+let served: Iamgate;
+let carol: string;
+
+beforeAll(async () => {
+  upstream = await startTestUpstream();
+  files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
+  const loaded = await loadConfig({ file: files.config, env: {} });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
+  served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
+  const first = await served.gateway.initialLoad;
+  if (!first.ok) throw new Error(first.problems.join('\n'));
+  carol = await tokenFor(files.config, 'carol');
+}, 30_000);
+
+afterAll(async () => {
+  await served?.stop(1000);
+  await upstream?.close();
+  await files?.remove();
+});
+
+/** POSTs a body (JSON unless text) to an STS endpoint, as carol unless `authorization` is given; the status and the error code (or `ok`). */
+async function sts(path: string, body: unknown, authorization: string | null = `Bearer ${carol}`): Promise<{ status: number; code: string; body: Record<string, unknown> }> {
+  const res = await rawRequest(`${served.gateway.url}/.iamgate/sts/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const parsed = JSON.parse(res.body) as Record<string, unknown>;
+  return { status: res.status, code: typeof parsed['code'] === 'string' ? parsed['code'] : 'ok', body: parsed };
+}
+
+const NOT_DECISIONS = new Set(['outcome', 'audit.digest']);
+
+/**
+ * The decision records written since the last call: a request through the pipeline, whose record is
+ * written before its answer, marks the end (records reach the trail in order), and is left out.
+ */
+async function recordsSinceLastCall(): Promise<TrailRecord[]> {
+  const marker = await rawRequest(`${served.gateway.url}/orders/1`);
+  const id = marker.headers['x-iamgate-request-id'];
+  const trail = (await readTrail(files.trail)).filter((r) => !NOT_DECISIONS.has(r.kind));
+  const end = trail.findIndex((r) => r['requestId'] === id);
+  const start = trail.slice(0, end).findLastIndex((r) => r['requestId'] !== undefined && r.kind === 'request' && r['path'] === '/orders/1');
+  return trail.slice(start + 1, end);
+}
+
+describe('TOTP guesses sent all at once', () => {
+  it('checks no more codes than mfa.maxFailures, however many guesses arrive together, and then refuses even the right code', async () => {
+    const enrolled = await sts('mfa/enroll', {});
+    const secret = enrolled.body['SecretBase32'] as string;
+    expect((await sts('mfa/confirm', { TokenCode: await generate({ secret }) })).status).toBe(200);
+
+    const right = await generate({ secret });
+    // Codes that are wrong now and in the steps either side (the window a code is accepted in).
+    const nearby = new Set(await Promise.all([-30, 0, 30].map((s) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + s }))));
+    const wrong = Array.from({ length: 60 }, (_, i) => String(100_000 + i * 7_919)).filter((c) => !nearby.has(c));
+    const answers = await Promise.all(wrong.map((TokenCode) => sts('GetSessionToken', { TokenCode })));
+
+    const tally = new Map<string, number>();
+    for (const a of answers) tally.set(`${a.status} ${a.code}`, (tally.get(`${a.status} ${a.code}`) ?? 0) + 1);
+    expect(Object.fromEntries(tally)).toEqual({ '403 mfa_code_invalid': MAX_FAILURES - 1, '429 mfa_locked': wrong.length - (MAX_FAILURES - 1) });
+    expect(await sts('GetSessionToken', { TokenCode: right })).toMatchObject({ status: 429, code: 'mfa_locked' });
+  });
+});
+
+describe('STS calls refused before their operation runs', () => {
+  const forged = () => `Bearer ${carol.slice(0, -4)}AAAA`;
+  const cases: [string, string, () => string | null, unknown, number, string, string][] = [
+    ['no token', 'GetSessionToken', () => null, { TokenCode: '123456' }, 401, 'token_missing', 'sts'],
+    ['a token with a forged signature', 'AssumeRole', forged, { RoleArn: 'arn:aws:iam::111122223333:role/OrdersAdmin', RoleSessionName: 'carol' }, 401, 'token_signature_invalid', 'sts'],
+    ['a body that is not JSON', 'AssumeRole', () => `Bearer ${carol}`, '{"RoleArn":', 400, 'invalid_request', 'sts'],
+    ['an unknown parameter', 'AssumeRole', () => `Bearer ${carol}`, { RoleArn: 'arn:aws:iam::111122223333:role/OrdersAdmin', RoleSessionName: 'carol', ExternalId: 'x' }, 400, 'invalid_request', 'sts'],
+    ['a malformed session name', 'AssumeRole', () => `Bearer ${carol}`, { RoleArn: 'arn:aws:iam::111122223333:role/OrdersAdmin', RoleSessionName: 'a b' }, 400, 'invalid_session_name', 'sts'],
+    ['a body that is an array', 'AssumeRoleWithWebIdentity', () => null, '[]', 400, 'invalid_request', 'sts'],
+    ['no TokenCode', 'mfa/confirm', () => `Bearer ${carol}`, {}, 400, 'invalid_request', 'mfa'],
+    ['no PrincipalArn', 'RevokeSessions', () => `Bearer ${carol}`, { Before: 'yesterday' }, 400, 'invalid_request', 'revocation'],
+    ['a body over 16 KiB', 'GetSessionToken', () => `Bearer ${carol}`, { TokenCode: '1'.repeat(17_000) }, 413, 'request_too_large', 'sts'],
+  ];
+
+  it.each(cases)('leaves one Deny record for %s at %s, without the token', async (_what, path, authorization, body, status, code, kind) => {
+    await recordsSinceLastCall();
+    expect(await sts(path, body, authorization())).toMatchObject({ status, code });
+    const records = await recordsSinceLastCall();
+    expect(records).toEqual([expect.objectContaining({ kind, decision: 'Deny', reason: code })]);
+    expect(JSON.stringify(records)).not.toContain(carol.split('.')[2]);
+  });
+});
+
+describe('an STS call whose caller goes away while sending its body', () => {
+  it('leaves one Deny record with reason client_closed', async () => {
+    await recordsSinceLastCall();
+    const socket = connect(Number(new URL(served.gateway.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    const closed = once(socket, 'close');
+    socket.end(`POST /.iamgate/sts/AssumeRole HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${carol}\r\nContent-Length: 100\r\n\r\n{"RoleArn":`);
+    socket.destroy();
+    await closed;
+    await vi.waitFor(async () => expect(await recordsSinceLastCall()).toEqual([expect.objectContaining({ kind: 'sts', action: 'sts:AssumeRole', decision: 'Deny', reason: 'client_closed' })]), { timeout: 10_000, interval: 100 });
+  });
+});
