@@ -8,6 +8,8 @@ import { describedFramingRefusal, type Refusal, type RequestFacts } from '../gat
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {
   readonly attributes?: AttributeContextMessage | null;
+  /** Set instead of the fields when the bytes did not decode (see server.ts): why. */
+  readonly malformed?: string;
 }
 
 export interface PeerMessage {
@@ -97,6 +99,10 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const peerPrincipal = source?.principal ?? '';
   const http = attributes?.request?.http ?? undefined;
   const empty: RequestFacts = { requestId, method: http?.method ?? '', target: http?.path ?? '', rawHeaders: [], peerAddress, secure: false, now };
+  if (message.malformed !== undefined) {
+    const refusal: Refusal = { code: 'ext_authz_incomplete', reason: 'ext_authz_malformed', message: 'The check request is not a valid CheckRequest', detail: message.malformed };
+    return { facts: empty, peerPrincipal, refusal };
+  }
   if (!http || !http.method || !http.path) {
     const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !http.method ? 'attributes.request.http.method' : 'attributes.request.http.path';
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
