@@ -21,7 +21,7 @@ interface Profile {
 
 /** Areas by where the code lives, first match wins; paths are those of dist/ and node_modules/. */
 const AREAS: readonly (readonly [string, RegExp])[] = [
-  ['metrics', /\/node_modules\/prom-client\/|\/dist\/.*metrics\.js$/],
+  ['metrics', /\/node_modules\/prom-client\/|\/dist\/.*(metrics|latency-histogram)\.js$/],
   ['proxy', /\/node_modules\/undici\/|\/dist\/proxy\/|\/dist\/gateway\/proxy[^/]*\.js$/],
   ['audit', /\/node_modules\/(pino|sonic-boom|thread-stream)|\/dist\/audit\/|\/dist\/gateway\/audit[^/]*\.js$/],
   ['hono', /\/node_modules\/(hono|@hono)\//],

@@ -2,7 +2,8 @@
 # bench/profile.sh [SECONDS]: where the allowed path's CPU goes. Runs `iamgate serve` (built, the
 # quick start unless IAMGATE_CONFIG names another) under `node --cpu-prof` before a tiny upstream,
 # warms it up, drives it with wrk -t1 -c32 for SECONDS (10 by default) as alice on GET /orders/1
-# (PROFILE_USER, PROFILE_PATH change that), stops it, and prints the main thread's self time over
+# (PROFILE_USER, PROFILE_METHOD, PROFILE_PATH change that; an empty PROFILE_USER sends no token:
+# the 401 path; PROFILE_METHOD=DELETE as alice: the 403 path), stops it, and prints the main thread's self time over
 # the busiest SECONDS of the profile (the load, not the stop after it) grouped by area: proxy,
 # audit, pipeline, node's HTTP server, hono, metrics (bench/profile-summary.ts). Needs wrk. Keeps
 # the profile when PROFILE_KEEP names a directory.
@@ -39,11 +40,17 @@ until curl -sf -o /dev/null "http://127.0.0.1:$OPS/readyz"; do
   sleep 0.2
 done
 
-AUTH="Authorization: Bearer $(node dist/cli/main.js token "${PROFILE_USER:-alice}" --config "$CONFIG")"
+WRK=(wrk -t1 -c32)
+PROFILE_USER="${PROFILE_USER-alice}"
+[ -n "$PROFILE_USER" ] && WRK+=(-H "Authorization: Bearer $(node dist/cli/main.js token "$PROFILE_USER" --config "$CONFIG")")
+if [ -n "${PROFILE_METHOD:-}" ]; then
+  echo "wrk.method = \"$PROFILE_METHOD\"" >"$TMP/method.lua"
+  WRK+=(-s "$TMP/method.lua")
+fi
 URL="http://127.0.0.1:$GW${PROFILE_PATH:-/orders/1}"
-wrk -t1 -c32 -d3s -H "$AUTH" "$URL" >/dev/null
+"${WRK[@]}" -d3s "$URL" >/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-wrk -t1 -c32 -d"${SECS}s" -H "$AUTH" "$URL" | grep -E 'Requests/sec|Non-2xx|Socket errors' || true
+"${WRK[@]}" -d"${SECS}s" "$URL" | grep -E 'Requests/sec|Non-2xx|Socket errors' || true
 kill -TERM "$GATEWAY"
 wait "$GATEWAY" || true
 PROFILE="$(ls "$TMP"/*.cpuprofile)"

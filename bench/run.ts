@@ -6,6 +6,7 @@ import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
 import { runExtAuthzBench } from './extauthz.js';
 import { runGatewayBench } from './gateway.js';
+import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
 import { runSoak } from './soak.js';
@@ -18,6 +19,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   cache: runCacheBench,
   gateway: runGatewayBench,
   extauthz: runExtAuthzBench,
+  pipeline: runPipelineBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -1,6 +1,6 @@
 // Bearer-token authentication: find the token, answer from the verified-token cache when it can
-// (ES256 verification costs ~250 µs; the cache is keyed by the token string itself, so a hit costs
-// one map lookup and answers synchronously), otherwise verify it against the issuer it names and
+// (ES256 verification costs ~250 µs; the cache is keyed by the Authorization value as sent, so a
+// hit costs one map lookup, no parsing, and answers synchronously), otherwise verify it against the issuer it names and
 // build the principal: a user's JWT, an iamgate session token or a service-account token, by issuer. Every request re-checks what can change while a
 // token is cached: expiry, the signing key still being trusted, the directory generation, and
 // revocation. Never throws for bad input: every failure is a value with a stable code.
@@ -74,6 +74,8 @@ interface CacheEntry {
   readonly validUntil: number;
   principal: Principal;
   generation: string;
+  /** The answer for `principal` as it stands (no MFA age to bring up to date): one object for every hit. */
+  allowed: { readonly ok: true; readonly principal: Principal };
 }
 
 /** A key source that loads a key file on first use (generating a development key if configured). */
@@ -173,11 +175,13 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   };
 
   /** Revocation and the time-varying keys, checked on every request. */
-  const finish = (principal: Principal, t: number): AuthOutcome => {
+  const finish = (entry: CacheEntry, t: number): AuthOutcome => {
+    const principal = entry.principal;
     const verdict = deps.revocations?.check(principal.roleArn ?? principal.arn, principal.issuedAt) ?? 'ok';
     if (verdict === 'revoked') return authFailure('session_revoked', principal.arn);
     if (verdict === 'unavailable') return authFailure('revocation_unavailable');
-    return { ok: true, principal: principalAt(principal, t) };
+    const current = principalAt(principal, t);
+    return current === principal ? entry.allowed : { ok: true, principal: current };
   };
 
   const fromCache = (entry: CacheEntry, t: number, resolver: PrincipalResolver): AuthOutcome | undefined => {
@@ -186,9 +190,10 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t);
       if (!outcome.ok) return outcome;
       entry.principal = outcome.principal;
+      entry.allowed = { ok: true, principal: outcome.principal };
       entry.generation = resolver.directory.generation;
     }
-    return finish(entry.principal, t);
+    return finish(entry, t);
   };
 
   const verifyFor = async (token: string): Promise<{ ok: true; issuer: IssuerRuntime; payload: JWTPayload; kid: string | undefined } | AuthFailure> => {
@@ -200,11 +205,13 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return verified.ok ? { ok: true, issuer, payload: verified.payload, kid: verified.kid } : verified;
   };
 
-  const verifyFresh = async (token: string, t: number, directory: () => PrincipalResolver): Promise<AuthOutcome> => {
+  /** Verifies `token` (read from the Authorization value `header`) and caches the result under `header`. */
+  const verifyFresh = async (token: string, header: string, t: number, given: PrincipalResolver | undefined): Promise<AuthOutcome> => {
     const verified = await verifyFor(token);
     if (!verified.ok) return verified;
     const { issuer, payload, kid } = verified;
-    const resolver = directory();
+    // A given directory (the request's policy snapshot) stays the one used across the awaits.
+    const resolver = given ?? deps.resolver();
     const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
     if (!outcome.ok) return outcome;
     const tolerance = issuer.verifying.clockToleranceSeconds;
@@ -213,26 +220,27 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       ((payload.exp ?? 0) + tolerance) * 1000,
       maxAge === undefined ? Infinity : ((payload.iat ?? 0) + maxAge + tolerance) * 1000,
     );
-    // Keyed by the token itself (at most maxTokenBytes each): a lookup needs no hashing.
-    remember(token, { issuer, kid, payload, validUntil, principal: outcome.principal, generation: resolver.directory.generation });
-    return finish(outcome.principal, t);
+    const principal = outcome.principal;
+    const entry: CacheEntry = { issuer, kid, payload, validUntil, principal, generation: resolver.directory.generation, allowed: { ok: true, principal } };
+    // Keyed by the Authorization value (at most maxTokenBytes + 16 each): what the next request sends as it is.
+    remember(header, entry);
+    return finish(entry, t);
   };
 
   return {
     authenticate(headers, given) {
-      // A given directory (the request's policy snapshot) stays the one used across the awaits of a fresh verification.
-      const directory = (): PrincipalResolver => given ?? deps.resolver();
-      const bearer = bearerToken(headers.authorization, config.maxTokenBytes);
-      if (!bearer.ok) return bearer;
-      const token = bearer.token;
+      // No header reads as an empty one: `token_missing` either way, and never cached.
+      const header = headers.authorization ?? '';
       const t = now();
-      const cached = cache.get(token);
+      const cached = cache.get(header);
       if (cached) {
-        const outcome = fromCache(cached, t, directory());
+        const outcome = fromCache(cached, t, given ?? deps.resolver());
         if (outcome) return outcome;
-        cache.delete(token);
+        cache.delete(header);
       }
-      return verifyFresh(token, t, directory);
+      const bearer = bearerToken(header, config.maxTokenBytes);
+      if (!bearer.ok) return bearer;
+      return verifyFresh(bearer.token, header, t, given);
     },
 
     challenge: bearerChallenge,

@@ -11,7 +11,7 @@ import { FORWARD_AUTH_PATH } from './forward-auth.js';
 
 export type GatewayEnv = { Bindings: HttpBindings };
 
-type RawHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
+type RawHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> | undefined;
 
 export interface GatewayAppDeps {
   readonly proxy: RawHandler;

@@ -22,13 +22,13 @@ export interface RequestFacts {
   /** Epoch ms when the request arrived. */
   readonly now: number;
   /** Values the asking proxy attaches to a check (Envoy's context_extensions), never the caller's. */
-  readonly extensions?: Readonly<Record<string, string>>;
+  readonly extensions?: Readonly<Record<string, string>> | undefined;
   /** The W3C trace the request belongs to (proxied requests); its id goes into the audit record. */
-  readonly trace?: TraceContext;
+  readonly trace?: TraceContext | undefined;
   /** The peer's identity as the asking proxy authenticated it (ext_authz `source.principal`: a SPIFFE ID under Istio). */
-  readonly peerPrincipal?: string;
+  readonly peerPrincipal?: string | undefined;
   /** The caller's TLS client certificate (PEM), read only when an authenticator asks. */
-  readonly peerCertificate?: () => string | undefined;
+  readonly peerCertificate?: (() => string | undefined) | undefined;
 }
 
 /** iamgate's own condition keys. */
@@ -137,6 +137,9 @@ function hasListForm(params: URLSearchParams, name: string): boolean {
 
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
+/** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
+const EMPTY_CONTEXT: ContextBuild = Object.freeze({ ok: true, context: new Map<string, ContextValue>() as RequestContext });
+
 /** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
 function currentTime(now: number): string {
   return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -162,6 +165,8 @@ export function buildRequestContext(
   headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
   reads?: ReadonlySet<string>,
 ): ContextBuild {
+  // Policies that read no key and a route that takes none: the one empty context, nothing built.
+  if (reads !== undefined && reads.size === 0 && match.context.length === 0) return EMPTY_CONTEXT;
   // Keys are lower-cased here so that a route's extra key can never replace a key the principal
   // or the request already set, whatever its spelling.
   const entries = new Map<string, ContextValue>();

@@ -44,9 +44,24 @@ export interface Decider {
 /** Creates the decide stage over a cache; the context keys each policy set can read are computed once per set. */
 export function createDecider(cache: DecisionCache): Decider {
   const keysOf = createPolicySetKeysMemo();
+  // An L1 entry is one object for every request it answers, and its verdict (the deny reason too:
+  // the entry's key covers every input of the decision) is the same each time: built once.
+  const verdicts = new WeakMap<CachedDecision, Verdict>();
 
   /** The verdict from a cached decision, or from a fresh evaluation offered to the cache. */
   const settle = (query: DecisionQuery, set: PolicySet, cached: CachedDecision | undefined): Verdict => {
+    if (cached?.level === 'l1') {
+      let verdict = verdicts.get(cached);
+      if (!verdict) {
+        verdict = verdictOf(query, set, cached);
+        verdicts.set(cached, verdict);
+      }
+      return verdict;
+    }
+    return verdictOf(query, set, cached);
+  };
+
+  const verdictOf = (query: DecisionQuery, set: PolicySet, cached: CachedDecision | undefined): Verdict => {
     const { request, keys } = query;
     let decision: Decision;
     if (cached) decision = cached.decision;

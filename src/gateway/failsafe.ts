@@ -42,25 +42,32 @@ function rejection(code: GatewayErrorCode, facts: RequestFacts, source: Decision
  * Wraps a pipeline so that a throw becomes an audited `internal_error` answer. A throw means no
  * event was recorded (the pipeline records last, and catches its sink's failures), so this one is
  * the request's only record; a sink that refuses it turns the answer into `audit_unavailable`.
+ * A run that answers synchronously (a cached allow) stays synchronous: no Promise is added.
  */
 export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): Pipeline {
+  /** The audited `internal_error` answer to a run that threw. */
+  async function failed(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
+    deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
+    const answer = rejection(errorCodeOf(err), facts, source, deps);
+    deps.metrics.count.decision('Rejected', answer.event.reason);
+    if (UNAUDITED.has(source)) return answer;
+    try {
+      await deps.audit.record(answer.event);
+      return answer;
+    } catch (auditErr) {
+      deps.logger.error({ requestId: facts.requestId, err: auditErr }, 'audit sink refused the internal_error event');
+      return rejection('audit_unavailable', facts, source, deps);
+    }
+  }
   return {
-    async run(facts, source, override) {
+    run(facts, source, override) {
+      let outcome: PipelineOutcome | Promise<PipelineOutcome>;
       try {
-        return await pipeline.run(facts, source, override);
+        outcome = pipeline.run(facts, source, override);
       } catch (err) {
-        deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
-        const failed = rejection(errorCodeOf(err), facts, source, deps);
-        deps.metrics.count.decision('Rejected', failed.event.reason);
-        if (UNAUDITED.has(source)) return failed;
-        try {
-          await deps.audit.record(failed.event);
-          return failed;
-        } catch (auditErr) {
-          deps.logger.error({ requestId: facts.requestId, err: auditErr }, 'audit sink refused the internal_error event');
-          return rejection('audit_unavailable', facts, source, deps) satisfies PipelineOutcome;
-        }
+        return failed(err, facts, source);
       }
+      return outcome instanceof Promise ? outcome.catch((err: unknown) => failed(err, facts, source)) : outcome;
     },
   };
 }

@@ -2,8 +2,10 @@
 // one), so several gateways in one process — tests, or a future multi-upstream mode — stay apart.
 // The counters every request touches are kept as plain numbers per label set (`count`) and added
 // to prom-client's counters when /metrics is scraped: a request pays a Map lookup and an
-// increment, not prom-client's label hashing and validation.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// increment, not prom-client's label hashing and validation. The latency histograms are plain
+// bucket arrays read at the scrape the same way (latency-histogram.ts).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createLabelledLatencyHistogram, createLatencyHistogram, type LabelledLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -13,9 +15,9 @@ export interface GatewayMetrics {
   readonly requests: Counter<'outcome'>;
   /** Decisions by result (`Allow`, `ExplicitDeny`, `ImplicitDeny`) and reason. */
   readonly decisions: Counter<'decision' | 'reason'>;
-  readonly decisionSeconds: Histogram;
-  readonly upstreamSeconds: Histogram<'outcome'>;
-  readonly totalSeconds: Histogram;
+  readonly decisionSeconds: LatencyHistogram;
+  readonly upstreamSeconds: LabelledLatencyHistogram<'outcome'>;
+  readonly totalSeconds: LatencyHistogram;
   readonly cacheLookups: Counter<'result'>;
   readonly reloads: Counter<'result'>;
   readonly redisErrors: Counter<'operation'>;
@@ -106,9 +108,15 @@ export function createGatewayMetrics(options: { processMetrics?: boolean; versio
         decisions.report(this);
       },
     }),
-    decisionSeconds: new Histogram({ name: 'iamgate_decision_duration_seconds', help: 'Time to decide (cache lookup and evaluation)', buckets: LATENCY_BUCKETS, registers }),
-    upstreamSeconds: new Histogram({ name: 'iamgate_upstream_duration_seconds', help: 'Time from forwarding to the end of the upstream response', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers }),
-    totalSeconds: new Histogram({ name: 'iamgate_request_duration_seconds', help: 'Time from arrival to the end of the answer', buckets: LATENCY_BUCKETS, registers }),
+    decisionSeconds: createLatencyHistogram({ name: 'iamgate_decision_duration_seconds', help: 'Time to decide (cache lookup and evaluation)', buckets: LATENCY_BUCKETS, registry }),
+    upstreamSeconds: createLabelledLatencyHistogram({
+      name: 'iamgate_upstream_duration_seconds',
+      help: 'Time from forwarding to the end of the upstream response',
+      label: 'outcome',
+      buckets: LATENCY_BUCKETS,
+      registry,
+    }),
+    totalSeconds: createLatencyHistogram({ name: 'iamgate_request_duration_seconds', help: 'Time from arrival to the end of the answer', buckets: LATENCY_BUCKETS, registry }),
     cacheLookups: new Counter({
       name: 'iamgate_decision_cache_lookups_total',
       help: 'Decision cache lookups, by result (hit_l1, hit_l2, miss)',

@@ -12,9 +12,11 @@ import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer,
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { Allowed, Pipeline, PipelineOutcome } from './pipeline.js';
+import type { Allowed, Pipeline, PipelineOutcome, Rejected } from './pipeline.js';
 import { writeError, writeJson, writeSocketError, writeSocketJson } from './respond.js';
 import type { Tunnels } from './tunnels.js';
+
+const NO_BODY = { kind: 'none' } as const;
 
 export interface ForwardingOptions {
   readonly forwardAuthorization: boolean;
@@ -51,19 +53,26 @@ function peerCertificateOf(socket: TLSSocket): string | undefined {
   return socket.getPeerX509Certificate?.()?.toString();
 }
 
-/** Reads the plain facts the pipeline needs from Node's request, once. */
+/**
+ * Reads the plain facts the pipeline needs from Node's request, once. Every request's facts have
+ * one shape (each field present, no conditional spread), so the stages read them monomorphically.
+ */
 export function requestFacts(incoming: IncomingMessage, requestId: string, now: number, trace?: TraceContext): RequestFacts {
-  const secure = (incoming.socket as Partial<TLSSocket>).encrypted === true;
+  const socket = incoming.socket;
+  const secure = (socket as Partial<TLSSocket>).encrypted === true;
   return {
-    ...(trace ? { trace } : {}),
     requestId,
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
     rawHeaders: incoming.rawHeaders,
-    peerAddress: incoming.socket.remoteAddress ?? '',
+    peerAddress: socket.remoteAddress ?? '',
     secure,
     now,
-    ...(secure ? { peerCertificate: () => peerCertificateOf(incoming.socket as TLSSocket) } : {}),
+    trace,
+    extensions: undefined,
+    peerPrincipal: undefined,
+    // Only a TLS caller has a certificate to read (the closure is made for those alone).
+    peerCertificate: secure ? () => peerCertificateOf(socket as TLSSocket) : undefined,
   };
 }
 
@@ -86,8 +95,11 @@ export function rejectionOutcome(code: string): string {
 }
 
 export interface ProxyHandlers {
-  /** Handles one request end to end; resolves when the answer is complete. Never rejects. */
-  handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void>;
+  /**
+   * Handles one request end to end. Never rejects; a Promise when the answer waits for something
+   * (resolved when it is complete), undefined when it was written now or is on the next tick.
+   */
+  handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> | undefined;
   /** Handles an HTTP upgrade (WebSocket): authorised like any request, then tunnelled. */
   upgrade(incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 }
@@ -163,34 +175,37 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /**
-   * Runs the pipeline; a thrown error is a bug, not bad input: logged, and answered 500 by the
-   * caller. Synchronous when the pipeline is (a cached allow reaches the upstream with no await).
-   */
+  /** A pipeline that failed is a bug, not bad input: logged, and answered 500 by the caller. */
+  function pipelineFailed(this: RequestFacts, err: unknown): undefined {
+    logger.error({ requestId: this.requestId, err }, 'pipeline failed');
+    return undefined;
+  }
+
+  /** Runs the pipeline. Synchronous when the pipeline is (a cached allow reaches the upstream with no await). */
   function decide(facts: RequestFacts, source: 'proxy' | 'websocket'): PipelineOutcome | undefined | Promise<PipelineOutcome | undefined> {
-    const failed = (err: unknown): undefined => {
-      logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
-      return undefined;
-    };
     try {
       const outcome = pipeline.run(facts, source);
-      return outcome instanceof Promise ? outcome.catch(failed) : outcome;
+      return outcome instanceof Promise ? outcome.catch(pipelineFailed.bind(facts)) : outcome;
     } catch (err) {
-      return failed(err);
+      return pipelineFailed.call(facts, err);
     }
   }
 
-  /** Answers one decided request: the rejection, or the request forwarded as authorised. */
-  async function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> {
+  /** Writes a rejection (or the 500 of a failed pipeline) and counts it. */
+  function reject(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Rejected | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
     const authorized = tracer ? preciseNow() : 0;
-    if (!outcome || outcome.kind === 'reject') {
-      if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
-      else writeError(incoming, outgoing, 'internal_error', requestId);
-      finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
-      if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
-      return;
-    }
-    const body = planBody(incoming, forwarding.maxBodyBytes);
+    if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
+    else writeError(incoming, outgoing, 'internal_error', requestId);
+    finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
+    if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
+  }
+
+  /** Forwards an allowed request exactly as authorised, then records what followed. */
+  async function forward(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Allowed, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> {
+    const authorized = tracer ? preciseNow() : 0;
+    // Without a Content-Length or Transfer-Encoding line there is no body (planBody would read the
+    // same from `incoming.headers`, an object Node builds on first use).
+    const body = outcome.headers.framesBody ? planBody(incoming, forwarding.maxBodyBytes) : NO_BODY;
     if (body.kind === 'stream' && outcome.headers.expect?.toLowerCase() === '100-continue') outgoing.writeContinue();
     const forwardStart = performance.now();
     let result: ProxyResult;
@@ -215,6 +230,19 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
       traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
     }
+  }
+
+  /**
+   * Answers one decided request: the request forwarded as authorised, or the rejection. A rejection
+   * decided while Node is still parsing the request (a synchronous decision, inside the 'request'
+   * event) is written on the next tick, once a request without a body is complete: written at once,
+   * it would close the connection (respond.ts closes it when the caller's body was not read).
+   */
+  function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> | undefined {
+    if (outcome?.kind === 'allow') return forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+    if (incoming.complete) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+    else process.nextTick(reject, incoming, outgoing, outcome, requestId, trace, started, traceStart);
+    return undefined;
   }
 
   return {

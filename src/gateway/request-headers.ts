@@ -24,6 +24,8 @@ export interface RequestHeaders {
    */
   readonly connectionNames: boolean;
   readonly expect: string | undefined;
+  /** A Content-Length or Transfer-Encoding line is present: the request may have a body. */
+  readonly framesBody: boolean;
 }
 
 /** Whether a Connection value may name a header: anything but the usual `keep-alive` or `close`. */
@@ -45,6 +47,7 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
   let forwardedProto: string | undefined;
   let connectionNames = false;
   let expect: string | undefined;
+  let contentLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     switch (name.length) {
@@ -69,6 +72,9 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
           authorizationCount++;
         }
         break;
+      case 14:
+        if (!contentLength && name.toLowerCase() === 'content-length') contentLength = true;
+        break;
       case 15:
         if (name.toLowerCase() === 'x-forwarded-for') (forwardedFor ??= []).push(raw[i + 1]!);
         break;
@@ -85,5 +91,6 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
       }
     }
   }
-  return { hostCount, knownTransferCoding, authorization, authorizationCount, userAgent, referer, forwardedFor, forwardedProto, connectionNames, expect };
+  const framesBody = contentLength || transferCodings > 0;
+  return { hostCount, knownTransferCoding, authorization, authorizationCount, userAgent, referer, forwardedFor, forwardedProto, connectionNames, expect, framesBody };
 }

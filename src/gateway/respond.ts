@@ -6,16 +6,20 @@ import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, type GatewayErrorCode } from './errors.js';
 import { endRefused } from './sockets.js';
 
-/** The headers of every JSON answer iamgate writes itself. */
-function jsonHeaders(text: string, requestId: string, extra: Readonly<Record<string, string>>): Record<string, string> {
-  return {
-    ...extra,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    [IDENTITY_HEADERS.requestId]: requestId,
-  };
+/**
+ * The headers of every JSON answer iamgate writes itself, as the flat list (name, value, ...) that
+ * `writeHead` takes: the answer's own headers first, then the fixed ones. A flat list is built
+ * with pushes; an object literal with a computed key per answer is built slowly and read slowly.
+ */
+function jsonHeaders(length: number, requestId: string, extra: Readonly<Record<string, string>>, close: boolean): string[] {
+  const out: string[] = [];
+  for (const name in extra) out.push(name, extra[name] as string);
+  out.push('content-type', 'application/json', 'content-length', String(length), 'cache-control', 'no-store', IDENTITY_HEADERS.requestId, requestId);
+  if (close) out.push('connection', 'close');
+  return out;
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
@@ -27,16 +31,14 @@ export function writeJson(
   status: number,
   body: unknown,
   requestId: string,
-  headers: Readonly<Record<string, string>> = {},
+  headers: Readonly<Record<string, string>> = NO_HEADERS,
 ): void {
   if (outgoing.headersSent || outgoing.destroyed) {
     outgoing.destroy();
     return;
   }
   const text = JSON.stringify(body);
-  const out = jsonHeaders(text, requestId, headers);
-  if (!incoming.complete) out['connection'] = 'close';
-  outgoing.writeHead(status, out);
+  outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, !incoming.complete));
   outgoing.end(text);
 }
 
@@ -44,12 +46,13 @@ export function writeJson(
  * Writes a complete HTTP/1.1 JSON response on a raw socket (a refused upgrade, malformed HTTP) and
  * closes it within a bounded time, whatever the client keeps sending.
  */
-export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string, headers: Readonly<Record<string, string>> = {}): void {
+export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string, headers: Readonly<Record<string, string>> = NO_HEADERS): void {
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
-  for (const [k, v] of Object.entries({ ...jsonHeaders(text, requestId, headers), connection: 'close' })) lines.push(`${k}: ${v}`);
-  endRefused(socket, lines.join('\r\n') + '\r\n\r\n' + text);
+  const list = jsonHeaders(Buffer.byteLength(text), requestId, headers, true);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`;
+  for (let i = 0; i < list.length; i += 2) head += `\r\n${list[i]}: ${list[i + 1]}`;
+  endRefused(socket, head + '\r\n\r\n' + text);
 }
 
 /** Writes the table's answer for `code` (status and JSON body) on Node's response. */

@@ -148,8 +148,19 @@ function plainDataPath(target: string, host: string | undefined): boolean {
   if (host === undefined || !PLAIN_HOST.test(host)) return false;
   if (target.charCodeAt(0) !== 0x2f || target.charCodeAt(1) === 0x2f) return false;
   const query = target.indexOf('?');
-  const path = query < 0 ? target : target.slice(0, query);
-  return !path.includes('/.') && !path.includes('%');
+  const end = query < 0 ? target.length : query;
+  const dot = target.indexOf('/.');
+  const percent = target.indexOf('%');
+  return (dot < 0 || dot >= end) && (percent < 0 || percent >= end);
+}
+
+/** The first Host value, as `req.headers.host` gives it, read from the raw list (no header object is built). */
+function hostOf(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** Listens; resolves to the URL clients use and the address actually bound. */
@@ -350,7 +361,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
       // with iamgate's JSON answer, a request id and an audit record.
       const target = req.url ?? '';
-      if (plainDataPath(target, req.headers.host) || adapterRefuses(target)) {
+      if (plainDataPath(target, hostOf(req.rawHeaders)) || adapterRefuses(target)) {
         void handlers.handle(req, res);
         return;
       }
@@ -382,7 +393,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   server.on('request', (_req: IncomingMessage, res) => {
     active += 1;
-    res.once('close', release);
+    // A response closes once: `on` needs no once-wrapper made for every request.
+    res.on('close', release);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response

@@ -81,6 +81,34 @@ describe('the authenticator chain', () => {
     expect(await none.authenticate(facts({ peerPrincipal: '' }))).toMatchObject({ ok: false, code: 'token_missing', challenge: undefined });
   });
 
+  it('answers every request no authenticator claims with one frozen outcome, its challenge built once with the chain', async () => {
+    let built = 0;
+    const other: Authenticator = { authenticate: () => NOT_MINE, challenge: (realm) => `Other realm="${realm}", n="${++built}"` };
+    const chain = createAuthenticatorChain([peer, other], 'iamgate');
+    const first = await chain.authenticate(facts());
+    const second = await chain.authenticate(facts());
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first).toMatchObject({ ok: false, code: 'token_missing', challenge: 'Other realm="iamgate", n="1"' });
+    expect(built).toBe(1);
+  });
+
+  it('challenges a failure the same way every time, building the challenge once per code and message', async () => {
+    let built = 0;
+    let message = 'The token has expired';
+    const expiring: Authenticator = {
+      authenticate: () => ({ ok: false, code: 'token_expired', status: 401, message }),
+      challenge: (realm, failure) => (failure === undefined ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error_description="${failure.message}", n="${++built}"`),
+    };
+    const chain = createAuthenticatorChain([expiring], 'iamgate');
+    const challenge = 'Bearer realm="iamgate", error_description="The token has expired", n="1"';
+    expect(await chain.authenticate(facts())).toEqual({ ok: false, code: 'token_expired', status: 401, message, challenge });
+    expect(await chain.authenticate(facts())).toEqual({ ok: false, code: 'token_expired', status: 401, message, challenge });
+    message = 'Another message';
+    expect(await chain.authenticate(facts())).toMatchObject({ message, challenge: 'Bearer realm="iamgate", error_description="Another message", n="2"' });
+    expect(built).toBe(2);
+  });
+
   it('lets the first authenticator that claims the request decide, and never asks the ones after it', async () => {
     const asked: string[] = [];
     const first: Authenticator = {

@@ -3,9 +3,11 @@
 // outcome, so an allowed request reaches the upstream dispatch without waiting a turn. Real parts:
 // the test policy files, the real token authenticator over a real JWKS server, the real decision
 // cache, and an audit sink that keeps every event.
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
 import { gatewayDecisionCache } from '../../src/app/decisions.js';
+import { failSafe } from '../../src/gateway/failsafe.js';
 import { createDecisionCache } from '../../src/cache/index.js';
 import {
   compileTrustedProxies,
@@ -89,6 +91,35 @@ describe('the pipeline', () => {
     expect(outcome).not.toBeInstanceOf(Promise);
     expect(outcome).toMatchObject({ kind: 'reject', code: 'bad_path' });
     expect(audit.decisionsFor(facts.requestId)).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'bad_path' })]);
+  });
+
+  it('stays synchronous behind the failsafe wrapper that turns a throw into the audited 500', async () => {
+    const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+    const wrapped = failSafe(pipeline, { audit, logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 });
+    await wrapped.run(request('/orders/1', bearer), 'proxy');
+    const cached = wrapped.run(request('/orders/1', bearer), 'proxy');
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(cached).toMatchObject({ kind: 'allow', verdict: { cache: 'l1' } });
+    const anonymous = wrapped.run(request('/orders/1', ''), 'proxy');
+    expect(anonymous).not.toBeInstanceOf(Promise);
+    expect(anonymous).toMatchObject({ kind: 'reject', code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="iamgate"' } });
+  });
+
+  it('answers a target, a missing token and a cached deny the same way each time they come again', async () => {
+    const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+    const deny = (): RequestFacts => ({ ...request('/orders/1', bearer), method: 'DELETE' });
+    await pipeline.run(deny(), 'proxy');
+    for (let i = 0; i < 3; i++) {
+      const refused = request('/orders/1%2F2', bearer);
+      expect(pipeline.run(refused, 'proxy')).toMatchObject({ kind: 'reject', code: 'bad_path', body: { reason: 'encoded_separator', requestId: refused.requestId } });
+      const dotted = await pipeline.run(request('/orders/./7/../1', bearer), 'proxy');
+      expect(dotted).toMatchObject({ kind: 'allow', target: { path: '/orders/1', segments: ['orders', '1'] } });
+      const anonymous = request('/orders/1', '');
+      expect(pipeline.run(anonymous, 'proxy')).toMatchObject({ kind: 'reject', code: 'unauthenticated', body: { code: 'token_missing', requestId: anonymous.requestId } });
+      const denied = deny();
+      expect(pipeline.run(denied, 'proxy')).toMatchObject({ kind: 'reject', code: 'access_denied', body: { requestId: denied.requestId }, verdict: { cache: 'l1' } });
+      for (const facts of [refused, anonymous, denied]) expect(audit.decisionsFor(facts.requestId)).toEqual([expect.objectContaining({ decision: 'Deny' })]);
+    }
   });
 
   it('waits for an audit sink that asks to be waited for, and answers 503 when it refuses the record', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { headerValue, headerValues } from '../../src/gateway/context.js';
 import { scanHeaders } from '../../src/gateway/request-headers.js';
 
-const NAMES = ['Host', 'host', 'HOST', 'Authorization', 'authorization', 'User-Agent', 'Referer', 'X-Forwarded-For', 'x-forwarded-proto', 'Connection', 'Expect', 'Transfer-Encoding', 'transfer-encoding', 'Accept', 'X-Other', 'Content-Type', 'Hostx', 'Authorisation'];
+const NAMES = ['Host', 'host', 'HOST', 'Authorization', 'authorization', 'User-Agent', 'Referer', 'X-Forwarded-For', 'x-forwarded-proto', 'Connection', 'Expect', 'Transfer-Encoding', 'transfer-encoding', 'Content-Length', 'content-length', 'Accept', 'X-Other', 'Content-Type', 'Hostx', 'Authorisation'];
 const VALUES = ['chunked', ' Chunked ', 'gzip', 'a', 'Bearer t', '', '1.2.3.4, 5.6.7.8', 'https', '100-continue', 'keep-alive, user-agent', 'Keep-Alive', 'close', 'CLOSE', 'keep-alive '];
 
 /** A deterministic generator, so a failure names the list it failed on. */
@@ -33,6 +33,7 @@ describe('the request header scan', () => {
         forwardedProto: headerValue(raw, 'x-forwarded-proto'),
         connectionNames: headerValues(raw, 'connection').some((v) => !['keep-alive', 'close'].includes(v.toLowerCase())),
         expect: headerValue(raw, 'expect'),
+        framesBody: headerValues(raw, 'content-length').length > 0 || codings.length > 0,
       });
     }
   });

@@ -33,15 +33,49 @@ function outage(err: unknown): Answer {
   return { code: 'auth_unavailable', reason: 'auth_error', detail: err instanceof Error ? err.message : String(err) };
 }
 
-function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, auth: ChainOutcome): StageResult {
+type Rejection = Exclude<ChainOutcome, { readonly ok: true }>;
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+const MAX_CHALLENGES = 256;
+
+/** The `WWW-Authenticate` header of each challenge, built once per challenge text. */
+type ChallengeHeaders = Map<string, Readonly<Record<string, string>>>;
+
+/** The stage's answer for a failed authentication. */
+function rejection(auth: Rejection, challenges: ChallengeHeaders): Answer {
+  const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
+  let headers = NO_HEADERS;
+  if (auth.challenge !== undefined) {
+    const known = challenges.get(auth.challenge);
+    if (known !== undefined) headers = known;
+    else {
+      headers = Object.freeze({ 'www-authenticate': auth.challenge });
+      // Challenges come from the table of failures, a few dozen at most; the bound is a guard.
+      if (challenges.size < MAX_CHALLENGES) challenges.set(auth.challenge, headers);
+    }
+  }
+  return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+}
+
+/** What the stage keeps between requests: each principal's audit fields, each shared outcome's answer, each challenge's header. */
+interface Memo {
+  readonly recorded: WeakMap<Principal, EventFields>;
+  readonly answers: WeakMap<Rejection, Answer>;
+  readonly challenges: ChallengeHeaders;
+}
+
+function settle(memo: Memo, ctx: StageContext, auth: ChainOutcome): StageResult {
   if (!auth.ok) {
-    const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
-    const headers: Record<string, string> = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : {};
-    return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
+    // The chain shares one frozen outcome per failure without a detail (no token, say): its answer is built once.
+    if (!Object.isFrozen(auth)) return rejection(auth, memo.challenges);
+    let answer = memo.answers.get(auth);
+    if (answer === undefined) memo.answers.set(auth, (answer = Object.freeze(rejection(auth, memo.challenges))));
+    return answer;
   }
   const principal = auth.principal;
   ctx.principal = principal;
-  const fields = recordOf(recorded, principal);
+  const fields = recordOf(memo.recorded, principal);
   ctx.event.principal = fields.principal;
   ctx.event.authn = fields.authn;
   return CONTINUE;
@@ -50,7 +84,17 @@ function settle(recorded: WeakMap<Principal, EventFields>, ctx: StageContext, au
 export const authenticate: StageFactory = (deps) => {
   // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
-  const recorded = new WeakMap<Principal, EventFields>();
+  const memo: Memo = { recorded: new WeakMap(), answers: new WeakMap(), challenges: new Map() };
+  // The snapshot's authenticator is the same for every request until a reload: its chain is kept at hand.
+  let lastTokens: Authenticator | undefined;
+  let lastChain: AuthenticatorChain | undefined;
+  const snapshotChain = (tokens: Authenticator): AuthenticatorChain => {
+    if (tokens !== lastTokens || !lastChain) {
+      lastChain = chainOf(tokens, false);
+      lastTokens = tokens;
+    }
+    return lastChain;
+  };
   const chainOf = (tokens: Authenticator, alone: boolean): AuthenticatorChain => {
     let chain = chains.get(tokens);
     if (!chain) {
@@ -65,7 +109,7 @@ export const authenticate: StageFactory = (deps) => {
       const { headers, facts } = ctx;
       if (headers.authorizationCount > 1) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: 'more than one Authorization header' };
       const stand = ctx.override?.authenticator;
-      const chain = stand ? chainOf(stand, true) : chainOf(required(ctx.snapshot, 'the policy snapshot').authenticator, false);
+      const chain = stand ? chainOf(stand, true) : snapshotChain(required(ctx.snapshot, 'the policy snapshot').authenticator);
       const credentials: CredentialFacts = {
         authorization: headers.authorization,
         rawHeaders: facts.rawHeaders,
@@ -80,8 +124,8 @@ export const authenticate: StageFactory = (deps) => {
       } catch (err) {
         return outage(err);
       }
-      if (auth instanceof Promise) return auth.then((a) => settle(recorded, ctx, a), outage);
-      return settle(recorded, ctx, auth);
+      if (auth instanceof Promise) return auth.then((a) => settle(memo, ctx, a), outage);
+      return settle(memo, ctx, auth);
     },
   };
 };

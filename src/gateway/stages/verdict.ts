@@ -17,6 +17,17 @@ export const verdict: StageFactory = (deps) => {
     }
     return statements;
   };
+  // Its explanation too (a deny answered from the cache is explained once).
+  const explained = new WeakMap<Decision, { readonly lines: string[]; readonly detail: string }>();
+  const explanationOf = (decision: Decision): { readonly lines: string[]; readonly detail: string } => {
+    let explanation = explained.get(decision);
+    if (!explanation) {
+      const lines = explainDecision(decision);
+      explanation = { lines, detail: lines.join('; ') };
+      explained.set(decision, explanation);
+    }
+    return explanation;
+  };
   return {
     name: 'verdict',
     run(ctx) {
@@ -25,10 +36,10 @@ export const verdict: StageFactory = (deps) => {
       ctx.event.cache = v.cache;
       if (v.reason === 'allowed') return CONTINUE;
       const match = required(ctx.match, 'the route');
-      const explanation = explainDecision(v.decision);
+      const explanation = explanationOf(v.decision);
       const body = denyBody(v.reason, match.action, match.resource, ctx.facts.requestId);
-      if (deps.explainToCaller) body['explanation'] = explanation;
-      return { code: 'access_denied', reason: v.reason, body, verdict: v, detail: explanation.join('; ') };
+      if (deps.explainToCaller) body['explanation'] = explanation.lines;
+      return { code: 'access_denied', reason: v.reason, body, verdict: v, detail: explanation.detail };
     },
   };
 };

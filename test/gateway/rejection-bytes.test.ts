@@ -1,0 +1,80 @@
+// The bytes of iamgate's own rejections on the wire: the status line, every header in its order,
+// and the JSON body, for a 401, a 403 and a rejection sent before the caller's body was read
+// (which closes the connection). Written from precomputed parts, they must stay these bytes.
+import { describe, expect, it } from 'vitest';
+import { exchange, responsesComplete, responsesOf } from '../adversarial/support/raw.js';
+import { useTestGateway } from '../support/gateway.js';
+
+/** The response's lines with the Date header's value and the request id replaced by placeholders. */
+function shapeOf(head: string, body: string): { lines: string[]; body: string } {
+  const id = /\r\nx-iamgate-request-id: ([^\r]+)/.exec(head)?.[1];
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  const lines = head.split('\r\n').map((l) => l.replace(/^Date: .+ GMT$/, 'Date: <date>').replace(id!, '<id>'));
+  return { lines, body: body.replace(id!, '<id>') };
+}
+
+function expectedLength(body: string): string {
+  return String(Buffer.byteLength(body.replace('<id>', '00000000-0000-0000-0000-000000000000')));
+}
+
+describe('rejections on the wire', () => {
+  const gw = useTestGateway();
+
+  it('answer a missing token and a deny with the same status lines, headers and bodies as always, on a connection kept open', async () => {
+    const port = Number(new URL(gw.url).port);
+    const alice = await gw.bearer('alice');
+    const res = await exchange(port, `GET /orders/1 HTTP/1.1\r\nHost: a\r\n\r\nDELETE /orders/7 HTTP/1.1\r\nHost: a\r\nAuthorization: ${alice}\r\n\r\n`, { until: responsesComplete(2) });
+    expect(res.closedByServer).toBe(false);
+    const [unauthenticated, denied] = responsesOf(res.text).map((r) => shapeOf(r.head, r.body));
+    const body401 = '{"error":"Unauthorized","code":"token_missing","message":"A bearer token is required","requestId":"<id>"}';
+    expect(unauthenticated).toEqual({
+      lines: [
+        'HTTP/1.1 401 Unauthorized',
+        'www-authenticate: Bearer realm="iamgate"',
+        'content-type: application/json',
+        `content-length: ${expectedLength(body401)}`,
+        'cache-control: no-store',
+        'x-iamgate-request-id: <id>',
+        'Date: <date>',
+        'Connection: keep-alive',
+        'Keep-Alive: timeout=5',
+      ],
+      body: body401,
+    });
+    const body403 =
+      '{"error":"AccessDenied","code":"implicit_deny","reason":"implicit_deny","action":"orders:DeleteOrder","resource":"arn:aws:orders:us-east-1:111122223333:order/7","requestId":"<id>"}';
+    expect(denied).toEqual({
+      lines: [
+        'HTTP/1.1 403 Forbidden',
+        'content-type: application/json',
+        `content-length: ${expectedLength(body403)}`,
+        'cache-control: no-store',
+        'x-iamgate-request-id: <id>',
+        'Date: <date>',
+        'Connection: keep-alive',
+        'Keep-Alive: timeout=5',
+      ],
+      body: body403,
+    });
+  });
+
+  it("close the connection after a rejection sent before the caller's body was read", async () => {
+    const port = Number(new URL(gw.url).port);
+    const res = await exchange(port, 'POST /orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"partial":', { until: responsesComplete(1) });
+    const [rejected] = responsesOf(res.text).map((r) => shapeOf(r.head, r.body));
+    const body = '{"error":"Unauthorized","code":"token_missing","message":"A bearer token is required","requestId":"<id>"}';
+    expect(rejected).toEqual({
+      lines: [
+        'HTTP/1.1 401 Unauthorized',
+        'www-authenticate: Bearer realm="iamgate"',
+        'content-type: application/json',
+        `content-length: ${expectedLength(body)}`,
+        'cache-control: no-store',
+        'x-iamgate-request-id: <id>',
+        'connection: close',
+        'Date: <date>',
+      ],
+      body,
+    });
+  });
+});
