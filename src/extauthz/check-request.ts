@@ -1,12 +1,15 @@
 // Reading an Envoy CheckRequest: the same request facts the HTTP gateway takes from a socket
 // (method, target with query, Host, headers, source address, TLS), plus what only the mesh knows
 // (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
-// with more header than the gateway itself accepts, is refused through the pipeline (audited).
-import type { Refusal, RequestFacts } from '../gateway/index.js';
+// with more header than the gateway itself accepts, or framed as the gateway's own socket would
+// refuse, is refused through the pipeline (audited).
+import { describedFramingRefusal, type Refusal, type RequestFacts } from '../gateway/index.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {
   readonly attributes?: AttributeContextMessage | null;
+  /** Set instead of the fields when the bytes did not decode (see server.ts): why. */
+  readonly malformed?: string;
 }
 
 export interface PeerMessage {
@@ -96,6 +99,10 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const peerPrincipal = source?.principal ?? '';
   const http = attributes?.request?.http ?? undefined;
   const empty: RequestFacts = { requestId, method: http?.method ?? '', target: http?.path ?? '', rawHeaders: [], peerAddress, secure: false, now };
+  if (message.malformed !== undefined) {
+    const refusal: Refusal = { code: 'ext_authz_incomplete', reason: 'ext_authz_malformed', message: 'The check request is not a valid CheckRequest', detail: message.malformed };
+    return { facts: empty, peerPrincipal, refusal };
+  }
   if (!http || !http.method || !http.path) {
     const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !http.method ? 'attributes.request.http.method' : 'attributes.request.http.path';
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
@@ -116,5 +123,7 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   if (lines > limits.maxHeaders) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'too_many_headers', detail: `${lines} header lines` } };
   const bytes = headerBytes(rawHeaders);
   if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
-  return { facts, peerPrincipal };
+  // What the HTTP gateway's socket would refuse (another upgrade, another expectation, two body lengths).
+  const framing = describedFramingRefusal(rawHeaders);
+  return framing ? { facts, peerPrincipal, refusal: framing } : { facts, peerPrincipal };
 }

@@ -2,7 +2,7 @@
 // grpc.health.v1 on the same port. Each Check runs the HTTP gateway's pipeline (path rules,
 // authentication, route map, decide, audit) on the facts the check describes: one audit record
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
-import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
@@ -77,12 +77,31 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
   };
 }
 
+/**
+ * The service with a Check decoder that never throws: bytes that are not a CheckRequest become a
+ * message the reader refuses (400 `ext_authz_malformed`, audited), where grpc-js would fail the
+ * call with INTERNAL, leaving no record and Envoy to its own failure mode (which may allow).
+ */
+function undecodableAsRefusal(service: ServiceDefinition): ServiceDefinition {
+  const check = service['Check'];
+  if (!check) throw new TypeError('proto/ lacks Authorization.Check');
+  const decode = check.requestDeserialize;
+  const requestDeserialize = (bytes: Buffer): CheckRequestMessage => {
+    try {
+      return decode(bytes) as CheckRequestMessage;
+    } catch (err) {
+      return { malformed: err instanceof Error ? err.message.slice(0, 200) : 'undecodable' };
+    }
+  };
+  return { ...service, Check: { ...check, requestDeserialize } };
+}
+
 /** Starts the gRPC server on `host:port`; resolves once it listens. */
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
   const server = new Server();
-  server.addService(services.authorization, {
+  server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
       void check(call.request).then(
         (response) => callback(null, response),

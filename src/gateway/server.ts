@@ -23,6 +23,7 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
+import { isWebSocketUpgrade, UNSUPPORTED_UPGRADE } from './described-framing.js';
 import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -114,8 +115,6 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
 }
 
-const UNSUPPORTED_UPGRADE = { code: 'bad_header', reason: 'unsupported_upgrade', message: 'Only WebSocket upgrades are supported', detail: 'an Upgrade other than one websocket' } as const;
-
 /** How often a gateway that listens only when ready asks whether it is, ms. */
 const READY_POLL_MS = 25;
 
@@ -124,13 +123,6 @@ const WATCH_DEBOUNCE_MS = 200;
 
 function formatFinding(f: Finding): string {
   return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
-}
-
-/** The request asks for exactly one upgrade, to `websocket`. */
-function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
-  const values: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'upgrade') values.push(rawHeaders[i + 1]!);
-  return values.length === 1 && values[0]!.trim().toLowerCase() === 'websocket';
 }
 
 /**

@@ -45,8 +45,24 @@ export function uniqueId(prefix: 'AIDA' | 'AROA' | 'AGPA', arn: string): string 
   return out;
 }
 
-/** Makes a session name out of arbitrary text (e.g. a Kubernetes subject): disallowed characters become `.`. */
+/** Subjects named as they read, `:` written `.`: none holds a `.`, so no two of them get one name. */
+const PLAIN_SUBJECT = /^[A-Za-z0-9_@:-]{2,64}$/;
+
+/** Characters of a subject's readable part in a digested name, which leaves room for `=` and the digest. */
+const READABLE_LENGTH = 64 - 1 - 16;
+
+/**
+ * The session name of a workload subject, different for different subjects, since it names the
+ * caller in its ARN, identity headers and audit records. A plain subject (a Kubernetes service
+ * account: `system:serviceaccount:NS:SA`) reads as itself with `.` for `:`; any other (too long,
+ * too short, holding `.` or a character a session name cannot hold) is its tail, those characters
+ * written `.`, then `=` and 16 base32 characters of the SHA-256 of its UTF-16 code units (so
+ * lone surrogates stay apart): a plain name never holds `=`.
+ */
 export function toSessionName(text: string): string {
-  const cleaned = text.replace(/[^\w+=,.@-]/g, '.').slice(-64);
-  return cleaned.length >= 2 ? cleaned : `s-${cleaned}`;
+  if (PLAIN_SUBJECT.test(text)) return text.replaceAll(':', '.');
+  const digest = createHash('sha256').update(text, 'utf16le').digest();
+  let suffix = '=';
+  for (let i = 0; i < 16; i++) suffix += BASE32[digest[i]! % 32];
+  return text.replace(/[^\w+,.@-]/g, '.').slice(-READABLE_LENGTH) + suffix;
 }

@@ -1,5 +1,22 @@
 // CheckRequests as Envoy's HTTP filter builds them, and readers of the answers, for the ext_authz suites.
-import { headerOf, type CheckAnswer } from '../support/grpc.js';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { FIXTURES, useTestGateway, type TestGateway } from '../support/gateway.js';
+import { extAuthzClient, headerOf, type CheckAnswer, type ExtAuthzClient } from '../support/grpc.js';
+
+/** The ext_authz suites' directory: the gateway fixtures' users, and a role for a mesh workload. */
+export const EXT_AUTHZ_DIRECTORY = fileURLToPath(new URL('./fixtures/directory.yaml', import.meta.url));
+
+/** A test gateway with the gRPC ext_authz server on, over the ext_authz directory, and a client of it for the suite. */
+export function useExtAuthzGateway(): { readonly gw: TestGateway; client(): ExtAuthzClient } {
+  const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } }, files: { directory: EXT_AUTHZ_DIRECTORY, routes: FIXTURES.routes } });
+  let client: ExtAuthzClient | undefined;
+  beforeAll(() => {
+    client = extAuthzClient(gw.gateway.extAuthzAddress!);
+  });
+  afterAll(() => client?.close());
+  return { gw, client: () => client! };
+}
 
 export interface Described {
   readonly method?: string;

@@ -1,11 +1,6 @@
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, useTestGateway } from '../support/gateway.js';
-import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
-import { body, checkOf, requestIdOf } from './check.js';
-
-const DIRECTORY = fileURLToPath(new URL('./fixtures/directory.yaml', import.meta.url));
+import { describe, expect, it } from 'vitest';
+import { body, checkOf, requestIdOf, useExtAuthzGateway } from './check.js';
 
 /** The gRPC status code iamgate pairs with each HTTP status it denies with. */
 const GRPC_CODE_OF: Readonly<Record<number, number>> = { 400: 3 };
@@ -26,12 +21,7 @@ function rawGet(base: string, target: string, authorization: string): Promise<{ 
 }
 
 describe('malformed ext_authz checks', () => {
-  const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } }, files: { directory: DIRECTORY, routes: FIXTURES.routes } });
-  let client: ExtAuthzClient;
-  beforeAll(() => {
-    client = extAuthzClient(gw.gateway.extAuthzAddress!);
-  });
-  afterAll(() => client.close());
+  const { gw, client } = useExtAuthzGateway();
 
   const badPaths: readonly [string, string][] = [
     ['dot segments above the root', '/../admin'],
@@ -47,7 +37,7 @@ describe('malformed ext_authz checks', () => {
   it.each(badPaths)('denies a path with %s as the HTTP gateway does, with INVALID_ARGUMENT and one audit record', async (_what, target) => {
     const authorization = await gw.bearer('alice');
     const viaHttp = await rawGet(gw.url, target, authorization);
-    const answer = await client.check(checkOf({ path: target, headers: { authorization } }));
+    const answer = await client().check(checkOf({ path: target, headers: { authorization } }));
     expect(viaHttp.status).toBe(400);
     expect(answer.denied_response?.status?.code).toBe(viaHttp.status);
     expect(body(answer)['code']).toBe(viaHttp.code);
@@ -59,7 +49,7 @@ describe('malformed ext_authz checks', () => {
     const authorization = await gw.bearer('alice');
     for (const target of ['/orders/．．/admin', '/orders/a／b', '/orders/café']) {
       const viaHttp = await rawGet(gw.url, Buffer.from(target, 'utf8').toString('latin1'), authorization);
-      const answer = await client.check(checkOf({ path: target, headers: { authorization } }));
+      const answer = await client().check(checkOf({ path: target, headers: { authorization } }));
       expect(viaHttp.status, target).toBe(400);
       expect(answer.denied_response?.status?.code, target).toBe(400);
       expect(answer.status?.code, target).toBe(GRPC_CODE_OF[400]);
@@ -71,7 +61,7 @@ describe('malformed ext_authz checks', () => {
     const authorization = await gw.bearer('alice');
     const target = `/orders/${'a'.repeat(gw.config.limits.maxTargetLength)}`;
     const viaHttp = await rawGet(gw.url, target, authorization);
-    const answer = await client.check(checkOf({ path: target, headers: { authorization } }));
+    const answer = await client().check(checkOf({ path: target, headers: { authorization } }));
     expect(answer.denied_response?.status?.code).toBe(viaHttp.status);
     expect(body(answer)['code']).toBe(viaHttp.code);
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toHaveLength(1);

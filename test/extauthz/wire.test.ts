@@ -4,26 +4,8 @@
 import { Client, credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
+import { field, LEN, varint, VARINT } from '../support/protobuf-wire.js';
 
-const LEN = 2;
-const VARINT = 0;
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  let v = n;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return Buffer.from(out);
-}
-
-/** A length-delimited field: a string, bytes or an embedded message. */
-function field(no: number, value: Buffer | string): Buffer {
-  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
-  return Buffer.concat([varint((no << 3) | LEN), varint(bytes.length), bytes]);
-}
 
 function uint(no: number, value: number): Buffer {
   return Buffer.concat([varint((no << 3) | VARINT), varint(value)]);

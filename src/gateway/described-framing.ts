@@ -1,0 +1,73 @@
+// Framing the HTTP gateway refuses before deciding anything, read from header lines: an upgrade to
+// another protocol than one WebSocket, an expectation other than 100-continue, a body length told
+// two ways. node:http refuses these on the gateway's own socket; a request described to iamgate by
+// another proxy (an ext_authz check) is refused by the same rules, so that proxy never forwards a
+// request iamgate would not forward itself.
+import type { Refusal } from './pipeline.js';
+
+/** An Upgrade other than exactly one `websocket`: another protocol would leave the framing that was authorised. */
+export const UNSUPPORTED_UPGRADE = {
+  code: 'bad_header',
+  reason: 'unsupported_upgrade',
+  message: 'Only WebSocket upgrades are supported',
+  detail: 'an Upgrade other than one websocket',
+} as const satisfies Refusal;
+
+/** The request asks for exactly one upgrade, to `websocket`. */
+export function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'upgrade') values.push(rawHeaders[i + 1]!);
+  return values.length === 1 && values[0]!.trim().toLowerCase() === 'websocket';
+}
+
+/** A comma-separated header value holds `token` (case-insensitive), as node:http reads Connection. */
+function listHas(value: string, token: string): boolean {
+  for (const item of value.split(',')) if (item.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/** A Content-Length node:http accepts: digits only. */
+const CONTENT_LENGTH = /^\d+$/;
+
+/**
+ * What node:http would refuse (or iamgate refuses on its socket) in a described request's header
+ * lines (`[name, value, ...]`, repeated names either apart or joined by commas), or undefined.
+ * Runs on checks only; the gateway's own requests are refused by its HTTP parser.
+ */
+export function describedFramingRefusal(rawHeaders: readonly string[]): Refusal | undefined {
+  let upgrade = false;
+  let connectionUpgrade = false;
+  let transferEncoding = false;
+  let expect: string | undefined;
+  let length: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const value = rawHeaders[i + 1]!;
+    switch (rawHeaders[i]!.toLowerCase()) {
+      case 'upgrade':
+        upgrade = true;
+        break;
+      case 'connection':
+        connectionUpgrade ||= listHas(value, 'upgrade');
+        break;
+      case 'transfer-encoding':
+        transferEncoding = true;
+        break;
+      case 'expect':
+        expect = expect === undefined ? value : `${expect},${value}`;
+        break;
+      case 'content-length': {
+        // Copies that agree are one length (node:http keeps one); any other text is two lengths or none.
+        for (const item of value.split(',')) {
+          const n = item.trim();
+          if (!CONTENT_LENGTH.test(n) || (length !== undefined && n !== length)) return { code: 'malformed_request', detail: 'invalid or conflicting Content-Length' };
+          length = n;
+        }
+        break;
+      }
+    }
+  }
+  if (length !== undefined && transferEncoding) return { code: 'malformed_request', detail: 'Content-Length beside Transfer-Encoding' };
+  if (upgrade && connectionUpgrade && !isWebSocketUpgrade(rawHeaders)) return UNSUPPORTED_UPGRADE;
+  if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return { code: 'expectation_failed', detail: `Expect: ${expect}`.slice(0, 200) };
+  return undefined;
+}
