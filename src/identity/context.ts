@@ -11,6 +11,8 @@ export interface ContextFacts {
   readonly account: string;
   readonly userId: string;
   readonly userName?: string;
+  /** The name the caller gave its role session (`RoleSessionName`); users have none. */
+  readonly sessionName?: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly mfa: boolean;
   readonly mfaAt?: number;
@@ -50,6 +52,9 @@ export function principalContext(f: ContextFacts, now: number): Record<string, C
     'aws:TokenIssueTime': isoSeconds(f.issuedAt),
   };
   if (f.userName !== undefined) ctx['aws:username'] = f.userName;
+  // IAM User Guide, "AWS global condition context keys" (aws:RoleSessionName): present only for
+  // a role session, holding the name given when the role was assumed.
+  if (f.sessionName !== undefined) ctx['aws:RoleSessionName'] = f.sessionName;
   if (f.mfa && f.mfaAt !== undefined) ctx['aws:MultiFactorAuthAge'] = mfaAgeSeconds(f.mfaAt, now);
   if (f.sourceIdentity !== undefined) ctx['aws:SourceIdentity'] = f.sourceIdentity;
   for (const [k, v] of Object.entries(f.tags)) ctx[`aws:PrincipalTag/${k}`] = v;

@@ -188,6 +188,7 @@ export function createPrincipalResolver(directory: Directory, options: { maxCach
             principalArn: role.arn,
             account: directory.account,
             userId,
+            sessionName: facts.sessionName,
             tags: { ...role.tags, ...facts.sessionTags },
             mfa: facts.mfa,
             ...(facts.mfaAt !== undefined ? { mfaAt: facts.mfaAt } : {}),

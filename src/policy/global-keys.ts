@@ -8,7 +8,7 @@ export const GLOBAL_CONDITION_KEYS: readonly string[] = [
   'aws:PrincipalAccount', 'aws:PrincipalArn', 'aws:PrincipalIsAWSService', 'aws:PrincipalOrgID',
   'aws:PrincipalOrgPaths', 'aws:PrincipalServiceName', 'aws:PrincipalServiceNamesList', 'aws:PrincipalTag/',
   'aws:PrincipalType', 'aws:Referer', 'aws:RequestedRegion', 'aws:RequestTag/', 'aws:ResourceAccount',
-  'aws:ResourceOrgID', 'aws:ResourceOrgPaths', 'aws:ResourceTag/', 'aws:SecureTransport', 'aws:SourceAccount',
+  'aws:ResourceOrgID', 'aws:ResourceOrgPaths', 'aws:ResourceTag/', 'aws:RoleSessionName', 'aws:SecureTransport', 'aws:SourceAccount',
   'aws:SourceArn', 'aws:SourceIdentity', 'aws:SourceIp', 'aws:SourceOrgID', 'aws:SourceOrgPaths', 'aws:SourceVpc',
   'aws:SourceVpcArn', 'aws:SourceVpce', 'aws:TagKeys', 'aws:TokenIssueTime', 'aws:UserAgent', 'aws:userid',
   'aws:username', 'aws:ViaAWSService', 'aws:VpceAccount', 'aws:VpceOrgID', 'aws:VpceOrgPaths', 'aws:VpcSourceIp',

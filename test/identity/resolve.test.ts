@@ -119,6 +119,15 @@ describe('principal resolution', () => {
     expect(same.ok && same.principal.policySet).toBe(p.policySet);
   });
 
+  it('sets aws:RoleSessionName to the session name for a role session and leaves it out for a user', () => {
+    const r = createPrincipalResolver(directoryOf(doc()));
+    const session = r.roleSession({ ...AUTH, mfa: false, type: 'AssumedRole', roleName: 'Admin', sessionName: 'ops-1' }, T0);
+    const user = r.user({ ...AUTH, userName: 'bob', mfa: false }, T0);
+    if (!session.ok || !user.ok) throw new Error('unresolved');
+    expect(session.principal.context['aws:RoleSessionName']).toBe('ops-1');
+    expect(user.principal.context).not.toHaveProperty('aws:RoleSessionName');
+  });
+
   it('decides every principal on one index merged from exactly its identity policies, as the engine benchmark does', () => {
     const d = directoryOf({
       account: '111122223333',
