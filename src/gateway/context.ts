@@ -180,6 +180,10 @@ export function buildRequestContext(
     put('aws:securetransport', network.secure);
     if (wanted('aws:currenttime')) entries.set('aws:currenttime', currentTime(facts.now));
     put('aws:epochtime', Math.floor(facts.now / 1000));
+    // IAM User Guide, "AWS global condition context keys": both are in the context of every
+    // signed request, false unless an AWS service made or forwarded it — never the case here.
+    put('aws:principalisawsservice', false);
+    put('aws:viaawsservice', false);
     if (headers.userAgent !== undefined) put('aws:useragent', headers.userAgent);
     if (headers.referer !== undefined) put('aws:referer', headers.referer);
     put(LOWER.method, facts.method);

@@ -58,6 +58,8 @@ describe('request context', () => {
       'aws:securetransport': false,
       'aws:currenttime': '2026-01-31T12:00:00Z',
       'aws:epochtime': 1769860800,
+      'aws:principalisawsservice': false,
+      'aws:viaawsservice': false,
       'aws:useragent': 'curl/8',
       'iamgate:method': 'GET',
       'iamgate:path': '/orders/7',
@@ -87,6 +89,12 @@ describe('request context', () => {
     expect(timed.ok && Object.fromEntries(timed.context)).toEqual({ 'aws:currenttime': '2026-01-31T12:00:00Z' });
     const none = buildRequestContext(principal, facts, route, '/orders/7', 'status=open', network, undefined, new Set());
     expect(none.ok && none.context.size).toBe(0);
+  });
+
+  it('says aws:PrincipalIsAWSService and aws:ViaAWSService are false, as AWS does on every signed request', () => {
+    const reads = new Set(['aws:principalisawsservice', 'aws:viaawsservice']);
+    const built = buildRequestContext(principal, facts, match([]), '/orders/7', undefined, { sourceIp: '127.0.0.1', secure: false }, undefined, reads);
+    expect(built.ok && Object.fromEntries(built.context)).toEqual({ 'aws:principalisawsservice': false, 'aws:viaawsservice': false });
   });
 
   it('refuses a twice-given route key even when no policy reads it', () => {
