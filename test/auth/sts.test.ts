@@ -124,6 +124,23 @@ describe('STS endpoints', () => {
     expect((await principalOf(sessionToken(res.body))).mfa).toBe(true);
   });
 
+  it('lets a session policy test aws:RoleSessionName, which holds the name given to AssumeRole', async () => {
+    const carolWithMfa = await f.tokenFor('carol', { mfa: true });
+    const Policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*', Condition: { StringEquals: { 'aws:RoleSessionName': 'carol-2' } } }],
+    });
+    const named = async (RoleSessionName: string): Promise<Principal> => {
+      const res = await f.post('/AssumeRole', { RoleArn: ORDERS_ADMIN, RoleSessionName, Policy }, carolWithMfa);
+      expect(res.status).toBe(200);
+      return principalOf(sessionToken(res.body));
+    };
+    const matching = await named('carol-2');
+    expect(matching.context['aws:RoleSessionName']).toBe('carol-2');
+    expect(decide(matching, 'orders:GetOrder')).toBe('Allow');
+    expect(decide(await named('carol-3'), 'orders:GetOrder')).toBe('ImplicitDeny');
+  });
+
   it('caps the duration at the role maximum', async () => {
     const res = await f.post('/AssumeRole', { RoleArn: ORDERS_ADMIN, RoleSessionName: 'long', DurationSeconds: 43_200 }, await f.tokenFor('carol', { mfa: true }));
     expect(res.status).toBe(200);
