@@ -91,7 +91,17 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const keyFile = flags.values.get('--public-key');
-  const trustedKeys = keyFile === undefined ? undefined : readPublicKeys(await readFile(keyFile, 'utf8'));
+  let trustedKeys: ReturnType<typeof readPublicKeys> | undefined;
+  if (keyFile !== undefined) {
+    const text = await readFile(keyFile, 'utf8');
+    try {
+      trustedKeys = readPublicKeys(text);
+    } catch {
+      // A private key file (the gateway's audit-signing.pem) is the likeliest mix-up: say what is wanted.
+      io.stderr(`iamgate audit verify: ${keyFile}: no public key found; --public-key takes a PEM public key (BEGIN PUBLIC KEY), a JWK or a JWKS, such as GET /audit/public-key on the operations port`);
+      return EXIT.failed;
+    }
+  }
   let report: VerifyReport;
   if (url !== undefined) {
     const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
@@ -105,12 +115,12 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
     }
   } else {
     if (flags.switches.has('--rotated') && flags.positional.length > 1) {
-      io.stderr('audit verify: --rotated takes one FILE (the file being written)\n' + HELP);
+      io.stderr('iamgate audit verify: --rotated takes one FILE (the file being written)\n' + HELP);
       return EXIT.usage;
     }
     const set = flags.switches.has('--rotated') ? trailSet(file as string) : { files: flags.positional, missing: [] };
     if (set.files.length === 0) {
-      io.stderr(`audit verify: ${file as string}: no such file, nor rotated files of it`);
+      io.stderr(`iamgate audit verify: ${file as string}: no such file, nor rotated files of it`);
       return EXIT.failed;
     }
     const order = fileOrder();
