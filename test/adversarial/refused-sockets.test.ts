@@ -71,11 +71,9 @@ afterAll(async () => {
 describe('refused upgrades from a client that sends one more byte and never closes', () => {
   it.each(refusalKinds(() => bob))('$name ($status) ×10,000 leaves descriptors and memory flat, and the next allowed request succeeds', async (kind) => {
     const pid = child.process.pid!;
-    // Warm: the first refusals of a kind allocate what every later one reuses, and the heap grows
-    // to the size it keeps under this load (measured from there, memory is flat or leaking).
+    // Warm: the first refusals of a kind allocate what every later one reuses.
     expect(await flood(port, kind.payload(), WARM_UP)).toEqual({ [kind.status]: WARM_UP });
     const fdsBefore = await openDescriptors(pid);
-    const rssBefore = await residentBytes(pid);
     const refusedBefore = metricValue(await metricsPage(opsPort), 'iamgate_refused_connections_total', { listener: 'gateway', reason: kind.reason });
 
     expect(await flood(port, kind.payload(), REFUSALS)).toEqual({ [kind.status]: REFUSALS });
@@ -98,6 +96,11 @@ describe('refused upgrades from a client that sends one more byte and never clos
       fds = await openDescriptors(pid);
     }
     expect(fds).toBeLessThanOrEqual(fdsBefore);
+    // Memory: after the warm-up the heap may still be growing to the size it keeps under this load
+    // (one flood has taken it 48 MiB up on a busy machine), while a leak grows with every flood. So
+    // the allowance is checked across a second flood of the same size.
+    const rssBefore = await residentBytes(pid);
+    expect(await flood(port, kind.payload(), REFUSALS)).toEqual({ [kind.status]: REFUSALS });
     expect(await residentBytes(pid)).toBeLessThan(rssBefore + RSS_ALLOWANCE);
 
     const res = await request(`http://127.0.0.1:${port}/public/readme`, { headers: { authorization: alice } });
