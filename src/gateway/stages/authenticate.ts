@@ -37,40 +37,29 @@ type Rejection = Exclude<ChainOutcome, { readonly ok: true }>;
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-const MAX_CHALLENGES = 256;
-
-/** The `WWW-Authenticate` header of each challenge, built once per challenge text. */
-type ChallengeHeaders = Map<string, Readonly<Record<string, string>>>;
-
-/** The stage's answer for a failed authentication. */
-function rejection(auth: Rejection, challenges: ChallengeHeaders): Answer {
+/**
+ * The stage's answer for a failed authentication. The chain shares one frozen outcome per failure
+ * without a detail (no token, say), and `settle` keeps one answer per such outcome, so this runs
+ * per request only for failures that carry a detail.
+ */
+function rejection(auth: Rejection): Answer {
   const code: GatewayErrorCode = auth.status === 401 ? 'unauthenticated' : auth.status === 429 ? 'rate_limited' : 'auth_unavailable';
-  let headers = NO_HEADERS;
-  if (auth.challenge !== undefined) {
-    const known = challenges.get(auth.challenge);
-    if (known !== undefined) headers = known;
-    else {
-      headers = Object.freeze({ 'www-authenticate': auth.challenge });
-      // Challenges come from the table of failures, a few dozen at most; the bound is a guard.
-      if (challenges.size < MAX_CHALLENGES) challenges.set(auth.challenge, headers);
-    }
-  }
+  const headers = auth.challenge !== undefined ? { 'www-authenticate': auth.challenge } : NO_HEADERS;
   return { code, reason: auth.code, status: auth.status, message: auth.message, headers, ...(auth.detail !== undefined ? { detail: auth.detail } : {}) };
 }
 
-/** What the stage keeps between requests: each principal's audit fields, each shared outcome's answer, each challenge's header. */
+/** What the stage keeps between requests: each principal's audit fields, each shared outcome's answer. */
 interface Memo {
   readonly recorded: WeakMap<Principal, EventFields>;
   readonly answers: WeakMap<Rejection, Answer>;
-  readonly challenges: ChallengeHeaders;
 }
 
 function settle(memo: Memo, ctx: StageContext, auth: ChainOutcome): StageResult {
   if (!auth.ok) {
     // The chain shares one frozen outcome per failure without a detail (no token, say): its answer is built once.
-    if (!Object.isFrozen(auth)) return rejection(auth, memo.challenges);
+    if (!Object.isFrozen(auth)) return rejection(auth);
     let answer = memo.answers.get(auth);
-    if (answer === undefined) memo.answers.set(auth, (answer = Object.freeze(rejection(auth, memo.challenges))));
+    if (answer === undefined) memo.answers.set(auth, (answer = Object.freeze(rejection(auth))));
     return answer;
   }
   const principal = auth.principal;
@@ -84,7 +73,7 @@ function settle(memo: Memo, ctx: StageContext, auth: ChainOutcome): StageResult 
 export const authenticate: StageFactory = (deps) => {
   // One chain per token authenticator (one per policy load) and per operator stand-in, built on first use.
   const chains = new WeakMap<Authenticator, AuthenticatorChain>();
-  const memo: Memo = { recorded: new WeakMap(), answers: new WeakMap(), challenges: new Map() };
+  const memo: Memo = { recorded: new WeakMap(), answers: new WeakMap() };
   // The snapshot's authenticator is the same for every request until a reload: its chain is kept at hand.
   let lastTokens: Authenticator | undefined;
   let lastChain: AuthenticatorChain | undefined;
