@@ -142,6 +142,9 @@ const nulls: readonly Case[] = [
   ['Null true holds on an empty set', 'Null', 'aws:TagKeys', ['true'], { 'aws:TagKeys': [] }, true],
   ['Null false holds on a set with values', 'Null', 'aws:TagKeys', ['false'], { 'aws:TagKeys': ['a'] }, true],
   ['an empty string is a present key', 'Null', 'aws:x', [true], { 'aws:x': '' }, false],
+  ['an empty string is a key without a value', 'Null', 'aws:x', [false], { 'aws:x': '' }, false],
+  ['a set of empty strings is a key without a value', 'Null', 'aws:TagKeys', [false], { 'aws:TagKeys': ['', ''] }, false],
+  ['a set holding an empty string and a value has a value', 'Null', 'aws:TagKeys', [false], { 'aws:TagKeys': ['', 'a'] }, true],
 ];
 
 const ifExists: readonly Case[] = [
@@ -171,6 +174,12 @@ const sets: readonly Case[] = [
   ['ForAnyValue:StringNotEquals fails when every value is equal to one', 'ForAnyValue:StringNotEquals', 'aws:TagKeys', ['environment'], { 'aws:TagKeys': ['environment'] }, false],
   ['ForAnyValue:StringNotEquals fails when the key is missing', 'ForAnyValue:StringNotEquals', 'aws:TagKeys', ['environment'], {}, false],
   ['ForAnyValue...IfExists holds when the key is missing', 'ForAnyValue:StringEqualsIfExists', 'aws:TagKeys', ['environment'], {}, true],
+  ['ForAllValues holds for an empty string, a null dataset', 'ForAllValues:StringEquals', 'aws:TagKeys', ['environment'], { 'aws:TagKeys': '' }, true],
+  ['ForAllValues holds for a set of empty strings', 'ForAllValues:StringEquals', 'aws:TagKeys', ['environment'], { 'aws:TagKeys': [''] }, true],
+  ['ForAnyValue fails for an empty string, even one the policy lists', 'ForAnyValue:StringEquals', 'aws:TagKeys', [''], { 'aws:TagKeys': '' }, false],
+  ['ForAnyValue...IfExists fails for a present key with an empty value', 'ForAnyValue:StringLikeIfExists', 'aws:TagKeys', ['*'], { 'aws:TagKeys': [''] }, false],
+  ['an empty string beside a value is a member of the set', 'ForAllValues:StringEquals', 'aws:TagKeys', ['environment'], { 'aws:TagKeys': ['', 'environment'] }, false],
+  ['an unqualified operator compares an empty string as text', 'StringEquals', 'aws:x', [''], { 'aws:x': '' }, true],
   ['a set qualifier treats a single value as a set of one', 'ForAnyValue:StringEquals', 'aws:x', ['a'], { 'aws:x': 'a' }, true],
   ['ForAllValues works with other families', 'ForAllValues:IpAddress', 'aws:x', ['10.0.0.0/8'], { 'aws:x': ['10.1.1.1', '10.2.2.2'] }, true],
   ['ForAnyValue:ArnLike', 'ForAnyValue:ArnLike', 'aws:x', ['arn:aws:iam::*:role/a'], { 'aws:x': ['arn:aws:iam::1:role/b', 'arn:aws:iam::1:role/a'] }, true],

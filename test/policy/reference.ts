@@ -223,13 +223,20 @@ function compareOne(base: string, value: ContextScalar, policyValues: readonly C
   }
 }
 
+/** A value with nothing in it: an empty string, or a set holding nothing but empty strings. */
+function nullDataset(value: ContextValue): boolean {
+  return (Array.isArray(value) ? value : [value]).every((v) => v === '');
+}
+
 function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>): boolean {
   const value = ctx.get(key.toLowerCase());
   if (op === 'Null') {
     // "true": the key must be absent (or an empty set, which AWS treats as having no value);
-    // "false": present with a value. Several values are ORed.
+    // "false": present with a value that is not empty ("context keys with empty values"). An empty
+    // string is neither: present, without a value. Several values are ORed.
     const absent = value === undefined || (Array.isArray(value) && value.length === 0);
-    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent : !absent));
+    const empty = !absent && nullDataset(value);
+    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent : !absent && !empty));
   }
   let rest = op;
   let qualifier: 'ForAllValues' | 'ForAnyValue' | undefined;
@@ -242,7 +249,8 @@ function conditionHolds(op: string, key: string, policyValues: readonly ContextS
   if (qualifier) {
     // A missing key: IfExists makes it true; otherwise ForAllValues is true and ForAnyValue false.
     if (value === undefined) return ifExists || qualifier === 'ForAllValues';
-    const set: readonly ContextScalar[] = Array.isArray(value) ? value : [value as ContextScalar];
+    // "Resolves to a null dataset, such as an empty string": the empty set.
+    const set: readonly ContextScalar[] = nullDataset(value) ? [] : Array.isArray(value) ? value : [value as ContextScalar];
     const test = (v: ContextScalar): boolean => compareOne(base, v, policyValues);
     return qualifier === 'ForAllValues' ? set.every(test) : set.some(test);
   }

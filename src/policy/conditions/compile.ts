@@ -15,15 +15,20 @@
 // - `ForAllValues:` every context value satisfies m: true for an empty set and a missing key.
 // - `ForAnyValue:` some context value satisfies m: false for an empty set and a missing key
 //   (unless IfExists).
-// - `Null`: `true` holds when the key is missing or has no value, `false` when it has a value. An
-//   empty array counts as no value here: the multivalued key examples use `Null: false` precisely
-//   so that a key "with an empty value" cannot make a `ForAllValues` condition true.
-//   Every other operator treats an empty array as a present, empty set.
+// - A value that resolves to a null dataset (an empty string, an empty array, or an array of empty
+//   strings only) is an empty set under a set qualifier: the multivalued key examples say
+//   `ForAllValues` is true for it "such as an empty string", and `ForAnyValue` false.
+// - `Null`: `true` holds when the key is missing or is an empty array, `false` when it has a value
+//   that is not a null dataset: the multivalued key examples use `Null: false` precisely so that a
+//   key "with an empty value" cannot make a `ForAllValues` condition true. An empty string (or an
+//   array of them) is a present key with an empty value, so neither `true` nor `false` holds for
+//   it: it is not missing, and it has no value (any doubt denies).
+//   Operators without a qualifier treat an empty array as a present, empty set, and "" as text.
 // A policy variable with no value makes its value match nothing, so a negated operator then holds.
 // An unknown operator, or a value that does not fit its operator, fails closed: in an Allow
 // statement the condition never holds, in a Deny statement it always holds.
 
-import type { ConditionFailure, ContextScalar, Effect, ParsedCondition, PolicyVersion, RequestContext } from '../types.js';
+import type { ConditionFailure, ContextScalar, ContextValue, Effect, ParsedCondition, PolicyVersion, RequestContext } from '../types.js';
 import { compileValueSet } from './matchers.js';
 import { parseOperator, type ParsedOperator } from './operators.js';
 import { checkConditionValue, parseBool } from './values.js';
@@ -53,6 +58,13 @@ function failClosed(condition: ParsedCondition, effect: Effect): Check {
   return { condition, keys: [], run: () => outcome };
 }
 
+/** Whether a present value resolves to a null dataset: "", [] or only empty strings. */
+function isNullDataset(value: ContextValue): boolean {
+  if (typeof value !== 'object') return value === '';
+  for (let i = 0; i < value.length; i++) if (value[i] !== '') return false;
+  return true;
+}
+
 function compileNull(condition: ParsedCondition, key: string): Check {
   const wantsMissing = condition.values.some((v) => parseBool(v) === true);
   const wantsPresent = condition.values.some((v) => parseBool(v) === false);
@@ -61,8 +73,8 @@ function compileNull(condition: ParsedCondition, key: string): Check {
     keys: [key],
     run(ctx) {
       const value = ctx.get(key);
-      const missing = value === undefined || (typeof value === 'object' && value.length === 0);
-      if (missing) return wantsMissing ? PASS : MISSING;
+      if (value === undefined || (typeof value === 'object' && value.length === 0)) return wantsMissing ? PASS : MISSING;
+      if (isNullDataset(value)) return MISMATCH;
       return wantsPresent ? PASS : MISMATCH;
     },
   };
@@ -77,6 +89,7 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
   // Over a set, either some item must satisfy m (ForAnyValue, and a positive operator without a
   // qualifier) or every item must (ForAllValues, and a negated operator without a qualifier).
   const some = op.qualifier === 'ForAnyValue' || (op.qualifier === undefined && !negated);
+  const qualified = op.qualifier !== undefined;
   const satisfies = (value: ContextScalar, ctx: RequestContext): boolean => values.matches(value, ctx) !== negated;
   return {
     condition,
@@ -84,6 +97,9 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
     run(ctx) {
       const value = ctx.get(key);
       if (value === undefined) return passWhenMissing ? PASS : MISSING;
+      // Under a set qualifier a null dataset is the empty set: every member (none) satisfies m,
+      // and no member does.
+      if (qualified && isNullDataset(value)) return some ? MISMATCH : PASS;
       if (typeof value !== 'object') return satisfies(value, ctx) ? PASS : MISMATCH;
       if (some) {
         for (let i = 0; i < value.length; i++) if (satisfies(value[i] as ContextScalar, ctx)) return PASS;
