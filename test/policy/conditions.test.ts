@@ -296,6 +296,31 @@ describe('compileConditions', () => {
       }
     });
 
+    it.each<[string, string, ContextScalar[], ContextValue]>([
+      ['text that is not a number', 'NumericNotEquals', ['10'], 'ten'],
+      ['a boolean under a numeric operator', 'NumericLessThan', ['10'], true],
+      ['hexadecimal text under a numeric operator', 'NumericEquals', ['16'], '0x10'],
+      ['text that is not a date', 'DateNotEquals', ['2020-01-01'], 'yesterday'],
+      ['text that is not an address', 'NotIpAddress', ['10.0.0.0/8'], 'localhost'],
+      ['a CIDR block where an address belongs', 'IpAddress', ['10.0.0.0/8'], '10.0.0.0/8'],
+      ['text that is neither true nor false', 'Bool', ['false'], 'no'],
+      ['a number under Bool', 'Bool', ['true'], 1],
+      ['text that is not base64', 'BinaryEquals', ['QUJD'], 'QU!D'],
+      ['a value that is not an ARN', 'ArnNotLike', ['arn:aws:iam::*:role/admin'], 'admin'],
+      ['an ARN cut short', 'ArnLike', ['arn:aws:sns:*'], 'arn:aws:sns:topic'],
+      ['one unreadable member of a set', 'ForAnyValue:IpAddress', ['10.0.0.0/8'], ['10.1.1.1', 'localhost']],
+      ['one unreadable member under ForAllValues and a negated operator', 'ForAllValues:NotIpAddress', ['10.0.0.0/8'], ['192.0.2.1', 'x']],
+      ['a present unreadable value under IfExists', 'NumericLessThanIfExists', ['10'], 'ten'],
+    ])('a context value the operator cannot read (%s) denies: the test fails in an Allow, holds in a Deny', (_why, operator, values, value) => {
+      expect(holds(operator, 'aws:key', values, { 'aws:key': value }, '2012-10-17', 'Allow')).toBe(false);
+      expect(holds(operator, 'aws:key', values, { 'aws:key': value }, '2012-10-17', 'Deny')).toBe(true);
+    });
+
+    it('reads every context value under a string operator, so none is unreadable there', () => {
+      expect(holds('StringNotEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(true);
+      expect(holds('StringEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(false);
+    });
+
     it('explains a fail-closed Allow condition as a mismatch', () => {
       const compiled = compileConditions([condition('StringEqualz', 'aws:x', ['a'])], '2012-10-17', 'Allow');
       expect(compiled.explain(createContext({ 'aws:x': 'a' }))).toEqual([

@@ -26,10 +26,13 @@
 //   Operators without a qualifier treat an empty array as a present, empty set, and "" as text.
 // A policy variable with no value makes its value match nothing, so a negated operator then holds.
 // An unknown operator, or a value that does not fit its operator, fails closed: in an Allow
-// statement the condition never holds, in a Deny statement it always holds.
+// statement the condition never holds, in a Deny statement it always holds. So does a context value
+// the operator cannot read (text that is not a number under Numeric*, not a date, an address, a
+// boolean, base64 or an ARN), whether alone or as one member of a set, whatever the operator's
+// negation, qualifier or IfExists: IAM does not document what such a value does.
 
 import type { ConditionFailure, ContextScalar, ContextValue, Effect, ParsedCondition, PolicyVersion, RequestContext } from '../types.js';
-import { compileValueSet } from './matchers.js';
+import { compileValueSet, MATCH, UNREADABLE } from './matchers.js';
 import { parseOperator, type ParsedOperator } from './operators.js';
 import { checkConditionValue, parseBool } from './values.js';
 
@@ -80,7 +83,7 @@ function compileNull(condition: ParsedCondition, key: string): Check {
   };
 }
 
-function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: PolicyVersion): Check {
+function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: PolicyVersion, effect: Effect): Check {
   const key = condition.key.toLowerCase();
   if (op.base.family === 'Null') return compileNull(condition, key);
   const values = compileValueSet(op.base, condition.values, version);
@@ -90,7 +93,8 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
   // qualifier) or every item must (ForAllValues, and a negated operator without a qualifier).
   const some = op.qualifier === 'ForAnyValue' || (op.qualifier === undefined && !negated);
   const qualified = op.qualifier !== undefined;
-  const satisfies = (value: ContextScalar, ctx: RequestContext): boolean => values.matches(value, ctx) !== negated;
+  // A context value the operator cannot read decides the whole test the way that denies.
+  const unreadable: Outcome = effect === 'Deny' ? PASS : MISMATCH;
   return {
     condition,
     keys: [key, ...values.keys],
@@ -100,13 +104,19 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
       // Under a set qualifier a null dataset is the empty set: every member (none) satisfies m,
       // and no member does.
       if (qualified && isNullDataset(value)) return some ? MISMATCH : PASS;
-      if (typeof value !== 'object') return satisfies(value, ctx) ? PASS : MISMATCH;
-      if (some) {
-        for (let i = 0; i < value.length; i++) if (satisfies(value[i] as ContextScalar, ctx)) return PASS;
-        return MISMATCH;
+      if (typeof value !== 'object') {
+        const verdict = values.matches(value, ctx);
+        if (verdict === UNREADABLE) return unreadable;
+        return (verdict === MATCH) !== negated ? PASS : MISMATCH;
       }
-      for (let i = 0; i < value.length; i++) if (!satisfies(value[i] as ContextScalar, ctx)) return MISMATCH;
-      return PASS;
+      // Every member is read, so that one the operator cannot read is never skipped.
+      let satisfied = 0;
+      for (let i = 0; i < value.length; i++) {
+        const verdict = values.matches(value[i] as ContextScalar, ctx);
+        if (verdict === UNREADABLE) return unreadable;
+        if ((verdict === MATCH) !== negated) satisfied++;
+      }
+      return (some ? satisfied > 0 : satisfied === value.length) ? PASS : MISMATCH;
     },
   };
 }
@@ -117,7 +127,7 @@ function compileOne(condition: ParsedCondition, version: PolicyVersion, effect: 
   if (condition.values.some((v) => checkConditionValue(op, condition.key, v, version) !== undefined)) {
     return failClosed(condition, effect);
   }
-  return compileCheck(condition, op, version);
+  return compileCheck(condition, op, version, effect);
 }
 
 /** Compiles a statement's conditions once; `test` then allocates nothing beyond rendering variables. */

@@ -1,66 +1,110 @@
 // One condition key's policy values, compiled for one operator family into a single test: "does
 // this context value match any of the values?" (values within a key are OR'ed). Policy values are
-// parsed here, once; a context value is read once per test and compared with every value.
+// parsed here, once; a context value is read once per test and compared with every value. A
+// context value the family cannot read (text that is not a number, a date, an address, a boolean,
+// base64 or an ARN) is UNREADABLE, which the caller resolves against the statement's effect.
 //
 // Policy variables are honoured where IAM supports them (String, Bool and Arn families, under
 // 2012-10-17); elsewhere `${...}` is just text, which the value check already rejects.
 
+import { isArnText } from '../arn.js';
 import type { ContextScalar, PolicyVersion, RequestContext } from '../types.js';
 import { compileLikePattern, compileResourcePattern, compileTextTemplate, type CompiledPattern } from '../variables.js';
 import { compileUnits, equalsIgnoreCase, literalUnits, type RangeMatcher } from '../wildcard.js';
 import { parseDateValue } from './dates.js';
 import { cidrContains, createIpReader, parseCidr, type Cidr } from './ip.js';
 import type { BaseOperator, Comparison } from './operators.js';
-import { compileBase64Equals, parseBool, parseNumber } from './values.js';
+import { compareNumber, isDecimalText, isExact, readPolicyNumber, type NumericValue } from './numbers.js';
+import { compileBase64Equals, isBase64, parseBool } from './values.js';
+
+/** A context value matches a policy value. */
+export const MATCH = 1;
+/** A context value matches no policy value. */
+export const NO_MATCH = 0;
+/** A context value that the operator family cannot read, so it neither matches nor fails to. */
+export const UNREADABLE = -1;
+export type Verdict = typeof MATCH | typeof NO_MATCH | typeof UNREADABLE;
 
 export interface ValueSet {
   /** Lower-case context keys read by variables in the values. */
   readonly keys: readonly string[];
-  /** Whether `value` (one context value) matches at least one policy value. */
-  matches(value: ContextScalar, ctx: RequestContext): boolean;
+  /** Whether `value` (one context value) matches at least one policy value, or cannot be read. */
+  matches(value: ContextScalar, ctx: RequestContext): Verdict;
 }
 
 type Test = (value: ContextScalar, ctx: RequestContext) => boolean;
 
+/** Values every context value can be read as (strings): a match of any test is a match. */
 function anyOf(tests: readonly Test[], keys: readonly string[]): ValueSet {
-  if (tests.length === 1) return { keys, matches: tests[0] as Test };
+  if (tests.length === 1) {
+    const only = tests[0] as Test;
+    return { keys, matches: (value, ctx) => (only(value, ctx) ? MATCH : NO_MATCH) };
+  }
   return {
     keys,
     matches(value, ctx) {
-      for (let i = 0; i < tests.length; i++) if ((tests[i] as Test)(value, ctx)) return true;
-      return false;
+      for (let i = 0; i < tests.length; i++) if ((tests[i] as Test)(value, ctx)) return MATCH;
+      return NO_MATCH;
     },
   };
+}
+
+/** Values of a family that reads only some context values: `readable` says which. */
+function readableOnly(set: ValueSet, readable: (value: ContextScalar) => boolean): ValueSet {
+  return { keys: set.keys, matches: (value, ctx) => (readable(value) ? set.matches(value, ctx) : UNREADABLE) };
 }
 
 function asText(value: ContextScalar): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-function compare(comparison: Comparison, got: number, want: number): boolean {
+/** Whether an order (negative, zero, positive: the context value against the policy value) satisfies the comparison. */
+function holds(comparison: Comparison, order: number): boolean {
   switch (comparison) {
     case 'lt':
-      return got < want;
+      return order < 0;
     case 'lte':
-      return got <= want;
+      return order <= 0;
     case 'gt':
-      return got > want;
+      return order > 0;
     case 'gte':
-      return got >= want;
+      return order >= 0;
     default:
-      return got === want;
+      return order === 0;
   }
 }
 
-/** Ordered values (Numeric, Date): read the context value once, compare with each policy value. */
-function ordered(comparison: Comparison, wants: readonly number[], read: (v: ContextScalar) => number | undefined): ValueSet {
+/** Numeric values: the context value is read once and compared exactly with each policy number. */
+function numbers(comparison: Comparison, values: readonly ContextScalar[]): ValueSet {
+  const wants = values.map(readPolicyNumber).filter((n): n is NumericValue => n !== undefined);
   return {
     keys: [],
     matches(value) {
-      const got = read(value);
-      if (got === undefined) return false;
-      for (let i = 0; i < wants.length; i++) if (compare(comparison, got, wants[i] as number)) return true;
-      return false;
+      if (typeof value === 'boolean') return UNREADABLE;
+      if (typeof value === 'number' ? !Number.isFinite(value) : !isDecimalText(value)) return UNREADABLE;
+      const got = typeof value === 'number' ? value : Number(value);
+      const exact = isExact(value, got);
+      for (let i = 0; i < wants.length; i++) {
+        if (holds(comparison, compareNumber(value, got, exact, wants[i] as NumericValue))) return MATCH;
+      }
+      return NO_MATCH;
+    },
+  };
+}
+
+/** Date values: the context value is read once as an instant and compared with each policy instant. */
+function dates(comparison: Comparison, values: readonly ContextScalar[]): ValueSet {
+  const wants = values.map((v) => parseDateValue(v) ?? Number.NaN);
+  return {
+    keys: [],
+    matches(value) {
+      const got = parseDateValue(value);
+      if (got === undefined) return UNREADABLE;
+      for (let i = 0; i < wants.length; i++) {
+        const want = wants[i] as number;
+        if (holds(comparison, got < want ? -1 : got > want ? 1 : 0)) return MATCH;
+      }
+      return NO_MATCH;
     },
   };
 }
@@ -68,7 +112,7 @@ function ordered(comparison: Comparison, wants: readonly number[], read: (v: Con
 function strings(base: BaseOperator, values: readonly ContextScalar[], version: PolicyVersion): ValueSet {
   if (base.comparison === 'like') {
     const patterns = values.map((v) => compileLikePattern(asText(v), version, base.ignoreCase));
-    return patternSet(patterns, (value) => asText(value));
+    return patternSet(patterns);
   }
   const templates = values.map((v) => compileTextTemplate(asText(v), version));
   const keys = templates.flatMap((t) => t.keys);
@@ -99,13 +143,10 @@ function strings(base: BaseOperator, values: readonly ContextScalar[], version: 
   return anyOf(tests, keys);
 }
 
-function patternSet(patterns: readonly CompiledPattern[], read: (v: ContextScalar) => string | undefined): ValueSet {
+function patternSet(patterns: readonly CompiledPattern[]): ValueSet {
   const keys = patterns.flatMap((p) => p.keys);
   return anyOf(
-    patterns.map((p) => (value, ctx) => {
-      const text = read(value);
-      return text !== undefined && p.test(text, ctx);
-    }),
+    patterns.map((p) => (value, ctx) => p.test(asText(value), ctx)),
     keys,
   );
 }
@@ -123,7 +164,7 @@ function bools(values: readonly ContextScalar[], version: PolicyVersion): ValueS
       return want !== undefined && parseBool(value) === want;
     };
   });
-  return anyOf(tests, templates.flatMap((t) => t.keys));
+  return readableOnly(anyOf(tests, templates.flatMap((t) => t.keys)), (value) => parseBool(value) !== undefined);
 }
 
 function addresses(values: readonly ContextScalar[]): ValueSet {
@@ -132,18 +173,18 @@ function addresses(values: readonly ContextScalar[]): ValueSet {
   return {
     keys: [],
     matches(value) {
-      if (typeof value !== 'string') return false;
+      if (typeof value !== 'string') return UNREADABLE;
       const family = reader.read(value);
-      if (family === 0) return false;
-      for (let i = 0; i < blocks.length; i++) if (cidrContains(blocks[i] as Cidr, family, reader.words)) return true;
-      return false;
+      if (family === 0) return UNREADABLE;
+      for (let i = 0; i < blocks.length; i++) if (cidrContains(blocks[i] as Cidr, family, reader.words)) return MATCH;
+      return NO_MATCH;
     },
   };
 }
 
 function arns(values: readonly ContextScalar[], version: PolicyVersion): ValueSet {
   const patterns = values.map((v) => compileResourcePattern(asText(v), version));
-  return patternSet(patterns, (value) => (typeof value === 'string' ? value : undefined));
+  return readableOnly(patternSet(patterns), (value) => typeof value === 'string' && isArnText(value));
 }
 
 function binaries(values: readonly ContextScalar[]): ValueSet {
@@ -151,9 +192,9 @@ function binaries(values: readonly ContextScalar[]): ValueSet {
   return {
     keys: [],
     matches(value) {
-      if (typeof value !== 'string') return false;
-      for (let i = 0; i < tests.length; i++) if ((tests[i] as (value: string) => boolean)(value)) return true;
-      return false;
+      if (typeof value !== 'string' || !isBase64(value)) return UNREADABLE;
+      for (let i = 0; i < tests.length; i++) if ((tests[i] as (value: string) => boolean)(value)) return MATCH;
+      return NO_MATCH;
     },
   };
 }
@@ -167,9 +208,9 @@ export function compileValueSet(base: BaseOperator, values: readonly ContextScal
     case 'String':
       return strings(base, values, version);
     case 'Numeric':
-      return ordered(base.comparison, values.map((v) => parseNumber(v) ?? Number.NaN), parseNumber);
+      return numbers(base.comparison, values);
     case 'Date':
-      return ordered(base.comparison, values.map((v) => parseDateValue(v) ?? Number.NaN), parseDateValue);
+      return dates(base.comparison, values);
     case 'Bool':
       return bools(values, version);
     case 'Binary':
@@ -179,6 +220,6 @@ export function compileValueSet(base: BaseOperator, values: readonly ContextScal
     case 'Arn':
       return arns(values, version);
     case 'Null':
-      return { keys: [], matches: () => false };
+      return { keys: [], matches: () => NO_MATCH };
   }
 }

@@ -6,19 +6,11 @@ import { checkArnPattern } from '../arn.js';
 import type { ContextScalar, Json, PolicyVersion } from '../types.js';
 import { parseDateValue } from './dates.js';
 import { parseCidr } from './ip.js';
+import { readPolicyNumber } from './numbers.js';
 import type { ParsedOperator } from './operators.js';
 
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE = /^true$/i;
 const FALSE = /^false$/i;
-
-/** A number from a JSON number or decimal text (no hex, no blanks, no `Infinity`), or undefined. */
-export function parseNumber(value: ContextScalar): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || !DECIMAL.test(value)) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
-}
 
 /** A boolean from `true`/`false` or their text in any case, or undefined. */
 export function parseBool(value: ContextScalar): boolean | undefined {
@@ -91,7 +83,7 @@ export function checkConditionValue(
     case 'String':
       return undefined;
     case 'Numeric':
-      return parseNumber(value) === undefined ? `${op.raw} ${key}: ${shown} is not a number` : undefined;
+      return readPolicyNumber(value) === undefined ? `${op.raw} ${key}: ${shown} is not a number` : undefined;
     case 'Date':
       return parseDateValue(value) === undefined
         ? `${op.raw} ${key}: ${shown} is not a date (use ISO 8601 such as 2026-01-31T12:00:00Z, or epoch seconds)`
