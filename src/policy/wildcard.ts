@@ -5,7 +5,7 @@
 // bit-parallel (shift-and) scan, which is optimal for `*` and never looks back.
 //
 // Characters are Unicode code points: `?` matches one code point, a surrogate pair included.
-// Case folding (for `ignoreCase`) lower-cases each code point on its own.
+// Case folding (for `ignoreCase`) folds each code point on its own (`foldCodePoint`).
 
 import { hasTextAt } from './prefix.js';
 
@@ -59,12 +59,28 @@ export function splitUnitsAtColons<T extends number | object>(units: readonly T[
   return parts;
 }
 
-/** Lower-cases one code point (ASCII by arithmetic, other scripts through the runtime). */
+/** The one code point `text` holds, or -1 when it holds more (or none). */
+function single(text: string): number {
+  const cp = text.codePointAt(0) ?? -1;
+  return text.length === (cp > 0xffff ? 2 : 1) ? cp : -1;
+}
+
+/**
+ * Folds the case of one code point as Unicode simple case folding does (ASCII by arithmetic, other
+ * scripts through the runtime as the lower case of the upper case, so `ς`, `σ` and `Σ` fold alike,
+ * as do the Kelvin sign and `k`). A code point whose case mapping is several code points keeps its
+ * own lower case (`ß` is not `ss`). The Turkic dotted and dotless I (`İ`, `ı`) fold to themselves,
+ * as outside Turkic locales: neither can pass for `i` or `I`.
+ */
 export function foldCodePoint(cp: number): number {
   if (cp < 0x80) return cp >= 0x41 && cp <= 0x5a ? cp + 0x20 : cp;
-  const lower = String.fromCodePoint(cp).toLowerCase();
-  const folded = lower.codePointAt(0) ?? cp;
-  return lower.length === (folded > 0xffff ? 2 : 1) ? folded : cp;
+  if (cp === 0x130 || cp === 0x131) return cp;
+  const char = String.fromCodePoint(cp);
+  const upper = single(char.toUpperCase());
+  const viaUpper = upper < 0 ? -1 : single(String.fromCodePoint(upper).toLowerCase());
+  if (viaUpper >= 0) return viaUpper;
+  const lower = single(char.toLowerCase());
+  return lower >= 0 ? lower : cp;
 }
 
 /** The code point starting at `i`, not reaching past `to` (a pair cut by `to` counts as its first half). */

@@ -150,4 +150,20 @@ describe('equalsIgnoreCase', () => {
     expect(equalsIgnoreCase('Alice', 'Alic')).toBe(false);
     expect(equalsIgnoreCase('ÉTÉ', 'été')).toBe(true);
   });
+
+  it.each([
+    ['ΟΔΟΣ', 'οδος', true],
+    ['οδος', 'οδοσ', true],
+    ['\u212Aelvin', 'kelvin', true],
+    ['STRAẞE', 'straße', true],
+    ['ǅ', 'ǆ', true],
+    ['straße', 'strasse', false],
+    ['ı', 'i', false],
+    ['ı', 'I', false],
+    ['İ', 'i', false],
+    ['İ', 'I', false],
+  ])('folds case by Unicode simple case folding without the Turkic I mappings: %j and %j equal: %s', (a, b, expected) => {
+    expect(equalsIgnoreCase(a, b)).toBe(expected);
+    expect(compileWildcard(b, true)(a)).toBe(expected);
+  });
 });
