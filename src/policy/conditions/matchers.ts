@@ -11,7 +11,7 @@ import { isArnText } from '../arn.js';
 import type { ContextScalar, PolicyVersion, RequestContext } from '../types.js';
 import { compileLikePattern, compileResourcePattern, compileTextTemplate, type CompiledPattern } from '../variables.js';
 import { compileUnits, equalsIgnoreCase, literalUnits, type RangeMatcher } from '../wildcard.js';
-import { parseDateValue } from './dates.js';
+import { compareInstants, createInstant, readDate, type Instant } from './dates.js';
 import { cidrContains, createIpReader, parseCidr, type Cidr } from './ip.js';
 import type { BaseOperator, Comparison } from './operators.js';
 import { compareNumber, isDecimalText, isExact, readPolicyNumber, type NumericValue } from './numbers.js';
@@ -94,16 +94,16 @@ function numbers(comparison: Comparison, values: readonly ContextScalar[]): Valu
 
 /** Date values: the context value is read once as an instant and compared with each policy instant. */
 function dates(comparison: Comparison, values: readonly ContextScalar[]): ValueSet {
-  const wants = values.map((v) => parseDateValue(v) ?? Number.NaN);
+  const wants = values.flatMap((v) => {
+    const instant = createInstant();
+    return readDate(v, instant) ? [instant] : [];
+  });
+  const got = createInstant(); // scratch, owned by this matcher; matching is synchronous
   return {
     keys: [],
     matches(value) {
-      const got = parseDateValue(value);
-      if (got === undefined) return UNREADABLE;
-      for (let i = 0; i < wants.length; i++) {
-        const want = wants[i] as number;
-        if (holds(comparison, got < want ? -1 : got > want ? 1 : 0)) return MATCH;
-      }
+      if (!readDate(value, got)) return UNREADABLE;
+      for (let i = 0; i < wants.length; i++) if (holds(comparison, compareInstants(got, wants[i] as Instant))) return MATCH;
       return NO_MATCH;
     },
   };
