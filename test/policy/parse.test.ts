@@ -130,6 +130,30 @@ describe('parsePolicy errors', () => {
     ]);
   });
 
+  it.each([
+    ['a slash without a prefix length', '10.0.0.0/'],
+    ['a prefix length with a leading zero', '10.0.0.0/08'],
+    ['a negative prefix length', '10.0.0.0/-1'],
+    ['an IPv6 prefix too long', '2001:db8::/129'],
+    ['an IPv6 zone index', 'fe80::1%eth0/64'],
+    ['a blank before the address', ' 10.0.0.0/8'],
+    ['an IPv4 octet with a leading zero', '010.0.0.0/8'],
+    ['a range instead of a block', '10.0.0.1-10.0.0.9'],
+  ])('refuses an IpAddress value with %s at load, naming file, JSON path and reason', (_why, cidr) => {
+    const doc = policy(allow({ Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.0/24', cidr] } } }));
+    const { policy: parsed, findings } = parsePolicy(doc, { file: 'policies/corp.json' });
+    expect(parsed).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'INVALID_CONDITION_VALUE',
+        path: 'Statement[0].Condition.NotIpAddress.aws:SourceIp[1]',
+        message: `NotIpAddress aws:SourceIp: ${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or CIDR block`,
+        file: 'policies/corp.json',
+      },
+    ]);
+  });
+
   it('hints at the right spelling of an element, an operator and a principal type', () => {
     const messages = (doc: unknown, kind?: PolicyKind): string =>
       parsePolicy(doc, kind === undefined ? {} : { kind }).findings.map((f) => f.message).join('\n');

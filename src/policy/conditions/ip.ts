@@ -6,7 +6,7 @@
 // (`::ffff:10.0.0.1`) is the IPv4 address it maps, both in requests and in policy blocks
 // (`::ffff:10.0.0.0/104` is `10.0.0.0/8`). A plain address is a /32 or /128 block. Host bits
 // under the prefix are ignored (`10.1.2.3/8` is `10.0.0.0/8`). Zone indexes (`fe80::1%eth0`),
-// brackets and IPv4 octets with leading zeros are rejected.
+// brackets, and IPv4 octets or prefix lengths with leading zeros are rejected.
 
 export type IpFamily = 4 | 6;
 
@@ -145,6 +145,9 @@ function prefixMask(prefix: number, words: number): Uint32Array {
   return mask;
 }
 
+// A prefix length in decimal without leading zeros, as octets are written.
+const PREFIX_LENGTH = /^(?:0|[1-9]\d{0,2})$/;
+
 /** Parses `address` or `address/prefix` (IPv4 or IPv6), or returns undefined. */
 export function parseCidr(text: string): Cidr | undefined {
   const slash = text.indexOf('/');
@@ -154,7 +157,7 @@ export function parseCidr(text: string): Cidr | undefined {
   let prefix = family === 4 && !reader.mapped ? 32 : 128;
   if (slash >= 0) {
     const digitsText = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(digitsText)) return undefined;
+    if (!PREFIX_LENGTH.test(digitsText)) return undefined;
     prefix = Number(digitsText);
     if (prefix > (family === 4 && !reader.mapped ? 32 : 128)) return undefined;
   }
