@@ -3,7 +3,7 @@
 //
 // It reads raw policy documents, matches wildcards by naive recursion, matches ARNs component by
 // component, and supports a subset of condition operators: StringEquals, StringNotEquals,
-// StringLike, NumericLessThan, Bool and Null, the IfExists suffix, and ForAnyValue/ForAllValues
+// StringLike, NumericLessThan (exact decimals), Bool and Null, the IfExists suffix, and ForAnyValue/ForAllValues
 // on the string operators. Anything outside that subset throws `Unsupported`, so a caller can
 // never mistake "not modelled" for a decision.
 import type { ContextScalar, ContextValue, DecisionKind } from '../../src/policy/types.js';
@@ -200,6 +200,24 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 
 // ------------------------------------------------------------------ conditions
 
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The order of two decimal numbers in text, exactly: both scaled to integers as BigInt. */
+export function decimalOrder(a: string, b: string): number {
+  const scaled = (text: string, scale: number): bigint => {
+    const [mantissa = '', power = '0'] = text.toLowerCase().split('e');
+    const negative = mantissa.startsWith('-');
+    const [whole = '', fraction = ''] = mantissa.replace(/^[+-]/, '').split('.');
+    const shift = scale + Number(power) - fraction.length;
+    const digits = BigInt(`${whole}${fraction}` || '0');
+    const value = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+    return negative ? -value : value;
+  };
+  const x = scaled(a, 500);
+  const y = scaled(b, 500);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 const SUPPORTED = new Set(['StringEquals', 'StringNotEquals', 'StringLike', 'NumericLessThan', 'Bool']);
 const NEGATED = new Set(['StringNotEquals']);
 
@@ -212,11 +230,11 @@ function compareOne(base: string, value: ContextScalar, policyValues: readonly C
       return !policyValues.some((p) => String(p) === text);
     case 'StringLike':
       return policyValues.some((p) => naiveWildcard(String(p), text));
-    case 'NumericLessThan': {
-      const n = Number(value);
-      return policyValues.some((p) => !Number.isNaN(n) && n < Number(p));
-    }
+    case 'NumericLessThan':
+      if (!DECIMAL.test(text)) throw new Unsupported('a context value that is not a number');
+      return policyValues.some((p) => decimalOrder(text, String(p)) < 0);
     case 'Bool':
+      if (!/^(true|false)$/i.test(text)) throw new Unsupported('a context value that is not a boolean');
       return policyValues.some((p) => String(p).toLowerCase() === text.toLowerCase());
     default:
       throw new Unsupported(`operator ${base}`);

@@ -158,6 +158,12 @@ function readEpochSeconds(s: string, out: Instant): void {
 export function readDate(value: ContextScalar, out: Instant): boolean {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return false;
+    if (Number.isSafeInteger(value)) {
+      // Whole seconds, as aws:EpochTime carries them: no text to read.
+      out.ms = value * 1000;
+      out.ns = 0;
+      return true;
+    }
     const text = String(value);
     if (EPOCH_SECONDS.test(text)) readEpochSeconds(text, out);
     else {
