@@ -26,7 +26,7 @@ export interface Decimal {
   readonly exponent: number;
 }
 
-/** A policy number ready for comparison: its double, whether the double compares exactly, and its text. */
+/** A policy number ready for comparison: its double, whether the double compares exactly, and its decimal. */
 export interface NumericValue {
   readonly double: number;
   /** Whether comparing `double` with another exact double gives the decimal order. */
