@@ -211,6 +211,44 @@ describe('dates', () => {
     expect(instant(value)).toEqual({ ms, ns });
   });
 
+  it('orders ISO 8601 and epoch seconds text as their exact instants do, to the nanosecond', () => {
+    const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+    // An instant as ISO text (any fraction, any zone) or as epoch seconds text, with its exact
+    // nanoseconds since the epoch computed apart, as BigInt.
+    const iso = fc
+      .record({
+        year: fc.integer({ min: 1950, max: 2100 }),
+        month: fc.integer({ min: 1, max: 12 }),
+        day: fc.integer({ min: 1, max: 28 }),
+        hour: fc.integer({ min: 0, max: 23 }),
+        minute: fc.integer({ min: 0, max: 59 }),
+        second: fc.integer({ min: 0, max: 59 }),
+        fraction: fc.stringMatching(/^[0-9]{0,12}$/),
+        offset: fc.integer({ min: -14 * 60, max: 14 * 60 }),
+      })
+      .map((r) => {
+        const zone = r.offset === 0 ? 'Z' : `${r.offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(r.offset) / 60), 2)}:${pad(Math.abs(r.offset) % 60, 2)}`;
+        const text = `${r.year}-${pad(r.month, 2)}-${pad(r.day, 2)}T${pad(r.hour, 2)}:${pad(r.minute, 2)}:${pad(r.second, 2)}${r.fraction ? `.${r.fraction}` : ''}${zone}`;
+        const local = BigInt(Date.UTC(r.year, r.month - 1, r.day, r.hour, r.minute, r.second)) * 1_000_000n;
+        const nanos = BigInt(r.fraction.slice(0, 9).padEnd(9, '0'));
+        return { text, ns: local + nanos - BigInt(r.offset) * 60_000_000_000n };
+      });
+    const epoch = fc
+      .tuple(fc.boolean(), fc.integer({ min: 0, max: 4_000_000_000 }), fc.stringMatching(/^[0-9]{1,9}$/))
+      .map(([negative, seconds, fraction]) => {
+        const ns = BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'));
+        return { text: `${negative ? '-' : ''}${seconds}.${fraction}`, ns: negative ? -ns : ns };
+      });
+    const either = fc.oneof(iso, epoch);
+    fc.assert(
+      fc.property(either, either, (a, b) => {
+        const expected = a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0;
+        expect(Math.sign(compareInstants(instant(a.text), instant(b.text)))).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('orders instants by their nanoseconds within one millisecond', () => {
     expect(compareInstants(instant('2020-01-01T00:00:00.0001Z'), instant('2020-01-01T00:00:00.0002Z'))).toBeLessThan(0);
     expect(compareInstants(instant('2020-01-01T01:00:00.0002+01:00'), instant('2020-01-01T00:00:00.0002Z'))).toBe(0);
