@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
+import { describeInexactNumber, didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
@@ -120,6 +120,9 @@ export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; f
   const findings = json.duplicateKeys.map((path) =>
     fileFinding(file, 'DUPLICATE_KEY', path, `"${path}" is given more than once, so its meaning is ambiguous`),
   );
+  for (const { path, text: number } of json.inexactNumbers) {
+    findings.push(fileFinding(file, 'INEXACT_NUMBER', path, describeInexactNumber(number)));
+  }
   if (json.error) {
     const { message, line, column } = json.error;
     findings.push(fileFinding(file, 'JSON_SYNTAX_ERROR', '', `${message} at line ${line}, column ${column}`));

@@ -5,7 +5,7 @@ import { checkRedundancy } from './validate/checks-redundancy.js';
 import { checkSecurity } from './validate/checks-security.js';
 import { readPolicyDocument } from './validate/document.js';
 import { createFindingSink } from './validate/findings.js';
-import { readJsonText } from './validate/json-text.js';
+import { describeInexactNumber, readJsonText } from './validate/json-text.js';
 
 export interface ParseOptions {
   /** Recorded on every finding. */
@@ -28,6 +28,9 @@ export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult 
   if (typeof doc === 'string') {
     const text = readJsonText(doc);
     for (const path of text.duplicateKeys) sink.add('DUPLICATE_KEY', path, `"${path}" is given more than once`);
+    for (const { path, text: number } of text.inexactNumbers) {
+      sink.add('INEXACT_NUMBER', path, describeInexactNumber(number));
+    }
     if (text.error) {
       const { message, line, column } = text.error;
       sink.add('JSON_SYNTAX_ERROR', '', `${message} at line ${line}, column ${column}`);

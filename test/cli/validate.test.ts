@@ -100,6 +100,13 @@ describe('iamgate validate', () => {
     expect(out[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: error DUPLICATE_KEY at Statement\\.Effect: `));
   });
 
+  it('refuses a JSON number a double cannot hold, which would be read as another number', async () => {
+    const file = await put('big.json', '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 9007199254740993}}}}');
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out[0]).toBe(`${file}: error INEXACT_NUMBER at Statement.Condition.NumericLessThan.s3:max-keys: 9007199254740993 is beyond what a JSON number holds exactly here: write it as a string, "9007199254740993"`);
+  });
+
   it('reads YAML policies and reports YAML syntax errors and duplicate keys', async () => {
     const bad = await put('yaml/bad.yaml', 'Version: 2012-10-17\nStatement: [\n');
     const dup = await put('yaml/dup.yml', 'Version: 2012-10-17\nVersion: 2008-10-17\nStatement: []\n');

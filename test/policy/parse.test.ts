@@ -154,6 +154,38 @@ describe('parsePolicy errors', () => {
     ]);
   });
 
+  it.each([
+    ['an integer beyond 2^53', '9007199254740993'],
+    ['a decimal with more digits than a double holds', '0.10000000000000001'],
+    ['a number too small for a double', '1e-400'],
+  ])('refuses %s written as a JSON number, which would be read as another number', (_why, number) => {
+    const text = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": [5, ${number}]}}}]}`;
+    const { policy: parsed, findings } = parsePolicy(text, { file: 'p.json' });
+    expect(parsed).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'INEXACT_NUMBER',
+        path: 'Statement[0].Condition.NumericLessThan.s3:max-keys[1]',
+        message: `${number} is beyond what a JSON number holds exactly here: write it as a string, "${number}"`,
+        file: 'p.json',
+      },
+    ]);
+    expect(parsePolicy(text.replace(number, `"${number}"`)).policy).toBeDefined();
+  });
+
+  it('refuses a number too large for a double, which JSON.parse reads as Infinity', () => {
+    const text = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 1e400}}}]}';
+    const { policy: parsed, findings } = parsePolicy(text);
+    expect(parsed).toBeUndefined();
+    expect(located(findings)).toEqual(['INEXACT_NUMBER at Statement[0].Condition.NumericLessThan.s3:max-keys', 'DATA_TYPE_MISMATCH at Statement[0].Condition.NumericLessThan.s3:max-keys']);
+  });
+
+  it.each(['0.1', '1.0', '-0', '1e3', '1E+21', '123456789012345', '0.000001', '5e-324'])('reads %s as the JSON number it is', (number) => {
+    const text = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": ${number}}}}]}`;
+    expect(parsePolicy(text).findings).toEqual([]);
+  });
+
   it('hints at the right spelling of an element, an operator and a principal type', () => {
     const messages = (doc: unknown, kind?: PolicyKind): string =>
       parsePolicy(doc, kind === undefined ? {} : { kind }).findings.map((f) => f.message).join('\n');

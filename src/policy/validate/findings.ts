@@ -17,6 +17,7 @@ export const POLICY_FINDING_CODES = {
   // The document as JSON.
   JSON_SYNTAX_ERROR: code('error', 'The text is not valid JSON'),
   DUPLICATE_KEY: code('error', 'An object names the same key twice, so its meaning is ambiguous'),
+  INEXACT_NUMBER: code('error', 'A JSON number has more precision or range than a double holds, so it would be read as another number'),
   POLICY_NOT_OBJECT: code('error', 'The policy document is not a JSON object'),
   DATA_TYPE_MISMATCH: code('error', 'A value has the wrong JSON type for its element'),
   EMPTY_ARRAY: code('error', 'An array that must hold at least one value is empty'),

@@ -1,6 +1,8 @@
 // A strict JSON reader for policy text: the same values as JSON.parse, plus what JSON.parse
-// hides: where a syntax error is (line and column), and keys an object names twice (JSON.parse
-// silently keeps the last, other readers keep the first: an ambiguous policy is refused).
+// hides: where a syntax error is (line and column), keys an object names twice (JSON.parse
+// silently keeps the last, other readers keep the first: an ambiguous policy is refused), and
+// numbers a double cannot hold (9007199254740993 would silently become 9007199254740992).
+import { compareDecimals, toDecimal } from '../conditions/numbers.js';
 import type { Json } from '../types.js';
 
 export interface JsonSyntaxError {
@@ -16,6 +18,18 @@ export interface JsonTextResult {
   readonly error?: JsonSyntaxError;
   /** JSON paths (policy style: `Statement[0].Effect`) of keys that repeat within their object. */
   readonly duplicateKeys: readonly string[];
+  /** JSON paths of numbers whose value a double does not hold exactly, with the number as written. */
+  readonly inexactNumbers: readonly { readonly path: string; readonly text: string }[];
+}
+
+/** The finding message for a number a double does not hold exactly (INEXACT_NUMBER). */
+export function describeInexactNumber(text: string): string {
+  return `${text} is beyond what a JSON number holds exactly here: write it as a string, "${text}"`;
+}
+
+/** Whether a JSON number literal means the same decimal as the shortest form of its double. */
+function isExactLiteral(literal: string, value: number): boolean {
+  return Number.isFinite(value) && compareDecimals(toDecimal(literal), toDecimal(String(value))) === 0;
 }
 
 const MAX_DEPTH = 64;
@@ -55,6 +69,7 @@ function joinPath(parent: string, key: string): string {
 export function readJsonText(source: string): JsonTextResult {
   const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
   const duplicateKeys: string[] = [];
+  const inexactNumbers: { path: string; text: string }[] = [];
   let pos = 0;
 
   const skipSpace = (): void => {
@@ -94,7 +109,9 @@ export function readJsonText(source: string): JsonTextResult {
     const m = NUMBER.exec(text);
     if (!m) throw new SyntaxFault(pos, `${describe(text, pos)}, expected a value`);
     pos = NUMBER.lastIndex;
-    return Number(m[0]);
+    const value = Number(m[0]);
+    if (!isExactLiteral(m[0], value)) inexactNumbers.push({ path, text: m[0] });
+    return value;
   };
 
   const readObject = (path: string, depth: number): Json => {
@@ -148,10 +165,10 @@ export function readJsonText(source: string): JsonTextResult {
     const value = readValue('', 0);
     skipSpace();
     if (pos < text.length) throw new SyntaxFault(pos, `${describe(text, pos)} after the end of the document`);
-    return { value, duplicateKeys };
+    return { value, duplicateKeys, inexactNumbers };
   } catch (err) {
     if (!(err instanceof SyntaxFault)) throw err;
     const { line, column } = locate(text, err.offset);
-    return { error: { message: err.message, line, column, offset: err.offset }, duplicateKeys };
+    return { error: { message: err.message, line, column, offset: err.offset }, duplicateKeys, inexactNumbers };
   }
 }
