@@ -1,7 +1,7 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
 import { readFile } from 'node:fs/promises';
-import { compilePolicy, createContext, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
+import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -109,6 +109,8 @@ async function readCases(file: string): Promise<SimulationCase[] | string> {
   }
   const json = readJsonText(text);
   if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;
+  const inexact = json.inexactNumbers[0];
+  if (inexact) return `${inexact.path}: ${describeInexactNumber(inexact.text)}`;
   try {
     if (!Array.isArray(json.value)) throw new CaseFormatError('the file must hold a JSON array of cases');
     return json.value.map(checkCase);

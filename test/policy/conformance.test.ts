@@ -131,4 +131,15 @@ describe('iamgate simulate --cases', () => {
     expect(lines[3]).toBe('2 cases, 0 as expected');
     expect(code).toBe(1);
   });
+
+  it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
+    const file = join(scratch, 'inexact.json');
+    const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;
+    const text = JSON.stringify([{ ...base, request: { ...base.request, context: { 's3:max-keys': 1 } } }]).replace('"s3:max-keys":1', '"s3:max-keys":9007199254740993');
+    writeFileSync(file, text);
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: [0].request.context.s3:max-keys: 9007199254740993 is beyond what a JSON number holds exactly here: write it as a string, "9007199254740993"`);
+    expect(code).toBe(2);
+  });
 });
