@@ -51,8 +51,6 @@ const PENDING = [
   // The configuration names the proxy's header classes and upstream options.
   { file: 'src/config/load.ts', to: 'proxy' },
   { file: 'src/config/schema.ts', to: 'proxy' },
-  // Readers that name policy's modules rather than its index: being merged into one reader with one finding vocabulary.
-  ...['src/config/reader.ts', 'src/config/findings.ts'].map((file) => ({ file, to: 'policy' })),
   // Error answers built from the modules that define the error table's codes: being moved onto the table's index exports.
   ...['audit', 'proxy'].map((to) => ({ file: 'src/gateway/errors.ts', to })),
   { file: 'src/app/audit.ts', to: 'gateway' },
