@@ -5,9 +5,7 @@
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
-import { errorAnswer } from '../gateway/errors.js';
-import type { PipelineOverride } from '../gateway/pipeline.js';
+import { errorAnswer, type GatewayMetrics, type Pipeline, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
 import { loadExtAuthzServices } from './protos.js';
