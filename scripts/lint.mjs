@@ -55,10 +55,6 @@ const PENDING = [
   // Error answers built from the modules that define the error table's codes: being moved onto the table's index exports.
   // The gateway starts the gRPC front door and reads its section: moves to the composition root.
   { file: 'src/gateway/server.ts', to: 'extauthz' },
-  // The policy loader finds a shadow folder's files with the policy-testing helper, and names policy's
-  // types module: both go with the loader's rework into per-snapshot assembly.
-  { file: 'src/gateway/policies.ts', to: 'policy-testing' },
-  { file: 'src/gateway/policies.ts', to: 'policy' },
 ];
 
 /** The problems of one import between folders, by the layer and entry rules. */
