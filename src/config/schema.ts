@@ -1,8 +1,6 @@
 // The configuration file, version 1: its typed shape and defaults. docs/configuration.md
 // documents every key; a change that adds, removes or renames a key updates both.
 
-import type { UpstreamOptions } from '../proxy/upstream.js';
-
 export const CONFIG_VERSION = 1;
 
 export type Mode = 'development' | 'production';
@@ -17,6 +15,21 @@ export interface ListenConfig {
 export interface RedisSentinelConfig {
   readonly masterName: string;
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
+}
+
+/** The upstream's connection pool: the `upstream` keys the proxy's createUpstream takes. */
+export interface UpstreamOptions {
+  /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
+  readonly url: string;
+  /** Most connections (and so requests in flight) to the upstream. */
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  /** Longest wait for the response headers once the request is sent. */
+  readonly headersTimeoutMs: number;
+  /** Longest gap between two chunks of the response body. */
+  readonly idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export interface GatewayConfig {
