@@ -74,10 +74,6 @@ export interface GatewayConfig {
     /** Refuse any path whose NFKC form differs from it (look-alikes of separators and dots are refused regardless). */
     readonly refuseNonNfkc: boolean;
   };
-  readonly headers: {
-    /** Identity headers (lower-case) the caller may send to the upstream; every other one is dropped. */
-    readonly passThrough: readonly string[];
-  };
   /** Proxies (CIDRs) whose X-Forwarded-* headers are believed. */
   readonly trustedProxies: readonly string[];
   readonly policies: {
@@ -133,7 +129,6 @@ export const DEFAULTS = {
   },
   limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
   paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false, refuseNonNfkc: false },
-  headers: { passThrough: [] as readonly string[] },
   trustedProxies: [] as readonly string[],
   policies: { directory: 'directory.yaml', routes: 'routes.yaml', watch: true },
   forwardAuth: { enabled: false },

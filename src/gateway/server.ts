@@ -14,7 +14,7 @@ import type { PeerAuthenticator } from '../auth/index.js';
 import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
-import { createUpstream, type Upstream } from '../proxy/index.js';
+import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
@@ -72,7 +72,8 @@ export interface FrontDoor {
 }
 
 export interface GatewayOptions {
-  readonly config: Omit<GatewayConfig, 'sections'>;
+  /** The shared keys, and the proxy's `headers` section. */
+  readonly config: Omit<GatewayConfig, 'sections'> & { readonly headers: HeadersConfig };
   readonly load: PolicyLoader;
   readonly logger: Logger;
   readonly cache?: DecisionCache;

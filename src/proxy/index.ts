@@ -4,4 +4,5 @@ export { connectionTokens, IDENTITY_HEADER_PREFIX, IDENTITY_HEADERS, type Forwar
 export { createRequestHeaderPlan, upstreamRequestHeaders, type IdentitySource, type RequestHeaderFacts, type RequestHeaderPlan, type RequestHeaderRules } from './request-headers.js';
 export { clientResponseHeaders } from './response-headers.js';
 export { createUpstream, type ForwardRequest, type ProxyResult, type Upstream } from './upstream.js';
+export { readHeadersConfig, type HeadersConfig } from './config.js';
 export { checkPassThrough, DESCRIBING, DESCRIBING_HEADERS, FORWARDING_HEADERS, IDENTITY_HEADER_NAMES, IDENTITY_HEADER_PREFIXES, isIdentityHeader, type DescribingHeader } from './header-classes.js';
