@@ -112,27 +112,44 @@ export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | 
   return current;
 }
 
-/** The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto. */
+/**
+ * The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto.
+ * Every value must say `https`: a proxy that appends (a second line, or `, http` after the value it
+ * received) instead of replacing leaves the caller's own claim in the list, so one `https` among
+ * others proves nothing.
+ */
 export function secureTransport(facts: RequestFacts, trustedPeer: boolean): boolean {
-  return secureTransportOf(facts.secure, trustedPeer ? headerValue(facts.rawHeaders, 'x-forwarded-proto') : undefined, trustedPeer);
+  const values = trustedPeer ? headerValues(facts.rawHeaders, 'x-forwarded-proto') : [];
+  return secureTransportOf(facts.secure, values.length > 0 ? values.join(',') : undefined, trustedPeer);
 }
 
-/** `secureTransport` over the first X-Forwarded-Proto value already read from the request. */
+/** `secureTransport` over the X-Forwarded-Proto values already read from the request, joined by commas. */
 export function secureTransportOf(secure: boolean, forwardedProto: string | undefined, trustedPeer: boolean): boolean {
   if (secure) return true;
-  if (!trustedPeer) return false;
-  return forwardedProto !== undefined && forwardedProto.split(',')[0]!.trim().toLowerCase() === 'https';
+  if (!trustedPeer || forwardedProto === undefined) return false;
+  let start = 0;
+  for (;;) {
+    const end = forwardedProto.indexOf(',', start);
+    if (forwardedProto.slice(start, end === -1 ? undefined : end).trim().toLowerCase() !== 'https') return false;
+    if (end === -1) return true;
+    start = end + 1;
+  }
 }
 
 /**
- * Whether the query holds `name[]`, `name[1]` or `name[x]`: Express (qs), Rails and PHP read those
+ * The values of query parameter `name`, or undefined when the query also holds it in another case
+ * (`Status`) or in list form (`name[]`, `name[1]`, `name[x]`, in any case): ASP.NET Core and
+ * ignore-case binders read `Status` as `status`, and Express (qs), Rails and PHP read the list forms
  * as more values of `name` (or as its only value), which a condition could not have seen.
  */
-function hasListForm(params: URLSearchParams, name: string): boolean {
-  for (const key of params.keys()) {
-    if (key.length > name.length && key.charCodeAt(name.length) === 0x5b && key.startsWith(name)) return true;
+function queryValues(params: URLSearchParams, name: string): string[] | undefined {
+  const lower = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, value] of params) {
+    if (key === name) values.push(value);
+    else if (key.length >= name.length && (key.length === name.length || key.charCodeAt(name.length) === 0x5b) && key.slice(0, name.length).toLowerCase() === lower) return undefined;
   }
-  return false;
+  return values;
 }
 
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
@@ -148,8 +165,8 @@ function currentTime(now: number): string {
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
- * list form too): which of the values the upstream reads is not knowable, so the request is
- * refused rather than guessed.
+ * list form or in another case too): which of the values the upstream reads is not knowable, so
+ * the request is refused rather than guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
@@ -199,8 +216,9 @@ export function buildRequestContext(
       let values: string[];
       if (source.from === 'query') {
         params ??= new URLSearchParams(query ?? '');
-        if (hasListForm(params, source.name)) return { ok: false, key: source.key };
-        values = params.getAll(source.name);
+        const found = queryValues(params, source.name);
+        if (found === undefined) return { ok: false, key: source.key };
+        values = found;
       } else values = headerValues(facts.rawHeaders, source.name);
       if (values.length > 1) return { ok: false, key: source.key };
       const key = source.key.toLowerCase();
