@@ -156,7 +156,7 @@ export function createStsApp(deps: StsDeps): StsApp {
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
-        return refuse(c, 'invalid_request', 'PrincipalArn (a user or role ARN) and an optional ISO Before are required', caller);
+        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN) and an optional ISO Before are required', caller);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),

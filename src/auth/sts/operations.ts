@@ -2,7 +2,7 @@
 // AssumeRole, AssumeRoleWithWebIdentity, MFA enrolment, session revocation. They return values
 // (never throw for denials) and report each outcome as an event for the audit trail.
 import { parsePolicy, type ContextValue, type Finding } from '../../policy/index.js';
-import { assumedRoleArn, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
+import { assumedRoleArn, revocableArn, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
 import { webIdentityFacts } from '../claims.js';
 import type { AuthConfig } from '../config.js';
 import type { SigningKeyRing } from '../keys/signing.js';
@@ -248,6 +248,9 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         context: createContext(caller.context),
       });
       if (decision.decision !== 'Allow') return deny('RevokeSessions', 'caller_not_allowed', { caller: caller.arn, target: subjectArn });
+      if (!revocableArn(deps.resolver().directory, subjectArn)) {
+        return deny('RevokeSessions', 'invalid_request', { caller: caller.arn, target: subjectArn, detail: 'PrincipalArn names no user, role or role session of the directory' });
+      }
       try {
         await deps.revocations.revoke(subjectArn, before);
       } catch {
