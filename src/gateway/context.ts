@@ -152,6 +152,29 @@ function queryValues(params: URLSearchParams, name: string): string[] | undefine
   return values;
 }
 
+/**
+ * The request's own global condition keys, as a decision about the request itself reads them
+ * (aws:SourceIp, aws:SecureTransport, the time, aws:UserAgent, aws:Referer): for decisions made
+ * outside the pipeline, such as the STS endpoints', so that a caller's Deny written on where, how
+ * or when a call comes is applied to it too.
+ */
+export function requestKeys(facts: RequestFacts, trusted: TrustedProxies): Record<string, ContextValue> {
+  const trustedPeer = trusted.has(facts.peerAddress);
+  const keys: Record<string, ContextValue> = {
+    'aws:SourceIp': sourceAddress(facts.peerAddress, facts.rawHeaders, trusted, trustedPeer),
+    'aws:SecureTransport': secureTransport(facts, trustedPeer),
+    'aws:CurrentTime': currentTime(facts.now),
+    'aws:EpochTime': Math.floor(facts.now / 1000),
+    'aws:PrincipalIsAWSService': false,
+    'aws:ViaAWSService': false,
+  };
+  const userAgent = headerValue(facts.rawHeaders, 'user-agent');
+  if (userAgent !== undefined) keys['aws:UserAgent'] = userAgent;
+  const referer = headerValue(facts.rawHeaders, 'referer');
+  if (referer !== undefined) keys['aws:Referer'] = referer;
+  return keys;
+}
+
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
 /** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */

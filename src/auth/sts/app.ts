@@ -8,7 +8,7 @@ import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
-import { createStsOperations, type IssuedCredentials, type StsAction, type StsDeps, type StsFailure, type StsResult } from './operations.js';
+import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsFailure, type StsResult } from './operations.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -68,6 +68,7 @@ export function createStsApp(deps: StsDeps): StsApp {
   const ops = createStsOperations(deps);
   const app = new Hono<StsEnv>();
   const emit = deps.onEvent ?? (() => undefined);
+  const keysOf = (c: StsContext): RequestKeys => deps.requestKeys?.(c) ?? {};
 
   /**
    * Records a call refused before its operation ran (unauthenticated, a body that is not JSON or
@@ -121,7 +122,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     withCaller(c, async (caller, body) => {
       const input = readAssumeRole(body);
       if (!input.ok) return badInput(c, input, caller);
-      return answer(c, await ops.assumeRole(caller, input.value), (r) => credentials(c, r, true));
+      return answer(c, await ops.assumeRole(caller, input.value, keysOf(c)), (r) => credentials(c, r, true));
     }),
   );
 
@@ -130,7 +131,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object');
     const input = readWebIdentity(body);
     if (!input.ok) return badInput(c, input);
-    return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
+    return answer(c, await ops.assumeRoleWithWebIdentity(input.value, keysOf(c)), (r) => credentials(c, r, true));
   });
 
   app.post('/mfa/enroll', (c) =>
@@ -158,7 +159,7 @@ export function createStsApp(deps: StsDeps): StsApp {
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
         return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN) and an optional ISO Before are required', caller);
       }
-      return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
+      return answer(c, await ops.revokeSessions(caller, arn, before, keysOf(c)), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
   );
 
