@@ -163,6 +163,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       metrics,
       now,
       audit: audit.sink,
+      outcomes: config.audit.outcomes,
       ...(assertion ? { assertion: assertion.issuer } : {}),
       ...(tracer ? { tracer } : {}),
       mountOperations: (app) => {

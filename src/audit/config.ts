@@ -29,7 +29,16 @@ export interface AuditConfig {
   readonly digestEvery: { readonly records: number; readonly ms: number };
   /** Where the public key is written at start (PEM), as written. */
   readonly publicKeyFile: string | undefined;
+  /** Which allowed requests also get an `outcome` record once the upstream leg ends (docs/audit.md). */
+  readonly outcomes: AuditOutcomes;
 }
+
+/**
+ * `outcome` records after allowed requests: `none`, only for a forwarding that did not complete
+ * (`failures`: upstream unreachable, timed out, reset, or the caller gone), or for every one (`all`).
+ */
+export const AUDIT_OUTCOMES = ['none', 'failures', 'all'] as const;
+export type AuditOutcomes = (typeof AUDIT_OUTCOMES)[number];
 
 export const AUDIT_DEFAULTS = {
   sinks: ['stdout'] as readonly AuditSinkKind[],
@@ -37,6 +46,9 @@ export const AUDIT_DEFAULTS = {
   whenFull: 'refuse' as WhenFull,
   redis: { stream: DEFAULT_STREAM, maxLen: 1_000_000 },
   digestEvery: { records: 1000, ms: 60_000 },
+  // The decision record is the trail's evidence of each answer; a completed forwarding adds nothing
+  // a decision did not say (its status and latency are in the metrics and traces), a failed one does.
+  outcomes: 'failures' as AuditOutcomes,
 } as const;
 
 export interface ReadAuditOptions {
@@ -48,7 +60,7 @@ export interface ReadAuditOptions {
   readonly redisConfigured?: boolean;
 }
 
-const KEYS = ['sink', 'file', 'durability', 'whenFull', 'redis', 'sign', 'signingKeyFile', 'digestEvery', 'publicKeyFile'];
+const KEYS = ['sink', 'file', 'durability', 'whenFull', 'redis', 'sign', 'signingKeyFile', 'digestEvery', 'publicKeyFile', 'outcomes'];
 
 /** Reads the sink list: one name or a list of names, each once. */
 function readSinks(r: FileReader, root: Doc, path: string): AuditSinkKind[] {
@@ -123,6 +135,7 @@ export function readAuditConfig(raw: unknown, options: ReadAuditOptions): { conf
       ms: r.int(digest, 'ms', `${path}.digestEvery.ms`, AUDIT_DEFAULTS.digestEvery.ms, 0, 86_400_000),
     },
     publicKeyFile,
+    outcomes: r.oneOf<AuditOutcomes>(root, 'outcomes', `${path}.outcomes`, AUDIT_DEFAULTS.outcomes, AUDIT_OUTCOMES),
   };
   return r.findings.length > 0 ? { findings: r.findings } : { config, findings: [] };
 }

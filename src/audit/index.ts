@@ -15,7 +15,7 @@ export { fileOrder, trailSet, withMissingFiles, type FileOrder, type TrailSet } 
 export { createIdSource, createIsoClock } from './ids.js';
 export { readDecisions, lastAccessed, unusedPermissions, type ActionUse, type UnusedAccess, type PrincipalGrants, type TrailDecision } from './report.js';
 export { suggestPolicy, principalMatcher, type Suggestion, type PolicyDocument } from './suggest.js';
-export { readAuditConfig, AUDIT_DEFAULTS, AUDIT_SINKS, type AuditConfig, type AuditSinkKind, type ReadAuditOptions } from './config.js';
+export { readAuditConfig, AUDIT_DEFAULTS, AUDIT_OUTCOMES, AUDIT_SINKS, type AuditConfig, type AuditOutcomes, type AuditSinkKind, type ReadAuditOptions } from './config.js';
 export { openConfiguredAudit, newInstanceId, GENERATED_KEY_FILE, type AuditSetupDeps, type ConfiguredAudit, type PublicJwk } from './setup.js';
 export { policyLoadEvent } from './events.js';
 export { registerAuditMetrics } from './metrics.js';

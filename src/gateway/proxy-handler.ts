@@ -1,6 +1,6 @@
 // The gateway's main path on raw Node objects: run the pipeline, then forward the allowed request
 // (or tunnel an allowed WebSocket upgrade) exactly as authorised, or write the rejection.
-import { createIdSource } from '../audit/index.js';
+import { AUDIT_DEFAULTS, createIdSource, type AuditOutcomes } from '../audit/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -32,6 +32,8 @@ export interface HandlerDeps {
   readonly upstream: Upstream;
   readonly metrics: GatewayMetrics;
   readonly audit: AuditSink;
+  /** Which allowed requests get an `outcome` record after the upstream leg (default `failures`). */
+  readonly outcomes?: AuditOutcomes;
   readonly logger: Logger;
   readonly forwarding: ForwardingOptions;
   readonly now: () => number;
@@ -151,8 +153,11 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     });
   }
 
-  /** Records what followed an allowed decision; never fails the request. */
+  const outcomes = deps.outcomes ?? AUDIT_DEFAULTS.outcomes;
+
+  /** Records what followed an allowed decision, when `outcomes` asks for it; never fails the request. */
   function recordOutcome(requestId: string, result: ProxyResult, upstreamMs: number, trace: TraceContext): void {
+    if (outcomes === 'none' || (outcomes === 'failures' && result.ok)) return;
     const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
     const event = {
       kind: 'outcome' as const,

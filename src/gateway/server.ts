@@ -18,6 +18,7 @@ import type { ExtAuthzServer } from '../extauthz/server.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
+import type { AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
@@ -60,6 +61,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly cache?: DecisionCache;
   readonly audit?: AuditSink;
+  /** Which allowed requests also get an `outcome` record (`audit.outcomes`; default `failures`). */
+  readonly outcomes?: AuditOutcomes;
   readonly metrics?: GatewayMetrics;
   /** Mounts other reserved endpoints on the gateway app (STS, JWKS). */
   readonly mount?: (app: Hono<GatewayEnv>) => void;
@@ -231,6 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     upstream,
     metrics,
     audit,
+    ...(options.outcomes ? { outcomes: options.outcomes } : {}),
     logger,
     now,
     tunnels: tunnelRegistry,

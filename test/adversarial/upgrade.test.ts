@@ -25,7 +25,7 @@ describe('an upgrade request to an upstream that answers without switching proto
       else res.writeHead(200, { 'content-type': 'text/plain', 'x-service': 'orders' }).end('ok');
     });
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
-    gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${(plain.address() as AddressInfo).port}` });
+    gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${(plain.address() as AddressInfo).port}`, config: { audit: { outcomes: 'all' } } });
   });
 
   afterAll(async () => {

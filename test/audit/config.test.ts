@@ -30,7 +30,7 @@ function configOf(raw: unknown, development = true): AuditConfig {
 }
 
 describe('reading the audit section', () => {
-  it('defaults to stdout, durable, refusing when full, signed, digests every 1000 records or 60 s', () => {
+  it('defaults to stdout, durable, refusing when full, signed, digests every 1000 records or 60 s, outcomes of failed forwardings only', () => {
     expect(configOf(undefined)).toEqual({
       sinks: ['stdout'],
       filePath: undefined,
@@ -41,6 +41,7 @@ describe('reading the audit section', () => {
       signingKeyFile: undefined,
       digestEvery: { records: 1000, ms: 60_000 },
       publicKeyFile: undefined,
+      outcomes: 'failures',
     });
   });
 
@@ -50,9 +51,14 @@ describe('reading the audit section', () => {
     expect(configOf({ sink: 'file', file: { path: 'a.jsonl' } }).sinks).toEqual(['file']);
   });
 
+  it('takes each value of outcomes and refuses any other, naming the values', () => {
+    for (const outcomes of ['none', 'failures', 'all']) expect(configOf({ outcomes }).outcomes).toBe(outcomes);
+    expect(problems({ outcomes: 'some' })).toEqual([expect.stringMatching(/^\(configuration\): audit\.outcomes: .*none.*failures.*all/)]);
+  });
+
   it('lists every problem at once, each under its key', () => {
-    const found = problems({ sink: ['stdout', 'stdout', 'kafka'], whenFull: 'block', durability: 'eventually', redis: { maxLen: 5 }, digestEvery: { records: 0 }, colour: 'red', sign: 'yes' });
-    for (const key of ['audit.sink[1]', 'audit.sink[2]', 'audit.whenFull', 'audit.durability', 'audit.redis', 'audit.redis.maxLen', 'audit.digestEvery.records', 'audit.colour', 'audit.sign']) {
+    const found = problems({ sink: ['stdout', 'stdout', 'kafka'], whenFull: 'block', durability: 'eventually', redis: { maxLen: 5 }, digestEvery: { records: 0 }, colour: 'red', sign: 'yes', outcomes: true });
+    for (const key of ['audit.sink[1]', 'audit.sink[2]', 'audit.whenFull', 'audit.durability', 'audit.redis', 'audit.redis.maxLen', 'audit.digestEvery.records', 'audit.colour', 'audit.sign', 'audit.outcomes']) {
       expect(found.some((p) => p.includes(`${key}: `))).toBe(true);
     }
     expect(problems({ sink: [] })).toEqual(['(configuration): audit.sink: must name at least one sink (every decision is recorded)']);

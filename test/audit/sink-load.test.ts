@@ -62,7 +62,7 @@ const CASES = [
 describe('audit sinks under concurrent load', () => {
   for (const { sink, durability } of CASES) {
     it(`with the ${durability} ${sink} sink, answers every request 200 and records each one, with nothing dropped, in a trail that verifies`, async () => {
-      const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, sink, audit: [`durability: ${durability}`] });
+      const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, sink, audit: [`durability: ${durability}`, 'outcomes: all'] });
       try {
         const server = await startServe(files.config, {});
         const token = await tokenFor(files.config, 'alice');

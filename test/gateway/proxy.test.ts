@@ -142,16 +142,29 @@ describe('gateway proxy', () => {
     expect(res).toBe(400);
   });
 
-  it('records exactly one decision event per request, and an outcome event after forwarding', async () => {
+  it('records exactly one event per answer, a forwarded request included: its decision', async () => {
     const ids: string[] = [];
     for (const [path, auth] of [['/orders/1', alice], ['/orders/1', undefined], ['/orders/secret', bob], ['/a%2fb', alice]] as const) {
       const res = await rawRequest(`${gw.url}${path}`, { headers: auth ? { authorization: auth } : {} });
+      expect(res.status).toBe(path === '/orders/1' && auth ? 200 : path === '/a%2fb' ? 400 : auth ? 403 : 401);
       ids.push(String(res.headers['x-iamgate-request-id']));
     }
-    for (const id of ids) expect(gw.audit.decisionsFor(id)).toHaveLength(1);
-    expect(gw.audit.events.filter((e) => e.requestId === ids[0] && e.kind === 'outcome')).toEqual([
-      expect.objectContaining({ reason: 'completed', status: 200 }),
-    ]);
+    // The gateway runs in this process: by the time the caller has read the answer, whatever the
+    // gateway records after forwarding has been recorded.
+    for (const id of ids) expect(gw.audit.events.filter((e) => e.requestId === id)).toEqual([gw.audit.decisionsFor(id)[0]]);
+  });
+
+  it('with audit.outcomes all, records an outcome event after each forwarded request too', async () => {
+    const all = await startTestGateway({ config: { audit: { outcomes: 'all' } } });
+    try {
+      const res = await rawRequest(`${all.url}/orders/1`, { headers: { authorization: await all.bearer('alice') } });
+      expect(res.status).toBe(200);
+      const id = String(res.headers['x-iamgate-request-id']);
+      expect(all.audit.decisionsFor(id)).toHaveLength(1);
+      expect(all.audit.events.filter((e) => e.requestId === id && e.kind === 'outcome')).toEqual([expect.objectContaining({ reason: 'completed', status: 200 })]);
+    } finally {
+      await all.close();
+    }
   });
 
   it('answers 404 for unknown endpoints under the reserved prefix and never forwards them', async () => {
@@ -251,7 +264,7 @@ describe('gateway proxy', () => {
 });
 
 describe('gateway with its upstream down', () => {
-  it('answers 502 with the request id', async () => {
+  it('answers 502 with the request id, and records the failed forwarding after its decision (audit.outcomes failures, the default)', async () => {
     const gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${await freePort()}` });
     try {
       const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });

@@ -48,6 +48,8 @@ beforeAll(async () => {
       'audit:',
       '  sink: file',
       '  file: { path: trail.jsonl }',
+      // An outcome record after every forwarded request: the replay must skip what is not a decision.
+      '  outcomes: all',
       'auth:',
       '  stateDir: state',
       '  issuers:',

@@ -54,7 +54,8 @@ describe('the trace of a request', () => {
 });
 
 describe('a proxied request', () => {
-  const gw = useTestGateway();
+  // Outcome records too, so the trace id can be seen on both of a forwarded request's records.
+  const gw = useTestGateway({ config: { audit: { outcomes: 'all' } } });
 
   async function get(headers: Record<string, string>): Promise<{ requestId: string; traceparent: string | undefined; tracestate: string | undefined }> {
     const res = await fetch(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice'), ...headers } });
