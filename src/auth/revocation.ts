@@ -6,6 +6,8 @@
 import type { StateStore } from './state/store.js';
 
 const HASH_KEY = 'revocations';
+/** How `revoke` writes a time: epoch ms, in decimal. */
+const REVOKED_BEFORE = /^\d{1,16}(?:\.\d+)?$/;
 
 export type RevocationCheck = 'ok' | 'revoked' | 'unavailable';
 
@@ -67,8 +69,9 @@ export function createRevocations(options: RevocationOptions): Revocations {
       const all = await store.hashGetAll(HASH_KEY);
       const next = new Map<string, number>();
       for (const [arn, value] of all) {
-        const before = Number(value);
-        if (Number.isFinite(before)) next.set(arn, before);
+        // A value iamgate did not write (damaged, or another program's) revokes every session of its
+        // subject until it is written again: an unreadable revocation must never read as none.
+        next.set(arn, REVOKED_BEFORE.test(value) ? Number(value) : Infinity);
       }
       const previous = snapshot;
       snapshot = next;

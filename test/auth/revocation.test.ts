@@ -110,6 +110,19 @@ describe('session revocation across replicas', () => {
     expect(res).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
 
+  it('treats a revocation it cannot read in Redis as revoking every session of its principal, rather than none', async () => {
+    const writer = await client();
+    const arn = 'arn:aws:iam::111122223333:role/Garbled';
+    for (const value of ['not a time', '', 'NaN', '1e999']) {
+      await writer.hset('iamgate:revocations', arn, value);
+      expect(await b.runtime.revocations.refresh()).toBe(true);
+      expect([value, b.runtime.revocations.check(arn, a.clock.now())]).toEqual([value, 'revoked']);
+    }
+    await writer.hdel('iamgate:revocations', arn);
+    expect(await b.runtime.revocations.refresh()).toBe(true);
+    expect(b.runtime.revocations.check(arn, a.clock.now())).toBe('ok');
+  });
+
   it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {
     const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('bob'));
     expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
