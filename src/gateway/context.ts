@@ -91,8 +91,10 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
 
 /**
  * The caller's address: the peer's, or — when the peer is a trusted proxy — the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry stops the walk,
- * so the address is never taken from text a proxy did not vouch for.
+ * X-Forwarded-For entry that is not itself a trusted proxy. Reaching an entry that is not an
+ * address (`ip:port`, a name, an empty entry) makes it unknown, `''`: the trusted hop's own address
+ * would pass for the caller's, inside any range that admits the proxy, and nothing left of that
+ * entry is vouched for. An unknown address matches no `IpAddress` condition and every `NotIpAddress`.
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);
@@ -105,7 +107,7 @@ export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | 
   const hops = forwardedFor.flatMap((v) => v.split(',')).map((s) => s.trim());
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = plainAddress(hops[i]!);
-    if (isIP(hop) === 0) break;
+    if (isIP(hop) === 0) return '';
     current = hop;
     if (!trusted.has(hop)) break;
   }

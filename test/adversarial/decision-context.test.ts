@@ -41,6 +41,32 @@ describe('aws:SecureTransport through a trusted proxy', () => {
   });
 });
 
+describe('aws:SourceIp through a trusted proxy whose X-Forwarded-For does not name the client', () => {
+  // The proxy (127.0.0.1) is trusted and inside the range the policy allows (127.0.0.0/8): a
+  // request it forwards must never be taken for one it made itself.
+  const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES, config: { trustedProxies: ['127.0.0.1/32'] } });
+
+  it.each([
+    ['no X-Forwarded-For: the proxy called itself', [], 200],
+    ['a client inside the range', ['X-Forwarded-For: 127.0.0.9'], 200],
+    ['a client outside the range', ['X-Forwarded-For: 203.0.113.5'], 403],
+  ] as const)('is decided on %s', async (_name, lines, status) => {
+    expect((await get(gw, '/internal/1', lines)).status).toBe(status);
+  });
+
+  it.each([
+    ['an address with a port', 'X-Forwarded-For: 203.0.113.5:4711'],
+    ['a bracketed IPv6 address with a port', 'X-Forwarded-For: [2001:db8::1]:443'],
+    ['a name', 'X-Forwarded-For: client.example'],
+    ['an empty entry after the client', 'X-Forwarded-For: 203.0.113.5,'],
+    ['a malformed entry after a trusted hop', 'X-Forwarded-For: not-an-address, 127.0.0.1'],
+  ])('is never the proxy’s own address when the proxy wrote %s', async (_name, line) => {
+    const r = await get(gw, '/internal/1', [line]);
+    expect([r.status, r.body['reason'], r.forwarded]).toEqual([403, 'implicit_deny', 0]);
+    expect(gw.audit.decisionsFor(String(r.body['requestId']))[0]?.['sourceIp']).not.toBe('127.0.0.1');
+  });
+});
+
 describe('aws:SecureTransport from a peer that is not a trusted proxy', () => {
   const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
 
