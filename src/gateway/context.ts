@@ -177,6 +177,24 @@ export function requestKeys(facts: RequestFacts, trusted: TrustedProxies): Recor
   return keys;
 }
 
+/**
+ * The values of header `name` (lower-case, never holding `_`: route maps refuse such names), or
+ * undefined when the request also spells it with `_` for `-` (`X_Client_Id`): behind forward-auth
+ * or ext_authz the proxy forwards such a header, and CGI and FastCGI upstreams read both spellings
+ * as one variable (HTTP_X_CLIENT_ID), so the value the upstream acts on is not knowable.
+ */
+function headerSourceValues(raw: readonly string[], name: string): string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const header = raw[i]!;
+    if (header.length !== name.length) continue;
+    const lower = header.toLowerCase();
+    if (lower === name) values.push(raw[i + 1]!);
+    else if (lower.replaceAll('_', '-') === name) return undefined;
+  }
+  return values;
+}
+
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
 /** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
@@ -190,8 +208,8 @@ function currentTime(now: number): string {
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
- * list form or in another case too): which of the values the upstream reads is not knowable, so
- * the request is refused rather than guessed.
+ * list form or in another case too, a header spelt with `_` for `-` too): which of the values the
+ * upstream reads is not knowable, so the request is refused rather than guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
@@ -244,7 +262,11 @@ export function buildRequestContext(
         const found = queryValues(params, source.name);
         if (found === undefined) return { ok: false, key: source.key };
         values = found;
-      } else values = headerValues(facts.rawHeaders, source.name);
+      } else {
+        const found = headerSourceValues(facts.rawHeaders, source.name);
+        if (found === undefined) return { ok: false, key: source.key };
+        values = found;
+      }
       if (values.length > 1) return { ok: false, key: source.key };
       const key = source.key.toLowerCase();
       if (values.length === 1 && !entries.has(key)) put(key, values[0]!);

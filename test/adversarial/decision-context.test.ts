@@ -96,3 +96,28 @@ describe('a query parameter feeding a condition key, in another case', () => {
     expect((await get(gw, '/orders?status=open&statuses=closed&xstatus=closed')).status).toBe(200);
   });
 });
+
+describe('a header feeding a condition key, also sent with underscores', () => {
+  const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
+
+  /** Asks forward-auth about GET /admin/users as alice, with extra header lines; the answer's status. */
+  async function ask(lines: readonly string[]): Promise<number> {
+    const r = await get(gw, '/.iamgate/authz', ['X-Original-URI: /admin/users', 'X-Original-Method: GET', ...lines]);
+    return r.status;
+  }
+
+  it('is decided on the hyphenated header alone, as a baseline', async () => {
+    expect(await ask(['X-Client-Id: ops-console'])).toBe(200);
+  });
+
+  // Behind forward-auth or ext_authz the proxy, not iamgate, forwards the request: CGI and FastCGI
+  // upstreams (PHP, Caddy's php_fastcgi) read X_Client_Id and X-Client-Id as one HTTP_X_CLIENT_ID.
+  it.each([
+    ['after it', ['X-Client-Id: ops-console', 'X_Client_Id: other']],
+    ['before it', ['x_client_id: other', 'X-Client-Id: ops-console']],
+    ['alone', ['X_CLIENT_ID: ops-console']],
+  ])('is refused as ambiguous when the underscored name comes %s', async (_name, lines) => {
+    const r = await get(gw, '/.iamgate/authz', ['X-Original-URI: /admin/users', 'X-Original-Method: GET', ...lines]);
+    expect([r.status, r.body['code']]).toEqual([400, 'ambiguous_parameter']);
+  });
+});
