@@ -60,15 +60,22 @@ export function assumeRoleAllowed(
 }
 
 /**
- * AssumeRoleWithWebIdentity: the trust policy alone decides, for the provider and the token's
- * sub/aud; `extra` are the call's own keys (aws:SourceIp, ...) when there is a call.
+ * AssumeRoleWithWebIdentity (and sts:TagSession alongside it): the trust policy alone decides, for
+ * the provider and the token's sub/aud; `extra` are the call's own keys (aws:SourceIp, the request
+ * tags, ...) when there is a call.
  */
-export function webIdentityAllowed(role: DirectoryRole, wi: WebIdentityFacts, now: number, extra: Readonly<Record<string, ContextValue>> = {}): TrustOutcome {
+export function webIdentityAllowed(
+  role: DirectoryRole,
+  wi: WebIdentityFacts,
+  now: number,
+  extra: Readonly<Record<string, ContextValue>> = {},
+  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' = 'sts:AssumeRoleWithWebIdentity',
+): TrustOutcome {
   const decision = evaluate(
     { identity: [], resource: role.trust.compiled },
     {
       principal: wi.provider,
-      action: 'sts:AssumeRoleWithWebIdentity',
+      action,
       resource: role.arn,
       context: createContext({
         ...extra,

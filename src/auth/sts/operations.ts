@@ -72,6 +72,13 @@ export interface IssuedCredentials {
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
 
+/** A call's session tags as the trust policy reads them: `aws:RequestTag/KEY` and `aws:TagKeys`. */
+function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, ContextValue> {
+  const keys: Record<string, ContextValue> = { 'aws:TagKeys': Object.keys(tags) };
+  for (const [k, v] of Object.entries(tags)) keys[`aws:RequestTag/${k}`] = v;
+  return keys;
+}
+
 /** MFA keys that mark a denial as "a second factor would have helped". */
 function failedOnMfa(failed: readonly { key: string }[]): boolean {
   return failed.some((f) => f.key.toLowerCase().startsWith('aws:multifactorauth'));
@@ -164,10 +171,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       const t = now();
       const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
-      if (input.tags) {
-        for (const [k, v] of Object.entries(input.tags)) extra[`aws:RequestTag/${k}`] = v;
-        extra['aws:TagKeys'] = Object.keys(input.tags);
-      }
+      if (input.tags) Object.assign(extra, requestTagKeys(input.tags));
       const actions = input.tags ? (['sts:AssumeRole', 'sts:TagSession'] as const) : (['sts:AssumeRole'] as const);
       for (const action of actions) {
         const { partition, account } = deps.resolver().directory;
@@ -212,7 +216,14 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
       if (!policyCheck.ok) return policyCheck;
       const t = now();
-      if (!webIdentityAllowed(role, wi, t, keys).ok) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn });
+      // Session tags become principal tags over the role's: the trust policy must allow them too.
+      const extra = input.tags ? { ...keys, ...requestTagKeys(input.tags) } : keys;
+      const actions = input.tags ? (['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'] as const) : (['sts:AssumeRoleWithWebIdentity'] as const);
+      for (const action of actions) {
+        if (!webIdentityAllowed(role, wi, t, extra, action).ok) {
+          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed` });
+        }
+      }
       const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, role.maxSessionSeconds);
       const arn = assumedRoleArn(deps.resolver().directory, role.name, input.sessionName);
       const minted = await mint(
