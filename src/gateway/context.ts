@@ -183,14 +183,14 @@ export function requestKeys(facts: RequestFacts, trusted: TrustedProxies): Recor
  * or ext_authz the proxy forwards such a header, and CGI and FastCGI upstreams read both spellings
  * as one variable (HTTP_X_CLIENT_ID), so the value the upstream acts on is not knowable.
  */
-function headerSourceValues(raw: readonly string[], name: string): string[] | undefined {
+function headerSourceValues(raw: readonly string[], name: string, dropsUnderscored: boolean): string[] | undefined {
   const values: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const header = raw[i]!;
     if (header.length !== name.length) continue;
     const lower = header.toLowerCase();
     if (lower === name) values.push(raw[i + 1]!);
-    else if (lower.replaceAll('_', '-') === name) return undefined;
+    else if (!dropsUnderscored && lower.replaceAll('_', '-') === name) return undefined;
   }
   return values;
 }
@@ -208,12 +208,15 @@ function currentTime(now: number): string {
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
- * list form or in another case too, a header spelt with `_` for `-` too): which of the values the
- * upstream reads is not knowable, so the request is refused rather than guessed.
+ * list form or in another case too; a header spelt with `_` for `-` too, unless `dropsUnderscored`):
+ * which of the values the upstream reads is not knowable, so the request is refused rather than
+ * guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
  * when read). `headers` is the request's one header scan, when the caller has it.
+ * `dropsUnderscored`: iamgate itself forwards the request, and so drops every header whose name
+ * holds `_` (the upstream never reads the twin); behind forward-auth or ext_authz it is not so.
  */
 export function buildRequestContext(
   principal: Principal,
@@ -224,6 +227,7 @@ export function buildRequestContext(
   network: { readonly sourceIp: string; readonly secure: boolean },
   headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
   reads?: ReadonlySet<string>,
+  dropsUnderscored = false,
 ): ContextBuild {
   // Policies that read no key and a route that takes none: the one empty context, nothing built.
   if (reads !== undefined && reads.size === 0 && match.context.length === 0) return EMPTY_CONTEXT;
@@ -263,7 +267,7 @@ export function buildRequestContext(
         if (found === undefined) return { ok: false, key: source.key };
         values = found;
       } else {
-        const found = headerSourceValues(facts.rawHeaders, source.name);
+        const found = headerSourceValues(facts.rawHeaders, source.name, dropsUnderscored);
         if (found === undefined) return { ok: false, key: source.key };
         values = found;
       }
