@@ -86,6 +86,19 @@ describe('STS calls decided on the request they arrive in', () => {
     expect(await call(user, 'RevokeSessions')).toEqual({ status: 403, code: 'caller_not_allowed' });
   });
 
+  it('records the address every STS call came from, allowed, denied or refused before its operation', async () => {
+    const before = gw.audit.events.length;
+    await call('unrestricted', 'AssumeRole');
+    await call('loopback-denied', 'RevokeSessions');
+    await rawRequest(`${gw.url}/.iamgate/sts/AssumeRole`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const sts = gw.audit.events.slice(before).filter((e) => e.kind === 'sts' || e.kind === 'revocation');
+    expect(sts.map((e) => [e.action, e.reason, e.sourceIp])).toEqual([
+      ['sts:AssumeRole', 'allowed', '127.0.0.1'],
+      ['iamgate:RevokeSessions', 'caller_not_allowed', '127.0.0.1'],
+      ['sts:AssumeRole', 'token_missing', '127.0.0.1'],
+    ]);
+  });
+
   it('refuses AssumeRole and RevokeSessions to a caller whose policies deny its user agent, and only that agent', async () => {
     expect(await call('agent-denied', 'AssumeRole', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'caller_not_allowed' });
     expect(await call('agent-denied', 'RevokeSessions', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'caller_not_allowed' });

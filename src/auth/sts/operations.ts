@@ -29,6 +29,8 @@ export interface StsEvent {
   readonly sessionArn?: string;
   readonly mfa?: boolean;
   readonly expiresAt?: number;
+  /** `aws:SourceIp` of the call, when it came over the network. */
+  readonly sourceIp?: string;
 }
 
 export interface StsDeps {
