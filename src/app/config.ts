@@ -10,11 +10,13 @@ import { finding, loadConfigParts, readConfigParts, type ConfigParts, type Gatew
 import { readExtAuthzConfig, type ExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer, type PeerIssuer } from '../extauthz/peer-config.js';
 import type { Finding } from '../policy/index.js';
+import { readHeadersConfig, type HeadersConfig } from '../proxy/index.js';
 import { readTracingConfig, type TracingConfig } from '../trace/index.js';
 import { redisConfigured } from './redis.js';
 
 /** Everything iamgate is configured with, each section read and checked once. */
 export interface IamgateConfig extends Omit<GatewayConfig, 'sections'> {
+  readonly headers: HeadersConfig;
   readonly auth: AuthConfig;
   readonly cache: CacheConfig;
   readonly audit: AuditConfig;
@@ -55,6 +57,7 @@ function readSections(base: GatewayConfig, written = false): { config?: IamgateC
     return read.config;
   };
   const section = <T>(name: string, reader: (raw: unknown) => Read<T>): T | undefined => (written && sections[name] === undefined ? undefined : take(reader(sections[name])));
+  const headers = take(readHeadersConfig(sections['headers']));
   const auth = section('auth', (raw) => readAuthConfig(raw, { development }));
   const cache = section('cache', (raw) => readCacheConfig(raw));
   const audit = section('audit', (raw) => readAuditConfig(raw, { development, redisConfigured: redisConfigured(base.redis) }));
@@ -67,8 +70,8 @@ function readSections(base: GatewayConfig, written = false): { config?: IamgateC
     if (found.ok) peer = found.issuer;
     else problem(PEER_ISSUER_KEY, found.problem.replace(`${PEER_ISSUER_KEY}: `, ''));
   }
-  if (!auth || !cache || !audit) return { problems };
-  return { config: { ...shared, auth, cache, audit, assertion, tracing, extAuthz, peerIssuer: peer }, problems };
+  if (!headers || !auth || !cache || !audit) return { problems };
+  return { config: { ...shared, headers, auth, cache, audit, assertion, tracing, extAuthz, peerIssuer: peer }, problems };
 }
 
 /** Every problem of the shared keys and of the sections together, or the typed value. */

@@ -9,6 +9,7 @@ import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
+import { extAuthzFrontDoor } from './ext-authz.js';
 import { openCluster } from './cluster.js';
 import type { IamgateConfig } from './config.js';
 import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
@@ -144,6 +145,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
     const snapshotAuthenticator = deps.authenticator ?? tokenAuthenticatorFor(auth.authenticator);
     const load = createSnapshotLoader(config.policies, snapshotAuthenticator);
     const peer = config.peerIssuer && config.extAuthz?.peerIdentity;
+    const extAuthz = extAuthzFrontDoor(config, assertion?.issuer);
     const started = await startGateway({
       config,
       load: deps.loader ? deps.loader(load) : load,
@@ -152,7 +154,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
         audit.recordLoad(notice);
         if (notice.ok) cluster.loaded(notice.snapshot.digest);
       },
-      ...(config.extAuthz ? { extAuthz: config.extAuthz } : {}),
+      ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
       notReady: () => (auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),

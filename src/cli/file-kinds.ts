@@ -3,13 +3,11 @@
 // (`--kind` names the kind instead). Parts that own a file format add their kind to FILE_KINDS.
 import { basename } from 'node:path';
 import { checkConfig } from '../app/config.js';
-import { readConfigParts } from '../config/load.js';
-import { loadRouteMap } from '../gateway/routes/load.js';
-import { parseRouteMap } from '../gateway/routes/spec.js';
-import { loadDirectory, validateDirectoryFile } from '../identity/load.js';
-import { parsePolicy } from '../policy/parse.js';
+import { readConfigParts } from '../config/index.js';
+import { loadRouteMap, parseRouteMap } from '../gateway/routes/index.js';
+import { loadDirectory, validateDirectoryFile } from '../identity/index.js';
+import { parsePolicy, type Finding, type PolicyKind } from '../policy/index.js';
 import { looksLikeSuite, suiteFindings } from '../policy-testing/suite.js';
-import type { Finding, PolicyKind } from '../policy/types.js';
 
 /** Checks one parsed document (JSON or YAML) from `file` and returns its findings. */
 export type FileValidator = (doc: unknown, file: string, opts: FileValidatorOptions) => Finding[] | Promise<Finding[]>;

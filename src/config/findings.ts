@@ -3,8 +3,7 @@
 // path, a code and a message; the same problem has the same code in every file (an unknown key is
 // UNKNOWN_KEY whether it sits in iamgate.yaml, directory.yaml, routes.yaml, a policy or a suite).
 // Codes are stable: tools and tests match on them; each has one severity.
-import type { Finding, Severity } from '../policy/types.js';
-import { POLICY_FINDING_CODES } from '../policy/validate/findings.js';
+import { POLICY_FINDING_CODES, type Finding, type Severity } from '../policy/index.js';
 
 export type { Finding };
 

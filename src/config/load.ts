@@ -3,7 +3,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { finding, type Finding } from './findings.js';
-import { checkPassThrough } from '../proxy/header-classes.js';
 import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { parseYamlText } from './yaml.js';
@@ -23,7 +22,7 @@ export interface ConfigParts {
  * Sections that feature modules read (each with its own reader; src/app/config.ts composes them):
  * here they are only known names, passed on as written in `sections`.
  */
-export const SECTION_NAMES = ['auth', 'cache', 'audit', 'assertion', 'tracing', 'extAuthz'] as const;
+export const SECTION_NAMES = ['headers', 'auth', 'cache', 'audit', 'assertion', 'tracing', 'extAuthz'] as const;
 
 /** Environment variables that override the file. */
 export const ENV = {
@@ -36,7 +35,7 @@ export const ENV = {
 } as const;
 
 const ENV_FILE = '(environment)';
-const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'headers', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', 'websocket', ...SECTION_NAMES];
+const TOP_KEYS = ['version', 'mode', 'listen', 'operations', 'upstream', 'limits', 'paths', 'trustedProxies', 'policies', 'forwardAuth', 'decisions', 'redis', 'logging', 'shutdown', 'websocket', ...SECTION_NAMES];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -101,7 +100,6 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
   const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
-  const headers = r.section(root, 'headers', 'headers', ['passThrough']);
   const policies = r.section(root, 'policies', 'policies', ['directory', 'routes', 'watch', 'shadow']);
   const shadow = r.string(policies, 'shadow', 'policies.shadow', '');
   const forwardAuth = r.section(root, 'forwardAuth', 'forwardAuth', ['enabled']);
@@ -186,7 +184,6 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       allowDoubleEncoding: r.bool(paths, 'allowDoubleEncoding', 'paths.allowDoubleEncoding', DEFAULTS.paths.allowDoubleEncoding),
       refuseNonNfkc: r.bool(paths, 'refuseNonNfkc', 'paths.refuseNonNfkc', DEFAULTS.paths.refuseNonNfkc),
     },
-    headers: { passThrough: readPassThrough(r, headers) },
     trustedProxies: r.cidrs(root, 'trustedProxies', 'trustedProxies'),
     policies: {
       directory: resolvePath(r.string(policies, 'directory', 'policies.directory', DEFAULTS.policies.directory)),
@@ -203,23 +200,6 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
     sections,
   };
   return { config, problems: r.findings };
-}
-
-/** `headers.passThrough`: identity header names, lower-cased; each wrong entry is a problem. */
-function readPassThrough(r: FileReader, headers: Doc): string[] {
-  const v = headers['passThrough'];
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) {
-    r.add('DATA_TYPE_MISMATCH', 'headers.passThrough', 'must be a list of header names');
-    return [];
-  }
-  const out: string[] = [];
-  v.forEach((item: unknown, i) => {
-    const message = typeof item === 'string' ? checkPassThrough(item) : 'must be a string';
-    if (message) r.problem(`headers.passThrough[${i}]`, message);
-    else out.push((item as string).toLowerCase());
-  });
-  return out;
 }
 
 /** Reports files the configuration names that do not exist. */

@@ -3,7 +3,7 @@
 // (file, JSON path, code, reason) when it is wrong, and returns a fallback so checking continues —
 // every problem is reported at once, not just the first. Codes come from findings.ts.
 import { isIP } from 'node:net';
-import { didYouMean } from '../policy/suggest.js';
+import { didYouMean } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 
 export type Doc = { readonly [key: string]: unknown };

@@ -1,8 +1,6 @@
 // The configuration file, version 1: its typed shape and defaults. docs/configuration.md
 // documents every key; a change that adds, removes or renames a key updates both.
 
-import type { UpstreamOptions } from '../proxy/upstream.js';
-
 export const CONFIG_VERSION = 1;
 
 export type Mode = 'development' | 'production';
@@ -17,6 +15,21 @@ export interface ListenConfig {
 export interface RedisSentinelConfig {
   readonly masterName: string;
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
+}
+
+/** The upstream's connection pool: the `upstream` keys the proxy's createUpstream takes. */
+export interface UpstreamOptions {
+  /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
+  readonly url: string;
+  /** Most connections (and so requests in flight) to the upstream. */
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  /** Longest wait for the response headers once the request is sent. */
+  readonly headersTimeoutMs: number;
+  /** Longest gap between two chunks of the response body. */
+  readonly idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export interface GatewayConfig {
@@ -60,10 +73,6 @@ export interface GatewayConfig {
     readonly allowDoubleEncoding: boolean;
     /** Refuse any path whose NFKC form differs from it (look-alikes of separators and dots are refused regardless). */
     readonly refuseNonNfkc: boolean;
-  };
-  readonly headers: {
-    /** Identity headers (lower-case) the caller may send to the upstream; every other one is dropped. */
-    readonly passThrough: readonly string[];
   };
   /** Proxies (CIDRs) whose X-Forwarded-* headers are believed. */
   readonly trustedProxies: readonly string[];
@@ -120,7 +129,6 @@ export const DEFAULTS = {
   },
   limits: { maxBodyBytes: 10 * 1024 * 1024, maxTargetLength: 8192, maxHeaderBytes: 16 * 1024 },
   paths: { allowSemicolon: false, allowTrailingDot: false, allowDoubleEncoding: false, refuseNonNfkc: false },
-  headers: { passThrough: [] as readonly string[] },
   trustedProxies: [] as readonly string[],
   policies: { directory: 'directory.yaml', routes: 'routes.yaml', watch: true },
   forwardAuth: { enabled: false },

@@ -4,10 +4,7 @@
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { GatewayMetrics, Pipeline, PipelineOutcome } from '../gateway/index.js';
-import { errorAnswer } from '../gateway/errors.js';
-import type { PipelineOverride } from '../gateway/pipeline.js';
+import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
 import { loadExtAuthzServices } from './protos.js';
@@ -19,13 +16,8 @@ const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3
 const SERVING = 1;
 const NOT_SERVING = 2;
 
-export interface ExtAuthzDeps {
-  readonly pipeline: Pipeline;
-  readonly metrics: GatewayMetrics;
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** The gateway can decide (policies loaded, not shutting down): the health answer. */
-  readonly ready: () => boolean;
+/** The gateway's (`ready` is the health answer), and the header rules of its proxy. */
+export interface ExtAuthzDeps extends FrontDoorDeps {
   readonly limits: CheckLimits;
   /** Keep the caller's Authorization header for the upstream (upstream.forwardAuthorization). */
   readonly forwardAuthorization: boolean;
@@ -36,12 +28,8 @@ export interface ExtAuthzDeps {
   readonly requestId?: () => string;
 }
 
-export interface ExtAuthzServer {
-  /** `host:port` the server listens on (the real port when configured as 0). */
-  readonly address: string;
-  /** Stops accepting, lets checks in flight finish up to `graceMs`, then closes every connection. */
-  close(graceMs: number): Promise<void>;
-}
+/** The running server: its `host:port`, and a close that lets checks in flight finish up to `graceMs`. */
+export type ExtAuthzServer = FrontDoor;
 
 /** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
 function internalError(requestId: string): CheckResponseMessage {

@@ -2,8 +2,8 @@
 // `error` name and a public title. Details (which statement, which token check) go to the audit log.
 // Nothing else builds an error answer: the pipeline, the adapters (malformed HTTP, refused upgrades,
 // forward-auth, ext_authz) and the operations port all answer from this table (a test greps src/).
-import { AuditError } from '../audit/errors.js';
-import type { ProxyFailure } from '../proxy/errors.js';
+import { AuditError } from '../audit/index.js';
+import type { ProxyFailure } from '../proxy/index.js';
 
 export const GATEWAY_ERRORS = {
   malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },

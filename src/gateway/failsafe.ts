@@ -17,6 +17,14 @@ export interface FailSafeDeps {
   readonly generation: () => number | undefined;
 }
 
+/**
+ * A pipeline whose runs never throw and never reject: whatever fails inside is already an audited
+ * answer. Only `failSafe` makes one, so a front door that asks for this type needs no catch of its own.
+ */
+export interface FailSafePipeline extends Pipeline {
+  readonly failSafe: true;
+}
+
 /** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
 const UNAUDITED: ReadonlySet<DecisionSource> = new Set(['operator', 'tunnel']);
 
@@ -44,7 +52,7 @@ function rejection(code: GatewayErrorCode, facts: RequestFacts, source: Decision
  * the request's only record; a sink that refuses it turns the answer into `audit_unavailable`.
  * A run that answers synchronously (a cached allow) stays synchronous: no Promise is added.
  */
-export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): Pipeline {
+export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeline {
   /** The audited `internal_error` answer to a run that threw. */
   async function failed(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
     deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
@@ -60,6 +68,7 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): Pipeline {
     }
   }
   return {
+    failSafe: true,
     run(facts, source, override) {
       let outcome: PipelineOutcome | Promise<PipelineOutcome>;
       try {

@@ -2,11 +2,11 @@
 // route map, and an authenticator built over that directory — all validated and compiled before
 // anything is swapped in. Every problem of every file is reported together.
 import { createHash } from 'node:crypto';
+import { locatePolicyFiles } from '../config/index.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../identity/index.js';
+import type { Finding } from '../policy/index.js';
 import type { Authenticator } from './auth.js';
 import { loadRouteMap } from './routes/index.js';
-import type { Finding } from '../policy/types.js';
-import { locatePolicyFiles } from '../policy-testing/world.js';
 import type { PolicyLoader } from './server.js';
 import { createShadowPolicies, type ShadowPolicies } from './shadow.js';
 

@@ -5,14 +5,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { failureStatus, GATEWAY_ERRORS } from './errors.js';
+import { failureStatus } from './errors.js';
 import { createRequestHeaderPlan, planBody, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
 import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
 import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { Allowed, Pipeline, PipelineOutcome, Rejected } from './pipeline.js';
+import type { FailSafePipeline } from './failsafe.js';
+import type { Allowed, PipelineOutcome, Rejected } from './pipeline.js';
 import { writeError, writeJson, writeSocketError, writeSocketJson } from './respond.js';
 import type { Tunnels } from './tunnels.js';
 
@@ -28,7 +29,8 @@ export interface ForwardingOptions {
 }
 
 export interface HandlerDeps {
-  readonly pipeline: Pipeline;
+  /** Never throws or rejects: a failing run is already an audited `internal_error` answer. */
+  readonly pipeline: FailSafePipeline;
   readonly upstream: Upstream;
   readonly metrics: GatewayMetrics;
   readonly audit: AuditSink;
@@ -113,15 +115,15 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   const tracer = deps.tracer;
 
   /** Hands a finished request to the tracer (only called when one is configured). */
-  function traceRequest(incoming: IncomingMessage, trace: TraceContext, requestId: string, outcome: PipelineOutcome | undefined, start: number, authorized: number, upstream: { start: number; end: number; outcome: string } | undefined, status: number): void {
+  function traceRequest(incoming: IncomingMessage, trace: TraceContext, requestId: string, outcome: PipelineOutcome, start: number, authorized: number, upstream: { start: number; end: number; outcome: string } | undefined, status: number): void {
     (tracer as RequestTracer).record({
       trace,
       requestId,
       method: incoming.method ?? 'GET',
-      path: outcome?.event.path ?? '',
-      reason: outcome?.event.reason ?? 'internal_error',
+      path: outcome.event.path ?? '',
+      reason: outcome.event.reason,
       status,
-      principal: outcome?.event.principal?.arn,
+      principal: outcome.event.principal?.arn,
       start,
       authorized,
       upstream,
@@ -180,29 +182,12 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /** A pipeline that failed is a bug, not bad input: logged, and answered 500 by the caller. */
-  function pipelineFailed(this: RequestFacts, err: unknown): undefined {
-    logger.error({ requestId: this.requestId, err }, 'pipeline failed');
-    return undefined;
-  }
-
-  /** Runs the pipeline. Synchronous when the pipeline is (a cached allow reaches the upstream with no await). */
-  function decide(facts: RequestFacts, source: 'proxy' | 'websocket'): PipelineOutcome | undefined | Promise<PipelineOutcome | undefined> {
-    try {
-      const outcome = pipeline.run(facts, source);
-      return outcome instanceof Promise ? outcome.catch(pipelineFailed.bind(facts)) : outcome;
-    } catch (err) {
-      return pipelineFailed.call(facts, err);
-    }
-  }
-
-  /** Writes a rejection (or the 500 of a failed pipeline) and counts it. */
-  function reject(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Rejected | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
+  /** Writes a rejection (a failed pipeline's audited 500 included) and counts it. */
+  function reject(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Rejected, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
     const authorized = tracer ? preciseNow() : 0;
-    if (outcome) writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
-    else writeError(incoming, outgoing, 'internal_error', requestId);
-    finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
-    if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome?.status ?? GATEWAY_ERRORS.internal_error.status);
+    writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
+    finishRequest(rejectionOutcome(outcome.code), started);
+    if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome.status);
   }
 
   /** Forwards an allowed request exactly as authorised, then records what followed. */
@@ -243,8 +228,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
    * event) is written on the next tick, once a request without a body is complete: written at once,
    * it would close the connection (respond.ts closes it when the caller's body was not read).
    */
-  function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome | undefined, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> | undefined {
-    if (outcome?.kind === 'allow') return forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+  function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> | undefined {
+    if (outcome.kind === 'allow') return forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     if (incoming.complete) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     else process.nextTick(reject, incoming, outgoing, outcome, requestId, trace, started, traceStart);
     return undefined;
@@ -256,7 +241,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const requestId = nextId();
       const trace = traceOf(incoming.rawHeaders, traceIds);
       const traceStart = tracer ? preciseNow() : 0;
-      const outcome = decide(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
+      const outcome = pipeline.run(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
       if (outcome instanceof Promise) return outcome.then((o) => respond(incoming, outgoing, o, requestId, trace, started, traceStart));
       return respond(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     },
@@ -267,12 +252,11 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       socket.on('error', () => socket.destroy());
       const trace = traceOf(incoming.rawHeaders, traceIds);
       const facts = requestFacts(incoming, requestId, deps.now(), trace);
-      const outcome = await decide(facts, 'websocket');
-      if (!outcome || outcome.kind === 'reject') {
-        if (outcome) writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
-        else writeSocketError(socket, 'internal_error', requestId);
-        deps.refusedUpgrade?.(outcome ? outcome.code : 'internal_error');
-        finishRequest(outcome ? rejectionOutcome(outcome.code) : 'internal_error', started);
+      const outcome = await pipeline.run(facts, 'websocket');
+      if (outcome.kind === 'reject') {
+        writeSocketJson(socket, outcome.status, outcome.body, requestId, outcome.headers);
+        deps.refusedUpgrade?.(outcome.code);
+        finishRequest(rejectionOutcome(outcome.code), started);
         return;
       }
       const forwardStart = performance.now();

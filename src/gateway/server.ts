@@ -7,16 +7,14 @@ import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
-import { ASSERTION_DEFAULTS, type AssertionIssuer } from '../assertion/index.js';
+import type { AssertionIssuer } from '../assertion/index.js';
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
-import type { ExtAuthzConfig } from '../extauthz/config.js';
-import type { ExtAuthzServer } from '../extauthz/server.js';
 import type { Finding } from '../policy/index.js';
-import { createUpstream, type Upstream } from '../proxy/index.js';
+import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
 import type { AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
@@ -29,7 +27,7 @@ import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
-import { createPipeline, type PolicySnapshot } from './pipeline.js';
+import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
@@ -55,8 +53,28 @@ export type PolicyLoader = () => Promise<PolicyLoad>;
  */
 export type LoadNotice = { readonly ok: true; readonly snapshot: PolicySnapshot } | { readonly ok: false; readonly generation: number | undefined };
 
+/** What a front door on its own listener is given to answer from the gateway's pipeline. */
+export interface FrontDoorDeps {
+  /** The gateway's pipeline, wrapped so that a throw is an audited 500. */
+  readonly pipeline: Pipeline;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** The gateway can decide (policies loaded, not shutting down). */
+  readonly ready: () => boolean;
+}
+
+/** A front door on its own listener, started with the gateway and closed with it. */
+export interface FrontDoor {
+  /** `host:port` it listens on (the real port when configured as 0). */
+  readonly address: string;
+  /** Stops accepting, lets what is in flight finish up to `graceMs`, then closes every connection. */
+  close(graceMs: number): Promise<void>;
+}
+
 export interface GatewayOptions {
-  readonly config: Omit<GatewayConfig, 'sections'>;
+  /** The shared keys, and the proxy's `headers` section. */
+  readonly config: Omit<GatewayConfig, 'sections'> & { readonly headers: HeadersConfig };
   readonly load: PolicyLoader;
   readonly logger: Logger;
   readonly cache?: DecisionCache;
@@ -84,8 +102,11 @@ export interface GatewayOptions {
    * siblings take every connection, so none is answered 503 by a worker still starting.
    */
   readonly listenWhenReady?: boolean;
-  /** Envoy's gRPC external authorization server (`extAuthz.grpc`), when configured. */
-  readonly extAuthz?: ExtAuthzConfig['grpc'];
+  /**
+   * Starts Envoy's gRPC external authorization server (`extAuthz.grpc`, built by the composition
+   * root) on the gateway's pipeline, once the gateway listens; absent when not configured.
+   */
+  readonly extAuthz?: (deps: FrontDoorDeps) => Promise<FrontDoor>;
   /**
    * Told of every load in the same turn as it takes effect (the audit record, the announcement to
    * other replicas): nothing runs between installing a snapshot and this call.
@@ -452,24 +473,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   let gatewayAt = options.listenWhenReady ? undefined : await listenGateway();
   // Envoy's gRPC external authorization: the same pipeline, on its own port.
-  const extAuthzGrpc = options.extAuthz;
-  let extAuthz: ExtAuthzServer | undefined;
-  if (extAuthzGrpc) {
-    const deps = {
-      pipeline,
-      metrics,
-      logger,
-      now,
-      ready: () => readiness().ready,
-      limits: { maxHeaders: config.listen.maxHeaders, maxHeaderBytes: config.limits.maxHeaderBytes },
-      forwardAuthorization: config.upstream.forwardAuthorization,
-      passThrough: new Set(config.headers.passThrough),
-      assertionHeader: options.assertion?.header ?? ASSERTION_DEFAULTS.header,
-    };
+  let extAuthz: FrontDoor | undefined;
+  if (options.extAuthz) {
     try {
-      // Loaded only when configured: a gateway without it never loads gRPC.
-      const { startExtAuthzServer } = await import('../extauthz/server.js');
-      extAuthz = await startExtAuthzServer(deps, extAuthzGrpc.host, extAuthzGrpc.port);
+      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready });
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);
       await upstream.close(true);

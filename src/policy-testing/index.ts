@@ -8,4 +8,4 @@ export { cellFor, matrixColumns, matrixPrincipals, type Access, type Cell, type 
 export { replayTrail, type ReplayedChange, type ReplayReport } from './replay.js';
 export { runCase, runSuites, type CaseResult, type RunSummary } from './run.js';
 export { looksLikeSuite, parseSuite, readSuite, readSuiteDocument, suiteFindings, type ExpectedDecision, type SuiteRead, type TestCase, type TestSuite } from './suite.js';
-export { formatFinding, loadPolicyWorld, locatePolicyFiles, type PolicyFilePaths, type PolicyWorld, type WorldLoad } from './world.js';
+export { formatFinding, loadPolicyWorld, type PolicyWorld, type WorldLoad } from './world.js';

@@ -1,9 +1,9 @@
 // A policy folder as the gateway sees it, loaded for offline questions (tests, diff, replay,
 // shadow): the directory with its policies, a principal resolver, and the compiled route map.
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { finding } from '../config/findings.js';
+import { locatePolicyFiles, type PolicyFilePaths } from '../config/index.js';
 import { parseYamlText } from '../config/yaml.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
 import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
@@ -20,29 +20,6 @@ export interface PolicyWorld {
 }
 
 export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readonly findings: readonly Finding[] } | { readonly ok: false; readonly findings: readonly Finding[] };
-
-export interface PolicyFilePaths {
-  readonly directory: string;
-  readonly routes: string;
-}
-
-const CONFIG_FILE = 'iamgate.yaml';
-
-/**
- * Where a policy folder keeps its directory and route map: as its iamgate.yaml says (paths
- * relative to it), or else directory.yaml and routes.yaml beside each other.
- */
-export function locatePolicyFiles(dir: string): PolicyFilePaths {
-  const base = resolve(dir);
-  const fallback = { directory: join(base, 'directory.yaml'), routes: join(base, 'routes.yaml') };
-  const config = join(base, CONFIG_FILE);
-  if (!existsSync(config)) return fallback;
-  const parsed = parseYamlText(readFileSync(config, 'utf8'), config);
-  if (!parsed.ok) return fallback;
-  const policies = (parsed.value as { policies?: { directory?: unknown; routes?: unknown } } | null)?.policies;
-  const at = (p: unknown, dflt: string): string => (typeof p === 'string' ? resolve(dirname(config), p) : dflt);
-  return { directory: at(policies?.directory, fallback.directory), routes: at(policies?.routes, fallback.routes) };
-}
 
 /** Reads and checks a route map, keeping its route list beside the compiled map. */
 async function loadRoutes(file: string): Promise<{ spec?: { list: readonly RouteSpec[]; map: CompiledRouteMap }; findings: readonly Finding[] }> {

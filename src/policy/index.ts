@@ -8,3 +8,4 @@ export { explainDecision, statementLabel } from './explain.js';
 export { compileWildcard } from './wildcard.js';
 export { closestName, didYouMean } from './suggest.js';
 export { readJsonText, type JsonSyntaxError, type JsonTextResult } from './validate/json-text.js';
+export { POLICY_FINDING_CODES } from './validate/findings.js';

@@ -5,26 +5,13 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import type { UpstreamOptions } from '../config/index.js';
 import { ClientClosedError, UpgradeRefusedError } from './errors.js';
 import { ForwardHandler } from './forward-handler.js';
 import { clientResponseHeaders, createResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
 export type { ProxyResult };
-
-export interface UpstreamOptions {
-  /** Origin of the protected service, e.g. `http://127.0.0.1:8402`. */
-  readonly url: string;
-  /** Most connections (and so requests in flight) to the upstream. */
-  readonly connections: number;
-  readonly connectTimeoutMs: number;
-  /** Longest wait for the response headers once the request is sent. */
-  readonly headersTimeoutMs: number;
-  /** Longest gap between two chunks of the response body. */
-  readonly idleTimeoutMs: number;
-  /** How long an idle keep-alive connection is kept. */
-  readonly keepAliveTimeoutMs: number;
-}
 
 export interface ForwardRequest {
   readonly method: string;

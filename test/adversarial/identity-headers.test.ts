@@ -4,7 +4,7 @@
 // name on iamgate's list, a member of every prefix family, and every name written out again below
 // is sent through the real gateway to a recording upstream.
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/config/index.js';
+import { readConfig } from '../../src/app/config.js';
 import { IDENTITY_HEADER_NAMES, IDENTITY_HEADER_PREFIX, IDENTITY_HEADER_PREFIXES, isIdentityHeader } from '../../src/proxy/index.js';
 import { useTestGateway } from '../support/gateway.js';
 import { useCallers } from './support/callers.js';
@@ -147,7 +147,8 @@ describe('headers.passThrough', () => {
     ['x forwarded user', 'not a header name'],
     [7, 'must be a string'],
   ])('refuses %j at load, naming the entry', (entry, message) => {
-    const read = readConfig({ version: 1, headers: { passThrough: ['x-forwarded-user', entry] } }, {}, undefined);
+    // Development mode: a production configuration would also be asked for the audit trail's signing key.
+    const read = readConfig({ version: 1, mode: 'development', headers: { passThrough: ['x-forwarded-user', entry] } }, {}, undefined);
     expect(read.ok).toBe(false);
     if (read.ok) return;
     expect(read.problems).toEqual([expect.objectContaining({ path: 'headers.passThrough[1]', message: expect.stringContaining(message) })]);
