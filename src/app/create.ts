@@ -1,11 +1,12 @@
 // The composition root: every part of a running iamgate, built from one validated configuration
 // value, in dependency order, and stopped in reverse. `serve`, the benchmarks and the test helpers
 // all assemble a gateway here and nowhere else.
+import type { HttpBindings } from '@hono/node-server';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
-import { createGatewayMetrics, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
@@ -108,6 +109,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
     };
     const cluster = openCluster(config, { now, logger, metrics, redis: openRedis });
     opened.add(() => cluster.close());
+    const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
     const auth = await createAuthRuntime({
       config: config.auth,
       baseDir: config.file ? dirname(config.file) : process.cwd(),
@@ -115,6 +117,12 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       now,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(stateRedis ? { redis: stateRedis } : {}),
+      // An STS call is decided on its own address, transport, time and agent, as a proxied request
+      // is (a call made in-process, without a socket, has none of these keys).
+      stsRequestKeys: (c) => {
+        const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+        return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
+      },
       onStsEvent: (e) => {
         audit.onStsEvent(e);
         if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());

@@ -331,6 +331,10 @@ function checkDigests(
   const startKey = first.seq === 1 ? first.key : undefined;
   if (trusted && startKey && !trusted.has(startKey.kid)) {
     add('unknown_key', `${first.ref}: chain ${who} publishes key ${startKey.kid}, which is not among the trusted keys`, first);
+  } else if (trusted && first.seq === 1 && !startKey) {
+    // A writer that signs publishes its key in the start record, crash or not: a chain that starts
+    // without one was never signed, and the trusted keys the caller requires can prove none of it.
+    add('unknown_key', `${first.ref}: chain ${who} publishes no key, so no trusted key signs any of it: nothing in it is proven`, first);
   }
   let signedThrough = 0;
   let closedAt: Rec | undefined;

@@ -177,7 +177,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   /** Revocation and the time-varying keys, checked on every request. */
   const finish = (entry: CacheEntry, t: number): AuthOutcome => {
     const principal = entry.principal;
-    const verdict = deps.revocations?.check(principal.roleArn ?? principal.arn, principal.issuedAt) ?? 'ok';
+    const verdict = deps.revocations?.checkPrincipal(principal) ?? 'ok';
     if (verdict === 'revoked') return authFailure('session_revoked', principal.arn);
     if (verdict === 'unavailable') return authFailure('revocation_unavailable');
     const current = principalAt(principal, t);

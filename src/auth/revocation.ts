@@ -6,6 +6,8 @@
 import type { StateStore } from './state/store.js';
 
 const HASH_KEY = 'revocations';
+/** How `revoke` writes a time: epoch ms, in decimal. */
+const REVOKED_BEFORE = /^\d{1,16}(?:\.\d+)?$/;
 
 export type RevocationCheck = 'ok' | 'revoked' | 'unavailable';
 
@@ -16,16 +18,25 @@ export interface RevocationStatus {
 }
 
 export interface Revocations {
-  /** Revokes every session of `subjectArn` (a user or role ARN) issued before `before` (epoch ms). */
+  /** Revokes every session of `subjectArn` (a user, role or role session ARN) issued before `before` (epoch ms). */
   revoke(subjectArn: string, before: number): Promise<void>;
   /** Whether a credential of `subjectArn` issued at `issuedAt` (epoch ms) is still honoured. */
   check(subjectArn: string, issuedAt: number): RevocationCheck;
+  /** Whether a principal's credential is still honoured: revoked when its own ARN or its role's is. */
+  checkPrincipal(principal: RevokedPrincipal): RevocationCheck;
   /** Reloads the snapshot from the store; true when it succeeded. */
   refresh(): Promise<boolean>;
   /** Starts periodic refreshes (an unref'd timer). */
   start(): void;
   close(): void;
   status(): RevocationStatus;
+}
+
+/** What a revocation check reads of a principal. */
+export interface RevokedPrincipal {
+  readonly arn: string;
+  readonly roleArn?: string | undefined;
+  readonly issuedAt: number;
 }
 
 export interface RevocationOptions {
@@ -58,8 +69,9 @@ export function createRevocations(options: RevocationOptions): Revocations {
       const all = await store.hashGetAll(HASH_KEY);
       const next = new Map<string, number>();
       for (const [arn, value] of all) {
-        const before = Number(value);
-        if (Number.isFinite(before)) next.set(arn, before);
+        // A value iamgate did not write (damaged, or another program's) revokes every session of its
+        // subject until it is written again: an unreadable revocation must never read as none.
+        next.set(arn, REVOKED_BEFORE.test(value) ? Number(value) : Infinity);
       }
       const previous = snapshot;
       snapshot = next;
@@ -74,6 +86,13 @@ export function createRevocations(options: RevocationOptions): Revocations {
     }
   };
 
+  const stale = (): boolean => store.shared && (lastRefreshAt === undefined || now() - lastRefreshAt > maxStaleMs);
+  const revokedNow = (subjectArn: string, issuedAt: number): boolean => {
+    const before = snapshot.get(subjectArn);
+    // Token times have whole seconds: a session issued in the second of the revocation is revoked too.
+    return before !== undefined && issuedAt <= before;
+  };
+
   return {
     async revoke(subjectArn, before) {
       const known = snapshot.get(subjectArn) ?? 0;
@@ -83,10 +102,13 @@ export function createRevocations(options: RevocationOptions): Revocations {
       options.onRevoked?.(subjectArn, value);
     },
     check(subjectArn, issuedAt) {
-      if (store.shared && (lastRefreshAt === undefined || now() - lastRefreshAt > maxStaleMs)) return 'unavailable';
-      const before = snapshot.get(subjectArn);
-      // Token times have whole seconds: a session issued in the second of the revocation is revoked too.
-      return before !== undefined && issuedAt <= before ? 'revoked' : 'ok';
+      if (stale()) return 'unavailable';
+      return revokedNow(subjectArn, issuedAt) ? 'revoked' : 'ok';
+    },
+    checkPrincipal(p) {
+      if (stale()) return 'unavailable';
+      // No array per request: the one or two names a credential answers to (revocationSubjects).
+      return revokedNow(p.arn, p.issuedAt) || (p.roleArn !== undefined && revokedNow(p.roleArn, p.issuedAt)) ? 'revoked' : 'ok';
     },
     refresh,
     start() {

@@ -19,7 +19,7 @@ import { createMemoryStateStore } from './state/memory.js';
 import { createRedisStateStore } from './state/redis.js';
 import type { StateStore } from './state/store.js';
 import { createJwksHandler, createStsApp, type StsApp } from './sts/app.js';
-import type { StsEvent } from './sts/operations.js';
+import type { StsDeps, StsEvent } from './sts/operations.js';
 import { createTotp, type Totp } from './totp.js';
 
 export interface AuthRuntimeOptions {
@@ -35,6 +35,8 @@ export interface AuthRuntimeOptions {
   /** Told about background failures (JWKS, Redis, key files), for logs and metrics. */
   readonly onError?: (source: string, err: unknown) => void;
   readonly onStsEvent?: (event: StsEvent) => void;
+  /** The global condition keys of an STS call, from the request (see StsDeps.requestKeys). */
+  readonly stsRequestKeys?: StsDeps['requestKeys'];
   /** Told of every session revocation learnt (see RevocationOptions.onRevoked). */
   readonly onRevoked?: (subjectArn: string, before: number) => void;
 }
@@ -139,6 +141,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
       revocations,
       now,
       ...(o.onStsEvent ? { onEvent: o.onStsEvent } : {}),
+      ...(o.stsRequestKeys ? { requestKeys: o.stsRequestKeys } : {}),
     });
   }
 

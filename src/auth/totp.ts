@@ -59,6 +59,8 @@ export interface Totp {
 }
 
 const CODE = /^[0-9]{6}$/;
+/** How a lock's end time is written: epoch ms, in decimal. */
+const LOCK_UNTIL = /^\d{1,16}(?:\.\d+)?$/;
 
 /** Creates the TOTP service over a state store (replay, attempts) and a secret store. */
 export function createTotp(deps: TotpDeps): Totp {
@@ -72,10 +74,16 @@ export function createTotp(deps: TotpDeps): Totp {
     lock: (o: string) => `mfa:lock:${o}`,
   };
 
-  /** Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules. */
+  /**
+   * Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules;
+   * a lock whose value is not a time iamgate wrote (damaged, or another program's) still locks, for
+   * a whole lockout: an unreadable lock must never read as none.
+   */
   const lockedFor = async (owner: string): Promise<number> => {
-    const until = Number(await state.get(keys.lock(owner)));
-    const left = Number.isFinite(until) ? until - now() : 0;
+    const value = await state.get(keys.lock(owner));
+    if (value === undefined) return 0;
+    if (!LOCK_UNTIL.test(value)) return Math.ceil(lockout.lockoutMs / 1000);
+    const left = Number(value) - now();
     return left > 0 ? Math.ceil(left / 1000) : 0;
   };
 

@@ -9,7 +9,8 @@ export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
 
 export type TrustOutcome = { readonly ok: true } | { readonly ok: false; readonly code: TrustDenial; readonly decision: Decision };
 
-function timeKeys(now: number): Record<string, ContextValue> {
+/** `aws:CurrentTime` and `aws:EpochTime` at `now`. */
+export function timeKeys(now: number): Record<string, ContextValue> {
   return { 'aws:CurrentTime': isoSeconds(now), 'aws:EpochTime': Math.floor(now / 1000) };
 }
 
@@ -58,15 +59,26 @@ export function assumeRoleAllowed(
   return { ok: true };
 }
 
-/** AssumeRoleWithWebIdentity: the trust policy alone decides, for the provider and the token's sub/aud. */
-export function webIdentityAllowed(role: DirectoryRole, wi: WebIdentityFacts, now: number): TrustOutcome {
+/**
+ * AssumeRoleWithWebIdentity (and sts:TagSession alongside it): the trust policy alone decides, for
+ * the provider and the token's sub/aud; `extra` are the call's own keys (aws:SourceIp, the request
+ * tags, ...) when there is a call.
+ */
+export function webIdentityAllowed(
+  role: DirectoryRole,
+  wi: WebIdentityFacts,
+  now: number,
+  extra: Readonly<Record<string, ContextValue>> = {},
+  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' = 'sts:AssumeRoleWithWebIdentity',
+): TrustOutcome {
   const decision = evaluate(
     { identity: [], resource: role.trust.compiled },
     {
       principal: wi.provider,
-      action: 'sts:AssumeRoleWithWebIdentity',
+      action,
       resource: role.arn,
       context: createContext({
+        ...extra,
         'aws:FederatedProvider': wi.provider,
         [`${wi.keyPrefix}:sub`]: wi.sub,
         [`${wi.keyPrefix}:aud`]: typeof wi.aud === 'string' ? wi.aud : [...wi.aud],

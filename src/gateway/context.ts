@@ -91,8 +91,10 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
 
 /**
  * The caller's address: the peer's, or — when the peer is a trusted proxy — the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry stops the walk,
- * so the address is never taken from text a proxy did not vouch for.
+ * X-Forwarded-For entry that is not itself a trusted proxy. Reaching an entry that is not an
+ * address (`ip:port`, a name, an empty entry) makes it unknown, `''`: the trusted hop's own address
+ * would pass for the caller's, inside any range that admits the proxy, and nothing left of that
+ * entry is vouched for. An unknown address matches no `IpAddress` condition and every `NotIpAddress`.
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);
@@ -105,34 +107,92 @@ export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | 
   const hops = forwardedFor.flatMap((v) => v.split(',')).map((s) => s.trim());
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = plainAddress(hops[i]!);
-    if (isIP(hop) === 0) break;
+    if (isIP(hop) === 0) return '';
     current = hop;
     if (!trusted.has(hop)) break;
   }
   return current;
 }
 
-/** The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto. */
+/**
+ * The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto.
+ * Every value must say `https`: a proxy that appends (a second line, or `, http` after the value it
+ * received) instead of replacing leaves the caller's own claim in the list, so one `https` among
+ * others proves nothing.
+ */
 export function secureTransport(facts: RequestFacts, trustedPeer: boolean): boolean {
-  return secureTransportOf(facts.secure, trustedPeer ? headerValue(facts.rawHeaders, 'x-forwarded-proto') : undefined, trustedPeer);
+  const values = trustedPeer ? headerValues(facts.rawHeaders, 'x-forwarded-proto') : [];
+  return secureTransportOf(facts.secure, values.length > 0 ? values.join(',') : undefined, trustedPeer);
 }
 
-/** `secureTransport` over the first X-Forwarded-Proto value already read from the request. */
+/** `secureTransport` over the X-Forwarded-Proto values already read from the request, joined by commas. */
 export function secureTransportOf(secure: boolean, forwardedProto: string | undefined, trustedPeer: boolean): boolean {
   if (secure) return true;
-  if (!trustedPeer) return false;
-  return forwardedProto !== undefined && forwardedProto.split(',')[0]!.trim().toLowerCase() === 'https';
+  if (!trustedPeer || forwardedProto === undefined) return false;
+  let start = 0;
+  for (;;) {
+    const end = forwardedProto.indexOf(',', start);
+    if (forwardedProto.slice(start, end === -1 ? undefined : end).trim().toLowerCase() !== 'https') return false;
+    if (end === -1) return true;
+    start = end + 1;
+  }
 }
 
 /**
- * Whether the query holds `name[]`, `name[1]` or `name[x]`: Express (qs), Rails and PHP read those
+ * The values of query parameter `name`, or undefined when the query also holds it in another case
+ * (`Status`) or in list form (`name[]`, `name[1]`, `name[x]`, in any case): ASP.NET Core and
+ * ignore-case binders read `Status` as `status`, and Express (qs), Rails and PHP read the list forms
  * as more values of `name` (or as its only value), which a condition could not have seen.
  */
-function hasListForm(params: URLSearchParams, name: string): boolean {
-  for (const key of params.keys()) {
-    if (key.length > name.length && key.charCodeAt(name.length) === 0x5b && key.startsWith(name)) return true;
+function queryValues(params: URLSearchParams, name: string): string[] | undefined {
+  const lower = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, value] of params) {
+    if (key === name) values.push(value);
+    else if (key.length >= name.length && (key.length === name.length || key.charCodeAt(name.length) === 0x5b) && key.slice(0, name.length).toLowerCase() === lower) return undefined;
   }
-  return false;
+  return values;
+}
+
+/**
+ * The request's own global condition keys, as a decision about the request itself reads them
+ * (aws:SourceIp, aws:SecureTransport, the time, aws:UserAgent, aws:Referer): for decisions made
+ * outside the pipeline, such as the STS endpoints', so that a caller's Deny written on where, how
+ * or when a call comes is applied to it too.
+ */
+export function requestKeys(facts: RequestFacts, trusted: TrustedProxies): Record<string, ContextValue> {
+  const trustedPeer = trusted.has(facts.peerAddress);
+  const keys: Record<string, ContextValue> = {
+    'aws:SourceIp': sourceAddress(facts.peerAddress, facts.rawHeaders, trusted, trustedPeer),
+    'aws:SecureTransport': secureTransport(facts, trustedPeer),
+    'aws:CurrentTime': currentTime(facts.now),
+    'aws:EpochTime': Math.floor(facts.now / 1000),
+    'aws:PrincipalIsAWSService': false,
+    'aws:ViaAWSService': false,
+  };
+  const userAgent = headerValue(facts.rawHeaders, 'user-agent');
+  if (userAgent !== undefined) keys['aws:UserAgent'] = userAgent;
+  const referer = headerValue(facts.rawHeaders, 'referer');
+  if (referer !== undefined) keys['aws:Referer'] = referer;
+  return keys;
+}
+
+/**
+ * The values of header `name` (lower-case, never holding `_`: route maps refuse such names), or
+ * undefined when the request also spells it with `_` for `-` (`X_Client_Id`): behind forward-auth
+ * or ext_authz the proxy forwards such a header, and CGI and FastCGI upstreams read both spellings
+ * as one variable (HTTP_X_CLIENT_ID), so the value the upstream acts on is not knowable.
+ */
+function headerSourceValues(raw: readonly string[], name: string, dropsUnderscored: boolean): string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const header = raw[i]!;
+    if (header.length !== name.length) continue;
+    const lower = header.toLowerCase();
+    if (lower === name) values.push(raw[i + 1]!);
+    else if (!dropsUnderscored && lower.replaceAll('_', '-') === name) return undefined;
+  }
+  return values;
 }
 
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
@@ -148,12 +208,15 @@ function currentTime(now: number): string {
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
- * list form too): which of the values the upstream reads is not knowable, so the request is
- * refused rather than guessed.
+ * list form or in another case too; a header spelt with `_` for `-` too, unless `dropsUnderscored`):
+ * which of the values the upstream reads is not knowable, so the request is refused rather than
+ * guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
  * when read). `headers` is the request's one header scan, when the caller has it.
+ * `dropsUnderscored`: iamgate itself forwards the request, and so drops every header whose name
+ * holds `_` (the upstream never reads the twin); behind forward-auth or ext_authz it is not so.
  */
 export function buildRequestContext(
   principal: Principal,
@@ -164,6 +227,7 @@ export function buildRequestContext(
   network: { readonly sourceIp: string; readonly secure: boolean },
   headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
   reads?: ReadonlySet<string>,
+  dropsUnderscored = false,
 ): ContextBuild {
   // Policies that read no key and a route that takes none: the one empty context, nothing built.
   if (reads !== undefined && reads.size === 0 && match.context.length === 0) return EMPTY_CONTEXT;
@@ -199,9 +263,14 @@ export function buildRequestContext(
       let values: string[];
       if (source.from === 'query') {
         params ??= new URLSearchParams(query ?? '');
-        if (hasListForm(params, source.name)) return { ok: false, key: source.key };
-        values = params.getAll(source.name);
-      } else values = headerValues(facts.rawHeaders, source.name);
+        const found = queryValues(params, source.name);
+        if (found === undefined) return { ok: false, key: source.key };
+        values = found;
+      } else {
+        const found = headerSourceValues(facts.rawHeaders, source.name, dropsUnderscored);
+        if (found === undefined) return { ok: false, key: source.key };
+        values = found;
+      }
       if (values.length > 1) return { ok: false, key: source.key };
       const key = source.key.toLowerCase();
       if (values.length === 1 && !entries.has(key)) put(key, values[0]!);

@@ -17,6 +17,7 @@ export interface RequestHeaders {
   readonly referer: string | undefined;
   /** Every X-Forwarded-For value in order, or undefined when none. */
   readonly forwardedFor: readonly string[] | undefined;
+  /** Every X-Forwarded-Proto value in order, joined by commas, or undefined when none. */
   readonly forwardedProto: string | undefined;
   /**
    * A Connection header lists a token other than `keep-alive` or `close`: the rare case where the
@@ -80,7 +81,8 @@ export function scanHeaders(raw: readonly string[]): RequestHeaders {
         break;
       case 17: {
         const lower = name.toLowerCase();
-        if (lower === 'x-forwarded-proto') forwardedProto ??= raw[i + 1]!;
+        // Every line, as one list (RFC 9110 §5.3): a proxy that adds a line leaves the caller's before it.
+        if (lower === 'x-forwarded-proto') forwardedProto = forwardedProto === undefined ? raw[i + 1]! : `${forwardedProto},${raw[i + 1]!}`;
         else if (lower === 'transfer-encoding') {
           // node:http hands over a request with an unknown coding (`xchunked`) before it fails on
           // the body; forwarding it would send the upstream a body that never ends.

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Principal } from '../identity/index.js';
+import { revocationSubjects, type Principal } from '../identity/index.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
 import type { RequestFacts } from './context.js';
 import type { DecisionEvent, PipelineOutcome } from './pipeline.js';
@@ -61,7 +61,7 @@ export interface TunnelRegistryDeps {
 export interface Tunnels {
   /** Registers a tunnel that has just switched protocols; it leaves the registry when its caller's socket closes. */
   open(grant: TunnelGrant, client: Duplex, upstream: Duplex): void;
-  /** Sessions of `subject` (a user or role ARN) issued at or before `before` (epoch ms) are revoked: closes their tunnels. */
+  /** Sessions of `subject` (a user, role or role session ARN) issued at or before `before` (epoch ms) are revoked: closes their tunnels. */
   revoked(subject: string, before: number): void;
   /** Decides every tunnel opened under an older policy generation again; closes those now refused. */
   redecide(): Promise<void>;
@@ -73,7 +73,8 @@ export interface Tunnels {
 
 interface Tunnel {
   readonly grant: TunnelGrant;
-  readonly subject: string;
+  /** The names whose revocation ends the tunnel's session (`revocationSubjects`). */
+  readonly subjects: readonly string[];
   readonly client: Duplex;
   readonly upstream: Duplex;
   readonly openedAt: number;
@@ -84,11 +85,6 @@ interface Tunnel {
   generation: number | undefined;
   timer: NodeJS.Timeout | undefined;
   closing: boolean;
-}
-
-/** The user or role whose sessions a revocation names (as the authenticator checks them). */
-function subjectOf(p: Principal): string {
-  return p.roleArn ?? p.arn;
 }
 
 /** Why a new decision refuses a tunnel: its session or token, else the policies. */
@@ -109,9 +105,11 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
 
   function forget(t: Tunnel): void {
     open.delete(t);
-    const same = bySubject.get(t.subject);
-    same?.delete(t);
-    if (same?.size === 0) bySubject.delete(t.subject);
+    for (const subject of t.subjects) {
+      const same = bySubject.get(subject);
+      same?.delete(t);
+      if (same?.size === 0) bySubject.delete(subject);
+    }
     if (t.timer) clearTimeout(t.timer);
     t.timer = undefined;
     t.upstream.off('data', t.track);
@@ -217,17 +215,19 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
   }
 
   function isRevoked(t: Tunnel): boolean {
-    const before = revokedBefore.get(t.subject);
-    return before !== undefined && t.grant.principal.issuedAt <= before;
+    return t.subjects.some((subject) => {
+      const before = revokedBefore.get(subject);
+      return before !== undefined && t.grant.principal.issuedAt <= before;
+    });
   }
 
   return {
     open(grant, client, upstream) {
       const downstream = createFrameTracker();
-      const subject = subjectOf(grant.principal);
+      const subjects = revocationSubjects(grant.principal);
       const t: Tunnel = {
         grant,
-        subject,
+        subjects,
         client,
         upstream,
         openedAt: now(),
@@ -239,9 +239,11 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
       };
       upstream.on('data', t.track);
       open.add(t);
-      let same = bySubject.get(subject);
-      if (!same) bySubject.set(subject, (same = new Set()));
-      same.add(t);
+      for (const subject of subjects) {
+        let same = bySubject.get(subject);
+        if (!same) bySubject.set(subject, (same = new Set()));
+        same.add(t);
+      }
       // Closed by the caller or the upstream: no record, and a re-decision under way finds it closed.
       client.once('close', () => {
         t.closing = true;

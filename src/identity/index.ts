@@ -7,3 +7,4 @@ export { buildPolicySet, canonicalJson, compileRef } from './fingerprint.js';
 export { createPrincipalResolver, principalAt, type AuthFacts, type PrincipalResolver, type ResolveResult, type RoleSessionFacts, type UserFacts } from './resolve.js';
 export { principalContext, isoSeconds, type WebIdentityFacts } from './context.js';
 export { assumedRoleArn, iamArn, toSessionName, uniqueId, SESSION_NAME } from './names.js';
+export { revocableArn, revocationSubjects } from './revocable.js';

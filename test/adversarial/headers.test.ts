@@ -134,6 +134,8 @@ describe('condition keys with more than one value', () => {
     ['the parameter again with an index', '?status=open&status[1]=closed'],
     ['the parameter only as a list', '?status[]=closed'],
     ['the parameter only as an object', '?status[x]=closed'],
+    // ASP.NET Core and ignore-case binders read Status as status.
+    ['the parameter only in another case', '?Status=open'],
   ])('refuses %s feeding a condition key with 400, forwarding nothing', async (_name, query) => {
     const r = await get(`/orders${query}`);
     expect(r.status).toBe(400);
@@ -147,7 +149,6 @@ describe('condition keys with more than one value', () => {
     ['a NUL after the value', '?status=open%00'],
     ['another case', '?status=OPEN'],
     ['the value in the name', '?status%3Dopen'],
-    ['a parameter of another name', '?Status=open'],
   ])('decides %s on the literal value, which the policy does not allow', async (_name, query) => {
     const r = await get(`/orders${query}`);
     expect(r.status).toBe(403);

@@ -171,6 +171,34 @@ describe('audit verify on a tampered trail', () => {
     expect(codes(report).filter((c) => c === 'unknown_key')).toHaveLength(1 + records.filter((r) => r.kind === 'audit.digest').length);
   });
 
+  /** The trail with its key and digests taken out and its records renumbered and relinked, under `instanceId` when given. */
+  function strippedOfSignatures(instanceId?: string): string[] {
+    const records = original
+      .map(parse)
+      .filter((r) => r.kind !== 'audit.digest')
+      .map((r, i) => {
+        const { key: _key, ...rest } = r;
+        return { ...rest, seq: i + 1, ...(instanceId !== undefined ? { instanceId } : {}) } as Mutable;
+      });
+    return reseal(records, 0).map(serialise);
+  }
+
+  it('catches a trail rewritten whole without its key and digests, when a trusted key is given', async () => {
+    const report = await verifyLines('stripped.jsonl', strippedOfSignatures());
+    expect(report.status).toBe('tampered');
+    expect(report.findings[0]).toMatchObject({ code: 'unknown_key', ref: 'line 1' });
+    // Without a trusted key nothing says which keys must sign: it is reported unsigned, not tampered.
+    expect((await verifyLines('stripped-untrusted.jsonl', strippedOfSignatures(), false)).status).toBe('incomplete');
+  });
+
+  it('catches an unsigned chain of another instance spliced into a signed trail, when a trusted key is given', async () => {
+    const spliced = [...original, ...strippedOfSignatures('gw-forged')];
+    const report = await verifyLines('spliced.jsonl', spliced);
+    expect(report.status).toBe('tampered');
+    expect(report.findings).toContainEqual(expect.objectContaining({ code: 'unknown_key', instanceId: 'gw-forged', ref: `line ${original.length + 1}` }));
+    expect(report.chains.find((c) => c.instanceId !== 'gw-forged')).toMatchObject({ closed: true });
+  });
+
   it('catches a rewrite that kept the genuine digests: their signatures no longer match', async () => {
     const i = decisionAt(6);
     const records = original.map(parse);

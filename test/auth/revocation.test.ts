@@ -13,7 +13,7 @@ policies:
   Revoker:
     document:
       Version: "2012-10-17"
-      Statement: [{ Effect: Allow, Action: "iamgate:RevokeSessions", Resource: "arn:aws:iam::111122223333:*" }]
+      Statement: [{ Effect: Allow, Action: "iamgate:RevokeSessions", Resource: ["arn:aws:iam::111122223333:*", "arn:aws:sts::111122223333:assumed-role/*"] }]
   AssumeAnything:
     document:
       Version: "2012-10-17"
@@ -80,6 +80,47 @@ describe('session revocation across replicas', () => {
     a.clock.advance(1000);
     expect(await check(b, await a.tokenFor('alice'))).toBe('ok');
     expect(await check(b, await a.tokenFor('bob'))).toBe('ok');
+  });
+
+  it('revokes one role session by its session ARN, on every replica, and leaves the role’s other sessions', async () => {
+    const alice = await a.tokenFor('alice');
+    const assume = async (name: string): Promise<string> =>
+      sessionToken((await a.post('/AssumeRole', { RoleArn: 'arn:aws:iam::111122223333:role/Worker', RoleSessionName: name }, alice)).body);
+    const w2 = await assume('w2');
+    const w3 = await assume('w3');
+    a.clock.advance(1000);
+    const res = await a.post('/RevokeSessions', { PrincipalArn: 'arn:aws:sts::111122223333:assumed-role/Worker/w2' }, await a.tokenFor('security'));
+    expect(res.status).toBe(200);
+    await b.runtime.revocations.refresh();
+    expect([await check(a, w2), await check(b, w2)]).toEqual(['session_revoked', 'session_revoked']);
+    expect([await check(a, w3), await check(b, w3)]).toEqual(['ok', 'ok']);
+    a.clock.advance(1000);
+    expect(await check(b, await assume('w2'))).toBe('ok');
+  });
+
+  it.each([
+    ['a user the directory does not hold', 'arn:aws:iam::111122223333:user/nobody'],
+    ['a role the directory does not hold', 'arn:aws:iam::111122223333:role/Nothing'],
+    ['a session of a role the directory does not hold', 'arn:aws:sts::111122223333:assumed-role/Nothing/w1'],
+    ['a session name no session can have', 'arn:aws:sts::111122223333:assumed-role/Worker/w'],
+    ['a group', 'arn:aws:iam::111122223333:group/admins'],
+    ['a wildcard', 'arn:aws:iam::111122223333:user/*'],
+  ])('refuses to revoke %s with 400, instead of answering as though sessions were revoked', async (_name, arn) => {
+    const res = await a.post('/RevokeSessions', { PrincipalArn: arn }, await a.tokenFor('security'));
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+  });
+
+  it('treats a revocation it cannot read in Redis as revoking every session of its principal, rather than none', async () => {
+    const writer = await client();
+    const arn = 'arn:aws:iam::111122223333:role/Garbled';
+    for (const value of ['not a time', '', 'NaN', '1e999']) {
+      await writer.hset('iamgate:revocations', arn, value);
+      expect(await b.runtime.revocations.refresh()).toBe(true);
+      expect([value, b.runtime.revocations.check(arn, a.clock.now())]).toEqual([value, 'revoked']);
+    }
+    await writer.hdel('iamgate:revocations', arn);
+    expect(await b.runtime.revocations.refresh()).toBe(true);
+    expect(b.runtime.revocations.check(arn, a.clock.now())).toBe('ok');
   });
 
   it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {

@@ -111,6 +111,19 @@ describe('TOTP on the in-memory store', () => {
     expect(await totp.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: true });
   });
 
+  it('keeps a user locked out, for a whole lockout, while the lock it finds is not a time it wrote', async () => {
+    const clock = testClock();
+    const state = createMemoryStateStore({ now: clock.now });
+    const totp = totpOn(state, clock.now);
+    const secret = await enrol(totp, clock.now);
+    for (const garbled of ['garbled', '', 'NaN', '1e999']) {
+      clock.advance(90_000);
+      await state.set(`mfa:lock:${USER}`, garbled, 300_000);
+      expect([garbled, await totp.verify(USER, await code(secret, clock.now()))]).toEqual([garbled, { ok: false, code: 'mfa_locked', retryAfterSeconds: 300 }]);
+      await state.del(`mfa:lock:${USER}`);
+    }
+  });
+
   it('refuses the right code sent together with more wrong guesses than maxFailures', async () => {
     const clock = testClock();
     const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);

@@ -66,6 +66,18 @@ describe('web identity', () => {
     expect(decide(outcome.principal, 'orders:ListOrders')).toBe('Allow');
   });
 
+  it('refuses session tags in the exchange when the trust policy does not allow sts:TagSession, issuing nothing', async () => {
+    const before = f.events.length;
+    const res = await f.post('/AssumeRoleWithWebIdentity', {
+      RoleArn: WORKER_ROLE,
+      RoleSessionName: 'worker-tagged',
+      WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
+      Tags: [{ Key: 'team', Value: 'admins' }],
+    });
+    expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(f.events.slice(before)).toEqual([expect.objectContaining({ action: 'AssumeRoleWithWebIdentity', outcome: 'denied', code: 'trust_policy_denied' })]);
+  });
+
   it('refuses the exchange for a wrong sub or aud, and for tokens of other issuers', async () => {
     const body = (token: string) => ({ RoleArn: WORKER_ROLE, RoleSessionName: 'worker-1', WebIdentityToken: token });
     expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken('system:serviceaccount:orders:default')))).toMatchObject({
@@ -93,5 +105,43 @@ describe('web identity', () => {
       WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
     });
     expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  });
+});
+
+describe('session tags in a web-identity exchange', () => {
+  const TAGGED_ROLE = 'arn:aws:iam::111122223333:role/TaggedWorker';
+  let f: AuthFixture;
+  beforeAll(async () => {
+    f = await startAuthFixture({
+      webIdentityRoles: ['TaggedWorker'],
+      directoryYaml: `
+account: "111122223333"
+roles:
+  TaggedWorker:
+    tags: { team: red }
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { Federated: kubernetes.default.svc }, Action: sts:AssumeRoleWithWebIdentity, Condition: { StringEquals: { "kubernetes.default.svc:sub": "${WORKER_SUB}" } } }
+        - { Effect: Allow, Principal: { Federated: kubernetes.default.svc }, Action: sts:TagSession, Condition: { StringEquals: { "aws:RequestTag/team": blue } } }
+`,
+    });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const exchange = async (team: string) =>
+    f.post('/AssumeRoleWithWebIdentity', { RoleArn: TAGGED_ROLE, RoleSessionName: 'tagged', WebIdentityToken: await f.serviceAccountToken(WORKER_SUB), Tags: [{ Key: 'team', Value: team }] });
+
+  it('become principal tags over the role’s when the trust policy allows sts:TagSession for them', async () => {
+    const res = await exchange('blue');
+    expect(res.status).toBe(200);
+    const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${sessionToken(res.body)}` });
+    expect(outcome.ok && outcome.principal.context['aws:PrincipalTag/team']).toBe('blue');
+  });
+
+  it('are refused when the trust policy’s sts:TagSession does not allow those values', async () => {
+    expect(await exchange('admins')).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
   });
 });

@@ -16,8 +16,9 @@ describe('source address', () => {
     expect(sourceAddress('::1', ['X-Forwarded-For', '2001:db8::1'], trusted)).toBe('2001:db8::1');
   });
 
-  it('stops at a malformed hop instead of believing it', () => {
-    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '1.1.1.1, not-an-ip, 10.0.0.9'], trusted)).toBe('10.0.0.9');
+  it('stops at a malformed hop instead of believing it, and leaves the address unknown rather than a trusted hop’s', () => {
+    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '1.1.1.1, not-an-ip, 10.0.0.9'], trusted)).toBe('');
+    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '203.0.113.5:4711'], trusted)).toBe('');
     expect(sourceAddress('10.0.0.2', [], trusted)).toBe('10.0.0.2');
   });
 

@@ -30,7 +30,7 @@ describe('the request header scan', () => {
         userAgent: headerValue(raw, 'user-agent'),
         referer: headerValue(raw, 'referer'),
         forwardedFor: headerValues(raw, 'x-forwarded-for').length > 0 ? headerValues(raw, 'x-forwarded-for') : undefined,
-        forwardedProto: headerValue(raw, 'x-forwarded-proto'),
+        forwardedProto: headerValues(raw, 'x-forwarded-proto').length > 0 ? headerValues(raw, 'x-forwarded-proto').join(',') : undefined,
         connectionNames: headerValues(raw, 'connection').some((v) => !['keep-alive', 'close'].includes(v.toLowerCase())),
         expect: headerValue(raw, 'expect'),
         framesBody: headerValues(raw, 'content-length').length > 0 || codings.length > 0,

@@ -2,13 +2,14 @@
 // (/.well-known/jwks.json). Bodies are small JSON objects with AWS's parameter names; every
 // answer is JSON; failures carry a stable `error` code and a public title, never internals.
 import { Hono, type Context, type Handler } from 'hono';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { bodyLimit } from 'hono/body-limit';
 import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
-import { createStsOperations, type IssuedCredentials, type StsAction, type StsDeps, type StsFailure, type StsResult } from './operations.js';
+import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsEvent, type StsFailure, type StsResult } from './operations.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -65,9 +66,18 @@ async function jsonBody(c: Context): Promise<Obj | undefined> {
 
 /** Creates the STS sub-app. Mount it with `app.route('/.iamgate/sts', createStsApp(deps))`. */
 export function createStsApp(deps: StsDeps): StsApp {
-  const ops = createStsOperations(deps);
+  // The call being answered: its own condition keys, read once, and the address its records carry.
+  // The operations report outcomes through `onEvent` without knowing the call; this store follows
+  // each call's handler (and everything it awaits), so every record of a call names its address.
+  const calls = new AsyncLocalStorage<{ readonly keys: RequestKeys; readonly sourceIp: string | undefined }>();
+  const onEvent = deps.onEvent;
+  const emit = (event: StsEvent): void => {
+    const sourceIp = calls.getStore()?.sourceIp;
+    onEvent?.(sourceIp === undefined ? event : { ...event, sourceIp });
+  };
+  const ops = createStsOperations({ ...deps, onEvent: emit });
   const app = new Hono<StsEnv>();
-  const emit = deps.onEvent ?? (() => undefined);
+  const keysOf = (): RequestKeys => calls.getStore()?.keys ?? {};
 
   /**
    * Records a call refused before its operation ran (unauthenticated, a body that is not JSON or
@@ -88,7 +98,9 @@ export function createStsApp(deps: StsDeps): StsApp {
   for (const [path, action] of Object.entries(ACTIONS)) {
     app.use(path, async (c, next) => {
       c.set('stsAction', action);
-      await next();
+      const keys = deps.requestKeys?.(c) ?? {};
+      const sourceIp = keys['aws:SourceIp'];
+      await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined }, next);
     });
   }
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => refuse(c, 'request_too_large') }));
@@ -121,7 +133,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     withCaller(c, async (caller, body) => {
       const input = readAssumeRole(body);
       if (!input.ok) return badInput(c, input, caller);
-      return answer(c, await ops.assumeRole(caller, input.value), (r) => credentials(c, r, true));
+      return answer(c, await ops.assumeRole(caller, input.value, keysOf()), (r) => credentials(c, r, true));
     }),
   );
 
@@ -130,7 +142,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object');
     const input = readWebIdentity(body);
     if (!input.ok) return badInput(c, input);
-    return answer(c, await ops.assumeRoleWithWebIdentity(input.value), (r) => credentials(c, r, true));
+    return answer(c, await ops.assumeRoleWithWebIdentity(input.value, keysOf()), (r) => credentials(c, r, true));
   });
 
   app.post('/mfa/enroll', (c) =>
@@ -156,9 +168,9 @@ export function createStsApp(deps: StsDeps): StsApp {
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
-        return refuse(c, 'invalid_request', 'PrincipalArn (a user or role ARN) and an optional ISO Before are required', caller);
+        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN) and an optional ISO Before are required', caller);
       }
-      return answer(c, await ops.revokeSessions(caller, arn, before), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
+      return answer(c, await ops.revokeSessions(caller, arn, before, keysOf()), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
   );
 

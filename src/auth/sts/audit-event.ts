@@ -33,5 +33,6 @@ export function stsAuditEvent(e: StsEvent): AuditEventInput {
     ...(e.caller !== undefined ? { principal: { arn: e.caller, type: principalType(e.caller) } } : {}),
     ...(e.mfa !== undefined ? { authn: { mfa: e.mfa } } : {}),
     ...(resource !== undefined ? { resource } : {}),
+    ...(e.sourceIp !== undefined ? { sourceIp: e.sourceIp } : {}),
   };
 }

@@ -2,17 +2,18 @@
 // AssumeRole, AssumeRoleWithWebIdentity, MFA enrolment, session revocation. They return values
 // (never throw for denials) and report each outcome as an event for the audit trail.
 import { parsePolicy, type ContextValue, type Finding } from '../../policy/index.js';
-import { assumedRoleArn, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
+import { assumedRoleArn, revocableArn, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
 import { webIdentityFacts } from '../claims.js';
 import type { AuthConfig } from '../config.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Revocations } from '../revocation.js';
 import { mintSessionToken, type SessionClaims } from '../session-token.js';
 import type { Totp } from '../totp.js';
-import { accountTrust, assumeRoleAllowed, webIdentityAllowed } from '../trust.js';
+import { accountTrust, assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { CompiledPolicy } from '../../policy/index.js';
 import type { TokenAuthenticator } from '../authenticator.js';
 import type { StsErrorCode } from './errors.js';
+import type { Context } from 'hono';
 import type { AssumeRoleInput, CommonInput, WebIdentityInput } from './input.js';
 import { createContext, evaluate } from '../../policy/index.js';
 
@@ -28,6 +29,8 @@ export interface StsEvent {
   readonly sessionArn?: string;
   readonly mfa?: boolean;
   readonly expiresAt?: number;
+  /** `aws:SourceIp` of the call, when it came over the network. */
+  readonly sourceIp?: string;
 }
 
 export interface StsDeps {
@@ -39,7 +42,17 @@ export interface StsDeps {
   readonly revocations: Revocations;
   readonly now?: () => number;
   readonly onEvent?: (event: StsEvent) => void;
+  /**
+   * The call's own global condition keys (aws:SourceIp, aws:SecureTransport, aws:UserAgent, ...),
+   * read from the request by the front door that received it. Without it a caller's Deny on where
+   * or how a call comes would pass over STS calls as over a key that is missing.
+   */
+  readonly requestKeys?: (c: Context) => Readonly<Record<string, ContextValue>>;
 }
+
+/** A call's own condition keys (`StsDeps.requestKeys`), merged into every evaluation the call makes. */
+export type RequestKeys = Readonly<Record<string, ContextValue>>;
+
 
 export type StsFailure = {
   readonly ok: false;
@@ -61,6 +74,13 @@ export interface IssuedCredentials {
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
 
+/** A call's session tags as the trust policy reads them: `aws:RequestTag/KEY` and `aws:TagKeys`. */
+function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, ContextValue> {
+  const keys: Record<string, ContextValue> = { 'aws:TagKeys': Object.keys(tags) };
+  for (const [k, v] of Object.entries(tags)) keys[`aws:RequestTag/${k}`] = v;
+  return keys;
+}
+
 /** MFA keys that mark a denial as "a second factor would have helped". */
 function failedOnMfa(failed: readonly { key: string }[]): boolean {
   return failed.some((f) => f.key.toLowerCase().startsWith('aws:multifactorauth'));
@@ -68,11 +88,11 @@ function failedOnMfa(failed: readonly { key: string }[]): boolean {
 
 export interface StsOperations {
   getSessionToken(caller: Principal, input: CommonInput): Promise<StsResult<IssuedCredentials>>;
-  assumeRole(caller: Principal, input: AssumeRoleInput): Promise<StsResult<IssuedCredentials>>;
-  assumeRoleWithWebIdentity(input: WebIdentityInput): Promise<StsResult<IssuedCredentials>>;
+  assumeRole(caller: Principal, input: AssumeRoleInput, keys?: RequestKeys): Promise<StsResult<IssuedCredentials>>;
+  assumeRoleWithWebIdentity(input: WebIdentityInput, keys?: RequestKeys): Promise<StsResult<IssuedCredentials>>;
   enrollMfa(caller: Principal): Promise<StsResult<{ secret: string; uri: string }>>;
   confirmMfa(caller: Principal, code: string): Promise<StsResult<{ enrolled: true }>>;
-  revokeSessions(caller: Principal, subjectArn: string, before: number): Promise<StsResult<{ before: number }>>;
+  revokeSessions(caller: Principal, subjectArn: string, before: number, keys?: RequestKeys): Promise<StsResult<{ before: number }>>;
 }
 
 /** Creates the STS operations over the directory, keys, TOTP and revocation list. */
@@ -134,7 +154,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       return issued('GetSessionToken', caller.arn, caller.arn, caller.userId, minted, true);
     },
 
-    async assumeRole(caller, input) {
+    async assumeRole(caller, input, keys = {}) {
       const role = findRole(input.roleArn);
       // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
       if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role' });
@@ -151,12 +171,9 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         mfaAt = checked.value.at;
       }
       const t = now();
-      const extra: Record<string, ContextValue> = { 'aws:MultiFactorAuthPresent': mfa };
+      const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
-      if (input.tags) {
-        for (const [k, v] of Object.entries(input.tags)) extra[`aws:RequestTag/${k}`] = v;
-        extra['aws:TagKeys'] = Object.keys(input.tags);
-      }
+      if (input.tags) Object.assign(extra, requestTagKeys(input.tags));
       const actions = input.tags ? (['sts:AssumeRole', 'sts:TagSession'] as const) : (['sts:AssumeRole'] as const);
       for (const action of actions) {
         const { partition, account } = deps.resolver().directory;
@@ -186,7 +203,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       return issued('AssumeRole', caller.arn, arn, `${role.id}:${input.sessionName}`, minted, mfa);
     },
 
-    async assumeRoleWithWebIdentity(input) {
+    async assumeRoleWithWebIdentity(input, keys = {}) {
       const verified = await deps.authenticator.verifyWebIdentityToken(input.webIdentityToken);
       if (!verified.ok) {
         const code = verified.status === 503 ? 'identity_key_unavailable' : 'invalid_identity_token';
@@ -201,7 +218,14 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
       if (!policyCheck.ok) return policyCheck;
       const t = now();
-      if (!webIdentityAllowed(role, wi, t).ok) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn });
+      // Session tags become principal tags over the role's: the trust policy must allow them too.
+      const extra = input.tags ? { ...keys, ...requestTagKeys(input.tags) } : keys;
+      const actions = input.tags ? (['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'] as const) : (['sts:AssumeRoleWithWebIdentity'] as const);
+      for (const action of actions) {
+        if (!webIdentityAllowed(role, wi, t, extra, action).ok) {
+          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed` });
+        }
+      }
       const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, role.maxSessionSeconds);
       const arn = assumedRoleArn(deps.resolver().directory, role.name, input.sessionName);
       const minted = await mint(
@@ -240,14 +264,17 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       return { ok: true, value: { enrolled: true } };
     },
 
-    async revokeSessions(caller, subjectArn, before) {
+    async revokeSessions(caller, subjectArn, before, keys = {}) {
       const decision = evaluate(caller.policySet, {
         principal: caller.arn,
         action: 'iamgate:RevokeSessions',
         resource: subjectArn,
-        context: createContext(caller.context),
+        context: createContext({ ...caller.context, ...timeKeys(now()), ...keys }),
       });
       if (decision.decision !== 'Allow') return deny('RevokeSessions', 'caller_not_allowed', { caller: caller.arn, target: subjectArn });
+      if (!revocableArn(deps.resolver().directory, subjectArn)) {
+        return deny('RevokeSessions', 'invalid_request', { caller: caller.arn, target: subjectArn, detail: 'PrincipalArn names no user, role or role session of the directory' });
+      }
       try {
         await deps.revocations.revoke(subjectArn, before);
       } catch {

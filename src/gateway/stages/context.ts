@@ -4,8 +4,12 @@
 import { connectionTokens } from '../../proxy/index.js';
 import { buildRequestContext } from '../context.js';
 import { errorBody } from '../errors.js';
+import type { DecisionSource } from '../pipeline.js';
 import type { RouteMatch } from '../routes/index.js';
 import { CONTINUE, required, type StageFactory } from './stage.js';
+
+/** Front doors whose requests iamgate forwards itself, dropping every header whose name holds `_`. */
+const FORWARDED_BY_IAMGATE: ReadonlySet<DecisionSource> = new Set<DecisionSource>(['proxy', 'websocket', 'tunnel']);
 
 /** Headers read for request keys (aws:UserAgent, aws:Referer) whatever the route. */
 const CONTEXT_HEADERS = ['user-agent', 'referer'];
@@ -34,7 +38,7 @@ export const context: StageFactory = (deps) => ({
     }
     const t = required(ctx.target, 'the target');
     const reads = ctx.snapshot?.shadow ? undefined : deps.keysOf(principal.policySet);
-    const built = buildRequestContext(principal, facts, match, t.path, t.query, ctx, headers, reads);
+    const built = buildRequestContext(principal, facts, match, t.path, t.query, ctx, headers, reads, FORWARDED_BY_IAMGATE.has(ctx.source));
     if (!built.ok) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: `condition key ${built.key} has more than one value` };
     ctx.request = { principal: principal.arn, action: match.action, resource: match.resource, context: built.context };
     return CONTINUE;
