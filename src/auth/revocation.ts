@@ -95,8 +95,10 @@ export function createRevocations(options: RevocationOptions): Revocations {
 
   return {
     async revoke(subjectArn, before) {
-      const known = snapshot.get(subjectArn) ?? 0;
-      const value = Math.max(known, before);
+      // A damaged entry reads as revoking everything (Infinity): a new revocation repairs it with a
+      // time, rather than writing back text that would read as damaged again on every refresh.
+      const known = snapshot.get(subjectArn);
+      const value = known !== undefined && Number.isFinite(known) ? Math.max(known, before) : before;
       await store.hashSet(HASH_KEY, subjectArn, String(value));
       snapshot = new Map(snapshot).set(subjectArn, value);
       options.onRevoked?.(subjectArn, value);

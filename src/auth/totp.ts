@@ -77,12 +77,16 @@ export function createTotp(deps: TotpDeps): Totp {
   /**
    * Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules;
    * a lock whose value is not a time iamgate wrote (damaged, or another program's) still locks, for
-   * a whole lockout: an unreadable lock must never read as none.
+   * a whole lockout from now: it is written again as that time with the lock's expiry, so an
+   * unreadable lock never reads as none and never outlasts the lockout it announces.
    */
   const lockedFor = async (owner: string): Promise<number> => {
     const value = await state.get(keys.lock(owner));
     if (value === undefined) return 0;
-    if (!LOCK_UNTIL.test(value)) return Math.ceil(lockout.lockoutMs / 1000);
+    if (!LOCK_UNTIL.test(value)) {
+      await state.set(keys.lock(owner), String(now() + lockout.lockoutMs), lockout.lockoutMs);
+      return Math.ceil(lockout.lockoutMs / 1000);
+    }
     const left = Number(value) - now();
     return left > 0 ? Math.ceil(left / 1000) : 0;
   };

@@ -94,7 +94,8 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
  * X-Forwarded-For entry that is not itself a trusted proxy. Reaching an entry that is not an
  * address (`ip:port`, a name, an empty entry) makes it unknown, `''`: the trusted hop's own address
  * would pass for the caller's, inside any range that admits the proxy, and nothing left of that
- * entry is vouched for. An unknown address matches no `IpAddress` condition and every `NotIpAddress`.
+ * entry is vouched for. No IP operator can read an unknown address: its test fails in an Allow and
+ * holds in a Deny (docs/policy-evaluation.md).
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);

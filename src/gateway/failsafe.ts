@@ -53,8 +53,25 @@ function rejection(code: GatewayErrorCode, facts: RequestFacts, source: Decision
  * A run that answers synchronously (a cached allow) stays synchronous: no Promise is added.
  */
 export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeline {
-  /** The audited `internal_error` answer to a run that threw. */
+  /** The audited `internal_error` answer to a run that threw; never rejects (see `lastResort`). */
   async function failed(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
+    try {
+      return await answerFailure(err, facts, source);
+    } catch {
+      return lastResort(facts, source);
+    }
+  }
+  /**
+   * The 500 when answering the failure failed too (its logger or its metrics threw): still an
+   * answer, from the error table, built from nothing that can throw. A FailSafePipeline never
+   * rejects, so its callers hold no catch of their own.
+   */
+  function lastResort(facts: RequestFacts, source: DecisionSource): Rejected {
+    const { status, body } = errorAnswer('internal_error', facts.requestId);
+    const event: DecisionEvent = { kind: EVENT_KINDS[source], requestId: facts.requestId, method: facts.method, decision: 'Deny', reason: 'internal_error', status };
+    return { kind: 'reject', code: 'internal_error', status, body, headers: {}, event };
+  }
+  async function answerFailure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
     deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
     const answer = rejection(errorCodeOf(err), facts, source, deps);
     deps.metrics.count.decision('Rejected', answer.event.reason);

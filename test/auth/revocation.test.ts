@@ -123,6 +123,19 @@ describe('session revocation across replicas', () => {
     expect(b.runtime.revocations.check(arn, a.clock.now())).toBe('ok');
   });
 
+  it('replaces an entry it cannot read with the time of a new revocation, so the principal is not revoked for good', async () => {
+    const writer = await client();
+    const arn = 'arn:aws:iam::111122223333:role/Repaired';
+    await writer.hset('iamgate:revocations', arn, 'not a time');
+    expect(await a.runtime.revocations.refresh()).toBe(true);
+    const at = a.clock.now();
+    await a.runtime.revocations.revoke(arn, at);
+    expect(await writer.hget('iamgate:revocations', arn)).toBe(String(at));
+    expect(await b.runtime.revocations.refresh()).toBe(true);
+    expect([b.runtime.revocations.check(arn, at), b.runtime.revocations.check(arn, at + 1000)]).toEqual(['revoked', 'ok']);
+    await writer.hdel('iamgate:revocations', arn);
+  });
+
   it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {
     const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('bob'));
     expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });

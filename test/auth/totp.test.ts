@@ -124,6 +124,20 @@ describe('TOTP on the in-memory store', () => {
     }
   });
 
+  it('writes a lock it cannot read again as a whole lockout from now, which then ends like any lock', async () => {
+    const clock = testClock();
+    const state = createMemoryStateStore({ now: clock.now });
+    const totp = totpOn(state, clock.now);
+    const secret = await enrol(totp, clock.now);
+    clock.advance(90_000);
+    // Another program's key, without an expiry: it must not lock the user out for longer than a lockout.
+    await state.set(`mfa:lock:${USER}`, 'garbled');
+    expect(await totp.verify(USER, await code(secret, clock.now()))).toEqual({ ok: false, code: 'mfa_locked', retryAfterSeconds: 300 });
+    expect(await state.get(`mfa:lock:${USER}`)).toBe(String(clock.now() + 300_000));
+    clock.advance(300_000 + 30_000);
+    expect(await totp.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: true });
+  });
+
   it('refuses the right code sent together with more wrong guesses than maxFailures', async () => {
     const clock = testClock();
     const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);

@@ -105,6 +105,19 @@ describe('the pipeline', () => {
     expect(anonymous).toMatchObject({ kind: 'reject', code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="iamgate"' } });
   });
 
+  it('never rejects behind the failsafe wrapper, even when answering the failure fails too: the 500 still comes back', async () => {
+    const throwing: Pipeline = {
+      run() {
+        throw new Error('a stage fault');
+      },
+    };
+    // A logger that fails while the fault is being reported: the wrapper must still answer.
+    const brokenLogger = pino({ level: 'error' }, { write: () => { throw new Error('the log is gone'); } });
+    const wrapped = failSafe(throwing, { audit, logger: brokenLogger, metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 });
+    const facts = request('/orders/1', '');
+    await expect(wrapped.run(facts, 'proxy')).resolves.toMatchObject({ kind: 'reject', code: 'internal_error', status: 500, body: { code: 'internal_error', requestId: facts.requestId } });
+  });
+
   it('answers a target, a missing token and a cached deny the same way each time they come again', async () => {
     const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
     const deny = (): RequestFacts => ({ ...request('/orders/1', bearer), method: 'DELETE' });
