@@ -10,6 +10,9 @@ import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import type { ShadowSummary } from './shadow.js';
 
+/** A sample value prom-client wrote as `Nan` (at the end of its line). */
+const NOT_A_NUMBER = / Nan$/gm;
+
 export interface Readiness {
   readonly ready: boolean;
   /** Why not ready (empty when ready); also the last reload failure while the previous policies keep serving. */
@@ -73,7 +76,9 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
     return c.json(r, r.ready ? 200 : GATEWAY_ERRORS.not_ready.status);
   });
   app.get('/metrics', async (c) => {
-    const text = await deps.metrics.registry.metrics();
+    // prom-client writes a value it has no sample for (the event-loop lag between two samples) as
+    // `Nan`; the exposition format spells it `NaN`, and strict parsers take nothing else.
+    const text = (await deps.metrics.registry.metrics()).replace(NOT_A_NUMBER, ' NaN');
     return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });
   });
   const shadow = deps.shadow;
