@@ -44,6 +44,9 @@ export type DescribingHeader = (typeof DESCRIBING_HEADERS)[number];
 /** Lower-case describing header names, for lookups. */
 export const DESCRIBING: ReadonlySet<string> = new Set<string>(DESCRIBING_HEADERS);
 
+/** Forwarding headers through which a proxy names the caller's scheme, besides X-Forwarded-Proto and Forwarded. */
+const SCHEME_HEADERS = ['x-forwarded-scheme', 'x-forwarded-protocol', 'x-forwarded-ssl', 'x-url-scheme', 'x-scheme', 'front-end-https'] as const;
+
 /**
  * Headers that say where the request came from (client address, scheme, host, port). Believed
  * (for `aws:SourceIp`, `aws:SecureTransport`) and passed on only when the direct peer is a trusted
@@ -55,12 +58,7 @@ export const FORWARDING_HEADERS = [
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-forwarded-port',
-  'x-forwarded-scheme',
-  'x-forwarded-protocol',
-  'x-forwarded-ssl',
-  'x-url-scheme',
-  'x-scheme',
-  'front-end-https',
+  ...SCHEME_HEADERS,
   'x-real-ip',
   'x-client-ip',
   'true-client-ip',
@@ -73,6 +71,21 @@ export const FORWARDING_HEADERS = [
 
 /** Lower-case forwarding header names, for lookups. */
 export const FORWARDING: ReadonlySet<string> = new Set<string>(FORWARDING_HEADERS);
+
+/**
+ * Forwarding headers other than X-Forwarded-Proto through which a proxy tells the upstream the
+ * caller's scheme (Rails reads X-Forwarded-Ssl and -Scheme, IIS Front-End-Https, Spring and Tomcat
+ * Forwarded's `proto`). From a trusted proxy they pass only when they do not claim a TLS that
+ * iamgate did not believe (`claimsTls`).
+ */
+export const SCHEME: ReadonlySet<string> = new Set<string>(['forwarded', ...SCHEME_HEADERS]);
+
+const TLS_WORD = /https|wss|ssl|(?:^|[^a-z])on(?:$|[^a-z])/i;
+
+/** A scheme header's value says the caller used TLS (`https`, `wss`, `ssl`, or the word `on`); any doubt says yes. */
+export function claimsTls(value: string): boolean {
+  return TLS_WORD.test(value);
+}
 
 /**
  * Headers through which authenticating proxies tell a service who the caller is (oauth2-proxy,

@@ -2,12 +2,12 @@
 // a header (dropped, kept, read as Host or as a forwarding header) depends only on its name and the
 // configuration, so it is decided once per name and remembered; the verified caller's identity
 // headers are built once per principal and reused by every request it makes.
-import { FORWARDING } from './header-classes.js';
+import { claimsTls, FORWARDING, SCHEME } from './header-classes.js';
 import { addConnectionListed, dropListed, HOP_BY_HOP, IDENTITY_HEADERS, withheldFromUpstream, type RequestHeaderOptions } from './headers.js';
 import { NameMemo } from './name-memo.js';
 
 /** What becomes of one of the caller's headers, by name. */
-const ACTION = { keep: 0, drop: 1, connection: 2, host: 3, forwardedFor: 4, forwardedProto: 5, forwardedHost: 6, forwarding: 7 } as const;
+const ACTION = { keep: 0, drop: 1, connection: 2, host: 3, forwardedFor: 4, forwardedProto: 5, forwardedHost: 6, forwarding: 7, scheme: 8 } as const;
 type Action = (typeof ACTION)[keyof typeof ACTION];
 
 /** What of the header rules is fixed by configuration. */
@@ -38,7 +38,10 @@ export interface RequestHeaderFacts {
   readonly trustedPeer: boolean;
   /** The peer's address, appended to X-Forwarded-For. */
   readonly peerAddress: string;
-  /** `http` or `https`: how the caller reached iamgate. */
+  /**
+   * `https` when iamgate believed the caller used TLS (aws:SecureTransport), else `http`. It is
+   * the X-Forwarded-Proto sent on, unless a trusted peer's values all agree on one.
+   */
   readonly proto: string;
   /** The verified caller, sent as `x-iamgate-*` headers with the request id; undefined sends none. */
   readonly identity: IdentitySource | undefined;
@@ -70,7 +73,24 @@ function actionFor(lower: string, rules: RequestHeaderRules): Action {
   if (lower === 'x-forwarded-for') return ACTION.forwardedFor;
   if (lower === 'x-forwarded-proto') return ACTION.forwardedProto;
   if (lower === 'x-forwarded-host') return ACTION.forwardedHost;
+  if (SCHEME.has(lower)) return ACTION.scheme;
   return FORWARDING.has(lower) ? ACTION.forwarding : ACTION.keep;
+}
+
+/**
+ * The one value every comma-separated entry of `list` holds (trimmed, compared without case), or
+ * undefined when they disagree. Frameworks read the first entry and iamgate reads them all
+ * (aws:SecureTransport), so only a list that agrees may be passed on as it is.
+ */
+function agreedValue(list: string): string | undefined {
+  let comma = list.indexOf(',');
+  const first = (comma === -1 ? list : list.slice(0, comma)).trim();
+  while (comma !== -1) {
+    const start = comma + 1;
+    comma = list.indexOf(',', start);
+    if (list.slice(start, comma === -1 ? undefined : comma).trim().toLowerCase() !== first.toLowerCase()) return undefined;
+  }
+  return first;
 }
 
 /** Prepares the header rules of one configuration: name classes remembered, identity headers cached per principal. */
@@ -120,13 +140,16 @@ export function createRequestHeaderPlan(rules: RequestHeaderRules): RequestHeade
             if (trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
             break;
           case ACTION.forwardedProto:
-            if (trusted) xfProto ??= value;
+            if (trusted) xfProto = xfProto === undefined ? value : `${xfProto},${value}`;
             break;
           case ACTION.forwardedHost:
             if (trusted) xfHost ??= value;
             break;
           case ACTION.forwarding:
             if (trusted) rest.push(name, value);
+            break;
+          case ACTION.scheme:
+            if (trusted && (facts.proto === 'https' || !claimsTls(value))) rest.push(name, value);
             break;
         }
       }
@@ -138,7 +161,8 @@ export function createRequestHeaderPlan(rules: RequestHeaderRules): RequestHeade
         if (listed.has('x-forwarded-host')) xfHost = undefined;
         if (listed.has('host')) host = undefined;
       }
-      const out = ['x-forwarded-for', xff === undefined ? facts.peerAddress : `${xff}, ${facts.peerAddress}`, 'x-forwarded-proto', xfProto ?? facts.proto];
+      const proto = xfProto === undefined ? facts.proto : agreedValue(xfProto) ?? facts.proto;
+      const out = ['x-forwarded-for', xff === undefined ? facts.peerAddress : `${xff}, ${facts.peerAddress}`, 'x-forwarded-proto', proto];
       if (xfHost !== undefined || host !== undefined) out.push('x-forwarded-host', (xfHost ?? host)!);
       if (facts.identity !== undefined) {
         for (const item of identityHeaders(facts.identity)) out.push(item);

@@ -119,3 +119,55 @@ describe('describing headers from a trusted proxy', () => {
     expect(valuesOf(r.raw!, name)).toEqual([expect.stringContaining('203.0.113.9')]);
   });
 });
+
+describe('the scheme a trusted proxy reports, as the upstream hears it', () => {
+  const gw = useTestGateway({ config: { trustedProxies: ['127.0.0.1', '::1'] } });
+  const c = useCallers(gw);
+
+  // Express, Rails, Django and most frameworks read the first X-Forwarded-Proto value; iamgate
+  // believes https only when every value says it. The upstream must never hear https when iamgate
+  // decided on plain HTTP, so disagreeing values reach it as the one value iamgate decided on.
+  it.each([
+    ['https, then http in one list', ['X-Forwarded-Proto: https, http']],
+    ['https, then http in two lines', ['X-Forwarded-Proto: https', 'X-Forwarded-Proto: http']],
+    ['https beside an empty entry', ['X-Forwarded-Proto: https,,https']],
+    ['https beside an empty line', ['X-Forwarded-Proto: https', 'X-Forwarded-Proto:']],
+  ])('sends X-Forwarded-Proto: http for %s', async (_name, lines) => {
+    const r = await sendThrough(gw, c, '/public/readme', lines);
+    expect(r.status).toBe(200);
+    expect(valuesOf(r.raw!, 'x-forwarded-proto')).toEqual(['http']);
+  });
+
+  it.each([
+    ['one https value', ['X-Forwarded-Proto: https'], 'https'],
+    ['https from every proxy of a chain', ['X-Forwarded-Proto: https, https'], 'https'],
+    ['one http value', ['X-Forwarded-Proto: http'], 'http'],
+  ])('sends the value on for %s', async (_name, lines, value) => {
+    const r = await sendThrough(gw, c, '/public/readme', lines);
+    expect(valuesOf(r.raw!, 'x-forwarded-proto').map((v) => v.split(',')[0]!.trim())).toEqual([value]);
+  });
+
+  // Rails reads X-Forwarded-Ssl and X-Forwarded-Scheme, IIS Front-End-Https, Spring and Tomcat
+  // Forwarded's proto: each would make the upstream believe TLS that iamgate did not.
+  it.each([
+    ['X-Forwarded-Ssl: on'],
+    ['Front-End-Https: On'],
+    ['X-Forwarded-Scheme: https'],
+    ['X-Forwarded-Protocol: https'],
+    ['X-Url-Scheme: https'],
+    ['X-Scheme: HTTPS'],
+    ['Forwarded: for=203.0.113.9;proto=https'],
+  ])('drops %s when iamgate decided on plain HTTP', async (line) => {
+    const r = await sendThrough(gw, c, '/public/readme', ['X-Forwarded-Proto: http', line]);
+    expect(r.status).toBe(200);
+    expect(valuesOf(r.raw!, line.slice(0, line.indexOf(':')))).toEqual([]);
+  });
+
+  it.each([
+    ['X-Forwarded-Ssl: on'],
+    ['Forwarded: for=203.0.113.9;proto=https'],
+  ])('passes %s when iamgate decided on https', async (line) => {
+    const r = await sendThrough(gw, c, '/public/readme', ['X-Forwarded-Proto: https', line]);
+    expect(valuesOf(r.raw!, line.slice(0, line.indexOf(':')))).toEqual([line.slice(line.indexOf(':') + 2)]);
+  });
+});
