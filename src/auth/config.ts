@@ -49,6 +49,7 @@ export interface IssuerConfig {
   readonly developmentKey: boolean;
   readonly jwks: JwksOptions;
   readonly clockToleranceSeconds: number;
+  /** Longest a token is honoured after its `iat`, whatever its `exp` (default a day). */
   readonly maxTokenAgeSeconds?: number;
   readonly claims: ClaimMapping;
   /** Present for workload issuers: their tokens act as roles, not as users. */
@@ -155,7 +156,9 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
     else r.add('DATA_TYPE_MISMATCH', `${path}.claims.tags.${tag}`, 'a tag maps to the name of a claim');
   }
   const groups = r.text(claims, 'groups', `${path}.claims.groups`);
-  const maxAge = o['maxTokenAgeSeconds'] === undefined ? undefined : r.int(o, 'maxTokenAgeSeconds', `${path}.maxTokenAgeSeconds`, 86_400, 1, 31 * 86_400);
+  // A token is honoured for a day after its iat unless the issuer says otherwise, however far off
+  // its exp: a leaked long-lived token stops working, and an iat in the future is refused.
+  const maxAge = r.int(o, 'maxTokenAgeSeconds', `${path}.maxTokenAgeSeconds`, 86_400, 1, 31 * 86_400);
   let webIdentity: WebIdentityMapping | undefined;
   if (o['webIdentity'] !== undefined) {
     const w = r.section(o, 'webIdentity', `${path}.webIdentity`, ['roles', 'provider']);
@@ -182,7 +185,7 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
       timeoutMs: r.int(jwks, 'timeoutMs', `${path}.jwks.timeoutMs`, 2000, 100, 30_000),
     },
     clockToleranceSeconds: r.int(o, 'clockToleranceSeconds', `${path}.clockToleranceSeconds`, 30, 0, 300),
-    ...(maxAge !== undefined ? { maxTokenAgeSeconds: maxAge } : {}),
+    maxTokenAgeSeconds: maxAge,
     claims: {
       user: r.text(claims, 'user', `${path}.claims.user`) ?? 'sub',
       ...(groups !== undefined ? { groups } : {}),

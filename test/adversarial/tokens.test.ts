@@ -180,6 +180,33 @@ describe('bearer token attacks', () => {
     await expectRefused(token, 'token_expired');
   });
 
+  // No maxTokenAgeSeconds is configured here: a token is honoured for a day after its iat at
+  // most, whatever its exp, so a leaked long-lived token stops working.
+  it('refuses a token issued more than a day ago, however far off its exp', async () => {
+    const iat = Math.floor(clock.now() / 1000) - 86_401;
+    await expectRefused(await idp.token(claims({ iat, exp: iat + 10 * 365 * 86_400 })), 'token_too_old');
+  });
+
+  it('stops honouring a cached token with a far-off exp a day after its iat', async () => {
+    const token = await idp.token(idp.claims('alice', clock.now(), {}, 365 * 86_400));
+    expect((await call(`Bearer ${token}`)).status).toBe(200);
+    clock.advance(86_399_000);
+    expect((await call(`Bearer ${token}`)).status).toBe(200);
+    // iat is in whole seconds: two more seconds pass the day whatever fraction the clock held.
+    clock.advance(2_000);
+    await expectRefused(token, 'token_too_old');
+  });
+
+  it('refuses a token issued in the future', async () => {
+    const iat = Math.floor(clock.now() / 1000) + 3600;
+    await expectRefused(await idp.token(claims({ iat, exp: iat + 300 })), 'token_not_yet_valid');
+  });
+
+  it('refuses a token without iat', async () => {
+    const { iat: _i, ...noIat } = claims();
+    await expectRefused(await idp.token(noIat), 'token_claim_missing');
+  });
+
   it('honours nbf even for a token presented again later', async () => {
     const nbf = Math.floor(clock.now() / 1000) + 120;
     const token = await idp.token(claims({ nbf, exp: nbf + 300 }));
