@@ -50,11 +50,22 @@ export interface CheckReading {
 }
 
 /**
- * Header lines as the HTTP gateway sees them (`[name, value, ...]`): Envoy's pseudo-headers
+ * Header lines as the HTTP gateway sees them (`[name, value, ...]`, each value without the spaces
+ * and tabs around it, as node:http gives them, so a condition reads the same value at every door):
+ * Envoy's pseudo-headers
  * (`:path`, `:authority`, ...) and its copy of Host are dropped, and Host is taken once from
  * `http.host`, so a check has exactly one Host whatever the map held. The raw header map (Envoy's
  * `encode_raw_headers`) keeps repeated names apart; the plain map has them joined by commas.
  */
+/** `value` without the spaces and tabs around it, as an HTTP/1.1 parser reads a field value (RFC 9110 5.5). */
+function withoutOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 0x20 || value.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
 function headerLines(http: HttpRequestMessage): string[] {
   const out: string[] = [];
   if (http.host) out.push('host', http.host);
@@ -63,7 +74,7 @@ function headerLines(http: HttpRequestMessage): string[] {
     for (const h of raw) {
       const name = h.key ?? '';
       if (name === '' || name.startsWith(':') || name.toLowerCase() === 'host') continue;
-      out.push(name, h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('latin1') : (h.value ?? ''));
+      out.push(name, withoutOws(h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('latin1') : (h.value ?? '')));
     }
     return out;
   }
@@ -71,7 +82,7 @@ function headerLines(http: HttpRequestMessage): string[] {
   if (map) {
     for (const name in map) {
       if (name.startsWith(':') || name === 'host') continue;
-      out.push(name, map[name]!);
+      out.push(name, withoutOws(map[name]!));
     }
   }
   return out;

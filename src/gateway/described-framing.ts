@@ -1,8 +1,8 @@
 // Framing the HTTP gateway refuses before deciding anything, read from header lines: an upgrade to
 // another protocol than one WebSocket, an expectation other than 100-continue, a body length told
-// two ways. node:http refuses these on the gateway's own socket; a request described to iamgate by
-// another proxy (an ext_authz check) is refused by the same rules, so that proxy never forwards a
-// request iamgate would not forward itself.
+// twice, a header line node:http cannot read. node:http refuses these on the gateway's own socket;
+// a request described to iamgate by another proxy (an ext_authz check) is refused by the same
+// rules, so that proxy never forwards a request iamgate would not forward itself.
 import type { Refusal } from './pipeline.js';
 
 /** An Upgrade other than exactly one `websocket`: another protocol would leave the framing that was authorised. */
@@ -28,6 +28,10 @@ function listHas(value: string, token: string): boolean {
 
 /** A Content-Length node:http accepts: digits only. */
 const CONTENT_LENGTH = /^\d+$/;
+/** A field name node:http accepts: an RFC 9110 token. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What node:http refuses in a field value: a control character other than a tab. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
  * What node:http would refuse (or iamgate refuses on its socket) in a described request's header
@@ -41,8 +45,11 @@ export function describedFramingRefusal(rawHeaders: readonly string[]): Refusal 
   let expect: string | undefined;
   let length: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
-    switch (rawHeaders[i]!.toLowerCase()) {
+    // A line node:http cannot read: the gateway's socket answers it 400 before any decision.
+    if (!FIELD_NAME.test(name) || CONTROL.test(value)) return { code: 'malformed_request', detail: 'a header name that is not a token, or a control character in a value' };
+    switch (name.toLowerCase()) {
       case 'upgrade':
         upgrade = true;
         break;
@@ -55,15 +62,11 @@ export function describedFramingRefusal(rawHeaders: readonly string[]): Refusal 
       case 'expect':
         expect = expect === undefined ? value : `${expect},${value}`;
         break;
-      case 'content-length': {
-        // Copies that agree are one length (node:http keeps one); any other text is two lengths or none.
-        for (const item of value.split(',')) {
-          const n = item.trim();
-          if (!CONTENT_LENGTH.test(n) || (length !== undefined && n !== length)) return { code: 'malformed_request', detail: 'invalid or conflicting Content-Length' };
-          length = n;
-        }
+      case 'content-length':
+        // node:http refuses a second Content-Length, even one that agrees, and any text but digits.
+        if (length !== undefined || !CONTENT_LENGTH.test(value)) return { code: 'malformed_request', detail: 'invalid or repeated Content-Length' };
+        length = value;
         break;
-      }
     }
   }
   if (length !== undefined && transferEncoding) return { code: 'malformed_request', detail: 'Content-Length beside Transfer-Encoding' };
