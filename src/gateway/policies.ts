@@ -2,6 +2,7 @@
 // route map, and an authenticator built over that directory — all validated and compiled before
 // anything is swapped in. Every problem of every file is reported together.
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { locatePolicyFiles } from '../config/index.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../identity/index.js';
 import type { Finding } from '../policy/index.js';
@@ -64,10 +65,25 @@ async function loadShadow(folder: string | undefined): Promise<{ policies?: Shad
   return loaded.directory ? { policies: createShadowPolicies(loaded.directory, folder), findings: loaded.findings } : { findings: loaded.findings };
 }
 
+/** `path` with every symbolic link resolved, or `path` itself when it cannot be (its read then says why). */
+function resolvedNow(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Creates the loader the gateway calls at start and on every reload. */
 export function createPolicyLoader(files: PolicyFiles, authenticator: AuthenticatorFactory): PolicyLoader {
   return async () => {
-    const [dir, routes, shadow] = await Promise.all([loadDirectory(files.directory), loadRouteMap(files.routes), loadShadow(files.shadow)]);
+    // A ConfigMap update switches a `..data` link to a whole new folder, possibly between two of
+    // this load's reads. Every link is resolved at once, before any read yields, so the directory,
+    // the policy files it names (relative to it) and the routes all come from one version.
+    const directoryFile = resolvedNow(files.directory);
+    const routesFile = resolvedNow(files.routes);
+    const shadowFolder = files.shadow === undefined ? undefined : resolvedNow(files.shadow);
+    const [dir, routes, shadow] = await Promise.all([loadDirectory(directoryFile), loadRouteMap(routesFile), loadShadow(shadowFolder)]);
     const findings = [...dir.findings, ...routes.findings, ...shadow.findings];
     const named = [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])];
     if (!dir.directory || !routes.routes || (files.shadow !== undefined && !shadow.policies)) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
