@@ -1,12 +1,13 @@
 // The decision cache and the cluster bus, joined: this instance's policy generation adopted by the
 // cache (entries of another generation are never served) and announced on the bus after every
 // load; another replica's generation empties the in-process level and reloads the policies; a
-// revocation made here is announced, one heard refreshes the revocation list. Without Redis there
-// is no one to tell: the cache is in process only and the bus is silent.
+// revocation made here is announced, one heard refreshes the revocation list. Without Redis the
+// cache is in process only, and the bus is silent unless this is a worker of `serve --workers`:
+// the primary then relays announcements between the workers.
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { createDecisionCache } from '../cache/index.js';
-import { createClusterBus, type GenerationListener, type RevocationListener } from '../cluster/index.js';
+import { createClusterBus, type BusChannel, type GenerationListener, type RevocationListener } from '../cluster/index.js';
 import type { DecisionCache as CacheSeam, GatewayMetrics } from '../gateway/index.js';
 import type { IamgateConfig } from './config.js';
 import { gatewayDecisionCache } from './decisions.js';
@@ -32,6 +33,8 @@ export interface ClusterDeps {
   readonly metrics: GatewayMetrics;
   /** Opens a Redis connection of the given role; undefined without Redis. */
   readonly redis: (role: RedisRole) => Redis | undefined;
+  /** A `serve --workers` worker's channel to the primary: the bus without Redis. */
+  readonly ipc?: BusChannel | undefined;
 }
 
 /** Opens the decision cache and the cluster bus, each on its own connection, and joins them. */
@@ -40,7 +43,8 @@ export function openCluster(config: IamgateConfig, deps: ClusterDeps): Cluster {
   const redisError = (op: string): void => metrics.redisErrors.inc({ operation: `cache_${op}` });
   const { channel, ...cacheOptions } = config.cache;
   const cache = createDecisionCache({ now: deps.now, redis: deps.redis('cache'), ...cacheOptions, logger, metrics: { redisError } });
-  const bus = createClusterBus({ redis: deps.redis('bus'), channel, now: deps.now, onError: redisError });
+  const redis = deps.redis('bus');
+  const bus = createClusterBus({ redis, ...(redis ? {} : { ipc: deps.ipc }), channel, now: deps.now, onError: redisError });
   bus.onGeneration((a) => {
     // This instance's entries are about to be of an older generation; the reload changes it anyway.
     cache.clear();

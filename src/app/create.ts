@@ -4,7 +4,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, type AuthRuntime, type FetchLike } from '../auth/index.js';
+import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { openServeAssertion } from './assertion.js';
@@ -35,7 +35,22 @@ export interface IamgateDeps {
   readonly loader?: (load: PolicyLoader) => PolicyLoader;
   /** Opens the gateway listener only once ready (a `serve --workers` worker sharing it). */
   readonly listenWhenReady?: boolean;
+  /**
+   * A `serve --workers` worker's channel to the primary. Without Redis, the primary holds the
+   * security state (TOTP replay marks, lockouts, revocations) of every worker and relays policy
+   * generations and revocations between them, so the workers act as one gateway.
+   */
+  readonly primary?: PrimaryChannel;
 }
+
+/** Messages to and from the primary process (a worker's `process.send` and `message` events). */
+export interface PrimaryChannel {
+  send(message: object): void;
+  onMessage(listener: (message: unknown) => void): void;
+}
+
+/** How long a worker waits for the primary to answer a state call before failing closed, ms. */
+const PRIMARY_STATE_TIMEOUT_MS = 1000;
 
 /** A running iamgate. */
 export interface Iamgate {
@@ -107,7 +122,8 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       if (!resolver) throw new Error('no directory loaded');
       return resolver;
     };
-    const cluster = openCluster(config, { now, logger, metrics, redis: openRedis });
+    const primary = stateRedis ? undefined : deps.primary;
+    const cluster = openCluster(config, { now, logger, metrics, redis: openRedis, ...(primary ? { ipc: primary } : {}) });
     opened.add(() => cluster.close());
     const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
     const auth = await createAuthRuntime({
@@ -117,6 +133,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       now,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(stateRedis ? { redis: stateRedis } : {}),
+      ...(primary ? { state: createRelayedStateStore(primary, PRIMARY_STATE_TIMEOUT_MS) } : {}),
       // An STS call is decided on its own address, transport, time and agent, as a proxied request
       // is (a call made in-process, without a socket, has none of these keys).
       stsRequestKeys: (c) => {

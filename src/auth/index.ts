@@ -14,6 +14,7 @@ export { createRevocations, type Revocations, type RevocationCheck } from './rev
 export { createSecretBox, decodeKey, type SecretBox } from './secret-box.js';
 export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-secrets.js';
 export { createMemoryStateStore } from './state/memory.js';
+export { answerStateRequest, createRelayedStateStore, type StateChannel, type StateReply, type StateRequest } from './state/relayed.js';
 export { createRedisClient, createRedisStateStore, redisReady } from './state/redis.js';
 export { StateUnavailableError, type StateStore } from './state/store.js';
 export { createRemoteKeySet, type FetchLike } from './keys/remote.js';

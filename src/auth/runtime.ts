@@ -30,6 +30,8 @@ export interface AuthRuntimeOptions {
   readonly resolver: () => PrincipalResolver;
   /** A fail-fast ioredis client (see createRedisClient): shared state across replicas when given. */
   readonly redis?: Redis;
+  /** The state of every worker of `serve --workers`, held by the primary (see createRelayedStateStore); used without Redis. */
+  readonly state?: StateStore;
   readonly now?: () => number;
   readonly fetch?: FetchLike;
   /** Told about background failures (JWKS, Redis, key files), for logs and metrics. */
@@ -82,7 +84,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
   const now = o.now ?? Date.now;
   const onError = o.onError ?? (() => undefined);
   const path = (p: string): string => (isAbsolute(p) ? p : resolve(o.baseDir, p));
-  const state = o.redis ? createRedisStateStore(o.redis) : createMemoryStateStore({ now });
+  const state = o.redis ? createRedisStateStore(o.redis) : (o.state ?? createMemoryStateStore({ now }));
 
   const revocations = createRevocations({
     store: state,

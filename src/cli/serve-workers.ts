@@ -2,9 +2,14 @@
 // (the primary hands connections out round-robin), so one pod uses more than one core. Each worker
 // is a whole gateway: its own in-process cache (the Redis L2 shared when configured), its own audit
 // chain (instance id per process; file appends and pipe writes stay line-atomic), its own metrics.
-// The primary only starts workers and relays signals; when a worker dies unasked it stops the rest
-// and exits 1, leaving restarts to the orchestrator.
+// The primary starts workers and relays signals; when a worker dies unasked it stops the rest and
+// exits 1, leaving restarts to the orchestrator. Without Redis it also holds the workers' one
+// security state (TOTP replay marks, lockouts, revocations) and relays policy generations and
+// revocations between them, so that N workers act as one gateway, never as N.
 import cluster, { type Worker } from 'node:cluster';
+import type { PrimaryChannel } from '../app/index.js';
+import { answerStateRequest, createMemoryStateStore } from '../auth/index.js';
+import { busMessageOf } from '../cluster/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -36,6 +41,26 @@ export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
 
+/** In a worker, its channel to the primary; undefined in any other process. */
+export function primaryChannel(): PrimaryChannel | undefined {
+  const send = process.send?.bind(process);
+  if (!cluster.isWorker || !send) return undefined;
+  return {
+    send: (message) => void send(message),
+    onMessage: (listener) => void process.on('message', listener),
+  };
+}
+
+/** Sends to a worker unless it has gone (its exit is handled on its own). */
+function sendTo(worker: Worker, message: object): void {
+  if (!worker.isConnected()) return;
+  try {
+    worker.send(message);
+  } catch {
+    // disconnected between the check and the send
+  }
+}
+
 /** In a worker, closes the channel to the primary once the gateway has stopped (it would keep the process alive). */
 export function leaveCluster(): void {
   if (cluster.isWorker) cluster.worker?.disconnect();
@@ -56,6 +81,17 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
       process.on(signal, handler);
       return [signal, handler] as const;
     });
+    // The one state of every worker, and the announcements of each to the others (used without Redis).
+    const state = createMemoryStateStore();
+    const onMessage = (worker: Worker, message: unknown): void => {
+      const announcement = busMessageOf(message);
+      if (announcement) {
+        for (const other of alive) if (other !== worker) sendTo(other, announcement);
+        return;
+      }
+      void answerStateRequest(state, message).then((reply) => reply && sendTo(worker, reply));
+    };
+    cluster.on('message', onMessage);
     cluster.on('exit', (worker, code, signal) => {
       alive.delete(worker);
       // A worker still starting has no handler for the stop signal yet and dies of it: while
@@ -69,6 +105,7 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
       }
       if (alive.size === 0) {
         for (const [signal, handler] of handlers) process.off(signal, handler);
+        cluster.off('message', onMessage);
         resolve(failed ? EXIT.failed : EXIT.ok);
       }
     });

@@ -9,7 +9,7 @@ import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
-import { isClusterPrimary, isClusterWorker, leaveCluster, runPrimary, takeWorkers } from './serve-workers.js';
+import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
 const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
@@ -98,7 +98,8 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   let iamgate: Iamgate;
   try {
-    iamgate = await createIamgate(config, { logger, listenWhenReady: isClusterWorker() });
+    const primary = primaryChannel();
+    iamgate = await createIamgate(config, { logger, listenWhenReady: isClusterWorker(), ...(primary ? { primary } : {}) });
   } catch (err) {
     await demo?.close();
     throw err;
@@ -133,31 +134,36 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return EXIT.usage;
   }
   if (isClusterPrimary(split.workers)) return runPrimary(split.workers, io);
-  const started = await start(args, io);
-  if (typeof started === 'number') return started;
-  const { iamgate, logger } = started;
-  const code = await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal, inFlight: iamgate.gateway.inFlight() }, 'stopping: no new connections, finishing requests in flight');
-      void stopStarted(started).then(
-        () => {
-          process.off('SIGHUP', reload);
-          resolve(EXIT.ok);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(EXIT.failed);
-        },
-      );
-    };
-    const reload = (): void => void iamgate.reload();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    process.on('SIGHUP', reload);
-  });
-  leaveCluster();
-  return code;
+  // A worker leaves the cluster however it ends (a refused configuration, a failed start, a stop):
+  // its channel to the primary would keep it alive, and the primary waiting for it, forever.
+  try {
+    const started = await start(args, io);
+    if (typeof started === 'number') return started;
+    const { iamgate, logger } = started;
+    const code = await new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal, inFlight: iamgate.gateway.inFlight() }, 'stopping: no new connections, finishing requests in flight');
+        void stopStarted(started).then(
+          () => {
+            process.off('SIGHUP', reload);
+            resolve(EXIT.ok);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            resolve(EXIT.failed);
+          },
+        );
+      };
+      const reload = (): void => void iamgate.reload();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      process.on('SIGHUP', reload);
+    });
+    return code;
+  } finally {
+    leaveCluster();
+  }
 }

@@ -5,14 +5,17 @@
 // decision cache is not here: the composition root joins the two (src/app/cluster.ts).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { createIpcBus, type BusChannel } from './ipc.js';
 import { createBus, type Announcement, type Bus, type GenerationAnnouncement, type RevocationAnnouncement } from './transport.js';
 
 export type GenerationListener = (a: GenerationAnnouncement) => void;
 export type RevocationListener = (a: RevocationAnnouncement) => void;
 
 export interface ClusterBusDeps {
-  /** A fail-fast client; its subscriber is a duplicate of it. Without one, nothing is announced or heard. */
+  /** A fail-fast client; its subscriber is a duplicate of it. Without one (or `ipc`), nothing is announced or heard. */
   readonly redis?: Redis | undefined;
+  /** Without Redis, a `serve --workers` worker's channel to the primary, which relays to the other workers. */
+  readonly ipc?: BusChannel | undefined;
   /** Pub/sub channel (the latest generation is also kept in `<channel>:latest`). */
   readonly channel: string;
   /** This instance's name in announcements (default: a random UUID). */
@@ -70,7 +73,9 @@ export function createClusterBus(deps: ClusterBusDeps): ClusterBus {
         deliver,
         onError: (operation) => deps.onError?.(operation),
       })
-    : undefined;
+    : deps.ipc
+      ? createIpcBus(deps.ipc, deliver)
+      : undefined;
 
   const announce = async (hash: string): Promise<boolean> => {
     if (republish) clearTimeout(republish);

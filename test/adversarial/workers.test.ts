@@ -1,0 +1,147 @@
+// `iamgate serve --workers 2` without Redis: two processes share the ports, and a caller cannot
+// choose which one answers. They must act as one gateway: a revocation made on one worker, and
+// policies reloaded through the operations port (which reaches one worker), hold on every worker.
+import { request as httpRequest } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServe, type ServeProcess } from '../deploy/serve-process.js';
+import { serve } from '../support/serve-process.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { tokenFor } from '../audit/served.js';
+
+const ACCOUNT = '111122223333';
+const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+
+/** A directory where alice reads orders (unless `denyAlice`) and ops may revoke sessions. */
+function directory(denyAlice: boolean): string {
+  return [
+    'version: 1',
+    `account: "${ACCOUNT}"`,
+    'partition: aws',
+    'users:',
+    '  alice:',
+    '    inlinePolicies:',
+    `      Read: { Version: "2012-10-17", Statement: [{ Effect: ${denyAlice ? 'Deny' : 'Allow'}, Action: "orders:GetOrder", Resource: "*" }] }`,
+    '  ops:',
+    '    inlinePolicies:',
+    '      Revoke: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "iamgate:RevokeSessions", Resource: "*" }] }',
+    '',
+  ].join('\n');
+}
+
+const ROUTES = ['version: 1', 'service: orders', `arnPrefix: "arn:aws:orders:us-east-1:${ACCOUNT}:"`, 'routes:', '  - route: GET /orders/:id', '    action: orders:GetOrder', '    resource: order/${id}', ''].join('\n');
+
+/** One GET on a connection of its own, so the primary hands each to the next worker: its status and the worker that answered. */
+function get(port: number, path: string, token: string): Promise<{ status: number; worker: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      // A request id's first 24 characters name the process that drew it.
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-iamgate-request-id'] ?? '').slice(0, 24) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Asks until both workers have answered, then `extra` more times; every status, and how many workers answered. */
+async function fromBothWorkers(server: ServeProcess, token: string, extra = 10): Promise<{ statuses: number[]; workers: number }> {
+  const statuses: number[] = [];
+  const workers = new Set<string>();
+  while (workers.size < 2 && statuses.length < 400) {
+    const r = await get(server.gatewayPort, `/orders/${statuses.length}`, token);
+    statuses.push(r.status);
+    workers.add(r.worker);
+  }
+  for (let i = 0; i < extra; i++) statuses.push((await get(server.gatewayPort, `/orders/x${i}`, token)).status);
+  return { statuses, workers: workers.size };
+}
+
+/** Polls until every answer of a round from both workers is `status`, for at most `ms`; the last round. */
+async function untilAll(server: ServeProcess, token: string, status: number, ms: number): Promise<{ statuses: number[]; workers: number }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const round = await fromBothWorkers(server, token);
+    if (round.statuses.every((s) => s === status) || Date.now() > deadline) return round;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('serve --workers 2 without Redis', () => {
+  let dir: string;
+  let config: string;
+  let upstream: TestUpstream;
+  let server: ServeProcess | undefined;
+
+  beforeAll(async () => {
+    upstream = await startTestUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-workers-'));
+    await mkdir(join(dir, 'policies'));
+    await writeFile(join(dir, 'policies', 'directory.yaml'), directory(false));
+    await writeFile(join(dir, 'policies', 'routes.yaml'), ROUTES);
+    config = join(dir, 'iamgate.yaml');
+    await writeFile(
+      config,
+      [
+        'version: 1',
+        'mode: development',
+        `upstream: { url: "${upstream.url}" }`,
+        'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml, watch: false }',
+        'operations: { operatorEndpoints: true }',
+        'auth:',
+        '  stateDir: state',
+        '  issuers:',
+        '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  afterEach(async () => {
+    server?.signal('SIGTERM');
+    await server?.exit;
+    server = undefined;
+    await writeFile(join(dir, 'policies', 'directory.yaml'), directory(false));
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a revoked session at every worker, whichever worker revoked it', async () => {
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const alice = await tokenFor(config, 'alice');
+    const ops = await tokenFor(config, 'ops');
+    const before = await fromBothWorkers(server, alice);
+    expect([before.workers, before.statuses.filter((s) => s !== 200)]).toEqual([2, []]);
+    const revoked = await server.call('POST', '/.iamgate/sts/RevokeSessions', ops, { PrincipalArn: ALICE });
+    expect(revoked.status).toBe(200);
+    // Every worker honours it within about a second (docs/identity.md); the deadline only bounds a failure.
+    const after = await untilAll(server, alice, 401, 10_000);
+    expect([after.workers, after.statuses.filter((s) => s !== 401)]).toEqual([2, []]);
+  }, 120_000);
+
+  it('serves policies reloaded through the operations port at every worker', async () => {
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const alice = await tokenFor(config, 'alice');
+    expect((await fromBothWorkers(server, alice)).statuses.filter((s) => s !== 200)).toEqual([]);
+    await writeFile(join(dir, 'policies', 'directory.yaml'), directory(true));
+    const res = await fetch(`http://127.0.0.1:${server.opsPort}/v1/policies/reload`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const after = await untilAll(server, alice, 403, 10_000);
+    expect([after.workers, after.statuses.filter((s) => s !== 403)]).toEqual([2, []]);
+  }, 120_000);
+
+  it('exits 1 when its workers cannot start, instead of waiting for them forever', async () => {
+    await writeFile(join(dir, 'broken.yaml'), ['version: 1', 'mode: development', 'upstream: { url: "http://127.0.0.1:1" }', 'policies: { directory: policies/missing.yaml, routes: policies/routes.yaml }', 'auth: { stateDir: state }', ''].join('\n'));
+    const child = serve(['--config', join(dir, 'broken.yaml')], { env: { IAMGATE_WORKERS: '2', IAMGATE_PORT: '0', IAMGATE_OPS_PORT: '0' } });
+    // Bounded so that a primary that waits forever fails the test instead of hanging it.
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), 60_000);
+    const code = await child.exit;
+    clearTimeout(timer);
+    expect([code, child.output()]).toEqual([1, expect.stringContaining('missing.yaml')]);
+  }, 90_000);
+});
