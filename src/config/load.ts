@@ -96,7 +96,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
 
   const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxHeaders']);
-  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints']);
+  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints', 'hosts']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
   const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
@@ -162,6 +162,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       host: r.string(ops, 'host', 'operations.host', mode === 'development' ? LOOPBACK : DEFAULTS.operations.host),
       port: opsPort,
       operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
+      hosts: r.texts(ops, 'hosts', 'operations.hosts') ?? [],
     },
     upstream: {
       url: upstreamUrl,

@@ -53,6 +53,8 @@ export interface GatewayConfig {
   readonly operations: ListenConfig & {
     /** Serve `/v1/decisions/explain` and `/v1/policies/reload` on the operations port. */
     readonly operatorEndpoints: boolean;
+    /** Host names answered besides IP addresses and `localhost` (a page's own name is refused: DNS rebinding). */
+    readonly hosts: readonly string[];
   };
   /** The pool's options (see UpstreamOptions) and what is forwarded. */
   readonly upstream: UpstreamOptions & {

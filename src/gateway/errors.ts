@@ -21,6 +21,7 @@ export const GATEWAY_ERRORS = {
   request_timeout: { status: 408, error: 'RequestTimeout', title: 'The request did not arrive in time' },
   body_too_large: { status: 413, error: 'PayloadTooLarge', title: 'The request body is larger than allowed' },
   expectation_failed: { status: 417, error: 'ExpectationFailed', title: 'The request has an expectation other than 100-continue' },
+  misdirected_host: { status: 421, error: 'MisdirectedRequest', title: 'The operations listener does not answer to this Host' },
   policies_invalid: { status: 422, error: 'UnprocessableEntity', title: 'The policies failed to load; the ones loaded before stay in force' },
   rate_limited: { status: 429, error: 'TooManyRequests', title: 'Too many attempts' },
   too_many_headers: { status: 431, error: 'RequestHeaderFieldsTooLarge', title: 'The request has more header lines than allowed' },

@@ -7,6 +7,7 @@ import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
 import { GATEWAY_ERRORS, operatorErrorBody } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { operationsHosts } from './ops-hosts.js';
 import type { Pipeline } from './pipeline.js';
 import type { ShadowSummary } from './shadow.js';
 
@@ -34,6 +35,8 @@ export interface OperationsDeps {
   readonly readiness: () => Readiness;
   readonly pipeline: Pipeline;
   readonly operatorEndpoints: boolean;
+  /** Host names the listener answers to besides IP addresses and `localhost` (`operations.hosts`). */
+  readonly hosts?: readonly string[];
   readonly reload: () => Promise<ReloadReport>;
   /** Resolves a directory principal for a simulated decision (`principal` + `mfa` in the request). */
   readonly simulatedAuthenticator: (principalArn: string, mfa: boolean) => Authenticator | undefined;
@@ -70,6 +73,14 @@ function rawHeaderList(headers: unknown): string[] | undefined {
 /** Creates the operations app (`/healthz`, `/readyz`, `/metrics`, `/v1/...`). */
 export function createOperationsApp(deps: OperationsDeps): Hono {
   const app = new Hono();
+  const hostAllowed = operationsHosts(deps.hosts ?? []);
+  // Before every route, those mounted later (the audit key, the assertion keys) included.
+  app.use('*', async (c, next) => {
+    if (!hostAllowed(c.req.header('host'))) {
+      return c.json(operatorErrorBody('misdirected_host', 'this listener answers to an IP address, localhost or a name in operations.hosts'), GATEWAY_ERRORS.misdirected_host.status);
+    }
+    await next();
+  });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
     const r = deps.readiness();
