@@ -196,6 +196,16 @@ function headerSourceValues(raw: readonly string[], name: string, dropsUnderscor
   return values;
 }
 
+/**
+ * A header value that reads alike however the upstream decodes it: no character above `~`.
+ * Upstreams read other bytes as Latin-1 (Node, Java servlets) or as UTF-8 (Go, most policy
+ * authors), so a condition could never be sure which string the upstream acts on.
+ */
+function readsAlike(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7e) return false;
+  return true;
+}
+
 export type ContextBuild = { readonly ok: true; readonly context: RequestContext } | { readonly ok: false; readonly key: string };
 
 /** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
@@ -209,9 +219,9 @@ function currentTime(now: number): string {
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
- * list form or in another case too; a header spelt with `_` for `-` too, unless `dropsUnderscored`):
- * which of the values the upstream reads is not knowable, so the request is refused rather than
- * guessed.
+ * list form or in another case too; a header spelt with `_` for `-` too, unless `dropsUnderscored`),
+ * or from a header value (aws:UserAgent and aws:Referer included) holding a character above `~`:
+ * which value the upstream reads is not knowable, so the request is refused rather than guessed.
  *
  * `reads`, when given, are the lower-case keys the deciding policies can read: only those are
  * set (a key nobody reads cannot change the decision, and `aws:CurrentTime` is formatted only
@@ -249,8 +259,14 @@ export function buildRequestContext(
     // signed request, false unless an AWS service made or forwarded it — never the case here.
     put('aws:principalisawsservice', false);
     put('aws:viaawsservice', false);
-    if (headers.userAgent !== undefined) put('aws:useragent', headers.userAgent);
-    if (headers.referer !== undefined) put('aws:referer', headers.referer);
+    if (headers.userAgent !== undefined && wanted('aws:useragent')) {
+      if (!readsAlike(headers.userAgent)) return { ok: false, key: 'aws:UserAgent' };
+      entries.set('aws:useragent', headers.userAgent);
+    }
+    if (headers.referer !== undefined && wanted('aws:referer')) {
+      if (!readsAlike(headers.referer)) return { ok: false, key: 'aws:Referer' };
+      entries.set('aws:referer', headers.referer);
+    }
     put(LOWER.method, facts.method);
     put(LOWER.path, path);
     if (match.route !== undefined) put(LOWER.route, match.route);
@@ -269,7 +285,7 @@ export function buildRequestContext(
         values = found;
       } else {
         const found = headerSourceValues(facts.rawHeaders, source.name, dropsUnderscored);
-        if (found === undefined) return { ok: false, key: source.key };
+        if (found === undefined || (found.length === 1 && !readsAlike(found[0]!))) return { ok: false, key: source.key };
         values = found;
       }
       if (values.length > 1) return { ok: false, key: source.key };

@@ -39,7 +39,7 @@ export const context: StageFactory = (deps) => ({
     const t = required(ctx.target, 'the target');
     const reads = ctx.snapshot?.shadow ? undefined : deps.keysOf(principal.policySet);
     const built = buildRequestContext(principal, facts, match, t.path, t.query, ctx, headers, reads, FORWARDED_BY_IAMGATE.has(ctx.source));
-    if (!built.ok) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: `condition key ${built.key} has more than one value` };
+    if (!built.ok) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: `condition key ${built.key} has more than one value, or one read differently by different upstreams` };
     ctx.request = { principal: principal.arn, action: match.action, resource: match.resource, context: built.context };
     return CONTINUE;
   },
