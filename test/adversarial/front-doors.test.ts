@@ -181,6 +181,9 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/orders?status=open%26status%3Dclosed', user: 'alice', want: 'implicit_deny' },
     { method: 'HEAD', target: '/orders/secret-1', user: 'alice', want: 'explicit_deny' },
     { method: 'get', target: '/orders/1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'no_route' },
+    // A method node:http cannot read: the deciding doors decide it as the route map says (ANY).
+    { method: 'BREW', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'allowed', grpc: 'allowed' },
+    { method: 'Get', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'refused', grpc: 'allowed' },
     { method: 'DELETE', target: '/orders/1', user: 'alice', want: 'no_route' },
     { method: 'GET', target: '/orders/1', want: 'token_missing' },
     { method: 'GET', target: '/orders/1', user: 'bob', want: 'implicit_deny' },
