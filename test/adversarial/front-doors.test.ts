@@ -249,6 +249,22 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/.iamgate/healthz', user: 'alice', want: 'reserved_path', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route' },
     { method: 'GET', target: '/%2eiamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'bad_path', envoy: 'bad_path', grpc: 'bad_path' },
     { method: 'GET', target: '/public/readme', want: 'token_missing' },
+    { method: 'GET', target: '/orders/secret-1#x', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/1#/../secret-1', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: 'http://x/orders/secret-1', user: 'alice', want: 'bad_path', nginx: 'explicit_deny', envoy: 'reserved_path' },
+    { method: 'GET', target: '*', user: 'alice', want: 'bad_path', nginx: 'refused', envoy: 'reserved_path' },
+    { method: 'GET', target: '/orders/secret-1?#', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/secret-1%09', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/%2F..%2Fsecret-1', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/secret-1%2F', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/.%2e/orders/secret-1', user: 'alice', want: 'explicit_deny', ...NORMALISED },
+    { method: 'GET', target: '/orders/secret-1%3B', user: 'alice', want: 'explicit_deny' },
+    { method: 'GET', target: '/orders/SECRET-1', user: 'alice', want: 'allowed' },
+    { method: 'GET', target: '/orders/secret-1%u0041', user: 'alice', want: 'bad_path', nginx: 'refused' },
+    { method: 'GET', target: '/orders/%u0073ecret-1', user: 'alice', want: 'bad_path', nginx: 'refused' },
+    { method: 'GET', target: '/orders/secret-1\\u0000', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/secret-1 HTTP/1.1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'bad_path' },
+    { method: 'GET', target: '/users/alice/orders/1?x=/../bob', user: 'alice', want: 'allowed' },
   ];
 
   it.each(CASES.map((c) => [`${c.method} ${c.target} ${JSON.stringify(c.headers ?? [])} as ${c.user ?? 'nobody'}`, c] as const))('decides %s alike at every door', async (_name, c) => {
