@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate } from 'otplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { serve } from '../support/serve-process.js';
@@ -13,6 +14,8 @@ import { tokenFor } from '../audit/served.js';
 
 const ACCOUNT = '111122223333';
 const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+/** `auth.mfa.maxFailures` left at its default. */
+const MAX_FAILURES = 5;
 
 /** A directory where alice reads orders (unless `denyAlice`) and ops may revoke sessions. */
 function directory(denyAlice: boolean): string {
@@ -43,6 +46,24 @@ function get(port: number, path: string, token: string): Promise<{ status: numbe
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** POSTs JSON to an STS endpoint on a connection of its own: the status and the body. */
+function sts(port: number, path: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: `/.iamgate/sts/${path}`, method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      (res) => {
+        let out = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (out += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: out }));
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
   });
 }
 
@@ -122,6 +143,27 @@ describe('serve --workers 2 without Redis', () => {
     // Every worker honours it within about a second (docs/identity.md); the deadline only bounds a failure.
     const after = await untilAll(server, alice, 401, 10_000);
     expect([after.workers, after.statuses.filter((s) => s !== 401)]).toEqual([2, []]);
+  }, 120_000);
+
+  it('counts TOTP failures once across the workers, and locks the user out at every worker', async () => {
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const alice = await tokenFor(config, 'alice');
+    const enrolled = await sts(server.gatewayPort, 'mfa/enroll', alice, {});
+    const secret = (JSON.parse(enrolled.body) as { SecretBase32: string }).SecretBase32;
+    const now = Math.floor(Date.now() / 1000);
+    expect((await sts(server.gatewayPort, 'mfa/confirm', alice, { TokenCode: await generate({ secret, epoch: now - 30 }) })).status).toBe(200);
+    // Codes wrong now and in the steps either side; each guess on a connection of its own, so the
+    // primary hands them to the two workers in turn.
+    const nearby = new Set(await Promise.all([-30, 0, 30].map((d) => generate({ secret, epoch: now + d }))));
+    const wrong = Array.from({ length: 4 * MAX_FAILURES }, (_, i) => String(100_000 + i * 7_919)).filter((c) => !nearby.has(c));
+    const codes: string[] = [];
+    for (const TokenCode of wrong) codes.push((JSON.parse((await sts(server.gatewayPort, 'GetSessionToken', alice, { TokenCode })).body) as { code: string }).code);
+    // One budget of mfa.maxFailures for the user, not one per worker.
+    expect(codes.filter((c) => c === 'mfa_code_invalid')).toHaveLength(MAX_FAILURES - 1);
+    for (let i = 0; i < 2; i++) {
+      const right = await sts(server.gatewayPort, 'GetSessionToken', alice, { TokenCode: await generate({ secret }) });
+      expect([right.status, (JSON.parse(right.body) as { code: string }).code]).toEqual([429, 'mfa_locked']);
+    }
   }, 120_000);
 
   it('serves policies reloaded through the operations port at every worker', async () => {
