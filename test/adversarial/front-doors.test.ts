@@ -1,6 +1,6 @@
-// The same request through iamgate's four front doors — the proxy, forward-auth behind a real
-// nginx, Envoy's HTTP ext_authz dialect and the gRPC ext_authz server (a real @grpc/grpc-js
-// client) — must be decided the same way: the same decision, reason, action, resource and
+// The same request through iamgate's front doors — the proxy, forward-auth behind a real nginx
+// and a real Caddy, Envoy's HTTP ext_authz dialect and the gRPC ext_authz server (a real
+// @grpc/grpc-js client) — must be decided the same way: the same decision, reason, action, resource and
 // condition context (aws:SourceIp, aws:SecureTransport, query and header keys). A door that lets
 // through what another refuses is the way around the other.
 import net from 'node:net';
@@ -9,11 +9,12 @@ import type { AuditEventInput } from '../../src/gateway/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
 import { authRequestServer, NGINX_BINARY, startNginx, type RunningNginx } from '../support/nginx.js';
+import { CADDY_BINARY, startCaddy, type RunningCaddy } from '../support/caddy.js';
 import { ADVERSARIAL_FIXTURES } from './support/fixtures.js';
 import { exchange } from './support/raw.js';
 
-type Door = 'proxy' | 'nginx' | 'envoy-http' | 'grpc';
-const DOORS: readonly Door[] = ['proxy', 'nginx', 'envoy-http', 'grpc'];
+type Door = 'proxy' | 'nginx' | 'caddy' | 'envoy-http' | 'grpc';
+const DOORS: readonly Door[] = ['proxy', 'nginx', 'caddy', 'envoy-http', 'grpc'];
 
 interface Case {
   readonly method: string;
@@ -29,12 +30,18 @@ interface Case {
    * nginx refusing the request itself, before asking iamgate.
    */
   readonly nginx?: string;
+  /**
+   * Caddy (the Traefik dialect) also replaces the caller's X-Forwarded-For and -Proto with its own
+   * (the caller's address, `http`), passes headers with `_` and a Connection-listed header's
+   * removal on to iamgate, and reads methods and targets as Go does.
+   */
+  readonly caddy?: string;
   readonly envoy?: string;
   readonly grpc?: string;
 }
 
 /** A target forward-auth and ext_authz refuse as not normalised, and the proxy decides as `want`. */
-const NORMALISED = { nginx: 'bad_path', envoy: 'bad_path', grpc: 'bad_path' } as const;
+const NORMALISED = { nginx: 'bad_path', caddy: 'bad_path', envoy: 'bad_path', grpc: 'bad_path' } as const;
 
 /** What a door's decision is compared on: the one audit record the request left. */
 type Seen = Record<string, unknown>;
@@ -53,15 +60,17 @@ function seenOf(e: AuditEventInput | undefined, status: number): Seen {
   };
 }
 
-describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
+describe.skipIf(!NGINX_BINARY || !CADDY_BINARY)('one request through every front door', () => {
   let gw: TestGateway;
   let nginx: RunningNginx;
+  let caddy: RunningCaddy;
   let grpc: ExtAuthzClient;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
     gw = await startTestGateway({ files: ADVERSARIAL_FIXTURES, config: { trustedProxies: ['127.0.0.1'], extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } } });
     nginx = await startNginx(authRequestServer(gw.url, gw.upstream.url));
+    caddy = await startCaddy(`  route {\n    forward_auth ${new URL(gw.url).host} {\n      uri /.iamgate/authz\n      copy_headers X-Iamgate-Principal X-Iamgate-Account X-Iamgate-Mfa X-Iamgate-Request-Id\n    }\n    reverse_proxy ${new URL(gw.upstream.url).host}\n  }`);
     grpc = extAuthzClient(gw.gateway.extAuthzAddress!);
     for (const user of ['alice', 'bob']) tokens[user] = await gw.bearer(user);
   });
@@ -69,6 +78,7 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
   afterAll(async () => {
     grpc?.close();
     await nginx?.close();
+    await caddy?.close();
     await gw?.close();
   });
 
@@ -78,13 +88,14 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     return lines;
   }
 
-  function raw(port: number, requestLine: string, lines: readonly (readonly [string, string])[]): Promise<number> {
-    const text = `${requestLine} HTTP/1.1\r\nHost: orders.example\r\n${lines.map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`;
+  function raw(port: number, requestLine: string, lines: readonly (readonly [string, string])[], host = 'orders.example'): Promise<number> {
+    const text = `${requestLine} HTTP/1.1\r\nHost: ${host}\r\n${lines.map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`;
     return exchange(port, text).then((r) => r.statuses[0] ?? 0);
   }
 
   async function through(door: Door, c: Case): Promise<Seen> {
     const before = gw.audit.events.length;
+    const arrived = gw.upstream.arrivals();
     const lines = headerLines(c);
     let status: number;
     switch (door) {
@@ -93,6 +104,10 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
         break;
       case 'nginx':
         status = await raw(Number(new URL(nginx.url).port), `${c.method} ${c.target}`, lines);
+        break;
+      case 'caddy':
+        // Caddy answers only the site's own host.
+        status = await raw(Number(new URL(caddy.url).port), `${c.method} ${c.target}`, lines, new URL(caddy.url).host);
         break;
       case 'envoy-http':
         status = await raw(Number(new URL(gw.url).port), `${c.method} /.iamgate/authz${c.target}`, lines);
@@ -119,6 +134,9 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     }
     const events = gw.audit.events.slice(before).filter((e) => e.kind !== 'outcome');
     expect(events.length, `${door} ${c.method} ${c.target}: audit records`).toBeLessThanOrEqual(1);
+    // Nothing reaches the upstream without a decision that allowed it.
+    const allowed = events[0]?.decision === 'Allow';
+    if (!allowed) expect(gw.upstream.arrivals() - arrived, `${door} ${c.method} ${c.target}: forwarded undecided`).toBe(0);
     return seenOf(events[0], status);
   }
 
@@ -150,7 +168,7 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/orders/secret\\1', user: 'alice', want: 'bad_path' },
     { method: 'GET', target: '/orders/1%00', user: 'alice', want: 'bad_path', nginx: 'refused' },
     { method: 'GET', target: '/../orders/secret-1', user: 'alice', want: 'bad_path', nginx: 'refused', envoy: 'reserved_path' },
-    { method: 'GET', target: '/orders/é', user: 'alice', want: 'malformed_request', nginx: 'bad_path', grpc: 'bad_path' },
+    { method: 'GET', target: '/orders/é', user: 'alice', want: 'malformed_request', nginx: 'bad_path', grpc: 'bad_path', caddy: 'allowed' },
     { method: 'GET', target: '/ORDERS/1', user: 'alice', want: 'no_route' },
     { method: 'GET', target: '/orders/1?x=1', user: 'alice', want: 'allowed' },
     { method: 'GET', target: '/orders/secret-1?', user: 'alice', want: 'explicit_deny' },
@@ -180,10 +198,10 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/orders?status=open&x=%zz', user: 'alice', want: 'bad_path' },
     { method: 'GET', target: '/orders?status=open%26status%3Dclosed', user: 'alice', want: 'implicit_deny' },
     { method: 'HEAD', target: '/orders/secret-1', user: 'alice', want: 'explicit_deny' },
-    { method: 'get', target: '/orders/1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'no_route' },
+    { method: 'get', target: '/orders/1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'no_route', caddy: 'allowed' },
     // A method node:http cannot read: the deciding doors decide it as the route map says (ANY).
-    { method: 'BREW', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'allowed', grpc: 'allowed' },
-    { method: 'Get', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'refused', grpc: 'allowed' },
+    { method: 'BREW', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'allowed', grpc: 'allowed', caddy: 'allowed' },
+    { method: 'Get', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console']], want: 'malformed_request', nginx: 'refused', grpc: 'allowed', caddy: 'allowed' },
     { method: 'DELETE', target: '/orders/1', user: 'alice', want: 'no_route' },
     { method: 'GET', target: '/orders/1', want: 'token_missing' },
     { method: 'GET', target: '/orders/1', user: 'bob', want: 'implicit_deny' },
@@ -211,47 +229,47 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console\u00a0']], want: 'ambiguous_parameter' },
     { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'OPS-CONSOLE']], want: 'implicit_deny' },
     { method: 'GET', target: '/admin/users', user: 'alice', want: 'implicit_deny' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X_Client_Id', 'ops-console']], want: 'implicit_deny', envoy: 'ambiguous_parameter', grpc: 'ambiguous_parameter' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X_Client_Id', 'other']], want: 'allowed', envoy: 'ambiguous_parameter', grpc: 'ambiguous_parameter' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['Connection', 'X-Client-Id']], want: 'bad_header', nginx: 'allowed' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X-HTTP-Method-Override', 'DELETE']], want: 'allowed', nginx: 'forward_auth_ambiguous', envoy: 'forward_auth_ambiguous' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-\u0000console']], want: 'malformed_request', nginx: 'refused' },
-    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X Client', 'x']], want: 'malformed_request', nginx: 'refused' },
-    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5']], want: 'allowed' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X_Client_Id', 'ops-console']], want: 'implicit_deny', envoy: 'ambiguous_parameter', grpc: 'ambiguous_parameter', caddy: 'ambiguous_parameter' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X_Client_Id', 'other']], want: 'allowed', envoy: 'ambiguous_parameter', grpc: 'ambiguous_parameter', caddy: 'ambiguous_parameter' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['Connection', 'X-Client-Id']], want: 'bad_header', nginx: 'allowed', caddy: 'implicit_deny' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X-HTTP-Method-Override', 'DELETE']], want: 'allowed', nginx: 'forward_auth_ambiguous', envoy: 'forward_auth_ambiguous', caddy: 'forward_auth_ambiguous' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-\u0000console']], want: 'malformed_request', nginx: 'refused', caddy: 'refused' },
+    { method: 'GET', target: '/admin/users', user: 'alice', headers: [['X-Client-Id', 'ops-console'], ['X Client', 'x']], want: 'malformed_request', nginx: 'refused', caddy: 'refused' },
+    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5']], want: 'allowed', caddy: 'implicit_deny' },
     { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5, 10.0.0.1']], want: 'implicit_deny' },
-    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '10.0.0.1, 203.0.113.5']], want: 'allowed' },
-    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '10.0.0.1'], ['X-Forwarded-For', '203.0.113.5']], want: 'allowed' },
+    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '10.0.0.1, 203.0.113.5']], want: 'allowed', caddy: 'implicit_deny' },
+    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '10.0.0.1'], ['X-Forwarded-For', '203.0.113.5']], want: 'allowed', caddy: 'implicit_deny' },
     { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5:80']], want: 'implicit_deny' },
-    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '::ffff:203.0.113.5']], want: 'allowed' },
-    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5, 127.0.0.1']], want: 'allowed' },
+    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '::ffff:203.0.113.5']], want: 'allowed', caddy: 'implicit_deny' },
+    { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5, 127.0.0.1']], want: 'allowed', caddy: 'implicit_deny' },
     { method: 'GET', target: '/reports/1', user: 'alice', headers: [['Forwarded', 'for=203.0.113.5']], want: 'implicit_deny' },
     { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Real-IP', '203.0.113.5']], want: 'implicit_deny' },
     { method: 'GET', target: '/reports/1', user: 'alice', headers: [['X-Forwarded-For', '']], want: 'implicit_deny' },
     { method: 'GET', target: '/internal/1', user: 'alice', want: 'allowed' },
-    { method: 'GET', target: '/internal/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5']], want: 'implicit_deny' },
+    { method: 'GET', target: '/internal/1', user: 'alice', headers: [['X-Forwarded-For', '203.0.113.5']], want: 'implicit_deny', caddy: 'allowed' },
     { method: 'GET', target: '/invoices/1', user: 'alice', want: 'implicit_deny' },
-    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'https']], want: 'allowed' },
+    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'https']], want: 'allowed', caddy: 'implicit_deny' },
     { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'https, http']], want: 'implicit_deny' },
     { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'https'], ['X-Forwarded-Proto', 'http']], want: 'implicit_deny' },
-    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'HTTPS']], want: 'allowed' },
-    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', ' https ']], want: 'allowed' },
+    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', 'HTTPS']], want: 'allowed', caddy: 'implicit_deny' },
+    { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Proto', ' https ']], want: 'allowed', caddy: 'implicit_deny' },
     { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['X-Forwarded-Ssl', 'on']], want: 'implicit_deny' },
     { method: 'GET', target: '/invoices/1', user: 'alice', headers: [['Forwarded', 'proto=https']], want: 'implicit_deny' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Transfer-Encoding', 'chunked']], want: 'allowed' },
-    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Content-Length', '0'], ['Content-Length', '0']], want: 'malformed_request', nginx: 'refused' },
+    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Content-Length', '0'], ['Content-Length', '0']], want: 'malformed_request', nginx: 'refused', caddy: 'allowed' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Upgrade', 'h2c'], ['Connection', 'Upgrade']], want: 'unsupported_upgrade', nginx: 'allowed' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Expect', '100-continue']], want: 'allowed' },
-    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Expect', 'fancy']], want: 'expectation_failed', nginx: 'allowed' },
-    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['X-Original-URI', '/orders/secret-1']], want: 'allowed', envoy: 'forward_auth_ambiguous' },
+    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Expect', 'fancy']], want: 'expectation_failed', nginx: 'allowed', caddy: 'refused' },
+    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['X-Original-URI', '/orders/secret-1']], want: 'allowed', envoy: 'forward_auth_ambiguous', caddy: 'forward_auth_ambiguous' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Authorization', 'Bearer x']], want: 'ambiguous_parameter', nginx: 'refused' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['X-Iamgate-Principal', 'arn:aws:iam::111122223333:user/bob']], want: 'allowed' },
-    { method: 'GET', target: '/.iamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route' },
-    { method: 'GET', target: '/.iamgate/healthz', user: 'alice', want: 'reserved_path', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route' },
-    { method: 'GET', target: '/%2eiamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'bad_path', envoy: 'bad_path', grpc: 'bad_path' },
+    { method: 'GET', target: '/.iamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route', caddy: 'no_route' },
+    { method: 'GET', target: '/.iamgate/healthz', user: 'alice', want: 'reserved_path', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route', caddy: 'no_route' },
+    { method: 'GET', target: '/%2eiamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'bad_path', envoy: 'bad_path', grpc: 'bad_path', caddy: 'bad_path' },
     { method: 'GET', target: '/public/readme', want: 'token_missing' },
-    { method: 'GET', target: '/orders/secret-1#x', user: 'alice', want: 'bad_path' },
+    { method: 'GET', target: '/orders/secret-1#x', user: 'alice', want: 'bad_path', caddy: 'explicit_deny' },
     { method: 'GET', target: '/orders/1#/../secret-1', user: 'alice', want: 'bad_path' },
-    { method: 'GET', target: 'http://x/orders/secret-1', user: 'alice', want: 'bad_path', nginx: 'explicit_deny', envoy: 'reserved_path' },
+    { method: 'GET', target: 'http://x/orders/secret-1', user: 'alice', want: 'bad_path', nginx: 'explicit_deny', envoy: 'reserved_path', caddy: 'unaudited 200' },
     { method: 'GET', target: '*', user: 'alice', want: 'bad_path', nginx: 'refused', envoy: 'reserved_path' },
     { method: 'GET', target: '/orders/secret-1?#', user: 'alice', want: 'bad_path' },
     { method: 'GET', target: '/orders/secret-1%09', user: 'alice', want: 'bad_path' },
@@ -260,20 +278,26 @@ describe.skipIf(!NGINX_BINARY)('one request through every front door', () => {
     { method: 'GET', target: '/orders/.%2e/orders/secret-1', user: 'alice', want: 'explicit_deny', ...NORMALISED },
     { method: 'GET', target: '/orders/secret-1%3B', user: 'alice', want: 'explicit_deny' },
     { method: 'GET', target: '/orders/SECRET-1', user: 'alice', want: 'allowed' },
-    { method: 'GET', target: '/orders/secret-1%u0041', user: 'alice', want: 'bad_path', nginx: 'refused' },
-    { method: 'GET', target: '/orders/%u0073ecret-1', user: 'alice', want: 'bad_path', nginx: 'refused' },
+    { method: 'GET', target: '/orders/secret-1%u0041', user: 'alice', want: 'bad_path', nginx: 'refused', caddy: 'refused' },
+    { method: 'GET', target: '/orders/%u0073ecret-1', user: 'alice', want: 'bad_path', nginx: 'refused', caddy: 'refused' },
     { method: 'GET', target: '/orders/secret-1\\u0000', user: 'alice', want: 'bad_path' },
-    { method: 'GET', target: '/orders/secret-1 HTTP/1.1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'bad_path' },
+    { method: 'GET', target: '/orders/secret-1 HTTP/1.1', user: 'alice', want: 'malformed_request', nginx: 'refused', grpc: 'bad_path', caddy: 'refused' },
     { method: 'GET', target: '/users/alice/orders/1?x=/../bob', user: 'alice', want: 'allowed' },
   ];
 
   it.each(CASES.map((c) => [`${c.method} ${c.target} ${JSON.stringify(c.headers ?? [])} as ${c.user ?? 'nobody'}`, c] as const))('decides %s alike at every door', async (_name, c) => {
     const seen: Partial<Record<Door, Seen>> = {};
     for (const door of DOORS) seen[door] = await through(door, c);
-    const expected: Record<Door, string> = { proxy: c.want, nginx: c.nginx ?? c.want, 'envoy-http': c.envoy ?? c.want, grpc: c.grpc ?? c.want };
+    const expected: Record<Door, string> = { proxy: c.want, nginx: c.nginx ?? c.want, caddy: c.caddy ?? c.want, 'envoy-http': c.envoy ?? c.want, grpc: c.grpc ?? c.want };
     expect(Object.fromEntries(DOORS.map((d) => [d, seen[d]!['reason']]))).toEqual(expected);
     // Doors that reached the same answer reached it on the same request: the same action, resource
     // (built from the path), principal and aws:SourceIp.
-    for (const door of DOORS.slice(1)) if (expected[door] === c.want) expect([door, seen[door]]).toEqual([door, seen['proxy']]);
+    // Caddy replaces the caller's X-Forwarded-For with the caller's own address, as it should.
+    const forgedFor = (c.headers ?? []).some(([n]) => n.toLowerCase() === 'x-forwarded-for');
+    for (const door of DOORS.slice(1)) {
+      if (expected[door] !== c.want) continue;
+      if (door === 'caddy' && forgedFor) expect([door, { ...seen[door], sourceIp: '?' }, seen[door]!['sourceIp']]).toEqual([door, { ...seen['proxy'], sourceIp: '?' }, '127.0.0.1']);
+      else expect([door, seen[door]]).toEqual([door, seen['proxy']]);
+    }
   });
 });
