@@ -17,6 +17,7 @@ function help(commands: readonly Command[]): string {
     '',
     "iamgate <command> --help shows a command's options.",
     'Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.',
+    '(audit verify also exits 3: a trail intact as far as it goes but not proven to the end.)',
   ].join('\n');
 }
 
