@@ -1,6 +1,7 @@
 // Where encrypted TOTP secrets live: in the shared StateStore (Redis) when one is configured, or in
-// a local JSON file for single-instance examples. Either way only sealed blobs are stored.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// a local JSON file for one instance (its workers included). Either way only sealed blobs are stored.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StateStore } from './state/store.js';
 
@@ -20,9 +21,44 @@ export function stateSecretStore(state: StateStore): MfaSecretStore {
   };
 }
 
+/** How long a write waits for another process's, and when a lock its holder left behind is taken over, ms. */
+const LOCK_WAIT_MS = 2000;
+const LOCK_STALE_MS = 10_000;
+
 /**
- * Secrets kept in a JSON file (owner → sealed blob), written atomically with mode 0600. Meant for
- * one instance; writes from this process are serialised.
+ * Runs `change` holding `<path>.lock`, created exclusively: the workers of `serve --workers N` are
+ * separate processes writing the one file, and a read-modify-write of each at once would lose the
+ * other's secret. A lock older than LOCK_STALE_MS (its holder died) is taken over.
+ */
+async function underFileLock(path: string, change: () => Promise<void>): Promise<void> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await stat(lock).catch(() => undefined);
+      if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another process`);
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+    }
+  }
+  try {
+    await change();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+/**
+ * Secrets kept in a JSON file (owner → sealed blob), written atomically with mode 0600. Writes from
+ * this process are serialised, and writes from other processes on the same file (the workers of
+ * `serve --workers N`) wait for each other through a lock file.
  */
 export function fileSecretStore(path: string): MfaSecretStore {
   let queue: Promise<unknown> = Promise.resolve();
@@ -43,15 +79,18 @@ export function fileSecretStore(path: string): MfaSecretStore {
   };
   const write = async (data: Record<string, string>): Promise<void> => {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
     await rename(tmp, path);
   };
   const update = (change: (data: Record<string, string>) => void): Promise<void> => {
     const next = queue.then(async () => {
-      const data = await read();
-      change(data);
-      await write(data);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await underFileLock(path, async () => {
+        const data = await read();
+        change(data);
+        await write(data);
+      });
     });
     queue = next.catch(() => undefined);
     return next;

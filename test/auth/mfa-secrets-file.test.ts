@@ -1,0 +1,29 @@
+// The MFA secrets file is shared by every process of one instance (the workers of `serve
+// --workers N`): writes from two processes at once must not lose each other's secrets. Two stores
+// on one file stand for two processes (each serialises only its own writes).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileSecretStore } from '../../src/auth/index.js';
+
+describe('the MFA secrets file written by two processes at once', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-secrets-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every secret either wrote', async () => {
+    const file = join(dir, 'mfa-secrets.json');
+    const a = fileSecretStore(file);
+    const b = fileSecretStore(file);
+    const owners = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    await Promise.all(owners.map((owner, i) => (i % 2 === 0 ? a : b).set(owner, `sealed-${owner}`)));
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+    expect(Object.keys(stored).sort()).toEqual([...owners].sort());
+    for (const owner of owners) expect(await b.get(owner)).toBe(`sealed-${owner}`);
+  });
+});
