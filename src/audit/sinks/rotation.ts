@@ -177,7 +177,8 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
       return {
         written: past.written + s.written,
         dropped: past.dropped + s.dropped,
-        buffered: s.buffered,
+        // Records waiting for the next file are not written either.
+        buffered: s.buffered + waiting.length,
         failures: past.failures + s.failures,
         healthy: broken === undefined && s.healthy,
       };
