@@ -116,7 +116,8 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     for (const sink of sinks) dropped[sink.name] = (dropped[sink.name] ?? 0) + sink.stats().dropped;
     return dropped;
   };
-  const writeDigest = (final: boolean): Promise<void> => {
+  /** A signed digest of the records since the last one; `file_end` seals a file a sink is about to close. */
+  const writeDigest = (final: boolean, reason: 'digest' | 'file_end' = 'digest'): Promise<void> => {
     if (!signer || (!final && chain.lastSeq === lastDigestSeq)) return RESOLVED;
     const digest = {
       alg: signer.key.alg,
@@ -126,13 +127,15 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
       kid: signer.key.kid,
       toSeq: chain.lastSeq,
     };
-    const sealed = chain.sealSigned(chainRecord('audit.digest', final ? 'chain_end' : 'digest', { digest }), signer);
+    const sealed = chain.sealSigned(chainRecord('audit.digest', final ? 'chain_end' : reason, { digest }), signer);
     lastDigestSeq = sealed.seq;
     digests++;
     return dispatch(sealed, true);
   };
 
   void dispatch(chain.seal(chainRecord('audit.start', 'chain_start', signer ? { key: signer.key } : {})), true);
+  // Nothing may follow the final digest: a file closed after it gets no seal of its own.
+  for (const sink of sinks) sink.bindSeal?.(() => void (closing ? undefined : writeDigest(false, 'file_end')));
   const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
 
   return {

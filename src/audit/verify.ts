@@ -93,6 +93,8 @@ interface Rec {
   readonly sig?: string;
   /** Digests only: the bytes the signature covers. */
   readonly payload?: string;
+  /** Digests only: the seal a rotating sink wrote as the last record of a file it closed. */
+  readonly fileEnd?: boolean;
 }
 
 interface Run {
@@ -146,6 +148,7 @@ function toRec(ref: string, o: Json): Rec | undefined {
     ...(isObject(o['digest']) ? { digest: o['digest'] as unknown as DigestInfo } : {}),
     ...(typeof sig === 'string' ? { sig } : {}),
     payload: signedPayload(unsigned),
+    ...(record.reason === FILE_END ? { fileEnd: true } : {}),
   };
 }
 
@@ -156,6 +159,9 @@ function toGap(ref: string, o: Json): Gap | undefined {
   }
   return { ref, instanceId, sink, fromSeq, toSeq, count };
 }
+
+/** `reason` of the digest that ends a file the writer rotated away (see sinks/rotation.ts). */
+const FILE_END = 'file_end';
 
 const range = (a: number, b: number): string => (a === b ? `seq ${a}` : `seq ${a}..${b}`);
 
@@ -434,9 +440,13 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
     } else {
       const verified = signedThrough > 0 ? `last verified seq ${signedThrough} (signed)` : 'no record verified by a signature';
       const tail = signedThrough < last.seq ? `; ${range(Math.max(signedThrough + 1, first.seq), last.seq)} not covered by a signed digest` : '';
+      // A signed file seal last: the file ended there, so what is missing is what came after it.
+      const sealedFile = last.fileEnd === true && signedThrough === last.seq;
       const why = held === 'held' && head
         ? `the writer stopped uncleanly (crash, kill) or is still running; it holds its published head, seq ${head.seq}, so only records after that may have been cut`
-        : 'the writer stopped uncleanly (crash, kill) or is still running — or the tail was removed (a head published outside the trail, audit verify --head, tells which)';
+        : sealedFile
+          ? 'it ends with the seal of a file the writer rotated away, so the files written after it were removed, or the writer stopped right after rotating (a head published outside the trail, audit verify --head, tells which)'
+          : 'the writer stopped uncleanly (crash, kill) or is still running — or the tail was removed (a head published outside the trail, audit verify --head, tells which)';
       add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}`, last);
     }
   }

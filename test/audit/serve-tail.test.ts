@@ -25,7 +25,7 @@ async function pollHeads(server: ServeProcess, gone: Promise<unknown>): Promise<
     } catch {
       break; // the process is gone
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return heads;
 }

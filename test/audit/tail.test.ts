@@ -87,6 +87,65 @@ describe('the published chain head', () => {
   });
 });
 
+describe('the seal of a rotated file', () => {
+  /** 10 decisions, a rotation, 10 more, then `end`: the log's close (a clean stop) or the sink's alone (a stop without a seal). */
+  async function rotatedTrail(name: string, end: 'clean' | 'unclean'): Promise<{ path: string; rotated: string; log: AuditLog }> {
+    const path = dir.file(`${name}/audit.jsonl`);
+    const sink = createRotatingFileSink(path);
+    const log = createAuditLog({ instanceId: `gw-${name}`, sinks: [sink], signer: key.signer, now: steppingClock(), digestEvery: { records: 7, ms: 0 } });
+    for (let i = 1; i <= 10; i++) await log.record(decisionEvent(i));
+    await sink.rotate();
+    for (let i = 11; i <= 20; i++) await log.record(decisionEvent(i));
+    if (end === 'clean') await log.close();
+    else await sink.close();
+    return { path, rotated: `${path}.000001`, log };
+  }
+
+  it('ends every file the sink rotates away with a signed digest, so the file alone is proven to its last record', async () => {
+    const { rotated } = await rotatedTrail('sealed', 'clean');
+    const last = JSON.parse((await lines(rotated)).at(-1)!) as { kind: string; reason: string; seq: number; digest: { final: boolean; toSeq: number } };
+    expect(last).toMatchObject({ kind: 'audit.digest', reason: 'file_end', digest: { final: false, toSeq: last.seq - 1 } });
+    const { code, report } = await verify(rotated);
+    expect(code).toBe(EXIT_INCOMPLETE);
+    expect(report.chains[0]).toMatchObject({ lastSeq: last.seq, signedThrough: last.seq, closed: false });
+    expect(report.findings).toEqual([expect.objectContaining({ code: 'unclosed', seq: last.seq })]);
+    expect(report.findings[0]!.message).toContain('ends with the seal of a file the writer rotated away, so the files written after it were removed, or the writer stopped right after rotating');
+  });
+
+  it('leaves the rotated set one closed chain, the seal linked like any record', async () => {
+    const { path } = await rotatedTrail('sealed-set', 'clean');
+    const { code, report } = await verify('--rotated', path);
+    expect(report.findings).toEqual([]);
+    expect(report.chains).toEqual([expect.objectContaining({ closed: true })]);
+    expect(code).toBe(EXIT.ok);
+  });
+
+  it('reports a set whose newest file was removed as ending at a file seal, and as truncated against the head', async () => {
+    const { path, log } = await rotatedTrail('newest-removed', 'unclean');
+    const head = log.stats().head;
+    await rm(path);
+    const alone = await verify('--rotated', path);
+    expect(codes(alone.report)).toEqual(['unclosed']);
+    expect(alone.report.findings[0]!.message).toContain('ends with the seal of a file the writer rotated away');
+    const { code, report } = await verify('--rotated', path, '--head', headArg(head));
+    expect(codes(report)).toEqual(['truncated']);
+    expect(code).toBe(EXIT.failed);
+  });
+
+  it('is not written after the final digest of a clean stop', async () => {
+    const path = dir.file('after-close/audit.jsonl');
+    const sink = createRotatingFileSink(path);
+    const log = createAuditLog({ instanceId: 'gw-after-close', sinks: [sink], signer: key.signer, now: steppingClock(), digestEvery: { records: 7, ms: 0 } });
+    await log.record(decisionEvent(1));
+    const closing = log.close();
+    await sink.rotate();
+    await closing;
+    const { code, report } = await verify('--rotated', path);
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(EXIT.ok);
+  });
+});
+
 describe('audit verify at the end of a trail', () => {
   it('finds a cleanly stopped trail closed by its seal and holding its published head', async () => {
     const { path, log } = await written('clean.jsonl', 12);
