@@ -3,7 +3,7 @@
 // for method, path and route parameters, and the extra keys the route takes from the request.
 import type { TraceContext } from '../trace/index.js';
 import { BlockList, isIP } from 'node:net';
-import type { Principal } from '../identity/index.js';
+import { isoSeconds, type Principal } from '../identity/index.js';
 import { REQUEST_KEYS, type ContextValue, type RequestContext } from '../policy/index.js';
 import { scanHeaders, type RequestHeaders } from './request-headers.js';
 import type { RouteMatch } from './routes/index.js';
@@ -173,7 +173,7 @@ export function writeRequestKeys(
 ): void {
   put(REQUEST_KEYS.sourceIp, network.sourceIp);
   put(REQUEST_KEYS.secureTransport, network.secure);
-  if (wanted(REQUEST_KEYS.currentTime)) put(REQUEST_KEYS.currentTime, currentTime(now));
+  if (wanted(REQUEST_KEYS.currentTime)) put(REQUEST_KEYS.currentTime, isoSeconds(now));
   put(REQUEST_KEYS.epochTime, Math.floor(now / 1000));
   // IAM User Guide, "AWS global condition context keys": both are in the context of every
   // signed request, false unless an AWS service made or forwarded it — never the case here.
@@ -224,11 +224,6 @@ export type ContextBuild = { readonly ok: true; readonly context: RequestContext
 
 /** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
 const EMPTY_CONTEXT: ContextBuild = Object.freeze({ ok: true, context: new Map<string, ContextValue>() as RequestContext });
-
-/** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
-function currentTime(now: number): string {
-  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
