@@ -106,7 +106,6 @@ export interface PublishedKey {
   readonly jwk: Readonly<Record<string, string>>;
 }
 
-/** What a digest record signs, besides its own place in the chain. */
 /**
  * How far a writer's chain has been written: every record to `seq` was taken by every sink when
  * the head was read. Published outside the trail (`GET /audit/head`, `/metrics`), it lets
@@ -119,6 +118,7 @@ export interface ChainHead {
   readonly hash?: string;
 }
 
+/** What a digest record signs, besides its own place in the chain. */
 export interface DigestInfo {
   /** First and last sequence number this digest covers (the records since the previous digest). */
   readonly fromSeq: number;
