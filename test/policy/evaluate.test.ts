@@ -163,6 +163,20 @@ describe('explanations', () => {
     expect(d.nearMisses?.[0]?.failed[0]?.why).toBe('mismatch');
   });
 
+  it('say unreadable, in the decision and its explanation, when the value is not one the operator reads', () => {
+    const d = evaluate(set, {
+      principal: ALICE,
+      action: 'orders:DeleteOrder',
+      resource: ORDER,
+      context: createContext({ 'aws:MultiFactorAuthPresent': 'yes' }),
+    });
+    expect(d.nearMisses?.[0]?.failed[0]?.why).toBe('unreadable');
+    expect(explainDecision(d)).toEqual([
+      'Implicitly denied: no identity-based policy allows the action on the resource',
+      'Closest: admin:AdminWithMfa failed on Statement[0].Condition.Bool.aws:MultiFactorAuthPresent (value the operator cannot read)',
+    ]);
+  });
+
   it('list no near misses when nothing matched the action', () => {
     const d = evaluate(set, { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) });
     expect(d.nearMisses).toBeUndefined();
