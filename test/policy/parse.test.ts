@@ -62,6 +62,10 @@ describe('parsePolicy errors', () => {
     ['no principal in a resource-based policy', policy(allow()), ['MISSING_PRINCIPAL at Statement[0]'], 'resource'],
     ['no principal in one statement of a document that names principals', policy(allow({ Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }), allow()), ['MISSING_PRINCIPAL at Statement[1]']],
     ['both Principal and NotPrincipal', trust({ NotPrincipal: { AWS: '111122223333' } }), ['PRINCIPAL_AND_NOT_PRINCIPAL at Statement[0]']],
+    // IAM User Guide, "AWS JSON policy elements: NotPrincipal": "NotPrincipal must be used with
+    // "Effect":"Deny". Using it with "Effect":"Allow" is not supported."
+    ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
+    ['an Allow with NotPrincipal "*" in a trust policy', policy({ Effect: 'Allow', Action: 'sts:AssumeRole', NotPrincipal: '*' }), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['a Principal string other than *', trust({ Principal: 'arn:aws:iam::111122223333:root' }), ['INVALID_PRINCIPAL at Statement[0].Principal']],
     ['a Principal that is an array', trust({ Principal: ['*'] }), ['DATA_TYPE_MISMATCH at Statement[0].Principal']],
     ['an empty Principal object', trust({ Principal: {} }), ['EMPTY_PRINCIPAL at Statement[0].Principal']],

@@ -100,7 +100,7 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
   return values.map((v) => v.value);
 }
 
-function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: StatementContext): PrincipalSpec | undefined {
+function readPrincipals(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): PrincipalSpec | undefined {
   const name = pick(stmt, 'Principal');
   if (name === 'both') ctx.sink.add('PRINCIPAL_AND_NOT_PRINCIPAL', path, 'a statement takes Principal or NotPrincipal, not both');
   if (name === undefined && ctx.kind === 'resource') {
@@ -110,6 +110,11 @@ function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: Statem
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
   }
   if (name === undefined || name === 'both') return undefined;
+  // "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+  // supported" (IAM User Guide, NotPrincipal): such an Allow would trust everyone not listed.
+  if (name === 'NotPrincipal' && effect === 'Allow' && ctx.kind === 'resource') {
+    ctx.sink.add('ALLOW_WITH_NOT_PRINCIPAL', childPath(path, name), 'NotPrincipal is not supported with Allow: name the principals to allow in Principal, or deny everyone else with a Deny and NotPrincipal (or an aws:PrincipalArn condition)');
+  }
   return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
 }
 
@@ -140,7 +145,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   const effect = readEffect(raw, path, sink);
   const actions = readActions(raw, path, sink);
   const resources = readResources(raw, path, ctx);
-  const principal = readPrincipals(raw, path, ctx);
+  const principal = readPrincipals(raw, path, effect, ctx);
   const conditions = Object.hasOwn(raw, 'Condition')
     ? readConditions(raw.Condition, childPath(path, 'Condition'), ctx.version, sink)
     : [];
