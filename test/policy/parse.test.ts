@@ -64,6 +64,13 @@ describe('parsePolicy errors', () => {
     ['both Principal and NotPrincipal', trust({ NotPrincipal: { AWS: '111122223333' } }), ['PRINCIPAL_AND_NOT_PRINCIPAL at Statement[0]']],
     // IAM User Guide, "AWS JSON policy elements: NotPrincipal": "NotPrincipal must be used with
     // "Effect":"Deny". Using it with "Effect":"Allow" is not supported."
+    // IAM User Guide, "IAM policy elements: Variables and tags": variables are substituted in
+    // Resource and in condition values only; elsewhere `${...}` would be matched as literal text.
+    ['a policy variable in Action', policy(allow({ Action: ['s3:GetObject', 's3:${aws:username}'] })), ['MISPLACED_POLICY_VARIABLE at Statement[0].Action[1]']],
+    ['a policy variable in a Principal', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/${aws:username}' } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].Principal.AWS']],
+    ['a policy variable in a NotPrincipal', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:role/${aws:PrincipalTag/role}'] } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].NotPrincipal.AWS[1]']],
+    ['a policy variable in a condition key', withCondition({ StringEquals: { 'aws:ResourceTag/${aws:username}': 'owner' } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.aws:ResourceTag/${aws:username}']],
+    ['a policy variable in a condition key under 2008-10-17', { Version: '2008-10-17', Statement: [allow({ Condition: { StringEquals: { 's3:prefix/${aws:username}': 'x' } } })] }, ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix/${aws:username}']],
     ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['an Allow with NotPrincipal "*" in a trust policy', policy({ Effect: 'Allow', Action: 'sts:AssumeRole', NotPrincipal: '*' }), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['a Principal string other than *', trust({ Principal: 'arn:aws:iam::111122223333:root' }), ['INVALID_PRINCIPAL at Statement[0].Principal']],

@@ -5,7 +5,16 @@ import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec 
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
-import { checkElementNames, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
+import {
+  checkElementNames,
+  checkNoVariable,
+  checkVariableSyntax,
+  childPath,
+  hasPolicyVariable,
+  isJsonObject,
+  jsonTypeName,
+  readStringList,
+} from './read.js';
 
 const STATEMENT_ELEMENTS = [
   'Sid',
@@ -69,6 +78,7 @@ function readActions(stmt: Record<string, unknown>, path: string, sink: FindingS
   if (name === undefined || name === 'both') return undefined;
   const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
   for (const v of values) {
+    if (!checkNoVariable(v.value, v.path, name, sink)) continue;
     if (v.value !== '*' && !ACTION.test(v.value)) {
       sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
     }
