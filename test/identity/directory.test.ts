@@ -132,6 +132,25 @@ roles:
     expect(findings[0]?.message).toMatch(/line 4/);
   });
 
+  it('refuses an inline policy number a double cannot hold, naming its path, instead of reading another number', async () => {
+    const file = join(dir, 'inexact.yaml');
+    const policy = '{ Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "s3:ListBucket", Resource: "*", Condition: { NumericLessThan: { "s3:max-keys": 9007199254740993 } } }] }';
+    await writeFile(file, `account: "111122223333"\nusers:\n  alice:\n    inlinePolicies:\n      Keys: ${policy}\n`);
+    const { directory, findings } = await loadDirectory(file);
+    expect(directory).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'INEXACT_NUMBER',
+        path: 'users.alice.inlinePolicies.Keys.Statement[0].Condition.NumericLessThan.s3:max-keys',
+        message: '9007199254740993 is beyond what a JSON number holds exactly here: write it as a string, "9007199254740993"',
+        file,
+      },
+    ]);
+    await writeFile(file, `account: "111122223333"\nusers:\n  alice:\n    inlinePolicies:\n      Keys: ${policy.replace('9007199254740993', '"9007199254740993"')}\n`);
+    expect((await loadDirectory(file)).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
   it('checks account ids, names and tags', () => {
     const findings = validateDirectoryDocument(
       { account: '1234', users: { 'not a name': {}, carol: { tags: { 'aws:team': 'x', ok: 7 } } }, roles: { R: { trustPolicy: 'x' } } },
