@@ -99,6 +99,12 @@ roles:
           Action: orders:DeleteOrder
           Resource: "*"
   NoTrust: {}
+  Guarded:
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { AWS: "111122223333" }, Action: sts:AssumeRole }
+        - { Effect: Deny, NotPrincipal: { AWS: ["111122223333", "arn:aws:iam::111122223333:user/alice"] }, Action: sts:AssumeRole }
 `;
 
   it('reports every problem at once, each with its file and path, and yields no directory', async () => {
@@ -118,6 +124,7 @@ roles:
         'TRUST_POLICY_RESOURCE roles.Admin.trustPolicy.Statement[0] @directory',
         'INVALID_SESSION_DURATION roles.Admin.maxSessionDuration @directory',
         'MISSING_KEY roles.NoTrust.trustPolicy @directory',
+        'UNSUPPORTED_PRINCIPAL roles.Guarded.trustPolicy.Statement[1].NotPrincipal @directory',
         'FILE_UNREADABLE policies.Missing.file @directory',
         'MISSING_RESOURCE Statement[0] @policies/Bad.json',
       ]),

@@ -122,6 +122,17 @@ describe('parsePolicy errors', () => {
     ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
 
+  it('reports a NotPrincipal in a role trust policy, which IAM does not allow there, even with Deny', () => {
+    const doc = policy(
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' } },
+      { Effect: 'Deny', Action: 'sts:AssumeRole', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:user/alice'] } },
+    );
+    const trust = parsePolicy(doc, { kind: 'resource', trust: true });
+    expect(located(trust.findings)).toEqual(['UNSUPPORTED_PRINCIPAL at Statement[1].NotPrincipal']);
+    expect(trust.policy).toBeUndefined();
+    expect(parsePolicy(doc, { kind: 'resource' }).findings).toEqual([]);
+  });
+
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
     const { policy: parsed, findings } = parsePolicy(doc, kind === undefined ? {} : { kind });
     expect(located(findings)).toEqual(expected);

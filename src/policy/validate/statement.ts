@@ -40,6 +40,8 @@ const IAM_SID_KINDS: readonly PolicyKind[] = ['identity', 'boundary', 'session']
 export interface StatementContext {
   readonly version: PolicyVersion;
   readonly kind: PolicyKind;
+  /** A role's trust policy: a resource-based policy that takes no NotPrincipal. */
+  readonly trust: boolean;
   readonly sink: FindingSink;
 }
 
@@ -118,11 +120,15 @@ function readPrincipals(stmt: Record<string, unknown>, path: string, effect: Eff
   }
   if (name !== undefined && name !== 'both' && ctx.kind !== 'resource') {
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
+  } else if (name === 'NotPrincipal' && ctx.trust) {
+    // "You cannot use the NotPrincipal element in an IAM identity-based policy nor in an IAM role
+    // trust policy" (IAM User Guide, NotPrincipal).
+    ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a role trust policy: name who may assume the role in Principal');
   }
   if (name === undefined || name === 'both') return undefined;
   // "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
   // supported" (IAM User Guide, NotPrincipal): such an Allow would trust everyone not listed.
-  if (name === 'NotPrincipal' && effect === 'Allow' && ctx.kind === 'resource') {
+  if (name === 'NotPrincipal' && effect === 'Allow' && ctx.kind === 'resource' && !ctx.trust) {
     ctx.sink.add('ALLOW_WITH_NOT_PRINCIPAL', childPath(path, name), 'NotPrincipal is not supported with Allow: name the principals to allow in Principal, or deny everyone else with a Deny and NotPrincipal (or an aws:PrincipalArn condition)');
   }
   return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
