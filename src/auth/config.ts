@@ -144,7 +144,7 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
   if (jwksUrl !== undefined && !/^https?:\/\//.test(jwksUrl)) r.add('INVALID_VALUE', `${path}.jwksUrl`, 'jwksUrl must be an http(s) URL');
   const developmentKey = r.bool(o, 'developmentKey', `${path}.developmentKey`, false);
   if (developmentKey && development === false) {
-    r.add('CONFIG_DEVELOPMENT_ONLY', `${path}.developmentKey`, 'generated development keys are refused unless the configuration is marked development: true');
+    r.add('CONFIG_DEVELOPMENT_ONLY', `${path}.developmentKey`, 'generated development keys are refused unless the configuration says mode: development');
   }
   const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs']);
   const claims = r.section(o, 'claims', `${path}.claims`, ['user', 'groups', 'tags', 'amrMfa']);

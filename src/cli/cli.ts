@@ -17,6 +17,7 @@ function help(commands: readonly Command[]): string {
     '',
     "iamgate <command> --help shows a command's options.",
     'Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.',
+    '(audit verify also exits 3: a trail intact as far as it goes but not proven to the end.)',
   ].join('\n');
 }
 
@@ -52,10 +53,15 @@ const FILE_ERRORS: Readonly<Record<string, string>> = {
   ENOTDIR: 'a path through something that is not a folder',
 };
 
-/** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), else the message. */
+/** A port another process holds, as `serve` meets it: which address, and how to choose other ports. */
+const PORT_TAKEN = 'is already in use (another iamgate?): stop what listens there, or choose free ports with IAMGATE_PORT, IAMGATE_OPS_PORT and, for --demo, IAMGATE_UPSTREAM';
+
+/** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), a taken port as its address, else the message. */
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const { code, path } = err as NodeJS.ErrnoException;
+  const { address, port } = err as { address?: unknown; port?: unknown };
+  if (code === 'EADDRINUSE' && typeof address === 'string' && typeof port === 'number') return `${address.includes(':') ? `[${address}]` : address}:${port} ${PORT_TAKEN}`;
   const reason = code === undefined ? undefined : FILE_ERRORS[code];
   return reason !== undefined && path !== undefined ? `${path}: ${reason}` : err.message;
 }

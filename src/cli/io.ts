@@ -4,8 +4,21 @@ export interface CliIo {
   readonly stderr: (line: string) => void;
 }
 
+/**
+ * Whether the reader of our stdout has gone (`iamgate audit report | head`): the rest of the output
+ * has nowhere to go and is dropped, and the command finishes with its own exit code instead of
+ * dying on an unhandled EPIPE with a stack trace. Any other stdout error is still thrown.
+ */
+let stdoutGone = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutGone = true;
+});
+
 /** Writes lines to the process's own stdout and stderr. */
 export const processIo: CliIo = {
-  stdout: (line) => process.stdout.write(`${line}\n`),
+  stdout: (line) => {
+    if (!stdoutGone) process.stdout.write(`${line}\n`);
+  },
   stderr: (line) => process.stderr.write(`${line}\n`),
 };

@@ -56,12 +56,12 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
     try {
       files.push(...(await suiteFiles(p)));
     } catch (err) {
-      io.stderr(`${p}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      io.stderr(`iamgate test: ${p}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
       return EXIT.usage;
     }
   }
   if (files.length === 0) {
-    io.stderr(`no test suites (*.yaml, *.yml, *.json) in ${paths.join(', ')}`);
+    io.stderr(`iamgate test: no test suites (*.yaml, *.yml, *.json) in ${paths.join(', ')}`);
     return EXIT.failed;
   }
 

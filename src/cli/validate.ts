@@ -17,7 +17,8 @@ const HELP = `${USAGE}
 Checks iamgate's files (.json, .yaml, .yml) in the given files and folders (folders are searched
 recursively): IAM policy documents, the directory, the route map and the configuration. A file's
 kind is told by its name (directory, routes, iamgate) or else by its content. Validating a
-configuration also validates the directory, its policy files and the route map it names.
+configuration also validates the directory, its policy files and the route map it names (or
+directory.yaml and routes.yaml beside it), once the configuration's own keys have no error.
 Prints one line per finding:
   FILE: SEVERITY CODE at JSON.PATH: MESSAGE
 then a summary. Severities: error, security, warning, suggestion. A file it cannot tell the kind

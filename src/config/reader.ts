@@ -73,9 +73,9 @@ export class FileReader {
     return undefined;
   }
 
-  /** A mapping at `path` (or `{}` when absent), with keys outside `known` reported. */
+  /** A mapping at `path` (or `{}` when absent), with keys outside `known` reported; anything else names the keys it takes. */
   section(parent: Doc, key: string, path: string, known: readonly string[]): Doc {
-    const value = this.mapping(parent[key], path) ?? {};
+    const value = this.mapping(parent[key], path, false, `must be a mapping of its keys (${known.join(', ')})`) ?? {};
     this.unknownKeys(value, path, known);
     return value;
   }

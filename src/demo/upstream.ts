@@ -49,8 +49,8 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 /** Starts the demo orders service; resolves once it listens. */
 export async function startDemoUpstream(options: { host?: string; port?: number } = {}): Promise<DemoUpstream> {
   const orders = new Map<string, Order>([
-    ['1', { id: '1', item: 'book', quantity: 2, status: 'open', createdBy: 'arn:aws:iam::111122223333:user/alice' }],
-    ['2', { id: '2', item: 'lamp', quantity: 1, status: 'shipped', createdBy: 'arn:aws:iam::111122223333:user/carol' }],
+    ['1', { id: '1', item: 'book', quantity: 2, status: 'open', createdBy: 'arn:aws:iam::111122223333:user/engineering/alice' }],
+    ['2', { id: '2', item: 'lamp', quantity: 1, status: 'shipped', createdBy: 'arn:aws:iam::111122223333:user/engineering/carol' }],
   ]);
   let next = 3;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CADDY_BINARY, startCaddy, type RunningCaddy } from '../support/caddy.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
-/** Identity headers iamgate's answer always carries; Caddy 2.6 copies an absent one as its placeholder text, so the session header is only removed. */
+/** Identity headers the site copies from iamgate's answer; the session header (empty unless the caller is a role session) is only removed, as docs/forward-auth.md configures it. */
 const COPIED = ['X-Iamgate-Principal', 'X-Iamgate-Account', 'X-Iamgate-Mfa', 'X-Iamgate-Request-Id'];
 const IDENTITY = [...COPIED, 'X-Iamgate-Session'];
 

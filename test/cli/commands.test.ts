@@ -1,6 +1,7 @@
 // Every iamgate command on real files: --help, --version, one error style for usage mistakes and
 // unreadable files, and `iamgate token` needing only the directory's user.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
@@ -77,6 +78,38 @@ describe('the iamgate command line', () => {
     expect(token.code).toBe(1);
     expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file)`);
     for (const r of [audit, simulate, token]) expect(r.err.join('\n')).not.toContain('ENOENT');
+  });
+});
+
+describe('iamgate serve', () => {
+  it('names the taken address and the variables that choose other ports when its port is in use', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const config = join(dir, 'port-taken.yaml');
+    const policies = join(ROOT, 'policies');
+    await writeFile(
+      config,
+      [
+        'version: 1',
+        'mode: development',
+        `listen: { host: 127.0.0.1, port: ${port} }`,
+        'operations: { host: 127.0.0.1, port: 0 }',
+        `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
+        `auth: { stateDir: ${join(dir, 'port-taken-state')} }`,
+        `audit: { sink: file, file: { path: ${join(dir, 'port-taken-audit.jsonl')} } }`,
+        'logging: { level: silent }',
+      ].join('\n'),
+    );
+    try {
+      const { code, err } = await cli('serve', '--config', config);
+      expect(code).toBe(1);
+      expect(err).toEqual([
+        `iamgate serve: 127.0.0.1:${port} is already in use (another iamgate?): stop what listens there, or choose free ports with IAMGATE_PORT, IAMGATE_OPS_PORT and, for --demo, IAMGATE_UPSTREAM`,
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });
 

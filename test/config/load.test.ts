@@ -59,6 +59,15 @@ describe('configuration loading', () => {
     });
   });
 
+  it('names the keys a section takes when the section is written as a value', async () => {
+    const file = await write('flat.yaml', 'version: 1\nmode: development\nupstream: http://127.0.0.1:8080\ncache: { l1: 500 }\n');
+    const r = await loadIamgateConfig({ file, env: {} });
+    expect(r.ok ? [] : formatProblems(r.problems)).toEqual([
+      `${file}: upstream: must be a mapping of its keys (url, connections, connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, keepAliveTimeoutMs, forwardAuthorization, preserveHost)`,
+      `${file}: cache.l1: must be a mapping of its keys (enabled, maxEntries, ttlSeconds)`,
+    ]);
+  });
+
   it('lists every problem with its file, key and reason', async () => {
     const file = await write(
       'bad.yaml',

@@ -1,0 +1,28 @@
+// The real executable writing into a pipe whose reader has gone (`iamgate ... | head`): the output
+// is dropped and the command ends with its own exit code, without an EPIPE stack trace.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+
+/** Runs the CLI with its stdout's reader closed before the CLI writes a byte; resolves with its exit code and stderr. */
+function runIntoClosedPipe(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Our end of the pipe closes now, while the child is still starting: every write it makes meets no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('the CLI writing to a pipe nobody reads', () => {
+  it('ends with its own exit code and no EPIPE stack trace when the reader has gone', async () => {
+    const { code, stderr } = await runIntoClosedPipe(['--help']);
+    expect(stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(code).toBe(0);
+  });
+});
