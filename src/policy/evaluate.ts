@@ -104,7 +104,7 @@ function statementApplies(s: CompiledStatement, e: Evaluation): MatchLevel {
   if (s.principal) {
     level = s.principal(e.principalInfo());
     if (level === MatchLevel.None) return MatchLevel.None;
-  } else if (s.excludes && !e.bounded && s.excludes(e.principalInfo())) {
+  } else if (s.excludes && !(s.deny && e.bounded) && s.excludes(e.principalInfo())) {
     // "NotPrincipal with Deny will always deny any IAM principal that has a permissions boundary
     // policy attached, regardless of the values specified" (IAM User Guide, NotPrincipal).
     return MatchLevel.None;

@@ -125,6 +125,23 @@ describe('the action lookup', () => {
   });
 });
 
+describe('a NotPrincipal with Allow, which the validator refuses', () => {
+  it('grants nothing should a parsed policy hold one, with or without a permissions boundary', () => {
+    const resource = compilePolicy(
+      {
+        version: '2012-10-17',
+        statements: [{ index: 0, effect: 'Allow', action: ['orders:GetOrder'], resource: ['*'], notPrincipal: { AWS: ['444455556666'] }, conditions: [] }],
+      },
+      'resource',
+      'resource',
+    );
+    const boundary = policy([{ Effect: 'Allow', Action: 'orders:*', Resource: '*' }], 'boundary');
+    const request = { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) };
+    expect(evaluate({ identity: [], resource }, request).decision).toBe('ImplicitDeny');
+    expect(evaluate({ identity: [], resource, boundary }, request).decision).toBe('ImplicitDeny');
+  });
+});
+
 describe('explanations', () => {
   const set: PolicySet = {
     identity: [
