@@ -15,6 +15,8 @@ import { createSentinelClient } from './redis.js';
 
 /** Path of the public key on the operations port. */
 export const PUBLIC_KEY_PATH = '/audit/public-key';
+/** Path of the chain head on the operations port (`audit verify --head`). */
+export const CHAIN_HEAD_PATH = '/audit/head';
 
 export interface GatewayAudit {
   /** What the gateway records into. */
@@ -26,7 +28,10 @@ export interface GatewayAudit {
    * so the record precedes, in the chain, every decision taken under it; never awaited there.
    */
   recordLoad(notice: LoadNotice): void;
-  /** Serves the digests' public key (JWK) at `/audit/public-key` on the operations app. */
+  /**
+   * Serves the digests' public key (JWK) at `/audit/public-key` and the chain head at `/audit/head`
+   * on the operations app.
+   */
   mountOperations(app: Hono): void;
   /** Exports the trail's counters on the gateway's registry. */
   registerMetrics(registry: Registry): void;
@@ -57,6 +62,8 @@ export function gatewayAudit(
     mountOperations(app) {
       const jwk = trail.publicJwk;
       app.get(PUBLIC_KEY_PATH, (c) => (jwk ? c.json(jwk, 200, { 'cache-control': 'no-cache' }) : c.json(operatorErrorBody('reserved_path', 'the audit trail is not signed (audit.sign: false)'), GATEWAY_ERRORS.reserved_path.status)));
+      const stats = trail.stats;
+      app.get(CHAIN_HEAD_PATH, (c) => (stats ? c.json(stats().head, 200, { 'cache-control': 'no-store' }) : c.json(operatorErrorBody('reserved_path', 'no audit chain is written here'), GATEWAY_ERRORS.reserved_path.status)));
     },
     registerMetrics(registry) {
       if (trail.stats) registerAuditMetrics(registry, trail.stats);

@@ -35,6 +35,8 @@ export interface Chain {
   readonly instanceId: string;
   /** Sequence number of the last sealed record (0 before the first). */
   readonly lastSeq: number;
+  /** Hash of the last sealed record (64 zeros before the first). */
+  readonly lastHash: string;
   /** Appends a record to the chain (filling in its chain members) and returns it serialised. */
   seal(record: UnsealedRecord): SealedRecord;
   /** Appends a signed record: the signature covers the canonical form without `sig` and `hash`. */
@@ -101,6 +103,9 @@ export function createChain(instanceId: string): Chain {
     instanceId,
     get lastSeq() {
       return seq;
+    },
+    get lastHash() {
+      return prev;
     },
     seal(record) {
       place(record);

@@ -6,7 +6,7 @@ import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js'
 import { createEventEncoder } from './encode.js';
 import { AuditError } from './errors.js';
 import { createIdSource, createIsoClock } from './ids.js';
-import type { AuditEventInput, ChainKind, DigestInfo, PublishedKey } from './schema.js';
+import type { AuditEventInput, ChainHead, ChainKind, DigestInfo, PublishedKey } from './schema.js';
 import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
 import { createStdoutSink } from './sinks/stream.js';
@@ -34,6 +34,8 @@ export interface AuditLogStats {
   readonly refused: number;
   readonly digests: number;
   readonly lastSeq: number;
+  /** How far every sink has written the chain, to publish outside the trail. */
+  readonly head: ChainHead;
   readonly sinks: Readonly<Record<string, SinkStats>>;
 }
 
@@ -114,7 +116,8 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     for (const sink of sinks) dropped[sink.name] = (dropped[sink.name] ?? 0) + sink.stats().dropped;
     return dropped;
   };
-  const writeDigest = (final: boolean): Promise<void> => {
+  /** A signed digest of the records since the last one; `file_end` seals a file a sink is about to close. */
+  const writeDigest = (final: boolean, reason: 'digest' | 'file_end' = 'digest'): Promise<void> => {
     if (!signer || (!final && chain.lastSeq === lastDigestSeq)) return RESOLVED;
     const digest = {
       alg: signer.key.alg,
@@ -124,13 +127,15 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
       kid: signer.key.kid,
       toSeq: chain.lastSeq,
     };
-    const sealed = chain.sealSigned(chainRecord('audit.digest', final ? 'chain_end' : 'digest', { digest }), signer);
+    const sealed = chain.sealSigned(chainRecord('audit.digest', final ? 'chain_end' : reason, { digest }), signer);
     lastDigestSeq = sealed.seq;
     digests++;
     return dispatch(sealed, true);
   };
 
   void dispatch(chain.seal(chainRecord('audit.start', 'chain_start', signer ? { key: signer.key } : {})), true);
+  // Nothing may follow the final digest: a file closed after it gets no seal of its own.
+  for (const sink of sinks) sink.bindSeal?.(() => void (closing ? undefined : writeDigest(false, 'file_end')));
   const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
 
   return {
@@ -160,12 +165,14 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
-    stats: () => ({
-      recorded,
-      refused,
-      digests,
-      lastSeq: chain.lastSeq,
-      sinks: Object.fromEntries(sinks.map((s) => [s.name, s.stats()])),
-    }),
+    stats() {
+      const bySink = sinks.map((s) => [s.name, s.stats()] as const);
+      // Each sink writes in chain order, so its last `buffered` records are the ones not yet
+      // written: the head is where the sink furthest behind stands (read once per scrape).
+      const behind = Math.max(0, ...bySink.map(([, s]) => s.buffered));
+      const seq = chain.lastSeq - behind;
+      const head: ChainHead = { instanceId: deps.instanceId, seq, ...(behind === 0 ? { hash: chain.lastHash } : {}) };
+      return { recorded, refused, digests, lastSeq: chain.lastSeq, head, sinks: Object.fromEntries(bySink) };
+    },
   };
 }

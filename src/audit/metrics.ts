@@ -59,6 +59,17 @@ export function registerAuditMetrics(registry: Registry, stats: () => AuditLogSt
       for (const [sink, s] of Object.entries(stats().sinks)) this.set({ sink }, s.healthy ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'iamgate_audit_chain_head_seq',
+    help: 'Sequence number through which every sink has written this process\'s audit chain: kept by the scraper, outside the trail, it shows a tail cut from the trail (audit verify --head)',
+    labelNames: ['instance_id'],
+    registers,
+    collect() {
+      const { head } = stats();
+      this.reset();
+      this.set({ instance_id: head.instanceId }, head.seq);
+    },
+  });
   new Counter({
     name: 'iamgate_audit_digests_total',
     help: 'Signed digest records written',

@@ -106,6 +106,18 @@ export interface PublishedKey {
   readonly jwk: Readonly<Record<string, string>>;
 }
 
+/**
+ * How far a writer's chain has been written: every record to `seq` was taken by every sink when
+ * the head was read. Published outside the trail (`GET /audit/head`, `/metrics`), it lets
+ * `audit verify --head` tell a tail that was cut off from one a crash left.
+ */
+export interface ChainHead {
+  readonly instanceId: string;
+  readonly seq: number;
+  /** The hash of record `seq`, when it is the last record sealed (nothing waits to be written). */
+  readonly hash?: string;
+}
+
 /** What a digest record signs, besides its own place in the chain. */
 export interface DigestInfo {
   /** First and last sequence number this digest covers (the records since the previous digest). */

@@ -2,7 +2,7 @@
 // numbers (missing, reordered, inserted, repeated), digest signatures against the published or
 // trusted keys, and whether each chain was closed. Findings name the record (line or stream entry).
 import { earlierShadowHash, recordHash, signedPayload } from './chain.js';
-import type { AuditRecord, DigestInfo, PublishedKey } from './schema.js';
+import type { AuditRecord, ChainHead, DigestInfo, PublishedKey } from './schema.js';
 import { hasChainFields } from './read.js';
 import { GENESIS_PREV, SCHEMA_VERSION } from './schema.js';
 import { verifyDigestSignature } from './signing.js';
@@ -23,6 +23,7 @@ export const FINDING_SEVERITY = {
   unknown_key: 'tampered',
   bad_digest: 'tampered',
   gap_unbacked: 'tampered',
+  truncated: 'tampered',
   torn: 'incomplete',
   unclosed: 'incomplete',
   unsigned: 'incomplete',
@@ -71,6 +72,12 @@ export interface VerifyOptions {
   readonly trustedKeys?: ReadonlyMap<string, PublishedKey>;
   /** The oldest records may be gone legitimately (a Redis Stream trimmed by MAXLEN). */
   readonly headMayBeTrimmed?: boolean;
+  /**
+   * Chain heads the writers published outside the trail (`GET /audit/head`, the
+   * `iamgate_audit_chain_head_seq` metric), by instance id: every record to `seq` had been written
+   * when it was read, so a chain that ends before it had its tail cut off.
+   */
+  readonly heads?: ReadonlyMap<string, Omit<ChainHead, 'instanceId'>>;
 }
 
 interface Rec {
@@ -86,6 +93,8 @@ interface Rec {
   readonly sig?: string;
   /** Digests only: the bytes the signature covers. */
   readonly payload?: string;
+  /** Digests only: the seal a rotating sink wrote as the last record of a file it closed. */
+  readonly fileEnd?: boolean;
 }
 
 interface Run {
@@ -139,6 +148,7 @@ function toRec(ref: string, o: Json): Rec | undefined {
     ...(isObject(o['digest']) ? { digest: o['digest'] as unknown as DigestInfo } : {}),
     ...(typeof sig === 'string' ? { sig } : {}),
     payload: signedPayload(unsigned),
+    ...(record.reason === FILE_END ? { fileEnd: true } : {}),
   };
 }
 
@@ -149,6 +159,9 @@ function toGap(ref: string, o: Json): Gap | undefined {
   }
   return { ref, instanceId, sink, fromSeq, toSeq, count };
 }
+
+/** `reason` of the digest that ends a file the writer rotated away (see sinks/rotation.ts). */
+const FILE_END = 'file_end';
 
 const range = (a: number, b: number): string => (a === b ? `seq ${a}` : `seq ${a}..${b}`);
 
@@ -237,7 +250,10 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
   }
   judgeUnreadable(false);
 
-  const summaries = allRuns.map((run) => checkRun(run, gaps, options, add));
+  const summaries = allRuns.map((run) => checkRun(run, gaps, options, add, runs.get(run.instanceId)?.at(-1) === run));
+  for (const [instanceId, head] of options.heads ?? []) {
+    if (!runs.has(instanceId)) add('truncated', `chain ${instanceId} is not in the trail, though its writer had written it through seq ${head.seq} (its published head): it was removed`, { instanceId, seq: head.seq });
+  }
   const status = findings.some((f) => f.severity === 'tampered')
     ? 'tampered'
     : findings.some((f) => f.severity === 'incomplete')
@@ -383,7 +399,27 @@ function checkDigests(
   return { signedThrough, closedAt };
 }
 
-function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add): ChainSummary {
+/**
+ * Compares the end of a writer's last chain with the head it published outside the trail: a chain
+ * that ends before the head lost its tail; the record at the head must be the one published.
+ * `held`: the chain holds its head; `cut`: it ends before it; `other`: a record at the head is not the
+ * one published, or the head's seq is missing (both reported already).
+ */
+function checkHead(chain: readonly Rec[], who: string, head: Omit<ChainHead, 'instanceId'>, add: Add): 'held' | 'cut' | 'other' {
+  const last = chain.at(-1) as Rec;
+  if (last.seq < head.seq) {
+    add('truncated', `chain ${who} ends at seq ${last.seq} (${last.ref}), but its writer had written it through seq ${head.seq} (its published head): ${range(last.seq + 1, head.seq)} were cut from the tail`, { ref: last.ref, instanceId: last.instanceId, seq: last.seq + 1 });
+    return 'cut';
+  }
+  const at = chain.find((r) => r.seq === head.seq);
+  if (at && head.hash !== undefined && at.hash !== head.hash) {
+    add('chain_broken', `${at.ref}: record seq ${head.seq} of chain ${who} is not the record its writer published as its head (hash ${head.hash}): the chain was rewritten`, at);
+    return 'other';
+  }
+  return at ? 'held' : 'other';
+}
+
+function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add, lastRun: boolean): ChainSummary {
   const id = run.instanceId;
   const seqs = [...run.bySeq.keys()].sort((a, b) => a - b);
   const chain = seqs.map((s) => choose(run, s, add)).filter((r): r is Rec => r !== undefined);
@@ -394,13 +430,24 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
   const instanceGaps = gaps.filter((g) => g.instanceId === id);
   const droppingSinks = checkLinks(chain, who, instanceGaps, options, add);
   const { signedThrough, closedAt } = checkDigests(chain, who, instanceGaps, droppingSinks, options.trustedKeys, add);
-  if (!closedAt) {
+  const head = lastRun ? options.heads?.get(id) : undefined;
+  const held = head === undefined ? undefined : checkHead(chain, who, head, add);
+  // A chain cut before its head is reported as such: that it ends without a seal says nothing more.
+  if (!closedAt && held !== 'cut') {
     const signable = first.seq === 1 ? first.key !== undefined : true;
     if (!signable && !options.trustedKeys && signedThrough === 0) {
       add('unsigned', `chain ${who} has no signing key: its ${chain.length} records (to seq ${last.seq}, ${last.ref}) are chained but not signed`, last);
     } else {
+      const verified = signedThrough > 0 ? `last verified seq ${signedThrough} (signed)` : 'no record verified by a signature';
       const tail = signedThrough < last.seq ? `; ${range(Math.max(signedThrough + 1, first.seq), last.seq)} not covered by a signed digest` : '';
-      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest${tail}: the writer stopped (crash, kill) or is still running — or the tail was cut off`, last);
+      // A signed file seal last: the file ended there, so what is missing is what came after it.
+      const sealedFile = last.fileEnd === true && signedThrough === last.seq;
+      const why = held === 'held' && head
+        ? `the writer stopped uncleanly (crash, kill) or is still running; it holds its published head, seq ${head.seq}, so only records after that may have been cut`
+        : sealedFile
+          ? 'it ends with the seal of a file the writer rotated away, so the files written after it were removed, or the writer stopped right after rotating (a head published outside the trail, audit verify --head, tells which)'
+          : 'the writer stopped uncleanly (crash, kill) or is still running — or the tail was removed (a head published outside the trail, audit verify --head, tells which)';
+      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}`, last);
     }
   }
   return {

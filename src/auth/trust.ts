@@ -2,16 +2,19 @@
 // resource policy, and (for AssumeRole) the caller's own policies, which must allow sts:AssumeRole
 // on the role by themselves as well. MFA conditions read the caller's context, or the fact that a
 // valid TOTP code came with the request.
-import { compilePolicy, createContext, evaluate, parsePolicy, type CompiledPolicy, type ContextValue, type Decision } from '../policy/index.js';
+import { compilePolicy, createContext, evaluate, parsePolicy, REQUEST_KEYS, type CompiledPolicy, type ContextValue, type Decision } from '../policy/index.js';
 import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
 
 export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
 
 export type TrustOutcome = { readonly ok: true } | { readonly ok: false; readonly code: TrustDenial; readonly decision: Decision };
 
-/** `aws:CurrentTime` and `aws:EpochTime` at `now`. */
+/**
+ * `aws:CurrentTime` and `aws:EpochTime` at `now`, for a decision made without a request; a call's
+ * own keys (`extra` below), written from the request, come after these and so replace them.
+ */
 export function timeKeys(now: number): Record<string, ContextValue> {
-  return { 'aws:CurrentTime': isoSeconds(now), 'aws:EpochTime': Math.floor(now / 1000) };
+  return { [REQUEST_KEYS.currentTime]: isoSeconds(now), [REQUEST_KEYS.epochTime]: Math.floor(now / 1000) };
 }
 
 /**
@@ -78,11 +81,11 @@ export function webIdentityAllowed(
       action,
       resource: role.arn,
       context: createContext({
+        ...timeKeys(now),
         ...extra,
         'aws:FederatedProvider': wi.provider,
         [`${wi.keyPrefix}:sub`]: wi.sub,
         [`${wi.keyPrefix}:aud`]: typeof wi.aud === 'string' ? wi.aud : [...wi.aud],
-        ...timeKeys(now),
       }),
     },
   );

@@ -12,8 +12,8 @@ import type { CliIo } from './io.js';
 export const EXIT_INCOMPLETE = 3;
 
 const HELP = `usage:
-  iamgate audit verify FILE... [--rotated] [--public-key FILE] [--json]
-  iamgate audit verify --redis URL [--stream KEY] [--public-key FILE] [--json]
+  iamgate audit verify FILE... [--rotated] [--public-key FILE] [--head HEAD]... [--json]
+  iamgate audit verify --redis URL [--stream KEY] [--public-key FILE] [--head HEAD]... [--json]
   iamgate audit report FILE [--since TIME] [--directory FILE] [--json]
   iamgate audit suggest-policy FILE --principal ARN [--since TIME] [--max-resources N]
 
@@ -30,13 +30,18 @@ verify          checks every record's hash, the chain links, sequence numbers an
                 --rotated: FILE is the file being written; its rotated files (FILE.000001,
                 FILE.000002, ...) are read first, in order, and a number missing among them
                 is reported as a missing file.
+                --head: how far a writer had written its chain, read outside the trail:
+                INSTANCE=SEQ[:HASH] (the iamgate_audit_chain_head_seq metric), or a file
+                holding what GET /audit/head on the operations port answered (one head or
+                a JSON array). A chain that ends before its head had its tail cut off
+                (truncated: exit 1); a crash never ends one there.
 report          for each principal and action, allowed/denied counts and when last allowed;
                 with --directory, the Allow statements no allowed request used (unused access).
 suggest-policy  a least-privilege identity policy from the actions and resources the principal
                 (a role includes its sessions) was allowed, checked by the policy engine.
 TIME is an ISO date (2025-03-01T00:00:00Z) or an age: 90d, 12h, 30m.`;
 
-type Flags = { readonly positional: string[]; readonly values: Map<string, string>; readonly switches: Set<string> };
+type Flags = { readonly positional: string[]; readonly values: Map<string, string>; readonly switches: Set<string>; readonly heads: string[] };
 
 const VALUE_FLAGS = new Set(['--public-key', '--redis', '--stream', '--since', '--directory', '--principal', '--max-resources']);
 const SWITCHES = new Set(['--json', '--rotated', '--help', '-h']);
@@ -46,9 +51,14 @@ function parseFlags(argv: readonly string[]): Flags | string {
   const positional: string[] = [];
   const values = new Map<string, string>();
   const switches = new Set<string>();
+  const heads: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (VALUE_FLAGS.has(arg)) {
+    if (arg === '--head') {
+      const value = argv[++i];
+      if (value === undefined) return `${arg} needs a value`;
+      heads.push(value);
+    } else if (VALUE_FLAGS.has(arg)) {
       const value = argv[++i];
       if (value === undefined) return `${arg} needs a value`;
       values.set(arg, value);
@@ -56,7 +66,48 @@ function parseFlags(argv: readonly string[]): Flags | string {
     else if (arg.startsWith('-')) return `unknown option ${arg}`;
     else positional.push(arg);
   }
-  return { positional, values, switches };
+  return { positional, values, switches, heads };
+}
+
+type Heads = Map<string, { seq: number; hash?: string }>;
+
+const HEAD_INLINE = /^(.+)=(\d+)(?::([0-9a-f]{64}))?$/;
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** One head as JSON (`{"instanceId","seq","hash"?}`), or why it is not one. */
+function headOf(value: unknown, where: string, heads: Heads): string | undefined {
+  const o = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const { instanceId, seq, hash } = o ?? {};
+  if (typeof instanceId !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || (hash !== undefined && (typeof hash !== 'string' || !HASH_HEX.test(hash)))) {
+    return `${where}: a head is {"instanceId": string, "seq": whole number, "hash"?: 64 hex digits}, as GET /audit/head answers`;
+  }
+  heads.set(instanceId, { seq, ...(hash !== undefined ? { hash } : {}) });
+  return undefined;
+}
+
+/** Reads the --head values: INSTANCE=SEQ[:HASH], or a file holding one head or an array of them; a string is an error. */
+async function readHeads(values: readonly string[]): Promise<Heads | string> {
+  const heads: Heads = new Map();
+  for (const value of values) {
+    const inline = HEAD_INLINE.exec(value);
+    if (inline) {
+      heads.set(inline[1] as string, { seq: Number(inline[2]), ...(inline[3] !== undefined ? { hash: inline[3] } : {}) });
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(value, 'utf8'));
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON';
+      return `--head ${value}: neither INSTANCE=SEQ[:HASH] nor a readable JSON file (${reason})`;
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    for (const [i, head] of list.entries()) {
+      const wrong = headOf(head, Array.isArray(parsed) ? `--head ${value} [${i}]` : `--head ${value}`, heads);
+      if (wrong !== undefined) return wrong;
+    }
+  }
+  return heads;
 }
 
 /** Reads `--since`: an ISO time or an age (`90d`, `12h`, `30m`); a string is a usage error. */
@@ -102,6 +153,12 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
       return EXIT.failed;
     }
   }
+  const heads = await readHeads(flags.heads);
+  if (typeof heads === 'string') {
+    io.stderr(`iamgate audit verify: ${heads}`);
+    return EXIT.usage;
+  }
+  const checks = { ...(trustedKeys ? { trustedKeys } : {}), ...(heads.size > 0 ? { heads } : {}) };
   let report: VerifyReport;
   if (url !== undefined) {
     const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
@@ -109,7 +166,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
     try {
       await redis.connect();
       const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
-      report = await verifyTrail(readTrailStream(redis, stream), { ...(trustedKeys ? { trustedKeys } : {}), headMayBeTrimmed: true });
+      report = await verifyTrail(readTrailStream(redis, stream), { ...checks, headMayBeTrimmed: true });
     } finally {
       redis.disconnect();
     }
@@ -124,7 +181,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
       return EXIT.failed;
     }
     const order = fileOrder();
-    const verified = await verifyTrail(readTrailFiles(set.files, order.observe), trustedKeys ? { trustedKeys } : {});
+    const verified = await verifyTrail(readTrailFiles(set.files, order.observe), checks);
     report = order.check(withMissingFiles(verified, set.missing));
   }
   printVerify(report, io, flags.switches.has('--json'));

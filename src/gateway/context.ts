@@ -3,8 +3,8 @@
 // for method, path and route parameters, and the extra keys the route takes from the request.
 import type { TraceContext } from '../trace/index.js';
 import { BlockList, isIP } from 'node:net';
-import type { Principal } from '../identity/index.js';
-import type { ContextValue, RequestContext } from '../policy/index.js';
+import { isoSeconds, type Principal } from '../identity/index.js';
+import { REQUEST_KEYS, type ContextValue, type RequestContext } from '../policy/index.js';
 import { scanHeaders, type RequestHeaders } from './request-headers.js';
 import type { RouteMatch } from './routes/index.js';
 
@@ -116,17 +116,11 @@ export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | 
 }
 
 /**
- * The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto.
- * Every value must say `https`: a proxy that appends (a second line, or `, http` after the value it
- * received) instead of replacing leaves the caller's own claim in the list, so one `https` among
- * others proves nothing.
+ * The caller used TLS: to iamgate itself, or to a trusted proxy that says so in X-Forwarded-Proto
+ * (its values as read from the request, joined by commas). Every value must say `https`: a proxy
+ * that appends (a second line, or `, http` after the value it received) instead of replacing
+ * leaves the caller's own claim in the list, so one `https` among others proves nothing.
  */
-export function secureTransport(facts: RequestFacts, trustedPeer: boolean): boolean {
-  const values = trustedPeer ? headerValues(facts.rawHeaders, 'x-forwarded-proto') : [];
-  return secureTransportOf(facts.secure, values.length > 0 ? values.join(',') : undefined, trustedPeer);
-}
-
-/** `secureTransport` over the X-Forwarded-Proto values already read from the request, joined by commas. */
 export function secureTransportOf(secure: boolean, forwardedProto: string | undefined, trustedPeer: boolean): boolean {
   if (secure) return true;
   if (!trustedPeer || forwardedProto === undefined) return false;
@@ -155,26 +149,56 @@ function queryValues(params: URLSearchParams, name: string): string[] | undefine
   return values;
 }
 
+/** Where a request came from and whether it came over TLS, as the pipeline reads them once. */
+export interface RequestNetwork {
+  readonly sourceIp: string;
+  readonly secure: boolean;
+}
+
+const ALWAYS = (): boolean => true;
+
 /**
- * The request's own global condition keys, as a decision about the request itself reads them
- * (aws:SourceIp, aws:SecureTransport, the time, aws:UserAgent, aws:Referer): for decisions made
- * outside the pipeline, such as the STS endpoints', so that a caller's Deny written on where, how
- * or when a call comes is applied to it too.
+ * The one writer of the request's own global condition keys (aws:SourceIp, aws:SecureTransport,
+ * aws:CurrentTime, aws:EpochTime, aws:PrincipalIsAWSService, aws:ViaAWSService, aws:UserAgent,
+ * aws:Referer), spelt as REQUEST_KEYS spells them: the data path's context and the STS calls'
+ * keys both come from here, so they can neither drift apart nor hold one key in two spellings.
+ * `put` receives each key that `wanted` admits; `aws:CurrentTime` is formatted only when wanted.
+ */
+export function writeRequestKeys(
+  now: number,
+  network: RequestNetwork,
+  headers: Pick<RequestHeaders, 'userAgent' | 'referer'>,
+  put: (key: string, value: ContextValue) => void,
+  wanted: (key: string) => boolean = ALWAYS,
+): void {
+  put(REQUEST_KEYS.sourceIp, network.sourceIp);
+  put(REQUEST_KEYS.secureTransport, network.secure);
+  if (wanted(REQUEST_KEYS.currentTime)) put(REQUEST_KEYS.currentTime, isoSeconds(now));
+  put(REQUEST_KEYS.epochTime, Math.floor(now / 1000));
+  // IAM User Guide, "AWS global condition context keys": both are in the context of every
+  // signed request, false unless an AWS service made or forwarded it — never the case here.
+  put(REQUEST_KEYS.principalIsAwsService, false);
+  put(REQUEST_KEYS.viaAwsService, false);
+  if (headers.userAgent !== undefined) put(REQUEST_KEYS.userAgent, headers.userAgent);
+  if (headers.referer !== undefined) put(REQUEST_KEYS.referer, headers.referer);
+}
+
+/**
+ * The request's own global condition keys, read from it as the pipeline reads them, for decisions
+ * made outside the pipeline, such as the STS endpoints', so that a caller's Deny written on where,
+ * how or when a call comes is applied to it too. Keys are spelt as REQUEST_KEYS spells them.
  */
 export function requestKeys(facts: RequestFacts, trusted: TrustedProxies): Record<string, ContextValue> {
+  const headers = scanHeaders(facts.rawHeaders);
   const trustedPeer = trusted.has(facts.peerAddress);
-  const keys: Record<string, ContextValue> = {
-    'aws:SourceIp': sourceAddress(facts.peerAddress, facts.rawHeaders, trusted, trustedPeer),
-    'aws:SecureTransport': secureTransport(facts, trustedPeer),
-    'aws:CurrentTime': currentTime(facts.now),
-    'aws:EpochTime': Math.floor(facts.now / 1000),
-    'aws:PrincipalIsAWSService': false,
-    'aws:ViaAWSService': false,
+  const network: RequestNetwork = {
+    sourceIp: sourceAddressOf(facts.peerAddress, headers.forwardedFor, trusted, trustedPeer),
+    secure: secureTransportOf(facts.secure, headers.forwardedProto, trustedPeer),
   };
-  const userAgent = headerValue(facts.rawHeaders, 'user-agent');
-  if (userAgent !== undefined) keys['aws:UserAgent'] = userAgent;
-  const referer = headerValue(facts.rawHeaders, 'referer');
-  if (referer !== undefined) keys['aws:Referer'] = referer;
+  const keys: Record<string, ContextValue> = {};
+  writeRequestKeys(facts.now, network, headers, (key, value) => {
+    keys[key] = value;
+  });
   return keys;
 }
 
@@ -211,11 +235,6 @@ export type ContextBuild = { readonly ok: true; readonly context: RequestContext
 /** The context of a request whose policies read no key (a Map nobody can change: typed read-only, never cast back). */
 const EMPTY_CONTEXT: ContextBuild = Object.freeze({ ok: true, context: new Map<string, ContextValue>() as RequestContext });
 
-/** `aws:CurrentTime` as AWS writes it: ISO 8601 to the second. */
-function currentTime(now: number): string {
-  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
  * Builds the condition context for a decision. Fails (naming the key) when a route's extra key
  * would come from a query parameter or header that appears more than once (a query parameter in
@@ -235,7 +254,7 @@ export function buildRequestContext(
   match: RouteMatch,
   path: string,
   query: string | undefined,
-  network: { readonly sourceIp: string; readonly secure: boolean },
+  network: RequestNetwork,
   headers: Pick<RequestHeaders, 'userAgent' | 'referer'> = scanHeaders(facts.rawHeaders),
   reads?: ReadonlySet<string>,
   dropsUnderscored = false,
@@ -251,22 +270,10 @@ export function buildRequestContext(
   };
   if (reads === undefined || reads.size > 0) {
     for (const key in principal.context) put(key.toLowerCase(), principal.context[key]!);
-    put('aws:sourceip', network.sourceIp);
-    put('aws:securetransport', network.secure);
-    if (wanted('aws:currenttime')) entries.set('aws:currenttime', currentTime(facts.now));
-    put('aws:epochtime', Math.floor(facts.now / 1000));
-    // IAM User Guide, "AWS global condition context keys": both are in the context of every
-    // signed request, false unless an AWS service made or forwarded it — never the case here.
-    put('aws:principalisawsservice', false);
-    put('aws:viaawsservice', false);
-    if (headers.userAgent !== undefined && wanted('aws:useragent')) {
-      if (!readsAlike(headers.userAgent)) return { ok: false, key: 'aws:UserAgent' };
-      entries.set('aws:useragent', headers.userAgent);
-    }
-    if (headers.referer !== undefined && wanted('aws:referer')) {
-      if (!readsAlike(headers.referer)) return { ok: false, key: 'aws:Referer' };
-      entries.set('aws:referer', headers.referer);
-    }
+    // A user agent or referer upstreams read differently (readsAlike) is no value to decide on.
+    if (headers.userAgent !== undefined && wanted(REQUEST_KEYS.userAgent) && !readsAlike(headers.userAgent)) return { ok: false, key: 'aws:UserAgent' };
+    if (headers.referer !== undefined && wanted(REQUEST_KEYS.referer) && !readsAlike(headers.referer)) return { ok: false, key: 'aws:Referer' };
+    writeRequestKeys(facts.now, network, headers, put, wanted);
     put(LOWER.method, facts.method);
     put(LOWER.path, path);
     if (match.route !== undefined) put(LOWER.route, match.route);

@@ -4,12 +4,28 @@
 import type { ContextValue, RequestContext } from './types.js';
 
 /**
+ * The global keys a request carries by itself (where, how, when and with what it came), spelt as
+ * this context holds every key: lower-case. One spelling for the one writer of their values
+ * (`writeRequestKeys` in src/gateway/context.ts) and for whoever reads one back.
+ */
+export const REQUEST_KEYS = {
+  sourceIp: 'aws:sourceip',
+  secureTransport: 'aws:securetransport',
+  currentTime: 'aws:currenttime',
+  epochTime: 'aws:epochtime',
+  principalIsAwsService: 'aws:principalisawsservice',
+  viaAwsService: 'aws:viaawsservice',
+  userAgent: 'aws:useragent',
+  referer: 'aws:referer',
+} as const;
+
+/**
  * Keys whose values change from one request to the next by the clock alone. A decision that reads
  * one of them must not be reused for a later request.
  */
 export const TIME_VARYING_KEYS: ReadonlySet<string> = new Set([
-  'aws:currenttime',
-  'aws:epochtime',
+  REQUEST_KEYS.currentTime,
+  REQUEST_KEYS.epochTime,
   'aws:multifactorauthage',
   'aws:tokenissuetime',
 ]);

@@ -191,6 +191,18 @@ describe('one decision record per request, through the configured trail', () => 
     expect(text).toMatch(/^iamgate_audit_digests_total [1-9]\d*$/m);
   });
 
+  it('publishes the chain head on /audit/head and /metrics: a record the trail holds, with its hash', async () => {
+    const res = await fetch(`${opsUrl}/audit/head`);
+    expect(res.status).toBe(200);
+    const head = (await res.json()) as { instanceId: string; seq: number; hash?: string };
+    expect(head).toEqual({ instanceId: expect.any(String), seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const record = (await readTrail(files.trail)).find((r) => r.seq === head.seq);
+    expect(record).toMatchObject({ instanceId: head.instanceId, hash: head.hash });
+    const text = await (await fetch(`${opsUrl}/metrics`)).text();
+    const published = new RegExp(`^iamgate_audit_chain_head_seq\\{instance_id="${head.instanceId}"\\} (\\d+)$`, 'm').exec(text);
+    expect(Number(published?.[1])).toBeGreaterThanOrEqual(head.seq);
+  });
+
   it('verifies clean with `iamgate audit verify` and the public key the operations port serves', async () => {
     const res = await fetch(`${opsUrl}/audit/public-key`);
     expect(res.status).toBe(200);

@@ -3,38 +3,18 @@
 // up to its last record; and after logrotate-style renaming, SIGHUP makes it write a new file.
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/audit/index.js';
 import { trailSet } from '../../src/audit/rotated-set.js';
 import { EXIT_INCOMPLETE, runAudit } from '../../src/cli/audit.js';
 import { EXIT } from '../../src/cli/exit.js';
-import { eventually, startServe, type ServeProcess } from '../deploy/serve-process.js';
-import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { decisionsFor, loadThenKill, readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from './served.js';
+import { eventually } from '../deploy/serve-process.js';
+import { decisionsFor, loadThenKill, readTrail, servedSuite, tokenFor, type TrailRecord } from './served.js';
 
 const CLIENTS = 8;
 const BEFORE_KILL = 300;
 
-let upstream: TestUpstream;
-const cleanup: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  upstream = await startTestUpstream();
-}, 30_000);
-
-afterAll(async () => {
-  for (const done of cleanup.reverse()) await done();
-  await upstream?.close();
-});
-
-/** A served configuration and its running gateway, removed after the suite. */
-async function serveWith(file?: string): Promise<{ files: ServedFiles; server: ServeProcess }> {
-  const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, audit: ['digestEvery: { records: 50 }'], ...(file ? { file } : {}) });
-  cleanup.push(() => files.remove());
-  const server = await startServe(files.config, {});
-  cleanup.push(() => server.kill());
-  return { files, server };
-}
+const { serveWith } = servedSuite();
 
 async function verify(args: readonly string[]): Promise<{ code: number; report: VerifyReport }> {
   const out: string[] = [];

@@ -5,8 +5,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import type { ServeProcess } from '../deploy/serve-process.js';
+import { startServe, type ServeProcess } from '../deploy/serve-process.js';
+import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { FIXTURES } from '../support/gateway.js';
 
 export interface ServedFiles {
@@ -129,4 +131,30 @@ export async function loadThenKill(server: ServeProcess, token: string, clients:
   });
   await server.exit;
   return { killed, ok };
+}
+
+/**
+ * For a suite of real `iamgate serve` processes: an upstream for the whole suite, and `serveWith`,
+ * which starts one with its trail in a durable file (digests every 50 records; `file` adds keys of
+ * `audit.file`). Every process and folder is removed after the suite.
+ */
+export function servedSuite(): { serveWith(file?: string): Promise<{ files: ServedFiles; server: ServeProcess }> } {
+  let upstream: TestUpstream | undefined;
+  const cleanup: (() => Promise<void> | void)[] = [];
+  beforeAll(async () => {
+    upstream = await startTestUpstream();
+  }, 30_000);
+  afterAll(async () => {
+    for (const done of cleanup.reverse()) await done();
+    await upstream?.close();
+  });
+  return {
+    async serveWith(file) {
+      const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream!.url, audit: ['digestEvery: { records: 50 }'], ...(file ? { file } : {}) });
+      cleanup.push(() => files.remove());
+      const server = await startServe(files.config, {});
+      cleanup.push(() => server.kill());
+      return { files, server };
+    },
+  };
 }

@@ -68,6 +68,9 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
   let closed = false;
   /** Counters of the files already closed, added to the current file's. */
   let past = { written: 0, dropped: 0, failures: 0 };
+  /** The audit log's seal (a signed digest), and whether it is being written into the closing file. */
+  let seal: (() => void) | undefined;
+  let sealing = false;
 
   const report = (err: unknown): void => options.onError?.(err);
   const fail = (): AuditError => new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink file: ${path} cannot be opened`, { sink: 'file', cause: broken });
@@ -81,6 +84,16 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
       let rotatedTo: string | undefined;
       if (broken === undefined) {
         const old = current;
+        // The file ends with a signed seal, so that its last records are proven without the next
+        // file. Not when records already wait for the next file: the seal would come before them.
+        if (seal && waiting.length === 0 && bytes > 0 && old.accepting()) {
+          sealing = true;
+          try {
+            seal();
+          } finally {
+            sealing = false;
+          }
+        }
         // A failing file is closed without what it holds (its waiters were already refused).
         await old.close().catch((err: unknown) => (failure = err));
         const s = old.stats();
@@ -148,7 +161,7 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
     accepting: () => broken === undefined && (switching !== undefined || current.accepting()),
     write(record) {
       if (closed) throw new AuditError('ERR_AUDIT_CLOSED', 'audit sink file is closed', { sink: 'file' });
-      if (switching === undefined) return writeNow(record);
+      if (switching === undefined || sealing) return writeNow(record);
       if (options.durability === 'batched') {
         waiting.push({ record });
         return undefined;
@@ -167,6 +180,9 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
       if (timer) clearInterval(timer);
       if (broken === undefined) await current.close();
     },
+    bindSeal(given) {
+      seal = given;
+    },
     reopen: () => switchFile(false),
     rotate: () => switchFile(true),
     get rotations() {
@@ -177,7 +193,8 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
       return {
         written: past.written + s.written,
         dropped: past.dropped + s.dropped,
-        buffered: s.buffered,
+        // Records waiting for the next file are not written either.
+        buffered: s.buffered + waiting.length,
         failures: past.failures + s.failures,
         healthy: broken === undefined && s.healthy,
       };

@@ -35,6 +35,11 @@ export interface RecordSink {
   flush(): Promise<void>;
   close(): Promise<void>;
   stats(): SinkStats;
+  /**
+   * Given once by the audit log, for a sink that ends files of its own (rotation): `seal()` appends
+   * a signed digest to the chain and hands it to every sink at once, so that a file can end with it.
+   */
+  bindSeal?(seal: () => void): void;
 }
 
 /** Keeps the ranges of dropped records so a sink can say so in the trail once it can write again. */

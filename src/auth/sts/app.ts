@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
+import { REQUEST_KEYS } from '../../policy/index.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
 import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsEvent, type StsFailure, type StsResult } from './operations.js';
@@ -99,7 +100,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     app.use(path, async (c, next) => {
       c.set('stsAction', action);
       const keys = deps.requestKeys?.(c) ?? {};
-      const sourceIp = keys['aws:SourceIp'];
+      const sourceIp = keys[REQUEST_KEYS.sourceIp];
       await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined }, next);
     });
   }
