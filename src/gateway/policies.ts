@@ -2,7 +2,8 @@
 // route map, and an authenticator built over that directory — all validated and compiled before
 // anything is swapped in. Every problem of every file is reported together.
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { locatePolicyFiles } from '../config/index.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../identity/index.js';
 import type { Finding } from '../policy/index.js';
@@ -74,14 +75,50 @@ function resolvedNow(path: string): string {
   }
 }
 
+/** The kubelet's link of a mounted ConfigMap file (`name -> ..data/name`), or undefined for any other file. */
+function configMapLink(path: string): string | undefined {
+  try {
+    const target = readlinkSync(path);
+    return target.startsWith('..data/') ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves every file's links, again until the files that a ConfigMap mounts in one folder resolve
+ * to one version of it: the kubelet may switch `..data` between two resolutions. Undefined when
+ * they never agree (the load is refused, the policies serving stay).
+ */
+function resolveTogether(paths: readonly string[]): string[] | undefined {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const real = paths.map(resolvedNow);
+    const versionOf = new Map<string, string>();
+    let agree = true;
+    for (let i = 0; i < paths.length && agree; i++) {
+      if (configMapLink(paths[i]!) === undefined) continue;
+      const folder = dirname(resolve(paths[i]!));
+      const version = dirname(real[i]!);
+      agree = (versionOf.get(folder) ?? version) === version;
+      versionOf.set(folder, version);
+    }
+    if (agree) return real;
+  }
+  return undefined;
+}
+
 /** Creates the loader the gateway calls at start and on every reload. */
 export function createPolicyLoader(files: PolicyFiles, authenticator: AuthenticatorFactory): PolicyLoader {
   return async () => {
     // A ConfigMap update switches a `..data` link to a whole new folder, possibly between two of
-    // this load's reads. Every link is resolved at once, before any read yields, so the directory,
-    // the policy files it names (relative to it) and the routes all come from one version.
-    const directoryFile = resolvedNow(files.directory);
-    const routesFile = resolvedNow(files.routes);
+    // this load's reads. Every link is resolved first, to one version, so the directory, the policy
+    // files it names (relative to it) and the routes all come from that version.
+    const together = resolveTogether([files.directory, files.routes]);
+    if (!together) {
+      const finding = { severity: 'error' as const, code: 'FILE_UNREADABLE', path: '', message: 'the mounted ConfigMap kept switching versions while its files were resolved', file: files.directory };
+      return { ok: false, findings: [finding], files: [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])] };
+    }
+    const [directoryFile, routesFile] = together as [string, string];
     const shadowFolder = files.shadow === undefined ? undefined : resolvedNow(files.shadow);
     const [dir, routes, shadow] = await Promise.all([loadDirectory(directoryFile), loadRouteMap(routesFile), loadShadow(shadowFolder)]);
     const findings = [...dir.findings, ...routes.findings, ...shadow.findings];
