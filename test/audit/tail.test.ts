@@ -280,6 +280,24 @@ describe('audit verify at the end of a trail', () => {
     expect(err.join('')).toContain(`--head ${file}: a head is {"instanceId": string, "seq": whole number, "hash"?: 64 hex digits}`);
   });
 
+  it('takes, of several heads given for one writer, the furthest, in whatever order they are given', async () => {
+    const { path, log } = await written('polled.jsonl', 4);
+    const early = log.stats().head;
+    for (let i = 5; i <= 8; i++) await log.record(decisionEvent(i));
+    const late = log.stats().head;
+    await log.close();
+    await keepLines(path, early.seq + 1);
+    for (const order of [[early, late], [late, early]]) {
+      const { code, report } = await verify(path, ...order.flatMap((h) => ['--head', headArg(h)]));
+      expect(code).toBe(EXIT.failed);
+      expect(report.findings).toEqual([expect.objectContaining({ code: 'truncated', seq: early.seq + 2 })]);
+      expect(report.findings[0]!.message).toContain(`through seq ${late.seq} (its published head)`);
+    }
+    const err: string[] = [];
+    expect(await runAudit(['verify', path, '--head', `${late.instanceId}=99999999999999999999`], { stdout: () => undefined, stderr: (l) => err.push(l) })).toBe(EXIT.usage);
+    expect(err.join('')).toContain('the seq is not a whole number iamgate can write');
+  });
+
   it('tells a clean stop, a cut tail, a dropped middle file, a torn last line and an unclean stop apart', async () => {
     /** 20 decisions over a rotating file; the head is read before the last two, as a monitor polling it would. */
     const trail = async (name: string, close: boolean): Promise<{ path: string; head: ChainHead }> => {
