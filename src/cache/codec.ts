@@ -34,7 +34,12 @@ const IMPLICIT: ReadonlySet<string> = new Set<ImplicitDenyReason>([
 ]);
 
 type RefTuple = [policy: string, kind: PolicyKind, index: number, effect: 'A' | 'D', sid?: string];
-type FailureTuple = [path: string, operator: string, key: string, why: 'm' | 'x'];
+/** How a condition failure's `why` is written: one letter each (`u`, a value the operator cannot read). */
+const WHY_CODES = { missing: 'm', mismatch: 'x', unreadable: 'u' } as const satisfies Record<ConditionFailure['why'], string>;
+const WHY_NAMES: ReadonlyMap<string, ConditionFailure['why']> = new Map(
+  Object.entries(WHY_CODES).map(([name, code]) => [code, name as ConditionFailure['why']]),
+);
+type FailureTuple = [path: string, operator: string, key: string, why: (typeof WHY_CODES)[ConditionFailure['why']]];
 
 function refTuple(r: StatementRef): RefTuple {
   const t: RefTuple = [r.policy, r.kind, r.index, r.effect === 'Allow' ? 'A' : 'D'];
@@ -51,7 +56,7 @@ export function encodeEntry(entry: CacheEntry): string {
     d.implicitReason ?? 0,
     d.matched.map(refTuple),
     d.nearMisses
-      ? d.nearMisses.map((m) => [refTuple(m.statement), m.failed.map((f): FailureTuple => [f.path, f.operator, f.key, f.why === 'missing' ? 'm' : 'x'])])
+      ? d.nearMisses.map((m) => [refTuple(m.statement), m.failed.map((f): FailureTuple => [f.path, f.operator, f.key, WHY_CODES[f.why]])])
       : 0,
     entry.reason ?? 0,
   ]);
@@ -74,8 +79,9 @@ function readRef(v: unknown): StatementRef | undefined {
 function readFailure(v: unknown): ConditionFailure | undefined {
   if (!Array.isArray(v) || v.length !== 4) return undefined;
   const [path, operator, key, why] = v as unknown[];
-  if (!isString(path) || !isString(operator) || !isString(key) || (why !== 'm' && why !== 'x')) return undefined;
-  return { path, operator, key, why: why === 'm' ? 'missing' : 'mismatch' };
+  if (!isString(path) || !isString(operator) || !isString(key) || !isString(why)) return undefined;
+  const reason = WHY_NAMES.get(why);
+  return reason === undefined ? undefined : { path, operator, key, why: reason };
 }
 
 function readAll<T>(v: unknown, read: (item: unknown) => T | undefined): T[] | undefined {

@@ -55,11 +55,18 @@ function checkCase(raw: unknown, i: number): SimulationCase {
   return raw as unknown as SimulationCase;
 }
 
+/** Whether a request's resource policy is a role's trust policy: the action assumes a role. */
+function assumesRole(action: string): boolean {
+  return action.toLowerCase().startsWith('sts:assumerole');
+}
+
 /** Parses and compiles one case's policies, collecting findings labelled by policy position. */
 function buildSet(c: SimulationCase): { set?: PolicySet; errors: Finding[] } {
   const errors: Finding[] = [];
+  // For sts:AssumeRole* the resource policy is the role's trust policy.
+  const trust = assumesRole(c.request.action);
   const one = (doc: unknown, name: string, kind: PolicyKind): CompiledPolicy | undefined => {
-    const { policy, findings } = parsePolicy(doc, { file: name, kind });
+    const { policy, findings } = parsePolicy(doc, { file: name, kind, trust: trust && kind === 'resource' });
     errors.push(...findings.filter((f) => f.severity === 'error'));
     return policy && compilePolicy(policy, name, kind);
   };

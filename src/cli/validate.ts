@@ -6,6 +6,7 @@ import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describeInexactNumber, didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
+import { inexactYamlNumbers } from '../config/yaml.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
@@ -142,6 +143,10 @@ function readYaml(file: string, text: string): { doc?: unknown; findings: Findin
         fileFinding(file, e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', firstLine(e.message)),
       ),
     };
+  }
+  const inexact = inexactYamlNumbers(parsed);
+  if (inexact.length > 0) {
+    return { findings: inexact.map(({ path, text }) => fileFinding(file, 'INEXACT_NUMBER', path, describeInexactNumber(text))) };
   }
   try {
     return { doc: parsed.toJS({ maxAliasCount: 100 }), findings: [] };

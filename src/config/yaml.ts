@@ -1,5 +1,6 @@
 // YAML text → plain value, with syntax errors as findings that name the file, line and column.
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { describeInexactNumber, isExactLiteral } from '../policy/index.js';
 import { finding, type Finding } from './findings.js';
 
 export type YamlParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly findings: readonly Finding[] };
@@ -8,11 +9,50 @@ export type YamlParse = { readonly ok: true; readonly value: unknown } | { reado
 export function parseYamlText(text: string, file?: string): YamlParse {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length === 0) return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+  if (doc.errors.length === 0) {
+    const inexact = inexactYamlNumbers(doc);
+    if (inexact.length === 0) return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+    return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, describeInexactNumber(number), file)) };
+  }
   const findings = doc.errors.map((e): Finding => {
     const where = lines.linePos(e.pos[0]);
     const message = `${e.message.split('\n')[0]} (line ${where.line}, column ${where.col})`;
     return finding(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', message, file);
   });
   return { ok: false, findings };
+}
+
+// YAML 1.2 core schema integers in base 8 and 16; every other number is decimal notation.
+const RADIX_INTEGER = /^0[ox][0-9a-f]+$/i;
+
+/** Whether a YAML number's text means exactly the double it was read as. */
+function holdsExactly(text: string, value: number): boolean {
+  if (!RADIX_INTEGER.test(text)) return isExactLiteral(text, value);
+  return Number.isSafeInteger(value) || (Number.isFinite(value) && BigInt(text) === BigInt(value));
+}
+
+/**
+ * The plain numbers of a YAML document that a double cannot hold (`9007199254740993`,
+ * `0.10000000000000001`, `1e400`), with their paths (`users.alice.inlinePolicies.P.Statement[0]...`)
+ * and text: read as doubles they would silently become other numbers, which a policy condition
+ * would then compare. `.inf` and `.nan`, written as such, are what they say.
+ */
+export function inexactYamlNumbers(doc: Document): { readonly path: string; readonly text: string }[] {
+  const out: { path: string; text: string }[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        walk(pair.value, path === '' ? key : `${path}.${key}`);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, `${path}[${i}]`));
+    } else if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') {
+      const text = node.source;
+      if (/^[-+]?\.(?:inf|nan)$/i.test(text)) return;
+      if (!holdsExactly(text, node.value)) out.push({ path, text });
+    }
+  };
+  walk(doc.contents, '');
+  return out;
 }

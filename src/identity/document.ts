@@ -164,8 +164,8 @@ class DirectoryReader extends FileReader {
     return out;
   }
 
-  policy(document: unknown, path: string, kind: 'identity' | 'resource'): ParsedPolicy | undefined {
-    const { policy, findings } = parsePolicy(document, { kind });
+  policy(document: unknown, path: string, kind: 'identity' | 'trust'): ParsedPolicy | undefined {
+    const { policy, findings } = parsePolicy(document, kind === 'trust' ? { kind: 'resource', trust: true } : { kind });
     this.include(findings, path);
     return policy;
   }
@@ -325,7 +325,7 @@ export function readDirectoryDocument(
     if (trustDoc === undefined) {
       r.add('MISSING_KEY', trustPath, `role "${name}" needs a trustPolicy saying who may assume it`);
     } else {
-      trustParsed = r.policy(trustDoc, trustPath, 'resource');
+      trustParsed = r.policy(trustDoc, trustPath, 'trust');
       checkTrust(r, trustDoc, trustParsed, trustPath);
     }
     const durationPath = joinPath(path, 'maxSessionDuration');

@@ -20,7 +20,10 @@ export interface CompiledStatement {
   readonly resourceAccount: string | undefined;
   /** Principal of a resource policy; undefined elsewhere. */
   readonly principal: PrincipalMatcher | undefined;
-  /** NotPrincipal of a resource policy: whether the caller is left out of the statement. */
+  /**
+   * NotPrincipal of a resource policy's Deny: whether the caller is left out of the statement. It
+   * never leaves out a caller with a permissions boundary, as the IAM User Guide warns.
+   */
   readonly excludes: ((p: PrincipalInfo) => boolean) | undefined;
   readonly conditions: CompiledConditions | undefined;
 }
@@ -112,6 +115,16 @@ function compileResources(
   return { test: negate ? (r, ctx) => !anyMatches(r, ctx) : anyMatches, keys };
 }
 
+/**
+ * The NotPrincipal test of a statement. IAM supports NotPrincipal only with Deny and the
+ * validator refuses it with Allow; should such a statement reach here, it leaves every caller
+ * out, so it grants nothing.
+ */
+function compileExcludes(statement: ParsedStatement): (p: PrincipalInfo) => boolean {
+  if (statement.effect !== 'Deny' || !statement.notPrincipal) return ALWAYS;
+  return compileNotPrincipal(statement.notPrincipal);
+}
+
 function compileStatement(
   statement: ParsedStatement,
   policy: ParsedPolicy,
@@ -139,10 +152,7 @@ function compileStatement(
     matchesResource: resources.test,
     resourceAccount: statement.resource ? patternAccount(statement.resource) : undefined,
     principal: resourcePolicy && statement.principal ? compilePrincipal(statement.principal) : undefined,
-    excludes:
-      resourcePolicy && !statement.principal && statement.notPrincipal
-        ? compileNotPrincipal(statement.notPrincipal, statement.effect === 'Deny')
-        : undefined,
+    excludes: resourcePolicy && !statement.principal && statement.notPrincipal ? compileExcludes(statement) : undefined,
     conditions,
   };
   return { compiled, keys: [...resources.keys, ...(conditions?.keys ?? [])] };

@@ -35,6 +35,8 @@ class Evaluation {
   declare readonly resource: string;
   declare readonly context: RequestContext;
   declare readonly principalArn: string;
+  /** The principal has a permissions boundary: a Deny's NotPrincipal then spares no one. */
+  declare readonly bounded: boolean;
   /** Derived on first use: only Principal elements (resource and trust policies) need it. */
   declare principal: PrincipalInfo | undefined;
   /** The first Deny that applied; `denies` lists every one once there is a second. */
@@ -50,11 +52,12 @@ class Evaluation {
   /** How strongly the resource policy's best matching Allow named the principal. */
   declare resourceLevel: MatchLevel;
 
-  constructor(request: AuthzRequest) {
+  constructor(request: AuthzRequest, bounded: boolean) {
     this.action = request.action;
     this.resource = request.resource;
     this.context = request.context;
     this.principalArn = request.principal;
+    this.bounded = bounded;
     this.principal = undefined;
     this.deny = undefined;
     this.denies = undefined;
@@ -101,7 +104,9 @@ function statementApplies(s: CompiledStatement, e: Evaluation): MatchLevel {
   if (s.principal) {
     level = s.principal(e.principalInfo());
     if (level === MatchLevel.None) return MatchLevel.None;
-  } else if (s.excludes && s.excludes(e.principalInfo())) {
+  } else if (s.excludes && !(s.deny && e.bounded) && s.excludes(e.principalInfo())) {
+    // "NotPrincipal with Deny will always deny any IAM principal that has a permissions boundary
+    // policy attached, regardless of the values specified" (IAM User Guide, NotPrincipal).
     return MatchLevel.None;
   }
   if (s.conditions && !s.conditions.test(e.context)) return MatchLevel.None;
@@ -207,7 +212,7 @@ function nearMisses(set: PolicySet, e: Evaluation): NearMiss[] | undefined {
 
 /** Decides a request against a policy set the way AWS IAM does; never throws for a well-formed set. */
 export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
-  const e = new Evaluation(request);
+  const e = new Evaluation(request, set.boundary !== undefined);
   if (set.identityIndex) {
     if (scan(set.identityIndex, e)) e.identityAllows = true;
   } else {

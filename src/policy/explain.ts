@@ -1,10 +1,16 @@
 // Turns a decision value into sentences a policy author can act on.
-import type { Decision, StatementRef } from './types.js';
+import type { ConditionFailure, Decision, StatementRef } from './types.js';
 
 /** Names a statement the way simulate and the audit trail do: `policy:Sid` or `policy:Statement[i]`. */
 export function statementLabel(ref: StatementRef): string {
   return `${ref.policy}:${ref.sid ?? `Statement[${ref.index}]`}`;
 }
+
+const FAILURES: Readonly<Record<ConditionFailure['why'], string>> = {
+  missing: 'key missing',
+  mismatch: 'value does not match',
+  unreadable: 'value the operator cannot read',
+};
 
 const IMPLICIT_REASONS = {
   no_identity_allow: 'no identity-based policy allows the action on the resource',
@@ -27,7 +33,7 @@ export function explainDecision(decision: Decision): string[] {
         `Implicitly denied: ${decision.implicitReason ? IMPLICIT_REASONS[decision.implicitReason] : 'nothing allows it'}`,
       ];
       for (const miss of decision.nearMisses ?? []) {
-        const why = miss.failed.map((f) => `${f.path} (${f.why === 'missing' ? 'key missing' : 'value does not match'})`);
+        const why = miss.failed.map((f) => `${f.path} (${FAILURES[f.why]})`);
         lines.push(`Closest: ${statementLabel(miss.statement)} failed on ${why.join('; ')}`);
       }
       return lines;

@@ -12,6 +12,8 @@ export interface ParseOptions {
   readonly file?: string;
   /** Where the policy is used; decides whether principals are required. Inferred when absent. */
   readonly kind?: PolicyKind;
+  /** The document is a role's trust policy (a resource-based policy), which takes no NotPrincipal. */
+  readonly trust?: boolean;
 }
 
 export interface ParseResult {
@@ -38,7 +40,7 @@ export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult 
     }
     value = text.value;
   }
-  const read = readable ? readPolicyDocument(value, opts.kind, sink) : undefined;
+  const read = readable ? readPolicyDocument(value, opts.kind, sink, opts.trust === true) : undefined;
   if (read) {
     checkSecurity(read, sink);
     checkRedundancy(read, sink);

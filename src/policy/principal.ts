@@ -115,21 +115,18 @@ export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
 }
 
 /**
- * Compiles a NotPrincipal element into "is the caller left out of the statement". AWS evaluates
- * the caller's account, its role (for a role session) and the caller itself, so:
- * - with Deny, the caller is spared only when every one of those is listed (naming a user
- *   without its account, or a session without its role, still denies it);
- * - with Allow, naming any of them leaves the caller out.
- * Both readings deny where AWS's documentation leaves room for doubt.
+ * Compiles the NotPrincipal element of a Deny into "is the caller left out of the statement".
+ * AWS evaluates the caller's account, its role (for a role session) and the caller itself, so the
+ * caller is spared only when every one of those is listed: naming a user without its account, or
+ * a session without its role, still denies it, which denies where the documentation leaves room
+ * for doubt. IAM supports NotPrincipal only with Deny; the validator refuses it with Allow.
  */
-export function compileNotPrincipal(spec: PrincipalSpec, deny: boolean): (p: PrincipalInfo) => boolean {
+export function compileNotPrincipal(spec: PrincipalSpec): (p: PrincipalInfo) => boolean {
   const names = readNames(spec);
   return (p) => {
     if (names.anyone) return true;
     const self = names.direct.has(p.arn);
     const account = p.account !== '' && names.accounts.has(p.account);
-    const role = roleListed(names, p);
-    if (!deny) return self || account || role;
-    return self && account && (p.roleName === undefined || role);
+    return self && account && (p.roleName === undefined || roleListed(names, p));
   };
 }

@@ -82,8 +82,12 @@ export interface ConditionFailure {
   readonly operator: string;
   /** The condition key as written in the policy. */
   readonly key: string;
-  /** `missing` when the key was absent from the context, else `mismatch`. */
-  readonly why: 'missing' | 'mismatch';
+  /**
+   * `missing` when the key was absent from the context, `unreadable` when a value of it is not one
+   * the operator reads (text that is not a number under `Numeric*`, not a date, an address, ...),
+   * else `mismatch`.
+   */
+  readonly why: 'missing' | 'mismatch' | 'unreadable';
 }
 
 /** A statement that matched action and resource but whose conditions failed: what came closest. */

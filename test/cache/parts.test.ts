@@ -114,7 +114,11 @@ describe('cached values', () => {
         nearMisses: [
           {
             statement: { policy: 'identity[0]', kind: 'identity', index: 1, effect: 'Allow' },
-            failed: [{ path: 'Statement[1].Condition.Bool.aws:MultiFactorAuthPresent', operator: 'Bool', key: 'aws:MultiFactorAuthPresent', why: 'missing' }],
+            failed: [
+              { path: 'Statement[1].Condition.Bool.aws:MultiFactorAuthPresent', operator: 'Bool', key: 'aws:MultiFactorAuthPresent', why: 'missing' },
+              { path: 'Statement[1].Condition.NumericLessThan.s3:max-keys', operator: 'NumericLessThan', key: 's3:max-keys', why: 'unreadable' },
+              { path: 'Statement[1].Condition.StringEquals.aws:username', operator: 'StringEquals', key: 'aws:username', why: 'mismatch' },
+            ],
           },
         ],
       },

@@ -107,6 +107,16 @@ describe('iamgate validate', () => {
     expect(out[0]).toBe(`${file}: error INEXACT_NUMBER at Statement.Condition.NumericLessThan.s3:max-keys: 9007199254740993 is beyond what a JSON number holds exactly here: write it as a string, "9007199254740993"`);
   });
 
+  it('refuses a YAML number a double cannot hold, in any notation YAML reads as a number', async () => {
+    const file = await put('big.yaml', 'Version: "2012-10-17"\nStatement:\n  Effect: Allow\n  Action: s3:ListBucket\n  Resource: "*"\n  Condition:\n    NumericLessThan:\n      s3:max-keys: [12, 0.5, 0x1F, 0.10000000000000001, 0x20000000000001]\n');
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out.slice(0, 2)).toEqual([
+      `${file}: error INEXACT_NUMBER at Statement.Condition.NumericLessThan.s3:max-keys[3]: 0.10000000000000001 is beyond what a JSON number holds exactly here: write it as a string, "0.10000000000000001"`,
+      `${file}: error INEXACT_NUMBER at Statement.Condition.NumericLessThan.s3:max-keys[4]: 0x20000000000001 is beyond what a JSON number holds exactly here: write it as a string, "0x20000000000001"`,
+    ]);
+  });
+
   it('reads YAML policies and reports YAML syntax errors and duplicate keys', async () => {
     const bad = await put('yaml/bad.yaml', 'Version: 2012-10-17\nStatement: [\n');
     const dup = await put('yaml/dup.yml', 'Version: 2012-10-17\nVersion: 2008-10-17\nStatement: []\n');

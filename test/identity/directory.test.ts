@@ -99,6 +99,12 @@ roles:
           Action: orders:DeleteOrder
           Resource: "*"
   NoTrust: {}
+  Guarded:
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { AWS: "111122223333" }, Action: sts:AssumeRole }
+        - { Effect: Deny, NotPrincipal: { AWS: ["111122223333", "arn:aws:iam::111122223333:user/alice"] }, Action: sts:AssumeRole }
 `;
 
   it('reports every problem at once, each with its file and path, and yields no directory', async () => {
@@ -118,6 +124,7 @@ roles:
         'TRUST_POLICY_RESOURCE roles.Admin.trustPolicy.Statement[0] @directory',
         'INVALID_SESSION_DURATION roles.Admin.maxSessionDuration @directory',
         'MISSING_KEY roles.NoTrust.trustPolicy @directory',
+        'UNSUPPORTED_PRINCIPAL roles.Guarded.trustPolicy.Statement[1].NotPrincipal @directory',
         'FILE_UNREADABLE policies.Missing.file @directory',
         'MISSING_RESOURCE Statement[0] @policies/Bad.json',
       ]),
@@ -130,6 +137,25 @@ roles:
     const { findings } = await loadDirectory(file);
     expect(findings[0]).toMatchObject({ severity: 'error', code: 'DUPLICATE_KEY', file });
     expect(findings[0]?.message).toMatch(/line 4/);
+  });
+
+  it('refuses an inline policy number a double cannot hold, naming its path, instead of reading another number', async () => {
+    const file = join(dir, 'inexact.yaml');
+    const policy = '{ Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "s3:ListBucket", Resource: "*", Condition: { NumericLessThan: { "s3:max-keys": 9007199254740993 } } }] }';
+    await writeFile(file, `account: "111122223333"\nusers:\n  alice:\n    inlinePolicies:\n      Keys: ${policy}\n`);
+    const { directory, findings } = await loadDirectory(file);
+    expect(directory).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'INEXACT_NUMBER',
+        path: 'users.alice.inlinePolicies.Keys.Statement[0].Condition.NumericLessThan.s3:max-keys',
+        message: '9007199254740993 is beyond what a JSON number holds exactly here: write it as a string, "9007199254740993"',
+        file,
+      },
+    ]);
+    await writeFile(file, `account: "111122223333"\nusers:\n  alice:\n    inlinePolicies:\n      Keys: ${policy.replace('9007199254740993', '"9007199254740993"')}\n`);
+    expect((await loadDirectory(file)).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
   it('checks account ids, names and tags', () => {

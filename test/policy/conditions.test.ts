@@ -321,6 +321,20 @@ describe('compileConditions', () => {
       expect(holds('StringEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(false);
     });
 
+    it('explains a context value the operator cannot read as unreadable, not as a mismatch', () => {
+      const compiled = compileConditions(
+        [condition('NumericLessThan', 's3:max-keys', ['10']), condition('ForAnyValue:IpAddress', 'aws:SourceIp', ['10.0.0.0/8'])],
+        '2012-10-17',
+        'Allow',
+      );
+      const ctx = createContext({ 's3:max-keys': 'ten', 'aws:SourceIp': ['10.1.1.1', 'localhost'] });
+      expect(compiled.explain(ctx).map((f) => [f.operator, f.why])).toEqual([
+        ['NumericLessThan', 'unreadable'],
+        ['ForAnyValue:IpAddress', 'unreadable'],
+      ]);
+      expect(compiled.explain(createContext({ 's3:max-keys': '12', 'aws:SourceIp': '10.1.1.1' })).map((f) => f.why)).toEqual(['mismatch']);
+    });
+
     it('explains a fail-closed Allow condition as a mismatch', () => {
       const compiled = compileConditions([condition('StringEqualz', 'aws:x', ['a'])], '2012-10-17', 'Allow');
       expect(compiled.explain(createContext({ 'aws:x': 'a' }))).toEqual([

@@ -132,6 +132,27 @@ describe('iamgate simulate --cases', () => {
     expect(code).toBe(1);
   });
 
+  it('reads the resource policy of an sts:AssumeRole case as a trust policy, which takes no NotPrincipal', async () => {
+    const file = join(scratch, 'trust.json');
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'sts:AssumeRole' },
+        { Effect: 'Deny', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:user/alice'] }, Action: 'sts:AssumeRole' },
+      ],
+    };
+    const request = { principal: 'arn:aws:iam::111122223333:user/alice', resource: 'arn:aws:iam::111122223333:role/ops', context: {} };
+    const identity = [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 's3:GetObject'], Resource: '*' }] }];
+    writeFileSync(file, JSON.stringify([
+      { name: 'assume', policies: { identity, resource: trust }, request: { ...request, action: 'sts:AssumeRole' } },
+      { name: 'bucket', policies: { identity, resource: { ...trust, Statement: trust.Statement.map((s) => ({ ...s, Action: 's3:GetObject', Resource: '*' })) } }, request: { ...request, action: 's3:GetObject' } },
+    ]));
+    const { lines } = await simulate(file);
+    const [assume, bucket] = lines.map((l) => JSON.parse(l) as { decision: string });
+    expect(assume?.decision).toBe('Error');
+    expect(bucket?.decision).toBe('Allow');
+  });
+
   it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
     const file = join(scratch, 'inexact.json');
     const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;

@@ -125,6 +125,23 @@ describe('the action lookup', () => {
   });
 });
 
+describe('a NotPrincipal with Allow, which the validator refuses', () => {
+  it('grants nothing should a parsed policy hold one, with or without a permissions boundary', () => {
+    const resource = compilePolicy(
+      {
+        version: '2012-10-17',
+        statements: [{ index: 0, effect: 'Allow', action: ['orders:GetOrder'], resource: ['*'], notPrincipal: { AWS: ['444455556666'] }, conditions: [] }],
+      },
+      'resource',
+      'resource',
+    );
+    const boundary = policy([{ Effect: 'Allow', Action: 'orders:*', Resource: '*' }], 'boundary');
+    const request = { principal: ALICE, action: 'orders:GetOrder', resource: ORDER, context: createContext({}) };
+    expect(evaluate({ identity: [], resource }, request).decision).toBe('ImplicitDeny');
+    expect(evaluate({ identity: [], resource, boundary }, request).decision).toBe('ImplicitDeny');
+  });
+});
+
 describe('explanations', () => {
   const set: PolicySet = {
     identity: [
@@ -161,6 +178,20 @@ describe('explanations', () => {
       context: createContext({ 'aws:MultiFactorAuthPresent': false }),
     });
     expect(d.nearMisses?.[0]?.failed[0]?.why).toBe('mismatch');
+  });
+
+  it('say unreadable, in the decision and its explanation, when the value is not one the operator reads', () => {
+    const d = evaluate(set, {
+      principal: ALICE,
+      action: 'orders:DeleteOrder',
+      resource: ORDER,
+      context: createContext({ 'aws:MultiFactorAuthPresent': 'yes' }),
+    });
+    expect(d.nearMisses?.[0]?.failed[0]?.why).toBe('unreadable');
+    expect(explainDecision(d)).toEqual([
+      'Implicitly denied: no identity-based policy allows the action on the resource',
+      'Closest: admin:AdminWithMfa failed on Statement[0].Condition.Bool.aws:MultiFactorAuthPresent (value the operator cannot read)',
+    ]);
   });
 
   it('list no near misses when nothing matched the action', () => {

@@ -62,6 +62,17 @@ describe('parsePolicy errors', () => {
     ['no principal in a resource-based policy', policy(allow()), ['MISSING_PRINCIPAL at Statement[0]'], 'resource'],
     ['no principal in one statement of a document that names principals', policy(allow({ Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }), allow()), ['MISSING_PRINCIPAL at Statement[1]']],
     ['both Principal and NotPrincipal', trust({ NotPrincipal: { AWS: '111122223333' } }), ['PRINCIPAL_AND_NOT_PRINCIPAL at Statement[0]']],
+    // IAM User Guide, "AWS JSON policy elements: NotPrincipal": "NotPrincipal must be used with
+    // "Effect":"Deny". Using it with "Effect":"Allow" is not supported."
+    // IAM User Guide, "IAM policy elements: Variables and tags": variables are substituted in
+    // Resource and in condition values only; elsewhere `${...}` would be matched as literal text.
+    ['a policy variable in Action', policy(allow({ Action: ['s3:GetObject', 's3:${aws:username}'] })), ['MISPLACED_POLICY_VARIABLE at Statement[0].Action[1]']],
+    ['a policy variable in a Principal', trust({ Principal: { AWS: 'arn:aws:iam::111122223333:user/${aws:username}' } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].Principal.AWS']],
+    ['a policy variable in a NotPrincipal', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:role/${aws:PrincipalTag/role}'] } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].NotPrincipal.AWS[1]']],
+    ['a policy variable in a condition key', withCondition({ StringEquals: { 'aws:ResourceTag/${aws:username}': 'owner' } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.aws:ResourceTag/${aws:username}']],
+    ['a policy variable in a condition key under 2008-10-17', { Version: '2008-10-17', Statement: [allow({ Condition: { StringEquals: { 's3:prefix/${aws:username}': 'x' } } })] }, ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix/${aws:username}']],
+    ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
+    ['an Allow with NotPrincipal "*" in a trust policy', policy({ Effect: 'Allow', Action: 'sts:AssumeRole', NotPrincipal: '*' }), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['a Principal string other than *', trust({ Principal: 'arn:aws:iam::111122223333:root' }), ['INVALID_PRINCIPAL at Statement[0].Principal']],
     ['a Principal that is an array', trust({ Principal: ['*'] }), ['DATA_TYPE_MISMATCH at Statement[0].Principal']],
     ['an empty Principal object', trust({ Principal: {} }), ['EMPTY_PRINCIPAL at Statement[0].Principal']],
@@ -110,6 +121,17 @@ describe('parsePolicy errors', () => {
     ['a policy variable as a Bool value without Version, where it is literal text that is not true or false', { Statement: allow({ Condition: { Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } } }) }, ['MISSING_VERSION at Version', 'INVALID_CONDITION_VALUE at Statement.Condition.Bool.aws:SecureTransport', 'POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.Bool.aws:SecureTransport']],
     ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
+
+  it('reports a NotPrincipal in a role trust policy, which IAM does not allow there, even with Deny', () => {
+    const doc = policy(
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' } },
+      { Effect: 'Deny', Action: 'sts:AssumeRole', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:user/alice'] } },
+    );
+    const trust = parsePolicy(doc, { kind: 'resource', trust: true });
+    expect(located(trust.findings)).toEqual(['UNSUPPORTED_PRINCIPAL at Statement[1].NotPrincipal']);
+    expect(trust.policy).toBeUndefined();
+    expect(parsePolicy(doc, { kind: 'resource' }).findings).toEqual([]);
+  });
 
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
     const { policy: parsed, findings } = parsePolicy(doc, kind === undefined ? {} : { kind });

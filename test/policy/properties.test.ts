@@ -133,9 +133,8 @@ function statement(resourceBased: boolean): fc.Arbitrary<Stmt> {
     })
     .map((r) => {
       const s: Record<string, unknown> = { Effect: r.effect };
-      // NotPrincipal only with Allow: with Deny, AWS checks the caller's account, role and
-      // session one by one, which the conformance cases pin instead.
-      if (resourceBased) s[r.useNotPrincipal && r.effect === 'Allow' ? 'NotPrincipal' : 'Principal'] = r.principal;
+      // NotPrincipal only with Deny: IAM does not support it with Allow, and refuses it.
+      if (resourceBased) s[r.useNotPrincipal && r.effect === 'Deny' ? 'NotPrincipal' : 'Principal'] = r.principal;
       s[r.useNotAction ? 'NotAction' : 'Action'] = r.actions;
       s[r.useNotResource ? 'NotResource' : 'Resource'] = r.resources;
       if (r.withConditions && r.conditions.length > 0) s['Condition'] = conditionBlock(r.conditions);

@@ -125,18 +125,19 @@ function gradePrincipal(spec: unknown, caller: Caller): Grade {
 }
 
 /**
- * Whether NotPrincipal leaves the caller out of its statement ("IAM JSON policy elements:
- * NotPrincipal"). A Deny spares the caller only when every identity AWS may check for it is
- * listed: its account, its role (for a role session) and the caller itself. An Allow grants all
- * principals except those named, so naming any of the caller's identities leaves it out.
+ * Whether the NotPrincipal of a Deny leaves the caller out of its statement ("AWS JSON policy
+ * elements: NotPrincipal"): only when every identity AWS may check for it is listed, its account,
+ * its role (for a role session) and the caller itself; and never when the caller has a
+ * permissions boundary, which such a Deny "will always deny ... regardless of the values
+ * specified". IAM supports NotPrincipal only with Deny.
  */
-function notPrincipalExcludes(spec: unknown, caller: Caller, effect: 'Allow' | 'Deny'): boolean {
+function notPrincipalExcludes(spec: unknown, caller: Caller, bounded: boolean): boolean {
+  if (bounded) return false;
   const entries = awsEntries(spec);
   if (entries.includes('*')) return true;
   const accountListed = entries.includes(caller.account) || entries.includes(`arn:aws:iam::${caller.account}:root`);
   const roleListed = caller.roleArn !== undefined && entries.includes(caller.roleArn);
   const selfListed = entries.includes(caller.arn);
-  if (effect === 'Allow') return accountListed || roleListed || selfListed;
   return accountListed && (caller.roleArn === undefined || roleListed) && selfListed;
 }
 
@@ -287,7 +288,7 @@ interface Scan {
   readonly grade: Grade;
 }
 
-function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string, ContextValue>, caller: Caller, resourceBased: boolean): Scan {
+function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string, ContextValue>, caller: Caller, resourceBased: boolean, bounded: boolean): Scan {
   let deny = false;
   let allow = false;
   let grade: Grade = Grade.None;
@@ -303,7 +304,7 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
     let g: Grade = Grade.Direct;
     if (resourceBased) {
       if (s.principal !== undefined) g = gradePrincipal(s.principal, caller);
-      else if (s.notPrincipal !== undefined) g = notPrincipalExcludes(s.notPrincipal, caller, s.effect) ? Grade.None : Grade.Direct;
+      else if (s.notPrincipal !== undefined) g = s.effect === 'Deny' && !notPrincipalExcludes(s.notPrincipal, caller, bounded) ? Grade.Direct : Grade.None;
       else g = Grade.None;
       if (g === Grade.None) continue;
     }
@@ -332,7 +333,8 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
   const ctx = new Map(Object.entries(req.context).map(([k, v]) => [k.toLowerCase(), v] as const));
   const caller = describeCaller(req.principal);
   const sessionApplies = caller.kind === 'role-session' || caller.kind === 'federated';
-  const scan = (doc: unknown, resourceBased = false): Scan => scanPolicy(doc, req, ctx, caller, resourceBased);
+  const bounded = set.boundary !== undefined;
+  const scan = (doc: unknown, resourceBased = false): Scan => scanPolicy(doc, req, ctx, caller, resourceBased, bounded);
 
   const identity = set.identity.map((d) => scan(d));
   const boundary = set.boundary === undefined ? undefined : scan(set.boundary);

@@ -46,7 +46,6 @@ describe('policy checks', () => {
     ['an Allow with NotAction', policy(allow({ Action: undefined, NotAction: 's3:*' }), allow({ Action: 's3:ListBucket' })), ['security ALLOW_WITH_NOT_ACTION at Statement[0].NotAction']],
     ['a Deny with NotAction', policy(deny({ Action: undefined, NotAction: 's3:*', Resource: '*' })), []],
     ['an Allow with NotResource', policy(allow({ Resource: undefined, NotResource: 'arn:aws:s3:::secret/*', Action: 's3:GetObject' })), ['security ALLOW_WITH_NOT_RESOURCE at Statement[0].NotResource']],
-    ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['security ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['iam:* on every resource', policy(allow({ Action: 'iam:*', Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],
     ['iam:Pass* on every resource', policy(allow({ Action: ['iam:Get*', 'iam:Pass*'], Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],
     ['iam:PassRole on every resource', policy(allow({ Action: 'iam:PassRole', Resource: '*' })), ['security PASS_ROLE_WILDCARD at Statement[0].Action']],

@@ -48,7 +48,15 @@ export interface CompiledConditions {
 const PASS = 0;
 const MISSING = 1;
 const MISMATCH = 2;
-type Outcome = typeof PASS | typeof MISSING | typeof MISMATCH;
+/** A context value the operator cannot read failed the test (it only fails in an Allow). */
+const UNREADABLE_VALUE = 3;
+type Outcome = typeof PASS | typeof MISSING | typeof MISMATCH | typeof UNREADABLE_VALUE;
+
+const WHY: Readonly<Record<Exclude<Outcome, typeof PASS>, ConditionFailure['why']>> = {
+  [MISSING]: 'missing',
+  [MISMATCH]: 'mismatch',
+  [UNREADABLE_VALUE]: 'unreadable',
+};
 
 interface Check {
   readonly condition: ParsedCondition;
@@ -94,7 +102,7 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
   const some = op.qualifier === 'ForAnyValue' || (op.qualifier === undefined && !negated);
   const qualified = op.qualifier !== undefined;
   // A context value the operator cannot read decides the whole test the way that denies.
-  const unreadable: Outcome = effect === 'Deny' ? PASS : MISMATCH;
+  const unreadable: Outcome = effect === 'Deny' ? PASS : UNREADABLE_VALUE;
   return {
     condition,
     keys: [key, ...values.keys],
@@ -153,7 +161,7 @@ export function compileConditions(
           path: condition.path,
           operator: condition.operator,
           key: condition.key,
-          why: outcome === MISSING ? 'missing' : 'mismatch',
+          why: WHY[outcome],
         });
       }
       return failures;

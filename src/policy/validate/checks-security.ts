@@ -1,5 +1,5 @@
 // Security checks on statements that read cleanly: grants wider than they look (wildcards,
-// NotAction/NotResource/NotPrincipal, public principals) and conditions that quietly never apply.
+// NotAction/NotResource, public principals) and conditions that quietly never apply.
 import { parseOperator } from '../conditions/operators.js';
 import { parseBool } from '../conditions/values.js';
 import { compileWildcard } from '../wildcard.js';
@@ -89,7 +89,6 @@ export function checkSecurity(doc: ReadDocument, sink: FindingSink): void {
     }
     if (s.notAction) sink.add('ALLOW_WITH_NOT_ACTION', childPath(path, 'NotAction'), 'Allow with NotAction allows every action not listed, including actions added later: list the actions to allow');
     if (s.notResource) sink.add('ALLOW_WITH_NOT_RESOURCE', childPath(path, 'NotResource'), 'Allow with NotResource allows every resource not listed: list the resources to allow');
-    if (s.notPrincipal) sink.add('ALLOW_WITH_NOT_PRINCIPAL', childPath(path, 'NotPrincipal'), 'Allow with NotPrincipal trusts every principal not listed, anonymous callers included');
     checkPassRole(s, path, sink);
     const publicPrincipal = s.principal === '*' || (s.principal?.AWS ?? []).includes('*');
     if (doc.kind === 'resource' && publicPrincipal && s.conditions.length === 0) {

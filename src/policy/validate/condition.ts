@@ -6,7 +6,7 @@ import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey } from '../global-keys.js';
 import { didYouMean } from '../suggest.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
-import { checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
+import { checkNoVariable, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
 
 // The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
 // (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
@@ -77,8 +77,10 @@ function readOperatorBlock(
   const out: ParsedCondition[] = [];
   for (const key of keys) {
     const at = childPath(path, key);
-    if (!CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
-    else if (/^aws:/i.test(key) && !isGlobalConditionKey(key)) {
+    // A key holding `${` is reported once, as a variable IAM does not substitute there.
+    const keyOk = checkNoVariable(key, at, 'a condition key', sink);
+    if (keyOk && !CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
+    else if (keyOk && /^aws:/i.test(key) && !isGlobalConditionKey(key)) {
       sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', at, `"${key}" is not a global condition key AWS documents, so requests never carry it${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
     }
     const earlier = seen.get(key.toLowerCase());

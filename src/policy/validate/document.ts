@@ -63,9 +63,10 @@ function checkUniqueSids(statements: readonly ReadStatement[], sink: FindingSink
 
 /**
  * Reads a policy document. `kind` decides whether principals are required or refused; when it is
- * not given, a document that names any principal is taken as resource-based.
+ * not given, a document that names any principal is taken as resource-based. `trust` marks a
+ * role's trust policy.
  */
-export function readPolicyDocument(value: unknown, kind: PolicyKind | undefined, sink: FindingSink): ReadDocument | undefined {
+export function readPolicyDocument(value: unknown, kind: PolicyKind | undefined, sink: FindingSink, trust = false): ReadDocument | undefined {
   if (!isJsonObject(value)) {
     sink.add('POLICY_NOT_OBJECT', '', `a policy document must be a JSON object, not ${jsonTypeName(value)}`);
     return undefined;
@@ -78,7 +79,7 @@ export function readPolicyDocument(value: unknown, kind: PolicyKind | undefined,
     else sink.add('DATA_TYPE_MISMATCH', 'Id', `Id must be a string, not ${jsonTypeName(value.Id)}`);
   }
   const raws = statementList(value, sink);
-  const ctx: StatementContext = { version, kind: kind ?? inferKind(raws), sink };
+  const ctx: StatementContext = { version, kind: kind ?? inferKind(raws), trust, sink };
   const statements = raws.flatMap(({ raw, path }, i) => readStatement(raw, i, path, ctx) ?? []);
   checkUniqueSids(statements, sink);
   const policy: ParsedPolicy = {

@@ -39,6 +39,7 @@ export const POLICY_FINDING_CODES = {
   MISSING_PRINCIPAL: code('error', 'A statement of a resource-based policy names no Principal or NotPrincipal'),
   UNSUPPORTED_PRINCIPAL: code('error', 'Principal or NotPrincipal appears in a policy that is not resource-based'),
   PRINCIPAL_AND_NOT_PRINCIPAL: code('error', 'A statement has both Principal and NotPrincipal'),
+  ALLOW_WITH_NOT_PRINCIPAL: code('error', 'NotPrincipal with Allow, which IAM does not support: NotPrincipal is for Deny'),
   EMPTY_PRINCIPAL: code('error', 'A Principal object names no principal type'),
   INVALID_PRINCIPAL_KEY: code('error', 'A principal type is not AWS, Service, Federated or CanonicalUser'),
   INVALID_PRINCIPAL: code('error', 'A principal value is malformed for its type'),
@@ -55,6 +56,7 @@ export const POLICY_FINDING_CODES = {
   MISSING_VERSION: code('warning', 'No Version: the policy is read as 2008-10-17, without policy variables'),
   POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
   INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
+  MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal or a condition key'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
@@ -64,7 +66,6 @@ export const POLICY_FINDING_CODES = {
   ALLOW_ALL_ACTIONS_ALL_RESOURCES: code('security', 'Allow with `*` action on `*` resource grants everything'),
   ALLOW_WITH_NOT_ACTION: code('security', 'Allow with NotAction grants every action not listed, including future ones'),
   ALLOW_WITH_NOT_RESOURCE: code('security', 'Allow with NotResource grants every resource not listed'),
-  ALLOW_WITH_NOT_PRINCIPAL: code('security', 'Allow with NotPrincipal grants every principal not listed'),
   PASS_ROLE_WILDCARD: code('security', 'iam:PassRole is reachable through a wildcard on every resource'),
   ALLOW_PUBLIC_ACCESS: code('security', 'A resource-based Allow trusts every principal with no condition'),
   DENY_NEVER_APPLIES: code('security', 'A Deny statement requires a condition key to be both absent and present, so it never denies'),

@@ -27,8 +27,11 @@ export function describeInexactNumber(text: string): string {
   return `${text} is beyond what a JSON number holds exactly here: write it as a string, "${text}"`;
 }
 
-/** Whether a JSON number literal means the same decimal as the shortest form of its double. */
-function isExactLiteral(literal: string, value: number): boolean {
+/**
+ * Whether a number literal in decimal notation (JSON's, or YAML's, which may also start with `+`
+ * or `.`) means the same decimal as the shortest form of the double it was read as.
+ */
+export function isExactLiteral(literal: string, value: number): boolean {
   return Number.isFinite(value) && compareDecimals(toDecimal(literal), toDecimal(String(value))) === 0;
 }
 

@@ -3,7 +3,7 @@
 import { parseArn } from '../arn.js';
 import type { PrincipalSpec } from '../types.js';
 import type { FindingSink } from './findings.js';
-import { childPath, isJsonObject, jsonTypeName, readStringList } from './read.js';
+import { checkNoVariable, childPath, isJsonObject, jsonTypeName, readStringList } from './read.js';
 
 type PrincipalType = 'AWS' | 'Service' | 'Federated' | 'CanonicalUser';
 const PRINCIPAL_TYPES: readonly PrincipalType[] = ['AWS', 'Service', 'Federated', 'CanonicalUser'];
@@ -78,6 +78,7 @@ export function readPrincipal(value: unknown, path: string, element: string, sin
     }
     const values = readStringList(raw, at, `${element}.${key}`, sink) ?? [];
     for (const v of values) {
+      if (!checkNoVariable(v.value, v.path, element, sink)) continue;
       const problem = checkPrincipalValue(type, v.value);
       if (problem) sink.add('INVALID_PRINCIPAL', v.path, problem);
     }

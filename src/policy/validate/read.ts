@@ -94,3 +94,15 @@ export function checkVariableSyntax(text: string, path: string, version: PolicyV
   const problem = checkPolicyVariables(text);
   if (problem !== undefined) sink.add('INVALID_POLICY_VARIABLE', path, problem);
 }
+
+/**
+ * Reports a `${` in an element where IAM substitutes no policy variable (Action, Principal, a
+ * condition key): the text would be matched literally, and since no action, principal or key
+ * holds those characters, an Allow would grant nothing and a Deny would deny nothing.
+ */
+export function checkNoVariable(text: string, path: string, element: string, sink: FindingSink): boolean {
+  if (!text.includes('${')) return true;
+  sink.add('MISPLACED_POLICY_VARIABLE', path, `"${text}": policy variables are not substituted in ${element}; IAM substitutes them only in Resource, NotResource and string, ARN and Bool condition values`);
+  return false;
+}
+

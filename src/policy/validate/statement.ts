@@ -5,7 +5,16 @@ import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec 
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
-import { checkElementNames, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, jsonTypeName, readStringList } from './read.js';
+import {
+  checkElementNames,
+  checkNoVariable,
+  checkVariableSyntax,
+  childPath,
+  hasPolicyVariable,
+  isJsonObject,
+  jsonTypeName,
+  readStringList,
+} from './read.js';
 
 const STATEMENT_ELEMENTS = [
   'Sid',
@@ -31,6 +40,8 @@ const IAM_SID_KINDS: readonly PolicyKind[] = ['identity', 'boundary', 'session']
 export interface StatementContext {
   readonly version: PolicyVersion;
   readonly kind: PolicyKind;
+  /** A role's trust policy: a resource-based policy that takes no NotPrincipal. */
+  readonly trust: boolean;
   readonly sink: FindingSink;
 }
 
@@ -69,6 +80,7 @@ function readActions(stmt: Record<string, unknown>, path: string, sink: FindingS
   if (name === undefined || name === 'both') return undefined;
   const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
   for (const v of values) {
+    if (!checkNoVariable(v.value, v.path, name, sink)) continue;
     if (v.value !== '*' && !ACTION.test(v.value)) {
       sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
     }
@@ -100,7 +112,7 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
   return values.map((v) => v.value);
 }
 
-function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: StatementContext): PrincipalSpec | undefined {
+function readPrincipals(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): PrincipalSpec | undefined {
   const name = pick(stmt, 'Principal');
   if (name === 'both') ctx.sink.add('PRINCIPAL_AND_NOT_PRINCIPAL', path, 'a statement takes Principal or NotPrincipal, not both');
   if (name === undefined && ctx.kind === 'resource') {
@@ -108,8 +120,17 @@ function readPrincipals(stmt: Record<string, unknown>, path: string, ctx: Statem
   }
   if (name !== undefined && name !== 'both' && ctx.kind !== 'resource') {
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
+  } else if (name === 'NotPrincipal' && ctx.trust) {
+    // "You cannot use the NotPrincipal element in an IAM identity-based policy nor in an IAM role
+    // trust policy" (IAM User Guide, NotPrincipal).
+    ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a role trust policy: name who may assume the role in Principal');
   }
   if (name === undefined || name === 'both') return undefined;
+  // "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+  // supported" (IAM User Guide, NotPrincipal): such an Allow would trust everyone not listed.
+  if (name === 'NotPrincipal' && effect === 'Allow' && ctx.kind === 'resource' && !ctx.trust) {
+    ctx.sink.add('ALLOW_WITH_NOT_PRINCIPAL', childPath(path, name), 'NotPrincipal is not supported with Allow: name the principals to allow in Principal, or deny everyone else with a Deny and NotPrincipal (or an aws:PrincipalArn condition)');
+  }
   return readPrincipal(stmt[name], childPath(path, name), name, ctx.sink);
 }
 
@@ -140,7 +161,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   const effect = readEffect(raw, path, sink);
   const actions = readActions(raw, path, sink);
   const resources = readResources(raw, path, ctx);
-  const principal = readPrincipals(raw, path, ctx);
+  const principal = readPrincipals(raw, path, effect, ctx);
   const conditions = Object.hasOwn(raw, 'Condition')
     ? readConditions(raw.Condition, childPath(path, 'Condition'), ctx.version, sink)
     : [];
