@@ -252,7 +252,8 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
 
   const summaries = allRuns.map((run) => checkRun(run, gaps, options, add));
   for (const [instanceId, head] of options.heads ?? []) {
-    if (!runs.has(instanceId)) add('truncated', `chain ${instanceId} is not in the trail, though its writer had written it through seq ${head.seq} (its published head): it was removed`, { instanceId, seq: head.seq });
+    // A head at seq 0 was read before any record was written: its chain's absence proves nothing.
+    if (!runs.has(instanceId) && head.seq > 0) add('truncated', `chain ${instanceId} is not in the trail, though its writer had written it through seq ${head.seq} (its published head): it was removed`, { instanceId, seq: head.seq });
   }
   const status = findings.some((f) => f.severity === 'tampered')
     ? 'tampered'

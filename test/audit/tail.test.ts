@@ -266,6 +266,14 @@ describe('audit verify at the end of a trail', () => {
     expect(report.findings).toEqual([expect.objectContaining({ code: 'truncated', instanceId: 'gw-gone', seq: 40 })]);
   });
 
+  it('finds nothing removed for a head read before its writer had written any record (seq 0) whose chain is not in the trail', async () => {
+    const { path, log } = await written('nothing-yet.jsonl', 3);
+    await log.close();
+    const { code, report } = await verify(path, '--head', 'gw-not-started=0');
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(EXIT.ok);
+  });
+
   it('reads heads from a file holding what GET /audit/head answered, and refuses one that is not a head', async () => {
     const { path, log } = await written('head-file.jsonl', 8);
     const head = log.stats().head;
