@@ -250,9 +250,10 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
   }
   judgeUnreadable(false);
 
-  const summaries = allRuns.map((run) => checkRun(run, gaps, options, add, runs.get(run.instanceId)?.at(-1) === run));
+  const summaries = allRuns.map((run) => checkRun(run, gaps, options, add));
   for (const [instanceId, head] of options.heads ?? []) {
-    if (!runs.has(instanceId)) add('truncated', `chain ${instanceId} is not in the trail, though its writer had written it through seq ${head.seq} (its published head): it was removed`, { instanceId, seq: head.seq });
+    // A head at seq 0 was read before any record was written: its chain's absence proves nothing.
+    if (!runs.has(instanceId) && head.seq > 0) add('truncated', `chain ${instanceId} is not in the trail, though its writer had written it through seq ${head.seq} (its published head): it was removed`, { instanceId, seq: head.seq });
   }
   const status = findings.some((f) => f.severity === 'tampered')
     ? 'tampered'
@@ -400,26 +401,43 @@ function checkDigests(
 }
 
 /**
- * Compares the end of a writer's last chain with the head it published outside the trail: a chain
- * that ends before the head lost its tail; the record at the head must be the one published.
- * `held`: the chain holds its head; `cut`: it ends before it; `other`: a record at the head is not the
- * one published, or the head's seq is missing (both reported already).
+ * Compares the end of a writer's chain with the head it published outside the trail: a chain that
+ * ends before the head lost its tail; the record at the head must be the one published.
+ * `held`: the chain holds its head, proven to it (by the head's hash, or by a signed digest at or
+ * after it); `reached`: the chain is as long, but nothing proves its records up to the head are the
+ * ones written (a head without its hash, past the last signed digest: whoever can write the file
+ * can cut those records and hash new ones back to that length); `cut`: it ends before it; `other`:
+ * a record at the head is not the one published, or the head's seq is missing (both reported already).
  */
-function checkHead(chain: readonly Rec[], who: string, head: Omit<ChainHead, 'instanceId'>, add: Add): 'held' | 'cut' | 'other' {
+function checkHead(chain: readonly Rec[], who: string, head: Omit<ChainHead, 'instanceId'>, signedThrough: number, add: Add): 'held' | 'reached' | 'cut' | 'other' {
   const last = chain.at(-1) as Rec;
   if (last.seq < head.seq) {
     add('truncated', `chain ${who} ends at seq ${last.seq} (${last.ref}), but its writer had written it through seq ${head.seq} (its published head): ${range(last.seq + 1, head.seq)} were cut from the tail`, { ref: last.ref, instanceId: last.instanceId, seq: last.seq + 1 });
     return 'cut';
   }
   const at = chain.find((r) => r.seq === head.seq);
-  if (at && head.hash !== undefined && at.hash !== head.hash) {
-    add('chain_broken', `${at.ref}: record seq ${head.seq} of chain ${who} is not the record its writer published as its head (hash ${head.hash}): the chain was rewritten`, at);
-    return 'other';
-  }
-  return at ? 'held' : 'other';
+  if (!at) return 'other';
+  if (head.hash === undefined) return signedThrough >= head.seq ? 'held' : 'reached';
+  if (at.hash === head.hash) return 'held';
+  add('chain_broken', `${at.ref}: record seq ${head.seq} of chain ${who} is not the record its writer published as its head (hash ${head.hash}): the chain was rewritten`, at);
+  return 'other';
 }
 
-function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add, lastRun: boolean): ChainSummary {
+/** Why a chain without a final digest ends where it does, as far as its head and its last record tell. */
+function whyUnclosed(held: ReturnType<typeof checkHead> | undefined, head: Omit<ChainHead, 'instanceId'> | undefined, from: number, sealedFile: boolean): string {
+  if (held === 'held' && head) {
+    return `the writer stopped uncleanly (crash, kill) or is still running; it holds its published head, seq ${head.seq}, so only records after that may have been cut`;
+  }
+  if (held === 'reached' && head) {
+    return `the writer stopped uncleanly (crash, kill) or is still running — or its tail was cut and forged back to that length: it holds its published head, seq ${head.seq}, by length only, since that head gives no hash and no signed digest covers ${range(from, head.seq)}, so those records are not proven to be the ones written (a head with its hash, as GET /audit/head answers when nothing waits to be written, proves them)`;
+  }
+  if (sealedFile) {
+    return 'it ends with the seal of a file the writer rotated away, so the files written after it were removed, or the writer stopped right after rotating (a head published outside the trail, audit verify --head, tells which)';
+  }
+  return 'the writer stopped uncleanly (crash, kill) or is still running — or the tail was removed (a head published outside the trail, audit verify --head, tells which)';
+}
+
+function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: Add): ChainSummary {
   const id = run.instanceId;
   const seqs = [...run.bySeq.keys()].sort((a, b) => a - b);
   const chain = seqs.map((s) => choose(run, s, add)).filter((r): r is Rec => r !== undefined);
@@ -430,8 +448,10 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
   const instanceGaps = gaps.filter((g) => g.instanceId === id);
   const droppingSinks = checkLinks(chain, who, instanceGaps, options, add);
   const { signedThrough, closedAt } = checkDigests(chain, who, instanceGaps, droppingSinks, options.trustedKeys, add);
-  const head = lastRun ? options.heads?.get(id) : undefined;
-  const held = head === undefined ? undefined : checkHead(chain, who, head, add);
+  // An instance id names one process run, so every chain under it must reach its head: a chain
+  // start under the same id after a cut tail cannot stand in for the chain that was cut.
+  const head = options.heads?.get(id);
+  const held = head === undefined ? undefined : checkHead(chain, who, head, signedThrough, add);
   // A chain cut before its head is reported as such: that it ends without a seal says nothing more.
   if (!closedAt && held !== 'cut') {
     const signable = first.seq === 1 ? first.key !== undefined : true;
@@ -442,11 +462,7 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
       const tail = signedThrough < last.seq ? `; ${range(Math.max(signedThrough + 1, first.seq), last.seq)} not covered by a signed digest` : '';
       // A signed file seal last: the file ended there, so what is missing is what came after it.
       const sealedFile = last.fileEnd === true && signedThrough === last.seq;
-      const why = held === 'held' && head
-        ? `the writer stopped uncleanly (crash, kill) or is still running; it holds its published head, seq ${head.seq}, so only records after that may have been cut`
-        : sealedFile
-          ? 'it ends with the seal of a file the writer rotated away, so the files written after it were removed, or the writer stopped right after rotating (a head published outside the trail, audit verify --head, tells which)'
-          : 'the writer stopped uncleanly (crash, kill) or is still running — or the tail was removed (a head published outside the trail, audit verify --head, tells which)';
+      const why = whyUnclosed(held, head, Math.max(signedThrough + 1, first.seq), sealedFile);
       add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}`, last);
     }
   }

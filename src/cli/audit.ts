@@ -33,8 +33,9 @@ verify          checks every record's hash, the chain links, sequence numbers an
                 --head: how far a writer had written its chain, read outside the trail:
                 INSTANCE=SEQ[:HASH] (the iamgate_audit_chain_head_seq metric), or a file
                 holding what GET /audit/head on the operations port answered (one head or
-                a JSON array). A chain that ends before its head had its tail cut off
-                (truncated: exit 1); a crash never ends one there.
+                a JSON array); of several heads for one writer, the furthest counts. A
+                chain that ends before its head had its tail cut off (truncated: exit 1);
+                a crash never ends one there.
 report          for each principal and action, allowed/denied counts and when last allowed;
                 with --directory, the Allow statements no allowed request used (unused access).
 suggest-policy  a least-privilege identity policy from the actions and resources the principal
@@ -71,6 +72,15 @@ function parseFlags(argv: readonly string[]): Flags | string {
 
 type Heads = Map<string, { seq: number; hash?: string }>;
 
+/**
+ * Keeps, of the heads given for one writer (a monitor's successive polls), the furthest: it proves
+ * the most; at the same seq, the one with its hash.
+ */
+function keepFurthest(heads: Heads, instanceId: string, head: { seq: number; hash?: string }): void {
+  const known = heads.get(instanceId);
+  if (known === undefined || head.seq > known.seq || (head.seq === known.seq && known.hash === undefined)) heads.set(instanceId, head);
+}
+
 const HEAD_INLINE = /^(.+)=(\d+)(?::([0-9a-f]{64}))?$/;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 
@@ -81,7 +91,7 @@ function headOf(value: unknown, where: string, heads: Heads): string | undefined
   if (typeof instanceId !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || (hash !== undefined && (typeof hash !== 'string' || !HASH_HEX.test(hash)))) {
     return `${where}: a head is {"instanceId": string, "seq": whole number, "hash"?: 64 hex digits}, as GET /audit/head answers`;
   }
-  heads.set(instanceId, { seq, ...(hash !== undefined ? { hash } : {}) });
+  keepFurthest(heads, instanceId, { seq, ...(hash !== undefined ? { hash } : {}) });
   return undefined;
 }
 
@@ -91,7 +101,9 @@ async function readHeads(values: readonly string[]): Promise<Heads | string> {
   for (const value of values) {
     const inline = HEAD_INLINE.exec(value);
     if (inline) {
-      heads.set(inline[1] as string, { seq: Number(inline[2]), ...(inline[3] !== undefined ? { hash: inline[3] } : {}) });
+      const seq = Number(inline[2]);
+      if (!Number.isSafeInteger(seq)) return `--head ${value}: the seq is not a whole number iamgate can write`;
+      keepFurthest(heads, inline[1] as string, { seq, ...(inline[3] !== undefined ? { hash: inline[3] } : {}) });
       continue;
     }
     let parsed: unknown;

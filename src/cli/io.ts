@@ -5,20 +5,21 @@ export interface CliIo {
 }
 
 /**
- * Whether the reader of our stdout has gone (`iamgate audit report | head`): the rest of the output
- * has nowhere to go and is dropped, and the command finishes with its own exit code instead of
- * dying on an unhandled EPIPE with a stack trace. Any other stdout error is still thrown.
+ * Writes lines to the process's own stdout and stderr. When the reader of stdout has gone
+ * (`iamgate audit report | head`), the rest of the output has nowhere to go and is dropped, and the
+ * command finishes with its own exit code instead of dying on an unhandled EPIPE with a stack
+ * trace. Any other stdout error is still thrown. Called once, by the executable.
  */
-let stdoutGone = false;
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  stdoutGone = true;
-});
-
-/** Writes lines to the process's own stdout and stderr. */
-export const processIo: CliIo = {
-  stdout: (line) => {
-    if (!stdoutGone) process.stdout.write(`${line}\n`);
-  },
-  stderr: (line) => process.stderr.write(`${line}\n`),
-};
+export function createProcessIo(): CliIo {
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+  });
+  return {
+    stdout: (line) => {
+      if (!stdoutGone) process.stdout.write(`${line}\n`);
+    },
+    stderr: (line) => process.stderr.write(`${line}\n`),
+  };
+}

@@ -1,7 +1,7 @@
 // Deciding one request offline, the way the gateway's pipeline would decide it: the principal
 // resolved from the directory, the request mapped through the route map (or given as an action
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
-import { accountTrust } from '../auth/index.js';
+import { accountTrust, timeKeys } from '../auth/index.js';
 import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
 import type { Directory, Principal } from '../identity/index.js';
 import {
@@ -98,13 +98,12 @@ function withOverrides(base: RequestContext, extra: Readonly<Record<string, Cont
   return createContext(merged);
 }
 
-/** The gateway's time keys and the principal's keys, for a request given as action and resource. */
+/**
+ * The principal's keys and the time keys of a decision made without a request (as the STS's own
+ * decisions take them, from the same writer), for a request given as action and resource.
+ */
 function directContext(principal: Principal, now: number): RequestContext {
-  const entries = new Map<string, ContextValue>();
-  for (const key in principal.context) entries.set(key.toLowerCase(), principal.context[key] as ContextValue);
-  entries.set('aws:currenttime', new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-  entries.set('aws:epochtime', Math.floor(now / 1000));
-  return createContext(entries);
+  return createContext({ ...principal.context, ...timeKeys(now) });
 }
 
 const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession']);

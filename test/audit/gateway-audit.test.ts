@@ -203,6 +203,15 @@ describe('one decision record per request, through the configured trail', () => 
     expect(Number(published?.[1])).toBeGreaterThanOrEqual(head.seq);
   });
 
+  it('answers /audit/head on the operations port only: on the gateway port it is a request like any other, decided and recorded, never the head', async () => {
+    const head = (await (await fetch(`${opsUrl}/audit/head`)).json()) as { instanceId: string };
+    for (const user of [undefined, 'alice']) {
+      const { res, record } = await call('/audit/head', user ? { user } : {});
+      expect(res.body).not.toContain(head.instanceId);
+      expect(record).toMatchObject({ kind: 'request', path: '/audit/head', status: res.status });
+    }
+  });
+
   it('verifies clean with `iamgate audit verify` and the public key the operations port serves', async () => {
     const res = await fetch(`${opsUrl}/audit/public-key`);
     expect(res.status).toBe(200);

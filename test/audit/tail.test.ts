@@ -4,8 +4,9 @@
 // files, real Ed25519 keys, the rotating file sink as `iamgate serve` uses it.
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordHash } from '../../src/audit/chain.js';
 import { createAuditLog, type AuditLog } from '../../src/audit/log.js';
-import type { ChainHead } from '../../src/audit/schema.js';
+import { GENESIS_PREV, type AuditRecord, type ChainHead } from '../../src/audit/schema.js';
 import { trailSet } from '../../src/audit/rotated-set.js';
 import { createRotatingFileSink } from '../../src/audit/sinks/rotation.js';
 import { createFileSink } from '../../src/audit/sinks/stream.js';
@@ -47,6 +48,28 @@ async function written(name: string, count: number): Promise<{ path: string; log
 /** Keeps the first `keep` lines of a file. */
 async function keepLines(path: string, keep: number): Promise<void> {
   await writeFile(path, `${(await lines(path)).slice(0, keep).join('\n')}\n`);
+}
+
+type Line = Omit<AuditRecord, 'hash'> & { hash?: string };
+
+/**
+ * What someone who can write the file but holds no key can add: `count` decision records after
+ * `after` (or a new chain start when it is undefined), each hashed and linked as the writer would.
+ */
+function forged(instanceId: string, after: { seq: number; hash: string } | undefined, count: number): string[] {
+  const out: string[] = [];
+  let seq = after?.seq ?? 0;
+  let prev = after?.hash ?? GENESIS_PREV;
+  const seal = (record: Omit<Line, 'instanceId' | 'prev' | 'seq' | 'schemaVersion' | 'time' | 'eventId'>): void => {
+    seq++;
+    const body = { ...record, eventId: `forged-${seq}`, instanceId, prev, schemaVersion: 2, seq, time: '2025-03-01T13:00:00.000Z' } as unknown as Line;
+    const hash = recordHash(body);
+    out.push(JSON.stringify({ ...body, hash }));
+    prev = hash;
+  };
+  if (after === undefined) seal({ kind: 'audit.start', reason: 'chain_start' });
+  for (let i = 0; i < count; i++) seal({ kind: 'request', reason: 'allowed', decision: 'Allow', action: 'orders:ListOrders', resource: 'arn:aws:orders:::order/*' });
+  return out;
 }
 
 describe('the published chain head', () => {
@@ -188,6 +211,43 @@ describe('audit verify at the end of a trail', () => {
     await log.close();
   });
 
+  it('says a chain holds a head given without its hash by length only when no digest signs the records up to it: they may have been cut and forged back to that length', async () => {
+    const { path, log } = await written('padded.jsonl', 12);
+    const head = log.stats().head;
+    const all = (await lines(path)).map((l) => JSON.parse(l) as { seq: number; hash: string; kind: string });
+    const lastDigest = all.findLastIndex((r) => r.kind === 'audit.digest');
+    expect(all[lastDigest]!.seq).toBeLessThan(head.seq - 1);
+    // Cut everything after the last signed digest, then forge records back to the head's seq.
+    const kept = (await lines(path)).slice(0, lastDigest + 1);
+    const padding = forged(`gw-padded.jsonl`, all[lastDigest]!, head.seq - all[lastDigest]!.seq);
+    await writeFile(path, `${[...kept, ...padding].join('\n')}\n`);
+
+    const bySeq = await verify(path, '--head', `${head.instanceId}=${head.seq}`);
+    expect(bySeq.code).toBe(EXIT_INCOMPLETE);
+    expect(codes(bySeq.report)).toEqual(['unclosed']);
+    expect(bySeq.report.findings[0]!.message).not.toContain('so only records after that may have been cut');
+    expect(bySeq.report.findings[0]!.message).toContain(`or its tail was cut and forged back to that length: it holds its published head, seq ${head.seq}, by length only, since that head gives no hash and no signed digest covers seq ${all[lastDigest]!.seq + 1}..${head.seq}, so those records are not proven to be the ones written`);
+    // The head with its hash proves the records up to it: the forged ones are found.
+    const byHash = await verify(path, '--head', headArg(head));
+    expect(byHash.code).toBe(EXIT.failed);
+    expect(codes(byHash.report)).toEqual(['chain_broken', 'unclosed']);
+    await log.close();
+  });
+
+  it('reports a chain cut before its head as truncated even when a second chain under its instance id follows it', async () => {
+    const { path, log } = await written('spliced.jsonl', 12);
+    const head = log.stats().head;
+    await log.close();
+    // An instance id names one process run: a second chain start under it was spliced in.
+    const kept = (await lines(path)).slice(0, 4);
+    await writeFile(path, `${[...kept, ...forged('gw-spliced.jsonl', undefined, head.seq + 3)].join('\n')}\n`);
+    for (const given of [`${head.instanceId}=${head.seq}`, headArg(head)]) {
+      const { code, report } = await verify(path, '--head', given);
+      expect(code).toBe(EXIT.failed);
+      expect(report.findings).toContainEqual(expect.objectContaining({ code: 'truncated', instanceId: 'gw-spliced.jsonl', seq: 5, ref: 'line 4' }));
+    }
+  });
+
   it('reports a head whose hash is not the record at its seq as a rewritten chain', async () => {
     const { path, log } = await written('rewritten.jsonl', 6);
     const head = log.stats().head;
@@ -206,6 +266,14 @@ describe('audit verify at the end of a trail', () => {
     expect(report.findings).toEqual([expect.objectContaining({ code: 'truncated', instanceId: 'gw-gone', seq: 40 })]);
   });
 
+  it('finds nothing removed for a head read before its writer had written any record (seq 0) whose chain is not in the trail', async () => {
+    const { path, log } = await written('nothing-yet.jsonl', 3);
+    await log.close();
+    const { code, report } = await verify(path, '--head', 'gw-not-started=0');
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(EXIT.ok);
+  });
+
   it('reads heads from a file holding what GET /audit/head answered, and refuses one that is not a head', async () => {
     const { path, log } = await written('head-file.jsonl', 8);
     const head = log.stats().head;
@@ -218,6 +286,24 @@ describe('audit verify at the end of a trail', () => {
     const err: string[] = [];
     expect(await runAudit(['verify', path, '--head', file], { stdout: () => undefined, stderr: (l) => err.push(l) })).toBe(EXIT.usage);
     expect(err.join('')).toContain(`--head ${file}: a head is {"instanceId": string, "seq": whole number, "hash"?: 64 hex digits}`);
+  });
+
+  it('takes, of several heads given for one writer, the furthest, in whatever order they are given', async () => {
+    const { path, log } = await written('polled.jsonl', 4);
+    const early = log.stats().head;
+    for (let i = 5; i <= 8; i++) await log.record(decisionEvent(i));
+    const late = log.stats().head;
+    await log.close();
+    await keepLines(path, early.seq + 1);
+    for (const order of [[early, late], [late, early]]) {
+      const { code, report } = await verify(path, ...order.flatMap((h) => ['--head', headArg(h)]));
+      expect(code).toBe(EXIT.failed);
+      expect(report.findings).toEqual([expect.objectContaining({ code: 'truncated', seq: early.seq + 2 })]);
+      expect(report.findings[0]!.message).toContain(`through seq ${late.seq} (its published head)`);
+    }
+    const err: string[] = [];
+    expect(await runAudit(['verify', path, '--head', `${late.instanceId}=99999999999999999999`], { stdout: () => undefined, stderr: (l) => err.push(l) })).toBe(EXIT.usage);
+    expect(err.join('')).toContain('the seq is not a whole number iamgate can write');
   });
 
   it('tells a clean stop, a cut tail, a dropped middle file, a torn last line and an unclean stop apart', async () => {

@@ -1,0 +1,39 @@
+// The offline decision (iamgate test, simulate against a directory, replay) takes its context as
+// the gateway and the STS build theirs: the time keys of a request given as action and resource
+// are those of a decision made without a request, written by the same writer.
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { timeKeys } from '../../src/auth/index.js';
+import { decideOffline, loadPolicyWorld, resolvePrincipal, type PolicyWorld } from '../../src/policy-testing/index.js';
+import type { Principal } from '../../src/identity/index.js';
+
+const now = Date.UTC(2026, 11, 6, 16, 30, 0, 742);
+let world: PolicyWorld;
+let alice: Principal;
+beforeAll(async () => {
+  const load = await loadPolicyWorld(resolve('policies'));
+  if (!load.ok) throw new Error(`the example policies do not load: ${JSON.stringify(load.findings)}`);
+  world = load.world;
+  alice = resolvePrincipal(world, { user: 'alice' }, now)!;
+  expect(alice).toBeDefined();
+});
+
+describe('an offline decision’s time keys', () => {
+  it('are those of a decision made without a request, aws:CurrentTime to the second as AWS writes it, for a request given as action and resource', () => {
+    const decided = decideOffline(world, alice, { action: 'orders:ListOrders', resource: 'arn:aws:orders:us-east-1:111122223333:order/*' }, {}, now);
+    expect('request' in decided).toBe(true);
+    const context = 'request' in decided ? decided.request.context : new Map();
+    expect(context.get('aws:currenttime')).toBe('2026-12-06T16:30:00Z');
+    expect(context.get('aws:epochtime')).toBe(Math.floor(now / 1000));
+    for (const [key, value] of Object.entries(timeKeys(now))) expect(context.get(key)).toEqual(value);
+    expect([...context.keys()].filter((k) => k !== k.toLowerCase())).toEqual([]);
+  });
+
+  it('are the same for a request given as a path, which the gateway’s one writer sets', () => {
+    const direct = decideOffline(world, alice, { action: 'orders:ListOrders', resource: 'arn:aws:orders:us-east-1:111122223333:order/*' }, {}, now);
+    const routed = decideOffline(world, alice, { method: 'GET', path: '/orders' }, {}, now);
+    const times = (d: typeof direct): unknown[] => ('request' in d ? [d.request.context.get('aws:currenttime'), d.request.context.get('aws:epochtime')] : []);
+    expect(times(routed)).toEqual(['2026-12-06T16:30:00Z', Math.floor(now / 1000)]);
+    expect(times(direct)).toEqual(times(routed));
+  });
+});
