@@ -96,6 +96,21 @@ describe('AssumeRole rules', () => {
     expect(await assume('dave', { RoleArn: ROLE('Open'), Extra: 1 })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
 
+  it('answers a role that does not exist exactly as one that does not trust the caller, whatever else the call gets wrong', async () => {
+    const wrongs: Record<string, unknown>[] = [
+      {},
+      { Policy: { Statement: [{ Effect: 'Permit', Action: '*', Resource: '*' }] } },
+      { Policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: 'x'.repeat(3000) }] } },
+      { TokenCode: '123456' },
+      { TokenCode: 'not-a-code' },
+    ];
+    for (const wrong of wrongs) {
+      const existing = await assume('dave', { RoleArn: ROLE('OnlyErin'), ...wrong });
+      const missing = await assume('dave', { RoleArn: ROLE('NoSuchRole'), ...wrong });
+      expect({ status: missing.status, body: missing.body }).toEqual({ status: existing.status, body: existing.body });
+    }
+  });
+
   it('refuses GetSessionToken and MFA enrolment to role sessions', async () => {
     const session = sessionToken((await assume('dave', { RoleArn: ROLE('Open') })).body);
     expect(await f.post('/GetSessionToken', { TokenCode: '123456' }, session)).toMatchObject({ status: 403, body: { error: 'caller_not_user' } });

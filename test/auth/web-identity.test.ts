@@ -106,6 +106,15 @@ describe('web identity', () => {
     });
     expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
   });
+
+  it('answers a role that does not exist exactly as one that does not trust the provider, also with an invalid session policy', async () => {
+    const token = await f.serviceAccountToken(WORKER_SUB);
+    const policy = { Statement: [{ Effect: 'Permit', Action: '*', Resource: '*' }] };
+    const call = (RoleArn: string) => f.post('/AssumeRoleWithWebIdentity', { RoleArn, RoleSessionName: 'worker-1', WebIdentityToken: token, Policy: policy });
+    const existing = await call('arn:aws:iam::111122223333:role/OrdersAdmin');
+    const missing = await call('arn:aws:iam::111122223333:role/NoSuchRole');
+    expect({ status: missing.status, body: missing.body }).toEqual({ status: existing.status, body: existing.body });
+  });
 });
 
 describe('session tags in a web-identity exchange', () => {

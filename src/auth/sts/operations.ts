@@ -155,9 +155,8 @@ export function createStsOperations(deps: StsDeps): StsOperations {
     },
 
     async assumeRole(caller, input, keys = {}) {
-      const role = findRole(input.roleArn);
-      // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
-      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role' });
+      // Everything the call itself gets wrong (its session policy, its code) is answered before the
+      // role is looked up, so that no answer differs between a role that exists and one that does not.
       const policyCheck = sessionPolicy('AssumeRole', input.policy, caller.arn);
       if (!policyCheck.ok) return policyCheck;
 
@@ -170,6 +169,9 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         mfa = true;
         mfaAt = checked.value.at;
       }
+      const role = findRole(input.roleArn);
+      // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
+      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role' });
       const t = now();
       const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
@@ -213,10 +215,11 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       const wi = webIdentityFacts(verified.payload, mapping, deps.resolver().directory);
       if ('ok' in wi) return deny('AssumeRoleWithWebIdentity', 'invalid_identity_token', { target: input.roleArn, reason: wi.code });
       const caller = `${wi.provider}:${wi.sub}`;
-      const role = findRole(input.roleArn);
-      if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
+      // The session policy is read before the role is looked up, as for AssumeRole.
       const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
       if (!policyCheck.ok) return policyCheck;
+      const role = findRole(input.roleArn);
+      if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
       const t = now();
       // Session tags become principal tags over the role's: the trust policy must allow them too.
       const extra = input.tags ? { ...keys, ...requestTagKeys(input.tags) } : keys;
