@@ -118,3 +118,52 @@ describe('an STS call whose caller goes away while sending its body', () => {
     await vi.waitFor(async () => expect(await recordsSinceLastCall()).toEqual([expect.objectContaining({ kind: 'sts', action: 'sts:AssumeRole', decision: 'Deny', reason: 'client_closed' })]), { timeout: 10_000, interval: 100 });
   });
 });
+
+/**
+ * Opens a connection, sends `head` and then chunks of a body that never ends until the gateway
+ * closes the connection; what the gateway answered and the body bytes it was sent.
+ */
+async function endlessBody(head: string): Promise<{ answer: string; sent: number }> {
+  const socket = connect(Number(new URL(served.gateway.url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  let sent = 0;
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  // The gateway may close while chunks are in flight: a write then fails with EPIPE or ECONNRESET.
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(head);
+  const chunk = `400\r\n${'{'.repeat(1024)}\r\n`;
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(chunk)) sent += 1024;
+    if (!socket.destroyed) socket.once('drain', pump);
+  };
+  pump();
+  await closed;
+  return { answer, sent };
+}
+
+describe('an STS call with a body that never ends', () => {
+  it('is refused as unauthenticated without its body being read, and its connection closed', async () => {
+    await recordsSinceLastCall();
+    const { answer } = await endlessBody('POST /.iamgate/sts/GetSessionToken HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('"code":"token_missing"');
+    expect(await recordsSinceLastCall()).toEqual([expect.objectContaining({ kind: 'sts', action: 'sts:GetSessionToken', decision: 'Deny', reason: 'token_missing' })]);
+  });
+
+  it('is refused as too large after at most the limit for an authenticated caller, and its connection closed', async () => {
+    await recordsSinceLastCall();
+    const { answer } = await endlessBody(`POST /.iamgate/sts/GetSessionToken HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${carol}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(await recordsSinceLastCall()).toEqual([expect.objectContaining({ kind: 'sts', action: 'sts:GetSessionToken', decision: 'Deny', reason: 'request_too_large' })]);
+  });
+
+  it('is refused unread for an unknown action, and its connection closed', async () => {
+    const { answer } = await endlessBody('POST /.iamgate/sts/NoSuchAction HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+  });
+});

@@ -3,16 +3,14 @@
 // answer is JSON; failures carry a stable `error` code and a public title, never internals.
 import { Hono, type Context, type Handler } from 'hono';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { bodyLimit } from 'hono/body-limit';
 import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
 import { REQUEST_KEYS } from '../../policy/index.js';
+import { hasBody, readJsonBody } from './body.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
 import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
 import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsEvent, type StsFailure, type StsResult } from './operations.js';
-
-const MAX_BODY_BYTES = 16 * 1024;
 
 type Obj = Record<string, unknown>;
 
@@ -54,17 +52,6 @@ function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Re
   return c.json(body);
 }
 
-async function jsonBody(c: Context): Promise<Obj | undefined> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Creates the STS sub-app. Mount it with `app.route('/.iamgate/sts', createStsApp(deps))`. */
 export function createStsApp(deps: StsDeps): StsApp {
   // The call being answered: its own condition keys, read once, and the address its records carry.
@@ -104,7 +91,21 @@ export function createStsApp(deps: StsDeps): StsApp {
       await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined }, next);
     });
   }
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => refuse(c, 'request_too_large') }));
+
+  /** A refusal that leaves the body unread closes the connection: nothing more is read from it. */
+  const unread = (c: Context): void => {
+    if (hasBody(c.req.raw)) c.header('Connection', 'close');
+  };
+  /** The call's JSON object body (read after authentication, bounded), or the refusal to answer. */
+  const body = async (c: StsContext, caller?: Principal): Promise<{ ok: true; body: Obj } | { ok: false; answer: Response }> => {
+    const read = await readJsonBody(c.req.raw);
+    if (read.ok) return read;
+    if (read.code === 'request_too_large') {
+      unread(c);
+      return { ok: false, answer: refuse(c, 'request_too_large', undefined, caller) };
+    }
+    return { ok: false, answer: refuse(c, 'invalid_request', 'The body must be a JSON object', caller) };
+  };
 
   /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
   const withCaller = async (c: StsContext, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
@@ -113,11 +114,11 @@ export function createStsApp(deps: StsDeps): StsApp {
       refusal(c, auth.code);
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
+      unread(c);
       return c.json(authErrorBody(auth.code), auth.status);
     }
-    const body = await jsonBody(c);
-    if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object', auth.principal);
-    return run(auth.principal, body);
+    const read = await body(c, auth.principal);
+    return read.ok ? run(auth.principal, read.body) : read.answer;
   };
 
   const answer = <T>(c: Context, result: StsResult<T>, ok: (value: T) => Response): Response => (result.ok ? ok(result.value) : failure(c, result));
@@ -139,9 +140,9 @@ export function createStsApp(deps: StsDeps): StsApp {
   );
 
   app.post('/AssumeRoleWithWebIdentity', async (c) => {
-    const body = await jsonBody(c);
-    if (!body) return refuse(c, 'invalid_request', 'The body must be a JSON object');
-    const input = readWebIdentity(body);
+    const read = await body(c);
+    if (!read.ok) return read.answer;
+    const input = readWebIdentity(read.body);
     if (!input.ok) return badInput(c, input);
     return answer(c, await ops.assumeRoleWithWebIdentity(input.value, keysOf()), (r) => credentials(c, r, true));
   });
@@ -181,7 +182,10 @@ export function createStsApp(deps: StsDeps): StsApp {
     if (c.get('stsAction') !== undefined) refusal(c, (err as { code?: unknown }).code === 'ECONNRESET' ? 'client_closed' : 'internal_error');
     throw err;
   });
-  app.notFound((c) => stsError(c, 'unknown_action'));
+  app.notFound((c) => {
+    unread(c);
+    return stsError(c, 'unknown_action');
+  });
   return app;
 }
 
