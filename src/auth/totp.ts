@@ -166,6 +166,12 @@ export function createTotp(deps: TotpDeps): Totp {
       guarded(async () => {
         const lock = await locked(owner);
         if (lock) return lock;
+        // A pending secret can outlive an enrolment confirmed meanwhile (an enrolment started before
+        // it, on another replica): confirming it would replace the enrolled secret without its code.
+        if ((await secrets.get(owner)) !== undefined) {
+          await state.del(keys.pending(owner));
+          return { ok: false, code: 'mfa_already_enrolled' };
+        }
         const blob = await state.get(keys.pending(owner));
         const secret = blob === undefined ? undefined : box.open(blob, owner);
         if (secret === undefined) return { ok: false, code: 'mfa_not_enrolled' };

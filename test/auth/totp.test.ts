@@ -3,7 +3,7 @@
 // clock, and refusal while the shared state is unreachable.
 import { generate } from 'otplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import {
   createMemoryStateStore,
@@ -162,6 +162,37 @@ describe('TOTP on the in-memory store', () => {
     await totp.verify(USER, '000000');
     await totp.verify(USER, '000001');
     expect((await totp.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('never replaces an enrolled secret through an enrolment started before the first one was confirmed', async () => {
+    const clock = testClock();
+    const memory = createMemoryStateStore({ now: clock.now });
+    // Holds the second pending write until the first enrolment is confirmed, as a slower replica
+    // or a slower Redis connection would: the second enrolment read "not enrolled" before that.
+    let pendingWrites = 0;
+    let releaseSecond: () => void = () => undefined;
+    const secondMayWrite = new Promise<void>((resolve) => (releaseSecond = resolve));
+    const state: StateStore = {
+      ...memory,
+      get: (key) => memory.get(key),
+      set: async (key, value, ttlMs) => {
+        if (key.startsWith('mfa:pending:') && ++pendingWrites === 2) await secondMayWrite;
+        return memory.set(key, value, ttlMs);
+      },
+    };
+    const totp = totpOn(state, clock.now);
+    const first = await totp.enroll(USER, 'carol');
+    if (!first.ok) throw new Error(first.code);
+    const second = totp.enroll(USER, 'carol');
+    await vi.waitFor(() => expect(pendingWrites).toBe(2));
+    expect((await totp.confirm(USER, await code(first.secret, clock.now()))).ok).toBe(true);
+    releaseSecond();
+    const late = await second;
+    clock.advance(30_000);
+    if (!late.ok) throw new Error(late.code);
+    expect(await totp.confirm(USER, await code(late.secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_already_enrolled' });
+    expect(await totp.verify(USER, await code(late.secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    expect((await totp.verify(USER, await code(first.secret, clock.now()))).ok).toBe(true);
   });
 
   it('stores only sealed secrets that another user cannot open', async () => {
