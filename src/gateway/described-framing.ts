@@ -13,6 +13,14 @@ export const UNSUPPORTED_UPGRADE = {
   detail: 'an Upgrade other than one websocket',
 } as const satisfies Refusal;
 
+/** CONNECT: iamgate proxies requests to one upstream and tunnels nothing to a target a caller names. */
+export const UNSUPPORTED_CONNECT = {
+  code: 'malformed_request',
+  reason: 'unsupported_method',
+  message: 'CONNECT is not supported',
+  detail: 'a CONNECT request',
+} as const satisfies Refusal;
+
 /** The request asks for exactly one upgrade, to `websocket`. */
 export function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
   const values: string[] = [];

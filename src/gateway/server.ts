@@ -22,7 +22,7 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
-import { isWebSocketUpgrade, UNSUPPORTED_UPGRADE } from './described-framing.js';
+import { isWebSocketUpgrade, UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE } from './described-framing.js';
 import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -439,6 +439,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       release();
     });
     void handlers.upgrade(req, socket, head);
+  });
+  // CONNECT: without a listener node:http would drop the socket with no answer and no record.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    void refusals.upgrade(req, socket, UNSUPPORTED_CONNECT, gatewaySockets);
   });
   // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
   // sent only once the request is allowed (proxy-handler), so nobody uploads before being authorised.

@@ -157,6 +157,18 @@ describe('request lines and versions', () => {
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
+  it('answers CONNECT with one JSON refusal and one Deny record, then closes the connection', async () => {
+    const before = gw.upstream.arrivals();
+    const recorded = gw.audit.events.length;
+    const r = await exchange(c.port, raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', c.line.alice]));
+    expect(r.statuses).toEqual([400]);
+    expect(r.timedOut).toBe(false);
+    const body = jsonOf(r.text) as { requestId: string };
+    expect(body).toEqual({ error: 'BadRequest', code: 'unsupported_method', message: expect.any(String), requestId: expect.any(String) });
+    expect(gw.audit.events.slice(recorded)).toEqual([expect.objectContaining({ requestId: body.requestId, decision: 'Deny', reason: 'unsupported_method' })]);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
   it('answers OPTIONS * with 400 without forwarding it', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('OPTIONS * HTTP/1.1', ['Host: x', c.line.alice, 'Connection: close']));
