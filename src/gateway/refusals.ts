@@ -84,10 +84,18 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         answered.add(duplex);
         // What the client sends from now on is dropped unparsed (see endRefused).
         duplex.removeAllListeners('data');
-        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean } | null };
+        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean } | null };
         // A reset connection, or one whose response has begun, can only be closed.
         if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent === true) {
           socket.destroy();
+          return;
+        }
+        const inFlight = socket._httpMessage;
+        // Bytes that are not HTTP after a whole request being answered: that request's answer (and
+        // its record) stands, and the connection closes after it; answering the bytes instead would
+        // send an answer no record names, in place of the one recorded.
+        if (inFlight && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && audited) {
+          inFlight.shouldKeepAlive = false;
           return;
         }
         const refusal = clientRefusal(err.code);

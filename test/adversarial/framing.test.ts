@@ -169,6 +169,15 @@ describe('request lines and versions', () => {
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
+  it('answers a refused request followed by bytes that are not HTTP with the refusal it recorded, then closes', async () => {
+    const recorded = gw.audit.events.length;
+    const r = await exchange(c.port, raw('GET /orders/1 HTTP/1.1', ['Host: 127.0.0.1', 'Host: other.example']) + '{}');
+    expect(r.timedOut).toBe(false);
+    expect(r.statuses).toEqual([400]);
+    const body = jsonOf(r.text) as { requestId: string; code: string };
+    expect(gw.audit.events.slice(recorded)).toEqual([expect.objectContaining({ requestId: body.requestId, decision: 'Deny', reason: body.code })]);
+  });
+
   it('answers OPTIONS * with 400 without forwarding it', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('OPTIONS * HTTP/1.1', ['Host: x', c.line.alice, 'Connection: close']));
