@@ -13,7 +13,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';
 import { writeJson, writeSocketError, writeSocketJson } from './respond.js';
-import type { ListenerSockets } from './sockets.js';
+import { REFUSED_DEADLINE_MS, type ListenerSockets } from './sockets.js';
 
 export interface RefusalDeps {
   readonly pipeline: Pipeline;
@@ -84,18 +84,21 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         answered.add(duplex);
         // What the client sends from now on is dropped unparsed (see endRefused).
         duplex.removeAllListeners('data');
-        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean } | null };
+        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean; req?: { complete: boolean } } | null };
         // A reset connection, or one whose response has begun, can only be closed.
         if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent === true) {
           socket.destroy();
           return;
         }
         const inFlight = socket._httpMessage;
-        // Bytes that are not HTTP after a whole request being answered: that request's answer (and
-        // its record) stands, and the connection closes after it; answering the bytes instead would
-        // send an answer no record names, in place of the one recorded.
-        if (inFlight && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && audited) {
+        // Bytes that are not HTTP after a request being answered: that request's answer (and its
+        // record) stands, and the connection closes after it; answering the bytes instead would send
+        // an answer no record names, in place of the one recorded. A body cut short cannot arrive
+        // any more: its answer gets REFUSED_DEADLINE_MS before the socket is destroyed. A deadline
+        // or a caller gone mid-request is answered as before (the request's record says why).
+        if (inFlight && audited && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && err.code !== 'HPE_INVALID_EOF_STATE') {
           inFlight.shouldKeepAlive = false;
+          if (inFlight.req?.complete !== true) setTimeout(() => socket.destroy(), REFUSED_DEADLINE_MS).unref();
           return;
         }
         const refusal = clientRefusal(err.code);
