@@ -3,39 +3,30 @@
 // TOTP guesses gets no more checks than the lockout allows one at a time, and every refused call
 // leaves one audit record, also when it is refused before its operation runs.
 import { generate } from 'otplib';
-import { pino } from 'pino';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createIamgate, loadConfig, type Iamgate } from '../../src/app/index.js';
-import { formatProblems } from '../../src/config/index.js';
-import { readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from '../audit/served.js';
+import type { Iamgate } from '../../src/app/index.js';
+import { readTrail, tokenFor, type ServedFiles, type TrailRecord } from '../audit/served.js';
 import { rawRequest } from '../support/net.js';
-import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { startServedGateway, type ServedGateway } from './support/served.js';
 
 /** `auth.mfa.maxFailures` by default. */
 const MAX_FAILURES = 5;
 
 let files: ServedFiles;
-let upstream: TestUpstream;
 let served: Iamgate;
 let carol: string;
+let gateway: ServedGateway;
 
 beforeAll(async () => {
-  upstream = await startTestUpstream();
-  files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
-  const loaded = await loadConfig({ file: files.config, env: {} });
-  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
-  served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
-  const first = await served.gateway.initialLoad;
-  if (!first.ok) throw new Error(first.problems.join('\n'));
+  gateway = await startServedGateway();
+  ({ files, served } = gateway);
   carol = await tokenFor(files.config, 'carol');
 }, 30_000);
 
 afterAll(async () => {
-  await served?.stop(1000);
-  await upstream?.close();
-  await files?.remove();
+  await gateway?.close();
 });
 
 /** POSTs a body (JSON unless text) to an STS endpoint, as carol unless `authorization` is given; the status and the error code (or `ok`). */

@@ -1,0 +1,35 @@
+// The gateway as `iamgate serve` assembles it from a development configuration with its audit
+// trail in a file (test/audit/served.ts), in this process, over a real test upstream.
+import { pino } from 'pino';
+import { createIamgate, loadConfig, type Iamgate } from '../../../src/app/index.js';
+import { formatProblems } from '../../../src/config/index.js';
+import { writeServedConfig, type ServedFiles } from '../../audit/served.js';
+import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
+
+export interface ServedGateway {
+  readonly files: ServedFiles;
+  readonly upstream: TestUpstream;
+  readonly served: Iamgate;
+  close(): Promise<void>;
+}
+
+/** Starts the served gateway once its first policies are loaded. */
+export async function startServedGateway(): Promise<ServedGateway> {
+  const upstream = await startTestUpstream();
+  const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
+  const loaded = await loadConfig({ file: files.config, env: {} });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
+  const served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
+  const first = await served.gateway.initialLoad;
+  if (!first.ok) throw new Error(first.problems.join('\n'));
+  return {
+    files,
+    upstream,
+    served,
+    async close() {
+      await served.stop(1000);
+      await upstream.close();
+      await files.remove();
+    },
+  };
+}
