@@ -1,7 +1,7 @@
 // The MFA secrets file is shared by every process of one instance (the workers of `serve
 // --workers N`): writes from two processes at once must not lose each other's secrets. Two stores
 // on one file stand for two processes (each serialises only its own writes).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,5 +25,18 @@ describe('the MFA secrets file written by two processes at once', () => {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
     expect(Object.keys(stored).sort()).toEqual([...owners].sort());
     for (const owner of owners) expect(await b.get(owner)).toBe(`sealed-${owner}`);
+  });
+
+  it('takes over a lock its holder left when killed, without two processes taking it over at once', async () => {
+    const file = join(dir, 'stale-lock.json');
+    await writeFile(`${file}.lock`, '');
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, minuteAgo, minuteAgo);
+    const stores = Array.from({ length: 8 }, () => fileSecretStore(file));
+    const owners = stores.map((_, i) => `user-${i}`);
+    await Promise.all(stores.map((store, i) => store.set(owners[i]!, `sealed-${owners[i]!}`)));
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+    expect(Object.keys(stored).sort()).toEqual([...owners].sort());
+    await expect(access(`${file}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
