@@ -25,10 +25,43 @@ export function stateSecretStore(state: StateStore): MfaSecretStore {
 const LOCK_WAIT_MS = 2000;
 const LOCK_STALE_MS = 10_000;
 
+/** Whether the file at `path` was last written longer than LOCK_STALE_MS ago (its writer died holding it). */
+async function isStale(path: string): Promise<boolean> {
+  const held = await stat(path).catch(() => undefined);
+  return held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS;
+}
+
+/**
+ * Removes `lock` if it is still stale, holding `<lock>.break`: two waiters that both saw the stale
+ * lock would otherwise both remove "it", the second removing the lock the first had just taken,
+ * and both would write. Under the breaker the lock is looked at again, so only a stale one goes.
+ * True when this call removed it. A breaker left by a process killed while breaking is removed
+ * once as old as a stale lock.
+ */
+async function breakStale(lock: string): Promise<boolean> {
+  const breaker = `${lock}.break`;
+  try {
+    await (await open(breaker, 'wx', 0o600)).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (await isStale(breaker)) await unlink(breaker).catch(() => undefined);
+    return false;
+  }
+  try {
+    if (!(await isStale(lock))) return false;
+    await unlink(lock);
+    return true;
+  } catch {
+    return false; // gone already
+  } finally {
+    await unlink(breaker).catch(() => undefined);
+  }
+}
+
 /**
  * Runs `change` holding `<path>.lock`, created exclusively: the workers of `serve --workers N` are
  * separate processes writing the one file, and a read-modify-write of each at once would lose the
- * other's secret. A lock older than LOCK_STALE_MS (its holder died) is taken over.
+ * other's secret. A lock older than LOCK_STALE_MS (its holder died) is taken over (breakStale).
  */
 async function underFileLock(path: string, change: () => Promise<void>): Promise<void> {
   const lock = `${path}.lock`;
@@ -39,11 +72,7 @@ async function underFileLock(path: string, change: () => Promise<void>): Promise
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = await stat(lock).catch(() => undefined);
-      if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
-        await unlink(lock).catch(() => undefined);
-        continue;
-      }
+      if ((await isStale(lock)) && (await breakStale(lock))) continue;
       if (Date.now() > deadline) throw new Error(`${lock} is held by another process`);
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
     }

@@ -46,7 +46,13 @@ export function primaryChannel(): PrimaryChannel | undefined {
   const send = process.send?.bind(process);
   if (!cluster.isWorker || !send) return undefined;
   return {
-    send: (message) => void send(message),
+    // Once the channel is closed, a send without a callback is an 'error' event that ends the
+    // worker: a send then throws instead (the caller fails closed at once), and a send the channel
+    // loses on the way is left to the caller's deadline.
+    send: (message) => {
+      if (!process.connected) throw new Error('the channel to the primary is closed');
+      send(message, undefined, undefined, () => undefined);
+    },
     onMessage: (listener) => void process.on('message', listener),
   };
 }

@@ -6,7 +6,7 @@
 // scrapers call by address.
 import { isIP } from 'node:net';
 
-/** The host of a Host value (`[::1]:8401` → `::1`, `Name:8401` → `name`). */
+/** The host of a Host value (`[::1]:8401` → `::1`, `Name.:8401` → `name`). */
 function hostPart(value: string): string {
   const v = value.trim().toLowerCase();
   if (v.startsWith('[')) {
@@ -15,12 +15,15 @@ function hostPart(value: string): string {
   }
   const colon = v.indexOf(':');
   // More than one colon: an IPv6 address without brackets, which isIP reads as it is.
-  return colon < 0 || v.indexOf(':', colon + 1) >= 0 ? v : v.slice(0, colon);
+  if (colon >= 0 && v.indexOf(':', colon + 1) >= 0) return v;
+  const name = colon < 0 ? v : v.slice(0, colon);
+  // `localhost.` is the fully qualified spelling of `localhost`, and so for every configured name.
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 /** Builds the check from the configured names (`operations.hosts`, compared without case). */
 export function operationsHosts(names: readonly string[]): (host: string | undefined) => boolean {
-  const allowed = new Set(['localhost', ...names.map((n) => n.toLowerCase())]);
+  const allowed = new Set(['localhost', ...names.map((n) => hostPart(n))]);
   return (host) => {
     if (host === undefined) return true;
     const name = hostPart(host);

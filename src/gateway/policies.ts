@@ -113,13 +113,13 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
     // A ConfigMap update switches a `..data` link to a whole new folder, possibly between two of
     // this load's reads. Every link is resolved first, to one version, so the directory, the policy
     // files it names (relative to it) and the routes all come from that version.
-    const together = resolveTogether([files.directory, files.routes]);
+    // The shadow folder too: a candidate mounted beside the live set is judged against that set.
+    const together = resolveTogether([files.directory, files.routes, ...(files.shadow !== undefined ? [files.shadow] : [])]);
     if (!together) {
       const finding = { severity: 'error' as const, code: 'FILE_UNREADABLE', path: '', message: 'the mounted ConfigMap kept switching versions while its files were resolved', file: files.directory };
       return { ok: false, findings: [finding], files: [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])] };
     }
-    const [directoryFile, routesFile] = together as [string, string];
-    const shadowFolder = files.shadow === undefined ? undefined : resolvedNow(files.shadow);
+    const [directoryFile, routesFile, shadowFolder] = together as [string, string, string | undefined];
     const [dir, routes, shadow] = await Promise.all([loadDirectory(directoryFile), loadRouteMap(routesFile), loadShadow(shadowFolder)]);
     const findings = [...dir.findings, ...routes.findings, ...shadow.findings];
     const named = [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])];

@@ -18,7 +18,7 @@ describe('the operations listener and the Host a request names', () => {
 
   const explain = JSON.stringify({ method: 'GET', path: '/orders/1', principal: 'arn:aws:iam::111122223333:user/alice' });
 
-  it.each(['evil.example', 'evil.example:8401', 'EVIL.example', 'localhost.evil.example', '127.0.0.1.nip.io', 'iamgate-ops.internal.evil.example'])('refuses a request naming %s, on every endpoint', async (host) => {
+  it.each(['evil.example', 'evil.example:8401', 'EVIL.example', 'localhost.evil.example', '127.0.0.1.nip.io', 'iamgate-ops.internal.evil.example', 'evil.example.', 'iamgate-ops.internal..'])('refuses a request naming %s, on every endpoint', async (host) => {
     for (const line of ['GET /readyz', 'GET /healthz', 'GET /metrics', 'GET /audit/public-key']) {
       const r = await ask(line, host);
       expect([line, r.status]).toEqual([line, 421]);
@@ -29,7 +29,7 @@ describe('the operations listener and the Host a request names', () => {
     expect(explained.text).not.toContain('alice');
   });
 
-  it.each(['127.0.0.1', '127.0.0.1:8401', '[::1]:8401', '10.1.2.3:8401', 'localhost', 'LOCALHOST:8401', 'iamgate-ops.internal', 'IAMGATE-OPS.internal:8401'])('answers a request naming %s', async (host) => {
+  it.each(['127.0.0.1', '127.0.0.1:8401', '[::1]:8401', '10.1.2.3:8401', 'localhost', 'LOCALHOST:8401', 'iamgate-ops.internal', 'IAMGATE-OPS.internal:8401', 'localhost.', 'localhost.:8401', 'iamgate-ops.internal.', '127.0.0.1.:8401'])('answers a request naming %s', async (host) => {
     expect((await ask('GET /readyz', host)).status).toBe(200);
     expect((await ask('POST /v1/decisions/explain', host, explain)).status).toBe(200);
   });

@@ -36,4 +36,23 @@ describe('the state a worker reaches through the primary', () => {
     const store = createRelayedStateStore(silent, 50);
     await expect(store.setIfAbsent('totp:used:alice:123456', '1', 60_000)).rejects.toBeInstanceOf(StateUnavailableError);
   });
+
+  it('fails closed when the primary answers a call with a value of the wrong kind', async () => {
+    // A primary that answers every call, but with a value no operation answers with.
+    const garbled = (value: unknown): StateChannel => {
+      const listeners: ((m: unknown) => void)[] = [];
+      return {
+        send: (message) => void setImmediate(() => listeners.forEach((l) => l({ iamgateState: message.iamgateState, value }))),
+        onMessage: (listener) => void listeners.push(listener),
+      };
+    };
+    for (const value of [undefined, 'many', 1.5, Number.NaN, { length: 2 }, [['arn', 1]]]) {
+      const store = createRelayedStateStore(garbled(value), 1000);
+      await expect(store.incr('fails:alice', 60_000), String(value)).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(store.setIfAbsent('totp:used:alice:1', '1', 60_000)).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(store.hashGetAll('revocations')).rejects.toBeInstanceOf(StateUnavailableError);
+      if (typeof value !== 'string') await expect(store.get('mfa:secret:alice')).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(store.set('mfa:secret:alice', 'sealed')).rejects.toBeInstanceOf(StateUnavailableError);
+    }
+  });
 });

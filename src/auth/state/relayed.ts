@@ -67,22 +67,30 @@ export function createRelayedStateStore(channel: StateChannel, timeoutMs: number
       }
     });
 
+  // A reply whose value is not what the operation answers (a counter that is not a whole number, a
+  // hash that is not a list of pairs) fails the call like no answer: read as a value it could count
+  // no attempts (NaN is never over the limit) or hide a revocation.
+  const expect = <T>(op: StateOperation, v: StateReply['value'], ok: (v: StateReply['value']) => v is T & StateReply['value']): T => {
+    if (ok(v)) return v;
+    throw new StateUnavailableError(`the primary answered ${op} with a value of the wrong kind`);
+  };
+  const isNothing = (v: StateReply['value']): v is null => v === null;
+  const isTextOrNothing = (v: StateReply['value']): v is string | null => v === null || typeof v === 'string';
+  const isFlag = (v: StateReply['value']): v is boolean => typeof v === 'boolean';
+  const isCount = (v: StateReply['value']): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+  const isPairs = (v: StateReply['value']): v is readonly (readonly [string, string])[] =>
+    Array.isArray(v) && v.every((e: unknown) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string');
+
   return {
     // Every worker sees the same state: revocations are refreshed from it, as from Redis.
     shared: true,
-    get: async (key) => {
-      const v = await call('get', key);
-      return typeof v === 'string' ? v : undefined;
-    },
-    set: async (key, value, ttlMs) => void (await call('set', key, value, ttlMs)),
-    setIfAbsent: async (key, value, ttlMs) => (await call('setIfAbsent', key, value, ttlMs)) === true,
-    incr: async (key, ttlMs) => Number(await call('incr', key, ttlMs)),
-    del: async (key) => void (await call('del', key)),
-    hashSet: async (key, field, value) => void (await call('hashSet', key, field, value)),
-    hashGetAll: async (key) => {
-      const v = await call('hashGetAll', key);
-      return new Map(Array.isArray(v) ? (v as readonly (readonly [string, string])[]) : []);
-    },
+    get: async (key) => expect('get', await call('get', key), isTextOrNothing) ?? undefined,
+    set: async (key, value, ttlMs) => void expect('set', await call('set', key, value, ttlMs), isNothing),
+    setIfAbsent: async (key, value, ttlMs) => expect('setIfAbsent', await call('setIfAbsent', key, value, ttlMs), isFlag),
+    incr: async (key, ttlMs) => expect('incr', await call('incr', key, ttlMs), isCount),
+    del: async (key) => void expect('del', await call('del', key), isNothing),
+    hashSet: async (key, field, value) => void expect('hashSet', await call('hashSet', key, field, value), isNothing),
+    hashGetAll: async (key) => new Map(expect('hashGetAll', await call('hashGetAll', key), isPairs)),
   };
 }
 
