@@ -93,6 +93,9 @@ describe.skipIf(!NGINX_BINARY || !CADDY_BINARY)('one request through every front
     return exchange(port, text).then((r) => r.statuses[0] ?? 0);
   }
 
+  /** The doors iamgate answers itself (no proxy in front that could answer first). */
+  const IAMGATE_DOORS: ReadonlySet<Door> = new Set<Door>(['proxy', 'envoy-http', 'grpc']);
+
   async function through(door: Door, c: Case): Promise<Seen> {
     const before = gw.audit.events.length;
     const arrived = gw.upstream.arrivals();
@@ -133,7 +136,10 @@ describe.skipIf(!NGINX_BINARY || !CADDY_BINARY)('one request through every front
       }
     }
     const events = gw.audit.events.slice(before).filter((e) => e.kind !== 'outcome');
-    expect(events.length, `${door} ${c.method} ${c.target}: audit records`).toBeLessThanOrEqual(1);
+    // iamgate's own doors leave exactly one record for every answer; nginx and Caddy answer some
+    // requests themselves without asking iamgate, so behind them it is at most one.
+    if (IAMGATE_DOORS.has(door)) expect(events.length, `${door} ${c.method} ${c.target}: audit records`).toBe(1);
+    else expect(events.length, `${door} ${c.method} ${c.target}: audit records`).toBeLessThanOrEqual(1);
     // Nothing reaches the upstream without a decision that allowed it.
     const allowed = events[0]?.decision === 'Allow';
     if (!allowed) expect(gw.upstream.arrivals() - arrived, `${door} ${c.method} ${c.target}: forwarded undecided`).toBe(0);
