@@ -4,7 +4,8 @@
 // found here, at start, before any listener opens.
 import type { Redis } from 'ioredis';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readTextFile } from '../config/index.js';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { AuditConfig, AuditSinkKind } from './config.js';
@@ -76,7 +77,7 @@ async function ensureGeneratedKey(file: string): Promise<boolean> {
 async function readSigner(file: string, key: string): Promise<AuditSigner> {
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(await readFile(file, 'utf8'));
+    privateKey = createPrivateKey(await readTextFile(file));
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'not a PEM private key';
     throw new Error(`${key}: ${file}: ${why}`, { cause: err });

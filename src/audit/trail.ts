@@ -1,8 +1,8 @@
 // Reading a trail back: the lines of a file, or the entries of a Redis Stream, each with a
 // reference (`line 12`, `entry 1700000000000-0`) that verification and reports point at.
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Redis } from 'ioredis';
+import { openRegularFile } from '../config/index.js';
 import { STREAM_FIELD } from './sinks/redis.js';
 
 export interface TrailEntry {
@@ -21,7 +21,7 @@ export async function* readTrailFile(path: string, label?: string): AsyncGenerat
   const at = label === undefined ? 'line ' : `${label} line `;
   let rest = '';
   let line = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+  for await (const chunk of (await openRegularFile(path)).createReadStream({ encoding: 'utf8' })) {
     const text = rest + (chunk as string);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {

@@ -1,7 +1,7 @@
 // Authenticated encryption of stored secrets (TOTP seeds) with AES-256-GCM. The owner's name is
 // bound as additional data, so a blob copied to another user's entry does not decrypt.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../config/index.js';
 
 const VERSION = 'v1';
 
@@ -53,7 +53,7 @@ export function decodeKey(text: string): Uint8Array | undefined {
 
 /** Reads a key file (base64 or hex text). */
 export async function readKeyFile(path: string): Promise<Uint8Array> {
-  const key = decodeKey(await readFile(path, 'utf8'));
+  const key = decodeKey(await readTextFile(path));
   if (!key) throw new TypeError(`${path}: expected a 32-byte key as base64 or hex text`);
   return key;
 }

@@ -1,6 +1,6 @@
 // `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
 // and generates a least-privilege policy from what a principal actually used.
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../config/index.js';
 import { Redis } from 'ioredis';
 import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
@@ -108,7 +108,7 @@ async function readHeads(values: readonly string[]): Promise<Heads | string> {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await readFile(value, 'utf8'));
+      parsed = JSON.parse(await readTextFile(value));
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON';
       return `--head ${value}: neither INSTANCE=SEQ[:HASH] nor a readable JSON file (${reason})`;
@@ -156,7 +156,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   const keyFile = flags.values.get('--public-key');
   let trustedKeys: ReturnType<typeof readPublicKeys> | undefined;
   if (keyFile !== undefined) {
-    const text = await readFile(keyFile, 'utf8');
+    const text = await readTextFile(keyFile);
     try {
       trustedKeys = readPublicKeys(text);
     } catch {

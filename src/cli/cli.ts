@@ -2,6 +2,7 @@
 import { COMMANDS, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
+import { TextFileError } from '../config/index.js';
 import { didYouMean } from '../policy/index.js';
 import { iamgateVersion } from '../app/version.js';
 
@@ -62,6 +63,7 @@ function describeError(err: unknown): string {
   const { code, path } = err as NodeJS.ErrnoException;
   const { address, port } = err as { address?: unknown; port?: unknown };
   if (code === 'EADDRINUSE' && typeof address === 'string' && typeof port === 'number') return `${address.includes(':') ? `[${address}]` : address}:${port} ${PORT_TAKEN}`;
+  if (err instanceof TextFileError) return `${err.path}: ${err.message}`;
   const reason = code === undefined ? undefined : FILE_ERRORS[code];
   return reason !== undefined && path !== undefined ? `${path}: ${reason}` : err.message;
 }

@@ -1,6 +1,6 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../config/index.js';
 import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -109,10 +109,10 @@ wrong shape).`;
 async function readCases(file: string): Promise<SimulationCase[] | string> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : String(err);
+    return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
   }
   const json = readJsonText(text);
   if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;

@@ -1,7 +1,8 @@
 // `iamgate validate PATH...`: reads policy documents (and the other file kinds registered in
 // file-kinds.ts) from files and folders, prints every finding with file, JSON path and reason,
 // and exits 1 when any finding is an error.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { readTextFile } from '../config/index.js';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describeInexactNumber, didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
@@ -113,7 +114,7 @@ function describeIoError(err: unknown): string {
 export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; findings: Finding[] }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
     return { findings: [fileFinding(file, 'FILE_UNREADABLE', '', describeIoError(err))] };
   }

@@ -1,10 +1,11 @@
 // Loading the configuration: the YAML file, then environment overrides, then validation of every
 // key — all problems listed together (file, key, reason). Nothing here starts anything.
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { finding, type Finding } from './findings.js';
 import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
+import { readTextFile, TextFileError } from './text-file.js';
 import { parseYamlText } from './yaml.js';
 
 export type ConfigLoad = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problems: readonly Finding[] };
@@ -232,10 +233,10 @@ export async function loadConfigParts(options: { file?: string; env?: Env } = {}
   const file = resolve(named);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof TextFileError ? err.message : code;
     return { problems: [finding('FILE_UNREADABLE', '', `cannot read the configuration file (${why})`, file)] };
   }
   const parsed = parseYamlText(text, file);

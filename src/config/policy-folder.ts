@@ -1,8 +1,9 @@
 // Where a policy folder keeps its directory and route map, read from the folder's own iamgate.yaml:
 // the policy loader finds a shadow folder's directory with it, and the policy tests, diff and
 // replay a whole folder's.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { readTextFileSync } from './text-file.js';
 import { parseYamlText } from './yaml.js';
 
 export interface PolicyFilePaths {
@@ -21,7 +22,7 @@ export function locatePolicyFiles(dir: string): PolicyFilePaths {
   const fallback = { directory: join(base, 'directory.yaml'), routes: join(base, 'routes.yaml') };
   const config = join(base, CONFIG_FILE);
   if (!existsSync(config)) return fallback;
-  const parsed = parseYamlText(readFileSync(config, 'utf8'), config);
+  const parsed = parseYamlText(readTextFileSync(config), config);
   if (!parsed.ok) return fallback;
   const policies = (parsed.value as { policies?: { directory?: unknown; routes?: unknown } } | null)?.policies;
   const at = (p: unknown, dflt: string): string => (typeof p === 'string' ? resolve(dirname(config), p) : dflt);

@@ -1,9 +1,8 @@
 // Loads a directory file (YAML, or JSON, which is YAML too) and the managed policy files it
 // names, reporting every problem at once, then compiles it. Nothing partial is ever returned: a
 // directory with any error yields findings and no directory.
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
+import { readTextFile, readTextFileSync } from '../config/index.js';
 import { FileReader } from '../config/reader.js';
 import { parseYamlText } from '../config/yaml.js';
 import { parsePolicy, type Finding } from '../policy/index.js';
@@ -27,7 +26,7 @@ function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryF
     const file = isAbsolute(p.file) ? p.file : join(base, p.file);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextFileSync(file);
     } catch (err) {
       out.add('FILE_UNREADABLE', `policies.${p.name}.file`, `cannot read ${file}: ${(err as Error).message}`);
       continue;
@@ -56,7 +55,7 @@ export async function readDirectoryUsers(path: string): Promise<{ users?: readon
   const out = new FileReader(path);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (err) {
     out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     return { findings: out.findings };
@@ -72,7 +71,7 @@ export async function loadDirectory(path: string): Promise<{ directory?: Directo
   const out = new FileReader(path);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (err) {
     out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as Error).message}`);
     return { findings: out.findings };

@@ -1,7 +1,7 @@
 // Policy test suites: YAML or JSON files of named cases (a principal, a request, a context and
 // what should come of it). Read and checked whole before anything runs; every problem is
 // reported with its file, JSON path and reason.
-import { readFile } from 'node:fs/promises';
+import { fileErrorReason, readTextFile } from '../config/index.js';
 import { dirname, resolve } from 'node:path';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
 import { FileReader, isDoc } from '../config/reader.js';
@@ -183,9 +183,9 @@ export function suiteFindings(doc: unknown, file: string): Finding[] {
 export async function readSuite(file: string): Promise<SuiteRead> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
-    return { ok: false, problems: [finding('FILE_UNREADABLE', '', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file)] };
+    return { ok: false, problems: [finding('FILE_UNREADABLE', '', `cannot read: ${fileErrorReason(err)}`, file)] };
   }
   return parseSuite(text, file);
 }

@@ -1,6 +1,6 @@
 // A policy folder as the gateway sees it, loaded for offline questions (tests, diff, replay,
 // shadow): the directory with its policies, a principal resolver, and the compiled route map.
-import { readFile } from 'node:fs/promises';
+import { fileErrorReason, readTextFile } from '../config/index.js';
 import { resolve } from 'node:path';
 import { finding } from '../config/findings.js';
 import { locatePolicyFiles, type PolicyFilePaths } from '../config/index.js';
@@ -25,9 +25,9 @@ export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readon
 async function loadRoutes(file: string): Promise<{ spec?: { list: readonly RouteSpec[]; map: CompiledRouteMap }; findings: readonly Finding[] }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
-    return { findings: [finding('FILE_UNREADABLE', '', `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, file)] };
+    return { findings: [finding('FILE_UNREADABLE', '', `cannot read route map: ${fileErrorReason(err)}`, file)] };
   }
   const doc = parseYamlText(text, file);
   if (!doc.ok) return { findings: doc.findings };

@@ -3,13 +3,14 @@
 // processes starting together agree on one key.
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readTextFile } from '../../config/index.js';
 import { dirname } from 'node:path';
 import { KeyTable, parseJwkSet, type KeySource } from './jwk.js';
 
 /** Loads a KeySource from a JWK or JWKS file; throws when the file holds no usable asymmetric key. */
 export async function loadKeyFile(path: string, now: () => number = Date.now): Promise<KeySource> {
-  const keys = parseJwkSet(JSON.parse(await readFile(path, 'utf8')));
+  const keys = parseJwkSet(JSON.parse(await readTextFile(path)));
   if (keys.length === 0) throw new TypeError(`${path}: no usable asymmetric public key`);
   return staticKeySource(keys, now());
 }
@@ -75,7 +76,7 @@ export async function ensureDevKey(path: string): Promise<PrivateJwk> {
 }
 
 async function readPrivateJwk(path: string): Promise<PrivateJwk> {
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  const parsed: unknown = JSON.parse(await readTextFile(path));
   if (!isPrivateJwk(parsed)) throw new TypeError(`${path}: expected a private JWK with kid and alg`);
   return parsed;
 }

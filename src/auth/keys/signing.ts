@@ -4,7 +4,8 @@
 // trusts it before any replica signs with it) and drops keys retired long enough ago that no
 // token they signed can still be valid: old and new keys overlap.
 import { importJWK, type CryptoKey, type JWK } from 'jose';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { readTextFile } from '../../config/index.js';
 import { dirname } from 'node:path';
 import { generatePrivateJwk, staticKeySource, type PrivateJwk } from './file.js';
 import { publicJwk, type KeySource } from './jwk.js';
@@ -69,7 +70,7 @@ function privateOnly(jwk: PrivateJwk): JWK {
 }
 
 async function readRingFile(path: string): Promise<SigningKeyEntry[]> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<RingFile>;
+  const parsed = JSON.parse(await readTextFile(path)) as Partial<RingFile>;
   if (!Array.isArray(parsed.keys)) throw new TypeError(`${path}: expected {"keys": [...]}`);
   return parsed.keys.map((k, i) => {
     if (typeof k.kid !== 'string' || typeof k.alg !== 'string' || typeof k.d !== 'string') {

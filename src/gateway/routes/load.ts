@@ -1,7 +1,7 @@
 // Reading the route map from disk: YAML (or JSON) text → validated spec → compiled tries.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { finding } from '../../config/findings.js';
+import { readTextFile } from '../../config/index.js';
 import { parseYamlText } from '../../config/yaml.js';
 import type { Finding } from '../../policy/index.js';
 import { compileRouteMap, type CompiledRouteMap } from './match.js';
@@ -28,7 +28,7 @@ export function parseRouteMapText(text: string, file?: string): RouteMapLoad {
 export async function loadRouteMap(file: string): Promise<RouteMapLoad> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
     const message = `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
     return { routes: undefined, findings: [finding('FILE_UNREADABLE', '', message, file)], digest: '' };

@@ -1,0 +1,113 @@
+// Reading a file iamgate is given (a configuration, a directory, a policy, a route map, a key, a
+// case file) as text, in bounded time and memory whatever the path names: a FIFO is opened without
+// waiting for a writer and refused, as are devices (/dev/zero never ends) and sockets, and a file
+// larger than the limit is refused before it is read, so a hostile path gets a clear error instead
+// of a hang or a process that reads until it runs out of memory.
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+/** The largest file read as text unless a caller says otherwise: far above any real policy set. */
+export const MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024;
+
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait, in a libuv thread, for a writer.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** A path that is not a regular file, or a file past the size limit: `code` says which, `message` why, without the path. */
+export class TextFileError extends Error {
+  readonly code: 'EISDIR' | 'ENOTREGULAR' | 'EFBIG';
+  readonly path: string;
+  constructor(code: TextFileError['code'], path: string, message: string) {
+    super(message);
+    this.name = 'TextFileError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'a socket';
+}
+
+/** Throws TextFileError unless `stats` is a regular file of at most `maxBytes`. */
+function checkStats(path: string, stats: Stats, maxBytes: number): void {
+  if (stats.isDirectory()) throw new TextFileError('EISDIR', path, 'a folder, not a file');
+  if (!stats.isFile()) throw new TextFileError('ENOTREGULAR', path, `${kindOf(stats)}, not a regular file`);
+  if (stats.size > maxBytes) throw tooLarge(path, maxBytes);
+}
+
+/** Why a file could not be read, in short: TextFileError's reason, else the system's code (ENOENT). */
+export function fileErrorReason(err: unknown): string {
+  if (err instanceof TextFileError) return err.message;
+  return (err as NodeJS.ErrnoException).code ?? String(err);
+}
+
+const tooLarge = (path: string, maxBytes: number): TextFileError => new TextFileError('EFBIG', path, `larger than ${maxBytes} bytes`);
+
+/** Collects what is read, 64 KiB at a time, refusing a file that grows past the limit while it is read. */
+class Chunks {
+  private readonly parts: Buffer[] = [];
+  private total = 0;
+  constructor(
+    private readonly path: string,
+    private readonly maxBytes: number,
+  ) {}
+  /** A buffer for the next read. */
+  next(): Buffer {
+    return Buffer.allocUnsafe(64 * 1024);
+  }
+  /** Keeps `bytesRead` bytes of `chunk`; false once the file has ended or is too large. */
+  keep(chunk: Buffer, bytesRead: number): boolean {
+    if (bytesRead === 0) return false;
+    this.parts.push(chunk.subarray(0, bytesRead));
+    this.total += bytesRead;
+    return this.total <= this.maxBytes;
+  }
+  text(): string {
+    if (this.total > this.maxBytes) throw tooLarge(this.path, this.maxBytes);
+    return Buffer.concat(this.parts, this.total).toString('utf8');
+  }
+}
+
+/** Opens a regular file of any size for reading (a trail to stream), refusing anything else as readTextFile does. */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  const handle = await open(path, OPEN_FLAGS);
+  try {
+    checkStats(path, await handle.stat(), Infinity);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/**
+ * Reads a regular file as UTF-8 text, at most `maxBytes`. Errors: the system's (ENOENT, EACCES,
+ * ELOOP, ...) as they come, and TextFileError for a folder, a non-regular file or a file too large.
+ */
+export async function readTextFile(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<string> {
+  const handle = await open(path, OPEN_FLAGS);
+  try {
+    checkStats(path, await handle.stat(), maxBytes);
+    const chunks = new Chunks(path, maxBytes);
+    for (let chunk = chunks.next(); chunks.keep(chunk, (await handle.read(chunk, 0, chunk.length, null)).bytesRead); chunk = chunks.next());
+    return chunks.text();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** As readTextFile, synchronously (loaders that read a handful of small files in one pass). */
+export function readTextFileSync(path: string, maxBytes = MAX_TEXT_FILE_BYTES): string {
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    checkStats(path, fstatSync(fd), maxBytes);
+    const chunks = new Chunks(path, maxBytes);
+    for (let chunk = chunks.next(); chunks.keep(chunk, readSync(fd, chunk, 0, chunk.length, null)); chunk = chunks.next());
+    return chunks.text();
+  } finally {
+    closeSync(fd);
+  }
+}
