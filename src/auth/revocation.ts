@@ -64,6 +64,20 @@ export function createRevocations(options: RevocationOptions): Revocations {
   let lastError: string | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  /**
+   * Revocations are never lifted, so one this instance knew and the store no longer holds (Redis
+   * restarted empty, flushed, or the hash evicted) was lost, not withdrawn: it stays in `next` and
+   * is written back, so a revoked session never comes back to life and instances started later
+   * learn it again. Entries read as damaged (Infinity) were never times iamgate wrote: not kept.
+   */
+  const keepKnown = async (previous: ReadonlyMap<string, number>, next: Map<string, number>): Promise<void> => {
+    for (const [arn, before] of previous) {
+      if (!Number.isFinite(before) || (next.get(arn) ?? -Infinity) >= before) continue;
+      next.set(arn, before);
+      await store.hashSet(HASH_KEY, arn, String(before));
+    }
+  };
+
   const refresh = async (): Promise<boolean> => {
     try {
       const all = await store.hashGetAll(HASH_KEY);
@@ -74,6 +88,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
         next.set(arn, REVOKED_BEFORE.test(value) ? Number(value) : Infinity);
       }
       const previous = snapshot;
+      await keepKnown(previous, next);
       snapshot = next;
       lastRefreshAt = now();
       lastError = undefined;

@@ -158,4 +158,29 @@ describe('session revocation across replicas', () => {
     await expect.poll(() => b.runtime.revocations.refresh()).toBe(true);
     expect(await check(b, token)).toBe('ok');
   });
+
+  it('keeps every revocation it knew when Redis comes back empty, and writes them back, so a revoked token never works again', async () => {
+    if (!redis.owned) return;
+    const arn = 'arn:aws:iam::111122223333:user/bob';
+    expect(await a.runtime.revocations.refresh()).toBe(true);
+    const token = await a.tokenFor('bob');
+    a.clock.advance(1000);
+    expect((await a.post('/RevokeSessions', { PrincipalArn: arn }, await a.tokenFor('security'))).status).toBe(200);
+    await b.runtime.revocations.refresh();
+    const known = b.runtime.revocations.status().entries;
+    expect(await check(b, token)).toBe('session_revoked');
+    // Restarted without persistence: every key is gone.
+    await redis.stop();
+    await redis.start();
+    const writer = await client();
+    expect(await writer.exists('iamgate:revocations')).toBe(0);
+    await expect.poll(() => b.runtime.revocations.refresh(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => a.runtime.revocations.refresh(), { timeout: 10_000 }).toBe(true);
+    expect([await check(a, token), await check(b, token)]).toEqual(['session_revoked', 'session_revoked']);
+    expect(b.runtime.revocations.status().entries).toBe(known);
+    // Written back, so an instance that starts now (or was restarted too) learns it from Redis.
+    expect(Number(await writer.hget('iamgate:revocations', arn))).toBeGreaterThan(0);
+    a.clock.advance(1000);
+    expect(await check(b, await a.tokenFor('bob'))).toBe('ok');
+  });
 });
