@@ -62,6 +62,29 @@ const CODE = /^[0-9]{6}$/;
 /** How a lock's end time is written: epoch ms, in decimal. */
 const LOCK_UNTIL = /^\d{1,16}(?:\.\d+)?$/;
 
+/** Marks that expire `ttlMs` after they were added, on the injected clock. */
+function createLocalMarks(now: () => number, ttlMs: number): { has(mark: string): boolean; add(mark: string): void } {
+  // Insertion order is expiry order (one lifetime for all), so expired marks are at the front.
+  const expiries = new Map<string, number>();
+  const prune = (): void => {
+    const t = now();
+    for (const [mark, expiresAt] of expiries) {
+      if (expiresAt > t) break;
+      expiries.delete(mark);
+    }
+  };
+  return {
+    has: (mark) => {
+      prune();
+      return expiries.has(mark);
+    },
+    add: (mark) => {
+      expiries.delete(mark);
+      expiries.set(mark, now() + ttlMs);
+    },
+  };
+}
+
 /** Creates the TOTP service over a state store (replay, attempts) and a secret store. */
 export function createTotp(deps: TotpDeps): Totp {
   const now = deps.now ?? Date.now;
@@ -73,6 +96,10 @@ export function createTotp(deps: TotpDeps): Totp {
     failures: (o: string) => `mfa:failures:${o}`,
     lock: (o: string) => `mfa:lock:${o}`,
   };
+
+  // The marks of codes this instance accepted, kept here too: a shared mark can be lost (Redis
+  // restarted empty, flushed, or the key evicted under maxmemory), and a code must still be refused.
+  const usedHere = createLocalMarks(now, REPLAY_MARK_MS);
 
   /**
    * Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules;
@@ -127,8 +154,9 @@ export function createTotp(deps: TotpDeps): Totp {
     }
     const step = await matchStep(secret, code);
     if (step === undefined) return fail(owner, attempt, 'mfa_code_invalid');
-    const first = await state.setIfAbsent(keys.used(owner, step), '1', REPLAY_MARK_MS);
-    if (!first) return fail(owner, attempt, 'mfa_code_replayed');
+    const mark = keys.used(owner, step);
+    if (usedHere.has(mark) || !(await state.setIfAbsent(mark, '1', REPLAY_MARK_MS))) return fail(owner, attempt, 'mfa_code_replayed');
+    usedHere.add(mark);
     await state.del(keys.failures(owner));
     return { ok: true, at: now() };
   };

@@ -240,6 +240,22 @@ describe('TOTP on a shared redis-server', () => {
     expect((await b.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
   });
 
+  it('refuses a code it accepted even after Redis has lost the code’s mark (evicted, deleted, or Redis restarted)', async () => {
+    const clock = testClock();
+    const a = await instance(clock.now, 'lost:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const c = await code(secret, clock.now());
+    expect((await a.verify(USER, c)).ok).toBe(true);
+    const admin = clients[clients.length - 1] as Redis;
+    const marks = await admin.keys('lost:mfa:used:*');
+    expect(marks.length).toBeGreaterThan(0);
+    await admin.del(...marks);
+    expect(await a.verify(USER, c)).toEqual({ ok: false, code: 'mfa_code_replayed' });
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
   it('shares the lockout between instances and lifts it on the injected clock', async () => {
     const clock = testClock();
     const a = await instance(clock.now, 'lock:');
