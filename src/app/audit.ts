@@ -35,6 +35,11 @@ export interface GatewayAudit {
   mountOperations(app: Hono): void;
   /** Exports the trail's counters on the gateway's registry. */
   registerMetrics(registry: Registry): void;
+  /**
+   * Why the gateway cannot answer now: each refusing sink (`whenFull: refuse`) whose last write
+   * failed (a full disk, a file it can no longer write), for /readyz. Empty otherwise.
+   */
+  notReady(): readonly string[];
   /** Writes the final signed digest and closes the sinks (after the gateway has closed). */
   close(): Promise<void>;
   /** Reopens the trail's file at its path (SIGHUP, after logrotate renamed it); failures are logged. */
@@ -45,7 +50,14 @@ export interface GatewayAudit {
 export function gatewayAudit(
   sink: AuditSink,
   logger: Logger,
-  trail: { stats?: () => AuditLogStats; publicJwk?: PublicJwk; close?: () => Promise<void>; reopen?: () => Promise<void> } = {},
+  trail: {
+    stats?: () => AuditLogStats;
+    publicJwk?: PublicJwk;
+    close?: () => Promise<void>;
+    reopen?: () => Promise<void>;
+    /** The sinks configured to refuse requests rather than drop their records. */
+    refusing?: ReadonlySet<string>;
+  } = {},
 ): GatewayAudit {
   /** Records an event whose refusal cannot refuse anything any more: logged. */
   const keep = async (event: AuditEventInput): Promise<void> => {
@@ -67,6 +79,11 @@ export function gatewayAudit(
     },
     registerMetrics(registry) {
       if (trail.stats) registerAuditMetrics(registry, trail.stats);
+    },
+    notReady() {
+      if (!trail.stats || !trail.refusing) return [];
+      const failing = Object.entries(trail.stats().sinks).filter(([name, s]) => !s.healthy && trail.refusing?.has(name));
+      return failing.map(([name]) => `audit sink ${name} cannot write: requests are refused (audit_unavailable) until it writes again`);
     },
     close: trail.close ?? (() => sink.flush()),
     reopen: async () => {
@@ -103,7 +120,8 @@ export async function openGatewayAudit(config: IamgateConfig, logger: Logger): P
     { auditChain: log.instanceId, sinks: audit.sinks, durability: audit.durability, kid: log.publicKey?.kid, ...(opened.key ? { keyFile: opened.key.file, keyGenerated: opened.key.generated } : {}) },
     log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
   );
-  return gatewayAudit(log, logger, { stats: () => log.stats(), reopen: opened.reopen, ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
+  const refusing = new Set(audit.sinks.filter((sink) => (sink === 'redis' ? audit.redis.whenFull : audit.whenFull) === 'refuse'));
+  return gatewayAudit(log, logger, { stats: () => log.stats(), reopen: opened.reopen, refusing, ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
     await log.close();
     if (sentinelClient) await sentinelClient.quit().catch(() => sentinelClient.disconnect());
   } });

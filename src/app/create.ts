@@ -174,7 +174,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
-      notReady: () => (auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
+      notReady: () => [...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []), ...audit.notReady()],
       // Issuer warnings say nothing about an authenticator put in their place.
       warnings: deps.authenticator ? [] : authenticationWarnings(config.auth),
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),

@@ -23,9 +23,10 @@ export interface ServedFiles {
  * Writes a development configuration in a new temporary folder: the gateway fixtures, forward-auth
  * and STS on, and the audit trail in `trail.jsonl` (durable, signed with a key generated in the
  * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys;
- * `sink: 'stdout'` writes the trail to standard output instead; `file` adds keys of `audit.file`.
+ * `sink: 'stdout'` writes the trail to standard output instead; `file` adds keys of `audit.file`;
+ * `trailPath` puts the trail file elsewhere (an absolute path).
  */
-export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string }): Promise<ServedFiles> {
+export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string; trailPath?: string }): Promise<ServedFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-audited-'));
   const text = [
     'version: 1',
@@ -36,7 +37,7 @@ export async function writeServedConfig(o: { port: number; opsPort: number; upst
     `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
     'forwardAuth: { enabled: true }',
     'audit:',
-    ...(o.sink === 'stdout' ? ['  sink: stdout'] : ['  sink: file', `  file: { path: trail.jsonl${o.file ? `, ${o.file}` : ''} }`]),
+    ...(o.sink === 'stdout' ? ['  sink: stdout'] : ['  sink: file', `  file: { path: "${o.trailPath ?? 'trail.jsonl'}"${o.file ? `, ${o.file}` : ''} }`]),
     '  publicKeyFile: audit-public.pem',
     ...(o.audit ?? []).map((line) => `  ${line}`),
     'auth:',
@@ -48,7 +49,7 @@ export async function writeServedConfig(o: { port: number; opsPort: number; upst
   return {
     dir,
     config,
-    trail: join(dir, 'trail.jsonl'),
+    trail: o.trailPath ?? join(dir, 'trail.jsonl'),
     publicKey: join(dir, 'audit-public.pem'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
