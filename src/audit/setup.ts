@@ -131,7 +131,9 @@ function openSink(kind: AuditSinkKind, config: AuditConfig, deps: AuditSetupDeps
           onError: (err) => deps.onSinkError?.('file', err),
         });
       } catch (err) {
-        throw new Error(`audit.file.path: ${file}: cannot be opened for appending (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ELOOP' ? 'a symbolic link: the trail is written only to a file of its own' : (code ?? String(err));
+        throw new Error(`audit.file.path: ${file}: cannot be opened for appending (${why})`, { cause: err });
       }
     }
     case 'redis':

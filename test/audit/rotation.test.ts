@@ -1,7 +1,8 @@
 // The file sink's rotation: by size, by age and on request, and the rotated files read oldest
 // first as one trail that `iamgate audit verify` checks as a whole.
-import { rename, rm, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditConfig } from '../../src/audit/config.js';
 import { createAuditLog } from '../../src/audit/log.js';
@@ -174,6 +175,49 @@ describe('reopening (logrotate, create style)', () => {
     expect(code).toBe(EXIT_INCOMPLETE);
     expect(report.findings.map((f) => f.code)).toEqual(['unclosed']);
     await log.close();
+  });
+});
+
+describe('a trail file tampered with while it is written', () => {
+  it('opens a new file at the path by itself when the open file is deleted, so later records are not lost with it', async () => {
+    const path = dir.file('deleted/audit.jsonl');
+    const sink = createRotatingFileSink(path, { watchMs: 20 });
+    const { log, write } = logOn(sink, 'gw-deleted');
+    await write(1, 5);
+    await rm(path);
+    await expect.poll(() => existsSync(path), { timeout: 10_000 }).toBe(true);
+    await write(6, 10);
+    await log.close();
+    expect(await requestIds([path])).toEqual(range(6, 10));
+  });
+
+  it('refuses to start on a symbolic link at the path, never writing through it', async () => {
+    const path = dir.file('link-start/audit.jsonl');
+    const target = dir.file('link-start/elsewhere.txt');
+    await mkdir(dirname(path), { recursive: true });
+    await symlink(target, path);
+    expect(() => createRotatingFileSink(path)).toThrow(/ELOOP/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('refuses records while a symbolic link stands at the path it reopens, never writing through it, and writes again once a file of its own can be opened there', async () => {
+    const path = dir.file('link-reopen/audit.jsonl');
+    const target = dir.file('link-reopen/elsewhere.txt');
+    const sink = createRotatingFileSink(path, { watchMs: 20 });
+    const { log, write } = logOn(sink, 'gw-link');
+    await write(1, 5);
+    await rename(path, `${path}.1`);
+    await symlink(target, path);
+    await expect(sink.reopen()).rejects.toThrow(/ELOOP/);
+    expect(sink.accepting()).toBe(false);
+    await expect(write(6, 6)).rejects.toThrow();
+    expect(existsSync(target)).toBe(false);
+    await rm(path);
+    await expect.poll(() => sink.accepting(), { timeout: 10_000 }).toBe(true);
+    await write(7, 10);
+    await log.close();
+    expect(existsSync(target)).toBe(false);
+    expect(await requestIds([path])).toEqual(range(7, 10));
   });
 });
 

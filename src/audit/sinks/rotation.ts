@@ -3,7 +3,10 @@
 // rotated file is never renamed again) and a new file is opened at `path`. The hash chain simply
 // carries on in the new file, so the rotated files and the current one, oldest first, are one
 // trail that `audit verify` checks as a whole. `reopen()` (SIGHUP) closes the file and opens `path`
-// again without renaming: what logrotate's `create` style needs after it renamed the file.
+// again without renaming: what logrotate's `create` style needs after it renamed the file. It also
+// reopens by itself, within `watchMs`, a file that was deleted while open (whatever is written to
+// it is lost) and, after a file could not be opened (a folder made read-only, a symbolic link put
+// at the path), tries again at that pace until it can.
 import { existsSync, renameSync, statSync } from 'node:fs';
 import { rotatedFiles, rotatedName } from '../rotated-set.js';
 import type { SealedRecord } from '../chain.js';
@@ -21,6 +24,8 @@ export interface RotationOptions {
   readonly onError?: (err: unknown) => void;
   /** Told the name a file was rotated to, once the new file is open. */
   readonly onRotate?: (rotatedTo: string) => void;
+  /** How often to check that the file is still linked, or to retry opening it, in ms (default 1000). */
+  readonly watchMs?: number;
 }
 
 export interface RotatingFileSink extends RecordSink {
@@ -146,6 +151,13 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
   const timer = intervalMs > 0 ? setInterval(() => {
     if (switching === undefined && due()) void switchFile(true).catch(report);
   }, Math.min(intervalMs, 1000)).unref() : undefined;
+  // A deleted file takes records no one will read; a file that could not be opened refuses them.
+  const watch = setInterval(() => {
+    if (switching !== undefined || closed) return;
+    if (broken === undefined && current.linked()) return;
+    if (broken === undefined) report(new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink file: ${path} was deleted while open; opening a new file there`, { sink: 'file' }));
+    void switchFile(false).catch(report);
+  }, options.watchMs ?? 1000).unref();
 
   const writeNow = (record: SealedRecord): Promise<void> | undefined => {
     if (broken !== undefined) return Promise.reject(fail());
@@ -178,6 +190,7 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
       while (switching) await switching.catch(() => undefined);
       closed = true;
       if (timer) clearInterval(timer);
+      clearInterval(watch);
       if (broken === undefined) await current.close();
     },
     bindSeal(given) {

@@ -4,7 +4,7 @@
 // them); every record of one event-loop turn goes out in one write and shares one promise. In batched mode lines wait until `batchBytes` are
 // pending or `flushIntervalMs` has passed; past a high-water mark the caller is made to wait for
 // the write instead (backpressure), so a sink that keeps up never refuses or drops under load.
-import { fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { constants, fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AuditError } from '../errors.js';
 import { describeDescriptor } from './descriptor.js';
@@ -124,13 +124,34 @@ export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
   return createFdSink('stdout', 1, false, options, '');
 }
 
+/** A file sink, which can tell whether its file is still in a folder. */
+export interface FileSink extends RecordSink {
+  /** False once the open file has been deleted (no name links to it): what is written there is lost. */
+  linked(): boolean;
+}
+
+// 'a+' without following a symbolic link at the path: someone who can write the log folder must not
+// be able to point the trail at another file (a file of theirs, or one iamgate's user may write).
+const APPEND_NO_FOLLOW = constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW;
+
 /**
  * Sink appending to a file (its folder created if missing). The file is opened here, at start, so
- * a path that cannot be written fails the start (it throws) instead of every later request. A torn
- * last line left by a crash is ended with a newline first, so new records start on a line of their own.
+ * a path that cannot be written fails the start (it throws) instead of every later request; so
+ * does a symbolic link at the path (ELOOP). A torn last line left by a crash is ended with a
+ * newline first, so new records start on a line of their own.
  */
-export function createFileSink(path: string, options: StreamSinkOptions = {}): RecordSink {
+export function createFileSink(path: string, options: StreamSinkOptions = {}): FileSink {
   mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'a+');
-  return createFdSink('file', fd, true, options, endsTorn(fd) ? '\n' : '');
+  const fd = openSync(path, APPEND_NO_FOLLOW, 0o666);
+  const sink = createFdSink('file', fd, true, options, endsTorn(fd) ? '\n' : '');
+  return {
+    ...sink,
+    linked() {
+      try {
+        return fstatSync(fd).nlink > 0;
+      } catch {
+        return true; // closed: nothing more is written there
+      }
+    },
+  };
 }
