@@ -5,9 +5,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { readTextFile } from '../config/index.js';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { describeInexactNumber, didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
+import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
-import { inexactYamlNumbers } from '../config/yaml.js';
+import { inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
@@ -124,7 +124,7 @@ export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; f
     fileFinding(file, 'DUPLICATE_KEY', path, `"${path}" is given more than once, so its meaning is ambiguous`),
   );
   for (const { path, text: number } of json.inexactNumbers) {
-    findings.push(fileFinding(file, 'INEXACT_NUMBER', path, describeInexactNumber(number)));
+    findings.push(fileFinding(file, 'INEXACT_NUMBER', path, inexactNumberReason(path, number)));
   }
   if (json.error) {
     const { message, line, column } = json.error;
@@ -147,7 +147,7 @@ function readYaml(file: string, text: string): { doc?: unknown; findings: Findin
   }
   const inexact = inexactYamlNumbers(parsed);
   if (inexact.length > 0) {
-    return { findings: inexact.map(({ path, text }) => fileFinding(file, 'INEXACT_NUMBER', path, describeInexactNumber(text))) };
+    return { findings: inexact.map(({ path, text }) => fileFinding(file, 'INEXACT_NUMBER', path, inexactNumberReason(path, text))) };
   }
   try {
     return { doc: parsed.toJS({ maxAliasCount: 100 }), findings: [] };

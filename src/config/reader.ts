@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { didYouMean } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
+import { shownValue } from './secrets.js';
 
 export type Doc = { readonly [key: string]: unknown };
 
@@ -91,7 +92,7 @@ export class FileReader {
     const v = doc[key];
     if (absent(v)) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.add(typeof v === 'number' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+      this.add(typeof v === 'number' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, `must be an integer from ${min} to ${max} (got ${shownValue(path, v)})`);
       return fallback;
     }
     return v;
@@ -101,7 +102,7 @@ export class FileReader {
     const v = doc[key];
     if (absent(v)) return fallback;
     if (typeof v !== 'boolean') {
-      this.add('DATA_TYPE_MISMATCH', path, `must be true or false (got ${JSON.stringify(v)})`);
+      this.add('DATA_TYPE_MISMATCH', path, `must be true or false (got ${shownValue(path, v)})`);
       return fallback;
     }
     return v;
@@ -112,7 +113,7 @@ export class FileReader {
     const v = doc[key];
     if (absent(v)) return undefined;
     if (typeof v !== 'string' || v === '') {
-      this.add(typeof v === 'string' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, `must be a non-empty string (got ${JSON.stringify(v)})`);
+      this.add(typeof v === 'string' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, `must be a non-empty string (got ${shownValue(path, v)})`);
       return undefined;
     }
     return v;
@@ -136,7 +137,7 @@ export class FileReader {
     const v = doc[key];
     if (absent(v)) return fallback;
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      this.problem(path, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+      this.problem(path, `must be one of ${allowed.join(', ')} (got ${shownValue(path, v)})`);
       return fallback;
     }
     return v as T;

@@ -2,6 +2,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { describeInexactNumber, isExactLiteral } from '../policy/index.js';
 import { finding, type Finding } from './findings.js';
+import { SECRET_KEYS } from './secrets.js';
 
 export type YamlParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly findings: readonly Finding[] };
 
@@ -12,7 +13,7 @@ export function parseYamlText(text: string, file?: string): YamlParse {
   if (doc.errors.length === 0) {
     const inexact = inexactYamlNumbers(doc);
     if (inexact.length === 0) return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
-    return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, describeInexactNumber(number), file)) };
+    return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, inexactNumberReason(path, number), file)) };
   }
   const findings = doc.errors.map((e): Finding => {
     const where = lines.linePos(e.pos[0]);
@@ -20,6 +21,11 @@ export function parseYamlText(text: string, file?: string): YamlParse {
     return finding(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', message, file);
   });
   return { ok: false, findings };
+}
+
+/** Why a number at `path` is refused (INEXACT_NUMBER), without its digits under a secret key. */
+export function inexactNumberReason(path: string, text: string): string {
+  return SECRET_KEYS.has(path) ? 'a number a double cannot hold exactly (not shown: the key holds a secret): write it as a quoted string' : describeInexactNumber(text);
 }
 
 // YAML 1.2 core schema integers in base 8 and 16; every other number is decimal notation.
