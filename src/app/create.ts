@@ -13,6 +13,7 @@ import { extAuthzFrontDoor } from './ext-authz.js';
 import { openCluster } from './cluster.js';
 import type { IamgateConfig } from './config.js';
 import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
+import { keyFileWarnings } from './key-files.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
@@ -153,6 +154,9 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
     });
     opened.add(() => auth.close());
+    // Now that every key file is read (or generated 0600), those any user of the machine may read.
+    const keyWarnings = keyFileWarnings(config);
+    for (const warning of keyWarnings) logger.warn({ warning }, 'private key file readable by every user');
     // Every issuer's keys now rather than on the first request (failures are logged by onError).
     void auth.authenticator.warmUp().catch(() => undefined);
     // The revocation list is read as soon as Redis answers (at start and after every reconnection).
@@ -176,7 +180,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
       notReady: () => [...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []), ...audit.notReady()],
       // Issuer warnings say nothing about an authenticator put in their place.
-      warnings: deps.authenticator ? [] : authenticationWarnings(config.auth),
+      warnings: [...(deps.authenticator ? [] : authenticationWarnings(config.auth)), ...keyWarnings],
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),
       logger,
       metrics,
