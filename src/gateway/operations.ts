@@ -2,6 +2,7 @@
 // endpoints that explain a decision without forwarding anything. It belongs on a port only the
 // platform can reach (probes, scrapers, operators), never the public one.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { explainDecision } from '../policy/index.js';
 import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
@@ -70,6 +71,9 @@ function rawHeaderList(headers: unknown): string[] | undefined {
   return out;
 }
 
+/** The largest body an operator endpoint reads (an explain request with a token in its headers fits many times over). */
+export const OPERATOR_BODY_BYTES = 64 * 1024;
+
 /** Creates the operations app (`/healthz`, `/readyz`, `/metrics`, `/v1/...`). */
 export function createOperationsApp(deps: OperationsDeps): Hono {
   const app = new Hono();
@@ -95,6 +99,20 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
   const shadow = deps.shadow;
   if (shadow) app.get('/shadow', (c) => c.json(shadow()));
   if (!deps.operatorEndpoints) return app;
+
+  // An explain request is a few hundred bytes: larger bodies are refused before they are read (by
+  // their Content-Length) or as soon as they pass the limit, and the connection is closed rather
+  // than drained, so a client cannot make this listener hold or read without end.
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: OPERATOR_BODY_BYTES,
+      onError: (c) => {
+        c.header('connection', 'close');
+        return c.json(operatorErrorBody('body_too_large', `operator requests take at most ${OPERATOR_BODY_BYTES} bytes of body`), GATEWAY_ERRORS.body_too_large.status);
+      },
+    }),
+  );
 
   // Explains what iamgate would decide for a request, without forwarding it or auditing it.
   // Either `headers.authorization` carries a real token, or `principal` names a directory user

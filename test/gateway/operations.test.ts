@@ -1,4 +1,6 @@
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -124,6 +126,35 @@ describe('operations listener', () => {
     expect((await explain({ path: '/x', principal: 'arn:aws:iam::111122223333:user/nobody' })).status).toBe(400);
     expect(gw.upstream.arrivals()).toBe(arrivals);
     expect(gw.audit.events.length).toBe(events);
+  });
+});
+
+describe('operator endpoints given a large body', () => {
+  const gw = useTestGateway();
+
+  /** Sends a POST head with `framing` and then up to `send` bytes of body; the status line, and whether the socket was closed. */
+  async function post(framing: string, send: number, frame: (chunk: Buffer) => Buffer): Promise<{ status: string; closed: boolean }> {
+    const { hostname, port } = new URL(gw.opsUrl);
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.write(`POST /v1/decisions/explain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`);
+    const chunk = frame(Buffer.alloc(16 * 1024, 0x5b));
+    for (let sent = 0; sent < send && !socket.destroyed && answer === ''; sent += chunk.length) {
+      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => undefined), closed]);
+    }
+    return { closed: await closed, status: answer.split('\r\n')[0] ?? '' };
+  }
+
+  it('refuses a body announced larger than 64 KiB with 413 body_too_large, before reading it, and closes the connection', async () => {
+    expect(await post(`Content-Length: ${64 * 1024 * 1024}`, 0, (c) => c)).toEqual({ status: 'HTTP/1.1 413 Payload Too Large', closed: true });
+  });
+
+  it('refuses a chunked body once it grows past 64 KiB, and closes the connection instead of reading the rest', async () => {
+    const chunked = (c: Buffer): Buffer => Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from('\r\n')]);
+    expect(await post('Transfer-Encoding: chunked', 64 * 1024 * 1024, chunked)).toEqual({ status: 'HTTP/1.1 413 Payload Too Large', closed: true });
   });
 });
 
