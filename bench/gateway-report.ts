@@ -23,6 +23,9 @@ export interface TargetFigures {
   readonly rounds: Round[];
 }
 
+/** The CPU goal as a ratio: 90 µs a cached allow when the bare undici proxy took 52 µs. */
+const CPU_RATIO_GOAL = 90 / 52;
+
 const ms = (us: number): string => (us / 1000).toFixed(2);
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -70,6 +73,9 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
   };
   check('cached allow × undici (c32 req/s)', perRound(allow, undici, rps), '≥ 0.6 (stretch 0.85)', (v) => v >= 0.6);
   check('cached allow CPU µs a request', median(allow.rounds.map((r) => r.cpu[0]!)), '≤ 90', (v) => v <= 90);
+  // The 90 µs goal was set on a host where the bare undici proxy took 52 µs a request; the same
+  // goal as a ratio holds on a slower or busier host, where every process's µs grow together.
+  check('cached allow CPU ÷ bare undici proxy CPU', perRound(allow, undici, (a, b) => a.cpu[0]! / b.cpu[0]!), `≤ ${CPU_RATIO_GOAL.toFixed(2)} (90 ÷ 52 µs)`, (v) => v <= CPU_RATIO_GOAL);
   check('cached allow c1 added p50 ms', perRound(allow, direct, (a, b) => a.c1p50 - b.c1p50) / 1000, '≤ 0.15', (v) => v <= 0.15);
   const baseline = byRole('baseline');
   if (baseline) {
