@@ -14,6 +14,11 @@ export interface Round {
   readonly c1p99: number;
   /** µs of CPU a request, one per `target.cpu` entry. */
   readonly cpu: readonly number[];
+  /**
+   * Share of the whole machine's CPU (every core, every process: load generator, upstream, proxy)
+   * busy during the c32 run: near 1, the machine and not the target set the rate.
+   */
+  readonly machineBusy: number;
   /** Answers other than the expected status, and socket errors, at c32 and c1. */
   readonly unexpected: number;
 }
@@ -43,8 +48,8 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
   const undici = byRole('undici');
   const rps = (a: Round, b: Round): number => a.rps / b.rps;
   const lines = [
-    '| target | c32 req/s | × undici | × nginx | p50 ms | p99 ms | c1 p50 ms | c1 added p50 ms | c1 p99 ms | CPU µs/request | unexpected |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    '| target | c32 req/s | × undici | × nginx | p50 ms | p99 ms | c1 p50 ms | c1 added p50 ms | c1 p99 ms | CPU µs/request | machine busy | unexpected |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const f of figures) {
     const m = (pick: (r: Round) => number): number => median(f.rounds.map(pick));
@@ -61,6 +66,7 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
       added,
       ms(m((r) => r.c1p99)),
       cpu,
+      `${Math.round(m((r) => r.machineBusy) * 100)}%`,
       String(f.rounds.reduce((n, r) => n + r.unexpected, 0)),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
