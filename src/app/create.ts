@@ -12,7 +12,7 @@ import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
 import { openCluster } from './cluster.js';
 import type { IamgateConfig } from './config.js';
-import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
+import { evictionWarning, redisConfigured, redisFactory, type RedisFactory } from './redis.js';
 import { keyFileWarnings } from './key-files.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
@@ -162,6 +162,12 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
     // The revocation list is read as soon as Redis answers (at start and after every reconnection).
     if (stateRedis?.status === 'ready') void auth.revocations.refresh();
     stateRedis?.on('ready', () => void auth.revocations.refresh());
+    // Eviction would forget security state: say so on every connection (a failover may change it).
+    const warnEviction = (): void => {
+      if (stateRedis) void evictionWarning(stateRedis).then((warning) => warning && logger.warn({ warning }, 'redis may evict security state'));
+    };
+    if (stateRedis?.status === 'ready') warnEviction();
+    stateRedis?.on('ready', warnEviction);
 
     const snapshotAuthenticator = deps.authenticator ?? tokenAuthenticatorFor(auth.authenticator);
     const load = createSnapshotLoader(config.policies, snapshotAuthenticator);

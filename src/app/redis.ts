@@ -36,3 +36,24 @@ export function redisFactory(redis: GatewayConfig['redis']): RedisFactory {
 export function createSentinelClient(redis: GatewayConfig['redis'], onError: (err: Error) => void): Redis | undefined {
   return redis.sentinel ? redisFactory(redis)('audit', onError) : undefined;
 }
+
+/**
+ * What a Redis that may evict keys under memory pressure would cost: undefined when it never evicts
+ * (`maxmemory 0`, or `maxmemory-policy noeviction`). With `volatile-*` it drops the keys that
+ * expire (TOTP replay marks, failed-attempt counts, lockouts); with `allkeys-*` the revocation list
+ * and the MFA secrets too. Read from `INFO memory`, which managed Redis services answer where
+ * CONFIG is disabled; a failure to read it says nothing.
+ */
+export async function evictionWarning(client: Redis): Promise<string | undefined> {
+  let info: string;
+  try {
+    info = await client.info('memory');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string): string | undefined => info.split(/\r?\n/).find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  const policy = field('maxmemory_policy');
+  if (field('maxmemory') === '0' || policy === undefined || policy === 'noeviction') return undefined;
+  const lost = policy.startsWith('allkeys') ? 'any key, revocations and MFA secrets included' : 'keys that expire: TOTP replay marks, failed-attempt counts and lockouts';
+  return `redis evicts ${lost} under memory pressure (maxmemory-policy ${policy}): set maxmemory-policy noeviction for the Redis iamgate keeps its security state in`;
+}
