@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Iamgate } from '../../src/app/index.js';
-import { FIXTURES } from '../support/gateway.js';
+import { fixtureDoc } from '../support/gateway.js';
 import { startIamgate } from '../support/iamgate.js';
 
 let dir = '';
@@ -30,12 +30,7 @@ async function warningsWith(name: string, modes: { audit: number; mfa: number })
   let iamgate: Iamgate | undefined;
   try {
     ({ iamgate } = await startIamgate({
-      doc: {
-        version: 1,
-        mode: 'development',
-        listen: { host: '127.0.0.1', port: 0 },
-        operations: { host: '127.0.0.1', port: 0 },
-        policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
+      doc: fixtureDoc({
         audit: { sink: 'file', file: { path: join(dir, `${name}-trail.jsonl`) }, signingKeyFile: auditKey },
         auth: {
           stateDir: join(dir, `${name}-state`),
@@ -43,7 +38,7 @@ async function warningsWith(name: string, modes: { audit: number; mfa: number })
           // Its key is generated at start, 0600.
           issuers: [{ name: 'dev', issuer: 'https://dev.test', audiences: ['iamgate'], algorithms: ['ES256'], keyFile: join(dir, `${name}-dev.json`), developmentKey: true }],
         },
-      },
+      }),
     }));
     return iamgate.operations.readiness().warnings ?? [];
   } finally {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evictionWarning } from '../../src/app/redis.js';
-import { FIXTURES } from '../support/gateway.js';
+import { fixtureDoc } from '../support/gateway.js';
 import { startIamgate } from '../support/iamgate.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
@@ -34,14 +34,7 @@ async function warningOnConnect(): Promise<string | undefined> {
     },
   });
   const { iamgate } = await startIamgate({
-    doc: {
-      version: 1,
-      mode: 'development',
-      listen: { host: '127.0.0.1', port: 0 },
-      operations: { host: '127.0.0.1', port: 0 },
-      policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
-      audit: { sink: 'stdout', sign: false },
-    },
+    doc: fixtureDoc({ audit: { sink: 'stdout', sign: false } }),
     env: { REDIS_URL: redis.url },
     deps: { logger: pino({ level: 'warn' }, logged) },
   });

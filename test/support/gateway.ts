@@ -15,6 +15,18 @@ export const FIXTURES = {
   routes: fileURLToPath(new URL('../gateway/fixtures/routes.yaml', import.meta.url)),
 };
 
+/** A development configuration document over the test fixtures, on free loopback ports, with `extra` sections. */
+export function fixtureDoc(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    version: 1,
+    mode: 'development',
+    listen: { host: '127.0.0.1', port: 0 },
+    operations: { host: '127.0.0.1', port: 0 },
+    policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
+    ...extra,
+  };
+}
+
 /**
  * A development configuration (YAML text) over the test fixtures, with a local development issuer
  * whose key (`dev-key.json`, beside the file) `iamgate token` mints with: what `iamgate serve`
