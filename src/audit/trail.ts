@@ -14,24 +14,46 @@ export interface TrailEntry {
 }
 
 /**
+ * The longest line kept whole, in characters. A record is a few hundred bytes; a longer line is not
+ * one, and keeping all of it (a hostile file of one endless line) would cost memory, and time to
+ * search it again for a newline with every chunk. Its first MAX_LINE characters stand for it.
+ */
+export const MAX_LINE = 1024 * 1024;
+
+/**
  * Reads a trail file line by line, streaming (the file may be large). `label` prefixes each
- * reference (`audit.jsonl.000002 line 12`) when the trail spans several files.
+ * reference (`audit.jsonl.000002 line 12`) when the trail spans several files. Each chunk is
+ * searched for newlines once; a line's pieces are joined only when it ends, at most MAX_LINE.
  */
 export async function* readTrailFile(path: string, label?: string): AsyncGenerator<TrailEntry> {
   const at = label === undefined ? 'line ' : `${label} line `;
-  let rest = '';
+  let pieces: string[] = [];
+  let kept = 0;
+  const keep = (piece: string): void => {
+    if (kept >= MAX_LINE || piece.length === 0) return;
+    const part = piece.length > MAX_LINE - kept ? piece.slice(0, MAX_LINE - kept) : piece;
+    pieces.push(part);
+    kept += part.length;
+  };
+  const take = (): string => {
+    const text = pieces.length === 1 ? (pieces[0] as string) : pieces.join('');
+    pieces = [];
+    kept = 0;
+    return text;
+  };
   let line = 0;
   for await (const chunk of (await openRegularFile(path)).createReadStream({ encoding: 'utf8' })) {
-    const text = rest + (chunk as string);
+    const text = chunk as string;
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       line++;
-      yield { ref: `${at}${line}`, text: text.slice(start, nl), complete: true };
+      keep(text.slice(start, nl));
+      yield { ref: `${at}${line}`, text: take(), complete: true };
       start = nl + 1;
     }
-    rest = text.slice(start);
+    keep(text.slice(start));
   }
-  if (rest.length > 0) yield { ref: `${at}${line + 1}`, text: rest, complete: false };
+  if (kept > 0) yield { ref: `${at}${line + 1}`, text: take(), complete: false };
 }
 
 /**

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LINE, readTrailFile } from '../../src/audit/trail.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import '../../src/cli/audit.js';
@@ -117,5 +118,23 @@ describe('commands given a path that is not an ordinary file', () => {
       expect(text).toContain(`${file}: error YAML_SYNTAX_ERROR`);
       expectPlain(text);
     }
+  });
+});
+
+describe('audit verify given a trail of endless lines', () => {
+  it('keeps at most the first MAX_LINE characters of a line, so a line of 3 MiB costs no more than one of 1 MiB, and reads the lines after it whole', async () => {
+    const trail = join(dir, 'long-lines.jsonl');
+    await writeFile(trail, `${'a'.repeat(3 * 1024 * 1024)}\n{"short":1}\n\n${'b'.repeat(MAX_LINE + 5)}`);
+    const entries: { ref: string; length: number; complete: boolean }[] = [];
+    for await (const e of readTrailFile(trail)) entries.push({ ref: e.ref, length: e.text.length, complete: e.complete });
+    expect(entries).toEqual([
+      { ref: 'line 1', length: MAX_LINE, complete: true },
+      { ref: 'line 2', length: '{"short":1}'.length, complete: true },
+      { ref: 'line 3', length: 0, complete: true },
+      { ref: 'line 4', length: MAX_LINE, complete: false },
+    ]);
+    const { code, text } = await cli('audit', 'verify', trail);
+    expect(code).not.toBe(0);
+    expectPlain(text);
   });
 });
