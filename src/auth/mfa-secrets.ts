@@ -7,7 +7,12 @@ import type { StateStore } from './state/store.js';
 
 export interface MfaSecretStore {
   get(owner: string): Promise<string | undefined>;
-  set(owner: string, blob: string): Promise<void>;
+  /**
+   * Stores the owner's secret unless one is stored already; true when this call stored it. One
+   * step, so of two confirmations racing (two replicas, two workers) one enrols and the other is
+   * told the owner is enrolled: an enrolled secret is never replaced, only removed (`delete`).
+   */
+  create(owner: string, blob: string): Promise<boolean>;
   delete(owner: string): Promise<void>;
 }
 
@@ -16,7 +21,7 @@ export function stateSecretStore(state: StateStore): MfaSecretStore {
   const key = (owner: string): string => `mfa:secret:${owner}`;
   return {
     get: (owner) => state.get(key(owner)),
-    set: (owner, blob) => state.set(key(owner), blob),
+    create: (owner, blob) => state.setIfAbsent(key(owner), blob),
     delete: (owner) => state.del(key(owner)),
   };
 }
@@ -63,7 +68,7 @@ async function breakStale(lock: string): Promise<boolean> {
  * separate processes writing the one file, and a read-modify-write of each at once would lose the
  * other's secret. A lock older than LOCK_STALE_MS (its holder died) is taken over (breakStale).
  */
-async function underFileLock(path: string, change: () => Promise<void>): Promise<void> {
+async function underFileLock<T>(path: string, change: () => Promise<T>): Promise<T> {
   const lock = `${path}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -78,7 +83,7 @@ async function underFileLock(path: string, change: () => Promise<void>): Promise
     }
   }
   try {
-    await change();
+    return await change();
   } finally {
     await unlink(lock).catch(() => undefined);
   }
@@ -112,13 +117,15 @@ export function fileSecretStore(path: string): MfaSecretStore {
     await writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
     await rename(tmp, path);
   };
-  const update = (change: (data: Record<string, string>) => void): Promise<void> => {
+  /** Reads, changes and writes the file holding its lock; `change` answers whether to write. */
+  const update = <T>(change: (data: Record<string, string>) => { write: boolean; result: T }): Promise<T> => {
     const next = queue.then(async () => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await underFileLock(path, async () => {
+      return underFileLock(path, async () => {
         const data = await read();
-        change(data);
-        await write(data);
+        const { write: changed, result } = change(data);
+        if (changed) await write(data);
+        return result;
       });
     });
     queue = next.catch(() => undefined);
@@ -127,13 +134,17 @@ export function fileSecretStore(path: string): MfaSecretStore {
 
   return {
     get: async (owner) => (await read())[owner],
-    set: (owner, blob) =>
+    create: (owner, blob) =>
       update((data) => {
+        if (Object.hasOwn(data, owner)) return { write: false, result: false };
         data[owner] = blob;
+        return { write: true, result: true };
       }),
     delete: (owner) =>
       update((data) => {
+        const had = Object.hasOwn(data, owner);
         delete data[owner];
+        return { write: had, result: undefined };
       }),
   };
 }

@@ -21,7 +21,7 @@ describe('the MFA secrets file written by two processes at once', () => {
     const a = fileSecretStore(file);
     const b = fileSecretStore(file);
     const owners = Array.from({ length: 40 }, (_, i) => `user-${i}`);
-    await Promise.all(owners.map((owner, i) => (i % 2 === 0 ? a : b).set(owner, `sealed-${owner}`)));
+    await Promise.all(owners.map((owner, i) => (i % 2 === 0 ? a : b).create(owner, `sealed-${owner}`)));
     const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
     expect(Object.keys(stored).sort()).toEqual([...owners].sort());
     for (const owner of owners) expect(await b.get(owner)).toBe(`sealed-${owner}`);
@@ -38,7 +38,7 @@ describe('the MFA secrets file written by two processes at once', () => {
       await utimes(`${file}.lock`, minuteAgo, minuteAgo);
       const stores = Array.from({ length: 30 }, () => fileSecretStore(file));
       const owners = stores.map((_, i) => `user-${i}`);
-      await Promise.all(stores.map((store, i) => store.set(owners[i]!, `sealed-${owners[i]!}`)));
+      await Promise.all(stores.map((store, i) => store.create(owners[i]!, `sealed-${owners[i]!}`)));
       const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
       for (const owner of owners) if (stored[owner] !== `sealed-${owner}`) lost.push(`round ${round}: ${owner}`);
       await expect(access(`${file}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
