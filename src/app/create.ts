@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
@@ -140,6 +141,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
         const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
         return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
       },
+      requestIdHeader: IDENTITY_HEADERS.requestId,
       onStsEvent: (e) => {
         audit.onStsEvent(e);
         if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());

@@ -189,3 +189,13 @@ export function redisForSuite(commandTimeoutMs: number): { server(): TestRedis; 
     },
   };
 }
+
+/**
+ * What an STS answer tells a caller besides the call's own request id (its status and body): two
+ * answers compared to show they tell nothing apart each carry an id of their own, and only that.
+ */
+export function answerOf(a: { readonly status: number; readonly body: Record<string, unknown> }): { status: number; body: Record<string, unknown> } {
+  const { requestId, ...body } = a.body;
+  if (typeof requestId !== 'string' || requestId === '') throw new Error(`the answer carries no request id: ${JSON.stringify(a.body)}`);
+  return { status: a.status, body };
+}
