@@ -17,6 +17,7 @@ import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
+import { joinWorkerGenerations } from './worker-generations.js';
 
 /** What a caller may put in place of what the configuration would build. */
 export interface IamgateDeps {
@@ -124,6 +125,14 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       return resolver;
     };
     const primary = stateRedis ? undefined : deps.primary;
+    // A worker of `serve --workers N` (with Redis or without) keeps to the policy set the others serve.
+    const workers = deps.primary
+      ? joinWorkerGenerations(deps.primary, {
+          registry: metrics.registry,
+          reload: () => void gateway?.reload(),
+          onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy load not reported to the primary'),
+        })
+      : undefined;
     const cluster = openCluster(config, { now, logger, metrics, redis: openRedis, ...(primary ? { ipc: primary } : {}) });
     opened.add(() => cluster.close());
     const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
@@ -172,11 +181,12 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       onLoad: (notice) => {
         audit.recordLoad(notice);
         if (notice.ok) cluster.loaded(notice.snapshot.digest);
+        workers?.loaded(notice);
       },
       ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
-      notReady: () => (auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
+      notReady: () => [...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []), ...(workers?.notReady() ?? [])],
       // Issuer warnings say nothing about an authenticator put in their place.
       warnings: deps.authenticator ? [] : authenticationWarnings(config.auth),
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),
