@@ -92,7 +92,12 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
     const state = createMemoryStateStore();
     const onMessage = (worker: Worker, message: unknown): void => {
       const load = loadReportOf(message);
-      if (load) return generations.report(worker.id, load);
+      if (load) {
+        generations.report(worker.id, load);
+        // The reporting worker hears the agreement too: a worker still starting missed what was told before.
+        sendTo(worker, { iamgateWorkers: generations.agreement() });
+        return;
+      }
       const announcement = busMessageOf(message);
       if (announcement) {
         for (const other of alive) if (other !== worker) sendTo(other, announcement);

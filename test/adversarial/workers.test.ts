@@ -196,6 +196,8 @@ describe('serve --workers 2 without Redis', () => {
     const [first, second] = await workerPids(running.pid);
     expect([first, second]).toEqual([expect.any(Number), expect.any(Number)]);
     await expect.poll(() => policyLoads(running, 'Allow'), { timeout: 30_000 }).toBe(2);
+    // Each worker is told, once it has loaded, that the two serve one set.
+    for (let i = 0; i < 4; i++) await expect.poll(async () => metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_generations'), { timeout: 30_000 }).toBe(1);
     // The second worker is held while the first loads new policies, and the files are broken
     // before the second gets to load them: its load fails, and it keeps deciding with the old set.
     process.kill(second!, 'SIGSTOP');
