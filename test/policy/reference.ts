@@ -297,9 +297,11 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
       ? s.action.some((p) => actionMatches(p, req.action))
       : !(s.notAction ?? []).some((p) => actionMatches(p, req.action));
     if (!actionOk) continue;
-    const resourceOk = s.resource
-      ? s.resource.some((p) => resourceMatches(p, req.resource))
-      : !(s.notResource ?? []).some((p) => resourceMatches(p, req.resource));
+    // A Deny's Resource and an Allow's NotResource read a `*` as running across colons (the
+    // reading that denies the most, where the Resource page leaves the extent open).
+    const spanColons = (s.effect === 'Deny') === (s.resource !== undefined);
+    const matches = (p: string): boolean => (spanColons ? naiveWildcard(p, req.resource) : resourceMatches(p, req.resource));
+    const resourceOk = s.resource ? s.resource.some(matches) : !(s.notResource ?? []).some(matches);
     if (!resourceOk) continue;
     let g: Grade = Grade.Direct;
     if (resourceBased) {
