@@ -4,7 +4,7 @@ import { patternAccount } from './account.js';
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
 import { soleDecision } from './decisions.js';
 import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
-import { compileLikePattern, compileResourcePattern, type CompiledPattern } from './variables.js';
+import { compileResourcePattern, compileSpanningResourcePattern, type CompiledPattern } from './variables.js';
 import { compileWildcard } from './wildcard.js';
 import type { Decision, ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
 
@@ -109,7 +109,7 @@ function compileResources(
   // reading under which the statement denies the most. An Allow's Resource (and a Deny's
   // NotResource) keeps each `*` inside its segment but for one closing a cut-short pattern.
   const spanColons = (statement.effect === 'Deny') !== negate;
-  const compiled = patterns.map((p) => (spanColons ? compileLikePattern(p, version, false) : compileResourcePattern(p, version)));
+  const compiled = patterns.map((p) => (spanColons ? compileSpanningResourcePattern(p, version) : compileResourcePattern(p, version)));
   const keys = compiled.flatMap((c) => c.keys);
   const only = compiled.length === 1 ? compiled[0] : undefined;
   const anyMatches = only
