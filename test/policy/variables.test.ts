@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../src/policy/context.js';
 import type { ContextValue, PolicyVersion } from '../../src/policy/types.js';
@@ -90,6 +91,27 @@ describe('compileSpanningResourcePattern', () => {
     expect(spans('arn:aws:ec2:*:111122223333:instance/*', 'arn:aws:ec2:us-east-1:999999999999:instance/i-1')).toBe(false);
     expect(spans('arn:aws:s3:::bucket/*', 'arn:aws:s3:::bucket')).toBe(false);
     expect(spans('arn:aws:x:r:a:b', 'arn:aws:x:r:a:b:c')).toBe(false);
+  });
+
+  it('takes exactly what the component reading or the text reading takes, on generated patterns and ARNs', () => {
+    const segment = fc.constantFrom('', 'a', 'b', 'a:b', 'ab');
+    const patternSegment = fc.constantFrom('*', 'a', 'a*', '*b', '?', 'b', '${aws:username}');
+    const arn = fc.array(segment, { minLength: 3, maxLength: 5 }).map((parts) => `arn:aws:svc:${parts.join(':')}`);
+    const pattern = fc.array(patternSegment, { minLength: 3, maxLength: 3 }).map((parts) => `arn:aws:svc:${parts.join(':')}`);
+    const seen = { component: 0, textOnly: 0 };
+    fc.assert(
+      fc.property(pattern, arn, (p, a) => {
+        const component = compileResourcePattern(p, '2012-10-17').test(a, ctx);
+        const text = compileLikePattern(p, '2012-10-17', false).test(a, ctx);
+        if (component) seen.component++;
+        else if (text) seen.textOnly++;
+        expect(compileSpanningResourcePattern(p, '2012-10-17').test(a, ctx)).toBe(component || text);
+      }),
+      { numRuns: 3000, seed: 6 },
+    );
+    // Both readings took something, and the text reading took ARNs the component reading did not.
+    expect(seen.component).toBeGreaterThan(0);
+    expect(seen.textOnly).toBeGreaterThan(0);
   });
 
   it('reads a variable value holding a colon as text that may take a colon of the ARN', () => {
