@@ -327,6 +327,14 @@ describe('compileConditions', () => {
       expect(holds('Null', 'aws:key', ['false'], context, '2012-10-17', 'Deny')).toBe(false);
     });
 
+    it('fails closed on a Bool variable that renders to neither true nor false, unless another value matches', () => {
+      const context = { 'aws:key': true, 'aws:tag': 'maybe' };
+      expect(holds('Bool', 'aws:key', ['${aws:tag}'], context, '2012-10-17', 'Allow')).toBe(false);
+      expect(holds('Bool', 'aws:key', ['${aws:tag}'], context, '2012-10-17', 'Deny')).toBe(true);
+      expect(holds('Bool', 'aws:key', ['${aws:tag}', 'true'], context, '2012-10-17', 'Allow')).toBe(true);
+      expect(holds('Bool', 'aws:key', ['${aws:missing}'], context, '2012-10-17', 'Deny')).toBe(false);
+    });
+
     it('reads every context value under a string operator, so none is unreadable there', () => {
       expect(holds('StringNotEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(true);
       expect(holds('StringEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(false);
