@@ -14,6 +14,11 @@ export interface Round {
   readonly c1p99: number;
   /** µs of CPU a request, one per `target.cpu` entry. */
   readonly cpu: readonly number[];
+  /**
+   * Share of the whole machine's CPU (every core, every process: load generator, upstream, proxy)
+   * busy during the c32 run: near 1, the machine and not the target set the rate.
+   */
+  readonly machineBusy: number;
   /** Answers other than the expected status, and socket errors, at c32 and c1. */
   readonly unexpected: number;
 }
@@ -22,6 +27,9 @@ export interface TargetFigures {
   readonly target: Target;
   readonly rounds: Round[];
 }
+
+/** The CPU goal as a ratio: 90 µs a cached allow when the bare undici proxy took 52 µs. */
+const CPU_RATIO_GOAL = 90 / 52;
 
 const ms = (us: number): string => (us / 1000).toFixed(2);
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -40,8 +48,8 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
   const undici = byRole('undici');
   const rps = (a: Round, b: Round): number => a.rps / b.rps;
   const lines = [
-    '| target | c32 req/s | × undici | × nginx | p50 ms | p99 ms | c1 p50 ms | c1 added p50 ms | c1 p99 ms | CPU µs/request | unexpected |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    '| target | c32 req/s | × undici | × nginx | p50 ms | p99 ms | c1 p50 ms | c1 added p50 ms | c1 p99 ms | CPU µs/request | machine busy | unexpected |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const f of figures) {
     const m = (pick: (r: Round) => number): number => median(f.rounds.map(pick));
@@ -58,6 +66,7 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
       added,
       ms(m((r) => r.c1p99)),
       cpu,
+      `${Math.round(m((r) => r.machineBusy) * 100)}%`,
       String(f.rounds.reduce((n, r) => n + r.unexpected, 0)),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
@@ -70,6 +79,9 @@ export function formatTable(figures: readonly TargetFigures[]): string[] {
   };
   check('cached allow × undici (c32 req/s)', perRound(allow, undici, rps), '≥ 0.6 (stretch 0.85)', (v) => v >= 0.6);
   check('cached allow CPU µs a request', median(allow.rounds.map((r) => r.cpu[0]!)), '≤ 90', (v) => v <= 90);
+  // The 90 µs goal was set on a host where the bare undici proxy took 52 µs a request; the same
+  // goal as a ratio holds on a slower or busier host, where every process's µs grow together.
+  check('cached allow CPU ÷ bare undici proxy CPU', perRound(allow, undici, (a, b) => a.cpu[0]! / b.cpu[0]!), `≤ ${CPU_RATIO_GOAL.toFixed(2)} (90 ÷ 52 µs)`, (v) => v <= CPU_RATIO_GOAL);
   check('cached allow c1 added p50 ms', perRound(allow, direct, (a, b) => a.c1p50 - b.c1p50) / 1000, '≤ 0.15', (v) => v <= 0.15);
   const baseline = byRole('baseline');
   if (baseline) {

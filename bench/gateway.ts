@@ -19,7 +19,7 @@ import { forwardAuth, NGINX_BINARY, reverseProxy, startBenchNginx, type RunningN
 import { startTinyUpstream } from './proxy.js';
 import { QUICK_START, quickStartToken, quickStartYaml, serve, stopServed, type Served } from './serve.js';
 import { formatTable, type TargetFigures } from './gateway-report.js';
-import { treeTicks, TICKS, wrk, type WrkResult } from './wrk.js';
+import { busyShare, machineTicks, treeTicks, TICKS, wrk, type WrkResult } from './wrk.js';
 
 const QUICK = process.argv.includes('--quick');
 const PLAN = {
@@ -67,14 +67,16 @@ async function preflight(target: Target): Promise<void> {
 }
 
 /** One round of one target: warm-up, c32 with CPU, c1. */
-async function measure(target: Target): Promise<{ c32: WrkResult; c1: WrkResult; cpu: number[] }> {
+async function measure(target: Target): Promise<{ c32: WrkResult; c1: WrkResult; cpu: number[]; busy: number }> {
   const run = { url: target.url, headers: target.headers ?? [], method: target.method ?? 'GET' };
   await wrk({ ...run, connections: PLAN.connections, seconds: PLAN.warmupSeconds });
   const before = target.cpu.map((p) => treeTicks(p.pid));
+  const machineBefore = machineTicks();
   const c32 = await wrk({ ...run, connections: PLAN.connections, seconds: PLAN.seconds });
+  const busy = busyShare(machineBefore, machineTicks());
   const cpu = target.cpu.map((p, i) => ((treeTicks(p.pid) - before[i]!) * 1e6) / TICKS / c32.requests);
   const c1 = await wrk({ ...run, connections: 1, seconds: PLAN.latencySeconds });
-  return { c32, c1, cpu };
+  return { c32, c1, cpu, busy };
 }
 
 /** Before the first round: load until the target has answered PLAN.warmupRequests (or the cap passed). */
@@ -184,7 +186,7 @@ export async function runGatewayBench(): Promise<void> {
     for (let round = 0; round < PLAN.rounds; round++) {
       for (const f of figures) {
         const m = await measure(f.target);
-        f.rounds.push({ rps: m.c32.rps, p50: m.c32.p50, p99: m.c32.p99, c1p50: m.c1.p50, c1p99: m.c1.p99, cpu: m.cpu, unexpected: unexpected(f.target, m.c32) + unexpected(f.target, m.c1) });
+        f.rounds.push({ rps: m.c32.rps, p50: m.c32.p50, p99: m.c32.p99, c1p50: m.c1.p50, c1p99: m.c1.p99, cpu: m.cpu, machineBusy: m.busy, unexpected: unexpected(f.target, m.c32) + unexpected(f.target, m.c1) });
       }
     }
     const loadAfter = loadavg()[0]!;

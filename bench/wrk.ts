@@ -92,5 +92,20 @@ export function treeTicks(pid: number): number {
   return ticks;
 }
 
+/** The machine's CPU time so far, in clock ticks: all of it, and the part spent idle (idle + iowait). */
+export function machineTicks(): { readonly total: number; readonly idle: number } {
+  // The first line of /proc/stat: "cpu  user nice system idle iowait irq softirq steal ...".
+  const stat = readFileSync('/proc/stat', 'utf8');
+  const fields = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { total, idle: fields[3]! + fields[4]! };
+}
+
+/** The share (0 to 1) of the machine's CPU that was busy between two `machineTicks` readings. */
+export function busyShare(before: { readonly total: number; readonly idle: number }, after: { readonly total: number; readonly idle: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? 1 - (after.idle - before.idle) / total : Number.NaN;
+}
+
 /** The median of the samples (the upper one of an even count). */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;

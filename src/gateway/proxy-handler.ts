@@ -100,8 +100,9 @@ export function rejectionOutcome(code: string): string {
 
 export interface ProxyHandlers {
   /**
-   * Handles one request end to end. Never rejects; a Promise when the answer waits for something
-   * (resolved when it is complete), undefined when it was written now or is on the next tick.
+   * Handles one request end to end. Never rejects; a Promise when the decision waited for
+   * something (resolved once the answer is under way), undefined when it was decided now. A
+   * forwarded request finishes later, through its upstream callback, whichever it returned.
    */
   handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> | undefined;
   /** Handles an HTTP upgrade (WebSocket): authorised like any request, then tunnelled. */
@@ -190,23 +191,28 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome.status);
   }
 
-  /** Forwards an allowed request exactly as authorised, then records what followed. */
-  async function forward(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Allowed, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> {
+  /** Forwards an allowed request exactly as authorised; `forwarded` records what followed. */
+  function forward(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Allowed, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
     const authorized = tracer ? preciseNow() : 0;
     // Without a Content-Length or Transfer-Encoding line there is no body (planBody would read the
     // same from `incoming.headers`, an object Node builds on first use).
     const body = outcome.headers.framesBody ? planBody(incoming, forwarding.maxBodyBytes) : NO_BODY;
     if (body.kind === 'stream' && outcome.headers.expect?.toLowerCase() === '100-continue') outgoing.writeContinue();
     const forwardStart = performance.now();
-    let result: ProxyResult;
+    const done = (result: ProxyResult): void => forwarded(incoming, outgoing, outcome, requestId, trace, started, traceStart, authorized, forwardStart, result);
     if (body.kind === 'too_large') {
-      result = { ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' };
-    } else {
-      result = await upstream.forward(
-        { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
-        outgoing,
-      );
+      done({ ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' });
+      return;
     }
+    upstream.forward(
+      { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
+      outgoing,
+      done,
+    );
+  }
+
+  /** What follows a forwarded request's end: the caller's error answer if none was written, the outcome record, metrics, the trace. */
+  function forwarded(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Allowed, requestId: string, trace: TraceContext, started: number, traceStart: number, authorized: number, forwardStart: number, result: ProxyResult): void {
     const upstreamMs = performance.now() - forwardStart;
     metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
     if (!result.ok && !result.responded && result.failure !== 'client_closed') {
@@ -228,11 +234,10 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
    * event) is written on the next tick, once a request without a body is complete: written at once,
    * it would close the connection (respond.ts closes it when the caller's body was not read).
    */
-  function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome, requestId: string, trace: TraceContext, started: number, traceStart: number): Promise<void> | undefined {
-    if (outcome.kind === 'allow') return forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
-    if (incoming.complete) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+  function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
+    if (outcome.kind === 'allow') forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+    else if (incoming.complete) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     else process.nextTick(reject, incoming, outgoing, outcome, requestId, trace, started, traceStart);
-    return undefined;
   }
 
   return {
@@ -243,7 +248,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const traceStart = tracer ? preciseNow() : 0;
       const outcome = pipeline.run(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
       if (outcome instanceof Promise) return outcome.then((o) => respond(incoming, outgoing, o, requestId, trace, started, traceStart));
-      return respond(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+      respond(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+      return undefined;
     },
 
     async upgrade(incoming, socket, head) {

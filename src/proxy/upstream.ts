@@ -24,8 +24,12 @@ export interface ForwardRequest {
 }
 
 export interface Upstream {
-  /** Streams one request upstream and its response into `outgoing`; never rejects. */
-  forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult>;
+  /**
+   * Streams one request upstream and its response into `outgoing`, then tells `done` how it ended
+   * (exactly once, never by throwing). A callback rather than a Promise: the data path's allowed
+   * request then costs no Promise, no async frame and no microtask between the two legs.
+   */
+  forward(req: ForwardRequest, outgoing: ServerResponse, done: (result: ProxyResult) => void): void;
   /**
    * Opens an upgraded connection (`protocol`, e.g. `websocket`) upstream and tunnels `client` to it;
    * never rejects. `onTunnel` is told the upstream's socket as the tunnel starts, before any of its bytes pass.
@@ -60,15 +64,13 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
     pipelining: 1,
   });
 
-  function forward(req: ForwardRequest, outgoing: ServerResponse): Promise<ProxyResult> {
-    return new Promise((resolve) => {
-      const handler = new ForwardHandler(outgoing, req.requestId, responseNames, resolve);
-      try {
-        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
-      } catch (err) {
-        handler.onError(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+  function forward(req: ForwardRequest, outgoing: ServerResponse, done: (result: ProxyResult) => void): void {
+    const handler = new ForwardHandler(outgoing, req.requestId, responseNames, done);
+    try {
+      pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
+    } catch (err) {
+      handler.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult> {

@@ -35,9 +35,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
       identity: { principal: 'arn:aws:iam::111122223333:user/alice', account: '111122223333', session: undefined, mfa: false, requestId: 'req-1' },
       passThrough: new Set(),
     });
-    void upstream
-      .forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res)
-      .then((result) => {
+    upstream.forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res, (result) => {
         results.push(result);
         waiting.shift()?.(result);
         if (!result.ok && !result.responded && result.failure !== 'client_closed') {
@@ -45,7 +43,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
           const close = req.complete ? {} : { connection: 'close' };
           res.writeHead(failureStatus(result.failure), { 'content-type': 'application/json', ...close }).end(JSON.stringify({ error: result.failure }));
         }
-      });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
