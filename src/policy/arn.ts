@@ -6,8 +6,9 @@
 // A pattern cut short (`arn:aws:sqs:*`, `arn:aws:sqs:us-east-1:*`) is valid when its last
 // component ends with `*`: the IAM User Guide's Resource page says a `*` that is the last
 // character of a segment can expand beyond the colons, so that component runs to the end.
-// A `*` ending a middle segment of a six-part pattern stays within its segment: that reading is
-// the narrower one, and any doubt denies.
+// A `*` ending a middle segment of a six-part pattern stays within its segment here: that is the
+// narrower reading, which an Allow's Resource takes; a Deny's Resource reads the pattern as text
+// instead (compile.ts), so that any doubt denies.
 
 import { compilePrefix } from './prefix.js';
 import { ANY_RUN, compileUnits, splitUnitsAtColons, wildcardUnits, type PatternUnits, type RangeMatcher } from './wildcard.js';

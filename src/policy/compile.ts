@@ -4,7 +4,7 @@ import { patternAccount } from './account.js';
 import { compileConditions, type CompiledConditions } from './conditions/compile.js';
 import { soleDecision } from './decisions.js';
 import { compileNotPrincipal, compilePrincipal, type PrincipalInfo, type PrincipalMatcher } from './principal.js';
-import { compileResourcePattern, type CompiledPattern } from './variables.js';
+import { compileResourcePattern, compileSpanningResourcePattern, type CompiledPattern } from './variables.js';
 import { compileWildcard } from './wildcard.js';
 import type { Decision, ParsedPolicy, ParsedStatement, PolicyKind, RequestContext, StatementRef } from './types.js';
 
@@ -103,7 +103,13 @@ function compileResources(
   if (!patterns) return { test: ALWAYS, keys: [] };
   const negate = statement.resource === undefined;
   if (patterns.includes('*')) return { test: negate ? NEVER : ALWAYS, keys: [] };
-  const compiled = patterns.map((p) => compileResourcePattern(p, version));
+  // The Resource page lets a `*` that closes an ARN segment "expand to match beyond colon
+  // boundaries" without saying how far. A Deny's Resource (and an Allow's NotResource, which grants
+  // what it does not match) reads every `*` as running across colons, as StringLike does: the
+  // reading under which the statement denies the most. An Allow's Resource (and a Deny's
+  // NotResource) keeps each `*` inside its segment but for one closing a cut-short pattern.
+  const spanColons = (statement.effect === 'Deny') !== negate;
+  const compiled = patterns.map((p) => (spanColons ? compileSpanningResourcePattern(p, version) : compileResourcePattern(p, version)));
   const keys = compiled.flatMap((c) => c.keys);
   const only = compiled.length === 1 ? compiled[0] : undefined;
   const anyMatches = only

@@ -54,6 +54,7 @@ export interface Template {
 }
 
 const ESCAPES: Readonly<Record<string, string>> = { '*': '*', '?': '?', $: '$' };
+const COLON = 0x3a;
 
 type Parsed = { end: number; ref: VariableRef } | { end: number; escape: string } | { error: string };
 
@@ -343,6 +344,36 @@ export function compileResourcePattern(pattern: string, version: PolicyVersion):
       }
       return matchComponents(matchers, value);
     },
+  };
+}
+
+/** Whether `s` holds more than `count` colons. */
+function hasMoreColons(s: string, count: number): boolean {
+  let at = -1;
+  for (let i = 0; i <= count; i++) {
+    at = s.indexOf(':', at + 1);
+    if (at < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Compiles a Resource / NotResource pattern read the way that matches the most: besides what
+ * `compileResourcePattern` matches, every `*` may run across colons, as in StringLike. The two
+ * readings differ only when a wildcard or a variable stands before the last component and the
+ * ARN holds more colons than the pattern's text, so that is tested before the text reading runs.
+ */
+export function compileSpanningResourcePattern(pattern: string, version: PolicyVersion): CompiledPattern {
+  const components = compileResourcePattern(pattern, version);
+  const template = parseTemplate(pattern, version);
+  if (template.malformed !== undefined) return components;
+  const leading = splitUnitsAtColons(template.parts, ARN_COMPONENTS).slice(0, -1);
+  if (leading.every((c) => c.every((part) => typeof part === 'number' && part >= 0))) return components;
+  const colons = template.parts.filter((part) => part === COLON).length;
+  const text = compileLikePattern(pattern, version, false);
+  return {
+    keys: components.keys,
+    test: (value, ctx) => components.test(value, ctx) || (hasMoreColons(value, colons) && text.test(value, ctx)),
   };
 }
 

@@ -316,6 +316,25 @@ describe('compileConditions', () => {
       expect(holds(operator, 'aws:key', values, { 'aws:key': value }, '2012-10-17', 'Deny')).toBe(true);
     });
 
+    it.each<[string, ContextValue]>([
+      ['an empty string', ''],
+      ['a set of empty strings', ['', '']],
+    ])('Null "true" on a key holding %s fails in an Allow and holds in a Deny; Null "false" fails in both', (_why, value) => {
+      const context = { 'aws:key': value };
+      expect(holds('Null', 'aws:key', ['true'], context, '2012-10-17', 'Allow')).toBe(false);
+      expect(holds('Null', 'aws:key', ['true'], context, '2012-10-17', 'Deny')).toBe(true);
+      expect(holds('Null', 'aws:key', ['false'], context, '2012-10-17', 'Allow')).toBe(false);
+      expect(holds('Null', 'aws:key', ['false'], context, '2012-10-17', 'Deny')).toBe(false);
+    });
+
+    it('fails closed on a Bool variable that renders to neither true nor false, unless another value matches', () => {
+      const context = { 'aws:key': true, 'aws:tag': 'maybe' };
+      expect(holds('Bool', 'aws:key', ['${aws:tag}'], context, '2012-10-17', 'Allow')).toBe(false);
+      expect(holds('Bool', 'aws:key', ['${aws:tag}'], context, '2012-10-17', 'Deny')).toBe(true);
+      expect(holds('Bool', 'aws:key', ['${aws:tag}', 'true'], context, '2012-10-17', 'Allow')).toBe(true);
+      expect(holds('Bool', 'aws:key', ['${aws:missing}'], context, '2012-10-17', 'Deny')).toBe(false);
+    });
+
     it('reads every context value under a string operator, so none is unreadable there', () => {
       expect(holds('StringNotEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(true);
       expect(holds('StringEquals', 'aws:key', ['10'], { 'aws:key': 'ten' }, '2012-10-17', 'Deny')).toBe(false);

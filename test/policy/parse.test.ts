@@ -56,6 +56,7 @@ describe('parsePolicy errors', () => {
     ['a resource whose service is a lone star', policy(allow({ Resource: ['arn:aws:s3:::bucket/*', 'arn:aws:*:*:*:*'] })), ['INVALID_RESOURCE at Statement[0].Resource[1]']],
     ['a NotResource with a single-character wildcard in its service', policy(without(allow({ NotResource: 'arn:aws:s?s:us-east-1:111122223333:queue' }), 'Resource')), ['INVALID_RESOURCE at Statement[0].NotResource']],
     ['a cut-short resource whose closing star is its service', policy(allow({ Resource: 'arn:aws:*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
+    ['a resource cut short before its partition', policy(allow({ Resource: 'arn:*' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a resource with a wildcard service and an empty resource part', policy(allow({ Resource: 'arn:aws:*:::' })), ['INVALID_RESOURCE at Statement[0].Resource']],
     ['a Principal in an identity policy', policy(allow({ Principal: '*' })), ['UNSUPPORTED_PRINCIPAL at Statement[0].Principal'], 'identity'],
     ['a NotPrincipal in a permissions boundary', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal'], 'boundary'],

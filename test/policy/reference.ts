@@ -247,15 +247,16 @@ function nullDataset(value: ContextValue): boolean {
   return (Array.isArray(value) ? value : [value]).every((v) => v === '');
 }
 
-function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>): boolean {
+function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>, deny: boolean): boolean {
   const value = ctx.get(key.toLowerCase());
   if (op === 'Null') {
     // "true": the key must be absent (or an empty set, which AWS treats as having no value);
     // "false": present with a value that is not empty ("context keys with empty values"). An empty
-    // string is neither: present, without a value. Several values are ORed.
+    // string is present, without a value: "false" never holds for it, and "true" (undocumented)
+    // only in a Deny, where doubt denies. Several values are ORed.
     const absent = value === undefined || (Array.isArray(value) && value.length === 0);
     const empty = !absent && nullDataset(value);
-    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent : !absent && !empty));
+    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent || (empty && deny) : !absent && !empty));
   }
   let rest = op;
   let qualifier: 'ForAllValues' | 'ForAnyValue' | undefined;
@@ -297,9 +298,11 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
       ? s.action.some((p) => actionMatches(p, req.action))
       : !(s.notAction ?? []).some((p) => actionMatches(p, req.action));
     if (!actionOk) continue;
-    const resourceOk = s.resource
-      ? s.resource.some((p) => resourceMatches(p, req.resource))
-      : !(s.notResource ?? []).some((p) => resourceMatches(p, req.resource));
+    // A Deny's Resource and an Allow's NotResource read a `*` as running across colons (the
+    // reading that denies the most, where the Resource page leaves the extent open).
+    const spanColons = (s.effect === 'Deny') === (s.resource !== undefined);
+    const matches = (p: string): boolean => (spanColons ? naiveWildcard(p, req.resource) : resourceMatches(p, req.resource));
+    const resourceOk = s.resource ? s.resource.some(matches) : !(s.notResource ?? []).some(matches);
     if (!resourceOk) continue;
     let g: Grade = Grade.Direct;
     if (resourceBased) {
@@ -308,7 +311,7 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
       else g = Grade.None;
       if (g === Grade.None) continue;
     }
-    if (!s.conditions.every(([op, key, values]) => conditionHolds(op, key, values, ctx))) continue;
+    if (!s.conditions.every(([op, key, values]) => conditionHolds(op, key, values, ctx, s.effect === 'Deny'))) continue;
     if (s.effect === 'Deny') deny = true;
     else {
       allow = true;

@@ -65,6 +65,9 @@ describe('policy checks', () => {
     ['an Allow that requires MFA', policy(allow({ Condition: { Bool: { 'aws:MultiFactorAuthPresent': true } } })), []],
     ['ForAllValues on a single-valued key', policy(allow({ Condition: { 'ForAllValues:StringEquals': { 'aws:username': ['alice', 'bob'] } } })), ['security FORALLVALUES_WITH_SINGLE_VALUED_KEY at Statement[0].Condition.ForAllValues:StringEquals.aws:username']],
     ['ForAllValues on a tag key', policy(allow({ Condition: { 'ForAllValues:StringLike': { 'aws:RequestTag/team': 'b*' } } })), ['security FORALLVALUES_WITH_SINGLE_VALUED_KEY at Statement[0].Condition.ForAllValues:StringLike.aws:RequestTag/team']],
+    ['a multivalued key without a set operator', policy(allow({ Condition: { StringEquals: { 'aws:TagKeys': 'team' } } })), ['security MISSING_SET_OPERATOR at Statement[0].Condition.StringEquals.aws:TagKeys']],
+    ['a multivalued key, spelt in any case, under a negated operator without a set operator', policy(allow({ Condition: { StringNotLike: { 'AWS:CalledVia': 'athena.*' } } })), ['security MISSING_SET_OPERATOR at Statement[0].Condition.StringNotLike.AWS:CalledVia']],
+    ['a multivalued key with a set operator, or under Null', policy(allow({ Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'team' }, Null: { 'aws:TagKeys': 'false' } } })), []],
     ['ForAllValues on a multivalued key', policy(allow({ Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } } })), []],
   ];
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../src/policy/context.js';
 import type { ContextValue, PolicyVersion } from '../../src/policy/types.js';
@@ -5,6 +6,7 @@ import {
   checkPolicyVariables,
   compileLikePattern,
   compileResourcePattern,
+  compileSpanningResourcePattern,
   compileTextTemplate,
 } from '../../src/policy/variables.js';
 
@@ -68,6 +70,54 @@ describe('compileResourcePattern', () => {
     const pattern = compileResourcePattern('arn:aws:s3:::bucket/*', V2012);
     expect(pattern.keys).toEqual([]);
     expect(pattern.test('arn:aws:s3:::bucket/key', alice)).toBe(true);
+  });
+});
+
+describe('compileSpanningResourcePattern', () => {
+  const ctx = createContext({ 'aws:username': 'al:ice' });
+  const spans = (pattern: string, arn: string): boolean => compileSpanningResourcePattern(pattern, '2012-10-17').test(arn, ctx);
+
+  it('lets a star before the last component run across colons, as StringLike does', () => {
+    const pattern = 'arn:aws:someservice:*:111122223333:finance/*';
+    const arn = 'arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt';
+    expect(spans(pattern, arn)).toBe(true);
+    expect(compileResourcePattern(pattern, '2012-10-17').test(arn, ctx)).toBe(false);
+    expect(spans('arn:aws:sqs:us-*-1:*', 'arn:aws:sqs:us-e:x-1:queue')).toBe(true);
+    expect(compileResourcePattern('arn:aws:sqs:us-*-1:*', '2012-10-17').test('arn:aws:sqs:us-e:x-1:queue', ctx)).toBe(false);
+  });
+
+  it('matches what the component reading matches, and no more where the ARN has no colon to spare', () => {
+    expect(spans('arn:aws:ec2:*:111122223333:instance/*', 'arn:aws:ec2:us-east-1:111122223333:instance/i-1')).toBe(true);
+    expect(spans('arn:aws:ec2:*:111122223333:instance/*', 'arn:aws:ec2:us-east-1:999999999999:instance/i-1')).toBe(false);
+    expect(spans('arn:aws:s3:::bucket/*', 'arn:aws:s3:::bucket')).toBe(false);
+    expect(spans('arn:aws:x:r:a:b', 'arn:aws:x:r:a:b:c')).toBe(false);
+  });
+
+  it('takes exactly what the component reading or the text reading takes, on generated patterns and ARNs', () => {
+    const segment = fc.constantFrom('', 'a', 'b', 'a:b', 'ab');
+    const patternSegment = fc.constantFrom('*', 'a', 'a*', '*b', '?', 'b', '${aws:username}');
+    const arn = fc.array(segment, { minLength: 3, maxLength: 5 }).map((parts) => `arn:aws:svc:${parts.join(':')}`);
+    const pattern = fc.array(patternSegment, { minLength: 3, maxLength: 3 }).map((parts) => `arn:aws:svc:${parts.join(':')}`);
+    const seen = { component: 0, textOnly: 0 };
+    fc.assert(
+      fc.property(pattern, arn, (p, a) => {
+        const component = compileResourcePattern(p, '2012-10-17').test(a, ctx);
+        const text = compileLikePattern(p, '2012-10-17', false).test(a, ctx);
+        if (component) seen.component++;
+        else if (text) seen.textOnly++;
+        expect(compileSpanningResourcePattern(p, '2012-10-17').test(a, ctx)).toBe(component || text);
+      }),
+      { numRuns: 3000, seed: 6 },
+    );
+    // Both readings took something, and the text reading took ARNs the component reading did not.
+    expect(seen.component).toBeGreaterThan(0);
+    expect(seen.textOnly).toBeGreaterThan(0);
+  });
+
+  it('reads a variable value holding a colon as text that may take a colon of the ARN', () => {
+    expect(spans('arn:aws:iam::${aws:username}:user/*', 'arn:aws:iam::al:ice:user/x')).toBe(true);
+    expect(compileResourcePattern('arn:aws:iam::${aws:username}:user/*', '2012-10-17').test('arn:aws:iam::al:ice:user/x', ctx)).toBe(false);
+    expect(spans('arn:aws:iam::${aws:username}:user/*', 'arn:aws:iam::alice:user/x')).toBe(false);
   });
 });
 

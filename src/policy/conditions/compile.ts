@@ -22,7 +22,8 @@
 //   that is not a null dataset: the multivalued key examples use `Null: false` precisely so that a
 //   key "with an empty value" cannot make a `ForAllValues` condition true. An empty string (or an
 //   array of them) is a present key with an empty value, so neither `true` nor `false` holds for
-//   it: it is not missing, and it has no value (any doubt denies).
+//   it in an Allow: it is not missing, and it has no value. In a Deny, `true` holds for it: whether
+//   an empty value is null is undocumented, and any doubt denies.
 //   Operators without a qualifier treat an empty array as a present, empty set, and "" as text.
 // A policy variable with no value makes its value match nothing, so a negated operator then holds.
 // An unknown operator, or a value that does not fit its operator, fails closed: in an Allow
@@ -76,16 +77,19 @@ function isNullDataset(value: ContextValue): boolean {
   return true;
 }
 
-function compileNull(condition: ParsedCondition, key: string): Check {
+function compileNull(condition: ParsedCondition, key: string, effect: Effect): Check {
   const wantsMissing = condition.values.some((v) => parseBool(v) === true);
   const wantsPresent = condition.values.some((v) => parseBool(v) === false);
+  // A key present with only empty values: `false` never holds for it (the guide's guard), and
+  // whether it is null is undocumented, so `true` holds only where that denies, in a Deny.
+  const emptyValue: Outcome = wantsMissing && effect === 'Deny' ? PASS : MISMATCH;
   return {
     condition,
     keys: [key],
     run(ctx) {
       const value = ctx.get(key);
       if (value === undefined || (typeof value === 'object' && value.length === 0)) return wantsMissing ? PASS : MISSING;
-      if (isNullDataset(value)) return MISMATCH;
+      if (isNullDataset(value)) return emptyValue;
       return wantsPresent ? PASS : MISMATCH;
     },
   };
@@ -93,7 +97,7 @@ function compileNull(condition: ParsedCondition, key: string): Check {
 
 function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: PolicyVersion, effect: Effect): Check {
   const key = condition.key.toLowerCase();
-  if (op.base.family === 'Null') return compileNull(condition, key);
+  if (op.base.family === 'Null') return compileNull(condition, key, effect);
   const values = compileValueSet(op.base, condition.values, version);
   const negated = op.base.negated;
   const passWhenMissing = op.ifExists || op.qualifier === 'ForAllValues' || (negated && op.qualifier !== 'ForAnyValue');

@@ -9,7 +9,7 @@
 
 import { isArnText } from '../arn.js';
 import type { ContextScalar, PolicyVersion, RequestContext } from '../types.js';
-import { compileLikePattern, compileResourcePattern, compileTextTemplate, type CompiledPattern } from '../variables.js';
+import { compileLikePattern, compileResourcePattern, compileTextTemplate, type CompiledPattern, type TextTemplate } from '../variables.js';
 import { compileUnits, equalsIgnoreCase, literalUnits, type RangeMatcher } from '../wildcard.js';
 import { compareInstants, createInstant, readDate, type Instant } from './dates.js';
 import { cidrContains, createIpReader, parseCidr, type Cidr } from './ip.js';
@@ -151,20 +151,33 @@ function patternSet(patterns: readonly CompiledPattern[]): ValueSet {
   );
 }
 
+/**
+ * Bool values. A variable that renders to text that is neither true nor false is a value that does
+ * not fit the operator, which fails closed as one written in the policy would (the validator refuses
+ * those at load): the verdict is UNREADABLE unless another value matches. A variable with no value
+ * matches nothing.
+ */
 function bools(values: readonly ContextScalar[], version: PolicyVersion): ValueSet {
   const templates = values.map((v) => compileTextTemplate(asText(v), version));
-  const tests: Test[] = templates.map((template) => {
-    if (template.constant !== undefined) {
-      const want = parseBool(template.constant);
-      return (value) => parseBool(value) === want && want !== undefined;
-    }
-    return (value, ctx) => {
-      const rendered = template.render(ctx);
-      const want = rendered === undefined ? undefined : parseBool(rendered);
-      return want !== undefined && parseBool(value) === want;
-    };
-  });
-  return readableOnly(anyOf(tests, templates.flatMap((t) => t.keys)), (value) => parseBool(value) !== undefined);
+  const constants = new Set(templates.flatMap((t) => (t.constant === undefined ? [] : [parseBool(t.constant)])));
+  const rendered = templates.filter((t) => t.constant === undefined);
+  return {
+    keys: templates.flatMap((t) => t.keys),
+    matches(value, ctx) {
+      const got = parseBool(value);
+      if (got === undefined) return UNREADABLE;
+      if (constants.has(got)) return MATCH;
+      let unfit = false;
+      for (let i = 0; i < rendered.length; i++) {
+        const text = (rendered[i] as TextTemplate).render(ctx);
+        if (text === undefined) continue;
+        const want = parseBool(text);
+        if (want === got) return MATCH;
+        if (want === undefined) unfit = true;
+      }
+      return unfit ? UNREADABLE : NO_MATCH;
+    },
+  };
 }
 
 function addresses(values: readonly ContextScalar[]): ValueSet {

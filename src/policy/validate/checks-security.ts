@@ -28,6 +28,15 @@ const SINGLE_VALUED_KEYS: ReadonlySet<string> = new Set(
 );
 const SINGLE_VALUED_PREFIXES = ['aws:requesttag/', 'aws:resourcetag/', 'aws:principaltag/'];
 
+// Global keys AWS documents as multivalued: "Multivalued context keys require a condition set
+// operator" (IAM User Guide, "Single-valued vs. multivalued context keys").
+const MULTIVALUED_KEYS: ReadonlySet<string> = new Set(
+  [
+    'aws:CalledVia', 'aws:PrincipalOrgPaths', 'aws:PrincipalServiceNamesList', 'aws:ResourceOrgPaths',
+    'aws:SourceOrgPaths', 'aws:TagKeys', 'aws:VpceOrgPaths',
+  ].map((k) => k.toLowerCase()),
+);
+
 function isSingleValued(key: string): boolean {
   const k = key.toLowerCase();
   return SINGLE_VALUED_KEYS.has(k) || SINGLE_VALUED_PREFIXES.some((p) => k.startsWith(p));
@@ -63,6 +72,10 @@ function checkConditions(s: ParsedStatement, sink: FindingSink): void {
     const op = parseOperator(c.operator);
     if (op?.qualifier === 'ForAllValues' && isSingleValued(c.key)) {
       sink.add('FORALLVALUES_WITH_SINGLE_VALUED_KEY', c.path, `ForAllValues on the single-valued key ${c.key} also matches when the key is absent: use ${op.base.name}${op.ifExists ? 'IfExists' : ''} instead`);
+    }
+    if (op && op.qualifier === undefined && op.base.family !== 'Null' && MULTIVALUED_KEYS.has(c.key.toLowerCase())) {
+      const reading = op.base.negated ? 'holds only when no value of the key matches' : 'holds when any one value matches';
+      sink.add('MISSING_SET_OPERATOR', c.path, `${c.key} is multivalued and IAM requires ForAnyValue or ForAllValues with it; without one, iamgate's ${op.base.name} ${reading}: write the set operator you mean`);
     }
     if (s.effect === 'Deny' && c.operator === 'Bool' && c.key.toLowerCase() === 'aws:multifactorauthpresent' && c.values.some(isFalse)) {
       sink.add('MFA_DENY_BYPASSABLE', c.path, 'requests signed with long-term credentials carry no aws:MultiFactorAuthPresent, so this Deny skips them: use BoolIfExists');
