@@ -161,6 +161,38 @@ describe('streaming proxy', () => {
     expect(await result).toEqual({ ok: false, failure: 'client_closed', responded: true, status: 200, cause: 'ERR_CLIENT_CLOSED' });
   });
 
+  it('sends nothing upstream for a caller that hung up before its request was forwarded, and says so once', async () => {
+    const results: ProxyResult[] = [];
+    let first: (r: ProxyResult) => void = () => undefined;
+    const settled = new Promise<ProxyResult>((resolve) => (first = resolve));
+    // A front whose decision outlasts the caller: it forwards only once the caller's connection has closed.
+    let arrived: () => void = () => undefined;
+    const decided = new Promise<void>((resolve) => (arrived = resolve));
+    const late = http.createServer((_req, res) => {
+      arrived();
+      res.once('close', () =>
+        upstream.forward({ method: 'GET', path: '/late', headers: [], body: null, requestId: 'req-late' }, res, (r) => {
+          results.push(r);
+          first(r);
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => late.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = target.arrivals();
+      const req = http.get(`http://127.0.0.1:${(late.address() as AddressInfo).port}/late`);
+      req.on('error', () => undefined);
+      await decided;
+      req.destroy();
+      expect(await settled).toEqual({ ok: false, failure: 'client_closed', responded: false, status: undefined, cause: 'ERR_CLIENT_CLOSED' });
+      // A request forwarded after it reaches the upstream alone, and the hung-up one is not told again.
+      expect((await rawRequest(`${front.url}/after`)).status).toBe(200);
+      expect([target.arrivals() - before, target.received.at(-1)?.url, results.length]).toEqual([1, '/after', 1]);
+    } finally {
+      await new Promise<void>((resolve) => late.close(() => resolve()));
+    }
+  });
+
   it('relays the final answer after an upstream’s early hints, not the hints', async () => {
     const hinting = http.createServer((_req, res) => {
       res.writeEarlyHints({ link: '</a.css>; rel=preload' }, () => res.writeHead(200, { 'x-final': 'yes' }).end('done'));
