@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureStatus } from '../../src/gateway/errors.js';
@@ -191,6 +192,20 @@ describe('streaming proxy', () => {
     } finally {
       await new Promise<void>((resolve) => late.close(() => resolve()));
     }
+  });
+
+  it('opens no tunnel upstream for a caller that hung up before its upgrade was forwarded, and says so', async () => {
+    const client = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => done() });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.destroy();
+    await closed;
+    const before = target.arrivals();
+    const headers = ['host', '127.0.0.1', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version', '13'];
+    const result = await upstream.upgrade({ method: 'GET', path: '/ws', headers, body: null, requestId: 'req-ws' }, client, Buffer.alloc(0), 'websocket');
+    expect(result).toEqual({ ok: false, failure: 'client_closed', responded: false, status: undefined, cause: 'ERR_CLIENT_CLOSED' });
+    // Whatever reached the upstream has its answer by now: a request forwarded after it is counted alone.
+    expect((await rawRequest(`${front.url}/after-ws`)).status).toBe(200);
+    expect([target.arrivals() - before, target.openTunnels()]).toEqual([1, 0]);
   });
 
   it('relays the final answer after an upstream’s early hints, not the hints', async () => {
