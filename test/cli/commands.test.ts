@@ -77,7 +77,10 @@ describe('the iamgate command line', () => {
     const token = await cli('token', 'alice', '--config', missing);
     expect(token.code).toBe(1);
     expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file)`);
-    for (const r of [audit, simulate, token]) expect(r.err.join('\n')).not.toContain('ENOENT');
+    const test = await cli('test', missing);
+    expect(test.code).toBe(2);
+    expect(test.err).toEqual([`iamgate test: ${missing}: no such file or folder`]);
+    for (const r of [audit, simulate, token, test]) expect(r.err.join('\n')).not.toContain('ENOENT');
   });
 });
 
