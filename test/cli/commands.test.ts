@@ -66,6 +66,15 @@ describe('the iamgate command line', () => {
     expect(err[0]?.split('\n')[0]).toBe('iamgate audit: unknown subcommand "verfy"; did you mean "verify"?');
   });
 
+  it('says which argument replay lacks, in the common style, and exits 2', async () => {
+    const noPolicies = await cli('replay', 'trail.log');
+    expect(noPolicies.code).toBe(2);
+    expect(noPolicies.err[0]?.split('\n')[0]).toBe('iamgate replay: no --policies DIR given');
+    const noTrail = await cli('replay', '--policies', 'policies');
+    expect(noTrail.code).toBe(2);
+    expect(noTrail.err[0]?.split('\n')[0]).toBe('iamgate replay: no TRAIL or --redis URL given');
+  });
+
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
