@@ -66,6 +66,13 @@ describe('the iamgate command line', () => {
     expect(err[0]?.split('\n')[0]).toBe('iamgate audit: unknown subcommand "verfy"; did you mean "verify"?');
   });
 
+  it('says audit needs a subcommand, in the common style, and exits 2', async () => {
+    const { code, out, err } = await cli('audit');
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]?.split('\n')[0]).toBe('iamgate audit: no subcommand given (verify, report or suggest-policy)');
+  });
+
   it('says which argument replay lacks, in the common style, and exits 2', async () => {
     const noPolicies = await cli('replay', 'trail.log');
     expect(noPolicies.code).toBe(2);
