@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
@@ -16,6 +17,7 @@ import { redisConfigured, redisFactory, type RedisFactory } from './redis.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
+import { joinWorkerGenerations } from './worker-generations.js';
 
 /** What a caller may put in place of what the configuration would build. */
 export interface IamgateDeps {
@@ -123,6 +125,14 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       return resolver;
     };
     const primary = stateRedis ? undefined : deps.primary;
+    // A worker of `serve --workers N` (with Redis or without) keeps to the policy set the others serve.
+    const workers = deps.primary
+      ? joinWorkerGenerations(deps.primary, {
+          registry: metrics.registry,
+          reload: () => void gateway?.reload(),
+          onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy load not reported to the primary'),
+        })
+      : undefined;
     const cluster = openCluster(config, { now, logger, metrics, redis: openRedis, ...(primary ? { ipc: primary } : {}) });
     opened.add(() => cluster.close());
     const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
@@ -140,6 +150,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
         const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
         return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
       },
+      requestIdHeader: IDENTITY_HEADERS.requestId,
       onStsEvent: (e) => {
         audit.onStsEvent(e);
         if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());
@@ -170,11 +181,12 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       onLoad: (notice) => {
         audit.recordLoad(notice);
         if (notice.ok) cluster.loaded(notice.snapshot.digest);
+        workers?.loaded(notice);
       },
       ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
-      notReady: () => (auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),
+      notReady: () => [...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []), ...(workers?.notReady() ?? [])],
       // Issuer warnings say nothing about an authenticator put in their place.
       warnings: deps.authenticator ? [] : authenticationWarnings(config.auth),
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),

@@ -3,11 +3,9 @@
 // keeps a snapshot, refreshed every few seconds, so the per-request check is a map lookup. When
 // the shared store has been unreachable for longer than `maxStaleMs`, the check answers
 // `unavailable` and tokens are refused: a revoked session must never be honoured by accident.
-import type { StateStore } from './state/store.js';
+import { STORED_TIME, type StateStore } from './state/store.js';
 
 const HASH_KEY = 'revocations';
-/** How `revoke` writes a time: epoch ms, in decimal. */
-const REVOKED_BEFORE = /^\d{1,16}(?:\.\d+)?$/;
 
 export type RevocationCheck = 'ok' | 'revoked' | 'unavailable';
 
@@ -71,7 +69,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
       for (const [arn, value] of all) {
         // A value iamgate did not write (damaged, or another program's) revokes every session of its
         // subject until it is written again: an unreadable revocation must never read as none.
-        next.set(arn, REVOKED_BEFORE.test(value) ? Number(value) : Infinity);
+        next.set(arn, STORED_TIME.test(value) ? Number(value) : Infinity);
       }
       const previous = snapshot;
       snapshot = next;
@@ -95,11 +93,11 @@ export function createRevocations(options: RevocationOptions): Revocations {
 
   return {
     async revoke(subjectArn, before) {
-      // A damaged entry reads as revoking everything (Infinity): a new revocation repairs it with a
-      // time, rather than writing back text that would read as damaged again on every refresh.
-      const known = snapshot.get(subjectArn);
-      const value = known !== undefined && Number.isFinite(known) ? Math.max(known, before) : before;
-      await store.hashSet(HASH_KEY, subjectArn, String(value));
+      // Raised in the store in one step, never written from this instance's list: that list may be
+      // behind a later revocation another replica or worker has just made, which must stand. A
+      // damaged entry reads as revoking everything (Infinity): the store replaces it with a time,
+      // rather than keeping text that would read as damaged again on every refresh.
+      const value = Number(await store.hashRaise(HASH_KEY, subjectArn, before));
       snapshot = new Map(snapshot).set(subjectArn, value);
       options.onRevoked?.(subjectArn, value);
     },

@@ -39,6 +39,8 @@ export interface AuthRuntimeOptions {
   readonly onStsEvent?: (event: StsEvent) => void;
   /** The global condition keys of an STS call, from the request (see StsDeps.requestKeys). */
   readonly stsRequestKeys?: StsDeps['requestKeys'];
+  /** The header carrying an STS call's request id on its answer (see StsDeps.requestIdHeader). */
+  readonly requestIdHeader?: string;
   /** Told of every session revocation learnt (see RevocationOptions.onRevoked). */
   readonly onRevoked?: (subjectArn: string, before: number) => void;
 }
@@ -144,6 +146,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
       now,
       ...(o.onStsEvent ? { onEvent: o.onStsEvent } : {}),
       ...(o.stsRequestKeys ? { requestKeys: o.stsRequestKeys } : {}),
+      ...(o.requestIdHeader !== undefined ? { requestIdHeader: o.requestIdHeader } : {}),
     });
   }
 

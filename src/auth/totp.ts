@@ -177,9 +177,12 @@ export function createTotp(deps: TotpDeps): Totp {
         if (secret === undefined) return { ok: false, code: 'mfa_not_enrolled' };
         const result = await check(owner, code, secret);
         if (!result.ok) return result;
-        await secrets.set(owner, box.seal(secret, owner));
+        // Set only if absent: another confirmation may have passed the check above at the same
+        // time (another replica or worker, a pending enrolment started meanwhile). The first write
+        // enrols; this one must not replace it.
+        const enrolled = await secrets.create(owner, box.seal(secret, owner));
         await state.del(keys.pending(owner));
-        return result;
+        return enrolled ? result : { ok: false, code: 'mfa_already_enrolled' };
       }),
 
     verify: (owner, code) =>

@@ -5,11 +5,12 @@
 // The primary starts workers and relays signals; when a worker dies unasked it stops the rest and
 // exits 1, leaving restarts to the orchestrator. Without Redis it also holds the workers' one
 // security state (TOTP replay marks, lockouts, revocations) and relays policy generations and
-// revocations between them, so that N workers act as one gateway, never as N.
+// revocations between them, so that N workers act as one gateway, never as N. With or without
+// Redis it follows which policy set each worker serves (src/cluster/generations.ts).
 import cluster, { type Worker } from 'node:cluster';
 import type { PrimaryChannel } from '../app/index.js';
 import { answerStateRequest, createMemoryStateStore } from '../auth/index.js';
-import { busMessageOf } from '../cluster/index.js';
+import { busMessageOf, createGenerationTracker, loadReportOf, type GenerationMessage } from '../cluster/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -58,7 +59,7 @@ export function primaryChannel(): PrimaryChannel | undefined {
 }
 
 /** Sends to a worker unless it has gone (its exit is handled on its own). */
-function sendTo(worker: Worker, message: object): void {
+function sendTo(worker: Worker, message: object | GenerationMessage): void {
   if (!worker.isConnected()) return;
   try {
     worker.send(message);
@@ -90,6 +91,13 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
     // The one state of every worker, and the announcements of each to the others (used without Redis).
     const state = createMemoryStateStore();
     const onMessage = (worker: Worker, message: unknown): void => {
+      const load = loadReportOf(message);
+      if (load) {
+        generations.report(worker.id, load);
+        // The reporting worker hears the agreement too: a worker still starting missed what was told before.
+        sendTo(worker, { iamgateWorkers: generations.agreement() });
+        return;
+      }
       const announcement = busMessageOf(message);
       if (announcement) {
         for (const other of alive) if (other !== worker) sendTo(other, announcement);
@@ -97,9 +105,27 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
       }
       void answerStateRequest(state, message).then((reply) => reply && sendTo(worker, reply));
     };
+    // Whether the workers serve one policy set: the one behind is asked to load again, all are told.
+    const generations = createGenerationTracker({
+      loadAgain: (id, digest, attempt) => {
+        const worker = cluster.workers?.[id];
+        if (!worker) return;
+        io.stderr(`iamgate serve: worker ${worker.process.pid} does not serve the policies the others loaded (${digest.slice(0, 12)}); asking it to load them again (attempt ${attempt})`);
+        sendTo(worker, { iamgateLoadAgain: digest });
+      },
+      broadcast: (agreement) => {
+        for (const worker of alive) sendTo(worker, { iamgateWorkers: agreement });
+      },
+      schedule: (run, ms) => {
+        const timer = setTimeout(run, ms);
+        timer.unref();
+        return () => clearTimeout(timer);
+      },
+    });
     cluster.on('message', onMessage);
     cluster.on('exit', (worker, code, signal) => {
       alive.delete(worker);
+      generations.leave(worker.id);
       // A worker still starting has no handler for the stop signal yet and dies of it: while
       // stopping, that is the stop asked for, not a failure.
       const stoppedBySignal = stopping && (signal === 'SIGTERM' || signal === 'SIGINT');
@@ -112,6 +138,7 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
       if (alive.size === 0) {
         for (const [signal, handler] of handlers) process.off(signal, handler);
         cluster.off('message', onMessage);
+        generations.close();
         resolve(failed ? EXIT.failed : EXIT.ok);
       }
     });

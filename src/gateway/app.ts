@@ -9,7 +9,8 @@ import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, errorCodeOf } from './errors.js';
 import { FORWARD_AUTH_PATH } from './forward-auth.js';
 
-export type GatewayEnv = { Bindings: HttpBindings };
+/** `requestId`: set by a mounted endpoint that names its calls (STS), so a call failing on its way is answered under its own id. */
+export type GatewayEnv = { Bindings: HttpBindings; Variables: { requestId: string | undefined } };
 
 type RawHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> | undefined;
 
@@ -34,9 +35,9 @@ function raw(handler: RawHandler) {
 /** Creates the gateway's hono app. */
 export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.onError((err) => {
+  app.onError((err, c) => {
     deps.onError(err);
-    const requestId = randomUUID();
+    const requestId = c.get('requestId') ?? randomUUID();
     const { status, body } = errorAnswer(errorCodeOf(err), requestId);
     return Response.json(body, { status, headers: { 'cache-control': 'no-store', [IDENTITY_HEADERS.requestId]: requestId } });
   });

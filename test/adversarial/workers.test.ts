@@ -2,13 +2,13 @@
 // choose which one answers. They must act as one gateway: a revocation made on one worker, and
 // policies reloaded through the operations port (which reaches one worker), hold on every worker.
 import { request as httpRequest } from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
-import { serve } from '../support/serve-process.js';
+import { metricsPage, metricValue, serve } from '../support/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { tokenFor } from '../audit/served.js';
 
@@ -89,6 +89,18 @@ async function untilAll(server: ServeProcess, token: string, status: number, ms:
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** The worker processes of a `serve --workers` primary. */
+async function workerPids(primary: number): Promise<number[]> {
+  return (await readFile(`/proc/${primary}/task/${primary}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** How many policy loads the workers have recorded on the audit trail (stdout) with this decision. */
+function policyLoads(server: ServeProcess, decision: 'Allow' | 'Deny'): number {
+  return server.log().split('\n').filter((line) => line.includes('"kind":"policy_reload"') && line.includes(`"decision":"${decision}"`)).length;
+}
+
+const readyz = (server: ServeProcess): Promise<number> => fetch(`http://127.0.0.1:${server.opsPort}/readyz`).then((r) => r.status);
 
 describe('serve --workers 2 without Redis', () => {
   let dir: string;
@@ -176,6 +188,41 @@ describe('serve --workers 2 without Redis', () => {
     const after = await untilAll(server, alice, 403, 10_000);
     expect([after.workers, after.statuses.filter((s) => s !== 403)]).toEqual([2, []]);
   }, 120_000);
+
+  it('asks a worker that failed to load the policies the other serves to load them again, and is not ready, saying so in its metrics, until it has', async () => {
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const running = server;
+    const alice = await tokenFor(config, 'alice');
+    const [first, second] = await workerPids(running.pid);
+    expect([first, second]).toEqual([expect.any(Number), expect.any(Number)]);
+    await expect.poll(() => policyLoads(running, 'Allow'), { timeout: 30_000 }).toBe(2);
+    // Each worker is told, once it has loaded, that the two serve one set.
+    for (let i = 0; i < 4; i++) await expect.poll(async () => metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_generations'), { timeout: 30_000 }).toBe(1);
+    // The second worker is held while the first loads new policies, and the files are broken
+    // before the second gets to load them: its load fails, and it keeps deciding with the old set.
+    process.kill(second!, 'SIGSTOP');
+    try {
+      await writeFile(join(dir, 'policies', 'directory.yaml'), directory(true));
+      process.kill(first!, 'SIGHUP');
+      await expect.poll(() => policyLoads(running, 'Allow'), { timeout: 30_000 }).toBe(3);
+      await writeFile(join(dir, 'policies', 'directory.yaml'), 'users: [');
+    } finally {
+      process.kill(second!, 'SIGCONT');
+    }
+    await expect.poll(() => policyLoads(running, 'Deny'), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => readyz(running), { timeout: 30_000 }).toBe(503);
+    await expect.poll(async () => metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_behind'), { timeout: 30_000 }).toBe(1);
+    expect(metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_generations')).toBe(2);
+
+    // Once the files are whole again, the primary's next request brings the second worker to the set the first serves.
+    await writeFile(join(dir, 'policies', 'directory.yaml'), directory(true));
+    await expect.poll(() => readyz(running), { timeout: 60_000 }).toBe(200);
+    await expect.poll(async () => metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_behind'), { timeout: 30_000 }).toBe(0);
+    expect(metricValue(await metricsPage(running.opsPort), 'iamgate_worker_policy_generations')).toBe(1);
+    const after = await fromBothWorkers(running, alice);
+    expect([after.workers, after.statuses.filter((s) => s !== 403)]).toEqual([2, []]);
+    expect(running.log()).toContain(`worker ${second!} does not serve the policies the others loaded`);
+  }, 180_000);
 
   it('exits 1 when its workers cannot start, instead of waiting for them forever', async () => {
     await writeFile(join(dir, 'broken.yaml'), ['version: 1', 'mode: development', 'upstream: { url: "http://127.0.0.1:1" }', 'policies: { directory: policies/missing.yaml, routes: policies/routes.yaml }', 'auth: { stateDir: state }', ''].join('\n'));

@@ -5,7 +5,10 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { readAuthConfig, type AuthConfig } from '../../src/auth/index.js';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { answerStateRequest, createMemoryStateStore, createRedisClient, readAuthConfig, redisReady, type AuthConfig, type StateChannel } from '../../src/auth/index.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../../src/identity/index.js';
 import { createContext, evaluate } from '../../src/policy/index.js';
 
@@ -142,4 +145,57 @@ export async function exampleResolver(): Promise<PrincipalResolver> {
 /** The engine's decision for a principal acting on a resource, with the principal's own context. */
 export function decide(p: Principal, action: string, resource: string): string {
   return evaluate(p.policySet, { principal: p.arn, action, resource, context: createContext(p.context) }).decision;
+}
+
+/**
+ * Channels of `serve --workers` workers to one primary holding `store`, delivering as IPC does
+ * (asynchronously, as copies): each call of the returned function is one worker's channel.
+ */
+export function primaryFor(store = createMemoryStateStore()): () => StateChannel {
+  return () => {
+    const listeners: ((m: unknown) => void)[] = [];
+    return {
+      send: (message) => void answerStateRequest(store, structuredClone(message)).then((reply) => setImmediate(() => listeners.forEach((l) => l(structuredClone(reply))))),
+      onMessage: (listener) => void listeners.push(listener),
+    };
+  };
+}
+
+/**
+ * A redis-server of the suite's own (see startRedis), started before its tests and stopped after
+ * them, and fail-fast clients to it with the given command deadline, disconnected at the end.
+ */
+export function redisForSuite(commandTimeoutMs: number): { server(): TestRedis; connect(): Promise<Redis> } {
+  let redis: TestRedis | undefined;
+  const clients: Redis[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await redis?.close();
+  });
+  const server = (): TestRedis => {
+    if (!redis) throw new Error('redis-server is not started yet');
+    return redis;
+  };
+  return {
+    server,
+    connect: async () => {
+      const c = createRedisClient(server().url, { commandTimeoutMs });
+      clients.push(c);
+      await redisReady(c);
+      return c;
+    },
+  };
+}
+
+/**
+ * What an STS answer tells a caller besides the call's own request id (its status and body): two
+ * answers compared to show they tell nothing apart each carry an id of their own, and only that.
+ */
+export function answerOf(a: { readonly status: number; readonly body: Record<string, unknown> }): { status: number; body: Record<string, unknown> } {
+  const { requestId, ...body } = a.body;
+  if (typeof requestId !== 'string' || requestId === '') throw new Error(`the answer carries no request id: ${JSON.stringify(a.body)}`);
+  return { status: a.status, body };
 }

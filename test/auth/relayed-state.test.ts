@@ -1,18 +1,8 @@
 // The StateStore a `serve --workers` worker uses without Redis: each call is answered by the
 // primary's in-process store; a primary that does not answer fails the call closed.
 import { describe, expect, it } from 'vitest';
-import { answerStateRequest, createMemoryStateStore, createRelayedStateStore, StateUnavailableError, type StateChannel } from '../../src/auth/index.js';
-
-/** Two workers' channels to one primary holding `store`, delivering as IPC does (asynchronously). */
-function primaryFor(store = createMemoryStateStore()): () => StateChannel {
-  return () => {
-    const listeners: ((m: unknown) => void)[] = [];
-    return {
-      send: (message) => void answerStateRequest(store, structuredClone(message)).then((reply) => setImmediate(() => listeners.forEach((l) => l(structuredClone(reply))))),
-      onMessage: (listener) => void listeners.push(listener),
-    };
-  };
-}
+import { createRelayedStateStore, StateUnavailableError, type StateChannel } from '../../src/auth/index.js';
+import { primaryFor } from './helpers.js';
 
 describe('the state a worker reaches through the primary', () => {
   it('is one state for every worker: a replay mark, a counter and a revocation set by one are seen by the other', async () => {

@@ -1,10 +1,14 @@
 // The StateStore contract, run against the in-memory store and a real redis-server, and the Redis
 // store's behaviour when the server is stopped or frozen: a prompt StateUnavailableError.
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryStateStore, createRedisClient, createRedisStateStore, redisReady, StateUnavailableError, type StateStore } from '../../src/auth/index.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
-import { testClock } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  createMemoryStateStore,
+  createRedisStateStore,
+  createRelayedStateStore,
+  StateUnavailableError,
+  type StateStore,
+} from '../../src/auth/index.js';
+import { primaryFor, redisForSuite, testClock } from './helpers.js';
 
 function contract(name: string, make: () => Promise<{ store: StateStore; expire: (ms: number) => Promise<void> }>): void {
   describe(`${name} state store`, () => {
@@ -22,6 +26,28 @@ function contract(name: string, make: () => Promise<{ store: StateStore; expire:
       expect(await store.setIfAbsent('once', 'a', 60_000)).toBe(true);
       expect(await store.setIfAbsent('once', 'b', 60_000)).toBe(false);
       expect(await store.get('once')).toBe('a');
+    });
+
+    it('sets a value only when absent and keeps it without expiry when given no time to live', async () => {
+      const { store, expire } = await make();
+      expect(await store.setIfAbsent('forever', 'a')).toBe(true);
+      await expire(1100);
+      expect(await store.setIfAbsent('forever', 'b')).toBe(false);
+      expect(await store.get('forever')).toBe('a');
+    });
+
+    it('raises a hash field to the later time, keeps a later one, and replaces one that is not a time', async () => {
+      const { store } = await make();
+      expect(await store.hashRaise('r', 'a', 2000)).toBe('2000');
+      expect(await store.hashRaise('r', 'a', 1000)).toBe('2000');
+      expect(await store.hashRaise('r', 'a', 3000.5)).toBe('3000.5');
+      for (const damaged of ['garbled', '', '1e999', '99999999999999999', '12.', '-5', '0x10']) {
+        await store.hashSet('r', 'b', damaged);
+        expect([damaged, await store.hashRaise('r', 'b', 1000)]).toEqual([damaged, '1000']);
+      }
+      await store.hashSet('r', 'c', '1700000000000');
+      expect(await store.hashRaise('r', 'c', 5)).toBe('1700000000000');
+      expect(Object.fromEntries(await store.hashGetAll('r'))).toEqual({ a: '3000.5', b: '1000', c: '1700000000000' });
     });
 
     it('counts, and expires a counter from its creation', async () => {
@@ -56,23 +82,15 @@ contract('in-memory', async () => {
   return { store: createMemoryStateStore({ now: clock.now }), expire: async (ms) => clock.advance(ms) };
 });
 
+contract('relayed (a worker through its primary)', async () => {
+  const clock = testClock();
+  return { store: createRelayedStateStore(primaryFor(createMemoryStateStore({ now: clock.now }))(), 2000), expire: async (ms) => clock.advance(ms) };
+});
+
 describe('Redis', () => {
-  let redis: TestRedis;
-  const clients: Redis[] = [];
+  const suite = redisForSuite(200);
+  const { connect } = suite;
   let n = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await redis?.close();
-  });
-  const connect = async (): Promise<Redis> => {
-    const c = createRedisClient(redis.url, { commandTimeoutMs: 200 });
-    clients.push(c);
-    await redisReady(c);
-    return c;
-  };
 
   contract('Redis', async () => ({
     store: createRedisStateStore(await connect(), { prefix: `contract-${n++}:` }),
@@ -89,6 +107,7 @@ describe('Redis', () => {
   });
 
   it('fails promptly with StateUnavailableError while the server is frozen or stopped', async () => {
+    const redis = suite.server();
     if (!redis.owned) return;
     const store = createRedisStateStore(await connect(), { prefix: 'outage:' });
     redis.pause();

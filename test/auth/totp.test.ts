@@ -3,21 +3,17 @@
 // clock, and refusal while the shared state is unreachable.
 import { generate } from 'otplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createMemoryStateStore,
-  createRedisClient,
   createRedisStateStore,
   createSecretBox,
   createTotp,
-  redisReady,
   stateSecretStore,
   type StateStore,
   type Totp,
 } from '../../src/auth/index.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
-import { testClock } from './helpers.js';
+import { redisForSuite, testClock } from './helpers.js';
 
 const USER = 'arn:aws:iam::111122223333:user/engineering/carol';
 const box = createSecretBox(randomBytes(32));
@@ -209,22 +205,10 @@ describe('TOTP on the in-memory store', () => {
 });
 
 describe('TOTP on a shared redis-server', () => {
-  let redis: TestRedis;
-  const clients: Redis[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await redis?.close();
-  });
+  const suite = redisForSuite(300);
 
   async function instance(now: () => number, prefix: string): Promise<Totp> {
-    const client = createRedisClient(redis.url, { commandTimeoutMs: 300 });
-    clients.push(client);
-    await redisReady(client);
-    return totpOn(createRedisStateStore(client, { prefix }), now);
+    return totpOn(createRedisStateStore(await suite.connect(), { prefix }), now);
   }
 
   it('refuses on a second instance a code the first one accepted', async () => {
@@ -255,6 +239,7 @@ describe('TOTP on a shared redis-server', () => {
   });
 
   it('accepts no code while Redis is unreachable, and recovers when it is back', async () => {
+    const redis = suite.server();
     if (!redis.owned) return;
     const clock = testClock();
     const a = await instance(clock.now, 'outage:');

@@ -13,6 +13,8 @@ export interface Answer {
 }
 
 export interface ServeProcess {
+  /** The process id (the primary's, with `--workers`). */
+  readonly pid: number;
   readonly gatewayPort: number;
   readonly opsPort: number;
   /** Calls the gateway port, with a bearer token and a JSON body when given. */
@@ -71,6 +73,7 @@ export async function startServe(configFile: string, env: Record<string, string>
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
+    pid: child.pid ?? 0,
     gatewayPort,
     opsPort,
     call,

@@ -1,6 +1,6 @@
 // In-process StateStore for a single instance and for tests. Expiry follows the injected clock, so
 // tests can move time forward instead of waiting.
-import type { StateStore } from './store.js';
+import { raisedTime, type StateStore } from './store.js';
 
 interface Entry {
   value: string;
@@ -55,5 +55,12 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): StateS
       hash.set(field, value);
     },
     hashGetAll: async (key) => new Map(hashes.get(key) ?? []),
+    hashRaise: async (key, field, value) => {
+      let hash = hashes.get(key);
+      if (!hash) hashes.set(key, (hash = new Map()));
+      const raised = raisedTime(hash.get(field), value);
+      hash.set(field, raised);
+      return raised;
+    },
   };
 }

@@ -54,6 +54,16 @@ const INCR_WITH_TTL = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
+// hashRaise in one step, as raisedTime reads it: a field is kept only when it is a time (at most 16
+// digits, an optional fraction) no earlier than the new one.
+const HASH_RAISE = `local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored then
+  local whole = string.match(stored, '^(%d+)%.%d+$') or string.match(stored, '^(%d+)$')
+  if whole and #whole <= 16 and tonumber(stored) >= tonumber(ARGV[2]) then return stored end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]`;
+
 export interface RedisStoreOptions {
   /** Prefix of every key (default `iamgate:`). */
   readonly prefix?: string;
@@ -82,7 +92,9 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
         else await client.set(prefix + key, value, 'PX', ttl(ttlMs));
       }),
     setIfAbsent: (key, value, ttlMs) =>
-      guard('SET NX', async () => (await client.set(prefix + key, value, 'PX', ttl(ttlMs), 'NX')) === 'OK'),
+      guard('SET NX', async () =>
+        (ttlMs === undefined ? await client.set(prefix + key, value, 'NX') : await client.set(prefix + key, value, 'PX', ttl(ttlMs), 'NX')) === 'OK',
+      ),
     incr: (key, ttlMs) => guard('INCR', async () => Number(await client.eval(INCR_WITH_TTL, 1, prefix + key, ttl(ttlMs)))),
     del: (key) =>
       guard('DEL', async () => {
@@ -93,5 +105,6 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
         await client.hset(prefix + key, field, value);
       }),
     hashGetAll: (key) => guard('HGETALL', async () => new Map(Object.entries(await client.hgetall(prefix + key)))),
+    hashRaise: (key, field, value) => guard('HSET', async () => String(await client.eval(HASH_RAISE, 1, prefix + key, field, String(value)))),
   };
 }

@@ -7,7 +7,7 @@
 import { StateUnavailableError, type StateStore } from './store.js';
 
 /** The StateStore operations a worker asks the primary for. */
-export type StateOperation = 'get' | 'set' | 'setIfAbsent' | 'incr' | 'del' | 'hashSet' | 'hashGetAll';
+export type StateOperation = 'get' | 'set' | 'setIfAbsent' | 'incr' | 'del' | 'hashSet' | 'hashGetAll' | 'hashRaise';
 
 /** One call, as sent to the primary. */
 export interface StateRequest {
@@ -76,6 +76,7 @@ export function createRelayedStateStore(channel: StateChannel, timeoutMs: number
   };
   const isNothing = (v: StateReply['value']): v is null => v === null;
   const isTextOrNothing = (v: StateReply['value']): v is string | null => v === null || typeof v === 'string';
+  const isText = (v: StateReply['value']): v is string => typeof v === 'string';
   const isFlag = (v: StateReply['value']): v is boolean => typeof v === 'boolean';
   const isCount = (v: StateReply['value']): v is number => typeof v === 'number' && Number.isSafeInteger(v);
   const isPairs = (v: StateReply['value']): v is readonly (readonly [string, string])[] =>
@@ -91,6 +92,7 @@ export function createRelayedStateStore(channel: StateChannel, timeoutMs: number
     del: async (key) => void expect('del', await call('del', key), isNothing),
     hashSet: async (key, field, value) => void expect('hashSet', await call('hashSet', key, field, value), isNothing),
     hashGetAll: async (key) => new Map(expect('hashGetAll', await call('hashGetAll', key), isPairs)),
+    hashRaise: async (key, field, value) => expect('hashRaise', await call('hashRaise', key, field, value), isText),
   };
 }
 
@@ -110,7 +112,7 @@ export async function answerStateRequest(store: StateStore, message: unknown): P
         await store.set(text(a), text(b), ms(c));
         return { iamgateState: id, value: null };
       case 'setIfAbsent':
-        return { iamgateState: id, value: await store.setIfAbsent(text(a), text(b), ms(c) ?? 0) };
+        return { iamgateState: id, value: await store.setIfAbsent(text(a), text(b), ms(c)) };
       case 'incr':
         return { iamgateState: id, value: await store.incr(text(a), ms(b) ?? 0) };
       case 'del':
@@ -121,6 +123,10 @@ export async function answerStateRequest(store: StateStore, message: unknown): P
         return { iamgateState: id, value: null };
       case 'hashGetAll':
         return { iamgateState: id, value: [...(await store.hashGetAll(text(a)))] };
+      case 'hashRaise':
+        // A time that is not a number is no time: refused, as the store cannot compare it.
+        if (typeof c !== 'number' || !Number.isFinite(c)) return { iamgateState: id, error: 'hashRaise needs a time' };
+        return { iamgateState: id, value: await store.hashRaise(text(a), text(b), c) };
       default:
         return { iamgateState: id, error: `unknown operation ${String(op)}` };
     }

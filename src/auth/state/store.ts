@@ -1,6 +1,9 @@
 // The small key-value contract that iamgate's shared security state needs: TOTP replay marks,
 // failed-attempt counters and lockouts, encrypted MFA secrets, and session revocations.
-// Implemented in memory (one instance) and on Redis (shared by every replica).
+// Implemented in memory (one instance), on Redis (shared by every replica) and relayed to the
+// primary of `serve --workers N`. Every operation is atomic in each of them: where two replicas or
+// workers may write the same security state at once, the contract offers the one operation that
+// decides between them (set-if-absent, increment, raise), never a read the caller then writes back.
 
 export interface StateStore {
   /** True when every replica sees the same state (Redis); false for the in-process store. */
@@ -8,14 +11,28 @@ export interface StateStore {
   get(key: string): Promise<string | undefined>;
   /** Sets a value, expiring after `ttlMs` when given. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
-  /** Sets a value only if the key is absent; true when this call set it. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Sets a value only if the key is absent (expiring after `ttlMs` when given); true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   /** Increments a counter; a counter this call creates expires after `ttlMs`. */
   incr(key: string, ttlMs: number): Promise<number>;
   del(key: string): Promise<void>;
   /** Sets one field of a hash (no expiry). */
   hashSet(key: string, field: string, value: string): Promise<void>;
   hashGetAll(key: string): Promise<ReadonlyMap<string, string>>;
+  /**
+   * Raises one field of a hash (no expiry) to `value`, a time in epoch ms: a field already holding a
+   * later time keeps it, one holding anything but a time (STORED_TIME) is replaced. Returns
+   * the field's value after the call.
+   */
+  hashRaise(key: string, field: string, value: number): Promise<string>;
+}
+
+/** A time as iamgate writes it (epoch ms, in decimal): the only text hashRaise compares. */
+export const STORED_TIME = /^\d{1,16}(?:\.\d+)?$/;
+
+/** The later of a stored field and `value`: a field that is not a time (damaged, another program's) counts as none. */
+export function raisedTime(stored: string | undefined, value: number): string {
+  return stored !== undefined && STORED_TIME.test(stored) && Number(stored) >= value ? stored : String(value);
 }
 
 /** The store could not answer (Redis down, timed out, or not connected): callers fail closed. */

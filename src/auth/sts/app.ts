@@ -3,6 +3,7 @@
 // answer is JSON; failures carry a stable `error` code and a public title, never internals.
 import { Hono, type Context, type Handler } from 'hono';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createIdSource } from '../../audit/index.js';
 import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
@@ -24,13 +25,16 @@ const ACTIONS: Readonly<Record<string, StsAction>> = {
   '/RevokeSessions': 'RevokeSessions',
 };
 
-/** The matched endpoint's action, set before anything can refuse the call. */
-type StsEnv = { Variables: { stsAction: StsAction } };
+/**
+ * The matched endpoint's action, and the call's request id (also read by the gateway's error
+ * handler, which answers a call that failed on its way), set before anything can refuse the call.
+ */
+type StsEnv = { Variables: { stsAction: StsAction; requestId: string } };
 /** The STS sub-app, mounted on the gateway port. */
 export type StsApp = Hono<StsEnv>;
 type StsContext = Context<StsEnv>;
 
-function failure(c: Context, f: StsFailure): Response {
+function failure(c: StsContext, f: StsFailure): Response {
   if (f.retryAfterSeconds !== undefined) c.header('Retry-After', String(f.retryAfterSeconds));
   return stsError(c, f.code, undefined, {
     ...(f.reason !== undefined ? { reason: f.reason } : {}),
@@ -38,9 +42,9 @@ function failure(c: Context, f: StsFailure): Response {
   });
 }
 
-/** The table's answer for `code`, with a finer message or extra fields when given. */
-function stsError(c: Context, code: StsErrorCode, message?: string, extra?: Readonly<Record<string, unknown>>): Response {
-  return c.json(stsErrorBody(code, message, extra), STS_ERRORS[code].status);
+/** The table's answer for `code`, with a finer message or extra fields when given, and the call's request id. */
+function stsError(c: StsContext, code: StsErrorCode, message?: string, extra?: Readonly<Record<string, unknown>>): Response {
+  return c.json({ ...stsErrorBody(code, message, extra), requestId: c.get('requestId') }, STS_ERRORS[code].status);
 }
 
 function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
@@ -57,12 +61,15 @@ export function createStsApp(deps: StsDeps): StsApp {
   // The call being answered: its own condition keys, read once, and the address its records carry.
   // The operations report outcomes through `onEvent` without knowing the call; this store follows
   // each call's handler (and everything it awaits), so every record of a call names its address.
-  const calls = new AsyncLocalStorage<{ readonly keys: RequestKeys; readonly sourceIp: string | undefined }>();
+  const calls = new AsyncLocalStorage<{ readonly keys: RequestKeys; readonly sourceIp: string | undefined; readonly requestId: string }>();
   const onEvent = deps.onEvent;
   const emit = (event: StsEvent): void => {
-    const sourceIp = calls.getStore()?.sourceIp;
-    onEvent?.(sourceIp === undefined ? event : { ...event, sourceIp });
+    const call = calls.getStore();
+    if (!call) return void onEvent?.(event);
+    onEvent?.({ ...event, requestId: call.requestId, ...(call.sourceIp !== undefined ? { sourceIp: call.sourceIp } : {}) });
   };
+  const nextId = deps.requestId ?? createIdSource();
+  const idHeader = deps.requestIdHeader;
   const ops = createStsOperations({ ...deps, onEvent: emit });
   const app = new Hono<StsEnv>();
   const keysOf = (): RequestKeys => calls.getStore()?.keys ?? {};
@@ -72,7 +79,7 @@ export function createStsApp(deps: StsDeps): StsApp {
    * too large, bad parameters), so every answer leaves a record as the operations' own answers do.
    */
   const refusal = (c: StsContext, code: string, caller?: Principal): void => {
-    emit({ action: c.get('stsAction'), outcome: 'denied', code, ...(caller ? { caller: caller.arn } : {}) });
+    emit({ action: c.get('stsAction'), outcome: 'denied', code, requestId: c.get('requestId'), ...(caller ? { caller: caller.arn } : {}) });
   };
   const refuse = (c: StsContext, code: StsErrorCode, message?: string, caller?: Principal): Response => {
     refusal(c, code, caller);
@@ -83,12 +90,18 @@ export function createStsApp(deps: StsDeps): StsApp {
     return stsError(c, input.code, undefined, { detail: input.detail });
   };
 
+  // Every call is named as a request through the gateway is: the id is on its answer (header, and
+  // the body of a refusal) and in its audit record. (A path that names no action is not an STS
+  // call: the gateway's pipeline answers it as any other reserved path.)
   for (const [path, action] of Object.entries(ACTIONS)) {
     app.use(path, async (c, next) => {
+      const requestId = nextId();
+      c.set('requestId', requestId);
+      if (idHeader !== undefined) c.header(idHeader, requestId);
       c.set('stsAction', action);
       const keys = deps.requestKeys?.(c) ?? {};
       const sourceIp = keys[REQUEST_KEYS.sourceIp];
-      await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined }, next);
+      await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined, requestId }, next);
     });
   }
 
@@ -115,13 +128,13 @@ export function createStsApp(deps: StsDeps): StsApp {
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
       unread(c);
-      return c.json(authErrorBody(auth.code), auth.status);
+      return c.json({ ...authErrorBody(auth.code), requestId: c.get('requestId') }, auth.status);
     }
     const read = await body(c, auth.principal);
     return read.ok ? run(auth.principal, read.body) : read.answer;
   };
 
-  const answer = <T>(c: Context, result: StsResult<T>, ok: (value: T) => Response): Response => (result.ok ? ok(result.value) : failure(c, result));
+  const answer = <T>(c: StsContext, result: StsResult<T>, ok: (value: T) => Response): Response => (result.ok ? ok(result.value) : failure(c, result));
 
   app.post('/GetSessionToken', (c) =>
     withCaller(c, async (caller, body) => {

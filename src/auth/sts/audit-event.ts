@@ -34,5 +34,6 @@ export function stsAuditEvent(e: StsEvent): AuditEventInput {
     ...(e.mfa !== undefined ? { authn: { mfa: e.mfa } } : {}),
     ...(resource !== undefined ? { resource } : {}),
     ...(e.sourceIp !== undefined ? { sourceIp: e.sourceIp } : {}),
+    ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
   };
 }

@@ -31,6 +31,8 @@ export interface StsEvent {
   readonly expiresAt?: number;
   /** `aws:SourceIp` of the call, when it came over the network. */
   readonly sourceIp?: string;
+  /** The call's request id, as its answer carries it. */
+  readonly requestId?: string;
 }
 
 export interface StsDeps {
@@ -48,6 +50,10 @@ export interface StsDeps {
    * or how a call comes would pass over STS calls as over a key that is missing.
    */
   readonly requestKeys?: (c: Context) => Readonly<Record<string, ContextValue>>;
+  /** Names each call (default: a fresh id source); the id is in its answer and in each of its records. */
+  readonly requestId?: () => string;
+  /** The header that carries a call's request id on its answer, as on every answer of the gateway. */
+  readonly requestIdHeader?: string;
 }
 
 /** A call's own condition keys (`StsDeps.requestKeys`), merged into every evaluation the call makes. */
