@@ -110,8 +110,9 @@ export function createRevocations(options: RevocationOptions): Revocations {
     async revoke(subjectArn, before) {
       // Raised in the store in one step, never written from this instance's list: that list may be
       // behind a later revocation another replica or worker has just made, which must stand. A
-      // damaged entry reads as revoking everything (Infinity): the store replaces it with a time,
-      // rather than keeping text that would read as damaged again on every refresh.
+      // damaged entry reads as revoking everything (Infinity): the store replaces it with a time no
+      // earlier than its own now, rather than keeping text that would read as damaged again on
+      // every refresh.
       const value = Number(await store.hashRaise(HASH_KEY, subjectArn, before));
       snapshot = new Map(snapshot).set(subjectArn, value);
       options.onRevoked?.(subjectArn, value);

@@ -288,9 +288,13 @@ async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number>
 export async function runAudit(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
   const [sub, ...rest] = argv;
   const flags = parseFlags(rest);
-  if (sub === undefined || sub === '--help' || sub === '-h' || (typeof flags !== 'string' && flags.switches.has('--help'))) {
+  if (sub === undefined) {
+    io.stderr(`iamgate audit: no subcommand given (verify, report or suggest-policy)\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (sub === '--help' || sub === '-h' || (typeof flags !== 'string' && flags.switches.has('--help'))) {
     io.stdout(HELP);
-    return sub === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   if (typeof flags === 'string') {
     io.stderr(`iamgate audit ${sub}: ${flags}\n${HELP}`);

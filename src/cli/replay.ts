@@ -38,7 +38,7 @@ function print(report: ReplayReport, io: CliIo): void {
 /** Runs the replay command; resolves to the exit code. */
 export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(USAGE);
+    io.stdout(`${USAGE}\n\nRe-decides the request decisions of an audit trail under the policy folder DIR and lists every one that would change; exit 1 if any would.`);
     return EXIT.ok;
   }
   let trail: string | undefined;
@@ -48,33 +48,30 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') {
-      io.stdout(`${USAGE}\n\nRe-decides the request decisions of an audit trail under the policy folder DIR and lists every one that would change; exit 1 if any would.`);
-      return EXIT.ok;
-    }
     if (arg === '--json') json = true;
     else if (arg === '--policies' || arg === '--redis' || arg === '--stream') {
       const value = argv[++i];
       if (value === undefined) {
-        io.stderr(`${arg} needs a value\n${USAGE}`);
+        io.stderr(`iamgate replay: ${arg} needs a value\n${USAGE}`);
         return EXIT.usage;
       }
       if (arg === '--policies') policies = value;
       else if (arg === '--redis') redis = value;
       else stream = value;
     } else if (arg.startsWith('-') || trail !== undefined) {
-      io.stderr(`unexpected argument: ${arg}\n${USAGE}`);
+      io.stderr(`iamgate replay: unexpected argument: ${arg}\n${USAGE}`);
       return EXIT.usage;
     } else trail = arg;
   }
   if (policies === undefined || (trail === undefined) === (redis === undefined)) {
-    io.stderr(USAGE);
+    const missing = policies === undefined ? 'no --policies DIR given' : trail === undefined ? 'no TRAIL or --redis URL given' : 'give a TRAIL file or --redis URL, not both';
+    io.stderr(`iamgate replay: ${missing}\n${USAGE}`);
     return EXIT.usage;
   }
   const load = await loadPolicyWorld(policies);
   if (!load.ok) {
     for (const f of load.findings.filter((x) => x.severity === 'error')) io.stderr(formatFinding(f));
-    io.stderr(`${policies}: the policies do not load`);
+    io.stderr(`iamgate replay: ${policies}: the policies do not load`);
     return EXIT.failed;
   }
   const report = redis !== undefined ? await fromRedis(redis, stream, load.world) : await replayTrail(readTrailFile(trail as string), load.world);

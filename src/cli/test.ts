@@ -56,7 +56,8 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
     try {
       files.push(...(await suiteFiles(p)));
     } catch (err) {
-      io.stderr(`iamgate test: ${p}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      const code = (err as NodeJS.ErrnoException).code;
+      io.stderr(`iamgate test: ${p}: ${code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code ?? String(err)})`}`);
       return EXIT.usage;
     }
   }

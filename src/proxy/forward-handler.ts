@@ -23,8 +23,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly names: ResponseHeaderNames,
     private readonly done: (result: ProxyResult) => void,
   ) {
-    // 'close' also follows a complete answer; by then the handler has settled and ignores it.
-    outgoing.once('close', () => this.clientClosed());
+    // A caller gone before forwarding (it hung up while the decision waited) has had its 'close'
+    // already: the request is settled now, and onConnect aborts it before a byte goes upstream.
+    // Otherwise 'close' also follows a complete answer; by then the handler has settled and ignores it.
+    if (outgoing.destroyed) this.clientClosed();
+    else outgoing.once('close', () => this.clientClosed());
   }
 
   private settle(result: ProxyResult): void {

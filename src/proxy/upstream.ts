@@ -145,6 +145,12 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           settle(failure(err, responded, status));
         },
       };
+      // A caller gone while its upgrade was decided had its 'close' already: nothing is opened upstream
+      // for it (a tunnel to a closed socket would stay open on the upstream's side).
+      if (client.destroyed) {
+        settle(failure(new ClientClosedError(), false, undefined));
+        return;
+      }
       try {
         pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: null, upgrade: protocol }, handler);
       } catch (err) {

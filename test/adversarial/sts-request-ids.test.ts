@@ -84,4 +84,13 @@ describe('the request id of STS answers', () => {
     expect(new Set(answers.map((a) => a.id)).size).toBe(answers.length);
   });
 
+  it('names the one audit record of an STS path asked with another method than POST', async () => {
+    const res = await rawRequest(`${gateway.served.gateway.url}/.iamgate/sts/AssumeRole`, { headers: { authorization: `Bearer ${carol}` } });
+    const id = res.headers['x-iamgate-request-id'];
+    const body = JSON.parse(res.body) as Record<string, unknown>;
+    const trail = await trailAfterCalls();
+    expect([res.status, typeof id === 'string' && ID.test(id), body['requestId']]).toEqual([res.status, true, id]);
+    expect(trail.filter((r) => r['requestId'] === id)).toEqual([expect.objectContaining({ decision: 'Deny', reason: body['code'] })]);
+  });
+
 });

@@ -85,6 +85,7 @@ describe('STS calls refused before their operation runs', () => {
     ['a body that is an array', 'AssumeRoleWithWebIdentity', () => null, '[]', 400, 'invalid_request', 'sts'],
     ['no TokenCode', 'mfa/confirm', () => `Bearer ${carol}`, {}, 400, 'invalid_request', 'mfa'],
     ['no PrincipalArn', 'RevokeSessions', () => `Bearer ${carol}`, { Before: 'yesterday' }, 400, 'invalid_request', 'revocation'],
+    ['a Before earlier than 1970', 'RevokeSessions', () => `Bearer ${carol}`, { PrincipalArn: 'arn:aws:iam::111122223333:role/OrdersAdmin', Before: '1960-01-01T00:00:00Z' }, 400, 'invalid_request', 'revocation'],
     ['a body over 16 KiB', 'GetSessionToken', () => `Bearer ${carol}`, { TokenCode: '1'.repeat(17_000) }, 413, 'request_too_large', 'sts'],
   ];
 

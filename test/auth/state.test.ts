@@ -8,9 +8,17 @@ import {
   StateUnavailableError,
   type StateStore,
 } from '../../src/auth/index.js';
+import { STORED_TIME } from '../../src/auth/state/store.js';
 import { primaryFor, redisForSuite, testClock } from './helpers.js';
 
-function contract(name: string, make: () => Promise<{ store: StateStore; expire: (ms: number) => Promise<void> }>): void {
+/** A store under test, how to let its time to live pass, and its clock (epoch ms). */
+interface StoreUnderTest {
+  readonly store: StateStore;
+  readonly expire: (ms: number) => Promise<void>;
+  readonly now: () => number;
+}
+
+function contract(name: string, make: () => Promise<StoreUnderTest>): void {
   describe(`${name} state store`, () => {
     it('gets what was set and forgets what was deleted', async () => {
       const { store } = await make();
@@ -37,17 +45,29 @@ function contract(name: string, make: () => Promise<{ store: StateStore; expire:
     });
 
     it('raises a hash field to the later time, keeps a later one, and replaces one that is not a time', async () => {
-      const { store } = await make();
+      const { store, now } = await make();
       expect(await store.hashRaise('r', 'a', 2000)).toBe('2000');
       expect(await store.hashRaise('r', 'a', 1000)).toBe('2000');
       expect(await store.hashRaise('r', 'a', 3000.5)).toBe('3000.5');
+      const value = now() + 3_600_000;
+      const later = String(value);
       for (const damaged of ['garbled', '', '1e999', '99999999999999999', '12.', '-5', '0x10']) {
         await store.hashSet('r', 'b', damaged);
-        expect([damaged, await store.hashRaise('r', 'b', 1000)]).toEqual([damaged, '1000']);
+        expect([damaged, await store.hashRaise('r', 'b', value)]).toEqual([damaged, later]);
       }
       await store.hashSet('r', 'c', '1700000000000');
       expect(await store.hashRaise('r', 'c', 5)).toBe('1700000000000');
-      expect(Object.fromEntries(await store.hashGetAll('r'))).toEqual({ a: '3000.5', b: '1000', c: '1700000000000' });
+      expect(Object.fromEntries(await store.hashGetAll('r'))).toEqual({ a: '3000.5', b: later, c: '1700000000000' });
+    });
+
+    it('replaces a hash field that is not a time with the time now, not an earlier one, so a raise never lets sessions back in', async () => {
+      const { store, now } = await make();
+      for (const damaged of ['garbled', '99999999999999999', '-5']) {
+        await store.hashSet('r', 'd', damaged);
+        const before = now();
+        const raised = await store.hashRaise('r', 'd', 1000);
+        expect([damaged, STORED_TIME.test(raised), Number(raised) >= before && Number(raised) <= now()]).toEqual([damaged, true, true]);
+      }
     });
 
     it('counts, and expires a counter from its creation', async () => {
@@ -79,12 +99,12 @@ function contract(name: string, make: () => Promise<{ store: StateStore; expire:
 
 contract('in-memory', async () => {
   const clock = testClock();
-  return { store: createMemoryStateStore({ now: clock.now }), expire: async (ms) => clock.advance(ms) };
+  return { store: createMemoryStateStore({ now: clock.now }), expire: async (ms) => clock.advance(ms), now: clock.now };
 });
 
 contract('relayed (a worker through its primary)', async () => {
   const clock = testClock();
-  return { store: createRelayedStateStore(primaryFor(createMemoryStateStore({ now: clock.now }))(), 2000), expire: async (ms) => clock.advance(ms) };
+  return { store: createRelayedStateStore(primaryFor(createMemoryStateStore({ now: clock.now }))(), 2000), expire: async (ms) => clock.advance(ms), now: clock.now };
 });
 
 describe('Redis', () => {
@@ -96,6 +116,8 @@ describe('Redis', () => {
     store: createRedisStateStore(await connect(), { prefix: `contract-${n++}:` }),
     // Redis expires on its own clock: wait for it (the TTLs here are one second).
     expire: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    // Redis runs on this host: its TIME is this clock.
+    now: Date.now,
   }));
 
   it('shares state between two clients with the same prefix', async () => {

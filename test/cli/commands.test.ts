@@ -66,6 +66,22 @@ describe('the iamgate command line', () => {
     expect(err[0]?.split('\n')[0]).toBe('iamgate audit: unknown subcommand "verfy"; did you mean "verify"?');
   });
 
+  it('says audit needs a subcommand, in the common style, and exits 2', async () => {
+    const { code, out, err } = await cli('audit');
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]?.split('\n')[0]).toBe('iamgate audit: no subcommand given (verify, report or suggest-policy)');
+  });
+
+  it('says which argument replay lacks, in the common style, and exits 2', async () => {
+    const noPolicies = await cli('replay', 'trail.log');
+    expect(noPolicies.code).toBe(2);
+    expect(noPolicies.err[0]?.split('\n')[0]).toBe('iamgate replay: no --policies DIR given');
+    const noTrail = await cli('replay', '--policies', 'policies');
+    expect(noTrail.code).toBe(2);
+    expect(noTrail.err[0]?.split('\n')[0]).toBe('iamgate replay: no TRAIL or --redis URL given');
+  });
+
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
@@ -77,7 +93,10 @@ describe('the iamgate command line', () => {
     const token = await cli('token', 'alice', '--config', missing);
     expect(token.code).toBe(1);
     expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file)`);
-    for (const r of [audit, simulate, token]) expect(r.err.join('\n')).not.toContain('ENOENT');
+    const test = await cli('test', missing);
+    expect(test.code).toBe(2);
+    expect(test.err).toEqual([`iamgate test: ${missing}: no such file or folder`]);
+    for (const r of [audit, simulate, token, test]) expect(r.err.join('\n')).not.toContain('ENOENT');
   });
 });
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureStatus } from '../../src/gateway/errors.js';
@@ -159,6 +160,52 @@ describe('streaming proxy', () => {
     });
     await hungUp;
     expect(await result).toEqual({ ok: false, failure: 'client_closed', responded: true, status: 200, cause: 'ERR_CLIENT_CLOSED' });
+  });
+
+  it('sends nothing upstream for a caller that hung up before its request was forwarded, and says so once', async () => {
+    const results: ProxyResult[] = [];
+    let first: (r: ProxyResult) => void = () => undefined;
+    const settled = new Promise<ProxyResult>((resolve) => (first = resolve));
+    // A front whose decision outlasts the caller: it forwards only once the caller's connection has closed.
+    let arrived: () => void = () => undefined;
+    const decided = new Promise<void>((resolve) => (arrived = resolve));
+    const late = http.createServer((_req, res) => {
+      arrived();
+      res.once('close', () =>
+        upstream.forward({ method: 'GET', path: '/late', headers: [], body: null, requestId: 'req-late' }, res, (r) => {
+          results.push(r);
+          first(r);
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => late.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = target.arrivals();
+      const req = http.get(`http://127.0.0.1:${(late.address() as AddressInfo).port}/late`);
+      req.on('error', () => undefined);
+      await decided;
+      req.destroy();
+      expect(await settled).toEqual({ ok: false, failure: 'client_closed', responded: false, status: undefined, cause: 'ERR_CLIENT_CLOSED' });
+      // A request forwarded after it reaches the upstream alone, and the hung-up one is not told again.
+      expect((await rawRequest(`${front.url}/after`)).status).toBe(200);
+      expect([target.arrivals() - before, target.received.at(-1)?.url, results.length]).toEqual([1, '/after', 1]);
+    } finally {
+      await new Promise<void>((resolve) => late.close(() => resolve()));
+    }
+  });
+
+  it('opens no tunnel upstream for a caller that hung up before its upgrade was forwarded, and says so', async () => {
+    const client = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => done() });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.destroy();
+    await closed;
+    const before = target.arrivals();
+    const headers = ['host', '127.0.0.1', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version', '13'];
+    const result = await upstream.upgrade({ method: 'GET', path: '/ws', headers, body: null, requestId: 'req-ws' }, client, Buffer.alloc(0), 'websocket');
+    expect(result).toEqual({ ok: false, failure: 'client_closed', responded: false, status: undefined, cause: 'ERR_CLIENT_CLOSED' });
+    // Whatever reached the upstream has its answer by now: a request forwarded after it is counted alone.
+    expect((await rawRequest(`${front.url}/after-ws`)).status).toBe(200);
+    expect([target.arrivals() - before, target.openTunnels()]).toEqual([1, 0]);
   });
 
   it('relays the final answer after an upstream’s early hints, not the hints', async () => {

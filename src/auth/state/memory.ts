@@ -58,7 +58,7 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): StateS
     hashRaise: async (key, field, value) => {
       let hash = hashes.get(key);
       if (!hash) hashes.set(key, (hash = new Map()));
-      const raised = raisedTime(hash.get(field), value);
+      const raised = raisedTime(hash.get(field), value, now());
       hash.set(field, raised);
       return raised;
     },

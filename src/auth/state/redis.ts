@@ -55,14 +55,22 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
 // hashRaise in one step, as raisedTime reads it: a field is kept only when it is a time (at most 16
-// digits, an optional fraction) no earlier than the new one.
+// digits, an optional fraction) no earlier than the new one; a field that is not a time gives way
+// to the later of the new time and Redis's time now (TIME, allowed in scripts since Redis 5).
 const HASH_RAISE = `local stored = redis.call('HGET', KEYS[1], ARGV[1])
+local raised = ARGV[2]
 if stored then
   local whole = string.match(stored, '^(%d+)%.%d+$') or string.match(stored, '^(%d+)$')
-  if whole and #whole <= 16 and tonumber(stored) >= tonumber(ARGV[2]) then return stored end
+  if whole and #whole <= 16 then
+    if tonumber(stored) >= tonumber(ARGV[2]) then return stored end
+  else
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if now > tonumber(ARGV[2]) then raised = string.format('%.0f', now) end
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return ARGV[2]`;
+redis.call('HSET', KEYS[1], ARGV[1], raised)
+return raised`;
 
 export interface RedisStoreOptions {
   /** Prefix of every key (default `iamgate:`). */

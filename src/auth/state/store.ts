@@ -21,8 +21,9 @@ export interface StateStore {
   hashGetAll(key: string): Promise<ReadonlyMap<string, string>>;
   /**
    * Raises one field of a hash (no expiry) to `value`, a time in epoch ms: a field already holding a
-   * later time keeps it, one holding anything but a time (STORED_TIME) is replaced. Returns
-   * the field's value after the call.
+   * later time keeps it; one holding anything but a time (STORED_TIME), which reads as later than
+   * every time, is replaced by the later of `value` and the store's time now, so that it never
+   * lowers below a time already past. Returns the field's value after the call.
    */
   hashRaise(key: string, field: string, value: number): Promise<string>;
 }
@@ -30,9 +31,15 @@ export interface StateStore {
 /** A time as iamgate writes it (epoch ms, in decimal): the only text hashRaise compares. */
 export const STORED_TIME = /^\d{1,16}(?:\.\d+)?$/;
 
-/** The later of a stored field and `value`: a field that is not a time (damaged, another program's) counts as none. */
-export function raisedTime(stored: string | undefined, value: number): string {
-  return stored !== undefined && STORED_TIME.test(stored) && Number(stored) >= value ? stored : String(value);
+/**
+ * The later of a stored field and `value`. A field that is not a time (damaged, another program's)
+ * reads as revoking every session (revocation.ts): it gives way to a time, but never to one before
+ * `now`, which would let sessions issued since that time back in.
+ */
+export function raisedTime(stored: string | undefined, value: number, now: number): string {
+  if (stored === undefined) return String(value);
+  if (STORED_TIME.test(stored)) return Number(stored) >= value ? stored : String(value);
+  return String(Math.max(value, now));
 }
 
 /** The store could not answer (Redis down, timed out, or not connected): callers fail closed. */

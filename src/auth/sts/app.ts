@@ -182,7 +182,9 @@ export function createStsApp(deps: StsDeps): StsApp {
       const arn = body['PrincipalArn'];
       const beforeRaw = body['Before'];
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
-      if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before)) {
+      // A time before 1970 is refused: stored, it would not read as a time (STORED_TIME) but as a
+      // damaged entry revoking every session, while this answer named a time long past.
+      if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before) || before < 0) {
         return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN) and an optional ISO Before are required', caller);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before, keysOf()), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
