@@ -1,7 +1,7 @@
 // The audit trail: events, the hash chain and signed digests, sinks, verification and reports.
 export type * from './schema.js';
 export { SCHEMA_VERSION, DECISION_KINDS, GENESIS_PREV } from './schema.js';
-export { createAuditLog, type AuditLog, type AuditLogDeps, type AuditLogStats } from './log.js';
+export { createAuditLog, type AuditLog, type AuditLogDeps, type AuditLogStats, type FollowUpStats } from './log.js';
 export { buildAuditEvent, FIELD_LIMITS, REDACTED } from './build.js';
 export { AuditError, AUDIT_ERRORS, type AuditErrorCode } from './errors.js';
 export { createAuditSigner, publishedKeyOf, readPublicKeys, verifyDigestSignature, type AuditSigner } from './signing.js';

@@ -1,6 +1,8 @@
 // The audit log the gateway calls: one `record` per decision. It builds the event from named
 // fields, seals it into this instance's hash chain, hands it to every sink in order, and every
-// `digestEvery` records (or ms) writes a digest record signed with the instance's key.
+// `digestEvery` records (or ms) writes a digest record signed with the instance's key. An event
+// that must follow a record whose write failed waits in a bounded queue (`recordWhenAccepting`)
+// until every refusing sink accepts records again.
 import type { BuildDeps } from './build.js';
 import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
 import { createEventEncoder } from './encode.js';
@@ -10,6 +12,7 @@ import type { AuditEventInput, ChainHead, ChainKind, DigestInfo, PublishedKey } 
 import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
 import { createStdoutSink } from './sinks/stream.js';
+import { createQueue } from './sinks/queue.js';
 import type { RecordSink, SinkStats } from './sinks/types.js';
 
 export interface AuditLogDeps {
@@ -23,8 +26,23 @@ export interface AuditLogDeps {
   readonly randomId?: () => string;
   /** Write a signed digest after this many records (default 1000) or ms (default 60,000; 0 = never by time). */
   readonly digestEvery?: { readonly records?: number; readonly ms?: number };
-  /** Told about failed writes of `drop` sinks and of digest records (which never fail a request). */
+  /**
+   * Told about failed writes of `drop` sinks, of digest records and of follow-ups (which never fail
+   * a request), and about follow-ups still waiting when the log closes.
+   */
   readonly onSinkError?: (sink: string, err: unknown) => void;
+  /**
+   * Events of `recordWhenAccepting`: at most `max` wait (default 10,000; past it they are counted as
+   * dropped), and while some wait the refusing sinks are asked every `retryMs` (default 100) whether
+   * they accept records again.
+   */
+  readonly followUps?: { readonly max?: number; readonly retryMs?: number };
+}
+
+/** Events waiting for the refusing sinks (`recordWhenAccepting`), and those given up at the bound or at close. */
+export interface FollowUpStats {
+  readonly queued: number;
+  readonly dropped: number;
 }
 
 export interface AuditLogStats {
@@ -33,6 +51,7 @@ export interface AuditLogStats {
   /** Events refused because a `refuse` sink could not take them. */
   readonly refused: number;
   readonly digests: number;
+  readonly followUps: FollowUpStats;
   readonly lastSeq: number;
   /** How far every sink has written the chain, to publish outside the trail. */
   readonly head: ChainHead;
@@ -49,6 +68,14 @@ export interface AuditLog {
    * `ERR_AUDIT_CLOSED`) when the record could not be kept and the request must be refused.
    */
   record(event: AuditEventInput): Promise<void>;
+  /**
+   * Records an event once every refusing sink accepts records again (at once if they do now): what
+   * follows a record whose write failed (`ERR_AUDIT_WRITE_FAILED`: sealed into the chain and still
+   * buffered, written when the sink can write again). Never refuses and never waits: past the
+   * bound, or when the log closes first, the event is counted as dropped (`stats().followUps`, the
+   * next digest's `dropped.followUps`).
+   */
+  recordWhenAccepting(event: AuditEventInput): void;
   /** Resolves when every sink has written everything accepted so far. */
   flush(): Promise<void>;
   /** Writes the final signed digest, flushes and closes every sink. */
@@ -57,6 +84,9 @@ export interface AuditLog {
 }
 
 const RESOLVED = Promise.resolve();
+
+/** The key of `digest.dropped` that counts follow-ups given up (never a sink's name). */
+const FOLLOW_UPS_DROPPED_KEY = 'followUps';
 
 /** Creates the audit log and writes the chain's first record (`audit.start`, with the public key). */
 export function createAuditLog(deps: AuditLogDeps): AuditLog {
@@ -73,6 +103,11 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   let digests = 0;
   let lastDigestSeq = 0;
   let closing = false;
+  const followUps = createQueue<AuditEventInput>();
+  const maxFollowUps = deps.followUps?.max ?? 10_000;
+  const followUpRetryMs = deps.followUps?.retryMs ?? 100;
+  let followUpsDropped = 0;
+  let followUpTimer: NodeJS.Timeout | undefined;
 
   const reportError = (sink: string) => (err: unknown) => deps.onSinkError?.(sink, err);
   /** Hands a record to every sink and waits for the durable ones; a `drop` sink's failure never fails the caller. */
@@ -109,11 +144,16 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     time: build.isoTime?.(build.now()) ?? new Date(build.now()).toISOString(),
   });
   const sinkNames = [...new Set(sinks.map((s) => s.name))].sort();
-  /** Drops per sink name, in sorted key order (the digest is serialised as built). */
+  const withFollowUps = [...sinkNames, FOLLOW_UPS_DROPPED_KEY].sort();
+  /**
+   * Drops per sink name, and follow-ups given up once there are any, in sorted key order (the
+   * digest is serialised as built).
+   */
   const droppedBySink = (): Record<string, number> => {
     const dropped: Record<string, number> = {};
-    for (const name of sinkNames) dropped[name] = 0;
+    for (const name of followUpsDropped > 0 ? withFollowUps : sinkNames) dropped[name] = 0;
     for (const sink of sinks) dropped[sink.name] = (dropped[sink.name] ?? 0) + sink.stats().dropped;
+    if (followUpsDropped > 0) dropped[FOLLOW_UPS_DROPPED_KEY] = followUpsDropped;
     return dropped;
   };
   /** A signed digest of the records since the last one; `file_end` seals a file a sink is about to close. */
@@ -138,6 +178,45 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   for (const sink of sinks) sink.bindSeal?.(() => void (closing ? undefined : writeDigest(false, 'file_end')));
   const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
 
+  /** The first refusing sink that cannot take a record now, if any. */
+  const notAccepting = (): RecordSink | undefined => {
+    for (const sink of refusing) if (!sink.accepting()) return sink;
+    return undefined;
+  };
+  /** Counts follow-ups that will never be written and tells `onSinkError` why. */
+  const giveUp = (count: number, sink: string, why: string): void => {
+    followUpsDropped += count;
+    deps.onSinkError?.(sink, new AuditError('ERR_AUDIT_UNAVAILABLE', `${count} follow-up record(s) not written: ${why}`, { sink }));
+  };
+  /**
+   * Writes waiting follow-ups, oldest first, while every refusing sink accepts, sealed as `record`
+   * seals (kept apart so that `record`, on every request's path, stays as it is). Nobody waits on
+   * them: a failed write is reported, and its record kept by the sink.
+   */
+  const writeFollowUps = (): void => {
+    for (let event = followUps.peek(); event !== undefined && notAccepting() === undefined; event = followUps.peek()) {
+      followUps.shift();
+      let sealed: SealedRecord;
+      try {
+        sealed = chain.sealText(encode, event);
+      } catch (err) {
+        // Runs from a timer too, where a throw would end the process: this one event is lost, said so.
+        giveUp(1, 'log', `it could not be encoded (${err instanceof Error ? err.message : String(err)})`);
+        continue;
+      }
+      recorded++;
+      void dispatch(sealed, true);
+      if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
+    }
+  };
+  /** The timer's turn: writes what it can and looks again shortly while follow-ups wait. */
+  const retryFollowUps = (): void => {
+    followUpTimer = undefined;
+    if (closing) return;
+    writeFollowUps();
+    if (followUps.length > 0) followUpTimer = setTimeout(retryFollowUps, followUpRetryMs).unref();
+  };
+
   return {
     instanceId: deps.instanceId,
     publicKey: signer?.key,
@@ -155,10 +234,28 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
       if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
       return written;
     },
+    recordWhenAccepting(event) {
+      if (closing) {
+        giveUp(1, 'log', 'the audit log is closed');
+        return;
+      }
+      if (followUps.length >= maxFollowUps) {
+        followUpsDropped++;
+        return;
+      }
+      followUps.push(event);
+      // Nothing waits before it and the sinks take records: now; otherwise in order, when they do.
+      if (followUps.length === 1 && notAccepting() === undefined) writeFollowUps();
+      else followUpTimer ??= setTimeout(retryFollowUps, followUpRetryMs).unref();
+    },
     flush: () => Promise.all(sinks.map((s) => s.flush())).then(() => undefined),
     async close() {
       if (closing) return;
+      if (followUpTimer) clearTimeout(followUpTimer);
+      // Follow-ups still waiting go in before the final digest if the sinks take them now.
+      writeFollowUps();
       closing = true;
+      if (followUps.length > 0) giveUp(followUps.drain().length, notAccepting()?.name ?? 'log', 'a sink still could not take records when the log closed');
       if (timer) clearInterval(timer);
       await writeDigest(true);
       const results = await Promise.allSettled(sinks.map((s) => s.close()));
@@ -172,7 +269,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
       const behind = Math.max(0, ...bySink.map(([, s]) => s.buffered));
       const seq = chain.lastSeq - behind;
       const head: ChainHead = { instanceId: deps.instanceId, seq, ...(behind === 0 ? { hash: chain.lastHash } : {}) };
-      return { recorded, refused, digests, lastSeq: chain.lastSeq, head, sinks: Object.fromEntries(bySink) };
+      return { recorded, refused, digests, followUps: { queued: followUps.length, dropped: followUpsDropped }, lastSeq: chain.lastSeq, head, sinks: Object.fromEntries(bySink) };
     },
   };
 }

@@ -70,6 +70,23 @@ export function registerAuditMetrics(registry: Registry, stats: () => AuditLogSt
       this.set({ instance_id: head.instanceId }, head.seq);
     },
   });
+  new Gauge({
+    name: 'iamgate_audit_follow_ups_queued',
+    help: 'Outcome records (audit_unavailable) waiting to follow decision records whose write failed, until every refusing sink accepts records again',
+    registers,
+    collect() {
+      this.set(stats().followUps.queued);
+    },
+  });
+  new Counter({
+    name: 'iamgate_audit_follow_ups_dropped_total',
+    help: 'Outcome records (audit_unavailable) given up: the queue was full, or a sink still refused records when the log closed',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats().followUps.dropped);
+    },
+  });
   new Counter({
     name: 'iamgate_audit_digests_total',
     help: 'Signed digest records written',
