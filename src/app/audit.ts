@@ -121,6 +121,8 @@ export async function openGatewayAudit(config: IamgateConfig, logger: Logger): P
     log.publicKey ? 'audit trail open' : 'audit trail open (digests not signed)',
   );
   const refusing = new Set(audit.sinks.filter((sink) => (sink === 'redis' ? audit.redis.whenFull : audit.whenFull) === 'refuse'));
+  // The log is the gateway's sink as it is: `record`, `flush`, and `recordWhenAccepting` for the
+  // outcome that follows a decision record whose write failed.
   return gatewayAudit(log, logger, { stats: () => log.stats(), reopen: opened.reopen, refusing, ...(opened.publicJwk ? { publicJwk: opened.publicJwk } : {}), close: async () => {
     await log.close();
     if (sentinelClient) await sentinelClient.quit().catch(() => sentinelClient.disconnect());

@@ -2,7 +2,7 @@
 // entry, a bug) is not bad input: the request is answered `internal_error` (500) from the error
 // table, never allowed, and it still leaves exactly one audit record, as every answer must.
 import type { Logger } from 'pino';
-import type { AuditSink } from './audit.js';
+import { followRefusedRecord, type AuditSink } from './audit.js';
 import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -81,7 +81,9 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
       return answer;
     } catch (auditErr) {
       deps.logger.error({ requestId: facts.requestId, err: auditErr }, 'audit sink refused the internal_error event');
-      return rejection('audit_unavailable', facts, source, deps);
+      const refused = rejection('audit_unavailable', facts, source, deps);
+      followRefusedRecord(deps.audit, answer.event, auditErr, refused.status);
+      return refused;
     }
   }
   return {

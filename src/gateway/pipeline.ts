@@ -7,7 +7,7 @@
 import type { PeerAuthenticator } from '../auth/index.js';
 import type { Principal, PrincipalResolver } from '../identity/index.js';
 import { createPolicySetKeysMemo } from '../policy/index.js';
-import type { AuditEventInput, AuditSink } from './audit.js';
+import { followRefusedRecord, type AuditEventInput, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
 import { secureTransportOf, sourceAddressOf, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
@@ -137,11 +137,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const stageDeps = { ...deps, keysOf: createPolicySetKeysMemo() };
   const stages: readonly Stage[] = STAGES.map((make) => make(stageDeps));
 
-  /** The decision could not be kept: a 503, recorded nowhere (the sink refused it). */
-  function unrecorded(e: DecisionEvent): Rejected {
+  /**
+   * The decision could not be kept (`err` says why): a 503. A record sealed before its write failed
+   * reaches the trail later, so an `outcome` record saying audit_unavailable follows it there.
+   */
+  function unrecorded(e: DecisionEvent, err: unknown): Rejected {
     const status = GATEWAY_ERRORS.audit_unavailable.status;
     const requestId = e.requestId ?? '';
     deps.onDetail?.(requestId, 'audit_unavailable', 'the audit sink refused the event');
+    followRefusedRecord(audit, e, err, status);
     const event: DecisionEvent = { ...e, decision: 'Deny', reason: 'audit_unavailable', status };
     return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, event };
   }
@@ -154,10 +158,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let pending: void | Promise<void>;
     try {
       pending = audit.record(e);
-    } catch {
-      return unrecorded(e);
+    } catch (err) {
+      return unrecorded(e, err);
     }
-    return pending instanceof Promise ? pending.then(() => outcome, () => unrecorded(e)) : outcome;
+    return pending instanceof Promise ? pending.then(() => outcome, (err: unknown) => unrecorded(e, err)) : outcome;
   }
 
   function answer(ctx: StageContext, a: Answer): PipelineOutcome | Promise<PipelineOutcome> {

@@ -1,10 +1,16 @@
 // The pipeline's fast path: once a caller's token is verified and its decision is in the
 // in-process cache, a request is decided and audited with no Promise between the request and the
-// outcome, so an allowed request reaches the upstream dispatch without waiting a turn. Real parts:
-// the test policy files, the real token authenticator over a real JWKS server, the real decision
-// cache, and an audit sink that keeps every event.
+// outcome, so an allowed request reaches the upstream dispatch without waiting a turn. A request
+// refused because its decision record's write failed has an `outcome` audit_unavailable follow it
+// into the trail. Real parts: the test policy files, the real token authenticator over a real JWKS
+// server, the real decision cache, an audit sink that keeps every event, and the real audit log on
+// a real file (or on /dev/full, which refuses every write).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog, createFileSink, type AuditLog } from '../../src/audit/index.js';
 import { createAuthenticator } from '../../src/auth/index.js';
 import { gatewayDecisionCache } from '../../src/app/decisions.js';
 import { failSafe } from '../../src/gateway/failsafe.js';
@@ -16,6 +22,8 @@ import {
   createPipeline,
   createPolicyLoader,
   DEFAULT_PATH_RULES,
+  type AuditEventInput,
+  type DecisionSource,
   type Pipeline,
   type PipelineOutcome,
   type PolicySnapshot,
@@ -31,6 +39,7 @@ describe('the pipeline', () => {
   let jwks: JwksServer;
   let pipeline: Pipeline;
   let audit: RecordingAudit;
+  let snapshot: PolicySnapshot;
   let ids = 0;
 
   beforeAll(async () => {
@@ -44,7 +53,7 @@ describe('the pipeline', () => {
       return tokens;
     })();
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.findings));
-    const snapshot: PolicySnapshot = { ...loaded.snapshot, generation: 1 };
+    snapshot = { ...loaded.snapshot, generation: 1 };
     audit = recordingAudit();
     pipeline = createPipeline({
       snapshot: () => snapshot,
@@ -150,5 +159,70 @@ describe('the pipeline', () => {
     const outcome = refusing.run(request('/orders/2', bearer), 'proxy');
     expect(outcome).toBeInstanceOf(Promise);
     expect(await outcome).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
+  });
+
+  describe('over the audit log', () => {
+    let dir = '';
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'iamgate-pipeline-'));
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    /** A pipeline recording into a real audit log on the file at `path`; `followed` keeps the follow-ups it asks the log for. */
+    const auditedPipeline = (path: string): { pipeline: Pipeline; log: AuditLog; followed: AuditEventInput[] } => {
+      const log = createAuditLog({ instanceId: 'gw-pipeline', sinks: [createFileSink(path, { retryMs: 60_000 })], followUps: { retryMs: 60_000 } });
+      const followed: AuditEventInput[] = [];
+      const run = createPipeline({
+        snapshot: () => snapshot,
+        decider: createDecider(gatewayDecisionCache(createDecisionCache({ now: Date.now }))),
+        audit: {
+          record: (event) => log.record(event),
+          flush: () => log.flush(),
+          recordWhenAccepting(event) {
+            followed.push(event);
+            log.recordWhenAccepting(event);
+          },
+        },
+        metrics: createGatewayMetrics(),
+        pathRules: DEFAULT_PATH_RULES,
+        trustedProxies: compileTrustedProxies([]),
+        explainToCaller: false,
+        realm: 'iamgate',
+      });
+      return { pipeline: run, log, followed };
+    };
+    const traced = (facts: RequestFacts): RequestFacts => ({ ...facts, trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: undefined, flags: '01', tracestate: undefined } });
+
+    it.each<DecisionSource>(['proxy', 'forward-auth', 'ext-authz'])('follows a %s decision whose record was sealed before its write failed with one outcome audit_unavailable, and one refused before it was sealed with none', async (source) => {
+      const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+      // The token verified once (its key fetched), so that the decision below is recorded in the turn
+      // the log starts: its record shares the first write, which /dev/full fails.
+      await pipeline.run(request('/orders/1', bearer), source);
+      const { pipeline: run, log, followed } = auditedPipeline('/dev/full');
+      const sealed = traced(request('/orders/1', bearer));
+      expect(await run.run(sealed, source)).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
+      expect(followed).toEqual([{ kind: 'outcome', reason: 'audit_unavailable', requestId: sealed.requestId, status: 503, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' }]);
+      expect(log.stats().followUps).toEqual({ queued: 1, dropped: 0 });
+
+      // The sink has failed: the next record is refused before it is sealed, and is in no trail.
+      const unsealed = request('/orders/1', bearer);
+      expect(await run.run(unsealed, source)).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
+      expect(followed.map((e) => e.requestId)).toEqual([sealed.requestId]);
+      expect(log.stats()).toMatchObject({ refused: 1, followUps: { queued: 1, dropped: 0 } });
+      await log.close();
+    });
+
+    it('asks for no follow-up and writes no outcome while every decision record is written', async () => {
+      const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+      const path = join(dir, 'written.jsonl');
+      const { pipeline: run, log, followed } = auditedPipeline(path);
+      const answers = await Promise.all(['/orders/1', '/orders/2', '/admin/users'].map((target) => run.run(request(target, bearer), 'proxy')));
+      expect(answers.map((a) => a.kind)).toEqual(['allow', 'allow', 'reject']);
+      expect(followed).toEqual([]);
+      expect(log.stats().followUps).toEqual({ queued: 0, dropped: 0 });
+      await log.close();
+      const kinds = (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { kind: string }).kind);
+      expect(kinds).toEqual(['audit.start', 'request', 'request', 'request']);
+    });
   });
 });
