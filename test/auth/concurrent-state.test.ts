@@ -3,7 +3,6 @@
 // enrolment is confirmed once, whichever confirm comes first, and a revocation is never lowered by
 // an instance whose list was behind. The races are made to happen: the secret writes of every
 // confirm are held until all of them have got that far.
-import { generate } from 'otplib';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,11 +21,11 @@ import {
   type StateStore,
   type Totp,
 } from '../../src/auth/index.js';
-import { primaryFor, redisForSuite, testClock } from './helpers.js';
+import { primaryFor, redisForSuite, testClock, TOTP_USER, totpCodeAt } from './helpers.js';
 
-const USER = 'arn:aws:iam::111122223333:user/engineering/carol';
+const USER = TOTP_USER;
 const box = createSecretBox(randomBytes(32));
-const code = (secret: string, ms: number): Promise<string> => generate({ secret, epoch: Math.floor(ms / 1000) });
+const code = totpCodeAt;
 
 /** Two instances' views of one state and one secret store. */
 interface Pair {

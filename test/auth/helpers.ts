@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { generate } from 'otplib';
 import { afterAll, beforeAll } from 'vitest';
 import { answerStateRequest, createMemoryStateStore, createRedisClient, readAuthConfig, redisReady, type AuthConfig, type StateChannel } from '../../src/auth/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -14,6 +15,12 @@ import { createContext, evaluate } from '../../src/policy/index.js';
 
 export const REPO = new URL('../..', import.meta.url).pathname;
 export const EXAMPLE_DIRECTORY = join(REPO, 'policies', 'directory.yaml');
+
+/** The user the TOTP tests enrol. */
+export const TOTP_USER = 'arn:aws:iam::111122223333:user/engineering/carol';
+
+/** The TOTP code of `secret` at the instant `ms` (epoch milliseconds). */
+export const totpCodeAt = (secret: string, ms: number): Promise<string> => generate({ secret, epoch: Math.floor(ms / 1000) });
 
 /** A clock tests move by hand. */
 export function testClock(start = Date.UTC(2026, 0, 15, 12, 0, 0)): { now: () => number; advance(ms: number): void; set(ms: number): void } {

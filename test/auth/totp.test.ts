@@ -1,7 +1,6 @@
 // TOTP with real codes (otplib): enrolment, the ±1 step window, one use per code (also across two
 // instances sharing a real redis-server), lockout after failures and its expiry on an injected
 // clock, and refusal while the shared state is unreachable.
-import { generate } from 'otplib';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -13,11 +12,11 @@ import {
   type StateStore,
   type Totp,
 } from '../../src/auth/index.js';
-import { redisForSuite, testClock } from './helpers.js';
+import { redisForSuite, testClock, TOTP_USER, totpCodeAt } from './helpers.js';
 
-const USER = 'arn:aws:iam::111122223333:user/engineering/carol';
+const USER = TOTP_USER;
 const box = createSecretBox(randomBytes(32));
-const code = (secret: string, ms: number): Promise<string> => generate({ secret, epoch: Math.floor(ms / 1000) });
+const code = totpCodeAt;
 
 function totpOn(state: StateStore, now: () => number): Totp {
   return createTotp({
