@@ -2,6 +2,7 @@
 // instances sharing a real redis-server), lockout after failures and its expiry on an injected
 // clock, and refusal while the shared state is unreachable.
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import {
   createMemoryStateStore,
@@ -18,10 +19,10 @@ const USER = TOTP_USER;
 const box = createSecretBox(randomBytes(32));
 const code = totpCodeAt;
 
-function totpOn(state: StateStore, now: () => number): Totp {
+function totpOn(state: StateStore, now: () => number, secrets = stateSecretStore(state)): Totp {
   return createTotp({
     state,
-    secrets: stateSecretStore(state),
+    secrets,
     box,
     issuer: 'iamgate-test',
     lockout: { maxFailures: 3, failureWindowMs: 60_000, lockoutMs: 300_000 },
@@ -251,6 +252,81 @@ describe('TOTP on a shared redis-server', () => {
     expect(await b.verify(USER, await code(secret, clock.now()))).toMatchObject({ code: 'mfa_locked' });
     clock.advance(301_000);
     expect((await b.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  /** A TOTP service whose counters and locks are in Redis and whose secrets are not, so emptying Redis leaves the enrolment. */
+  const lockoutOn = (client: Redis, prefix: string, now: () => number): Totp =>
+    totpOn(createRedisStateStore(client, { prefix }), now, stateSecretStore(createMemoryStateStore({ now })));
+  /** A code that is not the one of `secret` at `ms`. */
+  const wrongCode = async (secret: string, ms: number): Promise<string> => String((Number(await code(secret, ms)) + 1) % 1_000_000).padStart(6, '0');
+  /** USER enrolled on lockoutOn a minute ago, and a wrong code for now. */
+  async function enrolledOn(client: Redis, prefix: string): Promise<{ clock: ReturnType<typeof testClock>; a: Totp; secret: string; wrong: string }> {
+    const clock = testClock();
+    const a = lockoutOn(client, prefix, clock.now);
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    return { clock, a, secret, wrong: await wrongCode(secret, clock.now()) };
+  }
+
+  it('keeps counting the failed attempts it saw when Redis loses the counter between guesses, and locks out at the limit', async () => {
+    const admin = await suite.connect();
+    const { clock, a, secret, wrong } = await enrolledOn(admin, 'floor:');
+    // Every guess meets an empty Redis: the shared counter reads 1 each time.
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    await admin.flushall();
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    await admin.flushall();
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_locked' });
+    await admin.flushall();
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 300 });
+    // The lockout lasts what it announced, and then the right code works again.
+    clock.advance(301_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('keeps a lockout it set when Redis restarts empty, until the lockout ends on the injected clock', async () => {
+    const redis = suite.server();
+    if (!redis.owned) return;
+    const client = await suite.connect();
+    const { clock, a, secret, wrong } = await enrolledOn(client, 'restart:');
+    await a.verify(USER, wrong);
+    await a.verify(USER, wrong);
+    expect(await a.verify(USER, wrong)).toMatchObject({ code: 'mfa_locked' });
+    await redis.stop();
+    await redis.start();
+    await vi.waitFor(() => expect(client.status).toBe('ready'), { timeout: 10_000 });
+    expect(await client.dbsize()).toBe(0);
+    clock.advance(120_000);
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 180 });
+    clock.advance(181_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('lifts the lockout it holds once another instance resets the user, and forgets its count once the user passes there', async () => {
+    const clock = testClock();
+    const admin = await suite.connect();
+    const a = await instance(clock.now, 'lift:');
+    const b = await instance(clock.now, 'lift:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const wrong = await wrongCode(secret, clock.now());
+    for (let i = 0; i < 3; i++) await a.verify(USER, wrong);
+    await admin.del(`lift:mfa:lock:${USER}`);
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ code: 'mfa_locked' });
+    // An administrator's reset on b writes a new clearing mark, which a reads on its next check.
+    await b.reset(USER);
+    const again = await enrol(b, clock.now);
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(again, clock.now()))).ok).toBe(true);
+    // Two failures counted on a, then a success on b: a's next failures count from b's success.
+    const wrongAgain = await wrongCode(again, clock.now());
+    await a.verify(USER, wrongAgain);
+    await a.verify(USER, wrongAgain);
+    clock.advance(30_000);
+    expect((await b.verify(USER, await code(again, clock.now()))).ok).toBe(true);
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_locked' });
   });
 
   it('accepts no code while Redis is unreachable, and recovers when it is back', async () => {
