@@ -125,20 +125,37 @@ export function createTotp(deps: TotpDeps): Totp {
   };
 
   /**
+   * Writes back a lockout set here that the store has lost, so every instance refuses again. A reset
+   * made meanwhile must win: it writes its clearing mark before it removes the lock, so either this
+   * reads the new mark after writing and takes the lock away again, or the reset's removal comes
+   * after this write. True when the lockout still stands.
+   */
+  const restoreLock = async (owner: string, mark: string | undefined, until: number): Promise<boolean> => {
+    await state.set(keys.lock(owner), String(until), until - now());
+    if ((await state.get(keys.cleared(owner))) === mark) return true;
+    floor.clear(owner);
+    await state.del(keys.lock(owner));
+    return false;
+  };
+
+  /**
    * Seconds left on a lockout, or 0. The lock's value is its end time, so the injected clock rules;
    * a lock whose value is not a time iamgate wrote (damaged, or another program's) still locks, for
    * a whole lockout from now: it is written again as that time with the lock's expiry, so an
-   * unreadable lock never reads as none and never outlasts the lockout it announces.
+   * unreadable lock never reads as none and never outlasts the lockout it announces. A lockout set
+   * here that the store no longer holds (or holds shorter) was lost, not lifted: it still locks,
+   * and is written back.
    */
-  const lockedFor = async (owner: string): Promise<number> => {
+  const lockedFor = async (owner: string, mark: string | undefined): Promise<number> => {
     const value = await state.get(keys.lock(owner));
     if (value !== undefined && !LOCK_UNTIL.test(value)) {
       await state.set(keys.lock(owner), String(now() + lockout.lockoutMs), lockout.lockoutMs);
       return Math.ceil(lockout.lockoutMs / 1000);
     }
-    // A lockout set here that the store no longer holds (or holds shorter) was lost: it still locks
-    // here. It is not written back: a reset made meanwhile on another instance would be undone.
-    const left = Math.max(value === undefined ? 0 : Number(value), floor.lockedUntil(owner)) - now();
+    const shared = value === undefined ? 0 : Number(value);
+    const here = floor.lockedUntil(owner);
+    const until = here > shared && (await restoreLock(owner, mark, here)) ? here : shared;
+    const left = until - now();
     return left > 0 ? Math.ceil(left / 1000) : 0;
   };
 
@@ -175,7 +192,7 @@ export function createTotp(deps: TotpDeps): Totp {
   const check = async (owner: string, mark: string | undefined, code: string, secret: string): Promise<MfaResult<{ at: number }>> => {
     const counted = await state.incr(keys.failures(owner), lockout.failureWindowMs);
     const attempt = Math.max(counted, floor.count(owner, mark));
-    const seconds = await lockedFor(owner);
+    const seconds = await lockedFor(owner, mark);
     if (attempt > lockout.maxFailures || seconds > 0) {
       return { ok: false, code: 'mfa_locked', retryAfterSeconds: seconds || Math.ceil(lockout.lockoutMs / 1000) };
     }
@@ -198,8 +215,8 @@ export function createTotp(deps: TotpDeps): Totp {
     }
   };
 
-  const locked = async (owner: string): Promise<MfaFailure | undefined> => {
-    const seconds = await lockedFor(owner);
+  const locked = async (owner: string, mark: string | undefined): Promise<MfaFailure | undefined> => {
+    const seconds = await lockedFor(owner, mark);
     return seconds > 0 ? { ok: false, code: 'mfa_locked', retryAfterSeconds: seconds } : undefined;
   };
 
@@ -220,7 +237,7 @@ export function createTotp(deps: TotpDeps): Totp {
     confirm: (owner, code) =>
       guarded(async () => {
         const mark = await clearingMark(owner);
-        const lock = await locked(owner);
+        const lock = await locked(owner, mark);
         if (lock) return lock;
         // A pending secret can outlive an enrolment confirmed meanwhile (an enrolment started before
         // it, on another replica): confirming it would replace the enrolled secret without its code.
@@ -244,7 +261,7 @@ export function createTotp(deps: TotpDeps): Totp {
     verify: (owner, code) =>
       guarded(async () => {
         const mark = await clearingMark(owner);
-        const lock = await locked(owner);
+        const lock = await locked(owner, mark);
         if (lock) return lock;
         const secret = await enrolledSecret(owner);
         if (secret === undefined) return { ok: false, code: 'mfa_not_enrolled' };
@@ -254,11 +271,12 @@ export function createTotp(deps: TotpDeps): Totp {
     isEnrolled: async (owner) => (await secrets.get(owner)) !== undefined,
 
     reset: async (owner) => {
-      floor.clear(owner);
+      // The clearing mark first: an instance writing back a lockout it holds reads it and gives way
+      // (restoreLock), or writes before the lock is removed here.
+      await clearFailures(owner);
       await secrets.delete(owner);
       await state.del(keys.pending(owner));
       await state.del(keys.lock(owner));
-      await clearFailures(owner);
     },
   };
 }

@@ -298,6 +298,9 @@ describe('TOTP on a shared redis-server', () => {
     expect(await client.dbsize()).toBe(0);
     clock.advance(120_000);
     expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 180 });
+    // Written back: an instance that counted none of the failures refuses too.
+    const b = lockoutOn(client, 'restart:', clock.now);
+    expect(await b.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 180 });
     clock.advance(181_000);
     expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
   });
@@ -327,6 +330,45 @@ describe('TOTP on a shared redis-server', () => {
     expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
     expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
     expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_locked' });
+  });
+
+  it('never undoes a reset made on another instance while it writes back a lockout Redis lost', async () => {
+    const clock = testClock();
+    const client = await suite.connect();
+    // a's store, held just before it writes a lock back, while b resets the user.
+    let hold: Promise<void> | undefined;
+    let holding: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const redisStore = createRedisStateStore(client, { prefix: 'undo:' });
+    const store: StateStore = {
+      ...redisStore,
+      set: async (key, value, ttlMs) => {
+        if (hold && key.startsWith('mfa:lock:')) {
+          holding();
+          await hold;
+        }
+        return redisStore.set(key, value, ttlMs);
+      },
+    };
+    const a = totpOn(store, clock.now, stateSecretStore(createMemoryStateStore({ now: clock.now })));
+    const b = lockoutOn(client, 'undo:', clock.now);
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const wrong = await wrongCode(secret, clock.now());
+    for (let i = 0; i < 3; i++) await a.verify(USER, wrong);
+    await client.del(`undo:mfa:lock:${USER}`);
+    let release: () => void = () => undefined;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const writingBack = a.verify(USER, await code(secret, clock.now()));
+    await held;
+    await b.reset(USER);
+    release();
+    hold = undefined;
+    // The reset stands: no lock in Redis, and neither instance refuses as locked.
+    expect(await writingBack).not.toMatchObject({ code: 'mfa_locked' });
+    expect(await client.exists(`undo:mfa:lock:${USER}`)).toBe(0);
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
   });
 
   it('accepts no code while Redis is unreachable, and recovers when it is back', async () => {
