@@ -61,8 +61,8 @@ function assumesRole(action: string): boolean {
 }
 
 /** Parses and compiles one case's policies, collecting findings labelled by policy position. */
-function buildSet(c: SimulationCase): { set?: PolicySet; errors: Finding[] } {
-  const errors: Finding[] = [];
+function buildSet(c: SimulationCase, duplicates: readonly Finding[]): { set?: PolicySet; errors: Finding[] } {
+  const errors: Finding[] = [...duplicates];
   // For sts:AssumeRole* the resource policy is the role's trust policy.
   const trust = assumesRole(c.request.action);
   const one = (doc: unknown, name: string, kind: PolicyKind): CompiledPolicy | undefined => {
@@ -105,8 +105,35 @@ Exits 0 when every case with "expect" got it, 1 when one did not, 2 on a usage e
 cases file that cannot be read (missing, malformed JSON with its line and column, a case of the
 wrong shape).`;
 
+// A key given twice inside a case's policy document (`[3].policies.identity[0].Statement[0].Effect`):
+// the case, its policy label and the key's path in that policy.
+const KEY_IN_POLICY = /^\[(\d+)\]\.policies\.((?:identity|scp|session)\[\d+\]|boundary|resource)\.(.+)$/;
+
+interface ReadCases {
+  readonly cases: SimulationCase[];
+  /** Per case, the keys its policy documents give twice, as those policies' DUPLICATE_KEY findings. */
+  readonly duplicates: ReadonlyMap<number, Finding[]>;
+}
+
+/**
+ * Sorts the keys a cases file gives twice: one inside a policy document is an error of that policy,
+ * which the validator and the gateway refuse too (JSON readers disagree on which value counts);
+ * one anywhere else leaves the case itself ambiguous, so the file is refused.
+ */
+function sortDuplicates(paths: readonly string[]): Map<number, Finding[]> | string {
+  const byCase = new Map<number, Finding[]>();
+  for (const path of paths) {
+    const m = KEY_IN_POLICY.exec(path);
+    if (!m) return `${path}: the key is given more than once`;
+    const [, index = '', file = '', at = ''] = m;
+    const finding: Finding = { severity: 'error', code: 'DUPLICATE_KEY', path: at, message: `"${at}" is given more than once`, file };
+    byCase.set(Number(index), [...(byCase.get(Number(index)) ?? []), finding]);
+  }
+  return byCase;
+}
+
 /** Reads the cases file into cases, or a one-line reason it cannot. */
-async function readCases(file: string): Promise<SimulationCase[] | string> {
+async function readCases(file: string): Promise<ReadCases | string> {
   let text: string;
   try {
     text = await readTextFile(file);
@@ -118,9 +145,11 @@ async function readCases(file: string): Promise<SimulationCase[] | string> {
   if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;
   const inexact = json.inexactNumbers[0];
   if (inexact) return `${inexact.path}: ${describeInexactNumber(inexact.text)}`;
+  const duplicates = sortDuplicates(json.duplicateKeys);
+  if (typeof duplicates === 'string') return duplicates;
   try {
     if (!Array.isArray(json.value)) throw new CaseFormatError('the file must hold a JSON array of cases');
-    return json.value.map(checkCase);
+    return { cases: json.value.map(checkCase), duplicates };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -147,15 +176,15 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
     io.stderr(`iamgate simulate: no --cases FILE given\n${USAGE}`);
     return EXIT.usage;
   }
-  const cases = await readCases(file);
-  if (typeof cases === 'string') {
-    io.stderr(`iamgate simulate: ${file}: ${cases}`);
+  const read = await readCases(file);
+  if (typeof read === 'string') {
+    io.stderr(`iamgate simulate: ${file}: ${read}`);
     return EXIT.usage;
   }
   let expected = 0;
   let withExpect = 0;
-  for (const c of cases) {
-    const { set, errors } = buildSet(c);
+  for (const [i, c] of read.cases.entries()) {
+    const { set, errors } = buildSet(c, read.duplicates.get(i) ?? []);
     if (!set) {
       io.stdout(JSON.stringify({ name: c.name, decision: 'Error', matched: [], errors }));
       if (c.expect) withExpect++;

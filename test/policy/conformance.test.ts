@@ -153,6 +153,28 @@ describe('iamgate simulate --cases', () => {
     expect(bucket?.decision).toBe('Allow');
   });
 
+  it('decides Error for a case whose policy gives a key twice, as validate refuses it, and refuses a file that gives a case key twice', async () => {
+    const file = join(scratch, 'duplicate.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    expect(base.expect).toBe('Allow');
+    // The grammar: "Individual elements must not contain multiple instances of the same key".
+    // JSON.parse keeps the last "Effect", other readers the first: the policy means nothing.
+    const allowThenDeny = JSON.stringify([base]).replace('"Effect":"Allow"', '"Effect":"Allow","Effect":"Deny"');
+    writeFileSync(file, allowThenDeny);
+    const { code, lines } = await simulate(file);
+    const line = JSON.parse(lines[0] ?? '') as { decision: string; errors: { code: string; path: string; file: string }[] };
+    expect(line.decision).toBe('Error');
+    expect(line.errors.map((e) => `${e.code} at ${e.file} ${e.path}`)).toEqual(['DUPLICATE_KEY at identity[0] Statement[0].Effect']);
+    expect(lines[1]).toBe('1 cases, 0 as expected');
+    expect(code).toBe(1);
+
+    writeFileSync(file, JSON.stringify([base]).replace('"expect":"Allow"', '"expect":"Allow","expect":"ImplicitDeny"'));
+    const refused = await simulate(file);
+    expect(refused.lines).toEqual([]);
+    expect(refused.stderr.trim()).toBe(`iamgate simulate: ${file}: [0].expect: the key is given more than once`);
+    expect(refused.code).toBe(2);
+  });
+
   it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
     const file = join(scratch, 'inexact.json');
     const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;
