@@ -1,7 +1,7 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
 import { readTextFile } from '../config/index.js';
-import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
+import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, isContextValue, parsePolicy, readJsonText, sameKeyTwice, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -31,6 +31,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A case's context holds context values, each key spelt once (names are case-insensitive). */
+function checkContext(context: Record<string, unknown>, where: string): void {
+  for (const [key, value] of Object.entries(context)) {
+    if (!isContextValue(value)) throw new CaseFormatError(`${where}: "request.context.${key}" must be a string, number, boolean or an array of them`);
+  }
+  const twice = sameKeyTwice(Object.keys(context));
+  if (twice) throw new CaseFormatError(`${where}: "request.context" names one key twice, as "${twice[0]}" and "${twice[1]}": condition key names are case-insensitive`);
+}
+
 function checkCase(raw: unknown, i: number): SimulationCase {
   const where = `case [${i}]`;
   if (!isRecord(raw)) throw new CaseFormatError(`${where}: not an object`);
@@ -46,9 +55,9 @@ function checkCase(raw: unknown, i: number): SimulationCase {
   for (const key of ['principal', 'action', 'resource']) {
     if (typeof request[key] !== 'string') throw new CaseFormatError(`${where} (${name}): "request.${key}" must be a string`);
   }
-  if (request['context'] !== undefined && !isRecord(request['context'])) {
-    throw new CaseFormatError(`${where} (${name}): "request.context" must be an object`);
-  }
+  const context = request['context'];
+  if (context !== undefined && !isRecord(context)) throw new CaseFormatError(`${where} (${name}): "request.context" must be an object`);
+  if (context !== undefined) checkContext(context, `${where} (${name})`);
   if (expect !== undefined && expect !== 'Allow' && expect !== 'ExplicitDeny' && expect !== 'ImplicitDeny') {
     throw new CaseFormatError(`${where} (${name}): "expect" must be Allow, ExplicitDeny or ImplicitDeny`);
   }

@@ -175,6 +175,30 @@ describe('iamgate simulate --cases', () => {
     expect(refused.code).toBe(2);
   });
 
+  it.each([
+    ['null', null, '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+    ['an object', { first: 'alice' }, '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+    ['an array of arrays', [['alice']], '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+  ])('refuses a cases file whose context value is %s, naming the case and the key, instead of failing', async (_what, value, reason) => {
+    const file = join(scratch, 'context.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([{ ...base, request: { ...base.request, context: { 'aws:username': value } } }]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): ${reason}`);
+    expect(code).toBe(2);
+  });
+
+  it('refuses a cases file whose context gives one key in two spellings, as key names are case-insensitive', async () => {
+    const file = join(scratch, 'spellings.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([{ ...base, request: { ...base.request, context: { 'aws:username': 'alice', 'AWS:UserName': 'bob' } } }]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): "request.context" names one key twice, as "aws:username" and "AWS:UserName": condition key names are case-insensitive`);
+    expect(code).toBe(2);
+  });
+
   it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
     const file = join(scratch, 'inexact.json');
     const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;
