@@ -112,7 +112,8 @@ Runs authorization cases through the policy engine and prints one JSON line per 
 
 Exits 0 when every case with "expect" got it, 1 when one did not, 2 on a usage error or a
 cases file that cannot be read (missing, malformed JSON with its line and column, a case of the
-wrong shape).`;
+wrong shape, a key given twice outside a policy document). A case whose policies do not validate
+(a key given twice in one among them) prints "decision": "Error" with its findings.`;
 
 // A key given twice inside a case's policy document (`[3].policies.identity[0].Statement[0].Effect`):
 // the case, its policy label and the key's path in that policy.
