@@ -40,18 +40,32 @@ function checkContext(context: Record<string, unknown>, where: string): void {
   if (twice) throw new CaseFormatError(`${where}: "request.context" names one key twice, as "${twice[0]}" and "${twice[1]}": condition key names are case-insensitive`);
 }
 
+const CASE_FIELDS = ['name', 'policies', 'request', 'expect'];
+const POLICY_FIELDS = ['identity', 'boundary', 'resource', 'scp', 'session'];
+const REQUEST_FIELDS = ['principal', 'action', 'resource', 'context'];
+
+/** Refuses a key the case format does not have: a misspelt "boundary" would leave a policy out of the decision. */
+function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string, prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) throw new CaseFormatError(`${where}: "${prefix}${key}" is not a key of a case${didYouMean(key, known)}`);
+  }
+}
+
 function checkCase(raw: unknown, i: number): SimulationCase {
   const where = `case [${i}]`;
   if (!isRecord(raw)) throw new CaseFormatError(`${where}: not an object`);
   const { name, policies, request, expect } = raw;
   if (typeof name !== 'string') throw new CaseFormatError(`${where}: "name" must be a string`);
+  checkKeys(raw, CASE_FIELDS, `${where} (${name})`, '');
   if (!isRecord(policies)) throw new CaseFormatError(`${where} (${name}): "policies" must be an object`);
+  checkKeys(policies, POLICY_FIELDS, `${where} (${name})`, 'policies.');
   for (const key of ['identity', 'scp', 'session']) {
     if (policies[key] !== undefined && !Array.isArray(policies[key])) {
       throw new CaseFormatError(`${where} (${name}): "policies.${key}" must be an array`);
     }
   }
   if (!isRecord(request)) throw new CaseFormatError(`${where} (${name}): "request" must be an object`);
+  checkKeys(request, REQUEST_FIELDS, `${where} (${name})`, 'request.');
   for (const key of ['principal', 'action', 'resource']) {
     if (typeof request[key] !== 'string') throw new CaseFormatError(`${where} (${name}): "request.${key}" must be a string`);
   }
@@ -112,7 +126,7 @@ Runs authorization cases through the policy engine and prints one JSON line per 
 
 Exits 0 when every case with "expect" got it, 1 when one did not, 2 on a usage error or a
 cases file that cannot be read (missing, malformed JSON with its line and column, a case of the
-wrong shape, a key given twice outside a policy document). A case whose policies do not validate
+wrong shape or with a key the format does not have, a key given twice outside a policy document). A case whose policies do not validate
 (a key given twice in one among them) prints "decision": "Error" with its findings.`;
 
 // A key given twice inside a case's policy document (`[3].policies.identity[0].Statement[0].Effect`):

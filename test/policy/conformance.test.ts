@@ -199,6 +199,20 @@ describe('iamgate simulate --cases', () => {
     expect(code).toBe(2);
   });
 
+  it.each([
+    ['a policy kind', (c: ConformanceCase) => ({ ...c, policies: { ...c.policies, boundry: { Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'ec2:*', Resource: '*' } } } }), '"policies.boundry" is not a key of a case; did you mean "boundary"?'],
+    ['the request', (c: ConformanceCase) => ({ ...c, request: { ...c.request, contxt: { 'aws:SecureTransport': false } } }), '"request.contxt" is not a key of a case; did you mean "context"?'],
+    ['the case', (c: ConformanceCase) => ({ ...c, expected: 'ImplicitDeny' }), '"expected" is not a key of a case; did you mean "expect"?'],
+  ])('refuses a cases file with an unknown key in %s, which would otherwise be left out of the decision', async (_where, change, reason) => {
+    const file = join(scratch, 'unknown-key.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([change(base)]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): ${reason}`);
+    expect(code).toBe(2);
+  });
+
   it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
     const file = join(scratch, 'inexact.json');
     const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;
