@@ -71,6 +71,7 @@ export const POLICY_FINDING_CODES = {
   DENY_NEVER_APPLIES: code('security', 'A Deny statement requires a condition key to be both absent and present, so it never denies'),
   MFA_DENY_BYPASSABLE: code('security', 'A Deny on aws:MultiFactorAuthPresent without IfExists skips requests that lack the key'),
   FORALLVALUES_WITH_SINGLE_VALUED_KEY: code('security', 'ForAllValues on a single-valued key also matches when the key is absent'),
+  MULTIVALUED_POLICY_VARIABLE: code('warning', 'A `${...}` policy variable names a multivalued key, which IAM does not substitute, so the variable never has a value'),
   MISSING_SET_OPERATOR: code('security', 'A condition on a multivalued key has no ForAnyValue or ForAllValues, which IAM requires there'),
 } as const satisfies Record<string, CodeInfo>;
 
