@@ -121,4 +121,15 @@ describe('iamgate diff', () => {
     expect(none.out.at(-1)).toBe('not granted to anyone: iam:CreateUser, s3:GetObject');
     expect(none.code).toBe(0);
   });
+
+  it('answers --help with what it does and every option, wherever --help stands', async () => {
+    for (const argv of [['--help'], ['main', '-h']]) {
+      const run = await iamgate('diff', ...argv);
+      expect(run.code).toBe(0);
+      expect(run.err).toEqual([]);
+      const text = run.out.join('\n');
+      expect(text).toMatch(/^usage: iamgate diff OLD NEW/);
+      for (const option of ['--fail-on new-access', '--check-not-granted ACTION', '--json']) expect(text).toMatch(new RegExp(`^  ${option} +\\S`, 'm'));
+    }
+  });
 });
