@@ -213,6 +213,14 @@ describe('iamgate validate', () => {
     expect(code).toBe(0);
     expect(out.join('\n')).toContain('usage: iamgate validate');
   });
+
+  it('names in its help every kind --kind takes, so the kind a refusal lists can be found there', async () => {
+    const help = (await validate('--help')).out.join('\n');
+    const refused = await validate('--kind', 'suite', 'x.yaml');
+    const kinds = /--kind must be one of (.*)/.exec(refused.err.join('\n'))?.[1]?.split(', ') ?? [];
+    expect(kinds.length).toBeGreaterThan(5);
+    for (const kind of kinds) expect(help.replace(/\s+/g, ' ')).toContain(kind.includes(' ') ? `"${kind}"` : kind);
+  });
 });
 
 describe('iamgate', () => {
