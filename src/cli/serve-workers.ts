@@ -19,14 +19,15 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** Reads `--workers N` (or `--workers=N`) from the arguments; the rest are returned untouched. */
 export function takeWorkers(argv: readonly string[], env: NodeJS.ProcessEnv): { workers: number; rest: string[] } | string {
   const rest: string[] = [];
-  let text = env['IAMGATE_WORKERS'];
+  // An empty IAMGATE_WORKERS reads as unset; an empty or missing value after the flag is a mistake.
+  let text = env['IAMGATE_WORKERS'] || undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--workers') text = argv[++i] ?? '';
     else if (arg.startsWith('--workers=')) text = arg.slice('--workers='.length);
     else rest.push(arg);
   }
-  if (text === undefined || text === '') return { workers: 1, rest };
+  if (text === undefined) return { workers: 1, rest };
   const workers = Number(text);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) return `--workers needs a whole number from 1 to 64 (got "${text}")`;
   return { workers, rest };

@@ -82,6 +82,15 @@ describe('the iamgate command line', () => {
     expect(noTrail.err[0]?.split('\n')[0]).toBe('iamgate replay: no TRAIL or --redis URL given');
   });
 
+  it('says serve --workers lacks its number, in the common style, and exits 2 without serving', async () => {
+    for (const argv of [['serve', '--workers'], ['serve', '--workers='], ['serve', '--config', 'x.yaml', '--workers']]) {
+      const { code, out, err } = await cli(...argv);
+      expect(code).toBe(2);
+      expect(out).toEqual([]);
+      expect(err[0]?.split('\n')[0]).toBe('iamgate serve: --workers needs a whole number from 1 to 64 (got "")');
+    }
+  });
+
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
