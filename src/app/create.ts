@@ -242,9 +242,13 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
       stop(graceMs) {
         stopping ??= (async () => {
-          // The gateway closes first (requests in flight finish), then everything it used.
-          await started.close(graceMs);
-          await opened.run();
+          // The gateway closes first (requests in flight finish), then everything it used: that
+          // too when the gateway's close failed, or a part left open would keep the process alive.
+          try {
+            await started.close(graceMs);
+          } finally {
+            await opened.run();
+          }
         })();
         return stopping;
       },

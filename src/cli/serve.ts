@@ -59,7 +59,16 @@ interface Started {
   readonly iamgate: Iamgate;
   readonly demo: DemoUpstream | undefined;
   readonly logger: Logger;
+  /** shutdown.graceMs: how long requests in flight may take to finish once a stop begins. */
+  readonly graceMs: number;
 }
+
+/**
+ * Past the grace for requests in flight, how long the parts may take to close before the process
+ * ends anyway: a part that cannot close (a write blocked on a pipe nobody reads) must not keep a
+ * stopped gateway alive.
+ */
+const CLOSE_MARGIN_MS = 10_000;
 
 /** Stops iamgate, then the demo service. */
 async function stopStarted(started: Pick<Started, 'demo'> & { iamgate?: Iamgate }, graceMs?: number): Promise<void> {
@@ -114,7 +123,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(config.auth)) logger.warn(warning);
-  return { iamgate, demo, logger };
+  return { iamgate, demo, logger, graceMs: config.shutdown.graceMs };
 }
 
 /** Runs the gateway until SIGTERM or SIGINT; resolves to the exit code. */
@@ -146,6 +155,11 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
         if (stopping) return;
         stopping = true;
         logger.info({ signal, inFlight: iamgate.gateway.inFlight() }, 'stopping: no new connections, finishing requests in flight');
+        // Armed only once a stop began: it never fires in a process that keeps serving.
+        setTimeout(() => {
+          io.stderr(`iamgate serve: the stop did not finish within ${started.graceMs + CLOSE_MARGIN_MS} ms; exiting`);
+          process.exit(EXIT.failed);
+        }, started.graceMs + CLOSE_MARGIN_MS).unref();
         void stopStarted(started).then(
           () => {
             process.off('SIGHUP', reload);

@@ -544,10 +544,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await stopped;
       await checksStopped;
       await upstream.close(forced);
-      await audit.flush();
+      // A sink that cannot write (a full disk, a reader of stdout gone) fails the flush: the
+      // operations listener closes all the same, and the caller hears of the failure after it.
+      let unflushed: unknown;
+      await audit.flush().catch((err: unknown) => {
+        unflushed = err;
+      });
       const opsStopped = closeServer(ops);
       opsSockets.destroyAll();
       await opsStopped;
+      if (unflushed !== undefined) throw unflushed;
       logger.info('gateway stopped');
     },
   };

@@ -27,6 +27,8 @@ export interface ServeProcess {
   log(): string;
   /** Kills the process if it still runs. */
   kill(): void;
+  /** Closes the reading end of the process's stdout, as a reader that went away would. */
+  closeStdout(): void;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function startServe(configFile: string, env: Record<string, string>
     kill: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     },
+    closeStdout: () => child.stdout?.destroy(),
   };
 }
 
