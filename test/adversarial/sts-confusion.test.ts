@@ -125,7 +125,7 @@ describe('tokens of one kind offered as another', () => {
     const session = await openSession();
     expect(decide(await principalOf(session), 'orders:GetOrder', ORDER)).toBe('Allow');
     await f.useDirectory(directory([], false));
-    expect(await authenticate(session)).toMatchObject({ ok: false, status: 401 });
+    expect(await authenticate(session)).toMatchObject({ ok: false, status: 401, code: 'principal_unknown' });
   });
 
   it('gives a session its role’s policies as they are now, not as they were when it was issued', async () => {
