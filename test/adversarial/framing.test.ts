@@ -81,6 +81,22 @@ describe('request smuggling and framing', () => {
     expect(received[0]!.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
   });
 
+  it('forwards nothing pipelined behind a refusal whose body it did not read, and answers only the refusal', async () => {
+    const before = gw.upstream.arrivals();
+    // The refusal is decided before its body is read, so the connection closes after it: the
+    // allowed request behind it, in the same packet, must not reach the upstream unanswered.
+    const r = await exchange(
+      c.port,
+      raw('POST /orders HTTP/1.1', ['Host: x', 'Content-Length: 5'], 'hello') + raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Content-Length: 3'], 'abc'),
+      { timeoutMs: 5000 },
+    );
+    expect(r.statuses).toEqual([401]);
+    expect(r.closedByServer).toBe(true);
+    // Every request the connection carried has ended (forwarded or not) before the upstream is read.
+    await expect.poll(() => gw.gateway.inFlight()).toBe(0);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
   it('answers a denied upload before its body arrives, and closes the connection', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });
