@@ -165,6 +165,18 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   }
 
   const cache = new Map<string, CacheEntry>();
+  // The last Authorization value that hit and its entry. A caller on a kept-alive connection sends
+  // the same value request after request; comparing it with the last one is a memcmp, where a map
+  // lookup first hashes the fresh string, several hundred bytes, anew for every request.
+  let lastHeader = '';
+  let lastEntry: CacheEntry | undefined;
+  const forget = (key: string): void => {
+    cache.delete(key);
+    if (key === lastHeader) {
+      lastHeader = '';
+      lastEntry = undefined;
+    }
+  };
   const remember = (key: string, entry: CacheEntry): void => {
     if (config.tokenCacheEntries <= 0) return;
     if (cache.size >= config.tokenCacheEntries) {
@@ -232,11 +244,16 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       // No header reads as an empty one: `token_missing` either way, and never cached.
       const header = headers.authorization ?? '';
       const t = now();
-      const cached = cache.get(header);
+      // '' (no header) is never cached, and never the last value either: no lookup for it.
+      const cached = header === lastHeader ? lastEntry : cache.get(header);
       if (cached) {
         const outcome = fromCache(cached, t, given ?? deps.resolver());
-        if (outcome) return outcome;
-        cache.delete(header);
+        if (outcome) {
+          lastHeader = header;
+          lastEntry = cached;
+          return outcome;
+        }
+        forget(header);
       }
       const bearer = bearerToken(header, config.maxTokenBytes);
       if (!bearer.ok) return bearer;

@@ -62,6 +62,23 @@ describe('the verified-token cache', () => {
     expect(jwks.requests() - fetches).toBe(1);
   });
 
+  it('refuses a token sent again and again once it expires, while another one sent between stays good', async () => {
+    const clock = testClock(Date.now());
+    const resolver = resolverOf({ alice: {}, bob: {} });
+    // One entry: each token pushes the other out of the map, so the last one seen is all that is kept.
+    const auth = authenticator(() => resolver, { tokenCacheEntries: 1 }, clock.now);
+    const short = { authorization: `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: clock.now(), ttl: 60 })}` };
+    const long = { authorization: `Bearer ${await sign(key, { sub: 'bob' }, { iss: ISS, now: clock.now(), ttl: 6000 })}` };
+    for (const header of [short, short, long, short, long, long, short, short]) expect((await auth.authenticate(header)).ok).toBe(true);
+
+    clock.advance(120_000); // past the short token's expiry and the default 30 s tolerance
+    expect(await auth.authenticate(short)).toMatchObject({ ok: false, code: 'token_expired' });
+    expect(await auth.authenticate(short)).toMatchObject({ ok: false, code: 'token_expired' });
+    const still = await auth.authenticate(long);
+    expect(still.ok && still.principal.arn).toBe('arn:aws:iam::111122223333:user/bob');
+    expect(await auth.authenticate(short)).toMatchObject({ ok: false, code: 'token_expired' });
+  });
+
   it('works with the cache turned off', async () => {
     const clock = testClock(Date.now());
     const resolver = resolverOf({ alice: {} });
