@@ -31,10 +31,13 @@ const MAX_TRACESTATE_MEMBERS = 32;
 /**
  * One tracestate list member as the W3C grammar writes it, or an empty one, with optional spaces
  * or tabs around: a key (lower-case vendor key, or tenant@system) `=` a value of printable ASCII
- * other than `,` and `=`, not ending in a space.
+ * other than `,` and `=`, not ending in a space. Spaces after a member belong to it only after its
+ * value, so a member of spaces alone has one reading: a caller's run of spaces costs one pass,
+ * never a search over the ways to split it. Members are tested one by one (split at commas), so
+ * no reading spans two of them.
  */
 const TRACESTATE_MEMBER =
-  /^[ \t]*(?:(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e])?[ \t]*$/;
+  /^[ \t]*(?:(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e][ \t]*)?$/;
 
 /** Reads a valid caller traceparent: the trace id, the caller's span id and flags; undefined when invalid. */
 export function parseTraceparent(value: string): { traceId: string; parentSpanId: string; flags: string } | undefined {
