@@ -5,6 +5,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, type AuthRuntime, type FetchLike } from '../auth/index.js';
+import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
@@ -137,6 +138,9 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
     const cluster = openCluster(config, { now, logger, metrics, redis: openRedis, ...(primary ? { ipc: primary } : {}) });
     opened.add(() => cluster.close());
     const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
+    // One source names every answer of this gateway, the STS's and the data path's alike: one
+    // format, and no id given twice.
+    const requestId = createIdSource();
     const auth = await createAuthRuntime({
       config: config.auth,
       baseDir: config.file ? dirname(config.file) : process.cwd(),
@@ -152,6 +156,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
         return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
       },
       requestIdHeader: IDENTITY_HEADERS.requestId,
+      requestId,
       onStsEvent: (e) => {
         audit.onStsEvent(e);
         if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());
@@ -207,6 +212,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       logger,
       metrics,
       now,
+      requestId,
       audit: audit.sink,
       outcomes: config.audit.outcomes,
       ...(assertion ? { assertion: assertion.issuer } : {}),

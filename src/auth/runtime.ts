@@ -41,6 +41,8 @@ export interface AuthRuntimeOptions {
   readonly stsRequestKeys?: StsDeps['requestKeys'];
   /** The header carrying an STS call's request id on its answer (see StsDeps.requestIdHeader). */
   readonly requestIdHeader?: string;
+  /** Names each STS call (see StsDeps.requestId): the gateway's own source, so the two never collide. */
+  readonly requestId?: () => string;
   /** Told of every session revocation learnt (see RevocationOptions.onRevoked). */
   readonly onRevoked?: (subjectArn: string, before: number) => void;
 }
@@ -147,6 +149,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
       ...(o.onStsEvent ? { onEvent: o.onStsEvent } : {}),
       ...(o.stsRequestKeys ? { requestKeys: o.stsRequestKeys } : {}),
       ...(o.requestIdHeader !== undefined ? { requestIdHeader: o.requestIdHeader } : {}),
+      ...(o.requestId ? { requestId: o.requestId } : {}),
     });
   }
 

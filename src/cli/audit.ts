@@ -142,7 +142,8 @@ function printVerify(report: VerifyReport, io: CliIo, json: boolean): void {
     const signed = c.signedThrough > 0 ? `signed through seq ${c.signedThrough}` : 'not signed';
     io.stdout(`chain ${c.instanceId}${run}: seq ${c.firstSeq}..${c.lastSeq}, ${c.records} records, ${signed}, ${c.closed ? 'closed' : 'open'}`);
   }
-  const verdict = { ok: 'intact', incomplete: 'INCOMPLETE: intact as far as it goes, not proven to the end', tampered: 'TAMPERED' }[report.status];
+  // A trail without a single record is not "intact": it proves nothing.
+  const verdict = report.records === 0 && report.status === 'ok' ? 'no audit records' : { ok: 'intact', incomplete: 'INCOMPLETE: intact as far as it goes, not proven to the end', tampered: 'TAMPERED' }[report.status];
   io.stdout(`${report.records} records, ${report.ignored} other lines: ${verdict}`);
 }
 

@@ -8,6 +8,18 @@ import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate diff OLD NEW [--fail-on new-access] [--check-not-granted ACTION...] [--json]\n  OLD, NEW: policy folders, or a git revision (REV or REV:path) of the other one\'s folder';
 
+/** What --help prints: the usage, then what the command does and what each option means. */
+const HELP_TEXT = [
+  USAGE,
+  '',
+  'Prints who gains and who loses which route or action between two policy folders (docs/policy-workflow.md);',
+  '`iamgate diff main policies` compares policies/ as it is at main with the working copy.',
+  '',
+  '  --fail-on new-access        exit 1 when anything is newly allowed or newly conditional',
+  '  --check-not-granted ACTION  exit 1 when anyone holds one of the actions under NEW (one or more)',
+  '  --json                      one JSON object: the changes, their counts and the not-granted result',
+].join('\n');
+
 const HELP = 'help';
 
 interface DiffArgs {
@@ -53,13 +65,9 @@ async function load(dir: string, io: CliIo): Promise<PolicyWorld | undefined> {
 
 /** Runs the diff command; resolves to the exit code. */
 export async function runDiff(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(USAGE);
-    return EXIT.ok;
-  }
-  const args = parseArgs(argv);
+  const args = argv.includes('--help') || argv.includes('-h') ? HELP : parseArgs(argv);
   if (args === HELP) {
-    io.stdout(`${USAGE}\n\nPrints who gains and who loses which route or action between two policy folders.\n\n  --fail-on new-access        exit 1 when anything is newly allowed\n  --check-not-granted ACTION  exit 1 when anyone holds one of the actions under NEW\n  --json                      one JSON object`);
+    io.stdout(HELP_TEXT);
     return EXIT.ok;
   }
   if (typeof args === 'string') {

@@ -38,7 +38,19 @@ function print(report: ReplayReport, io: CliIo): void {
 /** Runs the replay command; resolves to the exit code. */
 export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(`${USAGE}\n\nRe-decides the request decisions of an audit trail under the policy folder DIR and lists every one that would change; exit 1 if any would.`);
+    io.stdout(
+      [
+        USAGE,
+        '',
+        'Re-decides the request decisions of an audit trail under the policy folder DIR and lists every one',
+        'that would change; exit 1 if any would (docs/policy-workflow.md).',
+        '',
+        '  --policies DIR  the candidate policies: a folder with iamgate.yaml, or with directory.yaml and routes.yaml',
+        '  --redis URL     read the trail from the audit Redis Stream instead of a file',
+        `  --stream KEY    the stream's key (default ${DEFAULT_STREAM})`,
+        '  --json          the report as one JSON object',
+      ].join('\n'),
+    );
     return EXIT.ok;
   }
   let trail: string | undefined;

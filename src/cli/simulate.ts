@@ -1,7 +1,7 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
 import { readTextFile } from '../config/index.js';
-import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, parsePolicy, readJsonText, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
+import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, isContextValue, parsePolicy, readJsonText, sameKeyTwice, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -31,24 +31,47 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A case's context holds context values, each key spelt once (names are case-insensitive). */
+function checkContext(context: Record<string, unknown>, where: string): void {
+  for (const [key, value] of Object.entries(context)) {
+    if (!isContextValue(value)) throw new CaseFormatError(`${where}: "request.context.${key}" must be a string, number, boolean or an array of them`);
+  }
+  const twice = sameKeyTwice(Object.keys(context));
+  if (twice) throw new CaseFormatError(`${where}: "request.context" names one key twice, as "${twice[0]}" and "${twice[1]}": condition key names are case-insensitive`);
+}
+
+const CASE_FIELDS = ['name', 'policies', 'request', 'expect'];
+const POLICY_FIELDS = ['identity', 'boundary', 'resource', 'scp', 'session'];
+const REQUEST_FIELDS = ['principal', 'action', 'resource', 'context'];
+
+/** Refuses a key the case format does not have: a misspelt "boundary" would leave a policy out of the decision. */
+function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string, prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) throw new CaseFormatError(`${where}: "${prefix}${key}" is not a key of a case${didYouMean(key, known)}`);
+  }
+}
+
 function checkCase(raw: unknown, i: number): SimulationCase {
   const where = `case [${i}]`;
   if (!isRecord(raw)) throw new CaseFormatError(`${where}: not an object`);
   const { name, policies, request, expect } = raw;
   if (typeof name !== 'string') throw new CaseFormatError(`${where}: "name" must be a string`);
+  checkKeys(raw, CASE_FIELDS, `${where} (${name})`, '');
   if (!isRecord(policies)) throw new CaseFormatError(`${where} (${name}): "policies" must be an object`);
+  checkKeys(policies, POLICY_FIELDS, `${where} (${name})`, 'policies.');
   for (const key of ['identity', 'scp', 'session']) {
     if (policies[key] !== undefined && !Array.isArray(policies[key])) {
       throw new CaseFormatError(`${where} (${name}): "policies.${key}" must be an array`);
     }
   }
   if (!isRecord(request)) throw new CaseFormatError(`${where} (${name}): "request" must be an object`);
+  checkKeys(request, REQUEST_FIELDS, `${where} (${name})`, 'request.');
   for (const key of ['principal', 'action', 'resource']) {
     if (typeof request[key] !== 'string') throw new CaseFormatError(`${where} (${name}): "request.${key}" must be a string`);
   }
-  if (request['context'] !== undefined && !isRecord(request['context'])) {
-    throw new CaseFormatError(`${where} (${name}): "request.context" must be an object`);
-  }
+  const context = request['context'];
+  if (context !== undefined && !isRecord(context)) throw new CaseFormatError(`${where} (${name}): "request.context" must be an object`);
+  if (context !== undefined) checkContext(context, `${where} (${name})`);
   if (expect !== undefined && expect !== 'Allow' && expect !== 'ExplicitDeny' && expect !== 'ImplicitDeny') {
     throw new CaseFormatError(`${where} (${name}): "expect" must be Allow, ExplicitDeny or ImplicitDeny`);
   }
@@ -61,8 +84,8 @@ function assumesRole(action: string): boolean {
 }
 
 /** Parses and compiles one case's policies, collecting findings labelled by policy position. */
-function buildSet(c: SimulationCase): { set?: PolicySet; errors: Finding[] } {
-  const errors: Finding[] = [];
+function buildSet(c: SimulationCase, duplicates: readonly Finding[]): { set?: PolicySet; errors: Finding[] } {
+  const errors: Finding[] = [...duplicates];
   // For sts:AssumeRole* the resource policy is the role's trust policy.
   const trust = assumesRole(c.request.action);
   const one = (doc: unknown, name: string, kind: PolicyKind): CompiledPolicy | undefined => {
@@ -103,10 +126,38 @@ Runs authorization cases through the policy engine and prints one JSON line per 
 
 Exits 0 when every case with "expect" got it, 1 when one did not, 2 on a usage error or a
 cases file that cannot be read (missing, malformed JSON with its line and column, a case of the
-wrong shape).`;
+wrong shape or with a key the format does not have, a key given twice outside a policy document). A case whose policies do not validate
+(a key given twice in one among them) prints "decision": "Error" with its findings.`;
+
+// A key given twice inside a case's policy document (`[3].policies.identity[0].Statement[0].Effect`):
+// the case, its policy label and the key's path in that policy.
+const KEY_IN_POLICY = /^\[(\d+)\]\.policies\.((?:identity|scp|session)\[\d+\]|boundary|resource)\.(.+)$/;
+
+interface ReadCases {
+  readonly cases: SimulationCase[];
+  /** Per case, the keys its policy documents give twice, as those policies' DUPLICATE_KEY findings. */
+  readonly duplicates: ReadonlyMap<number, Finding[]>;
+}
+
+/**
+ * Sorts the keys a cases file gives twice: one inside a policy document is an error of that policy,
+ * which the validator and the gateway refuse too (JSON readers disagree on which value counts);
+ * one anywhere else leaves the case itself ambiguous, so the file is refused.
+ */
+function sortDuplicates(paths: readonly string[]): Map<number, Finding[]> | string {
+  const byCase = new Map<number, Finding[]>();
+  for (const path of paths) {
+    const m = KEY_IN_POLICY.exec(path);
+    if (!m) return `${path}: the key is given more than once`;
+    const [, index = '', file = '', at = ''] = m;
+    const finding: Finding = { severity: 'error', code: 'DUPLICATE_KEY', path: at, message: `"${at}" is given more than once`, file };
+    byCase.set(Number(index), [...(byCase.get(Number(index)) ?? []), finding]);
+  }
+  return byCase;
+}
 
 /** Reads the cases file into cases, or a one-line reason it cannot. */
-async function readCases(file: string): Promise<SimulationCase[] | string> {
+async function readCases(file: string): Promise<ReadCases | string> {
   let text: string;
   try {
     text = await readTextFile(file);
@@ -118,9 +169,11 @@ async function readCases(file: string): Promise<SimulationCase[] | string> {
   if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;
   const inexact = json.inexactNumbers[0];
   if (inexact) return `${inexact.path}: ${describeInexactNumber(inexact.text)}`;
+  const duplicates = sortDuplicates(json.duplicateKeys);
+  if (typeof duplicates === 'string') return duplicates;
   try {
     if (!Array.isArray(json.value)) throw new CaseFormatError('the file must hold a JSON array of cases');
-    return json.value.map(checkCase);
+    return { cases: json.value.map(checkCase), duplicates };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -147,15 +200,15 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
     io.stderr(`iamgate simulate: no --cases FILE given\n${USAGE}`);
     return EXIT.usage;
   }
-  const cases = await readCases(file);
-  if (typeof cases === 'string') {
-    io.stderr(`iamgate simulate: ${file}: ${cases}`);
+  const read = await readCases(file);
+  if (typeof read === 'string') {
+    io.stderr(`iamgate simulate: ${file}: ${read}`);
     return EXIT.usage;
   }
   let expected = 0;
   let withExpect = 0;
-  for (const c of cases) {
-    const { set, errors } = buildSet(c);
+  for (const [i, c] of read.cases.entries()) {
+    const { set, errors } = buildSet(c, read.duplicates.get(i) ?? []);
     if (!set) {
       io.stdout(JSON.stringify({ name: c.name, decision: 'Error', matched: [], errors }));
       if (c.expect) withExpect++;

@@ -16,8 +16,8 @@ const USAGE = 'usage: iamgate validate [--json] [--kind KIND] PATH...';
 const HELP = `${USAGE}
 
 Checks iamgate's files (.json, .yaml, .yml) in the given files and folders (folders are searched
-recursively): IAM policy documents, the directory, the route map and the configuration. A file's
-kind is told by its name (directory, routes, iamgate) or else by its content. Validating a
+recursively): IAM policy documents, the directory, the route map, the configuration and policy
+test suites. A file's kind is told by its name (directory, routes, iamgate) or else by its content. Validating a
 configuration also validates the directory, its policy files and the route map it names (or
 directory.yaml and routes.yaml beside it), once the configuration's own keys have no error.
 Prints one line per finding:
@@ -27,10 +27,10 @@ of is an error (name it with --kind). Exits 1 when any finding is an error, 0 ot
 usage error.
 
   --json         one JSON object per finding, then {"summary": {...}}
-  --kind KIND    read every file as this kind: directory, routes, config, policy; or a policy
-                 kind, which says where the policies are used (and so whether Principal is
-                 required): identity, resource, boundary, scp, session. By default a policy
-                 document that names a principal is read as resource-based`;
+  --kind KIND    read every file as this kind: directory, routes, config, "policy test suite",
+                 policy; or a policy kind, which says where the policies are used (and so
+                 whether Principal is required): identity, resource, boundary, scp, session.
+                 By default a policy document that names a principal is read as resource-based`;
 
 const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary', 'scp', 'session'];
 const DOCUMENT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);

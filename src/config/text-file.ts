@@ -38,10 +38,19 @@ function checkStats(path: string, stats: Stats, maxBytes: number): void {
   if (stats.size > maxBytes) throw tooLarge(path, maxBytes);
 }
 
-/** Why a file could not be read, in short: TextFileError's reason, else the system's code (ENOENT). */
+/** The system's commonest reasons for not reading a file, in words (a raw `ENOENT` leaves a newcomer guessing). */
+const SYSTEM_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  ELOOP: 'too many symbolic links',
+  ENOTDIR: 'a path through something that is not a folder',
+};
+
+/** Why a file could not be read, in short: TextFileError's reason, the system's reason in words, else its code. */
 export function fileErrorReason(err: unknown): string {
   if (err instanceof TextFileError) return err.message;
-  return (err as NodeJS.ErrnoException).code ?? String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  return (code === undefined ? undefined : SYSTEM_REASONS[code]) ?? code ?? String(err);
 }
 
 const tooLarge = (path: string, maxBytes: number): TextFileError => new TextFileError('EFBIG', path, `larger than ${maxBytes} bytes`);

@@ -3,7 +3,6 @@
 // authentication, route map, decide, audit) on the facts the check describes: one audit record
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { randomUUID } from 'node:crypto';
 import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
@@ -25,7 +24,6 @@ export interface ExtAuthzDeps extends FrontDoorDeps {
   readonly passThrough: ReadonlySet<string>;
   /** Lower-case header of the HTTP gateway's signed assertion (assertion.header, or its default). */
   readonly assertionHeader: string;
-  readonly requestId?: () => string;
 }
 
 /** The running server: its `host:port`, and a close that lets checks in flight finish up to `graceMs`. */
@@ -42,7 +40,7 @@ function internalError(requestId: string): CheckResponseMessage {
  * mode instead of iamgate's answer); every problem is a denied CheckResponse.
  */
 export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage) => Promise<CheckResponseMessage> {
-  const nextId = deps.requestId ?? randomUUID;
+  const nextId = deps.requestId;
   const { pipeline, metrics } = deps;
   return async (request) => {
     const started = performance.now();
@@ -95,7 +93,7 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
         (response) => callback(null, response),
         (err: unknown) => {
           // Reading the message failed: still an answer (a deny), never a failed call or a crash.
-          const requestId = randomUUID();
+          const requestId = deps.requestId();
           deps.logger.error({ requestId, err }, 'check failed');
           callback(null, internalError(requestId));
         },

@@ -3,7 +3,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, errorCodeOf } from './errors.js';
@@ -22,6 +21,8 @@ export interface GatewayAppDeps {
   readonly mount?: (app: Hono<GatewayEnv>) => void;
   /** Told about errors thrown by mounted endpoints (answered 500). */
   readonly onError: (err: unknown) => void;
+  /** The gateway's source of request ids, for a failure no mounted endpoint named. */
+  readonly requestId: () => string;
 }
 
 /** Wraps a raw-Node handler as a hono handler that tells the adapter the response is already written. */
@@ -37,7 +38,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.onError((err, c) => {
     deps.onError(err);
-    const requestId = c.get('requestId') ?? randomUUID();
+    const requestId = c.get('requestId') ?? deps.requestId();
     const { status, body } = errorAnswer(errorCodeOf(err), requestId);
     return Response.json(body, { status, headers: { 'cache-control': 'no-store', [IDENTITY_HEADERS.requestId]: requestId } });
   });

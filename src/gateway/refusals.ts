@@ -3,7 +3,6 @@
 // too many header lines, upgrades to other protocols. Each gets iamgate's JSON answer with a
 // request id and exactly one audit record (through the pipeline's refusal stage), and its socket
 // is ended within a bounded time whatever the client keeps sending.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -20,6 +19,8 @@ export interface RefusalDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** The gateway's source of request ids. */
+  readonly requestId: () => string;
 }
 
 export interface Refusals {
@@ -47,7 +48,7 @@ function clientRefusal(code: string | undefined): Refusal {
 }
 
 export function createRefusals(deps: RefusalDeps): Refusals {
-  const { pipeline, metrics, logger } = deps;
+  const { pipeline, metrics, logger, requestId: nextId } = deps;
 
   /** The refusal decided and recorded; a pipeline failure (a bug) is answered 500, never dropped. */
   async function decide(facts: Parameters<Pipeline['run']>[0], refusal: Refusal): Promise<Pick<PipelineOutcome & { kind: 'reject' }, 'status' | 'body' | 'headers'>> {
@@ -63,7 +64,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
 
   return {
     async request(incoming, outgoing, refusal) {
-      const requestId = randomUUID();
+      const requestId = nextId();
       const answer = await decide(requestFacts(incoming, requestId, deps.now()), refusal);
       writeJson(incoming, outgoing, answer.status, answer.body, requestId, answer.headers);
     },
@@ -71,7 +72,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
     async upgrade(incoming, socket, refusal, sockets) {
       socket.on('error', () => socket.destroy());
       sockets.refused(refusal.reason ?? refusal.code);
-      const requestId = randomUUID();
+      const requestId = nextId();
       const answer = await decide(requestFacts(incoming, requestId, deps.now()), refusal);
       writeSocketJson(socket, answer.status, answer.body, requestId, answer.headers);
     },
@@ -103,7 +104,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         }
         const refusal = clientRefusal(err.code);
         sockets.refused(refusal.code);
-        const requestId = randomUUID();
+        const requestId = nextId();
         // A request already being handled (a body past its deadline) has its own audit record.
         if (!audited || socket._httpMessage !== undefined && socket._httpMessage !== null) {
           writeSocketError(socket, refusal.code, requestId);

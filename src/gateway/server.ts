@@ -2,7 +2,6 @@
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
 import { createAdaptorServer, getRequestListener } from '@hono/node-server';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,7 +15,7 @@ import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { createGatewayApp, type GatewayEnv } from './app.js';
-import type { AuditOutcomes } from '../audit/index.js';
+import { createIdSource, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
@@ -62,6 +61,8 @@ export interface FrontDoorDeps {
   readonly now: () => number;
   /** The gateway can decide (policies loaded, not shutting down). */
   readonly ready: () => boolean;
+  /** The gateway's one source of request ids, so a front door's ids never collide with the others'. */
+  readonly requestId: () => string;
 }
 
 /** A front door on its own listener, started with the gateway and closed with it. */
@@ -113,6 +114,12 @@ export interface GatewayOptions {
    */
   readonly onLoad?: (notice: LoadNotice) => void;
   readonly now?: () => number;
+  /**
+   * Names every request and refusal of the gateway, its front doors and its reserved endpoints'
+   * failures. The composition root shares it with the STS, so no two answers carry one id.
+   * Default: a source of its own.
+   */
+  readonly requestId?: () => string;
 }
 
 export interface Gateway {
@@ -250,7 +257,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     redecide: async (facts) => pipeline.run(facts, 'tunnel'),
     onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
   });
+  const nextId = options.requestId ?? createIdSource();
   const handlers = createProxyHandlers({
+    requestId: nextId,
     pipeline,
     upstream,
     metrics,
@@ -266,9 +275,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const app = createGatewayApp({
     proxy: handlers.handle,
-    ...(config.forwardAuth.enabled ? { forwardAuth: createForwardAuthHandler({ pipeline, metrics, logger, now }) } : {}),
+    ...(config.forwardAuth.enabled ? { forwardAuth: createForwardAuthHandler({ pipeline, metrics, logger, now, requestId: nextId }) } : {}),
     ...(options.mount ? { mount: options.mount } : {}),
     onError: (err) => logger.error({ err }, 'reserved endpoint failed'),
+    requestId: nextId,
   });
 
   const readiness = (): Readiness => {
@@ -364,7 +374,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
   const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
-  const refusals = createRefusals({ pipeline, metrics, logger, now });
+  const refusals = createRefusals({ pipeline, metrics, logger, now, requestId: nextId });
   // The adapter's own refusals (no Host, a Host or absolute URL it cannot parse) would be a bare
   // 400: its error handler runs synchronously inside the listener call, so the flag says, right
   // after the call, that iamgate must answer (with its JSON body and an audit record) instead.
@@ -461,7 +471,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // The operations port tunnels nothing.
   ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     opsSockets.refused('unsupported_upgrade');
-    const requestId = randomUUID();
+    const requestId = nextId();
     writeSocketError(socket, UNSUPPORTED_UPGRADE.code, requestId, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
   });
 
@@ -480,7 +490,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let extAuthz: FrontDoor | undefined;
   if (options.extAuthz) {
     try {
-      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready });
+      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready, requestId: nextId });
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);
       await upstream.close(true);

@@ -2,7 +2,7 @@
 // names, reporting every problem at once, then compiles it. Nothing partial is ever returned: a
 // directory with any error yields findings and no directory.
 import { dirname, isAbsolute, join } from 'node:path';
-import { readTextFile, readTextFileSync } from '../config/index.js';
+import { fileErrorReason, readTextFile, readTextFileSync } from '../config/index.js';
 import { FileReader } from '../config/reader.js';
 import { parseYamlText } from '../config/yaml.js';
 import { parsePolicy, type Finding } from '../policy/index.js';
@@ -28,7 +28,7 @@ function readManagedPolicies(policies: readonly ManagedPolicyModel[], directoryF
     try {
       text = readTextFileSync(file);
     } catch (err) {
-      out.add('FILE_UNREADABLE', `policies.${p.name}.file`, `cannot read ${file}: ${(err as Error).message}`);
+      out.add('FILE_UNREADABLE', `policies.${p.name}.file`, `cannot read ${file}: ${fileErrorReason(err)}`);
       continue;
     }
     const { policy, findings } = parsePolicy(text, { file, kind: 'identity' });
@@ -57,7 +57,7 @@ export async function readDirectoryUsers(path: string): Promise<{ users?: readon
   try {
     text = await readTextFile(path);
   } catch (err) {
-    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${fileErrorReason(err)}`);
     return { findings: out.findings };
   }
   const yaml = parseYamlText(text, path);
@@ -73,7 +73,7 @@ export async function loadDirectory(path: string): Promise<{ directory?: Directo
   try {
     text = await readTextFile(path);
   } catch (err) {
-    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${(err as Error).message}`);
+    out.add('FILE_UNREADABLE', '', `cannot read ${path}: ${fileErrorReason(err)}`);
     return { findings: out.findings };
   }
   const yaml = parseYamlText(text, path);

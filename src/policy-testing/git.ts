@@ -8,6 +8,16 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Runs git, its failure told as `reason`: git's own message names the command it ran, not the mistake. */
+async function git(revision: string, args: readonly string[], reason: string): Promise<string> {
+  try {
+    return (await run('git', args)).stdout;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new Error(missing ? `${revision}: not a folder, and git, which would read it as a revision, is not on PATH` : reason, { cause: err });
+  }
+}
+
 export interface Checkout {
   /** The policy folder inside the extracted tree. */
   readonly dir: string;
@@ -20,17 +30,16 @@ export interface Checkout {
  */
 export async function checkoutRevision(revision: string, folder: string): Promise<Checkout> {
   const base = resolve(folder);
-  const { stdout } = await run('git', ['-C', base, 'rev-parse', '--show-toplevel']);
-  const top = stdout.trim();
+  const top = (await git(revision, ['-C', base, 'rev-parse', '--show-toplevel'], `${revision}: not a folder, nor a git revision: ${folder} is not in a git repository`)).trim();
   const colon = revision.indexOf(':');
   const rev = colon < 0 ? revision : revision.slice(0, colon);
   const path = colon < 0 ? relative(top, base) : revision.slice(colon + 1).replace(/^\/+|\/+$/g, '');
-  await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  await git(revision, ['-C', top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], `${revision}: not a folder, nor a commit of the git repository at ${top}`);
   const out = await mkdtemp(join(tmpdir(), 'iamgate-rev-'));
   const remove = (): Promise<void> => rm(out, { recursive: true, force: true });
   try {
     const archive = join(out, 'tree.tar');
-    await run('git', ['-C', top, 'archive', '--format=tar', '-o', archive, rev, '--', path || '.']);
+    await git(revision, ['-C', top, 'archive', '--format=tar', '-o', archive, rev, '--', path || '.'], `${revision}: ${path || '.'} is not in the repository at ${rev}`);
     await run('tar', ['-xf', archive, '-C', out]);
   } catch (err) {
     await remove();

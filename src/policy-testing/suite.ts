@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
 import { FileReader, isDoc } from '../config/reader.js';
 import { parseYamlText } from '../config/yaml.js';
-import type { ContextValue } from '../policy/index.js';
+import { isContextValue, sameKeyTwice, type ContextValue } from '../policy/index.js';
 import type { PrincipalSpec, RequestSpec } from './decide.js';
 
 export type ExpectedDecision = 'Allow' | 'Deny' | 'ExplicitDeny' | 'ImplicitDeny';
@@ -109,10 +109,11 @@ function readRequest(r: SuiteReader, v: unknown, path: string): RequestSpec | un
 function readContext(r: SuiteReader, v: unknown, path: string): Readonly<Record<string, ContextValue>> {
   if (v === undefined) return {};
   if (!isDoc(v)) return r.fail('DATA_TYPE_MISMATCH', path, 'must be a map of condition keys to values') ?? {};
-  const scalar = (x: unknown): boolean => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
   for (const [k, x] of Object.entries(v)) {
-    if (!(scalar(x) || (Array.isArray(x) && x.every(scalar)))) r.add('DATA_TYPE_MISMATCH', `${path}.${k}`, 'must be a string, number, boolean or a list of them');
+    if (!isContextValue(x)) r.add('DATA_TYPE_MISMATCH', `${path}.${k}`, 'must be a string, number, boolean or a list of them');
   }
+  const twice = sameKeyTwice(Object.keys(v));
+  if (twice) r.add('DUPLICATE_ENTRY', `${path}.${twice[1]}`, `names the key of "${twice[0]}" again: condition key names are case-insensitive`);
   return v as Readonly<Record<string, ContextValue>>;
 }
 

@@ -95,6 +95,20 @@ export function checkResourcePattern(s: string): string | undefined {
   return /[*?]/.test(service) ? `"${s}" has a wildcard in its service ("${service}"): name the service, as in arn:aws:s3:::bucket/*` : undefined;
 }
 
+/** The ARN components before the account, by position, where IAM substitutes no policy variable. */
+const COMPONENTS_BEFORE_ACCOUNT = ['partition', 'service', 'region'] as const;
+
+/**
+ * Names the component of a Resource / NotResource pattern before its account (partition, service
+ * or region) that holds a `${...}`, or undefined. IAM substitutes variables only "in the resource
+ * portion of the ARN" (IAM User Guide, "IAM policy elements: Variables and tags"); AWS managed
+ * policies also write one in the account, which is kept, but never in the parts before it.
+ */
+export function variableBeforeAccount(s: string): string | undefined {
+  const parts = splitOutsideVariables(s);
+  return COMPONENTS_BEFORE_ACCOUNT.find((_, i) => parts[i + 1]?.includes('${'));
+}
+
 /** Splits at colons that are not inside `${...}`. */
 function splitOutsideVariables(s: string): string[] {
   const parts: string[] = [];

@@ -49,6 +49,29 @@ export function createContext(
   return context;
 }
 
+/** Whether a value from an untyped source (a cases file, a test suite) is a context value: a string, a finite number, a boolean, or an array of them (a multivalued key). */
+export function isContextValue(value: unknown): value is ContextValue {
+  return isContextScalar(value) || (Array.isArray(value) && value.every(isContextScalar));
+}
+
+function isContextScalar(value: unknown): boolean {
+  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/**
+ * The first two names that spell one key differently (condition key names are case-insensitive),
+ * or undefined: a context given by hand that names a key twice leaves its value to a guess.
+ */
+export function sameKeyTwice(names: readonly string[]): readonly [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const earlier = seen.get(name.toLowerCase());
+    if (earlier !== undefined) return [earlier, name];
+    seen.set(name.toLowerCase(), name);
+  }
+  return undefined;
+}
+
 function isIterable(
   value: Record<string, ContextValue> | Iterable<readonly [string, ContextValue]>,
 ): value is Iterable<readonly [string, ContextValue]> {

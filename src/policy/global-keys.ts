@@ -22,3 +22,14 @@ export function isGlobalConditionKey(key: string): boolean {
   const lower = key.toLowerCase();
   return EXACT.has(lower) || PREFIXES.some((p) => lower.startsWith(p) && lower.length > p.length);
 }
+
+/**
+ * Global keys AWS documents as multivalued ("Single-valued vs. multivalued context keys"), lower-case:
+ * they need a condition set operator, and none can stand in a policy variable.
+ */
+export const MULTIVALUED_GLOBAL_KEYS: ReadonlySet<string> = new Set(
+  [
+    'aws:CalledVia', 'aws:PrincipalOrgPaths', 'aws:PrincipalServiceNamesList', 'aws:ResourceOrgPaths',
+    'aws:SourceOrgPaths', 'aws:TagKeys', 'aws:VpceOrgPaths',
+  ].map((k) => k.toLowerCase()),
+);

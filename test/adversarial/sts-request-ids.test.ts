@@ -84,6 +84,26 @@ describe('the request id of STS answers', () => {
     expect(new Set(answers.map((a) => a.id)).size).toBe(answers.length);
   });
 
+  it('draws the ids of STS calls and proxied requests sent interleaved from one source: one format, none given twice, each naming one audit record', async () => {
+    const role = { RoleArn: 'arn:aws:iam::111122223333:role/OrdersAdmin', RoleSessionName: 'carol' };
+    const proxied = async (i: number): Promise<Answer> => {
+      const res = await rawRequest(`${gateway.served.gateway.url}/orders/${i}`, { headers: { authorization: `Bearer ${carol}` } });
+      const id = res.headers['x-iamgate-request-id'];
+      return { call: `orders/${i}`, status: res.status, id: typeof id === 'string' ? id : undefined, body: {} };
+    };
+    // Sent all at once, alternating, so that the two kinds of answer are named at the same time.
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? sts('AssumeRole', role) : proxied(i))));
+    const trail = await trailAfterCalls();
+    const named = new Map<string, number>();
+    for (const r of trail) if (typeof r['requestId'] === 'string') named.set(r['requestId'], (named.get(r['requestId']) ?? 0) + 1);
+    for (const a of answers) expect([a.call, a.id, named.get(a.id ?? '')]).toEqual([a.call, expect.stringMatching(ID), 1]);
+    const ids = answers.map((a) => a.id ?? '');
+    expect(new Set(ids).size).toBe(answers.length);
+    // One source: one random part (all but the last 12 hex digits, its counter) on every answer.
+    expect(new Set(ids.map((id) => id.slice(0, -12)))).toEqual(new Set([ids[0]!.slice(0, -12)]));
+    expect(answers.filter((a) => a.call === 'AssumeRole').map((a) => a.status)).toEqual(Array(30).fill(403));
+  });
+
   it('names the one audit record of an STS path asked with another method than POST', async () => {
     const res = await rawRequest(`${gateway.served.gateway.url}/.iamgate/sts/AssumeRole`, { headers: { authorization: `Bearer ${carol}` } });
     const id = res.headers['x-iamgate-request-id'];

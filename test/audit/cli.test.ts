@@ -129,6 +129,15 @@ describe('iamgate audit verify', () => {
     expect(result.out[0]).toMatch(new RegExp(`^INCOMPLETE unclosed: chain gw-cli ends at seq ${lines.length - 2} \\(line ${lines.length - 2}\\) without a final digest`));
   });
 
+  it('exits 1 on a file of log lines without one audit record, calling it no audit records rather than intact', async () => {
+    const logOnly = dir.file('log-only.jsonl');
+    await writeFile(logOnly, '{"level":30,"msg":"demo orders service listening"}\n{"level":30,"msg":"iamgate listening"}\n');
+    const result = await audit('verify', logOnly);
+    expect(result.code).toBe(1);
+    expect(result.out).toEqual(['0 records, 2 other lines: no audit records']);
+    expect(result.err).toEqual(['iamgate audit verify: no audit records found']);
+  });
+
   it('reads the trail from a Redis Stream', async () => {
     const redis: TestRedis = await startRedis();
     try {

@@ -2,6 +2,7 @@
 // instances sharing a real redis-server), lockout after failures and its expiry on an injected
 // clock, and refusal while the shared state is unreachable.
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import {
   createMemoryStateStore,
@@ -19,10 +20,10 @@ const USER = TOTP_USER;
 const box = createSecretBox(randomBytes(32));
 const code = totpCodeAt;
 
-function totpOn(state: StateStore, now: () => number): Totp {
+function totpOn(state: StateStore, now: () => number, secrets = stateSecretStore(state)): Totp {
   return createTotp({
     state,
-    secrets: stateSecretStore(state),
+    secrets,
     box,
     issuer: 'iamgate-test',
     lockout: { maxFailures: 3, failureWindowMs: 60_000, lockoutMs: 300_000 },
@@ -268,6 +269,123 @@ describe('TOTP on a shared redis-server', () => {
     expect(await b.verify(USER, await code(secret, clock.now()))).toMatchObject({ code: 'mfa_locked' });
     clock.advance(301_000);
     expect((await b.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  /** A TOTP service whose counters and locks are in Redis and whose secrets are not, so emptying Redis leaves the enrolment. */
+  const lockoutOn = (client: Redis, prefix: string, now: () => number): Totp =>
+    totpOn(createRedisStateStore(client, { prefix }), now, stateSecretStore(createMemoryStateStore({ now })));
+  /** A code that is not the one of `secret` at `ms`. */
+  const wrongCode = async (secret: string, ms: number): Promise<string> => String((Number(await code(secret, ms)) + 1) % 1_000_000).padStart(6, '0');
+  /** USER enrolled on lockoutOn a minute ago, and a wrong code for now. */
+  async function enrolledOn(client: Redis, prefix: string): Promise<{ clock: ReturnType<typeof testClock>; a: Totp; secret: string; wrong: string }> {
+    const clock = testClock();
+    const a = lockoutOn(client, prefix, clock.now);
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    return { clock, a, secret, wrong: await wrongCode(secret, clock.now()) };
+  }
+
+  it('keeps counting the failed attempts it saw when Redis loses the counter between guesses, and locks out at the limit', async () => {
+    const admin = await suite.connect();
+    const { clock, a, secret, wrong } = await enrolledOn(admin, 'floor:');
+    // Every guess meets an empty Redis: the shared counter reads 1 each time.
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    await admin.flushall();
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_code_invalid' });
+    await admin.flushall();
+    expect(await a.verify(USER, wrong)).toMatchObject({ ok: false, code: 'mfa_locked' });
+    await admin.flushall();
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 300 });
+    // The lockout lasts what it announced, and then the right code works again.
+    clock.advance(301_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('keeps a lockout it set when Redis restarts empty, until the lockout ends on the injected clock', async () => {
+    const redis = suite.server();
+    if (!redis.owned) return;
+    const client = await suite.connect();
+    const { clock, a, secret, wrong } = await enrolledOn(client, 'restart:');
+    await a.verify(USER, wrong);
+    await a.verify(USER, wrong);
+    expect(await a.verify(USER, wrong)).toMatchObject({ code: 'mfa_locked' });
+    await redis.stop();
+    await redis.start();
+    await vi.waitFor(() => expect(client.status).toBe('ready'), { timeout: 10_000 });
+    expect(await client.dbsize()).toBe(0);
+    clock.advance(120_000);
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 180 });
+    // Written back: an instance that counted none of the failures refuses too.
+    const b = lockoutOn(client, 'restart:', clock.now);
+    expect(await b.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: false, code: 'mfa_locked', retryAfterSeconds: 180 });
+    clock.advance(181_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
+  });
+
+  it('lifts the lockout it holds once another instance resets the user, and forgets its count once the user passes there', async () => {
+    const clock = testClock();
+    const admin = await suite.connect();
+    const a = await instance(clock.now, 'lift:');
+    const b = await instance(clock.now, 'lift:');
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const wrong = await wrongCode(secret, clock.now());
+    for (let i = 0; i < 3; i++) await a.verify(USER, wrong);
+    await admin.del(`lift:mfa:lock:${USER}`);
+    expect(await a.verify(USER, await code(secret, clock.now()))).toMatchObject({ code: 'mfa_locked' });
+    // An administrator's reset on b writes a new clearing mark, which a reads on its next check.
+    await b.reset(USER);
+    const again = await enrol(b, clock.now);
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(again, clock.now()))).ok).toBe(true);
+    // Two failures counted on a, then a success on b: a's next failures count from b's success.
+    const wrongAgain = await wrongCode(again, clock.now());
+    await a.verify(USER, wrongAgain);
+    await a.verify(USER, wrongAgain);
+    clock.advance(30_000);
+    expect((await b.verify(USER, await code(again, clock.now()))).ok).toBe(true);
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_code_invalid' });
+    expect(await a.verify(USER, wrongAgain)).toMatchObject({ code: 'mfa_locked' });
+  });
+
+  it('never undoes a reset made on another instance while it writes back a lockout Redis lost', async () => {
+    const clock = testClock();
+    const client = await suite.connect();
+    // a's store, held just before it writes a lock back, while b resets the user.
+    let hold: Promise<void> | undefined;
+    let holding: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const redisStore = createRedisStateStore(client, { prefix: 'undo:' });
+    const store: StateStore = {
+      ...redisStore,
+      set: async (key, value, ttlMs) => {
+        if (hold && key.startsWith('mfa:lock:')) {
+          holding();
+          await hold;
+        }
+        return redisStore.set(key, value, ttlMs);
+      },
+    };
+    const a = totpOn(store, clock.now, stateSecretStore(createMemoryStateStore({ now: clock.now })));
+    const b = lockoutOn(client, 'undo:', clock.now);
+    const secret = await enrol(a, clock.now);
+    clock.advance(60_000);
+    const wrong = await wrongCode(secret, clock.now());
+    for (let i = 0; i < 3; i++) await a.verify(USER, wrong);
+    await client.del(`undo:mfa:lock:${USER}`);
+    let release: () => void = () => undefined;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const writingBack = a.verify(USER, await code(secret, clock.now()));
+    await held;
+    await b.reset(USER);
+    release();
+    hold = undefined;
+    // The reset stands: no lock in Redis, and neither instance refuses as locked.
+    expect(await writingBack).not.toMatchObject({ code: 'mfa_locked' });
+    expect(await client.exists(`undo:mfa:lock:${USER}`)).toBe(0);
+    clock.advance(30_000);
+    expect((await a.verify(USER, await code(secret, clock.now()))).ok).toBe(true);
   });
 
   it('accepts no code while Redis is unreachable, and recovers when it is back', async () => {

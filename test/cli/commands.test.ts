@@ -98,6 +98,18 @@ describe('the iamgate command line', () => {
     expect(test.err).toEqual([`iamgate test: ${missing}: no such file or folder`]);
     for (const r of [audit, simulate, token, test]) expect(r.err.join('\n')).not.toContain('ENOENT');
   });
+
+  it('names a policy folder without its directory and route map as no such file, never a raw ENOENT', async () => {
+    const empty = await mkdtemp(join(dir, 'no-policies-'));
+    const runs = [await cli('test', '--policies', empty), await cli('diff', empty, join(ROOT, 'policies')), await cli('replay', join(dir, 'trail.log'), '--policies', empty)];
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      const text = run.err.join('\n');
+      expect(text).toContain(`${join(empty, 'directory.yaml')}: error FILE_UNREADABLE: cannot read ${join(empty, 'directory.yaml')}: no such file`);
+      expect(text).toContain(`${join(empty, 'routes.yaml')}: error FILE_UNREADABLE: cannot read route map: no such file`);
+      expect(text).not.toContain('ENOENT');
+    }
+  });
 });
 
 describe('iamgate serve', () => {

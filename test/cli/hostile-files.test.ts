@@ -64,6 +64,19 @@ describe('commands given a path that is not an ordinary file', () => {
     expectPlain(text);
   });
 
+  it('serve refuses a route map that is a FIFO, naming the file and the reason, without waiting for a writer', async () => {
+    const folder = await mkdtemp(join(dir, 'fifo-routes-'));
+    const config = join(folder, 'iamgate.yaml');
+    // The generated keys go beside the policy folder, never inside it.
+    await writeFile(config, `version: 1\nmode: development\nlisten: { port: 0 }\noperations: { port: 0 }\nauth: { stateDir: ${folder}-state }\n`);
+    await writeFile(join(folder, 'directory.yaml'), 'version: 1\naccount: "111122223333"\n');
+    execFileSync('mkfifo', [join(folder, 'routes.yaml')]);
+    const { code, text } = await cli('serve', '--config', config);
+    expect(code).toBe(1);
+    expect(text).toContain(`${join(folder, 'routes.yaml')}: cannot read route map: a FIFO, not a regular file`);
+    expectPlain(text);
+  });
+
   it('validate refuses a directory whose policy file is a FIFO, naming the policy', async () => {
     const directory = join(dir, 'directory.yaml');
     await writeFile(directory, `version: 1\naccount: "111122223333"\npolicies:\n  P: { file: ${fifo} }\nusers:\n  alice: { policies: [P] }\n`);

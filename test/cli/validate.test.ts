@@ -86,6 +86,16 @@ describe('iamgate validate', () => {
     expect(code).toBe(0);
   });
 
+  it('names the file, the JSON path and the reason of StringEquals on a multivalued key without a set operator, and exits 0 on that security finding', async () => {
+    const file = await put('tags.json', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObjectTagging', Resource: '*', Condition: { StringEquals: { 'aws:TagKeys': 'team' } } }] }));
+    const { code, out } = await validate(file);
+    expect(out).toEqual([
+      `${file}: security MISSING_SET_OPERATOR at Statement[0].Condition.StringEquals.aws:TagKeys: aws:TagKeys is multivalued and IAM requires ForAnyValue or ForAllValues with it; without one, iamgate's StringEquals holds when any one value matches: write the set operator you mean`,
+      '1 file checked: 0 errors, 1 security finding, 0 warnings, 0 suggestions',
+    ]);
+    expect(code).toBe(0);
+  });
+
   it('reports a JSON syntax error with its line and column', async () => {
     const file = await put('syntax.json', '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Allow",, }\n  ]\n}\n');
     const { code, out } = await validate(file);
@@ -202,6 +212,14 @@ describe('iamgate validate', () => {
     const { code, out } = await validate('--help');
     expect(code).toBe(0);
     expect(out.join('\n')).toContain('usage: iamgate validate');
+  });
+
+  it('names in its help every kind --kind takes, so the kind a refusal lists can be found there', async () => {
+    const help = (await validate('--help')).out.join('\n');
+    const refused = await validate('--kind', 'suite', 'x.yaml');
+    const kinds = /--kind must be one of (.*)/.exec(refused.err.join('\n'))?.[1]?.split(', ') ?? [];
+    expect(kinds.length).toBeGreaterThan(5);
+    for (const kind of kinds) expect(help.replace(/\s+/g, ' ')).toContain(kind.includes(' ') ? `"${kind}"` : kind);
   });
 });
 

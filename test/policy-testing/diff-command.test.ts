@@ -108,7 +108,16 @@ describe('iamgate diff', () => {
     expect(named.out.filter((l) => l.startsWith('+ '))).toHaveLength(2);
     const missing = await iamgate('diff', 'no-such-revision', dir);
     expect(missing.code).toBe(1);
-    expect(missing.err.join('\n')).toMatch(/^iamgate diff: /);
+    expect(missing.err).toEqual([`iamgate diff: no-such-revision: not a folder, nor a commit of the git repository at ${repo}`]);
+    const elsewhere = await iamgate('diff', 'HEAD:nowhere', dir);
+    expect(elsewhere.err).toEqual(['iamgate diff: HEAD:nowhere: nowhere is not in the repository at HEAD']);
+  });
+
+  it('names a side that is not a folder, beside a folder outside any git repository, without git\'s own command line', async () => {
+    const dir = await example();
+    const run = await iamgate('diff', 'main', dir);
+    expect(run.code).toBe(1);
+    expect(run.err).toEqual([`iamgate diff: main: not a folder, nor a git revision: ${dir} is not in a git repository`]);
   });
 
   it('--check-not-granted names who holds an action, conditional grants included, and exits 1; 0 when nobody does', async () => {
@@ -120,5 +129,16 @@ describe('iamgate diff', () => {
     const none = await iamgate('diff', dir, dir, '--check-not-granted', 'iam:CreateUser', 's3:GetObject');
     expect(none.out.at(-1)).toBe('not granted to anyone: iam:CreateUser, s3:GetObject');
     expect(none.code).toBe(0);
+  });
+
+  it('answers --help with what it does and every option, wherever --help stands', async () => {
+    for (const argv of [['--help'], ['main', '-h']]) {
+      const run = await iamgate('diff', ...argv);
+      expect(run.code).toBe(0);
+      expect(run.err).toEqual([]);
+      const text = run.out.join('\n');
+      expect(text).toMatch(/^usage: iamgate diff OLD NEW/);
+      for (const option of ['--fail-on new-access', '--check-not-granted ACTION', '--json']) expect(text).toMatch(new RegExp(`^  ${option} +\\S`, 'm'));
+    }
   });
 });

@@ -146,4 +146,12 @@ describe('iamgate replay', () => {
     ]);
     expect(report.changes.every((c) => typeof c.requestId === 'string')).toBe(true);
   });
+
+  it('answers --help with what it does and every option', async () => {
+    const run = await iamgate('replay', '--help');
+    expect(run.code).toBe(0);
+    const text = run.out.join('\n');
+    for (const option of ['--policies DIR', '--redis URL', '--stream KEY', '--json']) expect(text).toMatch(new RegExp(`^  ${option} +\\S`, 'm'));
+    expect(text).toContain('(default iamgate:audit)');
+  });
 });

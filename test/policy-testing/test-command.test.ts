@@ -89,6 +89,20 @@ describe('iamgate test', () => {
     expect(run.err.at(-1)).toBe('3 problem(s) in the test suites; no case was run');
   });
 
+  it('refuses a case whose context gives one key in two spellings, as condition key names are case-insensitive', async () => {
+    const file = await suite(
+      'spellings.json',
+      JSON.stringify({
+        cases: [{ name: 'two spellings', principal: 'alice', request: 'GET /orders', context: { 'aws:SourceIp': '192.0.2.1', 'AWS:SOURCEIP': '198.51.100.1' }, expect: 'Allow' }],
+      }),
+    );
+    const run = await iamgate('test', file);
+    expect(run.code).toBe(1);
+    expect(run.out).toEqual([]);
+    expect(run.err).toContain(`${file}: cases[0].context.AWS:SOURCEIP: names the key of "aws:SourceIp" again: condition key names are case-insensitive`);
+    expect(run.err.at(-1)).toBe('1 problem(s) in the test suites; no case was run');
+  });
+
   it('fails a case whose principal is not in the directory, naming it', async () => {
     const file = await suite('ghost.yaml', 'cases:\n  - { name: ghost, principal: dave, request: GET /orders, expect: Deny }\n');
     const run = await iamgate('test', file);

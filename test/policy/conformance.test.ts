@@ -153,6 +153,66 @@ describe('iamgate simulate --cases', () => {
     expect(bucket?.decision).toBe('Allow');
   });
 
+  it('decides Error for a case whose policy gives a key twice, as validate refuses it, and refuses a file that gives a case key twice', async () => {
+    const file = join(scratch, 'duplicate.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    expect(base.expect).toBe('Allow');
+    // The grammar: "Individual elements must not contain multiple instances of the same key".
+    // JSON.parse keeps the last "Effect", other readers the first: the policy means nothing.
+    const allowThenDeny = JSON.stringify([base]).replace('"Effect":"Allow"', '"Effect":"Allow","Effect":"Deny"');
+    writeFileSync(file, allowThenDeny);
+    const { code, lines } = await simulate(file);
+    const line = JSON.parse(lines[0] ?? '') as { decision: string; errors: { code: string; path: string; file: string }[] };
+    expect(line.decision).toBe('Error');
+    expect(line.errors.map((e) => `${e.code} at ${e.file} ${e.path}`)).toEqual(['DUPLICATE_KEY at identity[0] Statement[0].Effect']);
+    expect(lines[1]).toBe('1 cases, 0 as expected');
+    expect(code).toBe(1);
+
+    writeFileSync(file, JSON.stringify([base]).replace('"expect":"Allow"', '"expect":"Allow","expect":"ImplicitDeny"'));
+    const refused = await simulate(file);
+    expect(refused.lines).toEqual([]);
+    expect(refused.stderr.trim()).toBe(`iamgate simulate: ${file}: [0].expect: the key is given more than once`);
+    expect(refused.code).toBe(2);
+  });
+
+  it.each([
+    ['null', null, '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+    ['an object', { first: 'alice' }, '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+    ['an array of arrays', [['alice']], '"request.context.aws:username" must be a string, number, boolean or an array of them'],
+  ])('refuses a cases file whose context value is %s, naming the case and the key, instead of failing', async (_what, value, reason) => {
+    const file = join(scratch, 'context.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([{ ...base, request: { ...base.request, context: { 'aws:username': value } } }]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): ${reason}`);
+    expect(code).toBe(2);
+  });
+
+  it('refuses a cases file whose context gives one key in two spellings, as key names are case-insensitive', async () => {
+    const file = join(scratch, 'spellings.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([{ ...base, request: { ...base.request, context: { 'aws:username': 'alice', 'AWS:UserName': 'bob' } } }]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): "request.context" names one key twice, as "aws:username" and "AWS:UserName": condition key names are case-insensitive`);
+    expect(code).toBe(2);
+  });
+
+  it.each([
+    ['a policy kind', (c: ConformanceCase) => ({ ...c, policies: { ...c.policies, boundry: { Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'ec2:*', Resource: '*' } } } }), '"policies.boundry" is not a key of a case; did you mean "boundary"?'],
+    ['the request', (c: ConformanceCase) => ({ ...c, request: { ...c.request, contxt: { 'aws:SecureTransport': false } } }), '"request.contxt" is not a key of a case; did you mean "context"?'],
+    ['the case', (c: ConformanceCase) => ({ ...c, expected: 'ImplicitDeny' }), '"expected" is not a key of a case; did you mean "expect"?'],
+  ])('refuses a cases file with an unknown key in %s, which would otherwise be left out of the decision', async (_where, change, reason) => {
+    const file = join(scratch, 'unknown-key.json');
+    const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
+    writeFileSync(file, JSON.stringify([change(base)]));
+    const { code, lines, stderr } = await simulate(file);
+    expect(lines).toEqual([]);
+    expect(stderr.trim()).toBe(`iamgate simulate: ${file}: case [0] (${base.name}): ${reason}`);
+    expect(code).toBe(2);
+  });
+
   it('refuses a cases file holding a JSON number a double cannot hold, rather than simulate another number', async () => {
     const file = join(scratch, 'inexact.json');
     const base = loadCases('conditions-numeric-date.json')[0] as ConformanceCase;

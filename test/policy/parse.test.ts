@@ -72,6 +72,12 @@ describe('parsePolicy errors', () => {
     ['a policy variable in a NotPrincipal', policy({ Effect: 'Deny', Action: 's3:*', Resource: '*', NotPrincipal: { AWS: ['111122223333', 'arn:aws:iam::111122223333:role/${aws:PrincipalTag/role}'] } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].NotPrincipal.AWS[1]']],
     ['a policy variable in a condition key', withCondition({ StringEquals: { 'aws:ResourceTag/${aws:username}': 'owner' } }), ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.aws:ResourceTag/${aws:username}']],
     ['a policy variable in a condition key under 2008-10-17', { Version: '2008-10-17', Statement: [allow({ Condition: { StringEquals: { 's3:prefix/${aws:username}': 'x' } } })] }, ['MISPLACED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix/${aws:username}']],
+    // The same page: in a Resource a variable stands "only in the resource portion of the ARN" and
+    // "can't ... replace parts of the ARN before the fifth colon, such as the service or account";
+    // AWS managed policies still write one in the account (kept), never in partition, service or region.
+    ['a policy variable in the service of a Resource', policy(allow({ Resource: 'arn:aws:${aws:PrincipalTag/service}:::bucket/*' })), ['MISPLACED_POLICY_VARIABLE at Statement[0].Resource']],
+    ['a policy variable in the partition of a NotResource', policy(without(allow({ NotResource: ['arn:aws:s3:::bucket/*', 'arn:${aws:username}:s3:::home/*'] }), 'Resource')), ['MISPLACED_POLICY_VARIABLE at Statement[0].NotResource[1]']],
+    ['a policy variable in the region of a Resource', policy(allow({ Resource: 'arn:aws:sqs:${aws:RequestedRegion}:111122223333:queue' })), ['MISPLACED_POLICY_VARIABLE at Statement[0].Resource']],
     ['an Allow with NotPrincipal', policy(allow({ NotPrincipal: { AWS: '111122223333' } })), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['an Allow with NotPrincipal "*" in a trust policy', policy({ Effect: 'Allow', Action: 'sts:AssumeRole', NotPrincipal: '*' }), ['ALLOW_WITH_NOT_PRINCIPAL at Statement[0].NotPrincipal'], 'resource'],
     ['a Principal string other than *', trust({ Principal: 'arn:aws:iam::111122223333:root' }), ['INVALID_PRINCIPAL at Statement[0].Principal']],
@@ -443,6 +449,21 @@ describe('parsePolicy results', () => {
       allow({ Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:*:*:111122223333:*' } } }),
     );
     expect(parsePolicy(doc).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('accepts a policy variable in the account and resource parts of a resource, and in any part of an ArnLike value', () => {
+    const doc = policy(
+      allow({ Resource: ['arn:aws:kms:*:${aws:PrincipalAccount}:key/*', 'arn:aws:s3:::home/${aws:username}/*'] }),
+      allow({ Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:${aws:PrincipalTag/service}:*:${aws:PrincipalAccount}:*' } } }),
+    );
+    expect(parsePolicy(doc).findings).toEqual([]);
+  });
+
+  it('reads a variable in the service of a resource as literal text under 2008-10-17, with the warning', () => {
+    const doc = { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:${aws:username}:::bucket/*' }) };
+    const { policy: parsed, findings } = parsePolicy(doc);
+    expect(located(findings, true)).toEqual(['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']);
+    expect(parsed).toBeDefined();
   });
 
   it('reads text that is not variable syntax as literal under 2008-10-17, where variables do not exist', () => {

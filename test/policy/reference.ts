@@ -112,16 +112,21 @@ function gradeEntry(entry: string, caller: Caller): Grade {
   return Grade.None;
 }
 
-function awsEntries(spec: unknown): string[] {
+/**
+ * Every name a Principal element lists, of all four types: an AWS entry may name the caller, its
+ * role or its account; a Service, Federated or CanonicalUser entry names only a caller that
+ * carries that very name (a service calling as itself, an identity provider).
+ */
+function principalEntries(spec: unknown): string[] {
   if (spec === '*') return ['*'];
   if (typeof spec !== 'object' || spec === null) return [];
-  const aws = (spec as Record<string, unknown>)['AWS'];
-  return list(aws) ?? [];
+  const types = spec as Record<string, unknown>;
+  return ['AWS', 'Service', 'Federated', 'CanonicalUser'].flatMap((type) => list(types[type]) ?? []);
 }
 
 /** Best grade with which a Principal element names the caller. */
 function gradePrincipal(spec: unknown, caller: Caller): Grade {
-  return awsEntries(spec).reduce<Grade>((best, e) => better(best, gradeEntry(e, caller)), Grade.None);
+  return principalEntries(spec).reduce<Grade>((best, e) => better(best, gradeEntry(e, caller)), Grade.None);
 }
 
 /**
@@ -133,7 +138,7 @@ function gradePrincipal(spec: unknown, caller: Caller): Grade {
  */
 function notPrincipalExcludes(spec: unknown, caller: Caller, bounded: boolean): boolean {
   if (bounded) return false;
-  const entries = awsEntries(spec);
+  const entries = principalEntries(spec);
   if (entries.includes('*')) return true;
   const accountListed = entries.includes(caller.account) || entries.includes(`arn:aws:iam::${caller.account}:root`);
   const roleListed = caller.roleArn !== undefined && entries.includes(caller.roleArn);

@@ -1,7 +1,7 @@
 // Reading the route map from disk: YAML (or JSON) text → validated spec → compiled tries.
 import { createHash } from 'node:crypto';
 import { finding } from '../../config/findings.js';
-import { readTextFile } from '../../config/index.js';
+import { fileErrorReason, readTextFile } from '../../config/index.js';
 import { parseYamlText } from '../../config/yaml.js';
 import type { Finding } from '../../policy/index.js';
 import { compileRouteMap, type CompiledRouteMap } from './match.js';
@@ -30,7 +30,7 @@ export async function loadRouteMap(file: string): Promise<RouteMapLoad> {
   try {
     text = await readTextFile(file);
   } catch (err) {
-    const message = `cannot read route map: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    const message = `cannot read route map: ${fileErrorReason(err)}`;
     return { routes: undefined, findings: [finding('FILE_UNREADABLE', '', message, file)], digest: '' };
   }
   return parseRouteMapText(text, file);

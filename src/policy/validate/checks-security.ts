@@ -2,6 +2,7 @@
 // NotAction/NotResource, public principals) and conditions that quietly never apply.
 import { parseOperator } from '../conditions/operators.js';
 import { parseBool } from '../conditions/values.js';
+import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
 import { compileWildcard } from '../wildcard.js';
 import type { ContextScalar, ParsedCondition, ParsedStatement } from '../types.js';
 import type { ReadDocument } from './document.js';
@@ -27,15 +28,6 @@ const SINGLE_VALUED_KEYS: ReadonlySet<string> = new Set(
   ].map((k) => k.toLowerCase()),
 );
 const SINGLE_VALUED_PREFIXES = ['aws:requesttag/', 'aws:resourcetag/', 'aws:principaltag/'];
-
-// Global keys AWS documents as multivalued: "Multivalued context keys require a condition set
-// operator" (IAM User Guide, "Single-valued vs. multivalued context keys").
-const MULTIVALUED_KEYS: ReadonlySet<string> = new Set(
-  [
-    'aws:CalledVia', 'aws:PrincipalOrgPaths', 'aws:PrincipalServiceNamesList', 'aws:ResourceOrgPaths',
-    'aws:SourceOrgPaths', 'aws:TagKeys', 'aws:VpceOrgPaths',
-  ].map((k) => k.toLowerCase()),
-);
 
 function isSingleValued(key: string): boolean {
   const k = key.toLowerCase();
@@ -73,7 +65,7 @@ function checkConditions(s: ParsedStatement, sink: FindingSink): void {
     if (op?.qualifier === 'ForAllValues' && isSingleValued(c.key)) {
       sink.add('FORALLVALUES_WITH_SINGLE_VALUED_KEY', c.path, `ForAllValues on the single-valued key ${c.key} also matches when the key is absent: use ${op.base.name}${op.ifExists ? 'IfExists' : ''} instead`);
     }
-    if (op && op.qualifier === undefined && op.base.family !== 'Null' && MULTIVALUED_KEYS.has(c.key.toLowerCase())) {
+    if (op && op.qualifier === undefined && op.base.family !== 'Null' && MULTIVALUED_GLOBAL_KEYS.has(c.key.toLowerCase())) {
       const reading = op.base.negated ? 'holds only when no value of the key matches' : 'holds when any one value matches';
       sink.add('MISSING_SET_OPERATOR', c.path, `${c.key} is multivalued and IAM requires ForAnyValue or ForAllValues with it; without one, iamgate's ${op.base.name} ${reading}: write the set operator you mean`);
     }

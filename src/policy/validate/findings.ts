@@ -56,7 +56,7 @@ export const POLICY_FINDING_CODES = {
   MISSING_VERSION: code('warning', 'No Version: the policy is read as 2008-10-17, without policy variables'),
   POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
   INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
-  MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal or a condition key'),
+  MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
@@ -71,6 +71,7 @@ export const POLICY_FINDING_CODES = {
   DENY_NEVER_APPLIES: code('security', 'A Deny statement requires a condition key to be both absent and present, so it never denies'),
   MFA_DENY_BYPASSABLE: code('security', 'A Deny on aws:MultiFactorAuthPresent without IfExists skips requests that lack the key'),
   FORALLVALUES_WITH_SINGLE_VALUED_KEY: code('security', 'ForAllValues on a single-valued key also matches when the key is absent'),
+  MULTIVALUED_POLICY_VARIABLE: code('warning', 'A `${...}` policy variable names a multivalued key, which IAM does not substitute, so the variable never has a value'),
   MISSING_SET_OPERATOR: code('security', 'A condition on a multivalued key has no ForAnyValue or ForAllValues, which IAM requires there'),
 } as const satisfies Record<string, CodeInfo>;
 

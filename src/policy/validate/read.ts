@@ -1,7 +1,8 @@
 // Small readers shared by the element validators: JSON type tests, JSON paths, "a string or a
 // non-empty array of strings", and element names checked against the grammar.
 import type { PolicyVersion } from '../types.js';
-import { checkPolicyVariables } from '../variables.js';
+import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
+import { parseTemplate } from '../variables.js';
 import type { FindingSink } from './findings.js';
 
 /** A string value together with the JSON path it was read from. */
@@ -91,8 +92,15 @@ export function hasPolicyVariable(s: string): boolean {
  */
 export function checkVariableSyntax(text: string, path: string, version: PolicyVersion, sink: FindingSink): void {
   if (version !== '2012-10-17' || !text.includes('${')) return;
-  const problem = checkPolicyVariables(text);
-  if (problem !== undefined) sink.add('INVALID_POLICY_VARIABLE', path, problem);
+  const template = parseTemplate(text, version);
+  if (template.malformed !== undefined) sink.add('INVALID_POLICY_VARIABLE', path, template.malformed);
+  // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
+  // vs. multivalued context keys"): such a variable never has a value (its default stands in), which
+  // the engine decides as IAM does; the warning says so before it silently matches nothing.
+  const multivalued = template.keys.find((k) => MULTIVALUED_GLOBAL_KEYS.has(k));
+  if (multivalued !== undefined) {
+    sink.add('MULTIVALUED_POLICY_VARIABLE', path, `"${text}": ${multivalued} is multivalued, and a multivalued key cannot stand in a policy variable, so it never has a value here: test the key with ForAnyValue or ForAllValues instead`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // Reading one statement: its elements, their pairing rules (Action xor NotAction, ...), and each
 // action, resource and principal value.
-import { checkResourcePattern } from '../arn.js';
+import { checkResourcePattern, variableBeforeAccount } from '../arn.js';
 import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec } from '../types.js';
 import { readConditions } from './condition.js';
 import type { FindingSink } from './findings.js';
@@ -105,6 +105,10 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
       ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
     } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
     checkVariableSyntax(v.value, v.path, ctx.version, ctx.sink);
+    const misplaced = ctx.version === '2012-10-17' ? variableBeforeAccount(v.value) : undefined;
+    if (misplaced !== undefined) {
+      ctx.sink.add('MISPLACED_POLICY_VARIABLE', v.path, `"${v.value}": policy variables are not substituted in the ${misplaced} of a ${name} ARN; IAM substitutes them in its resource part (and its account)`);
+    }
     if (ctx.version === '2008-10-17' && hasPolicyVariable(v.value)) {
       ctx.sink.add('POLICY_VARIABLE_NOT_SUPPORTED', v.path, `"${v.value}" is matched literally: policy variables need Version 2012-10-17`);
     }
