@@ -14,7 +14,7 @@ export { createRevocations, type Revocations, type RevocationCheck } from './rev
 export { createSecretBox, decodeKey, type SecretBox } from './secret-box.js';
 export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-secrets.js';
 export { underFileLock, type FileLockOptions, type HeldLock, type LockStep } from './file-lock.js';
-export { createMemoryStateStore } from './state/memory.js';
+export { createMemoryStateStore, MEMORY_STORE_SWEEP_AT, type MemoryStateStore } from './state/memory.js';
 export { answerStateRequest, createRelayedStateStore, type StateChannel, type StateReply, type StateRequest } from './state/relayed.js';
 export { createRedisClient, createRedisStateStore, redisReady } from './state/redis.js';
 export { StateUnavailableError, type StateStore } from './state/store.js';

@@ -12,7 +12,7 @@ export interface TraceContext {
   readonly parentSpanId: string | undefined;
   /** Trace flags, two hex digits (`01` = sampled). */
   readonly flags: string;
-  /** The caller's tracestate, passed on only with a valid traceparent (at most 512 characters). */
+  /** The caller's tracestate, passed on only with a valid traceparent and when well formed (`isValidTracestate`). */
   readonly tracestate: string | undefined;
 }
 
@@ -26,6 +26,18 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 const MAX_TRACESTATE = 512;
+/** W3C Trace Context's bound on tracestate list members. */
+const MAX_TRACESTATE_MEMBERS = 32;
+/**
+ * One tracestate list member as the W3C grammar writes it, or an empty one, with optional spaces
+ * or tabs around: a key (lower-case vendor key, or tenant@system) `=` a value of printable ASCII
+ * other than `,` and `=`, not ending in a space. Spaces after a member belong to it only after its
+ * value, so a member of spaces alone has one reading: a caller's run of spaces costs one pass,
+ * never a search over the ways to split it. Members are tested one by one (split at commas), so
+ * no reading spans two of them.
+ */
+const TRACESTATE_MEMBER =
+  /^[ \t]*(?:(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e][ \t]*)?$/;
 
 /** Reads a valid caller traceparent: the trace id, the caller's span id and flags; undefined when invalid. */
 export function parseTraceparent(value: string): { traceId: string; parentSpanId: string; flags: string } | undefined {
@@ -34,6 +46,25 @@ export function parseTraceparent(value: string): { traceId: string; parentSpanId
   const [, traceId, parentSpanId, flags] = m as unknown as [string, string, string, string];
   if (traceId === ZERO_TRACE || parentSpanId === ZERO_SPAN) return undefined;
   return { traceId, parentSpanId, flags };
+}
+
+/**
+ * Whether a caller's tracestate (its headers joined with commas) may be passed on: at most 512
+ * characters, at most 32 members, each well formed. Anything else (bytes above `~`, control
+ * characters, a member without `=`) is the caller's text, not trace state, and is dropped whole,
+ * as the W3C specification asks of a header that does not parse.
+ */
+export function isValidTracestate(value: string): boolean {
+  if (value.length > MAX_TRACESTATE) return false;
+  let members = 0;
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(',', start);
+    if (end < 0) end = value.length;
+    if (++members > MAX_TRACESTATE_MEMBERS || !TRACESTATE_MEMBER.test(value.slice(start, end))) return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 /** The trace of a request from its raw headers: the caller's when valid, else a new sampled one. */
@@ -57,7 +88,7 @@ export function traceOf(raw: readonly string[], ids: TraceIds): TraceContext {
     spanId: ids.spanId(),
     parentSpanId: caller.parentSpanId,
     flags: caller.flags,
-    tracestate: state !== undefined && state.length <= MAX_TRACESTATE ? state : undefined,
+    tracestate: state !== undefined && isValidTracestate(state) ? state : undefined,
   };
 }
 

@@ -67,6 +67,36 @@ describe('request smuggling and framing', () => {
     expect(gw.upstream.received.slice(before).map((x) => x.url)).toEqual(['/public/sentinel']);
   });
 
+  it('never forwards a chunked body\'s trailers, which could carry a credential or an identity header past the decision', async () => {
+    const before = gw.upstream.received.length;
+    // Large enough to be streamed to the upstream chunked rather than read whole first.
+    const chunk = 'x'.repeat(300_000);
+    const trailers = ['Authorization: Bearer forged', 'X-Iamgate-Principal: arn:aws:iam::111122223333:user/bob', 'X-Iamgate-Mfa: true', 'Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'];
+    const body = `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n${trailers.map((t) => `${t}\r\n`).join('')}\r\n`;
+    const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Transfer-Encoding: chunked', 'Trailer: Authorization, X-Iamgate-Principal, X-Iamgate-Mfa, Traceparent', 'Connection: close'], body), { timeoutMs: 10_000 });
+    expect(r.statuses).toEqual([200]);
+    const received = gw.upstream.received.slice(before);
+    expect(received.map((x) => [x.url, x.bodyLength, x.rawTrailers])).toEqual([['/upload', chunk.length, []]]);
+    expect(received[0]!.headers['trailer']).toBeUndefined();
+    expect(received[0]!.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
+  });
+
+  it('forwards nothing pipelined behind a refusal whose body it did not read, and answers only the refusal', async () => {
+    const before = gw.upstream.arrivals();
+    // The refusal is decided before its body is read, so the connection closes after it: the
+    // allowed request behind it, in the same packet, must not reach the upstream unanswered.
+    const r = await exchange(
+      c.port,
+      raw('POST /orders HTTP/1.1', ['Host: x', 'Content-Length: 5'], 'hello') + raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Content-Length: 3'], 'abc'),
+      { timeoutMs: 5000 },
+    );
+    expect(r.statuses).toEqual([401]);
+    expect(r.closedByServer).toBe(true);
+    // Every request the connection carried has ended (forwarded or not) before the upstream is read.
+    await expect.poll(() => gw.gateway.inFlight()).toBe(0);
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
   it('answers a denied upload before its body arrives, and closes the connection', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });

@@ -15,6 +15,7 @@ export const CLUSTER = 'https://kubernetes.default.svc';
 export interface AuthFixture {
   readonly runtime: AuthRuntime;
   readonly clock: ReturnType<typeof testClock>;
+  /** The directory in force (the one `useDirectory` last loaded). */
   readonly resolver: PrincipalResolver;
   readonly events: StsEvent[];
   readonly clusterKey: TestKey;
@@ -23,6 +24,8 @@ export interface AuthFixture {
   tokenFor(user: string, options?: { mfa?: boolean; ttl?: number }): Promise<string>;
   /** A Kubernetes-style service-account token. */
   serviceAccountToken(sub: string, aud?: string): Promise<string>;
+  /** Replaces the directory with one read from YAML, as a reload does: later calls and tokens see it. */
+  useDirectory(yaml: string): Promise<void>;
   /** POSTs JSON to the STS app. */
   post(path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>;
   close(): Promise<void>;
@@ -48,9 +51,12 @@ export async function startAuthFixture(o: FixtureOptions = {}): Promise<AuthFixt
     directoryPath = join(dir, 'directory.yaml');
     await writeFile(directoryPath, o.directoryYaml);
   }
-  const { directory, findings } = await loadDirectory(directoryPath);
-  if (!directory) throw new Error(`test directory does not load: ${JSON.stringify(findings)}`);
-  const resolver = createPrincipalResolver(directory);
+  const load = async (path: string): Promise<PrincipalResolver> => {
+    const { directory, findings } = await loadDirectory(path);
+    if (!directory) throw new Error(`test directory does not load: ${JSON.stringify(findings)}`);
+    return createPrincipalResolver(directory);
+  };
+  let resolver = await load(directoryPath);
   const clusterKey = o.clusterKey ?? (await makeKey('cluster-1'));
   const ownJwks = o.jwks === undefined;
   const jwks = o.jwks ?? (await startJwksServer([clusterKey.publicJwk]));
@@ -92,13 +98,20 @@ export async function startAuthFixture(o: FixtureOptions = {}): Promise<AuthFixt
   return {
     runtime,
     clock,
-    resolver,
+    get resolver() {
+      return resolver;
+    },
     events,
     clusterKey,
     dir,
     tokenFor: (user, options = {}) =>
       mintDevelopmentToken({ issuer: people, keyFile: join(dir, 'people.jwk'), user, mfa: options.mfa ?? false, ttlSeconds: options.ttl ?? 3600, now: clock.now() }),
     serviceAccountToken: (sub, aud = 'iamgate') => sign(clusterKey, { sub }, { iss: CLUSTER, aud, now: clock.now() }),
+    async useDirectory(yaml) {
+      const path = join(dir, 'directory-next.yaml');
+      await writeFile(path, yaml);
+      resolver = await load(path);
+    },
     async post(path, body, token) {
       const res = await runtime.stsApp!.request(path, {
         method: 'POST',

@@ -9,6 +9,7 @@ import {
   createRedisStateStore,
   createSecretBox,
   createTotp,
+  MEMORY_STORE_SWEEP_AT,
   stateSecretStore,
   type StateStore,
   type Totp,
@@ -41,6 +42,22 @@ async function enrol(totp: Totp, now: () => number): Promise<string> {
 }
 
 describe('TOTP on the in-memory store', () => {
+  it('keeps the store within its bound however many codes are accepted: the replay marks of past steps are dropped once they expire', async () => {
+    const clock = testClock();
+    const state = createMemoryStateStore({ now: clock.now });
+    const totp = totpOn(state, clock.now);
+    const secret = await enrol(totp, clock.now);
+    let most = 0;
+    // A code accepted in each of 6,000 steps (50 hours): each sets a replay mark kept for 120 s.
+    for (let step = 0; step < 6_000; step++) {
+      clock.advance(30_000);
+      expect(await totp.verify(USER, await code(secret, clock.now()))).toMatchObject({ ok: true });
+      most = Math.max(most, state.entries());
+    }
+    // A handful of live entries (the secret, the marks of the last 4 steps), at most MEMORY_STORE_SWEEP_AT more.
+    expect(most).toBeLessThanOrEqual(MEMORY_STORE_SWEEP_AT + 8);
+  });
+
   it('confirms enrolment with a valid code and refuses a second enrolment', async () => {
     const clock = testClock();
     const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);

@@ -12,6 +12,8 @@ export interface Received {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly rawHeaders: readonly string[];
+  /** The chunked body's trailer fields as sent (name, value, ...). */
+  readonly rawTrailers: readonly string[];
   readonly bodyLength: number;
   readonly bodySha256: string;
 }
@@ -110,7 +112,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       length += chunk.length;
     });
     req.on('end', () => {
-      const record: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyLength: length, bodySha256: hash.digest('hex') };
+      const record: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, rawTrailers: req.rawTrailers, bodyLength: length, bodySha256: hash.digest('hex') };
       received.push(record);
       if (url.pathname === '/slow' && url.searchParams.has('held')) {
         const answer = (): void => void res.end('slow');
@@ -150,7 +152,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     arrivals++;
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
-    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyLength: 0, bodySha256: '' });
+    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, rawTrailers: [], bodyLength: 0, bodySha256: '' });
     acceptWebSocket(req, socket, head);
   });
   server.keepAliveTimeout = 5_000;

@@ -44,6 +44,26 @@ describe('the trace of a request', () => {
     expect(traceOf([], fixedIds)).toEqual(fresh);
   });
 
+  it.each([
+    ['a character above ~', 'vendor=caf\u00e9'],
+    ['a control character', 'vendor=a\u0001b'],
+    ['a member without =', 'vendor'],
+    ['an upper-case key', 'Vendor=x'],
+    ['a tab inside a value', 'vendor=a\tb'],
+    ['an = inside a value', 'vendor=a=b'],
+    ['33 members', Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',')],
+    ['a key over 256 characters', `${'k'.repeat(257)}=v`],
+  ])('drops a tracestate with %s, keeping the caller\'s trace', (_what, state) => {
+    const trace = traceOf(['traceparent', VALID, 'tracestate', state], fixedIds);
+    expect(trace).toMatchObject({ traceId: TRACE, parentSpanId: PARENT, tracestate: undefined });
+  });
+
+  it('passes on a tracestate of vendor keys, multi-tenant keys, spaces around members and empty members', () => {
+    const state = 'rojo=00f067aa0ba902b7 , congo=t61rcWkgMzE,tenant1@vendor=a b~c, ,x*/_-9=!';
+    expect(traceOf(['traceparent', VALID, 'tracestate', state], fixedIds).tracestate).toBe(state);
+    expect(traceOf(['traceparent', VALID, 'tracestate', 'a=1', 'tracestate', 'b=\u00ff'], fixedIds).tracestate).toBeUndefined();
+  });
+
   it('draws distinct random ids of the right length', () => {
     const ids = createTraceIds();
     const traces = new Set(Array.from({ length: 600 }, () => ids.traceId()));
@@ -82,6 +102,14 @@ describe('a proxied request', () => {
       ['request', TRACE],
       ['outcome', TRACE],
     ]);
+  });
+
+  it('keeps the caller\'s trace but does not pass on a tracestate holding a byte above ~, a tab or a member without =', async () => {
+    for (const state of ['vendor=caf\u00e9', 'vendor=a\tb', 'vendor']) {
+      const { traceparent, tracestate } = await get({ traceparent: VALID, tracestate: state });
+      expect(parseTraceparent(traceparent ?? '')?.traceId).toBe(TRACE);
+      expect(tracestate).toBeUndefined();
+    }
   });
 
   it('replaces a malformed traceparent with a new trace, dropping the caller\'s tracestate', async () => {

@@ -12,8 +12,16 @@ export interface MemoryStoreOptions {
   readonly now?: () => number;
 }
 
+/** Entries the store holds before it first looks for expired ones to drop. */
+export const MEMORY_STORE_SWEEP_AT = 1024;
+
+export interface MemoryStateStore extends StateStore {
+  /** Values held now, expired ones not yet dropped included. */
+  entries(): number;
+}
+
 /** Creates a StateStore held in this process's memory (not shared between replicas). */
-export function createMemoryStateStore(options: MemoryStoreOptions = {}): StateStore {
+export function createMemoryStateStore(options: MemoryStoreOptions = {}): MemoryStateStore {
   const now = options.now ?? Date.now;
   const values = new Map<string, Entry>();
   const hashes = new Map<string, Map<string, string>>();
@@ -27,22 +35,36 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): StateS
     return entry;
   };
   const expiry = (ttlMs: number | undefined): number => (ttlMs === undefined ? Infinity : now() + ttlMs);
+  // An expired value is dropped when read, but a key never read again (the replay mark of a past
+  // time step, a counter of a caller who went away) would stay for ever. Once the store holds
+  // `sweepAt` values every expired one is dropped, and the next sweep waits until it holds twice
+  // what is left: never more than twice the live values (or MEMORY_STORE_SWEEP_AT), for O(1)
+  // amortised work a write.
+  let sweepAt = MEMORY_STORE_SWEEP_AT;
+  const put = (key: string, entry: Entry): void => {
+    values.set(key, entry);
+    if (values.size < sweepAt) return;
+    const t = now();
+    for (const [k, e] of values) if (e.expiresAt <= t) values.delete(k);
+    sweepAt = Math.max(MEMORY_STORE_SWEEP_AT, values.size * 2);
+  };
 
   return {
     shared: false,
+    entries: () => values.size,
     get: async (key) => live(key)?.value,
     set: async (key, value, ttlMs) => {
-      values.set(key, { value, expiresAt: expiry(ttlMs) });
+      put(key, { value, expiresAt: expiry(ttlMs) });
     },
     setIfAbsent: async (key, value, ttlMs) => {
       if (live(key)) return false;
-      values.set(key, { value, expiresAt: expiry(ttlMs) });
+      put(key, { value, expiresAt: expiry(ttlMs) });
       return true;
     },
     incr: async (key, ttlMs) => {
       const entry = live(key);
       const next = (entry ? Number(entry.value) : 0) + 1;
-      values.set(key, { value: String(next), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
+      put(key, { value: String(next), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
       return next;
     },
     del: async (key) => {
