@@ -57,6 +57,8 @@ export interface TokenAuthenticator {
   /** Loads every issuer's keys once (start-up and readiness). */
   warmUp(): Promise<IssuerStatus[]>;
   status(): IssuerStatus[];
+  /** What the verified-token cache holds: entries, and the bytes of their Authorization values. */
+  cached(): { readonly entries: number; readonly bytes: number };
 }
 
 interface IssuerRuntime {
@@ -164,26 +166,23 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     });
   }
 
+  // Keyed by the Authorization value as the next request sends it. Bounded by count and by the
+  // bytes of those values: a caller who mints large tokens (long session policies) fills the byte
+  // budget long before the count, so the memory it can pin stays a small multiple of the budget.
   const cache = new Map<string, CacheEntry>();
-  // The last Authorization value that hit and its entry. A caller on a kept-alive connection sends
-  // the same value request after request; comparing it with the last one is a memcmp, where a map
-  // lookup first hashes the fresh string, several hundred bytes, anew for every request.
-  let lastHeader = '';
-  let lastEntry: CacheEntry | undefined;
+  let cachedBytes = 0;
   const forget = (key: string): void => {
-    cache.delete(key);
-    if (key === lastHeader) {
-      lastHeader = '';
-      lastEntry = undefined;
-    }
+    if (cache.delete(key)) cachedBytes -= key.length;
   };
   const remember = (key: string, entry: CacheEntry): void => {
-    if (config.tokenCacheEntries <= 0) return;
-    if (cache.size >= config.tokenCacheEntries) {
-      const oldest = cache.keys().next();
-      if (!oldest.done) cache.delete(oldest.value);
+    if (config.tokenCacheEntries <= 0 || key.length > config.tokenCacheBytes) return;
+    forget(key);
+    for (const oldest of cache.keys()) {
+      if (cache.size < config.tokenCacheEntries && cachedBytes + key.length <= config.tokenCacheBytes) break;
+      forget(oldest);
     }
     cache.set(key, entry);
+    cachedBytes += key.length;
   };
 
   /** Revocation and the time-varying keys, checked on every request. */
@@ -244,15 +243,10 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       // No header reads as an empty one: `token_missing` either way, and never cached.
       const header = headers.authorization ?? '';
       const t = now();
-      // '' (no header) is never cached, and never the last value either: no lookup for it.
-      const cached = header === lastHeader ? lastEntry : cache.get(header);
+      const cached = cache.get(header);
       if (cached) {
         const outcome = fromCache(cached, t, given ?? deps.resolver());
-        if (outcome) {
-          lastHeader = header;
-          lastEntry = cached;
-          return outcome;
-        }
+        if (outcome) return outcome;
         forget(header);
       }
       const bearer = bearerToken(header, config.maxTokenBytes);
@@ -279,6 +273,8 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       );
       return this.status();
     },
+
+    cached: () => ({ entries: cache.size, bytes: cachedBytes }),
 
     status() {
       return [...issuers.entries()].map(([iss, i]) => {

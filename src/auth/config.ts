@@ -101,6 +101,8 @@ export interface AuthConfig {
   readonly stateDir: string;
   readonly maxTokenBytes: number;
   readonly tokenCacheEntries: number;
+  /** Bytes of Authorization values the verified-token cache keeps at most (besides its entry count). */
+  readonly tokenCacheBytes: number;
   readonly issuers: readonly IssuerConfig[];
   readonly sts: StsConfig;
   readonly mfa: MfaConfig;
@@ -219,7 +221,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
   const r = new FileReader(options.file);
   const path = options.path ?? 'auth';
   const development = options.development;
-  const root = r.section({ auth: raw }, 'auth', path, ['stateDir', 'maxTokenBytes', 'tokenCacheEntries', 'issuers', 'sts', 'mfa', 'revocation']);
+  const root = r.section({ auth: raw }, 'auth', path, ['stateDir', 'maxTokenBytes', 'tokenCacheEntries', 'tokenCacheBytes', 'issuers', 'sts', 'mfa', 'revocation']);
   const stateDir = (r.text(root, 'stateDir', `${path}.stateDir`) ?? '.iamgate-state').replace(/\/+$/, '');
 
   const issuersRaw = root['issuers'] ?? [];
@@ -286,6 +288,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
     stateDir,
     maxTokenBytes: r.int(root, 'maxTokenBytes', `${path}.maxTokenBytes`, 8192, 512, 65_536),
     tokenCacheEntries: r.int(root, 'tokenCacheEntries', `${path}.tokenCacheEntries`, 10_000, 0, 1_000_000),
+    tokenCacheBytes: r.int(root, 'tokenCacheBytes', `${path}.tokenCacheBytes`, 16 * 1024 * 1024, 65_536, 1024 * 1024 * 1024),
     issuers,
     sts,
     mfa,

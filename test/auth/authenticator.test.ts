@@ -79,6 +79,32 @@ describe('the verified-token cache', () => {
     expect(await auth.authenticate(short)).toMatchObject({ ok: false, code: 'token_expired' });
   });
 
+  it('keeps the bytes of cached tokens within tokenCacheBytes, forgetting the oldest first, whatever their count allows', async () => {
+    const clock = testClock(Date.now());
+    const users = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`user${i}`, {}]));
+    const resolver = resolverOf(users);
+    const auth = authenticator(() => resolver, { maxTokenBytes: 16_384, tokenCacheBytes: 65_536 }, clock.now);
+    // Large tokens, as a caller minting long session policies would send them.
+    const headers = await Promise.all(
+      Object.keys(users).map(async (sub) => ({ authorization: `Bearer ${await sign(key, { sub, pad: 'x'.repeat(6000) }, { iss: ISS, now: clock.now() })}` })),
+    );
+    for (const header of headers) expect((await auth.authenticate(header)).ok).toBe(true);
+    const sizes = headers.map((h) => h.authorization.length);
+    expect(Math.min(...sizes)).toBeGreaterThan(8000);
+    // The newest that fit in the budget together are the ones kept.
+    let kept = 0;
+    let bytes = 0;
+    for (let i = sizes.length - 1; i >= 0 && bytes + sizes[i]! <= 65_536; i--) {
+      bytes += sizes[i]!;
+      kept++;
+    }
+    expect(kept).toBeGreaterThan(1);
+    expect(auth.cached()).toEqual({ entries: kept, bytes });
+    // Sending those again verifies none anew, so nothing is added or forgotten.
+    for (const header of headers.slice(-kept)) expect((await auth.authenticate(header)).ok).toBe(true);
+    expect(auth.cached()).toEqual({ entries: kept, bytes });
+  });
+
   it('works with the cache turned off', async () => {
     const clock = testClock(Date.now());
     const resolver = resolverOf({ alice: {} });
