@@ -178,6 +178,18 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   for (const sink of sinks) sink.bindSeal?.(() => void (closing ? undefined : writeDigest(false, 'file_end')));
   const timer = digestMs > 0 && signer ? setInterval(() => void writeDigest(false), digestMs).unref() : undefined;
 
+  /**
+   * Seals `event` into the chain, hands it to every sink (`background`: nobody waits on it) and
+   * writes a digest every `digestRecords` records. An event the encoder refuses throws before the
+   * chain moves.
+   */
+  const append = (event: AuditEventInput, background: boolean): Promise<void> => {
+    const sealed = chain.sealText(encode, event);
+    recorded++;
+    const written = dispatch(sealed, background);
+    if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
+    return written;
+  };
   /** The first refusing sink that cannot take a record now, if any. */
   const notAccepting = (): RecordSink | undefined => {
     for (const sink of refusing) if (!sink.accepting()) return sink;
@@ -189,24 +201,18 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     deps.onSinkError?.(sink, new AuditError('ERR_AUDIT_UNAVAILABLE', `${count} follow-up record(s) not written: ${why}`, { sink }));
   };
   /**
-   * Writes waiting follow-ups, oldest first, while every refusing sink accepts, sealed as `record`
-   * seals (kept apart so that `record`, on every request's path, stays as it is). Nobody waits on
+   * Writes waiting follow-ups, oldest first, while every refusing sink accepts. Nobody waits on
    * them: a failed write is reported, and its record kept by the sink.
    */
   const writeFollowUps = (): void => {
     for (let event = followUps.peek(); event !== undefined && notAccepting() === undefined; event = followUps.peek()) {
       followUps.shift();
-      let sealed: SealedRecord;
       try {
-        sealed = chain.sealText(encode, event);
+        void append(event, true);
       } catch (err) {
         // Runs from a timer too, where a throw would end the process: this one event is lost, said so.
         giveUp(1, 'log', `it could not be encoded (${err instanceof Error ? err.message : String(err)})`);
-        continue;
       }
-      recorded++;
-      void dispatch(sealed, true);
-      if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
     }
   };
   /** The timer's turn: writes what it can and looks again shortly while follow-ups wait. */
@@ -222,17 +228,12 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     publicKey: signer?.key,
     record(event) {
       if (closing) return Promise.reject(new AuditError('ERR_AUDIT_CLOSED', 'audit log is closed'));
-      for (const sink of refusing) {
-        if (!sink.accepting()) {
-          refused++;
-          return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${sink.name} cannot take records`, { sink: sink.name }));
-        }
+      const full = notAccepting();
+      if (full !== undefined) {
+        refused++;
+        return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${full.name} cannot take records`, { sink: full.name }));
       }
-      const sealed = chain.sealText(encode, event);
-      recorded++;
-      const written = dispatch(sealed, false);
-      if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
-      return written;
+      return append(event, false);
     },
     recordWhenAccepting(event) {
       if (closing) {
