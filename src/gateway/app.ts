@@ -33,6 +33,22 @@ function raw(handler: RawHandler) {
   };
 }
 
+const ALREADY_SENT = 'x-hono-already-sent';
+
+/**
+ * The app's fetch for the Node adapter. Hono answers HEAD by running the GET route and copying its
+ * answer into a new Response: the copy of RESPONSE_ALREADY_SENT is no longer the adapter's marker,
+ * so the adapter would write a bare 200 over the answer a raw handler has not written yet (a
+ * refusal written on the next tick, an upstream's answer still to come). The marker is handed back.
+ */
+export function adapterFetch(app: Hono<GatewayEnv>): Hono<GatewayEnv>['fetch'] {
+  return (request, env, ctx) => {
+    const answer = app.fetch(request, env, ctx);
+    if (request.method !== 'HEAD') return answer;
+    return Promise.resolve(answer).then((res) => (res.headers.has(ALREADY_SENT) ? RESPONSE_ALREADY_SENT : res));
+  };
+}
+
 /** Creates the gateway's hono app. */
 export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();

@@ -14,7 +14,7 @@ import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
-import { createGatewayApp, type GatewayEnv } from './app.js';
+import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
 import { createIdSource, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
@@ -379,7 +379,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // 400: its error handler runs synchronously inside the listener call, so the flag says, right
   // after the call, that iamgate must answer (with its JSON body and an audit record) instead.
   let adapterRefused: unknown;
-  const honoListener = getRequestListener(app.fetch, {
+  const honoListener = getRequestListener(adapterFetch(app), {
     errorHandler: (err) => {
       adapterRefused = err;
     },
@@ -387,7 +387,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
   const tooManyHeadersRefusal = { code: 'too_many_headers', detail: `more than ${config.listen.maxHeaders} header lines` } as const;
   const server = createServer(
-    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs },
+    // requireHostHeader off: node:http would answer an HTTP/1.1 request without Host with a bare 400
+    // of its own (no request id, no record); the adapter refuses it instead, through the pipeline.
+    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs, requireHostHeader: false },
     (req, res) => {
       if (tooManyHeaders(req)) {
         void refusals.request(req, res, tooManyHeadersRefusal);

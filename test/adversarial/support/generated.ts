@@ -1,0 +1,122 @@
+// The gateway the generated suites attack: assembled as `iamgate serve` assembles it from a
+// development configuration (the real authenticator over a development issuer's key, tokens from
+// `iamgate token`), over the adversarial directory and route map, with forward-auth, the gRPC
+// ext_authz server, 127.0.0.1 as a trusted proxy, and its audit trail in a durable, signed file;
+// in front of the recording upstream. Beside it: the same policy folder loaded offline, so a suite
+// can decide again, with the engine, what the upstream received; and the trail read back by id.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createIamgate, loadConfig, type Iamgate } from '../../../src/app/index.js';
+import { readPublicKeys, readTrailFile, verifyTrail, type VerifyReport } from '../../../src/audit/index.js';
+import { formatProblems } from '../../../src/config/index.js';
+import { loadPolicyWorld, type PolicyWorld } from '../../../src/policy-testing/index.js';
+import { readTrail, tokenFor, type TrailRecord } from '../../audit/served.js';
+import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
+import { ADVERSARIAL_FIXTURES } from './fixtures.js';
+
+export type User = 'alice' | 'bob';
+
+export interface GeneratedGateway {
+  readonly served: Iamgate;
+  readonly upstream: TestUpstream;
+  /** The gateway listener's port. */
+  readonly port: number;
+  /** `host:port` of the gRPC ext_authz server. */
+  readonly grpcAddress: string;
+  /** The policy folder the gateway serves, loaded offline. */
+  readonly world: PolicyWorld;
+  /** Each user's `Authorization` value (`Bearer ...`), minted by `iamgate token`. */
+  readonly bearer: Readonly<Record<User, string>>;
+  /** The audit trail's file. */
+  readonly trailFile: string;
+  /** The trail's records so far (durable: each decision is written before it is answered). */
+  trail(): Promise<TrailRecord[]>;
+  /** Stops the gateway (its chain ends with a signed digest) and verifies the whole trail with its published key. */
+  stopAndVerify(): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
+
+export async function startGeneratedGateway(): Promise<GeneratedGateway> {
+  const upstream = await startTestUpstream();
+  const dir = await mkdtemp(join(tmpdir(), 'iamgate-generated-'));
+  const config = join(dir, 'iamgate.yaml');
+  const trail = join(dir, 'trail.jsonl');
+  const text = [
+    'version: 1',
+    'mode: development',
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'operations: { host: 127.0.0.1, port: 0 }',
+    `upstream: { url: "${upstream.url}", connectTimeoutMs: 1000, headersTimeoutMs: 2000 }`,
+    `policies: { directory: "${ADVERSARIAL_FIXTURES.directory}", routes: "${ADVERSARIAL_FIXTURES.routes}", watch: false }`,
+    'trustedProxies: ["127.0.0.1"]',
+    'forwardAuth: { enabled: true }',
+    'extAuthz: { grpc: { host: 127.0.0.1, port: 0 } }',
+    'audit:',
+    '  sink: file',
+    '  file: { path: trail.jsonl }',
+    '  publicKeyFile: audit-public.pem',
+    'auth:',
+    '  sts: { enabled: false }',
+    '  issuers:',
+    '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+  ].join('\n');
+  await writeFile(config, `${text}\n`);
+  const loaded = await loadConfig({ file: config, env: {} });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
+  const served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
+  const first = await served.gateway.initialLoad;
+  if (!first.ok) throw new Error(first.problems.join('\n'));
+  const world = await loadPolicyWorld(dir, ADVERSARIAL_FIXTURES);
+  if (!world.ok) throw new Error(JSON.stringify(world.findings));
+  const bearer = { alice: `Bearer ${await tokenFor(config, 'alice')}`, bob: `Bearer ${await tokenFor(config, 'bob')}` };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await served.stop(1000);
+  };
+  return {
+    served,
+    upstream,
+    port: Number(new URL(served.gateway.url).port),
+    grpcAddress: served.gateway.extAuthzAddress!,
+    world: world.world,
+    bearer,
+    trailFile: trail,
+    trail: () => readTrail(trail),
+    async stopAndVerify() {
+      await stop();
+      const trustedKeys = readPublicKeys(await readFile(join(dir, 'audit-public.pem'), 'utf8'));
+      return verifyTrail(readTrailFile(trail), { trustedKeys });
+    },
+    async close() {
+      await stop();
+      await upstream.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Decision records (not outcomes or chain records) by request id. */
+export function decisionsById(records: readonly TrailRecord[]): Map<string, TrailRecord[]> {
+  const out = new Map<string, TrailRecord[]>();
+  for (const r of records) {
+    const id = r['requestId'];
+    if (typeof id !== 'string' || r.kind === 'outcome' || r.kind.startsWith('audit.')) continue;
+    const list = out.get(id);
+    if (list) list.push(r);
+    else out.set(id, [r]);
+  }
+  return out;
+}
+
+/**
+ * fast-check's run settings for a suite against a real gateway: a fixed seed (fast-check prints it,
+ * with the shrunk counterexample, on failure; FC_SEED replays another) and a bounded number of runs.
+ */
+export function runsOf(numRuns: number): { seed: number; numRuns: number } {
+  const seed = Number(process.env['FC_SEED'] ?? 20261207);
+  return { seed, numRuns };
+}
