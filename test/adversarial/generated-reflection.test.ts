@@ -8,7 +8,7 @@
 // the answer's record is one JSON line, and no credential the caller sent is ever in the trail.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decisionsById, runsOf, startGeneratedGateway, type GeneratedGateway } from './support/generated.js';
+import { runsOf, startGeneratedGateway, type GeneratedGateway } from './support/generated.js';
 import { exchange, responsesOf } from './support/raw.js';
 import { utf8 } from './support/requests.js';
 import { readFile } from 'node:fs/promises';
@@ -72,8 +72,8 @@ async function reflect(base: (typeof BASES)[number], lines: readonly Line[], kee
   if (own) expect([shown, answer.body.includes(marker)]).toEqual([shown, false]);
   const id = /\r\nx-iamgate-request-id: ([^\r\n]*)/i.exec(answer.head)?.[1];
   expect([shown, typeof id]).toEqual([shown, 'string']);
-  const records = decisionsById(await gw.trail()).get(id!) ?? [];
-  expect([shown, records.length]).toEqual([shown, 1]);
+  const records = await gw.fresh();
+  expect([shown, records.map((r) => r['requestId'])]).toEqual([shown, [id]]);
   const arn = (records[0]!['principal'] as { arn?: string } | undefined)?.arn;
   for (const seen of gw.upstream.received.slice(received)) {
     forwarded++;

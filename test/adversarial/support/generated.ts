@@ -3,7 +3,8 @@
 // `iamgate token`), over the adversarial directory and route map, with forward-auth, the gRPC
 // ext_authz server, 127.0.0.1 as a trusted proxy, and its audit trail in a durable, signed file;
 // in front of the recording upstream. Beside it: the same policy folder loaded offline, so a suite
-// can decide again, with the engine, what the upstream received; and the trail read back by id.
+// can decide again, with the engine, what the upstream received; and the trail read back as it grows
+// (durable: each decision is written before it is answered).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { createIamgate, loadConfig, type Iamgate } from '../../../src/app/index.
 import { readPublicKeys, readTrailFile, verifyTrail, type VerifyReport } from '../../../src/audit/index.js';
 import { formatProblems } from '../../../src/config/index.js';
 import { loadPolicyWorld, type PolicyWorld } from '../../../src/policy-testing/index.js';
-import { readTrail, tokenFor, type TrailRecord } from '../../audit/served.js';
+import { tokenFor, type TrailRecord } from '../../audit/served.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 import { ADVERSARIAL_FIXTURES } from './fixtures.js';
 
@@ -31,8 +32,8 @@ export interface GeneratedGateway {
   readonly bearer: Readonly<Record<User, string>>;
   /** The audit trail's file. */
   readonly trailFile: string;
-  /** The trail's records so far (durable: each decision is written before it is answered). */
-  trail(): Promise<TrailRecord[]>;
+  /** Decision records (not outcomes or chain records) appended since the last call: sent one at a time, those of the last request. */
+  fresh(): Promise<TrailRecord[]>;
   /** Stops the gateway (its chain ends with a signed digest) and verifies the whole trail with its published key. */
   stopAndVerify(): Promise<VerifyReport>;
   close(): Promise<void>;
@@ -72,6 +73,15 @@ export async function startGeneratedGateway(): Promise<GeneratedGateway> {
   if (!world.ok) throw new Error(JSON.stringify(world.findings));
   const bearer = { alice: `Bearer ${await tokenFor(config, 'alice')}`, bob: `Bearer ${await tokenFor(config, 'bob')}` };
   let stopped = false;
+  let readTo = 0;
+  const fresh = async (): Promise<TrailRecord[]> => {
+    const bytes = await readFile(trail);
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    const text = bytes.subarray(readTo, end).toString('utf8');
+    readTo = Math.max(readTo, end);
+    const records = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TrailRecord);
+    return records.filter((r) => typeof r['requestId'] === 'string' && r.kind !== 'outcome' && !r.kind.startsWith('audit.'));
+  };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -85,7 +95,7 @@ export async function startGeneratedGateway(): Promise<GeneratedGateway> {
     world: world.world,
     bearer,
     trailFile: trail,
-    trail: () => readTrail(trail),
+    fresh,
     async stopAndVerify() {
       await stop();
       const trustedKeys = readPublicKeys(await readFile(join(dir, 'audit-public.pem'), 'utf8'));
@@ -97,19 +107,6 @@ export async function startGeneratedGateway(): Promise<GeneratedGateway> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Decision records (not outcomes or chain records) by request id. */
-export function decisionsById(records: readonly TrailRecord[]): Map<string, TrailRecord[]> {
-  const out = new Map<string, TrailRecord[]>();
-  for (const r of records) {
-    const id = r['requestId'];
-    if (typeof id !== 'string' || r.kind === 'outcome' || r.kind.startsWith('audit.')) continue;
-    const list = out.get(id);
-    if (list) list.push(r);
-    else out.set(id, [r]);
-  }
-  return out;
 }
 
 /**

@@ -124,7 +124,7 @@ const FRAMINGS: readonly Framing[] = [
 ];
 
 /** Requests the adversarial policies allow (the admin routes take any method): what mutations start from. */
-const ALLOWED: readonly GeneratedRequest[] = (
+export const ALLOWED: readonly GeneratedRequest[] = (
   [
     ['GET', '/orders/1', 'alice', []],
     ['GET', '/orders/a-1', 'alice', []],
@@ -141,7 +141,7 @@ const ALLOWED: readonly GeneratedRequest[] = (
   ] as const
 ).map(([method, target, user, headers]) => ({ method, target, hosts: ['orders.example'], credentials: { kind: 'user', user }, headers, framing: FRAMINGS[0]! }));
 
-type Mutation = (r: GeneratedRequest) => GeneratedRequest;
+export type Mutation = (r: GeneratedRequest) => GeneratedRequest;
 
 /** Splits a target into path, query (with `?`) and the rest (a fragment). */
 function partsOf(target: string): { path: string; query: string } {
@@ -150,7 +150,7 @@ function partsOf(target: string): { path: string; query: string } {
 }
 
 /** A path mutation at one of the path's characters or segments. */
-const pathMutation: fc.Arbitrary<Mutation> = fc.oneof(
+export const pathMutation: fc.Arbitrary<Mutation> = fc.oneof(
   // one character percent-encoded, in upper- or lower-case hex
   fc.tuple(fc.nat(), fc.boolean()).map(([at, lower]): Mutation => (r) => {
     const { path, query } = partsOf(r.target);
