@@ -2,7 +2,7 @@
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
 import { createAdaptorServer, getRequestListener } from '@hono/node-server';
-import { createServer, type Server, type IncomingMessage } from 'node:http';
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -192,6 +192,24 @@ function hostOf(raw: readonly string[]): string | undefined {
     if (name.length === 4 && name.toLowerCase() === 'host') return raw[i + 1];
   }
   return undefined;
+}
+
+/**
+ * Runs `then` once the answer to a request pipelined before an upgrade or CONNECT on the same
+ * connection has been written (at once when there is none): node:http hands over the socket as
+ * soon as it parses the upgrade, and an answer written then would cut off, or be cut into, the one
+ * before. A connection gone meanwhile is closed without handling the upgrade, which is never decided.
+ */
+function afterAnswerInFlight(socket: Duplex, then: () => void): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!inFlight) {
+    then();
+    return;
+  }
+  inFlight.once('close', () => {
+    if (socket.destroyed) return;
+    then();
+  });
 }
 
 /** Listens; resolves to the URL clients use and the address actually bound. */
@@ -386,29 +404,37 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
   const tooManyHeadersRefusal = { code: 'too_many_headers', detail: `more than ${config.listen.maxHeaders} header lines` } as const;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (tooManyHeaders(req)) {
+      void refusals.request(req, res, tooManyHeadersRefusal);
+      return;
+    }
+    // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
+    // with iamgate's JSON answer, a request id and an audit record.
+    const target = req.url ?? '';
+    if (plainDataPath(target, hostOf(req.rawHeaders)) || adapterRefuses(target)) {
+      void handlers.handle(req, res);
+      return;
+    }
+    adapterRefused = undefined;
+    void honoListener(req, res);
+    if (adapterRefused !== undefined) {
+      const detail = adapterRefused instanceof Error ? adapterRefused.message : 'refused by the HTTP adapter';
+      adapterRefused = undefined;
+      void refusals.request(req, res, { code: 'malformed_request', detail });
+    }
+  };
   const server = createServer(
     // requireHostHeader off: node:http would answer an HTTP/1.1 request without Host with a bare 400
     // of its own (no request id, no record); the adapter refuses it instead, through the pipeline.
     { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs, requireHostHeader: false },
     (req, res) => {
-      if (tooManyHeaders(req)) {
-        void refusals.request(req, res, tooManyHeadersRefusal);
-        return;
-      }
-      // Targets the adapter would refuse itself (a bare 400): the pipeline refuses them instead,
-      // with iamgate's JSON answer, a request id and an audit record.
-      const target = req.url ?? '';
-      if (plainDataPath(target, hostOf(req.rawHeaders)) || adapterRefuses(target)) {
-        void handlers.handle(req, res);
-        return;
-      }
-      adapterRefused = undefined;
-      void honoListener(req, res);
-      if (adapterRefused !== undefined) {
-        const detail = adapterRefused instanceof Error ? adapterRefused.message : 'refused by the HTTP adapter';
-        adapterRefused = undefined;
-        void refusals.request(req, res, { code: 'malformed_request', detail });
-      }
+      // A request pipelined behind one not yet answered: node:http holds its response until the one
+      // before has finished, and drops it unsent when that answer closes the connection (a final
+      // answer to an Expect: 100-continue, a refusal). It is handled once its answer can be sent, so
+      // a request that could never be answered is never decided, recorded or forwarded.
+      if (res.socket === null) res.once('socket', () => onRequest(req, res));
+      else onRequest(req, res);
     },
   );
   server.maxConnections = config.listen.maxConnections;
@@ -433,7 +459,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // A response closes once: `on` needs no once-wrapper made for every request.
     res.on('close', release);
   });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => afterAnswerInFlight(socket, () => onUpgrade(req, socket, head)));
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
     // framing that was authorised. Refused before anything is decided or forwarded.
     if (tooManyHeaders(req)) {
@@ -451,10 +478,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       release();
     });
     void handlers.upgrade(req, socket, head);
-  });
+  };
   // CONNECT: without a listener node:http would drop the socket with no answer and no record.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    void refusals.upgrade(req, socket, UNSUPPORTED_CONNECT, gatewaySockets);
+    afterAnswerInFlight(socket, () => void refusals.upgrade(req, socket, UNSUPPORTED_CONNECT, gatewaySockets));
   });
   // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
   // sent only once the request is allowed (proxy-handler), so nobody uploads before being authorised.

@@ -218,8 +218,8 @@ export const generatedRequest: fc.Arbitrary<GeneratedRequest> = fc
   .tuple(fc.constantFrom(...ALLOWED), fc.array(mutation, { maxLength: 4 }))
   .map(([base, mutations]) => mutations.reduce((r, m) => m(r), base));
 
-/** The request's bytes: request line, Host lines, credentials, headers, framing, `Connection: close`, body. */
-export function bytesOf(r: GeneratedRequest, bearer: Readonly<Record<User, string>>): Buffer {
+/** The request's bytes: request line, Host lines, credentials, headers, framing, `Connection: close` (unless `last` is false), body. */
+export function bytesOf(r: GeneratedRequest, bearer: Readonly<Record<User, string>>, last = true): Buffer {
   const lines: string[] = [`${r.method} ${r.target} HTTP/1.1`];
   for (const h of r.hosts) lines.push(`Host: ${h}`);
   const c = r.credentials;
@@ -227,7 +227,7 @@ export function bytesOf(r: GeneratedRequest, bearer: Readonly<Record<User, strin
   if (c.kind === 'lines') for (const l of c.lines) lines.push(`Authorization: ${l === 'alice' || l === 'bob' ? bearer[l] : l}`);
   for (const [n, v] of r.headers) lines.push(`${n}: ${v}`);
   for (const l of r.framing.lines) lines.push(l);
-  lines.push('Connection: close');
+  if (last) lines.push('Connection: close');
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${r.framing.body}`, 'latin1');
 }
 
