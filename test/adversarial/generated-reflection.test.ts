@@ -6,20 +6,25 @@
 // the body of an answer iamgate writes itself), never in an identity header the upstream receives,
 // whose identity headers are exactly iamgate's own, once each, naming the caller the trail records;
 // the answer's record is one JSON line, and no credential the caller sent is ever in the trail.
+// The same values sent to the gRPC ext_authz server are never in its check response.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runsOf, startGeneratedGateway, type GeneratedGateway } from './support/generated.js';
 import { exchange, responsesOf } from './support/raw.js';
 import { utf8 } from './support/requests.js';
 import { readFile } from 'node:fs/promises';
+import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
 
 let gw: GeneratedGateway;
+let grpc: ExtAuthzClient;
 
 beforeAll(async () => {
   gw = await startGeneratedGateway();
+  grpc = extAuthzClient(gw.grpcAddress);
 }, 30_000);
 
 afterAll(async () => {
+  grpc?.close();
   await gw?.close();
 });
 
@@ -93,5 +98,33 @@ describe('a generated header value', () => {
     const trail = await readFile(gw.trailFile, 'utf8');
     for (const record of trail.split('\n').slice(0, -1)) expect(() => JSON.parse(record) as unknown, record).not.toThrow();
     expect(trail.includes(gw.bearer.alice.slice('Bearer '.length))).toBe(false);
+  }, 240_000);
+
+  let allowed = 0;
+  it('sent to the gRPC ext_authz server, is never in the check response, whose identity headers name the caller the trail records', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...BASES.slice(0, 2)), fc.array(line, { minLength: 1, maxLength: 3 }), async (base, lines) => {
+        counter += 1;
+        const marker = `mk${counter.toString(36)}zq`;
+        const headers = [['authorization', gw.bearer.alice], ...base.lines.map((l) => l.split(': ') as [string, string]), ...lines.map((l) => [l.name.toLowerCase(), `${l.before}${marker}${l.after}`])];
+        const shown = JSON.stringify(headers.slice(1));
+        await gw.fresh();
+        const answer = await grpc.check({
+          attributes: {
+            source: { address: { socket_address: { address: '127.0.0.1', port_value: 51000 } } },
+            request: { http: { method: 'GET', path: base.target, host: 'orders.example', scheme: 'http', protocol: 'HTTP/1.1', header_map: { headers: headers.map(([key, v]) => ({ key, raw_value: Buffer.from(v!, 'latin1') })) } } },
+          },
+        });
+        expect([shown, JSON.stringify(answer).includes(marker)]).toEqual([shown, false]);
+        const records = await gw.fresh();
+        expect([shown, records.length]).toEqual([shown, 1]);
+        const arn = (records[0]!['principal'] as { arn?: string } | undefined)?.arn;
+        const identity = (answer.ok_response?.headers ?? []).filter((h) => h.header?.key?.startsWith('x-iamgate-principal'));
+        expect([shown, identity.map((h) => h.header?.value)]).toEqual([shown, answer.ok_response ? [arn] : []]);
+        if (answer.ok_response) allowed++;
+      }),
+      runsOf(Number(process.env['FC_RUNS'] ?? 200)),
+    );
+    expect(allowed).toBeGreaterThan(10);
   }, 240_000);
 });
