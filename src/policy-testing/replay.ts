@@ -5,8 +5,9 @@
 // normalised path (without its query), the source address and the time. It does not hold the
 // query string, the request headers (User-Agent, Referer, headers a route reads), whether TLS was
 // used, or what the token asserted beyond MFA (tags, groups, a role session's session policy and
-// tags, a web identity's provider, sub and aud). So a record is replayed when the candidate's policies for that principal and route read
-// none of those facts; otherwise it is replayed as an approximation and marked with what is missing.
+// tags, a web identity's provider, sub and aud). So a record is replayed when the candidate's
+// policies for that principal and route read none of those facts; otherwise it is replayed as an
+// approximation and marked with what is missing.
 import { readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
 import { normalizeTarget } from '../gateway/index.js';
 import { policySetKeys } from '../policy/index.js';

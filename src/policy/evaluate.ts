@@ -155,8 +155,8 @@ function combine(set: PolicySet, e: Evaluation): Decision {
   if (denied) return denied;
   if (set.scp && e.scpLevelsAllowing < set.scp.length) return IMPLICIT_DENY.scp_no_allow;
   const level = e.resourceLevel;
-  const assumeRole = governedByTrust(e.action, e.resource);
-  if (assumeRole && level === MatchLevel.None) return IMPLICIT_DENY.trust_policy_no_allow;
+  const trustGoverned = governedByTrust(e.action, e.resource);
+  if (trustGoverned && level === MatchLevel.None) return IMPLICIT_DENY.trust_policy_no_allow;
   // Nothing on the identity side and no resource policy naming the role or the principal: no
   // account question can turn this into an allow, so it is not asked.
   if (!e.identityAllows && level < MatchLevel.Role) return IMPLICIT_DENY.no_identity_allow;
@@ -164,7 +164,7 @@ function combine(set: PolicySet, e: Evaluation): Decision {
   const crossAccount = isCrossAccount(e.resource, e.principalArn, e.allow?.resourceAccount);
   // A trust policy naming the caller stands in for the identity policy, but the caller's
   // permissions boundary still has to allow sts:AssumeRole.
-  if (!crossAccount && !assumeRole && level === MatchLevel.Direct) return e.allowed();
+  if (!crossAccount && !trustGoverned && level === MatchLevel.Direct) return e.allowed();
   const resourceGrants = !crossAccount && level >= MatchLevel.Role;
   if (!e.identityAllows && !resourceGrants) return IMPLICIT_DENY.no_identity_allow;
   if (set.boundary && !e.boundaryAllows) return IMPLICIT_DENY.boundary_no_allow;

@@ -377,8 +377,9 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
     if (grade === Grade.None) return 'ImplicitDeny';
     if (crossAccount) return identityPath ? 'Allow' : 'ImplicitDeny';
     // Same account: a trust policy naming the caller itself suffices, but a permissions boundary
-    // must still allow sts:AssumeRole ("Update a role trust policy").
-    if (grade === Grade.Direct) return boundaryAllows ? 'Allow' : 'ImplicitDeny';
+    // must still allow sts:AssumeRole ("Update a role trust policy"), and a calling session's
+    // session policies too (the reading that denies: the guide says nothing of trust policies).
+    if (grade === Grade.Direct) return boundaryAllows && sessionAllows ? 'Allow' : 'ImplicitDeny';
     // One naming the calling session's role stands in for its identity policies, within its
     // boundary and session policies, as in any resource-based policy.
     if (grade === Grade.Role) return boundaryAllows && sessionAllows ? 'Allow' : 'ImplicitDeny';
