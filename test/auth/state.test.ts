@@ -70,6 +70,16 @@ function contract(name: string, make: () => Promise<StoreUnderTest>): void {
       }
     });
 
+    it('prunes, in one step, the hash fields holding a time before the given one, and keeps later times and every field that is not a time', async () => {
+      const { store } = await make();
+      const fields = { old: '999', older: '5.5', edge: '1000', later: '1000.5', damaged: 'garbled', huge: '99999999999999999' };
+      for (const [field, value] of Object.entries(fields)) await store.hashSet('p', field, value);
+      expect(await store.hashPrune('p', 1000)).toBe(2);
+      expect(Object.fromEntries(await store.hashGetAll('p'))).toEqual({ edge: '1000', later: '1000.5', damaged: 'garbled', huge: '99999999999999999' });
+      expect(await store.hashPrune('p', 1000)).toBe(0);
+      expect(await store.hashPrune('none', 1000)).toBe(0);
+    });
+
     it('counts, and expires a counter from its creation', async () => {
       const { store, expire } = await make();
       expect(await store.incr('n', 1000)).toBe(1);
