@@ -138,6 +138,46 @@ describe('Redis', () => {
     expect(await b.setIfAbsent('x', '1', 60_000)).toBe(false);
   });
 
+  it('names in each unavailability error the operation that failed, each script by the operation it runs', async () => {
+    const redis = suite.server();
+    if (!redis.owned) return;
+    const store = createRedisStateStore(await connect(), { prefix: 'labels:' });
+    const calls: readonly [string, () => Promise<unknown>][] = [
+      ['get', () => store.get('k')],
+      ['set', () => store.set('k', 'v')],
+      ['setIfAbsent', () => store.setIfAbsent('k', 'v', 1000)],
+      ['incr', () => store.incr('n', 1000)],
+      ['del', () => store.del('k')],
+      ['hashSet', () => store.hashSet('h', 'f', '1')],
+      ['hashGetAll', () => store.hashGetAll('h')],
+      ['hashRaise', () => store.hashRaise('h', 'f', 1000)],
+      ['hashPrune', () => store.hashPrune('h', 1000)],
+    ];
+    await redis.stop();
+    const named: Record<string, string> = {};
+    try {
+      for (const [name, call] of calls) {
+        named[name] = await call().then(
+          () => 'answered',
+          (err: unknown) => (err instanceof StateUnavailableError ? err.message.slice(0, err.message.indexOf(' failed: ')) : String(err)),
+        );
+      }
+    } finally {
+      await redis.start();
+    }
+    expect(named).toEqual({
+      get: 'redis GET',
+      set: 'redis SET',
+      setIfAbsent: 'redis SET NX',
+      incr: 'redis incr script',
+      del: 'redis DEL',
+      hashSet: 'redis HSET',
+      hashGetAll: 'redis HGETALL',
+      hashRaise: 'redis hashRaise script',
+      hashPrune: 'redis hashPrune script',
+    });
+  });
+
   it('fails promptly with StateUnavailableError while the server is frozen or stopped', async () => {
     const redis = suite.server();
     if (!redis.owned) return;

@@ -92,6 +92,9 @@ for i = 1, #all, 2 do
 end
 return removed`;
 
+/** The store's scripts by the operation each runs, the name its unavailability errors give. */
+const SCRIPTS = { incr: INCR_WITH_TTL, hashRaise: HASH_RAISE, hashPrune: HASH_PRUNE } as const;
+
 export interface RedisStoreOptions {
   /** Prefix of every key (default `iamgate:`). */
   readonly prefix?: string;
@@ -110,6 +113,9 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
     }
   };
   const ttl = (ms: number): number => Math.max(1, Math.ceil(ms));
+  /** Runs one of SCRIPTS on `key`; a failure is named after the script's operation. */
+  const script = (name: keyof typeof SCRIPTS, key: string, ...args: (string | number)[]): Promise<unknown> =>
+    guard(`${name} script`, () => client.eval(SCRIPTS[name], 1, prefix + key, ...args));
 
   return {
     shared: true,
@@ -123,7 +129,7 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
       guard('SET NX', async () =>
         (ttlMs === undefined ? await client.set(prefix + key, value, 'NX') : await client.set(prefix + key, value, 'PX', ttl(ttlMs), 'NX')) === 'OK',
       ),
-    incr: (key, ttlMs) => guard('INCR', async () => Number(await client.eval(INCR_WITH_TTL, 1, prefix + key, ttl(ttlMs)))),
+    incr: async (key, ttlMs) => Number(await script('incr', key, ttl(ttlMs))),
     del: (key) =>
       guard('DEL', async () => {
         await client.del(prefix + key);
@@ -133,7 +139,7 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
         await client.hset(prefix + key, field, value);
       }),
     hashGetAll: (key) => guard('HGETALL', async () => new Map(Object.entries(await client.hgetall(prefix + key)))),
-    hashRaise: (key, field, value) => guard('HSET', async () => String(await client.eval(HASH_RAISE, 1, prefix + key, field, String(value)))),
-    hashPrune: (key, before) => guard('HDEL', async () => Number(await client.eval(HASH_PRUNE, 1, prefix + key, String(before)))),
+    hashRaise: async (key, field, value) => String(await script('hashRaise', key, field, String(value))),
+    hashPrune: async (key, before) => Number(await script('hashPrune', key, String(before))),
   };
 }
