@@ -1,6 +1,7 @@
 // Authentication: bearer tokens, TOTP MFA, STS-style sessions, revocation.
 export { createAuthRuntime, type AuthRuntime, type AuthRuntimeOptions } from './runtime.js';
 export { createAuthenticator, type AuthenticatorDeps, type AuthOutcome, type IssuerStatus, type TokenAuthenticator } from './authenticator.js';
+export { registerTokenCacheMetrics } from './metrics.js';
 export { createPeerAuthenticator, serviceAccountOf, type PeerAuthenticator, type PeerIdentityOptions } from './peer-identity.js';
 export { readAuthConfig, authenticationWarnings, issuerKeyPrefix, webIdentityProvider, type AuthConfig, type IssuerConfig, type ReadAuthOptions, type WebIdentityMapping } from './config.js';
 export { accountTrust, timeKeys } from './trust.js';
