@@ -91,15 +91,18 @@ describe('request smuggling and framing', () => {
     ['a proxied request', raw('POST /orders HTTP/1.1', ['Host: x', 'Content-Length: 5'], 'hello')],
     ['a forward-auth call', raw('POST /.iamgate/authz HTTP/1.1', ['Host: x', 'X-Original-Method: GET', 'X-Original-URI: /public/readme', 'Content-Length: 5'], 'hello')],
   ];
-  const allowedBehind = ['a proxied request', 'a forward-auth call', 'an Envoy ext_authz HTTP check'] as const;
+  const allowedBehind = ['a proxied request', 'a forward-auth call', 'an Envoy ext_authz HTTP check', 'a WebSocket upgrade', 'a CONNECT'] as const;
   const allowedText = (alice: string): Readonly<Record<(typeof allowedBehind)[number], string>> => ({
     'a proxied request': raw('POST /upload HTTP/1.1', ['Host: x', alice, 'Content-Length: 3'], 'abc'),
     'a forward-auth call': raw('POST /.iamgate/authz HTTP/1.1', ['Host: x', alice, 'X-Original-Method: GET', 'X-Original-URI: /public/readme', 'Content-Length: 3'], 'abc'),
     'an Envoy ext_authz HTTP check': raw('GET /.iamgate/authz/public/readme HTTP/1.1', ['Host: x', alice]),
+    'a WebSocket upgrade': raw('GET /ws HTTP/1.1', ['Host: x', alice, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==']),
+    // Refused wherever it stands, with a record of its own: behind such an answer, not even that.
+    'a CONNECT': raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', alice]),
   });
 
   it.each(refusedWithBody.flatMap(([first, refused]) => allowedBehind.map((second) => [first, second, refused] as const)))(
-    'forwards, decides and records nothing pipelined behind %s refused with its body unread (%s allowed behind it), and answers only the refusal',
+    'forwards, decides and records nothing pipelined behind %s refused with its body unread (%s behind it), and answers only the refusal',
     async (_first, second, refused) => {
       const allowed = allowedText(c.line.alice)[second];
       const before = gw.upstream.arrivals();
