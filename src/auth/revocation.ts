@@ -114,6 +114,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
    * another replica has just raised. A failure only leaves them for the next prune: told, not thrown.
    */
   const pruneStore = async (before: number): Promise<void> => {
+    if (!Number.isFinite(before)) return;
     try {
       await store.hashPrune(HASH_KEY, before);
     } catch (err) {
