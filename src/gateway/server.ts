@@ -32,7 +32,7 @@ import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
 import { closingSocket, writeSocketError } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, endRefused, trackSockets } from './sockets.js';
-import { createTunnelRegistry, type Tunnels } from './tunnels.js';
+import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -93,6 +93,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Whether a session's credential is revoked now: asked as a WebSocket tunnel opens (TunnelRegistryDeps.sessionRevoked). */
+  readonly sessionRevoked?: TunnelRegistryDeps['sessionRevoked'];
   /** Workload identity from the mesh peer for ext_authz checks (extAuthz.grpc.peerIdentity): a member of the authenticator chain. */
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
@@ -259,6 +261,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     generation: () => snapshot?.generation,
     redecide: async (facts) => pipeline.run(facts, 'tunnel'),
     onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
+    ...(options.sessionRevoked ? { sessionRevoked: options.sessionRevoked } : {}),
   });
   const nextId = options.requestId ?? createIdSource();
   const handlers = createProxyHandlers({
