@@ -4,7 +4,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, type AuthRuntime, type FetchLike } from '../auth/index.js';
+import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, registerTokenCacheMetrics, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
@@ -170,6 +170,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
     });
     opened.add(() => auth.close());
+    registerTokenCacheMetrics(metrics.registry, auth.authenticator);
     // Now that every key file is read (or generated 0600), those any user of the machine may read.
     const keyWarnings = keyFileWarnings(config);
     for (const warning of keyWarnings) logger.warn({ warning }, 'private key file readable by every user');
@@ -200,6 +201,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
       ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
+      sessionRevoked: (principal) => auth.revocations.checkPrincipal(principal) === 'revoked',
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
       notReady: () => [
         ...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),

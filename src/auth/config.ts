@@ -109,6 +109,12 @@ export interface AuthConfig {
   readonly revocation: RevocationConfig;
 }
 
+/**
+ * The longest session the STS can issue under any configuration (`sts.maxSessionTokenSeconds` at
+ * most; a role's `maxSessionDuration` is at most 43 200): its tokens are honoured until their `exp`.
+ */
+export const STS_MAX_SESSION_SECONDS = 129_600;
+
 const ISSUER_KEYS = [
   'name', 'issuer', 'audiences', 'algorithms', 'jwksUrl', 'keyFile', 'developmentKey', 'jwks',
   'clockToleranceSeconds', 'maxTokenAgeSeconds', 'claims', 'webIdentity',
@@ -252,7 +258,7 @@ export function readAuthConfig(raw: unknown, options: ReadAuthOptions = {}): { c
     signingAlgorithm: alg === 'EdDSA' ? 'EdDSA' : 'ES256',
     keyReloadSeconds: r.int(s, 'keyReloadSeconds', `${path}.sts.keyReloadSeconds`, 30, 1, 3600),
     defaultDurationSeconds: r.int(s, 'defaultDurationSeconds', `${path}.sts.defaultDurationSeconds`, 3600, 900, 43_200),
-    maxSessionTokenSeconds: r.int(s, 'maxSessionTokenSeconds', `${path}.sts.maxSessionTokenSeconds`, 43_200, 900, 129_600),
+    maxSessionTokenSeconds: r.int(s, 'maxSessionTokenSeconds', `${path}.sts.maxSessionTokenSeconds`, 43_200, 900, STS_MAX_SESSION_SECONDS),
     maxSessionPolicyChars: r.int(s, 'maxSessionPolicyChars', `${path}.sts.maxSessionPolicyChars`, 2048, 64, 10_240),
   };
   if (issuers.some((i) => i.issuer === sts.issuer)) {

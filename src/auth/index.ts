@@ -1,16 +1,17 @@
 // Authentication: bearer tokens, TOTP MFA, STS-style sessions, revocation.
 export { createAuthRuntime, type AuthRuntime, type AuthRuntimeOptions } from './runtime.js';
 export { createAuthenticator, type AuthenticatorDeps, type AuthOutcome, type IssuerStatus, type TokenAuthenticator } from './authenticator.js';
+export { registerTokenCacheMetrics } from './metrics.js';
 export { createPeerAuthenticator, serviceAccountOf, type PeerAuthenticator, type PeerIdentityOptions } from './peer-identity.js';
 export { readAuthConfig, authenticationWarnings, issuerKeyPrefix, webIdentityProvider, type AuthConfig, type IssuerConfig, type ReadAuthOptions, type WebIdentityMapping } from './config.js';
-export { accountTrust, timeKeys } from './trust.js';
+export { decideOnRole, timeKeys } from './trust.js';
 export { AUTH_ERRORS, authFailure, type AuthErrorCode, type AuthFailure, type AuthStatus } from './errors.js';
 export { createStsApp, createJwksHandler } from './sts/app.js';
 export { createStsOperations, type StsDeps, type StsEvent, type StsAction } from './sts/operations.js';
 export { STS_ERRORS, type StsErrorCode } from './sts/errors.js';
 export { stsAuditEvent } from './sts/audit-event.js';
 export { createTotp, DEFAULT_LOCKOUT, type Totp, type MfaErrorCode, type LockoutPolicy } from './totp.js';
-export { createRevocations, type Revocations, type RevocationCheck } from './revocation.js';
+export { createRevocations, revocationRetainMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';
 export { createSecretBox, decodeKey, type SecretBox } from './secret-box.js';
 export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-secrets.js';
 export { underFileLock, type FileLockOptions, type HeldLock, type LockStep } from './file-lock.js';

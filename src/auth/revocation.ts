@@ -2,7 +2,12 @@
 // does. Revocations live in the state store (a Redis hash shared by every replica); each instance
 // keeps a snapshot, refreshed every few seconds, so the per-request check is a map lookup. When
 // the shared store has been unreachable for longer than `maxStaleMs`, the check answers
-// `unavailable` and tokens are refused: a revoked session must never be honoured by accident.
+// `unavailable` and tokens are refused: a revocation must never be missed by accident.
+//
+// A revocation matters only while a credential it names can still be honoured: one issued at or
+// before its time is honoured at most `retainMs` after it. Older entries are pruned, from the
+// snapshot and from the store, so the list holds the revocations of one such span, not all ever made.
+import { STS_MAX_SESSION_SECONDS, type AuthConfig } from './config.js';
 import { STORED_TIME, type StateStore } from './state/store.js';
 
 const HASH_KEY = 'revocations';
@@ -49,6 +54,30 @@ export interface RevocationOptions {
    * tunnels are closed from here.
    */
   readonly onRevoked?: (subjectArn: string, before: number) => void;
+  /**
+   * Longest a credential is honoured after its issue time (ms), so how long after its time a
+   * revocation can still refuse one (revocationRetainMs); older entries are pruned. Default: never.
+   */
+  readonly retainMs?: number;
+}
+
+/**
+ * Kept on top of the longest credential lifetime before a revocation is pruned: the clock
+ * tolerance a verifier allows (at most 300 s) and the drift between replicas' clocks.
+ */
+export const REVOCATION_MARGIN_MS = 15 * 60_000;
+
+/**
+ * How long after its time a revocation can still refuse a credential (RevocationOptions.retainMs):
+ * the longest any trusted issuer's token is honoured after its `iat` (`maxTokenAgeSeconds` and its
+ * clock tolerance) and, with the STS on, the longest session it can issue under any configuration
+ * (a token issued before a configuration lowered the bound still lives to its `exp`), plus
+ * REVOCATION_MARGIN_MS. An issuer without a maximum age keeps every revocation (Infinity).
+ */
+export function revocationRetainMs(config: Pick<AuthConfig, 'issuers' | 'sts'>): number {
+  let longest = config.sts.enabled ? STS_MAX_SESSION_SECONDS : 0;
+  for (const issuer of config.issuers) longest = Math.max(longest, (issuer.maxTokenAgeSeconds ?? Infinity) + issuer.clockToleranceSeconds);
+  return longest * 1000 + REVOCATION_MARGIN_MS;
 }
 
 /** Creates the revocation list over a state store. */
@@ -57,6 +86,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
   const now = options.now ?? Date.now;
   const refreshMs = options.refreshMs ?? 1000;
   const maxStaleMs = options.maxStaleMs ?? 60_000;
+  const retainMs = options.retainMs ?? Infinity;
   let snapshot = new Map<string, number>();
   let lastRefreshAt: number | undefined;
   let lastError: string | undefined;
@@ -68,11 +98,27 @@ export function createRevocations(options: RevocationOptions): Revocations {
    * is written back, so a revoked session never comes back to life and instances started later
    * learn it again. Entries read as damaged (Infinity) were never times iamgate wrote: not kept.
    */
-  const keepKnown = async (previous: ReadonlyMap<string, number>, next: Map<string, number>): Promise<void> => {
+  const keepKnown = async (previous: ReadonlyMap<string, number>, next: Map<string, number>, cutoff: number): Promise<void> => {
     for (const [arn, before] of previous) {
-      if (!Number.isFinite(before) || (next.get(arn) ?? -Infinity) >= before) continue;
+      if (!Number.isFinite(before) || before < cutoff || (next.get(arn) ?? -Infinity) >= before) continue;
       next.set(arn, before);
       await store.hashSet(HASH_KEY, arn, String(before));
+    }
+  };
+
+  /** Revocations with a time before this no longer name a credential that can be honoured. */
+  const cutoff = (): number => now() - retainMs;
+
+  /**
+   * Removes from the store every revocation older than `before`, in one step that never removes one
+   * another replica has just raised. A failure only leaves them for the next prune: told, not thrown.
+   */
+  const pruneStore = async (before: number): Promise<void> => {
+    if (!Number.isFinite(before)) return;
+    try {
+      await store.hashPrune(HASH_KEY, before);
+    } catch (err) {
+      options.onError?.(err);
     }
   };
 
@@ -80,13 +126,18 @@ export function createRevocations(options: RevocationOptions): Revocations {
     try {
       const all = await store.hashGetAll(HASH_KEY);
       const next = new Map<string, number>();
+      const oldest = cutoff();
+      let expired = false;
       for (const [arn, value] of all) {
         // A value iamgate did not write (damaged, or another program's) revokes every session of its
         // subject until it is written again: an unreadable revocation must never read as none.
-        next.set(arn, STORED_TIME.test(value) ? Number(value) : Infinity);
+        const before = STORED_TIME.test(value) ? Number(value) : Infinity;
+        if (before < oldest) expired = true;
+        else next.set(arn, before);
       }
       const previous = snapshot;
-      await keepKnown(previous, next);
+      await keepKnown(previous, next, oldest);
+      if (expired) await pruneStore(oldest);
       snapshot = next;
       lastRefreshAt = now();
       lastError = undefined;
@@ -114,7 +165,13 @@ export function createRevocations(options: RevocationOptions): Revocations {
       // earlier than its own now, rather than keeping text that would read as damaged again on
       // every refresh.
       const value = Number(await store.hashRaise(HASH_KEY, subjectArn, before));
-      snapshot = new Map(snapshot).set(subjectArn, value);
+      // Pruned here too: an in-process store has no periodic refresh to do it.
+      const oldest = cutoff();
+      const next = new Map<string, number>();
+      for (const [arn, known] of snapshot) if (!(known < oldest)) next.set(arn, known);
+      const pruned = next.size < snapshot.size;
+      snapshot = next.set(subjectArn, value);
+      if (pruned) await pruneStore(oldest);
       options.onRevoked?.(subjectArn, value);
     },
     check(subjectArn, issuedAt) {

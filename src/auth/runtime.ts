@@ -13,7 +13,7 @@ import type { AuthConfig } from './config.js';
 import type { FetchLike } from './keys/remote.js';
 import { ensureSigningKeyFile, watchSigningKeyRing, type ReloadingKeyRing } from './keys/signing.js';
 import { fileSecretStore, stateSecretStore } from './mfa-secrets.js';
-import { createRevocations, type Revocations } from './revocation.js';
+import { createRevocations, revocationRetainMs, type Revocations } from './revocation.js';
 import { createSecretBox, decodeKey, readKeyFile } from './secret-box.js';
 import { createMemoryStateStore } from './state/memory.js';
 import { createRedisStateStore } from './state/redis.js';
@@ -95,6 +95,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
     now,
     refreshMs: config.revocation.refreshSeconds * 1000,
     maxStaleMs: config.revocation.maxStaleSeconds * 1000,
+    retainMs: revocationRetainMs(config),
     onError: (err) => onError('revocation', err),
     ...(o.onRevoked ? { onRevoked: o.onRevoked } : {}),
   });

@@ -1,8 +1,10 @@
-// Whether a caller may assume a role, decided by the policy engine: the role's trust policy as the
-// resource policy, and (for AssumeRole) the caller's own policies, which must allow sts:AssumeRole
-// on the role by themselves as well. MFA conditions read the caller's context, or the fact that a
-// valid TOTP code came with the request.
-import { compilePolicy, createContext, evaluate, parsePolicy, REQUEST_KEYS, type CompiledPolicy, type ContextValue, type Decision } from '../policy/index.js';
+// Whether a caller may assume a role, decided by the policy engine with the role's trust policy as
+// the resource policy, in one evaluation, as the IAM User Guide describes it for the same account:
+// a trust policy naming the caller itself grants without an identity Allow, one naming only the
+// account delegates to the caller's identity policies; the caller's Deny, boundary and session
+// policies apply either way. MFA conditions read the caller's context, or the fact that a valid
+// TOTP code came with the request.
+import { createContext, evaluate, REQUEST_KEYS, type AuthzRequest, type ContextValue, type Decision, type PolicySet } from '../policy/index.js';
 import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
 
 export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
@@ -18,31 +20,26 @@ export function timeKeys(now: number): Record<string, ContextValue> {
 }
 
 /**
- * A stand-in trust policy that trusts the whole account, so that an evaluation with it decides by
- * the caller's own policies alone (identity, boundary, session), as AWS does when a trust policy
- * names only the account.
+ * The decision on an `sts:` action on a directory role: the caller's policy set with the role's
+ * trust policy as its resource policy. The one place the STS endpoint and offline decisions
+ * (`iamgate test`, replay) decide it, so they cannot disagree.
  */
-export function accountTrust(partition: string, account: string): CompiledPolicy {
-  const doc = {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: 'sts:*' }],
-  };
-  const { policy } = parsePolicy(doc, { kind: 'resource' });
-  if (!policy) throw new TypeError('the account trust stand-in does not parse');
-  return compilePolicy(policy, 'iamgate/CallerPolicies', 'resource');
+export function decideOnRole(set: PolicySet, role: DirectoryRole, request: AuthzRequest): Decision {
+  return evaluate({ ...set, resource: role.trust.compiled }, request);
 }
 
 /**
- * AssumeRole (and sts:TagSession alongside it): the trust policy must trust the caller, and the
- * caller's policies must allow the action on the role by themselves, even when the trust policy
- * names the caller directly. `callerSide` is accountTrust() for the directory's account.
+ * AssumeRole (and sts:TagSession alongside it): the trust policy must allow the caller. When it
+ * names the caller itself (user ARN, session ARN, or the role of a calling session) that is enough
+ * on the identity side, as the AssumeRole API reference says ("When a resource-based policy grants
+ * access to a principal in the same account, no additional identity-based policy is required");
+ * when it names only the account, the caller's own policies must allow too.
  */
 export function assumeRoleAllowed(
   caller: Principal,
   role: DirectoryRole,
   extra: Readonly<Record<string, ContextValue>>,
   now: number,
-  callerSide: CompiledPolicy,
   action: 'sts:AssumeRole' | 'sts:TagSession' = 'sts:AssumeRole',
 ): TrustOutcome {
   const request = {
@@ -51,15 +48,10 @@ export function assumeRoleAllowed(
     resource: role.arn,
     context: createContext({ ...caller.context, ...timeKeys(now), ...extra }),
   };
-  const withTrust = evaluate({ ...caller.policySet, resource: role.trust.compiled }, request);
-  if (withTrust.decision !== 'Allow') {
-    const byTrust =
-      withTrust.implicitReason === 'trust_policy_no_allow' || withTrust.matched.some((m) => m.kind === 'resource');
-    return { ok: false, code: byTrust ? 'trust_policy_denied' : 'caller_not_allowed', decision: withTrust };
-  }
-  const own = evaluate({ ...caller.policySet, resource: callerSide }, request);
-  if (own.decision !== 'Allow') return { ok: false, code: 'caller_not_allowed', decision: own };
-  return { ok: true };
+  const decision = decideOnRole(caller.policySet, role, request);
+  if (decision.decision === 'Allow') return { ok: true };
+  const byTrust = decision.implicitReason === 'trust_policy_no_allow' || decision.matched.some((m) => m.kind === 'resource');
+  return { ok: false, code: byTrust ? 'trust_policy_denied' : 'caller_not_allowed', decision };
 }
 
 /**
@@ -74,8 +66,9 @@ export function webIdentityAllowed(
   extra: Readonly<Record<string, ContextValue>> = {},
   action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' = 'sts:AssumeRoleWithWebIdentity',
 ): TrustOutcome {
-  const decision = evaluate(
-    { identity: [], resource: role.trust.compiled },
+  const decision = decideOnRole(
+    { identity: [] },
+    role,
     {
       principal: wi.provider,
       action,

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, errorCodeOf } from './errors.js';
 import { FORWARD_AUTH_PATH } from './forward-auth.js';
+import { closeAfterAnswer } from './respond.js';
 
 /** `requestId`: set by a mounted endpoint that names its calls (STS), so a call failing on its way is answered under its own id. */
 export type GatewayEnv = { Bindings: HttpBindings; Variables: { requestId: string | undefined } };
@@ -41,6 +42,13 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
     const requestId = c.get('requestId') ?? deps.requestId();
     const { status, body } = errorAnswer(errorCodeOf(err), requestId);
     return Response.json(body, { status, headers: { 'cache-control': 'no-store', [IDENTITY_HEADERS.requestId]: requestId } });
+  });
+  // A reserved endpoint whose answer closes the connection (the STS refusing a call whose body it
+  // did not read) marks it, as writeJson does: what Node parses behind it is dropped unanswered.
+  app.use('/.iamgate/*', async (c, next) => {
+    await next();
+    const socket = c.env?.incoming?.socket;
+    if (socket && c.res.headers.get('connection')?.toLowerCase() === 'close') closeAfterAnswer(socket);
   });
   deps.mount?.(app);
   if (deps.forwardAuth) {

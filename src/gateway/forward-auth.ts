@@ -11,7 +11,7 @@ import { headerValue, type RequestFacts } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { rejectionOutcome, requestFacts } from './proxy-handler.js';
-import { writeError, writeJson } from './respond.js';
+import { closeAfterAnswer, writeError, writeJson } from './respond.js';
 
 export const FORWARD_AUTH_PATH = '/.iamgate/authz';
 
@@ -161,7 +161,10 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (incoming: Inco
       // as nginx does with an empty value, drops) a caller's own copy instead of letting it pass.
       [IDENTITY_HEADERS.session]: p.sessionName ?? '',
     };
-    if (!incoming.complete) headers['connection'] = 'close';
+    if (!incoming.complete) {
+      headers['connection'] = 'close';
+      closeAfterAnswer(incoming.socket);
+    }
     outgoing.writeHead(200, headers);
     outgoing.end();
     done('allowed');

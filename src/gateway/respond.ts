@@ -21,6 +21,24 @@ function jsonHeaders(length: number, requestId: string, extra: Readonly<Record<s
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
+/** Set on a connection whose answer closes it: nothing parsed on it afterwards will be answered. */
+const CLOSING: unique symbol = Symbol('iamgate.closing');
+type MarkedSocket = Duplex & { [CLOSING]?: true };
+
+/**
+ * Marks `socket` as closing after the answer being written (`connection: close`). Node may already
+ * have parsed a request pipelined behind that answer, or parse one before the socket ends: such a
+ * request will never be answered, so the listener drops it before anything decides or records it.
+ */
+export function closeAfterAnswer(socket: Duplex): void {
+  (socket as MarkedSocket)[CLOSING] = true;
+}
+
+/** Whether an answer on `socket` has closed it (closeAfterAnswer): one property read, per request. */
+export function closingSocket(socket: Duplex): boolean {
+  return (socket as MarkedSocket)[CLOSING] === true;
+}
+
 /**
  * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
  * answer: leftover body bytes would otherwise be parsed as the next request.
@@ -38,7 +56,9 @@ export function writeJson(
     return;
   }
   const text = JSON.stringify(body);
-  outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, !incoming.complete));
+  const close = !incoming.complete;
+  if (close) closeAfterAnswer(incoming.socket);
+  outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
 }
 

@@ -30,9 +30,9 @@ import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.j
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
-import { writeSocketError } from './respond.js';
-import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
-import { createTunnelRegistry, type Tunnels } from './tunnels.js';
+import { closingSocket, writeSocketError } from './respond.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, endRefused, trackSockets } from './sockets.js';
+import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 
 /**
@@ -93,6 +93,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
+  /** Whether a session's credential is revoked now: asked as a WebSocket tunnel opens (TunnelRegistryDeps.sessionRevoked). */
+  readonly sessionRevoked?: TunnelRegistryDeps['sessionRevoked'];
   /** Workload identity from the mesh peer for ext_authz checks (extAuthz.grpc.peerIdentity): a member of the authenticator chain. */
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
@@ -145,6 +147,9 @@ export interface Gateway {
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything and flushes the audit trail. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** The `outcome` of `iamgate_requests_total` for a request pipelined behind an answer that closed its connection. */
+const UNSERVED = 'pipelined_after_close';
 
 /** How often a gateway that listens only when ready asks whether it is, ms. */
 const READY_POLL_MS = 25;
@@ -256,6 +261,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     generation: () => snapshot?.generation,
     redecide: async (facts) => pipeline.run(facts, 'tunnel'),
     onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
+    ...(options.sessionRevoked ? { sessionRevoked: options.sessionRevoked } : {}),
   });
   const nextId = options.requestId ?? createIdSource();
   const handlers = createProxyHandlers({
@@ -384,11 +390,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       adapterRefused = err;
     },
   });
+  /**
+   * A request Node parsed behind an answer that closes its connection (closeAfterAnswer) will never
+   * be answered: it is counted, and nothing decides or records it.
+   */
+  const unserved = (socket: Duplex): boolean => {
+    if (!closingSocket(socket)) return false;
+    metrics.count.request(UNSERVED);
+    return true;
+  };
   const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
   const tooManyHeadersRefusal = { code: 'too_many_headers', detail: `more than ${config.listen.maxHeaders} header lines` } as const;
   const server = createServer(
     { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs },
     (req, res) => {
+      if (unserved(req.socket)) return;
       if (tooManyHeaders(req)) {
         void refusals.request(req, res, tooManyHeadersRefusal);
         return;
@@ -418,6 +434,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // One more than allowed, so a request over the limit is seen (Node drops the lines past it).
   server.maxHeadersCount = config.listen.maxHeaders + 1;
 
+  /**
+   * An upgrade or CONNECT pipelined behind an answer that closes the connection: Node has handed
+   * over the socket, so it is ended here (after that answer, whatever the client keeps sending).
+   */
+  const dropUnserved = (socket: Duplex): boolean => {
+    if (!unserved(socket)) return false;
+    endRefused(socket);
+    return true;
+  };
+
   // In-flight accounting for graceful shutdown: ordinary requests and upgraded connections.
   let active = 0;
   const tunnels = new Set<Duplex>();
@@ -432,6 +458,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.on('close', release);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (dropUnserved(socket)) return;
     // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
     // framing that was authorised. Refused before anything is decided or forwarded.
     if (tooManyHeaders(req)) {
@@ -452,6 +479,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // CONNECT: without a listener node:http would drop the socket with no answer and no record.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    if (dropUnserved(socket)) return;
     void refusals.upgrade(req, socket, UNSUPPORTED_CONNECT, gatewaySockets);
   });
   // `Expect: 100-continue`: the caller waits for "100 Continue" before sending its body. It is
@@ -461,6 +489,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // record. Refused here instead, with iamgate's JSON answer and one audit record, before anything
   // is decided or forwarded.
   server.on('checkExpectation', (req: IncomingMessage, res) => {
+    if (unserved(req.socket)) return;
     active += 1;
     res.once('close', release);
     void refusals.request(req, res, { code: 'expectation_failed', detail: `Expect: ${req.headers.expect ?? ''}`.slice(0, 200) });

@@ -56,6 +56,12 @@ export interface TunnelRegistryDeps {
   readonly redecide: (facts: RequestFacts) => Promise<PipelineOutcome | undefined>;
   /** Told about every close (metrics). */
   readonly onClose?: (reason: TunnelCloseReason) => void;
+  /**
+   * Whether the session's credential is revoked now (the revocation list, which prunes what no
+   * longer matters): asked as a tunnel opens, since a revocation may have arrived while its
+   * upstream handshake was under way. Without it, only revocations heard after the open close it.
+   */
+  readonly sessionRevoked?: (principal: Principal) => boolean;
 }
 
 export interface Tunnels {
@@ -99,9 +105,6 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
   const closeGraceMs = deps.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
   const open = new Set<Tunnel>();
   const bySubject = new Map<string, Set<Tunnel>>();
-  // Revocations heard of, so that a tunnel whose upstream handshake was under way when one
-  // arrived is closed as soon as it opens.
-  const revokedBefore = new Map<string, number>();
 
   function forget(t: Tunnel): void {
     open.delete(t);
@@ -214,12 +217,6 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
     }
   }
 
-  function isRevoked(t: Tunnel): boolean {
-    return t.subjects.some((subject) => {
-      const before = revokedBefore.get(subject);
-      return before !== undefined && t.grant.principal.issuedAt <= before;
-    });
-  }
 
   return {
     open(grant, client, upstream) {
@@ -249,7 +246,7 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
         t.closing = true;
         forget(t);
       });
-      if (isRevoked(t)) {
+      if (deps.sessionRevoked?.(grant.principal) === true) {
         close(t, 'session_revoked');
         return;
       }
@@ -260,10 +257,9 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
       }
     },
     revoked(subject, before) {
-      revokedBefore.set(subject, Math.max(before, revokedBefore.get(subject) ?? before));
       const same = bySubject.get(subject);
       if (!same) return;
-      for (const t of [...same]) if (isRevoked(t)) close(t, 'session_revoked');
+      for (const t of [...same]) if (t.grant.principal.issuedAt <= before) close(t, 'session_revoked');
     },
     redecide() {
       passes = passes.then(pass, pass);

@@ -1,7 +1,7 @@
 // Deciding one request offline, the way the gateway's pipeline would decide it: the principal
 // resolved from the directory, the request mapped through the route map (or given as an action
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
-import { accountTrust, timeKeys } from '../auth/index.js';
+import { decideOnRole, timeKeys } from '../auth/index.js';
 import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
 import type { Directory, Principal } from '../identity/index.js';
 import {
@@ -10,7 +10,6 @@ import {
   explainDecision,
   policySetKeys,
   type AuthzRequest,
-  type CompiledPolicy,
   type ContextValue,
   type Decision,
   type PolicySet,
@@ -107,25 +106,12 @@ function directContext(principal: Principal, now: number): RequestContext {
 }
 
 const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession']);
-const callerSides = new WeakMap<Directory, CompiledPolicy>();
 
-/**
- * Assuming a directory role is decided as the STS endpoint decides it: the role's trust policy as
- * the resource policy, then the caller's own policies alone (the account trusted in its place).
- */
+/** Assuming a directory role is decided as the STS endpoint decides it: the role's trust policy as the resource policy. */
 function assumeRole(directory: Directory, principal: Principal, request: AuthzRequest): Decision | undefined {
   if (!ASSUME_ACTIONS.has(request.action.toLowerCase())) return undefined;
   const role = [...directory.roles.values()].find((r) => r.arn === request.resource);
-  if (!role) return undefined;
-  const withTrust = evaluate({ ...principal.policySet, resource: role.trust.compiled }, request);
-  if (withTrust.decision !== 'Allow') return withTrust;
-  let callerSide = callerSides.get(directory);
-  if (!callerSide) {
-    callerSide = accountTrust(directory.partition, directory.account);
-    callerSides.set(directory, callerSide);
-  }
-  const own = evaluate({ ...principal.policySet, resource: callerSide }, request);
-  return own.decision === 'Allow' ? withTrust : own;
+  return role ? decideOnRole(principal.policySet, role, request) : undefined;
 }
 
 function denied(reason: OfflineReason, explanation: string, mapped: { action?: string; resource?: string } = {}): OfflineDecision {

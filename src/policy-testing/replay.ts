@@ -5,8 +5,9 @@
 // normalised path (without its query), the source address and the time. It does not hold the
 // query string, the request headers (User-Agent, Referer, headers a route reads), whether TLS was
 // used, or what the token asserted beyond MFA (tags, groups, a role session's session policy and
-// tags). So a record is replayed when the candidate's policies for that principal and route read
-// none of those facts; otherwise it is replayed as an approximation and marked with what is missing.
+// tags, a web identity's provider, sub and aud). So a record is replayed when the candidate's
+// policies for that principal and route read none of those facts; otherwise it is replayed as an
+// approximation and marked with what is missing.
 import { readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
 import { normalizeTarget } from '../gateway/index.js';
 import { policySetKeys } from '../policy/index.js';
@@ -55,12 +56,27 @@ function principalSpec(arn: string, mfa: boolean): PrincipalSpec {
   return session ? { role: session[1] as string, sessionName: session[2] as string, mfa } : { arn, mfa };
 }
 
+/**
+ * Whether the keys name a web identity's facts: `aws:FederatedProvider`, or a provider's own
+ * `PREFIX:sub` / `PREFIX:aud` (any key outside `aws:` and `iamgate:` ending so).
+ */
+function readsWebIdentity(keys: ReadonlySet<string>): boolean {
+  for (const key of keys) {
+    if (key === 'aws:federatedprovider') return true;
+    if ((key.endsWith(':sub') || key.endsWith(':aud')) && !key.startsWith('aws:') && !key.startsWith('iamgate:')) return true;
+  }
+  return false;
+}
+
 /** What the candidate's decision could depend on that the record does not hold. */
 function missingFacts(keys: ReadonlySet<string>, routeKeys: readonly { key: string; from: string }[], roleSession: boolean): string[] {
   const missing: string[] = [];
   for (const [key, what] of Object.entries(UNRECORDED_KEYS)) if (keys.has(key)) missing.push(what);
   for (const r of routeKeys) if (keys.has(r.key.toLowerCase())) missing.push(`${r.key} (from the ${r.from})`);
   if (roleSession) missing.push("the session's session policy and tags");
+  // A user's token may assert tags over the directory's (aws:PrincipalTag/*); the record keeps none.
+  else if ([...keys].some((k) => k.startsWith('aws:principaltag/'))) missing.push('the tags the token asserted');
+  if (roleSession && readsWebIdentity(keys)) missing.push("the web identity's provider, sub and aud");
   return missing;
 }
 

@@ -141,7 +141,8 @@ function scan(policy: CompiledPolicy, e: Evaluation, allowKnown = false): boolea
  * The combining rule, as AWS documents it:
  * 1. an explicit Deny in any policy denies;
  * 2. every organization level must allow;
- * 3. for sts:AssumeRole*, the trust policy must allow;
+ * 3. for sts:AssumeRole*, and sts:TagSession, sts:SetSourceIdentity and sts:SetContext on a role,
+ *    the trust policy must allow;
  * 4. same account: a resource policy naming the principal itself allows on its own; one naming the
  *    role (for a role session) stands in for the identity policy but boundary and session policies
  *    still limit it; one naming only the account delegates to identity policies;
@@ -154,8 +155,8 @@ function combine(set: PolicySet, e: Evaluation): Decision {
   if (denied) return denied;
   if (set.scp && e.scpLevelsAllowing < set.scp.length) return IMPLICIT_DENY.scp_no_allow;
   const level = e.resourceLevel;
-  const assumeRole = startsWithIgnoreCase(e.action, ASSUME_ROLE_PREFIX);
-  if (assumeRole && level === MatchLevel.None) return IMPLICIT_DENY.trust_policy_no_allow;
+  const trustGoverned = governedByTrust(e.action, e.resource);
+  if (trustGoverned && level === MatchLevel.None) return IMPLICIT_DENY.trust_policy_no_allow;
   // Nothing on the identity side and no resource policy naming the role or the principal: no
   // account question can turn this into an allow, so it is not asked.
   if (!e.identityAllows && level < MatchLevel.Role) return IMPLICIT_DENY.no_identity_allow;
@@ -163,7 +164,7 @@ function combine(set: PolicySet, e: Evaluation): Decision {
   const crossAccount = isCrossAccount(e.resource, e.principalArn, e.allow?.resourceAccount);
   // A trust policy naming the caller stands in for the identity policy, but the caller's
   // permissions boundary still has to allow sts:AssumeRole.
-  if (!crossAccount && !assumeRole && level === MatchLevel.Direct) return e.allowed();
+  if (!crossAccount && !trustGoverned && level === MatchLevel.Direct) return e.allowed();
   const resourceGrants = !crossAccount && level >= MatchLevel.Role;
   if (!e.identityAllows && !resourceGrants) return IMPLICIT_DENY.no_identity_allow;
   if (set.boundary && !e.boundaryAllows) return IMPLICIT_DENY.boundary_no_allow;
@@ -175,6 +176,25 @@ function combine(set: PolicySet, e: Evaluation): Decision {
 }
 
 const ASSUME_ROLE_PREFIX = 'sts:assumerole';
+const STS_PREFIX = 'sts:';
+/** The other actions a role's trust policy governs (IAM User Guide, "Passing session tags in AWS STS", "Monitor and control actions taken with assumed roles"). */
+const TRUST_ACTIONS: ReadonlySet<string> = new Set(['sts:tagsession', 'sts:setsourceidentity', 'sts:setcontext']);
+
+/**
+ * Whether the trust policy must allow the action: every `sts:AssumeRole*`, and the actions that
+ * come with assuming a role (session tags, source identity, context) when the resource is a role.
+ * Only `sts:` actions pay for more than one prefix test.
+ */
+function governedByTrust(action: string, resource: string): boolean {
+  if (!startsWithIgnoreCase(action, STS_PREFIX)) return false;
+  return startsWithIgnoreCase(action, ASSUME_ROLE_PREFIX) || (TRUST_ACTIONS.has(action.toLowerCase()) && isRoleArn(resource));
+}
+
+/** `arn:PARTITION:iam::ACCOUNT:role/...`: a role, whose resource policy is its trust policy. */
+function isRoleArn(arn: string): boolean {
+  const parts = arn.split(':', 6);
+  return parts.length === 6 && parts[0] === 'arn' && parts[2] === 'iam' && parts[3] === '' && parts[5]!.startsWith('role/');
+}
 
 /** ASCII case-insensitive prefix test without building a lower-cased copy. */
 function startsWithIgnoreCase(s: string, lowerPrefix: string): boolean {

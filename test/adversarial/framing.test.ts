@@ -81,21 +81,50 @@ describe('request smuggling and framing', () => {
     expect(received[0]!.headers['x-iamgate-principal']).toBe('arn:aws:iam::111122223333:user/alice');
   });
 
-  it('forwards nothing pipelined behind a refusal whose body it did not read, and answers only the refusal', async () => {
-    const before = gw.upstream.arrivals();
-    // The refusal is decided before its body is read, so the connection closes after it: the
-    // allowed request behind it, in the same packet, must not reach the upstream unanswered.
-    const r = await exchange(
-      c.port,
-      raw('POST /orders HTTP/1.1', ['Host: x', 'Content-Length: 5'], 'hello') + raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Content-Length: 3'], 'abc'),
-      { timeoutMs: 5000 },
-    );
-    expect(r.statuses).toEqual([401]);
-    expect(r.closedByServer).toBe(true);
-    // Every request the connection carried has ended (forwarded or not) before the upstream is read.
-    await expect.poll(() => gw.gateway.inFlight()).toBe(0);
-    expect(gw.upstream.arrivals()).toBe(before);
+  /** Requests dropped unanswered behind an answer that closed their connection. */
+  async function unserved(): Promise<number> {
+    const counted = await gw.gateway.metrics.requests.get();
+    return counted.values.find((v) => v.labels.outcome === 'pipelined_after_close')?.value ?? 0;
+  }
+
+  const refusedWithBody: readonly [string, string][] = [
+    ['a proxied request', raw('POST /orders HTTP/1.1', ['Host: x', 'Content-Length: 5'], 'hello')],
+    ['a forward-auth call', raw('POST /.iamgate/authz HTTP/1.1', ['Host: x', 'X-Original-Method: GET', 'X-Original-URI: /public/readme', 'Content-Length: 5'], 'hello')],
+  ];
+  const allowedBehind = ['a proxied request', 'a forward-auth call', 'an Envoy ext_authz HTTP check', 'a WebSocket upgrade', 'a CONNECT'] as const;
+  const allowedText = (alice: string): Readonly<Record<(typeof allowedBehind)[number], string>> => ({
+    'a proxied request': raw('POST /upload HTTP/1.1', ['Host: x', alice, 'Content-Length: 3'], 'abc'),
+    'a forward-auth call': raw('POST /.iamgate/authz HTTP/1.1', ['Host: x', alice, 'X-Original-Method: GET', 'X-Original-URI: /public/readme', 'Content-Length: 3'], 'abc'),
+    'an Envoy ext_authz HTTP check': raw('GET /.iamgate/authz/public/readme HTTP/1.1', ['Host: x', alice]),
+    'a WebSocket upgrade': raw('GET /ws HTTP/1.1', ['Host: x', alice, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==']),
+    // Refused wherever it stands, with a record of its own: behind such an answer, not even that.
+    'a CONNECT': raw('CONNECT 127.0.0.1:22 HTTP/1.1', ['Host: 127.0.0.1:22', alice]),
   });
+
+  it.each(refusedWithBody.flatMap(([first, refused]) => allowedBehind.map((second) => [first, second, refused] as const)))(
+    'forwards, decides and records nothing pipelined behind %s refused with its body unread (%s behind it), and answers only the refusal',
+    async (_first, second, refused) => {
+      const allowed = allowedText(c.line.alice)[second];
+      const before = gw.upstream.arrivals();
+      const recorded = gw.audit.events.length;
+      const dropped = await unserved();
+      // The refusal is decided before its body is read, so the connection closes after it: the
+      // allowed request behind it, in the same packet, must not reach the upstream unanswered.
+      const r = await exchange(c.port, refused + allowed, { timeoutMs: 5000 });
+      expect(r.statuses).toEqual([401]);
+      expect(r.closedByServer).toBe(true);
+      // Every request the connection carried has ended (forwarded or not) before the upstream is read.
+      await expect.poll(() => gw.gateway.inFlight()).toBe(0);
+      expect(gw.upstream.arrivals()).toBe(before);
+      // The request behind it is either dropped as Node parses it (and counted), or decided and
+      // recorded: wait for one or the other, so that neither can be missed for being late.
+      await expect.poll(async () => (await unserved()) > dropped || gw.audit.events.length > recorded + 1, { timeout: 5000 }).toBe(true);
+      // It will never be served, so it is never decided: the refusal's is the only record.
+      const answer = jsonOf(r.text) as { requestId: string };
+      expect(gw.audit.events.slice(recorded)).toEqual([expect.objectContaining({ requestId: answer.requestId, decision: 'Deny', reason: 'token_missing' })]);
+      expect(await unserved()).toBe(dropped + 1);
+    },
+  );
 
   it('answers a denied upload before its body arrives, and closes the connection', async () => {
     const before = gw.upstream.arrivals();

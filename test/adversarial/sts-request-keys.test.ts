@@ -2,14 +2,11 @@
 // the call comes from (aws:SourceIp), how (aws:SecureTransport) and when (aws:CurrentTime), and a
 // key the call does not carry must not pass over a Deny written on it. Over real HTTP, with the
 // real authenticator and iamgate's STS, as `iamgate serve` assembles them.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/net.js';
-import { ADVERSARIAL_FIXTURES } from './support/fixtures.js';
-import { startIdp, type Idp } from './support/idp.js';
-import { startRealGateway, type RealGateway } from './support/real-gateway.js';
+import type { Idp } from './support/idp.js';
+import type { RealGateway } from './support/real-gateway.js';
+import { startStsGateway, type StsGateway } from './support/sts-gateway.js';
 
 const ALLOW_STS = '{ Effect: Allow, Action: ["sts:AssumeRole", "iamgate:RevokeSessions"], Resource: "*" }';
 /** Each user may assume Worker and revoke sessions, unless its one Deny says otherwise. */
@@ -41,25 +38,17 @@ roles:
 `;
 
 describe('STS calls decided on the request they arrive in', () => {
+  let sts: StsGateway;
   let idp: Idp;
   let gw: RealGateway;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'iamgate-sts-keys-'));
-    await writeFile(join(dir, 'directory.yaml'), DIRECTORY);
-    idp = await startIdp();
-    gw = await startRealGateway({
-      issuers: [idp.issuerConfig()],
-      auth: { sts: { enabled: true } },
-      files: { directory: join(dir, 'directory.yaml'), routes: ADVERSARIAL_FIXTURES.routes },
-    });
+    sts = await startStsGateway(DIRECTORY);
+    ({ idp, gw } = sts);
   });
 
   afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-    await rm(dir, { recursive: true, force: true });
+    await sts?.close();
   });
 
   async function call(user: string, action: 'AssumeRole' | 'RevokeSessions', userAgent = 'test-client'): Promise<{ status: number; code: string }> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Iamgate } from '../../src/app/index.js';
 import { readTrail, tokenFor, type ServedFiles, type TrailRecord } from '../audit/served.js';
 import { rawRequest } from '../support/net.js';
+import { exchange } from './support/raw.js';
 import { startServedGateway, type ServedGateway } from './support/served.js';
 
 /** `auth.mfa.maxFailures` by default. */
@@ -95,6 +96,24 @@ describe('STS calls refused before their operation runs', () => {
     const records = await recordsSinceLastCall();
     expect(records).toEqual([expect.objectContaining({ kind, decision: 'Deny', reason: code })]);
     expect(JSON.stringify(records)).not.toContain(carol.split('.')[2]);
+  });
+});
+
+describe('a request pipelined behind an STS refusal that closes the connection', () => {
+  it('is never decided or recorded, only counted as pipelined_after_close', async () => {
+    const unserved = async (): Promise<number> => (await served.operations.metrics.requests.get()).values.find((v) => v.labels.outcome === 'pipelined_after_close')?.value ?? 0;
+    const path = '/orders/behind-an-sts-refusal';
+    const recordedFor = async (): Promise<TrailRecord[]> => (await readTrail(files.trail)).filter((r) => r['path'] === path);
+    const dropped = await unserved();
+    // Refused without a token, its body unread: the STS closes the connection after its answer.
+    const refused = 'POST /.iamgate/sts/GetSessionToken HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+    const behind = `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${carol}\r\n\r\n`;
+    const r = await exchange(Number(new URL(served.gateway.url).port), refused + behind, { timeoutMs: 5000 });
+    expect([r.statuses, r.closedByServer]).toEqual([[401], true]);
+    // Dropped as Node parses it (and counted), or decided and recorded: wait for one or the other.
+    await vi.waitFor(async () => expect((await unserved()) > dropped || (await recordedFor()).length > 0).toBe(true), { timeout: 10_000, interval: 50 });
+    expect(await recordedFor()).toEqual([]);
+    expect(await unserved()).toBe(dropped + 1);
   });
 });
 

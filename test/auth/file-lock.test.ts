@@ -15,10 +15,16 @@ const BREAKER = new URL('./fixtures/lock-breaker.ts', import.meta.url).pathname;
 /** Long enough never to be reached: a waiter here waits on events, never on time. */
 const WAIT_MS = 120_000;
 
-/** Sets a file's times a minute back: older than the stale threshold (10 s). */
+/**
+ * The stale threshold of the waiters here: a file written during a test is never this old, however
+ * slowly a loaded machine runs the test (the default, 10 s, can pass between two of its steps).
+ */
+const STALE_MS = 30 * 60_000;
+
+/** Sets a file's times an hour back: older than the stale threshold (STALE_MS, and the breaker fixture's 10 s). */
 const age = async (path: string): Promise<void> => {
-  const minuteAgo = new Date(Date.now() - 60_000);
-  await utimes(path, minuteAgo, minuteAgo);
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  await utimes(path, hourAgo, hourAgo);
 };
 
 /** Runs the lock-breaker fixture on `file` and kills it (SIGKILL) once it says it reached `step`. */
@@ -82,7 +88,7 @@ async function waiterHeldAt(file: string, step: LockStep, name: string, log: str
   const release = await waiter.hold(step);
   const there = waiter.reached(step);
   const held = heldChange(name, log);
-  const done = underFileLock(file, held.change, { waitMs: WAIT_MS, onStep: (s) => waiter.onStep(s) });
+  const done = underFileLock(file, held.change, { waitMs: WAIT_MS, staleMs: STALE_MS, onStep: (s) => waiter.onStep(s) });
   await there;
   return { ...waiter, release, held, done };
 }
@@ -142,7 +148,7 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     const log: string[] = [];
     // A holder whose change outlasted the stale threshold, still alive.
     const slow = heldChange('slow', log);
-    const slowDone = underFileLock(file, slow.change);
+    const slowDone = underFileLock(file, slow.change, { staleMs: STALE_MS });
     await slow.entered;
     await age(lock);
     // A waiter judges the lock stale and is held before removing it.
@@ -152,7 +158,7 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     slow.finish();
     await slowDone;
     const third = heldChange('third', log);
-    const thirdDone = underFileLock(file, third.change);
+    const thirdDone = underFileLock(file, third.change, { staleMs: STALE_MS });
     await third.entered;
     // The breaker resumes: the lock there now is not the one it judged stale, and stays.
     const next = Promise.race([breaker.reached('waiting').then(() => 'waiting'), late.entered.then(() => 'entered')]);
@@ -176,11 +182,11 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     await age(lock);
     await killedAt(file, step);
     await ageLeftovers();
-    expect(await underFileLock(file, async () => 'taken', { waitMs: WAIT_MS })).toBe('taken');
+    expect(await underFileLock(file, async () => 'taken', { waitMs: WAIT_MS, staleMs: STALE_MS })).toBe('taken');
     // And again after a holder killed holding it: whatever the breaker left never blocks a takeover.
     await killedAt(file, 'held');
     await ageLeftovers();
-    expect(await underFileLock(file, async () => 'taken again', { waitMs: WAIT_MS })).toBe('taken again');
+    expect(await underFileLock(file, async () => 'taken again', { waitMs: WAIT_MS, staleMs: STALE_MS })).toBe('taken again');
     expect(await leftBeside(file)).toEqual([]);
   }, 30_000);
 });

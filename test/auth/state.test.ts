@@ -70,6 +70,16 @@ function contract(name: string, make: () => Promise<StoreUnderTest>): void {
       }
     });
 
+    it('prunes, in one step, the hash fields holding a time before the given one, and keeps later times and every field that is not a time', async () => {
+      const { store } = await make();
+      const fields = { old: '999', older: '5.5', edge: '1000', later: '1000.5', damaged: 'garbled', huge: '99999999999999999' };
+      for (const [field, value] of Object.entries(fields)) await store.hashSet('p', field, value);
+      expect(await store.hashPrune('p', 1000)).toBe(2);
+      expect(Object.fromEntries(await store.hashGetAll('p'))).toEqual({ edge: '1000', later: '1000.5', damaged: 'garbled', huge: '99999999999999999' });
+      expect(await store.hashPrune('p', 1000)).toBe(0);
+      expect(await store.hashPrune('none', 1000)).toBe(0);
+    });
+
     it('counts, and expires a counter from its creation', async () => {
       const { store, expire } = await make();
       expect(await store.incr('n', 1000)).toBe(1);
@@ -126,6 +136,46 @@ describe('Redis', () => {
     expect(a.shared && b.shared).toBe(true);
     expect(await a.setIfAbsent('x', '1', 60_000)).toBe(true);
     expect(await b.setIfAbsent('x', '1', 60_000)).toBe(false);
+  });
+
+  it('names in each unavailability error the operation that failed, each script by the operation it runs', async () => {
+    const redis = suite.server();
+    if (!redis.owned) return;
+    const store = createRedisStateStore(await connect(), { prefix: 'labels:' });
+    const calls: readonly [string, () => Promise<unknown>][] = [
+      ['get', () => store.get('k')],
+      ['set', () => store.set('k', 'v')],
+      ['setIfAbsent', () => store.setIfAbsent('k', 'v', 1000)],
+      ['incr', () => store.incr('n', 1000)],
+      ['del', () => store.del('k')],
+      ['hashSet', () => store.hashSet('h', 'f', '1')],
+      ['hashGetAll', () => store.hashGetAll('h')],
+      ['hashRaise', () => store.hashRaise('h', 'f', 1000)],
+      ['hashPrune', () => store.hashPrune('h', 1000)],
+    ];
+    await redis.stop();
+    const named: Record<string, string> = {};
+    try {
+      for (const [name, call] of calls) {
+        named[name] = await call().then(
+          () => 'answered',
+          (err: unknown) => (err instanceof StateUnavailableError ? err.message.slice(0, err.message.indexOf(' failed: ')) : String(err)),
+        );
+      }
+    } finally {
+      await redis.start();
+    }
+    expect(named).toEqual({
+      get: 'redis GET',
+      set: 'redis SET',
+      setIfAbsent: 'redis SET NX',
+      incr: 'redis incr script',
+      del: 'redis DEL',
+      hashSet: 'redis HSET',
+      hashGetAll: 'redis HGETALL',
+      hashRaise: 'redis hashRaise script',
+      hashPrune: 'redis hashPrune script',
+    });
   });
 
   it('fails promptly with StateUnavailableError while the server is frozen or stopped', async () => {

@@ -366,14 +366,23 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
   const fields = req.resource.split(':');
   const resourceAccount = (fields[0] === 'arn' ? fields[4] : undefined) || caller.account;
   const crossAccount = caller.account !== '' && resourceAccount !== 'aws' && resourceAccount !== caller.account;
-  const assumeRole = req.action.toLowerCase().startsWith('sts:assumerole');
+  // The role's trust policy governs assuming it, and the tags, source identity and context that
+  // come with assuming it ("Passing session tags in AWS STS", "Monitor and control actions taken
+  // with assumed roles").
+  const action = req.action.toLowerCase();
+  const onRole = fields[0] === 'arn' && fields[2] === 'iam' && (fields[5] ?? '').startsWith('role/');
+  const assumeRole = action.startsWith('sts:assumerole') || (onRole && ['sts:tagsession', 'sts:setsourceidentity', 'sts:setcontext'].includes(action));
 
   if (assumeRole) {
     if (grade === Grade.None) return 'ImplicitDeny';
     if (crossAccount) return identityPath ? 'Allow' : 'ImplicitDeny';
     // Same account: a trust policy naming the caller itself suffices, but a permissions boundary
-    // must still allow sts:AssumeRole ("Update a role trust policy").
-    if (grade === Grade.Direct) return boundaryAllows ? 'Allow' : 'ImplicitDeny';
+    // must still allow sts:AssumeRole ("Update a role trust policy"), and a calling session's
+    // session policies too (the reading that denies: the guide says nothing of trust policies).
+    if (grade === Grade.Direct) return boundaryAllows && sessionAllows ? 'Allow' : 'ImplicitDeny';
+    // One naming the calling session's role stands in for its identity policies, within its
+    // boundary and session policies, as in any resource-based policy.
+    if (grade === Grade.Role) return boundaryAllows && sessionAllows ? 'Allow' : 'ImplicitDeny';
     return identityPath ? 'Allow' : 'ImplicitDeny';
   }
   if (crossAccount) return grade !== Grade.None && identityPath ? 'Allow' : 'ImplicitDeny';

@@ -1,6 +1,6 @@
 // In-process StateStore for a single instance and for tests. Expiry follows the injected clock, so
 // tests can move time forward instead of waiting.
-import { raisedTime, type StateStore } from './store.js';
+import { raisedTime, storedBefore, type StateStore } from './store.js';
 
 interface Entry {
   value: string;
@@ -83,6 +83,13 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): Memory
       const raised = raisedTime(hash.get(field), value, now());
       hash.set(field, raised);
       return raised;
+    },
+    hashPrune: async (key, before) => {
+      const hash = hashes.get(key);
+      if (!hash) return 0;
+      let removed = 0;
+      for (const [field, value] of hash) if (storedBefore(value, before) && hash.delete(field)) removed += 1;
+      return removed;
     },
   };
 }

@@ -54,14 +54,20 @@ const INCR_WITH_TTL = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
-// hashRaise in one step, as raisedTime reads it: a field is kept only when it is a time (at most 16
-// digits, an optional fraction) no earlier than the new one; a field that is not a time gives way
-// to the later of the new time and Redis's time now (TIME, allowed in scripts since Redis 5).
-const HASH_RAISE = `local stored = redis.call('HGET', KEYS[1], ARGV[1])
+// Whether a field is a time as iamgate writes it (STORED_TIME): at most 16 digits, an optional fraction.
+const IS_TIME = `local function is_time(s)
+  local whole = string.match(s, '^(%d+)%.%d+$') or string.match(s, '^(%d+)$')
+  return whole ~= nil and #whole <= 16
+end
+`;
+
+// hashRaise in one step, as raisedTime reads it: a field is kept only when it is a time no earlier
+// than the new one; a field that is not a time gives way to the later of the new time and Redis's
+// time now (TIME, allowed in scripts since Redis 5).
+const HASH_RAISE = `${IS_TIME}local stored = redis.call('HGET', KEYS[1], ARGV[1])
 local raised = ARGV[2]
 if stored then
-  local whole = string.match(stored, '^(%d+)%.%d+$') or string.match(stored, '^(%d+)$')
-  if whole and #whole <= 16 then
+  if is_time(stored) then
     if tonumber(stored) >= tonumber(ARGV[2]) then return stored end
   else
     local t = redis.call('TIME')
@@ -71,6 +77,23 @@ if stored then
 end
 redis.call('HSET', KEYS[1], ARGV[1], raised)
 return raised`;
+
+// hashPrune in one step, as storedBefore reads it: a field raised by another replica between a
+// read and a delete is never removed, since the comparison and the HDEL happen together.
+const HASH_PRUNE = `${IS_TIME}local all = redis.call('HGETALL', KEYS[1])
+local before = tonumber(ARGV[1])
+local removed = 0
+for i = 1, #all, 2 do
+  local value = all[i + 1]
+  if is_time(value) and tonumber(value) < before then
+    redis.call('HDEL', KEYS[1], all[i])
+    removed = removed + 1
+  end
+end
+return removed`;
+
+/** The store's scripts by the operation each runs, the name its unavailability errors give. */
+const SCRIPTS = { incr: INCR_WITH_TTL, hashRaise: HASH_RAISE, hashPrune: HASH_PRUNE } as const;
 
 export interface RedisStoreOptions {
   /** Prefix of every key (default `iamgate:`). */
@@ -90,6 +113,9 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
     }
   };
   const ttl = (ms: number): number => Math.max(1, Math.ceil(ms));
+  /** Runs one of SCRIPTS on `key`; a failure is named after the script's operation. */
+  const script = (name: keyof typeof SCRIPTS, key: string, ...args: (string | number)[]): Promise<unknown> =>
+    guard(`${name} script`, () => client.eval(SCRIPTS[name], 1, prefix + key, ...args));
 
   return {
     shared: true,
@@ -103,7 +129,7 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
       guard('SET NX', async () =>
         (ttlMs === undefined ? await client.set(prefix + key, value, 'NX') : await client.set(prefix + key, value, 'PX', ttl(ttlMs), 'NX')) === 'OK',
       ),
-    incr: (key, ttlMs) => guard('INCR', async () => Number(await client.eval(INCR_WITH_TTL, 1, prefix + key, ttl(ttlMs)))),
+    incr: async (key, ttlMs) => Number(await script('incr', key, ttl(ttlMs))),
     del: (key) =>
       guard('DEL', async () => {
         await client.del(prefix + key);
@@ -113,6 +139,7 @@ export function createRedisStateStore(client: Redis, options: RedisStoreOptions 
         await client.hset(prefix + key, field, value);
       }),
     hashGetAll: (key) => guard('HGETALL', async () => new Map(Object.entries(await client.hgetall(prefix + key)))),
-    hashRaise: (key, field, value) => guard('HSET', async () => String(await client.eval(HASH_RAISE, 1, prefix + key, field, String(value)))),
+    hashRaise: async (key, field, value) => String(await script('hashRaise', key, field, String(value))),
+    hashPrune: async (key, before) => Number(await script('hashPrune', key, String(before))),
   };
 }

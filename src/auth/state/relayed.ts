@@ -7,7 +7,7 @@
 import { StateUnavailableError, type StateStore } from './store.js';
 
 /** The StateStore operations a worker asks the primary for. */
-export type StateOperation = 'get' | 'set' | 'setIfAbsent' | 'incr' | 'del' | 'hashSet' | 'hashGetAll' | 'hashRaise';
+export type StateOperation = 'get' | 'set' | 'setIfAbsent' | 'incr' | 'del' | 'hashSet' | 'hashGetAll' | 'hashRaise' | 'hashPrune';
 
 /** One call, as sent to the primary. */
 export interface StateRequest {
@@ -93,6 +93,7 @@ export function createRelayedStateStore(channel: StateChannel, timeoutMs: number
     hashSet: async (key, field, value) => void expect('hashSet', await call('hashSet', key, field, value), isNothing),
     hashGetAll: async (key) => new Map(expect('hashGetAll', await call('hashGetAll', key), isPairs)),
     hashRaise: async (key, field, value) => expect('hashRaise', await call('hashRaise', key, field, value), isText),
+    hashPrune: async (key, before) => expect('hashPrune', await call('hashPrune', key, before), isCount),
   };
 }
 
@@ -127,6 +128,9 @@ export async function answerStateRequest(store: StateStore, message: unknown): P
         // A time that is not a number is no time: refused, as the store cannot compare it.
         if (typeof c !== 'number' || !Number.isFinite(c)) return { iamgateState: id, error: 'hashRaise needs a time' };
         return { iamgateState: id, value: await store.hashRaise(text(a), text(b), c) };
+      case 'hashPrune':
+        if (typeof b !== 'number' || !Number.isFinite(b)) return { iamgateState: id, error: 'hashPrune needs a time' };
+        return { iamgateState: id, value: await store.hashPrune(text(a), b) };
       default:
         return { iamgateState: id, error: `unknown operation ${String(op)}` };
     }

@@ -26,6 +26,11 @@ export interface StateStore {
    * lowers below a time already past. Returns the field's value after the call.
    */
   hashRaise(key: string, field: string, value: number): Promise<string>;
+  /**
+   * Removes, in one step, the fields of a hash holding a time (STORED_TIME) earlier than `before`
+   * (epoch ms); a field holding anything else is kept. Returns how many were removed.
+   */
+  hashPrune(key: string, before: number): Promise<number>;
 }
 
 /** A time as iamgate writes it (epoch ms, in decimal): the only text hashRaise compares. */
@@ -40,6 +45,11 @@ export function raisedTime(stored: string | undefined, value: number, now: numbe
   if (stored === undefined) return String(value);
   if (STORED_TIME.test(stored)) return Number(stored) >= value ? stored : String(value);
   return String(Math.max(value, now));
+}
+
+/** Whether a stored field is a time (STORED_TIME) earlier than `before`: one hashPrune removes. */
+export function storedBefore(stored: string, before: number): boolean {
+  return STORED_TIME.test(stored) && Number(stored) < before;
 }
 
 /** The store could not answer (Redis down, timed out, or not connected): callers fail closed. */

@@ -9,8 +9,7 @@ import type { SigningKeyRing } from '../keys/signing.js';
 import type { Revocations } from '../revocation.js';
 import { mintSessionToken, type SessionClaims } from '../session-token.js';
 import type { Totp } from '../totp.js';
-import { accountTrust, assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
-import type { CompiledPolicy } from '../../policy/index.js';
+import { assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
 import type { StsErrorCode } from './errors.js';
 import type { Context } from 'hono';
@@ -106,13 +105,6 @@ export function createStsOperations(deps: StsDeps): StsOperations {
   const now = deps.now ?? Date.now;
   const { sts } = deps.config;
   const emit = deps.onEvent ?? (() => undefined);
-  const callerSides = new Map<string, CompiledPolicy>();
-  const callerSide = (partition: string, account: string): CompiledPolicy => {
-    const key = `${partition}:${account}`;
-    let probe = callerSides.get(key);
-    if (!probe) callerSides.set(key, (probe = accountTrust(partition, account)));
-    return probe;
-  };
 
   const deny = <T>(action: StsAction, code: StsErrorCode, extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string } = {}): StsResult<T> => {
     const { caller, target, ...rest } = extra;
@@ -184,8 +176,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       if (input.tags) Object.assign(extra, requestTagKeys(input.tags));
       const actions = input.tags ? (['sts:AssumeRole', 'sts:TagSession'] as const) : (['sts:AssumeRole'] as const);
       for (const action of actions) {
-        const { partition, account } = deps.resolver().directory;
-        const trust = assumeRoleAllowed(caller, role, extra, t, callerSide(partition, account), action);
+        const trust = assumeRoleAllowed(caller, role, extra, t, action);
         if (trust.ok) continue;
         const misses = trust.decision.nearMisses ?? [];
         const code = !mfa && misses.some((m) => failedOnMfa(m.failed)) ? 'mfa_required' : trust.code;
