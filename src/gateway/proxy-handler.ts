@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { failureStatus } from './errors.js';
-import { createRequestHeaderPlan, planBody, type ProxyResult, type Upstream } from '../proxy/index.js';
+import { createRequestHeaderPlan, planBody, type ForwardListener, type ProxyResult, type Upstream } from '../proxy/index.js';
 import type { AssertionIssuer } from '../assertion/index.js';
 import { createTraceIds, preciseNow, traceOf, traceparentOf, type RequestTracer, type TraceContext, type TraceIds } from '../trace/index.js';
 import type { AuditSink } from './audit.js';
@@ -78,6 +78,29 @@ export function requestFacts(incoming: IncomingMessage, requestId: string, now: 
     // Only a TLS caller has a certificate to read (the closure is made for those alone).
     peerCertificate: secure ? () => peerCertificateOf(socket as TLSSocket) : undefined,
   };
+}
+
+/**
+ * One forwarded request's state until the upstream leg ends, and the upstream's listener: one object
+ * of one shape per request, where a closure and its context were two.
+ */
+class Forwarding implements ForwardListener {
+  constructor(
+    readonly incoming: IncomingMessage,
+    readonly outgoing: ServerResponse,
+    readonly outcome: Allowed,
+    readonly requestId: string,
+    readonly trace: TraceContext,
+    readonly started: number,
+    readonly traceStart: number,
+    readonly authorized: number,
+    readonly forwardStart: number,
+    private readonly after: (f: Forwarding, result: ProxyResult) => void,
+  ) {}
+
+  forwarded(result: ProxyResult): void {
+    this.after(this, result);
+  }
 }
 
 /** The `outcome` label of `iamgate_requests_total` for a rejection. */
@@ -198,33 +221,33 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     // same from `incoming.headers`, an object Node builds on first use).
     const body = outcome.headers.framesBody ? planBody(incoming, forwarding.maxBodyBytes) : NO_BODY;
     if (body.kind === 'stream' && outcome.headers.expect?.toLowerCase() === '100-continue') outgoing.writeContinue();
-    const forwardStart = performance.now();
-    const done = (result: ProxyResult): void => forwarded(incoming, outgoing, outcome, requestId, trace, started, traceStart, authorized, forwardStart, result);
+    const request = new Forwarding(incoming, outgoing, outcome, requestId, trace, started, traceStart, authorized, performance.now(), forwarded);
     if (body.kind === 'too_large') {
-      done({ ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' });
+      request.forwarded({ ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' });
       return;
     }
     upstream.forward(
       { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
       outgoing,
-      done,
+      request,
     );
   }
 
   /** What follows a forwarded request's end: the caller's error answer if none was written, the outcome record, metrics, the trace. */
-  function forwarded(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Allowed, requestId: string, trace: TraceContext, started: number, traceStart: number, authorized: number, forwardStart: number, result: ProxyResult): void {
-    const upstreamMs = performance.now() - forwardStart;
+  function forwarded(f: Forwarding, result: ProxyResult): void {
+    const { incoming, outgoing, requestId, trace, authorized } = f;
+    const upstreamMs = performance.now() - f.forwardStart;
     metrics.upstreamSeconds.observe({ outcome: result.ok ? 'completed' : result.failure }, upstreamMs / 1000);
     if (!result.ok && !result.responded && result.failure !== 'client_closed') {
       writeError(incoming, outgoing, result.failure, requestId);
     }
     if (!result.ok) logger.warn({ requestId, failure: result.failure, cause: result.cause }, 'forwarding failed');
     recordOutcome(requestId, result, upstreamMs, trace);
-    finishRequest(result.ok ? 'allowed' : result.failure, started);
+    finishRequest(result.ok ? 'allowed' : result.failure, f.started);
     if (tracer) {
       const status = result.ok ? result.status : result.status ?? failureStatus(result.failure);
       const upstream = { start: authorized, end: authorized + upstreamMs, outcome: result.ok ? 'completed' : result.failure };
-      traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, upstream, status);
+      traceRequest(incoming, trace, requestId, f.outcome, f.traceStart, authorized, upstream, status);
     }
   }
 

@@ -9,6 +9,11 @@ import { ClientClosedError } from './errors.js';
 import { responseHeaderList, type ResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
+/** Told once how a forwarded request ended: an object the caller keeps its request's state in, not a closure made per request. */
+export interface ForwardListener {
+  forwarded(result: ProxyResult): void;
+}
+
 /** Streams one upstream response into Node's ServerResponse, with back-pressure from the caller's side. */
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   private abortRequest: ((err?: Error) => void) | undefined = undefined;
@@ -21,19 +26,20 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly outgoing: ServerResponse,
     private readonly requestId: string,
     private readonly names: ResponseHeaderNames,
-    private readonly done: (result: ProxyResult) => void,
+    private readonly listener: ForwardListener,
   ) {
     // A caller gone before forwarding (it hung up while the decision waited) has had its 'close'
     // already: the request is settled now, and onConnect aborts it before a byte goes upstream.
     // Otherwise 'close' also follows a complete answer; by then the handler has settled and ignores it.
+    // A response closes once, so a plain listener will do: no once-wrapper (its state and bound function) per request.
     if (outgoing.destroyed) this.clientClosed();
-    else outgoing.once('close', () => this.clientClosed());
+    else outgoing.on('close', () => this.clientClosed());
   }
 
   private settle(result: ProxyResult): void {
     if (this.settled) return;
     this.settled = true;
-    this.done(result);
+    this.listener.forwarded(result);
   }
 
   private clientClosed(): void {

@@ -36,7 +36,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
       identity: { principal: 'arn:aws:iam::111122223333:user/alice', account: '111122223333', session: undefined, mfa: false, requestId: 'req-1' },
       passThrough: new Set(),
     });
-    upstream.forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res, (result) => {
+    upstream.forward({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body: plan.kind === 'stream' ? plan.body : null, requestId: 'req-1' }, res, { forwarded(result) {
         results.push(result);
         waiting.shift()?.(result);
         if (!result.ok && !result.responded && result.failure !== 'client_closed') {
@@ -44,7 +44,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
           const close = req.complete ? {} : { connection: 'close' };
           res.writeHead(failureStatus(result.failure), { 'content-type': 'application/json', ...close }).end(JSON.stringify({ error: result.failure }));
         }
-    });
+    } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -172,10 +172,10 @@ describe('streaming proxy', () => {
     const late = http.createServer((_req, res) => {
       arrived();
       res.once('close', () =>
-        upstream.forward({ method: 'GET', path: '/late', headers: [], body: null, requestId: 'req-late' }, res, (r) => {
+        upstream.forward({ method: 'GET', path: '/late', headers: [], body: null, requestId: 'req-late' }, res, { forwarded(r) {
           results.push(r);
           first(r);
-        }),
+        } }),
       );
     });
     await new Promise<void>((resolve) => late.listen(0, '127.0.0.1', resolve));

@@ -71,6 +71,14 @@ describe('the trace of a request', () => {
     for (const id of traces) expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(ids.spanId()).toMatch(/^[0-9a-f]{16}$/);
   });
+
+  it('draws trace and span ids in turn across several refills of its pool, each well formed and none twice', () => {
+    const ids = createTraceIds();
+    const drawn = Array.from({ length: 1000 }, () => [ids.traceId(), ids.spanId()] as const);
+    expect(new Set(drawn.map(([t]) => t)).size).toBe(1000);
+    expect(new Set(drawn.map(([, s]) => s)).size).toBe(1000);
+    for (const [t, s] of drawn) expect([t, s]).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/), expect.stringMatching(/^[0-9a-f]{16}$/)]);
+  });
 });
 
 describe('a proxied request', () => {
