@@ -417,10 +417,40 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.count.request(UNSERVED);
     return true;
   };
+  // In-flight accounting for graceful shutdown: ordinary requests and upgraded connections.
+  let active = 0;
+  const tunnels = new Set<Duplex>();
+  let drained: (() => void) | undefined;
+  const release = (): void => {
+    active -= 1;
+    if (active === 0) drained?.();
+  };
+  /**
+   * Counts a request in flight until its response closes. Only one whose answer can be sent: a
+   * response node:http drops unsent behind an answer that closed the connection never closes.
+   */
+  const track = (res: ServerResponse): void => {
+    active += 1;
+    // A response closes once: `on` needs no once-wrapper made for every request.
+    res.on('close', release);
+  };
+  /**
+   * Runs `handle` once the request's answer can be sent. One pipelined behind a request not yet
+   * answered waits: node:http holds its response until the one before has finished, and drops it
+   * unsent when that answer closes the connection (a final answer to an Expect: 100-continue, a
+   * refusal), so a request that could never be answered is never decided, recorded, forwarded or
+   * counted in flight. One behind iamgate's own closing answer goes on at once, to be counted and
+   * dropped as unserved.
+   */
+  const inTurn = (handle: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse): void => {
+    if (res.socket === null && !closingSocket(req.socket)) res.once('socket', () => handle(req, res));
+    else handle(req, res);
+  };
   const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length / 2 > config.listen.maxHeaders;
   const tooManyHeadersRefusal = { code: 'too_many_headers', detail: `more than ${config.listen.maxHeaders} header lines` } as const;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (unserved(req.socket)) return;
+    track(res);
     if (tooManyHeaders(req)) {
       void refusals.request(req, res, tooManyHeadersRefusal);
       return;
@@ -444,15 +474,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // requireHostHeader off: node:http would answer an HTTP/1.1 request without Host with a bare 400
     // of its own (no request id, no record); the adapter refuses it instead, through the pipeline.
     { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs, requireHostHeader: false },
-    (req, res) => {
-      // A request pipelined behind one not yet answered: node:http holds its response until the one
-      // before has finished, and drops it unsent when that answer closes the connection (a final
-      // answer to an Expect: 100-continue, a refusal). It is handled once its answer can be sent, so
-      // a request that could never be answered is never decided, recorded or forwarded (one behind
-      // iamgate's own closing answer goes on at once, to be counted and dropped as unserved).
-      if (res.socket === null && !closingSocket(req.socket)) res.once('socket', () => onRequest(req, res));
-      else onRequest(req, res);
-    },
+    inTurn(onRequest),
   );
   server.maxConnections = config.listen.maxConnections;
   const socketMetrics = createSocketMetrics(metrics.registry);
@@ -473,19 +495,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return true;
   };
 
-  // In-flight accounting for graceful shutdown: ordinary requests and upgraded connections.
-  let active = 0;
-  const tunnels = new Set<Duplex>();
-  let drained: (() => void) | undefined;
-  const release = (): void => {
-    active -= 1;
-    if (active === 0) drained?.();
-  };
-  server.on('request', (_req: IncomingMessage, res) => {
-    active += 1;
-    // A response closes once: `on` needs no once-wrapper made for every request.
-    res.on('close', release);
-  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => afterAnswerInFlight(socket, () => onUpgrade(req, socket, head)));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (dropUnserved(socket)) return;
@@ -519,12 +528,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Any other expectation: node:http would answer a bare 417 itself, with no request id and no
   // record. Refused here instead, with iamgate's JSON answer and one audit record, before anything
   // is decided or forwarded.
-  server.on('checkExpectation', (req: IncomingMessage, res) => {
-    if (unserved(req.socket)) return;
-    active += 1;
-    res.once('close', release);
-    void refusals.request(req, res, { code: 'expectation_failed', detail: `Expect: ${req.headers.expect ?? ''}`.slice(0, 200) });
-  });
+  server.on(
+    'checkExpectation',
+    inTurn((req, res) => {
+      if (unserved(req.socket)) return;
+      track(res);
+      void refusals.request(req, res, { code: 'expectation_failed', detail: `Expect: ${req.headers.expect ?? ''}`.slice(0, 200) });
+    }),
+  );
   // Malformed HTTP (bad request line, oversized headers, deadlines): 400/431/408, never 500.
   server.on('clientError', refusals.clientError(gatewaySockets, true));
   ops.on('clientError', refusals.clientError(opsSockets, false));

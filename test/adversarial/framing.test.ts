@@ -126,6 +126,25 @@ describe('request smuggling and framing', () => {
     },
   );
 
+  it('counts nothing in flight for a request pipelined behind a refused Expect: 100-continue, whose answer closes the connection', async () => {
+    const before = gw.upstream.arrivals();
+    const recorded = gw.audit.events.length;
+    // The refusal is a final answer where a 100 Continue was awaited, so node:http closes the
+    // connection after it: the request behind it, parsed already, is never answered.
+    const r = await exchange(
+      c.port,
+      raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, 'Expect: 100-continue', 'Content-Length: 5'], 'hello') + raw('GET /public/readme HTTP/1.1', ['Host: x', c.line.alice]),
+      { timeoutMs: 5000 },
+    );
+    expect(r.statuses).toEqual([403]);
+    expect(r.closedByServer).toBe(true);
+    // Once the connection has closed nothing on it is in flight, so a shutdown need not wait for it.
+    expect(gw.gateway.inFlight()).toBe(0);
+    expect(gw.upstream.arrivals()).toBe(before);
+    const answer = jsonOf(r.text) as { requestId: string };
+    expect(gw.audit.events.slice(recorded)).toEqual([expect.objectContaining({ requestId: answer.requestId, decision: 'Deny' })]);
+  });
+
   it('answers a denied upload before its body arrives, and closes the connection', async () => {
     const before = gw.upstream.arrivals();
     const r = await exchange(c.port, raw('POST /orders HTTP/1.1', ['Host: x', c.line.bob, 'Content-Length: 50000000'], 'x'.repeat(10)), { timeoutMs: 2000 });
