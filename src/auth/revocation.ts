@@ -135,13 +135,17 @@ export function createRevocations(options: RevocationOptions): Revocations {
         if (before < oldest) expired = true;
         else next.set(arn, before);
       }
-      const previous = snapshot;
-      await keepKnown(previous, next, oldest);
-      if (expired) await pruneStore(oldest);
+      await keepKnown(snapshot, next, oldest);
+      // The list as it is now, after the awaits: a revocation this instance made meanwhile is in the
+      // store already, and stays in the list (it was announced as it was made).
+      const current = snapshot;
+      for (const [arn, before] of current) if (Number.isFinite(before) && before >= oldest && (next.get(arn) ?? -Infinity) < before) next.set(arn, before);
       snapshot = next;
       lastRefreshAt = now();
       lastError = undefined;
-      if (options.onRevoked) for (const [arn, before] of next) if (before > (previous.get(arn) ?? -Infinity)) options.onRevoked(arn, before);
+      if (options.onRevoked) for (const [arn, before] of next) if (before > (current.get(arn) ?? -Infinity)) options.onRevoked(arn, before);
+      // After the swap, so a revocation made while the store prunes lands in the new list.
+      if (expired) await pruneStore(oldest);
       return true;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -171,8 +175,8 @@ export function createRevocations(options: RevocationOptions): Revocations {
       for (const [arn, known] of snapshot) if (!(known < oldest)) next.set(arn, known);
       const pruned = next.size < snapshot.size;
       snapshot = next.set(subjectArn, value);
-      if (pruned) await pruneStore(oldest);
       options.onRevoked?.(subjectArn, value);
+      if (pruned) await pruneStore(oldest);
     },
     check(subjectArn, issuedAt) {
       if (stale()) return 'unavailable';

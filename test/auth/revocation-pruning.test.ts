@@ -4,7 +4,7 @@
 // redis-server, where one that still matters survives a restart and one that no longer does is
 // not written back.
 import { describe, expect, it } from 'vitest';
-import { createMemoryStateStore, createRedisStateStore, createRevocations, REVOCATION_MARGIN_MS, revocationRetainMs } from '../../src/auth/index.js';
+import { createMemoryStateStore, createRedisStateStore, createRevocations, REVOCATION_MARGIN_MS, revocationRetainMs, type StateStore } from '../../src/auth/index.js';
 import { authConfig, redisForSuite, testClock } from './helpers.js';
 
 const MINUTE = 60_000;
@@ -52,6 +52,30 @@ describe('pruning with the in-process store', () => {
     }
     // One a minute, each kept for an hour: the 61 of the last hour at most.
     expect(most).toBe(61);
+  });
+});
+
+describe('pruning while a revocation is made', () => {
+  it('never loses from the list a revocation made while a refresh prunes the store', async () => {
+    const clock = testClock();
+    const memory = createMemoryStateStore({ now: clock.now });
+    // The store's prune waits until let go, as a Redis round trip may: the revocation is made meanwhile.
+    let letGo = (): void => undefined;
+    const pruning = new Promise<void>((resolve) => (letGo = resolve));
+    const store: StateStore = { ...memory, shared: true, hashPrune: async (key, before) => (await pruning, memory.hashPrune(key, before)) };
+    const revoked: string[] = [];
+    const revocations = createRevocations({ store, now: clock.now, retainMs: HOUR, onRevoked: (arn) => void revoked.push(arn) });
+    await revocations.revoke(OLD, clock.now());
+    clock.advance(HOUR + 1);
+    const refreshed = revocations.refresh();
+    const made = revocations.revoke(NEW, clock.now());
+    const t1 = clock.now();
+    letGo();
+    expect(await refreshed).toBe(true);
+    await made;
+    expect([revocations.check(NEW, t1), revocations.check(OLD, 0), revocations.status().entries]).toEqual(['revoked', 'ok', 1]);
+    // Told once of each: the refresh does not announce again what this instance has just revoked.
+    expect(revoked).toEqual([OLD, NEW]);
   });
 });
 
