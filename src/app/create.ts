@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, registerTokenCacheMetrics, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
-import { compileTrustedProxies, createGatewayMetrics, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { compileTrustedProxies, createGatewayMetrics, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
@@ -225,7 +225,11 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
       mount: (app) => {
         assertion?.mount(app);
-        if (auth.stsApp) app.route('/.iamgate/sts', auth.stsApp);
+        if (auth.stsApp) {
+          // The STS closes the connection after refusing a call whose body it did not read.
+          app.use('/.iamgate/sts/*', markClosingAnswer);
+          app.route('/.iamgate/sts', auth.stsApp);
+        }
         if (auth.jwksHandler) app.get('/.well-known/jwks.json', auth.jwksHandler);
       },
     });

@@ -2,7 +2,7 @@
 // through the proxy handler, which writes straight onto Node's response (hono routes, undici forwards).
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, errorCodeOf } from './errors.js';
@@ -50,6 +50,18 @@ export function adapterFetch(app: Hono<GatewayEnv>): Hono<GatewayEnv>['fetch'] {
   };
 }
 
+/**
+ * Middleware for a mounted endpoint whose answer may close the connection (the STS refusing a call
+ * whose body it did not read): marks the connection, as writeJson does, so what Node parses behind
+ * it is dropped unanswered. Used only where such an answer can come, so forward-auth and ext_authz
+ * checks, on every request of the proxies that ask them, do not pay for it.
+ */
+export const markClosingAnswer: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  await next();
+  const socket = c.env?.incoming?.socket;
+  if (socket && c.res.headers.get('connection')?.toLowerCase() === 'close') closeAfterAnswer(socket);
+};
+
 /** Creates the gateway's hono app. */
 export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
@@ -58,13 +70,6 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono<GatewayEnv> {
     const requestId = c.get('requestId') ?? deps.requestId();
     const { status, body } = errorAnswer(errorCodeOf(err), requestId);
     return Response.json(body, { status, headers: { 'cache-control': 'no-store', [IDENTITY_HEADERS.requestId]: requestId } });
-  });
-  // A reserved endpoint whose answer closes the connection (the STS refusing a call whose body it
-  // did not read) marks it, as writeJson does: what Node parses behind it is dropped unanswered.
-  app.use('/.iamgate/*', async (c, next) => {
-    await next();
-    const socket = c.env?.incoming?.socket;
-    if (socket && c.res.headers.get('connection')?.toLowerCase() === 'close') closeAfterAnswer(socket);
   });
   deps.mount?.(app);
   if (deps.forwardAuth) {
