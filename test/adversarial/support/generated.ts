@@ -8,14 +8,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { createIamgate, loadConfig, type Iamgate } from '../../../src/app/index.js';
+import type { Iamgate } from '../../../src/app/index.js';
 import { readPublicKeys, readTrailFile, verifyTrail, type VerifyReport } from '../../../src/audit/index.js';
-import { formatProblems } from '../../../src/config/index.js';
 import { loadPolicyWorld, type PolicyWorld } from '../../../src/policy-testing/index.js';
 import { tokenFor, type TrailRecord } from '../../audit/served.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 import { ADVERSARIAL_FIXTURES } from './fixtures.js';
+import { serveConfigFile } from './served.js';
 
 export type User = 'alice' | 'bob';
 
@@ -64,11 +63,7 @@ export async function startGeneratedGateway(): Promise<GeneratedGateway> {
     '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
   ].join('\n');
   await writeFile(config, `${text}\n`);
-  const loaded = await loadConfig({ file: config, env: {} });
-  if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
-  const served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
-  const first = await served.gateway.initialLoad;
-  if (!first.ok) throw new Error(first.problems.join('\n'));
+  const served = await serveConfigFile(config);
   const world = await loadPolicyWorld(dir, ADVERSARIAL_FIXTURES);
   if (!world.ok) throw new Error(JSON.stringify(world.findings));
   const bearer = { alice: `Bearer ${await tokenFor(config, 'alice')}`, bob: `Bearer ${await tokenFor(config, 'bob')}` };

@@ -13,15 +13,21 @@ export interface ServedGateway {
   close(): Promise<void>;
 }
 
-/** Starts the served gateway once its first policies are loaded. */
-export async function startServedGateway(): Promise<ServedGateway> {
-  const upstream = await startTestUpstream();
-  const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
-  const loaded = await loadConfig({ file: files.config, env: {} });
+/** Assembles iamgate from `configFile` as `iamgate serve` does; resolves once its first policies are loaded. */
+export async function serveConfigFile(configFile: string): Promise<Iamgate> {
+  const loaded = await loadConfig({ file: configFile, env: {} });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems).join('\n'));
   const served = await createIamgate(loaded.config, { logger: pino({ level: 'silent' }) });
   const first = await served.gateway.initialLoad;
   if (!first.ok) throw new Error(first.problems.join('\n'));
+  return served;
+}
+
+/** Starts the served gateway once its first policies are loaded. */
+export async function startServedGateway(): Promise<ServedGateway> {
+  const upstream = await startTestUpstream();
+  const files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url });
+  const served = await serveConfigFile(files.config);
   return {
     files,
     upstream,
