@@ -2,9 +2,7 @@
 // share (the workers of `serve --workers`, the audit trail, a wrapper's own output): a write of at
 // most PIPE_BUF bytes lands whole, a longer one can be split by a full pipe and another writer's
 // line land inside it. So no log line is longer than PIPE_BUF: a longer one is shortened.
-
-/** PIPE_BUF on Linux: the largest write to a pipe that never interleaves with other writers'. */
-export const PIPE_BUF = 4096;
+import { PIPE_BUF } from '../audit/index.js';
 
 /** Strings kept longer than this in a shortened line are cut; halved until the line fits. */
 const FIRST_STRING_LIMIT = 1024;

@@ -2,7 +2,8 @@
 // of at most PIPE_BUF bytes, so that on a pipe other processes share (the workers of `serve
 // --workers`, the stdout audit trail) no other writer's line can land inside one of ours.
 import { pino, type Logger } from 'pino';
-import { fitLine, PIPE_BUF } from './log-line.js';
+import { PIPE_BUF } from '../audit/index.js';
+import { fitLine } from './log-line.js';
 
 /** The logger iamgate logs with, at `level`. */
 export function createLogger(level: string): Logger {

@@ -1,6 +1,7 @@
 // Log lines bounded to one atomic pipe write (PIPE_BUF), so that writers sharing a pipe never split one another's lines.
 import { describe, expect, it } from 'vitest';
-import { fitLine, PIPE_BUF } from '../../src/app/log-line.js';
+import { fitLine } from '../../src/app/log-line.js';
+import { PIPE_BUF } from '../../src/audit/index.js';
 
 const line = (fields: Record<string, unknown>): string => `${JSON.stringify({ level: 30, time: 1, service: 'iamgate', ...fields })}\n`;
 
