@@ -7,6 +7,8 @@ import { PIPE_BUF } from '../audit/index.js';
 /** Strings kept longer than this in a shortened line are cut; halved until the line fits. */
 const FIRST_STRING_LIMIT = 1024;
 const LAST_STRING_LIMIT = 16;
+/** At most 3 UTF-8 bytes per UTF-16 unit: a line of at most this many units fits without counting its bytes. */
+const SURELY_FITS = Math.floor(PIPE_BUF / 3);
 /** Array items kept in a shortened line. */
 const ARRAY_LIMIT = 16;
 
@@ -45,6 +47,5 @@ function shorten(line: string): string {
 
 /** The line as written: itself when it fits one atomic pipe write (nearly always), else shortened to fit. */
 export function fitLine(line: string): string {
-  // At most 3 UTF-8 bytes per UTF-16 unit: a short line fits without counting its bytes.
-  return line.length <= PIPE_BUF / 3 || fits(line) ? line : shorten(line);
+  return line.length <= SURELY_FITS || fits(line) ? line : shorten(line);
 }

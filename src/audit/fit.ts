@@ -14,6 +14,8 @@ export const PIPE_BUF = 4096;
 
 /** Longest canonical text a record may have: the chain adds its hash member and a newline. */
 const MAX_TEXT_BYTES = PIPE_BUF - HASH_MEMBER_BYTES;
+/** At most 3 UTF-8 bytes per UTF-16 unit: a text of at most this many units fits without counting its bytes. */
+const SURELY_FITS = Math.floor(MAX_TEXT_BYTES / 3);
 /** The cuts tried in turn, in characters per string; the last keeps no string at all. */
 const CUTS = [128, 32, 8, 0] as const;
 
@@ -36,8 +38,8 @@ function keepClosed(cut: Record<string, unknown>, event: AuditEventInput): Audit
 export function fitEncoder(encode: EventEncoder): EventEncoder {
   return (event, seq, prev) => {
     const full = encode(event, seq, prev);
-    // At most 3 UTF-8 bytes per UTF-16 unit: nearly every record fits without counting its bytes.
-    if (full.length <= MAX_TEXT_BYTES / 3 || Buffer.byteLength(full) <= MAX_TEXT_BYTES) return full;
+    // Nearly every record is settled by its length alone.
+    if (full.length <= SURELY_FITS || Buffer.byteLength(full) <= MAX_TEXT_BYTES) return full;
     let fitted = full;
     for (const limit of CUTS) {
       fitted = encode(keepClosed(cutStrings(event, limit) as Record<string, unknown>, event), seq, prev);
