@@ -126,6 +126,9 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     await expect(access(`${lock}.break`)).resolves.toBeUndefined();
     // Next it finds the stale lock under the first's marker: it can only wait, never break it too.
     const releaseSecondAtLock = await second.hold('lock-stale');
+    // Held again at its next wait: between the first's removal of the stale lock and its taking of
+    // the lock, the lock is free, and a second polling then would take it (which the lock allows).
+    const releaseSecondWaitingAgain = await second.hold('waiting');
     const secondNext = Promise.race([second.reached('waiting').then(() => 'waiting'), second.reached('lock-stale').then(() => 'lock-stale')]);
     releaseSecondWaiting();
     const next = await secondNext;
@@ -133,6 +136,7 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     await a.entered;
     const afterFirstTook = Promise.race([second.reached('waiting').then(() => 'waiting'), b.entered.then(() => 'entered')]);
     releaseSecondAtLock();
+    releaseSecondWaitingAgain();
     expect([next, await afterFirstTook, [...log]]).toEqual(['waiting', 'waiting', ['first in']]);
     a.finish();
     await b.entered;
