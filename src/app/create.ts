@@ -3,7 +3,7 @@
 // all assemble a gateway here and nowhere else.
 import type { HttpBindings } from '@hono/node-server';
 import { dirname } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, registerTokenCacheMetrics, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
@@ -19,6 +19,7 @@ import { keyFileWarnings } from './key-files.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
+import { createLogger } from './logger.js';
 import { joinWorkerGenerations } from './worker-generations.js';
 
 /** What a caller may put in place of what the configuration would build. */
@@ -27,7 +28,7 @@ export interface IamgateDeps {
   readonly now?: () => number;
   /** Fetches issuers' JWKS. Default: the global fetch. */
   readonly fetch?: FetchLike;
-  /** Default: pino at `logging.level`. */
+  /** Default: createLogger at `logging.level` (pino, lines bounded to one atomic pipe write). */
   readonly logger?: Logger;
   /** Opens iamgate's Redis connections. Default: from `redis` (none when it is not configured). */
   readonly redis?: RedisFactory;
@@ -97,7 +98,7 @@ function closers(): { add(close: () => unknown): void; run(): Promise<void> } {
  */
 export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {}): Promise<Iamgate> {
   const now = deps.now ?? Date.now;
-  const logger = deps.logger ?? pino({ level: config.logging.level, base: { service: 'iamgate' } });
+  const logger = deps.logger ?? createLogger(config.logging.level);
   const opened = closers();
   try {
     const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });

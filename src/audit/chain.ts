@@ -80,7 +80,7 @@ export function signedPayload(record: Omit<AuditRecord, 'hash' | 'sig'>): string
 }
 
 /** What sealing adds to the canonical form: `,"hash":"<64 hex>"` before its closing brace, and the newline. */
-const HASH_MEMBER_BYTES = ',"hash":""'.length + 64 + 1;
+export const HASH_MEMBER_BYTES = ',"hash":""'.length + 64 + 1;
 
 /** Starts a new chain for one writer (one process run): seq 1 links to 64 zeros. */
 export function createChain(instanceId: string): Chain {

@@ -18,4 +18,5 @@ export { suggestPolicy, principalMatcher, type Suggestion, type PolicyDocument }
 export { readAuditConfig, AUDIT_DEFAULTS, AUDIT_OUTCOMES, AUDIT_SINKS, type AuditConfig, type AuditOutcomes, type AuditSinkKind, type ReadAuditOptions } from './config.js';
 export { openConfiguredAudit, newInstanceId, GENERATED_KEY_FILE, type AuditSetupDeps, type ConfiguredAudit, type PublicJwk } from './setup.js';
 export { policyLoadEvent } from './events.js';
+export { PIPE_BUF } from './fit.js';
 export { registerAuditMetrics } from './metrics.js';

@@ -6,6 +6,7 @@
 import type { BuildDeps } from './build.js';
 import { createChain, type SealedRecord, type UnsealedRecord } from './chain.js';
 import { createEventEncoder } from './encode.js';
+import { fitEncoder } from './fit.js';
 import { AuditError } from './errors.js';
 import { createIdSource, createIsoClock } from './ids.js';
 import type { AuditEventInput, ChainHead, ChainKind, DigestInfo, PublishedKey } from './schema.js';
@@ -97,7 +98,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const digestRecords = deps.digestEvery?.records ?? 1000;
   const digestMs = deps.digestEvery?.ms ?? 60_000;
   const chain = createChain(deps.instanceId);
-  const encode = createEventEncoder(deps.instanceId, build);
+  const encode = fitEncoder(createEventEncoder(deps.instanceId, build));
   let recorded = 0;
   let refused = 0;
   let digests = 0;

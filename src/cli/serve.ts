@@ -2,8 +2,8 @@
 // nothing started when any), build authentication, start the gateway and its operations
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
-import { createIamgate, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
+import type { Logger } from 'pino';
+import { createIamgate, createLogger, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
@@ -99,7 +99,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     return EXIT.usage;
   }
 
-  const logger = pino({ level: config.logging.level, base: { service: 'iamgate' } });
+  const logger = createLogger(config.logging.level);
   let demo: DemoUpstream | undefined;
   if (demoAt) {
     demo = await startDemoUpstream(demoAt);

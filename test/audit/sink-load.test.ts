@@ -72,7 +72,7 @@ describe('audit sinks under concurrent load', () => {
 
         expect([...statuses]).toEqual([[200, REQUESTS]]);
         expect(new Set(ids).size).toBe(REQUESTS);
-        const trail = sink === 'file' ? await readTrail(files.trail) : stdoutRecords(server.log());
+        const trail = sink === 'file' ? await readTrail(files.trail) : stdoutRecords(server.stdout());
         const decisions = new Map<string, number>();
         let outcomes = 0;
         for (const r of trail) {
@@ -85,7 +85,7 @@ describe('audit sinks under concurrent load', () => {
         expect(trail.map((r) => r.seq)).toEqual(Array.from({ length: trail.length }, (_, i) => i + 1));
         expect(trail.at(-1)).toMatchObject({ kind: 'audit.digest', reason: 'chain_end' });
         const trustedKeys = readPublicKeys(await readFile(files.publicKey, 'utf8'));
-        const report = await verifyTrail(sink === 'file' ? readTrailFile(files.trail) : splitTrailText(server.log()), { trustedKeys });
+        const report = await verifyTrail(sink === 'file' ? readTrailFile(files.trail) : splitTrailText(server.stdout()), { trustedKeys });
         expect(report.findings).toEqual([]);
         expect(report).toMatchObject({ status: 'ok', records: trail.length });
       } finally {

@@ -23,8 +23,14 @@ export interface ServeProcess {
   signal(name: NodeJS.Signals): void;
   /** Resolves to the exit code. */
   readonly exit: Promise<number | null>;
-  /** What the process printed so far. */
+  /** What the process printed so far, standard output and standard error as they arrived. */
   log(): string;
+  /**
+   * What the process printed on standard output alone (where the stdout audit trail goes): standard
+   * error arrives on a pipe of its own, and a line of it must not land among, or inside, the lines
+   * of standard output.
+   */
+  stdout(): string;
   /** Kills the process if it still runs. */
   kill(): void;
   /** Closes the reading end of the process's stdout, as a reader that went away would. */
@@ -49,7 +55,11 @@ export async function startServe(configFile: string, env: Record<string, string>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  const stdout: Buffer[] = [];
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout.push(d);
+    output += d.toString();
+  });
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
@@ -82,6 +92,7 @@ export async function startServe(configFile: string, env: Record<string, string>
     signal: (name) => child.kill(name),
     exit,
     log: () => output,
+    stdout: () => Buffer.concat(stdout).toString('utf8'),
     kill: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     },

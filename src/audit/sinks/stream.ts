@@ -7,6 +7,7 @@
 import { constants, fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AuditError } from '../errors.js';
+import { PIPE_BUF } from '../fit.js';
 import { describeDescriptor } from './descriptor.js';
 import { createFdWriter } from './fd-writer.js';
 import { createGapTracker, type RecordSink, type SinkStats, type WhenFull } from './types.js';
@@ -29,8 +30,6 @@ export interface StreamSinkOptions {
   readonly now?: () => number;
 }
 
-/** Largest single write to a pipe: writes up to PIPE_BUF bytes are atomic, so lines never interleave. */
-const PIPE_ATOMIC_BYTES = 4096;
 /** Largest single write elsewhere (a file, a terminal, /dev/null). */
 const FILE_WRITE_BYTES = 1024 * 1024;
 
@@ -40,7 +39,8 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
   const whenFull = options.whenFull ?? 'refuse';
   const gaps = createGapTracker(name, options.now ?? Date.now);
   const descriptor = describeDescriptor(fd);
-  const maxWrite = descriptor.shared ? PIPE_ATOMIC_BYTES : FILE_WRITE_BYTES;
+  // Writes up to PIPE_BUF bytes are atomic on a pipe, so lines never interleave with other writers'.
+  const maxWrite = descriptor.shared ? PIPE_BUF : FILE_WRITE_BYTES;
   const batchBytes = Math.min(options.batchBytes ?? 16 * 1024, maxWrite);
   // Batched mode: past this many pending bytes callers wait for the write (well below the bound).
   const highWater = Math.max(batchBytes, Math.floor(maxBufferBytes / 8));
