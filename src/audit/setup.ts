@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readTextFile } from '../config/index.js';
+import { readTextFile, writeNewFile } from '../config/index.js';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { AuditConfig, AuditSinkKind } from './config.js';
@@ -65,13 +65,7 @@ function inside(dir: string, path: string): boolean {
 async function ensureGeneratedKey(file: string): Promise<boolean> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
-  try {
-    await writeFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
+  return writeNewFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
 }
 
 async function readSigner(file: string, key: string): Promise<AuditSigner> {

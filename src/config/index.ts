@@ -3,4 +3,5 @@ export { ENV, formatProblems, loadConfig, loadConfigParts, readConfig, readConfi
 export { FINDING_CODES, finding, type Finding, type FindingCode } from './findings.js';
 export { parseYamlText, type YamlParse } from './yaml.js';
 export { locatePolicyFiles, type PolicyFilePaths } from './policy-folder.js';
+export { writeNewFile } from './new-file.js';
 export { fileErrorReason, MAX_TEXT_FILE_BYTES, openRegularFile, readTextFile, readTextFileSync, TextFileError } from './text-file.js';

@@ -3,8 +3,8 @@
 // processes starting together agree on one key.
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { readTextFile } from '../../config/index.js';
+import { mkdir } from 'node:fs/promises';
+import { readTextFile, writeNewFile } from '../../config/index.js';
 import { dirname } from 'node:path';
 import { KeyTable, parseJwkSet, type KeySource } from './jwk.js';
 
@@ -58,21 +58,9 @@ export async function ensureDevKey(path: string): Promise<PrivateJwk> {
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const jwk = await generatePrivateJwk('ES256');
-  try {
-    await writeFile(path, JSON.stringify(jwk, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    return jwk;
-  } catch (err) {
-    // Another process created it first: use theirs (it may still be writing it).
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await readPrivateJwk(path);
-      } catch (readErr) {
-        if (attempt >= 20) throw readErr;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
-  }
+  // Another process may have created it first: then its key, whole, is the one.
+  if (await writeNewFile(path, JSON.stringify(jwk, null, 2) + '\n', 0o600)) return jwk;
+  return readPrivateJwk(path);
 }
 
 async function readPrivateJwk(path: string): Promise<PrivateJwk> {
