@@ -202,7 +202,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       },
       ...(extAuthz ? { extAuthz } : {}),
       ...(peer && config.peerIssuer ? { peerAuthenticator: createPeerAuthenticator({ issuer: config.peerIssuer, trustDomain: peer.trustDomain, resolver: currentResolver }) } : {}),
-      sessionRevoked: (principal) => auth.revocations.checkPrincipal(principal) === 'revoked',
+      sessionRevocation: (principal) => auth.revocations.checkPrincipal(principal),
       // Until the revocation list has been read once, every token would be refused (503 revocation_unavailable).
       notReady: () => [
         ...(auth.status().revocation.lastRefreshAt === undefined ? ['revocation state not read yet'] : []),

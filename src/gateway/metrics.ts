@@ -23,7 +23,7 @@ export interface GatewayMetrics {
   readonly redisErrors: Counter<'operation'>;
   /** Shadow evaluation: requests the candidate policies would decide the other way, by direction. */
   readonly shadowDisagreements: Counter<'direction'>;
-  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
+  /** WebSocket tunnels iamgate closed, by reason (`session_revoked`, `revocation_unavailable`, `token_expired`, `policy_denied`, `max_lifetime`, `shutdown`). */
   readonly tunnelsClosed: Counter<'reason'>;
   /** The request path's counts, read into `requests`, `decisions` and `cacheLookups` at scrape time. */
   readonly count: {

@@ -93,8 +93,8 @@ export interface GatewayOptions {
   readonly mountOperations?: (app: Hono) => void;
   /** Why, beyond the policies, the gateway cannot serve yet (asked on every /readyz; empty when it can). */
   readonly notReady?: () => readonly string[];
-  /** Whether a session's credential is revoked now: asked as a WebSocket tunnel opens (TunnelRegistryDeps.sessionRevoked). */
-  readonly sessionRevoked?: TunnelRegistryDeps['sessionRevoked'];
+  /** A session's credential now, as the revocation list answers: asked as a WebSocket tunnel opens (TunnelRegistryDeps.sessionRevocation). */
+  readonly sessionRevocation?: TunnelRegistryDeps['sessionRevocation'];
   /** Workload identity from the mesh peer for ext_authz checks (extAuthz.grpc.peerIdentity): a member of the authenticator chain. */
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
@@ -279,7 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     generation: () => snapshot?.generation,
     redecide: async (facts) => pipeline.run(facts, 'tunnel'),
     onClose: (reason) => metrics.tunnelsClosed.inc({ reason }),
-    ...(options.sessionRevoked ? { sessionRevoked: options.sessionRevoked } : {}),
+    ...(options.sessionRevocation ? { sessionRevocation: options.sessionRevocation } : {}),
   });
   const nextId = options.requestId ?? createIdSource();
   const handlers = createProxyHandlers({

@@ -7,18 +7,24 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { RevocationCheck } from '../auth/index.js';
 import { revocationSubjects, type Principal } from '../identity/index.js';
 import type { AuditEventInput, AuditSink } from './audit.js';
 import type { RequestFacts } from './context.js';
 import type { DecisionEvent, PipelineOutcome } from './pipeline.js';
 import { closeFrame, createFrameTracker, type FrameTracker } from './ws-frames.js';
 
-export const TUNNEL_CLOSE_REASONS = ['session_revoked', 'token_expired', 'policy_denied', 'max_lifetime', 'shutdown'] as const;
+export const TUNNEL_CLOSE_REASONS = ['session_revoked', 'revocation_unavailable', 'token_expired', 'policy_denied', 'max_lifetime', 'shutdown'] as const;
 export type TunnelCloseReason = (typeof TUNNEL_CLOSE_REASONS)[number];
 
-/** Status codes of the close frame (RFC 6455 §7.4.1): going away at shutdown, policy violation otherwise. */
+/**
+ * Status codes of the close frame (RFC 6455 §7.4.1, and the IANA registry for 1013): going away at
+ * shutdown, try again later when the revocation state is unavailable (the 503 of an ordinary
+ * request), policy violation otherwise.
+ */
 const CLOSE_FRAMES: Readonly<Record<TunnelCloseReason, Buffer>> = {
   session_revoked: closeFrame(1008, 'session_revoked'),
+  revocation_unavailable: closeFrame(1013, 'revocation_unavailable'),
   token_expired: closeFrame(1008, 'token_expired'),
   policy_denied: closeFrame(1008, 'policy_denied'),
   max_lifetime: closeFrame(1008, 'max_lifetime'),
@@ -57,11 +63,13 @@ export interface TunnelRegistryDeps {
   /** Told about every close (metrics). */
   readonly onClose?: (reason: TunnelCloseReason) => void;
   /**
-   * Whether the session's credential is revoked now (the revocation list, which prunes what no
-   * longer matters): asked as a tunnel opens, since a revocation may have arrived while its
-   * upstream handshake was under way. Without it, only revocations heard after the open close it.
+   * The session's credential now, as the revocation list answers (it prunes what no longer
+   * matters): asked as a tunnel opens, since a revocation may have arrived while its upstream
+   * handshake was under way. Anything but 'ok' closes the tunnel, 'unavailable' (a list too stale
+   * to trust) included, as it refuses an ordinary request. Without it, only revocations heard
+   * after the open close it.
    */
-  readonly sessionRevoked?: (principal: Principal) => boolean;
+  readonly sessionRevocation?: (principal: Principal) => RevocationCheck;
 }
 
 export interface Tunnels {
@@ -96,8 +104,15 @@ interface Tunnel {
 /** Why a new decision refuses a tunnel: its session or token, else the policies. */
 function refusalReason(outcome: PipelineOutcome | undefined): TunnelCloseReason {
   const reason = outcome?.event.reason;
-  return reason === 'session_revoked' || reason === 'token_expired' ? reason : 'policy_denied';
+  return reason === 'session_revoked' || reason === 'revocation_unavailable' || reason === 'token_expired' ? reason : 'policy_denied';
 }
+
+/** Why a tunnel may not open, as the revocation list answers; undefined when it may. */
+const REVOCATION_CLOSE: Readonly<Record<RevocationCheck, TunnelCloseReason | undefined>> = {
+  ok: undefined,
+  revoked: 'session_revoked',
+  unavailable: 'revocation_unavailable',
+};
 
 /** Creates the registry of this instance's open tunnels. */
 export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
@@ -246,8 +261,9 @@ export function createTunnelRegistry(deps: TunnelRegistryDeps): Tunnels {
         t.closing = true;
         forget(t);
       });
-      if (deps.sessionRevoked?.(grant.principal) === true) {
-        close(t, 'session_revoked');
+      const refused = deps.sessionRevocation && REVOCATION_CLOSE[deps.sessionRevocation(grant.principal)];
+      if (refused) {
+        close(t, refused);
         return;
       }
       arm(t);

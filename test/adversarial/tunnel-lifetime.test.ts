@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/gateway/index.js';
 import { startServedGateway, useServedPair, type ReplicaOptions } from '../cache/served.js';
 import { FIXTURES, startTestGateway, type RecordingAudit, type TestGateway } from '../support/gateway.js';
+import { startOwnedRedis } from '../support/redis.js';
 import { createTestKeys, TEST_ISSUER } from '../support/tokens.js';
 import { openTunnel, type TestTunnel } from '../support/websocket.js';
 import { exchange } from './support/raw.js';
@@ -311,6 +312,43 @@ describe('a tunnel whose upstream handshake was under way when its authorisation
     } finally {
       await served.stop();
       await upstream.close();
+    }
+  });
+  it('is closed with 1013 revocation_unavailable as it opens when the revocation list went stale in between, as a request is refused', async () => {
+    const upstream = await heldUpstream();
+    const redis = await startOwnedRedis();
+    const keys = await createTestKeys();
+    let ahead = 0;
+    await policyFolder(join(dir, 'stale', 'policies'));
+    const served = await startServedGateway({
+      policies: join(dir, 'stale', 'policies'),
+      work: join(dir, 'stale', 'work'),
+      keys,
+      upstreamUrl: upstream.url,
+      redisUrl: redis.url,
+      now: () => Date.now() + ahead,
+      config: { websocket: { maxLifetimeMs: 0 } },
+    });
+    try {
+      const alice = `Bearer ${await keys.token('alice')}`;
+      const opening = openTunnel(`${served.url}/ws`, alice);
+      await upstream.arrival;
+      // The shared store gone for longer than auth.revocation.maxStaleSeconds (60 s by default).
+      await redis.stop();
+      ahead = 61_000;
+      expect(served.iamgate.auth.revocations.checkPrincipal({ arn: ALICE, issuedAt: Date.now() })).toBe('unavailable');
+      upstream.release();
+      const tunnel = await opening;
+      expect(await tunnel.closed).toMatchObject({ code: 1013, reason: 'revocation_unavailable' });
+      expect(served.audit.events.filter((e) => e.kind === 'tunnel_close')).toEqual([expect.objectContaining({ reason: 'revocation_unavailable', principal: expect.objectContaining({ arn: ALICE }) })]);
+      // The same reason an ordinary request is refused with now.
+      const res = await request(`${served.url}/orders/1`, { headers: { authorization: alice } });
+      expect(res.statusCode).toBe(503);
+      expect(await res.body.json()).toMatchObject({ code: 'revocation_unavailable' });
+    } finally {
+      await served.stop();
+      await upstream.close();
+      await redis.close();
     }
   });
 });

@@ -56,6 +56,8 @@ export interface ServedOptions {
   readonly config?: Record<string, unknown>;
   /** `auth` keys on top of the defaults here (e.g. `sts`). */
   readonly auth?: Record<string, unknown>;
+  /** The gateway's clock (IamgateDeps.now). Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Starts a gateway as serve does and waits for its first policy load. */
@@ -81,8 +83,14 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
     ...extra,
   };
   const audit = recordingAudit();
-  const { iamgate } = await startIamgate({ doc, ...(o.redisUrl ? { env: { REDIS_URL: o.redisUrl } } : {}), deps: { audit } });
+  const { iamgate } = await startIamgate({ doc, ...(o.redisUrl ? { env: { REDIS_URL: o.redisUrl } } : {}), deps: { audit, ...(o.now ? { now: o.now } : {}) } });
   const { gateway } = iamgate;
+  // With Redis, every token is refused (503 revocation_unavailable) until the revocation list has
+  // been read once: a first read that a loaded machine timed out is retried every second.
+  if (o.redisUrl && !(await eventually(async () => iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) {
+    await iamgate.stop(0);
+    throw new Error('the served gateway never read the revocation list');
+  }
   return {
     url: gateway.url,
     opsUrl: gateway.opsUrl,

@@ -52,7 +52,7 @@ async function registry(): Promise<Registry> {
     maxLifetimeMs: 0,
     generation: () => 1,
     redecide: async () => undefined,
-    sessionRevoked: (principal) => revocations.checkPrincipal(principal) === 'revoked',
+    sessionRevocation: (principal) => revocations.checkPrincipal(principal),
   });
   const registered = tunnels;
   return {

@@ -79,6 +79,15 @@ export async function startRedis(): Promise<TestRedis> {
       close: async () => undefined,
     };
   }
+  return startOwnedRedis();
+}
+
+/**
+ * Starts a redis-server of this suite's own even when REDIS_URL is set: for suites that stop, pause
+ * or restart it to test outages, which a shared server cannot take. `npm test`'s pretest step
+ * provides the binary; without it this fails with the command to install it, never skips.
+ */
+export async function startOwnedRedis(): Promise<TestRedis & { readonly owned: true }> {
   const binary = REDIS_SERVER;
   if (!binary) throw missingBinary('redis-server', 'redis-server');
   const port = await freePort();
@@ -115,7 +124,7 @@ export async function startRedis(): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    owned: true,
+    owned: true as const,
     start,
     stop,
     pause: () => {
