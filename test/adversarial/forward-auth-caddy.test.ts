@@ -3,7 +3,7 @@
 // try to choose the request decided on or the identity the upstream sees.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CADDY_BINARY, startCaddy, type RunningCaddy } from '../support/caddy.js';
+import { startCaddy, type RunningCaddy } from '../support/caddy.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Identity headers the site copies from iamgate's answer; the session header (empty unless the caller is a role session) is only removed, as docs/forward-auth.md configures it. */
@@ -24,7 +24,7 @@ ${IDENTITY.map((h) => `    request_header -${h}`).join('\n')}
   }`;
 }
 
-describe.skipIf(!CADDY_BINARY)(`forward-auth with a real Caddy forward_auth${CADDY_BINARY ? '' : ' (skipped: caddy is not installed; apt-get install caddy)'}`, () => {
+describe('forward-auth with a real Caddy forward_auth', () => {
   let gw: TestGateway;
   let caddy: RunningCaddy;
 

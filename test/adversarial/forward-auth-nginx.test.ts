@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { NON_CANONICAL } from '../support/canonical.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { authRequestServer, IAMGATE_HEADERS, NGINX_BINARY, startNginx, type RunningNginx } from '../support/nginx.js';
+import { authRequestServer, IAMGATE_HEADERS, startNginx, type RunningNginx } from '../support/nginx.js';
 
-describe.skipIf(!NGINX_BINARY)('forward-auth behind nginx with X-Original-URL', () => {
+describe('forward-auth behind nginx with X-Original-URL', () => {
   let gw: TestGateway;
   let nginx: RunningNginx;
 
@@ -75,7 +75,7 @@ function rawGet(url: string, target: string, authorization: string): Promise<num
   });
 }
 
-describe.skipIf(!NGINX_BINARY)('forward-auth behind nginx as docs/forward-auth.md configures it', () => {
+describe('forward-auth behind nginx as docs/forward-auth.md configures it', () => {
   let gw: TestGateway;
   let nginx: RunningNginx;
 

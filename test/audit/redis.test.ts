@@ -11,7 +11,7 @@ import { createFileSink } from '../../src/audit/sinks/stream.js';
 import type { RecordSink } from '../../src/audit/sinks/types.js';
 import { readTrailStream } from '../../src/audit/trail.js';
 import { verifyTrail, type VerifyReport } from '../../src/audit/verify.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { decisionEvent, ed25519, tempDir, verifyFile, type TempDir } from './support.js';
 
 let redis: TestRedis;
@@ -23,7 +23,7 @@ let stream = 0;
 const open: AuditLog[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startOwnedRedis();
   reader = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   reader.on('error', () => undefined);
   dir = await tempDir();
@@ -93,7 +93,6 @@ describe('the Redis Stream sink', () => {
   });
 
   it('buffers records while Redis is stopped and writes them, in order, when it is back', async () => {
-    if (!redis.owned) return;
     const { name, sink, log, file } = setup({ maxBuffer: 1000 });
     for (let i = 0; i < 10; i++) await log.record(decisionEvent(i));
     await log.flush();
@@ -118,7 +117,6 @@ describe('the Redis Stream sink', () => {
   });
 
   it('past its bound drops and counts records, and the stream says which are missing', async () => {
-    if (!redis.owned) return;
     const { name, sink, log, file } = setup({ maxBuffer: 10 });
     for (let i = 0; i < 5; i++) await log.record(decisionEvent(i));
     await log.flush();
@@ -149,7 +147,6 @@ describe('the Redis Stream sink', () => {
   });
 
   it('configured to refuse, refuses records once its buffer is full, and accepts again when Redis is back', async () => {
-    if (!redis.owned) return;
     const { sink, log } = setup({ maxBuffer: 5, whenFull: 'refuse' });
     await log.record(decisionEvent(0));
     await log.flush();
@@ -170,7 +167,6 @@ describe('the Redis Stream sink', () => {
   });
 
   it('with Redis frozen (SIGSTOP), times out, keeps the records and writes them after it resumes', async () => {
-    if (!redis.owned) return;
     const client = new Redis(redis.url, { ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: 200 });
     client.on('error', () => undefined);
     const { name, sink, log } = setup({ client });

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { generate } from 'otplib';
 import { afterAll, beforeAll } from 'vitest';
 import { answerStateRequest, createMemoryStateStore, createRedisClient, readAuthConfig, redisReady, type AuthConfig, type StateChannel } from '../../src/auth/index.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type Principal, type PrincipalResolver } from '../../src/identity/index.js';
 import { createContext, evaluate } from '../../src/policy/index.js';
 
@@ -169,14 +169,14 @@ export function primaryFor(store = createMemoryStateStore()): () => StateChannel
 }
 
 /**
- * A redis-server of the suite's own (see startRedis), started before its tests and stopped after
+ * A redis-server of the suite's own (see startOwnedRedis), started before its tests and stopped after
  * them, and fail-fast clients to it with the given command deadline, disconnected at the end.
  */
 export function redisForSuite(commandTimeoutMs: number): { server(): TestRedis; connect(): Promise<Redis> } {
   let redis: TestRedis | undefined;
   const clients: Redis[] = [];
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startOwnedRedis();
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();

@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient, redisReady } from '../../src/auth/index.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
 
 const DIRECTORY = `
@@ -45,7 +45,7 @@ describe('session revocation across replicas', () => {
   }
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startOwnedRedis();
     a = await startAuthFixture({ directoryYaml: DIRECTORY, redis: await client() });
     b = await startAuthFixture({ directoryYaml: DIRECTORY, redis: await client(), dir: a.dir, clock: a.clock });
   });
@@ -142,7 +142,6 @@ describe('session revocation across replicas', () => {
   });
 
   it('refuses tokens with 503 once Redis has been unreachable longer than the staleness bound', async () => {
-    if (!redis.owned) return;
     const token = await a.tokenFor('bob');
     expect(await check(b, token)).toBe('ok');
     redis.pause();
@@ -160,7 +159,6 @@ describe('session revocation across replicas', () => {
   });
 
   it('keeps every revocation it knew when Redis comes back empty, and writes them back, so a revoked token never works again', async () => {
-    if (!redis.owned) return;
     const arn = 'arn:aws:iam::111122223333:user/bob';
     expect(await a.runtime.revocations.refresh()).toBe(true);
     const token = await a.tokenFor('bob');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
@@ -18,7 +18,7 @@ let dir = '';
 const started: ServedGateway[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startOwnedRedis();
   upstream = await startTestUpstream();
   keys = await createTestKeys();
   dir = await mkdtemp(join(tmpdir(), 'iamgate-readiness-'));
@@ -52,8 +52,7 @@ describe('/readyz with Redis configured', () => {
     expect(await gw.getOrder('bob')).toBe(403);
   });
 
-  it('stays not ready, saying why, while Redis cannot be reached at start, and becomes ready when it can', async (ctx) => {
-    if (!redis.owned) ctx.skip();
+  it('stays not ready, saying why, while Redis cannot be reached at start, and becomes ready when it can', async () => {
     await redis.stop();
     let gw: ServedGateway;
     try {

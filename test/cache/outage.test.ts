@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCacheRedis, createDecisionCache, DEFAULT_CHANNEL, type CacheEntry, type DecisionCache, type DecisionKey } from '../../src/cache/index.js';
 import { createClusterBus } from '../../src/cluster/index.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 
 const ALLOW: CacheEntry = { decision: { decision: 'Allow', matched: [{ policy: 'p', kind: 'identity', index: 0, effect: 'Allow' }] } };
 const DENY: CacheEntry = { decision: { decision: 'ExplicitDeny', matched: [{ policy: 'p', kind: 'identity', index: 1, effect: 'Deny' }] } };
@@ -85,7 +85,7 @@ describe('the decision cache while Redis is away', () => {
   let cache: DecisionCache;
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startOwnedRedis();
   });
   afterEach(async () => {
     await cache?.close();
@@ -117,7 +117,6 @@ describe('the decision cache while Redis is away', () => {
 
   for (const fault of ['stopped', 'paused (SIGSTOP)'] as const) {
     it(`answers every lookup and store, with no wrong decision, when Redis is ${fault} mid-load, and recovers by itself`, async () => {
-      if (!redis.owned) return; // outage controls need a suite-owned server
       await setup();
       const run = load(cache, 16);
       await sleep(400);

@@ -7,7 +7,7 @@ import { createCacheRedis, createDecisionCache, DEFAULT_CHANNEL, type DecisionCa
 import { createClusterBus, type ClusterBus, type GenerationAnnouncement, type RevocationAnnouncement } from '../../src/cluster/index.js';
 import { createContext, evaluate, type AuthzRequest, type Decision, type PolicySet } from '../../src/policy/index.js';
 import { compileSet } from '../policy/harness.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -82,7 +82,7 @@ describe('replicas sharing one Redis', () => {
   }
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startOwnedRedis();
   });
   beforeEach(async () => {
     // Each test starts with no announced generation and no entries.
@@ -156,7 +156,6 @@ describe('replicas sharing one Redis', () => {
   });
 
   it('send a generation again once Redis takes it, when it was down at the time', async () => {
-    if (!redis.owned) return;
     const a = await replica('allow');
     const b = await replica('allow');
     const heard: GenerationAnnouncement[] = [];

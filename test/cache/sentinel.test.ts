@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { openGatewayAudit } from '../../src/app/audit.js';
 import { readConfig } from '../../src/app/index.js';
-import { freePort, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis.js';
+import { freePort, REDIS_SERVER, startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
@@ -23,11 +23,10 @@ let sentinel: ChildProcess | undefined;
 let upstream: TestUpstream;
 let dir = '';
 let sentinelPort = 0;
-let gw: ServedGateway | undefined;
+let gw: ServedGateway;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  if (!redis.owned) return;
+  redis = await startOwnedRedis();
   upstream = await startTestUpstream();
   dir = await mkdtemp(join(tmpdir(), 'iamgate-sentinel-'));
   const port = await freePort();
@@ -55,8 +54,7 @@ afterAll(async () => {
 });
 
 describe('Redis through Sentinel', () => {
-  it('finds the primary through the sentinel: ready, deciding, and announcing its generation there', async (ctx) => {
-    if (!gw) return ctx.skip();
+  it('finds the primary through the sentinel: ready, deciding, and announcing its generation there', async () => {
     const served = gw;
     expect(await eventually(async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000)).toBe(true);
     expect(await served.getOrder('alice')).toBe(200);
@@ -72,8 +70,7 @@ describe('Redis through Sentinel', () => {
 });
 
 describe('the audit trail through Sentinel', () => {
-  it('writes its Redis Stream on the primary the sentinel names', async (ctx) => {
-    if (!gw) return ctx.skip();
+  it('writes its Redis Stream on the primary the sentinel names', async () => {
     const read = readConfig(
       {
         version: 1,

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
-import { authRequestServer, NGINX_BINARY as NGINX, startNginx, type RunningNginx } from '../support/nginx.js';
+import { authRequestServer, startNginx, type RunningNginx } from '../support/nginx.js';
 
 describe('forward-auth dialects over HTTP', () => {
   const gw = useTestGateway();
@@ -88,7 +88,7 @@ describe('forward-auth dialects over HTTP', () => {
   });
 });
 
-describe.skipIf(!NGINX)(`forward-auth with a real nginx auth_request${NGINX ? '' : ' (skipped: nginx is not installed; apt-get install nginx)'}`, () => {
+describe('forward-auth with a real nginx auth_request', () => {
   let gw: TestGateway;
   let nginx: RunningNginx;
   let nginxUrl: string;

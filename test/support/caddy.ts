@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForChild } from './redis.js';
-import { findBinary } from './services.js';
+import { findBinary, missingBinary } from './services.js';
 
 /** The caddy binary, when installed. */
 export const CADDY_BINARY = findBinary('caddy');
@@ -19,7 +19,7 @@ export interface RunningCaddy {
 
 /** Starts Caddy serving `site` (the directives inside one site block) on plain HTTP. */
 export async function startCaddy(site: string): Promise<RunningCaddy> {
-  if (!CADDY_BINARY) throw new Error('caddy is not installed');
+  if (!CADDY_BINARY) throw missingBinary('caddy', 'caddy');
   const prefix = await mkdtemp(join(tmpdir(), 'iamgate-caddy-'));
   const port = await freePort();
   const file = join(prefix, 'Caddyfile');

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForChild } from './redis.js';
-import { findBinary } from './services.js';
+import { findBinary, missingBinary } from './services.js';
 
 /** The nginx binary, when installed. */
 export const NGINX_BINARY = findBinary('nginx');
@@ -27,7 +27,7 @@ export interface NginxOptions {
 
 /** Starts nginx with `server` (the directives inside one `server { }` block, without `listen`). */
 export async function startNginx(server: string, opts: NginxOptions = {}): Promise<RunningNginx> {
-  if (!NGINX_BINARY) throw new Error('nginx is not installed');
+  if (!NGINX_BINARY) throw missingBinary('nginx', 'nginx');
   const prefix = await mkdtemp(join(tmpdir(), 'iamgate-nginx-'));
   const port = await freePort();
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`).join('\n');

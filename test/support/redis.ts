@@ -1,6 +1,7 @@
 // Starts a private redis-server on a free loopback port for one test suite, so the suite can stop,
-// pause (SIGSTOP) and restart it to test outages. With REDIS_URL set, that server is used instead
-// and the outage controls are unavailable.
+// pause (SIGSTOP) and restart it to test outages. With REDIS_URL set, startRedis uses that server
+// instead, without outage controls; suites that test outages use startOwnedRedis, which starts one
+// of their own whatever REDIS_URL says.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
