@@ -9,11 +9,10 @@
 // decide may refuse more (a path they would have to normalise), never less. front-doors.test.ts pins
 // examples through real nginx and Caddy as well.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeTarget } from '../../src/gateway/index.js';
 import { decideOffline, resolvePrincipal } from '../../src/policy-testing/index.js';
-import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
-import { runsOf, startGeneratedGateway, type GeneratedGateway, type User } from './support/generated.js';
+import { runsOf, useGeneratedGateway, type User } from './support/generated.js';
 import { exchange } from './support/raw.js';
 import { ALLOWED, pathMutation } from './support/requests.js';
 
@@ -34,18 +33,7 @@ interface Seen {
   readonly reason: unknown;
 }
 
-let gw: GeneratedGateway;
-let grpc: ExtAuthzClient;
-
-beforeAll(async () => {
-  gw = await startGeneratedGateway();
-  grpc = extAuthzClient(gw.grpcAddress);
-}, 30_000);
-
-afterAll(async () => {
-  grpc?.close();
-  await gw?.close();
-});
+const gw = useGeneratedGateway();
 
 /** The bases whose decision needs nothing a door carries differently (no forwarding headers). */
 const BASES = ALLOWED.filter((r) => r.headers.every(([n]) => n === 'X-Client-Id'));
@@ -80,7 +68,7 @@ async function ask(door: Door, t: Triple): Promise<void> {
       return;
     case 'grpc': {
       const headers = [...(t.user ? [['authorization', gw.bearer[t.user]] as const] : []), ...t.headers.map(([n, v]) => [n.toLowerCase(), v] as const)];
-      await grpc.check({
+      await gw.grpc.check({
         attributes: {
           source: { address: { socket_address: { address: '127.0.0.1', port_value: 51000 } } },
           request: { http: { method: t.method, path: Buffer.from(t.target, 'latin1').toString('utf8'), host: 'orders.example', scheme: 'http', protocol: 'HTTP/1.1', header_map: { headers: headers.map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) } } },

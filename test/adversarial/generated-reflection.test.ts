@@ -8,25 +8,13 @@
 // the answer's record is one JSON line, and no credential the caller sent is ever in the trail.
 // The same values sent to the gRPC ext_authz server are never in its check response.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runsOf, startGeneratedGateway, type GeneratedGateway } from './support/generated.js';
+import { describe, expect, it } from 'vitest';
+import { runsOf, useGeneratedGateway } from './support/generated.js';
 import { exchange, responsesOf } from './support/raw.js';
 import { utf8 } from './support/requests.js';
 import { readFile } from 'node:fs/promises';
-import { extAuthzClient, type ExtAuthzClient } from '../support/grpc.js';
 
-let gw: GeneratedGateway;
-let grpc: ExtAuthzClient;
-
-beforeAll(async () => {
-  gw = await startGeneratedGateway();
-  grpc = extAuthzClient(gw.grpcAddress);
-}, 30_000);
-
-afterAll(async () => {
-  grpc?.close();
-  await gw?.close();
-});
+const gw = useGeneratedGateway();
 
 /** Headers iamgate reads, or that a caller might hope it passes on as its own. */
 const READ = [
@@ -109,7 +97,7 @@ describe('a generated header value', () => {
         const headers = [['authorization', gw.bearer.alice], ...base.lines.map((l) => l.split(': ') as [string, string]), ...lines.map((l) => [l.name.toLowerCase(), `${l.before}${marker}${l.after}`])];
         const shown = JSON.stringify(headers.slice(1));
         await gw.fresh();
-        const answer = await grpc.check({
+        const answer = await gw.grpc.check({
           attributes: {
             source: { address: { socket_address: { address: '127.0.0.1', port_value: 51000 } } },
             request: { http: { method: 'GET', path: base.target, host: 'orders.example', scheme: 'http', protocol: 'HTTP/1.1', header_map: { headers: headers.map(([key, v]) => ({ key, raw_value: Buffer.from(v!, 'latin1') })) } } },

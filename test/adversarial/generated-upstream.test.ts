@@ -12,36 +12,30 @@
 //   the status, with a `code`; every line of the trail is one JSON record and the chain verifies.
 import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compileTrustedProxies, GATEWAY_ERRORS, normalizeTarget, sourceAddress } from '../../src/gateway/index.js';
 import { decideOffline, resolvePrincipal } from '../../src/policy-testing/index.js';
 import type { TrailRecord } from '../audit/served.js';
 import type { Received } from '../support/upstream.js';
-import { runsOf, startGeneratedGateway, type GeneratedGateway } from './support/generated.js';
+import { runsOf, useGeneratedGateway } from './support/generated.js';
 import { exchange, responsesOf, type RawResponse } from './support/raw.js';
 import { bytesOf, generatedRequest, type GeneratedRequest } from './support/requests.js';
 
 const LOOPBACK = compileTrustedProxies(['127.0.0.1']);
 
-let gw: GeneratedGateway;
-
-beforeAll(async () => {
-  gw = await startGeneratedGateway();
-}, 30_000);
+const gw = useGeneratedGateway();
 
 // Whatever the tests sent, in whatever order: every line of the trail is one JSON record, and the
-// chain, closed by the stop with a signed digest, verifies with the published key.
+// chain, closed by the stop with a signed digest, verifies with the published key. Runs before
+// useGeneratedGateway's own hook closes the gateway.
 afterAll(async () => {
-  if (!gw) return;
-  try {
-    const report = await gw.stopAndVerify();
-    const lines = (await readFile(gw.trailFile, 'utf8')).split('\n').slice(0, -1);
-    expect(lines.filter((line) => !isJson(line))).toEqual([]);
-    expect(report.findings).toEqual([]);
-    expect([report.status, report.records]).toEqual(['ok', lines.length]);
-  } finally {
-    await gw.close();
-  }
+  // The gateway did not start: its start's failure is the suite's.
+  if (!('stopAndVerify' in gw)) return;
+  const report = await gw.stopAndVerify();
+  const lines = (await readFile(gw.trailFile, 'utf8')).split('\n').slice(0, -1);
+  expect(lines.filter((line) => !isJson(line))).toEqual([]);
+  expect(report.findings).toEqual([]);
+  expect([report.status, report.records]).toEqual(['ok', lines.length]);
 });
 
 function isJson(line: string): boolean {

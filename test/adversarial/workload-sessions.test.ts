@@ -2,9 +2,9 @@
 // never become the same session (the same principal ARN, x-iamgate-session and audit identity):
 // not when their subjects differ only beyond the session name's 64 characters, nor when they
 // differ only in characters a session name cannot hold.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SESSION_NAME } from '../../src/identity/index.js';
-import { startAuthFixture, type AuthFixture } from '../auth/fixture.js';
+import { useAuthFixture } from '../auth/fixture.js';
 
 const DIRECTORY = `
 account: "111122223333"
@@ -27,13 +27,7 @@ roles:
 `;
 
 describe('workload sessions named after their subject', () => {
-  let f: AuthFixture;
-  beforeAll(async () => {
-    f = await startAuthFixture({ directoryYaml: DIRECTORY, webIdentityRoles: ['AnyWorkload'] });
-  });
-  afterAll(async () => {
-    await f.close();
-  });
+  const f = useAuthFixture({ directoryYaml: DIRECTORY, webIdentityRoles: ['AnyWorkload'] });
 
   const sessionOf = async (sub: string): Promise<{ arn: string; session: string | undefined }> => {
     const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${await f.serviceAccountToken(sub)}` });

@@ -2,8 +2,8 @@
 // own when it names the caller (test/auth/trust-semantics.test.ts has the full set of cases),
 // durations are capped by the role and by role chaining, session tags need sts:TagSession and
 // become principal tags.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+import { describe, expect, it } from 'vitest';
+import { sessionToken, useAuthFixture } from './fixture.js';
 import { answerOf } from './helpers.js';
 
 const DIRECTORY = `
@@ -44,13 +44,7 @@ roles:
 const ROLE = (name: string): string => `arn:aws:iam::111122223333:role/${name}`;
 
 describe('AssumeRole rules', () => {
-  let f: AuthFixture;
-  beforeAll(async () => {
-    f = await startAuthFixture({ directoryYaml: DIRECTORY });
-  });
-  afterAll(async () => {
-    await f.close();
-  });
+  const f = useAuthFixture({ directoryYaml: DIRECTORY });
 
   const assume = async (user: string, body: Record<string, unknown>, token?: string) =>
     f.post('/AssumeRole', { RoleSessionName: 'test-session', ...body }, token ?? (await f.tokenFor(user)));

@@ -5,10 +5,10 @@
 // acting as a role per request. Real keys and signatures; the STS over its HTTP app. A key iamgate
 // does not supply is absent (never an empty string), so the whole context is compared.
 import { generate } from 'otplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/identity/index.js';
 import { compilePolicy, createContext, evaluate, parsePolicy } from '../../src/policy/index.js';
-import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+import { sessionToken, useAuthFixture } from './fixture.js';
 
 const ACCOUNT = '111122223333';
 const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
@@ -49,6 +49,18 @@ const iso = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISO
 const USER_ID = expect.stringMatching(/^AIDA[A-Z0-9]{17}$/);
 const sessionId = (name: string): unknown => expect.stringMatching(new RegExp(`^AROA[A-Z0-9]{17}:${name.replaceAll('.', '\\.')}$`));
 
+/** The keys of the user alice without MFA, her token issued at `at`; `extra` adds or replaces keys. */
+const aliceUser = (at: number, extra: Record<string, unknown>): Record<string, unknown> => ({
+  'aws:PrincipalArn': ALICE,
+  'aws:PrincipalAccount': ACCOUNT,
+  'aws:PrincipalType': 'User',
+  'aws:userid': USER_ID,
+  'aws:username': 'alice',
+  'aws:MultiFactorAuthPresent': false,
+  'aws:TokenIssueTime': iso(at),
+  'aws:PrincipalTag/team': 'orders',
+  ...extra,
+});
 /** The keys of a role session without MFA, issued at `at`; `extra` adds or replaces keys. */
 const roleSession = (role: string, name: string, at: number, extra: Record<string, unknown>): Record<string, unknown> => ({
   'aws:PrincipalArn': role,
@@ -69,13 +81,7 @@ const WEB_IDENTITY_KEYS = {
 };
 
 describe('the global condition keys of each kind of principal', () => {
-  let f: AuthFixture;
-  beforeAll(async () => {
-    f = await startAuthFixture({ directoryYaml: DIRECTORY });
-  });
-  afterAll(async () => {
-    await f.close();
-  });
+  const f = useAuthFixture({ directoryYaml: DIRECTORY });
 
   async function principalOf(token: string): Promise<Principal> {
     const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${token}` });
@@ -91,16 +97,7 @@ describe('the global condition keys of each kind of principal', () => {
   it('gives a user signed in without a second factor its name, AIDA id, tags, MFA false and the token’s issue time, and no session keys', async () => {
     const issuedAt = f.clock.now();
     const p = await principalOf(await f.tokenFor('alice'));
-    expect(p.context).toEqual({
-      'aws:PrincipalArn': ALICE,
-      'aws:PrincipalAccount': ACCOUNT,
-      'aws:PrincipalType': 'User',
-      'aws:userid': USER_ID,
-      'aws:username': 'alice',
-      'aws:MultiFactorAuthPresent': false,
-      'aws:TokenIssueTime': iso(issuedAt),
-      'aws:PrincipalTag/team': 'orders',
-    });
+    expect(p.context).toEqual(aliceUser(issuedAt, {}));
   });
 
   it('gives a user whose token says MFA the second factor’s age in seconds, counted at each request', async () => {
@@ -121,17 +118,7 @@ describe('the global condition keys of each kind of principal', () => {
     const at = f.clock.now();
     const session = await issued('/GetSessionToken', { TokenCode: await code() }, alice);
     f.clock.advance(5_000);
-    expect((await principalOf(session)).context).toEqual({
-      'aws:PrincipalArn': ALICE,
-      'aws:PrincipalAccount': ACCOUNT,
-      'aws:PrincipalType': 'User',
-      'aws:userid': USER_ID,
-      'aws:username': 'alice',
-      'aws:MultiFactorAuthPresent': true,
-      'aws:MultiFactorAuthAge': 5,
-      'aws:TokenIssueTime': iso(at),
-      'aws:PrincipalTag/team': 'orders',
-    });
+    expect((await principalOf(session)).context).toEqual(aliceUser(at, { 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 5 }));
   });
 
   it('gives an AssumeRole session the role’s ARN as aws:PrincipalArn, ROLEID:session as aws:userid, its session name, and session tags over the role’s, without aws:username', async () => {

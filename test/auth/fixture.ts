@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthRuntime, mintDevelopmentToken, type AuthRuntime, type StsEvent } from '../../src/auth/index.js';
 import { createPrincipalResolver, loadDirectory, type PrincipalResolver } from '../../src/identity/index.js';
+import { useStarted } from '../support/suite.js';
 import { authConfig, EXAMPLE_DIRECTORY, makeKey, sign, startJwksServer, testClock, type JwksServer, type TestKey } from './helpers.js';
 
 export const PEOPLE = 'https://people.test';
@@ -126,6 +127,14 @@ export async function startAuthFixture(o: FixtureOptions = {}): Promise<AuthFixt
       if (o.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fixture started before the suite's tests (those of the enclosing `describe`) and closed after
+ * them. What it returns reads the started fixture: use it inside tests and hooks only.
+ */
+export function useAuthFixture(o: FixtureOptions = {}): AuthFixture {
+  return useStarted('the auth fixture', () => startAuthFixture(o), (f) => f.close());
 }
 
 /** The session token of a successful STS answer. */

@@ -1,9 +1,9 @@
 // Kubernetes workload identity: a service-account token (real signature, served by a real JWKS
 // endpoint) acts as the role whose trust policy admits its sub and aud, per request (the IRSA
 // way) or by exchange with AssumeRoleWithWebIdentity; any other sub or aud is denied.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/identity/index.js';
-import { sessionToken, startAuthFixture, type AuthFixture } from './fixture.js';
+import { sessionToken, useAuthFixture } from './fixture.js';
 import { answerOf, decide as decideOn } from './helpers.js';
 
 const WORKER_SUB = 'system:serviceaccount:orders:orders-worker';
@@ -13,13 +13,7 @@ const ORDER = 'arn:aws:orders:us-east-1:111122223333:order/7';
 const decide = (p: Principal, action: string): string => decideOn(p, action, ORDER);
 
 describe('web identity', () => {
-  let f: AuthFixture;
-  beforeAll(async () => {
-    f = await startAuthFixture();
-  });
-  afterAll(async () => {
-    await f.close();
-  });
+  const f = useAuthFixture();
 
   const authenticate = async (token: string) => f.runtime.authenticator.authenticate({ authorization: `Bearer ${token}` });
 
@@ -119,11 +113,9 @@ describe('web identity', () => {
 
 describe('session tags in a web-identity exchange', () => {
   const TAGGED_ROLE = 'arn:aws:iam::111122223333:role/TaggedWorker';
-  let f: AuthFixture;
-  beforeAll(async () => {
-    f = await startAuthFixture({
-      webIdentityRoles: ['TaggedWorker'],
-      directoryYaml: `
+  const f = useAuthFixture({
+    webIdentityRoles: ['TaggedWorker'],
+    directoryYaml: `
 account: "111122223333"
 roles:
   TaggedWorker:
@@ -134,10 +126,6 @@ roles:
         - { Effect: Allow, Principal: { Federated: kubernetes.default.svc }, Action: sts:AssumeRoleWithWebIdentity, Condition: { StringEquals: { "kubernetes.default.svc:sub": "${WORKER_SUB}" } } }
         - { Effect: Allow, Principal: { Federated: kubernetes.default.svc }, Action: sts:TagSession, Condition: { StringEquals: { "aws:RequestTag/team": blue } } }
 `,
-    });
-  });
-  afterAll(async () => {
-    await f.close();
   });
 
   const exchange = async (team: string) =>

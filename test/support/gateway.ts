@@ -2,11 +2,11 @@
 // ports, the real pipeline, proxy and operations listener, a real upstream that records what
 // reaches it, real ES256 tokens, and an audit sink that keeps every event so suites can count them.
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
 import type { IamgateConfig } from '../../src/app/index.js';
 import type { PeerIdentityOptions } from '../../src/auth/index.js';
 import type { AuditEventInput, AuditSink, Gateway, PolicyLoader } from '../../src/gateway/index.js';
 import { startIamgate } from './iamgate.js';
+import { useStarted } from './suite.js';
 import { createTestKeys, testAuthenticator, type TestKeys } from './tokens.js';
 import { startTestUpstream, type TestUpstream } from './upstream.js';
 
@@ -144,43 +144,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 
 /**
  * Starts a test gateway before the suite's tests and closes it after them. The result stands for
- * the started gateway (its properties read through to it once `beforeAll` has run).
+ * the started gateway (its properties read through to it once `beforeAll` has run: useStarted).
  */
 export function useTestGateway(options: TestGatewayOptions = {}): TestGateway {
-  let current: TestGateway | undefined;
-  beforeAll(async () => {
-    current = await startTestGateway(options);
-  });
-  afterAll(async () => {
-    await current?.close();
-  });
-  const started = (): TestGateway => {
-    if (!current) throw new Error('the test gateway is not started yet (use it inside tests or hooks)');
-    return current;
-  };
-  return {
-    get gateway() {
-      return started().gateway;
-    },
-    get url() {
-      return started().url;
-    },
-    get opsUrl() {
-      return started().opsUrl;
-    },
-    get upstream() {
-      return started().upstream;
-    },
-    get keys() {
-      return started().keys;
-    },
-    get audit() {
-      return started().audit;
-    },
-    get config() {
-      return started().config;
-    },
-    bearer: (user, opts) => started().bearer(user, opts),
-    close: () => started().close(),
-  };
+  return useStarted('the test gateway', () => startTestGateway(options), (gw) => gw.close());
 }

@@ -12,6 +12,8 @@ import type { Iamgate } from '../../../src/app/index.js';
 import { readPublicKeys, readTrailFile, verifyTrail, type VerifyReport } from '../../../src/audit/index.js';
 import { loadPolicyWorld, type PolicyWorld } from '../../../src/policy-testing/index.js';
 import { tokenFor, type TrailRecord } from '../../audit/served.js';
+import { extAuthzClient, type ExtAuthzClient } from '../../support/grpc.js';
+import { useStarted } from '../../support/suite.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 import { ADVERSARIAL_FIXTURES } from './fixtures.js';
 import { serveConfigFile } from './served.js';
@@ -102,6 +104,31 @@ export async function startGeneratedGateway(): Promise<GeneratedGateway> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The generated gateway of a suite, with a gRPC ext_authz client to it. */
+export interface GeneratedSuiteGateway extends GeneratedGateway {
+  readonly grpc: ExtAuthzClient;
+}
+
+/**
+ * Starts the generated gateway and a gRPC ext_authz client to it before the suite's tests, and
+ * closes both after them, once the suite's own `afterAll` hooks have read or verified the trail
+ * (useStarted).
+ */
+export function useGeneratedGateway(): GeneratedSuiteGateway {
+  return useStarted(
+    'the generated gateway',
+    async () => {
+      const gw = await startGeneratedGateway();
+      return { ...gw, grpc: extAuthzClient(gw.grpcAddress) };
+    },
+    async (gw) => {
+      gw.grpc.close();
+      await gw.close();
+    },
+    30_000,
+  );
 }
 
 /**
