@@ -4,9 +4,11 @@
 // two workers' reads): that worker keeps deciding with the old set while the others serve the new.
 // The primary hears every worker's load results here and keeps the workers' agreement: the latest
 // set loaded anywhere is the one to serve; a worker whose load of it failed is asked to load again,
-// after 1 s, then 2 s, 4 s ... at most 30 s apart, until it serves it or a newer set replaces it; and
-// every worker is told how many sets the workers serve and whether one failed to follow, for its
-// /readyz (not ready while workers disagree) and its metrics.
+// after 1 s, then 2 s, 4 s ... at most 30 s apart, until it serves it or a newer set replaces it; a
+// worker that has reported nothing since (it is loading it, slowly on a busy machine, or was never
+// told of it) is asked only once it has been silent for UNREPORTED_WAIT_MS; and every worker is told
+// how many sets the workers serve and whether one failed to follow, for its /readyz (not ready while
+// workers disagree) and its metrics.
 
 /** A worker's load result, as it tells the primary: the digest of the set it now serves. */
 export interface LoadReport {
@@ -79,6 +81,13 @@ export interface GenerationTracker {
 
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
+/**
+ * How long a worker away from the set to serve, whose last load did not fail, may stay silent before
+ * it is asked to load it. A worker told of a new set reports its load within a second or two even
+ * on a machine busy with traffic (a load reads and compiles the policy files once); one silent for
+ * this long was never told of it, or is stuck.
+ */
+export const UNREPORTED_WAIT_MS = 10_000;
 
 interface WorkerState {
   serving?: string;
@@ -123,12 +132,14 @@ export function createGenerationTracker(deps: GenerationTrackerDeps): Generation
       if (!away(w)) stopRetrying(w);
       else if (!w.cancel && target !== undefined) {
         const digest = target;
-        const attempt = ++w.attempts;
-        w.cancel = deps.schedule(() => {
-          delete w.cancel;
-          deps.loadAgain(id, digest, attempt);
-        }, w.retryInMs);
-        w.retryInMs = Math.min(w.retryInMs * 2, LAST_RETRY_MS);
+        w.cancel = deps.schedule(
+          () => {
+            delete w.cancel;
+            deps.loadAgain(id, digest, ++w.attempts);
+          },
+          w.failed ? w.retryInMs : UNREPORTED_WAIT_MS,
+        );
+        if (w.failed) w.retryInMs = Math.min(w.retryInMs * 2, LAST_RETRY_MS);
       }
     }
     const now = agreement();
@@ -142,6 +153,9 @@ export function createGenerationTracker(deps: GenerationTrackerDeps): Generation
     report(worker, report) {
       let w = workers.get(worker);
       if (!w) workers.set(worker, (w = { failed: false, retryInMs: FIRST_RETRY_MS, attempts: 0 }));
+      // What the worker was waited for has come: a failure is asked again after its own delay.
+      w.cancel?.();
+      delete w.cancel;
       if (report.ok && report.digest !== undefined) {
         if (report.digest !== target) {
           // A new set to serve: every other worker gets its own first attempt at it.

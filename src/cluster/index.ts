@@ -3,4 +3,4 @@
 export { createClusterBus, type ClusterBus, type ClusterBusDeps, type GenerationListener, type RevocationListener } from './bus.js';
 export { busMessageOf, type BusChannel, type BusMessage } from './ipc.js';
 export { parseAnnouncement, type Announcement, type GenerationAnnouncement, type RevocationAnnouncement } from './transport.js';
-export { agreementOf, createGenerationTracker, loadAgainOf, loadMessage, loadReportOf, type GenerationMessage, type GenerationTracker, type LoadReport, type WorkerAgreement } from './generations.js';
+export { agreementOf, createGenerationTracker, loadAgainOf, loadMessage, loadReportOf, UNREPORTED_WAIT_MS, type GenerationMessage, type GenerationTracker, type LoadReport, type WorkerAgreement } from './generations.js';

@@ -3,7 +3,7 @@
 // often; and every worker is told, each time it changes, how many sets are served and whether one
 // failed to follow. The timers are the test's own: each runs when the test says.
 import { describe, expect, it } from 'vitest';
-import { createGenerationTracker, loadAgainOf, loadReportOf, type WorkerAgreement } from '../../src/cluster/index.js';
+import { createGenerationTracker, loadAgainOf, loadReportOf, UNREPORTED_WAIT_MS, type WorkerAgreement } from '../../src/cluster/index.js';
 
 function tracker() {
   const timers: { run: () => void; ms: number; cancelled: boolean }[] = [];
@@ -18,13 +18,15 @@ function tracker() {
       return () => void (timer.cancelled = true);
     },
   });
+  /** The delays of the timers still pending, without running them. */
+  const pending = (): number[] => timers.filter((x) => !x.cancelled).map((x) => x.ms);
   /** Runs every timer still pending; the delays they were set for. */
   const elapse = (): number[] => {
     const due = timers.splice(0).filter((x) => !x.cancelled);
     for (const x of due) x.run();
     return due.map((x) => x.ms);
   };
-  return { t, asked, told, elapse };
+  return { t, asked, told, elapse, pending };
 }
 
 /** Both workers serve A; worker 1 loads B, and worker 2's load of it fails. */
@@ -65,17 +67,46 @@ describe('the workers agreement the primary keeps', () => {
     expect(told).toContainEqual({ generations: 2, diverged: true });
   });
 
-  it('makes a set loaded again the one to serve, and asks the worker that was never told of it to load again', () => {
+  it('makes a set loaded again the one to serve, and asks the worker that was never told of it to load again once it has been silent for UNREPORTED_WAIT_MS', () => {
     const { t, asked, elapse } = tracker();
     workerTwoFailsToFollow(t);
     elapse();
     // Worker 2 asked again finds the files back at A: A is what the files hold now, for both.
     t.report(2, { ok: true, digest: 'A' });
     expect(t.agreement()).toEqual({ generations: 2, diverged: false });
-    expect(elapse()).toEqual([1000]);
+    expect(elapse()).toEqual([UNREPORTED_WAIT_MS]);
     expect(asked.at(-1)).toEqual([1, 'A', 1]);
     t.report(1, { ok: true, digest: 'A' });
     expect(t.agreement()).toEqual({ generations: 1, diverged: false });
+  });
+
+  it('waits UNREPORTED_WAIT_MS for a worker loading the new set, and never asks one that reports it within that time', () => {
+    const { t, asked, told, elapse, pending } = tracker();
+    t.report(1, { ok: true, digest: 'A' });
+    t.report(2, { ok: true, digest: 'A' });
+    t.report(1, { ok: true, digest: 'B' });
+    // Worker 2 is loading B, slowly on a busy machine: nothing failed, so nothing is asked before the wait.
+    expect(pending()).toEqual([UNREPORTED_WAIT_MS]);
+    expect(UNREPORTED_WAIT_MS).toBeGreaterThanOrEqual(10_000);
+    t.report(2, { ok: true, digest: 'B' });
+    expect(elapse()).toEqual([]);
+    expect(asked).toEqual([]);
+    expect(told.at(-1)).toEqual({ generations: 1, diverged: false });
+  });
+
+  it('asks a worker silent for UNREPORTED_WAIT_MS once, and one that reports a failure meanwhile after 1 s', () => {
+    const silent = tracker();
+    silent.t.report(1, { ok: true, digest: 'A' });
+    silent.t.report(2, { ok: true, digest: 'A' });
+    silent.t.report(1, { ok: true, digest: 'B' });
+    expect(silent.elapse()).toEqual([UNREPORTED_WAIT_MS]);
+    expect(silent.asked).toEqual([[2, 'B', 1]]);
+
+    const failing = tracker();
+    workerTwoFailsToFollow(failing.t);
+    expect(failing.pending()).toEqual([1000]);
+    expect(failing.elapse()).toEqual([1000]);
+    expect(failing.asked).toEqual([[2, 'B', 1]]);
   });
 
   it('forgets a worker that has gone, and stops asking it', () => {
