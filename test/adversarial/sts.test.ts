@@ -115,6 +115,41 @@ describe('a request pipelined behind an STS refusal that closes the connection',
     expect(await unserved()).toBe(dropped + 1);
     expect(await recordedFor()).toEqual([]);
   });
+
+  // The STS reads the body asynchronously: the request behind it arrives with body bytes the STS
+  // reads, or after its answer, never with its headers. Whatever the order, the closing answer is
+  // the only one, and the request behind it (one alice may make) reaches nothing.
+  const big = JSON.stringify({ TokenCode: '1'.repeat(17_000) });
+  const small = JSON.stringify({ TokenCode: '123456' });
+  const head = (authorization: string, length: number): string =>
+    `POST /.iamgate/sts/GetSessionToken HTTP/1.1\r\nHost: x\r\n${authorization}Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const asyncCases: [string, () => string, string, number][] = [
+    ['a body over 16 KiB, refused once the STS has read 16 KiB of it (413)', () => head(`Authorization: Bearer ${carol}\r\n`, big.length) + big.slice(0, 100), big.slice(100), 413],
+    ['no token, its body arriving while the STS authenticates or after its refusal (401)', () => head('', small.length), small, 401],
+  ];
+  it.each(asyncCases)('is never forwarded, decided or recorded behind %s', async (what, first, rest, status) => {
+    const alice = await tokenFor(files.config, 'alice');
+    const path = `/orders/behind-${status}`;
+    const recordedFor = async (): Promise<TrailRecord[]> => (await readTrail(files.trail)).filter((r) => r['path'] === path);
+    const arrivals = gateway.upstream.arrivals();
+    const behind = `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\n\r\n`;
+    const r = await exchange(Number(new URL(served.gateway.url).port), first(), {
+      timeoutMs: 5000,
+      drive: async (socket) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!socket.destroyed) socket.write(rest + behind);
+      },
+    });
+    expect([what, r.statuses, r.closedByServer]).toEqual([what, [status], true]);
+    // Once the connection has closed, every request it carried has ended.
+    expect(served.gateway.inFlight()).toBe(0);
+    expect(gateway.upstream.arrivals()).toBe(arrivals);
+    expect(await recordedFor()).toEqual([]);
+    // The same request alone is allowed and forwarded: behind the refusal, only the refusal kept it out.
+    const alone = await exchange(Number(new URL(served.gateway.url).port), behind.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'), { timeoutMs: 5000 });
+    expect(alone.statuses).toEqual([200]);
+    expect(gateway.upstream.arrivals()).toBe(arrivals + 1);
+  });
 });
 
 describe('an STS call whose caller goes away while sending its body', () => {
