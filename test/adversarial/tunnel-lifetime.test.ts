@@ -19,6 +19,7 @@ import { startServedGateway, useServedPair, type ReplicaOptions } from '../cache
 import { FIXTURES, startTestGateway, type RecordingAudit, type TestGateway } from '../support/gateway.js';
 import { startOwnedRedis } from '../support/redis.js';
 import { createTestKeys, TEST_ISSUER } from '../support/tokens.js';
+import { startTestUpstream } from '../support/upstream.js';
 import { openTunnel, type TestTunnel } from '../support/websocket.js';
 import { exchange } from './support/raw.js';
 
@@ -349,6 +350,42 @@ describe('a tunnel whose upstream handshake was under way when its authorisation
       await served.stop();
       await upstream.close();
       await redis.close();
+    }
+  });
+});
+
+describe('a reload while the revocation list is too stale to trust', () => {
+  it('closes an open tunnel with 1013 revocation_unavailable, the reason its re-decision refused it for, and one record', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iamgate-tunnels-stale-'));
+    const redis = await startOwnedRedis();
+    const upstream = await startTestUpstream();
+    const keys = await createTestKeys();
+    let ahead = 0;
+    const folder = await policyFolder(join(dir, 'policies'));
+    const served = await startServedGateway({
+      policies: join(dir, 'policies'),
+      work: join(dir, 'work'),
+      keys,
+      upstreamUrl: upstream.url,
+      redisUrl: redis.url,
+      now: () => Date.now() + ahead,
+      config: { websocket: { maxLifetimeMs: 0 }, policies: { watch: false } },
+    });
+    try {
+      const { tunnel, requestId } = await openRecorded(served.url, `Bearer ${await keys.token('alice')}`, served.audit);
+      expect(await tunnel.echo('before')).toBe('echo:before');
+      await redis.stop();
+      ahead = 61_000;
+      // A new generation that still allows the tunnel: only the revocation state refuses it now.
+      await folder.setStream([STREAM, READ]);
+      expect((await served.iamgate.gateway.reload()).ok).toBe(true);
+      expect(await tunnel.closed).toMatchObject({ code: 1013, reason: 'revocation_unavailable' });
+      expect(closesOf(served.audit, requestId)).toEqual([expect.objectContaining({ reason: 'revocation_unavailable', principal: expect.objectContaining({ arn: ALICE }) })]);
+    } finally {
+      await served.stop();
+      await upstream.close();
+      await redis.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
