@@ -60,6 +60,8 @@ export const POLICY_FINDING_CODES = {
   INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Redundancy.
+  EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),
+  IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
   REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),
