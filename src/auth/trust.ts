@@ -55,7 +55,7 @@ export function assumeRoleAllowed(
 }
 
 /**
- * AssumeRoleWithWebIdentity (and sts:TagSession alongside it): the trust policy alone decides, for
+ * AssumeRoleWithWebIdentity (and sts:TagSession, sts:SetSourceIdentity alongside it): the trust policy alone decides, for
  * the provider and the token's sub/aud; `extra` are the call's own keys (aws:SourceIp, the request
  * tags, ...) when there is a call.
  */
@@ -64,7 +64,7 @@ export function webIdentityAllowed(
   wi: WebIdentityFacts,
   now: number,
   extra: Readonly<Record<string, ContextValue>> = {},
-  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' = 'sts:AssumeRoleWithWebIdentity',
+  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' | 'sts:SetSourceIdentity' = 'sts:AssumeRoleWithWebIdentity',
 ): TrustOutcome {
   const decision = decideOnRole(
     { identity: [] },

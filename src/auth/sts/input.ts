@@ -74,9 +74,14 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
 
 const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags', 'SourceIdentity'];
 
+/** Whether `v` is a source identity AWS accepts, from the `SourceIdentity` parameter or a web identity token's claim. */
+export function isSourceIdentity(v: unknown): v is string {
+  return typeof v === 'string' && SOURCE_IDENTITY.test(v) && !v.toLowerCase().startsWith('aws:');
+}
+
 function readSourceIdentity(v: unknown): Input<string | undefined> {
   if (v === undefined || v === null) return { ok: true, value: undefined };
-  if (typeof v !== 'string' || !SOURCE_IDENTITY.test(v) || v.toLowerCase().startsWith('aws:')) {
+  if (!isSourceIdentity(v)) {
     return fail('invalid_source_identity', 'SourceIdentity must be 2-64 letters, digits or _+=,.@- and must not begin with aws:');
   }
   return { ok: true, value: v };
@@ -124,7 +129,7 @@ export function readWebIdentity(body: Obj): Input<WebIdentityInput> {
   const token = body['WebIdentityToken'];
   if (typeof token !== 'string' || token === '') return fail('invalid_request', 'WebIdentityToken is required');
   if (base.value.tokenCode !== undefined) return fail('invalid_request', 'TokenCode is not accepted with a web identity');
-  // AssumeRoleWithWebIdentity has no SourceIdentity parameter: in AWS it comes from the token.
+  // AssumeRoleWithWebIdentity has no SourceIdentity parameter: it comes from the token's claim.
   if (base.value.sourceIdentity !== undefined) return fail('invalid_request', 'unknown parameter SourceIdentity');
   return { ok: true, value: { ...base.value, webIdentityToken: token } };
 }

@@ -13,7 +13,7 @@ import { assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
 import type { StsErrorCode } from './errors.js';
 import type { Context } from 'hono';
-import type { AssumeRoleInput, CommonInput, WebIdentityInput } from './input.js';
+import { isSourceIdentity, type AssumeRoleInput, type CommonInput, type WebIdentityInput } from './input.js';
 import { createContext, evaluate } from '../../policy/index.js';
 
 export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'EnrollMfa' | 'ConfirmMfa' | 'RevokeSessions';
@@ -90,9 +90,12 @@ function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, 
   return keys;
 }
 
-/** The actions an AssumeRole call needs on the role: sts:TagSession with tags, sts:SetSourceIdentity with a source identity. */
-function assumeRoleActions(tags: boolean, sourceIdentity: boolean): ('sts:AssumeRole' | 'sts:TagSession' | 'sts:SetSourceIdentity')[] {
-  const actions: ('sts:AssumeRole' | 'sts:TagSession' | 'sts:SetSourceIdentity')[] = ['sts:AssumeRole'];
+/** The claim of a web identity token that sets the session's source identity, as AWS names it. */
+const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity';
+
+/** The actions a call needs on the role: its own, sts:TagSession with tags, sts:SetSourceIdentity with a source identity. */
+function assumeRoleActions<A extends string>(action: A, tags: boolean, sourceIdentity: boolean): (A | 'sts:TagSession' | 'sts:SetSourceIdentity')[] {
+  const actions: (A | 'sts:TagSession' | 'sts:SetSourceIdentity')[] = [action];
   if (tags) actions.push('sts:TagSession');
   if (sourceIdentity) actions.push('sts:SetSourceIdentity');
   return actions;
@@ -217,7 +220,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // call, and needs sts:SetSourceIdentity, a carried one as well as a new one: the trust policy
       // of each role in a chain decides whether a session with that source identity may enter.
       if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
-      for (const action of assumeRoleActions(input.tags !== undefined, sourceIdentity !== undefined)) {
+      for (const action of assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined)) {
         const trust = assumeRoleAllowed(caller, role, extra, t, action);
         if (trust.ok) continue;
         const misses = trust.decision.nearMisses ?? [];
@@ -257,15 +260,21 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // The session policy is read before the role is looked up, as for AssumeRole.
       const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
       if (!policyCheck.ok) return policyCheck;
+      const claimed = verified.payload[SOURCE_IDENTITY_CLAIM];
+      if (claimed !== undefined && !isSourceIdentity(claimed)) {
+        return deny('AssumeRoleWithWebIdentity', 'invalid_identity_token', { caller, target: input.roleArn, reason: 'source_identity_invalid' });
+      }
+      const sourceIdentity = claimed;
       const role = findRole(input.roleArn);
       if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
       const t = now();
       // Session tags become principal tags over the role's: the trust policy must allow them too.
-      const extra = input.tags ? { ...keys, ...requestTagKeys(input.tags) } : keys;
-      const actions = input.tags ? (['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'] as const) : (['sts:AssumeRoleWithWebIdentity'] as const);
-      for (const action of actions) {
+      // A source identity claimed by the token needs sts:SetSourceIdentity for the provider too.
+      const extra: Record<string, ContextValue> = { ...keys, ...(input.tags ? requestTagKeys(input.tags) : {}) };
+      if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
+      for (const action of assumeRoleActions('sts:AssumeRoleWithWebIdentity', input.tags !== undefined, sourceIdentity !== undefined)) {
         if (!webIdentityAllowed(role, wi, t, extra, action).ok) {
-          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed` });
+          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed`, sourceIdentity });
         }
       }
       const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, role.maxSessionSeconds);
@@ -280,12 +289,13 @@ export function createStsOperations(deps: StsDeps): StsOperations {
           amr: ['web-identity'],
           ...(input.tags ? { tags: input.tags } : {}),
           ...(input.policy !== undefined ? { policy: input.policy } : {}),
+          ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
           webIdentity: wi,
         },
         ttl,
         t,
       );
-      return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false);
+      return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false, sourceIdentity);
     },
 
     async enrollMfa(caller) {
