@@ -29,7 +29,7 @@ export function decideOnRole(set: PolicySet, role: DirectoryRole, request: Authz
 }
 
 /**
- * AssumeRole (and sts:TagSession alongside it): the trust policy must allow the caller. When it
+ * AssumeRole (and sts:TagSession, sts:SetSourceIdentity alongside it): the trust policy must allow the caller. When it
  * names the caller itself (user ARN, session ARN, or the role of a calling session) that is enough
  * on the identity side, as the AssumeRole API reference says ("When a resource-based policy grants
  * access to a principal in the same account, no additional identity-based policy is required");
@@ -40,7 +40,7 @@ export function assumeRoleAllowed(
   role: DirectoryRole,
   extra: Readonly<Record<string, ContextValue>>,
   now: number,
-  action: 'sts:AssumeRole' | 'sts:TagSession' = 'sts:AssumeRole',
+  action: 'sts:AssumeRole' | 'sts:TagSession' | 'sts:SetSourceIdentity' = 'sts:AssumeRole',
 ): TrustOutcome {
   const request = {
     principal: caller.arn,
@@ -55,7 +55,7 @@ export function assumeRoleAllowed(
 }
 
 /**
- * AssumeRoleWithWebIdentity (and sts:TagSession alongside it): the trust policy alone decides, for
+ * AssumeRoleWithWebIdentity (and sts:TagSession, sts:SetSourceIdentity alongside it): the trust policy alone decides, for
  * the provider and the token's sub/aud; `extra` are the call's own keys (aws:SourceIp, the request
  * tags, ...) when there is a call.
  */
@@ -64,7 +64,7 @@ export function webIdentityAllowed(
   wi: WebIdentityFacts,
   now: number,
   extra: Readonly<Record<string, ContextValue>> = {},
-  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' = 'sts:AssumeRoleWithWebIdentity',
+  action: 'sts:AssumeRoleWithWebIdentity' | 'sts:TagSession' | 'sts:SetSourceIdentity' = 'sts:AssumeRoleWithWebIdentity',
 ): TrustOutcome {
   const decision = decideOnRole(
     { identity: [] },

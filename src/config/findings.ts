@@ -47,8 +47,6 @@ const DIRECTORY = {
   DUPLICATE_REFERENCE: code('warning', 'A list names the same group or policy twice'),
   DANGLING_GROUP: code('error', 'A user is a member of a group the directory does not define'),
   DANGLING_POLICY: code('error', 'A managed policy is attached that the directory does not define'),
-  TRUST_POLICY_ACTION: code('error', 'A trust policy names an action outside sts:'),
-  TRUST_POLICY_RESOURCE: code('error', 'A trust policy names a Resource (the role is the resource)'),
   INVALID_SESSION_DURATION: code('error', 'A role\'s maxSessionDuration is outside 900..43200 seconds'),
   INVALID_TAG: code('error', 'A tag key or value is not allowed, or a key is given twice'),
   INVALID_USER_ID: code('error', 'An explicit unique id is not of the form AIDA... or AROA...'),

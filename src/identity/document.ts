@@ -211,25 +211,6 @@ function readAccount(r: DirectoryReader, root: Doc): string {
   return account;
 }
 
-/** Trust policies: only sts actions, no Resource element (the role itself is the resource). */
-function checkTrust(r: DirectoryReader, document: unknown, parsed: ParsedPolicy | undefined, path: string): void {
-  if (!parsed) return;
-  const raw = isDoc(document) ? document['Statement'] : undefined;
-  const rawList = Array.isArray(raw) ? raw : [raw];
-  for (const s of parsed.statements) {
-    const at = Array.isArray(raw) ? `${path}.Statement[${s.index}]` : `${path}.Statement`;
-    const rawStatement = rawList[Array.isArray(raw) ? s.index : 0];
-    if (isDoc(rawStatement) && ('Resource' in rawStatement || 'NotResource' in rawStatement)) {
-      r.add('TRUST_POLICY_RESOURCE', at, 'a trust policy takes no Resource: the role it belongs to is the resource');
-    }
-    for (const action of s.action ?? s.notAction ?? []) {
-      if (action !== '*' && !action.toLowerCase().startsWith('sts:')) {
-        r.add('TRUST_POLICY_ACTION', at, `"${action}" is not an sts action; a trust policy only governs assuming the role`);
-      }
-    }
-  }
-}
-
 /**
  * Reads and checks a directory document. `model` is undefined when any finding is an error;
  * `draft` is what could be read regardless (so that the loader can still check policy files).
@@ -326,7 +307,6 @@ export function readDirectoryDocument(
       r.add('MISSING_KEY', trustPath, `role "${name}" needs a trustPolicy saying who may assume it`);
     } else {
       trustParsed = r.policy(trustDoc, trustPath, 'trust');
-      checkTrust(r, trustDoc, trustParsed, trustPath);
     }
     const durationPath = joinPath(path, 'maxSessionDuration');
     const duration = e['maxSessionDuration'] ?? DEFAULT_MAX_SESSION_SECONDS;

@@ -28,6 +28,8 @@ export interface PrincipalSpec {
   /** A session policy document (role sessions only). */
   readonly sessionPolicy?: unknown;
   readonly sessionName?: string;
+  /** The source identity a role session carries (`aws:SourceIdentity`). */
+  readonly sourceIdentity?: string;
 }
 
 /** What is asked: an HTTP request through the route map, or an action on a resource. */
@@ -82,6 +84,7 @@ export function resolvePrincipal(world: PolicyWorld, spec: PrincipalSpec, now: n
       type: 'AssumedRole',
       ...(spec.sessionPolicy !== undefined ? { sessionPolicy: JSON.stringify(spec.sessionPolicy) } : {}),
       ...(spec.tags ? { sessionTags: spec.tags } : {}),
+      ...(spec.sourceIdentity !== undefined ? { sourceIdentity: spec.sourceIdentity } : {}),
     },
     now,
   );
@@ -105,7 +108,7 @@ function directContext(principal: Principal, now: number): RequestContext {
   return createContext({ ...principal.context, ...timeKeys(now) });
 }
 
-const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession']);
+const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsourceidentity']);
 
 /** Assuming a directory role is decided as the STS endpoint decides it: the role's trust policy as the resource policy. */
 function assumeRole(directory: Directory, principal: Principal, request: AuthzRequest): Decision | undefined {

@@ -51,9 +51,11 @@ export interface ReplayReport {
   readonly skipped: Readonly<Record<string, number>>;
 }
 
-function principalSpec(arn: string, mfa: boolean): PrincipalSpec {
+/** Who a record's principal was: a role session keeps its session name and the source identity it carried. */
+function principalSpec(arn: string, mfa: boolean, sourceIdentity: string | undefined): PrincipalSpec {
   const session = ASSUMED_ROLE.exec(arn);
-  return session ? { role: session[1] as string, sessionName: session[2] as string, mfa } : { arn, mfa };
+  if (!session) return { arn, mfa };
+  return { role: session[1] as string, sessionName: session[2] as string, mfa, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) };
 }
 
 /**
@@ -111,7 +113,8 @@ export async function replayTrail(entries: AsyncIterable<TrailEntry> | Iterable<
       skip('missing principal, method, path or time');
       continue;
     }
-    const spec = principalSpec(arn, r.authn?.mfa === true);
+    const sourceIdentity = r.principal?.sourceIdentity;
+    const spec = principalSpec(arn, r.authn?.mfa === true, typeof sourceIdentity === 'string' ? sourceIdentity : undefined);
     const principal = resolvePrincipal(world, spec, time);
     const context = typeof r.sourceIp === 'string' ? { 'aws:SourceIp': r.sourceIp } : {};
     const d = principal

@@ -37,7 +37,7 @@ export interface TestSuite {
 export type SuiteRead = { readonly ok: true; readonly suite: TestSuite } | { readonly ok: false; readonly problems: readonly Finding[] };
 
 const CASE_KEYS = ['name', 'principal', 'request', 'context', 'expect', 'statement', 'reason'];
-const PRINCIPAL_KEYS = ['user', 'role', 'arn', 'mfa', 'tags', 'sessionPolicy', 'sessionName'];
+const PRINCIPAL_KEYS = ['user', 'role', 'arn', 'mfa', 'tags', 'sessionPolicy', 'sessionName', 'sourceIdentity'];
 const ACTION_KEYS = ['action', 'resource'];
 const LINE_KEYS = ['method', 'path', 'headers'];
 const SUITE_KEYS = ['cases', 'policies'];
@@ -73,6 +73,9 @@ function readPrincipal(r: SuiteReader, v: unknown, path: string): string | Princ
     r.add(key === 'user' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', `${path}.sessionPolicy`, key === 'user' ? 'only role sessions carry a session policy' : 'must be a policy document');
   }
   if (v['sessionName'] !== undefined) r.str(v['sessionName'], `${path}.sessionName`);
+  if (v['sourceIdentity'] !== undefined && r.str(v['sourceIdentity'], `${path}.sourceIdentity`) !== undefined && key === 'user') {
+    r.add('INVALID_VALUE', `${path}.sourceIdentity`, 'only role sessions carry a source identity');
+  }
   const tags = v['tags'] === undefined ? undefined : r.tags(v['tags'], `${path}.tags`);
   if (who === undefined) return undefined;
   return {
@@ -81,6 +84,7 @@ function readPrincipal(r: SuiteReader, v: unknown, path: string): string | Princ
     ...(tags ? { tags } : {}),
     ...(isDoc(v['sessionPolicy']) ? { sessionPolicy: v['sessionPolicy'] } : {}),
     ...(typeof v['sessionName'] === 'string' ? { sessionName: v['sessionName'] } : {}),
+    ...(typeof v['sourceIdentity'] === 'string' && v['sourceIdentity'] !== '' ? { sourceIdentity: v['sourceIdentity'] } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // out, the way IAM Access Analyzer's policy checks grade them. The checks live in ./validate/.
 import type { Finding, ParsedPolicy, PolicyKind } from './types.js';
 import { checkRedundancy } from './validate/checks-redundancy.js';
+import { checkConditionValues } from './validate/checks-values.js';
 import { checkSecurity } from './validate/checks-security.js';
 import { readPolicyDocument } from './validate/document.js';
 import { createFindingSink } from './validate/findings.js';
@@ -44,6 +45,7 @@ export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult 
   if (read) {
     checkSecurity(read, sink);
     checkRedundancy(read, sink);
+    checkConditionValues(read, sink);
   }
   const policy = read && sink.errorCount() === 0 ? read.policy : undefined;
   return { policy, findings: [...sink.findings] };

@@ -24,7 +24,8 @@ export interface AuthFixture {
   /** A people token for a directory user. */
   tokenFor(user: string, options?: { mfa?: boolean; ttl?: number }): Promise<string>;
   /** A Kubernetes-style service-account token. */
-  serviceAccountToken(sub: string, aud?: string): Promise<string>;
+  /** A service-account token for `sub`, with any further claims (`https://aws.amazon.com/source_identity`). */
+  serviceAccountToken(sub: string, aud?: string, claims?: Readonly<Record<string, unknown>>): Promise<string>;
   /** Replaces the directory with one read from YAML, as a reload does: later calls and tokens see it. */
   useDirectory(yaml: string): Promise<void>;
   /** POSTs JSON to the STS app. */
@@ -107,7 +108,7 @@ export async function startAuthFixture(o: FixtureOptions = {}): Promise<AuthFixt
     dir,
     tokenFor: (user, options = {}) =>
       mintDevelopmentToken({ issuer: people, keyFile: join(dir, 'people.jwk'), user, mfa: options.mfa ?? false, ttlSeconds: options.ttl ?? 3600, now: clock.now() }),
-    serviceAccountToken: (sub, aud = 'iamgate') => sign(clusterKey, { sub }, { iss: CLUSTER, aud, now: clock.now() }),
+    serviceAccountToken: (sub, aud = 'iamgate', claims = {}) => sign(clusterKey, { ...claims, sub }, { iss: CLUSTER, aud, now: clock.now() }),
     async useDirectory(yaml) {
       const path = join(dir, 'directory-next.yaml');
       await writeFile(path, yaml);

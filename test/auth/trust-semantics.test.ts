@@ -18,13 +18,40 @@ const SESSION = (role: string, name: string): string => `arn:aws:sts::${ACCOUNT}
 const trust = (principal: string | readonly string[]): string =>
   `{ Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { AWS: ${JSON.stringify(principal)} }, Action: sts:AssumeRole }] }`;
 
-const DIRECTORY = `
+/** A directory's opening, up to the policy that lets a caller assume any role its trust policy allows. */
+const DIRECTORY_HEAD = `
 version: 1
 account: "${ACCOUNT}"
 partition: aws
 policies:
   AssumeAnyRole:
-    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: sts:AssumeRole, Resource: "*" }] }
+    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: sts:AssumeRole, Resource: "*" }] }`;
+
+interface Assumed {
+  readonly status: number;
+  readonly code: string;
+  readonly token?: string;
+  readonly sourceIdentity?: string;
+}
+
+/** Calls AssumeRole with a bearer token; answers the status, the error code (or ok), the session token and the SourceIdentity answered. */
+async function assumeOver(sts: StsGateway, token: string, role: string, extra: Record<string, unknown>): Promise<Assumed> {
+  const res = await rawRequest(`${sts.gw.url}/.iamgate/sts/AssumeRole`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ RoleArn: ROLE(role), RoleSessionName: 'probe', ...extra }),
+  });
+  const body = JSON.parse(res.body) as { code?: string; SourceIdentity?: string; Credentials?: { SessionToken?: string } };
+  const session = body.Credentials?.SessionToken;
+  return {
+    status: res.status,
+    code: body.code ?? 'ok',
+    ...(session !== undefined ? { token: session } : {}),
+    ...(body.SourceIdentity !== undefined ? { sourceIdentity: body.SourceIdentity } : {}),
+  };
+}
+
+const DIRECTORY = `${DIRECTORY_HEAD}
   AssumeAndTagAnyRole:
     document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["sts:AssumeRole", "sts:TagSession"], Resource: "*" }] }
   OrdersOnly:
@@ -65,17 +92,7 @@ describe('AssumeRole in the same account', () => {
 
   const userToken = async (user: string): Promise<string> => sts.idp.token(sts.idp.claims(user, Date.now()));
 
-  /** Calls AssumeRole with a bearer token; answers the status and the error code or the session token. */
-  async function assume(token: string, role: string, extra: Record<string, unknown> = {}): Promise<{ status: number; code: string; token?: string }> {
-    const res = await rawRequest(`${sts.gw.url}/.iamgate/sts/AssumeRole`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ RoleArn: ROLE(role), RoleSessionName: 'probe', ...extra }),
-    });
-    const body = JSON.parse(res.body) as { code?: string; Credentials?: { SessionToken?: string } };
-    const session = body.Credentials?.SessionToken;
-    return { status: res.status, code: body.code ?? 'ok', ...(session !== undefined ? { token: session } : {}) };
-  }
+  const assume = (token: string, role: string, extra: Record<string, unknown> = {}): Promise<Assumed> => assumeOver(sts, token, role, extra);
   const outcome = async (user: string, role: string) => {
     const { status, code } = await assume(await userToken(user), role);
     return { status, code };
@@ -145,5 +162,116 @@ describe('AssumeRole in the same account', () => {
         expect({ user, role, allowed: offline.decision === 'Allow' }).toEqual({ user, role, allowed: online.status === 200 });
       }
     }
+  });
+});
+
+// SourceIdentity, as the IAM User Guide's "Monitor and control actions taken with assumed roles"
+// describes it: setting one needs sts:SetSourceIdentity (the trust policy governs it as it governs
+// sts:TagSession); the value is `sts:SourceIdentity` in the call's decisions and `aws:SourceIdentity`
+// in every request made with the session; it persists through role chaining and cannot be changed.
+const SET_SOURCE = `{ Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { AWS: "${ACCOUNT}" }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }] }`;
+const SOURCE_DIRECTORY = `${DIRECTORY_HEAD}
+  AssumeAndSetSource:
+    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"], Resource: "*" }] }
+  OrdersForAlice:
+    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: orders:GetOrder, Resource: "*", Condition: { StringEquals: { "aws:SourceIdentity": alice } } }] }
+users:
+  alice: { policies: [AssumeAndSetSource] }
+  mallory: { policies: [AssumeAnyRole] }
+roles:
+  RequiresOwnName:
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Principal: { AWS: "${ACCOUNT}" }
+          Action: ["sts:AssumeRole", "sts:SetSourceIdentity"]
+          Condition: { StringLike: { "sts:SourceIdentity": "\${aws:username}" } }
+  AssumeOnly:
+    trustPolicy: ${trust(ACCOUNT)}
+  Hop:
+    policies: [AssumeAndSetSource, OrdersForAlice]
+    trustPolicy: ${SET_SOURCE}
+  NextHop:
+    policies: [OrdersForAlice]
+    trustPolicy: ${SET_SOURCE}
+`;
+
+describe('AssumeRole with a SourceIdentity', () => {
+  let sts: StsGateway;
+  beforeAll(async () => {
+    sts = await startStsGateway(SOURCE_DIRECTORY);
+  });
+  afterAll(() => sts?.close());
+
+  const userToken = async (user: string): Promise<string> => sts.idp.token(sts.idp.claims(user, Date.now()));
+
+  const assume = (token: string, role: string, extra: Record<string, unknown> = {}): Promise<Assumed> => assumeOver(sts, token, role, extra);
+  const order = async (token: string): Promise<{ status: number }> => {
+    const res = await rawRequest(`${sts.gw.url}/orders/1`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status };
+  };
+
+  it('sets the source identity a trust policy requires to be the caller’s user name, and refuses another value or none', async () => {
+    const alice = await userToken('alice');
+    expect(await assume(alice, 'RequiresOwnName', { SourceIdentity: 'alice' })).toMatchObject({ status: 200, code: 'ok', sourceIdentity: 'alice' });
+    expect(await assume(alice, 'RequiresOwnName', { SourceIdentity: 'bob' })).toEqual({ status: 403, code: 'trust_policy_denied' });
+    expect(await assume(alice, 'RequiresOwnName')).toEqual({ status: 403, code: 'trust_policy_denied' });
+  });
+
+  it('refuses a source identity when the trust policy does not allow sts:SetSourceIdentity, or the caller’s policies do not', async () => {
+    const alice = await userToken('alice');
+    expect(await assume(alice, 'AssumeOnly')).toMatchObject({ status: 200, code: 'ok' });
+    expect(await assume(alice, 'AssumeOnly', { SourceIdentity: 'alice' })).toEqual({ status: 403, code: 'trust_policy_denied' });
+    const mallory = await userToken('mallory');
+    expect(await assume(mallory, 'Hop')).toMatchObject({ status: 200, code: 'ok' });
+    expect(await assume(mallory, 'Hop', { SourceIdentity: 'mallory' })).toEqual({ status: 403, code: 'caller_not_allowed' });
+  });
+
+  it('refuses a malformed SourceIdentity before any decision', async () => {
+    const alice = await userToken('alice');
+    for (const bad of ['aws:alice', 'AWS:alice', 'a', 'alice smith', 'x'.repeat(65), 7]) {
+      expect(await assume(alice, 'Hop', { SourceIdentity: bad }), String(bad)).toEqual({ status: 400, code: 'invalid_source_identity' });
+    }
+  });
+
+  it('puts the source identity in every request made with the session and in its audit record', async () => {
+    const alice = await userToken('alice');
+    const withSource = await assume(alice, 'Hop', { SourceIdentity: 'alice' });
+    const without = await assume(alice, 'Hop');
+    const allowed = await order(withSource.token!);
+    expect(allowed.status).toBe(200);
+    expect((await order(without.token!)).status).toBe(403);
+    const reads = sts.gw.audit.events.filter((e) => e.action === 'orders:GetOrder');
+    expect(reads.map((e) => [e.decision, e.principal?.sourceIdentity])).toEqual([['Allow', 'alice'], ['Deny', undefined]]);
+    const issued = sts.gw.audit.events.filter((e) => e.action === 'sts:AssumeRole' && e.decision === 'Allow' && e.principal?.sourceIdentity === 'alice');
+    expect(issued.length).toBeGreaterThan(0);
+  });
+
+  it('carries the source identity through role chaining, where it may be repeated but not changed, and needs sts:SetSourceIdentity on every role', async () => {
+    const hop = await assume(await userToken('alice'), 'Hop', { SourceIdentity: 'alice', RoleSessionName: 'first' });
+    const chained = await assume(hop.token!, 'NextHop', { RoleSessionName: 'second' });
+    expect(chained).toMatchObject({ status: 200, sourceIdentity: 'alice' });
+    expect((await order(chained.token!)).status).toBe(200);
+    expect(await assume(hop.token!, 'NextHop', { SourceIdentity: 'alice' })).toMatchObject({ status: 200, sourceIdentity: 'alice' });
+    expect(await assume(hop.token!, 'NextHop', { SourceIdentity: 'mallory' })).toEqual({ status: 403, code: 'source_identity_immutable' });
+    // AssumeOnly's trust policy allows sts:AssumeRole alone: a session that carries a source identity cannot enter.
+    expect(await assume(hop.token!, 'AssumeOnly')).toEqual({ status: 403, code: 'trust_policy_denied' });
+    const plain = await assume(await userToken('alice'), 'Hop');
+    expect(await assume(plain.token!, 'AssumeOnly')).toMatchObject({ status: 200, code: 'ok' });
+  });
+
+  it('is decided offline as the STS and the gateway decide it, for a role session that carries a source identity', async () => {
+    const load = await loadPolicyWorld(sts.directory, { directory: sts.directory, routes: ADVERSARIAL_FIXTURES.routes });
+    if (!load.ok) throw new Error(JSON.stringify(load.findings));
+    const now = Date.now();
+    const read = (spec: Parameters<typeof resolvePrincipal>[1]) => resolvePrincipal(load.world, spec, now)!;
+    const get = { method: 'GET', path: '/orders/1' };
+    expect(decideOffline(load.world, read({ role: 'Hop', sourceIdentity: 'alice' }), get, {}, now).decision).toBe('Allow');
+    expect(decideOffline(load.world, read({ role: 'Hop' }), get, {}, now).decision).toBe('ImplicitDeny');
+    const alice = read({ user: 'alice' });
+    const set = (role: string) => decideOffline(load.world, alice, { action: 'sts:SetSourceIdentity', resource: ROLE(role) }, { 'sts:SourceIdentity': 'alice' }, now).decision;
+    expect(set('Hop')).toBe('Allow');
+    expect(set('AssumeOnly')).toBe('ImplicitDeny');
   });
 });

@@ -1,10 +1,12 @@
 // Kubernetes workload identity: a service-account token (real signature, served by a real JWKS
 // endpoint) acts as the role whose trust policy admits its sub and aud, per request (the IRSA
 // way) or by exchange with AssumeRoleWithWebIdentity; any other sub or aud is denied.
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/identity/index.js';
-import { sessionToken, useAuthFixture } from './fixture.js';
-import { answerOf, decide as decideOn } from './helpers.js';
+import { sessionToken, startAuthFixture, useAuthFixture, type AuthFixture } from './fixture.js';
+import { answerOf, decide as decideOn, EXAMPLE_DIRECTORY } from './helpers.js';
 
 const WORKER_SUB = 'system:serviceaccount:orders:orders-worker';
 const WORKER_ROLE = 'arn:aws:iam::111122223333:role/OrdersWorker';
@@ -140,5 +142,48 @@ roles:
 
   it('are refused when the trust policy’s sts:TagSession does not allow those values', async () => {
     expect(await exchange('admins')).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  });
+});
+
+// "You can configure your identity provider to use an attribute associated with your users ... as
+// the source identity when calling AssumeRoleWithWebIdentity. You do this by adding a claim to the
+// JSON web token" (STS API reference): the claim https://aws.amazon.com/source_identity, which needs
+// sts:SetSourceIdentity in the trust policy, as the SourceIdentity parameter of AssumeRole does.
+describe('web identity with a source identity claim', () => {
+  const CLAIM = 'https://aws.amazon.com/source_identity';
+  let f: AuthFixture;
+  let example: string;
+  beforeAll(async () => {
+    f = await startAuthFixture();
+    // Its policy files are named relative to its own folder: name them absolutely for the copy.
+    example = (await readFile(EXAMPLE_DIRECTORY, 'utf8')).replaceAll('file: policies/', `file: ${dirname(EXAMPLE_DIRECTORY)}/policies/`);
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const exchange = async (claims: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    f.post('/AssumeRoleWithWebIdentity', { RoleArn: WORKER_ROLE, RoleSessionName: 'worker-1', WebIdentityToken: await f.serviceAccountToken(WORKER_SUB, 'iamgate', claims), ...extra });
+
+  it('refuses a token that claims a source identity when the trust policy does not allow sts:SetSourceIdentity, and one whose claim is malformed', async () => {
+    expect((await exchange({})).status).toBe(200);
+    expect(await exchange({ [CLAIM]: 'alice' })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(await exchange({ [CLAIM]: 'aws:alice' })).toMatchObject({ status: 400, body: { error: 'invalid_identity_token', reason: 'source_identity_invalid' } });
+    expect(await exchange({}, { SourceIdentity: 'alice' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+  });
+
+  it('gives the session the claimed source identity when the trust policy allows sts:SetSourceIdentity', async () => {
+    const trusting = example.replace(
+      'Action: sts:AssumeRoleWithWebIdentity\n          Condition:\n            StringEquals:\n              "kubernetes.default.svc:sub": system:serviceaccount:orders:orders-worker',
+      'Action: [sts:AssumeRoleWithWebIdentity, sts:SetSourceIdentity]\n          Condition:\n            StringEquals:\n              "kubernetes.default.svc:sub": system:serviceaccount:orders:orders-worker',
+    );
+    expect(trusting).not.toBe(example);
+    await f.useDirectory(trusting);
+    const res = await exchange({ [CLAIM]: 'alice' });
+    expect(res).toMatchObject({ status: 200, body: { SourceIdentity: 'alice' } });
+    const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${sessionToken(res.body)}` });
+    expect(outcome.ok && outcome.principal.context['aws:SourceIdentity']).toBe('alice');
+    const plain = await exchange({});
+    expect(plain.body['SourceIdentity']).toBeUndefined();
   });
 });

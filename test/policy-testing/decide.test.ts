@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { timeKeys } from '../../src/auth/index.js';
 import { decideOffline, loadPolicyWorld, resolvePrincipal, type PolicyWorld } from '../../src/policy-testing/index.js';
+import { readSuiteDocument } from '../../src/policy-testing/suite.js';
 import type { Principal } from '../../src/identity/index.js';
 
 const now = Date.UTC(2026, 11, 6, 16, 30, 0, 742);
@@ -35,5 +36,21 @@ describe('an offline decision’s time keys', () => {
     const times = (d: typeof direct): unknown[] => ('request' in d ? [d.request.context.get('aws:currenttime'), d.request.context.get('aws:epochtime')] : []);
     expect(times(routed)).toEqual(['2026-12-06T16:30:00Z', Math.floor(now / 1000)]);
     expect(times(direct)).toEqual(times(routed));
+  });
+});
+
+describe('a test case whose principal carries a source identity', () => {
+  const CASE = { name: 'the operator reads', request: 'GET /orders/1', expect: 'Allow' };
+
+  it('reads sourceIdentity for a role session and refuses it for a user, who has no session to carry one', () => {
+    const role = readSuiteDocument({ cases: [{ ...CASE, principal: { role: 'OrdersAdmin', sourceIdentity: 'alice' } }] }, 'suite.yaml');
+    expect(role.ok && role.suite.cases[0]?.principal).toEqual({ role: 'OrdersAdmin', sourceIdentity: 'alice' });
+    const user = readSuiteDocument({ cases: [{ ...CASE, principal: { user: 'alice', sourceIdentity: 'alice' } }] }, 'suite.yaml');
+    expect(user.ok ? [] : user.problems.map((p) => `${p.code} ${p.path}`)).toEqual(['INVALID_VALUE cases[0].principal.sourceIdentity']);
+  });
+
+  it('gives the resolved session aws:SourceIdentity, and a session without one none', () => {
+    expect(resolvePrincipal(world, { role: 'OrdersAdmin', sourceIdentity: 'alice' }, now)?.context['aws:SourceIdentity']).toBe('alice');
+    expect(resolvePrincipal(world, { role: 'OrdersAdmin' }, now)?.context['aws:SourceIdentity']).toBeUndefined();
   });
 });

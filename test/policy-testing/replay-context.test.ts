@@ -27,6 +27,9 @@ roles:
   Worker:
     inlinePolicies: { P: ${allowOrders('{ StringEquals: { "kubernetes.default.svc:sub": "system:serviceaccount:orders:worker" } }')} }
     trustPolicy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { Federated: kubernetes.default.svc }, Action: sts:AssumeRoleWithWebIdentity }] }
+  Operator:
+    inlinePolicies: { P: ${allowOrders('{ StringEquals: { "aws:SourceIdentity": alice } }')} }
+    trustPolicy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { AWS: "${ACCOUNT}" }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }] }
 `;
 const ROUTES = `
 version: 1
@@ -47,6 +50,13 @@ function record(seq: number, arn: string, decision: 'Allow' | 'Deny', mfa = fals
     principal: { arn, type: arn.includes(':assumed-role/') ? 'web-identity' : 'user' }, authn: { mfa }, decision, reason,
   };
   return { ref: `line ${seq}`, text: JSON.stringify(fields), complete: true };
+}
+
+/** The record with the source identity its role session carried, as the gateway writes it. */
+function withSourceIdentity(entry: { ref: string; text: string; complete: boolean }, sourceIdentity: string): { ref: string; text: string; complete: boolean } {
+  const fields = JSON.parse(entry.text) as { principal: Record<string, unknown> };
+  fields.principal['sourceIdentity'] = sourceIdentity;
+  return { ...entry, text: JSON.stringify(fields) };
 }
 
 describe('replay of decisions whose context the trail does not fully keep', () => {
@@ -72,6 +82,13 @@ describe('replay of decisions whose context the trail does not fully keep', () =
     const report = await replayTrail([record(1, `arn:aws:sts::${ACCOUNT}:assumed-role/Worker/system.serviceaccount.orders.worker`, 'Allow')], world);
     expect(report).toMatchObject({ replayed: 1, approximate: 1 });
     expect(report.changes.map((c) => c.missing)).toEqual([["the session's session policy and tags", "the web identity's provider, sub and aud"]]);
+  });
+
+  it('replays a role session’s decision with the source identity the record keeps, as aws:SourceIdentity', async () => {
+    const session = `arn:aws:sts::${ACCOUNT}:assumed-role/Operator/ops`;
+    const report = await replayTrail([withSourceIdentity(record(1, session, 'Allow'), 'alice'), withSourceIdentity(record(2, session, 'Allow'), 'mallory'), record(3, session, 'Allow')], world);
+    expect(report).toMatchObject({ replayed: 3 });
+    expect(report.changes.map((c) => c.ref)).toEqual(['line 2', 'line 3']);
   });
 
   it('replays a decision on a key the record keeps (the second factor) exactly', async () => {

@@ -140,6 +140,24 @@ describe('parsePolicy errors', () => {
     expect(parsePolicy(doc, { kind: 'resource' }).findings).toEqual([]);
   });
 
+  it.each([
+    ['names an action outside assuming the role', { Action: ['sts:AssumeRole', 's3:GetObject', 'sts:GetCallerIdentity'] }, ['TRUST_POLICY_ACTION at Statement[0].Action[1]', 'TRUST_POLICY_ACTION at Statement[0].Action[2]']],
+    ['names a Resource', { Resource: '*' }, ['TRUST_POLICY_RESOURCE at Statement[0].Resource']],
+    ['names a NotResource', { NotResource: 'arn:aws:iam::111122223333:role/other' }, ['TRUST_POLICY_RESOURCE at Statement[0].NotResource']],
+  ])('refuses a role trust policy that %s, as IAM does (AssumeRole policy may only specify STS AssumeRole actions; Has prohibited field Resource)', (_why, extra, expected) => {
+    const doc = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' }, ...extra });
+    const read = parsePolicy(doc, { kind: 'resource', trust: true });
+    expect(located(read.findings)).toEqual(expected);
+    expect(read.policy).toBeUndefined();
+    expect(parsePolicy(doc, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('accepts in a role trust policy every action that comes with assuming the role, and wildcards that take one', () => {
+    const actions = ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:assumerolewithwebidentity', 'sts:TagSession', 'sts:SetSourceIdentity', 'sts:SetContext', 'sts:*', 'sts:Assume*', '*'];
+    const read = parsePolicy(policy({ Effect: 'Allow', Action: actions, Principal: { AWS: '111122223333' } }), { kind: 'resource', trust: true });
+    expect(located(read.findings.filter((f) => f.severity === 'error'))).toEqual([]);
+  });
+
   it.each(cases)('reports %s', (_why, doc, expected, kind) => {
     const { policy: parsed, findings } = parsePolicy(doc, kind === undefined ? {} : { kind });
     expect(located(findings)).toEqual(expected);

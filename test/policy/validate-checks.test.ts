@@ -25,6 +25,15 @@ describe('policy checks', () => {
     ['a policy variable naming a multivalued key, with a default', policy(allow({ Condition: { StringEquals: { 's3:prefix': "home/${AWS:CalledVia, 'none'}/" } } })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix']],
     ['a policy variable naming a multivalued key under 2008-10-17, where it is text', { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::tags/${aws:TagKeys}/*' }) }, ['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']],
     ['a resource ARN with an empty resource part, which IAM accepts', policy(allow({ Action: 'organizations:Describe*', Resource: ['arn:aws:organizations::*:', 'arn:aws:organizations::*:account/*'] })), ['warning EMPTY_RESOURCE_PART at Statement[0].Resource[0]']],
+    // Values that do not do what they look like (Access Analyzer: "Equality operator with wildcard",
+    // "Improve IP range").
+    ['StringEquals given a wildcard', policy(allow({ Condition: { StringEquals: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/Admin' } } })), ['warning EQUALS_WITH_WILDCARD at Statement[0].Condition.StringEquals.aws:PrincipalArn']],
+    ['StringNotEqualsIgnoreCase given a "?"', policy(allow({ Condition: { StringNotEqualsIgnoreCase: { 'aws:username': ['bob', 'al?ce'] } } })), ['warning EQUALS_WITH_WILDCARD at Statement[0].Condition.StringNotEqualsIgnoreCase.aws:username']],
+    ['StringEquals given ${*}, which writes the character on purpose', policy(allow({ Condition: { StringEquals: { 's3:prefix': 'all${*}' } } })), []],
+    ['StringLike and ArnEquals given wildcards, which they read as such', policy(allow({ Condition: { StringLike: { 's3:prefix': 'home/*' }, ArnEquals: { 'aws:SourceArn': 'arn:aws:sns:*:111122223333:t' } } })), []],
+    ['an IPv4 block with bits set after its prefix', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '10.1.2.3/8'] } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.IpAddress.aws:SourceIp']],
+    ['an IPv6 block with bits set after its prefix', policy(allow({ Condition: { NotIpAddress: { 'aws:SourceIp': '2001:db8:0:0:1::/64' } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.NotIpAddress.aws:SourceIp']],
+    ['blocks that are their own network address', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '203.0.113.9', '2001:db8::/32'] } } })), []],
     // Empty conditions.
     ['an empty Condition', policy(allow({ Condition: {} })), ['warning EMPTY_CONDITION at Statement[0].Condition']],
     ['an empty operator block', policy(allow({ Condition: { StringEquals: {} } })), ['warning EMPTY_CONDITION at Statement[0].Condition.StringEquals']],

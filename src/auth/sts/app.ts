@@ -52,6 +52,7 @@ function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Re
     Credentials: { SessionToken: r.token, TokenType: 'Bearer', Expiration: new Date(r.expiresAt).toISOString() },
   };
   if (roleSession) body['AssumedRoleUser'] = { Arn: r.principalArn, AssumedRoleId: r.principalId };
+  if (r.sourceIdentity !== undefined) body['SourceIdentity'] = r.sourceIdentity;
   c.header('Cache-Control', 'no-store');
   return c.json(body);
 }

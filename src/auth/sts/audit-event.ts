@@ -30,7 +30,9 @@ export function stsAuditEvent(e: StsEvent): AuditEventInput {
     action,
     decision: e.outcome === 'allowed' ? 'Allow' : 'Deny',
     reason: e.outcome === 'allowed' ? 'allowed' : e.code ?? 'denied',
-    ...(e.caller !== undefined ? { principal: { arn: e.caller, type: principalType(e.caller) } } : {}),
+    ...(e.caller !== undefined
+      ? { principal: { arn: e.caller, type: principalType(e.caller), ...(e.sourceIdentity !== undefined ? { sourceIdentity: e.sourceIdentity } : {}) } }
+      : {}),
     ...(e.mfa !== undefined ? { authn: { mfa: e.mfa } } : {}),
     ...(resource !== undefined ? { resource } : {}),
     ...(e.sourceIp !== undefined ? { sourceIp: e.sourceIp } : {}),

@@ -7,6 +7,8 @@ export type StsErrorCode =
   | 'invalid_duration'
   | 'invalid_session_name'
   | 'invalid_tags'
+  | 'invalid_source_identity'
+  | 'source_identity_immutable'
   | 'session_policy_invalid'
   | 'session_policy_too_large'
   | 'caller_not_user'
@@ -30,6 +32,8 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
   invalid_duration: { status: 400, title: 'DurationSeconds must be at least 900' },
   invalid_session_name: { status: 400, title: 'RoleSessionName must be 2-64 characters of letters, digits and +=,.@_-' },
   invalid_tags: { status: 400, title: 'Tags must be at most 50 {Key, Value} pairs of allowed characters' },
+  invalid_source_identity: { status: 400, title: 'SourceIdentity must be 2-64 characters of letters, digits and _+=,.@-, not beginning with aws:' },
+  source_identity_immutable: { status: 403, title: "A session's source identity cannot be changed once set" },
   session_policy_invalid: { status: 400, title: 'The session policy is not a valid policy document' },
   session_policy_too_large: { status: 400, title: 'The session policy is too large' },
   caller_not_user: { status: 403, title: 'Only users can do this, not role sessions' },

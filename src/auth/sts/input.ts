@@ -1,13 +1,19 @@
 // Reading the JSON bodies of the STS endpoints: AWS's parameter names (RoleArn, RoleSessionName,
-// DurationSeconds, TokenCode, Policy, Tags, WebIdentityToken), each checked for type and form.
+// DurationSeconds, TokenCode, Policy, Tags, SourceIdentity, WebIdentityToken), each checked for
+// type and form.
 import { SESSION_NAME } from '../../identity/index.js';
 
-export type Input<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration'; readonly detail: string };
+type InputCode = 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration' | 'invalid_source_identity';
+
+export type Input<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: InputCode; readonly detail: string };
 
 type Obj = Record<string, unknown>;
 
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+// The STS API reference's SourceIdentity: 2 to 64 letters, digits and _=,.@- (and +, as in a
+// session name), never beginning with the reserved `aws:`.
+const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
 
 export interface CommonInput {
   readonly durationSeconds?: number;
@@ -20,13 +26,15 @@ export interface AssumeRoleInput extends CommonInput {
   /** Session policy as compact JSON text. */
   readonly policy?: string;
   readonly tags?: Readonly<Record<string, string>>;
+  /** The source identity to set on the session (`SourceIdentity`). */
+  readonly sourceIdentity?: string;
 }
 
 export interface WebIdentityInput extends AssumeRoleInput {
   readonly webIdentityToken: string;
 }
 
-function fail(code: 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration', detail: string): Input<never> {
+function fail(code: InputCode, detail: string): Input<never> {
   return { ok: false, code, detail };
 }
 
@@ -64,7 +72,20 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
   return { ok: true, value: tags };
 }
 
-const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags'];
+const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags', 'SourceIdentity'];
+
+/** Whether `v` is a source identity AWS accepts, from the `SourceIdentity` parameter or a web identity token's claim. */
+export function isSourceIdentity(v: unknown): v is string {
+  return typeof v === 'string' && SOURCE_IDENTITY.test(v) && !v.toLowerCase().startsWith('aws:');
+}
+
+function readSourceIdentity(v: unknown): Input<string | undefined> {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (!isSourceIdentity(v)) {
+    return fail('invalid_source_identity', 'SourceIdentity must be 2-64 letters, digits or _+=,.@- and must not begin with aws:');
+  }
+  return { ok: true, value: v };
+}
 
 export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): Input<AssumeRoleInput> {
   const common = readCommon(body, [...ASSUME_ROLE_KEYS, ...extraKeys]);
@@ -87,6 +108,8 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
   }
   const tags = readTags(body['Tags']);
   if (!tags.ok) return tags;
+  const sourceIdentity = readSourceIdentity(body['SourceIdentity']);
+  if (!sourceIdentity.ok) return sourceIdentity;
   return {
     ok: true,
     value: {
@@ -95,6 +118,7 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
       sessionName,
       ...(policy !== undefined ? { policy } : {}),
       ...(tags.value !== undefined ? { tags: tags.value } : {}),
+      ...(sourceIdentity.value !== undefined ? { sourceIdentity: sourceIdentity.value } : {}),
     },
   };
 }
@@ -105,5 +129,7 @@ export function readWebIdentity(body: Obj): Input<WebIdentityInput> {
   const token = body['WebIdentityToken'];
   if (typeof token !== 'string' || token === '') return fail('invalid_request', 'WebIdentityToken is required');
   if (base.value.tokenCode !== undefined) return fail('invalid_request', 'TokenCode is not accepted with a web identity');
+  // AssumeRoleWithWebIdentity has no SourceIdentity parameter: it comes from the token's claim.
+  if (base.value.sourceIdentity !== undefined) return fail('invalid_request', 'unknown parameter SourceIdentity');
   return { ok: true, value: { ...base.value, webIdentityToken: token } };
 }

@@ -13,7 +13,7 @@ import { assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
 import type { StsErrorCode } from './errors.js';
 import type { Context } from 'hono';
-import type { AssumeRoleInput, CommonInput, WebIdentityInput } from './input.js';
+import { isSourceIdentity, type AssumeRoleInput, type CommonInput, type WebIdentityInput } from './input.js';
 import { createContext, evaluate } from '../../policy/index.js';
 
 export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'EnrollMfa' | 'ConfirmMfa' | 'RevokeSessions';
@@ -32,6 +32,8 @@ export interface StsEvent {
   readonly sourceIp?: string;
   /** The call's request id, as its answer carries it. */
   readonly requestId?: string;
+  /** The source identity the session carries (set by the call or through role chaining), or the one a refused call asked for. */
+  readonly sourceIdentity?: string;
 }
 
 export interface StsDeps {
@@ -75,6 +77,8 @@ export interface IssuedCredentials {
   readonly expiresAt: number;
   readonly principalArn: string;
   readonly principalId: string;
+  /** The session's source identity, when it has one. */
+  readonly sourceIdentity?: string;
 }
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
@@ -84,6 +88,17 @@ function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, 
   const keys: Record<string, ContextValue> = { 'aws:TagKeys': Object.keys(tags) };
   for (const [k, v] of Object.entries(tags)) keys[`aws:RequestTag/${k}`] = v;
   return keys;
+}
+
+/** The claim of a web identity token that sets the session's source identity, as AWS names it. */
+const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity';
+
+/** The actions a call needs on the role: its own, sts:TagSession with tags, sts:SetSourceIdentity with a source identity. */
+function assumeRoleActions<A extends string>(action: A, tags: boolean, sourceIdentity: boolean): (A | 'sts:TagSession' | 'sts:SetSourceIdentity')[] {
+  const actions: (A | 'sts:TagSession' | 'sts:SetSourceIdentity')[] = [action];
+  if (tags) actions.push('sts:TagSession');
+  if (sourceIdentity) actions.push('sts:SetSourceIdentity');
+  return actions;
 }
 
 /** MFA keys that mark a denial as "a second factor would have helped". */
@@ -106,9 +121,20 @@ export function createStsOperations(deps: StsDeps): StsOperations {
   const { sts } = deps.config;
   const emit = deps.onEvent ?? (() => undefined);
 
-  const deny = <T>(action: StsAction, code: StsErrorCode, extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string } = {}): StsResult<T> => {
-    const { caller, target, ...rest } = extra;
-    emit({ action, outcome: 'denied', code, ...(caller !== undefined ? { caller } : {}), ...(target !== undefined ? { target } : {}) });
+  const deny = <T>(
+    action: StsAction,
+    code: StsErrorCode,
+    extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string; sourceIdentity?: string | undefined } = {},
+  ): StsResult<T> => {
+    const { caller, target, sourceIdentity, ...rest } = extra;
+    emit({
+      action,
+      outcome: 'denied',
+      code,
+      ...(caller !== undefined ? { caller } : {}),
+      ...(target !== undefined ? { target } : {}),
+      ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+    });
     return { ok: false, code, ...rest };
   };
 
@@ -135,9 +161,18 @@ export function createStsOperations(deps: StsDeps): StsOperations {
     return { ok: true, value: undefined };
   };
 
-  const issued = (action: StsAction, caller: string | undefined, principalArn: string, principalId: string, minted: { token: string; expiresAt: number }, mfa: boolean): StsResult<IssuedCredentials> => {
-    emit({ action, outcome: 'allowed', ...(caller !== undefined ? { caller } : {}), sessionArn: principalArn, mfa, expiresAt: minted.expiresAt });
-    return { ok: true, value: { token: minted.token, expiresAt: minted.expiresAt, principalArn, principalId } };
+  const issued = (
+    action: StsAction,
+    caller: string | undefined,
+    principalArn: string,
+    principalId: string,
+    minted: { token: string; expiresAt: number },
+    mfa: boolean,
+    sourceIdentity?: string,
+  ): StsResult<IssuedCredentials> => {
+    const source = sourceIdentity !== undefined ? { sourceIdentity } : {};
+    emit({ action, outcome: 'allowed', ...(caller !== undefined ? { caller } : {}), sessionArn: principalArn, mfa, expiresAt: minted.expiresAt, ...source });
+    return { ok: true, value: { token: minted.token, expiresAt: minted.expiresAt, principalArn, principalId, ...source } };
   };
 
   return {
@@ -157,6 +192,13 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // role is looked up, so that no answer differs between a role that exists and one that does not.
       const policyCheck = sessionPolicy('AssumeRole', input.policy, caller.arn);
       if (!policyCheck.ok) return policyCheck;
+      // A source identity, once set, holds for the session and every session chained from it: a
+      // call may repeat it but never name another ("The value that is set cannot be changed").
+      const carried = caller.sourceIdentity;
+      if (carried !== undefined && input.sourceIdentity !== undefined && input.sourceIdentity !== carried) {
+        return deny('AssumeRole', 'source_identity_immutable', { caller: caller.arn, target: input.roleArn, sourceIdentity: input.sourceIdentity });
+      }
+      const sourceIdentity = carried ?? input.sourceIdentity;
 
       let mfa = caller.mfa;
       let mfaAt = caller.mfaAt;
@@ -169,18 +211,21 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       }
       const role = findRole(input.roleArn);
       // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
-      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role' });
+      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role', sourceIdentity });
       const t = now();
       const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
       if (input.tags) Object.assign(extra, requestTagKeys(input.tags));
-      const actions = input.tags ? (['sts:AssumeRole', 'sts:TagSession'] as const) : (['sts:AssumeRole'] as const);
-      for (const action of actions) {
+      // The source identity the session will carry is `sts:SourceIdentity` in every decision of the
+      // call, and needs sts:SetSourceIdentity, a carried one as well as a new one: the trust policy
+      // of each role in a chain decides whether a session with that source identity may enter.
+      if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
+      for (const action of assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined)) {
         const trust = assumeRoleAllowed(caller, role, extra, t, action);
         if (trust.ok) continue;
         const misses = trust.decision.nearMisses ?? [];
         const code = !mfa && misses.some((m) => failedOnMfa(m.failed)) ? 'mfa_required' : trust.code;
-        return deny('AssumeRole', code, { caller: caller.arn, target: role.arn, detail: `${action}: ${trust.decision.decision}` });
+        return deny('AssumeRole', code, { caller: caller.arn, target: role.arn, detail: `${action}: ${trust.decision.decision}`, sourceIdentity });
       }
 
       const chained = caller.type !== 'User';
@@ -195,11 +240,11 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         amr: mfa ? ['mfa'] : [],
         ...(input.tags ? { tags: input.tags } : {}),
         ...(input.policy !== undefined ? { policy: input.policy } : {}),
-        ...(caller.sourceIdentity !== undefined ? { sourceIdentity: caller.sourceIdentity } : {}),
+        ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
       };
       const arn = assumedRoleArn(deps.resolver().directory, role.name, input.sessionName);
       const minted = await mint(arn, claims, ttl, t);
-      return issued('AssumeRole', caller.arn, arn, `${role.id}:${input.sessionName}`, minted, mfa);
+      return issued('AssumeRole', caller.arn, arn, `${role.id}:${input.sessionName}`, minted, mfa, sourceIdentity);
     },
 
     async assumeRoleWithWebIdentity(input, keys = {}) {
@@ -215,15 +260,21 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // The session policy is read before the role is looked up, as for AssumeRole.
       const policyCheck = sessionPolicy('AssumeRoleWithWebIdentity', input.policy, caller);
       if (!policyCheck.ok) return policyCheck;
+      const claimed = verified.payload[SOURCE_IDENTITY_CLAIM];
+      if (claimed !== undefined && !isSourceIdentity(claimed)) {
+        return deny('AssumeRoleWithWebIdentity', 'invalid_identity_token', { caller, target: input.roleArn, reason: 'source_identity_invalid' });
+      }
+      const sourceIdentity = claimed;
       const role = findRole(input.roleArn);
       if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
       const t = now();
       // Session tags become principal tags over the role's: the trust policy must allow them too.
-      const extra = input.tags ? { ...keys, ...requestTagKeys(input.tags) } : keys;
-      const actions = input.tags ? (['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'] as const) : (['sts:AssumeRoleWithWebIdentity'] as const);
-      for (const action of actions) {
+      // A source identity claimed by the token needs sts:SetSourceIdentity for the provider too.
+      const extra: Record<string, ContextValue> = { ...keys, ...(input.tags ? requestTagKeys(input.tags) : {}) };
+      if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
+      for (const action of assumeRoleActions('sts:AssumeRoleWithWebIdentity', input.tags !== undefined, sourceIdentity !== undefined)) {
         if (!webIdentityAllowed(role, wi, t, extra, action).ok) {
-          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed` });
+          return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: role.arn, detail: `${action} not allowed`, sourceIdentity });
         }
       }
       const ttl = Math.min(input.durationSeconds ?? sts.defaultDurationSeconds, role.maxSessionSeconds);
@@ -238,12 +289,13 @@ export function createStsOperations(deps: StsDeps): StsOperations {
           amr: ['web-identity'],
           ...(input.tags ? { tags: input.tags } : {}),
           ...(input.policy !== undefined ? { policy: input.policy } : {}),
+          ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
           webIdentity: wi,
         },
         ttl,
         t,
       );
-      return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false);
+      return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false, sourceIdentity);
     },
 
     async enrollMfa(caller) {

@@ -36,6 +36,8 @@ export const POLICY_FINDING_CODES = {
   RESOURCE_AND_NOT_RESOURCE: code('error', 'A statement has both Resource and NotResource'),
   INVALID_RESOURCE: code('error', 'A resource is not `*` or a well-formed ARN pattern'),
   EMPTY_RESOURCE_PART: code('warning', 'A resource ARN has an empty resource part and matches no resource'),
+  TRUST_POLICY_ACTION: code('error', 'A role trust policy names an action other than sts:AssumeRole*, sts:TagSession, sts:SetSourceIdentity or sts:SetContext'),
+  TRUST_POLICY_RESOURCE: code('error', 'A role trust policy names a Resource or NotResource (the role is the resource)'),
   MISSING_PRINCIPAL: code('error', 'A statement of a resource-based policy names no Principal or NotPrincipal'),
   UNSUPPORTED_PRINCIPAL: code('error', 'Principal or NotPrincipal appears in a policy that is not resource-based'),
   PRINCIPAL_AND_NOT_PRINCIPAL: code('error', 'A statement has both Principal and NotPrincipal'),
@@ -58,6 +60,8 @@ export const POLICY_FINDING_CODES = {
   INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Redundancy.
+  EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),
+  IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
   REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),

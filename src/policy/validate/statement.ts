@@ -3,6 +3,7 @@
 import { checkResourcePattern, variableBeforeAccount } from '../arn.js';
 import type { Effect, ParsedStatement, PolicyKind, PolicyVersion, PrincipalSpec } from '../types.js';
 import { readConditions } from './condition.js';
+import { compileWildcard } from '../wildcard.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
 import {
@@ -36,6 +37,14 @@ const ACTION = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
 // policies follow their service's rules, which allow more (S3 bucket policies allow blanks).
 const IAM_SID = /^[A-Za-z0-9]*$/;
 const IAM_SID_KINDS: readonly PolicyKind[] = ['identity', 'boundary', 'session'];
+
+// The actions a role trust policy governs: assuming the role and what comes with it. IAM refuses a
+// trust policy naming any other ("AssumeRole policy may only specify STS AssumeRole actions").
+const TRUST_ACTIONS = ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity', 'sts:TagSession', 'sts:SetSourceIdentity', 'sts:SetContext'];
+const governsTrust = (pattern: string): boolean => {
+  const matches = compileWildcard(pattern, true);
+  return TRUST_ACTIONS.some((a) => matches(a));
+};
 
 export interface StatementContext {
   readonly version: PolicyVersion;
@@ -73,7 +82,8 @@ function pick(stmt: Record<string, unknown>, name: string): string | undefined |
   return has ? name : hasNot ? `Not${name}` : undefined;
 }
 
-function readActions(stmt: Record<string, unknown>, path: string, sink: FindingSink): string[] | undefined {
+function readActions(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string[] | undefined {
+  const { sink } = ctx;
   const name = pick(stmt, 'Action');
   if (name === 'both') sink.add('ACTION_AND_NOT_ACTION', path, 'a statement takes Action or NotAction, not both');
   if (name === undefined) sink.add('MISSING_ACTION', path, 'the statement has neither Action nor NotAction');
@@ -83,6 +93,8 @@ function readActions(stmt: Record<string, unknown>, path: string, sink: FindingS
     if (!checkNoVariable(v.value, v.path, name, sink)) continue;
     if (v.value !== '*' && !ACTION.test(v.value)) {
       sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
+    } else if (ctx.trust && name === 'Action' && !governsTrust(v.value)) {
+      sink.add('TRUST_POLICY_ACTION', v.path, `"${v.value}" is not an action a trust policy governs: ${TRUST_ACTIONS.join(', ')}`);
     }
   }
   return values.map((v) => v.value);
@@ -96,6 +108,8 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
     ctx.sink.add('MISSING_RESOURCE', path, 'the statement has neither Resource nor NotResource');
   }
   if (name === undefined || name === 'both') return undefined;
+  // IAM refuses a trust policy statement with a Resource ("Has prohibited field Resource").
+  if (ctx.trust) ctx.sink.add('TRUST_POLICY_RESOURCE', childPath(path, name), `a trust policy takes no ${name}: the role it belongs to is the resource`);
   const values = readStringList(stmt[name], childPath(path, name), name, ctx.sink) ?? [];
   for (const v of values) {
     const problem = checkResourcePattern(v.value);
@@ -163,7 +177,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
   const sid = readSid(raw, path, ctx);
   const effect = readEffect(raw, path, sink);
-  const actions = readActions(raw, path, sink);
+  const actions = readActions(raw, path, ctx);
   const resources = readResources(raw, path, ctx);
   const principal = readPrincipals(raw, path, effect, ctx);
   const conditions = Object.hasOwn(raw, 'Condition')

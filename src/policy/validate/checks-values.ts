@@ -1,0 +1,71 @@
+// Condition values that will not do what they look like, as IAM Access Analyzer's policy checks
+// flag them: a wildcard given to an equality operator (matched as the character itself), and an
+// IP block with bits set after its prefix (ignored, so the block is wider than its address reads).
+import { parseCidr } from '../conditions/ip.js';
+import { parseOperator } from '../conditions/operators.js';
+import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
+import type { ReadDocument } from './document.js';
+import type { FindingSink } from './findings.js';
+
+/** `*` or `?` outside any `${...}` (under 2012-10-17 `${*}` and `${?}` write the characters on purpose). */
+function hasBareWildcard(value: ContextScalar, version: PolicyVersion): boolean {
+  if (typeof value !== 'string') return false;
+  const text = version === '2012-10-17' ? value.replace(/\$\{[^}]*\}/g, '') : value;
+  return /[*?]/.test(text);
+}
+
+/** The block's network address when the written address has bits set after the prefix, else undefined. */
+function hostBitsSet(value: ContextScalar): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const slash = value.indexOf('/');
+  if (slash < 0) return undefined;
+  const block = parseCidr(value);
+  const address = parseCidr(value.slice(0, slash));
+  if (!block || !address || block.family !== address.family || block.network.length !== address.network.length) return undefined;
+  if (block.network.every((word, i) => word === address.network[i])) return undefined;
+  const network = block.network.length === 1 ? ipv4(block.network[0] as number) : ipv6(block.network);
+  return `${network}/${block.prefix}`;
+}
+
+function ipv4(word: number): string {
+  return [word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff].join('.');
+}
+
+/** An IPv6 address in its short form: hex groups, the longest run of two or more zero groups as `::`. */
+function ipv6(words: Uint32Array): string {
+  const groups = [...words].flatMap((w) => [w >>> 16, w & 0xffff]);
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLength) [best, bestLength] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
+}
+
+function checkCondition(c: ParsedCondition, version: PolicyVersion, sink: FindingSink): void {
+  const op = parseOperator(c.operator);
+  if (!op) return;
+  if (op.base.family === 'String' && op.base.comparison === 'equals' && c.values.some((v) => hasBareWildcard(v, version))) {
+    const like = op.base.negated ? 'StringNotLike' : 'StringLike';
+    sink.add('EQUALS_WITH_WILDCARD', c.path, `${op.base.name} compares * and ? as the characters themselves, not as wildcards: use ${like} to match a pattern`);
+  }
+  if (op.base.family === 'IpAddress') {
+    for (const v of c.values) {
+      const network = hostBitsSet(v);
+      if (network !== undefined) sink.add('IP_RANGE_HOST_BITS', c.path, `${JSON.stringify(v)} has bits set after its prefix, which are ignored: write ${network}`);
+    }
+  }
+}
+
+/** Reports condition values that read as something other than what they do, for every clean statement. */
+export function checkConditionValues(doc: ReadDocument, sink: FindingSink): void {
+  for (const { statement, clean } of doc.statements) {
+    if (!clean) continue;
+    for (const c of statement.conditions) checkCondition(c, doc.policy.version, sink);
+  }
+}
