@@ -23,19 +23,10 @@ CONFIG="${IAMGATE_CONFIG:-policies/iamgate.yaml}"
 command -v wrk >/dev/null || { echo "ab-reject.sh: wrk is not installed" >&2; exit 1; }
 TICKS="$(getconf CLK_TCK)"
 
-TMP="$(mktemp -d -t iamgate-ab.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-read -r UP GA OA GB OB FL <<<"$(node -e '
-  const net = require("net");
-  Promise.all([0, 1, 2, 3, 4, 5].map(() => new Promise((ok) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); }); })))
-    .then((ports) => console.log(ports.join(" ")));')"
+BENCH_NAME=ab
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+read -r UP GA OA GB OB FL <<<"$(free_ports 6)"
 
 node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
 PIDS+=($!)
