@@ -41,7 +41,8 @@ export function closingSocket(socket: Duplex): boolean {
 
 /**
  * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
- * answer: leftover body bytes would otherwise be parsed as the next request.
+ * answer: leftover body bytes would otherwise be parsed as the next request. A `bodyless` request
+ * (no Content-Length or Transfer-Encoding line) has none to leave, complete or not yet.
  */
 export function writeJson(
   incoming: IncomingMessage,
@@ -50,13 +51,14 @@ export function writeJson(
   body: unknown,
   requestId: string,
   headers: Readonly<Record<string, string>> = NO_HEADERS,
+  bodyless = false,
 ): void {
   if (outgoing.headersSent || outgoing.destroyed) {
     outgoing.destroy();
     return;
   }
   const text = JSON.stringify(body);
-  const close = !incoming.complete;
+  const close = !incoming.complete && !bodyless;
   if (close) closeAfterAnswer(incoming.socket);
   outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
