@@ -99,4 +99,15 @@ describe('rejections on the wire', () => {
       body,
     });
   });
+
+  it("leave exactly one record for a rejection sent before the caller's body was read, the one that closes the connection", async () => {
+    const port = Number(new URL(gw.url).port);
+    const before = gw.audit.events.length;
+    const res = await exchange(port, 'POST /orders HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n{"partial":', { until: responsesComplete(1) });
+    const [rejected] = responsesOf(res.text);
+    const id = /\r\nx-iamgate-request-id: ([^\r]+)/.exec(rejected!.head)?.[1];
+    expect(rejected!.head).toContain('\r\nconnection: close');
+    expect(gw.audit.decisionsFor(id!)).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'token_missing', status: 401 })]);
+    expect(gw.audit.events.length - before).toBe(1);
+  });
 });
