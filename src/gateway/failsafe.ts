@@ -43,7 +43,7 @@ function rejection(code: GatewayErrorCode, facts: RequestFacts, source: Decision
     reason: code,
     status,
   };
-  return { kind: 'reject', code, status, body, headers: {}, bodyless: false, event };
+  return { kind: 'reject', code, status, body, headers: {}, event };
 }
 
 /**
@@ -69,7 +69,7 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
   function lastResort(facts: RequestFacts, source: DecisionSource): Rejected {
     const { status, body } = errorAnswer('internal_error', facts.requestId);
     const event: DecisionEvent = { kind: EVENT_KINDS[source], requestId: facts.requestId, method: facts.method, decision: 'Deny', reason: 'internal_error', status };
-    return { kind: 'reject', code: 'internal_error', status, body, headers: {}, bodyless: false, event };
+    return { kind: 'reject', code: 'internal_error', status, body, headers: {}, event };
   }
   async function answerFailure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
     deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');

@@ -66,11 +66,6 @@ export interface Rejected {
   /** The JSON body for the caller. */
   readonly body: Readonly<Record<string, unknown>>;
   readonly headers: Readonly<Record<string, string>>;
-  /**
-   * The request has no Content-Length or Transfer-Encoding line, so no body: its answer can be
-   * written while Node is still parsing it, and leaves the connection open (false when unknown).
-   */
-  readonly bodyless: boolean;
   /** Present when the rejection is a policy decision (403). */
   readonly verdict?: Verdict;
   readonly event: DecisionEvent;
@@ -152,7 +147,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     deps.onDetail?.(requestId, 'audit_unavailable', 'the audit sink refused the event');
     followRefusedRecord(audit, e, err, status);
     const event: DecisionEvent = { ...e, decision: 'Deny', reason: 'audit_unavailable', status };
-    return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, bodyless: false, event };
+    return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, event };
   }
 
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */
@@ -179,7 +174,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     event.decision = 'Deny';
     event.reason = a.reason;
     event.status = status;
-    const outcome: Rejected = { kind: 'reject', code: a.code, status, body, headers: a.headers ?? {}, bodyless: !ctx.headers.framesBody, event, ...(a.verdict ? { verdict: a.verdict } : {}) };
+    const outcome: Rejected = { kind: 'reject', code: a.code, status, body, headers: a.headers ?? {}, event, ...(a.verdict ? { verdict: a.verdict } : {}) };
     return finish(outcome, ctx.source);
   }
 

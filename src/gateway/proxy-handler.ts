@@ -209,7 +209,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
   /** Writes a rejection (a failed pipeline's audited 500 included) and counts it. */
   function reject(incoming: IncomingMessage, outgoing: ServerResponse, outcome: Rejected, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
     const authorized = tracer ? preciseNow() : 0;
-    writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers, outcome.bodyless);
+    writeJson(incoming, outgoing, outcome.status, outcome.body, requestId, outcome.headers);
     finishRequest(rejectionOutcome(outcome.code), started);
     if (tracer) traceRequest(incoming, trace, requestId, outcome, traceStart, authorized, undefined, outcome.status);
   }
@@ -253,15 +253,13 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
 
   /**
    * Answers one decided request: the request forwarded as authorised, or the rejection. A rejection
-   * of a request without a body (no Content-Length or Transfer-Encoding line) is written at once,
-   * even inside the 'request' event, while Node is still parsing it: there is no body to leave
-   * unread, so the connection stays open. One of a request that may have a body, decided before
-   * Node finished reading it, is written on the next tick, once an empty body is complete: written
-   * at once, it would close the connection (respond.ts closes it when the caller's body was not read).
+   * decided while Node is still parsing the request (a synchronous decision, inside the 'request'
+   * event) is written on the next tick, once a request without a body is complete: written at once,
+   * it would close the connection (respond.ts closes it when the caller's body was not read).
    */
   function respond(incoming: IncomingMessage, outgoing: ServerResponse, outcome: PipelineOutcome, requestId: string, trace: TraceContext, started: number, traceStart: number): void {
     if (outcome.kind === 'allow') forward(incoming, outgoing, outcome, requestId, trace, started, traceStart);
-    else if (incoming.complete || outcome.bodyless) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+    else if (incoming.complete) reject(incoming, outgoing, outcome, requestId, trace, started, traceStart);
     else process.nextTick(reject, incoming, outgoing, outcome, requestId, trace, started, traceStart);
   }
 

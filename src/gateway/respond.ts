@@ -41,8 +41,7 @@ export function closingSocket(socket: Duplex): boolean {
 
 /**
  * Writes a JSON answer. When the caller's body was not read, the connection is closed after the
- * answer: leftover body bytes would otherwise be parsed as the next request. A `bodyless` request
- * (no Content-Length or Transfer-Encoding line) has none to leave, complete or not yet.
+ * answer: leftover body bytes would otherwise be parsed as the next request.
  */
 export function writeJson(
   incoming: IncomingMessage,
@@ -51,14 +50,13 @@ export function writeJson(
   body: unknown,
   requestId: string,
   headers: Readonly<Record<string, string>> = NO_HEADERS,
-  bodyless = false,
 ): void {
   if (outgoing.headersSent || outgoing.destroyed) {
     outgoing.destroy();
     return;
   }
   const text = JSON.stringify(body);
-  const close = !incoming.complete && !bodyless;
+  const close = !incoming.complete;
   if (close) closeAfterAnswer(incoming.socket);
   outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
