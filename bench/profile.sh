@@ -15,19 +15,10 @@ command -v wrk >/dev/null || { echo "profile.sh: wrk is not installed" >&2; exit
 [ -f dist/cli/main.js ] || npm run build --silent
 npx tsc -p tsconfig.bench.json
 
-TMP="$(mktemp -d -t iamgate-profile.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-read -r UP GW OPS <<<"$(node -e '
-  const net = require("net");
-  Promise.all([0, 1, 2].map(() => new Promise((ok) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); }); })))
-    .then((ports) => console.log(ports.join(" ")));')"
+BENCH_NAME=profile
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+read -r UP GW OPS <<<"$(free_ports 3)"
 
 node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
 PIDS+=($!)

@@ -16,7 +16,7 @@ import type { KeySource } from './keys/jwk.js';
 import { createRemoteKeySet, type FetchLike } from './keys/remote.js';
 import type { SigningKeyRing } from './keys/signing.js';
 import type { Revocations } from './revocation.js';
-import { peek, verifyToken, type VerifyingIssuer } from './verify.js';
+import { peek, verifyToken, type Peeked, type VerifyingIssuer } from './verify.js';
 import type { JWTPayload } from 'jose';
 
 export type AuthOutcome = { readonly ok: true; readonly principal: Principal } | AuthFailure;
@@ -47,7 +47,8 @@ export interface TokenAuthenticator {
   /**
    * Verifies the bearer token and resolves its principal in `resolver`'s directory (the policy
    * snapshot the request was given), or in the current one (`deps.resolver()`) when none is given.
-   * Synchronous when the token is cached.
+   * Synchronous when the token is cached, and when it is refused before any key is needed (no
+   * token, not a JWS, no or an untrusted issuer).
    */
   authenticate(headers: { readonly authorization?: string | undefined }, resolver?: PrincipalResolver): AuthOutcome | Promise<AuthOutcome>;
   /** The Bearer challenge for a 401 (RFC 6750). */
@@ -66,6 +67,13 @@ interface IssuerRuntime {
   readonly verifying: VerifyingIssuer;
   readonly kind: IssuerKind;
   readonly config?: IssuerConfig;
+}
+
+/** A token's header read and the issuer it names found: what is left is its key and signature. */
+interface Found {
+  readonly ok: true;
+  readonly issuer: IssuerRuntime;
+  readonly head: Peeked;
 }
 
 interface CacheEntry {
@@ -207,18 +215,26 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return finish(entry, t);
   };
 
-  const verifyFor = async (token: string): Promise<{ ok: true; issuer: IssuerRuntime; payload: JWTPayload; kid: string | undefined } | AuthFailure> => {
+  /**
+   * The token's header and the issuer it names, read without a key: a token that is not a JWS, names
+   * no issuer or one not trusted is refused here, synchronously, before anything waits.
+   */
+  const issuerOf = (token: string): Found | AuthFailure => {
     const head = peek(token);
     if (!head.ok) return head;
     const issuer = issuers.get(head.iss);
     if (!issuer) return authFailure('token_issuer_unknown', head.iss);
+    return { ok: true, issuer, head };
+  };
+
+  const verifyWith = async (token: string, { issuer, head }: Found): Promise<{ ok: true; issuer: IssuerRuntime; payload: JWTPayload; kid: string | undefined } | AuthFailure> => {
     const verified = await verifyToken(token, head, issuer.verifying, now());
     return verified.ok ? { ok: true, issuer, payload: verified.payload, kid: verified.kid } : verified;
   };
 
-  /** Verifies `token` (read from the Authorization value `header`) and caches the result under `header`. */
-  const verifyFresh = async (token: string, header: string, t: number, given: PrincipalResolver | undefined): Promise<AuthOutcome> => {
-    const verified = await verifyFor(token);
+  /** Verifies `token` (read from the Authorization value `header`, its issuer found) and caches the result under `header`. */
+  const verifyFresh = async (token: string, found: Found, header: string, t: number, given: PrincipalResolver | undefined): Promise<AuthOutcome> => {
+    const verified = await verifyWith(token, found);
     if (!verified.ok) return verified;
     const { issuer, payload, kid } = verified;
     // A given directory (the request's policy snapshot) stays the one used across the awaits.
@@ -251,14 +267,18 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       }
       const bearer = bearerToken(header, config.maxTokenBytes);
       if (!bearer.ok) return bearer;
-      return verifyFresh(bearer.token, header, t, given);
+      const found = issuerOf(bearer.token);
+      if (!found.ok) return found;
+      return verifyFresh(bearer.token, found, header, t, given);
     },
 
     challenge: bearerChallenge,
 
     async verifyWebIdentityToken(token) {
       if (token.length > config.maxTokenBytes) return authFailure('token_too_large', `${token.length} bytes`);
-      const verified = await verifyFor(token);
+      const found = issuerOf(token);
+      if (!found.ok) return found;
+      const verified = await verifyWith(token, found);
       if (!verified.ok) return verified;
       const issuerConfig = verified.issuer.config;
       if (!issuerConfig?.webIdentity) return authFailure('token_issuer_unknown', `${verified.issuer.name} is not a web-identity issuer`);

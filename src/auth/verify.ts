@@ -20,8 +20,16 @@ export type Verified = { readonly ok: true; readonly payload: JWTPayload; readon
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** A compact JWT's algorithm, key id and (unverified) issuer. */
+export interface Peeked {
+  readonly ok: true;
+  readonly alg: string;
+  readonly kid: string | undefined;
+  readonly iss: string;
+}
+
 /** Reads the header and the (unverified) issuer of a compact JWT, to choose how to verify it. */
-export function peek(token: string): { ok: true; alg: string; kid: string | undefined; iss: string } | AuthFailure {
+export function peek(token: string): Peeked | AuthFailure {
   if (!COMPACT_JWS.test(token)) return authFailure('token_malformed', 'not a compact JWS');
   let alg: unknown;
   let kid: unknown;

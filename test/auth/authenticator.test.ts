@@ -115,6 +115,26 @@ describe('the verified-token cache', () => {
     expect(await auth.authenticate(header)).toMatchObject({ ok: false, code: 'token_expired' });
   });
 
+  it('refuses at once, without waiting on anything, a token that is not a JWS, names no issuer or one not trusted, while a signed one still waits for its key', async () => {
+    const resolver = resolverOf({ alice: {} });
+    const auth = authenticator(() => resolver);
+    const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const refused = [
+      ['Bearer not-a-jws', 'token_malformed'],
+      [`Bearer ${b64({ alg: 'ES256' })}.${b64({ sub: 'alice' })}.c2ln`, 'token_claim_missing'],
+      [`Bearer ${b64({ alg: 'ES256' })}.${b64({ sub: 'alice', iss: 'https://idp.elsewhere.test' })}.c2ln`, 'token_issuer_unknown'],
+    ] as const;
+    for (const [authorization, code] of refused) {
+      const outcome = auth.authenticate({ authorization });
+      expect(outcome).not.toBeInstanceOf(Promise);
+      expect(outcome).toMatchObject({ ok: false, code });
+    }
+    // The same shape from the trusted issuer needs its key: it waits, and its signature fails.
+    const forged = auth.authenticate({ authorization: `Bearer ${b64({ alg: 'ES256' })}.${b64({ sub: 'alice', iss: ISS })}.c2ln` });
+    expect(forged).toBeInstanceOf(Promise);
+    expect(await forged).toMatchObject({ ok: false });
+  });
+
   it('reports each issuer key status, loading keys on warm-up', async () => {
     const resolver = resolverOf({ alice: {} });
     const auth = authenticator(() => resolver);

@@ -58,6 +58,28 @@ describe('rejections on the wire', () => {
     });
   });
 
+  it('answer rejected requests pipelined in one write in order, each with one record, keeping the connection whether a request has no body line or an empty body', async () => {
+    const port = Number(new URL(gw.url).port);
+    const alice = await gw.bearer('alice');
+    const before = gw.audit.events.length;
+    const res = await exchange(
+      port,
+      'GET /orders/1 HTTP/1.1\r\nHost: a\r\n\r\n' +
+        `DELETE /orders/7 HTTP/1.1\r\nHost: a\r\nAuthorization: ${alice}\r\n\r\n` +
+        'POST /orders HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n' +
+        'GET /orders/2 HTTP/1.1\r\nHost: a\r\n\r\n',
+      { until: responsesComplete(4) },
+    );
+    expect(res.closedByServer).toBe(false);
+    const answers = responsesOf(res.text);
+    expect(answers.map((r) => r.head.slice(0, r.head.indexOf('\r\n')))).toEqual(['HTTP/1.1 401 Unauthorized', 'HTTP/1.1 403 Forbidden', 'HTTP/1.1 401 Unauthorized', 'HTTP/1.1 401 Unauthorized']);
+    expect(answers.every((r) => r.head.includes('\r\nConnection: keep-alive'))).toBe(true);
+    const ids = answers.map((r) => /\r\nx-iamgate-request-id: ([^\r]+)/.exec(r.head)?.[1]);
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) expect(gw.audit.decisionsFor(id!)).toHaveLength(1);
+    expect(gw.audit.events.length - before).toBe(4);
+  });
+
   it("close the connection after a rejection sent before the caller's body was read", async () => {
     const port = Number(new URL(gw.url).port);
     const res = await exchange(port, 'POST /orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"partial":', { until: responsesComplete(1) });
@@ -76,5 +98,16 @@ describe('rejections on the wire', () => {
       ],
       body,
     });
+  });
+
+  it("leave exactly one record for a rejection sent before the caller's body was read, the one that closes the connection", async () => {
+    const port = Number(new URL(gw.url).port);
+    const before = gw.audit.events.length;
+    const res = await exchange(port, 'POST /orders HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n{"partial":', { until: responsesComplete(1) });
+    const [rejected] = responsesOf(res.text);
+    const id = /\r\nx-iamgate-request-id: ([^\r]+)/.exec(rejected!.head)?.[1];
+    expect(rejected!.head).toContain('\r\nconnection: close');
+    expect(gw.audit.decisionsFor(id!)).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'token_missing', status: 401 })]);
+    expect(gw.audit.events.length - before).toBe(1);
   });
 });
