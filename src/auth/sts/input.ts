@@ -49,7 +49,8 @@ export function readCommon(body: Obj, known: readonly string[]): Input<CommonInp
 function readTags(v: unknown): Input<Record<string, string> | undefined> {
   if (v === undefined || v === null) return { ok: true, value: undefined };
   if (!Array.isArray(v) || v.length > 50) return fail('invalid_tags', 'Tags must be a list of at most 50 {Key, Value}');
-  const tags: Record<string, string> = {};
+  // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+  const tags: [string, string][] = [];
   const seen = new Set<string>();
   for (const t of v) {
     const key = (t as Obj | null)?.['Key'];
@@ -59,9 +60,9 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
     }
     if (key.toLowerCase().startsWith('aws:') || seen.has(key.toLowerCase())) return fail('invalid_tags', `tag ${key} is reserved or repeated`);
     seen.add(key.toLowerCase());
-    tags[key] = value;
+    tags.push([key, value]);
   }
-  return { ok: true, value: tags };
+  return { ok: true, value: Object.fromEntries(tags) };
 }
 
 const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags'];
