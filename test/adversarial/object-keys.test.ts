@@ -155,3 +155,28 @@ describe('condition keys and policy variables named like object members', () => 
     );
   });
 });
+
+describe('STS parameters named like object members', () => {
+  let f: AuthFixture | undefined;
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+  });
+
+  it.each(OBJECT_MEMBER_NAMES)('refuse a call that adds a parameter %s, whatever it holds, as an unknown parameter', async (name) => {
+    f = await startAuthFixture({ directoryYaml: directoryWithTag('team') });
+    const token = await f.tokenFor('plain');
+    const base = { RoleArn: `arn:aws:iam::${ACCOUNT}:role/Tagged`, RoleSessionName: 's1' };
+    // A computed key: an own member named `name`, as JSON.parse makes it from the caller's text.
+    for (const value of [{ RoleArn: `arn:aws:iam::${ACCOUNT}:role/Other` }, 'x', null]) {
+      expect(await f.post('/AssumeRole', { ...base, [name]: value }, token)).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    }
+    expect((await f.post('/AssumeRole', base, token)).status).toBe(200);
+  });
+
+  it.each(OBJECT_MEMBER_NAMES)('refuse a tag given as {%s: ...} instead of {Key, Value}', async (name) => {
+    f = await startAuthFixture({ directoryYaml: directoryWithTag('team') });
+    const res = await f.post('/AssumeRole', { RoleArn: `arn:aws:iam::${ACCOUNT}:role/Tagged`, RoleSessionName: 's1', Tags: [{ [name]: { Key: 'team', Value: 'blocked' } }] }, await f.tokenFor('plain'));
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_tags' } });
+  });
+});
