@@ -4,9 +4,8 @@
 // readers the first) is refused as token_malformed, though the identity provider really signed it:
 // with one answer, one audit record and nothing of the token in the trail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../support/net.js';
 import { IDP_KID, startIdp, type Idp } from './support/idp.js';
-import { startRealGateway, type RealGateway } from './support/real-gateway.js';
+import { callWithBearer, startRealGateway, type BearerAnswer, type RealGateway } from './support/real-gateway.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -42,18 +41,7 @@ describe('tokens with more than one spelling', () => {
 
   const claims = (): Record<string, unknown> => idp.claims('alice', Date.now());
 
-  /** GET /public/readme with the token: the status, the code, the records of its request, and whether the upstream saw it. */
-  async function call(token: string): Promise<{ status: number; code: unknown; records: number; forwarded: number }> {
-    const before = gw.upstream.arrivals();
-    const res = await rawRequest(`${gw.url}/public/readme`, { headers: { authorization: `Bearer ${token}` } });
-    const id = res.headers['x-iamgate-request-id'];
-    return {
-      status: res.status,
-      code: (JSON.parse(res.body) as Record<string, unknown>)['code'],
-      records: typeof id === 'string' ? gw.audit.decisionsFor(id).length : -1,
-      forwarded: gw.upstream.arrivals() - before,
-    };
-  }
+  const call = (token: string): Promise<BearerAnswer> => callWithBearer(gw, token);
 
   const refused = { status: 401, code: 'token_malformed', records: 1, forwarded: 0 };
 
