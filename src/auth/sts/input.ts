@@ -1,6 +1,7 @@
 // Reading the JSON bodies of the STS endpoints: AWS's parameter names (RoleArn, RoleSessionName,
 // DurationSeconds, TokenCode, Policy, Tags, WebIdentityToken), each checked for type and form.
 import { SESSION_NAME } from '../../identity/index.js';
+import { readJsonText } from '../../policy/index.js';
 
 export type Input<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration'; readonly detail: string };
 
@@ -77,11 +78,11 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
   const rawPolicy = body['Policy'];
   let policy: string | undefined;
   if (typeof rawPolicy === 'string') {
-    try {
-      policy = JSON.stringify(JSON.parse(rawPolicy));
-    } catch {
-      return fail('invalid_request', 'Policy is not JSON');
-    }
+    // Read as the body is: a member named twice leaves the policy's meaning to a guess.
+    const { value, error, duplicateKeys } = readJsonText(rawPolicy);
+    if (error) return fail('invalid_request', 'Policy is not JSON');
+    if (duplicateKeys.length > 0) return fail('invalid_request', `Policy names ${duplicateKeys[0]} more than once`);
+    policy = JSON.stringify(value);
   } else if (rawPolicy !== undefined && rawPolicy !== null) {
     if (typeof rawPolicy !== 'object') return fail('invalid_request', 'Policy must be a policy document');
     policy = JSON.stringify(rawPolicy);
