@@ -180,3 +180,48 @@ describe('STS parameters named like object members', () => {
     expect(res).toMatchObject({ status: 400, body: { error: 'invalid_tags' } });
   });
 });
+
+describe('directory names like object members', () => {
+  const yaml = `
+account: "${ACCOUNT}"
+policies:
+  hasOwnProperty:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "orders:GetOrder", Resource: "*" }]
+  __proto__:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Deny, Action: "orders:GetOrder", Resource: "*" }]
+groups:
+  constructor: { policies: [hasOwnProperty] }
+users:
+  __proto__: { groups: [constructor], policies: [__proto__] }
+  toString: { groups: [constructor] }
+roles:
+  valueOf:
+    policies: [hasOwnProperty]
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Principal: { AWS: "${ACCOUNT}" }, Action: sts:AssumeRole }]
+`;
+  let f: AuthFixture | undefined;
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('name users, groups, roles and policies as any other names, and no name the directory lacks resolves', async () => {
+    f = await startAuthFixture({ directoryYaml: yaml });
+    const now = Date.now();
+    const facts = { issuer: 'x', issuedAt: now, expiresAt: now + 60_000, mfa: false, authMethods: [] };
+    const userDecision = (userName: string): string => {
+      const outcome = f!.resolver.user({ ...facts, userName }, now);
+      return outcome.ok ? decide(outcome.principal, 'orders:GetOrder', ORDER) : outcome.reason;
+    };
+    expect(['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf'].map(userDecision)).toEqual(['ExplicitDeny', 'Allow', 'user_unknown', 'user_unknown', 'user_unknown']);
+    const roleSession = (roleName: string) => f!.resolver.roleSession({ ...facts, type: 'AssumedRole', roleName, sessionName: 'session-1' }, now);
+    const valueOf = roleSession('valueOf');
+    expect(valueOf.ok && decide(valueOf.principal, 'orders:GetOrder', ORDER)).toBe('Allow');
+    expect(['constructor', '__proto__', 'toString'].map((name) => roleSession(name))).toEqual([0, 1, 2].map(() => ({ ok: false, reason: 'role_unknown' })));
+  });
+});
