@@ -4,6 +4,7 @@
 // revocation entry that is not a time. Through the gateway as `iamgate serve` assembles it, over a
 // real redis-server, every such entry is a miss: alice (allowed) still gets 200 and bob (no policy)
 // 403, decided afresh, each answer with one record; an unreadable revocation refuses the subject.
+// A Redis frozen (SIGSTOP) or restarted empty changes no answer either.
 import { Redis } from 'ioredis';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,37 @@ describe('decision-cache entries written by someone else', () => {
     for (const user of ['alice', 'bob']) await call(user);
     expect(await poisonEveryEntry(poison)).toBeGreaterThanOrEqual(2);
     expect(await call('alice')).toEqual({ status: 200, records: 1 });
+    expect(await call('bob')).toEqual({ status: 403, records: 1 });
+  });
+});
+
+describe('a Redis that stops answering', () => {
+  it('leaves every decision to the evaluator while it is frozen (SIGSTOP): the same answers, one record each, and again once it runs', async (ctx) => {
+    if (!redis.owned) ctx.skip(); // a shared REDIS_URL server is not the suite's to freeze
+    redis.pause();
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await call('alice')).toEqual({ status: 200, records: 1 });
+        expect(await call('bob')).toEqual({ status: 403, records: 1 });
+      }
+    } finally {
+      redis.resume();
+    }
+    expect(await call('alice')).toEqual({ status: 200, records: 1 });
+  });
+
+  it('decides afresh while it is down and after a restart that lost every entry, and writes entries again', async (ctx) => {
+    if (!redis.owned) ctx.skip();
+    await redis.stop();
+    expect(await call('alice')).toEqual({ status: 200, records: 1 });
+    expect(await call('bob')).toEqual({ status: 403, records: 1 });
+    await redis.start();
+    // Back in use: the entries it lost are written again as requests are decided.
+    const entriesAgain = async (): Promise<boolean> => {
+      expect(await call('alice')).toEqual({ status: 200, records: 1 });
+      return (await client.keys(`${PREFIX}*`).catch(() => [])).length > 0;
+    };
+    expect(await eventually(entriesAgain, 10_000)).toBe(true);
     expect(await call('bob')).toEqual({ status: 403, records: 1 });
   });
 });
