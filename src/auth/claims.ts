@@ -116,11 +116,13 @@ export function principalFromToken(
       const userName = payload[m.user];
       if (typeof userName !== 'string' || userName === '') return authFailure('token_claim_missing', `no ${m.user} claim`);
       const groups = m.groups === undefined ? undefined : stringList(payload[m.groups]);
-      const tags: Record<string, string> = {};
+      // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+      const asserted: [string, string][] = [];
       for (const [tag, claim] of Object.entries(m.tags)) {
-        const v = payload[claim];
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags[tag] = String(v);
+        const v = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') asserted.push([tag, String(v)]);
       }
+      const tags = Object.fromEntries(asserted);
       const amr = stringList(payload['amr']) ?? [];
       const mfa = m.amrMfa && amr.some((a) => MFA_METHODS.has(a));
       const authTime = typeof payload['auth_time'] === 'number' ? payload['auth_time'] * 1000 : issuedAt;

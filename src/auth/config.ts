@@ -158,11 +158,13 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
   const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs']);
   const claims = r.section(o, 'claims', `${path}.claims`, ['user', 'groups', 'tags', 'amrMfa']);
   const tagsRaw = r.mapping(claims['tags'], `${path}.claims.tags`, false, 'claims.tags maps tag names to claim names') ?? {};
-  const tags: Record<string, string> = {};
+  // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+  const tagClaims: [string, string][] = [];
   for (const [tag, claim] of Object.entries(tagsRaw)) {
-    if (typeof claim === 'string' && claim !== '') tags[tag] = claim;
+    if (typeof claim === 'string' && claim !== '') tagClaims.push([tag, claim]);
     else r.add('DATA_TYPE_MISMATCH', `${path}.claims.tags.${tag}`, 'a tag maps to the name of a claim');
   }
+  const tags = Object.fromEntries(tagClaims);
   const groups = r.text(claims, 'groups', `${path}.claims.groups`);
   // A token is honoured for a day after its iat unless the issuer says otherwise, however far off
   // its exp: a leaked long-lived token stops working, and an iat in the future is refused.

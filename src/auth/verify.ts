@@ -3,6 +3,7 @@
 // key), key by `kid`, signature, and the registered claims (`iss`, `aud`, `exp`, `nbf`, `iat` and
 // the maximum age). Every failure maps to one stable code; nothing here throws for bad input.
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { compactJwsProblem } from './compact-jws.js';
 import { authFailure, type AuthFailure } from './errors.js';
 import type { KeySource } from './keys/jwk.js';
 
@@ -18,8 +19,6 @@ export interface VerifyingIssuer {
 
 export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly kid: string | undefined };
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 /** A compact JWT's algorithm, key id and (unverified) issuer. */
 export interface Peeked {
   readonly ok: true;
@@ -30,7 +29,8 @@ export interface Peeked {
 
 /** Reads the header and the (unverified) issuer of a compact JWT, to choose how to verify it. */
 export function peek(token: string): Peeked | AuthFailure {
-  if (!COMPACT_JWS.test(token)) return authFailure('token_malformed', 'not a compact JWS');
+  const problem = compactJwsProblem(token);
+  if (problem !== undefined) return authFailure('token_malformed', problem);
   let alg: unknown;
   let kid: unknown;
   let iss: unknown;

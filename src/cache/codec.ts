@@ -22,7 +22,8 @@ export interface CacheEntry {
 const FORMAT = 1;
 
 const KINDS = { Allow: 'A', ExplicitDeny: 'E', ImplicitDeny: 'I' } as const satisfies Record<DecisionKind, string>;
-const KIND_OF: Readonly<Record<string, DecisionKind>> = { A: 'Allow', E: 'ExplicitDeny', I: 'ImplicitDeny' };
+/** A Map, not an object: a code read from Redis such as `constructor` must find nothing, not a member every object has. */
+const KIND_OF: ReadonlyMap<string, DecisionKind> = new Map(Object.entries(KINDS).map(([kind, code]) => [code, kind as DecisionKind]));
 const POLICY_KINDS: ReadonlySet<string> = new Set<PolicyKind>(['identity', 'resource', 'boundary', 'scp', 'session']);
 const IMPLICIT: ReadonlySet<string> = new Set<ImplicitDenyReason>([
   'no_identity_allow',
@@ -112,7 +113,7 @@ export function decodeEntry(text: string): CacheEntry | undefined {
   }
   if (!Array.isArray(v) || v.length !== 6 || v[0] !== FORMAT) return undefined;
   const [, kindCode, implicit, matchedRaw, missesRaw, reason] = v as unknown[];
-  const kind = isString(kindCode) ? KIND_OF[kindCode] : undefined;
+  const kind = isString(kindCode) ? KIND_OF.get(kindCode) : undefined;
   if (!kind) return undefined;
   const matched = readAll(matchedRaw, readRef);
   if (!matched) return undefined;

@@ -132,8 +132,9 @@ class DirectoryReader extends FileReader {
 
   tags(v: unknown, path: string): Record<string, string> {
     const obj = this.mapping(v, path);
-    const out: Record<string, string> = {};
-    if (!obj) return out;
+    // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+    const out: [string, string][] = [];
+    if (!obj) return {};
     const seen = new Set<string>();
     for (const [key, raw] of Object.entries(obj)) {
       const value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
@@ -145,10 +146,10 @@ class DirectoryReader extends FileReader {
         this.add('INVALID_TAG', joinPath(path, key), `tag "${key}" is given twice (tag keys are case-insensitive)`);
       } else {
         seen.add(key.toLowerCase());
-        out[key] = value;
+        out.push([key, value]);
       }
     }
-    return out;
+    return Object.fromEntries(out);
   }
 
   /** Reads `inlinePolicies: {Name: document}` and parses each document with the engine. */

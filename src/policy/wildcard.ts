@@ -180,6 +180,10 @@ function compileFinder(seg: Int32Array, fold: boolean): SegmentFinder {
 
   const state = new Uint32Array(words); // scratch, owned by this matcher; matching is synchronous
   return (s, from, to) => {
+    // Each character costs a step per word of the segment: a range too short to hold the segment
+    // is refused unread, so the work is at most the range's length squared over 32, whatever the
+    // segment's length.
+    if (to - from < len) return -1;
     state.fill(0);
     for (let i = from; i < to; ) {
       let cp = codePointBefore(s, i, to);
@@ -250,8 +254,11 @@ export function compileUnits(units: PatternUnits, ignoreCase: boolean): RangeMat
   const start = first.length > 0 ? compileStart(first, ignoreCase) : undefined;
   const end = last.length > 0 ? compileEnd(last, ignoreCase) : undefined;
   const finders = middle.map((seg) => compileFinder(seg, ignoreCase));
+  // Code points the pattern needs at least, each one UTF-16 unit at least: a shorter range is refused unread.
+  const leastUnits = segments.reduce((sum, seg) => sum + seg.length, 0);
 
   return (s, from, to) => {
+    if (to - from < leastUnits) return false;
     let pos = from;
     if (start) {
       pos = start(s, from, to);

@@ -31,11 +31,12 @@ function suits(jwk: JWK, alg: string): boolean {
   }
 }
 
-const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['n', 'e'],
-  EC: ['crv', 'x', 'y'],
-  OKP: ['crv', 'x'],
-};
+/** Each key type's public members; a Map, so a `kty` such as `constructor` finds nothing. */
+const PUBLIC_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['RSA', ['n', 'e']],
+  ['EC', ['crv', 'x', 'y']],
+  ['OKP', ['crv', 'x']],
+]);
 
 /**
  * The public part of an asymmetric JWK (private members dropped), or undefined for symmetric,
@@ -46,7 +47,7 @@ export function publicJwk(input: unknown): JWK | undefined {
   const src = input as Record<string, unknown>;
   const kty = src['kty'];
   if (typeof kty !== 'string') return undefined;
-  const members = PUBLIC_MEMBERS[kty];
+  const members = PUBLIC_MEMBERS.get(kty);
   if (!members) return undefined;
   const out: Record<string, string> = { kty };
   for (const m of [...members, 'kid', 'alg', 'use']) {

@@ -1,7 +1,9 @@
 // Reading an STS call's JSON body, bounded: a declared length over the limit is refused unread, and
 // a stream (chunked, or longer than it said) is read only up to the limit, then cancelled. The body
 // is read only after the caller is authenticated, so an unauthenticated call never makes iamgate
-// read what it sends.
+// read what it sends. A body that names a member twice, at any depth, is refused: JSON.parse keeps
+// the last and other readers the first, so its meaning is a guess.
+import { readJsonText } from '../../policy/index.js';
 
 /** At most this many bytes of an STS body are read. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -43,10 +45,7 @@ export async function readJsonBody(req: Request, max: number = MAX_BODY_BYTES): 
   const text = await boundedText(req, max);
   if (text === undefined) return { ok: false, code: 'request_too_large' };
   if (text.trim() === '') return { ok: true, body: {} };
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ok: true, body: v as Obj } : { ok: false, code: 'invalid_request' };
-  } catch {
-    return { ok: false, code: 'invalid_request' };
-  }
+  const { value, error, duplicateKeys } = readJsonText(text);
+  if (error || duplicateKeys.length > 0) return { ok: false, code: 'invalid_request' };
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ok: true, body: value as Obj } : { ok: false, code: 'invalid_request' };
 }

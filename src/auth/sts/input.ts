@@ -2,6 +2,7 @@
 // DurationSeconds, TokenCode, Policy, Tags, SourceIdentity, WebIdentityToken), each checked for
 // type and form.
 import { SESSION_NAME } from '../../identity/index.js';
+import { readJsonText } from '../../policy/index.js';
 
 type InputCode = 'invalid_request' | 'invalid_session_name' | 'invalid_tags' | 'invalid_duration' | 'invalid_source_identity';
 
@@ -57,7 +58,8 @@ export function readCommon(body: Obj, known: readonly string[]): Input<CommonInp
 function readTags(v: unknown): Input<Record<string, string> | undefined> {
   if (v === undefined || v === null) return { ok: true, value: undefined };
   if (!Array.isArray(v) || v.length > 50) return fail('invalid_tags', 'Tags must be a list of at most 50 {Key, Value}');
-  const tags: Record<string, string> = {};
+  // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+  const tags: [string, string][] = [];
   const seen = new Set<string>();
   for (const t of v) {
     const key = (t as Obj | null)?.['Key'];
@@ -67,9 +69,9 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
     }
     if (key.toLowerCase().startsWith('aws:') || seen.has(key.toLowerCase())) return fail('invalid_tags', `tag ${key} is reserved or repeated`);
     seen.add(key.toLowerCase());
-    tags[key] = value;
+    tags.push([key, value]);
   }
-  return { ok: true, value: tags };
+  return { ok: true, value: Object.fromEntries(tags) };
 }
 
 const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags', 'SourceIdentity'];
@@ -97,11 +99,11 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
   const rawPolicy = body['Policy'];
   let policy: string | undefined;
   if (typeof rawPolicy === 'string') {
-    try {
-      policy = JSON.stringify(JSON.parse(rawPolicy));
-    } catch {
-      return fail('invalid_request', 'Policy is not JSON');
-    }
+    // Read as the body is: a member named twice leaves the policy's meaning to a guess.
+    const { value, error, duplicateKeys } = readJsonText(rawPolicy);
+    if (error) return fail('invalid_request', 'Policy is not JSON');
+    if (duplicateKeys.length > 0) return fail('invalid_request', `Policy names ${duplicateKeys[0]} more than once`);
+    policy = JSON.stringify(value);
   } else if (rawPolicy !== undefined && rawPolicy !== null) {
     if (typeof rawPolicy !== 'object') return fail('invalid_request', 'Policy must be a policy document');
     policy = JSON.stringify(rawPolicy);

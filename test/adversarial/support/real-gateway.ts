@@ -9,6 +9,7 @@ import type { AuthRuntime } from '../../../src/auth/index.js';
 import type { Gateway } from '../../../src/gateway/index.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../../support/gateway.js';
 import { startIamgate } from '../../support/iamgate.js';
+import { rawRequest } from '../../support/net.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 
 export interface RealGateway {
@@ -67,5 +68,25 @@ export async function startRealGateway(o: RealGatewayOptions): Promise<RealGatew
       await upstream.close();
       await rm(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What GET /public/readme with this bearer token got: status, error code, its request's decision records, requests the upstream saw. */
+export interface BearerAnswer {
+  readonly status: number;
+  readonly code: unknown;
+  readonly records: number;
+  readonly forwarded: number;
+}
+
+export async function callWithBearer(gw: RealGateway, token: string): Promise<BearerAnswer> {
+  const before = gw.upstream.arrivals();
+  const res = await rawRequest(`${gw.url}/public/readme`, { headers: { authorization: `Bearer ${token}` } });
+  const id = res.headers['x-iamgate-request-id'];
+  return {
+    status: res.status,
+    code: (JSON.parse(res.body) as Record<string, unknown>)['code'],
+    records: typeof id === 'string' ? gw.audit.decisionsFor(id).length : -1,
+    forwarded: gw.upstream.arrivals() - before,
   };
 }
