@@ -15,22 +15,15 @@ command -v wrk >/dev/null || { echo "profile.sh: wrk is not installed" >&2; exit
 [ -f dist/cli/main.js ] || npm run build --silent
 npx tsc -p tsconfig.bench.json
 
-TMP="$(mktemp -d -t iamgate-profile.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=bench/processes.sh
+. bench/processes.sh
 
 read -r UP GW OPS <<<"$(node -e '
   const net = require("net");
   Promise.all([0, 1, 2].map(() => new Promise((ok) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); }); })))
     .then((ports) => console.log(ports.join(" ")));')"
 
-node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
-PIDS+=($!)
+start_upstream "$UP"
 IAMGATE_PORT=$GW IAMGATE_OPS_PORT=$OPS IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \
   node --cpu-prof --cpu-prof-dir "$TMP" dist/cli/main.js serve --config "$CONFIG" >/dev/null &
 GATEWAY=$!
