@@ -28,8 +28,7 @@ BENCH_NAME=ab
 . bench/lib.sh
 read -r UP GA OA GB OB FL <<<"$(free_ports 6)"
 
-node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
-PIDS+=($!)
+start_upstream "$UP"
 
 start() { # DIST PORT OPS: prints the pid
   IAMGATE_PORT=$2 IAMGATE_OPS_PORT=$3 IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \

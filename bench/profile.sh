@@ -20,8 +20,7 @@ BENCH_NAME=profile
 . bench/lib.sh
 read -r UP GW OPS <<<"$(free_ports 3)"
 
-node -e "const u = require('http').createServer((q, s) => { s.setHeader('content-type', 'text/plain'); s.end('ok'); }); u.keepAliveTimeout = 60000; u.listen($UP, '127.0.0.1')" &
-PIDS+=($!)
+start_upstream "$UP"
 IAMGATE_PORT=$GW IAMGATE_OPS_PORT=$OPS IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \
   node --cpu-prof --cpu-prof-dir "$TMP" dist/cli/main.js serve --config "$CONFIG" >/dev/null &
 GATEWAY=$!

@@ -6,7 +6,11 @@
 // checked for a bearer token and JSON-escaped once, the first time it is seen, and kept as a ready
 // fragment (`,"reason":"allowed"`); a record is then the concatenation of those fragments with what
 // only it holds (event id, time, chain members, request id, path, resource, source address, trace
-// id, status). test/audit/encode.test.ts pins the text to canonicalJson of buildAuditEvent's record.
+// id, status). The principal, authn and statements members of a request come from objects the
+// gateway builds once per principal and per cached decision and freezes: their fragments are kept
+// per object, so a record looks them up instead of assembling them again. A member object that is
+// not frozen (it could change) is written afresh each time. test/audit/encode.test.ts pins the text
+// to canonicalJson of buildAuditEvent's record.
 import type { BuildDeps } from './build.js';
 import { CACHE_LEVELS, decisionOf, FIELD_LIMITS, integer, KINDS, latencyOf, pathOf, text } from './build.js';
 import type { AuditEventInput } from './schema.js';
@@ -65,6 +69,31 @@ function closedSet(before: string, values: Iterable<string>, after = ''): Readon
 
 const isObject = (v: unknown): v is object => v !== null && typeof v === 'object';
 
+/** Whether nothing in `value` can change: it and every object or array inside it are frozen. */
+function deeplyFrozen(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  for (const member of Object.values(value)) if (isObject(member) && !deeplyFrozen(member)) return false;
+  return true;
+}
+
+/**
+ * `write(value)` for a member object, kept per object when nothing in it can change (it is deeply
+ * frozen, so its fragment cannot change either); written afresh otherwise. A frozen object seen
+ * again is one WeakMap lookup, and the WeakMap keeps nothing alive.
+ */
+function perFrozenObject<T>(write: (value: T) => string): (value: T) => string {
+  const kept = new WeakMap<object, string>();
+  return (value) => {
+    if (!isObject(value) || !Object.isFrozen(value)) return write(value);
+    let fragment = kept.get(value);
+    if (fragment === undefined) {
+      fragment = write(value);
+      if (deeplyFrozen(value)) kept.set(value, fragment);
+    }
+    return fragment;
+  };
+}
+
 /** Writes events as canonical record text for `Chain.sealText`. */
 export interface EventEncoder {
   /** The record's canonical text at sequence number `seq` after `prev`. Throws TypeError for an unknown kind. */
@@ -114,13 +143,13 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
     return lastTime;
   };
 
-  const principalOf = (p: AuditEventInput['principal']): string => {
+  const principalOf = perFrozenObject((p: AuditEventInput['principal']): string => {
     if (!isObject(p)) return '';
     const head = arn(p.arn);
     return `${head === '' ? ',"principal":{"arn":""' : head}${session(p.session)}${sourceIdentity(p.sourceIdentity)}${principalType(p.type) || ',"type":""}'}`;
-  };
+  });
 
-  const authnOf = (a: AuditEventInput['authn']): string => {
+  const authnOf = perFrozenObject((a: AuditEventInput['authn']): string => {
     if (!isObject(a)) return '';
     let members = issuer(a.issuer);
     if (Array.isArray(a.methods)) {
@@ -134,9 +163,9 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
     }
     if (typeof a.mfa === 'boolean') members = `${members}${members === '' ? '' : ','}"mfa":${a.mfa}`;
     return `"authn":{${members}},`;
-  };
+  });
 
-  const statementsOf = (value: AuditEventInput['statements']): string => {
+  const statementsOf = perFrozenObject((value: AuditEventInput['statements']): string => {
     if (!Array.isArray(value)) return '';
     const statements: readonly unknown[] = value;
     let list = '';
@@ -148,7 +177,7 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
       list = list === '' ? item : `${list},${item}`;
     }
     return `,"statements":[${list}]`;
-  };
+  });
 
   const upstreamOf = (u: AuditEventInput['upstream']): string => {
     if (!isObject(u)) return '';

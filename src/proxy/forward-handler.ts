@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ClientClosedError } from './errors.js';
-import { responseHeaderList, type ResponseHeaderNames } from './response-headers.js';
+import { responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
 /** Told once how a forwarded request ended: an object the caller keeps its request's state in, not a closure made per request. */
@@ -14,13 +14,22 @@ export interface ForwardListener {
   forwarded(result: ProxyResult): void;
 }
 
-/** Streams one upstream response into Node's ServerResponse, with back-pressure from the caller's side. */
-export class ForwardHandler implements Dispatcher.DispatchHandler {
+/**
+ * Streams one upstream response into Node's ServerResponse, with back-pressure from the caller's
+ * side. When the upstream declared the body's length, the chunk that completes it ends the answer
+ * (`end(chunk)`): head, body and end leave in one write, with no second pass for `end` and no
+ * deferred uncork; otherwise the answer is ended when undici says the response is complete.
+ */
+export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLength {
   private abortRequest: ((err?: Error) => void) | undefined = undefined;
   private status: number | undefined = undefined;
   /** undici's resume for a paused response, set with the headers. */
   private resume: () => void = noop;
   private settled = false;
+  /** Body bytes still to come by the upstream's Content-Length; -1 when it declared none. */
+  declaredLength = -1;
+  /** The answer was ended by the chunk that completed the declared body. */
+  private ended = false;
 
   constructor(
     private readonly outgoing: ServerResponse,
@@ -59,12 +68,19 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.settled) return true;
     this.status = statusCode;
     this.resume = resume;
-    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names));
+    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names, this));
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.settled || this.outgoing.write(chunk)) return true;
+    if (this.settled || this.ended) return true;
+    if (chunk.length === this.declaredLength) {
+      this.ended = true;
+      this.outgoing.end(chunk);
+      return true;
+    }
+    if (this.declaredLength > 0) this.declaredLength -= chunk.length;
+    if (this.outgoing.write(chunk)) return true;
     // The caller reads slower than the upstream sends: undici pauses the upstream socket until drain.
     this.outgoing.once('drain', this.resume);
     return false;
@@ -72,7 +88,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.settled) return;
-    this.outgoing.end();
+    if (!this.ended) this.outgoing.end();
     this.settle({ ok: true, status: this.status ?? 502 });
   }
 

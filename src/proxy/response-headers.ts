@@ -5,14 +5,23 @@
 import { addConnectionListed, dropListed, HOP_BY_HOP, IDENTITY_HEADERS } from './headers.js';
 import { NameMemo } from './name-memo.js';
 
-/** What becomes of one of the upstream's headers, by name. */
-const ACTION = { keep: 0, drop: 1, connection: 2 } as const;
+/** What becomes of one of the upstream's headers, by name (`length`: kept, and its value noted). */
+const ACTION = { keep: 0, drop: 1, connection: 2, length: 3 } as const;
 type Action = (typeof ACTION)[keyof typeof ACTION];
 
 function actionFor(lower: string): Action {
   if (lower === 'connection') return ACTION.connection;
+  if (lower === 'content-length') return ACTION.length;
   return HOP_BY_HOP.has(lower) || lower === IDENTITY_HEADERS.requestId ? ACTION.drop : ACTION.keep;
 }
+
+/** Where `responseHeaderList` notes the body length the caller is told. */
+export interface DeclaredLength {
+  /** The Content-Length passed on to the caller, in bytes; -1 when there is none or it is not one plain number. */
+  declaredLength: number;
+}
+
+const DIGITS = /^\d{1,15}$/;
 
 /** Remembered classes of the upstream's header names; one per upstream. */
 export type ResponseHeaderNames = NameMemo<Action>;
@@ -23,10 +32,16 @@ export function createResponseHeaderNames(): ResponseHeaderNames {
 
 const latin1 = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('latin1'));
 
-/** The caller's response headers from the upstream's raw ones (flat `[name, value, ...]`, Buffers or strings). */
-export function responseHeaderList(raw: readonly (Buffer | string)[], requestId: string, names: ResponseHeaderNames): string[] {
+/**
+ * The caller's response headers from the upstream's raw ones (flat `[name, value, ...]`, Buffers or
+ * strings). With `length`, notes there the Content-Length the caller gets (one plain number, not
+ * removed as hop-by-hop), so the forwarder knows which body chunk is the last.
+ */
+export function responseHeaderList(raw: readonly (Buffer | string)[], requestId: string, names: ResponseHeaderNames, length?: DeclaredLength): string[] {
   const out: string[] = [];
   let listed: Set<string> | undefined;
+  let declared = -1;
+  let lengths = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]!);
     switch (names.of(name)) {
@@ -38,9 +53,17 @@ export function responseHeaderList(raw: readonly (Buffer | string)[], requestId:
       case ACTION.connection:
         listed = addConnectionListed(latin1(raw[i + 1]!), listed);
         break;
+      case ACTION.length: {
+        const value = latin1(raw[i + 1]!);
+        out.push(name, value);
+        lengths++;
+        declared = DIGITS.test(value) ? Number(value) : -1;
+        break;
+      }
     }
   }
   if (listed !== undefined) dropListed(out, listed);
+  if (length !== undefined) length.declaredLength = lengths === 1 && listed?.has('content-length') !== true ? declared : -1;
   out.push(IDENTITY_HEADERS.requestId, requestId);
   return out;
 }

@@ -107,6 +107,31 @@ describe('the audit record encoder', () => {
     expect(JSON.parse(lines.at(-1)![1])).toMatchObject({ action: `svc:Action${(FRAGMENTS_PER_FIELD + 49) % (FRAGMENTS_PER_FIELD + 10)}` });
   });
 
+  it('writes frozen principal, authn and statements members as the reference does, record after record', () => {
+    const principal = Object.freeze({ arn: 'arn:aws:sts::1:assumed-role/R/s', type: 'assumed-role', session: 's' });
+    const authn = Object.freeze({ issuer: 'https://idp', methods: Object.freeze(['pwd', 'otp']), mfa: true });
+    const statements = Object.freeze([Object.freeze({ policy: 'P', sid: 'A' }), Object.freeze({ policy: 'Q' })]);
+    const lines = bothWays([1, 2, 3].map((i) => decisionEvent(i, { principal, authn, statements })));
+    for (const [reference, fast] of lines) expect(fast).toBe(reference);
+    expect(JSON.parse(lines[2]![1])).toMatchObject({ principal, authn: { methods: ['pwd', 'otp'] }, statements: [{ policy: 'P', sid: 'A' }, { policy: 'Q' }] });
+  });
+
+  it('writes a member again when something inside it can still change, though the member itself is frozen', () => {
+    const item = { policy: 'P', sid: 'A' };
+    const statements = Object.freeze([item]);
+    const methods = ['pwd'];
+    const authn = Object.freeze({ issuer: 'https://idp', methods, mfa: false });
+    const [deps] = twinDeps([0]);
+    const chain = createChain('gw-m');
+    const encode = createEventEncoder(chain.instanceId, deps);
+    const first = JSON.parse(chain.sealText(encode, decisionEvent(1, { statements, authn })).line);
+    item.sid = 'B';
+    methods.push('otp');
+    const second = JSON.parse(chain.sealText(encode, decisionEvent(2, { statements, authn })).line);
+    expect(first).toMatchObject({ statements: [{ sid: 'A' }], authn: { methods: ['pwd'] } });
+    expect(second).toMatchObject({ statements: [{ sid: 'B' }], authn: { methods: ['pwd', 'otp'] } });
+  });
+
   it('refuses an unknown kind without taking a place in the chain', () => {
     const [deps] = twinDeps([0]);
     const chain = createChain('gw-k');

@@ -125,6 +125,23 @@ describe('client response headers', () => {
     expect(responseHeaderList(raw, 'r-1', createResponseHeaderNames())).toEqual(['X-Name', 'café', 'x-iamgate-request-id', 'r-1']);
   });
 
+  it('notes the Content-Length the caller is told, and none when it is absent, repeated, not a plain number or listed as hop-by-hop', () => {
+    const noted = (...pairs: string[]): number => {
+      const length = { declaredLength: 7 };
+      responseHeaderList(pairs.map((s) => Buffer.from(s)), 'r-1', createResponseHeaderNames(), length);
+      return length.declaredLength;
+    };
+    expect(noted('Content-Type', 'text/plain', 'Content-Length', '2')).toBe(2);
+    expect(noted('content-length', '0')).toBe(0);
+    expect(noted('Content-Type', 'text/plain')).toBe(-1);
+    expect(noted('Content-Length', '2', 'Content-Length', '2')).toBe(-1);
+    expect(noted('Content-Length', '2, 2')).toBe(-1);
+    expect(noted('Content-Length', ' 2')).toBe(-1);
+    expect(noted('Content-Length', '2', 'Connection', 'content-length')).toBe(-1);
+    const kept = responseHeaderList([Buffer.from('Content-Length'), Buffer.from('2')], 'r-1', createResponseHeaderNames(), { declaredLength: -1 });
+    expect(kept).toEqual(['Content-Length', '2', 'x-iamgate-request-id', 'r-1']);
+  });
+
   it('removes hop-by-hop headers and those the Connection header names, keeps repeated headers', () => {
     const raw = ['Connection', 'keep-alive, X-Secret', 'X-Secret', '1', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'].map((s) => Buffer.from(s));
     expect(clientResponseHeaders(raw, 'r-1')).toEqual(['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'x-iamgate-request-id', 'r-1']);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureStatus } from '../../src/gateway/errors.js';
 import { createUpstream, planBody, upstreamRequestHeaders, type ProxyResult, type Upstream } from '../../src/proxy/index.js';
@@ -222,6 +222,35 @@ describe('streaming proxy', () => {
       await hintedFront.close();
       await hinted.close(true);
       await new Promise<void>((resolve) => hinting.close(() => resolve()));
+    }
+  });
+
+  it('relays a body of declared length whole, sent in one piece or in several, and keeps the connection for the next request', async () => {
+    // Sized bodies: one write, two writes a moment apart, and an empty one; a HEAD answer declares a length and sends nothing.
+    const sized = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': req.url === '/empty' ? '0' : '6' });
+      if (req.url === '/split') {
+        res.write('abc');
+        setTimeout(() => res.end('def'), 20);
+      } else res.end(req.url === '/empty' || req.method === 'HEAD' ? undefined : 'abcdef');
+    });
+    await new Promise<void>((resolve) => sized.listen(0, '127.0.0.1', resolve));
+    const sizedUpstream = createUpstream({ url: `http://127.0.0.1:${(sized.address() as AddressInfo).port}`, ...OPTIONS });
+    const sizedFront = await startFront(sizedUpstream, 0);
+    const client = new Pool(sizedFront.url, { connections: 1, pipelining: 1 });
+    try {
+      const answers: unknown[] = [];
+      for (const [method, path] of [['GET', '/whole'], ['GET', '/split'], ['GET', '/empty'], ['HEAD', '/whole'], ['GET', '/whole']] as const) {
+        const res = await client.request({ method, path });
+        answers.push([path, res.statusCode, res.headers['content-length'], await res.body.text()]);
+      }
+      expect(answers).toEqual([['/whole', 200, '6', 'abcdef'], ['/split', 200, '6', 'abcdef'], ['/empty', 200, '0', ''], ['/whole', 200, '6', ''], ['/whole', 200, '6', 'abcdef']]);
+      expect(sizedFront.results).toEqual(Array.from({ length: 5 }, () => ({ ok: true, status: 200 })));
+    } finally {
+      await client.close();
+      await sizedFront.close();
+      await sizedUpstream.close(true);
+      await new Promise<void>((resolve) => sized.close(() => resolve()));
     }
   });
 

@@ -10,18 +10,21 @@ const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'us
 
 type EventFields = Required<Pick<EventBase, 'principal' | 'authn'>>;
 
-/** The audit fields of a principal, built once per principal object (a cached token yields the same one). */
+/**
+ * The audit fields of a principal, built once per principal object (a cached token yields the same
+ * one). Frozen, so the audit encoder may keep their text per object (src/audit/encode.ts).
+ */
 function recordOf(recorded: WeakMap<Principal, EventFields>, principal: Principal): EventFields {
   let fields = recorded.get(principal);
   if (!fields) {
     fields = {
-      principal: {
+      principal: Object.freeze({
         arn: principal.arn,
         type: PRINCIPAL_TYPES[principal.type],
         ...(principal.sessionName !== undefined ? { session: principal.sessionName } : {}),
         ...(principal.sourceIdentity !== undefined ? { sourceIdentity: principal.sourceIdentity } : {}),
-      },
-      authn: { issuer: principal.issuer, methods: principal.authMethods, mfa: principal.mfa },
+      }),
+      authn: Object.freeze({ issuer: principal.issuer, methods: Object.freeze([...principal.authMethods]), mfa: principal.mfa }),
     };
     recorded.set(principal, fields);
   }

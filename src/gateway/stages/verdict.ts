@@ -7,12 +7,13 @@ import { CONTINUE, required, type EventBase, type StageFactory } from './stage.j
 type Statements = NonNullable<EventBase['statements']>;
 
 export const verdict: StageFactory = (deps) => {
-  // A cached decision is the same object for every request it answers: its statements are listed once.
+  // A cached decision is the same object for every request it answers: its statements are listed
+  // once, frozen, so the audit encoder may keep their text per list (src/audit/encode.ts).
   const listed = new WeakMap<Decision, Statements>();
   const statementsOf = (decision: Decision): Statements => {
     let statements = listed.get(decision);
     if (!statements) {
-      statements = decision.matched.map((m) => (m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy }));
+      statements = Object.freeze(decision.matched.map((m) => Object.freeze(m.sid !== undefined ? { policy: m.policy, sid: m.sid } : { policy: m.policy })));
       listed.set(decision, statements);
     }
     return statements;
