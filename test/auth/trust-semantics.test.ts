@@ -5,9 +5,10 @@
 // explicit Deny in the caller's policies wins, and the caller's permissions boundary and session
 // policies still limit it. Over real HTTP, with the real authenticator and iamgate's STS; and
 // offline (`iamgate test`), which must answer each user's case as the STS does.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideOffline, loadPolicyWorld, resolvePrincipal } from '../../src/policy-testing/index.js';
 import { rawRequest } from '../support/net.js';
+import { useStarted } from '../support/suite.js';
 import { ADVERSARIAL_FIXTURES } from '../adversarial/support/fixtures.js';
 import { startStsGateway, type StsGateway } from '../adversarial/support/sts-gateway.js';
 
@@ -84,11 +85,7 @@ roles:
 `;
 
 describe('AssumeRole in the same account', () => {
-  let sts: StsGateway;
-  beforeAll(async () => {
-    sts = await startStsGateway(DIRECTORY);
-  });
-  afterAll(() => sts?.close());
+  const sts = useStarted('the STS gateway', () => startStsGateway(DIRECTORY), (started) => started.close());
 
   const userToken = async (user: string): Promise<string> => sts.idp.token(sts.idp.claims(user, Date.now()));
 
@@ -198,11 +195,7 @@ roles:
 `;
 
 describe('AssumeRole with a SourceIdentity', () => {
-  let sts: StsGateway;
-  beforeAll(async () => {
-    sts = await startStsGateway(SOURCE_DIRECTORY);
-  });
-  afterAll(() => sts?.close());
+  const sts = useStarted('the STS gateway', () => startStsGateway(SOURCE_DIRECTORY), (started) => started.close());
 
   const userToken = async (user: string): Promise<string> => sts.idp.token(sts.idp.claims(user, Date.now()));
 
