@@ -39,6 +39,11 @@ export function runCase(world: PolicyWorld, suite: TestSuite, c: TestCase, now: 
     const who = typeof c.principal === 'string' ? c.principal : (c.principal.user ?? c.principal.role ?? c.principal.arn);
     return { name: c.name, file: suite.file, passed: false, failures: [`${c.path}.principal: "${who}" is not a user or role of the directory (or its session policy is invalid)`] };
   }
+  // An ARN the reader could not tell from a role's may name a user, who has no session to carry a
+  // source identity: deciding without it would pass a case written for a session that has one.
+  if (spec.sourceIdentity !== undefined && principal.sourceIdentity === undefined) {
+    return { name: c.name, file: suite.file, passed: false, failures: [`${c.path}.principal.sourceIdentity: only role sessions carry a source identity, and ${principal.arn} is not one`] };
+  }
   const d = decideOffline(world, principal, c.request, c.context, now);
   const failures: string[] = [];
   const decisionOk = c.expect === 'Deny' ? d.decision !== 'Allow' : d.decision === c.expect;

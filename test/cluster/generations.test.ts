@@ -101,6 +101,8 @@ describe('the workers agreement the primary keeps', () => {
     silent.t.report(1, { ok: true, digest: 'B' });
     expect(silent.elapse()).toEqual([UNREPORTED_WAIT_MS]);
     expect(silent.asked).toEqual([[2, 'B', 1]]);
+    // Asked, it is waited for again only once it reports: nothing more is set to ask it.
+    expect(silent.pending()).toEqual([]);
 
     const failing = tracker();
     workerTwoFailsToFollow(failing.t);

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { timeKeys } from '../../src/auth/index.js';
-import { decideOffline, loadPolicyWorld, resolvePrincipal, type PolicyWorld } from '../../src/policy-testing/index.js';
+import { decideOffline, loadPolicyWorld, resolvePrincipal, runCase, type PolicyWorld } from '../../src/policy-testing/index.js';
 import { readSuiteDocument } from '../../src/policy-testing/suite.js';
 import type { Principal } from '../../src/identity/index.js';
 
@@ -47,6 +47,19 @@ describe('a test case whose principal carries a source identity', () => {
     expect(role.ok && role.suite.cases[0]?.principal).toEqual({ role: 'OrdersAdmin', sourceIdentity: 'alice' });
     const user = readSuiteDocument({ cases: [{ ...CASE, principal: { user: 'alice', sourceIdentity: 'alice' } }] }, 'suite.yaml');
     expect(user.ok ? [] : user.problems.map((p) => `${p.code} ${p.path}`)).toEqual(['INVALID_VALUE cases[0].principal.sourceIdentity']);
+  });
+
+  it('fails a case whose principal is an ARN naming a user and gives a source identity, rather than deciding without it', () => {
+    const read = readSuiteDocument({ cases: [{ ...CASE, principal: { arn: alice.arn, sourceIdentity: 'alice' } }] }, 'suite.yaml');
+    if (!read.ok) throw new Error(JSON.stringify(read.problems));
+    const [c] = read.suite.cases;
+    expect(runCase(world, read.suite, c!, now)).toMatchObject({
+      passed: false,
+      failures: [`cases[0].principal.sourceIdentity: only role sessions carry a source identity, and ${alice.arn} is not one`],
+    });
+    const session = readSuiteDocument({ cases: [{ ...CASE, principal: { role: 'OrdersAdmin', sourceIdentity: 'alice' } }] }, 'suite.yaml');
+    if (!session.ok) throw new Error(JSON.stringify(session.problems));
+    expect(runCase(world, session.suite, session.suite.cases[0]!, now).failures.filter((f) => f.includes('sourceIdentity'))).toEqual([]);
   });
 
   it('gives the resolved session aws:SourceIdentity, and a session without one none', () => {

@@ -32,7 +32,7 @@ export interface StsEvent {
   readonly sourceIp?: string;
   /** The call's request id, as its answer carries it. */
   readonly requestId?: string;
-  /** The source identity the session carries (set by the call or through role chaining), or the one a refused call asked for. */
+  /** The source identity the session carries (set by the call or through role chaining), or the one a refused call asked for (the caller's own when it carries one). */
   readonly sourceIdentity?: string;
 }
 
@@ -193,10 +193,12 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       const policyCheck = sessionPolicy('AssumeRole', input.policy, caller.arn);
       if (!policyCheck.ok) return policyCheck;
       // A source identity, once set, holds for the session and every session chained from it: a
-      // call may repeat it but never name another ("The value that is set cannot be changed").
+      // call may repeat it but never name another ("The value that is set cannot be changed"). The
+      // refusal's record names the one the caller carries: the value asked for is the caller's
+      // word, and recording it would attribute the attempt to someone else.
       const carried = caller.sourceIdentity;
       if (carried !== undefined && input.sourceIdentity !== undefined && input.sourceIdentity !== carried) {
-        return deny('AssumeRole', 'source_identity_immutable', { caller: caller.arn, target: input.roleArn, sourceIdentity: input.sourceIdentity });
+        return deny('AssumeRole', 'source_identity_immutable', { caller: caller.arn, target: input.roleArn, sourceIdentity: carried });
       }
       const sourceIdentity = carried ?? input.sourceIdentity;
 

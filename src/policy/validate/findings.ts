@@ -59,9 +59,10 @@ export const POLICY_FINDING_CODES = {
   POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
   INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
-  // Redundancy.
+  // Condition values that do not do what they look like (./checks-values.ts).
   EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),
   IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
+  // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
   REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),
