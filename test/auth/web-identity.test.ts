@@ -166,6 +166,7 @@ describe('web identity with a source identity claim', () => {
     f.post('/AssumeRoleWithWebIdentity', { RoleArn: WORKER_ROLE, RoleSessionName: 'worker-1', WebIdentityToken: await f.serviceAccountToken(WORKER_SUB, 'iamgate', claims), ...extra });
 
   it('refuses a token that claims a source identity when the trust policy does not allow sts:SetSourceIdentity, and one whose claim is malformed', async () => {
+    await f.useDirectory(example);
     expect((await exchange({})).status).toBe(200);
     expect(await exchange({ [CLAIM]: 'alice' })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
     expect(await exchange({ [CLAIM]: 'aws:alice' })).toMatchObject({ status: 400, body: { error: 'invalid_identity_token', reason: 'source_identity_invalid' } });
