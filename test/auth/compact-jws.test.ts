@@ -2,8 +2,11 @@
 // writes only canonical segments, and the member scan agrees with the policy reader's duplicate-key
 // report on generated JSON, escaped names and nested objects included.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { generateKeyPair, generateSecret, SignJWT, type CryptoKey } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compactJwsProblem } from '../../src/auth/compact-jws.js';
+import { ASYMMETRIC_ALGORITHMS } from '../../src/auth/keys/algorithms.js';
+import { peek } from '../../src/auth/verify.js';
 import { readJsonText } from '../../src/policy/index.js';
 
 const FC_SEED = Number(process.env['FC_SEED'] ?? 20261207);
@@ -51,6 +54,38 @@ describe('compactJwsProblem', () => {
         for (const other of decodesAlike) expect(compactJwsProblem(`${token.slice(0, token.lastIndexOf('.'))}.${other}`)).toBe('a segment is not canonical base64url');
       }),
       { seed: FC_SEED, numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('compactJwsProblem on tokens a standard issuer signs', () => {
+  // Every algorithm iamgate verifies, and HS256, which it refuses later by its allow-list, never for its spelling.
+  const algorithms = [...ASYMMETRIC_ALGORITHMS, 'HS256'] as const;
+  const keys = new Map<string, CryptoKey | Uint8Array>();
+
+  beforeAll(async () => {
+    for (const alg of algorithms) keys.set(alg, alg === 'HS256' ? await generateSecret(alg) : (await generateKeyPair(alg)).privateKey);
+  });
+
+  /** Claims of any shape: names and values in any Unicode (astral planes included), nested JSON, the registered claims. */
+  const claims = fc.record({
+    custom: fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }),
+    sub: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+    iat: fc.integer({ min: 0, max: 2 ** 31 }),
+  });
+  const header = fc.record({ typ: fc.constantFrom('JWT', 'at+jwt', 'application/jwt'), cty: fc.option(fc.constantFrom('JWT', 'json', 'ünïcode'), { nil: undefined }), kid: fc.string({ unit: 'binary', maxLength: 30 }) });
+
+  it.each(algorithms)('accepts every %s token jose’s SignJWT writes, whatever its claims and header', async (alg) => {
+    const key = keys.get(alg)!;
+    await fc.assert(
+      fc.asyncProperty(claims, header, async ({ custom, sub, iat }, { typ, cty, kid }) => {
+        const token = await new SignJWT({ ...custom, sub, iat, iss: 'https://idp.example' })
+          .setProtectedHeader({ alg, typ, kid, ...(cty === undefined ? {} : { cty }) })
+          .sign(key);
+        expect(compactJwsProblem(token)).toBeUndefined();
+        expect(peek(token)).toEqual({ ok: true, alg, kid, iss: 'https://idp.example' });
+      }),
+      { seed: FC_SEED, numRuns: Math.ceil(FC_RUNS / 6) },
     );
   });
 });
