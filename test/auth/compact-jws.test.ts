@@ -89,3 +89,20 @@ describe('compactJwsProblem on tokens a standard issuer signs', () => {
     );
   });
 });
+
+describe('peek on the texts the spelling check read', () => {
+  const signature = Buffer.from([1, 2, 3]).toString('base64url');
+  const token = (header: string, payload: string): string => `${segment(header)}.${segment(payload)}.${signature}`;
+
+  it('refuses a header or payload that is JSON but not an object as token_malformed', () => {
+    for (const other of ['[]', '"x"', 'null', '7', '[{"alg":"ES256"}]']) {
+      expect(peek(token(other, '{"iss":"https://idp.example"}'))).toMatchObject({ ok: false, code: 'token_malformed' });
+      expect(peek(token('{"alg":"ES256"}', other))).toMatchObject({ ok: false, code: 'token_malformed' });
+    }
+  });
+
+  it('reads a header and payload after a byte order mark as jose does, and finds a member they repeat', () => {
+    expect(peek(token('\uFEFF{"alg":"ES256","kid":"k1"}', '\uFEFF{"iss":"https://idp.example"}'))).toEqual({ ok: true, alg: 'ES256', kid: 'k1', iss: 'https://idp.example' });
+    expect(peek(token('\uFEFF{"alg":"ES256","alg":"none"}', '{"iss":"https://idp.example"}'))).toMatchObject({ ok: false, code: 'token_malformed' });
+  });
+});
