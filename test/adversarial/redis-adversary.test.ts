@@ -82,6 +82,8 @@ describe('decision-cache entries written by someone else', () => {
     ['the word allow', 'Allow'],
   ])('are a miss, decided afresh, when they hold %s', async (_name, poison) => {
     for (const user of ['alice', 'bob']) await call(user);
+    // The gateway writes an entry after it answers, on its own connection: wait until both are there.
+    expect(await eventually(async () => (await client.keys(`${PREFIX}*`)).length >= 2, 10_000)).toBe(true);
     expect(await poisonEveryEntry(poison)).toBeGreaterThanOrEqual(2);
     expect(await call('alice')).toEqual({ status: 200, records: 1 });
     expect(await call('bob')).toEqual({ status: 403, records: 1 });
