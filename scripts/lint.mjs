@@ -1,6 +1,7 @@
 // Project rules tsc cannot check (see docs/STYLE of the repo's README): the policy engine stays pure,
-// no `any`, no bare console output outside the CLI, index.ts files only re-export, and the folders
-// of src/ import one another only along the layers below (docs/architecture.md draws them).
+// no `any`, no bare console output outside the CLI, index.ts files only re-export, the folders
+// of src/ import one another only along the layers below (docs/architecture.md draws them), and no
+// file is left with a merge's conflict markers.
 //   node scripts/lint.mjs [ROOT]   ROOT defaults to this repository
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -124,8 +125,30 @@ function check(path) {
   }
 }
 
+// Folders of generated or installed files, which a merge never writes into.
+const NOT_OURS = new Set(['node_modules', 'dist', 'coverage', '.git']);
+const CONFLICT_MARKER = /^(<<<<<<<|>>>>>>>)( |$)/;
+
+/** Names every line that opens or closes a merge conflict, in any text file of the repository. */
+function checkConflictMarkers(dir) {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (NOT_OURS.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) checkConflictMarkers(path);
+    else if (entry.isFile() && /\.(md|ts|mjs|js|json|ya?ml|proto|tpl)$|^Dockerfile$/.test(entry.name)) {
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (CONFLICT_MARKER.test(line)) problems.push(`${relative(root, path)}:${i + 1}: a merge conflict left unresolved: ${line.trim()}`);
+        });
+    }
+  }
+}
+
 walk(join(root, 'src'));
 checkLayers();
+checkConflictMarkers(root);
 if (problems.length) {
   for (const p of problems) console.error(p);
   console.error(`${problems.length} lint problem(s)`);

@@ -28,12 +28,11 @@ function isCanonical(segment: string): boolean {
 }
 
 /**
- * Whether a segment's JSON names a member twice in one object, keys compared as decoded (`"alg"`
- * and `"al\\u0067"` are one name). A scan, not a parse: JSON.parse reads the text anyway, and text
+ * Whether JSON text names a member twice in one object, keys compared as decoded (`"alg"` and
+ * `"al\\u0067"` are one name). A scan, not a parse: the caller parses the text anyway, and text
  * that is not JSON is left to it.
  */
-function repeatsMember(segment: string): boolean {
-  const text = Buffer.from(segment, 'base64url').toString('utf8');
+function repeatsMember(text: string): boolean {
   // One entry per open container: the names an object has given so far, undefined for an array.
   const open: (Set<string> | undefined)[] = [];
   let atKey = false;
@@ -78,11 +77,28 @@ function decodedString(literal: string): string | undefined {
   }
 }
 
+/** A segment's bytes as text, read as jose reads them (UTF-8, a leading byte order mark dropped). */
+function segmentText(segment: string): string {
+  const text = Buffer.from(segment, 'base64url').toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** A compact JWS's header and payload as text, read once, or what keeps it from its one spelling. */
+export type CompactJws = { readonly ok: true; readonly header: string; readonly payload: string } | { readonly ok: false; readonly problem: string };
+
+/** Reads `token` as a compact JWS in its one spelling: its header and payload texts, for the caller to parse without decoding them again. */
+export function readCompactJws(token: string): CompactJws {
+  if (!COMPACT_JWS.test(token)) return { ok: false, problem: 'not a compact JWS' };
+  const [headerSegment, payloadSegment, signature] = token.split('.') as [string, string, string];
+  if (!isCanonical(headerSegment) || !isCanonical(payloadSegment) || !isCanonical(signature)) return { ok: false, problem: 'a segment is not canonical base64url' };
+  const header = segmentText(headerSegment);
+  const payload = segmentText(payloadSegment);
+  if (repeatsMember(header) || repeatsMember(payload)) return { ok: false, problem: 'the header or payload names a member twice' };
+  return { ok: true, header, payload };
+}
+
 /** What makes `token` other than a compact JWS in its one spelling, or undefined when nothing does. */
 export function compactJwsProblem(token: string): string | undefined {
-  if (!COMPACT_JWS.test(token)) return 'not a compact JWS';
-  const [header, payload, signature] = token.split('.') as [string, string, string];
-  if (!isCanonical(header) || !isCanonical(payload) || !isCanonical(signature)) return 'a segment is not canonical base64url';
-  if (repeatsMember(header) || repeatsMember(payload)) return 'the header or payload names a member twice';
-  return undefined;
+  const read = readCompactJws(token);
+  return read.ok ? undefined : read.problem;
 }

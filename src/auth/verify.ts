@@ -2,8 +2,8 @@
 // (checked before any key is touched, so `alg: none` and HMAC-with-a-public-key never get near a
 // key), key by `kid`, signature, and the registered claims (`iss`, `aud`, `exp`, `nbf`, `iat` and
 // the maximum age). Every failure maps to one stable code; nothing here throws for bad input.
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { compactJwsProblem } from './compact-jws.js';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { readCompactJws } from './compact-jws.js';
 import { authFailure, type AuthFailure } from './errors.js';
 import type { KeySource } from './keys/jwk.js';
 
@@ -27,21 +27,26 @@ export interface Peeked {
   readonly iss: string;
 }
 
+/** The JSON object `text` holds, or undefined when it holds anything else. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the header and the (unverified) issuer of a compact JWT, to choose how to verify it. */
 export function peek(token: string): Peeked | AuthFailure {
-  const problem = compactJwsProblem(token);
-  if (problem !== undefined) return authFailure('token_malformed', problem);
-  let alg: unknown;
-  let kid: unknown;
-  let iss: unknown;
-  try {
-    const header = decodeProtectedHeader(token);
-    alg = header.alg;
-    kid = header.kid;
-    iss = decodeJwt(token).iss;
-  } catch {
-    return authFailure('token_malformed', 'header or payload is not base64url JSON');
-  }
+  const jws = readCompactJws(token);
+  if (!jws.ok) return authFailure('token_malformed', jws.problem);
+  // The texts the spelling check decoded, parsed here rather than decoded again by jose.
+  const header = jsonObject(jws.header);
+  const payload = jsonObject(jws.payload);
+  if (header === undefined || payload === undefined) return authFailure('token_malformed', 'header or payload is not base64url JSON');
+  const { alg, kid } = header;
+  const iss = payload['iss'];
   if (typeof alg !== 'string') return authFailure('token_malformed', 'no alg');
   if (kid !== undefined && typeof kid !== 'string') return authFailure('token_malformed', 'kid is not a string');
   if (typeof iss !== 'string') return authFailure('token_claim_missing', 'no iss');

@@ -108,6 +108,25 @@ describe('the dependency rule of scripts/lint.mjs', () => {
   });
 });
 
+describe('conflict markers in scripts/lint.mjs', () => {
+  it('refuses a document or source file a merge left with conflict markers, naming each marker line', async () => {
+    const table = '| a | b |\n<<<<<<< HEAD\n| ours | 1 |\n=======\n| theirs | 2 |\n>>>>>>> topic\n';
+    const dir = await copyWith({ 'docs/identity.md': table, 'src/policy/merged.ts': "export const side = 'ours';\n>>>>>>> topic\n" });
+    expect((await lint(dir)).problems).toEqual([
+      'docs/identity.md:2: a merge conflict left unresolved: <<<<<<< HEAD',
+      'docs/identity.md:6: a merge conflict left unresolved: >>>>>>> topic',
+      'src/policy/merged.ts:2: a merge conflict left unresolved: >>>>>>> topic',
+    ]);
+  });
+
+  it('passes the real documents as they are', async () => {
+    const dir = await copyWith();
+    await cp(join(repo, 'docs'), join(dir, 'docs'), { recursive: true });
+    await cp(join(repo, 'README.md'), join(dir, 'README.md'));
+    expect((await lint(dir)).problems).toEqual([]);
+  });
+});
+
 describe('scripts/deps.mjs', () => {
   it('prints each folder -> folder import with the files that make it', async () => {
     const dir = await copyWith({ 'src/audit/leak.ts': "import type { Gateway } from '../gateway/index.js';\nexport type Leak = Gateway;\n" });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileWildcard, equalsIgnoreCase } from '../../src/policy/wildcard.js';
+import { compileUnits, compileWildcard, equalsIgnoreCase, foldCodePoint, wildcardUnits } from '../../src/policy/wildcard.js';
 
 /** Slow, obviously correct reference: recursion over code points, exponential in the worst case. */
 function naive(pattern: string, s: string, ignoreCase: boolean): boolean {
@@ -141,6 +141,97 @@ describe('compileWildcard', () => {
     const input = 'A'.repeat(20_000);
     expect(compileWildcard(pattern, true)(input)).toBe(false);
     expect(compileWildcard(pattern, true)(`${input}C`)).toBe(true);
+  });
+});
+
+/**
+ * Reference glob over code points, remembering each (pattern, text) position pair so that long
+ * patterns with many stars stay cheap: a star takes nothing or one more character, `?` one, a
+ * literal its own code point (folded as the matcher folds when ignoring case).
+ */
+function reference(pattern: string, text: string, ignoreCase: boolean): boolean {
+  const fold = (c: string): number => (ignoreCase ? foldCodePoint(c.codePointAt(0)!) : c.codePointAt(0)!);
+  const p = [...pattern];
+  const t = [...text];
+  const known = new Map<number, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const at = i * (t.length + 1) + j;
+    let result = known.get(at);
+    if (result !== undefined) return result;
+    if (i === p.length) result = j === t.length;
+    else if (p[i] === '*') result = go(i + 1, j) || (j < t.length && go(i, j + 1));
+    else result = j < t.length && (p[i] === '?' || fold(p[i]!) === fold(t[j]!)) && go(i + 1, j + 1);
+    known.set(at, result);
+    return result;
+  };
+  return go(0, 0);
+}
+
+describe('compileUnits on a range of a longer text', () => {
+  // Characters of one and two UTF-16 units, letters that fold alike (Kelvin sign and k, long s and s),
+  // colons and a lone surrogate, so that a pattern's least length in code points and a range's
+  // length in units part ways.
+  const CHARS = ['a', 'b', 'k', 'K', '\u212a', 's', '\u017f', ':', 'é', '中', '😀', '𝔸', '\ud800'];
+  // Texts in every character above, or in characters of one unit only (where a segment just as long
+  // as its range is most often met), or of two units only.
+  const alphabet = fc.constantFrom(CHARS, CHARS.filter((c) => c.length === 1), CHARS.filter((c) => c.length === 2));
+  const text = alphabet.chain((chars) => fc.array(fc.constantFrom(...chars), { maxLength: 120, size: 'max' }).map((a) => a.join('')));
+  // A range of the text (its ends may cut a surrogate pair) and a pattern made from that range:
+  // characters kept, made `?` or `*`, stars inserted, a character dropped, doubled or changed, so
+  // that the pattern's fixed part is often just as long as the range, one longer or one shorter.
+  // Edits are dense or sparse, so that some segments between stars run past 32 characters (a
+  // finder of several machine words), and a star may open or close the pattern.
+  const EDITS = ['keep', 'one', 'run', 'runs', 'insert', 'drop', 'double', 'change'] as const;
+  const sparseEdit = fc.oneof({ weight: 40, arbitrary: fc.constant('keep' as const) }, fc.constantFrom(...EDITS));
+  const cases = text.chain((s) =>
+    // Any range, or one that spans nearly all the text, for long segments.
+    fc.oneof(fc.tuple(fc.nat({ max: s.length }), fc.nat({ max: s.length })), fc.tuple(fc.nat({ max: Math.min(4, s.length) }), fc.nat({ max: Math.min(4, s.length) }).map((n) => s.length - n))).chain(([x, y]) => {
+      const [from, to] = x <= y ? [x, y] : [y, x];
+      const chars = [...s.slice(from, to)];
+      const edits = fc.boolean().chain((sparse) => fc.array(sparse ? sparseEdit : fc.constantFrom(...EDITS), { minLength: chars.length, maxLength: chars.length }));
+      return fc.tuple(edits, fc.constantFrom(...CHARS), fc.boolean(), fc.boolean()).map(([edits, other, open, close]) => {
+        const body = chars
+          .map((c, i) => {
+            const e = edits[i];
+            if (e === 'one') return '?';
+            if (e === 'run') return '*';
+            if (e === 'runs') return '***';
+            if (e === 'insert') return `*${c}`;
+            if (e === 'drop') return '';
+            if (e === 'double') return c + c;
+            return e === 'change' ? other : c;
+          })
+          .join('');
+        return { s, from, to, pattern: `${open ? '*' : ''}${body}${close ? '*' : ''}` };
+      });
+    }),
+  );
+
+  it('decides every range as the reference glob does, early refusals of short ranges included', () => {
+    let matched = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(cases, fc.boolean(), ({ s, from, to, pattern }, ignoreCase) => {
+        const expected = reference(pattern, s.slice(from, to), ignoreCase);
+        expect(compileUnits(wildcardUnits(pattern), ignoreCase)(s, from, to)).toBe(expected);
+        if (expected) matched++;
+        else refused++;
+      }),
+      { seed: 20261207, numRuns: 5000 },
+    );
+    expect(matched).toBeGreaterThan(500);
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  it('decides a pattern whose segments are just as long as the range, in characters of two units, as the reference does', () => {
+    const emoji = '😀'.repeat(40);
+    for (const pattern of [`*${emoji}*`, `${emoji}*`, `*${emoji}`, `😀*${'😀'.repeat(38)}*😀`, `*${'?'.repeat(40)}*`]) {
+      for (const ignoreCase of [false, true]) {
+        expect(compileUnits(wildcardUnits(pattern), ignoreCase)(`x${emoji}x`, 1, 81)).toBe(true);
+        expect(compileUnits(wildcardUnits(pattern), ignoreCase)(`x${emoji}x`, 3, 81)).toBe(false);
+        expect(reference(pattern, emoji, ignoreCase)).toBe(true);
+      }
+    }
   });
 });
 
