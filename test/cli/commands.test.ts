@@ -50,6 +50,12 @@ describe('the iamgate command line', () => {
     expect(out.join('\n')).toMatch(/usage:/);
   });
 
+  it.each(COMMANDS.map((c) => c.name))('answers help %s with the same text as %s --help', async (name) => {
+    const viaHelp = await cli('help', name);
+    expect(viaHelp).toEqual(await cli(name, '--help'));
+    expect(viaHelp.out.join('\n')).not.toContain('usage: iamgate <command>');
+  });
+
   it('lists the exit codes in its help', async () => {
     expect((await cli('--help')).out.join('\n')).toContain('Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.');
   });
