@@ -1,6 +1,7 @@
 // Project rules tsc cannot check (see docs/STYLE of the repo's README): the policy engine stays pure,
 // no `any`, no bare console output outside the CLI, index.ts files only re-export, and the folders
-// of src/ import one another only along the layers below (docs/architecture.md draws them).
+// of src/ import one another only along the layers below (docs/architecture.md draws them), and
+// no file holds a merge conflict marker.
 //   node scripts/lint.mjs [ROOT]   ROOT defaults to this repository
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -124,7 +125,31 @@ function check(path) {
   }
 }
 
+// A merge left unfinished: conflict markers at the start of a line, in any file the repository
+// ships or builds from. The `=======` separator alone is also a Markdown heading underline, so only
+// the opening and closing markers are looked for.
+const CONFLICT_MARKER = /^(<{7}|>{7})( |$)/;
+const SKIPPED = new Set(['node_modules', 'dist', 'dist-bench', '.git']);
+
+function walkAll(dir) {
+  for (const name of readdirSync(dir)) {
+    if (SKIPPED.has(name) || name.startsWith('.iamgate')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walkAll(path);
+    else checkConflictMarkers(path);
+  }
+}
+
+function checkConflictMarkers(path) {
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes('<<<<<<<') && !text.includes('>>>>>>>')) return;
+  text.split('\n').forEach((line, i) => {
+    if (CONFLICT_MARKER.test(line)) problems.push(`${relative(root, path)}:${i + 1}: a merge conflict marker: finish the merge here`);
+  });
+}
+
 walk(join(root, 'src'));
+walkAll(root);
 checkLayers();
 if (problems.length) {
   for (const p of problems) console.error(p);

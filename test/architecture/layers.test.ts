@@ -109,6 +109,18 @@ describe('the dependency rule of scripts/lint.mjs', () => {
 });
 
 describe('scripts/deps.mjs', () => {
+  it('refuses a merge conflict marker left in any file, a page of docs/ included, naming the file and line', async () => {
+    const [open, close] = ['<'.repeat(7), '>'.repeat(7)];
+    const page = ['# Errors', '', `${open} HEAD`, '| a | 400 |', '=======', '| a | 401 |', `${close} other`, ''].join('\n');
+    const dir = await copyWith({ 'docs/errors.md': page, 'docs/headings.md': 'Title\n=======\n\ntext\n' });
+    const run = await lint(dir);
+    expect(run.problems).toEqual([
+      'docs/errors.md:3: a merge conflict marker: finish the merge here',
+      'docs/errors.md:7: a merge conflict marker: finish the merge here',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
   it('prints each folder -> folder import with the files that make it', async () => {
     const dir = await copyWith({ 'src/audit/leak.ts': "import type { Gateway } from '../gateway/index.js';\nexport type Leak = Gateway;\n" });
     const { stdout } = await run(process.execPath, [join(dir, 'scripts', 'deps.mjs')]);
