@@ -85,7 +85,9 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
     const load = await loadPolicyWorld(dir);
     if (!load.ok) {
       for (const f of load.findings.filter((x) => x.severity === 'error')) io.stderr(formatFinding(f));
-      io.stderr(`${dir}: the policies do not load; no case was run`);
+      // Without --policies the folder was found from the suite's place: say how to name another.
+      const where = policies === undefined ? ` (a suite is decided by the policy folder above its own folder, or the one its "policies" key names; --policies DIR names another)` : '';
+      io.stderr(`${dir}: the policies do not load; no case was run${where}`);
       return EXIT.failed;
     }
     worlds.set(dir, load.world);
