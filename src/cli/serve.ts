@@ -9,7 +9,7 @@ import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
-import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
+import { isClusterPrimary, isClusterWorker, isFirstOrOnlyWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
 const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
@@ -101,7 +101,9 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
 
   const logger = createLogger(config.logging.level);
   let demo: DemoUpstream | undefined;
-  if (demoAt) {
+  // One demo service for the whole gateway: with --workers, a store per worker would answer
+  // each caller from whichever worker the connection reached (two orders with one id).
+  if (demoAt && isFirstOrOnlyWorker()) {
     demo = await startDemoUpstream(demoAt);
     logger.info({ url: demo.url }, 'demo orders service listening');
   }
