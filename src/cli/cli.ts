@@ -28,6 +28,7 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   // `iamgate help CMD` is read as `iamgate CMD --help`, as git and npm read it.
   const asked = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
   if (asked) return runCli([asked.name, '--help'], io, commands);
+  if (name === 'help' && rest[0] !== undefined && rest[0] !== 'version') return runCli([rest[0]], io, commands);
   if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help(commands));
     return EXIT.ok;
