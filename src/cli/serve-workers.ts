@@ -43,14 +43,6 @@ export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
 
-/**
- * Whether this process starts what exists once per gateway, not once per worker (the demo orders
- * service, whose orders live in its memory): a process serving alone, or the first worker.
- */
-export function isFirstOrOnlyWorker(): boolean {
-  return !cluster.isWorker || cluster.worker?.id === 1;
-}
-
 /** In a worker, its channel to the primary; undefined in any other process. */
 export function primaryChannel(): PrimaryChannel | undefined {
   const send = process.send?.bind(process);

@@ -23,8 +23,8 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-/** One request on a connection of its own, so the primary hands each to the next worker: status and body. */
-function send(port: number, method: string, path: string, token: string, body?: string): Promise<{ status: number; body: string }> {
+/** One request on a connection of its own, so the primary hands each to the next worker: status, body and the worker that answered. */
+function send(port: number, method: string, path: string, token: string, body?: string): Promise<{ status: number; body: string; worker: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
     if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -32,7 +32,8 @@ function send(port: number, method: string, path: string, token: string, body?: 
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      // A request id's first 24 characters name the process that drew it.
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, worker: String(res.headers['x-iamgate-request-id'] ?? '').slice(0, 24) }));
     });
     req.on('error', reject);
     req.end(body);
@@ -46,7 +47,12 @@ describe('iamgate serve --demo --workers 2', () => {
     expect(await runCli(['token', 'alice', '--config', config], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) })).toBe(0);
     const token = out.join('');
     const upstream = `http://127.0.0.1:${await freePort()}`;
-    server = await startServe(config, { IAMGATE_WORKERS: '2', IAMGATE_UPSTREAM: upstream }, 60_000, ['--demo']);
+    server = await startServe(config, { IAMGATE_WORKERS: '2', IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'info' }, 60_000, ['--demo']);
+    // Once both workers have answered, both have started: only one demo service may have.
+    const workers = new Set<string>();
+    for (let i = 0; workers.size < 2 && i < 400; i++) workers.add((await send(server.gatewayPort, 'GET', '/orders/1', token)).worker);
+    expect(workers.size).toBe(2);
+    expect(server.log().match(/demo orders service listening/g)).toHaveLength(1);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const created = await send(server.gatewayPort, 'POST', '/orders', token, JSON.stringify({ item: `pen ${i}` }));
