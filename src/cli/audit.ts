@@ -11,11 +11,17 @@ import type { CliIo } from './io.js';
 /** `audit verify` exit code for a trail that is intact as far as it goes but not proven to the end. */
 export const EXIT_INCOMPLETE = 3;
 
-const HELP = `usage:
+const USAGE_LINES = `usage:
   iamgate audit verify FILE... [--rotated] [--public-key FILE] [--head HEAD]... [--json]
   iamgate audit verify --redis URL [--stream KEY] [--public-key FILE] [--head HEAD]... [--json]
   iamgate audit report FILE [--since TIME] [--directory FILE] [--json]
-  iamgate audit suggest-policy FILE --principal ARN [--since TIME] [--max-resources N]
+  iamgate audit suggest-policy FILE --principal ARN [--since TIME] [--max-resources N]`;
+
+/** What a usage error prints under its one line: the forms, not the whole help, so the error stays in view. */
+const USAGE = `${USAGE_LINES}
+iamgate audit --help says what each does and what it exits with.`;
+
+const HELP = `${USAGE_LINES}
 
 verify          checks every record's hash, the chain links, sequence numbers and the signed
                 digests; names each record that is altered, missing, reordered or inserted.
@@ -151,7 +157,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   const file = flags.positional[0];
   const url = flags.values.get('--redis');
   if ((file === undefined) === (url === undefined)) {
-    io.stderr('iamgate audit verify: give a FILE or --redis URL\n' + HELP);
+    io.stderr('iamgate audit verify: give a FILE or --redis URL\n' + USAGE);
     return EXIT.usage;
   }
   const keyFile = flags.values.get('--public-key');
@@ -185,7 +191,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
     }
   } else {
     if (flags.switches.has('--rotated') && flags.positional.length > 1) {
-      io.stderr('iamgate audit verify: --rotated takes one FILE (the file being written)\n' + HELP);
+      io.stderr('iamgate audit verify: --rotated takes one FILE (the file being written)\n' + USAGE);
       return EXIT.usage;
     }
     const set = flags.switches.has('--rotated') ? trailSet(file as string) : { files: flags.positional, missing: [] };
@@ -225,7 +231,7 @@ function grantsOf(directory: Directory): PrincipalGrants[] {
 async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> {
   const file = flags.positional[0];
   if (file === undefined) {
-    io.stderr('iamgate audit report: give a FILE\n' + HELP);
+    io.stderr('iamgate audit report: give a FILE\n' + USAGE);
     return EXIT.usage;
   }
   const since = parseSince(flags.values.get('--since'), now);
@@ -271,7 +277,7 @@ async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number>
   const since = parseSince(flags.values.get('--since'), now);
   const maxResources = Number(flags.values.get('--max-resources') ?? '20');
   if (file === undefined || principal === undefined || typeof since === 'string' || !(Number.isInteger(maxResources) && maxResources > 0)) {
-    io.stderr(`iamgate audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${HELP}`);
+    io.stderr(`iamgate audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${USAGE}`);
     return EXIT.usage;
   }
   const suggestion = await suggestPolicy(readDecisions(readTrailFile(file), since), { principal, maxResources });
@@ -290,7 +296,7 @@ export async function runAudit(argv: readonly string[], io: CliIo, now: () => nu
   const [sub, ...rest] = argv;
   const flags = parseFlags(rest);
   if (sub === undefined) {
-    io.stderr(`iamgate audit: no subcommand given (verify, report or suggest-policy)\n${HELP}`);
+    io.stderr(`iamgate audit: no subcommand given (verify, report or suggest-policy)\n${USAGE}`);
     return EXIT.usage;
   }
   if (sub === '--help' || sub === '-h' || (typeof flags !== 'string' && flags.switches.has('--help'))) {
@@ -298,12 +304,12 @@ export async function runAudit(argv: readonly string[], io: CliIo, now: () => nu
     return EXIT.ok;
   }
   if (typeof flags === 'string') {
-    io.stderr(`iamgate audit ${sub}: ${flags}\n${HELP}`);
+    io.stderr(`iamgate audit ${sub}: ${flags}\n${USAGE}`);
     return EXIT.usage;
   }
   if (sub === 'verify') return runVerify(flags, io);
   if (sub === 'report') return runReport(flags, io, now());
   if (sub === 'suggest-policy') return runSuggest(flags, io, now());
-  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, ['verify', 'report', 'suggest-policy'])}\n${HELP}`);
+  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, ['verify', 'report', 'suggest-policy'])}\n${USAGE}`);
   return EXIT.usage;
 }

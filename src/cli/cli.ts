@@ -16,7 +16,7 @@ function help(commands: readonly Command[]): string {
     ...lines,
     `  ${'version'.padEnd(width)}  print iamgate's version (also --version)`,
     '',
-    "iamgate <command> --help shows a command's options.",
+    "iamgate <command> --help (or iamgate help <command>) shows a command's options.",
     'Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.',
     '(audit verify also exits 3: a trail intact as far as it goes but not proven to the end.)',
   ].join('\n');
@@ -25,6 +25,10 @@ function help(commands: readonly Command[]): string {
 /** Runs the iamgate command line; resolves to the exit code (0 ok, 1 findings or failures, 2 usage). */
 export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
+  // `iamgate help CMD` is read as `iamgate CMD --help`, as git and npm read it.
+  const asked = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+  if (asked) return runCli([asked.name, '--help'], io, commands);
+  if (name === 'help' && rest[0] !== undefined && rest[0] !== 'version') return runCli([rest[0]], io, commands);
   if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help(commands));
     return EXIT.ok;

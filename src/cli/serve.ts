@@ -79,10 +79,33 @@ async function stopStarted(started: Pick<Started, 'demo'> & { iamgate?: Iamgate 
   }
 }
 
+/** The configuration file serve runs: --config, else $IAMGATE_CONFIG, else with --demo the example. */
+function configFile(args: ServeArgs): string | undefined {
+  const file = args.config ?? process.env['IAMGATE_CONFIG'] ?? (args.demo ? EXAMPLE_CONFIG : undefined);
+  return file === '' ? undefined : file;
+}
+
+/**
+ * With --workers and --demo, the primary starts the demo service once, before any worker can
+ * forward to it: a store per worker would answer each caller from whichever worker its connection
+ * reached (two orders with one id). A configuration that does not load starts nothing here: the
+ * workers report its problems.
+ */
+async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | undefined> {
+  const file = configFile(args);
+  if (!args.demo || file === undefined) return undefined;
+  const loaded = await loadConfig({ file, env: process.env });
+  const at = loaded.ok ? demoAddress(loaded.config) : undefined;
+  if (!loaded.ok || !at) return undefined;
+  const demo = await startDemoUpstream(at);
+  createLogger(loaded.config.logging.level).info({ url: demo.url }, 'demo orders service listening');
+  return demo;
+}
+
 /** Starts everything; resolves to what runs, or to an exit code when the configuration or policies are wrong. */
 async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
-  const file = args.config ?? process.env['IAMGATE_CONFIG'] ?? (args.demo ? EXAMPLE_CONFIG : undefined);
-  if (file === undefined || file === '') {
+  const file = configFile(args);
+  if (file === undefined) {
     io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG)\n\n${USAGE}`);
     return EXIT.usage;
   }
@@ -101,7 +124,8 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
 
   const logger = createLogger(config.logging.level);
   let demo: DemoUpstream | undefined;
-  if (demoAt) {
+  // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
+  if (demoAt && !isClusterWorker()) {
     demo = await startDemoUpstream(demoAt);
     logger.info({ url: demo.url }, 'demo orders service listening');
   }
@@ -142,7 +166,14 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  if (isClusterPrimary(split.workers)) return runPrimary(split.workers, io);
+  if (isClusterPrimary(split.workers)) {
+    const demo = await startDemoForWorkers(args);
+    try {
+      return await runPrimary(split.workers, io);
+    } finally {
+      await demo?.close();
+    }
+  }
   // A worker leaves the cluster however it ends (a refused configuration, a failed start, a stop):
   // its channel to the primary would keep it alive, and the primary waiting for it, forever.
   try {

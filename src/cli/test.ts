@@ -8,6 +8,13 @@ import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate test [DIR|FILE...] [--policies DIR] [--junit FILE]';
+const HELP = `Runs the policy test suites (YAML or JSON; policies/tests/ by default). A suite is decided by
+the policy folder above its own folder (policies/tests/orders.yaml tests policies/), or the one its
+"policies" key names. Exits 0 when every case passes; 1 when a case fails, or a suite or the
+policies do not load; 2 on a usage error or a suite path it cannot read.
+
+  --policies DIR  the directory, policies and route map to decide every suite with
+  --junit FILE    also write the results as JUnit XML`;
 const DEFAULT_DIR = 'policies/tests';
 const SUITE_FILE = /\.(ya?ml|json)$/;
 
@@ -33,7 +40,7 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') {
-      io.stdout(`${USAGE}\n\nRuns the policy test suites (YAML or JSON; policies/tests/ by default) and exits 1 when a test fails.\n\n  --policies DIR  the directory, policies and route map to decide with\n  --junit FILE    also write the results as JUnit XML`);
+      io.stdout(`${USAGE}\n\n${HELP}`);
       return EXIT.ok;
     }
     if (arg === '--junit' || arg === '--policies') {
@@ -85,7 +92,9 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
     const load = await loadPolicyWorld(dir);
     if (!load.ok) {
       for (const f of load.findings.filter((x) => x.severity === 'error')) io.stderr(formatFinding(f));
-      io.stderr(`${dir}: the policies do not load; no case was run`);
+      // Without --policies the folder was found from the suite's place: say how to name another.
+      const where = policies === undefined ? ` (a suite is decided by the policy folder above its own folder, or the one its "policies" key names; --policies DIR names another)` : '';
+      io.stderr(`${dir}: the policies do not load; no case was run${where}`);
       return EXIT.failed;
     }
     worlds.set(dir, load.world);

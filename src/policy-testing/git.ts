@@ -1,5 +1,6 @@
-// A policy folder as it was at a git revision: extracted with `git archive` into a temporary
-// folder, so the diff reads it with the same loader as a folder on disk.
+// A policy folder as it was at a git revision: checked out by git alone (a private index, never
+// the repository's own) into a temporary folder, so the diff reads it with the same loader as a
+// folder on disk, on a machine that has git but no tar.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Runs git, its failure told as `reason`: git's own message names the command it ran, not the mistake. */
-async function git(revision: string, args: readonly string[], reason: string): Promise<string> {
+async function git(revision: string, args: readonly string[], reason: string, env?: NodeJS.ProcessEnv): Promise<string> {
   try {
-    return (await run('git', args)).stdout;
+    return (await run('git', args, env === undefined ? {} : { env })).stdout;
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new Error(missing ? `${revision}: not a folder, and git, which would read it as a revision, is not on PATH` : reason, { cause: err });
@@ -37,13 +38,14 @@ export async function checkoutRevision(revision: string, folder: string): Promis
   await git(revision, ['-C', top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], `${revision}: not a folder, nor a commit of the git repository at ${top}`);
   const out = await mkdtemp(join(tmpdir(), 'iamgate-rev-'));
   const remove = (): Promise<void> => rm(out, { recursive: true, force: true });
+  const tree = join(out, 'tree');
   try {
-    const archive = join(out, 'tree.tar');
-    await git(revision, ['-C', top, 'archive', '--format=tar', '-o', archive, rev, '--', path || '.'], `${revision}: ${path || '.'} is not in the repository at ${rev}`);
-    await run('tar', ['-xf', archive, '-C', out]);
+    const env = { ...process.env, GIT_INDEX_FILE: join(out, 'index') };
+    await git(revision, ['-C', top, 'read-tree', `${rev}:${path}`], `${revision}: ${path || '.'} is not in the repository at ${rev}`, env);
+    await git(revision, ['-C', top, 'checkout-index', '--all', `--prefix=${join(tree, path)}/`], `${revision}: git could not write ${path || '.'} at ${rev} to ${tree}`, env);
   } catch (err) {
     await remove();
     throw err;
   }
-  return { dir: join(out, path), remove };
+  return { dir: join(tree, path), remove };
 }

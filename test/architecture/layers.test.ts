@@ -119,6 +119,18 @@ describe('conflict markers in scripts/lint.mjs', () => {
     ]);
   });
 
+  it('reads a line of seven equals signs as a Markdown heading underline, not a conflict, and fails the run on a marker', async () => {
+    const [open, close] = ['<'.repeat(7), '>'.repeat(7)];
+    const page = ['# Errors', '', `${open} HEAD`, '| a | 400 |', '=======', '| a | 401 |', `${close} other`, ''].join('\n');
+    const dir = await copyWith({ 'docs/errors.md': page, 'docs/headings.md': 'Title\n=======\n\ntext\n' });
+    const run = await lint(dir);
+    expect(run.problems).toEqual([
+      'docs/errors.md:3: a merge conflict left unresolved: <<<<<<< HEAD',
+      'docs/errors.md:7: a merge conflict left unresolved: >>>>>>> other',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
   it('passes the real documents as they are', async () => {
     const dir = await copyWith();
     await cp(join(repo, 'docs'), join(dir, 'docs'), { recursive: true });

@@ -157,6 +157,16 @@ describe('iamgate audit verify', () => {
     expect((await audit('verify', trail, '--bogus')).code).toBe(2);
     expect((await audit('frobnicate')).code).toBe(2);
   });
+
+  it('answers a usage error with its line and the four forms, leaving the full description to --help', async () => {
+    const help = (await audit('--help')).out.join('\n');
+    for (const argv of [[], ['verify'], ['report'], ['suggest-policy', trail], ['frobnicate'], ['verify', trail, '--bogus']]) {
+      const lines = (await audit(...argv)).err.join('\n').split('\n');
+      expect(lines[0]).toMatch(/^iamgate audit/);
+      expect(lines.slice(1)).toEqual([...help.split('\n').slice(0, 5), 'iamgate audit --help says what each does and what it exits with.']);
+    }
+    expect(help).toContain('Exit 0: intact and closed.');
+  });
 });
 
 describe('iamgate audit report', () => {

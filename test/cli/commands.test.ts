@@ -50,6 +50,19 @@ describe('the iamgate command line', () => {
     expect(out.join('\n')).toMatch(/usage:/);
   });
 
+  it.each(COMMANDS.map((c) => c.name))('answers help %s with the same text as %s --help', async (name) => {
+    const viaHelp = await cli('help', name);
+    expect(viaHelp).toEqual(await cli(name, '--help'));
+    expect(viaHelp.out.join('\n')).not.toContain('usage: iamgate <command>');
+  });
+
+  it('answers help with a command it does not have as it answers that command: a usage error naming the command meant', async () => {
+    const { code, out, err } = await cli('help', 'vaildate');
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
+  });
+
   it('lists the exit codes in its help', async () => {
     expect((await cli('--help')).out.join('\n')).toContain('Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.');
   });

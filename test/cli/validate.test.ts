@@ -214,6 +214,11 @@ describe('iamgate validate', () => {
     expect(out.join('\n')).toContain('usage: iamgate validate');
   });
 
+  it('says in its help how a policy document is read without --kind', async () => {
+    const help = (await validate('--help')).out.join('\n').replace(/\s+/g, ' ');
+    expect(help).toContain('By default a policy document that names a principal is read as resource-based, any other as identity-based.');
+  });
+
   it('names in its help every kind --kind takes, so the kind a refusal lists can be found there', async () => {
     const help = (await validate('--help')).out.join('\n');
     const refused = await validate('--kind', 'suite', 'x.yaml');

@@ -39,12 +39,12 @@ export interface ServeProcess {
 
 /**
  * Starts `iamgate serve --config FILE` on free ports and waits until /readyz answers 200 (within
- * `readyWithinMs`, default 20 s; more for a start of several processes).
+ * `readyWithinMs`, default 20 s; more for a start of several processes), with `args` after the file.
  */
-export async function startServe(configFile: string, env: Record<string, string>, readyWithinMs = 20_000): Promise<ServeProcess> {
+export async function startServe(configFile: string, env: Record<string, string>, readyWithinMs = 20_000, args: readonly string[] = []): Promise<ServeProcess> {
   const gatewayPort = await freePort();
   const opsPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile, ...args], {
     env: {
       ...process.env,
       IAMGATE_PORT: String(gatewayPort),

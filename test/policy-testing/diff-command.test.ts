@@ -2,7 +2,8 @@
 // removed Deny, a new group membership and a narrowed boundary each show as the gains and losses
 // they cause; --fail-on new-access, --check-not-granted and --json.
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +29,18 @@ async function edit(file: string, from: string, to: string): Promise<void> {
 }
 
 const policy = (dir: string, name: string): string => join(dir, 'policies', `${name}.json`);
+
+/** The example committed to a new git repository, then OrdersReadWrite widened to UpdateOrder in the working copy. */
+async function committedExampleThenWidened() {
+  const dir = await example();
+  const repo = dirname(dir);
+  const g = (...args: string[]) => git('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
+  await g('init', '-q');
+  await g('add', '.');
+  await g('commit', '-qm', 'policies');
+  await edit(policy(dir, 'OrdersReadWrite'), '"orders:CreateOrder"', '"orders:CreateOrder", "orders:UpdateOrder"');
+  return { dir, repo, g };
+}
 
 describe('iamgate diff', () => {
   it('reports no change between a folder and its copy', async () => {
@@ -92,13 +105,7 @@ describe('iamgate diff', () => {
   });
 
   it('compares a git revision of the policy folder with the working copy', async () => {
-    const dir = await example();
-    const repo = dirname(dir);
-    const g = (...args: string[]) => git('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
-    await g('init', '-q');
-    await g('add', '.');
-    await g('commit', '-qm', 'policies');
-    await edit(policy(dir, 'OrdersReadWrite'), '"orders:CreateOrder"', '"orders:CreateOrder", "orders:UpdateOrder"');
+    const { dir, repo, g } = await committedExampleThenWidened();
     const run = await iamgate('diff', 'HEAD', dir, '--fail-on', 'new-access');
     expect(new Set(run.out.filter((l) => l.startsWith('+ ')))).toEqual(
       new Set(['+ user alice: PUT /orders/:id — allowed (was denied)', '+ user carol: PUT /orders/:id — allowed (was denied)']),
@@ -111,6 +118,26 @@ describe('iamgate diff', () => {
     expect(missing.err).toEqual([`iamgate diff: no-such-revision: not a folder, nor a commit of the git repository at ${repo}`]);
     const elsewhere = await iamgate('diff', 'HEAD:nowhere', dir);
     expect(elsewhere.err).toEqual(['iamgate diff: HEAD:nowhere: nowhere is not in the repository at HEAD']);
+  });
+
+  it('reads a git revision with git alone, on a PATH that has git but no tar', async () => {
+    const { dir, g } = await committedExampleThenWidened();
+    const onlyGit = await mkdtemp(join(tmpdir(), 'iamgate-only-git-'));
+    made.push(onlyGit);
+    const { stdout: gitPath } = await git('sh', ['-c', 'command -v git']);
+    await symlink(gitPath.trim(), join(onlyGit, 'git'));
+    const path = process.env['PATH'];
+    process.env['PATH'] = onlyGit;
+    try {
+      const run = await iamgate('diff', 'HEAD', dir);
+      expect(run.err).toEqual([]);
+      expect(run.out.filter((l) => l.startsWith('+ '))).toHaveLength(2);
+      const status = await iamgate('diff', 'HEAD', dir, '--fail-on', 'new-access');
+      expect(status.code).toBe(1);
+    } finally {
+      process.env['PATH'] = path;
+    }
+    expect((await g('status', '--porcelain')).stdout, 'the repository\'s own index is left as it was').toBe(' M policies/policies/OrdersReadWrite.json\n');
   });
 
   it('names a side that is not a folder, beside a folder outside any git repository, without git\'s own command line', async () => {

@@ -103,6 +103,28 @@ describe('iamgate test', () => {
     expect(run.err.at(-1)).toBe('1 problem(s) in the test suites; no case was run');
   });
 
+  it('says, when a suite stands where no policy folder is above it, how to name the folder', async () => {
+    const lone = join(dirname(policies), 'elsewhere', 'tests', 'lone.yaml');
+    await mkdir(dirname(lone), { recursive: true });
+    await writeFile(lone, 'cases:\n  - { name: reads, principal: alice, request: GET /orders/1, expect: Allow }\n');
+    const run = await iamgate('test', lone);
+    expect(run.code).toBe(1);
+    expect(run.err.at(-1)).toBe(
+      `${dirname(dirname(lone))}: the policies do not load; no case was run (a suite is decided by the policy folder above its own folder, or the one its "policies" key names; --policies DIR names another)`,
+    );
+    const named = await iamgate('test', lone, '--policies', policies);
+    expect(named.out.at(-1)).toBe('1 cases: 1 passed, 0 failed');
+    expect(named.code).toBe(0);
+  });
+
+  it('says in its help which policy folder decides a suite and what each exit code means, as it behaves', async () => {
+    const help = (await iamgate('test', '--help')).out.join('\n').replace(/\s+/g, ' ');
+    expect(help).toContain('A suite is decided by the policy folder above its own folder (policies/tests/orders.yaml tests policies/)');
+    expect(help).toContain('Exits 0 when every case passes; 1 when a case fails, or a suite or the policies do not load; 2 on a usage error or a suite path it cannot read.');
+    expect((await iamgate('test', join(dirname(policies), 'no-such-suite.yaml'))).code).toBe(2);
+    expect((await iamgate('test', '--junit')).code).toBe(2);
+  });
+
   it('fails a case whose principal is not in the directory, naming it', async () => {
     const file = await suite('ghost.yaml', 'cases:\n  - { name: ghost, principal: dave, request: GET /orders, expect: Deny }\n');
     const run = await iamgate('test', file);

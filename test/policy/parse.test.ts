@@ -237,6 +237,9 @@ describe('parsePolicy errors', () => {
     const messages = (doc: unknown, kind?: PolicyKind): string =>
       parsePolicy(doc, kind === undefined ? {} : { kind }).findings.map((f) => f.message).join('\n');
     expect(messages(policy(without(allow({ action: 's3:*' }), 'Action')))).toContain('did you mean "Action"?');
+    expect(messages(policy(allow({ Condtion: {} })))).toBe('"Condtion" is not a policy element here; did you mean "Condition"?');
+    expect(messages({ ...policy(allow()), Statment: [] })).toContain('did you mean "Statement"?');
+    expect(messages(policy(allow({ Frobnicate: 1 })))).toBe('"Frobnicate" is not a policy element here');
     expect(messages(withCondition({ stringequals: { 'aws:username': 'a' } }))).toContain('did you mean "StringEquals"?');
     expect(messages(trust({ Principal: { service: 'ec2.amazonaws.com' } }))).toContain('did you mean "Service"?');
   });

@@ -2,6 +2,7 @@
 // non-empty array of strings", and element names checked against the grammar.
 import type { PolicyVersion } from '../types.js';
 import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
+import { didYouMean } from '../suggest.js';
 import { parseTemplate } from '../variables.js';
 import type { FindingSink } from './findings.js';
 
@@ -64,7 +65,7 @@ export function readStringList(
 
 /**
  * Reports every key of `obj` that is not in `known`. Names are case-sensitive, as in IAM; a
- * near miss in case gets a hint.
+ * near miss in case, or a misspelling (`Condtion`), gets a hint.
  */
 export function checkElementNames(
   obj: Record<string, unknown>,
@@ -75,7 +76,7 @@ export function checkElementNames(
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
     const sameButCase = known.find((k) => k.toLowerCase() === key.toLowerCase());
-    const hint = sameButCase ? `; element names are case-sensitive: did you mean "${sameButCase}"?` : '';
+    const hint = sameButCase ? `; element names are case-sensitive: did you mean "${sameButCase}"?` : didYouMean(key, known);
     sink.add('UNKNOWN_KEY', childPath(path, key), `"${key}" is not a policy element here${hint}`);
   }
 }
