@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from '../cache/served.js';
@@ -26,7 +26,7 @@ let dir = '';
 let gw: ServedGateway;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startOwnedRedis();
   client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
   upstream = await startTestUpstream();
