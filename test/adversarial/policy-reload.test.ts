@@ -36,11 +36,7 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-async function aliceGetsOrder(): Promise<number> {
-  const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });
-  await res.body.dump();
-  return res.statusCode;
-}
+const aliceGetsOrder = (): Promise<number> => gw.statusOfGet('alice', '/orders/1');
 
 async function reload(): Promise<{ status: number; ok: boolean; problems: string }> {
   const res = await request(`${gw.opsUrl}/v1/policies/reload`, { method: 'POST' });

@@ -44,11 +44,7 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-async function aliceGetsOrder(): Promise<number> {
-  const res = await request(`${gw.url}/orders/1`, { headers: { authorization: await gw.bearer('alice') } });
-  await res.body.dump();
-  return res.statusCode;
-}
+const aliceGetsOrder = (): Promise<number> => gw.statusOfGet('alice', '/orders/1');
 
 interface Readyz {
   ready: boolean;

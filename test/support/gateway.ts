@@ -2,6 +2,7 @@
 // ports, the real pipeline, proxy and operations listener, a real upstream that records what
 // reaches it, real ES256 tokens, and an audit sink that keeps every event so suites can count them.
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
 import type { IamgateConfig } from '../../src/app/index.js';
 import type { PeerIdentityOptions } from '../../src/auth/index.js';
 import type { AuditEventInput, AuditSink, Gateway, PolicyLoader } from '../../src/gateway/index.js';
@@ -76,6 +77,8 @@ export interface TestGateway {
   readonly config: IamgateConfig;
   /** `Authorization` header value for a directory user. */
   bearer(user: string, opts?: { mfa?: boolean }): Promise<string>;
+  /** The status of `GET path` through the proxy as `user`, its body read and dropped. */
+  statusOfGet(user: string, path: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -135,6 +138,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     audit,
     config,
     bearer: async (user, opts) => `Bearer ${await keys.token(user, opts)}`,
+    async statusOfGet(user, path) {
+      const res = await request(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${await keys.token(user)}` } });
+      await res.body.dump();
+      return res.statusCode;
+    },
     async close() {
       await iamgate.stop(1000);
       await upstream.close();

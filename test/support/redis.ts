@@ -13,8 +13,6 @@ import { findBinary, missingBinary } from './services.js';
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
-  /** True when this suite owns the server (and so may stop or pause it). */
-  readonly owned: boolean;
   stop(): Promise<void>;
   start(): Promise<void>;
   pause(): void;
@@ -70,7 +68,6 @@ export async function startRedis(): Promise<TestRedis> {
     return {
       url: external,
       port,
-      owned: false,
       stop: unsupported,
       start: unsupported,
       pause: () => {
@@ -88,7 +85,7 @@ export async function startRedis(): Promise<TestRedis> {
  * or restart it to test outages, which a shared server cannot take. `npm test`'s pretest step
  * provides the binary; without it this fails with the command to install it, never skips.
  */
-export async function startOwnedRedis(): Promise<TestRedis & { readonly owned: true }> {
+export async function startOwnedRedis(): Promise<TestRedis> {
   const binary = REDIS_SERVER;
   if (!binary) throw missingBinary('redis-server', 'redis-server');
   const port = await freePort();
@@ -125,7 +122,6 @@ export async function startOwnedRedis(): Promise<TestRedis & { readonly owned: t
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    owned: true as const,
     start,
     stop,
     pause: () => {
