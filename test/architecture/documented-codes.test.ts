@@ -1,0 +1,59 @@
+// The reason codes callers switch on are documented exactly as the code answers them: each table of
+// codes in src/ and the table of the page that documents it name the same codes with the same status.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AUTH_ERRORS } from '../../src/auth/errors.js';
+import { STS_ERRORS } from '../../src/auth/sts/errors.js';
+import { GATEWAY_ERRORS } from '../../src/gateway/errors.js';
+
+const DOCS = join(import.meta.dirname, '..', '..', 'docs');
+
+/** The lines of `page` under the heading line `heading`, up to the next heading of its level or above. */
+function section(page: string, heading: string): string[] {
+  const lines = readFileSync(join(DOCS, page), 'utf8').split('\n');
+  const start = lines.indexOf(heading);
+  expect(start, `docs/${page} has the heading "${heading}"`).toBeGreaterThan(-1);
+  const level = heading.indexOf(' ');
+  const end = lines.findIndex((l, i) => i > start && /^#+ /.test(l) && l.indexOf(' ') <= level);
+  return lines.slice(start + 1, end === -1 ? undefined : end);
+}
+
+/**
+ * `code -> [status, ...rest]` for each row of the tables in `lines` whose first cell names codes:
+ * `code`, or several (`a`, `b`); what a cell says in parentheses is a note, not a code.
+ */
+function codeRows(lines: readonly string[]): Record<string, string[]> {
+  const rows: Record<string, string[]> = {};
+  for (const line of lines) {
+    const cells = line.split(' | ').map((c) => c.replace(/^\| ?| ?\|$/g, '').trim());
+    const [first = '', ...rest] = cells;
+    if (!/^\d{3}$/.test(rest[0] ?? '')) continue;
+    for (const [, code = ''] of first.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)) rows[code] = rest.slice(0, 2);
+  }
+  return rows;
+}
+
+/** `code -> status` of a table of codes in src/. */
+function statuses(table: Readonly<Record<string, { readonly status: number }>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(table).map(([code, { status }]) => [code, String(status)]));
+}
+
+describe('the documented reason codes', () => {
+  it('list every code of the gateway error table in docs/gateway.md, with its status and error name, and no other', () => {
+    const rows = codeRows(section('gateway.md', '## Rejections').filter((l) => /^\| `/.test(l)));
+    const documented = Object.fromEntries(Object.entries(rows).map(([code, [status, error]]) => [code, { status: Number(status), error: error?.replaceAll('`', '') }]));
+    const table = Object.fromEntries(Object.entries(GATEWAY_ERRORS).map(([code, { status, error }]) => [code, { status, error }]));
+    expect(documented).toEqual(table);
+  });
+
+  it('list every authentication code in docs/identity.md, with its status, and no other', () => {
+    const rows = codeRows(section('identity.md', '### Reason codes'));
+    expect(Object.fromEntries(Object.entries(rows).map(([code, [status]]) => [code, status]))).toEqual(statuses(AUTH_ERRORS));
+  });
+
+  it('list every STS code in docs/identity.md, with its status, and no other', () => {
+    const rows = codeRows(section('identity.md', '## STS endpoints (`/.iamgate/sts/...`)'));
+    expect(Object.fromEntries(Object.entries(rows).map(([code, [status]]) => [code, status]))).toEqual(statuses(STS_ERRORS));
+  });
+});
