@@ -1,6 +1,7 @@
-// The reason codes callers switch on are documented exactly as the code answers them: each table of
-// codes in src/ and the table of the page that documents it name the same codes with the same status.
-import { readFileSync } from 'node:fs';
+// The reason codes callers switch on and the metrics they scrape are documented exactly as the code
+// has them: each table of codes in src/ and the page that documents it name the same codes with the
+// same status, and every metric src/ registers has its row.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_ERRORS } from '../../src/auth/errors.js';
@@ -55,5 +56,32 @@ describe('the documented reason codes', () => {
   it('list every STS code in docs/identity.md, with its status, and no other', () => {
     const rows = codeRows(section('identity.md', '## STS endpoints (`/.iamgate/sts/...`)'));
     expect(Object.fromEntries(Object.entries(rows).map(([code, [status]]) => [code, status]))).toEqual(statuses(STS_ERRORS));
+  });
+});
+
+/** The metric names src/ registers (`name: 'iamgate_...'`, whichever part registers them). */
+function registeredMetrics(): Set<string> {
+  const src = join(DOCS, '..', 'src');
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  return new Set(files.flatMap((f) => [...readFileSync(join(src, f), 'utf8').matchAll(/\bname: '(iamgate_\w+)'/g)].map((m) => m[1] ?? '')));
+}
+
+/** The metric names in the first cell of the rows of the metric tables of `page` (a family such as `iamgate_audit_*` aside). */
+function documentedMetrics(page: string): string[] {
+  const rows = readFileSync(join(DOCS, page), 'utf8').split('\n').filter((l) => l.startsWith('| `iamgate_'));
+  return rows.flatMap((row) => [...(row.split(' | ')[0] ?? '').matchAll(/`(iamgate_\w+)`/g)].map((m) => m[1] ?? ''));
+}
+
+describe('the documented metrics', () => {
+  const registered = registeredMetrics();
+  const documented = [...documentedMetrics('gateway.md'), ...documentedMetrics('audit.md')];
+
+  it('give every metric iamgate registers a row in the metric tables of docs/gateway.md or docs/audit.md', () => {
+    expect(registered.size).toBeGreaterThan(20);
+    expect([...registered].filter((name) => !documented.includes(name))).toEqual([]);
+  });
+
+  it('name no metric iamgate does not register', () => {
+    expect(documented.filter((name) => !registered.has(name))).toEqual([]);
   });
 });
