@@ -16,20 +16,24 @@ import type { CliIo } from './io.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
-/** Reads `--workers N` (or `--workers=N`) from the arguments; the rest are returned untouched. */
+/**
+ * Reads `--workers N` (or `--workers=N`, else IAMGATE_WORKERS) from the arguments; the rest are
+ * returned untouched. A bad number is named by where it came from, so the fix is where it is read.
+ */
 export function takeWorkers(argv: readonly string[], env: NodeJS.ProcessEnv): { workers: number; rest: string[] } | string {
   const rest: string[] = [];
   // An empty IAMGATE_WORKERS reads as unset; an empty or missing value after the flag is a mistake.
   let text = env['IAMGATE_WORKERS'] || undefined;
+  let source = 'IAMGATE_WORKERS';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--workers') text = argv[++i] ?? '';
-    else if (arg.startsWith('--workers=')) text = arg.slice('--workers='.length);
+    if (arg === '--workers') [text, source] = [argv[++i] ?? '', '--workers'];
+    else if (arg.startsWith('--workers=')) [text, source] = [arg.slice('--workers='.length), '--workers'];
     else rest.push(arg);
   }
   if (text === undefined) return { workers: 1, rest };
   const workers = Number(text);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) return `--workers needs a whole number from 1 to 64 (got "${text}")`;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) return `${source} needs a whole number from 1 to 64 (got "${text}")`;
   return { workers, rest };
 }
 

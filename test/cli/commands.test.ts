@@ -104,6 +104,21 @@ describe('the iamgate command line', () => {
     }
   });
 
+  it('names IAMGATE_WORKERS, not the flag, when the number of workers it gives is wrong, and lets --workers override it', async () => {
+    const before = process.env['IAMGATE_WORKERS'];
+    process.env['IAMGATE_WORKERS'] = '65';
+    try {
+      const fromEnv = await cli('serve', '--demo');
+      expect(fromEnv.code).toBe(2);
+      expect(fromEnv.err[0]?.split('\n')[0]).toBe('iamgate serve: IAMGATE_WORKERS needs a whole number from 1 to 64 (got "65")');
+      const fromFlag = await cli('serve', '--workers', '0');
+      expect(fromFlag.err[0]?.split('\n')[0]).toBe('iamgate serve: --workers needs a whole number from 1 to 64 (got "0")');
+    } finally {
+      if (before === undefined) delete process.env['IAMGATE_WORKERS'];
+      else process.env['IAMGATE_WORKERS'] = before;
+    }
+  });
+
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
