@@ -134,7 +134,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   const envLevel = env[ENV.logLevel];
   if (envLevel !== undefined && envLevel !== '') {
     if ((LOG_LEVELS as readonly string[]).includes(envLevel)) level = envLevel as LogLevel;
-    else r.problem(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}`, ENV_FILE);
+    else r.problem(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(envLevel)})`, ENV_FILE);
   }
 
   const port = envPort(env, ENV.port, r) ?? r.int(listen, 'port', 'listen.port', DEFAULTS.listen.port, 0, 65535);

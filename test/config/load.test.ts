@@ -118,6 +118,11 @@ auth: { issuers: [ { name: x } ] }
     expect(formatProblems(r.problems).every((line) => line.split(': ').length >= 3)).toBe(true);
   });
 
+  it('says which log level IAMGATE_LOG_LEVEL gave when it is not one, as the other overrides say their value', () => {
+    const r = readConfig({ version: 1 }, { IAMGATE_LOG_LEVEL: 'verbose' }, undefined);
+    expect(r.ok ? [] : formatProblems(r.problems)).toEqual(['(environment): IAMGATE_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")']);
+  });
+
   it('refuses the same port for the gateway and the operations listener', () => {
     const r = readConfig({ version: 1, listen: { port: 9000 }, operations: { port: 9000 } }, {}, undefined);
     expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['operations.port']);
