@@ -1,5 +1,6 @@
 // The configuration reference stays in step with the readers: every key a reader accepts is
-// documented where a deployer looks for it, and every key the pages name is one a reader accepts.
+// documented where a deployer looks for it, every key the pages name is one a reader accepts, and a
+// default the reference states is the one the readers apply.
 // The accepted keys are asked of the readers themselves: a key they do not know is UNKNOWN_KEY with
 // the list of the keys they take, so no second list of keys is kept here to fall out of step.
 import { readFileSync } from 'node:fs';
@@ -126,6 +127,36 @@ function documentedKeys(accepted: ReadonlySet<string>): Set<string> {
   return new Set(named.flatMap((key) => key.split('.').map((_, i, segments) => segments.slice(0, i + 1).join('.'))));
 }
 
+/** What a key's documented default needs beside it to be read at all: the Redis sink's keys need that sink and Redis. */
+const NEEDS: Readonly<Record<string, Mapping>> = {
+  'audit.redis.': { redis: { url: 'redis://127.0.0.1:6379' }, audit: { sink: ['stdout', 'redis'] } },
+  'assertion.': { assertion: { audience: 'orders' } },
+};
+
+/**
+ * The keys of docs/configuration.md whose default is one literal (`port` [`8400`]), with that value
+ * as YAML reads it. Defaults that depend on the mode, or say none, off or required, are left out.
+ */
+function documentedDefaults(): Array<[string, unknown]> {
+  const defaults: Array<[string, unknown]> = [];
+  let section = '';
+  for (const line of part('configuration.md', '## Keys')) {
+    const heading = /^### (?:`(\w+)`)?/.exec(line);
+    if (heading) section = heading[1] ?? '';
+    const row = /^\| `([^`]+)` \[`([^`]+)`\] \|/.exec(line);
+    if (!row?.[1] || row[2] === undefined) continue;
+    const literal = /^(true|false|-?\d+|\[\])$/.test(row[2]) ? (JSON.parse(row[2]) as unknown) : row[2];
+    defaults.push([section === '' ? row[1] : `${section}.${row[1]}`, literal]);
+  }
+  return defaults;
+}
+
+/** The typed configuration of BASE with `extra` written over it, or (a list) the problems that kept it from loading. */
+function typed(extra: Mapping): unknown {
+  const load = readConfig(merged(BASE, extra), {}, 'iamgate.yaml');
+  return load.ok ? load.config : load.problems.map((f) => `${f.path}: ${f.message}`);
+}
+
 describe('the configuration reference', () => {
   const accepted = acceptedKeys();
   const documented = documentedKeys(new Set(accepted));
@@ -141,5 +172,18 @@ describe('the configuration reference', () => {
 
   it('names no key that no reader accepts', () => {
     expect([...documented].filter((key) => !accepted.includes(key))).toEqual([]);
+  });
+
+  it('states the defaults the readers apply: writing a documented default changes nothing', () => {
+    const defaults = documentedDefaults();
+    expect(defaults.length).toBeGreaterThan(50);
+    const differing = defaults.filter(([key, value]) => {
+      if (key === 'mode' || key === 'version') return false;
+      const needs = merged(BASE, Object.entries(NEEDS).find(([prefix]) => key.startsWith(prefix))?.[1] ?? {});
+      const written = configWith(key.split('.'), value);
+      const [withDefault, without] = [typed(merged(needs, written)), typed(needs)];
+      return Array.isArray(withDefault) || Array.isArray(without) || JSON.stringify(withDefault) !== JSON.stringify(without);
+    });
+    expect(differing).toEqual([]);
   });
 });
