@@ -150,3 +150,40 @@ describe('scripts/deps.mjs', () => {
     expect(lines.find((l) => l.startsWith('audit -> '))?.split(/, | -> /)).toContain('gateway');
   });
 });
+
+describe('the table of layers in docs/architecture.md', () => {
+  /** `folder -> folders it may import`, as LAYERS in scripts/lint.mjs writes them. */
+  async function layersOfLint(): Promise<Record<string, string[]>> {
+    const text = await readFile(join(repo, 'scripts', 'lint.mjs'), 'utf8');
+    const block = /const LAYERS = \{\n([\s\S]*?)\n\};/.exec(text)?.[1] ?? '';
+    return Object.fromEntries(
+      block.split('\n').map((line) => {
+        const [, name = '', list = ''] = /^\s+'?([\w-]+)'?: \[([^\]]*)\]/.exec(line) ?? [];
+        return [name, [...list.matchAll(/'([\w-]+)'/g)].map((m) => m[1] ?? '')];
+      }),
+    );
+  }
+
+  /** `folder -> folders it may import`, as the page's table says them: a list, `nothing`, `every folder`, or `every folder but X`. */
+  async function layersOfPage(folders: readonly string[]): Promise<Record<string, string[]>> {
+    const page = await readFile(join(repo, 'docs', 'architecture.md'), 'utf8');
+    const rows = page.split('\n').filter((l) => /^\| `[\w-]+` \|/.test(l));
+    return Object.fromEntries(
+      rows.map((row) => {
+        const [name = '', , may = ''] = row.slice(2).split(' | ');
+        const folder = name.replaceAll('`', '');
+        const others = folders.filter((f) => f !== folder);
+        const but = /^every folder but (.*)$/.exec(may)?.[1];
+        const list = may === 'nothing' ? [] : may === 'every folder' ? others : but !== undefined ? others.filter((f) => !but.includes(`\`${f}\``)) : may.split(', ');
+        return [folder, [...list].sort()];
+      }),
+    );
+  }
+
+  it('says for every folder exactly what LAYERS lets it import', async () => {
+    const lint = await layersOfLint();
+    const sorted = Object.fromEntries(Object.entries(lint).map(([folder, may]) => [folder, [...may].sort()]));
+    expect(Object.keys(sorted)).toContain('policy-testing');
+    expect(await layersOfPage(Object.keys(lint))).toEqual(sorted);
+  });
+});
