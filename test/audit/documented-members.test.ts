@@ -1,10 +1,12 @@
 // docs/audit.md's table of record members is the trail as written: a real trail, holding an event
 // with every field given, its outcome, the chain's start and its signed digests, has exactly the
-// members the table lists (an object member's own members named `principal.arn`, as the table does).
+// members the table lists (an object member's own members named `principal.arn`, as the table does),
+// and the kinds it says count as a decision are the audit log's.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/log.js';
+import { DECISION_KINDS } from '../../src/audit/schema.js';
 import { createFileSink } from '../../src/audit/sinks/stream.js';
 import { decisionEvent, ed25519, lines, steppingClock, tempDir, type TempDir } from './support.js';
 
@@ -18,13 +20,18 @@ function membersOf(record: Record<string, unknown>): string[] {
   );
 }
 
-/** The members the table of "Records (schema version 2)" lists, one a row. */
-async function documentedMembers(): Promise<string[]> {
+/** The rows of docs/audit.md's table under the header row `header`, each as its cells. */
+async function tableRows(header: string): Promise<string[][]> {
   const page = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'audit.md'), 'utf8');
-  const start = page.indexOf('| member | type | present | meaning |');
+  const start = page.indexOf(`${header}\n`);
   expect(start).toBeGreaterThan(-1);
   const rows = page.slice(start).split('\n').slice(2);
-  return rows.slice(0, rows.findIndex((row) => !row.startsWith('|'))).map((row) => /^\| `([\w.]+)` \|/.exec(row)?.[1] ?? row);
+  return rows.slice(0, rows.findIndex((row) => !row.startsWith('|'))).map((row) => row.slice(2, -2).split(' | '));
+}
+
+/** The members the table of "Records (schema version 2)" lists, one a row. */
+async function documentedMembers(): Promise<string[]> {
+  return (await tableRows('| member | type | present | meaning |')).map(([member = '']) => member.replaceAll('`', ''));
 }
 
 let dir: TempDir;
@@ -59,5 +66,14 @@ describe('the record members docs/audit.md lists', () => {
   it('are all written by the audit log, none of them named in the table alone', async () => {
     expect(written.size).toBeGreaterThan(25);
     expect((await documentedMembers()).filter((member) => !written.has(member))).toEqual([]);
+  });
+});
+
+describe('the kinds docs/audit.md lists', () => {
+  it('count as a decision exactly the kinds the audit log counts as one', async () => {
+    const rows = await tableRows('| kind | written by | counts as a decision |');
+    const decisions = rows.filter((cells) => cells.at(-1) === 'yes').map(([kind = '']) => kind.replaceAll('`', ''));
+    expect(rows.every((cells) => cells.at(-1) === 'yes' || cells.at(-1) === 'no')).toBe(true);
+    expect(decisions.sort()).toEqual([...DECISION_KINDS].sort());
   });
 });
