@@ -63,6 +63,18 @@ describe('the iamgate command line', () => {
     expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
   });
 
+  it("has a row for every command in the README's command table, with the synopsis its --help prints", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const synopses = [...readme.matchAll(/^\| `(iamgate [^`]+)` \|/gm)].map((m) => (m[1] ?? '').replaceAll('\\|', '|'));
+    expect(synopses.map((s) => s.split(' ')[1]).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+    for (const synopsis of synopses) {
+      const { out } = await cli(synopsis.split(' ')[1] ?? '', '--help');
+      const usage = /^usage: (iamgate .*)$/m.exec(out.join('\n'))?.[1];
+      // audit's help has one usage line per subcommand, and version's is the version itself.
+      if (usage !== undefined && !usage.startsWith('iamgate audit ')) expect(synopsis).toBe(usage);
+    }
+  });
+
   it('lists the exit codes in its help', async () => {
     expect((await cli('--help')).out.join('\n')).toContain('Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.');
   });
