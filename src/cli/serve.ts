@@ -1,4 +1,4 @@
-// `iamgate serve [--config FILE] [--demo]`: validate the configuration (every problem listed,
+// `iamgate serve [--config FILE] [--demo] [--workers N]`: validate the configuration (every problem listed,
 // nothing started when any), build authentication, start the gateway and its operations
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';

@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { COMMANDS } from '../../src/cli/commands.js';
+import { ENV } from '../../src/config/index.js';
 import type { CliIo } from '../../src/cli/io.js';
 // Loaded with the file, so that the commands' own lazy imports cost no time inside a test.
 import '../../src/cli/audit.js';
@@ -73,6 +74,16 @@ describe('the iamgate command line', () => {
       // audit's help has one usage line per subcommand, and version's is the version itself.
       if (usage !== undefined && !usage.startsWith('iamgate audit ')) expect(synopsis).toBe(usage);
     }
+  });
+
+  it('names in serve --help the environment variables docs/configuration.md documents, every override the loader reads among them', async () => {
+    const page = await readFile(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+    const section = page.slice(page.indexOf('## Environment overrides'), page.indexOf('## Keys'));
+    const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    const { out } = await cli('serve', '--help');
+    const named = /Environment: ([^.]*)\./.exec(out.join('\n'))?.[1]?.split(/,\s+/);
+    expect(named).toEqual(documented);
+    expect(documented).toEqual(expect.arrayContaining(Object.values(ENV)));
   });
 
   it('lists the exit codes in its help', async () => {
