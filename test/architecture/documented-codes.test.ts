@@ -1,11 +1,12 @@
 // The reason codes callers switch on and the metrics they scrape are documented exactly as the code
 // has them: each table of codes in src/ and the page that documents it name the same codes with the
-// same status, and every metric src/ registers has its row.
+// same status, Envoy is told the gRPC code the page says, and every metric src/ registers has its row.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_ERRORS } from '../../src/auth/errors.js';
 import { STS_ERRORS } from '../../src/auth/sts/errors.js';
+import { RPC_CODES, rpcCodeFor } from '../../src/extauthz/check-response.js';
 import { GATEWAY_ERRORS } from '../../src/gateway/errors.js';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
@@ -56,6 +57,19 @@ describe('the documented reason codes', () => {
   it('list every STS code in docs/identity.md, with its status, and no other', () => {
     const rows = codeRows(section('identity.md', '## STS endpoints (`/.iamgate/sts/...`)'));
     expect(Object.fromEntries(Object.entries(rows).map(([code, [status]]) => [code, status]))).toEqual(statuses(STS_ERRORS));
+  });
+});
+
+describe('the gRPC codes docs/istio.md gives a denied check', () => {
+  it('are, for each HTTP status it lists, the google.rpc code and name the ext_authz server answers with', () => {
+    const rows = section('istio.md', '## What iamgate answers').flatMap((l) => {
+      const row = /^\| (\d{3})\b[^|]* \| `(\d+)` (\w+) \|/.exec(l);
+      return row ? [{ status: Number(row[1]), code: Number(row[2]), name: row[3] ?? '' }] : [];
+    });
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.map(({ status, name }) => ({ status, code: rpcCodeFor(status), name: RPC_CODES[name as keyof typeof RPC_CODES] }))).toEqual(
+      rows.map(({ status, code }) => ({ status, code, name: code })),
+    );
   });
 });
 
