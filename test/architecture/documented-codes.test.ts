@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_ERRORS } from '../../src/auth/errors.js';
+import { FINDING_CODES } from '../../src/config/findings.js';
 import { STS_ERRORS } from '../../src/auth/sts/errors.js';
 import { RPC_CODES, rpcCodeFor } from '../../src/extauthz/check-response.js';
 import { GATEWAY_ERRORS } from '../../src/gateway/errors.js';
@@ -57,6 +58,17 @@ describe('the documented reason codes', () => {
   it('list every STS code in docs/identity.md, with its status, and no other', () => {
     const rows = codeRows(section('identity.md', '## STS endpoints (`/.iamgate/sts/...`)'));
     expect(Object.fromEntries(Object.entries(rows).map(([code, [status]]) => [code, status]))).toEqual(statuses(STS_ERRORS));
+  });
+});
+
+describe('the documented finding codes', () => {
+  it('list every code a file can be reported with in docs/configuration.md, with its severity, and no other', () => {
+    const rows = section('configuration.md', '### Finding codes').flatMap((l) => {
+      const row = /^\| `([A-Z_]+)` \| (error|security|warning|suggestion) \|/.exec(l);
+      return row ? [[row[1] ?? '', row[2] ?? '']] : [];
+    });
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(FINDING_CODES).map(([code, { severity }]) => [code, severity])));
+    expect(rows).toHaveLength(Object.keys(FINDING_CODES).length);
   });
 });
 
