@@ -106,7 +106,7 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
 async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const file = configFile(args);
   if (file === undefined) {
-    io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG)\n\n${USAGE}`);
+    io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG; --demo runs the example in policies/)\n\n${USAGE}`);
     return EXIT.usage;
   }
   const loaded = await loadConfig({ file, env: process.env });

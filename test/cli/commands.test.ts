@@ -38,6 +38,19 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
   return { code, out, err };
 }
 
+/** Runs `body` with the environment variable `name` set to `value` (unset when undefined), then restores it. */
+async function withEnv(name: string, value: string | undefined, body: () => Promise<void>): Promise<void> {
+  const before = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    await body();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
 describe('the iamgate command line', () => {
   it('prints the package version with --version and version', async () => {
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -128,18 +141,22 @@ describe('the iamgate command line', () => {
   });
 
   it('names IAMGATE_WORKERS, not the flag, when the number of workers it gives is wrong, and lets --workers override it', async () => {
-    const before = process.env['IAMGATE_WORKERS'];
-    process.env['IAMGATE_WORKERS'] = '65';
-    try {
+    await withEnv('IAMGATE_WORKERS', '65', async () => {
       const fromEnv = await cli('serve', '--demo');
       expect(fromEnv.code).toBe(2);
       expect(fromEnv.err[0]?.split('\n')[0]).toBe('iamgate serve: IAMGATE_WORKERS needs a whole number from 1 to 64 (got "65")');
       const fromFlag = await cli('serve', '--workers', '0');
       expect(fromFlag.err[0]?.split('\n')[0]).toBe('iamgate serve: --workers needs a whole number from 1 to 64 (got "0")');
-    } finally {
-      if (before === undefined) delete process.env['IAMGATE_WORKERS'];
-      else process.env['IAMGATE_WORKERS'] = before;
-    }
+    });
+  });
+
+  it('says serve without a configuration how to name one, or to run the example with --demo, and exits 2', async () => {
+    await withEnv('IAMGATE_CONFIG', undefined, async () => {
+      const { code, out, err } = await cli('serve');
+      expect(code).toBe(2);
+      expect(out).toEqual([]);
+      expect(err[0]?.split('\n')[0]).toBe('iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG; --demo runs the example in policies/)');
+    });
   });
 
   it('names the file and the reason when a file is missing, never a raw ENOENT', async () => {
