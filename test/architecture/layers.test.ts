@@ -1,8 +1,10 @@
 // The dependency rule of scripts/lint.mjs: the folders of src/ import one another only along the
 // table of layers and through each folder's index.ts. Each case lints a copy of the real src/ and
 // scripts/ with one change, so the problems it expects are exactly those of the change.
+// The pages that draw the layout, docs/architecture.md's table of layers and the README's table of
+// folders, are held to the rule and to src/ as they are.
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -185,5 +187,14 @@ describe('the table of layers in docs/architecture.md', () => {
     const sorted = Object.fromEntries(Object.entries(lint).map(([folder, may]) => [folder, [...may].sort()]));
     expect(Object.keys(sorted)).toContain('policy-testing');
     expect(await layersOfPage(Object.keys(lint))).toEqual(sorted);
+  });
+});
+
+describe("the README's layout table", () => {
+  it('has a row for every folder of src/, and none for a folder that is not there', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `src\/([\w-]+)\/` \|/gm)].map((m) => m[1]);
+    const folders = (await readdir(join(repo, 'src'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect([...rows].sort()).toEqual(folders.sort());
   });
 });
