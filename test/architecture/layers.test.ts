@@ -1,8 +1,8 @@
 // The dependency rule of scripts/lint.mjs: the folders of src/ import one another only along the
 // table of layers and through each folder's index.ts. Each case lints a copy of the real src/ and
 // scripts/ with one change, so the problems it expects are exactly those of the change.
-// The pages that draw the layout, docs/architecture.md's table of layers and the README's table of
-// folders, are held to the rule and to src/ as they are.
+// The pages that draw the layout, docs/architecture.md's table of layers and the README's tables of
+// folders and pages, are held to the rule, to src/ and to docs/ as they are.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -196,5 +196,14 @@ describe("the README's layout table", () => {
     const rows = [...readme.matchAll(/^\| `src\/([\w-]+)\/` \|/gm)].map((m) => m[1]);
     const folders = (await readdir(join(repo, 'src'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     expect([...rows].sort()).toEqual(folders.sort());
+  });
+});
+
+describe("the README's documentation table", () => {
+  it('lists every page of docs/, and no page that is not there', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| docs\/([\w-]+\.md) \|/gm)].map((m) => m[1]);
+    const pages = (await readdir(join(repo, 'docs'))).filter((name) => name.endsWith('.md'));
+    expect([...rows].sort()).toEqual(pages.sort());
   });
 });
