@@ -22,7 +22,8 @@ Only for configurations with mode: development.
 
   --mfa            the token says a second factor was used (amr: mfa)
   --ttl DURATION   lifetime: 3600, 90s, 15m, 1h (default 1h, at most 12h)
-  --groups G1,G2   groups the identity provider asserts, added to the directory's
+  --groups G1,G2   groups the identity provider asserts, added to the directory's (in the
+                   claim the issuer's claims.groups names)
   --config FILE    the configuration (default: $${ENV.config}, else ./iamgate.yaml, else the
                    example configuration that npm start runs)
 
@@ -120,6 +121,11 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
   const issuer = typed.config.auth.issuers.find((i) => i.developmentKey && i.keyFile !== undefined);
   if (!issuer?.keyFile) {
     out.stderr(`iamgate token: ${file} has no auth.issuers entry with developmentKey: true and a keyFile`);
+    return EXIT.failed;
+  }
+  // Groups travel in the claim the issuer names; without one the gateway would never read them.
+  if (opts.groups && issuer.claims.groups === undefined) {
+    out.stderr(`iamgate token: --groups needs the development issuer "${issuer.name}" to read groups from a claim: set its claims.groups (claims: { groups: groups }) in ${file}`);
     return EXIT.failed;
   }
   // Only the user's name is needed: a broken policy elsewhere does not stop a development token.

@@ -262,6 +262,20 @@ describe('iamgate token', () => {
     expect(err).toEqual([expect.stringMatching(/^iamgate token: no user "alcie" in .*directory\.yaml; did you mean "alice"\? \(users: .*alice.*\)$/)]);
   });
 
+  it('refuses --groups when the development issuer reads no groups claim, and puts them in the claim it names', async () => {
+    const copy = await example('groups');
+    const config = join(copy, 'iamgate.yaml');
+    const refused = await cli('token', 'bob', '--groups', 'developers', '--config', config);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toEqual([]);
+    expect(refused.err).toEqual([`iamgate token: --groups needs the development issuer "dev" to read groups from a claim: set its claims.groups (claims: { groups: groups }) in ${config}`]);
+
+    await writeFile(config, (await readFile(config, 'utf8')).replace('claims: { amrMfa: true }', 'claims: { amrMfa: true, groups: groups }'));
+    const minted = await cli('token', 'bob', '--groups', 'developers', '--config', config);
+    expect(minted.code).toBe(0);
+    expect(decodeJwt(minted.out[0] ?? '')).toMatchObject({ sub: 'bob', groups: ['developers'] });
+  });
+
   it('says why when the directory itself cannot be read', async () => {
     const copy = await example('bad-directory');
     await writeFile(join(copy, 'directory.yaml'), 'users: [\n');
