@@ -123,9 +123,14 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
     out.stderr(`iamgate token: ${file} has no auth.issuers entry with developmentKey: true and a keyFile`);
     return EXIT.failed;
   }
-  // Groups travel in the claim the issuer names; without one the gateway would never read them.
+  // What a flag asks for must reach the gateway: groups travel in the claim the issuer names, and a
+  // second factor in `amr` only where the issuer reads it. Otherwise the token would silently lack it.
   if (opts.groups && issuer.claims.groups === undefined) {
     out.stderr(`iamgate token: --groups needs the development issuer "${issuer.name}" to read groups from a claim: set its claims.groups (claims: { groups: groups }) in ${file}`);
+    return EXIT.failed;
+  }
+  if (opts.mfa && !issuer.claims.amrMfa) {
+    out.stderr(`iamgate token: --mfa needs the development issuer "${issuer.name}" to read a second factor from amr: set its claims.amrMfa: true in ${file}`);
     return EXIT.failed;
   }
   // Only the user's name is needed: a broken policy elsewhere does not stop a development token.

@@ -276,6 +276,17 @@ describe('iamgate token', () => {
     expect(decodeJwt(minted.out[0] ?? '')).toMatchObject({ sub: 'bob', groups: ['developers'] });
   });
 
+  it('refuses --mfa when the development issuer does not read a second factor from amr', async () => {
+    const copy = await example('no-amr');
+    const config = join(copy, 'iamgate.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('claims: { amrMfa: true }', 'claims: { amrMfa: false }'));
+    const refused = await cli('token', 'carol', '--mfa', '--config', config);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual([`iamgate token: --mfa needs the development issuer "dev" to read a second factor from amr: set its claims.amrMfa: true in ${config}`]);
+    const plain = await cli('token', 'carol', '--config', config);
+    expect(plain.code).toBe(0);
+  });
+
   it('says why when the directory itself cannot be read', async () => {
     const copy = await example('bad-directory');
     await writeFile(join(copy, 'directory.yaml'), 'users: [\n');
