@@ -80,8 +80,20 @@ interface Caller {
   readonly arn: string;
   readonly account: string;
   readonly kind: PrincipalKind;
-  /** For a role session, the ARN of the role it came from. */
+  /** For a role session, the ARN of the role it came from, without the role's path. */
   readonly roleArn?: string;
+}
+
+/**
+ * Whether a Principal entry is the role of a role session: a role ARN of the session's account
+ * whose name, the last part of its path, is the session's role. Role names are unique in an
+ * account whatever their path, and a session ARN carries the name only.
+ */
+function namesRole(entry: string, caller: Caller): boolean {
+  if (caller.roleArn === undefined) return false;
+  const prefix = caller.roleArn.slice(0, caller.roleArn.indexOf(':role/') + ':role/'.length);
+  const name = caller.roleArn.slice(prefix.length);
+  return entry.startsWith(prefix) && entry.slice(entry.lastIndexOf('/') + 1) === name;
 }
 
 function describeCaller(arn: string): Caller {
@@ -107,7 +119,7 @@ function better(a: Grade, b: Grade): Grade {
 
 function gradeEntry(entry: string, caller: Caller): Grade {
   if (entry === '*' || entry === caller.arn) return Grade.Direct;
-  if (caller.roleArn !== undefined && entry === caller.roleArn) return Grade.Role;
+  if (namesRole(entry, caller)) return Grade.Role;
   if (entry === caller.account || entry === `arn:aws:iam::${caller.account}:root`) return Grade.Account;
   return Grade.None;
 }
@@ -141,7 +153,7 @@ function notPrincipalExcludes(spec: unknown, caller: Caller, bounded: boolean): 
   const entries = principalEntries(spec);
   if (entries.includes('*')) return true;
   const accountListed = entries.includes(caller.account) || entries.includes(`arn:aws:iam::${caller.account}:root`);
-  const roleListed = caller.roleArn !== undefined && entries.includes(caller.roleArn);
+  const roleListed = entries.some((e) => namesRole(e, caller));
   const selfListed = entries.includes(caller.arn);
   return accountListed && (caller.roleArn === undefined || roleListed) && selfListed;
 }
