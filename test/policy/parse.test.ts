@@ -140,16 +140,34 @@ describe('parsePolicy errors', () => {
     expect(parsePolicy(doc, { kind: 'resource' }).findings).toEqual([]);
   });
 
+  // A trust statement allowing sts:AssumeRole to the account, with `extra` over it; NotAction in
+  // `extra` takes the place of Action.
+  const trustStatement = (extra: Doc): Doc => {
+    const base = { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' }, ...extra };
+    return 'NotAction' in extra ? without(base, 'Action') : base;
+  };
+
   it.each([
     ['names an action outside assuming the role', { Action: ['sts:AssumeRole', 's3:GetObject', 'sts:GetCallerIdentity'] }, ['TRUST_POLICY_ACTION at Statement[0].Action[1]', 'TRUST_POLICY_ACTION at Statement[0].Action[2]']],
     ['names a Resource', { Resource: '*' }, ['TRUST_POLICY_RESOURCE at Statement[0].Resource']],
     ['names a NotResource', { NotResource: 'arn:aws:iam::111122223333:role/other' }, ['TRUST_POLICY_RESOURCE at Statement[0].NotResource']],
+    ['allows with NotAction, which takes every action not listed', { NotAction: 'sts:TagSession' }, ['TRUST_POLICY_ACTION at Statement[0].NotAction']],
+    ['lists an action outside assuming the role in NotAction', { NotAction: ['sts:TagSession', 's3:GetObject'] }, ['TRUST_POLICY_ACTION at Statement[0].NotAction', 'TRUST_POLICY_ACTION at Statement[0].NotAction[1]']],
+    ['denies with NotAction listing an action outside assuming the role', { Effect: 'Deny', NotAction: ['sts:AssumeRole', 'iam:PassRole'] }, ['TRUST_POLICY_ACTION at Statement[0].NotAction[1]']],
   ])('refuses a role trust policy that %s, as IAM does (AssumeRole policy may only specify STS AssumeRole actions; Has prohibited field Resource)', (_why, extra, expected) => {
-    const doc = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' }, ...extra });
+    const doc = policy(trustStatement(extra));
     const read = parsePolicy(doc, { kind: 'resource', trust: true });
     expect(located(read.findings)).toEqual(expected);
     expect(read.policy).toBeUndefined();
     expect(parsePolicy(doc, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('accepts in a role trust policy a Deny with NotAction that lists only actions of assuming the role', () => {
+    const doc = policy(
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' } },
+      { Effect: 'Deny', NotAction: ['sts:AssumeRole', 'sts:Tag*'], Principal: { AWS: '111122223333' } },
+    );
+    expect(located(parsePolicy(doc, { kind: 'resource', trust: true }).findings)).toEqual([]);
   });
 
   it('accepts in a role trust policy every action that comes with assuming the role, and wildcards that take one', () => {

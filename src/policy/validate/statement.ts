@@ -82,18 +82,24 @@ function pick(stmt: Record<string, unknown>, name: string): string | undefined |
   return has ? name : hasNot ? `Not${name}` : undefined;
 }
 
-function readActions(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string[] | undefined {
+function readActions(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): string[] | undefined {
   const { sink } = ctx;
   const name = pick(stmt, 'Action');
   if (name === 'both') sink.add('ACTION_AND_NOT_ACTION', path, 'a statement takes Action or NotAction, not both');
   if (name === undefined) sink.add('MISSING_ACTION', path, 'the statement has neither Action nor NotAction');
   if (name === undefined || name === 'both') return undefined;
+  // An Allow with NotAction in a trust policy would allow every action it does not list, s3:* and
+  // iam:* among them: no longer only the STS actions a trust policy may name. A Deny with NotAction
+  // stays within them when each entry is one.
+  if (ctx.trust && name === 'NotAction' && effect === 'Allow') {
+    sink.add('TRUST_POLICY_ACTION', childPath(path, name), `an Allow with NotAction allows every action it does not list, but a trust policy may name only ${TRUST_ACTIONS.join(', ')}: list them in Action`);
+  }
   const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
   for (const v of values) {
     if (!checkNoVariable(v.value, v.path, name, sink)) continue;
     if (v.value !== '*' && !ACTION.test(v.value)) {
       sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
-    } else if (ctx.trust && name === 'Action' && !governsTrust(v.value)) {
+    } else if (ctx.trust && !governsTrust(v.value)) {
       sink.add('TRUST_POLICY_ACTION', v.path, `"${v.value}" is not an action a trust policy governs: ${TRUST_ACTIONS.join(', ')}`);
     }
   }
@@ -177,7 +183,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
   const sid = readSid(raw, path, ctx);
   const effect = readEffect(raw, path, sink);
-  const actions = readActions(raw, path, ctx);
+  const actions = readActions(raw, path, effect, ctx);
   const resources = readResources(raw, path, ctx);
   const principal = readPrincipals(raw, path, effect, ctx);
   const conditions = Object.hasOwn(raw, 'Condition')
