@@ -46,10 +46,10 @@ describe('conformance case files', () => {
         expect(names.has(c.name), `duplicate case name ${where}`).toBe(false);
         names.add(c.name);
         expect(Array.isArray(c.policies.identity), where).toBe(true);
-        for (const key of ['scp', 'session'] as const) {
+        for (const key of ['scp', 'rcp', 'session'] as const) {
           if (c.policies[key] !== undefined) expect(Array.isArray(c.policies[key]), where).toBe(true);
         }
-        expect(Object.keys(c.policies).every((k) => ['identity', 'boundary', 'resource', 'scp', 'session'].includes(k)), where).toBe(true);
+        expect(Object.keys(c.policies).every((k) => ['identity', 'boundary', 'resource', 'scp', 'rcp', 'session'].includes(k)), where).toBe(true);
         expect(typeof c.request.principal, where).toBe('string');
         expect(c.request.action, where).toMatch(/^[\w-]+:[\w*?-]+$/);
         expect(typeof c.request.resource, where).toBe('string');

@@ -162,6 +162,34 @@ describe('parsePolicy errors', () => {
     expect(parsePolicy(doc, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
+  describe('a resource control policy', () => {
+    const rcp = { kind: 'rcp' } as const;
+    const fullAccess = { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' };
+    const perimeter = { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: '*', Condition: { StringNotEqualsIfExists: { 'aws:PrincipalOrgID': 'o-exampleorg' } } };
+
+    it('accepts RCPFullAWSAccess and a Deny naming every principal', () => {
+      expect(located(parsePolicy(policy(fullAccess, perimeter), rcp).findings)).toEqual([]);
+    });
+
+    it.each([
+      ['an Allow narrower than RCPFullAWSAccess, which RCPs do not support', policy({ ...fullAccess, Action: 's3:GetObject' }), ['RCP_ALLOW at Statement[0].Effect']],
+      ['an Allow of everything under a condition', policy({ ...fullAccess, Condition: { Bool: { 'aws:SecureTransport': 'true' } } }), ['RCP_ALLOW at Statement[0].Effect']],
+      ['a Principal other than "*"', policy({ ...perimeter, Principal: { AWS: '111122223333' } }), ['RCP_PRINCIPAL at Statement[0].Principal']],
+      ['no Principal', policy(without(perimeter, 'Principal')), ['MISSING_PRINCIPAL at Statement[0]']],
+      ['a NotPrincipal', policy({ ...without(perimeter, 'Principal'), NotPrincipal: { AWS: '111122223333' } }), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal']],
+      ['a NotAction', policy({ ...without(perimeter, 'Action'), NotAction: 's3:GetObject' }), ['RCP_UNSUPPORTED_ELEMENT at Statement[0].NotAction']],
+      ['Version 2008-10-17', { Version: '2008-10-17', Statement: [perimeter] }, ['RCP_VERSION at Version']],
+    ])('refuses %s, as AWS Organizations does', (_why, doc, expected) => {
+      const read = parsePolicy(doc, rcp);
+      expect(located(read.findings.filter((f) => f.severity === 'error'))).toEqual(expected);
+      expect(read.policy).toBeUndefined();
+    });
+
+    it('refuses an RCP without Version, which AWS Organizations requires', () => {
+      expect(located(parsePolicy({ Statement: [perimeter] }, rcp).findings)).toEqual(['MISSING_VERSION at Version', 'RCP_VERSION at Version']);
+    });
+  });
+
   it('accepts in a role trust policy a Deny with NotAction that lists only actions of assuming the role', () => {
     const doc = policy(
       { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' } },

@@ -23,6 +23,8 @@ export interface ReferencePolicies {
   readonly boundary?: unknown;
   readonly resource?: unknown;
   readonly scp?: readonly unknown[];
+  /** Resource control policies of the resource's organization levels: they only ever deny. */
+  readonly rcp?: readonly unknown[];
   readonly session?: readonly unknown[];
 }
 
@@ -342,7 +344,7 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
 
 /**
  * The decision, step by step as the IAM User Guide's flow chart and its notes describe it:
- * explicit deny anywhere; every SCP level must allow; resource-based policies (same account: a
+ * explicit deny anywhere, resource control policies included; every SCP level must allow; resource-based policies (same account: a
  * grant naming the caller itself stands alone, one naming its role is still limited by boundary
  * and session policy, one naming the account needs the identity path too); identity policies;
  * permissions boundary; session policies (which apply to session principals only). Cross-account
@@ -360,10 +362,12 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
   const boundary = set.boundary === undefined ? undefined : scan(set.boundary);
   const resource = set.resource === undefined ? undefined : scan(set.resource, true);
   const scp = (set.scp ?? []).map((d) => scan(d));
+  // An RCP's Allow (RCPFullAWSAccess) grants nothing and lets everything pass: only its Deny counts.
+  const rcpDenies = (set.rcp ?? []).some((d) => scan(d).deny);
   const session = sessionApplies ? (set.session ?? []).map((d) => scan(d)) : [];
 
   const all = [...identity, ...scp, ...session, ...(boundary ? [boundary] : []), ...(resource ? [resource] : [])];
-  if (all.some((s) => s.deny)) return 'ExplicitDeny';
+  if (rcpDenies || all.some((s) => s.deny)) return 'ExplicitDeny';
   if (scp.some((level) => !level.allow)) return 'ImplicitDeny';
 
   const identityAllows = identity.some((s) => s.allow);

@@ -88,7 +88,8 @@ export function checkSecurity(doc: ReadDocument, sink: FindingSink): void {
   for (const { statement: s, path, clean } of doc.statements) {
     if (!clean) continue;
     checkConditions(s, sink);
-    if (s.effect !== 'Allow') continue;
+    // An RCP's Allow (RCPFullAWSAccess, the only one it may hold) grants nothing: it lets through.
+    if (s.effect !== 'Allow' || doc.kind === 'rcp') continue;
     if ((s.action ?? []).some(matchesEveryAction) && (s.resource ?? []).includes('*')) {
       sink.add('ALLOW_ALL_ACTIONS_ALL_RESOURCES', path, 'this statement allows every action on every resource');
     }

@@ -6,6 +6,7 @@ import { readConditions } from './condition.js';
 import { compileWildcard } from '../wildcard.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
+import { checkRcpStatement } from './rcp.js';
 import {
   checkElementNames,
   checkNoVariable,
@@ -139,15 +140,20 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
 function readPrincipals(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): PrincipalSpec | undefined {
   const name = pick(stmt, 'Principal');
   if (name === 'both') ctx.sink.add('PRINCIPAL_AND_NOT_PRINCIPAL', path, 'a statement takes Principal or NotPrincipal, not both');
-  if (name === undefined && ctx.kind === 'resource') {
-    ctx.sink.add('MISSING_PRINCIPAL', path, 'a statement of a resource-based policy must name a Principal or NotPrincipal');
+  const namesPrincipals = ctx.kind === 'resource' || ctx.kind === 'rcp';
+  if (name === undefined && namesPrincipals) {
+    ctx.sink.add('MISSING_PRINCIPAL', path, `a statement of a ${ctx.kind === 'rcp' ? 'resource control' : 'resource-based'} policy must name a Principal${ctx.kind === 'rcp' ? ' ("*")' : ' or NotPrincipal'}`);
   }
-  if (name !== undefined && name !== 'both' && ctx.kind !== 'resource') {
+  if (name !== undefined && name !== 'both' && !namesPrincipals) {
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
   } else if (name === 'NotPrincipal' && ctx.trust) {
     // "You cannot use the NotPrincipal element in an IAM identity-based policy nor in an IAM role
     // trust policy" (IAM User Guide, NotPrincipal).
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a role trust policy: name who may assume the role in Principal');
+  } else if (name === 'NotPrincipal' && ctx.kind === 'rcp') {
+    // "Service control policies (SCPs) and resource control policies (RCPs) do not support the
+    // NotPrincipal element" (IAM User Guide, NotPrincipal).
+    ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a resource control policy: use "Principal": "*" with an aws:PrincipalArn condition');
   }
   if (name === undefined || name === 'both') return undefined;
   // "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
@@ -186,6 +192,7 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   const actions = readActions(raw, path, effect, ctx);
   const resources = readResources(raw, path, ctx);
   const principal = readPrincipals(raw, path, effect, ctx);
+  if (ctx.kind === 'rcp') checkRcpStatement(raw, path, effect, sink);
   const conditions = Object.hasOwn(raw, 'Condition')
     ? readConditions(raw.Condition, childPath(path, 'Condition'), ctx.version, sink)
     : [];
