@@ -505,7 +505,10 @@ describe('parsePolicy results', () => {
   });
 
   it('accepts a Sid of ASCII letters and digits in an IAM policy, and blanks in a resource-based one', () => {
-    expect(parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' }).findings).toEqual([]);
+    // An empty Sid is valid; like Access Analyzer ("Empty Sid value") iamgate only suggests a name.
+    const read = parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' });
+    expect(located(read.findings, true)).toEqual(['suggestion EMPTY_SID at Statement[1].Sid']);
+    expect(read.policy).toBeDefined();
     const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
     expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
   });

@@ -4,6 +4,7 @@ import { parseOperator } from '../conditions/operators.js';
 import { parseBool } from '../conditions/values.js';
 import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
 import { compileWildcard } from '../wildcard.js';
+import { matchesEveryAction } from './checks-ineffective.js';
 import type { ContextScalar, ParsedCondition, ParsedStatement } from '../types.js';
 import type { ReadDocument } from './document.js';
 import type { FindingSink } from './findings.js';
@@ -12,8 +13,6 @@ import { childPath } from './read.js';
 const matchesPassRole = (pattern: string): boolean =>
   /[*?]/.test(pattern) ? compileWildcard(pattern, true)('iam:PassRole') : pattern.toLowerCase() === 'iam:passrole';
 
-/** `*`, `*:*` and the like: a pattern every action matches. */
-const matchesEveryAction = (pattern: string): boolean => /^\*+(?::\*+)?$/.test(pattern);
 
 // Global keys AWS documents as single-valued; tag keys (`aws:RequestTag/...`) are single-valued too.
 const SINGLE_VALUED_KEYS: ReadonlySet<string> = new Set(

@@ -68,6 +68,10 @@ export const POLICY_FINDING_CODES = {
   IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
+  EMPTY_SID: code('suggestion', 'A statement has an empty Sid'),
+  NOT_ACTION_WILDCARD: code('warning', 'NotAction holds "*", so the statement applies to no action'),
+  NOT_RESOURCE_WILDCARD: code('warning', 'NotResource holds "*", so the statement applies to no resource'),
+  BOOLEAN_BOTH_VALUES: code('warning', 'A Bool or Null condition lists both true and false, so it no longer tests the value'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
   REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),
   ALLOW_NEVER_APPLIES: code('warning', 'An Allow statement requires a condition key to be both absent and present'),
