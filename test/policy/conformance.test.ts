@@ -153,6 +153,20 @@ describe('iamgate simulate --cases', () => {
     expect(bucket?.decision).toBe('Allow');
   });
 
+  it('reads a case\'s rcp levels: a Deny there decides and is named rcp[i], and a level RCPs do not allow is an Error', async () => {
+    const file = join(scratch, 'rcp.json');
+    const rcp = loadCases('rcp.json');
+    const denied = rcp.find((c) => c.expect === 'ExplicitDeny' && (c.policies.rcp?.length ?? 0) > 1) as ConformanceCase;
+    const notAnRcp = { ...denied, name: 'not an rcp', policies: { ...denied.policies, rcp: [{ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: '111122223333' }, Action: '*', Resource: '*' }] }] } };
+    writeFileSync(file, JSON.stringify([denied, notAnRcp]));
+    const { lines } = await simulate(file);
+    const [first, second] = lines.slice(0, 2).map((l) => JSON.parse(l) as { decision: string; matched?: string[]; errors?: { code: string; file: string; path: string }[] });
+    expect(first?.decision).toBe('ExplicitDeny');
+    expect(first?.matched?.every((m) => /^rcp\[\d+\]:/.test(m))).toBe(true);
+    expect(second?.decision).toBe('Error');
+    expect(second?.errors?.map((e) => `${e.code} at ${e.file} ${e.path}`)).toEqual(['RCP_PRINCIPAL at rcp[0] Statement[0].Principal']);
+  });
+
   it('decides Error for a case whose policy gives a key twice, as validate refuses it, and refuses a file that gives a case key twice', async () => {
     const file = join(scratch, 'duplicate.json');
     const base = loadCases('evaluation-logic.json')[1] as ConformanceCase;
