@@ -96,6 +96,11 @@ describe('policy checks', () => {
     ['Null given both true and false', policy(allow({ Condition: { Null: { 'aws:TokenIssueTime': ['true', 'false'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Null.aws:TokenIssueTime']],
     ['Bool given one value twice', policy(allow({ Condition: { Bool: { 'aws:SecureTransport': ['true', true] } } })), []],
     ['an empty Sid', policy(allow({ Sid: '' })), ['suggestion EMPTY_SID at Statement[0].Sid']],
+    // Access Analyzer: "Redundant condition value num".
+    ['NumericLessThan given a limit the larger one covers', policy(allow({ Condition: { NumericLessThan: { 's3:max-keys': ['10', '5', 1e1] } } })), ['suggestion REDUNDANT_CONDITION_VALUE at Statement[0].Condition.NumericLessThan.s3:max-keys']],
+    ['NumericGreaterThanEquals given a limit the smaller one covers', policy(allow({ Condition: { NumericGreaterThanEquals: { 's3:max-keys': ['-1', '-2.5'] } } })), ['suggestion REDUNDANT_CONDITION_VALUE at Statement[0].Condition.NumericGreaterThanEquals.s3:max-keys']],
+    ['NumericEquals and NumericNotEquals given several values, each of which counts', policy(allow({ Condition: { NumericEquals: { 's3:max-keys': ['5', '10'] }, NumericNotEquals: { 'svc:n': ['1', '2'] } } })), []],
+    ['NumericLessThan given one limit', policy(allow({ Condition: { NumericLessThan: { 's3:max-keys': '10' } } })), []],
   ];
 
   it.each(cases)('flags %s', (_why, doc, expected, kind) => {
