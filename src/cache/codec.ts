@@ -24,7 +24,7 @@ const FORMAT = 1;
 const KINDS = { Allow: 'A', ExplicitDeny: 'E', ImplicitDeny: 'I' } as const satisfies Record<DecisionKind, string>;
 /** A Map, not an object: a code read from Redis such as `constructor` must find nothing, not a member every object has. */
 const KIND_OF: ReadonlyMap<string, DecisionKind> = new Map(Object.entries(KINDS).map(([kind, code]) => [code, kind as DecisionKind]));
-const POLICY_KINDS: ReadonlySet<string> = new Set<PolicyKind>(['identity', 'resource', 'boundary', 'scp', 'session']);
+const POLICY_KINDS: ReadonlySet<string> = new Set<PolicyKind>(['identity', 'resource', 'boundary', 'scp', 'rcp', 'session']);
 const IMPLICIT: ReadonlySet<string> = new Set<ImplicitDenyReason>([
   'no_identity_allow',
   'no_resource_allow',

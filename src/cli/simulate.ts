@@ -12,6 +12,7 @@ interface SimulationCase {
     readonly boundary?: unknown;
     readonly resource?: unknown;
     readonly scp?: unknown[];
+    readonly rcp?: unknown[];
     readonly session?: unknown[];
   };
   readonly request: {
@@ -41,7 +42,7 @@ function checkContext(context: Record<string, unknown>, where: string): void {
 }
 
 const CASE_FIELDS = ['name', 'policies', 'request', 'expect'];
-const POLICY_FIELDS = ['identity', 'boundary', 'resource', 'scp', 'session'];
+const POLICY_FIELDS = ['identity', 'boundary', 'resource', 'scp', 'rcp', 'session'];
 const REQUEST_FIELDS = ['principal', 'action', 'resource', 'context'];
 
 /** Refuses a key the case format does not have: a misspelt "boundary" would leave a policy out of the decision. */
@@ -59,7 +60,7 @@ function checkCase(raw: unknown, i: number): SimulationCase {
   checkKeys(raw, CASE_FIELDS, `${where} (${name})`, '');
   if (!isRecord(policies)) throw new CaseFormatError(`${where} (${name}): "policies" must be an object`);
   checkKeys(policies, POLICY_FIELDS, `${where} (${name})`, 'policies.');
-  for (const key of ['identity', 'scp', 'session']) {
+  for (const key of ['identity', 'scp', 'rcp', 'session']) {
     if (policies[key] !== undefined && !Array.isArray(policies[key])) {
       throw new CaseFormatError(`${where} (${name}): "policies.${key}" must be an array`);
     }
@@ -98,6 +99,7 @@ function buildSet(c: SimulationCase, duplicates: readonly Finding[]): { set?: Po
   const p = c.policies;
   const identity = many(p.identity, 'identity', 'identity');
   const scp = many(p.scp, 'scp', 'scp');
+  const rcp = many(p.rcp, 'rcp', 'rcp');
   const session = many(p.session, 'session', 'session');
   const boundary = p.boundary === undefined ? undefined : one(p.boundary, 'boundary', 'boundary');
   const resource = p.resource === undefined ? undefined : one(p.resource, 'resource', 'resource');
@@ -108,6 +110,7 @@ function buildSet(c: SimulationCase, duplicates: readonly Finding[]): { set?: Po
       ...(boundary ? { boundary } : {}),
       ...(resource ? { resource } : {}),
       ...(p.scp ? { scp } : {}),
+      ...(p.rcp ? { rcp } : {}),
       ...(p.session ? { session } : {}),
     },
     errors,
@@ -131,7 +134,7 @@ wrong shape or with a key the format does not have, a key given twice outside a 
 
 // A key given twice inside a case's policy document (`[3].policies.identity[0].Statement[0].Effect`):
 // the case, its policy label and the key's path in that policy.
-const KEY_IN_POLICY = /^\[(\d+)\]\.policies\.((?:identity|scp|session)\[\d+\]|boundary|resource)\.(.+)$/;
+const KEY_IN_POLICY = /^\[(\d+)\]\.policies\.((?:identity|scp|rcp|session)\[\d+\]|boundary|resource)\.(.+)$/;
 
 interface ReadCases {
   readonly cases: SimulationCase[];

@@ -29,11 +29,11 @@ usage error.
   --json         one JSON object per finding, then {"summary": {...}}
   --kind KIND    read every file as this kind: directory, routes, config, "policy test suite",
                  policy; or a policy kind, which says where the policies are used (and so
-                 whether Principal is required): identity, resource, boundary, scp, session.
+                 whether Principal is required): identity, resource, boundary, scp, rcp, session.
                  By default a policy document that names a principal is read as resource-based,
                  any other as identity-based.`;
 
-const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary', 'scp', 'session'];
+const POLICY_KINDS: readonly PolicyKind[] = ['identity', 'resource', 'boundary', 'scp', 'rcp', 'session'];
 const DOCUMENT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 const SEVERITIES: readonly Severity[] = ['error', 'security', 'warning', 'suggestion'];
 

@@ -19,6 +19,11 @@ export interface PolicySet {
   readonly resource?: CompiledPolicy;
   /** Organization guardrail levels, outermost first; each level must allow. */
   readonly scp?: readonly CompiledPolicy[];
+  /**
+   * Resource control policies of the resource's organization levels, outermost first: only their
+   * Deny statements decide (an RCP allows only as RCPFullAWSAccess does, which grants nothing).
+   */
+  readonly rcp?: readonly CompiledPolicy[];
   readonly session?: readonly CompiledPolicy[];
 }
 
@@ -138,8 +143,21 @@ function scan(policy: CompiledPolicy, e: Evaluation, allowKnown = false): boolea
 }
 
 /**
+ * Scans a resource control policy for the Deny statements that apply. Its Allow statements pass
+ * everything through and grant nothing ("This AWS managed policy does not grant access"), so they
+ * are neither allows nor near misses.
+ */
+function scanDenies(policy: CompiledPolicy, e: Evaluation): void {
+  const list = policy.lookup(e.action);
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i] as CompiledStatement;
+    if (s.deny && statementApplies(s, e) !== MatchLevel.None) e.addDeny(s);
+  }
+}
+
+/**
  * The combining rule, as AWS documents it:
- * 1. an explicit Deny in any policy denies;
+ * 1. an explicit Deny in any policy denies, resource control policies included (they only deny);
  * 2. every organization level must allow;
  * 3. for sts:AssumeRole*, and sts:TagSession, sts:SetSourceIdentity and sts:SetContext on a role,
  *    the trust policy must allow;
@@ -243,6 +261,7 @@ export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
   if (set.boundary && scan(set.boundary, e)) e.boundaryAllows = true;
   if (set.resource) scan(set.resource, e);
   if (set.scp) for (const p of set.scp) if (scan(p, e)) e.scpLevelsAllowing++;
+  if (set.rcp) for (const p of set.rcp) scanDenies(p, e);
   if (set.session) {
     for (const p of set.session) if (scan(p, e, e.sessionAllows)) e.sessionAllows = true;
   }
@@ -256,7 +275,7 @@ export function evaluate(set: PolicySet, request: AuthzRequest): Decision {
 /** Lower-case context keys that any policy of the set can read: what a decision cache key must cover. */
 export function policySetKeys(set: PolicySet): ReadonlySet<string> {
   const keys = new Set<string>();
-  const policies = [...set.identity, set.boundary, set.resource, ...(set.scp ?? []), ...(set.session ?? [])];
+  const policies = [...set.identity, set.boundary, set.resource, ...(set.scp ?? []), ...(set.rcp ?? []), ...(set.session ?? [])];
   for (const p of policies) if (p) for (const k of p.keys) keys.add(k);
   return keys;
 }

@@ -47,7 +47,7 @@ export interface AuthzRequest {
 }
 
 /** Where a policy sits in AWS's evaluation logic. */
-export type PolicyKind = 'identity' | 'resource' | 'boundary' | 'scp' | 'session';
+export type PolicyKind = 'identity' | 'resource' | 'boundary' | 'scp' | 'rcp' | 'session';
 
 /** The result of an evaluation, as a value (never an exception). */
 export type DecisionKind = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';

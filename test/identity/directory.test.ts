@@ -105,6 +105,12 @@ roles:
       Statement:
         - { Effect: Allow, Principal: { AWS: "111122223333" }, Action: sts:AssumeRole }
         - { Effect: Deny, NotPrincipal: { AWS: ["111122223333", "arn:aws:iam::111122223333:user/alice"] }, Action: sts:AssumeRole }
+  Loose:
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { AWS: "111122223333" }, NotAction: sts:TagSession }
+        - { Effect: Deny, Principal: { AWS: "111122223333" }, NotAction: [sts:AssumeRole, "s3:*"] }
 `;
 
   it('reports every problem at once, each with its file and path, and yields no directory', async () => {
@@ -125,6 +131,8 @@ roles:
         'INVALID_SESSION_DURATION roles.Admin.maxSessionDuration @directory',
         'MISSING_KEY roles.NoTrust.trustPolicy @directory',
         'UNSUPPORTED_PRINCIPAL roles.Guarded.trustPolicy.Statement[1].NotPrincipal @directory',
+        'TRUST_POLICY_ACTION roles.Loose.trustPolicy.Statement[0].NotAction @directory',
+        'TRUST_POLICY_ACTION roles.Loose.trustPolicy.Statement[1].NotAction[1] @directory',
         'FILE_UNREADABLE policies.Missing.file @directory',
         'MISSING_RESOURCE Statement[0] @policies/Bad.json',
       ]),

@@ -46,10 +46,10 @@ describe('conformance case files', () => {
         expect(names.has(c.name), `duplicate case name ${where}`).toBe(false);
         names.add(c.name);
         expect(Array.isArray(c.policies.identity), where).toBe(true);
-        for (const key of ['scp', 'session'] as const) {
+        for (const key of ['scp', 'rcp', 'session'] as const) {
           if (c.policies[key] !== undefined) expect(Array.isArray(c.policies[key]), where).toBe(true);
         }
-        expect(Object.keys(c.policies).every((k) => ['identity', 'boundary', 'resource', 'scp', 'session'].includes(k)), where).toBe(true);
+        expect(Object.keys(c.policies).every((k) => ['identity', 'boundary', 'resource', 'scp', 'rcp', 'session'].includes(k)), where).toBe(true);
         expect(typeof c.request.principal, where).toBe('string');
         expect(c.request.action, where).toMatch(/^[\w-]+:[\w*?-]+$/);
         expect(typeof c.request.resource, where).toBe('string');
@@ -151,6 +151,20 @@ describe('iamgate simulate --cases', () => {
     const [assume, bucket] = lines.map((l) => JSON.parse(l) as { decision: string });
     expect(assume?.decision).toBe('Error');
     expect(bucket?.decision).toBe('Allow');
+  });
+
+  it('reads a case\'s rcp levels: a Deny there decides and is named rcp[i], and a level RCPs do not allow is an Error', async () => {
+    const file = join(scratch, 'rcp.json');
+    const rcp = loadCases('rcp.json');
+    const denied = rcp.find((c) => c.expect === 'ExplicitDeny' && (c.policies.rcp?.length ?? 0) > 1) as ConformanceCase;
+    const notAnRcp = { ...denied, name: 'not an rcp', policies: { ...denied.policies, rcp: [{ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: '111122223333' }, Action: '*', Resource: '*' }] }] } };
+    writeFileSync(file, JSON.stringify([denied, notAnRcp]));
+    const { lines } = await simulate(file);
+    const [first, second] = lines.slice(0, 2).map((l) => JSON.parse(l) as { decision: string; matched?: string[]; errors?: { code: string; file: string; path: string }[] });
+    expect(first?.decision).toBe('ExplicitDeny');
+    expect(first?.matched?.every((m) => /^rcp\[\d+\]:/.test(m))).toBe(true);
+    expect(second?.decision).toBe('Error');
+    expect(second?.errors?.map((e) => `${e.code} at ${e.file} ${e.path}`)).toEqual(['RCP_PRINCIPAL at rcp[0] Statement[0].Principal']);
   });
 
   it('decides Error for a case whose policy gives a key twice, as validate refuses it, and refuses a file that gives a case key twice', async () => {

@@ -33,6 +33,7 @@ function compileSetFor(p: ReferencePolicies, trust: boolean): PolicySet {
     ...(p.boundary !== undefined ? { boundary: compileStrict(p.boundary, 'boundary', 'boundary') } : {}),
     ...(p.resource !== undefined ? { resource: compileStrict(p.resource, 'resource', 'resource', trust) } : {}),
     ...(p.scp !== undefined ? { scp: many(p.scp, 'scp', 'scp') } : {}),
+    ...(p.rcp !== undefined ? { rcp: many(p.rcp, 'rcp', 'rcp') } : {}),
     ...(p.session !== undefined ? { session: many(p.session, 'session', 'session') } : {}),
   };
 }

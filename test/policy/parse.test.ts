@@ -140,16 +140,62 @@ describe('parsePolicy errors', () => {
     expect(parsePolicy(doc, { kind: 'resource' }).findings).toEqual([]);
   });
 
+  // A trust statement allowing sts:AssumeRole to the account, with `extra` over it; NotAction in
+  // `extra` takes the place of Action.
+  const trustStatement = (extra: Doc): Doc => {
+    const base = { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' }, ...extra };
+    return 'NotAction' in extra ? without(base, 'Action') : base;
+  };
+
   it.each([
     ['names an action outside assuming the role', { Action: ['sts:AssumeRole', 's3:GetObject', 'sts:GetCallerIdentity'] }, ['TRUST_POLICY_ACTION at Statement[0].Action[1]', 'TRUST_POLICY_ACTION at Statement[0].Action[2]']],
     ['names a Resource', { Resource: '*' }, ['TRUST_POLICY_RESOURCE at Statement[0].Resource']],
     ['names a NotResource', { NotResource: 'arn:aws:iam::111122223333:role/other' }, ['TRUST_POLICY_RESOURCE at Statement[0].NotResource']],
+    ['allows with NotAction, which takes every action not listed', { NotAction: 'sts:TagSession' }, ['TRUST_POLICY_ACTION at Statement[0].NotAction']],
+    ['lists an action outside assuming the role in NotAction', { NotAction: ['sts:TagSession', 's3:GetObject'] }, ['TRUST_POLICY_ACTION at Statement[0].NotAction', 'TRUST_POLICY_ACTION at Statement[0].NotAction[1]']],
+    ['denies with NotAction listing an action outside assuming the role', { Effect: 'Deny', NotAction: ['sts:AssumeRole', 'iam:PassRole'] }, ['TRUST_POLICY_ACTION at Statement[0].NotAction[1]']],
   ])('refuses a role trust policy that %s, as IAM does (AssumeRole policy may only specify STS AssumeRole actions; Has prohibited field Resource)', (_why, extra, expected) => {
-    const doc = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' }, ...extra });
+    const doc = policy(trustStatement(extra));
     const read = parsePolicy(doc, { kind: 'resource', trust: true });
     expect(located(read.findings)).toEqual(expected);
     expect(read.policy).toBeUndefined();
     expect(parsePolicy(doc, { kind: 'resource' }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  describe('a resource control policy', () => {
+    const rcp = { kind: 'rcp' } as const;
+    const fullAccess = { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' };
+    const perimeter = { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: '*', Condition: { StringNotEqualsIfExists: { 'aws:PrincipalOrgID': 'o-exampleorg' } } };
+
+    it('accepts RCPFullAWSAccess and a Deny naming every principal', () => {
+      expect(located(parsePolicy(policy(fullAccess, perimeter), rcp).findings)).toEqual([]);
+    });
+
+    it.each([
+      ['an Allow narrower than RCPFullAWSAccess, which RCPs do not support', policy({ ...fullAccess, Action: 's3:GetObject' }), ['RCP_ALLOW at Statement[0].Effect']],
+      ['an Allow of everything under a condition', policy({ ...fullAccess, Condition: { Bool: { 'aws:SecureTransport': 'true' } } }), ['RCP_ALLOW at Statement[0].Effect']],
+      ['a Principal other than "*"', policy({ ...perimeter, Principal: { AWS: '111122223333' } }), ['RCP_PRINCIPAL at Statement[0].Principal']],
+      ['no Principal', policy(without(perimeter, 'Principal')), ['MISSING_PRINCIPAL at Statement[0]']],
+      ['a NotPrincipal', policy({ ...without(perimeter, 'Principal'), NotPrincipal: { AWS: '111122223333' } }), ['UNSUPPORTED_PRINCIPAL at Statement[0].NotPrincipal']],
+      ['a NotAction', policy({ ...without(perimeter, 'Action'), NotAction: 's3:GetObject' }), ['RCP_UNSUPPORTED_ELEMENT at Statement[0].NotAction']],
+      ['Version 2008-10-17', { Version: '2008-10-17', Statement: [perimeter] }, ['RCP_VERSION at Version']],
+    ])('refuses %s, as AWS Organizations does', (_why, doc, expected) => {
+      const read = parsePolicy(doc, rcp);
+      expect(located(read.findings.filter((f) => f.severity === 'error'))).toEqual(expected);
+      expect(read.policy).toBeUndefined();
+    });
+
+    it('refuses an RCP without Version, which AWS Organizations requires', () => {
+      expect(located(parsePolicy({ Statement: [perimeter] }, rcp).findings)).toEqual(['MISSING_VERSION at Version', 'RCP_VERSION at Version']);
+    });
+  });
+
+  it('accepts in a role trust policy a Deny with NotAction that lists only actions of assuming the role', () => {
+    const doc = policy(
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: '111122223333' } },
+      { Effect: 'Deny', NotAction: ['sts:AssumeRole', 'sts:Tag*'], Principal: { AWS: '111122223333' } },
+    );
+    expect(located(parsePolicy(doc, { kind: 'resource', trust: true }).findings)).toEqual([]);
   });
 
   it('accepts in a role trust policy every action that comes with assuming the role, and wildcards that take one', () => {
@@ -459,7 +505,10 @@ describe('parsePolicy results', () => {
   });
 
   it('accepts a Sid of ASCII letters and digits in an IAM policy, and blanks in a resource-based one', () => {
-    expect(parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' }).findings).toEqual([]);
+    // An empty Sid is valid; like Access Analyzer ("Empty Sid value") iamgate only suggests a name.
+    const read = parsePolicy(policy(allow({ Sid: 'ReadObjects2026' }), allow({ Sid: '', Action: 's3:ListBucket' })), { kind: 'identity' });
+    expect(located(read.findings, true)).toEqual(['suggestion EMPTY_SID at Statement[1].Sid']);
+    expect(read.policy).toBeDefined();
     const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
     expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
   });

@@ -23,6 +23,8 @@ export interface ReferencePolicies {
   readonly boundary?: unknown;
   readonly resource?: unknown;
   readonly scp?: readonly unknown[];
+  /** Resource control policies of the resource's organization levels: they only ever deny. */
+  readonly rcp?: readonly unknown[];
   readonly session?: readonly unknown[];
 }
 
@@ -80,8 +82,20 @@ interface Caller {
   readonly arn: string;
   readonly account: string;
   readonly kind: PrincipalKind;
-  /** For a role session, the ARN of the role it came from. */
+  /** For a role session, the ARN of the role it came from, without the role's path. */
   readonly roleArn?: string;
+}
+
+/**
+ * Whether a Principal entry is the role of a role session: a role ARN of the session's account
+ * whose name, the last part of its path, is the session's role. Role names are unique in an
+ * account whatever their path, and a session ARN carries the name only.
+ */
+function namesRole(entry: string, caller: Caller): boolean {
+  if (caller.roleArn === undefined) return false;
+  const prefix = caller.roleArn.slice(0, caller.roleArn.indexOf(':role/') + ':role/'.length);
+  const name = caller.roleArn.slice(prefix.length);
+  return entry.startsWith(prefix) && entry.slice(entry.lastIndexOf('/') + 1) === name;
 }
 
 function describeCaller(arn: string): Caller {
@@ -107,7 +121,7 @@ function better(a: Grade, b: Grade): Grade {
 
 function gradeEntry(entry: string, caller: Caller): Grade {
   if (entry === '*' || entry === caller.arn) return Grade.Direct;
-  if (caller.roleArn !== undefined && entry === caller.roleArn) return Grade.Role;
+  if (namesRole(entry, caller)) return Grade.Role;
   if (entry === caller.account || entry === `arn:aws:iam::${caller.account}:root`) return Grade.Account;
   return Grade.None;
 }
@@ -141,7 +155,7 @@ function notPrincipalExcludes(spec: unknown, caller: Caller, bounded: boolean): 
   const entries = principalEntries(spec);
   if (entries.includes('*')) return true;
   const accountListed = entries.includes(caller.account) || entries.includes(`arn:aws:iam::${caller.account}:root`);
-  const roleListed = caller.roleArn !== undefined && entries.includes(caller.roleArn);
+  const roleListed = entries.some((e) => namesRole(e, caller));
   const selfListed = entries.includes(caller.arn);
   return accountListed && (caller.roleArn === undefined || roleListed) && selfListed;
 }
@@ -330,7 +344,7 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
 
 /**
  * The decision, step by step as the IAM User Guide's flow chart and its notes describe it:
- * explicit deny anywhere; every SCP level must allow; resource-based policies (same account: a
+ * explicit deny anywhere, resource control policies included; every SCP level must allow; resource-based policies (same account: a
  * grant naming the caller itself stands alone, one naming its role is still limited by boundary
  * and session policy, one naming the account needs the identity path too); identity policies;
  * permissions boundary; session policies (which apply to session principals only). Cross-account
@@ -348,10 +362,12 @@ export function referenceDecision(set: ReferencePolicies, req: ReferenceRequest)
   const boundary = set.boundary === undefined ? undefined : scan(set.boundary);
   const resource = set.resource === undefined ? undefined : scan(set.resource, true);
   const scp = (set.scp ?? []).map((d) => scan(d));
+  // An RCP's Allow (RCPFullAWSAccess) grants nothing and lets everything pass: only its Deny counts.
+  const rcpDenies = (set.rcp ?? []).some((d) => scan(d).deny);
   const session = sessionApplies ? (set.session ?? []).map((d) => scan(d)) : [];
 
   const all = [...identity, ...scp, ...session, ...(boundary ? [boundary] : []), ...(resource ? [resource] : [])];
-  if (all.some((s) => s.deny)) return 'ExplicitDeny';
+  if (rcpDenies || all.some((s) => s.deny)) return 'ExplicitDeny';
   if (scp.some((level) => !level.allow)) return 'ImplicitDeny';
 
   const identityAllows = identity.some((s) => s.allow);

@@ -84,6 +84,23 @@ describe('policy checks', () => {
     ['a multivalued key, spelt in any case, under a negated operator without a set operator', policy(allow({ Condition: { StringNotLike: { 'AWS:CalledVia': 'athena.*' } } })), ['security MISSING_SET_OPERATOR at Statement[0].Condition.StringNotLike.AWS:CalledVia']],
     ['a multivalued key with a set operator, or under Null', policy(allow({ Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'team' }, Null: { 'aws:TagKeys': 'false' } } })), []],
     ['ForAllValues on a multivalued key', policy(allow({ Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } } })), []],
+    // Valid elements that do nothing (Access Analyzer: "Wildcard with not action", "Wildcard with
+    // not resource", "Invalid condition multiple Boolean", "Empty Sid value").
+    ['a Deny whose NotAction is "*", which applies to no action', policy(deny({ Action: undefined, NotAction: ['*'] })), ['warning NOT_ACTION_WILDCARD at Statement[0].NotAction']],
+    ['a Deny whose NotAction is "*:*"', policy(deny({ Action: undefined, NotAction: '*:*' })), ['warning NOT_ACTION_WILDCARD at Statement[0].NotAction']],
+    ['a Deny whose NotAction leaves out one service', policy(deny({ Action: undefined, NotAction: 'iam:*' })), []],
+    ['a Deny whose NotResource is "*", which applies to no resource', policy(deny({ Resource: undefined, NotResource: '*' })), ['warning NOT_RESOURCE_WILDCARD at Statement[0].NotResource']],
+    ['a Deny whose NotResource leaves out one bucket', policy(deny({ Resource: undefined, NotResource: 'arn:aws:s3:::b/*' })), []],
+    ['Bool given both true and false', policy(deny({ Condition: { Bool: { 'aws:SecureTransport': ['false', true] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Bool.aws:SecureTransport']],
+    ['BoolIfExists given both true and false in other cases', policy(allow({ Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': ['TRUE', 'False'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.BoolIfExists.aws:MultiFactorAuthPresent']],
+    ['Null given both true and false', policy(allow({ Condition: { Null: { 'aws:TokenIssueTime': ['true', 'false'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Null.aws:TokenIssueTime']],
+    ['Bool given one value twice', policy(allow({ Condition: { Bool: { 'aws:SecureTransport': ['true', true] } } })), []],
+    ['an empty Sid', policy(allow({ Sid: '' })), ['suggestion EMPTY_SID at Statement[0].Sid']],
+    // Access Analyzer: "Redundant condition value num".
+    ['NumericLessThan given a limit the larger one covers', policy(allow({ Condition: { NumericLessThan: { 's3:max-keys': ['10', '5', 1e1] } } })), ['suggestion REDUNDANT_CONDITION_VALUE at Statement[0].Condition.NumericLessThan.s3:max-keys']],
+    ['NumericGreaterThanEquals given a limit the smaller one covers', policy(allow({ Condition: { NumericGreaterThanEquals: { 's3:max-keys': ['-1', '-2.5'] } } })), ['suggestion REDUNDANT_CONDITION_VALUE at Statement[0].Condition.NumericGreaterThanEquals.s3:max-keys']],
+    ['NumericEquals and NumericNotEquals given several values, each of which counts', policy(allow({ Condition: { NumericEquals: { 's3:max-keys': ['5', '10'] }, NumericNotEquals: { 'svc:n': ['1', '2'] } } })), []],
+    ['NumericLessThan given one limit', policy(allow({ Condition: { NumericLessThan: { 's3:max-keys': '10' } } })), []],
   ];
 
   it.each(cases)('flags %s', (_why, doc, expected, kind) => {

@@ -4,6 +4,7 @@ import { parseOperator } from '../conditions/operators.js';
 import { parseBool } from '../conditions/values.js';
 import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
 import { compileWildcard } from '../wildcard.js';
+import { matchesEveryAction } from './checks-ineffective.js';
 import type { ContextScalar, ParsedCondition, ParsedStatement } from '../types.js';
 import type { ReadDocument } from './document.js';
 import type { FindingSink } from './findings.js';
@@ -12,8 +13,6 @@ import { childPath } from './read.js';
 const matchesPassRole = (pattern: string): boolean =>
   /[*?]/.test(pattern) ? compileWildcard(pattern, true)('iam:PassRole') : pattern.toLowerCase() === 'iam:passrole';
 
-/** `*`, `*:*` and the like: a pattern every action matches. */
-const matchesEveryAction = (pattern: string): boolean => /^\*+(?::\*+)?$/.test(pattern);
 
 // Global keys AWS documents as single-valued; tag keys (`aws:RequestTag/...`) are single-valued too.
 const SINGLE_VALUED_KEYS: ReadonlySet<string> = new Set(
@@ -88,7 +87,8 @@ export function checkSecurity(doc: ReadDocument, sink: FindingSink): void {
   for (const { statement: s, path, clean } of doc.statements) {
     if (!clean) continue;
     checkConditions(s, sink);
-    if (s.effect !== 'Allow') continue;
+    // An RCP's Allow (RCPFullAWSAccess, the only one it may hold) grants nothing: it lets through.
+    if (s.effect !== 'Allow' || doc.kind === 'rcp') continue;
     if ((s.action ?? []).some(matchesEveryAction) && (s.resource ?? []).includes('*')) {
       sink.add('ALLOW_ALL_ACTIONS_ALL_RESOURCES', path, 'this statement allows every action on every resource');
     }

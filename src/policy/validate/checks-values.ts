@@ -1,7 +1,9 @@
 // Condition values that will not do what they look like, as IAM Access Analyzer's policy checks
-// flag them: a wildcard given to an equality operator (matched as the character itself), and an
-// IP block with bits set after its prefix (ignored, so the block is wider than its address reads).
+// flag them: a wildcard given to an equality operator (matched as the character itself), an IP
+// block with bits set after its prefix (ignored, so the block is wider than its address reads), and
+// limits of a Numeric less-than or greater-than test that the widest limit already covers.
 import { parseCidr } from '../conditions/ip.js';
+import { compareDecimals, readPolicyNumber, type NumericValue } from '../conditions/numbers.js';
 import { parseOperator } from '../conditions/operators.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { ReadDocument } from './document.js';
@@ -47,12 +49,35 @@ function ipv6(words: Uint32Array): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
 }
 
+/**
+ * The limits of a Numeric less-than / greater-than condition that another of its limits covers:
+ * values are ORed, so `NumericLessThan ["5", "10"]` holds wherever `"10"` alone does.
+ */
+function coveredLimits(values: readonly ContextScalar[], upper: boolean): ContextScalar[] {
+  const read: { value: ContextScalar; n: NumericValue }[] = [];
+  for (const value of values) {
+    const n = typeof value === 'boolean' ? undefined : readPolicyNumber(value);
+    if (!n) return [];
+    read.push({ value, n });
+  }
+  const widest = read.reduce((a, b) => (compareDecimals(b.n.decimal, a.n.decimal) * (upper ? 1 : -1) > 0 ? b : a));
+  return read.filter((r) => r !== widest).map((r) => r.value);
+}
+
 function checkCondition(c: ParsedCondition, version: PolicyVersion, sink: FindingSink): void {
   const op = parseOperator(c.operator);
   if (!op) return;
   if (op.base.family === 'String' && op.base.comparison === 'equals' && c.values.some((v) => hasBareWildcard(v, version))) {
     const like = op.base.negated ? 'StringNotLike' : 'StringLike';
     sink.add('EQUALS_WITH_WILDCARD', c.path, `${op.base.name} compares * and ? as the characters themselves, not as wildcards: use ${like} to match a pattern`);
+  }
+  const { comparison } = op.base;
+  // Only for a document that loads: a limit the JSON reader cannot hold exactly is already an error.
+  if (op.base.family === 'Numeric' && comparison !== 'equals' && c.values.length > 1 && sink.errorCount() === 0) {
+    const covered = coveredLimits(c.values, comparison === 'lt' || comparison === 'lte');
+    if (covered.length > 0) {
+      sink.add('REDUNDANT_CONDITION_VALUE', c.path, `${op.base.name} holds when any one limit does, so ${covered.map((v) => JSON.stringify(v)).join(', ')} add${covered.length === 1 ? 's' : ''} nothing beside the widest: keep one limit`);
+    }
   }
   if (op.base.family === 'IpAddress') {
     for (const v of c.values) {

@@ -3,6 +3,7 @@
 import type { ParsedPolicy, PolicyKind, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
 import { checkElementNames, childPath, isJsonObject, itemPath, jsonTypeName } from './read.js';
+import { checkRcpVersion } from './rcp.js';
 import { readStatement, type ReadStatement, type StatementContext } from './statement.js';
 
 const POLICY_ELEMENTS = ['Version', 'Id', 'Statement'] as const;
@@ -80,6 +81,7 @@ export function readPolicyDocument(value: unknown, kind: PolicyKind | undefined,
   }
   const raws = statementList(value, sink);
   const ctx: StatementContext = { version, kind: kind ?? inferKind(raws), trust, sink };
+  if (ctx.kind === 'rcp') checkRcpVersion(version, Object.hasOwn(value, 'Version'), sink);
   const statements = raws.flatMap(({ raw, path }, i) => readStatement(raw, i, path, ctx) ?? []);
   checkUniqueSids(statements, sink);
   const policy: ParsedPolicy = {

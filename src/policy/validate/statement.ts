@@ -6,6 +6,7 @@ import { readConditions } from './condition.js';
 import { compileWildcard } from '../wildcard.js';
 import type { FindingSink } from './findings.js';
 import { readPrincipal } from './principal.js';
+import { checkRcpStatement } from './rcp.js';
 import {
   checkElementNames,
   checkNoVariable,
@@ -82,18 +83,24 @@ function pick(stmt: Record<string, unknown>, name: string): string | undefined |
   return has ? name : hasNot ? `Not${name}` : undefined;
 }
 
-function readActions(stmt: Record<string, unknown>, path: string, ctx: StatementContext): string[] | undefined {
+function readActions(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): string[] | undefined {
   const { sink } = ctx;
   const name = pick(stmt, 'Action');
   if (name === 'both') sink.add('ACTION_AND_NOT_ACTION', path, 'a statement takes Action or NotAction, not both');
   if (name === undefined) sink.add('MISSING_ACTION', path, 'the statement has neither Action nor NotAction');
   if (name === undefined || name === 'both') return undefined;
+  // An Allow with NotAction in a trust policy would allow every action it does not list, s3:* and
+  // iam:* among them: no longer only the STS actions a trust policy may name. A Deny with NotAction
+  // stays within them when each entry is one.
+  if (ctx.trust && name === 'NotAction' && effect === 'Allow') {
+    sink.add('TRUST_POLICY_ACTION', childPath(path, name), `an Allow with NotAction allows every action it does not list, but a trust policy may name only ${TRUST_ACTIONS.join(', ')}: list them in Action`);
+  }
   const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
   for (const v of values) {
     if (!checkNoVariable(v.value, v.path, name, sink)) continue;
     if (v.value !== '*' && !ACTION.test(v.value)) {
       sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
-    } else if (ctx.trust && name === 'Action' && !governsTrust(v.value)) {
+    } else if (ctx.trust && !governsTrust(v.value)) {
       sink.add('TRUST_POLICY_ACTION', v.path, `"${v.value}" is not an action a trust policy governs: ${TRUST_ACTIONS.join(', ')}`);
     }
   }
@@ -133,15 +140,20 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
 function readPrincipals(stmt: Record<string, unknown>, path: string, effect: Effect | undefined, ctx: StatementContext): PrincipalSpec | undefined {
   const name = pick(stmt, 'Principal');
   if (name === 'both') ctx.sink.add('PRINCIPAL_AND_NOT_PRINCIPAL', path, 'a statement takes Principal or NotPrincipal, not both');
-  if (name === undefined && ctx.kind === 'resource') {
-    ctx.sink.add('MISSING_PRINCIPAL', path, 'a statement of a resource-based policy must name a Principal or NotPrincipal');
+  const namesPrincipals = ctx.kind === 'resource' || ctx.kind === 'rcp';
+  if (name === undefined && namesPrincipals) {
+    ctx.sink.add('MISSING_PRINCIPAL', path, `a statement of a ${ctx.kind === 'rcp' ? 'resource control' : 'resource-based'} policy must name a Principal${ctx.kind === 'rcp' ? ' ("*")' : ' or NotPrincipal'}`);
   }
-  if (name !== undefined && name !== 'both' && ctx.kind !== 'resource') {
+  if (name !== undefined && name !== 'both' && !namesPrincipals) {
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), `${name} is only allowed in resource-based policies, not in ${ctx.kind} policies`);
   } else if (name === 'NotPrincipal' && ctx.trust) {
     // "You cannot use the NotPrincipal element in an IAM identity-based policy nor in an IAM role
     // trust policy" (IAM User Guide, NotPrincipal).
     ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a role trust policy: name who may assume the role in Principal');
+  } else if (name === 'NotPrincipal' && ctx.kind === 'rcp') {
+    // "Service control policies (SCPs) and resource control policies (RCPs) do not support the
+    // NotPrincipal element" (IAM User Guide, NotPrincipal).
+    ctx.sink.add('UNSUPPORTED_PRINCIPAL', childPath(path, name), 'NotPrincipal is not allowed in a resource control policy: use "Principal": "*" with an aws:PrincipalArn condition');
   }
   if (name === undefined || name === 'both') return undefined;
   // "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
@@ -177,9 +189,10 @@ export function readStatement(raw: unknown, index: number, path: string, ctx: St
   checkElementNames(raw, STATEMENT_ELEMENTS, path, sink);
   const sid = readSid(raw, path, ctx);
   const effect = readEffect(raw, path, sink);
-  const actions = readActions(raw, path, ctx);
+  const actions = readActions(raw, path, effect, ctx);
   const resources = readResources(raw, path, ctx);
   const principal = readPrincipals(raw, path, effect, ctx);
+  if (ctx.kind === 'rcp') checkRcpStatement(raw, path, effect, sink);
   const conditions = Object.hasOwn(raw, 'Condition')
     ? readConditions(raw.Condition, childPath(path, 'Condition'), ctx.version, sink)
     : [];
