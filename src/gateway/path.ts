@@ -207,23 +207,39 @@ function checkNfkc(canonical: string, rules: PathRules): PathRejection | undefin
 
 const METHOD_PARAM = '_method';
 
+/** Characters PHP writes as `_` in a parameter name (`.method`, `+method` after a leading `+`, `[method`). */
+const isUnderscoreInPhp = (code: number): boolean => code === 0x5f || code === 0x20 || code === 0x2e || code === 0x5b;
+
 /**
- * Whether the parameter name starting at `start` of the query decodes to `_method` in any case:
- * Express (method-override), Laravel, Symfony and Rails may take the request's method from it,
- * so a request decided as POST would be acted on as DELETE.
+ * Whether the parameter name starting at `start` of the query is read as `_method` by a framework:
+ * Express (method-override), Laravel, Symfony and Rails may take the request's method from it, so a
+ * request decided as POST would be acted on as DELETE. The name is read as PHP reads it (Laravel and
+ * Symfony): percent escapes and `+` decoded, leading spaces dropped, then ` `, `.` and `[` read as
+ * `_`; letters in any case.
  */
 function isMethodParam(query: string, start: number): boolean {
   let i = start;
-  for (let k = 0; k < METHOD_PARAM.length; k++) {
+  let k = 0;
+  while (k < METHOD_PARAM.length) {
     let code = query.charCodeAt(i);
     if (code === 37) {
       code = hexValue(query.charCodeAt(i + 1)) * 16 + hexValue(query.charCodeAt(i + 2));
       i += 3;
     } else i += 1;
-    if ((code | 0x20) !== METHOD_PARAM.charCodeAt(k) && code !== METHOD_PARAM.charCodeAt(k)) return false;
+    if (code === 0x2b) code = 0x20;
+    if (k === 0 && code === 0x20) continue;
+    const expected = METHOD_PARAM.charCodeAt(k);
+    if (k === 0 ? !isUnderscoreInPhp(code) : (code | 0x20) !== expected) return false;
+    k++;
   }
-  return i === query.length || query.charCodeAt(i) === 0x3d || query.charCodeAt(i) === 0x26;
+  return i >= query.length || isParamEnd(query.charCodeAt(i));
 }
+
+/** `=`, `&` or `;`: where a parameter name ends (Rack and older parsers also split on `;`). */
+const isParamEnd = (code: number): boolean => code === 0x3d || code === 0x26 || code === 0x3b;
+
+/** Characters a parameter name that reads as `_method` can start with. */
+const mayStartMethodParam = (code: number): boolean => isUnderscoreInPhp(code) || code === 37 || code === 0x2b;
 
 /**
  * Checks that a query string is well-formed (valid percent-encoding, no control characters) and
@@ -232,7 +248,7 @@ function isMethodParam(query: string, start: number): boolean {
 function checkQuery(query: string): PathRejection | undefined {
   for (let i = 0; i < query.length; i++) {
     const code = query.charCodeAt(i);
-    if ((i === 0 || query.charCodeAt(i - 1) === 0x26) && (code === 0x5f || code === 37) && isMethodParam(query, i)) return 'method_override';
+    if ((i === 0 || query.charCodeAt(i - 1) === 0x26 || query.charCodeAt(i - 1) === 0x3b) && mayStartMethodParam(code) && isMethodParam(query, i)) return 'method_override';
     if (code === 37) {
       if (hexValue(query.charCodeAt(i + 1)) < 0 || hexValue(query.charCodeAt(i + 2)) < 0) return 'invalid_percent_encoding';
       i += 2;
