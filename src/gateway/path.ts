@@ -127,6 +127,14 @@ interface Canonical {
   readonly nonAscii: boolean;
 }
 
+/**
+ * Whether E2 80 A8 or E2 80 A9 ends here: U+2028 and U+2029, the Unicode line and paragraph
+ * separators, which log readers (Python's splitlines, JavaScript's line terminators) take for a
+ * line break, as they take NEL: a route parameter holding one would split the audit record it is
+ * written in, or the upstream's log line.
+ */
+const isLineSeparator = (lead: number, first: number, last: number): boolean => lead === 0xe2 && first === 0x80 && (last === 0xa8 || last === 0xa9);
+
 function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
   let out = '';
   let nonAscii = false;
@@ -155,6 +163,7 @@ function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
     if (lead === undefined) return fail('invalid_utf8');
     nonAscii = true;
     out += encodeByte(byte);
+    let first = 0;
     for (let k = 0; k < lead.count; k++) {
       if (i >= raw.length) return fail('invalid_utf8');
       const cont = readByte(raw, i);
@@ -163,8 +172,12 @@ function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
       const lo = k === 0 ? lead.lo : 0x80;
       const hi = k === 0 ? lead.hi : 0xbf;
       if (cont.byte < lo || cont.byte > hi) return fail('invalid_utf8');
+      if (k === 0) first = cont.byte;
+      else if (isLineSeparator(byte, first, cont.byte)) return fail('control_character');
       out += encodeByte(cont.byte);
     }
+    // C1 controls, U+0080 to U+009F (NEL among them): C2 80 to C2 9F.
+    if (byte === 0xc2 && first <= 0x9f) return fail('control_character');
   }
   return { ok: true, value: { text: out, nonAscii } };
 }
