@@ -1,7 +1,8 @@
 // Method overrides an upstream framework may honour: a caller allowed GET must never have its
 // request acted on as DELETE. iamgate decides on the request line's method and refuses or strips
 // whatever could name another (docs/security.md, "Paths and headers"). Each target is sent as a
-// raw request line by alice, who may GET /orders/1, and the test pins what the upstream saw.
+// raw request line by alice, who may GET /orders/1 but not DELETE it, and the test pins what the
+// upstream saw.
 import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
 import { useCallers } from './support/callers.js';
@@ -50,5 +51,25 @@ describe('method overrides', () => {
     expect(r.status).toBe(200);
     expect(r.forwarded.map((f) => f.method)).toEqual(['GET']);
     expect(Object.keys(r.forwarded[0]!.headers).filter((h) => /method/i.test(h))).toEqual([]);
+  });
+
+  it.each(['DELETE', 'TRACE', 'PROPFIND', 'PURGE'])('decides %s /orders/1 on its own method, which alice may not use there, and never forwards it', async (method) => {
+    const r = await send(`${method} /orders/1 HTTP/1.1`);
+    expect([r.status, r.body['code']]).toEqual([403, 'implicit_deny']);
+    expect(r.forwarded).toEqual([]);
+    expect(gw.audit.decisionsFor(String(r.body['requestId']))).toEqual([expect.objectContaining({ decision: 'Deny', method })]);
+  });
+
+  it.each(['get', 'Get', 'FOO'])('refuses the method %s, which no route can name, with 400 and one record', async (method) => {
+    const r = await send(`${method} /orders/1 HTTP/1.1`);
+    expect([r.status, r.body['code']]).toEqual([400, 'malformed_request']);
+    expect(r.forwarded).toEqual([]);
+    expect(gw.audit.decisionsFor(String(r.body['requestId']))).toHaveLength(1);
+  });
+
+  it.each(['http://x/orders/1', 'http://other-host/orders/1', '//other-host/../orders/1?x=1'])('refuses the target %s, or forwards only the origin-form path it names', async (target) => {
+    const r = await send(`GET ${target} HTTP/1.1`);
+    if (r.status === 200) expect(r.forwarded.map((f) => [f.url, f.headers['host']])).toEqual([['/orders/1?x=1', 'x']]);
+    else expect([r.status, r.body['code'], r.forwarded]).toEqual([400, 'bad_path', []]);
   });
 });
