@@ -99,8 +99,13 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     // whole at its head: the caller gets it, where cutting the connection would leave no answer at all.
     if (isBodilessLengthMismatch(this.status, err)) return this.onComplete();
     const responded = this.outgoing.headersSent;
-    // Headers are gone: the only honest signal left is cutting the connection.
-    if (responded) this.outgoing.destroy();
+    // Headers are gone: the only honest signal left is cutting the connection. Node holds a head
+    // back until the first body byte: it goes out first, so that an upstream failing right after its
+    // head still leaves the caller the answer as far as it came, never a connection closed unanswered.
+    if (responded) {
+      this.outgoing.flushHeaders();
+      this.outgoing.destroy();
+    }
     this.settle(failure(err, responded, this.status));
   }
 }

@@ -25,6 +25,10 @@ const SCRIPTS: Record<string, (socket: net.Socket) => void> = {
     s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part');
     setTimeout(() => s.resetAndDestroy(), 50);
   },
+  'reset-after-head': (s) => {
+    s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n');
+    setTimeout(() => s.resetAndDestroy(), 50);
+  },
   'huge-header': (s) => s.write(`HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(256 * 1024)}\r\nContent-Length: 2\r\n\r\nok`),
   'endless-headers': (s) => every(s, () => `X-More: ${'m'.repeat(1000)}\r\n`, 'HTTP/1.1 200 OK\r\n'),
   'endless-body': (s) => every(s, () => '5\r\nchunk\r\n', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
@@ -101,6 +105,7 @@ describe('an upstream that answers out of line', () => {
   it.each([
     ['short-body', 'only part'],
     ['reset-mid-body', 'first part'],
+    ['reset-after-head', ''],
   ])('relays %s as far as it came, then cuts the caller’s connection, with one record', async (key, sent) => {
     const r = await get(key);
     const [answer] = responsesOf(r.text);
