@@ -26,6 +26,20 @@ function fits(line: string): boolean {
   return Buffer.byteLength(line) <= PIPE_BUF;
 }
 
+/**
+ * Characters JSON leaves raw in a string that some log readers break a line on: NEL, and the Unicode
+ * line and paragraph separators (Python's str.splitlines, JavaScript's line terminators). A value
+ * holding one (an unverified token's issuer, say) would otherwise end a line for such a reader, and
+ * what follows it would read as a line of its own.
+ */
+const LINE_BREAKING = /[\u0085\u2028\u2029]/;
+const EVERY_LINE_BREAKING = new RegExp(LINE_BREAKING.source, 'g');
+
+/** The same JSON line with those characters as escapes: in JSON they can only stand inside a string, where `\u2028` reads back as the same value. */
+function escapeLineBreaking(line: string): string {
+  return LINE_BREAKING.test(line) ? line.replace(EVERY_LINE_BREAKING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : line;
+}
+
 /** A JSON log line longer than PIPE_BUF, shortened: its strings and arrays cut, and `truncated` set to its length. */
 function shorten(line: string): string {
   const truncated = Buffer.byteLength(line);
@@ -37,15 +51,16 @@ function shorten(line: string): string {
   }
   const fields = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { msg: parsed };
   for (let limit = FIRST_STRING_LIMIT; limit >= LAST_STRING_LIMIT; limit >>= 1) {
-    const text = `${JSON.stringify({ ...(cut(fields, limit) as Record<string, unknown>), truncated })}\n`;
+    const text = escapeLineBreaking(`${JSON.stringify({ ...(cut(fields, limit) as Record<string, unknown>), truncated })}\n`);
     if (fits(text)) return text;
   }
   // Too many fields for any cut: what says when, how bad and what happened.
   const { level, time, msg } = fields;
-  return `${JSON.stringify({ level, time, msg: cut(msg, LAST_STRING_LIMIT * 16), truncated })}\n`;
+  return escapeLineBreaking(`${JSON.stringify({ level, time, msg: cut(msg, LAST_STRING_LIMIT * 16), truncated })}\n`);
 }
 
-/** The line as written: itself when it fits one atomic pipe write (nearly always), else shortened to fit. */
+/** The line as written: one line for every reader, and within one atomic pipe write (shortened to fit when longer, rarely). */
 export function fitLine(line: string): string {
-  return line.length <= SURELY_FITS || fits(line) ? line : shorten(line);
+  const safe = escapeLineBreaking(line);
+  return safe.length <= SURELY_FITS || fits(safe) ? safe : shorten(safe);
 }

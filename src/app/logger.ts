@@ -5,12 +5,18 @@ import { pino, type Logger } from 'pino';
 import { PIPE_BUF } from '../audit/index.js';
 import { fitLine } from './log-line.js';
 
-/** The logger iamgate logs with, at `level`. */
-export function createLogger(level: string): Logger {
+/** Where log lines go: standard output unless given (tests read the lines back). */
+export type LogDestination = pino.DestinationStream;
+
+/** The logger iamgate logs with, at `level`, writing to `destination` (standard output by default). */
+export function createLogger(level: string, destination: LogDestination = standardOutput()): Logger {
+  return pino({ level, base: { service: 'iamgate' }, hooks: { streamWrite: fitLine } }, destination);
+}
+
+function standardOutput(): LogDestination {
   // sonic-boom joins whole lines into writes of at most `maxWrite` bytes; a line never exceeds it
   // (fitLine), so every write is whole lines within PIPE_BUF: a full pipe takes all of it or none
   // (EAGAIN, tried again whole), never part of a line. process.stdout.fd (not 1): asking for it
   // puts a pipe in non-blocking mode as before, which the stdout audit sink relies on.
-  const destination = pino.destination({ dest: process.stdout.fd, sync: false, maxWrite: PIPE_BUF });
-  return pino({ level, base: { service: 'iamgate' }, hooks: { streamWrite: fitLine } }, destination);
+  return pino.destination({ dest: process.stdout.fd, sync: false, maxWrite: PIPE_BUF });
 }

@@ -57,10 +57,29 @@ export interface BuildDeps {
   readonly isoTime?: (ms: number) => string;
 }
 
-/** The string a field keeps: bounded to `limit`, replaced when it looks like a bearer token; undefined for a non-string. */
+/**
+ * Ends a string cut to its field's limit. A kept string is never longer than the limit, so a
+ * string that is (its first `limit` characters, then this mark) is always a cut one, never a whole
+ * value that happens to end the same way: two values recorded alike are the same value.
+ */
+export const CUT_MARK = '\u2026';
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+/**
+ * `value` cut to its first `limit` UTF-16 units followed by CUT_MARK, a surrogate pair at the
+ * boundary kept whole (the record holds no lone surrogate a cut made); `value` itself when it fits.
+ */
+export function cutText(value: string, limit: number): string {
+  if (value.length <= limit) return value;
+  const end = limit > 0 && isHighSurrogate(value.charCodeAt(limit - 1)) ? limit + 1 : limit;
+  return value.slice(0, end) + CUT_MARK;
+}
+
+/** The string a field keeps: cut to `limit` with a mark (cutText), replaced when it looks like a bearer token; undefined for a non-string. */
 export function text(value: unknown, limit: number): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const bounded = value.length > limit ? value.slice(0, limit) : value;
+  const bounded = value.length > limit ? cutText(value, limit) : value;
   // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
   return bounded.includes('eyJ') && BEARER_TOKEN.test(bounded) ? REDACTED : bounded;
 }

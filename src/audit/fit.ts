@@ -4,7 +4,7 @@
 // plain ASCII under that size, but a character can take up to 6 bytes once UTF-8 encoded and
 // JSON-escaped (`\u0001`): a record past PIPE_BUF is encoded again from its event with every string
 // cut shorter, before it is sealed, so the chain holds the record as written.
-import { text } from './build.js';
+import { cutText, text } from './build.js';
 import { HASH_MEMBER_BYTES } from './chain.js';
 import type { EventEncoder } from './encode.js';
 import type { AuditEventInput } from './schema.js';
@@ -19,9 +19,9 @@ const SURELY_FITS = Math.floor(MAX_TEXT_BYTES / 3);
 /** The cuts tried in turn, in characters per string; the last keeps no string at all. */
 const CUTS = [128, 32, 8, 0] as const;
 
-/** The value with every string cut to `limit` characters (a string holding a bearer token is redacted first). */
+/** The value with every string cut to `limit` characters with the cut mark (a string holding a bearer token is redacted first). */
 function cutStrings(value: unknown, limit: number): unknown {
-  if (typeof value === 'string') return text(value, value.length)?.slice(0, limit);
+  if (typeof value === 'string') return cutText(text(value, value.length) as string, limit);
   if (Array.isArray(value)) return value.map((item) => cutStrings(item, limit));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};

@@ -127,6 +127,14 @@ interface Canonical {
   readonly nonAscii: boolean;
 }
 
+/**
+ * Whether E2 80 A8 or E2 80 A9 ends here: U+2028 and U+2029, the Unicode line and paragraph
+ * separators, which log readers (Python's splitlines, JavaScript's line terminators) take for a
+ * line break, as they take NEL: a route parameter holding one would split the audit record it is
+ * written in, or the upstream's log line.
+ */
+const isLineSeparator = (lead: number, first: number, last: number): boolean => lead === 0xe2 && first === 0x80 && (last === 0xa8 || last === 0xa9);
+
 function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
   let out = '';
   let nonAscii = false;
@@ -155,6 +163,7 @@ function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
     if (lead === undefined) return fail('invalid_utf8');
     nonAscii = true;
     out += encodeByte(byte);
+    let first = 0;
     for (let k = 0; k < lead.count; k++) {
       if (i >= raw.length) return fail('invalid_utf8');
       const cont = readByte(raw, i);
@@ -163,8 +172,12 @@ function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
       const lo = k === 0 ? lead.lo : 0x80;
       const hi = k === 0 ? lead.hi : 0xbf;
       if (cont.byte < lo || cont.byte > hi) return fail('invalid_utf8');
+      if (k === 0) first = cont.byte;
+      else if (isLineSeparator(byte, first, cont.byte)) return fail('control_character');
       out += encodeByte(cont.byte);
     }
+    // C1 controls, U+0080 to U+009F (NEL among them): C2 80 to C2 9F.
+    if (byte === 0xc2 && first <= 0x9f) return fail('control_character');
   }
   return { ok: true, value: { text: out, nonAscii } };
 }
@@ -207,23 +220,39 @@ function checkNfkc(canonical: string, rules: PathRules): PathRejection | undefin
 
 const METHOD_PARAM = '_method';
 
+/** Characters PHP writes as `_` in a parameter name (`.method`, `+method` after a leading `+`, `[method`). */
+const isUnderscoreInPhp = (code: number): boolean => code === 0x5f || code === 0x20 || code === 0x2e || code === 0x5b;
+
 /**
- * Whether the parameter name starting at `start` of the query decodes to `_method` in any case:
- * Express (method-override), Laravel, Symfony and Rails may take the request's method from it,
- * so a request decided as POST would be acted on as DELETE.
+ * Whether the parameter name starting at `start` of the query is read as `_method` by a framework:
+ * Express (method-override), Laravel, Symfony and Rails may take the request's method from it, so a
+ * request decided as POST would be acted on as DELETE. The name is read as PHP reads it (Laravel and
+ * Symfony): percent escapes and `+` decoded, leading spaces dropped, then ` `, `.` and `[` read as
+ * `_`; letters in any case.
  */
 function isMethodParam(query: string, start: number): boolean {
   let i = start;
-  for (let k = 0; k < METHOD_PARAM.length; k++) {
+  let k = 0;
+  while (k < METHOD_PARAM.length) {
     let code = query.charCodeAt(i);
     if (code === 37) {
       code = hexValue(query.charCodeAt(i + 1)) * 16 + hexValue(query.charCodeAt(i + 2));
       i += 3;
     } else i += 1;
-    if ((code | 0x20) !== METHOD_PARAM.charCodeAt(k) && code !== METHOD_PARAM.charCodeAt(k)) return false;
+    if (code === 0x2b) code = 0x20;
+    if (k === 0 && code === 0x20) continue;
+    const expected = METHOD_PARAM.charCodeAt(k);
+    if (k === 0 ? !isUnderscoreInPhp(code) : (code | 0x20) !== expected) return false;
+    k++;
   }
-  return i === query.length || query.charCodeAt(i) === 0x3d || query.charCodeAt(i) === 0x26;
+  return i >= query.length || isParamEnd(query.charCodeAt(i));
 }
+
+/** `=`, `&` or `;`: where a parameter name ends (Rack and older parsers also split on `;`). */
+const isParamEnd = (code: number): boolean => code === 0x3d || code === 0x26 || code === 0x3b;
+
+/** Characters a parameter name that reads as `_method` can start with. */
+const mayStartMethodParam = (code: number): boolean => isUnderscoreInPhp(code) || code === 37 || code === 0x2b;
 
 /**
  * Checks that a query string is well-formed (valid percent-encoding, no control characters) and
@@ -232,7 +261,7 @@ function isMethodParam(query: string, start: number): boolean {
 function checkQuery(query: string): PathRejection | undefined {
   for (let i = 0; i < query.length; i++) {
     const code = query.charCodeAt(i);
-    if ((i === 0 || query.charCodeAt(i - 1) === 0x26) && (code === 0x5f || code === 37) && isMethodParam(query, i)) return 'method_override';
+    if ((i === 0 || query.charCodeAt(i - 1) === 0x26 || query.charCodeAt(i - 1) === 0x3b) && mayStartMethodParam(code) && isMethodParam(query, i)) return 'method_override';
     if (code === 37) {
       if (hexValue(query.charCodeAt(i + 1)) < 0 || hexValue(query.charCodeAt(i + 2)) < 0) return 'invalid_percent_encoding';
       i += 2;

@@ -94,11 +94,25 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
 
   onError(err: Error): void {
     if (this.settled) return;
+    // A 204 or 304 has no body, whatever Content-Length it names (RFC 9110 §8.6: a 304 may name the
+    // length of the representation); undici fails such an answer for the body it never gets. It is
+    // whole at its head: the caller gets it, where cutting the connection would leave no answer at all.
+    if (isBodilessLengthMismatch(this.status, err)) return this.onComplete();
     const responded = this.outgoing.headersSent;
-    // Headers are gone: the only honest signal left is cutting the connection.
-    if (responded) this.outgoing.destroy();
+    // Headers are gone: the only honest signal left is cutting the connection. Node holds a head
+    // back until the first body byte: it goes out first, so that an upstream failing right after its
+    // head still leaves the caller the answer as far as it came, never a connection closed unanswered.
+    if (responded) {
+      this.outgoing.flushHeaders();
+      this.outgoing.destroy();
+    }
     this.settle(failure(err, responded, this.status));
   }
 }
 
 function noop(): void {}
+
+/** undici's error for an answer whose body is not as long as its Content-Length says, on a 204 or 304 (which has none). */
+function isBodilessLengthMismatch(status: number | undefined, err: Error): boolean {
+  return (status === 204 || status === 304) && (err as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+}

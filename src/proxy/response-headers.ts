@@ -1,7 +1,9 @@
 // The upstream's response headers as the caller gets them: undici's raw list (Buffers) turned into
 // the flat string list Node's `writeHead` takes, in one pass, with each name converted once and its
-// class remembered; hop-by-hop headers and any `x-iamgate-request-id` of the upstream's removed,
-// iamgate's own request id added.
+// class remembered; hop-by-hop headers and every `x-iamgate-*` header of the upstream's removed
+// (the caller hears iamgate's headers from iamgate alone: an upstream echoing the identity headers
+// it received, or writing one of its own, never speaks in iamgate's name), iamgate's own request id added.
+import { IDENTITY_HEADER_PREFIX } from './header-classes.js';
 import { addConnectionListed, dropListed, HOP_BY_HOP, IDENTITY_HEADERS } from './headers.js';
 import { NameMemo } from './name-memo.js';
 
@@ -12,8 +14,11 @@ type Action = (typeof ACTION)[keyof typeof ACTION];
 function actionFor(lower: string): Action {
   if (lower === 'connection') return ACTION.connection;
   if (lower === 'content-length') return ACTION.length;
-  return HOP_BY_HOP.has(lower) || lower === IDENTITY_HEADERS.requestId ? ACTION.drop : ACTION.keep;
+  return droppedFromAnswers(lower) ? ACTION.drop : ACTION.keep;
 }
+
+/** Whether an upstream's response header never reaches the caller: hop-by-hop, or one of iamgate's own. */
+const droppedFromAnswers = (lower: string): boolean => HOP_BY_HOP.has(lower) || lower.startsWith(IDENTITY_HEADER_PREFIX);
 
 /** Where `responseHeaderList` notes the body length the caller is told. */
 export interface DeclaredLength {
@@ -79,7 +84,7 @@ export function clientResponseHeaders(raw: readonly (Buffer | string)[], request
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]!);
     const lower = name.toLowerCase();
-    if (lower === 'upgrade' || lower === 'connection' || !(HOP_BY_HOP.has(lower) || lower === IDENTITY_HEADERS.requestId)) out.push(name, latin1(raw[i + 1]!));
+    if (lower === 'upgrade' || lower === 'connection' || !droppedFromAnswers(lower)) out.push(name, latin1(raw[i + 1]!));
   }
   out.push(IDENTITY_HEADERS.requestId, requestId);
   return out;

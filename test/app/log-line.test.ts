@@ -41,4 +41,13 @@ describe('fitLine', () => {
     expect(parsed['msg']).toBe(`${'z'.repeat(1024)}…`);
     expect(parsed['truncated']).toBe(5001);
   });
+
+  it('writes NEL, U+2028 and U+2029 as escapes, in a line that fits and in a shortened one, within PIPE_BUF', () => {
+    for (const fields of [{ detail: 'a\u2028b\u2029c\u0085d' }, { detail: 'a\u2028b'.repeat(2000) }]) {
+      const fitted = fitLine(line(fields));
+      expect(/[\u0085\u2028\u2029]/.test(fitted)).toBe(false);
+      expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(PIPE_BUF);
+      expect(String((JSON.parse(fitted) as Record<string, unknown>)['detail']).startsWith('a\u2028b')).toBe(true);
+    }
+  });
 });

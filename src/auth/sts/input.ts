@@ -74,6 +74,13 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
   return { ok: true, value: Object.fromEntries(tags) };
 }
 
+/**
+ * What a RoleArn may be: `arn:` and printable ASCII, 2048 characters at most (AWS's limit). Every
+ * role ARN of a directory is (role names and paths are ASCII), so nothing else can name a role;
+ * refusing it keeps line breaks, controls and megabytes out of the refusal's audit record.
+ */
+const ROLE_ARN = /^arn:[!-~]{1,2044}$/;
+
 const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags', 'SourceIdentity'];
 
 /** Whether `v` is a source identity AWS accepts, from the `SourceIdentity` parameter or a web identity token's claim. */
@@ -94,6 +101,7 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
   if (!common.ok) return common;
   const roleArn = body['RoleArn'];
   if (typeof roleArn !== 'string' || roleArn === '') return fail('invalid_request', 'RoleArn is required');
+  if (!ROLE_ARN.test(roleArn)) return fail('invalid_request', 'RoleArn must be an ARN: arn: and at most 2048 printable ASCII characters');
   const sessionName = body['RoleSessionName'];
   if (typeof sessionName !== 'string' || !SESSION_NAME.test(sessionName)) return fail('invalid_session_name', 'RoleSessionName is missing or malformed');
   const rawPolicy = body['Policy'];

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createIamgate, loadConfig, type Iamgate } from '../../../src/app/index.js';
 import { formatProblems } from '../../../src/config/index.js';
 import { writeServedConfig, type ServedFiles } from '../../audit/served.js';
+import { useStarted } from '../../support/suite.js';
 import { startTestUpstream, type TestUpstream } from '../../support/upstream.js';
 
 export interface ServedGateway {
@@ -38,4 +39,9 @@ export async function startServedGateway(): Promise<ServedGateway> {
       await files.remove();
     },
   };
+}
+
+/** Starts the served gateway before the suite's tests and closes it after them. */
+export function useServedGateway(): ServedGateway {
+  return useStarted('the served gateway', startServedGateway, (gateway) => gateway.close(), 30_000);
 }
