@@ -19,26 +19,6 @@ export interface SealedRecord {
   readonly line: string;
   /** The line's length in UTF-8 bytes (what a sink counts), measured once here. */
   readonly bytes: number;
-  /** The canonical form without `hash`, flat once hashed: `writeLine` encodes the line from it. */
-  readonly canonical: string;
-}
-
-/** `,"hash":"` between the canonical form (its closing brace dropped) and the hash. */
-const HASH_OPEN = ',"hash":"';
-/** What ends a line after the hash. */
-const LINE_END = '"}\n';
-
-/**
- * Encodes `record.line` into `buf` at `offset` (`record.bytes` of room) from its canonical text,
- * which hashing already flattened: the line itself is a string of several parts, and encoding it
- * would flatten it into one more copy first.
- */
-export function writeLine(record: SealedRecord, buf: Buffer, offset: number): void {
-  // The closing brace is written, then overwritten by the hash member's comma.
-  let at = offset + buf.write(record.canonical, offset, 'utf8') - 1;
-  at += buf.write(HASH_OPEN, at, 'latin1');
-  at += buf.write(record.hash, at, 'latin1');
-  buf.write(LINE_END, at, 'latin1');
 }
 
 /** An event laid out in canonical member order, with the chain's members left for the chain. */
@@ -117,7 +97,7 @@ export function createChain(instanceId: string): Chain {
     const hash = sha256Hex(canonical);
     seq++;
     prev = hash;
-    return { instanceId, seq, hash, line: `${canonical.slice(0, -1)}${HASH_OPEN}${hash}${LINE_END}`, bytes: Buffer.byteLength(canonical) + HASH_MEMBER_BYTES, canonical };
+    return { instanceId, seq, hash, line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n`, bytes: Buffer.byteLength(canonical) + HASH_MEMBER_BYTES };
   };
   return {
     instanceId,

@@ -8,7 +8,6 @@
 // tried again shortly, the chunk first, so order holds. On a pipe each write stays within
 // PIPE_BUF, so lines of other writers (the logger, other workers) never interleave with ours.
 import { write as fsWrite, writeSync } from 'node:fs';
-import { writeLine, type SealedRecord } from '../chain.js';
 import type { WriteDone } from './types.js';
 
 /**
@@ -16,17 +15,12 @@ import type { WriteDone } from './types.js';
  * share, and the callbacks of `appendThen` (no Promise made for those).
  */
 interface Chunk {
-  /**
-   * The chunk's lines, encoded as they are appended (`bytes` of it used): the one encoding of each
-   * line, which the write hands to the kernel as it is. A string the lines were concatenated into
-   * was flattened and encoded again by the write.
-   */
-  buf: Buffer;
+  text: string;
   bytes: number;
   /** Records (not notes) in this chunk, for the written count. */
   records: number;
-  /** Bytes already written, once a write was partial. */
-  written: number;
+  /** The part of `text` still to write, once a write was partial or failed. */
+  rest: Buffer | undefined;
   promise: Promise<void> | undefined;
   resolve: (() => void) | undefined;
   reject: ((err: unknown) => void) | undefined;
@@ -46,14 +40,12 @@ export interface FdWriter {
    * `wait` asks for a promise that settles when the line is written; otherwise undefined is returned.
    */
   append(line: string, bytes: number, record: boolean, wait: boolean): Promise<void> | undefined;
-  /** Appends a sealed record's line, encoded from its canonical text (see `writeLine`); `wait` as for `append`. */
-  appendRecord(record: SealedRecord, wait: boolean): Promise<void> | undefined;
   /**
-   * Appends a sealed record's line, as `appendRecord` does, and calls `done` once when it is written
-   * (no argument) or cannot be (`rejectAll`'s error), after the writer's own state is settled. A
+   * Appends a record's line, as `append` does, and calls `done` once when it is written (no
+   * argument) or cannot be (`rejectAll`'s error), after the writer's own state is settled. A
    * `done` that throws does not stop the others of its write: the throw surfaces on its own, later.
    */
-  appendThen(record: SealedRecord, done: WriteDone): void;
+  appendThen(line: string, bytes: number, done: WriteDone): void;
   /** Starts writing what is pending now (batched mode calls this on its own schedule). */
   kick(): void;
   /** Bytes accepted and not yet written. */
@@ -84,11 +76,8 @@ export interface FdWriterOptions {
 /** How soon a write that found a non-blocking pipe full (EAGAIN) is tried again, in ms. */
 const FULL_PIPE_RETRY_MS = 10;
 
-/** The first buffer of a chunk: room for a turn's records at a moderate rate, grown when more come. */
-const FIRST_CHUNK_BYTES = 16 * 1024;
-
-function newChunk(buf: Buffer): Chunk {
-  return { buf, bytes: 0, records: 0, written: 0, promise: undefined, resolve: undefined, reject: undefined, waiters: undefined };
+function newChunk(): Chunk {
+  return { text: '', bytes: 0, records: 0, rest: undefined, promise: undefined, resolve: undefined, reject: undefined, waiters: undefined };
 }
 
 /**
@@ -112,14 +101,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
   const { maxWrite, eager, retryMs, mainThread } = options;
   /** Full chunks waiting, oldest first; `open` takes new lines. */
   const full: Chunk[] = [];
-  /** A written chunk's buffer, kept for the next chunk: a turn's write allocates nothing on its own. */
-  let spare: Buffer | undefined;
-  const fresh = (): Chunk => {
-    const buf = spare ?? Buffer.allocUnsafeSlow(Math.min(FIRST_CHUNK_BYTES, maxWrite));
-    spare = undefined;
-    return newChunk(buf);
-  };
-  let open = fresh();
+  let open = newChunk();
   let pendingBytes = 0;
   let pendingRecords = 0;
   let writing = false;
@@ -138,7 +120,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     if (head) return head;
     if (open.bytes === 0) return undefined;
     full.push(open);
-    open = fresh();
+    open = newChunk();
     return full[0];
   };
 
@@ -146,7 +128,6 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     full.shift();
     pendingBytes -= chunk.bytes;
     pendingRecords -= chunk.records;
-    if (spare === undefined || spare.length < chunk.buf.length) spare = chunk.buf;
     chunk.resolve?.();
     events.onWritten(chunk.records);
     const waiters = chunk.waiters;
@@ -167,6 +148,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
       retryTimer = setTimeout(retry, FULL_PIPE_RETRY_MS);
       return;
     }
+    chunk.rest ??= Buffer.from(chunk.text);
     if (!failing) {
       failing = true;
       events.onError(err);
@@ -174,21 +156,21 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     retryTimer ??= setTimeout(retry, retryMs).unref();
   };
 
-  /** `n` more of the chunk's bytes were written: the rest waits, or the chunk's waiters are released. */
-  const wrote = (chunk: Chunk, n: number): void => {
+  /** `n` of the chunk's `total` remaining bytes were written: keeps the rest, or releases the chunk's waiters. */
+  const wrote = (chunk: Chunk, n: number, total: number): void => {
     failing = false;
-    chunk.written += n;
-    if (chunk.written < chunk.bytes) return;
-    done(chunk);
+    if (n < total) chunk.rest = (chunk.rest ?? Buffer.from(chunk.text)).subarray(n);
+    else done(chunk);
   };
 
   /** The main-thread path: every pending chunk, in order, until none is left or one cannot be written now. */
   const writeHere = (): void => {
     for (let chunk = next(); chunk !== undefined; chunk = next()) {
-      const total = chunk.bytes - chunk.written;
+      const rest = chunk.rest;
+      const total = rest ? rest.length : chunk.bytes;
       let n: number;
       try {
-        n = writeSync(fd, chunk.buf, chunk.written, total, null);
+        n = rest ? writeSync(fd, rest, 0, total, null) : writeSync(fd, chunk.text, null, 'utf8');
       } catch (err) {
         failed(chunk, err as NodeJS.ErrnoException);
         return;
@@ -198,7 +180,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
         retryTimer = setTimeout(retry, FULL_PIPE_RETRY_MS);
         return;
       }
-      wrote(chunk, n);
+      wrote(chunk, n, total);
     }
     settleIdle();
   };
@@ -217,15 +199,21 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
       return;
     }
     writing = true;
-    fsWrite(fd, chunk.buf, chunk.written, chunk.bytes - chunk.written, null, (err, n) => {
+    const after = (err: NodeJS.ErrnoException | null, n: number, total: number): void => {
       writing = false;
       if (err) {
         failed(chunk, err);
         return;
       }
-      wrote(chunk, n);
+      wrote(chunk, n, total);
       writeNext();
-    });
+    };
+    if (chunk.rest) {
+      const rest = chunk.rest;
+      fsWrite(fd, rest, 0, rest.length, null, (err, n) => after(err, n, rest.length));
+    } else {
+      fsWrite(fd, chunk.text, null, 'utf8', (err, n) => after(err, n, chunk.bytes));
+    }
   };
 
   const schedule = (): void => {
@@ -234,27 +222,14 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     setImmediate(writeNext);
   };
 
-  /**
-   * Makes room for `bytes` more in the open chunk (a new chunk when they would pass `maxWrite`; its
-   * buffer grown, by doubling, when they would not fit) and returns that chunk.
-   */
-  const room = (bytes: number): Chunk => {
+  /** Adds a line to the open chunk (a new one when it would pass `maxWrite`) and returns that chunk. */
+  const add = (line: string, bytes: number, record: boolean): Chunk => {
     if (open.bytes > 0 && open.bytes + bytes > maxWrite) {
       full.push(open);
-      open = fresh();
+      open = newChunk();
     }
     const chunk = open;
-    const needed = chunk.bytes + bytes;
-    if (needed > chunk.buf.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, Math.min(chunk.buf.length * 2, maxWrite)));
-      chunk.buf.copy(grown, 0, 0, chunk.bytes);
-      chunk.buf = grown;
-    }
-    return chunk;
-  };
-
-  /** Counts `bytes` just encoded into `chunk`, as a record or not, and schedules the write. */
-  const add = (chunk: Chunk, bytes: number, record: boolean): Chunk => {
+    chunk.text += line;
     chunk.bytes += bytes;
     pendingBytes += bytes;
     if (record) {
@@ -264,34 +239,19 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     if (eager) schedule();
     return chunk;
   };
-  const addLine = (line: string, bytes: number, record: boolean): Chunk => {
-    const chunk = room(bytes);
-    chunk.buf.write(line, chunk.bytes, bytes, 'utf8');
-    return add(chunk, bytes, record);
-  };
-  const addRecord = (record: SealedRecord): Chunk => {
-    const chunk = room(record.bytes);
-    writeLine(record, chunk.buf, chunk.bytes);
-    return add(chunk, record.bytes, true);
-  };
-  /** A promise for `chunk`'s write, shared by everyone who asks for one. */
-  const promised = (chunk: Chunk): Promise<void> =>
-    (chunk.promise ??= new Promise<void>((resolve, reject) => {
-      chunk.resolve = resolve;
-      chunk.reject = reject;
-    }));
 
   return {
     append(line, bytes, record, wait) {
-      const chunk = addLine(line, bytes, record);
-      return wait ? promised(chunk) : undefined;
+      const chunk = add(line, bytes, record);
+      if (!wait) return undefined;
+      chunk.promise ??= new Promise<void>((resolve, reject) => {
+        chunk.resolve = resolve;
+        chunk.reject = reject;
+      });
+      return chunk.promise;
     },
-    appendRecord(record, wait) {
-      const chunk = addRecord(record);
-      return wait ? promised(chunk) : undefined;
-    },
-    appendThen(record, done) {
-      const chunk = addRecord(record);
+    appendThen(line, bytes, done) {
+      const chunk = add(line, bytes, true);
       if (chunk.waiters === undefined) chunk.waiters = [done];
       else chunk.waiters.push(done);
     },

@@ -92,21 +92,21 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
     accepting: () => healthy && writer.pendingBytes < maxBufferBytes,
     write(record) {
       if (!admit(record)) return durable ? Promise.resolve() : undefined;
-      if (durable) return writer.appendRecord(record, true);
+      if (durable) return writer.append(record.line, record.bytes, true, true);
       const pressed = writer.pendingBytes >= highWater;
-      const pending = writer.appendRecord(record, pressed);
+      const pending = writer.append(record.line, record.bytes, true, pressed);
       if (writer.pendingBytes >= batchBytes) writer.kick();
       return pending;
     },
     writeThen(record, done) {
       if (!admit(record)) return false;
       if (durable) {
-        writer.appendThen(record, done);
+        writer.appendThen(record.line, record.bytes, done);
         return true;
       }
       const pressed = writer.pendingBytes >= highWater;
-      if (pressed) writer.appendThen(record, done);
-      else writer.appendRecord(record, false);
+      if (pressed) writer.appendThen(record.line, record.bytes, done);
+      else writer.append(record.line, record.bytes, true, false);
       if (writer.pendingBytes >= batchBytes) writer.kick();
       return pressed;
     },
