@@ -14,7 +14,7 @@ import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
 import { createStdoutSink } from './sinks/stream.js';
 import { createQueue } from './sinks/queue.js';
-import type { RecordSink, SinkStats } from './sinks/types.js';
+import type { RecordSink, SinkStats, WriteDone } from './sinks/types.js';
 
 export interface AuditLogDeps {
   /** Where records go, each in order (default: stdout, durable). */
@@ -70,6 +70,15 @@ export interface AuditLog {
    */
   record(event: AuditEventInput): Promise<void>;
   /**
+   * `record` without a Promise, for a caller that waits on every record (the gateway's requests).
+   * True when `done` will be called once, later: with no error once every durable sink has handed
+   * the record to the kernel, or with the error `record`'s promise would reject with. False when
+   * no sink makes it wait (the record is taken; `done` is never called). Throws the `AuditError`
+   * of a record refused before it was sealed (`ERR_AUDIT_UNAVAILABLE`, `ERR_AUDIT_CLOSED`), and
+   * the encoder's error for an event it refuses.
+   */
+  recordThen(event: AuditEventInput, done: WriteDone): boolean;
+  /**
    * Records an event once every refusing sink accepts records again (at once if they do now): what
    * follows a record whose write failed (`ERR_AUDIT_WRITE_FAILED`: sealed into the chain and still
    * buffered, written when the sink can write again). Never refuses and never waits: past the
@@ -85,6 +94,69 @@ export interface AuditLog {
 }
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * Waits on several sinks for one record: `done` once all have written it, or at the first
+ * failure of a refusing sink; a `drop` sink's failure is reported and counts as written.
+ */
+class SinkJoin {
+  /** Sinks still to answer, plus one held by the dispatcher until every sink has had the record. */
+  private remaining = 1;
+  private settled = false;
+  constructor(
+    private readonly done: WriteDone,
+    private readonly report: (sink: string, err: unknown) => void,
+  ) {}
+
+  /** The callback for one more sink to wait on. */
+  waitFor(sink: RecordSink): WriteDone {
+    this.remaining++;
+    return sink.whenFull === 'drop' ? (err) => this.dropped(sink.name, err) : (err) => this.answer(err);
+  }
+
+  /** A sink that was waited for turned out not to make anyone wait. */
+  skip(): void {
+    this.remaining--;
+  }
+
+  /** True when some sink makes the caller wait (and the dispatcher's hold is released). */
+  release(): boolean {
+    if (this.remaining === 1) return false;
+    this.answer(undefined);
+    return true;
+  }
+
+  private dropped(sink: string, err: unknown): void {
+    if (err !== undefined) this.report(sink, err);
+    this.answer(undefined);
+  }
+
+  private answer(err: unknown): void {
+    if (this.settled) return;
+    if (err !== undefined) {
+      this.settled = true;
+      this.done(err);
+    } else if (--this.remaining === 0) {
+      this.settled = true;
+      this.done(undefined);
+    }
+  }
+}
+
+/**
+ * Writes `record` to `sink` with a callback, through `write`'s promise for a sink without
+ * `writeThen`; true when `done` will be called.
+ */
+function writeThen(sink: RecordSink, record: SealedRecord, done: WriteDone): boolean {
+  if (sink.writeThen !== undefined) return sink.writeThen(record, done);
+  const pending = sink.write(record);
+  if (pending === undefined) return false;
+  pending.then(
+    () => done(undefined),
+    (err: unknown) => done(err ?? new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${sink.name}: write failed`, { sink: sink.name })),
+  );
+  return true;
+}
 
 /** The key of `digest.dropped` that counts follow-ups given up (never a sink's name). */
 const FOLLOW_UPS_DROPPED_KEY = 'followUps';
@@ -129,6 +201,15 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     }
     if (more !== undefined) return Promise.all(more).then(() => undefined);
     return first ?? RESOLVED;
+  };
+  // The usual trail, one refusing sink that takes callbacks, is handed `done` as it is.
+  const onlySink = sinks.length === 1 && sinks[0]?.whenFull === 'refuse' && sinks[0].writeThen !== undefined ? sinks[0] : undefined;
+  /** `dispatch` with a callback (see `recordThen`): true when `done` will be called. */
+  const dispatchThen = (sealed: SealedRecord, done: WriteDone): boolean => {
+    if (onlySink !== undefined) return writeThen(onlySink, sealed, done);
+    const join = new SinkJoin(done, (sink, err) => deps.onSinkError?.(sink, err));
+    for (const sink of sinks) if (!writeThen(sink, sealed, join.waitFor(sink))) join.skip();
+    return join.release();
   };
   /** A chain record (start or digest), members in canonical order (see chain.ts). */
   const chainRecord = (kind: ChainKind, reason: string, extra: { key?: PublishedKey; digest?: DigestInfo }): UnsealedRecord => ({
@@ -185,16 +266,36 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
    * chain moves.
    */
   const append = (event: AuditEventInput, background: boolean): Promise<void> => {
+    const written = dispatch(seal(event), background);
+    digestIfDue();
+    return written;
+  };
+  /** `append` for `recordThen`: the same order (record, then a digest when due), `done` for the wait. */
+  const appendThen = (event: AuditEventInput, done: WriteDone): boolean => {
+    const waits = dispatchThen(seal(event), done);
+    digestIfDue();
+    return waits;
+  };
+  const seal = (event: AuditEventInput): SealedRecord => {
     const sealed = chain.sealText(encode, event);
     recorded++;
-    const written = dispatch(sealed, background);
+    return sealed;
+  };
+  const digestIfDue = (): void => {
     if (chain.lastSeq - lastDigestSeq >= digestRecords) void writeDigest(false);
-    return written;
   };
   /** The first refusing sink that cannot take a record now, if any. */
   const notAccepting = (): RecordSink | undefined => {
     for (const sink of refusing) if (!sink.accepting()) return sink;
     return undefined;
+  };
+  /** Why a record cannot be taken now (the log is closed, a refusing sink is full or failing), counted; undefined when it can. */
+  const refuses = (): AuditError | undefined => {
+    if (closing) return new AuditError('ERR_AUDIT_CLOSED', 'audit log is closed');
+    const full = notAccepting();
+    if (full === undefined) return undefined;
+    refused++;
+    return new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${full.name} cannot take records`, { sink: full.name });
   };
   /** Counts follow-ups that will never be written and tells `onSinkError` why. */
   const giveUp = (count: number, sink: string, why: string): void => {
@@ -228,13 +329,13 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
     instanceId: deps.instanceId,
     publicKey: signer?.key,
     record(event) {
-      if (closing) return Promise.reject(new AuditError('ERR_AUDIT_CLOSED', 'audit log is closed'));
-      const full = notAccepting();
-      if (full !== undefined) {
-        refused++;
-        return Promise.reject(new AuditError('ERR_AUDIT_UNAVAILABLE', `audit sink ${full.name} cannot take records`, { sink: full.name }));
-      }
-      return append(event, false);
+      const refusal = refuses();
+      return refusal === undefined ? append(event, false) : Promise.reject(refusal);
+    },
+    recordThen(event, done) {
+      const refusal = refuses();
+      if (refusal !== undefined) throw refusal;
+      return appendThen(event, done);
     },
     recordWhenAccepting(event) {
       if (closing) {

@@ -14,6 +14,12 @@ export interface AuditSink {
    */
   record(event: AuditEventInput): void | Promise<void>;
   /**
+   * `record` without a Promise (the audit log offers it): true when `done` will be called once,
+   * later, with no error once the record is kept or with the error `record`'s promise would reject
+   * with; false when there is nothing to wait for. Throws where the record is refused at once.
+   */
+  recordThen?(event: AuditEventInput, done: (err: unknown) => void): boolean;
+  /**
    * Records an event once the sinks that refused records accept them again; never refuses, never
    * waits. A sink that can hold a record it failed to write (the audit log) offers it, so that what
    * follows that record reaches the trail after it.

@@ -6,7 +6,7 @@ import { followRefusedRecord, type AuditSink } from './audit.js';
 import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type Rejected } from './pipeline.js';
+import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PipelineOverride, type Rejected } from './pipeline.js';
 
 export interface FailSafeDeps {
   readonly audit: AuditSink;
@@ -23,6 +23,12 @@ export interface FailSafeDeps {
  */
 export interface FailSafePipeline extends Pipeline {
   readonly failSafe: true;
+  /**
+   * Runs the pipeline and hands `done` its outcome, or the audited answer to whatever failed:
+   * at once when nothing had to wait, and through the pipeline's `runThen`, so that waiting on the
+   * audit record makes no Promise. A throw from `done` itself is not caught here.
+   */
+  answerThen(facts: RequestFacts, source: DecisionSource, done: (outcome: PipelineOutcome) => void, override?: PipelineOverride): void;
 }
 
 /** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
@@ -96,6 +102,31 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
         return failed(err, facts, source);
       }
       return outcome instanceof Promise ? outcome.catch((err: unknown) => failed(err, facts, source)) : outcome;
+    },
+    answerThen(facts, source, done, override) {
+      if (pipeline.runThen === undefined) {
+        const outcome = this.run(facts, source, override);
+        if (outcome instanceof Promise) void outcome.then(done);
+        else done(outcome);
+        return;
+      }
+      // Set once the pipeline has answered: a throw after that came from `done`, not from a stage.
+      let answered = false;
+      try {
+        pipeline.runThen(
+          facts,
+          source,
+          (err, outcome) => {
+            answered = true;
+            if (outcome !== undefined) done(outcome);
+            else void failed(err, facts, source).then(done);
+          },
+          override,
+        );
+      } catch (err) {
+        if (answered) throw err;
+        void failed(err, facts, source).then(done);
+      }
     },
   };
 }

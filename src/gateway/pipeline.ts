@@ -113,12 +113,21 @@ export interface PipelineOverride {
   readonly refusal?: Refusal;
 }
 
+/** Told once how a run ended: its outcome, or (outcome undefined) the error a stage failed with. */
+export type RunDone = (err: unknown, outcome: PipelineOutcome | undefined) => void;
+
 export interface Pipeline {
   /**
    * Runs every stage for one request and records its decision event; never throws for bad input.
    * Synchronous when nothing had to wait (see the file's header).
    */
   run(facts: RequestFacts, source: DecisionSource, override?: PipelineOverride): PipelineOutcome | Promise<PipelineOutcome>;
+  /**
+   * `run` with a callback, so that waiting on the audit record (the durable trail) makes no
+   * Promise: `done` is called once, at once when nothing had to wait. A stage that throws
+   * synchronously throws here; a failure after a wait reaches `done` as its error.
+   */
+  runThen?(facts: RequestFacts, source: DecisionSource, done: RunDone, override?: PipelineOverride): void;
 }
 
 /** The audit record's `kind` for each source. */
@@ -150,11 +159,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, event };
   }
 
+  /** Counts the decision; true when its event is to be recorded (operator and tunnel runs are not). */
+  function counted(outcome: PipelineOutcome, source: DecisionSource): boolean {
+    metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', outcome.event.reason);
+    return source !== 'operator' && source !== 'tunnel';
+  }
+
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */
   function finish(outcome: PipelineOutcome, source: DecisionSource): PipelineOutcome | Promise<PipelineOutcome> {
+    if (!counted(outcome, source)) return outcome;
     const e = outcome.event;
-    metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', e.reason);
-    if (source === 'operator' || source === 'tunnel') return outcome;
     let pending: void | Promise<void>;
     try {
       pending = audit.record(e);
@@ -164,7 +178,39 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return pending instanceof Promise ? pending.then(() => outcome, (err: unknown) => unrecorded(e, err)) : outcome;
   }
 
-  function answer(ctx: StageContext, a: Answer): PipelineOutcome | Promise<PipelineOutcome> {
+  /** `finish` with a callback: through the sink's `recordThen` where it has one, so no Promise is made. */
+  function finishThen(outcome: PipelineOutcome, source: DecisionSource, done: RunDone): void {
+    if (audit.recordThen === undefined) {
+      settle(finish(outcome, source), done);
+      return;
+    }
+    if (!counted(outcome, source)) {
+      done(undefined, outcome);
+      return;
+    }
+    const e = outcome.event;
+    let waits: boolean;
+    try {
+      waits = audit.recordThen(e, (err) => done(undefined, err === undefined ? outcome : unrecorded(e, err)));
+    } catch (err) {
+      done(undefined, unrecorded(e, err));
+      return;
+    }
+    if (!waits) done(undefined, outcome);
+  }
+
+  /** The decision of the stages from `index` on, not yet counted or recorded: synchronous until a stage returns a Promise. */
+  function from(ctx: StageContext, index: number): PipelineOutcome | Promise<PipelineOutcome> {
+    for (let i = index; i < stages.length; i++) {
+      const result: StageResult | Promise<StageResult> = stages[i]!.run(ctx);
+      if (result === undefined) continue;
+      if (result instanceof Promise) return result.then((r) => (r === undefined ? from(ctx, i + 1) : answer(ctx, r)));
+      return answer(ctx, result);
+    }
+    return allow(ctx);
+  }
+
+  function answer(ctx: StageContext, a: Answer): PipelineOutcome {
     const info = GATEWAY_ERRORS[a.code];
     const status = a.status ?? info.status;
     const requestId = ctx.facts.requestId;
@@ -174,15 +220,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     event.decision = 'Deny';
     event.reason = a.reason;
     event.status = status;
-    const outcome: Rejected = { kind: 'reject', code: a.code, status, body, headers: a.headers ?? {}, event, ...(a.verdict ? { verdict: a.verdict } : {}) };
-    return finish(outcome, ctx.source);
+    return { kind: 'reject', code: a.code, status, body, headers: a.headers ?? {}, event, ...(a.verdict ? { verdict: a.verdict } : {}) };
   }
 
-  function allow(ctx: StageContext): PipelineOutcome | Promise<PipelineOutcome> {
+  function allow(ctx: StageContext): PipelineOutcome {
     const event = ctx.event;
     event.decision = 'Allow';
     event.reason = 'allowed';
-    const allowed: Allowed = {
+    return {
       kind: 'allow',
       principal: required(ctx.principal, 'the principal'),
       match: required(ctx.match, 'the match'),
@@ -194,47 +239,52 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       headers: ctx.headers,
       event,
     };
-    return finish(allowed, ctx.source);
   }
 
-  /** Runs the stages from `index` on: synchronously until one returns a Promise. */
-  function from(ctx: StageContext, index: number): PipelineOutcome | Promise<PipelineOutcome> {
-    for (let i = index; i < stages.length; i++) {
-      const result: StageResult | Promise<StageResult> = stages[i]!.run(ctx);
-      if (result === undefined) continue;
-      if (result instanceof Promise) return result.then((r) => (r === undefined ? from(ctx, i + 1) : answer(ctx, r)));
-      return answer(ctx, result);
-    }
-    return allow(ctx);
+  /** The context of one run, before any stage has read it. */
+  function start(facts: RequestFacts, source: DecisionSource, override: PipelineOverride | undefined): StageContext {
+    const headers = scanHeaders(facts.rawHeaders);
+    const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
+    const sourceIp = sourceAddressOf(facts.peerAddress, headers.forwardedFor, deps.trustedProxies, trustedPeer);
+    const secure = secureTransportOf(facts.secure, headers.forwardedProto, trustedPeer);
+    // Deny until a stage's answer or the allow says otherwise.
+    const event: EventBase = { kind: EVENT_KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, decision: 'Deny', reason: 'undecided' };
+    if (facts.trace) event.traceId = facts.trace.traceId;
+    const ctx: StageContext = {
+      facts,
+      source,
+      override,
+      headers,
+      trustedPeer,
+      sourceIp,
+      secure,
+      event,
+      target: undefined,
+      snapshot: undefined,
+      principal: undefined,
+      match: undefined,
+      request: undefined,
+      verdict: undefined,
+    };
+    return ctx;
   }
 
   return {
     run(facts, source, override) {
-      const headers = scanHeaders(facts.rawHeaders);
-      const trustedPeer = deps.trustedProxies.has(facts.peerAddress);
-      const sourceIp = sourceAddressOf(facts.peerAddress, headers.forwardedFor, deps.trustedProxies, trustedPeer);
-      const secure = secureTransportOf(facts.secure, headers.forwardedProto, trustedPeer);
-      // Deny until a stage's answer or the allow says otherwise.
-      const event: EventBase = { kind: EVENT_KINDS[source], requestId: facts.requestId, method: facts.method, sourceIp, decision: 'Deny', reason: 'undecided' };
-      if (facts.trace) event.traceId = facts.trace.traceId;
-      const ctx: StageContext = {
-        facts,
-        source,
-        override,
-        headers,
-        trustedPeer,
-        sourceIp,
-        secure,
-        event,
-        target: undefined,
-        snapshot: undefined,
-        principal: undefined,
-        match: undefined,
-        request: undefined,
-        verdict: undefined,
-      };
-      return from(ctx, 0);
+      const decided = from(start(facts, source, override), 0);
+      return decided instanceof Promise ? decided.then((outcome) => finish(outcome, source)) : finish(decided, source);
+    },
+    runThen(facts, source, done, override) {
+      const decided = from(start(facts, source, override), 0);
+      if (decided instanceof Promise) decided.then((outcome) => finishThen(outcome, source, done), (err: unknown) => done(err, undefined));
+      else finishThen(decided, source, done);
     },
   };
+}
+
+/** Hands what `run` returned to a `runThen` callback. */
+function settle(outcome: PipelineOutcome | Promise<PipelineOutcome>, done: RunDone): void {
+  if (outcome instanceof Promise) outcome.then((o) => done(undefined, o), (err: unknown) => done(err, undefined));
+  else done(undefined, outcome);
 }
 

@@ -123,11 +123,11 @@ export function rejectionOutcome(code: string): string {
 
 export interface ProxyHandlers {
   /**
-   * Handles one request end to end. Never rejects; a Promise when the decision waited for
-   * something (resolved once the answer is under way), undefined when it was decided now. A
-   * forwarded request finishes later, through its upstream callback, whichever it returned.
+   * Handles one request end to end, at once when nothing had to wait, otherwise from the callback
+   * of what it waited for (the audit record's write, a token's verification): no Promise is made
+   * for the wait. A forwarded request finishes later, through its upstream callback.
    */
-  handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> | undefined;
+  handle(incoming: IncomingMessage, outgoing: ServerResponse): undefined;
   /** Handles an HTTP upgrade (WebSocket): authorised like any request, then tunnelled. */
   upgrade(incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 }
@@ -269,9 +269,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       const requestId = nextId();
       const trace = traceOf(incoming.rawHeaders, traceIds);
       const traceStart = tracer ? preciseNow() : 0;
-      const outcome = pipeline.run(requestFacts(incoming, requestId, deps.now(), trace), 'proxy');
-      if (outcome instanceof Promise) return outcome.then((o) => respond(incoming, outgoing, o, requestId, trace, started, traceStart));
-      respond(incoming, outgoing, outcome, requestId, trace, started, traceStart);
+      pipeline.answerThen(requestFacts(incoming, requestId, deps.now(), trace), 'proxy', (outcome) => respond(incoming, outgoing, outcome, requestId, trace, started, traceStart));
       return undefined;
     },
 

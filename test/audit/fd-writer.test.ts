@@ -231,6 +231,66 @@ describe('the group-commit writer', () => {
     }
   });
 
+  it('calls a callback waiter once, after its line is written, in the same release as the promise waiters of its write', async () => {
+    const path = dir.file('callback.jsonl');
+    const fd = openSync(path, 'a');
+    const { writer, seen } = writerOn(fd, 1024 * 1024);
+    const told: string[] = [];
+    try {
+      writer.appendThen(line(1), Buffer.byteLength(line(1)), (err) => told.push(`1:${String(err)}:${readFileSync(path, 'utf8')}`));
+      const promised = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
+      writer.appendThen(line(3), Buffer.byteLength(line(3)), (err) => told.push(`3:${String(err)}`));
+      expect(told).toEqual([]);
+      await promised;
+      expect(told).toEqual([`1:undefined:${line(1)}${line(2)}${line(3)}`, '3:undefined']);
+      expect(seen).toEqual({ errors: [], written: 3 });
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('hands the error of a failed write to its callback waiters once, and never calls them again when the kept line is written later', async () => {
+    const path = fifo();
+    const first = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    closeSync(first);
+    const { writer } = writerOn(fd, 4096);
+    let reader: number | undefined;
+    const told: unknown[] = [];
+    try {
+      writer.appendThen(line(1), Buffer.byteLength(line(1)), (err) => told.push(err));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(told).toEqual([expect.objectContaining({ code: 'EPIPE' })]);
+      const later = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
+      reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      expect(await readUntil(reader, later)).toBe(line(1) + line(2));
+      expect(told).toHaveLength(1);
+    } finally {
+      writer.stop();
+      closeSync(fd);
+      if (reader !== undefined) closeSync(reader);
+    }
+  });
+
+  it('hands the error of rejectAll to every callback waiter still pending (a closing sink), once', async () => {
+    const path = dir.file('rejected.jsonl');
+    const fd = openSync(path, 'a');
+    // Not eager: nothing is written until kicked, so the waiters are still pending at rejectAll.
+    const writer = createFdWriter(fd, { maxWrite: 150, eager: false, retryMs: 20, mainThread: true }, { onError: () => undefined, onWritten: () => undefined });
+    const told: unknown[] = [];
+    try {
+      for (let i = 0; i < 3; i++) writer.appendThen(line(i), Buffer.byteLength(line(i)), (err) => told.push(err));
+      const closed = new Error('closed');
+      writer.rejectAll(closed);
+      expect(told).toEqual([closed, closed, closed]);
+      writer.kick();
+      await writer.drained();
+      expect(told).toHaveLength(3);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('writes a blocking pipe on the thread pool: the event loop runs on while the pipe is full', async () => {
     // A timer fires while the pipe is full: the main thread is not held by the write.
     await overfillThenDrain(fifo(), 0, () => new Promise((resolve) => setTimeout(resolve, 20)));

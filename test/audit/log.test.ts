@@ -1,6 +1,7 @@
 // The audit log through its public API: one record per call, named fields only, durable and
 // batched writes, refusal or counted drops when a sink fails, and the stdout default.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import type { AuditEventInput, AuditRecord } from '../../src/audit/schema.js';
 import { createFileSink } from '../../src/audit/sinks/stream.js';
 import { splitTrailText } from '../../src/audit/trail.js';
 import { verifyTrail } from '../../src/audit/verify.js';
+import { promisesMadeBy } from '../support/promises.js';
 import { decisionEvent, ed25519, lines, steppingClock, tempDir, verifyFile, type TempDir } from './support.js';
 
 let dir: TempDir;
@@ -197,5 +199,79 @@ describe('createAuditLog', () => {
     const report = await verifyTrail(splitTrailText(out));
     expect(report).toMatchObject({ status: 'ok', ignored: 40 });
     expect(report.records).toBeGreaterThan(40);
+  });
+});
+
+/** Records `event` with `recordThen` and resolves with what its callback was told (undefined: written). */
+function recordedThen(log: ReturnType<typeof createAuditLog>, event: AuditEventInput): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (!log.recordThen(event, resolve)) resolve('nothing to wait for');
+  });
+}
+
+describe('recordThen, the callback form a request waits on its record with', () => {
+  it('calls each caller back once its record is in the file, makes no Promise, and keeps one unbroken chain with record', async () => {
+    const path = dir.file('then.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-then-1', sinks: [createFileSink(path)] });
+    const told: { i: number; err: unknown; inFile: boolean }[] = [];
+    const made = promisesMadeBy(() => {
+      for (let i = 0; i < 20; i++) {
+        const requestId = `then-${i}`;
+        const waits = log.recordThen(decisionEvent(i, { requestId }), (err) => told.push({ i, err, inFile: readFileSync(path, 'utf8').includes(`"requestId":"${requestId}"`) }));
+        expect(waits).toBe(true);
+      }
+    });
+    expect(made).toBe(0);
+    expect(told).toEqual([]);
+    await log.record(decisionEvent(20));
+    expect(told).toEqual(Array.from({ length: 20 }, (_, i) => ({ i, err: undefined, inFile: true })));
+    await log.close();
+    const written = await records(path);
+    expect(written.filter((r) => r.kind === 'request')).toHaveLength(21);
+    expect(written.map((r) => r.seq)).toEqual(written.map((_, i) => i + 1));
+    expect(log.stats()).toMatchObject({ recorded: 21, refused: 0 });
+  });
+
+  it('hands the error of a failed write to the waiting caller, then refuses the next record by throwing, as record rejects', async () => {
+    const log = createAuditLog({ instanceId: 'gw-then-2', sinks: [createFileSink('/dev/full', { retryMs: 60_000 })] });
+    const first = await recordedThen(log, decisionEvent(1));
+    expect(first).toBeInstanceOf(AuditError);
+    expect(first).toMatchObject({ code: 'ERR_AUDIT_WRITE_FAILED', sink: 'file' });
+    expect(() => log.recordThen(decisionEvent(2), () => undefined)).toThrow(expect.objectContaining({ code: 'ERR_AUDIT_UNAVAILABLE' }));
+    expect(log.stats()).toMatchObject({ recorded: 1, refused: 1, lastSeq: 2 });
+    await log.close().catch(() => undefined);
+  });
+
+  it('refuses a record by throwing once the log is closed', async () => {
+    const log = createAuditLog({ instanceId: 'gw-then-3', sinks: [createFileSink(dir.file('then-closed.jsonl'))] });
+    await log.close();
+    expect(() => log.recordThen(decisionEvent(1), () => undefined)).toThrow(expect.objectContaining({ code: 'ERR_AUDIT_CLOSED' }));
+  });
+
+  it('with several sinks waits for all: a refusing sink that fails fails the caller, a dropping one is only reported', async () => {
+    const reported: string[] = [];
+    const path = dir.file('then-two.jsonl');
+    const dropping = createAuditLog({
+      instanceId: 'gw-then-4',
+      sinks: [createFileSink(path), createFileSink('/dev/full', { whenFull: 'drop', retryMs: 60_000 })],
+      onSinkError: (sink) => reported.push(sink),
+    });
+    expect(await recordedThen(dropping, decisionEvent(1, { requestId: 'kept' }))).toBeUndefined();
+    expect(readFileSync(path, 'utf8')).toContain('"requestId":"kept"');
+    expect(reported).toContain('file');
+    await dropping.close().catch(() => undefined);
+
+    const refusing = createAuditLog({ instanceId: 'gw-then-5', sinks: [createFileSink(dir.file('then-three.jsonl')), createFileSink('/dev/full', { retryMs: 60_000 })] });
+    expect(await recordedThen(refusing, decisionEvent(1))).toMatchObject({ code: 'ERR_AUDIT_WRITE_FAILED' });
+    await refusing.close().catch(() => undefined);
+  });
+
+  it('does not make the caller wait on a batched sink below its high-water mark', async () => {
+    const path = dir.file('then-batched.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-then-6', sinks: [createFileSink(path, { durability: 'batched', flushIntervalMs: 60_000 })] });
+    expect(log.recordThen(decisionEvent(1), () => expect.unreachable('called back'))).toBe(false);
+    await log.flush();
+    expect((await records(path)).filter((r) => r.kind === 'request')).toHaveLength(1);
+    await log.close();
   });
 });

@@ -5,6 +5,7 @@
 // into the trail. Real parts: the test policy files, the real token authenticator over a real JWKS
 // server, the real decision cache, an audit sink that keeps every event, and the real audit log on
 // a real file (or on /dev/full, which refuses every write).
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog, createFileSink, type AuditLog } from '../../src/audit/index.js';
 import { createAuthenticator } from '../../src/auth/index.js';
 import { gatewayDecisionCache } from '../../src/app/decisions.js';
-import { failSafe } from '../../src/gateway/failsafe.js';
+import { failSafe, type FailSafePipeline } from '../../src/gateway/failsafe.js';
 import { createDecisionCache } from '../../src/cache/index.js';
 import {
   compileTrustedProxies,
@@ -31,6 +32,7 @@ import {
 } from '../../src/gateway/index.js';
 import { authConfig, makeKey, sign, startJwksServer, type JwksServer, type TestKey } from '../auth/helpers.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gateway.js';
+import { promisesMadeBy } from '../support/promises.js';
 
 const ISS = 'https://idp.pipeline.test';
 
@@ -127,6 +129,35 @@ describe('the pipeline', () => {
     await expect(wrapped.run(facts, 'proxy')).resolves.toMatchObject({ kind: 'reject', code: 'internal_error', status: 500, body: { code: 'internal_error', requestId: facts.requestId } });
   });
 
+  it('answers through answerThen with the audited 500 when a stage throws at once or fails after a wait, and never calls back twice', async () => {
+    const wrap = (runThen: NonNullable<Pipeline['runThen']>): FailSafePipeline =>
+      failSafe({ run: () => Promise.reject(new Error('not used')), runThen }, { audit, logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 });
+    const answers = (wrapped: FailSafePipeline, facts: RequestFacts): Promise<PipelineOutcome[]> =>
+      new Promise((resolve) => {
+        const got: PipelineOutcome[] = [];
+        wrapped.answerThen(facts, 'proxy', (outcome) => got.push(outcome));
+        setTimeout(() => resolve(got), 20);
+      });
+    const throwsNow = wrap(() => {
+      throw new Error('a stage fault');
+    });
+    const failsLater = wrap((_facts, _source, done) => void setImmediate(() => done(new Error('a stage fault after a wait'), undefined)));
+    for (const wrapped of [throwsNow, failsLater]) {
+      const facts = request('/orders/1', '');
+      expect(await answers(wrapped, facts)).toEqual([expect.objectContaining({ kind: 'reject', code: 'internal_error', status: 500 })]);
+      expect(audit.decisionsFor(facts.requestId)).toEqual([expect.objectContaining({ reason: 'internal_error' })]);
+    }
+    // A throw from the caller's own callback is the caller's: raised to it, not answered again.
+    const calls: PipelineOutcome[] = [];
+    expect(() =>
+      failSafe(pipeline, { audit, logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 }).answerThen(request('/orders/1', ''), 'proxy', (outcome) => {
+        calls.push(outcome);
+        throw new Error('the caller failed');
+      }),
+    ).toThrow('the caller failed');
+    expect(calls).toEqual([expect.objectContaining({ kind: 'reject', code: 'unauthenticated' })]);
+  });
+
   it('answers a target, a missing token and a cached deny the same way each time they come again', async () => {
     const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
     const deny = (): RequestFacts => ({ ...request('/orders/1', bearer), method: 'DELETE' });
@@ -209,6 +240,51 @@ describe('the pipeline', () => {
       expect(await run.run(unsealed, source)).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
       expect(followed.map((e) => e.requestId)).toEqual([sealed.requestId]);
       expect(log.stats()).toMatchObject({ refused: 1, followUps: { queued: 1, dropped: 0 } });
+      await log.close();
+    });
+
+    /** The pipeline over the audit log itself (its `recordThen` included), behind the failsafe wrapper. */
+    const overLog = (path: string): { wrapped: FailSafePipeline; log: AuditLog } => {
+      const log = createAuditLog({ instanceId: 'gw-then', sinks: [createFileSink(path, { retryMs: 60_000 })], followUps: { retryMs: 60_000 } });
+      const run = createPipeline({
+        snapshot: () => snapshot,
+        decider: createDecider(gatewayDecisionCache(createDecisionCache({ now: Date.now }))),
+        audit: log,
+        metrics: createGatewayMetrics(),
+        pathRules: DEFAULT_PATH_RULES,
+        trustedProxies: compileTrustedProxies([]),
+        explainToCaller: false,
+        realm: 'iamgate',
+      });
+      return { wrapped: failSafe(run, { audit: log, logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 }), log };
+    };
+    /** The outcome `answerThen` hands over. */
+    const answered = (wrapped: FailSafePipeline, facts: RequestFacts): Promise<PipelineOutcome> => new Promise((resolve) => wrapped.answerThen(facts, 'proxy', resolve));
+
+    it('answers a cached allow through answerThen only once its record is in the file, making no Promise on the way', async () => {
+      const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+      const path = join(dir, 'then.jsonl');
+      const { wrapped, log } = overLog(path);
+      expect(await answered(wrapped, request('/orders/1', bearer))).toMatchObject({ kind: 'allow', verdict: { cache: 'miss' } });
+      const facts = request('/orders/1', bearer);
+      const got: { outcome: PipelineOutcome; inFile: boolean }[] = [];
+      const made = promisesMadeBy(() => wrapped.answerThen(facts, 'proxy', (outcome) => got.push({ outcome, inFile: readFileSync(path, 'utf8').includes(`"requestId":"${facts.requestId}"`) })));
+      expect(made).toBe(0);
+      expect(got).toEqual([]);
+      await log.flush();
+      expect(got).toEqual([{ outcome: expect.objectContaining({ kind: 'allow', verdict: expect.objectContaining({ cache: 'l1' }) }), inFile: true }]);
+      await log.close();
+    });
+
+    it('answers 503 through answerThen when the record of a cached allow cannot be written, with its outcome following it', async () => {
+      const bearer = `Bearer ${await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() })}`;
+      await pipeline.run(request('/orders/1', bearer), 'proxy');
+      const { wrapped, log } = overLog('/dev/full');
+      const facts = request('/orders/1', bearer);
+      expect(await answered(wrapped, facts)).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503, body: { requestId: facts.requestId } });
+      expect(log.stats().followUps).toEqual({ queued: 1, dropped: 0 });
+      expect(await answered(wrapped, request('/orders/1', bearer))).toMatchObject({ kind: 'reject', code: 'audit_unavailable', status: 503 });
+      expect(log.stats()).toMatchObject({ refused: 1 });
       await log.close();
     });
 

@@ -8,8 +8,12 @@
 // tried again shortly, the chunk first, so order holds. On a pipe each write stays within
 // PIPE_BUF, so lines of other writers (the logger, other workers) never interleave with ours.
 import { write as fsWrite, writeSync } from 'node:fs';
+import type { WriteDone } from './types.js';
 
-/** Lines that go out in one write, and the one promise everyone waiting on them shares. */
+/**
+ * Lines that go out in one write, with who waits on them: the one promise callers of `append`
+ * share, and the callbacks of `appendThen` (no Promise made for those).
+ */
 interface Chunk {
   text: string;
   bytes: number;
@@ -20,6 +24,7 @@ interface Chunk {
   promise: Promise<void> | undefined;
   resolve: (() => void) | undefined;
   reject: ((err: unknown) => void) | undefined;
+  waiters: WriteDone[] | undefined;
 }
 
 export interface FdWriterEvents {
@@ -35,6 +40,12 @@ export interface FdWriter {
    * `wait` asks for a promise that settles when the line is written; otherwise undefined is returned.
    */
   append(line: string, bytes: number, record: boolean, wait: boolean): Promise<void> | undefined;
+  /**
+   * Appends a record's line, as `append` does, and calls `done` once when it is written (no
+   * argument) or cannot be (`rejectAll`'s error), after the writer's own state is settled. A
+   * `done` that throws does not stop the others of its write: the throw surfaces on its own, later.
+   */
+  appendThen(line: string, bytes: number, done: WriteDone): void;
   /** Starts writing what is pending now (batched mode calls this on its own schedule). */
   kick(): void;
   /** Bytes accepted and not yet written. */
@@ -43,7 +54,7 @@ export interface FdWriter {
   readonly pendingRecords: number;
   /** Resolves once everything accepted so far is written. */
   drained(): Promise<void>;
-  /** Rejects every waiter still pending (the sink is failing or closing). */
+  /** Rejects every waiter still pending, promise or callback (the sink is failing or closing). */
   rejectAll(err: unknown): void;
   /** Stops retrying. */
   stop(): void;
@@ -66,7 +77,23 @@ export interface FdWriterOptions {
 const FULL_PIPE_RETRY_MS = 10;
 
 function newChunk(): Chunk {
-  return { text: '', bytes: 0, records: 0, rest: undefined, promise: undefined, resolve: undefined, reject: undefined };
+  return { text: '', bytes: 0, records: 0, rest: undefined, promise: undefined, resolve: undefined, reject: undefined, waiters: undefined };
+}
+
+/**
+ * Calls every waiter with `err` (undefined: written). One that throws (a bug in its caller) must not
+ * leave the others waiting or the writer mid-loop: the first throw is raised again on its own.
+ */
+function release(waiters: readonly WriteDone[], err: unknown): void {
+  for (const done of waiters) {
+    try {
+      done(err);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
+  }
 }
 
 /** Creates the writer for one descriptor; the caller owns the descriptor. */
@@ -103,6 +130,11 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     pendingRecords -= chunk.records;
     chunk.resolve?.();
     events.onWritten(chunk.records);
+    const waiters = chunk.waiters;
+    if (waiters !== undefined) {
+      chunk.waiters = undefined;
+      release(waiters, undefined);
+    }
   };
 
   const retry = (): void => {
@@ -190,27 +222,38 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     setImmediate(writeNext);
   };
 
+  /** Adds a line to the open chunk (a new one when it would pass `maxWrite`) and returns that chunk. */
+  const add = (line: string, bytes: number, record: boolean): Chunk => {
+    if (open.bytes > 0 && open.bytes + bytes > maxWrite) {
+      full.push(open);
+      open = newChunk();
+    }
+    const chunk = open;
+    chunk.text += line;
+    chunk.bytes += bytes;
+    pendingBytes += bytes;
+    if (record) {
+      chunk.records++;
+      pendingRecords++;
+    }
+    if (eager) schedule();
+    return chunk;
+  };
+
   return {
     append(line, bytes, record, wait) {
-      if (open.bytes > 0 && open.bytes + bytes > maxWrite) {
-        full.push(open);
-        open = newChunk();
-      }
-      const chunk = open;
-      chunk.text += line;
-      chunk.bytes += bytes;
-      pendingBytes += bytes;
-      if (record) {
-        chunk.records++;
-        pendingRecords++;
-      }
-      if (eager) schedule();
+      const chunk = add(line, bytes, record);
       if (!wait) return undefined;
       chunk.promise ??= new Promise<void>((resolve, reject) => {
         chunk.resolve = resolve;
         chunk.reject = reject;
       });
       return chunk.promise;
+    },
+    appendThen(line, bytes, done) {
+      const chunk = add(line, bytes, true);
+      if (chunk.waiters === undefined) chunk.waiters = [done];
+      else chunk.waiters.push(done);
     },
     kick: schedule,
     get pendingBytes() {
@@ -231,6 +274,9 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
         chunk.reject?.(err);
         chunk.resolve = undefined;
         chunk.reject = undefined;
+        const waiters = chunk.waiters;
+        chunk.waiters = undefined;
+        if (waiters !== undefined) release(waiters, err);
       }
     },
     stop() {

@@ -10,6 +10,7 @@ import { AuditError } from '../errors.js';
 import { PIPE_BUF } from '../fit.js';
 import { describeDescriptor } from './descriptor.js';
 import { createFdWriter } from './fd-writer.js';
+import type { SealedRecord } from '../chain.js';
 import { createGapTracker, type RecordSink, type SinkStats, type WhenFull } from './types.js';
 
 export type Durability = 'durable' | 'batched';
@@ -70,24 +71,44 @@ function createFdSink(name: string, fd: number, owned: boolean, options: StreamS
   const timer = durable ? undefined : setInterval(() => writer.kick(), options.flushIntervalMs ?? 200).unref();
   if (firstBytes) writer.append(firstBytes, Buffer.byteLength(firstBytes), false, false);
 
+  /**
+   * Whether `record` is to be written: false when a `drop` sink drops it here (a `refuse` sink is
+   * asked `accepting()` before each record). Gap notes waiting go in first. Throws once closed.
+   */
+  const admit = (record: SealedRecord): boolean => {
+    if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
+    if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.bytes > maxBufferBytes)) {
+      dropped++;
+      gaps.drop(record);
+      return false;
+    }
+    if (gaps.pending) for (const note of gaps.take()) writer.append(note, Buffer.byteLength(note), false, false);
+    return true;
+  };
+
   return {
     name,
     whenFull,
     accepting: () => healthy && writer.pendingBytes < maxBufferBytes,
     write(record) {
-      if (closed) throw new AuditError('ERR_AUDIT_CLOSED', `audit sink ${name} is closed`, { sink: name });
-      // A `refuse` sink is asked `accepting()` before each record; a `drop` sink drops here.
-      if (whenFull === 'drop' && (!healthy || writer.pendingBytes + record.bytes > maxBufferBytes)) {
-        dropped++;
-        gaps.drop(record);
-        return durable ? Promise.resolve() : undefined;
-      }
-      if (gaps.pending) for (const note of gaps.take()) writer.append(note, Buffer.byteLength(note), false, false);
+      if (!admit(record)) return durable ? Promise.resolve() : undefined;
       if (durable) return writer.append(record.line, record.bytes, true, true);
       const pressed = writer.pendingBytes >= highWater;
       const pending = writer.append(record.line, record.bytes, true, pressed);
       if (writer.pendingBytes >= batchBytes) writer.kick();
       return pending;
+    },
+    writeThen(record, done) {
+      if (!admit(record)) return false;
+      if (durable) {
+        writer.appendThen(record.line, record.bytes, done);
+        return true;
+      }
+      const pressed = writer.pendingBytes >= highWater;
+      if (pressed) writer.appendThen(record.line, record.bytes, done);
+      else writer.append(record.line, record.bytes, true, false);
+      if (writer.pendingBytes >= batchBytes) writer.kick();
+      return pressed;
     },
     flush() {
       if (writer.pendingBytes === 0) return Promise.resolve();

@@ -20,6 +20,9 @@ export interface SinkStats {
   readonly healthy: boolean;
 }
 
+/** Told once whether a record was written: `undefined` when it was, the error when it cannot be. */
+export type WriteDone = (err: unknown) => void;
+
 /** One destination of the trail. The audit log writes every sealed record to every sink, in order. */
 export interface RecordSink {
   readonly name: string;
@@ -31,6 +34,13 @@ export interface RecordSink {
    * handed to the destination (rejects if that fails); undefined when the sink is asynchronous.
    */
   write(record: SealedRecord): Promise<void> | undefined;
+  /**
+   * `write` without a Promise, for a caller that waits on every record (the gateway's requests):
+   * true when `done` will be called once, later, as `write`'s promise would settle; false when
+   * nothing is to be waited for (`write` would return undefined) and `done` is never called.
+   * Throws where `write` throws. A sink without it is waited on through `write`.
+   */
+  writeThen?(record: SealedRecord, done: WriteDone): boolean;
   /** Resolves when everything accepted so far is written (rejects if the sink is failing). */
   flush(): Promise<void>;
   close(): Promise<void>;
