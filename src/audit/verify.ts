@@ -166,6 +166,16 @@ const FILE_END = 'file_end';
 const range = (a: number, b: number): string => (a === b ? `seq ${a}` : `seq ${a}..${b}`);
 
 /** Checks a whole trail and says what, if anything, is wrong with it and where. */
+/**
+ * What an unreadable line the chain explains is: the start of a record whose write a crash cut
+ * short, or (not starting with `{`) text another program wrote into the same stream, such as npm's
+ * banner when the trail is captured from `npm start` without `--silent`.
+ */
+function tornReading(text: string): string {
+  if (text.trimStart().startsWith('{')) return `is an incomplete record (${text.length} chars): a write cut short by a crash`;
+  return `is not a record but text another program wrote into the trail (${text.length} chars, e.g. npm's banner: capture with npm start --silent)`;
+}
+
 export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<TrailEntry>, options: VerifyOptions = {}): Promise<VerifyReport> {
   const findings: VerifyFinding[] = [];
   const add = (code: FindingCode, message: string, where: { ref?: string; instanceId?: string; seq?: number } = {}): void => {
@@ -188,7 +198,7 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
   const judgeUnreadable = (followedByNewChain: boolean): void => {
     for (const entry of unreadable) {
       if (followedByNewChain || !entry.complete) {
-        add('torn', `${entry.ref} is an incomplete record (${entry.text.length} chars): a write cut short by a crash; the records before it are not affected`, { ref: entry.ref });
+        add('torn', `${entry.ref} ${tornReading(entry.text)}; the records before it are not affected`, { ref: entry.ref });
       } else {
         add('garbled', `${entry.ref} is not a readable record and no crash explains it`, { ref: entry.ref });
       }

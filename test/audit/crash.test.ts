@@ -1,7 +1,7 @@
 // A writer killed with SIGKILL in the middle of writing: every record it acknowledged is in the
 // file, and the trail verifies up to its last complete record (no tampering reported).
 import { spawn } from 'node:child_process';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeys } from '../../src/audit/signing.js';
@@ -95,5 +95,17 @@ describe('a writer killed mid-write', () => {
       ['gw-crash-2', false],
       ['gw-crash-2b', true],
     ]);
+  });
+
+  it('names a line that is not JSON at all, such as npm\'s banner before the chain, as text another program wrote, not as a crash', async () => {
+    const path = dir.file('banner.jsonl');
+    await writeFile(path, '\n> iamgate@1.0.0 start\n> node dist/cli/main.js serve\n\n');
+    await writeTrail(path, 3, { instanceId: 'gw-banner', signer: ed25519().signer });
+    const report = await verifyFile(path);
+    expect(tampered(report)).toEqual([]);
+    const torn = report.findings.filter((f) => f.code === 'torn');
+    expect(torn.map((f) => f.ref)).toEqual(['line 2', 'line 3']);
+    for (const f of torn) expect(f.message).toMatch(/text another program wrote/);
+    for (const f of torn) expect(f.message).not.toMatch(/crash/);
   });
 });
