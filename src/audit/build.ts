@@ -60,7 +60,9 @@ export interface BuildDeps {
 /**
  * Ends a string cut to its field's limit. A kept string is never longer than the limit, so a
  * string that is (its first `limit` characters, then this mark) is always a cut one, never a whole
- * value that happens to end the same way: two values recorded alike are the same value.
+ * value that happens to end the same way: two values recorded alike are the same value. A record
+ * re-encoded to fit one pipe write (fit.ts) cuts at fewer characters than the field's limit: there
+ * a string ending in the mark may also be a whole value that ends with it.
  */
 export const CUT_MARK = '\u2026';
 

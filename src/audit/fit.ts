@@ -16,7 +16,7 @@ export const PIPE_BUF = 4096;
 const MAX_TEXT_BYTES = PIPE_BUF - HASH_MEMBER_BYTES;
 /** At most 3 UTF-8 bytes per UTF-16 unit: a text of at most this many units fits without counting its bytes. */
 const SURELY_FITS = Math.floor(MAX_TEXT_BYTES / 3);
-/** The cuts tried in turn, in characters per string; the last keeps no string at all. */
+/** The cuts tried in turn, in characters per string; the last keeps of each non-empty string only the cut mark. */
 const CUTS = [128, 32, 8, 0] as const;
 
 /** The value with every string cut to `limit` characters with the cut mark (a string holding a bearer token is redacted first). */

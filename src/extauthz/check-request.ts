@@ -3,7 +3,7 @@
 // (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
 // with more header than the gateway itself accepts, or framed as the gateway's own socket would
 // refuse, is refused through the pipeline (audited).
-import { describedFramingRefusal, type Refusal, type RequestFacts } from '../gateway/index.js';
+import { describedFramingRefusal, isPrintableMethod, type Refusal, type RequestFacts } from '../gateway/index.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {
@@ -109,13 +109,15 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const peerAddress = source?.address?.socket_address?.address ?? '';
   const peerPrincipal = source?.principal ?? '';
   const http = attributes?.request?.http ?? undefined;
-  const empty: RequestFacts = { requestId, method: http?.method ?? '', target: http?.path ?? '', rawHeaders: [], peerAddress, secure: false, now };
+  // A method that is not printable ASCII is left out of the facts, and so out of the refusal's record.
+  const method = http?.method && isPrintableMethod(http.method) ? http.method : '';
+  const empty: RequestFacts = { requestId, method, target: http?.path ?? '', rawHeaders: [], peerAddress, secure: false, now };
   if (message.malformed !== undefined) {
     const refusal: Refusal = { code: 'ext_authz_incomplete', reason: 'ext_authz_malformed', message: 'The check request is not a valid CheckRequest', detail: message.malformed };
     return { facts: empty, peerPrincipal, refusal };
   }
-  if (!http || !http.method || !http.path) {
-    const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !http.method ? 'attributes.request.http.method' : 'attributes.request.http.path';
+  if (!http || !method || !http.path) {
+    const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !method ? 'attributes.request.http.method in printable ASCII' : 'attributes.request.http.path';
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
   }
   const rawHeaders = headerLines(http);

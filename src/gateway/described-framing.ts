@@ -21,6 +21,17 @@ export const UNSUPPORTED_CONNECT = {
   detail: 'a CONNECT request',
 } as const satisfies Refusal;
 
+/** Printable ASCII, spaces included: what every method a route can name is written in. */
+const PRINTABLE_ASCII = /^[ -~]+$/;
+
+/**
+ * Whether a method another proxy describes (forward-auth's X-Original-Method, an ext_authz check's
+ * method) is printable ASCII. Any other (a NEL byte, a line separator, a control character) names
+ * no method a route can, and would reach the audit record's method as it came; a printable one
+ * that no route names is decided as an unmapped request.
+ */
+export const isPrintableMethod = (method: string): boolean => PRINTABLE_ASCII.test(method);
+
 /** The request asks for exactly one upgrade, to `websocket`. */
 export function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
   const values: string[] = [];

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DESCRIBING, IDENTITY_HEADERS, type DescribingHeader } from '../proxy/index.js';
 import { headerValue, type RequestFacts } from './context.js';
+import { isPrintableMethod } from './described-framing.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { rejectionOutcome, requestFacts } from './proxy-handler.js';
@@ -111,6 +112,7 @@ export function originalRequest(incoming: IncomingMessage): OriginalRequest {
   const unread = unreadDescription(present, found);
   if (unread !== undefined) return { ok: false, code: 'forward_auth_ambiguous', detail: `${unread} is not read by the ${first.dialect} description` };
   if (!first.method || first.target === undefined) return { ok: false, code: 'forward_auth_incomplete', detail: 'no original method or URI' };
+  if (!isPrintableMethod(first.method)) return { ok: false, code: 'forward_auth_incomplete', detail: 'the original method is not printable ASCII' };
   return { ok: true, dialect: first.dialect, method: first.method.toUpperCase(), target: first.target };
 }
 

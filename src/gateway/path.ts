@@ -228,7 +228,7 @@ const isUnderscoreInPhp = (code: number): boolean => code === 0x5f || code === 0
  * Express (method-override), Laravel, Symfony and Rails may take the request's method from it, so a
  * request decided as POST would be acted on as DELETE. The name is read as PHP reads it (Laravel and
  * Symfony): percent escapes and `+` decoded, leading spaces dropped, then ` `, `.` and `[` read as
- * `_`; letters in any case.
+ * `_`, the name cut at a NUL; letters in any case.
  */
 function isMethodParam(query: string, start: number): boolean {
   let i = start;
@@ -245,11 +245,19 @@ function isMethodParam(query: string, start: number): boolean {
     if (k === 0 ? !isUnderscoreInPhp(code) : (code | 0x20) !== expected) return false;
     k++;
   }
-  return i >= query.length || isParamEnd(query.charCodeAt(i));
+  return endsName(query, i);
 }
 
-/** `=`, `&` or `;`: where a parameter name ends (Rack and older parsers also split on `;`). */
-const isParamEnd = (code: number): boolean => code === 0x3d || code === 0x26 || code === 0x3b;
+/**
+ * Whether a parameter name ends at `i` of the query: at the query's end, `=`, `&` or `;` (Rack and
+ * older parsers also split on `;`), or an escaped NUL, where PHP cuts a name (`_method%00x=DELETE`
+ * is its `_method`).
+ */
+function endsName(query: string, i: number): boolean {
+  if (i >= query.length) return true;
+  const code = query.charCodeAt(i);
+  return code === 0x3d || code === 0x26 || code === 0x3b || query.startsWith('%00', i);
+}
 
 /** Characters a parameter name that reads as `_method` can start with. */
 const mayStartMethodParam = (code: number): boolean => isUnderscoreInPhp(code) || code === 37 || code === 0x2b;

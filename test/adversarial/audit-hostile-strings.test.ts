@@ -65,6 +65,14 @@ describe('a path holding a character some reader takes for a line break', () => 
     }
   });
 
+  it('is refused the same in the method forward-auth is told, as forward_auth_incomplete, with one record that holds the call\'s own method', async () => {
+    for (const byte of [0x85, 0xa0, 0xff]) {
+      const method = Buffer.concat([Buffer.from('GE'), Buffer.from([byte]), Buffer.from('T')]);
+      const r = await send(Buffer.concat([Buffer.from('GET /.iamgate/authz HTTP/1.1\r\nX-Forwarded-Uri: /orders/1\r\nX-Forwarded-Method: '), method]));
+      expect([byte, r.status, r.body['code'], r.records.map((rec) => [rec['reason'], rec['method']])]).toEqual([byte, 400, 'forward_auth_incomplete', [['forward_auth_incomplete', 'GET']]]);
+    }
+  });
+
   it('still lets through characters beside them that no reader breaks a line on (U+2027, U+202A, U+00A0)', async () => {
     for (const encoded of ['%E2%80%A7', '%E2%80%AA', '%C2%A0']) {
       const r = await send(`GET /orders/a${encoded}b HTTP/1.1`);

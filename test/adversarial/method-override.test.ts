@@ -28,6 +28,10 @@ describe('method overrides', () => {
     '[method=DELETE',
     '%2Emethod=DELETE',
     'x=1&.METHOD=delete',
+    // PHP ends a parameter name at its first NUL.
+    '_method%00=DELETE',
+    '_method%00x=DELETE',
+    'x=1&%5Fmethod%00.ignored=DELETE',
     // Rack and older query parsers split parameters on `;` as well as `&`.
     'x=1;_method=DELETE',
     'x=1;%5fmethod=DELETE',
@@ -39,7 +43,7 @@ describe('method overrides', () => {
   });
 
   it('forwards names that no framework reads as _method, byte for byte', async () => {
-    const query = 'x=a;b&method=DELETE&-method=1&_method_=1&a._method=1&x=.method';
+    const query = 'x=a;b&method=DELETE&-method=1&_method_=1&a._method=1&x=.method&y=_method%00';
     const r = await send(`GET /orders/1?${query} HTTP/1.1`);
     expect(r.status).toBe(200);
     expect(r.forwarded.map((f) => [f.method, f.url])).toEqual([['GET', `/orders/1?${query}`]]);

@@ -2,7 +2,7 @@
 // UTF-8 encoded and JSON-escaped, and it still verifies.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createAuditLog, createAuditSigner, PIPE_BUF, splitTrailText, verifyTrail, type AuditEventInput, type RecordSink } from '../../src/audit/index.js';
+import { createAuditLog, createAuditSigner, CUT_MARK, FIELD_LIMITS, PIPE_BUF, splitTrailText, verifyTrail, type AuditEventInput, type RecordSink } from '../../src/audit/index.js';
 
 /** A sink that keeps the lines it is given. */
 function keepingSink(lines: string[]): RecordSink {
@@ -41,15 +41,20 @@ function widest(c: string): AuditEventInput {
   };
 }
 
+/** The lines a signed audit log writes for `events`, its closing digest included. */
+async function linesOf(events: readonly AuditEventInput[]): Promise<string[]> {
+  const lines: string[] = [];
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const log = createAuditLog({ instanceId: 'gw-wide', signer: createAuditSigner(privateKey), sinks: [keepingSink(lines)] });
+  for (const event of events) await log.record(event);
+  await log.close();
+  return lines;
+}
+
 describe('a record on a shared pipe', () => {
   it('fits one atomic pipe write even when its strings escape to many times that, and the trail verifies', async () => {
-    const lines: string[] = [];
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const log = createAuditLog({ instanceId: 'gw-wide', signer: createAuditSigner(privateKey), sinks: [keepingSink(lines)] });
     const plain = { kind: 'request', requestId: 'r-plain', decision: 'Allow', reason: 'allowed', action: 'orders:GetOrder', path: '/orders/1' } as const;
-    await log.record(plain);
-    for (const c of ['\u0001', 'é', '€', '😀', 'a']) await log.record(widest(c));
-    await log.close();
+    const lines = await linesOf([plain, ...['\u0001', 'é', '€', '😀', 'a'].map(widest)]);
     const sizes = lines.map((line) => Buffer.byteLength(line));
     expect(sizes.filter((bytes) => bytes > PIPE_BUF)).toEqual([]);
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -61,5 +66,15 @@ describe('a record on a shared pipe', () => {
     const report = await verifyTrail(splitTrailText(lines.join('')));
     expect(report.findings).toEqual([]);
     expect(report.status).toBe('ok');
+  });
+
+  it('is re-encoded with every string cut at one length shorter than its field, each cut string ending in the mark', async () => {
+    const lines = await linesOf([widest('\u0001')]);
+    const record = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => r['kind'] === 'request') as Record<string, unknown>;
+    const action = String(record['action']);
+    const kept = action.length - CUT_MARK.length;
+    expect(kept).toBeLessThan(FIELD_LIMITS.name);
+    const cut = `${'\u0001'.repeat(kept)}${CUT_MARK}`;
+    expect([action, record['resource'], record['requestId'], (record['principal'] as Record<string, unknown>)['arn']]).toEqual([cut, cut, cut, cut]);
   });
 });

@@ -82,10 +82,11 @@ describe('the iamgate command line', () => {
     const synopses = [...readme.matchAll(/^\| `(iamgate [^`]+)` \|/gm)].map((m) => (m[1] ?? '').replaceAll('\\|', '|'));
     expect(synopses.map((s) => s.split(' ')[1]).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
     for (const synopsis of synopses) {
-      const { out } = await cli(synopsis.split(' ')[1] ?? '', '--help');
-      const usage = /^usage: (iamgate .*)$/m.exec(out.join('\n'))?.[1];
-      // audit's help has one usage line per subcommand, and version's is the version itself.
-      if (usage !== undefined && !usage.startsWith('iamgate audit ')) expect(synopsis).toBe(usage);
+      const [, name = '', subcommands = ''] = synopsis.split(' ');
+      const help = (await cli(name, '--help')).out.join('\n');
+      // audit's help has one usage line per subcommand, which the row names between bars.
+      if (name === 'audit') expect(subcommands.split('|').filter((sub) => !help.includes(`\n  iamgate audit ${sub} `))).toEqual([]);
+      else expect(/^usage: (iamgate .*)$/m.exec(help)?.[1]).toBe(synopsis);
     }
   });
 

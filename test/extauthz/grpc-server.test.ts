@@ -109,6 +109,17 @@ describe('the gRPC ext_authz server', () => {
     expect((await client.check(checkOf({ headers: { authorization: await gw.bearer('alice') } }))).status?.code).toBe(0);
   });
 
+  it('denies a check whose method is not printable ASCII with 400, its record holding no part of it', async () => {
+    for (const method of ['GE\u2028T', 'GET\u0085', 'G\u00e9T', 'G\nET']) {
+      const answer = await client.check(checkOf({ method, headers: { authorization: await gw.bearer('alice') } }));
+      expect(answer.denied_response?.status?.code).toBe(400);
+      expect(body(answer)).toMatchObject({ code: 'ext_authz_incomplete' });
+      const records = gw.audit.decisionsFor(requestIdOf(answer));
+      expect(records).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', reason: 'ext_authz_incomplete' })]);
+      expect(records[0]?.['method']).toBe('');
+    }
+  });
+
   it('refuses more headers than the gateway accepts with 431, and larger ones too', async () => {
     const many: Record<string, string> = { authorization: await gw.bearer('alice') };
     for (let i = 0; i < gw.config.listen.maxHeaders + 1; i++) many[`x-h${i}`] = 'v';

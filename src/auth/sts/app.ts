@@ -10,7 +10,7 @@ import type { Principal } from '../../identity/index.js';
 import { REQUEST_KEYS } from '../../policy/index.js';
 import { hasBody, readJsonBody } from './body.js';
 import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
-import { readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
+import { isPrintableArn, readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
 import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsEvent, type StsFailure, type StsResult } from './operations.js';
 
 type Obj = Record<string, unknown>;
@@ -185,8 +185,9 @@ export function createStsApp(deps: StsDeps): StsApp {
       const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       // A time before 1970 is refused: stored, it would not read as a time (STORED_TIME) but as a
       // damaged entry revoking every session, while this answer named a time long past.
-      if (typeof arn !== 'string' || !arn.startsWith('arn:') || !Number.isFinite(before) || before < 0) {
-        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN) and an optional ISO Before are required', caller);
+      // The ARN is the record's resource: one that is not printable ASCII names no principal anyway.
+      if (!isPrintableArn(arn) || !Number.isFinite(before) || before < 0) {
+        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN: arn: and at most 2048 printable ASCII characters) and an optional ISO Before are required', caller);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before, keysOf()), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),

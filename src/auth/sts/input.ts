@@ -75,11 +75,15 @@ function readTags(v: unknown): Input<Record<string, string> | undefined> {
 }
 
 /**
- * What a RoleArn may be: `arn:` and printable ASCII, 2048 characters at most (AWS's limit). Every
- * role ARN of a directory is (role names and paths are ASCII), so nothing else can name a role;
- * refusing it keeps line breaks, controls and megabytes out of the refusal's audit record.
+ * What an ARN the STS is given (RoleArn, RevokeSessions' PrincipalArn) may be: `arn:` and printable
+ * ASCII, 2048 characters at most (AWS's limit). Every ARN of a directory's users, roles and role
+ * sessions is (their names and paths are ASCII), so nothing else can name one; refusing it keeps
+ * line breaks, controls and megabytes out of the refusal's audit record, which holds the ARN.
  */
-const ROLE_ARN = /^arn:[!-~]{1,2044}$/;
+const PRINTABLE_ARN = /^arn:[!-~]{1,2044}$/;
+
+/** Whether `v` is an ARN the STS reads (see PRINTABLE_ARN); anything else names no principal of the directory. */
+export const isPrintableArn = (v: unknown): v is string => typeof v === 'string' && PRINTABLE_ARN.test(v);
 
 const ASSUME_ROLE_KEYS = ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'TokenCode', 'Policy', 'Tags', 'SourceIdentity'];
 
@@ -101,7 +105,7 @@ export function readAssumeRole(body: Obj, extraKeys: readonly string[] = []): In
   if (!common.ok) return common;
   const roleArn = body['RoleArn'];
   if (typeof roleArn !== 'string' || roleArn === '') return fail('invalid_request', 'RoleArn is required');
-  if (!ROLE_ARN.test(roleArn)) return fail('invalid_request', 'RoleArn must be an ARN: arn: and at most 2048 printable ASCII characters');
+  if (!isPrintableArn(roleArn)) return fail('invalid_request', 'RoleArn must be an ARN: arn: and at most 2048 printable ASCII characters');
   const sessionName = body['RoleSessionName'];
   if (typeof sessionName !== 'string' || !SESSION_NAME.test(sessionName)) return fail('invalid_session_name', 'RoleSessionName is missing or malformed');
   const rawPolicy = body['Policy'];
