@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ClientClosedError } from './errors.js';
-import { responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
+import { namesNoLength, responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
 /** Told once how a forwarded request ended: an object the caller keeps its request's state in, not a closure made per request. */
@@ -68,7 +68,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     if (statusCode < 200 || this.settled) return true;
     this.status = statusCode;
     this.resume = resume;
-    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names, this));
+    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names, this, namesNoLength(statusCode)));
     return true;
   }
 

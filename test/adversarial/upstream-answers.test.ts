@@ -19,6 +19,7 @@ const SCRIPTS: Record<string, (socket: net.Socket) => void> = {
   'short-body': (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part'),
   'long-body': (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
   'no-content-with-body': (s) => s.write('HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
+  'no-content-chunked': (s) => s.write('HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nETag: "v2"\r\n\r\n'),
   'not-modified-with-length': (s) => s.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\nETag: "v1"\r\n\r\n'),
   'not-modified-with-body': (s) => s.write('HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
   'reset-mid-body': (s) => {
@@ -127,6 +128,25 @@ describe('an upstream that answers out of line', () => {
       expect([responsesOf(bob.text).map((a) => [a.status, a.body]), bob.records]).toEqual([[[200, 'plain']], 1]);
       expect(alice.text + bob.text).not.toMatch(/smuggled|x-smuggled/i);
     }
+  });
+
+  it.each(['no-content-with-body', 'no-content-chunked'])(
+    'sends the caller %s as a 204 whose head names no Content-Length or Transfer-Encoding (RFC 9110 §8.6), its other headers kept',
+    async (key) => {
+      const r = await get(key);
+      expect(r.text.startsWith('HTTP/1.1 204 ')).toBe(true);
+      expect(headerLines(r.text).filter((l) => /^(content-length|transfer-encoding):/i.test(l))).toEqual([]);
+      expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe('');
+      expect(r.records).toBe(1);
+      if (key === 'no-content-chunked') expect(headerLines(r.text)).toContain('ETag: "v2"');
+    },
+  );
+
+  it('keeps a 304’s Content-Length, the length of the representation it stands for, and sends no body', async () => {
+    const r = await get('not-modified-with-length');
+    expect(r.text.startsWith('HTTP/1.1 304 ')).toBe(true);
+    expect(headerLines(r.text)).toContain('Content-Length: 1234');
+    expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe('');
   });
 
   it('drops the upstream’s trailers, so none can speak as an iamgate header after the body', async () => {
