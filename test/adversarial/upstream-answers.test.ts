@@ -30,6 +30,12 @@ const SCRIPTS: Record<string, (socket: net.Socket) => void> = {
     s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n');
     setTimeout(() => s.resetAndDestroy(), 50);
   },
+  // Reads no body: the caller's bytes back up into iamgate's socket, unread when the upstream fails.
+  'reset-after-head-unread': (s) => {
+    s.pause();
+    s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n');
+    setTimeout(() => s.resetAndDestroy(), 50);
+  },
   'huge-header': (s) => s.write(`HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(256 * 1024)}\r\nContent-Length: 2\r\n\r\nok`),
   'endless-headers': (s) => every(s, () => `X-More: ${'m'.repeat(1000)}\r\n`, 'HTTP/1.1 200 OK\r\n'),
   'endless-body': (s) => every(s, () => '5\r\nchunk\r\n', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
@@ -112,6 +118,30 @@ describe('an upstream that answers out of line', () => {
     const [answer] = responsesOf(r.text);
     expect([answer?.status, answer?.body, answer?.complete, r.closedByServer, r.records]).toEqual([200, sent, false, true, 1]);
     expect(r.ms).toBeLessThan(3000);
+  });
+
+  it('leaves a caller still sending its body the head of an upstream that failed right after it, then ends the connection within a bound', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    for (let round = 0; round < 5; round++) {
+      const started = Date.now();
+      // The upstream reads no body: the caller's bytes are still in flight, unread by iamgate, when
+      // the upstream fails, as they are for any caller uploading a large body.
+      const r = await exchange(c.port, `GET /orders/reset-after-head-unread HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`, {
+        timeoutMs: 5000,
+        drive: async (socket) => {
+          // The caller reads its answer only after a while, as a client busy sending does.
+          socket.pause();
+          setTimeout(() => socket.resume(), 150);
+          for (let sent = 0; sent < 8 * 1024 * 1024 && !socket.destroyed; sent += chunk.length) {
+            if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+          }
+        },
+      });
+      const [answer] = responsesOf(r.text);
+      const id = /\r\nx-iamgate-request-id: *([^\r]+)/i.exec(r.text)?.[1];
+      expect([round, answer?.status, answer?.complete, r.closedByServer, gw.audit.decisionsFor(id ?? '').length]).toEqual([round, 200, false, true, 1]);
+      expect(Date.now() - started).toBeLessThan(4000);
+    }
   });
 
   it.each([
