@@ -3,11 +3,14 @@
 // subject, the audiences, a mapped user name or tag) and that holds a control character, a Unicode
 // line separator or more than 1024 characters is refused with the token, once, where the token is verified: it never
 // reaches a record or the upstream, and never costs a request that carries a good token any work.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principalFromToken } from '../../src/auth/claims.js';
 import { useAuthFixture } from '../auth/fixture.js';
 import { exampleResolver } from '../auth/helpers.js';
+import { rawRequest } from '../support/net.js';
 import { ANY_WORKLOAD_DIRECTORY, ANY_WORKLOAD_ROLE } from './support/any-workload.js';
+import { startIdp, type Idp } from './support/idp.js';
+import { startRealGateway, type RealGateway } from './support/real-gateway.js';
 
 /** Subjects no record or header may carry as they are, each with a mark that must not appear anywhere. */
 const HOSTILE: readonly [string, string][] = [
@@ -72,5 +75,29 @@ describe('claims of a people token mapped to a user and its tags', () => {
   it('reads a tag claim of other scripts as the principal tag it maps to', async () => {
     const outcome = principalFromToken('https://idp', kind, payload({ preferred_username: 'alice', team_claim: 'équipe 組織' }), await exampleResolver(), now);
     expect(outcome.ok && outcome.principal.context['aws:PrincipalTag/team']).toBe('équipe 組織');
+  });
+});
+
+describe('a people token with a hostile claim, sent to a gateway wired as iamgate serve wires it', () => {
+  let idp: Idp;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    idp = await startIdp();
+    gw = await startRealGateway({ issuers: [idp.issuerConfig({ claims: { user: 'sub', tags: { team: 'team' } } })] });
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.close();
+    await idp?.close();
+  });
+
+  it.each(HOSTILE)('answers a user or tag claim holding %s with 401 token_claim_invalid and one record, the upstream never asked', async (_, hostile) => {
+    for (const claims of [idp.claims(hostile, Date.now()), idp.claims('alice', Date.now(), { team: hostile })]) {
+      const before = gw.upstream.arrivals();
+      const res = await rawRequest(`${gw.url}/orders/1`, { headers: { authorization: `Bearer ${await idp.token(claims)}` } });
+      const id = res.headers['x-iamgate-request-id'] as string;
+      expect([res.status, (JSON.parse(res.body) as { code?: string }).code, gw.audit.decisionsFor(id).length]).toEqual([401, 'token_claim_invalid', 1]);
+      expect(gw.upstream.arrivals()).toBe(before);
+      expect(JSON.stringify(gw.audit.decisionsFor(id)) + res.body).not.toContain(markOf(hostile));
+    }
   });
 });
