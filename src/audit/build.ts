@@ -85,9 +85,14 @@ export function cutText(value: string, limit: number): string {
  */
 export function text(value: unknown, limit: number): string | undefined {
   if (typeof value !== 'string') return undefined;
+  const kept = withoutBearerToken(value);
+  return kept.length > limit ? cutText(kept, limit) : kept;
+}
+
+/** `value`, or REDACTED when it holds a bearer token anywhere: for records, and for log lines that quote a caller's input. */
+export function withoutBearerToken(value: string): string {
   // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
-  if (value.includes('eyJ') && BEARER_TOKEN.test(value)) return REDACTED;
-  return value.length > limit ? cutText(value, limit) : value;
+  return value.includes('eyJ') && BEARER_TOKEN.test(value) ? REDACTED : value;
 }
 
 export function integer(value: unknown): number | undefined {

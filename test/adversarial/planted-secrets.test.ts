@@ -39,6 +39,8 @@ afterAll(async () => {
   await files?.remove();
 });
 
+const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
 /** The pieces of a token no record or log line may hold: its payload and signature, and their halves. */
 function piecesOf(token: string): string[] {
   const [, payload = '', signature = ''] = token.split('.');
@@ -60,6 +62,8 @@ describe('credentials planted in a request', () => {
       await rawRequest(`${base}/orders/1?${q}`, { headers: { authorization: `Bearer ${forged}`, cookie: `session=${planted}; csrf=${code}` } }),
       await rawRequest(`${base}/orders/${planted}?${q}`, { headers: { authorization: `Bearer ${valid}`, cookie: `session=${planted}` } }),
       await rawRequest(`${base}/orders/1`, { headers: { authorization: `Bearer ${planted.slice(0, planted.lastIndexOf('.') - 3)}` } }),
+      // A token naming another token as its issuer: refused as token_issuer_unknown, whose detail quotes the issuer.
+      await rawRequest(`${base}/orders/1`, { headers: { authorization: `Bearer ${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: planted, sub: 'carol' })}.${b64('sig')}` } }),
       await rawRequest(`${base}/.iamgate/sts/AssumeRoleWithWebIdentity`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
