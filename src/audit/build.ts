@@ -78,12 +78,21 @@ export function cutText(value: string, limit: number): string {
   return value.slice(0, end) + CUT_MARK;
 }
 
-/** The string a field keeps: cut to `limit` with a mark (cutText), replaced when it looks like a bearer token; undefined for a non-string. */
+/**
+ * The string a field keeps: replaced when it holds a bearer token, else cut to `limit` with a mark
+ * (cutText); undefined for a non-string. The whole value is searched before any cut: a cut that
+ * ended a token before its second dot would leave its header and part of its payload unrecognised.
+ */
 export function text(value: unknown, limit: number): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const bounded = value.length > limit ? cutText(value, limit) : value;
+  const kept = withoutBearerToken(value);
+  return kept.length > limit ? cutText(kept, limit) : kept;
+}
+
+/** `value`, or REDACTED when it holds a bearer token anywhere: for records, and for log lines that quote a caller's input. */
+export function withoutBearerToken(value: string): string {
   // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
-  return bounded.includes('eyJ') && BEARER_TOKEN.test(bounded) ? REDACTED : bounded;
+  return value.includes('eyJ') && BEARER_TOKEN.test(value) ? REDACTED : value;
 }
 
 export function integer(value: unknown): number | undefined {

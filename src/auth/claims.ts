@@ -25,6 +25,22 @@ function stringList(v: unknown): string[] | undefined {
   return undefined;
 }
 
+/**
+ * Text a claim may hold where iamgate carries it on (into a principal, a session it issues, an audit
+ * record, a log line or a refusal's detail): no control character (C0, DEL, C1), no Unicode line or
+ * paragraph separator, at most 1024 UTF-16 units. An identity provider is trusted for who a caller
+ * is, not for how its claims are written: a claim outside this is refused with its token, where the
+ * token is verified (once per token), so no reader of a record or log line ever sees it split. Other
+ * text (accents, other scripts, a lone surrogate) is kept: records are JSON, and identity headers
+ * carry a session name written in the characters a session name holds (toSessionName), never a claim.
+ */
+const CLAIM_TEXT = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]{1,1024}$/;
+
+/** Whether `v` is a string a claim may hold where iamgate carries it on (see CLAIM_TEXT). */
+export const isClaimText = (v: unknown): v is string => typeof v === 'string' && CLAIM_TEXT.test(v);
+
+const CLAIM_TEXT_RULE = 'holds a control character or line separator, or more than 1024 characters';
+
 function times(payload: JWTPayload): { issuedAt: number; expiresAt: number } {
   // Both are required and numeric by the time a token is verified.
   return { issuedAt: (payload.iat ?? 0) * 1000, expiresAt: (payload.exp ?? 0) * 1000 };
@@ -37,8 +53,10 @@ export function webIdentityFacts(
   scope: { partition: string; account: string },
 ): WebIdentityFacts | AuthFailure {
   if (typeof payload.sub !== 'string' || payload.sub === '') return authFailure('token_claim_missing', 'no sub');
+  if (!isClaimText(payload.sub)) return authFailure('token_claim_invalid', `sub ${CLAIM_TEXT_RULE}`);
   const aud = payload.aud;
   if (aud === undefined) return authFailure('token_claim_missing', 'no aud');
+  if (!(Array.isArray(aud) ? aud.every(isClaimText) : isClaimText(aud))) return authFailure('token_claim_invalid', `aud ${CLAIM_TEXT_RULE}`);
   return { provider: webIdentityProvider(mapping, scope), keyPrefix: mapping.keyPrefix, sub: payload.sub, aud };
 }
 
@@ -115,12 +133,17 @@ export function principalFromToken(
       const m = kind.claims;
       const userName = payload[m.user];
       if (typeof userName !== 'string' || userName === '') return authFailure('token_claim_missing', `no ${m.user} claim`);
+      if (!isClaimText(userName)) return authFailure('token_claim_invalid', `${m.user} ${CLAIM_TEXT_RULE}`);
       const groups = m.groups === undefined ? undefined : stringList(payload[m.groups]);
       // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
       const asserted: [string, string][] = [];
       for (const [tag, claim] of Object.entries(m.tags)) {
         const v = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') asserted.push([tag, String(v)]);
+        if (typeof v === 'number' || typeof v === 'boolean') asserted.push([tag, String(v)]);
+        else if (typeof v === 'string') {
+          if (!isClaimText(v) && v !== '') return authFailure('token_claim_invalid', `${claim} ${CLAIM_TEXT_RULE}`);
+          asserted.push([tag, v]);
+        }
       }
       const tags = Object.fromEntries(asserted);
       const amr = stringList(payload['amr']) ?? [];

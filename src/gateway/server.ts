@@ -15,7 +15,7 @@ import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
-import { createIdSource, type AuditOutcomes } from '../audit/index.js';
+import { createIdSource, withoutBearerToken, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
 import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
@@ -267,7 +267,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     explainToCaller: config.decisions.explainToCaller,
     realm: 'iamgate',
     peerAuthenticator: options.peerAuthenticator,
-    onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail }, 'request rejected'),
+    // A detail may quote the caller's input (an unverified token's issuer): a token there is redacted as in records.
+    onDetail: (requestId, code, detail) => logger.info({ requestId, code, detail: withoutBearerToken(detail) }, 'request rejected'),
   });
   const pipeline = failSafe(stages, { audit, logger, metrics, trustedProxies, generation: () => snapshot?.generation });
   const upstream: Upstream = createUpstream(config.upstream);

@@ -9,10 +9,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type ListenerName = 'gateway' | 'operations';
 
-/** After a refusal has been written out, how long the client may still read it before the socket is destroyed, ms. */
-export const REFUSED_LINGER_MS = 250;
-/** Longest a refused socket stays open after its answer was handed to it (a client that does not read), ms. */
-export const REFUSED_DEADLINE_MS = 2000;
+export { endRefused, REFUSED_DEADLINE_MS, REFUSED_LINGER_MS } from '../proxy/index.js';
 /**
  * How long readiness stays not-ready after an accept failed for lack of descriptors, unless the
  * listener accepts a connection sooner, ms (one default Kubernetes probe period).
@@ -69,34 +66,6 @@ export function createSocketMetrics(registry: Registry): SocketMetrics {
     acceptErrors: new Counter({ name: 'iamgate_accept_errors_total', help: 'Connections that could not be accepted, by listener and error (EMFILE, ENFILE, ...)', labelNames: ['listener', 'code'], registers }),
     refused: new Counter({ name: 'iamgate_refused_connections_total', help: 'Connections iamgate ended itself, by listener and reason', labelNames: ['listener', 'reason'], registers }),
   };
-}
-
-/**
- * Writes `answer` (when given) and ends the socket, then destroys it shortly after the answer is
- * out, or at the deadline if it never gets out. Whatever the client sends meanwhile is read and
- * dropped, so a client that keeps writing or never closes its side cannot hold the descriptor.
- */
-export function endRefused(socket: Duplex, answer?: string): void {
-  if (socket.destroyed) return;
-  const destroy = (): void => {
-    socket.destroy();
-  };
-  const deadline = setTimeout(destroy, REFUSED_DEADLINE_MS);
-  deadline.unref();
-  let linger: NodeJS.Timeout | undefined;
-  socket.once('close', () => {
-    clearTimeout(deadline);
-    clearTimeout(linger);
-  });
-  socket.on('error', destroy);
-  socket.resume();
-  const written = (): void => {
-    clearTimeout(deadline);
-    linger = setTimeout(destroy, REFUSED_LINGER_MS);
-    linger.unref();
-  };
-  if (answer === undefined) socket.end(written);
-  else socket.end(answer, written);
 }
 
 export interface ListenerSockets {

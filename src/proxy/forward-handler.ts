@@ -5,8 +5,9 @@
 // the raw set, and must not gain the newer methods (undici would then wrap it and call neither).
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { endRefused } from './end-socket.js';
 import { ClientClosedError } from './errors.js';
-import { responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
+import { namesNoLength, responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
 /** Told once how a forwarded request ended: an object the caller keeps its request's state in, not a closure made per request. */
@@ -68,7 +69,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     if (statusCode < 200 || this.settled) return true;
     this.status = statusCode;
     this.resume = resume;
-    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names, this));
+    this.outgoing.writeHead(statusCode, responseHeaderList(rawHeaders, this.requestId, this.names, this, namesNoLength(statusCode)));
     return true;
   }
 
@@ -102,9 +103,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     // Headers are gone: the only honest signal left is cutting the connection. Node holds a head
     // back until the first body byte: it goes out first, so that an upstream failing right after its
     // head still leaves the caller the answer as far as it came, never a connection closed unanswered.
+    // The socket itself is ended (never the response, whose end would pass the body as whole), not
+    // destroyed: destroyed with the caller's body still unread, the kernel would answer with RST and
+    // the caller could lose the head written just before it. endRefused destroys it in bounded time.
     if (responded) {
       this.outgoing.flushHeaders();
-      this.outgoing.destroy();
+      const socket = this.outgoing.socket;
+      if (socket === null) this.outgoing.destroy();
+      else {
+        // Nothing the caller sends after the cut is parsed as a request (as for a refused connection).
+        socket.removeAllListeners('data');
+        endRefused(socket);
+      }
     }
     this.settle(failure(err, responded, this.status));
   }

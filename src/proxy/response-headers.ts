@@ -38,11 +38,19 @@ export function createResponseHeaderNames(): ResponseHeaderNames {
 const latin1 = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('latin1'));
 
 /**
+ * Whether an answer of `status` may name no body length at all: RFC 9110 §8.6 forbids Content-Length
+ * in a 1xx or 204 (Transfer-Encoding, hop-by-hop, is dropped from every answer anyway). A 304 keeps
+ * its Content-Length: there it is the length of the representation it stands for.
+ */
+export const namesNoLength = (status: number): boolean => status < 200 || status === 204;
+
+/**
  * The caller's response headers from the upstream's raw ones (flat `[name, value, ...]`, Buffers or
  * strings). With `length`, notes there the Content-Length the caller gets (one plain number, not
- * removed as hop-by-hop), so the forwarder knows which body chunk is the last.
+ * removed as hop-by-hop), so the forwarder knows which body chunk is the last. With `noLength` (a
+ * 1xx or 204, see `namesNoLength`), the upstream's Content-Length is dropped, and none is noted.
  */
-export function responseHeaderList(raw: readonly (Buffer | string)[], requestId: string, names: ResponseHeaderNames, length?: DeclaredLength): string[] {
+export function responseHeaderList(raw: readonly (Buffer | string)[], requestId: string, names: ResponseHeaderNames, length?: DeclaredLength, noLength = false): string[] {
   const out: string[] = [];
   let listed: Set<string> | undefined;
   let declared = -1;
@@ -59,6 +67,7 @@ export function responseHeaderList(raw: readonly (Buffer | string)[], requestId:
         listed = addConnectionListed(latin1(raw[i + 1]!), listed);
         break;
       case ACTION.length: {
+        if (noLength) break;
         const value = latin1(raw[i + 1]!);
         out.push(name, value);
         lengths++;
@@ -75,15 +84,17 @@ export function responseHeaderList(raw: readonly (Buffer | string)[], requestId:
 
 /**
  * Filters the upstream's raw response headers for the caller (see `responseHeaderList`). With
- * `keepUpgrade` (a 101 answer), Upgrade and Connection are kept and nothing else the Connection
- * header lists is removed.
+ * `keepUpgrade` (a 101 answer), Upgrade and Connection are kept, nothing else the Connection header
+ * lists is removed, and Content-Length is dropped. `noLength` as for `responseHeaderList`.
  */
-export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string, keepUpgrade = false): string[] {
-  if (!keepUpgrade) return responseHeaderList(raw, requestId, createResponseHeaderNames());
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string, keepUpgrade = false, noLength = false): string[] {
+  if (!keepUpgrade) return responseHeaderList(raw, requestId, createResponseHeaderNames(), undefined, noLength);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]!);
     const lower = name.toLowerCase();
+    // A 101 names no body length (RFC 9110 §8.6): what follows it is the upgraded protocol's.
+    if (lower === 'content-length') continue;
     if (lower === 'upgrade' || lower === 'connection' || !droppedFromAnswers(lower)) out.push(name, latin1(raw[i + 1]!));
   }
   out.push(IDENTITY_HEADERS.requestId, requestId);

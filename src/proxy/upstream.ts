@@ -8,7 +8,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamOptions } from '../config/index.js';
 import { ClientClosedError, UpgradeRefusedError } from './errors.js';
 import { ForwardHandler, type ForwardListener } from './forward-handler.js';
-import { clientResponseHeaders, createResponseHeaderNames } from './response-headers.js';
+import { clientResponseHeaders, createResponseHeaderNames, namesNoLength } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
 export type { ForwardListener, ProxyResult };
@@ -120,7 +120,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           if (statusCode < 200 || settled || client.destroyed) return;
           status = statusCode;
           const lines = [`HTTP/1.1 ${statusCode} ${statusMessage ?? ''}`.trimEnd()];
-          const list = clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId);
+          const list = clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId, false, namesNoLength(statusCode));
           for (let i = 0; i + 1 < list.length; i += 2) lines.push(`${list[i]}: ${list[i + 1]}`);
           lines.push('connection: close');
           client.write(lines.join('\r\n') + '\r\n\r\n');

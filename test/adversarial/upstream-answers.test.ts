@@ -19,6 +19,7 @@ const SCRIPTS: Record<string, (socket: net.Socket) => void> = {
   'short-body': (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part'),
   'long-body': (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
   'no-content-with-body': (s) => s.write('HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
+  'no-content-chunked': (s) => s.write('HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nETag: "v2"\r\n\r\n'),
   'not-modified-with-length': (s) => s.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\nETag: "v1"\r\n\r\n'),
   'not-modified-with-body': (s) => s.write('HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nsmuggled!'),
   'reset-mid-body': (s) => {
@@ -26,6 +27,12 @@ const SCRIPTS: Record<string, (socket: net.Socket) => void> = {
     setTimeout(() => s.resetAndDestroy(), 50);
   },
   'reset-after-head': (s) => {
+    s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n');
+    setTimeout(() => s.resetAndDestroy(), 50);
+  },
+  // Reads no body: the caller's bytes back up into iamgate's socket, unread when the upstream fails.
+  'reset-after-head-unread': (s) => {
+    s.pause();
     s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n');
     setTimeout(() => s.resetAndDestroy(), 50);
   },
@@ -113,6 +120,30 @@ describe('an upstream that answers out of line', () => {
     expect(r.ms).toBeLessThan(3000);
   });
 
+  it('leaves a caller still sending its body the head of an upstream that failed right after it, then ends the connection within a bound', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    for (let round = 0; round < 5; round++) {
+      const started = Date.now();
+      // The upstream reads no body: the caller's bytes are still in flight, unread by iamgate, when
+      // the upstream fails, as they are for any caller uploading a large body.
+      const r = await exchange(c.port, `GET /orders/reset-after-head-unread HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`, {
+        timeoutMs: 5000,
+        drive: async (socket) => {
+          // The caller reads its answer only after a while, as a client busy sending does.
+          socket.pause();
+          setTimeout(() => socket.resume(), 150);
+          for (let sent = 0; sent < 8 * 1024 * 1024 && !socket.destroyed; sent += chunk.length) {
+            if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+          }
+        },
+      });
+      const [answer] = responsesOf(r.text);
+      const id = /\r\nx-iamgate-request-id: *([^\r]+)/i.exec(r.text)?.[1];
+      expect([round, answer?.status, answer?.complete, r.closedByServer, gw.audit.decisionsFor(id ?? '').length]).toEqual([round, 200, false, true, 1]);
+      expect(Date.now() - started).toBeLessThan(4000);
+    }
+  });
+
   it.each([
     ['long-body', 200, 'hello'],
     ['no-content-with-body', 204, ''],
@@ -127,6 +158,25 @@ describe('an upstream that answers out of line', () => {
       expect([responsesOf(bob.text).map((a) => [a.status, a.body]), bob.records]).toEqual([[[200, 'plain']], 1]);
       expect(alice.text + bob.text).not.toMatch(/smuggled|x-smuggled/i);
     }
+  });
+
+  it.each(['no-content-with-body', 'no-content-chunked'])(
+    'sends the caller %s as a 204 whose head names no Content-Length or Transfer-Encoding (RFC 9110 §8.6), its other headers kept',
+    async (key) => {
+      const r = await get(key);
+      expect(r.text.startsWith('HTTP/1.1 204 ')).toBe(true);
+      expect(headerLines(r.text).filter((l) => /^(content-length|transfer-encoding):/i.test(l))).toEqual([]);
+      expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe('');
+      expect(r.records).toBe(1);
+      if (key === 'no-content-chunked') expect(headerLines(r.text)).toContain('ETag: "v2"');
+    },
+  );
+
+  it('keeps a 304’s Content-Length, the length of the representation it stands for, and sends no body', async () => {
+    const r = await get('not-modified-with-length');
+    expect(r.text.startsWith('HTTP/1.1 304 ')).toBe(true);
+    expect(headerLines(r.text)).toContain('Content-Length: 1234');
+    expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe('');
   });
 
   it('drops the upstream’s trailers, so none can speak as an iamgate header after the body', async () => {

@@ -5,29 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { SESSION_NAME } from '../../src/identity/index.js';
 import { useAuthFixture } from '../auth/fixture.js';
-
-const DIRECTORY = `
-account: "111122223333"
-policies:
-  Reader:
-    document:
-      Version: "2012-10-17"
-      Statement: [{ Effect: Allow, Action: "orders:GetOrder", Resource: "*" }]
-roles:
-  AnyWorkload:
-    policies: [Reader]
-    trustPolicy:
-      Version: "2012-10-17"
-      Statement:
-        - Effect: Allow
-          Principal: { Federated: kubernetes.default.svc }
-          Action: sts:AssumeRoleWithWebIdentity
-          Condition:
-            StringLike: { "kubernetes.default.svc:sub": "*" }
-`;
+import { ANY_WORKLOAD_DIRECTORY } from './support/any-workload.js';
 
 describe('workload sessions named after their subject', () => {
-  const f = useAuthFixture({ directoryYaml: DIRECTORY, webIdentityRoles: ['AnyWorkload'] });
+  const f = useAuthFixture({ directoryYaml: ANY_WORKLOAD_DIRECTORY, webIdentityRoles: ['AnyWorkload'] });
 
   const sessionOf = async (sub: string): Promise<{ arn: string; session: string | undefined }> => {
     const outcome = await f.runtime.authenticator.authenticate({ authorization: `Bearer ${await f.serviceAccountToken(sub)}` });

@@ -100,6 +100,19 @@ describe('the audit record encoder', () => {
     }
   });
 
+  it('redacts a bearer token that a field’s cut would end before its second dot: no part of its header or payload is recorded', () => {
+    const payload = Buffer.from(JSON.stringify({ sub: 'alice', note: 'p'.repeat(400) })).toString('base64url');
+    const token = `eyJhbGciOiJFZERTQSJ9.${payload}.c2lnbmF0dXJl`;
+    // Each value is cut inside the token's payload, before its second dot.
+    const event = decisionEvent(1, { reason: `x${token}`, resource: `arn:aws:s3:::b/${token}`, principal: { arn: `arn:aws:iam::1:user/${token}`, type: 'user', session: token } });
+    for (const [reference, fast] of bothWays([event])) {
+      expect(fast).toBe(reference);
+      expect(fast).not.toContain('eyJhbGciOiJFZERTQSJ9');
+      expect(fast).not.toContain(payload.slice(0, 16));
+      expect(JSON.parse(fast)).toMatchObject({ reason: REDACTED, resource: REDACTED, principal: { arn: REDACTED, session: REDACTED } });
+    }
+  });
+
   it('keeps writing correctly once a field has seen more distinct values than it keeps', () => {
     const batch = Array.from({ length: FRAGMENTS_PER_FIELD + 50 }, (_, i) => decisionEvent(i, { action: `svc:Action${i % (FRAGMENTS_PER_FIELD + 10)}` }));
     const lines = bothWays(batch);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestHeaderOptions } from '../../src/proxy/headers.js';
 import { createRequestHeaderPlan, upstreamRequestHeaders, type RequestHeaderFacts, type RequestHeaderRules } from '../../src/proxy/request-headers.js';
-import { clientResponseHeaders, createResponseHeaderNames, responseHeaderList } from '../../src/proxy/response-headers.js';
+import { clientResponseHeaders, createResponseHeaderNames, namesNoLength, responseHeaderList } from '../../src/proxy/response-headers.js';
 
 const BASE: RequestHeaderOptions = { forwardAuthorization: false, trustedPeer: false, peerAddress: '10.0.0.5', proto: 'http', preserveHost: true, identity: undefined, passThrough: new Set() };
 
@@ -140,6 +140,16 @@ describe('client response headers', () => {
     expect(noted('Content-Length', '2', 'Connection', 'content-length')).toBe(-1);
     const kept = responseHeaderList([Buffer.from('Content-Length'), Buffer.from('2')], 'r-1', createResponseHeaderNames(), { declaredLength: -1 });
     expect(kept).toEqual(['Content-Length', '2', 'x-iamgate-request-id', 'r-1']);
+  });
+
+  it('drops the Content-Length of an answer that names no length (a 204 or 101) and notes none, where a 304 keeps it', () => {
+    const raw = ['ETag', '"v1"', 'Content-Length', '9'].map((s) => Buffer.from(s));
+    const length = { declaredLength: 7 };
+    expect(responseHeaderList(raw, 'r-1', createResponseHeaderNames(), length, namesNoLength(204))).toEqual(['ETag', '"v1"', 'x-iamgate-request-id', 'r-1']);
+    expect(length.declaredLength).toBe(-1);
+    expect(clientResponseHeaders(raw, 'r-1', false, namesNoLength(304))).toEqual(['ETag', '"v1"', 'Content-Length', '9', 'x-iamgate-request-id', 'r-1']);
+    const upgrade = ['Upgrade', 'websocket', 'Connection', 'Upgrade', 'Content-Length', '9'].map((s) => Buffer.from(s));
+    expect(clientResponseHeaders(upgrade, 'r-1', true)).toEqual(['Upgrade', 'websocket', 'Connection', 'Upgrade', 'x-iamgate-request-id', 'r-1']);
   });
 
   it('removes hop-by-hop headers and those the Connection header names, keeps repeated headers', () => {
