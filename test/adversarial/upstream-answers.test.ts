@@ -129,9 +129,11 @@ describe('an upstream that answers out of line', () => {
       const r = await exchange(c.port, `GET /orders/reset-after-head-unread HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`, {
         timeoutMs: 5000,
         drive: async (socket) => {
-          // The caller reads its answer only after a while, as a client busy sending does.
+          // The caller reads its answer only after a while, as a client busy sending does: after the
+          // upstream's reset (50 ms after its head), well within the 250 ms a cut connection lingers
+          // for its reader (REFUSED_LINGER_MS), which is the bound this pins.
           socket.pause();
-          setTimeout(() => socket.resume(), 150);
+          setTimeout(() => socket.resume(), 100);
           for (let sent = 0; sent < 8 * 1024 * 1024 && !socket.destroyed; sent += chunk.length) {
             if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
           }
