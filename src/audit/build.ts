@@ -45,8 +45,6 @@ export const KINDS: ReadonlySet<string> = new Set<AuditKind>([
 ]);
 export const CACHE_LEVELS: ReadonlySet<string> = new Set<CacheLevel>(['l1', 'l2', 'miss', 'off']);
 
-/** A JWT (three base64url parts, the first a JSON header) anywhere in a string. */
-const BEARER_TOKEN = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\./;
 export const REDACTED = '[redacted]';
 
 /** Where the builder gets time and identifiers from. */
@@ -91,8 +89,38 @@ export function text(value: unknown, limit: number): string | undefined {
 
 /** `value`, or REDACTED when it holds a bearer token anywhere: for records, and for log lines that quote a caller's input. */
 export function withoutBearerToken(value: string): string {
-  // Every JWT starts with `eyJ`: most strings are settled by one indexOf, without the regex.
-  return value.includes('eyJ') && BEARER_TOKEN.test(value) ? REDACTED : value;
+  return holdsBearerToken(value) ? REDACTED : value;
+}
+
+/** Whether `code` is a base64url character (A-Z, a-z, 0-9, `-`, `_`). */
+function isBase64Url(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x5f;
+}
+
+/** Where the run of base64url characters starting at `from` ends. */
+function endOfRun(value: string, from: number): number {
+  let i = from;
+  while (i < value.length && isBase64Url(value.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Whether `value` holds a JWT: `eyJ` (a JSON header's start) and at least four more base64url
+ * characters, a dot, at least four base64url characters, a dot. One pass over the value, whatever
+ * it holds: an `eyJ` inside a run that failed ends where that run ends and fails the same way, so
+ * the search goes on after the run (a backtracking regex took quadratic time on `eyJeyJeyJ...`:
+ * seconds for a 64 KB value a caller chose).
+ */
+export function holdsBearerToken(value: string): boolean {
+  for (let at = value.indexOf('eyJ'); at !== -1; ) {
+    const header = endOfRun(value, at + 3);
+    if (header - at >= 7 && value.charCodeAt(header) === 0x2e) {
+      const payload = endOfRun(value, header + 1);
+      if (payload - header - 1 >= 4 && value.charCodeAt(payload) === 0x2e) return true;
+    }
+    at = value.indexOf('eyJ', Math.max(header, at + 1));
+  }
+  return false;
 }
 
 export function integer(value: unknown): number | undefined {
