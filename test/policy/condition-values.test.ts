@@ -122,6 +122,13 @@ describe('numbers', () => {
     expect(order(value, policy)).toBe(expected);
   });
 
+  it('orders a request number of four million digits, its zeros not trailing, in one pass (a backtracking trim took quadratic time)', () => {
+    const long = `1${'0'.repeat(4_000_000)}1`;
+    expect(order(long, '1')).toBe(1);
+    expect(order(`0.${'0'.repeat(4_000_000)}1`, '0')).toBe(1);
+    expect(order(`-${long}`, '-1e4000000')).toBe(-1);
+  });
+
   it.each(['0x10', ' 5', '5 ', 'Infinity', 'NaN', '', '1e', '--1', '1_000', '١٢'])('does not read %j as a number', (text) => {
     expect(isDecimalText(text)).toBe(false);
     expect(readPolicyNumber(text)).toBeUndefined();

@@ -108,8 +108,19 @@ export function toDecimal(text: string): Decimal {
   if (pointAt < 0) pointAt = mantissa.length;
   const lead = mantissa.search(/[1-9]/);
   if (lead < 0) return { negative: false, digits: '', exponent: 0 };
-  const digits = mantissa.slice(lead).replace(/0+$/, '');
+  const digits = mantissa.slice(lead, endOfSignificant(mantissa));
   return { negative, digits, exponent: pointAt - lead + power };
+}
+
+/**
+ * Where `digits` ends once its trailing zeros are left off. A loop, not `/0+$/`: that pattern
+ * backtracks from every zero of a long run that does not end the text (quadratic time on a number a
+ * request may carry).
+ */
+function endOfSignificant(digits: string): number {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 0x30) end--;
+  return end;
 }
 
 /** Orders two decimals: negative, zero or positive as `a` is less than, equal to or greater than `b`. */
