@@ -154,12 +154,16 @@ describe('bearer token attacks', () => {
     await expectRefused(await idp.token(claims({ aud })), 'token_audience_invalid');
   });
 
-  it.each(['mallory', 'Alice', 'alice ', ' alice', 'alice\u0000', '__proto__', 'constructor', 'arn:aws:iam::111122223333:user/alice', '*'])(
+  it.each(['mallory', 'Alice', 'alice ', ' alice', '__proto__', 'constructor', 'arn:aws:iam::111122223333:user/alice', '*'])(
     'answers principal_unknown for sub %j, a user the directory does not hold',
     async (sub) => {
       await expectRefused(await idp.token(idp.claims(sub, clock.now())), 'principal_unknown');
     },
   );
+
+  it('answers token_claim_invalid for a sub naming alice with a NUL after it, before any directory lookup', async () => {
+    await expectRefused(await idp.token(idp.claims('alice\u0000', clock.now())), 'token_claim_invalid');
+  });
 
   it('answers token_claim_invalid or token_claim_missing for claims of the wrong type', async () => {
     await expectRefused(await idp.token(claims({ exp: String(Math.floor(clock.now() / 1000) + 60) })), 'token_claim_invalid');
