@@ -37,7 +37,7 @@ function stringList(v: unknown): string[] | undefined {
 const CLAIM_TEXT = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]{1,1024}$/;
 
 /** Whether `v` is a string a claim may hold where iamgate carries it on (see CLAIM_TEXT). */
-export const isClaimText = (v: unknown): v is string => typeof v === 'string' && CLAIM_TEXT.test(v);
+const isClaimText = (v: unknown): v is string => typeof v === 'string' && CLAIM_TEXT.test(v);
 
 const CLAIM_TEXT_RULE = 'holds a control character or line separator, or more than 1024 characters';
 

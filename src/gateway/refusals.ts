@@ -12,7 +12,8 @@ import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';
 import { writeJson, writeSocketError, writeSocketJson } from './respond.js';
-import { REFUSED_DEADLINE_MS, type ListenerSockets } from './sockets.js';
+import { REFUSED_DEADLINE_MS } from '../proxy/index.js';
+import type { ListenerSockets } from './sockets.js';
 
 export interface RefusalDeps {
   readonly pipeline: Pipeline;

@@ -4,7 +4,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { errorAnswer, type GatewayErrorCode } from './errors.js';
-import { endRefused } from './sockets.js';
+import { endRefused } from '../proxy/index.js';
 
 /**
  * The headers of every JSON answer iamgate writes itself, as the flat list (name, value, ...) that

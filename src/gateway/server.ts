@@ -13,7 +13,7 @@ import type { PeerAuthenticator } from '../auth/index.js';
 import { finding } from '../config/findings.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
-import { createUpstream, type HeadersConfig, type Upstream } from '../proxy/index.js';
+import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
 import { createIdSource, withoutBearerToken, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
@@ -31,7 +31,7 @@ import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
 import { closingSocket, writeSocketError } from './respond.js';
-import { createSocketMetrics, descriptorLimit, descriptorShortage, endRefused, trackSockets } from './sockets.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 

@@ -9,7 +9,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type ListenerName = 'gateway' | 'operations';
 
-export { endRefused, REFUSED_DEADLINE_MS, REFUSED_LINGER_MS } from '../proxy/index.js';
 /**
  * How long readiness stays not-ready after an accept failed for lack of descriptors, unless the
  * listener accepts a connection sooner, ms (one default Kubernetes probe period).
