@@ -173,7 +173,6 @@ describe('dates', () => {
     ['2020-01-01T12:30:15Z', Date.UTC(2020, 0, 1, 12, 30, 15)],
     ['2020-01-01T12:30:15.25Z', Date.UTC(2020, 0, 1, 12, 30, 15, 250)],
     ['2020-01-01T12:30:15.123456Z', Date.UTC(2020, 0, 1, 12, 30, 15, 123)],
-    ['2020-01-01T12:30:15', Date.UTC(2020, 0, 1, 12, 30, 15)],
     ['2020-01-01T12:30:15+02:00', Date.UTC(2020, 0, 1, 10, 30, 15)],
     ['2020-01-01T12:30:15-0130', Date.UTC(2020, 0, 1, 14, 0, 15)],
     ['2020-01-01T12:30:15+05', Date.UTC(2020, 0, 1, 7, 30, 15)],
@@ -188,6 +187,14 @@ describe('dates', () => {
     'rejects %j',
     (text) => {
       expect(parseIsoDate(text)).toBeUndefined();
+    },
+  );
+
+  it.each(['2020-01-01T12:30', '2020-01-01T12:30:15', '2020-01-01T12:30:15.250'])(
+    'rejects the time %j, which carries no zone and so names no instant',
+    (text) => {
+      expect(parseIsoDate(text)).toBeUndefined();
+      expect(parseDateValue(text)).toBeUndefined();
     },
   );
 

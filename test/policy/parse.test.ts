@@ -114,6 +114,7 @@ describe('parsePolicy errors', () => {
     ['a condition value that is an object', withCondition({ StringEquals: { 'aws:username': { name: 'alice' } } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username']],
     ['a null among condition values', withCondition({ StringEquals: { 'aws:username': ['alice', null] } }), ['DATA_TYPE_MISMATCH at Statement[0].Condition.StringEquals.aws:username[1]']],
     ['a date that is not a date', withCondition({ DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.DateGreaterThan.aws:CurrentTime']],
+    ['a time of day without its zone', withCondition({ DateLessThan: { 'aws:CurrentTime': ['2026-01-31T12:00:00Z', '2026-01-31T12:00:00'] } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.DateLessThan.aws:CurrentTime[1]']],
     ['a CIDR with a prefix too long', withCondition({ IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '10.0.0.0/33'] } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.IpAddress.aws:SourceIp[1]']],
     ['a Bool value that is not true or false', withCondition({ Bool: { 'aws:SecureTransport': 'yes' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Bool.aws:SecureTransport']],
     ['a Null value that is not true or false', withCondition({ Null: { 'aws:TokenIssueTime': 'maybe' } }), ['INVALID_CONDITION_VALUE at Statement[0].Condition.Null.aws:TokenIssueTime']],

@@ -6,10 +6,12 @@
 //
 // Accepted ISO 8601 forms: the W3C profile the IAM User Guide names ("W3C implementations of the
 // ISO 8601 date formats"): `YYYY` and `YYYY-MM` (the first instant of that year or month), and
-// `YYYY-MM-DD`, then optionally `Thh:mm`, `:ss`, `.fraction`, then an optional zone `Z`, `±hh:mm`,
-// `±hhmm` or `±hh`. A date or time without a zone is taken as UTC. Numbers, and other strings of
-// digits (with an optional sign and decimals), are epoch seconds: four digits alone are a year, as
-// the W3C profile reads them, since no policy means the first hour of 1970.
+// `YYYY-MM-DD` (midnight UTC), optionally followed by a time `Thh:mm`, `:ss`, `.fraction` and its
+// zone `Z`, `±hh:mm`, `±hhmm` or `±hh`. A time without a zone is no date (refused in a policy,
+// unreadable in a request): the profile writes every time with a zone designator, and a local
+// time would be read hours off in any zone but UTC. Numbers, and other strings of digits (with an
+// optional sign and decimals), are epoch seconds: four digits alone are a year, as the W3C
+// profile reads them, since no policy means the first hour of 1970.
 
 import type { ContextScalar } from '../types.js';
 
@@ -115,7 +117,7 @@ function readIsoDate(s: string, out: Instant): boolean {
     }
   }
   out.ms = ms;
-  if (i === s.length) return true;
+  // A time ends with its zone: one that ends here names no instant.
   if ((s[i] === 'Z' || s[i] === 'z') && i + 1 === s.length) return true;
   const sign = s[i] === '+' ? 1 : s[i] === '-' ? -1 : 0;
   if (sign === 0) return false;

@@ -86,7 +86,7 @@ export function checkConditionValue(
       return readPolicyNumber(value) === undefined ? `${op.raw} ${key}: ${shown} is not a number` : undefined;
     case 'Date':
       return parseDateValue(value) === undefined
-        ? `${op.raw} ${key}: ${shown} is not a date (use ISO 8601 such as 2026-01-31T12:00:00Z, or epoch seconds)`
+        ? `${op.raw} ${key}: ${shown} is not a date (use ISO 8601 with a zone, such as 2026-01-31T12:00:00Z, or epoch seconds)`
         : undefined;
     case 'Bool':
       // Bool values may be policy variables, which only the request can resolve; they exist only
