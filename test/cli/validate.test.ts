@@ -66,6 +66,17 @@ describe('iamgate validate', () => {
     ]);
   });
 
+  it('refuses a Date condition value that gives a time without its zone, naming the file, the JSON path and the form to use', async () => {
+    const local = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2026-01-31T12:00:00' } } }] };
+    const file = await put('broken/local-time.json', JSON.stringify(local));
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out).toEqual([
+      `${file}: error INVALID_CONDITION_VALUE at Statement[0].Condition.DateLessThan.aws:CurrentTime: DateLessThan aws:CurrentTime: "2026-01-31T12:00:00" is not a date (use ISO 8601 with a zone, such as 2026-01-31T12:00:00Z, or epoch seconds)`,
+      '1 file checked: 1 error, 0 security findings, 0 warnings, 0 suggestions',
+    ]);
+  });
+
   it('exits 0 on a folder of clean policies, searching subfolders and skipping hidden ones', async () => {
     await put('clean/read.json', JSON.stringify(GOOD));
     await put('clean/nested/write.yaml', 'Version: 2012-10-17\nStatement:\n  Effect: Allow\n  Action: [s3:PutObject]\n  Resource: arn:aws:s3:::reports/*\n');
