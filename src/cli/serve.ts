@@ -3,7 +3,7 @@
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createIamgate, createLogger, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { configuredSecrets, createIamgate, createLogger, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
@@ -98,7 +98,7 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   const at = loaded.ok ? demoAddress(loaded.config) : undefined;
   if (!loaded.ok || !at) return undefined;
   const demo = await startDemoUpstream(at);
-  createLogger(loaded.config.logging.level).info({ url: demo.url }, 'demo orders service listening');
+  createLogger(loaded.config.logging.level, undefined, configuredSecrets(loaded.config)).info({ url: demo.url }, 'demo orders service listening');
   return demo;
 }
 
@@ -122,7 +122,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     return EXIT.usage;
   }
 
-  const logger = createLogger(config.logging.level);
+  const logger = createLogger(config.logging.level, undefined, configuredSecrets(config));
   let demo: DemoUpstream | undefined;
   // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
   if (demoAt && !isClusterWorker()) {
