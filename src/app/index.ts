@@ -6,3 +6,4 @@ export { redisConfigured, redisFactory, type RedisFactory, type RedisRole } from
 export { tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 export { iamgateVersion } from './version.js';
 export { configuredSecrets, createLogger } from './logger.js';
+export { createTextRedactor } from './log-redaction.js';

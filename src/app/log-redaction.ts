@@ -3,7 +3,8 @@
 // undici, JSON.parse quoting a body), the problems of a policy file. Redacting at each call site
 // leaves the next call site open, so the line is redacted once, as pino writes it: every line, at
 // every level, from every child logger. It runs off the request path of an allowed request (no line
-// is written for one at the default level) and costs about a microsecond a line (docs/security.md).
+// is written for one at the default level) and costs about a microsecond of CPU a line
+// (docs/benchmarks.md, "Log lines").
 import { REDACTED, withBearerTokensRedacted } from '../audit/index.js';
 
 /** Secrets shorter than this are not searched for: they would match ordinary words and numbers. */
@@ -23,7 +24,10 @@ function boundaryBefore(line: string, at: number): boolean {
   return at === 0 || !isAlphanumeric(line.charCodeAt(at - 1)) || line.charCodeAt(at - 2) === 0x5c;
 }
 
-/** Whether `at` lies inside a JSON string of the line. */
+/**
+ * Whether `at` lies inside a JSON string of the line: in a log line only digits inside a string can
+ * be a caller's; numbers outside strings (times, counts, durations) are values iamgate wrote, and are kept.
+ */
 function insideString(line: string, at: number): boolean {
   let inString = false;
   for (let i = 0; i < at; i++) {
@@ -35,29 +39,32 @@ function insideString(line: string, at: number): boolean {
 }
 
 /**
- * The JSON line with every run of exactly six digits that stands alone inside a string written as
- * REDACTED: a TOTP code wherever a caller's input put it (a body quoted by a parse error, a field
- * echoed in a message). Numbers outside strings (times, counts, durations) are values iamgate
- * wrote, and are kept. A native search finds runs of six digits or more (a line's time has
- * thirteen); the line is read character by character only for a run of exactly six, which a line
- * rarely holds. (A pattern with look-behind to the same effect cost ten times as much a line.)
+ * `text` with every run of exactly six digits that stands alone, where `counts(text, at)` says it
+ * may be a caller's, written as REDACTED: a TOTP code wherever a caller's input put it (a body
+ * quoted by a parse error, a field echoed in a message). A native search finds runs of six digits
+ * or more (a log line's time has thirteen); `counts` is asked only for a run of exactly six, which
+ * a line rarely holds. (A pattern with look-behind to the same effect cost ten times as much a line.)
  */
-function withCodesRedacted(line: string): string {
+function withCodesRedacted(text: string, counts: (text: string, at: number) => boolean): string {
   let out = '';
   let kept = 0;
   SIX_DIGITS.lastIndex = 0;
-  for (let found = SIX_DIGITS.exec(line); found !== null; found = SIX_DIGITS.exec(line)) {
-    const at = found.index;
+  // test, not exec: no match array made; a match is six characters long, so it began six before lastIndex.
+  while (SIX_DIGITS.test(text)) {
+    const at = SIX_DIGITS.lastIndex - 6;
     let end = at + 6;
-    while (isDigit(line.charCodeAt(end))) end++;
+    while (isDigit(text.charCodeAt(end))) end++;
     SIX_DIGITS.lastIndex = end;
-    if (end - at === 6 && !isDigit(line.charCodeAt(at - 1)) && boundaryBefore(line, at) && !isAlphanumeric(line.charCodeAt(end)) && insideString(line, at)) {
-      out += line.slice(kept, at) + REDACTED;
+    if (end - at === 6 && boundaryBefore(text, at) && !isAlphanumeric(text.charCodeAt(end)) && counts(text, at)) {
+      out += text.slice(kept, at) + REDACTED;
       kept = end;
     }
   }
-  return kept === 0 ? line : out + line.slice(kept);
+  return kept === 0 ? text : out + text.slice(kept);
 }
+
+/** In plain text any lone run of six digits can be a caller's. */
+const everywhere = (): boolean => true;
 
 /** How a secret can appear in a JSON line: as written, and escaped as a JSON string holds it. */
 function spellings(secret: string): string[] {
@@ -65,16 +72,34 @@ function spellings(secret: string): string[] {
   return escaped === secret ? [secret] : [secret, escaped];
 }
 
+/** Secrets to search for, longest first (so none is left half-replaced by a shorter one it holds), with their JSON spellings. */
+function searchedSecrets(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.filter((s) => s.length >= SHORTEST_REDACTED_SECRET).flatMap(spellings))].sort((a, b) => b.length - a.length);
+}
+
+function withSecretsRedacted(text: string, searched: readonly string[]): string {
+  let safe = text;
+  for (const secret of searched) if (safe.includes(secret)) safe = safe.split(secret).join(REDACTED);
+  return safe;
+}
+
 /**
  * Makes the redactor every log line passes through: configured secrets (`secrets`, each at least
  * SHORTEST_REDACTED_SECRET characters), bearer tokens (any JWT, iamgate's own session tokens
- * among them) and TOTP codes are replaced by REDACTED, the rest of the line kept as written.
+ * among them) and TOTP codes inside JSON strings are replaced by REDACTED, the rest of the line
+ * kept as written.
  */
 export function createLineRedactor(secrets: readonly string[]): (line: string) => string {
-  const searched = [...new Set(secrets.filter((s) => s.length >= SHORTEST_REDACTED_SECRET).flatMap(spellings))].sort((a, b) => b.length - a.length);
-  return (line) => {
-    let safe = line;
-    for (const secret of searched) if (safe.includes(secret)) safe = safe.split(secret).join(REDACTED);
-    return withCodesRedacted(withBearerTokensRedacted(safe));
-  };
+  const searched = searchedSecrets(secrets);
+  return (line) => withCodesRedacted(withBearerTokensRedacted(withSecretsRedacted(line, searched)), insideString);
+}
+
+/**
+ * The same for plain text that is no JSON line (what `iamgate serve` prints on standard error: the
+ * problems of a configuration or of the policies it could not start with), where a lone run of six
+ * digits anywhere is taken for a TOTP code.
+ */
+export function createTextRedactor(secrets: readonly string[]): (text: string) => string {
+  const searched = searchedSecrets(secrets);
+  return (text) => withCodesRedacted(withBearerTokensRedacted(withSecretsRedacted(text, searched)), everywhere);
 }

@@ -3,7 +3,7 @@
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { configuredSecrets, createIamgate, createLogger, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
@@ -111,8 +111,10 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   const loaded = await loadConfig({ file, env: process.env });
   if (!loaded.ok) {
+    // Problems can quote the file (a YAML error shows the line it failed on): no token or code is printed.
+    const redact = createTextRedactor([]);
     io.stderr(`iamgate serve: the configuration has ${loaded.problems.length} problem(s); nothing was started:`);
-    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${line}`);
+    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${redact(line)}`);
     return EXIT.failed;
   }
   const config = loaded.config;
@@ -140,8 +142,10 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const { gateway } = iamgate;
   const first = await gateway.initialLoad;
   if (!first.ok) {
+    // Problems quote the values at fault: redacted as the log's lines are.
+    const redact = createTextRedactor(configuredSecrets(config));
     io.stderr(`iamgate serve: the policies have ${first.problems.length} problem(s):`);
-    for (const p of first.problems) io.stderr(`  ${p}`);
+    for (const p of first.problems) io.stderr(`  ${redact(p)}`);
     await stopStarted({ iamgate, demo }, 0);
     return EXIT.failed;
   }

@@ -13,6 +13,8 @@ import { generate } from 'otplib';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configuredSecrets, createIamgate, createLogger, loadConfig, type Iamgate } from '../../src/app/index.js';
+import { runCli } from '../../src/cli/cli.js';
+import '../../src/cli/serve.js';
 import { tokenFor } from '../audit/served.js';
 import { FIXTURES } from '../support/gateway.js';
 import { rawRequest } from '../support/net.js';
@@ -36,6 +38,25 @@ function piecesOf(token: string): string[] {
 /** What of `secrets` (and of `tokens`' pieces) the text still holds: empty when nothing. */
 function leaked(text: string, tokens: readonly string[], secrets: readonly string[]): string[] {
   return [...tokens.flatMap(piecesOf), ...secrets].filter((piece) => text.includes(piece));
+}
+
+/** A development configuration with a file trail and the MFA key as its secret, with its `upstream` and `policies` lines. */
+function configText(upstream: string, policies: string): string {
+  return [
+    'version: 1',
+    'mode: development',
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'operations: { host: 127.0.0.1, port: 0 }',
+    upstream,
+    policies,
+    'audit: { sink: file, file: { path: trail.jsonl } }',
+    'auth:',
+    '  stateDir: state',
+    `  mfa: { encryptionKey: "${MFA_KEY}" }`,
+    '  issuers:',
+    '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+    '',
+  ].join('\n');
 }
 
 function capture(): { lines: string[]; stream: Writable } {
@@ -131,21 +152,7 @@ describe('the log of a served gateway', () => {
     configFile = join(dir, 'iamgate.yaml');
     await writeFile(
       configFile,
-      [
-        'version: 1',
-        'mode: development',
-        'listen: { host: 127.0.0.1, port: 0 }',
-        'operations: { host: 127.0.0.1, port: 0 }',
-        `upstream: { url: "${upstream.url}" }`,
-        'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml, watch: false }',
-        'audit: { sink: file, file: { path: trail.jsonl } }',
-        'auth:',
-        '  stateDir: state',
-        `  mfa: { encryptionKey: "${MFA_KEY}" }`,
-        '  issuers:',
-        '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
-        '',
-      ].join('\n'),
+      configText(`upstream: { url: "${upstream.url}" }`, 'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml, watch: false }'),
     );
     const loaded = await loadConfig({ file: configFile, env: {} });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
@@ -193,5 +200,42 @@ describe('the log of a served gateway', () => {
     expect(log).toContain('policy reload failed');
     expect(log).toContain('request rejected');
     expect(leaked(log, [sessionToken, carol, FAKE_TOKEN], [CODE, totpCode, MFA_KEY])).toEqual([]);
+  });
+});
+
+describe('what iamgate serve prints on standard error when it cannot start', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-serve-stderr-'));
+    await mkdir(join(dir, 'policies'));
+    const directory = await readFile(FIXTURES.directory, 'utf8');
+    await writeFile(join(dir, 'policies', 'directory.yaml'), directory.replace('Effect: Allow', `Effect: "${FAKE_TOKEN} ${CODE}"`));
+    await cp(FIXTURES.routes, join(dir, 'policies', 'routes.yaml'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function serve(config: string): Promise<{ code: number; text: string }> {
+    const file = join(dir, `iamgate-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, config);
+    const lines: string[] = [];
+    const code = await runCli(['serve', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) });
+    return { code, text: lines.join('\n') };
+  }
+
+  it('names the problem of a configuration value without the token or code the value holds', async () => {
+    const { code, text } = await serve(configText(`upstream: { url: "http://${FAKE_TOKEN}/${CODE}" }`, 'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml }'));
+    expect(code).not.toBe(0);
+    expect(text).toContain('upstream.url');
+    expect(text).toContain('[redacted]');
+    expect(leaked(text, [FAKE_TOKEN], [CODE])).toEqual([]);
+  });
+
+  it('names the problems of the policies it could not load without the tokens, codes or secrets they quote', async () => {
+    const { code, text } = await serve(configText('upstream: { url: "http://127.0.0.1:9" }', 'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml, watch: false }'));
+    expect(code).not.toBe(0);
+    expect(text).toContain('INVALID_EFFECT');
+    expect(leaked(text, [FAKE_TOKEN], [CODE, MFA_KEY])).toEqual([]);
   });
 });
