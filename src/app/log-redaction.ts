@@ -14,14 +14,19 @@ export const SHORTEST_REDACTED_SECRET = 6;
 const SIX_DIGITS = /[0-9]{6}/g;
 
 const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
-const isAlphanumeric = (code: number): boolean => isDigit(code) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+/**
+ * A character of an identifier: a letter, a digit, `-` or `_`. Six digits joined to others by `-`
+ * or `_` are part of an identifier iamgate wrote (an audit chain's id ends in six hex digits, all of
+ * them digits one time in seventeen; a key id is base64url), never a code standing alone.
+ */
+const isWordCharacter = (code: number): boolean => isDigit(code) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x2d || code === 0x5f;
 
 /**
- * Whether the character before `at` ends a word: not a letter or digit, or the letter of a JSON
- * escape (`\n`, `\t`, ...), which stands for a control character in the value.
+ * Whether the character before `at` ends a word: no character of an identifier, or the letter of a
+ * JSON escape (`\n`, `\t`, ...), which stands for a control character in the value.
  */
 function boundaryBefore(line: string, at: number): boolean {
-  return at === 0 || !isAlphanumeric(line.charCodeAt(at - 1)) || line.charCodeAt(at - 2) === 0x5c;
+  return at === 0 || !isWordCharacter(line.charCodeAt(at - 1)) || line.charCodeAt(at - 2) === 0x5c;
 }
 
 /**
@@ -55,7 +60,7 @@ function withCodesRedacted(text: string, counts: (text: string, at: number) => b
     let end = at + 6;
     while (isDigit(text.charCodeAt(end))) end++;
     SIX_DIGITS.lastIndex = end;
-    if (end - at === 6 && boundaryBefore(text, at) && !isAlphanumeric(text.charCodeAt(end)) && counts(text, at)) {
+    if (end - at === 6 && boundaryBefore(text, at) && !isWordCharacter(text.charCodeAt(end)) && counts(text, at)) {
       out += text.slice(kept, at) + REDACTED;
       kept = end;
     }

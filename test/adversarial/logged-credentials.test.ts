@@ -121,14 +121,23 @@ describe('a line written by the logger iamgate serve creates', () => {
     expect(text).toContain('[redacted]');
   });
 
-  it('keeps numbers iamgate wrote, digits inside longer words, and request ids as they are', async () => {
+  it('keeps numbers iamgate wrote, digits inside longer words, and identifiers (request ids, audit chain ids, key ids) as they are', async () => {
     const { lines, stream } = capture();
     const logger = createLogger('info', stream, secrets);
-    const requestId = '6f1c2a3b-1234-4567-8901-123456789012';
-    logger.info({ requestId, cooldownMs: 300_000, bytesIn: 918_273, digest: `ab${CODE}cd`, order: `/orders/${CODE}7` }, 'kept');
+    const kept = {
+      requestId: '6f1c2a3b-1234-4567-8901-123456789012',
+      cooldownMs: 300_000,
+      bytesIn: 918_273,
+      digest: `ab${CODE}cd`,
+      order: `/orders/${CODE}7`,
+      // An audit chain's id ends in three random bytes in hex: all six of them digits one time in seventeen.
+      auditChain: `orders-7c9f-1796630454992-${CODE}`,
+      kid: `qPYL3wrmbhI2GT2C_${CODE}-DumoVZokI0`,
+    };
+    logger.info(kept, 'kept');
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
-    expect(line).toMatchObject({ requestId, cooldownMs: 300_000, bytesIn: 918_273, digest: `ab${CODE}cd`, order: `/orders/${CODE}7`, msg: 'kept' });
+    expect(line).toMatchObject({ ...kept, msg: 'kept' });
   });
 });
 
