@@ -172,7 +172,7 @@ async function trailHolding(ids: readonly string[]): Promise<TrailRecord[]> {
   for (let attempt = 0; ; attempt++) {
     const trail = await readTrail(files.trail);
     const decided = new Set(decisionsIn(trail).map((r) => r['requestId']));
-    if (ids.every((id) => decided.has(id)) || attempt === 100) return trail;
+    if (ids.every((id) => decided.has(id)) || attempt === 200) return trail;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
