@@ -4,7 +4,8 @@
 // token, an unknown route, a header block over the limit or with too many lines, a malformed
 // method, an Expect other than 100-continue, a body the caller abandons midway, an upstream that
 // resets, upgrades refused (h2c, a WebSocket without a token), STS calls (a malformed body
-// included) and forward-auth calls (an incomplete one included). Every answer names
+// included), forward-auth calls (an incomplete one included) and three requests pipelined on one
+// connection. Every answer names
 // its request id (header or JSON body), and the trail holds exactly one decision record for each;
 // a request the caller abandoned has at most one, and no other decision record appears. At the
 // end `iamgate audit verify` accepts the trail with the gateway's public key.
@@ -18,12 +19,12 @@ import type { Iamgate } from '../../src/app/index.js';
 import { runCli } from '../../src/cli/cli.js';
 import '../../src/cli/audit.js';
 import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from '../audit/served.js';
-import { exchange } from './support/raw.js';
+import { exchange, responsesOf } from './support/raw.js';
 import { serveConfigFile } from './support/served.js';
 
 const KINDS = [
   'allowed', 'denied', 'no_token', 'bad_token', 'unknown_route', 'huge_header', 'too_many_headers', 'bad_method', 'other_expect', 'abandoned_body', 'upstream_reset',
-  'h2c_upgrade', 'websocket_no_token', 'sts', 'sts_bad_body', 'forward_auth', 'forward_auth_incomplete',
+  'h2c_upgrade', 'websocket_no_token', 'sts', 'sts_bad_body', 'forward_auth', 'forward_auth_incomplete', 'pipelined',
 ] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -58,11 +59,17 @@ afterAll(async () => {
   await files?.remove();
 });
 
-/** What one request came to: the request id its answer names, or the path of an abandoned one. */
-type Sent = { readonly kind: Kind; readonly answered: true; readonly status: number; readonly requestId: string | undefined } | { readonly kind: Kind; readonly answered: false; readonly path: string };
+/** An answer: its status and the request id it names. */
+interface Answer {
+  readonly status: number;
+  readonly requestId: string | undefined;
+}
 
-const requestLine = (method: string, target: string, headers: readonly string[], body = ''): string =>
-  `${method} ${target} HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n${body === '' ? '' : `Content-Length: ${Buffer.byteLength(body)}\r\n`}\r\n${body}`;
+/** What one connection's requests came to: their answers, or the path of an abandoned one. */
+type Sent = { readonly kind: Kind; readonly answered: true; readonly answers: readonly Answer[] } | { readonly kind: Kind; readonly answered: false; readonly path: string };
+
+const requestLine = (method: string, target: string, headers: readonly string[], body = '', connection = 'close'): string =>
+  `${method} ${target} HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: ${connection}\r\n${body === '' ? '' : `Content-Length: ${Buffer.byteLength(body)}\r\n`}\r\n${body}`;
 
 /** The raw bytes a kind of request sends (every one closes its connection after its answer). */
 function payloadOf(kind: Exclude<Kind, 'abandoned_body'>): string {
@@ -100,34 +107,37 @@ function payloadOf(kind: Exclude<Kind, 'abandoned_body'>): string {
       return requestLine('GET', '/.iamgate/authz', [bearer, 'X-Forwarded-Method: GET', 'X-Forwarded-Uri: /orders/7']);
     case 'forward_auth_incomplete':
       return requestLine('GET', '/.iamgate/authz', [bearer, 'X-Forwarded-Method: GET']);
+    case 'pipelined':
+      // Three requests in one write on a kept-alive connection, the last closing it.
+      return requestLine('GET', '/orders/2', [bearer], '', 'keep-alive') + requestLine('GET', '/orders/3', [], '', 'keep-alive') + requestLine('DELETE', '/orders/2', [bearer]);
   }
 }
 
-/** The statuses each kind of request is answered with (an STS caller without a TOTP device is refused, or locked out after repeated codes). */
-const EXPECTED: Record<Exclude<Kind, 'abandoned_body'>, readonly number[]> = {
-  allowed: [200],
-  denied: [403],
-  no_token: [401],
-  bad_token: [401],
-  unknown_route: [403],
-  huge_header: [431],
-  too_many_headers: [431],
-  bad_method: [400],
-  other_expect: [417],
-  h2c_upgrade: [400],
-  websocket_no_token: [401],
-  sts_bad_body: [400],
-  forward_auth_incomplete: [400],
-  upstream_reset: [502],
-  sts: [403, 429],
-  forward_auth: [200],
+/** The statuses each kind of request is answered with, answer by answer (an STS caller without a TOTP device is refused, or locked out after repeated codes). */
+const EXPECTED: Record<Exclude<Kind, 'abandoned_body'>, readonly (readonly number[])[]> = {
+  allowed: [[200]],
+  denied: [[403]],
+  no_token: [[401]],
+  bad_token: [[401]],
+  unknown_route: [[403]],
+  huge_header: [[431]],
+  too_many_headers: [[431]],
+  bad_method: [[400]],
+  other_expect: [[417]],
+  h2c_upgrade: [[400]],
+  websocket_no_token: [[401]],
+  sts_bad_body: [[400]],
+  forward_auth_incomplete: [[400]],
+  upstream_reset: [[502]],
+  sts: [[403, 429]],
+  forward_auth: [[200]],
+  pipelined: [[200], [401], [403]],
 };
 
 /** The request id an answer names: its `x-iamgate-request-id` header, else its JSON body's `requestId`. */
-function requestIdOf(text: string): string | undefined {
-  const header = /\r\nx-iamgate-request-id: *([^\r]+)/i.exec(text)?.[1];
+function requestIdOf(head: string, body: string): string | undefined {
+  const header = /\r\nx-iamgate-request-id: *([^\r]+)/i.exec(head)?.[1];
   if (header !== undefined) return header;
-  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
   try {
     const id = (JSON.parse(body) as { requestId?: unknown }).requestId;
     return typeof id === 'string' ? id : undefined;
@@ -154,10 +164,9 @@ async function send(kind: Kind): Promise<Sent> {
     return { kind, answered: false, path };
   }
   const r = await exchange(port, payloadOf(kind), { timeoutMs: 5000 });
-  const status = r.statuses[0];
-  if (status === undefined) throw new Error(`${kind}: no answer (${JSON.stringify(r.text.slice(0, 200))})`);
-  expect([kind, EXPECTED[kind]]).toEqual([kind, expect.arrayContaining([status])]);
-  return { kind, answered: true, status, requestId: requestIdOf(r.text) };
+  const answers = responsesOf(r.text).map((a) => ({ status: a.status, requestId: requestIdOf(a.head, a.body) }));
+  expect([kind, answers.map((a) => a.status)]).toEqual([kind, EXPECTED[kind].map((statuses) => expect.toSatisfy((status: number) => statuses.includes(status)))]);
+  return { kind, answered: true, answers };
 }
 
 const NOT_DECISIONS = new Set(['outcome', 'audit.start', 'audit.digest', 'audit.gap', 'policy_reload']);
@@ -182,13 +191,15 @@ describe('the trail of a served gateway under a random mix of requests', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom(...KINDS), { minLength: 1, maxLength: 10 }), fc.boolean(), async (kinds, together) => {
         const sent = together ? await Promise.all(kinds.map(send)) : await kinds.reduce<Promise<Sent[]>>(async (done, kind) => [...(await done), await send(kind)], Promise.resolve([]));
-        // Every answer names its request id.
-        expect(sent.filter((s) => s.answered && s.requestId === undefined)).toEqual([]);
-        const ids = sent.flatMap((s) => (s.answered && s.requestId !== undefined ? [s.requestId] : []));
+        const answers = sent.flatMap((s) => (s.answered ? s.answers.map((a) => ({ kind: s.kind, ...a })) : []));
+        // Every answer names its request id, and no two the same.
+        expect(answers.filter((a) => a.requestId === undefined)).toEqual([]);
+        const ids = answers.flatMap((a) => (a.requestId !== undefined ? [a.requestId] : []));
+        expect(new Set(ids).size).toBe(ids.length);
         for (const id of ids) answeredIds.add(id);
         for (const s of sent) if (!s.answered) abandonedPaths.add(s.path);
         const trail = await trailHolding(ids);
-        for (const s of sent) if (s.answered) expect([s.kind, s.status, decisionsFor(trail, s.requestId ?? '').length]).toEqual([s.kind, s.status, 1]);
+        for (const a of answers) expect([a.kind, a.status, decisionsFor(trail, a.requestId ?? '').length]).toEqual([a.kind, a.status, 1]);
       }),
       { numRuns: 25 },
     );
