@@ -5,10 +5,10 @@
 // method, an Expect other than 100-continue, a body the caller abandons midway, an upstream that
 // resets, upgrades refused (h2c, a WebSocket without a token), STS calls (a malformed body
 // included), forward-auth calls (an incomplete one included) and three requests pipelined on one
-// connection. Every answer names
-// its request id (header or JSON body), and the trail holds exactly one decision record for each;
-// a request the caller abandoned has at most one, and no other decision record appears. At the
-// end `iamgate audit verify` accepts the trail with the gateway's public key.
+// connection. Every answer names its request id (header or JSON body), and the trail holds exactly
+// one decision record for each; a request the caller abandoned has at most one, and no other
+// decision record appears. At the end `iamgate audit verify` accepts the trail with the gateway's
+// public key.
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
