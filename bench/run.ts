@@ -6,6 +6,7 @@ import { runAuditGatewayBench } from './audit-gateway.js';
 import { runCacheBench } from './cache.js';
 import { runExtAuthzBench } from './extauthz.js';
 import { runGatewayBench } from './gateway.js';
+import { runLogLinesBench } from './log-lines.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runProxyBench } from './proxy.js';
@@ -20,6 +21,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   gateway: runGatewayBench,
   extauthz: runExtAuthzBench,
   pipeline: runPipelineBench,
+  'log-lines': runLogLinesBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));

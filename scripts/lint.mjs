@@ -1,7 +1,7 @@
 // Project rules tsc cannot check (see docs/STYLE of the repo's README): the policy engine stays pure,
-// no `any`, no bare console output outside the CLI, index.ts files only re-export, the folders
-// of src/ import one another only along the layers below (docs/architecture.md draws them), and no
-// file is left with a merge's conflict markers.
+// no `any`, no bare console output outside the CLI, no logger made but by createLogger, index.ts
+// files only re-export, the folders of src/ import one another only along the layers below
+// (docs/architecture.md draws them), and no file is left with a merge's conflict markers.
 //   node scripts/lint.mjs [ROOT]   ROOT defaults to this repository
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -115,6 +115,11 @@ function check(path) {
     if (!/^\s*(\*|\/\/|\/\*)/.test(line) && /(:\s*any\b|as any\b|<any>)/.test(line)) problems.push(`${where}: no 'any'`);
     if (rel.startsWith('src/') && !rel.startsWith('src/cli/') && /console\.(log|error|warn)\(/.test(line)) {
       problems.push(`${where}: log through pino, not console (only src/cli/ prints)`);
+    }
+    // Every log line is redacted of credentials where createLogger writes it: a logger made anywhere
+    // else would write lines the redaction never sees.
+    if (rel.startsWith('src/') && rel !== 'src/app/logger.ts' && (/^\s*import\s+(?!type\b)[^;]*\bfrom\s+['"]pino['"]/.test(line) || /\bimport\(\s*['"]pino['"]\s*\)/.test(line))) {
+      problems.push(`${where}: make loggers with createLogger (src/app/logger.ts), which redacts every line; import only types from pino elsewhere`);
     }
   });
   if (rel.startsWith('src/') && rel.endsWith('/index.ts')) {

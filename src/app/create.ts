@@ -19,7 +19,7 @@ import { keyFileWarnings } from './key-files.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
-import { createLogger } from './logger.js';
+import { configuredSecrets, createLogger } from './logger.js';
 import { joinWorkerGenerations } from './worker-generations.js';
 
 /** What a caller may put in place of what the configuration would build. */
@@ -98,7 +98,7 @@ function closers(): { add(close: () => unknown): void; run(): Promise<void> } {
  */
 export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {}): Promise<Iamgate> {
   const now = deps.now ?? Date.now;
-  const logger = deps.logger ?? createLogger(config.logging.level);
+  const logger = deps.logger ?? createLogger(config.logging.level, undefined, configuredSecrets(config));
   const opened = closers();
   try {
     const metrics = createGatewayMetrics({ processMetrics: true, version: iamgateVersion() });

@@ -5,4 +5,5 @@ export { PUBLIC_KEY_PATH } from './audit.js';
 export { redisConfigured, redisFactory, type RedisFactory, type RedisRole } from './redis.js';
 export { tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 export { iamgateVersion } from './version.js';
-export { createLogger } from './logger.js';
+export { configuredSecrets, createLogger } from './logger.js';
+export { createTextRedactor } from './log-redaction.js';

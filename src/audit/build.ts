@@ -105,22 +105,49 @@ function endOfRun(value: string, from: number): number {
 }
 
 /**
- * Whether `value` holds a JWT: `eyJ` (a JSON header's start) and at least four more base64url
- * characters, a dot, at least four base64url characters, a dot. One pass over the value, whatever
- * it holds: an `eyJ` inside a run that failed ends where that run ends and fails the same way, so
- * the search goes on after the run (a backtracking regex took quadratic time on `eyJeyJeyJ...`:
- * seconds for a 64 KB value a caller chose).
+ * Where the first JWT in `value` at or after `from` starts (its `eyJ`), or -1: `eyJ` (a JSON
+ * header's start) and at least four more base64url characters, a dot, at least four base64url
+ * characters, a dot; with `orCut`, also one that ends before that second dot (text some library cut
+ * short, its payload's start still in it). One pass over the value, whatever it holds: an `eyJ` inside a run that failed
+ * ends where that run ends and fails the same way, so the search goes on after the run (a
+ * backtracking regex took quadratic time on `eyJeyJeyJ...`: seconds for a 64 KB value a caller chose).
  */
-export function holdsBearerToken(value: string): boolean {
-  for (let at = value.indexOf('eyJ'); at !== -1; ) {
+function findBearerToken(value: string, from: number, orCut: boolean): number {
+  for (let at = value.indexOf('eyJ', from); at !== -1; ) {
     const header = endOfRun(value, at + 3);
     if (header - at >= 7 && value.charCodeAt(header) === 0x2e) {
       const payload = endOfRun(value, header + 1);
-      if (payload - header - 1 >= 4 && value.charCodeAt(payload) === 0x2e) return true;
+      if (payload - header - 1 >= 4 && (orCut || value.charCodeAt(payload) === 0x2e)) return at;
     }
     at = value.indexOf('eyJ', Math.max(header, at + 1));
   }
-  return false;
+  return -1;
+}
+
+/** Whether `value` holds a JWT anywhere (findBearerToken). */
+export function holdsBearerToken(value: string): boolean {
+  return findBearerToken(value, 0, false) !== -1;
+}
+
+/**
+ * `text` with every JWT in it replaced by REDACTED and the rest kept: from its `eyJ` to the end of
+ * its last dot-separated part (a JWE's five parts included), for text that quotes input among other
+ * words, such as a log line. A token cut short after its header's dot counts too: a library quoting
+ * input (a YAML error's excerpt, say) may have ended it before its second dot.
+ */
+export function withBearerTokensRedacted(text: string): string {
+  let at = findBearerToken(text, 0, true);
+  if (at === -1) return text;
+  let out = '';
+  let kept = 0;
+  while (at !== -1) {
+    let end = endOfRun(text, at + 3);
+    while (text.charCodeAt(end) === 0x2e) end = endOfRun(text, end + 1);
+    out += text.slice(kept, at) + REDACTED;
+    kept = end;
+    at = findBearerToken(text, end, true);
+  }
+  return out + text.slice(kept);
 }
 
 export function integer(value: unknown): number | undefined {

@@ -2,7 +2,7 @@
 export type * from './schema.js';
 export { SCHEMA_VERSION, DECISION_KINDS, GENESIS_PREV } from './schema.js';
 export { createAuditLog, type AuditLog, type AuditLogDeps, type AuditLogStats, type FollowUpStats } from './log.js';
-export { buildAuditEvent, CUT_MARK, FIELD_LIMITS, REDACTED, withoutBearerToken } from './build.js';
+export { buildAuditEvent, CUT_MARK, FIELD_LIMITS, REDACTED, withBearerTokensRedacted, withoutBearerToken } from './build.js';
 export { AuditError, AUDIT_ERRORS, type AuditErrorCode } from './errors.js';
 export { createAuditSigner, publishedKeyOf, readPublicKeys, verifyDigestSignature, type AuditSigner } from './signing.js';
 export { createStdoutSink, createFileSink, type Durability, type StreamSinkOptions } from './sinks/stream.js';

@@ -3,7 +3,7 @@
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createIamgate, createLogger, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
@@ -98,7 +98,7 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   const at = loaded.ok ? demoAddress(loaded.config) : undefined;
   if (!loaded.ok || !at) return undefined;
   const demo = await startDemoUpstream(at);
-  createLogger(loaded.config.logging.level).info({ url: demo.url }, 'demo orders service listening');
+  createLogger(loaded.config.logging.level, undefined, configuredSecrets(loaded.config)).info({ url: demo.url }, 'demo orders service listening');
   return demo;
 }
 
@@ -111,8 +111,10 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   const loaded = await loadConfig({ file, env: process.env });
   if (!loaded.ok) {
+    // Problems can quote the file (a YAML error shows the line it failed on): no token or code is printed.
+    const redact = createTextRedactor([]);
     io.stderr(`iamgate serve: the configuration has ${loaded.problems.length} problem(s); nothing was started:`);
-    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${line}`);
+    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${redact(line)}`);
     return EXIT.failed;
   }
   const config = loaded.config;
@@ -122,7 +124,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     return EXIT.usage;
   }
 
-  const logger = createLogger(config.logging.level);
+  const logger = createLogger(config.logging.level, undefined, configuredSecrets(config));
   let demo: DemoUpstream | undefined;
   // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
   if (demoAt && !isClusterWorker()) {
@@ -140,8 +142,10 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const { gateway } = iamgate;
   const first = await gateway.initialLoad;
   if (!first.ok) {
+    // Problems quote the values at fault: redacted as the log's lines are.
+    const redact = createTextRedactor(configuredSecrets(config));
     io.stderr(`iamgate serve: the policies have ${first.problems.length} problem(s):`);
-    for (const p of first.problems) io.stderr(`  ${p}`);
+    for (const p of first.problems) io.stderr(`  ${redact(p)}`);
     await stopStarted({ iamgate, demo }, 0);
     return EXIT.failed;
   }

@@ -2,7 +2,7 @@
 // the upstream's plain answer is relayed and the request settles (no connection held open, one
 // outcome event); and upgrades to anything but WebSocket are refused before being forwarded.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
 import { exchange, jsonOf, responsesOf, sleep } from './support/raw.js';
@@ -75,5 +75,35 @@ describe('upgrades to other protocols', () => {
     const port = Number(new URL(gw.url).port);
     const r = await exchange(port, `GET /ws HTTP/1.1\r\nHost: x\r\nAuthorization: ${await gw.bearer('alice')}\r\n${websocketHeaders}Upgrade: h2c\r\n\r\n`);
     expect(r.statuses).toEqual([400]);
+  });
+});
+
+describe('an upgrade request the upstream answers with 204 and a Content-Length', () => {
+  // A raw upstream: a 204 naming a length (and bytes after it that would be a body), which RFC 9110
+  // §8.6 forbids and node:http would not let a test server write.
+  const upstream = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 9\r\nETag: "v3"\r\n\r\nsmuggled!'));
+  });
+  beforeAll(() => new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve)));
+  afterAll(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+  });
+  afterAll(() => gw?.close());
+
+  it('reaches the caller as a 204 whose head names no length and which carries no body, then the connection closes; one record', async () => {
+    const port = Number(new URL(gw.url).port);
+    const r = await exchange(port, `GET /orders/1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${await gw.bearer('alice')}\r\n${websocketHeaders}\r\n`, { timeoutMs: 5000 });
+    expect([r.timedOut, r.closedByServer, r.statuses]).toEqual([false, true, [204]]);
+    const headEnd = r.text.indexOf('\r\n\r\n');
+    const head = r.text.slice(0, headEnd).split('\r\n').slice(1);
+    expect(head.filter((line) => /^(content-length|transfer-encoding):/i.test(line))).toEqual([]);
+    expect(head).toContain('ETag: "v3"');
+    expect(r.text.slice(headEnd + 4)).toBe('');
+    const requestId = /\r\nx-iamgate-request-id: ([^\r]+)/i.exec(r.text)?.[1];
+    expect(gw.audit.decisionsFor(requestId ?? '')).toHaveLength(1);
+    expect(await settled(gw)).toBe(0);
   });
 });

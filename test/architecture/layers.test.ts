@@ -190,6 +190,20 @@ describe('the table of layers in docs/architecture.md', () => {
   });
 });
 
+describe('the logger rule of scripts/lint.mjs', () => {
+  it('refuses a pino logger made outside createLogger, whose lines would escape the redaction, and lets types be imported anywhere', async () => {
+    const dir = await copyWith({
+      'src/gateway/own-logger.ts': "// a logger of its own\nimport { pino } from 'pino';\nexport const own = pino();\n",
+      'src/cache/lazy-logger.ts': "export const later = async (): Promise<unknown> => (await import('pino')).pino();\n",
+      'src/audit/typed.ts': "import type { Logger } from 'pino';\nexport type Typed = Logger;\n",
+    });
+    expect((await lint(dir)).problems).toEqual([
+      'src/cache/lazy-logger.ts:1: make loggers with createLogger (src/app/logger.ts), which redacts every line; import only types from pino elsewhere',
+      'src/gateway/own-logger.ts:2: make loggers with createLogger (src/app/logger.ts), which redacts every line; import only types from pino elsewhere',
+    ]);
+  });
+});
+
 describe("the README's layout table", () => {
   it('has a row for every folder of src/, and none for a folder that is not there', async () => {
     const readme = await readFile(join(repo, 'README.md'), 'utf8');

@@ -4,7 +4,7 @@
 // in one pass, where the regex backtracked quadratically on `eyJeyJeyJ...`.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { holdsBearerToken, withoutBearerToken, REDACTED } from '../../src/audit/build.js';
+import { holdsBearerToken, withBearerTokensRedacted, withoutBearerToken, REDACTED } from '../../src/audit/build.js';
 import { runsOf } from '../adversarial/support/generated.js';
 
 /** The reference: a JWT (`eyJ`, four or more base64url characters, a dot, four or more, a dot) anywhere. */
@@ -32,10 +32,22 @@ describe('finding a bearer token in a recorded value', () => {
     for (const value of ['/orders/1', 'eyJ', 'eyJabcd.efgh', 'eyJab.cdef.', 'eyJabcd..efgh.']) expect(withoutBearerToken(value)).toBe(value);
   });
 
+  it('in a log line, replaces every token and every token cut short after its header, and keeps the rest of the text as it was', () => {
+    /** The reference for text: a JWT's start (`eyJ`, four or more, a dot, four or more) with every dot-separated run after it. */
+    const TOKEN_OR_CUT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)*/g;
+    fc.assert(
+      fc.property(fc.oneof(values, tokenLike), (value) => withBearerTokensRedacted(value) === value.replace(TOKEN_OR_CUT, REDACTED)),
+      runsOf(2000),
+    );
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    expect(withBearerTokensRedacted(`issuer ${token} and ${token.slice(0, 30)}… quoted`)).toBe(`issuer ${REDACTED} and ${REDACTED}… quoted`);
+  });
+
   it('reads a 4 MB value of repeated eyJ, with and without dots, in one pass (the regex would take hours)', () => {
     for (const unit of ['eyJ', 'eyJa.', 'eyJabcd.e.']) {
       const value = unit.repeat(Math.ceil((4 * 1024 * 1024) / unit.length));
       expect(holdsBearerToken(value)).toBe(false);
+      expect(withBearerTokensRedacted(value) === value).toBe(true);
     }
   });
 });
