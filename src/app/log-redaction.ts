@@ -30,17 +30,22 @@ function boundaryBefore(line: string, at: number): boolean {
 }
 
 /**
- * Whether `at` lies inside a JSON string of the line: in a log line only digits inside a string can
- * be a caller's; numbers outside strings (times, counts, durations) are values iamgate wrote, and are kept.
+ * Asks whether `at` lies inside a JSON string of the line: in a log line only digits inside a string
+ * can be a caller's; numbers outside strings (times, counts, durations) are values iamgate wrote, and
+ * are kept. One asker serves one line, asked at rising positions, and reads each character once: a
+ * line with many runs of digits costs one pass, not one pass a run.
  */
-function insideString(line: string, at: number): boolean {
+function insideStringOf(): (line: string, at: number) => boolean {
+  let scanned = 0;
   let inString = false;
-  for (let i = 0; i < at; i++) {
-    const code = line.charCodeAt(i);
-    if (code === 0x5c) i++; // an escape: the next character is part of it, never a quote
-    else if (code === 0x22) inString = !inString;
-  }
-  return inString;
+  return (line, at) => {
+    for (; scanned < at; scanned++) {
+      const code = line.charCodeAt(scanned);
+      if (code === 0x5c) scanned++; // an escape: the next character is part of it, never a quote
+      else if (code === 0x22) inString = !inString;
+    }
+    return inString;
+  };
 }
 
 /**
@@ -96,7 +101,7 @@ function withSecretsRedacted(text: string, searched: readonly string[]): string 
  */
 export function createLineRedactor(secrets: readonly string[]): (line: string) => string {
   const searched = searchedSecrets(secrets);
-  return (line) => withCodesRedacted(withBearerTokensRedacted(withSecretsRedacted(line, searched)), insideString);
+  return (line) => withCodesRedacted(withBearerTokensRedacted(withSecretsRedacted(line, searched)), insideStringOf());
 }
 
 /**

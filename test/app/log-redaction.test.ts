@@ -39,4 +39,10 @@ describe('the log line redactor', () => {
       runsOf(2000),
     );
   });
+
+  it('redacts a 4 MB line holding a code every eight characters in one pass over the line', () => {
+    const codes = '"123456" '.repeat(Math.ceil((4 * 1024 * 1024) / 9));
+    const redacted = line(`${JSON.stringify({ level: 30, msg: codes })}\n`);
+    expect((JSON.parse(redacted) as { msg: string }).msg).toBe(codes.replaceAll('123456', REDACTED));
+  });
 });
