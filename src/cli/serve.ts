@@ -9,6 +9,7 @@ import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
+import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
@@ -97,7 +98,13 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   const loaded = await loadConfig({ file, env: process.env });
   const at = loaded.ok ? demoAddress(loaded.config) : undefined;
   if (!loaded.ok || !at) return undefined;
-  const demo = await startDemoUpstream(at);
+  let demo: DemoUpstream;
+  try {
+    demo = await startDemoUpstream(at);
+  } catch (err) {
+    const taken = takenPortMessage(err, serveListeners(loaded.config, at.port));
+    throw taken === undefined ? err : new Error(taken);
+  }
   createLogger(loaded.config.logging.level).info({ url: demo.url }, 'demo orders service listening');
   return demo;
 }
@@ -124,18 +131,21 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
 
   const logger = createLogger(config.logging.level);
   let demo: DemoUpstream | undefined;
-  // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
-  if (demoAt && !isClusterWorker()) {
-    demo = await startDemoUpstream(demoAt);
-    logger.info({ url: demo.url }, 'demo orders service listening');
-  }
   let iamgate: Iamgate;
   try {
+    // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
+    if (demoAt && !isClusterWorker()) {
+      demo = await startDemoUpstream(demoAt);
+      logger.info({ url: demo.url }, 'demo orders service listening');
+    }
     const primary = primaryChannel();
     iamgate = await createIamgate(config, { logger, listenWhenReady: isClusterWorker(), ...(primary ? { primary } : {}) });
   } catch (err) {
     await demo?.close();
-    throw err;
+    const taken = takenPortMessage(err, serveListeners(config, demoAt?.port));
+    if (taken === undefined) throw err;
+    io.stderr(`iamgate serve: ${taken}`);
+    return EXIT.failed;
   }
   const { gateway } = iamgate;
   const first = await gateway.initialLoad;
