@@ -3,7 +3,7 @@
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createIamgate, createLogger, loadConfig, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { createIamgate, createLogger, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
@@ -157,13 +157,16 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(config.auth)) logger.warn(warning);
-  void upstreamUnreachable(config.upstream.url).then((reason) => {
-    if (reason === undefined) return;
-    logger.warn(
-      { upstream: config.upstream.url, setting: 'upstream.url, IAMGATE_UPSTREAM', reason },
-      'upstream not answering: requests iamgate allows are answered 502 upstream_unavailable until it does (forward-auth and ext_authz answers do not need it)',
-    );
-  });
+  const probed = upstreamToProbe(config);
+  if (probed !== undefined) {
+    void upstreamUnreachable(probed).then((reason) => {
+      if (reason === undefined) return;
+      logger.warn(
+        { upstream: probed, setting: 'upstream.url, IAMGATE_UPSTREAM', reason },
+        'upstream not answering: requests iamgate allows are answered 502 upstream_unavailable until it does (forward-auth and ext_authz answers do not need it)',
+      );
+    });
+  }
   return { iamgate, demo, logger, graceMs: config.shutdown.graceMs };
 }
 
