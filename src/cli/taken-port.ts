@@ -2,6 +2,8 @@
 // setting that moves it, in one line instead of Node's or gRPC's error.
 import type { IamgateConfig } from '../app/index.js';
 
+const DEMO = "the demo service's port";
+
 /** A port serve listens on, and the settings (file key, environment variable) that choose it. */
 export interface ServeListener {
   readonly port: number;
@@ -15,7 +17,7 @@ export function serveListeners(config: IamgateConfig, demoPort: number | undefin
     { port: config.listen.port, what: 'the gateway port', settings: 'listen.port, IAMGATE_PORT' },
     { port: config.operations.port, what: 'the operations port', settings: 'operations.port, IAMGATE_OPS_PORT' },
     ...(config.extAuthz ? [{ port: config.extAuthz.port, what: 'the ext_authz gRPC port', settings: 'extAuthz.grpc.port' }] : []),
-    ...(demoPort === undefined ? [] : [{ port: demoPort, what: "the demo service's port", settings: 'upstream.url, IAMGATE_UPSTREAM' }]),
+    ...(demoPort === undefined ? [] : [{ port: demoPort, what: DEMO, settings: 'upstream.url, IAMGATE_UPSTREAM' }]),
   ];
 }
 
@@ -43,5 +45,8 @@ export function takenPortMessage(err: unknown, listeners: readonly ServeListener
   const listener = listeners.find((l) => l.port === taken.port);
   const at = `${taken.address}:${taken.port}`;
   if (!listener) return `${at} is already in use: stop what listens there, or choose another port`;
-  return `${at}, ${listener.what} (${listener.settings}), is already in use (another iamgate?): stop what listens there, or choose another port with ${listener.settings.split(', ').at(-1)!}`;
+  const line = `${at}, ${listener.what} (${listener.settings}), is already in use (another iamgate?): stop what listens there, or choose another port with ${listener.settings.split(', ').at(-1)!}`;
+  // A second `serve --demo` meets its first port taken, then the next: name them all at once.
+  const demo = listeners.some((l) => l.what === DEMO);
+  return demo ? `${line} (a second serve --demo needs all three: IAMGATE_PORT, IAMGATE_OPS_PORT and IAMGATE_UPSTREAM)` : line;
 }

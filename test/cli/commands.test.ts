@@ -206,7 +206,7 @@ describe('the iamgate command line', () => {
 
 describe('iamgate serve', () => {
   /** A configuration on free ports but `taken` for the listener `at` names; runs serve on it and returns what it said. */
-  async function serveWithTaken(at: 'listen' | 'operations' | 'extAuthz', taken: number): Promise<{ code: number; err: string[] }> {
+  async function serveWithTaken(at: 'listen' | 'operations' | 'extAuthz' | 'demo', taken: number): Promise<{ code: number; err: string[] }> {
     const config = join(dir, `port-taken-${at}.yaml`);
     const policies = join(ROOT, 'policies');
     const port = (listener: typeof at): number => (listener === at ? taken : 0);
@@ -218,13 +218,14 @@ describe('iamgate serve', () => {
         `listen: { host: 127.0.0.1, port: ${port('listen')} }`,
         `operations: { host: 127.0.0.1, port: ${port('operations')} }`,
         ...(at === 'extAuthz' ? [`extAuthz: { grpc: { host: 127.0.0.1, port: ${taken} } }`] : []),
+        ...(at === 'demo' ? [`upstream: { url: 'http://127.0.0.1:${taken}' }`] : []),
         `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
         `auth: { stateDir: ${join(dir, `port-taken-${at}-state`)} }`,
         `audit: { sink: file, file: { path: ${join(dir, `port-taken-${at}-audit.jsonl`)} } }`,
         'logging: { level: silent }',
       ].join('\n'),
     );
-    const { code, err } = await cli('serve', '--config', config);
+    const { code, err } = await cli('serve', '--config', config, ...(at === 'demo' ? ['--demo'] : []));
     return { code, err };
   }
 
@@ -232,6 +233,7 @@ describe('iamgate serve', () => {
     ['listen', 'the gateway port (listen.port, IAMGATE_PORT)', 'IAMGATE_PORT'],
     ['operations', 'the operations port (operations.port, IAMGATE_OPS_PORT)', 'IAMGATE_OPS_PORT'],
     ['extAuthz', 'the ext_authz gRPC port (extAuthz.grpc.port)', 'extAuthz.grpc.port'],
+    ['demo', "the demo service's port (upstream.url, IAMGATE_UPSTREAM)", 'IAMGATE_UPSTREAM (a second serve --demo needs all three: IAMGATE_PORT, IAMGATE_OPS_PORT and IAMGATE_UPSTREAM)'],
   ] as const)('names the taken address, the listener (%s) that wanted it and the setting that moves it, in one line', async (at, what, setting) => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
