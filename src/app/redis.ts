@@ -47,9 +47,10 @@ export interface ReachLogger {
 }
 
 /**
- * Says once, when the connection is lost or cannot be made, that Redis is unreachable (where, and
- * the connection's reason), and once when it answers: ioredis reports every failed
- * reconnection and every refused command, which would repeat the same news several times a second.
+ * Says once, when the connection is lost or cannot be made (Redis down, or the password refused),
+ * that Redis is unavailable (where, and the connection's reason), and once when it answers:
+ * ioredis reports every failed reconnection and every refused command, which would repeat the
+ * same news several times a second.
  */
 export function watchRedisReach(client: Redis, redis: GatewayConfig['redis'], logger: ReachLogger): void {
   let down = false;
@@ -58,7 +59,7 @@ export function watchRedisReach(client: Redis, redis: GatewayConfig['redis'], lo
     down = true;
     logger.warn(
       { redis: redisTarget(redis), err: err.message },
-      'redis unreachable: shared state (revocations, MFA) is unavailable until it answers, and the gateway is not ready before it has answered once (docs/identity.md, "When Redis is down")',
+      'redis unavailable: shared state (revocations, MFA) is unavailable until it answers, and the gateway is not ready before it has answered once (docs/identity.md, "When Redis is down")',
     );
   });
   client.on('ready', () => {

@@ -86,7 +86,7 @@ describe('iamgate serve at start', () => {
     const ready = await request(`http://127.0.0.1:${opsPort}/readyz`);
     expect(ready.statusCode).toBe(503);
     expect(((await ready.body.json()) as { reasons: string[] }).reasons).toContain('revocation state not read yet');
-    const said = logLines(child).filter((l) => String(l['msg']).startsWith('redis unreachable'));
+    const said = logLines(child).filter((l) => String(l['msg']).startsWith('redis unavailable'));
     expect(said).toEqual([expect.objectContaining({ redis: `redis://127.0.0.1:${redisPort} (redis.url or REDIS_URL)`, err: `connect ECONNREFUSED 127.0.0.1:${redisPort}` })]);
     expect(logLines(child).filter((l) => l['msg'] === 'authentication background error')).toEqual([]);
     expect(child.output()).not.toContain('s3cr3t-pw');
