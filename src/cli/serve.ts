@@ -217,7 +217,9 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
             resolve(EXIT.ok);
           },
           (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
+            // The message names the part (an audit sink that could not write its last records):
+            // the stack would only say where in iamgate that was found.
+            logger.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
             resolve(EXIT.failed);
           },
         );

@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** A production configuration on loopback over the example policies, with its state in the suite's folder. */
-async function configFile(name: string): Promise<string> {
+async function configFile(name: string, extra: readonly string[] = []): Promise<string> {
   const policies = join(ROOT, 'policies');
   const file = join(dir(), `${name}.yaml`);
   await writeFile(
@@ -32,7 +32,7 @@ async function configFile(name: string): Promise<string> {
       'operations: { host: 127.0.0.1 }',
       `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
       `auth: { stateDir: ${join(dir(), `${name}-state`)}, sts: { enabled: false } }`,
-      'audit: { sign: false }',
+      ...(extra.length > 0 ? extra : ['audit: { sign: false }']),
     ].join('\n'),
   );
   return file;
@@ -90,6 +90,20 @@ describe('iamgate serve at start', () => {
     expect(said).toEqual([expect.objectContaining({ redis: `redis://127.0.0.1:${redisPort} (redis.url or REDIS_URL)`, err: `connect ECONNREFUSED 127.0.0.1:${redisPort}` })]);
     expect(logLines(child).filter((l) => l['msg'] === 'authentication background error')).toEqual([]);
     expect(child.output()).not.toContain('s3cr3t-pw');
+  }, 120_000);
+
+  it('exits 1 on a stop whose audit sink cannot write its last records, saying why in one line without a stack', async () => {
+    const redisPort = await freePort();
+    const { child, opsPort } = await start(await configFile('no-redis-sink', ['audit: { sign: false, sink: [stdout, redis] }']), { REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    await until(child, 'its operations port', async () => {
+      const res = await request(`http://127.0.0.1:${opsPort}/healthz`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    });
+    child.process.kill('SIGTERM');
+    expect(await child.exit).toBe(1);
+    expect(logLines(child).filter((l) => l['msg'] === 'shutdown failed')).toEqual([expect.objectContaining({ level: 50, err: 'audit sink redis: Redis unavailable' })]);
+    expect(child.output()).not.toMatch(/"stack"|\n\s+at /);
   }, 120_000);
 
   it('starts, ready, when its upstream does not answer, and says so once naming upstream.url and IAMGATE_UPSTREAM', async () => {
