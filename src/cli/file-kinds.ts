@@ -80,3 +80,8 @@ export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'policy test suite', claims: (_file, doc) => looksLikeSuite(doc), validate: (doc, file) => suiteFindings(doc, file) },
   policyKind,
 ];
+
+/** The kind of a file as validate tells it: the first kind that claims it by name, then by content. */
+export function kindOfFile(file: string, doc: unknown, kinds: readonly FileKind[] = FILE_KINDS): FileKind | undefined {
+  return kinds.find((k) => k.claims(file, doc)) ?? kinds.find((k) => k.looksLike?.(doc) === true);
+}

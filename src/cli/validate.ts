@@ -9,7 +9,7 @@ import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../pol
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
 import { duplicateKeyPath, givenTwice, inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
 import { EXIT } from './exit.js';
-import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
+import { FILE_KINDS, kindOfFile, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate validate [--json] [--kind KIND] PATH...';
@@ -167,8 +167,7 @@ export async function validateFile(
 ): Promise<Finding[]> {
   const { doc, findings } = await loadDocumentFile(file);
   if (doc === undefined) return findings;
-  const kind =
-    opts.fileKind !== undefined ? kinds.find((k) => k.kind === opts.fileKind) : (kinds.find((k) => k.claims(file, doc)) ?? kinds.find((k) => k.looksLike?.(doc) === true));
+  const kind = opts.fileKind !== undefined ? kinds.find((k) => k.kind === opts.fileKind) : kindOfFile(file, doc, kinds);
   if (!kind) {
     const known = kinds.map((k) => k.kind).join(', ');
     return [

@@ -230,6 +230,29 @@ describe('iamgate serve', () => {
   }
 
   it.each([
+    ['directory.yaml', 'the directory (users, groups, roles)'],
+    ['routes.yaml', 'the route map'],
+    ['policies/OrdersReadOnly.json', 'a policy document'],
+    ['tests/orders.yaml', 'a policy test suite'],
+  ])('names %s given as the configuration as the file it is (%s), not as its keys the configuration lacks', async (name, what) => {
+    const file = join(ROOT, 'policies', name);
+    expect(await cli('serve', '--config', file)).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate serve: ${file} is ${what}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`],
+    });
+  });
+
+  it('still lists the problems of a configuration with mistakes', async () => {
+    const file = join(dir, 'mistaken.yaml');
+    await writeFile(file, 'version: 1\nlisten: { prot: 8400 }\n');
+    const { code, err } = await cli('serve', '--config', file);
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(/^iamgate serve: the configuration has \d+ problem\(s\); nothing was started:$/);
+    expect(err).toContainEqual(expect.stringContaining(`${file}: listen.prot: unknown key`));
+  });
+
+  it.each([
     ['listen', 'the gateway port (listen.port, IAMGATE_PORT)', 'IAMGATE_PORT'],
     ['operations', 'the operations port (operations.port, IAMGATE_OPS_PORT)', 'IAMGATE_OPS_PORT'],
     ['extAuthz', 'the ext_authz gRPC port (extAuthz.grpc.port)', 'extAuthz.grpc.port'],
