@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createIamgate, createLogger, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
-import { formatProblems, parseYamlText, readTextFile } from '../config/index.js';
+import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
@@ -109,27 +109,6 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   return demo;
 }
 
-/** How each other kind of iamgate file is named when given where the configuration goes. */
-const OTHER_KINDS: Readonly<Record<string, string>> = {
-  directory: 'the directory (users, groups, roles)',
-  routes: 'the route map',
-  'policy test suite': 'a policy test suite',
-  policy: 'a policy document',
-};
-
-/**
- * Which other iamgate file a configuration that did not load is (told apart as validate tells
- * kinds), so that `--config policies/directory.yaml` is named as a mistaken file rather than as a
- * dozen unknown keys; undefined for a configuration with mistakes, or any other file.
- */
-async function otherKindOf(file: string): Promise<string | undefined> {
-  const parsed = parseYamlText(await readTextFile(file).catch(() => ''), file);
-  if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') return undefined;
-  const { kindOfFile } = await import('./file-kinds.js');
-  const kind = kindOfFile(file, parsed.value)?.kind;
-  return kind === undefined ? undefined : OTHER_KINDS[kind];
-}
-
 /** Starts everything; resolves to what runs, or to an exit code when the configuration or policies are wrong. */
 async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const file = configFile(args);
@@ -139,7 +118,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   const loaded = await loadConfig({ file, env: process.env });
   if (!loaded.ok) {
-    const other = await otherKindOf(file);
+    const other = await (await import('./file-kinds.js')).notAConfiguration(file);
     if (other !== undefined) {
       io.stderr(`iamgate serve: ${file} is ${other}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`);
       return EXIT.failed;

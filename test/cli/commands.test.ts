@@ -234,12 +234,17 @@ describe('iamgate serve', () => {
     ['routes.yaml', 'the route map'],
     ['policies/OrdersReadOnly.json', 'a policy document'],
     ['tests/orders.yaml', 'a policy test suite'],
-  ])('names %s given as the configuration as the file it is (%s), not as its keys the configuration lacks', async (name, what) => {
+  ])('names %s given to serve or token as the configuration as the file it is (%s), not as its keys the configuration lacks', async (name, what) => {
     const file = join(ROOT, 'policies', name);
     expect(await cli('serve', '--config', file)).toEqual({
       code: 1,
       out: [],
       err: [`iamgate serve: ${file} is ${what}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`],
+    });
+    expect(await cli('token', 'alice', '--config', file)).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate token: ${file} is ${what}, not a configuration; pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG)`],
     });
   });
 
