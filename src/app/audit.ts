@@ -96,6 +96,34 @@ export function gatewayAudit(
   };
 }
 
+/** How often one sink's same error is logged again while it keeps failing. */
+const SINK_ERROR_REPEAT_MS = 60_000;
+/** Errors remembered at once; past it the memory starts again (every error is then new once more). */
+const SINK_ERRORS_KEPT = 100;
+
+/**
+ * Logs a sink's errors: each message the first time, then again at most once a minute with how
+ * many times it was not repeated. A redis sink without its Redis fails every reconnection (several
+ * a second) with the same message; a changed message (a new cause, another count of unwritten
+ * records) is logged at once.
+ */
+export function sinkErrorReporter(logger: Pick<Logger, 'warn'>, now: () => number): (sink: string, err: unknown) => void {
+  const said = new Map<string, { at: number; unsaid: number }>();
+  return (sink, err) => {
+    const message = err instanceof Error ? err.message : String(err);
+    const key = `${sink}\n${message}`;
+    const at = now();
+    const before = said.get(key);
+    if (before && at - before.at < SINK_ERROR_REPEAT_MS) {
+      before.unsaid += 1;
+      return;
+    }
+    if (said.size >= SINK_ERRORS_KEPT) said.clear();
+    said.set(key, { at, unsaid: 0 });
+    logger.warn({ sink, err: message, ...(before && before.unsaid > 0 ? { notRepeated: before.unsaid } : {}) }, 'audit sink error');
+  };
+}
+
 /**
  * Opens the trail the configuration describes. Throws (before anything listens) when the section
  * is wrong or a key or file cannot be read or written; the message names the key at fault.
@@ -113,7 +141,7 @@ export async function openGatewayAudit(config: IamgateConfig, logger: Logger): P
     stateDir: resolve(baseDir, auth.stateDir),
     protectedDirs: [...new Set([dirname(config.policies.directory), dirname(config.policies.routes)])],
     redisUrl: config.redis.url,
-    onSinkError: (sink, err) => logger.warn({ sink, err: err instanceof Error ? err.message : String(err) }, 'audit sink error'),
+    onSinkError: sinkErrorReporter(logger, Date.now),
   });
   const { log } = opened;
   logger.info(

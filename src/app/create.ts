@@ -14,7 +14,7 @@ import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
 import { openCluster } from './cluster.js';
 import type { IamgateConfig } from './config.js';
-import { evictionWarning, redisConfigured, redisFactory, type RedisFactory } from './redis.js';
+import { evictionWarning, redisConfigured, redisFactory, watchRedisReach, type RedisFactory } from './redis.js';
 import { keyFileWarnings } from './key-files.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
@@ -110,6 +110,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       return client;
     };
     const stateRedis = openRedis('state');
+    if (stateRedis) watchRedisReach(stateRedis, config.redis, logger);
 
     // The audit trail (docs/audit.md) opens before anything can decide; it closes after the gateway.
     const audit = deps.audit ? gatewayAudit(deps.audit, logger) : await openGatewayAudit(config, logger);
@@ -166,7 +167,11 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       onRevoked: (subject, before) => gateway?.tunnels.revoked(subject, before),
       onError: (source, err) => {
         // With Redis configured, the background state (revocations, MFA) lives there: count its failures.
-        if (stateRedis && (source === 'revocation' || source === 'mfa')) metrics.redisErrors.inc({ operation: source });
+        if (stateRedis && (source === 'revocation' || source === 'mfa')) {
+          metrics.redisErrors.inc({ operation: source });
+          // Without a connection every refresh fails alike: watchRedisReach says so once instead.
+          if (stateRedis.status !== 'ready') return;
+        }
         logger.warn({ source, err: err instanceof Error ? err.message : String(err) }, 'authentication background error');
       },
     });

@@ -4,6 +4,7 @@ export { createIamgate, type Iamgate, type IamgateDeps, type PrimaryChannel } fr
 export { PUBLIC_KEY_PATH } from './audit.js';
 export { redisConfigured, redisFactory, type RedisFactory, type RedisRole } from './redis.js';
 export { tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
+export { upstreamToProbe, upstreamUnreachable } from './upstream-probe.js';
 export { iamgateVersion } from './version.js';
 export { configuredSecrets, createLogger } from './logger.js';
 export { createTextRedactor } from './log-redaction.js';

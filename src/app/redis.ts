@@ -32,6 +32,43 @@ export function redisFactory(redis: GatewayConfig['redis']): RedisFactory {
   return (_role, onError) => createRedisClient(url, { onError, ...connection });
 }
 
+/** Where the configuration says Redis is, for a log line: host and port (never the password), or the sentinel set. */
+export function redisTarget(redis: GatewayConfig['redis']): string {
+  if (redis.sentinel) return `${redis.sentinel.masterName} through redis.sentinel`;
+  if (redis.url === undefined) return 'none';
+  const url = new URL(redis.url);
+  return `${url.protocol}//${url.host} (redis.url or REDIS_URL)`;
+}
+
+/** What `watchRedisReach` logs to. */
+export interface ReachLogger {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+}
+
+/**
+ * Says once, when the connection is lost or cannot be made (Redis down, or the password refused),
+ * that Redis is unavailable (where, and the connection's reason), and once when it answers:
+ * ioredis reports every failed reconnection and every refused command, which would repeat the
+ * same news several times a second.
+ */
+export function watchRedisReach(client: Redis, redis: GatewayConfig['redis'], logger: ReachLogger): void {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down || client.status === 'ready') return;
+    down = true;
+    logger.warn(
+      { redis: redisTarget(redis), err: err.message },
+      'redis unavailable: shared state (revocations, MFA) is unavailable until it answers, and the gateway is not ready before it has answered once (docs/identity.md, "When Redis is down")',
+    );
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ redis: redisTarget(redis) }, 'redis answers');
+  });
+}
+
 /** A client of its own for the audit sink when Redis is reached through Sentinel; undefined otherwise. */
 export function createSentinelClient(redis: GatewayConfig['redis'], onError: (err: Error) => void): Redis | undefined {
   return redis.sentinel ? redisFactory(redis)('audit', onError) : undefined;

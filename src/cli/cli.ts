@@ -22,21 +22,36 @@ function help(commands: readonly Command[]): string {
   ].join('\n');
 }
 
+const VERSION_USAGE = 'usage: iamgate version (or iamgate --version)';
+
+/** `iamgate version`: the version on stdout; --help its usage; any other argument a usage error. */
+function version(argv: readonly string[], io: CliIo): number {
+  const [arg] = argv;
+  if (arg === '--help' || arg === '-h') {
+    io.stdout(`${VERSION_USAGE}\n\nPrints iamgate's version (also in the start-up log and the iamgate_build_info metric).`);
+    return EXIT.ok;
+  }
+  if (arg !== undefined) {
+    io.stderr(`iamgate version: unknown argument: ${arg}\n${VERSION_USAGE}`);
+    return EXIT.usage;
+  }
+  io.stdout(`iamgate ${iamgateVersion()}`);
+  return EXIT.ok;
+}
+
 /** Runs the iamgate command line; resolves to the exit code (0 ok, 1 findings or failures, 2 usage). */
 export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   // `iamgate help CMD` is read as `iamgate CMD --help`, as git and npm read it.
   const asked = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
   if (asked) return runCli([asked.name, '--help'], io, commands);
-  if (name === 'help' && rest[0] !== undefined && rest[0] !== 'version') return runCli([rest[0]], io, commands);
+  if (name === 'help' && rest[0] === 'version') return runCli(['version', '--help'], io, commands);
+  if (name === 'help' && rest[0] !== undefined) return runCli([rest[0]], io, commands);
   if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help(commands));
     return EXIT.ok;
   }
-  if (name === '--version' || name === '-V' || name === 'version') {
-    io.stdout(`iamgate ${iamgateVersion()}`);
-    return EXIT.ok;
-  }
+  if (name === '--version' || name === '-V' || name === 'version') return version(rest, io);
   const command = commands.find((c) => c.name === name);
   if (!command) {
     const unknown = `iamgate: unknown command "${name}"${didYouMean(name ?? '', [...commands.map((c) => c.name), 'version'])}`;
@@ -58,15 +73,10 @@ const FILE_ERRORS: Readonly<Record<string, string>> = {
   ENOTDIR: 'a path through something that is not a folder',
 };
 
-/** A port another process holds, as `serve` meets it: which address, and how to choose other ports. */
-const PORT_TAKEN = 'is already in use (another iamgate?): stop what listens there, or choose free ports with IAMGATE_PORT, IAMGATE_OPS_PORT and, for --demo, IAMGATE_UPSTREAM';
-
-/** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), a taken port as its address, else the message. */
+/** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), else the message. */
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const { code, path } = err as NodeJS.ErrnoException;
-  const { address, port } = err as { address?: unknown; port?: unknown };
-  if (code === 'EADDRINUSE' && typeof address === 'string' && typeof port === 'number') return `${address.includes(':') ? `[${address}]` : address}:${port} ${PORT_TAKEN}`;
   if (err instanceof TextFileError) return `${err.path}: ${err.message}`;
   const reason = code === undefined ? undefined : FILE_ERRORS[code];
   return reason !== undefined && path !== undefined ? `${path}: ${reason}` : err.message;

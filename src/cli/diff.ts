@@ -85,8 +85,8 @@ export async function runDiff(argv: readonly string[], io: CliIo, now: () => num
         checkouts.push(c);
         folders.push(c.dir);
       } else {
-        io.stderr(`${side}: neither a policy folder nor a revision of one\n${USAGE}`);
-        return EXIT.usage;
+        io.stderr(`iamgate diff: neither ${oldArg} nor ${newArg} is a policy folder (one must be; the other may be a git revision of it)`);
+        return EXIT.failed;
       }
     }
     const before = await load(folders[0] as string, io);

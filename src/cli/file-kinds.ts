@@ -3,7 +3,7 @@
 // (`--kind` names the kind instead). Parts that own a file format add their kind to FILE_KINDS.
 import { basename } from 'node:path';
 import { checkConfig } from '../app/config.js';
-import { readConfigParts } from '../config/index.js';
+import { parseYamlText, readConfigParts, readTextFile } from '../config/index.js';
 import { loadRouteMap, parseRouteMap } from '../gateway/routes/index.js';
 import { loadDirectory, validateDirectoryFile } from '../identity/index.js';
 import { parsePolicy, type Finding, type PolicyKind } from '../policy/index.js';
@@ -80,3 +80,28 @@ export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'policy test suite', claims: (_file, doc) => looksLikeSuite(doc), validate: (doc, file) => suiteFindings(doc, file) },
   policyKind,
 ];
+
+/** The kind of a file as validate tells it: the first kind that claims it by name, then by content. */
+export function kindOfFile(file: string, doc: unknown, kinds: readonly FileKind[] = FILE_KINDS): FileKind | undefined {
+  return kinds.find((k) => k.claims(file, doc)) ?? kinds.find((k) => k.looksLike?.(doc) === true);
+}
+
+/** How each other kind of iamgate file is named when given where the configuration goes. */
+const OTHER_KINDS: Readonly<Record<string, string>> = {
+  directory: 'the directory (users, groups, roles)',
+  routes: 'the route map',
+  'policy test suite': 'a policy test suite',
+  policy: 'a policy document',
+};
+
+/**
+ * Which other iamgate file a configuration that did not load is (told apart as validate tells
+ * kinds), so that `--config policies/directory.yaml` is named as a mistaken file rather than as a
+ * dozen unknown keys; undefined for a configuration with mistakes, or any other file.
+ */
+export async function notAConfiguration(file: string): Promise<string | undefined> {
+  const parsed = parseYamlText(await readTextFile(file).catch(() => ''), file);
+  if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') return undefined;
+  const kind = kindOfFile(file, parsed.value)?.kind;
+  return kind === undefined ? undefined : OTHER_KINDS[kind];
+}

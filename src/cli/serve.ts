@@ -3,12 +3,13 @@
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
+import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
 import type { CliIo } from './io.js';
 
@@ -97,7 +98,13 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   const loaded = await loadConfig({ file, env: process.env });
   const at = loaded.ok ? demoAddress(loaded.config) : undefined;
   if (!loaded.ok || !at) return undefined;
-  const demo = await startDemoUpstream(at);
+  let demo: DemoUpstream;
+  try {
+    demo = await startDemoUpstream(at);
+  } catch (err) {
+    const taken = takenPortMessage(err, serveListeners(loaded.config, at.port));
+    throw taken === undefined ? err : new Error(taken);
+  }
   createLogger(loaded.config.logging.level, undefined, configuredSecrets(loaded.config)).info({ url: demo.url }, 'demo orders service listening');
   return demo;
 }
@@ -111,6 +118,11 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   const loaded = await loadConfig({ file, env: process.env });
   if (!loaded.ok) {
+    const other = await (await import('./file-kinds.js')).notAConfiguration(file);
+    if (other !== undefined) {
+      io.stderr(`iamgate serve: ${file} is ${other}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`);
+      return EXIT.failed;
+    }
     // Problems can quote the file (a YAML error shows the line it failed on): no token or code is printed.
     const redact = createTextRedactor([]);
     io.stderr(`iamgate serve: the configuration has ${loaded.problems.length} problem(s); nothing was started:`);
@@ -126,18 +138,21 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
 
   const logger = createLogger(config.logging.level, undefined, configuredSecrets(config));
   let demo: DemoUpstream | undefined;
-  // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
-  if (demoAt && !isClusterWorker()) {
-    demo = await startDemoUpstream(demoAt);
-    logger.info({ url: demo.url }, 'demo orders service listening');
-  }
   let iamgate: Iamgate;
   try {
+    // With --workers the primary runs the demo service (startDemoForWorkers), once for them all.
+    if (demoAt && !isClusterWorker()) {
+      demo = await startDemoUpstream(demoAt);
+      logger.info({ url: demo.url }, 'demo orders service listening');
+    }
     const primary = primaryChannel();
     iamgate = await createIamgate(config, { logger, listenWhenReady: isClusterWorker(), ...(primary ? { primary } : {}) });
   } catch (err) {
     await demo?.close();
-    throw err;
+    const taken = takenPortMessage(err, serveListeners(config, demoAt?.port));
+    if (taken === undefined) throw err;
+    io.stderr(`iamgate serve: ${taken}`);
+    return EXIT.failed;
   }
   const { gateway } = iamgate;
   const first = await gateway.initialLoad;
@@ -151,6 +166,16 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   }
   logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
   for (const warning of authenticationWarnings(config.auth)) logger.warn(warning);
+  const probed = upstreamToProbe(config);
+  if (probed !== undefined) {
+    void upstreamUnreachable(probed).then((reason) => {
+      if (reason === undefined) return;
+      logger.warn(
+        { upstream: probed, setting: 'upstream.url, IAMGATE_UPSTREAM', reason },
+        'upstream not answering: requests iamgate allows are answered 502 upstream_unavailable until it does (forward-auth and ext_authz answers do not need it)',
+      );
+    });
+  }
   return { iamgate, demo, logger, graceMs: config.shutdown.graceMs };
 }
 
@@ -201,7 +226,9 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
             resolve(EXIT.ok);
           },
           (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
+            // The message names the part (an audit sink that could not write its last records):
+            // the stack would only say where in iamgate that was found.
+            logger.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
             resolve(EXIT.failed);
           },
         );

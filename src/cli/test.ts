@@ -8,10 +8,11 @@ import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate test [DIR|FILE...] [--policies DIR] [--junit FILE]';
-const HELP = `Runs the policy test suites (YAML or JSON; policies/tests/ by default). A suite is decided by
-the policy folder above its own folder (policies/tests/orders.yaml tests policies/), or the one its
-"policies" key names. Exits 0 when every case passes; 1 when a case fails, or a suite or the
-policies do not load; 2 on a usage error or a suite path it cannot read.
+const HELP = `Runs the policy test suites (YAML or JSON; policies/tests/ by default; a policy folder stands
+for its tests/ folder). A suite is decided by the policy folder above its own folder
+(policies/tests/orders.yaml tests policies/), or the one its "policies" key names. Exits 0 when
+every case passes; 1 when a case fails, or a suite or the policies do not load; 2 on a usage
+error or a suite path it cannot read.
 
   --policies DIR  the directory, policies and route map to decide every suite with
   --junit FILE    also write the results as JUnit XML`;
@@ -26,6 +27,18 @@ async function suiteFiles(path: string): Promise<string[]> {
     .filter((name) => SUITE_FILE.test(name))
     .map((name) => join(path, name))
     .sort();
+}
+
+/**
+ * A policy folder given where suites are expected (`iamgate test policies`, as `validate policies`
+ * reads it) stands for its `tests/` folder: its directory, route map and policy documents are what
+ * the suites run against, not suites.
+ */
+async function suitePath(path: string): Promise<string> {
+  const isFile = (name: string): Promise<boolean> => stat(join(path, name)).then((s) => s.isFile(), () => false);
+  if (!(await stat(path).then((s) => s.isDirectory(), () => false))) return path;
+  const markers = await Promise.all(['directory.yaml', 'directory.yml', 'directory.json', 'iamgate.yaml'].map(isFile));
+  return markers.some(Boolean) ? join(path, 'tests') : path;
 }
 
 function show(p: Finding): string {
@@ -59,12 +72,14 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
   if (paths.length === 0) paths.push(DEFAULT_DIR);
 
   const files: string[] = [];
-  for (const p of paths) {
+  for (const given of paths) {
+    const p = await suitePath(given);
     try {
       files.push(...(await suiteFiles(p)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      io.stderr(`iamgate test: ${p}: ${code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code ?? String(err)})`}`);
+      const missing = p === given ? 'no such file or folder' : `a policy folder without a tests/ folder of suites (no ${p})`;
+      io.stderr(`iamgate test: ${given}: ${code === 'ENOENT' ? missing : `cannot read (${code ?? String(err)})`}`);
       return EXIT.usage;
     }
   }

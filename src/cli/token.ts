@@ -101,6 +101,11 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
   const file = await configFile(opts.config, env);
   const loaded = await loadConfig({ file, env });
   if (!loaded.ok) {
+    const other = await (await import('./file-kinds.js')).notAConfiguration(file);
+    if (other !== undefined) {
+      out.stderr(`iamgate token: ${file} is ${other}, not a configuration; pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG)`);
+      return EXIT.failed;
+    }
     out.stderr(`iamgate token: the configuration ${file} has ${loaded.problems.length} problem(s):`);
     for (const line of formatProblems(loaded.problems)) out.stderr(`  ${line}`);
     return EXIT.failed;

@@ -7,9 +7,9 @@ import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, type Finding, type FindingCode } from '../config/findings.js';
-import { inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
+import { duplicateKeyPath, givenTwice, inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
 import { EXIT } from './exit.js';
-import { FILE_KINDS, type FileKind, type FileValidatorOptions } from './file-kinds.js';
+import { FILE_KINDS, kindOfFile, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate validate [--json] [--kind KIND] PATH...';
@@ -121,9 +121,7 @@ export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; f
   }
   if (/\.ya?ml$/i.test(file)) return readYaml(file, text);
   const json = readJsonText(text);
-  const findings = json.duplicateKeys.map((path) =>
-    fileFinding(file, 'DUPLICATE_KEY', path, `"${path}" is given more than once, so its meaning is ambiguous`),
-  );
+  const findings = json.duplicateKeys.map((path) => fileFinding(file, 'DUPLICATE_KEY', path, givenTwice(path)));
   for (const { path, text: number } of json.inexactNumbers) {
     findings.push(fileFinding(file, 'INEXACT_NUMBER', path, inexactNumberReason(path, number)));
   }
@@ -141,9 +139,12 @@ function readYaml(file: string, text: string): { doc?: unknown; findings: Findin
   const firstLine = (message: string): string => (message.split('\n')[0] ?? message).replace(/:$/, '');
   if (parsed.errors.length > 0) {
     return {
-      findings: parsed.errors.map((e) =>
-        fileFinding(file, e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', firstLine(e.message)),
-      ),
+      findings: parsed.errors.map((e) => {
+        const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyPath(parsed, e.pos[0]) : undefined;
+        if (duplicate === undefined) return fileFinding(file, e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', firstLine(e.message));
+        const where = e.linePos?.[0];
+        return fileFinding(file, 'DUPLICATE_KEY', duplicate, `${givenTwice(duplicate)}${where ? ` at line ${where.line}, column ${where.col}` : ''}`);
+      }),
     };
   }
   const inexact = inexactYamlNumbers(parsed);
@@ -166,8 +167,7 @@ export async function validateFile(
 ): Promise<Finding[]> {
   const { doc, findings } = await loadDocumentFile(file);
   if (doc === undefined) return findings;
-  const kind =
-    opts.fileKind !== undefined ? kinds.find((k) => k.kind === opts.fileKind) : (kinds.find((k) => k.claims(file, doc)) ?? kinds.find((k) => k.looksLike?.(doc) === true));
+  const kind = opts.fileKind !== undefined ? kinds.find((k) => k.kind === opts.fileKind) : kindOfFile(file, doc, kinds);
   if (!kind) {
     const known = kinds.map((k) => k.kind).join(', ');
     return [

@@ -191,6 +191,7 @@ export function checkRedisUrl(text: string): string | undefined {
     const url = new URL(text);
     return url.protocol === 'redis:' || url.protocol === 'rediss:' ? undefined : `"${url.protocol}" is not redis: or rediss:`;
   } catch {
-    return 'is not a URL';
+    // The text may hold the password: it is not repeated.
+    return 'not a URL such as redis://:PASSWORD@HOST:6379/0 (the value is not shown: it may hold a password)';
   }
 }

@@ -17,10 +17,42 @@ export function parseYamlText(text: string, file?: string): YamlParse {
   }
   const findings = doc.errors.map((e): Finding => {
     const where = lines.linePos(e.pos[0]);
-    const message = `${e.message.split('\n')[0]} (line ${where.line}, column ${where.col})`;
-    return finding(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', message, file);
+    const at = `(line ${where.line}, column ${where.col})`;
+    const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyPath(doc, e.pos[0]) : undefined;
+    if (duplicate !== undefined) return finding('DUPLICATE_KEY', duplicate, `${givenTwice(duplicate)} ${at}`, file);
+    return finding(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', `${e.message.split('\n')[0]} ${at}`, file);
   });
   return { ok: false, findings };
+}
+
+/** The reason of a DUPLICATE_KEY finding, in the words JSON files get. */
+export function givenTwice(path: string): string {
+  return `"${path}" is given more than once, so its meaning is ambiguous`;
+}
+
+/**
+ * The path (`routes[2].context.orders:Status`) of the mapping key that starts at `offset`, where
+ * the YAML parser reports a key given twice only by its position ("Map keys must be unique").
+ */
+export function duplicateKeyPath(doc: Document, offset: number): string | undefined {
+  const find = (node: unknown, path: string): string | undefined => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const here = path === '' ? key : `${path}.${key}`;
+        if (isScalar(pair.key) && pair.key.range?.[0] === offset) return here;
+        const inside = find(pair.value, here);
+        if (inside !== undefined) return inside;
+      }
+    } else if (isSeq(node)) {
+      for (const [i, item] of node.items.entries()) {
+        const inside = find(item, `${path}[${i}]`);
+        if (inside !== undefined) return inside;
+      }
+    }
+    return undefined;
+  };
+  return find(doc.contents, '');
 }
 
 /** Why a number at `path` is refused (INEXACT_NUMBER), without its digits under a secret key. */

@@ -2,6 +2,8 @@
 // grpc.health.v1 on the same port. Each Check runs the HTTP gateway's pipeline (path rules,
 // authentication, route map, decide, audit) on the facts the check describes: one audit record
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
+import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
@@ -82,6 +84,21 @@ function undecodableAsRefusal(service: ServiceDefinition): ServiceDefinition {
   return { ...service, Check: { ...check, requestDeserialize } };
 }
 
+/**
+ * Rejects with Node's own EADDRINUSE error (address and port on it) when `port` is taken: gRPC would
+ * say so only inside a message of its own, after printing an unformatted line on stderr.
+ */
+async function portFree(host: string, port: number): Promise<void> {
+  // A worker of `serve --workers` shares the port through its primary, where a probe could be
+  // handed a caller's connection meant for another worker's server.
+  if (port === 0 || cluster.isWorker) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 /** Starts the gRPC server on `host:port`; resolves once it listens. */
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
   const services = loadExtAuthzServices();
@@ -111,6 +128,7 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
     },
   });
   const shown = host.includes(':') ? `[${host}]` : host;
+  await portFree(host, port);
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${shown}:${port}`, ServerCredentials.createInsecure(), (err, actual) => (err ? reject(err) : resolve(actual)));
   });

@@ -480,7 +480,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.maxConnections = config.listen.maxConnections;
   const socketMetrics = createSocketMetrics(metrics.registry);
   const fdLimit = descriptorLimit();
-  const onServerError = (err: Error): void => logger.error({ err }, 'listener error');
+  // A port that cannot be had fails listen() below, which the caller reports (serve: one line
+  // naming the setting); logging it here as well would print Node's stack beside that line.
+  const onServerError = (err: NodeJS.ErrnoException): void => {
+    if (err.syscall !== 'listen' && err.syscall !== 'bind') logger.error({ err }, 'listener error');
+  };
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
   // One more than allowed, so a request over the limit is seen (Node drops the lines past it).

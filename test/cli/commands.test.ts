@@ -57,6 +57,15 @@ describe('the iamgate command line', () => {
     for (const arg of ['--version', 'version']) expect(await cli(arg)).toEqual({ code: 0, out: [`iamgate ${version}`], err: [] });
   });
 
+  it('answers version --help (and help version) with its usage, and refuses any other argument as a usage error', async () => {
+    const usage = await cli('version', '--help');
+    expect(usage.code).toBe(0);
+    expect(usage.out.join('\n')).toMatch(/^usage: iamgate version/);
+    expect(await cli('help', 'version')).toEqual(usage);
+    const typo = await cli('version', '--jsno');
+    expect(typo).toEqual({ code: 2, out: [], err: ['iamgate version: unknown argument: --jsno\nusage: iamgate version (or iamgate --version)'] });
+  });
+
   it.each(COMMANDS.map((c) => c.name))('answers %s --help with its usage on stdout and exit code 0', async (name) => {
     const { code, out, err } = await cli(name, '--help');
     expect(code).toBe(0);
@@ -188,34 +197,80 @@ describe('the iamgate command line', () => {
       expect(text).not.toContain('ENOENT');
     }
   });
+
+  it('says diff was given no policy folder at all, in the common style, naming both arguments', async () => {
+    const [a, b] = [join(dir, 'old-nowhere'), join(dir, 'new-nowhere')];
+    expect(await cli('diff', a, b)).toEqual({ code: 1, out: [], err: [`iamgate diff: neither ${a} nor ${b} is a policy folder (one must be; the other may be a git revision of it)`] });
+  });
 });
 
 describe('iamgate serve', () => {
-  it('names the taken address and the variables that choose other ports when its port is in use', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as AddressInfo).port;
-    const config = join(dir, 'port-taken.yaml');
+  /** A configuration on free ports but `taken` for the listener `at` names; runs serve on it and returns what it said. */
+  async function serveWithTaken(at: 'listen' | 'operations' | 'extAuthz' | 'demo', taken: number): Promise<{ code: number; err: string[] }> {
+    const config = join(dir, `port-taken-${at}.yaml`);
     const policies = join(ROOT, 'policies');
+    const port = (listener: typeof at): number => (listener === at ? taken : 0);
     await writeFile(
       config,
       [
         'version: 1',
         'mode: development',
-        `listen: { host: 127.0.0.1, port: ${port} }`,
-        'operations: { host: 127.0.0.1, port: 0 }',
+        `listen: { host: 127.0.0.1, port: ${port('listen')} }`,
+        `operations: { host: 127.0.0.1, port: ${port('operations')} }`,
+        ...(at === 'extAuthz' ? [`extAuthz: { grpc: { host: 127.0.0.1, port: ${taken} } }`] : []),
+        ...(at === 'demo' ? [`upstream: { url: 'http://127.0.0.1:${taken}' }`] : []),
         `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
-        `auth: { stateDir: ${join(dir, 'port-taken-state')} }`,
-        `audit: { sink: file, file: { path: ${join(dir, 'port-taken-audit.jsonl')} } }`,
+        `auth: { stateDir: ${join(dir, `port-taken-${at}-state`)} }`,
+        `audit: { sink: file, file: { path: ${join(dir, `port-taken-${at}-audit.jsonl`)} } }`,
         'logging: { level: silent }',
       ].join('\n'),
     );
+    const { code, err } = await cli('serve', '--config', config, ...(at === 'demo' ? ['--demo'] : []));
+    return { code, err };
+  }
+
+  it.each([
+    ['directory.yaml', 'the directory (users, groups, roles)'],
+    ['routes.yaml', 'the route map'],
+    ['policies/OrdersReadOnly.json', 'a policy document'],
+    ['tests/orders.yaml', 'a policy test suite'],
+  ])('names %s given to serve or token as the configuration as the file it is (%s), not as its keys the configuration lacks', async (name, what) => {
+    const file = join(ROOT, 'policies', name);
+    expect(await cli('serve', '--config', file)).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate serve: ${file} is ${what}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`],
+    });
+    expect(await cli('token', 'alice', '--config', file)).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate token: ${file} is ${what}, not a configuration; pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG)`],
+    });
+  });
+
+  it('still lists the problems of a configuration with mistakes', async () => {
+    const file = join(dir, 'mistaken.yaml');
+    await writeFile(file, 'version: 1\nlisten: { prot: 8400 }\n');
+    const { code, err } = await cli('serve', '--config', file);
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(/^iamgate serve: the configuration has \d+ problem\(s\); nothing was started:$/);
+    expect(err).toContainEqual(expect.stringContaining(`${file}: listen.prot: unknown key`));
+  });
+
+  it.each([
+    ['listen', 'the gateway port (listen.port, IAMGATE_PORT)', 'IAMGATE_PORT'],
+    ['operations', 'the operations port (operations.port, IAMGATE_OPS_PORT)', 'IAMGATE_OPS_PORT'],
+    ['extAuthz', 'the ext_authz gRPC port (extAuthz.grpc.port)', 'extAuthz.grpc.port'],
+    ['demo', "the demo service's port (upstream.url, IAMGATE_UPSTREAM)", 'IAMGATE_UPSTREAM (a second serve --demo needs all three: IAMGATE_PORT, IAMGATE_OPS_PORT and IAMGATE_UPSTREAM)'],
+  ] as const)('names the taken address, the listener (%s) that wanted it and the setting that moves it, in one line', async (at, what, setting) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
     try {
-      const { code, err } = await cli('serve', '--config', config);
-      expect(code).toBe(1);
-      expect(err).toEqual([
-        `iamgate serve: 127.0.0.1:${port} is already in use (another iamgate?): stop what listens there, or choose free ports with IAMGATE_PORT, IAMGATE_OPS_PORT and, for --demo, IAMGATE_UPSTREAM`,
-      ]);
+      expect(await serveWithTaken(at, port)).toEqual({
+        code: 1,
+        err: [`iamgate serve: 127.0.0.1:${port}, ${what}, is already in use (another iamgate?): stop what listens there, or choose another port with ${setting}`],
+      });
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }

@@ -146,11 +146,12 @@ describe('iamgate validate', () => {
     expect(code).toBe(1);
     expect(out.map((l) => l.replace(/: [^:]*$/, ''))).toEqual([
       `${bad}: error YAML_SYNTAX_ERROR`,
-      `${dup}: error DUPLICATE_KEY`,
+      `${dup}: error DUPLICATE_KEY at Version`,
       `${wrong}: error INVALID_EFFECT at Statement[0].Effect`,
       '3 files checked',
     ]);
     expect(out[0]).toMatch(/at line \d+, column \d+$/);
+    expect(out[1]).toBe(`${dup}: error DUPLICATE_KEY at Version: "Version" is given more than once, so its meaning is ambiguous at line 2, column 1`);
   });
 
   it('fails on a file that is no policy and no registered kind, since it checked nothing', async () => {

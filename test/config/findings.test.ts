@@ -88,9 +88,10 @@ describe('files that cannot be read or parsed', () => {
     expect(located(all)).toEqual(['iamgate.yaml', 'directory.yaml', 'routes.yaml', 'suite.yaml'].map((name) => `FILE_UNREADABLE  @${missing(name)}`));
   });
 
-  it('are YAML_SYNTAX_ERROR with the line, or DUPLICATE_KEY for a key given twice, in every YAML file', async () => {
+  it('are YAML_SYNTAX_ERROR with the line, or DUPLICATE_KEY naming the key given twice by its path, in every YAML file', async () => {
     const broken = 'version: 1\nroutes: [\n';
     const twice = 'version: 1\nversion: 1\n';
+    const nested = 'version: 1\nroutes:\n  - route: GET /a\n    action: a:B\n    action: a:C\n';
     const configFile = join(dir, 'iamgate.yaml');
     const directoryFile = join(dir, 'directory.yaml');
     await writeFile(configFile, broken);
@@ -107,6 +108,10 @@ describe('files that cannot be read or parsed', () => {
       'YAML_SYNTAX_ERROR @suite.yaml',
     ]);
     for (const f of all) expect(f.message).toMatch(/line \d+, column \d+/);
+    expect(directory.findings[0]).toMatchObject({ path: 'version', message: '"version" is given more than once, so its meaning is ambiguous (line 2, column 1)' });
+    expect(parseRouteMapText(nested, 'routes.yaml').findings).toEqual([
+      expect.objectContaining({ code: 'DUPLICATE_KEY', path: 'routes[0].action', message: '"routes[0].action" is given more than once, so its meaning is ambiguous (line 5, column 5)' }),
+    ]);
   });
 });
 

@@ -136,6 +136,13 @@ auth: { issuers: [ { name: x } ] }
     ]);
   });
 
+  it('says a REDIS_URL that is not a URL at all is not one, with the form it takes, never repeating its text', () => {
+    const r = readConfig({ version: 1 }, { REDIS_URL: 'redis://:hunter2@' }, undefined);
+    expect(r.ok ? [] : r.problems.map((p) => [p.path, p.message])).toEqual([
+      ['REDIS_URL', 'not a URL such as redis://:PASSWORD@HOST:6379/0 (the value is not shown: it may hold a password)'],
+    ]);
+  });
+
   it('reports YAML syntax errors with their line, and an unreadable file', async () => {
     const file = await write('syntax.yaml', 'version: 1\nlisten:\n  port: [\n');
     const r = await loadConfig({ file, env: {} });

@@ -216,6 +216,14 @@ describe(`the chart rendered by ${helm}`, () => {
     expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000', '--set', 'iamgate.port=9000'])).toBeUndefined();
   });
 
+  it('refuses in extAuthz mode an extAuthz.grpc.port in config.file other than iamgate.grpcPort, which the container opens and the Service targets', () => {
+    const extAuthz = ['--set', 'mode=extAuthz'];
+    expect(helmFails([...extAuthz, '--set', 'config.file.extAuthz.grpc.port=9000'])).toContain(
+      'config.file.extAuthz.grpc.port (9000) differs from iamgate.grpcPort (9191), the port the chart opens and its Service targets in extAuthz mode: set iamgate.grpcPort instead',
+    );
+    expect(helmFails([...extAuthz, '--set', 'config.file.extAuthz.grpc.port=9000', '--set', 'iamgate.grpcPort=9000', '--set', 'service.grpcPort=9000'])).toBeUndefined();
+  });
+
   it('warns in the install notes that no caller can authenticate when no issuer is configured, and only then', () => {
     const notes = (args: readonly string[]): string =>
       execFileSync(helm, ['install', 'demo', chartDir, '--dry-run=client', '--namespace', 'shop', ...args], { encoding: 'utf8' });

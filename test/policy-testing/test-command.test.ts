@@ -32,6 +32,16 @@ describe('iamgate test', () => {
     expect(run.code).toBe(0);
   });
 
+  it('reads a policy folder given in place of suites as its tests/ folder, as validate takes the same folder', async () => {
+    const asFolder = await iamgate('test', EXAMPLE);
+    expect(asFolder).toEqual(await iamgate('test', join(EXAMPLE, 'tests')));
+    expect(asFolder.code).toBe(0);
+    const bare = join(dirname(policies), 'bare-policy-folder');
+    await mkdir(bare, { recursive: true });
+    await writeFile(join(bare, 'directory.yaml'), 'version: 1\naccount: "111122223333"\n');
+    expect(await iamgate('test', bare)).toEqual({ code: 2, out: [], err: [`iamgate test: ${bare}: a policy folder without a tests/ folder of suites (no ${join(bare, 'tests')})`] });
+  });
+
   it('exits 1 on a case whose expectation is wrong and prints the explanation of the actual decision', async () => {
     const file = await suite(
       'wrong.yaml',

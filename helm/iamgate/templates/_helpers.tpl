@@ -114,6 +114,8 @@ checksum/policies: {{ include (print $.Template.BasePath "/policies-configmap.ya
 {{/*
 Values the schema cannot compare: the chart gives iamgate its ports through IAMGATE_PORT and
 IAMGATE_OPS_PORT, which override the file, so a different port in config.file would be ignored.
+In extAuthz mode the file's own extAuthz.grpc.port would win over iamgate.grpcPort, the port the
+container opens and the Service targets, so Envoy would find nothing listening there.
 */}}
 {{- define "iamgate.checks" -}}
 {{- $listen := dig "listen" "port" "" .Values.config.file }}
@@ -123,6 +125,10 @@ IAMGATE_OPS_PORT, which override the file, so a different port in config.file wo
 {{- $ops := dig "operations" "port" "" .Values.config.file }}
 {{- if and (ne (toString $ops) "") (ne (toString $ops) (toString .Values.iamgate.opsPort)) }}
 {{- fail (printf "config.file.operations.port (%v) differs from iamgate.opsPort (%v), which the chart gives iamgate as IAMGATE_OPS_PORT: set iamgate.opsPort instead" $ops .Values.iamgate.opsPort) }}
+{{- end }}
+{{- $grpc := dig "extAuthz" "grpc" "port" "" .Values.config.file }}
+{{- if and (eq .Values.mode "extAuthz") (ne (toString $grpc) "") (ne (toString $grpc) (toString .Values.iamgate.grpcPort)) }}
+{{- fail (printf "config.file.extAuthz.grpc.port (%v) differs from iamgate.grpcPort (%v), the port the chart opens and its Service targets in extAuthz mode: set iamgate.grpcPort instead" $grpc .Values.iamgate.grpcPort) }}
 {{- end }}
 {{- end }}
 
