@@ -10,7 +10,7 @@ import { parseJwkSet, KeyTable, type KeyLookup, type KeySource, type KeySourceSt
 
 export type FetchLike = (url: string, init: { signal: AbortSignal; redirect: 'manual'; headers: Record<string, string> }) => Promise<{
   status: number;
-  text(): Promise<string>;
+  body: ReadableStream<Uint8Array> | null;
 }>;
 
 export interface RemoteKeySetOptions {
@@ -30,6 +30,28 @@ export interface RemoteKeySetOptions {
 const MAX_JWKS_BYTES = 512 * 1024;
 
 const defaultFetch: FetchLike = (url, init) => fetch(url, init);
+
+/**
+ * The body as UTF-8 text, or undefined as soon as it passes `limit` bytes: the rest is never
+ * read (the stream is cancelled, which closes the connection), so a provider answering without
+ * end costs at most the limit, not whatever arrives before the fetch deadline.
+ */
+async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string | undefined> {
+  if (!body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, size).toString('utf8');
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
 
 /** Creates a KeySource backed by a JWKS URL. */
 export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { refresh(): Promise<boolean> } {
@@ -51,9 +73,12 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
       redirect: 'manual',
       headers: { accept: 'application/jwk-set+json, application/json' },
     });
-    if (res.status !== 200) throw new Error(`JWKS ${options.url} answered ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS ${options.url} is larger than ${MAX_JWKS_BYTES} bytes`);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`JWKS ${options.url} answered ${res.status}`);
+    }
+    const text = await readAtMost(res.body, MAX_JWKS_BYTES);
+    if (text === undefined) throw new Error(`JWKS ${options.url} is larger than ${MAX_JWKS_BYTES} bytes`);
     const keys = parseJwkSet(JSON.parse(text));
     if (keys.length === 0) throw new Error(`JWKS ${options.url} holds no usable asymmetric key`);
     table = new KeyTable(keys);
