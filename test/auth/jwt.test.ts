@@ -1,6 +1,7 @@
 // Bearer JWT verification against a real JWKS server: every way a token can be wrong is a 401 with
 // a stable code (503 only when keys are unavailable), never an exception; rotation without restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JWTPayload } from 'jose';
 import { createAuthenticator, type AuthOutcome, type TokenAuthenticator } from '../../src/auth/index.js';
 import type { PrincipalResolver } from '../../src/identity/index.js';
 import {
@@ -80,6 +81,19 @@ describe('bearer JWT verification', () => {
     expect(p.context['aws:MultiFactorAuthPresent']).toBe(true);
     expect(p.context['aws:MultiFactorAuthAge']).toBe(0);
     expect(p.issuer).toBe(ISS);
+  });
+
+  it('counts the MFA age from auth_time, and refuses an MFA token whose auth_time is later than its iat or not a number', async () => {
+    const { auth, clock } = setup();
+    const now = Math.floor(clock.now() / 1000);
+    const mfaToken = (authTime: unknown) => sign(k1, { sub: 'alice', amr: ['mfa'], auth_time: authTime } as JWTPayload, { iss: ISS, now: clock.now() });
+    const older = await auth.authenticate(bearer(await mfaToken(now - 120)));
+    expect(older.ok && older.principal.context['aws:MultiFactorAuthAge']).toBe(120);
+    // Authenticated after the token was issued cannot be: read as written, it kept the MFA age at 0
+    // for as long as the token lived, and a policy's NumericLessThan on the age held throughout.
+    for (const authTime of [now + 600, now + 1, String(now - 120), null]) {
+      expectFailure(await auth.authenticate(bearer(await mfaToken(authTime))), 'token_claim_invalid');
+    }
   });
 
   it('answers token_missing when there is no Authorization header', async () => {
