@@ -17,7 +17,8 @@ export interface VerifyingIssuer {
   readonly keys: KeySource;
 }
 
-export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly kid: string | undefined };
+/** A verified token's claims, and the id of the key that verified it (KeySource.has). */
+export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly keyId: string };
 
 /** A compact JWT's algorithm, key id and (unverified) issuer. */
 export interface Peeked {
@@ -115,7 +116,7 @@ export async function verifyToken(
       requiredClaims: ['exp', 'iat'],
       currentDate: new Date(now),
     });
-    return { ok: true, payload, kid: head.kid };
+    return { ok: true, payload, keyId: lookup.id };
   } catch (err) {
     return mapJoseError(err);
   }

@@ -1,7 +1,7 @@
 // Bearer JWT verification against a real JWKS server: every way a token can be wrong is a 401 with
 // a stable code (503 only when keys are unavailable), never an exception; rotation without restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JWTPayload } from 'jose';
+import type { JWK, JWTPayload } from 'jose';
 import { createAuthenticator, type AuthOutcome, type TokenAuthenticator } from '../../src/auth/index.js';
 import type { PrincipalResolver } from '../../src/identity/index.js';
 import {
@@ -246,6 +246,32 @@ describe('bearer JWT verification', () => {
       }).toBe('token_key_unknown');
     } finally {
       jwks.setKeys([k1.publicJwk]);
+    }
+  });
+
+  it('stops honouring a cached token without kid once the provider replaces the key that verified it', async () => {
+    const { auth, clock } = setup({ jwks: { cooldownSeconds: 30, refreshSeconds: 60, timeoutMs: 300 } });
+    // One key at a time, so a token without kid names it; and a provider that writes no kids at all.
+    const withoutKid = (k: TestKey): JWK => Object.fromEntries(Object.entries(k.publicJwk).filter(([name]) => name !== 'kid'));
+    for (const [label, published] of [['keys with kids', (k: TestKey): JWK => k.publicJwk], ['keys without kids', withoutKid]] as const) {
+      jwks.setKeys([published(k1)]);
+      try {
+        clock.advance(61_000);
+        await auth.authenticate(bearer(await sign(k1, { sub: 'alice', n: label }, { iss: ISS, now: clock.now(), kid: null })));
+        await expect.poll(async () => (await auth.authenticate(bearer(await sign(k1, { sub: 'alice' }, { iss: ISS, now: clock.now(), kid: null })))).ok).toBe(true);
+        const old = await sign(k1, { sub: 'alice', label }, { iss: ISS, now: clock.now(), ttl: 3000, kid: null });
+        expect((await auth.authenticate(bearer(old))).ok, label).toBe(true);
+        jwks.setKeys([published(k2)]);
+        clock.advance(61_000);
+        const before = jwks.requests();
+        await auth.authenticate(bearer(old)); // triggers the background refresh
+        await expect.poll(() => jwks.requests()).toBeGreaterThan(before);
+        await expect.poll(async () => (await auth.authenticate(bearer(await sign(k2, { sub: 'alice' }, { iss: ISS, now: clock.now(), kid: null })))).ok).toBe(true);
+        const outcome = await auth.authenticate(bearer(old));
+        expect([label, outcome.ok ? 'ok' : outcome.code]).toEqual([label, 'token_signature_invalid']);
+      } finally {
+        jwks.setKeys([k1.publicJwk]);
+      }
     }
   });
 

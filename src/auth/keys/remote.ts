@@ -134,19 +134,19 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
       }
       const current = table;
       if (!current) return unknown(kid);
-      const key = await current.find(kid, alg);
-      if (key) return { ok: true, key };
+      const found = await current.find(kid, alg);
+      if (found) return { ok: true, ...found };
       if (current.has(kid)) return { ok: false, code: 'token_key_unknown', detail: `key ${kid} does not suit ${alg}` };
       // An unknown kid: wait for a fetch already under way, or start one unless cooling down.
       if (inFlight) await inFlight;
       else if (lastAttemptAt === undefined || now() - lastAttemptAt >= cooldownMs) await refresh();
       const retried = await table?.find(kid, alg);
-      return retried ? { ok: true, key: retried } : unknown(kid);
+      return retried ? { ok: true, ...retried } : unknown(kid);
     },
-    has(kid) {
+    has(id) {
       // Cached verifications ask this on every request: a good moment to notice stale keys.
       if (dueForRefresh()) void refresh();
-      return table?.has(kid) ?? false;
+      return table?.holds(id) ?? false;
     },
     status(): KeySourceStatus {
       return {
