@@ -141,6 +141,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
           url: c.jwksUrl,
           cooldownMs: c.jwks.cooldownSeconds * 1000,
           refreshMs: c.jwks.refreshSeconds * 1000,
+          maxStaleMs: c.jwks.maxStaleSeconds * 1000,
           timeoutMs: c.jwks.timeoutMs,
           now,
           ...(deps.fetch ? { fetch: deps.fetch } : {}),

@@ -309,6 +309,30 @@ describe('bearer JWT verification', () => {
     }
   });
 
+  it('stops honouring keys, cached tokens included, once no fetch has succeeded for maxStaleSeconds, and trusts them again after one does', async () => {
+    const { auth, clock } = setup({ jwks: { cooldownSeconds: 5, refreshSeconds: 10, timeoutMs: 300, maxStaleSeconds: 60 } });
+    const token = await sign(k1, { sub: 'alice' }, { iss: ISS, now: clock.now(), ttl: 3000 });
+    const outcome = async (): Promise<string> => {
+      const o = await auth.authenticate(bearer(token));
+      return o.ok ? 'ok' : `${o.code} ${o.status}`;
+    };
+    expect(await outcome()).toBe('ok');
+    jwks.setMode('error');
+    try {
+      // Within the bound the keys held keep verifying while the provider is down.
+      clock.advance(50_000);
+      expect(await outcome()).toBe('ok');
+      // Past it, a key the provider may have retired meanwhile is no longer taken on trust.
+      clock.advance(11_000);
+      expect(await outcome()).toBe('key_unavailable 503');
+      expect(auth.status()[0]?.lastError).toBeDefined();
+    } finally {
+      jwks.setMode('ok');
+    }
+    clock.advance(6_000);
+    expect(await outcome()).toBe('ok');
+  });
+
   it('answers key_unavailable, not a hang, when the JWKS was never reachable', async () => {
     const dead = await startJwksServer([k1.publicJwk]);
     dead.setMode('hang');

@@ -19,6 +19,12 @@ export interface RemoteKeySetOptions {
   readonly cooldownMs?: number;
   /** Age after which keys are refreshed in the background, ms (default 10 min). */
   readonly refreshMs?: number;
+  /**
+   * Longest keys are trusted after the last successful fetch, ms (default a day): while the
+   * provider cannot be reached the keys held keep verifying, but not for ever, since a key it has
+   * retired meanwhile would otherwise stay trusted for as long as it stays unreachable.
+   */
+  readonly maxStaleMs?: number;
   /** Deadline of one fetch, ms (default 2 s). */
   readonly timeoutMs?: number;
   readonly fetch?: FetchLike;
@@ -60,6 +66,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
   const cooldownMs = options.cooldownMs ?? 30_000;
   const refreshMs = options.refreshMs ?? 600_000;
   const timeoutMs = options.timeoutMs ?? 2000;
+  const maxStaleMs = options.maxStaleMs ?? 86_400_000;
 
   let table: KeyTable | undefined;
   let lastSuccessAt: number | undefined;
@@ -105,6 +112,9 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
     return inFlight;
   };
 
+  /** The keys held were fetched longer than maxStaleMs ago: not trusted until a fetch succeeds. */
+  const stale = (): boolean => lastSuccessAt !== undefined && now() - lastSuccessAt > maxStaleMs;
+
   const unknown = (kid: string | undefined): KeyLookup =>
     lastError === undefined
       ? { ok: false, code: 'token_key_unknown', detail: `no key ${kid ?? '(without kid)'} in ${options.url}` }
@@ -132,6 +142,12 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
         // Serve the keys we have and refresh in the background.
         void refresh();
       }
+      if (stale()) {
+        // Try once more (unless a fetch is under way or one failed within the cooldown).
+        if (inFlight) await inFlight;
+        else if (lastAttemptAt === undefined || now() - lastAttemptAt >= cooldownMs) await refresh();
+        if (stale()) return { ok: false, code: 'key_unavailable', detail: `keys of ${options.url} last fetched more than ${Math.round(maxStaleMs / 1000)} s ago: ${lastError ?? 'no fetch since'}` };
+      }
       const current = table;
       if (!current) return unknown(kid);
       const found = await current.find(kid, alg);
@@ -144,8 +160,14 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySource & { 
       return retried ? { ok: true, ...retried } : unknown(kid);
     },
     has(id) {
-      // Cached verifications ask this on every request: a good moment to notice stale keys.
-      if (dueForRefresh()) void refresh();
+      // Cached verifications ask this on every request: a good moment to notice old keys. One
+      // clock read serves both checks (dueForRefresh and stale, inlined): this is the hot path.
+      if (lastSuccessAt !== undefined) {
+        const t = now();
+        const age = t - lastSuccessAt;
+        if (age >= refreshMs && !inFlight && (lastAttemptAt === undefined || t - lastAttemptAt >= cooldownMs)) void refresh();
+        if (age > maxStaleMs) return false;
+      }
       return table?.holds(id) ?? false;
     },
     status(): KeySourceStatus {
