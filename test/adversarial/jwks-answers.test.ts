@@ -8,6 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type AuthOutcome } from '../../src/auth/index.js';
 import type { PrincipalResolver } from '../../src/identity/index.js';
 import { authConfig, exampleResolver, makeKey, sign, testClock, type TestKey } from '../auth/helpers.js';
+import { rawRequest } from '../support/net.js';
+import { startRealGateway } from './support/real-gateway.js';
 
 const ISS = 'https://idp.hostile-jwks.test';
 /** What iamgate reads of a JWKS at most (src/auth/keys/remote.ts). */
@@ -115,6 +117,23 @@ describe('a JWKS endpoint that answers badly', () => {
     const { outcome, lastError } = await verifyOnce(300);
     expect(refusal(outcome)).toEqual({ code: 'key_unavailable', status: 503 });
     expect(lastError).toMatch(/timed out after 300 ms/);
+  });
+
+  it('answers the request it could not verify 503 key_unavailable with one record, served as iamgate serve wires it', async () => {
+    jwks = await startHostileJwks();
+    jwks.answer(stream(64 * 1024 * 1024, false));
+    const gw = await startRealGateway({ issuers: [{ name: 'hostile', issuer: ISS, audiences: ['iamgate'], algorithms: ['ES256'], jwksUrl: jwks.url, jwks: { timeoutMs: 10_000 } }] });
+    try {
+      const token = await sign(key, { sub: 'alice' }, { iss: ISS, now: Date.now() });
+      const before = gw.upstream.arrivals();
+      const res = await rawRequest(`${gw.url}/public/readme`, { headers: { authorization: `Bearer ${token}` } });
+      const body = JSON.parse(res.body) as Record<string, unknown>;
+      expect([res.status, body['code'], gw.upstream.arrivals() - before]).toEqual([503, 'key_unavailable', 0]);
+      expect(gw.audit.decisionsFor(String(body['requestId']))).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'key_unavailable' })]);
+      expect(jwks.written.bytes).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      await gw.close();
+    }
   });
 
   it('counts text that is not a key set as a failed fetch, for every kind of wrong text', async () => {
