@@ -76,6 +76,9 @@ describe('bearer token attacks', () => {
     ['a critical extension missing from the header', { crit: ['x-missing'] }],
     ['an empty crit list', { crit: [] }],
     ['an unencoded payload (b64: false)', { crit: ['b64'], b64: false }],
+    ['a crit naming a parameter JWS itself defines (alg), which RFC 7515 §4.1.11 forbids', { crit: ['alg'] }],
+    ['a crit naming a claim (exp) as though it were a header parameter', { crit: ['exp'], exp: 1 }],
+    ['a crit that is a string, not a list', { crit: 'x-iamgate-bypass', 'x-iamgate-bypass': true }],
   ])('refuses %s, though the IdP really signed it', async (_name, extra) => {
     await expectRefused(await signCompact(idp.key, { alg: 'ES256', kid: IDP_KID, ...extra }, claims()), 'token_malformed');
   });
