@@ -78,7 +78,8 @@ interface Found {
 
 interface CacheEntry {
   readonly issuer: IssuerRuntime;
-  readonly kid: string | undefined;
+  /** The key that verified the token (KeySource.has), so a token without kid follows its key too. */
+  readonly keyId: string;
   readonly payload: JWTPayload;
   /** Epoch ms after which the token no longer verifies (expiry or maximum age, with tolerance). */
   readonly validUntil: number;
@@ -113,7 +114,7 @@ function lazyFileKeys(path: string, generate: boolean, now: () => number, onErro
       const s = source ?? (await load());
       return s ? s.getKey(kid, alg) : { ok: false, code: 'key_unavailable', detail: lastError ?? 'key file not loaded' };
     },
-    has: (kid) => source?.has(kid) ?? false,
+    has: (id) => source?.has(id) ?? false,
     status: () => source?.status() ?? { ready: false, keys: 0, ...(lastError !== undefined ? { lastError } : {}) },
   };
 }
@@ -122,7 +123,7 @@ function lazyFileKeys(path: string, generate: boolean, now: () => number, onErro
 function ringKeys(ring: SigningKeyRing): KeySource {
   return {
     getKey: (kid, alg) => ring.verification().getKey(kid, alg),
-    has: (kid) => ring.verification().has(kid),
+    has: (id) => ring.verification().has(id),
     status: () => ring.verification().status(),
   };
 }
@@ -140,6 +141,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
           url: c.jwksUrl,
           cooldownMs: c.jwks.cooldownSeconds * 1000,
           refreshMs: c.jwks.refreshSeconds * 1000,
+          maxStaleMs: c.jwks.maxStaleSeconds * 1000,
           timeoutMs: c.jwks.timeoutMs,
           now,
           ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -204,7 +206,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   };
 
   const fromCache = (entry: CacheEntry, t: number, resolver: PrincipalResolver): AuthOutcome | undefined => {
-    if (t >= entry.validUntil || !entry.issuer.verifying.keys.has(entry.kid)) return undefined;
+    if (t >= entry.validUntil || !entry.issuer.verifying.keys.has(entry.keyId)) return undefined;
     if (entry.generation !== resolver.directory.generation) {
       const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t);
       if (!outcome.ok) return outcome;
@@ -227,16 +229,16 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     return { ok: true, issuer, head };
   };
 
-  const verifyWith = async (token: string, { issuer, head }: Found): Promise<{ ok: true; issuer: IssuerRuntime; payload: JWTPayload; kid: string | undefined } | AuthFailure> => {
+  const verifyWith = async (token: string, { issuer, head }: Found): Promise<{ ok: true; issuer: IssuerRuntime; payload: JWTPayload; keyId: string } | AuthFailure> => {
     const verified = await verifyToken(token, head, issuer.verifying, now());
-    return verified.ok ? { ok: true, issuer, payload: verified.payload, kid: verified.kid } : verified;
+    return verified.ok ? { ok: true, issuer, payload: verified.payload, keyId: verified.keyId } : verified;
   };
 
   /** Verifies `token` (read from the Authorization value `header`, its issuer found) and caches the result under `header`. */
   const verifyFresh = async (token: string, found: Found, header: string, t: number, given: PrincipalResolver | undefined): Promise<AuthOutcome> => {
     const verified = await verifyWith(token, found);
     if (!verified.ok) return verified;
-    const { issuer, payload, kid } = verified;
+    const { issuer, payload, keyId } = verified;
     // A given directory (the request's policy snapshot) stays the one used across the awaits.
     const resolver = given ?? deps.resolver();
     const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
@@ -248,7 +250,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
       maxAge === undefined ? Infinity : ((payload.iat ?? 0) + maxAge + tolerance) * 1000,
     );
     const principal = outcome.principal;
-    const entry: CacheEntry = { issuer, kid, payload, validUntil, principal, generation: resolver.directory.generation, allowed: { ok: true, principal } };
+    const entry: CacheEntry = { issuer, keyId, payload, validUntil, principal, generation: resolver.directory.generation, allowed: { ok: true, principal } };
     // Keyed by the Authorization value (at most maxTokenBytes + 16 each): what the next request sends as it is.
     remember(header, entry);
     return finish(entry, t);

@@ -148,7 +148,12 @@ export function principalFromToken(
       const tags = Object.fromEntries(asserted);
       const amr = stringList(payload['amr']) ?? [];
       const mfa = m.amrMfa && amr.some((a) => MFA_METHODS.has(a));
-      const authTime = typeof payload['auth_time'] === 'number' ? payload['auth_time'] * 1000 : issuedAt;
+      // When the second factor was presented: auth_time (OpenID Connect), else the issue time. The
+      // provider authenticates before it issues, so an auth_time after iat (or not a number) is no
+      // time to count an MFA age from: read as written, it held the age at 0 while the token lived.
+      const rawAuthTime = payload['auth_time'];
+      const authTime = rawAuthTime === undefined ? issuedAt : typeof rawAuthTime === 'number' ? rawAuthTime * 1000 : NaN;
+      if (mfa && !(authTime <= issuedAt)) return authFailure('token_claim_invalid', 'auth_time is not a time at or before iat');
       const result = resolver.user(
         {
           issuer,

@@ -33,6 +33,8 @@ export interface JwksOptions {
   readonly cooldownSeconds: number;
   readonly refreshSeconds: number;
   readonly timeoutMs: number;
+  /** Longest keys are trusted after the last successful fetch: a key the provider retired meanwhile is refused after that. */
+  readonly maxStaleSeconds: number;
 }
 
 export interface IssuerConfig {
@@ -155,7 +157,12 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
   if (developmentKey && development === false) {
     r.add('CONFIG_DEVELOPMENT_ONLY', `${path}.developmentKey`, 'generated development keys are refused unless the configuration says mode: development');
   }
-  const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs']);
+  const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs', 'maxStaleSeconds']);
+  const refreshSeconds = r.int(jwks, 'refreshSeconds', `${path}.jwks.refreshSeconds`, 600, 10, 86_400);
+  const maxStaleSeconds = r.int(jwks, 'maxStaleSeconds', `${path}.jwks.maxStaleSeconds`, 86_400, 60, 604_800);
+  if (maxStaleSeconds <= refreshSeconds) {
+    r.add('INVALID_VALUE', `${path}.jwks.maxStaleSeconds`, 'maxStaleSeconds must be longer than refreshSeconds, or keys would lapse before they are refreshed');
+  }
   const claims = r.section(o, 'claims', `${path}.claims`, ['user', 'groups', 'tags', 'amrMfa']);
   const tagsRaw = r.mapping(claims['tags'], `${path}.claims.tags`, false, 'claims.tags maps tag names to claim names') ?? {};
   // Entries, made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
@@ -191,8 +198,9 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
     developmentKey,
     jwks: {
       cooldownSeconds: r.int(jwks, 'cooldownSeconds', `${path}.jwks.cooldownSeconds`, 30, 1, 3600),
-      refreshSeconds: r.int(jwks, 'refreshSeconds', `${path}.jwks.refreshSeconds`, 600, 10, 86_400),
+      refreshSeconds,
       timeoutMs: r.int(jwks, 'timeoutMs', `${path}.jwks.timeoutMs`, 2000, 100, 30_000),
+      maxStaleSeconds,
     },
     clockToleranceSeconds: r.int(o, 'clockToleranceSeconds', `${path}.clockToleranceSeconds`, 30, 0, 300),
     maxTokenAgeSeconds: maxAge,

@@ -7,6 +7,7 @@ export type AuthErrorCode =
   | 'token_missing'
   | 'token_malformed'
   | 'token_too_large'
+  | 'token_type_invalid'
   | 'token_algorithm_not_allowed'
   | 'token_issuer_unknown'
   | 'token_key_unknown'
@@ -36,6 +37,7 @@ export const AUTH_ERRORS: { readonly [C in AuthErrorCode]: AuthErrorInfo } = {
   token_missing: { status: 401, title: 'A bearer token is required' },
   token_malformed: { status: 401, title: 'The token is malformed', bearerError: 'invalid_request' },
   token_too_large: { status: 401, title: 'The token is too large', bearerError: 'invalid_request' },
+  token_type_invalid: { status: 401, title: 'The token is not an access token', bearerError: 'invalid_token' },
   token_algorithm_not_allowed: {
     status: 401,
     title: 'The token is signed with an algorithm that is not allowed',

@@ -17,7 +17,8 @@ export interface VerifyingIssuer {
   readonly keys: KeySource;
 }
 
-export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly kid: string | undefined };
+/** A verified token's claims, and the id of the key that verified it (KeySource.has). */
+export type Verified = { readonly ok: true; readonly payload: JWTPayload; readonly keyId: string };
 
 /** A compact JWT's algorithm, key id and (unverified) issuer. */
 export interface Peeked {
@@ -37,6 +38,22 @@ function jsonObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * The `typ` values of a token iamgate takes as a bearer credential (RFC 7515 §4.1.9: a media type,
+ * compared without case, its `application/` prefix optional): a JWT (`JWT`, `JOSE` as JWT-SVIDs
+ * may write) or an OAuth access token (`at+jwt`, RFC 9068). Another kind of JWT the same provider
+ * signs, such as an OpenID back-channel logout token (`logout+jwt`) or a security event token
+ * (`secevent+jwt`), names its kind so that it is not taken for one of these (RFC 8725 §3.11).
+ */
+const BEARER_TYPES = new Set(['jwt', 'jose', 'at+jwt']);
+
+function isBearerType(typ: unknown): boolean {
+  if (typ === undefined) return true;
+  if (typeof typ !== 'string') return false;
+  const lower = typ.toLowerCase();
+  return BEARER_TYPES.has(lower.startsWith('application/') ? lower.slice('application/'.length) : lower);
+}
+
 /** Reads the header and the (unverified) issuer of a compact JWT, to choose how to verify it. */
 export function peek(token: string): Peeked | AuthFailure {
   const jws = readCompactJws(token);
@@ -49,6 +66,7 @@ export function peek(token: string): Peeked | AuthFailure {
   const iss = payload['iss'];
   if (typeof alg !== 'string') return authFailure('token_malformed', 'no alg');
   if (kid !== undefined && typeof kid !== 'string') return authFailure('token_malformed', 'kid is not a string');
+  if (!isBearerType(header['typ'])) return authFailure('token_type_invalid', 'typ names a kind of JWT other than an access token');
   if (typeof iss !== 'string') return authFailure('token_claim_missing', 'no iss');
   return { ok: true, alg, kid, iss };
 }
@@ -98,7 +116,7 @@ export async function verifyToken(
       requiredClaims: ['exp', 'iat'],
       currentDate: new Date(now),
     });
-    return { ok: true, payload, kid: head.kid };
+    return { ok: true, payload, keyId: lookup.id };
   } catch (err) {
     return mapJoseError(err);
   }

@@ -41,6 +41,20 @@ export function mfaAgeSeconds(mfaAt: number, now: number): number {
   return Math.max(0, Math.floor((now - mfaAt) / 1000));
 }
 
+/**
+ * `base` tags with `over` laid on them, keys compared without case: tag keys are not case
+ * sensitive, though their case is kept (STS API reference, AssumeRole `Tags`: a role's `Department`
+ * tag and a session's `department` tag are one tag, and the session's wins). A plain spread kept
+ * both, so a reader of the principal's tags by exact key (the identity assertion) found the base
+ * value beside the one that replaced it.
+ */
+export function overrideTags(base: Readonly<Record<string, string>>, over: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  if (over === undefined) return base;
+  const replaced = new Set(Object.keys(over).map((k) => k.toLowerCase()));
+  // Entries made an object by Object.fromEntries: an assignment would drop a tag named __proto__.
+  return Object.fromEntries([...Object.entries(base).filter(([k]) => !replaced.has(k.toLowerCase())), ...Object.entries(over)]);
+}
+
 /** Builds the principal's context keys at time `now` (which only `aws:MultiFactorAuthAge` reads). */
 export function principalContext(f: ContextFacts, now: number): Record<string, ContextValue> {
   const ctx: Record<string, ContextValue> = {

@@ -3,7 +3,7 @@
 // workload acting as a role. Policy sets come precompiled from the directory; the few that depend
 // on the caller (extra groups, session policies) are compiled once and kept in a bounded map.
 import { parsePolicy } from '../policy/index.js';
-import { principalContext, type WebIdentityFacts } from './context.js';
+import { overrideTags, principalContext, type WebIdentityFacts } from './context.js';
 import { buildPolicySet, compileRef, sha256 } from './fingerprint.js';
 import { assumedRoleArn, SESSION_NAME } from './names.js';
 import type { Directory, DirectoryRole, PolicyRef, Principal } from './types.js';
@@ -24,7 +24,7 @@ export interface UserFacts extends AuthFacts {
   readonly userName: string;
   /** Directory groups the identity provider says the user belongs to (unknown names are ignored). */
   readonly groups?: readonly string[];
-  /** Tags asserted by the token; they override the directory's tags of the same key. */
+  /** Tags asserted by the token; they override the directory's tags of the same key, in any case. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -35,7 +35,7 @@ export interface RoleSessionFacts extends AuthFacts {
   readonly type: 'AssumedRole' | 'WebIdentity';
   /** A session policy document (JSON text): the session can do at most what it allows. */
   readonly sessionPolicy?: string;
-  /** Session tags; they override the role's tags of the same key. */
+  /** Session tags; they override the role's tags of the same key, in any case. */
   readonly sessionTags?: Readonly<Record<string, string>>;
   readonly webIdentity?: WebIdentityFacts;
 }
@@ -126,7 +126,7 @@ export function createPrincipalResolver(directory: Directory, options: { maxCach
             }),
           );
       }
-      const tags = { ...user.tags, ...facts.tags };
+      const tags = overrideTags(user.tags, facts.tags);
       const principal: Principal = {
         arn: user.arn,
         type: 'User',
@@ -189,7 +189,7 @@ export function createPrincipalResolver(directory: Directory, options: { maxCach
             account: directory.account,
             userId,
             sessionName: facts.sessionName,
-            tags: { ...role.tags, ...facts.sessionTags },
+            tags: overrideTags(role.tags, facts.sessionTags),
             mfa: facts.mfa,
             ...(facts.mfaAt !== undefined ? { mfaAt: facts.mfaAt } : {}),
             issuedAt: facts.issuedAt,

@@ -76,8 +76,30 @@ describe('bearer token attacks', () => {
     ['a critical extension missing from the header', { crit: ['x-missing'] }],
     ['an empty crit list', { crit: [] }],
     ['an unencoded payload (b64: false)', { crit: ['b64'], b64: false }],
+    ['a crit naming a parameter JWS itself defines (alg), which RFC 7515 §4.1.11 forbids', { crit: ['alg'] }],
+    ['a crit naming a claim (exp) as though it were a header parameter', { crit: ['exp'], exp: 1 }],
+    ['a crit that is a string, not a list', { crit: 'x-iamgate-bypass', 'x-iamgate-bypass': true }],
   ])('refuses %s, though the IdP really signed it', async (_name, extra) => {
     await expectRefused(await signCompact(idp.key, { alg: 'ES256', kid: IDP_KID, ...extra }, claims()), 'token_malformed');
+  });
+
+  // RFC 8725 §3.11: a JWT of another kind the same provider signs (an OpenID back-channel logout
+  // token, a security event token, ...) names its kind in typ, so that it is not taken for an access token.
+  it.each([
+    ['an OpenID back-channel logout token', 'logout+jwt'],
+    ['a security event token', 'secevent+jwt'],
+    ['one typed as its media type', 'application/logout+jwt'],
+    ['a DPoP proof', 'dpop+jwt'],
+    ['an encrypted token', 'JWE'],
+    ['an empty type', ''],
+    ['a type that is not text', ['JWT']],
+  ])('refuses %s, though the IdP really signed it, for its typ', async (_name, typ) => {
+    await expectRefused(await signCompact(idp.key, { alg: 'ES256', kid: IDP_KID, typ }, claims()), 'token_type_invalid');
+  });
+
+  it.each(['JWT', 'jwt', 'application/jwt', 'JOSE', 'at+jwt', 'application/at+JWT', undefined])('accepts a token of typ %j, the spellings of a JWT and an access token', async (typ) => {
+    const r = await call(`Bearer ${await signCompact(idp.key, { alg: 'ES256', kid: IDP_KID, typ }, claims())}`);
+    expect([r.status, r.forwarded]).toEqual([200, 1]);
   });
 
   it('ignores a key embedded in the header (jwk) and a key URL (jku, x5u), fetching nothing', async () => {

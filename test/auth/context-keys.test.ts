@@ -127,6 +127,14 @@ describe('the global condition keys of each kind of principal', () => {
     expect((await principalOf(session)).context).toEqual(roleSession(WORKER, 'probe', at, { 'aws:PrincipalTag/team': 'blue', 'aws:PrincipalTag/tier': 'gold' }));
   });
 
+  it('lets a session tag replace the role’s tag whose key differs only in case, so no reader of the principal finds the role’s value beside it', async () => {
+    const at = f.clock.now();
+    // Tag keys are case-insensitive (IAM User Guide, "Passing session tags in AWS STS": a session tag
+    // overrides a role tag with the same key regardless of case).
+    const session = await issued('/AssumeRole', { RoleArn: WORKER, RoleSessionName: 'probe', Tags: [{ Key: 'TEAM', Value: 'blue' }] }, await f.tokenFor('alice'));
+    expect((await principalOf(session)).context).toEqual(roleSession(WORKER, 'probe', at, { 'aws:PrincipalTag/TEAM': 'blue', 'aws:PrincipalTag/tier': 'gold' }));
+  });
+
   it('does not carry session tags into a chained session, which has the second session’s name and issue time', async () => {
     const first = await issued('/AssumeRole', { RoleArn: WORKER, RoleSessionName: 'first', Tags: [{ Key: 'team', Value: 'blue' }] }, await f.tokenFor('alice'));
     f.clock.advance(10_000);

@@ -1,6 +1,7 @@
 // Bearer JWT verification against a real JWKS server: every way a token can be wrong is a 401 with
 // a stable code (503 only when keys are unavailable), never an exception; rotation without restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JWK, JWTPayload } from 'jose';
 import { createAuthenticator, type AuthOutcome, type TokenAuthenticator } from '../../src/auth/index.js';
 import type { PrincipalResolver } from '../../src/identity/index.js';
 import {
@@ -80,6 +81,19 @@ describe('bearer JWT verification', () => {
     expect(p.context['aws:MultiFactorAuthPresent']).toBe(true);
     expect(p.context['aws:MultiFactorAuthAge']).toBe(0);
     expect(p.issuer).toBe(ISS);
+  });
+
+  it('counts the MFA age from auth_time, and refuses an MFA token whose auth_time is later than its iat or not a number', async () => {
+    const { auth, clock } = setup();
+    const now = Math.floor(clock.now() / 1000);
+    const mfaToken = (authTime: unknown) => sign(k1, { sub: 'alice', amr: ['mfa'], auth_time: authTime } as JWTPayload, { iss: ISS, now: clock.now() });
+    const older = await auth.authenticate(bearer(await mfaToken(now - 120)));
+    expect(older.ok && older.principal.context['aws:MultiFactorAuthAge']).toBe(120);
+    // Authenticated after the token was issued cannot be: read as written, it kept the MFA age at 0
+    // for as long as the token lived, and a policy's NumericLessThan on the age held throughout.
+    for (const authTime of [now + 600, now + 1, String(now - 120), null]) {
+      expectFailure(await auth.authenticate(bearer(await mfaToken(authTime))), 'token_claim_invalid');
+    }
   });
 
   it('answers token_missing when there is no Authorization header', async () => {
@@ -235,6 +249,32 @@ describe('bearer JWT verification', () => {
     }
   });
 
+  it('stops honouring a cached token without kid once the provider replaces the key that verified it', async () => {
+    const { auth, clock } = setup({ jwks: { cooldownSeconds: 30, refreshSeconds: 60, timeoutMs: 300 } });
+    // One key at a time, so a token without kid names it; and a provider that writes no kids at all.
+    const withoutKid = (k: TestKey): JWK => Object.fromEntries(Object.entries(k.publicJwk).filter(([name]) => name !== 'kid'));
+    for (const [label, published] of [['keys with kids', (k: TestKey): JWK => k.publicJwk], ['keys without kids', withoutKid]] as const) {
+      jwks.setKeys([published(k1)]);
+      try {
+        clock.advance(61_000);
+        await auth.authenticate(bearer(await sign(k1, { sub: 'alice', n: label }, { iss: ISS, now: clock.now(), kid: null })));
+        await expect.poll(async () => (await auth.authenticate(bearer(await sign(k1, { sub: 'alice' }, { iss: ISS, now: clock.now(), kid: null })))).ok).toBe(true);
+        const old = await sign(k1, { sub: 'alice', label }, { iss: ISS, now: clock.now(), ttl: 3000, kid: null });
+        expect((await auth.authenticate(bearer(old))).ok, label).toBe(true);
+        jwks.setKeys([published(k2)]);
+        clock.advance(61_000);
+        const before = jwks.requests();
+        await auth.authenticate(bearer(old)); // triggers the background refresh
+        await expect.poll(() => jwks.requests()).toBeGreaterThan(before);
+        await expect.poll(async () => (await auth.authenticate(bearer(await sign(k2, { sub: 'alice' }, { iss: ISS, now: clock.now(), kid: null })))).ok).toBe(true);
+        const outcome = await auth.authenticate(bearer(old));
+        expect([label, outcome.ok ? 'ok' : outcome.code]).toEqual([label, 'token_signature_invalid']);
+      } finally {
+        jwks.setKeys([k1.publicJwk]);
+      }
+    }
+  });
+
   it('refetches the JWKS at most once per cooldown however many unknown kids arrive', async () => {
     const { auth, clock } = setup();
     await auth.authenticate(bearer(await sign(k1, { sub: 'alice' }, { iss: ISS, now: clock.now() })));
@@ -267,6 +307,30 @@ describe('bearer JWT verification', () => {
         jwks.setMode('ok');
       }
     }
+  });
+
+  it('stops honouring keys, cached tokens included, once no fetch has succeeded for maxStaleSeconds, and trusts them again after one does', async () => {
+    const { auth, clock } = setup({ jwks: { cooldownSeconds: 5, refreshSeconds: 10, timeoutMs: 300, maxStaleSeconds: 60 } });
+    const token = await sign(k1, { sub: 'alice' }, { iss: ISS, now: clock.now(), ttl: 3000 });
+    const outcome = async (): Promise<string> => {
+      const o = await auth.authenticate(bearer(token));
+      return o.ok ? 'ok' : `${o.code} ${o.status}`;
+    };
+    expect(await outcome()).toBe('ok');
+    jwks.setMode('error');
+    try {
+      // Within the bound the keys held keep verifying while the provider is down.
+      clock.advance(50_000);
+      expect(await outcome()).toBe('ok');
+      // Past it, a key the provider may have retired meanwhile is no longer taken on trust.
+      clock.advance(11_000);
+      expect(await outcome()).toBe('key_unavailable 503');
+      expect(auth.status()[0]?.lastError).toBeDefined();
+    } finally {
+      jwks.setMode('ok');
+    }
+    clock.advance(6_000);
+    expect(await outcome()).toBe('ok');
   });
 
   it('answers key_unavailable, not a hang, when the JWKS was never reachable', async () => {

@@ -136,6 +136,21 @@ describe('session revocation across replicas', () => {
     await writer.hdel('iamgate:revocations', arn);
   });
 
+  it('refuses a Before later than the time now, so no revocation reaches sessions not issued yet', async () => {
+    const security = await a.tokenFor('security');
+    const inAnHour = new Date(a.clock.now() + 3600_000).toISOString();
+    const res = await a.post('/RevokeSessions', { PrincipalArn: 'arn:aws:iam::111122223333:user/bob', Before: inAnHour }, security);
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    a.clock.advance(2000);
+    await Promise.all([a.runtime.revocations.refresh(), b.runtime.revocations.refresh()]);
+    expect([await check(a, await a.tokenFor('bob')), await check(b, await a.tokenFor('bob'))]).toEqual(['ok', 'ok']);
+    // The time now itself is a Before as good as none.
+    const now = new Date(a.clock.now()).toISOString();
+    expect((await a.post('/RevokeSessions', { PrincipalArn: 'arn:aws:iam::111122223333:user/bob', Before: now }, security)).status).toBe(200);
+    a.clock.advance(1000);
+    expect(await check(a, await a.tokenFor('bob'))).toBe('ok');
+  });
+
   it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {
     const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('bob'));
     expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });

@@ -18,7 +18,7 @@ const CLUSTER: PeerIssuer = {
   audiences: [TEST_AUDIENCE],
   algorithms: ['ES256'],
   developmentKey: false,
-  jwks: { cooldownSeconds: 30, refreshSeconds: 300, timeoutMs: 1000 },
+  jwks: { cooldownSeconds: 30, refreshSeconds: 300, timeoutMs: 1000, maxStaleSeconds: 86_400 },
   clockToleranceSeconds: 30,
   claims: { user: 'sub', tags: {}, amrMfa: false },
   webIdentity: { keyPrefix: 'kubernetes.default.svc', roles: ['OrdersWorker'] },

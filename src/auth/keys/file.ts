@@ -20,12 +20,12 @@ export function staticKeySource(keys: readonly JWK[], loadedAt: number): KeySour
   const table = new KeyTable(keys);
   return {
     async getKey(kid, alg) {
-      const key = await table.find(kid, alg);
-      return key
-        ? { ok: true, key }
+      const found = await table.find(kid, alg);
+      return found
+        ? { ok: true, ...found }
         : { ok: false, code: 'token_key_unknown', detail: `no key ${kid ?? '(without kid)'} suits ${alg}` };
     },
-    has: (kid) => table.has(kid),
+    has: (id) => table.holds(id),
     status: () => ({ ready: true, keys: table.size, lastSuccessAt: loadedAt }),
   };
 }

@@ -59,15 +59,19 @@ export function publicJwk(input: unknown): JWK | undefined {
 }
 
 export type KeyLookup =
-  | { readonly ok: true; readonly key: CryptoKey }
+  | { readonly ok: true; readonly key: CryptoKey; readonly id: string }
   | { readonly ok: false; readonly code: 'token_key_unknown' | 'key_unavailable'; readonly detail: string };
 
 /** A source of verification keys for one issuer. */
 export interface KeySource {
   /** The key for a token's `kid` and `alg`; without a `kid`, the only key suiting `alg`. */
   getKey(kid: string | undefined, alg: string): Promise<KeyLookup>;
-  /** Whether the key is still trusted (cheap, synchronous): cached verifications re-check it. */
-  has(kid: string | undefined): boolean;
+  /**
+   * Whether the key a lookup answered with `id` is still trusted (cheap, synchronous): cached
+   * verifications re-check it. By the key's id, not the token's `kid`: a token without one was
+   * verified by one particular key, which a provider may replace by another.
+   */
+  has(id: string): boolean;
   status(): KeySourceStatus;
 }
 
@@ -79,25 +83,46 @@ export interface KeySourceStatus {
   readonly lastError?: string;
 }
 
+/**
+ * The id of a key published without a `kid`: its public members, so the same key keeps its id
+ * across refreshes and another key never has it. A NUL first, which no `kid` a token names holds
+ * in practice; ids are only compared with ids this module made.
+ */
+function anonymousId(jwk: JWK): string {
+  return ['', jwk.kty, jwk.crv, jwk.n, jwk.e, jwk.x, jwk.y].map((v) => v ?? '').join('\u0000');
+}
+
+/** A key found for a token, with the id KeySource.has knows it by. */
+export interface FoundKey {
+  readonly key: CryptoKey;
+  readonly id: string;
+}
+
 /** An immutable set of public keys, importing each (kid, alg) once. */
 export class KeyTable {
   readonly #byKid = new Map<string, JWK>();
-  readonly #anonymous: JWK[] = [];
+  readonly #anonymous = new Map<string, JWK>();
   readonly #imported = new Map<string, Promise<CryptoKey | undefined>>();
 
   constructor(jwks: readonly JWK[]) {
     for (const jwk of jwks) {
-      if (jwk.kid === undefined) this.#anonymous.push(jwk);
+      if (jwk.kid === undefined) this.#anonymous.set(anonymousId(jwk), jwk);
       else if (!this.#byKid.has(jwk.kid)) this.#byKid.set(jwk.kid, jwk);
     }
   }
 
   get size(): number {
-    return this.#byKid.size + this.#anonymous.length;
+    return this.#byKid.size + this.#anonymous.size;
   }
 
+  /** Whether a key has this `kid` (undefined: whether there is any key). */
   has(kid: string | undefined): boolean {
     return kid === undefined ? this.size > 0 : this.#byKid.has(kid);
+  }
+
+  /** Whether the key `find` answered with this id is still in the table. */
+  holds(id: string): boolean {
+    return this.#byKid.has(id) || this.#anonymous.has(id);
   }
 
   kids(): IterableIterator<string> {
@@ -105,11 +130,11 @@ export class KeyTable {
   }
 
   jwks(): JWK[] {
-    return [...this.#byKid.values(), ...this.#anonymous];
+    return [...this.#byKid.values(), ...this.#anonymous.values()];
   }
 
-  /** The key for (kid, alg), or undefined when no key with that kid suits alg. */
-  async find(kid: string | undefined, alg: string): Promise<CryptoKey | undefined> {
+  /** The key for (kid, alg) and its id, or undefined when no key with that kid suits alg. */
+  async find(kid: string | undefined, alg: string): Promise<FoundKey | undefined> {
     let jwk: JWK | undefined;
     if (kid !== undefined) {
       jwk = this.#byKid.get(kid);
@@ -118,7 +143,8 @@ export class KeyTable {
       if (candidates.length === 1) jwk = candidates[0];
     }
     if (!jwk || !suits(jwk, alg)) return undefined;
-    const cacheKey = `${kid ?? ''}\u0000${alg}`;
+    const id = jwk.kid ?? anonymousId(jwk);
+    const cacheKey = `${id}\u0000${alg}`;
     let imported = this.#imported.get(cacheKey);
     if (!imported) {
       const key = jwk;
@@ -128,7 +154,8 @@ export class KeyTable {
       );
       this.#imported.set(cacheKey, imported);
     }
-    return imported;
+    const key = await imported;
+    return key ? { key, id } : undefined;
   }
 }
 

@@ -182,12 +182,15 @@ export function createStsApp(deps: StsDeps): StsApp {
     withCaller(c, async (caller, body) => {
       const arn = body['PrincipalArn'];
       const beforeRaw = body['Before'];
-      const before = beforeRaw === undefined ? (deps.now ?? Date.now)() : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
+      const now = (deps.now ?? Date.now)();
+      const before = beforeRaw === undefined ? now : typeof beforeRaw === 'string' ? Date.parse(beforeRaw) : NaN;
       // A time before 1970 is refused: stored, it would not read as a time (STORED_TIME) but as a
-      // damaged entry revoking every session, while this answer named a time long past.
+      // damaged entry revoking every session, while this answer named a time long past. A time
+      // after now is refused too: it would revoke sessions not issued yet, until that time, and a
+      // revocation is never lifted.
       // The ARN is the record's resource: one that is not printable ASCII names no principal anyway.
-      if (!isPrintableArn(arn) || !Number.isFinite(before) || before < 0) {
-        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN: arn: and at most 2048 printable ASCII characters) and an optional ISO Before are required', caller);
+      if (!isPrintableArn(arn) || !Number.isFinite(before) || before < 0 || before > now) {
+        return refuse(c, 'invalid_request', 'PrincipalArn (a user, role or role session ARN: arn: and at most 2048 printable ASCII characters) and an optional ISO Before, from 1970 to the time now, are required', caller);
       }
       return answer(c, await ops.revokeSessions(caller, arn, before, keysOf()), (r) => c.json({ RevokedBefore: new Date(r.before).toISOString() }));
     }),
