@@ -65,7 +65,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
   });
 
   function forward(req: ForwardRequest, outgoing: ServerResponse, listener: ForwardListener): void {
-    const handler = new ForwardHandler(outgoing, req.requestId, responseNames, listener);
+    const handler = new ForwardHandler(outgoing, req.requestId, responseNames, listener, opts.idleTimeoutMs);
     try {
       pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
     } catch (err) {

@@ -1,0 +1,145 @@
+// A caller allowed through stops reading the answer. undici pauses the upstream's response while
+// the caller's socket is backed up, and its body timeout does not run while paused, so nothing
+// bounded such a caller: it held its connection and one of the pool's upstream connections for as
+// long as it liked, and `upstream.connections` such callers stopped every other request. The
+// answer may now stand still at most `upstream.idleTimeoutMs` whichever side stops it.
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { sleep } from './support/raw.js';
+
+const IDLE_MS = 3000;
+const CHUNK = Buffer.alloc(64 * 1024, 'a');
+
+/** An upstream that streams an answer of `?chunks=N` 64 KiB chunks (endless without it), noting when each answer's connection closed. */
+function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; close(): Promise<void> }> {
+  const closed = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://upstream');
+    const chunks = Number(url.searchParams.get('chunks') ?? Infinity);
+    res.on('close', () => closed.add(url.pathname));
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < chunks) {
+        sent++;
+        if (!res.write(CHUNK)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        closed,
+        close: () => new Promise((r) => server.close(() => r())),
+      }),
+    ),
+  );
+}
+
+/** Connects and sends `GET path` as alice; the socket is paused, so nothing of the answer is read until the test resumes it. */
+async function unreadRequest(port: number, path: string, bearer: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.pause();
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer}\r\nConnection: close\r\n\r\n`);
+  return socket;
+}
+
+/** Reads the rest of the connection: every byte until the server ends it, or `deadlineMs`. */
+function drain(socket: net.Socket, deadlineMs: number): Promise<{ text: string; ended: boolean }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => finish(false), deadlineMs);
+    const finish = (ended: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, ended });
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (text += d));
+    socket.on('end', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.resume();
+  });
+}
+
+/** The length of a whole chunked body, or -1 when it is not one. */
+function dechunked(body: string): number {
+  let at = 0;
+  let length = 0;
+  for (;;) {
+    const line = body.indexOf('\r\n', at);
+    if (line < 0) return -1;
+    const size = parseInt(body.slice(at, line), 16);
+    if (size === 0) return body.slice(line) === '\r\n\r\n' ? length : -1;
+    length += size;
+    at = line + 2 + size + 2;
+  }
+}
+
+async function until(check: () => boolean, deadlineMs: number): Promise<boolean> {
+  const deadline = Date.now() + deadlineMs;
+  while (!check() && Date.now() < deadline) await sleep(50);
+  return check();
+}
+
+describe('a caller that does not read its answer', () => {
+  let upstream: Awaited<ReturnType<typeof startStreamingUpstream>>;
+  let gw: TestGateway;
+  let port: number;
+  let alice: string;
+  beforeAll(async () => {
+    upstream = await startStreamingUpstream();
+    gw = await startTestGateway({
+      upstreamUrl: upstream.url,
+      config: { upstream: { url: upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: IDLE_MS } },
+    });
+    port = Number(new URL(gw.url).port);
+    alice = await gw.bearer('alice');
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('is cut within upstream.idleTimeoutMs, its upstream request aborted, leaving one decision record', async () => {
+    const socket = await unreadRequest(port, '/public/endless', alice);
+    // Never read: the gateway's writes back up, and the upstream's answer with them.
+    expect(await until(() => upstream.closed.has('/public/endless'), IDLE_MS * 3)).toBe(true);
+    const rest = await drain(socket, IDLE_MS);
+    expect(rest.ended).toBe(true);
+    expect(rest.text.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    const id = /\r\nx-iamgate-request-id: ([^\r]+)\r\n/i.exec(rest.text)?.[1] ?? '';
+    expect(gw.audit.decisionsFor(id).map((e) => e.decision)).toEqual(['Allow']);
+  });
+
+  it('gets the whole answer when it stops reading several times, each time for less than the bound', async () => {
+    const chunks = 256;
+    const socket = await unreadRequest(port, `/public/finite?chunks=${chunks}`, alice);
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (text += d));
+    const ended = new Promise<boolean>((resolve) => {
+      socket.once('end', () => resolve(true));
+      setTimeout(() => resolve(false), IDLE_MS * 5);
+    });
+    // Together the stops stand still longer than the bound; none alone does.
+    for (let stop = 0; stop < 3; stop++) {
+      await sleep(IDLE_MS / 3);
+      socket.resume();
+      await sleep(20);
+      socket.pause();
+    }
+    socket.resume();
+    expect(await ended).toBe(true);
+    socket.destroy();
+    expect(dechunked(text.slice(text.indexOf('\r\n\r\n') + 4))).toBe(chunks * CHUNK.length);
+    expect(upstream.closed.has('/public/finite')).toBe(true);
+  });
+});
