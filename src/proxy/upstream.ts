@@ -129,7 +129,13 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           if (settled || status === undefined) return;
           if (!client.write(chunk)) {
             c.pause();
-            client.once('drain', () => c.resume());
+            // As for a forwarded answer: undici's body timeout does not run while paused, so a caller
+            // that takes nothing of the answer for idleTimeoutMs is cut (its 'close' aborts the request).
+            const stalled = setTimeout(() => client.destroy(), opts.idleTimeoutMs).unref();
+            client.once('drain', () => {
+              clearTimeout(stalled);
+              c.resume();
+            });
           }
         },
         onResponseEnd() {

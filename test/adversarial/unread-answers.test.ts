@@ -31,6 +31,16 @@ function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; c
     };
     pump();
   });
+  // An upgrade it refuses, answering 200 with the same endless body on the raw socket.
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    socket.on('close', () => closed.add(new URL(req.url ?? '/', 'http://upstream').pathname));
+    socket.on('error', () => undefined);
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\r\n');
+    const pump = (): void => {
+      while (!socket.destroyed) if (!socket.write(CHUNK)) return void socket.once('drain', pump);
+    };
+    pump();
+  });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
       resolve({
@@ -42,12 +52,12 @@ function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; c
   );
 }
 
-/** Connects and sends `GET path` as alice; the socket is paused, so nothing of the answer is read until the test resumes it. */
-async function unreadRequest(port: number, path: string, bearer: string): Promise<net.Socket> {
+/** Connects and sends `GET path` as alice with `headers`; the socket is paused, so nothing of the answer is read until the test resumes it. */
+async function unreadRequest(port: number, path: string, bearer: string, headers = 'Connection: close\r\n'): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
   socket.pause();
   await new Promise((r) => socket.once('connect', r));
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer}\r\nConnection: close\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer}\r\n${headers}\r\n`);
   return socket;
 }
 
@@ -108,15 +118,24 @@ describe('a caller that does not read its answer', () => {
     await upstream.close();
   });
 
-  it('is cut within upstream.idleTimeoutMs, its upstream request aborted, leaving one decision record', async () => {
-    const socket = await unreadRequest(port, '/public/endless', alice);
+  /** Asks `path` and never reads: the upstream's answer is aborted within the bound, and the caller finds its connection ended after one allowed answer's head. */
+  async function expectCut(path: string, headers?: string): Promise<void> {
+    const socket = await unreadRequest(port, path, alice, headers);
     // Never read: the gateway's writes back up, and the upstream's answer with them.
-    expect(await until(() => upstream.closed.has('/public/endless'), IDLE_MS * 3)).toBe(true);
+    expect(await until(() => upstream.closed.has(path), IDLE_MS * 3)).toBe(true);
     const rest = await drain(socket, IDLE_MS);
     expect(rest.ended).toBe(true);
     expect(rest.text.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
     const id = /\r\nx-iamgate-request-id: ([^\r]+)\r\n/i.exec(rest.text)?.[1] ?? '';
     expect(gw.audit.decisionsFor(id).map((e) => e.decision)).toEqual(['Allow']);
+  }
+
+  it('is cut within upstream.idleTimeoutMs, its upstream request aborted, leaving one decision record', async () => {
+    await expectCut('/public/endless');
+  });
+
+  it('is cut the same when the answer is an upstream’s refusal of its WebSocket upgrade', async () => {
+    await expectCut('/ws', 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n');
   });
 
   it('gets the whole answer when it stops reading several times, each time for less than the bound', async () => {
