@@ -149,6 +149,11 @@ function queryValues(params: URLSearchParams, name: string): string[] | undefine
   return values;
 }
 
+/** Whether two readings of a parameter found the same values, in the same order. */
+function sameValues(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 /** Where a request came from and whether it came over TLS, as the pipeline reads them once. */
 export interface RequestNetwork {
   readonly sourceIp: string;
@@ -283,12 +288,16 @@ export function buildRequestContext(
   }
   if (match.context.length > 0) {
     let params: URLSearchParams | undefined;
+    let semicolonParams: URLSearchParams | undefined;
     for (const source of match.context) {
       let values: string[];
       if (source.from === 'query') {
         params ??= new URLSearchParams(query ?? '');
+        // Rack 2 (Rails, Sinatra), Perl's CGI.pm and Python's parse_qs before 3.9.2 split a query at
+        // `;` as at `&`: where that reading finds other values, the upstream's is not knowable.
+        semicolonParams ??= query?.includes(';') ? new URLSearchParams(query.replaceAll(';', '&')) : params;
         const found = queryValues(params, source.name);
-        if (found === undefined) return { ok: false, key: source.key };
+        if (found === undefined || (semicolonParams !== params && !sameValues(found, queryValues(semicolonParams, source.name)))) return { ok: false, key: source.key };
         values = found;
       } else {
         const found = headerSourceValues(facts.rawHeaders, source.name, dropsUnderscored);

@@ -97,6 +97,27 @@ describe('a query parameter feeding a condition key, in another case', () => {
   });
 });
 
+describe('a query parameter feeding a condition key, read otherwise by a reader that splits at ;', () => {
+  const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
+
+  // Rack 2 (Rails, Sinatra), Perl's CGI.pm and Python's parse_qs before 3.9.2 split a query at `;`
+  // as at `&`: the upstream would read another status, or one where iamgate read none.
+  it.each([
+    ['after another parameter', '?status=open&x=1;status=closed'],
+    ['inside the parameter itself', '?status=open;status=closed'],
+    ['as the only occurrence', '?x=1;status=closed'],
+    ['in another case', '?status=open&x=1;Status=closed'],
+  ])('is refused %s with 400, forwarding nothing', async (_name, query) => {
+    const r = await get(gw, `/orders${query}`);
+    expect([r.status, r.body['code'], r.forwarded]).toEqual([400, 'ambiguous_parameter', 0]);
+  });
+
+  it('still decides a ; that both readings agree on, or that is encoded', async () => {
+    expect((await get(gw, '/orders?status=open&note=a;b')).status).toBe(200);
+    expect((await get(gw, '/orders?status=open&x=1%3Bstatus=closed')).status).toBe(200);
+  });
+});
+
 describe('a header feeding a condition key, also sent with underscores', () => {
   const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
 
