@@ -2,7 +2,9 @@
 // the caller's socket is backed up, and its body timeout does not run while paused, so nothing
 // bounded such a caller: it held its connection and one of the pool's upstream connections for as
 // long as it liked, and `upstream.connections` such callers stopped every other request. The
-// answer may now stand still at most `upstream.idleTimeoutMs` whichever side stops it.
+// answer may now stand still at most `upstream.idleTimeoutMs` whichever side stops it. The same
+// holds for a request body the caller stops sending while the upstream waits for it: undici's
+// timeouts do not run before the body is sent, so only `listen.requestTimeoutMs` bounded it.
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +20,7 @@ function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; c
   const closed = new Set<string>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream');
+    if (req.method === 'POST') return void readBody(req, res, url, closed);
     const chunks = Number(url.searchParams.get('chunks') ?? Infinity);
     res.on('close', () => closed.add(url.pathname));
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -50,6 +53,25 @@ function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; c
       }),
     ),
   );
+}
+
+/**
+ * A POST's body is read (after `?holdMs=N`, in which the upstream reads nothing of it) and its length
+ * answered; the request's path is noted closed if its connection closes before the body ends.
+ */
+function readBody(req: http.IncomingMessage, res: http.ServerResponse, url: URL, closed: Set<string>): void {
+  let length = 0;
+  let ended = false;
+  req.on('close', () => ended || closed.add(url.pathname));
+  req.pause();
+  setTimeout(() => {
+    req.on('data', (chunk: Buffer) => (length += chunk.length));
+    req.on('end', () => {
+      ended = true;
+      res.end(String(length));
+    });
+    req.resume();
+  }, Number(url.searchParams.get('holdMs') ?? 0));
 }
 
 /** Connects and sends `GET path` as alice with `headers`; the socket is paused, so nothing of the answer is read until the test resumes it. */
@@ -99,25 +121,26 @@ async function until(check: () => boolean, deadlineMs: number): Promise<boolean>
   return check();
 }
 
-describe('a caller that does not read its answer', () => {
-  let upstream: Awaited<ReturnType<typeof startStreamingUpstream>>;
-  let gw: TestGateway;
-  let port: number;
-  let alice: string;
-  beforeAll(async () => {
-    upstream = await startStreamingUpstream();
-    gw = await startTestGateway({
-      upstreamUrl: upstream.url,
-      config: { upstream: { url: upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: IDLE_MS } },
-    });
-    port = Number(new URL(gw.url).port);
-    alice = await gw.bearer('alice');
+let upstream: Awaited<ReturnType<typeof startStreamingUpstream>>;
+let gw: TestGateway;
+let port: number;
+let alice: string;
+beforeAll(async () => {
+  upstream = await startStreamingUpstream();
+  gw = await startTestGateway({
+    upstreamUrl: upstream.url,
+    // Long enough for the upstream that holds the body before it answers.
+    config: { upstream: { url: upstream.url, connectTimeoutMs: 1000, headersTimeoutMs: IDLE_MS * 4, idleTimeoutMs: IDLE_MS } },
   });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  port = Number(new URL(gw.url).port);
+  alice = await gw.bearer('alice');
+});
+afterAll(async () => {
+  await gw.close();
+  await upstream.close();
+});
 
+describe('a caller that does not read its answer', () => {
   /** Asks `path` and never reads: the upstream's answer is aborted within the bound, and the caller finds its connection ended after one allowed answer's head. */
   async function expectCut(path: string, headers?: string): Promise<void> {
     const socket = await unreadRequest(port, path, alice, headers);
@@ -160,5 +183,32 @@ describe('a caller that does not read its answer', () => {
     socket.destroy();
     expect(dechunked(text.slice(text.indexOf('\r\n\r\n') + 4))).toBe(chunks * CHUNK.length);
     expect(upstream.closed.has('/public/finite')).toBe(true);
+  });
+});
+
+describe('a caller that stops sending the body of an allowed request', () => {
+  /** Sends the head of `POST path` with a Content-Length of `length`, and `first` bytes of the body. */
+  async function post(path: string, length: number, first: Buffer): Promise<net.Socket> {
+    const socket = net.connect(port, '127.0.0.1');
+    // Paused: what the gateway answers, and its end, wait for drain.
+    socket.pause();
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice}\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`);
+    socket.write(first);
+    return socket;
+  }
+
+  it('is cut within upstream.idleTimeoutMs, not at listen.requestTimeoutMs, its upstream request aborted', async () => {
+    const socket = await post('/upload', 1000, Buffer.alloc(10, 'b'));
+    expect(await until(() => upstream.closed.has('/upload'), IDLE_MS * 3)).toBe(true);
+    const rest = await drain(socket, IDLE_MS);
+    expect(rest.ended).toBe(true);
+  });
+
+  it('is not cut while the upstream reads nothing of the body for longer than the bound', async () => {
+    const size = 8 * 1024 * 1024;
+    const socket = await post(`/upload?holdMs=${IDLE_MS + 1000}`, size, Buffer.alloc(size, 'c'));
+    const rest = await drain(socket, IDLE_MS * 5);
+    expect([rest.ended, /\r\n\r\n(\d+)$/.exec(rest.text)?.[1]]).toEqual([true, String(size)]);
   });
 });
