@@ -1,5 +1,5 @@
 // Wires the authentication parts from a configuration: state store (Redis when given, else in
-// memory), TOTP with encrypted secrets (Redis, or a local file), iamgate's signing key ring, the
+// memory with the revocations in a file), TOTP with encrypted secrets (Redis, or a local file), iamgate's signing key ring, the
 // revocation list, the authenticator, and the STS sub-app with its JWKS handler. The gateway
 // builds one of these at start and closes it on shutdown.
 import type { Handler } from 'hono';
@@ -16,7 +16,7 @@ import { ensureSigningKeyFile, watchSigningKeyRing, type ReloadingKeyRing } from
 import { fileSecretStore, stateSecretStore } from './mfa-secrets.js';
 import { createRevocations, revocationRetainMs, type Revocations } from './revocation.js';
 import { createSecretBox, decodeKey, readKeyFile } from './secret-box.js';
-import { createMemoryStateStore } from './state/memory.js';
+import { openDurableHashStore } from './state/durable-hashes.js';
 import { createRedisStateStore } from './state/redis.js';
 import type { StateStore } from './state/store.js';
 import { createJwksHandler, createStsApp, type StsApp } from './sts/app.js';
@@ -79,13 +79,19 @@ async function encryptionKey(config: AuthConfig, path: (p: string) => string): P
   return readKeyFile(file);
 }
 
+/** The file an instance without Redis keeps its session revocations in (`<stateDir>/revocations.json`). */
+export function revocationsFile(config: AuthConfig, path: (p: string) => string = (p) => p): string {
+  return path(`${config.stateDir}/revocations.json`);
+}
+
 /** Builds the authentication runtime; throws (at start) on missing keys or unreadable key files. */
 export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRuntime> {
   const { config } = o;
   const now = o.now ?? Date.now;
   const onError = o.onError ?? (() => undefined);
   const path = (p: string): string => (isAbsolute(p) ? p : resolve(o.baseDir, p));
-  const state = o.redis ? createRedisStateStore(o.redis) : (o.state ?? createMemoryStateStore({ now }));
+  // Without Redis the revocations are kept in the state folder, so a restart does not forget them.
+  const state = o.redis ? createRedisStateStore(o.redis) : (o.state ?? (await openDurableHashStore(revocationsFile(config, path), { now })));
 
   const revocations = createRevocations({
     store: state,

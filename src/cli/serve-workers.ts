@@ -9,7 +9,7 @@
 // Redis it follows which policy set each worker serves (src/cluster/generations.ts).
 import cluster, { type Worker } from 'node:cluster';
 import type { PrimaryChannel } from '../app/index.js';
-import { answerStateRequest, createMemoryStateStore } from '../auth/index.js';
+import { answerStateRequest, type StateStore } from '../auth/index.js';
 import { busMessageOf, createGenerationTracker, loadReportOf, type GenerationMessage } from '../cluster/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -79,7 +79,7 @@ export function leaveCluster(): void {
 }
 
 /** Forks `workers` copies of this command and relays signals to them; resolves to the exit code. */
-export function runPrimary(workers: number, io: CliIo): Promise<number> {
+export function runPrimary(workers: number, io: CliIo, state: StateStore): Promise<number> {
   return new Promise<number>((resolve) => {
     const alive = new Set<Worker>();
     let stopping = false;
@@ -93,8 +93,7 @@ export function runPrimary(workers: number, io: CliIo): Promise<number> {
       process.on(signal, handler);
       return [signal, handler] as const;
     });
-    // The one state of every worker, and the announcements of each to the others (used without Redis).
-    const state = createMemoryStateStore();
+    // `state` is the one state of every worker; the announcements of each go to the others (used without Redis).
     const onMessage = (worker: Worker, message: unknown): void => {
       const load = loadReportOf(message);
       if (load) {

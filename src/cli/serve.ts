@@ -1,11 +1,12 @@
 // `iamgate serve [--config FILE] [--demo] [--workers N]`: validate the configuration (every problem listed,
 // nothing started when any), build authentication, start the gateway and its operations
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
-import { authenticationWarnings } from '../auth/index.js';
+import { authenticationWarnings, createMemoryStateStore, openDurableHashStore, revocationsFile, type StateStore } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
@@ -109,6 +110,19 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
   return demo;
 }
 
+/**
+ * The state the primary of `serve --workers` holds for its workers when there is no Redis, with the
+ * revocations kept in the state folder as a single instance keeps them (a restart forgets none).
+ * A configuration that does not load gets the memory store: the workers report its problems.
+ */
+async function workersState(args: ServeArgs): Promise<StateStore> {
+  const file = configFile(args);
+  const loaded = file === undefined ? undefined : await loadConfig({ file, env: process.env });
+  if (!loaded?.ok) return createMemoryStateStore();
+  const baseDir = loaded.config.file ? dirname(loaded.config.file) : process.cwd();
+  return openDurableHashStore(revocationsFile(loaded.config.auth, (p) => resolve(baseDir, p)));
+}
+
 /** Starts everything; resolves to what runs, or to an exit code when the configuration or policies are wrong. */
 async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const file = configFile(args);
@@ -196,9 +210,16 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return EXIT.usage;
   }
   if (isClusterPrimary(split.workers)) {
+    let state: StateStore;
+    try {
+      state = await workersState(args);
+    } catch (err) {
+      io.stderr(`iamgate serve: ${(err as Error).message}`);
+      return EXIT.failed;
+    }
     const demo = await startDemoForWorkers(args);
     try {
-      return await runPrimary(split.workers, io);
+      return await runPrimary(split.workers, io, state);
     } finally {
       await demo?.close();
     }

@@ -135,18 +135,35 @@ export function secureTransportOf(secure: boolean, forwardedProto: string | unde
 
 /**
  * The values of query parameter `name`, or undefined when the query also holds it in another case
- * (`Status`) or in list form (`name[]`, `name[1]`, `name[x]`, in any case): ASP.NET Core and
- * ignore-case binders read `Status` as `status`, and Express (qs), Rails and PHP read the list forms
- * as more values of `name` (or as its only value), which a condition could not have seen.
+ * (`Status`), in list form (`name[]`, `name[1]`, `name[x]`, in any case) or spelt as PHP reads it
+ * (`order.status` for `order_status`): ASP.NET Core and ignore-case binders read `Status` as
+ * `status`, Express (qs), Rails and PHP read the list forms as more values of `name` (or as its only
+ * value), and PHP reads the last of the spellings, which a condition could not have seen.
  */
 function queryValues(params: URLSearchParams, name: string): string[] | undefined {
   const lower = name.toLowerCase();
+  const php = phpName(name);
   const values: string[] = [];
   for (const [key, value] of params) {
     if (key === name) values.push(value);
     else if (key.length >= name.length && (key.length === name.length || key.charCodeAt(name.length) === 0x5b) && key.slice(0, name.length).toLowerCase() === lower) return undefined;
+    else if (phpName(key) === php) return undefined;
   }
   return values;
+}
+
+/**
+ * A parameter name as PHP reads it (Laravel, Symfony), in any case: cut at a NUL, leading spaces
+ * dropped, then ` `, `.` and `[` read as `_`, so `order.status` and ` order_status` are its `order_status`.
+ */
+function phpName(key: string): string {
+  const nul = key.indexOf('\0');
+  return (nul < 0 ? key : key.slice(0, nul)).replace(/^ +/, '').replace(/[ .[]/g, '_').toLowerCase();
+}
+
+/** Whether two readings of a parameter found the same values, in the same order. */
+function sameValues(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Where a request came from and whether it came over TLS, as the pipeline reads them once. */
@@ -283,12 +300,16 @@ export function buildRequestContext(
   }
   if (match.context.length > 0) {
     let params: URLSearchParams | undefined;
+    let semicolonParams: URLSearchParams | undefined;
     for (const source of match.context) {
       let values: string[];
       if (source.from === 'query') {
         params ??= new URLSearchParams(query ?? '');
+        // Rack 2 (Rails, Sinatra), Perl's CGI.pm and Python's parse_qs before 3.9.2 split a query at
+        // `;` as at `&`: where that reading finds other values, the upstream's is not knowable.
+        semicolonParams ??= query?.includes(';') ? new URLSearchParams(query.replaceAll(';', '&')) : params;
         const found = queryValues(params, source.name);
-        if (found === undefined) return { ok: false, key: source.key };
+        if (found === undefined || (semicolonParams !== params && !sameValues(found, queryValues(semicolonParams, source.name)))) return { ok: false, key: source.key };
         values = found;
       } else {
         const found = headerSourceValues(facts.rawHeaders, source.name, dropsUnderscored);

@@ -152,7 +152,9 @@ function canonicalPath(raw: string, rules: PathRules): Step<Canonical> {
     if (byte === 0x5c) return fail(encoded ? 'encoded_separator' : 'backslash');
     if (byte < 0x20 || byte === 0x7f) return fail('control_character');
     if (byte === 0x23 && !encoded) return fail('fragment');
-    if (byte === 0x3b && !encoded && !rules.allowSemicolon) return fail('semicolon');
+    // Encoded too: a proxy between iamgate and the service that decodes the path (nginx's proxy_pass
+    // with a URI) hands the service a raw `;`, which it may strip with what follows.
+    if (byte === 0x3b && !rules.allowSemicolon) return fail('semicolon');
     if (byte === 0x25 && encoded && !rules.allowDoubleEncoding && followedByHexPair(raw, i)) return fail('double_encoding');
     if (byte < 0x80) {
       if (UNRESERVED[byte] === 1 || (!encoded && RAW_ALLOWED[byte] === 1)) out += String.fromCharCode(byte);

@@ -26,6 +26,8 @@ export interface ForwardingOptions {
   readonly passThrough: ReadonlySet<string>;
   /** Largest request body accepted, in bytes; 0 for no limit. */
   readonly maxBodyBytes: number;
+  /** How long a caller may send nothing of its body while the upstream waits for it (`upstream.idleTimeoutMs`). */
+  readonly bodyIdleTimeoutMs: number;
 }
 
 export interface HandlerDeps {
@@ -219,7 +221,7 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
     const authorized = tracer ? preciseNow() : 0;
     // Without a Content-Length or Transfer-Encoding line there is no body (planBody would read the
     // same from `incoming.headers`, an object Node builds on first use).
-    const body = outcome.headers.framesBody ? planBody(incoming, forwarding.maxBodyBytes) : NO_BODY;
+    const body = outcome.headers.framesBody ? planBody(incoming, forwarding.maxBodyBytes, forwarding.bodyIdleTimeoutMs) : NO_BODY;
     if (body.kind === 'stream' && outcome.headers.expect?.toLowerCase() === '100-continue') outgoing.writeContinue();
     const request = new Forwarding(incoming, outgoing, outcome, requestId, trace, started, traceStart, authorized, performance.now(), forwarded);
     if (body.kind === 'too_large') {

@@ -293,7 +293,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
     tunnels: tunnelRegistry,
-    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes },
+    forwarding: { forwardAuthorization: config.upstream.forwardAuthorization, preserveHost: config.upstream.preserveHost, passThrough: new Set(config.headers.passThrough), maxBodyBytes: config.limits.maxBodyBytes, bodyIdleTimeoutMs: config.upstream.idleTimeoutMs },
     refusedUpgrade: (reason) => gatewaySockets.refused(reason),
     ...(options.assertion ? { assertion: options.assertion } : {}),
     ...(options.tracer ? { tracer: options.tracer } : {}),

@@ -11,9 +11,10 @@ export type BodyPlan =
 /**
  * Decides how the caller's body goes upstream: none (no Content-Length and not chunked), the
  * incoming stream itself (its Content-Length is within the limit; Node enforces the length), a
- * counting stream that fails past the limit (chunked), or an immediate 413.
+ * counting stream that fails past the limit (chunked), or an immediate 413. A streamed body is
+ * bounded by `idleMs` (boundIdleBody).
  */
-export function planBody(incoming: IncomingMessage, maxBytes: number): BodyPlan {
+export function planBody(incoming: IncomingMessage, maxBytes: number, idleMs: number): BodyPlan {
   const length = incoming.headers['content-length'];
   const chunked = incoming.headers['transfer-encoding'] !== undefined;
   if (length === undefined && !chunked) return { kind: 'none' };
@@ -21,8 +22,10 @@ export function planBody(incoming: IncomingMessage, maxBytes: number): BodyPlan 
     const n = Number(length);
     if (n === 0) return { kind: 'none' };
     if (maxBytes > 0 && n > maxBytes) return { kind: 'too_large' };
+    boundIdleBody(incoming, idleMs);
     return { kind: 'stream', body: incoming };
   }
+  boundIdleBody(incoming, idleMs);
   if (maxBytes <= 0) return { kind: 'stream', body: incoming };
   let seen = 0;
   const counter = new Transform({
@@ -34,4 +37,19 @@ export function planBody(incoming: IncomingMessage, maxBytes: number): BodyPlan 
   });
   incoming.on('error', (err) => counter.destroy(err));
   return { kind: 'stream', body: incoming.pipe(counter) };
+}
+
+/**
+ * A caller that sends nothing of its body for `idleMs` while the upstream is ready for more has its
+ * socket destroyed (Node does so on a socket timeout nobody listens for), which aborts the upstream
+ * request: the upstream connection it holds waits for the body, and undici's own timeouts do not
+ * run until the body is sent, so only `listen.requestTimeoutMs` (minutes) bounded it. The bound is
+ * lifted while the upstream's back-pressure pauses the body, and once the body has ended.
+ */
+function boundIdleBody(incoming: IncomingMessage, idleMs: number): void {
+  const socket = incoming.socket;
+  const lift = (): void => void socket.setTimeout(0);
+  incoming.on('resume', () => socket.setTimeout(idleMs));
+  incoming.on('pause', lift);
+  incoming.once('end', lift);
 }

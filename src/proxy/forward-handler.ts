@@ -37,6 +37,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     private readonly requestId: string,
     private readonly names: ResponseHeaderNames,
     private readonly listener: ForwardListener,
+    /** How long the answer may stand still because the caller takes none of it (`upstream.idleTimeoutMs`). */
+    private readonly idleTimeoutMs: number,
   ) {
     // A caller gone before forwarding (it hung up while the decision waited) has had its 'close'
     // already: the request is settled now, and onConnect aborts it before a byte goes upstream.
@@ -83,8 +85,18 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     if (this.declaredLength > 0) this.declaredLength -= chunk.length;
     if (this.outgoing.write(chunk)) return true;
     // The caller reads slower than the upstream sends: undici pauses the upstream socket until drain.
-    this.outgoing.once('drain', this.resume);
+    // undici's body timeout does not run while it is paused, so the caller's side gets the same idle
+    // bound: a caller that takes nothing of the answer for idleTimeoutMs has its socket destroyed (no
+    // 'timeout' listener), which aborts the upstream request. Without it a caller that never reads
+    // would hold its connection and one of the pool's upstream connections for ever.
+    this.outgoing.setTimeout(this.idleTimeoutMs);
+    this.outgoing.once('drain', () => this.drained());
     return false;
+  }
+
+  private drained(): void {
+    this.outgoing.setTimeout(0);
+    this.resume();
   }
 
   onComplete(): void {

@@ -65,7 +65,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
   });
 
   function forward(req: ForwardRequest, outgoing: ServerResponse, listener: ForwardListener): void {
-    const handler = new ForwardHandler(outgoing, req.requestId, responseNames, listener);
+    const handler = new ForwardHandler(outgoing, req.requestId, responseNames, listener, opts.idleTimeoutMs);
     try {
       pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: req.body }, handler);
     } catch (err) {
@@ -129,7 +129,13 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           if (settled || status === undefined) return;
           if (!client.write(chunk)) {
             c.pause();
-            client.once('drain', () => c.resume());
+            // As for a forwarded answer: undici's body timeout does not run while paused, so a caller
+            // that takes nothing of the answer for idleTimeoutMs is cut (its 'close' aborts the request).
+            const stalled = setTimeout(() => client.destroy(), opts.idleTimeoutMs).unref();
+            client.once('drain', () => {
+              clearTimeout(stalled);
+              c.resume();
+            });
           }
         },
         onResponseEnd() {

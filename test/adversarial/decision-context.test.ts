@@ -1,6 +1,9 @@
 // Request-derived condition keys an attacker writes himself: the transport a trusted proxy reports
 // (aws:SecureTransport) when the caller adds X-Forwarded-Proto values of its own, and condition
 // keys taken from the query under a name the upstream may read in another case.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTestGateway, type TestGateway } from '../support/gateway.js';
 import { ADVERSARIAL_FIXTURES } from './support/fixtures.js';
@@ -13,6 +16,12 @@ async function get(gw: TestGateway, target: string, lines: readonly string[] = [
   const r = await exchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${await gw.bearer('alice')}\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
   const status = r.statuses[0] ?? 0;
   return { status, body: status === 200 ? {} : jsonOf(r.text), forwarded: gw.upstream.arrivals() - before };
+}
+
+/** `GET target` as alice is refused as ambiguous_parameter, and nothing reaches the upstream. */
+async function expectAmbiguous(gw: TestGateway, target: string): Promise<void> {
+  const r = await get(gw, target);
+  expect([r.status, r.body['code'], r.forwarded]).toEqual([400, 'ambiguous_parameter', 0]);
 }
 
 describe('aws:SecureTransport through a trusted proxy', () => {
@@ -88,12 +97,31 @@ describe('a query parameter feeding a condition key, in another case', () => {
     ['alone', '?Status=closed'],
     ['as a list beside the parameter', '?status=open&Status[]=closed'],
   ])('is refused %s with 400, forwarding nothing', async (_name, query) => {
-    const r = await get(gw, `/orders${query}`);
-    expect([r.status, r.body['code'], r.forwarded]).toEqual([400, 'ambiguous_parameter', 0]);
+    await expectAmbiguous(gw, `/orders${query}`);
   });
 
   it('leaves parameters of other names alone', async () => {
     expect((await get(gw, '/orders?status=open&statuses=closed&xstatus=closed')).status).toBe(200);
+  });
+});
+
+describe('a query parameter feeding a condition key, read otherwise by a reader that splits at ;', () => {
+  const gw = useTestGateway({ files: ADVERSARIAL_FIXTURES });
+
+  // Rack 2 (Rails, Sinatra), Perl's CGI.pm and Python's parse_qs before 3.9.2 split a query at `;`
+  // as at `&`: the upstream would read another status, or one where iamgate read none.
+  it.each([
+    ['after another parameter', '?status=open&x=1;status=closed'],
+    ['inside the parameter itself', '?status=open;status=closed'],
+    ['as the only occurrence', '?x=1;status=closed'],
+    ['in another case', '?status=open&x=1;Status=closed'],
+  ])('is refused %s with 400, forwarding nothing', async (_name, query) => {
+    await expectAmbiguous(gw, `/orders${query}`);
+  });
+
+  it('still decides a ; that both readings agree on, or that is encoded', async () => {
+    expect((await get(gw, '/orders?status=open&note=a;b')).status).toBe(200);
+    expect((await get(gw, '/orders?status=open&x=1%3Bstatus=closed')).status).toBe(200);
   });
 });
 
@@ -119,5 +147,27 @@ describe('a header feeding a condition key, also sent with underscores', () => {
   ])('is refused as ambiguous when the underscored name comes %s', async (_name, lines) => {
     const r = await get(gw, '/.iamgate/authz', ['X-Original-URI: /admin/users', 'X-Original-Method: GET', ...lines]);
     expect([r.status, r.body['code']]).toEqual([400, 'ambiguous_parameter']);
+  });
+});
+
+describe('a query parameter with _ in its name feeding a condition key, spelt as PHP reads it', () => {
+  // The adversarial routes with the status taken from `order_status`.
+  const dir = mkdtempSync(join(tmpdir(), 'iamgate-php-names-'));
+  const routes = join(dir, 'routes.yaml');
+  writeFileSync(routes, readFileSync(ADVERSARIAL_FIXTURES.routes, 'utf8').replace('orders:Status: { query: status }', 'orders:Status: { query: order_status }'));
+  const gw = useTestGateway({ files: { directory: ADVERSARIAL_FIXTURES.directory, routes } });
+
+  it('decides the parameter as written, as a baseline', async () => {
+    expect((await get(gw, '/orders?order_status=open')).status).toBe(200);
+  });
+
+  // PHP (Laravel, Symfony) drops leading spaces of a name and reads ` `, `.` and `[` in it as `_`.
+  it.each([
+    ['with a dot', '?order_status=open&order.status=closed'],
+    ['with a space', '?order_status=open&order+status=closed'],
+    ['with an unmatched bracket', '?order_status=open&order[status=closed'],
+    ['after leading spaces', '?order_status=open&%20order_status=closed'],
+  ])('is refused beside a twin %s with 400, forwarding nothing', async (_name, query) => {
+    await expectAmbiguous(gw, `/orders${query}`);
   });
 });

@@ -136,6 +136,8 @@ describe('condition keys with more than one value', () => {
     ['the parameter only as an object', '?status[x]=closed'],
     // ASP.NET Core and ignore-case binders read Status as status.
     ['the parameter only in another case', '?Status=open'],
+    // Rack 2, CGI.pm and Python's parse_qs before 3.9.2 split at ; too, and read status=closed.
+    ['a parameter whose value carries a second assignment after ;', '?status=open;status=closed'],
   ])('refuses %s feeding a condition key with 400, forwarding nothing', async (_name, query) => {
     const r = await get(`/orders${query}`);
     expect(r.status).toBe(400);
@@ -144,7 +146,6 @@ describe('condition keys with more than one value', () => {
   });
 
   it.each([
-    ['a parameter whose value carries a second assignment', '?status=open;status=closed'],
     ['an encoded ampersand inside the value', '?status=open%26status%3Dclosed'],
     ['a NUL after the value', '?status=open%00'],
     ['another case', '?status=OPEN'],

@@ -157,6 +157,19 @@ describe('serve --workers 2 without Redis', () => {
     expect([after.workers, after.statuses.filter((s) => s !== 401)]).toEqual([2, []]);
   }, 120_000);
 
+  it('still refuses a revoked session at every worker once the workers and their primary have restarted', async () => {
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const alice = await tokenFor(config, 'alice');
+    const ops = await tokenFor(config, 'ops');
+    expect((await server.call('POST', '/.iamgate/sts/RevokeSessions', ops, { PrincipalArn: ALICE })).status).toBe(200);
+    expect((await untilAll(server, alice, 401, 10_000)).statuses.filter((s) => s !== 401)).toEqual([]);
+    server.signal('SIGTERM');
+    await server.exit;
+    server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const after = await fromBothWorkers(server, alice);
+    expect([after.workers, after.statuses.filter((s) => s !== 401)]).toEqual([2, []]);
+  }, 180_000);
+
   it('counts TOTP failures once across the workers, and locks the user out at every worker', async () => {
     server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);
     const alice = await tokenFor(config, 'alice');

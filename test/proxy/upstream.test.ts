@@ -22,7 +22,7 @@ async function startFront(upstream: Upstream, maxBody: number): Promise<Front> {
   const results: ProxyResult[] = [];
   const waiting: ((r: ProxyResult) => void)[] = [];
   const server = http.createServer((req, res) => {
-    const plan = planBody(req, maxBody);
+    const plan = planBody(req, maxBody, 60_000);
     if (plan.kind === 'too_large') {
       res.writeHead(413, { connection: 'close' }).end();
       return;

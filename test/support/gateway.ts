@@ -1,6 +1,9 @@
 // Starts a real gateway for integration tests (createIamgate, through ./iamgate.ts): loopback
 // ports, the real pipeline, proxy and operations listener, a real upstream that records what
 // reaches it, real ES256 tokens, and an audit sink that keeps every event so suites can count them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { IamgateConfig } from '../../src/app/index.js';
@@ -101,6 +104,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const upstream = await startTestUpstream();
   const keys = await createTestKeys();
   const audit = recordingAudit();
+  // State of its own (revocations are kept in a file there): none carries over to another gateway or run.
+  const stateDir = await mkdtemp(join(tmpdir(), 'iamgate-test-state-'));
   const doc = {
     version: 1,
     mode: 'development',
@@ -110,7 +115,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     forwardAuth: { enabled: true },
     shutdown: { graceMs: 5000 },
     // The suites' own verifier stands in for the issuers; every request is evaluated afresh.
-    auth: { sts: { enabled: false } },
+    auth: { stateDir, sts: { enabled: false } },
     cache: { l1: { enabled: false } },
     ...options.config,
     policies: {
@@ -146,6 +151,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async close() {
       await iamgate.stop(1000);
       await upstream.close();
+      await rm(stateDir, { recursive: true, force: true });
     },
   };
 }
