@@ -29,6 +29,22 @@ function boundaryBefore(line: string, at: number): boolean {
   return at === 0 || !isWordCharacter(line.charCodeAt(at - 1)) || line.charCodeAt(at - 2) === 0x5c;
 }
 
+const isHexDigit = (code: number): boolean => isDigit(code) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
+
+/**
+ * Where a `\uXXXX` escape that ends at or after `at` ends, or -1: JSON writes a control character
+ * or a lone surrogate as one, so the hex digits of `\u0001123456` run into the code after it, and
+ * the `f` of `\u001f123456` touches it; neither character is part of an identifier.
+ */
+function unicodeEscapeEnd(text: string, at: number): number {
+  for (let slash = at - 2; slash >= at - 6 && slash >= 0; slash--) {
+    if (text.charCodeAt(slash) !== 0x5c || text.charCodeAt(slash + 1) !== 0x75) continue;
+    for (let h = slash + 2; h < slash + 6; h++) if (!isHexDigit(text.charCodeAt(h))) return -1;
+    return slash + 6;
+  }
+  return -1;
+}
+
 /**
  * Asks whether `at` lies inside a JSON string of the line: in a log line only digits inside a string
  * can be a caller's; numbers outside strings (times, counts, durations) are values iamgate wrote, and
@@ -61,11 +77,14 @@ function withCodesRedacted(text: string, counts: (text: string, at: number) => b
   SIX_DIGITS.lastIndex = 0;
   // test, not exec: no match array made; a match is six characters long, so it began six before lastIndex.
   while (SIX_DIGITS.test(text)) {
-    const at = SIX_DIGITS.lastIndex - 6;
+    let at = SIX_DIGITS.lastIndex - 6;
     let end = at + 6;
     while (isDigit(text.charCodeAt(end))) end++;
     SIX_DIGITS.lastIndex = end;
-    if (end - at === 6 && boundaryBefore(text, at) && !isWordCharacter(text.charCodeAt(end)) && counts(text, at)) {
+    // A run that begins in or right after a \u escape begins, as a value's text, after the escape.
+    const escapeEnd = unicodeEscapeEnd(text, at);
+    if (escapeEnd > at) at = escapeEnd;
+    if (end - at === 6 && (escapeEnd === at || boundaryBefore(text, at)) && !isWordCharacter(text.charCodeAt(end)) && counts(text, at)) {
       out += text.slice(kept, at) + REDACTED;
       kept = end;
     }

@@ -159,7 +159,9 @@ function readIssuer(r: FileReader, raw: unknown, path: string, development: bool
   }
   const jwks = r.section(o, 'jwks', `${path}.jwks`, ['cooldownSeconds', 'refreshSeconds', 'timeoutMs', 'maxStaleSeconds']);
   const refreshSeconds = r.int(jwks, 'refreshSeconds', `${path}.jwks.refreshSeconds`, 600, 10, 86_400);
-  const maxStaleSeconds = r.int(jwks, 'maxStaleSeconds', `${path}.jwks.maxStaleSeconds`, 86_400, 60, 604_800);
+  // By default a day, or two refreshes when they are a day apart: a configuration that refreshed
+  // daily before maxStaleSeconds existed stays valid, its keys surviving one failed refresh.
+  const maxStaleSeconds = r.int(jwks, 'maxStaleSeconds', `${path}.jwks.maxStaleSeconds`, Math.max(86_400, 2 * refreshSeconds), 60, 604_800);
   if (maxStaleSeconds <= refreshSeconds) {
     r.add('INVALID_VALUE', `${path}.jwks.maxStaleSeconds`, 'maxStaleSeconds must be longer than refreshSeconds, or keys would lapse before they are refreshed');
   }

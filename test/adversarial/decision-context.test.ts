@@ -161,12 +161,18 @@ describe('a query parameter with _ in its name feeding a condition key, spelt as
     expect((await get(gw, '/orders?order_status=open')).status).toBe(200);
   });
 
+  it('decides it beside names PHP reads otherwise: longer, shorter, or another letter outside ASCII', async () => {
+    expect((await get(gw, '/orders?order_status=open&order.statuses=x&order.statu=x&ord%C3%A9r.status=x')).status).toBe(200);
+  });
+
   // PHP (Laravel, Symfony) drops leading spaces of a name and reads ` `, `.` and `[` in it as `_`.
   it.each([
     ['with a dot', '?order_status=open&order.status=closed'],
     ['with a space', '?order_status=open&order+status=closed'],
     ['with an unmatched bracket', '?order_status=open&order[status=closed'],
     ['after leading spaces', '?order_status=open&%20order_status=closed'],
+    ['in another case', '?order_status=open&ORDER.Status=closed'],
+    ['cut at a NUL', '?order_status=open&order.status%00x=closed'],
   ])('is refused beside a twin %s with 400, forwarding nothing', async (_name, query) => {
     await expectAmbiguous(gw, `/orders${query}`);
   });

@@ -9,7 +9,7 @@ import { REDACTED } from '../../src/audit/index.js';
 import { runsOf } from '../adversarial/support/generated.js';
 
 const SECRET = 'hunter2-redis-password';
-const pieces = fc.constantFrom('123456', '1234567', '12345', '918273', '0', '7', 'a', 'Z', '-', '_', ' ', ':', '/', '=', '"', '\\', '\n', '\t', '\u00e9', '\u2028', 'eyJhbGci', '.', 'eyJzdWIi', SECRET, 'hunter');
+const pieces = fc.constantFrom('123456', '1234567', '12345', '918273', '0', '7', 'a', 'Z', '-', '_', ' ', ':', '/', '=', '"', '\\', '\n', '\t', '\u0001', '\u001f', '\ud800', '\u00e9', '\u2028', 'eyJhbGci', '.', 'eyJzdWIi', SECRET, 'hunter');
 const text = fc.array(pieces, { maxLength: 16 }).map((parts) => parts.join(''));
 const value = fc.oneof(text, fc.integer({ min: 0, max: 10_000_000 }), fc.constant(918273));
 
@@ -38,6 +38,16 @@ describe('the log line redactor', () => {
       fc.property(withoutBackslash, (t) => noSecrets(t) === t.replace(CODE, REDACTED)),
       runsOf(2000),
     );
+  });
+
+  it('redacts a code a control character or a lone surrogate comes before, which JSON writes as a \\u escape of hex digits', () => {
+    for (const before of ['\u0001', '\u001f', '\u0000\u0000', '\ud800', 'x\udc00']) {
+      const value = `${before}123456`;
+      expect(JSON.stringify(value)).toMatch(/\\u[0-9a-f]{4}123456"$/);
+      const redacted = JSON.parse(line(`${JSON.stringify({ level: 30, msg: value })}\n`)) as { msg: string };
+      expect([before, redacted.msg]).toEqual([before, `${before}${REDACTED}`]);
+      expect(plain(value)).toBe(`${before}${REDACTED}`);
+    }
   });
 
   it('redacts a 4 MB line holding a code every eight characters in one pass over the line', () => {

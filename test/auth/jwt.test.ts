@@ -356,4 +356,15 @@ describe('bearer JWT verification', () => {
       expect(findings.map((f) => [f.code, f.path])).toContainEqual(['CONFIG_ALGORITHM', 'auth.issuers[0].algorithms']);
     }
   });
+
+  it('keeps a configuration refreshing keys once a day valid, trusting its keys for two refreshes when maxStaleSeconds is not given', async () => {
+    const { readAuthConfig } = await import('../../src/auth/index.js');
+    const daily = readAuthConfig({ issuers: [{ issuer: ISS, audiences: ['x'], jwksUrl: jwks.url, jwks: { refreshSeconds: 86_400 } }] });
+    expect(daily.findings).toEqual([]);
+    expect(daily.config?.issuers[0]?.jwks).toMatchObject({ refreshSeconds: 86_400, maxStaleSeconds: 172_800 });
+    const usual = readAuthConfig({ issuers: [{ issuer: ISS, audiences: ['x'], jwksUrl: jwks.url }] });
+    expect(usual.config?.issuers[0]?.jwks).toMatchObject({ refreshSeconds: 600, maxStaleSeconds: 86_400 });
+    const given = readAuthConfig({ issuers: [{ issuer: ISS, audiences: ['x'], jwksUrl: jwks.url, jwks: { refreshSeconds: 3600, maxStaleSeconds: 3600 } }] });
+    expect(given.findings.map((f) => [f.code, f.path])).toContainEqual(['INVALID_VALUE', 'auth.issuers[0].jwks.maxStaleSeconds']);
+  });
 });
