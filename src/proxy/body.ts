@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { BodyTooLargeError } from './errors.js';
+import { holdIdleBound, IDLE_REASON, liftIdleBound } from './idle-bound.js';
 
 export type BodyPlan =
   | { readonly kind: 'none' }
@@ -41,15 +42,16 @@ export function planBody(incoming: IncomingMessage, maxBytes: number, idleMs: nu
 
 /**
  * A caller that sends nothing of its body for `idleMs` while the upstream is ready for more has its
- * socket destroyed (Node does so on a socket timeout nobody listens for), which aborts the upstream
- * request: the upstream connection it holds waits for the body, and undici's own timeouts do not
- * run until the body is sent, so only `listen.requestTimeoutMs` (minutes) bounded it. The bound is
- * lifted while the upstream's back-pressure pauses the body, and once the body has ended.
+ * socket destroyed, which aborts the upstream request: the upstream connection it holds waits for the
+ * body, and undici's own timeouts do not run until the body is sent, so only
+ * `listen.requestTimeoutMs` (minutes) bounded it. The bound is lifted while the upstream's
+ * back-pressure pauses the body, and once the body has ended; the answer's own bound (a caller that
+ * does not read it) is kept apart (idle-bound.ts).
  */
 function boundIdleBody(incoming: IncomingMessage, idleMs: number): void {
   const socket = incoming.socket;
-  const lift = (): void => void socket.setTimeout(0);
-  incoming.on('resume', () => socket.setTimeout(idleMs));
+  const lift = (): void => liftIdleBound(socket, IDLE_REASON.body);
+  incoming.on('resume', () => holdIdleBound(socket, IDLE_REASON.body, idleMs));
   incoming.on('pause', lift);
   incoming.once('end', lift);
 }

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { endRefused } from './end-socket.js';
 import { ClientClosedError } from './errors.js';
+import { holdIdleBound, IDLE_REASON, liftIdleBound } from './idle-bound.js';
 import { namesNoLength, responseHeaderList, type DeclaredLength, type ResponseHeaderNames } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
 
@@ -89,13 +90,13 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
     // bound: a caller that takes nothing of the answer for idleTimeoutMs has its socket destroyed (no
     // 'timeout' listener), which aborts the upstream request. Without it a caller that never reads
     // would hold its connection and one of the pool's upstream connections for ever.
-    this.outgoing.setTimeout(this.idleTimeoutMs);
+    if (this.outgoing.socket !== null) holdIdleBound(this.outgoing.socket, IDLE_REASON.answer, this.idleTimeoutMs);
     this.outgoing.once('drain', () => this.drained());
     return false;
   }
 
   private drained(): void {
-    this.outgoing.setTimeout(0);
+    if (this.outgoing.socket !== null) liftIdleBound(this.outgoing.socket, IDLE_REASON.answer);
     this.resume();
   }
 

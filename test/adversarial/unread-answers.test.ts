@@ -20,9 +20,11 @@ function startStreamingUpstream(): Promise<{ url: string; closed: Set<string>; c
   const closed = new Set<string>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream');
-    if (req.method === 'POST') return void readBody(req, res, url, closed);
+    if (req.method === 'POST' && !url.searchParams.has('answerAtOnce')) return void readBody(req, res, url, closed);
+    // A POST with ?answerAtOnce streams its endless answer while it still takes the body.
+    if (req.method === 'POST') req.resume();
     const chunks = Number(url.searchParams.get('chunks') ?? Infinity);
-    res.on('close', () => closed.add(url.pathname));
+    res.on('close', () => closed.add(req.method === 'POST' ? `${url.pathname}?answerAtOnce` : url.pathname));
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
     let sent = 0;
     const pump = (): void => {
@@ -201,6 +203,17 @@ describe('a caller that stops sending the body of an allowed request', () => {
   it('is cut within upstream.idleTimeoutMs, not at listen.requestTimeoutMs, its upstream request aborted', async () => {
     const socket = await post('/upload', 1000, Buffer.alloc(10, 'b'));
     expect(await until(() => upstream.closed.has('/upload'), IDLE_MS * 3)).toBe(true);
+    const rest = await drain(socket, IDLE_MS);
+    expect(rest.ended).toBe(true);
+  });
+
+  it('is cut within upstream.idleTimeoutMs when it ends its body after its answer backed up, and reads none of the answer', async () => {
+    // The upstream answers at once; the caller reads nothing, so the answer backs up while the body
+    // is still open. The body's end must not lift the bound on the answer nobody reads.
+    const socket = await post('/upload?answerAtOnce', 20, Buffer.alloc(10, 'b'));
+    await sleep(IDLE_MS / 3);
+    socket.write(Buffer.alloc(10, 'b'));
+    expect(await until(() => upstream.closed.has('/upload?answerAtOnce'), IDLE_MS * 3)).toBe(true);
     const rest = await drain(socket, IDLE_MS);
     expect(rest.ended).toBe(true);
   });
