@@ -208,7 +208,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
   const fromCache = (entry: CacheEntry, t: number, resolver: PrincipalResolver): AuthOutcome | undefined => {
     if (t >= entry.validUntil || !entry.issuer.verifying.keys.has(entry.keyId)) return undefined;
     if (entry.generation !== resolver.directory.generation) {
-      const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t);
+      const outcome = principalFromToken(entry.issuer.verifying.issuer, entry.issuer.kind, entry.payload, resolver, t, entry.issuer.verifying.clockToleranceSeconds);
       if (!outcome.ok) return outcome;
       entry.principal = outcome.principal;
       entry.allowed = { ok: true, principal: outcome.principal };
@@ -241,7 +241,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
     const { issuer, payload, keyId } = verified;
     // A given directory (the request's policy snapshot) stays the one used across the awaits.
     const resolver = given ?? deps.resolver();
-    const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t);
+    const outcome = principalFromToken(issuer.verifying.issuer, issuer.kind, payload, resolver, t, issuer.verifying.clockToleranceSeconds);
     if (!outcome.ok) return outcome;
     const tolerance = issuer.verifying.clockToleranceSeconds;
     const maxAge = issuer.verifying.maxTokenAgeSeconds;

@@ -92,6 +92,7 @@ export function principalFromToken(
   payload: JWTPayload,
   resolver: PrincipalResolver,
   now: number,
+  clockToleranceSeconds: number,
 ): PrincipalOutcome {
   const { issuedAt, expiresAt } = times(payload);
   switch (kind.kind) {
@@ -151,9 +152,14 @@ export function principalFromToken(
       // When the second factor was presented: auth_time (OpenID Connect), else the issue time. The
       // provider authenticates before it issues, so an auth_time after iat (or not a number) is no
       // time to count an MFA age from: read as written, it held the age at 0 while the token lived.
+      // A provider whose servers' clocks differ may write one a little after iat: within the issuer's
+      // clock tolerance it is taken as iat, the older of the two, so the age is never understated.
       const rawAuthTime = payload['auth_time'];
-      const authTime = rawAuthTime === undefined ? issuedAt : typeof rawAuthTime === 'number' ? rawAuthTime * 1000 : NaN;
-      if (mfa && !(authTime <= issuedAt)) return authFailure('token_claim_invalid', 'auth_time is not a time at or before iat');
+      const writtenAuthTime = rawAuthTime === undefined ? issuedAt : typeof rawAuthTime === 'number' ? rawAuthTime * 1000 : NaN;
+      if (mfa && !(writtenAuthTime <= issuedAt + clockToleranceSeconds * 1000)) {
+        return authFailure('token_claim_invalid', 'auth_time is not a time at or before iat');
+      }
+      const authTime = Math.min(writtenAuthTime, issuedAt);
       const result = resolver.user(
         {
           issuer,

@@ -66,14 +66,14 @@ describe('claims of a people token mapped to a user and its tags', () => {
   it.each(HOSTILE)('refuses a user-name or tag claim holding %s as token_claim_invalid, the value in no detail', async (_, hostile) => {
     const resolver = await exampleResolver();
     for (const claims of [{ preferred_username: hostile }, { preferred_username: 'alice', team_claim: hostile }]) {
-      const outcome = principalFromToken('https://idp', kind, payload(claims), resolver, now);
+      const outcome = principalFromToken('https://idp', kind, payload(claims), resolver, now, 0);
       expect(outcome).toMatchObject({ ok: false, status: 401, code: 'token_claim_invalid' });
       expect(JSON.stringify(outcome)).not.toContain(markOf(hostile));
     }
   });
 
   it('reads a tag claim of other scripts as the principal tag it maps to', async () => {
-    const outcome = principalFromToken('https://idp', kind, payload({ preferred_username: 'alice', team_claim: 'équipe 組織' }), await exampleResolver(), now);
+    const outcome = principalFromToken('https://idp', kind, payload({ preferred_username: 'alice', team_claim: 'équipe 組織' }), await exampleResolver(), now, 0);
     expect(outcome.ok && outcome.principal.context['aws:PrincipalTag/team']).toBe('équipe 組織');
   });
 });

@@ -112,7 +112,7 @@ describe('tags an identity provider asserts through claims', () => {
     const issuer = config.issuers[0]!;
     const now = Date.now();
     const payload = { sub: 'plain', dept: 'blocked', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 60 };
-    const outcome = principalFromToken(issuer.issuer, { kind: 'user', claims: issuer.claims }, payload, createPrincipalResolver(directory), now);
+    const outcome = principalFromToken(issuer.issuer, { kind: 'user', claims: issuer.claims }, payload, createPrincipalResolver(directory), now, 0);
     if (!outcome.ok) throw new Error(`${outcome.code}: ${outcome.message}`);
     expect(outcome.principal.context[`aws:PrincipalTag/${name}`]).toBe('blocked');
     expect(decide(outcome.principal, 'orders:GetOrder', ORDER)).toBe('ExplicitDeny');

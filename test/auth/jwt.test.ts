@@ -83,7 +83,7 @@ describe('bearer JWT verification', () => {
     expect(p.issuer).toBe(ISS);
   });
 
-  it('counts the MFA age from auth_time, and refuses an MFA token whose auth_time is later than its iat or not a number', async () => {
+  it('counts the MFA age from auth_time, and refuses an MFA token whose auth_time is later than its iat beyond the clock tolerance or not a number', async () => {
     const { auth, clock } = setup();
     const now = Math.floor(clock.now() / 1000);
     const mfaToken = (authTime: unknown) => sign(k1, { sub: 'alice', amr: ['mfa'], auth_time: authTime } as JWTPayload, { iss: ISS, now: clock.now() });
@@ -91,9 +91,15 @@ describe('bearer JWT verification', () => {
     expect(older.ok && older.principal.context['aws:MultiFactorAuthAge']).toBe(120);
     // Authenticated after the token was issued cannot be: read as written, it kept the MFA age at 0
     // for as long as the token lived, and a policy's NumericLessThan on the age held throughout.
-    for (const authTime of [now + 600, now + 1, String(now - 120), null]) {
+    for (const authTime of [now + 600, now + 6, String(now - 120), null]) {
       expectFailure(await auth.authenticate(bearer(await mfaToken(authTime))), 'token_claim_invalid');
     }
+    // Within the issuer's clock tolerance (5 s here) of iat, as a provider's servers whose clocks
+    // differ write it: taken as iat, so the age counts from the older time.
+    const skewedToken = await mfaToken(now + 5);
+    clock.advance(30_000);
+    const skewed = await auth.authenticate(bearer(skewedToken));
+    expect(skewed.ok && skewed.principal.context['aws:MultiFactorAuthAge']).toBe(30);
   });
 
   it('answers token_missing when there is no Authorization header', async () => {
