@@ -19,11 +19,15 @@
 #   mkdir /tmp/old && cp -r dist package.json proto /tmp/old/ && ln -s "$PWD/node_modules" /tmp/old/
 #   bench/ab.sh /tmp/old/dist dist
 # AB_OLD_CONFIG and AB_NEW_CONFIG give each its own configuration instead (to measure what a
-# setting costs, give the same DIST twice). Needs wrk. AB_NODE_FLAGS passes flags to both gateways' node (e.g. --trace-gc to count scavenges
-# per request: the output names each gateway's log under AB_KEEP, a directory kept when given).
+# setting costs, give the same DIST twice). AB_C1=1 adds, in every round, the latency one request at
+# a time adds: the upstream direct, then each target, `wrk -t1 -c1 -dAB_C1_SECONDS` (3), each
+# one's median from wrk's histogram minus the upstream's (the added p50, µs), and the per-round
+# new − old difference with its median and range. Needs wrk. AB_NODE_FLAGS passes flags to both
+# gateways' node (e.g. --trace-gc to count scavenges per request: the output names each gateway's
+# log under AB_KEEP, a directory kept when given).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 2 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 OLD="$(cd "$1" && pwd)"
 NEW="$(cd "$2" && pwd)"
 for d in "$OLD" "$NEW"; do
@@ -80,12 +84,26 @@ if [ "${AB_UNDICI:-}" = 1 ]; then
 fi
 
 WRK=(wrk -t1 "-c$CONNS")
+C1=(wrk -t1 -c1 -d"${AB_C1_SECONDS:-3}s")
+# The median latency in µs, from wrk's histogram (its `done` hook).
+cat >"$TMP/p50.lua" <<'EOF'
+done = function(summary, latency, requests)
+  io.write(string.format("P50 %d\n", latency:percentile(50)))
+end
+EOF
 AB_USER="${AB_USER-alice}"
-[ -n "$AB_USER" ] && WRK+=(-H "Authorization: Bearer $(node "$NEW/cli/main.js" token "$AB_USER" --config "$CONFIG")")
+if [ -n "$AB_USER" ]; then
+  WRK+=(-H "Authorization: Bearer $(node "$NEW/cli/main.js" token "$AB_USER" --config "$CONFIG")")
+  C1+=("${WRK[@]:3}")
+fi
 if [ -n "${AB_METHOD:-}" ]; then
   echo "wrk.method = \"$AB_METHOD\"" >"$TMP/method.lua"
   WRK+=(-s "$TMP/method.lua")
+  cat "$TMP/method.lua" >>"$TMP/p50.lua"
 fi
+C1+=(-s "$TMP/p50.lua")
+# The median latency in µs of one connection's requests to URL.
+p50() { "${C1[@]}" "$1" | sed -n 's/^P50 \([0-9]*\)$/\1/p'; }
 
 # utime + stime (fields 14 and 15) of the whole process, all its threads, in clock ticks.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -114,7 +132,9 @@ HZ="$(getconf CLK_TCK)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'round'
 for n in "${NAMES[@]}"; do printf '\t%s req/s\t%s µs' "$n" "$n"; done
-printf '\tnew ÷ old CPU\n'
+printf '\tnew ÷ old CPU'
+[ "${AB_C1:-}" = 1 ] && printf '\tdirect c1 p50 µs%s\tnew − old added µs' "$(printf '\t%s added p50 µs' "${NAMES[@]}")"
+printf '\n'
 RESULTS="$TMP/results"
 : >"$RESULTS"
 for r in $(seq "$ROUNDS"); do
@@ -133,10 +153,23 @@ for r in $(seq "$ROUNDS"); do
   ratio="$(awk -v a="${US[0]}" -v b="${US[1]}" 'BEGIN { printf "%.3f", b / a }')"
   printf '%d' "$r"
   for i in "${!NAMES[@]}"; do printf '\t%s\t%s' "${RPS[$i]}" "${US[$i]}"; done
-  printf '\t%s\n' "$ratio"
-  echo "${US[0]} ${US[1]} ${US[2]:-0} $ratio" >>"$RESULTS"
+  printf '\t%s' "$ratio"
+  added=()
+  if [ "${AB_C1:-}" = 1 ]; then
+    direct="$(p50 "http://127.0.0.1:$UP${AB_PATH:-/orders/1}")"
+    declare -A ADDED=()
+    for i in "${order[@]}"; do ADDED[$i]=$(($(p50 "${URLS[$i]}") - direct)); done
+    for i in "${!NAMES[@]}"; do added+=("${ADDED[$i]}"); done
+    printf '\t%s\t%s\t%s' "$direct" "$(IFS=$'\t'; echo "${added[*]}")" "$((ADDED[1] - ADDED[0]))"
+  fi
+  printf '\n'
+  echo "${US[0]} ${US[1]} ${US[2]:-0} $ratio ${added[0]:-0} ${added[1]:-0} ${added[2]:-0} $((${added[1]:-0} - ${added[0]:-0}))" >>"$RESULTS"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "median CPU µs a request: old $(cut -d' ' -f1 "$RESULTS" | median), new $(cut -d' ' -f2 "$RESULTS" | median)$([ "${AB_UNDICI:-}" = 1 ] && echo ", undici $(cut -d' ' -f3 "$RESULTS" | median)")"
 echo "new ÷ old CPU, median of the per-round ratios: $(cut -d' ' -f4 "$RESULTS" | median) (range $(cut -d' ' -f4 "$RESULTS" | sort -g | head -1)–$(cut -d' ' -f4 "$RESULTS" | sort -g | tail -1))"
+if [ "${AB_C1:-}" = 1 ]; then
+  echo "median added p50 at one connection, µs: old $(cut -d' ' -f5 "$RESULTS" | median), new $(cut -d' ' -f6 "$RESULTS" | median)$([ "${AB_UNDICI:-}" = 1 ] && echo ", undici $(cut -d' ' -f7 "$RESULTS" | median)")"
+  echo "new − old added p50, median of the per-round differences: $(cut -d' ' -f8 "$RESULTS" | median) µs (range $(cut -d' ' -f8 "$RESULTS" | sort -g | head -1) to $(cut -d' ' -f8 "$RESULTS" | sort -g | tail -1))"
+fi

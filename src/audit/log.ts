@@ -14,7 +14,7 @@ import { SCHEMA_VERSION } from './schema.js';
 import type { AuditSigner } from './signing.js';
 import { createStdoutSink } from './sinks/stream.js';
 import { createQueue } from './sinks/queue.js';
-import type { RecordSink, SinkStats, WriteDone } from './sinks/types.js';
+import { callWhenWritten, type RecordSink, type SinkStats, type WriteDone } from './sinks/types.js';
 
 export interface AuditLogDeps {
   /** Where records go, each in order (default: stdout, durable). */
@@ -149,13 +149,7 @@ class SinkJoin {
  */
 function writeThen(sink: RecordSink, record: SealedRecord, done: WriteDone): boolean {
   if (sink.writeThen !== undefined) return sink.writeThen(record, done);
-  const pending = sink.write(record);
-  if (pending === undefined) return false;
-  pending.then(
-    () => done(undefined),
-    (err: unknown) => done(err ?? new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${sink.name}: write failed`, { sink: sink.name })),
-  );
-  return true;
+  return callWhenWritten(sink.write(record), done, sink.name);
 }
 
 /** The key of `digest.dropped` that counts follow-ups given up (never a sink's name). */

@@ -86,6 +86,19 @@ async function readUntil(fd: number, done: Promise<unknown>): Promise<string> {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * After line 1 failed on the pipe at `path` (no reader): appends line 2, opens a reader and checks
+ * that the kept line 1 arrives first, then line 2, each whole, and that line 1's waiter was `told`
+ * (its failure) once and never again. Returns the reader, to be closed.
+ */
+async function readerBackAfterLine1(path: string, writer: FdWriter, told: readonly unknown[]): Promise<number> {
+  const later = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
+  const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  expect(await readUntil(reader, later)).toBe(line(1) + line(2));
+  expect(told).toHaveLength(1);
+  return reader;
+}
+
+/**
  * Appends 256 KiB (four times what a pipe holds by default) to a pipe nobody reads yet, lets `pause`
  * pass, checks the last line is still waiting, then reads until every waiter is released and
  * checks what arrived: every line once, whole, in order, and no failure reported.
@@ -261,10 +274,7 @@ describe('the group-commit writer', () => {
       writer.appendThen(line(1), Buffer.byteLength(line(1)), (err) => told.push(err));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(told).toEqual([expect.objectContaining({ code: 'EPIPE' })]);
-      const later = writer.append(line(2), Buffer.byteLength(line(2)), true, true) as Promise<void>;
-      reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-      expect(await readUntil(reader, later)).toBe(line(1) + line(2));
-      expect(told).toHaveLength(1);
+      reader = await readerBackAfterLine1(path, writer, told);
     } finally {
       writer.stop();
       closeSync(fd);
@@ -294,6 +304,101 @@ describe('the group-commit writer', () => {
   it('writes a blocking pipe on the thread pool: the event loop runs on while the pipe is full', async () => {
     // A timer fires while the pipe is full: the main thread is not held by the write.
     await overfillThenDrain(fifo(), 0, () => new Promise((resolve) => setTimeout(resolve, 20)));
+  });
+});
+
+describe('a record that comes alone, one request at a time', () => {
+  /** The next tick: where a lone record's waiter is called back. */
+  const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+  /** A writer on a new file whose last turn held one line (a quiet turn), so that the next record may go alone. */
+  async function quietWriter(name: string): Promise<{ writer: FdWriter; seen: Seen; path: string; fd: number }> {
+    const path = dir.file(name);
+    const fd = openSync(path, 'a');
+    const { writer, seen } = writerOn(fd, 1024 * 1024);
+    await writer.append(line(0), Buffer.byteLength(line(0)), true, true);
+    return { writer, seen, path, fd };
+  }
+
+  it('is in the file before appendThen returns, and its waiter is called back on the next tick, before the turn ends', async () => {
+    const { writer, seen, path, fd } = await quietWriter('lone.jsonl');
+    try {
+      let turnEnded = false;
+      setImmediate(() => (turnEnded = true));
+      const told: { err: unknown; turnEnded: boolean }[] = [];
+      writer.appendThen(line(1), Buffer.byteLength(line(1)), (err) => told.push({ err, turnEnded }));
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1));
+      expect(told).toEqual([]);
+      await tick();
+      expect(told).toEqual([{ err: undefined, turnEnded: false }]);
+      expect(seen).toEqual({ errors: [], written: 2 });
+      expect(writer.pendingRecords).toBe(0);
+    } finally {
+      writer.stop();
+      closeSync(fd);
+    }
+  });
+
+  it('goes alone only first: the other lines of its turn are written together, in order, at its end', async () => {
+    const { writer, seen, path, fd } = await quietWriter('lone-then-group.jsonl');
+    try {
+      const told: string[] = [];
+      for (let i = 1; i <= 3; i++) writer.appendThen(line(i), Buffer.byteLength(line(i)), () => told.push(`${i}:${readFileSync(path, 'utf8').split('\n').length - 1}`));
+      const promised = writer.append(line(4), Buffer.byteLength(line(4)), true, true) as Promise<void>;
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1));
+      await promised;
+      // Line 1 was told with two lines in the file; 2 and 3 once the turn's one write held all five.
+      expect(told).toEqual(['1:2', '2:5', '3:5']);
+      expect(readFileSync(path, 'utf8')).toBe([0, 1, 2, 3, 4].map((i) => line(i)).join(''));
+      expect(seen).toEqual({ errors: [], written: 5 });
+    } finally {
+      writer.stop();
+      closeSync(fd);
+    }
+  });
+
+  it('is not written at once after a turn that held several lines: under load every turn goes out in one write', async () => {
+    const { writer, path, fd } = await quietWriter('busy.jsonl');
+    try {
+      const busy = [1, 2].map((i) => writer.append(line(i), Buffer.byteLength(line(i)), true, true) as Promise<void>);
+      await Promise.all(busy);
+      const told: unknown[] = [];
+      writer.appendThen(line(3), Buffer.byteLength(line(3)), (err) => told.push(err));
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1) + line(2));
+      await turn();
+      expect(told).toEqual([undefined]);
+      expect(readFileSync(path, 'utf8')).toBe([0, 1, 2, 3].map((i) => line(i)).join(''));
+      // That turn held one line again: the next record goes alone.
+      writer.appendThen(line(4), Buffer.byteLength(line(4)), () => undefined);
+      expect(readFileSync(path, 'utf8')).toBe([0, 1, 2, 3, 4].map((i) => line(i)).join(''));
+    } finally {
+      writer.stop();
+      closeSync(fd);
+    }
+  });
+
+  it('hands the error of its failed write to its waiter once, as at the end of a turn, and writes it first once it can', async () => {
+    const path = fifo();
+    let reader: number | undefined = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const { writer, seen } = writerOn(fd, 4096);
+    const told: unknown[] = [];
+    try {
+      expect(await readUntil(reader, writer.append(line(0), Buffer.byteLength(line(0)), true, true) as Promise<void>)).toBe(line(0));
+      closeSync(reader);
+      reader = undefined;
+      writer.appendThen(line(1), Buffer.byteLength(line(1)), (err) => told.push(err));
+      await tick();
+      expect(told).toEqual([]);
+      await turn();
+      expect(told).toEqual([expect.objectContaining({ code: 'EPIPE' })]);
+      expect(seen.errors).toHaveLength(1);
+      reader = await readerBackAfterLine1(path, writer, told);
+    } finally {
+      writer.stop();
+      closeSync(fd);
+      if (reader !== undefined) closeSync(reader);
+    }
   });
 });
 

@@ -266,6 +266,30 @@ describe('recordThen, the callback form a request waits on its record with', () 
     await refusing.close().catch(() => undefined);
   });
 
+  it('writes a record that comes alone before recordThen returns, and keeps the chain in order when records of the same turn race behind it', async () => {
+    const path = dir.file('then-lone.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-then-7', sinks: [createFileSink(path)], signer: ed25519().signer, digestEvery: { records: 2, ms: 0 } });
+    // The chain's start record went out alone at the end of its turn: the next record may go alone.
+    await log.flush();
+    const told: string[] = [];
+    const callback = (i: number) => (err: unknown) => told.push(`${i}:${String(err)}:${readFileSync(path, 'utf8').includes(`"requestId":"req-${i}"`)}`);
+    expect(log.recordThen(decisionEvent(1), callback(1))).toBe(true);
+    expect(readFileSync(path, 'utf8')).toContain('"requestId":"req-1"');
+    const promised = [log.record(decisionEvent(2))];
+    expect(log.recordThen(decisionEvent(3), callback(3))).toBe(true);
+    promised.push(log.record(decisionEvent(4)));
+    expect(log.recordThen(decisionEvent(5), callback(5))).toBe(true);
+    expect(readFileSync(path, 'utf8')).not.toContain('"requestId":"req-2"');
+    expect(told).toEqual([]);
+    await Promise.all(promised);
+    expect(told).toEqual(['1:undefined:true', '3:undefined:true', '5:undefined:true']);
+    await log.close();
+    const written = await records(path);
+    expect(written.map((r) => r.seq)).toEqual(written.map((_, i) => i + 1));
+    expect(written.filter((r) => r.kind === 'request').map((r) => r.requestId)).toEqual([1, 2, 3, 4, 5].map((i) => `req-${i}`));
+    expect((await verifyFile(path)).status).toBe('ok');
+  });
+
   it('does not make the caller wait on a batched sink below its high-water mark', async () => {
     const path = dir.file('then-batched.jsonl');
     const log = createAuditLog({ instanceId: 'gw-then-6', sinks: [createFileSink(path, { durability: 'batched', flushIntervalMs: 60_000 })] });

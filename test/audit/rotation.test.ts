@@ -126,6 +126,30 @@ describe('rotation by size', () => {
     expect(report.findings).toEqual([]);
     expect(code).toBe(EXIT.ok);
   });
+
+  it('takes the records a request waits on by callback, those that arrive while a file is switched included, each told once it is written, in order', async () => {
+    const path = dir.file('size-then/audit.jsonl');
+    const sink = createRotatingFileSink(path, { maxBytes: 4096 });
+    const { log } = logOn(sink, 'gw-rot-then');
+    const told: { i: number; err: unknown }[] = [];
+    const waits: boolean[] = [];
+    const written = new Promise<void>((resolve) => {
+      for (let i = 1; i <= 60; i++) {
+        waits.push(log.recordThen(decisionEvent(i), (err) => {
+          told.push({ i, err });
+          if (told.length === 60) resolve();
+        }));
+      }
+    });
+    expect(waits.every((w) => w)).toBe(true);
+    await written;
+    expect(told).toEqual(range(1, 60).map((_, i) => ({ i: i + 1, err: undefined })));
+    await log.close();
+    const { files } = trailSet(path);
+    expect(sink.rotations).toBeGreaterThanOrEqual(1);
+    expect(await requestIds(files)).toEqual(range(1, 60));
+    expect((await verify(path, '--rotated')).code).toBe(EXIT.ok);
+  });
 });
 
 describe('rotation by age', () => {

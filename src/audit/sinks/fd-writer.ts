@@ -7,6 +7,15 @@
 // lines collect for the next write while one is in flight. A full non-blocking pipe (EAGAIN) is
 // tried again shortly, the chunk first, so order holds. On a pipe each write stays within
 // PIPE_BUF, so lines of other writers (the logger, other workers) never interleave with ours.
+//
+// A record that comes alone (`appendThen` with nothing pending, after a turn that held at most one
+// line) is written at once where writes are on the main thread, not at the end of its turn: one
+// request at a time, waiting for the end of the turn cost a whole extra turn of the event loop
+// before the request went on (undici writes a request on a reused connection from the check phase
+// after its dispatch, so a dispatch made from our end-of-turn callback waited for the next turn).
+// Its waiter is still called back only once the write has returned, on the next tick. The rest of
+// that turn's lines are grouped as before, and a turn that held several lines makes the next one
+// group from its first line on: under load every turn still goes out in one write.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { WriteDone } from './types.js';
 
@@ -42,8 +51,9 @@ export interface FdWriter {
   append(line: string, bytes: number, record: boolean, wait: boolean): Promise<void> | undefined;
   /**
    * Appends a record's line, as `append` does, and calls `done` once when it is written (no
-   * argument) or cannot be (`rejectAll`'s error), after the writer's own state is settled. A
-   * `done` that throws does not stop the others of its write: the throw surfaces on its own, later.
+   * argument) or cannot be (`rejectAll`'s error), after the writer's own state is settled; never
+   * before this returns (a lone record written at once is told so on the next tick). A `done` that
+   * throws does not stop the others of its write: the throw surfaces on its own, later.
    */
   appendThen(line: string, bytes: number, done: WriteDone): void;
   /** Starts writing what is pending now (batched mode calls this on its own schedule). */
@@ -99,6 +109,8 @@ function release(waiters: readonly WriteDone[], err: unknown): void {
 /** Creates the writer for one descriptor; the caller owns the descriptor. */
 export function createFdWriter(fd: number, options: FdWriterOptions, events: FdWriterEvents): FdWriter {
   const { maxWrite, eager, retryMs, mainThread } = options;
+  /** Durable on the main thread: a lone record may be written at once (see the top of this file). */
+  const loneAtOnce = eager && mainThread;
   /** Full chunks waiting, oldest first; `open` takes new lines. */
   const full: Chunk[] = [];
   let open = newChunk();
@@ -110,6 +122,10 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
   let failing = false;
   let retryTimer: NodeJS.Timeout | undefined;
   const idle: (() => void)[] = [];
+  /** Lines appended since the last end of a turn, written at once or not. */
+  let turnLines = 0;
+  /** The last turn held at most one line: a record appended alone now may be written at once. */
+  let quiet = false;
 
   const settleIdle = (): void => {
     if (pendingBytes === 0) for (const done of idle.splice(0, idle.length)) done();
@@ -216,10 +232,38 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     }
   };
 
+  /** The end of a turn (the check phase): its grouped lines are written, and whether it was quiet noted. */
+  const endTurn = (): void => {
+    quiet = turnLines <= 1;
+    turnLines = 0;
+    writeNext();
+  };
+
   const schedule = (): void => {
     if (scheduled || writing || stopped || retryTimer) return;
     scheduled = true;
-    setImmediate(writeNext);
+    setImmediate(endTurn);
+  };
+
+  /**
+   * Writes a lone record now when it may (see the top of this file): how many of its bytes were
+   * written, or -1 when it was not tried or nothing was taken (the end of the turn then writes it,
+   * and reports a failure as every write's). The rest of the turn is grouped behind it.
+   */
+  const writeLone = (line: string, bytes: number): number => {
+    if (!loneAtOnce || !quiet || scheduled || stopped || retryTimer !== undefined || pendingBytes > 0) return -1;
+    let n: number;
+    try {
+      n = writeSync(fd, line, null, 'utf8');
+    } catch {
+      // Nothing was written: the end of the turn tries again and reports a failure as for any write.
+      return -1;
+    }
+    if (n === bytes) {
+      turnLines++;
+      schedule();
+    }
+    return n > 0 ? n : -1;
   };
 
   /** Adds a line to the open chunk (a new one when it would pass `maxWrite`) and returns that chunk. */
@@ -232,6 +276,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
     chunk.text += line;
     chunk.bytes += bytes;
     pendingBytes += bytes;
+    turnLines++;
     if (record) {
       chunk.records++;
       pendingRecords++;
@@ -251,7 +296,15 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
       return chunk.promise;
     },
     appendThen(line, bytes, done) {
+      const lone = writeLone(line, bytes);
+      if (lone === bytes) {
+        events.onWritten(1);
+        process.nextTick(done, undefined);
+        return;
+      }
       const chunk = add(line, bytes, true);
+      // Part of a lone record was taken: the chunk (this line alone) goes on from there.
+      if (lone > 0) chunk.rest = Buffer.from(line).subarray(lone);
       if (chunk.waiters === undefined) chunk.waiters = [done];
       else chunk.waiters.push(done);
     },

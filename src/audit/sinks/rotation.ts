@@ -12,7 +12,7 @@ import { rotatedFiles, rotatedName } from '../rotated-set.js';
 import type { SealedRecord } from '../chain.js';
 import { AuditError } from '../errors.js';
 import { createFileSink, type StreamSinkOptions } from './stream.js';
-import type { RecordSink, SinkStats } from './types.js';
+import { callWhenWritten, type RecordSink, type SinkStats } from './types.js';
 
 export interface RotationOptions {
   /** Rotate once the file holds at least this many bytes (the record that crosses it stays in the old file). */
@@ -159,26 +159,42 @@ export function createRotatingFileSink(path: string, options: StreamSinkOptions 
     void switchFile(false).catch(report);
   }, options.watchMs ?? 1000).unref();
 
+  /** Counts a record handed to the current file, and starts a rotation once the file is full. */
+  const added = (record: SealedRecord): void => {
+    bytes += record.bytes;
+    if (bytes >= maxBytes && switching === undefined) void switchFile(true).catch(report);
+  };
+
   const writeNow = (record: SealedRecord): Promise<void> | undefined => {
     if (broken !== undefined) return Promise.reject(fail());
     const pending = current.write(record);
-    bytes += record.bytes;
-    if (bytes >= maxBytes && switching === undefined) void switchFile(true).catch(report);
+    added(record);
     return pending;
+  };
+
+  /** Hands a record to the current file, or keeps it, in order, for the next one while the file is switched. */
+  const write = (record: SealedRecord): Promise<void> | undefined => {
+    if (closed) throw new AuditError('ERR_AUDIT_CLOSED', 'audit sink file is closed', { sink: 'file' });
+    if (switching === undefined || sealing) return writeNow(record);
+    if (options.durability === 'batched') {
+      waiting.push({ record });
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => waiting.push({ record, resolve, reject }));
   };
 
   return {
     name: 'file',
     whenFull: options.whenFull ?? 'refuse',
     accepting: () => broken === undefined && (switching !== undefined || current.accepting()),
-    write(record) {
-      if (closed) throw new AuditError('ERR_AUDIT_CLOSED', 'audit sink file is closed', { sink: 'file' });
-      if (switching === undefined || sealing) return writeNow(record);
-      if (options.durability === 'batched') {
-        waiting.push({ record });
-        return undefined;
-      }
-      return new Promise<void>((resolve, reject) => waiting.push({ record, resolve, reject }));
+    write,
+    writeThen(record, done) {
+      // The file open and no switch under way (the usual case): the file's own callback form, with
+      // no Promise (and a lone record written at once). Otherwise as `write`, its promise handed on.
+      if (closed || broken !== undefined || (switching !== undefined && !sealing)) return callWhenWritten(write(record), done, 'file');
+      const waits = current.writeThen(record, done);
+      added(record);
+      return waits;
     },
     async flush() {
       while (switching) await switching.catch(() => undefined);

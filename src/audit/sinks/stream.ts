@@ -34,7 +34,10 @@ export interface StreamSinkOptions {
 /** Largest single write elsewhere (a file, a terminal, /dev/null). */
 const FILE_WRITE_BYTES = 1024 * 1024;
 
-function createFdSink(name: string, fd: number, owned: boolean, options: StreamSinkOptions, firstBytes: string): RecordSink {
+/** A sink on a file descriptor: it always takes callbacks (`writeThen`). */
+type FdSink = RecordSink & Required<Pick<RecordSink, 'writeThen'>>;
+
+function createFdSink(name: string, fd: number, owned: boolean, options: StreamSinkOptions, firstBytes: string): FdSink {
   const durable = (options.durability ?? 'durable') === 'durable';
   const maxBufferBytes = options.maxBufferBytes ?? 8 * 1024 * 1024;
   const whenFull = options.whenFull ?? 'refuse';
@@ -146,7 +149,7 @@ export function createStdoutSink(options: StreamSinkOptions = {}): RecordSink {
 }
 
 /** A file sink, which can tell whether its file is still in a folder. */
-export interface FileSink extends RecordSink {
+export interface FileSink extends FdSink {
   /** False once the open file has been deleted (no name links to it): what is written there is lost. */
   linked(): boolean;
 }

@@ -1,5 +1,6 @@
 // What every audit sink offers the audit log, and the note a sink writes when it dropped records.
 import { canonicalJson } from '../canonical.js';
+import { AuditError } from '../errors.js';
 import type { SealedRecord } from '../chain.js';
 import type { GapNote } from '../schema.js';
 import { SCHEMA_VERSION } from '../schema.js';
@@ -22,6 +23,19 @@ export interface SinkStats {
 
 /** Told once whether a record was written: `undefined` when it was, the error when it cannot be. */
 export type WriteDone = (err: unknown) => void;
+
+/**
+ * `writeThen` for what a sink's `write` returned: true when `done` will be called, once `pending`
+ * settles (with the failure of sink `name` when it rejects without a reason).
+ */
+export function callWhenWritten(pending: Promise<void> | undefined, done: WriteDone, name: string): boolean {
+  if (pending === undefined) return false;
+  pending.then(
+    () => done(undefined),
+    (err: unknown) => done(err ?? new AuditError('ERR_AUDIT_WRITE_FAILED', `audit sink ${name}: write failed`, { sink: name })),
+  );
+  return true;
+}
 
 /** One destination of the trail. The audit log writes every sealed record to every sink, in order. */
 export interface RecordSink {
