@@ -11,7 +11,7 @@ export { createStsOperations, type StsDeps, type StsEvent, type StsAction } from
 export { STS_ERRORS, type StsErrorCode } from './sts/errors.js';
 export { stsAuditEvent } from './sts/audit-event.js';
 export { createTotp, DEFAULT_LOCKOUT, type Totp, type MfaErrorCode, type LockoutPolicy } from './totp.js';
-export { createRevocations, revocationRetainMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';
+export { createRevocations, revocationRetainMs, revocationToleranceMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';
 export { createSecretBox, decodeKey, type SecretBox } from './secret-box.js';
 export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-secrets.js';
 export { underFileLock, type FileLockOptions, type HeldLock, type LockStep } from './file-lock.js';

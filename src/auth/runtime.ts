@@ -14,7 +14,7 @@ import type { AuthConfig } from './config.js';
 import type { FetchLike } from './keys/remote.js';
 import { ensureSigningKeyFile, watchSigningKeyRing, type ReloadingKeyRing } from './keys/signing.js';
 import { fileSecretStore, stateSecretStore } from './mfa-secrets.js';
-import { createRevocations, revocationRetainMs, type Revocations } from './revocation.js';
+import { createRevocations, revocationRetainMs, revocationToleranceMs, type Revocations } from './revocation.js';
 import { createSecretBox, decodeKey, readKeyFile } from './secret-box.js';
 import { openDurableStateStore, type DurableStateFiles } from './state/durable-state.js';
 import { createRedisStateStore } from './state/redis.js';
@@ -103,6 +103,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
     refreshMs: config.revocation.refreshSeconds * 1000,
     maxStaleMs: config.revocation.maxStaleSeconds * 1000,
     retainMs: revocationRetainMs(config),
+    issuedAheadMs: revocationToleranceMs(config),
     onError: (err) => onError('revocation', err),
     ...(o.onRevoked ? { onRevoked: o.onRevoked } : {}),
   });
