@@ -73,4 +73,10 @@ describe('a revocation on an instance without Redis', () => {
     await writeFile(join(files.dir, '.iamgate-state', 'revocations.json'), '{"revocations": ');
     await expect(serveConfigFile(files.config)).rejects.toThrow(/revocations\.json/);
   }, 30_000);
+
+  it('refuses to start over a TOTP state file it cannot read, rather than start with no replay marks or lockouts', async () => {
+    await writeFile(join(files.dir, '.iamgate-state', 'revocations.json'), '{}\n');
+    await writeFile(join(files.dir, '.iamgate-state', 'mfa-attempts.json'), '{"mfa:lock:alice": {"value": "1", "expiresAt": "never"}}');
+    await expect(serveConfigFile(files.config)).rejects.toThrow(/mfa-attempts\.json/);
+  }, 30_000);
 });
