@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { principalAt, type Principal, type PrincipalResolver } from '../identity/index.js';
 import { principalFromToken, type IssuerKind } from './claims.js';
-import type { AuthConfig, IssuerConfig } from './config.js';
+import { STS_CLOCK_TOLERANCE_SECONDS, type AuthConfig, type IssuerConfig } from './config.js';
 import { bearerChallenge, bearerToken } from './authenticators/bearer.js';
 import type { AuthRejection } from './authenticators/authenticator.js';
 import { authFailure, type AuthFailure } from './errors.js';
@@ -170,7 +170,7 @@ export function createAuthenticator(config: AuthConfig, deps: AuthenticatorDeps)
         issuer: config.sts.issuer,
         audiences: [config.sts.audience],
         algorithms: ['ES256', 'EdDSA'],
-        clockToleranceSeconds: 5,
+        clockToleranceSeconds: STS_CLOCK_TOLERANCE_SECONDS,
         keys: ringKeys(deps.signing),
       },
     });

@@ -117,6 +117,9 @@ export interface AuthConfig {
  */
 export const STS_MAX_SESSION_SECONDS = 129_600;
 
+/** Seconds an STS session token's times may lie ahead of this instance's clock (another replica's drift). */
+export const STS_CLOCK_TOLERANCE_SECONDS = 5;
+
 const ISSUER_KEYS = [
   'name', 'issuer', 'audiences', 'algorithms', 'jwksUrl', 'keyFile', 'developmentKey', 'jwks',
   'clockToleranceSeconds', 'maxTokenAgeSeconds', 'claims', 'webIdentity',

@@ -1,5 +1,5 @@
 // Authentication: bearer tokens, TOTP MFA, STS-style sessions, revocation.
-export { createAuthRuntime, revocationsFile, type AuthRuntime, type AuthRuntimeOptions } from './runtime.js';
+export { createAuthRuntime, stateFiles, type AuthRuntime, type AuthRuntimeOptions } from './runtime.js';
 export { createAuthenticator, type AuthenticatorDeps, type AuthOutcome, type IssuerStatus, type TokenAuthenticator } from './authenticator.js';
 export { registerTokenCacheMetrics } from './metrics.js';
 export { createPeerAuthenticator, serviceAccountOf, type PeerAuthenticator, type PeerIdentityOptions } from './peer-identity.js';
@@ -11,12 +11,12 @@ export { createStsOperations, type StsDeps, type StsEvent, type StsAction } from
 export { STS_ERRORS, type StsErrorCode } from './sts/errors.js';
 export { stsAuditEvent } from './sts/audit-event.js';
 export { createTotp, DEFAULT_LOCKOUT, type Totp, type MfaErrorCode, type LockoutPolicy } from './totp.js';
-export { createRevocations, revocationRetainMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';
+export { createRevocations, revocationRetainMs, revocationToleranceMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';
 export { createSecretBox, decodeKey, type SecretBox } from './secret-box.js';
 export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-secrets.js';
 export { underFileLock, type FileLockOptions, type HeldLock, type LockStep } from './file-lock.js';
 export { createMemoryStateStore, MEMORY_STORE_SWEEP_AT, type MemoryStateStore } from './state/memory.js';
-export { openDurableHashStore } from './state/durable-hashes.js';
+export { openDurableStateStore, DURABLE_MAX_VALUES, type DurableStateFiles } from './state/durable-state.js';
 export { answerStateRequest, createRelayedStateStore, type StateChannel, type StateReply, type StateRequest } from './state/relayed.js';
 export { createRedisClient, createRedisStateStore, redisReady } from './state/redis.js';
 export { StateUnavailableError, type StateStore } from './state/store.js';

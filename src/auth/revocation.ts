@@ -7,7 +7,12 @@
 // A revocation matters only while a credential it names can still be honoured: one issued at or
 // before its time is honoured at most `retainMs` after it. Older entries are pruned, from the
 // snapshot and from the store, so the list holds the revocations of one such span, not all ever made.
-import { STS_MAX_SESSION_SECONDS, type AuthConfig } from './config.js';
+//
+// An issue time is the issuer's clock, which may run ahead of this instance's by up to the clock
+// tolerance its tokens are verified with: a token issued before a revocation can carry an `iat`
+// after it. A revocation therefore also refuses credentials issued up to `issuedAheadMs` after its
+// time, so a user who signs in again just after being revoked may be refused for that long.
+import { STS_CLOCK_TOLERANCE_SECONDS, STS_MAX_SESSION_SECONDS, type AuthConfig } from './config.js';
 import { STORED_TIME, type StateStore } from './state/store.js';
 
 const HASH_KEY = 'revocations';
@@ -21,7 +26,10 @@ export interface RevocationStatus {
 }
 
 export interface Revocations {
-  /** Revokes every session of `subjectArn` (a user, role or role session ARN) issued before `before` (epoch ms). */
+  /**
+   * Revokes every session of `subjectArn` (a user, role or role session ARN) issued before `before`
+   * (epoch ms), and those whose issue time lies up to `issuedAheadMs` after it.
+   */
   revoke(subjectArn: string, before: number): Promise<void>;
   /** Whether a credential of `subjectArn` issued at `issuedAt` (epoch ms) is still honoured. */
   check(subjectArn: string, issuedAt: number): RevocationCheck;
@@ -50,8 +58,8 @@ export interface RevocationOptions {
   readonly onError?: (err: unknown) => void;
   /**
    * Told of every revocation this instance learns of (its own, or another replica's read from the
-   * store): sessions of `subjectArn` issued at or before `before` are revoked. Open WebSocket
-   * tunnels are closed from here.
+   * store): sessions of `subjectArn` issued at or before `before` are revoked (`issuedAheadMs`
+   * already added). Open WebSocket tunnels are closed from here.
    */
   readonly onRevoked?: (subjectArn: string, before: number) => void;
   /**
@@ -59,6 +67,11 @@ export interface RevocationOptions {
    * revocation can still refuse one (revocationRetainMs); older entries are pruned. Default: never.
    */
   readonly retainMs?: number;
+  /**
+   * How far a credential's issue time may lie ahead of this instance's clock (revocationToleranceMs):
+   * a revocation also refuses credentials issued up to this long after its time. Default 0.
+   */
+  readonly issuedAheadMs?: number;
 }
 
 /**
@@ -80,6 +93,17 @@ export function revocationRetainMs(config: Pick<AuthConfig, 'issuers' | 'sts'>):
   return longest * 1000 + REVOCATION_MARGIN_MS;
 }
 
+/**
+ * How far ahead of this instance's clock a credential's issue time may lie (RevocationOptions.
+ * issuedAheadMs): the largest clock tolerance any trusted issuer's tokens are verified with and,
+ * with the STS on, its session tokens'. One bound for all, so the per-request check reads no issuer.
+ */
+export function revocationToleranceMs(config: Pick<AuthConfig, 'issuers' | 'sts'>): number {
+  let seconds = config.sts.enabled ? STS_CLOCK_TOLERANCE_SECONDS : 0;
+  for (const issuer of config.issuers) seconds = Math.max(seconds, issuer.clockToleranceSeconds);
+  return seconds * 1000;
+}
+
 /** Creates the revocation list over a state store. */
 export function createRevocations(options: RevocationOptions): Revocations {
   const { store } = options;
@@ -87,6 +111,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
   const refreshMs = options.refreshMs ?? 1000;
   const maxStaleMs = options.maxStaleMs ?? 60_000;
   const retainMs = options.retainMs ?? Infinity;
+  const aheadMs = options.issuedAheadMs ?? 0;
   let snapshot = new Map<string, number>();
   let lastRefreshAt: number | undefined;
   let lastError: string | undefined;
@@ -143,7 +168,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
       snapshot = next;
       lastRefreshAt = now();
       lastError = undefined;
-      if (options.onRevoked) for (const [arn, before] of next) if (before > (current.get(arn) ?? -Infinity)) options.onRevoked(arn, before);
+      if (options.onRevoked) for (const [arn, before] of next) if (before > (current.get(arn) ?? -Infinity)) options.onRevoked(arn, before + aheadMs);
       // After the swap, so a revocation made while the store prunes lands in the new list.
       if (expired) await pruneStore(oldest);
       return true;
@@ -158,7 +183,9 @@ export function createRevocations(options: RevocationOptions): Revocations {
   const revokedNow = (subjectArn: string, issuedAt: number): boolean => {
     const before = snapshot.get(subjectArn);
     // Token times have whole seconds: a session issued in the second of the revocation is revoked too.
-    return before !== undefined && issuedAt <= before;
+    // An issuer's clock may run ahead of this one's by aheadMs: a session it dated that much later may
+    // have been issued before the revocation.
+    return before !== undefined && issuedAt <= before + aheadMs;
   };
 
   return {
@@ -175,7 +202,7 @@ export function createRevocations(options: RevocationOptions): Revocations {
       for (const [arn, known] of snapshot) if (!(known < oldest)) next.set(arn, known);
       const pruned = next.size < snapshot.size;
       snapshot = next.set(subjectArn, value);
-      options.onRevoked?.(subjectArn, value);
+      options.onRevoked?.(subjectArn, value + aheadMs);
       if (pruned) await pruneStore(oldest);
     },
     check(subjectArn, issuedAt) {

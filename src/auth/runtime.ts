@@ -14,9 +14,9 @@ import type { AuthConfig } from './config.js';
 import type { FetchLike } from './keys/remote.js';
 import { ensureSigningKeyFile, watchSigningKeyRing, type ReloadingKeyRing } from './keys/signing.js';
 import { fileSecretStore, stateSecretStore } from './mfa-secrets.js';
-import { createRevocations, revocationRetainMs, type Revocations } from './revocation.js';
+import { createRevocations, revocationRetainMs, revocationToleranceMs, type Revocations } from './revocation.js';
 import { createSecretBox, decodeKey, readKeyFile } from './secret-box.js';
-import { openDurableHashStore } from './state/durable-hashes.js';
+import { openDurableStateStore, type DurableStateFiles } from './state/durable-state.js';
 import { createRedisStateStore } from './state/redis.js';
 import type { StateStore } from './state/store.js';
 import { createJwksHandler, createStsApp, type StsApp } from './sts/app.js';
@@ -79,9 +79,13 @@ async function encryptionKey(config: AuthConfig, path: (p: string) => string): P
   return readKeyFile(file);
 }
 
-/** The file an instance without Redis keeps its session revocations in (`<stateDir>/revocations.json`). */
-export function revocationsFile(config: AuthConfig, path: (p: string) => string = (p) => p): string {
-  return path(`${config.stateDir}/revocations.json`);
+/**
+ * The files an instance without Redis keeps its security state in: session revocations in
+ * `<stateDir>/revocations.json`, TOTP replay marks, failed-attempt counters and lockouts in
+ * `<stateDir>/mfa-attempts.json`.
+ */
+export function stateFiles(config: AuthConfig, path: (p: string) => string = (p) => p): DurableStateFiles {
+  return { hashes: path(`${config.stateDir}/revocations.json`), values: path(`${config.stateDir}/mfa-attempts.json`) };
 }
 
 /** Builds the authentication runtime; throws (at start) on missing keys or unreadable key files. */
@@ -90,8 +94,8 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
   const now = o.now ?? Date.now;
   const onError = o.onError ?? (() => undefined);
   const path = (p: string): string => (isAbsolute(p) ? p : resolve(o.baseDir, p));
-  // Without Redis the revocations are kept in the state folder, so a restart does not forget them.
-  const state = o.redis ? createRedisStateStore(o.redis) : (o.state ?? (await openDurableHashStore(revocationsFile(config, path), { now })));
+  // Without Redis the revocations and TOTP marks are kept in the state folder, so a restart does not forget them.
+  const state = o.redis ? createRedisStateStore(o.redis) : (o.state ?? (await openDurableStateStore(stateFiles(config, path), { now })));
 
   const revocations = createRevocations({
     store: state,
@@ -99,6 +103,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
     refreshMs: config.revocation.refreshSeconds * 1000,
     maxStaleMs: config.revocation.maxStaleSeconds * 1000,
     retainMs: revocationRetainMs(config),
+    issuedAheadMs: revocationToleranceMs(config),
     onError: (err) => onError('revocation', err),
     ...(o.onRevoked ? { onRevoked: o.onRevoked } : {}),
   });

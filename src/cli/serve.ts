@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
-import { authenticationWarnings, createMemoryStateStore, openDurableHashStore, revocationsFile, type StateStore } from '../auth/index.js';
+import { authenticationWarnings, createMemoryStateStore, openDurableStateStore, stateFiles, type StateStore } from '../auth/index.js';
 import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
@@ -112,7 +112,7 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
 
 /**
  * The state the primary of `serve --workers` holds for its workers when there is no Redis, with the
- * revocations kept in the state folder as a single instance keeps them (a restart forgets none).
+ * revocations and TOTP marks kept in the state folder as a single instance keeps them (a restart forgets none).
  * A configuration that does not load gets the memory store: the workers report its problems.
  */
 async function workersState(args: ServeArgs): Promise<StateStore> {
@@ -120,7 +120,7 @@ async function workersState(args: ServeArgs): Promise<StateStore> {
   const loaded = file === undefined ? undefined : await loadConfig({ file, env: process.env });
   if (!loaded?.ok) return createMemoryStateStore();
   const baseDir = loaded.config.file ? dirname(loaded.config.file) : process.cwd();
-  return openDurableHashStore(revocationsFile(loaded.config.auth, (p) => resolve(baseDir, p)));
+  return openDurableStateStore(stateFiles(loaded.config.auth, (p) => resolve(baseDir, p)));
 }
 
 /** Starts everything; resolves to what runs, or to an exit code when the configuration or policies are wrong. */

@@ -137,6 +137,8 @@ describe('serve --workers 2 without Redis', () => {
     await server?.exit;
     server = undefined;
     await writeFile(join(dir, 'policies', 'directory.yaml'), directory(false));
+    // The state folder outlives a restart: each test starts with none of another's revocations, enrolments or lockouts.
+    await rm(join(dir, 'state'), { recursive: true, force: true });
   });
 
   afterAll(async () => {
@@ -190,6 +192,50 @@ describe('serve --workers 2 without Redis', () => {
       expect([right.status, (JSON.parse(right.body) as { code: string }).code]).toEqual([429, 'mfa_locked']);
     }
   }, 120_000);
+
+  for (const [what, env] of [
+    ['one process', {}],
+    ['the workers and their primary', { IAMGATE_WORKERS: '2' }],
+  ] as const) {
+    it(`refuses a TOTP code already used and keeps counting toward the lockout, which still stands, once ${what} restarted`, async () => {
+      const restart = async (): Promise<ServeProcess> => {
+        server?.signal('SIGTERM');
+        await server?.exit;
+        server = undefined;
+        return (server = await startServe(config, env, 60_000));
+      };
+      let running = await restart();
+      const alice = await tokenFor(config, 'alice');
+      const answer = async (TokenCode: string): Promise<[number, string | undefined]> => {
+        const res = await sts(running.gatewayPort, 'GetSessionToken', alice, { TokenCode });
+        return [res.status, res.status === 200 ? undefined : (JSON.parse(res.body) as { code: string }).code];
+      };
+      const enrolled = await sts(running.gatewayPort, 'mfa/enroll', alice, {});
+      const secret = (JSON.parse(enrolled.body) as { SecretBase32: string }).SecretBase32;
+      const now = Math.floor(Date.now() / 1000);
+      expect((await sts(running.gatewayPort, 'mfa/confirm', alice, { TokenCode: await generate({ secret, epoch: now - 30 }) })).status).toBe(200);
+      // The next step's code: accepted now, and still within its window for a minute or more after.
+      const used = await generate({ secret, epoch: now + 30 });
+      const nearby = new Set(await Promise.all([-30, 0, 30, 60, 90].map((d) => generate({ secret, epoch: now + d }))));
+      const wrong = ['100000', '271828', '314159', '577215', '662607', '141421'].filter((c) => !nearby.has(c));
+      expect(await answer(used)).toEqual([200, undefined]);
+      expect([await answer(wrong[0]!), await answer(wrong[1]!)]).toEqual([
+        [403, 'mfa_code_invalid'],
+        [403, 'mfa_code_invalid'],
+      ]);
+
+      running = await restart();
+      // Failures three, four and five of MAX_FAILURES: the two before the restart still count.
+      expect([await answer(used), await answer(wrong[2]!), await answer(wrong[3]!)]).toEqual([
+        [403, 'mfa_code_replayed'],
+        [403, 'mfa_code_invalid'],
+        [429, 'mfa_locked'],
+      ]);
+
+      running = await restart();
+      expect((await answer(await generate({ secret })))).toEqual([429, 'mfa_locked']);
+    }, 240_000);
+  }
 
   it('serves policies reloaded through the operations port at every worker', async () => {
     server = await startServe(config, { IAMGATE_WORKERS: '2' }, 60_000);

@@ -2,6 +2,9 @@
 // instances sharing a real redis-server), lockout after failures and its expiry on an injected
 // clock, and refusal while the shared state is unreachable.
 import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -10,6 +13,7 @@ import {
   createSecretBox,
   createTotp,
   MEMORY_STORE_SWEEP_AT,
+  openDurableStateStore,
   stateSecretStore,
   type StateStore,
   type Totp,
@@ -40,6 +44,25 @@ async function enrol(totp: Totp, now: () => number): Promise<string> {
   expect(confirmed.ok).toBe(true);
   return started.secret;
 }
+
+describe('TOTP on the store kept in files (no Redis)', () => {
+  it('accepts no code whose replay mark it cannot write, answering mfa_unavailable, so none is accepted that a restart would let in again', async () => {
+    const clock = testClock();
+    const dir = await mkdtemp(join(tmpdir(), 'iamgate-totp-'));
+    try {
+      const files = { hashes: join(dir, 'revocations.json'), values: join(dir, 'mfa-attempts.json') };
+      const totp = totpOn(await openDurableStateStore(files, { now: clock.now }), clock.now);
+      const secret = await enrol(totp, clock.now);
+      clock.advance(30_000);
+      // A directory where the file should be: no new file can be renamed over it.
+      await rm(files.values);
+      await mkdir(files.values);
+      expect(await totp.verify(USER, await code(secret, clock.now()))).toEqual({ ok: false, code: 'mfa_unavailable' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('TOTP on the in-memory store', () => {
   it('keeps the store within its bound however many codes are accepted: the replay marks of past steps are dropped once they expire', async () => {

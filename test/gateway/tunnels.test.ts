@@ -39,11 +39,11 @@ interface Registry {
   revoke(subjectArn: string, before: number): Promise<void>;
 }
 
-async function registry(): Promise<Registry> {
+async function registry(issuedAheadMs = 0): Promise<Registry> {
   const closed: AuditEventInput[] = [];
   const now = (): number => 10_000;
   let tunnels: ReturnType<typeof createTunnelRegistry> | undefined;
-  const revocations = createRevocations({ store: createMemoryStateStore({ now }), now, onRevoked: (subject, before) => tunnels?.revoked(subject, before) });
+  const revocations = createRevocations({ store: createMemoryStateStore({ now }), now, issuedAheadMs, onRevoked: (subject, before) => tunnels?.revoked(subject, before) });
   await revocations.refresh();
   tunnels = createTunnelRegistry({
     audit: { record: (e) => void closed.push(e), flush: async () => undefined },
@@ -83,6 +83,15 @@ describe('tunnels of role sessions', () => {
     r.open('w3', 3000);
     await r.revoke(ROLE, 2000);
     expect(r.closed.map((e) => e.requestId).sort()).toEqual(['w1', 'w2']);
+    expect(r.tunnels.size()).toBe(1);
+  });
+
+  it('close when their session is dated up to the clock tolerance after the revocation, its issuer’s clock running ahead', async () => {
+    const r = await registry(1000);
+    r.open('w1', 2900);
+    r.open('w2', 3100);
+    await r.revoke(ROLE, 2000);
+    expect(r.closed.map((e) => [e.requestId, e.reason])).toEqual([['w1', 'session_revoked']]);
     expect(r.tunnels.size()).toBe(1);
   });
 

@@ -18,6 +18,10 @@ export const MEMORY_STORE_SWEEP_AT = 1024;
 export interface MemoryStateStore extends StateStore {
   /** Values held now, expired ones not yet dropped included. */
   entries(): number;
+  /** The values that have not expired, each with its expiry (epoch ms; Infinity for none). */
+  liveValues(): Iterable<readonly [key: string, value: string, expiresAt: number]>;
+  /** The fields of a hash as they are now, read without a copy or a wait. */
+  hashEntries(key: string): Iterable<readonly [field: string, value: string]>;
 }
 
 /** Creates a StateStore held in this process's memory (not shared between replicas). */
@@ -52,6 +56,10 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): Memory
   return {
     shared: false,
     entries: () => values.size,
+    *liveValues() {
+      const t = now();
+      for (const [key, entry] of values) if (entry.expiresAt > t) yield [key, entry.value, entry.expiresAt] as const;
+    },
     get: async (key) => live(key)?.value,
     set: async (key, value, ttlMs) => {
       put(key, { value, expiresAt: expiry(ttlMs) });
@@ -77,6 +85,7 @@ export function createMemoryStateStore(options: MemoryStoreOptions = {}): Memory
       hash.set(field, value);
     },
     hashGetAll: async (key) => new Map(hashes.get(key) ?? []),
+    hashEntries: (key) => hashes.get(key) ?? [],
     hashRaise: async (key, field, value) => {
       let hash = hashes.get(key);
       if (!hash) hashes.set(key, (hash = new Map()));
