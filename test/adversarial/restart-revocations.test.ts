@@ -63,8 +63,9 @@ describe('a revocation on an instance without Redis', () => {
     served = undefined;
     served = await serveConfigFile(files.config);
     expect(await status()).toEqual({ status: 401, code: 'session_revoked' });
-    // A session issued after the revocation and the largest clock tolerance (5 s, and a second more for an issue time in whole seconds: an issue time up to
-    // that far after the revocation may come from a clock running ahead) is honoured, as before the restart.
+    // A session issued after the revocation and the largest clock tolerance (5 s: an issue time up to
+    // that far after the revocation may come from a clock running ahead), plus a second for an issue
+    // time written in whole seconds, is honoured, as before the restart.
     await new Promise((r) => setTimeout(r, 6_100));
     alice = await tokenFor(files.config, 'alice');
     expect(await status()).toEqual({ status: 200, code: undefined });
