@@ -4,7 +4,7 @@
 // and written to again once it has a reader; a blocking pipe stays off the main thread. Every test
 // checks the bytes that arrived: each line once, whole, in order.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, open, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, open, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/log.js';
 import { describeDescriptor } from '../../src/audit/sinks/descriptor.js';
@@ -374,6 +374,32 @@ describe('a record that comes alone, one request at a time', () => {
     } finally {
       writer.stop();
       closeSync(fd);
+    }
+  });
+
+  it('writes the rest of a lone line a nearly full pipe took in part, then the later lines of its turn, each waiter told once all its bytes are written', async () => {
+    const path = fifo();
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const { writer, seen } = writerOn(fd, 1024 * 1024);
+    try {
+      expect(await readUntil(reader, writer.append(line(0), Buffer.byteLength(line(0)), true, true) as Promise<void>)).toBe(line(0));
+      // The pipe (64 KiB) left with 100 bytes free in its last page: Linux puts the part of a write
+      // past its whole pages there, so a lone line of 8 KiB and 50 bytes is taken in part (50 bytes).
+      const filler = 'f'.repeat(65536 - 100);
+      expect(writeSync(fd, filler)).toBe(filler.length);
+      const told: string[] = [];
+      const lone = line(1, 8192 + 50);
+      writer.appendThen(lone, Buffer.byteLength(lone), (err) => told.push(`1:${String(err)}`));
+      writer.appendThen(line(2), Buffer.byteLength(line(2)), (err) => told.push(`2:${String(err)}`));
+      const later = writer.append(line(3), Buffer.byteLength(line(3)), true, true) as Promise<void>;
+      expect(await readUntil(reader, later)).toBe(filler + lone + line(2) + line(3));
+      expect(told).toEqual(['1:undefined', '2:undefined']);
+      expect(seen).toEqual({ errors: [], written: 4 });
+    } finally {
+      writer.stop();
+      closeSync(fd);
+      closeSync(reader);
     }
   });
 

@@ -303,8 +303,13 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
         return;
       }
       const chunk = add(line, bytes, true);
-      // Part of a lone record was taken: the chunk (this line alone) goes on from there.
-      if (lone > 0) chunk.rest = Buffer.from(line).subarray(lone);
+      if (lone > 0) {
+        // Part of a lone record was taken: the chunk (this line alone) goes on from there, and is
+        // closed to later lines of the turn, since its rest holds this line's bytes only.
+        chunk.rest = Buffer.from(line).subarray(lone);
+        full.push(open);
+        open = newChunk();
+      }
       if (chunk.waiters === undefined) chunk.waiters = [done];
       else chunk.waiters.push(done);
     },
