@@ -1,10 +1,11 @@
 // One JSON file that a store keeps its state in, for an instance without Redis. Each write puts a
 // new file in place by rename, so a crash leaves the old or the new one whole, and resolves only
-// once the bytes are on disk: a write that fails rejects with StateUnavailableError, so the caller
+// once the bytes and the rename are on disk (the folder is flushed after the rename: without it a
+// power loss could bring back the old file after the new one was acknowledged): a write that fails rejects with StateUnavailableError, so the caller
 // acknowledges nothing a restart would lose. Writes run one at a time in the order asked; a write
 // asked while another waits to start joins it, since each writes the state as it is when it runs.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StateUnavailableError } from './store.js';
 
@@ -29,6 +30,16 @@ export async function readDurableFile(file: string): Promise<unknown> {
   }
 }
 
+/** Flushes a folder's entries to disk (a rename in it is durable once this returns). */
+async function flushFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Creates the writer of `file` (its folder is created on the first write, readable by this user alone). */
 export function createDurableFile(file: string): DurableFile {
   let queue: Promise<void> = Promise.resolve();
@@ -44,6 +55,7 @@ export function createDurableFile(file: string): DurableFile {
           await mkdir(dirname(file), { recursive: true, mode: 0o700 });
           await writeFile(tmp, text, { mode: 0o600, flush: true });
           await rename(tmp, file);
+          await flushFolder(dirname(file));
         } catch (err) {
           await unlink(tmp).catch(() => undefined);
           throw new StateUnavailableError(`could not write ${file}`, { cause: err });
