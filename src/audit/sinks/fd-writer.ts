@@ -15,7 +15,10 @@
 // after its dispatch, so a dispatch made from our end-of-turn callback waited for the next turn).
 // Its waiter is still called back only once the write has returned, on the next tick. The rest of
 // that turn's lines are grouped as before, and a turn that held several lines makes the next one
-// group from its first line on: under load every turn still goes out in one write.
+// group from its first line on: under load every turn still goes out in one write (the first busy
+// turn after a quiet one takes two: its lone first line, then the rest). A lone line the descriptor
+// takes only in part (a nearly full pipe or disk) keeps its rest in a chunk of its own, written
+// first at the end of the turn; the turn's later lines go in the next chunk.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { WriteDone } from './types.js';
 
