@@ -22,6 +22,20 @@ export interface TestRedis {
 
 /** Asks the kernel for a free loopback port. */
 export async function freePort(): Promise<number> {
+  // The kernel may hand the same free port out twice in a row once it is closed again: a port given
+  // before in this test process is never given again, so two ports asked in a row (a gateway's and
+  // its operations port) always differ.
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+const handedOut = new Set<number>();
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
