@@ -124,7 +124,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler, DeclaredLengt
       const socket = this.outgoing.socket;
       if (socket === null) this.outgoing.destroy();
       else {
-        // Nothing the caller sends after the cut is parsed as a request (as for a refused connection).
+        // Node's parser reads the socket itself, so bytes the caller sends after the cut may still be
+        // parsed; a request parsed there waits behind this unfinished answer and is never decided,
+        // recorded or forwarded (the gateway's inTurn, test/adversarial/pipelined-after-cut.test.ts).
+        // Dropping the stream's listeners keeps anything else from reading them.
         socket.removeAllListeners('data');
         endRefused(socket);
       }
