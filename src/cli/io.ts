@@ -1,4 +1,6 @@
 // Where a CLI command writes: injected so tests capture output without spawning a process.
+import { createTextRedactor } from '../app/index.js';
+import { formatProblems, type Finding } from '../config/index.js';
 export interface CliIo {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
@@ -22,4 +24,14 @@ export function createProcessIo(): CliIo {
     },
     stderr: (line) => process.stderr.write(`${line}\n`),
   };
+}
+
+const redactText = createTextRedactor([]);
+
+/**
+ * The problems of a configuration that could not be loaded, one indented line each, redacted of
+ * tokens and TOTP codes: a problem can quote the file (a YAML error shows the line it failed on).
+ */
+export function configProblemLines(problems: readonly Finding[]): string[] {
+  return formatProblems(problems).map((line) => `  ${redactText(line)}`);
 }

@@ -7,12 +7,11 @@ import type { Logger } from 'pino';
 import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings, createMemoryStateStore, openDurableStateStore, stateFiles, type StateStore } from '../auth/index.js';
-import { formatProblems } from '../config/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { EXIT } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
-import type { CliIo } from './io.js';
+import { configProblemLines, type CliIo } from './io.js';
 
 const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
 
@@ -137,10 +136,8 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
       io.stderr(`iamgate serve: ${file} is ${other}, not a configuration; nothing was started: pass the iamgate.yaml that names it (--config or IAMGATE_CONFIG), or --demo for the example`);
       return EXIT.failed;
     }
-    // Problems can quote the file (a YAML error shows the line it failed on): no token or code is printed.
-    const redact = createTextRedactor([]);
     io.stderr(`iamgate serve: the configuration has ${loaded.problems.length} problem(s); nothing was started:`);
-    for (const line of formatProblems(loaded.problems)) io.stderr(`  ${redact(line)}`);
+    for (const line of configProblemLines(loaded.problems)) io.stderr(line);
     return EXIT.failed;
   }
   const config = loaded.config;

@@ -11,7 +11,7 @@ import { ENV, formatProblems, loadConfig } from '../config/index.js';
 import { readDirectoryUsers } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
 import { EXIT } from './exit.js';
-import type { CliIo } from './io.js';
+import { configProblemLines, type CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate token USER [--mfa] [--ttl DURATION] [--groups G1,G2] [--config FILE]';
 const HELP = `${USAGE}
@@ -107,7 +107,7 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
       return EXIT.failed;
     }
     out.stderr(`iamgate token: the configuration ${file} has ${loaded.problems.length} problem(s):`);
-    for (const line of formatProblems(loaded.problems)) out.stderr(`  ${line}`);
+    for (const line of configProblemLines(loaded.problems)) out.stderr(line);
     return EXIT.failed;
   }
   const { config } = loaded;
@@ -120,7 +120,7 @@ export async function runToken(argv: readonly string[], out: CliIo, env: Readonl
   const typed = await loadTypedConfig({ file, env });
   if (!typed.ok) {
     out.stderr(`iamgate token: the configuration ${file} has ${typed.problems.length} problem(s):`);
-    for (const line of formatProblems(typed.problems)) out.stderr(`  ${line}`);
+    for (const line of configProblemLines(typed.problems)) out.stderr(line);
     return EXIT.failed;
   }
   const issuer = typed.config.auth.issuers.find((i) => i.developmentKey && i.keyFile !== undefined);

@@ -241,6 +241,17 @@ describe('what iamgate serve prints on standard error when it cannot start', () 
     expect(leaked(text, [FAKE_TOKEN], [CODE])).toEqual([]);
   });
 
+  it('names the problem of a configuration value without the token or code it holds in iamgate token too', async () => {
+    const file = join(dir, 'iamgate-token.yaml');
+    await writeFile(file, configText(`upstream: { url: "http://${FAKE_TOKEN}/${CODE}" }`, 'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml }'));
+    const lines: string[] = [];
+    const code = await runCli(['token', 'alice', '--config', file], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) });
+    const text = lines.join('\n');
+    expect(code).not.toBe(0);
+    expect(text).toContain('upstream.url');
+    expect(leaked(text, [FAKE_TOKEN], [CODE])).toEqual([]);
+  });
+
   it('names the problems of the policies it could not load without the tokens, codes or secrets they quote', async () => {
     const { code, text } = await serve(configText('upstream: { url: "http://127.0.0.1:9" }', 'policies: { directory: policies/directory.yaml, routes: policies/routes.yaml, watch: false }'));
     expect(code).not.toBe(0);
