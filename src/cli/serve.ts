@@ -223,8 +223,20 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   }
   // A worker leaves the cluster however it ends (a refused configuration, a failed start, a stop):
   // its channel to the primary would keep it alive, and the primary waiting for it, forever.
+  // A stop asked for while starting (the listeners may already answer) is held and carried out once
+  // the start has finished: without a handler, Node would end the process at once, its last records unwritten.
+  let stopAskedDuringStart: NodeJS.Signals | undefined;
+  const holdStop = (signal: NodeJS.Signals): void => void (stopAskedDuringStart ??= signal);
+  process.on('SIGTERM', holdStop);
+  process.on('SIGINT', holdStop);
   try {
-    const started = await start(args, io);
+    let started: Started | number;
+    try {
+      started = await start(args, io);
+    } finally {
+      process.off('SIGTERM', holdStop);
+      process.off('SIGINT', holdStop);
+    }
     if (typeof started === 'number') return started;
     const { iamgate, logger } = started;
     const code = await new Promise<number>((resolve) => {
@@ -255,6 +267,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       process.on('SIGHUP', reload);
+      if (stopAskedDuringStart !== undefined) stop(stopAskedDuringStart);
     });
     return code;
   } finally {
