@@ -9,6 +9,7 @@ import { request } from 'undici';
 import type { IamgateConfig } from '../../src/app/index.js';
 import type { PeerIdentityOptions } from '../../src/auth/index.js';
 import type { AuditEventInput, AuditSink, Gateway, PolicyLoader } from '../../src/gateway/index.js';
+import type { Logger } from 'pino';
 import { startIamgate } from './iamgate.js';
 import { useStarted } from './suite.js';
 import { createTestKeys, testAuthenticator, type TestKeys } from './tokens.js';
@@ -97,6 +98,8 @@ export interface TestGatewayOptions {
   readonly noWait?: boolean;
   /** Workload identity from the mesh peer for the ext_authz server, resolved in the loaded directory. */
   readonly peerIdentity?: Omit<PeerIdentityOptions, 'resolver'>;
+  /** The gateway's operational logger (default: silent, or IAMGATE_TEST_LOG's level). */
+  readonly logger?: Logger;
 }
 
 /** Starts a recording upstream (unless given one) and a gateway in front of it. */
@@ -131,7 +134,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     noWait: options.noWait ?? false,
     // The mesh peer's issuer is a typed issuer of the suite's own (no document spells it).
     ...(peer ? { adjust: (c: IamgateConfig) => ({ ...c, peerIssuer: peer.issuer, ...(c.extAuthz ? { extAuthz: { ...c.extAuthz, peerIdentity: { issuer: peer.issuer.name, trustDomain: peer.trustDomain } } } : {}) }) } : {}),
-    deps: { audit, authenticator: (resolver) => testAuthenticator(keys, resolver), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}) },
+    deps: { audit, authenticator: (resolver) => testAuthenticator(keys, resolver), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}), ...(options.logger ? { logger: options.logger } : {}) },
   });
   const { gateway } = iamgate;
   return {
