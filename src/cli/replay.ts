@@ -43,7 +43,8 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
         USAGE,
         '',
         'Re-decides the request decisions of an audit trail under the policy folder DIR and lists every one',
-        'that would change; exit 1 if any would (docs/policy-workflow.md).',
+        'that would change; exit 1 if any would, or if the trail holds no audit record at all',
+        '(docs/policy-workflow.md).',
         '',
         '  --policies DIR  the candidate policies: a folder with iamgate.yaml, or with directory.yaml and routes.yaml',
         '  --redis URL     read the trail from the audit Redis Stream instead of a file',
@@ -89,5 +90,11 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
   const report = redis !== undefined ? await fromRedis(redis, stream, load.world) : await replayTrail(readTrailFile(trail as string), load.world);
   if (json) io.stdout(JSON.stringify(report));
   else print(report, io);
+  // Nothing replayed proves nothing: a wrong file (or an empty stream) must not pass a CI gate.
+  if (report.records === 0) {
+    const where = redis !== undefined ? `the stream ${stream}` : (trail as string);
+    io.stderr(`iamgate replay: ${where} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`);
+    return EXIT.failed;
+  }
   return report.changes.length > 0 ? EXIT.failed : EXIT.ok;
 }

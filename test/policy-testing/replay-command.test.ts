@@ -147,6 +147,14 @@ describe('iamgate replay', () => {
     expect(report.changes.every((c) => typeof c.requestId === 'string')).toBe(true);
   });
 
+  it('fails, naming the file, when what it was given holds no audit record, so a wrong file never passes the gate', async () => {
+    const notATrail = join(live, 'routes.yaml');
+    const run = await iamgate('replay', notATrail, '--policies', live);
+    expect(run.out.at(-1)).toMatch(/^  skipped \d+: not an audit record$/);
+    expect(run.err).toEqual([`iamgate replay: ${notATrail} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
+    expect(run.code).toBe(1);
+  });
+
   it('answers --help with what it does and every option', async () => {
     const run = await iamgate('replay', '--help');
     expect(run.code).toBe(0);
