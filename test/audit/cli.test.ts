@@ -195,6 +195,24 @@ describe('iamgate audit report', () => {
     ]);
   });
 
+  it('exits 1, naming the file, when the file holds no audit record, rather than report no access at all', async () => {
+    const logOnly = dir.file('report-log-only.jsonl');
+    await writeFile(logOnly, '{"level":30,"msg":"iamgate listening"}\nversion: 1\n');
+    const result = await audit('report', logOnly, '--directory', DIRECTORY);
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual([`iamgate audit report: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
+    expect(result.out).toEqual([]);
+  });
+
+  it('reports a trail with no decision in it yet as an empty report, and exits 0', async () => {
+    const opened = dir.file('report-opened.jsonl');
+    await writeFile(opened, `${(await readFile(trail, 'utf8')).split('\n')[0]}\n`);
+    const result = await audit('report', opened, '--json');
+    expect(result.err).toEqual([]);
+    expect(JSON.parse(result.out[0] as string)).toEqual({ period: 'in the whole trail', lastAccessed: [] });
+    expect(result.code).toBe(0);
+  });
+
   it('counts the whole trail without --since, and takes an age as --since', async () => {
     const all = await audit('report', trail, '--directory', DIRECTORY, '--json');
     const unusedAll = (JSON.parse(all.out[0] as string) as { unused: { principal: string }[] }).unused;
@@ -226,8 +244,10 @@ describe('iamgate audit suggest-policy', () => {
     const whole = JSON.parse((await audit('suggest-policy', trail, '--principal', ALICE)).out.join('\n')) as { Statement: unknown[] };
     expect(whole.Statement).toContainEqual({ Sid: 'Used1', Effect: 'Allow', Action: ['orders:CreateOrder', 'orders:ListOrders'], Resource: ORDERS });
 
-    const role = JSON.parse((await audit('suggest-policy', trail, '--principal', ADMIN_ROLE)).out.join('\n')) as { Statement: unknown[] };
+    const roleRun = await audit('suggest-policy', trail, '--principal', ADMIN_ROLE);
+    const role = JSON.parse(roleRun.out.join('\n')) as { Statement: unknown[] };
     expect(role.Statement).toEqual([{ Sid: 'Used1', Effect: 'Allow', Action: 'orders:DeleteOrder', Resource: `${ORDERS}/3` }]);
+    expect(roleRun.err).toEqual(['from 1 allowed request']);
 
     const merged = await audit('suggest-policy', trail, '--principal', ALICE, '--max-resources', '1');
     expect((JSON.parse(merged.out.join('\n')) as { Statement: unknown[] }).Statement).toContainEqual({
@@ -237,6 +257,15 @@ describe('iamgate audit suggest-policy', () => {
       Resource: `${ORDERS}/*`,
     });
     expect(merged.err[0]).toContain('merged into a wildcard for orders:GetOrder');
+  });
+
+  it('exits 1, naming the file, when the file holds no audit record, instead of calling a wrong file unused', async () => {
+    const logOnly = dir.file('suggest-log-only.jsonl');
+    await writeFile(logOnly, '{"level":30,"msg":"iamgate listening"}\nversion: 1\n');
+    const result = await audit('suggest-policy', logOnly, '--principal', ALICE);
+    expect(result.code).toBe(1);
+    expect(result.out).toEqual([]);
+    expect(result.err).toEqual([`iamgate audit suggest-policy: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
   });
 
   it('exits 1 for a principal that was never allowed anything', async () => {
