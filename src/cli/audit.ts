@@ -152,7 +152,7 @@ function noticingRecords(file: string): { readonly entries: AsyncGenerator<Trail
   return { entries: entries(), found: () => found };
 }
 
-const notATrail = (command: string, file: string): string => `iamgate audit ${command}: ${file} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`;
+const notATrail = (command: string, where: string): string => `iamgate audit ${command}: ${where} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`;
 
 function printVerify(report: VerifyReport, io: CliIo, json: boolean): void {
   if (json) {
@@ -222,7 +222,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   }
   printVerify(report, io, flags.switches.has('--json'));
   if (report.records === 0) {
-    io.stderr('iamgate audit verify: no audit records found');
+    io.stderr(notATrail('verify', url !== undefined ? `the stream ${flags.values.get('--stream') ?? DEFAULT_STREAM}` : flags.positional.join(', ')));
     return EXIT.failed;
   }
   return report.status === 'ok' ? EXIT.ok : report.status === 'tampered' ? EXIT.failed : EXIT_INCOMPLETE;

@@ -135,7 +135,7 @@ describe('iamgate audit verify', () => {
     const result = await audit('verify', logOnly);
     expect(result.code).toBe(1);
     expect(result.out).toEqual(['0 records, 2 other lines: no audit records']);
-    expect(result.err).toEqual(['iamgate audit verify: no audit records found']);
+    expect(result.err).toEqual([`iamgate audit verify: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
   });
 
   it('reads the trail from a Redis Stream', async () => {
