@@ -318,6 +318,15 @@ describe('iamgate token', () => {
     expect(err).toEqual([expect.stringMatching(/^iamgate token: no user "alcie" in .*directory\.yaml; did you mean "alice"\? \(users: .*alice.*\)$/)]);
   });
 
+  it('takes --groups or --config without its value, or with a flag in its place, as a usage error, and mints nothing', async () => {
+    const usage = 'usage: iamgate token USER [--mfa] [--ttl DURATION] [--groups G1,G2] [--config FILE]';
+    const noGroups = 'iamgate token: --groups needs one or more group names, comma-separated (--groups developers,auditors)';
+    for (const argv of [['carol', '--groups'], ['carol', '--groups', '--mfa'], ['carol', '--groups', ',']]) {
+      expect(await cli('token', ...argv)).toEqual({ code: 2, out: [], err: [`${noGroups}\n${usage}`] });
+    }
+    expect(await cli('token', 'carol', '--config', '--mfa')).toEqual({ code: 2, out: [], err: [`iamgate token: --config needs a file\n${usage}`] });
+  });
+
   it('refuses --groups when the development issuer reads no groups claim, and puts them in the claim it names', async () => {
     const copy = await example('groups');
     const config = join(copy, 'iamgate.yaml');
