@@ -286,6 +286,23 @@ describe('iamgate simulate', () => {
     expect(err).toEqual([expect.stringMatching(new RegExp(`^iamgate simulate: ${file}: not valid JSON: .* at line 2, column 16$`))]);
   });
 
+  it('names the iamgate file given as a cases file and what to do with it, instead of a JSON error on its first line', async () => {
+    const suite = join(ROOT, 'policies', 'tests', 'orders.yaml');
+    expect(await cli('simulate', '--cases', suite)).toEqual({
+      code: 2,
+      out: [],
+      err: [`iamgate simulate: ${suite}: a policy test suite, not a cases file: run it with iamgate test ${suite}`],
+    });
+    const takes = 'not a cases file: --cases takes a JSON array of cases (docs/policy-evaluation.md, "iamgate simulate")';
+    const config = join(ROOT, 'policies', 'iamgate.yaml');
+    expect((await cli('simulate', '--cases', config)).err).toEqual([`iamgate simulate: ${config}: the configuration, ${takes}`]);
+    const policy = join(ROOT, 'policies', 'policies', 'OrdersReadOnly.json');
+    expect((await cli('simulate', '--cases', policy)).err).toEqual([`iamgate simulate: ${policy}: a policy document, ${takes}`]);
+    const other = join(dir, 'other.json');
+    await writeFile(other, '{"name": "a case without its array"}\n');
+    expect((await cli('simulate', '--cases', other)).err).toEqual([`iamgate simulate: ${other}: the file must hold a JSON array of cases`]);
+  });
+
   it('refuses an unknown argument in the common style, suggesting the one meant', async () => {
     const { code, err } = await cli('simulate', '--case', 'x.json');
     expect(code).toBe(2);
