@@ -127,6 +127,24 @@ describe('iamgate test', () => {
     expect(named.code).toBe(0);
   });
 
+  it('says, run where there is no policies/tests/, that the default folder is missing there and how to name the suites', async () => {
+    const elsewhere = join(dirname(policies), 'no-checkout');
+    await mkdir(elsewhere, { recursive: true });
+    const before = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      const here = process.cwd();
+      expect(await iamgate('test')).toEqual({
+        code: 2,
+        out: [],
+        err: [`iamgate test: policies/tests: no such folder in ${here} (the default): name the suites, or the policy folder above their tests/ folder (iamgate test DIR)`],
+      });
+      expect((await iamgate('test', 'policies/tests')).err).toEqual(['iamgate test: policies/tests: no such file or folder']);
+    } finally {
+      process.chdir(before);
+    }
+  });
+
   it('prints the problems of policies that do not load as iamgate validate prints them, file, severity, code and JSON path', async () => {
     const broken = await copyExample('iamgate-test-broken-');
     try {
