@@ -1,12 +1,12 @@
 // `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
 // and generates a least-privilege policy from what a principal actually used.
 import { readTextFile } from '../config/index.js';
-import { Redis } from 'ioredis';
 import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readRecord, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
+import { readTrailRedis } from './trail-redis.js';
 
 /** `audit verify` exit code for a trail that is intact as far as it goes but not proven to the end. */
 export const EXIT_INCOMPLETE = 3;
@@ -197,15 +197,13 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   const checks = { ...(trustedKeys ? { trustedKeys } : {}), ...(heads.size > 0 ? { heads } : {}) };
   let report: VerifyReport;
   if (url !== undefined) {
-    const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
-      report = await verifyTrail(readTrailStream(redis, stream), { ...checks, headMayBeTrimmed: true });
-    } finally {
-      redis.disconnect();
+    const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
+    const read = await readTrailRedis(url, (redis) => verifyTrail(readTrailStream(redis, stream), { ...checks, headMayBeTrimmed: true }));
+    if (!read.ok) {
+      io.stderr(`iamgate audit verify: ${read.reason}`);
+      return read.usage ? EXIT.usage : EXIT.failed;
     }
+    report = read.value;
   } else {
     if (flags.switches.has('--rotated') && flags.positional.length > 1) {
       io.stderr('iamgate audit verify: --rotated takes one FILE (the file being written)\n' + USAGE);

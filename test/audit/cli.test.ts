@@ -12,7 +12,7 @@ import type { RecordSink } from '../../src/audit/sinks/types.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { parsePolicy } from '../../src/policy/parse.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { ed25519, tempDir, type TempDir } from './support.js';
 
 const ACCOUNT = '111122223333';
@@ -150,6 +150,21 @@ describe('iamgate audit verify', () => {
     } finally {
       await redis.close();
     }
+  });
+
+  it('says where Redis is (never the password) and why it cannot be read, in one line, when it does not answer', async () => {
+    const redis = await startOwnedRedis();
+    await redis.close();
+    const url = `redis://:hunter2-secret@127.0.0.1:${redis.port}`;
+    const result = await audit('verify', '--redis', url);
+    expect(result).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate audit verify: cannot read the trail from Redis at redis://127.0.0.1:${redis.port} (--redis): connect ECONNREFUSED 127.0.0.1:${redis.port}`],
+    });
+    const notUrl = await audit('verify', '--redis', 'hunter2-secret');
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.err).toEqual(['iamgate audit verify: --redis: not a URL such as redis://:PASSWORD@HOST:6379/0 (the value is not shown: it may hold a password)']);
   });
 
   it('exits 2 on a usage error', async () => {
