@@ -4,6 +4,7 @@ import { readTextFile } from '../config/index.js';
 import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readRecord, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
+import { AUDIT_SUBCOMMANDS } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 import { readTrailRedis } from './trail-redis.js';
@@ -335,6 +336,6 @@ export async function runAudit(argv: readonly string[], io: CliIo, now: () => nu
   if (sub === 'verify') return runVerify(flags, io);
   if (sub === 'report') return runReport(flags, io, now());
   if (sub === 'suggest-policy') return runSuggest(flags, io, now());
-  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, ['verify', 'report', 'suggest-policy'])}\n${USAGE}`);
+  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, AUDIT_SUBCOMMANDS)}\n${USAGE}`);
   return EXIT.usage;
 }

@@ -173,7 +173,8 @@ describe('the iamgate command line', () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
     expect(audit.code).toBe(1);
-    expect(audit.err).toEqual([`iamgate audit: ${missing}: no such file or folder`]);
+    expect(audit.err).toEqual([`iamgate audit verify: ${missing}: no such file or folder`]);
+    expect((await cli('audit', 'report', missing)).err).toEqual([`iamgate audit report: ${missing}: no such file or folder`]);
     const simulate = await cli('simulate', '--cases', missing);
     expect(simulate.code).toBe(2);
     expect(simulate.err).toEqual([`iamgate simulate: ${missing}: no such file`]);
