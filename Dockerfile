@@ -4,8 +4,9 @@
 # the compiled output only, as a non-root user, on a read-only root filesystem.
 #
 #   docker build -t iamgate:0.1.0 .
-#   docker run --rm -p 8400:8400 -p 8401:8401 --read-only --tmpfs /tmp \
+#   docker run --rm -p 8400:8400 -p 8401:8401 --read-only --tmpfs /tmp --tmpfs /var/lib/iamgate \
 #     -e IAMGATE_UPSTREAM=http://host.docker.internal:8080 iamgate:0.1.0
+#   (on Linux add --add-host=host.docker.internal:host-gateway; docs/kubernetes.md, step 1)
 #
 # scripts/image-recipe.sh replays the build steps below as plain commands (CI runs it), and
 # test/deploy/dockerfile.test.ts checks that the two stay in step.

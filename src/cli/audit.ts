@@ -1,12 +1,13 @@
 // `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
 // and generates a least-privilege policy from what a principal actually used.
 import { readTextFile } from '../config/index.js';
-import { Redis } from 'ioredis';
-import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
+import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readRecord, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
+import { AUDIT_SUBCOMMANDS } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
+import { readTrailRedis } from './trail-redis.js';
 
 /** `audit verify` exit code for a trail that is intact as far as it goes but not proven to the end. */
 export const EXIT_INCOMPLETE = 3;
@@ -137,6 +138,23 @@ export function parseSince(value: string | undefined, now: number): number | str
   return Number.isNaN(time) ? `--since: "${value}" is neither an ISO time nor an age like 90d` : time;
 }
 
+/**
+ * A trail file's entries, noting whether one of them is an audit record (looked for only until the
+ * first is found). A file with none is not a trail at all, and an empty report of it would mislead.
+ */
+function noticingRecords(file: string): { readonly entries: AsyncGenerator<TrailEntry>; readonly found: () => boolean } {
+  let found = false;
+  async function* entries(): AsyncGenerator<TrailEntry> {
+    for await (const entry of readTrailFile(file)) {
+      if (!found && readRecord(entry.text) !== undefined) found = true;
+      yield entry;
+    }
+  }
+  return { entries: entries(), found: () => found };
+}
+
+const notATrail = (command: string, where: string): string => `iamgate audit ${command}: ${where} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`;
+
 function printVerify(report: VerifyReport, io: CliIo, json: boolean): void {
   if (json) {
     io.stdout(JSON.stringify(report));
@@ -180,15 +198,13 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   const checks = { ...(trustedKeys ? { trustedKeys } : {}), ...(heads.size > 0 ? { heads } : {}) };
   let report: VerifyReport;
   if (url !== undefined) {
-    const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
-      report = await verifyTrail(readTrailStream(redis, stream), { ...checks, headMayBeTrimmed: true });
-    } finally {
-      redis.disconnect();
+    const stream = flags.values.get('--stream') ?? DEFAULT_STREAM;
+    const read = await readTrailRedis(url, (redis) => verifyTrail(readTrailStream(redis, stream), { ...checks, headMayBeTrimmed: true }));
+    if (!read.ok) {
+      io.stderr(`iamgate audit verify: ${read.reason}`);
+      return read.usage ? EXIT.usage : EXIT.failed;
     }
+    report = read.value;
   } else {
     if (flags.switches.has('--rotated') && flags.positional.length > 1) {
       io.stderr('iamgate audit verify: --rotated takes one FILE (the file being written)\n' + USAGE);
@@ -205,7 +221,7 @@ async function runVerify(flags: Flags, io: CliIo): Promise<number> {
   }
   printVerify(report, io, flags.switches.has('--json'));
   if (report.records === 0) {
-    io.stderr('iamgate audit verify: no audit records found');
+    io.stderr(notATrail('verify', url !== undefined ? `the stream ${flags.values.get('--stream') ?? DEFAULT_STREAM}` : flags.positional.join(', ')));
     return EXIT.failed;
   }
   return report.status === 'ok' ? EXIT.ok : report.status === 'tampered' ? EXIT.failed : EXIT_INCOMPLETE;
@@ -240,7 +256,12 @@ async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> 
     return EXIT.usage;
   }
   const json = flags.switches.has('--json');
-  const uses = await lastAccessed(readDecisions(readTrailFile(file), since));
+  const trail = noticingRecords(file);
+  const uses = await lastAccessed(readDecisions(trail.entries, since));
+  if (!trail.found()) {
+    io.stderr(notATrail('report', file));
+    return EXIT.failed;
+  }
   const directoryFile = flags.values.get('--directory');
   let unused: ReturnType<typeof unusedPermissions> | undefined;
   if (directoryFile !== undefined) {
@@ -280,13 +301,18 @@ async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number>
     io.stderr(`iamgate audit suggest-policy: ${typeof since === 'string' ? since : 'give FILE, --principal ARN and, optionally, --max-resources N (N > 0)'}\n${USAGE}`);
     return EXIT.usage;
   }
-  const suggestion = await suggestPolicy(readDecisions(readTrailFile(file), since), { principal, maxResources });
+  const trail = noticingRecords(file);
+  const suggestion = await suggestPolicy(readDecisions(trail.entries, since), { principal, maxResources });
+  if (!trail.found()) {
+    io.stderr(notATrail('suggest-policy', file));
+    return EXIT.failed;
+  }
   if (!suggestion.policy) {
     io.stderr(`iamgate audit suggest-policy: ${principal} was not allowed anything in ${file}`);
     return EXIT.failed;
   }
   io.stdout(JSON.stringify(suggestion.policy, null, 2));
-  io.stderr(`from ${suggestion.requests} allowed requests${suggestion.generalised.length ? `; resources merged into a wildcard for ${suggestion.generalised.join(', ')}` : ''}`);
+  io.stderr(`from ${suggestion.requests} allowed request${suggestion.requests === 1 ? '' : 's'}${suggestion.generalised.length ? `; resources merged into a wildcard for ${suggestion.generalised.join(', ')}` : ''}`);
   for (const f of suggestion.findings) io.stderr(`${f.severity} ${f.code} at ${f.path}: ${f.message}`);
   return suggestion.findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
 }
@@ -310,6 +336,6 @@ export async function runAudit(argv: readonly string[], io: CliIo, now: () => nu
   if (sub === 'verify') return runVerify(flags, io);
   if (sub === 'report') return runReport(flags, io, now());
   if (sub === 'suggest-policy') return runSuggest(flags, io, now());
-  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, ['verify', 'report', 'suggest-policy'])}\n${USAGE}`);
+  io.stderr(`iamgate audit: unknown subcommand "${sub}"${didYouMean(sub, AUDIT_SUBCOMMANDS)}\n${USAGE}`);
   return EXIT.usage;
 }

@@ -61,7 +61,8 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   try {
     return await command.run(rest, io);
   } catch (err) {
-    io.stderr(`iamgate ${command.name}: ${describeError(err)}`);
+    const sub = rest[0] !== undefined && command.subcommands?.includes(rest[0]) ? ` ${rest[0]}` : '';
+    io.stderr(`iamgate ${command.name}${sub}: ${describeError(err)}`);
     return EXIT.failed;
   }
 }

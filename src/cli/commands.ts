@@ -6,9 +6,14 @@ export interface Command {
   readonly name: string;
   /** One line for `iamgate --help`. */
   readonly summary: string;
+  /** Its subcommands, if any: an error names the one that failed (`iamgate audit verify: ...`). */
+  readonly subcommands?: readonly string[];
   /** Runs the command with the arguments after its name; resolves to the process exit code. */
   readonly run: (argv: readonly string[], io: CliIo) => Promise<number>;
 }
+
+/** `iamgate audit`'s subcommands. */
+export const AUDIT_SUBCOMMANDS: readonly string[] = ['verify', 'report', 'suggest-policy'];
 
 // ─── Commands: add a command here (serve, token, audit, ...), in the order --help lists them. ───
 export const COMMANDS: readonly Command[] = [
@@ -33,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'audit',
     summary: 'verify an audit trail (file or Redis Stream), report access, suggest least-privilege policies',
+    subcommands: AUDIT_SUBCOMMANDS,
     run: async (argv, io) => (await import('./audit.js')).runAudit(argv, io),
   },
   {

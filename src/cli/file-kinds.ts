@@ -94,14 +94,31 @@ const OTHER_KINDS: Readonly<Record<string, string>> = {
   policy: 'a policy document',
 };
 
+/** The kind of iamgate file `file` holds, told apart as validate tells kinds; undefined for any other file. */
+async function kindOfText(file: string): Promise<string | undefined> {
+  const parsed = parseYamlText(await readTextFile(file).catch(() => ''), file);
+  if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') return undefined;
+  return kindOfFile(file, parsed.value)?.kind;
+}
+
 /**
  * Which other iamgate file a configuration that did not load is (told apart as validate tells
  * kinds), so that `--config policies/directory.yaml` is named as a mistaken file rather than as a
  * dozen unknown keys; undefined for a configuration with mistakes, or any other file.
  */
 export async function notAConfiguration(file: string): Promise<string | undefined> {
-  const parsed = parseYamlText(await readTextFile(file).catch(() => ''), file);
-  if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') return undefined;
-  const kind = kindOfFile(file, parsed.value)?.kind;
+  const kind = await kindOfText(file);
   return kind === undefined ? undefined : OTHER_KINDS[kind];
+}
+
+/**
+ * Which iamgate file a cases file that is not one is, with what to do with it, so that
+ * `simulate --cases policies/tests/orders.yaml` points to `iamgate test` rather than to a JSON
+ * syntax error on its first comment; undefined for any other file.
+ */
+export async function notACasesFile(file: string): Promise<string | undefined> {
+  const kind = await kindOfText(file);
+  if (kind === 'policy test suite') return `a policy test suite, not a cases file: run it with iamgate test ${file}`;
+  const name = kind === 'config' ? 'the configuration' : kind === undefined ? undefined : OTHER_KINDS[kind];
+  return name === undefined ? undefined : `${name}, not a cases file: --cases takes a JSON array of cases (docs/policy-evaluation.md, "iamgate simulate")`;
 }

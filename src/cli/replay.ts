@@ -1,24 +1,14 @@
 // `iamgate replay TRAIL --policies DIR [--json]` or `iamgate replay --redis URL [--stream KEY]
 // --policies DIR`: re-decides the requests of an audit trail under a candidate policy folder and
 // prints every decision that would change; exit 1 when any would.
-import { Redis } from 'ioredis';
 import { DEFAULT_STREAM, readTrailFile, readTrailStream } from '../audit/index.js';
-import { formatFinding, loadPolicyWorld, replayTrail, type PolicyWorld, type ReplayReport } from '../policy-testing/index.js';
+import { formatFinding, loadPolicyWorld, replayTrail, type ReplayReport } from '../policy-testing/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
+import { readTrailRedis } from './trail-redis.js';
 
 const USAGE = 'usage: iamgate replay TRAIL --policies DIR [--json]\n       iamgate replay --redis URL [--stream KEY] --policies DIR [--json]';
 
-async function fromRedis(url: string, stream: string, world: PolicyWorld): Promise<ReplayReport> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 10_000, connectTimeout: 5000, lazyConnect: true });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return await replayTrail(readTrailStream(redis, stream), world);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function print(report: ReplayReport, io: CliIo): void {
   for (const c of report.changes) {
@@ -43,7 +33,8 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
         USAGE,
         '',
         'Re-decides the request decisions of an audit trail under the policy folder DIR and lists every one',
-        'that would change; exit 1 if any would (docs/policy-workflow.md).',
+        'that would change; exit 1 if any would, or if the trail holds no audit record at all',
+        '(docs/policy-workflow.md).',
         '',
         '  --policies DIR  the candidate policies: a folder with iamgate.yaml, or with directory.yaml and routes.yaml',
         '  --redis URL     read the trail from the audit Redis Stream instead of a file',
@@ -86,8 +77,22 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
     io.stderr(`iamgate replay: ${policies}: the policies do not load`);
     return EXIT.failed;
   }
-  const report = redis !== undefined ? await fromRedis(redis, stream, load.world) : await replayTrail(readTrailFile(trail as string), load.world);
+  let report: ReplayReport;
+  if (redis !== undefined) {
+    const read = await readTrailRedis(redis, (client) => replayTrail(readTrailStream(client, stream), load.world));
+    if (!read.ok) {
+      io.stderr(`iamgate replay: ${read.reason}`);
+      return read.usage ? EXIT.usage : EXIT.failed;
+    }
+    report = read.value;
+  } else report = await replayTrail(readTrailFile(trail as string), load.world);
   if (json) io.stdout(JSON.stringify(report));
   else print(report, io);
+  // Nothing replayed proves nothing: a wrong file (or an empty stream) must not pass a CI gate.
+  if (report.records === 0) {
+    const where = redis !== undefined ? `the stream ${stream}` : (trail as string);
+    io.stderr(`iamgate replay: ${where} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`);
+    return EXIT.failed;
+  }
   return report.changes.length > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -169,6 +169,10 @@ async function readCases(file: string): Promise<ReadCases | string> {
     return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
   }
   const json = readJsonText(text);
+  if (json.error || !Array.isArray(json.value)) {
+    const other = await (await import('./file-kinds.js')).notACasesFile(file);
+    if (other !== undefined) return other;
+  }
   if (json.error) return `not valid JSON: ${json.error.message} at line ${json.error.line}, column ${json.error.column}`;
   const inexact = json.inexactNumbers[0];
   if (inexact) return `${inexact.path}: ${describeInexactNumber(inexact.text)}`;

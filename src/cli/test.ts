@@ -69,7 +69,9 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
       return EXIT.usage;
     } else paths.push(arg);
   }
-  if (paths.length === 0) paths.push(DEFAULT_DIR);
+  // Run from elsewhere than a checkout, the default folder is not there: say so, not just "no such folder".
+  const defaulted = paths.length === 0;
+  if (defaulted) paths.push(DEFAULT_DIR);
 
   const files: string[] = [];
   for (const given of paths) {
@@ -78,7 +80,11 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
       files.push(...(await suiteFiles(p)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const missing = p === given ? 'no such file or folder' : `a policy folder without a tests/ folder of suites (no ${p})`;
+      const missing = defaulted
+        ? `no such folder in ${process.cwd()} (the default): name the suites, or the policy folder above their tests/ folder (iamgate test DIR)`
+        : p === given
+          ? 'no such file or folder'
+          : `a policy folder without a tests/ folder of suites (no ${p})`;
       io.stderr(`iamgate test: ${given}: ${code === 'ENOENT' ? missing : `cannot read (${code ?? String(err)})`}`);
       return EXIT.usage;
     }

@@ -75,10 +75,14 @@ function parseArgs(argv: readonly string[]): Options | 'help' | string {
       const ttl = parseDuration(argv[++i] ?? '');
       if (ttl === undefined || ttl < 1 || ttl > MAX_TTL_SECONDS) return `--ttl must be a duration from 1s to 12h (e.g. 15m, 1h)`;
       ttlSeconds = ttl;
-    } else if (arg === '--groups') groups = (argv[++i] ?? '').split(',').filter((g) => g !== '');
-    else if (arg === '--config') {
+    } else if (arg === '--groups') {
+      // A flag in the list's place (`--groups --mfa`) is the list left out, not a group named "--mfa".
+      const list = argv[++i];
+      groups = list === undefined || list.startsWith('-') ? [] : list.split(',').filter((g) => g !== '');
+      if (groups.length === 0) return '--groups needs one or more group names, comma-separated (--groups developers,auditors)';
+    } else if (arg === '--config') {
       config = argv[++i];
-      if (config === undefined) return '--config needs a file';
+      if (config === undefined || config.startsWith('-')) return '--config needs a file';
     } else if (arg.startsWith('-')) return `unknown option: ${arg}`;
     else if (user === undefined) user = arg;
     else return `unexpected argument: ${arg}`;

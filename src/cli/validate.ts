@@ -6,7 +6,7 @@ import { readTextFile } from '../config/index.js';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
-import { finding, type Finding, type FindingCode } from '../config/findings.js';
+import { finding, formatFinding, type Finding, type FindingCode } from '../config/findings.js';
 import { duplicateKeyPath, givenTwice, inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, kindOfFile, type FileKind, type FileValidatorOptions } from './file-kinds.js';
@@ -190,12 +190,6 @@ function distinct(findings: readonly Finding[]): Finding[] {
     seen.add(key);
     return true;
   });
-}
-
-/** `FILE: severity CODE at PATH: message` (no `at PATH` for the document as a whole). */
-export function formatFinding(f: Finding): string {
-  const where = f.path === '' ? '' : ` at ${f.path}`;
-  return `${f.file ?? '-'}: ${f.severity} ${f.code}${where}: ${f.message}`;
 }
 
 function summaryCounts(findings: readonly Finding[]): Record<Severity, number> {

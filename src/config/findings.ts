@@ -86,3 +86,13 @@ export function finding(code: FindingCode, path: string, message: string, file: 
   const { severity } = FINDING_CODES[code];
   return file === undefined ? { severity, code, path, message } : { severity, code, path, message, file };
 }
+
+/**
+ * A finding as one line, `FILE: severity CODE at PATH: message` (no `at PATH` for the document as a
+ * whole): how `validate`, `test`, `diff` and `replay` print findings, so one problem reads the same
+ * whichever command found it.
+ */
+export function formatFinding(f: Finding): string {
+  const where = f.path === '' ? '' : ` at ${f.path}`;
+  return `${f.file ?? '-'}: ${f.severity} ${f.code}${where}: ${f.message}`;
+}

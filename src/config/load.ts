@@ -139,7 +139,15 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
 
   const port = envPort(env, ENV.port, r) ?? r.int(listen, 'port', 'listen.port', DEFAULTS.listen.port, 0, 65535);
   const opsPort = envPort(env, ENV.opsPort, r) ?? r.int(ops, 'port', 'operations.port', DEFAULTS.operations.port, 0, 65535);
-  if (port !== 0 && port === opsPort) r.problem('operations.port', `must differ from the gateway's port (${port})`);
+  if (port !== 0 && port === opsPort) {
+    // Name where each port came from: a variable set in the shell is not in the file the problem would otherwise blame.
+    const fromEnv = (name: string): boolean => env[name] !== undefined && env[name] !== '';
+    const gatewayFrom = fromEnv(ENV.port) ? ENV.port : 'listen.port';
+    const opsFrom = fromEnv(ENV.opsPort) ? ENV.opsPort : 'operations.port';
+    const clash = `${port} is both the gateway's port (${gatewayFrom}) and the operations port (${opsFrom}): they must differ`;
+    if (fromEnv(ENV.opsPort) || fromEnv(ENV.port)) r.problem(fromEnv(ENV.opsPort) ? ENV.opsPort : ENV.port, `${clash}; move one with ${ENV.port} or ${ENV.opsPort}`, ENV_FILE);
+    else r.problem('operations.port', `${clash}; change one of them`);
+  }
 
   const sections: Record<string, unknown> = {};
   for (const name of SECTION_NAMES) if (root[name] !== undefined) sections[name] = root[name];

@@ -48,7 +48,5 @@ export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = loca
   };
 }
 
-/** One line per finding: `file: path: message`. */
-export function formatFinding(f: Finding): string {
-  return [f.file, f.path, `${f.severity} ${f.code}: ${f.message}`].filter((x) => x !== undefined && x !== '').join(': ');
-}
+/** One line per finding, as `iamgate validate` prints it. */
+export { formatFinding } from '../config/findings.js';

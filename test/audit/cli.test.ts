@@ -12,7 +12,7 @@ import type { RecordSink } from '../../src/audit/sinks/types.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { parsePolicy } from '../../src/policy/parse.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
+import { startOwnedRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { ed25519, tempDir, type TempDir } from './support.js';
 
 const ACCOUNT = '111122223333';
@@ -135,7 +135,7 @@ describe('iamgate audit verify', () => {
     const result = await audit('verify', logOnly);
     expect(result.code).toBe(1);
     expect(result.out).toEqual(['0 records, 2 other lines: no audit records']);
-    expect(result.err).toEqual(['iamgate audit verify: no audit records found']);
+    expect(result.err).toEqual([`iamgate audit verify: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
   });
 
   it('reads the trail from a Redis Stream', async () => {
@@ -150,6 +150,21 @@ describe('iamgate audit verify', () => {
     } finally {
       await redis.close();
     }
+  });
+
+  it('says where Redis is (never the password) and why it cannot be read, in one line, when it does not answer', async () => {
+    const redis = await startOwnedRedis();
+    await redis.close();
+    const url = `redis://:hunter2-secret@127.0.0.1:${redis.port}`;
+    const result = await audit('verify', '--redis', url);
+    expect(result).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate audit verify: cannot read the trail from Redis at redis://127.0.0.1:${redis.port} (--redis): connect ECONNREFUSED 127.0.0.1:${redis.port}`],
+    });
+    const notUrl = await audit('verify', '--redis', 'hunter2-secret');
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.err).toEqual(['iamgate audit verify: --redis: not a URL such as redis://:PASSWORD@HOST:6379/0 (the value is not shown: it may hold a password)']);
   });
 
   it('exits 2 on a usage error', async () => {
@@ -195,6 +210,24 @@ describe('iamgate audit report', () => {
     ]);
   });
 
+  it('exits 1, naming the file, when the file holds no audit record, rather than report no access at all', async () => {
+    const logOnly = dir.file('report-log-only.jsonl');
+    await writeFile(logOnly, '{"level":30,"msg":"iamgate listening"}\nversion: 1\n');
+    const result = await audit('report', logOnly, '--directory', DIRECTORY);
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual([`iamgate audit report: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
+    expect(result.out).toEqual([]);
+  });
+
+  it('reports a trail with no decision in it yet as an empty report, and exits 0', async () => {
+    const opened = dir.file('report-opened.jsonl');
+    await writeFile(opened, `${(await readFile(trail, 'utf8')).split('\n')[0]}\n`);
+    const result = await audit('report', opened, '--json');
+    expect(result.err).toEqual([]);
+    expect(JSON.parse(result.out[0] as string)).toEqual({ period: 'in the whole trail', lastAccessed: [] });
+    expect(result.code).toBe(0);
+  });
+
   it('counts the whole trail without --since, and takes an age as --since', async () => {
     const all = await audit('report', trail, '--directory', DIRECTORY, '--json');
     const unusedAll = (JSON.parse(all.out[0] as string) as { unused: { principal: string }[] }).unused;
@@ -226,8 +259,10 @@ describe('iamgate audit suggest-policy', () => {
     const whole = JSON.parse((await audit('suggest-policy', trail, '--principal', ALICE)).out.join('\n')) as { Statement: unknown[] };
     expect(whole.Statement).toContainEqual({ Sid: 'Used1', Effect: 'Allow', Action: ['orders:CreateOrder', 'orders:ListOrders'], Resource: ORDERS });
 
-    const role = JSON.parse((await audit('suggest-policy', trail, '--principal', ADMIN_ROLE)).out.join('\n')) as { Statement: unknown[] };
+    const roleRun = await audit('suggest-policy', trail, '--principal', ADMIN_ROLE);
+    const role = JSON.parse(roleRun.out.join('\n')) as { Statement: unknown[] };
     expect(role.Statement).toEqual([{ Sid: 'Used1', Effect: 'Allow', Action: 'orders:DeleteOrder', Resource: `${ORDERS}/3` }]);
+    expect(roleRun.err).toEqual(['from 1 allowed request']);
 
     const merged = await audit('suggest-policy', trail, '--principal', ALICE, '--max-resources', '1');
     expect((JSON.parse(merged.out.join('\n')) as { Statement: unknown[] }).Statement).toContainEqual({
@@ -237,6 +272,15 @@ describe('iamgate audit suggest-policy', () => {
       Resource: `${ORDERS}/*`,
     });
     expect(merged.err[0]).toContain('merged into a wildcard for orders:GetOrder');
+  });
+
+  it('exits 1, naming the file, when the file holds no audit record, instead of calling a wrong file unused', async () => {
+    const logOnly = dir.file('suggest-log-only.jsonl');
+    await writeFile(logOnly, '{"level":30,"msg":"iamgate listening"}\nversion: 1\n');
+    const result = await audit('suggest-policy', logOnly, '--principal', ALICE);
+    expect(result.code).toBe(1);
+    expect(result.out).toEqual([]);
+    expect(result.err).toEqual([`iamgate audit suggest-policy: ${logOnly} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
   });
 
   it('exits 1 for a principal that was never allowed anything', async () => {

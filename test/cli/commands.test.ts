@@ -173,7 +173,8 @@ describe('the iamgate command line', () => {
     const missing = join(dir, 'missing.log');
     const audit = await cli('audit', 'verify', missing);
     expect(audit.code).toBe(1);
-    expect(audit.err).toEqual([`iamgate audit: ${missing}: no such file or folder`]);
+    expect(audit.err).toEqual([`iamgate audit verify: ${missing}: no such file or folder`]);
+    expect((await cli('audit', 'report', missing)).err).toEqual([`iamgate audit report: ${missing}: no such file or folder`]);
     const simulate = await cli('simulate', '--cases', missing);
     expect(simulate.code).toBe(2);
     expect(simulate.err).toEqual([`iamgate simulate: ${missing}: no such file`]);
@@ -286,6 +287,23 @@ describe('iamgate simulate', () => {
     expect(err).toEqual([expect.stringMatching(new RegExp(`^iamgate simulate: ${file}: not valid JSON: .* at line 2, column 16$`))]);
   });
 
+  it('names the iamgate file given as a cases file and what to do with it, instead of a JSON error on its first line', async () => {
+    const suite = join(ROOT, 'policies', 'tests', 'orders.yaml');
+    expect(await cli('simulate', '--cases', suite)).toEqual({
+      code: 2,
+      out: [],
+      err: [`iamgate simulate: ${suite}: a policy test suite, not a cases file: run it with iamgate test ${suite}`],
+    });
+    const takes = 'not a cases file: --cases takes a JSON array of cases (docs/policy-evaluation.md, "iamgate simulate")';
+    const config = join(ROOT, 'policies', 'iamgate.yaml');
+    expect((await cli('simulate', '--cases', config)).err).toEqual([`iamgate simulate: ${config}: the configuration, ${takes}`]);
+    const policy = join(ROOT, 'policies', 'policies', 'OrdersReadOnly.json');
+    expect((await cli('simulate', '--cases', policy)).err).toEqual([`iamgate simulate: ${policy}: a policy document, ${takes}`]);
+    const other = join(dir, 'other.json');
+    await writeFile(other, '{"name": "a case without its array"}\n');
+    expect((await cli('simulate', '--cases', other)).err).toEqual([`iamgate simulate: ${other}: the file must hold a JSON array of cases`]);
+  });
+
   it('refuses an unknown argument in the common style, suggesting the one meant', async () => {
     const { code, err } = await cli('simulate', '--case', 'x.json');
     expect(code).toBe(2);
@@ -316,6 +334,15 @@ describe('iamgate token', () => {
     expect(code).toBe(1);
     expect(out).toEqual([]);
     expect(err).toEqual([expect.stringMatching(/^iamgate token: no user "alcie" in .*directory\.yaml; did you mean "alice"\? \(users: .*alice.*\)$/)]);
+  });
+
+  it('takes --groups or --config without its value, or with a flag in its place, as a usage error, and mints nothing', async () => {
+    const usage = 'usage: iamgate token USER [--mfa] [--ttl DURATION] [--groups G1,G2] [--config FILE]';
+    const noGroups = 'iamgate token: --groups needs one or more group names, comma-separated (--groups developers,auditors)';
+    for (const argv of [['carol', '--groups'], ['carol', '--groups', '--mfa'], ['carol', '--groups', ',']]) {
+      expect(await cli('token', ...argv)).toEqual({ code: 2, out: [], err: [`${noGroups}\n${usage}`] });
+    }
+    expect(await cli('token', 'carol', '--config', '--mfa')).toEqual({ code: 2, out: [], err: [`iamgate token: --config needs a file\n${usage}`] });
   });
 
   it('refuses --groups when the development issuer reads no groups claim, and puts them in the claim it names', async () => {

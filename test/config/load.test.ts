@@ -128,6 +128,23 @@ auth: { issuers: [ { name: x } ] }
     expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['operations.port']);
   });
 
+  it('blames the variable, not the file, when IAMGATE_PORT or IAMGATE_OPS_PORT makes the two ports the same', () => {
+    const file = '/etc/iamgate/iamgate.yaml';
+    const doc = { version: 1, listen: { port: 8400 }, operations: { port: 8401 } };
+    const byGateway = readConfig(doc, { IAMGATE_PORT: '8401' }, file);
+    expect(byGateway.ok ? [] : formatProblems(byGateway.problems)).toEqual([
+      "(environment): IAMGATE_PORT: 8401 is both the gateway's port (IAMGATE_PORT) and the operations port (operations.port): they must differ; move one with IAMGATE_PORT or IAMGATE_OPS_PORT",
+    ]);
+    const byOps = readConfig(doc, { IAMGATE_OPS_PORT: '8400' }, file);
+    expect(byOps.ok ? [] : formatProblems(byOps.problems)).toEqual([
+      "(environment): IAMGATE_OPS_PORT: 8400 is both the gateway's port (listen.port) and the operations port (IAMGATE_OPS_PORT): they must differ; move one with IAMGATE_PORT or IAMGATE_OPS_PORT",
+    ]);
+    const inFile = readConfig({ ...doc, operations: { port: 8400 } }, {}, file);
+    expect(inFile.ok ? [] : formatProblems(inFile.problems)).toEqual([
+      `${file}: operations.port: 8400 is both the gateway's port (listen.port) and the operations port (operations.port): they must differ; change one of them`,
+    ]);
+  });
+
   it('refuses an upstream URL with a path or credentials, and a malformed Redis URL', () => {
     const r = readConfig({ version: 1, upstream: { url: 'http://user:pw@svc:80/api' } }, { REDIS_URL: 'http://nope' }, undefined);
     expect(r.ok ? [] : r.problems.map((p) => [p.path, p.message])).toEqual([

@@ -10,6 +10,7 @@ import { createIamgate, loadConfig, type Iamgate } from '../../src/app/index.js'
 import { formatProblems } from '../../src/config/index.js';
 import { tokenFor } from '../audit/served.js';
 import { rawRequest } from '../support/net.js';
+import { startOwnedRedis } from '../support/redis.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { copyExample, iamgate } from './cli.js';
 
@@ -145,6 +146,25 @@ describe('iamgate replay', () => {
       ['Deny', 'Allow', []],
     ]);
     expect(report.changes.every((c) => typeof c.requestId === 'string')).toBe(true);
+  });
+
+  it('fails, naming the file, when what it was given holds no audit record, so a wrong file never passes the gate', async () => {
+    const notATrail = join(live, 'routes.yaml');
+    const run = await iamgate('replay', notATrail, '--policies', live);
+    expect(run.out.at(-1)).toMatch(/^  skipped \d+: not an audit record$/);
+    expect(run.err).toEqual([`iamgate replay: ${notATrail} holds no audit record: give the trail iamgate wrote (audit.sink; docs/audit.md)`]);
+    expect(run.code).toBe(1);
+  });
+
+  it('says where Redis is (never the password) and why the trail cannot be read from it, in one line, when it does not answer', async () => {
+    const redis = await startOwnedRedis();
+    await redis.close();
+    const run = await iamgate('replay', '--redis', `redis://:hunter2-secret@127.0.0.1:${redis.port}`, '--policies', live);
+    expect(run).toEqual({
+      code: 1,
+      out: [],
+      err: [`iamgate replay: cannot read the trail from Redis at redis://127.0.0.1:${redis.port} (--redis): connect ECONNREFUSED 127.0.0.1:${redis.port}`],
+    });
   });
 
   it('answers --help with what it does and every option', async () => {

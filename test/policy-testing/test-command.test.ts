@@ -127,6 +127,39 @@ describe('iamgate test', () => {
     expect(named.code).toBe(0);
   });
 
+  it('says, run where there is no policies/tests/, that the default folder is missing there and how to name the suites', async () => {
+    const elsewhere = join(dirname(policies), 'no-checkout');
+    await mkdir(elsewhere, { recursive: true });
+    const before = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      const here = process.cwd();
+      expect(await iamgate('test')).toEqual({
+        code: 2,
+        out: [],
+        err: [`iamgate test: policies/tests: no such folder in ${here} (the default): name the suites, or the policy folder above their tests/ folder (iamgate test DIR)`],
+      });
+      expect((await iamgate('test', 'policies/tests')).err).toEqual(['iamgate test: policies/tests: no such file or folder']);
+    } finally {
+      process.chdir(before);
+    }
+  });
+
+  it('prints the problems of policies that do not load as iamgate validate prints them, file, severity, code and JSON path', async () => {
+    const broken = await copyExample('iamgate-test-broken-');
+    try {
+      const policy = join(broken, 'policies', 'OrdersReadOnly.json');
+      await writeFile(policy, (await readFile(policy, 'utf8')).replace('"Effect": "Allow"', '"Effect": "Alow"'));
+      const run = await iamgate('test', join(EXAMPLE, 'tests'), '--policies', broken);
+      expect(run.code).toBe(1);
+      const line = `${policy}: error INVALID_EFFECT at Statement[0].Effect: Effect "Alow" is neither "Allow" nor "Deny" (case-sensitive)`;
+      expect(run.err).toEqual([line, `${broken}: the policies do not load; no case was run`]);
+      expect((await iamgate('validate', broken)).out).toContain(line);
+    } finally {
+      await rm(dirname(broken), { recursive: true, force: true });
+    }
+  });
+
   it('says in its help which policy folder decides a suite and what each exit code means, as it behaves', async () => {
     const help = (await iamgate('test', '--help')).out.join('\n').replace(/\s+/g, ' ');
     expect(help).toContain('A suite is decided by the policy folder above its own folder (policies/tests/orders.yaml tests policies/)');
