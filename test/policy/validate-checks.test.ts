@@ -143,3 +143,65 @@ describe('AWS managed policies', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('what AWS would refuse to store', () => {
+  /** A policy of one Allow whose resource is padded so the document counts `size` characters besides whitespace. */
+  function policyOfSize(size: number, statement: Doc = allow()): Doc {
+    const base = policy({ ...statement, Resource: 'arn:aws:s3:::b/' });
+    const pad = size - JSON.stringify(base).length;
+    return policy({ ...statement, Resource: `arn:aws:s3:::b/${'k'.repeat(pad)}` });
+  }
+  const sizeFindings = (doc: Doc | string, kind: PolicyKind, trust = false): string[] =>
+    located(parsePolicy(doc, { kind, trust }).findings, true).filter((f) => f.includes('POLICY_SIZE_QUOTA'));
+
+  it.each([
+    ['an identity policy', 'identity', 6144],
+    ['a permissions boundary', 'boundary', 6144],
+    ['a session policy', 'session', 2048],
+    ['an SCP', 'scp', 5120],
+  ] as const)('warns of %s longer than AWS allows, and not of one exactly as long', (_what, kind, max) => {
+    expect(JSON.stringify(policyOfSize(max))).toHaveLength(max);
+    expect(sizeFindings(policyOfSize(max), kind)).toEqual([]);
+    expect(sizeFindings(policyOfSize(max + 1), kind)).toEqual(['warning POLICY_SIZE_QUOTA at ']);
+  });
+
+  it('counts a role trust policy against the 2,048 characters of the default quota, and no other resource policy', () => {
+    const trust = (externalId: string): Doc =>
+      policy({ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } });
+    const short = trust('');
+    const exactly = trust('x'.repeat(2048 - JSON.stringify(short).length));
+    expect(JSON.stringify(exactly)).toHaveLength(2048);
+    expect(sizeFindings(exactly, 'resource', true)).toEqual([]);
+    expect(sizeFindings(trust(`${'x'.repeat(2049 - JSON.stringify(short).length)}`), 'resource', true)).toEqual(['warning POLICY_SIZE_QUOTA at ']);
+    const bucket = policyOfSize(20_000, allow({ Principal: { AWS: '111122223333' } }));
+    expect(sizeFindings(bucket, 'resource')).toEqual([]);
+  });
+
+  it('does not count whitespace, as IAM does not, and names both sizes in the message', () => {
+    const pretty = JSON.stringify(policyOfSize(6144), null, 4);
+    expect(pretty.length).toBeGreaterThan(6144);
+    expect(sizeFindings(pretty, 'identity')).toEqual([]);
+    const over = parsePolicy(JSON.stringify(policyOfSize(7000), null, 4), { kind: 'identity' }).findings;
+    expect(over.map((f) => f.message)).toEqual([
+      'the document holds 7,000 characters besides whitespace, more than the 6,144 IAM allows a managed policy: split it into several policies',
+    ]);
+  });
+
+  it.each([
+    ['a euro sign in a resource', allow({ Resource: 'arn:aws:s3:::b/€/*' }), 'Statement[0].Resource', 'U+20AC'],
+    ['an emoji in a condition value, named by its code point', allow({ Condition: { StringEquals: { 'aws:PrincipalTag/team': ['red', 'blue😀'] } } }), 'Statement[0].Condition.StringEquals.aws:PrincipalTag/team[1]', 'U+1F600'],
+    ['a control character in a condition value', allow({ Condition: { StringEquals: { 'aws:UserAgent': 'a\u0001b' } } }), 'Statement[0].Condition.StringEquals.aws:UserAgent', 'U+0001'],
+    ['a character past U+00FF in a condition key', allow({ Condition: { StringEquals: { 'aws:PrincipalTag/Ω': 'x' } } }), 'Statement[0].Condition.StringEquals.aws:PrincipalTag/Ω', 'U+03A9'],
+  ])('warns of %s, which IAM refuses in a policy document', (_what, statement, path, codePoint) => {
+    const { policy: parsed, findings } = parsePolicy(policy(statement));
+    const refused = findings.filter((f) => f.code === 'POLICY_CHARACTER_NOT_ACCEPTED');
+    expect(located(refused, true)).toEqual([`warning POLICY_CHARACTER_NOT_ACCEPTED at ${path}`]);
+    expect(refused[0]?.message).toContain(codePoint);
+    expect(parsed).toBeDefined();
+  });
+
+  it('accepts tab, line feed, carriage return and Latin-1 letters', () => {
+    const doc = policy(allow({ Resource: 'arn:aws:s3:::b/café-ÿ/*', Condition: { StringLike: { 'aws:UserAgent': 'a\tb\nc\rd*' } } }));
+    expect(parsePolicy(doc).findings.filter((f) => f.code === 'POLICY_CHARACTER_NOT_ACCEPTED')).toEqual([]);
+  });
+});

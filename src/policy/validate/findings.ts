@@ -86,6 +86,9 @@ export const POLICY_FINDING_CODES = {
   MFA_DENY_BYPASSABLE: code('security', 'A Deny on aws:MultiFactorAuthPresent without IfExists skips requests that lack the key'),
   FORALLVALUES_WITH_SINGLE_VALUED_KEY: code('security', 'ForAllValues on a single-valued key also matches when the key is absent'),
   MULTIVALUED_POLICY_VARIABLE: code('warning', 'A `${...}` policy variable names a multivalued key, which IAM does not substitute, so the variable never has a value'),
+  // What AWS would refuse to store (./checks-aws-limits.ts).
+  POLICY_CHARACTER_NOT_ACCEPTED: code('warning', 'A key or value holds a character other than tab, line feed, carriage return or U+0020 to U+00FF, which IAM refuses in a policy document'),
+  POLICY_SIZE_QUOTA: code('warning', 'The document is longer, whitespace not counted, than AWS allows a policy of its kind'),
   MISSING_SET_OPERATOR: code('security', 'A condition on a multivalued key has no ForAnyValue or ForAllValues, which IAM requires there'),
 } as const satisfies Record<string, CodeInfo>;
 
