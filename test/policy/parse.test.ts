@@ -291,6 +291,18 @@ describe('parsePolicy errors', () => {
     expect(messages(trust({ Principal: { service: 'ec2.amazonaws.com' } }))).toContain('did you mean "Service"?');
   });
 
+  it.each([
+    ['a misspelt set qualifier', 'ForAnyValues:StringEquals', '"ForAnyValues:StringEquals" is not an IAM condition operator: "ForAnyValues" is not a set qualifier; did you mean "ForAnyValue"?'],
+    ['a set qualifier in the wrong case', 'forallvalues:StringLikeIfExists', '"forallvalues:StringLikeIfExists" is not an IAM condition operator: "forallvalues" is not a set qualifier; qualifier names are case-sensitive: did you mean "ForAllValues"?'],
+    ['a made-up qualifier', 'Each:StringEquals', '"Each:StringEquals" is not an IAM condition operator: "Each" is not a set qualifier; use ForAllValues or ForAnyValue'],
+    ['a set qualifier with no operator', 'ForAnyValue', '"ForAnyValue" is not an IAM condition operator: a set qualifier takes an operator after a colon, as in "ForAnyValue:StringEquals"'],
+    ['a set qualifier and a colon with no operator', 'ForAllValues:', '"ForAllValues:" is not an IAM condition operator: a set qualifier takes an operator after a colon, as in "ForAllValues:StringEquals"'],
+    ['a misspelt operator after a set qualifier', 'ForAnyValue:StringEqualz', '"ForAnyValue:StringEqualz" is not an IAM condition operator; did you mean "StringEquals"?'],
+  ])('says which part of an unknown condition operator is wrong: %s', (_why, operator, message) => {
+    const { findings } = parsePolicy(withCondition({ [operator]: { 'aws:TagKeys': 'team' } }));
+    expect(findings.map((f) => `${f.code} at ${f.path}: ${f.message}`)).toEqual([`UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.${operator}: ${message}`]);
+  });
+
   it('collects every problem of a document, not just the first', () => {
     const doc = {
       Version: '2012-10-17',
