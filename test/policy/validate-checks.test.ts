@@ -34,6 +34,14 @@ describe('policy checks', () => {
     ['an IPv4 block with bits set after its prefix', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '10.1.2.3/8'] } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.IpAddress.aws:SourceIp']],
     ['an IPv6 block with bits set after its prefix', policy(allow({ Condition: { NotIpAddress: { 'aws:SourceIp': '2001:db8:0:0:1::/64' } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.NotIpAddress.aws:SourceIp']],
     ['blocks that are their own network address', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '203.0.113.9', '2001:db8::/32'] } } })), []],
+    // An operator reading another type than the global key holds (Access Analyzer: "Type mismatch").
+    ['a Date operator on aws:SourceIp', policy(allow({ Condition: { DateLessThan: { 'aws:SourceIp': '2026-01-01T00:00:00Z' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.DateLessThan.aws:SourceIp']],
+    ['a Numeric operator on aws:CurrentTime, with IfExists and a key in another case', policy(allow({ Condition: { NumericLessThanIfExists: { 'AWS:CurrentTime': '1767225600' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.NumericLessThanIfExists.AWS:CurrentTime']],
+    ['Bool on aws:PrincipalArn and an Arn operator on aws:MultiFactorAuthAge', policy(allow({ Condition: { Bool: { 'aws:PrincipalArn': 'true' }, 'ForAnyValue:ArnLike': { 'aws:MultiFactorAuthAge': 'arn:aws:iam::*:user/*' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.Bool.aws:PrincipalArn', 'warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.ForAnyValue:ArnLike.aws:MultiFactorAuthAge']],
+    ['IpAddress on aws:SecureTransport', policy(allow({ Condition: { NotIpAddress: { 'aws:SecureTransport': '10.0.0.0/8' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.NotIpAddress.aws:SecureTransport']],
+    ['Numeric and Date operators on aws:EpochTime, documented as both', policy(allow({ Condition: { NumericLessThan: { 'aws:EpochTime': '1767225600' }, DateGreaterThan: { 'aws:EpochTime': '2026-01-01T00:00:00Z' } } })), []],
+    ['String operators, which read any value as text, and Null, on typed keys', policy(allow({ Condition: { StringLike: { 'aws:SourceIp': '10.0.*' }, StringEquals: { 'aws:SecureTransport': 'true' }, Null: { 'aws:CurrentTime': 'false' } } })), []],
+    ['operators of any type on string and service keys, which may hold such values', policy(allow({ Condition: { IpAddress: { 'aws:PrincipalTag/office-net': '10.0.0.0/8' }, ArnLike: { 'aws:RequestTag/owner': 'arn:aws:iam::*:role/*' }, NumericLessThan: { 's3:max-keys': '10' } } })), []],
     // Empty conditions.
     ['an empty Condition', policy(allow({ Condition: {} })), ['warning EMPTY_CONDITION at Statement[0].Condition']],
     ['an empty operator block', policy(allow({ Condition: { StringEquals: {} } })), ['warning EMPTY_CONDITION at Statement[0].Condition.StringEquals']],
@@ -183,7 +191,7 @@ describe('what AWS would refuse to store', () => {
     expect(sizeFindings(pretty, 'identity')).toEqual([]);
     const over = parsePolicy(JSON.stringify(policyOfSize(7000), null, 4), { kind: 'identity' }).findings;
     expect(over.map((f) => f.message)).toEqual([
-      'the document holds 7,000 characters besides whitespace, more than the 6,144 IAM allows a managed policy: split it into several policies',
+      'the document holds 7,000 characters besides whitespace, more than the 6,144 IAM allows a customer managed policy: split it into several policies',
     ]);
   });
 

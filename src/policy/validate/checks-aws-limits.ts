@@ -23,7 +23,7 @@ function sizeQuota({ kind, trust }: QuotaUse): { readonly max: number; readonly 
   switch (kind) {
     case 'identity':
     case 'boundary':
-      return { max: 6144, what: 'IAM allows a managed policy' };
+      return { max: 6144, what: 'IAM allows a customer managed policy' };
     case 'session':
       return { max: 2048, what: 'AWS STS allows a session policy' };
     case 'scp':

@@ -65,6 +65,7 @@ export const POLICY_FINDING_CODES = {
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Condition values that do not do what they look like (./checks-values.ts).
   EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),
+  CONDITION_TYPE_MISMATCH: code('warning', 'A condition operator reads another type than the global key it tests holds (a date, a number, a boolean, an IP address or an ARN)'),
   IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
