@@ -289,6 +289,8 @@ describe('parsePolicy errors', () => {
     expect(messages(policy(allow({ Frobnicate: 1 })))).toBe('"Frobnicate" is not a policy element here');
     expect(messages(withCondition({ stringequals: { 'aws:username': 'a' } }))).toContain('did you mean "StringEquals"?');
     expect(messages(trust({ Principal: { service: 'ec2.amazonaws.com' } }))).toContain('did you mean "Service"?');
+    expect(messages(trust({ Principal: { AWS: 'arn:aws:iam::111122223333:root ' } }))).toBe('"arn:aws:iam::111122223333:root " has a blank at its start or end, which no principal name has: write "arn:aws:iam::111122223333:root"');
+    expect(messages(trust({ Principal: { Service: ' ec2.amazonaws.com' } }))).toBe('" ec2.amazonaws.com" has a blank at its start or end, which no principal name has: write "ec2.amazonaws.com"');
   });
 
   it.each([

@@ -25,6 +25,8 @@ describe('policy checks', () => {
     ['a policy variable naming a multivalued key, with a default', policy(allow({ Condition: { StringEquals: { 's3:prefix': "home/${AWS:CalledVia, 'none'}/" } } })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix']],
     ['a policy variable naming a multivalued key under 2008-10-17, where it is text', { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::tags/${aws:TagKeys}/*' }) }, ['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']],
     ['a resource ARN with an empty resource part, which IAM accepts', policy(allow({ Action: 'organizations:Describe*', Resource: ['arn:aws:organizations::*:', 'arn:aws:organizations::*:account/*'] })), ['warning EMPTY_RESOURCE_PART at Statement[0].Resource[0]']],
+    ['a resource ending with a blank', policy(allow({ Resource: ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::reports/* '] })), ['warning RESOURCE_TRAILING_BLANK at Statement[0].Resource[1]']],
+    ['a resource with a blank inside, as S3 object keys may have', policy(allow({ Resource: 'arn:aws:s3:::bucket/annual report.pdf' })), []],
     // Values that do not do what they look like (Access Analyzer: "Equality operator with wildcard",
     // "Improve IP range").
     ['StringEquals given a wildcard', policy(allow({ Condition: { StringEquals: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/Admin' } } })), ['warning EQUALS_WITH_WILDCARD at Statement[0].Condition.StringEquals.aws:PrincipalArn']],

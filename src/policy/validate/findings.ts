@@ -35,6 +35,7 @@ export const POLICY_FINDING_CODES = {
   MISSING_RESOURCE: code('error', 'A statement has neither Resource nor NotResource'),
   RESOURCE_AND_NOT_RESOURCE: code('error', 'A statement has both Resource and NotResource'),
   INVALID_RESOURCE: code('error', 'A resource is not `*` or a well-formed ARN pattern'),
+  RESOURCE_TRAILING_BLANK: code('warning', 'A resource ends with a blank, which matches only resources whose names end with one'),
   EMPTY_RESOURCE_PART: code('warning', 'A resource ARN has an empty resource part and matches no resource'),
   TRUST_POLICY_ACTION: code('error', 'A role trust policy names an action other than sts:AssumeRole*, sts:TagSession, sts:SetSourceIdentity or sts:SetContext'),
   TRUST_POLICY_RESOURCE: code('error', 'A role trust policy names a Resource or NotResource (the role is the resource)'),
