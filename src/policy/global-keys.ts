@@ -1,6 +1,8 @@
 // The global condition keys AWS documents (every service's requests may carry them), for the
 // validator's check of `aws:` keys: an unknown one is a warning with the nearest known key, as
 // IAM Access Analyzer's policy checks do. Keys ending in `/` take a tag key after them.
+import type { OperatorFamily } from './conditions/operators.js';
+
 export const GLOBAL_CONDITION_KEYS: readonly string[] = [
   'aws:AssumedRoot', 'aws:CalledVia', 'aws:CalledViaFirst', 'aws:CalledViaLast', 'aws:ChatbotSourceArn',
   'aws:CurrentTime', 'aws:Ec2InstanceSourcePrivateIPv4', 'aws:Ec2InstanceSourceVpc', 'aws:EpochTime',
@@ -33,3 +35,34 @@ export const MULTIVALUED_GLOBAL_KEYS: ReadonlySet<string> = new Set(
     'aws:SourceOrgPaths', 'aws:TagKeys', 'aws:VpceOrgPaths',
   ].map((k) => k.toLowerCase()),
 );
+
+/**
+ * The operator families that read the values of the global keys AWS documents with a type other
+ * than string (IAM User Guide, "AWS global condition context keys", each key's "Data type";
+ * lower-case). ARN keys are also strings; `aws:EpochTime` is documented as a date and a number.
+ */
+const KEY_TYPES: Readonly<Record<string, readonly OperatorFamily[]>> = {
+  'aws:currenttime': ['Date'],
+  'aws:tokenissuetime': ['Date'],
+  'aws:epochtime': ['Date', 'Numeric'],
+  'aws:multifactorauthage': ['Numeric'],
+  'aws:multifactorauthpresent': ['Bool'],
+  'aws:securetransport': ['Bool'],
+  'aws:principalisawsservice': ['Bool'],
+  'aws:viaawsservice': ['Bool'],
+  'aws:sourceip': ['IpAddress'],
+  'aws:vpcsourceip': ['IpAddress'],
+  'aws:ec2instancesourceprivateipv4': ['IpAddress'],
+  'aws:principalarn': ['Arn'],
+  'aws:sourcearn': ['Arn'],
+  'aws:sourcevpcarn': ['Arn'],
+  'aws:chatbotsourcearn': ['Arn'],
+};
+
+/**
+ * The operator families that read a global key of a documented type other than string, or
+ * undefined for any other key (a string, or a service's key whose type iamgate does not know).
+ */
+export function globalKeyFamilies(key: string): readonly OperatorFamily[] | undefined {
+  return KEY_TYPES[key.toLowerCase()];
+}

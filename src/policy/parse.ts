@@ -1,6 +1,7 @@
 // Parsing and validating a policy document: JSON text or a value in, a ParsedPolicy and findings
 // out, the way IAM Access Analyzer's policy checks grade them. The checks live in ./validate/.
 import type { Finding, ParsedPolicy, PolicyKind } from './types.js';
+import { checkAwsLimits } from './validate/checks-aws-limits.js';
 import { checkIneffective } from './validate/checks-ineffective.js';
 import { checkRedundancy } from './validate/checks-redundancy.js';
 import { checkConditionValues } from './validate/checks-values.js';
@@ -48,6 +49,7 @@ export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult 
     checkRedundancy(read, sink);
     checkConditionValues(read, sink);
     checkIneffective(read, sink);
+    checkAwsLimits(value, { kind: read.kind, trust: opts.trust === true }, sink);
   }
   const policy = read && sink.errorCount() === 0 ? read.policy : undefined;
   return { policy, findings: [...sink.findings] };

@@ -289,6 +289,20 @@ describe('parsePolicy errors', () => {
     expect(messages(policy(allow({ Frobnicate: 1 })))).toBe('"Frobnicate" is not a policy element here');
     expect(messages(withCondition({ stringequals: { 'aws:username': 'a' } }))).toContain('did you mean "StringEquals"?');
     expect(messages(trust({ Principal: { service: 'ec2.amazonaws.com' } }))).toContain('did you mean "Service"?');
+    expect(messages(trust({ Principal: { AWS: 'arn:aws:iam::111122223333:root ' } }))).toBe('"arn:aws:iam::111122223333:root " has a blank at its start or end, which no principal name has: write "arn:aws:iam::111122223333:root"');
+    expect(messages(trust({ Principal: { Service: ' ec2.amazonaws.com' } }))).toBe('" ec2.amazonaws.com" has a blank at its start or end, which no principal name has: write "ec2.amazonaws.com"');
+  });
+
+  it.each([
+    ['a misspelt set qualifier', 'ForAnyValues:StringEquals', '"ForAnyValues:StringEquals" is not an IAM condition operator: "ForAnyValues" is not a set qualifier; did you mean "ForAnyValue"?'],
+    ['a set qualifier in the wrong case', 'forallvalues:StringLikeIfExists', '"forallvalues:StringLikeIfExists" is not an IAM condition operator: "forallvalues" is not a set qualifier; qualifier names are case-sensitive: did you mean "ForAllValues"?'],
+    ['a made-up qualifier', 'Each:StringEquals', '"Each:StringEquals" is not an IAM condition operator: "Each" is not a set qualifier; use ForAllValues or ForAnyValue'],
+    ['a set qualifier with no operator', 'ForAnyValue', '"ForAnyValue" is not an IAM condition operator: a set qualifier takes an operator after a colon, as in "ForAnyValue:StringEquals"'],
+    ['a set qualifier and a colon with no operator', 'ForAllValues:', '"ForAllValues:" is not an IAM condition operator: a set qualifier takes an operator after a colon, as in "ForAllValues:StringEquals"'],
+    ['a misspelt operator after a set qualifier', 'ForAnyValue:StringEqualz', '"ForAnyValue:StringEqualz" is not an IAM condition operator; did you mean "StringEquals"?'],
+  ])('says which part of an unknown condition operator is wrong: %s', (_why, operator, message) => {
+    const { findings } = parsePolicy(withCondition({ [operator]: { 'aws:TagKeys': 'team' } }));
+    expect(findings.map((f) => `${f.code} at ${f.path}: ${f.message}`)).toEqual([`UNKNOWN_CONDITION_OPERATOR at Statement[0].Condition.${operator}: ${message}`]);
   });
 
   it('collects every problem of a document, not just the first', () => {
@@ -335,6 +349,12 @@ describe('parsePolicy on JSON text', () => {
     ['a single-quoted string', "{'Version': '2012-10-17'}", 'line 1, column 2'],
     ['a raw newline inside a string', '{"Version": "2012-\n10-17"}', 'line 1, column 13'],
     ['an empty text', '', 'line 1, column 1'],
+    // The slips of a hand-edited policy are named, with the element they follow.
+    ['a trailing comma after the last element of a statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",}]}', 'a trailing comma after Statement[0].Resource: JSON allows no comma before "}" at line 1, column 102'],
+    ['a trailing comma after the last action of a list', '{"Version": "2012-10-17",\n "Statement": {"Effect": "Allow", "Action": ["s3:GetObject",\n ], "Resource": "*"}}', 'a trailing comma after Statement.Action[0]: JSON allows no comma before "]" at line 2, column 60'],
+    ['a trailing comma after the last statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}, ]}', 'a trailing comma after Statement[0]: JSON allows no comma before "]" at line 1, column 92'],
+    ['a comment', '// read-only\n{"Version": "2012-10-17"}', 'unexpected character "/" (JSON has no comments), expected a value at line 1, column 1'],
+    ['single quotes', "{'Version': '2012-10-17'}", 'unexpected character "\'" (JSON quotes keys and strings with double quotes), expected a quoted key at line 1, column 2'],
   ])('locates %s', (_why, text, where) => {
     const { findings } = parsePolicy(text);
     expect(located(findings)).toEqual(['JSON_SYNTAX_ERROR at ']);

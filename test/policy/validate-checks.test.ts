@@ -25,6 +25,8 @@ describe('policy checks', () => {
     ['a policy variable naming a multivalued key, with a default', policy(allow({ Condition: { StringEquals: { 's3:prefix': "home/${AWS:CalledVia, 'none'}/" } } })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix']],
     ['a policy variable naming a multivalued key under 2008-10-17, where it is text', { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::tags/${aws:TagKeys}/*' }) }, ['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']],
     ['a resource ARN with an empty resource part, which IAM accepts', policy(allow({ Action: 'organizations:Describe*', Resource: ['arn:aws:organizations::*:', 'arn:aws:organizations::*:account/*'] })), ['warning EMPTY_RESOURCE_PART at Statement[0].Resource[0]']],
+    ['a resource ending with a blank', policy(allow({ Resource: ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::reports/* '] })), ['warning RESOURCE_TRAILING_BLANK at Statement[0].Resource[1]']],
+    ['a resource with a blank inside, as S3 object keys may have', policy(allow({ Resource: 'arn:aws:s3:::bucket/annual report.pdf' })), []],
     // Values that do not do what they look like (Access Analyzer: "Equality operator with wildcard",
     // "Improve IP range").
     ['StringEquals given a wildcard', policy(allow({ Condition: { StringEquals: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/Admin' } } })), ['warning EQUALS_WITH_WILDCARD at Statement[0].Condition.StringEquals.aws:PrincipalArn']],
@@ -34,6 +36,14 @@ describe('policy checks', () => {
     ['an IPv4 block with bits set after its prefix', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '10.1.2.3/8'] } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.IpAddress.aws:SourceIp']],
     ['an IPv6 block with bits set after its prefix', policy(allow({ Condition: { NotIpAddress: { 'aws:SourceIp': '2001:db8:0:0:1::/64' } } })), ['suggestion IP_RANGE_HOST_BITS at Statement[0].Condition.NotIpAddress.aws:SourceIp']],
     ['blocks that are their own network address', policy(allow({ Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '203.0.113.9', '2001:db8::/32'] } } })), []],
+    // An operator reading another type than the global key holds (Access Analyzer: "Type mismatch").
+    ['a Date operator on aws:SourceIp', policy(allow({ Condition: { DateLessThan: { 'aws:SourceIp': '2026-01-01T00:00:00Z' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.DateLessThan.aws:SourceIp']],
+    ['a Numeric operator on aws:CurrentTime, with IfExists and a key in another case', policy(allow({ Condition: { NumericLessThanIfExists: { 'AWS:CurrentTime': '1767225600' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.NumericLessThanIfExists.AWS:CurrentTime']],
+    ['Bool on aws:PrincipalArn and an Arn operator on aws:MultiFactorAuthAge', policy(allow({ Condition: { Bool: { 'aws:PrincipalArn': 'true' }, 'ForAnyValue:ArnLike': { 'aws:MultiFactorAuthAge': 'arn:aws:iam::*:user/*' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.Bool.aws:PrincipalArn', 'warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.ForAnyValue:ArnLike.aws:MultiFactorAuthAge']],
+    ['IpAddress on aws:SecureTransport', policy(allow({ Condition: { NotIpAddress: { 'aws:SecureTransport': '10.0.0.0/8' } } })), ['warning CONDITION_TYPE_MISMATCH at Statement[0].Condition.NotIpAddress.aws:SecureTransport']],
+    ['Numeric and Date operators on aws:EpochTime, documented as both', policy(allow({ Condition: { NumericLessThan: { 'aws:EpochTime': '1767225600' }, DateGreaterThan: { 'aws:EpochTime': '2026-01-01T00:00:00Z' } } })), []],
+    ['String operators, which read any value as text, and Null, on typed keys', policy(allow({ Condition: { StringLike: { 'aws:SourceIp': '10.0.*' }, StringEquals: { 'aws:SecureTransport': 'true' }, Null: { 'aws:CurrentTime': 'false' } } })), []],
+    ['operators of any type on string and service keys, which may hold such values', policy(allow({ Condition: { IpAddress: { 'aws:PrincipalTag/office-net': '10.0.0.0/8' }, ArnLike: { 'aws:RequestTag/owner': 'arn:aws:iam::*:role/*' }, NumericLessThan: { 's3:max-keys': '10' } } })), []],
     // Empty conditions.
     ['an empty Condition', policy(allow({ Condition: {} })), ['warning EMPTY_CONDITION at Statement[0].Condition']],
     ['an empty operator block', policy(allow({ Condition: { StringEquals: {} } })), ['warning EMPTY_CONDITION at Statement[0].Condition.StringEquals']],
@@ -141,5 +151,67 @@ describe('AWS managed policies', () => {
       if (findings.every((f) => f.severity !== 'error')) expect(parsed).toBeDefined();
     }
     expect(errors).toEqual([]);
+  });
+});
+
+describe('what AWS would refuse to store', () => {
+  /** A policy of one Allow whose resource is padded so the document counts `size` characters besides whitespace. */
+  function policyOfSize(size: number, statement: Doc = allow()): Doc {
+    const base = policy({ ...statement, Resource: 'arn:aws:s3:::b/' });
+    const pad = size - JSON.stringify(base).length;
+    return policy({ ...statement, Resource: `arn:aws:s3:::b/${'k'.repeat(pad)}` });
+  }
+  const sizeFindings = (doc: Doc | string, kind: PolicyKind, trust = false): string[] =>
+    located(parsePolicy(doc, { kind, trust }).findings, true).filter((f) => f.includes('POLICY_SIZE_QUOTA'));
+
+  it.each([
+    ['an identity policy', 'identity', 6144],
+    ['a permissions boundary', 'boundary', 6144],
+    ['a session policy', 'session', 2048],
+    ['an SCP', 'scp', 5120],
+  ] as const)('warns of %s longer than AWS allows, and not of one exactly as long', (_what, kind, max) => {
+    expect(JSON.stringify(policyOfSize(max))).toHaveLength(max);
+    expect(sizeFindings(policyOfSize(max), kind)).toEqual([]);
+    expect(sizeFindings(policyOfSize(max + 1), kind)).toEqual(['warning POLICY_SIZE_QUOTA at ']);
+  });
+
+  it('counts a role trust policy against the 2,048 characters of the default quota, and no other resource policy', () => {
+    const trust = (externalId: string): Doc =>
+      policy({ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } });
+    const short = trust('');
+    const exactly = trust('x'.repeat(2048 - JSON.stringify(short).length));
+    expect(JSON.stringify(exactly)).toHaveLength(2048);
+    expect(sizeFindings(exactly, 'resource', true)).toEqual([]);
+    expect(sizeFindings(trust(`${'x'.repeat(2049 - JSON.stringify(short).length)}`), 'resource', true)).toEqual(['warning POLICY_SIZE_QUOTA at ']);
+    const bucket = policyOfSize(20_000, allow({ Principal: { AWS: '111122223333' } }));
+    expect(sizeFindings(bucket, 'resource')).toEqual([]);
+  });
+
+  it('does not count whitespace, as IAM does not, and names both sizes in the message', () => {
+    const pretty = JSON.stringify(policyOfSize(6144), null, 4);
+    expect(pretty.length).toBeGreaterThan(6144);
+    expect(sizeFindings(pretty, 'identity')).toEqual([]);
+    const over = parsePolicy(JSON.stringify(policyOfSize(7000), null, 4), { kind: 'identity' }).findings;
+    expect(over.map((f) => f.message)).toEqual([
+      'the document holds 7,000 characters besides whitespace, more than the 6,144 IAM allows a customer managed policy: split it into several policies',
+    ]);
+  });
+
+  it.each([
+    ['a euro sign in a resource', allow({ Resource: 'arn:aws:s3:::b/€/*' }), 'Statement[0].Resource', 'U+20AC'],
+    ['an emoji in a condition value, named by its code point', allow({ Condition: { StringEquals: { 'aws:PrincipalTag/team': ['red', 'blue😀'] } } }), 'Statement[0].Condition.StringEquals.aws:PrincipalTag/team[1]', 'U+1F600'],
+    ['a control character in a condition value', allow({ Condition: { StringEquals: { 'aws:UserAgent': 'a\u0001b' } } }), 'Statement[0].Condition.StringEquals.aws:UserAgent', 'U+0001'],
+    ['a character past U+00FF in a condition key', allow({ Condition: { StringEquals: { 'aws:PrincipalTag/Ω': 'x' } } }), 'Statement[0].Condition.StringEquals.aws:PrincipalTag/Ω', 'U+03A9'],
+  ])('warns of %s, which IAM refuses in a policy document', (_what, statement, path, codePoint) => {
+    const { policy: parsed, findings } = parsePolicy(policy(statement));
+    const refused = findings.filter((f) => f.code === 'POLICY_CHARACTER_NOT_ACCEPTED');
+    expect(located(refused, true)).toEqual([`warning POLICY_CHARACTER_NOT_ACCEPTED at ${path}`]);
+    expect(refused[0]?.message).toContain(codePoint);
+    expect(parsed).toBeDefined();
+  });
+
+  it('accepts tab, line feed, carriage return and Latin-1 letters', () => {
+    const doc = policy(allow({ Resource: 'arn:aws:s3:::b/café-ÿ/*', Condition: { StringLike: { 'aws:UserAgent': 'a\tb\nc\rd*' } } }));
+    expect(parsePolicy(doc).findings.filter((f) => f.code === 'POLICY_CHARACTER_NOT_ACCEPTED')).toEqual([]);
   });
 });

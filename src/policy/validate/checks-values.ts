@@ -1,10 +1,12 @@
 // Condition values that will not do what they look like, as IAM Access Analyzer's policy checks
 // flag them: a wildcard given to an equality operator (matched as the character itself), an IP
 // block with bits set after its prefix (ignored, so the block is wider than its address reads), and
-// limits of a Numeric less-than or greater-than test that the widest limit already covers.
+// limits of a Numeric less-than or greater-than test that the widest limit already covers; and an
+// operator of another type than the global key it tests ("Type mismatch").
 import { parseCidr } from '../conditions/ip.js';
 import { compareDecimals, readPolicyNumber, type NumericValue } from '../conditions/numbers.js';
-import { parseOperator } from '../conditions/operators.js';
+import { parseOperator, type OperatorFamily } from '../conditions/operators.js';
+import { globalKeyFamilies } from '../global-keys.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { ReadDocument } from './document.js';
 import type { FindingSink } from './findings.js';
@@ -67,6 +69,7 @@ function coveredLimits(values: readonly ContextScalar[], upper: boolean): Contex
 function checkCondition(c: ParsedCondition, version: PolicyVersion, sink: FindingSink): void {
   const op = parseOperator(c.operator);
   if (!op) return;
+  checkKeyType(c, op.base.family, sink);
   if (op.base.family === 'String' && op.base.comparison === 'equals' && c.values.some((v) => hasBareWildcard(v, version))) {
     const like = op.base.negated ? 'StringNotLike' : 'StringLike';
     sink.add('EQUALS_WITH_WILDCARD', c.path, `${op.base.name} compares * and ? as the characters themselves, not as wildcards: use ${like} to match a pattern`);
@@ -85,6 +88,32 @@ function checkCondition(c: ParsedCondition, version: PolicyVersion, sink: Findin
       if (network !== undefined) sink.add('IP_RANGE_HOST_BITS', c.path, `${JSON.stringify(v)} has bits set after its prefix, which are ignored: write ${network}`);
     }
   }
+}
+
+/** How a message names the values of each type, and the operators that read them. */
+const TYPE_WORDS: Readonly<Record<OperatorFamily, { readonly values: string; readonly use: string }>> = {
+  String: { values: 'text', use: 'a String operator such as StringEquals' },
+  Numeric: { values: 'numbers', use: 'a Numeric operator such as NumericLessThan' },
+  Date: { values: 'dates', use: 'a Date operator such as DateLessThan' },
+  Bool: { values: 'booleans', use: 'Bool' },
+  Binary: { values: 'binary values', use: 'BinaryEquals' },
+  IpAddress: { values: 'IP addresses', use: 'IpAddress or NotIpAddress' },
+  Arn: { values: 'ARNs', use: 'an Arn operator such as ArnLike' },
+  Null: { values: 'presence', use: 'Null' },
+};
+
+/**
+ * An operator that reads another type than the documented type of the global key it tests (Access
+ * Analyzer's "Type mismatch"): a Date operator never finds a date in aws:SourceIp, so its Allow
+ * never applies. String operators read any value as text, and Null any key, so they pass.
+ */
+function checkKeyType(c: ParsedCondition, family: OperatorFamily, sink: FindingSink): void {
+  if (family === 'String' || family === 'Null') return;
+  const families = globalKeyFamilies(c.key);
+  if (!families || families.includes(family)) return;
+  const holds = families.map((f) => TYPE_WORDS[f].values).join(' or ');
+  const use = families.map((f) => TYPE_WORDS[f].use).join(' or ');
+  sink.add('CONDITION_TYPE_MISMATCH', c.path, `${c.operator} compares ${TYPE_WORDS[family].values}, but ${c.key} holds ${holds}: use ${use}`);
 }
 
 /** Reports condition values that read as something other than what they do, for every clean statement. */

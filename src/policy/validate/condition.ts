@@ -28,12 +28,36 @@ function readOperator(name: string, path: string, sink: FindingSink): ParsedOper
   } else if (null_?.[1]) {
     sink.add('NULL_WITH_SET_QUALIFIER', path, `"${name}": Null takes no ${null_[1].slice(0, -1)} qualifier`);
   } else {
-    const base = name.slice(name.indexOf(':') + 1).replace(/IfExists$/, '');
-    const sameButCase = BASE_OPERATOR_NAMES.find((n) => n.toLowerCase() === base.toLowerCase() && n !== base);
-    const hint = sameButCase ? `; operator names are case-sensitive: did you mean "${sameButCase}"?` : didYouMean(base, BASE_OPERATOR_NAMES);
-    sink.add('UNKNOWN_CONDITION_OPERATOR', path, `"${name}" is not an IAM condition operator${hint}`);
+    sink.add('UNKNOWN_CONDITION_OPERATOR', path, `"${name}" is not an IAM condition operator${operatorHint(name)}`);
   }
   return undefined;
+}
+
+const SET_QUALIFIERS: readonly string[] = ['ForAllValues', 'ForAnyValue'];
+
+/** The nearest known name, saying so when only the case differs (names are case-sensitive). */
+function nearestName(word: string, known: readonly string[], what: string): string {
+  const sameButCase = known.find((n) => n.toLowerCase() === word.toLowerCase() && n !== word);
+  return sameButCase ? `; ${what} names are case-sensitive: did you mean "${sameButCase}"?` : didYouMean(word, known);
+}
+
+/**
+ * Why an operator name is unknown, where that can be told: a set qualifier with no operator after
+ * it, a misspelt qualifier before a known operator, or a misspelt operator.
+ */
+function operatorHint(name: string): string {
+  const colon = name.indexOf(':');
+  const qualifier = colon < 0 ? name : name.slice(0, colon);
+  const base = name.slice(colon + 1).replace(/IfExists$/, '');
+  // `ForAnyValue` or `ForAnyValue:` alone.
+  if (SET_QUALIFIERS.includes(qualifier) && (colon < 0 || colon === name.length - 1)) {
+    return `: a set qualifier takes an operator after a colon, as in "${qualifier}:StringEquals"`;
+  }
+  if (colon >= 0 && !SET_QUALIFIERS.includes(qualifier) && BASE_OPERATOR_NAMES.includes(base)) {
+    const near = nearestName(qualifier, SET_QUALIFIERS, 'qualifier');
+    return `: "${qualifier}" is not a set qualifier${near || '; use ForAllValues or ForAnyValue'}`;
+  }
+  return nearestName(base, BASE_OPERATOR_NAMES, 'operator');
 }
 
 /** Reads `value | [values]` under one key; scalars only, at least one. */

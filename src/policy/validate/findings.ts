@@ -35,6 +35,7 @@ export const POLICY_FINDING_CODES = {
   MISSING_RESOURCE: code('error', 'A statement has neither Resource nor NotResource'),
   RESOURCE_AND_NOT_RESOURCE: code('error', 'A statement has both Resource and NotResource'),
   INVALID_RESOURCE: code('error', 'A resource is not `*` or a well-formed ARN pattern'),
+  RESOURCE_TRAILING_BLANK: code('warning', 'A resource ends with a blank, which matches only resources whose names end with one'),
   EMPTY_RESOURCE_PART: code('warning', 'A resource ARN has an empty resource part and matches no resource'),
   TRUST_POLICY_ACTION: code('error', 'A role trust policy names an action other than sts:AssumeRole*, sts:TagSession, sts:SetSourceIdentity or sts:SetContext'),
   TRUST_POLICY_RESOURCE: code('error', 'A role trust policy names a Resource or NotResource (the role is the resource)'),
@@ -65,6 +66,7 @@ export const POLICY_FINDING_CODES = {
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Condition values that do not do what they look like (./checks-values.ts).
   EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),
+  CONDITION_TYPE_MISMATCH: code('warning', 'A condition operator reads another type than the global key it tests holds (a date, a number, a boolean, an IP address or an ARN)'),
   IP_RANGE_HOST_BITS: code('suggestion', 'An IP block has bits set after its prefix, which are ignored'),
   // Redundancy.
   REDUNDANT_STATEMENT: code('warning', 'A statement repeats an earlier one'),
@@ -86,6 +88,9 @@ export const POLICY_FINDING_CODES = {
   MFA_DENY_BYPASSABLE: code('security', 'A Deny on aws:MultiFactorAuthPresent without IfExists skips requests that lack the key'),
   FORALLVALUES_WITH_SINGLE_VALUED_KEY: code('security', 'ForAllValues on a single-valued key also matches when the key is absent'),
   MULTIVALUED_POLICY_VARIABLE: code('warning', 'A `${...}` policy variable names a multivalued key, which IAM does not substitute, so the variable never has a value'),
+  // What AWS would refuse to store (./checks-aws-limits.ts).
+  POLICY_CHARACTER_NOT_ACCEPTED: code('warning', 'A key or value holds a character other than tab, line feed, carriage return or U+0020 to U+00FF, which IAM refuses in a policy document'),
+  POLICY_SIZE_QUOTA: code('warning', 'The document is longer, whitespace not counted, than AWS allows a policy of its kind'),
   MISSING_SET_OPERATOR: code('security', 'A condition on a multivalued key has no ForAnyValue or ForAllValues, which IAM requires there'),
 } as const satisfies Record<string, CodeInfo>;
 

@@ -47,9 +47,14 @@ class SyntaxFault {
   ) {}
 }
 
+/** What the reader found at `at`, with the JSON rule it breaks for the slips people make by hand. */
 function describe(text: string, at: number): string {
   if (at >= text.length) return 'unexpected end of input';
-  return `unexpected character ${JSON.stringify(text[at])}`;
+  const ch = text[at];
+  const found = `unexpected character ${JSON.stringify(ch)}`;
+  if (ch === "'") return `${found} (JSON quotes keys and strings with double quotes)`;
+  if (ch === '/' && (text[at + 1] === '/' || text[at + 1] === '*')) return `${found} (JSON has no comments)`;
+  return found;
 }
 
 function locate(text: string, offset: number): { line: number; column: number } {
@@ -98,6 +103,14 @@ export function readJsonText(source: string): JsonTextResult {
     return value;
   };
 
+  // Steps over the comma at `comma`; a comma the container's end follows is the commonest slip in
+  // a hand-edited policy, so it is named as such, at the comma, with the element it follows.
+  const trailingComma = (comma: number, close: string, after: string): void => {
+    pos = comma + 1;
+    skipSpace();
+    if (text[pos] === close) throw new SyntaxFault(comma, `a trailing comma after ${after}: JSON allows no comma before "${close}"`);
+  };
+
   const readValue = (path: string, depth: number): Json => {
     if (depth > MAX_DEPTH) throw new SyntaxFault(pos, `nesting deeper than ${MAX_DEPTH} levels`);
     skipSpace();
@@ -136,7 +149,7 @@ export function readJsonText(source: string): JsonTextResult {
       Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       skipSpace();
       if (text[pos] === ',') {
-        pos++;
+        trailingComma(pos, '}', joinPath(path, key));
         continue;
       }
       expect('}', '"," or "}"');
@@ -156,7 +169,7 @@ export function readJsonText(source: string): JsonTextResult {
       out.push(readValue(`${path}[${out.length}]`, depth + 1));
       skipSpace();
       if (text[pos] === ',') {
-        pos++;
+        trailingComma(pos, ']', `${path}[${out.length - 1}]`);
         continue;
       }
       expect(']', '"," or "]"');

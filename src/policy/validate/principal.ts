@@ -22,6 +22,7 @@ const STS_PRINCIPAL = /^(?:assumed-role\/[^/]+\/[^/]+|federated-user\/[^/]+)$/;
 
 /** Returns why a value is malformed for its principal type, or undefined when it is fine. */
 function checkPrincipalValue(type: PrincipalType, value: string): string | undefined {
+  if (value.trim() !== value) return `"${value}" has a blank at its start or end, which no principal name has: write "${value.trim()}"`;
   switch (type) {
     case 'AWS': {
       if (value === '*' || ACCOUNT_ID.test(value) || UNIQUE_ID.test(value)) return undefined;

@@ -125,6 +125,9 @@ function readResources(stmt: Record<string, unknown>, path: string, ctx: Stateme
     if (problem && v.value.endsWith(':') && checkResourcePattern(`${v.value}x`) === undefined) {
       ctx.sink.add('EMPTY_RESOURCE_PART', v.path, `"${v.value}" has an empty resource part, so it matches no resource`);
     } else if (problem) ctx.sink.add('INVALID_RESOURCE', v.path, problem);
+    else if (/\s$/.test(v.value)) {
+      ctx.sink.add('RESOURCE_TRAILING_BLANK', v.path, `"${v.value}" ends with a blank, so it matches only resources whose names end with one: write "${v.value.trimEnd()}" if the blank is a slip`);
+    }
     checkVariableSyntax(v.value, v.path, ctx.version, ctx.sink);
     const misplaced = ctx.version === '2012-10-17' ? variableBeforeAccount(v.value) : undefined;
     if (misplaced !== undefined) {
