@@ -13,6 +13,15 @@ import { loadExtAuthzServices } from './protos.js';
 /** The service names a health check may ask about ('' is the server as a whole). */
 const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3.Authorization']);
 
+/**
+ * The largest CheckRequest decoded (grpc-js fails a larger one with RESOURCE_EXHAUSTED before any
+ * handler runs: no record, and Envoy's failure mode answers). Envoy's header block is at most
+ * 8 MiB (`max_request_headers_kb`'s ceiling) and a check carries the path twice (`path` and
+ * `:path`), so every check Envoy builds from headers alone fits, and is refused by the gateway's
+ * own limits with its record. grpc-js's default is 4 MiB.
+ */
+export const MAX_CHECK_BYTES = 24 * 1024 * 1024;
+
 /** grpc.health.v1 ServingStatus numbers. */
 const SERVING = 1;
 const NOT_SERVING = 2;
@@ -103,7 +112,7 @@ async function portFree(host: string, port: number): Promise<void> {
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
-  const server = new Server();
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_CHECK_BYTES });
   server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
       void check(call.request).then(
