@@ -4,6 +4,7 @@
 import { earlierShadowHash, recordHash, signedPayload } from './chain.js';
 import type { AuditRecord, ChainHead, DigestInfo, PublishedKey } from './schema.js';
 import { hasChainFields } from './read.js';
+import { repeatedMember } from './repeated-member.js';
 import { GENESIS_PREV, SCHEMA_VERSION } from './schema.js';
 import { verifyDigestSignature } from './signing.js';
 import type { TrailEntry } from './trail.js';
@@ -233,7 +234,10 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     records++;
     const startsChain = rec.seq === 1 && rec.kind === 'audit.start';
     judgeUnreadable(startsChain);
-    if (!rec.hashOk) {
+    const repeated = repeatedMember(entry.text, parsed);
+    if (repeated !== undefined) {
+      add('altered', `${rec.ref}: record seq ${rec.seq} was altered (it names member ${JSON.stringify(repeated)} twice, which readers take for different values)`, rec);
+    } else if (!rec.hashOk) {
       add('altered', `${rec.ref}: record seq ${rec.seq} was altered (its content does not match its hash)`, rec);
     }
     const list = runs.get(rec.instanceId) ?? [];
