@@ -47,7 +47,7 @@ describe('forwarding headers a caller sends through Envoy from a source that is 
 
 describe('forwarding headers a trusted proxy sends through Envoy', () => {
   // The proxy's tests call from loopback, the check names a source in 10.1.2.0/24: both trusted.
-  const { gw, client } = useExtAuthzGateway({ trustedProxies: ['127.0.0.1/32', '10.1.2.0/24'] });
+  const { gw, client } = useExtAuthzGateway({ config: { trustedProxies: ['127.0.0.1/32', '10.1.2.0/24'] } });
 
   it('reach the upstream as through iamgate’s proxy, scheme headers claiming a TLS iamgate did not believe removed', async () => {
     const dropped = await droppedByProxy(gw);
