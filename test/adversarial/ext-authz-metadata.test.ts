@@ -20,15 +20,15 @@ describe('gRPC metadata on an ext_authz check that names a caller', () => {
   });
 
   it('leaves a check without credentials in its attributes unauthenticated, 401 with one record', async () => {
-    const answer = await client().check(checkOf({}), await claims());
+    const answer = await client().check(checkOf({}), { metadata: await claims() });
     expect([answer.denied_response?.status?.code, body(answer)['code']]).toEqual([401, 'token_missing']);
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 401 })]);
   });
 
   it('decides a check as the bearer its attributes carry, not as the caller the metadata names', async () => {
-    const denied = await client().check(checkOf({ method: 'DELETE', path: '/orders/5', headers: { authorization: await gw.bearer('bob') } }), await claims());
+    const denied = await client().check(checkOf({ method: 'DELETE', path: '/orders/5', headers: { authorization: await gw.bearer('bob') } }), { metadata: await claims() });
     expect(body(denied)).toMatchObject({ reason: 'implicit_deny', action: 'orders:DeleteOrder' });
-    const allowed = await client().check(checkOf({ headers: { authorization: await gw.bearer('bob') } }), await claims());
+    const allowed = await client().check(checkOf({ headers: { authorization: await gw.bearer('bob') } }), { metadata: await claims() });
     expect(headerOf(allowed.ok_response, 'x-iamgate-principal')).toBe('arn:aws:iam::111122223333:user/bob');
     expect(headerOf(allowed.ok_response, 'x-iamgate-mfa')).toBe('false');
   });
