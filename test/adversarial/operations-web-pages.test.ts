@@ -4,9 +4,15 @@
 // answer, but the reload or the explained decision would have run, and the Host names the
 // listener's own address, so the Host rule does not stop it. Browsers say who sent a request
 // (Origin, Sec-Fetch-Site); probes, scrapers and command-line clients say nothing.
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
 import { exchange, jsonOf } from './support/raw.js';
+
+const run = promisify(execFile);
 
 describe('a request to the operations listener sent by a web page', () => {
   const gw = useTestGateway({ config: { operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true } } });
@@ -51,4 +57,32 @@ describe('a request to the operations listener sent by a web page', () => {
     expect((await ask('POST /v1/decisions/explain', {}, explain)).body['principal']).toBe('arn:aws:iam::111122223333:user/alice');
     expect((await ask('GET /readyz', { 'Sec-Fetch-Site': 'none', 'Sec-Fetch-Mode': 'navigate' })).status).toBe(200);
   });
+});
+
+describe('a page opened in a real Chromium that posts to the operations listener', () => {
+  const gw = useTestGateway({ config: { operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true } } });
+  let page: Server;
+  let pageUrl: string;
+
+  beforeAll(async () => {
+    // Served as http://localhost:PORT: another site than the listener's http://127.0.0.1:PORT.
+    page = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<html><body><script>
+        fetch(${JSON.stringify(`${gw.opsUrl}/v1/policies/reload`)}, { method: 'POST', mode: 'no-cors', body: '{}' })
+          .then(() => document.body.setAttribute('data-reload', 'answered'), (e) => document.body.setAttribute('data-reload', 'failed: ' + e));
+      </script></body></html>`);
+    });
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    pageUrl = `http://localhost:${(page.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise<void>((resolve) => page.close(() => resolve())));
+
+  it('gets an answer, but the policies are not reloaded', async () => {
+    const before = (await (await fetch(`${gw.opsUrl}/readyz`)).json()) as { generation: number };
+    const { stdout } = await run('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom', pageUrl], { timeout: 60_000 });
+    expect(/data-reload="([^"]*)"/.exec(stdout)?.[1]).toBe('answered');
+    const after = (await (await fetch(`${gw.opsUrl}/readyz`)).json()) as { generation: number };
+    expect(after.generation).toBe(before.generation);
+  }, 90_000);
 });
