@@ -3,8 +3,8 @@
 // the HTTP gateway would not forward — Envoy applies headers_to_remove after the headers it sets,
 // so no header iamgate sets is ever listed there. Denied: the HTTP gateway's status, JSON body and
 // headers (WWW-Authenticate), and the google.rpc code that matches the status.
-import type { PipelineOutcome } from '../gateway/index.js';
-import { IDENTITY_HEADERS, withheldFromUpstream } from '../proxy/index.js';
+import type { Allowed, PipelineOutcome } from '../gateway/index.js';
+import { claimsTls, FORWARDING, IDENTITY_HEADERS, SCHEME, withheldFromUpstream } from '../proxy/index.js';
 
 /** google.rpc.Code numbers iamgate answers with. */
 export const RPC_CODES = {
@@ -77,6 +77,24 @@ export interface Withholding {
   readonly assertionHeader: string;
 }
 
+/**
+ * Forwarding headers Envoy writes itself, by its own `use_remote_address` and `xff_num_trusted_hops`:
+ * the check carries Envoy's value, so removing them would take it from the upstream too.
+ */
+const ENVOY_WRITTEN: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto']);
+
+/**
+ * Whether the caller's forwarding header (lower-case name) is removed, as the HTTP gateway's proxy
+ * drops it: from a source that is not a trusted proxy every one (X-Real-IP, Forwarded,
+ * X-Forwarded-Host, ...) but those Envoy writes, and X-Forwarded-Proto too when it claims a TLS
+ * iamgate did not believe; from a trusted proxy, a scheme header claiming such a TLS.
+ */
+function forwardingRemoved(lower: string, value: string, allowed: Allowed): boolean {
+  if (!FORWARDING.has(lower)) return false;
+  if (!allowed.trustedPeer) return !ENVOY_WRITTEN.has(lower) || (lower === 'x-forwarded-proto' && !allowed.secure && claimsTls(value));
+  return SCHEME.has(lower) && !allowed.secure && claimsTls(value);
+}
+
 /** The CheckResponse for an outcome; `rawHeaders` are the caller's, as the check described them. */
 export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly string[], withholding: Withholding): CheckResponseMessage {
   const requestId = outcome.event.requestId ?? '';
@@ -93,13 +111,15 @@ export function checkResponse(outcome: PipelineOutcome, rawHeaders: readonly str
   for (const [name, value] of set) headers.push(option(name, value));
   // Removed: iamgate's headers it does not set this time and the assertion header, listed whether
   // or not the check carried them (Envoy may send only some headers, while the caller's copy still
-  // reaches the upstream), and every caller header the HTTP gateway would withhold.
+  // reaches the upstream), and every caller header the HTTP gateway would withhold, forwarding
+  // headers an untrusted source sent among them.
   const remove = new Set<string>();
   for (const name of IDENTITY_NAMES) if (!set.has(name)) remove.add(name);
   remove.add(withholding.assertionHeader);
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i]!.toLowerCase();
-    if (!set.has(lower) && withheldFromUpstream(lower, withholding.forwardAuthorization, withholding.passThrough)) remove.add(lower);
+    if (set.has(lower)) continue;
+    if (withheldFromUpstream(lower, withholding.forwardAuthorization, withholding.passThrough) || forwardingRemoved(lower, rawHeaders[i + 1]!, outcome)) remove.add(lower);
   }
   return { status: { code: RPC_CODES.OK, message: '' }, ok_response: { headers, headers_to_remove: [...remove] } };
 }

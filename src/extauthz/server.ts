@@ -13,6 +13,15 @@ import { loadExtAuthzServices } from './protos.js';
 /** The service names a health check may ask about ('' is the server as a whole). */
 const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3.Authorization']);
 
+/**
+ * The largest CheckRequest decoded (grpc-js fails a larger one with RESOURCE_EXHAUSTED before any
+ * handler runs: no record, and Envoy's failure mode answers). Envoy's header block is at most
+ * 8 MiB (`max_request_headers_kb`'s ceiling) and a check carries the path twice (`path` and
+ * `:path`), so every check Envoy builds from headers alone fits, and is refused by the gateway's
+ * own limits with its record. grpc-js's default is 4 MiB.
+ */
+export const MAX_CHECK_BYTES = 24 * 1024 * 1024;
+
 /** grpc.health.v1 ServingStatus numbers. */
 const SERVING = 1;
 const NOT_SERVING = 2;
@@ -39,12 +48,13 @@ function internalError(requestId: string): CheckResponseMessage {
 
 /**
  * The Check handler: never fails the call for a bad request (Envoy would apply its own failure
- * mode instead of iamgate's answer); every problem is a denied CheckResponse.
+ * mode instead of iamgate's answer); every problem is a denied CheckResponse. `gaveUp` says,
+ * once the check is decided, whether Envoy abandoned the call meanwhile.
  */
-export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage) => Promise<CheckResponseMessage> {
+export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage, gaveUp?: () => boolean) => Promise<CheckResponseMessage> {
   const nextId = deps.requestId;
   const { pipeline, metrics } = deps;
-  return async (request) => {
+  return async (request, gaveUp) => {
     const started = performance.now();
     const requestId = nextId();
     const now = deps.now();
@@ -61,8 +71,27 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
     }
     metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
     metrics.totalSeconds.observe((performance.now() - started) / 1000);
+    if (gaveUp?.() === true) recordAbandoned(deps, requestId);
     return checkResponse(outcome, reading.facts.rawHeaders, deps);
   };
+}
+
+/** The status an `outcome` names for an answer its asker gave up on (nginx's 499). */
+const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * Records that a check's answer reached no one: Envoy gave up on the call (its timeout, which
+ * grpc-js enforces as the call's deadline, or its own end) while iamgate decided, and answered
+ * the caller by its failure mode instead. The decision record stays; this `outcome` (reason
+ * `client_closed`, as for a proxied request whose caller left) says it was never applied.
+ */
+function recordAbandoned(deps: ExtAuthzDeps, requestId: string): void {
+  try {
+    const pending = deps.audit.record({ kind: 'outcome', reason: 'client_closed', status: CLIENT_CLOSED_STATUS, requestId });
+    if (pending) pending.catch((err: unknown) => deps.logger.warn({ requestId, err }, 'outcome event not recorded'));
+  } catch (err) {
+    deps.logger.warn({ requestId, err }, 'outcome event not recorded');
+  }
 }
 
 /**
@@ -103,10 +132,10 @@ async function portFree(host: string, port: number): Promise<void> {
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
-  const server = new Server();
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_CHECK_BYTES });
   server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
-      void check(call.request).then(
+      void check(call.request, () => call.cancelled).then(
         (response) => callback(null, response),
         (err: unknown) => {
           // Reading the message failed: still an answer (a deny), never a failed call or a crash.

@@ -63,6 +63,8 @@ export interface FrontDoorDeps {
   readonly ready: () => boolean;
   /** The gateway's one source of request ids, so a front door's ids never collide with the others'. */
   readonly requestId: () => string;
+  /** The gateway's audit sink, for what befalls an answer after its decision (an `outcome`). */
+  readonly audit: AuditSink;
 }
 
 /** A front door on its own listener, started with the gateway and closed with it. */
@@ -566,7 +568,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let extAuthz: FrontDoor | undefined;
   if (options.extAuthz) {
     try {
-      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready, requestId: nextId });
+      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready, requestId: nextId, audit });
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);
       await upstream.close(true);

@@ -7,9 +7,12 @@ import { extAuthzClient, headerOf, type CheckAnswer, type ExtAuthzClient } from 
 /** The ext_authz suites' directory: the gateway fixtures' users, and a role for a mesh workload. */
 export const EXT_AUTHZ_DIRECTORY = fileURLToPath(new URL('./fixtures/directory.yaml', import.meta.url));
 
-/** A test gateway with the gRPC ext_authz server on, over the ext_authz directory, and a client of it for the suite. */
-export function useExtAuthzGateway(): { readonly gw: TestGateway; client(): ExtAuthzClient } {
-  const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } }, files: { directory: EXT_AUTHZ_DIRECTORY, routes: FIXTURES.routes } });
+/**
+ * A test gateway with the gRPC ext_authz server on (and `config` on top), over the ext_authz
+ * directory (or `directory`), and a client of it for the suite.
+ */
+export function useExtAuthzGateway(o: { config?: Record<string, unknown>; directory?: string } = {}): { readonly gw: TestGateway; client(): ExtAuthzClient } {
+  const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } }, ...o.config }, files: { directory: o.directory ?? EXT_AUTHZ_DIRECTORY, routes: FIXTURES.routes } });
   let client: ExtAuthzClient | undefined;
   beforeAll(() => {
     client = extAuthzClient(gw.gateway.extAuthzAddress!);

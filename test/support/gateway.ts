@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { IamgateConfig } from '../../src/app/index.js';
 import type { PeerIdentityOptions } from '../../src/auth/index.js';
-import type { AuditEventInput, AuditSink, Gateway, PolicyLoader } from '../../src/gateway/index.js';
+import type { AuditEventInput, AuditSink, Authenticator, Gateway, PolicyLoader } from '../../src/gateway/index.js';
 import type { Logger } from 'pino';
 import { startIamgate } from './iamgate.js';
 import { useStarted } from './suite.js';
@@ -96,6 +96,8 @@ export interface TestGatewayOptions {
   readonly wrapLoader?: (load: PolicyLoader) => PolicyLoader;
   /** Do not wait for the first policy load. */
   readonly noWait?: boolean;
+  /** Wraps the suites' authenticator (to hold authentication until a test lets it go on). */
+  readonly wrapAuthenticator?: (authenticator: Authenticator) => Authenticator;
   /** Workload identity from the mesh peer for the ext_authz server, resolved in the loaded directory. */
   readonly peerIdentity?: Omit<PeerIdentityOptions, 'resolver'>;
   /** The gateway's operational logger (default: silent, or IAMGATE_TEST_LOG's level). */
@@ -134,7 +136,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     noWait: options.noWait ?? false,
     // The mesh peer's issuer is a typed issuer of the suite's own (no document spells it).
     ...(peer ? { adjust: (c: IamgateConfig) => ({ ...c, peerIssuer: peer.issuer, ...(c.extAuthz ? { extAuthz: { ...c.extAuthz, peerIdentity: { issuer: peer.issuer.name, trustDomain: peer.trustDomain } } } : {}) }) } : {}),
-    deps: { audit, authenticator: (resolver) => testAuthenticator(keys, resolver), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}), ...(options.logger ? { logger: options.logger } : {}) },
+    deps: { audit, authenticator: (resolver) => (options.wrapAuthenticator ?? ((a: Authenticator) => a))(testAuthenticator(keys, resolver)), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}), ...(options.logger ? { logger: options.logger } : {}) },
   });
   const { gateway } = iamgate;
   return {

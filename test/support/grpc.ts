@@ -1,10 +1,10 @@
 // A real gRPC client for the ext_authz server, loaded from the same proto/ files the server
 // serves, as Envoy (or any client generated from Envoy's API) would call it.
-import { credentials, loadPackageDefinition, type ChannelOptions, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type CallOptions, type ChannelOptions, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_FILES } from '../../src/extauthz/index.js';
 
-type Unary<Req, Res> = (request: Req, callback: (err: ServiceError | null, response?: Res) => void) => void;
+type Unary<Req, Res> = (request: Req, metadata: Metadata, options: CallOptions, callback: (err: ServiceError | null, response?: Res) => void) => void;
 
 /** A CheckResponse as the client decodes it. */
 export interface CheckAnswer {
@@ -21,8 +21,14 @@ export interface CheckAnswer {
   };
 }
 
+export interface CheckCallOptions {
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly deadlineMs?: number;
+}
+
 export interface ExtAuthzClient {
-  check(request: unknown): Promise<CheckAnswer>;
+  /** Calls Check, with `metadata` as the call's gRPC metadata (none by default) and a deadline `deadlineMs` from now (none by default). */
+  check(request: unknown, options?: CheckCallOptions): Promise<CheckAnswer>;
   health(service: string): Promise<{ status?: number }>;
   close(): void;
 }
@@ -33,9 +39,12 @@ function constructor(root: GrpcObject, path: readonly string[]): ServiceClientCo
   return node as ServiceClientConstructor;
 }
 
-function call<Res>(client: Client, method: string, request: unknown): Promise<Res> {
+function call<Res>(client: Client, method: string, request: unknown, options: CheckCallOptions = {}): Promise<Res> {
   const fn = (client as unknown as Record<string, Unary<unknown, Res>>)[method]!.bind(client);
-  return new Promise((resolve, reject) => fn(request, (err, res) => (err ? reject(err) : resolve(res!))));
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.add(key, value);
+  const callOptions: CallOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+  return new Promise((resolve, reject) => fn(request, metadata, callOptions, (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
 /**
@@ -50,7 +59,7 @@ export function extAuthzClient(address: string, opts: { ownConnection?: boolean 
   const authz = new Authorization(address, credentials.createInsecure(), options);
   const health = new Health(address, credentials.createInsecure());
   return {
-    check: (request) => call<CheckAnswer>(authz, 'Check', request),
+    check: (request, options) => call<CheckAnswer>(authz, 'Check', request, options),
     health: (service) => call<{ status?: number }>(health, 'Check', { service }),
     close() {
       authz.close();
