@@ -106,6 +106,15 @@ describe('iamgate serve at start', () => {
     expect(child.output()).not.toMatch(/"stack"|\n\s+at /);
   }, 120_000);
 
+  it('exits 1 instead of hanging, with one line naming audit.file.path and why, when its folder cannot be made (under /proc)', async () => {
+    const path = `/proc/iamgate-no-such-${process.pid}/audit/audit.jsonl`;
+    const { child } = await start(await configFile('proc-audit', [`audit: { sign: false, sink: [file], file: { path: ${path} } }`]), {});
+    expect(await child.exit).toBe(1);
+    const text = child.output();
+    expect(text).toContain(`audit.file.path: ${path}: cannot be opened for appending (ENOENT): folder /proc/iamgate-no-such-${process.pid} cannot be created`);
+    expect(text).not.toMatch(/"stack"|\n\s+at /);
+  }, 120_000);
+
   it('starts, ready, when its upstream does not answer, and says so once naming upstream.url and IAMGATE_UPSTREAM', async () => {
     const upstream = `http://127.0.0.1:${await freePort()}`;
     const { child, opsPort } = await start(await configFile('no-upstream'), { IAMGATE_UPSTREAM: upstream });
