@@ -1,15 +1,12 @@
 // What `iamgate serve` says, as the real process prints it, about what a newcomer's machine often
 // has: a port already taken, Redis named but not running, an upstream not answering yet. Each is
 // said once, naming the setting, with no stack trace.
-import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis.js';
-import { metricValue, serve, useTempDir, type ServeChild } from '../support/serve-process.js';
+import { exampleProductionConfig, metricValue, serve, useTempDir, type ServeChild } from '../support/serve-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const dir = useTempDir('iamgate-serve-start-');
 const running: ServeChild[] = [];
 const held: Server[] = [];
@@ -20,23 +17,7 @@ afterEach(async () => {
 });
 
 /** A production configuration on loopback over the example policies, with its state in the suite's folder. */
-async function configFile(name: string, extra: readonly string[] = []): Promise<string> {
-  const policies = join(ROOT, 'policies');
-  const file = join(dir(), `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: 1',
-      'mode: production',
-      'listen: { host: 127.0.0.1 }',
-      'operations: { host: 127.0.0.1 }',
-      `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
-      `auth: { stateDir: ${join(dir(), `${name}-state`)}, sts: { enabled: false } }`,
-      ...(extra.length > 0 ? extra : ['audit: { sign: false }']),
-    ].join('\n'),
-  );
-  return file;
-}
+const configFile = (name: string, extra: readonly string[] = []): Promise<string> => exampleProductionConfig(dir(), name, extra);
 
 /** Starts serve on `file` with free gateway and operations ports (unless `env` names them) and info logging. */
 async function start(file: string, env: Record<string, string>): Promise<{ child: ServeChild; opsPort: number }> {

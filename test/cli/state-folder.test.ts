@@ -3,14 +3,12 @@
 // show that the second refuses to start with one line, that a folder left by a killed process is
 // taken over, that `serve --workers` holds it in its primary, and that with Redis nothing is held.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INSTANCE_LOCK } from '../../src/auth/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedis, type TestRedis } from '../support/redis.js';
-import { serve, useTempDir, waitReady, type ServeChild } from '../support/serve-process.js';
+import { exampleProductionConfig, serve, useTempDir, waitReady, type ServeChild } from '../support/serve-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const dir = useTempDir('iamgate-state-folder-');
 const running: ServeChild[] = [];
 let redis: TestRedis;
@@ -30,23 +28,7 @@ afterEach(async () => {
 });
 
 /** A production configuration over the example policies with its state in `<suite>/<name>-state`. */
-async function configFile(name: string): Promise<string> {
-  const policies = join(ROOT, 'policies');
-  const file = join(dir(), `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: 1',
-      'mode: production',
-      'listen: { host: 127.0.0.1 }',
-      'operations: { host: 127.0.0.1 }',
-      `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
-      `auth: { stateDir: ${join(dir(), `${name}-state`)}, sts: { enabled: false } }`,
-      'audit: { sign: false }',
-    ].join('\n'),
-  );
-  return file;
-}
+const configFile = (name: string): Promise<string> => exampleProductionConfig(dir(), name);
 
 /** Starts `iamgate serve` on `file` with free ports; `ready` waits for /readyz. */
 async function start(file: string, env: Record<string, string> = {}, args: readonly string[] = []): Promise<{ child: ServeChild; opsPort: number }> {
