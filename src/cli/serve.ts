@@ -8,6 +8,7 @@ import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loa
 import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings, createMemoryStateStore, holdStateFolder, openDurableStateStore, stateFiles, type FolderHold, type StateStore } from '../auth/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
+import { FolderError } from '../config/index.js';
 import { EXIT } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
@@ -70,7 +71,13 @@ type HeldFolder = Extract<FolderHold, { ok: true }>;
  */
 async function holdState(config: IamgateConfig): Promise<HeldFolder | undefined | string> {
   if (redisConfigured(config.redis)) return undefined;
-  const hold = await holdStateFolder(stateFolder(config));
+  let hold: FolderHold;
+  try {
+    hold = await holdStateFolder(stateFolder(config));
+  } catch (err) {
+    if (err instanceof FolderError) return `auth.stateDir ${stateFolder(config)}: cannot be used: ${err.message}`;
+    throw err;
+  }
   if (hold.ok) return hold;
   return (
     `auth.stateDir ${stateFolder(config)} is in use by another iamgate process (pid ${hold.heldBy}, ${hold.file}): ` +

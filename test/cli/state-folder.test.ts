@@ -77,6 +77,16 @@ describe('one process per auth.stateDir without Redis', () => {
     expect(lone.child.output()).toContain(refusal('workers', primary.child.process.pid!));
   }, 180_000);
 
+  it('exits 1 with one line naming auth.stateDir when its folder cannot be made (under /proc)', async () => {
+    const state = `/proc/iamgate-no-such-${process.pid}/state`;
+    const file = await exampleProductionConfig(dir(), 'proc', [], state);
+    const { child } = await start(file);
+    expect(await child.exit).toBe(1);
+    expect(child.output().trim().split('\n')).toEqual([
+      `iamgate serve: auth.stateDir ${state}: cannot be used: folder /proc/iamgate-no-such-${process.pid} cannot be created (ENOENT: its parent refuses new entries)`,
+    ]);
+  }, 120_000);
+
   it('holds nothing when the state is shared through Redis: two serves on one folder both start', async () => {
     const file = await configFile('redis');
     const env = { REDIS_URL: redis.url };

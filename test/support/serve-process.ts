@@ -116,9 +116,9 @@ export function useTempDir(prefix: string): () => string {
 
 /**
  * Writes `<dir>/<name>.yaml`: a production configuration on loopback over the example policies,
- * its state in `<dir>/<name>-state`, the STS off, and `extra` lines (default: an unsigned audit trail).
+ * its state in `stateDir` (default `<dir>/<name>-state`), the STS off, and `extra` lines (default: an unsigned audit trail).
  */
-export async function exampleProductionConfig(dir: string, name: string, extra: readonly string[] = []): Promise<string> {
+export async function exampleProductionConfig(dir: string, name: string, extra: readonly string[] = [], stateDir = join(dir, `${name}-state`)): Promise<string> {
   const policies = fileURLToPath(new URL('../../policies/', import.meta.url));
   const file = join(dir, `${name}.yaml`);
   await writeFile(
@@ -129,7 +129,7 @@ export async function exampleProductionConfig(dir: string, name: string, extra: 
       'listen: { host: 127.0.0.1 }',
       'operations: { host: 127.0.0.1 }',
       `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
-      `auth: { stateDir: ${join(dir, `${name}-state`)}, sts: { enabled: false } }`,
+      `auth: { stateDir: ${stateDir}, sts: { enabled: false } }`,
       ...(extra.length > 0 ? extra : ['audit: { sign: false }']),
     ].join('\n'),
   );
