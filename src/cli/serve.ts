@@ -56,7 +56,7 @@ function demoAddress(config: IamgateConfig): { host: string; port: number } | un
   return { host: host === '[::1]' ? '::1' : host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
 }
 
-/** The folder a configuration keeps its files in, and its state folder (auth.stateDir) resolved from it. */
+/** auth.stateDir, resolved from the configuration file's folder as the state files' paths are. */
 function stateFolder(config: IamgateConfig): string {
   return resolve(config.file ? dirname(config.file) : process.cwd(), config.auth.stateDir);
 }
@@ -103,7 +103,7 @@ interface Started {
  */
 const CLOSE_MARGIN_MS = 10_000;
 
-/** Stops iamgate, then the demo service. */
+/** Stops iamgate, then the demo service, then lets the state folder go (its last state written). */
 async function stopStarted(started: Pick<Started, 'demo' | 'hold'> & { iamgate?: Iamgate }, graceMs?: number): Promise<void> {
   try {
     await started.iamgate?.stop(graceMs);
