@@ -4,8 +4,8 @@
 // found here, at start, before any listener opens.
 import type { Redis } from 'ioredis';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { readTextFile, writeNewFile } from '../config/index.js';
+import { writeFile } from 'node:fs/promises';
+import { FolderError, makeFolder, readTextFile, writeNewFile } from '../config/index.js';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { AuditConfig, AuditSinkKind } from './config.js';
@@ -63,7 +63,7 @@ function inside(dir: string, path: string): boolean {
 
 /** Writes a new Ed25519 key (PKCS#8 PEM, owner-only) unless the file exists; true when written. */
 async function ensureGeneratedKey(file: string): Promise<boolean> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(file), 0o700);
   const { privateKey } = generateKeyPairSync('ed25519');
   return writeNewFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
 }
@@ -106,7 +106,7 @@ function jwkOf(key: PublishedKey): PublicJwk {
 /** Writes the public key as PEM where `publicKeyFile` says. */
 async function writePublicKey(file: string, key: PublishedKey): Promise<void> {
   const pem = createPublicKey({ key: { ...key.jwk }, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-  await mkdir(dirname(file), { recursive: true });
+  await makeFolder(dirname(file));
   await writeFile(file, pem);
 }
 
@@ -127,7 +127,8 @@ function openSink(kind: AuditSinkKind, config: AuditConfig, deps: AuditSetupDeps
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ELOOP' ? 'a symbolic link: the trail is written only to a file of its own' : (code ?? String(err));
-        throw new Error(`audit.file.path: ${file}: cannot be opened for appending (${why})`, { cause: err });
+        const folder = err instanceof FolderError ? `: ${err.message}` : '';
+        throw new Error(`audit.file.path: ${file}: cannot be opened for appending (${why})${folder}`, { cause: err });
       }
     }
     case 'redis':

@@ -17,6 +17,7 @@ export { fileSecretStore, stateSecretStore, type MfaSecretStore } from './mfa-se
 export { underFileLock, type FileLockOptions, type HeldLock, type LockStep } from './file-lock.js';
 export { createMemoryStateStore, MEMORY_STORE_SWEEP_AT, type MemoryStateStore } from './state/memory.js';
 export { openDurableStateStore, DURABLE_MAX_VALUES, type DurableStateFiles } from './state/durable-state.js';
+export { holdStateFolder, INSTANCE_LOCK, type FolderHold } from './state/folder-hold.js';
 export { answerStateRequest, createRelayedStateStore, type StateChannel, type StateReply, type StateRequest } from './state/relayed.js';
 export { createRedisClient, createRedisStateStore, redisReady } from './state/redis.js';
 export { StateUnavailableError, type StateStore } from './state/store.js';

@@ -1,8 +1,9 @@
 // Where encrypted TOTP secrets live: in the shared StateStore (Redis) when one is configured, or in
 // a local JSON file for one instance (its workers included). Either way only sealed blobs are stored.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolder } from '../config/index.js';
 import { underFileLock, type HeldLock } from './file-lock.js';
 import type { StateStore } from './state/store.js';
 
@@ -51,7 +52,7 @@ export function fileSecretStore(path: string): MfaSecretStore {
   };
   /** Replaces the file with `data`, unless the lock was taken over meanwhile (then nothing is written). */
   const write = async (data: Record<string, string>, lock: HeldLock): Promise<void> => {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await makeFolder(dirname(path), 0o700);
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
     try {
@@ -65,7 +66,7 @@ export function fileSecretStore(path: string): MfaSecretStore {
   /** Reads, changes and writes the file holding its lock; `change` answers whether to write. */
   const update = <T>(change: (data: Record<string, string>) => { write: boolean; result: T }): Promise<T> => {
     const next = queue.then(async () => {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await makeFolder(dirname(path), 0o700);
       return underFileLock(path, async (lock) => {
         const data = await read();
         const { write: changed, result } = change(data);

@@ -5,9 +5,8 @@
 import type { Handler } from 'hono';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { writeNewFile } from '../config/index.js';
+import { makeFolder, writeNewFile } from '../config/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { createAuthenticator, type TokenAuthenticator } from './authenticator.js';
 import type { AuthConfig } from './config.js';
@@ -74,7 +73,7 @@ async function encryptionKey(config: AuthConfig, path: (p: string) => string): P
   }
   // Development: a key generated on first use beside the other local state.
   const file = path(`${config.stateDir}/mfa.key`);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(file), 0o700);
   await writeNewFile(file, randomBytes(32).toString('base64') + '\n', 0o600);
   return readKeyFile(file);
 }

@@ -4,10 +4,11 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
+import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, redisConfigured, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
-import { authenticationWarnings, createMemoryStateStore, openDurableStateStore, stateFiles, type StateStore } from '../auth/index.js';
+import { authenticationWarnings, createMemoryStateStore, holdStateFolder, openDurableStateStore, stateFiles, type FolderHold, type StateStore } from '../auth/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
+import { FolderError } from '../config/index.js';
 import { EXIT } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
@@ -55,10 +56,41 @@ function demoAddress(config: IamgateConfig): { host: string; port: number } | un
   return { host: host === '[::1]' ? '::1' : host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
 }
 
+/** auth.stateDir, resolved from the configuration file's folder as the state files' paths are. */
+function stateFolder(config: IamgateConfig): string {
+  return resolve(config.file ? dirname(config.file) : process.cwd(), config.auth.stateDir);
+}
+
+type HeldFolder = Extract<FolderHold, { ok: true }>;
+
+/**
+ * Without Redis, the process that keeps the security state in auth.stateDir (a lone serve, or the
+ * primary of `serve --workers`, whose workers ask it) holds the folder for its life, so that a
+ * second process started on it refuses to start instead of overwriting its files. With Redis the
+ * state is kept there and nothing is held. Resolves to the one line saying who holds it, if another does.
+ */
+async function holdState(config: IamgateConfig): Promise<HeldFolder | undefined | string> {
+  if (redisConfigured(config.redis)) return undefined;
+  let hold: FolderHold;
+  try {
+    hold = await holdStateFolder(stateFolder(config));
+  } catch (err) {
+    if (err instanceof FolderError) return `auth.stateDir ${stateFolder(config)}: cannot be used: ${err.message}`;
+    throw err;
+  }
+  if (hold.ok) return hold;
+  return (
+    `auth.stateDir ${stateFolder(config)} is in use by another iamgate process (pid ${hold.heldBy}, ${hold.file}): ` +
+    `without Redis two processes would overwrite each other's revocations and MFA state; give each its own auth.stateDir, share state through redis.url (REDIS_URL), or run one process with --workers N`
+  );
+}
+
 /** What serve started: iamgate, and the demo service beside it. */
 interface Started {
   readonly iamgate: Iamgate;
   readonly demo: DemoUpstream | undefined;
+  /** The state folder this process holds (none with Redis, or in a worker). */
+  readonly hold: HeldFolder | undefined;
   readonly logger: Logger;
   /** shutdown.graceMs: how long requests in flight may take to finish once a stop begins. */
   readonly graceMs: number;
@@ -71,12 +103,13 @@ interface Started {
  */
 const CLOSE_MARGIN_MS = 10_000;
 
-/** Stops iamgate, then the demo service. */
-async function stopStarted(started: Pick<Started, 'demo'> & { iamgate?: Iamgate }, graceMs?: number): Promise<void> {
+/** Stops iamgate, then the demo service, then lets the state folder go (its last state written). */
+async function stopStarted(started: Pick<Started, 'demo' | 'hold'> & { iamgate?: Iamgate }, graceMs?: number): Promise<void> {
   try {
     await started.iamgate?.stop(graceMs);
   } finally {
     await started.demo?.close();
+    await started.hold?.release();
   }
 }
 
@@ -114,12 +147,19 @@ async function startDemoForWorkers(args: ServeArgs): Promise<DemoUpstream | unde
  * revocations and TOTP marks kept in the state folder as a single instance keeps them (a restart forgets none).
  * A configuration that does not load gets the memory store: the workers report its problems.
  */
-async function workersState(args: ServeArgs): Promise<StateStore> {
+async function workersState(args: ServeArgs): Promise<{ state: StateStore; hold: HeldFolder | undefined }> {
   const file = configFile(args);
   const loaded = file === undefined ? undefined : await loadConfig({ file, env: process.env });
-  if (!loaded?.ok) return createMemoryStateStore();
+  if (!loaded?.ok) return { state: createMemoryStateStore(), hold: undefined };
+  const hold = await holdState(loaded.config);
+  if (typeof hold === 'string') throw new Error(hold);
   const baseDir = loaded.config.file ? dirname(loaded.config.file) : process.cwd();
-  return openDurableStateStore(stateFiles(loaded.config.auth, (p) => resolve(baseDir, p)));
+  try {
+    return { state: await openDurableStateStore(stateFiles(loaded.config.auth, (p) => resolve(baseDir, p))), hold };
+  } catch (err) {
+    await hold?.release();
+    throw err;
+  }
 }
 
 /** Starts everything; resolves to what runs, or to an exit code when the configuration or policies are wrong. */
@@ -147,6 +187,12 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     return EXIT.usage;
   }
 
+  // A worker's state is its primary's, which holds the folder for all of them.
+  const hold = isClusterWorker() ? undefined : await holdState(config);
+  if (typeof hold === 'string') {
+    io.stderr(`iamgate serve: ${hold}`);
+    return EXIT.failed;
+  }
   const logger = createLogger(config.logging.level, undefined, configuredSecrets(config));
   let demo: DemoUpstream | undefined;
   let iamgate: Iamgate;
@@ -160,6 +206,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     iamgate = await createIamgate(config, { logger, listenWhenReady: isClusterWorker(), ...(primary ? { primary } : {}) });
   } catch (err) {
     await demo?.close();
+    await hold?.release();
     const taken = takenPortMessage(err, serveListeners(config, demoAt?.port));
     if (taken === undefined) throw err;
     io.stderr(`iamgate serve: ${taken}`);
@@ -172,7 +219,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
     const redact = createTextRedactor(configuredSecrets(config));
     io.stderr(`iamgate serve: the policies have ${first.problems.length} problem(s):`);
     for (const p of first.problems) io.stderr(`  ${redact(p)}`);
-    await stopStarted({ iamgate, demo }, 0);
+    await stopStarted({ iamgate, demo, hold }, 0);
     return EXIT.failed;
   }
   logger.info({ version: iamgateVersion(), gateway: gateway.bound.gateway, operations: gateway.bound.operations, upstream: config.upstream.url, mode: config.mode }, 'iamgate listening');
@@ -187,7 +234,7 @@ async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
       );
     });
   }
-  return { iamgate, demo, logger, graceMs: config.shutdown.graceMs };
+  return { iamgate, demo, hold, logger, graceMs: config.shutdown.graceMs };
 }
 
 /** Runs the gateway until SIGTERM or SIGINT; resolves to the exit code. */
@@ -207,18 +254,22 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     return EXIT.usage;
   }
   if (isClusterPrimary(split.workers)) {
-    let state: StateStore;
+    let held: Awaited<ReturnType<typeof workersState>>;
     try {
-      state = await workersState(args);
+      held = await workersState(args);
     } catch (err) {
       io.stderr(`iamgate serve: ${(err as Error).message}`);
       return EXIT.failed;
     }
-    const demo = await startDemoForWorkers(args);
     try {
-      return await runPrimary(split.workers, io, state);
+      const demo = await startDemoForWorkers(args);
+      try {
+        return await runPrimary(split.workers, io, held.state);
+      } finally {
+        await demo?.close();
+      }
     } finally {
-      await demo?.close();
+      await held.hold?.release();
     }
   }
   // A worker leaves the cluster however it ends (a refused configuration, a failed start, a stop):

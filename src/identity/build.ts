@@ -14,8 +14,10 @@ export interface ManagedDocument {
 }
 
 /**
- * The policy added to users marked `mfaRequired`: every action except getting an MFA session is
- * denied while no second factor was presented (AWS's well-known "force MFA" pattern).
+ * The policy added to users marked `mfaRequired`: every action except enrolling a device and
+ * getting an MFA session is denied while no second factor was presented (AWS's well-known "force
+ * MFA" pattern, whose NotAction lists iam:CreateVirtualMFADevice and iam:EnableMFADevice too).
+ * Enrolment still needs a policy that allows it: this only leaves it undenied.
  */
 export const MFA_REQUIRED_POLICY: Json = {
   Version: '2012-10-17',
@@ -23,7 +25,7 @@ export const MFA_REQUIRED_POLICY: Json = {
     {
       Sid: 'DenyAllWithoutMfa',
       Effect: 'Deny',
-      NotAction: ['sts:GetSessionToken'],
+      NotAction: ['sts:GetSessionToken', 'iamgate:EnrollMfa', 'iamgate:ConfirmMfa'],
       Resource: '*',
       Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
     },

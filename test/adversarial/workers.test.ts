@@ -17,7 +17,7 @@ const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
 /** `auth.mfa.maxFailures` left at its default. */
 const MAX_FAILURES = 5;
 
-/** A directory where alice reads orders (unless `denyAlice`) and ops may revoke sessions. */
+/** A directory where alice reads orders (unless `denyAlice`) and may enrol an MFA device, and ops may revoke sessions. */
 function directory(denyAlice: boolean): string {
   return [
     'version: 1',
@@ -27,6 +27,7 @@ function directory(denyAlice: boolean): string {
     '  alice:',
     '    inlinePolicies:',
     `      Read: { Version: "2012-10-17", Statement: [{ Effect: ${denyAlice ? 'Deny' : 'Allow'}, Action: "orders:GetOrder", Resource: "*" }] }`,
+    '      EnrolOwnDevice: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["iamgate:EnrollMfa", "iamgate:ConfirmMfa"], Resource: "*" }] }',
     '  ops:',
     '    inlinePolicies:',
     '      Revoke: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "iamgate:RevokeSessions", Resource: "*" }] }',

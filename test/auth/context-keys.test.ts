@@ -24,7 +24,7 @@ users:
   alice:
     tags: { team: orders }
     inlinePolicies:
-      Assume: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["sts:AssumeRole", "sts:TagSession", "sts:GetSessionToken"], Resource: "*" }] }
+      Assume: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["sts:AssumeRole", "sts:TagSession", "sts:GetSessionToken", "iamgate:EnrollMfa", "iamgate:ConfirmMfa"], Resource: "*" }] }
 roles:
   Worker:
     tags: { team: platform, tier: gold }

@@ -1,15 +1,12 @@
 // What `iamgate serve` says, as the real process prints it, about what a newcomer's machine often
 // has: a port already taken, Redis named but not running, an upstream not answering yet. Each is
 // said once, naming the setting, with no stack trace.
-import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis.js';
-import { metricValue, serve, useTempDir, type ServeChild } from '../support/serve-process.js';
+import { exampleProductionConfig, metricValue, serve, useTempDir, type ServeChild } from '../support/serve-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const dir = useTempDir('iamgate-serve-start-');
 const running: ServeChild[] = [];
 const held: Server[] = [];
@@ -20,23 +17,7 @@ afterEach(async () => {
 });
 
 /** A production configuration on loopback over the example policies, with its state in the suite's folder. */
-async function configFile(name: string, extra: readonly string[] = []): Promise<string> {
-  const policies = join(ROOT, 'policies');
-  const file = join(dir(), `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: 1',
-      'mode: production',
-      'listen: { host: 127.0.0.1 }',
-      'operations: { host: 127.0.0.1 }',
-      `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
-      `auth: { stateDir: ${join(dir(), `${name}-state`)}, sts: { enabled: false } }`,
-      ...(extra.length > 0 ? extra : ['audit: { sign: false }']),
-    ].join('\n'),
-  );
-  return file;
-}
+const configFile = (name: string, extra: readonly string[] = []): Promise<string> => exampleProductionConfig(dir(), name, extra);
 
 /** Starts serve on `file` with free gateway and operations ports (unless `env` names them) and info logging. */
 async function start(file: string, env: Record<string, string>): Promise<{ child: ServeChild; opsPort: number }> {
@@ -104,6 +85,15 @@ describe('iamgate serve at start', () => {
     expect(await child.exit).toBe(1);
     expect(logLines(child).filter((l) => l['msg'] === 'shutdown failed')).toEqual([expect.objectContaining({ level: 50, err: 'audit sink redis: Redis unavailable' })]);
     expect(child.output()).not.toMatch(/"stack"|\n\s+at /);
+  }, 120_000);
+
+  it('exits 1 instead of hanging, with one line naming audit.file.path and why, when its folder cannot be made (under /proc)', async () => {
+    const path = `/proc/iamgate-no-such-${process.pid}/audit/audit.jsonl`;
+    const { child } = await start(await configFile('proc-audit', [`audit: { sign: false, sink: [file], file: { path: ${path} } }`]), {});
+    expect(await child.exit).toBe(1);
+    const text = child.output();
+    expect(text).toContain(`audit.file.path: ${path}: cannot be opened for appending (ENOENT): folder /proc/iamgate-no-such-${process.pid} cannot be created`);
+    expect(text).not.toMatch(/"stack"|\n\s+at /);
   }, 120_000);
 
   it('starts, ready, when its upstream does not answer, and says so once naming upstream.url and IAMGATE_UPSTREAM', async () => {

@@ -26,7 +26,7 @@ describe('the example directory', () => {
   it('gives each user the policies of its groups and its boundary', async () => {
     const { directory } = await loadDirectory(EXAMPLE);
     const carol = directory!.users.get('carol')!;
-    expect(carol.policySet.identity.map((p) => p.name)).toEqual(['OrdersReadWrite', 'OrdersDeleteWithMfa', 'AssumeOrdersAdmin']);
+    expect(carol.policySet.identity.map((p) => p.name)).toEqual(['OrdersReadWrite', 'OrdersDeleteWithMfa', 'AssumeOrdersAdmin', 'MfaSelfEnrolment']);
     expect(carol.policySet.boundary?.name).toBe('OrdersBoundary');
     expect(carol.policySet.boundary?.kind).toBe('boundary');
   });

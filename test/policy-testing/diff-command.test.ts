@@ -46,7 +46,7 @@ describe('iamgate diff', () => {
   it('reports no change between a folder and its copy', async () => {
     const [a, b] = [await example(), await example()];
     const run = await iamgate('diff', a, b, '--fail-on', 'new-access');
-    expect(run.out).toEqual(['5 principals × 7 routes and actions: 0 gained, 0 lost']);
+    expect(run.out).toEqual(['5 principals × 11 routes and actions: 0 gained, 0 lost']);
     expect(run.code).toBe(0);
   });
 
@@ -65,7 +65,7 @@ describe('iamgate diff', () => {
         '+ role OrdersWorker: DELETE /orders/:id — allowed (was denied)',
       ]),
     );
-    expect(run.out.at(-1)).toBe('5 principals × 7 routes and actions: 6 gained, 0 lost');
+    expect(run.out.at(-1)).toBe('5 principals × 11 routes and actions: 6 gained, 0 lost');
     expect(run.code).toBe(1);
   });
 

@@ -27,8 +27,8 @@ describe('iamgate test', () => {
   it('passes every case of the suite shipped in policies/tests and exits 0', async () => {
     const run = await iamgate('test', join(EXAMPLE, 'tests'));
     expect(run.err).toEqual([]);
-    expect(run.out.at(-1)).toBe('17 cases: 17 passed, 0 failed');
-    expect(run.out.filter((l) => l.startsWith('  ✓ '))).toHaveLength(17);
+    expect(run.out.at(-1)).toBe('20 cases: 20 passed, 0 failed');
+    expect(run.out.filter((l) => l.startsWith('  ✓ '))).toHaveLength(20);
     expect(run.code).toBe(0);
   });
 

@@ -1,7 +1,7 @@
 // `iamgate serve` as a real child process, for tests that need what only a process shows: its exit
 // code after a signal, its open descriptors (/proc/PID/fd) and its resident memory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,4 +112,26 @@ export function useTempDir(prefix: string): () => string {
     if (!dir) throw new Error('the temporary folder is made in beforeAll');
     return dir;
   };
+}
+
+/**
+ * Writes `<dir>/<name>.yaml`: a production configuration on loopback over the example policies,
+ * its state in `stateDir` (default `<dir>/<name>-state`), the STS off, and `extra` lines (default: an unsigned audit trail).
+ */
+export async function exampleProductionConfig(dir: string, name: string, extra: readonly string[] = [], stateDir = join(dir, `${name}-state`)): Promise<string> {
+  const policies = fileURLToPath(new URL('../../policies/', import.meta.url));
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    [
+      'version: 1',
+      'mode: production',
+      'listen: { host: 127.0.0.1 }',
+      'operations: { host: 127.0.0.1 }',
+      `policies: { directory: ${join(policies, 'directory.yaml')}, routes: ${join(policies, 'routes.yaml')}, watch: false }`,
+      `auth: { stateDir: ${stateDir}, sts: { enabled: false } }`,
+      ...(extra.length > 0 ? extra : ['audit: { sign: false }']),
+    ].join('\n'),
+  );
+  return file;
 }

@@ -4,8 +4,9 @@
 // them); every record of one event-loop turn goes out in one write and shares one promise. In batched mode lines wait until `batchBytes` are
 // pending or `flushIntervalMs` has passed; past a high-water mark the caller is made to wait for
 // the write instead (backpressure), so a sink that keeps up never refuses or drops under load.
-import { constants, fstatSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { constants, fstatSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeFolderSync } from '../../config/index.js';
 import { AuditError } from '../errors.js';
 import { PIPE_BUF } from '../fit.js';
 import { describeDescriptor } from './descriptor.js';
@@ -165,7 +166,7 @@ const APPEND_NO_FOLLOW = constants.O_RDWR | constants.O_CREAT | constants.O_APPE
  * newline first, so new records start on a line of their own.
  */
 export function createFileSink(path: string, options: StreamSinkOptions = {}): FileSink {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolderSync(dirname(path));
   const fd = openSync(path, APPEND_NO_FOLLOW, 0o666);
   const sink = createFdSink('file', fd, true, options, endsTorn(fd) ? '\n' : '');
   return {

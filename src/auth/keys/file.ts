@@ -3,8 +3,7 @@
 // processes starting together agree on one key.
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { readTextFile, writeNewFile } from '../../config/index.js';
+import { makeFolder, readTextFile, writeNewFile } from '../../config/index.js';
 import { dirname } from 'node:path';
 import { KeyTable, parseJwkSet, type KeySource } from './jwk.js';
 
@@ -56,7 +55,7 @@ export async function ensureDevKey(path: string): Promise<PrivateJwk> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(path), 0o700);
   const jwk = await generatePrivateJwk('ES256');
   // Another process may have created it first: then its key, whole, is the one.
   if (await writeNewFile(path, JSON.stringify(jwk, null, 2) + '\n', 0o600)) return jwk;

@@ -4,8 +4,8 @@
 // trusts it before any replica signs with it) and drops keys retired long enough ago that no
 // token they signed can still be valid: old and new keys overlap.
 import { importJWK, type CryptoKey, type JWK } from 'jose';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { readTextFile } from '../../config/index.js';
+import { rename, stat, writeFile } from 'node:fs/promises';
+import { makeFolder, readTextFile } from '../../config/index.js';
 import { dirname } from 'node:path';
 import { generatePrivateJwk, staticKeySource, type PrivateJwk } from './file.js';
 import { publicJwk, type KeySource } from './jwk.js';
@@ -82,7 +82,7 @@ async function readRingFile(path: string): Promise<SigningKeyEntry[]> {
 
 async function writeRingFile(path: string, entries: readonly SigningKeyEntry[]): Promise<void> {
   const body: RingFile = { keys: entries.map((e) => ({ ...e.jwk, activeFrom: Math.floor(e.activeFrom / 1000) })) };
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(path), 0o700);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
   await rename(tmp, path);

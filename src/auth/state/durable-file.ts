@@ -5,8 +5,9 @@
 // acknowledges nothing a restart would lose. Writes run one at a time in the order asked; a write
 // asked while another waits to start joins it, since each writes the state as it is when it runs.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolder } from '../../config/index.js';
 import { StateUnavailableError } from './store.js';
 
 export interface DurableFile {
@@ -52,7 +53,7 @@ export function createDurableFile(file: string): DurableFile {
         const text = JSON.stringify(content()) + '\n';
         const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
         try {
-          await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+          await makeFolder(dirname(file), 0o700);
           await writeFile(tmp, text, { mode: 0o600, flush: true });
           await rename(tmp, file);
           await flushFolder(dirname(file));

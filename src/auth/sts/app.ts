@@ -163,7 +163,7 @@ export function createStsApp(deps: StsDeps): StsApp {
 
   app.post('/mfa/enroll', (c) =>
     withCaller(c, async (caller) =>
-      answer(c, await ops.enrollMfa(caller), (r) => {
+      answer(c, await ops.enrollMfa(caller, keysOf()), (r) => {
         c.header('Cache-Control', 'no-store');
         return c.json({ SecretBase32: r.secret, OtpauthUri: r.uri });
       }),
@@ -174,7 +174,7 @@ export function createStsApp(deps: StsDeps): StsApp {
     withCaller(c, async (caller, body) => {
       const code = body['TokenCode'];
       if (typeof code !== 'string') return refuse(c, 'invalid_request', 'TokenCode is required', caller);
-      return answer(c, await ops.confirmMfa(caller, code), () => c.json({ Enrolled: true }));
+      return answer(c, await ops.confirmMfa(caller, code, keysOf()), () => c.json({ Enrolled: true }));
     }),
   );
 

@@ -110,8 +110,8 @@ export interface StsOperations {
   getSessionToken(caller: Principal, input: CommonInput): Promise<StsResult<IssuedCredentials>>;
   assumeRole(caller: Principal, input: AssumeRoleInput, keys?: RequestKeys): Promise<StsResult<IssuedCredentials>>;
   assumeRoleWithWebIdentity(input: WebIdentityInput, keys?: RequestKeys): Promise<StsResult<IssuedCredentials>>;
-  enrollMfa(caller: Principal): Promise<StsResult<{ secret: string; uri: string }>>;
-  confirmMfa(caller: Principal, code: string): Promise<StsResult<{ enrolled: true }>>;
+  enrollMfa(caller: Principal, keys?: RequestKeys): Promise<StsResult<{ secret: string; uri: string }>>;
+  confirmMfa(caller: Principal, code: string, keys?: RequestKeys): Promise<StsResult<{ enrolled: true }>>;
   revokeSessions(caller: Principal, subjectArn: string, before: number, keys?: RequestKeys): Promise<StsResult<{ before: number }>>;
 }
 
@@ -147,6 +147,18 @@ export function createStsOperations(deps: StsDeps): StsOperations {
     if (result.ok) return { ok: true, value: { at: result.at } };
     return deny(action, result.code, { caller: caller.arn, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) });
   };
+
+  /**
+   * Whether the caller's own policies (identity, boundary, session) allow `action` on `resource`,
+   * read with the call's keys: the calls that act on the caller's account rather than assume a role.
+   */
+  const callerAllowed = (caller: Principal, action: string, resource: string, keys: RequestKeys): boolean =>
+    evaluate(caller.policySet, {
+      principal: caller.arn,
+      action,
+      resource,
+      context: createContext({ ...caller.context, ...timeKeys(now()), ...keys }),
+    }).decision === 'Allow';
 
   const findRole = (arn: string): DirectoryRole | undefined => {
     for (const role of deps.resolver().directory.roles.values()) if (role.arn === arn) return role;
@@ -300,16 +312,22 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       return issued('AssumeRoleWithWebIdentity', caller, arn, `${role.id}:${input.sessionName}`, minted, false, sourceIdentity);
     },
 
-    async enrollMfa(caller) {
+    // Enrolling a device is what turns a first factor into two: a stolen first-factor token must
+    // not be enough. Both steps are IAM actions on the caller's own user ARN, decided by its own
+    // policies (as iam:CreateVirtualMFADevice and iam:EnableMFADevice are in AWS), so an operator
+    // says who may enrol, from where and when; no policy allowing them, no one enrols.
+    async enrollMfa(caller, keys = {}) {
       if (caller.type !== 'User') return deny('EnrollMfa', 'caller_not_user', { caller: caller.arn });
+      if (!callerAllowed(caller, 'iamgate:EnrollMfa', caller.arn, keys)) return deny('EnrollMfa', 'caller_not_allowed', { caller: caller.arn });
       const result = await deps.totp.enroll(caller.arn, caller.name);
       if (!result.ok) return deny('EnrollMfa', result.code, { caller: caller.arn });
       emit({ action: 'EnrollMfa', outcome: 'allowed', caller: caller.arn });
       return { ok: true, value: { secret: result.secret, uri: result.uri } };
     },
 
-    async confirmMfa(caller, code) {
+    async confirmMfa(caller, code, keys = {}) {
       if (caller.type !== 'User') return deny('ConfirmMfa', 'caller_not_user', { caller: caller.arn });
+      if (!callerAllowed(caller, 'iamgate:ConfirmMfa', caller.arn, keys)) return deny('ConfirmMfa', 'caller_not_allowed', { caller: caller.arn });
       const result = await deps.totp.confirm(caller.arn, code);
       if (!result.ok) {
         return deny('ConfirmMfa', result.code, { caller: caller.arn, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) });
@@ -319,13 +337,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
     },
 
     async revokeSessions(caller, subjectArn, before, keys = {}) {
-      const decision = evaluate(caller.policySet, {
-        principal: caller.arn,
-        action: 'iamgate:RevokeSessions',
-        resource: subjectArn,
-        context: createContext({ ...caller.context, ...timeKeys(now()), ...keys }),
-      });
-      if (decision.decision !== 'Allow') return deny('RevokeSessions', 'caller_not_allowed', { caller: caller.arn, target: subjectArn });
+      if (!callerAllowed(caller, 'iamgate:RevokeSessions', subjectArn, keys)) return deny('RevokeSessions', 'caller_not_allowed', { caller: caller.arn, target: subjectArn });
       if (!revocableArn(deps.resolver().directory, subjectArn)) {
         return deny('RevokeSessions', 'invalid_request', { caller: caller.arn, target: subjectArn, detail: 'PrincipalArn names no user, role or role session of the directory' });
       }
