@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSecretStore, underFileLock } from '../../src/auth/index.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const LOCK_HOLDER = new URL('./fixtures/lock-holder.ts', import.meta.url).pathname;
 
-describe('the MFA secrets file written by two processes at once', () => {
+describe('the MFA secrets file written by two processes at once', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iamgate-secrets-'));
@@ -52,7 +53,7 @@ describe('the MFA secrets file written by two processes at once', () => {
       await expect(access(`${file}.lock.break`)).rejects.toMatchObject({ code: 'ENOENT' });
     }
     expect(lost).toEqual([]);
-  }, 60_000);
+  });
 
   it('never lets a holder whose change outlasted the stale threshold remove, or write under, the lock another process has taken over since', async () => {
     const file = join(dir, 'slow-holder.json');
