@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from '../config/index.js';
-import { underFileLock, type HeldLock } from './file-lock.js';
+import { underFileLock, type FileLockOptions, type HeldLock } from './file-lock.js';
 import type { StateStore } from './state/store.js';
 
 export interface MfaSecretStore {
@@ -31,9 +31,10 @@ export function stateSecretStore(state: StateStore): MfaSecretStore {
 /**
  * Secrets kept in a JSON file (owner → sealed blob), written atomically with mode 0600. Writes from
  * this process are serialised, and writes from other processes on the same file (the workers of
- * `serve --workers N`) wait for each other through a lock file (file-lock.ts).
+ * `serve --workers N`) wait for each other through a lock file (file-lock.ts), with `lock`'s wait
+ * and stale threshold (its defaults unless given).
  */
-export function fileSecretStore(path: string): MfaSecretStore {
+export function fileSecretStore(path: string, lock: FileLockOptions = {}): MfaSecretStore {
   let queue: Promise<unknown> = Promise.resolve();
 
   const read = async (): Promise<Record<string, string>> => {
@@ -67,12 +68,16 @@ export function fileSecretStore(path: string): MfaSecretStore {
   const update = <T>(change: (data: Record<string, string>) => { write: boolean; result: T }): Promise<T> => {
     const next = queue.then(async () => {
       await makeFolder(dirname(path), 0o700);
-      return underFileLock(path, async (lock) => {
-        const data = await read();
-        const { write: changed, result } = change(data);
-        if (changed) await write(data, lock);
-        return result;
-      });
+      return underFileLock(
+        path,
+        async (held) => {
+          const data = await read();
+          const { write: changed, result } = change(data);
+          if (changed) await write(data, held);
+          return result;
+        },
+        lock,
+      );
     });
     queue = next.catch(() => undefined);
     return next;

@@ -3,9 +3,11 @@
 // flood of headers cannot push the identity headers past what the upstream reads); a cap on open
 // connections; and request targets the HTTP adapter would refuse bare, answered by iamgate instead.
 import net from 'node:net';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config/index.js';
 import { useTestGateway } from '../support/gateway.js';
+import { metricValue } from '../support/serve-process.js';
 import { exchange, jsonOf, responsesOf, sleep } from './support/raw.js';
 
 /** Sends a request line, then one header line every 100 ms for up to 7.5 s: never completes its headers. */
@@ -80,6 +82,18 @@ describe('open connections', () => {
     for (const s of idle) s.destroy();
   });
 
+  /** Waits until the gateway listener counts `n` open connections (its iamgate_connections_open gauge). */
+  async function openConnections(n: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const page = await (await request(`${gw.opsUrl}/metrics`)).body.text();
+      const open = metricValue(page, 'iamgate_connections_open', { listener: 'gateway' });
+      if (open === n) return;
+      if (Date.now() > deadline) throw new Error(`the gateway listener held ${open} connections, not ${n}, for 10 s`);
+      await sleep(20);
+    }
+  }
+
   it('closes connections beyond listen.maxConnections as they arrive', async () => {
     const port = Number(new URL(gw.url).port);
     for (let i = 0; i < 2; i++) {
@@ -88,12 +102,13 @@ describe('open connections', () => {
       await new Promise<void>((r) => s.once('connect', () => r()));
       idle.push(s);
     }
-    await sleep(100);
+    // A client's connect event comes before the server has accepted: wait until the listener holds both.
+    await openConnections(2);
     const r = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(r.closedByServer).toBe(true);
     expect(r.statuses).toEqual([]);
     for (const s of idle.splice(0)) s.destroy();
-    await sleep(100);
+    await openConnections(0);
     const after = await exchange(port, 'GET /public/readme HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(after.statuses).toEqual([401]);
   });

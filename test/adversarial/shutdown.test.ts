@@ -88,8 +88,18 @@ describe('SIGTERM while refused, idle and half-sent connections are open', () =>
       // Headers begun, never finished.
       const halfSent = exchange(s.port, 'GET /public/readme HTTP/1.1\r\nHost: x\r\n', { timeoutMs: GRACE_MS + 10_000 });
       await sleep(50);
-      const refused = refusedOnce(s.port, kind.payload(), { patienceMs: GRACE_MS + 10_000, onAnswer: () => s.child.process.kill('SIGTERM') });
-      const exited = await Promise.race([s.child.exit, sleep(GRACE_MS).then(() => 'still running after the grace' as const)]);
+      let termSent: () => void = () => undefined;
+      const terminated = new Promise<void>((resolve) => (termSent = resolve));
+      const refused = refusedOnce(s.port, kind.payload(), {
+        patienceMs: GRACE_MS + 10_000,
+        onAnswer: () => {
+          s.child.process.kill('SIGTERM');
+          termSent();
+        },
+      });
+      // The grace is counted from the signal, not from before the refused answer came (slow on a loaded machine).
+      const graceOver = Promise.race([terminated, refused]).then(() => sleep(GRACE_MS)).then(() => 'still running after the grace' as const);
+      const exited = await Promise.race([s.child.exit, graceOver]);
       expect(exited).toBe(0);
       expect(await refused).toBe(kind.status);
       expect((await halfSent).closedByServer).toBe(true);

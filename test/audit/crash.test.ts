@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKeys } from '../../src/audit/signing.js';
 import type { VerifyReport } from '../../src/audit/verify.js';
 import { ed25519, tempDir, verifyFile, writeTrail, type TempDir } from './support.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
@@ -56,7 +57,7 @@ beforeAll(async () => {
 });
 afterAll(() => dir.remove());
 
-describe('a writer killed mid-write', () => {
+describe('a writer killed mid-write', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   it('loses no acknowledged record, and the trail verifies up to its last complete record', async () => {
     const path = dir.file('crash.jsonl');
     const { acked, publicKey } = await runAndKill(path, 400, 'gw-crash-1');

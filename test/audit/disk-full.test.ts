@@ -16,6 +16,7 @@ import { runAudit } from '../../src/cli/audit.js';
 import { eventually, startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 /** Whether this process may mount a tmpfs (root, and a kernel that lets it). */
 function canMount(): boolean {
@@ -36,7 +37,7 @@ describe.skipIf(!canMount())('a durable audit file on a disk that fills up', () 
     files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, trailPath: join(disk, 'trail.jsonl'), audit: ['digestEvery: { records: 50 }'] });
     server = await startServe(files.config, {});
     token = await tokenFor(files.config, 'alice');
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS);
   afterAll(async () => {
     server?.kill();
     await server?.exit;

@@ -14,6 +14,7 @@ import { splitTrailText } from '../../src/audit/trail.js';
 import { verifyTrail } from '../../src/audit/verify.js';
 import { promisesMadeBy } from '../support/promises.js';
 import { decisionEvent, ed25519, lines, steppingClock, tempDir, verifyFile, type TempDir } from './support.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 let dir: TempDir;
 beforeAll(async () => {
@@ -199,7 +200,7 @@ describe('createAuditLog', () => {
     const report = await verifyTrail(splitTrailText(out));
     expect(report).toMatchObject({ status: 'ok', ignored: 40 });
     expect(report.records).toBeGreaterThan(40);
-  });
+  }, CHILD_PROCESS_TEST_MS);
 });
 
 /** Records `event` with `recordThen` and resolves with what its callback was told (undefined: written). */

@@ -7,6 +7,7 @@ import { runAudit, EXIT_INCOMPLETE } from '../../src/cli/audit.js';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { decisionsFor, loadThenKill, readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const CLIENTS = 8;
 /** Successful answers to see before the kill. */
@@ -20,7 +21,7 @@ beforeAll(async () => {
   upstream = await startTestUpstream();
   files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, audit: ['digestEvery: { records: 50 }'] });
   server = await startServe(files.config, {});
-}, 30_000);
+}, CHILD_PROCESS_TEST_MS);
 
 afterAll(async () => {
   server?.kill();
@@ -51,5 +52,5 @@ describe('iamgate serve killed with SIGKILL under load', () => {
     expect(code).toBe(EXIT_INCOMPLETE);
     expect(report.chains).toHaveLength(1);
     expect(report.chains[0]!.signedThrough).toBeGreaterThan(0);
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS);
 });

@@ -14,6 +14,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis.js';
 import { tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+import { CHILD_PROCESS_MS, CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -33,7 +34,7 @@ async function serve(config: string, stdout: string): Promise<{ child: ChildProc
     stdio: ['ignore', out, 'inherit'],
   });
   closeSync(out);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + CHILD_PROCESS_MS;
   while ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.status, () => 0)) !== 200) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -84,7 +85,7 @@ for (const sink of ['stdout', 'file'] as const) {
       const stdout = join(files.dir, 'stdout.jsonl');
       trail = sink === 'stdout' ? stdout : files.trail;
       gateway = await serve(files.config, stdout);
-    }, 30_000);
+    }, CHILD_PROCESS_TEST_MS);
 
     afterAll(async () => {
       gateway?.child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import { EXIT_INCOMPLETE, runAudit } from '../../src/cli/audit.js';
 import { EXIT } from '../../src/cli/exit.js';
 import { eventually } from '../deploy/serve-process.js';
 import { decisionsFor, loadThenKill, readTrail, servedSuite, tokenFor, type TrailRecord } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const CLIENTS = 8;
 const BEFORE_KILL = 300;
@@ -49,7 +50,7 @@ describe('iamgate serve killed with SIGKILL while its trail rotates every few re
     expect(report.chains).toHaveLength(1);
     expect(report.chains[0]).toMatchObject({ firstSeq: 1, closed: false });
     expect(report.chains[0]!.records).toBe(report.chains[0]!.lastSeq);
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 });
 
 describe('iamgate serve and logrotate (create style)', () => {
@@ -72,5 +73,5 @@ describe('iamgate serve and logrotate (create style)', () => {
     const { code, report } = await verify([`${files.trail}.1`, files.trail, '--public-key', files.publicKey]);
     expect(report.findings).toEqual([]);
     expect(code).toBe(EXIT.ok);
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 });

@@ -9,6 +9,7 @@ import { EXIT_INCOMPLETE, runAudit } from '../../src/cli/audit.js';
 import { EXIT } from '../../src/cli/exit.js';
 import type { ServeProcess } from '../deploy/serve-process.js';
 import { load, loadThenKill, readTrail, servedSuite, tokenFor, type ServedFiles } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const CLIENTS = 8;
 const BEFORE_KILL = 300;
@@ -61,7 +62,7 @@ describe('the end of a served trail, against the head its operations port publis
     const truncated = await verify(files, cut, head);
     expect(truncated.report.findings.map((f) => [f.code, f.seq])).toEqual([['truncated', head.seq]]);
     expect(truncated.code).toBe(EXIT.failed);
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 
   it('seals the trail on SIGTERM: closed, holding the head read while it served', async () => {
     const { files, server } = await serveWith();
@@ -75,5 +76,5 @@ describe('the end of a served trail, against the head its operations port publis
     expect(report.findings).toEqual([]);
     expect(report.chains).toEqual([expect.objectContaining({ instanceId: head.instanceId, closed: true })]);
     expect(code).toBe(EXIT.ok);
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 });

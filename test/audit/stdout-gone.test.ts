@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 describe('a trail on stdout whose reader went away', () => {
   let upstream: TestUpstream;
@@ -16,7 +17,7 @@ describe('a trail on stdout whose reader went away', () => {
     upstream = await startTestUpstream();
     files = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, sink: 'stdout' });
     server = await startServe(files.config, {});
-  }, 60_000);
+  }, CHILD_PROCESS_TEST_MS);
   afterAll(async () => {
     server?.kill();
     await server?.exit;

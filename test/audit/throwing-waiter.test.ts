@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, verifyFile, type TempDir } from './support.js';
+import { CHILD_PROCESS_MS, CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/throwing-waiter.ts', import.meta.url));
 
@@ -20,11 +21,11 @@ afterAll(() => dir.remove());
 
 /** What the fixture process saw happen, in order. */
 async function run(mode: 'writer' | 'log', path: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture, mode, path], { timeout: 20_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture, mode, path], { timeout: CHILD_PROCESS_MS });
   return JSON.parse(stdout) as string[];
 }
 
-describe('a callback waiter that throws', () => {
+describe('a callback waiter that throws', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   it('leaves the other waiters of its write told, in order, and the writer writing; the throw surfaces after them', async () => {
     const path = dir.file('writer.txt');
     const happened = await run('writer', path);

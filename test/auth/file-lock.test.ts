@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { underFileLock, type LockStep } from '../../src/auth/index.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const BREAKER = new URL('./fixtures/lock-breaker.ts', import.meta.url).pathname;
 /** Long enough never to be reached: a waiter here waits on events, never on time. */
@@ -144,7 +145,7 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     expect(await Promise.all([first.done, second.done])).toEqual(['first', 'second']);
     expect(log).toEqual(['first in', 'first out', 'second in', 'second out']);
     expect(await leftBeside(file)).toEqual([]);
-  }, 30_000);
+  }, CHILD_PROCESS_TEST_MS);
 
   it('never removes a lock taken since it judged the lock stale, when the stale lock’s holder let it go meanwhile', async () => {
     const file = join(dir, 'released-meanwhile.json');
@@ -192,5 +193,5 @@ describe('the file lock when a breaker dies or stalls mid-takeover', () => {
     await ageLeftovers();
     expect(await underFileLock(file, async () => 'taken again', { waitMs: WAIT_MS, staleMs: STALE_MS })).toBe('taken again');
     expect(await leftBeside(file)).toEqual([]);
-  }, 30_000);
+  }, CHILD_PROCESS_TEST_MS);
 });

@@ -70,7 +70,7 @@ async function call(user: string): Promise<{ status: number; ms: number }> {
 }
 
 /** Runs LOOPS request loops while `script` runs; each sample is tagged with the phase it started in. */
-async function underLoad(script: (setPhase: (p: Phase) => void) => Promise<void>): Promise<Sample[]> {
+async function underLoad(script: (setPhase: (p: Phase) => void, answered: (p: Phase) => number) => Promise<void>): Promise<Sample[]> {
   const samples: Sample[] = [];
   let phase: Phase = 'before';
   let done = false;
@@ -84,7 +84,10 @@ async function underLoad(script: (setPhase: (p: Phase) => void) => Promise<void>
   };
   const loops = Array.from({ length: LOOPS }, (_, n) => loop(n));
   try {
-    await script((p) => (phase = p));
+    await script(
+      (p) => (phase = p),
+      (p) => samples.filter((s) => s.phase === p).length,
+    );
   } finally {
     done = true;
     await Promise.all(loops);
@@ -126,14 +129,16 @@ const FAULTS: readonly Fault[] = [
 ];
 
 describe('the gateway with Redis failing under load', () => {
-  it.for(FAULTS)('keeps every answer while redis-server is $name, and uses Redis again by itself once it is back', async (fault) => {
+  it.for(FAULTS)('keeps every answer while redis-server is $name, and uses Redis again by itself once it is back', { timeout: 120_000 }, async (fault) => {
     let recovered = false;
-    const samples = await underLoad(async (setPhase) => {
+    const samples = await underLoad(async (setPhase, answered) => {
       await sleep(500);
       setPhase('outage');
       await fault.begin();
       try {
+        // At least 1.5 s and more than 50 answers of outage, however slowly a loaded machine answers.
         await sleep(1500);
+        expect(await eventually(async () => answered('outage') > 50, 30_000)).toBe(true);
       } finally {
         await fault.end();
       }

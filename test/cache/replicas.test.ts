@@ -81,6 +81,22 @@ describe('replicas sharing one Redis', () => {
     return { decision, from: 'evaluator' };
   }
 
+  /** Waits until Redis counts `n` subscribers on the channel: a replica hears only what is published after its SUBSCRIBE has landed. */
+  async function subscribed(n: number): Promise<void> {
+    const admin = createCacheRedis(redis.url, { commandTimeoutMs: 5000 });
+    try {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const count = admin.status === 'ready' ? ((await admin.pubsub('NUMSUB', DEFAULT_CHANNEL)) as [string, number])[1] : -1;
+        if (count === n) return;
+        if (Date.now() > deadline) throw new Error(`${count} subscribers instead of ${n} within 10 s`);
+        await sleep(10);
+      }
+    } finally {
+      admin.disconnect();
+    }
+  }
+
   beforeAll(async () => {
     redis = await startOwnedRedis();
   });
@@ -97,6 +113,8 @@ describe('replicas sharing one Redis', () => {
       await r.cache.close();
       r.client.disconnect();
     }
+    // The next test counts its own replicas' subscriptions.
+    await subscribed(0);
   });
   afterAll(async () => {
     await redis?.close();
@@ -109,7 +127,7 @@ describe('replicas sharing one Redis', () => {
     const heardByB: GenerationAnnouncement[] = [];
     a.bus.onGeneration((g) => heardByA.push(g));
     b.bus.onGeneration((g) => heardByB.push(g));
-    await sleep(100); // subscriptions in place
+    await subscribed(2);
     expect(await publish(a, 'deny')).toBe(true);
     await waitFor('B hears the generation', () => heardByB.length > 0);
     expect(heardByB[0]).toMatchObject({ type: 'generation', hash: 'deny' });
@@ -126,7 +144,7 @@ describe('replicas sharing one Redis', () => {
       b.loaded = g.hash;
       b.cache.setGeneration(g.hash);
     });
-    await sleep(100);
+    await subscribed(2);
     expect((await decide(a)).decision.decision).toBe('Allow');
     expect(await decide(b)).toMatchObject({ decision: { decision: 'Allow' }, from: 'l2' });
     expect(await decide(b)).toMatchObject({ from: 'l1' });
@@ -172,7 +190,7 @@ describe('replicas sharing one Redis', () => {
     const b = await replica('allow');
     const heard: RevocationAnnouncement[] = [];
     b.bus.onRevocation((r) => heard.push(r));
-    await sleep(100);
+    await subscribed(2);
     expect(await a.bus.publishRevocation('arn:aws:iam::111122223333:user/alice', 1_700_000_000_000)).toBe(true);
     await waitFor('B hears the revocation', () => heard.length > 0);
     expect(heard[0]).toMatchObject({ subject: 'arn:aws:iam::111122223333:user/alice', before: 1_700_000_000_000 });

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -19,7 +20,7 @@ function runIntoClosedPipe(args: readonly string[]): Promise<{ code: number | nu
   });
 }
 
-describe('the CLI writing to a pipe nobody reads', () => {
+describe('the CLI writing to a pipe nobody reads', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   it('ends with its own exit code and no EPIPE stack trace when the reader has gone', async () => {
     const { code, stderr } = await runIntoClosedPipe(['--help']);
     expect(stderr).not.toMatch(/EPIPE|Error|at /);

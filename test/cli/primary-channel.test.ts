@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../support/serve-process.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const source = (path: string): string => JSON.stringify(pathToFileURL(resolve(path)).href);
 
@@ -30,7 +31,7 @@ if (cluster.isPrimary) {
 }
 `;
 
-describe('a worker whose channel to the primary is closed', () => {
+describe('a worker whose channel to the primary is closed', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   const dir = useTempDir('iamgate-channel-');
 
   it('fails a state call closed without waiting for its deadline, and is not ended by it', async () => {

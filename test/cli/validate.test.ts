@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli/cli.js';
 import { FILE_KINDS, byBaseName, type FileKind } from '../../src/cli/file-kinds.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runValidate } from '../../src/cli/validate.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const run = promisify(execFile);
 
@@ -265,14 +266,14 @@ describe('iamgate', () => {
     );
     expect(err?.code).toBe(1);
     expect(err?.stdout).toContain(`${file}: error INVALID_CONDITION_VALUE at Statement[1].Condition.NumericLessThan.s3:max-keys: `);
-  });
+  }, CHILD_PROCESS_TEST_MS);
 
   it('runs validate as a real process on a clean file with exit code 0', async () => {
     const file = await put('process/read.json', JSON.stringify(GOOD));
     const main = join(import.meta.dirname, '../../src/cli/main.ts');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', main, 'validate', file]);
     expect(stdout).toBe('1 file checked: 0 errors, 0 security findings, 0 warnings, 0 suggestions\n');
-  });
+  }, CHILD_PROCESS_TEST_MS);
 });
 
 describe('iamgate validate telling and following file kinds', () => {

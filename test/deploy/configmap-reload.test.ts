@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { repoRoot } from './chart.js';
 import { eventually, mintToken, startServe, type ServeProcess } from './serve-process.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const ISSUER = 'https://people.reload.example';
 
@@ -85,7 +86,7 @@ beforeAll(async () => {
   const address = upstream.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   server = await startServe(join(work, 'iamgate.yaml'), { IAMGATE_UPSTREAM: `http://127.0.0.1:${port}` });
-}, 60_000);
+}, CHILD_PROCESS_TEST_MS);
 
 afterAll(async () => {
   server?.kill();

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, type CryptoKey } from 'jose';
 import { freePort } from '../support/redis.js';
+import { CHILD_PROCESS_MS } from '../support/timeouts.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -39,9 +40,10 @@ export interface ServeProcess {
 
 /**
  * Starts `iamgate serve --config FILE` on free ports and waits until /readyz answers 200 (within
- * `readyWithinMs`, default 20 s; more for a start of several processes), with `args` after the file.
+ * `readyWithinMs`, by default as long as a cold tsx start on a loaded machine may take), with `args`
+ * after the file. Callers give their hook or test CHILD_PROCESS_TEST_MS or more.
  */
-export async function startServe(configFile: string, env: Record<string, string>, readyWithinMs = 20_000, args: readonly string[] = []): Promise<ServeProcess> {
+export async function startServe(configFile: string, env: Record<string, string>, readyWithinMs = CHILD_PROCESS_MS, args: readonly string[] = []): Promise<ServeProcess> {
   const gatewayPort = await freePort();
   const opsPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', configFile, ...args], {

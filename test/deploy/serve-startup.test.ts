@@ -9,6 +9,7 @@ import { iamgateVersion } from '../../src/app/version.js';
 import { repoRoot } from './chart.js';
 import { startServe, type ServeProcess } from './serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 let dir = '';
 let served: ServeProcess | undefined;
@@ -22,7 +23,7 @@ afterAll(async () => {
 const config = (policies: string, state: string): string =>
   `version: 1\nmode: production\npolicies:\n  directory: ${policies}/directory.yaml\n  routes: ${policies}/routes.yaml\nauth:\n  stateDir: ${state}\n  sts:\n    enabled: false\naudit:\n  sign: false\n`;
 
-describe('a configuration that trusts no issuer', () => {
+describe('a configuration that trusts no issuer', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   it('starts, and says on /readyz and in its log that no caller can authenticate', async () => {
     dir = await mkdtemp(join(tmpdir(), 'iamgate-no-issuer-'));
     upstream = await startTestUpstream();

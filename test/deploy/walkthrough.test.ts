@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { chartDir, coalesce, defaultValues, readText, readYaml, repoRoot } from './chart.js';
 import { eventually, mintToken, startServe, type ServeProcess } from './serve-process.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 const PEOPLE = 'https://people.walkthrough.example';
 const CLUSTER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -119,7 +120,7 @@ beforeAll(async () => {
   if (!(await eventually(async () => (await call('GET', '/', probe)).status !== 503, 20_000))) {
     throw new Error(`revocation state never loaded:\n${server.log()}`);
   }
-}, 60_000);
+}, CHILD_PROCESS_TEST_MS);
 
 afterAll(async () => {
   server?.kill();

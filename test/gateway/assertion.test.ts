@@ -12,6 +12,7 @@ import { ASSERTION_JWKS_PATH } from '../../src/assertion/index.js';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { tokenFor } from '../audit/served.js';
 import { FIXTURES } from '../support/gateway.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const HEADER = 'x-service-identity';
 
@@ -91,7 +92,7 @@ beforeAll(async () => {
   );
   server = await startServe(config, {});
   upstream.jwksUrl(`http://127.0.0.1:${server.opsPort}${ASSERTION_JWKS_PATH}`);
-}, 30_000);
+}, CHILD_PROCESS_TEST_MS);
 
 afterAll(async () => {
   server?.kill();

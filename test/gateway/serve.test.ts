@@ -10,6 +10,7 @@ import { canConnect } from '../support/net.js';
 import { freePort } from '../support/redis.js';
 import { mintBearer, serve, waitReady } from '../support/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('iamgate serve with a bad configuration', () => {
+describe('iamgate serve with a bad configuration', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   it('lists every problem, exits non-zero, and never listens', async () => {
     const port = await freePort();
     const opsPort = await freePort();

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision, DecisionKind } from '../../src/policy/types.js';
 import { engineDecide } from './harness.js';
 import type { ReferencePolicies, ReferenceRequest } from './reference.js';
+import { CHILD_PROCESS_MS, CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 interface ConformanceCase {
   readonly name: string;
@@ -89,7 +90,7 @@ function simulate(file: string): Promise<{ code: number; lines: string[]; stderr
     execFile(
       'npx',
       ['tsx', 'src/cli/main.ts', 'simulate', '--cases', file],
-      { cwd: ROOT, timeout: 60_000 },
+      { cwd: ROOT, timeout: CHILD_PROCESS_MS },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, lines: stdout.split('\n').filter((l) => l.length > 0), stderr });
@@ -98,7 +99,7 @@ function simulate(file: string): Promise<{ code: number; lines: string[]; stderr
   });
 }
 
-describe('iamgate simulate --cases', () => {
+describe('iamgate simulate --cases', { timeout: CHILD_PROCESS_TEST_MS }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'iamgate-conformance-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

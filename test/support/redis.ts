@@ -3,6 +3,7 @@
 // instead, without outage controls; suites that test outages use startOwnedRedis, which starts one
 // of their own whatever REDIS_URL says.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,33 +21,83 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-/** Asks the kernel for a free loopback port. */
+/**
+ * A loopback port nothing listens on, kept for the caller until this test process ends: for a child
+ * process (redis-server, nginx, `iamgate serve`) to listen on, or for a refused connection.
+ *
+ * A port that is only free when asked may be taken before the child binds it, which can be seconds
+ * later (a cold tsx start): by an outgoing connection, whose local port the kernel picks from its
+ * ephemeral range (net.ipv4.ip_local_port_range), or by another test process asking at the same time.
+ * So ports come from below the ephemeral range, where the kernel never picks one by itself, and each
+ * is claimed with a file no other test process on the machine can create while this one lives.
+ */
 export async function freePort(): Promise<number> {
-  // The kernel may hand the same free port out twice in a row once it is closed again: a port given
-  // before in this test process is never given again, so two ports asked in a row (a gateway's and
-  // its operations port) always differ.
-  for (;;) {
-    const port = await anyFreePort();
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
+  const [low, high] = claimableRange();
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (claim(port) && (await bindable(port))) return port;
+  }
+  throw new Error(`no free loopback port between ${low} and ${high}`);
+}
+
+/** Where each test process claims its ports, one file per port holding the claimer's pid. */
+const CLAIMS = join(tmpdir(), 'iamgate-test-ports');
+const claimed: string[] = [];
+
+/** The ports below the kernel's ephemeral range that tests may claim. */
+function claimableRange(): [number, number] {
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: the IANA dynamic range starts at 49152, above the default kept here
+  }
+  const high = Math.min(ephemeralLow, 32_768) - 1;
+  return [Math.min(20_000, high - 2000), high];
+}
+
+/** Takes `port` for this process unless a live process holds its claim; a dead claimer's claim is taken over. */
+function claim(port: number): boolean {
+  mkdirSync(CLAIMS, { recursive: true, mode: 0o777 });
+  const file = join(CLAIMS, String(port));
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o666 });
+      if (claimed.push(file) === 1) process.once('exit', () => claimed.forEach((f) => rmSync(f, { force: true })));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (holderAlive(file)) return false;
+    rmSync(file, { force: true });
+  }
+  return false;
+}
+
+/** Whether the process named in a claim file still runs (an unreadable or half-written claim counts as held). */
+function holderAlive(file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return true;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
-const handedOut = new Set<number>();
-
-function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether nothing (of ours or not) listens on the loopback port now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 

@@ -12,6 +12,7 @@ import { tokenFor } from '../audit/served.js';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { devConfigYaml } from '../support/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 interface Span {
   traceId: string;
@@ -86,7 +87,7 @@ beforeAll(async () => {
   config = join(dir, 'iamgate.yaml');
   await writeFile(config, devConfigYaml({ port: 0, opsPort: 0, upstreamUrl: upstream.url, extra: [`tracing: { otlp: { endpoint: "${receiver.url}" }, serviceName: orders-sidecar, exportIntervalMs: 100 }`] }));
   server = await startServe(config, {});
-}, 30_000);
+}, CHILD_PROCESS_TEST_MS);
 
 afterAll(async () => {
   server?.kill();
