@@ -350,9 +350,9 @@ describe('parsePolicy on JSON text', () => {
     ['a raw newline inside a string', '{"Version": "2012-\n10-17"}', 'line 1, column 13'],
     ['an empty text', '', 'line 1, column 1'],
     // The slips of a hand-edited policy are named, with the element they follow.
-    ['a trailing comma after the last element of a statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",}]}', 'a trailing comma after Statement[0].Resource: JSON allows no comma before "}" at line 1, column 102'],
-    ['a trailing comma after the last action of a list', '{"Version": "2012-10-17",\n "Statement": {"Effect": "Allow", "Action": ["s3:GetObject",\n ], "Resource": "*"}}', 'a trailing comma after Statement.Action[0]: JSON allows no comma before "]" at line 2, column 60'],
-    ['a trailing comma after the last statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}, ]}', 'a trailing comma after Statement[0]: JSON allows no comma before "]" at line 1, column 92'],
+    ['a trailing comma after the last element of a statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",}]}', 'a trailing comma after Statement[0].Resource: JSON allows no comma before "}" at line 1, column 103'],
+    ['a trailing comma after the last action of a list', '{"Version": "2012-10-17",\n "Statement": {"Effect": "Allow", "Action": ["s3:GetObject",\n ], "Resource": "*"}}', 'a trailing comma after Statement.Action[0]: JSON allows no comma before "]" at line 3, column 2'],
+    ['a trailing comma after the last statement', '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}, ]}', 'a trailing comma after Statement[0]: JSON allows no comma before "]" at line 1, column 94'],
     ['a comment', '// read-only\n{"Version": "2012-10-17"}', 'unexpected character "/" (JSON has no comments), expected a value at line 1, column 1'],
     ['single quotes', "{'Version': '2012-10-17'}", 'unexpected character "\'" (JSON quotes keys and strings with double quotes), expected a quoted key at line 1, column 2'],
   ])('locates %s', (_why, text, where) => {

@@ -104,11 +104,12 @@ export function readJsonText(source: string): JsonTextResult {
   };
 
   // Steps over the comma at `comma`; a comma the container's end follows is the commonest slip in
-  // a hand-edited policy, so it is named as such, at the comma, with the element it follows.
+  // a hand-edited policy, so it is named as such, with the element it follows, at the closing
+  // character where the reader stops, as for any unexpected character.
   const trailingComma = (comma: number, close: string, after: string): void => {
     pos = comma + 1;
     skipSpace();
-    if (text[pos] === close) throw new SyntaxFault(comma, `a trailing comma after ${after}: JSON allows no comma before "${close}"`);
+    if (text[pos] === close) throw new SyntaxFault(pos, `a trailing comma after ${after}: JSON allows no comma before "${close}"`);
   };
 
   const readValue = (path: string, depth: number): Json => {
