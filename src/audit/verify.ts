@@ -129,14 +129,23 @@ function parseLine(text: string): unknown {
 }
 
 /**
- * The first member a record's line names twice in one object (its JSON path), or undefined. The
- * hash covers what JSON.parse keeps, the last value, while other readers keep the first, so such
- * a line says two things; the writer never writes one. Its lines are what JSON.stringify writes
- * of their reading, which a line naming a member twice never is, so only lines spelt otherwise
- * are read again (reading every line tripled verify's time).
+ * Why a record's line says more than one thing, or undefined when it says one. The hash covers
+ * JSON.parse's reading, while other readers may keep the first of a member named twice, read a
+ * number a double cannot hold as written, or refuse nesting JSON.parse reads: each such line can
+ * carry a forged value beside the genuine one. The writer's lines are what JSON.stringify writes
+ * of their reading, which such a line never is, so only lines spelt otherwise are read again with
+ * the policy language's strict reader (reading every line tripled verify's time); a line that
+ * reader cannot read is doubt enough, as a forged value nested past its depth would hide the rest.
  */
-function repeatedMember(text: string, parsed: Json): string | undefined {
-  return JSON.stringify(parsed) === text ? undefined : readJsonText(text).duplicateKeys[0];
+function ambiguity(text: string, parsed: Json): string | undefined {
+  if (JSON.stringify(parsed) === text) return undefined;
+  const strict = readJsonText(text);
+  const repeated = strict.duplicateKeys[0];
+  if (repeated !== undefined) return `it names member ${JSON.stringify(repeated)} twice, which readers take for different values`;
+  const inexact = strict.inexactNumbers[0];
+  if (inexact !== undefined) return `it writes ${inexact.text} at ${inexact.path}, a number readers take for different values`;
+  if (strict.error !== undefined) return `its strict reading fails: ${strict.error.message}`;
+  return undefined;
 }
 
 function toRec(ref: string, o: Json): Rec | undefined {
@@ -245,9 +254,9 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     records++;
     const startsChain = rec.seq === 1 && rec.kind === 'audit.start';
     judgeUnreadable(startsChain);
-    const repeated = repeatedMember(entry.text, parsed);
-    if (repeated !== undefined) {
-      add('altered', `${rec.ref}: record seq ${rec.seq} was altered (it names member ${JSON.stringify(repeated)} twice, which readers take for different values)`, rec);
+    const twofold = ambiguity(entry.text, parsed);
+    if (twofold !== undefined) {
+      add('altered', `${rec.ref}: record seq ${rec.seq} was altered (${twofold})`, rec);
     } else if (!rec.hashOk) {
       add('altered', `${rec.ref}: record seq ${rec.seq} was altered (its content does not match its hash)`, rec);
     }

@@ -1,14 +1,14 @@
 // `iamgate serve [--config FILE] [--demo] [--workers N]`: validate the configuration (every problem listed,
 // nothing started when any), build authentication, start the gateway and its operations
 // listener, and stop gracefully on SIGTERM/SIGINT (reload, and reopen the audit file, on SIGHUP).
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { configuredSecrets, createIamgate, createLogger, createTextRedactor, loadConfig, redisConfigured, upstreamToProbe, upstreamUnreachable, type Iamgate, type IamgateConfig } from '../app/index.js';
 import { iamgateVersion } from '../app/version.js';
-import { authenticationWarnings, createMemoryStateStore, holdStateFolder, openDurableStateStore, stateFiles, type FolderHold, type StateStore } from '../auth/index.js';
+import { authenticationWarnings, createMemoryStateStore, holdStateFolder, INSTANCE_LOCK, openDurableStateStore, stateFiles, type FolderHold, type StateStore } from '../auth/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
-import { FolderError } from '../config/index.js';
+import { fileErrorReason, FolderError } from '../config/index.js';
 import { EXIT } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
@@ -71,16 +71,21 @@ type HeldFolder = Extract<FolderHold, { ok: true }>;
  */
 async function holdState(config: IamgateConfig): Promise<HeldFolder | undefined | string> {
   if (redisConfigured(config.redis)) return undefined;
+  const folder = stateFolder(config);
   let hold: FolderHold;
   try {
-    hold = await holdStateFolder(stateFolder(config));
+    hold = await holdStateFolder(folder);
   } catch (err) {
-    if (err instanceof FolderError) return `auth.stateDir ${stateFolder(config)}: cannot be used: ${err.message}`;
-    throw err;
+    if (err instanceof FolderError) return `auth.stateDir ${folder}: cannot be used: ${err.message}`;
+    // A lock that cannot be read or written (a read-only volume, a folder in its place): the system's
+    // error alone would name neither the setting nor, for some errors, the file.
+    const { code, path } = err as NodeJS.ErrnoException;
+    if (code === undefined) throw err;
+    return `auth.stateDir ${folder}: cannot be used: ${path ?? join(folder, INSTANCE_LOCK)}: ${fileErrorReason(err)}`;
   }
   if (hold.ok) return hold;
   return (
-    `auth.stateDir ${stateFolder(config)} is in use by another iamgate process (pid ${hold.heldBy}, ${hold.file}): ` +
+    `auth.stateDir ${folder} is in use by another iamgate process (pid ${hold.heldBy}, ${hold.file}): ` +
     `without Redis two processes would overwrite each other's revocations and MFA state; give each its own auth.stateDir, share state through redis.url (REDIS_URL), or run one process with --workers N`
   );
 }

@@ -44,6 +44,8 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   ELOOP: 'too many symbolic links',
   ENOTDIR: 'a path through something that is not a folder',
+  EISDIR: 'a folder, not a file',
+  EROFS: 'on a read-only file system',
 };
 
 /** Why a file could not be read, in short: TextFileError's reason, the system's reason in words, else its code. */

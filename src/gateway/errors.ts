@@ -17,7 +17,7 @@ export const GATEWAY_ERRORS = {
   ext_authz_incomplete: { status: 400, error: 'BadRequest', title: 'The check request lacks the HTTP request attributes' },
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
-  web_page_refused: { status: 403, error: 'Forbidden', title: 'The operations listener answers no request a web page sends' },
+  web_page_refused: { status: 403, error: 'Forbidden', title: 'The operations listener answers no request but a read that a web page sends' },
   reserved_path: { status: 404, error: 'NotFound', title: 'No such iamgate endpoint' },
   request_timeout: { status: 408, error: 'RequestTimeout', title: 'The request did not arrive in time' },
   body_too_large: { status: 413, error: 'PayloadTooLarge', title: 'The request body is larger than allowed' },

@@ -9,7 +9,7 @@ import type { RequestFacts } from './context.js';
 import { GATEWAY_ERRORS, operatorErrorBody } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { operationsHosts } from './ops-hosts.js';
-import { sentByWebPage } from './ops-origins.js';
+import { refusedFromWebPage } from './ops-origins.js';
 import type { Pipeline } from './pipeline.js';
 import type { ShadowSummary } from './shadow.js';
 
@@ -84,8 +84,8 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
     if (!hostAllowed(c.req.header('host'))) {
       return c.json(operatorErrorBody('misdirected_host', 'this listener answers to an IP address, localhost or a name in operations.hosts'), GATEWAY_ERRORS.misdirected_host.status);
     }
-    if (sentByWebPage(c.req.header('origin'), c.req.header('sec-fetch-site'))) {
-      return c.json(operatorErrorBody('web_page_refused', 'this listener answers no request a web page sends (Origin or Sec-Fetch-Site)'), GATEWAY_ERRORS.web_page_refused.status);
+    if (refusedFromWebPage(c.req.method, c.req.header('origin'), c.req.header('sec-fetch-site'))) {
+      return c.json(operatorErrorBody('web_page_refused', 'this listener answers no request but a read (GET, HEAD) that a web page sends (Origin or Sec-Fetch-Site)'), GATEWAY_ERRORS.web_page_refused.status);
     }
     await next();
   });

@@ -49,4 +49,26 @@ describe('a record that names a member twice', () => {
     expect(verified.code).toBe(1);
     expect(verified.out).toMatch(new RegExp(`line ${at + 1}: record seq \\d+ was altered \\(it names member "[\\w.]+" twice`));
   });
+
+  // JSON.parse reads any depth; the strict reader that finds a repeated member stops at 64 levels,
+  // so a forged value nested deeper would hide the genuine member named after it.
+  it('is reported altered by audit verify when the forged value nests deeper than the strict reader reads', async () => {
+    const at = genuine.findIndex((l) => l.includes('"decision":"Deny"'));
+    const deep = `${'['.repeat(80)}"Allow"${']'.repeat(80)}`;
+    const lines = genuine.map((l, i) => (i === at ? l.replace('{', `{"decision":${deep},`) : l));
+    expect(JSON.parse(lines[at]!)).toEqual(JSON.parse(genuine[at]!));
+    const verified = await verify(lines);
+    expect(verified.code).toBe(1);
+    expect(verified.out).toMatch(new RegExp(`line ${at + 1}: record seq \\d+ was altered \\(`));
+  });
+
+  it('is reported altered by audit verify when a number is written beyond what JSON.parse reads exactly', async () => {
+    const at = genuine.findIndex((l) => l.includes('"decision":"Deny"') && l.includes('"policyGeneration":1,'));
+    expect(at).toBeGreaterThan(0);
+    const lines = genuine.map((l, i) => (i === at ? l.replace('"policyGeneration":1,', '"policyGeneration":1.00000000000000001,') : l));
+    expect(JSON.parse(lines[at]!)).toEqual(JSON.parse(genuine[at]!));
+    const verified = await verify(lines);
+    expect(verified.code).toBe(1);
+    expect(verified.out).toMatch(new RegExp(`line ${at + 1}: record seq \\d+ was altered \\(`));
+  });
 });

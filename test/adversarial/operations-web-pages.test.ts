@@ -18,11 +18,16 @@ describe('a request to the operations listener sent by a web page', () => {
   const gw = useTestGateway({ config: { operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true } } });
   const port = (): number => Number(new URL(gw.opsUrl).port);
 
-  async function ask(requestLine: string, headers: Record<string, string>, body = ''): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  async function send(requestLine: string, headers: Record<string, string>, body = ''): Promise<{ status: number; text: string }> {
     const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     const framing = body ? `Content-Type: text/plain;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : 'Content-Length: 0\r\n';
     const r = await exchange(port(), `${requestLine} HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${lines}${framing}Connection: close\r\n\r\n${body}`);
-    return { status: r.statuses[0] ?? 0, body: jsonOf(r.text), text: r.text };
+    return { status: r.statuses[0] ?? 0, text: r.text };
+  }
+
+  async function ask(requestLine: string, headers: Record<string, string>, body = ''): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+    const r = await send(requestLine, headers, body);
+    return { ...r, body: jsonOf(r.text) };
   }
 
   const generation = async (): Promise<unknown> => (await ask('GET /readyz', {})).body['generation'];
@@ -56,6 +61,17 @@ describe('a request to the operations listener sent by a web page', () => {
     expect(await generation()).not.toBe(before);
     expect((await ask('POST /v1/decisions/explain', {}, explain)).body['principal']).toBe('arn:aws:iam::111122223333:user/alice');
     expect((await ask('GET /readyz', { 'Sec-Fetch-Site': 'none', 'Sec-Fetch-Mode': 'navigate' })).status).toBe(200);
+  });
+
+  // An operator follows a link to /metrics from the Prometheus targets page or a dashboard, or opens
+  // /readyz through the API server's proxy: the browser names the page, but a read changes nothing,
+  // and without CORS headers in the answer no page can read what it fetched.
+  it.each(PAGES)('answers a GET or HEAD a web page sends, with nothing that lets the page read the answer (%o)', async (page) => {
+    for (const request of ['GET /metrics', 'GET /readyz', 'HEAD /healthz']) {
+      const r = await send(request, page);
+      expect([request, r.status]).toEqual([request, 200]);
+      expect(r.text.toLowerCase()).not.toContain('access-control-allow');
+    }
   });
 });
 

@@ -53,6 +53,18 @@ describe('holdStateFolder', () => {
     }
   });
 
+  // A container restarted on the same volume runs its new process under the old one's pid (1, or
+  // the pid after an init): its lock names this very pid, and where the system tells no start time
+  // (off Linux) nothing else tells the two apart. This process never holds a lock it has not taken.
+  it('takes a folder whose lock names this process’s own pid, left by a process before it, with or without a start time', async () => {
+    for (const lock of [{ pid: process.pid }, { pid: process.pid, start: String(Number(startOf(process.pid)) - 1) }]) {
+      await writeFile(lockFile(), JSON.stringify(lock));
+      const hold = await holdStateFolder(dir);
+      expect(hold.ok).toBe(true);
+      expect(JSON.parse(await readFile(lockFile(), 'utf8'))).toEqual({ pid: process.pid, start: startOf(process.pid) });
+    }
+  });
+
   it('removes on release only a lock that still names this process', async () => {
     const hold = await holdStateFolder(dir);
     if (!hold.ok) throw new Error('not taken');

@@ -3,6 +3,7 @@
 // show that the second refuses to start with one line, that a folder left by a killed process is
 // taken over, that `serve --workers` holds it in its primary, and that with Redis nothing is held.
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INSTANCE_LOCK } from '../../src/auth/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,15 @@ describe('one process per auth.stateDir without Redis', () => {
     expect(child.output().trim().split('\n')).toEqual([
       `iamgate serve: auth.stateDir ${state}: cannot be used: folder /proc/iamgate-no-such-${process.pid} cannot be created (ENOENT: its parent refuses new entries)`,
     ]);
+  }, 120_000);
+
+  it('exits 1 with one line naming auth.stateDir when its lock cannot be read or written (a folder where the lock file goes)', async () => {
+    const state = join(dir(), 'unreadable-state');
+    await mkdir(join(state, INSTANCE_LOCK), { recursive: true });
+    const file = await exampleProductionConfig(dir(), 'unreadable', [], state);
+    const { child } = await start(file);
+    expect(await child.exit).toBe(1);
+    expect(child.output().trim().split('\n')).toEqual([`iamgate serve: auth.stateDir ${state}: cannot be used: ${join(state, INSTANCE_LOCK)}: a folder, not a file`]);
   }, 120_000);
 
   it('holds nothing when the state is shared through Redis: two serves on one folder both start', async () => {
