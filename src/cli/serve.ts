@@ -279,12 +279,16 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   }
   // A worker leaves the cluster however it ends (a refused configuration, a failed start, a stop):
   // its channel to the primary would keep it alive, and the primary waiting for it, forever.
-  // A stop asked for while starting (the listeners may already answer) is held and carried out once
-  // the start has finished: without a handler, Node would end the process at once, its last records unwritten.
+  // A stop or a reload asked for while starting (the listeners may already answer, and logrotate or a
+  // ConfigMap update may send SIGHUP) is held and carried out once the start has finished: without a
+  // handler, Node would end the process at once, its last records unwritten.
   let stopAskedDuringStart: NodeJS.Signals | undefined;
+  let reloadAskedDuringStart = false;
   const holdStop = (signal: NodeJS.Signals): void => void (stopAskedDuringStart ??= signal);
+  const holdReload = (): void => void (reloadAskedDuringStart = true);
   process.on('SIGTERM', holdStop);
   process.on('SIGINT', holdStop);
+  process.on('SIGHUP', holdReload);
   try {
     let started: Started | number;
     try {
@@ -292,6 +296,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     } finally {
       process.off('SIGTERM', holdStop);
       process.off('SIGINT', holdStop);
+      process.off('SIGHUP', holdReload);
     }
     if (typeof started === 'number') return started;
     const { iamgate, logger } = started;
@@ -324,6 +329,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       process.once('SIGINT', stop);
       process.on('SIGHUP', reload);
       if (stopAskedDuringStart !== undefined) stop(stopAskedDuringStart);
+      else if (reloadAskedDuringStart) reload();
     });
     return code;
   } finally {

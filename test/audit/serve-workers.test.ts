@@ -12,6 +12,7 @@ import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { FIXTURES } from '../support/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { readTrail, tokenFor, writeServedConfig, type ServedFiles } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 let files: ServedFiles;
 let upstream: TestUpstream;
@@ -55,7 +56,7 @@ async function untilBothAnswered(server: ServeProcess, token: string): Promise<n
 describe('iamgate serve with two workers', () => {
   it('answers from both workers, each with its own audit chain, and stops both on SIGTERM', async () => {
     // Three processes start (the primary and two workers), each compiling TypeScript on the fly.
-    const server = await startServe(files.config, { IAMGATE_WORKERS: '2' }, 60_000);
+    const server = await startServe(files.config, { IAMGATE_WORKERS: '2' });
     const token = await tokenFor(files.config, 'alice');
     const statuses = await untilBothAnswered(server, token);
     for (let i = 0; i < 40; i++) statuses.push((await get(server.gatewayPort, `/orders/${i}`, token)).status);
@@ -76,7 +77,7 @@ describe('iamgate serve with two workers', () => {
     expect(report.status).toBe('ok');
     expect(report.chains).toHaveLength(2);
     expect(code).toBe(0);
-  }, 120_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 
   it('writes a trail on standard output that verifies, log lines and all, after a reload one worker announced to the other, whatever the processes print on standard error', async () => {
     const out = await writeServedConfig({ port: 0, opsPort: 0, upstreamUrl: upstream.url, sink: 'stdout' });
@@ -89,7 +90,7 @@ describe('iamgate serve with two workers', () => {
       await writeFile(out.config, config.replace(`routes: "${FIXTURES.routes}"`, 'routes: policies/routes.yaml, watch: false'));
       // NODE_DEBUG: every process also writes lines of its own on standard error all along (as the
       // primary does when a worker falls behind), which belong to no trail.
-      const server = await startServe(out.config, { IAMGATE_WORKERS: '2', IAMGATE_LOG_LEVEL: 'info', NODE_DEBUG: 'net' }, 60_000);
+      const server = await startServe(out.config, { IAMGATE_WORKERS: '2', IAMGATE_LOG_LEVEL: 'info', NODE_DEBUG: 'net' });
       const statuses = await untilBothAnswered(server, await tokenFor(out.config, 'alice'));
       await appendFile(routes, '# a change the reload reads\n');
       const reload = await fetch(`http://127.0.0.1:${server.opsPort}/v1/policies/reload`, { method: 'POST' });
@@ -111,5 +112,5 @@ describe('iamgate serve with two workers', () => {
     } finally {
       await out.remove();
     }
-  }, 120_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 });

@@ -10,6 +10,7 @@ import { readPublicKeys, readTrailFile, splitTrailText, verifyTrail } from '../.
 import { startServe } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { readTrail, tokenFor, writeServedConfig, type TrailRecord } from './served.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const CLIENTS = 32;
 const REQUESTS = 1500;
@@ -91,6 +92,6 @@ describe('audit sinks under concurrent load', () => {
       } finally {
         await files.remove();
       }
-    }, 120_000);
+    }, CHILD_PROCESS_TEST_MS + 60_000);
   }
 });

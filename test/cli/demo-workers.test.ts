@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { freePort } from '../support/redis.js';
+import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let dir = '';
@@ -47,7 +48,7 @@ describe('iamgate serve --demo --workers 2', () => {
     expect(await runCli(['token', 'alice', '--config', config], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) })).toBe(0);
     const token = out.join('');
     const upstream = `http://127.0.0.1:${await freePort()}`;
-    server = await startServe(config, { IAMGATE_WORKERS: '2', IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'info' }, 60_000, ['--demo']);
+    server = await startServe(config, { IAMGATE_WORKERS: '2', IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'info' }, undefined, ['--demo']);
     // Once both workers have answered, both have started: only one demo service may have.
     const workers = new Set<string>();
     for (let i = 0; workers.size < 2 && i < 400; i++) workers.add((await send(server.gatewayPort, 'GET', '/orders/1', token)).worker);
@@ -65,5 +66,5 @@ describe('iamgate serve --demo --workers 2', () => {
       const listedIds = (JSON.parse(listed.body) as { orders: { id: string }[] }).orders.map((o) => o.id);
       expect(listedIds).toEqual(expect.arrayContaining(ids));
     }
-  }, 90_000);
+  }, CHILD_PROCESS_TEST_MS + 60_000);
 });
