@@ -206,6 +206,7 @@ describe('iamgate audit report', () => {
       { principal: `arn:aws:iam::${ACCOUNT}:user/engineering/carol`, policy: 'OrdersReadWrite', statement: 'OrdersReadWrite:ReadAndCreateOrders', wholeStatement: true, actions: ['orders:GetOrder', 'orders:ListOrders', 'orders:CreateOrder'] },
       { principal: `arn:aws:iam::${ACCOUNT}:user/engineering/carol`, policy: 'OrdersDeleteWithMfa', statement: 'OrdersDeleteWithMfa:DeleteOrdersWithMfa', wholeStatement: true, actions: ['orders:DeleteOrder'] },
       { principal: `arn:aws:iam::${ACCOUNT}:user/engineering/carol`, policy: 'AssumeOrdersAdmin', statement: 'AssumeOrdersAdmin:AssumeOrdersAdmin', wholeStatement: true, actions: ['sts:AssumeRole'] },
+      { principal: `arn:aws:iam::${ACCOUNT}:user/engineering/carol`, policy: 'MfaSelfEnrolment', statement: 'MfaSelfEnrolment:EnrolOwnDeviceOnlyWhileOpened', wholeStatement: true, actions: ['iamgate:EnrollMfa', 'iamgate:ConfirmMfa'] },
       { principal: `arn:aws:iam::${ACCOUNT}:role/OrdersWorker`, policy: 'OrdersReadOnly', statement: 'OrdersReadOnly:ReadOrders', wholeStatement: true, actions: ['orders:GetOrder', 'orders:ListOrders'] },
     ]);
   });
