@@ -284,7 +284,16 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   // handler, Node would end the process at once, its last records unwritten.
   let stopAskedDuringStart: NodeJS.Signals | undefined;
   let reloadAskedDuringStart = false;
-  const holdStop = (signal: NodeJS.Signals): void => void (stopAskedDuringStart ??= signal);
+  // A second stop while starting means the caller will not wait (Ctrl+C twice on a start that hangs):
+  // it ends the process at once, as an unhandled signal would.
+  const holdStop = (signal: NodeJS.Signals): void => {
+    if (stopAskedDuringStart === undefined) {
+      stopAskedDuringStart = signal;
+      return;
+    }
+    io.stderr(`iamgate serve: ${signal} again while starting; exiting without a graceful stop`);
+    process.exit(EXIT.failed);
+  };
   const holdReload = (): void => void (reloadAskedDuringStart = true);
   process.on('SIGTERM', holdStop);
   process.on('SIGINT', holdStop);
