@@ -33,7 +33,7 @@ read -r UP GA OA GB OB FL NG <<<"$(free_ports 7)"
 start_upstream "$UP"
 
 start() { # DIST PORT OPS: prints the pid
-  IAMGATE_PORT=$2 IAMGATE_OPS_PORT=$3 IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \
+  IAMGATE_PORT=$2 IAMGATE_OPS_PORT=$3 IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn IAMGATE_STATE_DIR="$TMP/$2-state" \
     node "$1/cli/main.js" serve --config "$CONFIG" >/dev/null 2>"$TMP/stderr.$2" &
   echo $!
 }

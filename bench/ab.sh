@@ -58,7 +58,7 @@ start_gateway() { # NAME DIST CONFIG
   local port ops pid
   read -r port ops <<<"$(free_ports 2)"
   # shellcheck disable=SC2086
-  IAMGATE_PORT=$port IAMGATE_OPS_PORT=$ops IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn \
+  IAMGATE_PORT=$port IAMGATE_OPS_PORT=$ops IAMGATE_UPSTREAM="http://127.0.0.1:$UP" IAMGATE_LOG_LEVEL=warn IAMGATE_STATE_DIR="$TMP/$1-state" \
     node ${AB_NODE_FLAGS:-} "$2/cli/main.js" serve --config "$3" >/dev/null 2>"$KEEP/$1.log" &
   pid=$!
   PIDS+=("$pid")

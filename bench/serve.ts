@@ -1,8 +1,9 @@
 // `iamgate serve` as the HTTP benchmarks run it: the built CLI (dist/) in its own process, the quick
 // start's configuration or a variant of it, a tiny upstream, development tokens from `iamgate token`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/redis.js';
 
 const MAIN = resolve('dist/cli/main.js');
@@ -55,8 +56,11 @@ export async function serve(config: string, upstream: string, args: readonly str
   const port = await freePort();
   const ops = await freePort();
   const started = performance.now();
+  // Each its own state folder: without Redis one process holds a state folder for its life, and the
+  // benchmarks run several from one configuration at once.
+  const stateDir = await mkdtemp(join(tmpdir(), 'iamgate-bench-state-'));
   const child = spawn(process.execPath, [main, 'serve', '--config', config, ...args], {
-    env: { ...process.env, IAMGATE_PORT: String(port), IAMGATE_OPS_PORT: String(ops), IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, IAMGATE_PORT: String(port), IAMGATE_OPS_PORT: String(ops), IAMGATE_UPSTREAM: upstream, IAMGATE_LOG_LEVEL: 'warn', IAMGATE_STATE_DIR: stateDir },
     // The audit trail goes to stdout: here /dev/null.
     stdio: ['ignore', 'ignore', 'inherit'],
   });

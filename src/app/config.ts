@@ -2,11 +2,12 @@
 // part shares; each feature module reads its own section; this module composes them, so every
 // section is validated once, with the whole configuration as context, and every problem of every
 // section is listed together. What comes out needs no further checking by anyone.
+import { resolve } from 'node:path';
 import { readAssertionConfig, type AssertionConfig } from '../assertion/index.js';
 import { readAuditConfig, type AuditConfig } from '../audit/index.js';
 import { readAuthConfig, type AuthConfig } from '../auth/index.js';
 import { readCacheConfig, type CacheConfig } from '../cache/index.js';
-import { finding, loadConfigParts, readConfigParts, type ConfigParts, type GatewayConfig } from '../config/index.js';
+import { ENV, finding, loadConfigParts, readConfigParts, type ConfigParts, type GatewayConfig } from '../config/index.js';
 import { readExtAuthzConfig, type ExtAuthzConfig } from '../extauthz/config.js';
 import { peerIssuer, type PeerIssuer } from '../extauthz/peer-config.js';
 import type { Finding } from '../policy/index.js';
@@ -74,12 +75,22 @@ function readSections(base: GatewayConfig, written = false): { config?: IamgateC
   return { config: { ...shared, headers, auth, cache, audit, assertion, tracing, extAuthz, peerIssuer: peer }, problems };
 }
 
+/**
+ * The state folder the environment names instead of `auth.stateDir`, read from the current folder:
+ * two instances started from one configuration (a second `serve --demo`, a benchmark's variants)
+ * each need their own, since one instance holds a state folder for its life.
+ */
+function withStateDir(config: IamgateConfig, env: Env): IamgateConfig {
+  const named = env[ENV.stateDir];
+  return named === undefined || named === '' ? config : { ...config, auth: { ...config.auth, stateDir: resolve(named) } };
+}
+
 /** Every problem of the shared keys and of the sections together, or the typed value. */
-function compose(parts: ConfigParts): IamgateConfigLoad {
+function compose(parts: ConfigParts, env: Env): IamgateConfigLoad {
   if (!parts.config) return { ok: false, problems: parts.problems };
   const read = readSections(parts.config);
   const problems = [...parts.problems, ...read.problems];
-  return problems.length > 0 || !read.config ? { ok: false, problems } : { ok: true, config: read.config };
+  return problems.length > 0 || !read.config ? { ok: false, problems } : { ok: true, config: withStateDir(read.config, env) };
 }
 
 /** The problems of a configuration file as written: its shared keys and the sections it has (`iamgate validate`). */
@@ -90,10 +101,10 @@ export function checkConfig(doc: unknown, env: Env, file: string | undefined): r
 
 /** Loads the configuration file (see config/loadConfigParts) into the typed value; never throws for bad input. */
 export async function loadConfig(options: { file?: string; env?: Env } = {}): Promise<IamgateConfigLoad> {
-  return compose(await loadConfigParts(options));
+  return compose(await loadConfigParts(options), options.env ?? process.env);
 }
 
 /** Reads a parsed configuration document with environment overrides into the typed value (validate, tests, tools). */
 export function readConfig(doc: unknown, env: Env, file: string | undefined): IamgateConfigLoad {
-  return compose(readConfigParts(doc, env, file));
+  return compose(readConfigParts(doc, env, file), env);
 }

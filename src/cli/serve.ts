@@ -21,7 +21,7 @@ const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
   --demo         also start the demo orders service on the upstream's loopback port;
                  without --config or $IAMGATE_CONFIG, runs the example in policies/
 
-Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL,
+Environment: IAMGATE_CONFIG, IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM, REDIS_URL, IAMGATE_LOG_LEVEL, IAMGATE_STATE_DIR,
 IAMGATE_WORKERS.
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the policies and reopens the audit file.`;
 
@@ -86,7 +86,7 @@ async function holdState(config: IamgateConfig): Promise<HeldFolder | undefined 
   if (hold.ok) return hold;
   return (
     `auth.stateDir ${folder} is in use by another iamgate process (pid ${hold.heldBy}, ${hold.file}): ` +
-    `without Redis two processes would overwrite each other's revocations and MFA state; give each its own auth.stateDir, share state through redis.url (REDIS_URL), or run one process with --workers N`
+    `without Redis two processes would overwrite each other's revocations and MFA state; give each its own auth.stateDir (or IAMGATE_STATE_DIR), share state through redis.url (REDIS_URL), or run one process with --workers N`
   );
 }
 

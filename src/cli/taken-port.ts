@@ -48,5 +48,5 @@ export function takenPortMessage(err: unknown, listeners: readonly ServeListener
   const line = `${at}, ${listener.what} (${listener.settings}), is already in use (another iamgate?): stop what listens there, or choose another port with ${listener.settings.split(', ').at(-1)!}`;
   // A second `serve --demo` meets its first port taken, then the next: name them all at once.
   const demo = listeners.some((l) => l.what === DEMO);
-  return demo ? `${line} (a second serve --demo needs all three: IAMGATE_PORT, IAMGATE_OPS_PORT and IAMGATE_UPSTREAM)` : line;
+  return demo ? `${line} (a second serve --demo needs its own IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM and IAMGATE_STATE_DIR)` : line;
 }

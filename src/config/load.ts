@@ -33,6 +33,7 @@ export const ENV = {
   upstream: 'IAMGATE_UPSTREAM',
   redisUrl: 'REDIS_URL',
   logLevel: 'IAMGATE_LOG_LEVEL',
+  stateDir: 'IAMGATE_STATE_DIR',
 } as const;
 
 const ENV_FILE = '(environment)';

@@ -262,7 +262,7 @@ describe('iamgate serve', () => {
     ['listen', 'the gateway port (listen.port, IAMGATE_PORT)', 'IAMGATE_PORT'],
     ['operations', 'the operations port (operations.port, IAMGATE_OPS_PORT)', 'IAMGATE_OPS_PORT'],
     ['extAuthz', 'the ext_authz gRPC port (extAuthz.grpc.port)', 'extAuthz.grpc.port'],
-    ['demo', "the demo service's port (upstream.url, IAMGATE_UPSTREAM)", 'IAMGATE_UPSTREAM (a second serve --demo needs all three: IAMGATE_PORT, IAMGATE_OPS_PORT and IAMGATE_UPSTREAM)'],
+    ['demo', "the demo service's port (upstream.url, IAMGATE_UPSTREAM)", 'IAMGATE_UPSTREAM (a second serve --demo needs its own IAMGATE_PORT, IAMGATE_OPS_PORT, IAMGATE_UPSTREAM and IAMGATE_STATE_DIR)'],
   ] as const)('names the taken address, the listener (%s) that wanted it and the setting that moves it, in one line', async (at, what, setting) => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

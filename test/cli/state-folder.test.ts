@@ -97,6 +97,19 @@ describe('one process per auth.stateDir without Redis', () => {
     expect(child.output().trim().split('\n')).toEqual([`iamgate serve: auth.stateDir ${state}: cannot be used: ${join(state, INSTANCE_LOCK)}: a folder, not a file`]);
   }, 120_000);
 
+  it('starts a second serve on the same configuration when IAMGATE_STATE_DIR gives it a folder of its own, which it holds', async () => {
+    const file = await configFile('own');
+    const first = await start(file);
+    await waitReady(first.opsPort, first.child);
+    const own = join(dir(), 'own-second-state');
+    const second = await start(file, { IAMGATE_STATE_DIR: own });
+    await waitReady(second.opsPort, second.child);
+    expect(existsSync(join(own, INSTANCE_LOCK))).toBe(true);
+    const third = await start(file, { IAMGATE_STATE_DIR: own });
+    expect(await third.child.exit).toBe(1);
+    expect(third.child.output()).toContain(`auth.stateDir ${own} is in use by another iamgate process (pid ${second.child.process.pid!}`);
+  }, 240_000);
+
   it('holds nothing when the state is shared through Redis: two serves on one folder both start', async () => {
     const file = await configFile('redis');
     const env = { REDIS_URL: redis.url };
