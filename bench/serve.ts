@@ -1,7 +1,7 @@
 // `iamgate serve` as the HTTP benchmarks run it: the built CLI (dist/) in its own process, the quick
 // start's configuration or a variant of it, a tiny upstream, development tokens from `iamgate token`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/redis.js';
@@ -14,6 +14,8 @@ export interface Served {
   readonly child: ChildProcess;
   /** Seconds from spawn until /readyz answered 200. */
   readonly readySeconds: number;
+  /** The state folder made for it, removed when it is stopped. */
+  readonly stateDir: string;
 }
 
 /** The quick start's configuration with its files named by absolute path, to be written elsewhere with more keys. */
@@ -68,15 +70,18 @@ export async function serve(config: string, upstream: string, args: readonly str
     await ready(child, ops, readyTimeoutMs);
   } catch (err) {
     child.kill('SIGKILL');
+    await rm(stateDir, { recursive: true, force: true });
     throw err;
   }
-  return { url: `http://127.0.0.1:${port}`, child, readySeconds: (performance.now() - started) / 1000 };
+  return { url: `http://127.0.0.1:${port}`, child, readySeconds: (performance.now() - started) / 1000, stateDir };
 }
 
 /** Stops a served gateway and waits for it to exit. */
 export async function stopServed(served: Served): Promise<void> {
-  if (served.child.exitCode !== null || served.child.signalCode !== null) return;
-  const exited = new Promise((r) => served.child.once('exit', r));
-  served.child.kill('SIGTERM');
-  await exited;
+  if (served.child.exitCode === null && served.child.signalCode === null) {
+    const exited = new Promise((r) => served.child.once('exit', r));
+    served.child.kill('SIGTERM');
+    await exited;
+  }
+  await rm(served.stateDir, { recursive: true, force: true });
 }
