@@ -1,7 +1,7 @@
 // What a rejection writes to the operational log at the default level (`info`). A request without
 // a token is refused with nothing to add to its audit record: it writes no log line, so
 // unauthenticated traffic (scanners, clients not yet configured) costs no logging: a line a deny
-// adds some 40% to its CPU (docs/benchmarks.md, "Changes after the 09:40 run"). A deny
+// adds some 40% to its CPU (docs/benchmarks-history.md, "Changes after the 09:40 run"). A deny
 // writes its explanation, as docs/configuration.md promises (`decisions.explainToCaller`): one
 // `request rejected` line per deny. Each leaves exactly one audit record either way.
 import { request } from 'undici';
