@@ -1,6 +1,6 @@
 // `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
 // and generates a least-privilege policy from what a principal actually used.
-import { readTextFile } from '../config/index.js';
+import { knownFileReason, readTextFile } from '../config/index.js';
 import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readRecord, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
@@ -117,7 +117,7 @@ async function readHeads(values: readonly string[]): Promise<Heads | string> {
     try {
       parsed = JSON.parse(await readTextFile(value));
     } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON';
+      const reason = knownFileReason(err) ?? 'not JSON';
       return `--head ${value}: neither INSTANCE=SEQ[:HASH] nor a readable JSON file (${reason})`;
     }
     const list = Array.isArray(parsed) ? parsed : [parsed];

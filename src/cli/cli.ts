@@ -2,7 +2,7 @@
 import { COMMANDS, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
-import { TextFileError } from '../config/index.js';
+import { knownFileReason, TextFileError } from '../config/index.js';
 import { didYouMean } from '../policy/index.js';
 import { iamgateVersion } from '../app/version.js';
 
@@ -67,18 +67,11 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   }
 }
 
-const FILE_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or folder',
-  EACCES: 'permission denied',
-  EISDIR: 'a folder, not a file',
-  ENOTDIR: 'a path through something that is not a folder',
-};
-
 /** A file error as `PATH: reason` (not Node's raw `ENOENT: ..., open 'PATH'`), else the message. */
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const { code, path } = err as NodeJS.ErrnoException;
   if (err instanceof TextFileError) return `${err.path}: ${err.message}`;
-  const reason = code === undefined ? undefined : FILE_ERRORS[code];
+  const { path } = err as NodeJS.ErrnoException;
+  const reason = knownFileReason(err);
   return reason !== undefined && path !== undefined ? `${path}: ${reason}` : err.message;
 }

@@ -1,6 +1,6 @@
 // `iamgate simulate --cases FILE.json [--explain]`: runs authorization cases through the engine,
 // one JSON line per case, per the contract in DESIGN.md.
-import { readTextFile } from '../config/index.js';
+import { knownFileReason, readTextFile } from '../config/index.js';
 import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, isContextValue, parsePolicy, readJsonText, sameKeyTwice, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
@@ -165,8 +165,7 @@ async function readCases(file: string): Promise<ReadCases | string> {
   try {
     text = await readTextFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
+    return knownFileReason(err) ?? (err instanceof Error ? err.message : String(err));
   }
   const json = readJsonText(text);
   if (json.error || !Array.isArray(json.value)) {

@@ -4,6 +4,7 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type TestSuite } from '../policy-testing/index.js';
 import type { Finding } from '../config/findings.js';
+import { fileErrorReason } from '../config/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -85,7 +86,7 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
         : p === given
           ? 'no such file or folder'
           : `a policy folder without a tests/ folder of suites (no ${p})`;
-      io.stderr(`iamgate test: ${given}: ${code === 'ENOENT' ? missing : `cannot read (${code ?? String(err)})`}`);
+      io.stderr(`iamgate test: ${given}: ${code === 'ENOENT' ? missing : `cannot read (${fileErrorReason(err)})`}`);
       return EXIT.usage;
     }
   }

@@ -2,7 +2,7 @@
 // file-kinds.ts) from files and folders, prints every finding with file, JSON path and reason,
 // and exits 1 when any finding is an error.
 import { readdir, stat } from 'node:fs/promises';
-import { readTextFile } from '../config/index.js';
+import { knownFileReason, readTextFile } from '../config/index.js';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
@@ -105,10 +105,7 @@ async function collectFiles(paths: readonly string[]): Promise<{ files: string[]
 }
 
 function describeIoError(err: unknown): string {
-  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
-  if (code === 'ENOENT') return 'no such file or folder';
-  if (code === 'EACCES') return 'permission denied';
-  return err instanceof Error ? err.message : String(err);
+  return knownFileReason(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** Reads a JSON or YAML file into a value, or into findings saying why it cannot be read. */

@@ -5,4 +5,4 @@ export { parseYamlText, type YamlParse } from './yaml.js';
 export { locatePolicyFiles, type PolicyFilePaths } from './policy-folder.js';
 export { writeNewFile } from './new-file.js';
 export { FolderError, makeFolder, makeFolderSync } from './new-folder.js';
-export { fileErrorReason, MAX_TEXT_FILE_BYTES, openRegularFile, readTextFile, readTextFileSync, TextFileError } from './text-file.js';
+export { fileErrorReason, knownFileReason, MAX_TEXT_FILE_BYTES, openRegularFile, readTextFile, readTextFileSync, TextFileError } from './text-file.js';

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { finding, type Finding } from './findings.js';
 import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
-import { readTextFile, TextFileError } from './text-file.js';
+import { fileErrorReason, readTextFile, TextFileError } from './text-file.js';
 import { parseYamlText } from './yaml.js';
 
 export type ConfigLoad = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problems: readonly Finding[] };
@@ -244,8 +244,7 @@ export async function loadConfigParts(options: { file?: string; env?: Env } = {}
   try {
     text = await readTextFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof TextFileError ? err.message : code;
+    const why = fileErrorReason(err);
     return { problems: [finding('FILE_UNREADABLE', '', `cannot read the configuration file (${why})`, file)] };
   }
   const parsed = parseYamlText(text, file);

@@ -38,9 +38,13 @@ function checkStats(path: string, stats: Stats, maxBytes: number): void {
   if (stats.size > maxBytes) throw tooLarge(path, maxBytes);
 }
 
-/** The system's commonest reasons for not reading a file, in words (a raw `ENOENT` leaves a newcomer guessing). */
+/**
+ * The system's commonest reasons for not reading a file, in words (a raw `ENOENT` leaves a newcomer
+ * guessing). The one table every command and loader words file errors with, so a missing file reads
+ * the same wherever it is named.
+ */
 const SYSTEM_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
+  ENOENT: 'no such file or folder',
   EACCES: 'permission denied',
   ELOOP: 'too many symbolic links',
   ENOTDIR: 'a path through something that is not a folder',
@@ -48,11 +52,16 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   EROFS: 'on a read-only file system',
 };
 
-/** Why a file could not be read, in short: TextFileError's reason, the system's reason in words, else its code. */
-export function fileErrorReason(err: unknown): string {
+/** Why a file could not be read in words, when it is a reason the table above (or TextFileError) knows. */
+export function knownFileReason(err: unknown): string | undefined {
   if (err instanceof TextFileError) return err.message;
-  const code = (err as NodeJS.ErrnoException).code;
-  return (code === undefined ? undefined : SYSTEM_REASONS[code]) ?? code ?? String(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === undefined ? undefined : SYSTEM_REASONS[code];
+}
+
+/** Why a file could not be read, in short: a known reason in words, else the system's code, else the message. */
+export function fileErrorReason(err: unknown): string {
+  return knownFileReason(err) ?? (err as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
 const tooLarge = (path: string, maxBytes: number): TextFileError => new TextFileError('EFBIG', path, `larger than ${maxBytes} bytes`);

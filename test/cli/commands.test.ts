@@ -177,10 +177,10 @@ describe('the iamgate command line', () => {
     expect((await cli('audit', 'report', missing)).err).toEqual([`iamgate audit report: ${missing}: no such file or folder`]);
     const simulate = await cli('simulate', '--cases', missing);
     expect(simulate.code).toBe(2);
-    expect(simulate.err).toEqual([`iamgate simulate: ${missing}: no such file`]);
+    expect(simulate.err).toEqual([`iamgate simulate: ${missing}: no such file or folder`]);
     const token = await cli('token', 'alice', '--config', missing);
     expect(token.code).toBe(1);
-    expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file)`);
+    expect(token.err.join('\n')).toContain(`${missing}: (root): cannot read the configuration file (no such file or folder)`);
     const test = await cli('test', missing);
     expect(test.code).toBe(2);
     expect(test.err).toEqual([`iamgate test: ${missing}: no such file or folder`]);
@@ -193,8 +193,8 @@ describe('the iamgate command line', () => {
     for (const run of runs) {
       expect(run.code).toBe(1);
       const text = run.err.join('\n');
-      expect(text).toContain(`${join(empty, 'directory.yaml')}: error FILE_UNREADABLE: cannot read ${join(empty, 'directory.yaml')}: no such file`);
-      expect(text).toContain(`${join(empty, 'routes.yaml')}: error FILE_UNREADABLE: cannot read route map: no such file`);
+      expect(text).toContain(`${join(empty, 'directory.yaml')}: error FILE_UNREADABLE: cannot read ${join(empty, 'directory.yaml')}: no such file or folder`);
+      expect(text).toContain(`${join(empty, 'routes.yaml')}: error FILE_UNREADABLE: cannot read route map: no such file or folder`);
       expect(text).not.toContain('ENOENT');
     }
   });
