@@ -104,6 +104,8 @@ describe('policy checks', () => {
     ['Bool given both true and false', policy(deny({ Condition: { Bool: { 'aws:SecureTransport': ['false', true] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Bool.aws:SecureTransport']],
     ['BoolIfExists given both true and false in other cases', policy(allow({ Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': ['TRUE', 'False'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.BoolIfExists.aws:MultiFactorAuthPresent']],
     ['Null given both true and false', policy(allow({ Condition: { Null: { 'aws:TokenIssueTime': ['true', 'false'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Null.aws:TokenIssueTime']],
+    ['ForAnyValue with IfExists', policy(allow({ Condition: { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['team'] } } })), ['warning IF_EXISTS_UNDER_SET_OPERATOR at Statement[0].Condition.ForAnyValue:StringEqualsIfExists.aws:TagKeys']],
+    ['ForAllValues with IfExists', policy(deny({ Condition: { 'ForAllValues:StringLikeIfExists': { 'aws:TagKeys': ['tmp*'] } } })), ['warning IF_EXISTS_UNDER_SET_OPERATOR at Statement[0].Condition.ForAllValues:StringLikeIfExists.aws:TagKeys']],
     ['Bool given one value twice', policy(allow({ Condition: { Bool: { 'aws:SecureTransport': ['true', true] } } })), []],
     ['an empty Sid', policy(allow({ Sid: '' })), ['suggestion EMPTY_SID at Statement[0].Sid']],
     // Access Analyzer: "Redundant condition value num".
