@@ -63,6 +63,8 @@ describe('policy checks', () => {
     ['a Deny that requires a key absent and present', policy(deny({ Condition: { Null: { 'aws:sourceip': 'true' }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), ['security DENY_NEVER_APPLIES at Statement[0].Condition.Null.aws:sourceip']],
     ['a Null check next to a negated operator, which matches a missing key', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
     ['a Null check next to an IfExists operator', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, IpAddressIfExists: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
+    ['a Null check next to ForAnyValue, which fails for a missing key even negated', policy(allow({ Condition: { Null: { 'aws:TagKeys': 'true' }, 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': 'x' } } })), ['warning ALLOW_NEVER_APPLIES at Statement[0].Condition.Null.aws:TagKeys']],
+    ['a Null check next to ForAllValues, which holds for a missing key', policy(allow({ Condition: { Null: { 'aws:TagKeys': 'true' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': 'x' } } })), []],
     // Security.
     ['an Allow of every action on every resource', policy(allow({ Action: '*', Resource: '*' })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
     ['an Allow of *:* on every resource', policy(allow({ Action: ['*:*'], Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } } })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
