@@ -286,8 +286,9 @@ function conditionHolds(op: string, key: string, policyValues: readonly ContextS
   const base = ifExists ? rest.slice(0, -'IfExists'.length) : rest;
   if (!SUPPORTED.has(base) || (qualifier && !base.startsWith('String'))) throw new Unsupported(op);
   if (qualifier) {
-    // A missing key: IfExists makes it true; otherwise ForAllValues is true and ForAnyValue false.
-    if (value === undefined) return ifExists || qualifier === 'ForAllValues';
+    // A missing key: ForAllValues is true and ForAnyValue false, IfExists or not (the suffix
+    // qualifies each value of the set, and a missing key has none).
+    if (value === undefined) return qualifier === 'ForAllValues';
     // "Resolves to a null dataset, such as an empty string": the empty set.
     const set: readonly ContextScalar[] = nullDataset(value) ? [] : Array.isArray(value) ? value : [value as ContextScalar];
     const test = (v: ContextScalar): boolean => compareOne(base, v, policyValues);

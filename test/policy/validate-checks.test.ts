@@ -63,6 +63,8 @@ describe('policy checks', () => {
     ['a Deny that requires a key absent and present', policy(deny({ Condition: { Null: { 'aws:sourceip': 'true' }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), ['security DENY_NEVER_APPLIES at Statement[0].Condition.Null.aws:sourceip']],
     ['a Null check next to a negated operator, which matches a missing key', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
     ['a Null check next to an IfExists operator', policy(deny({ Condition: { Null: { 'aws:SourceIp': 'true' }, IpAddressIfExists: { 'aws:SourceIp': '10.0.0.0/8' } } })), []],
+    ['a Null check next to ForAnyValue, which fails for a missing key even negated', policy(allow({ Condition: { Null: { 'aws:TagKeys': 'true' }, 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': 'x' } } })), ['warning ALLOW_NEVER_APPLIES at Statement[0].Condition.Null.aws:TagKeys']],
+    ['a Null check next to ForAllValues, which holds for a missing key', policy(allow({ Condition: { Null: { 'aws:TagKeys': 'true' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': 'x' } } })), []],
     // Security.
     ['an Allow of every action on every resource', policy(allow({ Action: '*', Resource: '*' })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
     ['an Allow of *:* on every resource', policy(allow({ Action: ['*:*'], Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } } })), ['security ALLOW_ALL_ACTIONS_ALL_RESOURCES at Statement[0]', 'security PASS_ROLE_WILDCARD at Statement[0].Action']],
@@ -104,6 +106,8 @@ describe('policy checks', () => {
     ['Bool given both true and false', policy(deny({ Condition: { Bool: { 'aws:SecureTransport': ['false', true] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Bool.aws:SecureTransport']],
     ['BoolIfExists given both true and false in other cases', policy(allow({ Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': ['TRUE', 'False'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.BoolIfExists.aws:MultiFactorAuthPresent']],
     ['Null given both true and false', policy(allow({ Condition: { Null: { 'aws:TokenIssueTime': ['true', 'false'] } } })), ['warning BOOLEAN_BOTH_VALUES at Statement[0].Condition.Null.aws:TokenIssueTime']],
+    ['ForAnyValue with IfExists', policy(allow({ Condition: { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['team'] } } })), ['warning IF_EXISTS_UNDER_SET_OPERATOR at Statement[0].Condition.ForAnyValue:StringEqualsIfExists.aws:TagKeys']],
+    ['ForAllValues with IfExists', policy(deny({ Condition: { 'ForAllValues:StringLikeIfExists': { 'aws:TagKeys': ['tmp*'] } } })), ['warning IF_EXISTS_UNDER_SET_OPERATOR at Statement[0].Condition.ForAllValues:StringLikeIfExists.aws:TagKeys']],
     ['Bool given one value twice', policy(allow({ Condition: { Bool: { 'aws:SecureTransport': ['true', true] } } })), []],
     ['an empty Sid', policy(allow({ Sid: '' })), ['suggestion EMPTY_SID at Statement[0].Sid']],
     // Access Analyzer: "Redundant condition value num".

@@ -10,11 +10,17 @@
 // | array, no qualifier   | some item matches  | no item matches                              |
 // | empty array           | false              | true                                         |
 //
+// (but not under `ForAnyValue`, where IfExists leaves a missing key false: see below)
+//
 // With a set qualifier, "m(v)" below is "v matches a policy value" for a positive operator and
 // "v matches no policy value" for a negated one; a single value counts as a one-item set:
 // - `ForAllValues:` every context value satisfies m: true for an empty set and a missing key.
-// - `ForAnyValue:` some context value satisfies m: false for an empty set and a missing key
-//   (unless IfExists).
+// - `ForAnyValue:` some context value satisfies m: false for an empty set and for a missing key,
+//   with IfExists too. The guide says `ForAnyValue` "returns false if there are no context keys in
+//   the request", and IAM answers so for `ForAnyValue:StringEqualsIfExists` on a request without
+//   `aws:TagKeys` (AWS re:Post, "ForAnyValue:StringEqualsIfExists behaving unexpectedly"): the
+//   suffix qualifies each value of the set, and a missing key has none. Under `ForAllValues` the
+//   suffix changes nothing either, as a missing key already passes.
 // - A value that resolves to a null dataset (an empty string, an empty array, or an array of empty
 //   strings only) is an empty set under a set qualifier: the multivalued key examples say
 //   `ForAllValues` is true for it "such as an empty string", and `ForAnyValue` false.
@@ -100,7 +106,8 @@ function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: P
   if (op.base.family === 'Null') return compileNull(condition, key, effect);
   const values = compileValueSet(op.base, condition.values, version);
   const negated = op.base.negated;
-  const passWhenMissing = op.ifExists || op.qualifier === 'ForAllValues' || (negated && op.qualifier !== 'ForAnyValue');
+  const passWhenMissing =
+    op.qualifier === 'ForAnyValue' ? false : op.qualifier === 'ForAllValues' || op.ifExists || negated;
   // Over a set, either some item must satisfy m (ForAnyValue, and a positive operator without a
   // qualifier) or every item must (ForAllValues, and a negated operator without a qualifier).
   const some = op.qualifier === 'ForAnyValue' || (op.qualifier === undefined && !negated);

@@ -33,11 +33,14 @@ function isSingleValued(key: string): boolean {
   return SINGLE_VALUED_KEYS.has(k) || SINGLE_VALUED_PREFIXES.some((p) => k.startsWith(p));
 }
 
-/** True when the condition can only hold if its key is present in the request. */
+/**
+ * True when the condition can only hold if its key is present in the request: ForAnyValue always
+ * (IfExists or not, negated or not), an unqualified operator unless negated or IfExists.
+ */
 function needsKeyPresent(c: ParsedCondition): boolean {
   const op = parseOperator(c.operator);
-  if (!op || op.base.family === 'Null' || op.ifExists || op.base.negated) return false;
-  return op.qualifier !== 'ForAllValues';
+  if (!op || op.base.family === 'Null' || op.qualifier === 'ForAllValues') return false;
+  return op.qualifier === 'ForAnyValue' || !(op.ifExists || op.base.negated);
 }
 
 const isTrue = (v: ContextScalar): boolean => parseBool(v) === true;

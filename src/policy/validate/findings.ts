@@ -74,6 +74,7 @@ export const POLICY_FINDING_CODES = {
   NOT_ACTION_WILDCARD: code('warning', 'NotAction holds "*", so the statement applies to no action'),
   NOT_RESOURCE_WILDCARD: code('warning', 'NotResource holds "*", so the statement applies to no resource'),
   BOOLEAN_BOTH_VALUES: code('warning', 'A Bool or Null condition lists both true and false, so it no longer tests the value'),
+  IF_EXISTS_UNDER_SET_OPERATOR: code('warning', 'IfExists under ForAllValues or ForAnyValue, where a missing key already makes ForAllValues true and ForAnyValue false'),
   REDUNDANT_CONDITION_VALUE: code('suggestion', 'A Numeric less-than or greater-than condition lists limits the widest one covers'),
   REDUNDANT_ACTION: code('suggestion', 'An action is already covered by another in the same list'),
   REDUNDANT_RESOURCE: code('suggestion', 'A resource is already covered by another in the same list'),
