@@ -195,6 +195,16 @@ describe('request smuggling and framing', () => {
     expect(gw.upstream.received.slice(received)).toEqual([]);
   });
 
+  it.each(['Content-Length', 'Transfer-Encoding'])('forwards a GET body framed by %s that holds a request line as that GET’s body', async (framing) => {
+    const before = gw.upstream.received.length;
+    const inner = raw('DELETE /orders/1 HTTP/1.1', ['Host: x']);
+    const [line, body] = framing === 'Content-Length' ? [`Content-Length: ${inner.length}`, inner] : ['Transfer-Encoding: chunked', `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`];
+    const r = await exchange(c.port, raw('GET /public/readme HTTP/1.1', ['Host: x', c.line.alice, line, 'Connection: close'], body));
+    expect(r.statuses).toEqual([200]);
+    const seen = gw.upstream.received.slice(before);
+    expect(seen.map((x) => [x.method, x.url, x.bodyLength, x.headers['content-length'], x.headers['transfer-encoding']])).toEqual([['GET', '/public/readme', inner.length, String(inner.length), undefined]]);
+  });
+
   it('keeps a Content-Length body whole when the caller names Content-Length as hop-by-hop', async () => {
     const before = gw.upstream.received.length;
     const body = raw('GET /admin/users HTTP/1.1', ['Host: x']);
