@@ -62,6 +62,15 @@ describe('ext_authz checks of requests the HTTP gateway refuses for their framin
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: viaHttp.status })]);
   });
 
+  it('denies a WebSocket upgrade described on POST to a path alice may POST to, as the HTTP gateway refuses it, with one audit record', async () => {
+    const authorization = await gw.bearer('alice');
+    const headers = { authorization, connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    expect((await client().check(checkOf({ method: 'POST', path: '/orders', headers: { authorization } }))).ok_response).toBeDefined();
+    const answer = await client().check(checkOf({ method: 'POST', path: '/orders', headers }));
+    expect([answer.ok_response, answer.denied_response?.status?.code, body(answer)['code']]).toEqual([undefined, 400, 'unsupported_upgrade']);
+    expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
+  });
+
   it('still allows a WebSocket upgrade, 100-continue and one Content-Length, as the HTTP gateway does', async () => {
     const authorization = await gw.bearer('alice');
     for (const extra of [{ connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, { expect: '100-continue', 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {
