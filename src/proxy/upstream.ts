@@ -106,7 +106,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           if (!answersHandshake(raw, upstreamKey)) {
             // Not a WebSocket server's answer: the connection may still read HTTP, so nothing of the caller's reaches it.
             socket.destroy();
-            settle(failure(new UpgradeHandshakeError(), false, statusCode));
+            settle(failure(new UpgradeHandshakeError(), false, undefined));
             return;
           }
           const lines = [`HTTP/1.1 ${statusCode} Switching Protocols`];

@@ -197,6 +197,7 @@ describe('an upstream whose 101 is no answer to a WebSocket handshake', () => {
     const body = jsonOf(r.text);
     expect(body).toMatchObject({ error: 'BadGateway', code: 'upstream_unavailable' });
     expect(gw.audit.decisionsFor(String(body['requestId']))).toHaveLength(1);
+    expect(gw.audit.events.filter((e) => e.kind === 'outcome' && e.requestId === body['requestId'])).toEqual([expect.objectContaining({ reason: 'upstream_unavailable', status: 502 })]);
     expect(conn.closed).toBe(true);
     expect(conn.text).not.toContain('DELETE');
   });
