@@ -137,6 +137,6 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const bytes = headerBytes(rawHeaders);
   if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
   // What the HTTP gateway's socket would refuse (another upgrade, another expectation, two body lengths).
-  const framing = describedFramingRefusal(rawHeaders);
+  const framing = describedFramingRefusal(method, rawHeaders);
   return framing ? { facts, peerPrincipal, refusal: framing } : { facts, peerPrincipal };
 }

@@ -1,8 +1,10 @@
 // Framing the HTTP gateway refuses before deciding anything, read from header lines: an upgrade to
-// another protocol than one WebSocket, an expectation other than 100-continue, a body length told
+// another protocol than one WebSocket, a WebSocket upgrade that is no opening handshake (RFC 6455
+// §4.1: a GET with one key), an expectation other than 100-continue, a body length told
 // twice, a header line node:http cannot read. node:http refuses these on the gateway's own socket;
 // a request described to iamgate by another proxy (an ext_authz check) is refused by the same
 // rules, so that proxy never forwards a request iamgate would not forward itself.
+import { isWebSocketKey } from '../proxy/index.js';
 import type { Refusal } from './pipeline.js';
 
 /** An Upgrade other than exactly one `websocket`: another protocol would leave the framing that was authorised. */
@@ -11,6 +13,18 @@ export const UNSUPPORTED_UPGRADE = {
   reason: 'unsupported_upgrade',
   message: 'Only WebSocket upgrades are supported',
   detail: 'an Upgrade other than one websocket',
+} as const satisfies Refusal;
+
+/**
+ * A WebSocket upgrade that is no opening handshake: another method than GET (the tunnel would carry
+ * bytes under a decision on another action), or not exactly one valid Sec-WebSocket-Key (the upstream's
+ * answer is checked against a key, and the caller's is answered).
+ */
+export const INVALID_WEBSOCKET_UPGRADE = {
+  code: 'bad_header',
+  reason: 'unsupported_upgrade',
+  message: 'A WebSocket upgrade must be a GET with one valid Sec-WebSocket-Key',
+  detail: 'a WebSocket upgrade that is not a GET with one valid Sec-WebSocket-Key',
 } as const satisfies Refusal;
 
 /** CONNECT: iamgate proxies requests to one upstream and tunnels nothing to a target a caller names. */
@@ -32,11 +46,18 @@ const PRINTABLE_ASCII = /^[ -~]+$/;
  */
 export const isPrintableMethod = (method: string): boolean => PRINTABLE_ASCII.test(method);
 
-/** The request asks for exactly one upgrade, to `websocket`. */
-export function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
-  const values: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'upgrade') values.push(rawHeaders[i + 1]!);
-  return values.length === 1 && values[0]!.trim().toLowerCase() === 'websocket';
+/** Why an upgrade request is not tunnelled, or undefined for a WebSocket opening handshake iamgate carries. */
+export function upgradeRefusal(method: string, rawHeaders: readonly string[]): Refusal | undefined {
+  const upgrades: string[] = [];
+  const keys: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'upgrade') upgrades.push(rawHeaders[i + 1]!);
+    else if (name === 'sec-websocket-key') keys.push(rawHeaders[i + 1]!);
+  }
+  if (upgrades.length !== 1 || upgrades[0]!.trim().toLowerCase() !== 'websocket') return UNSUPPORTED_UPGRADE;
+  if (method !== 'GET' || keys.length !== 1 || !isWebSocketKey(keys[0]!)) return INVALID_WEBSOCKET_UPGRADE;
+  return undefined;
 }
 
 /** A comma-separated header value holds `token` (case-insensitive), as node:http reads Connection. */
@@ -53,11 +74,11 @@ const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
- * What node:http would refuse (or iamgate refuses on its socket) in a described request's header
- * lines (`[name, value, ...]`, repeated names either apart or joined by commas), or undefined.
+ * What node:http would refuse (or iamgate refuses on its socket) in a described request's method and
+ * header lines (`[name, value, ...]`, repeated names either apart or joined by commas), or undefined.
  * Runs on checks only; the gateway's own requests are refused by its HTTP parser.
  */
-export function describedFramingRefusal(rawHeaders: readonly string[]): Refusal | undefined {
+export function describedFramingRefusal(method: string, rawHeaders: readonly string[]): Refusal | undefined {
   let upgrade = false;
   let connectionUpgrade = false;
   let transferEncoding = false;
@@ -89,7 +110,8 @@ export function describedFramingRefusal(rawHeaders: readonly string[]): Refusal 
     }
   }
   if (length !== undefined && transferEncoding) return { code: 'malformed_request', detail: 'Content-Length beside Transfer-Encoding' };
-  if (upgrade && connectionUpgrade && !isWebSocketUpgrade(rawHeaders)) return UNSUPPORTED_UPGRADE;
+  const refusedUpgrade = upgrade && connectionUpgrade ? upgradeRefusal(method, rawHeaders) : undefined;
+  if (refusedUpgrade) return refusedUpgrade;
   if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return { code: 'expectation_failed', detail: `Expect: ${expect}`.slice(0, 200) };
   return undefined;
 }

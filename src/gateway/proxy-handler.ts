@@ -293,7 +293,8 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
         { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: null, requestId },
         socket,
         head,
-        headerValue(incoming.rawHeaders, 'upgrade') ?? 'websocket',
+        // One valid key: checked before the request was decided (upgradeRefusal).
+        headerValue(incoming.rawHeaders, 'sec-websocket-key') ?? '',
         (upstreamSocket) => deps.tunnels?.open({ facts, principal: outcome.principal, event: outcome.event }, socket, upstreamSocket),
       );
       const upstreamMs = performance.now() - forwardStart;

@@ -21,7 +21,7 @@ import type { Authenticator } from './auth.js';
 import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
-import { isWebSocketUpgrade, UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE } from './described-framing.js';
+import { UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE, upgradeRefusal } from './described-framing.js';
 import { failSafe } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -505,14 +505,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => afterAnswerInFlight(socket, () => onUpgrade(req, socket, head)));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (dropUnserved(socket)) return;
-    // Only WebSocket is tunnelled: another protocol (h2c, ...) would leave the request/response
-    // framing that was authorised. Refused before anything is decided or forwarded.
     if (tooManyHeaders(req)) {
       void refusals.upgrade(req, socket, tooManyHeadersRefusal, gatewaySockets);
       return;
     }
-    if (!isWebSocketUpgrade(req.rawHeaders)) {
-      void refusals.upgrade(req, socket, UNSUPPORTED_UPGRADE, gatewaySockets);
+    // Only a WebSocket opening handshake is tunnelled: another protocol (h2c, ...) would leave the
+    // request/response framing that was authorised. Refused before anything is decided or forwarded.
+    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders);
+    if (refusal) {
+      void refusals.upgrade(req, socket, refusal, gatewaySockets);
       return;
     }
     active += 1;

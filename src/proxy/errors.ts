@@ -30,6 +30,15 @@ export class UpgradeRefusedError extends Error {
   }
 }
 
+/** Raised when the upstream's 101 is not the answer to the WebSocket handshake iamgate sent (websocket-handshake.ts). */
+export class UpgradeHandshakeError extends Error {
+  readonly code = 'ERR_UPGRADE_HANDSHAKE';
+  constructor() {
+    super('the upstream switched protocols without answering the WebSocket handshake');
+    this.name = 'UpgradeHandshakeError';
+  }
+}
+
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Maps an error from undici (or from the body stream) to a failure code. */

@@ -1,9 +1,10 @@
 export { planBody, type BodyPlan } from './body.js';
-export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, UpgradeRefusedError, type ProxyFailure } from './errors.js';
+export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, UpgradeHandshakeError, UpgradeRefusedError, type ProxyFailure } from './errors.js';
 export { connectionTokens, IDENTITY_HEADER_PREFIX, IDENTITY_HEADERS, type ForwardedIdentity, type RequestHeaderOptions, withheldFromUpstream } from './headers.js';
 export { createRequestHeaderPlan, upstreamRequestHeaders, type IdentitySource, type RequestHeaderFacts, type RequestHeaderPlan, type RequestHeaderRules } from './request-headers.js';
 export { clientResponseHeaders } from './response-headers.js';
 export { endRefused, REFUSED_DEADLINE_MS, REFUSED_LINGER_MS } from './end-socket.js';
+export { isWebSocketKey } from './websocket-handshake.js';
 export { createUpstream, type ForwardListener, type ForwardRequest, type ProxyResult, type Upstream } from './upstream.js';
 export { readHeadersConfig, type HeadersConfig } from './config.js';
 export { checkPassThrough, claimsTls, DESCRIBING, DESCRIBING_HEADERS, FORWARDING, FORWARDING_HEADERS, IDENTITY_HEADER_NAMES, IDENTITY_HEADER_PREFIXES, isIdentityHeader, SCHEME, type DescribingHeader } from './header-classes.js';

@@ -6,10 +6,11 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamOptions } from '../config/index.js';
-import { ClientClosedError, UpgradeRefusedError } from './errors.js';
+import { ClientClosedError, UpgradeHandshakeError, UpgradeRefusedError } from './errors.js';
 import { ForwardHandler, type ForwardListener } from './forward-handler.js';
 import { clientResponseHeaders, createResponseHeaderNames, namesNoLength } from './response-headers.js';
 import { failure, type ProxyResult } from './result.js';
+import { answersHandshake, newWebSocketKey, webSocketAccept, withWebSocketAccept, withWebSocketKey } from './websocket-handshake.js';
 
 export type { ForwardListener, ProxyResult };
 
@@ -31,10 +32,12 @@ export interface Upstream {
    */
   forward(req: ForwardRequest, outgoing: ServerResponse, listener: ForwardListener): void;
   /**
-   * Opens an upgraded connection (`protocol`, e.g. `websocket`) upstream and tunnels `client` to it;
-   * never rejects. `onTunnel` is told the upstream's socket as the tunnel starts, before any of its bytes pass.
+   * Opens a WebSocket upstream and tunnels `client` to it; never rejects. The upstream is sent a key
+   * of iamgate's own, and a 101 that does not answer it opens nothing; `callerKey` is the caller's
+   * Sec-WebSocket-Key, answered in the 101 it gets. `onTunnel` is told the upstream's socket as the
+   * tunnel starts, before any of its bytes pass.
    */
-  upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult>;
+  upgrade(req: ForwardRequest, client: Duplex, head: Buffer, callerKey: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult>;
   /** Waits for requests in flight, then closes the pool; `force` destroys them instead. */
   close(force?: boolean): Promise<void>;
 }
@@ -73,7 +76,8 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
     }
   }
 
-  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, protocol: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult> {
+  function upgrade(req: ForwardRequest, client: Duplex, head: Buffer, callerKey: string, onTunnel?: (upstream: Duplex) => void): Promise<ProxyResult> {
+    const upstreamKey = newWebSocketKey();
     return new Promise((resolve) => {
       let settled = false;
       let status: number | undefined;
@@ -98,8 +102,15 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
           });
         },
         onRequestUpgrade(c, statusCode, _headers, socket) {
+          const raw = rawHeaderList(c.rawHeaders);
+          if (!answersHandshake(raw, upstreamKey)) {
+            // Not a WebSocket server's answer: the connection may still read HTTP, so nothing of the caller's reaches it.
+            socket.destroy();
+            settle(failure(new UpgradeHandshakeError(), false, undefined));
+            return;
+          }
           const lines = [`HTTP/1.1 ${statusCode} Switching Protocols`];
-          const list = clientResponseHeaders(rawHeaderList(c.rawHeaders), req.requestId, true);
+          const list = withWebSocketAccept(clientResponseHeaders(raw, req.requestId, true), webSocketAccept(callerKey));
           for (let i = 0; i < list.length; i += 2) lines.push(`${list[i]}: ${list[i + 1]}`);
           client.write(lines.join('\r\n') + '\r\n\r\n');
           if (head.length > 0) socket.write(head);
@@ -158,7 +169,7 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
         return;
       }
       try {
-        pool.dispatch({ origin, method: req.method, path: req.path, headers: req.headers as string[], body: null, upgrade: protocol }, handler);
+        pool.dispatch({ origin, method: req.method, path: req.path, headers: withWebSocketKey(req.headers, upstreamKey), body: null, upgrade: 'websocket' }, handler);
       } catch (err) {
         settle(failure(err, false, undefined));
       }

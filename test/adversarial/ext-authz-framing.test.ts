@@ -42,6 +42,8 @@ describe('ext_authz checks of requests the HTTP gateway refuses for their framin
   const framings: readonly [string, readonly (readonly [string, string])[]][] = [
     ['an upgrade to h2c', [['connection', 'Upgrade, HTTP2-Settings'], ['upgrade', 'h2c'], ['http2-settings', 'AAMAAABkAAQAAP__']]],
     ['an upgrade naming websocket beside another protocol', [['connection', 'upgrade'], ['upgrade', 'websocket, h2c']]],
+    ['a WebSocket upgrade without a Sec-WebSocket-Key', [['connection', 'upgrade'], ['upgrade', 'websocket']]],
+    ['a WebSocket upgrade whose key is not 16 bytes', [['connection', 'upgrade'], ['upgrade', 'websocket'], ['sec-websocket-key', 'c2hvcnQ=']]],
     ['an expectation other than 100-continue', [['expect', 'fancy']]],
     ['Content-Length beside Transfer-Encoding', [['content-length', '5'], ['transfer-encoding', 'chunked']]],
     ['two different Content-Lengths', [['content-length', '5'], ['content-length', '6']]],
@@ -60,9 +62,18 @@ describe('ext_authz checks of requests the HTTP gateway refuses for their framin
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: viaHttp.status })]);
   });
 
+  it('denies a WebSocket upgrade described on POST to a path alice may POST to, as the HTTP gateway refuses it, with one audit record', async () => {
+    const authorization = await gw.bearer('alice');
+    const headers = { authorization, connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    expect((await client().check(checkOf({ method: 'POST', path: '/orders', headers: { authorization } }))).ok_response).toBeDefined();
+    const answer = await client().check(checkOf({ method: 'POST', path: '/orders', headers }));
+    expect([answer.ok_response, answer.denied_response?.status?.code, body(answer)['code']]).toEqual([undefined, 400, 'unsupported_upgrade']);
+    expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
+  });
+
   it('still allows a WebSocket upgrade, 100-continue and one Content-Length, as the HTTP gateway does', async () => {
     const authorization = await gw.bearer('alice');
-    for (const extra of [{ connection: 'upgrade', upgrade: 'websocket' }, { expect: '100-continue', 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {
+    for (const extra of [{ connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, { expect: '100-continue', 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {
       const answer = await client().check(checkOf({ headers: { authorization, ...extra } }));
       expect(answer.ok_response, JSON.stringify(extra)).toBeDefined();
     }

@@ -2,6 +2,7 @@
 // Transfer-Encoding tricks), pipelining a forbidden request behind an allowed one, request lines
 // that are not origin-form, other HTTP versions, and Host games. Every refusal is checked at the
 // upstream too: nothing the gateway refused may have reached it.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useTestGateway } from '../support/gateway.js';
 import { useCallers } from './support/callers.js';
@@ -160,6 +161,48 @@ describe('request smuggling and framing', () => {
     expect(r.statuses).toEqual([200]);
     const seen = gw.upstream.received.slice(before);
     expect(seen.map((x) => [x.method, x.url, x.bodyLength])).toEqual([['POST', '/upload', inner.length]]);
+  });
+
+  it.each([
+    ['a bare LF', '\n'],
+    ['a bare CR', '\r'],
+  ])('answers 400 to header lines ended by %s and forwards nothing', async (_name, eol) => {
+    const before = gw.upstream.arrivals();
+    const r = await exchange(c.port, ['GET /public/readme HTTP/1.1', 'Host: x', c.line.alice, 'Connection: close', '', ''].join(eol));
+    expect(r.statuses).toEqual([400]);
+    expect(jsonOf(r.text)).toMatchObject({ code: 'malformed_request' });
+    expect(gw.upstream.arrivals()).toBe(before);
+  });
+
+  it('forwards a chunked body with chunk extensions as its data alone', async () => {
+    const before = gw.upstream.received.length;
+    const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Transfer-Encoding: chunked', 'Connection: close'], '3;name=value\r\nabc\r\n2;x\r\nde\r\n0;last=1\r\n\r\n'));
+    expect(r.statuses).toEqual([200]);
+    expect(gw.upstream.received.slice(before).map((x) => [x.method, x.url, x.bodyLength, x.bodySha256])).toEqual([['POST', '/upload', 5, createHash('sha256').update('abcde').digest('hex')]]);
+  });
+
+  it.each([
+    ['a chunk extension whose quoted value holds a line break', `5;x="\r\n${raw('DELETE /orders/1 HTTP/1.1', ['Host: x'])}"\r\nhello\r\n0\r\n\r\n`],
+    ['chunk lines ended by a bare LF', `5\nhello\n0\n\n${raw('DELETE /orders/1 HTTP/1.1', ['Host: x'])}`],
+  ])('never lets %s carry a request to the upstream', async (_name, body) => {
+    const [arrived, received] = [gw.upstream.arrivals(), gw.upstream.received.length];
+    const r = await exchange(c.port, raw('POST /upload HTTP/1.1', ['Host: x', c.line.alice, 'Transfer-Encoding: chunked'], body), { timeoutMs: 10_000 });
+    // node:http cannot read the body: the request, already allowed, is cut at the refusal deadline.
+    expect([r.closedByServer, r.timedOut]).toEqual([true, false]);
+    expect(r.statuses).not.toContain(200);
+    // At most the allowed POST's head, whose body never ends; never a second request.
+    expect(gw.upstream.arrivals() - arrived).toBeLessThanOrEqual(1);
+    expect(gw.upstream.received.slice(received)).toEqual([]);
+  });
+
+  it.each(['Content-Length', 'Transfer-Encoding'])('forwards a GET body framed by %s that holds a request line as that GET’s body', async (framing) => {
+    const before = gw.upstream.received.length;
+    const inner = raw('DELETE /orders/1 HTTP/1.1', ['Host: x']);
+    const [line, body] = framing === 'Content-Length' ? [`Content-Length: ${inner.length}`, inner] : ['Transfer-Encoding: chunked', `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`];
+    const r = await exchange(c.port, raw('GET /public/readme HTTP/1.1', ['Host: x', c.line.alice, line, 'Connection: close'], body));
+    expect(r.statuses).toEqual([200]);
+    const seen = gw.upstream.received.slice(before);
+    expect(seen.map((x) => [x.method, x.url, x.bodyLength, x.headers['content-length'], x.headers['transfer-encoding']])).toEqual([['GET', '/public/readme', inner.length, String(inner.length), undefined]]);
   });
 
   it('keeps a Content-Length body whole when the caller names Content-Length as hop-by-hop', async () => {

@@ -80,6 +80,15 @@ describe('headers the caller shapes against the upstream', () => {
     expect(overrides.map((l) => l.slice(0, l.indexOf(':')).toLowerCase()).filter((n) => names.includes(n))).toEqual([]);
   });
 
+  it('never forwards a hop-by-hop header of the caller’s, nor an upgrade asked for without Connection: Upgrade', async () => {
+    const hopByHop = ['Keep-Alive: timeout=600', 'TE: trailers', 'Trailer: X-Iamgate-Principal', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA', 'Proxy-Connection: keep-alive', 'Proxy-Authorization: Basic YWRtaW46eA=='];
+    const r = await send('/orders/1', hopByHop);
+    expect(r.status).toBe(200);
+    const names = namesOf(r.raw!);
+    expect(hopByHop.map((l) => l.slice(0, l.indexOf(':')).toLowerCase()).filter((n) => names.includes(n))).toEqual([]);
+    expect(valuesOf(r.raw!, 'connection')).toEqual(['keep-alive']);
+  });
+
   it('answers 400 duplicate_host to two Host headers before deciding, and audits it', async () => {
     const before = gw.upstream.arrivals();
     const decided = gw.audit.events.length;

@@ -201,7 +201,7 @@ describe('streaming proxy', () => {
     await closed;
     const before = target.arrivals();
     const headers = ['host', '127.0.0.1', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version', '13'];
-    const result = await upstream.upgrade({ method: 'GET', path: '/ws', headers, body: null, requestId: 'req-ws' }, client, Buffer.alloc(0), 'websocket');
+    const result = await upstream.upgrade({ method: 'GET', path: '/ws', headers, body: null, requestId: 'req-ws' }, client, Buffer.alloc(0), 'dGhlIHNhbXBsZSBub25jZQ==');
     expect(result).toEqual({ ok: false, failure: 'client_closed', responded: false, status: undefined, cause: 'ERR_CLIENT_CLOSED' });
     // Whatever reached the upstream has its answer by now: a request forwarded after it is counted alone.
     expect((await rawRequest(`${front.url}/after-ws`)).status).toBe(200);
