@@ -51,16 +51,29 @@ describe('AssumeRole rules', () => {
   const expiresIn = (body: Record<string, unknown>): number =>
     Date.parse((body['Credentials'] as { Expiration: string }).Expiration) - Math.floor(f.clock.now() / 1000) * 1000;
 
-  it('denies a caller whose policies allow it when the trust policy does not trust it', async () => {
-    expect(await assume('dave', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  it('denies a caller whose policies allow it when the trust policy does not trust it, recording why', async () => {
+    expect(await assume('dave', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(f.events.at(-1)).toMatchObject({ action: 'AssumeRole', outcome: 'denied', code: 'trust_policy_denied' });
   });
 
   it('lets a caller the trust policy names assume the role though its own policies lack sts:AssumeRole', async () => {
     expect((await assume('erin', { RoleArn: ROLE('OnlyErin') })).status).toBe(200);
   });
 
-  it('denies a caller whose policies explicitly deny assuming the role', async () => {
-    expect(await assume('frank', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+  it('denies a caller whose policies explicitly deny assuming the role, recording why', async () => {
+    expect(await assume('frank', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(f.events.at(-1)).toMatchObject({ action: 'AssumeRole', outcome: 'denied', code: 'caller_not_allowed' });
+  });
+
+  // AWS answers all three with one AccessDenied: a caller that could tell them apart would learn
+  // which roles exist and which of them trust it (a trust policy naming the account trusts every user in it).
+  it('answers a role that does not trust the caller, one its own policies deny, and one that does not exist alike, and records each reason', async () => {
+    const untrusted = await assume('dave', { RoleArn: ROLE('OnlyErin') });
+    const denied = await assume('frank', { RoleArn: ROLE('Open') });
+    const missing = await assume('frank', { RoleArn: ROLE('NoSuchRole') });
+    expect(answerOf(denied)).toEqual(answerOf(untrusted));
+    expect(answerOf(missing)).toEqual(answerOf(untrusted));
+    expect(f.events.slice(-3).map((e) => e.code)).toEqual(['trust_policy_denied', 'caller_not_allowed', 'role_unknown']);
   });
 
   it('allows a caller both sides allow, capping the duration at the role maximum', async () => {

@@ -11,7 +11,7 @@ import { mintSessionToken, type SessionClaims } from '../session-token.js';
 import type { Totp } from '../totp.js';
 import { assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
-import type { StsErrorCode } from './errors.js';
+import { answeredCode, type StsErrorCode, type StsReason } from './errors.js';
 import type { Context } from 'hono';
 import { isSourceIdentity, type AssumeRoleInput, type CommonInput, type WebIdentityInput } from './input.js';
 import { createContext, evaluate } from '../../policy/index.js';
@@ -22,7 +22,10 @@ export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIde
 export interface StsEvent {
   readonly action: StsAction;
   readonly outcome: 'allowed' | 'denied';
+  /** Why a call was denied: the precise reason, which the caller's answer may not say (`StsDenialReason`). */
   readonly code?: string;
+  /** What the operator's log line adds to a denial's reason (which decision refused it), never anything the caller sent. */
+  readonly detail?: string;
   readonly caller?: string;
   readonly target?: string;
   readonly sessionArn?: string;
@@ -123,19 +126,20 @@ export function createStsOperations(deps: StsDeps): StsOperations {
 
   const deny = <T>(
     action: StsAction,
-    code: StsErrorCode,
+    reason: StsReason,
     extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string; sourceIdentity?: string | undefined } = {},
   ): StsResult<T> => {
     const { caller, target, sourceIdentity, ...rest } = extra;
     emit({
       action,
       outcome: 'denied',
-      code,
+      code: reason,
       ...(caller !== undefined ? { caller } : {}),
       ...(target !== undefined ? { target } : {}),
       ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+      ...(rest.detail !== undefined ? { detail: rest.detail } : {}),
     });
-    return { ok: false, code, ...rest };
+    return { ok: false, code: answeredCode(reason), ...rest };
   };
 
   const mint = async (subject: string, claims: SessionClaims, ttlSeconds: number, t: number) =>
@@ -224,8 +228,12 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         mfaAt = checked.value.at;
       }
       const role = findRole(input.roleArn);
-      // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
-      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role', sourceIdentity });
+      if (!role) {
+        // An unknown role is answered as an untrusted one is, after a policy evaluation as theirs
+        // are, so that roles cannot be enumerated by the answer or by its time; its record says why.
+        callerAllowed(caller, 'sts:AssumeRole', input.roleArn, keys);
+        return deny('AssumeRole', 'role_unknown', { caller: caller.arn, target: input.roleArn, sourceIdentity });
+      }
       const t = now();
       const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
@@ -280,7 +288,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       }
       const sourceIdentity = claimed;
       const role = findRole(input.roleArn);
-      if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
+      if (!role) return deny('AssumeRoleWithWebIdentity', 'role_unknown', { caller, target: input.roleArn });
       const t = now();
       // Session tags become principal tags over the role's: the trust policy must allow them too.
       // A source identity claimed by the token needs sts:SetSourceIdentity for the provider too.
