@@ -17,6 +17,10 @@ policies:
     document:
       Version: "2012-10-17"
       Statement: [{ Effect: Deny, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/Open" }]
+  AssumeWithMfa:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "sts:AssumeRole", Resource: "*", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }]
   Reader:
     document:
       Version: "2012-10-17"
@@ -25,6 +29,7 @@ users:
   dave: { policies: [AssumeAnything] }
   erin: {}
   frank: { policies: [AssumeAnything, DenyAssumeAdmin] }
+  gina: { policies: [AssumeWithMfa] }
 roles:
   OnlyErin:
     policies: [Reader]
@@ -118,6 +123,17 @@ describe('AssumeRole rules', () => {
       const missing = await assume('dave', { RoleArn: ROLE('NoSuchRole'), ...wrong });
       expect(answerOf(missing)).toEqual(answerOf(existing));
     }
+  });
+
+  // Else a caller whose own policies ask for MFA on every role would learn, from mfa_required,
+  // every role that exists, including those whose trust policies will never admit it.
+  it('answers mfa_required only where a second factor would let the call through, not for a role that does not trust the caller or does not exist', async () => {
+    expect(await assume('gina', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'mfa_required' } });
+    const untrusted = await assume('gina', { RoleArn: ROLE('OnlyErin') });
+    const missing = await assume('gina', { RoleArn: ROLE('NoSuchRole') });
+    expect(untrusted).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(answerOf(missing)).toEqual(answerOf(untrusted));
+    expect(f.events.slice(-2).map((e) => e.code)).toEqual(['trust_policy_denied', 'role_unknown']);
   });
 
   it('refuses GetSessionToken and MFA enrolment to role sessions', async () => {

@@ -104,11 +104,6 @@ function assumeRoleActions<A extends string>(action: A, tags: boolean, sourceIde
   return actions;
 }
 
-/** MFA keys that mark a denial as "a second factor would have helped". */
-function failedOnMfa(failed: readonly { key: string }[]): boolean {
-  return failed.some((f) => f.key.toLowerCase().startsWith('aws:multifactorauth'));
-}
-
 export interface StsOperations {
   getSessionToken(caller: Principal, input: CommonInput): Promise<StsResult<IssuedCredentials>>;
   assumeRole(caller: Principal, input: AssumeRoleInput, keys?: RequestKeys): Promise<StsResult<IssuedCredentials>>;
@@ -242,12 +237,23 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // call, and needs sts:SetSourceIdentity, a carried one as well as a new one: the trust policy
       // of each role in a chain decides whether a session with that source identity may enter.
       if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
-      for (const action of assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined)) {
-        const trust = assumeRoleAllowed(caller, role, extra, t, action);
-        if (trust.ok) continue;
-        const misses = trust.decision.nearMisses ?? [];
-        const code = !mfa && misses.some((m) => failedOnMfa(m.failed)) ? 'mfa_required' : trust.code;
-        return deny('AssumeRole', code, { caller: caller.arn, target: role.arn, detail: `${action}: ${trust.decision.decision}`, sourceIdentity });
+      const actions = assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined);
+      /** The first of the call's actions refused with these keys, and why; undefined when all are allowed. */
+      const refused = (context: Readonly<Record<string, ContextValue>>) => {
+        for (const action of actions) {
+          const trust = assumeRoleAllowed(caller, role, context, t, action);
+          if (!trust.ok) return { action, code: trust.code, decision: trust.decision.decision };
+        }
+        return undefined;
+      };
+      const refusal = refused(extra);
+      if (refusal) {
+        // mfa_required only where a code sent now (MFA present, age 0) would let the whole call
+        // through, as a proxied request's 403 says it: an MFA condition the refusal merely met on
+        // its way (the caller's own policy asking for MFA on every role) would tell the caller that
+        // a role exists whose trust policy will never admit it, where no role is access_denied.
+        const codeWouldDo = !mfa && caller.type === 'User' && refused({ ...extra, 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 }) === undefined;
+        return deny('AssumeRole', codeWouldDo ? 'mfa_required' : refusal.code, { caller: caller.arn, target: role.arn, detail: `${refusal.action}: ${refusal.decision}`, sourceIdentity });
       }
 
       const chained = caller.type !== 'User';
