@@ -63,8 +63,11 @@ const DIRECTORY = `${DIRECTORY_HEAD}
     document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "orders:*", Resource: "*" }] }
   OrdersAndAssume:
     document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["orders:*", "sts:AssumeRole"], Resource: "*" }] }
+  AssumeAnyRoleWithMfa:
+    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: sts:AssumeRole, Resource: "*", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }] }
 users:
   named: {}
+  granted-with-mfa: { policies: [AssumeAnyRoleWithMfa] }
   unnamed: {}
   granted: { policies: [AssumeAnyRole] }
   tagger: { policies: [AssumeAndTagAnyRole] }
@@ -171,10 +174,10 @@ describe('AssumeRole in the same account', () => {
     expect(await assume(limited.token!, 'NamesHopRole')).toMatchObject({ status: 403, code: 'caller_not_allowed' });
   });
 
-  it('is decided offline as the STS decides it, for every user and role of the directory', async () => {
+  it('is decided offline as the STS decides it, for every user and role of the directory, mfa_required included', async () => {
     const load = await loadPolicyWorld(sts.directory, { directory: sts.directory, routes: ADVERSARIAL_FIXTURES.routes });
     if (!load.ok) throw new Error(JSON.stringify(load.findings));
-    const users = ['named', 'unnamed', 'granted', 'named-but-denies', 'named-bounded', 'named-bounded-allows'];
+    const users = ['named', 'unnamed', 'granted', 'granted-with-mfa', 'named-but-denies', 'named-bounded', 'named-bounded-allows'];
     const roles = ['NamesUsers', 'TrustsAccountId', 'TrustsAccountRoot', 'Hop'];
     const now = Date.now();
     for (const user of users) {
@@ -182,7 +185,7 @@ describe('AssumeRole in the same account', () => {
         const principal = resolvePrincipal(load.world, { user }, now)!;
         const offline = decideOffline(load.world, principal, { action: 'sts:AssumeRole', resource: ROLE(role) }, {}, now);
         const online = await outcome(user, role);
-        expect({ user, role, allowed: offline.decision === 'Allow' }).toEqual({ user, role, allowed: online.status === 200 });
+        expect({ user, role, allowed: offline.decision === 'Allow', mfa: offline.reason === 'mfa_required' }).toEqual({ user, role, allowed: online.status === 200, mfa: online.code === 'mfa_required' });
       }
     }
   });
