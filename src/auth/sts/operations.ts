@@ -252,7 +252,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         // through, as a proxied request's 403 says it: an MFA condition the refusal merely met on
         // its way (the caller's own policy asking for MFA on every role) would tell the caller that
         // a role exists whose trust policy will never admit it, where no role is access_denied.
-        const codeWouldDo = !mfa && caller.type === 'User' && refused({ ...extra, 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 }) === undefined;
+        const codeWouldDo = !mfa && refused({ ...extra, 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 }) === undefined;
         return deny('AssumeRole', codeWouldDo ? 'mfa_required' : refusal.code, { caller: caller.arn, target: role.arn, detail: `${refusal.action}: ${refusal.decision}`, sourceIdentity });
       }
 
