@@ -86,6 +86,9 @@ export interface IssuedCredentials {
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
 
+/** The MFA keys of a call that came with a valid code: present, presented now. */
+const FRESH_MFA: Readonly<Record<string, ContextValue>> = { 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 };
+
 /** A call's session tags as the trust policy reads them: `aws:RequestTag/KEY` and `aws:TagKeys`. */
 function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, ContextValue> {
   const keys: Record<string, ContextValue> = { 'aws:TagKeys': Object.keys(tags) };
@@ -224,9 +227,10 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       }
       const role = findRole(input.roleArn);
       if (!role) {
-        // An unknown role is answered as an untrusted one is, after a policy evaluation as theirs
-        // are, so that roles cannot be enumerated by the answer or by its time; its record says why.
-        callerAllowed(caller, 'sts:AssumeRole', input.roleArn, keys);
+        // An unknown role is answered as an untrusted one is, after the evaluations theirs take
+        // (a second, with MFA, for a caller without it), so that roles cannot be enumerated by the
+        // answer or by its time; its record says why.
+        if (!callerAllowed(caller, 'sts:AssumeRole', input.roleArn, keys) && !mfa) callerAllowed(caller, 'sts:AssumeRole', input.roleArn, { ...keys, ...FRESH_MFA });
         return deny('AssumeRole', 'role_unknown', { caller: caller.arn, target: input.roleArn, sourceIdentity });
       }
       const t = now();
@@ -252,7 +256,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         // through, as a proxied request's 403 says it: an MFA condition the refusal merely met on
         // its way (the caller's own policy asking for MFA on every role) would tell the caller that
         // a role exists whose trust policy will never admit it, where no role is access_denied.
-        const codeWouldDo = !mfa && refused({ ...extra, 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 }) === undefined;
+        const codeWouldDo = !mfa && refused({ ...extra, ...FRESH_MFA }) === undefined;
         return deny('AssumeRole', codeWouldDo ? 'mfa_required' : refusal.code, { caller: caller.arn, target: role.arn, detail: `${refusal.action}: ${refusal.decision}`, sourceIdentity });
       }
 
