@@ -161,6 +161,9 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       requestId,
       onStsEvent: (e) => {
         audit.onStsEvent(e);
+        // The operator reads here, as in the record, why a call was refused: the caller's answer may
+        // not say (access_denied stands for several reasons, so that roles cannot be enumerated).
+        if (e.outcome === 'denied') logger.info({ requestId: e.requestId, action: e.action, code: e.code, ...(e.detail !== undefined ? { detail: e.detail } : {}) }, 'sts call refused');
         if (e.action === 'RevokeSessions' && e.outcome === 'allowed' && e.target !== undefined) cluster.revoked(e.target, now());
       },
       // A revoked session's open WebSocket tunnels close (none are open before the gateway starts).

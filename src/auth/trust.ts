@@ -20,12 +20,17 @@ export function timeKeys(now: number): Record<string, ContextValue> {
 }
 
 /**
- * The decision on an `sts:` action on a directory role: the caller's policy set with the role's
- * trust policy as its resource policy. The one place the STS endpoint and offline decisions
- * (`iamgate test`, replay) decide it, so they cannot disagree.
+ * What decides an `sts:` action on a directory role: the caller's policy set with the role's trust
+ * policy as its resource policy. The one place the STS endpoint and offline decisions (`iamgate
+ * test`, replay) build it, so they cannot disagree.
  */
-export function decideOnRole(set: PolicySet, role: DirectoryRole, request: AuthzRequest): Decision {
-  return evaluate({ ...set, resource: role.trust.compiled }, request);
+export function onRole(set: PolicySet, role: DirectoryRole): PolicySet {
+  return { ...set, resource: role.trust.compiled };
+}
+
+/** The decision on an `sts:` action on a directory role (`onRole`). */
+function decideOnRole(set: PolicySet, role: DirectoryRole, request: AuthzRequest): Decision {
+  return evaluate(onRole(set, role), request);
 }
 
 /**

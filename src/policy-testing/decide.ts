@@ -1,7 +1,7 @@
 // Deciding one request offline, the way the gateway's pipeline would decide it: the principal
 // resolved from the directory, the request mapped through the route map (or given as an action
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
-import { decideOnRole, timeKeys } from '../auth/index.js';
+import { onRole, timeKeys } from '../auth/index.js';
 import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
 import type { Directory, Principal } from '../identity/index.js';
 import {
@@ -110,11 +110,15 @@ function directContext(principal: Principal, now: number): RequestContext {
 
 const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsourceidentity']);
 
-/** Assuming a directory role is decided as the STS endpoint decides it: the role's trust policy as the resource policy. */
-function assumeRole(directory: Directory, principal: Principal, request: AuthzRequest): Decision | undefined {
-  if (!ASSUME_ACTIONS.has(request.action.toLowerCase())) return undefined;
+/**
+ * What decides a request: for assuming a directory role, as the STS endpoint decides it, the role's
+ * trust policy as the resource policy (its deny reason too: mfa_required only where the trust
+ * policy would admit the caller with a second factor); otherwise the principal's own policies.
+ */
+function decidingSet(directory: Directory, principal: Principal, request: AuthzRequest): PolicySet {
+  if (!ASSUME_ACTIONS.has(request.action.toLowerCase())) return principal.policySet;
   const role = [...directory.roles.values()].find((r) => r.arn === request.resource);
-  return role ? decideOnRole(principal.policySet, role, request) : undefined;
+  return role ? onRole(principal.policySet, role) : principal.policySet;
 }
 
 function denied(reason: OfflineReason, explanation: string, mapped: { action?: string; resource?: string } = {}): OfflineDecision {
@@ -158,8 +162,8 @@ export function decideOffline(
     base = built.context;
   }
   const authz: AuthzRequest = { principal: principal.arn, action, resource, context: withOverrides(base, context) };
-  const set: PolicySet = principal.policySet;
-  const engine = assumeRole(world.directory, principal, authz) ?? evaluate(set, authz);
+  const set = decidingSet(world.directory, principal, authz);
+  const engine = evaluate(set, authz);
   const reason = engine.decision === 'Allow' ? 'allowed' : denyReason(set, authz, engine, policySetKeys(set));
   return { decision: engine.decision, reason, action, resource, ...(route !== undefined ? { route } : {}), engine, request: authz, set, explanation: explainDecision(engine) };
 }

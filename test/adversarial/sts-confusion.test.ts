@@ -147,7 +147,7 @@ describe('tokens of one kind offered as another', () => {
   it('lets a session assume another role only as its session policy allows, and the chained session acts with that role’s policies alone', async () => {
     const readOnly = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }] });
     const narrowed = await openSession({ Policy: readOnly });
-    expect(await assume({ RoleArn: ROLE('Second'), RoleSessionName: 'chained' }, narrowed)).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(await assume({ RoleArn: ROLE('Second'), RoleSessionName: 'chained' }, narrowed)).toMatchObject({ status: 403, body: { error: 'access_denied' } });
 
     const chained = await assume({ RoleArn: ROLE('Second'), RoleSessionName: 'chained' }, await openSession());
     expect(chained.status).toBe(200);

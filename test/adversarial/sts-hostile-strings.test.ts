@@ -81,7 +81,7 @@ describe('an STS ARN parameter that is not printable ASCII, or longer than 2048 
 
   it('still names a role of the directory as before, as a baseline', async () => {
     const a = await assumeRole(`${ROLE}NoSuchRole`);
-    expect([a.status, a.code]).toEqual([403, 'trust_policy_denied']);
+    expect([a.status, a.code]).toEqual([403, 'access_denied']);
   });
 
   it('still records a printable PrincipalArn as the resource of the decision, as a baseline', async () => {

@@ -71,8 +71,8 @@ describe('STS calls decided on the request they arrive in', () => {
     ['a Deny on the caller’s address', 'loopback-denied'],
     ['a Deny after a date', 'expired'],
   ])('refuses AssumeRole and RevokeSessions to a caller whose policies hold %s', async (_name, user) => {
-    expect(await call(user, 'AssumeRole')).toEqual({ status: 403, code: 'caller_not_allowed' });
-    expect(await call(user, 'RevokeSessions')).toEqual({ status: 403, code: 'caller_not_allowed' });
+    expect(await call(user, 'AssumeRole')).toEqual({ status: 403, code: 'access_denied' });
+    expect(await call(user, 'RevokeSessions')).toEqual({ status: 403, code: 'access_denied' });
   });
 
   it('records the address every STS call came from, allowed, denied or refused before its operation', async () => {
@@ -89,8 +89,8 @@ describe('STS calls decided on the request they arrive in', () => {
   });
 
   it('refuses AssumeRole and RevokeSessions to a caller whose policies deny its user agent, and only that agent', async () => {
-    expect(await call('agent-denied', 'AssumeRole', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'caller_not_allowed' });
-    expect(await call('agent-denied', 'RevokeSessions', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'caller_not_allowed' });
+    expect(await call('agent-denied', 'AssumeRole', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'access_denied' });
+    expect(await call('agent-denied', 'RevokeSessions', 'blocked-agent/1.0')).toEqual({ status: 403, code: 'access_denied' });
     expect(await call('agent-denied', 'AssumeRole', 'other-agent')).toEqual({ status: 200, code: 'ok' });
   });
 });

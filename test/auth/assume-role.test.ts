@@ -17,6 +17,10 @@ policies:
     document:
       Version: "2012-10-17"
       Statement: [{ Effect: Deny, Action: "sts:AssumeRole", Resource: "arn:aws:iam::111122223333:role/Open" }]
+  AssumeWithMfa:
+    document:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Action: "sts:AssumeRole", Resource: "*", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }]
   Reader:
     document:
       Version: "2012-10-17"
@@ -25,6 +29,7 @@ users:
   dave: { policies: [AssumeAnything] }
   erin: {}
   frank: { policies: [AssumeAnything, DenyAssumeAdmin] }
+  gina: { policies: [AssumeWithMfa] }
 roles:
   OnlyErin:
     policies: [Reader]
@@ -51,16 +56,29 @@ describe('AssumeRole rules', () => {
   const expiresIn = (body: Record<string, unknown>): number =>
     Date.parse((body['Credentials'] as { Expiration: string }).Expiration) - Math.floor(f.clock.now() / 1000) * 1000;
 
-  it('denies a caller whose policies allow it when the trust policy does not trust it', async () => {
-    expect(await assume('dave', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+  it('denies a caller whose policies allow it when the trust policy does not trust it, recording why', async () => {
+    expect(await assume('dave', { RoleArn: ROLE('OnlyErin') })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(f.events.at(-1)).toMatchObject({ action: 'AssumeRole', outcome: 'denied', code: 'trust_policy_denied' });
   });
 
   it('lets a caller the trust policy names assume the role though its own policies lack sts:AssumeRole', async () => {
     expect((await assume('erin', { RoleArn: ROLE('OnlyErin') })).status).toBe(200);
   });
 
-  it('denies a caller whose policies explicitly deny assuming the role', async () => {
-    expect(await assume('frank', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+  it('denies a caller whose policies explicitly deny assuming the role, recording why', async () => {
+    expect(await assume('frank', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(f.events.at(-1)).toMatchObject({ action: 'AssumeRole', outcome: 'denied', code: 'caller_not_allowed' });
+  });
+
+  // AWS answers all three with one AccessDenied: a caller that could tell them apart would learn
+  // which roles exist and which of them trust it (a trust policy naming the account trusts every user in it).
+  it('answers a role that does not trust the caller, one its own policies deny, and one that does not exist alike, and records each reason', async () => {
+    const untrusted = await assume('dave', { RoleArn: ROLE('OnlyErin') });
+    const denied = await assume('frank', { RoleArn: ROLE('Open') });
+    const missing = await assume('frank', { RoleArn: ROLE('NoSuchRole') });
+    expect(answerOf(denied)).toEqual(answerOf(untrusted));
+    expect(answerOf(missing)).toEqual(answerOf(untrusted));
+    expect(f.events.slice(-3).map((e) => e.code)).toEqual(['trust_policy_denied', 'caller_not_allowed', 'role_unknown']);
   });
 
   it('allows a caller both sides allow, capping the duration at the role maximum', async () => {
@@ -105,6 +123,17 @@ describe('AssumeRole rules', () => {
       const missing = await assume('dave', { RoleArn: ROLE('NoSuchRole'), ...wrong });
       expect(answerOf(missing)).toEqual(answerOf(existing));
     }
+  });
+
+  // Else a caller whose own policies ask for MFA on every role would learn, from mfa_required,
+  // every role that exists, including those whose trust policies will never admit it.
+  it('answers mfa_required only where a second factor would let the call through, not for a role that does not trust the caller or does not exist', async () => {
+    expect(await assume('gina', { RoleArn: ROLE('Open') })).toMatchObject({ status: 403, body: { error: 'mfa_required' } });
+    const untrusted = await assume('gina', { RoleArn: ROLE('OnlyErin') });
+    const missing = await assume('gina', { RoleArn: ROLE('NoSuchRole') });
+    expect(untrusted).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(answerOf(missing)).toEqual(answerOf(untrusted));
+    expect(f.events.slice(-2).map((e) => e.code)).toEqual(['trust_policy_denied', 'role_unknown']);
   });
 
   it('refuses GetSessionToken and MFA enrolment to role sessions', async () => {

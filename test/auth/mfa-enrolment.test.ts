@@ -55,13 +55,13 @@ describe('MFA enrolment is decided by the caller’s own policies', () => {
   const code = (secret: string): Promise<string> => generate({ secret, epoch: Math.floor(f.clock.now() / 1000) });
   const recorded = (action: string, caller: string) => f.events.filter((e) => e.action === action && e.caller === `arn:aws:iam::${ACCOUNT}:user/${caller}`).at(-1);
 
-  it('refuses a first-factor token whose policies do not allow iamgate:EnrollMfa (403 caller_not_allowed), records it, and so leaves it no way to pass MFA', async () => {
+  it('refuses a first-factor token whose policies do not allow iamgate:EnrollMfa (403 access_denied), records it, and so leaves it no way to pass MFA', async () => {
     const frank = await f.tokenFor('frank');
     const started = await f.post('/mfa/enroll', {}, frank);
-    expect(started).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(started).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(started.body['SecretBase32']).toBeUndefined();
     expect(recorded('EnrollMfa', 'frank')).toMatchObject({ outcome: 'denied', code: 'caller_not_allowed' });
-    expect((await f.post('/mfa/confirm', { TokenCode: '123456' }, frank)).body['error']).toBe('caller_not_allowed');
+    expect((await f.post('/mfa/confirm', { TokenCode: '123456' }, frank)).body['error']).toBe('access_denied');
     expect(await f.runtime.totp!.isEnrolled(`arn:aws:iam::${ACCOUNT}:user/frank`)).toBe(false);
     expect((await f.post('/GetSessionToken', { TokenCode: '123456' }, frank)).body['error']).toBe('mfa_not_enrolled');
   });
@@ -87,7 +87,7 @@ describe('MFA enrolment is decided by the caller’s own policies', () => {
 
   it('refuses a caller whose permissions boundary does not allow enrolment', async () => {
     const hank = await f.tokenFor('hank');
-    expect(await f.post('/mfa/enroll', {}, hank)).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(await f.post('/mfa/enroll', {}, hank)).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   /** The directory with one more user, `name`, whose own policy has `statement`. */
@@ -101,7 +101,7 @@ describe('MFA enrolment is decided by the caller’s own policies', () => {
     expect(started.status).toBe(200);
     await f.useDirectory(withUser('ivy', ENROL('ivy').replace('Allow', 'Deny')));
     const confirmed = await f.post('/mfa/confirm', { TokenCode: await code(started.body['SecretBase32'] as string) }, ivy);
-    expect(confirmed).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(confirmed).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(await f.runtime.totp!.isEnrolled(`arn:aws:iam::${ACCOUNT}:user/ivy`)).toBe(false);
   });
 
@@ -111,6 +111,6 @@ describe('MFA enrolment is decided by the caller’s own policies', () => {
     const jo = await f.tokenFor('jo');
     expect((await f.post('/mfa/enroll', {}, jo)).status).toBe(200);
     f.clock.advance(120_000);
-    expect(await f.post('/mfa/enroll', {}, await f.tokenFor('jo'))).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(await f.post('/mfa/enroll', {}, await f.tokenFor('jo'))).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 });

@@ -191,7 +191,7 @@ describe('session revocation across replicas', () => {
 
   it('refuses RevokeSessions to callers without iamgate:RevokeSessions', async () => {
     const res = await a.post('/RevokeSessions', { PrincipalArn: ALICE }, await a.tokenFor('bob'));
-    expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(res).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   it('refuses tokens with 503 once Redis has been unreachable longer than the staleness bound', async () => {

@@ -171,12 +171,12 @@ describe('STS endpoints', () => {
 
   it('denies a role that does not exist the same way as an untrusted one', async () => {
     const res = await f.post('/AssumeRole', { RoleArn: 'arn:aws:iam::111122223333:role/Nope', RoleSessionName: 'x1' }, await f.tokenFor('carol', { mfa: true }));
-    expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(res).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   it('denies bob OrdersAdmin even with MFA: his policies do not allow sts:AssumeRole', async () => {
     const res = await f.post('/AssumeRole', { RoleArn: ORDERS_ADMIN, RoleSessionName: 'bob' }, await f.tokenFor('bob', { mfa: true }));
-    expect(res).toMatchObject({ status: 403, body: { error: 'caller_not_allowed' } });
+    expect(res).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   it('serves the signing keys as a JWKS that verifies the tokens it issues', async () => {

@@ -113,6 +113,27 @@ describe('TOTP on the in-memory store', () => {
     expect(await totp.verify(USER, c)).toMatchObject({ ok: false });
   });
 
+  // A code verifies for three steps (its own and one on each side): its mark must be its own
+  // step's, not the clock's, or it could be spent once in each of them.
+  it('refuses a code again in each other step where it still verifies, whether it was first used late or early', async () => {
+    const clock = testClock();
+    const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);
+    const secret = await enrol(totp, clock.now);
+    const step = Math.floor(clock.now() / 30_000) * 30_000 + 300_000;
+    const late = await code(secret, step);
+    clock.set(step + 29_000);
+    expect((await totp.verify(USER, late)).ok).toBe(true);
+    clock.set(step + 30_000);
+    expect(await totp.verify(USER, late)).toEqual({ ok: false, code: 'mfa_code_replayed' });
+    const early = await code(secret, step + 90_000);
+    clock.set(step + 60_000);
+    expect((await totp.verify(USER, early)).ok).toBe(true);
+    for (const t of [step + 90_000, step + 119_000]) {
+      clock.set(t);
+      expect(await totp.verify(USER, early)).toEqual({ ok: false, code: 'mfa_code_replayed' });
+    }
+  });
+
   it('accepts codes one step early or late and refuses codes two steps away', async () => {
     const clock = testClock();
     const totp = totpOn(createMemoryStateStore({ now: clock.now }), clock.now);

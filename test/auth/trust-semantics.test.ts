@@ -6,6 +6,7 @@
 // policies still limit it. Over real HTTP, with the real authenticator and iamgate's STS; and
 // offline (`iamgate test`), which must answer each user's case as the STS does.
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/app/index.js';
 import { decideOffline, loadPolicyWorld, resolvePrincipal } from '../../src/policy-testing/index.js';
 import { rawRequest } from '../support/net.js';
 import { useStarted } from '../support/suite.js';
@@ -30,6 +31,7 @@ policies:
 
 interface Assumed {
   readonly status: number;
+  /** The answer's code (`ok` for none); for `access_denied`, the reason the call's audit record gives, which the answer does not say. */
   readonly code: string;
   readonly token?: string;
   readonly sourceIdentity?: string;
@@ -42,11 +44,13 @@ async function assumeOver(sts: StsGateway, token: string, role: string, extra: R
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ RoleArn: ROLE(role), RoleSessionName: 'probe', ...extra }),
   });
-  const body = JSON.parse(res.body) as { code?: string; SourceIdentity?: string; Credentials?: { SessionToken?: string } };
+  const body = JSON.parse(res.body) as { code?: string; requestId?: string; SourceIdentity?: string; Credentials?: { SessionToken?: string } };
   const session = body.Credentials?.SessionToken;
+  const recorded = body.code === 'access_denied' ? sts.gw.audit.decisionsFor(body.requestId ?? '').map((e) => e.reason) : [];
+  if (body.code === 'access_denied' && recorded.length !== 1) throw new Error(`access_denied with records ${JSON.stringify(recorded)}`);
   return {
     status: res.status,
-    code: body.code ?? 'ok',
+    code: recorded[0] ?? body.code ?? 'ok',
     ...(session !== undefined ? { token: session } : {}),
     ...(body.SourceIdentity !== undefined ? { sourceIdentity: body.SourceIdentity } : {}),
   };
@@ -59,8 +63,11 @@ const DIRECTORY = `${DIRECTORY_HEAD}
     document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "orders:*", Resource: "*" }] }
   OrdersAndAssume:
     document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: ["orders:*", "sts:AssumeRole"], Resource: "*" }] }
+  AssumeAnyRoleWithMfa:
+    document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: sts:AssumeRole, Resource: "*", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }] }
 users:
   named: {}
+  granted-with-mfa: { policies: [AssumeAnyRoleWithMfa] }
   unnamed: {}
   granted: { policies: [AssumeAnyRole] }
   tagger: { policies: [AssumeAndTagAnyRole] }
@@ -85,7 +92,9 @@ roles:
 `;
 
 describe('AssumeRole in the same account', () => {
-  const sts = useStarted('the STS gateway', () => startStsGateway(DIRECTORY), (started) => started.close());
+  const logged: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logged.push(line) });
+  const sts = useStarted('the STS gateway', () => startStsGateway(DIRECTORY, { logger }), (started) => started.close());
 
   const userToken = async (user: string): Promise<string> => sts.idp.token(sts.idp.claims(user, Date.now()));
 
@@ -107,6 +116,26 @@ describe('AssumeRole in the same account', () => {
   it('lets a user whose identity policy allows sts:AssumeRole assume a role that trusts the account', async () => {
     expect(await outcome('granted', 'TrustsAccountId')).toEqual({ status: 200, code: 'ok' });
     expect(await outcome('granted', 'TrustsAccountRoot')).toEqual({ status: 200, code: 'ok' });
+  });
+
+  it('tells the operator in a log line, as in the audit record, which check refused each call answered access_denied alike', async () => {
+    const calls = [['unnamed', 'TrustsAccountId'], ['granted', 'NamesUsers'], ['granted', 'NoSuchRole']] as const;
+    const refused: { requestId?: string; code?: string; msg?: string }[] = [];
+    for (const [user, role] of calls) {
+      const before = logged.length;
+      const res = await rawRequest(`${sts.gw.url}/.iamgate/sts/AssumeRole`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await userToken(user)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ RoleArn: ROLE(role), RoleSessionName: 'probe' }),
+      });
+      const { requestId, ...answer } = JSON.parse(res.body) as Record<string, unknown>;
+      expect([res.status, answer]).toEqual([403, { error: 'access_denied', code: 'access_denied', message: 'The caller is not allowed to do this' }]);
+      const lines = logged.slice(before).map((l) => JSON.parse(l) as { requestId?: string; code?: string; msg?: string });
+      expect(lines.filter((l) => l.msg === 'sts call refused').map((l) => l.requestId)).toEqual([requestId]);
+      refused.push(...lines.filter((l) => l.msg === 'sts call refused'));
+      expect(sts.gw.audit.decisionsFor(String(requestId)).map((e) => e.reason)).toEqual([refused.at(-1)?.code]);
+    }
+    expect(refused.map((l) => l.code)).toEqual(['caller_not_allowed', 'trust_policy_denied', 'role_unknown']);
   });
 
   it('refuses a user whose identity policy allows sts:AssumeRole when the trust policy names someone else', async () => {
@@ -145,10 +174,10 @@ describe('AssumeRole in the same account', () => {
     expect(await assume(limited.token!, 'NamesHopRole')).toMatchObject({ status: 403, code: 'caller_not_allowed' });
   });
 
-  it('is decided offline as the STS decides it, for every user and role of the directory', async () => {
+  it('is decided offline as the STS decides it, for every user and role of the directory, mfa_required included', async () => {
     const load = await loadPolicyWorld(sts.directory, { directory: sts.directory, routes: ADVERSARIAL_FIXTURES.routes });
     if (!load.ok) throw new Error(JSON.stringify(load.findings));
-    const users = ['named', 'unnamed', 'granted', 'named-but-denies', 'named-bounded', 'named-bounded-allows'];
+    const users = ['named', 'unnamed', 'granted', 'granted-with-mfa', 'named-but-denies', 'named-bounded', 'named-bounded-allows'];
     const roles = ['NamesUsers', 'TrustsAccountId', 'TrustsAccountRoot', 'Hop'];
     const now = Date.now();
     for (const user of users) {
@@ -156,7 +185,7 @@ describe('AssumeRole in the same account', () => {
         const principal = resolvePrincipal(load.world, { user }, now)!;
         const offline = decideOffline(load.world, principal, { action: 'sts:AssumeRole', resource: ROLE(role) }, {}, now);
         const online = await outcome(user, role);
-        expect({ user, role, allowed: offline.decision === 'Allow' }).toEqual({ user, role, allowed: online.status === 200 });
+        expect({ user, role, allowed: offline.decision === 'Allow', mfa: offline.reason === 'mfa_required' }).toEqual({ user, role, allowed: online.status === 200, mfa: online.code === 'mfa_required' });
       }
     }
   });

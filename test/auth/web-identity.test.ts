@@ -70,7 +70,7 @@ describe('web identity', () => {
       WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
       Tags: [{ Key: 'team', Value: 'admins' }],
     });
-    expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(res).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(f.events.slice(before)).toEqual([expect.objectContaining({ action: 'AssumeRoleWithWebIdentity', outcome: 'denied', code: 'trust_policy_denied' })]);
   });
 
@@ -78,11 +78,11 @@ describe('web identity', () => {
     const body = (token: string) => ({ RoleArn: WORKER_ROLE, RoleSessionName: 'worker-1', WebIdentityToken: token });
     expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken('system:serviceaccount:orders:default')))).toMatchObject({
       status: 403,
-      body: { error: 'trust_policy_denied' },
+      body: { error: 'access_denied' },
     });
     expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken(WORKER_SUB, 'other-aud')))).toMatchObject({
       status: 403,
-      body: { error: 'trust_policy_denied' },
+      body: { error: 'access_denied' },
     });
     expect(await f.post('/AssumeRoleWithWebIdentity', body(await f.serviceAccountToken(WORKER_SUB, 'billing')))).toMatchObject({
       status: 400,
@@ -100,7 +100,7 @@ describe('web identity', () => {
       RoleSessionName: 'worker-1',
       WebIdentityToken: await f.serviceAccountToken(WORKER_SUB),
     });
-    expect(res).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(res).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   it('answers a role that does not exist exactly as one that does not trust the provider, also with an invalid session policy', async () => {
@@ -141,7 +141,7 @@ roles:
   });
 
   it('are refused when the trust policy’s sts:TagSession does not allow those values', async () => {
-    expect(await exchange('admins')).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(await exchange('admins')).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 });
 
@@ -168,7 +168,7 @@ describe('web identity with a source identity claim', () => {
   it('refuses a token that claims a source identity when the trust policy does not allow sts:SetSourceIdentity, and one whose claim is malformed', async () => {
     await f.useDirectory(example);
     expect((await exchange({})).status).toBe(200);
-    expect(await exchange({ [CLAIM]: 'alice' })).toMatchObject({ status: 403, body: { error: 'trust_policy_denied' } });
+    expect(await exchange({ [CLAIM]: 'alice' })).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(await exchange({ [CLAIM]: 'aws:alice' })).toMatchObject({ status: 400, body: { error: 'invalid_identity_token', reason: 'source_identity_invalid' } });
     expect(await exchange({}, { SourceIdentity: 'alice' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });

@@ -12,8 +12,7 @@ export type StsErrorCode =
   | 'session_policy_invalid'
   | 'session_policy_too_large'
   | 'caller_not_user'
-  | 'trust_policy_denied'
-  | 'caller_not_allowed'
+  | 'access_denied'
   | 'mfa_required'
   | 'mfa_not_enrolled'
   | 'mfa_already_enrolled'
@@ -37,8 +36,7 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
   session_policy_invalid: { status: 400, title: 'The session policy is not a valid policy document' },
   session_policy_too_large: { status: 400, title: 'The session policy is too large' },
   caller_not_user: { status: 403, title: 'Only users can do this, not role sessions' },
-  trust_policy_denied: { status: 403, title: "The role's trust policy does not allow the caller to assume it" },
-  caller_not_allowed: { status: 403, title: "The caller's policies do not allow assuming the role" },
+  access_denied: { status: 403, title: 'The caller is not allowed to do this' },
   mfa_required: { status: 403, title: 'A second factor is required: send TokenCode' },
   mfa_not_enrolled: { status: 403, title: 'No MFA device is enrolled for the caller' },
   mfa_already_enrolled: { status: 409, title: 'An MFA device is already enrolled for the caller' },
@@ -50,6 +48,25 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
   identity_key_unavailable: { status: 503, title: "The web identity provider's keys are unavailable" },
   state_unavailable: { status: 503, title: 'Shared state is unavailable' },
 };
+
+/**
+ * Why a call was denied, as its audit record and log line say it; the caller is answered
+ * `access_denied` for each alike, as AWS answers each with one AccessDenied, so that no caller can
+ * learn which roles exist, or which of them trust it, from the answers it gets.
+ */
+export type StsDenialReason = 'trust_policy_denied' | 'caller_not_allowed' | 'role_unknown';
+
+/** A reason an STS call was refused for: a code of the table above, or a denial answered as `access_denied`. */
+export type StsReason = StsErrorCode | StsDenialReason;
+
+function isDenialReason(reason: StsReason): reason is StsDenialReason {
+  return reason === 'trust_policy_denied' || reason === 'caller_not_allowed' || reason === 'role_unknown';
+}
+
+/** The code the caller is answered for a refusal's reason. */
+export function answeredCode(reason: StsReason): StsErrorCode {
+  return isDenialReason(reason) ? 'access_denied' : reason;
+}
 
 /** The JSON body of an STS failure: `error` and `code` carry the code, `message` the title unless a finer one is given. */
 export function stsErrorBody(code: StsErrorCode, message: string = STS_ERRORS[code].title, extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {

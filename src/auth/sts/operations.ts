@@ -11,7 +11,7 @@ import { mintSessionToken, type SessionClaims } from '../session-token.js';
 import type { Totp } from '../totp.js';
 import { assumeRoleAllowed, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
-import type { StsErrorCode } from './errors.js';
+import { answeredCode, type StsErrorCode, type StsReason } from './errors.js';
 import type { Context } from 'hono';
 import { isSourceIdentity, type AssumeRoleInput, type CommonInput, type WebIdentityInput } from './input.js';
 import { createContext, evaluate } from '../../policy/index.js';
@@ -22,7 +22,10 @@ export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIde
 export interface StsEvent {
   readonly action: StsAction;
   readonly outcome: 'allowed' | 'denied';
+  /** Why a call was denied: the precise reason, which the caller's answer may not say (`StsDenialReason`). */
   readonly code?: string;
+  /** What the operator's log line adds to a denial's reason (which decision refused it), never anything the caller sent. */
+  readonly detail?: string;
   readonly caller?: string;
   readonly target?: string;
   readonly sessionArn?: string;
@@ -83,6 +86,9 @@ export interface IssuedCredentials {
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
 
+/** The MFA keys of a call that came with a valid code: present, presented now. */
+const FRESH_MFA: Readonly<Record<string, ContextValue>> = { 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 };
+
 /** A call's session tags as the trust policy reads them: `aws:RequestTag/KEY` and `aws:TagKeys`. */
 function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, ContextValue> {
   const keys: Record<string, ContextValue> = { 'aws:TagKeys': Object.keys(tags) };
@@ -99,11 +105,6 @@ function assumeRoleActions<A extends string>(action: A, tags: boolean, sourceIde
   if (tags) actions.push('sts:TagSession');
   if (sourceIdentity) actions.push('sts:SetSourceIdentity');
   return actions;
-}
-
-/** MFA keys that mark a denial as "a second factor would have helped". */
-function failedOnMfa(failed: readonly { key: string }[]): boolean {
-  return failed.some((f) => f.key.toLowerCase().startsWith('aws:multifactorauth'));
 }
 
 export interface StsOperations {
@@ -123,19 +124,20 @@ export function createStsOperations(deps: StsDeps): StsOperations {
 
   const deny = <T>(
     action: StsAction,
-    code: StsErrorCode,
+    reason: StsReason,
     extra: Omit<StsFailure, 'ok' | 'code'> & { caller?: string; target?: string; sourceIdentity?: string | undefined } = {},
   ): StsResult<T> => {
     const { caller, target, sourceIdentity, ...rest } = extra;
     emit({
       action,
       outcome: 'denied',
-      code,
+      code: reason,
       ...(caller !== undefined ? { caller } : {}),
       ...(target !== undefined ? { target } : {}),
       ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+      ...(rest.detail !== undefined ? { detail: rest.detail } : {}),
     });
-    return { ok: false, code, ...rest };
+    return { ok: false, code: answeredCode(reason), ...rest };
   };
 
   const mint = async (subject: string, claims: SessionClaims, ttlSeconds: number, t: number) =>
@@ -224,8 +226,13 @@ export function createStsOperations(deps: StsDeps): StsOperations {
         mfaAt = checked.value.at;
       }
       const role = findRole(input.roleArn);
-      // An unknown role is denied like an untrusted one, so that roles cannot be enumerated.
-      if (!role) return deny('AssumeRole', 'trust_policy_denied', { caller: caller.arn, target: input.roleArn, detail: 'no such role', sourceIdentity });
+      if (!role) {
+        // An unknown role is answered as an untrusted one is, after the evaluations theirs take
+        // (a second, with MFA, for a caller without it), so that roles cannot be enumerated by the
+        // answer or by its time; its record says why.
+        if (!callerAllowed(caller, 'sts:AssumeRole', input.roleArn, keys) && !mfa) callerAllowed(caller, 'sts:AssumeRole', input.roleArn, { ...keys, ...FRESH_MFA });
+        return deny('AssumeRole', 'role_unknown', { caller: caller.arn, target: input.roleArn, sourceIdentity });
+      }
       const t = now();
       const extra: Record<string, ContextValue> = { ...keys, 'aws:MultiFactorAuthPresent': mfa };
       if (mfa && mfaAt !== undefined) extra['aws:MultiFactorAuthAge'] = Math.max(0, Math.floor((t - mfaAt) / 1000));
@@ -234,12 +241,23 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       // call, and needs sts:SetSourceIdentity, a carried one as well as a new one: the trust policy
       // of each role in a chain decides whether a session with that source identity may enter.
       if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
-      for (const action of assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined)) {
-        const trust = assumeRoleAllowed(caller, role, extra, t, action);
-        if (trust.ok) continue;
-        const misses = trust.decision.nearMisses ?? [];
-        const code = !mfa && misses.some((m) => failedOnMfa(m.failed)) ? 'mfa_required' : trust.code;
-        return deny('AssumeRole', code, { caller: caller.arn, target: role.arn, detail: `${action}: ${trust.decision.decision}`, sourceIdentity });
+      const actions = assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined);
+      /** The first of the call's actions refused with these keys, and why; undefined when all are allowed. */
+      const refused = (context: Readonly<Record<string, ContextValue>>) => {
+        for (const action of actions) {
+          const trust = assumeRoleAllowed(caller, role, context, t, action);
+          if (!trust.ok) return { action, code: trust.code, decision: trust.decision.decision };
+        }
+        return undefined;
+      };
+      const refusal = refused(extra);
+      if (refusal) {
+        // mfa_required only where a code sent now (MFA present, age 0) would let the whole call
+        // through, as a proxied request's 403 says it: an MFA condition the refusal merely met on
+        // its way (the caller's own policy asking for MFA on every role) would tell the caller that
+        // a role exists whose trust policy will never admit it, where no role is access_denied.
+        const codeWouldDo = !mfa && refused({ ...extra, ...FRESH_MFA }) === undefined;
+        return deny('AssumeRole', codeWouldDo ? 'mfa_required' : refusal.code, { caller: caller.arn, target: role.arn, detail: `${refusal.action}: ${refusal.decision}`, sourceIdentity });
       }
 
       const chained = caller.type !== 'User';
@@ -280,7 +298,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       }
       const sourceIdentity = claimed;
       const role = findRole(input.roleArn);
-      if (!role) return deny('AssumeRoleWithWebIdentity', 'trust_policy_denied', { caller, target: input.roleArn, detail: 'no such role' });
+      if (!role) return deny('AssumeRoleWithWebIdentity', 'role_unknown', { caller, target: input.roleArn });
       const t = now();
       // Session tags become principal tags over the role's: the trust policy must allow them too.
       // A source identity claimed by the token needs sts:SetSourceIdentity for the provider too.

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { AuthRuntime } from '../../../src/auth/index.js';
 import type { Gateway } from '../../../src/gateway/index.js';
 import { FIXTURES, recordingAudit, type RecordingAudit } from '../../support/gateway.js';
@@ -33,6 +34,8 @@ export interface RealGatewayOptions {
   readonly now?: () => number;
   /** Put the in-process decision cache in front of the evaluator, as `iamgate serve` does. */
   readonly decisionCache?: boolean;
+  /** The operational log (default: none). */
+  readonly logger?: Logger;
 }
 
 export async function startRealGateway(o: RealGatewayOptions): Promise<RealGateway> {
@@ -53,7 +56,7 @@ export async function startRealGateway(o: RealGatewayOptions): Promise<RealGatew
       ...o.config,
       policies: { directory: o.files?.directory ?? FIXTURES.directory, routes: o.files?.routes ?? FIXTURES.routes },
     },
-    deps: { audit, ...(o.now ? { now: o.now } : {}) },
+    deps: { audit, ...(o.now ? { now: o.now } : {}), ...(o.logger ? { logger: o.logger } : {}) },
   });
   const { gateway, auth: runtime } = iamgate;
   return {
