@@ -15,6 +15,7 @@ export const GATEWAY_ERRORS = {
   forward_auth_ambiguous: { status: 400, error: 'BadRequest', title: 'The forward-auth request describes the original request in conflicting ways' },
   forward_auth_incomplete: { status: 400, error: 'BadRequest', title: 'The forward-auth request lacks the original method or URI' },
   ext_authz_incomplete: { status: 400, error: 'BadRequest', title: 'The check request lacks the HTTP request attributes' },
+  ext_authz_ambiguous: { status: 400, error: 'BadRequest', title: 'The check request describes the HTTP request in conflicting ways' },
   unauthenticated: { status: 401, error: 'Unauthorized', title: 'Authentication failed' },
   access_denied: { status: 403, error: 'AccessDenied', title: 'Access denied' },
   web_page_refused: { status: 403, error: 'Forbidden', title: 'The operations listener answers no request but a read that a web page sends' },
