@@ -10,6 +10,8 @@ export interface CheckRequestMessage {
   readonly attributes?: AttributeContextMessage | null;
   /** Set instead of the fields when the bytes did not decode (see server.ts): why. */
   readonly malformed?: string;
+  /** Set by the decoder (see server.ts): the size of the bytes the message was read from. */
+  readonly wireBytes?: number;
 }
 
 export interface PeerMessage {

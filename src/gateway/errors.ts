@@ -32,6 +32,7 @@ export const GATEWAY_ERRORS = {
   upstream_unavailable: { status: 502, error: 'BadGateway', title: 'The upstream service could not be reached' },
   upgrade_refused: { status: 502, error: 'BadGateway', title: 'The upstream service refused the protocol upgrade' },
   not_ready: { status: 503, error: 'ServiceUnavailable', title: 'iamgate is not ready: policies are not loaded' },
+  ext_authz_overloaded: { status: 503, error: 'ServiceUnavailable', title: 'iamgate is deciding as many checks as it allows at once' },
   auth_unavailable: { status: 503, error: 'ServiceUnavailable', title: 'Authentication is temporarily unavailable' },
   audit_unavailable: { status: 503, error: 'ServiceUnavailable', title: 'The decision could not be recorded in the audit trail' },
   upstream_timeout: { status: 504, error: 'GatewayTimeout', title: 'The upstream service did not answer in time' },
