@@ -4,7 +4,7 @@
 // request, or refused; each leaves exactly one audit record; none is a failed call.
 import { describe, expect, it } from 'vitest';
 import { body, checkOf, requestIdOf, useExtAuthzGateway } from '../extauthz/check.js';
-import { checkBytes, type CheckAnswer } from '../support/grpc.js';
+import { checkBytes, http2Session, rawCheckCall, type CheckAnswer } from '../support/grpc.js';
 import { field, varint, VARINT } from '../support/protobuf-wire.js';
 
 describe('ext_authz checks that no Envoy sends', () => {
@@ -93,5 +93,32 @@ describe('ext_authz checks that no Envoy sends', () => {
     const answer = await client().check(check);
     expect(body(answer)['code']).toBe('ext_authz_ambiguous');
     expect(recordOf(answer)).toHaveLength(1);
+  });
+
+  it('answers or abandons a check whose deadline is 0, with one decision record either way and an outcome record only when abandoned', async () => {
+    const authorization = await gw.bearer('alice');
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
+    try {
+      const before = gw.audit.events.length;
+      const statuses = await Promise.all(
+        ['0n', '0u', '0m', '0S'].map(
+          (timeout) =>
+            new Promise<string>((resolve) => {
+              const stream = rawCheckCall(session, checkWith(authorization, 'GET', Buffer.alloc(0)), { metadata: { 'grpc-timeout': timeout } });
+              stream.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(String(headers['grpc-status'])));
+              stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+              stream.on('close', () => resolve('reset'));
+              stream.resume();
+            }),
+        ),
+      );
+      const abandoned = statuses.filter((s) => s !== '0').length;
+      await expect.poll(() => gw.audit.events.slice(before).filter((e) => e.kind === 'outcome').length).toBe(abandoned);
+      const events = gw.audit.events.slice(before);
+      expect(events.filter((e) => e.kind === 'ext_authz')).toHaveLength(4);
+      expect(events.filter((e) => e.kind === 'outcome')).toEqual(Array.from({ length: abandoned }, () => expect.objectContaining({ reason: 'client_closed' })));
+    } finally {
+      session.destroy();
+    }
   });
 });

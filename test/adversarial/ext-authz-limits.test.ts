@@ -2,14 +2,13 @@
 // decoded, and a client may open many connections with many calls on each: iamgate bounds the
 // calls per connection, the checks and bytes being decided at once (a check past them is denied
 // at once, 503, with its record), and how long a connection may live unused, silent or at all.
-import { connect, type ClientHttp2Session } from 'node:http2';
 import { createConnection, type Socket } from 'node:net';
 import type { ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Authenticator } from '../../src/gateway/index.js';
 import { body, checkOf, EXT_AUTHZ_DIRECTORY, requestIdOf } from '../extauthz/check.js';
 import { FIXTURES, useTestGateway, type TestGateway } from '../support/gateway.js';
-import { extAuthzClient } from '../support/grpc.js';
+import { extAuthzClient, http2Session, rawCheckCall } from '../support/grpc.js';
 import { field } from '../support/protobuf-wire.js';
 
 const MIB = 1024 * 1024;
@@ -72,32 +71,8 @@ async function inFlight(gw: TestGateway): Promise<number[]> {
   return values.map((v) => v.values[0]?.value ?? -1);
 }
 
-/** A raw HTTP/2 connection to the gRPC port, for what no gRPC client does. */
-async function rawSession(address: string): Promise<ClientHttp2Session> {
-  const session = connect(`http://${address}`);
-  session.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    session.once('remoteSettings', () => resolve());
-    session.once('error', reject);
-  });
-  return session;
-}
-
 /** A CheckRequest for GET /orders/12 without credentials, as protobuf bytes. */
 const SMALL_CHECK = field(1, field(4, field(2, Buffer.concat([field(2, 'GET'), field(4, '/orders/12'), field(5, 'orders.example')]))));
-
-/**
- * Opens a Check call and sends `message` in a gRPC frame that announces `announced` bytes (more
- * than it holds: a check never finished), never ending the call.
- */
-function unfinishedCall(session: ClientHttp2Session, message: Buffer, announced = message.length): ReturnType<ClientHttp2Session['request']> {
-  const stream = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers' });
-  stream.on('error', () => undefined);
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(announced, 1);
-  stream.write(Buffer.concat([head, message]));
-  return stream;
-}
 
 describe('ext_authz checks past the in-flight budget', () => {
   const held = holdingAuthentication();
@@ -147,21 +122,24 @@ describe('ext_authz checks past the in-flight budget', () => {
     }
   });
 
-  it('count nothing for calls cancelled, past their deadline or never finished: the budget is whole again afterwards', async () => {
+  it('count nothing for calls cancelled, past their deadline, reset or never finished: the budget is whole again afterwards', async () => {
     const authorization = await gw.bearer('alice');
     const client = extAuthzClient(gw.gateway.extAuthzAddress!);
-    const session = await rawSession(gw.gateway.extAuthzAddress!);
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
+    const decisions = (): number => gw.audit.events.filter((e) => e.kind === 'ext_authz').length;
     try {
+      const before = decisions();
       let letGo = held.hold();
-      const settled = (answer: Promise<unknown>): Promise<unknown> => answer.then(() => undefined, (err: ServiceError) => err.code);
-      const late = Array.from({ length: 10 }, () => settled(client.check(checkOf({ headers: { authorization } }), { deadlineMs: 50 })));
-      const zero = Array.from({ length: 10 }, () => settled(client.check(checkOf({ headers: { authorization } }), { deadlineMs: 0 })));
-      await Promise.all([...late, ...zero]);
-      // Calls that send a whole check but never end, and calls that never send all of it, then reset.
-      const unfinished = [...Array.from({ length: 10 }, () => unfinishedCall(session, SMALL_CHECK)), ...Array.from({ length: 10 }, () => unfinishedCall(session, SMALL_CHECK, 1000))];
-      await new Promise((resolve) => session.ping(resolve));
-      for (const stream of unfinished) stream.close();
+      const late = Array.from({ length: 10 }, () => client.check(checkOf({ headers: { authorization } }), { deadlineMs: 50 }).catch((err: ServiceError) => err.code));
+      await Promise.all(late);
       letGo();
+      // Calls that send a whole check but never end, reset: decided all the same (grpc-js runs the
+      // handler), their answer reaching no one. Calls that never send all of their check: never decided.
+      const whole = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { end: false }));
+      const partial = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { announced: 1000, end: false }));
+      await new Promise((resolve) => session.ping(resolve));
+      for (const stream of [...whole, ...partial]) stream.close();
+      await expect.poll(decisions, { timeout: 10_000 }).toBe(before + late.length + whole.length);
       await expect.poll(() => inFlight(gw), { timeout: 10_000 }).toEqual([0, 0]);
       // Two checks held at once: both admitted only if the budget of two is whole.
       letGo = held.hold();
@@ -181,7 +159,7 @@ describe('calls on one ext_authz connection', () => {
   const gw = gatewayWith({ maxConcurrentStreams: 3 }, held);
 
   it('are bounded by maxConcurrentStreams, which the server announces; a gRPC client waits for a free stream', async () => {
-    const session = await rawSession(gw.gateway.extAuthzAddress!);
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
     try {
       expect(session.remoteSettings.maxConcurrentStreams).toBe(3);
     } finally {
@@ -207,7 +185,7 @@ describe('ext_authz connections with maxConnectionIdleMs', () => {
   const gw = gatewayWith({ maxConnectionIdleMs: 1000 }, holdingAuthentication());
 
   it('are closed, with a GOAWAY, once unused for that long', async () => {
-    const session = await rawSession(gw.gateway.extAuthzAddress!);
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
     let goaway = false;
     session.once('goaway', () => (goaway = true));
     await new Promise<void>((resolve) => session.once('close', () => resolve()));
@@ -234,8 +212,8 @@ describe('ext_authz connections with maxConnectionAgeMs', () => {
   const gw = gatewayWith({ maxConnectionAgeMs: 1500 }, holdingAuthentication(), { shutdown: { graceMs: 500 } });
 
   it('are ended after that age and shutdown.graceMs, even with a call that never finishes sending its check', async () => {
-    const session = await rawSession(gw.gateway.extAuthzAddress!);
-    const stream = unfinishedCall(session, SMALL_CHECK, 1000);
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
+    const stream = rawCheckCall(session, SMALL_CHECK, { announced: 1000, end: false });
     await new Promise<void>((resolve) => stream.once('close', () => resolve()));
     session.destroy();
   });
