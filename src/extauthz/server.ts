@@ -6,7 +6,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { Gauge } from 'prom-client';
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
+import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride, type Refusal } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
 import type { ExtAuthzLimits } from './config.js';
@@ -80,38 +80,40 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
       this.set(budget.bytes());
     },
   });
-  const decide = async (request: CheckRequestMessage, gaveUp: (() => boolean) | undefined, overloaded: string | undefined): Promise<CheckResponseMessage> => {
-    const started = performance.now();
-    const requestId = nextId();
-    const now = deps.now();
-    const reading = readCheckRequest(request, requestId, now, deps.limits);
-    // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
-    const refusal = overloaded !== undefined ? { code: 'ext_authz_overloaded', detail: overloaded } as const : reading.refusal;
-    const override: PipelineOverride | undefined = refusal ? { refusal } : undefined;
-    let outcome: PipelineOutcome;
-    try {
-      outcome = await pipeline.run(reading.facts, 'ext-authz', override);
-    } catch (err) {
-      deps.logger.error({ requestId, err }, 'pipeline failed');
-      metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
-      return internalError(requestId);
-    }
-    metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
-    metrics.totalSeconds.observe((performance.now() - started) / 1000);
-    if (gaveUp?.() === true) recordAbandoned(deps, requestId);
-    return checkResponse(outcome, reading.facts.rawHeaders, deps);
-  };
   return async (request, gaveUp) => {
     const size = request.wireBytes ?? 0;
     // Past the budget the check is refused before anything that can wait (authentication, keys,
     // Redis) is asked: the answer and its record come at once, and nothing more is held.
-    if (!budget.admit(size)) return decide(request, gaveUp, `${budget.checks()} checks of ${budget.bytes()} bytes in flight`);
+    const admitted = budget.admit(size);
     try {
-      return await decide(request, gaveUp, undefined);
+      const started = performance.now();
+      const requestId = nextId();
+      const now = deps.now();
+      const reading = readCheckRequest(request, requestId, now, deps.limits);
+      const refusal = admitted ? reading.refusal : overloaded(budget.checks(), budget.bytes());
+      // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
+      const override: PipelineOverride | undefined = refusal ? { refusal } : undefined;
+      let outcome: PipelineOutcome;
+      try {
+        outcome = await pipeline.run(reading.facts, 'ext-authz', override);
+      } catch (err) {
+        deps.logger.error({ requestId, err }, 'pipeline failed');
+        metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
+        return internalError(requestId);
+      }
+      metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
+      metrics.totalSeconds.observe((performance.now() - started) / 1000);
+      if (gaveUp?.() === true) recordAbandoned(deps, requestId);
+      return checkResponse(outcome, reading.facts.rawHeaders, deps);
     } finally {
-      budget.release(size);
+      if (admitted) budget.release(size);
     }
   };
+}
+
+/** The refusal of a check past the in-flight budget, with what was in flight for the record. */
+function overloaded(checks: number, bytes: number): Refusal {
+  return { code: 'ext_authz_overloaded', detail: `${checks} checks of ${bytes} bytes in flight` };
 }
 
 /** The status an `outcome` names for an answer its asker gave up on (nginx's 499). */
