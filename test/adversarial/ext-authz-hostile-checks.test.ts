@@ -4,7 +4,7 @@
 // request, or refused; each leaves exactly one audit record; none is a failed call.
 import { describe, expect, it } from 'vitest';
 import { body, checkOf, requestIdOf, useExtAuthzGateway } from '../extauthz/check.js';
-import { checkBytes, http2Session, rawCheckCall, type CheckAnswer } from '../support/grpc.js';
+import { checkBytes, http2Session, openCheckCall, rawCheckCall, type CheckAnswer } from '../support/grpc.js';
 import { field, varint, VARINT } from '../support/protobuf-wire.js';
 
 describe('ext_authz checks that no Envoy sends', () => {
@@ -117,6 +117,31 @@ describe('ext_authz checks that no Envoy sends', () => {
       const events = gw.audit.events.slice(before);
       expect(events.filter((e) => e.kind === 'ext_authz')).toHaveLength(4);
       expect(events.filter((e) => e.kind === 'outcome')).toEqual(Array.from({ length: abandoned }, () => expect.objectContaining({ reason: 'client_closed' })));
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it.each([
+    ['no check', 0],
+    ['two checks', 2],
+  ])('fails a call carrying %s UNIMPLEMENTED, before anything is decided: never an answer Envoy could apply', async (_what, count) => {
+    const authorization = await gw.bearer('alice');
+    const session = await http2Session(gw.gateway.extAuthzAddress!);
+    try {
+      const before = gw.audit.events.length;
+      const message = checkWith(authorization, 'GET', Buffer.alloc(0));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(message.length, 1);
+      const stream = openCheckCall(session);
+      stream.end(Buffer.concat(Array.from({ length: count }, () => Buffer.concat([head, message]))));
+      const status = await new Promise<string>((resolve) => {
+        stream.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(String(headers['grpc-status'])));
+        stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+        stream.resume();
+      });
+      expect(status).toBe('12');
+      expect(gw.audit.events.slice(before).filter((e) => e.kind === 'ext_authz' && e.decision === 'Allow')).toEqual([]);
     } finally {
       session.destroy();
     }

@@ -96,14 +96,20 @@ export async function http2Session(address: string): Promise<ClientHttp2Session>
   return session;
 }
 
+/** Opens a Check call on `session`, with `metadata` among its headers, and sends nothing yet. */
+export function openCheckCall(session: ClientHttp2Session, metadata: Record<string, string> = {}): ClientHttp2Stream {
+  const stream = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers', ...metadata });
+  stream.on('error', () => undefined);
+  return stream;
+}
+
 /**
  * Opens a Check call on `session` and sends `message` in one gRPC frame that announces `announced`
  * bytes (its own length by default; more leaves the check unfinished), with `metadata` among the
  * call's headers, ending the call unless `end` is false.
  */
 export function rawCheckCall(session: ClientHttp2Session, message: Buffer, o: { announced?: number; end?: boolean; metadata?: Record<string, string> } = {}): ClientHttp2Stream {
-  const stream = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers', ...o.metadata });
-  stream.on('error', () => undefined);
+  const stream = openCheckCall(session, o.metadata);
   const head = Buffer.alloc(5);
   head.writeUInt32BE(o.announced ?? message.length, 1);
   const frame = Buffer.concat([head, message]);
