@@ -18,7 +18,7 @@ export interface ExtAuthzLimits {
   readonly maxChecksInFlight: number;
   /** Most bytes of decoded checks being decided at once; a check past it is denied at once (503) unless none is in flight. */
   readonly maxCheckBytesInFlight: number;
-  /** How long a connection may be silent before iamgate pings it. */
+  /** How often iamgate pings each connection (a dead peer never answers). */
   readonly keepaliveTimeMs: number;
   /** How long a ping may go unanswered before the connection is closed. */
   readonly keepaliveTimeoutMs: number;
