@@ -16,6 +16,8 @@ export function extAuthzFrontDoor(config: IamgateConfig, assertion: AssertionIss
       forwardAuthorization: config.upstream.forwardAuthorization,
       passThrough: new Set(config.headers.passThrough),
       assertionHeader: assertion?.header ?? ASSERTION_DEFAULTS.header,
+      serverLimits: grpc.limits,
+      connectionGraceMs: config.shutdown.graceMs,
     };
     const { startExtAuthzServer } = await import('../extauthz/server.js');
     return startExtAuthzServer(deps, grpc.host, grpc.port);

@@ -2,7 +2,7 @@
 // (method, target with query, Host, headers, source address, TLS), plus what only the mesh knows
 // (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
 // with more header than the gateway itself accepts, or framed as the gateway's own socket would
-// refuse, is refused through the pipeline (audited).
+// refuse, or whose pseudo-headers contradict its attributes, is refused through the pipeline (audited).
 import { describedFramingRefusal, isPrintableMethod, type Refusal, type RequestFacts } from '../gateway/index.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
@@ -10,6 +10,8 @@ export interface CheckRequestMessage {
   readonly attributes?: AttributeContextMessage | null;
   /** Set instead of the fields when the bytes did not decode (see server.ts): why. */
   readonly malformed?: string;
+  /** Set by the decoder (see server.ts): the size of the bytes the message was read from. */
+  readonly wireBytes?: number;
 }
 
 export interface PeerMessage {
@@ -66,6 +68,11 @@ function withoutOws(value: string): string {
   return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
+/** Whether a header name is Host, in any case (the length is compared first: most names are not). */
+function isHost(name: string): boolean {
+  return name.length === 4 && name.toLowerCase() === 'host';
+}
+
 function headerLines(http: HttpRequestMessage): string[] {
   const out: string[] = [];
   if (http.host) out.push('host', http.host);
@@ -73,7 +80,7 @@ function headerLines(http: HttpRequestMessage): string[] {
   if (raw) {
     for (const h of raw) {
       const name = h.key ?? '';
-      if (name === '' || name.startsWith(':') || name.toLowerCase() === 'host') continue;
+      if (name === '' || name.startsWith(':') || isHost(name)) continue;
       out.push(name, withoutOws(h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('latin1') : (h.value ?? '')));
     }
     return out;
@@ -81,11 +88,56 @@ function headerLines(http: HttpRequestMessage): string[] {
   const map = http.headers;
   if (map) {
     for (const name in map) {
-      if (name.startsWith(':') || name === 'host') continue;
+      if (name.startsWith(':') || isHost(name)) continue;
       out.push(name, withoutOws(map[name]!));
     }
   }
   return out;
+}
+
+/**
+ * The attribute a pseudo-header of the check's header map copies: Envoy fills `method`, `path` and
+ * `host` from `:method`, `:path` and `:authority`, so in a check Envoy built they never differ.
+ */
+function pseudoCopy(lower: string, http: HttpRequestMessage): string | undefined {
+  switch (lower) {
+    case ':method':
+      return http.method ?? '';
+    case ':path':
+      return http.path ?? '';
+    case ':authority':
+      return http.host ?? '';
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a pseudo-header (name and value as the map holds them) contradicts the attribute it copies; one in another case always does. */
+function contradicts(name: string, value: string, http: HttpRequestMessage): boolean {
+  const copy = pseudoCopy(name, http);
+  if (copy !== undefined) return value !== copy;
+  return pseudoCopy(name.toLowerCase(), http) !== undefined;
+}
+
+/**
+ * The first pseudo-header that contradicts the attribute iamgate decides on, or undefined. A check
+ * saying two paths (or methods, or hosts) was not built by Envoy from one request: deciding on
+ * either would be a guess, so it is refused.
+ */
+function contradictedPseudoHeader(http: HttpRequestMessage): string | undefined {
+  const raw = http.header_map?.headers;
+  if (raw) {
+    for (const h of raw) {
+      const name = h.key ?? '';
+      if (!name.startsWith(':')) continue;
+      const value = h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('utf8') : (h.value ?? '');
+      if (contradicts(name, value, http)) return name;
+    }
+    return undefined;
+  }
+  const map = http.headers;
+  if (map) for (const name in map) if (name.startsWith(':') && contradicts(name, map[name]!, http)) return name;
+  return undefined;
 }
 
 function headerBytes(lines: readonly string[]): number {
@@ -120,6 +172,8 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
     const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !method ? 'attributes.request.http.method in printable ASCII' : 'attributes.request.http.path';
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };
   }
+  const contradicted = contradictedPseudoHeader(http);
+  if (contradicted !== undefined) return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_ambiguous', detail: `${contradicted.slice(0, 40)} differs from the attribute it copies` } };
   const rawHeaders = headerLines(http);
   const extensions = attributes?.context_extensions;
   const certificate = source?.certificate;

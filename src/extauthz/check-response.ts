@@ -4,7 +4,7 @@
 // so no header iamgate sets is ever listed there. Denied: the HTTP gateway's status, JSON body and
 // headers (WWW-Authenticate), and the google.rpc code that matches the status.
 import type { Allowed, PipelineOutcome } from '../gateway/index.js';
-import { claimsTls, FORWARDING, IDENTITY_HEADERS, SCHEME, withheldFromUpstream } from '../proxy/index.js';
+import { claimsTls, forwardingKind, forwardingPasses, IDENTITY_HEADERS, withheldFromUpstream } from '../proxy/index.js';
 
 /** google.rpc.Code numbers iamgate answers with. */
 export const RPC_CODES = {
@@ -78,21 +78,18 @@ export interface Withholding {
 }
 
 /**
- * Forwarding headers Envoy writes itself, by its own `use_remote_address` and `xff_num_trusted_hops`:
- * the check carries Envoy's value, so removing them would take it from the upstream too.
- */
-const ENVOY_WRITTEN: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto']);
-
-/**
- * Whether the caller's forwarding header (lower-case name) is removed, as the HTTP gateway's proxy
- * drops it: from a source that is not a trusted proxy every one (X-Real-IP, Forwarded,
- * X-Forwarded-Host, ...) but those Envoy writes, and X-Forwarded-Proto too when it claims a TLS
- * iamgate did not believe; from a trusted proxy, a scheme header claiming such a TLS.
+ * Whether the caller's forwarding header (lower-case name) is removed: it is when it would not
+ * pass iamgate's own proxy (`forwardingPasses`), except X-Forwarded-For and -Proto, which Envoy
+ * writes itself by its own `use_remote_address` and `xff_num_trusted_hops`: the check carries
+ * Envoy's value, so removing them would take it from the upstream too. X-Forwarded-Proto is still
+ * removed when it claims a TLS iamgate did not believe, as the proxy would not send it.
  */
 function forwardingRemoved(lower: string, value: string, allowed: Allowed): boolean {
-  if (!FORWARDING.has(lower)) return false;
-  if (!allowed.trustedPeer) return !ENVOY_WRITTEN.has(lower) || (lower === 'x-forwarded-proto' && !allowed.secure && claimsTls(value));
-  return SCHEME.has(lower) && !allowed.secure && claimsTls(value);
+  const kind = forwardingKind(lower);
+  if (kind === undefined || forwardingPasses(kind, allowed.trustedPeer, allowed.secure, value)) return false;
+  if (kind === 'for') return false;
+  if (kind === 'proto') return !allowed.secure && claimsTls(value);
+  return true;
 }
 
 /** The CheckResponse for an outcome; `rawHeaders` are the caller's, as the check described them. */

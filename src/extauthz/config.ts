@@ -10,12 +10,58 @@ export interface PeerIdentityConfig {
   readonly trustDomain: string;
 }
 
-export interface ExtAuthzConfig {
-  /** Undefined when the gRPC server is off. */
-  readonly grpc: { readonly host: string; readonly port: number; readonly peerIdentity: PeerIdentityConfig | undefined } | undefined;
+/** What one client may hold of the gRPC server: calls, decoded bytes, connections' time. */
+export interface ExtAuthzLimits {
+  /** Most calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
+  /** Most checks being decided at once, over all connections; more are denied at once (503). */
+  readonly maxChecksInFlight: number;
+  /** Most bytes of decoded checks being decided at once; a check past it is denied at once (503) unless none is in flight. */
+  readonly maxCheckBytesInFlight: number;
+  /** How often iamgate pings each connection (a dead peer never answers). */
+  readonly keepaliveTimeMs: number;
+  /** How long a ping may go unanswered before the connection is closed. */
+  readonly keepaliveTimeoutMs: number;
+  /** How long a connection with no call open is kept. */
+  readonly maxConnectionIdleMs: number;
+  /** How long a connection is kept at most; its calls then have `shutdown.graceMs` to finish. */
+  readonly maxConnectionAgeMs: number;
 }
 
-export const EXT_AUTHZ_DEFAULTS = { host: '0.0.0.0', trustDomain: 'cluster.local' } as const;
+export interface ExtAuthzConfig {
+  /** Undefined when the gRPC server is off. */
+  readonly grpc: { readonly host: string; readonly port: number; readonly peerIdentity: PeerIdentityConfig | undefined; readonly limits: ExtAuthzLimits } | undefined;
+}
+
+const MIB = 1024 * 1024;
+const MINUTE = 60_000;
+
+export const EXT_AUTHZ_DEFAULTS = {
+  host: '0.0.0.0',
+  trustDomain: 'cluster.local',
+  limits: {
+    maxConcurrentStreams: 100,
+    maxChecksInFlight: 1024,
+    maxCheckBytesInFlight: 64 * MIB,
+    keepaliveTimeMs: MINUTE,
+    keepaliveTimeoutMs: 20_000,
+    maxConnectionIdleMs: 5 * MINUTE,
+    maxConnectionAgeMs: 60 * MINUTE,
+  },
+} as const;
+
+/** The range each limit may take: every one bounded, so none can be turned off. */
+const LIMIT_RANGES: Readonly<Record<keyof ExtAuthzLimits, readonly [number, number]>> = {
+  maxConcurrentStreams: [1, 2 ** 31 - 1],
+  maxChecksInFlight: [1, 1_000_000],
+  maxCheckBytesInFlight: [MIB, 64 * 1024 * MIB],
+  keepaliveTimeMs: [1_000, 24 * 60 * MINUTE],
+  keepaliveTimeoutMs: [1_000, 10 * MINUTE],
+  maxConnectionIdleMs: [1_000, 24 * 60 * MINUTE],
+  maxConnectionAgeMs: [1_000, 7 * 24 * 60 * MINUTE],
+};
+
+const LIMIT_KEYS = Object.keys(LIMIT_RANGES);
 
 /** A trust domain as SPIFFE allows it: lower-case letters, digits, `.`, `-`, `_`. */
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
@@ -25,7 +71,7 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
   const r = new FileReader(options.file);
   const path = options.path ?? 'extAuthz';
   const root: Doc = r.section({ extAuthz: raw }, 'extAuthz', path, ['grpc']);
-  const g = r.section(root, 'grpc', `${path}.grpc`, ['host', 'port', 'peerIdentity']);
+  const g = r.section(root, 'grpc', `${path}.grpc`, ['host', 'port', 'peerIdentity', ...LIMIT_KEYS]);
   let grpc: ExtAuthzConfig['grpc'];
   if (g['port'] !== undefined) {
     const host = r.string(g, 'host', `${path}.grpc.host`, EXT_AUTHZ_DEFAULTS.host);
@@ -39,7 +85,17 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
       if (!TRUST_DOMAIN.test(trustDomain)) r.problem(`${path}.grpc.peerIdentity.trustDomain`, `must be a SPIFFE trust domain such as cluster.local (got ${JSON.stringify(trustDomain)})`);
       peerIdentity = { issuer, trustDomain };
     }
-    grpc = { host, port, peerIdentity };
+    const limit = (key: keyof ExtAuthzLimits): number => r.int(g, key, `${path}.grpc.${key}`, EXT_AUTHZ_DEFAULTS.limits[key], ...LIMIT_RANGES[key]);
+    const limits: ExtAuthzLimits = {
+      maxConcurrentStreams: limit('maxConcurrentStreams'),
+      maxChecksInFlight: limit('maxChecksInFlight'),
+      maxCheckBytesInFlight: limit('maxCheckBytesInFlight'),
+      keepaliveTimeMs: limit('keepaliveTimeMs'),
+      keepaliveTimeoutMs: limit('keepaliveTimeoutMs'),
+      maxConnectionIdleMs: limit('maxConnectionIdleMs'),
+      maxConnectionAgeMs: limit('maxConnectionAgeMs'),
+    };
+    grpc = { host, port, peerIdentity, limits };
   }
   const findings = r.findings;
   return findings.length > 0 ? { findings } : { config: { grpc }, findings };

@@ -4,10 +4,13 @@
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
+import { Gauge } from 'prom-client';
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride } from '../gateway/index.js';
+import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride, type Refusal } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
+import type { ExtAuthzLimits } from './config.js';
+import { createInFlightBudget } from './in-flight.js';
 import { loadExtAuthzServices } from './protos.js';
 
 /** The service names a health check may ask about ('' is the server as a whole). */
@@ -35,6 +38,10 @@ export interface ExtAuthzDeps extends FrontDoorDeps {
   readonly passThrough: ReadonlySet<string>;
   /** Lower-case header of the HTTP gateway's signed assertion (assertion.header, or its default). */
   readonly assertionHeader: string;
+  /** What one client may hold of the server (extAuthz.grpc). */
+  readonly serverLimits: ExtAuthzLimits;
+  /** How long calls on a connection that reached its age may still run (shutdown.graceMs). */
+  readonly connectionGraceMs: number;
 }
 
 /** The running server: its `host:port`, and a close that lets checks in flight finish up to `graceMs`. */
@@ -54,26 +61,59 @@ function internalError(requestId: string): CheckResponseMessage {
 export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMessage, gaveUp?: () => boolean) => Promise<CheckResponseMessage> {
   const nextId = deps.requestId;
   const { pipeline, metrics } = deps;
+  const budget = createInFlightBudget(deps.serverLimits.maxChecksInFlight, deps.serverLimits.maxCheckBytesInFlight);
+  // Read at the scrape, so the hot path only counts.
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'iamgate_ext_authz_checks_in_flight',
+    help: 'ext_authz checks being decided now',
+    registers,
+    collect() {
+      this.set(budget.checks());
+    },
+  });
+  new Gauge({
+    name: 'iamgate_ext_authz_check_bytes_in_flight',
+    help: 'Bytes of the ext_authz checks being decided now, as received',
+    registers,
+    collect() {
+      this.set(budget.bytes());
+    },
+  });
   return async (request, gaveUp) => {
-    const started = performance.now();
-    const requestId = nextId();
-    const now = deps.now();
-    const reading = readCheckRequest(request, requestId, now, deps.limits);
-    // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
-    const override: PipelineOverride | undefined = reading.refusal ? { refusal: reading.refusal } : undefined;
-    let outcome: PipelineOutcome;
+    const size = request.wireBytes ?? 0;
+    // Past the budget the check is refused before anything that can wait (authentication, keys,
+    // Redis) is asked: the answer and its record come at once, and nothing more is held.
+    const admitted = budget.admit(size);
     try {
-      outcome = await pipeline.run(reading.facts, 'ext-authz', override);
-    } catch (err) {
-      deps.logger.error({ requestId, err }, 'pipeline failed');
-      metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
-      return internalError(requestId);
+      const started = performance.now();
+      const requestId = nextId();
+      const now = deps.now();
+      const reading = readCheckRequest(request, requestId, now, deps.limits);
+      const refusal = admitted ? reading.refusal : overloaded(budget.checks(), budget.bytes());
+      // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
+      const override: PipelineOverride | undefined = refusal ? { refusal } : undefined;
+      let outcome: PipelineOutcome;
+      try {
+        outcome = await pipeline.run(reading.facts, 'ext-authz', override);
+      } catch (err) {
+        deps.logger.error({ requestId, err }, 'pipeline failed');
+        metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
+        return internalError(requestId);
+      }
+      metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
+      metrics.totalSeconds.observe((performance.now() - started) / 1000);
+      if (gaveUp?.() === true) recordAbandoned(deps, requestId);
+      return checkResponse(outcome, reading.facts.rawHeaders, deps);
+    } finally {
+      if (admitted) budget.release(size);
     }
-    metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
-    metrics.totalSeconds.observe((performance.now() - started) / 1000);
-    if (gaveUp?.() === true) recordAbandoned(deps, requestId);
-    return checkResponse(outcome, reading.facts.rawHeaders, deps);
   };
+}
+
+/** The refusal of a check past the in-flight budget, with what was in flight for the record. */
+function overloaded(checks: number, bytes: number): Refusal {
+  return { code: 'ext_authz_overloaded', detail: `${checks} checks of ${bytes} bytes in flight` };
 }
 
 /** The status an `outcome` names for an answer its asker gave up on (nginx's 499). */
@@ -105,9 +145,11 @@ function undecodableAsRefusal(service: ServiceDefinition): ServiceDefinition {
   const decode = check.requestDeserialize;
   const requestDeserialize = (bytes: Buffer): CheckRequestMessage => {
     try {
-      return decode(bytes) as CheckRequestMessage;
+      const message = decode(bytes) as { wireBytes?: number };
+      message.wireBytes = bytes.length;
+      return message as CheckRequestMessage;
     } catch (err) {
-      return { malformed: err instanceof Error ? err.message.slice(0, 200) : 'undecodable' };
+      return { malformed: err instanceof Error ? err.message.slice(0, 200) : 'undecodable', wireBytes: bytes.length };
     }
   };
   return { ...service, Check: { ...check, requestDeserialize } };
@@ -132,7 +174,19 @@ async function portFree(host: string, port: number): Promise<void> {
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
-  const server = new Server({ 'grpc.max_receive_message_length': MAX_CHECK_BYTES });
+  const limits = deps.serverLimits;
+  // Each connection is bounded in calls and in time: a dead peer is found by an unanswered ping,
+  // an unused connection is closed, and every connection ends (GOAWAY, then its calls' grace), so
+  // a call that never finishes sending its check cannot hold its bytes for longer than that.
+  const server = new Server({
+    'grpc.max_receive_message_length': MAX_CHECK_BYTES,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': deps.connectionGraceMs,
+  });
   server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
       void check(call.request, () => call.cancelled).then(

@@ -99,7 +99,7 @@ export interface PipelineDeps {
  * without HTTP attributes): answered with the code's status and audited like any other rejection.
  */
 export interface Refusal {
-  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header' | 'ext_authz_incomplete' | 'expectation_failed';
+  readonly code: 'forward_auth_ambiguous' | 'forward_auth_incomplete' | 'malformed_request' | 'request_timeout' | 'too_many_headers' | 'headers_too_large' | 'bad_header' | 'ext_authz_incomplete' | 'ext_authz_ambiguous' | 'ext_authz_overloaded' | 'expectation_failed';
   /** The body's and the audit record's reason code, when finer than `code`. */
   readonly reason?: string;
   /** The body's message, when other than the code's title. */

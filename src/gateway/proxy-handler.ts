@@ -117,6 +117,7 @@ export function rejectionOutcome(code: string): string {
     case 'forward_auth_ambiguous':
     case 'forward_auth_incomplete':
     case 'ext_authz_incomplete':
+    case 'ext_authz_ambiguous':
       return 'bad_request';
     default:
       return code;

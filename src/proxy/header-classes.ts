@@ -44,41 +44,64 @@ export type DescribingHeader = (typeof DESCRIBING_HEADERS)[number];
 /** Lower-case describing header names, for lookups. */
 export const DESCRIBING: ReadonlySet<string> = new Set<string>(DESCRIBING_HEADERS);
 
-/** Forwarding headers through which a proxy names the caller's scheme, besides X-Forwarded-Proto and Forwarded. */
-const SCHEME_HEADERS = ['x-forwarded-scheme', 'x-forwarded-protocol', 'x-forwarded-ssl', 'x-url-scheme', 'x-scheme', 'front-end-https'] as const;
-
 /**
- * Headers that say where the request came from (client address, scheme, host, port). Believed
- * (for `aws:SourceIp`, `aws:SecureTransport`) and passed on only when the direct peer is a trusted
- * proxy; from anyone else they are dropped, and iamgate sets X-Forwarded-For, -Proto and -Host itself.
+ * Headers that say where the request came from (client address, scheme, host, port), each with
+ * what iamgate makes of a caller's copy. Believed (for `aws:SourceIp`, `aws:SecureTransport`) and
+ * passed on only when the direct peer is a trusted proxy. The one table of these rules: the
+ * proxy's header plan and ext_authz's `headers_to_remove` both read it through `forwardingPasses`.
+ * - `for`, `proto`, `host`: X-Forwarded-For, -Proto and -Host, which iamgate writes itself (behind
+ *   Envoy, Envoy writes the first two), extending a trusted proxy's;
+ * - `scheme`: another header naming the caller's scheme (Rails reads X-Forwarded-Ssl and -Scheme,
+ *   IIS Front-End-Https, Spring and Tomcat Forwarded's `proto`), passed from a trusted proxy only
+ *   when it claims no TLS that iamgate did not believe (`claimsTls`);
+ * - `origin`: any other, passed from a trusted proxy as it is.
  */
-export const FORWARDING_HEADERS = [
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  ...SCHEME_HEADERS,
-  'x-real-ip',
-  'x-client-ip',
-  'true-client-ip',
-  'cf-connecting-ip',
-  'fastly-client-ip',
-  'x-cluster-client-ip',
-  'x-originating-ip',
-  'x-envoy-external-address',
-] as const;
+const FORWARDING_KINDS = {
+  forwarded: 'scheme',
+  'x-forwarded-for': 'for',
+  'x-forwarded-proto': 'proto',
+  'x-forwarded-host': 'host',
+  'x-forwarded-port': 'origin',
+  'x-forwarded-scheme': 'scheme',
+  'x-forwarded-protocol': 'scheme',
+  'x-forwarded-ssl': 'scheme',
+  'x-url-scheme': 'scheme',
+  'x-scheme': 'scheme',
+  'front-end-https': 'scheme',
+  'x-real-ip': 'origin',
+  'x-client-ip': 'origin',
+  'true-client-ip': 'origin',
+  'cf-connecting-ip': 'origin',
+  'fastly-client-ip': 'origin',
+  'x-cluster-client-ip': 'origin',
+  'x-originating-ip': 'origin',
+  'x-envoy-external-address': 'origin',
+} as const;
+
+export type ForwardingHeader = keyof typeof FORWARDING_KINDS;
+export type ForwardingKind = (typeof FORWARDING_KINDS)[ForwardingHeader];
+
+/** The forwarding header names, lower-case. */
+export const FORWARDING_HEADERS = Object.keys(FORWARDING_KINDS) as readonly ForwardingHeader[];
 
 /** Lower-case forwarding header names, for lookups. */
 export const FORWARDING: ReadonlySet<string> = new Set<string>(FORWARDING_HEADERS);
 
+const KIND_OF: ReadonlyMap<string, ForwardingKind> = new Map<string, ForwardingKind>(Object.entries(FORWARDING_KINDS));
+
+/** The kind of a lower-case header name, or undefined when it is no forwarding header. */
+export function forwardingKind(lower: string): ForwardingKind | undefined {
+  return KIND_OF.get(lower);
+}
+
 /**
- * Forwarding headers other than X-Forwarded-Proto through which a proxy tells the upstream the
- * caller's scheme (Rails reads X-Forwarded-Ssl and -Scheme, IIS Front-End-Https, Spring and Tomcat
- * Forwarded's `proto`). From a trusted proxy they pass only when they do not claim a TLS that
- * iamgate did not believe (`claimsTls`).
+ * Whether a caller's forwarding header of `kind` reaches the upstream as it was sent (X-Forwarded-For
+ * as the start of the list iamgate extends): only from a trusted proxy, and a scheme header only
+ * when it claims no TLS that iamgate did not believe (`secure`).
  */
-export const SCHEME: ReadonlySet<string> = new Set<string>(['forwarded', ...SCHEME_HEADERS]);
+export function forwardingPasses(kind: ForwardingKind, trustedPeer: boolean, secure: boolean, value: string): boolean {
+  return trustedPeer && (kind !== 'scheme' || secure || !claimsTls(value));
+}
 
 const TLS_WORD = /https|wss|ssl|(?:^|[^a-z])on(?:$|[^a-z])/i;
 

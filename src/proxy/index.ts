@@ -7,4 +7,4 @@ export { endRefused, REFUSED_DEADLINE_MS, REFUSED_LINGER_MS } from './end-socket
 export { isWebSocketKey } from './websocket-handshake.js';
 export { createUpstream, type ForwardListener, type ForwardRequest, type ProxyResult, type Upstream } from './upstream.js';
 export { readHeadersConfig, type HeadersConfig } from './config.js';
-export { checkPassThrough, claimsTls, DESCRIBING, DESCRIBING_HEADERS, FORWARDING, FORWARDING_HEADERS, IDENTITY_HEADER_NAMES, IDENTITY_HEADER_PREFIXES, isIdentityHeader, SCHEME, type DescribingHeader } from './header-classes.js';
+export { checkPassThrough, claimsTls, DESCRIBING, DESCRIBING_HEADERS, FORWARDING, FORWARDING_HEADERS, forwardingKind, forwardingPasses, IDENTITY_HEADER_NAMES, IDENTITY_HEADER_PREFIXES, isIdentityHeader, type DescribingHeader, type ForwardingHeader, type ForwardingKind } from './header-classes.js';

@@ -2,7 +2,7 @@
 // a header (dropped, kept, read as Host or as a forwarding header) depends only on its name and the
 // configuration, so it is decided once per name and remembered; the verified caller's identity
 // headers are built once per principal and reused by every request it makes.
-import { claimsTls, FORWARDING, SCHEME } from './header-classes.js';
+import { forwardingKind, forwardingPasses, type ForwardingKind } from './header-classes.js';
 import { addConnectionListed, dropListed, HOP_BY_HOP, IDENTITY_HEADERS, withheldFromUpstream, type RequestHeaderOptions } from './headers.js';
 import { NameMemo } from './name-memo.js';
 
@@ -64,17 +64,23 @@ export interface RequestHeaderPlan {
   build(raw: readonly string[], facts: RequestHeaderFacts): string[];
 }
 
+/** The action for each kind of forwarding header (header-classes.ts holds which header is which). */
+const FORWARDING_ACTION: Readonly<Record<ForwardingKind, Action>> = {
+  for: ACTION.forwardedFor,
+  proto: ACTION.forwardedProto,
+  host: ACTION.forwardedHost,
+  scheme: ACTION.scheme,
+  origin: ACTION.forwarding,
+};
+
 function actionFor(lower: string, rules: RequestHeaderRules): Action {
   if (lower === 'connection') return ACTION.connection;
   if (HOP_BY_HOP.has(lower) || withheldFromUpstream(lower, rules.forwardAuthorization, rules.passThrough)) return ACTION.drop;
   if (lower === rules.assertionHeader) return ACTION.drop;
   if (rules.replacesTrace && (lower === 'traceparent' || lower === 'tracestate')) return ACTION.drop;
   if (lower === 'host') return ACTION.host;
-  if (lower === 'x-forwarded-for') return ACTION.forwardedFor;
-  if (lower === 'x-forwarded-proto') return ACTION.forwardedProto;
-  if (lower === 'x-forwarded-host') return ACTION.forwardedHost;
-  if (SCHEME.has(lower)) return ACTION.scheme;
-  return FORWARDING.has(lower) ? ACTION.forwarding : ACTION.keep;
+  const kind = forwardingKind(lower);
+  return kind === undefined ? ACTION.keep : FORWARDING_ACTION[kind];
 }
 
 /**
@@ -114,6 +120,7 @@ export function createRequestHeaderPlan(rules: RequestHeaderRules): RequestHeade
   return {
     build(raw, facts) {
       const trusted = facts.trustedPeer;
+      const secure = facts.proto === 'https';
       const rest: string[] = [];
       let xff: string | undefined;
       let xfProto: string | undefined;
@@ -146,10 +153,10 @@ export function createRequestHeaderPlan(rules: RequestHeaderRules): RequestHeade
             if (trusted) xfHost ??= value;
             break;
           case ACTION.forwarding:
-            if (trusted) rest.push(name, value);
+            if (forwardingPasses('origin', trusted, secure, value)) rest.push(name, value);
             break;
           case ACTION.scheme:
-            if (trusted && (facts.proto === 'https' || !claimsTls(value))) rest.push(name, value);
+            if (forwardingPasses('scheme', trusted, secure, value)) rest.push(name, value);
             break;
         }
       }

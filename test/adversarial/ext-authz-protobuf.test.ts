@@ -2,16 +2,11 @@
 // varint longer than ten bytes, a group) is still a check: it must be answered with a denial and
 // its reason, and leave one audit record. A failed gRPC call instead would leave no record, and
 // Envoy would apply its own failure mode, which may be to allow.
-import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
-import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOADER_OPTIONS, PROTO_FILES } from '../../src/extauthz/index.js';
-import type { CheckAnswer } from '../support/grpc.js';
+import { describe, expect, it } from 'vitest';
+import { checkBytes, type CheckAnswer } from '../support/grpc.js';
 import { useTestGateway } from '../support/gateway.js';
 import { field, varint, VARINT } from '../support/protobuf-wire.js';
 import { body, requestIdOf } from '../extauthz/check.js';
-
-const CHECK = loadSync([...PROTO_FILES], LOADER_OPTIONS)['envoy.service.auth.v3.Authorization'] as Record<string, MethodDefinition<unknown, CheckAnswer>>;
 
 /** CheckRequest { attributes(1) { request(4) { http(2) { method(2), path(4), host(5) } } } }. */
 const WELL_FORMED = field(1, field(4, field(2, Buffer.concat([field(2, 'GET'), field(4, '/orders/12'), field(5, 'orders.example')]))));
@@ -27,22 +22,7 @@ const MALFORMED: readonly [string, Buffer][] = [
 
 describe('ext_authz checks that are not valid protobuf', () => {
   const gw = useTestGateway({ config: { extAuthz: { grpc: { host: '127.0.0.1', port: 0 } } } });
-  let client: Client;
-  beforeAll(() => {
-    client = new Client(gw.gateway.extAuthzAddress!, credentials.createInsecure());
-  });
-  afterAll(() => client.close());
-
-  const check = (bytes: Buffer): Promise<CheckAnswer> =>
-    new Promise((resolve, reject) => {
-      client.makeUnaryRequest<Buffer, CheckAnswer>(
-        '/envoy.service.auth.v3.Authorization/Check',
-        (b) => b,
-        CHECK['Check']!.responseDeserialize,
-        bytes,
-        (err: ServiceError | null, res?: CheckAnswer) => (err ? reject(err) : resolve(res!)),
-      );
-    });
+  const check = (bytes: Buffer): Promise<CheckAnswer> => checkBytes(gw.gateway.extAuthzAddress!, bytes);
 
   it.each(MALFORMED)('denies a check with %s with 400 and INVALID_ARGUMENT, and one audit record', async (_what, bytes) => {
     const answer = await check(bytes);

@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { upstreamToProbe } from '../../src/app/index.js';
 import { redisTarget } from '../../src/app/redis.js';
 import { DEFAULTS } from '../../src/config/index.js';
+import { EXT_AUTHZ_DEFAULTS } from '../../src/extauthz/index.js';
 
 const upstream = (url: string): Omit<typeof DEFAULTS.upstream, 'url'> & { url: string } => ({ ...DEFAULTS.upstream, url });
-const grpc = { host: '0.0.0.0', port: 9191, peerIdentity: undefined };
+const grpc = { host: '0.0.0.0', port: 9191, peerIdentity: undefined, limits: EXT_AUTHZ_DEFAULTS.limits };
 
 describe('the upstream serve asks at start', () => {
   it('is the upstream of a gateway that only proxies, even at its default address', () => {

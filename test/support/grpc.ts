@@ -1,7 +1,8 @@
 // A real gRPC client for the ext_authz server, loaded from the same proto/ files the server
 // serves, as Envoy (or any client generated from Envoy's API) would call it.
-import { credentials, loadPackageDefinition, Metadata, type CallOptions, type ChannelOptions, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { Client as GrpcClient, credentials, loadPackageDefinition, Metadata, type CallOptions, type ChannelOptions, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { LOADER_OPTIONS, PROTO_FILES } from '../../src/extauthz/index.js';
 
 type Unary<Req, Res> = (request: Req, metadata: Metadata, options: CallOptions, callback: (err: ServiceError | null, response?: Res) => void) => void;
@@ -71,4 +72,48 @@ export function extAuthzClient(address: string, opts: { ownConnection?: boolean 
 /** The value of a header in a CheckResponse's header list. */
 export function headerOf(headers: CheckAnswer['denied_response' | 'ok_response'], name: string): string | undefined {
   return headers?.headers?.find((h) => h.header?.key === name)?.header?.value;
+}
+
+/** Check's definition, for encoding a request and decoding an answer by hand. */
+const CHECK = (loadSync([...PROTO_FILES], LOADER_OPTIONS)['envoy.service.auth.v3.Authorization'] as Record<string, MethodDefinition<unknown, CheckAnswer>>)['Check']!;
+
+/** Calls Check with `bytes` sent as they are (valid protobuf or not) on a connection of its own, closed after the answer. */
+export function checkBytes(address: string, bytes: Buffer): Promise<CheckAnswer> {
+  const client = new GrpcClient(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  return new Promise<CheckAnswer>((resolve, reject) => {
+    client.makeUnaryRequest<Buffer, CheckAnswer>('/envoy.service.auth.v3.Authorization/Check', (b) => b, CHECK.responseDeserialize, bytes, (err, res) => (err ? reject(err) : resolve(res!)));
+  }).finally(() => client.close());
+}
+
+/** A plain HTTP/2 connection to the gRPC port, for what no gRPC client sends; resolves once the server's settings arrived. */
+export async function http2Session(address: string): Promise<ClientHttp2Session> {
+  const session = connect(`http://${address}`);
+  session.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    session.once('remoteSettings', () => resolve());
+    session.once('error', reject);
+  });
+  return session;
+}
+
+/** Opens a Check call on `session`, with `metadata` among its headers, and sends nothing yet. */
+export function openCheckCall(session: ClientHttp2Session, metadata: Record<string, string> = {}): ClientHttp2Stream {
+  const stream = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers', ...metadata });
+  stream.on('error', () => undefined);
+  return stream;
+}
+
+/**
+ * Opens a Check call on `session` and sends `message` in one gRPC frame that announces `announced`
+ * bytes (its own length by default; more leaves the check unfinished), with `metadata` among the
+ * call's headers, ending the call unless `end` is false.
+ */
+export function rawCheckCall(session: ClientHttp2Session, message: Buffer, o: { announced?: number; end?: boolean; metadata?: Record<string, string> } = {}): ClientHttp2Stream {
+  const stream = openCheckCall(session, o.metadata);
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(o.announced ?? message.length, 1);
+  const frame = Buffer.concat([head, message]);
+  if (o.end === false) stream.write(frame);
+  else stream.end(frame);
+  return stream;
 }
