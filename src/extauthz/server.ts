@@ -4,8 +4,9 @@
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
+import { format } from 'node:util';
 import { Gauge } from 'prom-client';
-import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, setLogger, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride, type Refusal } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
@@ -170,8 +171,23 @@ async function portFree(host: string, port: number): Promise<void> {
   });
 }
 
+/**
+ * Sends the gRPC library's own messages (by default written to stderr as `E <text>`) through the
+ * gateway's logger, so every line iamgate writes is one JSON line, redacted like the rest. The
+ * library keeps one logger per process: the last server started holds it, which is the one
+ * gateway a process runs.
+ */
+function routeGrpcMessages(logger: FrontDoorDeps['logger']): void {
+  const line =
+    (level: 'warn' | 'info' | 'debug') =>
+    (message?: unknown, ...rest: unknown[]): void =>
+      logger[level]({ source: 'grpc' }, format(message, ...rest));
+  setLogger({ error: line('warn'), info: line('info'), debug: line('debug') });
+}
+
 /** Starts the gRPC server on `host:port`; resolves once it listens. */
 export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port: number): Promise<ExtAuthzServer> {
+  routeGrpcMessages(deps.logger);
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
   const limits = deps.serverLimits;
