@@ -339,6 +339,46 @@ describe('a record that comes alone, one request at a time', () => {
     }
   });
 
+  /** Runs `body` on a quiet writer, then stops the writer and closes its file. */
+  async function onQuietWriter(name: string, body: (writer: FdWriter, path: string) => Promise<void>): Promise<void> {
+    const { writer, path, fd } = await quietWriter(name);
+    try {
+      await body(writer, path);
+    } finally {
+      writer.stop();
+      closeSync(fd);
+    }
+  }
+
+  it('ends its turn only after what its waiter queued for the check phase, so the request it releases goes on first', () =>
+    onQuietWriter('lone-turn-end.jsonl', async (writer, path) => {
+      // The waiter queues an immediate, as undici does to write the request it was handed. Run
+      // before the writer's end of the turn, that immediate is still in the lone record's turn:
+      // a record it appends is grouped behind the turn's end, not written alone at once.
+      const writtenAtOnce: boolean[] = [];
+      await new Promise<void>((resolve) => {
+        writer.appendThen(line(1), Buffer.byteLength(line(1)), () =>
+          setImmediate(() => {
+            writer.appendThen(line(2), Buffer.byteLength(line(2)), () => resolve());
+            writtenAtOnce.push(readFileSync(path, 'utf8').includes(line(2)));
+          }),
+        );
+      });
+      expect(writtenAtOnce).toEqual([false]);
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1) + line(2));
+    }));
+
+  it('takes a second record of the same turn into the group while the first, written alone, still waits for its tick', () =>
+    onQuietWriter('lone-twice.jsonl', async (writer, path) => {
+      const told: string[] = [];
+      writer.appendThen(line(1), Buffer.byteLength(line(1)), () => told.push('1'));
+      writer.appendThen(line(2), Buffer.byteLength(line(2)), () => told.push('2'));
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1));
+      await turn();
+      expect(told).toEqual(['1', '2']);
+      expect(readFileSync(path, 'utf8')).toBe(line(0) + line(1) + line(2));
+    }));
+
   it('goes alone only first: the other lines of its turn are written together, in order, at its end', async () => {
     const { writer, seen, path, fd } = await quietWriter('lone-then-group.jsonl');
     try {

@@ -13,12 +13,15 @@
 // request at a time, waiting for the end of the turn cost a whole extra turn of the event loop
 // before the request went on (undici writes a request on a reused connection from the check phase
 // after its dispatch, so a dispatch made from our end-of-turn callback waited for the next turn).
-// Its waiter is still called back only once the write has returned, on the next tick. The rest of
-// that turn's lines are grouped as before, and a turn that held several lines makes the next one
-// group from its first line on: under load every turn still goes out in one write (the first busy
-// turn after a quiet one takes two: its lone first line, then the rest). A lone line the descriptor
-// takes only in part (a nearly full pipe or disk) keeps its rest in a chunk of its own, written
-// first at the end of the turn; the turn's later lines go in the next chunk.
+// Its waiter is still called back only once the write has returned, on the next tick, and the end
+// of its turn is marked only after that call: the request the waiter dispatches queues undici's
+// check-phase write first, so nothing of the trail's runs between the record's write and the
+// request's. The rest of that turn's lines are grouped as before, and a turn that held several
+// lines makes the next one group from its first line on: under load every turn still goes out in
+// one write (the first busy turn after a quiet one takes two: its lone first line, then the rest).
+// A lone line the descriptor takes only in part (a nearly full pipe or disk) keeps its rest in a
+// chunk of its own, written first at the end of the turn; the turn's later lines go in the next
+// chunk.
 import { write as fsWrite, writeSync } from 'node:fs';
 import type { WriteDone } from './types.js';
 
@@ -254,7 +257,8 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
    * and reports a failure as every write's). The rest of the turn is grouped behind it.
    */
   const writeLone = (line: string, bytes: number): number => {
-    if (!loneAtOnce || !quiet || scheduled || stopped || retryTimer !== undefined || pendingBytes > 0) return -1;
+    // A line already this turn (a lone one whose turn end is not marked yet included): grouped.
+    if (!loneAtOnce || !quiet || turnLines > 0 || scheduled || stopped || retryTimer !== undefined || pendingBytes > 0) return -1;
     let n: number;
     try {
       n = writeSync(fd, line, null, 'utf8');
@@ -262,11 +266,21 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
       // Nothing was written: the end of the turn tries again and reports a failure as for any write.
       return -1;
     }
-    if (n === bytes) {
-      turnLines++;
+    if (n === bytes) turnLines++;
+    return n > 0 ? n : -1;
+  };
+
+  /**
+   * A lone record's waiter, on the next tick: called first, then the end of the turn marked (see the
+   * top of this file), so that an immediate the waiter queues (undici's write of the request it
+   * dispatches) runs before it in the check phase.
+   */
+  const loneWritten = (done: WriteDone): void => {
+    try {
+      done(undefined);
+    } finally {
       schedule();
     }
-    return n > 0 ? n : -1;
   };
 
   /** Adds a line to the open chunk (a new one when it would pass `maxWrite`) and returns that chunk. */
@@ -302,7 +316,7 @@ export function createFdWriter(fd: number, options: FdWriterOptions, events: FdW
       const lone = writeLone(line, bytes);
       if (lone === bytes) {
         events.onWritten(1);
-        process.nextTick(done, undefined);
+        process.nextTick(loneWritten, done);
         return;
       }
       const chunk = add(line, bytes, true);
