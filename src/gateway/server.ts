@@ -11,7 +11,7 @@ import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
 import { finding } from '../config/findings.js';
-import type { GatewayConfig } from '../config/index.js';
+import { fileErrorReason, type GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
@@ -329,7 +329,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           logger.info('policy files changed; reloading');
           void reload();
         },
-        onError: (folder, err) => logger.warn({ folder, err: err instanceof Error ? err.message : String(err) }, 'cannot watch a policy folder'),
+        onError: (folder, err) => logger.warn({ folder, err: fileErrorReason(err) }, 'cannot watch a policy folder'),
       })
     : undefined;
   const watchFiles = (attempted: readonly string[]): void => policyWatch?.watch([config.policies.directory, config.policies.routes, ...goodFiles, ...attempted]);
