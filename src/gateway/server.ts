@@ -10,7 +10,7 @@ import type { AssertionIssuer } from '../assertion/index.js';
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
-import { finding } from '../config/findings.js';
+import { finding, printable } from '../config/findings.js';
 import { fileErrorReason, type GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
@@ -160,7 +160,7 @@ const READY_POLL_MS = 25;
 const WATCH_DEBOUNCE_MS = 200;
 
 function formatFinding(f: Finding): string {
-  return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
+  return printable(`${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`);
 }
 
 /**

@@ -121,6 +121,7 @@ const BREAKAGES: readonly Breakage[] = [
   // The directory and the route map.
   { name: 'a user in a group that does not exist', apply: (f) => editText(f, 'directory.yaml', 'groups: [auditors]', 'groups: [auditor]'), file: 'directory.yaml', path: 'users.bob.groups[0]', code: 'DANGLING_GROUP', reason: 'no group "auditor"' },
   { name: 'a policy name that does not exist', apply: (f) => editText(f, 'directory.yaml', 'policies: [OrdersReadOnly]', 'policies: [OrdersReadonly]'), file: 'directory.yaml', path: 'groups.auditors.policies[0]', code: 'DANGLING_POLICY', reason: 'no managed policy "OrdersReadonly"' },
+  { name: 'a user name holding a terminal escape', apply: (f) => editText(f, 'directory.yaml', '  bob:\n', '  "bo\\x1b[2Kb":\n'), file: 'directory.yaml', path: 'users.bo\\u001b[2Kb', code: 'INVALID_NAME', reason: '"bo\\u001b[2Kb" is not a valid name' },
   { name: 'a role whose trust policy is invalid', apply: (f) => editText(f, 'directory.yaml', 'Action: sts:AssumeRole\n', 'Action: 5\n'), file: 'directory.yaml', path: 'roles.OrdersAdmin.trustPolicy.Statement[0].Action', code: 'DATA_TYPE_MISMATCH', reason: 'not a number' },
   { name: 'two routes for the same requests', apply: (f) => appendRoute(f, SAME_ROUTE_AGAIN), file: 'routes.yaml', path: 'routes[5].route', code: 'ROUTE_DUPLICATE', reason: 'same method and path shape as routes[2]' },
   { name: 'a route without an action', apply: (f) => appendRoute(f, ROUTE_WITHOUT_ACTION), file: 'routes.yaml', path: 'routes[5].action', code: 'MISSING_KEY', reason: 'a route needs an action' },
@@ -142,9 +143,9 @@ function saysIt(line: string, folder: string, b: Breakage): boolean {
   return line.includes(join(folder, b.file)) && line.includes(b.path) && line.includes(b.code) && reason;
 }
 
-/** Nothing a person reads shows a stack trace, a raw system error code or an exception's own words. */
+/** Nothing a person reads shows a stack trace, a raw system error code, an exception's own words or a control character. */
 function expectPlain(text: string): void {
-  expect(text).not.toMatch(/\n\s+at |\bE[A-Z]{3,}\b|LOAD_FAILED|Unexpected token|undefined/);
+  expect(text).not.toMatch(/\n\s+at |\bE[A-Z]{3,}\b|LOAD_FAILED|Unexpected token|undefined|[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
 }
 
 describe('iamgate validate on a broken policy folder', () => {
@@ -176,7 +177,7 @@ describe('iamgate serve started on a broken policy folder', () => {
     // A serve that started after all (the test failed) is not left running.
     for (const child of started.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
   });
-  const AT_START = ['invalid JSON deep in a policy', 'bytes that are not UTF-8', 'a NUL byte in a YAML value', 'a key given twice deep in the YAML directory', 'a wildcard for the service of an action', 'a route without an action'];
+  const AT_START = ['invalid JSON deep in a policy', 'bytes that are not UTF-8', 'a NUL byte in a YAML value', 'a key given twice deep in the YAML directory', 'a user name holding a terminal escape', 'a wildcard for the service of an action', 'a route without an action'];
 
   it.each(BREAKAGES.filter((b) => AT_START.includes(b.name)))(
     'refuses to start on $name, exit 1, with the one line',
