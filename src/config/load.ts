@@ -213,14 +213,14 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   return { config, problems: r.findings };
 }
 
-/** Reports files the configuration names that do not exist. */
+/** Reports files the configuration names that cannot be reached, with the reason (missing, a symbolic link loop, ...). */
 async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
   const problems: Finding[] = [];
   for (const [key, path] of [['policies.directory', config.policies.directory], ['policies.routes', config.policies.routes]] as const) {
     try {
       await access(path);
-    } catch {
-      problems.push(finding('FILE_UNREADABLE', key, `file not found: ${path}`, config.file));
+    } catch (err) {
+      problems.push(finding('FILE_UNREADABLE', key, `cannot read ${path}: ${fileErrorReason(err)}`, config.file));
     }
   }
   return problems;
