@@ -10,7 +10,10 @@ export type YamlParse = { readonly ok: true; readonly value: unknown } | { reado
 export function parseYamlText(text: string, file?: string): YamlParse {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length === 0) {
+  // The parser's warnings are refusals too: an unknown tag (`!custom x`, `!!js/function`) would
+  // otherwise be read silently as the plain string after it.
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length === 0) {
     const inexact = inexactYamlNumbers(doc);
     if (inexact.length > 0) return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, inexactNumberReason(path, number), file)) };
     try {
@@ -20,7 +23,7 @@ export function parseYamlText(text: string, file?: string): YamlParse {
       return { ok: false, findings: [finding('YAML_SYNTAX_ERROR', '', err instanceof Error ? err.message : String(err), file)] };
     }
   }
-  const findings = doc.errors.map((e): Finding => {
+  const findings = problems.map((e): Finding => {
     const where = lines.linePos(e.pos[0]);
     const at = `at line ${where.line}, column ${where.col}`;
     const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyPath(doc, e.pos[0]) : undefined;

@@ -61,6 +61,7 @@ const BREAKAGES: readonly Breakage[] = [
   // Malformed documents.
   { name: 'invalid JSON deep in a policy', apply: (f) => editText(f, READ_ONLY, '"Resource": [', '"Resource": [ "a" "b",'), file: READ_ONLY, path: '', code: 'JSON_SYNTAX_ERROR', reason: /expected "," or "\]" at line 8, column \d+/ },
   { name: 'invalid YAML deep in the directory', apply: (f) => editText(f, 'directory.yaml', '"kubernetes.default.svc:aud": iamgate', '"kubernetes.default.svc:aud": [iamgate'), file: 'directory.yaml', path: '', code: 'YAML_SYNTAX_ERROR', reason: /at line \d+, column \d+/ },
+  { name: 'a YAML tag no schema knows', apply: (f) => editText(f, 'directory.yaml', '"kubernetes.default.svc:aud": iamgate', '"kubernetes.default.svc:aud": !custom iamgate'), file: 'directory.yaml', path: '', code: 'YAML_SYNTAX_ERROR', reason: /Unresolved tag: !custom at line \d+, column \d+/ },
   { name: 'bytes that are not UTF-8', apply: (f) => editBytes(f, READ_ONLY, 'ReadOrders', Buffer.from('Read\xff\xfeOrders', 'latin1')), ...unreadable('not UTF-8 text: byte 0xff at line 5, column 19') },
   { name: 'a NUL byte', apply: (f) => editBytes(f, READ_ONLY, 'ReadOrders', Buffer.from('Read\0Orders')), ...unreadable('not a text file: a NUL byte at line 5, column 19') },
   { name: 'a NUL byte in a YAML value', apply: (f) => editBytes(f, 'directory.yaml', 'team: audit', Buffer.from('team: au\0dit')), file: 'directory.yaml', path: '', code: 'FILE_UNREADABLE', reason: /not a text file: a NUL byte at line \d+, column \d+/ },
