@@ -71,16 +71,24 @@ function parseArgs(argv: readonly string[], fileKinds: readonly string[]): Optio
   return { json, paths, ...(policyKind && { policyKind }), ...(fileKind !== undefined && { fileKind }) };
 }
 
-/** Document files under `dir`, sorted, skipping hidden entries and node_modules. */
-async function documentsIn(dir: string): Promise<string[]> {
+/**
+ * Document files under `dir`, sorted, skipping hidden entries and node_modules. A subfolder that
+ * cannot be listed is a finding naming it (`unreadable`), and the rest is still searched.
+ */
+async function documentsIn(dir: string, unreadable: Finding[]): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await documentsIn(path)));
-    else if (DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+    if (entry.isDirectory()) {
+      try {
+        out.push(...(await documentsIn(path, unreadable)));
+      } catch (err) {
+        unreadable.push(fileFinding(path, 'FILE_UNREADABLE', '', describeIoError(err)));
+      }
+    } else if (DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
   }
   return out;
 }
@@ -94,7 +102,7 @@ async function collectFiles(paths: readonly string[]): Promise<{ files: string[]
   for (const path of paths.map((p) => resolve(p))) {
     try {
       if ((await stat(path)).isDirectory()) {
-        const found = await documentsIn(path);
+        const found = await documentsIn(path, findings);
         if (found.length === 0) findings.push(fileFinding(path, 'NO_DOCUMENTS', '', 'the folder holds no .json, .yaml or .yml file'));
         files.push(...found);
       } else files.push(path);

@@ -4,9 +4,11 @@
 // system code or a 500; serve refuses to start on it; a reload keeps the last good set serving (a
 // request whose decision the broken set would change is decided as before), says why in its answer,
 // the log and /readyz, counts the failure, and a later good reload is applied.
-import { cp, mkdir, readFile, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, readFile, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
@@ -19,6 +21,7 @@ import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 const EXAMPLE = fileURLToPath(new URL('../../policies/', import.meta.url));
 const READ_ONLY = 'policies/OrdersReadOnly.json';
 const dir = useTempDir('iamgate-bad-policy-files-');
+const run = promisify(execFile);
 
 /** One way to break the example folder, and the one line iamgate must say about it. */
 interface Breakage {
@@ -169,6 +172,33 @@ describe('iamgate validate on a broken policy folder', () => {
     expect(await runCli(['validate', folder], { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) })).toBe(0);
     expect(lines.at(-1)).toMatch(/: 0 errors, 0 security findings, 0 warnings, 0 suggestions$/);
   });
+});
+
+describe('iamgate validate on a policy folder it may not read', () => {
+  const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  // Permissions do not bind root: as root the command runs as nobody, so that they do.
+  const asReader = process.getuid?.() === 0 ? ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] : [];
+
+  it(
+    'names an unreadable policy file by the key that names it, an unreadable folder by itself, and checks the rest',
+    async () => {
+      const folder = await exampleCopy('permissions');
+      for (const path of [dir(), folder]) await chmod(path, 0o755);
+      await chmod(join(folder, READ_ONLY), 0o000);
+      await mkdir(join(folder, 'drafts'), { mode: 0o000 });
+      const command = [...asReader, process.execPath, '--import', 'tsx', main, 'validate', folder];
+      const result = await run(command[0]!, command.slice(1)).then(
+        () => ({ code: 0, stdout: '' }),
+        (e: unknown) => e as { code: number; stdout: string },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout.split('\n').filter((l) => l.includes(': error '))).toEqual([
+        `${join(folder, 'drafts')}: error FILE_UNREADABLE: permission denied`,
+        `${join(folder, 'directory.yaml')}: error FILE_UNREADABLE at policies.OrdersReadOnly.file: cannot read ${join(folder, READ_ONLY)}: permission denied`,
+      ]);
+    },
+    CHILD_PROCESS_TEST_MS,
+  );
 });
 
 describe('iamgate serve started on a broken policy folder', () => {
