@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { runCli } from '../../src/cli/cli.js';
 import '../../src/cli/validate.js';
 import { freePort } from '../support/redis.js';
@@ -53,6 +54,13 @@ async function editStatement(folder: string, change: (statement: Record<string, 
   const doc = JSON.parse(await readFile(join(folder, READ_ONLY), 'utf8')) as { Statement: Record<string, unknown>[] };
   change(doc.Statement[0]!, doc);
   await writeFile(join(folder, READ_ONLY), JSON.stringify(doc, null, 2));
+}
+
+/** Changes the directory as a value (its comments are lost). */
+async function editDirectory(folder: string, change: (directory: Record<string, unknown>) => void): Promise<void> {
+  const directory = parse(await readFile(join(folder, 'directory.yaml'), 'utf8')) as Record<string, unknown>;
+  change(directory);
+  await writeFile(join(folder, 'directory.yaml'), stringify(directory));
 }
 
 const ROUTE_WITHOUT_ACTION = '  - route: GET /things\n    resource: order\n';
@@ -124,6 +132,15 @@ const BREAKAGES: readonly Breakage[] = [
   { name: 'an ARN with too few segments', apply: (f) => editStatement(f, (s) => (s['Resource'] = 'arn:aws:orders:us-east-1')), file: READ_ONLY, path: 'Statement[0].Resource', code: 'INVALID_RESOURCE', reason: 'six colon-separated parts' },
   // The directory and the route map.
   { name: 'a user in a group that does not exist', apply: (f) => editText(f, 'directory.yaml', 'groups: [auditors]', 'groups: [auditor]'), file: 'directory.yaml', path: 'users.bob.groups[0]', code: 'DANGLING_GROUP', reason: 'no group "auditor"' },
+  { name: 'groups that are not a mapping', apply: (f) => editDirectory(f, (d) => (d['groups'] = ['developers', 'auditors'])), file: 'directory.yaml', path: 'groups', code: 'DATA_TYPE_MISMATCH', reason: 'must be a mapping' },
+  {
+    name: 'a policy file named by a number',
+    apply: (f) => editDirectory(f, (d) => ((d['policies'] as Record<string, Record<string, unknown>>)['OrdersReadOnly']!['file'] = 42)),
+    file: 'directory.yaml',
+    path: 'policies.OrdersReadOnly.file',
+    code: 'DATA_TYPE_MISMATCH',
+    reason: 'must be a string',
+  },
   { name: 'a policy name that does not exist', apply: (f) => editText(f, 'directory.yaml', 'policies: [OrdersReadOnly]', 'policies: [OrdersReadonly]'), file: 'directory.yaml', path: 'groups.auditors.policies[0]', code: 'DANGLING_POLICY', reason: 'no managed policy "OrdersReadonly"' },
   { name: 'a user name holding a terminal escape', apply: (f) => editText(f, 'directory.yaml', '  bob:\n', '  "bo\\x1b[2Kb":\n'), file: 'directory.yaml', path: 'users.bo\\u001b[2Kb', code: 'INVALID_NAME', reason: '"bo\\u001b[2Kb" is not a valid name' },
   { name: 'a role whose trust policy is invalid', apply: (f) => editText(f, 'directory.yaml', 'Action: sts:AssumeRole\n', 'Action: 5\n'), file: 'directory.yaml', path: 'roles.OrdersAdmin.trustPolicy.Statement[0].Action', code: 'DATA_TYPE_MISMATCH', reason: 'not a number' },
