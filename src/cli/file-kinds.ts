@@ -3,7 +3,7 @@
 // (`--kind` names the kind instead). Parts that own a file format add their kind to FILE_KINDS.
 import { basename } from 'node:path';
 import { checkConfig } from '../app/config.js';
-import { parseYamlText, readConfigParts, readTextFile } from '../config/index.js';
+import { locatePolicyFiles, parseYamlText, readConfigParts, readTextFile } from '../config/index.js';
 import { loadRouteMap, parseRouteMap } from '../gateway/routes/index.js';
 import { loadDirectory, validateDirectoryFile } from '../identity/index.js';
 import { parsePolicy, type Finding, type PolicyKind } from '../policy/index.js';
@@ -54,14 +54,15 @@ function looksLikeConfig(doc: unknown): boolean {
 
 /**
  * A configuration and everything serving it would load: the directory with its policy files, the
- * route map and the auth section, each finding with its own file.
+ * route map, the shadow candidate's directory (serve refuses a candidate that does not load) and
+ * the auth section, each finding with its own file.
  */
 async function validateConfig(doc: unknown, file: string): Promise<Finding[]> {
   const problems = checkConfig(doc, {}, file);
   if (problems.length > 0) return [...problems];
-  const config = readConfigParts(doc, {}, file).config;
-  const [directory, routes] = await Promise.all([loadDirectory(config.policies.directory), loadRouteMap(config.policies.routes)]);
-  return [...directory.findings, ...routes.findings];
+  const { directory, routes, shadow } = readConfigParts(doc, {}, file).config.policies;
+  const loads = await Promise.all([loadDirectory(directory), loadRouteMap(routes), ...(shadow === undefined ? [] : [loadDirectory(locatePolicyFiles(shadow).directory)])]);
+  return loads.flatMap((l) => l.findings);
 }
 
 const policyKind: FileKind = {

@@ -4,10 +4,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { knownFileReason, readTextFile } from '../config/index.js';
 import { extname, join, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import { didYouMean, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
+import { didYouMean, givenTwice, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, formatFinding, type Finding, type FindingCode } from '../config/findings.js';
-import { duplicateKeyPath, givenTwice, inexactNumberReason, inexactYamlNumbers } from '../config/yaml.js';
+import { inexactNumberReason, parseYamlText } from '../config/yaml.js';
 import { EXIT } from './exit.js';
 import { FILE_KINDS, kindOfFile, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
@@ -72,16 +71,24 @@ function parseArgs(argv: readonly string[], fileKinds: readonly string[]): Optio
   return { json, paths, ...(policyKind && { policyKind }), ...(fileKind !== undefined && { fileKind }) };
 }
 
-/** Document files under `dir`, sorted, skipping hidden entries and node_modules. */
-async function documentsIn(dir: string): Promise<string[]> {
+/**
+ * Document files under `dir`, sorted, skipping hidden entries and node_modules. A subfolder that
+ * cannot be listed is a finding naming it (`unreadable`), and the rest is still searched.
+ */
+async function documentsIn(dir: string, unreadable: Finding[]): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await documentsIn(path)));
-    else if (DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+    if (entry.isDirectory()) {
+      try {
+        out.push(...(await documentsIn(path, unreadable)));
+      } catch (err) {
+        unreadable.push(fileFinding(path, 'FILE_UNREADABLE', '', describeIoError(err)));
+      }
+    } else if (DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
   }
   return out;
 }
@@ -90,10 +97,12 @@ async function documentsIn(dir: string): Promise<string[]> {
 async function collectFiles(paths: readonly string[]): Promise<{ files: string[]; findings: Finding[] }> {
   const files: string[] = [];
   const findings: Finding[] = [];
-  for (const path of paths) {
+  // Absolute paths, as the loaders name the files a configuration or a directory names: one file
+  // then reads the same in every line, and a problem found twice is printed once.
+  for (const path of paths.map((p) => resolve(p))) {
     try {
       if ((await stat(path)).isDirectory()) {
-        const found = await documentsIn(path);
+        const found = await documentsIn(path, findings);
         if (found.length === 0) findings.push(fileFinding(path, 'NO_DOCUMENTS', '', 'the folder holds no .json, .yaml or .yml file'));
         files.push(...found);
       } else files.push(path);
@@ -116,7 +125,10 @@ export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; f
   } catch (err) {
     return { findings: [fileFinding(file, 'FILE_UNREADABLE', '', describeIoError(err))] };
   }
-  if (/\.ya?ml$/i.test(file)) return readYaml(file, text);
+  if (/\.ya?ml$/i.test(file)) {
+    const yaml = parseYamlText(text, file);
+    return yaml.ok ? { doc: yaml.value, findings: [] } : { findings: [...yaml.findings] };
+  }
   const json = readJsonText(text);
   const findings = json.duplicateKeys.map((path) => fileFinding(file, 'DUPLICATE_KEY', path, givenTwice(path)));
   for (const { path, text: number } of json.inexactNumbers) {
@@ -128,32 +140,6 @@ export async function loadDocumentFile(file: string): Promise<{ doc?: unknown; f
     return { findings };
   }
   return { doc: json.value, findings };
-}
-
-function readYaml(file: string, text: string): { doc?: unknown; findings: Finding[] } {
-  const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  // With prettyErrors the first line of a message ends with "at line L, column C:".
-  const firstLine = (message: string): string => (message.split('\n')[0] ?? message).replace(/:$/, '');
-  if (parsed.errors.length > 0) {
-    return {
-      findings: parsed.errors.map((e) => {
-        const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyPath(parsed, e.pos[0]) : undefined;
-        if (duplicate === undefined) return fileFinding(file, e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', firstLine(e.message));
-        const where = e.linePos?.[0];
-        return fileFinding(file, 'DUPLICATE_KEY', duplicate, `${givenTwice(duplicate)}${where ? ` at line ${where.line}, column ${where.col}` : ''}`);
-      }),
-    };
-  }
-  const inexact = inexactYamlNumbers(parsed);
-  if (inexact.length > 0) {
-    return { findings: inexact.map(({ path, text }) => fileFinding(file, 'INEXACT_NUMBER', path, inexactNumberReason(path, text))) };
-  }
-  try {
-    return { doc: parsed.toJS({ maxAliasCount: 100 }), findings: [] };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return { findings: [fileFinding(file, 'YAML_SYNTAX_ERROR', '', message)] };
-  }
 }
 
 /** Validates one file with the kind `--kind` names, else the first kind that claims it by name, then by content. */
@@ -177,15 +163,21 @@ export async function validateFile(
 
 /**
  * The findings without repeats: a policy file named by a directory, or a directory named by a
- * configuration, is also found in its folder (under a relative or an absolute path).
+ * configuration, is also found in its folder. A file that cannot be read is said once, by the file
+ * or key that names it (`policies.Orders.file: cannot read FILE: ...`), not again by itself; a file
+ * a directory names as a policy is not also of an unknown kind when it holds no policy.
  */
 function distinct(findings: readonly Finding[]): Finding[] {
   const seen = new Set<string>();
+  const unreadable = new Set(findings.filter((f) => f.code === 'FILE_UNREADABLE').map((f) => f.message));
+  const known = new Set(findings.flatMap((f) => (f.code !== 'UNKNOWN_FILE_KIND' && f.file !== undefined ? [resolve(f.file)] : [])));
   return findings.filter((f) => {
-    const key = JSON.stringify([f.file === undefined ? '' : resolve(f.file), f.path, f.severity, f.code, f.message]);
+    const file = f.file === undefined ? '' : resolve(f.file);
+    const key = JSON.stringify([file, f.path, f.severity, f.code, f.message]);
     if (seen.has(key)) return false;
     seen.add(key);
-    return true;
+    if (f.code === 'UNKNOWN_FILE_KIND') return !known.has(file);
+    return !(f.code === 'FILE_UNREADABLE' && unreadable.has(`cannot read ${file}: ${f.message}`));
   });
 }
 

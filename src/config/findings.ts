@@ -87,6 +87,18 @@ export function finding(code: FindingCode, path: string, message: string, file: 
   return file === undefined ? { severity, code, path, message } : { severity, code, path, message, file };
 }
 
+// C0 and C1 controls, DEL, and the line and paragraph separators.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `text` with its control characters written as `\u001b` escapes: a finding quotes what a file
+ * holds (a name, a key, a value), and printed raw an escape sequence there could recolour, erase or
+ * forge lines of a terminal or a CI log, and a line break would split one problem's line in two.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * A finding as one line, `FILE: severity CODE at PATH: message` (no `at PATH` for the document as a
  * whole): how `validate`, `test`, `diff` and `replay` print findings, so one problem reads the same
@@ -94,5 +106,5 @@ export function finding(code: FindingCode, path: string, message: string, file: 
  */
 export function formatFinding(f: Finding): string {
   const where = f.path === '' ? '' : ` at ${f.path}`;
-  return `${f.file ?? '-'}: ${f.severity} ${f.code}${where}: ${f.message}`;
+  return printable(`${f.file ?? '-'}: ${f.severity} ${f.code}${where}: ${f.message}`);
 }

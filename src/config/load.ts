@@ -2,7 +2,7 @@
 // key — all problems listed together (file, key, reason). Nothing here starts anything.
 import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { finding, type Finding } from './findings.js';
+import { finding, printable, type Finding } from './findings.js';
 import { checkOriginUrl, checkRedisUrl, FileReader, isDoc, parseHostPort, type Doc } from './reader.js';
 import { DEFAULTS, type GatewayConfig, type LogLevel, type Mode, type RedisSentinelConfig } from './schema.js';
 import { fileErrorReason, readTextFile, TextFileError } from './text-file.js';
@@ -213,14 +213,14 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   return { config, problems: r.findings };
 }
 
-/** Reports files the configuration names that do not exist. */
+/** Reports files the configuration names that cannot be reached, with the reason (missing, a symbolic link loop, ...). */
 async function checkFiles(config: GatewayConfig): Promise<Finding[]> {
   const problems: Finding[] = [];
   for (const [key, path] of [['policies.directory', config.policies.directory], ['policies.routes', config.policies.routes]] as const) {
     try {
       await access(path);
-    } catch {
-      problems.push(finding('FILE_UNREADABLE', key, `file not found: ${path}`, config.file));
+    } catch (err) {
+      problems.push(finding('FILE_UNREADABLE', key, `cannot read ${path}: ${fileErrorReason(err)}`, config.file));
     }
   }
   return problems;
@@ -255,5 +255,5 @@ export async function loadConfigParts(options: { file?: string; env?: Env } = {}
 
 /** One line per problem: `file: key: reason`. */
 export function formatProblems(problems: readonly Finding[]): string[] {
-  return problems.map((p) => `${p.file ?? '(configuration)'}: ${p.path || '(root)'}: ${p.message}`);
+  return problems.map((p) => printable(`${p.file ?? '(configuration)'}: ${p.path || '(root)'}: ${p.message}`));
 }

@@ -2,7 +2,11 @@
 // case file) as text, in bounded time and memory whatever the path names: a FIFO is opened without
 // waiting for a writer and refused, as are devices (/dev/zero never ends) and sockets, and a file
 // larger than the limit is refused before it is read, so a hostile path gets a clear error instead
-// of a hang or a process that reads until it runs out of memory.
+// of a hang or a process that reads until it runs out of memory. What is read must be text: a
+// leading byte-order mark is dropped (editors on Windows write one), and bytes that are not UTF-8
+// or a NUL character are refused where they are, rather than read as U+FFFD or kept, so a policy
+// never compares a value other than the one its author meant.
+import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -12,9 +16,9 @@ export const MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024;
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait, in a libuv thread, for a writer.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
-/** A path that is not a regular file, or a file past the size limit: `code` says which, `message` why, without the path. */
+/** A path that is not a regular file, a file past the size limit, or one that is not text: `code` says which, `message` why, without the path. */
 export class TextFileError extends Error {
-  readonly code: 'EISDIR' | 'ENOTREGULAR' | 'EFBIG';
+  readonly code: 'EISDIR' | 'ENOTREGULAR' | 'EFBIG' | 'ENOTTEXT';
   readonly path: string;
   constructor(code: TextFileError['code'], path: string, message: string) {
     super(message);
@@ -87,8 +91,44 @@ class Chunks {
   }
   text(): string {
     if (this.total > this.maxBytes) throw tooLarge(this.path, this.maxBytes);
-    return Buffer.concat(this.parts, this.total).toString('utf8');
+    return decodeText(this.path, Buffer.concat(this.parts, this.total));
   }
+}
+
+// fatal: a byte that is not UTF-8 throws instead of becoming U+FFFD; a leading BOM is dropped.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The offset of the first byte that does not start a well-formed UTF-8 sequence (found only once decoding failed). */
+function firstInvalidByte(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length === 0 || !isUtf8(bytes.subarray(i, i + length))) return i;
+    i += length;
+  }
+  return bytes.length;
+}
+
+/** `line L, column C` (1-based, columns in characters) of the byte at `offset`. */
+function whereInBytes(bytes: Buffer, offset: number): string {
+  const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
+  const line = bytes.subarray(0, lineStart).reduce((n, b) => (b === 0x0a ? n + 1 : n), 1);
+  return `line ${line}, column ${bytes.subarray(lineStart, offset).toString('utf8').length + 1}`;
+}
+
+/** The file's bytes as text, or TextFileError ENOTTEXT naming where they stop being text. */
+function decodeText(path: string, bytes: Buffer): string {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidByte(bytes);
+    const byte = (bytes[at] ?? 0).toString(16).padStart(2, '0');
+    throw new TextFileError('ENOTTEXT', path, `not UTF-8 text: byte 0x${byte} at ${whereInBytes(bytes, at)} (save the file as UTF-8)`);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) throw new TextFileError('ENOTTEXT', path, `not a text file: a NUL byte at ${whereInBytes(bytes, nul)}`);
+  return text;
 }
 
 /** Opens a regular file of any size for reading (a trail to stream), refusing anything else as readTextFile does. */

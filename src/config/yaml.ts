@@ -1,6 +1,6 @@
 // YAML text → plain value, with syntax errors as findings that name the file, line and column.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { describeInexactNumber, isExactLiteral } from '../policy/index.js';
+import { describeInexactNumber, givenTwice, isExactLiteral } from '../policy/index.js';
 import { finding, type Finding } from './findings.js';
 import { SECRET_KEYS } from './secrets.js';
 
@@ -10,24 +10,27 @@ export type YamlParse = { readonly ok: true; readonly value: unknown } | { reado
 export function parseYamlText(text: string, file?: string): YamlParse {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length === 0) {
+  // The parser's warnings are refusals too: an unknown tag (`!custom x`, `!!js/function`) would
+  // otherwise be read silently as the plain string after it.
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length === 0) {
     const inexact = inexactYamlNumbers(doc);
-    if (inexact.length === 0) return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
-    return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, inexactNumberReason(path, number), file)) };
+    if (inexact.length > 0) return { ok: false, findings: inexact.map(({ path, text: number }) => finding('INEXACT_NUMBER', path, inexactNumberReason(path, number), file)) };
+    try {
+      return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+    } catch (err) {
+      // Aliases that would expand past the limit (a "billion laughs" file) are refused while converting.
+      return { ok: false, findings: [finding('YAML_SYNTAX_ERROR', '', err instanceof Error ? err.message : String(err), file)] };
+    }
   }
-  const findings = doc.errors.map((e): Finding => {
+  const findings = problems.map((e): Finding => {
     const where = lines.linePos(e.pos[0]);
-    const at = `(line ${where.line}, column ${where.col})`;
+    const at = `at line ${where.line}, column ${where.col}`;
     const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyPath(doc, e.pos[0]) : undefined;
     if (duplicate !== undefined) return finding('DUPLICATE_KEY', duplicate, `${givenTwice(duplicate)} ${at}`, file);
     return finding(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX_ERROR', '', `${e.message.split('\n')[0]} ${at}`, file);
   });
   return { ok: false, findings };
-}
-
-/** The reason of a DUPLICATE_KEY finding, in the words JSON files get. */
-export function givenTwice(path: string): string {
-  return `"${path}" is given more than once, so its meaning is ambiguous`;
 }
 
 /**

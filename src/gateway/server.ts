@@ -10,8 +10,8 @@ import type { AssertionIssuer } from '../assertion/index.js';
 import type { RequestTracer } from '../trace/index.js';
 import type { Logger } from 'pino';
 import type { PeerAuthenticator } from '../auth/index.js';
-import { finding } from '../config/findings.js';
-import type { GatewayConfig } from '../config/index.js';
+import { finding, printable } from '../config/findings.js';
+import { fileErrorReason, type GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
 import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
@@ -160,7 +160,7 @@ const READY_POLL_MS = 25;
 const WATCH_DEBOUNCE_MS = 200;
 
 function formatFinding(f: Finding): string {
-  return `${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`;
+  return printable(`${f.file ?? ''}${f.file ? ': ' : ''}${f.path ? `${f.path}: ` : ''}${f.message} [${f.code}]`);
 }
 
 /**
@@ -329,7 +329,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           logger.info('policy files changed; reloading');
           void reload();
         },
-        onError: (folder, err) => logger.warn({ folder, err: err instanceof Error ? err.message : String(err) }, 'cannot watch a policy folder'),
+        onError: (folder, err) => logger.warn({ folder, err: fileErrorReason(err) }, 'cannot watch a policy folder'),
       })
     : undefined;
   const watchFiles = (attempted: readonly string[]): void => policyWatch?.watch([config.policies.directory, config.policies.routes, ...goodFiles, ...attempted]);

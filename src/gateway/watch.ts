@@ -39,6 +39,21 @@ function realPath(folder: string): string | undefined {
 }
 
 /**
+ * Where to watch for a change to `path`: its folder, or while that folder does not exist (deleted,
+ * to be made again), the nearest ancestor that does, for the name of the first missing folder, so
+ * that making it again is a change that reloads (and the reload watches the folder itself again).
+ */
+function watchPoint(path: string): { readonly folder: string; readonly name: string } {
+  let folder = dirname(path);
+  let name = basename(path);
+  while (realPath(folder) === undefined && dirname(folder) !== folder) {
+    name = basename(folder);
+    folder = dirname(folder);
+  }
+  return { folder, name };
+}
+
+/**
  * A change to one of `names`, or to a kubelet entry (`..data`, `..data_tmp`, `..<timestamp>`),
  * counts; anything else in the folder (state files, logs) does not. An event without a name counts.
  */
@@ -91,10 +106,9 @@ export function createPolicyWatch(o: PolicyWatchOptions): PolicyWatch {
       if (closed) return;
       const wanted = new Map<string, Set<string>>();
       for (const file of files) {
-        const path = resolve(file);
-        const folder = dirname(path);
+        const { folder, name } = watchPoint(resolve(file));
         const names = wanted.get(folder) ?? new Set<string>();
-        names.add(basename(path));
+        names.add(name);
         wanted.set(folder, names);
       }
       for (const [folder, entry] of folders) {

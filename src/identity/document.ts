@@ -235,7 +235,8 @@ export function readDirectoryDocument(
     const policyPath = r.iamPath(e['path'], joinPath(path, 'path'));
     const fileRef = r.str(e['file'], joinPath(path, 'file'));
     const hasDocument = e['document'] !== undefined;
-    if ((fileRef === undefined) === !hasDocument) {
+    // Whether `file` is given, not whether it is a string: a file of the wrong type is said once, above.
+    if ((e['file'] === undefined) === !hasDocument) {
       r.add('EXCLUSIVE_KEYS', path, `policy "${name}" needs exactly one of file (a JSON document beside the directory) or document`);
     }
     const inline = hasDocument
@@ -249,12 +250,14 @@ export function readDirectoryDocument(
     };
   });
   const policyNames = new Set(policies.map((p) => p.name));
+  // A section that is not a mapping is said once (DATA_TYPE_MISMATCH), not again by every name that refers to it.
+  const unreadableSection = (section: string): boolean => doc[section] !== undefined && doc[section] !== null && !isDoc(doc[section]);
   const policyRef = (ref: string, path: string): string | undefined => {
     // Accept a name or this account's policy ARN.
     const arnPrefix = `arn:${partition}:iam::${account}:policy/`;
     const name = ref.startsWith(arnPrefix) ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
     if (policyNames.has(name)) return name;
-    r.add('DANGLING_POLICY', path, `no managed policy "${ref}" in policies`);
+    if (!unreadableSection('policies')) r.add('DANGLING_POLICY', path, `no managed policy "${ref}" in policies`);
     return undefined;
   };
   const policyRefs = (v: unknown, path: string): string[] =>
@@ -283,7 +286,7 @@ export function readDirectoryDocument(
     r.unknownKeys(e, path, USER_FIELDS);
     const memberOf = r.strings(e['groups'], joinPath(path, 'groups'));
     memberOf.forEach((g, i) => {
-      if (!groupNames.has(g)) r.add('DANGLING_GROUP', `${joinPath(path, 'groups')}[${i}]`, `no group "${g}" in groups`);
+      if (!groupNames.has(g) && !unreadableSection('groups')) r.add('DANGLING_GROUP', `${joinPath(path, 'groups')}[${i}]`, `no group "${g}" in groups`);
     });
     const id = r.uniqueId(e['id'], joinPath(path, 'id'), 'AIDA');
     return {

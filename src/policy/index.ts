@@ -7,5 +7,5 @@ export { createContext, isContextValue, REQUEST_KEYS, sameKeyTwice, TIME_VARYING
 export { explainDecision, statementLabel } from './explain.js';
 export { compileWildcard } from './wildcard.js';
 export { closestName, didYouMean } from './suggest.js';
-export { describeInexactNumber, isExactLiteral, readJsonText, type JsonSyntaxError, type JsonTextResult } from './validate/json-text.js';
+export { describeInexactNumber, givenTwice, isExactLiteral, readJsonText, type JsonSyntaxError, type JsonTextResult } from './validate/json-text.js';
 export { POLICY_FINDING_CODES } from './validate/findings.js';

@@ -8,7 +8,7 @@ import { checkConditionValues } from './validate/checks-values.js';
 import { checkSecurity } from './validate/checks-security.js';
 import { readPolicyDocument } from './validate/document.js';
 import { createFindingSink } from './validate/findings.js';
-import { describeInexactNumber, readJsonText } from './validate/json-text.js';
+import { describeInexactNumber, givenTwice, readJsonText } from './validate/json-text.js';
 
 export interface ParseOptions {
   /** Recorded on every finding. */
@@ -32,7 +32,7 @@ export function parsePolicy(doc: unknown, opts: ParseOptions = {}): ParseResult 
   let readable = true;
   if (typeof doc === 'string') {
     const text = readJsonText(doc);
-    for (const path of text.duplicateKeys) sink.add('DUPLICATE_KEY', path, `"${path}" is given more than once`);
+    for (const path of text.duplicateKeys) sink.add('DUPLICATE_KEY', path, givenTwice(path));
     for (const { path, text: number } of text.inexactNumbers) {
       sink.add('INEXACT_NUMBER', path, describeInexactNumber(number));
     }

@@ -318,6 +318,20 @@ describe('iamgate validate telling and following file kinds', () => {
     ]);
   });
 
+  it('validates the shadow candidate a configuration names, which serve refuses to start with when it does not load', async () => {
+    const live = join(dir, 'shadowed');
+    const candidate = join(dir, 'candidate');
+    await cp(policiesDir, live, { recursive: true });
+    await cp(policiesDir, candidate, { recursive: true });
+    const config = join(live, 'iamgate.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('  routes: routes.yaml\n', `  routes: routes.yaml\n  shadow: ${candidate}\n`));
+    const policy = join(candidate, 'policies', 'OrdersReadOnly.json');
+    await writeFile(policy, (await readFile(policy, 'utf8')).replace('"Allow"', '"allow"'));
+    const { code, out } = await validate(config);
+    expect(code).toBe(1);
+    expect(out.filter((l) => l.includes(' error '))).toEqual([expect.stringMatching(new RegExp(`^${policy}: error INVALID_EFFECT at Statement\\[0\\]\\.Effect: `))]);
+  });
+
   it('reports a broken policy once when validating the folder whose directory names it', async () => {
     const copy = join(dir, 'once');
     await cp(policiesDir, copy, { recursive: true });

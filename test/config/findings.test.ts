@@ -108,9 +108,9 @@ describe('files that cannot be read or parsed', () => {
       'YAML_SYNTAX_ERROR @suite.yaml',
     ]);
     for (const f of all) expect(f.message).toMatch(/line \d+, column \d+/);
-    expect(directory.findings[0]).toMatchObject({ path: 'version', message: '"version" is given more than once, so its meaning is ambiguous (line 2, column 1)' });
+    expect(directory.findings[0]).toMatchObject({ path: 'version', message: '"version" is given more than once, so its meaning is ambiguous at line 2, column 1' });
     expect(parseRouteMapText(nested, 'routes.yaml').findings).toEqual([
-      expect.objectContaining({ code: 'DUPLICATE_KEY', path: 'routes[0].action', message: '"routes[0].action" is given more than once, so its meaning is ambiguous (line 5, column 5)' }),
+      expect.objectContaining({ code: 'DUPLICATE_KEY', path: 'routes[0].action', message: '"routes[0].action" is given more than once, so its meaning is ambiguous at line 5, column 5' }),
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +166,17 @@ auth: { issuers: [ { name: x } ] }
     expect(r.ok ? '' : r.problems[0]!.message).toMatch(/line \d+, column \d+/);
     const missing = await loadConfig({ file: join(dir, 'nope.yaml'), env: {} });
     expect(missing.ok ? '' : missing.problems[0]!.code).toBe('FILE_UNREADABLE');
+  });
+
+  it('says why a directory or route map it names cannot be read: missing, or a symbolic link loop, not both "not found"', async () => {
+    const loop = join(dir, 'loop-directory.yaml');
+    await symlink(loop, loop);
+    const file = await write('loop.yaml', `version: 1\npolicies: { directory: ${loop}, routes: ${join(dir, 'absent-routes.yaml')} }\n`);
+    const r = await loadConfig({ file, env: {} });
+    expect(r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      `policies.directory: cannot read ${loop}: too many symbolic links`,
+      `policies.routes: cannot read ${join(dir, 'absent-routes.yaml')}: no such file or folder`,
+    ]);
   });
 
   it('limits a WebSocket tunnel to one hour by default, takes 0 for no limit, and refuses a negative or unknown websocket key', () => {

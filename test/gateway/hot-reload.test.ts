@@ -113,6 +113,21 @@ describe('policy files watched on disk', () => {
     expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
   });
 
+  it('sees a policy folder deleted, keeping the last good set, and the folder made again with a changed policy', async () => {
+    await replaceFile(policyFile, policy('Allow', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 200)).toBe(true);
+    await rm(join(dir, 'policies'), { recursive: true });
+    expect(await eventually(async () => (await readyz()).reasons.join('\n').includes(`cannot read ${policyFile}: no such file or folder`))).toBe(true);
+    expect(await aliceGetsOrder()).toBe(200);
+
+    // A new folder (a new inode): a watch kept on the deleted one would never see it.
+    await mkdir(join(dir, 'policies.next'));
+    await writeFile(join(dir, 'policies.next', 'orders.json'), policy('Deny', 'orders:GetOrder'));
+    await rename(join(dir, 'policies.next'), join(dir, 'policies'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 403)).toBe(true);
+    expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
+  });
+
   it('ignores other files in the watched folders', async () => {
     const successes = await reloads('success');
     await writeFile(join(dir, 'notes.txt'), 'not a policy file');

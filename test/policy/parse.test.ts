@@ -46,6 +46,8 @@ describe('parsePolicy errors', () => {
     ['an action with two colons', policy(allow({ Action: 's3:Get:Object' })), ['INVALID_ACTION at Statement[0].Action']],
     ['an action with an empty name', policy(without(allow({ NotAction: 's3:' }), 'Action')), ['INVALID_ACTION at Statement[0].NotAction']],
     ['an empty action', policy(allow({ Action: '' })), ['INVALID_ACTION at Statement[0].Action']],
+    ['a wildcard for the service of an action', policy(allow({ Action: ['s3:GetObject', '*:GetObject'] })), ['INVALID_ACTION at Statement[0].Action[1]']],
+    ['a wildcard within the service of an action', policy(without(allow({ NotAction: 's?:Get*' }), 'Action')), ['INVALID_ACTION at Statement[0].NotAction']],
     ['neither Resource nor NotResource in an identity policy', policy(without(allow(), 'Resource')), ['MISSING_RESOURCE at Statement[0]']],
     ['both Resource and NotResource', policy(allow({ NotResource: 'arn:aws:s3:::other/*' })), ['RESOURCE_AND_NOT_RESOURCE at Statement[0]']],
     ['an empty Resource array', policy(allow({ Resource: [] })), ['EMPTY_ARRAY at Statement[0].Resource']],

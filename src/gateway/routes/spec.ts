@@ -50,6 +50,8 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const RESERVED_KEY_PREFIXES = ['aws:', 'iamgate:'];
 const TOP_KEYS = ['version', 'service', 'arnPrefix', 'caseSensitive', 'unmatched', 'routes'];
 const ROUTE_KEYS = ['route', 'action', 'resource', 'context'];
+/** What each key a route cannot do without holds, for the MISSING_KEY finding that names it. */
+const REQUIRED_ROUTE_KEYS = { route: 'a route, "METHOD /path"', action: 'an action, "service:ActionName"', resource: 'a resource, an ARN template' } as const;
 const UNMATCHED_KEYS = ['mode', 'resource'];
 const SOURCE_KEYS = ['query', 'header'] as const;
 
@@ -153,6 +155,7 @@ function parseContext(value: unknown, path: string, out: FileReader): ContextSou
 }
 
 function parseResource(text: unknown, prefix: string, allowed: ReadonlySet<string>, path: string, out: FileReader): CompiledTemplate | undefined {
+  if (text === undefined) return undefined; // a MISSING_KEY already
   if (typeof text !== 'string' || text === '') {
     out.add(typeof text === 'string' ? 'INVALID_VALUE' : 'DATA_TYPE_MISMATCH', path, 'resource must be a non-empty string (an ARN template)');
     return undefined;
@@ -196,13 +199,16 @@ function parseRoute(value: unknown, index: number, doc: { service: string; prefi
     return undefined;
   }
   out.unknownKeys(value, base, ROUTE_KEYS);
+  for (const key of ['route', 'action', 'resource'] as const) {
+    if (value[key] === undefined) out.add('MISSING_KEY', `${base}.${key}`, `a route needs ${REQUIRED_ROUTE_KEYS[key]}`);
+  }
   const routeText = value['route'];
   const pattern = typeof routeText === 'string' ? parsePattern(routeText, `${base}.route`, out) : undefined;
-  if (typeof routeText !== 'string') out.add('DATA_TYPE_MISMATCH', `${base}.route`, 'route must be a string "METHOD /path"');
+  if (typeof routeText !== 'string' && routeText !== undefined) out.add('DATA_TYPE_MISMATCH', `${base}.route`, 'route must be a string "METHOD /path"');
   const action = value['action'];
-  if (typeof action !== 'string' || !ACTION.test(action)) {
+  if (action !== undefined && (typeof action !== 'string' || !ACTION.test(action))) {
     out.add('ROUTE_ACTION', `${base}.action`, `action must be "service:ActionName" without wildcards (got ${JSON.stringify(action)})`);
-  } else if (action.split(':')[0]!.toLowerCase() !== doc.service) {
+  } else if (typeof action === 'string' && action.split(':')[0]!.toLowerCase() !== doc.service) {
     out.add('ROUTE_SERVICE_MISMATCH', `${base}.action`, `action "${action}" is not in this map's service "${doc.service}"`);
   }
   const names = new Set(pattern?.segments.flatMap((s) => (s.kind === 'literal' || s.name === '*' ? [] : [s.name])) ?? []);

@@ -22,6 +22,11 @@ export interface JsonTextResult {
   readonly inexactNumbers: readonly { readonly path: string; readonly text: string }[];
 }
 
+/** The finding message for a key given twice (DUPLICATE_KEY), the same in JSON and YAML files. */
+export function givenTwice(path: string): string {
+  return `"${path}" is given more than once, so its meaning is ambiguous`;
+}
+
 /** The finding message for a number a double does not hold exactly (INEXACT_NUMBER). */
 export function describeInexactNumber(text: string): string {
   return `${text} is beyond what a JSON number holds exactly here: write it as a string, "${text}"`;

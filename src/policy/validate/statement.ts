@@ -30,8 +30,11 @@ const STATEMENT_ELEMENTS = [
   'Condition',
 ] as const;
 
-// `*`, or `service:Action`; both parts may hold the wildcards `*` and `?`.
-const ACTION = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
+// `*` (or `*:*`), or `service:Action`; the action name may hold the wildcards `*` and `?`, the
+// service may not: IAM's Action page puts wildcards in the action name only, and a pattern over services
+// (`*:Get*`, `s?:Get*`) would grant the actions of services nobody reviewed, today's and future ones.
+const ACTION = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.*?-]+$/;
+const WILDCARD_SERVICE = /^[A-Za-z0-9_.*?-]*[*?][A-Za-z0-9_.*?-]*:[A-Za-z0-9_.*?-]+$/;
 
 // IAM itself (identity policies, permissions boundaries, session policies) accepts only ASCII
 // letters and digits in a Sid (IAM User Guide, "IAM JSON policy elements: Sid"); resource-based
@@ -98,8 +101,11 @@ function readActions(stmt: Record<string, unknown>, path: string, effect: Effect
   const values = readStringList(stmt[name], childPath(path, name), name, sink) ?? [];
   for (const v of values) {
     if (!checkNoVariable(v.value, v.path, name, sink)) continue;
-    if (v.value !== '*' && !ACTION.test(v.value)) {
-      sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed)`);
+    const everyAction = v.value === '*' || v.value === '*:*';
+    if (!everyAction && WILDCARD_SERVICE.test(v.value)) {
+      sink.add('INVALID_ACTION', v.path, `"${v.value}" has a wildcard in its service: name the service ("s3:GetObject"), or use "*" for every action`);
+    } else if (!everyAction && !ACTION.test(v.value)) {
+      sink.add('INVALID_ACTION', v.path, `"${v.value}" is not an action: use "*" or "service:Action" (wildcards * and ? allowed in the action name)`);
     } else if (ctx.trust && !governsTrust(v.value)) {
       sink.add('TRUST_POLICY_ACTION', v.path, `"${v.value}" is not an action a trust policy governs: ${TRUST_ACTIONS.join(', ')}`);
     }
