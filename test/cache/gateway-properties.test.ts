@@ -14,7 +14,7 @@ import { runsOf } from '../adversarial/support/generated.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, startServedGateway, type ServedGateway } from './served.js';
+import { eventually, mfaFromAmr, startServedGateway, type ServedGateway } from './served.js';
 
 const ROUTES = [
   'version: 1',
@@ -136,6 +136,8 @@ const PINNED: readonly Run[] = [
   { statements: [allowIf({ op: 'StringEquals', key: 'orders:Region', values: ['eu'] })], team: 'dev', asks: [{ ...ALICE, region: 'eu' }, { ...ALICE, region: 'us' }], steps: [{ kind: 'ask', index: 0 }, { kind: 'ask', index: 1 }] },
   { statements: [allowIf({ op: 'StringEquals', key: 'aws:PrincipalTag/team', values: ['dev'] })], team: 'dev', asks: [ALICE], steps: [{ kind: 'ask', index: 0 }, { kind: 'tags', team: 'ops' }, { kind: 'ask', index: 0 }] },
   { statements: [allowIf({ op: 'DateLessThan', key: 'aws:CurrentTime', at: 5 })], team: 'dev', asks: [ALICE], steps: [{ kind: 'ask', index: 0 }, { kind: 'tick', seconds: 6 }, { kind: 'ask', index: 0 }] },
+  { statements: [allowIf({ op: 'NumericLessThan', key: 'aws:MultiFactorAuthAge', values: ['5'] })], team: 'dev', asks: [{ ...ALICE, mfa: true }], steps: [{ kind: 'ask', index: 0 }, { kind: 'tick', seconds: 6 }, { kind: 'ask', index: 0 }] },
+  { statements: [allowIf({ op: 'Bool', key: 'aws:MultiFactorAuthPresent', values: ['true'] })], team: 'dev', asks: [{ ...ALICE, mfa: true }, ALICE], steps: [{ kind: 'ask', index: 0 }, { kind: 'ask', index: 1 }] },
 ];
 
 async function writeDirectory(folder: string, team: string): Promise<void> {
@@ -171,10 +173,11 @@ describe('the gateway with the decision cache on, against the gateway with it of
     const now = (): number => clock;
     const common = { policies: folder, keys, upstreamUrl: upstream.url, now };
     const config = (cache: Record<string, unknown>) => ({ cache, trustedProxies: ['127.0.0.1'], policies: { watch: false } });
+    const work = (name: string) => ({ work: join(dir, name), auth: mfaFromAmr(join(dir, name)) });
     // Every lookup asks Redis too (no minimum evaluation cost), so L2 answers are compared as well.
-    cachedA = await startServedGateway({ ...common, work: join(dir, 'a'), redisUrl: redis.url, config: config({ l2: { minEvalMicros: 0 } }) });
-    cachedB = await startServedGateway({ ...common, work: join(dir, 'b'), redisUrl: redis.url, config: config({ l2: { minEvalMicros: 0 } }) });
-    fresh = await startServedGateway({ ...common, work: join(dir, 'fresh'), config: config({ l1: { enabled: false } }) });
+    cachedA = await startServedGateway({ ...common, ...work('a'), redisUrl: redis.url, config: config({ l2: { minEvalMicros: 0 } }) });
+    cachedB = await startServedGateway({ ...common, ...work('b'), redisUrl: redis.url, config: config({ l2: { minEvalMicros: 0 } }) });
+    fresh = await startServedGateway({ ...common, ...work('fresh'), config: config({ l1: { enabled: false } }) });
     for (const g of [cachedA, cachedB, fresh]) {
       if (!(await eventually(async () => g.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a gateway never read the revocation list');
     }
