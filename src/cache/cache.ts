@@ -66,6 +66,11 @@ export interface DecisionCacheDeps {
   readonly l2?: L2Options | false;
   readonly breaker?: BreakerOptions;
   readonly now: () => number;
+  /**
+   * The release of the evaluator whose decisions are cached (iamgate's version): replicas of
+   * different releases may decide the same files differently, so they never share entries.
+   */
+  readonly release?: string;
   readonly logger?: CacheLogger;
   readonly metrics?: CacheMetrics;
 }
@@ -127,7 +132,7 @@ export function createDecisionCache(deps: DecisionCacheDeps): DecisionCache {
   const l1Options = deps.l1 === false ? undefined : (deps.l1 ?? DEFAULT_L1);
   if (l1Options) checkPositive('l1.ttlMs', l1Options.ttlMs);
   const l1 = l1Options ? createLru<CachedDecision>({ maxEntries: l1Options.maxEntries, now }) : undefined;
-  const builder = createKeyBuilder();
+  const builder = createKeyBuilder(deps.release);
   const l1Ttl = l1Options?.ttlMs ?? 0;
 
   const redis = deps.redis;

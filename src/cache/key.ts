@@ -1,5 +1,6 @@
-// Exact decision-cache keys. A key names everything a decision depends on: the policy set (by its
-// fingerprint), the loaded policies (by their generation's content hash), the principal's ARN, the
+// Exact decision-cache keys. A key names everything a decision depends on: the evaluator (by the
+// release it belongs to), the policy set (by its fingerprint), the loaded policies (by their
+// generation's content hash), the principal's ARN, the
 // action, the resource, and the values of exactly those context keys the set can read — and
 // nothing else, so requests that differ only in keys no policy reads share an entry.
 //
@@ -14,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createPolicySetKeysMemo, TIME_VARYING_KEYS, type ContextScalar, type ContextValue, type PolicySet, type RequestContext } from '../policy/index.js';
 
 /** Version of the key layout; changing what a key covers or how it is written bumps it. */
-const KEY_FORMAT = 'iamgate.decision.2';
+const KEY_FORMAT = 'iamgate.decision.3';
 
 export interface DecisionKeyInput {
   /** The principal's policy-set fingerprint: changes whenever any policy of the set changes. */
@@ -81,18 +82,22 @@ function requestText(input: DecisionKeyInput, plan: KeyPlan): string {
   return text;
 }
 
-function scopeText(fingerprint: string, generation: string, plan: KeyPlan): string {
-  return KEY_FORMAT + part(fingerprint) + part(generation) + plan.namesText;
+/**
+ * The portable text's leading part. `release` names the evaluator: two releases may decide the same
+ * policy files differently (a rolling upgrade runs both on one Redis), so their entries never meet.
+ */
+function scopeText(release: string, fingerprint: string, generation: string, plan: KeyPlan): string {
+  return KEY_FORMAT + part(release) + part(fingerprint) + part(generation) + plan.namesText;
 }
 
 /**
  * The exact, portable key of a decision, or undefined when the decision must not be cached because
  * the policy set reads a time-varying key (aws:CurrentTime, aws:EpochTime, aws:MultiFactorAuthAge,
- * aws:TokenIssueTime). Equal on every replica for equal inputs.
+ * aws:TokenIssueTime). Equal on every replica of one `release` for equal inputs.
  */
-export function decisionKey(input: DecisionKeyInput): string | undefined {
+export function decisionKey(input: DecisionKeyInput, release = ''): string | undefined {
   const plan = planFor(input.keys);
-  return plan.cacheable ? scopeText(input.fingerprint, input.generation, plan) + requestText(input, plan) : undefined;
+  return plan.cacheable ? scopeText(release, input.fingerprint, input.generation, plan) + requestText(input, plan) : undefined;
 }
 
 /**
@@ -144,8 +149,8 @@ export interface KeyBuilder {
 /** Bound on remembered scopes; beyond it they are forgotten whole (and get new numbers). */
 const MAX_SCOPES = 100_000;
 
-/** Creates a key builder that memoises key sets per policy set, plans per key set, and scopes per (fingerprint, generation). */
-export function createKeyBuilder(): KeyBuilder {
+/** Creates a key builder for one release's evaluator that memoises key sets per policy set, plans per key set, and scopes per (fingerprint, generation). */
+export function createKeyBuilder(release = ''): KeyBuilder {
   const owner = {};
   const keysOf = createPolicySetKeysMemo();
   const plans = new WeakMap<ReadonlySet<string>, KeyPlan>();
@@ -171,7 +176,7 @@ export function createKeyBuilder(): KeyBuilder {
       byGeneration = undefined;
     }
     if (!byGeneration) scopes.set(fingerprint, (byGeneration = new Map()));
-    scope = { id: nextId++, plan, text: scopeText(fingerprint, generation, plan) };
+    scope = { id: nextId++, plan, text: scopeText(release, fingerprint, generation, plan) };
     byGeneration.set(generation, scope);
     scopeCount++;
     return scope;

@@ -58,10 +58,10 @@ describe('replicas sharing one Redis', () => {
   let redis: TestRedis;
   const replicas: Replica[] = [];
 
-  async function replica(loaded: string): Promise<Replica> {
+  async function replica(loaded: string, release = '1.0.0'): Promise<Replica> {
     const client = createCacheRedis(redis.url, { commandTimeoutMs: 200 });
     await waitFor('redis ready', () => client.status === 'ready');
-    const cache = createDecisionCache({ now: Date.now, redis: client, l2: { ttlMs: 60_000, prefix: 'replicas:', minEvalMicros: 0 } });
+    const cache = createDecisionCache({ now: Date.now, redis: client, l2: { ttlMs: 60_000, prefix: 'replicas:', minEvalMicros: 0 }, release });
     cache.setGeneration(loaded);
     const r: Replica = { client, cache, bus: joined(client, cache), loaded };
     replicas.push(r);
@@ -158,6 +158,18 @@ describe('replicas sharing one Redis', () => {
       expect(decision).toStrictEqual(evaluate(FILES['deny'] as PolicySet, request));
       expect(decision.decision).toBe('ExplicitDeny');
     }
+  });
+
+  it('of different releases never answer from each other\'s entries, though they loaded the same files', async () => {
+    // During a rolling upgrade the old and the new evaluator read the same files (one generation
+    // hash) and may decide them differently: what one stored is never the other's answer.
+    const old = await replica('allow', '1.0.0');
+    const upgraded = await replica('allow', '1.1.0');
+    const twin = await replica('allow', '1.0.0');
+    expect(await decide(old)).toMatchObject({ from: 'evaluator' });
+    expect(await decide(upgraded)).toMatchObject({ from: 'evaluator' });
+    expect(await decide(twin)).toMatchObject({ from: 'l2' });
+    expect(await old.client.keys('replicas:*')).toHaveLength(2);
   });
 
   it('tell a replica that connects later the latest generation', async () => {

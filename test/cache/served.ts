@@ -60,6 +60,19 @@ export interface ServedOptions {
   readonly now?: () => number;
 }
 
+/**
+ * `auth` keys whose one issuer (the test keys' JWKS in `work`, as startServedGateway writes it) reads
+ * a second factor from `amr`: tokens made with `mfa` then carry aws:MultiFactorAuthPresent and Age.
+ */
+export function mfaFromAmr(work: string): Record<string, unknown> {
+  return { issuers: [{ ...testIssuer(join(work, 'jwks.json')), claims: { amrMfa: true } }] };
+}
+
+/** The issuer of the test keys' tokens, vouched for by the JWKS file `keyFile`. */
+function testIssuer(keyFile: string): Record<string, unknown> {
+  return { name: 'test', issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], keyFile };
+}
+
 /** Starts a gateway as serve does and waits for its first policy load. */
 export async function startServedGateway(o: ServedOptions): Promise<ServedGateway> {
   await mkdir(o.work, { recursive: true });
@@ -77,7 +90,7 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
     auth: {
       stateDir: join(o.work, 'state'),
       sts: { enabled: false },
-      issuers: [{ name: 'test', issuer: TEST_ISSUER, audiences: [TEST_AUDIENCE], algorithms: ['ES256'], keyFile: jwks }],
+      issuers: [testIssuer(jwks)],
       ...o.auth,
     },
     ...extra,
