@@ -3,7 +3,8 @@
 // §4.1: a GET with one key), an expectation other than 100-continue, a body length told
 // twice, a header line node:http cannot read. node:http refuses these on the gateway's own socket;
 // a request described to iamgate by another proxy (an ext_authz check) is refused by the same
-// rules, so that proxy never forwards a request iamgate would not forward itself.
+// rules, so that proxy never forwards a request iamgate would not forward itself (the one rule
+// HTTP/1 alone has, a WebSocket key, is not asked of a request that proxy received over HTTP/2 or 3).
 import { isWebSocketKey } from '../proxy/index.js';
 import type { Refusal } from './pipeline.js';
 
