@@ -28,6 +28,8 @@ export interface HttpRequestMessage {
   readonly path?: string;
   readonly host?: string;
   readonly scheme?: string;
+  /** The protocol Envoy received the request in: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3`. */
+  readonly protocol?: string;
 }
 
 export interface AttributeContextMessage {
@@ -67,6 +69,9 @@ function withoutOws(value: string): string {
   while (end > start && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0x09)) end--;
   return start === 0 && end === value.length ? value : value.slice(start, end);
 }
+
+/** Protocols whose WebSocket opens by an extended CONNECT, without a Sec-WebSocket-Key (upgradeRefusal). */
+const UNKEYED_WEBSOCKET_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP/2', 'HTTP/3']);
 
 /** Whether a header name is Host, in any case (the length is compared first: most names are not). */
 function isHost(name: string): boolean {
@@ -191,6 +196,6 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const bytes = headerBytes(rawHeaders);
   if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
   // What the HTTP gateway's socket would refuse (another upgrade, another expectation, two body lengths).
-  const framing = describedFramingRefusal(method, rawHeaders);
+  const framing = describedFramingRefusal(method, rawHeaders, !UNKEYED_WEBSOCKET_PROTOCOLS.has(http.protocol ?? ''));
   return framing ? { facts, peerPrincipal, refusal: framing } : { facts, peerPrincipal };
 }

@@ -3,7 +3,8 @@
 // §4.1: a GET with one key), an expectation other than 100-continue, a body length told
 // twice, a header line node:http cannot read. node:http refuses these on the gateway's own socket;
 // a request described to iamgate by another proxy (an ext_authz check) is refused by the same
-// rules, so that proxy never forwards a request iamgate would not forward itself.
+// rules, so that proxy never forwards a request iamgate would not forward itself (the one rule
+// HTTP/1 alone has, a WebSocket key, is not asked of a request that proxy received over HTTP/2 or 3).
 import { isWebSocketKey } from '../proxy/index.js';
 import type { Refusal } from './pipeline.js';
 
@@ -46,8 +47,13 @@ const PRINTABLE_ASCII = /^[ -~]+$/;
  */
 export const isPrintableMethod = (method: string): boolean => PRINTABLE_ASCII.test(method);
 
-/** Why an upgrade request is not tunnelled, or undefined for a WebSocket opening handshake iamgate carries. */
-export function upgradeRefusal(method: string, rawHeaders: readonly string[]): Refusal | undefined {
+/**
+ * Why an upgrade request is not tunnelled, or undefined for a WebSocket opening handshake iamgate
+ * carries. `keyed`: the request came in HTTP/1, whose handshake carries a Sec-WebSocket-Key; over
+ * HTTP/2 and HTTP/3 a WebSocket opens by an extended CONNECT (RFC 8441, RFC 9220), which has none,
+ * and which Envoy hands its filters (and so a check) as a GET with Upgrade.
+ */
+export function upgradeRefusal(method: string, rawHeaders: readonly string[], keyed: boolean): Refusal | undefined {
   const upgrades: string[] = [];
   const keys: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -56,7 +62,8 @@ export function upgradeRefusal(method: string, rawHeaders: readonly string[]): R
     else if (name === 'sec-websocket-key') keys.push(rawHeaders[i + 1]!);
   }
   if (upgrades.length !== 1 || upgrades[0]!.trim().toLowerCase() !== 'websocket') return UNSUPPORTED_UPGRADE;
-  if (method !== 'GET' || keys.length !== 1 || !isWebSocketKey(keys[0]!)) return INVALID_WEBSOCKET_UPGRADE;
+  if (method !== 'GET') return INVALID_WEBSOCKET_UPGRADE;
+  if (keyed ? keys.length !== 1 || !isWebSocketKey(keys[0]!) : keys.length > 1) return INVALID_WEBSOCKET_UPGRADE;
   return undefined;
 }
 
@@ -76,9 +83,10 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /**
  * What node:http would refuse (or iamgate refuses on its socket) in a described request's method and
  * header lines (`[name, value, ...]`, repeated names either apart or joined by commas), or undefined.
- * Runs on checks only; the gateway's own requests are refused by its HTTP parser.
+ * `keyed` as for `upgradeRefusal`. Runs on checks only; the gateway's own requests are refused by its
+ * HTTP parser.
  */
-export function describedFramingRefusal(method: string, rawHeaders: readonly string[]): Refusal | undefined {
+export function describedFramingRefusal(method: string, rawHeaders: readonly string[], keyed: boolean): Refusal | undefined {
   let upgrade = false;
   let connectionUpgrade = false;
   let transferEncoding = false;
@@ -110,7 +118,7 @@ export function describedFramingRefusal(method: string, rawHeaders: readonly str
     }
   }
   if (length !== undefined && transferEncoding) return { code: 'malformed_request', detail: 'Content-Length beside Transfer-Encoding' };
-  const refusedUpgrade = upgrade && connectionUpgrade ? upgradeRefusal(method, rawHeaders) : undefined;
+  const refusedUpgrade = upgrade && connectionUpgrade ? upgradeRefusal(method, rawHeaders, keyed) : undefined;
   if (refusedUpgrade) return refusedUpgrade;
   if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return { code: 'expectation_failed', detail: `Expect: ${expect}`.slice(0, 200) };
   return undefined;

@@ -511,7 +511,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // Only a WebSocket opening handshake is tunnelled: another protocol (h2c, ...) would leave the
     // request/response framing that was authorised. Refused before anything is decided or forwarded.
-    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders);
+    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders, true);
     if (refusal) {
       void refusals.upgrade(req, socket, refusal, gatewaySockets);
       return;

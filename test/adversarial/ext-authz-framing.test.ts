@@ -71,6 +71,27 @@ describe('ext_authz checks of requests the HTTP gateway refuses for their framin
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
   });
 
+  // Over HTTP/2 and HTTP/3 a WebSocket opens by an extended CONNECT (RFC 8441, RFC 9220), which has
+  // no Sec-WebSocket-Key; Envoy's codec hands its filters such a request as a GET with Upgrade.
+  it.each(['HTTP/2', 'HTTP/3'])('allows a WebSocket upgrade Envoy received over %s, which carries no Sec-WebSocket-Key, with one audit record', async (protocol) => {
+    const authorization = await gw.bearer('alice');
+    const answer = await client().check(checkOf({ protocol, headers: { authorization, connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13' } }));
+    expect(answer.ok_response).toBeDefined();
+    expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Allow' })]);
+  });
+
+  it.each([
+    ['received over HTTP/1.1 without a Sec-WebSocket-Key', 'HTTP/1.1', 'GET', { upgrade: 'websocket' }],
+    ['received over an unnamed protocol without a Sec-WebSocket-Key', '', 'GET', { upgrade: 'websocket' }],
+    ['received over HTTP/2 naming another protocol', 'HTTP/2', 'GET', { upgrade: 'h2c' }],
+    ['received over HTTP/2 on POST', 'HTTP/2', 'POST', { upgrade: 'websocket' }],
+  ])('still denies an upgrade %s, 400 unsupported_upgrade', async (_what, protocol, method, upgrade) => {
+    const authorization = await gw.bearer('alice');
+    const answer = await client().check(checkOf({ protocol, method, path: '/orders', headers: { authorization, connection: 'upgrade', ...upgrade } }));
+    expect([answer.ok_response, answer.denied_response?.status?.code, body(answer)['code']]).toEqual([undefined, 400, 'unsupported_upgrade']);
+    expect(gw.audit.decisionsFor(requestIdOf(answer))).toHaveLength(1);
+  });
+
   it('still allows a WebSocket upgrade, 100-continue and one Content-Length, as the HTTP gateway does', async () => {
     const authorization = await gw.bearer('alice');
     for (const extra of [{ connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, { expect: '100-continue', 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {

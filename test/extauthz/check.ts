@@ -28,6 +28,8 @@ export interface Described {
   readonly principal?: string;
   readonly address?: string;
   readonly extensions?: Record<string, string>;
+  /** The protocol Envoy received the request in (default HTTP/1.1). */
+  readonly protocol?: string;
 }
 
 /** A CheckRequest as Envoy's HTTP filter sends it. */
@@ -43,7 +45,7 @@ export function checkOf(d: Described): unknown {
           path: d.path ?? '/orders/12',
           host: 'orders.example',
           scheme: 'http',
-          protocol: 'HTTP/1.1',
+          protocol: d.protocol ?? 'HTTP/1.1',
           headers: { ':method': d.method ?? 'GET', ':path': d.path ?? '/orders/12', ':authority': 'orders.example', 'user-agent': 'test', ...d.headers },
         },
       },
