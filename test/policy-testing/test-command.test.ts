@@ -168,6 +168,23 @@ describe('iamgate test', () => {
     expect((await iamgate('test', '--junit')).code).toBe(2);
   });
 
+  // A suite comes with a change under review: printed raw, an escape in it could erase or recolour
+  // the lines of a CI log that report its failure.
+  it('prints control characters of a suite, in a problem, a case name or a failure, as escapes', async () => {
+    const malformed = await suite('escape-bad.yaml', 'cases:\n  - { name: x, principal: alice, request: GET /orders, expect: Allow, "ex\\x1b[2Kpect": Deny }\n');
+    const refused = await iamgate('test', malformed);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${malformed}: cases[0].ex\\u001b[2Kpect: unknown key (expected one of: name, principal, request, context, expect, statement, reason)`);
+    expect(refused.err.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+
+    const failing = await suite('escape-case.yaml', 'cases:\n  - { name: "bob\\x1b[1A\\x1b[2K passes", principal: "da\\x1b[2Kve", request: GET /orders, expect: Deny }\n');
+    const run = await iamgate('test', failing);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('  ✗ bob\\u001b[1A\\u001b[2K passes');
+    expect(run.out).toContain('      cases[0].principal: "da\\u001b[2Kve" is not a user or role of the directory (or its session policy is invalid)');
+    expect(run.out.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('fails a case whose principal is not in the directory, naming it', async () => {
     const file = await suite('ghost.yaml', 'cases:\n  - { name: ghost, principal: dave, request: GET /orders, expect: Deny }\n');
     const run = await iamgate('test', file);
