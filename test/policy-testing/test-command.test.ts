@@ -205,4 +205,16 @@ describe('iamgate test', () => {
     expect(xml).toContain('<testcase name="alice lists"');
     expect(xml).toMatch(/<testcase name="bob &lt;deletes&gt;"[^>]*>\s*<failure message="expected Allow, got ImplicitDeny \(implicit_deny\)">/);
   });
+
+  // XML 1.0 has no form for most control characters, not even a reference: one in a case name
+  // would make the whole report unreadable to the CI that is to show its failures.
+  it('writes a JUnit report a CI can read when a case name or a failure holds a control character', async () => {
+    const file = await suite('junit-controls.yaml', 'cases:\n  - { name: "bob\\x1b[2K\\x00 deletes", principal: "da\\x08ve", request: DELETE /orders/1, expect: Allow }\n');
+    const report = join(dirname(policies), 'junit-controls.xml');
+    expect((await iamgate('test', file, '--junit', report)).code).toBe(1);
+    const xml = await readFile(report, 'utf8');
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/);
+    expect(xml).toContain('<testcase name="bob\\u001b[2K\\u0000 deletes"');
+    expect(xml).toContain('&quot;da\\u0008ve&quot; is not a user or role of the directory');
+  });
 });
