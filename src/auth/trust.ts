@@ -4,7 +4,7 @@
 // account delegates to the caller's identity policies; the caller's Deny, boundary and session
 // policies apply either way. MFA conditions read the caller's context, or the fact that a valid
 // TOTP code came with the request.
-import { createContext, evaluate, REQUEST_KEYS, type AuthzRequest, type ContextValue, type Decision, type PolicySet } from '../policy/index.js';
+import { compilePolicy, createContext, evaluate, REQUEST_KEYS, type AuthzRequest, type ContextValue, type Decision, type PolicySet } from '../policy/index.js';
 import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
 
 export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
@@ -24,12 +24,27 @@ export function timeKeys(now: number): Record<string, ContextValue> {
  * policy as its resource policy. The one place the STS endpoint and offline decisions (`iamgate
  * test`, replay) build it, so they cannot disagree.
  */
-export function onRole(set: PolicySet, role: DirectoryRole): PolicySet {
+export function onRole(set: PolicySet, role: TrustingRole): PolicySet {
   return { ...set, resource: role.trust.compiled };
 }
 
+/** What deciding an `sts:` action on a role reads of it: its ARN and its compiled trust policy. */
+export type TrustingRole = Pick<DirectoryRole, 'arn'> & { readonly trust: Pick<DirectoryRole['trust'], 'compiled'> };
+
+/** The trust policy of a role that does not exist: it trusts no one. */
+const TRUSTS_NO_ONE = compilePolicy({ version: '2012-10-17', statements: [] }, 'no such role', 'resource');
+
+/**
+ * A role for `arn`, which names no role of the directory, that trusts no one: an STS call on it is
+ * decided through the decisions a call on a role that does not trust the caller takes, so that its
+ * answer, and the time it takes, cannot tell the two apart.
+ */
+export function noSuchRole(arn: string): TrustingRole {
+  return { arn, trust: { compiled: TRUSTS_NO_ONE } };
+}
+
 /** The decision on an `sts:` action on a directory role (`onRole`). */
-function decideOnRole(set: PolicySet, role: DirectoryRole, request: AuthzRequest): Decision {
+function decideOnRole(set: PolicySet, role: TrustingRole, request: AuthzRequest): Decision {
   return evaluate(onRole(set, role), request);
 }
 
@@ -42,7 +57,7 @@ function decideOnRole(set: PolicySet, role: DirectoryRole, request: AuthzRequest
  */
 export function assumeRoleAllowed(
   caller: Principal,
-  role: DirectoryRole,
+  role: TrustingRole,
   extra: Readonly<Record<string, ContextValue>>,
   now: number,
   action: 'sts:AssumeRole' | 'sts:TagSession' | 'sts:SetSourceIdentity' = 'sts:AssumeRole',
@@ -65,7 +80,7 @@ export function assumeRoleAllowed(
  * tags, ...) when there is a call.
  */
 export function webIdentityAllowed(
-  role: DirectoryRole,
+  role: TrustingRole,
   wi: WebIdentityFacts,
   now: number,
   extra: Readonly<Record<string, ContextValue>> = {},

@@ -1,6 +1,6 @@
 // `iamgate audit verify|report|suggest-policy`: checks a trail's integrity, reports access from it,
 // and generates a least-privilege policy from what a principal actually used.
-import { knownFileReason, readTextFile } from '../config/index.js';
+import { formatFinding, knownFileReason, readTextFile } from '../config/index.js';
 import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecisions, readPublicKeys, readRecord, readTrailFile, readTrailFiles, readTrailStream, suggestPolicy, trailSet, unusedPermissions, verifyTrail, withMissingFiles, type PrincipalGrants, type TrailEntry, type VerifyReport } from '../audit/index.js';
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
@@ -267,7 +267,7 @@ async function runReport(flags: Flags, io: CliIo, now: number): Promise<number> 
   if (directoryFile !== undefined) {
     const { directory, findings } = await loadDirectory(directoryFile);
     if (!directory) {
-      for (const f of findings) io.stderr(`${f.file ?? directoryFile}: ${f.severity} ${f.code} at ${f.path}: ${f.message}`);
+      for (const f of findings) io.stderr(formatFinding({ ...f, file: f.file ?? directoryFile }));
       return EXIT.failed;
     }
     unused = unusedPermissions(uses, grantsOf(directory));

@@ -4,7 +4,7 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type TestSuite } from '../policy-testing/index.js';
 import type { Finding } from '../config/findings.js';
-import { fileErrorReason } from '../config/index.js';
+import { fileErrorReason, printable } from '../config/index.js';
 import { EXIT } from './exit.js';
 import type { CliIo } from './io.js';
 
@@ -42,8 +42,9 @@ async function suitePath(path: string): Promise<string> {
   return markers.some(Boolean) ? join(path, 'tests') : path;
 }
 
+/** A suite's problem as one line, its control characters escaped as validate's findings are (a suite comes with a change under review). */
 function show(p: Finding): string {
-  return [p.file ?? '', p.path, p.message].filter((x) => x !== '').join(': ');
+  return printable([p.file ?? '', p.path, p.message].filter((x) => x !== '').join(': '));
 }
 
 /** Runs the test command; resolves to the exit code. */
@@ -127,11 +128,11 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
   for (const r of summary.results) {
     if (r.file !== current) {
       current = r.file;
-      io.stdout(r.file);
+      io.stdout(printable(r.file));
     }
-    io.stdout(`  ${r.passed ? '✓' : '✗'} ${r.name}`);
+    io.stdout(printable(`  ${r.passed ? '✓' : '✗'} ${r.name}`));
     if (r.passed) continue;
-    for (const line of [...r.failures, ...(r.actual?.explanation ?? [])]) io.stdout(`      ${line}`);
+    for (const line of [...r.failures, ...(r.actual?.explanation ?? [])]) io.stdout(printable(`      ${line}`));
   }
   io.stdout(`${summary.results.length} cases: ${summary.passed} passed, ${summary.failed} failed`);
   if (junit !== undefined) await writeFile(junit, junitReport(summary.results));

@@ -6,7 +6,6 @@
 // leading byte-order mark is dropped (editors on Windows write one), and bytes that are not UTF-8
 // or a NUL character are refused where they are, rather than read as U+FFFD or kept, so a policy
 // never compares a value other than the one its author meant.
-import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -98,22 +97,46 @@ class Chunks {
 // fatal: a byte that is not UTF-8 throws instead of becoming U+FFFD; a leading BOM is dropped.
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The length of the well-formed UTF-8 sequence at `i`, or 0 when there is none (the Unicode
+ * standard's table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF). Checked byte by
+ * byte, without a copy, so finding a bad byte near the end of a large file stays linear.
+ */
+function sequenceAt(bytes: Buffer, i: number): number {
+  const b = bytes[i]!;
+  if (b < 0x80) return 1;
+  const [length, low, high] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : [0, 0, 0];
+  if (length === 0) return 0;
+  const second = bytes[i + 1];
+  if (second === undefined || second < low || second > high) return 0;
+  for (let k = 2; k < length; k++) {
+    const next = bytes[i + k];
+    if (next === undefined || next < 0x80 || next > 0xbf) return 0;
+  }
+  return length;
+}
+
 /** The offset of the first byte that does not start a well-formed UTF-8 sequence (found only once decoding failed). */
 function firstInvalidByte(bytes: Buffer): number {
   for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i]!;
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    if (length === 0 || !isUtf8(bytes.subarray(i, i + length))) return i;
+    const length = sequenceAt(bytes, i);
+    if (length === 0) return i;
     i += length;
   }
   return bytes.length;
 }
 
-/** `line L, column C` (1-based, columns in characters) of the byte at `offset`. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** `line L, column C` (1-based, columns in characters, as editors count them: a dropped BOM is none) of the byte at `offset`. */
 function whereInBytes(bytes: Buffer, offset: number): string {
   const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
-  const line = bytes.subarray(0, lineStart).reduce((n, b) => (b === 0x0a ? n + 1 : n), 1);
-  return `line ${line}, column ${bytes.subarray(lineStart, offset).toString('utf8').length + 1}`;
+  let line = 1;
+  for (let at = bytes.indexOf(0x0a); at !== -1 && at < lineStart; at = bytes.indexOf(0x0a, at + 1)) line++;
+  const start = lineStart === 0 && bytes.subarray(0, 3).equals(BOM) ? 3 : lineStart;
+  let column = 1;
+  for (const _ of bytes.subarray(start, offset).toString('utf8')) column++;
+  return `line ${line}, column ${column}`;
 }
 
 /** The file's bytes as text, or TextFileError ENOTTEXT naming where they stop being text. */

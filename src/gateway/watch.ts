@@ -3,7 +3,7 @@
 // ConfigMap by switching the `..data` symbolic link to a new folder, both replace the file rather
 // than change it, and a watch on the file itself would go on watching the old one. Events are
 // debounced, so the several writes of one change cause one reload.
-import { realpathSync, watch, type FSWatcher } from 'node:fs';
+import { realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 export interface PolicyWatchOptions {
@@ -23,8 +23,11 @@ export interface PolicyWatch {
 
 interface Watched {
   readonly watcher: FSWatcher;
-  /** The folder's real path when the watch began (a switched symbolic link needs a new watch). */
-  readonly real: string | undefined;
+  /**
+   * The folder's real path and inode when the watch began: a switched symbolic link, or a folder
+   * deleted and made again at the same path, is another folder and needs a new watch.
+   */
+  readonly identity: string | undefined;
   /** Names in the folder whose changes count. */
   readonly names: Set<string>;
   failed: boolean;
@@ -33,6 +36,18 @@ interface Watched {
 function realPath(folder: string): string | undefined {
   try {
     return realpathSync(folder);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The folder's real path and inode, or undefined when it does not exist. */
+function folderIdentity(folder: string): string | undefined {
+  const real = realPath(folder);
+  if (real === undefined) return undefined;
+  try {
+    const stats = statSync(real);
+    return `${stats.dev}:${stats.ino}:${real}`;
   } catch {
     return undefined;
   }
@@ -81,17 +96,22 @@ export function createPolicyWatch(o: PolicyWatchOptions): PolicyWatch {
   };
 
   const start = (folder: string, names: Set<string>): void => {
-    const real = realPath(folder);
+    const identity = folderIdentity(folder);
+    const own = basename(folder);
     let watcher: FSWatcher;
     try {
       watcher = watch(folder, { persistent: false }, (_event, name) => {
-        if (relevant(entry.names, name)) schedule();
+        // An event that names the folder itself: it was deleted or moved away, and its watch ends
+        // without an error. Marked, so the next load watches whatever folder has the path by then
+        // (its inode may be the old one's, reused), not this ended watch.
+        if (name !== null && name.toString() === own) entry.failed = true;
+        if (entry.failed || relevant(entry.names, name)) schedule();
       });
     } catch (err) {
       o.onError?.(folder, err);
       return;
     }
-    const entry: Watched = { watcher, real, names, failed: false };
+    const entry: Watched = { watcher, identity, names, failed: false };
     watcher.on('error', (err) => {
       // The folder went away (a removed ConfigMap version): the next load watches it again.
       entry.failed = true;
@@ -113,7 +133,7 @@ export function createPolicyWatch(o: PolicyWatchOptions): PolicyWatch {
       }
       for (const [folder, entry] of folders) {
         const names = wanted.get(folder);
-        if (names && !entry.failed && entry.real !== undefined && entry.real === realPath(folder)) {
+        if (names && !entry.failed && entry.identity !== undefined && entry.identity === folderIdentity(folder)) {
           entry.names.clear();
           for (const name of names) entry.names.add(name);
           wanted.delete(folder);

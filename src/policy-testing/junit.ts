@@ -2,8 +2,14 @@
 // element (message and explanation) for each case that failed.
 import type { CaseResult } from './run.js';
 
+// Characters XML 1.0 has no form for, not even a character reference: one would leave the whole
+// report unreadable to the CI that is to show its failures. They are written as `\u001b` escapes.
+const NOT_IN_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
 function xml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c] as string};`);
+  return text
+    .replace(NOT_IN_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c] as string};`);
 }
 
 /** Renders results as a JUnit `testsuites` document. */

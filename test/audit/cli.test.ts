@@ -220,6 +220,15 @@ describe('iamgate audit report', () => {
     expect(result.out).toEqual([]);
   });
 
+  it('prints the problems of a directory that does not load as validate does, a control character in it as an escape', async () => {
+    const broken = dir.file('report-broken-directory.yaml');
+    await writeFile(broken, 'account: "111122223333"\nusers:\n  "bo\\x1b[2Kb": {}\n');
+    const result = await audit('report', trail, '--directory', broken);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`${broken}: error INVALID_NAME at users.bo\\u001b[2Kb: "bo\\u001b[2Kb" is not a valid name (letters, digits and +=,.@_-)`);
+    expect(result.err.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('reports a trail with no decision in it yet as an empty report, and exits 0', async () => {
     const opened = dir.file('report-opened.jsonl');
     await writeFile(opened, `${(await readFile(trail, 'utf8')).split('\n')[0]}\n`);

@@ -111,6 +111,18 @@ describe('web identity', () => {
     const missing = await call('arn:aws:iam::111122223333:role/NoSuchRole');
     expect(answerOf(missing)).toEqual(answerOf(existing));
   });
+
+  it('decides a role that does not exist as one that trusts no one, recording only a different reason', async () => {
+    const call = async (RoleArn: string) => {
+      await f.post('/AssumeRoleWithWebIdentity', { RoleArn, RoleSessionName: 'worker-1', WebIdentityToken: await f.serviceAccountToken(WORKER_SUB) });
+      const { code, target, requestId, ...rest } = f.events.at(-1)!;
+      return { code, rest };
+    };
+    const untrusted = await call('arn:aws:iam::111122223333:role/OrdersAdmin');
+    const missing = await call('arn:aws:iam::111122223333:role/NoSuchRole');
+    expect([untrusted.code, missing.code]).toEqual(['trust_policy_denied', 'role_unknown']);
+    expect(missing.rest).toEqual(untrusted.rest);
+  });
 });
 
 describe('session tags in a web-identity exchange', () => {

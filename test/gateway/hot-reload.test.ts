@@ -128,6 +128,19 @@ describe('policy files watched on disk', () => {
     expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
   });
 
+  // Deleted and made again within the watch's quiet time, the folder is already back when the
+  // reload runs: a watch kept on the deleted one (same path, new folder) would see no later change.
+  it('sees later changes in a policy folder deleted and made again before the reload runs', async () => {
+    expect(await aliceGetsOrder()).toBe(403);
+    await rm(join(dir, 'policies'), { recursive: true });
+    await mkdir(join(dir, 'policies'));
+    await writeFile(policyFile, policy('Allow', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 200)).toBe(true);
+
+    await replaceFile(policyFile, policy('Deny', 'orders:GetOrder'));
+    expect(await eventually(async () => (await aliceGetsOrder()) === 403)).toBe(true);
+  });
+
   it('ignores other files in the watched folders', async () => {
     const successes = await reloads('success');
     await writeFile(join(dir, 'notes.txt'), 'not a policy file');

@@ -168,6 +168,23 @@ describe('iamgate test', () => {
     expect((await iamgate('test', '--junit')).code).toBe(2);
   });
 
+  // A suite comes with a change under review: printed raw, an escape in it could erase or recolour
+  // the lines of a CI log that report its failure.
+  it('prints control characters of a suite, in a problem, a case name or a failure, as escapes', async () => {
+    const malformed = await suite('escape-bad.yaml', 'cases:\n  - { name: x, principal: alice, request: GET /orders, expect: Allow, "ex\\x1b[2Kpect": Deny }\n');
+    const refused = await iamgate('test', malformed);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${malformed}: cases[0].ex\\u001b[2Kpect: unknown key (expected one of: name, principal, request, context, expect, statement, reason)`);
+    expect(refused.err.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+
+    const failing = await suite('escape-case.yaml', 'cases:\n  - { name: "bob\\x1b[1A\\x1b[2K passes", principal: "da\\x1b[2Kve", request: GET /orders, expect: Deny }\n');
+    const run = await iamgate('test', failing);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('  ✗ bob\\u001b[1A\\u001b[2K passes');
+    expect(run.out).toContain('      cases[0].principal: "da\\u001b[2Kve" is not a user or role of the directory (or its session policy is invalid)');
+    expect(run.out.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('fails a case whose principal is not in the directory, naming it', async () => {
     const file = await suite('ghost.yaml', 'cases:\n  - { name: ghost, principal: dave, request: GET /orders, expect: Deny }\n');
     const run = await iamgate('test', file);
@@ -187,5 +204,17 @@ describe('iamgate test', () => {
     expect(xml).toContain('<testsuites name="iamgate policy tests" tests="2" failures="1">');
     expect(xml).toContain('<testcase name="alice lists"');
     expect(xml).toMatch(/<testcase name="bob &lt;deletes&gt;"[^>]*>\s*<failure message="expected Allow, got ImplicitDeny \(implicit_deny\)">/);
+  });
+
+  // XML 1.0 has no form for most control characters, not even a reference: one in a case name
+  // would make the whole report unreadable to the CI that is to show its failures.
+  it('writes a JUnit report a CI can read when a case name or a failure holds a control character', async () => {
+    const file = await suite('junit-controls.yaml', 'cases:\n  - { name: "bob\\x1b[2K\\x00 deletes", principal: "da\\x08ve", request: DELETE /orders/1, expect: Allow }\n');
+    const report = join(dirname(policies), 'junit-controls.xml');
+    expect((await iamgate('test', file, '--junit', report)).code).toBe(1);
+    const xml = await readFile(report, 'utf8');
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/);
+    expect(xml).toContain('<testcase name="bob\\u001b[2K\\u0000 deletes"');
+    expect(xml).toContain('&quot;da\\u0008ve&quot; is not a user or role of the directory');
   });
 });
