@@ -4,7 +4,7 @@
 // Most of a decision record repeats from request to request: its kind, action, decision, reason,
 // method, the caller's ARN and issuer, the statements that decided. Each such value is bounded,
 // checked for a bearer token and JSON-escaped once, the first time it is seen, and kept as a ready
-// fragment (`,"reason":"allowed"`); a record is then the concatenation of those fragments with what
+// fragment (`,"reason":"allowed"`); a record is then those fragments joined with what
 // only it holds (event id, time, chain members, request id, path, resource, source address, trace
 // id, status). The principal, authn and statements members of a request come from objects the
 // gateway builds once per principal and per cached decision and freezes: their fragments are kept
@@ -52,6 +52,37 @@ function repeated(before: string, limit: number, after = ''): Fragment {
 /** A field whose value is new each time: bounded, checked and escaped per record. */
 function single(before: string, limit: number): Fragment {
   return (value) => (typeof value === 'string' ? `${before}${quote(text(value, limit) as string)}` : '');
+}
+
+/** A record's pieces, joined once into its text (see createEventEncoder). */
+type Pieces = string[];
+
+/**
+ * Puts a per-record string into three pieces from `at`: `before` with the opening quote, the text,
+ * the closing quote (or `before`, the escaped text, '' when it needs escaping). Kept apart, the text
+ * is copied only once, by the join, instead of into intermediate strings first.
+ */
+function putString(pieces: Pieces, at: number, before: string, open: string, s: string): void {
+  const escaped = NEEDS_ESCAPE.test(s);
+  pieces[at] = escaped ? before : open;
+  pieces[at + 1] = escaped ? JSON.stringify(s) : s;
+  pieces[at + 2] = escaped ? '' : '"';
+}
+
+/** Empties the three pieces of a member that is left out. */
+function putNothing(pieces: Pieces, at: number): void {
+  pieces[at] = '';
+  pieces[at + 1] = '';
+  pieces[at + 2] = '';
+}
+
+/** `single` for a member of the record itself, put as three pieces (putString); left out when not a string. */
+function singlePieces(before: string, limit: number): (pieces: Pieces, at: number, value: unknown) => void {
+  const open = `${before}"`;
+  return (pieces, at, value) => {
+    if (typeof value === 'string') putString(pieces, at, before, open, text(value, limit) as string);
+    else putNothing(pieces, at);
+  };
 }
 
 /** `,"key":n` for a finite number (truncated), '' otherwise. */
@@ -111,28 +142,26 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
   const instance = `,"instanceId":${JSON.stringify(instanceId)}`;
   const kinds = closedSet(',"kind":', KINDS);
   const method = repeated(',"method":', FIELD_LIMITS.method);
-  const path = (value: unknown): string => {
-    const p = pathOf(value);
-    return p === undefined ? '' : `,"path":${quote(p)}`;
-  };
   const arn = repeated(',"principal":{"arn":', FIELD_LIMITS.arn);
   const session = single(',"session":', FIELD_LIMITS.name);
   const sourceIdentity = single(',"sourceIdentity":', FIELD_LIMITS.name);
   const principalType = repeated(',"type":', FIELD_LIMITS.name, '}');
   const reason = repeated(',"reason":', FIELD_LIMITS.reason);
-  const requestId = single(',"requestId":', FIELD_LIMITS.id);
-  const resource = single(',"resource":', FIELD_LIMITS.resource);
+  const requestId = singlePieces(',"requestId":', FIELD_LIMITS.id);
+  const resource = singlePieces(',"resource":', FIELD_LIMITS.resource);
   const bySeq = `,"schemaVersion":${SCHEMA_VERSION},"seq":`;
   const shadow = closedSet(',"shadow":', ['would_allow', 'would_deny']);
-  const sourceIp = single(',"sourceIp":', FIELD_LIMITS.ip);
+  const sourceIp = singlePieces(',"sourceIp":', FIELD_LIMITS.ip);
   const policy = repeated('{"policy":', FIELD_LIMITS.name);
   const sid = repeated(',"sid":', FIELD_LIMITS.name);
-  const traceId = single(',"traceId":', FIELD_LIMITS.id);
+  const traceId = singlePieces(',"traceId":', FIELD_LIMITS.id);
   const upstreamError = repeated('"error":', FIELD_LIMITS.reason);
   const { now, randomId } = deps;
   const isoTime = deps.isoTime ?? ((ms: number) => new Date(ms).toISOString());
   let lastMs = Number.NaN;
   let lastTime = '';
+  /** One slot per piece of a record, in canonical order (see the encoder below). */
+  const pieces: Pieces = Array.from({ length: 40 }, () => '');
 
   const time = (): string => {
     const ms = now();
@@ -193,13 +222,39 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
     const kind = kinds.get(e.kind);
     if (kind === undefined) throw new TypeError(`unknown audit event kind: ${String(e.kind)}`);
     const d = decisionOf(e.decision);
-    return (
-      `{${action(e.action)}${authnOf(e.authn)}${cache.get(e.cache) ?? ''}${d === undefined ? '' : decision.get(d)}` +
-      `"eventId":${quote(randomId())}${instance}${kind}${method(e.method)}${path(e.path)}` +
-      `${count(',"policyGeneration":', e.policyGeneration)},"prev":"${prev}"${principalOf(e.principal)}` +
-      `${reason(e.reason) || ',"reason":"unspecified"'}${requestId(e.requestId)}${resource(e.resource)}${bySeq}${seq}` +
-      `${shadow.get(e.shadow) ?? ''}${sourceIp(e.sourceIp)}${statementsOf(e.statements)}${count(',"status":', e.status)}` +
-      `${time()}${traceId(e.traceId)}${upstreamOf(e.upstream)}}`
-    );
+    // Joined, not concatenated: `join` copies the pieces into one flat string, where `+` would
+    // build a tree of some thirty intermediate strings that the hash then flattens into a copy.
+    // The array is the encoder's own and every piece is set each time, so nothing else is made.
+    pieces[0] = '{';
+    pieces[1] = action(e.action);
+    pieces[2] = authnOf(e.authn);
+    pieces[3] = cache.get(e.cache) ?? '';
+    pieces[4] = d === undefined ? '' : (decision.get(d) as string);
+    putString(pieces, 5, '"eventId":', '"eventId":"', randomId());
+    pieces[8] = instance;
+    pieces[9] = kind;
+    pieces[10] = method(e.method);
+    const p = pathOf(e.path);
+    if (p === undefined) putNothing(pieces, 11);
+    else putString(pieces, 11, ',"path":', ',"path":"', p);
+    pieces[14] = count(',"policyGeneration":', e.policyGeneration);
+    pieces[15] = ',"prev":"';
+    pieces[16] = prev;
+    pieces[17] = '"';
+    pieces[18] = principalOf(e.principal);
+    pieces[19] = reason(e.reason) || ',"reason":"unspecified"';
+    requestId(pieces, 20, e.requestId);
+    resource(pieces, 23, e.resource);
+    pieces[26] = bySeq;
+    pieces[27] = String(seq);
+    pieces[28] = shadow.get(e.shadow) ?? '';
+    sourceIp(pieces, 29, e.sourceIp);
+    pieces[32] = statementsOf(e.statements);
+    pieces[33] = count(',"status":', e.status);
+    pieces[34] = time();
+    traceId(pieces, 35, e.traceId);
+    pieces[38] = upstreamOf(e.upstream);
+    pieces[39] = '}';
+    return pieces.join('');
   };
 }
