@@ -511,7 +511,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // Only a WebSocket opening handshake is tunnelled: another protocol (h2c, ...) would leave the
     // request/response framing that was authorised. Refused before anything is decided or forwarded.
-    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders, true);
+    // node:http reads HTTP/1.0 and 1.1 only: whatever is not 1.1 is refused as 1.0 is.
+    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders, req.httpVersion === '1.1' ? 'http/1.1' : 'http/1.0');
     if (refusal) {
       void refusals.upgrade(req, socket, refusal, gatewaySockets);
       return;
