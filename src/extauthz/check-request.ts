@@ -3,7 +3,7 @@
 // (the peer's principal and certificate, context_extensions). A check without HTTP attributes, or
 // with more header than the gateway itself accepts, or framed as the gateway's own socket would
 // refuse, or whose pseudo-headers contradict its attributes, is refused through the pipeline (audited).
-import { describedFramingRefusal, isPrintableMethod, type Refusal, type RequestFacts } from '../gateway/index.js';
+import { describedFramingRefusal, isPrintableMethod, type Refusal, type RequestFacts, type WebSocketOpening } from '../gateway/index.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {
@@ -70,8 +70,22 @@ function withoutOws(value: string): string {
   return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
-/** Protocols whose WebSocket opens by an extended CONNECT, without a Sec-WebSocket-Key (upgradeRefusal). */
-const UNKEYED_WEBSOCKET_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP/2', 'HTTP/3']);
+/**
+ * How a WebSocket would open in the protocol Envoy received the request in: by an extended CONNECT,
+ * without a Sec-WebSocket-Key, over HTTP/2 and 3; not at all in HTTP/1.0; otherwise by the HTTP/1.1
+ * handshake, which carries the key.
+ */
+function webSocketOpening(protocol: string | undefined): WebSocketOpening {
+  switch (protocol) {
+    case 'HTTP/2':
+    case 'HTTP/3':
+      return 'extended-connect';
+    case 'HTTP/1.0':
+      return 'http/1.0';
+    default:
+      return 'http/1.1';
+  }
+}
 
 /** Whether a header name is Host, in any case (the length is compared first: most names are not). */
 function isHost(name: string): boolean {
@@ -196,6 +210,6 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
   const bytes = headerBytes(rawHeaders);
   if (bytes > limits.maxHeaderBytes) return { facts: { ...facts, rawHeaders: [] }, peerPrincipal, refusal: { code: 'headers_too_large', detail: `${bytes} characters of headers` } };
   // What the HTTP gateway's socket would refuse (another upgrade, another expectation, two body lengths).
-  const framing = describedFramingRefusal(method, rawHeaders, !UNKEYED_WEBSOCKET_PROTOCOLS.has(http.protocol ?? ''));
+  const framing = describedFramingRefusal(method, rawHeaders, webSocketOpening(http.protocol));
   return framing ? { facts, peerPrincipal, refusal: framing } : { facts, peerPrincipal };
 }

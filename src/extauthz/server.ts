@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import { format } from 'node:util';
 import { Gauge } from 'prom-client';
 import { Server, ServerCredentials, setLogger, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { errorAnswer, type FrontDoor, type FrontDoorDeps, type PipelineOutcome, type PipelineOverride, type Refusal } from '../gateway/index.js';
+import type { FrontDoor, FrontDoorDeps, PipelineOverride, Refusal, RequestFacts } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
-import { checkResponse, deniedResponse, type CheckResponseMessage } from './check-response.js';
+import { checkResponse, type CheckResponseMessage } from './check-response.js';
 import type { ExtAuthzLimits } from './config.js';
 import { createInFlightBudget } from './in-flight.js';
 import { loadExtAuthzServices } from './protos.js';
@@ -47,12 +47,6 @@ export interface ExtAuthzDeps extends FrontDoorDeps {
 
 /** The running server: its `host:port`, and a close that lets checks in flight finish up to `graceMs`. */
 export type ExtAuthzServer = FrontDoor;
-
-/** The answer when iamgate itself failed: a 500 deny, so Envoy never falls back to its own failure mode. */
-function internalError(requestId: string): CheckResponseMessage {
-  const { status, body } = errorAnswer('internal_error', requestId);
-  return deniedResponse(status, body, {}, requestId, 'internal_error');
-}
 
 /**
  * The Check handler: never fails the call for a bad request (Envoy would apply its own failure
@@ -94,14 +88,8 @@ export function createCheckHandler(deps: ExtAuthzDeps): (request: CheckRequestMe
       const refusal = admitted ? reading.refusal : overloaded(budget.checks(), budget.bytes());
       // The peer's SPIFFE ID travels in the facts: the authenticator chain decides whether it is the caller.
       const override: PipelineOverride | undefined = refusal ? { refusal } : undefined;
-      let outcome: PipelineOutcome;
-      try {
-        outcome = await pipeline.run(reading.facts, 'ext-authz', override);
-      } catch (err) {
-        deps.logger.error({ requestId, err }, 'pipeline failed');
-        metrics.requests.inc({ outcome: 'ext_authz_internal_error' });
-        return internalError(requestId);
-      }
+      // A fail-safe pipeline never rejects: whatever fails inside is already an audited answer.
+      const outcome = await pipeline.run(reading.facts, 'ext-authz', override);
       metrics.requests.inc({ outcome: `ext_authz_${outcome.kind === 'allow' ? 'allowed' : outcome.code}` });
       metrics.totalSeconds.observe((performance.now() - started) / 1000);
       if (gaveUp?.() === true) recordAbandoned(deps, requestId);
@@ -208,10 +196,11 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
       void check(call.request, () => call.cancelled).then(
         (response) => callback(null, response),
         (err: unknown) => {
-          // Reading the message failed: still an answer (a deny), never a failed call or a crash.
-          const requestId = deps.requestId();
-          deps.logger.error({ requestId, err }, 'check failed');
-          callback(null, internalError(requestId));
+          // Failed outside the pipeline (reading the message): still an answer (a deny) with its
+          // one record, never a failed call or a crash. Nothing of the message is trusted here, nor
+          // the clock (it may be what failed).
+          const facts: RequestFacts = { requestId: deps.requestId(), method: '', target: '', rawHeaders: [], peerAddress: '', secure: false, now: Number.NaN };
+          void deps.pipeline.failure(err, facts, 'ext-authz').then((outcome) => callback(null, checkResponse(outcome, [], deps)));
         },
       );
     },

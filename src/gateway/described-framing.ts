@@ -1,6 +1,6 @@
 // Framing the HTTP gateway refuses before deciding anything, read from header lines: an upgrade to
 // another protocol than one WebSocket, a WebSocket upgrade that is no opening handshake (RFC 6455
-// §4.1: a GET with one key), an expectation other than 100-continue, a body length told
+// §4.1: an HTTP/1.1 GET with one key), an expectation other than 100-continue, a body length told
 // twice, a header line node:http cannot read. node:http refuses these on the gateway's own socket;
 // a request described to iamgate by another proxy (an ext_authz check) is refused by the same
 // rules, so that proxy never forwards a request iamgate would not forward itself (the one rule
@@ -28,6 +28,22 @@ export const INVALID_WEBSOCKET_UPGRADE = {
   detail: 'a WebSocket upgrade that is not a GET with one valid Sec-WebSocket-Key',
 } as const satisfies Refusal;
 
+/** A WebSocket upgrade in HTTP/1.0: RFC 6455 §4.1 opens a WebSocket with an HTTP/1.1 request only. */
+export const HTTP10_WEBSOCKET_UPGRADE = {
+  code: 'bad_header',
+  reason: 'unsupported_upgrade',
+  message: 'A WebSocket upgrade must be an HTTP/1.1 request',
+  detail: 'a WebSocket upgrade in HTTP/1.0',
+} as const satisfies Refusal;
+
+/**
+ * How a request's WebSocket would open: by HTTP/1.1's handshake, which carries a Sec-WebSocket-Key;
+ * in an HTTP before 1.1, which cannot open one; or by an extended CONNECT (HTTP/2 and HTTP/3:
+ * RFC 8441, RFC 9220), which has no key, and which Envoy hands its filters (and so a check) as a
+ * GET with Upgrade.
+ */
+export type WebSocketOpening = 'http/1.1' | 'http/1.0' | 'extended-connect';
+
 /** CONNECT: iamgate proxies requests to one upstream and tunnels nothing to a target a caller names. */
 export const UNSUPPORTED_CONNECT = {
   code: 'malformed_request',
@@ -47,13 +63,8 @@ const PRINTABLE_ASCII = /^[ -~]+$/;
  */
 export const isPrintableMethod = (method: string): boolean => PRINTABLE_ASCII.test(method);
 
-/**
- * Why an upgrade request is not tunnelled, or undefined for a WebSocket opening handshake iamgate
- * carries. `keyed`: the request came in HTTP/1, whose handshake carries a Sec-WebSocket-Key; over
- * HTTP/2 and HTTP/3 a WebSocket opens by an extended CONNECT (RFC 8441, RFC 9220), which has none,
- * and which Envoy hands its filters (and so a check) as a GET with Upgrade.
- */
-export function upgradeRefusal(method: string, rawHeaders: readonly string[], keyed: boolean): Refusal | undefined {
+/** Why an upgrade request is not tunnelled, or undefined for a WebSocket opening handshake iamgate carries. */
+export function upgradeRefusal(method: string, rawHeaders: readonly string[], opening: WebSocketOpening): Refusal | undefined {
   const upgrades: string[] = [];
   const keys: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -62,8 +73,9 @@ export function upgradeRefusal(method: string, rawHeaders: readonly string[], ke
     else if (name === 'sec-websocket-key') keys.push(rawHeaders[i + 1]!);
   }
   if (upgrades.length !== 1 || upgrades[0]!.trim().toLowerCase() !== 'websocket') return UNSUPPORTED_UPGRADE;
+  if (opening === 'http/1.0') return HTTP10_WEBSOCKET_UPGRADE;
   if (method !== 'GET') return INVALID_WEBSOCKET_UPGRADE;
-  if (keyed ? keys.length !== 1 || !isWebSocketKey(keys[0]!) : keys.length > 1) return INVALID_WEBSOCKET_UPGRADE;
+  if (opening === 'http/1.1' ? keys.length !== 1 || !isWebSocketKey(keys[0]!) : keys.length > 1) return INVALID_WEBSOCKET_UPGRADE;
   return undefined;
 }
 
@@ -83,10 +95,10 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /**
  * What node:http would refuse (or iamgate refuses on its socket) in a described request's method and
  * header lines (`[name, value, ...]`, repeated names either apart or joined by commas), or undefined.
- * `keyed` as for `upgradeRefusal`. Runs on checks only; the gateway's own requests are refused by its
+ * `opening` as for `upgradeRefusal`. Runs on checks only; the gateway's own requests are refused by its
  * HTTP parser.
  */
-export function describedFramingRefusal(method: string, rawHeaders: readonly string[], keyed: boolean): Refusal | undefined {
+export function describedFramingRefusal(method: string, rawHeaders: readonly string[], opening: WebSocketOpening): Refusal | undefined {
   let upgrade = false;
   let connectionUpgrade = false;
   let transferEncoding = false;
@@ -118,7 +130,7 @@ export function describedFramingRefusal(method: string, rawHeaders: readonly str
     }
   }
   if (length !== undefined && transferEncoding) return { code: 'malformed_request', detail: 'Content-Length beside Transfer-Encoding' };
-  const refusedUpgrade = upgrade && connectionUpgrade ? upgradeRefusal(method, rawHeaders, keyed) : undefined;
+  const refusedUpgrade = upgrade && connectionUpgrade ? upgradeRefusal(method, rawHeaders, opening) : undefined;
   if (refusedUpgrade) return refusedUpgrade;
   if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return { code: 'expectation_failed', detail: `Expect: ${expect}`.slice(0, 200) };
   return undefined;

@@ -29,6 +29,11 @@ export interface FailSafePipeline extends Pipeline {
    * audit record makes no Promise. A throw from `done` itself is not caught here.
    */
   answerThen(facts: RequestFacts, source: DecisionSource, done: (outcome: PipelineOutcome) => void, override?: PipelineOverride): void;
+  /**
+   * The audited answer to `err`, which a front door threw outside the pipeline (before any stage
+   * ran, so nothing was recorded): the same `internal_error` record a throwing stage leaves.
+   */
+  failure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome>;
 }
 
 /** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
@@ -94,6 +99,7 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
   }
   return {
     failSafe: true,
+    failure: failed,
     run(facts, source, override) {
       let outcome: PipelineOutcome | Promise<PipelineOutcome>;
       try {

@@ -5,7 +5,7 @@ export type { Authenticator, AuthOutcome } from './auth.js';
 export { NO_DECISION_CACHE, type CachedDecision, type CacheLevel, type DecisionCache, type DecisionQuery } from './cache.js';
 export { buildRequestContext, compileTrustedProxies, IAMGATE_KEYS, requestKeys, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
 export { createDecider, denyReason, type Decider, type Verdict } from './decide.js';
-export { describedFramingRefusal, isPrintableMethod } from './described-framing.js';
+export { describedFramingRefusal, isPrintableMethod, type WebSocketOpening } from './described-framing.js';
 export { errorAnswer, errorBody, GATEWAY_ERRORS, operatorErrorBody, type DenyReason, type ErrorAnswer, type GatewayErrorCode } from './errors.js';
 export { createForwardAuthHandler, FORWARD_AUTH_PATH, originalRequest, type ForwardAuthDialect } from './forward-auth.js';
 export { createGatewayMetrics, type GatewayMetrics } from './metrics.js';

@@ -22,7 +22,7 @@ import { NO_DECISION_CACHE, type DecisionCache } from './cache.js';
 import { compileTrustedProxies } from './context.js';
 import { createDecider } from './decide.js';
 import { UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE, upgradeRefusal } from './described-framing.js';
-import { failSafe } from './failsafe.js';
+import { failSafe, type FailSafePipeline } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
@@ -55,7 +55,7 @@ export type LoadNotice = { readonly ok: true; readonly snapshot: PolicySnapshot 
 /** What a front door on its own listener is given to answer from the gateway's pipeline. */
 export interface FrontDoorDeps {
   /** The gateway's pipeline, wrapped so that a throw is an audited 500. */
-  readonly pipeline: Pipeline;
+  readonly pipeline: FailSafePipeline;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly now: () => number;
@@ -511,7 +511,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // Only a WebSocket opening handshake is tunnelled: another protocol (h2c, ...) would leave the
     // request/response framing that was authorised. Refused before anything is decided or forwarded.
-    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders, true);
+    // node:http reads HTTP/1.0 and 1.1 only: whatever is not 1.1 is refused as 1.0 is.
+    const refusal = upgradeRefusal(req.method ?? '', req.rawHeaders, req.httpVersion === '1.1' ? 'http/1.1' : 'http/1.0');
     if (refusal) {
       void refusals.upgrade(req, socket, refusal, gatewaySockets);
       return;

@@ -71,6 +71,15 @@ describe('ext_authz checks of requests the HTTP gateway refuses for their framin
     expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
   });
 
+  it('denies a WebSocket handshake Envoy received in HTTP/1.0, key and all, as the HTTP gateway refuses it, with one audit record', async () => {
+    const authorization = await gw.bearer('alice');
+    const headers = { authorization, connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    expect((await client().check(checkOf({ protocol: 'HTTP/1.1', headers }))).ok_response).toBeDefined();
+    const answer = await client().check(checkOf({ protocol: 'HTTP/1.0', headers }));
+    expect([answer.ok_response, answer.denied_response?.status?.code, body(answer)['code']]).toEqual([undefined, 400, 'unsupported_upgrade']);
+    expect(gw.audit.decisionsFor(requestIdOf(answer))).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
+  });
+
   // Over HTTP/2 and HTTP/3 a WebSocket opens by an extended CONNECT (RFC 8441, RFC 9220), which has
   // no Sec-WebSocket-Key; Envoy's codec hands its filters such a request as a GET with Upgrade.
   it.each(['HTTP/2', 'HTTP/3'])('allows a WebSocket upgrade Envoy received over %s, which carries no Sec-WebSocket-Key, with one audit record', async (protocol) => {

@@ -202,6 +202,18 @@ describe('an upstream whose 101 is no answer to a WebSocket handshake', () => {
     expect(conn.text).not.toContain('DELETE');
   });
 
+  it('refuses a handshake sent in HTTP/1.0 with 400 unsupported_upgrade and one record, closes the connection, and the upstream hears nothing', async () => {
+    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+    const port = Number(new URL(gw.url).port);
+    const count = heard.length;
+    const r = await exchange(port, `GET /ws HTTP/1.0\r\nHost: x\r\nAuthorization: ${await gw.bearer('alice')}\r\n${websocketHeaders}\r\n`, { timeoutMs: 5000 });
+    expect([r.statuses, r.closedByServer]).toEqual([[400], true]);
+    const body = jsonOf(r.text);
+    expect(body).toMatchObject({ error: 'BadRequest', code: 'unsupported_upgrade' });
+    expect(gw.audit.events.filter((e) => e.requestId === body['requestId'])).toEqual([expect.objectContaining({ decision: 'Deny', reason: 'unsupported_upgrade', status: 400 })]);
+    expect(heard.length).toBe(count);
+  });
+
   it('tunnels a genuine handshake: the upstream hears a key of iamgate’s choosing, and the caller the accept for its own', async () => {
     answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
     const { r, conn } = await upgradeWithSmuggled((c) => c.text.endsWith(smuggled));

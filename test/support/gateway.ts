@@ -102,6 +102,8 @@ export interface TestGatewayOptions {
   readonly peerIdentity?: Omit<PeerIdentityOptions, 'resolver'>;
   /** The gateway's operational logger (default: silent, or IAMGATE_TEST_LOG's level). */
   readonly logger?: Logger;
+  /** The clock of every part (default Date.now): a suite's own, to make reading it fail. */
+  readonly now?: () => number;
 }
 
 /** Starts a recording upstream (unless given one) and a gateway in front of it. */
@@ -136,7 +138,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     noWait: options.noWait ?? false,
     // The mesh peer's issuer is a typed issuer of the suite's own (no document spells it).
     ...(peer ? { adjust: (c: IamgateConfig) => ({ ...c, peerIssuer: peer.issuer, ...(c.extAuthz ? { extAuthz: { ...c.extAuthz, peerIdentity: { issuer: peer.issuer.name, trustDomain: peer.trustDomain } } } : {}) }) } : {}),
-    deps: { audit, authenticator: (resolver) => (options.wrapAuthenticator ?? ((a: Authenticator) => a))(testAuthenticator(keys, resolver)), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}), ...(options.logger ? { logger: options.logger } : {}) },
+    deps: { audit, authenticator: (resolver) => (options.wrapAuthenticator ?? ((a: Authenticator) => a))(testAuthenticator(keys, resolver)), ...(options.wrapLoader ? { loader: options.wrapLoader } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.now ? { now: options.now } : {}) },
   });
   const { gateway } = iamgate;
   return {
