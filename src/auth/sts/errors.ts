@@ -54,13 +54,16 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
  * `access_denied` for each alike, as AWS answers each with one AccessDenied, so that no caller can
  * learn which roles exist, or which of them trust it, from the answers it gets.
  */
-export type StsDenialReason = 'trust_policy_denied' | 'caller_not_allowed' | 'role_unknown';
+export type StsDenialReason = (typeof DENIAL_REASONS)[number];
+
+// The type is read from this list, so a reason added to it can never be answered as itself.
+const DENIAL_REASONS = ['trust_policy_denied', 'caller_not_allowed', 'role_unknown'] as const;
 
 /** A reason an STS call was refused for: a code of the table above, or a denial answered as `access_denied`. */
 export type StsReason = StsErrorCode | StsDenialReason;
 
 function isDenialReason(reason: StsReason): reason is StsDenialReason {
-  return reason === 'trust_policy_denied' || reason === 'caller_not_allowed' || reason === 'role_unknown';
+  return (DENIAL_REASONS as readonly StsReason[]).includes(reason);
 }
 
 /** The code the caller is answered for a refusal's reason. */
