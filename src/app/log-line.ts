@@ -3,6 +3,7 @@
 // most PIPE_BUF bytes lands whole, a longer one can be split by a full pipe and another writer's
 // line land inside it. So no log line is longer than PIPE_BUF: a longer one is shortened.
 import { PIPE_BUF } from '../audit/index.js';
+import { unicodeEscape } from '../config/index.js';
 
 /** Strings kept longer than this in a shortened line are cut; halved until the line fits. */
 const FIRST_STRING_LIMIT = 1024;
@@ -37,7 +38,7 @@ const EVERY_LINE_BREAKING = new RegExp(LINE_BREAKING.source, 'g');
 
 /** The same JSON line with those characters as escapes: in JSON they can only stand inside a string, where `\u2028` reads back as the same value. */
 function escapeLineBreaking(line: string): string {
-  return LINE_BREAKING.test(line) ? line.replace(EVERY_LINE_BREAKING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : line;
+  return LINE_BREAKING.test(line) ? line.replace(EVERY_LINE_BREAKING, unicodeEscape) : line;
 }
 
 /** A JSON log line longer than PIPE_BUF, shortened: its strings and arrays cut, and `truncated` set to its length. */

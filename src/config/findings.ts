@@ -96,7 +96,12 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
  * forge lines of a terminal or a CI log, and a line break would split one problem's line in two.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, unicodeEscape);
+}
+
+/** One UTF-16 unit as the `\u001b` escape that JSON and JavaScript read back as the same character. */
+export function unicodeEscape(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /**

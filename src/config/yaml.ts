@@ -37,7 +37,7 @@ export function parseYamlText(text: string, file?: string): YamlParse {
  * The path (`routes[2].context.orders:Status`) of the mapping key that starts at `offset`, where
  * the YAML parser reports a key given twice only by its position ("Map keys must be unique").
  */
-export function duplicateKeyPath(doc: Document, offset: number): string | undefined {
+function duplicateKeyPath(doc: Document, offset: number): string | undefined {
   const find = (node: unknown, path: string): string | undefined => {
     if (isMap(node)) {
       for (const pair of node.items) {
@@ -78,7 +78,7 @@ function holdsExactly(text: string, value: number): boolean {
  * and text: read as doubles they would silently become other numbers, which a policy condition
  * would then compare. `.inf` and `.nan`, written as such, are what they say.
  */
-export function inexactYamlNumbers(doc: Document): { readonly path: string; readonly text: string }[] {
+function inexactYamlNumbers(doc: Document): { readonly path: string; readonly text: string }[] {
   const out: { path: string; text: string }[] = [];
   const walk = (node: unknown, path: string): void => {
     if (isMap(node)) {

@@ -1,5 +1,6 @@
 // JUnit XML for CI systems: one testsuite per suite file, one testcase per case, a failure
 // element (message and explanation) for each case that failed.
+import { unicodeEscape } from '../config/findings.js';
 import type { CaseResult } from './run.js';
 
 // Characters XML 1.0 has no form for, not even a character reference: one would leave the whole
@@ -8,7 +9,7 @@ const NOT_IN_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 function xml(text: string): string {
   return text
-    .replace(NOT_IN_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(NOT_IN_XML, unicodeEscape)
     .replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c] as string};`);
 }
 
