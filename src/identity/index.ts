@@ -8,3 +8,4 @@ export { createPrincipalResolver, principalAt, type AuthFacts, type PrincipalRes
 export { principalContext, isoSeconds, type WebIdentityFacts } from './context.js';
 export { assumedRoleArn, iamArn, toSessionName, uniqueId, SESSION_NAME } from './names.js';
 export { revocableArn, revocationSubjects } from './revocable.js';
+export { roleByArn } from './role-by-arn.js';

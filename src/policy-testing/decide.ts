@@ -3,7 +3,7 @@
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
 import { onRole, timeKeys } from '../auth/index.js';
 import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
-import type { Directory, Principal } from '../identity/index.js';
+import { roleByArn, type Directory, type Principal } from '../identity/index.js';
 import {
   createContext,
   evaluate,
@@ -66,7 +66,7 @@ export function resolvePrincipal(world: PolicyWorld, spec: PrincipalSpec, now: n
   let role = spec.role;
   if (spec.arn !== undefined) {
     for (const u of directory.users.values()) if (u.arn === spec.arn) user = u.name;
-    for (const r of directory.roles.values()) if (r.arn === spec.arn) role = r.name;
+    role = roleByArn(directory, spec.arn)?.name ?? role;
     if (user === undefined && role === undefined) return undefined;
   }
   const mfa = spec.mfa === true;
@@ -117,7 +117,7 @@ const ASSUME_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsour
  */
 function decidingSet(directory: Directory, principal: Principal, request: AuthzRequest): PolicySet {
   if (!ASSUME_ACTIONS.has(request.action.toLowerCase())) return principal.policySet;
-  const role = [...directory.roles.values()].find((r) => r.arn === request.resource);
+  const role = roleByArn(directory, request.resource);
   return role ? onRole(principal.policySet, role) : principal.policySet;
 }
 

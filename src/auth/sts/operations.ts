@@ -2,7 +2,7 @@
 // AssumeRole, AssumeRoleWithWebIdentity, MFA enrolment, session revocation. They return values
 // (never throw for denials) and report each outcome as an event for the audit trail.
 import { parsePolicy, type ContextValue, type Finding } from '../../policy/index.js';
-import { assumedRoleArn, revocableArn, type Directory, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
+import { assumedRoleArn, revocableArn, roleByArn, type Directory, type DirectoryRole, type Principal, type PrincipalResolver } from '../../identity/index.js';
 import { webIdentityFacts } from '../claims.js';
 import type { AuthConfig } from '../config.js';
 import type { SigningKeyRing } from '../keys/signing.js';
@@ -162,15 +162,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       context: createContext({ ...caller.context, ...timeKeys(now()), ...keys }),
     }).decision === 'Allow';
 
-  // Roles by ARN, made once per directory: a scan of the roles would find one that exists sooner
-  // than it gives up on one that does not, by microseconds a few hundred calls measure.
-  const rolesByArn = new WeakMap<Directory, ReadonlyMap<string, DirectoryRole>>();
-  const findRole = (arn: string): DirectoryRole | undefined => {
-    const directory = deps.resolver().directory;
-    let roles = rolesByArn.get(directory);
-    if (!roles) rolesByArn.set(directory, (roles = new Map([...directory.roles.values()].map((role) => [role.arn, role]))));
-    return roles.get(arn);
-  };
+  const findRole = (arn: string): DirectoryRole | undefined => roleByArn(deps.resolver().directory, arn);
 
   const sessionPolicy = (action: StsAction, policy: string | undefined, caller?: string): StsResult<undefined> => {
     if (policy === undefined) return { ok: true, value: undefined };
