@@ -12,7 +12,7 @@ import type { DecisionCache as CacheSeam, GatewayMetrics } from '../gateway/inde
 import type { IamgateConfig } from './config.js';
 import { gatewayDecisionCache } from './decisions.js';
 import type { RedisRole } from './redis.js';
-import { iamgateVersion } from './version.js';
+import { decisionCacheRelease } from './version.js';
 
 export interface Cluster {
   /** The decision cache as the gateway asks it. */
@@ -43,7 +43,7 @@ export function openCluster(config: IamgateConfig, deps: ClusterDeps): Cluster {
   const { metrics, logger } = deps;
   const redisError = (op: string): void => metrics.redisErrors.inc({ operation: `cache_${op}` });
   const { channel, ...cacheOptions } = config.cache;
-  const cache = createDecisionCache({ now: deps.now, redis: deps.redis('cache'), ...cacheOptions, release: iamgateVersion(), logger, metrics: { redisError } });
+  const cache = createDecisionCache({ now: deps.now, redis: deps.redis('cache'), ...cacheOptions, release: decisionCacheRelease(), logger, metrics: { redisError } });
   const redis = deps.redis('bus');
   const bus = createClusterBus({ redis, ...(redis ? {} : { ipc: deps.ipc }), channel, now: deps.now, onError: redisError });
   bus.onGeneration((a) => {
