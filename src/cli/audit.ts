@@ -5,7 +5,7 @@ import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecision
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
 import { AUDIT_SUBCOMMANDS } from './commands.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 import { readTrailRedis } from './trail-redis.js';
 
@@ -71,7 +71,7 @@ function parseFlags(argv: readonly string[]): Flags | string {
       if (value === undefined) return `${arg} needs a value`;
       values.set(arg, value);
     } else if (SWITCHES.has(arg)) switches.add(arg);
-    else if (arg.startsWith('-')) return `unknown option ${arg}`;
+    else if (arg.startsWith('-')) return unknownArgument(arg, ['--head', ...VALUE_FLAGS, ...SWITCHES]);
     else positional.push(arg);
   }
   return { positional, values, switches, heads };

@@ -212,7 +212,7 @@ describe('iamgate validate', () => {
 
   it.each([
     ['no PATH', [], 'no PATH given'],
-    ['an unknown option', ['--strict', 'x.json'], 'unknown option: --strict'],
+    ['an unknown option', ['--strict', 'x.json'], 'unknown argument: --strict'],
     ['an unknown --kind', ['--kind', 'bucket', 'x.json'], '--kind must be one of identity, resource, boundary, scp, rcp, session'],
   ])('exits 2 on %s', async (_why, argv, message) => {
     const { code, out, err } = await validate(...argv);
