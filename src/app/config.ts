@@ -42,12 +42,11 @@ const PEER_ISSUER_KEY = 'extAuthz.grpc.peerIdentity.issuer';
 
 /**
  * Reads every section of a configuration (read as far as it could be) into the typed value. Each
- * problem is reported as one of the configuration file's (its code, key and reason).
- * `written` reads only the sections the file has (what `iamgate validate` checks of a file on its
- * own); serving needs them all, since an absent section still has requirements (a production
- * audit trail needs its signing key).
+ * problem is reported as one of the configuration file's (its code, key and reason). An absent
+ * section is read too, since it still has requirements (a production audit trail needs its
+ * signing key): `iamgate validate` must refuse what `serve` would refuse.
  */
-function readSections(base: GatewayConfig, written = false): { config?: IamgateConfig; problems: Finding[] } {
+function readSections(base: GatewayConfig): { config?: IamgateConfig; problems: Finding[] } {
   const { sections, ...shared } = base;
   const file = base.file !== undefined ? { file: base.file } : {};
   const development = base.mode === 'development';
@@ -57,7 +56,7 @@ function readSections(base: GatewayConfig, written = false): { config?: IamgateC
     for (const f of read.findings) problems.push({ ...f, ...file });
     return read.config;
   };
-  const section = <T>(name: string, reader: (raw: unknown) => Read<T>): T | undefined => (written && sections[name] === undefined ? undefined : take(reader(sections[name])));
+  const section = <T>(name: string, reader: (raw: unknown) => Read<T>): T | undefined => take(reader(sections[name]));
   const headers = take(readHeadersConfig(sections['headers']));
   const auth = section('auth', (raw) => readAuthConfig(raw, { development }));
   const cache = section('cache', (raw) => readCacheConfig(raw));
@@ -93,10 +92,10 @@ function compose(parts: ConfigParts, env: Env): IamgateConfigLoad {
   return problems.length > 0 || !read.config ? { ok: false, problems } : { ok: true, config: withStateDir(read.config, env) };
 }
 
-/** The problems of a configuration file as written: its shared keys and the sections it has (`iamgate validate`). */
+/** The problems of a configuration file, every one `serve` would refuse it for (`iamgate validate`). */
 export function checkConfig(doc: unknown, env: Env, file: string | undefined): readonly Finding[] {
   const parts = readConfigParts(doc, env, file);
-  return [...parts.problems, ...readSections(parts.config, true).problems];
+  return [...parts.problems, ...readSections(parts.config).problems];
 }
 
 /** Loads the configuration file (see config/loadConfigParts) into the typed value; never throws for bad input. */

@@ -5,7 +5,7 @@ import { DEFAULT_STREAM, fileOrder, lastAccessed, principalMatcher, readDecision
 import { loadDirectory, type Directory } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
 import { AUDIT_SUBCOMMANDS } from './commands.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 import { readTrailRedis } from './trail-redis.js';
 
@@ -54,15 +54,32 @@ type Flags = { readonly positional: string[]; readonly values: Map<string, strin
 const VALUE_FLAGS = new Set(['--public-key', '--redis', '--stream', '--since', '--directory', '--principal', '--max-resources']);
 const SWITCHES = new Set(['--json', '--rotated', '--help', '-h']);
 
-/** Splits the arguments; a string is a usage error. */
-function parseFlags(argv: readonly string[]): Flags | string {
+/**
+ * What each subcommand takes: its options, and whether it reads several files. Anything else is a
+ * usage error, so an option meant for another subcommand (`report --principal`) is never silently
+ * ignored.
+ */
+const TAKES: Readonly<Record<string, { readonly options: readonly string[]; readonly files: 'one' | 'many' }>> = {
+  verify: { options: ['--rotated', '--public-key', '--head', '--redis', '--stream', '--json'], files: 'many' },
+  report: { options: ['--since', '--directory', '--json'], files: 'one' },
+  'suggest-policy': { options: ['--principal', '--since', '--max-resources'], files: 'one' },
+};
+
+/** Splits the arguments of `sub`; a string is a usage error. */
+function parseFlags(sub: string, argv: readonly string[]): Flags | string {
+  const takes = TAKES[sub];
+  const accepted = new Set(['--help', '-h', ...(takes?.options ?? ['--head', ...VALUE_FLAGS, ...SWITCHES])]);
   const positional: string[] = [];
   const values = new Map<string, string>();
   const switches = new Set<string>();
   const heads: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--head') {
+    if (!accepted.has(arg)) {
+      if (arg.startsWith('-')) return unknownArgument(arg, [...accepted]);
+      if (takes?.files === 'one' && positional.length > 0) return `unexpected argument: ${arg} (${sub} reads one FILE)`;
+      positional.push(arg);
+    } else if (arg === '--head') {
       const value = argv[++i];
       if (value === undefined) return `${arg} needs a value`;
       heads.push(value);
@@ -70,9 +87,7 @@ function parseFlags(argv: readonly string[]): Flags | string {
       const value = argv[++i];
       if (value === undefined) return `${arg} needs a value`;
       values.set(arg, value);
-    } else if (SWITCHES.has(arg)) switches.add(arg);
-    else if (arg.startsWith('-')) return `unknown option ${arg}`;
-    else positional.push(arg);
+    } else switches.add(arg);
   }
   return { positional, values, switches, heads };
 }
@@ -320,7 +335,7 @@ async function runSuggest(flags: Flags, io: CliIo, now: number): Promise<number>
 /** Runs `iamgate audit ...`; resolves to the exit code. */
 export async function runAudit(argv: readonly string[], io: CliIo, now: () => number = Date.now): Promise<number> {
   const [sub, ...rest] = argv;
-  const flags = parseFlags(rest);
+  const flags = parseFlags(sub ?? '', rest);
   if (sub === undefined) {
     io.stderr(`iamgate audit: no subcommand given (verify, report or suggest-policy)\n${USAGE}`);
     return EXIT.usage;

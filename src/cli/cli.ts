@@ -1,16 +1,18 @@
 // `iamgate <command> [...args]`: finds the command in the table and runs it.
 import { COMMANDS, type Command } from './commands.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 import { knownFileReason, TextFileError } from '../config/index.js';
 import { didYouMean } from '../policy/index.js';
 import { iamgateVersion } from '../app/version.js';
 
+const SYNOPSIS = 'usage: iamgate <command> [...args]';
+
 function help(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
-    'usage: iamgate <command> [...args]',
+    SYNOPSIS,
     '',
     'commands:',
     ...lines,
@@ -32,7 +34,7 @@ function version(argv: readonly string[], io: CliIo): number {
     return EXIT.ok;
   }
   if (arg !== undefined) {
-    io.stderr(`iamgate version: unknown argument: ${arg}\n${VERSION_USAGE}`);
+    io.stderr(`iamgate version: ${unknownArgument(arg, ['--help'])}\n${VERSION_USAGE}`);
     return EXIT.usage;
   }
   io.stdout(`iamgate ${iamgateVersion()}`);
@@ -53,9 +55,14 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   }
   if (name === '--version' || name === '-V' || name === 'version') return version(rest, io);
   const command = commands.find((c) => c.name === name);
+  if (name === undefined) {
+    io.stderr(`iamgate: no command given\n${help(commands)}`);
+    return EXIT.usage;
+  }
   if (!command) {
-    const unknown = `iamgate: unknown command "${name}"${didYouMean(name ?? '', [...commands.map((c) => c.name), 'version'])}`;
-    io.stderr(`${name === undefined ? 'iamgate: no command given' : unknown}\n${help(commands)}`);
+    // A misspelt command is one line and where to look, not the whole help, which would bury it.
+    const meant = didYouMean(name, [...commands.map((c) => c.name), 'version']);
+    io.stderr(`iamgate: unknown command "${name}"${meant}\n${SYNOPSIS} (iamgate --help lists the commands)`);
     return EXIT.usage;
   }
   try {

@@ -3,7 +3,7 @@
 // the other's folder, e.g. `iamgate diff main policies`).
 import { stat } from 'node:fs/promises';
 import { checkoutRevision, describeCell, diffAccess, formatFinding, grantsOf, loadPolicyWorld, type Checkout, type PolicyWorld } from '../policy-testing/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate diff OLD NEW [--fail-on new-access] [--check-not-granted ACTION...] [--json]\n  OLD, NEW: policy folders, or a git revision (REV or REV:path) of the other one\'s folder';
@@ -41,7 +41,7 @@ function parseArgs(argv: readonly string[]): DiffArgs | string {
     } else if (arg === '--check-not-granted') {
       while (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) args.notGranted.push(argv[++i] as string);
       if (args.notGranted.length === 0) return '--check-not-granted needs at least one action';
-    } else if (arg.startsWith('-')) return `unknown option: ${arg}`;
+    } else if (arg.startsWith('-')) return unknownArgument(arg, ['--fail-on', '--check-not-granted', '--json', '--help']);
     else args.sides.push(arg);
   }
   return args.sides.length === 2 ? args : 'diff takes two policy folders or revisions';

@@ -1,4 +1,6 @@
-// Process exit codes shared by every iamgate command.
+// Process exit codes shared by every iamgate command, and the wording of a usage error they share.
+import { didYouMean } from '../policy/index.js';
+
 export const EXIT = {
   /** Done, nothing wrong. */
   ok: 0,
@@ -7,3 +9,8 @@ export const EXIT = {
   /** The command line itself was wrong. */
   usage: 2,
 } as const;
+
+/** The one wording of a usage error for an argument a command does not take, naming the option meant when it is a near miss. */
+export function unknownArgument(arg: string, known: readonly string[]): string {
+  return `unknown argument: ${arg}${didYouMean(arg, known)}`;
+}

@@ -7,23 +7,23 @@ export interface CliIo {
 }
 
 /**
- * Writes lines to the process's own stdout and stderr. When the reader of stdout has gone
- * (`iamgate audit report | head`), the rest of the output has nowhere to go and is dropped, and the
- * command finishes with its own exit code instead of dying on an unhandled EPIPE with a stack
- * trace. Any other stdout error is still thrown. Called once, by the executable.
+ * Writes lines to the process's own stdout and stderr. When the reader of one has gone
+ * (`iamgate audit report | head`, or `... 2>&1 | head` for both), the rest of its output has nowhere
+ * to go and is dropped, and the command finishes with its own exit code instead of dying on an
+ * unhandled EPIPE (exit 1). Any other write error is still thrown. Called once, by the executable.
  */
 export function createProcessIo(): CliIo {
-  let stdoutGone = false;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    stdoutGone = true;
-  });
-  return {
-    stdout: (line) => {
-      if (!stdoutGone) process.stdout.write(`${line}\n`);
-    },
-    stderr: (line) => process.stderr.write(`${line}\n`),
+  const gone = { stdout: false, stderr: false };
+  const writer = (name: keyof typeof gone): ((line: string) => void) => {
+    process[name].on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      gone[name] = true;
+    });
+    return (line) => {
+      if (!gone[name]) process[name].write(`${line}\n`);
+    };
   };
+  return { stdout: writer('stdout'), stderr: writer('stderr') };
 }
 
 const redactText = createTextRedactor([]);

@@ -3,7 +3,7 @@
 // prints every decision that would change; exit 1 when any would.
 import { DEFAULT_STREAM, readTrailFile, readTrailStream } from '../audit/index.js';
 import { formatFinding, loadPolicyWorld, replayTrail, type ReplayReport } from '../policy-testing/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 import { readTrailRedis } from './trail-redis.js';
 
@@ -62,7 +62,8 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
       else if (arg === '--redis') redis = value;
       else stream = value;
     } else if (arg.startsWith('-') || trail !== undefined) {
-      io.stderr(`iamgate replay: unexpected argument: ${arg}\n${USAGE}`);
+      const known = ['--policies', '--redis', '--stream', '--json', '--help'];
+      io.stderr(`iamgate replay: ${arg.startsWith('-') ? unknownArgument(arg, known) : `unexpected argument: ${arg}`}\n${USAGE}`);
       return EXIT.usage;
     } else trail = arg;
   }

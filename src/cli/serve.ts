@@ -9,12 +9,14 @@ import { iamgateVersion } from '../app/version.js';
 import { authenticationWarnings, createMemoryStateStore, holdStateFolder, INSTANCE_LOCK, openDurableStateStore, stateFiles, type FolderHold, type StateStore } from '../auth/index.js';
 import { startDemoUpstream, type DemoUpstream } from '../demo/upstream.js';
 import { fileErrorReason, FolderError } from '../config/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import { serveListeners, takenPortMessage } from './taken-port.js';
 import { isClusterPrimary, isClusterWorker, leaveCluster, primaryChannel, runPrimary, takeWorkers } from './serve-workers.js';
 import { configProblemLines, type CliIo } from './io.js';
 
-const USAGE = `usage: iamgate serve [--config FILE] [--demo] [--workers N]
+const SYNOPSIS = 'usage: iamgate serve [--config FILE] [--demo] [--workers N]';
+
+const USAGE = `${SYNOPSIS}
 
   --config FILE  the configuration file (default: $IAMGATE_CONFIG)
   --workers N    run N gateway processes sharing the ports (node:cluster; default 1)
@@ -43,7 +45,7 @@ function parseArgs(argv: readonly string[]): ServeArgs | string {
       config = argv[++i];
       if (config === undefined) return '--config needs a file';
     } else if (arg.startsWith('--config=')) config = arg.slice('--config='.length);
-    else return `unknown argument "${arg}"`;
+    else return unknownArgument(arg, ['--config', '--demo', '--workers', '--help']);
   }
   return { config, demo };
 }
@@ -171,7 +173,7 @@ async function workersState(args: ServeArgs): Promise<{ state: StateStore; hold:
 async function start(args: ServeArgs, io: CliIo): Promise<Started | number> {
   const file = configFile(args);
   if (file === undefined) {
-    io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG; --demo runs the example in policies/)\n\n${USAGE}`);
+    io.stderr(`iamgate serve: no configuration (pass --config FILE or set IAMGATE_CONFIG; --demo runs the example in policies/)\n${SYNOPSIS}`);
     return EXIT.usage;
   }
   const loaded = await loadConfig({ file, env: process.env });
@@ -250,12 +252,12 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   }
   const split = takeWorkers(argv, process.env);
   if (typeof split === 'string') {
-    io.stderr(`iamgate serve: ${split}\n\n${USAGE}`);
+    io.stderr(`iamgate serve: ${split}\n${SYNOPSIS}`);
     return EXIT.usage;
   }
   const args = parseArgs(split.rest);
   if (typeof args === 'string') {
-    io.stderr(`iamgate serve: ${args}\n\n${USAGE}`);
+    io.stderr(`iamgate serve: ${args}\n${SYNOPSIS}`);
     return EXIT.usage;
   }
   if (isClusterPrimary(split.workers)) {

@@ -2,7 +2,7 @@
 // one JSON line per case, per the contract in DESIGN.md.
 import { knownFileReason, readTextFile } from '../config/index.js';
 import { compilePolicy, createContext, describeInexactNumber, didYouMean, evaluate, explainDecision, isContextValue, parsePolicy, readJsonText, sameKeyTwice, statementLabel, type CompiledPolicy, type ContextValue, type Finding, type PolicyKind, type PolicySet } from '../policy/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 
 interface SimulationCase {
@@ -198,7 +198,7 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
     if (arg === '--cases') file = argv[++i];
     else if (arg === '--explain') explain = true;
     else {
-      io.stderr(`iamgate simulate: unknown argument: ${arg}${didYouMean(arg ?? '', ['--cases', '--explain', '--help'])}\n${USAGE}`);
+      io.stderr(`iamgate simulate: ${unknownArgument(arg ?? '', ['--cases', '--explain', '--help'])}\n${USAGE}`);
       return EXIT.usage;
     }
   }

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { formatFinding, junitReport, loadPolicyWorld, readSuite, runSuites, type PolicyWorld, type TestSuite } from '../policy-testing/index.js';
 import type { Finding } from '../config/findings.js';
 import { fileErrorReason, printable } from '../config/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import type { CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate test [DIR|FILE...] [--policies DIR] [--junit FILE]';
@@ -67,7 +67,7 @@ export async function runTest(argv: readonly string[], io: CliIo, now: () => num
       if (arg === '--junit') junit = value;
       else policies = resolve(value);
     } else if (arg.startsWith('-')) {
-      io.stderr(`iamgate test: unknown option: ${arg}\n${USAGE}`);
+      io.stderr(`iamgate test: ${unknownArgument(arg, ['--policies', '--junit', '--help'])}\n${USAGE}`);
       return EXIT.usage;
     } else paths.push(arg);
   }

@@ -10,7 +10,7 @@ import { mintDevelopmentToken } from '../auth/index.js';
 import { ENV, formatProblems, loadConfig } from '../config/index.js';
 import { readDirectoryUsers } from '../identity/index.js';
 import { didYouMean } from '../policy/index.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import { configProblemLines, type CliIo } from './io.js';
 
 const USAGE = 'usage: iamgate token USER [--mfa] [--ttl DURATION] [--groups G1,G2] [--config FILE]';
@@ -83,7 +83,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' | string {
     } else if (arg === '--config') {
       config = argv[++i];
       if (config === undefined || config.startsWith('-')) return '--config needs a file';
-    } else if (arg.startsWith('-')) return `unknown option: ${arg}`;
+    } else if (arg.startsWith('-')) return unknownArgument(arg, ['--mfa', '--ttl', '--groups', '--config', '--help']);
     else if (user === undefined) user = arg;
     else return `unexpected argument: ${arg}`;
   }

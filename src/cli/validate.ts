@@ -7,7 +7,7 @@ import { extname, join, resolve } from 'node:path';
 import { didYouMean, givenTwice, readJsonText, type PolicyKind, type Severity } from '../policy/index.js';
 import { finding, formatFinding, type Finding, type FindingCode } from '../config/findings.js';
 import { inexactNumberReason, parseYamlText } from '../config/yaml.js';
-import { EXIT } from './exit.js';
+import { EXIT, unknownArgument } from './exit.js';
 import { FILE_KINDS, kindOfFile, type FileKind, type FileValidatorOptions } from './file-kinds.js';
 import type { CliIo } from './io.js';
 
@@ -64,7 +64,7 @@ function parseArgs(argv: readonly string[], fileKinds: readonly string[]): Optio
       fileKind = policyKind ? 'policy' : fileKinds.find((k) => k === value);
       const allKinds = [...POLICY_KINDS, ...fileKinds];
       if (!fileKind) return `--kind must be one of ${allKinds.join(', ')}${didYouMean(value, allKinds)}`;
-    } else if (arg.startsWith('-') && arg !== '-') return `unknown option: ${arg}`;
+    } else if (arg.startsWith('-') && arg !== '-') return unknownArgument(arg, ['--json', '--kind', '--help']);
     else paths.push(arg);
   }
   if (paths.length === 0) return 'no PATH given';

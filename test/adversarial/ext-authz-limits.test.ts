@@ -10,6 +10,7 @@ import { body, checkOf, EXT_AUTHZ_DIRECTORY, requestIdOf } from '../extauthz/che
 import { FIXTURES, useTestGateway, type TestGateway } from '../support/gateway.js';
 import { extAuthzClient, http2Session, rawCheckCall } from '../support/grpc.js';
 import { field } from '../support/protobuf-wire.js';
+import { until } from '../support/until.js';
 
 const MIB = 1024 * 1024;
 
@@ -55,15 +56,6 @@ function gatewayWith(grpc: Record<string, unknown>, held: ReturnType<typeof hold
   });
 }
 
-/** Resolves once `condition` holds, polling; fails after `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** The gauges of the checks being decided and their bytes. */
 async function inFlight(gw: TestGateway): Promise<number[]> {
   const registry = gw.gateway.metrics.registry;
@@ -84,7 +76,7 @@ describe('ext_authz checks past the in-flight budget', () => {
       const authorization = await gw.bearer('alice');
       const letGo = held.hold();
       const decided = [client.check(checkOf({ headers: { authorization } })), client.check(checkOf({ headers: { authorization } }))];
-      await until(() => held.waiting() === 2, 10_000, 'two checks held');
+      await until('two checks held', () => held.waiting() === 2, 10_000);
       const refused = await client.check(checkOf({ headers: { authorization } }));
       expect(held.waiting()).toBe(2);
       expect([refused.status?.code, refused.denied_response?.status?.code, body(refused)['code']]).toEqual([14, 503, 'ext_authz_overloaded']);
@@ -109,7 +101,7 @@ describe('ext_authz checks past the in-flight budget', () => {
       const large = checkOf({ headers: { authorization, 'x-padding': 'a'.repeat(2 * MIB) } });
       const letGo = held.hold();
       const small = client.check(checkOf({ headers: { authorization } }));
-      await until(() => held.waiting() === 1, 10_000, 'one check held');
+      await until('one check held', () => held.waiting() === 1, 10_000);
       const refused = await client.check(large);
       expect([refused.status?.code, body(refused)['code']]).toEqual([14, 'ext_authz_overloaded']);
       expect(gw.audit.decisionsFor(requestIdOf(refused))).toHaveLength(1);
@@ -144,7 +136,7 @@ describe('ext_authz checks past the in-flight budget', () => {
       // Two checks held at once: both admitted only if the budget of two is whole.
       letGo = held.hold();
       const two = [client.check(checkOf({ headers: { authorization } })), client.check(checkOf({ headers: { authorization } }))];
-      await until(() => held.waiting() === 2, 10_000, 'two checks held');
+      await until('two checks held', () => held.waiting() === 2, 10_000);
       letGo();
       expect((await Promise.all(two)).map((a) => [a.http_response, a.denied_response?.body])).toEqual([['ok_response', undefined], ['ok_response', undefined]]);
     } finally {
@@ -170,7 +162,7 @@ describe('calls on one ext_authz connection', () => {
       const authorization = await gw.bearer('alice');
       const letGo = held.hold();
       const answers = Array.from({ length: 12 }, () => client.check(checkOf({ headers: { authorization } })));
-      await until(() => held.waiting() === 3, 10_000, 'three checks held');
+      await until('three checks held', () => held.waiting() === 3, 10_000);
       letGo();
       const all = await Promise.all(answers);
       expect(all.map((a) => a.http_response)).toEqual(Array.from({ length: 12 }, () => 'ok_response'));

@@ -173,6 +173,21 @@ describe('iamgate audit verify', () => {
     expect((await audit('frobnicate')).code).toBe(2);
   });
 
+  it('refuses, as a usage error, an option of another subcommand and a second FILE where one is read, rather than ignoring them', async () => {
+    const refusals: Array<[string[], string]> = [
+      [['report', trail, '--principal', ALICE], 'iamgate audit report: unknown argument: --principal'],
+      [['report', trail, '--rotated'], 'iamgate audit report: unknown argument: --rotated'],
+      [['report', trail, trail], `iamgate audit report: unexpected argument: ${trail} (report reads one FILE)`],
+      [['suggest-policy', trail, '--principal', ALICE, '--json'], 'iamgate audit suggest-policy: unknown argument: --json'],
+      [['suggest-policy', trail, trail, '--principal', ALICE], `iamgate audit suggest-policy: unexpected argument: ${trail} (suggest-policy reads one FILE)`],
+      [['verify', trail, '--since', '30d'], 'iamgate audit verify: unknown argument: --since'],
+    ];
+    for (const [argv, line] of refusals) {
+      const { code, out, err } = await audit(...argv);
+      expect({ argv, code, out, first: err.join('\n').split('\n')[0] }).toEqual({ argv, code: 2, out: [], first: line });
+    }
+  });
+
   it('answers a usage error with its line and the four forms, leaving the full description to --help', async () => {
     const help = (await audit('--help')).out.join('\n');
     for (const argv of [[], ['verify'], ['report'], ['suggest-policy', trail], ['frobnicate'], ['verify', trail, '--bogus']]) {

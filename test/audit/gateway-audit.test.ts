@@ -161,6 +161,16 @@ describe('one decision record per request, through the configured trail', () => 
     expect(await readFile(files.trail, 'utf8')).not.toContain(secret);
   });
 
+  it('answers a path under /.iamgate/sts/ that names no STS endpoint 404 reserved_path, as any unknown reserved path, with its one record', async () => {
+    const before = upstream.received.length;
+    for (const [path, method] of [['/.iamgate/sts/AssumeRol', 'POST'], ['/.iamgate/sts/AssumeRole', 'GET']] as const) {
+      const { res, record } = await call(path, { method, user: 'carol' });
+      expect([path, res.status, (JSON.parse(res.body) as { code: string }).code]).toEqual([path, 404, 'reserved_path']);
+      expect(record).toMatchObject({ decision: 'Deny', reason: 'reserved_path', status: 404 });
+    }
+    expect(upstream.received.length).toBe(before);
+  });
+
   it('records a 502 when the upstream is down', async () => {
     await upstream.close();
     const { res, record } = await call('/orders/2', { user: 'alice' });
@@ -172,7 +182,7 @@ describe('one decision record per request, through the configured trail', () => 
   it('has exactly one decision record for every request made, and no token anywhere', async () => {
     const trail = await readTrail(files.trail);
     const decisions = trail.filter((r) => r.kind === 'request' || r.kind === 'forward_auth');
-    expect(made.length).toBe(11);
+    expect(made.length).toBe(13);
     expect(decisions).toHaveLength(made.length);
     for (const m of made) expect(decisionsFor(trail, m.requestId).map((r) => r.kind)).toEqual([m.kind]);
     const text = await readFile(files.trail, 'utf8');

@@ -12,6 +12,7 @@ import type { RecordSink } from '../../src/audit/sinks/types.js';
 import { readTrailStream } from '../../src/audit/trail.js';
 import { verifyTrail, type VerifyReport } from '../../src/audit/verify.js';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
+import { until } from '../support/until.js';
 import { decisionEvent, ed25519, tempDir, verifyFile, type TempDir } from './support.js';
 
 let redis: TestRedis;
@@ -41,14 +42,6 @@ afterAll(async () => {
   await redis?.close();
   await dir?.remove();
 });
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function setup(options: { maxBuffer?: number; whenFull?: 'drop' | 'refuse'; maxLen?: number; client?: Redis } = {}) {
   const name = `audit:test:${++stream}`;

@@ -3,10 +3,11 @@
 // process, every listener closed, with exit code 1 for the records it could not write, where the
 // failed flush used to leave the operations listener open and the process running for ever.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startServe, type ServeProcess } from '../deploy/serve-process.js';
+import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { tokenFor, writeServedConfig, type ServedFiles } from './served.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
+import { holdsWithin } from '../support/until.js';
 
 describe('a trail on stdout whose reader went away', () => {
   let upstream: TestUpstream;
@@ -28,7 +29,7 @@ describe('a trail on stdout whose reader went away', () => {
   it('refuses requests 503, and a stop ends the process with exit code 1 and both ports closed', async () => {
     const token = await tokenFor(files.config, 'alice');
     server.closeStdout();
-    const refused = await eventually(async () => (await server.call('GET', '/orders/1', token)).status === 503, 10_000);
+    const refused = await holdsWithin(async () => (await server.call('GET', '/orders/1', token)).status === 503, 10_000);
     expect(refused).toBe(true);
     expect(JSON.parse((await server.call('GET', '/orders/1', token)).body)).toMatchObject({ code: 'audit_unavailable' });
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { holdsWithin } from '../support/until.js';
 
 const EXPECTED: Readonly<Record<string, number>> = { alice: 200, bob: 403 };
 const LOOPS = 8;
@@ -48,7 +49,7 @@ beforeAll(async () => {
   });
   for (const user of Object.keys(EXPECTED)) tokens[user] = `Bearer ${await keys.token(user, { ttlSeconds: 600 })}`;
   // Ready: the revocation state has been read and decisions go through Redis.
-  expect(await eventually(async () => (await call('alice')).status === 200, 10_000)).toBe(true);
+  expect(await holdsWithin(async () => (await call('alice')).status === 200, 10_000)).toBe(true);
 }, 30_000);
 
 afterAll(async () => {
@@ -106,7 +107,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Waits until the gateway answers from Redis again (an L2 hit counted after Redis came back). */
 async function usesRedisAgain(): Promise<boolean> {
   const before = await gw.metric('iamgate_decision_cache_lookups_total', 'result="hit_l2"');
-  return eventually(async () => {
+  return holdsWithin(async () => {
     await call('alice');
     return (await gw.metric('iamgate_decision_cache_lookups_total', 'result="hit_l2"')) > before;
   }, 15_000);
@@ -138,7 +139,7 @@ describe('the gateway with Redis failing under load', () => {
       try {
         // At least 1.5 s and more than 50 answers of outage, however slowly a loaded machine answers.
         await sleep(1500);
-        expect(await eventually(async () => answered('outage') > 50, 30_000)).toBe(true);
+        expect(await holdsWithin(async () => answered('outage') > 50, 30_000)).toBe(true);
       } finally {
         await fault.end();
       }

@@ -14,7 +14,8 @@ import { runsOf } from '../adversarial/support/generated.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, mfaFromAmr, startServedGateway, type ServedGateway } from './served.js';
+import { mfaFromAmr, startServedGateway, type ServedGateway } from './served.js';
+import { holdsWithin } from '../support/until.js';
 
 const ROUTES = [
   'version: 1',
@@ -179,7 +180,7 @@ describe('the gateway with the decision cache on, against the gateway with it of
     cachedB = await startServedGateway({ ...common, ...work('b'), redisUrl: redis.url, config: config({ l2: { minEvalMicros: 0 } }) });
     fresh = await startServedGateway({ ...common, ...work('fresh'), config: config({ l1: { enabled: false } }) });
     for (const g of [cachedA, cachedB, fresh]) {
-      if (!(await eventually(async () => g.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a gateway never read the revocation list');
+      if (!(await holdsWithin(async () => g.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a gateway never read the revocation list');
     }
   }, 60_000);
 
@@ -204,7 +205,7 @@ describe('the gateway with the decision cache on, against the gateway with it of
    */
   async function revocationsCaughtUp(): Promise<void> {
     for (const g of [cachedA, cachedB]) {
-      if (!(await eventually(async () => (g.iamgate.auth.status().revocation.lastRefreshAt ?? -Infinity) >= clock, 10_000))) throw new Error('a gateway stopped reading the revocation list');
+      if (!(await holdsWithin(async () => (g.iamgate.auth.status().revocation.lastRefreshAt ?? -Infinity) >= clock, 10_000))) throw new Error('a gateway stopped reading the revocation list');
     }
   }
 

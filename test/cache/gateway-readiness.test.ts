@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { holdsWithin } from '../support/until.js';
 
 let redis: TestRedis;
 let upstream: TestUpstream;
@@ -47,7 +48,7 @@ async function readyz(gw: ServedGateway): Promise<{ status: number; reasons: str
 describe('/readyz with Redis configured', () => {
   it('answers 200 only once authenticated calls are answered too', async () => {
     const gw = await start('fresh');
-    expect(await eventually(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
+    expect(await holdsWithin(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
     expect(await gw.getOrder('alice')).toBe(200);
     expect(await gw.getOrder('bob')).toBe(403);
   });
@@ -66,7 +67,7 @@ describe('/readyz with Redis configured', () => {
     } finally {
       await redis.start();
     }
-    expect(await eventually(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
+    expect(await holdsWithin(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
     expect(await readyz(gw)).toEqual({ status: 200, reasons: [] });
     expect(await gw.getOrder('alice')).toBe(200);
   });

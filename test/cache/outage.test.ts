@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCacheRedis, createDecisionCache, DEFAULT_CHANNEL, type CacheEntry, type DecisionCache, type DecisionKey } from '../../src/cache/index.js';
 import { createClusterBus } from '../../src/cluster/index.js';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
+import { until } from '../support/until.js';
 
 const ALLOW: CacheEntry = { decision: { decision: 'Allow', matched: [{ policy: 'p', kind: 'identity', index: 0, effect: 'Allow' }] } };
 const DENY: CacheEntry = { decision: { decision: 'ExplicitDeny', matched: [{ policy: 'p', kind: 'identity', index: 1, effect: 'Deny' }] } };
@@ -23,14 +24,6 @@ function keyFor(cache: DecisionCache, action: string): DecisionKey {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, test: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 interface Sample {
   readonly at: number;
@@ -97,7 +90,7 @@ describe('the decision cache while Redis is away', () => {
 
   async function setup(): Promise<void> {
     client = createCacheRedis(redis.url, { commandTimeoutMs: 50 });
-    await waitFor('redis ready', () => client.status === 'ready', 5000);
+    await until('redis ready', () => client.status === 'ready', 5000);
     // No L1: every lookup goes to Redis, the worst case for an outage.
     cache = createDecisionCache({
       now: Date.now,
@@ -121,25 +114,25 @@ describe('the decision cache while Redis is away', () => {
       const run = load(cache, 16);
       // Conditions, not fixed sleeps: on a loaded machine the load may take a while to reach L2, the
       // breaker to open, and its cooldown to let a probe through.
-      await waitFor('L2 hits before the outage', () => cache.stats().hitsL2 > 0, 15_000);
+      await until('L2 hits before the outage', () => cache.stats().hitsL2 > 0, 15_000);
       const baselineEnd = Date.now();
 
       const outageStart = Date.now();
       if (fault === 'stopped') await redis.stop();
       else redis.pause();
-      await waitFor('the breaker opening', () => cache.stats().breaker !== 'closed', 15_000);
+      await until('the breaker opening', () => cache.stats().breaker !== 'closed', 15_000);
       const duringOutage = run.counts().resolved;
-      await waitFor('lookups resolving during the outage', () => run.counts().resolved > duringOutage + 16, 15_000);
+      await until('lookups resolving during the outage', () => run.counts().resolved > duringOutage + 16, 15_000);
       if (fault === 'stopped') await redis.start();
       else redis.resume();
       const outageEnd = Date.now();
 
-      await waitFor('L2 answering again', l2Answers, 15_000);
+      await until('L2 answering again', l2Answers, 15_000);
       const recovered = Date.now();
       const hitsAtRecovery = cache.stats().hitsL2;
-      await waitFor('L2 hits after the outage', () => cache.stats().hitsL2 > hitsAtRecovery, 15_000);
+      await until('L2 hits after the outage', () => cache.stats().hitsL2 > hitsAtRecovery, 15_000);
       await run.stop();
-      await waitFor('the breaker closed', l2Answers, 15_000);
+      await until('the breaker closed', l2Answers, 15_000);
 
       expect(run.wrong).toEqual([]);
       expect(run.counts().resolved).toBe(run.counts().issued);

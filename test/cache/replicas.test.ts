@@ -8,16 +8,9 @@ import { createClusterBus, type ClusterBus, type GenerationAnnouncement, type Re
 import { createContext, evaluate, type AuthzRequest, type Decision, type PolicySet } from '../../src/policy/index.js';
 import { compileSet } from '../policy/harness.js';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
+import { until } from '../support/until.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
 
 const statement = (effect: 'Allow' | 'Deny') => ({ Effect: effect, Action: 'orders:GetOrder', Resource: 'arn:aws:orders:::order/*' });
 /** The shared policy files, by generation hash: what a replica reads when it reloads. */
@@ -60,7 +53,7 @@ describe('replicas sharing one Redis', () => {
 
   async function replica(loaded: string, release = '1.0.0'): Promise<Replica> {
     const client = createCacheRedis(redis.url, { commandTimeoutMs: 200 });
-    await waitFor('redis ready', () => client.status === 'ready');
+    await until('redis ready', () => client.status === 'ready');
     const cache = createDecisionCache({ now: Date.now, redis: client, l2: { ttlMs: 60_000, prefix: 'replicas:', minEvalMicros: 0 }, release });
     cache.setGeneration(loaded);
     const r: Replica = { client, cache, bus: joined(client, cache), loaded };
@@ -103,7 +96,7 @@ describe('replicas sharing one Redis', () => {
   beforeEach(async () => {
     // Each test starts with no announced generation and no entries.
     const admin = createCacheRedis(redis.url, { commandTimeoutMs: 1000 });
-    await waitFor('redis ready', () => admin.status === 'ready');
+    await until('redis ready', () => admin.status === 'ready');
     await admin.flushall();
     admin.disconnect();
   });
@@ -129,7 +122,7 @@ describe('replicas sharing one Redis', () => {
     b.bus.onGeneration((g) => heardByB.push(g));
     await subscribed(2);
     expect(await publish(a, 'deny')).toBe(true);
-    await waitFor('B hears the generation', () => heardByB.length > 0);
+    await until('B hears the generation', () => heardByB.length > 0);
     expect(heardByB[0]).toMatchObject({ type: 'generation', hash: 'deny' });
     expect(a.cache.generation()).toEqual({ id: 2, hash: 'deny' });
     await sleep(100);
@@ -151,7 +144,7 @@ describe('replicas sharing one Redis', () => {
 
     a.loaded = 'deny';
     await publish(a, 'deny');
-    await waitFor('B reloads', () => b.loaded === 'deny');
+    await until('B reloads', () => b.loaded === 'deny');
     expect(b.cache.stats().l1Entries).toBe(0);
     for (const r of [a, b, a, b]) {
       const { decision } = await decide(r);
@@ -181,7 +174,7 @@ describe('replicas sharing one Redis', () => {
     replicas.push({ client, cache: late, bus: lateBus, loaded: 'allow' });
     const heard: GenerationAnnouncement[] = [];
     lateBus.onGeneration((g) => heard.push(g));
-    await waitFor('the late replica catches up', () => heard.length > 0);
+    await until('the late replica catches up', () => heard.length > 0);
     expect(heard[0]?.hash).toBe('deny');
   });
 
@@ -191,10 +184,10 @@ describe('replicas sharing one Redis', () => {
     const heard: GenerationAnnouncement[] = [];
     b.bus.onGeneration((g) => heard.push(g));
     await redis.stop();
-    await waitFor('A sees Redis gone', () => a.client.status !== 'ready');
+    await until('A sees Redis gone', () => a.client.status !== 'ready');
     expect(await publish(a, 'deny')).toBe(false);
     await redis.start();
-    await waitFor('B hears the generation after the outage', () => heard.some((g) => g.hash === 'deny'), 15_000);
+    await until('B hears the generation after the outage', () => heard.some((g) => g.hash === 'deny'), 15_000);
   }, 30_000);
 
   it('carry revocations to the other replicas', async () => {
@@ -204,7 +197,7 @@ describe('replicas sharing one Redis', () => {
     b.bus.onRevocation((r) => heard.push(r));
     await subscribed(2);
     expect(await a.bus.publishRevocation('arn:aws:iam::111122223333:user/alice', 1_700_000_000_000)).toBe(true);
-    await waitFor('B hears the revocation', () => heard.length > 0);
+    await until('B hears the revocation', () => heard.length > 0);
     expect(heard[0]).toMatchObject({ subject: 'arn:aws:iam::111122223333:user/alice', before: 1_700_000_000_000 });
   });
 });

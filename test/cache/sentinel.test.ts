@@ -16,7 +16,8 @@ import { freePort, REDIS_SERVER, startOwnedRedis, type TestRedis } from '../supp
 import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { eventually, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { holdsWithin } from '../support/until.js';
 
 let redis: TestRedis;
 let sentinel: ChildProcess | undefined;
@@ -56,13 +57,13 @@ afterAll(async () => {
 describe('Redis through Sentinel', () => {
   it('finds the primary through the sentinel: ready, deciding, and announcing its generation there', async () => {
     const served = gw;
-    expect(await eventually(async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000)).toBe(true);
+    expect(await holdsWithin(async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000)).toBe(true);
     expect(await served.getOrder('alice')).toBe(200);
     expect(await served.getOrder('bob')).toBe(403);
     const primary = new Redis(redis.url, { lazyConnect: true });
     try {
       await primary.connect();
-      expect(await eventually(async () => (await primary.get('iamgate:generation:latest')) !== null)).toBe(true);
+      expect(await holdsWithin(async () => (await primary.get('iamgate:generation:latest')) !== null)).toBe(true);
     } finally {
       primary.disconnect();
     }
@@ -91,7 +92,7 @@ describe('the audit trail through Sentinel', () => {
     const primary = new Redis(redis.url, { lazyConnect: true });
     try {
       await primary.connect();
-      const found = await eventually(async () => {
+      const found = await holdsWithin(async () => {
         const entries = await primary.xrange('audit-through-sentinel', '-', '+');
         return entries.some(([, fields]) => fields.join(' ').includes('through-sentinel'));
       });

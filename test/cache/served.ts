@@ -12,6 +12,7 @@ import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gatewa
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { holdsWithin } from '../support/until.js';
 
 const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
 
@@ -117,16 +118,6 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
   };
 }
 
-/** Polls until `check` holds, for at most `ms`; true when it did. */
-export async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Two replicas sharing one real redis-server, one recording upstream, one key and one policy folder. */
 export interface ServedPair {
   readonly redis: TestRedis;
@@ -159,7 +150,7 @@ export function useServedPair(o: { readonly prefix: string; readonly writePolici
     // Every token is refused (503 revocation_unavailable) until a replica has read the revocation
     // list once: a first read that a loaded machine timed out is retried every second.
     for (const replica of [pair.a, pair.b]) {
-      if (!(await eventually(async () => replica.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a replica never read the revocation list');
+      if (!(await holdsWithin(async () => replica.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a replica never read the revocation list');
     }
   }, 30_000);
   afterAll(async () => {

@@ -119,6 +119,31 @@ describe('the iamgate command line', () => {
     expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
   });
 
+  it('refuses an unknown command in one line naming the command meant, then where the commands are listed, not the whole help', async () => {
+    expect(await cli('vaildate', 'x.json')).toEqual({
+      code: 2,
+      out: [],
+      err: ['iamgate: unknown command "vaildate"; did you mean "validate"?\nusage: iamgate <command> [...args] (iamgate --help lists the commands)'],
+    });
+  });
+
+  it.each([
+    ['serve', '--confg', '--config'],
+    ['validate', '--jsn', '--json'],
+    ['simulate', '--explian', '--explain'],
+    ['test', '--junt', '--junit'],
+    ['diff', '--jsno', '--json'],
+    ['replay', '--polices', '--policies'],
+    ['audit verify', '--hed', '--head'],
+    ['token', '--mfaa', '--mfa'],
+  ])('refuses a misspelt option of %s in one line of the common wording, naming the option meant, then its usage, and exits 2', async (command, typo, meant) => {
+    const { code, out, err } = await cli(...command.split(' '), typo);
+    expect({ code, out }).toEqual({ code: 2, out: [] });
+    const [first, second] = err.join('\n').split('\n');
+    expect(first).toBe(`iamgate ${command}: unknown argument: ${typo}; did you mean "${meant}"?`);
+    expect(second).toMatch(/^usage:/);
+  });
+
   it('suggests the audit subcommand meant by a misspelt one, in the common style', async () => {
     const { code, err } = await cli('audit', 'verfy', 'x.log');
     expect(code).toBe(2);

@@ -212,7 +212,7 @@ describe('iamgate validate', () => {
 
   it.each([
     ['no PATH', [], 'no PATH given'],
-    ['an unknown option', ['--strict', 'x.json'], 'unknown option: --strict'],
+    ['an unknown option', ['--strict', 'x.json'], 'unknown argument: --strict'],
     ['an unknown --kind', ['--kind', 'bucket', 'x.json'], '--kind must be one of identity, resource, boundary, scp, rcp, session'],
   ])('exits 2 on %s', async (_why, argv, message) => {
     const { code, out, err } = await validate(...argv);
@@ -286,7 +286,21 @@ describe('iamgate validate telling and following file kinds', () => {
     expect(out).toEqual([
       expect.stringMatching(new RegExp(`^${file}: error UNKNOWN_KEY at upstreem: unknown key \\(expected one of: .*\\); did you mean "upstream"\\?$`)),
       `${file}: error DATA_TYPE_MISMATCH at listen.port: must be an integer from 0 to 65535 (got "x")`,
-      expect.stringMatching(/^1 file checked: 2 errors/),
+      `${file}: error INVALID_VALUE at audit.signingKeyFile: required in production: a PEM Ed25519 or P-256 private key for the signed digests (or set audit.sign: false)`,
+      expect.stringMatching(/^1 file checked: 3 errors/),
+    ]);
+  });
+
+  it('refuses a production configuration without an audit section, as serve refuses it, since the trail still needs its signing key', async () => {
+    const copy = join(dir, 'production');
+    await cp(policiesDir, copy, { recursive: true });
+    const file = join(copy, 'iamgate.yaml');
+    await writeFile(file, 'version: 1\nupstream:\n  url: http://127.0.0.1:1\n');
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out).toEqual([
+      `${file}: error INVALID_VALUE at audit.signingKeyFile: required in production: a PEM Ed25519 or P-256 private key for the signed digests (or set audit.sign: false)`,
+      expect.stringMatching(/^1 file checked: 1 error,/),
     ]);
   });
 

@@ -9,8 +9,9 @@ import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { repoRoot } from './chart.js';
-import { eventually, mintToken, startServe, type ServeProcess } from './serve-process.js';
+import { mintToken, startServe, type ServeProcess } from './serve-process.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
+import { holdsWithin } from '../support/until.js';
 
 const ISSUER = 'https://people.reload.example';
 
@@ -101,15 +102,15 @@ describe('a ConfigMap update of the policies, as the kubelet makes it', () => {
 
   it('is picked up without a signal (the policy folders are watched)', async () => {
     await publish(await policyFiles(''));
-    expect(await eventually(async () => (await bobReads()) === 403, 5_000)).toBe(true);
+    expect(await holdsWithin(async () => (await bobReads()) === 403, 5_000)).toBe(true);
   });
 
   it('is read through the switched ..data link on SIGHUP, and the next one too', async () => {
     await publish(await policyFiles(''));
     server.signal('SIGHUP');
-    expect(await eventually(async () => (await bobReads()) === 403, 10_000)).toBe(true);
+    expect(await holdsWithin(async () => (await bobReads()) === 403, 10_000)).toBe(true);
     await publish(await policyFiles('OrdersReadOnly'));
     server.signal('SIGHUP');
-    expect(await eventually(async () => (await bobReads()) === 200, 10_000)).toBe(true);
+    expect(await holdsWithin(async () => (await bobReads()) === 200, 10_000)).toBe(true);
   });
 });

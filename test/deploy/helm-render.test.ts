@@ -216,6 +216,16 @@ describe(`the chart rendered by ${helm}`, () => {
     expect(helmFails([...sidecar, '--set', 'config.file.listen.port=9000', '--set', 'iamgate.port=9000'])).toBeUndefined();
   });
 
+  it('gives the pod time for the preStop delay, the requests in flight and sealing the audit trail, and refuses a grace period shorter than their sum', () => {
+    const deployment = render(sidecar).find((m) => m.kind === 'Deployment');
+    const grace = (deployment?.spec?.['template'] as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds;
+    expect(grace).toBeGreaterThanOrEqual(5 + 25 + 10);
+    expect(helmFails([...sidecar, '--set', 'terminationGracePeriodSeconds=30'])).toContain(
+      'terminationGracePeriodSeconds (30) is shorter than iamgate needs to stop: iamgate.preStopDelaySeconds (5) + config.file.shutdown.graceMs (25000 ms) + 10 s to close and seal the audit trail = 40 s',
+    );
+    expect(helmFails([...sidecar, '--set', 'terminationGracePeriodSeconds=30', '--set', 'config.file.shutdown.graceMs=15000'])).toBeUndefined();
+  });
+
   it('refuses in extAuthz mode an extAuthz.grpc.port in config.file other than iamgate.grpcPort, which the container opens and the Service targets', () => {
     const extAuthz = ['--set', 'mode=extAuthz'];
     expect(helmFails([...extAuthz, '--set', 'config.file.extAuthz.grpc.port=9000'])).toContain(

@@ -102,16 +102,6 @@ export async function startServe(configFile: string, env: Record<string, string>
   };
 }
 
-/** Polls `check` every 100 ms until it is true or `ms` have passed; resolves to the last result. */
-export async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** A short-lived bearer token with the given issuer, subject and audience. */
 export function mintToken(claims: { iss: string; sub: string; aud: string }, key: CryptoKey, kid: string, alg: string): Promise<string> {
   return new SignJWT({})

@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { chartDir, coalesce, defaultValues, readText, readYaml, repoRoot } from './chart.js';
-import { eventually, mintToken, startServe, type ServeProcess } from './serve-process.js';
+import { mintToken, startServe, type ServeProcess } from './serve-process.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
+import { holdsWithin } from '../support/until.js';
 const PEOPLE = 'https://people.walkthrough.example';
 const CLUSTER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -117,7 +118,7 @@ beforeAll(async () => {
   // /readyz can answer 200 a moment before the revocation state has first been read from Redis;
   // until then authenticated calls get 503 revocation_unavailable. Wait for that state.
   const probe = await person('bob');
-  if (!(await eventually(async () => (await call('GET', '/', probe)).status !== 503, 20_000))) {
+  if (!(await holdsWithin(async () => (await call('GET', '/', probe)).status !== 503, 20_000))) {
     throw new Error(`revocation state never loaded:\n${server.log()}`);
   }
 }, CHILD_PROCESS_TEST_MS);

@@ -130,6 +130,16 @@ container opens and the Service targets, so Envoy would find nothing listening t
 {{- if and (eq .Values.mode "extAuthz") (ne (toString $grpc) "") (ne (toString $grpc) (toString .Values.iamgate.grpcPort)) }}
 {{- fail (printf "config.file.extAuthz.grpc.port (%v) differs from iamgate.grpcPort (%v), the port the chart opens and its Service targets in extAuthz mode: set iamgate.grpcPort instead" $grpc .Values.iamgate.grpcPort) }}
 {{- end }}
+{{- /* Kubernetes kills the pod terminationGracePeriodSeconds after it is asked to stop, preStop delay
+  included. After SIGTERM iamgate lets requests finish for shutdown.graceMs, then takes up to 10 s
+  more to close and seal the audit trail: killed before that, the chain is left unsigned at its end. */}}
+{{- if not .Values.config.existingConfigMap }}
+{{- $graceMs := int (dig "shutdown" "graceMs" 25000 .Values.config.file) }}
+{{- $needed := add (int .Values.iamgate.preStopDelaySeconds) (div (add $graceMs 999) 1000) 10 }}
+{{- if gt (int $needed) (int .Values.terminationGracePeriodSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) is shorter than iamgate needs to stop: iamgate.preStopDelaySeconds (%v) + config.file.shutdown.graceMs (%v ms) + 10 s to close and seal the audit trail = %v s: raise terminationGracePeriodSeconds or lower the others" .Values.terminationGracePeriodSeconds .Values.iamgate.preStopDelaySeconds $graceMs $needed) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* The iamgate container. */}}

@@ -202,10 +202,6 @@ export function createStsApp(deps: StsDeps): StsApp {
     if (c.get('stsAction') !== undefined) refusal(c, (err as { code?: unknown }).code === 'ECONNRESET' ? 'client_closed' : 'internal_error');
     throw err;
   });
-  app.notFound((c) => {
-    unread(c);
-    return stsError(c, 'unknown_action');
-  });
   return app;
 }
 

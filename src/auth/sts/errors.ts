@@ -3,7 +3,6 @@
 export type StsErrorCode =
   | 'invalid_request'
   | 'request_too_large'
-  | 'unknown_action'
   | 'invalid_duration'
   | 'invalid_session_name'
   | 'invalid_tags'
@@ -27,7 +26,6 @@ export type StsErrorCode =
 export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 503; readonly title: string } } = {
   invalid_request: { status: 400, title: 'The request body is not valid for this action' },
   request_too_large: { status: 413, title: 'The request body is too large' },
-  unknown_action: { status: 404, title: 'No such STS action' },
   invalid_duration: { status: 400, title: 'DurationSeconds must be at least 900' },
   invalid_session_name: { status: 400, title: 'RoleSessionName must be 2-64 characters of letters, digits and +=,.@_-' },
   invalid_tags: { status: 400, title: 'Tags must be at most 50 {Key, Value} pairs of allowed characters' },
