@@ -282,6 +282,24 @@ describe('parsePolicy errors', () => {
     expect(parsePolicy(text).findings).toEqual([]);
   });
 
+  it.each([
+    ['StringEquals', 'aws:username'],
+    ['ForAllValues:StringLike', 'aws:TagKeys'],
+    ['StringNotEqualsIfExists', 'aws:PrincipalTag/team'],
+  ])('refuses %s on %s with an empty value list, naming the operator, the key and what to write instead', (operator, key) => {
+    const { policy: parsed, findings } = parsePolicy(withCondition({ [operator]: { [key]: [] } }), { file: 'p.json' });
+    expect(parsed).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'EMPTY_ARRAY',
+        path: `Statement[0].Condition.${operator}.${key}`,
+        message: `"${operator}" lists no value for "${key}", so it compares the request with nothing: list the values to compare, or use "Null" to test only whether the key is present ("false") or missing ("true")`,
+        file: 'p.json',
+      },
+    ]);
+  });
+
   it('hints at the right spelling of an element, an operator and a principal type', () => {
     const messages = (doc: unknown, kind?: PolicyKind): string =>
       parsePolicy(doc, kind === undefined ? {} : { kind }).findings.map((f) => f.message).join('\n');

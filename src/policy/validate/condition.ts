@@ -60,8 +60,8 @@ function operatorHint(name: string): string {
   return nearestName(base, BASE_OPERATOR_NAMES, 'operator');
 }
 
-/** Reads `value | [values]` under one key; scalars only, at least one. */
-function readValues(raw: unknown, path: string, sink: FindingSink): Located<ContextScalar>[] {
+/** Reads `value | [values]` under one key of operator `name`; scalars only, at least one. */
+function readValues(raw: unknown, name: string, key: string, path: string, sink: FindingSink): Located<ContextScalar>[] {
   const isScalar = (v: unknown): v is ContextScalar =>
     typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
   if (isScalar(raw)) return [{ value: raw, path }];
@@ -70,7 +70,14 @@ function readValues(raw: unknown, path: string, sink: FindingSink): Located<Cont
     return [];
   }
   if (raw.length === 0) {
-    sink.add('EMPTY_ARRAY', path, 'a condition key must list at least one value');
+    // IAM stores such a condition (Access Analyzer warns of it as "Empty array condition") but does
+    // not document what it decides: with nothing to compare, reading it either way would grant or
+    // refuse without a word.
+    sink.add(
+      'EMPTY_ARRAY',
+      path,
+      `"${name}" lists no value for "${key}", so it compares the request with nothing: list the values to compare, or use "Null" to test only whether the key is present ("false") or missing ("true")`,
+    );
     return [];
   }
   const out: Located<ContextScalar>[] = [];
@@ -112,7 +119,7 @@ function readOperatorBlock(
       sink.add('DUPLICATE_CONDITION_KEY', at, `"${key}" repeats "${earlier}": condition key names are case-insensitive`);
     }
     seen.set(key.toLowerCase(), key);
-    const values = readValues(block[key], at, sink);
+    const values = readValues(block[key], name, key, at, sink);
     for (const v of values) {
       const problem = op ? checkConditionValue(op, key, v.value, version) : undefined;
       if (problem) sink.add('INVALID_CONDITION_VALUE', v.path, problem);
