@@ -129,6 +129,8 @@ describe('parsePolicy errors', () => {
     ['an unterminated policy variable default in a StringLike value', withCondition({ StringLike: { 's3:prefix': "home/${aws:username, 'none}/*" } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringLike.s3:prefix']],
     ['an unterminated policy variable in an ArnNotLike value', withCondition({ ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:user/${aws:username' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.ArnNotLike.aws:PrincipalArn']],
     ['a policy variable as a Bool value without Version, where it is literal text that is not true or false', { Statement: allow({ Condition: { Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } } }) }, ['MISSING_VERSION at Version', 'INVALID_CONDITION_VALUE at Statement.Condition.Bool.aws:SecureTransport', 'POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.Bool.aws:SecureTransport']],
+    ['a policy variable naming no condition key (no prefix) in a Resource', policy(allow({ Resource: 'arn:aws:s3:::home/${username}/*' })), ['INVALID_POLICY_VARIABLE at Statement[0].Resource']],
+    ['a policy variable naming no condition key (no prefix) in a StringEquals value', withCondition({ StringEquals: { 's3:prefix': ["home/${PrincipalTag/team, 'all'}"] } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix[0]']],
     ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
 

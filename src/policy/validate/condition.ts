@@ -6,13 +6,17 @@ import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey } from '../global-keys.js';
 import { didYouMean } from '../suggest.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
-import { checkNoVariable, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
-
-// The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
-// (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
-// The name may hold blanks between its words: a tag key does (`aws:ResourceTag/Cost Center`), as
-// IAM's tag rules allow letters, digits and spaces representable in UTF-8, and _ . : / = + - @.
-const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+(?: +\S+)*$/;
+import {
+  checkNoVariable,
+  checkVariableSyntax,
+  childPath,
+  hasPolicyVariable,
+  isConditionKeyName,
+  isJsonObject,
+  itemPath,
+  jsonTypeName,
+  type Located,
+} from './read.js';
 
 // The operator families whose values take policy variables (IAM User Guide, "IAM JSON policy
 // elements: Condition operators": string, Boolean and ARN operators).
@@ -110,7 +114,7 @@ function readOperatorBlock(
     const at = childPath(path, key);
     // A key holding `${` is reported once, as a variable IAM does not substitute there.
     const keyOk = checkNoVariable(key, at, 'a condition key', sink);
-    if (keyOk && !CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
+    if (keyOk && !isConditionKeyName(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
     else if (keyOk && /^aws:/i.test(key) && !isGlobalConditionKey(key)) {
       sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', at, `"${key}" is not a global condition key AWS documents, so requests never carry it${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
     }
