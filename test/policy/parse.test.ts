@@ -557,6 +557,15 @@ describe('parsePolicy results', () => {
     expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
   });
 
+  it('holds a role trust policy, which IAM stores, to the Sid rule of IAM policies', () => {
+    const trustPolicy = (sid: string): Doc => policy({ Sid: sid, Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' } });
+    expect(parsePolicy(trustPolicy('TrustEC2'), { kind: 'resource', trust: true }).findings).toEqual([]);
+    const { policy: parsed, findings } = parsePolicy(trustPolicy('Trust EC2'), { kind: 'resource', trust: true });
+    expect(parsed).toBeUndefined();
+    expect(located(findings)).toEqual(['INVALID_SID at Statement[0].Sid']);
+    expect(findings[0]?.message).toBe('Sid "Trust EC2" may hold only ASCII letters and digits (A-Z, a-z, 0-9) in role trust policies');
+  });
+
   it('accepts wildcards in every part of a resource but its service, and in the service of an ArnLike value', () => {
     const doc = policy(
       allow({ Resource: ['arn:*:s3:::bucket/*', 'arn:aws:sqs:us-?ast-1:111122223333:q*', 'arn:aws:sns:*'] }),
