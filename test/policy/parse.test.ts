@@ -129,6 +129,8 @@ describe('parsePolicy errors', () => {
     ['an unterminated policy variable default in a StringLike value', withCondition({ StringLike: { 's3:prefix': "home/${aws:username, 'none}/*" } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringLike.s3:prefix']],
     ['an unterminated policy variable in an ArnNotLike value', withCondition({ ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:user/${aws:username' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.ArnNotLike.aws:PrincipalArn']],
     ['a policy variable as a Bool value without Version, where it is literal text that is not true or false', { Statement: allow({ Condition: { Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } } }) }, ['MISSING_VERSION at Version', 'INVALID_CONDITION_VALUE at Statement.Condition.Bool.aws:SecureTransport', 'POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.Bool.aws:SecureTransport']],
+    ['a policy variable naming no condition key (no prefix) in a Resource', policy(allow({ Resource: 'arn:aws:s3:::home/${username}/*' })), ['INVALID_POLICY_VARIABLE at Statement[0].Resource']],
+    ['a policy variable naming no condition key (no prefix) in a StringEquals value', withCondition({ StringEquals: { 's3:prefix': ["home/${PrincipalTag/team, 'all'}"] } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix[0]']],
     ['an unterminated policy variable in a Bool value', withCondition({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure' } }), ['INVALID_POLICY_VARIABLE at Statement[0].Condition.Bool.aws:SecureTransport']],
   ];
 
@@ -280,6 +282,24 @@ describe('parsePolicy errors', () => {
   it.each(['0.1', '1.0', '-0', '1e3', '1E+21', '123456789012345', '0.000001', '5e-324'])('reads %s as the JSON number it is', (number) => {
     const text = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": ${number}}}}]}`;
     expect(parsePolicy(text).findings).toEqual([]);
+  });
+
+  it.each([
+    ['StringEquals', 'aws:username'],
+    ['ForAllValues:StringLike', 'aws:TagKeys'],
+    ['StringNotEqualsIfExists', 'aws:PrincipalTag/team'],
+  ])('refuses %s on %s with an empty value list, naming the operator, the key and what to write instead', (operator, key) => {
+    const { policy: parsed, findings } = parsePolicy(withCondition({ [operator]: { [key]: [] } }), { file: 'p.json' });
+    expect(parsed).toBeUndefined();
+    expect(findings).toEqual([
+      {
+        severity: 'error',
+        code: 'EMPTY_ARRAY',
+        path: `Statement[0].Condition.${operator}.${key}`,
+        message: `"${operator}" lists no value for "${key}", so it compares the request with nothing: list the values to compare, or use "Null" to test only whether the key is present ("false") or missing ("true")`,
+        file: 'p.json',
+      },
+    ]);
   });
 
   it('hints at the right spelling of an element, an operator and a principal type', () => {
@@ -535,6 +555,15 @@ describe('parsePolicy results', () => {
     expect(read.policy).toBeDefined();
     const bucketPolicy = policy(allow({ Sid: 'Allow read from the VPC', Principal: '*', Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } }));
     expect(parsePolicy(bucketPolicy, { kind: 'resource' }).findings).toEqual([]);
+  });
+
+  it('holds a role trust policy, which IAM stores, to the Sid rule of IAM policies', () => {
+    const trustPolicy = (sid: string): Doc => policy({ Sid: sid, Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' } });
+    expect(parsePolicy(trustPolicy('TrustEC2'), { kind: 'resource', trust: true }).findings).toEqual([]);
+    const { policy: parsed, findings } = parsePolicy(trustPolicy('Trust EC2'), { kind: 'resource', trust: true });
+    expect(parsed).toBeUndefined();
+    expect(located(findings)).toEqual(['INVALID_SID at Statement[0].Sid']);
+    expect(findings[0]?.message).toBe('Sid "Trust EC2" may hold only ASCII letters and digits (A-Z, a-z, 0-9) in role trust policies');
   });
 
   it('accepts wildcards in every part of a resource but its service, and in the service of an ArnLike value', () => {

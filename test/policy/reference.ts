@@ -266,16 +266,14 @@ function nullDataset(value: ContextValue): boolean {
   return (Array.isArray(value) ? value : [value]).every((v) => v === '');
 }
 
-function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>, deny: boolean): boolean {
+function conditionHolds(op: string, key: string, policyValues: readonly ContextScalar[], ctx: ReadonlyMap<string, ContextValue>): boolean {
   const value = ctx.get(key.toLowerCase());
   if (op === 'Null') {
-    // "true": the key must be absent (or an empty set, which AWS treats as having no value);
-    // "false": present with a value that is not empty ("context keys with empty values"). An empty
-    // string is present, without a value: "false" never holds for it, and "true" (undocumented)
-    // only in a Deny, where doubt denies. Several values are ORed.
-    const absent = value === undefined || (Array.isArray(value) && value.length === 0);
-    const empty = !absent && nullDataset(value);
-    return policyValues.some((p) => (String(p).toLowerCase() === 'true' ? absent || (empty && deny) : !absent && !empty));
+    // "true": the key doesn't exist, "it is null"; "false": "the key exists and its value is not
+    // null". A value with nothing in it ("context keys with empty values") is null. Several
+    // values are ORed.
+    const isNull = value === undefined || nullDataset(value);
+    return policyValues.some((p) => (String(p).toLowerCase() === 'true') === isNull);
   }
   let rest = op;
   let qualifier: 'ForAllValues' | 'ForAnyValue' | undefined;
@@ -331,7 +329,7 @@ function scanPolicy(doc: unknown, req: ReferenceRequest, ctx: ReadonlyMap<string
       else g = Grade.None;
       if (g === Grade.None) continue;
     }
-    if (!s.conditions.every(([op, key, values]) => conditionHolds(op, key, values, ctx, s.effect === 'Deny'))) continue;
+    if (!s.conditions.every(([op, key, values]) => conditionHolds(op, key, values, ctx))) continue;
     if (s.effect === 'Deny') deny = true;
     else {
       allow = true;

@@ -24,12 +24,11 @@
 // - A value that resolves to a null dataset (an empty string, an empty array, or an array of empty
 //   strings only) is an empty set under a set qualifier: the multivalued key examples say
 //   `ForAllValues` is true for it "such as an empty string", and `ForAnyValue` false.
-// - `Null`: `true` holds when the key is missing or is an empty array, `false` when it has a value
-//   that is not a null dataset: the multivalued key examples use `Null: false` precisely so that a
-//   key "with an empty value" cannot make a `ForAllValues` condition true. An empty string (or an
-//   array of them) is a present key with an empty value, so neither `true` nor `false` holds for
-//   it in an Allow: it is not missing, and it has no value. In a Deny, `true` holds for it: whether
-//   an empty value is null is undocumented, and any doubt denies.
+// - `Null`: `true` holds when the key is missing or resolves to a null dataset, `false` when it has
+//   a value that is not one. The guide defines `false` as "the key exists and its value is not
+//   null", and the multivalued key examples use `Null: false` precisely so that a key "with an
+//   empty value" cannot make a `ForAllValues` condition true: so an empty value is null, and
+//   `true` ("it is null") holds for it, in an Allow as in a Deny.
 //   Operators without a qualifier treat an empty array as a present, empty set, and "" as text.
 // A policy variable with no value makes its value match nothing, so a negated operator then holds.
 // An unknown operator, or a value that does not fit its operator, fails closed: in an Allow
@@ -83,12 +82,12 @@ function isNullDataset(value: ContextValue): boolean {
   return true;
 }
 
-function compileNull(condition: ParsedCondition, key: string, effect: Effect): Check {
+function compileNull(condition: ParsedCondition, key: string): Check {
   const wantsMissing = condition.values.some((v) => parseBool(v) === true);
   const wantsPresent = condition.values.some((v) => parseBool(v) === false);
-  // A key present with only empty values: `false` never holds for it (the guide's guard), and
-  // whether it is null is undocumented, so `true` holds only where that denies, in a Deny.
-  const emptyValue: Outcome = wantsMissing && effect === 'Deny' ? PASS : MISMATCH;
+  // A key present with only empty values is null: `true` holds for it, `false` (the guide's
+  // guard) does not.
+  const emptyValue: Outcome = wantsMissing ? PASS : MISMATCH;
   return {
     condition,
     keys: [key],
@@ -103,7 +102,7 @@ function compileNull(condition: ParsedCondition, key: string, effect: Effect): C
 
 function compileCheck(condition: ParsedCondition, op: ParsedOperator, version: PolicyVersion, effect: Effect): Check {
   const key = condition.key.toLowerCase();
-  if (op.base.family === 'Null') return compileNull(condition, key, effect);
+  if (op.base.family === 'Null') return compileNull(condition, key);
   const values = compileValueSet(op.base, condition.values, version);
   const negated = op.base.negated;
   const passWhenMissing =

@@ -6,13 +6,17 @@ import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey } from '../global-keys.js';
 import { didYouMean } from '../suggest.js';
 import type { ContextScalar, ParsedCondition, PolicyVersion } from '../types.js';
 import type { FindingSink } from './findings.js';
-import { checkNoVariable, checkVariableSyntax, childPath, hasPolicyVariable, isJsonObject, itemPath, jsonTypeName, type Located } from './read.js';
-
-// The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
-// (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
-// The name may hold blanks between its words: a tag key does (`aws:ResourceTag/Cost Center`), as
-// IAM's tag rules allow letters, digits and spaces representable in UTF-8, and _ . : / = + - @.
-const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+(?: +\S+)*$/;
+import {
+  checkNoVariable,
+  checkVariableSyntax,
+  childPath,
+  hasPolicyVariable,
+  isConditionKeyName,
+  isJsonObject,
+  itemPath,
+  jsonTypeName,
+  type Located,
+} from './read.js';
 
 // The operator families whose values take policy variables (IAM User Guide, "IAM JSON policy
 // elements: Condition operators": string, Boolean and ARN operators).
@@ -60,8 +64,8 @@ function operatorHint(name: string): string {
   return nearestName(base, BASE_OPERATOR_NAMES, 'operator');
 }
 
-/** Reads `value | [values]` under one key; scalars only, at least one. */
-function readValues(raw: unknown, path: string, sink: FindingSink): Located<ContextScalar>[] {
+/** Reads `value | [values]` under one key of operator `name`; scalars only, at least one. */
+function readValues(raw: unknown, name: string, key: string, path: string, sink: FindingSink): Located<ContextScalar>[] {
   const isScalar = (v: unknown): v is ContextScalar =>
     typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
   if (isScalar(raw)) return [{ value: raw, path }];
@@ -70,7 +74,14 @@ function readValues(raw: unknown, path: string, sink: FindingSink): Located<Cont
     return [];
   }
   if (raw.length === 0) {
-    sink.add('EMPTY_ARRAY', path, 'a condition key must list at least one value');
+    // IAM stores such a condition (Access Analyzer warns of it as "Empty array condition") but does
+    // not document what it decides: with nothing to compare, reading it either way would grant or
+    // refuse without a word.
+    sink.add(
+      'EMPTY_ARRAY',
+      path,
+      `"${name}" lists no value for "${key}", so it compares the request with nothing: list the values to compare, or use "Null" to test only whether the key is present ("false") or missing ("true")`,
+    );
     return [];
   }
   const out: Located<ContextScalar>[] = [];
@@ -103,7 +114,7 @@ function readOperatorBlock(
     const at = childPath(path, key);
     // A key holding `${` is reported once, as a variable IAM does not substitute there.
     const keyOk = checkNoVariable(key, at, 'a condition key', sink);
-    if (keyOk && !CONDITION_KEY.test(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
+    if (keyOk && !isConditionKeyName(key)) sink.add('INVALID_CONDITION_KEY', at, `"${key}" is not a condition key of the form "prefix:name"`);
     else if (keyOk && /^aws:/i.test(key) && !isGlobalConditionKey(key)) {
       sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', at, `"${key}" is not a global condition key AWS documents, so requests never carry it${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
     }
@@ -112,7 +123,7 @@ function readOperatorBlock(
       sink.add('DUPLICATE_CONDITION_KEY', at, `"${key}" repeats "${earlier}": condition key names are case-insensitive`);
     }
     seen.set(key.toLowerCase(), key);
-    const values = readValues(block[key], at, sink);
+    const values = readValues(block[key], name, key, at, sink);
     for (const v of values) {
       const problem = op ? checkConditionValue(op, key, v.value, version) : undefined;
       if (problem) sink.add('INVALID_CONDITION_VALUE', v.path, problem);

@@ -55,14 +55,14 @@ export const POLICY_FINDING_CODES = {
   NULL_WITH_IF_EXISTS: code('error', 'The Null operator takes no IfExists suffix'),
   NULL_WITH_SET_QUALIFIER: code('error', 'The Null operator takes no ForAllValues/ForAnyValue qualifier'),
   INVALID_CONDITION_KEY: code('error', 'A condition key is not of the form `prefix:name`'),
-  UNKNOWN_GLOBAL_CONDITION_KEY: code('warning', 'An `aws:` condition key is not a global condition key AWS documents'),
+  UNKNOWN_GLOBAL_CONDITION_KEY: code('warning', 'An `aws:` condition key, or the key a policy variable names, is not a global condition key AWS documents'),
   DUPLICATE_CONDITION_KEY: code('error', 'One operator names the same condition key twice in different case'),
   INVALID_CONDITION_VALUE: code('error', 'A condition value does not fit its operator'),
   EMPTY_CONDITION: code('warning', 'A Condition or operator block is empty and restricts nothing'),
   // Versions and variables.
   MISSING_VERSION: code('warning', 'No Version: the policy is read as 2008-10-17, without policy variables'),
   POLICY_VARIABLE_NOT_SUPPORTED: code('warning', 'A policy variable under Version 2008-10-17 is literal text'),
-  INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed'),
+  INVALID_POLICY_VARIABLE: code('error', 'A `${...}` policy variable under Version 2012-10-17 is malformed or names no `prefix:name` key'),
   MISPLACED_POLICY_VARIABLE: code('error', 'A `${...}` policy variable where IAM substitutes none: in Action, Principal, a condition key, or the partition, service or region of a Resource'),
   // Condition values that do not do what they look like (./checks-values.ts).
   EQUALS_WITH_WILDCARD: code('warning', 'A string equality operator is given * or ?, which it compares as characters, not as wildcards'),

@@ -1,7 +1,7 @@
 // Small readers shared by the element validators: JSON type tests, JSON paths, "a string or a
 // non-empty array of strings", and element names checked against the grammar.
 import type { PolicyVersion } from '../types.js';
-import { MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
+import { GLOBAL_CONDITION_KEYS, isGlobalConditionKey, MULTIVALUED_GLOBAL_KEYS } from '../global-keys.js';
 import { didYouMean } from '../suggest.js';
 import { parseTemplate } from '../variables.js';
 import type { FindingSink } from './findings.js';
@@ -81,6 +81,17 @@ export function checkElementNames(
   }
 }
 
+// The prefix may be a service (`aws`, `s3`) or an OIDC provider host with a path
+// (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub`, `token.actions.githubusercontent.com:aud`).
+// The name may hold blanks between its words: a tag key does (`aws:ResourceTag/Cost Center`), as
+// IAM's tag rules allow letters, digits and spaces representable in UTF-8, and _ . : / = + - @.
+const CONDITION_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*:\S+(?: +\S+)*$/;
+
+/** Whether a name has the form of a condition key, `prefix:name`: what a request context can carry. */
+export function isConditionKeyName(key: string): boolean {
+  return CONDITION_KEY.test(key);
+}
+
 /** True when the text holds a `${...}` policy variable. */
 export function hasPolicyVariable(s: string): boolean {
   return /\$\{[^}]*\}/.test(s);
@@ -98,6 +109,16 @@ export function checkVariableSyntax(text: string, path: string, version: PolicyV
   // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
   // vs. multivalued context keys"): such a variable never has a value (its default stands in), which
   // the engine decides as IAM does; the warning says so before it silently matches nothing.
+  // A variable stands for a key of the request context, and every such key is `prefix:name`: a
+  // variable that names no such key, or an `aws:` key AWS does not document (a typo), never has a
+  // value in IAM, so it would silently match nothing.
+  for (const key of template.keys) {
+    if (!isConditionKeyName(key)) {
+      sink.add('INVALID_POLICY_VARIABLE', path, `"${text}": "${key}" is not a condition key of the form "prefix:name", so the variable never has a value`);
+    } else if (key.startsWith('aws:') && !isGlobalConditionKey(key)) {
+      sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', path, `"${text}": "${key}" is not a global condition key AWS documents, so requests never carry it and the variable never has a value${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
+    }
+  }
   const multivalued = template.keys.find((k) => MULTIVALUED_GLOBAL_KEYS.has(k));
   if (multivalued !== undefined) {
     sink.add('MULTIVALUED_POLICY_VARIABLE', path, `"${text}": ${multivalued} is multivalued, and a multivalued key cannot stand in a policy variable, so it never has a value here: test the key with ForAnyValue or ForAllValues instead`);

@@ -181,8 +181,10 @@ function readSid(stmt: Record<string, unknown>, path: string, ctx: StatementCont
     ctx.sink.add('DATA_TYPE_MISMATCH', at, `Sid must be a string, not ${jsonTypeName(sid)}`);
     return undefined;
   }
-  if (IAM_SID_KINDS.includes(ctx.kind) && !IAM_SID.test(sid)) {
-    ctx.sink.add('INVALID_SID', at, `Sid ${JSON.stringify(sid)} may hold only ASCII letters and digits (A-Z, a-z, 0-9) in ${ctx.kind} policies`);
+  // A role's trust policy is a resource-based policy, but IAM stores it, so IAM's rule holds.
+  if ((IAM_SID_KINDS.includes(ctx.kind) || ctx.trust) && !IAM_SID.test(sid)) {
+    const where = ctx.trust ? 'role trust' : ctx.kind;
+    ctx.sink.add('INVALID_SID', at, `Sid ${JSON.stringify(sid)} may hold only ASCII letters and digits (A-Z, a-z, 0-9) in ${where} policies`);
   }
   return sid;
 }
