@@ -24,6 +24,15 @@ type Fragment = (value: unknown) => string;
 /** A character JSON.stringify would escape: quote, backslash, control, or a surrogate (escaped when lone). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/**
+ * `s` as one flat string. A fragment kept for later records is built by `+` or a template as a tree
+ * of the strings it was made from, which every record's join would walk again, piece by piece; join
+ * copies pieces into one flat string (two at least: join hands a lone piece back as it is).
+ */
+function flat(s: string): string {
+  return s.length < 2 ? s : [s.slice(0, 1), s.slice(1)].join('');
+}
+
 /** A per-record string as a JSON string: most need no escaping, and one precompiled test settles it. */
 function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
@@ -43,7 +52,7 @@ function repeated(before: string, limit: number, after = ''): Fragment {
       fragment = `${before}${JSON.stringify(text(value, limit))}${after}`;
       if (value.length > limit) return fragment;
       if (known.size >= FRAGMENTS_PER_FIELD) known.clear();
-      known.set(value, fragment);
+      known.set(value, (fragment = flat(fragment)));
     }
     return fragment;
   };
@@ -94,7 +103,7 @@ function count(before: string, value: unknown): string {
 /** Fragments for each value of a closed set, prepared up front. */
 function closedSet(before: string, values: Iterable<string>, after = ''): ReadonlyMap<unknown, string> {
   const out = new Map<unknown, string>();
-  for (const v of values) out.set(v, `${before}${JSON.stringify(v)}${after}`);
+  for (const v of values) out.set(v, flat(`${before}${JSON.stringify(v)}${after}`));
   return out;
 }
 
@@ -109,17 +118,21 @@ function deeplyFrozen(value: object): boolean {
 
 /**
  * `write(value)` for a member object, kept per object when nothing in it can change (it is deeply
- * frozen, so its fragment cannot change either); written afresh otherwise. A frozen object seen
- * again is one WeakMap lookup, and the WeakMap keeps nothing alive.
+ * frozen, so its fragment cannot change either); written afresh otherwise. An object seen again is
+ * one WeakMap lookup, and the WeakMap keeps nothing alive. Only deeply frozen objects are kept, and
+ * nothing frozen can thaw, so a kept one needs no `Object.isFrozen` again (a call into the runtime).
  */
 function perFrozenObject<T>(write: (value: T) => string): (value: T) => string {
   const kept = new WeakMap<object, string>();
   return (value) => {
-    if (!isObject(value) || !Object.isFrozen(value)) return write(value);
-    let fragment = kept.get(value);
-    if (fragment === undefined) {
-      fragment = write(value);
-      if (deeplyFrozen(value)) kept.set(value, fragment);
+    if (!isObject(value)) return write(value);
+    const known = kept.get(value);
+    if (known !== undefined) return known;
+    const fragment = write(value);
+    if (Object.isFrozen(value) && deeplyFrozen(value)) {
+      const flattened = flat(fragment);
+      kept.set(value, flattened);
+      return flattened;
     }
     return fragment;
   };
@@ -139,7 +152,7 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
   const decision = closedSet('"decision":', ['Allow', 'Deny'], ',');
   const issuer = repeated('"issuer":', FIELD_LIMITS.issuer);
   const authMethod = repeated('', FIELD_LIMITS.method);
-  const instance = `,"instanceId":${JSON.stringify(instanceId)}`;
+  const instance = flat(`,"instanceId":${JSON.stringify(instanceId)}`);
   const kinds = closedSet(',"kind":', KINDS);
   const method = repeated(',"method":', FIELD_LIMITS.method);
   const arn = repeated(',"principal":{"arn":', FIELD_LIMITS.arn);
@@ -149,7 +162,7 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
   const reason = repeated(',"reason":', FIELD_LIMITS.reason);
   const requestId = singlePieces(',"requestId":', FIELD_LIMITS.id);
   const resource = singlePieces(',"resource":', FIELD_LIMITS.resource);
-  const bySeq = `,"schemaVersion":${SCHEMA_VERSION},"seq":`;
+  const bySeq = flat(`,"schemaVersion":${SCHEMA_VERSION},"seq":`);
   const shadow = closedSet(',"shadow":', ['would_allow', 'would_deny']);
   const sourceIp = singlePieces(',"sourceIp":', FIELD_LIMITS.ip);
   const policy = repeated('{"policy":', FIELD_LIMITS.name);
@@ -167,7 +180,8 @@ export function createEventEncoder(instanceId: string, deps: BuildDeps): EventEn
     const ms = now();
     if (ms !== lastMs) {
       lastMs = ms;
-      lastTime = `,"time":${JSON.stringify(isoTime(ms))}`;
+      // quote, not JSON.stringify (a call into the runtime): an ISO time never needs escaping.
+      lastTime = `,"time":${quote(isoTime(ms))}`;
     }
     return lastTime;
   };
