@@ -12,6 +12,7 @@ import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './
 import { checkResponse, type CheckResponseMessage } from './check-response.js';
 import type { ExtAuthzLimits } from './config.js';
 import { createInFlightBudget } from './in-flight.js';
+import { oneCheckPerCall, type WrongCountAnswer } from './one-check.js';
 import { loadExtAuthzServices } from './protos.js';
 
 /** The service names a health check may ask about ('' is the server as a whole). */
@@ -25,6 +26,9 @@ const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3
  * own limits with its record. grpc-js's default is 4 MiB.
  */
 export const MAX_CHECK_BYTES = 24 * 1024 * 1024;
+
+/** The path of the Check method, as gRPC names it on the wire. */
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 /** grpc.health.v1 ServingStatus numbers. */
 const SERVING = 1;
@@ -179,6 +183,20 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
   const limits = deps.serverLimits;
+  /**
+   * A check that failed outside the pipeline (reading the message): still an answer (a deny) with
+   * its one record, never a failed call or a crash. Nothing of the message is trusted here, nor the
+   * clock (it may be what failed).
+   */
+  const failed = (err: unknown): Promise<CheckResponseMessage> => {
+    const facts: RequestFacts = { requestId: deps.requestId(), method: '', target: '', rawHeaders: [], peerAddress: '', secure: false, now: Number.NaN };
+    return deps.pipeline.failure(err, facts, 'ext-authz').then((outcome) => checkResponse(outcome, [], deps));
+  };
+  /** A Check call without exactly one CheckRequest: refused and recorded as a check, answered on the call itself (the handler never runs). */
+  const wrongCount: WrongCountAnswer = (call, count, gaveUp) => {
+    const send = (response: CheckResponseMessage): void => call.sendMessage(response, () => call.sendStatus({ code: GrpcStatus.OK, details: 'OK' }));
+    void check({ checkCount: count }, gaveUp).then(send, (err: unknown) => void failed(err).then(send));
+  };
   // Each connection is bounded in calls and in time: a dead peer is found by an unanswered ping,
   // an unused connection is closed, and every connection ends (GOAWAY, then its calls' grace), so
   // a call that never finishes sending its check cannot hold its bytes for longer than that.
@@ -190,18 +208,13 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
     'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
     'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
     'grpc.max_connection_age_grace_ms': deps.connectionGraceMs,
+    interceptors: [oneCheckPerCall(CHECK_PATH, wrongCount)],
   });
   server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
       void check(call.request, () => call.cancelled).then(
         (response) => callback(null, response),
-        (err: unknown) => {
-          // Failed outside the pipeline (reading the message): still an answer (a deny) with its
-          // one record, never a failed call or a crash. Nothing of the message is trusted here, nor
-          // the clock (it may be what failed).
-          const facts: RequestFacts = { requestId: deps.requestId(), method: '', target: '', rawHeaders: [], peerAddress: '', secure: false, now: Number.NaN };
-          void deps.pipeline.failure(err, facts, 'ext-authz').then((outcome) => callback(null, checkResponse(outcome, [], deps)));
-        },
+        (err: unknown) => void failed(err).then((response) => callback(null, response)),
       );
     },
   });

@@ -133,13 +133,15 @@ describe('ext_authz checks past the in-flight budget', () => {
       const late = Array.from({ length: 10 }, () => client.check(checkOf({ headers: { authorization } }), { deadlineMs: 50 }).catch((err: ServiceError) => err.code));
       await Promise.all(late);
       letGo();
-      // Calls that send a whole check but never end, reset: decided all the same (grpc-js runs the
-      // handler), their answer reaching no one. Calls that never send all of their check: never decided.
+      // Calls that send a whole check but never end, closed (END_STREAM, then a reset): decided all
+      // the same (grpc-js runs the handler), their answer reaching no one. Calls closed before all of
+      // their check came: ended with no CheckRequest, so refused as such (ext_authz_no_check).
       const whole = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { end: false }));
       const partial = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { announced: 1000, end: false }));
       await new Promise((resolve) => session.ping(resolve));
       for (const stream of [...whole, ...partial]) stream.close();
-      await expect.poll(decisions, { timeout: 10_000 }).toBe(before + late.length + whole.length);
+      await expect.poll(decisions, { timeout: 10_000 }).toBe(before + late.length + whole.length + partial.length);
+      expect(gw.audit.events.filter((e) => e.kind === 'ext_authz' && e.reason === 'ext_authz_no_check')).toHaveLength(partial.length);
       await expect.poll(() => inFlight(gw), { timeout: 10_000 }).toEqual([0, 0]);
       // Two checks held at once: both admitted only if the budget of two is whole.
       letGo = held.hold();
