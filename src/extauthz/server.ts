@@ -2,12 +2,11 @@
 // grpc.health.v1 on the same port. Each Check runs the HTTP gateway's pipeline (path rules,
 // authentication, route map, decide, audit) on the facts the check describes: one audit record
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
-import cluster from 'node:cluster';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { format } from 'node:util';
 import { Gauge } from 'prom-client';
 import { Server, ServerCredentials, setLogger, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import type { FrontDoor, FrontDoorDeps, PipelineOverride, Refusal, RequestFacts } from '../gateway/index.js';
+import { trackSockets, type FrontDoor, type FrontDoorDeps, type PipelineOverride, type Refusal, type RequestFacts } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, type CheckResponseMessage } from './check-response.js';
 import type { ExtAuthzLimits } from './config.js';
@@ -149,21 +148,6 @@ function undecodableAsRefusal(service: ServiceDefinition): ServiceDefinition {
 }
 
 /**
- * Rejects with Node's own EADDRINUSE error (address and port on it) when `port` is taken: gRPC would
- * say so only inside a message of its own, after printing an unformatted line on stderr.
- */
-async function portFree(host: string, port: number): Promise<void> {
-  // A worker of `serve --workers` shares the port through its primary, where a probe could be
-  // handed a caller's connection meant for another worker's server.
-  if (port === 0 || cluster.isWorker) return;
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(port, host, () => probe.close(() => resolve()));
-  });
-}
-
-/**
  * Sends the gRPC library's own messages (by default written to stderr as `E <text>`) through the
  * gateway's logger, so every line iamgate writes is one JSON line, redacted like the rest. The
  * library keeps one logger per process: the last server started holds it, which is the one
@@ -228,20 +212,44 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
       callback(null, { status: deps.ready() ? SERVING : NOT_SERVING });
     },
   });
-  const shown = host.includes(':') ? `[${host}]` : host;
-  await portFree(host, port);
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${shown}:${port}`, ServerCredentials.createInsecure(), (err, actual) => (err ? reject(err) : resolve(actual)));
+  // iamgate listens itself and hands each connection to gRPC, which bounds what a connection may
+  // hold but not how many there are: past maxConnections, Node closes a connection as it arrives,
+  // before it is read, counted in iamgate_refused_connections_total{listener="ext_authz"}. A taken
+  // port fails here with Node's own EADDRINUSE error.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = createServer((socket) => injector.injectConnection(socket));
+  listener.maxConnections = limits.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
   });
+  const sockets = trackSockets(listener, {
+    name: 'ext_authz',
+    metrics: deps.sockets,
+    maxConnections: limits.maxConnections,
+    now: deps.now,
+    onError: (err) => deps.logger.warn({ err: err.message }, 'ext_authz listener error'),
+  });
+  const bound = (listener.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
   const local = shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown;
   return {
     address: `${local}:${bound}`,
     close(graceMs) {
+      listener.close();
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          sockets.destroyAll();
+        }, graceMs);
         timer.unref();
         server.tryShutdown(() => {
           clearTimeout(timer);
+          // A connection that never became a gRPC session (no HTTP/2 preface yet) is not gRPC's to close.
+          sockets.destroyAll();
           resolve();
         });
       });
