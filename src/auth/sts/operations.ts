@@ -58,6 +58,11 @@ export interface StsDeps {
   readonly requestId?: () => string;
   /** The header that carries a call's request id on its answer, as on every answer of the gateway. */
   readonly requestIdHeader?: string;
+  /**
+   * How many Authorization header lines the call carries, as the front door that received it counts
+   * them (a Headers object joins repeated lines into one value); without it, one.
+   */
+  readonly authorizationLines?: (c: Context) => number;
 }
 
 /** A call's own condition keys (`StsDeps.requestKeys`), merged into every evaluation the call makes. */
