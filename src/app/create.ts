@@ -2,12 +2,14 @@
 // value, in dependency order, and stopped in reverse. `serve`, the benchmarks and the test helpers
 // all assemble a gateway here and nowhere else.
 import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, registerTokenCacheMetrics, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
-import { compileTrustedProxies, createGatewayMetrics, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { compileTrustedProxies, createGatewayMetrics, scanHeaders, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
@@ -56,6 +58,11 @@ export interface PrimaryChannel {
 
 /** How long a worker waits for the primary to answer a state call before failing closed, ms. */
 const PRIMARY_STATE_TIMEOUT_MS = 1000;
+
+/** The Node request an STS call came in on, when it came over the network (a call made in-process has none). */
+function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming;
+}
 
 /** A running iamgate. */
 export interface Iamgate {
@@ -154,8 +161,13 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       // An STS call is decided on its own address, transport, time and agent, as a proxied request
       // is (a call made in-process, without a socket, has none of these keys).
       stsRequestKeys: (c) => {
-        const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+        const incoming = incomingOf(c);
         return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
+      },
+      // Counted on the raw lines, as the data path counts them: an STS call with two is refused alike.
+      stsAuthorizationLines: (c) => {
+        const incoming = incomingOf(c);
+        return incoming ? scanHeaders(incoming.rawHeaders).authorizationCount : 1;
       },
       requestIdHeader: IDENTITY_HEADERS.requestId,
       requestId,

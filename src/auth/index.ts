@@ -4,7 +4,7 @@ export { createAuthenticator, type AuthenticatorDeps, type AuthOutcome, type Iss
 export { registerTokenCacheMetrics } from './metrics.js';
 export { createPeerAuthenticator, serviceAccountOf, type PeerAuthenticator, type PeerIdentityOptions } from './peer-identity.js';
 export { readAuthConfig, authenticationWarnings, issuerKeyPrefix, webIdentityProvider, type AuthConfig, type IssuerConfig, type ReadAuthOptions, type WebIdentityMapping } from './config.js';
-export { onRole, timeKeys } from './trust.js';
+export { canPresentMfa, onRole, timeKeys } from './trust.js';
 export { AUTH_ERRORS, authFailure, type AuthErrorCode, type AuthFailure, type AuthStatus } from './errors.js';
 export { createStsApp, createJwksHandler } from './sts/app.js';
 export { createStsOperations, type StsDeps, type StsEvent, type StsAction } from './sts/operations.js';

@@ -39,6 +39,8 @@ export interface AuthRuntimeOptions {
   readonly onStsEvent?: (event: StsEvent) => void;
   /** The global condition keys of an STS call, from the request (see StsDeps.requestKeys). */
   readonly stsRequestKeys?: StsDeps['requestKeys'];
+  /** How many Authorization lines an STS call carries, from the request (see StsDeps.authorizationLines). */
+  readonly stsAuthorizationLines?: StsDeps['authorizationLines'];
   /** The header carrying an STS call's request id on its answer (see StsDeps.requestIdHeader). */
   readonly requestIdHeader?: string;
   /** Names each STS call (see StsDeps.requestId): the gateway's own source, so the two never collide. */
@@ -156,6 +158,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
       now,
       ...(o.onStsEvent ? { onEvent: o.onStsEvent } : {}),
       ...(o.stsRequestKeys ? { requestKeys: o.stsRequestKeys } : {}),
+      ...(o.stsAuthorizationLines ? { authorizationLines: o.stsAuthorizationLines } : {}),
       ...(o.requestIdHeader !== undefined ? { requestIdHeader: o.requestIdHeader } : {}),
       ...(o.requestId ? { requestId: o.requestId } : {}),
     });

@@ -4,7 +4,7 @@
 // account delegates to the caller's identity policies; the caller's Deny, boundary and session
 // policies apply either way. MFA conditions read the caller's context, or the fact that a valid
 // TOTP code came with the request.
-import { compilePolicy, createContext, evaluate, REQUEST_KEYS, type AuthzRequest, type ContextValue, type Decision, type PolicySet } from '../policy/index.js';
+import { compilePolicy, createContext, evaluate, REQUEST_KEYS, type AuthzRequest, type ContextValue, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
 import { isoSeconds, type DirectoryRole, type Principal, type WebIdentityFacts } from '../identity/index.js';
 
 export type TrustDenial = 'trust_policy_denied' | 'caller_not_allowed';
@@ -49,7 +49,25 @@ function decideOnRole(set: PolicySet, role: TrustingRole, request: AuthzRequest)
 }
 
 /**
- * AssumeRole (and sts:TagSession, sts:SetSourceIdentity alongside it): the trust policy must allow the caller. When it
+ * Whether `caller` can present a second factor with an STS call (`TokenCode`): only a user, whose
+ * device it is. A role session's MFA is the one its session started with, for its whole life, so
+ * telling it `mfa_required` would ask for what it cannot give.
+ */
+export function canPresentMfa(caller: Pick<Principal, 'type'>): boolean {
+  return caller.type === 'User';
+}
+
+/**
+ * The context an AssumeRole call is decided in: the caller's keys, the time keys at `now`, then the
+ * call's own (`extra`: where it came from, its MFA, tags and source identity).
+ */
+export function assumeRoleContext(caller: Principal, extra: Readonly<Record<string, ContextValue>>, now: number): RequestContext {
+  return createContext({ ...caller.context, ...timeKeys(now), ...extra });
+}
+
+/**
+ * AssumeRole (and sts:TagSession, sts:SetSourceIdentity alongside it), in the call's `context`
+ * (`assumeRoleContext`): the trust policy must allow the caller. When it
  * names the caller itself (user ARN, session ARN, or the role of a calling session) that is enough
  * on the identity side, as the AssumeRole API reference says ("When a resource-based policy grants
  * access to a principal in the same account, no additional identity-based policy is required");
@@ -58,16 +76,10 @@ function decideOnRole(set: PolicySet, role: TrustingRole, request: AuthzRequest)
 export function assumeRoleAllowed(
   caller: Principal,
   role: TrustingRole,
-  extra: Readonly<Record<string, ContextValue>>,
-  now: number,
+  context: RequestContext,
   action: 'sts:AssumeRole' | 'sts:TagSession' | 'sts:SetSourceIdentity' = 'sts:AssumeRole',
 ): TrustOutcome {
-  const request = {
-    principal: caller.arn,
-    action,
-    resource: role.arn,
-    context: createContext({ ...caller.context, ...timeKeys(now), ...extra }),
-  };
+  const request = { principal: caller.arn, action, resource: role.arn, context };
   const decision = decideOnRole(caller.policySet, role, request);
   if (decision.decision === 'Allow') return { ok: true };
   const byTrust = decision.implicitReason === 'trust_policy_no_allow' || decision.matched.some((m) => m.kind === 'resource');

@@ -4,12 +4,15 @@
 // with more header than the gateway itself accepts, or framed as the gateway's own socket would
 // refuse, or whose pseudo-headers contradict its attributes, is refused through the pipeline (audited).
 import { describedFramingRefusal, isPrintableMethod, type Refusal, type RequestFacts, type WebSocketOpening } from '../gateway/index.js';
+import type { CheckCount } from './one-check.js';
 
 /** The decoded message as @grpc/proto-loader yields it (absent fields undefined): only what iamgate reads. */
 export interface CheckRequestMessage {
   readonly attributes?: AttributeContextMessage | null;
   /** Set instead of the fields when the bytes did not decode (see server.ts): why. */
   readonly malformed?: string;
+  /** Set instead of the fields for a call that carried no CheckRequest, or more than one (see one-check.ts). */
+  readonly checkCount?: CheckCount;
   /** Set by the decoder (see server.ts): the size of the bytes the message was read from. */
   readonly wireBytes?: number;
 }
@@ -173,6 +176,12 @@ function urlDecoded(text: string): string | undefined {
   }
 }
 
+/** The refusal of a Check call that did not carry exactly one CheckRequest: nothing to decide on, or two to choose from. */
+const WRONG_COUNT_REFUSALS: Readonly<Record<CheckCount, Refusal>> = {
+  none: { code: 'ext_authz_incomplete', reason: 'ext_authz_no_check', message: 'The call carries no CheckRequest', detail: 'the call ended before any CheckRequest' },
+  several: { code: 'ext_authz_ambiguous', reason: 'ext_authz_several_checks', message: 'The call carries more than one CheckRequest', detail: 'a second CheckRequest on one Check call' },
+};
+
 /** Reads a decoded CheckRequest into request facts; never throws, whatever the message holds. */
 export function readCheckRequest(message: CheckRequestMessage, requestId: string, now: number, limits: CheckLimits): CheckReading {
   const attributes = message.attributes ?? undefined;
@@ -187,6 +196,7 @@ export function readCheckRequest(message: CheckRequestMessage, requestId: string
     const refusal: Refusal = { code: 'ext_authz_incomplete', reason: 'ext_authz_malformed', message: 'The check request is not a valid CheckRequest', detail: message.malformed };
     return { facts: empty, peerPrincipal, refusal };
   }
+  if (message.checkCount !== undefined) return { facts: empty, peerPrincipal, refusal: WRONG_COUNT_REFUSALS[message.checkCount] };
   if (!http || !method || !http.path) {
     const missing = !attributes ? 'attributes' : !http ? 'attributes.request.http' : !method ? 'attributes.request.http.method in printable ASCII' : 'attributes.request.http.path';
     return { facts: empty, peerPrincipal, refusal: { code: 'ext_authz_incomplete', detail: `the check request has no ${missing}` } };

@@ -10,8 +10,10 @@ export interface PeerIdentityConfig {
   readonly trustDomain: string;
 }
 
-/** What one client may hold of the gRPC server: calls, decoded bytes, connections' time. */
+/** What one client may hold of the gRPC server: connections, calls, decoded bytes, connections' time. */
 export interface ExtAuthzLimits {
+  /** Most connections open at once, over all clients; more are closed as they arrive. */
+  readonly maxConnections: number;
   /** Most calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams: number;
   /** Most checks being decided at once, over all connections; more are denied at once (503). */
@@ -40,6 +42,7 @@ export const EXT_AUTHZ_DEFAULTS = {
   host: '0.0.0.0',
   trustDomain: 'cluster.local',
   limits: {
+    maxConnections: 10_000,
     maxConcurrentStreams: 100,
     maxChecksInFlight: 1024,
     maxCheckBytesInFlight: 64 * MIB,
@@ -52,6 +55,7 @@ export const EXT_AUTHZ_DEFAULTS = {
 
 /** The range each limit may take: every one bounded, so none can be turned off. */
 const LIMIT_RANGES: Readonly<Record<keyof ExtAuthzLimits, readonly [number, number]>> = {
+  maxConnections: [1, 1_000_000],
   maxConcurrentStreams: [1, 2 ** 31 - 1],
   maxChecksInFlight: [1, 1_000_000],
   maxCheckBytesInFlight: [MIB, 64 * 1024 * MIB],
@@ -87,6 +91,7 @@ export function readExtAuthzConfig(raw: unknown, options: { path?: string; file?
     }
     const limit = (key: keyof ExtAuthzLimits): number => r.int(g, key, `${path}.grpc.${key}`, EXT_AUTHZ_DEFAULTS.limits[key], ...LIMIT_RANGES[key]);
     const limits: ExtAuthzLimits = {
+      maxConnections: limit('maxConnections'),
       maxConcurrentStreams: limit('maxConcurrentStreams'),
       maxChecksInFlight: limit('maxChecksInFlight'),
       maxCheckBytesInFlight: limit('maxCheckBytesInFlight'),

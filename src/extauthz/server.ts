@@ -2,16 +2,16 @@
 // grpc.health.v1 on the same port. Each Check runs the HTTP gateway's pipeline (path rules,
 // authentication, route map, decide, audit) on the facts the check describes: one audit record
 // (`kind: ext_authz`) per check, and the answer Envoy gives the caller matches the HTTP gateway's.
-import cluster from 'node:cluster';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { format } from 'node:util';
 import { Gauge } from 'prom-client';
 import { Server, ServerCredentials, setLogger, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import type { FrontDoor, FrontDoorDeps, PipelineOverride, Refusal, RequestFacts } from '../gateway/index.js';
+import { trackSockets, type FrontDoor, type FrontDoorDeps, type PipelineOverride, type Refusal, type RequestFacts } from '../gateway/index.js';
 import { readCheckRequest, type CheckLimits, type CheckRequestMessage } from './check-request.js';
 import { checkResponse, type CheckResponseMessage } from './check-response.js';
 import type { ExtAuthzLimits } from './config.js';
 import { createInFlightBudget } from './in-flight.js';
+import { oneCheckPerCall, type WrongCountAnswer } from './one-check.js';
 import { loadExtAuthzServices } from './protos.js';
 
 /** The service names a health check may ask about ('' is the server as a whole). */
@@ -25,6 +25,9 @@ const HEALTH_SERVICES: ReadonlySet<string> = new Set(['', 'envoy.service.auth.v3
  * own limits with its record. grpc-js's default is 4 MiB.
  */
 export const MAX_CHECK_BYTES = 24 * 1024 * 1024;
+
+/** The path of the Check method, as gRPC names it on the wire. */
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 /** grpc.health.v1 ServingStatus numbers. */
 const SERVING = 1;
@@ -145,21 +148,6 @@ function undecodableAsRefusal(service: ServiceDefinition): ServiceDefinition {
 }
 
 /**
- * Rejects with Node's own EADDRINUSE error (address and port on it) when `port` is taken: gRPC would
- * say so only inside a message of its own, after printing an unformatted line on stderr.
- */
-async function portFree(host: string, port: number): Promise<void> {
-  // A worker of `serve --workers` shares the port through its primary, where a probe could be
-  // handed a caller's connection meant for another worker's server.
-  if (port === 0 || cluster.isWorker) return;
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(port, host, () => probe.close(() => resolve()));
-  });
-}
-
-/**
  * Sends the gRPC library's own messages (by default written to stderr as `E <text>`) through the
  * gateway's logger, so every line iamgate writes is one JSON line, redacted like the rest. The
  * library keeps one logger per process: the last server started holds it, which is the one
@@ -179,6 +167,20 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
   const services = loadExtAuthzServices();
   const check = createCheckHandler(deps);
   const limits = deps.serverLimits;
+  /**
+   * A check that failed outside the pipeline (reading the message): still an answer (a deny) with
+   * its one record, never a failed call or a crash. Nothing of the message is trusted here, nor the
+   * clock (it may be what failed).
+   */
+  const failed = (err: unknown): Promise<CheckResponseMessage> => {
+    const facts: RequestFacts = { requestId: deps.requestId(), method: '', target: '', rawHeaders: [], peerAddress: '', secure: false, now: Number.NaN };
+    return deps.pipeline.failure(err, facts, 'ext-authz').then((outcome) => checkResponse(outcome, [], deps));
+  };
+  /** A Check call without exactly one CheckRequest: refused and recorded as a check, answered on the call itself (the handler never runs). */
+  const wrongCount: WrongCountAnswer = (call, count, gaveUp) => {
+    const send = (response: CheckResponseMessage): void => call.sendMessage(response, () => call.sendStatus({ code: GrpcStatus.OK, details: 'OK' }));
+    void check({ checkCount: count }, gaveUp).then(send, (err: unknown) => void failed(err).then(send));
+  };
   // Each connection is bounded in calls and in time: a dead peer is found by an unanswered ping,
   // an unused connection is closed, and every connection ends (GOAWAY, then its calls' grace), so
   // a call that never finishes sending its check cannot hold its bytes for longer than that.
@@ -190,18 +192,13 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
     'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
     'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
     'grpc.max_connection_age_grace_ms': deps.connectionGraceMs,
+    interceptors: [oneCheckPerCall(CHECK_PATH, wrongCount)],
   });
   server.addService(undecodableAsRefusal(services.authorization), {
     Check(call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) {
       void check(call.request, () => call.cancelled).then(
         (response) => callback(null, response),
-        (err: unknown) => {
-          // Failed outside the pipeline (reading the message): still an answer (a deny) with its
-          // one record, never a failed call or a crash. Nothing of the message is trusted here, nor
-          // the clock (it may be what failed).
-          const facts: RequestFacts = { requestId: deps.requestId(), method: '', target: '', rawHeaders: [], peerAddress: '', secure: false, now: Number.NaN };
-          void deps.pipeline.failure(err, facts, 'ext-authz').then((outcome) => callback(null, checkResponse(outcome, [], deps)));
-        },
+        (err: unknown) => void failed(err).then((response) => callback(null, response)),
       );
     },
   });
@@ -215,20 +212,44 @@ export async function startExtAuthzServer(deps: ExtAuthzDeps, host: string, port
       callback(null, { status: deps.ready() ? SERVING : NOT_SERVING });
     },
   });
-  const shown = host.includes(':') ? `[${host}]` : host;
-  await portFree(host, port);
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${shown}:${port}`, ServerCredentials.createInsecure(), (err, actual) => (err ? reject(err) : resolve(actual)));
+  // iamgate listens itself and hands each connection to gRPC, which bounds what a connection may
+  // hold but not how many there are: past maxConnections, Node closes a connection as it arrives,
+  // before it is read, counted in iamgate_refused_connections_total{listener="ext_authz"}. A taken
+  // port fails here with Node's own EADDRINUSE error.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = createServer((socket) => injector.injectConnection(socket));
+  listener.maxConnections = limits.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
   });
+  const sockets = trackSockets(listener, {
+    name: 'ext_authz',
+    metrics: deps.sockets,
+    maxConnections: limits.maxConnections,
+    now: deps.now,
+    onError: (err) => deps.logger.warn({ err: err.message }, 'ext_authz listener error'),
+  });
+  const bound = (listener.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
   const local = shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown;
   return {
     address: `${local}:${bound}`,
     close(graceMs) {
+      listener.close();
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          sockets.destroyAll();
+        }, graceMs);
         timer.unref();
         server.tryShutdown(() => {
           clearTimeout(timer);
+          // A connection that never became a gRPC session (no HTTP/2 preface yet) is not gRPC's to close.
+          sockets.destroyAll();
           resolve();
         });
       });

@@ -2,7 +2,7 @@
 // including `mfa_required`, found by asking whether the same request with a fresh second factor
 // would be allowed (exact for both MFA patterns: an Allow conditioned on MFA, and a Deny unless MFA).
 import type { Principal } from '../identity/index.js';
-import { createPolicySetKeysMemo, evaluate, type AuthzRequest, type Decision, type PolicySet, type RequestContext } from '../policy/index.js';
+import { createPolicySetKeysMemo, evaluate, MFA_KEYS, withFreshMfa, type AuthzRequest, type Decision, type PolicySet } from '../policy/index.js';
 import type { CachedDecision, CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
 import type { DenyReason } from './errors.js';
 
@@ -12,24 +12,13 @@ export interface Verdict {
   readonly cache: CacheLevel | 'miss';
 }
 
-const MFA_PRESENT = 'aws:multifactorauthpresent';
-const MFA_AGE = 'aws:multifactorauthage';
-
-/** The context as it would be had the caller just presented a second factor. */
-function withFreshMfa(context: RequestContext): RequestContext {
-  const stepped = new Map(context);
-  stepped.set(MFA_PRESENT, true);
-  stepped.set(MFA_AGE, 0);
-  return stepped;
-}
-
 /**
  * Why a deny happened, for the caller: `mfa_required` when a fresh second factor would turn it into
  * an allow. `keys` are the context keys the set reads: a set that reads neither MFA key cannot
  * decide differently with one, so the second evaluation is skipped.
  */
 export function denyReason(set: PolicySet, request: AuthzRequest, decision: Decision, keys: ReadonlySet<string>): DenyReason {
-  if (keys.has(MFA_PRESENT) || keys.has(MFA_AGE)) {
+  if (keys.has(MFA_KEYS.present) || keys.has(MFA_KEYS.age)) {
     const stepped = evaluate(set, { ...request, context: withFreshMfa(request.context) });
     if (stepped.decision === 'Allow') return 'mfa_required';
   }

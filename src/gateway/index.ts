@@ -14,6 +14,8 @@ export { DEFAULT_PATH_RULES, normalizeTarget, type NormalizedTarget, type PathRe
 export { createPipeline, type Allowed, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PipelineOverride, type PolicySnapshot, type Refusal, type Rejected } from './pipeline.js';
 export { createPolicyLoader, simulatedPrincipal, syntheticTokenFacts, type AuthenticatorFactory, type PolicyFiles } from './policies.js';
 export { createProxyHandlers, requestFacts, type ProxyHandlers } from './proxy-handler.js';
+export { scanHeaders } from './request-headers.js';
+export { trackSockets, type ListenerSockets, type SocketMetrics } from './sockets.js';
 export { startGateway, type FrontDoor, type FrontDoorDeps, type Gateway, type GatewayOptions, type LoadNotice, type PolicyLoad, type PolicyLoader } from './server.js';
 export { createTunnelRegistry, TUNNEL_CLOSE_REASONS, type TunnelCloseReason, type TunnelGrant, type Tunnels } from './tunnels.js';
 export * from './routes/index.js';

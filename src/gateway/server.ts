@@ -31,7 +31,7 @@ import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
 import { closingSocket, writeSocketError } from './respond.js';
-import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
+import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets, type SocketMetrics } from './sockets.js';
 import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
 
@@ -65,6 +65,8 @@ export interface FrontDoorDeps {
   readonly requestId: () => string;
   /** The gateway's audit sink, for what befalls an answer after its decision (an `outcome`). */
   readonly audit: AuditSink;
+  /** The listeners' connection metrics, which a front door's own listener reports in too. */
+  readonly sockets: SocketMetrics;
 }
 
 /** A front door on its own listener, started with the gateway and closed with it. */
@@ -570,7 +572,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let extAuthz: FrontDoor | undefined;
   if (options.extAuthz) {
     try {
-      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready, requestId: nextId, audit });
+      extAuthz = await options.extAuthz({ pipeline, metrics, logger, now, ready: () => readiness().ready, requestId: nextId, audit, sockets: socketMetrics });
     } catch (err) {
       await Promise.all([closeServer(server), closeServer(ops)]);
       await upstream.close(true);

@@ -7,7 +7,7 @@ import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export type ListenerName = 'gateway' | 'operations';
+export type ListenerName = 'gateway' | 'operations' | 'ext_authz';
 
 /**
  * How long readiness stays not-ready after an accept failed for lack of descriptors, unless the
@@ -61,7 +61,7 @@ export function createSocketMetrics(registry: Registry): SocketMetrics {
   const registers = [registry];
   return {
     open: new Gauge({ name: 'iamgate_connections_open', help: 'Client connections open, by listener', labelNames: ['listener'], registers }),
-    limit: new Gauge({ name: 'iamgate_connections_limit', help: 'Most client connections a listener keeps open (listen.maxConnections)', labelNames: ['listener'], registers }),
+    limit: new Gauge({ name: 'iamgate_connections_limit', help: 'Most client connections a listener keeps open (listen.maxConnections, extAuthz.grpc.maxConnections)', labelNames: ['listener'], registers }),
     acceptErrors: new Counter({ name: 'iamgate_accept_errors_total', help: 'Connections that could not be accepted, by listener and error (EMFILE, ENFILE, ...)', labelNames: ['listener', 'code'], registers }),
     refused: new Counter({ name: 'iamgate_refused_connections_total', help: 'Connections iamgate ended itself, by listener and reason', labelNames: ['listener', 'reason'], registers }),
   };

@@ -1,7 +1,7 @@
 // Deciding one request offline, the way the gateway's pipeline would decide it: the principal
 // resolved from the directory, the request mapped through the route map (or given as an action
 // and resource), the context built with the gateway's own code, and the caller-facing reason.
-import { onRole, timeKeys } from '../auth/index.js';
+import { canPresentMfa, onRole, timeKeys } from '../auth/index.js';
 import { buildRequestContext, denyReason, normalizeTarget, syntheticTokenFacts, type RequestFacts } from '../gateway/index.js';
 import { roleByArn, type Directory, type Principal } from '../identity/index.js';
 import {
@@ -121,6 +121,17 @@ function decidingSet(directory: Directory, principal: Principal, request: AuthzR
   return role ? onRole(principal.policySet, role) : principal.policySet;
 }
 
+/**
+ * The deny reason the gateway or the STS endpoint would give: assuming a role, `mfa_required` only
+ * for a caller that can send a code (a role session is refused as for any other want, as the STS
+ * refuses it).
+ */
+function offlineDenyReason(set: PolicySet, request: AuthzRequest, engine: Decision, principal: Principal): OfflineReason {
+  const reason = denyReason(set, request, engine, policySetKeys(set));
+  if (reason !== 'mfa_required' || canPresentMfa(principal) || !ASSUME_ACTIONS.has(request.action.toLowerCase())) return reason;
+  return engine.decision === 'ExplicitDeny' ? 'explicit_deny' : 'implicit_deny';
+}
+
 function denied(reason: OfflineReason, explanation: string, mapped: { action?: string; resource?: string } = {}): OfflineDecision {
   return { decision: 'ImplicitDeny', reason, ...mapped, explanation: [explanation] };
 }
@@ -164,6 +175,6 @@ export function decideOffline(
   const authz: AuthzRequest = { principal: principal.arn, action, resource, context: withOverrides(base, context) };
   const set = decidingSet(world.directory, principal, authz);
   const engine = evaluate(set, authz);
-  const reason = engine.decision === 'Allow' ? 'allowed' : denyReason(set, authz, engine, policySetKeys(set));
+  const reason = engine.decision === 'Allow' ? 'allowed' : offlineDenyReason(set, authz, engine, principal);
   return { decision: engine.decision, reason, action, resource, ...(route !== undefined ? { route } : {}), engine, request: authz, set, explanation: explainDecision(engine) };
 }

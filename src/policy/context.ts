@@ -19,6 +19,24 @@ export const REQUEST_KEYS = {
   referer: 'aws:referer',
 } as const;
 
+/** The keys saying whether, and how long ago, the caller presented a second factor, spelt as the context holds them. */
+export const MFA_KEYS = {
+  present: 'aws:multifactorauthpresent',
+  age: 'aws:multifactorauthage',
+} as const;
+
+/**
+ * The context as it would be had the caller just presented a second factor (present, age 0): a
+ * deny that this context turns into an allow is a deny for want of MFA alone (`mfa_required`). The
+ * one rule for every decision that says so: a proxied request's, an STS call's, `iamgate test`'s.
+ */
+export function withFreshMfa(context: RequestContext): RequestContext {
+  const stepped = new Map(context);
+  stepped.set(MFA_KEYS.present, true);
+  stepped.set(MFA_KEYS.age, 0);
+  return stepped;
+}
+
 /**
  * Keys whose values change from one request to the next by the clock alone. A decision that reads
  * one of them must not be reused for a later request.
@@ -26,7 +44,7 @@ export const REQUEST_KEYS = {
 export const TIME_VARYING_KEYS: ReadonlySet<string> = new Set([
   REQUEST_KEYS.currentTime,
   REQUEST_KEYS.epochTime,
-  'aws:multifactorauthage',
+  MFA_KEYS.age,
   'aws:tokenissuetime',
 ]);
 

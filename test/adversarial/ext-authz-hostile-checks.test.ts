@@ -4,7 +4,7 @@
 // request, or refused; each leaves exactly one audit record; none is a failed call.
 import { describe, expect, it } from 'vitest';
 import { body, checkOf, requestIdOf, useExtAuthzGateway } from '../extauthz/check.js';
-import { checkBytes, http2Session, openCheckCall, rawCheckCall, type CheckAnswer } from '../support/grpc.js';
+import { callAnswer, checkBytes, http2Session, openCheckCall, rawCheckCall, streamChecks, type CheckAnswer } from '../support/grpc.js';
 import { field, varint, VARINT } from '../support/protobuf-wire.js';
 
 describe('ext_authz checks that no Envoy sends', () => {
@@ -57,11 +57,11 @@ describe('ext_authz checks that no Envoy sends', () => {
     expect(recordOf(answer)).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 431 })]);
   });
 
-  it('refuses an Authorization header named twice in two cases with 400, never deciding on either token', async () => {
+  it('refuses an Authorization header named twice in two cases as token_malformed (401), never deciding on either token', async () => {
     const check = checkOf({ headers: { authorization: await gw.bearer('alice'), Authorization: await gw.bearer('bob') } });
     const answer = await client().check(check);
-    expect(answer.denied_response?.status?.code).toBe(400);
-    expect(recordOf(answer)).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400 })]);
+    expect([answer.denied_response?.status?.code, body(answer)['code']]).toEqual([401, 'token_malformed']);
+    expect(recordOf(answer)).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 401 })]);
   });
 
   it('takes Host from the attributes whatever the case of a host entry in the header map', async () => {
@@ -122,10 +122,13 @@ describe('ext_authz checks that no Envoy sends', () => {
     }
   });
 
+  // Check is unary: grpc-js alone would fail such a call (UNIMPLEMENTED) before iamgate saw it,
+  // with no record, and a failed call is what Envoy's failure_mode_allow may turn into an allow.
   it.each([
-    ['no check', 0],
-    ['two checks', 2],
-  ])('fails a call carrying %s UNIMPLEMENTED, before anything is decided: never an answer Envoy could apply', async (_what, count) => {
+    ['no check', 0, 'ext_authz_no_check'],
+    ['two checks', 2, 'ext_authz_several_checks'],
+    ['three checks', 3, 'ext_authz_several_checks'],
+  ])('denies a call carrying %s with 400 (INVALID_ARGUMENT) and one audit record, never deciding on any of them', async (_what, count, reason) => {
     const authorization = await gw.bearer('alice');
     const session = await http2Session(gw.gateway.extAuthzAddress!);
     try {
@@ -135,15 +138,25 @@ describe('ext_authz checks that no Envoy sends', () => {
       head.writeUInt32BE(message.length, 1);
       const stream = openCheckCall(session);
       stream.end(Buffer.concat(Array.from({ length: count }, () => Buffer.concat([head, message]))));
-      const status = await new Promise<string>((resolve) => {
-        stream.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(String(headers['grpc-status'])));
-        stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
-        stream.resume();
-      });
-      expect(status).toBe('12');
-      expect(gw.audit.events.slice(before).filter((e) => e.kind === 'ext_authz' && e.decision === 'Allow')).toEqual([]);
+      const { status, answer } = await callAnswer(stream);
+      expect(status).toBe('0');
+      expect([answer?.status?.code, answer?.denied_response?.status?.code, body(answer!)['code']]).toEqual([3, 400, reason]);
+      const records = gw.audit.events.slice(before);
+      expect(records).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400, reason, requestId: requestIdOf(answer!) })]);
     } finally {
       session.destroy();
     }
+  });
+
+  it('answers a gRPC client that streams no check, or two, on Check with a denial it reads, recorded once, and decides the next call as usual', async () => {
+    const message = checkWith(await gw.bearer('alice'), 'GET', Buffer.alloc(0));
+    for (const [messages, reason] of [[[], 'ext_authz_no_check'], [[message, message], 'ext_authz_several_checks']] as const) {
+      const answer = await streamChecks(gw.gateway.extAuthzAddress!, messages);
+      expect([answer.status?.code, answer.denied_response?.status?.code, body(answer)['code']]).toEqual([3, 400, reason]);
+      expect(recordOf(answer)).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Deny', status: 400, reason })]);
+    }
+    const one = await streamChecks(gw.gateway.extAuthzAddress!, [message]);
+    expect(one.http_response).toBe('ok_response');
+    expect(recordOf(one)).toEqual([expect.objectContaining({ kind: 'ext_authz', decision: 'Allow' })]);
   });
 });

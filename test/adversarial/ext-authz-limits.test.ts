@@ -125,13 +125,15 @@ describe('ext_authz checks past the in-flight budget', () => {
       const late = Array.from({ length: 10 }, () => client.check(checkOf({ headers: { authorization } }), { deadlineMs: 50 }).catch((err: ServiceError) => err.code));
       await Promise.all(late);
       letGo();
-      // Calls that send a whole check but never end, reset: decided all the same (grpc-js runs the
-      // handler), their answer reaching no one. Calls that never send all of their check: never decided.
+      // Calls that send a whole check but never end, closed (END_STREAM, then a reset): decided all
+      // the same (grpc-js runs the handler), their answer reaching no one. Calls closed before all of
+      // their check came: ended with no CheckRequest, so refused as such (ext_authz_no_check).
       const whole = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { end: false }));
       const partial = Array.from({ length: 10 }, () => rawCheckCall(session, SMALL_CHECK, { announced: 1000, end: false }));
       await new Promise((resolve) => session.ping(resolve));
       for (const stream of [...whole, ...partial]) stream.close();
-      await expect.poll(decisions, { timeout: 10_000 }).toBe(before + late.length + whole.length);
+      await expect.poll(decisions, { timeout: 10_000 }).toBe(before + late.length + whole.length + partial.length);
+      expect(gw.audit.events.filter((e) => e.kind === 'ext_authz' && e.reason === 'ext_authz_no_check')).toHaveLength(partial.length);
       await expect.poll(() => inFlight(gw), { timeout: 10_000 }).toEqual([0, 0]);
       // Two checks held at once: both admitted only if the budget of two is whole.
       letGo = held.hold();
@@ -208,5 +210,45 @@ describe('ext_authz connections with maxConnectionAgeMs', () => {
     const stream = rawCheckCall(session, SMALL_CHECK, { announced: 1000, end: false });
     await new Promise<void>((resolve) => stream.once('close', () => resolve()));
     session.destroy();
+  });
+});
+
+describe('ext_authz connections past maxConnections', () => {
+  const gw = gatewayWith({ maxConnections: 2 }, holdingAuthentication());
+
+  /** The ext_authz listener's value of a connection metric. */
+  const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => {
+    const values = (await gw.gateway.metrics.registry.getSingleMetric(name)!.get()).values;
+    return values.find((v) => v.labels['listener'] === 'ext_authz' && Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+  };
+
+  it('are closed as they arrive, counted, and taken again once a connection ends', async () => {
+    const held = [await http2Session(gw.gateway.extAuthzAddress!), await http2Session(gw.gateway.extAuthzAddress!)];
+    try {
+      expect([await metric('iamgate_connections_open'), await metric('iamgate_connections_limit')]).toEqual([2, 2]);
+      const refusedBefore = await metric('iamgate_refused_connections_total', { reason: 'max_connections' });
+      // A third client: closed by the server before any byte of HTTP/2 comes back.
+      const [host, port] = gw.gateway.extAuthzAddress!.split(':');
+      const third: Socket = createConnection({ host: host!, port: Number(port) });
+      third.on('error', () => undefined);
+      let received = 0;
+      third.on('data', (chunk: Buffer) => (received += chunk.length));
+      third.write(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+      await new Promise<void>((resolve) => third.once('close', () => resolve()));
+      expect(received).toBe(0);
+      expect(await metric('iamgate_refused_connections_total', { reason: 'max_connections' })).toBe(refusedBefore + 1);
+      // Once one of the two ends, a new connection is taken and its check answered.
+      const client = extAuthzClient(gw.gateway.extAuthzAddress!, { ownConnection: true });
+      held.pop()!.destroy();
+      await expect.poll(() => metric('iamgate_connections_open')).toBe(1);
+      try {
+        const answer = await client.check(checkOf({ headers: { authorization: await gw.bearer('alice') } }));
+        expect(answer.http_response).toBe('ok_response');
+      } finally {
+        client.close();
+      }
+    } finally {
+      for (const session of held) session.destroy();
+    }
   });
 });

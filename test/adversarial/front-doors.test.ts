@@ -267,7 +267,7 @@ describe('one request through every front door', () => {
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Expect', '100-continue']], want: 'allowed' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Expect', 'fancy']], want: 'expectation_failed', nginx: 'allowed', caddy: 'refused' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['X-Original-URI', '/orders/secret-1']], want: 'allowed', envoy: 'forward_auth_ambiguous', caddy: 'forward_auth_ambiguous' },
-    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Authorization', 'Bearer x']], want: 'ambiguous_parameter', nginx: 'refused' },
+    { method: 'GET', target: '/orders/1', user: 'alice', headers: [['Authorization', 'Bearer x']], want: 'token_malformed', nginx: 'refused' },
     { method: 'GET', target: '/orders/1', user: 'alice', headers: [['X-Iamgate-Principal', 'arn:aws:iam::111122223333:user/bob']], want: 'allowed' },
     { method: 'GET', target: '/.iamgate/authz', user: 'alice', want: 'forward_auth_incomplete', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route', caddy: 'no_route' },
     { method: 'GET', target: '/.iamgate/healthz', user: 'alice', want: 'reserved_path', nginx: 'no_route', envoy: 'no_route', grpc: 'no_route', caddy: 'no_route' },

@@ -36,6 +36,12 @@ roles:
     trustPolicy:
       Version: "2012-10-17"
       Statement: [{ Effect: Allow, Principal: { AWS: "arn:aws:iam::111122223333:user/erin" }, Action: sts:AssumeRole }]
+  NeedsMfa:
+    policies: [Reader]
+    trustPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - { Effect: Allow, Principal: { AWS: "111122223333" }, Action: sts:AssumeRole, Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }
   Open:
     maxSessionDuration: 7200
     tags: { team: platform, tier: gold }
@@ -134,6 +140,18 @@ describe('AssumeRole rules', () => {
     expect(untrusted).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(answerOf(missing)).toEqual(answerOf(untrusted));
     expect(f.events.slice(-2).map((e) => e.code)).toEqual(['trust_policy_denied', 'role_unknown']);
+  });
+
+  // A role session cannot send TokenCode (caller_not_user): mfa_required, which tells the caller to
+  // send one, would ask it for what it cannot give.
+  it('tells a user, not a role session, that a second factor would let its call through, and records why the session was refused', async () => {
+    expect(await assume('dave', { RoleArn: ROLE('NeedsMfa') })).toMatchObject({ status: 403, body: { error: 'mfa_required' } });
+    const session = sessionToken((await assume('dave', { RoleArn: ROLE('Open') })).body);
+    const fromSession = await assume('dave', { RoleArn: ROLE('NeedsMfa'), RoleSessionName: 'chained' }, session);
+    const untrusted = await assume('dave', { RoleArn: ROLE('OnlyErin'), RoleSessionName: 'chained' }, session);
+    expect(fromSession).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect(answerOf(fromSession)).toEqual(answerOf(untrusted));
+    expect(f.events.slice(-2).map((e) => e.code)).toEqual(['session_without_mfa', 'trust_policy_denied']);
   });
 
   // Decided with fewer or other evaluations, an unknown role would be answered sooner than a role

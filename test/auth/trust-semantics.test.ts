@@ -89,6 +89,8 @@ roles:
     trustPolicy: ${trust(SESSION('Hop', 'hop-one'))}
   NamesHopRole:
     trustPolicy: ${trust(ROLE('Hop'))}
+  NamesHopRoleWithMfa:
+    trustPolicy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { AWS: "${ROLE('Hop')}" }, Action: sts:AssumeRole, Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }] }
 `;
 
 describe('AssumeRole in the same account', () => {
@@ -188,6 +190,17 @@ describe('AssumeRole in the same account', () => {
         expect({ user, role, allowed: offline.decision === 'Allow', mfa: offline.reason === 'mfa_required' }).toEqual({ user, role, allowed: online.status === 200, mfa: online.code === 'mfa_required' });
       }
     }
+  });
+
+  it('refuses a role session that a second factor would let through as access_denied, offline too, since a session cannot send a code', async () => {
+    const hop = await assume(await userToken('granted'), 'Hop', { RoleSessionName: 'hop-one' });
+    expect(await assume(hop.token!, 'NamesHopRoleWithMfa')).toEqual({ status: 403, code: 'session_without_mfa' });
+    const load = await loadPolicyWorld(sts.directory, { directory: sts.directory, routes: ADVERSARIAL_FIXTURES.routes });
+    if (!load.ok) throw new Error(JSON.stringify(load.findings));
+    const now = Date.now();
+    const session = resolvePrincipal(load.world, { role: 'Hop', sessionName: 'hop-one' }, now)!;
+    const offline = decideOffline(load.world, session, { action: 'sts:AssumeRole', resource: ROLE('NamesHopRoleWithMfa') }, {}, now);
+    expect({ decision: offline.decision, reason: offline.reason }).toEqual({ decision: 'ImplicitDeny', reason: 'implicit_deny' });
   });
 });
 

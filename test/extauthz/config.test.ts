@@ -9,7 +9,7 @@ describe('the limits of the ext_authz gRPC server in configuration', () => {
   });
 
   it('take the values written', () => {
-    const written = { maxConcurrentStreams: 8, maxChecksInFlight: 64, maxCheckBytesInFlight: 2 * 1024 * 1024, keepaliveTimeMs: 5000, keepaliveTimeoutMs: 2000, maxConnectionIdleMs: 9000, maxConnectionAgeMs: 60_000 };
+    const written = { maxConnections: 50, maxConcurrentStreams: 8, maxChecksInFlight: 64, maxCheckBytesInFlight: 2 * 1024 * 1024, keepaliveTimeMs: 5000, keepaliveTimeoutMs: 2000, maxConnectionIdleMs: 9000, maxConnectionAgeMs: 60_000 };
     expect(readExtAuthzConfig({ grpc: { port: 9191, ...written } }).config?.grpc?.limits).toEqual(written);
   });
 

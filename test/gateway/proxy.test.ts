@@ -129,7 +129,7 @@ describe('gateway proxy', () => {
     expect(JSON.parse(expired.body)).toMatchObject({ error: 'Unauthorized', code: 'token_expired' });
   });
 
-  it('refuses two Authorization headers instead of guessing which one the upstream reads', async () => {
+  it('refuses two Authorization headers as a malformed credential instead of guessing which one the upstream reads', async () => {
     const res = await new Promise<number>((resolve, reject) => {
       const req = http.request(`${gw.url}/orders/1`, { agent: false }, (r) => {
         r.resume();
@@ -139,7 +139,7 @@ describe('gateway proxy', () => {
       req.setHeader('authorization', [alice, bob]);
       req.end();
     });
-    expect(res).toBe(400);
+    expect(res).toBe(401);
   });
 
   it('records exactly one event per answer, a forwarded request included: its decision', async () => {

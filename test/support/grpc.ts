@@ -85,6 +85,19 @@ export function checkBytes(address: string, bytes: Buffer): Promise<CheckAnswer>
   }).finally(() => client.close());
 }
 
+/**
+ * Calls Check as a client-streaming method, sending each of `messages` as it is (so a call can carry
+ * none, or several, as no unary client sends), on a connection of its own, closed after the answer.
+ */
+export function streamChecks(address: string, messages: readonly Buffer[]): Promise<CheckAnswer> {
+  const client = new GrpcClient(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  return new Promise<CheckAnswer>((resolve, reject) => {
+    const call = client.makeClientStreamRequest<Buffer, CheckAnswer>('/envoy.service.auth.v3.Authorization/Check', (b) => b, CHECK.responseDeserialize, (err, res) => (err ? reject(err) : resolve(res!)));
+    for (const message of messages) call.write(message);
+    call.end();
+  }).finally(() => client.close());
+}
+
 /** A plain HTTP/2 connection to the gRPC port, for what no gRPC client sends; resolves once the server's settings arrived. */
 export async function http2Session(address: string): Promise<ClientHttp2Session> {
   const session = connect(`http://${address}`);
@@ -116,4 +129,24 @@ export function rawCheckCall(session: ClientHttp2Session, message: Buffer, o: { 
   if (o.end === false) stream.write(frame);
   else stream.end(frame);
   return stream;
+}
+
+/** Reads the answer of a call opened on a plain HTTP/2 stream: its gRPC status and, when it sent one, its CheckResponse. */
+export function callAnswer(stream: ClientHttp2Stream): Promise<{ readonly status: string; readonly answer: CheckAnswer | undefined }> {
+  const chunks: Buffer[] = [];
+  let status = '';
+  stream.on('response', (headers) => {
+    if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+  });
+  stream.on('trailers', (trailers) => {
+    status = String(trailers['grpc-status']);
+  });
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return new Promise((resolve) => {
+    stream.once('close', () => {
+      const bytes = Buffer.concat(chunks);
+      const answer = bytes.length >= 5 ? CHECK.responseDeserialize(bytes.subarray(5, 5 + bytes.readUInt32BE(1))) : undefined;
+      resolve({ status, answer });
+    });
+  });
 }

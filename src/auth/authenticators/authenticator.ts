@@ -26,7 +26,7 @@ export type AuthResult = AuthOutcome | typeof NOT_MINE;
 
 /** What a request offers as proof of identity, the same whichever front door it came through. */
 export interface CredentialFacts {
-  /** The Authorization header, when the request has one (a request with two is refused before). */
+  /** The Authorization header, when the request has one (a request with two is refused before: `repeatedAuthorization`). */
   readonly authorization: string | undefined;
   /** Every header as received, `[name, value, ...]`. */
   readonly rawHeaders: readonly string[];

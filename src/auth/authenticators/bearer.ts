@@ -15,6 +15,17 @@ export function bearerToken(header: string | undefined, maxTokenBytes: number): 
   return { ok: true, token };
 }
 
+/**
+ * The failure of a request that carries the Authorization header more than once, or undefined: one
+ * malformed credential (401 `token_malformed`, challenged `error="invalid_request"`, RFC 6750's
+ * error for a repeated parameter), as a token naming a member twice is, never a guess at which
+ * line counts (Node keeps the first, a Headers object joins them, another proxy keeps the last).
+ * The one rule of every front door and of the STS endpoints.
+ */
+export function repeatedAuthorization(lines: number): AuthFailure | undefined {
+  return lines > 1 ? authFailure('token_malformed', `${lines} Authorization headers`) : undefined;
+}
+
 function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '')}"`;
 }

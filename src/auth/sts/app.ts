@@ -4,6 +4,7 @@
 import { Hono, type Context, type Handler } from 'hono';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createIdSource } from '../../audit/index.js';
+import { repeatedAuthorization } from '../authenticators/index.js';
 import { AUTH_ERRORS, authErrorBody } from '../errors.js';
 import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
@@ -123,7 +124,7 @@ export function createStsApp(deps: StsDeps): StsApp {
 
   /** Authenticates the caller (bearer token) and parses the body, or answers the failure. */
   const withCaller = async (c: StsContext, run: (caller: Principal, body: Obj) => Promise<Response>): Promise<Response> => {
-    const auth = await deps.authenticator.authenticate({ authorization: c.req.header('authorization') });
+    const auth = repeatedAuthorization(deps.authorizationLines?.(c) ?? 1) ?? (await deps.authenticator.authenticate({ authorization: c.req.header('authorization') }));
     if (!auth.ok) {
       refusal(c, auth.code);
       const bearer = AUTH_ERRORS[auth.code].bearerError;

@@ -55,7 +55,8 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
 export type StsDenialReason = (typeof DENIAL_REASONS)[number];
 
 // The type is read from this list, so a reason added to it can never be answered as itself.
-const DENIAL_REASONS = ['trust_policy_denied', 'caller_not_allowed', 'role_unknown'] as const;
+// `session_without_mfa`: a role session refused for want of a second factor, which it cannot add.
+const DENIAL_REASONS = ['trust_policy_denied', 'caller_not_allowed', 'role_unknown', 'session_without_mfa'] as const;
 
 /** A reason an STS call was refused for: a code of the table above, or a denial answered as `access_denied`. */
 export type StsReason = StsErrorCode | StsDenialReason;

@@ -9,12 +9,12 @@ import type { SigningKeyRing } from '../keys/signing.js';
 import type { Revocations } from '../revocation.js';
 import { mintSessionToken, type SessionClaims } from '../session-token.js';
 import type { Totp } from '../totp.js';
-import { assumeRoleAllowed, noSuchRole, timeKeys, webIdentityAllowed } from '../trust.js';
+import { assumeRoleAllowed, assumeRoleContext, canPresentMfa, noSuchRole, timeKeys, webIdentityAllowed } from '../trust.js';
 import type { TokenAuthenticator } from '../authenticator.js';
 import { answeredCode, type StsErrorCode, type StsReason } from './errors.js';
 import type { Context } from 'hono';
 import { isSourceIdentity, type AssumeRoleInput, type CommonInput, type WebIdentityInput } from './input.js';
-import { createContext, evaluate } from '../../policy/index.js';
+import { createContext, evaluate, withFreshMfa, type RequestContext } from '../../policy/index.js';
 
 export type StsAction = 'GetSessionToken' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'EnrollMfa' | 'ConfirmMfa' | 'RevokeSessions';
 
@@ -58,6 +58,11 @@ export interface StsDeps {
   readonly requestId?: () => string;
   /** The header that carries a call's request id on its answer, as on every answer of the gateway. */
   readonly requestIdHeader?: string;
+  /**
+   * How many Authorization header lines the call carries, as the front door that received it counts
+   * them (a Headers object joins repeated lines into one value); without it, one.
+   */
+  readonly authorizationLines?: (c: Context) => number;
 }
 
 /** A call's own condition keys (`StsDeps.requestKeys`), merged into every evaluation the call makes. */
@@ -85,9 +90,6 @@ export interface IssuedCredentials {
 }
 
 const ROLE_CHAINING_MAX_SECONDS = 3600;
-
-/** The MFA keys of a call that came with a valid code: present, presented now. */
-const FRESH_MFA: Readonly<Record<string, ContextValue>> = { 'aws:MultiFactorAuthPresent': true, 'aws:MultiFactorAuthAge': 0 };
 
 /** A call's session tags as the trust policy reads them: `aws:RequestTag/KEY` and `aws:TagKeys`. */
 function requestTagKeys(tags: Readonly<Record<string, string>>): Record<string, ContextValue> {
@@ -216,7 +218,7 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       let mfa = caller.mfa;
       let mfaAt = caller.mfaAt;
       if (input.tokenCode !== undefined) {
-        if (caller.type !== 'User') return deny('AssumeRole', 'caller_not_user', { caller: caller.arn, detail: 'only users have MFA devices' });
+        if (!canPresentMfa(caller)) return deny('AssumeRole', 'caller_not_user', { caller: caller.arn, detail: 'only users have MFA devices' });
         const checked = await checkCode('AssumeRole', caller, input.tokenCode);
         if (!checked.ok) return checked;
         mfa = true;
@@ -236,21 +238,24 @@ export function createStsOperations(deps: StsDeps): StsOperations {
       if (sourceIdentity !== undefined) extra['sts:SourceIdentity'] = sourceIdentity;
       const actions = assumeRoleActions('sts:AssumeRole', input.tags !== undefined, sourceIdentity !== undefined);
       /** The first of the call's actions refused with these keys, and why; undefined when all are allowed. */
-      const refused = (context: Readonly<Record<string, ContextValue>>) => {
+      const refused = (context: RequestContext) => {
         for (const action of actions) {
-          const trust = assumeRoleAllowed(caller, decided, context, t, action);
+          const trust = assumeRoleAllowed(caller, decided, context, action);
           if (!trust.ok) return { action, code: trust.code, decision: trust.decision.decision };
         }
         return undefined;
       };
-      const refusal = refused(extra);
+      const context = assumeRoleContext(caller, extra, t);
+      const refusal = refused(context);
       if (refusal || !role) {
         // mfa_required only where a code sent now (MFA present, age 0) would let the whole call
         // through, as a proxied request's 403 says it: an MFA condition the refusal merely met on
         // its way (the caller's own policy asking for MFA on every role) would tell the caller that
         // a role exists whose trust policy will never admit it, where no role is access_denied.
-        const codeWouldDo = !mfa && refused({ ...extra, ...FRESH_MFA }) === undefined;
-        const reason = role && refusal ? (codeWouldDo ? 'mfa_required' : refusal.code) : 'role_unknown';
+        // And only to a caller that can send a code: a role session cannot add a second factor
+        // (its MFA is the one its session started with), so it is refused as for any other want.
+        const codeWouldDo = !mfa && refused(withFreshMfa(context)) === undefined;
+        const reason = !role || !refusal ? 'role_unknown' : !codeWouldDo ? refusal.code : canPresentMfa(caller) ? 'mfa_required' : 'session_without_mfa';
         const detail = refusal ? { detail: `${refusal.action}: ${refusal.decision}` } : {};
         return deny('AssumeRole', reason, { caller: caller.arn, target: decided.arn, ...detail, sourceIdentity });
       }

@@ -1,7 +1,7 @@
 // Who the caller is: the request's credential facts offered to the authenticator chain (the
 // snapshot's token authenticator, with the mesh peer's identity before it when configured; an
 // operator simulation's stand-in instead). The chain answers the challenge of a 401, never this stage.
-import { authenticatorsOf, createAuthenticatorChain, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
+import { authenticatorsOf, bearerChallenge, createAuthenticatorChain, repeatedAuthorization, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
 import type { Principal } from '../../identity/index.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { CONTINUE, required, type Answer, type EventBase, type StageContext, type StageFactory, type StageResult } from './stage.js';
@@ -99,7 +99,8 @@ export const authenticate: StageFactory = (deps) => {
     name: 'authenticate',
     run(ctx) {
       const { headers, facts } = ctx;
-      if (headers.authorizationCount > 1) return { code: 'ambiguous_parameter', reason: 'ambiguous_parameter', detail: 'more than one Authorization header' };
+      const repeated = repeatedAuthorization(headers.authorizationCount);
+      if (repeated) return rejection({ ...repeated, challenge: bearerChallenge(deps.realm, repeated) });
       const stand = ctx.override?.authenticator;
       const chain = stand ? chainOf(stand, true) : snapshotChain(required(ctx.snapshot, 'the policy snapshot').authenticator);
       const credentials: CredentialFacts = {
