@@ -3,7 +3,7 @@
 // Nothing else builds an error answer: the pipeline, the adapters (malformed HTTP, refused upgrades,
 // forward-auth, ext_authz) and the operations port all answer from this table (a test greps src/).
 import { AuditError } from '../audit/index.js';
-import type { ProxyFailure } from '../proxy/index.js';
+import { RequestBodyError, type ProxyFailure } from '../proxy/index.js';
 
 export const GATEWAY_ERRORS = {
   malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },
@@ -59,11 +59,13 @@ export class GatewayError extends Error {
 }
 
 /**
- * The code an unexpected throw is answered with: a GatewayError's own, `audit_unavailable` for an
- * audit trail that could not keep a record, and `internal_error` for anything else (a bug).
+ * The code an unexpected throw is answered with: a GatewayError's own, a request body's failure
+ * (read by an endpoint when it could never arrive whole), `audit_unavailable` for an audit trail
+ * that could not keep a record, and `internal_error` for anything else (a bug).
  */
 export function errorCodeOf(err: unknown): GatewayErrorCode {
   if (err instanceof GatewayError) return err.code;
+  if (err instanceof RequestBodyError) return err.failure;
   if (err instanceof AuditError) return 'audit_unavailable';
   return 'internal_error';
 }

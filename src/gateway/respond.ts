@@ -57,7 +57,8 @@ export function writeJson(
   }
   const text = JSON.stringify(body);
   const close = !incoming.complete;
-  if (close) closeAfterAnswer(incoming.socket);
+  // A request whose body failed is detached from its connection (failBody), which is marked already.
+  if (close && incoming.socket !== null) closeAfterAnswer(incoming.socket);
   outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
 }

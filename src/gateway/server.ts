@@ -13,7 +13,7 @@ import type { PeerAuthenticator } from '../auth/index.js';
 import { finding, printable } from '../config/findings.js';
 import { fileErrorReason, type GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
-import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
+import { createUpstream, endRefused, RequestBodyError, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
 import { createIdSource, withoutBearerToken, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
@@ -304,7 +304,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     proxy: handlers.handle,
     ...(config.forwardAuth.enabled ? { forwardAuth: createForwardAuthHandler({ pipeline, metrics, logger, now, requestId: nextId }) } : {}),
     ...(options.mount ? { mount: options.mount } : {}),
-    onError: (err) => logger.error({ err }, 'reserved endpoint failed'),
+    // A body that could never arrive whole is the caller's failure, answered and recorded as such.
+    onError: (err) => {
+      if (err instanceof RequestBodyError) logger.info({ failure: err.failure }, 'reserved endpoint refused an unfinished body');
+      else logger.error({ err }, 'reserved endpoint failed');
+    },
     requestId: nextId,
   });
 
