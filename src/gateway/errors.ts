@@ -100,8 +100,8 @@ export function errorBody(code: GatewayErrorCode, requestId: string, reason: str
  * The body of an operator endpoint's answer (operations port): as errorBody, without a request id
  * (operator calls are not requests through the gateway and leave no audit record).
  */
-export function operatorErrorBody(code: GatewayErrorCode, message: string = GATEWAY_ERRORS[code].title): Record<string, unknown> {
-  return { error: GATEWAY_ERRORS[code].error, code, message };
+export function operatorErrorBody(code: GatewayErrorCode, message: string = GATEWAY_ERRORS[code].title, reason: string = code): Record<string, unknown> {
+  return { error: GATEWAY_ERRORS[code].error, code: reason, message };
 }
 
 /** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */

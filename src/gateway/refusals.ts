@@ -11,7 +11,7 @@ import { errorAnswer } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';
-import { closeAfterAnswer, writeJson, writeSocketError, writeSocketJson } from './respond.js';
+import { closeAfterAnswer, writeJson, writeOperatorSocketError, writeSocketJson } from './respond.js';
 import { failBody, REFUSED_DEADLINE_MS, RequestBodyError } from '../proxy/index.js';
 import type { ListenerSockets } from './sockets.js';
 
@@ -31,7 +31,8 @@ export interface Refusals {
   upgrade(incoming: IncomingMessage, socket: Duplex, refusal: Refusal, sockets: ListenerSockets): Promise<void>;
   /**
    * node:http's `clientError` handler for a listener: answered and audited on the gateway
-   * listener, answered only on the operations listener (which audits nothing).
+   * listener, answered only on the operations listener (which audits nothing, so its answers name
+   * no request id).
    */
   clientError(sockets: ListenerSockets, audited: boolean): (err: NodeJS.ErrnoException, socket: Duplex) => void;
 }
@@ -119,11 +120,11 @@ export function createRefusals(deps: RefusalDeps): Refusals {
           return;
         }
         sockets.refused(refusal.code);
-        const requestId = nextId();
         if (!audited) {
-          writeSocketError(socket, refusal.code, requestId);
+          writeOperatorSocketError(socket, refusal.code);
           return;
         }
+        const requestId = nextId();
         // Nothing was parsed: the record has the caller's address and why, no method or path.
         const facts = { requestId, method: '', target: '', rawHeaders: [], peerAddress: socket.remoteAddress ?? '', secure: false, now: deps.now() };
         void decide(facts, refusal).then((answer) => {

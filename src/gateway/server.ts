@@ -30,7 +30,7 @@ import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.j
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
-import { closingSocket, writeSocketError } from './respond.js';
+import { closingSocket, writeOperatorSocketError } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets } from './sockets.js';
 import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
@@ -555,8 +555,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // The operations port tunnels nothing.
   ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     opsSockets.refused('unsupported_upgrade');
-    const requestId = nextId();
-    writeSocketError(socket, UNSUPPORTED_UPGRADE.code, requestId, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
+    writeOperatorSocketError(socket, UNSUPPORTED_UPGRADE.code, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
   });
 
   const opsAt = await listen(ops, config.operations.port, config.operations.host);

@@ -5,37 +5,20 @@
 // request ended (the failure and the status the caller got), never name an answer it does not hold,
 // nor a caller gone that is still there. The gateway runs as the compiled `iamgate serve`.
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from '../audit/served.js';
-import { freePort } from '../support/redis.js';
-import { builtCommand, serve, stopServe, waitReady, type ServeChild } from '../support/serve-process.js';
-import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
-import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decisionsFor, readTrail, tokenFor, type TrailRecord } from '../audit/served.js';
 import { exchange, jsonOf, responsesOf, sleep, type RawExchange } from './support/raw.js';
+import { useBuiltServe } from './support/served.js';
 
 const REQUEST_TIMEOUT_MS = 2000;
 
-let files: ServedFiles;
-let upstream: TestUpstream;
-let child: ServeChild;
+const served = useBuiltServe(`headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}`);
 let port: number;
 let alice: string;
 
 beforeAll(async () => {
-  await builtCommand();
-  upstream = await startTestUpstream();
-  port = await freePort();
-  const opsPort = await freePort();
-  files = await writeServedConfig({ port, opsPort, upstreamUrl: upstream.url, listen: `headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}` });
-  child = serve(['--config', files.config], { built: true });
-  await waitReady(opsPort, child);
-  alice = await tokenFor(files.config, 'alice');
-}, CHILD_PROCESS_TEST_MS);
-
-afterAll(async () => {
-  await stopServe(child);
-  await upstream?.close();
-  await files?.remove();
+  port = served.port;
+  alice = await tokenFor(served.files.config, 'alice');
 });
 
 /** The answer's status, the request id its header names and the JSON body's code and request id. */
@@ -50,7 +33,7 @@ function answerOf(r: RawExchange): { status: number; headerId: string | undefine
 async function recordsOf(requestId: string, done: (records: readonly TrailRecord[]) => boolean): Promise<TrailRecord[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const records = (await readTrail(files.trail)).filter((r) => r['requestId'] === requestId);
+    const records = (await readTrail(served.files.trail)).filter((r) => r['requestId'] === requestId);
     if (done(records) || Date.now() > deadline) return records;
     await sleep(50);
   }
@@ -83,7 +66,7 @@ describe('an allowed update whose caller ends its side of the connection before 
     let records: TrailRecord[] = [];
     while (!records.some((x) => x.kind === 'outcome') && Date.now() < deadline) {
       await sleep(50);
-      const trail = await readTrail(files.trail);
+      const trail = await readTrail(served.files.trail);
       const id = trail.find((x) => x['path'] === path)?.['requestId'];
       records = trail.filter((x) => id !== undefined && x['requestId'] === id);
     }
