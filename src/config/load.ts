@@ -164,7 +164,8 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       port,
       headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
       requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
-      keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 0, HOUR),
+      // 0 would turn off node:http's idle bound: a kept-alive connection left idle would stay open for ever.
+      keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 1, HOUR),
       maxConnections: r.int(listen, 'maxConnections', 'listen.maxConnections', DEFAULTS.listen.maxConnections, 1, 1_000_000),
       maxHeaders: r.int(listen, 'maxHeaders', 'listen.maxHeaders', DEFAULTS.listen.maxHeaders, 16, 1000),
     },

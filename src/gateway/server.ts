@@ -398,10 +398,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
-  // default): checked every second at most, a slow-loris caller is cut close to its deadline.
+  // default): checked every second at most, a slow-loris caller is cut close to its deadline. Both
+  // listeners keep to the same deadlines, and close a kept-alive connection idle as long.
   const timeouts = {
     headersTimeout: config.listen.headersTimeoutMs,
     requestTimeout: config.listen.requestTimeoutMs,
+    keepAliveTimeout: config.listen.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
   const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
@@ -480,7 +482,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer(
     // requireHostHeader off: node:http would answer an HTTP/1.1 request without Host with a bare 400
     // of its own (no request id, no record); the adapter refuses it instead, through the pipeline.
-    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs, requireHostHeader: false },
+    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false },
     inTurn(onRequest),
   );
   server.maxConnections = config.listen.maxConnections;
