@@ -98,7 +98,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
 
   const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxHeaders']);
-  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints', 'hosts']);
+  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints', 'hosts', 'maxConnections']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
   const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
@@ -174,6 +174,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       port: opsPort,
       operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
       hosts: r.texts(ops, 'hosts', 'operations.hosts') ?? [],
+      maxConnections: r.int(ops, 'maxConnections', 'operations.maxConnections', DEFAULTS.operations.maxConnections, 1, 1_000_000),
     },
     upstream: {
       url: upstreamUrl,

@@ -407,6 +407,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
   const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
+  // Probes, scrapers and operators need few connections: more cannot pile up descriptors the
+  // gateway listener needs. Not a readiness reason, as the gateway's limit is: it serves no traffic.
+  ops.maxConnections = config.operations.maxConnections;
   const refusals = createRefusals({ pipeline, metrics, logger, now, requestId: nextId });
   // The adapter's own refusals (no Host, a Host or absolute URL it cannot parse) would be a bare
   // 400: its error handler runs synchronously inside the listener call, so the flag says, right
@@ -495,6 +498,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
+  socketMetrics.limit.set({ listener: 'operations' }, config.operations.maxConnections);
   // One more than allowed, so a request over the limit is seen (Node drops the lines past it).
   server.maxHeadersCount = config.listen.maxHeaders + 1;
 

@@ -16,7 +16,7 @@ const KEEP_ALIVE_MS = 500;
 /** Far past the bound, and short of Node's own 5-second default, which a listener not given the bound would keep. */
 const CLOSED_WITHIN_MS = 3500;
 
-const served = useBuiltServe(`keepAliveTimeoutMs: ${KEEP_ALIVE_MS}, headersTimeoutMs: 1000`);
+const served = useBuiltServe({ listen: `keepAliveTimeoutMs: ${KEEP_ALIVE_MS}, headersTimeoutMs: 1000` });
 
 describe('a kept-alive connection left idle after its answer', () => {
   it.each([

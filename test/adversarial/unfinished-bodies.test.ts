@@ -12,7 +12,7 @@ import { useBuiltServe } from './support/served.js';
 
 const REQUEST_TIMEOUT_MS = 2000;
 
-const served = useBuiltServe(`headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}`);
+const served = useBuiltServe({ listen: `headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}` });
 let port: number;
 let alice: string;
 

@@ -24,15 +24,15 @@ export interface ServedFiles {
  * and STS on, and the audit trail in `trail.jsonl` (durable, signed with a key generated in the
  * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys;
  * `sink: 'stdout'` writes the trail to standard output instead; `file` adds keys of `audit.file`;
- * `trailPath` puts the trail file elsewhere (an absolute path); `listen` adds keys of `listen`.
+ * `trailPath` puts the trail file elsewhere (an absolute path); `listen` and `operations` add keys of those sections.
  */
-export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; listen?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string; trailPath?: string }): Promise<ServedFiles> {
+export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; listen?: string; operations?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string; trailPath?: string }): Promise<ServedFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-audited-'));
   const text = [
     'version: 1',
     'mode: development',
     `listen: { host: 127.0.0.1, port: ${o.port}${o.listen ? `, ${o.listen}` : ''} }`,
-    `operations: { host: 127.0.0.1, port: ${o.opsPort} }`,
+    `operations: { host: 127.0.0.1, port: ${o.opsPort}${o.operations ? `, ${o.operations}` : ''} }`,
     `upstream: { url: "${o.upstreamUrl}"${o.upstream ? `, ${o.upstream}` : ''} }`,
     `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
     'forwardAuth: { enabled: true }',

@@ -60,9 +60,10 @@ export interface BuiltServe {
 
 /**
  * Runs the compiled `iamgate serve` (dist/, brought up to date first) on the served configuration,
- * with `listen` keys added, from before the suite's tests until after them; ready when they run.
+ * with keys added to its `listen` and `operations` sections, from before the suite's tests until
+ * after them; ready when they run.
  */
-export function useBuiltServe(listen: string): BuiltServe {
+export function useBuiltServe(sections: { readonly listen?: string; readonly operations?: string }): BuiltServe {
   const close = async (s: BuiltServe): Promise<void> => {
     await stopServe(s.child);
     await s.upstream.close();
@@ -72,7 +73,7 @@ export function useBuiltServe(listen: string): BuiltServe {
     await builtCommand();
     const upstream = await startTestUpstream();
     const [port, opsPort] = [await freePort(), await freePort()];
-    const files = await writeServedConfig({ port, opsPort, upstreamUrl: upstream.url, listen });
+    const files = await writeServedConfig({ port, opsPort, upstreamUrl: upstream.url, ...sections });
     const child = serve(['--config', files.config], { built: true });
     const started = { files, upstream, child, port, opsPort };
     await waitReady(opsPort, child).catch(async (err: unknown) => {
