@@ -97,12 +97,12 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         const inFlight = socket._httpMessage;
         const refusal = clientRefusal(err.code);
         // A request being handled whose body can never arrive whole (its deadline passed, its
-        // framing broke): the body fails with why, and the
-        // request's own handler answers it under its id and records the reason (the upstream leg's
-        // outcome, the STS call's record). The answer gets REFUSED_DEADLINE_MS before the socket is
-        // destroyed. Bytes that are not HTTP after a complete request: that request's answer (and
-        // its record) stands, and the connection closes after it; answering the bytes instead
-        // would send an answer no record names, in place of the one recorded.
+        // framing broke): the body fails with why, and the request's own handler answers it under
+        // its id and records the reason (the upstream leg's outcome, the STS call's record). The
+        // answer gets REFUSED_DEADLINE_MS before the socket is destroyed. Bytes that are not HTTP
+        // after a complete request: that request's answer (and its record) stands, and the
+        // connection closes after it; answering the bytes instead would send an answer no record
+        // names, in place of the one recorded.
         if (inFlight && audited) {
           inFlight.shouldKeepAlive = false;
           closeAfterAnswer(socket);
