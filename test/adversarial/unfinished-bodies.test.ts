@@ -4,15 +4,39 @@
 // when that happens. Its answer must come under the request's own id, and the trail must say why the
 // request ended (the failure and the status the caller got), never name an answer it does not hold,
 // nor a caller gone that is still there. The gateway runs as the compiled `iamgate serve`.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decisionsFor, readTrail, tokenFor, type TrailRecord } from '../audit/served.js';
+import { metricsPage, metricValue } from '../support/serve-process.js';
+import { makeSigningKey, signCompact, type SigningKey } from './support/idp.js';
 import { exchange, jsonOf, responsesOf, sleep, type RawExchange } from './support/raw.js';
 import { useBuiltServe } from './support/served.js';
 
 const REQUEST_TIMEOUT_MS = 2000;
 
-const served = useBuiltServe({ listen: `headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}` });
+/** An identity provider whose JWKS answers wait until released: a decision on its token waits as long. */
+const SLOW_ISSUER = 'https://slow.idp.test';
+let slowKey: SigningKey;
+const heldAnswers: (() => void)[] = [];
+const slowJwks = http.createServer((_req, res) => {
+  heldAnswers.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...slowKey.publicJwk, kid: 'slow-1', alg: 'ES256', use: 'sig' }] })));
+});
+beforeAll(async () => {
+  slowKey = await makeSigningKey();
+  await new Promise<void>((resolve) => slowJwks.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  for (const answer of heldAnswers.splice(0)) answer();
+  slowJwks.closeAllConnections();
+  await new Promise((resolve) => slowJwks.close(resolve));
+});
+
+const served = useBuiltServe({
+  listen: `headersTimeoutMs: 1000, requestTimeoutMs: ${REQUEST_TIMEOUT_MS}`,
+  issuers: () => [`{ name: slow, issuer: "${SLOW_ISSUER}", audiences: [iamgate], algorithms: [ES256], jwksUrl: "http://127.0.0.1:${(slowJwks.address() as AddressInfo).port}/jwks.json", jwks: { timeoutMs: 30000 } }`],
+});
 let port: number;
 let alice: string;
 
@@ -87,6 +111,31 @@ describe('an STS call whose body never arrives whole', () => {
     const records = await recordsOf(answer.headerId ?? '', (list) => list.length > 0);
     expect(records).toEqual([expect.objectContaining({ kind: 'sts', reason: 'request_timeout' })]);
   }, 30_000);
+});
+
+describe('an allowed upload whose body passes listen.requestTimeoutMs while its token is still being verified', () => {
+  it('is answered 408 request_timeout under its own request id once allowed, and never forwarded', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signCompact(slowKey, { alg: 'ES256', kid: 'slow-1' }, { iss: SLOW_ISSUER, aud: 'iamgate', sub: 'alice', iat: now, exp: now + 600 });
+    const arrivals = served.upstream.arrivals();
+    const timedOut = (): Promise<number> => metricsPage(served.opsPort).then((page) => metricValue(page, 'iamgate_refused_connections_total', { listener: 'gateway', reason: 'request_timeout' }));
+    const before = await timedOut();
+    const answer = exchange(port, `POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 4096\r\n\r\nthe first bytes`, { timeoutMs: 20_000 });
+    // The keys are released once the deadline has passed and the body was failed (counted as it is).
+    const deadline = Date.now() + 15_000;
+    while ((await timedOut()) === before && Date.now() < deadline) await sleep(100);
+    expect(await timedOut()).toBe(before + 1);
+    for (const release of heldAnswers.splice(0)) release();
+    const r = await answer;
+    const got = answerOf(r);
+    expect(got).toEqual({ status: 408, headerId: expect.any(String), code: 'request_timeout', bodyId: got.headerId });
+    const records = await recordsOf(got.headerId ?? '', (list) => list.some((x) => x.kind === 'outcome'));
+    expect(records.map((x) => [x.kind, x['reason'], x['status']])).toEqual([
+      ['request', 'allowed', undefined],
+      ['outcome', 'request_timeout', 408],
+    ]);
+    expect(served.upstream.arrivals()).toBe(arrivals);
+  }, 40_000);
 });
 
 describe('after those', () => {

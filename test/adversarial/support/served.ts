@@ -60,10 +60,11 @@ export interface BuiltServe {
 
 /**
  * Runs the compiled `iamgate serve` (dist/, brought up to date first) on the served configuration,
- * with keys added to its `listen` and `operations` sections, from before the suite's tests until
- * after them; ready when they run.
+ * with keys added to its `listen` and `operations` sections and issuers to `auth.issuers` (given
+ * once the suite's hooks before it have run), from before the suite's tests until after them;
+ * ready when they run.
  */
-export function useBuiltServe(sections: { readonly listen?: string; readonly operations?: string }): BuiltServe {
+export function useBuiltServe(sections: { readonly listen?: string; readonly operations?: string; readonly issuers?: () => readonly string[] }): BuiltServe {
   const close = async (s: BuiltServe): Promise<void> => {
     await stopServe(s.child);
     await s.upstream.close();
@@ -73,7 +74,8 @@ export function useBuiltServe(sections: { readonly listen?: string; readonly ope
     await builtCommand();
     const upstream = await startTestUpstream();
     const [port, opsPort] = [await freePort(), await freePort()];
-    const files = await writeServedConfig({ port, opsPort, upstreamUrl: upstream.url, ...sections });
+    const { issuers, ...keys } = sections;
+    const files = await writeServedConfig({ port, opsPort, upstreamUrl: upstream.url, ...keys, ...(issuers ? { issuers: issuers() } : {}) });
     const child = serve(['--config', files.config], { built: true });
     const started = { files, upstream, child, port, opsPort };
     await waitReady(opsPort, child).catch(async (err: unknown) => {
