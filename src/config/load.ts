@@ -98,7 +98,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
   const mode: Mode = r.oneOf(root, 'mode', 'mode', DEFAULTS.mode, ['development', 'production']);
 
   const listen = r.section(root, 'listen', 'listen', ['host', 'port', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxHeaders']);
-  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints', 'hosts']);
+  const ops = r.section(root, 'operations', 'operations', ['host', 'port', 'operatorEndpoints', 'hosts', 'maxConnections']);
   const up = r.section(root, 'upstream', 'upstream', ['url', 'connections', 'connectTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'forwardAuthorization', 'preserveHost']);
   const limits = r.section(root, 'limits', 'limits', ['maxBodyBytes', 'maxTargetLength', 'maxHeaderBytes']);
   const paths = r.section(root, 'paths', 'paths', ['allowSemicolon', 'allowTrailingDot', 'allowDoubleEncoding', 'refuseNonNfkc']);
@@ -164,7 +164,8 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       port,
       headersTimeoutMs: r.int(listen, 'headersTimeoutMs', 'listen.headersTimeoutMs', DEFAULTS.listen.headersTimeoutMs, 1, HOUR),
       requestTimeoutMs: r.int(listen, 'requestTimeoutMs', 'listen.requestTimeoutMs', DEFAULTS.listen.requestTimeoutMs, 0, 24 * HOUR),
-      keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 0, HOUR),
+      // 0 would turn off node:http's idle bound: a kept-alive connection left idle would stay open for ever.
+      keepAliveTimeoutMs: r.int(listen, 'keepAliveTimeoutMs', 'listen.keepAliveTimeoutMs', DEFAULTS.listen.keepAliveTimeoutMs, 1, HOUR),
       maxConnections: r.int(listen, 'maxConnections', 'listen.maxConnections', DEFAULTS.listen.maxConnections, 1, 1_000_000),
       maxHeaders: r.int(listen, 'maxHeaders', 'listen.maxHeaders', DEFAULTS.listen.maxHeaders, 16, 1000),
     },
@@ -173,6 +174,7 @@ export function readConfigParts(doc: unknown, env: Env, file: string | undefined
       port: opsPort,
       operatorEndpoints: r.bool(ops, 'operatorEndpoints', 'operations.operatorEndpoints', mode === 'development'),
       hosts: r.texts(ops, 'hosts', 'operations.hosts') ?? [],
+      maxConnections: r.int(ops, 'maxConnections', 'operations.maxConnections', DEFAULTS.operations.maxConnections, 1, 1_000_000),
     },
     upstream: {
       url: upstreamUrl,

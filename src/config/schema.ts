@@ -55,6 +55,8 @@ export interface GatewayConfig {
     readonly operatorEndpoints: boolean;
     /** Host names answered besides IP addresses and `localhost` (a page's own name is refused: DNS rebinding). */
     readonly hosts: readonly string[];
+    /** Most connections open at once; more are closed as they arrive. */
+    readonly maxConnections: number;
   };
   /** The pool's options (see UpstreamOptions) and what is forwarded. */
   readonly upstream: UpstreamOptions & {
@@ -118,7 +120,7 @@ export interface GatewayConfig {
 export const DEFAULTS = {
   mode: 'production',
   listen: { host: '0.0.0.0', port: 8400, headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000, maxConnections: 10_000, maxHeaders: 200 },
-  operations: { host: '0.0.0.0', port: 8401 },
+  operations: { host: '0.0.0.0', port: 8401, maxConnections: 100 },
   upstream: {
     url: 'http://127.0.0.1:8402',
     connections: 128,

@@ -3,7 +3,7 @@
 // Nothing else builds an error answer: the pipeline, the adapters (malformed HTTP, refused upgrades,
 // forward-auth, ext_authz) and the operations port all answer from this table (a test greps src/).
 import { AuditError } from '../audit/index.js';
-import type { ProxyFailure } from '../proxy/index.js';
+import { RequestBodyError, type ProxyFailure } from '../proxy/index.js';
 
 export const GATEWAY_ERRORS = {
   malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },
@@ -59,11 +59,13 @@ export class GatewayError extends Error {
 }
 
 /**
- * The code an unexpected throw is answered with: a GatewayError's own, `audit_unavailable` for an
- * audit trail that could not keep a record, and `internal_error` for anything else (a bug).
+ * The code an unexpected throw is answered with: a GatewayError's own, a request body's failure
+ * (read by an endpoint when it could never arrive whole), `audit_unavailable` for an audit trail
+ * that could not keep a record, and `internal_error` for anything else (a bug).
  */
 export function errorCodeOf(err: unknown): GatewayErrorCode {
   if (err instanceof GatewayError) return err.code;
+  if (err instanceof RequestBodyError) return err.failure;
   if (err instanceof AuditError) return 'audit_unavailable';
   return 'internal_error';
 }
@@ -98,8 +100,8 @@ export function errorBody(code: GatewayErrorCode, requestId: string, reason: str
  * The body of an operator endpoint's answer (operations port): as errorBody, without a request id
  * (operator calls are not requests through the gateway and leave no audit record).
  */
-export function operatorErrorBody(code: GatewayErrorCode, message: string = GATEWAY_ERRORS[code].title): Record<string, unknown> {
-  return { error: GATEWAY_ERRORS[code].error, code, message };
+export function operatorErrorBody(code: GatewayErrorCode, message: string = GATEWAY_ERRORS[code].title, reason: string = code): Record<string, unknown> {
+  return { error: GATEWAY_ERRORS[code].error, code: reason, message };
 }
 
 /** Why a request was denied, as the 403 body says (and clients may act on: `mfa_required` means step up). */

@@ -229,6 +229,10 @@ export function createProxyHandlers(deps: HandlerDeps): ProxyHandlers {
       request.forwarded({ ok: false, failure: 'body_too_large', responded: false, status: undefined, cause: 'content-length over limit' });
       return;
     }
+    if (body.kind === 'failed') {
+      request.forwarded({ ok: false, failure: body.error.failure, responded: false, status: undefined, cause: body.error.code });
+      return;
+    }
     upstream.forward(
       { method: incoming.method ?? 'GET', path: upstreamPath(outcome), headers: upstreamHeaders(incoming, outcome, requestId, trace), body: body.kind === 'stream' ? body.body : null, requestId },
       outgoing,

@@ -11,8 +11,8 @@ import { errorAnswer } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';
-import { writeJson, writeSocketError, writeSocketJson } from './respond.js';
-import { REFUSED_DEADLINE_MS } from '../proxy/index.js';
+import { closeAfterAnswer, writeJson, writeOperatorSocketError, writeSocketJson } from './respond.js';
+import { failBody, REFUSED_DEADLINE_MS, RequestBodyError } from '../proxy/index.js';
 import type { ListenerSockets } from './sockets.js';
 
 export interface RefusalDeps {
@@ -31,7 +31,8 @@ export interface Refusals {
   upgrade(incoming: IncomingMessage, socket: Duplex, refusal: Refusal, sockets: ListenerSockets): Promise<void>;
   /**
    * node:http's `clientError` handler for a listener: answered and audited on the gateway
-   * listener, answered only on the operations listener (which audits nothing).
+   * listener, answered only on the operations listener (which audits nothing, so its answers name
+   * no request id).
    */
   clientError(sockets: ListenerSockets, audited: boolean): (err: NodeJS.ErrnoException, socket: Duplex) => void;
 }
@@ -86,31 +87,44 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         answered.add(duplex);
         // What the client sends from now on is dropped unparsed (see endRefused).
         duplex.removeAllListeners('data');
-        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean; req?: { complete: boolean } } | null };
-        // A reset connection, or one whose response has begun, can only be closed.
-        if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent === true) {
+        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean; req?: IncomingMessage } | null };
+        // A reset connection can only be closed; so can one the caller ended in the middle of a
+        // request's body: the request's handler records the caller gone (client_closed).
+        if (err.code === 'ECONNRESET' || (err.code === 'HPE_INVALID_EOF_STATE' && socket._httpMessage?.req?.complete === false) || !socket.writable) {
           socket.destroy();
           return;
         }
         const inFlight = socket._httpMessage;
-        // Bytes that are not HTTP after a request being answered: that request's answer (and its
-        // record) stands, and the connection closes after it; answering the bytes instead would send
-        // an answer no record names, in place of the one recorded. A body cut short cannot arrive
-        // any more: its answer gets REFUSED_DEADLINE_MS before the socket is destroyed. A deadline
-        // or a caller gone mid-request is answered as before (the request's record says why).
-        if (inFlight && audited && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && err.code !== 'HPE_INVALID_EOF_STATE') {
-          inFlight.shouldKeepAlive = false;
-          if (inFlight.req?.complete !== true) setTimeout(() => socket.destroy(), REFUSED_DEADLINE_MS).unref();
-          return;
-        }
         const refusal = clientRefusal(err.code);
-        sockets.refused(refusal.code);
-        const requestId = nextId();
-        // A request already being handled (a body past its deadline) has its own audit record.
-        if (!audited || socket._httpMessage !== undefined && socket._httpMessage !== null) {
-          writeSocketError(socket, refusal.code, requestId);
+        // A request being handled whose body can never arrive whole (its deadline passed, its
+        // framing broke): the body fails with why, and the request's own handler answers it under
+        // its id and records the reason (the upstream leg's outcome, the STS call's record). The
+        // answer gets REFUSED_DEADLINE_MS before the socket is destroyed. Bytes that are not HTTP
+        // after a complete request: that request's answer (and its record) stands, and the
+        // connection closes after it; answering the bytes instead would send an answer no record
+        // names, in place of the one recorded.
+        if (inFlight && audited) {
+          inFlight.shouldKeepAlive = false;
+          closeAfterAnswer(socket);
+          const request = inFlight.req;
+          if (request?.complete !== true) {
+            sockets.refused(refusal.code);
+            if (request) failBody(request, new RequestBodyError(refusal.code === 'request_timeout' ? 'request_timeout' : 'malformed_request'));
+            setTimeout(() => socket.destroy(), REFUSED_DEADLINE_MS).unref();
+          }
           return;
         }
+        // A response begun on the operations listener can only be cut.
+        if (inFlight?.headersSent === true) {
+          socket.destroy();
+          return;
+        }
+        sockets.refused(refusal.code);
+        if (!audited) {
+          writeOperatorSocketError(socket, refusal.code);
+          return;
+        }
+        const requestId = nextId();
         // Nothing was parsed: the record has the caller's address and why, no method or path.
         const facts = { requestId, method: '', target: '', rawHeaders: [], peerAddress: socket.remoteAddress ?? '', secure: false, now: deps.now() };
         void decide(facts, refusal).then((answer) => {

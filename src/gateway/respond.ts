@@ -3,7 +3,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
-import { errorAnswer, type GatewayErrorCode } from './errors.js';
+import { errorAnswer, GATEWAY_ERRORS, operatorErrorBody, type GatewayErrorCode } from './errors.js';
 import { endRefused } from '../proxy/index.js';
 
 /**
@@ -11,10 +11,11 @@ import { endRefused } from '../proxy/index.js';
  * `writeHead` takes: the answer's own headers first, then the fixed ones. A flat list is built
  * with pushes; an object literal with a computed key per answer is built slowly and read slowly.
  */
-function jsonHeaders(length: number, requestId: string, extra: Readonly<Record<string, string>>, close: boolean): string[] {
+function jsonHeaders(length: number, requestId: string | undefined, extra: Readonly<Record<string, string>>, close: boolean): string[] {
   const out: string[] = [];
   for (const name in extra) out.push(name, extra[name] as string);
-  out.push('content-type', 'application/json', 'content-length', String(length), 'cache-control', 'no-store', IDENTITY_HEADERS.requestId, requestId);
+  out.push('content-type', 'application/json', 'content-length', String(length), 'cache-control', 'no-store');
+  if (requestId !== undefined) out.push(IDENTITY_HEADERS.requestId, requestId);
   if (close) out.push('connection', 'close');
   return out;
 }
@@ -57,16 +58,18 @@ export function writeJson(
   }
   const text = JSON.stringify(body);
   const close = !incoming.complete;
-  if (close) closeAfterAnswer(incoming.socket);
+  // A request whose body failed is detached from its connection (failBody), which is marked already.
+  if (close && incoming.socket !== null) closeAfterAnswer(incoming.socket);
   outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
 }
 
 /**
  * Writes a complete HTTP/1.1 JSON response on a raw socket (a refused upgrade, malformed HTTP) and
- * closes it within a bounded time, whatever the client keeps sending.
+ * closes it within a bounded time, whatever the client keeps sending. `requestId` is undefined for
+ * an answer no audit record names (the operations listener's).
  */
-export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string, headers: Readonly<Record<string, string>> = NO_HEADERS): void {
+export function writeSocketJson(socket: Duplex, status: number, body: unknown, requestId: string | undefined, headers: Readonly<Record<string, string>> = NO_HEADERS): void {
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   const list = jsonHeaders(Buffer.byteLength(text), requestId, headers, true);
@@ -79,6 +82,14 @@ export function writeSocketJson(socket: Duplex, status: number, body: unknown, r
 export function writeError(incoming: IncomingMessage, outgoing: ServerResponse, code: GatewayErrorCode, requestId: string): void {
   const { status, body } = errorAnswer(code, requestId);
   writeJson(incoming, outgoing, status, body, requestId);
+}
+
+/**
+ * Writes the table's answer for `code` on a raw socket of the operations listener and closes it:
+ * the listener records nothing, so no request id names the answer (as operatorErrorBody).
+ */
+export function writeOperatorSocketError(socket: Duplex, code: GatewayErrorCode, reason: string = code, message?: string): void {
+  writeSocketJson(socket, GATEWAY_ERRORS[code].status, operatorErrorBody(code, message, reason), undefined);
 }
 
 /** Writes the table's answer for `code` on a raw socket and closes it (see writeSocketJson). */

@@ -13,7 +13,7 @@ import type { PeerAuthenticator } from '../auth/index.js';
 import { finding, printable } from '../config/findings.js';
 import { fileErrorReason, type GatewayConfig } from '../config/index.js';
 import type { Finding } from '../policy/index.js';
-import { createUpstream, endRefused, type HeadersConfig, type Upstream } from '../proxy/index.js';
+import { createUpstream, endRefused, RequestBodyError, type HeadersConfig, type Upstream } from '../proxy/index.js';
 import { adapterFetch, createGatewayApp, type GatewayEnv } from './app.js';
 import { createIdSource, withoutBearerToken, type AuditOutcomes } from '../audit/index.js';
 import { createLogAuditSink, type AuditSink } from './audit.js';
@@ -30,7 +30,7 @@ import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.j
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
 import { createShadowLog } from './shadow.js';
-import { closingSocket, writeSocketError } from './respond.js';
+import { closingSocket, writeOperatorSocketError } from './respond.js';
 import { createSocketMetrics, descriptorLimit, descriptorShortage, trackSockets, type SocketMetrics } from './sockets.js';
 import { createTunnelRegistry, type TunnelRegistryDeps, type Tunnels } from './tunnels.js';
 import { createPolicyWatch } from './watch.js';
@@ -306,7 +306,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     proxy: handlers.handle,
     ...(config.forwardAuth.enabled ? { forwardAuth: createForwardAuthHandler({ pipeline, metrics, logger, now, requestId: nextId }) } : {}),
     ...(options.mount ? { mount: options.mount } : {}),
-    onError: (err) => logger.error({ err }, 'reserved endpoint failed'),
+    // A body that could never arrive whole is the caller's failure, answered and recorded as such.
+    onError: (err) => {
+      if (err instanceof RequestBodyError) logger.info({ failure: err.failure }, 'reserved endpoint refused an unfinished body');
+      else logger.error({ err }, 'reserved endpoint failed');
+    },
     requestId: nextId,
   });
 
@@ -396,13 +400,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
-  // default): checked every second at most, a slow-loris caller is cut close to its deadline.
+  // default): checked every second at most, a slow-loris caller is cut close to its deadline. Both
+  // listeners keep to the same deadlines, and close a kept-alive connection idle as long.
   const timeouts = {
     headersTimeout: config.listen.headersTimeoutMs,
     requestTimeout: config.listen.requestTimeoutMs,
+    keepAliveTimeout: config.listen.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
   const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
+  // Probes, scrapers and operators need few connections: more cannot pile up descriptors the
+  // gateway listener needs. Not a readiness reason, as the gateway's limit is: it serves no traffic.
+  ops.maxConnections = config.operations.maxConnections;
   const refusals = createRefusals({ pipeline, metrics, logger, now, requestId: nextId });
   // The adapter's own refusals (no Host, a Host or absolute URL it cannot parse) would be a bare
   // 400: its error handler runs synchronously inside the listener call, so the flag says, right
@@ -478,7 +487,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer(
     // requireHostHeader off: node:http would answer an HTTP/1.1 request without Host with a bare 400
     // of its own (no request id, no record); the adapter refuses it instead, through the pipeline.
-    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: config.listen.keepAliveTimeoutMs, requireHostHeader: false },
+    { ...timeouts, maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false },
     inTurn(onRequest),
   );
   server.maxConnections = config.listen.maxConnections;
@@ -491,6 +500,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const gatewaySockets = trackSockets(server, { name: 'gateway', metrics: socketMetrics, maxConnections: config.listen.maxConnections, now, onError: onServerError });
   const opsSockets = trackSockets(ops, { name: 'operations', metrics: socketMetrics, now, onError: onServerError });
+  socketMetrics.limit.set({ listener: 'operations' }, config.operations.maxConnections);
   // One more than allowed, so a request over the limit is seen (Node drops the lines past it).
   server.maxHeadersCount = config.listen.maxHeaders + 1;
 
@@ -553,8 +563,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // The operations port tunnels nothing.
   ops.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     opsSockets.refused('unsupported_upgrade');
-    const requestId = nextId();
-    writeSocketError(socket, UNSUPPORTED_UPGRADE.code, requestId, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
+    writeOperatorSocketError(socket, UNSUPPORTED_UPGRADE.code, UNSUPPORTED_UPGRADE.reason, UNSUPPORTED_UPGRADE.message);
   });
 
   const opsAt = await listen(ops, config.operations.port, config.operations.host);

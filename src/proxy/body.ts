@@ -1,13 +1,14 @@
 // The request body on its way upstream: streamed, never buffered, counted against the limit.
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { BodyTooLargeError } from './errors.js';
+import { BodyTooLargeError, RequestBodyError } from './errors.js';
 import { holdIdleBound, IDLE_REASON, liftIdleBound } from './idle-bound.js';
 
 export type BodyPlan =
   | { readonly kind: 'none' }
   | { readonly kind: 'stream'; readonly body: Readable }
-  | { readonly kind: 'too_large' };
+  | { readonly kind: 'too_large' }
+  | { readonly kind: 'failed'; readonly error: RequestBodyError };
 
 /**
  * Decides how the caller's body goes upstream: none (no Content-Length and not chunked), the
@@ -16,6 +17,8 @@ export type BodyPlan =
  * bounded by `idleMs` (boundIdleBody).
  */
 export function planBody(incoming: IncomingMessage, maxBytes: number, idleMs: number): BodyPlan {
+  // Failed while the request was decided: detached from its connection (failBody), nothing to stream.
+  if (incoming.errored instanceof RequestBodyError) return { kind: 'failed', error: incoming.errored };
   const length = incoming.headers['content-length'];
   const chunked = incoming.headers['transfer-encoding'] !== undefined;
   if (length === undefined && !chunked) return { kind: 'none' };
@@ -38,6 +41,18 @@ export function planBody(incoming: IncomingMessage, maxBytes: number, idleMs: nu
   });
   incoming.on('error', (err) => counter.destroy(err));
   return { kind: 'stream', body: incoming.pipe(counter) };
+}
+
+/**
+ * Fails a request body that can never arrive whole (its deadline passed, its framing broke) with
+ * `err`, and leaves the connection open: whatever reads the body (the upstream leg, an endpoint)
+ * fails with `err`, so the request's own handler answers it, under its id, and records why. Node
+ * destroys the connection with the request unless the request is detached from it first (undici
+ * detaches a body it gives up on alike); the caller of failBody bounds the connection's life.
+ */
+export function failBody(incoming: IncomingMessage, err: RequestBodyError): void {
+  (incoming as { socket: IncomingMessage['socket'] | null }).socket = null;
+  incoming.destroy(err);
 }
 
 /**

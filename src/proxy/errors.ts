@@ -1,7 +1,10 @@
 // Why forwarding failed, as stable codes. The caller's answer for each (status, body) is the
 // gateway's error table (gateway/errors.ts); `client_closed` never reaches a caller (it is gone).
 
-export type ProxyFailure = 'upstream_unavailable' | 'upstream_timeout' | 'body_too_large' | 'client_closed' | 'upgrade_refused';
+export type ProxyFailure = 'upstream_unavailable' | 'upstream_timeout' | 'body_too_large' | 'client_closed' | 'upgrade_refused' | RequestBodyFailure;
+
+/** Why a request body can never arrive whole: its deadline passed, or its framing broke (an end before the declared length included). */
+export type RequestBodyFailure = 'request_timeout' | 'malformed_request';
 
 /** Raised inside the request-body stream when it grows past the configured limit. */
 export class BodyTooLargeError extends Error {
@@ -9,6 +12,18 @@ export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`request body exceeds ${limit} bytes`);
     this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Raised in a request body that can never arrive whole (failBody), so that what reads it fails
+ * with the reason the request is then answered and recorded with.
+ */
+export class RequestBodyError extends Error {
+  readonly code = 'ERR_REQUEST_BODY';
+  constructor(readonly failure: RequestBodyFailure) {
+    super(failure === 'request_timeout' ? 'the request body did not arrive in time' : 'the request body is not well-formed HTTP');
+    this.name = 'RequestBodyError';
   }
 }
 
@@ -45,6 +60,7 @@ const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 
 export function classifyProxyError(err: unknown): ProxyFailure {
   if (err instanceof BodyTooLargeError) return 'body_too_large';
   if (err instanceof ClientClosedError) return 'client_closed';
+  if (err instanceof RequestBodyError) return err.failure;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && TIMEOUTS.has(code)) return 'upstream_timeout';
   if (err instanceof UpgradeRefusedError) return 'upgrade_refused';

@@ -2,7 +2,8 @@
 // as `iamgate serve` assembles it (a signed, durable file trail), a real upstream, and raw sockets
 // sending a random mix, in sequence and at once: allowed and denied requests, no token, a bad
 // token, an unknown route, a header block over the limit or with too many lines, a malformed
-// method, an Expect other than 100-continue, a body the caller abandons midway, an upstream that
+// method, an Expect other than 100-continue, a body the caller abandons midway, an allowed upload
+// whose chunked framing breaks midway (answered 400 under its own id), an upstream that
 // resets, upgrades refused (h2c, a WebSocket without a token), STS calls (a malformed body
 // included), forward-auth calls (an incomplete one included) and three requests pipelined on one
 // connection. Every answer names its request id (header or JSON body), and the trail holds exactly
@@ -23,7 +24,7 @@ import { exchange, responsesOf } from './support/raw.js';
 import { serveConfigFile } from './support/served.js';
 
 const KINDS = [
-  'allowed', 'denied', 'no_token', 'bad_token', 'unknown_route', 'huge_header', 'too_many_headers', 'bad_method', 'other_expect', 'abandoned_body', 'upstream_reset',
+  'allowed', 'denied', 'no_token', 'bad_token', 'unknown_route', 'huge_header', 'too_many_headers', 'bad_method', 'other_expect', 'abandoned_body', 'broken_chunked_body', 'upstream_reset',
   'h2c_upgrade', 'websocket_no_token', 'sts', 'sts_bad_body', 'forward_auth', 'forward_auth_incomplete', 'pipelined',
 ] as const;
 type Kind = (typeof KINDS)[number];
@@ -93,6 +94,8 @@ function payloadOf(kind: Exclude<Kind, 'abandoned_body'>): string {
       return requestLine('G@T', '/orders/1', [bearer]);
     case 'other_expect':
       return requestLine('GET', '/orders/1', [bearer, 'Expect: something-else']);
+    case 'broken_chunked_body':
+      return requestLine('POST', '/upload', [bearer, 'Transfer-Encoding: chunked']) + '5\r\nhello\r\nnot a chunk size\r\n';
     case 'h2c_upgrade':
       return requestLine('GET', '/orders/1', [bearer, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA']);
     case 'websocket_no_token':
@@ -124,6 +127,7 @@ const EXPECTED: Record<Exclude<Kind, 'abandoned_body'>, readonly (readonly numbe
   too_many_headers: [[431]],
   bad_method: [[400]],
   other_expect: [[417]],
+  broken_chunked_body: [[400]],
   h2c_upgrade: [[400]],
   websocket_no_token: [[401]],
   sts_bad_body: [[400]],

@@ -24,15 +24,16 @@ export interface ServedFiles {
  * and STS on, and the audit trail in `trail.jsonl` (durable, signed with a key generated in the
  * state folder, its public key written to `audit-public.pem`). `upstream` adds upstream keys;
  * `sink: 'stdout'` writes the trail to standard output instead; `file` adds keys of `audit.file`;
- * `trailPath` puts the trail file elsewhere (an absolute path).
+ * `trailPath` puts the trail file elsewhere (an absolute path); `listen` and `operations` add keys of those sections;
+ * `issuers` adds entries (flow maps) to `auth.issuers`.
  */
-export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string; trailPath?: string }): Promise<ServedFiles> {
+export async function writeServedConfig(o: { port: number; opsPort: number; upstreamUrl: string; upstream?: string; listen?: string; operations?: string; issuers?: readonly string[]; audit?: readonly string[]; sink?: 'file' | 'stdout'; file?: string; trailPath?: string }): Promise<ServedFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'iamgate-audited-'));
   const text = [
     'version: 1',
     'mode: development',
-    `listen: { host: 127.0.0.1, port: ${o.port} }`,
-    `operations: { host: 127.0.0.1, port: ${o.opsPort} }`,
+    `listen: { host: 127.0.0.1, port: ${o.port}${o.listen ? `, ${o.listen}` : ''} }`,
+    `operations: { host: 127.0.0.1, port: ${o.opsPort}${o.operations ? `, ${o.operations}` : ''} }`,
     `upstream: { url: "${o.upstreamUrl}"${o.upstream ? `, ${o.upstream}` : ''} }`,
     `policies: { directory: "${FIXTURES.directory}", routes: "${FIXTURES.routes}" }`,
     'forwardAuth: { enabled: true }',
@@ -43,6 +44,7 @@ export async function writeServedConfig(o: { port: number; opsPort: number; upst
     'auth:',
     '  issuers:',
     '    - { name: dev, issuer: "https://dev.test", audiences: [iamgate], algorithms: [ES256], keyFile: dev-key.json, developmentKey: true }',
+    ...(o.issuers ?? []).map((entry) => `    - ${entry}`),
   ].join('\n');
   const config = join(dir, 'iamgate.yaml');
   await writeFile(config, `${text}\n`);

@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import { runCli } from '../../src/cli/cli.js';
 import '../../src/cli/validate.js';
 import { freePort } from '../support/redis.js';
-import { metricsPage, metricValue, mintBearer, serve, useTempDir, waitReady, type ServeChild } from '../support/serve-process.js';
+import { metricsPage, metricValue, mintBearer, serve, stopServe, useTempDir, waitReady, type ServeChild } from '../support/serve-process.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -272,10 +272,7 @@ describe('a running iamgate serve reloading a broken policy folder', () => {
   }, CHILD_PROCESS_TEST_MS);
 
   afterAll(async () => {
-    if (child?.process.exitCode === null) {
-      child.process.kill('SIGTERM');
-      await child.exit;
-    }
+    await stopServe(child);
     await upstream?.close();
   });
 

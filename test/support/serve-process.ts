@@ -1,6 +1,7 @@
 // `iamgate serve` as a real child process, for tests that need what only a process shows: its exit
-// code after a signal, its open descriptors (/proc/PID/fd) and its resident memory.
-import { spawn, type ChildProcess } from 'node:child_process';
+// code after a signal, its open descriptors (/proc/PID/fd) and its resident memory; or that check
+// the command as it ships (the compiled `dist/`, not the sources).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const BUILT_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const BUILD_IF_STALE = fileURLToPath(new URL('../../scripts/build-if-stale.mjs', import.meta.url));
 
 export interface ServeChild {
   readonly process: ChildProcess;
@@ -23,11 +26,26 @@ export interface ServeOptions {
   readonly env?: Record<string, string>;
   /** Runs under `ulimit -n` this low (to exhaust descriptors on purpose). */
   readonly maxFiles?: number;
+  /** Runs the compiled command (`dist/cli/main.js`, see builtCommand) instead of the sources through tsx. */
+  readonly built?: boolean;
 }
 
-/** Starts `iamgate serve ARGS` (through tsx, from the sources). */
+let building: Promise<void> | undefined;
+
+/**
+ * Brings `dist/` up to date with the sources (the `npm start` step: no compile when it is current),
+ * once per test process; a suite that sets `built` awaits it before serving.
+ */
+export function builtCommand(): Promise<void> {
+  building ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [BUILD_IF_STALE], (err, _stdout, stderr) => (err ? reject(new Error(`building dist/ failed:\n${stderr}`)) : resolve()));
+  });
+  return building;
+}
+
+/** Starts `iamgate serve ARGS` (through tsx, from the sources; or compiled, with `built` once builtCommand has resolved). */
 export function serve(args: readonly string[], options: ServeOptions = {}): ServeChild {
-  const command = [process.execPath, '--import', 'tsx', MAIN, 'serve', ...args];
+  const command = options.built ? [process.execPath, BUILT_MAIN, 'serve', ...args] : [process.execPath, '--import', 'tsx', MAIN, 'serve', ...args];
   const env = { ...process.env, IAMGATE_LOG_LEVEL: 'warn', ...options.env };
   const child =
     options.maxFiles === undefined
@@ -38,6 +56,13 @@ export function serve(args: readonly string[], options: ServeOptions = {}): Serv
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { process: child, exit, output: () => text };
+}
+
+/** Stops a child still running (SIGTERM) and waits for its exit; nothing when it never started or has exited. */
+export async function stopServe(child: ServeChild | undefined): Promise<void> {
+  if (child?.process.exitCode !== null) return;
+  child.process.kill('SIGTERM');
+  await child.exit;
 }
 
 /**

@@ -58,6 +58,18 @@ function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Re
   return c.json(body);
 }
 
+/**
+ * Why a call failed on its way, as its record says: the caller gone; a body the gateway failed
+ * because it can never arrive whole (`ERR_REQUEST_BODY`, whose `failure` is the code the gateway
+ * answers: `request_timeout` or `malformed_request`); else `internal_error`.
+ */
+function failedOnItsWay(err: unknown): string {
+  const { code, failure } = (err ?? {}) as { code?: unknown; failure?: unknown };
+  if (code === 'ECONNRESET') return 'client_closed';
+  if (code === 'ERR_REQUEST_BODY' && typeof failure === 'string') return failure;
+  return 'internal_error';
+}
+
 /** Creates the STS sub-app. Mount it with `app.route('/.iamgate/sts', createStsApp(deps))`. */
 export function createStsApp(deps: StsDeps): StsApp {
   // The call being answered: its own condition keys, read once, and the address its records carry.
@@ -197,10 +209,11 @@ export function createStsApp(deps: StsDeps): StsApp {
     }),
   );
 
-  // A call that fails on its way (the caller went away while sending its body, a key that cannot
-  // be read) is recorded too, then answered by the gateway's own error handler.
+  // A call that fails on its way (the caller went away while sending its body, a body that can
+  // never arrive whole, a key that cannot be read) is recorded too, then answered by the gateway's
+  // own error handler.
   app.onError((err, c) => {
-    if (c.get('stsAction') !== undefined) refusal(c, (err as { code?: unknown }).code === 'ECONNRESET' ? 'client_closed' : 'internal_error');
+    if (c.get('stsAction') !== undefined) refusal(c, failedOnItsWay(err));
     throw err;
   });
   return app;
