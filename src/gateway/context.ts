@@ -103,7 +103,8 @@ export const UNKNOWN_SOURCE_ADDRESS = 'unknown';
  * X-Forwarded-For entry that is not itself a trusted proxy. Reaching an entry that is not an
  * address (`ip:port`, a name, an empty entry) makes it unknown, UNKNOWN_SOURCE_ADDRESS: the trusted
  * hop's own address would pass for the caller's, inside any range that admits the proxy, and
- * nothing left of that entry is vouched for.
+ * nothing left of that entry is vouched for. A peer without an address (a closed socket, an
+ * ext_authz check from a unix socket or without its source) is unknown too, never empty.
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);
@@ -111,6 +112,7 @@ export function sourceAddress(peer: string, raw: readonly string[], trusted: Tru
 
 /** `sourceAddress` over the X-Forwarded-For values already read from the request. */
 export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | undefined, trusted: TrustedProxies, peerTrusted: boolean): string {
+  if (peer === '') return UNKNOWN_SOURCE_ADDRESS;
   let current = plainAddress(peer);
   if (!peerTrusted || !forwardedFor) return current;
   const hops = forwardedFor.flatMap((v) => v.split(',')).map((s) => s.trim());

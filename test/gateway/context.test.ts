@@ -22,6 +22,11 @@ describe('source address', () => {
     expect(sourceAddress('10.0.0.2', [], trusted)).toBe('10.0.0.2');
   });
 
+  it('is unknown, never empty, for a peer without an address', () => {
+    expect(sourceAddress('', [], trusted)).toBe(UNKNOWN_SOURCE_ADDRESS);
+    expect(sourceAddress('', ['X-Forwarded-For', '203.0.113.5'], trusted, true)).toBe(UNKNOWN_SOURCE_ADDRESS);
+  });
+
   it('trusts nobody when no proxies are configured', () => {
     expect(compileTrustedProxies([]).has('127.0.0.1')).toBe(false);
   });
