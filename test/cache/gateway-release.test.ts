@@ -14,7 +14,7 @@ import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { revocationListRead, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 describe('a served gateway sharing Redis with another release', () => {
   let redis: TestRedis;
@@ -67,7 +67,7 @@ describe('a served gateway sharing Redis with another release', () => {
     expect(await gateway.getOrder('alice')).toBe(200);
     // The gateway stores its own allow in the background: planted over it once it has landed.
     const own = keyOf(iamgateVersion());
-    expect(await holdsWithin(async () => (await admin.exists(own)) === 1)).toBe(true);
+    await until('an entry of its own release in Redis', async () => (await admin.exists(own)) === 1);
     await admin.set(own, deny);
     expect(await gateway.getOrder('alice')).toBe(403);
   });
