@@ -90,12 +90,21 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
 }
 
 /**
+ * What `aws:SourceIp` holds when the caller's address cannot be known. The caller has an address,
+ * iamgate only cannot tell it, so the key is present with a value that is not an address: no IP
+ * operator reads it, with or without a set qualifier, so its test fails in an Allow and holds in a
+ * Deny, and `Null: true` does not hold. An empty value would be null, the guide's reading of a key
+ * with no value: an Allow on `"Null": {"aws:SourceIp": "true"}` would then grant the request.
+ */
+export const UNKNOWN_SOURCE_ADDRESS = 'unknown';
+
+/**
  * The caller's address: the peer's, or — when the peer is a trusted proxy — the right-most
  * X-Forwarded-For entry that is not itself a trusted proxy. Reaching an entry that is not an
- * address (`ip:port`, a name, an empty entry) makes it unknown, `''`: the trusted hop's own address
- * would pass for the caller's, inside any range that admits the proxy, and nothing left of that
- * entry is vouched for. No IP operator can read an unknown address: its test fails in an Allow and
- * holds in a Deny (docs/policy-evaluation.md).
+ * address (`ip:port`, a name, an empty entry) makes it unknown, UNKNOWN_SOURCE_ADDRESS: the trusted
+ * hop's own address would pass for the caller's, inside any range that admits the proxy, and
+ * nothing left of that entry is vouched for. A peer without an address (a closed socket, an
+ * ext_authz check from a unix socket or without its source) is unknown too, never empty.
  */
 export function sourceAddress(peer: string, raw: readonly string[], trusted: TrustedProxies, peerTrusted = trusted.has(peer)): string {
   return sourceAddressOf(peer, peerTrusted ? headerValues(raw, 'x-forwarded-for') : undefined, trusted, peerTrusted);
@@ -103,12 +112,13 @@ export function sourceAddress(peer: string, raw: readonly string[], trusted: Tru
 
 /** `sourceAddress` over the X-Forwarded-For values already read from the request. */
 export function sourceAddressOf(peer: string, forwardedFor: readonly string[] | undefined, trusted: TrustedProxies, peerTrusted: boolean): string {
+  if (peer === '') return UNKNOWN_SOURCE_ADDRESS;
   let current = plainAddress(peer);
   if (!peerTrusted || !forwardedFor) return current;
   const hops = forwardedFor.flatMap((v) => v.split(',')).map((s) => s.trim());
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = plainAddress(hops[i]!);
-    if (isIP(hop) === 0) return '';
+    if (isIP(hop) === 0) return UNKNOWN_SOURCE_ADDRESS;
     current = hop;
     if (!trusted.has(hop)) break;
   }

@@ -3,7 +3,7 @@ export { createGatewayApp, markClosingAnswer, type GatewayAppDeps, type GatewayE
 export { createLogAuditSink, type AuditEventInput, type AuditSink } from './audit.js';
 export type { Authenticator, AuthOutcome } from './auth.js';
 export { NO_DECISION_CACHE, type CachedDecision, type CacheLevel, type DecisionCache, type DecisionQuery } from './cache.js';
-export { buildRequestContext, compileTrustedProxies, IAMGATE_KEYS, requestKeys, sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
+export { buildRequestContext, compileTrustedProxies, IAMGATE_KEYS, requestKeys, sourceAddress, UNKNOWN_SOURCE_ADDRESS, type RequestFacts, type TrustedProxies } from './context.js';
 export { createDecider, denyReason, type Decider, type Verdict } from './decide.js';
 export { describedFramingRefusal, isPrintableMethod, type WebSocketOpening } from './described-framing.js';
 export { errorAnswer, errorBody, GATEWAY_ERRORS, operatorErrorBody, type DenyReason, type ErrorAnswer, type GatewayErrorCode } from './errors.js';

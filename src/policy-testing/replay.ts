@@ -9,7 +9,7 @@
 // policies for that principal and route read none of those facts; otherwise it is replayed as an
 // approximation and marked with what is missing.
 import { readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
-import { normalizeTarget } from '../gateway/index.js';
+import { normalizeTarget, UNKNOWN_SOURCE_ADDRESS } from '../gateway/index.js';
 import { policySetKeys } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec } from './decide.js';
 import type { PolicyWorld } from './world.js';
@@ -116,7 +116,9 @@ export async function replayTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     const sourceIdentity = r.principal?.sourceIdentity;
     const spec = principalSpec(arn, r.authn?.mfa === true, typeof sourceIdentity === 'string' ? sourceIdentity : undefined);
     const principal = resolvePrincipal(world, spec, time);
-    const context = typeof r.sourceIp === 'string' ? { 'aws:SourceIp': r.sourceIp } : {};
+    // Builds before UNKNOWN_SOURCE_ADDRESS recorded an address they could not read as "", which
+    // Null reads as null: replayed as such, an Allow on a null address would grant it.
+    const context = typeof r.sourceIp === 'string' ? { 'aws:SourceIp': r.sourceIp === '' ? UNKNOWN_SOURCE_ADDRESS : r.sourceIp } : {};
     const d = principal
       ? decideOffline(world, principal, { method: r.method, path: r.path }, context, time)
       : { decision: 'ImplicitDeny' as const, reason: 'unknown_principal' as const, explanation: [] };

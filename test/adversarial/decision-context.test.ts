@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UNKNOWN_SOURCE_ADDRESS } from '../../src/gateway/index.js';
 import { useTestGateway, type TestGateway } from '../support/gateway.js';
 import { ADVERSARIAL_FIXTURES } from './support/fixtures.js';
 import { exchange, jsonOf } from './support/raw.js';
@@ -69,10 +70,12 @@ describe('aws:SourceIp through a trusted proxy whose X-Forwarded-For does not na
     ['a name', 'X-Forwarded-For: client.example'],
     ['an empty entry after the client', 'X-Forwarded-For: 203.0.113.5,'],
     ['a malformed entry after a trusted hop', 'X-Forwarded-For: not-an-address, 127.0.0.1'],
-  ])('is never the proxy’s own address when the proxy wrote %s', async (_name, line) => {
+  ])('is never the proxy’s own address, nor null, when the proxy wrote %s', async (_name, line) => {
+    // Both of alice's statements on /internal/1 read aws:SourceIp: one wants 127.0.0.0/8, the
+    // other (CallersWithoutAddress) a null address. An unknown address must satisfy neither.
     const r = await get(gw, '/internal/1', [line]);
     expect([r.status, r.body['reason'], r.forwarded]).toEqual([403, 'implicit_deny', 0]);
-    expect(gw.audit.decisionsFor(String(r.body['requestId']))[0]?.['sourceIp']).not.toBe('127.0.0.1');
+    expect(gw.audit.decisionsFor(String(r.body['requestId']))[0]?.['sourceIp']).toBe(UNKNOWN_SOURCE_ADDRESS);
   });
 });
 

@@ -1,7 +1,8 @@
 // The source address of an ext_authz check is what Envoy saw: an IPv4 or IPv6 socket address, an
 // IPv4-mapped IPv6 address on a dual-stack listener, or none at all when the caller came over a
 // unix socket (Envoy's `pipe` address) or the check omits it. A policy that allows only from a
-// range, or denies from outside it, must never allow a check whose address it cannot read.
+// range, or denies from outside it, or allows only a null address, must never allow a check whose
+// address it cannot read.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { body, checkOf, useExtAuthzGateway } from '../extauthz/check.js';
@@ -42,7 +43,7 @@ describe('the source address of an ext_authz check', () => {
     expect([await decide('alice', source), await decide('carol', source)]).toEqual(['allowed', 'allowed']);
   });
 
-  it.each(UNREADABLE_OR_OUTSIDE)('never allows from %s: the Deny outside the range holds, the Allow inside it does not', async (_what, source) => {
-    expect([await decide('alice', source), await decide('carol', source)]).toEqual(['explicit_deny', 'implicit_deny']);
+  it.each(UNREADABLE_OR_OUTSIDE)('never allows from %s: the Deny outside the range holds, the Allow inside it does not, nor one on a null address', async (_what, source) => {
+    expect([await decide('alice', source), await decide('carol', source), await decide('dave', source)]).toEqual(['explicit_deny', 'implicit_deny', 'implicit_deny']);
   });
 });

@@ -15,7 +15,7 @@ import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { startServedGateway, writePolicyFolder, type ServedGateway } from '../cache/served.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 const PREFIX = 'iamgate:decision:';
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
     // Every decision is looked up in Redis: no in-process level, no minimum evaluation cost.
     config: { cache: { l1: { enabled: false }, l2: { minEvalMicros: 0, prefix: PREFIX } } },
   });
-  expect(await holdsWithin(async () => (await gw.getOrder('alice')) === 200, 10_000)).toBe(true);
+  await until('alice gets her order', async () => (await gw.getOrder('alice')) === 200, 10_000);
 }, 30_000);
 
 afterAll(async () => {
@@ -84,7 +84,7 @@ describe('decision-cache entries written by someone else', () => {
   ])('are a miss, decided afresh, when they hold %s', async (_name, poison) => {
     for (const user of ['alice', 'bob']) await call(user);
     // The gateway writes an entry after it answers, on its own connection: wait until both are there.
-    expect(await holdsWithin(async () => (await client.keys(`${PREFIX}*`)).length >= 2, 10_000)).toBe(true);
+    await until('two decision entries in Redis', async () => (await client.keys(`${PREFIX}*`)).length >= 2, 10_000);
     expect(await poisonEveryEntry(poison)).toBeGreaterThanOrEqual(2);
     expect(await call('alice')).toEqual({ status: 200, records: 1 });
     expect(await call('bob')).toEqual({ status: 403, records: 1 });
@@ -115,7 +115,7 @@ describe('a Redis that stops answering', () => {
       expect(await call('alice')).toEqual({ status: 200, records: 1 });
       return (await client.keys(`${PREFIX}*`).catch(() => [])).length > 0;
     };
-    expect(await holdsWithin(entriesAgain, 10_000)).toBe(true);
+    await until('decision entries in Redis again', entriesAgain, 10_000);
     expect(await call('bob')).toEqual({ status: 403, records: 1 });
   });
 });

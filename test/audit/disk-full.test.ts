@@ -17,7 +17,7 @@ import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { decisionsFor, readTrail, tokenFor, writeServedConfig, type ServedFiles, type TrailRecord } from './served.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 /** Whether this process may mount a tmpfs (root, and a kernel that lets it). */
 function canMount(): boolean {
@@ -100,7 +100,7 @@ describe.skipIf(!canMount())('a durable audit file on a disk that fills up', () 
     execFileSync('mount', ['-o', 'remount,size=4m', disk]);
     // The sink retries its failed write on its own schedule; the first 200 follows it.
     let back: { status: number; id: string } | undefined;
-    expect(await holdsWithin(async () => (back = await getting('/orders/back')).status === 200, 20_000)).toBe(true);
+    await until('GET /orders/back answered 200', async () => (back = await getting('/orders/back')).status === 200, 20_000);
     allowed.push(back!.id);
     expect((await ops('/readyz')).status).toBe(200);
     expect((await ops('/metrics')).body).toMatch(/^iamgate_audit_sink_healthy\{sink="file"\} 1$/m);

@@ -10,7 +10,7 @@ import { EXIT_INCOMPLETE, runAudit } from '../../src/cli/audit.js';
 import { EXIT } from '../../src/cli/exit.js';
 import { decisionsFor, loadThenKill, readTrail, servedSuite, tokenFor, type TrailRecord } from './served.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 const CLIENTS = 8;
 const BEFORE_KILL = 300;
@@ -61,7 +61,7 @@ describe('iamgate serve and logrotate (create style)', () => {
     expect(before.status).toBe(200);
     await rename(files.trail, `${files.trail}.1`);
     server.signal('SIGHUP');
-    expect(await holdsWithin(async () => existsSync(files.trail), 10_000)).toBe(true);
+    await until('the trail file exists', async () => existsSync(files.trail), 10_000);
     const after = await server.call('GET', '/orders/after', token);
     expect(after.status).toBe(200);
     server.signal('SIGTERM');

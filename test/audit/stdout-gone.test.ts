@@ -7,7 +7,7 @@ import { startServe, type ServeProcess } from '../deploy/serve-process.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { tokenFor, writeServedConfig, type ServedFiles } from './served.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 describe('a trail on stdout whose reader went away', () => {
   let upstream: TestUpstream;
@@ -29,8 +29,7 @@ describe('a trail on stdout whose reader went away', () => {
   it('refuses requests 503, and a stop ends the process with exit code 1 and both ports closed', async () => {
     const token = await tokenFor(files.config, 'alice');
     server.closeStdout();
-    const refused = await holdsWithin(async () => (await server.call('GET', '/orders/1', token)).status === 503, 10_000);
-    expect(refused).toBe(true);
+    await until('requests refused 503', async () => (await server.call('GET', '/orders/1', token)).status === 503, 10_000);
     expect(JSON.parse((await server.call('GET', '/orders/1', token)).body)).toMatchObject({ code: 'audit_unavailable' });
 
     server.signal('SIGTERM');

@@ -12,7 +12,7 @@ import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { holdsWithin, until } from '../support/until.js';
 
 const EXPECTED: Readonly<Record<string, number>> = { alice: 200, bob: 403 };
 const LOOPS = 8;
@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   for (const user of Object.keys(EXPECTED)) tokens[user] = `Bearer ${await keys.token(user, { ttlSeconds: 600 })}`;
   // Ready: the revocation state has been read and decisions go through Redis.
-  expect(await holdsWithin(async () => (await call('alice')).status === 200, 10_000)).toBe(true);
+  await until('alice is answered 200', async () => (await call('alice')).status === 200, 10_000);
 }, 30_000);
 
 afterAll(async () => {
@@ -139,7 +139,7 @@ describe('the gateway with Redis failing under load', () => {
       try {
         // At least 1.5 s and more than 50 answers of outage, however slowly a loaded machine answers.
         await sleep(1500);
-        expect(await holdsWithin(async () => answered('outage') > 50, 30_000)).toBe(true);
+        await until('more than 50 answers during the outage', async () => answered('outage') > 50, 30_000);
       } finally {
         await fault.end();
       }

@@ -10,7 +10,7 @@ import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 let redis: TestRedis;
 let upstream: TestUpstream;
@@ -48,7 +48,7 @@ async function readyz(gw: ServedGateway): Promise<{ status: number; reasons: str
 describe('/readyz with Redis configured', () => {
   it('answers 200 only once authenticated calls are answered too', async () => {
     const gw = await start('fresh');
-    expect(await holdsWithin(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
+    await until('the gateway is ready', async () => (await readyz(gw)).status === 200, 10_000);
     expect(await gw.getOrder('alice')).toBe(200);
     expect(await gw.getOrder('bob')).toBe(403);
   });
@@ -67,7 +67,7 @@ describe('/readyz with Redis configured', () => {
     } finally {
       await redis.start();
     }
-    expect(await holdsWithin(async () => (await readyz(gw)).status === 200, 10_000)).toBe(true);
+    await until('the gateway is ready', async () => (await readyz(gw)).status === 200, 10_000);
     expect(await readyz(gw)).toEqual({ status: 200, reasons: [] });
     expect(await gw.getOrder('alice')).toBe(200);
   });

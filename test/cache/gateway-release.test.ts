@@ -13,8 +13,8 @@ import { createContext, policySetKeys } from '../../src/policy/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { revocationListRead, startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
+import { until } from '../support/until.js';
 
 describe('a served gateway sharing Redis with another release', () => {
   let redis: TestRedis;
@@ -31,7 +31,7 @@ describe('a served gateway sharing Redis with another release', () => {
     // L1 off and no minimum evaluation cost: every request asks Redis first.
     const config = { cache: { l1: { enabled: false }, l2: { minEvalMicros: 0 } }, policies: { watch: false } };
     gateway = await startServedGateway({ policies: join(dir, 'policies'), work: join(dir, 'a'), keys: await createTestKeys(), upstreamUrl: upstream.url, redisUrl: redis.url, config });
-    if (!(await holdsWithin(async () => gateway.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('the gateway never read the revocation list');
+    await revocationListRead(gateway);
     admin = new Redis(redis.url);
   }, 30_000);
 
@@ -67,7 +67,7 @@ describe('a served gateway sharing Redis with another release', () => {
     expect(await gateway.getOrder('alice')).toBe(200);
     // The gateway stores its own allow in the background: planted over it once it has landed.
     const own = keyOf(iamgateVersion());
-    expect(await holdsWithin(async () => (await admin.exists(own)) === 1)).toBe(true);
+    await until('an entry of its own release in Redis', async () => (await admin.exists(own)) === 1);
     await admin.set(own, deny);
     expect(await gateway.getOrder('alice')).toBe(403);
   });

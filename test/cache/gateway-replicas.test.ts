@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ordersPolicy, useServedPair, writePolicyFolder } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 /** Every lookup goes to Redis too (no minimum evaluation cost), so L2 entries exist to go stale. */
 const CACHE = { cache: { l2: { minEvalMicros: 0 } } };
@@ -22,7 +22,7 @@ const pair = useServedPair({
 describe('two gateways sharing one Redis', () => {
   it('share decisions: what one stored in Redis, the other answers from it', async () => {
     const { a, b } = pair;
-    expect(await holdsWithin(async () => (await a.getOrder('alice')) === 200 && (await b.getOrder('alice')) === 200)).toBe(true);
+    await until('A and B give alice her order', async () => (await a.getOrder('alice')) === 200 && (await b.getOrder('alice')) === 200);
     // Warm both levels on both instances.
     for (let i = 0; i < 5; i++) {
       expect(await a.getOrder('alice')).toBe(200);
@@ -38,7 +38,7 @@ describe('two gateways sharing one Redis', () => {
     await writeFile(join(dir, 'policies', 'policies', 'orders.json'), ordersPolicy('Deny'));
 
     // A sees the change on disk and reloads.
-    expect(await holdsWithin(async () => (await a.getOrder('alice')) === 403)).toBe(true);
+    await until('A refuses alice her order', async () => (await a.getOrder('alice')) === 403);
     // B does not watch: it reloads when A's announcement arrives. Until then it may still allow.
     const started = Date.now();
     let firstDeny: number | undefined;
@@ -64,8 +64,8 @@ describe('two gateways sharing one Redis', () => {
     const { a, b, dir } = pair;
     const bReloadsBefore = await b.metric('iamgate_policy_reloads_total', 'result="success"');
     await writeFile(join(dir, 'policies', 'policies', 'orders.json'), ordersPolicy('Allow'));
-    expect(await holdsWithin(async () => (await a.getOrder('alice')) === 200)).toBe(true);
-    expect(await holdsWithin(async () => (await b.getOrder('alice')) === 200)).toBe(true);
+    await until('A gives alice her order', async () => (await a.getOrder('alice')) === 200);
+    await until('B gives alice her order', async () => (await b.getOrder('alice')) === 200);
     expect(await b.metric('iamgate_policy_reloads_total', 'result="success"')).toBeGreaterThan(bReloadsBefore);
   });
 });

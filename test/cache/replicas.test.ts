@@ -10,8 +10,6 @@ import { compileSet } from '../policy/harness.js';
 import { startOwnedRedis, type TestRedis } from '../support/redis.js';
 import { until } from '../support/until.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 const statement = (effect: 'Allow' | 'Deny') => ({ Effect: effect, Action: 'orders:GetOrder', Resource: 'arn:aws:orders:::order/*' });
 /** The shared policy files, by generation hash: what a replica reads when it reloads. */
 const FILES: Readonly<Record<string, PolicySet>> = {
@@ -78,13 +76,8 @@ describe('replicas sharing one Redis', () => {
   async function subscribed(n: number): Promise<void> {
     const admin = createCacheRedis(redis.url, { commandTimeoutMs: 5000 });
     try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const count = admin.status === 'ready' ? ((await admin.pubsub('NUMSUB', DEFAULT_CHANNEL)) as [string, number])[1] : -1;
-        if (count === n) return;
-        if (Date.now() > deadline) throw new Error(`${count} subscribers instead of ${n} within 10 s`);
-        await sleep(10);
-      }
+      const count = async (): Promise<number> => (admin.status === 'ready' ? ((await admin.pubsub('NUMSUB', DEFAULT_CHANNEL)) as [string, number])[1] : -1);
+      await until(`${n} subscribers on the channel`, async () => (await count()) === n, 10_000, 10);
     } finally {
       admin.disconnect();
     }
@@ -118,14 +111,19 @@ describe('replicas sharing one Redis', () => {
     const b = await replica('allow');
     const heardByA: GenerationAnnouncement[] = [];
     const heardByB: GenerationAnnouncement[] = [];
+    const revocationsHeardByA: RevocationAnnouncement[] = [];
     a.bus.onGeneration((g) => heardByA.push(g));
+    a.bus.onRevocation((r) => revocationsHeardByA.push(r));
     b.bus.onGeneration((g) => heardByB.push(g));
     await subscribed(2);
     expect(await publish(a, 'deny')).toBe(true);
     await until('B hears the generation', () => heardByB.length > 0);
     expect(heardByB[0]).toMatchObject({ type: 'generation', hash: 'deny' });
     expect(a.cache.generation()).toEqual({ id: 2, hash: 'deny' });
-    await sleep(100);
+    // Redis delivers one channel's messages in the order it took them: once A hears what B sent
+    // after A's announcement, A's own would have reached it before, had it been delivered.
+    expect(await b.bus.publishRevocation('arn:aws:iam::111122223333:user/marker', 1_700_000_000_000)).toBe(true);
+    await until('A hears what B sent after its announcement', () => revocationsHeardByA.length > 0);
     expect(heardByA).toEqual([]);
   });
 

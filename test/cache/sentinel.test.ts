@@ -17,7 +17,7 @@ import { waitForPort } from '../support/net.js';
 import { createTestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
 import { startServedGateway, writePolicyFolder, type ServedGateway } from './served.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 let redis: TestRedis;
 let sentinel: ChildProcess | undefined;
@@ -57,13 +57,13 @@ afterAll(async () => {
 describe('Redis through Sentinel', () => {
   it('finds the primary through the sentinel: ready, deciding, and announcing its generation there', async () => {
     const served = gw;
-    expect(await holdsWithin(async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000)).toBe(true);
+    await until('the gateway is ready', async () => (await request(`${served.opsUrl}/readyz`)).statusCode === 200, 10_000);
     expect(await served.getOrder('alice')).toBe(200);
     expect(await served.getOrder('bob')).toBe(403);
     const primary = new Redis(redis.url, { lazyConnect: true });
     try {
       await primary.connect();
-      expect(await holdsWithin(async () => (await primary.get('iamgate:generation:latest')) !== null)).toBe(true);
+      await until('a generation announced in Redis', async () => (await primary.get('iamgate:generation:latest')) !== null);
     } finally {
       primary.disconnect();
     }
@@ -92,11 +92,10 @@ describe('the audit trail through Sentinel', () => {
     const primary = new Redis(redis.url, { lazyConnect: true });
     try {
       await primary.connect();
-      const found = await holdsWithin(async () => {
+      await until('the record on the primary', async () => {
         const entries = await primary.xrange('audit-through-sentinel', '-', '+');
         return entries.some(([, fields]) => fields.join(' ').includes('through-sentinel'));
       });
-      expect(found).toBe(true);
     } finally {
       primary.disconnect();
       await audit.close();

@@ -12,7 +12,7 @@ import { FIXTURES, recordingAudit, type RecordingAudit } from '../support/gatewa
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
 
@@ -118,6 +118,18 @@ export async function startServedGateway(o: ServedOptions): Promise<ServedGatewa
   };
 }
 
+/**
+ * Resolves once `gateway` has read the revocation list, at or after `since` by its clock: until it
+ * has, every token is refused (503 revocation_unavailable); a read that a loaded machine timed out
+ * is retried every second.
+ */
+export function revocationListRead(gateway: ServedGateway, since = -Infinity): Promise<void> {
+  return until(`${gateway.url} reads the revocation list`, () => {
+    const at = gateway.iamgate.auth.status().revocation.lastRefreshAt;
+    return at !== undefined && at >= since;
+  }, 10_000);
+}
+
 /** Two replicas sharing one real redis-server, one recording upstream, one key and one policy folder. */
 export interface ServedPair {
   readonly redis: TestRedis;
@@ -147,11 +159,7 @@ export function useServedPair(o: { readonly prefix: string; readonly writePolici
     const common = { policies: join(pair.dir, 'policies'), keys: pair.keys, upstreamUrl: pair.upstream.url, redisUrl: pair.redis.url };
     pair.a = await startServedGateway({ ...common, ...o.a, work: join(pair.dir, 'a') });
     pair.b = await startServedGateway({ ...common, ...o.b, work: join(pair.dir, 'b') });
-    // Every token is refused (503 revocation_unavailable) until a replica has read the revocation
-    // list once: a first read that a loaded machine timed out is retried every second.
-    for (const replica of [pair.a, pair.b]) {
-      if (!(await holdsWithin(async () => replica.iamgate.auth.status().revocation.lastRefreshAt !== undefined, 10_000))) throw new Error('a replica never read the revocation list');
-    }
+    for (const replica of [pair.a, pair.b]) await revocationListRead(replica);
   }, 30_000);
   afterAll(async () => {
     await pair.a?.stop();

@@ -113,12 +113,6 @@ describe('the iamgate command line', () => {
     expect((await cli('--help')).out.join('\n')).toContain('Exit codes: 0 done, nothing wrong; 1 problems found or the command failed; 2 a usage error.');
   });
 
-  it('suggests the command meant by a misspelt one', async () => {
-    const { code, err } = await cli('vaildate');
-    expect(code).toBe(2);
-    expect(err[0]).toMatch(/^iamgate: unknown command "vaildate"; did you mean "validate"\?/);
-  });
-
   it('refuses an unknown command in one line naming the command meant, then where the commands are listed, not the whole help', async () => {
     expect(await cli('vaildate', 'x.json')).toEqual({
       code: 2,

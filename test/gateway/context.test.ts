@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRequestContext, compileTrustedProxies, sourceAddress, type RequestFacts } from '../../src/gateway/context.js';
+import { buildRequestContext, compileTrustedProxies, sourceAddress, UNKNOWN_SOURCE_ADDRESS, type RequestFacts } from '../../src/gateway/context.js';
 import type { RouteMatch } from '../../src/gateway/routes/index.js';
 import type { Principal } from '../../src/identity/index.js';
 
@@ -17,9 +17,14 @@ describe('source address', () => {
   });
 
   it('stops at a malformed hop instead of believing it, and leaves the address unknown rather than a trusted hop’s', () => {
-    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '1.1.1.1, not-an-ip, 10.0.0.9'], trusted)).toBe('');
-    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '203.0.113.5:4711'], trusted)).toBe('');
+    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '1.1.1.1, not-an-ip, 10.0.0.9'], trusted)).toBe(UNKNOWN_SOURCE_ADDRESS);
+    expect(sourceAddress('10.0.0.2', ['X-Forwarded-For', '203.0.113.5:4711'], trusted)).toBe(UNKNOWN_SOURCE_ADDRESS);
     expect(sourceAddress('10.0.0.2', [], trusted)).toBe('10.0.0.2');
+  });
+
+  it('is unknown, never empty, for a peer without an address', () => {
+    expect(sourceAddress('', [], trusted)).toBe(UNKNOWN_SOURCE_ADDRESS);
+    expect(sourceAddress('', ['X-Forwarded-For', '203.0.113.5'], trusted, true)).toBe(UNKNOWN_SOURCE_ADDRESS);
   });
 
   it('trusts nobody when no proxies are configured', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { holdsWithin } from '../support/until.js';
+import { until } from '../support/until.js';
 
 const ORDERS = 'arn:aws:orders:us-east-1:111122223333:order/*';
 
@@ -76,14 +76,14 @@ describe('policy files watched on disk', () => {
   it('serves a policy file edited in place without a signal', async () => {
     expect(await aliceGetsOrder()).toBe(200);
     await replaceFile(policyFile, policy('Deny', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 403, 5_000)).toBe(true);
+    await until('alice is refused her order', async () => (await aliceGetsOrder()) === 403, 5_000);
   });
 
   it('serves a policy file replaced by a rename, as editors save', async () => {
     const next = join(dir, 'policies', 'orders.json.tmp');
     await writeFile(next, policy('Allow', 'orders:GetOrder'));
     await rename(next, policyFile);
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 200, 5_000)).toBe(true);
+    await until('alice gets her order', async () => (await aliceGetsOrder()) === 200, 5_000);
   });
 
   it('keeps the last good set serving when a file breaks, says why on /readyz and in metrics, and recovers when it is fixed', async () => {
@@ -91,7 +91,7 @@ describe('policy files watched on disk', () => {
     const failuresBefore = await reloads('failure');
     await replaceFile(policyFile, policy('Permit', 'orders:GetOrder'));
 
-    expect(await holdsWithin(async () => (await readyz()).reasons.length > 0, 5_000)).toBe(true);
+    await until('readyz gives a reason', async () => (await readyz()).reasons.length > 0, 5_000);
     const broken = await readyz();
     expect(broken.ready).toBe(true); // the last good set still serves
     expect(broken.reasons.join('\n')).toContain(policyFile);
@@ -100,22 +100,22 @@ describe('policy files watched on disk', () => {
     expect(await aliceGetsOrder()).toBe(200);
 
     await replaceFile(policyFile, policy('Deny', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 403, 5_000)).toBe(true);
+    await until('alice is refused her order', async () => (await aliceGetsOrder()) === 403, 5_000);
     expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
   });
 
   it('sees a policy folder deleted, keeping the last good set, and the folder made again with a changed policy', async () => {
     await replaceFile(policyFile, policy('Allow', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 200, 5_000)).toBe(true);
+    await until('alice gets her order', async () => (await aliceGetsOrder()) === 200, 5_000);
     await rm(join(dir, 'policies'), { recursive: true });
-    expect(await holdsWithin(async () => (await readyz()).reasons.join('\n').includes(`cannot read ${policyFile}: no such file or folder`), 5_000)).toBe(true);
+    await until('readyz names the missing policy file', async () => (await readyz()).reasons.join('\n').includes(`cannot read ${policyFile}: no such file or folder`), 5_000);
     expect(await aliceGetsOrder()).toBe(200);
 
     // A new folder (a new inode): a watch kept on the deleted one would never see it.
     await mkdir(join(dir, 'policies.next'));
     await writeFile(join(dir, 'policies.next', 'orders.json'), policy('Deny', 'orders:GetOrder'));
     await rename(join(dir, 'policies.next'), join(dir, 'policies'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 403, 5_000)).toBe(true);
+    await until('alice is refused her order', async () => (await aliceGetsOrder()) === 403, 5_000);
     expect(await readyz()).toMatchObject({ ready: true, reasons: [] });
   });
 
@@ -126,10 +126,10 @@ describe('policy files watched on disk', () => {
     await rm(join(dir, 'policies'), { recursive: true });
     await mkdir(join(dir, 'policies'));
     await writeFile(policyFile, policy('Allow', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 200, 5_000)).toBe(true);
+    await until('alice gets her order', async () => (await aliceGetsOrder()) === 200, 5_000);
 
     await replaceFile(policyFile, policy('Deny', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 403, 5_000)).toBe(true);
+    await until('alice is refused her order', async () => (await aliceGetsOrder()) === 403, 5_000);
   });
 
   it('ignores other files in the watched folders', async () => {
@@ -137,7 +137,7 @@ describe('policy files watched on disk', () => {
     await writeFile(join(dir, 'notes.txt'), 'not a policy file');
     await new Promise((r) => setTimeout(r, 500)); // longer than the watch's quiet time: a reload it caused would be a separate one
     await replaceFile(policyFile, policy('Allow', 'orders:GetOrder'));
-    expect(await holdsWithin(async () => (await aliceGetsOrder()) === 200, 5_000)).toBe(true);
+    await until('alice gets her order', async () => (await aliceGetsOrder()) === 200, 5_000);
     expect(await reloads('success')).toBe(successes + 1);
   });
 });

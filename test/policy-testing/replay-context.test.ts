@@ -23,6 +23,8 @@ users:
     inlinePolicies: { P: ${allowOrders('{ StringEquals: { "aws:PrincipalTag/team": orders } }')} }
   bob:
     inlinePolicies: { P: ${allowOrders('{ Bool: { "aws:MultiFactorAuthPresent": "true" } }')} }
+  carol:
+    inlinePolicies: { P: ${allowOrders('{ "Null": { "aws:SourceIp": "true" } }')} }
 roles:
   Worker:
     inlinePolicies: { P: ${allowOrders('{ StringEquals: { "kubernetes.default.svc:sub": "system:serviceaccount:orders:worker" } }')} }
@@ -59,6 +61,11 @@ function withSourceIdentity(entry: { ref: string; text: string; complete: boolea
   return { ...entry, text: JSON.stringify(fields) };
 }
 
+/** The record with the source address the gateway wrote in it. */
+function withSourceIp(entry: { ref: string; text: string; complete: boolean }, sourceIp: string): { ref: string; text: string; complete: boolean } {
+  return { ...entry, text: JSON.stringify({ ...(JSON.parse(entry.text) as object), sourceIp }) };
+}
+
 describe('replay of decisions whose context the trail does not fully keep', () => {
   let dir: string;
   let world: PolicyWorld;
@@ -89,6 +96,12 @@ describe('replay of decisions whose context the trail does not fully keep', () =
     const report = await replayTrail([withSourceIdentity(record(1, session, 'Allow'), 'alice'), withSourceIdentity(record(2, session, 'Allow'), 'mallory'), record(3, session, 'Allow')], world);
     expect(report).toMatchObject({ replayed: 3 });
     expect(report.changes.map((c) => c.ref)).toEqual(['line 2', 'line 3']);
+  });
+
+  it('replays an address the gateway could not read as unknown, also where an older build wrote it empty, so Null "true" grants it nothing', async () => {
+    const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    const report = await replayTrail([withSourceIp(record(1, carol, 'Deny'), 'unknown'), withSourceIp(record(2, carol, 'Deny'), '')], world);
+    expect(report).toMatchObject({ replayed: 2, changes: [] });
   });
 
   it('replays a decision on a key the record keeps (the second factor) exactly', async () => {

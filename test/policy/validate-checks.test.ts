@@ -18,12 +18,12 @@ describe('policy checks', () => {
     ['a policy variable in a resource under 2008-10-17', { Version: '2008-10-17', Statement: allow({ Resource: 'arn:aws:s3:::b/${aws:username}/*' }) }, ['warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Resource']],
     ['a policy variable in a condition value without Version', { Statement: allow({ Condition: { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } } }) }, ['warning MISSING_VERSION at Version', 'warning POLICY_VARIABLE_NOT_SUPPORTED at Statement.Condition.StringLike.s3:prefix[0]']],
     ['a policy variable under 2012-10-17', policy(allow({ Resource: 'arn:aws:s3:::b/${aws:username}/*' })), []],
-    // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
-    // vs. multivalued context keys"): the variable never has a value, which the engine decides as such.
     ['a policy variable naming an aws: key AWS does not document in a Resource', policy(allow({ Resource: 'arn:aws:s3:::home/${aws:usrname}/*' })), ['warning UNKNOWN_GLOBAL_CONDITION_KEY at Statement[0].Resource']],
     ['a policy variable naming an aws: key AWS does not document in an ArnLike value', policy(allow({ Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:sns:*:${aws:PrincipalAcount}:*' } } })), ['warning UNKNOWN_GLOBAL_CONDITION_KEY at Statement[0].Condition.ArnLike.aws:SourceArn']],
     ['a policy variable naming a key of a web identity provider', policy(allow({ Resource: 'arn:aws:s3:::home/${cognito-identity.amazonaws.com:sub}/*' })), []],
     ['a policy variable naming a principal tag with a blank in its key', policy(allow({ Condition: { StringEquals: { 's3:prefix': '${aws:PrincipalTag/cost center}' } } })), []],
+    // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
+    // vs. multivalued context keys"): the variable never has a value, which the engine decides as such.
     ['a policy variable naming a multivalued key in a Resource', policy(allow({ Resource: 'arn:aws:s3:::tags/${aws:TagKeys}/*' })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Resource']],
     ['a policy variable naming a multivalued key in a condition value', policy(allow({ Condition: { StringNotEquals: { 'aws:PrincipalTag/org': ['${aws:PrincipalOrgPaths}'] } } })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Condition.StringNotEquals.aws:PrincipalTag/org[0]']],
     ['a policy variable naming a multivalued key, with a default', policy(allow({ Condition: { StringEquals: { 's3:prefix': "home/${AWS:CalledVia, 'none'}/" } } })), ['warning MULTIVALUED_POLICY_VARIABLE at Statement[0].Condition.StringEquals.s3:prefix']],

@@ -3,7 +3,11 @@
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether `check` comes to hold within `timeoutMs` (polled every `everyMs`): for a test that asserts on the answer. */
+/**
+ * Whether `check` comes to hold within `timeoutMs` (polled every `everyMs`), for a caller that must go
+ * on either way (a load phase that records the answer, a failure message of its own); otherwise
+ * `until`, whose failure names what was awaited.
+ */
 export async function holdsWithin(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, everyMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -99,16 +99,14 @@ export function hasPolicyVariable(s: string): boolean {
 
 /**
  * Reports a malformed `${...}` in text that takes policy variables (Resource, and String, ARN and
- * Bool condition values) under 2012-10-17. Compiled, such text matches nothing, which would turn a
- * negated operator true and a Deny off, so the document is refused instead of decided on.
+ * Bool condition values) under 2012-10-17, and one that names no condition key. Compiled, such text
+ * matches nothing, which would turn a negated operator true and a Deny off, so the document is
+ * refused instead of decided on. A variable that can never have a value is warned of.
  */
 export function checkVariableSyntax(text: string, path: string, version: PolicyVersion, sink: FindingSink): void {
   if (version !== '2012-10-17' || !text.includes('${')) return;
   const template = parseTemplate(text, version);
   if (template.malformed !== undefined) sink.add('INVALID_POLICY_VARIABLE', path, template.malformed);
-  // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
-  // vs. multivalued context keys"): such a variable never has a value (its default stands in), which
-  // the engine decides as IAM does; the warning says so before it silently matches nothing.
   // A variable stands for a key of the request context, and every such key is `prefix:name`: a
   // variable that names no such key, or an `aws:` key AWS does not document (a typo), never has a
   // value in IAM, so it would silently match nothing.
@@ -119,6 +117,9 @@ export function checkVariableSyntax(text: string, path: string, version: PolicyV
       sink.add('UNKNOWN_GLOBAL_CONDITION_KEY', path, `"${text}": "${key}" is not a global condition key AWS documents, so requests never carry it and the variable never has a value${didYouMean(key, GLOBAL_CONDITION_KEYS)}`);
     }
   }
+  // "You cannot use a multivalued context key as a policy variable" (IAM User Guide, "Single-valued
+  // vs. multivalued context keys"): such a variable never has a value (its default stands in), which
+  // the engine decides as IAM does; the warning says so before it silently matches nothing.
   const multivalued = template.keys.find((k) => MULTIVALUED_GLOBAL_KEYS.has(k));
   if (multivalued !== undefined) {
     sink.add('MULTIVALUED_POLICY_VARIABLE', path, `"${text}": ${multivalued} is multivalued, and a multivalued key cannot stand in a policy variable, so it never has a value here: test the key with ForAnyValue or ForAllValues instead`);
