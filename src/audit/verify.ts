@@ -271,7 +271,7 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     }
     const same = run.bySeq.get(rec.seq);
     if (same?.some((r) => r.hash === rec.hash)) {
-      add('duplicate', `${rec.ref}: record seq ${rec.seq} repeats ${same[0]?.ref} exactly (a write retried after a timeout)`, rec);
+      add('duplicate', `${rec.ref}: record seq ${rec.seq} repeats ${same[0]?.ref} exactly (a Redis write retried after a timeout, a line a log collector delivered twice, or a copy written in): it adds nothing, and the reports and replay count it once`, rec);
       continue;
     }
     if (same) same.push(rec);
