@@ -254,7 +254,8 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     records++;
     const startsChain = rec.seq === 1 && rec.kind === 'audit.start';
     judgeUnreadable(startsChain);
-    const twofold = ambiguity(entry.text, parsed);
+    // The writer writes UTF-8 only; other bytes read as U+FFFD by some readers and not at all by others.
+    const twofold = entry.notUtf8 === true ? 'it holds bytes that are not UTF-8, which readers take for different text or refuse' : ambiguity(entry.text, parsed);
     if (twofold !== undefined) {
       add('altered', `${rec.ref}: record seq ${rec.seq} was altered (${twofold})`, rec);
     } else if (!rec.hashOk) {

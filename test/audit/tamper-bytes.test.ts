@@ -2,24 +2,26 @@
 // verify` answers: the exit code and the finding that names the line. Real trails written through
 // the audit log, signed with real Ed25519 keys; two runs of writers sharing one key, as a restarted
 // gateway does.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHash } from '../../src/audit/chain.js';
+import { createAuditLog } from '../../src/audit/log.js';
 import type { AuditRecord } from '../../src/audit/schema.js';
+import { createFileSink } from '../../src/audit/sinks/stream.js';
 import type { VerifyReport } from '../../src/audit/verify.js';
 import { EXIT_INCOMPLETE, runAudit } from '../../src/cli/audit.js';
 import { EXIT } from '../../src/cli/exit.js';
-import { ed25519, lines, tempDir, writeTrail, type TempDir } from './support.js';
+import { decisionEvent, ed25519, lines, steppingClock, tempDir, writeTrail, type TempDir } from './support.js';
 
 let dir: TempDir;
 let publicKey: string;
+const key = ed25519();
 /** The lines of two runs, one after the other, of writers signing with one key. */
 let first: string[];
 let second: string[];
 
 beforeAll(async () => {
   dir = await tempDir();
-  const key = ed25519();
   publicKey = dir.file('public.pem');
   await writeFile(publicKey, key.publicPem);
   await writeTrail(dir.file('first.jsonl'), 20, { signer: key.signer, instanceId: 'gw-run-1' });
@@ -126,6 +128,20 @@ describe('audit verify on the bytes of a trail an insider changed', () => {
     const { code, report } = await verifyBytes(bytes);
     expect(code).toBe(EXIT.failed);
     expect(found(report)).toEqual([['altered', `line ${i + 1}`]]);
+  });
+
+  it('names a record whose U+FFFD was written as a byte that is not UTF-8, which lossy readers take for the same text', async () => {
+    // A caller's path or token may carry U+FFFD, and the trail keeps it as it came: the chain covers it.
+    const path = dir.file('replacement-character.jsonl');
+    const log = createAuditLog({ instanceId: 'gw-run-3', sinks: [createFileSink(path)], now: steppingClock(), signer: key.signer });
+    await log.record(decisionEvent(1, { path: '/orders/\uFFFD' }));
+    await log.close();
+    const bytes = await readFile(path);
+    const at = bytes.indexOf('\uFFFD');
+    const { code, report } = await verifyBytes(Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]));
+    expect(code).toBe(EXIT.failed);
+    expect(found(report)).toEqual([['altered', 'line 2']]);
+    expect(report.findings[0]?.message).toContain('not UTF-8');
   });
 
   it('names text added after a closed chain: a whole line as garbled, an unended one as torn', async () => {
