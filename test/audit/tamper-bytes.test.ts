@@ -32,12 +32,15 @@ beforeAll(async () => {
 afterAll(() => dir.remove());
 
 let files = 0;
+async function verifyPath(path: string, ...args: string[]): Promise<{ code: number; report: VerifyReport }> {
+  const out: string[] = [];
+  const code = await runAudit(['verify', path, '--public-key', publicKey, ...args, '--json'], { stdout: (l) => out.push(l), stderr: () => undefined });
+  return { code, report: JSON.parse(out.join('')) as VerifyReport };
+}
 async function verifyBytes(bytes: Buffer | string): Promise<{ code: number; report: VerifyReport }> {
   const path = dir.file(`tampered-${++files}.jsonl`);
   await writeFile(path, bytes);
-  const out: string[] = [];
-  const code = await runAudit(['verify', path, '--public-key', publicKey, '--json'], { stdout: (l) => out.push(l), stderr: () => undefined });
-  return { code, report: JSON.parse(out.join('')) as VerifyReport };
+  return verifyPath(path);
 }
 const joined = (text: readonly string[], end = '\n'): string => text.map((l) => `${l}${end}`).join('');
 const found = (report: VerifyReport): string[][] => report.findings.map((f) => [f.code, f.ref ?? '']);
@@ -68,6 +71,17 @@ describe('audit verify on the bytes of a trail an insider changed', () => {
     const { code, report } = await verifyBytes(joined([...first, ...second]));
     expect(code).toBe(EXIT.ok);
     expect(report.chains.map((c) => [c.instanceId, c.closed])).toEqual([['gw-run-1', true], ['gw-run-2', true]]);
+  });
+
+  it('takes a trail with the whole chain of one run taken out for intact, and names it removed only given the head of that run', async () => {
+    const path = dir.file('one-run-removed.jsonl');
+    await writeFile(path, joined(second));
+    const last = parse(first.at(-1) as string);
+    const head = `gw-run-1=${String(last['seq'])}:${String(last['hash'])}`;
+    expect((await verifyPath(path)).code).toBe(EXIT.ok);
+    const withHead = await verifyPath(path, '--head', head);
+    expect(withHead.code).toBe(EXIT.failed);
+    expect(withHead.report.findings).toEqual([expect.objectContaining({ code: 'truncated', instanceId: 'gw-run-1' })]);
   });
 
   it('names a trail spliced from two runs signed with the same key where the second run starts mid-chain', async () => {
