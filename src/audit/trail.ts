@@ -44,9 +44,7 @@ export async function* readTrailFile(path: string, label?: string): AsyncGenerat
     const bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
     pieces = [];
     kept = 0;
-    const text = bytes.toString('utf8');
-    // Only a line the decoder had to mend can be other than UTF-8: the check runs on those alone.
-    return text.includes('\uFFFD') && !isUtf8(bytes) ? { ref, text, complete, notUtf8: true } : { ref, text, complete };
+    return decodeEntry(ref, bytes, complete);
   };
   let line = 0;
   for await (const chunk of (await openRegularFile(path)).createReadStream()) {
@@ -64,6 +62,13 @@ export async function* readTrailFile(path: string, label?: string): AsyncGenerat
 }
 
 const NEWLINE = 0x0a;
+
+/** An entry from its bytes, marked when they are not UTF-8 (its text is then a lossy decoder's reading). */
+function decodeEntry(ref: string, bytes: Buffer, complete: boolean): TrailEntry {
+  const text = bytes.toString('utf8');
+  // Only a line the decoder had to mend can be other than UTF-8: the check runs on those alone.
+  return text.includes('\uFFFD') && !isUtf8(bytes) ? { ref, text, complete, notUtf8: true } : { ref, text, complete };
+}
 
 /**
  * Reads files that together hold one trail (a file and its rotated predecessors), oldest first, as
@@ -89,17 +94,20 @@ export function splitTrailText(text: string): TrailEntry[] {
   return entries;
 }
 
-/** Reads every entry of a Redis Stream, oldest first, in pages. */
+/** Reads every entry of a Redis Stream, oldest first, in pages, as bytes (decoded as a file's lines are). */
 export async function* readTrailStream(redis: Redis, stream: string, pageSize = 1000): AsyncGenerator<TrailEntry> {
   let from = '-';
   for (;;) {
-    const page = await redis.xrange(stream, from, '+', 'COUNT', pageSize);
-    for (const [id, fields] of page) {
-      const at = fields.indexOf(STREAM_FIELD);
-      const text = at !== -1 && at % 2 === 0 ? (fields[at + 1] ?? '') : '';
-      yield { ref: `entry ${id}`, text, complete: true };
+    const page = await redis.xrangeBuffer(stream, from, '+', 'COUNT', pageSize);
+    for (const [idBytes, fields] of page) {
+      const id = idBytes.toString();
+      const at = fields.findIndex((f, i) => i % 2 === 0 && f.equals(FIELD_BYTES));
+      yield decodeEntry(`entry ${id}`, at === -1 ? EMPTY : (fields[at + 1] ?? EMPTY), true);
       from = `(${id}`;
     }
     if (page.length < pageSize) return;
   }
 }
+
+const FIELD_BYTES = Buffer.from(STREAM_FIELD);
+const EMPTY = Buffer.alloc(0);

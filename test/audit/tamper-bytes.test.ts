@@ -150,6 +150,7 @@ describe('audit verify on the bytes of a trail an insider changed', () => {
     const log = createAuditLog({ instanceId: 'gw-run-3', sinks: [createFileSink(path)], now: steppingClock(), signer: key.signer });
     await log.record(decisionEvent(1, { path: '/orders/\uFFFD' }));
     await log.close();
+    expect((await verifyPath(path)).code).toBe(EXIT.ok);
     const bytes = await readFile(path);
     const at = bytes.indexOf('\uFFFD');
     const { code, report } = await verifyBytes(Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]));
