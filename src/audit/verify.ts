@@ -498,7 +498,9 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
       // A signed file seal last: the file ended there, so what is missing is what came after it.
       const sealedFile = last.fileEnd === true && signedThrough === last.seq;
       const why = whyUnclosed(held, head, Math.max(signedThrough + 1, first.seq), sealedFile);
-      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}`, last);
+      // The start record names a key but is not signed: a chain no digest reaches needs no key to write.
+      const unproven = signedThrough === 0 && held !== 'held' ? `; nothing of chain ${who} is proven to be written by iamgate: a chain no signed digest reaches can be written whole, its start copied, by anyone able to write the trail` : '';
+      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}${unproven}`, last);
     }
   }
   return {

@@ -110,6 +110,23 @@ describe('audit verify on the bytes of a trail an insider changed', () => {
     expect(report.findings[0]?.message).toMatch(new RegExp(`seq \\d+\\.\\.${first.length} not covered by a signed digest`));
   });
 
+  it('says of a chain no signature reaches, as one forged whole with the published key copied into its start, that nothing of it is proven', async () => {
+    const start = parse(first[0] as string);
+    const decision = parse(first[middle()] as string);
+    let prev = start['prev'];
+    const forged = [start, { ...decision, action: 'orders:DeleteOrder' }].map((r: Record<string, unknown>, i) => {
+      const { hash: _hash, ...copied } = r;
+      const rest = { ...copied, instanceId: 'gw-forged', seq: i + 1, prev };
+      const hash = recordHash(rest as unknown as Omit<AuditRecord, 'hash'>);
+      prev = hash;
+      return JSON.stringify({ ...rest, hash });
+    });
+    const { code, report } = await verifyBytes(joined([...first, ...forged]));
+    expect(code).toBe(EXIT_INCOMPLETE);
+    expect(found(report)).toEqual([['unclosed', `line ${first.length + 2}`]]);
+    expect(report.findings[0]?.message).toContain('nothing of chain gw-forged is proven to be written by iamgate');
+  });
+
   it('proves records whose lines were written another way that reads the same: member order, spaces, escapes, CRLF, empty lines', async () => {
     const i = middle();
     const record = parse(first[i] as string);
