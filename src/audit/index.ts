@@ -10,7 +10,7 @@ export { createRedisStreamSink, createAuditRedisClient, FAIL_FAST_REDIS_OPTIONS,
 export type { RecordSink, SinkStats, WhenFull } from './sinks/types.js';
 export { verifyTrail, FINDING_SEVERITY, type VerifyReport, type VerifyFinding, type VerifyOptions, type ChainSummary, type FindingCode } from './verify.js';
 export { readTrailFile, readTrailFiles, readTrailStream, splitTrailText, type TrailEntry } from './trail.js';
-export { readRecord } from './read.js';
+export { firstReadings, readRecord } from './read.js';
 export { fileOrder, trailSet, withMissingFiles, type FileOrder, type TrailSet } from './rotated-set.js';
 export { createIdSource, createIsoClock } from './ids.js';
 export { readDecisions, lastAccessed, unusedPermissions, type ActionUse, type UnusedAccess, type PrincipalGrants, type TrailDecision } from './report.js';

@@ -3,7 +3,7 @@
 // used within the period.
 import { compileWildcard, statementLabel, type CompiledPolicy } from '../policy/index.js';
 import type { AuditRecord } from './schema.js';
-import { readRecord } from './read.js';
+import { firstReadings, readRecord } from './read.js';
 import { DECISION_KINDS } from './schema.js';
 import type { TrailEntry } from './trail.js';
 
@@ -18,11 +18,14 @@ export interface TrailDecision {
 
 const DECISIONS: ReadonlySet<string> = new Set(DECISION_KINDS);
 
-/** Reads the decisions of a trail (events with a principal and an action) at or after `since` (epoch ms). */
+/** Reads the decisions of a trail (events with a principal and an action) at or after `since` (epoch ms), each once. */
 export async function* readDecisions(entries: AsyncIterable<TrailEntry> | Iterable<TrailEntry>, since = 0): AsyncGenerator<TrailDecision> {
+  const firstTime = firstReadings();
   for await (const entry of entries) {
-    const record: Partial<AuditRecord> | undefined = readRecord(entry.text);
-    if (record === undefined || !DECISIONS.has(record.kind ?? '')) continue;
+    const read = readRecord(entry.text);
+    if (read === undefined || !firstTime(read)) continue;
+    const record: Partial<AuditRecord> = read;
+    if (!DECISIONS.has(record.kind ?? '')) continue;
     const principal = record.principal?.arn;
     const time = typeof record.time === 'string' ? Date.parse(record.time) : NaN;
     if (!principal || typeof record.action !== 'string' || !(time >= since)) continue;

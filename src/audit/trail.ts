@@ -1,5 +1,6 @@
 // Reading a trail back: the lines of a file, or the entries of a Redis Stream, each with a
 // reference (`line 12`, `entry 1700000000000-0`) that verification and reports point at.
+import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
 import type { Redis } from 'ioredis';
 import { openRegularFile } from '../config/index.js';
@@ -11,49 +12,62 @@ export interface TrailEntry {
   readonly text: string;
   /** False for a file's last line when the file does not end with a newline (a torn write). */
   readonly complete: boolean;
+  /** True when the line's bytes are not UTF-8 (`text` is then what a lossy decoder made of them). */
+  readonly notUtf8?: boolean;
 }
 
 /**
- * The longest line kept whole, in characters. A record is a few hundred bytes; a longer line is not
- * one, and keeping all of it (a hostile file of one endless line) would cost memory, and time to
- * search it again for a newline with every chunk. Its first MAX_LINE characters stand for it.
+ * The longest line kept whole, in bytes. A record is a few hundred bytes; a longer line is not one,
+ * and keeping all of it (a hostile file of one endless line) would cost memory, and time to search
+ * it again for a newline with every chunk. Its first MAX_LINE bytes stand for it.
  */
 export const MAX_LINE = 1024 * 1024;
 
 /**
  * Reads a trail file line by line, streaming (the file may be large). `label` prefixes each
- * reference (`audit.jsonl.000002 line 12`) when the trail spans several files. Each chunk is
- * searched for newlines once; a line's pieces are joined only when it ends, at most MAX_LINE.
+ * reference (`audit.jsonl.000002 line 12`) when the trail spans several files. Lines are split on
+ * the bytes (a newline byte is never part of another character in UTF-8), each chunk searched once;
+ * a line's pieces are joined only when it ends, at most MAX_LINE, and decoded then, so a line that
+ * is not UTF-8 is known as such rather than read as the text a lossy decoder makes of it.
  */
 export async function* readTrailFile(path: string, label?: string): AsyncGenerator<TrailEntry> {
   const at = label === undefined ? 'line ' : `${label} line `;
-  let pieces: string[] = [];
+  let pieces: Buffer[] = [];
   let kept = 0;
-  const keep = (piece: string): void => {
-    if (kept >= MAX_LINE || piece.length === 0) return;
-    const part = piece.length > MAX_LINE - kept ? piece.slice(0, MAX_LINE - kept) : piece;
-    pieces.push(part);
-    kept += part.length;
+  const keep = (chunk: Buffer, from: number, to: number): void => {
+    if (kept >= MAX_LINE || to <= from) return;
+    const end = Math.min(to, from + MAX_LINE - kept);
+    pieces.push(chunk.subarray(from, end));
+    kept += end - from;
   };
-  const take = (): string => {
-    const text = pieces.length === 1 ? (pieces[0] as string) : pieces.join('');
+  const take = (ref: string, complete: boolean): TrailEntry => {
+    const bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
     pieces = [];
     kept = 0;
-    return text;
+    return decodeEntry(ref, bytes, complete);
   };
   let line = 0;
-  for await (const chunk of (await openRegularFile(path)).createReadStream({ encoding: 'utf8' })) {
-    const text = chunk as string;
+  for await (const chunk of (await openRegularFile(path)).createReadStream()) {
+    const bytes = chunk as Buffer;
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+    for (let nl = bytes.indexOf(NEWLINE); nl !== -1; nl = bytes.indexOf(NEWLINE, start)) {
       line++;
-      keep(text.slice(start, nl));
-      yield { ref: `${at}${line}`, text: take(), complete: true };
+      keep(bytes, start, nl);
+      yield take(`${at}${line}`, true);
       start = nl + 1;
     }
-    keep(text.slice(start));
+    keep(bytes, start, bytes.length);
   }
-  if (kept > 0) yield { ref: `${at}${line + 1}`, text: take(), complete: false };
+  if (kept > 0) yield take(`${at}${line + 1}`, false);
+}
+
+const NEWLINE = 0x0a;
+
+/** An entry from its bytes, marked when they are not UTF-8 (its text is then a lossy decoder's reading). */
+function decodeEntry(ref: string, bytes: Buffer, complete: boolean): TrailEntry {
+  const text = bytes.toString('utf8');
+  // Only a line the decoder had to mend can be other than UTF-8: the check runs on those alone.
+  return text.includes('\uFFFD') && !isUtf8(bytes) ? { ref, text, complete, notUtf8: true } : { ref, text, complete };
 }
 
 /**
@@ -80,17 +94,20 @@ export function splitTrailText(text: string): TrailEntry[] {
   return entries;
 }
 
-/** Reads every entry of a Redis Stream, oldest first, in pages. */
+/** Reads every entry of a Redis Stream, oldest first, in pages, as bytes (decoded as a file's lines are). */
 export async function* readTrailStream(redis: Redis, stream: string, pageSize = 1000): AsyncGenerator<TrailEntry> {
   let from = '-';
   for (;;) {
-    const page = await redis.xrange(stream, from, '+', 'COUNT', pageSize);
-    for (const [id, fields] of page) {
-      const at = fields.indexOf(STREAM_FIELD);
-      const text = at !== -1 && at % 2 === 0 ? (fields[at + 1] ?? '') : '';
-      yield { ref: `entry ${id}`, text, complete: true };
+    const page = await redis.xrangeBuffer(stream, from, '+', 'COUNT', pageSize);
+    for (const [idBytes, fields] of page) {
+      const id = idBytes.toString();
+      const at = fields.findIndex((f, i) => i % 2 === 0 && f.equals(FIELD_BYTES));
+      yield decodeEntry(`entry ${id}`, at === -1 ? EMPTY : (fields[at + 1] ?? EMPTY), true);
       from = `(${id}`;
     }
     if (page.length < pageSize) return;
   }
 }
+
+const FIELD_BYTES = Buffer.from(STREAM_FIELD);
+const EMPTY = Buffer.alloc(0);

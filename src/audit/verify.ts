@@ -254,7 +254,8 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     records++;
     const startsChain = rec.seq === 1 && rec.kind === 'audit.start';
     judgeUnreadable(startsChain);
-    const twofold = ambiguity(entry.text, parsed);
+    // The writer writes UTF-8 only; other bytes read as U+FFFD by some readers and not at all by others.
+    const twofold = entry.notUtf8 === true ? 'it holds bytes that are not UTF-8, which readers take for different text or refuse' : ambiguity(entry.text, parsed);
     if (twofold !== undefined) {
       add('altered', `${rec.ref}: record seq ${rec.seq} was altered (${twofold})`, rec);
     } else if (!rec.hashOk) {
@@ -271,7 +272,7 @@ export async function verifyTrail(entries: AsyncIterable<TrailEntry> | Iterable<
     }
     const same = run.bySeq.get(rec.seq);
     if (same?.some((r) => r.hash === rec.hash)) {
-      add('duplicate', `${rec.ref}: record seq ${rec.seq} repeats ${same[0]?.ref} exactly (a write retried after a timeout)`, rec);
+      add('duplicate', `${rec.ref}: record seq ${rec.seq} repeats ${same[0]?.ref} exactly (a Redis write retried after a timeout, a line a log collector delivered twice, or a copy written in): it adds nothing, and the reports and replay count it once`, rec);
       continue;
     }
     if (same) same.push(rec);
@@ -497,7 +498,9 @@ function checkRun(run: Run, gaps: readonly Gap[], options: VerifyOptions, add: A
       // A signed file seal last: the file ended there, so what is missing is what came after it.
       const sealedFile = last.fileEnd === true && signedThrough === last.seq;
       const why = whyUnclosed(held, head, Math.max(signedThrough + 1, first.seq), sealedFile);
-      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}`, last);
+      // The start record names a key but is not signed: a chain no digest reaches needs no key to write.
+      const unproven = signedThrough === 0 && held !== 'held' ? `; nothing of chain ${who} is proven to be written by iamgate: a chain no signed digest reaches can be written whole, its start copied, by anyone able to write the trail` : '';
+      add('unclosed', `chain ${who} ends at seq ${last.seq} (${last.ref}) without a final digest (the seal a clean stop writes), ${verified}${tail}: ${why}${unproven}`, last);
     }
   }
   return {

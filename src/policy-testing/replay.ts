@@ -8,7 +8,7 @@
 // tags, a web identity's provider, sub and aud). So a record is replayed when the candidate's
 // policies for that principal and route read none of those facts; otherwise it is replayed as an
 // approximation and marked with what is missing.
-import { readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
+import { firstReadings, readRecord, type AuditRecord, type TrailEntry } from '../audit/index.js';
 import { normalizeTarget, UNKNOWN_SOURCE_ADDRESS } from '../gateway/index.js';
 import { policySetKeys } from '../policy/index.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec } from './decide.js';
@@ -92,12 +92,18 @@ export async function replayTrail(entries: AsyncIterable<TrailEntry> | Iterable<
   let records = 0;
   let replayed = 0;
   let approximate = 0;
+  const firstTime = firstReadings();
   for await (const entry of entries) {
-    const r: Partial<AuditRecord> | undefined = readRecord(entry.text);
-    if (r === undefined) {
+    const read = readRecord(entry.text);
+    if (read === undefined) {
       skip('not an audit record');
       continue;
     }
+    if (!firstTime(read)) {
+      skip('repeats a record already read');
+      continue;
+    }
+    const r: Partial<AuditRecord> = read;
     records++;
     if (!REQUEST_KINDS.has(r.kind ?? '')) {
       skip(`not a request decision (${String(r.kind)})`);

@@ -3,8 +3,8 @@
 // stdout, so no reader of the trail (report, suggest-policy, replay) may take them for records.
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { ed25519, tempDir, writeTrail, type TempDir } from '../audit/support.js';
+import { cliPrinting as cli } from './support/cli.js';
 
 const BOB = 'arn:aws:iam::111122223333:user/audit/bob';
 const POLICIES = new URL('../../policies/iamgate.yaml', import.meta.url).pathname.replace(/iamgate\.yaml$/, '');
@@ -40,12 +40,6 @@ beforeAll(async () => {
   await writeFile(dir.file('audit-public.pem'), key.publicPem);
 });
 afterAll(() => dir.remove());
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
-  return { code, out: out.join('\n') };
-}
 
 describe('lines without the chain fields in a signed trail', () => {
   it('are passed over by audit verify, which still proves the records', async () => {

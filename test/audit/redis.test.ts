@@ -74,6 +74,22 @@ describe('the Redis Stream sink', () => {
     expect(report.chains).toEqual([expect.objectContaining({ firstSeq: 1, closed: true, records: 60 + 1 + 4 })]);
   });
 
+  it('reports an entry whose U+FFFD was rewritten as a byte that is not UTF-8 as altered, though a lossy reader sees the same text', async () => {
+    const { name, log } = setup();
+    await log.record(decisionEvent(1, { path: '/orders/\uFFFD' }));
+    await log.close();
+    expect(await verifyStream(name)).toMatchObject({ status: 'ok' });
+    const copy = `${name}:rewritten`;
+    for (const [, fields] of await reader.xrangeBuffer(name, '-', '+')) {
+      const line = fields[1] as Buffer;
+      const at = line.indexOf('\uFFFD');
+      await reader.xadd(copy, '*', 'r', at === -1 ? line : Buffer.concat([line.subarray(0, at), Buffer.from([0xff]), line.subarray(at + 3)]));
+    }
+    const report = await verifyStream(copy);
+    expect(report.status).toBe('tampered');
+    expect(report.findings).toEqual([expect.objectContaining({ code: 'altered', seq: 2, message: expect.stringContaining('not UTF-8') })]);
+  });
+
   it('keeps the stream near its MAXLEN bound; the trimmed trail still verifies against the trusted key', async () => {
     const { name, log } = setup({ maxLen: 100 });
     for (let i = 0; i < 600; i++) void log.record(decisionEvent(i));

@@ -135,7 +135,7 @@ describe('commands given a path that is not an ordinary file', () => {
 });
 
 describe('audit verify given a trail of endless lines', () => {
-  it('keeps at most the first MAX_LINE characters of a line, so a line of 3 MiB costs no more than one of 1 MiB, and reads the lines after it whole', async () => {
+  it('keeps at most the first MAX_LINE bytes of a line, so a line of 3 MiB costs no more than one of 1 MiB, and reads the lines after it whole', async () => {
     const trail = join(dir, 'long-lines.jsonl');
     await writeFile(trail, `${'a'.repeat(3 * 1024 * 1024)}\n{"short":1}\n\n${'b'.repeat(MAX_LINE + 5)}`);
     const entries: { ref: string; length: number; complete: boolean }[] = [];
