@@ -147,6 +147,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       config: config.auth,
       baseDir: config.file ? dirname(config.file) : process.cwd(),
       resolver: currentResolver,
+      loaded: () => gateway?.snapshot()?.resolver !== undefined,
       now,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(stateRedis ? { redis: stateRedis } : {}),
