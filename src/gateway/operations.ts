@@ -45,6 +45,8 @@ export interface OperationsDeps {
   readonly now: () => number;
   /** Shadow evaluation so far: counts by direction and the latest disagreements. */
   readonly shadow?: () => ShadowSummary;
+  /** Told about an error an endpoint failed with (answered 500 internal_error). */
+  readonly onError?: (err: unknown) => void;
 }
 
 interface ExplainBody {
@@ -79,6 +81,14 @@ export const OPERATOR_BODY_BYTES = 64 * 1024;
 export function createOperationsApp(deps: OperationsDeps): Hono {
   const app = new Hono();
   const hostAllowed = operationsHosts(deps.hosts ?? []);
+  // Every answer is the table's JSON, as the endpoints' own refusals are: hono's defaults would be
+  // bare text, and its error handler writes the error (paths, a stack) to standard error, past the
+  // operational log and its redaction.
+  app.notFound((c) => c.json(operatorErrorBody('reserved_path', 'this listener serves no such path, or not with this method'), GATEWAY_ERRORS.reserved_path.status));
+  app.onError((err, c) => {
+    deps.onError?.(err);
+    return c.json(operatorErrorBody('internal_error'), GATEWAY_ERRORS.internal_error.status);
+  });
   // Before every route, those mounted later (the audit key, the assertion keys) included.
   app.use('*', async (c, next) => {
     if (!hostAllowed(c.req.header('host'))) {

@@ -391,7 +391,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow });
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow, onError: (err) => logger.error({ err }, 'operations endpoint failed') });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline.

@@ -1,0 +1,124 @@
+// What the operations listener answers besides its endpoints, and what an operator's explained
+// decision leaves behind. A path or method it does not serve (a reload asked with GET, a trailing
+// slash, a made-up path) is refused with the error table's JSON like every other refusal, never
+// the framework's bare text; a handler that fails answers the table's 500, its error told to the
+// operational log and not written to standard error. An explained decision is a simulation: it
+// runs the pipeline but is counted nowhere the real traffic is, so an operator exploring denials
+// never shows up as a burst of denials on the dashboards and alerts built from /metrics.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createGatewayMetrics, createOperationsApp, type Pipeline } from '../../src/gateway/index.js';
+import { metricValue } from '../support/serve-process.js';
+import { useTestGateway } from '../support/gateway.js';
+import { exchange, jsonOf } from './support/raw.js';
+
+describe('a path or method the operations listener does not serve', () => {
+  const gw = useTestGateway({ config: { operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true } } });
+  const port = (): number => Number(new URL(gw.opsUrl).port);
+
+  async function send(requestLine: string): Promise<{ status: number; text: string }> {
+    const r = await exchange(port(), `${requestLine} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    return { status: r.statuses[0] ?? 0, text: r.text };
+  }
+
+  const generation = async (): Promise<unknown> => jsonOf((await send('GET /readyz')).text)['generation'];
+
+  it.each([
+    'GET /v1/policies/reload',
+    'PUT /v1/policies/reload',
+    'DELETE /v1/policies/reload',
+    'OPTIONS /v1/policies/reload',
+    'POST /v1/policies/reload/',
+    'POST //v1/policies/reload',
+    'POST /V1/policies/reload',
+    'POST /v1/policies/reload;x',
+    'GET /v1/decisions/explain',
+    'POST /healthz',
+    'GET /metrics/',
+    'GET /nothing',
+    'GET /',
+  ])('answers %s 404 reserved_path as JSON, and reloads nothing', async (line) => {
+    const before = await generation();
+    const r = await send(line);
+    expect([line, r.status]).toEqual([line, 404]);
+    expect(r.text.toLowerCase()).toContain('content-type: application/json');
+    expect(jsonOf(r.text)).toEqual({ error: 'NotFound', code: 'reserved_path', message: expect.any(String) });
+    expect(await generation()).toBe(before);
+  });
+
+  it('answers a HEAD it does not serve 404 with the JSON type, and no body', async () => {
+    const r = await send('HEAD /v1/policies/reload');
+    expect(r.status).toBe(404);
+    expect(r.text.toLowerCase()).toContain('content-type: application/json');
+    expect(r.text.endsWith('\r\n\r\n')).toBe(true);
+  });
+});
+
+describe('an operations endpoint that fails', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('answers 500 internal_error as JSON, tells the error to the log it is given, and writes nothing to standard error', async () => {
+    const failures: unknown[] = [];
+    const fail = (): never => {
+      throw new Error('/etc/iamgate/secret-path: cannot read');
+    };
+    const pipeline: Pipeline = { run: fail };
+    const app = createOperationsApp({
+      metrics: createGatewayMetrics(),
+      readiness: fail,
+      pipeline,
+      operatorEndpoints: true,
+      reload: async () => fail(),
+      simulatedAuthenticator: () => undefined,
+      now: Date.now,
+      onError: (err) => failures.push(err),
+    });
+    const consoleError = vi.spyOn(console, 'error');
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const answers = [await app.request('/readyz'), await app.request('/v1/policies/reload', { method: 'POST' }), await app.request('/v1/decisions/explain', { method: 'POST', body: '{"path":"/orders/1"}' })];
+    const written = [...consoleError.mock.calls, ...stderr.mock.calls].map((call) => call.map(String).join(' '));
+    vi.restoreAllMocks();
+    for (const res of answers) {
+      expect(res.status).toBe(500);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ error: 'InternalError', code: 'internal_error', message: expect.any(String) });
+      expect(text).not.toContain('secret-path');
+    }
+    expect(failures).toHaveLength(3);
+    expect(written.join('')).not.toContain('secret-path');
+  });
+});
+
+describe('explained decisions and the metrics of real traffic', () => {
+  const gw = useTestGateway({ config: { operations: { host: '127.0.0.1', port: 0, operatorEndpoints: true } } });
+
+  const page = async (): Promise<string> => (await fetch(`${gw.opsUrl}/metrics`)).text();
+  const explain = async (body: unknown): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${gw.opsUrl}/v1/decisions/explain`, { method: 'POST', body: JSON.stringify(body) });
+    return (await res.json()) as Record<string, unknown>;
+  };
+
+  it('counts no explained decision among the gateway’s decisions or requests', async () => {
+    // One real denial first, so that the series exist on the page.
+    await gw.statusOfGet('bob', '/orders/secret');
+    const before = await page();
+    for (let i = 0; i < 20; i++) {
+      expect(await explain({ method: 'GET', path: '/orders/secret', principal: 'arn:aws:iam::111122223333:user/bob' })).toMatchObject({ outcome: 'reject', status: 403 });
+      expect(await explain({ method: 'GET', path: '/orders/1', principal: 'arn:aws:iam::111122223333:user/alice' })).toMatchObject({ outcome: 'allow' });
+      expect(await explain({ method: 'GET', path: '/orders/1' })).toMatchObject({ outcome: 'reject', status: 401 });
+    }
+    const after = await page();
+    for (const [name, labels] of [
+      ['iamgate_decisions_total', { decision: 'ExplicitDeny' }],
+      ['iamgate_decisions_total', { decision: 'Allow' }],
+      ['iamgate_decisions_total', { decision: 'Rejected' }],
+      ['iamgate_requests_total', { outcome: 'denied' }],
+      ['iamgate_requests_total', { outcome: 'allowed' }],
+      ['iamgate_requests_total', { outcome: 'unauthenticated' }],
+    ] as const) {
+      expect([name, labels, metricValue(after, name, labels)]).toEqual([name, labels, metricValue(before, name, labels)]);
+    }
+  });
+});
