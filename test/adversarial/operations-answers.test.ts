@@ -100,7 +100,7 @@ describe('explained decisions and the metrics of real traffic', () => {
     return (await res.json()) as Record<string, unknown>;
   };
 
-  it('counts no explained decision among the gateway’s decisions or requests', async () => {
+  it('counts no explained decision among the gateway’s decisions, requests, cache lookups or decision times', async () => {
     // One real denial first, so that the series exist on the page.
     await gw.statusOfGet('bob', '/orders/secret');
     const before = await page();
@@ -117,6 +117,8 @@ describe('explained decisions and the metrics of real traffic', () => {
       ['iamgate_requests_total', { outcome: 'denied' }],
       ['iamgate_requests_total', { outcome: 'allowed' }],
       ['iamgate_requests_total', { outcome: 'unauthenticated' }],
+      ['iamgate_decision_cache_lookups_total', { result: 'miss' }],
+      ['iamgate_decision_duration_seconds_count', {}],
     ] as const) {
       expect([name, labels, metricValue(after, name, labels)]).toEqual([name, labels, metricValue(before, name, labels)]);
     }
