@@ -21,6 +21,7 @@ import { recordPublicKeysRead } from './public-keys.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
+import { createTextRedactor } from './log-redaction.js';
 import { configuredSecrets, createLogger } from './logger.js';
 import { joinWorkerGenerations } from './worker-generations.js';
 
@@ -225,6 +226,8 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       ],
       // Issuer warnings say nothing about an authenticator put in their place.
       warnings: [...(deps.authenticator ? [] : authenticationWarnings(config.auth)), ...keyWarnings],
+      // /readyz and the reload's answer show the problems as the log and serve's standard error do.
+      redactProblem: createTextRedactor(configuredSecrets(config)),
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),
       logger,
       metrics,

@@ -102,6 +102,11 @@ export interface GatewayOptions {
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
   /**
+   * Applied to each problem of a failed load before it is shown anywhere (/readyz, the reload's
+   * answer, the log): problems quote the values at fault, which may be a token or a secret.
+   */
+  readonly redactProblem?: (problem: string) => string;
+  /**
    * Opens the gateway listener only once the gateway is ready (policies loaded, `notReady` empty).
    * For a worker sharing its listener with others (`serve --workers`): until it listens, its
    * siblings take every connection, so none is answered 503 by a worker still starting.
@@ -334,6 +339,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
   const watchFiles = (attempted: readonly string[]): void => policyWatch?.watch([config.policies.directory, config.policies.routes, ...goodFiles, ...attempted]);
 
+  const redactProblem = options.redactProblem ?? ((problem: string): string => problem);
   const loadOnce = async (): Promise<ReloadReport> => {
     let result: PolicyLoad;
     try {
@@ -343,7 +349,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (result.ok) goodFiles = result.files ?? [];
     watchFiles(result.files ?? []);
-    const problems = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
+    const problems = result.findings.filter((f) => f.severity === 'error').map((f) => redactProblem(formatFinding(f)));
     if (!result.ok) {
       options.onLoad?.({ ok: false, generation: snapshot?.generation });
       metrics.reloads.inc({ result: 'failure' });
