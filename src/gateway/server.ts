@@ -1,7 +1,7 @@
 // Starting and stopping a gateway: the operations listener, the gateway listener (with WebSocket
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
-import { createAdaptorServer, getRequestListener } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +25,7 @@ import { UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE, upgradeRefusal } from './desc
 import { failSafe, type FailSafePipeline } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
-import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
+import { createOperationsApp, operationsRequestError, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
@@ -406,7 +406,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeout: config.listen.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
-  const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
+  const ops = createServer(timeouts, getRequestListener(opsApp.fetch, { errorHandler: operationsRequestError }));
   const refusals = createRefusals({ pipeline, metrics, logger, now, requestId: nextId });
   // The adapter's own refusals (no Host, a Host or absolute URL it cannot parse) would be a bare
   // 400: its error handler runs synchronously inside the listener call, so the flag says, right

@@ -45,6 +45,30 @@ describe('a path or method the operations listener does not serve', () => {
     expect(await generation()).toBe(before);
   });
 
+  // A URL as the target names a host of its own, which RFC 9112 says a server takes over the Host
+  // header the listener checks: such targets, and `*`, are refused, as on the gateway port.
+  it.each([
+    ['GET http://evil.example/readyz', '127.0.0.1'],
+    ['POST http://evil.example/v1/policies/reload', '127.0.0.1'],
+    ['POST http://127.0.0.1/v1/policies/reload', '127.0.0.1'],
+    ['GET http://127.0.0.1/metrics', 'evil.example'],
+  ])('refuses the target of %s (Host %s) 400 bad_path as JSON, and reloads nothing', async (line, host) => {
+    const before = await generation();
+    const r = await exchange(port(), `${line} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    expect([line, r.statuses[0]]).toEqual([line, 400]);
+    expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'bad_path', message: expect.any(String) });
+    expect(await generation()).toBe(before);
+  });
+
+  it.each([
+    ['GET /readyz', '127.0.0.1 evil'],
+    ['OPTIONS *', '127.0.0.1'],
+  ])('answers %s (Host %s), which it cannot read, 400 malformed_request as JSON', async (line, host) => {
+    const r = await exchange(port(), `${line} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    expect(r.statuses[0]).toBe(400);
+    expect(jsonOf(r.text)).toEqual({ error: 'BadRequest', code: 'malformed_request', message: expect.any(String) });
+  });
+
   it('answers a HEAD it does not serve 404 with the JSON type, and no body', async () => {
     const r = await send('HEAD /v1/policies/reload');
     expect(r.status).toBe(404);
