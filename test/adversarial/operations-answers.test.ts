@@ -5,10 +5,13 @@
 // operational log and not written to standard error. An explained decision is a simulation: it
 // runs the pipeline but is counted nowhere the real traffic is, so an operator exploring denials
 // never shows up as a burst of denials on the dashboards and alerts built from /metrics.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayMetrics, createOperationsApp, type Pipeline } from '../../src/gateway/index.js';
 import { metricValue } from '../support/serve-process.js';
-import { useTestGateway } from '../support/gateway.js';
+import { FIXTURES, startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
 import { exchange, jsonOf } from './support/raw.js';
 
 describe('a path or method the operations listener does not serve', () => {
@@ -146,5 +149,31 @@ describe('explained decisions and the metrics of real traffic', () => {
     ] as const) {
       expect([name, labels, metricValue(after, name, labels)]).toEqual([name, labels, metricValue(before, name, labels)]);
     }
+  });
+});
+
+describe('the shadow disagreements /shadow shows', () => {
+  let dir: string;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'iamgate-shadow-token-'));
+    // The candidate takes orders:GetOrder from alice: every order she reads is a disagreement.
+    const live = await readFile(FIXTURES.directory, 'utf8');
+    const candidate = live.replace('Action: [orders:GetOrder, orders:ListOrders, orders:CreateOrder,', 'Action: [orders:ListOrders, orders:CreateOrder,');
+    expect(candidate).not.toBe(live);
+    await writeFile(join(dir, 'directory.yaml'), candidate);
+    gw = await startTestGateway({ files: { shadow: dir } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds no bearer token a caller put in the path, as the audit record holds none', async () => {
+    const planted = await gw.keys.token('mallory');
+    expect(await gw.statusOfGet('alice', `/orders/${planted}`)).toBe(200);
+    const shadow = (await (await fetch(`${gw.opsUrl}/shadow`)).json()) as { recent: { direction: string; resource: string }[] };
+    expect(shadow.recent.map((d) => d.direction)).toEqual(['would_deny']);
+    expect(JSON.stringify(shadow)).not.toContain(planted.split('.')[1]);
   });
 });
