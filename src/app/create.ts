@@ -11,6 +11,7 @@ import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
 import { compileTrustedProxies, createGatewayMetrics, scanHeaders, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
+import { ASSERTION_JWKS_PATH } from '../assertion/index.js';
 import { openServeAssertion } from './assertion.js';
 import { gatewayAudit, openGatewayAudit } from './audit.js';
 import { extAuthzFrontDoor } from './ext-authz.js';
@@ -18,9 +19,11 @@ import { openCluster } from './cluster.js';
 import type { IamgateConfig } from './config.js';
 import { evictionWarning, redisConfigured, redisFactory, watchRedisReach, type RedisFactory } from './redis.js';
 import { keyFileWarnings } from './key-files.js';
+import { recordPublicKeysRead } from './public-keys.js';
 import { createSnapshotLoader, tokenAuthenticatorFor, type SnapshotAuthenticator } from './snapshot.js';
 import { openTracer } from './tracing.js';
 import { iamgateVersion } from './version.js';
+import { createTextRedactor } from './log-redaction.js';
 import { configuredSecrets, createLogger } from './logger.js';
 import { joinWorkerGenerations } from './worker-generations.js';
 
@@ -55,6 +58,9 @@ export interface PrimaryChannel {
   send(message: object): void;
   onMessage(listener: (message: unknown) => void): void;
 }
+
+/** Where the STS's session tokens' public keys are served on the gateway port. */
+const STS_JWKS_PATH = '/.well-known/jwks.json';
 
 /** How long a worker waits for the primary to answer a state call before failing closed, ms. */
 const PRIMARY_STATE_TIMEOUT_MS = 1000;
@@ -146,7 +152,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       : undefined;
     const cluster = openCluster(config, { now, logger, metrics, redis: openRedis, ...(primary ? { ipc: primary } : {}) });
     opened.add(() => cluster.close());
-    const stsTrustedProxies = compileTrustedProxies(config.trustedProxies);
+    const trustedProxies = compileTrustedProxies(config.trustedProxies);
     // One source names every answer of this gateway, the STS's and the data path's alike: one
     // format, and no id given twice.
     const requestId = createIdSource();
@@ -154,6 +160,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       config: config.auth,
       baseDir: config.file ? dirname(config.file) : process.cwd(),
       resolver: currentResolver,
+      loaded: () => gateway?.snapshot()?.resolver !== undefined,
       now,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(stateRedis ? { redis: stateRedis } : {}),
@@ -162,7 +169,7 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       // is (a call made in-process, without a socket, has none of these keys).
       stsRequestKeys: (c) => {
         const incoming = incomingOf(c);
-        return incoming ? requestKeys(requestFacts(incoming, '', now()), stsTrustedProxies) : {};
+        return incoming ? requestKeys(requestFacts(incoming, '', now()), trustedProxies) : {};
       },
       // Counted on the raw lines, as the data path counts them: an STS call with two is refused alike.
       stsAuthorizationLines: (c) => {
@@ -231,6 +238,8 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
       ],
       // Issuer warnings say nothing about an authenticator put in their place.
       warnings: [...(deps.authenticator ? [] : authenticationWarnings(config.auth)), ...keyWarnings],
+      // /readyz and the reload's answer show the problems as the log and serve's standard error do.
+      redactProblem: createTextRedactor(configuredSecrets(config)),
       ...(deps.listenWhenReady ? { listenWhenReady: true } : {}),
       logger,
       metrics,
@@ -245,13 +254,18 @@ export async function createIamgate(config: IamgateConfig, deps: IamgateDeps = {
         assertion?.mount(app);
       },
       mount: (app) => {
+        const recorded = recordPublicKeysRead({ audit: audit.sink, requestId, trustedProxies });
+        if (assertion) app.use(ASSERTION_JWKS_PATH, recorded);
         assertion?.mount(app);
         if (auth.stsApp) {
           // The STS closes the connection after refusing a call whose body it did not read.
           app.use('/.iamgate/sts/*', markClosingAnswer);
           app.route('/.iamgate/sts', auth.stsApp);
         }
-        if (auth.jwksHandler) app.get('/.well-known/jwks.json', auth.jwksHandler);
+        if (auth.jwksHandler) {
+          app.use(STS_JWKS_PATH, recorded);
+          app.get(STS_JWKS_PATH, auth.jwksHandler);
+        }
       },
     });
     gateway = started;

@@ -28,6 +28,8 @@ export interface AuthRuntimeOptions {
   readonly baseDir: string;
   /** The current directory's resolver (read on every request, swapped on reload). */
   readonly resolver: () => PrincipalResolver;
+  /** Whether `resolver` has a directory to give (the STS answers not_ready until it has). */
+  readonly loaded?: () => boolean;
   /** A fail-fast ioredis client (see createRedisClient): shared state across replicas when given. */
   readonly redis?: Redis;
   /** The state of every worker of `serve --workers`, held by the primary (see createRelayedStateStore); used without Redis. */
@@ -152,6 +154,7 @@ export async function createAuthRuntime(o: AuthRuntimeOptions): Promise<AuthRunt
       config,
       authenticator,
       resolver: o.resolver,
+      ...(o.loaded ? { loaded: o.loaded } : {}),
       signing,
       totp,
       revocations,

@@ -1,6 +1,7 @@
 // The operations listener: liveness, readiness (and why not), Prometheus metrics, and operator
 // endpoints that explain a decision without forwarding anything. It belongs on a port only the
 // platform can reach (probes, scrapers, operators), never the public one.
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { explainDecision } from '../policy/index.js';
@@ -45,6 +46,8 @@ export interface OperationsDeps {
   readonly now: () => number;
   /** Shadow evaluation so far: counts by direction and the latest disagreements. */
   readonly shadow?: () => ShadowSummary;
+  /** Told about an error an endpoint failed with (answered 500 internal_error). */
+  readonly onError?: (err: unknown) => void;
 }
 
 interface ExplainBody {
@@ -75,12 +78,34 @@ function rawHeaderList(headers: unknown): string[] | undefined {
 /** The largest body an operator endpoint reads (an explain request with a token in its headers fits many times over). */
 export const OPERATOR_BODY_BYTES = 64 * 1024;
 
+/**
+ * The answer to a request the Node adapter cannot make into one for the app (a Host it cannot
+ * read, a `*` target): the table's JSON, as every other refusal of this listener.
+ */
+export function operationsRequestError(): Response {
+  return Response.json(operatorErrorBody('malformed_request'), { status: GATEWAY_ERRORS.malformed_request.status });
+}
+
 /** Creates the operations app (`/healthz`, `/readyz`, `/metrics`, `/v1/...`). */
 export function createOperationsApp(deps: OperationsDeps): Hono {
   const app = new Hono();
   const hostAllowed = operationsHosts(deps.hosts ?? []);
+  // Every answer is the table's JSON, as the endpoints' own refusals are: hono's defaults would be
+  // bare text, and its error handler writes the error (paths, a stack) to standard error, past the
+  // operational log and its redaction.
+  app.notFound((c) => c.json(operatorErrorBody('reserved_path', 'this listener serves no such path, or not with this method'), GATEWAY_ERRORS.reserved_path.status));
+  app.onError((err, c) => {
+    deps.onError?.(err);
+    return c.json(operatorErrorBody('internal_error'), GATEWAY_ERRORS.internal_error.status);
+  });
   // Before every route, those mounted later (the audit key, the assertion keys) included.
   app.use('*', async (c, next) => {
+    // A URL as the target names a host of its own, which HTTP has a server take over the Host
+    // header checked below: only a path is taken, as on the gateway port.
+    const target = (c.env as Partial<HttpBindings> | undefined)?.incoming?.url;
+    if (target !== undefined && !target.startsWith('/')) {
+      return c.json(operatorErrorBody('bad_path', 'this listener takes a path as the request target, not a URL'), GATEWAY_ERRORS.bad_path.status);
+    }
     if (!hostAllowed(c.req.header('host'))) {
       return c.json(operatorErrorBody('misdirected_host', 'this listener answers to an IP address, localhost or a name in operations.hosts'), GATEWAY_ERRORS.misdirected_host.status);
     }

@@ -159,10 +159,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { kind: 'reject', code: 'audit_unavailable', status, body: errorBody('audit_unavailable', requestId), headers: {}, event };
   }
 
-  /** Counts the decision; true when its event is to be recorded (operator and tunnel runs are not). */
+  /**
+   * Counts the decision; true when its event is to be recorded (operator and tunnel runs are not).
+   * An operator's simulation is counted nowhere: it is no request, and explaining denials must not
+   * read as a burst of them on the dashboards built from the metrics.
+   */
   function counted(outcome: PipelineOutcome, source: DecisionSource): boolean {
+    if (source === 'operator') return false;
     metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', outcome.event.reason);
-    return source !== 'operator' && source !== 'tunnel';
+    return source !== 'tunnel';
   }
 
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */

@@ -1,7 +1,7 @@
 // Starting and stopping a gateway: the operations listener, the gateway listener (with WebSocket
 // upgrades), the policy snapshot swapped atomically on (re)load, and a graceful close that stops
 // accepting, lets in-flight requests finish up to a deadline, and flushes the audit trail.
-import { createAdaptorServer, getRequestListener } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +25,7 @@ import { UNSUPPORTED_CONNECT, UNSUPPORTED_UPGRADE, upgradeRefusal } from './desc
 import { failSafe, type FailSafePipeline } from './failsafe.js';
 import { createForwardAuthHandler } from './forward-auth.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
-import { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';
+import { createOperationsApp, operationsRequestError, type Readiness, type ReloadReport } from './operations.js';
 import { createPipeline, type Pipeline, type PolicySnapshot } from './pipeline.js';
 import { createProxyHandlers } from './proxy-handler.js';
 import { createRefusals } from './refusals.js';
@@ -103,6 +103,11 @@ export interface GatewayOptions {
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Configuration that serves but helps no one (e.g. no trusted issuer), shown on /readyz. */
   readonly warnings?: readonly string[];
+  /**
+   * Applied to each problem of a failed load before it is shown anywhere (/readyz, the reload's
+   * answer, the log): problems quote the values at fault, which may be a token or a secret.
+   */
+  readonly redactProblem?: (problem: string) => string;
   /**
    * Opens the gateway listener only once the gateway is ready (policies loaded, `notReady` empty).
    * For a worker sharing its listener with others (`serve --workers`): until it listens, its
@@ -340,6 +345,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
   const watchFiles = (attempted: readonly string[]): void => policyWatch?.watch([config.policies.directory, config.policies.routes, ...goodFiles, ...attempted]);
 
+  const redactProblem = options.redactProblem ?? ((problem: string): string => problem);
   const loadOnce = async (): Promise<ReloadReport> => {
     let result: PolicyLoad;
     try {
@@ -349,7 +355,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (result.ok) goodFiles = result.files ?? [];
     watchFiles(result.files ?? []);
-    const problems = result.findings.filter((f) => f.severity === 'error').map(formatFinding);
+    const problems = result.findings.filter((f) => f.severity === 'error').map((f) => redactProblem(formatFinding(f)));
     if (!result.ok) {
       options.onLoad?.({ ok: false, generation: snapshot?.generation });
       metrics.reloads.inc({ result: 'failure' });
@@ -397,7 +403,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const shadow = (): ReturnType<typeof shadowLog.summary> => shadowLog.summary(snapshot?.shadow?.source);
-  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow });
+  const opsApp = createOperationsApp({ metrics, readiness, pipeline, operatorEndpoints: config.operations.operatorEndpoints, hosts: config.operations.hosts, reload, simulatedAuthenticator, now, shadow, onError: (err) => logger.error({ err }, 'operations endpoint failed') });
   options.mountOperations?.(opsApp);
   // Node checks the header and request deadlines every `connectionsCheckingInterval` (30 s by
   // default): checked every second at most, a slow-loris caller is cut close to its deadline. Both
@@ -408,7 +414,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     keepAliveTimeout: config.listen.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, config.listen.headersTimeoutMs),
   };
-  const ops = createAdaptorServer({ fetch: opsApp.fetch, serverOptions: timeouts }) as Server;
+  const ops = createServer(timeouts, getRequestListener(opsApp.fetch, { errorHandler: operationsRequestError }));
   // Probes, scrapers and operators need few connections: more cannot pile up descriptors the
   // gateway listener needs. Not a readiness reason, as the gateway's limit is: it serves no traffic.
   ops.maxConnections = config.operations.maxConnections;

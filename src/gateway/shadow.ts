@@ -4,6 +4,7 @@
 // candidate never calls the upstream and never touches the decision cache.
 import type { Directory, Principal } from '../identity/index.js';
 import { evaluate, type AuthzRequest, type PolicySet } from '../policy/index.js';
+import { withoutBearerToken } from '../audit/index.js';
 
 /** Which way the candidate disagrees: it would allow what the live policies deny, or the reverse. */
 export type ShadowDirection = 'would_allow' | 'would_deny';
@@ -75,7 +76,8 @@ export function createShadowLog(onDisagreement: (direction: ShadowDirection) => 
       if (direction === undefined) return;
       counts[direction]++;
       onDisagreement(direction);
-      recent.push({ time: new Date(now).toISOString(), direction, principal: request.principal, action: request.action, resource: request.resource });
+      // The resource is built from the caller's path, which may hold a token: kept as the audit record keeps it.
+      recent.push({ time: new Date(now).toISOString(), direction, principal: request.principal, action: request.action, resource: withoutBearerToken(request.resource) });
       if (recent.length > RECENT) recent.shift();
     },
     summary(source) {

@@ -199,6 +199,12 @@ describe('the log of a served gateway', () => {
     await writeFile(directoryFile, text.replace('Effect: Allow', `Effect: "${planted.join(' ')}"`).replace('orders:GetOrder,', `orders:GetOrder, "${sessionToken}", "${CODE}",`));
     const report = await served.gateway.reload();
     expect(report.ok).toBe(false);
+    // The same problems are shown on the operations port, to whoever reads /readyz and to the
+    // operator who asked for the reload: redacted there as in the log.
+    const ops = served.gateway.opsUrl;
+    const shown = [JSON.stringify(report.problems), await (await fetch(`${ops}/readyz`)).text(), await (await fetch(`${ops}/v1/policies/reload`, { method: 'POST' })).text()].join('\n');
+    expect(shown).toContain('INVALID_EFFECT');
+    expect(leaked(shown, [sessionToken, carol, FAKE_TOKEN], [CODE, totpCode, MFA_KEY])).toEqual([]);
 
     // A refusal's detail quotes an unverified token's issuer.
     const naming = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: `https://idp.test/${CODE}/${MFA_KEY}/${sessionToken}`, sub: 'carol' })}.${b64('sig')}`;

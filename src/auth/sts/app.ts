@@ -104,6 +104,19 @@ export function createStsApp(deps: StsDeps): StsApp {
     return stsError(c, input.code, undefined, { detail: input.detail });
   };
 
+  /** A refusal that leaves the body unread closes the connection: nothing more is read from it. */
+  const unread = (c: Context): void => {
+    if (hasBody(c.req.raw)) c.header('Connection', 'close');
+  };
+  /**
+   * Callers, roles and their policies come with the first policies loaded: until then there is no
+   * one to resolve, so a call is refused as every request is then, unread, and never failed.
+   */
+  const notLoaded = (c: StsContext): Response => {
+    unread(c);
+    return refuse(c, 'not_ready');
+  };
+
   // Every call is named as a request through the gateway is: the id is on its answer (header, and
   // the body of a refusal) and in its audit record. (A path that names no action is not an STS
   // call: the gateway's pipeline answers it as any other reserved path.)
@@ -115,14 +128,12 @@ export function createStsApp(deps: StsDeps): StsApp {
       c.set('stsAction', action);
       const keys = deps.requestKeys?.(c) ?? {};
       const sourceIp = keys[REQUEST_KEYS.sourceIp];
-      await calls.run({ keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined, requestId }, next);
+      const call = { keys, sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined, requestId };
+      if (c.req.method === 'POST' && deps.loaded?.() === false) return calls.run(call, () => notLoaded(c));
+      await calls.run(call, next);
     });
   }
 
-  /** A refusal that leaves the body unread closes the connection: nothing more is read from it. */
-  const unread = (c: Context): void => {
-    if (hasBody(c.req.raw)) c.header('Connection', 'close');
-  };
   /** The call's JSON object body (read after authentication, bounded), or the refusal to answer. */
   const body = async (c: StsContext, caller?: Principal): Promise<{ ok: true; body: Obj } | { ok: false; answer: Response }> => {
     const read = await readJsonBody(c.req.raw);

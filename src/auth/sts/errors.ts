@@ -21,7 +21,8 @@ export type StsErrorCode =
   | 'mfa_unavailable'
   | 'invalid_identity_token'
   | 'identity_key_unavailable'
-  | 'state_unavailable';
+  | 'state_unavailable'
+  | 'not_ready';
 
 export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 503; readonly title: string } } = {
   invalid_request: { status: 400, title: 'The request body is not valid for this action' },
@@ -45,6 +46,7 @@ export const STS_ERRORS: { readonly [C in StsErrorCode]: { readonly status: 400 
   invalid_identity_token: { status: 400, title: 'The web identity token is not valid' },
   identity_key_unavailable: { status: 503, title: "The web identity provider's keys are unavailable" },
   state_unavailable: { status: 503, title: 'Shared state is unavailable' },
+  not_ready: { status: 503, title: 'The policies are not loaded yet' },
 };
 
 /**

@@ -43,6 +43,8 @@ export interface StsDeps {
   readonly config: AuthConfig;
   readonly authenticator: TokenAuthenticator;
   readonly resolver: () => PrincipalResolver;
+  /** Whether `resolver` has a directory to give: none until the first policies are loaded. */
+  readonly loaded?: () => boolean;
   readonly signing: SigningKeyRing;
   readonly totp: Totp;
   readonly revocations: Revocations;

@@ -8,8 +8,11 @@ const CACHE_RESULTS: Readonly<Record<Verdict['cache'], string>> = { miss: 'miss'
 export const decide: StageFactory = (deps) => {
   const { metrics, decider } = deps;
   const settle = (ctx: StageContext, verdict: Verdict, started: number): StageResult => {
-    metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
+    // An operator's simulation is counted nowhere, as in the pipeline's decision counts.
+    if (ctx.source !== 'operator') {
+      metrics.decisionSeconds.observe((performance.now() - started) / 1000);
+      metrics.count.cacheLookup(CACHE_RESULTS[verdict.cache]);
+    }
     ctx.verdict = verdict;
     return CONTINUE;
   };
