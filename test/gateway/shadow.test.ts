@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { openTunnel } from '../support/websocket.js';
 
 let shadowDir: string;
 let gw: TestGateway;
@@ -74,5 +75,42 @@ describe('shadow evaluation (policies.shadow)', () => {
       ['would_deny', 'arn:aws:iam::111122223333:user/alice', 'orders:ListOrders'],
       ['would_allow', 'arn:aws:iam::111122223333:user/bob', 'orders:CreateOrder'],
     ]);
+  });
+});
+
+describe('shadow evaluation of a WebSocket tunnel decided again after a reload', () => {
+  let candidateDir: string;
+  let tunnelGw: TestGateway;
+
+  beforeAll(async () => {
+    candidateDir = await mkdtemp(join(tmpdir(), 'iamgate-shadow-tunnel-'));
+    const live = await readFile(FIXTURES.directory, 'utf8');
+    // The candidate takes opening streams from alice: her tunnel is one would_deny.
+    const candidate = live.replace('orders:Download, orders:Stream]', 'orders:Download]');
+    expect(candidate).not.toBe(live);
+    await writeFile(join(candidateDir, 'directory.yaml'), candidate);
+    // Reloads only when the test asks.
+    tunnelGw = await startTestGateway({ files: { shadow: candidateDir }, config: { websocket: { maxLifetimeMs: 0 }, policies: { watch: false } } });
+  });
+
+  afterAll(async () => {
+    await tunnelGw?.close();
+    await rm(candidateDir, { recursive: true, force: true });
+  });
+
+  it('records the one request that opened it once, as its one audit record does, however often the tunnel is decided again', async () => {
+    const tunnel = await openTunnel(`${tunnelGw.url}/ws`, await tunnelGw.bearer('alice'));
+    expect(await tunnel.echo('before')).toBe('echo:before');
+    for (let i = 0; i < 2; i++) expect((await tunnelGw.gateway.reload()).ok).toBe(true);
+    expect(await tunnel.echo('after'), 'the live policies still allow the tunnel').toBe('echo:after');
+
+    const opened = tunnelGw.audit.events.filter((e) => e.kind !== 'outcome' && e.action === 'orders:Stream');
+    expect(opened.map((e) => e.shadow)).toEqual(['would_deny']);
+    const summary = (await (await fetch(`${tunnelGw.opsUrl}/shadow`)).json()) as { evaluated: number; disagreements: Record<string, number>; recent: unknown[] };
+    expect(summary).toMatchObject({ evaluated: 1, disagreements: { would_allow: 0, would_deny: 1 } });
+    expect(summary.recent).toHaveLength(1);
+    const metrics = await (await fetch(`${tunnelGw.opsUrl}/metrics`)).text();
+    expect(metrics).toContain('iamgate_shadow_disagreements_total{direction="would_deny"} 1');
+    tunnel.close();
   });
 });
