@@ -2,10 +2,15 @@
 // every request beside the live one. The callers' answers and what reaches the upstream stay the
 // live ones; each disagreement leaves a `shadow` member in the request's audit record, counts in
 // iamgate_shadow_disagreements_total by direction, and shows on the operations port's /shadow.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticTokenFacts } from '../../src/gateway/index.js';
+import { createShadowPolicies } from '../../src/gateway/shadow.js';
+import { createPrincipalResolver, loadDirectory, type Directory, type Principal } from '../../src/identity/index.js';
+import { createContext, evaluate, type AuthzRequest } from '../../src/policy/index.js';
 import { FIXTURES, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { openTunnel } from '../support/websocket.js';
 
@@ -112,5 +117,47 @@ describe('shadow evaluation of a WebSocket tunnel decided again after a reload',
     const metrics = await (await fetch(`${tunnelGw.opsUrl}/metrics`)).text();
     expect(metrics).toContain('iamgate_shadow_disagreements_total{direction="would_deny"} 1');
     tunnel.close();
+  });
+});
+
+describe('the shadow candidate and groups the token asserts', () => {
+  const example = fileURLToPath(new URL('../../policies/directory.yaml', import.meta.url));
+  const now = Date.parse('2026-06-01T12:00:00Z');
+
+  async function directories(candidateText: (live: string) => string) {
+    const folder = await mkdtemp(join(tmpdir(), 'iamgate-shadow-groups-'));
+    try {
+      await cp(join(example, '..'), folder, { recursive: true });
+      const file = join(folder, 'directory.yaml');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, candidateText(text));
+      const [live, candidate] = [await loadDirectory(example), await loadDirectory(file)];
+      if (!live.directory || !candidate.directory) throw new Error(`a directory does not load: ${JSON.stringify([...live.findings, ...candidate.findings])}`);
+      return { live: live.directory, candidate: candidate.directory };
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  function bobAsking(live: Directory, groups: readonly string[], action: string): { bob: Principal; request: AuthzRequest; liveAllowed: boolean } {
+    const resolved = createPrincipalResolver(live).user({ ...syntheticTokenFacts('https://idp.example', 'pwd', false, now), userName: 'bob', groups }, now);
+    if (!resolved.ok) throw new Error(resolved.reason);
+    const bob = resolved.principal;
+    const request: AuthzRequest = { principal: bob.arn, action, resource: 'arn:aws:orders:us-east-1:111122223333:order', context: createContext(bob.context) };
+    return { bob, request, liveAllowed: evaluate(bob.policySet, request).decision === 'Allow' };
+  }
+
+  it('decides a user with the groups its token added, as the candidate served live would: a candidate equal to the live set never disagrees', async () => {
+    const { live, candidate } = await directories((text) => text);
+    const { bob, request, liveAllowed } = bobAsking(live, ['developers'], 'orders:CreateOrder');
+    expect(liveAllowed, 'the developers group the token adds lets bob create orders').toBe(true);
+    expect(createShadowPolicies(candidate, live, 'candidate').judge(bob, request, liveAllowed)).toBeUndefined();
+  });
+
+  it('tells the groups the live directory lists from those the token added: a group the candidate takes away is gone', async () => {
+    const { live, candidate } = await directories((text) => text.replace('groups: [auditors]', 'groups: []'));
+    const { bob, request, liveAllowed } = bobAsking(live, [], 'orders:GetOrder');
+    expect(liveAllowed).toBe(true);
+    expect(createShadowPolicies(candidate, live, 'candidate').judge(bob, request, liveAllowed)).toBe('would_deny');
   });
 });
