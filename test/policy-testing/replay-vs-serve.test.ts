@@ -58,6 +58,7 @@ async function configFor(dir: string, folder: string): Promise<string> {
   return config;
 }
 
+// Two serve processes start one after the other, each within its own child-process allowance.
 beforeAll(async () => {
   upstream = await startTestUpstream();
   const [first] = fc.sample(pair, { seed: SEED, numRuns: 1 }) as [[Parameters<typeof writePolicyFolder>[1], Parameters<typeof writePolicyFolder>[1]]];
@@ -73,7 +74,7 @@ beforeAll(async () => {
     tokens.set(user, await tokenFor(sides[0]!.config, user));
     tokens.set(`${user} mfa`, await mfaToken(user));
   }
-}, CHILD_PROCESS_TEST_MS);
+}, CHILD_PROCESS_TEST_MS * 2);
 
 /** A token that says a second factor was used, from `iamgate token USER --mfa`. */
 async function mfaToken(user: string): Promise<string> {
