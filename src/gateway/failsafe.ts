@@ -7,6 +7,7 @@ import { sourceAddress, type RequestFacts, type TrustedProxies } from './context
 import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PipelineOverride, type Rejected } from './pipeline.js';
+import { UNAUDITED_SOURCES } from './stages/index.js';
 
 export interface FailSafeDeps {
   readonly audit: AuditSink;
@@ -36,8 +37,6 @@ export interface FailSafePipeline extends Pipeline {
   failure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome>;
 }
 
-/** Sources whose runs the pipeline does not audit (operator simulations, tunnel re-decisions). */
-const UNAUDITED: ReadonlySet<DecisionSource> = new Set(['operator', 'tunnel']);
 
 /** The rejection for `code`, with what is known of the request before any stage read it. */
 function rejection(code: GatewayErrorCode, facts: RequestFacts, source: DecisionSource, deps: FailSafeDeps): Rejected {
@@ -86,7 +85,7 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
     deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
     const answer = rejection(errorCodeOf(err), facts, source, deps);
     deps.metrics.count.decision('Rejected', answer.event.reason);
-    if (UNAUDITED.has(source)) return answer;
+    if (UNAUDITED_SOURCES.has(source)) return answer;
     try {
       await deps.audit.record(answer.event);
       return answer;

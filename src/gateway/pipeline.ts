@@ -17,7 +17,7 @@ import type { NormalizedTarget, PathRules } from './path.js';
 import { scanHeaders, type RequestHeaders } from './request-headers.js';
 import type { CompiledRouteMap, RouteMatch } from './routes/index.js';
 import type { ShadowLog, ShadowPolicies } from './shadow.js';
-import { required, STAGES, type Answer, type EventBase, type Stage, type StageContext, type StageResult } from './stages/index.js';
+import { required, STAGES, UNAUDITED_SOURCES, type Answer, type EventBase, type Stage, type StageContext, type StageResult } from './stages/index.js';
 
 /** The loaded, compiled policies a request is decided against; replaced whole on reload. */
 export interface PolicySnapshot {
@@ -167,7 +167,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   function counted(outcome: PipelineOutcome, source: DecisionSource): boolean {
     if (source === 'operator') return false;
     metrics.count.decision(outcome.verdict?.decision.decision ?? 'Rejected', outcome.event.reason);
-    return source !== 'tunnel';
+    return !UNAUDITED_SOURCES.has(source);
   }
 
   /** Counts the decision and records its event; a sink that cannot keep the event turns the outcome into a 503. */

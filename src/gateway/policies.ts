@@ -60,10 +60,9 @@ export function simulatedPrincipal(resolver: PrincipalResolver, arn: string, mfa
  * Loads the shadow folder's directory. Its problems are errors of the load like any other (a
  * candidate that does not load is refused, and the previous policies keep serving on reload).
  */
-async function loadShadow(folder: string | undefined): Promise<{ policies?: ShadowPolicies; findings: readonly Finding[] }> {
+async function loadShadow(folder: string | undefined): Promise<{ directory?: Directory; findings: readonly Finding[] }> {
   if (folder === undefined) return { findings: [] };
-  const loaded = await loadDirectory(shadowDirectoryFile(folder));
-  return loaded.directory ? { policies: createShadowPolicies(loaded.directory, folder), findings: loaded.findings } : { findings: loaded.findings };
+  return loadDirectory(shadowDirectoryFile(folder));
 }
 
 /** `path` with every symbolic link resolved, or `path` itself when it cannot be (its read then says why). */
@@ -123,7 +122,7 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
     const [dir, routes, shadow] = await Promise.all([loadDirectory(directoryFile), loadRouteMap(routesFile), loadShadow(shadowFolder)]);
     const findings = [...dir.findings, ...routes.findings, ...shadow.findings];
     const named = [files.directory, files.routes, ...(files.shadow !== undefined ? [shadowDirectoryFile(files.shadow)] : [])];
-    if (!dir.directory || !routes.routes || (files.shadow !== undefined && !shadow.policies)) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
+    if (!dir.directory || !routes.routes || (files.shadow !== undefined && !shadow.directory)) return { ok: false, findings, files: [...named, ...findings.flatMap((f) => (f.file === undefined ? [] : [f.file]))] };
     const directory = dir.directory;
     const resolver = createPrincipalResolver(directory);
     const digest = createHash('sha256').update(directory.generation).update('\0').update(routes.digest).digest('hex');
@@ -137,7 +136,7 @@ export function createPolicyLoader(files: PolicyFiles, authenticator: Authentica
         digest,
         resolver,
         principalFor: (arn, mfa, now) => simulatedPrincipal(resolver, arn, mfa, now),
-        ...(shadow.policies ? { shadow: shadow.policies } : {}),
+        ...(shadow.directory && shadowFolder !== undefined ? { shadow: createShadowPolicies(shadow.directory, directory, shadowFolder) } : {}),
       },
     };
   };

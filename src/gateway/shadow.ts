@@ -2,7 +2,7 @@
 // the live one. Each decided request is decided once more by the candidate's policies for the same
 // principal, on the same action, resource and context; only the live decision counts. The
 // candidate never calls the upstream and never touches the decision cache.
-import type { Directory, Principal } from '../identity/index.js';
+import { createPrincipalResolver, type Directory, type Principal, type PrincipalResolver } from '../identity/index.js';
 import { evaluate, type AuthzRequest, type PolicySet } from '../policy/index.js';
 import { withoutBearerToken } from '../audit/index.js';
 
@@ -18,22 +18,35 @@ export interface ShadowPolicies {
 
 /**
  * The candidate's policies for a principal: the candidate directory's user or role by name, with
- * the live session policies (they come with the caller's token, not from the directory). A
- * principal the candidate does not have gets no policies, so it is denied.
+ * what came with the caller's token rather than from the directory (a user's groups that its
+ * identity provider asserted, a role session's session policies). A principal the candidate does
+ * not have gets no policies, so it is denied.
  */
-function candidateSet(directory: Directory, principal: Principal): PolicySet | undefined {
-  const entity = principal.type === 'User' ? directory.users.get(principal.name) : directory.roles.get(principal.name);
-  if (!entity) return undefined;
+function candidateSet(resolver: PrincipalResolver, live: Directory, principal: Principal): PolicySet | undefined {
+  const { directory } = resolver;
+  if (principal.type === 'User') {
+    const user = directory.users.get(principal.name);
+    if (!user) return undefined;
+    const listed = live.users.get(principal.name)?.groups ?? [];
+    const asserted = (principal.groups ?? []).filter((g) => !listed.includes(g));
+    if (asserted.length === 0) return user.policySet;
+    // The candidate's resolver adds them as a serve on the candidate would: known groups only, compiled once.
+    const resolved = resolver.user({ ...principal, userName: user.name, groups: asserted }, principal.issuedAt);
+    return resolved.ok ? resolved.principal.policySet : undefined;
+  }
+  const role = directory.roles.get(principal.name);
+  if (!role) return undefined;
   const session = principal.policySet.session;
-  return session ? { ...entity.policySet, session } : entity.policySet;
+  return session ? { ...role.policySet, session } : role.policySet;
 }
 
-/** Builds the shadow judge over a loaded candidate directory. */
-export function createShadowPolicies(directory: Directory, source: string): ShadowPolicies {
+/** Builds the shadow judge over a loaded candidate directory, beside the live directory its callers are resolved in. */
+export function createShadowPolicies(directory: Directory, live: Directory, source: string): ShadowPolicies {
+  const resolver = createPrincipalResolver(directory);
   return {
     source,
     judge(principal, request, liveAllowed) {
-      const set = candidateSet(directory, principal);
+      const set = candidateSet(resolver, live, principal);
       const allowed = set !== undefined && evaluate(set, request).decision === 'Allow';
       if (allowed === liveAllowed) return undefined;
       return allowed ? 'would_allow' : 'would_deny';

@@ -157,7 +157,7 @@ export function decideOffline(
     resource = request.resource;
     base = directContext(principal, now);
   } else {
-    const normalized = normalizeTarget(request.path);
+    const normalized = normalizeTarget(request.path, world.pathRules);
     if (!normalized.ok) return denied('bad_path', `the path is refused before any decision (${normalized.reason})`);
     const target = normalized.target;
     const method = request.method.toUpperCase();

@@ -28,12 +28,14 @@ function union<T extends { label: string }>(a: readonly T[], b: readonly T[]): T
 }
 
 function sameCell(a: Cell, b: Cell): boolean {
-  return a.access === b.access && a.keys.join('\n') === b.keys.join('\n');
+  return a.access === b.access && a.keys.join('\n') === b.keys.join('\n') && a.conditions.join('\n') === b.conditions.join('\n');
 }
 
 /**
  * Compares two policy folders principal by principal and column by column. A change of the keys
  * a conditional grant depends on counts as a gain: the new condition may hold where the old did not.
+ * So does a change of the statements with conditions that apply, where the request as sampled is
+ * decided alike: another address, time or second factor may be decided otherwise.
  */
 export function diffAccess(before: PolicyWorld, after: PolicyWorld, now: number): AccessDiff {
   const principals: MatrixPrincipal[] = union(matrixPrincipals(before), matrixPrincipals(after));
@@ -74,7 +76,9 @@ export function grantsOf(world: PolicyWorld, actions: readonly string[], now: nu
   return found;
 }
 
-/** A cell in words: `allowed`, `denied`, `conditional on aws:MultiFactorAuthPresent`. */
+/** A cell in words: `allowed`, `denied`, `conditional on aws:MultiFactorAuthPresent`, `allowed, depending on aws:SourceIp`. */
 export function describeCell(c: Cell): string {
-  return c.access === 'allow' ? 'allowed' : c.access === 'deny' ? 'denied' : `conditional on ${c.keys.join(', ')}`;
+  if (c.access === 'conditional') return `conditional on ${c.keys.join(', ')}`;
+  const word = c.access === 'allow' ? 'allowed' : 'denied';
+  return c.keys.length === 0 ? word : `${word}, depending on ${c.keys.join(', ')}`;
 }

@@ -1,8 +1,11 @@
 // The access matrix of a policy folder: every directory principal (users, and roles as sessions)
 // against every route of the route map and every action the managed policies name outside the
 // routes. A cell is allowed, denied, or conditional: denied as asked, but an Allow statement
-// matched the action and resource and failed only on conditions (the keys it depends on).
+// matched the action and resource and failed only on conditions (the keys it depends on). Any
+// cell also carries the statements with conditions that could decide it otherwise in another
+// context (another address, time, second factor), so that a change to them is a change of the cell.
 import { compilePolicy, evaluate, parsePolicy, type CompiledPolicy, type ContextValue, type PolicySet } from '../policy/index.js';
+import { conditionedStatements } from './conditioned.js';
 import { decideOffline, resolvePrincipal, type PrincipalSpec, type RequestSpec } from './decide.js';
 import type { PolicyWorld } from './world.js';
 
@@ -10,8 +13,13 @@ export type Access = 'allow' | 'conditional' | 'deny';
 
 export interface Cell {
   readonly access: Access;
-  /** Condition keys a conditional grant depends on (sorted). */
+  /**
+   * Condition keys the cell depends on (sorted): those a conditional grant failed on, and those of
+   * every statement with conditions that could decide the request otherwise in another context.
+   */
   readonly keys: readonly string[];
+  /** Those statements as written, with their policy type; empty when no context can change the cell. */
+  readonly conditions: readonly string[];
 }
 
 export interface MatrixPrincipal {
@@ -28,7 +36,7 @@ export interface MatrixColumn {
 }
 
 const SAMPLE = 'example';
-const DENY: Cell = { access: 'deny', keys: [] };
+const DENY: Cell = { access: 'deny', keys: [], conditions: [] };
 
 /** Every directory user, and every role as a session. */
 export function matrixPrincipals(world: PolicyWorld): MatrixPrincipal[] {
@@ -96,15 +104,20 @@ export function cellFor(world: PolicyWorld, spec: PrincipalSpec, column: MatrixC
   const principal = resolvePrincipal(world, spec, now);
   if (!principal) return DENY;
   const d = decideOffline(world, principal, column.request, context, now);
-  if (d.decision === 'Allow') return { access: 'allow', keys: [] };
+  if (!d.set || !d.request) return DENY;
+  const conditioned = conditionedStatements(world.directory, d.set, d.request);
+  const cell = (access: Access, keys: readonly string[]): Cell => {
+    const byName = new Map([...keys, ...conditioned.keys].map((k) => [k.toLowerCase(), k] as const));
+    return { access, keys: [...byName.values()].sort(), conditions: conditioned.statements };
+  };
+  if (d.decision === 'Allow') return cell('allow', []);
   const misses = d.decision === 'ImplicitDeny' ? (d.engine?.nearMisses ?? []) : [];
-  if (misses.length === 0 || !d.set || !d.request) return DENY;
+  if (misses.length === 0) return cell('deny', []);
   // A grant held back by its conditions is only conditional when nothing else (a boundary, a
   // session policy, a guardrail) would deny the request were the identity side to allow it.
   // Built field by field: a set's identity index (if it has one) stands for its identity policies.
   const { boundary, resource, scp, session } = d.set;
   const othersOnly: PolicySet = { identity: [ALLOW_ALL], ...(boundary ? { boundary } : {}), ...(resource ? { resource } : {}), ...(scp ? { scp } : {}), ...(session ? { session } : {}) };
-  if (evaluate(othersOnly, d.request).decision !== 'Allow') return DENY;
-  const keys = new Set(misses.flatMap((m) => m.failed.map((f) => keyOf(f.path))));
-  return { access: 'conditional', keys: [...keys].sort() };
+  if (evaluate(othersOnly, d.request).decision !== 'Allow') return cell('deny', []);
+  return cell('conditional', misses.flatMap((m) => m.failed.map((f) => keyOf(f.path))));
 }

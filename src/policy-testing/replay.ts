@@ -129,7 +129,7 @@ export async function replayTrail(entries: AsyncIterable<TrailEntry> | Iterable<
       ? decideOffline(world, principal, { method: r.method, path: r.path }, context, time)
       : { decision: 'ImplicitDeny' as const, reason: 'unknown_principal' as const, explanation: [] };
     replayed++;
-    const target = normalizeTarget(r.path);
+    const target = normalizeTarget(r.path, world.pathRules);
     const match = target.ok ? world.routes.match(r.method, target.target.segments, target.target.path) : undefined;
     const routeKeys = (match?.context ?? []).map((c) => ({ key: c.key, from: c.from === 'query' ? `query parameter ${c.name}` : `header ${c.name}` }));
     const missing = principal ? missingFacts(policySetKeys(principal.policySet), routeKeys, spec.role !== undefined) : [];

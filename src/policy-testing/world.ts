@@ -3,9 +3,10 @@
 import { fileErrorReason, readTextFile } from '../config/index.js';
 import { resolve } from 'node:path';
 import { finding } from '../config/findings.js';
-import { locatePolicyFiles, type PolicyFilePaths } from '../config/index.js';
+import { folderPathOptions, locatePolicyFiles, type PolicyFilePaths } from '../config/index.js';
 import { parseYamlText } from '../config/yaml.js';
 import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalResolver } from '../identity/index.js';
+import { DEFAULT_PATH_RULES, type PathRules } from '../gateway/index.js';
 import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
 import type { Finding } from '../policy/index.js';
 
@@ -17,6 +18,8 @@ export interface PolicyWorld {
   readonly routes: CompiledRouteMap;
   /** The routes as written, for questions about every route (the access matrix). */
   readonly routeList: readonly RouteSpec[];
+  /** The paths the folder's gateway accepts (its iamgate.yaml's `paths` and target length). */
+  readonly pathRules: PathRules;
 }
 
 export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readonly findings: readonly Finding[] } | { readonly ok: false; readonly findings: readonly Finding[] };
@@ -35,6 +38,12 @@ async function loadRoutes(file: string): Promise<{ spec?: { list: readonly Route
   return spec ? { spec: { list: spec.routes, map: compileRouteMap(spec) }, findings } : { findings };
 }
 
+/** The gateway's path rules with what the folder's iamgate.yaml sets over its defaults. */
+function pathRulesOf(dir: string): PathRules {
+  const { maxTargetLength, ...paths } = folderPathOptions(dir);
+  return { ...DEFAULT_PATH_RULES, ...paths, ...(maxTargetLength !== undefined ? { maxLength: maxTargetLength } : {}) };
+}
+
 /** Loads a policy folder (or explicit files); any error finding means no world. */
 export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = locatePolicyFiles(dir)): Promise<WorldLoad> {
   const [dirLoad, routeLoad] = await Promise.all([loadDirectory(files.directory), loadRoutes(files.routes)]);
@@ -44,7 +53,7 @@ export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = loca
   return {
     ok: true,
     findings,
-    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.spec.map, routeList: routeLoad.spec.list },
+    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.spec.map, routeList: routeLoad.spec.list, pathRules: pathRulesOf(dir) },
   };
 }
 

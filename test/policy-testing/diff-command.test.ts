@@ -104,6 +104,17 @@ describe('iamgate diff', () => {
     expect(run.code).toBe(0);
   });
 
+  it('catches a Deny on some source addresses, which the loopback request the matrix samples does not meet, as a change depending on aws:SourceIp', async () => {
+    const [a, b] = [await example(), await example()];
+    const deny = '{ "Effect": "Deny", "Action": "orders:CreateOrder", "Resource": "*", "Condition": { "IpAddress": { "aws:SourceIp": "192.168.0.0/16" } } },\n    {\n      "Sid": "ReadAndCreateOrders"';
+    await edit(policy(b, 'OrdersReadWrite'), '{\n      "Sid": "ReadAndCreateOrders"', deny);
+    const run = await iamgate('diff', a, b, '--fail-on', 'new-access');
+    expect(new Set(run.out.filter((l) => l.startsWith('+ ') || l.startsWith('- ')))).toEqual(
+      new Set(['+ user alice: POST /orders — allowed, depending on aws:SourceIp (was allowed)', '+ user carol: POST /orders — allowed, depending on aws:SourceIp (was allowed)']),
+    );
+    expect(run.code, 'a changed condition may allow where nothing did before: the gate fails').toBe(1);
+  });
+
   it('compares a git revision of the policy folder with the working copy', async () => {
     const { dir, repo, g } = await committedExampleThenWidened();
     const run = await iamgate('diff', 'HEAD', dir, '--fail-on', 'new-access');

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway } from '../support/gateway.js';
 import { copyExample, EXAMPLE, iamgate } from './cli.js';
 
 let policies: string;
@@ -190,6 +191,28 @@ describe('iamgate test', () => {
     const run = await iamgate('test', file);
     expect(run.code).toBe(1);
     expect(run.out).toContain('      cases[0].principal: "dave" is not a user or role of the directory (or its session policy is invalid)');
+  });
+
+  it('decides a path as the gateway configured by the folder\'s iamgate.yaml does: a path its `paths` options accept is not a bad_path', async () => {
+    const folder = await copyExample('iamgate-test-paths-');
+    try {
+      const config = join(folder, 'iamgate.yaml');
+      await writeFile(config, `${await readFile(config, 'utf8')}\npaths:\n  allowSemicolon: true\n`);
+      const request = 'GET /orders/1;v=2';
+      const gw = await startTestGateway({ files: { directory: join(folder, 'directory.yaml'), routes: join(folder, 'routes.yaml') }, config: { paths: { allowSemicolon: true } } });
+      try {
+        expect(await gw.statusOfGet('alice', '/orders/1;v=2'), 'the gateway with these options allows it').toBe(200);
+      } finally {
+        await gw.close();
+      }
+      await mkdir(join(folder, 'tests'), { recursive: true });
+      const file = join(folder, 'tests', 'paths.yaml');
+      await writeFile(file, `cases:\n  - { name: as the gateway allows, principal: alice, request: "${request}", expect: Allow }\n  - { name: refused as a bad path, principal: alice, request: "${request}", expect: Deny, reason: bad_path }\n`);
+      const run = await iamgate('test', file);
+      expect(run.out.filter((l) => l.startsWith('  ✓ ') || l.startsWith('  ✗ '))).toEqual(['  ✓ as the gateway allows', '  ✗ refused as a bad path']);
+    } finally {
+      await rm(dirname(folder), { recursive: true, force: true });
+    }
   });
 
   it('writes a JUnit report with one testcase per case and a failure for each failed one', async () => {

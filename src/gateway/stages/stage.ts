@@ -63,6 +63,12 @@ export interface Answer {
 /** The request goes on to the next stage. */
 export const CONTINUE = undefined;
 
+/**
+ * Runs that leave no audit record: operator simulations, and a tunnel decided again after a reload
+ * (its one record is the request that opened it).
+ */
+export const UNAUDITED_SOURCES: ReadonlySet<DecisionSource> = new Set<DecisionSource>(['operator', 'tunnel']);
+
 export type StageResult = Answer | typeof CONTINUE;
 
 export interface Stage {
