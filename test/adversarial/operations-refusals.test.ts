@@ -11,7 +11,9 @@ import { readTrail } from '../audit/served.js';
 import { exchange, jsonOf, responsesComplete, responsesOf, sleep } from './support/raw.js';
 import { useBuiltServe } from './support/served.js';
 
-const served = useBuiltServe({ listen: 'headersTimeoutMs: 1000', operations: 'maxConnections: 2' });
+// The connections a test holds open must outlive it: the idle bound (5 s by default) would close
+// one while the next is still being retried for, and the connection meant to be refused would fit.
+const served = useBuiltServe({ listen: 'headersTimeoutMs: 1000, keepAliveTimeoutMs: 60000', operations: 'maxConnections: 2' });
 
 describe('a refusal of the operations listener', () => {
   it.each([
