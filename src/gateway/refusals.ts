@@ -87,7 +87,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         answered.add(duplex);
         // What the client sends from now on is dropped unparsed (see endRefused).
         duplex.removeAllListeners('data');
-        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean; req?: IncomingMessage } | null };
+        const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean; shouldKeepAlive?: boolean; req?: IncomingMessage; once(event: 'close', listener: () => void): unknown } | null };
         // A reset connection can only be closed; so can one the caller ended in the middle of a
         // request's body: the request's handler records the caller gone (client_closed).
         if (err.code === 'ECONNRESET' || (err.code === 'HPE_INVALID_EOF_STATE' && socket._httpMessage?.req?.complete === false) || !socket.writable) {
@@ -98,11 +98,14 @@ export function createRefusals(deps: RefusalDeps): Refusals {
         const refusal = clientRefusal(err.code);
         // A request being handled whose body can never arrive whole (its deadline passed, its
         // framing broke): the body fails with why, and the request's own handler answers it under
-        // its id and records the reason (the upstream leg's outcome, the STS call's record). The
-        // answer gets REFUSED_DEADLINE_MS before the socket is destroyed. Bytes that are not HTTP
-        // after a complete request: that request's answer (and its record) stands, and the
-        // connection closes after it; answering the bytes instead would send an answer no record
-        // names, in place of the one recorded.
+        // its id and records the reason (the upstream leg's outcome, the STS call's record). That
+        // answer is owed once the request is decided, which may be long after (a key set being
+        // fetched): the socket is destroyed REFUSED_DEADLINE_MS after the answer ends, not after the
+        // body failed, which would cut the answer its record names. Deciding is bounded as for any
+        // request, which holds its connection as long. Bytes that are not HTTP after a complete
+        // request: that request's answer (and its record) stands, and the connection closes after
+        // it; answering the bytes instead would send an answer no record names, in place of the
+        // one recorded.
         if (inFlight && audited) {
           inFlight.shouldKeepAlive = false;
           closeAfterAnswer(socket);
@@ -110,7 +113,7 @@ export function createRefusals(deps: RefusalDeps): Refusals {
           if (request?.complete !== true) {
             sockets.refused(refusal.code);
             if (request) failBody(request, new RequestBodyError(refusal.code === 'request_timeout' ? 'request_timeout' : 'malformed_request'));
-            setTimeout(() => socket.destroy(), REFUSED_DEADLINE_MS).unref();
+            inFlight.once('close', () => setTimeout(() => socket.destroy(), REFUSED_DEADLINE_MS).unref());
           }
           return;
         }

@@ -30,9 +30,11 @@ type MarkedSocket = Duplex & { [CLOSING]?: true };
  * Marks `socket` as closing after the answer being written (`connection: close`). Node may already
  * have parsed a request pipelined behind that answer, or parse one before the socket ends: such a
  * request will never be answered, so the listener drops it before anything decides or records it.
+ * A request whose body failed (failBody) has no socket any more (`null`, whatever Node's types
+ * say): its connection was marked when the body failed.
  */
-export function closeAfterAnswer(socket: Duplex): void {
-  (socket as MarkedSocket)[CLOSING] = true;
+export function closeAfterAnswer(socket: Duplex | null): void {
+  if (socket !== null) (socket as MarkedSocket)[CLOSING] = true;
 }
 
 /** Whether an answer on `socket` has closed it (closeAfterAnswer): one property read, per request. */
@@ -58,8 +60,7 @@ export function writeJson(
   }
   const text = JSON.stringify(body);
   const close = !incoming.complete;
-  // A request whose body failed is detached from its connection (failBody), which is marked already.
-  if (close && incoming.socket !== null) closeAfterAnswer(incoming.socket);
+  if (close) closeAfterAnswer(incoming.socket);
   outgoing.writeHead(status, jsonHeaders(Buffer.byteLength(text), requestId, headers, close));
   outgoing.end(text);
 }

@@ -161,4 +161,14 @@ describe('forward-auth under attack', () => {
     const bad = await ask([c.line.alice, 'X-Original-URI: /public/%00', 'X-Original-Method: GET']);
     expect(gw.audit.decisionsFor(String(bad.body['requestId']))).toEqual([expect.objectContaining({ kind: 'forward_auth', reason: 'bad_path' })]);
   });
+
+  // The broken chunk comes with the headers, so Node fails the body while the call is being decided.
+  it('answers an allowed call whose chunked body breaks while it is decided with its 200 and its one record, never a 500', async () => {
+    const before = gw.audit.events.length;
+    const call = `POST /.iamgate/authz HTTP/1.1\r\nHost: x\r\n${c.line.alice}\r\nX-Original-URI: /public/readme\r\nX-Original-Method: GET\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nnot a chunk size\r\n`;
+    const r = await exchange(c.port, call);
+    const requestId = /\r\nx-iamgate-request-id: *([^\r]+)/i.exec(r.text)?.[1];
+    expect([r.statuses, r.closedByServer]).toEqual([[200], true]);
+    expect(gw.audit.events.slice(before).filter((e) => e.kind !== 'outcome')).toEqual([expect.objectContaining({ kind: 'forward_auth', decision: 'Allow', requestId })]);
+  });
 });

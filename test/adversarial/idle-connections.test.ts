@@ -8,8 +8,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config/index.js';
-import { decisionsFor, readTrail } from '../audit/served.js';
-import { exchange, jsonOf, responsesOf, sleep } from './support/raw.js';
+import { decisionsFor, readTrail, type TrailRecord } from '../audit/served.js';
+import { until } from '../support/until.js';
+import { exchange, jsonOf, responsesOf } from './support/raw.js';
 import { useBuiltServe } from './support/served.js';
 
 const KEEP_ALIVE_MS = 500;
@@ -41,12 +42,8 @@ describe('a connection that never sends a byte', () => {
     expect([r.statuses, r.closedByServer]).toEqual([[408], true]);
     const requestId = String(jsonOf(r.text)['requestId']);
     expect(responsesOf(r.text)[0]?.head).toContain(`x-iamgate-request-id: ${requestId}`);
-    const deadline = Date.now() + 10_000;
-    let records = decisionsFor(await readTrail(served.files.trail), requestId);
-    while (records.length === 0 && Date.now() < deadline) {
-      await sleep(50);
-      records = decisionsFor(await readTrail(served.files.trail), requestId);
-    }
+    let records: TrailRecord[] = [];
+    await until(`the record of ${requestId}`, async () => (records = decisionsFor(await readTrail(served.files.trail), requestId)).length > 0, 10_000, 50);
     expect(records).toEqual([expect.objectContaining({ kind: 'request', reason: 'request_timeout', status: 408, method: '' })]);
   }, 15_000);
 
@@ -60,12 +57,8 @@ describe('a connection that never sends a byte', () => {
     const marker = await exchange(served.port, '', { timeoutMs: 8000 });
     expect(marker.statuses).toEqual([408]);
     const markerId = String(jsonOf(marker.text)['requestId']);
-    const deadline = Date.now() + 10_000;
-    let trail = await readTrail(served.files.trail);
-    while (decisionsFor(trail, markerId).length === 0 && Date.now() < deadline) {
-      await sleep(50);
-      trail = await readTrail(served.files.trail);
-    }
+    let trail: TrailRecord[] = [];
+    await until(`the record of ${markerId}`, async () => decisionsFor((trail = await readTrail(served.files.trail)), markerId).length > 0, 10_000, 50);
     expect(trail.slice(before).filter((x) => x.kind === 'request').map((x) => x['requestId'])).toEqual([markerId]);
   }, 20_000);
 });

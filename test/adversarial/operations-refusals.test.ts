@@ -8,10 +8,13 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config/index.js';
 import { readTrail } from '../audit/served.js';
-import { exchange, jsonOf, responsesComplete, responsesOf, sleep } from './support/raw.js';
+import { until } from '../support/until.js';
+import { exchange, jsonOf, responsesComplete, responsesOf, type RawExchange } from './support/raw.js';
 import { useBuiltServe } from './support/served.js';
 
-const served = useBuiltServe({ listen: 'headersTimeoutMs: 1000', operations: 'maxConnections: 2' });
+// The connections a test holds open must outlive it: the idle bound (5 s by default) would close
+// one while the next is still being retried for, and the connection meant to be refused would fit.
+const served = useBuiltServe({ listen: 'headersTimeoutMs: 1000, keepAliveTimeoutMs: 60000', operations: 'maxConnections: 2' });
 
 describe('a refusal of the operations listener', () => {
   it.each([
@@ -43,27 +46,27 @@ describe('connections to the operations listener', () => {
    * unanswered is tried again, up to a deadline.
    */
   async function holdOne(): Promise<net.Socket> {
-    const deadline = Date.now() + 8000;
-    for (;;) {
-      const socket = net.connect(served.opsPort, '127.0.0.1');
-      socket.on('error', () => undefined);
-      socket.setEncoding('latin1');
-      let text = '';
-      const answered = new Promise<boolean>((resolve) => {
-        socket.on('data', (d: string) => {
-          text += d;
-          if (responsesComplete(1)(text)) resolve(true);
-        });
-        socket.once('close', () => resolve(false));
+    let kept: net.Socket | undefined;
+    await until('the operations listener answering a connection to hold', async () => (kept = await answeredConnection()) !== undefined, 8000, 50);
+    held.push(kept!);
+    return kept!;
+  }
+
+  /** A connection whose first answer has come, or undefined when the listener closed it unanswered. */
+  async function answeredConnection(): Promise<net.Socket | undefined> {
+    const socket = net.connect(served.opsPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.setEncoding('latin1');
+    let text = '';
+    const answered = new Promise<boolean>((resolve) => {
+      socket.on('data', (d: string) => {
+        text += d;
+        if (responsesComplete(1)(text)) resolve(true);
       });
-      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-      if (await answered) {
-        held.push(socket);
-        return socket;
-      }
-      if (Date.now() > deadline) throw new Error('the operations listener answered no connection for 8 s');
-      await sleep(50);
-    }
+      socket.once('close', () => resolve(false));
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    return (await answered) ? socket : undefined;
   }
 
   it('past operations.maxConnections are closed as they arrive, and answered again once one closes', async () => {
@@ -74,10 +77,10 @@ describe('connections to the operations listener', () => {
     second.destroy();
     await once(second, 'close');
     // The listener counts the closed connection out a moment after the client sees it closed.
-    const deadline = Date.now() + 8000;
-    let after = await exchange(served.opsPort, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { timeoutMs: 4000 });
-    while (after.statuses.length === 0 && Date.now() < deadline) after = await exchange(served.opsPort, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { timeoutMs: 4000 });
-    expect(after.statuses).toEqual([200]);
+    let after: RawExchange | undefined;
+    const answered = async (): Promise<boolean> => (after = await exchange(served.opsPort, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { timeoutMs: 4000 })).statuses.length > 0;
+    await until('the operations listener answering once a held connection closed', answered, 8000, 50);
+    expect(after?.statuses).toEqual([200]);
   }, 30_000);
 
   it('are capped at 100 by default, and operations.maxConnections is validated', () => {

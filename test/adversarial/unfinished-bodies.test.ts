@@ -8,9 +8,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFUSED_DEADLINE_MS } from '../../src/proxy/index.js';
 import { decisionsFor, readTrail, tokenFor, type TrailRecord } from '../audit/served.js';
 import { metricsPage, metricValue } from '../support/serve-process.js';
 import { makeSigningKey, signCompact, type SigningKey } from './support/idp.js';
+import { holdsWithin, until } from '../support/until.js';
 import { exchange, jsonOf, responsesOf, sleep, type RawExchange } from './support/raw.js';
 import { useBuiltServe } from './support/served.js';
 
@@ -55,12 +57,9 @@ function answerOf(r: RawExchange): { status: number; headerId: string | undefine
 
 /** The records of `requestId` once `done` says they are all there (polled, with a deadline). */
 async function recordsOf(requestId: string, done: (records: readonly TrailRecord[]) => boolean): Promise<TrailRecord[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const records = (await readTrail(served.files.trail)).filter((r) => r['requestId'] === requestId);
-    if (done(records) || Date.now() > deadline) return records;
-    await sleep(50);
-  }
+  let records: TrailRecord[] = [];
+  await holdsWithin(async () => done((records = (await readTrail(served.files.trail)).filter((r) => r['requestId'] === requestId))), 10_000, 50);
+  return records;
 }
 
 const upload = (headers: string, body: string): string => `POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: text/plain\r\n${headers}\r\n${body}`;
@@ -86,14 +85,14 @@ describe('an allowed update whose caller ends its side of the connection before 
     const head = `PUT ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: text/plain\r\nContent-Length: 4096\r\n\r\nthe first bytes`;
     const r = await exchange(port, head, { timeoutMs: 8000, drive: async (socket) => void socket.end() });
     expect([r.statuses, r.closedByServer]).toEqual([[], true]);
-    const deadline = Date.now() + 10_000;
     let records: TrailRecord[] = [];
-    while (!records.some((x) => x.kind === 'outcome') && Date.now() < deadline) {
-      await sleep(50);
+    const outcomeRecorded = async (): Promise<boolean> => {
       const trail = await readTrail(served.files.trail);
       const id = trail.find((x) => x['path'] === path)?.['requestId'];
       records = trail.filter((x) => id !== undefined && x['requestId'] === id);
-    }
+      return records.some((x) => x.kind === 'outcome');
+    };
+    await holdsWithin(outcomeRecorded, 10_000, 50);
     expect(records.map((x) => [x.kind, x['reason'], x['status']])).toEqual([
       ['request', 'allowed', undefined],
       ['outcome', 'client_closed', 499],
@@ -114,17 +113,19 @@ describe('an STS call whose body never arrives whole', () => {
 });
 
 describe('an allowed upload whose body passes listen.requestTimeoutMs while its token is still being verified', () => {
-  it('is answered 408 request_timeout under its own request id once allowed, and never forwarded', async () => {
+  it('is answered 408 request_timeout under its own request id once allowed, however long after, and never forwarded', async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await signCompact(slowKey, { alg: 'ES256', kid: 'slow-1' }, { iss: SLOW_ISSUER, aud: 'iamgate', sub: 'alice', iat: now, exp: now + 600 });
     const arrivals = served.upstream.arrivals();
     const timedOut = (): Promise<number> => metricsPage(served.opsPort).then((page) => metricValue(page, 'iamgate_refused_connections_total', { listener: 'gateway', reason: 'request_timeout' }));
     const before = await timedOut();
     const answer = exchange(port, `POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 4096\r\n\r\nthe first bytes`, { timeoutMs: 20_000 });
-    // The keys are released once the deadline has passed and the body was failed (counted as it is).
-    const deadline = Date.now() + 15_000;
-    while ((await timedOut()) === before && Date.now() < deadline) await sleep(100);
+    // The keys are released once the deadline has passed and the body was failed (counted as it is),
+    // and later than the REFUSED_DEADLINE_MS a refused connection is given for its answer: the
+    // answer is owed from when the request is decided, not from when its body failed.
+    await until('the body counted as refused at its deadline', async () => (await timedOut()) !== before, 15_000, 100);
     expect(await timedOut()).toBe(before + 1);
+    await sleep(REFUSED_DEADLINE_MS + 1000);
     for (const release of heldAnswers.splice(0)) release();
     const r = await answer;
     const got = answerOf(r);

@@ -74,7 +74,8 @@ export async function waitReady(opsPort: number, child: ServeChild, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await request(`http://127.0.0.1:${opsPort}/readyz`);
+      // Not kept alive: an idle connection left behind would count against operations.maxConnections.
+      const res = await request(`http://127.0.0.1:${opsPort}/readyz`, { reset: true });
       await res.body.dump();
       if (res.statusCode === 200) return;
     } catch {
