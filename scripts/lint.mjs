@@ -15,6 +15,7 @@ const problems = [];
 // can form between folders. A folder missing from this table fails lint until it has a row.
 const LAYERS = {
   policy: [], // the pure core: the IAM policy language
+  errors: [], // the one error table of every front door, and the one body of its answers
   config: ['policy'], // the readers of files iamgate reads; findings are policy's Finding
   trace: ['policy', 'config'],
   identity: ['policy', 'config'], // the directory and the principals callers become
@@ -22,14 +23,14 @@ const LAYERS = {
   audit: ['policy', 'config', 'identity'], // the trail knows the record, never who produces it
   cache: ['policy', 'config', 'identity'],
   cluster: ['policy', 'config', 'cache'], // generations and revocations between replicas, on the cache's Redis deadlines
-  auth: ['policy', 'config', 'identity', 'audit'], // writes its STS outcomes as audit events
-  assertion: ['policy', 'config', 'identity', 'auth'], // signs with auth's key ring
-  gateway: ['policy', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'auth', 'assertion'],
-  extauthz: ['policy', 'config', 'trace', 'identity', 'proxy', 'audit', 'auth', 'gateway'], // a front door on the gateway's pipeline
-  'policy-testing': ['policy', 'config', 'identity', 'audit', 'auth', 'gateway'], // policy tests, diffs and replays run the gateway's decision path
+  auth: ['policy', 'errors', 'config', 'identity', 'audit'], // writes its STS outcomes as audit events
+  assertion: ['policy', 'errors', 'config', 'identity', 'auth'], // signs with auth's key ring
+  gateway: ['policy', 'errors', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'auth', 'assertion'],
+  extauthz: ['policy', 'errors', 'config', 'trace', 'identity', 'proxy', 'audit', 'auth', 'gateway'], // a front door on the gateway's pipeline
+  'policy-testing': ['policy', 'errors', 'config', 'identity', 'audit', 'auth', 'gateway'], // policy tests, diffs and replays run the gateway's decision path
   demo: [], // the demo upstream of `npm start`
-  app: ['policy', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'cluster', 'auth', 'assertion', 'gateway', 'extauthz', 'policy-testing', 'demo'], // the composition root
-  cli: ['policy', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'cluster', 'auth', 'assertion', 'gateway', 'extauthz', 'policy-testing', 'demo', 'app'],
+  app: ['policy', 'errors', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'cluster', 'auth', 'assertion', 'gateway', 'extauthz', 'policy-testing', 'demo'], // the composition root
+  cli: ['policy', 'errors', 'config', 'trace', 'identity', 'proxy', 'audit', 'cache', 'cluster', 'auth', 'assertion', 'gateway', 'extauthz', 'policy-testing', 'demo', 'app'],
 };
 
 // What another folder may import of a folder: its index.ts, plus the modules listed here. `lazy`

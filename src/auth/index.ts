@@ -8,7 +8,6 @@ export { canPresentMfa, onRole, timeKeys } from './trust.js';
 export { AUTH_ERRORS, authFailure, type AuthErrorCode, type AuthFailure, type AuthStatus } from './errors.js';
 export { createStsApp, createJwksHandler } from './sts/app.js';
 export { createStsOperations, type StsDeps, type StsEvent, type StsAction } from './sts/operations.js';
-export { STS_ERRORS, type StsErrorCode } from './sts/errors.js';
 export { stsAuditEvent } from './sts/audit-event.js';
 export { createTotp, DEFAULT_LOCKOUT, type Totp, type MfaErrorCode, type LockoutPolicy } from './totp.js';
 export { createRevocations, revocationRetainMs, revocationToleranceMs, REVOCATION_MARGIN_MS, type Revocations, type RevocationCheck } from './revocation.js';

@@ -5,7 +5,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
-import { errorAnswer, errorCodeOf } from './errors.js';
+import { errorAnswer } from '../errors/index.js';
+import { errorCodeOf } from './errors.js';
 import { FORWARD_AUTH_PATH } from './forward-auth.js';
 import { closeAfterAnswer } from './respond.js';
 

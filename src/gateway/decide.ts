@@ -4,7 +4,7 @@
 import type { Principal } from '../identity/index.js';
 import { createPolicySetKeysMemo, evaluate, MFA_KEYS, withFreshMfa, type AuthzRequest, type Decision, type PolicySet } from '../policy/index.js';
 import type { CachedDecision, CacheLevel, DecisionCache, DecisionQuery } from './cache.js';
-import type { DenyReason } from './errors.js';
+import type { DenyReason } from '../errors/index.js';
 
 export interface Verdict {
   readonly decision: Decision;

@@ -4,7 +4,8 @@
 import type { Logger } from 'pino';
 import { followRefusedRecord, type AuditSink } from './audit.js';
 import { sourceAddress, type RequestFacts, type TrustedProxies } from './context.js';
-import { errorAnswer, errorCodeOf, type GatewayErrorCode } from './errors.js';
+import { errorAnswer, type GatewayErrorCode } from '../errors/index.js';
+import { errorCodeOf } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PipelineOverride, type Rejected } from './pipeline.js';
 import { UNAUDITED_SOURCES } from './stages/index.js';

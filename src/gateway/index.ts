@@ -6,7 +6,6 @@ export { NO_DECISION_CACHE, type CachedDecision, type CacheLevel, type DecisionC
 export { buildRequestContext, compileTrustedProxies, IAMGATE_KEYS, requestKeys, sourceAddress, UNKNOWN_SOURCE_ADDRESS, type RequestFacts, type TrustedProxies } from './context.js';
 export { createDecider, denyReason, type Decider, type Verdict } from './decide.js';
 export { describedFramingRefusal, isPrintableMethod, type WebSocketOpening } from './described-framing.js';
-export { errorAnswer, errorBody, GATEWAY_ERRORS, operatorErrorBody, type DenyReason, type ErrorAnswer, type GatewayErrorCode } from './errors.js';
 export { createForwardAuthHandler, FORWARD_AUTH_PATH, originalRequest, type ForwardAuthDialect } from './forward-auth.js';
 export { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 export { createOperationsApp, type Readiness, type ReloadReport } from './operations.js';

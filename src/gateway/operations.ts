@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { explainDecision } from '../policy/index.js';
 import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
-import { GATEWAY_ERRORS, operatorErrorBody } from './errors.js';
+import { GATEWAY_ERRORS, operatorErrorBody } from '../errors/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import { operationsHosts } from './ops-hosts.js';
 import { refusedFromWebPage } from './ops-origins.js';

@@ -11,7 +11,7 @@ import { followRefusedRecord, type AuditEventInput, type AuditSink } from './aud
 import type { Authenticator } from './auth.js';
 import { secureTransportOf, sourceAddressOf, type RequestFacts, type TrustedProxies } from './context.js';
 import type { Decider, Verdict } from './decide.js';
-import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { errorBody, GATEWAY_ERRORS, type GatewayErrorCode } from '../errors/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NormalizedTarget, PathRules } from './path.js';
 import { scanHeaders, type RequestHeaders } from './request-headers.js';

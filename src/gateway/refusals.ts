@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { errorAnswer } from './errors.js';
+import { errorAnswer } from '../errors/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Pipeline, PipelineOutcome, Refusal } from './pipeline.js';
 import { requestFacts } from './proxy-handler.js';

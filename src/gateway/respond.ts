@@ -3,7 +3,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
-import { errorAnswer, GATEWAY_ERRORS, operatorErrorBody, type GatewayErrorCode } from './errors.js';
+import { errorAnswer, GATEWAY_ERRORS, operatorErrorBody, type GatewayErrorCode } from '../errors/index.js';
 import { endRefused } from '../proxy/index.js';
 
 /**

@@ -1,5 +1,5 @@
 // Why forwarding failed, as stable codes. The caller's answer for each (status, body) is the
-// gateway's error table (gateway/errors.ts); `client_closed` never reaches a caller (it is gone).
+// one error table (src/errors/table.ts); `client_closed` never reaches a caller (it is gone).
 
 export type ProxyFailure = 'upstream_unavailable' | 'upstream_timeout' | 'body_too_large' | 'client_closed' | 'upgrade_refused' | RequestBodyFailure;
 

@@ -13,7 +13,8 @@
 import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileTrustedProxies, GATEWAY_ERRORS, normalizeTarget, sourceAddress } from '../../src/gateway/index.js';
+import { GATEWAY_ERRORS } from '../../src/errors/index.js';
+import { compileTrustedProxies, normalizeTarget, sourceAddress } from '../../src/gateway/index.js';
 import { decideOffline, resolvePrincipal } from '../../src/policy-testing/index.js';
 import type { TrailRecord } from '../audit/served.js';
 import type { Received } from '../support/upstream.js';

@@ -1,19 +1,22 @@
-// One error table for every answer the gateway gives (src/gateway/errors.ts): each code is answered
-// with its status and one JSON shape, each is answered by some test over real HTTP, a throw is
-// recognised by its class (never its message), and no answer body is built outside the tables.
+// One error table for every answer iamgate gives instead of the upstream's (src/errors/), the
+// gateway's and the STS endpoints': each code is answered with its status and one JSON shape, each
+// is answered by some test over real HTTP, a throw is recognised by its class (never its message),
+// and no answer body is built outside the table.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { AuditError } from '../../src/audit/errors.js';
 import type { Authenticator } from '../../src/gateway/auth.js';
-import { errorAnswer, errorCodeOf, failureStatus, GatewayError, GATEWAY_ERRORS, type GatewayErrorCode } from '../../src/gateway/errors.js';
+import { errorAnswer, GATEWAY_ERRORS, STS_ERRORS, stsErrorBody, type GatewayErrorCode, type StsErrorCode } from '../../src/errors/index.js';
+import { errorCodeOf, failureStatus, GatewayError } from '../../src/gateway/errors.js';
 import type { PolicyLoader } from '../../src/gateway/server.js';
 import { classifyProxyError, UpgradeRefusedError } from '../../src/proxy/index.js';
 import { exchange, jsonOf } from '../adversarial/support/raw.js';
 import { useTestGateway } from '../support/gateway.js';
 
 const CODES = Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[];
+const STS_CODES = Object.keys(STS_ERRORS) as StsErrorCode[];
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 function filesUnder(dir: string, suffix: string): string[] {
@@ -30,6 +33,15 @@ describe('the error table', () => {
       expect(status).toBe(info.status);
       expect(status >= 400 && status < 600).toBe(true);
       expect(body).toEqual({ error: info.error, code, message: info.title, requestId: 'req-1' });
+    }
+  });
+
+  it('answers every STS code with its 4xx or 5xx status and the same body, its error name being the code', () => {
+    for (const code of STS_CODES) {
+      const info = STS_ERRORS[code];
+      expect(info.status >= 400 && info.status < 600).toBe(true);
+      expect(info.error).toBe(code);
+      expect(stsErrorBody(code, 'req-1')).toEqual({ error: info.error, code, message: info.title, requestId: 'req-1' });
     }
   });
 
@@ -150,18 +162,26 @@ describe('the tests', () => {
     const unanswered = CODES.filter((code) => !texts.some((t) => t.includes(`'${code}'`)));
     expect(unanswered).toEqual([]);
   });
+
+  it('answer every STS code of the table somewhere over a real listener of the STS endpoints', () => {
+    const overHttp = filesUnder(join(ROOT, 'test'), '.test.ts')
+      .map((f) => readFileSync(f, 'utf8'))
+      .filter((t) => t.includes('/.iamgate/sts/'));
+    const unanswered = STS_CODES.filter((code) => !overHttp.some((t) => t.includes(`'${code}'`)));
+    expect(unanswered).toEqual([]);
+  });
 });
 
 describe('the source', () => {
-  // An error body is an object literal with an `error` name (built only by the tables' helpers),
-  // and a status is a 4xx/5xx literal handed to a writer (only the tables hold statuses).
+  // An error body is an object literal with an `error` name (built only by the table's helpers),
+  // and a status is a 4xx/5xx literal handed to a writer (only the table holds statuses).
   const BODY = /\{\s*error:\s*[^,}]+,\s*(code|message):/;
   const STATUS = /\b(writeJson|writeSocketJson|writeHead|json|Response\.json)\([^;]*\b[45]\d\d\b/;
-  /** The tables and the helpers that render them; the demo upstream stands for a protected service. */
-  const TABLES = new Set(['src/gateway/errors.ts', 'src/auth/errors.ts', 'src/auth/sts/errors.ts', 'src/audit/errors.ts']);
+  /** The table and the helpers that render it (and the audit trail's own codes); the demo upstream stands for a protected service. */
+  const TABLES = new Set(['src/errors/table.ts', 'src/audit/errors.ts']);
   const OUTSIDE = ['src/policy/', 'src/demo/'];
 
-  it('builds no error answer outside the error tables', () => {
+  it('builds no error answer outside the error table', () => {
     const offending: string[] = [];
     for (const file of filesUnder(join(ROOT, 'src'), '.ts')) {
       const at = relative(ROOT, file);

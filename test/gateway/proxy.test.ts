@@ -94,12 +94,13 @@ describe('gateway proxy', () => {
     expect(gw.upstream.arrivals()).toBe(before);
   });
 
-  it('answers 403 as JSON with the reason, action, resource and request id', async () => {
+  it('answers 403 as JSON with the message, reason, action, resource and request id', async () => {
     const res = await rawRequest(`${gw.url}/orders/secret-1`, { headers: { authorization: bob } });
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toEqual({
       error: 'AccessDenied',
       code: 'explicit_deny',
+      message: 'Access denied',
       reason: 'explicit_deny',
       action: 'orders:GetOrder',
       resource: 'arn:aws:orders:us-east-1:111122223333:order/secret-1',

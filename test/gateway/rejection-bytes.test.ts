@@ -20,7 +20,7 @@ function expectedLength(body: string): string {
 describe('rejections on the wire', () => {
   const gw = useTestGateway();
 
-  it('answer a missing token and a deny with the same status lines, headers and bodies as always, on a connection kept open', async () => {
+  it('answer a missing token and a deny with these status lines, headers and bodies, on a connection kept open', async () => {
     const port = Number(new URL(gw.url).port);
     const alice = await gw.bearer('alice');
     const res = await exchange(port, `GET /orders/1 HTTP/1.1\r\nHost: a\r\n\r\nDELETE /orders/7 HTTP/1.1\r\nHost: a\r\nAuthorization: ${alice}\r\n\r\n`, { until: responsesComplete(2) });
@@ -42,7 +42,7 @@ describe('rejections on the wire', () => {
       body: body401,
     });
     const body403 =
-      '{"error":"AccessDenied","code":"implicit_deny","reason":"implicit_deny","action":"orders:DeleteOrder","resource":"arn:aws:orders:us-east-1:111122223333:order/7","requestId":"<id>"}';
+      '{"error":"AccessDenied","code":"implicit_deny","message":"Access denied","requestId":"<id>","reason":"implicit_deny","action":"orders:DeleteOrder","resource":"arn:aws:orders:us-east-1:111122223333:order/7"}';
     expect(denied).toEqual({
       lines: [
         'HTTP/1.1 403 Forbidden',

@@ -10,7 +10,7 @@ import type { SigningKeyRing } from '../keys/signing.js';
 import type { Principal } from '../../identity/index.js';
 import { REQUEST_KEYS } from '../../policy/index.js';
 import { hasBody, readJsonBody } from './body.js';
-import { STS_ERRORS, stsErrorBody, type StsErrorCode } from './errors.js';
+import { STS_ERRORS, stsErrorBody, type StsErrorCode } from '../../errors/index.js';
 import { isPrintableArn, readAssumeRole, readCommon, readWebIdentity, type Input } from './input.js';
 import { createStsOperations, type IssuedCredentials, type RequestKeys, type StsAction, type StsDeps, type StsEvent, type StsFailure, type StsResult } from './operations.js';
 
@@ -45,7 +45,7 @@ function failure(c: StsContext, f: StsFailure): Response {
 
 /** The table's answer for `code`, with a finer message or extra fields when given, and the call's request id. */
 function stsError(c: StsContext, code: StsErrorCode, message?: string, extra?: Readonly<Record<string, unknown>>): Response {
-  return c.json({ ...stsErrorBody(code, message, extra), requestId: c.get('requestId') }, STS_ERRORS[code].status);
+  return c.json(stsErrorBody(code, c.get('requestId'), message, extra), STS_ERRORS[code].status);
 }
 
 function credentials(c: Context, r: IssuedCredentials, roleSession: boolean): Response {
@@ -153,7 +153,7 @@ export function createStsApp(deps: StsDeps): StsApp {
       const bearer = AUTH_ERRORS[auth.code].bearerError;
       c.header('WWW-Authenticate', bearer ? `Bearer error="${bearer}"` : 'Bearer');
       unread(c);
-      return c.json({ ...authErrorBody(auth.code), requestId: c.get('requestId') }, auth.status);
+      return c.json(authErrorBody(auth.code, c.get('requestId')), auth.status);
     }
     const read = await body(c, auth.principal);
     return read.ok ? run(auth.principal, read.body) : read.answer;

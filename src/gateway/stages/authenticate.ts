@@ -3,7 +3,7 @@
 // operator simulation's stand-in instead). The chain answers the challenge of a 401, never this stage.
 import { authenticatorsOf, bearerChallenge, createAuthenticatorChain, repeatedAuthorization, type Authenticator, type AuthenticatorChain, type ChainOutcome, type CredentialFacts } from '../../auth/authenticators/index.js';
 import type { Principal } from '../../identity/index.js';
-import type { GatewayErrorCode } from '../errors.js';
+import type { GatewayErrorCode } from '../../errors/index.js';
 import { CONTINUE, required, type Answer, type EventBase, type StageContext, type StageFactory, type StageResult } from './stage.js';
 
 const PRINCIPAL_TYPES: Readonly<Record<Principal['type'], string>> = { User: 'user', AssumedRole: 'assumed-role', WebIdentity: 'web-identity' };

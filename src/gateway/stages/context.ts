@@ -3,7 +3,7 @@
 // with shadow evaluation on, the candidate's policies read too, so every key is built).
 import { connectionTokens } from '../../proxy/index.js';
 import { buildRequestContext } from '../context.js';
-import { errorBody } from '../errors.js';
+import { errorBody } from '../../errors/index.js';
 import type { DecisionSource } from '../pipeline.js';
 import type { RouteMatch } from '../routes/index.js';
 import { CONTINUE, required, type StageFactory } from './stage.js';

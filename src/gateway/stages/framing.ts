@@ -1,7 +1,7 @@
 // Framing iamgate would not forward as decided: two Host headers (which one the upstream reads is
 // not knowable), or a Transfer-Encoding other than exactly one `chunked` (an unknown coding would
 // send the upstream a body that never ends).
-import { errorBody } from '../errors.js';
+import { errorBody } from '../../errors/index.js';
 import { CONTINUE, type StageFactory } from './stage.js';
 
 export const framing: StageFactory = () => ({

@@ -1,5 +1,5 @@
 // The route map: method and normalised path to an IAM action and resource. No route: an implicit deny.
-import { denyBody } from '../errors.js';
+import { denyBody } from '../../errors/index.js';
 import { CONTINUE, required, type StageFactory } from './stage.js';
 
 export const route: StageFactory = () => ({

@@ -6,7 +6,7 @@ import type { Principal } from '../../identity/index.js';
 import type { AuthzRequest, PolicySet } from '../../policy/index.js';
 import type { RequestFacts } from '../context.js';
 import type { Verdict } from '../decide.js';
-import type { GatewayErrorCode } from '../errors.js';
+import type { GatewayErrorCode } from '../../errors/index.js';
 import type { NormalizedTarget } from '../path.js';
 import type { DecisionEvent, DecisionSource, PipelineDeps, PipelineOverride, PolicySnapshot } from '../pipeline.js';
 import type { RequestHeaders } from '../request-headers.js';

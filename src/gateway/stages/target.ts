@@ -1,7 +1,7 @@
 // One normalisation of the request target: the path decided on is the path forwarded. A proxy
 // asking forward-auth or ext_authz forwards the raw path, so it is decided only when already
 // normalised; iamgate's own prefix is never forwarded.
-import { errorBody } from '../errors.js';
+import { errorBody } from '../../errors/index.js';
 import { isCanonicalTarget, LOOKALIKE_REJECTIONS, normalizeTarget, type NormalizeResult } from '../path.js';
 import { CONTINUE, type StageContext, type StageFactory, type StageResult } from './stage.js';
 

@@ -1,7 +1,7 @@
 // The verdict into the record (which statements decided, which cache level answered) and, for a
 // deny, the 403 with its reason: `mfa_required`, `explicit_deny` or `implicit_deny`.
 import { explainDecision, type Decision } from '../../policy/index.js';
-import { denyBody } from '../errors.js';
+import { denyBody } from '../../errors/index.js';
 import { CONTINUE, required, type EventBase, type StageFactory } from './stage.js';
 
 type Statements = NonNullable<EventBase['statements']>;
