@@ -7,10 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Iamgate } from '../../src/app/index.js';
 import { STS_ERRORS, type StsErrorCode } from '../../src/errors/index.js';
 import { startIdp, type Idp } from '../adversarial/support/idp.js';
 import { startRealGateway, type RealGateway } from '../adversarial/support/real-gateway.js';
 import { ADVERSARIAL_FIXTURES } from '../adversarial/support/fixtures.js';
+import { FIXTURES } from '../support/gateway.js';
+import { startIamgate } from '../support/iamgate.js';
 import { rawRequest } from '../support/net.js';
 import { freePort, startOwnedRedis, type TestRedis } from '../support/redis.js';
 
@@ -42,6 +45,9 @@ let redis: TestRedis;
 let idp: Idp;
 let gw: RealGateway;
 let dir: string;
+// A second gateway whose first policy load is held until the end, for the code answered meanwhile.
+let loading: Iamgate;
+let releaseLoad: () => void = () => undefined;
 
 beforeAll(async () => {
   redis = await startOwnedRedis();
@@ -55,18 +61,39 @@ beforeAll(async () => {
     config: { redis: { url: redis.url } },
     files: { directory: join(dir, 'directory.yaml'), routes: ADVERSARIAL_FIXTURES.routes },
   });
+  const held = new Promise<void>((resolve) => (releaseLoad = resolve));
+  ({ iamgate: loading } = await startIamgate({
+    noWait: true,
+    doc: {
+      version: 1,
+      mode: 'development',
+      listen: { host: '127.0.0.1', port: 0 },
+      operations: { host: '127.0.0.1', port: 0 },
+      upstream: { url: 'http://127.0.0.1:9' },
+      auth: { stateDir: dir, issuers: [idp.issuerConfig()], sts: { enabled: true } },
+      policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
+    },
+    deps: {
+      loader: (load) => async () => {
+        await held;
+        return load();
+      },
+    },
+  }));
 }, 30_000);
 
 afterAll(async () => {
+  releaseLoad();
+  await loading?.stop(1000);
   await gw?.close();
   await idp?.close();
   await redis?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-/** POSTs to an STS endpoint (JSON unless text), with the bearer token given. */
-async function sts(path: string, body: unknown, token?: string): Promise<Answer> {
-  const res = await rawRequest(`${gw.url}/.iamgate/sts/${path}`, {
+/** POSTs to an STS endpoint (JSON unless text), with the bearer token given, of `base` or the main gateway. */
+async function sts(path: string, body: unknown, token?: string, base: string = gw.url): Promise<Answer> {
+  const res = await rawRequest(`${base}/.iamgate/sts/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -86,6 +113,8 @@ describe('the STS codes of the error table over HTTP', () => {
   it('answers each with its table status and the body { error, code, message, requestId }, error naming the code', async () => {
     const carol = await idp.token(idp.claims('carol', Date.now()));
     const role = (extra: Record<string, unknown>): Record<string, unknown> => ({ RoleArn: WORKER, RoleSessionName: 'probe', ...extra });
+
+    expectCode('not_ready', await sts('GetSessionToken', {}, await idp.token(idp.claims('alice', Date.now())), loading.gateway.url));
 
     expectCode('invalid_request', await sts('AssumeRole', '[', carol));
     expectCode('request_too_large', await sts('AssumeRole', { Pad: 'x'.repeat(20_000) }, carol));
