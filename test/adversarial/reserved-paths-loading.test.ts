@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Iamgate } from '../../src/app/index.js';
-import { FIXTURES, recordingAudit } from '../support/gateway.js';
-import { startIamgate } from '../support/iamgate.js';
+import { recordingAudit, startWithHeldLoad } from '../support/gateway.js';
 import { rawRequest } from '../support/net.js';
 import { startIdp, type Idp } from './support/idp.js';
 
@@ -18,30 +17,11 @@ describe('an STS call while the first policies are loading', () => {
   let stateDir: string;
   let iamgate: Iamgate;
   let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
 
   beforeAll(async () => {
     idp = await startIdp();
     stateDir = await mkdtemp(join(tmpdir(), 'iamgate-loading-'));
-    ({ iamgate } = await startIamgate({
-      noWait: true,
-      doc: {
-        version: 1,
-        mode: 'development',
-        listen: { host: '127.0.0.1', port: 0 },
-        operations: { host: '127.0.0.1', port: 0 },
-        upstream: { url: 'http://127.0.0.1:9' },
-        auth: { stateDir, issuers: [idp.issuerConfig()], sts: { enabled: true } },
-        policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
-      },
-      deps: {
-        audit,
-        loader: (load) => async () => {
-          await held;
-          return load();
-        },
-      },
-    }));
+    ({ iamgate, release } = await startWithHeldLoad({ issuers: [idp.issuerConfig()], stateDir, deps: { audit } }));
   });
   afterAll(async () => {
     release();

@@ -12,8 +12,7 @@ import { STS_ERRORS, type StsErrorCode } from '../../src/errors/index.js';
 import { startIdp, type Idp } from '../adversarial/support/idp.js';
 import { startRealGateway, type RealGateway } from '../adversarial/support/real-gateway.js';
 import { ADVERSARIAL_FIXTURES } from '../adversarial/support/fixtures.js';
-import { FIXTURES } from '../support/gateway.js';
-import { startIamgate } from '../support/iamgate.js';
+import { startWithHeldLoad } from '../support/gateway.js';
 import { rawRequest } from '../support/net.js';
 import { freePort, startOwnedRedis, type TestRedis } from '../support/redis.js';
 
@@ -61,25 +60,7 @@ beforeAll(async () => {
     config: { redis: { url: redis.url } },
     files: { directory: join(dir, 'directory.yaml'), routes: ADVERSARIAL_FIXTURES.routes },
   });
-  const held = new Promise<void>((resolve) => (releaseLoad = resolve));
-  ({ iamgate: loading } = await startIamgate({
-    noWait: true,
-    doc: {
-      version: 1,
-      mode: 'development',
-      listen: { host: '127.0.0.1', port: 0 },
-      operations: { host: '127.0.0.1', port: 0 },
-      upstream: { url: 'http://127.0.0.1:9' },
-      auth: { stateDir: dir, issuers: [idp.issuerConfig()], sts: { enabled: true } },
-      policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
-    },
-    deps: {
-      loader: (load) => async () => {
-        await held;
-        return load();
-      },
-    },
-  }));
+  ({ iamgate: loading, release: releaseLoad } = await startWithHeldLoad({ issuers: [idp.issuerConfig()], stateDir: dir }));
 }, 30_000);
 
 afterAll(async () => {

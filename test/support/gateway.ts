@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import type { IamgateConfig } from '../../src/app/index.js';
+import type { Iamgate, IamgateConfig, IamgateDeps } from '../../src/app/index.js';
 import type { PeerIdentityOptions } from '../../src/auth/index.js';
 import type { AuditEventInput, AuditSink, Authenticator, Gateway, PolicyLoader } from '../../src/gateway/index.js';
 import type { Logger } from 'pino';
@@ -169,4 +169,33 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
  */
 export function useTestGateway(options: TestGatewayOptions = {}): TestGateway {
   return useStarted('the test gateway', () => startTestGateway(options), (gw) => gw.close());
+}
+
+/**
+ * iamgate with the STS on, on the fixture policies, whose first policy load waits until `release`
+ * is called: the gateway of the moments before it has a directory.
+ */
+export async function startWithHeldLoad(o: { readonly issuers: readonly Record<string, unknown>[]; readonly stateDir: string; readonly deps?: IamgateDeps }): Promise<{ iamgate: Iamgate; release: () => void }> {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const { iamgate } = await startIamgate({
+    noWait: true,
+    doc: {
+      version: 1,
+      mode: 'development',
+      listen: { host: '127.0.0.1', port: 0 },
+      operations: { host: '127.0.0.1', port: 0 },
+      upstream: { url: 'http://127.0.0.1:9' },
+      auth: { stateDir: o.stateDir, issuers: o.issuers, sts: { enabled: true } },
+      policies: { directory: FIXTURES.directory, routes: FIXTURES.routes, watch: false },
+    },
+    deps: {
+      ...o.deps,
+      loader: (load) => async () => {
+        await held;
+        return load();
+      },
+    },
+  });
+  return { iamgate, release };
 }
