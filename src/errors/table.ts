@@ -23,7 +23,7 @@ export interface ErrorInfo {
  * each its own title and `error` name. The STS names its `error` after the code itself, as its
  * clients have always read it.
  */
-export const ERRORS = {
+const ERRORS = {
   gateway: {
     malformed_request: { status: 400, error: 'BadRequest', title: 'The request is not well-formed HTTP' },
     bad_request: { status: 400, error: 'BadRequest', title: 'The request body is not valid for this operator endpoint' },
