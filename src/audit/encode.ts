@@ -129,7 +129,7 @@ function perFrozenObject<T>(write: (value: T) => string): (value: T) => string {
     const known = kept.get(value);
     if (known !== undefined) return known;
     const fragment = write(value);
-    if (Object.isFrozen(value) && deeplyFrozen(value)) {
+    if (deeplyFrozen(value)) {
       const flattened = flat(fragment);
       kept.set(value, flattened);
       return flattened;
