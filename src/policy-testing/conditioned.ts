@@ -17,7 +17,10 @@ const NONE: Conditioned = { keys: [], statements: [] };
 type Tier = { readonly name: string; readonly policies: readonly CompiledPolicy[]; readonly required: boolean };
 
 /** How each compiled policy of a directory was written: its document where the directory keeps one, else its digest. */
-function writtenForms(directory: Directory): Map<CompiledPolicy, { document?: unknown; digest: string }> {
+export type WrittenForms = ReadonlyMap<CompiledPolicy, { readonly document?: unknown; readonly digest: string }>;
+
+/** The written forms of every policy of a directory: built once per loaded folder, not once per question. */
+export function writtenForms(directory: Directory): WrittenForms {
   const forms = new Map<CompiledPolicy, { document?: unknown; digest: string }>();
   for (const m of directory.policies.values()) forms.set(m.ref.compiled, { document: m.document, digest: m.ref.digest });
   const refs = [
@@ -49,7 +52,7 @@ function statementAt(document: unknown, index: number): unknown {
  * otherwise every conditional Deny, and the conditional Allows of each type with no unconditional
  * Allow of its own.
  */
-export function conditionedStatements(directory: Directory, set: PolicySet, request: AuthzRequest): Conditioned {
+export function conditionedStatements(forms: WrittenForms, set: PolicySet, request: AuthzRequest): Conditioned {
   const tiers: Tier[] = [
     { name: 'identity', policies: set.identity, required: set.resource === undefined },
     ...(set.boundary ? [{ name: 'boundary', policies: [set.boundary], required: true }] : []),
@@ -59,7 +62,6 @@ export function conditionedStatements(directory: Directory, set: PolicySet, requ
     ...(set.session ? [{ name: 'session', policies: set.session, required: true }] : []),
   ];
   const action = request.action.toLowerCase();
-  const forms = writtenForms(directory);
   const keys = new Map<string, string>();
   const statements: string[] = [];
   const conditional: { tier: string; policy: CompiledPolicy; index: number; deny: boolean; keys: readonly string[] }[] = [];

@@ -105,7 +105,7 @@ export function cellFor(world: PolicyWorld, spec: PrincipalSpec, column: MatrixC
   if (!principal) return DENY;
   const d = decideOffline(world, principal, column.request, context, now);
   if (!d.set || !d.request) return DENY;
-  const conditioned = conditionedStatements(world.directory, d.set, d.request);
+  const conditioned = conditionedStatements(world.written, d.set, d.request);
   const cell = (access: Access, keys: readonly string[]): Cell => {
     const byName = new Map([...keys, ...conditioned.keys].map((k) => [k.toLowerCase(), k] as const));
     return { access, keys: [...byName.values()].sort(), conditions: conditioned.statements };

@@ -9,6 +9,7 @@ import { createPrincipalResolver, loadDirectory, type Directory, type PrincipalR
 import { DEFAULT_PATH_RULES, type PathRules } from '../gateway/index.js';
 import { compileRouteMap, parseRouteMap, type CompiledRouteMap, type RouteSpec } from '../gateway/routes/index.js';
 import type { Finding } from '../policy/index.js';
+import { writtenForms, type WrittenForms } from './conditioned.js';
 
 export interface PolicyWorld {
   /** The folder it was loaded from. */
@@ -20,6 +21,8 @@ export interface PolicyWorld {
   readonly routeList: readonly RouteSpec[];
   /** The paths the folder's gateway accepts (its iamgate.yaml's `paths` and target length). */
   readonly pathRules: PathRules;
+  /** How each of the directory's policies was written, for comparing statements between versions. */
+  readonly written: WrittenForms;
 }
 
 export type WorldLoad = { readonly ok: true; readonly world: PolicyWorld; readonly findings: readonly Finding[] } | { readonly ok: false; readonly findings: readonly Finding[] };
@@ -53,7 +56,7 @@ export async function loadPolicyWorld(dir: string, files: PolicyFilePaths = loca
   return {
     ok: true,
     findings,
-    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.spec.map, routeList: routeLoad.spec.list, pathRules: pathRulesOf(dir) },
+    world: { dir: resolve(dir), directory, resolver: createPrincipalResolver(directory), routes: routeLoad.spec.map, routeList: routeLoad.spec.list, pathRules: pathRulesOf(dir), written: writtenForms(directory) },
   };
 }
 

@@ -9,7 +9,8 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, useTestGateway, type TestGateway } from '../support/gateway.js';
 import { useStarted } from '../support/suite.js';
-import { exchange, jsonOf, responsesOf, sleep } from './support/raw.js';
+import { holdsWithin } from '../support/until.js';
+import { exchange, jsonOf, responsesOf } from './support/raw.js';
 
 const CALLER_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const websocketHeaders = `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${CALLER_KEY}\r\n`;
@@ -26,8 +27,7 @@ const acceptFor = (key: string): string => createHash('sha1').update(`${key}258E
 
 /** The gateway's requests in flight once none are, or after 10 s (a loaded machine may take a while to finish one; a leak never does). */
 async function settled(gw: TestGateway): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  while (gw.gateway.inFlight() > 0 && Date.now() < deadline) await sleep(20);
+  await holdsWithin(() => gw.gateway.inFlight() === 0, 10_000);
   return gw.gateway.inFlight();
 }
 
@@ -179,8 +179,7 @@ describe('an upstream whose 101 is no answer to a WebSocket handshake', () => {
       until: (text) => text.startsWith('HTTP/1.1 101 ') && text.includes('\r\n\r\n'),
       timeoutMs: 5000,
     });
-    const deadline = Date.now() + 5000;
-    while ((heard.length === count || !(heard[count]!.closed || enough(heard[count]!))) && Date.now() < deadline) await sleep(20);
+    await holdsWithin(() => heard.length > count && (heard[count]!.closed || enough(heard[count]!)), 5000);
     return { r, conn: heard[count]! };
   }
 

@@ -18,6 +18,7 @@ import { freePort } from '../support/redis.js';
 import { metricsPage, metricValue, mintBearer, serve, stopServe, useTempDir, waitReady, type ServeChild } from '../support/serve-process.js';
 import { CHILD_PROCESS_TEST_MS } from '../support/timeouts.js';
 import { startTestUpstream, type TestUpstream } from '../support/upstream.js';
+import { holdsWithin } from '../support/until.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../policies/', import.meta.url));
 const READ_ONLY = 'policies/OrdersReadOnly.json';
@@ -297,18 +298,17 @@ describe('a running iamgate serve reloading a broken policy folder', () => {
 
   /** The log lines written after `since` whose message starts with `msg`, once there is one (the log is written beside the answer, not before it). */
   async function logged(since: number, msg: string): Promise<Record<string, unknown>[]> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const lines = child
+    const linesNow = (): Record<string, unknown>[] =>
+      child
         .output()
         .slice(since)
         .split('\n')
         .filter((l) => l.startsWith('{"level"') && l.endsWith('}'))
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((l) => String(l['msg']).startsWith(msg));
-      if (lines.length > 0 || Date.now() > deadline) return lines;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let lines = linesNow();
+    await holdsWithin(() => (lines = linesNow()).length > 0, 10_000, 50);
+    return lines;
   }
 
   it.each(BREAKAGES)(
