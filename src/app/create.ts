@@ -1,15 +1,12 @@
 // The composition root: every part of a running iamgate, built from one validated configuration
 // value, in dependency order, and stopped in reverse. `serve`, the benchmarks and the test helpers
 // all assemble a gateway here and nowhere else.
-import type { HttpBindings } from '@hono/node-server';
-import type { Context } from 'hono';
-import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { authenticationWarnings, createAuthRuntime, createPeerAuthenticator, createRelayedStateStore, registerTokenCacheMetrics, type AuthRuntime, type FetchLike } from '../auth/index.js';
 import { createIdSource } from '../audit/index.js';
 import type { PrincipalResolver } from '../identity/index.js';
-import { compileTrustedProxies, createGatewayMetrics, scanHeaders, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
+import { compileTrustedProxies, createGatewayMetrics, incomingOf, scanHeaders, markClosingAnswer, requestFacts, requestKeys, startGateway, type AuditSink, type Gateway, type GatewayMetrics, type PolicyLoader, type Readiness, type ReloadReport } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 import { ASSERTION_JWKS_PATH } from '../assertion/index.js';
 import { openServeAssertion } from './assertion.js';
@@ -64,11 +61,6 @@ const STS_JWKS_PATH = '/.well-known/jwks.json';
 
 /** How long a worker waits for the primary to answer a state call before failing closed, ms. */
 const PRIMARY_STATE_TIMEOUT_MS = 1000;
-
-/** The Node request an STS call came in on, when it came over the network (a call made in-process has none). */
-function incomingOf(c: Context): IncomingMessage | undefined {
-  return (c.env as Partial<HttpBindings> | undefined)?.incoming;
-}
 
 /** A running iamgate. */
 export interface Iamgate {

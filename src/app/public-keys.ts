@@ -1,9 +1,8 @@
 // The public key sets on the gateway port (the session tokens' JWKS, the identity assertion's) are
 // answers of the gateway like any other: each gets a request id and exactly one record, written
 // before the keys are served (a sink that refuses it makes the read a 503 audit_unavailable).
-import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
-import { sourceAddress, type AuditSink, type GatewayEnv, type TrustedProxies } from '../gateway/index.js';
+import { incomingOf, sourceAddress, type AuditSink, type GatewayEnv, type TrustedProxies } from '../gateway/index.js';
 import { IDENTITY_HEADERS } from '../proxy/index.js';
 
 export interface PublicKeysRecordDeps {
@@ -19,7 +18,7 @@ export function recordPublicKeysRead(deps: PublicKeysRecordDeps): MiddlewareHand
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
     const requestId = deps.requestId();
     c.set('requestId', requestId);
-    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const incoming = incomingOf(c);
     const peer = incoming?.socket.remoteAddress;
     await deps.audit.record({
       kind: 'request',

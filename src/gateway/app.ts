@@ -13,6 +13,11 @@ import { closeAfterAnswer } from './respond.js';
 /** `requestId`: set by a mounted endpoint that names its calls (STS), so a call failing on its way is answered under its own id. */
 export type GatewayEnv = { Bindings: HttpBindings; Variables: { requestId: string | undefined } };
 
+/** The Node request a hono call came in on, when it came over the network (a call made in-process has none). */
+export function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming;
+}
+
 type RawHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void> | undefined;
 
 export interface GatewayAppDeps {

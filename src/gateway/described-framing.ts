@@ -21,7 +21,7 @@ export const UNSUPPORTED_UPGRADE = {
  * bytes under a decision on another action), or not exactly one valid Sec-WebSocket-Key (the upstream's
  * answer is checked against a key, and the caller's is answered).
  */
-export const INVALID_WEBSOCKET_UPGRADE = {
+const INVALID_WEBSOCKET_UPGRADE = {
   code: 'bad_header',
   reason: 'unsupported_upgrade',
   message: 'A WebSocket upgrade must be a GET with one valid Sec-WebSocket-Key',
@@ -29,7 +29,7 @@ export const INVALID_WEBSOCKET_UPGRADE = {
 } as const satisfies Refusal;
 
 /** A WebSocket upgrade in HTTP/1.0: RFC 6455 §4.1 opens a WebSocket with an HTTP/1.1 request only. */
-export const HTTP10_WEBSOCKET_UPGRADE = {
+const HTTP10_WEBSOCKET_UPGRADE = {
   code: 'bad_header',
   reason: 'unsupported_upgrade',
   message: 'A WebSocket upgrade must be an HTTP/1.1 request',

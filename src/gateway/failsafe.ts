@@ -9,7 +9,6 @@ import { errorCodeOf } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EVENT_KINDS, type DecisionEvent, type DecisionSource, type Pipeline, type PipelineOutcome, type PipelineOverride, type Rejected } from './pipeline.js';
 import { UNAUDITED_SOURCES } from './stages/index.js';
-
 export interface FailSafeDeps {
   readonly audit: AuditSink;
   readonly logger: Logger;
@@ -37,7 +36,6 @@ export interface FailSafePipeline extends Pipeline {
    */
   failure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome>;
 }
-
 
 /** The rejection for `code`, with what is known of the request before any stage read it. */
 function rejection(code: GatewayErrorCode, facts: RequestFacts, source: DecisionSource, deps: FailSafeDeps): Rejected {
@@ -85,7 +83,8 @@ export function failSafe(pipeline: Pipeline, deps: FailSafeDeps): FailSafePipeli
   async function answerFailure(err: unknown, facts: RequestFacts, source: DecisionSource): Promise<PipelineOutcome> {
     deps.logger.error({ requestId: facts.requestId, err }, 'pipeline failed');
     const answer = rejection(errorCodeOf(err), facts, source, deps);
-    deps.metrics.count.decision('Rejected', answer.event.reason);
+    // An operator's simulation is counted nowhere, as in the pipeline's own counts.
+    if (source !== 'operator') deps.metrics.count.decision('Rejected', answer.event.reason);
     if (UNAUDITED_SOURCES.has(source)) return answer;
     try {
       await deps.audit.record(answer.event);

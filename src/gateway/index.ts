@@ -1,5 +1,5 @@
 // The gateway: request pipeline, route map, reserved endpoints, operations listener.
-export { createGatewayApp, markClosingAnswer, type GatewayAppDeps, type GatewayEnv } from './app.js';
+export { createGatewayApp, incomingOf, markClosingAnswer, type GatewayAppDeps, type GatewayEnv } from './app.js';
 export { createLogAuditSink, type AuditEventInput, type AuditSink } from './audit.js';
 export type { Authenticator, AuthOutcome } from './auth.js';
 export { NO_DECISION_CACHE, type CachedDecision, type CacheLevel, type DecisionCache, type DecisionQuery } from './cache.js';

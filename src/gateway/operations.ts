@@ -1,10 +1,10 @@
 // The operations listener: liveness, readiness (and why not), Prometheus metrics, and operator
 // endpoints that explain a decision without forwarding anything. It belongs on a port only the
 // platform can reach (probes, scrapers, operators), never the public one.
-import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { explainDecision } from '../policy/index.js';
+import { incomingOf } from './app.js';
 import type { Authenticator } from './auth.js';
 import type { RequestFacts } from './context.js';
 import { GATEWAY_ERRORS, operatorErrorBody } from '../errors/index.js';
@@ -102,7 +102,7 @@ export function createOperationsApp(deps: OperationsDeps): Hono {
   app.use('*', async (c, next) => {
     // A URL as the target names a host of its own, which HTTP has a server take over the Host
     // header checked below: only a path is taken, as on the gateway port.
-    const target = (c.env as Partial<HttpBindings> | undefined)?.incoming?.url;
+    const target = incomingOf(c)?.url;
     if (target !== undefined && !target.startsWith('/')) {
       return c.json(operatorErrorBody('bad_path', 'this listener takes a path as the request target, not a URL'), GATEWAY_ERRORS.bad_path.status);
     }

@@ -1,5 +1,5 @@
 export { failBody, planBody, type BodyPlan } from './body.js';
-export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, RequestBodyError, UpgradeHandshakeError, UpgradeRefusedError, type ProxyFailure, type RequestBodyFailure } from './errors.js';
+export { BodyTooLargeError, ClientClosedError, classifyProxyError, describeError, RequestBodyError, UpgradeRefusedError, type ProxyFailure, type RequestBodyFailure } from './errors.js';
 export { connectionTokens, IDENTITY_HEADER_PREFIX, IDENTITY_HEADERS, type ForwardedIdentity, type RequestHeaderOptions, withheldFromUpstream } from './headers.js';
 export { createRequestHeaderPlan, upstreamRequestHeaders, type IdentitySource, type RequestHeaderFacts, type RequestHeaderPlan, type RequestHeaderRules } from './request-headers.js';
 export { clientResponseHeaders } from './response-headers.js';

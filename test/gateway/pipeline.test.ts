@@ -129,6 +129,21 @@ describe('the pipeline', () => {
     await expect(wrapped.run(facts, 'proxy')).resolves.toMatchObject({ kind: 'reject', code: 'internal_error', status: 500, body: { code: 'internal_error', requestId: facts.requestId } });
   });
 
+  it('counts no decision for an operator simulation that fails behind the failsafe wrapper, and counts one for a request that does', async () => {
+    const throwing: Pipeline = {
+      run() {
+        throw new Error('a stage fault');
+      },
+    };
+    const metrics = createGatewayMetrics();
+    const wrapped = failSafe(throwing, { audit, logger: pino({ level: 'silent' }), metrics, trustedProxies: compileTrustedProxies([]), generation: () => 1 });
+    const rejected = async (): Promise<number> => (await metrics.registry.getSingleMetricAsString('iamgate_decisions_total')).split('\n').filter((line) => line.includes('decision="Rejected"')).map((line) => Number(line.split(' ').at(-1))).reduce((a, b) => a + b, 0);
+    await expect(wrapped.run(request('/orders/1', ''), 'operator')).resolves.toMatchObject({ kind: 'reject', code: 'internal_error' });
+    expect(await rejected()).toBe(0);
+    await expect(wrapped.run(request('/orders/1', ''), 'proxy')).resolves.toMatchObject({ kind: 'reject', code: 'internal_error' });
+    expect(await rejected()).toBe(1);
+  });
+
   it('answers through answerThen with the audited 500 when a stage throws at once or fails after a wait, and never calls back twice', async () => {
     const wrap = (runThen: NonNullable<Pipeline['runThen']>): FailSafePipeline =>
       failSafe({ run: () => Promise.reject(new Error('not used')), runThen }, { audit, logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), trustedProxies: compileTrustedProxies([]), generation: () => 1 });
