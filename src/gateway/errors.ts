@@ -4,7 +4,6 @@ import { AuditError } from '../audit/index.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from '../errors/index.js';
 import { RequestBodyError, type ProxyFailure } from '../proxy/index.js';
 
-
 /**
  * A failure that is answered with a code of the table. Thrown where a part cannot go on (and
  * caught where the answer is written); `switch (err.code)` narrows, no message is ever compared.
